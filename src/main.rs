@@ -1,0 +1,2 @@
+//! rprov: the command-line entry point. Kept thin: parse, run, exit.
+fn main() {}
