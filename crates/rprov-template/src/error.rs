@@ -1,0 +1,105 @@
+//! The error type of this crate: a kind, a message written for the user, the
+//! 1-based line within the template source, and the undefined variable's name.
+
+use std::fmt;
+
+use minijinja::ErrorKind;
+
+use crate::undefined;
+
+/// What went wrong, coarsely, so callers can decide how to report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TemplateErrorKind {
+    /// A variable or attribute was not defined.
+    Undefined,
+    /// The template or expression does not parse.
+    Syntax,
+    /// A filter, test, lookup or function failed or does not exist.
+    Filter,
+    /// Anything else (bad operation, bad argument types, ...).
+    Other,
+}
+
+/// An error from rendering or evaluating a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    /// What went wrong, coarsely.
+    pub kind: TemplateErrorKind,
+    /// A message for the user, e.g. `undefined variable 'pds_hostname'`.
+    pub message: String,
+    /// The 1-based line within the source, when known.
+    pub line: Option<usize>,
+    /// The name of the undefined variable, dotted like `pds.hostname` when it
+    /// is an attribute of a defined variable.
+    pub undefined: Option<String>,
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(line) = self.line {
+            write!(f, " (line {line})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+impl TemplateError {
+    /// Builds an error of `kind` with `message` and no location.
+    pub fn new(kind: TemplateErrorKind, message: impl Into<String>) -> Self {
+        TemplateError {
+            kind,
+            message: message.into(),
+            line: None,
+            undefined: None,
+        }
+    }
+
+    /// Translates a minijinja error raised while working on `source` with the
+    /// context `ctx`. `origin` is the file name, when there is one.
+    pub(crate) fn from_minijinja(
+        err: &minijinja::Error,
+        source: &str,
+        ctx: &serde_json::Value,
+        origin: Option<&str>,
+    ) -> Self {
+        let line = err.line().filter(|l| *l > 0);
+        let detail = err.detail().unwrap_or_default();
+        if err.kind() == ErrorKind::UndefinedError {
+            return undefined::undefined_error(err, source, ctx, line);
+        }
+        let kind = match err.kind() {
+            ErrorKind::SyntaxError | ErrorKind::BadEscape | ErrorKind::InvalidDelimiter => {
+                TemplateErrorKind::Syntax
+            }
+            ErrorKind::UnknownFilter
+            | ErrorKind::UnknownTest
+            | ErrorKind::UnknownFunction
+            | ErrorKind::UnknownMethod => TemplateErrorKind::Filter,
+            _ if detail.starts_with("filter ")
+                || detail.starts_with("test ")
+                || detail.starts_with("lookup") =>
+            {
+                TemplateErrorKind::Filter
+            }
+            _ => TemplateErrorKind::Other,
+        };
+        let mut message = match (kind, detail.is_empty()) {
+            (TemplateErrorKind::Syntax, false) => format!("syntax error: {detail}"),
+            (_, false) => detail.to_string(),
+            (_, true) => err.kind().to_string(),
+        };
+        if let Some(origin) = origin {
+            message = format!("{message} in {origin}");
+        }
+        TemplateError {
+            kind,
+            message,
+            line,
+            undefined: None,
+        }
+    }
+}

@@ -1,0 +1,400 @@
+//! Filters on types and data structures: `bool`, `int`, `float`, `combine`,
+//! `dict2items`, `items2dict`, `flatten`, `ternary`, `mandatory`,
+//! `type_debug`, and the set filters `union`, `intersect`, `difference`,
+//! `symmetric_difference`.
+//!
+//! `bool`, `int` and `float` replace minijinja's versions: Ansible's `bool`
+//! reads `yes`/`on`/`y`, and Jinja's `int`/`float` return a default (0) where
+//! minijinja raises an error.
+
+use minijinja::value::{Kwargs, Rest, Value, ValueKind};
+use minijinja::{Environment, Error, ErrorKind};
+use serde_json::Value as J;
+
+use super::{filter_error, from_json, require_defined, to_json};
+
+/// Adds the filters of this module.
+pub fn register(env: &mut Environment<'static>) {
+    env.add_filter("bool", bool_filter);
+    env.add_filter("int", int);
+    env.add_filter("float", float);
+    env.add_filter("combine", combine);
+    env.add_filter("dict2items", dict2items);
+    env.add_filter("items2dict", items2dict);
+    env.add_filter("flatten", flatten);
+    env.add_filter("ternary", ternary);
+    env.add_filter("mandatory", mandatory);
+    env.add_filter("type_debug", type_debug);
+    env.add_filter("union", union);
+    env.add_filter("intersect", intersect);
+    env.add_filter("difference", difference);
+    env.add_filter("symmetric_difference", symmetric_difference);
+}
+
+/// Ansible's `bool`: `yes`, `on`, `1`, `true`, `y`, `t` (any case) and the
+/// number 1 are true; everything else (`no`, `off`, `0`, `false`, `n`, `""`,
+/// `None`) is false.
+pub fn bool_filter(value: &Value) -> Result<bool, Error> {
+    require_defined(value)?;
+    Ok(match value.kind() {
+        ValueKind::Bool => value.is_true(),
+        ValueKind::None => false,
+        ValueKind::Number => value.as_i64() == Some(1) || value.to_string() == "1.0",
+        ValueKind::String => matches!(
+            value
+                .as_str()
+                .unwrap_or_default()
+                .trim()
+                .to_lowercase()
+                .as_str(),
+            "yes" | "on" | "1" | "true" | "y" | "t"
+        ),
+        _ => false,
+    })
+}
+
+/// Jinja's `int(default=0, base=10)`: integers as they are, floats truncated,
+/// strings parsed in `base` (with an optional `0x`/`0o`/`0b` prefix matching
+/// it) or as a float; anything else gives `default`.
+pub fn int(
+    value: &Value,
+    default: Option<Value>,
+    base: Option<u32>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    require_defined(value)?;
+    let default = match default {
+        Some(d) => d,
+        None => kwargs
+            .get::<Option<Value>>("default")?
+            .unwrap_or(Value::from(0)),
+    };
+    let base = match base {
+        Some(b) => b,
+        None => kwargs.get::<Option<u32>>("base")?.unwrap_or(10),
+    };
+    kwargs.assert_all_used()?;
+    if !(2..=36).contains(&base) {
+        return Err(filter_error("int", format!("invalid base {base}")));
+    }
+    Ok(match value.kind() {
+        ValueKind::Bool => Value::from(i64::from(value.is_true())),
+        ValueKind::Number => {
+            if value.is_integer() {
+                value.clone()
+            } else {
+                let f: f64 = value.to_string().parse().unwrap_or(0.0);
+                Value::from(f.trunc() as i64)
+            }
+        }
+        ValueKind::String => {
+            let s = value.as_str().unwrap_or_default().trim().replace('_', "");
+            parse_int(&s, base)
+                .map(Value::from)
+                .or_else(|| {
+                    (base == 10)
+                        .then(|| s.parse::<f64>().ok())
+                        .flatten()
+                        .filter(|f| f.is_finite())
+                        .map(|f| Value::from(f.trunc() as i64))
+                })
+                .unwrap_or(default)
+        }
+        _ => default,
+    })
+}
+
+/// Parses an integer the way Python's `int(s, base)` does, prefix included.
+fn parse_int(s: &str, base: u32) -> Option<i64> {
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let lower = digits.to_ascii_lowercase();
+    let digits = match base {
+        16 => lower.strip_prefix("0x").unwrap_or(&lower),
+        8 => lower.strip_prefix("0o").unwrap_or(&lower),
+        2 => lower.strip_prefix("0b").unwrap_or(&lower),
+        _ => &lower,
+    };
+    let n = i64::from_str_radix(digits, base).ok()?;
+    Some(if neg { -n } else { n })
+}
+
+/// Jinja's `float(default=0.0)`.
+pub fn float(value: &Value, default: Option<Value>) -> Result<Value, Error> {
+    require_defined(value)?;
+    let default = default.unwrap_or(Value::from(0.0));
+    Ok(match value.kind() {
+        ValueKind::Bool => Value::from(if value.is_true() { 1.0 } else { 0.0 }),
+        ValueKind::Number | ValueKind::String => {
+            let text = match value.as_str() {
+                Some(s) => s.trim().to_string(),
+                None => value.to_string(),
+            };
+            match text.parse::<f64>() {
+                Ok(f) => Value::from(f),
+                Err(_) => default,
+            }
+        }
+        _ => default,
+    })
+}
+
+/// Ansible's `combine(*dicts, recursive=False)`: later dicts win; with
+/// `recursive=true` nested dicts are merged instead of replaced. Arguments may
+/// also be lists of dicts. Lists are always replaced (`list_merge` is not
+/// supported).
+pub fn combine(value: &Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let recursive: bool = kwargs.get::<Option<bool>>("recursive")?.unwrap_or(false);
+    if let Some(mode) = kwargs.get::<Option<String>>("list_merge")? {
+        if mode != "replace" {
+            return Err(filter_error(
+                "combine",
+                format!("list_merge='{mode}' is not supported (only 'replace')"),
+            ));
+        }
+    }
+    kwargs.assert_all_used()?;
+    let mut dicts = Vec::new();
+    for v in std::iter::once(value).chain(others.iter()) {
+        match to_json("combine", v)? {
+            J::Array(items) => dicts.extend(items),
+            other => dicts.push(other),
+        }
+    }
+    let mut out = serde_json::Map::new();
+    for d in dicts {
+        match d {
+            J::Object(map) => merge_into(&mut out, map, recursive),
+            other => {
+                return Err(filter_error(
+                    "combine",
+                    format!("expects dictionaries, got {}", type_name(&other)),
+                ))
+            }
+        }
+    }
+    Ok(from_json(&J::Object(out)))
+}
+
+/// Merges `src` into `dst`; nested maps recursively when `recursive`.
+fn merge_into(
+    dst: &mut serde_json::Map<String, J>,
+    src: serde_json::Map<String, J>,
+    recursive: bool,
+) {
+    for (k, v) in src {
+        match (dst.get_mut(&k), v) {
+            (Some(J::Object(d)), J::Object(s)) if recursive => merge_into(d, s, true),
+            (_, v) => {
+                dst.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Ansible's `dict2items(key_name='key', value_name='value')`.
+pub fn dict2items(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let key_name: String = kwargs
+        .get::<Option<String>>("key_name")?
+        .unwrap_or_else(|| "key".into());
+    let value_name: String = kwargs
+        .get::<Option<String>>("value_name")?
+        .unwrap_or_else(|| "value".into());
+    kwargs.assert_all_used()?;
+    let J::Object(map) = to_json("dict2items", value)? else {
+        return Err(filter_error("dict2items", "requires a dictionary"));
+    };
+    let items: Vec<J> = map
+        .into_iter()
+        .map(|(k, v)| {
+            let mut item = serde_json::Map::new();
+            item.insert(key_name.clone(), J::String(k));
+            item.insert(value_name.clone(), v);
+            J::Object(item)
+        })
+        .collect();
+    Ok(from_json(&J::Array(items)))
+}
+
+/// Ansible's `items2dict(key_name='key', value_name='value')`.
+pub fn items2dict(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let key_name: String = kwargs
+        .get::<Option<String>>("key_name")?
+        .unwrap_or_else(|| "key".into());
+    let value_name: String = kwargs
+        .get::<Option<String>>("value_name")?
+        .unwrap_or_else(|| "value".into());
+    kwargs.assert_all_used()?;
+    let J::Array(items) = to_json("items2dict", value)? else {
+        return Err(filter_error(
+            "items2dict",
+            "requires a list of dictionaries",
+        ));
+    };
+    let mut out = serde_json::Map::new();
+    for item in items {
+        let (Some(k), Some(v)) = (item.get(&key_name), item.get(&value_name)) else {
+            return Err(filter_error(
+                "items2dict",
+                format!("each item needs '{key_name}' and '{value_name}' keys"),
+            ));
+        };
+        let key = match k {
+            J::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out.insert(key, v.clone());
+    }
+    Ok(from_json(&J::Object(out)))
+}
+
+/// Ansible's `flatten(levels=None, skip_nulls=True)`.
+pub fn flatten(value: &Value, levels: Option<i64>, kwargs: Kwargs) -> Result<Value, Error> {
+    let levels = match levels {
+        Some(l) => Some(l),
+        None => kwargs.get::<Option<i64>>("levels")?,
+    };
+    let skip_nulls = kwargs.get::<Option<bool>>("skip_nulls")?.unwrap_or(true);
+    kwargs.assert_all_used()?;
+    let J::Array(items) = to_json("flatten", value)? else {
+        return Err(filter_error("flatten", "requires a list"));
+    };
+    let mut out = Vec::new();
+    flatten_into(items, levels, skip_nulls, &mut out);
+    Ok(from_json(&J::Array(out)))
+}
+
+fn flatten_into(items: Vec<J>, levels: Option<i64>, skip_nulls: bool, out: &mut Vec<J>) {
+    for item in items {
+        match item {
+            J::Null if skip_nulls => {}
+            J::String(s) if skip_nulls && s == "None" => {}
+            J::Array(inner) if levels.is_none_or(|l| l > 0) => {
+                flatten_into(inner, levels.map(|l| l - 1), skip_nulls, out)
+            }
+            other => out.push(other),
+        }
+    }
+}
+
+/// Ansible's `ternary(true_val, false_val, none_val=None)`.
+pub fn ternary(
+    value: &Value,
+    true_val: Value,
+    false_val: Value,
+    none_val: Option<Value>,
+) -> Result<Value, Error> {
+    require_defined(value)?;
+    Ok(match none_val {
+        Some(n) if value.is_none() => n,
+        _ if value.is_true() => true_val,
+        _ => false_val,
+    })
+}
+
+/// Ansible's `mandatory(msg=None)`: the value itself, or an error naming the
+/// variable when it is undefined (the name is filled in by the caller, which
+/// knows the template).
+pub fn mandatory(value: &Value, msg: Option<String>) -> Result<Value, Error> {
+    if value.is_undefined() {
+        return Err(match msg {
+            Some(m) => Error::new(ErrorKind::InvalidOperation, m),
+            None => Error::new(ErrorKind::UndefinedError, "mandatory variable not defined"),
+        });
+    }
+    Ok(value.clone())
+}
+
+/// Ansible's `type_debug`: the Python type name of the value.
+pub fn type_debug(value: &Value) -> Result<String, Error> {
+    require_defined(value)?;
+    Ok(match value.kind() {
+        ValueKind::None => "NoneType",
+        ValueKind::Bool => "bool",
+        ValueKind::Number if value.is_integer() => "int",
+        ValueKind::Number => "float",
+        ValueKind::String => "str",
+        ValueKind::Bytes => "bytes",
+        ValueKind::Seq | ValueKind::Iterable => "list",
+        ValueKind::Map => "dict",
+        ValueKind::Plain => "object",
+        _ => "object",
+    }
+    .to_string())
+}
+
+/// The Python type name of a JSON value, for error messages.
+pub(crate) fn type_name(v: &J) -> &'static str {
+    match v {
+        J::Null => "NoneType",
+        J::Bool(_) => "bool",
+        J::Number(n) if n.is_f64() => "float",
+        J::Number(_) => "int",
+        J::String(_) => "str",
+        J::Array(_) => "list",
+        J::Object(_) => "dict",
+    }
+}
+
+/// The items of a list-like input (a string counts as a list of one, as
+/// Ansible's set filters are given lists).
+fn list_of(name: &str, value: &Value) -> Result<Vec<J>, Error> {
+    match to_json(name, value)? {
+        J::Array(items) => Ok(items),
+        J::Object(map) => Ok(map.into_iter().map(|(k, _)| J::String(k)).collect()),
+        other => Err(filter_error(
+            name,
+            format!("expects a list, got {}", type_name(&other)),
+        )),
+    }
+}
+
+/// Order-preserving dedup, as Ansible's set filters keep first occurrence.
+fn dedup(items: impl IntoIterator<Item = J>) -> Vec<J> {
+    let mut out: Vec<J> = Vec::new();
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// Ansible's `union`: items of both, first occurrence order, no duplicates.
+pub fn union(a: &Value, b: &Value) -> Result<Value, Error> {
+    let mut items = list_of("union", a)?;
+    items.extend(list_of("union", b)?);
+    Ok(from_json(&J::Array(dedup(items))))
+}
+
+/// Ansible's `intersect`: items of `a` also in `b`, no duplicates.
+pub fn intersect(a: &Value, b: &Value) -> Result<Value, Error> {
+    let b = list_of("intersect", b)?;
+    let items = list_of("intersect", a)?
+        .into_iter()
+        .filter(|i| b.contains(i));
+    Ok(from_json(&J::Array(dedup(items))))
+}
+
+/// Ansible's `difference`: items of `a` not in `b`, no duplicates.
+pub fn difference(a: &Value, b: &Value) -> Result<Value, Error> {
+    let b = list_of("difference", b)?;
+    let items = list_of("difference", a)?
+        .into_iter()
+        .filter(|i| !b.contains(i));
+    Ok(from_json(&J::Array(dedup(items))))
+}
+
+/// Ansible's `symmetric_difference`: items in exactly one of the lists.
+pub fn symmetric_difference(a: &Value, b: &Value) -> Result<Value, Error> {
+    let a = list_of("symmetric_difference", a)?;
+    let b = list_of("symmetric_difference", b)?;
+    let items = a
+        .iter()
+        .filter(|i| !b.contains(i))
+        .chain(b.iter().filter(|i| !a.contains(i)))
+        .cloned();
+    Ok(from_json(&J::Array(dedup(items))))
+}

@@ -1,0 +1,240 @@
+//! Naming the undefined variable.
+//!
+//! With strict undefined, minijinja fails with "undefined value", and only
+//! sometimes says which expression was undefined. Users need the name
+//! (`undefined variable 'pds_hostname'`), so on an undefined error we:
+//!
+//! 1. take the expression minijinja's debug info names (`` `pds.hostname` is
+//!    undefined``), when present;
+//! 2. otherwise list the template's undeclared variables (with nested
+//!    attribute paths) and take the first, by position in the source,
+//!    preferring the error's line, that does not resolve in the context.
+//!
+//! Either way the reported name is cut at the first component that does not
+//! resolve: `pds` when `pds` itself is missing, `pds.hostname` when only the
+//! attribute is.
+
+use minijinja::Environment;
+
+use crate::error::{TemplateError, TemplateErrorKind};
+
+/// Names that are globals of the environment, never context variables.
+const GLOBALS: &[&str] = &[
+    "range",
+    "lookup",
+    "query",
+    "q",
+    "dict",
+    "namespace",
+    "debug",
+    "omit",
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
+    "loop",
+    "self",
+    "caller",
+    "varargs",
+    "kwargs",
+];
+
+/// Builds the user-facing error for a minijinja undefined error.
+pub(crate) fn undefined_error(
+    err: &minijinja::Error,
+    source: &str,
+    ctx: &serde_json::Value,
+    line: Option<usize>,
+) -> TemplateError {
+    let detail = err.detail().unwrap_or_default();
+    let name = name_from_detail(detail, ctx).or_else(|| first_unresolved(source, ctx, line));
+    let line = line.or_else(|| name.as_deref().and_then(|n| line_of(source, n)));
+    build(name, detail, line)
+}
+
+/// The error for an expression whose whole value is undefined (e.g. a `when:`
+/// naming a variable that does not exist).
+pub(crate) fn undefined_result(expr: &str, shown: &str, ctx: &serde_json::Value) -> TemplateError {
+    let name = first_unresolved(expr, ctx, None);
+    let line = name.as_deref().and_then(|n| line_of(shown, n));
+    build(name, "", line)
+}
+
+fn build(name: Option<String>, detail: &str, line: Option<usize>) -> TemplateError {
+    let message = if detail.starts_with("mandatory variable") {
+        match &name {
+            Some(n) => format!("mandatory variable '{n}' not defined"),
+            None => detail.to_string(),
+        }
+    } else {
+        match &name {
+            Some(n) => format!("undefined variable '{n}'"),
+            None if detail.is_empty() => "undefined variable".to_string(),
+            None => format!("undefined variable: {detail}"),
+        }
+    };
+    TemplateError {
+        kind: TemplateErrorKind::Undefined,
+        message,
+        line,
+        undefined: name,
+    }
+}
+
+/// Extracts the expression from minijinja's "`expr` is undefined" detail, and
+/// cuts it at the first component that does not resolve.
+fn name_from_detail(detail: &str, ctx: &serde_json::Value) -> Option<String> {
+    let end = detail.find("` is undefined")?;
+    let start = detail[..end].rfind('`')? + 1;
+    let expr = &detail[start..end];
+    let path = parse_path(expr)?;
+    // A loop variable or `set` variable is not in ctx; then report the
+    // expression as written.
+    Some(unresolved_prefix(&path, ctx).unwrap_or_else(|| path.join(".")))
+}
+
+/// Splits `a.b["c"]` into `["a", "b", "c"]`; `None` for anything more complex.
+fn parse_path(expr: &str) -> Option<Vec<String>> {
+    let mut parts = Vec::new();
+    let mut rest = expr.trim();
+    let ident_end = |s: &str| {
+        s.find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(s.len())
+    };
+    let end = ident_end(rest);
+    if end == 0 {
+        return None;
+    }
+    parts.push(rest[..end].to_string());
+    rest = &rest[end..];
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = ident_end(r);
+            if end == 0 {
+                return None;
+            }
+            parts.push(r[..end].to_string());
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let close = r.find(']')?;
+            let key = r[..close].trim().trim_matches(|c| c == '"' || c == '\'');
+            parts.push(key.to_string());
+            rest = &r[close + 1..];
+        } else {
+            return None;
+        }
+    }
+    Some(parts)
+}
+
+/// The dotted prefix of `path` up to and including the first component that
+/// does not resolve in `ctx`; `None` when the whole path resolves or its root
+/// is not a context variable at all.
+fn unresolved_prefix(path: &[String], ctx: &serde_json::Value) -> Option<String> {
+    let mut cur = ctx;
+    for (i, part) in path.iter().enumerate() {
+        let next = match cur {
+            serde_json::Value::Object(map) => map.get(part),
+            serde_json::Value::Array(items) => {
+                part.parse::<usize>().ok().and_then(|i| items.get(i))
+            }
+            _ => None,
+        };
+        match next {
+            Some(v) => cur = v,
+            None => return Some(path[..=i].join(".")),
+        }
+    }
+    None
+}
+
+/// The first undeclared variable of `source` that does not resolve in `ctx`,
+/// by position, preferring ones on `line`.
+fn first_unresolved(source: &str, ctx: &serde_json::Value, line: Option<usize>) -> Option<String> {
+    let env = Environment::new();
+    let names = match env.template_from_str(source) {
+        Ok(t) => t.undeclared_variables(true),
+        Err(_) => match env.compile_expression(source) {
+            Ok(e) => e.undeclared_variables(true),
+            Err(_) => return None,
+        },
+    };
+    let mut candidates: Vec<(bool, usize, String)> = names
+        .into_iter()
+        .filter_map(|n| {
+            let path: Vec<String> = n.split('.').map(str::to_string).collect();
+            if path.len() == 1 && GLOBALS.contains(&path[0].as_str()) {
+                return None;
+            }
+            let missing = unresolved_prefix(&path, ctx)?;
+            let pos = position_of(source, &missing).unwrap_or(usize::MAX);
+            let on_line = line.is_some_and(|l| line_at(source, pos) == Some(l));
+            Some((!on_line, pos, missing))
+        })
+        .collect();
+    candidates.sort();
+    candidates.dedup_by(|a, b| a.2 == b.2);
+    candidates.into_iter().next().map(|c| c.2)
+}
+
+/// Byte offset of the first occurrence of the dotted `name` as a whole word.
+fn position_of(source: &str, name: &str) -> Option<usize> {
+    let pattern = name
+        .split('.')
+        .map(regex::escape)
+        .collect::<Vec<_>>()
+        .join(r"\s*\.\s*");
+    let re = regex::Regex::new(&format!(r"(?:^|[^\w.]){pattern}\b")).ok()?;
+    re.find(source).map(|m| {
+        // Skip the one leading non-word character the pattern may have eaten.
+        let s = m.as_str();
+        m.start() + usize::from(!s.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+    })
+}
+
+/// The 1-based line of byte offset `pos`.
+fn line_at(source: &str, pos: usize) -> Option<usize> {
+    source
+        .get(..pos)
+        .map(|before| before.bytes().filter(|b| *b == b'\n').count() + 1)
+}
+
+/// The 1-based line on which the dotted `name` first appears.
+fn line_of(source: &str, name: &str) -> Option<usize> {
+    position_of(source, name).and_then(|p| line_at(source, p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_paths() {
+        assert_eq!(
+            parse_path("a.b[\"c\"]"),
+            Some(vec!["a".into(), "b".into(), "c".into()])
+        );
+        assert_eq!(parse_path("a + b"), None);
+    }
+
+    #[test]
+    fn cuts_at_first_missing_component() {
+        let ctx = json!({"pds": {"port": 1}});
+        let p = |s: &str| s.split('.').map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            unresolved_prefix(&p("pds.hostname.x"), &ctx),
+            Some("pds.hostname".into())
+        );
+        assert_eq!(unresolved_prefix(&p("nope.x"), &ctx), Some("nope".into()));
+        assert_eq!(unresolved_prefix(&p("pds.port"), &ctx), None);
+    }
+
+    #[test]
+    fn finds_positions_and_lines() {
+        let src = "a\n{{ xpds.h }}\n{{ pds . h }}";
+        assert_eq!(line_of(src, "pds.h"), Some(3));
+    }
+}
