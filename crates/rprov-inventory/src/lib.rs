@@ -1,1 +1,267 @@
-//! rprov-inventory
+//! Ansible inventories as ansible-core reads them: INI and YAML files, host
+//! ranges, `group_vars/` and `host_vars/`, host patterns and connection variables.
+//!
+//! rprov runs existing Ansible repositories unchanged, so the reference for every
+//! behaviour here is ansible-core 2.19 rather than a cleaner design of our own: the
+//! order of `groups['all']`, which INI values are ints, and the precedence of
+//! group variables all show up in users' templates. Where Ansible only warns about
+//! something that is almost certainly a mistake (an unknown key in a YAML group, a
+//! malformed host range) we fail with the file and line instead.
+//!
+//! Loading is two-stage: [`Inventory::load`] reads and validates everything up front
+//! (so a broken vars file is reported before any host is contacted), and the
+//! per-host questions ([`Inventory::host_vars`], [`Inventory::select`]) are then
+//! pure lookups.
+
+#![deny(missing_docs)]
+
+mod connection;
+mod data;
+mod error;
+mod ini;
+mod pattern;
+mod pyliteral;
+mod range;
+mod shlex;
+mod vars_dirs;
+mod yaml;
+
+pub use connection::{boolean, ConnectionKind, ConnectionVars};
+pub use error::{InventoryError, Location};
+
+use data::{InventoryData, ALL};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use vars_dirs::VarsDir;
+
+/// Variables, in the order they were defined.
+pub type Vars = indexmap::IndexMap<String, serde_json::Value>;
+
+/// A loaded inventory with its vars directories.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    path: PathBuf,
+    data: InventoryData,
+    /// The inventory's own directory first, then each `add_vars_dir` (later wins).
+    vars_dirs: Vec<VarsDir>,
+}
+
+/// Which parser an inventory file needs.
+fn is_yaml(path: &Path, text: &str) -> bool {
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        if matches!(ext, "yml" | "yaml" | "json") {
+            return true;
+        }
+        if ext == "ini" {
+            return false;
+        }
+    }
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'));
+    match first {
+        None => false,
+        Some(l) => {
+            l.starts_with("---") || l.starts_with('{') || {
+                // `all:` or `web:` alone on the line (maybe with a comment) opens a
+                // YAML mapping; an INI host line never ends in a bare ':'.
+                let key = l.split('#').next().unwrap_or("").trim_end();
+                key.ends_with(':')
+                    && !key[..key.len() - 1].is_empty()
+                    && !key[..key.len() - 1].contains([':', ' ', '[', '='])
+            }
+        }
+    }
+}
+
+impl Inventory {
+    /// Load an INI or YAML inventory file (YAML when the name ends in `.yml`,
+    /// `.yaml` or `.json`, or the content opens a YAML mapping such as `all:`;
+    /// INI otherwise), then `group_vars/` and `host_vars/` next to it.
+    pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
+        let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_str_at(&text, path)
+    }
+
+    /// Parse inventory text as if it were read from `path` (whose directory is
+    /// searched for `group_vars/` and `host_vars/`).
+    pub fn from_str_at(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
+        let mut data = InventoryData::new();
+        if is_yaml(path, text) {
+            yaml::parse(text, path, &mut data)?;
+        } else {
+            ini::parse(text, path, &mut data)?;
+        }
+        data.reconcile();
+        let mut inv = Inventory {
+            path: path.to_path_buf(),
+            data,
+            vars_dirs: Vec::new(),
+        };
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        inv.add_vars_dir(&dir)?;
+        Ok(inv)
+    }
+
+    /// The inventory file this was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Add `group_vars/` and `host_vars/` found in another directory (the
+    /// playbook's); they take precedence over those loaded before, as in Ansible.
+    pub fn add_vars_dir(&mut self, dir: &Path) -> Result<(), InventoryError> {
+        let vd = VarsDir::load(dir, self.data.groups.keys(), self.data.hosts.keys())?;
+        self.vars_dirs.push(vd);
+        Ok(())
+    }
+
+    /// Host names matched by an Ansible pattern, in inventory order: names,
+    /// groups, `a:b` / `a,b`, `a:!b`, `a:&b`, globs, `~regex`, `all`/`*`, and
+    /// subscripts like `web[0]`. Errors when the whole pattern selects nothing.
+    pub fn select(&self, pattern: &str) -> Result<Vec<String>, InventoryError> {
+        pattern::select(&self.data, pattern)
+    }
+
+    /// All variables of a host, merged in Ansible's precedence (lowest first):
+    /// inventory-file group vars (`all` first, then by depth, priority, name);
+    /// `group_vars/all` of each vars dir; `group_vars/<group>` of each vars dir;
+    /// inventory-file host vars; `host_vars/<host>` of each vars dir. Later vars
+    /// dirs win over earlier ones. Top-level keys are replaced, never merged.
+    /// An unknown host has no variables.
+    pub fn host_vars(&self, host: &str) -> Vars {
+        let mut out = Vars::new();
+        let Some(entry) = self.data.hosts.get(host) else {
+            return out;
+        };
+        let groups = self.data.sorted_host_groups(host);
+        for g in &groups {
+            if let Some(grp) = self.data.groups.get(g) {
+                extend(&mut out, &grp.vars);
+            }
+        }
+        for vd in &self.vars_dirs {
+            if let Some(v) = vd.groups.get(ALL) {
+                extend(&mut out, v);
+            }
+        }
+        for vd in &self.vars_dirs {
+            for g in groups.iter().filter(|g| g.as_str() != ALL) {
+                if let Some(v) = vd.groups.get(g) {
+                    extend(&mut out, v);
+                }
+            }
+        }
+        extend(&mut out, &entry.vars);
+        for vd in &self.vars_dirs {
+            if let Some(v) = vd.hosts.get(host) {
+                extend(&mut out, v);
+            }
+        }
+        out
+    }
+
+    /// Groups the host belongs to (transitively), sorted by name, without `all`:
+    /// Ansible's `group_names`.
+    pub fn group_names(&self, host: &str) -> Vec<String> {
+        self.data
+            .host_groups(host)
+            .into_iter()
+            .filter(|g| g != ALL)
+            .collect()
+    }
+
+    /// Every group (`all` and `ungrouped` included) with its hosts, transitively,
+    /// in inventory order: Ansible's `groups` variable.
+    pub fn groups(&self) -> indexmap::IndexMap<String, Vec<String>> {
+        self.data
+            .groups
+            .keys()
+            .map(|g| (g.clone(), self.data.group_hosts(g)))
+            .collect()
+    }
+
+    /// All hosts in inventory order (the order of `groups['all']`).
+    pub fn hosts(&self) -> Vec<String> {
+        self.data.group_hosts(ALL)
+    }
+
+    /// `ansible-inventory --list` compatible JSON (keys sorted, as it prints them).
+    pub fn to_list_json(&self) -> Value {
+        let mut top = Map::new();
+        let mut hostvars = Map::new();
+        for h in self.hosts() {
+            let vars = self.host_vars(&h);
+            if !vars.is_empty() {
+                hostvars.insert(h, Value::Object(vars.into_iter().collect()));
+            }
+        }
+        let mut meta = Map::new();
+        meta.insert("hostvars".into(), Value::Object(hostvars));
+        top.insert("_meta".into(), Value::Object(meta));
+        let mut seen = std::collections::HashSet::new();
+        self.format_group(ALL, &mut top, &mut seen);
+        sort_keys(Value::Object(top))
+    }
+
+    fn format_group(
+        &self,
+        name: &str,
+        out: &mut Map<String, Value>,
+        seen: &mut std::collections::HashSet<String>,
+    ) {
+        let Some(g) = self.data.groups.get(name) else {
+            return;
+        };
+        let mut entry = Map::new();
+        if name != ALL && !g.hosts.is_empty() {
+            entry.insert("hosts".into(), Value::from(g.hosts.clone()));
+        }
+        if !g.children.is_empty() {
+            entry.insert("children".into(), Value::from(g.children.clone()));
+        }
+        for c in &g.children {
+            if seen.insert(c.clone()) {
+                self.format_group(c, out, seen);
+            }
+        }
+        if !entry.is_empty() {
+            out.insert(name.to_string(), Value::Object(entry));
+        }
+    }
+}
+
+fn extend(out: &mut Vars, vars: &Vars) {
+    for (k, v) in vars {
+        out.insert(k.clone(), v.clone());
+    }
+}
+
+fn sort_keys(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sort_keys).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,286 @@
+//! The inventory graph: groups, hosts and who contains whom.
+//!
+//! This mirrors ansible-core's `InventoryData`, because users see its quirks: `all`
+//! and `ungrouped` always exist, `ungrouped` is the first child of `all`, groups
+//! without a parent become children of `all` in the order they were created, a host
+//! found in no group but `all` lands in `ungrouped`, and a group's hosts are its own
+//! followed by its descendants' (breadth first, first seen wins). Depth (longest
+//! path from `all`) and `ansible_group_priority` order group variables.
+
+use crate::Vars;
+use indexmap::IndexMap;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Group {
+    /// Hosts listed directly in this group, in the order first added.
+    pub hosts: Vec<String>,
+    pub children: Vec<String>,
+    pub parents: Vec<String>,
+    pub vars: Vars,
+    pub priority: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HostEntry {
+    pub vars: Vars,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct InventoryData {
+    pub groups: IndexMap<String, Group>,
+    pub hosts: IndexMap<String, HostEntry>,
+}
+
+pub(crate) const ALL: &str = "all";
+pub(crate) const UNGROUPED: &str = "ungrouped";
+
+impl InventoryData {
+    pub fn new() -> Self {
+        let mut d = InventoryData {
+            groups: IndexMap::new(),
+            hosts: IndexMap::new(),
+        };
+        d.add_group(ALL);
+        d.add_group(UNGROUPED);
+        // Cannot fail: two fresh distinct groups.
+        let _ = d.add_child(ALL, UNGROUPED);
+        d
+    }
+
+    pub fn add_group(&mut self, name: &str) {
+        // Ansible's default ansible_group_priority is 1.
+        self.groups
+            .entry(name.to_string())
+            .or_insert_with(|| Group {
+                priority: 1,
+                ..Group::default()
+            });
+    }
+
+    /// Add a host (if new) and put it in `group` (if given).
+    pub fn add_host(&mut self, name: &str, group: Option<&str>, port: Option<u16>) {
+        let host = self.hosts.entry(name.to_string()).or_default();
+        if let Some(p) = port {
+            host.vars.insert("ansible_port".into(), Value::from(p));
+        }
+        if let Some(g) = group {
+            self.add_group(g);
+            let Some(group) = self.groups.get_mut(g) else {
+                return;
+            };
+            if !group.hosts.iter().any(|h| h == name) {
+                group.hosts.push(name.to_string());
+            }
+        }
+    }
+
+    /// Make `child` a child group of `parent`; refuses cycles.
+    pub fn add_child(&mut self, parent: &str, child: &str) -> Result<(), String> {
+        if parent == child {
+            return Err(format!("group '{parent}' cannot be a child of itself"));
+        }
+        if self.descendants(child).iter().any(|g| g == parent) {
+            return Err(format!(
+                "adding '{child}' as a child of '{parent}' creates a cycle ('{parent}' is already inside '{child}')"
+            ));
+        }
+        self.add_group(parent);
+        self.add_group(child);
+        if let Some(p) = self.groups.get_mut(parent) {
+            if !p.children.iter().any(|c| c == child) {
+                p.children.push(child.to_string());
+            }
+        }
+        if let Some(c) = self.groups.get_mut(child) {
+            if !c.parents.iter().any(|p| p == parent) {
+                c.parents.push(parent.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Set a group variable; `ansible_group_priority` sets the priority instead.
+    pub fn set_group_var(&mut self, group: &str, key: &str, value: Value) -> Result<(), String> {
+        self.add_group(group);
+        let Some(g) = self.groups.get_mut(group) else {
+            return Ok(());
+        };
+        if key == "ansible_group_priority" {
+            let p = match &value {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.trim().parse::<i64>().ok(),
+                _ => None,
+            };
+            match p {
+                Some(p) => g.priority = p,
+                None => {
+                    return Err(format!(
+                        "ansible_group_priority must be an integer, got {value}"
+                    ))
+                }
+            }
+        } else {
+            g.vars.insert(key.to_string(), value);
+        }
+        Ok(())
+    }
+
+    pub fn set_host_var(&mut self, host: &str, key: &str, value: Value) {
+        self.hosts
+            .entry(host.to_string())
+            .or_default()
+            .vars
+            .insert(key.to_string(), value);
+    }
+
+    /// Ansible's `reconcile_inventory`: hang orphan groups under `all` and put
+    /// hosts that are in no group into `ungrouped` (and out of it otherwise).
+    pub fn reconcile(&mut self) {
+        let orphans: Vec<String> = self
+            .groups
+            .iter()
+            .filter(|(n, g)| n.as_str() != ALL && g.parents.is_empty())
+            .map(|(n, _)| n.clone())
+            .collect();
+        for g in orphans {
+            // An orphan cannot contain `all`, so no cycle is possible.
+            let _ = self.add_child(ALL, &g);
+        }
+        let mut direct: HashMap<String, Vec<String>> = HashMap::new();
+        for (gname, g) in &self.groups {
+            for h in &g.hosts {
+                direct.entry(h.clone()).or_default().push(gname.clone());
+            }
+        }
+        let hosts: Vec<String> = self.hosts.keys().cloned().collect();
+        for h in hosts {
+            let groups = direct.get(&h).cloned().unwrap_or_default();
+            let others = groups.iter().any(|g| g != ALL && g != UNGROUPED);
+            let in_ungrouped = groups.iter().any(|g| g == UNGROUPED);
+            if in_ungrouped && others {
+                if let Some(u) = self.groups.get_mut(UNGROUPED) {
+                    u.hosts.retain(|x| x != &h);
+                }
+            } else if !others && !in_ungrouped {
+                self.add_host(&h, Some(UNGROUPED), None);
+            }
+        }
+    }
+
+    /// The group and its descendants, breadth first, each once.
+    pub fn descendants(&self, group: &str) -> Vec<String> {
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut order: Vec<String> = Vec::new();
+        let mut frontier: Vec<&str> = vec![group];
+        seen.insert(group);
+        order.push(group.to_string());
+        while !frontier.is_empty() {
+            let mut next = Vec::new();
+            for g in frontier {
+                for c in self
+                    .groups
+                    .get(g)
+                    .map(|g| g.children.as_slice())
+                    .unwrap_or(&[])
+                {
+                    if seen.insert(c.as_str()) {
+                        order.push(c.clone());
+                        next.push(c.as_str());
+                    }
+                }
+            }
+            frontier = next;
+        }
+        order
+    }
+
+    /// Hosts of a group and of its descendants, in Ansible's order.
+    pub fn group_hosts(&self, group: &str) -> Vec<String> {
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut out = Vec::new();
+        let desc = self.descendants(group);
+        for g in &desc {
+            if let Some(g) = self.groups.get(g) {
+                for h in &g.hosts {
+                    if seen.insert(h.as_str()) {
+                        out.push(h.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Every group that contains the host, directly or through children,
+    /// `all` included.
+    pub fn host_groups(&self, host: &str) -> Vec<String> {
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut stack: Vec<String> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| g.hosts.iter().any(|h| h == host))
+            .map(|(n, _)| n.clone())
+            .collect();
+        while let Some(g) = stack.pop() {
+            if seen.insert(g.clone()) {
+                if let Some(grp) = self.groups.get(&g) {
+                    stack.extend(grp.parents.iter().cloned());
+                }
+            }
+        }
+        if self.hosts.contains_key(host) {
+            seen.insert(ALL.to_string());
+        }
+        let mut v: Vec<String> = seen.into_iter().collect();
+        v.sort();
+        v
+    }
+
+    /// Longest path from `all` (which has depth 0), like Ansible's `Group.depth`.
+    pub fn depth(&self, group: &str) -> usize {
+        fn go<'a>(
+            d: &'a InventoryData,
+            g: &'a str,
+            memo: &mut HashMap<&'a str, usize>,
+            guard: usize,
+        ) -> usize {
+            if let Some(v) = memo.get(g) {
+                return *v;
+            }
+            // The graph is acyclic (add_child refuses cycles); the guard is belt and braces.
+            if guard > d.groups.len() {
+                return 0;
+            }
+            let v = d
+                .groups
+                .get(g)
+                .map(|grp| {
+                    grp.parents
+                        .iter()
+                        .map(|p| go(d, p, memo, guard + 1) + 1)
+                        .max()
+                        .unwrap_or(0)
+                })
+                .unwrap_or(0);
+            memo.insert(g, v);
+            v
+        }
+        go(self, group, &mut HashMap::new(), 0)
+    }
+
+    /// A host's groups in variable-precedence order: depth, then priority, then name.
+    pub fn sorted_host_groups(&self, host: &str) -> Vec<String> {
+        let mut gs: Vec<(usize, i64, String)> = self
+            .host_groups(host)
+            .into_iter()
+            .map(|g| {
+                let pr = self.groups.get(&g).map(|x| x.priority).unwrap_or(1);
+                (self.depth(&g), pr, g)
+            })
+            .collect();
+        gs.sort();
+        gs.into_iter().map(|(_, _, g)| g).collect()
+    }
+}

@@ -1,0 +1,135 @@
+//! `group_vars/` and `host_vars/` directories, as Ansible's `host_group_vars` plugin
+//! finds them.
+//!
+//! For an entity NAME, the first of `NAME`, `NAME.yml`, `NAME.yaml`, `NAME.json` that
+//! exists is used; when it is a directory, every file in it (recursively, sorted,
+//! skipping hidden files and `~` backups, with no extension or one of those) is
+//! read in order and later files replace earlier keys. We read them all when the
+//! inventory is loaded so that a broken vars file is reported before any host is
+//! contacted.
+
+use crate::error::InventoryError;
+use crate::{yaml, Vars};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+const EXTENSIONS: [&str; 3] = ["yml", "yaml", "json"];
+
+/// The variables found in one directory's `group_vars/` and `host_vars/`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct VarsDir {
+    pub groups: HashMap<String, Vars>,
+    pub hosts: HashMap<String, Vars>,
+}
+
+impl VarsDir {
+    pub fn load<'a>(
+        dir: &Path,
+        groups: impl IntoIterator<Item = &'a String>,
+        hosts: impl IntoIterator<Item = &'a String>,
+    ) -> Result<VarsDir, InventoryError> {
+        let mut out = VarsDir::default();
+        let gdir = dir.join("group_vars");
+        if gdir.is_dir() {
+            for g in groups {
+                if let Some(v) = load_entity(&gdir, g)? {
+                    out.groups.insert(g.clone(), v);
+                }
+            }
+        }
+        let hdir = dir.join("host_vars");
+        if hdir.is_dir() {
+            for h in hosts {
+                if let Some(v) = load_entity(&hdir, h)? {
+                    out.hosts.insert(h.clone(), v);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn load_entity(base: &Path, name: &str) -> Result<Option<Vars>, InventoryError> {
+    // A host or group name with a path separator must not escape the directory.
+    if name.contains('/') || name.contains('\\') || name == ".." || name == "." {
+        return Ok(None);
+    }
+    let files = find_vars_files(base, name)?;
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let mut vars = Vars::new();
+    for f in files {
+        vars.extend(read_vars_file(&f)?);
+    }
+    Ok(Some(vars))
+}
+
+fn find_vars_files(base: &Path, name: &str) -> Result<Vec<PathBuf>, InventoryError> {
+    let candidates = std::iter::once(base.join(name))
+        .chain(EXTENSIONS.iter().map(|e| base.join(format!("{name}.{e}"))));
+    for c in candidates {
+        if c.is_dir() {
+            let mut found = Vec::new();
+            dir_files(&c, &mut found, 0)?;
+            return Ok(found);
+        }
+        if c.is_file() {
+            return Ok(vec![c]);
+        }
+    }
+    Ok(Vec::new())
+}
+
+fn dir_files(dir: &Path, found: &mut Vec<PathBuf>, depth: usize) -> Result<(), InventoryError> {
+    if depth > 32 {
+        return Ok(());
+    }
+    let io = |source| InventoryError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for n in names {
+        if n.starts_with('.') || n.ends_with('~') {
+            continue;
+        }
+        let p = dir.join(&n);
+        let ext = Path::new(&n).extension().and_then(|e| e.to_str());
+        if p.is_dir() && ext.is_none() {
+            dir_files(&p, found, depth + 1)?;
+        } else if p.is_file() && ext.is_none_or(|e| EXTENSIONS.contains(&e)) {
+            found.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Read one YAML/JSON vars file into a map (an empty file is no variables).
+pub(crate) fn read_vars_file(path: &Path) -> Result<Vars, InventoryError> {
+    let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if text.trim_start().starts_with("$ANSIBLE_VAULT") {
+        return Err(InventoryError::Vault {
+            path: path.to_path_buf(),
+        });
+    }
+    match yaml::parse_value(&text, path)? {
+        None => Ok(Vars::new()),
+        Some(Value::Object(m)) => Ok(m.into_iter().collect()),
+        Some(_) => Err(InventoryError::parse(
+            path,
+            1,
+            "a vars file must be a mapping of variable names to values",
+            "write `name: value` lines at the top level",
+        )),
+    }
+}

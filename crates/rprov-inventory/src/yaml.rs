@@ -1,0 +1,214 @@
+//! YAML reading (inventories and vars files) and Ansible's YAML inventory format.
+//!
+//! YAML goes through serde-saphyr with YAML 1.1 scalars as PyYAML (and so Ansible)
+//! reads them: `yes`/`no`/`on`/`off` are booleans, `0644` is octal, and a repeated key
+//! keeps the last value (Ansible warns). Syntax errors carry the file, line and
+//! column. Errors about the inventory's *structure* come after parsing, when spans
+//! are gone; for those we find the line by searching for the key's text, which is
+//! right for every inventory we have seen and never worse than no line at all.
+
+use crate::data::InventoryData;
+use crate::error::{InventoryError, Location};
+use crate::range;
+use serde_json::Value;
+use std::path::Path;
+
+fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        with_snippet: false,
+        legacy_octal_numbers: true,
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+    }
+}
+
+/// Parse a YAML document into JSON values; an empty document is `None`.
+pub(crate) fn parse_value(text: &str, path: &Path) -> Result<Option<Value>, InventoryError> {
+    serde_saphyr::from_str_with_options::<Option<Value>>(text, options()).map_err(|e| {
+        let loc = e.location();
+        let mut message = e.without_snippet().to_string();
+        // The library appends " at line L, column C"; we print the position first.
+        if let Some(i) = message.rfind(" at line ") {
+            message.truncate(i);
+        }
+        InventoryError::Parse {
+            location: Location {
+                path: path.to_path_buf(),
+                line: loc.map(|l| l.line() as usize).unwrap_or(1),
+                column: loc.map(|l| l.column() as usize),
+            },
+            message: format!("invalid YAML: {message}"),
+            hint: String::new(),
+        }
+    })
+}
+
+/// 1-based line of the first line that contains `needle` as a key, or 1.
+pub(crate) fn find_line(text: &str, needle: &str) -> usize {
+    let keyish = |l: &str| {
+        let t = l.trim_start().trim_start_matches("- ");
+        let t = t.trim_start_matches(['"', '\'']);
+        t.starts_with(needle)
+    };
+    text.lines()
+        .position(keyish)
+        .or_else(|| text.lines().position(|l| l.contains(needle)))
+        .map(|i| i + 1)
+        .unwrap_or(1)
+}
+
+/// Parse an Ansible YAML inventory.
+pub(crate) fn parse(
+    text: &str,
+    path: &Path,
+    data: &mut InventoryData,
+) -> Result<(), InventoryError> {
+    let Some(doc) = parse_value(text, path)? else {
+        return Ok(());
+    };
+    let Value::Object(top) = doc else {
+        return Err(InventoryError::parse(
+            path,
+            1,
+            "a YAML inventory must be a mapping of group names",
+            "start with `all:` and put hosts under `all: {hosts: ...}`",
+        ));
+    };
+    let p = YamlInv { text, path };
+    for (name, body) in &top {
+        p.group(name, body, data, 0)?;
+    }
+    Ok(())
+}
+
+struct YamlInv<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl YamlInv<'_> {
+    fn err(&self, key: &str, message: String, hint: &str) -> InventoryError {
+        InventoryError::parse(self.path, find_line(self.text, key), message, hint)
+    }
+
+    fn group(
+        &self,
+        name: &str,
+        body: &Value,
+        data: &mut InventoryData,
+        depth: usize,
+    ) -> Result<(), InventoryError> {
+        if depth > 256 {
+            return Err(self.err(
+                name,
+                format!("groups nested too deeply at '{name}'"),
+                "flatten the children",
+            ));
+        }
+        if name.is_empty() || name.chars().any(char::is_whitespace) {
+            return Err(self.err(
+                name,
+                format!("invalid group name '{name}'"),
+                "group names cannot be empty or contain spaces",
+            ));
+        }
+        let body = match body {
+            Value::Null => {
+                data.add_group(name);
+                return Ok(());
+            }
+            Value::Object(m) => m,
+            other => {
+                return Err(self.err(
+                    name,
+                    format!("group '{name}' must be a mapping, found {}", kind(other)),
+                    "a group holds `hosts:`, `children:` and `vars:` mappings",
+                ))
+            }
+        };
+        data.add_group(name);
+        for (key, section) in body {
+            let section = match section {
+                // A bare string is allowed and means {string: null}.
+                Value::String(s) => {
+                    let mut m = serde_json::Map::new();
+                    m.insert(s.clone(), Value::Null);
+                    Value::Object(m)
+                }
+                v => v.clone(),
+            };
+            let entries = match &section {
+                Value::Null => continue,
+                Value::Object(m) => m,
+                other => return Err(self.err(
+                    key,
+                    format!(
+                        "'{key}' of group '{name}' must be a mapping, found {}",
+                        kind(other)
+                    ),
+                    "write `hosts:`, `children:` and `vars:` as mappings (key: value), not lists",
+                )),
+            };
+            match key.as_str() {
+                "vars" => {
+                    for (k, v) in entries {
+                        data.set_group_var(name, k, v.clone())
+                            .map_err(|m| self.err(k, m, "write a whole number, like 10"))?;
+                    }
+                }
+                "children" => {
+                    for (child, cbody) in entries {
+                        self.group(child, cbody, data, depth + 1)?;
+                        data.add_child(name, child).map_err(|m| {
+                            self.err(child, m, "remove one of the children entries")
+                        })?;
+                    }
+                }
+                "hosts" => {
+                    for (pattern, hvars) in entries {
+                        let (hosts, port) = range::expand_host_pattern(pattern)
+                            .map_err(|e| self.err(pattern, e.message, &e.hint))?;
+                        let vars = match hvars {
+                            Value::Null => serde_json::Map::new(),
+                            Value::Object(m) => m.clone(),
+                            other => {
+                                return Err(self.err(
+                                    pattern,
+                                    format!(
+                                        "host '{pattern}' must map to its variables, found {}",
+                                        kind(other)
+                                    ),
+                                    "write `host:` (empty) or `host: {var: value}`",
+                                ))
+                            }
+                        };
+                        for h in hosts {
+                            data.add_host(&h, Some(name), port);
+                            for (k, v) in &vars {
+                                data.set_host_var(&h, k, v.clone());
+                            }
+                        }
+                    }
+                }
+                other => {
+                    return Err(self.err(
+                        other,
+                        format!("unexpected key '{other}' in group '{name}'"),
+                        "a group may only hold `hosts`, `children` and `vars`",
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
