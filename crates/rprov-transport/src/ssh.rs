@@ -1,0 +1,276 @@
+//! SSH through the system client: one ControlMaster per host (`openssh` crate,
+//! native mux), every command a multiplexed session over it.
+//!
+//! Each connection gets its own private control directory (a fresh `/tmp/rprov-*`
+//! dir, mode 0700): unix socket paths are limited to about 100 bytes, so it must be
+//! short, and private so no other user can talk to our master. Inventory ssh
+//! arguments become a config file in that directory (see `ssh_config`).
+//!
+//! Host keys are checked strictly unless the caller opts into accept-new. When the
+//! master fails to start, ssh's log (which the `openssh` crate returns as the
+//! error text) tells unknown and changed host keys, failed logins and network
+//! failures apart.
+
+use std::time::Duration;
+
+use openssh::{KnownHosts, Session, SessionBuilder};
+
+use crate::output::{pump, status_code};
+use crate::{ssh_config, sudo, ConnectOptions, Output, Script, SshTarget, TransportError};
+
+/// Keepalive probe interval: a master whose host vanished notices after about
+/// three missed probes instead of waiting for TCP to give up.
+const SERVER_ALIVE: Duration = Duration::from_secs(15);
+
+/// Extra time, beyond ConnectTimeout, that login may take (key exchange, auth,
+/// a ProxyJump hop) before we give up on a master that does not come up.
+const LOGIN_SLACK: Duration = Duration::from_secs(20);
+
+#[derive(Debug)]
+pub(crate) struct SshConnection {
+    name: String,
+    // Field order matters: the session (master) goes before its directory.
+    session: Session,
+    _dir: tempfile::TempDir,
+}
+
+impl SshConnection {
+    pub(crate) async fn open(
+        name: &str,
+        t: &SshTarget,
+        opts: &ConnectOptions,
+    ) -> Result<SshConnection, TransportError> {
+        if t.host.is_empty() || t.host.starts_with('-') {
+            // ssh would read "-oProxyCommand=…" as an option: never pass it through.
+            return Err(TransportError::InvalidSshArgs {
+                host: name.to_owned(),
+                reason: format!("host address {:?} is not a host name", t.host),
+            });
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("rprov-")
+            .tempdir_in("/tmp")
+            .map_err(|source| TransportError::Io {
+                context: format!("{name}: creating a private ssh control directory in /tmp"),
+                source,
+            })?;
+
+        let timeout = opts.connect_timeout.max(Duration::from_secs(1));
+        let mut b = SessionBuilder::default();
+        b.known_hosts_check(if opts.accept_new_host_keys {
+            KnownHosts::Add
+        } else {
+            KnownHosts::Strict
+        })
+        .connect_timeout(timeout)
+        .server_alive_interval(SERVER_ALIVE)
+        .control_directory(dir.path());
+        if let Some(user) = &t.user {
+            b.user(user.clone());
+        }
+        if let Some(port) = t.port {
+            b.port(port);
+        }
+        if let Some(key) = &t.private_key_file {
+            b.keyfile(key);
+        }
+        if !t.extra_args.is_empty() {
+            let args = ssh_config::parse(&t.extra_args).map_err(|reason| {
+                TransportError::InvalidSshArgs {
+                    host: name.to_owned(),
+                    reason,
+                }
+            })?;
+            let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+            let path = dir.path().join("ssh_config");
+            std::fs::write(&path, ssh_config::render(&args, home.as_deref())).map_err(
+                |source| TransportError::Io {
+                    context: format!("{name}: writing {}", path.display()),
+                    source,
+                },
+            )?;
+            b.config_file(&path);
+        }
+
+        let limit = timeout + LOGIN_SLACK;
+        let session = match tokio::time::timeout(limit, b.connect_mux(&t.host)).await {
+            Err(_) => {
+                return Err(TransportError::Unreachable {
+                    host: name.to_owned(),
+                    reason: format!("no login within {}s", limit.as_secs()),
+                })
+            }
+            Ok(Err(e)) => return Err(connect_error(name, t, e)),
+            Ok(Ok(s)) => s,
+        };
+        Ok(SshConnection {
+            name: name.to_owned(),
+            session,
+            _dir: dir,
+        })
+    }
+
+    pub(crate) async fn run(
+        &self,
+        script: &Script,
+        stdin: Option<&[u8]>,
+        become_user: Option<&str>,
+    ) -> Result<Output, TransportError> {
+        // The remote sshd runs this line with the login shell: one command.
+        let line = sudo::command_line(script.as_str(), become_user);
+        let mut child = self
+            .session
+            .raw_command(line)
+            .stdin(if stdin.is_some() {
+                openssh::Stdio::piped()
+            } else {
+                openssh::Stdio::null()
+            })
+            .stdout(openssh::Stdio::piped())
+            .stderr(openssh::Stdio::piped())
+            .spawn()
+            .await
+            .map_err(|e| self.run_error(e))?;
+        let (stdout, stderr) = pump(
+            child.stdin().take(),
+            stdin,
+            child.stdout().take(),
+            child.stderr().take(),
+        )
+        .await
+        .map_err(|source| TransportError::Io {
+            context: format!("{}: transferring command input/output", self.name),
+            source,
+        })?;
+        let status = child.wait().await.map_err(|e| self.run_error(e))?;
+        Ok(Output {
+            status: status_code(status),
+            stdout,
+            stderr,
+        })
+    }
+
+    pub(crate) async fn close(self) -> Result<(), TransportError> {
+        let name = self.name;
+        self.session
+            .close()
+            .await
+            .map_err(|source| TransportError::Ssh { host: name, source })
+    }
+
+    /// Errors while a command is started or awaited mean the master (or the host
+    /// behind it) is gone, except for local pipe trouble.
+    fn run_error(&self, e: openssh::Error) -> TransportError {
+        match e {
+            openssh::Error::InvalidCommand => TransportError::InvalidScript {
+                host: self.name.clone(),
+            },
+            openssh::Error::ChildIo(source) => TransportError::Io {
+                context: format!("{}: transferring command input/output", self.name),
+                source,
+            },
+            other => TransportError::Unreachable {
+                host: self.name.clone(),
+                reason: format!("connection lost: {}", error_chain(&other)),
+            },
+        }
+    }
+}
+
+/// Sorts a failed master start into the error the user can act on.
+fn connect_error(name: &str, t: &SshTarget, e: openssh::Error) -> TransportError {
+    let openssh::Error::Connect(io) = &e else {
+        return TransportError::Ssh {
+            host: name.to_owned(),
+            source: e,
+        };
+    };
+    let log = io.to_string();
+    let host = name.to_owned();
+    if log.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        || log.contains("POSSIBLE DNS SPOOFING DETECTED")
+        || log.contains("Host key for") && log.contains("has changed")
+    {
+        let address = match t.port {
+            Some(p) if p != 22 => format!("[{}]:{p}", t.host),
+            _ => t.host.clone(),
+        };
+        return TransportError::HostKeyChanged { host, address };
+    }
+    if log.contains("Host key verification failed") || log.contains("host key is known for") {
+        return TransportError::HostKeyUnknown { host };
+    }
+    let reason = last_line(&log);
+    if log.contains("Permission denied (") || log.contains("Too many authentication failures") {
+        return TransportError::AuthenticationFailed { host, reason };
+    }
+    TransportError::Unreachable { host, reason }
+}
+
+/// The last non-empty line of ssh's log: the actual error, after any warnings.
+fn last_line(log: &str) -> String {
+    log.lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or("ssh failed without a message")
+        .to_owned()
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        cur = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify(log: &str) -> TransportError {
+        let t = SshTarget {
+            host: "10.0.0.1".into(),
+            port: Some(2222),
+            ..Default::default()
+        };
+        connect_error(
+            "web1",
+            &t,
+            openssh::Error::Connect(std::io::Error::other(log.to_owned())),
+        )
+    }
+
+    #[test]
+    fn tells_host_key_problems_apart() {
+        let unknown = "No ED25519 host key is known for [10.0.0.1]:2222 and you have requested strict checking.\r\nHost key verification failed.";
+        assert!(matches!(
+            classify(unknown),
+            TransportError::HostKeyUnknown { .. }
+        ));
+        let changed = "@@@@@@@@@@@\r\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\r\nHost key verification failed.";
+        match classify(changed) {
+            TransportError::HostKeyChanged { address, .. } => {
+                assert_eq!(address, "[10.0.0.1]:2222")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn tells_network_from_auth() {
+        let refused = "connect to host 10.0.0.1 port 2222: Connection refused";
+        match classify(refused) {
+            TransportError::Unreachable { reason, .. } => assert!(reason.contains("refused")),
+            other => panic!("{other:?}"),
+        }
+        let denied = "rprovtest@10.0.0.1: Permission denied (publickey).";
+        assert!(matches!(
+            classify(denied),
+            TransportError::AuthenticationFailed { .. }
+        ));
+    }
+}
