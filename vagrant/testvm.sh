@@ -84,6 +84,7 @@ Commands:
   ssh [CMD...]  run CMD in the VM as $VM_USER (a login shell without CMD)
   reboot        reboot the guest and wait until ssh answers again
   path          print the cache directory of the current image
+  clean         remove cached images other than the current one
   help          this text
 
 Environment:
@@ -247,6 +248,13 @@ cmd_build() {
     log "image present: $dest"
     return 0
   fi
+  # Under the lock, a leftover build dir is from a run that was killed.
+  local stale
+  for stale in "$CACHE_ROOT"/.build.*; do
+    [[ -d $stale ]] || continue
+    log "removing leftover $stale"
+    BUILD_TMP=$stale build_cleanup
+  done
   local t0=$SECONDS
   BUILD_TMP=$(mktemp -d "$CACHE_ROOT/.build.XXXXXX")
   trap build_cleanup EXIT
@@ -350,6 +358,19 @@ EOF
   set +x
 }
 
+cmd_clean() {
+  ensure_keys
+  local cur d
+  cur=$(image_dir)
+  for d in "$CACHE_ROOT"/*/; do
+    d=${d%/}
+    [[ -d $d && $d != "$cur" ]] || continue
+    log "removing $d ($(du -sh "$d" | cut -f1))"
+    rm -rf --one-file-system "$d"
+  done
+  log "kept $cur"
+}
+
 # ------------------------------------------------------------------- running --
 
 qemu_pid() {
@@ -364,10 +385,13 @@ qemu_pid() {
 
 ssh_ok() { ssh "${SSH_OPTS[@]}" -o ConnectTimeout=5 "$VM_USER@127.0.0.1" true </dev/null >/dev/null 2>&1; }
 
+# The console log holds systemd's colours and cursor moves.
+strip_ansi() { sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\r//g'; }
+
 console_tail() {
   if [[ -s $CONSOLE_LOG ]]; then
     echo "---- last lines of $CONSOLE_LOG ----" >&2
-    tail -n "${1:-40}" "$CONSOLE_LOG" | tr -d '\r' >&2
+    tail -n "${1:-40}" "$CONSOLE_LOG" | strip_ansi >&2
     echo "----" >&2
   else
     echo "(console log $CONSOLE_LOG is empty)" >&2
@@ -388,12 +412,16 @@ wait_ssh() {
     fi
     if ((SECONDS - t >= BOOT_TIMEOUT)); then
       console_tail
-      die "ssh did not answer within ${BOOT_TIMEOUT}s ($what); the VM is still running (pid $pid): 'vagrant/testvm.sh down' stops it"
+      if [[ ${RPROV_VM_KEEP:-} == 1 ]]; then
+        die "ssh did not answer within ${BOOT_TIMEOUT}s ($what); the VM still runs (pid $pid, RPROV_VM_KEEP=1)"
+      fi
+      cmd_down
+      die "ssh did not answer within ${BOOT_TIMEOUT}s ($what); stopped the VM (RPROV_VM_KEEP=1 keeps it running)"
     fi
     if ((SECONDS - last >= 10)); then
       last=$SECONDS
       local hint=""
-      [[ -s $CONSOLE_LOG ]] && hint=$(tail -n1 "$CONSOLE_LOG" | tr -d '\r' | cut -c1-70)
+      [[ -s $CONSOLE_LOG ]] && hint=$(tail -n1 "$CONSOLE_LOG" | strip_ansi | cut -c1-70)
       log "waiting for ssh ($what), $((SECONDS - t))s${hint:+ — console: $hint}"
     fi
     sleep 2
@@ -410,6 +438,8 @@ cmd_up() {
       log "already running (pid $pid), ssh answers on 127.0.0.1:$PORT"
       return 0
     fi
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "hostfwd=tcp:127.0.0.1:$PORT-:22" ||
+      die "the VM (pid $pid) runs with another ssh port than $PORT (RPROV_VM_PORT); 'vagrant/testvm.sh down' first"
     log "qemu runs (pid $pid) but ssh does not answer yet; waiting"
     wait_ssh "boot"
     return 0
@@ -420,7 +450,8 @@ cmd_up() {
   dir=$(image_dir)
   [[ -f $dir/rootfs.img && -f $dir/vmlinuz && -f $dir/initrd.img ]] ||
     die "image incomplete in $dir: remove it and run 'vagrant/testvm.sh build'"
-  if [[ ! -e /dev/kvm ]]; then :; fi # not needed: we use TCG on purpose
+  # No KVM on purpose: /dev/kvm on these machines cannot run a stock kernel
+  # at speed, so qemu emulates (TCG) everywhere.
 
   log "booting (qemu TCG, $CPUS vCPU, ${MEMORY_MB} MiB, ssh on 127.0.0.1:$PORT, console: $CONSOLE_LOG)"
   : >"$CONSOLE_LOG"
@@ -512,6 +543,7 @@ main() {
     status) cmd_status ;;
     ssh)    cmd_ssh "$@" ;;
     reboot) cmd_reboot ;;
+    clean)  cmd_clean ;;
     path)   ensure_keys >/dev/null 2>&1; image_dir ;;
     _configure) configure_rootfs "$1" ;; # internal, used by build
     help | -h | --help) usage ;;
