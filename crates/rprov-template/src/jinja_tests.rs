@@ -162,12 +162,14 @@ pub fn version(
         "<=" | "le" => ord != Ordering::Greater,
         ">" | "gt" => ord == Ordering::Greater,
         ">=" | "ge" => ord != Ordering::Less,
-        other => return Err(filter_error(
-            "version",
-            format!(
+        other => {
+            return Err(filter_error(
+                "version",
+                format!(
                 "invalid operator '{other}' (use ==, !=, <, <=, >, >= or eq, ne, lt, le, gt, ge)"
             ),
-        )),
+            ))
+        }
     })
 }
 

@@ -90,9 +90,15 @@ fn name_from_detail(detail: &str, ctx: &serde_json::Value) -> Option<String> {
     let start = detail[..end].rfind('`')? + 1;
     let expr = &detail[start..end];
     let path = parse_path(expr)?;
-    // A loop variable or `set` variable is not in ctx; then report the
-    // expression as written.
-    Some(unresolved_prefix(&path, ctx).unwrap_or_else(|| path.join(".")))
+    // minijinja names the undefined value itself (`pds` when `pds` is
+    // missing, `pds.hostname` when only the attribute is). When the root is
+    // not a context variable (a loop or `set` variable), report the expression
+    // as written.
+    let root_in_ctx = ctx.get(&path[0]).is_some();
+    match unresolved_prefix(&path, ctx) {
+        Some(prefix) if root_in_ctx => Some(prefix),
+        _ => Some(path.join(".")),
+    }
 }
 
 /// Splits `a.b["c"]` into `["a", "b", "c"]`; `None` for anything more complex.
@@ -153,14 +159,16 @@ fn unresolved_prefix(path: &[String], ctx: &serde_json::Value) -> Option<String>
 /// The first undeclared variable of `source` that does not resolve in `ctx`,
 /// by position, preferring ones on `line`.
 fn first_unresolved(source: &str, ctx: &serde_json::Value, line: Option<usize>) -> Option<String> {
+    // `source` is a template or a bare expression; parsing a bare expression
+    // as a template finds nothing and vice versa, so take both.
     let env = Environment::new();
-    let names = match env.template_from_str(source) {
-        Ok(t) => t.undeclared_variables(true),
-        Err(_) => match env.compile_expression(source) {
-            Ok(e) => e.undeclared_variables(true),
-            Err(_) => return None,
-        },
-    };
+    let mut names = env
+        .template_from_str(source)
+        .map(|t| t.undeclared_variables(true))
+        .unwrap_or_default();
+    if let Ok(e) = env.compile_expression(source) {
+        names.extend(e.undeclared_variables(true));
+    }
     let mut candidates: Vec<(bool, usize, String)> = names
         .into_iter()
         .filter_map(|n| {

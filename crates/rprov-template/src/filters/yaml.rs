@@ -56,12 +56,12 @@ pub fn dump(value: &J, indent: usize, flow_leaves: bool) -> String {
     };
     let mut out = String::new();
     match value {
-        J::Array(a) if !a.is_empty() && !(flow_leaves && is_leaf(value)) => e.seq(&mut out, a, 0),
-        J::Object(m) if !m.is_empty() && !(flow_leaves && is_leaf(value)) => e.map(&mut out, m, 0),
-        J::Array(_) | J::Object(_) => {
+        J::Array(_) | J::Object(_) if e.inline(value) => {
             out.push_str(&flow(value));
             out.push('\n');
         }
+        J::Array(a) => e.seq(&mut out, a, 0),
+        J::Object(m) => e.map(&mut out, m, 0),
         scalar => {
             // PyYAML ends a document holding only a scalar with `...`.
             out.push_str(&scalar_text(scalar));
@@ -201,8 +201,8 @@ fn needs_quotes(s: &str) -> bool {
     }
     let lower = s.to_ascii_lowercase();
     let special = [
-        "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", ".nan", ".inf", "-.inf",
-        "+.inf", "<<", "=",
+        "null", "~", "true", "false", "yes", "no", "on", "off", ".nan", ".inf", "-.inf", "+.inf",
+        "<<", "=",
     ];
     if special.contains(&lower.as_str()) {
         return true;

@@ -1,0 +1,323 @@
+//! Rendering semantics: whitespace, pass-through, escaping, native types,
+//! conditions and undefined-variable errors.
+
+use rprov_template::{is_true, TemplateErrorKind, Templater, OMIT};
+use serde_json::json;
+
+fn t() -> Templater {
+    Templater::new()
+}
+
+#[test]
+fn trim_blocks_and_trailing_newline_like_ansible_template_module() {
+    let src = "users:\n{% for u in users %}\n  - {{ u }}\n{% endfor %}\n{% if admin %}\nadmin: yes\n{% endif %}\nend\n";
+    let out = t()
+        .render_file(
+            src,
+            "roles/x/templates/users.j2",
+            &json!({"users": ["a", "b"], "admin": true}),
+        )
+        .unwrap();
+    assert_eq!(out, "users:\n  - a\n  - b\nadmin: yes\nend\n");
+}
+
+#[test]
+fn lstrip_blocks_is_off() {
+    let out = t()
+        .render_file("  {% if true %}\nx\n{% endif %}\n", "f.j2", &json!({}))
+        .unwrap();
+    assert_eq!(out, "  x\n");
+}
+
+#[test]
+fn trailing_newline_kept_and_not_added() {
+    assert_eq!(t().render_file("a\n\n", "f", &json!({})).unwrap(), "a\n\n");
+    assert_eq!(t().render_file("a", "f", &json!({})).unwrap(), "a");
+}
+
+#[test]
+fn systemd_and_shell_text_passes_through() {
+    let src = "ExecStart=/usr/bin/foo %i ${VAR} $HOME %h\n";
+    assert_eq!(
+        t().render_file(src, "app@.service.j2", &json!({})).unwrap(),
+        src
+    );
+    assert_eq!(
+        t().render_str("echo $HOME ${X} %i", &json!({})).unwrap(),
+        json!("echo $HOME ${X} %i")
+    );
+}
+
+#[test]
+fn no_html_escaping_for_any_file_name() {
+    let ctx = json!({"v": "<a href=\"x\">&'</a>"});
+    for name in ["x.html.j2", "x.html", "x.xml.j2", "c.json.j2", "c.yml.j2"] {
+        assert_eq!(
+            t().render_file("{{ v }}", name, &ctx).unwrap(),
+            "<a href=\"x\">&'</a>"
+        );
+    }
+}
+
+#[test]
+fn render_str_without_template_syntax_is_unchanged() {
+    // Not parsed at all: an unbalanced `}}` or `{%` lookalike stays as is.
+    assert_eq!(
+        t().render_str("a }} b", &json!({})).unwrap(),
+        json!("a }} b")
+    );
+    assert_eq!(t().render_str("", &json!({})).unwrap(), json!(""));
+}
+
+#[test]
+fn single_expression_keeps_native_type() {
+    let ctx = json!({"l": [1, 2], "d": {"a": 1}, "n": 5, "b": true, "s": "x", "none": null});
+    let r = |s: &str| t().render_str(s, &ctx).unwrap();
+    assert_eq!(r("{{ l }}"), json!([1, 2]));
+    assert_eq!(r("{{ d }}"), json!({"a": 1}));
+    assert_eq!(r("{{ n }}"), json!(5));
+    assert_eq!(r("{{ n + 1 }}"), json!(6));
+    assert_eq!(r("{{ b }}"), json!(true));
+    assert_eq!(r("{{ s }}"), json!("x"));
+    assert_eq!(r("{{ none }}"), json!(null));
+    assert_eq!(r("{{ l | length }}"), json!(2));
+    assert_eq!(r("{{ '1' }}"), json!("1"));
+    // Anything around the expression makes it a string.
+    assert_eq!(r("n={{ n }}"), json!("n=5"));
+    assert_eq!(r("{{ n }}{{ n }}"), json!("55"));
+    assert_eq!(r("{{ l }} "), json!("[1, 2] "));
+}
+
+#[test]
+fn render_value_recurses_and_renders_keys() {
+    let ctx = json!({"k": "name", "v": 3});
+    let input = json!({"{{ k }}": "{{ v }}", "plain": ["{{ v }}", 1, true, "x"], "n": null});
+    assert_eq!(
+        t().render_value(&input, &ctx).unwrap(),
+        json!({"name": 3, "plain": [3, 1, true, "x"], "n": null})
+    );
+}
+
+#[test]
+fn eval_expr_and_conditions() {
+    let ctx = json!({"x": 3, "r": {"rc": 0, "changed": true}, "s": "", "os": "Debian"});
+    let t = t();
+    assert_eq!(t.eval_expr("x + 1", &ctx).unwrap(), json!(4));
+    assert_eq!(t.eval_expr("{{ x + 1 }}", &ctx).unwrap(), json!(4));
+    assert!(t.eval_condition("x > 2", &ctx).unwrap());
+    assert!(t.eval_condition("{{ x > 2 }}", &ctx).unwrap());
+    assert!(!t.eval_condition("s", &ctx).unwrap());
+    assert!(t
+        .eval_condition("r is changed and r is succeeded", &ctx)
+        .unwrap());
+    assert!(t
+        .eval_condition("os == 'Debian' and x in [1, 3]", &ctx)
+        .unwrap());
+    assert!(t.eval_condition("nothere is undefined", &ctx).unwrap());
+    assert!(!t.eval_condition("nothere is defined", &ctx).unwrap());
+    assert!(is_true(&json!("no")));
+}
+
+#[test]
+fn default_and_defined_work_with_strict_undefined() {
+    let ctx = json!({"d": {"a": 1}, "e": "", "omit": OMIT});
+    let r = |s: &str| t().render_str(s, &ctx).unwrap();
+    assert_eq!(r("{{ nope | default('x') }}"), json!("x"));
+    assert_eq!(r("{{ nope | d(5) }}"), json!(5));
+    assert_eq!(r("{{ d.b | default('x') }}"), json!("x"));
+    assert_eq!(r("{{ d.a | default('x') }}"), json!(1));
+    assert_eq!(r("{{ e | default('x') }}"), json!(""));
+    assert_eq!(r("{{ e | default('x', true) }}"), json!("x"));
+    assert_eq!(r("{{ nope | default(omit) }}"), json!(OMIT));
+    assert_eq!(r("{{ 'y' if nope is defined else 'n' }}"), json!("n"));
+    assert_eq!(r("{{ d.b is defined }}"), json!(false));
+    assert_eq!(r("{{ d.a is defined }}"), json!(true));
+    assert_eq!(r("{% if nope is undefined %}u{% endif %}"), json!("u"));
+}
+
+#[test]
+fn undefined_top_level_name_is_reported_with_line() {
+    let err = t()
+        .render_file(
+            "a\nserver_name {{ pds_hostname }};\n",
+            "pds.conf.j2",
+            &json!({}),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind, TemplateErrorKind::Undefined);
+    assert_eq!(err.undefined.as_deref(), Some("pds_hostname"));
+    assert_eq!(err.line, Some(2));
+    assert!(
+        err.message.contains("undefined variable 'pds_hostname'"),
+        "{}",
+        err.message
+    );
+    assert!(err.to_string().contains("line 2"));
+}
+
+#[test]
+fn undefined_attribute_is_reported_dotted() {
+    let ctx = json!({"pds": {"port": 3000}});
+    let err = t()
+        .render_file("port {{ pds.port }}\nhost {{ pds.hostname }}\n", "f", &ctx)
+        .unwrap_err();
+    assert_eq!(err.undefined.as_deref(), Some("pds.hostname"));
+    assert_eq!(err.line, Some(2));
+    assert_eq!(err.message, "undefined variable 'pds.hostname'");
+}
+
+#[test]
+fn undefined_parent_reported_at_first_missing_component() {
+    let err = t()
+        .render_str("{{ pds.hostname }}", &json!({}))
+        .unwrap_err();
+    assert_eq!(err.undefined.as_deref(), Some("pds"));
+    let err = t()
+        .render_str("x {{ pds.hostname }}", &json!({}))
+        .unwrap_err();
+    assert_eq!(err.undefined.as_deref(), Some("pds"));
+}
+
+#[test]
+fn undefined_inside_if_and_loops() {
+    let ctx = json!({"items": [{"name": "a"}], "flag": true});
+    let err = t()
+        .render_file(
+            "{% if flag %}\n{% if missing_flag %}x{% endif %}\n{% endif %}\n",
+            "f",
+            &ctx,
+        )
+        .unwrap_err();
+    assert_eq!(err.undefined.as_deref(), Some("missing_flag"));
+    assert_eq!(err.line, Some(2));
+
+    let err = t()
+        .render_file(
+            "{% for i in items %}\n{{ i.name }} {{ i.port }}\n{% endfor %}\n",
+            "f",
+            &ctx,
+        )
+        .unwrap_err();
+    assert_eq!(err.undefined.as_deref(), Some("i.port"));
+    assert_eq!(err.line, Some(2));
+
+    let err = t()
+        .render_file(
+            "{% for i in nope_list %}\n{{ i }}\n{% endfor %}\n",
+            "f",
+            &ctx,
+        )
+        .unwrap_err();
+    assert_eq!(err.undefined.as_deref(), Some("nope_list"));
+    assert_eq!(err.line, Some(1));
+}
+
+#[test]
+fn undefined_in_condition_and_native_expression() {
+    let err = t().eval_condition("enable_thing", &json!({})).unwrap_err();
+    assert_eq!(err.undefined.as_deref(), Some("enable_thing"));
+    let err = t()
+        .eval_condition("enable_thing and x", &json!({"x": 1}))
+        .unwrap_err();
+    assert_eq!(err.undefined.as_deref(), Some("enable_thing"));
+    let err = t().render_str("{{ listy }}", &json!({})).unwrap_err();
+    assert_eq!(err.undefined.as_deref(), Some("listy"));
+    assert_eq!(err.message, "undefined variable 'listy'");
+}
+
+#[test]
+fn syntax_errors_carry_kind_and_line() {
+    let err = t()
+        .render_file("ok\n{% if %}\n", "f", &json!({}))
+        .unwrap_err();
+    assert_eq!(err.kind, TemplateErrorKind::Syntax);
+    assert_eq!(err.line, Some(2));
+    let err = t().eval_expr("x ==", &json!({"x": 1})).unwrap_err();
+    assert_eq!(err.kind, TemplateErrorKind::Syntax);
+}
+
+#[test]
+fn unknown_filter_is_a_filter_error() {
+    let err = t()
+        .render_str("{{ 1 | no_such_filter }}", &json!({}))
+        .unwrap_err();
+    assert_eq!(err.kind, TemplateErrorKind::Filter);
+}
+
+#[test]
+fn python_methods_work() {
+    let ctx = json!({"s": " a,b ", "d": {"k": "v"}, "h": "Hello"});
+    let r = |s: &str| t().render_str(s, &ctx).unwrap();
+    assert_eq!(r("{{ s.strip().split(',') }}"), json!(["a", "b"]));
+    assert_eq!(r("{{ h.startswith('He') }}"), json!(true));
+    assert_eq!(r("{{ h.upper() }}"), json!("HELLO"));
+    assert_eq!(r("{{ h.replace('l', 'L') }}"), json!("HeLLo"));
+    assert_eq!(r("{{ d.items() | list }}"), json!([["k", "v"]]));
+    assert_eq!(r("{{ d.keys() | list }}"), json!(["k"]));
+    assert_eq!(r("{{ d.get('k') }}"), json!("v"));
+    assert_eq!(r("{{ d.get('x', 'dflt') }}"), json!("dflt"));
+}
+
+#[test]
+fn mandatory_names_the_variable() {
+    let err = t()
+        .render_str("{{ admin_email | mandatory }}", &json!({}))
+        .unwrap_err();
+    assert_eq!(err.message, "mandatory variable 'admin_email' not defined");
+    assert_eq!(
+        t().render_str("{{ a | mandatory }}", &json!({"a": 1}))
+            .unwrap(),
+        json!(1)
+    );
+    let err = t()
+        .render_str("{{ a | mandatory('set a!') }}", &json!({}))
+        .unwrap_err();
+    assert!(err.message.contains("set a!"), "{}", err.message);
+}
+
+#[test]
+fn lookups() {
+    std::env::set_var("RPROV_TEMPLATE_TEST_VAR", "hello");
+    let dir = std::env::temp_dir().join(format!("rprov-template-lookup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("key.pub");
+    std::fs::write(&file, "ssh-ed25519 AAA\n").unwrap();
+    let ctx = json!({"path": file.to_string_lossy(), "myvar": [1]});
+    let r = |s: &str| t().render_str(s, &ctx).unwrap();
+    assert_eq!(
+        r("{{ lookup('env', 'RPROV_TEMPLATE_TEST_VAR') }}"),
+        json!("hello")
+    );
+    assert_eq!(
+        r("{{ lookup('env', 'RPROV_TEMPLATE_SURELY_UNSET') }}"),
+        json!("")
+    );
+    assert_eq!(
+        r("{{ query('env', 'RPROV_TEMPLATE_TEST_VAR') }}"),
+        json!(["hello"])
+    );
+    assert_eq!(r("{{ lookup('file', path) }}"), json!("ssh-ed25519 AAA"));
+    assert_eq!(r("{{ lookup('vars', 'myvar') }}"), json!([1]));
+    let err = t()
+        .render_str("{{ lookup('pipe', 'ls') }}", &ctx)
+        .unwrap_err();
+    assert_eq!(err.kind, TemplateErrorKind::Filter);
+    assert!(
+        err.message.contains("unknown lookup plugin"),
+        "{}",
+        err.message
+    );
+    let err = t()
+        .render_str("{{ lookup('file', '/nonexistent/x') }}", &ctx)
+        .unwrap_err();
+    assert!(err.message.contains("/nonexistent/x"), "{}", err.message);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn range_global() {
+    assert_eq!(
+        t().render_str("{{ range(3) | list }}", &json!({})).unwrap(),
+        json!([0, 1, 2])
+    );
+}
