@@ -155,32 +155,39 @@ fn ip(args: &[&str]) -> Result<String, TestbedError> {
 
 /// Claims a free slot by creating its bridge, reclaiming slots of dead owners.
 fn claim_slot() -> Result<u8, TestbedError> {
-    let me = std::process::id();
     // Start at a pid-dependent slot so parallel processes rarely contend.
-    let start = (me % 256) as usize;
+    let start = (std::process::id() % 256) as usize;
     for k in 0..256 {
         let Ok(slot) = u8::try_from((start + k) % 256) else {
             continue;
         };
-        let bridge = bridge_name(slot);
-        for _ in 0..2 {
-            if ip(&["link", "add", "name", &bridge, "type", "bridge"]).is_ok() {
-                fs::write(
-                    format!("/sys/class/net/{bridge}/ifalias"),
-                    format!("{ALIAS_PREFIX}{me}\n"),
-                )
-                .map_err(TestbedError::io(format!("labelling bridge {bridge}")))?;
-                return Ok(slot);
-            }
-            if !owner_is_dead(&bridge) {
-                break;
-            }
-            // Left behind by a killed run: clean up and try this slot once more.
-            remove_namespaces(slot);
-            let _ = ip(&["link", "del", &bridge]);
+        if try_claim(slot)? {
+            return Ok(slot);
         }
     }
     Err(TestbedError::NoFreeSlot)
+}
+
+/// Claims `slot` if it is free or was left behind by a dead process.
+fn try_claim(slot: u8) -> Result<bool, TestbedError> {
+    let bridge = bridge_name(slot);
+    for _ in 0..2 {
+        if ip(&["link", "add", "name", &bridge, "type", "bridge"]).is_ok() {
+            fs::write(
+                format!("/sys/class/net/{bridge}/ifalias"),
+                format!("{ALIAS_PREFIX}{}\n", std::process::id()),
+            )
+            .map_err(TestbedError::io(format!("labelling bridge {bridge}")))?;
+            return Ok(true);
+        }
+        if !owner_is_dead(&bridge) {
+            return Ok(false);
+        }
+        // Left behind by a killed run: clean up and try this slot once more.
+        remove_namespaces(slot);
+        let _ = ip(&["link", "del", &bridge]);
+    }
+    Ok(false)
 }
 
 /// True when the bridge carries our label and its owner process is gone. An
@@ -212,5 +219,48 @@ fn remove_namespaces(slot: u8) {
             proc::kill_all(pids.lines().filter_map(|p| p.trim().parse().ok()));
         }
         let _ = ip(&["netns", "del", ns]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A slot whose owner died (bridge labelled with a dead pid, a namespace with a
+    /// process still running in it) is cleaned up and reclaimed.
+    #[test]
+    fn stale_slot_from_a_killed_run_is_reclaimed() {
+        require_root("stale slot test").unwrap_or_else(|e| panic!("{e}"));
+        let slot = 251;
+        let bridge = bridge_name(slot);
+        let ns = format!("{}1", ns_prefix(slot));
+        let mut dead = Command::new("true").spawn().expect("spawn true");
+        let dead_pid = dead.id();
+        dead.wait().expect("wait");
+        // Leftovers of a run killed with SIGKILL.
+        let _ = ip(&["link", "del", &bridge]);
+        ip(&["link", "add", "name", &bridge, "type", "bridge"]).expect("bridge");
+        fs::write(
+            format!("/sys/class/net/{bridge}/ifalias"),
+            format!("{ALIAS_PREFIX}{dead_pid}\n"),
+        )
+        .expect("alias");
+        let _ = ip(&["netns", "add", &ns]);
+        let mut orphan = Command::new("ip")
+            .args(["netns", "exec", &ns, "sleep", "600"])
+            .spawn()
+            .expect("orphan");
+
+        assert!(try_claim(slot).expect("claim"), "stale slot reclaimed");
+        let alias = fs::read_to_string(format!("/sys/class/net/{bridge}/ifalias")).expect("alias");
+        assert_eq!(
+            alias.trim(),
+            format!("{ALIAS_PREFIX}{}", std::process::id())
+        );
+        assert!(!ip(&["netns", "list"]).expect("list").contains(&ns));
+        assert!(orphan.wait().is_ok(), "the orphan was killed");
+        // Now it is ours and alive: nobody else may take it.
+        assert!(!try_claim(slot).expect("claim"));
+        let _ = ip(&["link", "del", &bridge]);
     }
 }

@@ -82,3 +82,10 @@ fn fleet_hosts_have_their_own_addresses() {
         assert!(!list.contains(&ns), "{ns} still exists: {list}");
     }
 }
+
+#[test]
+fn missing_user_fails_with_a_fix() {
+    let err = Sshd::start("rprov-no-such-user").expect_err("no such user");
+    let msg = err.to_string();
+    assert!(msg.contains("run scripts/testenv.sh"), "{msg}");
+}
