@@ -33,15 +33,20 @@ pub struct TemplateError {
     /// The name of the undefined variable, dotted like `pds.hostname` when it
     /// is an attribute of a defined variable.
     pub undefined: Option<String>,
+    /// The template file the error is in (`render_file`'s `origin`); `None`
+    /// for strings from YAML, whose location the caller knows.
+    pub origin: Option<String>,
 }
 
 impl fmt::Display for TemplateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)?;
-        if let Some(line) = self.line {
-            write!(f, " (line {line})")?;
+        match (&self.origin, self.line) {
+            (Some(origin), Some(line)) => write!(f, " ({origin}:{line})"),
+            (Some(origin), None) => write!(f, " ({origin})"),
+            (None, Some(line)) => write!(f, " (line {line})"),
+            (None, None) => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -55,6 +60,7 @@ impl TemplateError {
             message: message.into(),
             line: None,
             undefined: None,
+            origin: None,
         }
     }
 
@@ -69,7 +75,9 @@ impl TemplateError {
         let line = err.line().filter(|l| *l > 0);
         let detail = err.detail().unwrap_or_default();
         if err.kind() == ErrorKind::UndefinedError {
-            return undefined::undefined_error(err, source, ctx, line);
+            let mut e = undefined::undefined_error(err, source, ctx, line);
+            e.origin = origin.map(str::to_string);
+            return e;
         }
         let kind = match err.kind() {
             ErrorKind::SyntaxError | ErrorKind::BadEscape | ErrorKind::InvalidDelimiter => {
@@ -87,19 +95,17 @@ impl TemplateError {
             }
             _ => TemplateErrorKind::Other,
         };
-        let mut message = match (kind, detail.is_empty()) {
+        let message = match (kind, detail.is_empty()) {
             (TemplateErrorKind::Syntax, false) => format!("syntax error: {detail}"),
             (_, false) => detail.to_string(),
             (_, true) => err.kind().to_string(),
         };
-        if let Some(origin) = origin {
-            message = format!("{message} in {origin}");
-        }
         TemplateError {
             kind,
             message,
             line,
             undefined: None,
+            origin: origin.map(str::to_string),
         }
     }
 }

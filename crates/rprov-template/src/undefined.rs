@@ -80,6 +80,7 @@ fn build(name: Option<String>, detail: &str, line: Option<usize>) -> TemplateErr
         message,
         line,
         undefined: name,
+        origin: None,
     }
 }
 

@@ -152,7 +152,13 @@ fn undefined_top_level_name_is_reported_with_line() {
         "{}",
         err.message
     );
-    assert!(err.to_string().contains("line 2"));
+    assert_eq!(err.origin.as_deref(), Some("pds.conf.j2"));
+    assert_eq!(
+        err.to_string(),
+        "undefined variable 'pds_hostname' (pds.conf.j2:2)"
+    );
+    let err = t().render_str("x {{ nope }}", &json!({})).unwrap_err();
+    assert_eq!(err.to_string(), "undefined variable 'nope' (line 1)");
 }
 
 #[test]
