@@ -12,6 +12,18 @@
 //! (so a broken vars file is reported before any host is contacted), and the
 //! per-host questions ([`Inventory::host_vars`], [`Inventory::select`]) are then
 //! pure lookups.
+//!
+//! Deliberate differences from ansible-core (each one turns a warning or a
+//! surprising result into an error that names the file and line):
+//! - a YAML group with a key other than `hosts`/`children`/`vars` is an error;
+//! - `host:notaport` is an error (Ansible makes a host literally named so);
+//! - malformed ranges (`web[01:]`, `web[1:3:0]`, unequal padded widths) are errors
+//!   with the expected form, and one pattern may expand to at most 100000 hosts;
+//! - a host pattern that selects nothing is an error (Ansible warns and runs
+//!   nothing); terms that match nothing inside a larger pattern are ignored.
+//!
+//! Not done yet: inventory directories and scripts/plugins, vault files and
+//! `!vault` values, the implicit `localhost`, and `hash_behaviour=merge`.
 
 #![deny(missing_docs)]
 

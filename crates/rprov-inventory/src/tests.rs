@@ -552,3 +552,25 @@ fn malformed_input_never_panics() {
         let _ = Inventory::from_str_at(text, Path::new("/nonexistent-rprov-dir/h.yml"));
     }
 }
+
+#[test]
+fn random_ini_never_panics() {
+    // A tiny deterministic generator over the characters that matter to the parsers.
+    let alphabet: Vec<char> = "[]:=!&~*?,#;'\"\\ \n\tab01-_.{}()é0x".chars().collect();
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..3000 {
+        let mut text = String::new();
+        for _ in 0..(seed % 40) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            text.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+        }
+        let _ = crate::pyliteral::literal_eval(&text);
+        if let Ok(inv) = Inventory::from_str_at(&text, Path::new("/nonexistent-rprov-dir/h.ini")) {
+            let _ = inv.select(&text);
+            let _ = inv.to_list_json();
+        }
+        let _ = Inventory::from_str_at(&text, Path::new("/nonexistent-rprov-dir/h.yml"));
+    }
+}
