@@ -8,7 +8,7 @@
 //! Values are never taken from the command line (`set KEY` reads stdin): argv ends up
 //! in shell history and in `ps` output.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use zeroize::Zeroizing;
@@ -165,7 +165,7 @@ pub fn run_with(
         SecretsCommand::Set { key } => {
             let (mut vars, mode) = open_or_empty(path, &ids, env)?;
             let write_key = WriteKey::for_file(path, mode.as_ref())?;
-            let value = read_value(stdin, &key)?;
+            let value = read_value(stdin, &key, edit_opts.interactive)?;
             keypath::set(&mut vars, &key, serde_json::Value::String(value.to_string()))?;
             write_vars(path, &vars, &write_key)
         }
@@ -250,10 +250,14 @@ fn open_or_empty(
 
 /// Reads the value for `set`: without echo on a terminal, else all of stdin with one
 /// trailing newline removed.
-fn read_value(stdin: &mut dyn Read, key: &str) -> Result<Zeroizing<String>, SecretsError> {
+fn read_value(
+    stdin: &mut dyn Read,
+    key: &str,
+    interactive: bool,
+) -> Result<Zeroizing<String>, SecretsError> {
     let err = |e| SecretsError::io("reading the value from", "stdin", e);
     let mut raw = Zeroizing::new(String::new());
-    if std::io::stdin().is_terminal() {
+    if interactive {
         if let Some(v) = identity::prompt_secret(&format!("Value for {key}: ")) {
             return Ok(Zeroizing::new(v));
         }

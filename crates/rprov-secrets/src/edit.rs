@@ -37,7 +37,8 @@ pub struct EditOptions {
     pub editor: String,
     /// The directory in which the private temp directory is created.
     pub temp_root: PathBuf,
-    /// Whether a person can fix a YAML error (stdin is a terminal).
+    /// Whether stdin is a terminal: a person can fix a YAML error, and `set` asks
+    /// for the value without echo instead of reading stdin.
     pub interactive: bool,
 }
 

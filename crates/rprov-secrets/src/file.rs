@@ -160,6 +160,11 @@ pub(crate) fn yaml_error(e: &serde_saphyr::Error, source: &str, path: &Path) -> 
         Some(i) => first[..i].to_owned(),
         None => first,
     };
+    // Drop serde-saphyr's developer hints ("set DuplicateKeyPolicy in Options").
+    let first = match first.find(", set ") {
+        Some(i) if first.contains("Options") => first[..i].to_owned(),
+        _ => first,
+    };
     let mut reason = strip_quoted(&first);
     let leaks = source
         .lines()
