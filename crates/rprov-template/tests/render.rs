@@ -327,3 +327,18 @@ fn range_global() {
         json!([0, 1, 2])
     );
 }
+
+/// Known gap (see README): minijinja's strict mode refuses attribute access
+/// on an undefined parent even under `default`; the error at least names it.
+#[test]
+fn default_on_attribute_of_undefined_parent_names_the_parent() {
+    let err = t()
+        .render_str("{{ foo.bar | default('x') }}", &json!({}))
+        .unwrap_err();
+    assert_eq!(err.undefined.as_deref(), Some("foo"));
+    assert_eq!(
+        t().render_str("{{ (foo | default({})).bar | default('x') }}", &json!({}))
+            .unwrap(),
+        json!("x")
+    );
+}
