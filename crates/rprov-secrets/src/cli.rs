@@ -145,7 +145,9 @@ pub fn run_with(
         }
         SecretsCommand::View => {
             let opened = file::decrypt_file(path, &ids, env)?;
-            stdout.write_all(opened.plaintext.as_bytes()).map_err(out_err)?;
+            stdout
+                .write_all(opened.plaintext.as_bytes())
+                .map_err(out_err)?;
             if !opened.plaintext.is_empty() && !opened.plaintext.ends_with('\n') {
                 stdout.write_all(b"\n").map_err(out_err)?;
             }
@@ -166,7 +168,11 @@ pub fn run_with(
             let (mut vars, mode) = open_or_empty(path, &ids, env)?;
             let write_key = WriteKey::for_file(path, mode.as_ref())?;
             let value = read_value(stdin, &key, edit_opts.interactive)?;
-            keypath::set(&mut vars, &key, serde_json::Value::String(value.to_string()))?;
+            keypath::set(
+                &mut vars,
+                &key,
+                serde_json::Value::String(value.to_string()),
+            )?;
             write_vars(path, &vars, &write_key)
         }
         SecretsCommand::Rm { key } => {
@@ -195,7 +201,8 @@ pub fn run_with(
             if path.exists() {
                 return Err(SecretsError::AlreadyExists {
                     path: path.to_owned(),
-                    hint: "import into a new --file and merge by hand with `rprov secrets edit`".into(),
+                    hint: "import into a new --file and merge by hand with `rprov secrets edit`"
+                        .into(),
                 });
             }
             let write_key = WriteKey::for_file(path, None)?;
@@ -271,9 +278,12 @@ fn read_value(
 }
 
 fn write_vars(path: &std::path::Path, vars: &Vars, key: &WriteKey) -> Result<(), SecretsError> {
-    let text = Zeroizing::new(serde_saphyr::to_string(vars).map_err(|e| SecretsError::Encrypt {
-        file: path.to_owned(),
-        reason: format!("serialising YAML: {e}"),
-    })?);
+    let text =
+        Zeroizing::new(
+            serde_saphyr::to_string(vars).map_err(|e| SecretsError::Encrypt {
+                file: path.to_owned(),
+                reason: format!("serialising YAML: {e}"),
+            })?,
+        );
     file::write_encrypted(path, &text, key)
 }

@@ -90,8 +90,11 @@ pub(crate) fn edit(
     let _sigint = SigintIgnored::new();
     let dir = tempfile::Builder::new()
         .prefix("rprov-secrets-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir_in(&opts.temp_root)
-        .map_err(|e| SecretsError::io("creating a private temp directory in", &opts.temp_root, e))?;
+        .map_err(|e| {
+            SecretsError::io("creating a private temp directory in", &opts.temp_root, e)
+        })?;
     let tmp = dir.path().join("secrets.yaml");
     let result = edit_loop(path, &tmp, &original, mode.is_none(), &key, opts);
     // Remove the plaintext now and report if that failed; Drop would hide it.
@@ -149,7 +152,9 @@ fn edit_loop(
             Err(err) => {
                 if !opts.interactive {
                     return Err(SecretsError::EditAborted {
-                        reason: format!("{err} (stdin is not a terminal, so the editor is not re-opened)"),
+                        reason: format!(
+                            "{err} (stdin is not a terminal, so the editor is not re-opened)"
+                        ),
                         file: path.to_owned(),
                     });
                 }
@@ -243,7 +248,10 @@ fn run_editor(editor: &str, tmp: &Path, secrets: &Path) -> Result<(), SecretsErr
     }
     use std::os::unix::process::ExitStatusExt;
     Err(fail(match (status.code(), status.signal()) {
+        // 130 is how a shell reports a child that died of SIGINT.
+        (Some(130), _) => "was interrupted (Ctrl-C, exit status 130)".into(),
         (Some(c), _) => format!("exited with status {c}"),
+        (None, Some(libc::SIGINT)) => "was interrupted (Ctrl-C)".into(),
         (None, Some(s)) => format!("was killed by signal {s}"),
         _ => "failed".into(),
     }))

@@ -171,7 +171,11 @@ pub enum SecretsError {
 
 impl SecretsError {
     /// Shorthand for [`SecretsError::Io`].
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         SecretsError::Io {
             action,
             path: path.into(),

@@ -80,7 +80,10 @@ pub(crate) fn decrypt_file(
             .map_err(|e| match e {
                 age::DecryptError::NoMatchingKeys => SecretsError::NoMatchingIdentity {
                     file: path.to_owned(),
-                    tried: sources.iter().map(|s| s.path.display().to_string()).collect(),
+                    tried: sources
+                        .iter()
+                        .map(|s| s.path.display().to_string())
+                        .collect(),
                 },
                 other => corrupt(describe(&other)),
             })?;
@@ -102,8 +105,12 @@ pub(crate) fn decrypt_file(
 fn describe(e: &age::DecryptError) -> String {
     match e {
         age::DecryptError::InvalidHeader => "invalid age header".into(),
-        age::DecryptError::InvalidMac => "the header MAC does not verify: the file was modified".into(),
-        age::DecryptError::DecryptionFailed => "decryption failed: the file was truncated or modified".into(),
+        age::DecryptError::InvalidMac => {
+            "the header MAC does not verify: the file was modified".into()
+        }
+        age::DecryptError::DecryptionFailed => {
+            "decryption failed: the file was truncated or modified".into()
+        }
         age::DecryptError::UnknownFormat => "unknown age format version".into(),
         other => other.to_string(),
     }
@@ -232,7 +239,11 @@ impl WriteKey {
 }
 
 /// Encrypts `plaintext` (armored) and atomically replaces `path` with it.
-pub(crate) fn write_encrypted(path: &Path, plaintext: &str, key: &WriteKey) -> Result<(), SecretsError> {
+pub(crate) fn write_encrypted(
+    path: &Path,
+    plaintext: &str,
+    key: &WriteKey,
+) -> Result<(), SecretsError> {
     let enc_err = |reason: String| SecretsError::Encrypt {
         file: path.to_owned(),
         reason,
@@ -246,8 +257,9 @@ pub(crate) fn write_encrypted(path: &Path, plaintext: &str, key: &WriteKey) -> R
     };
     let mut out = Vec::new();
     {
-        let armor = age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)
-            .map_err(|e| enc_err(e.to_string()))?;
+        let armor =
+            age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)
+                .map_err(|e| enc_err(e.to_string()))?;
         let mut w = encryptor
             .wrap_output(armor)
             .map_err(|e| enc_err(e.to_string()))?;
@@ -300,7 +312,9 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("line "), "{msg}");
         assert!(!msg.contains("hunter2"), "{msg}");
-        let SecretsError::Yaml { line, .. } = err else { panic!("{msg}") };
+        let SecretsError::Yaml { line, .. } = err else {
+            panic!("{msg}")
+        };
         assert!(line >= 2, "{msg}");
     }
 
@@ -310,12 +324,17 @@ mod tests {
         assert!(err.to_string().contains("found a list"), "{err}");
         let err = parse_vars("just-a-secret-string\n", Path::new("s.age")).unwrap_err();
         assert!(!err.to_string().contains("just-a-secret"), "{err}");
-        assert!(parse_vars("# nothing\n", Path::new("s.age")).unwrap().is_empty());
+        assert!(parse_vars("# nothing\n", Path::new("s.age"))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
     fn quoted_fragments_are_removed() {
-        assert_eq!(strip_quoted(r#"invalid type: string "pw", expected x"#), "invalid type: string …, expected x");
+        assert_eq!(
+            strip_quoted(r#"invalid type: string "pw", expected x"#),
+            "invalid type: string …, expected x"
+        );
         assert_eq!(strip_quoted("it's fine"), "it's fine");
     }
 
@@ -328,7 +347,10 @@ mod tests {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         write_atomic(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -156,12 +156,16 @@ fn load_identity_file(src: &Source) -> Result<Vec<Box<dyn age::Identity>>, Secre
         }
         return Ok(vec![Box::new(id.with_callbacks(TtyCallbacks))]);
     }
-    let file = age::IdentityFile::from_buffer(data.as_slice()).map_err(|e| bad(src, e.to_string()))?;
+    let file =
+        age::IdentityFile::from_buffer(data.as_slice()).map_err(|e| bad(src, e.to_string()))?;
     let ids = file
         .into_identities()
         .map_err(|e| bad(src, e.to_string()))?;
     if ids.is_empty() {
-        return Err(bad(src, "contains no identity (expected AGE-SECRET-KEY-1... lines or an SSH private key)"));
+        return Err(bad(
+            src,
+            "contains no identity (expected AGE-SECRET-KEY-1... lines or an SSH private key)",
+        ));
     }
     Ok(ids)
 }
@@ -282,7 +286,10 @@ pub(crate) fn read_recipients(
 
 /// Where `init` writes a new identity: the first `--identity`, else
 /// `RPROV_AGE_IDENTITY`, else the default path.
-pub(crate) fn init_identity_path(opts: &IdentityOptions, env: Env) -> Result<PathBuf, SecretsError> {
+pub(crate) fn init_identity_path(
+    opts: &IdentityOptions,
+    env: Env,
+) -> Result<PathBuf, SecretsError> {
     if let Some(p) = opts.identity_files.first() {
         return Ok(p.clone());
     }
@@ -304,8 +311,14 @@ pub(crate) fn init(identity: &Path, recipients: &Path) -> Result<String, Secrets
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 
     for (path, hint) in [
-        (identity, "use it as is, or pass --identity NEW_FILE".to_string()),
-        (recipients, "add the new public key to it by hand".to_string()),
+        (
+            identity,
+            "use it as is, or pass --identity NEW_FILE".to_string(),
+        ),
+        (
+            recipients,
+            "add the new public key to it by hand".to_string(),
+        ),
     ] {
         if path.exists() {
             return Err(SecretsError::AlreadyExists {
@@ -411,7 +424,10 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("$RPROV_AGE_IDENTITY (not set)"), "{msg}");
         assert!(msg.contains("$SOPS_AGE_KEY_FILE (not set)"), "{msg}");
-        assert!(msg.contains(".config/rprov/identity.txt (does not exist)"), "{msg}");
+        assert!(
+            msg.contains(".config/rprov/identity.txt (does not exist)"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -434,14 +450,28 @@ mod tests {
         .unwrap();
         assert_eq!(read_recipients(&p).unwrap().len(), 2);
         std::fs::write(&p, "# only a comment\n").unwrap();
-        assert!(read_recipients(&p).err().unwrap().to_string().contains("no recipients"));
+        assert!(read_recipients(&p)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("no recipients"));
         std::fs::write(&p, "age1nope\n").unwrap();
-        assert!(read_recipients(&p).err().unwrap().to_string().contains("line 1"));
+        assert!(read_recipients(&p)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("line 1"));
     }
 
     #[test]
     fn recipients_path_is_beside_the_file() {
-        assert_eq!(recipients_path(Path::new("secrets.age")), PathBuf::from("secrets.recipients"));
-        assert_eq!(recipients_path(Path::new("x/prod.age")), PathBuf::from("x/secrets.recipients"));
+        assert_eq!(
+            recipients_path(Path::new("secrets.age")),
+            PathBuf::from("secrets.recipients")
+        );
+        assert_eq!(
+            recipients_path(Path::new("x/prod.age")),
+            PathBuf::from("x/secrets.recipients")
+        );
     }
 }

@@ -116,7 +116,10 @@ mod tests {
         let v = vars();
         assert_eq!(get(&v, "db.pw").unwrap(), "x");
         assert_eq!(get(&v, "db.hosts.1").unwrap(), "b");
-        assert!(get(&v, "db.nope").unwrap_err().to_string().contains("is not set"));
+        assert!(get(&v, "db.nope")
+            .unwrap_err()
+            .to_string()
+            .contains("is not set"));
         assert!(get(&v, "db..pw").is_err());
     }
 
@@ -127,7 +130,10 @@ mod tests {
         assert_eq!(get(&v, "new.deep.key").unwrap(), "s");
         set(&mut v, "db.pw", json!("y")).unwrap();
         assert_eq!(get(&v, "db.pw").unwrap(), "y");
-        assert!(set(&mut v, "top.x", json!(1)).unwrap_err().to_string().contains("`top` is not a map"));
+        assert!(set(&mut v, "top.x", json!(1))
+            .unwrap_err()
+            .to_string()
+            .contains("`top` is not a map"));
     }
 
     #[test]

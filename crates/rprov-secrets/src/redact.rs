@@ -125,7 +125,9 @@ impl Redactor {
         use serde_json::Value;
         match v {
             Value::String(s) => Value::String(self.redact(s).into_owned()),
-            Value::Array(items) => Value::Array(items.iter().map(|i| self.redact_json(i)).collect()),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|i| self.redact_json(i)).collect())
+            }
             Value::Object(map) => Value::Object(
                 map.iter()
                     .map(|(k, v)| (self.redact(k).into_owned(), self.redact_json(v)))
@@ -257,7 +259,10 @@ mod tests {
     fn merge_combines_and_debug_hides_values() {
         let mut a = Redactor::new([("a".into(), "alpha-secret".into())]);
         a.merge(Redactor::new([("b".into(), "beta-secret".into())]));
-        assert_eq!(a.redact("alpha-secret beta-secret"), "«secret:a» «secret:b»");
+        assert_eq!(
+            a.redact("alpha-secret beta-secret"),
+            "«secret:a» «secret:b»"
+        );
         let dbg = format!("{a:?}");
         assert!(!dbg.contains("alpha-secret"), "{dbg}");
         let mut empty = Redactor::default();

@@ -95,8 +95,18 @@ pub fn decrypt_vault(text: &str, password: &[u8]) -> Result<String, SecretsError
         .map_err(|_| SecretsError::VaultFormat("bad key or IV length".into()))?;
     cipher.apply_keystream(&mut data);
 
-    let pad = usize::from(*data.last().ok_or_else(|| SecretsError::VaultFormat("empty ciphertext".into()))?);
-    if pad == 0 || pad > 16 || pad > data.len() || !data[data.len() - pad..].iter().all(|&b| usize::from(b) == pad) {
+    let pad = usize::from(
+        *data
+            .last()
+            .ok_or_else(|| SecretsError::VaultFormat("empty ciphertext".into()))?,
+    );
+    if pad == 0
+        || pad > 16
+        || pad > data.len()
+        || !data[data.len() - pad..]
+            .iter()
+            .all(|&b| usize::from(b) == pad)
+    {
         return Err(SecretsError::VaultFormat("bad padding".into()));
     }
     let plain = &data[..data.len() - pad];
@@ -111,7 +121,8 @@ pub fn decrypt_vault(text: &str, password: &[u8]) -> Result<String, SecretsError
 /// either way, as Ansible strips it.
 pub fn read_vault_password_file(path: &Path) -> Result<Vec<u8>, SecretsError> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).map_err(|e| SecretsError::io("reading vault password file", path, e))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| SecretsError::io("reading vault password file", path, e))?;
     let raw = if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
         let out = std::process::Command::new(path)
             .stdin(std::process::Stdio::inherit())
@@ -202,7 +213,9 @@ mod tests {
         "db_password: \"correct horse battery staple\"\napi:\n  token: tok-0123456789abcdef\n";
 
     fn fixture(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name)
     }
 
     fn read(name: &str) -> String {
@@ -211,12 +224,18 @@ mod tests {
 
     #[test]
     fn decrypts_ansible_vault_1_1() {
-        assert_eq!(decrypt_vault(&read("vault-1.1.yml"), PASSWORD).unwrap(), PLAIN);
+        assert_eq!(
+            decrypt_vault(&read("vault-1.1.yml"), PASSWORD).unwrap(),
+            PLAIN
+        );
     }
 
     #[test]
     fn decrypts_ansible_vault_1_2_with_label() {
-        assert_eq!(decrypt_vault(&read("vault-1.2.yml"), PASSWORD).unwrap(), PLAIN);
+        assert_eq!(
+            decrypt_vault(&read("vault-1.2.yml"), PASSWORD).unwrap(),
+            PLAIN
+        );
     }
 
     #[test]
@@ -229,10 +248,19 @@ mod tests {
     fn truncated_or_foreign_input_is_a_format_error() {
         let text = read("vault-1.1.yml");
         let truncated: String = text.lines().take(3).collect::<Vec<_>>().join("\n");
-        assert!(matches!(decrypt_vault(&truncated, PASSWORD), Err(SecretsError::VaultFormat(_))));
-        assert!(matches!(decrypt_vault("a: b\n", PASSWORD), Err(SecretsError::VaultFormat(_))));
+        assert!(matches!(
+            decrypt_vault(&truncated, PASSWORD),
+            Err(SecretsError::VaultFormat(_))
+        ));
+        assert!(matches!(
+            decrypt_vault("a: b\n", PASSWORD),
+            Err(SecretsError::VaultFormat(_))
+        ));
         let other = text.replacen("AES256", "AES", 1);
-        assert!(matches!(decrypt_vault(&other, PASSWORD), Err(SecretsError::VaultFormat(_))));
+        assert!(matches!(
+            decrypt_vault(&other, PASSWORD),
+            Err(SecretsError::VaultFormat(_))
+        ));
     }
 
     #[test]
@@ -246,12 +274,21 @@ mod tests {
         line.pop();
         line.push(c);
         let err = decrypt_vault(&lines.join("\n"), PASSWORD).unwrap_err();
-        assert!(matches!(err, SecretsError::VaultPassword | SecretsError::VaultFormat(_)), "{err}");
+        assert!(
+            matches!(
+                err,
+                SecretsError::VaultPassword | SecretsError::VaultFormat(_)
+            ),
+            "{err}"
+        );
     }
 
     #[test]
     fn password_file_is_stripped_and_scripts_are_run() {
-        assert_eq!(read_vault_password_file(&fixture("vault-password.txt")).unwrap(), PASSWORD);
+        assert_eq!(
+            read_vault_password_file(&fixture("vault-password.txt")).unwrap(),
+            PASSWORD
+        );
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("pw.sh");
         std::fs::write(&script, "#!/bin/sh\necho '  vault-test-pw'\n").unwrap();
@@ -269,6 +306,9 @@ mod tests {
         let (vars, r) = load_vault_vars(&fixture("inline.yml"), PASSWORD).unwrap();
         assert_eq!(vars["inline_pw"], "inline-secret-value");
         assert_eq!(vars["plain_var"], "hello");
-        assert_eq!(r.redact("inline-secret-value hello"), "«secret:inline_pw» hello");
+        assert_eq!(
+            r.redact("inline-secret-value hello"),
+            "«secret:inline_pw» hello"
+        );
     }
 }

@@ -45,18 +45,23 @@ fn identities_from_env_sops_and_default_path() {
     age_encrypt(PLAIN, &public, &f, true);
     let none = IdentityOptions::default();
 
-    sb.vars.insert("RPROV_AGE_IDENTITY".into(), id.clone().into());
+    sb.vars
+        .insert("RPROV_AGE_IDENTITY".into(), id.clone().into());
     assert!(load_with_env(&f, &none, &sb.env()).is_ok());
     sb.vars.remove("RPROV_AGE_IDENTITY");
 
-    sb.vars.insert("SOPS_AGE_KEY_FILE".into(), id.clone().into());
+    sb.vars
+        .insert("SOPS_AGE_KEY_FILE".into(), id.clone().into());
     assert!(load_with_env(&f, &none, &sb.env()).is_ok());
     sb.vars.remove("SOPS_AGE_KEY_FILE");
 
     let err = load_with_env(&f, &none, &sb.env()).unwrap_err();
     assert!(matches!(err, SecretsError::NoIdentity { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("looked at") && msg.contains(".config/rprov/identity.txt"), "{msg}");
+    assert!(
+        msg.contains("looked at") && msg.contains(".config/rprov/identity.txt"),
+        "{msg}"
+    );
 
     let def = sb.path("home/.config/rprov/identity.txt");
     std::fs::create_dir_all(def.parent().unwrap()).unwrap();
@@ -71,10 +76,21 @@ fn rprov_written_files_decrypt_with_age_cli() {
     std::fs::write(sb.path("secrets.recipients"), format!("# me\n{public}\n")).unwrap();
     let f = sb.path("secrets.age");
     let opts = sb.edit_opts("false");
-    sb.secrets(&f, &[&id], SecretsCommand::Set { key: "db.password".into() }, &opts, &format!("{SECRET}\n"))
-        .unwrap();
+    sb.secrets(
+        &f,
+        &[&id],
+        SecretsCommand::Set {
+            key: "db.password".into(),
+        },
+        &opts,
+        &format!("{SECRET}\n"),
+    )
+    .unwrap();
     let bytes = std::fs::read_to_string(&f).unwrap();
-    assert!(bytes.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"), "{bytes}");
+    assert!(
+        bytes.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
+        "{bytes}"
+    );
     let plain = age_decrypt(&f, &id);
     assert!(plain.contains("password: hunter2-very-secret"), "{plain}");
 }
@@ -86,7 +102,8 @@ fn ssh_ed25519_and_rsa_keys_work_as_identities() {
     for (kind, bits) in [("ed25519", None), ("rsa", Some("2048"))] {
         let key = sb.path(&format!("id_{kind}"));
         let mut cmd = Command::new("ssh-keygen");
-        cmd.args(["-q", "-t", kind, "-N", "", "-C", "test", "-f"]).arg(&key);
+        cmd.args(["-q", "-t", kind, "-N", "", "-C", "test", "-f"])
+            .arg(&key);
         if let Some(b) = bits {
             cmd.args(["-b", b]);
         }
@@ -94,7 +111,12 @@ fn ssh_ed25519_and_rsa_keys_work_as_identities() {
         let f = sb.path(&format!("{kind}.age"));
         let src = sb.path("in.yml");
         std::fs::write(&src, PLAIN).unwrap();
-        run(Command::new(age()).arg("-R").arg(key.with_extension("pub")).arg("-o").arg(&f).arg(&src));
+        run(Command::new(age())
+            .arg("-R")
+            .arg(key.with_extension("pub"))
+            .arg("-o")
+            .arg(&f)
+            .arg(&src));
         let s = load_with_env(&f, &ids(&key), &sb.env()).unwrap();
         assert_eq!(s.vars["db"]["password"], SECRET, "{kind}");
 
@@ -103,8 +125,14 @@ fn ssh_ed25519_and_rsa_keys_work_as_identities() {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::copy(key.with_extension("pub"), dir.join("secrets.recipients")).unwrap();
         let out = dir.join("secrets.age");
-        sb.secrets(&out, &[&key], SecretsCommand::Set { key: "k".into() }, &sb.edit_opts("false"), "v4lue\n")
-            .unwrap();
+        sb.secrets(
+            &out,
+            &[&key],
+            SecretsCommand::Set { key: "k".into() },
+            &sb.edit_opts("false"),
+            "v4lue\n",
+        )
+        .unwrap();
         assert_eq!(age_decrypt(&out, &key), "k: v4lue\n");
     }
 }
@@ -117,10 +145,19 @@ fn age_cli_passphrase_file_is_loaded_with_passphrase_file() {
     let src = sb.path("in.yml");
     std::fs::write(&src, PLAIN).unwrap();
     let f = sb.path("p.age");
-    let cmd = format!("{} -p -a -o {} {}", age().display(), f.display(), src.display());
+    let cmd = format!(
+        "{} -p -a -o {} {}",
+        age().display(),
+        f.display(),
+        src.display()
+    );
     let feed = "sleep 1; printf 'pass-phrase-42\\n'; sleep 1; printf 'pass-phrase-42\\n'; sleep 1";
-    run(Command::new("sh").arg("-c").arg(format!("({feed}) | script -qec '{cmd}' /dev/null >/dev/null")));
-    assert!(std::fs::read_to_string(&f).unwrap().starts_with("-----BEGIN AGE"));
+    run(Command::new("sh").arg("-c").arg(format!(
+        "({feed}) | script -qec '{cmd}' /dev/null >/dev/null"
+    )));
+    assert!(std::fs::read_to_string(&f)
+        .unwrap()
+        .starts_with("-----BEGIN AGE"));
 
     let pw = sb.path("pw.txt");
     std::fs::write(&pw, "pass-phrase-42\n").unwrap();
@@ -157,7 +194,10 @@ fn crate_made_scrypt_binary_file_loads_and_stays_passphrase_encrypted() {
         identity_files: vec![],
         passphrase_file: Some(pw.clone()),
     };
-    assert_eq!(load_with_env(&f, &opts, &sb.env()).unwrap().vars["port"], 5432);
+    assert_eq!(
+        load_with_env(&f, &opts, &sb.env()).unwrap().vars["port"],
+        5432
+    );
 
     let bad_pw = sb.path("bad.txt");
     std::fs::write(&bad_pw, "wrong\n").unwrap();
@@ -174,11 +214,19 @@ fn crate_made_scrypt_binary_file_loads_and_stays_passphrase_encrypted() {
         file: f.clone(),
         identity: vec![],
         passphrase_file: Some(pw.clone()),
-        command: SecretsCommand::Set { key: "extra".into() },
+        command: SecretsCommand::Set {
+            key: "extra".into(),
+        },
     };
     let env = sb.env();
-    rprov_secrets::cli::run_with(args, &env, &sb.edit_opts("false"), &mut "x-value".as_bytes(), &mut Vec::new())
-        .unwrap();
+    rprov_secrets::cli::run_with(
+        args,
+        &env,
+        &sb.edit_opts("false"),
+        &mut "x-value".as_bytes(),
+        &mut Vec::new(),
+    )
+    .unwrap();
     let s = load_with_env(&f, &opts, &sb.env()).unwrap();
     assert_eq!(s.vars["extra"], "x-value");
     assert_eq!(s.vars["db"]["password"], SECRET);
@@ -195,8 +243,14 @@ fn bad_input_errors_are_clear_and_never_show_plaintext() {
     let check = |err: SecretsError, want: &str| {
         let msg = err.to_string();
         assert!(msg.contains(want), "expected {want:?} in: {msg}");
-        assert!(!msg.contains(SECRET) && !msg.contains("hunter2"), "leak: {msg}");
-        assert!(!format!("{err:?}").contains(SECRET), "leak in Debug: {err:?}");
+        assert!(
+            !msg.contains(SECRET) && !msg.contains("hunter2"),
+            "leak: {msg}"
+        );
+        assert!(
+            !format!("{err:?}").contains(SECRET),
+            "leak in Debug: {err:?}"
+        );
     };
 
     // Wrong identity.
@@ -211,9 +265,15 @@ fn bad_input_errors_are_clear_and_never_show_plaintext() {
     // Identity file that is not one.
     let junk = sb.path("junk.txt");
     std::fs::write(&junk, "not a key\n").unwrap();
-    check(load_with_env(&f, &ids(&junk), &env).unwrap_err(), "junk.txt (from --identity)");
+    check(
+        load_with_env(&f, &ids(&junk), &env).unwrap_err(),
+        "junk.txt (from --identity)",
+    );
     // Missing file.
-    check(load_with_env(&sb.path("nope.age"), &ids(&id), &env).unwrap_err(), "does not exist");
+    check(
+        load_with_env(&sb.path("nope.age"), &ids(&id), &env).unwrap_err(),
+        "does not exist",
+    );
 
     // Tampered: flip one byte in the binary payload.
     let bin = sb.path("bin.age");
@@ -233,7 +293,10 @@ fn bad_input_errors_are_clear_and_never_show_plaintext() {
     check(load_with_env(&bin, &ids(&id), &env).unwrap_err(), "damaged");
     // Not age at all.
     std::fs::write(&bin, "db_password: plain\n").unwrap();
-    check(load_with_env(&bin, &ids(&id), &env).unwrap_err(), "not an age file");
+    check(
+        load_with_env(&bin, &ids(&id), &env).unwrap_err(),
+        "not an age file",
+    );
 
     // YAML error inside the decrypted text: line and column, no content.
     let y = sb.path("y.age");
@@ -242,11 +305,20 @@ fn bad_input_errors_are_clear_and_never_show_plaintext() {
     assert!(matches!(err, SecretsError::Yaml { line: 2, .. }), "{err}");
     check(err, "at line 2, column");
     age_encrypt("pw: \"hunter2-very-secret\n", &public, &y, true);
-    check(load_with_env(&y, &ids(&id), &env).unwrap_err(), "YAML error");
+    check(
+        load_with_env(&y, &ids(&id), &env).unwrap_err(),
+        "YAML error",
+    );
 
     // Not a map.
     age_encrypt("- hunter2-very-secret\n", &public, &y, true);
-    check(load_with_env(&y, &ids(&id), &env).unwrap_err(), "must be a YAML map");
+    check(
+        load_with_env(&y, &ids(&id), &env).unwrap_err(),
+        "must be a YAML map",
+    );
     age_encrypt("hunter2-very-secret\n", &public, &y, true);
-    check(load_with_env(&y, &ids(&id), &env).unwrap_err(), "found a string");
+    check(
+        load_with_env(&y, &ids(&id), &env).unwrap_err(),
+        "found a string",
+    );
 }

@@ -63,7 +63,12 @@ pub fn age_encrypt(plain: &str, recipient: &str, out: &Path, armor: bool) {
 
 /// Decrypts with the age CLI.
 pub fn age_decrypt(file: &Path, identity: &Path) -> String {
-    String::from_utf8(run(Command::new(age()).arg("-d").arg("-i").arg(identity).arg(file))).unwrap()
+    String::from_utf8(run(Command::new(age())
+        .arg("-d")
+        .arg("-i")
+        .arg(identity)
+        .arg(file)))
+    .unwrap()
 }
 
 /// An environment with only HOME set (to an empty dir), so the developer's real
@@ -136,7 +141,10 @@ impl Sandbox {
     }
 
     pub fn assert_tmp_empty(&self) {
-        let left: Vec<_> = std::fs::read_dir(self.tmp()).unwrap().map(|e| e.unwrap().path()).collect();
+        let left: Vec<_> = std::fs::read_dir(self.tmp())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         assert!(left.is_empty(), "plaintext left behind: {left:?}");
     }
 }
