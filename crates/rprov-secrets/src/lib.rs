@@ -88,3 +88,15 @@ pub fn load_with_env(
     let redactor = Redactor::from_vars(&vars);
     Ok(Secrets { vars, redactor })
 }
+
+#[cfg(test)]
+mod tests {
+    /// The engine moves `Secrets` out of `spawn_blocking` and shares the redactor.
+    #[test]
+    fn secrets_and_redactor_cross_threads() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<super::Secrets>();
+        assert_send_sync::<super::Redactor>();
+        assert_send_sync::<super::SecretsError>();
+    }
+}
