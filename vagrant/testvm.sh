@@ -270,6 +270,7 @@ cmd_build() {
   step "mke2fs $IMAGE_SIZE" \
     mke2fs -F -q -t ext4 -L rprov-root -d "$root" "$BUILD_TMP/rootfs.img" "$IMAGE_SIZE"
 
+  log "copying kernel and initrd, writing the manifest, removing the tree ..."
   local kernel initrd
   kernel=$(find "$root/boot" -name 'vmlinuz-*' | sort -V | tail -n1)
   initrd=$(find "$root/boot" -name 'initrd.img-*' | sort -V | tail -n1)
@@ -383,7 +384,11 @@ qemu_pid() {
   echo "$pid"
 }
 
-ssh_ok() { ssh "${SSH_OPTS[@]}" -o ConnectTimeout=5 "$VM_USER@127.0.0.1" true </dev/null >/dev/null 2>&1; }
+# During boot, sshd may accept a connection but the login (PAM, logind) can
+# hang for a while: bound each try.
+ssh_ok() {
+  timeout 20 ssh "${SSH_OPTS[@]}" -o ConnectTimeout=5 "$VM_USER@127.0.0.1" true </dev/null >/dev/null 2>&1
+}
 
 # The console log holds systemd's colours and cursor moves.
 strip_ansi() { sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\r//g'; }
@@ -503,11 +508,13 @@ cmd_status() {
   local pid
   if ! pid=$(qemu_pid); then
     echo "not running"
-    [[ -d $(image_dir 2>/dev/null) ]] && echo "image: $(image_dir)" || echo "image: not built"
+    local dir
+    dir=$(image_dir)
+    if [[ -f $dir/rootfs.img ]]; then echo "image: $dir"; else echo "image: not built ($dir)"; fi
     return 3
   fi
   echo "running: qemu pid $pid, ssh port 127.0.0.1:$PORT"
-  echo "image: $(image_dir)"
+  echo "disk: $(tr '\0' '\n' <"/proc/$pid/cmdline" | grep -m1 -o 'file=[^,]*' | cut -d= -f2)"
   if ssh_ok; then echo "ssh: answers"; else echo "ssh: no answer"; return 1; fi
 }
 
