@@ -1,2 +1,26 @@
-//! rprov: the command-line entry point. Kept thin: parse, run, exit.
-fn main() {}
+//! rprov's entry point: parse the command line, run, and turn the outcome into
+//! an exit status. Fatal errors are printed here and nowhere else.
+//!
+//! Exit status: 0 all well, 2 a task failed on some host, 4 some host was
+//! unreachable (and no task failed), 1 a usage or configuration error found
+//! before any host was touched.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = rprov::cli::Cli::parse();
+    match rprov::run::run(cli) {
+        Ok(outcome) => ExitCode::from(outcome.exit_code() as u8),
+        Err(err) => {
+            // The chain, once: "error: ..." then one "caused by:" line per cause.
+            let mut msg = format!("error: {err}");
+            for cause in err.chain().skip(1) {
+                msg.push_str(&format!("\n  caused by: {cause}"));
+            }
+            eprintln!("{msg}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The command line: every flag with its help, in one place. `--help`, the
+//! subcommand helps and shell completions are all generated from here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// rprov applies Ansible-style playbooks to hosts over SSH, without Python on
+/// the hosts: it reads each host's state in one round trip, shows what would
+/// change as diffs, and changes only what differs.
+#[derive(Parser, Debug)]
+#[command(name = "rprov", version, about, long_about = None, propagate_version = true)]
+#[command(
+    after_help = "Examples:\n  rprov apply -i inventory/hosts.ini --limit test\n  rprov apply -i inventory/hosts.ini --limit vagrant --check\n  rprov inventory -i inventory/hosts.ini --host vm"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Apply a playbook (site.yml by default) to the hosts of an inventory.
+    Apply(ApplyArgs),
+    /// List the inventory's groups and hosts, or one host's variables.
+    Inventory(InventoryArgs),
+    /// Create, edit and read the age-encrypted secrets file (secrets.age).
+    Secrets(rprov_secrets::cli::SecretsArgs),
+    /// List the modules rprov supports and their arguments.
+    Modules,
+    /// Print a shell completion script (e.g. `rprov completions bash > /etc/bash_completion.d/rprov`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// The inventory: an Ansible INI or YAML file.
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: PathBuf,
+
+    /// The playbook to apply.
+    #[arg(value_name = "PLAYBOOK", default_value = "site.yml")]
+    pub playbook: PathBuf,
+
+    /// Only these hosts: an Ansible pattern (`web`, `web:db`, `all:!prod`, `web:&eu`, `web*`).
+    #[arg(short = 'l', long, value_name = "PATTERN")]
+    pub limit: Option<String>,
+
+    /// Dry run: show every change as a diff and write nothing to any host.
+    #[arg(short = 'C', long)]
+    pub check: bool,
+
+    /// Show file changes as unified diffs (always on with --check).
+    #[arg(short = 'D', long)]
+    pub diff: bool,
+
+    /// Extra variables, highest precedence: `key=value ...`, JSON/YAML, or `@file.yml`. Repeatable.
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
+
+    /// Only run tasks with these tags (comma-separated or repeated).
+    #[arg(short = 't', long, value_delimiter = ',', value_name = "TAGS")]
+    pub tags: Vec<String>,
+
+    /// Skip tasks with these tags.
+    #[arg(long, value_delimiter = ',', value_name = "TAGS")]
+    pub skip_tags: Vec<String>,
+
+    /// How many hosts to work on at once.
+    #[arg(short = 'f', long, default_value_t = 50, value_name = "N")]
+    pub forks: usize,
+
+    /// Trust the SSH host key of hosts seen for the first time (a changed key is still refused).
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+
+    /// Seconds to wait for an SSH connection.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub connect_timeout: u64,
+
+    /// Output format: human-readable lines, or one JSON object per line.
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+
+    /// Show task results (repeat for more).
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// The secrets file [default: secrets.age next to the playbook, if present].
+    #[arg(long, value_name = "FILE")]
+    pub secrets: Option<PathBuf>,
+
+    /// An age identity or SSH private key to decrypt secrets with (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
+
+    /// Read the passphrase of a passphrase-encrypted secrets file from this file.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Password file for Ansible vault files in vars_files.
+    #[arg(long, value_name = "FILE")]
+    pub vault_password_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct InventoryArgs {
+    /// The inventory: an Ansible INI or YAML file.
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: PathBuf,
+
+    /// Only these hosts (an Ansible pattern).
+    #[arg(short = 'l', long, value_name = "PATTERN")]
+    pub limit: Option<String>,
+
+    /// Show the variables of one host.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Print everything as `ansible-inventory --list` JSON (the default).
+    #[arg(long)]
+    pub list: bool,
+
+    /// Also read group_vars/ and host_vars/ next to this playbook.
+    #[arg(long, value_name = "PLAYBOOK")]
+    pub playbook: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Human,
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,188 @@
+//! Errors found before any host is touched, pointing at the text that caused them.
+//!
+//! A [`LoadError`] names a file, line and column and carries a hint of what to do.
+//! When rendered it shows the offending source line with a caret under the column,
+//! the way `just` and `rustc` do, so a user never has to count lines.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A place in a source file. Line and column are 1-based; 0 means unknown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub path: Arc<Path>,
+    pub line: u32,
+    pub col: u32,
+}
+
+impl Origin {
+    pub fn new(path: Arc<Path>, line: u32, col: u32) -> Self {
+        Origin { path, line, col }
+    }
+
+    /// A whole file, without a line.
+    pub fn file(path: &Path) -> Self {
+        Origin {
+            path: Arc::from(path),
+            line: 0,
+            col: 0,
+        }
+    }
+
+    /// The same file, `offset` lines further down (for a line inside a template
+    /// string that starts on this origin's line).
+    pub fn plus_lines(&self, offset: u32) -> Origin {
+        Origin {
+            path: self.path.clone(),
+            line: self.line + offset,
+            col: if offset == 0 { self.col } else { 0 },
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = display_path(&self.path);
+        match (self.line, self.col) {
+            (0, _) => write!(f, "{path}"),
+            (l, 0) => write!(f, "{path}:{l}"),
+            (l, c) => write!(f, "{path}:{l}:{c}"),
+        }
+    }
+}
+
+/// Paths are shown relative to the working directory when they are below it,
+/// which is how users typed them.
+pub fn display_path(path: &Path) -> String {
+    if let Ok(cwd) = std::env::current_dir() {
+        if let Ok(rel) = path.strip_prefix(&cwd) {
+            return rel.display().to_string();
+        }
+    }
+    path.display().to_string()
+}
+
+/// A problem with the user's files: malformed YAML, an unknown module, a
+/// missing role, an undefined variable.
+#[derive(Clone, Debug)]
+pub struct LoadError {
+    pub origin: Origin,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl LoadError {
+    pub fn new(origin: Origin, message: impl Into<String>) -> Self {
+        LoadError {
+            origin,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The source line the error points at, if the file can be read.
+    fn source_line(&self) -> Option<String> {
+        if self.origin.line == 0 {
+            return None;
+        }
+        let text = std::fs::read_to_string(&self.origin.path).ok()?;
+        text.lines()
+            .nth(self.origin.line as usize - 1)
+            .map(str::to_string)
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.origin, self.message)?;
+        if let Some(line) = self.source_line() {
+            let num = self.origin.line.to_string();
+            let pad = " ".repeat(num.len());
+            write!(f, "\n{pad} |\n{num} | {line}")?;
+            if self.origin.col > 0 {
+                let caret_pad: String = line
+                    .chars()
+                    .take(self.origin.col as usize - 1)
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                write!(f, "\n{pad} | {caret_pad}^")?;
+            }
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  = help: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Suggests the closest of `candidates` to `word` ("did you mean `copy`?").
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim_distance(word, c), c))
+        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance; inputs are short names, so the quadratic table is fine.
+fn strsim_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            did_you_mean("cpy", ["copy", "file", "template"]),
+            Some("copy")
+        );
+        assert_eq!(
+            did_you_mean("templte", ["copy", "template"]),
+            Some("template")
+        );
+        assert_eq!(did_you_mean("zzzzzz", ["copy", "file"]), None);
+    }
+
+    #[test]
+    fn renders_caret() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.yml");
+        std::fs::write(&p, "- name: a\n  cpy: {}\n").unwrap();
+        let e = LoadError::new(
+            Origin::new(Arc::from(p.as_path()), 2, 3),
+            "unknown module `cpy`",
+        )
+        .with_hint("did you mean `copy`?");
+        let s = e.to_string();
+        assert!(s.contains(":2:3: unknown module `cpy`"), "{s}");
+        assert!(s.contains("2 |   cpy: {}"), "{s}");
+        assert!(s.contains("  |   ^"), "{s}");
+        assert!(s.contains("help: did you mean `copy`?"), "{s}");
+    }
+}

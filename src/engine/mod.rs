@@ -1,0 +1,178 @@
+//! Running a loaded playbook against hosts: plays in order, the hosts of a play
+//! concurrently (up to `--forks`), each host through probe → plan → apply.
+//!
+//! Plays run in lockstep like Ansible's (play 2 starts when play 1 is done on
+//! every host), but inside a play each host goes at its own pace: a slow host
+//! never holds up a fast one between tasks.
+
+mod host;
+mod lookahead;
+mod vars;
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use rprov_inventory::Inventory;
+use rprov_template::Templater;
+use rprov_transport::ConnectOptions;
+use serde_json::Value as Json;
+use tokio::sync::Semaphore;
+
+pub use vars::{NamesCache, Resolver};
+
+use crate::playbook::{Playbook, Vars};
+use crate::report::{HostStats, Reporter};
+
+/// What the user asked for on the command line.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub check: bool,
+    pub diff: bool,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub forks: usize,
+    pub connect: ConnectOptions,
+    pub extra_vars: Vars,
+    pub limit: Option<String>,
+}
+
+/// Everything the hosts of a run share, read-only.
+pub struct Shared {
+    pub inventory: Inventory,
+    pub playbook: Playbook,
+    pub templater: Templater,
+    pub names: NamesCache,
+    pub opts: RunOptions,
+    pub reporter: Arc<Reporter>,
+    /// Variables from secrets.age, loaded like a vars file in every play.
+    pub secrets: Vars,
+    /// Vault password for `vars_files` encrypted with ansible-vault.
+    pub vault_password: Option<Vec<u8>>,
+    pub groups: Json,
+    hostvars: OnceLock<Json>,
+}
+
+impl Shared {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        inventory: Inventory,
+        playbook: Playbook,
+        opts: RunOptions,
+        reporter: Arc<Reporter>,
+        secrets: Vars,
+        vault_password: Option<Vec<u8>>,
+    ) -> Self {
+        let groups = serde_json::to_value(inventory.groups()).unwrap_or(Json::Null);
+        Shared {
+            inventory,
+            playbook,
+            templater: Templater::new(),
+            names: NamesCache::default(),
+            opts,
+            reporter,
+            secrets,
+            vault_password,
+            groups,
+            hostvars: OnceLock::new(),
+        }
+    }
+
+    /// `hostvars`: every host's inventory variables, rendered. Built on first use.
+    pub fn hostvars(&self) -> &Json {
+        self.hostvars.get_or_init(|| {
+            let mut all = serde_json::Map::new();
+            for h in self.inventory.hosts() {
+                let vars = self.inventory.host_vars(&h);
+                let mut magic = Vars::new();
+                magic.insert("inventory_hostname".into(), Json::String(h.clone()));
+                magic.insert("groups".into(), self.groups.clone());
+                let r = Resolver::new(vec![&vars, &magic], &self.templater, &self.names);
+                let mut rendered = serde_json::Map::new();
+                for (k, raw) in &vars {
+                    let v = r
+                        .resolve(k)
+                        .and_then(Result::ok)
+                        .unwrap_or_else(|| raw.clone());
+                    rendered.insert(k.clone(), v);
+                }
+                rendered.insert("inventory_hostname".into(), Json::String(h.clone()));
+                rendered.insert(
+                    "group_names".into(),
+                    serde_json::to_value(self.inventory.group_names(&h)).unwrap_or(Json::Null),
+                );
+                all.insert(h, Json::Object(rendered));
+            }
+            Json::Object(all)
+        })
+    }
+}
+
+/// The result of a whole run, for the recap and the exit code.
+pub struct RunOutcome {
+    pub stats: Vec<(String, HostStats)>,
+}
+
+impl RunOutcome {
+    pub fn any_failed(&self) -> bool {
+        self.stats.iter().any(|(_, s)| s.failed > 0)
+    }
+    pub fn any_unreachable(&self) -> bool {
+        self.stats.iter().any(|(_, s)| s.unreachable)
+    }
+}
+
+/// Runs every play on its hosts. Load errors were found before this point;
+/// what fails here fails per host, and the other hosts go on.
+pub async fn run(shared: Arc<Shared>, plays_hosts: Vec<Vec<String>>) -> RunOutcome {
+    let started = Instant::now();
+    let mut runners: HashMap<String, host::HostRunner> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let forks = Arc::new(Semaphore::new(shared.opts.forks.max(1)));
+
+    for (pi, hosts) in plays_hosts.iter().enumerate() {
+        let play = &shared.playbook.plays[pi];
+        let active: Vec<String> = hosts
+            .iter()
+            .filter(|h| runners.get(*h).is_none_or(|r| r.can_continue()))
+            .cloned()
+            .collect();
+        shared.reporter.play_start(&play.name, &active);
+        let mut set = tokio::task::JoinSet::new();
+        for h in active {
+            if !order.contains(&h) {
+                order.push(h.clone());
+            }
+            let mut runner = runners
+                .remove(&h)
+                .unwrap_or_else(|| host::HostRunner::new(h.clone(), shared.clone()));
+            let shared = shared.clone();
+            let forks = forks.clone();
+            set.spawn(async move {
+                let _permit = forks.acquire_owned().await;
+                runner.run_play(pi).await;
+                shared.reporter.host_done(&runner.name);
+                runner
+            });
+        }
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(runner) => {
+                    runners.insert(runner.name.clone(), runner);
+                }
+                Err(e) => shared
+                    .reporter
+                    .host_error("?", &format!("internal error: a host's run stopped: {e}")),
+            }
+        }
+    }
+
+    let mut stats = Vec::new();
+    for h in order {
+        if let Some(r) = runners.remove(&h) {
+            stats.push((h, r.finish().await));
+        }
+    }
+    shared.reporter.recap(&stats, started.elapsed());
+    RunOutcome { stats }
+}

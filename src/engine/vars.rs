@@ -1,0 +1,274 @@
+//! Variable lookup with Ansible's lazy templating, without rendering the world.
+//!
+//! Ansible renders a variable only when it is used, so `data_dir: "/srv/{{ app }}"`
+//! in role defaults sees the `app` of the host at hand. rprov does the same:
+//! variables live in precedence layers (lowest first) as written, and a task's
+//! context holds only the names its templates mention, each rendered on demand
+//! with the names *its* value mentions, recursively. A task that uses three
+//! variables costs three renders, whatever the size of the inventory.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use rprov_template::{TemplateError, TemplateErrorKind, Templater};
+use serde_json::{Map, Value as Json};
+
+use crate::playbook::Vars;
+
+/// Names a template refers to, cached by source text (shared by all hosts).
+#[derive(Default)]
+pub struct NamesCache {
+    map: Mutex<HashMap<String, Arc<Vec<String>>>>,
+}
+
+impl NamesCache {
+    /// Top-level variable names used by a template string or bare expression.
+    pub fn names(&self, templater: &Templater, source: &str, is_expr: bool) -> Arc<Vec<String>> {
+        let key = if is_expr {
+            format!("\u{1}{source}")
+        } else {
+            source.to_string()
+        };
+        if let Ok(map) = self.map.lock() {
+            if let Some(n) = map.get(&key) {
+                return n.clone();
+            }
+        }
+        let env = templater.environment();
+        let set: HashSet<String> = if is_expr {
+            let trimmed = source.trim();
+            let inner = trimmed
+                .strip_prefix("{{")
+                .and_then(|s| s.strip_suffix("}}"))
+                .unwrap_or(trimmed);
+            env.compile_expression(inner)
+                .map(|e| e.undeclared_variables(false))
+                .unwrap_or_default()
+        } else {
+            env.template_from_str(source)
+                .map(|t| t.undeclared_variables(false))
+                .unwrap_or_default()
+        };
+        let mut names: Vec<String> = set.into_iter().collect();
+        names.sort();
+        let names = Arc::new(names);
+        if let Ok(mut map) = self.map.lock() {
+            map.insert(key, names.clone());
+        }
+        names
+    }
+}
+
+pub fn is_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%")
+}
+
+/// Collects the names used by every template string inside `v`.
+pub fn names_in_value(
+    v: &Json,
+    templater: &Templater,
+    cache: &NamesCache,
+    out: &mut HashSet<String>,
+) {
+    match v {
+        Json::String(s) if is_template(s) => {
+            out.extend(cache.names(templater, s, false).iter().cloned())
+        }
+        Json::Array(items) => items
+            .iter()
+            .for_each(|i| names_in_value(i, templater, cache, out)),
+        Json::Object(m) => m.iter().for_each(|(k, v)| {
+            if is_template(k) {
+                out.extend(cache.names(templater, k, false).iter().cloned());
+            }
+            names_in_value(v, templater, cache, out)
+        }),
+        _ => {}
+    }
+}
+
+/// Where `hostvars` comes from: every host's variables, expensive to build.
+pub trait HostvarsSource {
+    fn hostvars(&self) -> &Json;
+}
+
+/// A stack of variable layers for one host and task, lowest precedence first.
+pub struct Resolver<'a> {
+    layers: Vec<&'a Vars>,
+    /// Supplies `hostvars` when a template uses it (built once per run, on demand).
+    hostvars: Option<&'a dyn HostvarsSource>,
+    templater: &'a Templater,
+    cache: &'a NamesCache,
+    memo: RefCell<HashMap<String, Result<Json, TemplateError>>>,
+    resolving: RefCell<Vec<String>>,
+}
+
+impl<'a> Resolver<'a> {
+    pub fn new(layers: Vec<&'a Vars>, templater: &'a Templater, cache: &'a NamesCache) -> Self {
+        Resolver {
+            layers,
+            hostvars: None,
+            templater,
+            cache,
+            memo: RefCell::new(HashMap::new()),
+            resolving: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn with_hostvars(mut self, src: &'a dyn HostvarsSource) -> Self {
+        self.hostvars = Some(src);
+        self
+    }
+
+    /// The value as written in the highest layer that has it.
+    pub fn raw(&self, name: &str) -> Option<&'a Json> {
+        self.layers.iter().rev().find_map(|l| l.get(name))
+    }
+
+    /// The rendered value of a variable; `None` when no layer defines it.
+    pub fn resolve(&self, name: &str) -> Option<Result<Json, TemplateError>> {
+        let Some(raw) = self.raw(name) else {
+            return match (name, self.hostvars) {
+                ("hostvars", Some(src)) => Some(Ok(src.hostvars().clone())),
+                _ => None,
+            };
+        };
+        if !contains_template(raw) {
+            return Some(Ok(raw.clone()));
+        }
+        if let Some(r) = self.memo.borrow().get(name) {
+            return Some(r.clone());
+        }
+        if self.resolving.borrow().iter().any(|n| n == name) {
+            let chain = self.resolving.borrow().join(" → ");
+            return Some(Err(TemplateError::new(
+                TemplateErrorKind::Other,
+                format!("variable '{name}' refers to itself ({chain} → {name})"),
+            )));
+        }
+        self.resolving.borrow_mut().push(name.to_string());
+        let mut names = HashSet::new();
+        names_in_value(raw, self.templater, self.cache, &mut names);
+        let result = self
+            .context(names.iter().map(String::as_str))
+            .and_then(|ctx| {
+                self.templater.render_value(raw, &ctx).map_err(|mut e| {
+                    if !e.message.contains("(in the value of") {
+                        e.message = format!("{} (in the value of '{name}')", e.message);
+                    }
+                    e
+                })
+            });
+        self.resolving.borrow_mut().pop();
+        self.memo
+            .borrow_mut()
+            .insert(name.to_string(), result.clone());
+        Some(result)
+    }
+
+    /// A context object holding the rendered values of `names` (names no layer
+    /// defines are left out, so strict undefined reports them by name).
+    pub fn context<'n>(
+        &self,
+        names: impl IntoIterator<Item = &'n str>,
+    ) -> Result<Json, TemplateError> {
+        let mut ctx = Map::new();
+        for n in names {
+            if ctx.contains_key(n) {
+                continue;
+            }
+            if let Some(v) = self.resolve(n) {
+                ctx.insert(n.to_string(), v?);
+            }
+        }
+        Ok(Json::Object(ctx))
+    }
+
+    /// The context for rendering `value` and evaluating `exprs`.
+    pub fn context_for(&self, values: &[&Json], exprs: &[&str]) -> Result<Json, TemplateError> {
+        let mut names = HashSet::new();
+        for v in values {
+            names_in_value(v, self.templater, self.cache, &mut names);
+        }
+        for e in exprs {
+            names.extend(self.cache.names(self.templater, e, true).iter().cloned());
+        }
+        self.context(names.iter().map(String::as_str))
+    }
+
+    /// Every variable, rendered; values that fail to render are left as written.
+    /// For `debug: var=vars` and template files that loop over unknown names.
+    pub fn all_names(&self) -> Vec<String> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for l in self.layers.iter().rev() {
+            for k in l.keys() {
+                if seen.insert(k.as_str()) {
+                    out.push(k.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+fn contains_template(v: &Json) -> bool {
+    match v {
+        Json::String(s) => is_template(s),
+        Json::Array(a) => a.iter().any(contains_template),
+        Json::Object(m) => m
+            .iter()
+            .any(|(k, v)| is_template(k) || contains_template(v)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(v: Json) -> Vars {
+        v.as_object().unwrap().clone().into_iter().collect()
+    }
+
+    #[test]
+    fn lazy_and_layered() {
+        let t = Templater::new();
+        let cache = NamesCache::default();
+        let defaults = vars(json!({"app": "pds", "dir": "/srv/{{ app }}", "unused": "{{ nope }}"}));
+        let host = vars(json!({"app": "kk"}));
+        let r = Resolver::new(vec![&defaults, &host], &t, &cache);
+        assert_eq!(r.resolve("dir").unwrap().unwrap(), json!("/srv/kk"));
+        // An unused broken variable costs nothing and fails only when used.
+        let ctx = r.context_for(&[&json!("{{ dir }}/x")], &[]).unwrap();
+        assert_eq!(ctx, json!({"dir": "/srv/kk"}));
+        let err = r.resolve("unused").unwrap().unwrap_err();
+        assert!(err.message.contains("'nope'"), "{}", err.message);
+        assert!(
+            err.message.contains("in the value of 'unused'"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn self_reference_is_an_error() {
+        let t = Templater::new();
+        let cache = NamesCache::default();
+        let l = vars(json!({"a": "{{ b }}", "b": "{{ a }}"}));
+        let r = Resolver::new(vec![&l], &t, &cache);
+        let err = r.resolve("a").unwrap().unwrap_err();
+        assert!(err.message.contains("refers to itself"), "{}", err.message);
+    }
+
+    #[test]
+    fn native_types_survive() {
+        let t = Templater::new();
+        let cache = NamesCache::default();
+        let l = vars(json!({"ports": [8000, 8001], "p": "{{ ports }}"}));
+        let r = Resolver::new(vec![&l], &t, &cache);
+        assert_eq!(r.resolve("p").unwrap().unwrap(), json!([8000, 8001]));
+    }
+}

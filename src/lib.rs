@@ -1,0 +1,19 @@
+//! rprov: an agentless provisioner in the style of Ansible.
+//!
+//! The pipeline runs in one direction (DESIGN.md): [`playbook`] loads and checks
+//! the user's files, [`engine`] compiles each task per host, [`probe`]s the host
+//! in one round trip, lets [`modules`] plan against what it found, and applies
+//! only the changes; [`report`] owns the terminal. Inventories, templates,
+//! transport and secrets are library crates of their own.
+
+pub mod cli;
+pub mod diag;
+pub mod engine;
+pub mod modules;
+pub mod playbook;
+pub mod probe;
+pub mod report;
+pub mod run;
+pub mod truthy;
+pub mod varsfile;
+pub mod yaml;

@@ -1,0 +1,112 @@
+//! `command` and `shell`: run a program. Their effect is unknown until they
+//! run, so in check mode they are reported as `unknown` (DESIGN.md).
+
+use rprov_transport::quote;
+use serde_json::{json, Value as Json};
+
+use super::{Action, Decision, OutputMode, PlanCx, PlanError};
+
+pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let shell = cx.module == "shell";
+    let text = cx.str_arg("_raw_params")?.or(cx.str_arg("cmd")?);
+    let body = match (text, cx.args.get("argv")) {
+        (Some(t), None) if shell => t,
+        (Some(t), None) => {
+            // `command` runs the program directly, without a shell: split the
+            // words on the controller and quote each one.
+            let words = shlex::split(&t).ok_or_else(|| {
+                PlanError::Fail(format!(
+                    "cannot split the command `{t}` (unbalanced quotes?)"
+                ))
+            })?;
+            words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+        }
+        (None, Some(Json::Array(argv))) if !shell => argv
+            .iter()
+            .map(|a| match a {
+                Json::String(s) => quote(s),
+                other => quote(&other.to_string()),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        (Some(_), Some(_)) => {
+            return Err(PlanError::Fail(
+                "give the command as text or as `argv`, not both".into(),
+            ))
+        }
+        _ => return Err(PlanError::Fail(format!("`{}` needs a command", cx.module))),
+    };
+    let cmd_display = body.clone();
+
+    if let Some(creates) = cx.str_arg("creates")? {
+        if cx.file(&creates, true)?.exists() {
+            return Ok(skip(&format!("skipped, since {creates} exists")));
+        }
+    }
+    if let Some(removes) = cx.str_arg("removes")? {
+        if !cx.file(&removes, true)?.exists() {
+            return Ok(skip(&format!("skipped, since {removes} does not exist")));
+        }
+    }
+
+    let mut script = String::new();
+    for (k, v) in cx.environment {
+        if !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || k.is_empty() {
+            return Err(PlanError::Fail(format!(
+                "invalid environment variable name `{k}`"
+            )));
+        }
+        let v = match v {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        script.push_str(&format!("{k}={}; export {k}\n", quote(&v)));
+    }
+    if let Some(dir) = cx.str_arg("chdir")? {
+        script.push_str(&format!("cd {} || exit 1\n", quote(&dir)));
+    }
+    if shell {
+        let exe = cx
+            .str_arg("executable")?
+            .unwrap_or_else(|| "/bin/sh".into());
+        script.push_str(&format!("exec {} -c {}\n", quote(&exe), quote(&body)));
+    } else {
+        script.push_str(&format!("exec {body}\n"));
+    }
+    let stdin = match cx.str_arg("stdin")? {
+        Some(mut s) => {
+            if cx.bool_arg("stdin_add_newline", true)? {
+                s.push('\n');
+            }
+            Some(s.into_bytes())
+        }
+        None => None,
+    };
+    let mut result = serde_json::Map::new();
+    result.insert("changed".into(), json!(true));
+    result.insert("cmd".into(), json!(cmd_display));
+    Ok(Decision::Run {
+        action: Action {
+            script,
+            stdin,
+            output: OutputMode::Command,
+            result,
+            touches: Vec::new(),
+            touches_everything: true,
+        },
+    })
+}
+
+fn skip(msg: &str) -> Decision {
+    let mut result = serde_json::Map::new();
+    result.insert("changed".into(), json!(false));
+    result.insert("rc".into(), json!(0));
+    result.insert("stdout".into(), json!(msg));
+    result.insert("stdout_lines".into(), json!([msg]));
+    result.insert("stderr".into(), json!(""));
+    result.insert("stderr_lines".into(), json!([]));
+    Decision::Ok {
+        result,
+        msg: Some(msg.to_string()),
+    }
+}

@@ -1,0 +1,180 @@
+//! `copy` and `template`: put bytes at a path, with owner, group and mode.
+
+use sha2::{Digest, Sha256};
+
+use super::files::{self, atomic_write_script, checked_action, Attrs};
+use super::mode::{self, Mode};
+use super::{Decision, Diff, PlanCx, PlanError};
+use crate::probe::FileKind;
+
+pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
+    if cx.bool_arg("remote_src", false)? {
+        return Err(PlanError::Fail(
+            "`remote_src: yes` is not supported by rprov yet".into(),
+        ));
+    }
+    let dest_arg = cx.required_str("dest")?;
+    let (bytes, src_name, src_mode) = match (cx.args.get("content"), cx.str_arg("src")?) {
+        (Some(_), Some(_)) => {
+            return Err(PlanError::Fail(
+                "`copy` takes `src` or `content`, not both".into(),
+            ))
+        }
+        (Some(c), None) => {
+            let text = match c {
+                serde_json::Value::String(s) => s.clone(),
+                // Ansible writes structured content as JSON.
+                other => other.to_string(),
+            };
+            (text.into_bytes(), None, None)
+        }
+        (None, Some(src)) => {
+            let path = cx.search.find("files", &src)?;
+            if path.is_dir() {
+                return Err(PlanError::Fail(format!("`src: {src}` is a directory; copying directories is not supported by rprov yet")));
+            }
+            let bytes =
+                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            use std::os::unix::fs::PermissionsExt;
+            let m = std::fs::metadata(&path)
+                .map(|m| m.permissions().mode() & 0o7777)
+                .ok();
+            let base = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            (bytes, base, m)
+        }
+        (None, None) => return Err(PlanError::Fail("`copy` needs `src` or `content`".into())),
+    };
+    put(cx, &dest_arg, bytes, src_name.as_deref(), src_mode)
+}
+
+pub fn plan_template(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let src = cx.required_str("src")?;
+    let dest = cx.required_str("dest")?;
+    let path = cx.search.find("templates", &src)?;
+    let text = (cx.render)(&path).map_err(PlanError::Fail)?;
+    use std::os::unix::fs::PermissionsExt;
+    let m = std::fs::metadata(&path)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .ok();
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_end_matches(".j2").to_string());
+    put(cx, &dest, text.into_bytes(), base.as_deref(), m)
+}
+
+/// Decides how to make `dest_arg` hold `bytes`.
+fn put(
+    cx: &PlanCx,
+    dest_arg: &str,
+    bytes: Vec<u8>,
+    src_name: Option<&str>,
+    src_mode: Option<u32>,
+) -> Result<Decision, PlanError> {
+    let mut attrs = Attrs::from_args(cx)?;
+    if attrs.mode == Some(Mode::Preserve) {
+        attrs.mode = src_mode.map(Mode::Octal);
+    }
+    // `dest: /etc/app/` or an existing directory means "into that directory".
+    let mut dest = dest_arg.to_string();
+    if dest.ends_with('/') {
+        let name = src_name.ok_or_else(|| {
+            PlanError::Fail(format!(
+                "`dest: {dest_arg}` is a directory; with `content` give a file name"
+            ))
+        })?;
+        dest = format!("{dest}{name}");
+    } else {
+        let st = cx.file(&dest, true)?;
+        if st.kind == FileKind::Directory {
+            let name = src_name.ok_or_else(|| {
+                PlanError::Fail(format!(
+                    "`dest: {dest_arg}` is a directory; with `content` give a file name"
+                ))
+            })?;
+            dest = format!("{}/{name}", dest.trim_end_matches('/'));
+        }
+    }
+    let st = cx.file(&dest, true)?;
+    let want_sha = hex::encode(Sha256::digest(&bytes));
+    let force = cx.bool_arg("force", true)?;
+
+    match st.kind {
+        FileKind::Directory => {
+            return Err(PlanError::Fail(format!(
+                "`{dest}` is a directory, not a file"
+            )))
+        }
+        FileKind::Other => {
+            return Err(PlanError::Fail(format!(
+                "`{dest}` exists and is not a regular file"
+            )))
+        }
+        _ => {}
+    }
+    let same_content = st.sha256.as_deref() == Some(want_sha.as_str()) || (st.exists() && !force);
+    let attr_changes = if st.exists() {
+        attrs.changes(&st)?
+    } else {
+        Vec::new()
+    };
+
+    if same_content && attr_changes.is_empty() {
+        let mut result = files::result(&dest, false);
+        result.insert("checksum".into(), serde_json::json!(want_sha));
+        return Ok(Decision::Ok { result, msg: None });
+    }
+    if same_content {
+        let cur = mode::parse_octal(&st.mode);
+        let script = format!(
+            "set -e\n{}",
+            attrs.apply_lines(&rprov_transport::quote(&dest), cur, false, false)?
+        );
+        return Ok(Decision::Change {
+            diffs: vec![Diff {
+                path: dest.clone(),
+                attrs: attr_changes,
+                ..Diff::default()
+            }],
+            action: checked_action(script, None, &dest),
+        });
+    }
+
+    let mut diff = Diff {
+        path: dest.clone(),
+        attrs: attr_changes,
+        ..Diff::default()
+    };
+    if !st.exists() {
+        diff.attrs.insert(0, "state: absent → file".to_string());
+        if let Some(m) = &attrs.mode {
+            diff.attrs
+                .push(format!("mode: {}", mode::fmt(m.resolve(0o644, false)?)));
+        }
+    }
+    if cx.want_diff {
+        let before = if st.exists() {
+            cx.content(&dest)?
+        } else {
+            Some(Vec::new())
+        };
+        diff.before = before.and_then(|b| String::from_utf8(b).ok());
+        diff.after = String::from_utf8(bytes.clone()).ok();
+        if diff.before.is_none() || diff.after.is_none() {
+            diff.attrs.push(format!(
+                "content: binary or large file ({} bytes) changes",
+                bytes.len()
+            ));
+        }
+    }
+    let validate = cx.str_arg("validate")?;
+    let backup = cx.bool_arg("backup", false)?;
+    let script = atomic_write_script(&dest, &attrs, &st, validate.as_deref(), backup)?;
+    let mut action = checked_action(script, Some(bytes), &dest);
+    action
+        .result
+        .insert("checksum".into(), serde_json::json!(want_sha));
+    Ok(Decision::Change {
+        diffs: vec![diff],
+        action,
+    })
+}

@@ -1,0 +1,266 @@
+//! `file`: directories, links, touch and absent, with owner, group and mode.
+
+use rprov_transport::quote;
+
+use super::files::{self, checked_action, Attrs};
+use super::mode;
+use super::{Decision, Diff, PlanCx, PlanError};
+use crate::probe::{FileKind, Probe};
+
+pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let path = cx
+        .str_arg("path")?
+        .or(cx.str_arg("dest")?)
+        .or(cx.str_arg("name")?)
+        .ok_or_else(|| PlanError::Fail("`file` needs `path`".into()))?;
+    let attrs = Attrs::from_args(cx)?;
+    let recurse = cx.bool_arg("recurse", false)?;
+    let follow = cx.bool_arg("follow", true)?;
+    let st = cx.file(&path, false)?;
+    let state = match cx.str_arg("state")? {
+        Some(s) => s,
+        None if recurse => "directory".to_string(),
+        None if st.kind == FileKind::Directory => "directory".to_string(),
+        None if st.kind == FileKind::Link => "link".to_string(),
+        None => "file".to_string(),
+    };
+    let q = quote(&path);
+    let ok = |msg: Option<String>| Decision::Ok {
+        result: with_state(files::result(&path, false), &state),
+        msg,
+    };
+
+    match state.as_str() {
+        "absent" => {
+            if !st.exists() {
+                return Ok(ok(None));
+            }
+            let what = match st.kind {
+                FileKind::Directory => "directory",
+                FileKind::Link => "link",
+                _ => "file",
+            };
+            let diff = Diff {
+                path: path.clone(),
+                attrs: vec![format!("state: {what} → absent")],
+                ..Diff::default()
+            };
+            Ok(Decision::Change {
+                diffs: vec![diff],
+                action: checked_action(format!("rm -rf -- {q}"), None, &path),
+            })
+        }
+        "directory" => {
+            let mut diff = Diff {
+                path: path.clone(),
+                ..Diff::default()
+            };
+            let mut script = String::from("set -e\n");
+            let cur = match st.kind {
+                FileKind::Directory => mode::parse_octal(&st.mode),
+                FileKind::Missing => {
+                    diff.attrs.push("state: absent → directory".into());
+                    script.push_str(&format!("mkdir -p -- {q}\n"));
+                    0o755
+                }
+                FileKind::Link if follow => {
+                    let tgt = cx.file(&path, true)?;
+                    if tgt.kind != FileKind::Directory {
+                        return Err(PlanError::Fail(format!(
+                            "`{path}` is a link to something that is not a directory"
+                        )));
+                    }
+                    mode::parse_octal(&tgt.mode)
+                }
+                _ => {
+                    return Err(PlanError::Fail(format!(
+                        "`{path}` exists and is not a directory"
+                    )))
+                }
+            };
+            if st.exists() {
+                diff.attrs.extend(attrs.changes(&st)?);
+            } else if let Some(m) = &attrs.mode {
+                diff.attrs
+                    .push(format!("mode: {}", mode::fmt(m.resolve(0o755, true)?)));
+            }
+            let mut lines = String::new();
+            if recurse && st.kind == FileKind::Directory {
+                let probe = Probe::Tree {
+                    path: path.clone(),
+                    owner: attrs.owner.clone(),
+                    group: attrs.group.clone(),
+                    mode: match &attrs.mode {
+                        Some(m) => Some(mode::fmt(m.resolve(cur, true)?)),
+                        None => None,
+                    },
+                };
+                if cx.tree_differs(probe)? {
+                    diff.attrs
+                        .push("contents: owner, group or mode change below".into());
+                }
+                lines.push_str(&recursive_lines(&attrs, &q, cur)?);
+            } else if recurse {
+                lines.push_str(&recursive_lines(&attrs, &q, cur)?);
+            } else if !diff.attrs.is_empty() {
+                lines.push_str(&attrs.apply_lines(&q, cur, true, false)?);
+            }
+            if diff.attrs.is_empty() {
+                return Ok(ok(None));
+            }
+            script.push_str(&lines);
+            Ok(Decision::Change {
+                diffs: vec![diff],
+                action: checked_action(script, None, &path),
+            })
+        }
+        "touch" => {
+            let mut diff = Diff {
+                path: path.clone(),
+                ..Diff::default()
+            };
+            let cur = if st.exists() {
+                mode::parse_octal(&st.mode)
+            } else {
+                0o644
+            };
+            if !st.exists() {
+                diff.attrs.push("state: absent → file".into());
+            } else {
+                diff.attrs.extend(attrs.changes(&st)?);
+                diff.attrs.push("times: updated".into());
+            }
+            let script = format!(
+                "set -e\ntouch -- {q}\n{}",
+                attrs.apply_lines(&q, cur, st.kind == FileKind::Directory, false)?
+            );
+            // Like Ansible, touch always reports a change.
+            Ok(Decision::Change {
+                diffs: vec![diff],
+                action: checked_action(script, None, &path),
+            })
+        }
+        "link" => {
+            let src = cx.str_arg("src")?.ok_or_else(|| {
+                PlanError::Fail("`state: link` needs `src` (the link's target)".into())
+            })?;
+            let mut diff = Diff {
+                path: path.clone(),
+                ..Diff::default()
+            };
+            match st.kind {
+                FileKind::Link if st.link_target.as_deref() == Some(src.as_str()) => {}
+                FileKind::Link => diff.attrs.push(format!(
+                    "link: {} → {src}",
+                    st.link_target.clone().unwrap_or_default()
+                )),
+                FileKind::Missing => diff.attrs.push(format!("state: absent → link to {src}")),
+                FileKind::Directory => {
+                    return Err(PlanError::Fail(format!(
+                        "`{path}` is a directory; refusing to replace it with a link"
+                    )))
+                }
+                _ if cx.bool_arg("force", false)? => {
+                    diff.attrs.push(format!("state: file → link to {src}"))
+                }
+                _ => {
+                    return Err(PlanError::Fail(format!(
+                        "`{path}` exists and is not a link; set `force: yes` to replace it"
+                    )))
+                }
+            }
+            let owner_changes = if st.kind == FileKind::Link {
+                let a = Attrs {
+                    mode: None,
+                    ..attrs.clone()
+                };
+                a.changes(&st)?
+            } else {
+                Vec::new()
+            };
+            diff.attrs.extend(owner_changes);
+            if diff.attrs.is_empty() {
+                return Ok(ok(None));
+            }
+            let a = Attrs {
+                mode: None,
+                ..attrs
+            };
+            let script = format!(
+                "set -e\nln -sfn -- {} {q}\n{}",
+                quote(&src),
+                a.apply_lines(&q, 0, false, true)?
+            );
+            Ok(Decision::Change {
+                diffs: vec![diff],
+                action: checked_action(script, None, &path),
+            })
+        }
+        "file" => {
+            let st = if st.kind == FileKind::Link && follow {
+                cx.file(&path, true)?
+            } else {
+                st
+            };
+            match st.kind {
+                FileKind::Missing => Err(PlanError::Fail(format!(
+                    "file `{path}` does not exist; use `state: touch` to create it"
+                ))),
+                FileKind::Directory => Err(PlanError::Fail(format!(
+                    "`{path}` is a directory, not a file"
+                ))),
+                _ => {
+                    let changes = attrs.changes(&st)?;
+                    if changes.is_empty() {
+                        return Ok(ok(None));
+                    }
+                    let script = format!(
+                        "set -e\n{}",
+                        attrs.apply_lines(&q, mode::parse_octal(&st.mode), false, false)?
+                    );
+                    let diff = Diff {
+                        path: path.clone(),
+                        attrs: changes,
+                        ..Diff::default()
+                    };
+                    Ok(Decision::Change {
+                        diffs: vec![diff],
+                        action: checked_action(script, None, &path),
+                    })
+                }
+            }
+        }
+        "hard" => Err(PlanError::Fail(
+            "`state: hard` is not supported by rprov yet".into(),
+        )),
+        other => Err(PlanError::Fail(format!(
+            "unknown state `{other}`: use file, directory, link, touch or absent"
+        ))),
+    }
+}
+
+/// chown/chmod of a whole tree, as `recurse: yes` asks.
+fn recursive_lines(attrs: &Attrs, q: &str, cur: u32) -> Result<String, String> {
+    let mut s = String::new();
+    match (&attrs.owner, &attrs.group) {
+        (Some(o), Some(g)) => s.push_str(&format!("chown -R {} {q}\n", quote(&format!("{o}:{g}")))),
+        (Some(o), None) => s.push_str(&format!("chown -R {} {q}\n", quote(o))),
+        (None, Some(g)) => s.push_str(&format!("chgrp -R {} {q}\n", quote(g))),
+        (None, None) => {}
+    }
+    if let Some(m) = &attrs.mode {
+        s.push_str(&format!(
+            "chmod -R {} {q}\n",
+            mode::fmt(m.resolve(cur, true)?)
+        ));
+    }
+    Ok(s)
+}
+
+fn with_state(
+    mut m: serde_json::Map<String, serde_json::Value>,
+    state: &str,
+) -> serde_json::Map<String, serde_json::Value> {
+    m.insert("state".into(), serde_json::json!(state));
+    m
+}

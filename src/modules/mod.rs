@@ -1,0 +1,417 @@
+//! Modules: what a task does on a host.
+//!
+//! A module is a pure decision over facts: [`plan`] reads the host state it
+//! needs through [`PlanCx`] (asking for a probe when it is not known yet) and
+//! returns a [`Decision`] — nothing to do, a change with its diff and the action
+//! that makes it, or an action whose effect cannot be known without running it.
+//! Modules never see check mode: the executor decides whether an action runs.
+//!
+//! Adding a module: a file here with its `plan` function, and a line in [`SPECS`].
+
+mod command;
+mod copy;
+mod file;
+mod files;
+mod mode;
+mod stat;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value as Json};
+
+use crate::probe::{Fact, FileState, Probe};
+
+/// A module's name and the arguments it accepts, checked when a playbook loads.
+pub struct ModuleSpec {
+    pub name: &'static str,
+    pub args: &'static [&'static str],
+    /// Takes free-form text (`command: ls -l`).
+    pub free_form: bool,
+    /// Runs on the controller only (debug, set_fact…): no probe, no remote command.
+    pub local: bool,
+}
+
+macro_rules! spec {
+    ($name:literal, [$($arg:literal),* $(,)?]) => {
+        ModuleSpec { name: $name, args: &[$($arg),*], free_form: false, local: false }
+    };
+    ($name:literal, free, [$($arg:literal),* $(,)?]) => {
+        ModuleSpec { name: $name, args: &[$($arg),*], free_form: true, local: false }
+    };
+    ($name:literal, local, [$($arg:literal),* $(,)?]) => {
+        ModuleSpec { name: $name, args: &[$($arg),*], free_form: false, local: true }
+    };
+    ($name:literal, local free, [$($arg:literal),* $(,)?]) => {
+        ModuleSpec { name: $name, args: &[$($arg),*], free_form: true, local: true }
+    };
+}
+
+pub static SPECS: &[ModuleSpec] = &[
+    spec!(
+        "copy",
+        [
+            "src",
+            "content",
+            "dest",
+            "owner",
+            "group",
+            "mode",
+            "backup",
+            "force",
+            "validate",
+            "remote_src",
+            "directory_mode",
+            "follow",
+            "decrypt",
+            "checksum",
+            "local_follow",
+            "unsafe_writes",
+            "setype",
+            "seuser",
+            "serole",
+            "selevel",
+            "attributes"
+        ]
+    ),
+    spec!(
+        "template",
+        [
+            "src",
+            "dest",
+            "owner",
+            "group",
+            "mode",
+            "backup",
+            "force",
+            "validate",
+            "newline_sequence",
+            "trim_blocks",
+            "lstrip_blocks",
+            "follow",
+            "output_encoding",
+            "unsafe_writes",
+            "setype",
+            "seuser",
+            "serole",
+            "selevel",
+            "attributes"
+        ]
+    ),
+    spec!(
+        "file",
+        [
+            "path",
+            "dest",
+            "name",
+            "state",
+            "owner",
+            "group",
+            "mode",
+            "recurse",
+            "src",
+            "force",
+            "follow",
+            "access_time",
+            "modification_time",
+            "access_time_format",
+            "modification_time_format",
+            "unsafe_writes",
+            "setype",
+            "seuser",
+            "serole",
+            "selevel",
+            "attributes"
+        ]
+    ),
+    spec!(
+        "command",
+        free,
+        [
+            "cmd",
+            "argv",
+            "creates",
+            "removes",
+            "chdir",
+            "stdin",
+            "stdin_add_newline",
+            "strip_empty_ends",
+            "expand_argument_vars",
+            "warn"
+        ]
+    ),
+    spec!(
+        "shell",
+        free,
+        [
+            "cmd",
+            "creates",
+            "removes",
+            "chdir",
+            "stdin",
+            "stdin_add_newline",
+            "strip_empty_ends",
+            "executable",
+            "warn"
+        ]
+    ),
+    spec!(
+        "stat",
+        [
+            "path",
+            "follow",
+            "get_checksum",
+            "checksum_algorithm",
+            "get_mime",
+            "get_attributes"
+        ]
+    ),
+    spec!("debug", local, ["msg", "var", "verbosity"]),
+    spec!(
+        "assert",
+        local,
+        ["that", "fail_msg", "msg", "success_msg", "quiet"]
+    ),
+    spec!("fail", local, ["msg"]),
+    spec!("set_fact", local, []),
+    spec!("meta", local free, []),
+    spec!("ping", ["data"]),
+    spec!("include_tasks", local free, ["file", "apply"]),
+    spec!("import_tasks", local free, ["file"]),
+];
+
+/// Collections whose module names rprov accepts with their prefix.
+const PREFIXES: &[&str] = &[
+    "ansible.builtin.",
+    "ansible.legacy.",
+    "ansible.posix.",
+    "community.general.",
+];
+
+/// `ansible.builtin.copy` → `copy`.
+pub fn canonical_name(name: &str) -> &str {
+    PREFIXES
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+        .unwrap_or(name)
+}
+
+pub fn spec(name: &str) -> Option<&'static ModuleSpec> {
+    SPECS.iter().find(|s| s.name == name)
+}
+
+pub fn names() -> impl Iterator<Item = &'static str> {
+    SPECS.iter().map(|s| s.name)
+}
+
+/// A change to show the user: a file's old and new text and/or attribute changes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Diff {
+    pub path: String,
+    /// Old and new text, when the content changes (None for binary or unknown).
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// One line per attribute change: `mode: 0644 → 0600`, `state: absent → directory`.
+    pub attrs: Vec<String>,
+}
+
+/// How the executor reads the output of an [`Action`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputMode {
+    /// Exit 0 means done; anything else fails the task with the stderr text.
+    Checked,
+    /// A command's result: rc, stdout, stderr go into the registered result.
+    Command,
+}
+
+/// What must run on the host to make a change.
+#[derive(Clone, Debug)]
+pub struct Action {
+    pub script: String,
+    pub stdin: Option<Vec<u8>>,
+    pub output: OutputMode,
+    /// The result the task registers when the action succeeds (before rc/stdout).
+    pub result: Map<String, Json>,
+    /// Paths whose cached state is stale after this action.
+    pub touches: Vec<String>,
+    /// The action may change anything (a command): forget every cached fact.
+    pub touches_everything: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum Decision {
+    /// Already as desired.
+    Ok {
+        result: Map<String, Json>,
+        msg: Option<String>,
+    },
+    /// A known change, shown as `diff`, made by `action`.
+    Change { diffs: Vec<Diff>, action: Action },
+    /// An action whose effect can only be known by running it (`command`).
+    Run { action: Action },
+}
+
+/// Why `plan` did not decide.
+#[derive(Debug)]
+pub enum PlanError {
+    /// These facts are needed first; plan again once they are known.
+    Need(Vec<Probe>),
+    /// The task cannot be done as written (bad argument value, missing source).
+    Fail(String),
+}
+
+impl From<String> for PlanError {
+    fn from(s: String) -> Self {
+        PlanError::Fail(s)
+    }
+}
+
+/// Where a task finds its `src` files and templates: the role first, then the
+/// playbook, as Ansible searches.
+#[derive(Clone, Debug, Default)]
+pub struct SearchPaths {
+    pub role_path: Option<PathBuf>,
+    pub task_dir: Option<PathBuf>,
+    pub playbook_dir: PathBuf,
+}
+
+impl SearchPaths {
+    /// Finds `src` in `kind` (`files` or `templates`) directories.
+    pub fn find(&self, kind: &str, src: &str) -> Result<PathBuf, String> {
+        let p = Path::new(src);
+        if p.is_absolute() {
+            return if p.exists() {
+                Ok(p.to_path_buf())
+            } else {
+                Err(format!("source file `{src}` not found"))
+            };
+        }
+        let mut tried = Vec::new();
+        if let Some(r) = &self.role_path {
+            tried.push(r.join(kind).join(p));
+            tried.push(r.join(p));
+        }
+        if let Some(t) = &self.task_dir {
+            tried.push(t.join(kind).join(p));
+            tried.push(t.join(p));
+        }
+        tried.push(self.playbook_dir.join(kind).join(p));
+        tried.push(self.playbook_dir.join(p));
+        tried.dedup();
+        tried.iter().find(|c| c.exists()).cloned().ok_or_else(|| {
+            format!(
+                "source `{src}` not found; looked in {}",
+                tried
+                    .iter()
+                    .map(|t| crate::diag::display_path(t))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    }
+}
+
+/// Everything `plan` may read: rendered arguments and the facts known so far.
+pub struct PlanCx<'a> {
+    pub module: &'a str,
+    pub args: &'a Map<String, Json>,
+    pub facts: &'a HashMap<Probe, Fact>,
+    pub search: &'a SearchPaths,
+    /// Old content is fetched for diffs only when the user will see them.
+    pub want_diff: bool,
+    /// Renders a template file with the task's variables.
+    pub render: &'a dyn Fn(&Path) -> Result<String, String>,
+    /// `environment:` of the task, rendered.
+    pub environment: &'a Map<String, Json>,
+}
+
+impl PlanCx<'_> {
+    pub fn file(&self, path: &str, follow: bool) -> Result<FileState, PlanError> {
+        let probe = Probe::File {
+            path: path.to_string(),
+            follow,
+        };
+        match self.facts.get(&probe) {
+            Some(Fact::File(s)) => Ok(s.clone()),
+            _ => Err(PlanError::Need(vec![probe])),
+        }
+    }
+
+    pub fn content(&self, path: &str) -> Result<Option<Vec<u8>>, PlanError> {
+        let probe = Probe::Content {
+            path: path.to_string(),
+        };
+        match self.facts.get(&probe) {
+            Some(Fact::Content(c)) => Ok(c.clone()),
+            _ => Err(PlanError::Need(vec![probe])),
+        }
+    }
+
+    pub fn tree_differs(&self, probe: Probe) -> Result<bool, PlanError> {
+        match self.facts.get(&probe) {
+            Some(Fact::TreeDiffers(b)) => Ok(*b),
+            _ => Err(PlanError::Need(vec![probe])),
+        }
+    }
+
+    pub fn str_arg(&self, key: &str) -> Result<Option<String>, PlanError> {
+        match self.args.get(key) {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::String(s)) => Ok(Some(s.clone())),
+            Some(Json::Number(n)) => Ok(Some(n.to_string())),
+            Some(Json::Bool(b)) => Ok(Some(b.to_string())),
+            Some(other) => Err(PlanError::Fail(format!(
+                "`{key}` must be a string, got {other}"
+            ))),
+        }
+    }
+
+    pub fn required_str(&self, key: &str) -> Result<String, PlanError> {
+        self.str_arg(key)?
+            .ok_or_else(|| PlanError::Fail(format!("`{}` needs the argument `{key}`", self.module)))
+    }
+
+    pub fn bool_arg(&self, key: &str, default: bool) -> Result<bool, PlanError> {
+        match self.args.get(key) {
+            None | Some(Json::Null) => Ok(default),
+            Some(v) => crate::truthy::as_bool(v)
+                .ok_or_else(|| PlanError::Fail(format!("`{key}` must be yes or no, got {v}"))),
+        }
+    }
+}
+
+/// Decides what a host module would do. Local modules (debug, set_fact…) are
+/// handled by the executor itself.
+pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    match cx.module {
+        "copy" => copy::plan_copy(cx),
+        "template" => copy::plan_template(cx),
+        "file" => file::plan(cx),
+        "command" | "shell" => command::plan(cx),
+        "stat" => stat::plan(cx),
+        "ping" => Ok(Decision::Ok {
+            result: [(
+                "ping".to_string(),
+                cx.args
+                    .get("data")
+                    .cloned()
+                    .unwrap_or(Json::String("pong".into())),
+            )]
+            .into_iter()
+            .collect(),
+            msg: None,
+        }),
+        other => Err(PlanError::Fail(format!(
+            "module `{other}` cannot run on a host"
+        ))),
+    }
+}
+
+/// Whether the module's effect is unknown until it runs: the look-ahead probe
+/// batch stops before such a task (DESIGN.md, "probe").
+pub fn is_opaque(module: &str) -> bool {
+    matches!(
+        module,
+        "command" | "shell" | "include_tasks" | "meta" | "block"
+    )
+}

@@ -1,0 +1,301 @@
+//! Loading a playbook file into [`Playbook`]: plays, roles, tasks, handlers,
+//! `import_playbook`, and the load-time checks (handler names, play keys).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use super::role::RoleLoader;
+use super::task::{json_map, parse_task_list, scalar_string, string_list, Inherited, TaskScope};
+use super::{Play, Playbook, Task, Vars};
+use crate::diag::{did_you_mean, LoadError, Origin};
+use crate::yaml::{self, Document, Node, Value};
+
+const PLAY_KEYS: &[&str] = &[
+    "name",
+    "hosts",
+    "become",
+    "become_user",
+    "become_method",
+    "gather_facts",
+    "vars",
+    "vars_files",
+    "roles",
+    "pre_tasks",
+    "tasks",
+    "post_tasks",
+    "handlers",
+    "tags",
+    "remote_user",
+    "any_errors_fatal",
+    "strategy",
+    "collections",
+    "environment",
+    "ignore_errors",
+    "no_log",
+    "order",
+    "force_handlers",
+];
+
+/// Loads a playbook and everything it refers to. Nothing is rendered yet.
+pub fn load_playbook(path: &Path) -> Result<Playbook, LoadError> {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    if !path.is_file() {
+        return Err(
+            LoadError::new(Origin::file(&path), "playbook not found").with_hint(
+                "pass the playbook as the last argument, e.g. `rprov apply -i hosts.ini site.yml`",
+            ),
+        );
+    }
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut plays = Vec::new();
+    load_plays(&path, &dir, &mut plays, 0)?;
+    Ok(Playbook { path, dir, plays })
+}
+
+fn load_plays(
+    path: &Path,
+    playbook_dir: &Path,
+    plays: &mut Vec<Play>,
+    depth: usize,
+) -> Result<(), LoadError> {
+    let doc = yaml::load_file(path)?;
+    let Some(items) = doc.root.as_seq() else {
+        return Err(LoadError::new(
+            doc.origin(&doc.root),
+            format!("a playbook is a list of plays, found {}", doc.root.kind()),
+        )
+        .with_hint("start each play with `- hosts: ...`"));
+    };
+    for item in items {
+        if let Some(inc) = item
+            .get("import_playbook")
+            .or_else(|| item.get("ansible.builtin.import_playbook"))
+        {
+            let Some(file) = inc.as_str() else {
+                return Err(LoadError::new(
+                    doc.origin(inc),
+                    "`import_playbook` needs a file name",
+                ));
+            };
+            let base = path.parent().unwrap_or(playbook_dir);
+            let target = base.join(file);
+            if depth > 16 || !target.is_file() {
+                return Err(LoadError::new(
+                    doc.origin(inc),
+                    format!("playbook `{file}` not found"),
+                ));
+            }
+            load_plays(&target, playbook_dir, plays, depth + 1)?;
+            continue;
+        }
+        plays.push(load_play(&doc, item, playbook_dir)?);
+    }
+    Ok(())
+}
+
+fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, LoadError> {
+    let Some(entries) = node.as_map() else {
+        return Err(LoadError::new(
+            doc.origin(node),
+            format!("a play is a mapping, found {}", node.kind()),
+        ));
+    };
+    for (k, _) in entries {
+        let key = k.key_string();
+        if !PLAY_KEYS.contains(&key.as_str()) {
+            let hint = match did_you_mean(&key, PLAY_KEYS.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "tasks go under `tasks:`".to_string(),
+            };
+            return Err(
+                LoadError::new(doc.origin(k), format!("unknown play keyword `{key}`"))
+                    .with_hint(hint),
+            );
+        }
+    }
+    let hosts = match node.get("hosts") {
+        Some(h) => match string_list(h) {
+            Some(list) => list.join(":"),
+            None => {
+                return Err(LoadError::new(
+                    doc.origin(h),
+                    "`hosts` must be a pattern or a list of patterns",
+                ))
+            }
+        },
+        None => {
+            return Err(
+                LoadError::new(doc.origin(node), "this play has no `hosts:`")
+                    .with_hint("add e.g. `hosts: all`"),
+            )
+        }
+    };
+    let name = node
+        .get("name")
+        .and_then(scalar_string)
+        .unwrap_or_else(|| hosts.clone());
+    let become_ = node
+        .get("become")
+        .and_then(|b| crate::truthy::as_bool(&b.to_json()));
+    let become_user = node.get("become_user").and_then(scalar_string);
+    let gather_facts = node
+        .get("gather_facts")
+        .and_then(|b| crate::truthy::as_bool(&b.to_json()))
+        .unwrap_or(true);
+    let mut vars: Vars = match node.get("vars") {
+        Some(v) => {
+            json_map(v).ok_or_else(|| LoadError::new(doc.origin(v), "`vars` must be a mapping"))?
+        }
+        None => Vars::new(),
+    };
+    if let Some(u) = node.get("remote_user").and_then(scalar_string) {
+        vars.entry("ansible_user".to_string())
+            .or_insert(serde_json::Value::String(u));
+    }
+    let vars_files = match node.get("vars_files") {
+        None => Vec::new(),
+        Some(n) => {
+            let Some(items) = n.as_seq() else {
+                return Err(LoadError::new(
+                    doc.origin(n),
+                    "`vars_files` must be a list of files",
+                ));
+            };
+            let mut out = Vec::new();
+            for i in items {
+                match &i.value {
+                    Value::Str(s) => out.push((s.clone(), doc.origin(i))),
+                    _ => {
+                        return Err(LoadError::new(
+                            doc.origin(i),
+                            "each entry of `vars_files` must be a file name",
+                        ))
+                    }
+                }
+            }
+            out
+        }
+    };
+
+    let inherited = Inherited {
+        tags: node.get("tags").and_then(string_list).unwrap_or_default(),
+        become_,
+        become_user: become_user.clone(),
+        ignore_errors: node
+            .get("ignore_errors")
+            .and_then(|b| crate::truthy::as_bool(&b.to_json())),
+        no_log: node
+            .get("no_log")
+            .and_then(|b| crate::truthy::as_bool(&b.to_json())),
+        ..Inherited::default()
+    };
+    let scope = TaskScope {
+        role: None,
+        base_dir: doc
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| playbook_dir.to_path_buf()),
+        playbook_dir: playbook_dir.to_path_buf(),
+        inherited: inherited.clone(),
+        depth: 0,
+    };
+    let list = |key: &str| -> Result<Vec<Task>, LoadError> {
+        match node.get(key) {
+            Some(n) => parse_task_list(doc, n, &scope),
+            None => Ok(Vec::new()),
+        }
+    };
+
+    let pre_tasks = list("pre_tasks")?;
+    let mut roles = RoleLoader::new(playbook_dir);
+    if let Some(r) = node.get("roles") {
+        let Some(items) = r.as_seq() else {
+            return Err(LoadError::new(doc.origin(r), "`roles` must be a list"));
+        };
+        for item in items {
+            roles.load(doc, item, &inherited, 0)?;
+        }
+    }
+    let mut main = std::mem::take(&mut roles.tasks);
+    main.extend(list("tasks")?);
+    let post_tasks = list("post_tasks")?;
+    let mut handlers = std::mem::take(&mut roles.handlers);
+    handlers.extend(list("handlers")?);
+
+    let sections = vec![pre_tasks, main, post_tasks];
+    check_notify(&sections, &handlers)?;
+
+    Ok(Play {
+        name,
+        hosts,
+        origin: doc.origin(node),
+        become_,
+        become_user,
+        gather_facts,
+        vars,
+        vars_files,
+        sections,
+        handlers,
+        roles: roles.instances,
+    })
+}
+
+/// Every `notify:` must name a handler (or a `listen:` topic) of the play. A
+/// typo here would otherwise silently skip a restart.
+fn check_notify(sections: &[Vec<Task>], handlers: &[Task]) -> Result<(), LoadError> {
+    let mut known: HashSet<&str> = HashSet::new();
+    for h in handlers {
+        if let Some(n) = &h.name {
+            known.insert(n.as_str());
+        }
+        for l in &h.listen {
+            known.insert(l.as_str());
+        }
+    }
+    fn walk<'a>(
+        tasks: &'a [Task],
+        f: &mut dyn FnMut(&'a Task) -> Result<(), LoadError>,
+    ) -> Result<(), LoadError> {
+        for t in tasks {
+            f(t)?;
+            if let Some(b) = &t.block {
+                walk(&b.block, f)?;
+                walk(&b.rescue, f)?;
+                walk(&b.always, f)?;
+            }
+        }
+        Ok(())
+    }
+    let mut check = |t: &Task| -> Result<(), LoadError> {
+        for n in &t.notify {
+            if n.contains("{{") || known.contains(n.as_str()) {
+                continue;
+            }
+            let hint = match did_you_mean(n, known.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if known.is_empty() => "this play has no handlers".to_string(),
+                None => format!("handlers of this play: {}", sorted(&known).join(", ")),
+            };
+            return Err(LoadError::new(
+                t.origin.clone(),
+                format!("task notifies `{n}`, but no handler has that name or listens to it"),
+            )
+            .with_hint(hint));
+        }
+        Ok(())
+    };
+    for s in sections {
+        walk(s, &mut check)?;
+    }
+    walk(handlers, &mut check)
+}
+
+fn sorted<'a>(set: &HashSet<&'a str>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = set.iter().copied().collect();
+    v.sort_unstable();
+    v
+}

@@ -1,0 +1,146 @@
+//! Facts without Python: a POSIX sh snippet that prints `key=value` lines,
+//! parsed into Ansible's `ansible_*` names.
+
+use serde_json::{json, Map, Value};
+
+pub const SCRIPT: &str = r#"_rp_fact() { printf '%s=%s\n' "$1" "$2"; }
+_rp_fact arch "$(uname -m)"
+_rp_fact kernel "$(uname -r)"
+_rp_fact system "$(uname -s)"
+_rp_fact nodename "$(uname -n)"
+_rp_fact fqdn "$(hostname -f 2>/dev/null || uname -n)"
+_rp_fact user_id "$(id -un)"
+_rp_fact user_uid "$(id -u)"
+_rp_fact user_gid "$(id -g)"
+_rp_fact nproc "$(nproc 2>/dev/null || echo 1)"
+_rp_fact memtotal_kb "$(awk '/^MemTotal:/{print $2}' /proc/meminfo 2>/dev/null)"
+if [ -r /etc/os-release ]; then
+  while IFS='=' read -r k v; do
+    case "$k" in ID|ID_LIKE|VERSION_ID|VERSION_CODENAME|NAME|PRETTY_NAME) v=${v#\"}; v=${v%\"}; _rp_fact "os_$k" "$v" ;; esac
+  done < /etc/os-release
+fi
+[ -r /etc/debian_version ] && _rp_fact debian_version "$(cat /etc/debian_version)"
+command -v apt-get >/dev/null 2>&1 && _rp_fact pkg_mgr apt
+[ -d /run/systemd/system ] && _rp_fact service_mgr systemd
+_rp_fact ipv4 "$(ip -4 route get 192.0.2.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -n1)"
+env | while IFS= read -r line; do case "$line" in [A-Za-z_]*=*) printf 'env.%s\n' "$line" ;; esac; done
+"#;
+
+/// Parses the snippet's output into `ansible_*` facts (without the prefix
+/// inside `ansible_facts`, as Ansible does it).
+pub fn parse(out: &str) -> Result<Value, String> {
+    let mut raw = std::collections::HashMap::new();
+    let mut env = Map::new();
+    for line in out.lines() {
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        if let Some(name) = k.strip_prefix("env.") {
+            env.insert(name.to_string(), Value::String(v.to_string()));
+        } else {
+            raw.insert(k.to_string(), v.to_string());
+        }
+    }
+    let get = |k: &str| raw.get(k).cloned().unwrap_or_default();
+    if get("arch").is_empty() {
+        return Err("the facts script printed nothing (is /bin/sh a POSIX shell?)".into());
+    }
+    let id = get("os_ID");
+    let distribution = match id.as_str() {
+        "debian" => "Debian".to_string(),
+        "ubuntu" => "Ubuntu".to_string(),
+        "fedora" => "Fedora".to_string(),
+        "centos" => "CentOS".to_string(),
+        "rhel" => "RedHat".to_string(),
+        "rocky" => "Rocky".to_string(),
+        "almalinux" => "AlmaLinux".to_string(),
+        "arch" => "Archlinux".to_string(),
+        "alpine" => "Alpine".to_string(),
+        "" => get("system"),
+        other => {
+            let mut c = other.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        }
+    };
+    let like = get("os_ID_LIKE");
+    let family = match id.as_str() {
+        "debian" | "ubuntu" => "Debian",
+        "rhel" | "centos" | "fedora" | "rocky" | "almalinux" => "RedHat",
+        "arch" => "Archlinux",
+        "alpine" => "Alpine",
+        _ if like.contains("debian") => "Debian",
+        _ if like.contains("rhel") || like.contains("fedora") => "RedHat",
+        _ => distribution.as_str(),
+    }
+    .to_string();
+    let debian_version = get("debian_version");
+    let version = if id == "debian" && debian_version.starts_with(|c: char| c.is_ascii_digit()) {
+        debian_version
+    } else {
+        get("os_VERSION_ID")
+    };
+    let major = version.split('.').next().unwrap_or("").to_string();
+    let nodename = get("nodename");
+    let hostname = nodename.split('.').next().unwrap_or("").to_string();
+    let num = |k: &str| get(k).trim().parse::<u64>().ok();
+    let home = env.get("HOME").cloned().unwrap_or(Value::Null);
+    let shell = env.get("SHELL").cloned().unwrap_or(Value::Null);
+    let ipv4 = get("ipv4");
+    Ok(json!({
+        "architecture": get("arch"),
+        "machine": get("arch"),
+        "kernel": get("kernel"),
+        "system": get("system"),
+        "distribution": distribution,
+        "distribution_release": get("os_VERSION_CODENAME"),
+        "distribution_version": version,
+        "distribution_major_version": major,
+        "os_family": family,
+        "hostname": hostname,
+        "nodename": nodename,
+        "fqdn": get("fqdn"),
+        "user_id": get("user_id"),
+        "user_uid": num("user_uid"),
+        "user_gid": num("user_gid"),
+        "user_dir": home,
+        "user_shell": shell,
+        "processor_vcpus": num("nproc"),
+        "memtotal_mb": num("memtotal_kb").map(|k| k / 1024),
+        "pkg_mgr": get("pkg_mgr"),
+        "service_mgr": get("service_mgr"),
+        "default_ipv4": if ipv4.is_empty() { json!({}) } else { json!({"address": ipv4}) },
+        "env": Value::Object(env),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_of_this_machine() {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(SCRIPT)
+            .output()
+            .unwrap();
+        let f = parse(&String::from_utf8_lossy(&out.stdout)).unwrap();
+        assert!(!f["architecture"].as_str().unwrap().is_empty());
+        assert!(f["env"]["PATH"].is_string());
+        assert!(!f["user_id"].as_str().unwrap().is_empty());
+    }
+
+    #[test]
+    fn debian_mapping() {
+        let out = "arch=x86_64\nos_ID=debian\nos_VERSION_ID=12\nos_VERSION_CODENAME=bookworm\ndebian_version=12.5\nnodename=web1.example.com\nenv.HOME=/root\n";
+        let f = parse(out).unwrap();
+        assert_eq!(f["distribution"], "Debian");
+        assert_eq!(f["os_family"], "Debian");
+        assert_eq!(f["distribution_version"], "12.5");
+        assert_eq!(f["distribution_major_version"], "12");
+        assert_eq!(f["distribution_release"], "bookworm");
+        assert_eq!(f["hostname"], "web1");
+    }
+}

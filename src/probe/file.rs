@@ -1,0 +1,188 @@
+//! File state on the host: one `stat` (and `sha256sum` of regular files) per path.
+
+use base64::Engine;
+
+/// Shell functions the snippets call. `stat -c` and `sha256sum` are GNU
+/// coreutils, present on every Debian-family host without Python.
+pub const HELPERS: &str = r#"_rp_stat() {
+  if [ "$2" = 0 ] && [ -L "$1" ]; then
+    stat -c 'symbolic link|%a|%U|%G|%u|%g|%s' -- "$1" && readlink -- "$1"
+  elif [ -e "$1" ]; then
+    _rp_t=$(stat -L -c '%F|%a|%U|%G|%u|%g|%s' -- "$1") || { echo error; return; }
+    echo "$_rp_t"
+    case "$_rp_t" in regular*) sha256sum -- "$1" 2>/dev/null | cut -d' ' -f1 ;; esac
+  elif [ -L "$1" ]; then
+    echo "symbolic link|0|-|-|0|0|0"; readlink -- "$1"
+  else
+    echo missing
+  fi
+}
+_rp_content() {
+  if [ -f "$1" ] && [ "$(stat -L -c %s -- "$1")" -le 1048576 ]; then base64 -w0 -- "$1"; echo; else echo '-'; fi
+}
+"#;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Missing,
+    File,
+    Directory,
+    Link,
+    Other,
+}
+
+/// What `stat` says about a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileState {
+    pub kind: FileKind,
+    /// Permission bits in octal, as `stat %a` prints them (`644`, `1777`).
+    pub mode: String,
+    pub owner: String,
+    pub group: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub sha256: Option<String>,
+    pub link_target: Option<String>,
+}
+
+impl FileState {
+    pub fn missing() -> Self {
+        FileState {
+            kind: FileKind::Missing,
+            mode: String::new(),
+            owner: String::new(),
+            group: String::new(),
+            uid: 0,
+            gid: 0,
+            size: 0,
+            sha256: None,
+            link_target: None,
+        }
+    }
+
+    pub fn exists(&self) -> bool {
+        self.kind != FileKind::Missing
+    }
+}
+
+pub fn stat_snippet(path: &str, follow: bool) -> String {
+    format!(
+        "_rp_stat {} {}",
+        rprov_transport::quote(path),
+        u8::from(follow)
+    )
+}
+
+pub fn content_snippet(path: &str) -> String {
+    format!("_rp_content {}", rprov_transport::quote(path))
+}
+
+pub fn tree_snippet(
+    path: &str,
+    owner: Option<&str>,
+    group: Option<&str>,
+    mode: Option<&str>,
+) -> String {
+    let mut tests = Vec::new();
+    if let Some(o) = owner {
+        let flag = if o.chars().all(|c| c.is_ascii_digit()) {
+            "-uid"
+        } else {
+            "-user"
+        };
+        tests.push(format!("! {flag} {}", rprov_transport::quote(o)));
+    }
+    if let Some(g) = group {
+        let flag = if g.chars().all(|c| c.is_ascii_digit()) {
+            "-gid"
+        } else {
+            "-group"
+        };
+        tests.push(format!("! {flag} {}", rprov_transport::quote(g)));
+    }
+    if let Some(m) = mode {
+        tests.push(format!("! -perm {}", rprov_transport::quote(m)));
+    }
+    if tests.is_empty() {
+        return "echo same".to_string();
+    }
+    format!(
+        "if [ -n \"$(find {} \\( {} \\) -print 2>/dev/null | head -n 1)\" ]; then echo differs; else echo same; fi",
+        rprov_transport::quote(path),
+        tests.join(" -o ")
+    )
+}
+
+pub fn parse_stat(out: &str) -> Result<FileState, String> {
+    let mut lines = out.lines();
+    let first = lines.next().unwrap_or("").trim();
+    if first == "missing" {
+        return Ok(FileState::missing());
+    }
+    if first == "error" || first.is_empty() {
+        return Err("stat failed (permission denied?)".to_string());
+    }
+    let parts: Vec<&str> = first.split('|').collect();
+    if parts.len() != 7 {
+        return Err(format!("unexpected stat output `{first}`"));
+    }
+    let kind = match parts[0] {
+        k if k.starts_with("regular") => FileKind::File,
+        "directory" => FileKind::Directory,
+        "symbolic link" => FileKind::Link,
+        _ => FileKind::Other,
+    };
+    let num = |s: &str| {
+        s.parse::<u64>()
+            .map_err(|_| format!("unexpected number `{s}` in stat output"))
+    };
+    let second = lines
+        .next()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    Ok(FileState {
+        mode: format!("{:0>4}", parts[1]),
+        owner: parts[2].to_string(),
+        group: parts[3].to_string(),
+        uid: num(parts[4])? as u32,
+        gid: num(parts[5])? as u32,
+        size: num(parts[6])?,
+        sha256: if kind == FileKind::File {
+            second.clone()
+        } else {
+            None
+        },
+        link_target: if kind == FileKind::Link { second } else { None },
+        kind,
+    })
+}
+
+pub fn parse_content(out: &str) -> Result<Option<Vec<u8>>, String> {
+    let t = out.trim();
+    if t == "-" {
+        return Ok(None);
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(t)
+        .map(Some)
+        .map_err(|e| format!("bad base64 from host: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_lines() {
+        let s = parse_stat("regular file|644|root|adm|0|4|12\nabc\n").unwrap();
+        assert_eq!(s.kind, FileKind::File);
+        assert_eq!(s.mode, "0644");
+        assert_eq!(s.group, "adm");
+        assert_eq!(s.sha256.as_deref(), Some("abc"));
+        let l = parse_stat("symbolic link|777|root|root|0|0|4\n/etc\n").unwrap();
+        assert_eq!(l.link_target.as_deref(), Some("/etc"));
+        assert_eq!(parse_stat("missing\n").unwrap().kind, FileKind::Missing);
+        assert!(parse_stat("garbage\n").is_err());
+    }
+}

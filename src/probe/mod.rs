@@ -1,0 +1,200 @@
+//! Reading a host's current state in one remote command.
+//!
+//! A [`Probe`] is a question about the host (a file's stat and checksum, its
+//! content, the facts); each kind contributes a shell snippet and a parser. The
+//! executor joins every probe it can foresee into one POSIX `sh` script, runs it
+//! once, and splits the output by markers — so a run with nothing to change costs
+//! one round trip per host instead of one per task (see DESIGN.md, "probe").
+
+pub mod facts;
+pub mod file;
+
+use std::collections::HashMap;
+
+pub use file::{FileKind, FileState};
+
+/// A question about the host's current state.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Probe {
+    /// The facts (`ansible_*`): distribution, hostname, user, environment.
+    Facts,
+    /// stat of a path (following symlinks when `follow`), with a sha256 of regular files.
+    File { path: String, follow: bool },
+    /// The bytes of a file, for a diff (only asked for when a file will change).
+    Content { path: String },
+    /// Whether anything under a directory differs from an owner/group/mode (for `recurse`).
+    Tree {
+        path: String,
+        owner: Option<String>,
+        group: Option<String>,
+        mode: Option<String>,
+    },
+}
+
+/// The answer to a [`Probe`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fact {
+    Facts(serde_json::Value),
+    File(FileState),
+    /// `None` when the file does not exist or is too large to diff.
+    Content(Option<Vec<u8>>),
+    /// True when at least one entry under the tree differs.
+    TreeDiffers(bool),
+}
+
+/// Largest file whose old content is fetched for a diff.
+pub const MAX_DIFF_BYTES: u64 = 1 << 20;
+
+impl Probe {
+    /// Paths this probe reads, so a change to one of them makes the answer stale.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Probe::Facts => None,
+            Probe::File { path, .. } | Probe::Content { path } | Probe::Tree { path, .. } => {
+                Some(path)
+            }
+        }
+    }
+
+    fn snippet(&self) -> String {
+        match self {
+            Probe::Facts => facts::SCRIPT.to_string(),
+            Probe::File { path, follow } => file::stat_snippet(path, *follow),
+            Probe::Content { path } => file::content_snippet(path),
+            Probe::Tree {
+                path,
+                owner,
+                group,
+                mode,
+            } => file::tree_snippet(path, owner.as_deref(), group.as_deref(), mode.as_deref()),
+        }
+    }
+
+    fn parse(&self, out: &str) -> Result<Fact, String> {
+        match self {
+            Probe::Facts => facts::parse(out).map(Fact::Facts),
+            Probe::File { .. } => file::parse_stat(out).map(Fact::File),
+            Probe::Content { .. } => file::parse_content(out).map(Fact::Content),
+            Probe::Tree { .. } => Ok(Fact::TreeDiffers(out.trim() == "differs")),
+        }
+    }
+}
+
+/// Builds one script that answers all `probes`, each section introduced by a
+/// marker line carrying `nonce` so no output can be mistaken for a marker.
+pub fn script(probes: &[Probe], nonce: &str) -> String {
+    let mut s = String::from("LC_ALL=C; export LC_ALL\n");
+    s.push_str(file::HELPERS);
+    for (i, p) in probes.iter().enumerate() {
+        s.push_str(&format!("printf '\\n@@rprov-{nonce}-{i}\\n'\n"));
+        s.push_str(&p.snippet());
+        s.push('\n');
+    }
+    s.push_str(&format!("printf '\\n@@rprov-{nonce}-end\\n'\n"));
+    s
+}
+
+/// Splits the output of [`script`] into one answer per probe.
+pub fn parse(probes: &[Probe], nonce: &str, stdout: &str) -> Result<HashMap<Probe, Fact>, String> {
+    let mut sections: Vec<String> = Vec::new();
+    let mut current: Option<String> = None;
+    let prefix = format!("@@rprov-{nonce}-");
+    let mut ended = false;
+    for line in stdout.split('\n') {
+        if let Some(tag) = line.strip_prefix(&prefix) {
+            if let Some(c) = current.take() {
+                sections.push(c);
+            }
+            if tag == "end" {
+                ended = true;
+                break;
+            }
+            current = Some(String::new());
+            continue;
+        }
+        if let Some(c) = current.as_mut() {
+            c.push_str(line);
+            c.push('\n');
+        }
+    }
+    if !ended || sections.len() != probes.len() {
+        return Err(format!(
+            "the probe script's output was cut short ({} of {} answers)",
+            sections.len(),
+            probes.len()
+        ));
+    }
+    let mut out = HashMap::new();
+    for (p, text) in probes.iter().zip(sections) {
+        // Each section starts after the newline printed before its marker.
+        let body = text.strip_suffix('\n').unwrap_or(&text);
+        let fact = p.parse(body).map_err(|e| {
+            format!(
+                "cannot read the state of {}: {e}",
+                p.path().unwrap_or("the host")
+            )
+        })?;
+        out.insert(p.clone(), fact);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_runs_locally_and_parses() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.txt");
+        std::fs::write(&f, "hello\n").unwrap();
+        let probes = vec![
+            Probe::File {
+                path: f.display().to_string(),
+                follow: true,
+            },
+            Probe::File {
+                path: dir.path().join("missing").display().to_string(),
+                follow: true,
+            },
+            Probe::Content {
+                path: f.display().to_string(),
+            },
+            Probe::File {
+                path: dir.path().display().to_string(),
+                follow: true,
+            },
+        ];
+        let s = script(&probes, "n1");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&s)
+            .output()
+            .unwrap();
+        let facts = parse(&probes, "n1", &String::from_utf8_lossy(&out.stdout)).unwrap();
+        let Fact::File(st) = &facts[&probes[0]] else {
+            panic!()
+        };
+        assert_eq!(st.kind, FileKind::File);
+        assert_eq!(
+            st.sha256.as_deref(),
+            Some("5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03")
+        );
+        assert_eq!(st.size, 6);
+        let Fact::File(missing) = &facts[&probes[1]] else {
+            panic!()
+        };
+        assert_eq!(missing.kind, FileKind::Missing);
+        assert_eq!(facts[&probes[2]], Fact::Content(Some(b"hello\n".to_vec())));
+        let Fact::File(d) = &facts[&probes[3]] else {
+            panic!()
+        };
+        assert_eq!(d.kind, FileKind::Directory);
+    }
+
+    #[test]
+    fn truncated_output_is_an_error() {
+        let probes = vec![Probe::Facts];
+        assert!(parse(&probes, "x", "@@rprov-x-0\nfoo\n").is_err());
+    }
+}

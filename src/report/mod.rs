@@ -1,0 +1,337 @@
+//! One reporter owns the terminal: task lines, diffs, progress bars, the recap
+//! and `--output json`.
+//!
+//! Hosts run concurrently, so every line names its host and is written whole
+//! under a lock. Progress bars are drawn only on a terminal, never in JSON or
+//! verbose mode (they would interleave with the lines). Every string that
+//! leaves the reporter goes through the [`Redactor`] first, so a secret cannot
+//! reach the terminal through a diff, a message or a registered result.
+
+mod diff;
+mod recap;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use console::style;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rprov_secrets::Redactor;
+use serde_json::{json, Value as Json};
+
+pub use recap::HostStats;
+
+use crate::modules::Diff;
+
+/// The outcome of one task (or loop item) on one host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Changed,
+    Failed,
+    Skipped,
+    /// Check mode: the task would run, its effect cannot be known.
+    Unknown,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Changed => "changed",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
+/// What the user asked the output to look like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+pub struct TaskEvent<'a> {
+    pub host: &'a str,
+    pub task: &'a str,
+    pub item: Option<&'a str>,
+    pub status: Status,
+    pub diffs: &'a [Diff],
+    pub msg: Option<&'a str>,
+    pub result: Option<&'a Json>,
+    pub no_log: bool,
+    pub ignored: bool,
+    pub duration: Duration,
+}
+
+pub struct Reporter {
+    format: Format,
+    verbose: u8,
+    color: bool,
+    show_diff: bool,
+    redactor: Mutex<Redactor>,
+    progress: Option<MultiProgress>,
+    bars: Mutex<HashMap<String, ProgressBar>>,
+    out: Mutex<()>,
+}
+
+impl Reporter {
+    pub fn new(format: Format, verbose: u8, show_diff: bool) -> Self {
+        let tty = console::Term::stdout().is_term();
+        let progress = (tty && format == Format::Human && verbose == 0)
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        Reporter {
+            format,
+            verbose,
+            color: tty && console::colors_enabled(),
+            show_diff,
+            redactor: Mutex::new(Redactor::default()),
+            progress,
+            bars: Mutex::new(HashMap::new()),
+            out: Mutex::new(()),
+        }
+    }
+
+    /// Adds secret values to mask (from secrets.age and vault files).
+    pub fn add_secrets(&self, r: Redactor) {
+        if let Ok(mut mine) = self.redactor.lock() {
+            mine.merge(r);
+        }
+    }
+
+    pub fn redact(&self, s: &str) -> String {
+        match self.redactor.lock() {
+            Ok(r) => r.redact(s).into_owned(),
+            Err(_) => s.to_string(),
+        }
+    }
+
+    fn redact_json(&self, v: &Json) -> Json {
+        match self.redactor.lock() {
+            Ok(r) => r.redact_json(v),
+            Err(_) => Json::Null,
+        }
+    }
+
+    pub fn verbose(&self) -> u8 {
+        self.verbose
+    }
+
+    /// Writes to stdout without tearing progress bars or other hosts' lines.
+    fn emit(&self, text: &str) {
+        let _guard = self.out.lock();
+        let write = || {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`rprov apply | head`) is not an error worth a panic.
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+        };
+        match &self.progress {
+            Some(mp) => mp.suspend(write),
+            None => write(),
+        }
+    }
+
+    fn json_line(&self, v: Json) {
+        let v = self.redact_json(&v);
+        self.emit(&format!("{v}\n"));
+    }
+
+    pub fn play_start(&self, name: &str, hosts: &[String]) {
+        match self.format {
+            Format::Json => self.json_line(json!({"event": "play", "name": name, "hosts": hosts})),
+            Format::Human => {
+                let title = format!(
+                    "PLAY {name} ({} host{})",
+                    hosts.len(),
+                    if hosts.len() == 1 { "" } else { "s" }
+                );
+                self.emit(&format!("{}\n", self.paint_bold(&self.redact(&title))));
+            }
+        }
+    }
+
+    pub fn host_start(&self, host: &str, tasks: u64) {
+        if self.format == Format::Json {
+            self.json_line(json!({"event": "host_start", "host": host}));
+        }
+        if let Some(mp) = &self.progress {
+            let bar = mp.add(ProgressBar::new(tasks));
+            bar.set_style(
+                ProgressStyle::with_template("{prefix:>16.bold} [{bar:30}] {pos}/{len} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(host.to_string());
+            if let Ok(mut bars) = self.bars.lock() {
+                bars.insert(host.to_string(), bar);
+            }
+        }
+    }
+
+    pub fn host_progress(&self, host: &str, task: &str) {
+        if let Ok(bars) = self.bars.lock() {
+            if let Some(b) = bars.get(host) {
+                b.set_message(self.redact(task));
+                b.inc(1);
+            }
+        }
+    }
+
+    pub fn host_done(&self, host: &str) {
+        if let Ok(mut bars) = self.bars.lock() {
+            if let Some(b) = bars.remove(host) {
+                b.finish_and_clear();
+            }
+        }
+    }
+
+    pub fn task(&self, ev: &TaskEvent) {
+        match self.format {
+            Format::Json => {
+                let mut line = json!({
+                    "event": "task",
+                    "host": ev.host,
+                    "task": ev.task,
+                    "status": ev.status.as_str(),
+                    "duration_ms": ev.duration.as_millis() as u64,
+                });
+                if let Some(i) = ev.item {
+                    line["item"] = json!(i);
+                }
+                if ev.ignored {
+                    line["ignored"] = json!(true);
+                }
+                if ev.no_log {
+                    line["censored"] = json!("the output has been hidden due to the fact that 'no_log: true' was specified for this result");
+                } else {
+                    if let Some(m) = ev.msg {
+                        line["msg"] = json!(m);
+                    }
+                    if !ev.diffs.is_empty() && (self.show_diff || ev.status == Status::Changed) {
+                        line["diff"] = ev.diffs.iter().map(diff::to_json).collect();
+                    }
+                    if let Some(r) = ev.result {
+                        line["result"] = r.clone();
+                    }
+                }
+                self.json_line(line);
+            }
+            Format::Human => self.emit(&self.human_task(ev)),
+        }
+    }
+
+    fn human_task(&self, ev: &TaskEvent) -> String {
+        let status = match (ev.status, ev.ignored) {
+            (Status::Failed, true) => "failed (ignored)".to_string(),
+            (s, _) => s.as_str().to_string(),
+        };
+        let word = self.paint_status(ev.status, &format!("{status:<8}"));
+        let mut line = format!(
+            "{word} {} {}",
+            self.paint_dim(&format!("[{}]", ev.host)),
+            ev.task
+        );
+        if let Some(i) = ev.item {
+            line.push_str(&format!(" (item={i})"));
+        }
+        if ev.duration >= Duration::from_secs(1) {
+            line.push_str(&self.paint_dim(&format!(" {:.1}s", ev.duration.as_secs_f64())));
+        }
+        line.push('\n');
+        if ev.no_log {
+            if matches!(ev.status, Status::Failed) {
+                line.push_str("    (output hidden: no_log: true)\n");
+            }
+            return self.redact(&line);
+        }
+        if let Some(m) = ev.msg {
+            if matches!(ev.status, Status::Failed)
+                || self.verbose > 0
+                || ev.task.starts_with("debug")
+                || m.starts_with("«debug»")
+            {
+                for l in m.trim_start_matches("«debug»").lines() {
+                    line.push_str(&format!("    {l}\n"));
+                }
+            }
+        }
+        if self.show_diff && !ev.diffs.is_empty() {
+            for d in ev.diffs {
+                line.push_str(&diff::render(d, self.color));
+            }
+        }
+        if self.verbose > 0 {
+            if let Some(r) = ev.result {
+                let pretty = serde_json::to_string_pretty(r).unwrap_or_default();
+                for l in pretty.lines() {
+                    line.push_str(&format!("    {l}\n"));
+                }
+            }
+        }
+        self.redact(&line)
+    }
+
+    /// A host-level problem (unreachable, a task error outside a task line).
+    pub fn host_error(&self, host: &str, msg: &str) {
+        match self.format {
+            Format::Json => {
+                self.json_line(json!({"event": "host_error", "host": host, "msg": msg}))
+            }
+            Format::Human => {
+                let text = format!(
+                    "{} {} {}\n",
+                    self.paint_status(Status::Failed, "error   "),
+                    self.paint_dim(&format!("[{host}]")),
+                    msg.replace('\n', "\n    ")
+                );
+                self.emit(&self.redact(&text));
+            }
+        }
+    }
+
+    pub fn recap(&self, stats: &[(String, HostStats)], elapsed: Duration) {
+        match self.format {
+            Format::Json => {
+                let mut m = serde_json::Map::new();
+                for (h, s) in stats {
+                    m.insert(h.clone(), s.to_json());
+                }
+                self.json_line(json!({"recap": Json::Object(m)}));
+            }
+            Format::Human => self.emit(&recap::render(stats, elapsed, self.color)),
+        }
+    }
+
+    fn paint_status(&self, s: Status, text: &str) -> String {
+        if !self.color {
+            return text.to_string();
+        }
+        match s {
+            Status::Ok => style(text).green().to_string(),
+            Status::Changed => style(text).yellow().to_string(),
+            Status::Failed => style(text).red().bold().to_string(),
+            Status::Skipped => style(text).cyan().to_string(),
+            Status::Unknown => style(text).magenta().to_string(),
+        }
+    }
+
+    fn paint_dim(&self, text: &str) -> String {
+        if self.color {
+            style(text).dim().to_string()
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn paint_bold(&self, text: &str) -> String {
+        if self.color {
+            style(text).bold().to_string()
+        } else {
+            text.to_string()
+        }
+    }
+}

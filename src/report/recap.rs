@@ -1,0 +1,90 @@
+//! Per-host counters and the recap table.
+
+use std::time::Duration;
+
+use console::style;
+use serde_json::{json, Value as Json};
+
+use super::Status;
+
+#[derive(Clone, Debug, Default)]
+pub struct HostStats {
+    pub ok: u64,
+    pub changed: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub unknown: u64,
+    pub ignored: u64,
+    pub unreachable: bool,
+    pub remote_commands: u64,
+}
+
+impl HostStats {
+    pub fn count(&mut self, s: Status, ignored: bool) {
+        match s {
+            Status::Ok => self.ok += 1,
+            Status::Changed => self.changed += 1,
+            Status::Failed if ignored => self.ignored += 1,
+            Status::Failed => self.failed += 1,
+            Status::Skipped => self.skipped += 1,
+            Status::Unknown => self.unknown += 1,
+        }
+    }
+
+    /// The recap object of `--output json` (its shape is a contract).
+    pub fn to_json(&self) -> Json {
+        json!({
+            "ok": self.ok,
+            "changed": self.changed,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "unreachable": u8::from(self.unreachable),
+            "remote_commands": self.remote_commands,
+        })
+    }
+}
+
+pub fn render(stats: &[(String, HostStats)], elapsed: Duration, color: bool) -> String {
+    let width = stats.iter().map(|(h, _)| h.len()).max().unwrap_or(4).max(4);
+    let mut out = format!(
+        "\nRECAP {:>w$}  {:>4} {:>7} {:>7} {:>6} {:>7} {:>11} {:>8}\n",
+        "",
+        "ok",
+        "changed",
+        "unknown",
+        "failed",
+        "skipped",
+        "unreachable",
+        "commands",
+        w = width.saturating_sub(5)
+    );
+    for (h, s) in stats {
+        let line = format!(
+            "{h:<width$}  {:>4} {:>7} {:>7} {:>6} {:>7} {:>11} {:>8}",
+            s.ok,
+            s.changed,
+            s.unknown,
+            s.failed,
+            s.skipped,
+            u8::from(s.unreachable),
+            s.remote_commands,
+        );
+        let painted = if !color {
+            line
+        } else if s.failed > 0 || s.unreachable {
+            style(line).red().to_string()
+        } else if s.changed > 0 {
+            style(line).yellow().to_string()
+        } else {
+            style(line).green().to_string()
+        };
+        out.push_str(&painted);
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "{} host(s) in {:.1}s\n",
+        stats.len(),
+        elapsed.as_secs_f64()
+    ));
+    out
+}

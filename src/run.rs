@@ -1,0 +1,285 @@
+//! The one place that turns a command into an outcome; `main` turns the
+//! outcome into an exit status and prints a fatal error once.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use rprov_inventory::{Inventory, InventoryError};
+
+use crate::cli::{ApplyArgs, Cli, Command, InventoryArgs, OutputFormat};
+use crate::engine::{self, RunOptions, Shared};
+use crate::playbook::{self, Vars};
+use crate::report::{Format, Reporter};
+
+/// How a run ended, for the exit status.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything ran (changed or not).
+    Success,
+    /// A task failed on some host.
+    TaskFailed,
+    /// Some host could not be reached (and no task failed).
+    Unreachable,
+}
+
+impl Outcome {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::TaskFailed => 2,
+            Outcome::Unreachable => 4,
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::Apply(args) => apply(args),
+        Command::Inventory(args) => inventory(args),
+        Command::Secrets(args) => {
+            rprov_secrets::cli::run(args)?;
+            Ok(Outcome::Success)
+        }
+        Command::Modules => {
+            for s in crate::modules::SPECS {
+                let args = if s.args.is_empty() {
+                    "(any name: value)".to_string()
+                } else {
+                    s.args.join(", ")
+                };
+                println!("{:<14} {args}", s.name);
+            }
+            Ok(Outcome::Success)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "rprov", &mut std::io::stdout());
+            Ok(Outcome::Success)
+        }
+    }
+}
+
+fn load_inventory(path: &Path) -> Result<Inventory> {
+    if !path.exists() {
+        bail!("inventory {} not found\n  = help: pass an Ansible INI or YAML inventory with -i, e.g. -i inventory/hosts.ini", path.display());
+    }
+    Inventory::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Hosts matched by `pattern`, or none (Ansible skips a play whose pattern matches nothing).
+fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
+    match inv.select(pattern) {
+        Ok(h) => Ok(h),
+        Err(InventoryError::NoMatch { .. }) => Ok(Vec::new()),
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
+}
+
+fn apply(args: ApplyArgs) -> Result<Outcome> {
+    let mut inventory = load_inventory(&args.inventory)?;
+    let playbook = playbook::load_playbook(&args.playbook).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let inv_dir = std::path::absolute(&args.inventory)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf));
+    if inv_dir.as_deref() != Some(playbook.dir.as_path()) {
+        inventory
+            .add_vars_dir(&playbook.dir)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+
+    let limit: Option<Vec<String>> = match &args.limit {
+        Some(p) => {
+            let hosts = inventory
+                .select(p)
+                .map_err(|e| anyhow::anyhow!("--limit {p}: {e}"))?;
+            Some(hosts)
+        }
+        None => None,
+    };
+    let mut plays_hosts = Vec::new();
+    for play in &playbook.plays {
+        let mut hosts = select(&inventory, &play.hosts)?;
+        if let Some(l) = &limit {
+            hosts.retain(|h| l.contains(h));
+        }
+        plays_hosts.push(hosts);
+    }
+    if plays_hosts.iter().all(Vec::is_empty) {
+        bail!(
+            "no hosts to run on: the plays' `hosts:` patterns{} match no host of {}\n  = help: see `rprov inventory -i {}` for the groups and hosts",
+            if args.limit.is_some() { " and --limit" } else { "" },
+            args.inventory.display(),
+            args.inventory.display()
+        );
+    }
+
+    let extra_vars = parse_extra_vars(&args.extra_vars)?;
+    let reporter = Arc::new(Reporter::new(
+        match args.output {
+            OutputFormat::Human => Format::Human,
+            OutputFormat::Json => Format::Json,
+        },
+        args.verbose,
+        args.diff || args.check,
+    ));
+
+    let secrets = load_secrets(&args, &playbook.dir, &reporter)?;
+    let vault_password = match &args.vault_password_file {
+        Some(p) => Some(rprov_secrets::read_vault_password_file(p)?),
+        None => None,
+    };
+
+    let opts = RunOptions {
+        check: args.check,
+        diff: args.diff,
+        tags: args.tags.clone(),
+        skip_tags: args.skip_tags.clone(),
+        forks: args.forks,
+        connect: rprov_transport::ConnectOptions {
+            accept_new_host_keys: args.accept_new_host_keys,
+            connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+        },
+        extra_vars,
+        limit: args.limit.clone(),
+    };
+    let shared = Arc::new(Shared::new(
+        inventory,
+        playbook,
+        opts,
+        reporter,
+        secrets,
+        vault_password,
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let outcome = runtime.block_on(engine::run(shared, plays_hosts));
+    Ok(if outcome.any_failed() {
+        Outcome::TaskFailed
+    } else if outcome.any_unreachable() {
+        Outcome::Unreachable
+    } else {
+        Outcome::Success
+    })
+}
+
+/// secrets.age next to the playbook (or `--secrets`), decrypted once per run.
+fn load_secrets(args: &ApplyArgs, playbook_dir: &Path, reporter: &Reporter) -> Result<Vars> {
+    let ids = rprov_secrets::IdentityOptions {
+        identity_files: args.identity.clone(),
+        passphrase_file: args.passphrase_file.clone(),
+    };
+    let loaded = match &args.secrets {
+        Some(p) => Some(rprov_secrets::load(p, &ids)?),
+        None => rprov_secrets::load_if_exists(&playbook_dir.join("secrets.age"), &ids)?,
+    };
+    Ok(match loaded {
+        Some(s) => {
+            reporter.add_secrets(s.redactor());
+            s.vars.into_iter().collect()
+        }
+        None => Vars::new(),
+    })
+}
+
+/// `-e key=value key2=value2`, `-e '{"json": 1}'`, `-e 'yaml: 1'` or `-e @file.yml`.
+pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
+    let mut out = Vars::new();
+    for item in items {
+        let (text, origin) = match item.strip_prefix('@') {
+            Some(path) => (
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read extra vars file {path}"))?,
+                PathBuf::from(path),
+            ),
+            None => (item.clone(), PathBuf::from("-e")),
+        };
+        let trimmed = text.trim_start();
+        if item.starts_with('@')
+            || trimmed.starts_with('{')
+            || (trimmed.contains(": ") && !trimmed.contains('='))
+        {
+            let doc = crate::yaml::parse_str(&text, &origin).map_err(|e| anyhow::anyhow!("{e}"))?;
+            match doc.root.to_json() {
+                serde_json::Value::Object(m) => out.extend(m),
+                serde_json::Value::Null => {}
+                _ => bail!("extra vars `{item}` must be a mapping"),
+            }
+        } else {
+            let kv = crate::playbook::parse_free_form(&text, false);
+            if kv.contains_key("_raw_params") {
+                bail!("extra vars `{item}`: expected key=value words, JSON, YAML or @file");
+            }
+            out.extend(kv);
+        }
+    }
+    Ok(out)
+}
+
+fn inventory(args: InventoryArgs) -> Result<Outcome> {
+    let mut inv = load_inventory(&args.inventory)?;
+    if let Some(pb) = &args.playbook {
+        if let Some(dir) = std::path::absolute(pb)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+        {
+            inv.add_vars_dir(&dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
+    let json = if let Some(h) = &args.host {
+        if !inv.hosts().contains(h) {
+            bail!("host `{h}` is not in {}", args.inventory.display());
+        }
+        serde_json::Value::Object(inv.host_vars(h).into_iter().collect())
+    } else {
+        let mut list = inv.to_list_json();
+        if let Some(p) = &args.limit {
+            let keep = inv
+                .select(p)
+                .map_err(|e| anyhow::anyhow!("--limit {p}: {e}"))?;
+            filter_list(&mut list, &keep);
+        }
+        list
+    };
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(Outcome::Success)
+}
+
+/// Keeps only `keep` hosts in `ansible-inventory --list` JSON.
+fn filter_list(list: &mut serde_json::Value, keep: &[String]) {
+    let Some(obj) = list.as_object_mut() else {
+        return;
+    };
+    for (k, v) in obj.iter_mut() {
+        if k == "_meta" {
+            if let Some(hv) = v.get_mut("hostvars").and_then(|h| h.as_object_mut()) {
+                hv.retain(|h, _| keep.contains(h));
+            }
+        } else if let Some(hosts) = v.get_mut("hosts").and_then(|h| h.as_array_mut()) {
+            hosts.retain(|h| h.as_str().is_some_and(|h| keep.iter().any(|k| k == h)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_vars_forms() {
+        let v = parse_extra_vars(&[
+            "a=1 b='x y'".into(),
+            "{\"c\": [1, 2]}".into(),
+            "d: yes".into(),
+        ])
+        .unwrap();
+        assert_eq!(v["a"], "1");
+        assert_eq!(v["b"], "x y");
+        assert_eq!(v["c"], serde_json::json!([1, 2]));
+        assert_eq!(v["d"], serde_json::json!(true));
+        assert!(parse_extra_vars(&["justaword".into()]).is_err());
+    }
+}

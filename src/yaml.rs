@@ -1,0 +1,342 @@
+//! YAML documents as trees of [`Node`]s that remember where they came from.
+//!
+//! Playbooks, task files and role metadata are loaded into this tree rather than
+//! straight into typed structs so that every later error ("unknown module",
+//! "undefined variable", "unknown handler") can name the file, line and column of
+//! the text the user wrote. serde-saphyr gives each node's location through its
+//! `Spanned` wrapper; we keep it on every node and drop it only when a value is
+//! handed to a module as plain JSON.
+//!
+//! YAML 1.1 booleans (`yes`/`no`/`on`/`off`) are read as booleans and numbers with
+//! a leading zero as octal, as Ansible (PyYAML) reads them, so `mode: 0644` means
+//! what an Ansible user expects.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::diag::{LoadError, Origin};
+
+/// One YAML value with its position in the source (1-based line and column).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub line: u32,
+    pub col: u32,
+}
+
+/// The shape of a YAML value. Mappings keep their order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    /// Looks up a key in a mapping node.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    /// A short name of the node's kind, for "expected a list, found a string" messages.
+    pub fn kind(&self) -> &'static str {
+        match self.value {
+            Value::Null => "nothing (null)",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) | Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    /// The node as plain JSON, for module arguments and variables.
+    pub fn to_json(&self) -> serde_json::Value {
+        match &self.value {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::Str(s) => serde_json::Value::String(s.clone()),
+            Value::Seq(items) => items.iter().map(Node::to_json).collect(),
+            Value::Map(entries) => serde_json::Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.key_string(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// A mapping key as the string Ansible would use (`1: x` has the key "1").
+    pub fn key_string(&self) -> String {
+        match &self.value {
+            Value::Str(s) => s.clone(),
+            Value::Null => String::new(),
+            Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Seq(_) | Value::Map(_) => self.to_json().to_string(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let spanned = serde_saphyr::Spanned::<Value>::deserialize(d)?;
+        Ok(Node {
+            value: spanned.value,
+            line: u32::try_from(spanned.referenced.line()).unwrap_or(u32::MAX),
+            col: u32::try_from(spanned.referenced.column()).unwrap_or(u32::MAX),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::Str(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Node>()? {
+            items.push(item);
+        }
+        Ok(Value::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some((k, v)) = map.next_entry::<Node, Node>()? {
+            entries.push((k, v));
+        }
+        Ok(Value::Map(entries))
+    }
+}
+
+/// A parsed YAML file: its root node and the path it was read from.
+#[derive(Clone, Debug)]
+pub struct Document {
+    pub path: Arc<Path>,
+    pub root: Node,
+}
+
+impl Document {
+    /// Where a node of this document is, for error messages.
+    pub fn origin(&self, node: &Node) -> Origin {
+        Origin::new(self.path.clone(), node.line, node.col)
+    }
+}
+
+fn options() -> serde_saphyr::Options {
+    let mut opts = serde_saphyr::Options::default();
+    opts.legacy_octal_numbers = true;
+    opts.with_snippet = false;
+    opts
+}
+
+/// Parses YAML text; `path` is only used in error messages.
+pub fn parse_str(text: &str, path: &Path) -> Result<Document, LoadError> {
+    let path: Arc<Path> = Arc::from(path);
+    if text.trim().is_empty() {
+        return Ok(Document {
+            path,
+            root: Node {
+                value: Value::Null,
+                line: 1,
+                col: 1,
+            },
+        });
+    }
+    match serde_saphyr::from_str_with_options::<Node>(text, options()) {
+        Ok(mut root) => {
+            let lines: Vec<&str> = text.lines().collect();
+            fix_yaml11_y_n(&mut root, &lines);
+            Ok(Document { path, root })
+        }
+        Err(err) => {
+            let (line, col) = err
+                .location()
+                .map(|l| (l.line() as u32, l.column() as u32))
+                .unwrap_or((0, 0));
+            let message = first_line(&err.to_string());
+            Err(LoadError::new(
+                Origin::new(path, line, col),
+                format!("invalid YAML: {message}"),
+            )
+            .with_hint("check the indentation and quoting around this line"))
+        }
+    }
+}
+
+/// Reads and parses a YAML file.
+pub fn load_file(path: &Path) -> Result<Document, LoadError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LoadError::new(Origin::file(path), format!("cannot read file: {e}")))?;
+    parse_str(&text, path)
+}
+
+/// serde-saphyr reads a plain `y`/`n` as a boolean; PyYAML, and so Ansible,
+/// reads them as strings (only yes/no/true/false/on/off are booleans). The
+/// source text at the node's position tells which was written.
+fn fix_yaml11_y_n(node: &mut Node, lines: &[&str]) {
+    match &mut node.value {
+        Value::Bool(_) => {
+            let token: Option<String> = lines.get((node.line as usize).wrapping_sub(1)).map(|l| {
+                l.chars()
+                    .skip((node.col as usize).saturating_sub(1))
+                    .take_while(|c| !c.is_whitespace() && !matches!(c, ':' | ',' | ']' | '}' | '#'))
+                    .collect()
+            });
+            if let Some(t) = token {
+                if t.eq_ignore_ascii_case("y") || t.eq_ignore_ascii_case("n") {
+                    node.value = Value::Str(t);
+                }
+            }
+        }
+        Value::Seq(items) => items.iter_mut().for_each(|i| fix_yaml11_y_n(i, lines)),
+        Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+            fix_yaml11_y_n(k, lines);
+            fix_yaml11_y_n(v, lines);
+        }),
+        _ => {}
+    }
+}
+
+/// serde-saphyr's messages can span several lines (with a snippet); the first
+/// line carries the reason, and our own renderer shows the source line.
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or(s).trim().to_string()
+}
+
+/// Finds the first of `candidates` that exists (`main.yml`, `main.yaml`, `main`).
+pub fn find_yaml(dir: &Path, stem: &str) -> Option<PathBuf> {
+    ["yml", "yaml"]
+        .iter()
+        .map(|ext| dir.join(format!("{stem}.{ext}")))
+        .chain(std::iter::once(dir.join(stem)))
+        .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Node {
+        parse_str(text, Path::new("t.yml")).unwrap().root
+    }
+
+    #[test]
+    fn keeps_positions() {
+        let root = parse("a: 1\nb:\n  - x\n  - y: 2\n");
+        let b = root.get("b").unwrap();
+        assert_eq!(b.line, 3);
+        let seq = b.as_seq().unwrap();
+        assert_eq!(seq[1].line, 4);
+        assert_eq!(seq[1].get("y").unwrap().value, Value::Int(2));
+    }
+
+    #[test]
+    fn yaml_11_booleans_and_octal() {
+        let root = parse("a: yes\nb: no\nc: on\nd: 0644\ne: '0644'\nf: True\ng: y\nh: [n, N]\n");
+        assert_eq!(root.get("g").unwrap().value, Value::Str("y".into()));
+        assert_eq!(
+            root.get("h").unwrap().as_seq().unwrap()[1].value,
+            Value::Str("N".into())
+        );
+        assert_eq!(root.get("a").unwrap().value, Value::Bool(true));
+        assert_eq!(root.get("b").unwrap().value, Value::Bool(false));
+        assert_eq!(root.get("c").unwrap().value, Value::Bool(true));
+        assert_eq!(root.get("d").unwrap().value, Value::Int(0o644));
+        assert_eq!(root.get("e").unwrap().value, Value::Str("0644".into()));
+        assert_eq!(root.get("f").unwrap().value, Value::Bool(true));
+    }
+
+    #[test]
+    fn literal_blocks_byte_for_byte() {
+        let root = parse("c: |\n  line one\n    indented %i ${X}\n\n  last\n");
+        assert_eq!(
+            root.get("c").unwrap().as_str().unwrap(),
+            "line one\n  indented %i ${X}\n\nlast\n"
+        );
+    }
+
+    #[test]
+    fn error_has_line() {
+        let err = parse_str("a: 1\nb: [1, 2\nc: 3\n", Path::new("bad.yml")).unwrap_err();
+        assert!(err.origin.line >= 2, "{err:?}");
+        assert!(err.to_string().contains("bad.yml"));
+    }
+}
