@@ -12,7 +12,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-PACKAGES="openssh-server openssh-client sudo iproute2 passwd"
+PACKAGES="openssh-server openssh-client sudo iproute2 passwd age bsdutils"
 
 missing=""
 for p in $PACKAGES; do

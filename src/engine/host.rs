@@ -614,6 +614,11 @@ impl HostRunner {
 
     /// Forgets cached state an action may have changed.
     fn invalidate(&mut self, action: &Action) {
+        // Shell probes (packages, units, users) have no path to match: any
+        // action may have changed what they saw.
+        for c in self.cache.values_mut() {
+            c.retain(|p, _| !matches!(p, Probe::Shell { .. }));
+        }
         if action.touches_everything {
             for c in self.cache.values_mut() {
                 c.retain(|p, _| matches!(p, Probe::Facts));

@@ -354,6 +354,17 @@ impl PlanCx<'_> {
         }
     }
 
+    /// The stdout of a read-only shell snippet, run in the host's probe batch.
+    pub fn read(&self, script: &str) -> Result<String, PlanError> {
+        let probe = Probe::Shell {
+            script: script.to_string(),
+        };
+        match self.facts.get(&probe) {
+            Some(Fact::Text(s)) => Ok(s.clone()),
+            _ => Err(PlanError::Need(vec![probe])),
+        }
+    }
+
     pub fn str_arg(&self, key: &str) -> Result<Option<String>, PlanError> {
         match self.args.get(key) {
             None | Some(Json::Null) => Ok(None),

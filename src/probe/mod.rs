@@ -29,6 +29,10 @@ pub enum Probe {
         group: Option<String>,
         mode: Option<String>,
     },
+    /// Any read-only shell snippet a module needs (package versions, unit
+    /// states, a user's entry); answered with its stdout. The snippet runs in a
+    /// subshell, so `exit` ends only itself. It must not change the host.
+    Shell { script: String },
 }
 
 /// The answer to a [`Probe`].
@@ -40,6 +44,8 @@ pub enum Fact {
     Content(Option<Vec<u8>>),
     /// True when at least one entry under the tree differs.
     TreeDiffers(bool),
+    /// stdout of a [`Probe::Shell`] snippet.
+    Text(String),
 }
 
 /// Largest file whose old content is fetched for a diff.
@@ -49,7 +55,7 @@ impl Probe {
     /// Paths this probe reads, so a change to one of them makes the answer stale.
     pub fn path(&self) -> Option<&str> {
         match self {
-            Probe::Facts => None,
+            Probe::Facts | Probe::Shell { .. } => None,
             Probe::File { path, .. } | Probe::Content { path } | Probe::Tree { path, .. } => {
                 Some(path)
             }
@@ -67,6 +73,7 @@ impl Probe {
                 group,
                 mode,
             } => file::tree_snippet(path, owner.as_deref(), group.as_deref(), mode.as_deref()),
+            Probe::Shell { script } => format!("( {script}\n) </dev/null 2>/dev/null"),
         }
     }
 
@@ -76,6 +83,8 @@ impl Probe {
             Probe::File { .. } => file::parse_stat(out).map(Fact::File),
             Probe::Content { .. } => file::parse_content(out).map(Fact::Content),
             Probe::Tree { .. } => Ok(Fact::TreeDiffers(out.trim() == "differs")),
+            Probe::Shell { .. } => Ok(Fact::Text(out.to_string())),
+            Probe::Shell { .. } => Ok(Fact::Text(out.to_string())),
         }
     }
 }
@@ -164,6 +173,9 @@ mod tests {
                 path: dir.path().display().to_string(),
                 follow: true,
             },
+            Probe::Shell {
+                script: "echo one; exit 3".into(),
+            },
         ];
         let s = script(&probes, "n1");
         let out = std::process::Command::new("sh")
@@ -190,6 +202,7 @@ mod tests {
             panic!()
         };
         assert_eq!(d.kind, FileKind::Directory);
+        assert_eq!(facts[&probes[4]], Fact::Text("one".into()));
     }
 
     #[test]
