@@ -202,7 +202,7 @@ mod tests {
             panic!()
         };
         assert_eq!(d.kind, FileKind::Directory);
-        assert_eq!(facts[&probes[4]], Fact::Text("one".into()));
+        assert_eq!(facts[&probes[4]], Fact::Text("one\n".into()));
     }
 
     #[test]
