@@ -84,7 +84,6 @@ impl Probe {
             Probe::Content { .. } => file::parse_content(out).map(Fact::Content),
             Probe::Tree { .. } => Ok(Fact::TreeDiffers(out.trim() == "differs")),
             Probe::Shell { .. } => Ok(Fact::Text(out.to_string())),
-            Probe::Shell { .. } => Ok(Fact::Text(out.to_string())),
         }
     }
 }

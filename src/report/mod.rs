@@ -295,13 +295,7 @@ impl Reporter {
 
     pub fn recap(&self, stats: &[(String, HostStats)], elapsed: Duration) {
         match self.format {
-            Format::Json => {
-                let mut m = serde_json::Map::new();
-                for (h, s) in stats {
-                    m.insert(h.clone(), s.to_json());
-                }
-                self.json_line(json!({"recap": Json::Object(m)}));
-            }
+            Format::Json => self.emit(&format!("{}\n", recap::json_line(stats))),
             Format::Human => self.emit(&recap::render(stats, elapsed, self.color)),
         }
     }

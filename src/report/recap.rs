@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use console::style;
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
 use super::Status;
 
@@ -31,17 +31,28 @@ impl HostStats {
         }
     }
 
-    /// The recap object of `--output json` (its shape is a contract).
-    pub fn to_json(&self) -> Json {
-        json!({
-            "ok": self.ok,
-            "changed": self.changed,
-            "failed": self.failed,
-            "skipped": self.skipped,
-            "unreachable": u8::from(self.unreachable),
-            "remote_commands": self.remote_commands,
+}
+
+/// The last line of `--output json`. Its exact text is a contract scripts rely
+/// on, so it is written out here rather than left to a serializer's spacing:
+/// `{"recap": {"HOST": {"ok": N, "changed": N, "failed": N, "skipped": N, "unreachable": 0, "remote_commands": N}}}`
+pub fn json_line(stats: &[(String, HostStats)]) -> String {
+    let hosts: Vec<String> = stats
+        .iter()
+        .map(|(h, s)| {
+            format!(
+                "{}: {{\"ok\": {}, \"changed\": {}, \"failed\": {}, \"skipped\": {}, \"unreachable\": {}, \"remote_commands\": {}}}",
+                Json::String(h.clone()),
+                s.ok,
+                s.changed,
+                s.failed,
+                s.skipped,
+                u8::from(s.unreachable),
+                s.remote_commands
+            )
         })
-    }
+        .collect();
+    format!("{{\"recap\": {{{}}}}}", hosts.join(", "))
 }
 
 pub fn render(stats: &[(String, HostStats)], elapsed: Duration, color: bool) -> String {
@@ -87,4 +98,21 @@ pub fn render(stats: &[(String, HostStats)], elapsed: Duration, color: bool) -> 
         elapsed.as_secs_f64()
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recap_line_is_exact() {
+        let s = HostStats { ok: 3, changed: 1, skipped: 2, remote_commands: 2, ..HostStats::default() };
+        let line = json_line(&[("web\"1".to_string(), s), ("db".to_string(), HostStats { unreachable: true, ..HostStats::default() })]);
+        assert_eq!(
+            line,
+            r#"{"recap": {"web\"1": {"ok": 3, "changed": 1, "failed": 0, "skipped": 2, "unreachable": 0, "remote_commands": 2}, "db": {"ok": 0, "changed": 0, "failed": 0, "skipped": 0, "unreachable": 1, "remote_commands": 0}}}"#
+        );
+        let v: Json = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["recap"]["db"]["unreachable"], 1);
+    }
 }
