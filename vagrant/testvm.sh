@@ -135,6 +135,7 @@ cmd_deps() {
   log "deps: installing ${missing[*]}"
 
   local codename
+  # shellcheck disable=SC1091
   codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
   local apt_opts=() target=()
   local tmp
@@ -193,8 +194,10 @@ write_known_hosts() {
   line="[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$HOST_KEY.pub")"
   [[ -f $KNOWN_HOSTS ]] && grep -qxF "$line" "$KNOWN_HOSTS" && return 0
   # Drop a stale entry for this port, keep entries for other ports.
-  { [[ -f $KNOWN_HOSTS ]] && grep -v "^\[127\.0\.0\.1\]:$PORT " "$KNOWN_HOSTS" || true; echo "$line"; } \
-    >"$KNOWN_HOSTS.tmp"
+  {
+    if [[ -f $KNOWN_HOSTS ]]; then grep -v "^\[127\.0\.0\.1\]:$PORT " "$KNOWN_HOSTS" || true; fi
+    echo "$line"
+  } >"$KNOWN_HOSTS.tmp"
   mv "$KNOWN_HOSTS.tmp" "$KNOWN_HOSTS"
 }
 
@@ -277,6 +280,7 @@ cmd_build() {
   [[ -n $kernel && -n $initrd ]] || die "image build failed: no kernel or initrd in $root/boot"
   cp "$kernel" "$BUILD_TMP/vmlinuz"
   cp "$initrd" "$BUILD_TMP/initrd.img"
+  # shellcheck disable=SC2016 # dpkg-query's format, not shell
   chroot "$root" dpkg-query -W -f '${Package} ${Version}\n' >"$BUILD_TMP/packages.txt"
   {
     echo "suite: $SUITE"
@@ -396,7 +400,7 @@ strip_ansi() { sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\r//g'; }
 console_tail() {
   if [[ -s $CONSOLE_LOG ]]; then
     echo "---- last lines of $CONSOLE_LOG ----" >&2
-    tail -n "${1:-40}" "$CONSOLE_LOG" | strip_ansi >&2
+    tail -n 40 "$CONSOLE_LOG" | strip_ansi >&2
     echo "----" >&2
   else
     echo "(console log $CONSOLE_LOG is empty)" >&2
