@@ -212,7 +212,8 @@ impl Reporter {
                         line["msg"] = json!(m);
                     }
                     if !ev.diffs.is_empty() && (self.show_diff || ev.status == Status::Changed) {
-                        line["diff"] = ev.diffs.iter().map(diff::to_json).collect();
+                        let r = self.redactor.lock().map(|r| r.clone()).unwrap_or_default();
+                        line["diff"] = ev.diffs.iter().map(|d| diff::to_json(d, &r)).collect();
                     }
                     if let Some(r) = ev.result {
                         line["result"] = r.clone();
@@ -261,7 +262,8 @@ impl Reporter {
         }
         if self.show_diff && !ev.diffs.is_empty() {
             for d in ev.diffs {
-                line.push_str(&diff::render(d, self.color));
+                let r = self.redactor.lock().map(|r| r.clone()).unwrap_or_default();
+                line.push_str(&diff::render(d, self.color, &r));
             }
         }
         if self.verbose > 0 {

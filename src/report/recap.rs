@@ -30,7 +30,6 @@ impl HostStats {
             Status::Unknown => self.unknown += 1,
         }
     }
-
 }
 
 /// The last line of `--output json`. Its exact text is a contract scripts rely
@@ -106,8 +105,23 @@ mod tests {
 
     #[test]
     fn recap_line_is_exact() {
-        let s = HostStats { ok: 3, changed: 1, skipped: 2, remote_commands: 2, ..HostStats::default() };
-        let line = json_line(&[("web\"1".to_string(), s), ("db".to_string(), HostStats { unreachable: true, ..HostStats::default() })]);
+        let s = HostStats {
+            ok: 3,
+            changed: 1,
+            skipped: 2,
+            remote_commands: 2,
+            ..HostStats::default()
+        };
+        let line = json_line(&[
+            ("web\"1".to_string(), s),
+            (
+                "db".to_string(),
+                HostStats {
+                    unreachable: true,
+                    ..HostStats::default()
+                },
+            ),
+        ]);
         assert_eq!(
             line,
             r#"{"recap": {"web\"1": {"ok": 3, "changed": 1, "failed": 0, "skipped": 2, "unreachable": 0, "remote_commands": 2}, "db": {"ok": 0, "changed": 0, "failed": 0, "skipped": 0, "unreachable": 1, "remote_commands": 0}}}"#
