@@ -14,6 +14,18 @@ mod file;
 mod files;
 mod mode;
 mod stat;
+// System modules: users, packages, lines in files, host identity, firewall.
+mod apt;
+mod authorized_key;
+mod blockinfile;
+mod hostname;
+mod lineinfile;
+mod sysargs;
+#[cfg(test)]
+pub(crate) mod testing;
+mod timezone;
+mod ufw;
+mod user;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -178,6 +190,185 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("ping", ["data"]),
     spec!("include_tasks", local free, ["file", "apply"]),
     spec!("import_tasks", local free, ["file"]),
+    spec!(
+        "user",
+        [
+            "name",
+            "state",
+            "shell",
+            "home",
+            "create_home",
+            "createhome",
+            "groups",
+            "append",
+            "system",
+            "uid",
+            "group",
+            "comment",
+            "password_lock",
+            "remove",
+            "password",
+            "update_password",
+            "move_home",
+            "force",
+            "non_unique"
+        ]
+    ),
+    spec!(
+        "group",
+        [
+            "name",
+            "state",
+            "gid",
+            "system",
+            "force",
+            "local",
+            "non_unique"
+        ]
+    ),
+    spec!(
+        "authorized_key",
+        [
+            "user",
+            "key",
+            "state",
+            "exclusive",
+            "path",
+            "manage_dir",
+            "key_options",
+            "comment",
+            "follow",
+            "validate_certs"
+        ]
+    ),
+    spec!(
+        "apt",
+        [
+            "name",
+            "pkg",
+            "package",
+            "state",
+            "update_cache",
+            "update-cache",
+            "cache_valid_time",
+            "upgrade",
+            "install_recommends",
+            "install-recommends",
+            "autoremove",
+            "purge",
+            "default_release",
+            "default-release",
+            "force",
+            "lock_timeout",
+            "dpkg_options",
+            "only_upgrade",
+            "allow_downgrade",
+            "allow_unauthenticated",
+            "autoclean",
+            "clean",
+            "policy_rc_d",
+            "fail_on_autoremove",
+            "update_cache_retries",
+            "update_cache_retry_max_delay"
+        ]
+    ),
+    spec!("package", ["name", "state", "use"]),
+    spec!(
+        "lineinfile",
+        [
+            "path",
+            "dest",
+            "destfile",
+            "name",
+            "regexp",
+            "regex",
+            "search_string",
+            "line",
+            "value",
+            "state",
+            "insertafter",
+            "insertbefore",
+            "create",
+            "backrefs",
+            "firstmatch",
+            "owner",
+            "group",
+            "mode",
+            "backup",
+            "validate",
+            "unsafe_writes",
+            "attributes",
+            "setype",
+            "seuser",
+            "serole",
+            "selevel"
+        ]
+    ),
+    spec!(
+        "blockinfile",
+        [
+            "path",
+            "dest",
+            "destfile",
+            "name",
+            "block",
+            "content",
+            "marker",
+            "marker_begin",
+            "marker_end",
+            "insertafter",
+            "insertbefore",
+            "state",
+            "create",
+            "owner",
+            "group",
+            "mode",
+            "backup",
+            "validate",
+            "append_newline",
+            "prepend_newline",
+            "unsafe_writes",
+            "attributes",
+            "setype",
+            "seuser",
+            "serole",
+            "selevel"
+        ]
+    ),
+    spec!("hostname", ["name", "use"]),
+    spec!("timezone", ["name", "hwclock"]),
+    spec!(
+        "ufw",
+        [
+            "state",
+            "default",
+            "policy",
+            "direction",
+            "rule",
+            "port",
+            "proto",
+            "protocol",
+            "from_ip",
+            "from",
+            "src",
+            "from_port",
+            "to_ip",
+            "to",
+            "dest",
+            "to_port",
+            "comment",
+            "delete",
+            "logging",
+            "log",
+            "interface",
+            "if",
+            "interface_in",
+            "interface_out",
+            "route",
+            "insert",
+            "insert_relative_to"
+        ]
+    ),
 ];
 
 /// Collections whose module names rprov accepts with their prefix.
@@ -400,6 +591,15 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         "file" => file::plan(cx),
         "command" | "shell" => command::plan(cx),
         "stat" => stat::plan(cx),
+        "user" => user::plan_user(cx),
+        "group" => user::plan_group(cx),
+        "authorized_key" => authorized_key::plan(cx),
+        "apt" | "package" => apt::plan(cx),
+        "lineinfile" => lineinfile::plan(cx),
+        "blockinfile" => blockinfile::plan(cx),
+        "hostname" => hostname::plan(cx),
+        "timezone" => timezone::plan(cx),
+        "ufw" => ufw::plan(cx),
         "ping" => Ok(Decision::Ok {
             result: [(
                 "ping".to_string(),

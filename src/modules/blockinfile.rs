@@ -1,0 +1,216 @@
+//! `blockinfile`: a block of lines between two marker lines.
+//!
+//! Follows ansible-core's algorithm: the block is found by its exact marker
+//! lines (`# BEGIN ANSIBLE MANAGED BLOCK` by default), cut out and put back
+//! with the new text in the same place; without markers it goes after the last
+//! line matching `insertafter` (before the last line matching `insertbefore`),
+//! at `BOF`, or at the end. The change is reported only when the resulting
+//! text differs, so a second run is a no-op. Unlike Ansible, `(?m)` in
+//! `insertafter` does not switch to whole-file matching: patterns match one
+//! line at a time (see lineinfile.rs for the regex dialect).
+
+use serde_json::json;
+
+use super::lineinfile::{compile, read_text, split_lines, write, Text};
+use super::sysargs::{choice, str_alias};
+use super::{Decision, PlanCx, PlanError};
+use crate::probe::FileState;
+
+pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let path = str_alias(cx, &["path", "dest", "destfile", "name"])?
+        .ok_or_else(|| PlanError::Fail("`blockinfile` needs `path`".into()))?;
+    let state = choice(cx, "state", &["present", "absent"], Some("present"))?.unwrap_or_default();
+    let marker = cx
+        .str_arg("marker")?
+        .unwrap_or_else(|| "# {mark} ANSIBLE MANAGED BLOCK".into());
+    if !marker.contains("{mark}") {
+        // Without it both markers are the same line and the block would be
+        // inserted again on every run.
+        return Err(PlanError::Fail(
+            "blockinfile: `marker` must contain {mark}".into(),
+        ));
+    }
+    let begin = cx
+        .str_arg("marker_begin")?
+        .unwrap_or_else(|| "BEGIN".into());
+    let end = cx.str_arg("marker_end")?.unwrap_or_else(|| "END".into());
+    let block = str_alias(cx, &["block", "content"])?.unwrap_or_default();
+    let after = cx.str_arg("insertafter")?;
+    let before = cx.str_arg("insertbefore")?;
+    if after.is_some() && before.is_some() {
+        return Err(PlanError::Fail(
+            "blockinfile: `insertafter` and `insertbefore` are mutually exclusive".into(),
+        ));
+    }
+    let insert_re = match (after.as_deref(), before.as_deref()) {
+        (Some(a), _) if a != "EOF" => Some(compile("insertafter", a)?),
+        (None, Some(b)) if b != "BOF" => Some(compile("insertbefore", b)?),
+        _ => None,
+    };
+    let create = cx.bool_arg("create", false)?;
+    let prepend_nl = cx.bool_arg("prepend_newline", false)?;
+    let append_nl = cx.bool_arg("append_newline", false)?;
+
+    let (original, st) = match read_text(cx, &path)? {
+        Text::Missing if !create => {
+            return Err(PlanError::Fail(format!(
+                "blockinfile: Path {path} does not exist !"
+            )))
+        }
+        Text::Missing => (None, FileState::missing()),
+        Text::Present(t, st) => (Some(t), st),
+    };
+    let mut lines = original.as_deref().map(split_lines).unwrap_or_default();
+    let present = state == "present";
+    let marker0 = format!("{}\n", marker.replace("{mark}", &begin));
+    let marker1 = format!("{}\n", marker.replace("{mark}", &end));
+    let blocklines: Vec<String> = if present && !block.is_empty() {
+        let mut b = block.clone();
+        if !b.ends_with('\n') {
+            b.push('\n');
+        }
+        let mut v = vec![marker0.clone()];
+        v.extend(split_lines(&b));
+        v.push(marker1.clone());
+        v
+    } else {
+        Vec::new()
+    };
+
+    let n0 = lines.iter().rposition(|l| *l == marker0);
+    let n1 = lines.iter().rposition(|l| *l == marker1);
+    let mut at = match (n0, n1) {
+        (Some(a), Some(b)) => {
+            let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+            lines.drain(lo..=hi);
+            lo
+        }
+        _ => match &insert_re {
+            Some(re) => match lines
+                .iter()
+                .rposition(|l| re.is_match(l.trim_end_matches(['\r', '\n'])))
+            {
+                None => lines.len(),
+                Some(i) if after.is_some() => i + 1,
+                Some(i) => i,
+            },
+            None if before.is_some() => 0,
+            None => lines.len(),
+        },
+    };
+    if at > 0 && !lines[at - 1].ends_with('\n') {
+        lines[at - 1].push('\n');
+    }
+    if prepend_nl && present && at != 0 && lines[at - 1] != "\n" {
+        lines.insert(at, "\n".into());
+        at += 1;
+    }
+    let n = blocklines.len();
+    lines.splice(at..at, blocklines);
+    if append_nl && present {
+        let next = at + n;
+        if next < lines.len() && lines[next] != "\n" {
+            lines.insert(next, "\n".into());
+        }
+    }
+    let new = lines.concat();
+    let msg = if original.as_deref() == Some(new.as_str()) {
+        ""
+    } else if original.is_none() {
+        "File created"
+    } else if n == 0 {
+        "Block removed"
+    } else {
+        "Block inserted"
+    };
+    let mut d = write(cx, &path, original.as_deref(), &new, &st, create)?;
+    if let Decision::Change { action, .. } = &mut d {
+        action.result.insert("msg".into(), json!(msg));
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::testing::{self, fail_msg};
+    use super::super::Decision;
+    use crate::probe::{Fact, Probe};
+
+    fn run(args: serde_json::Value, content: Option<&str>) -> Result<Decision, super::PlanError> {
+        let mut args = args;
+        args["path"] = json!("/etc/hosts");
+        testing::run("blockinfile", args, |p| match p {
+            Probe::File { .. } => Some(Fact::File(match content {
+                Some(c) => testing::file(c.as_bytes(), "644", "root"),
+                None => crate::probe::FileState::missing(),
+            })),
+            Probe::Content { .. } => Some(Fact::Content(content.map(|c| c.as_bytes().to_vec()))),
+            _ => None,
+        })
+    }
+
+    fn after(d: &Decision) -> String {
+        match d {
+            Decision::Change { diffs, .. } => diffs[0].after.clone().unwrap_or_default(),
+            other => panic!("expected a change, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn inserts_then_is_idempotent() {
+        let d = run(json!({"block": "a\nb"}), Some("x\ny")).unwrap();
+        let new = after(&d);
+        assert_eq!(
+            new,
+            "x\ny\n# BEGIN ANSIBLE MANAGED BLOCK\na\nb\n# END ANSIBLE MANAGED BLOCK\n"
+        );
+        assert!(matches!(
+            run(json!({"block": "a\nb"}), Some(&new)).unwrap(),
+            Decision::Ok { .. }
+        ));
+        // Changed block text replaces the old one in place.
+        let d = run(json!({"block": "c"}), Some(&format!("{new}z\n"))).unwrap();
+        assert_eq!(
+            after(&d),
+            "x\ny\n# BEGIN ANSIBLE MANAGED BLOCK\nc\n# END ANSIBLE MANAGED BLOCK\nz\n"
+        );
+        // Removed with state absent or an empty block.
+        let d = run(json!({"state": "absent"}), Some(&new)).unwrap();
+        assert_eq!(after(&d), "x\ny\n");
+        let d = run(json!({"block": ""}), Some(&new)).unwrap();
+        assert_eq!(after(&d), "x\ny\n");
+    }
+
+    #[test]
+    fn markers_and_placement() {
+        let d = run(
+            json!({"block": "k", "marker": "// {mark} rprov", "marker_begin": "start",
+                   "marker_end": "stop", "insertbefore": "^y"}),
+            Some("x\ny\ny\n"),
+        )
+        .unwrap();
+        assert_eq!(after(&d), "x\ny\n// start rprov\nk\n// stop rprov\ny\n");
+        let d = run(json!({"block": "k", "insertbefore": "BOF"}), Some("x\n")).unwrap();
+        assert!(after(&d).starts_with("# BEGIN"));
+        let d = run(json!({"block": "k", "insertafter": "^x", "prepend_newline": true, "append_newline": true}), Some("x\ny\n")).unwrap();
+        assert_eq!(
+            after(&d),
+            "x\n\n# BEGIN ANSIBLE MANAGED BLOCK\nk\n# END ANSIBLE MANAGED BLOCK\n\ny\n"
+        );
+    }
+
+    #[test]
+    fn errors() {
+        let m = fail_msg(run(json!({"block": "a"}), None));
+        assert!(m.contains("does not exist"), "{m}");
+        let m = fail_msg(run(json!({"block": "a", "marker": "# fixed"}), Some("")));
+        assert!(m.contains("{mark}"), "{m}");
+        let d = run(json!({"block": "a", "create": true}), None).unwrap();
+        assert_eq!(
+            after(&d),
+            "# BEGIN ANSIBLE MANAGED BLOCK\na\n# END ANSIBLE MANAGED BLOCK\n"
+        );
+    }
+}

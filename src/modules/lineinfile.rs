@@ -1,0 +1,604 @@
+//! `lineinfile`: make sure one line is in a text file (or is not).
+//!
+//! The new content is computed on the controller from the file's current
+//! content and written with the atomic write, so check mode shows a real
+//! unified diff. Which line is replaced or where a line is inserted follows
+//! ansible-core's `lineinfile.present` step by step: the *last* line matching
+//! `regexp` (or `search_string`) is replaced (the first with `firstmatch`);
+//! without a match, an identical line means nothing to do; otherwise the line
+//! goes after the last line matching `insertafter` (before, for
+//! `insertbefore`), at `BOF`, or at the end of the file.
+//!
+//! Regular expressions use the Rust `regex` crate, not Python's `re`. The
+//! differences users meet: no look-around and no backreferences inside the
+//! pattern; each line is matched *without* its line ending, so `\s` or `\n`
+//! cannot match the newline (in Python `$` matches before it anyway, so
+//! anchored patterns behave the same). With `backrefs`, the line may use
+//! Python's `\1`, `\g<1>` and `\g<name>`; they are translated.
+
+use regex::Regex;
+use rprov_transport::quote;
+use serde_json::{json, Map, Value as Json};
+
+use super::files::{self, atomic_write_script, checked_action, parent, Attrs};
+use super::mode;
+use super::sysargs::{both, choice, str_alias};
+use super::{Decision, Diff, PlanCx, PlanError};
+use crate::probe::{FileKind, FileState};
+
+pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let path = str_alias(cx, &["path", "dest", "destfile", "name"])?
+        .ok_or_else(|| PlanError::Fail("`lineinfile` needs `path`".into()))?;
+    let state = choice(cx, "state", &["present", "absent"], Some("present"))?.unwrap_or_default();
+    let regexp = match str_alias(cx, &["regexp", "regex"])? {
+        Some(r) => Some(compile("regexp", &r)?),
+        None => None,
+    };
+    let search = cx.str_arg("search_string")?;
+    let line = str_alias(cx, &["line", "value"])?;
+    let after = cx.str_arg("insertafter")?;
+    let before = cx.str_arg("insertbefore")?;
+    let backrefs = cx.bool_arg("backrefs", false)?;
+    let firstmatch = cx.bool_arg("firstmatch", false)?;
+    let create = cx.bool_arg("create", false)?;
+    if after.is_some() && before.is_some() {
+        return Err(fail(
+            "`insertafter` and `insertbefore` are mutually exclusive",
+        ));
+    }
+    if regexp.is_some() && search.is_some() {
+        return Err(fail("`regexp` and `search_string` are mutually exclusive"));
+    }
+    if backrefs && search.is_some() {
+        return Err(fail(
+            "`backrefs` and `search_string` are mutually exclusive",
+        ));
+    }
+
+    let file = read_text(cx, &path)?;
+    let (mut lines, original) = match &file {
+        Text::Missing if state == "absent" => {
+            return Ok(Decision::Ok {
+                result: result(&path, false, "file not present"),
+                msg: Some("file not present".into()),
+            })
+        }
+        Text::Missing if !create => {
+            return Err(fail(&format!("Destination {path} does not exist !")))
+        }
+        Text::Missing => (Vec::new(), None),
+        Text::Present(t, _) => (split_lines(t), Some(t.clone())),
+    };
+
+    let msg = if state == "present" {
+        if backrefs && regexp.is_none() {
+            return Err(fail("regexp is required with backrefs=true"));
+        }
+        let line = line.ok_or_else(|| fail("line is required with state=present"))?;
+        let (after, before) = match (after, before) {
+            (None, None) => (Some("EOF".to_string()), None),
+            other => other,
+        };
+        let ins = match (after.as_deref(), before.as_deref()) {
+            (Some(a), _) if a != "BOF" && a != "EOF" => Some(compile("insertafter", a)?),
+            (None, Some(b)) if b != "BOF" => Some(compile("insertbefore", b)?),
+            _ => None,
+        };
+        let want = Want {
+            regexp: regexp.as_ref(),
+            search: search.as_deref(),
+            line: &line,
+            after: after.as_deref(),
+            before: before.as_deref(),
+            ins: ins.as_ref(),
+            backrefs,
+            firstmatch,
+        };
+        present(&mut lines, &want)
+    } else {
+        if regexp.is_none() && search.is_none() && line.is_none() {
+            return Err(fail(
+                "one of line, search_string, or regexp is required with state=absent",
+            ));
+        }
+        let n = absent(
+            &mut lines,
+            regexp.as_ref(),
+            search.as_deref(),
+            line.as_deref(),
+        );
+        (n > 0).then(|| format!("{n} line(s) removed"))
+    };
+    let new = lines.concat();
+    let st = match &file {
+        Text::Present(_, st) => st.clone(),
+        Text::Missing => FileState::missing(),
+    };
+    let mut d = write(cx, &path, original.as_deref(), &new, &st, create)?;
+    if let (Decision::Change { action, .. }, Some(m)) = (&mut d, msg) {
+        action.result.insert("msg".into(), json!(m));
+    }
+    Ok(d)
+}
+
+fn fail(m: &str) -> PlanError {
+    PlanError::Fail(format!("lineinfile: {m}"))
+}
+
+/// Compiles a user's regular expression, naming the argument on error.
+pub fn compile(arg: &str, re: &str) -> Result<Regex, PlanError> {
+    Regex::new(re).map_err(|e| {
+        PlanError::Fail(format!(
+            "`{arg}` is not a valid regular expression (Rust regex syntax): {e}"
+        ))
+    })
+}
+
+/// A text file's content, or its absence.
+pub enum Text {
+    Missing,
+    Present(String, FileState),
+}
+
+/// Reads a text file that the module edits: its stat and content in one round.
+pub fn read_text(cx: &PlanCx, path: &str) -> Result<Text, PlanError> {
+    let (st, content) = both(cx.file(path, true), cx.content(path))?;
+    match st.kind {
+        FileKind::Missing => Ok(Text::Missing),
+        FileKind::Directory => Err(PlanError::Fail(format!("Path {path} is a directory !"))),
+        FileKind::File => {
+            let bytes = content.ok_or_else(|| {
+                PlanError::Fail(format!(
+                    "`{path}` is larger than 1 MiB or unreadable: rprov edits lines only in smaller files"
+                ))
+            })?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| PlanError::Fail(format!("`{path}` is not UTF-8 text")))?;
+            Ok(Text::Present(text, st))
+        }
+        _ => Err(PlanError::Fail(format!("`{path}` is not a regular file"))),
+    }
+}
+
+/// Lines with their endings, as Python's `readlines()` gives them.
+pub fn split_lines(t: &str) -> Vec<String> {
+    t.split_inclusive('\n').map(str::to_string).collect()
+}
+
+fn bare(l: &str) -> &str {
+    l.trim_end_matches(['\r', '\n'])
+}
+
+struct Want<'a> {
+    regexp: Option<&'a Regex>,
+    search: Option<&'a str>,
+    line: &'a str,
+    after: Option<&'a str>,
+    before: Option<&'a str>,
+    ins: Option<&'a Regex>,
+    backrefs: bool,
+    firstmatch: bool,
+}
+
+/// ansible-core's `present()`: returns the message when `lines` changed.
+fn present(lines: &mut Vec<String>, w: &Want) -> Option<String> {
+    let mut found: Option<usize> = None;
+    let mut matched = false;
+    if let Some(re) = w.regexp {
+        for (i, l) in lines.iter().enumerate() {
+            if re.is_match(bare(l)) {
+                found = Some(i);
+                matched = true;
+                if w.firstmatch {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(s) = w.search {
+        for (i, l) in lines.iter().enumerate() {
+            if l.contains(s) {
+                found = Some(i);
+                matched = true;
+                if w.firstmatch {
+                    break;
+                }
+            }
+        }
+    }
+    let mut ins: Option<usize> = None;
+    if !matched {
+        for (i, l) in lines.iter().enumerate() {
+            if bare(l) == w.line {
+                found = Some(i);
+            } else if w.ins.is_some_and(|re| re.is_match(bare(l))) {
+                if w.after.is_some() {
+                    ins = Some(i + 1);
+                    if w.firstmatch {
+                        break;
+                    }
+                }
+                if w.before.is_some() {
+                    ins = Some(i);
+                    if w.firstmatch {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let with_nl = |s: &str| format!("{s}\n");
+    if let Some(i) = found {
+        let mut new = match (w.backrefs && matched, w.regexp) {
+            (true, Some(re)) => expand(re, bare(&lines[i]), w.line),
+            _ => w.line.to_string(),
+        };
+        if !new.ends_with('\n') {
+            new.push('\n');
+        }
+        if lines[i] != new {
+            lines[i] = new;
+            return Some("line replaced".into());
+        }
+        return None;
+    }
+    if w.backrefs {
+        // Not safe to build the line without a match to fill the backrefs.
+        return None;
+    }
+    if w.before == Some("BOF") || w.after == Some("BOF") {
+        lines.insert(0, with_nl(w.line));
+        return Some("line added".into());
+    }
+    let Some(k) = ins.filter(|_| w.after != Some("EOF")) else {
+        if lines.last().is_some_and(|l| !l.ends_with(['\n', '\r'])) {
+            lines.push("\n".into());
+        }
+        lines.push(with_nl(w.line));
+        return Some("line added".into());
+    };
+    if w.after.is_some() {
+        if k == lines.len() {
+            if bare(&lines[k - 1]) != w.line {
+                lines.push(with_nl(w.line));
+                return Some("line added".into());
+            }
+            return None;
+        }
+        if bare(&lines[k]) != w.line {
+            lines.insert(k, with_nl(w.line));
+            return Some("line added".into());
+        }
+        return None;
+    }
+    lines.insert(k, with_nl(w.line));
+    Some("line added".into())
+}
+
+/// Removes matching lines; returns how many.
+fn absent(
+    lines: &mut Vec<String>,
+    regexp: Option<&Regex>,
+    search: Option<&str>,
+    line: Option<&str>,
+) -> usize {
+    let before = lines.len();
+    lines.retain(|l| {
+        let hit = match (regexp, search) {
+            (Some(re), _) => re.is_match(bare(l)),
+            (None, Some(s)) => l.contains(s),
+            (None, None) => Some(bare(l)) == line,
+        };
+        !hit
+    });
+    before - lines.len()
+}
+
+/// Python's `match.expand(template)` with `\1`, `\g<1>`, `\g<name>`, `\n`, `\t`
+/// and `\\`, via the regex crate's `$`-syntax.
+fn expand(re: &Regex, text: &str, template: &str) -> String {
+    let mut rust = String::new();
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '$' => rust.push_str("$$"),
+            '\\' => match chars.peek().copied() {
+                Some(d) if d.is_ascii_digit() => {
+                    let mut n = String::new();
+                    while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                        if n.len() == 2 {
+                            break;
+                        }
+                        n.push(d);
+                        chars.next();
+                    }
+                    rust.push_str(&format!("${{{n}}}"));
+                }
+                Some('g') => {
+                    chars.next();
+                    let mut name = String::new();
+                    if chars.peek() == Some(&'<') {
+                        chars.next();
+                        for c in chars.by_ref() {
+                            if c == '>' {
+                                break;
+                            }
+                            name.push(c);
+                        }
+                        rust.push_str(&format!("${{{name}}}"));
+                    } else {
+                        rust.push_str("\\g");
+                    }
+                }
+                Some('n') => {
+                    chars.next();
+                    rust.push('\n');
+                }
+                Some('t') => {
+                    chars.next();
+                    rust.push('\t');
+                }
+                Some('\\') => {
+                    chars.next();
+                    rust.push('\\');
+                }
+                _ => rust.push('\\'),
+            },
+            other => rust.push(other),
+        }
+    }
+    let mut out = String::new();
+    if let Some(caps) = re.captures(text) {
+        caps.expand(&rust, &mut out);
+    }
+    out
+}
+
+fn result(path: &str, changed: bool, msg: &str) -> Map<String, Json> {
+    let mut r = files::result(path, changed);
+    r.insert("msg".into(), json!(msg));
+    r.insert("backup".into(), json!(""));
+    r
+}
+
+/// The decision for a text file whose new content is `new`: Ok when content
+/// and attributes already match, else a change with a unified diff, made by
+/// the atomic write (or by chown/chmod alone when only attributes differ).
+/// Shared by lineinfile and blockinfile.
+pub fn write(
+    cx: &PlanCx,
+    path: &str,
+    original: Option<&str>,
+    new: &str,
+    st: &FileState,
+    create: bool,
+) -> Result<Decision, PlanError> {
+    let attrs = Attrs::from_args(cx)?;
+    let attr_changes = if st.exists() {
+        attrs.changes(st)?
+    } else {
+        Vec::new()
+    };
+    let same = original == Some(new);
+    if same && attr_changes.is_empty() {
+        return Ok(Decision::Ok {
+            result: result(path, false, ""),
+            msg: None,
+        });
+    }
+    let mut diff = Diff {
+        path: path.to_string(),
+        attrs: attr_changes,
+        ..Diff::default()
+    };
+    if same {
+        let cur = mode::parse_octal(&st.mode);
+        let script = format!(
+            "set -e\n{}",
+            attrs.apply_lines(&quote(path), cur, false, false)?
+        );
+        return Ok(Decision::Change {
+            diffs: vec![diff],
+            action: checked_action(script, None, path),
+        });
+    }
+    if !st.exists() {
+        diff.attrs.insert(0, "state: absent → file".into());
+    }
+    diff.before = Some(original.unwrap_or_default().to_string());
+    diff.after = Some(new.to_string());
+    let validate = cx.str_arg("validate")?;
+    let backup = cx.bool_arg("backup", false)?;
+    let mut script = String::new();
+    if !st.exists() && create {
+        // Ansible creates missing parent directories with `create: yes`.
+        script.push_str(&format!("mkdir -p -- {}\n", quote(parent(path))));
+    }
+    script.push_str(&atomic_write_script(
+        path,
+        &attrs,
+        st,
+        validate.as_deref(),
+        backup,
+    )?);
+    Ok(Decision::Change {
+        diffs: vec![diff],
+        action: checked_action(script, Some(new.as_bytes().to_vec()), path),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::testing::{self, fail_msg};
+    use super::super::Decision;
+    use crate::probe::{Fact, Probe};
+
+    /// Plans lineinfile on `/etc/x.conf` holding `content` (None: missing).
+    fn run(args: serde_json::Value, content: Option<&str>) -> Result<Decision, super::PlanError> {
+        let mut args = args;
+        args["path"] = json!("/etc/x.conf");
+        testing::run("lineinfile", args, |p| match p {
+            Probe::File { .. } => Some(Fact::File(match content {
+                Some(c) => testing::file(c.as_bytes(), "644", "root"),
+                None => crate::probe::FileState::missing(),
+            })),
+            Probe::Content { .. } => Some(Fact::Content(content.map(|c| c.as_bytes().to_vec()))),
+            _ => None,
+        })
+    }
+
+    fn after(d: &Decision) -> String {
+        match d {
+            Decision::Change { diffs, .. } => diffs[0].after.clone().unwrap_or_default(),
+            other => panic!("expected a change, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn replaces_the_last_match() {
+        let d = run(
+            json!({"regexp": "^PermitRootLogin", "line": "PermitRootLogin no"}),
+            Some("PermitRootLogin yes\n#x\nPermitRootLogin maybe\nend\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            after(&d),
+            "PermitRootLogin yes\n#x\nPermitRootLogin no\nend\n"
+        );
+        let d = run(
+            json!({"regexp": "^PermitRootLogin", "line": "PermitRootLogin no", "firstmatch": true}),
+            Some("PermitRootLogin yes\nPermitRootLogin maybe\n"),
+        )
+        .unwrap();
+        assert_eq!(after(&d), "PermitRootLogin no\nPermitRootLogin maybe\n");
+    }
+
+    #[test]
+    fn no_change_when_line_is_there() {
+        for args in [
+            json!({"regexp": "^a=", "line": "a=1"}),
+            json!({"line": "a=1"}),
+            json!({"line": "a=1", "insertafter": "^b"}),
+            json!({"search_string": "a=", "line": "a=1"}),
+        ] {
+            let d = run(args.clone(), Some("b=2\na=1\nc=3\n")).unwrap();
+            assert!(matches!(d, Decision::Ok { .. }), "{args}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn inserts_where_ansible_does() {
+        let text = "[a]\nx=1\n[b]\ny=2\n[a]\n";
+        // insertafter: after the last match.
+        let d = run(
+            json!({"line": "new", "insertafter": "^\\[a\\]"}),
+            Some(text),
+        )
+        .unwrap();
+        assert_eq!(after(&d), "[a]\nx=1\n[b]\ny=2\n[a]\nnew\n");
+        let d = run(
+            json!({"line": "new", "insertafter": "^\\[a\\]", "firstmatch": true}),
+            Some(text),
+        )
+        .unwrap();
+        assert_eq!(after(&d), "[a]\nnew\nx=1\n[b]\ny=2\n[a]\n");
+        let d = run(
+            json!({"line": "new", "insertbefore": "^\\[b\\]"}),
+            Some(text),
+        )
+        .unwrap();
+        assert_eq!(after(&d), "[a]\nx=1\nnew\n[b]\ny=2\n[a]\n");
+        let d = run(json!({"line": "new", "insertbefore": "BOF"}), Some(text)).unwrap();
+        assert_eq!(after(&d), format!("new\n{text}"));
+        // No match for insertafter: end of file; a missing final newline is added.
+        let d = run(
+            json!({"line": "new", "insertafter": "^nomatch"}),
+            Some("a\nb"),
+        )
+        .unwrap();
+        assert_eq!(after(&d), "a\nb\nnew\n");
+        // regexp wins over insertafter when it matches.
+        let d = run(
+            json!({"regexp": "^y=", "line": "y=3", "insertafter": "^\\[a\\]"}),
+            Some(text),
+        )
+        .unwrap();
+        assert_eq!(after(&d), "[a]\nx=1\n[b]\ny=3\n[a]\n");
+    }
+
+    #[test]
+    fn backrefs() {
+        let d = run(
+            json!({"regexp": "^(Port) \\d+$", "line": "\\1 2222 # was \\g<1>", "backrefs": true}),
+            Some("Port 22\n"),
+        )
+        .unwrap();
+        assert_eq!(after(&d), "Port 2222 # was Port\n");
+        // No match with backrefs: the file is left alone.
+        let d = run(
+            json!({"regexp": "^(Nope)", "line": "\\1", "backrefs": true}),
+            Some("Port 22\n"),
+        )
+        .unwrap();
+        assert!(matches!(d, Decision::Ok { .. }));
+    }
+
+    #[test]
+    fn absent_removes_every_match() {
+        let d = run(
+            json!({"regexp": "^#", "state": "absent"}),
+            Some("#a\nb\n#c\n"),
+        )
+        .unwrap();
+        assert_eq!(after(&d), "b\n");
+        let Decision::Change { action, .. } = &d else {
+            unreachable!()
+        };
+        assert_eq!(action.result["msg"], json!("2 line(s) removed"));
+        let d = run(json!({"line": "zz", "state": "absent"}), Some("b\n")).unwrap();
+        assert!(matches!(d, Decision::Ok { .. }));
+        let d = run(json!({"line": "zz", "state": "absent"}), None).unwrap();
+        assert!(matches!(d, Decision::Ok { .. }));
+    }
+
+    #[test]
+    fn missing_file() {
+        let m = fail_msg(run(json!({"line": "a"}), None));
+        assert!(m.contains("does not exist"), "{m}");
+        let d = run(json!({"line": "a", "create": true, "mode": "0600"}), None).unwrap();
+        assert_eq!(after(&d), "a\n");
+        let s = testing::script(&d);
+        assert!(s.contains("mkdir -p -- /etc\n"), "{s}");
+        assert!(s.contains("chmod 0600"), "{s}");
+    }
+
+    #[test]
+    fn attribute_only_change() {
+        let d = run(json!({"line": "a", "mode": "0600"}), Some("a\n")).unwrap();
+        let Decision::Change { diffs, action } = &d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(diffs[0].attrs, vec!["mode: 0644 → 0600"]);
+        assert!(diffs[0].after.is_none());
+        assert!(action.stdin.is_none());
+    }
+
+    #[test]
+    fn bad_arguments() {
+        let m = fail_msg(run(json!({"regexp": "(", "line": "a"}), Some("")));
+        assert!(m.contains("not a valid regular expression"), "{m}");
+        let m = fail_msg(run(json!({"line": "a", "state": "gone"}), Some("")));
+        assert!(m.contains("must be one of present, absent"), "{m}");
+        let m = fail_msg(run(json!({"regexp": "a"}), Some("")));
+        assert!(m.contains("line is required"), "{m}");
+        let m = fail_msg(run(json!({"state": "absent"}), Some("")));
+        assert!(m.contains("one of line"), "{m}");
+        let m = fail_msg(run(
+            json!({"line": "a", "insertafter": "x", "insertbefore": "y"}),
+            Some(""),
+        ));
+        assert!(m.contains("mutually exclusive"), "{m}");
+    }
+}

@@ -1,0 +1,91 @@
+//! Test support: plan a module against facts given by a closure, the way the
+//! executor would (probe, re-plan), without any host.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::{Map, Value as Json};
+use sha2::{Digest, Sha256};
+
+use super::{plan, Decision, PlanCx, PlanError, SearchPaths};
+use crate::probe::{Fact, FileKind, FileState, Probe};
+
+/// Plans `module` with `args`, answering every probe it asks for with
+/// `answer`. A probe the closure does not know panics with the probe shown, so
+/// a test names exactly the host state it depends on.
+pub fn run(
+    module: &str,
+    args: Json,
+    answer: impl Fn(&Probe) -> Option<Fact>,
+) -> Result<Decision, PlanError> {
+    let args: Map<String, Json> = match args {
+        Json::Object(m) => m,
+        other => panic!("args must be a mapping, got {other}"),
+    };
+    let mut facts: HashMap<Probe, Fact> = HashMap::new();
+    let search = SearchPaths::default();
+    let env = Map::new();
+    let render = |_: &Path| -> Result<String, String> { Err("no templates in tests".into()) };
+    for _ in 0..8 {
+        let cx = PlanCx {
+            module,
+            args: &args,
+            facts: &facts,
+            search: &search,
+            want_diff: true,
+            render: &render,
+            environment: &env,
+        };
+        match plan(&cx) {
+            Err(PlanError::Need(probes)) => {
+                for p in probes {
+                    let f = answer(&p).unwrap_or_else(|| panic!("unexpected probe {p:?}"));
+                    facts.insert(p, f);
+                }
+            }
+            other => return other,
+        }
+    }
+    panic!("{module} kept asking for facts")
+}
+
+/// A regular file's state as the stat probe reports it.
+pub fn file(content: &[u8], mode: &str, owner: &str) -> FileState {
+    FileState {
+        kind: FileKind::File,
+        mode: mode.into(),
+        owner: owner.into(),
+        group: owner.into(),
+        uid: 0,
+        gid: 0,
+        size: content.len() as u64,
+        sha256: Some(hex::encode(Sha256::digest(content))),
+        link_target: None,
+    }
+}
+
+/// A directory's state.
+pub fn dir(mode: &str, owner: &str) -> FileState {
+    FileState {
+        kind: FileKind::Directory,
+        sha256: None,
+        size: 4096,
+        ..file(b"", mode, owner)
+    }
+}
+
+/// The script of a decision's action, or a panic naming the decision.
+pub fn script(d: &Decision) -> &str {
+    match d {
+        Decision::Change { action, .. } | Decision::Run { action } => &action.script,
+        Decision::Ok { .. } => panic!("expected an action, got {d:?}"),
+    }
+}
+
+/// The message of a failed plan, or a panic.
+pub fn fail_msg(r: Result<Decision, PlanError>) -> String {
+    match r {
+        Err(PlanError::Fail(m)) => m,
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
