@@ -124,17 +124,34 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             } else {
                 0o644
             };
+            // Ansible's `modification_time`/`access_time: preserve` keep an
+            // existing file's times, which makes touch idempotent.
+            let keep_mtime = cx.str_arg("modification_time")?.as_deref() == Some("preserve");
+            let keep_atime = cx.str_arg("access_time")?.as_deref() == Some("preserve");
+            let touch = match (keep_mtime, keep_atime) {
+                _ if !st.exists() => Some("touch"),
+                (false, false) => Some("touch"),
+                (true, false) => Some("touch -a"),
+                (false, true) => Some("touch -m"),
+                (true, true) => None,
+            };
             if !st.exists() {
                 diff.attrs.push("state: absent → file".into());
             } else {
                 diff.attrs.extend(attrs.changes(&st)?);
-                diff.attrs.push("times: updated".into());
+                if touch.is_some() {
+                    diff.attrs.push("times: updated".into());
+                }
+            }
+            if diff.attrs.is_empty() {
+                return Ok(ok(None));
             }
             let script = format!(
-                "set -e\ntouch -- {q}\n{}",
+                "set -e\n{}{}",
+                touch.map(|t| format!("{t} -- {q}\n")).unwrap_or_default(),
                 attrs.apply_lines(&q, cur, st.kind == FileKind::Directory, false)?
             );
-            // Like Ansible, touch always reports a change.
+            // Like Ansible, touch reports a change unless both times are preserved.
             Ok(Decision::Change {
                 diffs: vec![diff],
                 action: checked_action(script, None, &path),
