@@ -116,6 +116,20 @@ type Cache = HashMap<Option<String>, HashMap<Probe, Fact>>;
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// Where the run goes once the current task list ends: the task lists around
+/// it (an including file, an enclosing block, the play's later sections),
+/// each with the index to resume at, innermost last. Only the lookahead reads
+/// it, so that one probe also covers the tasks after an include, a block or a
+/// role boundary.
+pub(super) type Rest<'a> = &'a [(&'a [Task], usize)];
+
+/// `rest` with `(tasks, next)` pushed as the innermost continuation.
+fn push_rest<'a>(rest: Rest<'a>, tasks: &'a [Task], next: usize) -> Vec<(&'a [Task], usize)> {
+    let mut v = rest.to_vec();
+    v.push((tasks, next));
+    v
+}
+
 pub struct HostRunner {
     pub name: String,
     shared: Arc<Shared>,
@@ -194,16 +208,22 @@ impl HostRunner {
         if play.gather_facts && !self.facts_gathered {
             let become_ = self.become_for(play.become_, play.become_user.as_deref());
             let mut probes = vec![Probe::Facts];
-            if let Some(first) = play.sections.iter().find(|s| !s.is_empty()) {
-                probes.extend(lookahead::collect(self, first, 0, &become_));
+            if let Some((first, rest)) = play.sections.split_first() {
+                let rest: Vec<_> = rest.iter().rev().map(|s| (s.as_slice(), 0)).collect();
+                probes.extend(lookahead::collect(self, first, 0, &become_, &rest));
             }
             if let Err(stop) = self.probe(&become_, probes).await {
                 self.stopped = Some(stop);
                 return;
             }
         }
-        for tasks in &play.sections {
-            let res = match self.run_tasks(tasks, None).await {
+        for (si, tasks) in play.sections.iter().enumerate() {
+            let rest: Vec<_> = play.sections[si + 1..]
+                .iter()
+                .rev()
+                .map(|s| (s.as_slice(), 0))
+                .collect();
+            let res = match self.run_tasks(tasks, None, &rest).await {
                 Ok(()) => self.flush_handlers().await,
                 Err(stop) => Err(stop),
             };
@@ -237,6 +257,7 @@ impl HostRunner {
             let path = self.shared.playbook.dir.join(&name);
             let loaded = crate::varsfile::load(
                 &path,
+                &self.shared.identities,
                 self.shared.vault_password.as_deref(),
                 &self.shared.reporter,
             )
@@ -647,10 +668,11 @@ impl HostRunner {
         &'a mut self,
         tasks: &'a [Task],
         extra: Option<&'a Vars>,
+        rest: Rest<'a>,
     ) -> BoxFut<'a, Result<(), Stop>> {
         Box::pin(async move {
             for i in 0..tasks.len() {
-                match self.run_task(tasks, i, extra).await? {
+                match self.run_task(tasks, i, extra, rest).await? {
                     Flow::Next => {}
                     Flow::FlushHandlers => self.flush_handlers().await?,
                 }
@@ -668,7 +690,7 @@ impl HostRunner {
                 if self.notified.get(hi).copied().unwrap_or(false) {
                     self.notified[hi] = false;
                     let was = std::mem::replace(&mut self.in_handlers, true);
-                    let res = self.run_task(handlers, hi, None).await;
+                    let res = self.run_task(handlers, hi, None, &[]).await;
                     self.in_handlers = was;
                     res?;
                 }
@@ -732,6 +754,7 @@ impl HostRunner {
         tasks: &[Task],
         i: usize,
         extra: Option<&Vars>,
+        rest: Rest<'_>,
     ) -> Result<Flow, Stop> {
         let task = &tasks[i];
         if !self.tags_match(task) {
@@ -742,7 +765,11 @@ impl HostRunner {
         self.shared.reporter.host_progress(&self.name, &name);
 
         if let Some(block) = &task.block {
-            return self.run_block(block, extra).await.map(|_| Flow::Next);
+            let rest = push_rest(rest, tasks, i + 1);
+            return self
+                .run_block(block, extra, &rest)
+                .await
+                .map(|_| Flow::Next);
         }
         if task.module == "meta" {
             return self.run_meta(task, &name, started);
@@ -761,9 +788,9 @@ impl HostRunner {
 
         let Some(items) = items else {
             let layer = extra.cloned().unwrap_or_default();
-            let o = self.run_item(tasks, i, &layer).await?;
+            let o = self.run_item(tasks, i, &layer, rest).await?;
             return self
-                .finish_task_with_include(tasks, i, &name, o, &layer, started)
+                .finish_task_with_include(tasks, i, &name, o, &layer, started, rest)
                 .await;
         };
 
@@ -776,9 +803,11 @@ impl HostRunner {
                 layer.insert(iv.clone(), json!(idx));
             }
             let item_started = Instant::now();
-            let mut o = self.run_item(tasks, i, &layer).await?;
+            let mut o = self.run_item(tasks, i, &layer, rest).await?;
             if task.module == "include_tasks" && o.status == Status::Ok {
-                o = self.run_include(task, &layer, o).await?;
+                o = self
+                    .run_include(task, &layer, o, &push_rest(rest, tasks, i + 1))
+                    .await?;
             }
             let label = self.item_label(task, &layer, &item);
             self.report(task, &name, Some(&label), &o, item_started);
@@ -826,6 +855,7 @@ impl HostRunner {
         self.conclude(task, agg, extra)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn finish_task_with_include(
         &mut self,
         tasks: &[Task],
@@ -834,12 +864,15 @@ impl HostRunner {
         o: ItemOutcome,
         layer: &Vars,
         started: Instant,
+        rest: Rest<'_>,
     ) -> Result<Flow, Stop> {
         let task = &tasks[i];
         if task.module == "include_tasks" && o.status == Status::Ok {
             self.report(task, name, None, &o, started);
             self.stats.count(Status::Ok, false);
-            let o = self.run_include(task, layer, o).await?;
+            let o = self
+                .run_include(task, layer, o, &push_rest(rest, tasks, i + 1))
+                .await?;
             if o.status == Status::Failed {
                 self.report(task, name, None, &o, started);
                 return self.conclude(task, o, Some(layer));
@@ -921,17 +954,18 @@ impl HostRunner {
         &'a mut self,
         block: &'a Block,
         extra: Option<&'a Vars>,
+        rest: Rest<'a>,
     ) -> BoxFut<'a, Result<(), Stop>> {
         Box::pin(async move {
-            let mut result = self.run_tasks(&block.block, extra).await;
+            let mut result = self.run_tasks(&block.block, extra, rest).await;
             if matches!(result, Err(Stop::Failed)) && !block.rescue.is_empty() {
                 // A rescued failure does not count against the host.
                 self.stats.failed = self.stats.failed.saturating_sub(1);
                 self.stats.count(Status::Ok, false);
-                result = self.run_tasks(&block.rescue, extra).await;
+                result = self.run_tasks(&block.rescue, extra, rest).await;
             }
             if !matches!(result, Err(Stop::Unreachable)) && !block.always.is_empty() {
-                let always = self.run_tasks(&block.always, extra).await;
+                let always = self.run_tasks(&block.always, extra, rest).await;
                 if result.is_ok() {
                     result = always;
                 }
@@ -1003,6 +1037,7 @@ impl HostRunner {
         tasks: &[Task],
         i: usize,
         layer: &Vars,
+        rest: Rest<'_>,
     ) -> Result<ItemOutcome, Stop> {
         let task = &tasks[i];
         let check = self.effective_check(task);
@@ -1058,7 +1093,7 @@ impl HostRunner {
         if spec.is_some_and(|s| s.local) {
             return Ok(self.run_local(task, layer));
         }
-        self.run_host_module(tasks, i, layer, check).await
+        self.run_host_module(tasks, i, layer, check, rest).await
     }
 
     fn effective_check(&self, task: &Task) -> bool {
@@ -1237,26 +1272,58 @@ impl HostRunner {
         task: &Task,
         layer: &Vars,
         o: ItemOutcome,
+        rest: Rest<'_>,
     ) -> Result<ItemOutcome, Stop> {
-        let file = o
-            .result
+        let tasks = match self.load_include(task, &o.result) {
+            Ok(t) => t,
+            Err(msg) => return Ok(ItemOutcome::failed(msg)),
+        };
+        self.run_tasks(&tasks, Some(layer), rest).await?;
+        Ok(o)
+    }
+
+    /// The tasks of an `include_tasks` file, for the lookahead: `None` when
+    /// its arguments cannot be rendered yet (a loop, or a variable only a
+    /// later task sets) or the file does not load; it is then read when its
+    /// turn comes.
+    pub(super) fn foresee_include(&self, task: &Task) -> Option<Vec<Task>> {
+        if task.loop_items.is_some() {
+            return None;
+        }
+        let magic = self.magic(task.role.as_deref());
+        let r = self.resolver(task.role.as_deref(), &[&task.vars], &magic);
+        let Ok(Json::Object(args)) = self.render_json(&r, &task.args) else {
+            return None;
+        };
+        let mut result = Map::new();
+        for (key, arg) in [("include", "_raw_params"), ("_base_dir", "_base_dir")] {
+            let v = args
+                .get(arg)
+                .or_else(|| (arg == "_raw_params").then(|| args.get("file")).flatten());
+            result.insert(key.into(), v.cloned().unwrap_or(Json::Null));
+        }
+        self.load_include(task, &result).ok()
+    }
+
+    /// Finds and parses the file an `include_tasks` result names.
+    fn load_include(&self, task: &Task, result: &Map<String, Json>) -> Result<Vec<Task>, String> {
+        let file = result
             .get("include")
             .and_then(Json::as_str)
             .unwrap_or_default()
             .to_string();
-        let base = o
-            .result
+        let base = result
             .get("_base_dir")
             .and_then(Json::as_str)
             .map(PathBuf::from)
             .unwrap_or_else(|| self.shared.playbook.dir.clone());
         let candidates = [base.join(&file), self.shared.playbook.dir.join(&file)];
         let Some(path) = candidates.iter().find(|p| p.is_file()) else {
-            return Ok(ItemOutcome::failed(format!(
+            return Err(format!(
                 "{}: task file `{file}` not found (looked in {})",
                 task.origin,
                 crate::diag::display_path(&base)
-            )));
+            ));
         };
         let scope = crate::playbook::TaskScope {
             role: task.role.clone(),
@@ -1271,12 +1338,7 @@ impl HostRunner {
             },
             depth: 0,
         };
-        let tasks = match crate::playbook::parse_tasks_file(path, &scope) {
-            Ok(t) => t,
-            Err(e) => return Ok(ItemOutcome::failed(e.to_string())),
-        };
-        self.run_tasks(&tasks, Some(layer)).await?;
-        Ok(o)
+        crate::playbook::parse_tasks_file(path, &scope).map_err(|e| e.to_string())
     }
 
     /// Plans a host module, probing as needed, then acts unless in check mode.
@@ -1286,6 +1348,7 @@ impl HostRunner {
         i: usize,
         layer: &Vars,
         check: bool,
+        rest: Rest<'_>,
     ) -> Result<ItemOutcome, Stop> {
         let task = &tasks[i];
         let become_ = self.become_for(task.become_, task.become_user.as_deref());
@@ -1294,7 +1357,7 @@ impl HostRunner {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let decision = self.decide(tasks, i, layer, &become_).await?;
+            let decision = self.decide(tasks, i, layer, &become_, rest).await?;
             let mut o = match decision {
                 Err(msg) => ItemOutcome::failed(msg),
                 Ok(d) => self.act(d, &become_, check).await?,
@@ -1348,6 +1411,7 @@ impl HostRunner {
         i: usize,
         layer: &Vars,
         become_: &Option<String>,
+        rest: Rest<'_>,
     ) -> Result<Result<Decision, String>, Stop> {
         for round in 0..6 {
             match self.plan_now(&tasks[i], layer, become_) {
@@ -1356,7 +1420,7 @@ impl HostRunner {
                 Err(PlanError::Need(mut probes)) => {
                     if round == 0 {
                         // This task's other loop items and the tasks after it.
-                        probes.extend(lookahead::collect(self, tasks, i, become_));
+                        probes.extend(lookahead::collect(self, tasks, i, become_, rest));
                     }
                     self.probe(become_, probes).await?;
                 }
@@ -1375,11 +1439,46 @@ impl HostRunner {
         layer: &Vars,
         become_: &Option<String>,
     ) -> Result<Decision, PlanError> {
+        self.plan_with(task, layer, become_, false)
+    }
+
+    /// A planning attempt for the lookahead only: an argument that cannot be
+    /// rendered yet (it uses the result of an earlier task) is taken as empty,
+    /// so that the task still asks for the state of the paths it names.
+    pub(super) fn plan_ahead(
+        &self,
+        task: &Task,
+        layer: &Vars,
+        become_: &Option<String>,
+    ) -> Result<Decision, PlanError> {
+        self.plan_with(task, layer, become_, true)
+    }
+
+    fn plan_with(
+        &self,
+        task: &Task,
+        layer: &Vars,
+        become_: &Option<String>,
+        lenient: bool,
+    ) -> Result<Decision, PlanError> {
         let role = task.role.as_deref();
         let magic = self.magic(role);
         let r = self.resolver(role, &[&task.vars, layer], &magic);
         let at = |e: TemplateError| PlanError::Fail(format!("{}: {e}", task.origin));
-        let args = match self.render_json(&r, &task.args).map_err(at)? {
+        let rendered = match &task.args {
+            Json::Object(m) if lenient => Json::Object(
+                m.iter()
+                    .map(|(k, v)| {
+                        let v = self
+                            .render_json(&r, v)
+                            .unwrap_or_else(|_| Json::String(String::new()));
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            args => self.render_json(&r, args).map_err(at)?,
+        };
+        let args = match rendered {
             Json::Object(m) => m
                 .into_iter()
                 .filter(|(_, v)| v.as_str() != Some(OMIT))

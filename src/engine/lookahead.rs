@@ -4,11 +4,18 @@
 //! When a task needs facts it has not got, the executor plans the tasks after
 //! it against the same (incomplete) cache and collects every probe they ask
 //! for, up to the first task whose effect cannot be known (a command). The
-//! plans made here are thrown away: they only decide what to ask. A task that
-//! cannot be planned yet (its `when` or arguments use something not known) is
-//! passed over; when its turn comes, it is planned for real.
+//! scan goes on past the end of the current task list into the lists around
+//! it (the rest of an including file, a role boundary, the play's later
+//! sections), into blocks, and into `include_tasks` files whose name is
+//! already known, so that a run whose tasks change nothing costs one probe
+//! per sudo user, not one per task list. The plans made here are thrown away:
+//! they only decide what to ask. A task that cannot be planned yet (its
+//! `when` or arguments use something not known) is passed over; when its turn
+//! comes, it is planned for real; an argument that uses an earlier task's
+//! result is taken as empty, which still names the paths to probe. A probe asked for too early is harmless:
+//! an action marks what it touched as stale.
 
-use super::host::HostRunner;
+use super::host::{HostRunner, Rest};
 use crate::modules::{self, PlanError};
 use crate::playbook::{Task, Vars};
 use crate::probe::Probe;
@@ -16,18 +23,67 @@ use crate::probe::Probe;
 /// At most this many probes are batched into one command.
 const MAX_BATCH: usize = 500;
 
+/// How deep the scan follows `include_tasks` inside `include_tasks`.
+const MAX_INCLUDE_DEPTH: usize = 8;
+
 pub fn collect(
     runner: &HostRunner,
     tasks: &[Task],
     start: usize,
     become_: &Option<String>,
+    rest: Rest<'_>,
 ) -> Vec<Probe> {
     let mut out: Vec<Probe> = Vec::new();
-    for task in tasks.iter().skip(start) {
-        if out.len() >= MAX_BATCH || task.block.is_some() || modules::is_opaque(&task.module) {
+    if !scan(runner, tasks, start, become_, 0, &mut out) {
+        return out;
+    }
+    for (tasks, next) in rest.iter().rev() {
+        if !scan(runner, tasks, *next, become_, 0, &mut out) {
             break;
         }
-        if modules::spec(&task.module).is_none_or(|s| s.local) || !runner.tags_match(task) {
+    }
+    out
+}
+
+/// Collects the probes of `tasks[start..]`; false when the scan must stop
+/// there (an opaque task, or the batch is full).
+fn scan(
+    runner: &HostRunner,
+    tasks: &[Task],
+    start: usize,
+    become_: &Option<String>,
+    depth: usize,
+    out: &mut Vec<Probe>,
+) -> bool {
+    for task in tasks.iter().skip(start) {
+        if out.len() >= MAX_BATCH {
+            return false;
+        }
+        if !runner.tags_match(task) {
+            continue;
+        }
+        if let Some(block) = &task.block {
+            // rescue and always run only in special cases: stop after the block.
+            if !scan(runner, &block.block, 0, become_, depth, out) {
+                return false;
+            }
+            continue;
+        }
+        if task.module == "include_tasks" && depth < MAX_INCLUDE_DEPTH {
+            match runner.foresee_include(task) {
+                Some(included) => {
+                    if !scan(runner, &included, 0, become_, depth + 1, out) {
+                        return false;
+                    }
+                    continue;
+                }
+                None => return false,
+            }
+        }
+        if modules::is_opaque(&task.module) {
+            return false;
+        }
+        if modules::spec(&task.module).is_none_or(|s| s.local) {
             continue;
         }
         if runner.become_for(task.become_, task.become_user.as_deref()) != *become_ {
@@ -50,10 +106,10 @@ pub fn collect(
         // `when` is not evaluated here: it may depend on results not known
         // yet, and an unneeded stat costs nothing.
         for layer in &layers {
-            if let Err(PlanError::Need(probes)) = runner.plan_now(task, layer, become_) {
+            if let Err(PlanError::Need(probes)) = runner.plan_ahead(task, layer, become_) {
                 out.extend(probes);
             }
         }
     }
-    out
+    true
 }
