@@ -125,7 +125,13 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         args.diff || args.check,
     ));
 
-    let secrets = load_secrets(&args, &playbook.dir, &reporter)?;
+    let identities = rprov_secrets::IdentityOptions {
+        identity_files: args.identity.clone(),
+        passphrase_file: args.passphrase_file.clone(),
+    };
+    // Decrypting is CPU work (scrypt for passphrases): done once, here, before
+    // the async runtime starts, never on its threads.
+    let secrets = load_secrets(&args, &identities, &playbook.dir, &reporter)?;
     let vault_password = match &args.vault_password_file {
         Some(p) => Some(rprov_secrets::read_vault_password_file(p)?),
         None => None,
@@ -151,6 +157,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         reporter,
         secrets,
         vault_password,
+        identities,
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -167,14 +174,15 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
 }
 
 /// secrets.age next to the playbook (or `--secrets`), decrypted once per run.
-fn load_secrets(args: &ApplyArgs, playbook_dir: &Path, reporter: &Reporter) -> Result<Vars> {
-    let ids = rprov_secrets::IdentityOptions {
-        identity_files: args.identity.clone(),
-        passphrase_file: args.passphrase_file.clone(),
-    };
+fn load_secrets(
+    args: &ApplyArgs,
+    ids: &rprov_secrets::IdentityOptions,
+    playbook_dir: &Path,
+    reporter: &Reporter,
+) -> Result<Vars> {
     let loaded = match &args.secrets {
-        Some(p) => Some(rprov_secrets::load(p, &ids)?),
-        None => rprov_secrets::load_if_exists(&playbook_dir.join("secrets.age"), &ids)?,
+        Some(p) => Some(rprov_secrets::load(p, ids)?),
+        None => rprov_secrets::load_if_exists(&playbook_dir.join("secrets.age"), ids)?,
     };
     Ok(match loaded {
         Some(s) => {

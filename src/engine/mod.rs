@@ -49,6 +49,8 @@ pub struct Shared {
     pub secrets: Vars,
     /// Vault password for `vars_files` encrypted with ansible-vault.
     pub vault_password: Option<Vec<u8>>,
+    /// Identities for age-encrypted `vars_files`.
+    pub identities: rprov_secrets::IdentityOptions,
     pub groups: Json,
     hostvars: OnceLock<Json>,
 }
@@ -62,6 +64,7 @@ impl Shared {
         reporter: Arc<Reporter>,
         secrets: Vars,
         vault_password: Option<Vec<u8>>,
+        identities: rprov_secrets::IdentityOptions,
     ) -> Self {
         let groups = serde_json::to_value(inventory.groups()).unwrap_or(Json::Null);
         Shared {
@@ -73,6 +76,7 @@ impl Shared {
             reporter,
             secrets,
             vault_password,
+            identities,
             groups,
             hostvars: OnceLock::new(),
         }
