@@ -1,0 +1,210 @@
+//! Shared helpers for rprov's CLI integration tests: running the binary,
+//! reading `--output json`, preparing target directories on the (shared)
+//! filesystem of the loopback sshd, and snapshotting a directory tree.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rprov_testbed::Sshd;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// The account the loopback sshd logs in as (passwordless sudo).
+pub const USER: &str = "rprovtest";
+
+/// Where the fixtures live.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The result of one `rprov` invocation.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Both streams, for assertion messages.
+    pub fn dump(&self) -> String {
+        format!(
+            "exit code {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
+    /// stdout and stderr together, for "the message says …" checks.
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// Asserts the exit code, showing the whole output when it differs.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "unexpected exit code\n{}", self.dump());
+        self
+    }
+
+    /// Every line of `--output json` stdout, each of which must parse.
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| {
+                    panic!("stdout line is not JSON ({e}): {l}\n{}", self.dump())
+                })
+            })
+            .collect()
+    }
+
+    /// The `{"recap": {...}}` entry of `host` from the last JSON line.
+    pub fn recap(&self, host: &str) -> Value {
+        let lines = self.json_lines();
+        let last = lines
+            .last()
+            .unwrap_or_else(|| panic!("no output\n{}", self.dump()));
+        last["recap"][host].clone()
+    }
+
+    /// Task events (`"event": "task"`).
+    pub fn tasks(&self) -> Vec<Value> {
+        self.json_lines()
+            .into_iter()
+            .filter(|v| v["event"] == "task")
+            .collect()
+    }
+}
+
+/// Runs the rprov binary with `args` in `cwd`. Never lets a panic pass.
+pub fn rprov<I, S>(cwd: &Path, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let out = Command::new(env!("CARGO_BIN_EXE_rprov"))
+        .current_dir(cwd)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("RPROV_IDENTITY")
+        .output()
+        .expect("running the rprov binary");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !run.stderr.contains("panicked") && !run.stdout.contains("panicked"),
+        "rprov panicked\n{}",
+        run.dump()
+    );
+    assert!(
+        !run.stderr.contains("RUST_BACKTRACE"),
+        "rprov printed a debug dump\n{}",
+        run.dump()
+    );
+    run
+}
+
+/// The expected `--output json` recap line for one host, byte for byte
+/// (the contract of issue 2, key order included).
+pub fn recap_line(
+    host: &str,
+    ok: u64,
+    changed: u64,
+    failed: u64,
+    skipped: u64,
+    cmds: u64,
+) -> String {
+    format!(
+        "{{\"recap\": {{\"{host}\": {{\"ok\": {ok}, \"changed\": {changed}, \"failed\": {failed}, \"skipped\": {skipped}, \"unreachable\": 0, \"remote_commands\": {cmds}}}}}}}"
+    )
+}
+
+/// A temp dir the test user can write into (the sshd shares our filesystem).
+pub fn target_dir(owner: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("rprov-it-")
+        .tempdir()
+        .expect("temp dir");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let status = Command::new("chown")
+        .arg(format!("{owner}:{owner}"))
+        .arg(dir.path())
+        .status()
+        .expect("chown");
+    assert!(status.success(), "chown {owner} {}", dir.path().display());
+    dir
+}
+
+/// Writes an inventory file with `lines` under `[group]` headers as given.
+pub fn write_inventory(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("hosts.ini");
+    fs::write(&p, text).expect("write inventory");
+    p
+}
+
+/// An inventory with one host `name` reached through `sshd`.
+pub fn one_host_inventory(dir: &Path, sshd: &Sshd, name: &str) -> PathBuf {
+    write_inventory(dir, &format!("{}\n", sshd.inventory_line(name)))
+}
+
+/// One entry of a tree snapshot: kind, mode, owner, group and content hash
+/// (files) or link target (links).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub kind: char,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub content: String,
+}
+
+/// Every path under `root` (relative), with what a provisioner can change.
+pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Entry> {
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Entry>) {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read_dir {}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        let md = fs::symlink_metadata(&p).expect("lstat");
+        let ft = md.file_type();
+        let (kind, content) = if ft.is_symlink() {
+            (
+                'l',
+                fs::read_link(&p).expect("readlink").display().to_string(),
+            )
+        } else if ft.is_dir() {
+            ('d', String::new())
+        } else {
+            let bytes = fs::read(&p).expect("read file");
+            ('f', hex::encode(Sha256::digest(&bytes)))
+        };
+        let rel = p.strip_prefix(root).expect("under root").to_path_buf();
+        out.insert(
+            rel,
+            Entry {
+                kind,
+                mode: md.mode() & 0o7777,
+                uid: md.uid(),
+                gid: md.gid(),
+                content,
+            },
+        );
+        if kind == 'd' {
+            walk(root, &p, out);
+        }
+    }
+}
