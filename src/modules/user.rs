@@ -1,7 +1,644 @@
-use super::{Decision, PlanCx, PlanError};
-pub fn plan_user(_cx: &PlanCx) -> Result<Decision, PlanError> {
-    Err(PlanError::Fail("todo".into()))
+//! `user` and `group`: accounts, read with `getent` and `id`, changed with
+//! the shadow-utils tools (useradd/usermod/userdel, groupadd/groupmod/groupdel).
+//!
+//! One read snippet per account answers everything the decision needs (the
+//! passwd entry, the groups, whether the password is locked), so a role's
+//! user tasks cost one probe round together. The diff lists each attribute
+//! that changes, `shell: /bin/sh → /bin/bash`, so check mode is honest.
+
+use rprov_transport::quote;
+use serde_json::{json, Map, Value as Json};
+
+use super::sysargs::{choice, list_arg, sections, sep_line, u64_arg};
+use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
+
+/// A passwd entry as `getent passwd` prints it.
+#[derive(Debug, Clone, PartialEq)]
+struct Passwd {
+    uid: u64,
+    gid: u64,
+    comment: String,
+    home: String,
+    shell: String,
 }
-pub fn plan_group(_cx: &PlanCx) -> Result<Decision, PlanError> {
-    Err(PlanError::Fail("todo".into()))
+
+fn parse_passwd(line: &str) -> Option<Passwd> {
+    let f: Vec<&str> = line.trim_end().split(':').collect();
+    if f.len() < 7 {
+        return None;
+    }
+    Some(Passwd {
+        uid: f[2].parse().ok()?,
+        gid: f[3].parse().ok()?,
+        comment: f[4].to_string(),
+        home: f[5].to_string(),
+        shell: f[6].to_string(),
+    })
+}
+
+/// The read snippet for one user: passwd entry, primary group name,
+/// supplementary groups, and the password field's lock state (never the
+/// hash itself: only `locked`/`unlocked`/`none` leaves the host).
+fn user_snippet(name: &str) -> String {
+    let q = quote(name);
+    format!(
+        "getent passwd {q}\n{sep}\nid -gn {q} 2>/dev/null\n{sep}\nid -nG {q} 2>/dev/null\n{sep}\n\
+         p=$(getent shadow {q} 2>/dev/null | cut -d: -f2); case \"$p\" in '') echo none;; '!'*) echo locked;; *) echo unlocked;; esac",
+        sep = sep_line()
+    )
+}
+
+/// What the snippet says about a user.
+struct UserFacts {
+    entry: Option<Passwd>,
+    primary: String,
+    groups: Vec<String>,
+    lock: String,
+}
+
+fn read_user(cx: &PlanCx, name: &str) -> Result<UserFacts, PlanError> {
+    let out = cx.read(&user_snippet(name))?;
+    let s = sections(&out, 4);
+    let entry = s[0].lines().next().and_then(parse_passwd);
+    let primary = s[1].trim().to_string();
+    Ok(UserFacts {
+        groups: s[2]
+            .split_whitespace()
+            .filter(|g| *g != primary)
+            .map(str::to_string)
+            .collect(),
+        entry,
+        primary,
+        lock: s[3].trim().to_string(),
+    })
+}
+
+fn action(script: String, result: Map<String, Json>, touches: Vec<String>) -> Action {
+    Action {
+        script,
+        stdin: None,
+        output: OutputMode::Checked,
+        result,
+        touches,
+        touches_everything: false,
+    }
+}
+
+/// Quotes each word and joins them into one command line.
+fn cmd(words: &[String]) -> String {
+    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+}
+
+pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let name = cx.required_str("name")?;
+    let state = choice(cx, "state", &["present", "absent"], Some("present"))?.unwrap_or_default();
+    let shell = cx.str_arg("shell")?;
+    let home = cx.str_arg("home")?;
+    let uid = u64_arg(cx, "uid")?;
+    let group = cx.str_arg("group")?;
+    let comment = cx.str_arg("comment")?;
+    let groups = list_arg(cx, "groups")?;
+    let append = cx.bool_arg("append", false)?;
+    let system = cx.bool_arg("system", false)?;
+    let create_home = match cx.args.get("create_home") {
+        Some(_) => cx.bool_arg("create_home", true)?,
+        None => cx.bool_arg("createhome", true)?,
+    };
+    let lock = match cx.args.get("password_lock") {
+        None | Some(Json::Null) => None,
+        Some(_) => Some(cx.bool_arg("password_lock", false)?),
+    };
+    let password = cx.str_arg("password")?;
+    let update_password = choice(
+        cx,
+        "update_password",
+        &["always", "on_create"],
+        Some("always"),
+    )?
+    .unwrap_or_default();
+    let remove = cx.bool_arg("remove", false)?;
+    let force = cx.bool_arg("force", false)?;
+    let move_home = cx.bool_arg("move_home", false)?;
+    let non_unique = cx.bool_arg("non_unique", false)?;
+    if name.is_empty() || name.contains([':', '\n', '/']) {
+        return Err(PlanError::Fail(format!("user: invalid user name `{name}`")));
+    }
+    if let Some(s) = shell
+        .iter()
+        .chain(home.iter())
+        .find(|s| s.contains([':', '\n']))
+    {
+        return Err(PlanError::Fail(format!(
+            "user: `{s}` cannot contain `:` or a newline"
+        )));
+    }
+
+    let f = read_user(cx, &name)?;
+    let mut result = Map::new();
+    result.insert("name".into(), json!(name));
+    result.insert("state".into(), json!(state));
+    let diff_path = format!("user {name}");
+
+    if state == "absent" {
+        let Some(e) = f.entry else {
+            result.insert("changed".into(), json!(false));
+            return Ok(Decision::Ok { result, msg: None });
+        };
+        let mut words = vec!["userdel".to_string()];
+        if remove {
+            words.push("-r".into());
+        }
+        if force {
+            words.push("-f".into());
+        }
+        words.push(name.clone());
+        result.insert("changed".into(), json!(true));
+        result.insert("remove".into(), json!(remove));
+        let mut attrs = vec!["state: present → absent".to_string()];
+        if remove {
+            attrs.push(format!("home: {} removed", e.home));
+        }
+        return Ok(Decision::Change {
+            diffs: vec![Diff {
+                path: diff_path,
+                attrs,
+                ..Diff::default()
+            }],
+            action: action(cmd(&words), result, vec![e.home]),
+        });
+    }
+
+    let Some(cur) = f.entry else {
+        // A new account.
+        let mut words = vec!["useradd".to_string()];
+        let mut attrs = vec!["state: absent → present".to_string()];
+        let mut opt = |flag: &str, v: &Option<String>, label: &str| {
+            if let Some(v) = v {
+                words.push(flag.into());
+                words.push(v.clone());
+                attrs.push(format!("{label}: {v}"));
+            }
+        };
+        opt("-u", &uid.map(|u| u.to_string()), "uid");
+        opt("-g", &group, "group");
+        opt("-c", &comment, "comment");
+        opt("-d", &home, "home");
+        opt("-s", &shell, "shell");
+        if let Some(g) = groups.as_ref().filter(|g| !g.is_empty()) {
+            words.push("-G".into());
+            words.push(g.join(","));
+            attrs.push(format!("groups: {}", g.join(",")));
+        }
+        if let Some(p) = &password {
+            words.push("-p".into());
+            words.push(p.clone());
+            attrs.push("password: set".into());
+        }
+        if non_unique {
+            words.push("-o".into());
+        }
+        if system {
+            words.push("-r".into());
+        }
+        words.push(if create_home { "-m" } else { "-M" }.into());
+        words.push(name.clone());
+        let mut script = cmd(&words);
+        if lock == Some(true) {
+            script.push_str(&format!(" && usermod -L {}", quote(&name)));
+            attrs.push("password_lock: yes".into());
+        }
+        result.insert("changed".into(), json!(true));
+        result.insert("system".into(), json!(system));
+        result.insert("create_home".into(), json!(create_home));
+        if let Some(u) = uid {
+            result.insert("uid".into(), json!(u));
+        }
+        if let Some(h) = &home {
+            result.insert("home".into(), json!(h));
+        }
+        let touches = home.into_iter().collect();
+        return Ok(Decision::Change {
+            diffs: vec![Diff {
+                path: diff_path,
+                attrs,
+                ..Diff::default()
+            }],
+            action: action(script, result, touches),
+        });
+    };
+
+    // An existing account: usermod with only what differs.
+    let mut words = vec!["usermod".to_string()];
+    let mut attrs = Vec::new();
+    if let Some(u) = uid.filter(|u| *u != cur.uid) {
+        words.extend(["-u".into(), u.to_string()]);
+        attrs.push(format!("uid: {} → {u}", cur.uid));
+        if non_unique {
+            words.push("-o".into());
+        }
+    }
+    if let Some(g) = group
+        .as_ref()
+        .filter(|g| **g != f.primary && **g != cur.gid.to_string())
+    {
+        words.extend(["-g".into(), g.clone()]);
+        attrs.push(format!("group: {} → {g}", f.primary));
+    }
+    if let Some(c) = comment.as_ref().filter(|c| **c != cur.comment) {
+        words.extend(["-c".into(), c.clone()]);
+        attrs.push(format!("comment: {} → {c}", cur.comment));
+    }
+    if let Some(h) = home
+        .as_ref()
+        .filter(|h| h.trim_end_matches('/') != cur.home.trim_end_matches('/'))
+    {
+        words.extend(["-d".into(), h.clone()]);
+        if move_home {
+            words.push("-m".into());
+        }
+        attrs.push(format!("home: {} → {h}", cur.home));
+    }
+    if let Some(s) = shell.as_ref().filter(|s| **s != cur.shell) {
+        words.extend(["-s".into(), s.clone()]);
+        attrs.push(format!("shell: {} → {s}", cur.shell));
+    }
+    if let Some(want) = &groups {
+        let want: Vec<&String> = want.iter().filter(|g| **g != f.primary).collect();
+        let missing: Vec<&String> = want
+            .iter()
+            .copied()
+            .filter(|g| !f.groups.contains(g))
+            .collect();
+        let extra: Vec<&String> = f.groups.iter().filter(|g| !want.contains(g)).collect();
+        if !missing.is_empty() || (!append && !extra.is_empty()) {
+            let new: Vec<String> = if append {
+                f.groups
+                    .iter()
+                    .chain(missing.iter().copied())
+                    .cloned()
+                    .collect()
+            } else {
+                want.iter().map(|g| g.to_string()).collect()
+            };
+            if append {
+                words.push("-a".into());
+            }
+            words.extend(["-G".into(), new.join(",")]);
+            attrs.push(format!(
+                "groups: {} → {}",
+                f.groups.join(","),
+                new.join(",")
+            ));
+        }
+    }
+    let mut script = String::new();
+    if words.len() > 1 {
+        words.push(name.clone());
+        script = cmd(&words);
+    }
+    let locked = f.lock == "locked";
+    let mut extra_cmd = |c: String| {
+        if !script.is_empty() {
+            script.push_str(" && ");
+        }
+        script.push_str(&c);
+    };
+    if let Some(p) = &password {
+        // Comparing needs the hash, which never leaves the host: the check
+        // runs there and the command only acts when it differs.
+        if update_password == "always" {
+            let check = format!(
+                "[ \"$(getent shadow {n} | cut -d: -f2)\" = {p} ] || usermod -p {p} {n}",
+                n = quote(&name),
+                p = quote(p)
+            );
+            extra_cmd(check);
+        }
+    }
+    match lock {
+        Some(true) if !locked => {
+            extra_cmd(format!("usermod -L {}", quote(&name)));
+            attrs.push("password_lock: no → yes".into());
+        }
+        Some(false) if locked => {
+            extra_cmd(format!("usermod -U {}", quote(&name)));
+            attrs.push("password_lock: yes → no".into());
+        }
+        _ => {}
+    }
+    result.insert("uid".into(), json!(uid.unwrap_or(cur.uid)));
+    result.insert("group".into(), json!(cur.gid));
+    result.insert(
+        "home".into(),
+        json!(home.clone().unwrap_or(cur.home.clone())),
+    );
+    result.insert(
+        "shell".into(),
+        json!(shell.clone().unwrap_or(cur.shell.clone())),
+    );
+    result.insert(
+        "comment".into(),
+        json!(comment.clone().unwrap_or(cur.comment.clone())),
+    );
+    result.insert("system".into(), json!(system));
+    result.insert("append".into(), json!(append));
+    if let Some(g) = &groups {
+        result.insert("groups".into(), json!(g.join(",")));
+    }
+    if attrs.is_empty() && (password.is_none() || update_password != "always") {
+        result.insert("changed".into(), json!(false));
+        return Ok(Decision::Ok { result, msg: None });
+    }
+    if attrs.is_empty() {
+        // Only the password may differ; whether it does is known on the host.
+        if let Some(p) = &password {
+            return password_only(cx, &name, p, result, script);
+        }
+    }
+    result.insert("changed".into(), json!(true));
+    let touches = vec![cur.home.clone()];
+    Ok(Decision::Change {
+        diffs: vec![Diff {
+            path: diff_path,
+            attrs,
+            ..Diff::default()
+        }],
+        action: action(script, result, touches),
+    })
+}
+
+/// The password hash is compared on the host by a read snippet that prints
+/// only `same` or `differs`, so the hash never reaches the controller's output.
+fn password_only(
+    cx: &PlanCx,
+    name: &str,
+    hash: &str,
+    mut result: Map<String, Json>,
+    script: String,
+) -> Result<Decision, PlanError> {
+    let snippet = format!(
+        "[ \"$(getent shadow {} | cut -d: -f2)\" = {} ] && echo same || echo differs",
+        quote(name),
+        quote(hash)
+    );
+    if cx.read(&snippet)?.trim() == "same" {
+        result.insert("changed".into(), json!(false));
+        return Ok(Decision::Ok { result, msg: None });
+    }
+    result.insert("changed".into(), json!(true));
+    Ok(Decision::Change {
+        diffs: vec![Diff {
+            path: format!("user {name}"),
+            attrs: vec!["password: changed".into()],
+            ..Diff::default()
+        }],
+        action: action(script, result, Vec::new()),
+    })
+}
+
+pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let name = cx.required_str("name")?;
+    let state = choice(cx, "state", &["present", "absent"], Some("present"))?.unwrap_or_default();
+    let gid = u64_arg(cx, "gid")?;
+    let system = cx.bool_arg("system", false)?;
+    let non_unique = cx.bool_arg("non_unique", false)?;
+    if name.is_empty() || name.contains([':', '\n']) {
+        return Err(PlanError::Fail(format!(
+            "group: invalid group name `{name}`"
+        )));
+    }
+    let out = cx.read(&format!("getent group {}", quote(&name)))?;
+    let cur_gid: Option<u64> = out
+        .lines()
+        .next()
+        .and_then(|l| l.split(':').nth(2))
+        .and_then(|g| g.parse().ok());
+    let mut result = Map::new();
+    result.insert("name".into(), json!(name));
+    result.insert("state".into(), json!(state));
+    result.insert("system".into(), json!(system));
+    let path = format!("group {name}");
+    let change = |attrs: Vec<String>, words: Vec<String>, mut result: Map<String, Json>| {
+        result.insert("changed".into(), json!(true));
+        Decision::Change {
+            diffs: vec![Diff {
+                path: path.clone(),
+                attrs,
+                ..Diff::default()
+            }],
+            action: action(cmd(&words), result, Vec::new()),
+        }
+    };
+    match (state.as_str(), cur_gid) {
+        ("absent", None) | ("present", Some(_)) if gid.is_none() || gid == cur_gid => {
+            result.insert("changed".into(), json!(false));
+            if let Some(g) = cur_gid {
+                result.insert("gid".into(), json!(g));
+            }
+            Ok(Decision::Ok { result, msg: None })
+        }
+        ("absent", Some(_)) => Ok(change(
+            vec!["state: present → absent".into()],
+            vec!["groupdel".into(), name.clone()],
+            result,
+        )),
+        ("present", None) => {
+            let mut words = vec!["groupadd".to_string()];
+            let mut attrs = vec!["state: absent → present".to_string()];
+            if let Some(g) = gid {
+                words.extend(["-g".into(), g.to_string()]);
+                attrs.push(format!("gid: {g}"));
+                result.insert("gid".into(), json!(g));
+            }
+            if non_unique {
+                words.push("-o".into());
+            }
+            if system {
+                words.push("-r".into());
+            }
+            words.push(name.clone());
+            Ok(change(attrs, words, result))
+        }
+        (_, cur) => {
+            let g = gid.unwrap_or_default();
+            let mut words = vec!["groupmod".to_string(), "-g".into(), g.to_string()];
+            if non_unique {
+                words.push("-o".into());
+            }
+            words.push(name.clone());
+            result.insert("gid".into(), json!(g));
+            Ok(change(
+                vec![format!("gid: {} → {g}", cur.unwrap_or_default())],
+                words,
+                result,
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::testing::{self, fail_msg};
+    use super::super::Decision;
+    use crate::probe::{Fact, Probe};
+
+    /// Answers the user snippet with `passwd`, primary group, groups and lock.
+    fn run_user(
+        args: serde_json::Value,
+        facts: Option<(&str, &str, &str, &str)>,
+    ) -> Result<Decision, super::PlanError> {
+        testing::run("user", args, |p| match p {
+            Probe::Shell { script } if script.starts_with("getent passwd") => {
+                let sep = super::super::sysargs::SEP;
+                Some(Fact::Text(match facts {
+                    None => format!("{sep}\n{sep}\n{sep}\nnone\n"),
+                    Some((pw, pg, gs, lock)) => {
+                        format!("{pw}\n{sep}\n{pg}\n{sep}\n{gs}\n{sep}\n{lock}\n")
+                    }
+                }))
+            }
+            Probe::Shell { script } if script.contains("echo same") => {
+                Some(Fact::Text("differs\n".into()))
+            }
+            _ => None,
+        })
+    }
+
+    const ALICE: (&str, &str, &str, &str) = (
+        "rprovmod-a:x:1001:1001:Alice:/home/rprovmod-a:/bin/sh",
+        "rprovmod-a",
+        "rprovmod-a sudo",
+        "unlocked",
+    );
+
+    fn attrs(d: &Decision) -> Vec<String> {
+        match d {
+            Decision::Change { diffs, .. } => diffs[0].attrs.clone(),
+            other => panic!("expected a change, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn creates_a_missing_user() {
+        let d = run_user(
+            json!({"name": "rprovmod-a", "shell": "/bin/bash", "groups": "sudo, adm", "uid": 1001}),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            testing::script(&d),
+            "useradd -u 1001 -s /bin/bash -G sudo,adm -m rprovmod-a"
+        );
+        assert!(attrs(&d).contains(&"shell: /bin/bash".to_string()));
+    }
+
+    #[test]
+    fn no_change_when_it_matches() {
+        let d = run_user(
+            json!({"name": "rprovmod-a", "shell": "/bin/sh", "groups": ["sudo"], "uid": "1001",
+                   "home": "/home/rprovmod-a/", "comment": "Alice", "password_lock": false}),
+            Some(ALICE),
+        )
+        .unwrap();
+        let Decision::Ok { result, .. } = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(result["uid"], json!(1001));
+        assert_eq!(result["home"], json!("/home/rprovmod-a/"));
+        // append: the wanted group is there already.
+        let d = run_user(
+            json!({"name": "rprovmod-a", "groups": "sudo", "append": true}),
+            Some(ALICE),
+        )
+        .unwrap();
+        assert!(matches!(d, Decision::Ok { .. }));
+        let d = run_user(json!({"name": "nobody-here", "state": "absent"}), None).unwrap();
+        assert!(matches!(d, Decision::Ok { .. }));
+    }
+
+    #[test]
+    fn modifies_only_what_differs() {
+        let d = run_user(
+            json!({"name": "rprovmod-a", "shell": "/bin/bash", "groups": "adm", "append": true,
+                   "password_lock": true}),
+            Some(ALICE),
+        )
+        .unwrap();
+        assert_eq!(
+            attrs(&d),
+            vec![
+                "shell: /bin/sh → /bin/bash",
+                "groups: sudo → sudo,adm",
+                "password_lock: no → yes"
+            ]
+        );
+        assert_eq!(
+            testing::script(&d),
+            "usermod -s /bin/bash -a -G sudo,adm rprovmod-a && usermod -L rprovmod-a"
+        );
+        // Without append the list is exact.
+        let d = run_user(json!({"name": "rprovmod-a", "groups": []}), Some(ALICE)).unwrap();
+        assert_eq!(testing::script(&d), "usermod -G '' rprovmod-a");
+    }
+
+    #[test]
+    fn removes() {
+        let d = run_user(
+            json!({"name": "rprovmod-a", "state": "absent", "remove": true}),
+            Some(ALICE),
+        )
+        .unwrap();
+        assert_eq!(testing::script(&d), "userdel -r rprovmod-a");
+    }
+
+    #[test]
+    fn password_is_compared_on_the_host() {
+        let d = run_user(
+            json!({"name": "rprovmod-a", "password": "$6$x$y"}),
+            Some(ALICE),
+        )
+        .unwrap();
+        assert_eq!(attrs(&d), vec!["password: changed"]);
+        assert!(!format!("{d:?}").contains("diffs: [Diff { path: \"user rprovmod-a\", before: None, after: None, attrs: [\"password: $6"));
+    }
+
+    #[test]
+    fn bad_values() {
+        let m = fail_msg(run_user(json!({"name": "a", "state": "gone"}), None));
+        assert!(m.contains("`state` must be one of present, absent"), "{m}");
+        let m = fail_msg(run_user(json!({"name": "a", "uid": "x1"}), None));
+        assert!(m.contains("non-negative integer"), "{m}");
+        let m = fail_msg(run_user(json!({"name": "a:b"}), None));
+        assert!(m.contains("invalid user name"), "{m}");
+    }
+
+    fn run_group(args: serde_json::Value, entry: &str) -> Result<Decision, super::PlanError> {
+        let entry = entry.to_string();
+        testing::run("group", args, move |p| match p {
+            Probe::Shell { script } if script.starts_with("getent group") => {
+                Some(Fact::Text(entry.clone()))
+            }
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn groups() {
+        let d = run_group(json!({"name": "app", "gid": 2000, "system": true}), "").unwrap();
+        assert_eq!(testing::script(&d), "groupadd -g 2000 -r app");
+        let d = run_group(json!({"name": "app", "gid": 2000}), "app:x:2000:\n").unwrap();
+        assert!(matches!(d, Decision::Ok { .. }));
+        let d = run_group(json!({"name": "app"}), "app:x:2000:\n").unwrap();
+        assert!(matches!(d, Decision::Ok { .. }));
+        let d = run_group(json!({"name": "app", "gid": 2001}), "app:x:2000:\n").unwrap();
+        assert_eq!(testing::script(&d), "groupmod -g 2001 app");
+        let d = run_group(json!({"name": "app", "state": "absent"}), "app:x:2000:\n").unwrap();
+        assert_eq!(testing::script(&d), "groupdel app");
+        let d = run_group(json!({"name": "app", "state": "absent"}), "").unwrap();
+        assert!(matches!(d, Decision::Ok { .. }));
+        let m = fail_msg(run_group(json!({"name": "app", "gid": -1}), ""));
+        assert!(m.contains("non-negative"), "{m}");
+    }
 }
