@@ -232,7 +232,7 @@ fn parse_task_into(
         return expand_import(doc, mkey, node, name, &args, kw, scope, out);
     }
 
-    check_args(doc, mkey, spec, &args)?;
+    check_args(doc, mkey, [Some(mval), node.get("args")], spec, &args)?;
     let task = kw.into_task(doc, node, name, Json::Object(args), scope)?;
     out.push(task);
     Ok(())
@@ -360,6 +360,7 @@ fn unquote(v: &str) -> String {
 fn check_args(
     doc: &Document,
     key: &Node,
+    written: [Option<&Node>; 2],
     spec: &modules::ModuleSpec,
     args: &Map<String, Json>,
 ) -> Result<(), LoadError> {
@@ -383,7 +384,7 @@ fn check_args(
                 ),
                 None => format!("`{}` takes: {}", spec.name, spec.args.join(", ")),
             };
-            let at = args_node_for(key, doc, name);
+            let at = args_node_for(key, written, doc, name);
             return Err(LoadError::new(
                 at,
                 format!("unknown argument `{name}` for module `{}`", spec.name),
@@ -394,9 +395,21 @@ fn check_args(
     Ok(())
 }
 
-/// The position of an argument's key, if it was written as a mapping.
-fn args_node_for(key: &Node, doc: &Document, _name: &str) -> crate::diag::Origin {
-    doc.origin(key)
+/// The position of an argument's key where it was written as a mapping (under
+/// the module or under `args:`), else the module's key (`copy: a=1 b=2`).
+fn args_node_for(
+    key: &Node,
+    written: [Option<&Node>; 2],
+    doc: &Document,
+    name: &str,
+) -> crate::diag::Origin {
+    written
+        .into_iter()
+        .flatten()
+        .filter_map(Node::as_map)
+        .flatten()
+        .find(|(k, _)| k.key_string() == name)
+        .map_or_else(|| doc.origin(key), |(k, _)| doc.origin(k))
 }
 
 #[allow(clippy::too_many_arguments)]
