@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rprov_inventory::{ConnectionKind, ConnectionVars};
-use rprov_template::{TemplateError, OMIT};
+use rprov_template::{TemplateError, TemplateErrorKind, OMIT};
 use rprov_transport::{Connection, Output, Script, SshTarget, Target, TargetKind, TransportError};
 use serde_json::{json, Map, Value as Json};
 
@@ -472,9 +472,12 @@ impl HostRunner {
         self.shared
             .templater
             .render_file(&source, &shown, &ctx)
-            .map_err(|e| match e.line {
-                Some(l) => format!("{shown}:{l}: {}", e.message),
-                None => format!("{shown}: {}", e.message),
+            .map_err(|e| {
+                let at = match e.line {
+                    Some(l) => format!("{shown}:{l}"),
+                    None => shown.clone(),
+                };
+                format!("{at}: {}{}", e.message, undefined_help(&e))
             })
     }
 
@@ -1205,7 +1208,7 @@ impl HostRunner {
                                 result.insert("msg".into(), v);
                                 text
                             }
-                            Err(e) => return ItemOutcome::failed(format!("{}: {e}", task.origin)),
+                            Err(e) => return ItemOutcome::failed(arg_error(&task.origin, &e)),
                         }
                     };
                     let mut o = ItemOutcome::new(Status::Ok, result);
@@ -1220,12 +1223,12 @@ impl HostRunner {
                         .unwrap_or(json!("Failed as requested from task"));
                     return match self.render_json(&r, &msg) {
                         Ok(v) => ItemOutcome::failed(json_text(&v)),
-                        Err(e) => ItemOutcome::failed(format!("{}: {e}", task.origin)),
+                        Err(e) => ItemOutcome::failed(arg_error(&task.origin, &e)),
                     };
                 }
                 "set_fact" | "include_tasks" => match self.render_json(&r, &task.args) {
                     Ok(v) => v,
-                    Err(e) => return ItemOutcome::failed(format!("{}: {e}", task.origin)),
+                    Err(e) => return ItemOutcome::failed(arg_error(&task.origin, &e)),
                 },
                 other => {
                     return ItemOutcome::failed(format!(
@@ -1464,7 +1467,7 @@ impl HostRunner {
         let role = task.role.as_deref();
         let magic = self.magic(role);
         let r = self.resolver(role, &[&task.vars, layer], &magic);
-        let at = |e: TemplateError| PlanError::Fail(format!("{}: {e}", task.origin));
+        let at = |e: TemplateError| PlanError::Fail(arg_error(&task.origin, &e));
         let rendered = match &task.args {
             Json::Object(m) if lenient => Json::Object(
                 m.iter()
@@ -1690,6 +1693,27 @@ impl HostRunner {
 impl HostvarsSource for HostRunner {
     fn hostvars(&self) -> &Json {
         self.shared.hostvars()
+    }
+}
+
+/// A template error in a task's arguments: the task's file and line, the
+/// message, and what to do about an undefined variable. A line inside a
+/// one-line YAML string (`line 1`) tells nothing and is left out.
+fn arg_error(origin: &impl std::fmt::Display, e: &TemplateError) -> String {
+    let within = match e.line {
+        Some(l) if l > 1 => format!(" (line {l} of the value)"),
+        _ => String::new(),
+    };
+    format!("{origin}: {}{within}{}", e.message, undefined_help(e))
+}
+
+/// The hint for an undefined variable, or nothing.
+fn undefined_help(e: &TemplateError) -> String {
+    match (&e.kind, &e.undefined) {
+        (TemplateErrorKind::Undefined, Some(name)) => format!(
+            "\n= help: define `{name}` (play or role vars, role defaults, inventory, vars_files, -e) or give it a fallback: `{{{{ {name} | default(...) }}}}`"
+        ),
+        _ => String::new(),
     }
 }
 
