@@ -1,4 +1,518 @@
-use super::{Decision, PlanCx, PlanError};
-pub fn plan(_cx: &PlanCx) -> Result<Decision, PlanError> {
-    Err(PlanError::Fail("todo".into()))
+//! `apt` and `package`: Debian packages.
+//!
+//! One read snippet answers the whole task: `dpkg-query` for what is
+//! installed, `apt-cache policy` for candidates (state `latest`, and to fail
+//! early on a name apt does not know), the age of the package lists for
+//! `update_cache`/`cache_valid_time`, and `apt-get -s` for `upgrade`. The
+//! diff names the packages to install, upgrade or remove; the action runs
+//! `apt-get` non-interactively and keeps existing config files.
+//!
+//! Idempotence of `update_cache`: the cache's age is the newer of
+//! `/var/lib/apt/periodic/update-success-stamp` and the mtime of
+//! `/var/lib/apt/lists`, and after a successful update the stamp is touched,
+//! so with `cache_valid_time` a second run does not update again. Without
+//! `cache_valid_time` every run updates and reports a change, as Ansible does.
+//!
+//! Not supported: `deb:` files, `name` globs, virtual packages (a name only
+//! provided by others is reported as not available), `build-dep`.
+
+use std::collections::HashMap;
+
+use rprov_transport::quote;
+use serde_json::{json, Map};
+
+use super::sysargs::{choice, list_arg, sections, sep_line, u64_arg};
+use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
+
+/// What dpkg says about one package: its status words and version.
+#[derive(Debug, Default, Clone)]
+struct Pkg {
+    installed: Option<String>,
+    config_only: bool,
+}
+
+fn parse_dpkg(out: &str) -> HashMap<String, Pkg> {
+    let mut m = HashMap::new();
+    for l in out.lines() {
+        let f: Vec<&str> = l.split('\t').collect();
+        if f.len() < 3 {
+            continue;
+        }
+        let status = f[1];
+        let p = Pkg {
+            installed: (status.ends_with(" installed")).then(|| f[2].to_string()),
+            config_only: status.ends_with(" config-files"),
+        };
+        m.insert(f[0].to_string(), p);
+    }
+    m
+}
+
+/// `apt-cache policy` blocks: package → (installed, candidate).
+fn parse_policy(out: &str) -> HashMap<String, (Option<String>, Option<String>)> {
+    let mut m = HashMap::new();
+    let mut cur: Option<String> = None;
+    for l in out.lines() {
+        if !l.starts_with(' ') && l.ends_with(':') {
+            let name = l.trim_end_matches(':');
+            let base = name.split(':').next().unwrap_or(name).to_string();
+            m.insert(base.clone(), (None, None));
+            cur = Some(base);
+            continue;
+        }
+        let Some(c) = &cur else { continue };
+        let t = l.trim();
+        let val = |s: &str| (s != "(none)").then(|| s.to_string());
+        if let Some(v) = t.strip_prefix("Installed: ") {
+            if let Some(e) = m.get_mut(c) {
+                e.0 = val(v);
+            }
+        } else if let Some(v) = t.strip_prefix("Candidate: ") {
+            if let Some(e) = m.get_mut(c) {
+                e.1 = val(v);
+            }
+        }
+    }
+    m
+}
+
+/// `curl=8.5*` → (`curl`, `Some("8.5*")`); `libc6:amd64` keeps its arch for apt
+/// but is looked up as `libc6`.
+fn split_spec(spec: &str) -> (String, Option<String>) {
+    match spec.split_once('=') {
+        Some((n, v)) => (n.to_string(), Some(v.to_string())),
+        None => (spec.to_string(), None),
+    }
+}
+
+fn version_matches(want: &str, have: &str) -> bool {
+    match want.strip_suffix('*') {
+        Some(prefix) => have.starts_with(prefix),
+        None => want == have,
+    }
+}
+
+pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let m = cx.module;
+    if m == "package" {
+        if let Some(u) = cx.str_arg("use")?.filter(|u| u != "auto" && u != "apt") {
+            return Err(PlanError::Fail(format!(
+                "package: `use: {u}` is not supported; rprov manages packages with apt"
+            )));
+        }
+    }
+    let mut names = list_arg(cx, "name")?.unwrap_or_default();
+    names.extend(list_arg(cx, "pkg")?.unwrap_or_default());
+    names.extend(list_arg(cx, "package")?.unwrap_or_default());
+    let state = choice(
+        cx,
+        "state",
+        &["present", "installed", "absent", "removed", "latest"],
+        Some("present"),
+    )?
+    .unwrap_or_default();
+    let state = match state.as_str() {
+        "installed" => "present",
+        "removed" => "absent",
+        s => s,
+    }
+    .to_string();
+    let update_cache = cx.bool_arg("update_cache", false)? || cx.bool_arg("update-cache", false)?;
+    let valid_time = u64_arg(cx, "cache_valid_time")?.unwrap_or(0);
+    let upgrade = match cx.args.get("upgrade") {
+        Some(serde_json::Value::Bool(b)) => if *b { "yes" } else { "no" }.to_string(),
+        _ => choice(
+            cx,
+            "upgrade",
+            &["no", "yes", "safe", "full", "dist"],
+            Some("no"),
+        )?
+        .unwrap_or_default(),
+    };
+    let recommends = match (
+        cx.args.get("install_recommends"),
+        cx.args.get("install-recommends"),
+    ) {
+        (Some(_), _) => Some(cx.bool_arg("install_recommends", true)?),
+        (None, Some(_)) => Some(cx.bool_arg("install-recommends", true)?),
+        _ => None,
+    };
+    let purge = cx.bool_arg("purge", false)?;
+    let autoremove = cx.bool_arg("autoremove", false)?;
+    let release = cx
+        .str_arg("default_release")?
+        .or(cx.str_arg("default-release")?);
+    for n in &names {
+        if split_spec(n).0.contains(['*', '?', '[']) || n.ends_with(".deb") || n.starts_with('-') {
+            return Err(PlanError::Fail(format!(
+                "{m}: `{n}`: package globs, .deb files and options are not supported"
+            )));
+        }
+    }
+    if names.is_empty() && !update_cache && upgrade == "no" && !autoremove {
+        return Err(PlanError::Fail(format!(
+            "{m}: one of name, update_cache, upgrade or autoremove is required"
+        )));
+    }
+
+    let bases: Vec<String> = names.iter().map(|n| split_spec(n).0).collect();
+    let qnames = bases.iter().map(|n| quote(n)).collect::<Vec<_>>().join(" ");
+    let mut snippet = String::from("command -v apt-get >/dev/null || echo NOAPT\n");
+    snippet.push_str(&sep_line());
+    snippet.push('\n');
+    if !names.is_empty() {
+        snippet.push_str(&format!(
+            "dpkg-query -W -f='${{Package}}\\t${{Status}}\\t${{Version}}\\n' -- {qnames} 2>/dev/null\n"
+        ));
+    }
+    snippet.push_str(&sep_line());
+    snippet.push('\n');
+    if !names.is_empty() {
+        snippet.push_str(&format!("apt-cache policy -- {qnames} 2>/dev/null\n"));
+    }
+    snippet.push_str(&sep_line());
+    snippet.push('\n');
+    if update_cache {
+        snippet.push_str(
+            "echo \"$(date +%s) $(stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || echo 0) $(stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0)\"\n",
+        );
+    }
+    snippet.push_str(&sep_line());
+    snippet.push('\n');
+    let upgrade_cmd = match upgrade.as_str() {
+        "dist" | "full" => Some("dist-upgrade"),
+        "yes" | "safe" => Some("upgrade --with-new-pkgs"),
+        _ => None,
+    };
+    if let Some(u) = upgrade_cmd {
+        snippet.push_str(&format!(
+            "apt-get -s -q {u} 2>/dev/null | grep '^Inst ' || true\n"
+        ));
+    }
+    if autoremove {
+        snippet.push_str(&sep_line());
+        snippet.push_str("\napt-get -s -q autoremove 2>/dev/null | grep '^Remv ' || true\n");
+    }
+    let out = cx.read(&snippet)?;
+    let s = sections(&out, 6);
+    if s[0].contains("NOAPT") {
+        return Err(PlanError::Fail(format!(
+            "{m}: apt-get not found: rprov manages packages with apt (Debian family) only"
+        )));
+    }
+    let dpkg = parse_dpkg(&s[1]);
+    let policy = parse_policy(&s[2]);
+
+    let mut attrs = Vec::new();
+    let mut script =
+        String::from("set -e\nDEBIAN_FRONTEND=noninteractive; export DEBIAN_FRONTEND\n");
+    let mut cache_updated = false;
+    if update_cache {
+        let t: Vec<u64> = s[3]
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        let (now, stamp) = match t.as_slice() {
+            [now, a, b] => (*now, (*a).max(*b)),
+            _ => (0, 0),
+        };
+        let age = now.saturating_sub(stamp);
+        if valid_time == 0 || age > valid_time {
+            cache_updated = true;
+            attrs.push(if valid_time == 0 {
+                "cache: update".to_string()
+            } else {
+                format!("cache: update (last updated {age}s ago, valid for {valid_time}s)")
+            });
+            script.push_str("apt-get update -q\nmkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp\n");
+        }
+    }
+
+    let (mut install, mut remove, mut upgrades) = (Vec::new(), Vec::new(), Vec::new());
+    for (spec, base) in names.iter().zip(&bases) {
+        let (_, version) = split_spec(spec);
+        let lookup = base.split(':').next().unwrap_or(base);
+        let p = dpkg.get(lookup).cloned().unwrap_or_default();
+        let (_, candidate) = policy.get(lookup).cloned().unwrap_or((None, None));
+        match state.as_str() {
+            "absent" => {
+                if p.installed.is_some() || (purge && p.config_only) {
+                    remove.push(base.clone());
+                }
+            }
+            _ => {
+                let ok = match (&p.installed, &version) {
+                    (None, _) => false,
+                    (Some(have), Some(want)) => version_matches(want, have),
+                    (Some(_), None) => true,
+                };
+                if !ok {
+                    if candidate.is_none() && version.is_none() && !cache_updated {
+                        return Err(PlanError::Fail(format!(
+                            "{m}: No package matching '{base}' is available"
+                        )));
+                    }
+                    install.push(spec.clone());
+                } else if state == "latest" {
+                    match (&p.installed, &candidate) {
+                        (Some(have), Some(c)) if have != c => {
+                            upgrades.push(format!("{base} ({have} → {c})"));
+                            install.push(base.clone());
+                        }
+                        _ if cache_updated => install.push(base.clone()),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    let mut opts =
+        String::from("-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold");
+    match recommends {
+        Some(false) => opts.push_str(" --no-install-recommends"),
+        Some(true) => opts.push_str(" --install-recommends"),
+        None => {}
+    }
+    if let Some(r) = &release {
+        opts.push_str(&format!(" -t {}", quote(r)));
+    }
+    if !install.is_empty() {
+        let new: Vec<&String> = install
+            .iter()
+            .filter(|n| !upgrades.iter().any(|u| u.starts_with(&format!("{n} "))))
+            .collect();
+        if !new.is_empty() {
+            attrs.push(format!(
+                "install: {}",
+                new.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if !upgrades.is_empty() {
+            attrs.push(format!("upgrade: {}", upgrades.join(", ")));
+        }
+        script.push_str(&format!(
+            "apt-get install {opts} -- {}\n",
+            install
+                .iter()
+                .map(|n| quote(n))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    if !remove.is_empty() {
+        attrs.push(format!(
+            "{}: {}",
+            if purge { "purge" } else { "remove" },
+            remove.join(", ")
+        ));
+        script.push_str(&format!(
+            "apt-get {} -y -q{} -- {}\n",
+            if purge { "purge" } else { "remove" },
+            if autoremove { " --autoremove" } else { "" },
+            remove
+                .iter()
+                .map(|n| quote(n))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    if let Some(u) = upgrade_cmd {
+        let pkgs: Vec<&str> = s[4]
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .collect();
+        if !pkgs.is_empty() || cache_updated {
+            attrs.push(if pkgs.is_empty() {
+                format!("{u}: whatever the updated cache offers")
+            } else {
+                format!("{u}: {}", pkgs.join(", "))
+            });
+            script.push_str(&format!("apt-get {u} {opts}\n"));
+        }
+    }
+    if autoremove && remove.is_empty() {
+        let pkgs: Vec<&str> = s[5]
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .collect();
+        if !pkgs.is_empty() {
+            attrs.push(format!("autoremove: {}", pkgs.join(", ")));
+            script.push_str("apt-get autoremove -y -q\n");
+        }
+    }
+
+    let mut result = Map::new();
+    result.insert("cache_updated".into(), json!(cache_updated));
+    if attrs.is_empty() {
+        result.insert("changed".into(), json!(false));
+        return Ok(Decision::Ok { result, msg: None });
+    }
+    result.insert("changed".into(), json!(true));
+    Ok(Decision::Change {
+        diffs: vec![Diff {
+            path: "packages".into(),
+            attrs,
+            ..Diff::default()
+        }],
+        action: Action {
+            script,
+            stdin: None,
+            output: OutputMode::Checked,
+            result,
+            touches: Vec::new(),
+            // A package may write anywhere (config files, units, users).
+            touches_everything: true,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::sysargs::SEP;
+    use super::super::testing::{self, fail_msg};
+    use super::super::Decision;
+    use crate::probe::{Fact, Probe};
+
+    /// Answers the snippet with dpkg lines, policy text, cache times, simulation.
+    fn run(
+        args: serde_json::Value,
+        dpkg: &str,
+        policy: &str,
+        times: &str,
+        sim: &str,
+    ) -> Result<Decision, super::PlanError> {
+        let out = format!("{SEP}\n{dpkg}\n{SEP}\n{policy}\n{SEP}\n{times}\n{SEP}\n{sim}\n");
+        testing::run("apt", args, move |p| match p {
+            Probe::Shell { script }
+                if script.contains("dpkg-query") || script.contains("apt-get") =>
+            {
+                Some(Fact::Text(out.clone()))
+            }
+            _ => None,
+        })
+    }
+
+    const CURL: &str = "curl\tinstall ok installed\t8.5.0-2";
+    const POLICY: &str = "curl:\n  Installed: 8.5.0-2\n  Candidate: 8.6.0-1\n  Version table:\njq:\n  Installed: (none)\n  Candidate: 1.7-1\nnope:\n  Installed: (none)\n  Candidate: (none)\n";
+
+    fn attrs(d: &Decision) -> Vec<String> {
+        match d {
+            Decision::Change { diffs, .. } => diffs[0].attrs.clone(),
+            other => panic!("expected a change, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn installs_missing_packages_by_name() {
+        let d = run(json!({"name": ["curl", "jq"]}), CURL, POLICY, "", "").unwrap();
+        assert_eq!(attrs(&d), vec!["install: jq"]);
+        assert!(testing::script(&d).contains("apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -- jq\n"));
+        let d = run(
+            json!({"name": "curl,jq", "install_recommends": false}),
+            CURL,
+            POLICY,
+            "",
+            "",
+        )
+        .unwrap();
+        assert!(testing::script(&d).contains("--no-install-recommends -- jq"));
+    }
+
+    #[test]
+    fn present_and_latest() {
+        let d = run(json!({"name": "curl"}), CURL, POLICY, "", "").unwrap();
+        assert!(matches!(d, Decision::Ok { .. }));
+        let d = run(
+            json!({"name": "curl", "state": "latest"}),
+            CURL,
+            POLICY,
+            "",
+            "",
+        )
+        .unwrap();
+        assert_eq!(attrs(&d), vec!["upgrade: curl (8.5.0-2 → 8.6.0-1)"]);
+        let d = run(json!({"name": "curl=8.5*"}), CURL, POLICY, "", "").unwrap();
+        assert!(matches!(d, Decision::Ok { .. }));
+    }
+
+    #[test]
+    fn absent() {
+        let d = run(
+            json!({"name": "curl", "state": "absent", "purge": true}),
+            CURL,
+            POLICY,
+            "",
+            "",
+        )
+        .unwrap();
+        assert_eq!(attrs(&d), vec!["purge: curl"]);
+        let d = run(
+            json!({"name": "jq", "state": "absent"}),
+            CURL,
+            POLICY,
+            "",
+            "",
+        )
+        .unwrap();
+        assert!(matches!(d, Decision::Ok { .. }));
+        let d = run(
+            json!({"name": "jq", "state": "absent", "purge": true}),
+            "jq\tdeinstall ok config-files\t1.7-1",
+            POLICY,
+            "",
+            "",
+        )
+        .unwrap();
+        assert_eq!(attrs(&d), vec!["purge: jq"]);
+    }
+
+    #[test]
+    fn update_cache_respects_valid_time() {
+        let a = json!({"update_cache": true, "cache_valid_time": 3600});
+        let d = run(a.clone(), "", "", "10000 9000 100", "").unwrap();
+        let Decision::Ok { result, .. } = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(result["cache_updated"], json!(false));
+        let d = run(a, "", "", "10000 5000 100", "").unwrap();
+        assert_eq!(
+            attrs(&d),
+            vec!["cache: update (last updated 5000s ago, valid for 3600s)"]
+        );
+        assert!(testing::script(&d).contains("touch /var/lib/apt/periodic/update-success-stamp"));
+        let d = run(json!({"update_cache": true}), "", "", "10000 9999 100", "").unwrap();
+        assert_eq!(attrs(&d), vec!["cache: update"]);
+    }
+
+    #[test]
+    fn upgrade_lists_packages() {
+        let sim = "Inst curl [8.5.0-2] (8.6.0-1 Debian:13/stable [amd64])";
+        let d = run(json!({"upgrade": "dist"}), "", "", "", sim).unwrap();
+        assert_eq!(attrs(&d), vec!["dist-upgrade: curl"]);
+        let d = run(json!({"upgrade": "dist"}), "", "", "", "").unwrap();
+        assert!(matches!(d, Decision::Ok { .. }));
+    }
+
+    #[test]
+    fn errors() {
+        let m = fail_msg(run(json!({"name": "nope"}), "", POLICY, "", ""));
+        assert!(m.contains("No package matching 'nope' is available"), "{m}");
+        let m = fail_msg(run(
+            json!({"name": "curl", "state": "fixed"}),
+            "",
+            "",
+            "",
+            "",
+        ));
+        assert!(m.contains("must be one of"), "{m}");
+        let m = fail_msg(run(json!({"name": "lib*"}), "", "", "", ""));
+        assert!(m.contains("globs"), "{m}");
+        let m = fail_msg(run(json!({"upgrade": "sometimes"}), "", "", "", ""));
+        assert!(m.contains("must be one of"), "{m}");
+    }
 }
