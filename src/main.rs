@@ -10,7 +10,16 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = rprov::cli::Cli::parse();
+    // Usage errors exit 1 like every error found before a host is touched
+    // (clap's own default is 2, which rprov reserves for failed tasks).
+    let cli = match rprov::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
     match rprov::run::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.exit_code() as u8),
         Err(err) => {
