@@ -1,4 +1,138 @@
-use super::{Decision, PlanCx, PlanError};
-pub fn plan(_cx: &PlanCx) -> Result<Decision, PlanError> {
-    Err(PlanError::Fail("todo".into()))
+//! `hostname`: the host's name, both the running one and /etc/hostname.
+//!
+//! With systemd running, `hostnamectl set-hostname` sets both; otherwise
+//! /etc/hostname is written and `hostname NAME` sets the running name.
+//! `use:` is accepted and ignored: the strategy follows what the host runs.
+
+use rprov_transport::quote;
+use serde_json::{json, Map};
+
+use super::sysargs::{sections, sep_line};
+use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
+
+pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let name = cx.required_str("name")?.trim().to_string();
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if !valid {
+        return Err(PlanError::Fail(format!(
+            "hostname: `{name}` is not a valid host name (letters, digits, `-` and `.`)"
+        )));
+    }
+    let out = cx.read(&format!(
+        "hostname\n{s}\ncat /etc/hostname 2>/dev/null\n{s}\n[ -d /run/systemd/system ] && command -v hostnamectl >/dev/null && echo systemd",
+        s = sep_line()
+    ))?;
+    let p = sections(&out, 3);
+    let running = p[0].trim();
+    let stored = p[1]
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or("");
+    let systemd = p[2].trim() == "systemd";
+    let mut result = Map::new();
+    result.insert("name".into(), json!(name));
+    result.insert(
+        "ansible_facts".into(),
+        json!({"ansible_hostname": name.split('.').next().unwrap_or(&name), "ansible_nodename": name}),
+    );
+    let mut attrs = Vec::new();
+    if running != name {
+        attrs.push(format!("hostname: {running} → {name}"));
+    }
+    if stored != name {
+        attrs.push(format!(
+            "/etc/hostname: {} → {name}",
+            if stored.is_empty() { "(none)" } else { stored }
+        ));
+    }
+    if attrs.is_empty() {
+        result.insert("changed".into(), json!(false));
+        return Ok(Decision::Ok { result, msg: None });
+    }
+    result.insert("changed".into(), json!(true));
+    let q = quote(&name);
+    let script = if systemd {
+        format!("set -e\nhostnamectl set-hostname {q}\n")
+    } else {
+        format!(
+            "set -e\nprintf '%s\\n' {q} > /etc/hostname.rprov-tmp\nmv -f /etc/hostname.rprov-tmp /etc/hostname\nhostname {q}\n"
+        )
+    };
+    Ok(Decision::Change {
+        diffs: vec![Diff {
+            path: "hostname".into(),
+            attrs,
+            ..Diff::default()
+        }],
+        action: Action {
+            script,
+            stdin: None,
+            output: OutputMode::Checked,
+            result,
+            touches: vec!["/etc/hostname".into()],
+            touches_everything: false,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::sysargs::SEP;
+    use super::super::testing::{self, fail_msg};
+    use super::super::Decision;
+    use crate::probe::{Fact, Probe};
+
+    fn run(
+        name: &str,
+        running: &str,
+        file: &str,
+        systemd: bool,
+    ) -> Result<Decision, super::PlanError> {
+        let out = format!(
+            "{running}\n{SEP}\n{file}\n{SEP}\n{}\n",
+            if systemd { "systemd" } else { "" }
+        );
+        testing::run(
+            "hostname",
+            json!({"name": name, "use": "systemd"}),
+            move |p| match p {
+                Probe::Shell { .. } => Some(Fact::Text(out.clone())),
+                _ => None,
+            },
+        )
+    }
+
+    #[test]
+    fn hostname() {
+        assert!(matches!(
+            run("web1", "web1", "web1", true).unwrap(),
+            Decision::Ok { .. }
+        ));
+        let d = run("web1", "old", "old", true).unwrap();
+        assert_eq!(
+            testing::script(&d),
+            "set -e\nhostnamectl set-hostname web1\n"
+        );
+        let Decision::Change { diffs, .. } = &d else {
+            panic!()
+        };
+        assert_eq!(
+            diffs[0].attrs,
+            vec!["hostname: old → web1", "/etc/hostname: old → web1"]
+        );
+        let d = run("web1", "web1", "", false).unwrap();
+        assert!(testing::script(&d).contains("> /etc/hostname.rprov-tmp"));
+        let m = fail_msg(run("bad_name;", "x", "x", true));
+        assert!(m.contains("not a valid host name"), "{m}");
+    }
 }
