@@ -55,18 +55,15 @@ pub fn json_line(stats: &[(String, HostStats)]) -> String {
 }
 
 pub fn render(stats: &[(String, HostStats)], elapsed: Duration, color: bool) -> String {
-    let width = stats.iter().map(|(h, _)| h.len()).max().unwrap_or(4).max(4);
+    let width = stats
+        .iter()
+        .map(|(h, _)| h.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(5);
     let mut out = format!(
-        "\nRECAP {:>w$}  {:>4} {:>7} {:>7} {:>6} {:>7} {:>11} {:>8}\n",
-        "",
-        "ok",
-        "changed",
-        "unknown",
-        "failed",
-        "skipped",
-        "unreachable",
-        "commands",
-        w = width.saturating_sub(5)
+        "\n{:<width$}  {:>4} {:>7} {:>7} {:>6} {:>7} {:>11} {:>8}\n",
+        "RECAP", "ok", "changed", "unknown", "failed", "skipped", "unreachable", "commands",
     );
     for (h, s) in stats {
         let line = format!(
