@@ -53,6 +53,13 @@ pub(crate) fn parse(
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
+        if line.starts_with('[') && !line.contains(']') {
+            return Err(err(
+                lineno,
+                format!("section header `{line}` is not closed"),
+                "write it as [group], [group:vars] or [group:children]",
+            ));
+        }
         if line.starts_with('[') {
             if let Some((name, tag)) = parse_section(line) {
                 state = match tag {
