@@ -18,6 +18,9 @@ VM_DIR="$VAGRANT_DIR/.vm"                      # keys, pid, console log (gitigno
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/rprov/vm"
 
 PORT="${RPROV_VM_PORT:-2222}"
+# Caddy in the guest, reachable from the controller (the main job prints these).
+HTTP_PORT="${RPROV_VM_HTTP_PORT:-8080}"
+HTTPS_PORT="${RPROV_VM_HTTPS_PORT:-8443}"
 MEMORY_MB="${RPROV_VM_MEMORY:-2048}"
 CPUS="${RPROV_VM_CPUS:-2}"
 BOOT_TIMEOUT="${RPROV_VM_BOOT_TIMEOUT:-240}"    # seconds to wait for ssh
@@ -37,6 +40,7 @@ PACKAGES=(
   openssh-server sudo curl ca-certificates iproute2
   podman uidmap passt netavark aardvark-dns catatonit fuse-overlayfs
   caddy busybox-static
+  ufw fail2ban unattended-upgrades netcat-openbsd
   linux-image-cloud-amd64 initramfs-tools
 )
 
@@ -471,7 +475,7 @@ cmd_up() {
       -accel tcg,thread=multi -cpu max \
       -smp "$CPUS" -m "$MEMORY_MB" \
       -drive "file=$dir/rootfs.img,if=virtio,format=raw,snapshot=on" \
-      -netdev "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:$PORT-:22" \
+      -netdev "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:$PORT-:22,hostfwd=tcp:127.0.0.1:$HTTP_PORT-:80,hostfwd=tcp:127.0.0.1:$HTTPS_PORT-:443" \
       -device virtio-net-pci,netdev=net0,romfile= \
       -device virtio-rng-pci \
       -kernel "$dir/vmlinuz" -initrd "$dir/initrd.img" \
