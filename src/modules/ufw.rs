@@ -22,8 +22,8 @@ use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
 
 fn conf_value(text: &str, key: &str) -> Option<String> {
     text.lines()
-        .filter_map(|l| l.trim().strip_prefix(&format!("{key}=")))
-        .last()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix(&format!("{key}=")))
         .map(|v| v.trim().trim_matches('"').to_string())
 }
 
