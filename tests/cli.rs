@@ -1,0 +1,213 @@
+//! Issue 2, "What a user can do": `rprov inventory --list/--host` output shape,
+//! `--limit` patterns, shell completions and the top-level help.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::fs;
+
+use common::{fixtures, rprov};
+use serde_json::Value;
+
+fn dir() -> std::path::PathBuf {
+    fixtures().join("inventory_cli")
+}
+
+fn list(limit: Option<&str>) -> Value {
+    let mut args = vec!["inventory", "-i", "hosts.ini", "--list"];
+    if let Some(l) = limit {
+        args.extend(["--limit", l]);
+    }
+    let run = rprov(&dir(), args);
+    run.expect_code(0);
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e})\n{}", run.dump()))
+}
+
+/// Every host named in any group of `ansible-inventory --list` JSON.
+fn hosts_of(list: &Value) -> BTreeSet<String> {
+    list.as_object()
+        .expect("an object")
+        .iter()
+        .filter(|(g, _)| *g != "_meta")
+        .flat_map(|(_, v)| v["hosts"].as_array().cloned().unwrap_or_default())
+        .map(|h| h.as_str().expect("host names are strings").to_string())
+        .collect()
+}
+
+fn set(hosts: &[&str]) -> BTreeSet<String> {
+    hosts.iter().map(|h| h.to_string()).collect()
+}
+
+#[test]
+fn inventory_list_has_the_ansible_inventory_shape() {
+    let l = list(None);
+    let obj = l.as_object().expect("an object");
+    assert!(obj.contains_key("_meta"));
+    assert!(l["_meta"]["hostvars"].is_object());
+    // Groups: hosts or children lists, `all` holds the top-level groups.
+    let children: BTreeSet<&str> = l["all"]["children"]
+        .as_array()
+        .expect("all.children")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        children,
+        ["ungrouped", "eu", "prod", "misc"].into_iter().collect()
+    );
+    assert_eq!(
+        l["web"]["hosts"],
+        serde_json::json!(["web01", "web02", "web03"])
+    );
+    assert_eq!(
+        l["db"]["hosts"],
+        serde_json::json!(["db-a", "db-b", "web02"])
+    );
+    assert_eq!(l["prod"]["children"], serde_json::json!(["web", "db"]));
+    assert_eq!(
+        hosts_of(&l),
+        set(&["web01", "web02", "web03", "db-a", "db-b", "lonely"])
+    );
+    // Variables as ansible-core types them: inline INI values are literals.
+    let web01 = &l["_meta"]["hostvars"]["web01"];
+    assert_eq!(web01["http_port"], 8080);
+    assert_eq!(web01["env"], "production");
+    assert_eq!(
+        web01["role_name"], "frontend",
+        "group_vars/ next to the inventory"
+    );
+    assert_eq!(l["_meta"]["hostvars"]["db-a"]["ansible_host"], "10.0.0.5");
+}
+
+#[test]
+fn inventory_host_shows_one_hosts_variables() {
+    let run = rprov(&dir(), ["inventory", "-i", "hosts.ini", "--host", "web02"]);
+    run.expect_code(0);
+    let v: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(
+        v,
+        serde_json::json!({"env": "production", "http_port": 8080, "role_name": "frontend"})
+    );
+    let run = rprov(&dir(), ["inventory", "-i", "hosts.ini", "--host", "nosuch"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("nosuch"), "{}", run.dump());
+}
+
+#[test]
+fn limit_patterns() {
+    let cases: &[(&str, &[&str])] = &[
+        ("web", &["web01", "web02", "web03"]),
+        ("web:db", &["web01", "web02", "web03", "db-a", "db-b"]),
+        ("web,db", &["web01", "web02", "web03", "db-a", "db-b"]),
+        ("prod:!eu", &["web02", "web03", "db-b"]),
+        ("web:&eu", &["web01"]),
+        ("db:&eu:!web", &["db-a"]),
+        ("web0*", &["web01", "web02", "web03"]),
+        ("db-?", &["db-a", "db-b"]),
+        ("~web0[12]", &["web01", "web02"]),
+        (
+            "all",
+            &["web01", "web02", "web03", "db-a", "db-b", "lonely"],
+        ),
+        ("all:!prod", &["lonely"]),
+        ("lonely:web03", &["lonely", "web03"]),
+    ];
+    for (pattern, want) in cases {
+        assert_eq!(
+            hosts_of(&list(Some(pattern))),
+            set(want),
+            "--limit {pattern}"
+        );
+    }
+    let run = rprov(
+        &dir(),
+        ["inventory", "-i", "hosts.ini", "--limit", "nosuch"],
+    );
+    run.expect_code(1);
+    assert!(run.stderr.contains("nosuch"), "{}", run.dump());
+}
+
+#[test]
+fn apply_honours_limit() {
+    let work = tempfile::tempdir().expect("tempdir");
+    // The fixture inventory, every host on the local connection.
+    let text = fs::read_to_string(dir().join("hosts.ini")).expect("fixture");
+    let inv = work.path().join("hosts.ini");
+    fs::write(
+        &inv,
+        format!("{text}\n[all:vars]\nansible_connection=local\n"),
+    )
+    .expect("write");
+    fs::create_dir(work.path().join("group_vars")).expect("mkdir");
+    let out = work.path().join("out");
+    fs::create_dir(&out).expect("mkdir");
+    let base = format!("base_dir={}", out.display());
+    let playbook = dir().join("touch.yml");
+    let run = rprov(
+        work.path(),
+        [
+            "apply",
+            "-i",
+            &inv.display().to_string(),
+            "--limit",
+            "prod:!eu",
+            "-e",
+            &base,
+            &playbook.display().to_string(),
+        ],
+    );
+    run.expect_code(0);
+    let written: BTreeSet<String> = fs::read_dir(&out)
+        .expect("read")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(written, set(&["web02", "web03", "db-b"]), "{}", run.dump());
+
+    let run = rprov(
+        work.path(),
+        [
+            "apply",
+            "-i",
+            &inv.display().to_string(),
+            "--limit",
+            "nosuch",
+            "-e",
+            &base,
+            &playbook.display().to_string(),
+        ],
+    );
+    run.expect_code(1);
+    assert!(run.stderr.contains("nosuch"), "{}", run.dump());
+}
+
+#[test]
+fn completions_and_help() {
+    let cwd = std::env::temp_dir();
+    let run = rprov(&cwd, ["completions", "bash"]);
+    run.expect_code(0);
+    for word in ["_rprov()", "complete ", "apply", "inventory", "--limit"] {
+        assert!(run.stdout.contains(word), "bash completion lacks {word:?}");
+    }
+    for shell in ["zsh", "fish"] {
+        rprov(&cwd, ["completions", shell]).expect_code(0);
+    }
+    let run = rprov(&cwd, ["--help"]);
+    run.expect_code(0);
+    for word in ["apply", "inventory", "secrets", "completions", "Examples:"] {
+        assert!(
+            run.stdout.contains(word),
+            "--help lacks {word:?}\n{}",
+            run.stdout
+        );
+    }
+    let run = rprov(&cwd, ["apply", "--help"]);
+    run.expect_code(0);
+    for word in ["--check", "--limit", "--extra-vars", "--output", "site.yml"] {
+        assert!(run.stdout.contains(word), "apply --help lacks {word:?}");
+    }
+    // Usage errors exit 1 (clap's default 2 means "a task failed" in rprov).
+    let run = rprov(&cwd, ["apply"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("--inventory"), "{}", run.dump());
+    rprov(&cwd, ["--bogus"]).expect_code(1);
+}
