@@ -200,7 +200,8 @@ impl Reporter {
                     "duration_ms": ev.duration.as_millis() as u64,
                 });
                 if let Some(i) = ev.item {
-                    line["item"] = json!(i);
+                    // no_log hides the item too: it often is the secret.
+                    line["item"] = if ev.no_log { Json::Null } else { json!(i) };
                 }
                 if ev.ignored {
                     line["ignored"] = json!(true);
@@ -237,7 +238,9 @@ impl Reporter {
             ev.task
         );
         if let Some(i) = ev.item {
-            line.push_str(&format!(" (item={i})"));
+            // As Ansible: a no_log loop shows `(item=None)`.
+            let shown = if ev.no_log { "None" } else { i };
+            line.push_str(&format!(" (item={shown})"));
         }
         if ev.duration >= Duration::from_secs(1) {
             line.push_str(&self.paint_dim(&format!(" {:.1}s", ev.duration.as_secs_f64())));
