@@ -1,0 +1,174 @@
+//! Issue 2, "Tests": a differential test against ansible-core. The same
+//! playbook is applied by `ansible-playbook` (2.19, from PyPI, in a venv made
+//! by tests/support/ansible-venv.sh) and by rprov, over SSH to the same real
+//! loopback sshd, into two separate directories; the resulting trees must have
+//! the same files, contents, modes, owners and link targets. Each tool's
+//! second run must also report no change.
+//!
+//! The venv is created once under `${XDG_CACHE_HOME:-$HOME/.cache}/rprov/`. If
+//! it cannot be created the test FAILS: a differential test that skips itself
+//! would pass vacuously on a broken machine.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{fixtures, rprov, snapshot, target_dir, Entry, USER};
+use rprov_testbed::Sshd;
+
+/// The target's Python, for ansible's modules (rprov needs none).
+const TARGET_PYTHON: &str = "/usr/bin/python3";
+
+fn ansible_playbook() -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/ansible-venv.sh");
+    let out = Command::new("sh")
+        .arg(&script)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "could not create the ansible-core venv with {} (the differential test needs \
+         ansible-core 2.19 from PyPI and python3-venv):\n{stderr}",
+        script.display()
+    );
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert!(
+        path.is_file(),
+        "ansible-venv.sh printed {}, which is not a file",
+        path.display()
+    );
+    path
+}
+
+/// A snapshot with the root's own path replaced by `ROOT` in link targets.
+fn normalized(root: &Path) -> BTreeMap<PathBuf, Entry> {
+    let prefix = root.display().to_string();
+    snapshot(root)
+        .into_iter()
+        .map(|(p, mut e)| {
+            if e.kind == 'l' {
+                e.content = e.content.replace(&prefix, "ROOT");
+            }
+            (p, e)
+        })
+        .collect()
+}
+
+fn run_ansible(playbook_bin: &Path, inv: &Path, root: &Path, home: &Path) -> String {
+    let dir = fixtures().join("differential");
+    let out = Command::new(playbook_bin)
+        .current_dir(&dir)
+        .args(["-i"])
+        .arg(inv)
+        .arg("-e")
+        .arg(format!("root={}", root.display()))
+        .arg("site.yml")
+        // Strict host key checking against the sshd's own known_hosts (given
+        // in ansible_ssh_common_args), nothing from the user's configuration.
+        .env("ANSIBLE_HOST_KEY_CHECKING", "True")
+        .env("ANSIBLE_CONFIG", home.join("none.cfg"))
+        .env("ANSIBLE_LOCAL_TEMP", home.join("tmp"))
+        .env("ANSIBLE_SSH_CONTROL_PATH_DIR", home.join("cp"))
+        .env("ANSIBLE_RETRY_FILES_ENABLED", "False")
+        .env("ANSIBLE_PIPELINING", "True")
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_FORCE_COLOR", "0")
+        .env("ANSIBLE_STDOUT_CALLBACK", "default")
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", playbook_bin.display()));
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "ansible-playbook failed:\n{text}");
+    text
+}
+
+#[test]
+fn rprov_and_ansible_core_make_the_same_tree() {
+    let playbook_bin = ansible_playbook();
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::write_inventory(
+        work.path(),
+        &format!(
+            "{} ansible_python_interpreter={TARGET_PYTHON}\n",
+            sshd.inventory_line("web1")
+        ),
+    );
+    let by_ansible = target_dir(USER);
+    let by_rprov = target_dir(USER);
+
+    // The same starting point in both: a stale file for `state: absent`.
+    for root in [by_ansible.path(), by_rprov.path()] {
+        let var = root.join("var");
+        std::fs::create_dir(&var).expect("mkdir var");
+        std::fs::write(var.join("stale.txt"), "stale\n").expect("write stale.txt");
+        let chown = Command::new("chown")
+            .args(["-R", &format!("{USER}:{USER}")])
+            .arg(&var)
+            .status()
+            .expect("chown");
+        assert!(chown.success());
+    }
+
+    // One ansible run is enough (its own idempotence is not under test).
+    let recap = run_ansible(&playbook_bin, &inv, by_ansible.path(), work.path());
+    assert!(recap.contains("failed=0"), "{recap}");
+
+    let dir = fixtures().join("differential");
+    let rp = |check: bool| {
+        let mut args = vec![
+            "apply".to_string(),
+            "-i".into(),
+            inv.display().to_string(),
+            "-e".into(),
+            format!("root={}", by_rprov.path().display()),
+            "--output".into(),
+            "json".into(),
+            "site.yml".into(),
+        ];
+        if check {
+            args.push("--check".into());
+        }
+        rprov(&dir, args)
+    };
+    let run = rp(false);
+    run.expect_code(0);
+    let run = rp(false);
+    run.expect_code(0);
+    assert_eq!(
+        run.recap("web1")["changed"],
+        1,
+        "rprov's second run (only touch changes):\n{}",
+        run.stdout
+    );
+
+    let a = normalized(by_ansible.path());
+    let r = normalized(by_rprov.path());
+    let only_a: Vec<_> = a.keys().filter(|k| !r.contains_key(*k)).collect();
+    let only_r: Vec<_> = r.keys().filter(|k| !a.contains_key(*k)).collect();
+    assert!(
+        only_a.is_empty() && only_r.is_empty(),
+        "different files: only ansible {only_a:?}, only rprov {only_r:?}"
+    );
+    let mut diffs = Vec::new();
+    for (path, ea) in &a {
+        let er = &r[path];
+        if ea != er {
+            diffs.push(format!(
+                "{}:\n  ansible {ea:?}\n  rprov   {er:?}",
+                path.display()
+            ));
+        }
+    }
+    assert!(diffs.is_empty(), "trees differ:\n{}", diffs.join("\n"));
+    // The comparison covered what it should.
+    assert!(a.len() >= 18, "{a:#?}");
+    assert!(a.values().any(|e| e.uid == 0) && a.values().any(|e| e.uid != 0));
+    assert!(a.values().any(|e| e.kind == 'l'));
+}
