@@ -1585,6 +1585,27 @@ impl HostRunner {
                 o.result.insert("rc".into(), json!(out.status));
                 Ok(o)
             }
+            OutputMode::Parse(parse) => {
+                result.extend(parse(out.status, &out.stdout_lossy(), &out.stderr_lossy()));
+                if result.get("failed") == Some(&json!(true)) {
+                    let msg = result
+                        .get("msg")
+                        .map(json_text)
+                        .unwrap_or_else(|| format!("failed with exit status {}", out.status));
+                    return Ok(ItemOutcome {
+                        status: Status::Failed,
+                        result,
+                        diffs: Vec::new(),
+                        msg: Some(msg),
+                    });
+                }
+                let status = if result.get("changed") == Some(&json!(false)) {
+                    Status::Ok
+                } else {
+                    Status::Changed
+                };
+                Ok(ItemOutcome::new(status, result))
+            }
             OutputMode::Command => {
                 let stdout = strip_newline(out.stdout_lossy());
                 let stderr = strip_newline(out.stderr_lossy());

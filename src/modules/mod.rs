@@ -26,6 +26,13 @@ pub(crate) mod testing;
 mod timezone;
 mod ufw;
 mod user;
+// systemd, rootless podman and waiting on services.
+mod quadlet;
+mod rolling_restart;
+mod systemd;
+mod uri;
+mod user_scope;
+mod wait_for;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -58,6 +65,28 @@ macro_rules! spec {
         ModuleSpec { name: $name, args: &[$($arg),*], free_form: true, local: true }
     };
 }
+
+/// `systemd`, `systemd_service` and `service` take the same arguments.
+const SYSTEMD_ARGS: &[&str] = &[
+    "name",
+    "state",
+    "enabled",
+    "masked",
+    "daemon_reload",
+    "daemon-reload",
+    "daemon_reexec",
+    "daemon-reexec",
+    "scope",
+    "user",
+    "no_block",
+    "force",
+    "pattern",
+    "sleep",
+    "arguments",
+    "args",
+    "runlevel",
+    "use",
+];
 
 pub static SPECS: &[ModuleSpec] = &[
     spec!(
@@ -369,6 +398,88 @@ pub static SPECS: &[ModuleSpec] = &[
             "insert_relative_to"
         ]
     ),
+    ModuleSpec {
+        name: "systemd",
+        args: SYSTEMD_ARGS,
+        free_form: false,
+        local: false,
+    },
+    ModuleSpec {
+        name: "systemd_service",
+        args: SYSTEMD_ARGS,
+        free_form: false,
+        local: false,
+    },
+    ModuleSpec {
+        name: "service",
+        args: SYSTEMD_ARGS,
+        free_form: false,
+        local: false,
+    },
+    spec!(
+        "quadlet",
+        [
+            "name",
+            "content",
+            "src",
+            "template",
+            "user",
+            "scope",
+            "state",
+            "instances",
+            "validate",
+            "daemon_reload"
+        ]
+    ),
+    spec!(
+        "rolling_restart",
+        [
+            "units",
+            "template",
+            "instances",
+            "scope",
+            "user",
+            "health_url",
+            "interval",
+            "timeout",
+            "expect_status"
+        ]
+    ),
+    spec!(
+        "uri",
+        [
+            "url",
+            "method",
+            "status_code",
+            "return_content",
+            "headers",
+            "body",
+            "body_format",
+            "timeout",
+            "validate_certs",
+            "follow_redirects",
+            "url_username",
+            "url_password",
+            "user",
+            "password",
+            "force_basic_auth"
+        ]
+    ),
+    spec!(
+        "wait_for",
+        [
+            "port",
+            "host",
+            "path",
+            "state",
+            "timeout",
+            "delay",
+            "sleep",
+            "search_regex",
+            "connect_timeout",
+            "msg"
+        ]
+    ),
 ];
 
 /// Collections whose module names rprov accepts with their prefix.
@@ -407,13 +518,20 @@ pub struct Diff {
 }
 
 /// How the executor reads the output of an [`Action`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub enum OutputMode {
     /// Exit 0 means done; anything else fails the task with the stderr text.
     Checked,
     /// A command's result: rc, stdout, stderr go into the registered result.
     Command,
+    /// The module reads the output itself (status, stdout, stderr) into
+    /// result entries; `failed: true` among them fails the task with their
+    /// `msg`, and `changed: false` reports it as ok.
+    Parse(ParseOutput),
 }
+
+/// See [`OutputMode::Parse`].
+pub type ParseOutput = fn(i32, &str, &str) -> Map<String, Json>;
 
 /// What must run on the host to make a change.
 #[derive(Clone, Debug)]
@@ -600,6 +718,11 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         "hostname" => hostname::plan(cx),
         "timezone" => timezone::plan(cx),
         "ufw" => ufw::plan(cx),
+        "systemd" | "systemd_service" | "service" => systemd::plan(cx),
+        "quadlet" => quadlet::plan(cx),
+        "rolling_restart" => rolling_restart::plan(cx),
+        "uri" => uri::plan(cx),
+        "wait_for" => wait_for::plan(cx),
         "ping" => Ok(Decision::Ok {
             result: [(
                 "ping".to_string(),

@@ -1,0 +1,460 @@
+//! `systemd` / `systemd_service` / `service`: a unit's state, enablement and
+//! masking, for the system manager or a user's (`scope: user`, `user:`).
+//!
+//! One probe snippet per unit reads `systemctl show -p ActiveState,SubState,
+//! UnitFileState,LoadState,NeedDaemonReload` (plus, for a user, lingering and
+//! whether the manager answers). The decision is made from that: enable and
+//! start only when not already so, `restarted` is always a change, and a
+//! daemon-reload happens only when systemd reports the unit changed on disk
+//! (`NeedDaemonReload=yes`), or — when asked for with `daemon_reload: yes` —
+//! when the unit is not loaded yet or a quadlet source is newer than the
+//! generated units. A reload nobody needs is not done, so a re-run reports no
+//! change. The action's steps are guarded (`is-active || start`), so they stay
+//! right when a user's manager was not running at probe time.
+
+use rprov_transport::quote;
+use serde_json::{json, Map, Value as Json};
+
+use super::user_scope::{key_values, parse_info, parse_units, show_snippet, unit_name, Scope};
+use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
+
+const PROPS: &str = "Id,ActiveState,SubState,UnitFileState,LoadState,NeedDaemonReload";
+
+/// Unit file states for which `enabled: yes` has nothing to do.
+const ENABLED_LIKE: &[&str] = &[
+    "enabled",
+    "enabled-runtime",
+    "static",
+    "indirect",
+    "alias",
+    "generated",
+    "transient",
+];
+
+/// The probe snippet for `units` in `scope`: user info, then each unit's
+/// properties, then whether quadlet sources are newer than the generated units.
+pub fn read_snippet(scope: &Scope, units: &[String]) -> String {
+    let (src, gen) = match scope {
+        Scope::System => (
+            "/etc/containers/systemd".to_string(),
+            "/run/systemd/generator".to_string(),
+        ),
+        Scope::User(_) => (
+            "$_rp_home/.config/containers/systemd".to_string(),
+            "/run/user/$_rp_uid/systemd/generator".to_string(),
+        ),
+    };
+    format!(
+        "{}{}if [ -n \"$_rp_uid\" ]; then\n{}\
+         if [ -d \"{src}\" ] && [ -d \"{gen}\" ] && [ -n \"$(find \"{src}\" -newer \"{gen}\" -print 2>/dev/null | head -n 1)\" ]; then echo rp_quadlet_newer=yes; fi\n\
+         fi\n",
+        scope.prelude(),
+        scope.info_snippet(),
+        show_snippet(units, PROPS),
+    )
+}
+
+pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let scope = Scope::from_args(cx)?;
+    let name = cx.str_arg("name")?.filter(|n| !n.is_empty());
+    let state = cx.str_arg("state")?;
+    if let Some(s) = &state {
+        if !["started", "stopped", "restarted", "reloaded"].contains(&s.as_str()) {
+            return Err(PlanError::Fail(format!(
+                "`state` must be started, stopped, restarted or reloaded, got `{s}`"
+            )));
+        }
+    }
+    let enabled = opt_bool(cx, "enabled")?;
+    let masked = opt_bool(cx, "masked")?;
+    let reload_asked =
+        cx.bool_arg("daemon_reload", false)? || cx.bool_arg("daemon-reload", false)?;
+    let no_block = cx.bool_arg("no_block", false)?;
+    let Some(name) = name else {
+        if state.is_some() || enabled.is_some() || masked.is_some() {
+            return Err(PlanError::Fail(format!(
+                "`{}` needs `name` for state, enabled or masked",
+                cx.module
+            )));
+        }
+        return plan_reload_only(cx, &scope, reload_asked);
+    };
+    if name.starts_with('-') {
+        return Err(PlanError::Fail(format!(
+            "`name: {name}` is not a unit name"
+        )));
+    }
+    let unit = unit_name(&name);
+    let text = cx.read(&read_snippet(&scope, std::slice::from_ref(&unit)))?;
+    let info = parse_info(&scope, &text)?;
+    let kv = key_values(&text);
+    let units = parse_units(&text);
+    let empty = Default::default();
+    let props = units.get(&unit).unwrap_or(&empty);
+    let prop = |k: &str| props.get(k).map(String::as_str).unwrap_or("");
+    // A user's manager that is not running cannot be asked: its unit's state
+    // is unknown, and the guarded steps decide on the host.
+    let known = info.bus && !prop("LoadState").is_empty();
+    let where_ = scope.label(Some(&info));
+
+    let mut attrs = Vec::new();
+    let mut steps = String::new();
+    if scope.is_user() && !info.linger {
+        attrs.push(format!("linger ({}): no → yes", info.user));
+    }
+    if scope.is_user() && !info.bus {
+        attrs.push(format!(
+            "systemd --user manager of {}: not running → running",
+            info.user
+        ));
+    }
+    let not_found = known && prop("LoadState") == "not-found";
+    let quadlet_newer = kv.get("rp_quadlet_newer").is_some_and(|v| v == "yes");
+    let reload = known
+        && (prop("NeedDaemonReload") == "yes" || (reload_asked && (not_found || quadlet_newer)));
+    if reload {
+        attrs.push("daemon-reload: needed".into());
+        steps.push_str("_rp_sc daemon-reload\n");
+    }
+    let wants_unit = matches!(state.as_deref(), Some("started" | "restarted" | "reloaded"))
+        || enabled == Some(true);
+    if not_found && wants_unit && !reload_asked {
+        return Err(PlanError::Fail(format!(
+            "could not find the requested service {unit} ({where_}: LoadState=not-found)"
+        )));
+    }
+    let q = quote(&unit);
+    let file_state = if known {
+        prop("UnitFileState")
+    } else {
+        "unknown"
+    };
+    let file_state = if file_state.is_empty() {
+        "disabled"
+    } else {
+        file_state
+    };
+
+    if masked == Some(false) && (!known || file_state == "masked") {
+        if known {
+            attrs.push("masked: yes → no".into());
+        }
+        steps.push_str(&format!(
+            "if [ \"$(_rp_sc is-enabled -- {q} 2>/dev/null)\" = masked ]; then _rp_sc unmask -- {q}; fi\n"
+        ));
+    }
+    match enabled {
+        Some(true) if !known || !ENABLED_LIKE.contains(&file_state) => {
+            attrs.push(format!("enabled: {file_state} → enabled"));
+            steps.push_str(&format!(
+                "_rp_sc is-enabled --quiet -- {q} 2>/dev/null || _rp_sc enable -- {q}\n"
+            ));
+        }
+        Some(false) if !known || ["enabled", "enabled-runtime"].contains(&file_state) => {
+            attrs.push(format!("enabled: {file_state} → disabled"));
+            steps.push_str(&format!(
+                "case \"$(_rp_sc is-enabled -- {q} 2>/dev/null)\" in enabled|enabled-runtime) _rp_sc disable -- {q} ;; esac\n"
+            ));
+        }
+        _ => {}
+    }
+    if masked == Some(true) && (!known || file_state != "masked") {
+        attrs.push(format!("masked: {file_state} → masked"));
+        steps.push_str(&format!(
+            "[ \"$(_rp_sc is-enabled -- {q} 2>/dev/null)\" = masked ] || _rp_sc mask -- {q}\n"
+        ));
+    }
+
+    let active = prop("ActiveState");
+    let running = matches!(active, "active" | "reloading")
+        || (active == "activating" && prop("SubState") != "auto-restart");
+    let nb = if no_block { " --no-block" } else { "" };
+    let start = format!(
+        "_rp_sc start{nb} -- {q} || {{ _rp_rc=$?; _rp_sc status --no-pager --lines=15 -- {q} >&2 || true; exit $_rp_rc; }}"
+    );
+    let shown = if !known {
+        "unknown"
+    } else if not_found {
+        "not-found"
+    } else {
+        active
+    };
+    let mut result_state = state.clone();
+    match state.as_deref() {
+        Some("started") if !known || !running => {
+            attrs.push(format!("state: {shown} → started"));
+            steps.push_str(&format!("_rp_sc is-active --quiet -- {q} || {start}\n"));
+        }
+        Some("stopped") if !known || running || active == "activating" => {
+            attrs.push(format!("state: {shown} → stopped"));
+            steps.push_str(&format!(
+                "if _rp_sc is-active --quiet -- {q}; then _rp_sc stop{nb} -- {q}; fi\n"
+            ));
+        }
+        Some("restarted") => {
+            attrs.push(format!("state: {shown} → restarted"));
+            steps.push_str(&format!(
+                "_rp_sc restart{nb} -- {q} || {{ _rp_rc=$?; _rp_sc status --no-pager --lines=15 -- {q} >&2 || true; exit $_rp_rc; }}\n"
+            ));
+        }
+        Some("reloaded") => {
+            attrs.push(format!("state: {shown} → reloaded"));
+            steps.push_str(&format!(
+                "if _rp_sc is-active --quiet -- {q}; then _rp_sc reload{nb} -- {q}; else {start}; fi\n"
+            ));
+            result_state = Some("started".into());
+        }
+        _ => {}
+    }
+
+    let mut result = Map::new();
+    result.insert("name".into(), json!(unit));
+    if let Some(s) = &result_state {
+        result.insert("state".into(), json!(s));
+    }
+    if let Some(e) = enabled {
+        result.insert("enabled".into(), json!(e));
+    }
+    if known {
+        let status: Map<String, Json> = props.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        result.insert("status".into(), Json::Object(status));
+    }
+    // NeedDaemonReload alone, with nothing to do for the unit, is left to the
+    // task that changes the unit (the next reload picks it up).
+    if steps.is_empty() || (reload && attrs.len() == 1 && !reload_asked && state.is_none()) {
+        result.insert("changed".into(), json!(false));
+        return Ok(Decision::Ok { result, msg: None });
+    }
+    result.insert("changed".into(), json!(true));
+    let script = format!(
+        "set -e\n{}{}{}{steps}",
+        scope.prelude(),
+        scope.require(),
+        scope.ensure_manager()
+    );
+    Ok(Decision::Change {
+        diffs: vec![Diff {
+            path: format!("{unit} ({where_})"),
+            attrs,
+            ..Diff::default()
+        }],
+        action: checked(script, result),
+    })
+}
+
+/// `daemon_reload: yes` without a unit: reload when quadlet sources are newer
+/// than the generated units or a loaded unit needs it; otherwise nothing.
+fn plan_reload_only(cx: &PlanCx, scope: &Scope, asked: bool) -> Result<Decision, PlanError> {
+    let mut result = Map::new();
+    if !asked {
+        return Err(PlanError::Fail(format!(
+            "`{}` needs `name` or `daemon_reload: yes`",
+            cx.module
+        )));
+    }
+    let snippet = format!(
+        "{}if [ -n \"$_rp_uid\" ]; then _rp_sc show '*' -p Id,NeedDaemonReload 2>/dev/null | grep -q '^NeedDaemonReload=yes' && echo rp_unit_needs=yes; fi\n",
+        read_snippet(scope, &[])
+    );
+    let text = cx.read(&snippet)?;
+    let info = parse_info(scope, &text)?;
+    let kv = key_values(&text);
+    let needed = kv.get("rp_quadlet_newer").is_some_and(|v| v == "yes")
+        || kv.get("rp_unit_needs").is_some_and(|v| v == "yes");
+    if !needed && info.bus {
+        result.insert("changed".into(), json!(false));
+        return Ok(Decision::Ok {
+            result,
+            msg: Some("no unit changed on disk: daemon-reload not needed".into()),
+        });
+    }
+    result.insert("changed".into(), json!(true));
+    let script = format!(
+        "set -e\n{}{}{}_rp_sc daemon-reload\n",
+        scope.prelude(),
+        scope.require(),
+        scope.ensure_manager()
+    );
+    Ok(Decision::Change {
+        diffs: vec![Diff {
+            path: format!("systemd ({})", scope.label(Some(&info))),
+            attrs: vec!["daemon-reload: needed".into()],
+            ..Diff::default()
+        }],
+        action: checked(script, result),
+    })
+}
+
+fn opt_bool(cx: &PlanCx, key: &str) -> Result<Option<bool>, PlanError> {
+    match cx.args.get(key) {
+        None | Some(Json::Null) => Ok(None),
+        Some(_) => cx.bool_arg(key, false).map(Some),
+    }
+}
+
+pub(super) fn checked(script: String, result: Map<String, Json>) -> Action {
+    Action {
+        script,
+        stdin: None,
+        output: OutputMode::Checked,
+        result,
+        touches: Vec::new(),
+        touches_everything: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::user_scope::fixture::Fixture;
+    use super::*;
+
+    fn show(active: &str, file: &str, load: &str, reload: &str) -> String {
+        format!(
+            "rp_user=root\nrp_uid=0\nrp_home=/root\nrp_group=root\nrp_linger=yes\nrp_bus=yes\n\
+             @rp-unit caddy.service\nId=caddy.service\nActiveState={active}\nSubState=x\n\
+             UnitFileState={file}\nLoadState={load}\nNeedDaemonReload={reload}\n"
+        )
+    }
+
+    fn run(args: serde_json::Value, out: &str) -> Result<Decision, PlanError> {
+        let mut f = Fixture::new("systemd", args);
+        let scope = Scope::from_args(&f.cx())?;
+        let unit = unit_name(f.args["name"].as_str().unwrap_or("x"));
+        f.answer(&read_snippet(&scope, &[unit]), out);
+        plan(&f.cx())
+    }
+
+    #[test]
+    fn started_and_enabled_is_ok() {
+        let d = run(
+            json!({"name": "caddy", "state": "started", "enabled": true}),
+            &show("active", "enabled", "loaded", "no"),
+        )
+        .unwrap();
+        assert!(matches!(d, Decision::Ok { .. }), "{d:?}");
+    }
+
+    #[test]
+    fn stopped_and_disabled_starts_and_enables() {
+        let d = run(
+            json!({"name": "caddy", "state": "started", "enabled": true}),
+            &show("inactive", "disabled", "loaded", "no"),
+        )
+        .unwrap();
+        let Decision::Change { diffs, action } = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(
+            diffs[0].attrs,
+            ["enabled: disabled → enabled", "state: inactive → started"]
+        );
+        assert!(action.script.contains("_rp_sc enable -- caddy.service"));
+        assert!(action.script.contains("_rp_sc start -- caddy.service"));
+        assert!(!action.script.contains("daemon-reload"));
+    }
+
+    #[test]
+    fn need_daemon_reload_reloads_before_restart() {
+        let d = run(
+            json!({"name": "caddy", "state": "restarted"}),
+            &show("active", "enabled", "loaded", "yes"),
+        )
+        .unwrap();
+        let Decision::Change { action, .. } = d else {
+            panic!()
+        };
+        let r = action.script.find("daemon-reload").unwrap();
+        let s = action.script.find("restart --").unwrap();
+        assert!(r < s);
+    }
+
+    #[test]
+    fn restarted_is_always_a_change_and_stopped_is_ok_when_inactive() {
+        let d = run(
+            json!({"name": "caddy", "state": "restarted"}),
+            &show("active", "enabled", "loaded", "no"),
+        )
+        .unwrap();
+        assert!(matches!(d, Decision::Change { .. }));
+        let d = run(
+            json!({"name": "caddy", "state": "stopped"}),
+            &show("inactive", "enabled", "loaded", "no"),
+        )
+        .unwrap();
+        assert!(matches!(d, Decision::Ok { .. }));
+    }
+
+    #[test]
+    fn missing_unit_fails_unless_reload_asked() {
+        let e = run(
+            json!({"name": "caddy", "state": "started"}),
+            &show("inactive", "", "not-found", "no"),
+        )
+        .unwrap_err();
+        assert!(matches!(e, PlanError::Fail(m) if m.contains("could not find")));
+        let d = run(
+            json!({"name": "caddy", "state": "started", "daemon_reload": true}),
+            &show("inactive", "", "not-found", "no"),
+        )
+        .unwrap();
+        let Decision::Change { action, .. } = d else {
+            panic!()
+        };
+        assert!(action.script.contains("daemon-reload"));
+    }
+
+    #[test]
+    fn reload_asked_but_not_needed_is_ok() {
+        let d = run(
+            json!({"name": "caddy", "state": "started", "daemon_reload": true}),
+            &show("active", "enabled", "loaded", "no"),
+        )
+        .unwrap();
+        assert!(matches!(d, Decision::Ok { .. }), "{d:?}");
+    }
+
+    #[test]
+    fn user_scope_without_linger_enables_it() {
+        let out =
+            "rp_user=web\nrp_uid=1001\nrp_home=/home/web\nrp_group=web\nrp_linger=no\nrp_bus=no\n\
+                   @rp-unit web@8000.service\n";
+        let d = run(
+            json!({"name": "web@8000", "state": "started", "scope": "user", "user": "web"}),
+            out,
+        )
+        .unwrap();
+        let Decision::Change { diffs, action } = d else {
+            panic!()
+        };
+        assert!(diffs[0].attrs[0].starts_with("linger (web): no → yes"));
+        assert!(diffs[0].path.contains("user web"));
+        assert!(action.script.contains("loginctl enable-linger"));
+        assert!(action.script.contains("runuser -u"));
+        assert!(action
+            .script
+            .contains("is-active --quiet -- web@8000.service ||"));
+    }
+
+    #[test]
+    fn generated_units_count_as_enabled() {
+        let d = run(
+            json!({"name": "caddy", "enabled": true}),
+            &show("active", "generated", "loaded", "no"),
+        )
+        .unwrap();
+        assert!(matches!(d, Decision::Ok { .. }));
+    }
+
+    #[test]
+    fn bad_arguments_fail() {
+        let mut f = Fixture::new("systemd", json!({"name": "x", "state": "running"}));
+        assert!(matches!(plan(&f.cx()), Err(PlanError::Fail(_))));
+        f = Fixture::new(
+            "systemd",
+            json!({"name": "x", "scope": "system", "user": "a"}),
+        );
+        assert!(matches!(plan(&f.cx()), Err(PlanError::Fail(_))));
+        f = Fixture::new("systemd", json!({"state": "started"}));
+        assert!(matches!(plan(&f.cx()), Err(PlanError::Fail(_))));
+    }
+}

@@ -1,0 +1,413 @@
+//! `uri`: an HTTP request made on the host with `curl` (no Python there).
+//!
+//! Its answer is live, so it is always run (a `Decision::Run`; in check mode it
+//! is reported as not run). A GET or HEAD reports `changed: false`, as
+//! Ansible's module does; other methods report a change. The result holds
+//! `status`, `url`, `msg`, `content` (with `return_content`), `json` (when the
+//! body is JSON) and the response headers in lower case. `retries`, `delay` and
+//! `until` are task keywords the executor handles.
+
+use base64::Engine as _;
+use rprov_transport::quote;
+use serde_json::{json, Map, Value as Json};
+
+use super::{Action, Decision, OutputMode, PlanCx, PlanError};
+
+/// Largest body brought back to the controller.
+const MAX_BODY: usize = 4 << 20;
+
+fn status_codes(cx: &PlanCx) -> Result<Vec<u16>, PlanError> {
+    let bad =
+        |v: &Json| PlanError::Fail(format!("`status_code` must be a status or a list, got {v}"));
+    let one = |v: &Json| -> Result<u16, PlanError> {
+        v.as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .filter(|c| (100..600).contains(c))
+            .map(|c| c as u16)
+            .ok_or_else(|| bad(v))
+    };
+    match cx.args.get("status_code") {
+        None | Some(Json::Null) => Ok(vec![200]),
+        Some(Json::Array(a)) => a.iter().map(one).collect(),
+        Some(Json::String(s)) if s.contains(',') => s
+            .split(',')
+            .map(|x| one(&Json::String(x.trim().to_string())))
+            .collect(),
+        Some(v) => Ok(vec![one(v)?]),
+    }
+}
+
+pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let url = cx.required_str("url")?;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(PlanError::Fail(format!(
+            "`url: {url}` must start with http:// or https://"
+        )));
+    }
+    let method = cx
+        .str_arg("method")?
+        .unwrap_or_else(|| "GET".into())
+        .to_ascii_uppercase();
+    if method.is_empty() || !method.chars().all(|c| c.is_ascii_uppercase()) {
+        return Err(PlanError::Fail(format!(
+            "`method: {method}` is not an HTTP method"
+        )));
+    }
+    let codes = status_codes(cx)?;
+    let return_content = cx.bool_arg("return_content", false)?;
+    let validate_certs = cx.bool_arg("validate_certs", true)?;
+    let follow = match cx.str_arg("follow_redirects")?.as_deref() {
+        None | Some("safe") => matches!(method.as_str(), "GET" | "HEAD"),
+        Some("all" | "yes" | "true" | "urllib2") => true,
+        Some("none" | "no" | "false") => false,
+        Some(o) => {
+            return Err(PlanError::Fail(format!(
+                "`follow_redirects` must be none, safe or all, got `{o}`"
+            )))
+        }
+    };
+    let timeout = match cx.args.get("timeout") {
+        None | Some(Json::Null) => 30,
+        Some(v) => v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .ok_or_else(|| PlanError::Fail(format!("`timeout` must be seconds, got {v}")))?,
+    };
+    let body_format = cx.str_arg("body_format")?.unwrap_or_else(|| "raw".into());
+    let mut headers: Vec<(String, String)> = Vec::new();
+    match cx.args.get("headers") {
+        None | Some(Json::Null) => {}
+        Some(Json::Object(h)) => {
+            for (k, v) in h {
+                let v = match v {
+                    Json::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                if k.contains([':', '\n', '\r']) || v.contains(['\n', '\r']) {
+                    return Err(PlanError::Fail(format!("invalid header `{k}`")));
+                }
+                headers.push((k.clone(), v));
+            }
+        }
+        Some(other) => {
+            return Err(PlanError::Fail(format!(
+                "`headers` must be a mapping, got {other}"
+            )))
+        }
+    }
+    let has_header =
+        |h: &[(String, String)], n: &str| h.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
+    let body: Option<Vec<u8>> = match (cx.args.get("body"), body_format.as_str()) {
+        (None | Some(Json::Null), _) => None,
+        (Some(b), "json") => {
+            if !has_header(&headers, "content-type") {
+                headers.push(("Content-Type".into(), "application/json".into()));
+            }
+            let text = match b {
+                // A string is taken as JSON text already, as Ansible does.
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Some(text.into_bytes())
+        }
+        (Some(Json::String(s)), "raw") => Some(s.clone().into_bytes()),
+        (Some(other), "raw") => Some(other.to_string().into_bytes()),
+        (Some(Json::Object(m)), "form-urlencoded") => {
+            if !has_header(&headers, "content-type") {
+                headers.push((
+                    "Content-Type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ));
+            }
+            let enc = |s: &str| {
+                s.bytes()
+                    .map(|b| match b {
+                        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                            (b as char).to_string()
+                        }
+                        b' ' => "+".into(),
+                        _ => format!("%{b:02X}"),
+                    })
+                    .collect::<String>()
+            };
+            Some(
+                m.iter()
+                    .map(|(k, v)| {
+                        let v = v.as_str().map(str::to_string).unwrap_or(v.to_string());
+                        format!("{}={}", enc(k), enc(&v))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("&")
+                    .into_bytes(),
+            )
+        }
+        (Some(_), f) => {
+            return Err(PlanError::Fail(format!(
+                "`body_format` must be raw, json or form-urlencoded (with a mapping), got `{f}`"
+            )))
+        }
+    };
+
+    let mut curl = format!("curl -sS -X {} --max-time {timeout}", quote(&method));
+    if method == "HEAD" {
+        curl.push_str(" -I");
+    }
+    if !validate_certs {
+        curl.push_str(" --insecure");
+    }
+    if follow {
+        curl.push_str(" -L");
+    }
+    if let (Some(u), Some(p)) = (
+        cx.str_arg("url_username")?.or(cx.str_arg("user")?),
+        cx.str_arg("url_password")?.or(cx.str_arg("password")?),
+    ) {
+        curl.push_str(&format!(" -u {}", quote(&format!("{u}:{p}"))));
+    }
+    for (k, v) in &headers {
+        curl.push_str(&format!(" -H {}", quote(&format!("{k}: {v}"))));
+    }
+    if body.is_some() {
+        curl.push_str(" --data-binary @-");
+    }
+    let codes_s: Vec<String> = codes.iter().map(u16::to_string).collect();
+    let script = format!(
+        "_rp_b=$(mktemp); _rp_h=$(mktemp); _rp_e=$(mktemp)\n\
+         trap 'rm -f \"$_rp_b\" \"$_rp_h\" \"$_rp_e\"' EXIT\n\
+         _rp_w=$({curl} -D \"$_rp_h\" -o \"$_rp_b\" -w '%{{http_code}} %{{url_effective}}' -- {url} 2>\"$_rp_e\")\n\
+         _rp_rc=$?\n\
+         echo \"rp_curl=$_rp_rc $_rp_w\"\n\
+         echo rp_expect={codes}\n\
+         echo rp_return_content={rc}\n\
+         echo rp_changed={changed}\n\
+         echo @rp-stderr; head -c 2000 \"$_rp_e\"; echo\n\
+         echo @rp-headers; cat \"$_rp_h\"\n\
+         echo @rp-body; head -c {MAX_BODY} \"$_rp_b\" | base64 -w 0; echo\n\
+         exit 0\n",
+        url = quote(&url),
+        codes = codes_s.join(","),
+        rc = if return_content { "yes" } else { "no" },
+        changed = if matches!(method.as_str(), "GET" | "HEAD") { "no" } else { "yes" },
+    );
+    let mut result = Map::new();
+    result.insert("url".into(), json!(url));
+    Ok(Decision::Run {
+        action: Action {
+            script,
+            stdin: body,
+            output: OutputMode::Parse(parse_output),
+            result,
+            touches: Vec::new(),
+            touches_everything: method != "GET" && method != "HEAD",
+        },
+    })
+}
+
+/// Turns the script's sections into Ansible's `uri` result.
+fn parse_output(_status: i32, stdout: &str, _stderr: &str) -> Map<String, Json> {
+    let mut m = Map::new();
+    let mut section = "";
+    let (mut curl_line, mut expect, mut ret, mut changed) = ("", "", false, false);
+    let (mut err, mut headers, mut body_b64) = (String::new(), Vec::new(), String::new());
+    for line in stdout.lines() {
+        match line {
+            "@rp-stderr" | "@rp-headers" | "@rp-body" => {
+                section = line;
+                continue;
+            }
+            _ => {}
+        }
+        match section {
+            "" => {
+                if let Some(v) = line.strip_prefix("rp_curl=") {
+                    curl_line = v;
+                } else if let Some(v) = line.strip_prefix("rp_expect=") {
+                    expect = v;
+                } else if let Some(v) = line.strip_prefix("rp_return_content=") {
+                    ret = v == "yes";
+                } else if let Some(v) = line.strip_prefix("rp_changed=") {
+                    changed = v == "yes";
+                }
+            }
+            "@rp-stderr" => {
+                err.push_str(line.trim());
+                err.push(' ');
+            }
+            "@rp-headers" => headers.push(line.trim_end_matches('\r')),
+            _ => body_b64.push_str(line.trim()),
+        }
+    }
+    let mut parts = curl_line.splitn(3, ' ');
+    let rc: i32 = parts.next().and_then(|x| x.parse().ok()).unwrap_or(-1);
+    let status: u16 = parts.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+    let url = parts.next().unwrap_or("").to_string();
+    m.insert("changed".into(), json!(changed));
+    m.insert(
+        "status".into(),
+        json!(if status == 0 { -1 } else { i64::from(status) }),
+    );
+    if !url.is_empty() {
+        m.insert("url".into(), json!(url));
+    }
+    // The last response's headers (after redirects), lower-cased as Ansible does.
+    let mut last = Vec::new();
+    for h in headers {
+        if h.starts_with("HTTP/") {
+            last.clear();
+        } else if let Some((k, v)) = h.split_once(':') {
+            last.push((
+                k.trim().to_ascii_lowercase().replace('-', "_"),
+                v.trim().to_string(),
+            ));
+        }
+    }
+    let mut content_type = String::new();
+    for (k, v) in last {
+        if k == "content_type" {
+            content_type = v.clone();
+        }
+        m.insert(k, json!(v));
+    }
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(body_b64.as_bytes())
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).into_owned();
+    if ret {
+        m.insert("content".into(), json!(text));
+    }
+    if content_type.contains("json") || (ret && text.trim_start().starts_with(['{', '['])) {
+        if let Ok(j) = serde_json::from_str::<Json>(&text) {
+            m.insert("json".into(), j);
+        }
+    }
+    m.insert("elapsed".into(), json!(0));
+    let ok_codes: Vec<u16> = expect.split(',').filter_map(|c| c.parse().ok()).collect();
+    let err = err.trim().to_string();
+    if rc != 0 && status == 0 {
+        m.insert("failed".into(), json!(true));
+        let msg = if err.is_empty() {
+            format!("Status code was -1 and not {ok_codes:?}: curl exited with {rc}")
+        } else {
+            format!("Status code was -1 and not {ok_codes:?}: Request failed: {err}")
+        };
+        m.insert("msg".into(), json!(msg));
+    } else if !ok_codes.contains(&status) {
+        m.insert("failed".into(), json!(true));
+        m.insert(
+            "msg".into(),
+            json!(format!(
+                "Status code was {status} and not {ok_codes:?}: HTTP Error {status}"
+            )),
+        );
+    } else {
+        m.insert("msg".into(), json!(format!("OK ({} bytes)", body.len())));
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::user_scope::fixture::Fixture;
+    use super::*;
+
+    fn run_local(action: &Action, fake_curl: &str) -> Map<String, Json> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("curl");
+        std::fs::write(&p, fake_curl).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&action.script)
+            .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            if let Some(b) = &action.stdin {
+                stdin.write_all(b).unwrap();
+            }
+        }
+        let out = child.wait_with_output().unwrap();
+        parse_output(0, &String::from_utf8_lossy(&out.stdout), "")
+    }
+
+    /// A curl stand-in: writes headers to -D, a JSON body to -o, prints -w.
+    const FAKE: &str = r#"#!/bin/sh
+while [ $# -gt 0 ]; do
+  case $1 in -D) h=$2; shift;; -o) o=$2; shift;; esac; shift
+done
+printf 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n' > "$h"
+printf '{"ok": true}' > "$o"
+printf '200 http://x/'
+"#;
+
+    #[test]
+    fn get_parses_status_json_and_is_not_a_change() {
+        let f = Fixture::new(
+            "uri",
+            json!({"url": "http://127.0.0.1:8000/ready", "return_content": true}),
+        );
+        let Decision::Run { action } = plan(&f.cx()).unwrap() else {
+            panic!()
+        };
+        let m = run_local(&action, FAKE);
+        assert_eq!(m["status"], json!(200));
+        assert_eq!(m["json"], json!({"ok": true}));
+        assert_eq!(m["content"], json!("{\"ok\": true}"));
+        assert_eq!(m["content_type"], json!("application/json"));
+        assert_eq!(m["changed"], json!(false));
+        assert!(!m.contains_key("failed"));
+    }
+
+    #[test]
+    fn unexpected_status_fails_and_post_is_a_change() {
+        let f = Fixture::new(
+            "uri",
+            json!({"url": "http://h/x", "method": "post", "body": {"a": 1}, "body_format": "json", "status_code": [201, 202]}),
+        );
+        let Decision::Run { action } = plan(&f.cx()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(action.stdin.as_deref(), Some(&b"{\"a\":1}"[..]));
+        assert!(action.script.contains("-X POST"));
+        assert!(action.script.contains("'Content-Type: application/json'"));
+        let m = run_local(&action, FAKE);
+        assert_eq!(m["failed"], json!(true));
+        assert_eq!(
+            m["msg"],
+            json!("Status code was 200 and not [201, 202]: HTTP Error 200")
+        );
+        assert_eq!(m["changed"], json!(true));
+    }
+
+    #[test]
+    fn connection_failure_has_curls_words() {
+        let m = parse_output(
+            0,
+            "rp_curl=7 000 http://h/\nrp_expect=200\nrp_return_content=no\nrp_changed=no\n@rp-stderr\ncurl: (7) Failed to connect\n@rp-headers\n@rp-body\n\n",
+            "",
+        );
+        assert_eq!(m["status"], json!(-1));
+        assert!(m["msg"]
+            .as_str()
+            .unwrap()
+            .contains("curl: (7) Failed to connect"));
+    }
+
+    #[test]
+    fn bad_arguments() {
+        for a in [
+            json!({"url": "ftp://x"}),
+            json!({"url": "http://x", "status_code": "abc"}),
+            json!({"url": "http://x", "headers": ["a"]}),
+            json!({"url": "http://x", "method": "G T"}),
+        ] {
+            let f = Fixture::new("uri", a.clone());
+            assert!(matches!(plan(&f.cx()), Err(PlanError::Fail(_))), "{a}");
+        }
+    }
+}
