@@ -11,7 +11,10 @@
 pub enum TransportError {
     /// No SSH connection: refused, timed out, name not resolved, or the connection
     /// died while a command was running.
-    #[error("{host} is unreachable: {reason}")]
+    #[error(
+        "{host} is unreachable: {reason} (check its ansible_host/ansible_port, that sshd runs there, \
+         and that `ssh` reaches it from this machine)"
+    )]
     Unreachable {
         /// Inventory name of the host.
         host: String,
