@@ -606,7 +606,9 @@ impl SearchPaths {
         }
         tried.push(self.playbook_dir.join(kind).join(p));
         tried.push(self.playbook_dir.join(p));
-        tried.dedup();
+        // Keep the first of each path: the task's directory is often the playbook's.
+        let mut seen = std::collections::HashSet::new();
+        tried.retain(|p| seen.insert(p.clone()));
         tried.iter().find(|c| c.exists()).cloned().ok_or_else(|| {
             format!(
                 "source `{src}` not found; looked in {}",
