@@ -43,14 +43,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             Ok(Outcome::Success)
         }
         Command::Modules => {
-            for s in crate::modules::SPECS {
-                let args = if s.args.is_empty() {
-                    "(any name: value)".to_string()
-                } else {
-                    s.args.join(", ")
-                };
-                println!("{:<14} {args}", s.name);
-            }
+            print!("{}", modules_table(100));
             Ok(Outcome::Success)
         }
         Command::Completions { shell } => {
@@ -59,6 +52,31 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             Ok(Outcome::Success)
         }
     }
+}
+
+/// `rprov modules`: each module and its arguments, wrapped to `width` columns.
+fn modules_table(width: usize) -> String {
+    let name_w = crate::modules::SPECS.iter().map(|s| s.name.len()).max().unwrap_or(0) + 2;
+    let mut out = String::new();
+    for s in crate::modules::SPECS {
+        let args = if s.args.is_empty() { vec!["(any name: value)"] } else { s.args.to_vec() };
+        let mut line = format!("{:<name_w$}", s.name);
+        let mut col = name_w;
+        for (i, a) in args.iter().enumerate() {
+            let piece = if i + 1 < args.len() { format!("{a}, ") } else { (*a).to_string() };
+            if col + piece.len() > width && col > name_w {
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line = " ".repeat(name_w);
+                col = name_w;
+            }
+            col += piece.len();
+            line.push_str(&piece);
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }
 
 fn load_inventory(path: &Path) -> Result<Inventory> {
