@@ -1,0 +1,419 @@
+//! systemd, quadlet, rolling_restart, uri and wait_for inside the Debian test
+//! VM (vagrant/testvm.sh: systemd, rootless podman 5, caddy).
+//!
+//! One test, in stages, because each stage needs the state of the one before
+//! and a VM boot costs a minute:
+//! 1. A local image (`podman import` of a tarball holding busybox-static) and
+//!    a rootless quadlet template `web@.container` for user `rpweb`, instances
+//!    8000 and 8001 (busybox httpd serving `~rpweb/www/%i`), caddy in front of
+//!    both on :8080. Apply, re-apply (changed 0), `--check` with a changed unit
+//!    (diff shown, host unchanged).
+//! 2. Reboot the VM (no rprov): both instances answer again.
+//! 3. `rolling_restart` while a bounded load loop (a fixed number of requests
+//!    through caddy) runs: zero failed requests.
+//! 4. Instance 8000 made unhealthy (its ready file removed): the rolling
+//!    restart stops there with a message naming it, and 8001 was not
+//!    restarted and keeps serving.
+//!
+//! The VM is booted (or reused) with `vagrant/testvm.sh up`; when it cannot
+//! boot the test fails with testvm's message. It never skips.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn testvm(args: &[&str]) -> Output {
+    let script = root().join("vagrant/testvm.sh");
+    Command::new(&script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()))
+}
+
+/// Runs `sh` text in the VM as root; returns (success, stdout).
+fn vm_sh(script: &str) -> (bool, String) {
+    let out = testvm(&["ssh", "sudo", "sh", "-c", &rprov_transport::quote(script)]);
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+struct Applied {
+    code: i32,
+    lines: Vec<Value>,
+    text: String,
+}
+
+impl Applied {
+    fn counts(&self) -> (u64, u64) {
+        let r = self
+            .lines
+            .iter()
+            .rev()
+            .find_map(|l| l.get("recap").and_then(|r| r.get("vm")).cloned())
+            .unwrap_or_else(|| panic!("no recap for vm in:\n{}", self.text));
+        (
+            r["changed"].as_u64().unwrap_or(99),
+            r["failed"].as_u64().unwrap_or(99),
+        )
+    }
+}
+
+fn apply(cwd: &Path, args: &[&str]) -> Applied {
+    let out = Command::new(env!("CARGO_BIN_EXE_rprov"))
+        .current_dir(cwd)
+        .arg("apply")
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run rprov: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let text = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    Applied {
+        code: out.status.code().unwrap_or(-1),
+        lines: stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect(),
+        text,
+    }
+}
+
+const PLAY: &str = r#"
+- hosts: vagrant
+  gather_facts: false
+  become: true
+  vars:
+    flavor: "1"
+  handlers:
+    - name: reload caddy
+      systemd: {name: caddy, state: reloaded}
+  tasks:
+    - name: the service user
+      user: {name: rpweb, shell: /bin/bash}
+    - name: its systemd --user manager, lingering
+      systemd: {name: default.target, state: started, scope: user, user: rpweb}
+    - name: a local image (no registry in the VM)
+      shell: |
+        cd / && export XDG_RUNTIME_DIR=/run/user/$(id -u)
+        podman image exists localhost/rpbb:1 && exit 0
+        t=$(mktemp -d) && mkdir -p "$t/root/bin" && cp /bin/busybox "$t/root/bin/"
+        tar -C "$t/root" -cf "$t/bb.tar" . && podman import -q "$t/bb.tar" localhost/rpbb:1
+        rm -rf "$t"; echo imported
+      become_user: rpweb
+      register: img
+      changed_when: "'imported' in img.stdout"
+    - name: web roots
+      file: {path: "/home/rpweb/www/{{ item }}", state: directory, owner: rpweb, group: rpweb}
+      loop: [8000, 8001]
+    - name: ready files
+      copy: {dest: "/home/rpweb/www/{{ item }}/ready", content: "ok {{ item }}\n", owner: rpweb, group: rpweb}
+      loop: [8000, 8001]
+    - name: the web template and its instances
+      quadlet:
+        name: web@.container
+        user: rpweb
+        state: started
+        instances: [8000, 8001]
+        content: |
+          [Unit]
+          Description=web instance %i (flavor {{ flavor }})
+
+          [Container]
+          Image=localhost/rpbb:1
+          Exec=/bin/busybox httpd -f -p 8080 -h /www
+          PublishPort=127.0.0.1:%i:8080
+          Volume=/home/rpweb/www/%i:/www:ro
+          StopTimeout=2
+
+          [Install]
+          WantedBy=default.target
+    - name: caddy in front of both
+      copy:
+        dest: /etc/caddy/Caddyfile
+        content: |
+          {
+            auto_https off
+          }
+          :8080 {
+            reverse_proxy 127.0.0.1:8000 127.0.0.1:8001 {
+              lb_policy round_robin
+              lb_try_duration 10s
+              lb_try_interval 100ms
+              fail_duration 2s
+            }
+          }
+      notify: reload caddy
+    - systemd: {name: caddy, state: started, enabled: true}
+    - wait_for: {port: "{{ item }}", timeout: 60}
+      loop: [8000, 8001]
+    - uri: {url: "http://127.0.0.1:{{ item }}/ready", return_content: true}
+      register: ready
+      loop: [8000, 8001]
+      retries: 20
+      delay: 1
+      until: ready.status == 200
+"#;
+
+const ROLLING: &str = r#"
+- hosts: vagrant
+  gather_facts: false
+  become: true
+  tasks:
+    - rolling_restart:
+        template: web@
+        instances: [8000, 8001]
+        user: rpweb
+        health_url: "http://127.0.0.1:{instance}/ready"
+        interval: 0.5
+        timeout: "{{ health_timeout | default(60) }}"
+"#;
+
+/// Polls `url` in the VM until it answers 200, for at most `secs`.
+fn wait_http(url: &str, secs: u64) -> Result<Duration, String> {
+    let t = Instant::now();
+    let mut last = String::new();
+    while t.elapsed() < Duration::from_secs(secs) {
+        let (ok, out) = vm_sh(&format!(
+            "curl -sS -o /dev/null -w '%{{http_code}}' --max-time 5 {}",
+            rprov_transport::quote(url)
+        ));
+        if ok && out.trim() == "200" {
+            return Ok(t.elapsed());
+        }
+        last = out;
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    Err(format!(
+        "{url} did not answer 200 within {secs}s (last: {last})"
+    ))
+}
+
+/// `ActiveEnterTimestampMonotonic` of a user unit: changes at each (re)start.
+fn started_at(unit: &str) -> String {
+    let (ok, out) = vm_sh(&format!(
+        "runuser -u rpweb -- env XDG_RUNTIME_DIR=/run/user/$(id -u rpweb) systemctl --user show -p ActiveEnterTimestampMonotonic --value {unit}"
+    ));
+    assert!(ok, "systemctl show {unit}: {out}");
+    out.trim().to_string()
+}
+
+#[test]
+fn vm_systemd_quadlet_rolling_restart() {
+    let up = testvm(&["up"]);
+    assert!(
+        up.status.success(),
+        "the test VM did not boot (`vagrant/testvm.sh up` failed; see vagrant/README.md for qemu, debootstrap and the image build):\n{}{}",
+        String::from_utf8_lossy(&up.stdout),
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let key = root().join("vagrant/.vm/id_ed25519");
+    let kh = root().join("vagrant/.vm/known_hosts");
+    std::fs::write(
+        d.join("hosts.ini"),
+        format!(
+            "[vagrant]\nvm ansible_host=127.0.0.1 ansible_port=2222 ansible_user=vagrant ansible_ssh_private_key_file={} ansible_ssh_common_args='-o UserKnownHostsFile={}'\n",
+            key.display(),
+            kh.display()
+        ),
+    )
+    .expect("inventory");
+    std::fs::write(d.join("play.yml"), PLAY).expect("play");
+    std::fs::write(d.join("rolling.yml"), ROLLING).expect("rolling");
+    let base = ["-i", "hosts.ini", "play.yml"];
+
+    // 1. apply, re-apply, check.
+    let t = Instant::now();
+    let a = apply(d, &base);
+    let (changed, failed) = a.counts();
+    assert_eq!(failed, 0, "first run:\n{}", a.text);
+    eprintln!(
+        "first apply: changed {changed} in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+    for port in [8000, 8001] {
+        wait_http(&format!("http://127.0.0.1:{port}/ready"), 60).unwrap_or_else(|e| panic!("{e}"));
+    }
+    wait_http("http://127.0.0.1:8080/ready", 30).unwrap_or_else(|e| panic!("via caddy: {e}"));
+
+    let t = Instant::now();
+    let a = apply(d, &base);
+    assert_eq!(a.counts(), (0, 0), "second run:\n{}", a.text);
+    eprintln!(
+        "second apply (no change): {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let before = started_at("web@8000.service");
+    let mut check = base.to_vec();
+    check.extend(["--check", "-e", "flavor=2"]);
+    let a = apply(d, &check);
+    assert_eq!(a.counts(), (1, 0), "check run:\n{}", a.text);
+    assert!(
+        a.text.contains("-Description=web instance %i (flavor 1)")
+            && a.text.contains("+Description=web instance %i (flavor 2)"),
+        "the check run shows the unit's diff:\n{}",
+        a.text
+    );
+    let (_, unit) = vm_sh("cat /home/rpweb/.config/containers/systemd/web@.container");
+    assert!(
+        unit.contains("(flavor 1)"),
+        "check mode changed the unit:\n{unit}"
+    );
+    assert_eq!(
+        started_at("web@8000.service"),
+        before,
+        "check mode restarted a unit"
+    );
+    let a = apply(d, &base);
+    assert_eq!(a.counts(), (0, 0), "after check:\n{}", a.text);
+
+    // A rejected unit: the generator's own words, nothing written.
+    std::fs::write(
+        d.join("bad.yml"),
+        "- hosts: vagrant\n  gather_facts: false\n  become: true\n  tasks:\n    - quadlet: {name: bad.container, user: rpweb, content: \"[Container]\\nExec=/bin/true\\n\"}\n",
+    )
+    .expect("bad play");
+    let a = apply(d, &["-i", "hosts.ini", "bad.yml", "--check"]);
+    assert_eq!(a.counts().1, 1, "bad unit:\n{}", a.text);
+    assert!(
+        a.text.contains("no Image or Rootfs key specified"),
+        "generator error shown:\n{}",
+        a.text
+    );
+    let (ok, _) = vm_sh("test -e /home/rpweb/.config/containers/systemd/bad.container");
+    assert!(!ok, "a rejected unit was written");
+
+    // 2. reboot without rprov: the instances come back by themselves.
+    let t = Instant::now();
+    let r = testvm(&["reboot"]);
+    assert!(
+        r.status.success(),
+        "reboot failed:\n{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    for port in [8000, 8001] {
+        wait_http(&format!("http://127.0.0.1:{port}/ready"), 180)
+            .unwrap_or_else(|e| panic!("after reboot: {e}"));
+    }
+    eprintln!(
+        "after reboot: both instances answer {:.0}s after the reboot command",
+        t.elapsed().as_secs_f64()
+    );
+    wait_http("http://127.0.0.1:8080/ready", 60)
+        .unwrap_or_else(|e| panic!("caddy after reboot: {e}"));
+
+    // 3. rolling restart under a bounded load through caddy.
+    let requests = 300;
+    let load = Command::new(root().join("vagrant/testvm.sh"))
+        .args([
+            "ssh",
+            &format!(
+                "ok=0; bad=0; i=0; while [ $i -lt {requests} ]; do i=$((i+1)); \
+                 c=$(curl -s -o /dev/null -w '%{{http_code}}' --max-time 10 http://127.0.0.1:8080/ready); \
+                 if [ \"$c\" = 200 ]; then ok=$((ok+1)); else bad=$((bad+1)); echo \"request $i: $c\" >&2; fi; \
+                 sleep 0.1; done; echo \"ok=$ok bad=$bad\""
+            ),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the load loop");
+    let load_started = Instant::now();
+    let load = std::thread::spawn(move || {
+        let out = load.wait_with_output().expect("load loop");
+        (out, Instant::now())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let before = (
+        started_at("web@8000.service"),
+        started_at("web@8001.service"),
+    );
+    let t = Instant::now();
+    let a = apply(d, &["-i", "hosts.ini", "rolling.yml"]);
+    let rolled = t.elapsed();
+    let rolled_end = Instant::now();
+    let (load, load_end) = load.join().expect("load thread");
+    // The bounded load must cover the whole restart, or zero failures means nothing.
+    assert!(
+        load_end > rolled_end,
+        "the load loop ({:.1}s) ended before the rolling restart did: make it longer",
+        (load_end - load_started).as_secs_f64()
+    );
+    let load_out = String::from_utf8_lossy(&load.stdout).to_string();
+    let load_err = String::from_utf8_lossy(&load.stderr).to_string();
+    assert_eq!(a.counts(), (1, 0), "rolling restart:\n{}", a.text);
+    let after = (
+        started_at("web@8000.service"),
+        started_at("web@8001.service"),
+    );
+    assert!(
+        after.0 != before.0 && after.1 != before.1,
+        "both instances restarted"
+    );
+    assert!(
+        load_out.contains(&format!("ok={requests} bad=0")),
+        "requests failed during the rolling restart: {load_out}\n{load_err}"
+    );
+    let secs = a
+        .lines
+        .iter()
+        .find_map(|l| l.pointer("/result/seconds").cloned())
+        .unwrap_or(Value::Null);
+    eprintln!(
+        "rolling restart of 2 instances: {:.1}s (per instance, restart to healthy: {secs}); load through caddy over {:.1}s: {}",
+        rolled.as_secs_f64(),
+        (load_end - load_started).as_secs_f64(),
+        load_out.trim()
+    );
+
+    // 4. an unhealthy first instance: stop there, the other keeps serving.
+    let (ok, out) = vm_sh("rm -f /home/rpweb/www/8000/ready");
+    assert!(ok, "{out}");
+    let before_8001 = started_at("web@8001.service");
+    let t = Instant::now();
+    let a = apply(
+        d,
+        &["-i", "hosts.ini", "rolling.yml", "-e", "health_timeout=8"],
+    );
+    eprintln!(
+        "rolling restart with 8000 unhealthy: failed after {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(a.code, 2, "exit code 2 for a failed task:\n{}", a.text);
+    assert_eq!(a.counts().1, 1, "{}", a.text);
+    assert!(
+        a.text
+            .contains("rolling restart stopped at web@8000.service")
+            && a.text
+                .contains("did not answer 200 within 8s (last status 404")
+            && a.text
+                .contains("Not restarted (still serving): web@8001.service"),
+        "the failure names the instance and why:\n{}",
+        a.text
+    );
+    assert_eq!(
+        started_at("web@8001.service"),
+        before_8001,
+        "web@8001 was restarted"
+    );
+    wait_http("http://127.0.0.1:8001/ready", 5)
+        .unwrap_or_else(|e| panic!("8001 stopped serving: {e}"));
+
+    // Healthy again for whoever uses the VM next.
+    let a = apply(d, &base);
+    assert_eq!(a.counts().1, 0, "restore:\n{}", a.text);
+}
