@@ -1,0 +1,419 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark driver (issue 6). Started by bench/run.sh, which builds
+rprov, makes the venv and starts the sshd fleet first; see bench/README.md.
+
+For every host count, workload and tool it measures a first run (fresh target
+directory) and runs with nothing to change, and records per run: wall time,
+controller CPU (user+sys of the tool's process tree) and peak RSS from
+/usr/bin/time, and remote commands per host counted from each target sshd's
+VERBOSE log ("Starting session: command for USER"), the same way for every tool.
+After each tool's first run it hashes the target trees and checks that all tools
+produced the same files. Writes bench/results/YYYY-MM-DD-<host>.{md,json}.
+"""
+
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+WORK = Path(os.environ.get("BENCH_WORK", BENCH / "work"))
+FLEET = WORK / "fleet"
+VENV = BENCH / ".venv"
+RPROV = REPO / "target" / "release" / "rprov"
+USER = os.environ.get("BENCH_USER", "rprovtest")
+EXEC_MARKERS = ("Starting session: command ", "Starting session: forced-command ")
+
+HOSTS = [int(x) for x in os.environ.get("BENCH_HOSTS", "1 10 50").split()]
+TOOLS = os.environ.get("BENCH_TOOLS", "rprov ansible mitogen pyinfra").split()
+WORKLOADS = os.environ.get("BENCH_WORKLOADS", "a b").split()
+REPS = int(os.environ.get("BENCH_REPS", "5"))
+# A cell (tool, workload, hosts, phase) stops repeating once it has spent this many
+# seconds (at least one run always happens). Keeps the slow peers bounded.
+CELL_BUDGET = float(os.environ.get("BENCH_CELL_BUDGET", "45"))
+# Cells not run at all, "tool:hosts:phase" or "tool:workload:hosts:phase" (phase
+# first|nochange), e.g. the minutes-long first run of plain ansible at 50 hosts.
+SKIP = set(os.environ.get("BENCH_SKIP", "").split())
+# Tags left out for every tool in workload (b) because rprov lacks the module.
+TAG_MODULES = {"group": "group", "user": "user", "apt": "apt", "lineinfile": "lineinfile",
+               "file": "file", "copy": "copy"}
+
+
+def skipped(tool, wl, n, phase):
+    return f"{tool}:{n}:{phase}" in SKIP or f"{tool}:{wl}:{n}:{phase}" in SKIP
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=isinstance(cmd, str), text=True, capture_output=True, **kw)
+
+
+def fleet_hosts():
+    hosts = []
+    for line in (FLEET / "hosts.txt").read_text().splitlines():
+        name, addr, logf = line.split()
+        hosts.append({"name": name, "addr": addr, "log": Path(logf)})
+    return hosts
+
+
+def exec_counts(hosts):
+    out = {}
+    for h in hosts:
+        text = h["log"].read_text(errors="replace")
+        out[h["name"]] = sum(text.count(m) for m in EXEC_MARKERS)
+    return out
+
+
+def rprov_modules():
+    r = sh([str(RPROV), "modules"])
+    return {line.split()[0] for line in r.stdout.splitlines() if line.strip()}
+
+
+# ---------------------------------------------------------------- inventories
+
+def write_inventories(d, hosts, wl, tool, skip_tags):
+    d.mkdir(parents=True, exist_ok=True)
+    root = f"/tmp/bench-{wl}/{tool}"
+    key = FLEET / "client_ed25519"
+    kh = FLEET / "known_hosts"
+    ini = ["[all]"] + [f"{h['name']} ansible_host={h['addr']}" for h in hosts]
+    ini += ["", "[all:vars]", f"ansible_user={USER}", f"ansible_ssh_private_key_file={key}",
+            f"ansible_ssh_common_args='-o UserKnownHostsFile={kh} -o StrictHostKeyChecking=yes'",
+            "ansible_python_interpreter=/usr/bin/python3", f"bench_root={root}"]
+    (d / "hosts.ini").write_text("\n".join(ini) + "\n")
+    cp = d / "cp"
+    cp.mkdir(exist_ok=True)
+    (d / "ansible.cfg").write_text(
+        "[defaults]\n"
+        f"forks = {len(hosts)}\n"
+        "host_key_checking = True\n"
+        "interpreter_python = /usr/bin/python3\n"
+        "retry_files_enabled = False\n"
+        "[ssh_connection]\n"
+        "pipelining = True\n"
+        "ssh_args = -o ControlMaster=auto -o ControlPersist=60s\n"
+        f"control_path_dir = {cp}\n"
+    )
+    py = [
+        f"_data = dict(ssh_user={USER!r}, ssh_key={str(key)!r}, ssh_known_hosts_file={str(kh)!r},",
+        f"             ssh_strict_host_key_checking='yes', bench_root={root!r}, bench_skip={sorted(skip_tags)!r})",
+        "hosts = [",
+    ] + [f"    ({h['name']!r}, dict(ssh_hostname={h['addr']!r}, **_data))," for h in hosts] + ["]"]
+    (d / "inventory.py").write_text("\n".join(py) + "\n")
+    return root
+
+
+def command_for(tool, d, wl, n, skip_tags):
+    wdir = BENCH / "workloads" / wl
+    env = dict(os.environ)
+    env.pop("ANSIBLE_CONFIG", None)
+    env["PATH"] = f"{VENV / 'bin'}:{env['PATH']}"
+    if tool == "rprov":
+        cmd = [str(RPROV), "apply", "-i", str(d / "hosts.ini"), "playbook.yml", "--output", "json",
+               "--forks", str(n)]
+        if skip_tags:
+            cmd += ["--skip-tags", ",".join(sorted(skip_tags))]
+    elif tool in ("ansible", "mitogen"):
+        env["ANSIBLE_CONFIG"] = str(d / "ansible.cfg")
+        env["ANSIBLE_NOCOLOR"] = "1"
+        if tool == "mitogen":
+            import ansible_mitogen  # noqa: in the venv
+            env["ANSIBLE_STRATEGY_PLUGINS"] = str(Path(ansible_mitogen.__file__).parent / "plugins" / "strategy")
+            env["ANSIBLE_STRATEGY"] = "mitogen_linear"
+        cmd = [str(VENV / "bin" / "ansible-playbook"), "-i", str(d / "hosts.ini"), "playbook.yml"]
+        if skip_tags:
+            cmd += ["--skip-tags", ",".join(sorted(skip_tags))]
+    elif tool == "pyinfra":
+        cmd = [str(VENV / "bin" / "pyinfra"), str(d / "inventory.py"), "deploy.py", "-y",
+               "--parallel", str(n)]
+    else:
+        raise SystemExit(f"unknown tool {tool}")
+    return cmd, wdir, env
+
+
+def changed_count(tool, out):
+    """Total 'changed' over hosts, from each tool's own report (None if unparsed)."""
+    if tool == "rprov":
+        for line in reversed(out.splitlines()):
+            if line.startswith("{") and '"recap"' in line:
+                recap = json.loads(line)["recap"]
+                return sum(v.get("changed", 0) for v in recap.values()), \
+                    sum(v.get("failed", 0) + v.get("unreachable", 0) for v in recap.values())
+    if tool in ("ansible", "mitogen"):
+        ch = [int(x) for x in re.findall(r"changed=(\d+)", out)]
+        bad = [int(a) + int(b) for a, b in re.findall(r"unreachable=(\d+)\s+failed=(\d+)", out)]
+        if ch:
+            return sum(ch), sum(bad)
+    if tool == "pyinfra":
+        m = re.search(r"Grand total\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)", out)
+        if m:
+            num = lambda s: 0 if s == "-" else int(s)  # noqa: E731
+            return num(m.group(2)), num(m.group(3))
+    return None, None
+
+
+def close_masters(d):
+    """Ends ansible's ControlPersist masters so every measured run starts cold, as
+    rprov's and pyinfra's do (each opens its connections afresh)."""
+    for sock in (d / "cp").glob("*"):
+        sh(["ssh", "-O", "exit", "-o", f"ControlPath={sock}", "bench-host"])
+        try:
+            sock.unlink()
+        except OSError:
+            pass
+
+
+def one_run(tool, d, wl, n, hosts, skip_tags):
+    cmd, wdir, env = command_for(tool, d, wl, n, skip_tags)
+    close_masters(d)
+    before = exec_counts(hosts)
+    load = os.getloadavg()[0]
+    tfile = d / "time.txt"
+    full = ["/usr/bin/time", "-o", str(tfile), "-f", "%e %U %S %M"] + cmd
+    t0 = time.perf_counter()
+    r = subprocess.run(full, cwd=wdir, env=env, text=True, capture_output=True)
+    wall = time.perf_counter() - t0
+    time.sleep(0.2)  # let sshd flush its log
+    after = exec_counts(hosts)
+    close_masters(d)
+    fields = tfile.read_text().strip().splitlines()[-1].split()
+    _, user, sys_, rss = fields
+    per_host = [after[h["name"]] - before[h["name"]] for h in hosts]
+    out = r.stdout + r.stderr
+    (d / "last.log").write_text(out)
+    changed, bad = changed_count(tool, out)
+    return {
+        "wall_s": round(wall, 3),
+        "cpu_s": round(float(user) + float(sys_), 2),
+        "peak_rss_mb": round(int(rss) / 1024, 1),
+        "cmds_per_host_mean": round(sum(per_host) / len(per_host), 1),
+        "cmds_per_host_max": max(per_host),
+        "changed": changed,
+        "failed": bad,
+        "rc": r.returncode,
+        "load1_before": round(load, 2),
+    }
+
+
+def tree_listing(root, hosts):
+    """'type mode owner path' for every entry plus the sha256 of every file, per host."""
+    lines = []
+    for h in hosts:
+        base = Path(root) / h["name"]
+        r = sh(f"cd {base} && find . -printf '%y %m %u %p\\n' | sort -k4 && "
+               "find . -type f -print0 | sort -z | xargs -0 -r sha256sum")
+        lines.append(f"## {h['name']}\n{r.stdout}")
+    return "\n".join(lines)
+
+
+def stats(runs):
+    walls = [r["wall_s"] for r in runs]
+    return {
+        "reps": len(runs),
+        "wall_median_s": round(statistics.median(walls), 3),
+        "wall_min_s": round(min(walls), 3),
+        "wall_max_s": round(max(walls), 3),
+        "cpu_median_s": round(statistics.median(r["cpu_s"] for r in runs), 2),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "cmds_per_host": statistics.median(r["cmds_per_host_mean"] for r in runs),
+        "cmds_per_host_max": max(r["cmds_per_host_max"] for r in runs),
+        "changed": [r["changed"] for r in runs],
+        "failed_runs": sum(1 for r in runs if r["rc"] != 0 or r["failed"]),
+    }
+
+
+def versions():
+    v = {}
+    v["rprov"] = sh([str(RPROV), "--version"]).stdout.strip()
+    v["ansible-core"] = sh([str(VENV / "bin" / "ansible"), "--version"]).stdout.splitlines()[0]
+    v["pyinfra"] = sh([str(VENV / "bin" / "pyinfra"), "--version"]).stdout.strip()
+    r = sh([str(VENV / "bin" / "python"), "-c", "import importlib.metadata as m; print(m.version('mitogen'))"])
+    v["mitogen"] = r.stdout.strip() or "not installed"
+    v["openssh"] = sh(["ssh", "-V"]).stderr.strip()
+    v["python"] = sys.version.split()[0]
+    v["rprov_commit"] = sh(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]).stdout.strip()
+    return v
+
+
+def machine():
+    mem = next(l for l in open("/proc/meminfo") if l.startswith("MemTotal")).split()[1]
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    return {"hostname": socket.gethostname(), "nproc": os.cpu_count(), "cpu": cpu,
+            "mem_gib": round(int(mem) / 1024 / 1024, 1), "kernel": platform.release(),
+            "load1_at_start": round(os.getloadavg()[0], 2)}
+
+
+def main():
+    all_hosts = fleet_hosts()
+    if max(HOSTS) > len(all_hosts):
+        raise SystemExit(f"fleet has {len(all_hosts)} hosts, need {max(HOSTS)}: bench/fleet.sh up {max(HOSTS)}")
+    have = rprov_modules()
+    skip_tags = {"a": set(), "b": {t for t, mod in TAG_MODULES.items() if mod not in have}}
+    tools = [t for t in TOOLS if t != "mitogen" or versions_ok_mitogen()]
+    started = datetime.datetime.now()
+    results = {"started": started.isoformat(timespec="seconds"), "machine": machine(),
+               "versions": versions(), "reps": REPS, "cell_budget_s": CELL_BUDGET,
+               "skipped_cells": sorted(SKIP), "skip_tags": {k: sorted(v) for k, v in skip_tags.items()},
+               "rprov_modules": sorted(have), "cells": [], "same_files": {}}
+    log(f"tools {tools}, hosts {HOSTS}, workloads {WORKLOADS}, skip tags {results['skip_tags']}")
+    for n in HOSTS:
+        hosts = all_hosts[:n]
+        for wl in WORKLOADS:
+            listings = {}
+            for tool in tools:
+                d = WORK / "runs" / f"{wl}-{n}-{tool}"
+                root = write_inventories(d, hosts, wl, tool, skip_tags[wl])
+                for phase in ("first", "nochange"):
+                    if skipped(tool, wl, n, phase):
+                        log(f"{wl} {n:>2} hosts {tool:8} {phase:8} skipped (BENCH_SKIP)")
+                        continue
+                    runs = []
+                    spent = 0.0
+                    while len(runs) < REPS and (not runs or spent + runs[-1]["wall_s"] <= CELL_BUDGET):
+                        if phase == "first":
+                            shutil.rmtree(root, ignore_errors=True)
+                        elif not runs and skipped(tool, wl, n, "first"):
+                            # No-change runs need the files in place: one unmeasured run.
+                            shutil.rmtree(root, ignore_errors=True)
+                            one_run(tool, d, wl, n, hosts, skip_tags[wl])
+                        r = one_run(tool, d, wl, n, hosts, skip_tags[wl])
+                        runs.append(r)
+                        spent += r["wall_s"]
+                        log(f"{wl} {n:>2} hosts {tool:8} {phase:8} #{len(runs)} {r}")
+                        if phase == "first" and len(runs) == 1:
+                            listings[tool] = tree_listing(root, hosts)
+                            (d / "tree.txt").write_text(listings[tool])
+                    cell = {"tool": tool, "workload": wl, "hosts": n, "phase": phase, **stats(runs), "runs": runs}
+                    results["cells"].append(cell)
+            if "rprov" in listings:
+                ref = listings["rprov"]
+                results["same_files"][f"{wl}-{n}"] = {t: (l == ref) for t, l in listings.items()}
+                log(f"{wl} {n} same files as rprov: {results['same_files'][f'{wl}-{n}']}")
+            save(results)
+    results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+    save(results)
+
+
+_mitogen_checked = {}
+
+
+def versions_ok_mitogen():
+    if "ok" not in _mitogen_checked:
+        r = sh([str(VENV / "bin" / "python"), "-c", "import ansible_mitogen"])
+        _mitogen_checked["ok"] = r.returncode == 0
+        if r.returncode:
+            log(f"mitogen not usable, skipped: {r.stderr.strip()[-300:]}")
+    return _mitogen_checked["ok"]
+
+
+def save(results):
+    out = BENCH / "results"
+    out.mkdir(exist_ok=True)
+    stem = f"{results['started'][:10]}-{results['machine']['hostname']}"
+    (out / f"{stem}.json").write_text(json.dumps(results, indent=1) + "\n")
+    (out / f"{stem}.md").write_text(report(results))
+
+
+def cell(results, tool, wl, n, phase):
+    for c in results["cells"]:
+        if (c["tool"], c["workload"], c["hosts"], c["phase"]) == (tool, wl, n, phase):
+            return c
+    return None
+
+
+def fmt_ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "–"
+    return f"{a / b:.1f}×"
+
+
+def report(res):
+    m, v = res["machine"], res["versions"]
+    L = [f"# rprov benchmark — {res['started'][:10]} on {m['hostname']}", "",
+         f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['mem_gib']} GiB, kernel {m['kernel']}, "
+         f"load average {m['load1_at_start']} at start (each run records `load1_before` in the JSON). "
+         "Targets are sshd's in network namespaces on the same machine (bench/fleet.sh), "
+         "so the tools and the targets share the 2 cores.", "",
+         "Versions: " + "; ".join(f"{k} {val}" for k, val in v.items()), "",
+         f"Started {res['started']}, finished {res.get('finished', '(running)')}. "
+         f"Up to {res['reps']} runs per cell, fewer when a cell exceeded {res['cell_budget_s']:.0f} s "
+         "(see `reps`). Skipped cells: " + (", ".join(res["skipped_cells"]) or "none") + ".", "",
+         "Workload (b) tags left out for every tool (module missing in rprov): "
+         + (", ".join(res["skip_tags"].get("b", [])) or "none") + "; services are not part of (b) here (no systemd).", ""]
+    tools = sorted({c["tool"] for c in res["cells"]}, key=["rprov", "ansible", "mitogen", "pyinfra"].index)
+    peers = [t for t in tools if t != "rprov"]
+    L += ["## Ratios (peer ÷ rprov; >1 means rprov is better)", "",
+          "| workload | hosts | phase | " + " | ".join(f"wall vs {p}" for p in peers)
+          + " | " + " | ".join(f"cmds/host vs {p}" for p in peers) + " | " + " | ".join(f"CPU vs {p}" for p in peers) + " |",
+          "|" + "---|" * (3 + 3 * len(peers))]
+    for wl in sorted({c["workload"] for c in res["cells"]}):
+        for n in sorted({c["hosts"] for c in res["cells"]}):
+            for phase in ("nochange", "first"):
+                r = cell(res, "rprov", wl, n, phase)
+                if not r:
+                    continue
+                row = [wl, str(n), phase]
+                for key in ("wall_median_s", "cmds_per_host", "cpu_median_s"):
+                    for p in peers:
+                        c = cell(res, p, wl, n, phase)
+                        row.append(fmt_ratio(c and c[key], r[key]))
+                L.append("| " + " | ".join(row) + " |")
+    L += ["", "## Raw figures", "",
+          "Wall: median (min–max) of `reps` runs. CPU: user+sys of the tool's process tree (median). "
+          "RSS: largest single process in the tree (GNU time %M). Cmds/host: exec requests per host "
+          "from sshd's log (median of the per-run mean over hosts; max over hosts and runs). "
+          "`changed`: what the tool itself reported per run (sum over hosts).", "",
+          "| workload | hosts | phase | tool | reps | wall s | CPU s | RSS MB | cmds/host (max) | changed | failed runs |",
+          "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for c in res["cells"]:
+        L.append(f"| {c['workload']} | {c['hosts']} | {c['phase']} | {c['tool']} | {c['reps']} | "
+                 f"{c['wall_median_s']:.2f} ({c['wall_min_s']:.2f}–{c['wall_max_s']:.2f}) | {c['cpu_median_s']:.2f} | "
+                 f"{c['peak_rss_mb']:.0f} | {c['cmds_per_host']:g} ({c['cmds_per_host_max']}) | "
+                 f"{','.join(str(x) for x in c['changed'])} | {c['failed_runs']} |")
+    L += ["", "## Same files on the targets", "",
+          "Hash listing (type, mode, owner, path, sha256) of each host's tree after each tool's first run, compared with rprov's:", ""]
+    for k, same in res["same_files"].items():
+        L.append(f"- {k}: " + ", ".join(f"{t} {'same' if s else 'DIFFERENT'}" for t, s in same.items()))
+    L += ["", "## Targets (issue 6)", ""]
+    L += targets(res)
+    return "\n".join(L) + "\n"
+
+
+def targets(res):
+    out = []
+    for n in (1, 50):
+        r = cell(res, "rprov", "a", n, "nochange")
+        for p, want in (("ansible", 10), ("pyinfra", 3)):
+            c = cell(res, p, "a", n, "nochange")
+            if r and c:
+                ratio = c["wall_median_s"] / r["wall_median_s"]
+                out.append(f"- no-change (a) at {n} host(s) vs {p}: {ratio:.1f}× (target ≥{want}×) — "
+                           + ("met" if ratio >= want else "NOT met"))
+            else:
+                out.append(f"- no-change (a) at {n} host(s) vs {p}: not measured")
+    for n in sorted({c["hosts"] for c in res["cells"]}):
+        r = cell(res, "rprov", "a", n, "nochange")
+        if r:
+            out.append(f"- remote commands per host, no-change (a), {n} host(s): {r['cmds_per_host_max']} "
+                       "(target ≤2) — " + ("met" if r["cmds_per_host_max"] <= 2 else "NOT met"))
+    r = [c for c in res["cells"] if c["tool"] == "rprov" and c["hosts"] == 50]
+    if r:
+        rss = max(c["peak_rss_mb"] for c in r)
+        out.append(f"- rprov peak RSS at 50 hosts: {rss:.0f} MB (target <100 MB) — " + ("met" if rss < 100 else "NOT met"))
+    return out
+
+
+if __name__ == "__main__":
+    main()

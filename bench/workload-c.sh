@@ -1,0 +1,31 @@
+#!/bin/bash
+# bench/workload-c.sh — workload (c): the full site.yml on the test VM (1 host).
+#
+# HOOK, not yet measured: the roles and site.yml do not exist yet. When
+# $REPO/site.yml and $REPO/inventory/hosts.ini exist and `vagrant/testvm.sh status`
+# says the VM answers, this applies site.yml to the `vagrant` group with rprov and
+# with ansible-playbook (first run, then a no-change run), and prints wall time,
+# CPU, peak RSS and rprov's remote-command count. Otherwise it prints why it skipped.
+# Note: a first run changes the VM; use a throw-away (snapshot=on) VM.
+set -euo pipefail
+BENCH="$(cd "$(dirname "$0")" && pwd)"
+REPO="$(dirname "$BENCH")"
+if [ ! -e "$REPO/site.yml" ] || [ ! -e "$REPO/inventory/hosts.ini" ]; then
+    echo "workload (c) skipped: no site.yml yet"
+    exit 0
+fi
+if ! "$REPO/vagrant/testvm.sh" status >/dev/null 2>&1; then
+    echo "workload (c) skipped: the test VM is not up (vagrant/testvm.sh up)"
+    exit 0
+fi
+cd "$REPO"
+for phase in first nochange; do
+    echo "-- rprov $phase"
+    /usr/bin/time -f 'rprov wall %e s, cpu %U+%S s, rss %M KB' \
+        ./target/release/rprov apply -i inventory/hosts.ini --limit vagrant site.yml --output json | tail -1
+done
+for phase in first nochange; do
+    echo "-- ansible-playbook $phase"
+    ANSIBLE_PIPELINING=1 /usr/bin/time -f 'ansible wall %e s, cpu %U+%S s, rss %M KB' \
+        "$BENCH/.venv/bin/ansible-playbook" -i inventory/hosts.ini --limit vagrant site.yml | tail -3
+done
