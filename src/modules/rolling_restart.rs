@@ -154,7 +154,7 @@ _rp_one() {{\n\
   _rp_s=$(date +%s)\n\
   if ! _rp_out=$(_rp_sc restart -- \"$1\" 2>&1); then _rp_stop \"$1\" \"systemctl restart failed: $_rp_out\" \"$3\"; fi\n\
   if [ -n \"$2\" ] && ! _rp_health \"$2\"; then\n\
-    _rp_st=$(_rp_sc show -p ActiveState,SubState --value -- \"$1\" 2>/dev/null | tr '\\n' ' ')\n\
+    _rp_st=$(_rp_sc show -p ActiveState,SubState --value -- \"$1\" 2>/dev/null | tr '\\n' ' ' | sed 's/ *$//')\n\
     _rp_stop \"$1\" \"$2 did not answer {expect} within {timeout}s (last status ${{_rp_code:-none}}${{_rp_err:+, $_rp_err}}; unit ${{_rp_st:-unknown}})\" \"$3\"\n\
   fi\n\
   echo \"rp_restarted=$1 $(( $(date +%s) - _rp_s ))\"\n\
@@ -253,34 +253,28 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             )));
         }
     }
-    let attrs = targets
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let active = states
-                .get(&t.unit)
-                .and_then(|p| p.get("ActiveState"))
-                .map(String::as_str)
-                .unwrap_or("unknown");
-            match &t.url {
-                Some(url) => format!(
-                    "{}. restart {} ({active}), then wait for {url} to answer {expect}",
-                    i + 1,
-                    t.unit
-                ),
-                None => format!("{}. restart {} ({active})", i + 1, t.unit),
-            }
-        })
-        .collect();
+    let mut attrs: Vec<String> = vec![format!("would restart {}", units.join(", "))];
+    attrs.extend(targets.iter().enumerate().map(|(i, t)| {
+        let active = states
+            .get(&t.unit)
+            .and_then(|p| p.get("ActiveState"))
+            .map(String::as_str)
+            .unwrap_or("unknown");
+        match &t.url {
+            Some(url) => format!(
+                "{}. restart {} ({active}), then wait for {url} to answer {expect}",
+                i + 1,
+                t.unit
+            ),
+            None => format!("{}. restart {} ({active})", i + 1, t.unit),
+        }
+    }));
     let mut result = Map::new();
     result.insert("changed".into(), json!(true));
     result.insert("units".into(), json!(units));
     Ok(Decision::Change {
         diffs: vec![Diff {
-            path: format!(
-                "rolling restart ({where_}): would restart {}",
-                units.join(", ")
-            ),
+            path: format!("rolling restart ({where_})"),
             attrs,
             ..Diff::default()
         }],
@@ -329,11 +323,13 @@ mod tests {
         let Decision::Change { diffs, action } = plan(&f.cx()).unwrap() else {
             panic!()
         };
-        assert!(diffs[0]
-            .path
-            .contains("would restart web@8000.service, web@8001.service"));
+        assert_eq!(diffs[0].path, "rolling restart (user web)");
         assert_eq!(
-            diffs[0].attrs[1],
+            diffs[0].attrs[0],
+            "would restart web@8000.service, web@8001.service"
+        );
+        assert_eq!(
+            diffs[0].attrs[2],
             "2. restart web@8001.service (active), then wait for http://127.0.0.1:8001/ready to answer 200"
         );
         let s = &action.script;
