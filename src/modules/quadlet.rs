@@ -836,6 +836,73 @@ mod tests {
     }
 
     #[test]
+    fn absent_stops_and_removes_file_and_links() {
+        let (mut f, _) = fixture(
+            json!({"name": "web@.container", "user": "web", "state": "absent", "instances": [1]}),
+            &[("web@1.service", "active")],
+        );
+        f.fact(
+            Probe::File {
+                path: format!("{DIR}/web@.container"),
+                follow: false,
+            },
+            Fact::File(file(Some("00"))),
+        );
+        f.fact(
+            Probe::File {
+                path: format!("{DIR}/web@1.container"),
+                follow: false,
+            },
+            Fact::File(link("web@.container")),
+        );
+        f.fact(
+            Probe::Content {
+                path: format!("{DIR}/web@.container"),
+            },
+            Fact::Content(Some(UNIT.as_bytes().to_vec())),
+        );
+        let Decision::Change { diffs, action } = plan(&f.cx()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(diffs.len(), 2);
+        assert_eq!(diffs[1].before.as_deref(), Some(UNIT));
+        let s = &action.script;
+        let stop = s.find("_rp_sc stop -- web@1.service").unwrap();
+        let rm = s.find(&format!("rm -f {DIR}/web@1.container")).unwrap();
+        assert!(stop < rm && s.contains("daemon-reload"));
+        // Already gone: nothing to do.
+        let (mut f, _) = fixture(
+            json!({"name": "web@.container", "user": "web", "state": "absent"}),
+            &[],
+        );
+        f.fact(
+            Probe::File {
+                path: format!("{DIR}/web@.container"),
+                follow: false,
+            },
+            Fact::File(FileState::missing()),
+        );
+        assert!(matches!(plan(&f.cx()).unwrap(), Decision::Ok { .. }));
+    }
+
+    #[test]
+    fn src_and_template_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("app.container");
+        std::fs::write(&p, UNIT).unwrap();
+        let path = p.display().to_string();
+        for key in ["src", "template"] {
+            let f = Fixture::new("quadlet", json!({"name": "app.container", key: path}));
+            assert_eq!(source_text(&f.cx()).unwrap().as_deref(), Some(UNIT));
+        }
+        let f = Fixture::new(
+            "quadlet",
+            json!({"name": "app.container", "src": path, "content": "x"}),
+        );
+        assert!(matches!(source_text(&f.cx()), Err(PlanError::Fail(_))));
+    }
+
+    #[test]
     fn validate_snippet_runs_against_a_fake_generator_shape() {
         // The snippet is valid sh even without podman: it reports the missing generator.
         let un = UnitName::parse("a.container").unwrap();
