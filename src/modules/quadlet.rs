@@ -228,12 +228,16 @@ fn check_validation(out: &str, un: &UnitName, insts: &[String]) -> Result<(), Pl
         "rp_validate=nogenerator" => Err(PlanError::Fail(
             "cannot validate: podman's quadlet generator is not installed on the host (install podman ≥ 4.4, or set `validate: no`)".into(),
         )),
-        _ if !ours.is_empty() => Err(PlanError::Fail(format!(
+        // A zero exit means no error, whatever it warned about (an image
+        // given as `${VAR}` is "not fully qualified" until systemd expands it).
+        "rp_validate=ok" => Ok(()),
+        "rp_validate=failed" if !ours.is_empty() => Err(PlanError::Fail(format!(
             "the quadlet generator rejected {}:\n{}",
             un.file,
             ours.join("\n")
         ))),
-        "rp_validate=ok" | "rp_validate=failed" => Ok(()),
+        // Failed, but not over this unit: another file in the directory is broken.
+        "rp_validate=failed" => Ok(()),
         _ => Err(PlanError::Fail(format!(
             "cannot validate {}: unexpected answer from the host: {}",
             un.file,
@@ -793,6 +797,16 @@ mod tests {
         assert!(action.script.contains("daemon-reload"));
         assert!(!action.script.contains("restart"));
         assert!(!action.script.contains("_rp_sc start"));
+    }
+
+    #[test]
+    fn generator_warnings_do_not_fail() {
+        let un = UnitName::parse("app.container").unwrap();
+        let out = "rp_validate=ok\nquadlet-generator[7]: converting \"app.container\": warning: image \"${IMG}\" is not a fully qualified image name\n";
+        assert!(check_validation(out, &un, &[]).is_ok());
+        let out =
+            "rp_validate=failed\nquadlet-generator[7]: converting \"other.container\": broken\n";
+        assert!(check_validation(out, &un, &[]).is_ok());
     }
 
     #[test]
