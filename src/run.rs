@@ -56,14 +56,27 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 
 /// `rprov modules`: each module and its arguments, wrapped to `width` columns.
 fn modules_table(width: usize) -> String {
-    let name_w = crate::modules::SPECS.iter().map(|s| s.name.len()).max().unwrap_or(0) + 2;
+    let name_w = crate::modules::SPECS
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(0)
+        + 2;
     let mut out = String::new();
     for s in crate::modules::SPECS {
-        let args = if s.args.is_empty() { vec!["(any name: value)"] } else { s.args.to_vec() };
+        let args = if s.args.is_empty() {
+            vec!["(any name: value)"]
+        } else {
+            s.args.to_vec()
+        };
         let mut line = format!("{:<name_w$}", s.name);
         let mut col = name_w;
         for (i, a) in args.iter().enumerate() {
-            let piece = if i + 1 < args.len() { format!("{a}, ") } else { (*a).to_string() };
+            let piece = if i + 1 < args.len() {
+                format!("{a}, ")
+            } else {
+                (*a).to_string()
+            };
             if col + piece.len() > width && col > name_w {
                 out.push_str(line.trim_end());
                 out.push('\n');

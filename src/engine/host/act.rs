@@ -1,0 +1,384 @@
+//! Host modules: plan against the probed state (probing as needed), act
+//! unless in check mode, then apply changed_when/failed_when/until.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use rprov_template::{TemplateError, OMIT};
+use serde_json::{json, Map, Value as Json};
+
+use super::super::lookahead;
+use crate::modules::{self, Action, Decision, OutputMode, PlanCx, PlanError, SearchPaths};
+use crate::playbook::{Task, Vars};
+use crate::report::Status;
+
+use super::*;
+
+impl HostRunner {
+    /// Plans a host module, probing as needed, then acts unless in check mode.
+    pub(super) async fn run_host_module(
+        &mut self,
+        tasks: &[Task],
+        i: usize,
+        layer: &Vars,
+        check: bool,
+        rest: Rest<'_>,
+    ) -> Result<ItemOutcome, Stop> {
+        let task = &tasks[i];
+        let become_ = self.become_for(task.become_, task.become_user.as_deref());
+        let retries = task.retries.as_ref().and_then(json_u64).unwrap_or(3);
+        let delay = task.delay.as_ref().and_then(json_u64).unwrap_or(5);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let decision = self.decide(tasks, i, layer, &become_, rest).await?;
+            let mut o = match decision {
+                Err(msg) => ItemOutcome::failed(msg),
+                Ok(d) => self.act(d, &become_, check).await?,
+            };
+            self.apply_conditions(task, layer, &mut o);
+            let Some(until) = &task.until else {
+                return Ok(o);
+            };
+            if o.status == Status::Unknown {
+                return Ok(o);
+            }
+            let done = {
+                let magic = self.magic(task.role.as_deref());
+                let mut reg = Vars::new();
+                if let Some(r) = &task.register {
+                    reg.insert(r.clone(), Json::Object(o.result.clone()));
+                }
+                let r = self.resolver(task.role.as_deref(), &[&task.vars, layer, &reg], &magic);
+                self.eval(&r, until)
+            };
+            match done {
+                Ok(true) => {
+                    o.result.insert("attempts".into(), json!(attempt));
+                    return Ok(o);
+                }
+                Ok(false) if attempt <= retries => {
+                    tokio::time::sleep(Duration::from_secs(delay)).await
+                }
+                Ok(false) => {
+                    let mut f = ItemOutcome::failed(format!(
+                        "gave up after {attempt} attempts: `until: {until}` stayed false"
+                    ));
+                    f.result.insert("attempts".into(), json!(attempt));
+                    return Ok(f);
+                }
+                Err(e) => {
+                    return Ok(ItemOutcome::failed(format!(
+                        "{}: in `until: {until}`: {e}",
+                        task.origin
+                    )))
+                }
+            }
+        }
+    }
+
+    /// Plans the task, running probe rounds until the module has the facts it
+    /// needs. The first round also probes what the following tasks will need.
+    pub(super) async fn decide(
+        &mut self,
+        tasks: &[Task],
+        i: usize,
+        layer: &Vars,
+        become_: &Option<String>,
+        rest: Rest<'_>,
+    ) -> Result<Result<Decision, String>, Stop> {
+        for round in 0..6 {
+            match self.plan_now(&tasks[i], layer, become_) {
+                Ok(d) => return Ok(Ok(d)),
+                Err(PlanError::Fail(m)) => return Ok(Err(m)),
+                Err(PlanError::Need(mut probes)) => {
+                    if round == 0 {
+                        // This task's other loop items and the tasks after it.
+                        probes.extend(lookahead::collect(self, tasks, i, become_, rest));
+                    }
+                    self.probe(become_, probes).await?;
+                }
+            }
+        }
+        Ok(Err(format!(
+            "{}: the module kept asking for more facts",
+            tasks[i].origin
+        )))
+    }
+
+    /// One planning attempt against the cached facts. Pure: no I/O to the host.
+    pub(in crate::engine) fn plan_now(
+        &self,
+        task: &Task,
+        layer: &Vars,
+        become_: &Option<String>,
+    ) -> Result<Decision, PlanError> {
+        self.plan_with(task, layer, become_, false)
+    }
+
+    /// A planning attempt for the lookahead only: an argument that cannot be
+    /// rendered yet (it uses the result of an earlier task) is taken as empty,
+    /// so that the task still asks for the state of the paths it names.
+    pub(in crate::engine) fn plan_ahead(
+        &self,
+        task: &Task,
+        layer: &Vars,
+        become_: &Option<String>,
+    ) -> Result<Decision, PlanError> {
+        self.plan_with(task, layer, become_, true)
+    }
+
+    pub(super) fn plan_with(
+        &self,
+        task: &Task,
+        layer: &Vars,
+        become_: &Option<String>,
+        lenient: bool,
+    ) -> Result<Decision, PlanError> {
+        let role = task.role.as_deref();
+        let magic = self.magic(role);
+        let r = self.resolver(role, &[&task.vars, layer], &magic);
+        let at = |e: TemplateError| PlanError::Fail(arg_error(&task.origin, &e));
+        let rendered = match &task.args {
+            Json::Object(m) if lenient => Json::Object(
+                m.iter()
+                    .map(|(k, v)| {
+                        let v = self
+                            .render_json(&r, v)
+                            .unwrap_or_else(|_| Json::String(String::new()));
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            args => self.render_json(&r, args).map_err(at)?,
+        };
+        let args = match rendered {
+            Json::Object(m) => m
+                .into_iter()
+                .filter(|(_, v)| v.as_str() != Some(OMIT))
+                .collect::<Map<_, _>>(),
+            _ => Map::new(),
+        };
+        let environment = match &task.environment {
+            Some(env) => match self.render_json(&r, env).map_err(at)? {
+                Json::Object(m) => m,
+                _ => {
+                    return Err(PlanError::Fail(format!(
+                        "{}: `environment` must be a mapping",
+                        task.origin
+                    )))
+                }
+            },
+            None => Map::new(),
+        };
+        let search = SearchPaths {
+            role_path: task.role.as_ref().map(|r| r.path.clone()),
+            task_dir: task.origin.path.parent().map(Path::to_path_buf),
+            playbook_dir: self.shared.playbook.dir.clone(),
+        };
+        let render = |p: &Path| self.render_template_file(&r, p);
+        let empty = HashMap::new();
+        let facts = self.cache.get(become_).unwrap_or(&empty);
+        let cx = PlanCx {
+            module: &task.module,
+            args: &args,
+            facts,
+            search: &search,
+            want_diff: task.diff != Some(false)
+                && (self.shared.opts.diff || self.shared.opts.check),
+            render: &render,
+            environment: &environment,
+        };
+        modules::plan(&cx).map_err(|e| match e {
+            PlanError::Fail(m) if !m.starts_with(&task.origin.to_string()) => {
+                PlanError::Fail(format!("{}: {m}", task.origin))
+            }
+            other => other,
+        })
+    }
+
+    pub(super) async fn act(
+        &mut self,
+        d: Decision,
+        become_: &Option<String>,
+        check: bool,
+    ) -> Result<ItemOutcome, Stop> {
+        match d {
+            Decision::Ok { result, msg } => {
+                let mut o = ItemOutcome::new(Status::Ok, result);
+                o.msg = msg;
+                Ok(o)
+            }
+            Decision::Change { diffs, action } => {
+                if check {
+                    let mut o = ItemOutcome::new(Status::Changed, action.result);
+                    o.diffs = diffs;
+                    return Ok(o);
+                }
+                let mut o = self.run_action(action, become_).await?;
+                o.diffs = diffs;
+                Ok(o)
+            }
+            Decision::Run { action } => {
+                if check {
+                    return Ok(ItemOutcome::unknown("would run (not run in check mode)"));
+                }
+                self.run_action(action, become_).await
+            }
+        }
+    }
+
+    pub(super) async fn run_action(
+        &mut self,
+        action: Action,
+        become_: &Option<String>,
+    ) -> Result<ItemOutcome, Stop> {
+        let out = match self
+            .remote(&action.script, action.stdin.as_deref(), become_)
+            .await
+        {
+            Ok(o) => o,
+            Err(Ok(msg)) => return Ok(ItemOutcome::failed(msg)),
+            Err(Err(stop)) => return Err(stop),
+        };
+        self.invalidate(&action);
+        let mut result = action.result;
+        match action.output {
+            OutputMode::Checked if out.status == 0 => Ok(ItemOutcome::new(Status::Changed, result)),
+            OutputMode::Checked => {
+                let err = out.stderr_lossy();
+                let msg = if err.trim().is_empty() {
+                    format!("failed with exit status {}", out.status)
+                } else {
+                    err.trim().to_string()
+                };
+                let mut o = ItemOutcome::failed(msg);
+                o.result.insert("rc".into(), json!(out.status));
+                Ok(o)
+            }
+            OutputMode::Parse(parse) => {
+                result.extend(parse(out.status, &out.stdout_lossy(), &out.stderr_lossy()));
+                if result.get("failed") == Some(&json!(true)) {
+                    let msg = result
+                        .get("msg")
+                        .map(json_text)
+                        .unwrap_or_else(|| format!("failed with exit status {}", out.status));
+                    return Ok(ItemOutcome {
+                        status: Status::Failed,
+                        result,
+                        diffs: Vec::new(),
+                        msg: Some(msg),
+                    });
+                }
+                let status = if result.get("changed") == Some(&json!(false)) {
+                    Status::Ok
+                } else {
+                    Status::Changed
+                };
+                Ok(ItemOutcome::new(status, result))
+            }
+            OutputMode::Command => {
+                let stdout = strip_newline(out.stdout_lossy());
+                let stderr = strip_newline(out.stderr_lossy());
+                result.insert("rc".into(), json!(out.status));
+                result.insert(
+                    "stdout_lines".into(),
+                    json!(stdout.lines().collect::<Vec<_>>()),
+                );
+                result.insert(
+                    "stderr_lines".into(),
+                    json!(stderr.lines().collect::<Vec<_>>()),
+                );
+                result.insert("stdout".into(), json!(stdout));
+                result.insert("stderr".into(), json!(stderr));
+                if out.status != 0 {
+                    result.insert("failed".into(), json!(true));
+                    let msg = if stderr.is_empty() {
+                        format!("non-zero return code {}", out.status)
+                    } else {
+                        format!("non-zero return code {}: {stderr}", out.status)
+                    };
+                    result.insert("msg".into(), json!(msg.clone()));
+                    Ok(ItemOutcome {
+                        status: Status::Failed,
+                        result,
+                        diffs: Vec::new(),
+                        msg: Some(msg),
+                    })
+                } else {
+                    Ok(ItemOutcome::new(Status::Changed, result))
+                }
+            }
+        }
+    }
+
+    /// `changed_when` and `failed_when`, evaluated with the task's result
+    /// available under its `register` name.
+    pub(super) fn apply_conditions(&self, task: &Task, layer: &Vars, o: &mut ItemOutcome) {
+        if (task.changed_when.is_none() && task.failed_when.is_none())
+            || o.status == Status::Unknown
+            || o.status == Status::Skipped
+        {
+            return;
+        }
+        let magic = self.magic(task.role.as_deref());
+        let mut reg = Vars::new();
+        if let Some(r) = &task.register {
+            reg.insert(r.clone(), Json::Object(o.result.clone()));
+        }
+        let r = self.resolver(task.role.as_deref(), &[&task.vars, layer, &reg], &magic);
+        let all = |conds: &[String]| -> Result<bool, String> {
+            for c in conds {
+                match self.eval(&r, c) {
+                    Ok(false) => return Ok(false),
+                    Ok(true) => {}
+                    Err(e) => return Err(format!("{}: in `{c}`: {e}", task.origin)),
+                }
+            }
+            Ok(true)
+        };
+        if let Some(fw) = &task.failed_when {
+            match all(fw) {
+                Ok(true) => {
+                    o.status = Status::Failed;
+                    o.result.insert("failed".into(), json!(true));
+                    o.result.insert("failed_when_result".into(), json!(true));
+                    if o.msg.is_none() {
+                        o.msg = Some(format!("failed_when: {}", fw.join(" and ")));
+                    }
+                }
+                Ok(false) => {
+                    if o.status == Status::Failed {
+                        o.status = if o.result.get("changed") == Some(&json!(true)) {
+                            Status::Changed
+                        } else {
+                            Status::Ok
+                        };
+                        o.msg = None;
+                    }
+                    o.result.insert("failed".into(), json!(false));
+                    o.result.insert("failed_when_result".into(), json!(false));
+                }
+                Err(m) => {
+                    *o = ItemOutcome::failed(m);
+                    return;
+                }
+            }
+        }
+        if let Some(cw) = &task.changed_when {
+            match all(cw) {
+                Ok(changed) => {
+                    o.result.insert("changed".into(), json!(changed));
+                    if o.status != Status::Failed {
+                        o.status = if changed { Status::Changed } else { Status::Ok };
+                        if !changed {
+                            o.diffs.clear();
+                        }
+                    }
+                }
+                Err(m) => *o = ItemOutcome::failed(m),
+            }
+        }
+    }
+}

@@ -1,0 +1,555 @@
+//! One host's run through the plays: its connection, facts, registered
+//! variables, probe cache and handler notifications.
+//!
+//! The probe cache holds what the host looked like when last probed, per sudo
+//! user. An action marks the paths it touched as stale (a command marks
+//! everything), so a later task never plans against a state that an earlier
+//! task changed — the lesson of pyinfra 2's "interdependent operations".
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+
+mod act;
+mod local;
+mod remote;
+mod tasks;
+
+use rprov_template::{TemplateError, TemplateErrorKind, OMIT};
+use rprov_transport::Connection;
+use serde_json::{json, Map, Value as Json};
+
+use super::lookahead;
+use super::vars::{HostvarsSource, Resolver};
+use super::Shared;
+use crate::modules::Diff;
+use crate::playbook::{Play, RoleInstance, Task, Vars};
+use crate::probe::{Fact, Probe};
+use crate::report::{HostStats, Status};
+
+/// Why a host stops running tasks.
+#[derive(Debug)]
+pub enum Stop {
+    /// A task failed (and was not ignored or rescued).
+    Failed,
+    /// The host cannot be reached any more.
+    Unreachable,
+    /// `meta: end_host` / `end_play`.
+    Ended,
+}
+
+/// What a task asks of the task list around it.
+enum Flow {
+    Next,
+    FlushHandlers,
+}
+
+/// The outcome of one task item, before it is reported.
+pub(super) struct ItemOutcome {
+    status: Status,
+    result: Map<String, Json>,
+    diffs: Vec<Diff>,
+    msg: Option<String>,
+}
+
+impl ItemOutcome {
+    fn new(status: Status, result: Map<String, Json>) -> Self {
+        ItemOutcome {
+            status,
+            result,
+            diffs: Vec::new(),
+            msg: None,
+        }
+    }
+
+    fn failed(msg: impl Into<String>) -> Self {
+        let msg = msg.into();
+        let mut result = Map::new();
+        result.insert("failed".into(), json!(true));
+        result.insert("msg".into(), json!(msg.clone()));
+        ItemOutcome {
+            status: Status::Failed,
+            result,
+            diffs: Vec::new(),
+            msg: Some(msg),
+        }
+    }
+
+    fn skipped(reason: &str) -> Self {
+        let mut result = Map::new();
+        result.insert("changed".into(), json!(false));
+        result.insert("skipped".into(), json!(true));
+        result.insert("skip_reason".into(), json!(reason));
+        ItemOutcome {
+            status: Status::Skipped,
+            result,
+            diffs: Vec::new(),
+            msg: None,
+        }
+    }
+
+    /// The result registered for a task that did not run in check mode: empty
+    /// output rather than an undefined variable, marked `unknown`.
+    fn unknown(msg: &str) -> Self {
+        let mut result = Map::new();
+        for (k, v) in [
+            ("changed", json!(false)),
+            ("unknown", json!(true)),
+            ("rc", json!(0)),
+            ("stdout", json!("")),
+            ("stdout_lines", json!([])),
+            ("stderr", json!("")),
+            ("stderr_lines", json!([])),
+            ("msg", json!(msg)),
+        ] {
+            result.insert(k.into(), v);
+        }
+        ItemOutcome {
+            status: Status::Unknown,
+            result,
+            diffs: Vec::new(),
+            msg: Some(msg.to_string()),
+        }
+    }
+}
+
+type Cache = HashMap<Option<String>, HashMap<Probe, Fact>>;
+
+type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where the run goes once the current task list ends: the task lists around
+/// it (an including file, an enclosing block, the play's later sections),
+/// each with the index to resume at, innermost last. Only the lookahead reads
+/// it, so that one probe also covers the tasks after an include, a block or a
+/// role boundary.
+pub(super) type Rest<'a> = &'a [(&'a [Task], usize)];
+
+/// `rest` with `(tasks, next)` pushed as the innermost continuation.
+fn push_rest<'a>(rest: Rest<'a>, tasks: &'a [Task], next: usize) -> Vec<(&'a [Task], usize)> {
+    let mut v = rest.to_vec();
+    v.push((tasks, next));
+    v
+}
+
+pub struct HostRunner {
+    pub name: String,
+    shared: Arc<Shared>,
+    pi: usize,
+    conn: Option<Connection>,
+    inventory_vars: Vars,
+    facts_layer: Vars,
+    facts_gathered: bool,
+    /// set_fact and register results.
+    host_facts: Vars,
+    play_vars: Vars,
+    vars_files: Vars,
+    cache: Cache,
+    stats: HostStats,
+    stopped: Option<Stop>,
+    notified: Vec<bool>,
+    in_handlers: bool,
+    /// Registered results of tasks that did not run in check mode.
+    unknown_registers: HashSet<String>,
+    nonce: u64,
+}
+
+impl HostRunner {
+    pub fn new(name: String, shared: Arc<Shared>) -> Self {
+        let inventory_vars = shared.inventory.host_vars(&name);
+        HostRunner {
+            name,
+            shared,
+            pi: 0,
+            conn: None,
+            inventory_vars,
+            facts_layer: Vars::new(),
+            facts_gathered: false,
+            host_facts: Vars::new(),
+            play_vars: Vars::new(),
+            vars_files: Vars::new(),
+            cache: Cache::new(),
+            stats: HostStats::default(),
+            stopped: None,
+            notified: Vec::new(),
+            in_handlers: false,
+            unknown_registers: HashSet::new(),
+            nonce: 0,
+        }
+    }
+
+    /// Whether later plays should include this host (Ansible drops failed hosts).
+    pub fn can_continue(&self) -> bool {
+        matches!(self.stopped, None | Some(Stop::Ended))
+    }
+
+    pub async fn finish(mut self) -> HostStats {
+        if let Some(c) = self.conn.take() {
+            self.stats.remote_commands = c.commands_run();
+            let _ = c.close().await;
+        }
+        self.stats
+    }
+
+    pub async fn run_play(&mut self, pi: usize) {
+        self.pi = pi;
+        if matches!(self.stopped, Some(Stop::Ended)) {
+            self.stopped = None;
+        }
+        let shared = self.shared.clone();
+        let play = &shared.playbook.plays[pi];
+        self.notified = vec![false; play.handlers.len()];
+        self.play_vars = play.vars.clone();
+        let total: usize = play.sections.iter().map(Vec::len).sum();
+        shared.reporter.host_start(&self.name, total as u64);
+
+        if let Err(msg) = self.load_vars_files(play) {
+            self.fail_host(&msg);
+            return;
+        }
+        if play.gather_facts && !self.facts_gathered {
+            let become_ = self.become_for(play.become_, play.become_user.as_deref());
+            let mut probes = vec![Probe::Facts];
+            if let Some((first, rest)) = play.sections.split_first() {
+                let rest: Vec<_> = rest.iter().rev().map(|s| (s.as_slice(), 0)).collect();
+                probes.extend(lookahead::collect(self, first, 0, &become_, &rest));
+            }
+            if let Err(stop) = self.probe(&become_, probes).await {
+                self.stopped = Some(stop);
+                return;
+            }
+        }
+        for (si, tasks) in play.sections.iter().enumerate() {
+            let rest: Vec<_> = play.sections[si + 1..]
+                .iter()
+                .rev()
+                .map(|s| (s.as_slice(), 0))
+                .collect();
+            let res = match self.run_tasks(tasks, None, &rest).await {
+                Ok(()) => self.flush_handlers().await,
+                Err(stop) => Err(stop),
+            };
+            if let Err(stop) = res {
+                self.stopped = Some(stop);
+                break;
+            }
+        }
+        if let Some(c) = &self.conn {
+            self.stats.remote_commands = c.commands_run();
+        }
+    }
+
+    fn fail_host(&mut self, msg: &str) {
+        self.shared.reporter.host_error(&self.name, msg);
+        self.stats.failed += 1;
+        self.stopped = Some(Stop::Failed);
+    }
+
+    /// `vars_files` of the play (paths may use variables) and secrets.age.
+    fn load_vars_files(&mut self, play: &Play) -> Result<(), String> {
+        self.vars_files = self.shared.secrets.clone();
+        let mut out = self.shared.secrets.clone();
+        for (file, origin) in &play.vars_files {
+            let name = {
+                let magic = self.magic(None);
+                let r = self.resolver(None, &[], &magic);
+                self.render_string(&r, file)
+                    .map_err(|e| format!("{origin}: {e}"))?
+            };
+            let path = self.shared.playbook.dir.join(&name);
+            let loaded = crate::varsfile::load(
+                &path,
+                &self.shared.identities,
+                self.shared.vault_password.as_deref(),
+                &self.shared.reporter,
+            )
+            .map_err(|e| format!("{origin}: vars file `{name}`: {e}"))?;
+            out.extend(loaded);
+        }
+        self.vars_files = out;
+        Ok(())
+    }
+
+    fn play(&self) -> &Play {
+        &self.shared.playbook.plays[self.pi]
+    }
+
+    /// The variable layers for a task, lowest precedence first (see DESIGN.md).
+    /// `task_layers[0]` is the task's own `vars:`; later entries (loop
+    /// variables, the result under test) go on top of everything.
+    fn layers<'a>(
+        &'a self,
+        role: Option<&'a RoleInstance>,
+        task_layers: &[&'a Vars],
+        magic: &'a Vars,
+    ) -> Vec<&'a Vars> {
+        let play = self.play();
+        let mut l: Vec<&Vars> = Vec::with_capacity(16 + play.roles.len() * 2);
+        for r in &play.roles {
+            l.push(&r.defaults);
+        }
+        if let Some(r) = role {
+            for d in &r.dependency_defaults {
+                l.push(&d.defaults);
+            }
+            l.push(&r.defaults);
+        }
+        l.push(&self.inventory_vars);
+        l.push(&self.facts_layer);
+        l.push(&self.play_vars);
+        l.push(&self.vars_files);
+        for r in &play.roles {
+            l.push(&r.vars);
+        }
+        if let Some(r) = role {
+            l.push(&r.vars);
+        }
+        l.extend(task_layers.iter().take(1).copied());
+        l.push(&self.host_facts);
+        if let Some(r) = role {
+            l.push(&r.params);
+        }
+        l.push(&self.shared.opts.extra_vars);
+        l.push(magic);
+        l.extend(task_layers.iter().skip(1).copied());
+        l
+    }
+
+    /// Magic variables Ansible defines for every task.
+    fn magic(&self, role: Option<&RoleInstance>) -> Vars {
+        let sh = &self.shared;
+        let mut m = Vars::new();
+        m.insert("inventory_hostname".into(), json!(self.name));
+        m.insert(
+            "inventory_hostname_short".into(),
+            json!(self.name.split('.').next().unwrap_or(&self.name)),
+        );
+        m.insert(
+            "group_names".into(),
+            json!(sh.inventory.group_names(&self.name)),
+        );
+        m.insert("groups".into(), sh.groups.clone());
+        m.insert(
+            "playbook_dir".into(),
+            json!(sh.playbook.dir.display().to_string()),
+        );
+        m.insert(
+            "inventory_dir".into(),
+            json!(sh
+                .inventory
+                .path()
+                .parent()
+                .map(|p| p.display().to_string())),
+        );
+        m.insert(
+            "inventory_file".into(),
+            json!(sh.inventory.path().display().to_string()),
+        );
+        m.insert("ansible_check_mode".into(), json!(sh.opts.check));
+        m.insert("ansible_diff_mode".into(), json!(sh.opts.diff));
+        m.insert(
+            "ansible_run_tags".into(),
+            json!(if sh.opts.tags.is_empty() {
+                vec!["all".to_string()]
+            } else {
+                sh.opts.tags.clone()
+            }),
+        );
+        m.insert("ansible_skip_tags".into(), json!(sh.opts.skip_tags));
+        m.insert("ansible_play_name".into(), json!(self.play().name));
+        m.insert("omit".into(), json!(OMIT));
+        if let Some(r) = role {
+            m.insert("role_path".into(), json!(r.path.display().to_string()));
+            m.insert("role_name".into(), json!(r.name));
+        }
+        m
+    }
+
+    fn resolver<'a>(
+        &'a self,
+        role: Option<&'a RoleInstance>,
+        task_layers: &[&'a Vars],
+        magic: &'a Vars,
+    ) -> Resolver<'a> {
+        Resolver::new(
+            self.layers(role, task_layers, magic),
+            &self.shared.templater,
+            &self.shared.names,
+        )
+        .with_hostvars(self)
+    }
+
+    /// The sudo user for a task, or None to run as the login user.
+    pub(in crate::engine) fn become_for(
+        &self,
+        task_become: Option<bool>,
+        task_user: Option<&str>,
+    ) -> Option<String> {
+        let host_become = self
+            .inventory_vars
+            .get("ansible_become")
+            .and_then(crate::truthy::as_bool);
+        if !task_become.or(host_become).unwrap_or(false) {
+            return None;
+        }
+        let user = task_user
+            .map(str::to_string)
+            .or_else(|| {
+                self.inventory_vars
+                    .get("ansible_become_user")
+                    .and_then(Json::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| "root".to_string());
+        let login = self
+            .inventory_vars
+            .get("ansible_user")
+            .or_else(|| self.inventory_vars.get("ansible_ssh_user"))
+            .and_then(Json::as_str);
+        if login == Some(user.as_str()) {
+            return None;
+        }
+        Some(user)
+    }
+
+    /// Whether `--tags` / `--skip-tags` select this task (handlers always run
+    /// when notified, as in Ansible).
+    pub(in crate::engine) fn tags_match(&self, task: &Task) -> bool {
+        if self.in_handlers {
+            return true;
+        }
+        let opts = &self.shared.opts;
+        let has = |t: &str| task.tags.iter().any(|x| x == t);
+        if opts.skip_tags.iter().any(|s| has(s)) {
+            return false;
+        }
+        if opts.tags.is_empty() {
+            return !has("never");
+        }
+        if has("always") {
+            return true;
+        }
+        opts.tags.iter().any(|t| match t.as_str() {
+            "all" => !has("never"),
+            "tagged" => !task.tags.is_empty(),
+            "untagged" => task.tags.is_empty(),
+            t => has(t),
+        })
+    }
+
+    // ---- rendering -------------------------------------------------------
+
+    fn render_string(&self, r: &Resolver, s: &str) -> Result<String, TemplateError> {
+        let v = Json::String(s.to_string());
+        let ctx = r.context_for(&[&v], &[])?;
+        Ok(match self.shared.templater.render_str(s, &ctx)? {
+            Json::String(s) => s,
+            other => other.to_string(),
+        })
+    }
+
+    fn render_json(&self, r: &Resolver, v: &Json) -> Result<Json, TemplateError> {
+        let ctx = r.context_for(&[v], &[])?;
+        self.shared.templater.render_value(v, &ctx)
+    }
+
+    fn eval(&self, r: &Resolver, expr: &str) -> Result<bool, TemplateError> {
+        let ctx = r.context_for(&[], &[expr])?;
+        self.shared.templater.eval_condition(expr, &ctx)
+    }
+
+    /// A template file rendered with the task's variables; errors name the
+    /// file and line.
+    fn render_template_file(&self, r: &Resolver, path: &Path) -> Result<String, String> {
+        let shown = crate::diag::display_path(path);
+        let source = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read template {shown}: {e}"))?;
+        let names = self
+            .shared
+            .names
+            .names(&self.shared.templater, &source, false);
+        let ctx = r
+            .context(names.iter().map(String::as_str))
+            .map_err(|e| format!("{shown}: {e}"))?;
+        self.shared
+            .templater
+            .render_file(&source, &shown, &ctx)
+            .map_err(|e| {
+                let at = match e.line {
+                    Some(l) => format!("{shown}:{l}"),
+                    None => shown.clone(),
+                };
+                format!("{at}: {}{}", e.message, undefined_help(&e))
+            })
+    }
+
+    fn task_name(&self, task: &Task, extra: Option<&Vars>) -> String {
+        let base = match &task.name {
+            Some(n) if super::vars::is_template(n) => {
+                let magic = self.magic(task.role.as_deref());
+                let layers: Vec<&Vars> = [&task.vars].into_iter().chain(extra).collect();
+                let r = self.resolver(task.role.as_deref(), &layers, &magic);
+                self.render_string(&r, n).unwrap_or_else(|_| n.clone())
+            }
+            Some(n) => n.clone(),
+            None => task.module.clone(),
+        };
+        match &task.role {
+            Some(role) => format!("{} : {base}", role.name),
+            None => base,
+        }
+    }
+
+    // ---- remote ----------------------------------------------------------
+}
+
+impl HostvarsSource for HostRunner {
+    fn hostvars(&self) -> &Json {
+        self.shared.hostvars()
+    }
+}
+
+/// A template error in a task's arguments: the task's file and line, the
+/// message, and what to do about an undefined variable. A line inside a
+/// one-line YAML string (`line 1`) tells nothing and is left out.
+fn arg_error(origin: &impl std::fmt::Display, e: &TemplateError) -> String {
+    let within = match e.line {
+        Some(l) if l > 1 => format!(" (line {l} of the value)"),
+        _ => String::new(),
+    };
+    format!("{origin}: {}{within}{}", e.message, undefined_help(e))
+}
+
+/// The hint for an undefined variable, or nothing.
+fn undefined_help(e: &TemplateError) -> String {
+    match (&e.kind, &e.undefined) {
+        (TemplateErrorKind::Undefined, Some(name)) => format!(
+            "\n= help: define `{name}` (play or role vars, role defaults, inventory, vars_files, -e) or give it a fallback: `{{{{ {name} | default(...) }}}}`"
+        ),
+        _ => String::new(),
+    }
+}
+
+fn json_u64(v: &Json) -> Option<u64> {
+    match v {
+        Json::Number(n) => n.as_u64(),
+        Json::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn strip_newline(mut s: String) -> String {
+    while s.ends_with('\n') || s.ends_with('\r') {
+        s.pop();
+    }
+    s
+}
+
+/// A rendered value as text for messages: strings as they are, the rest as JSON.
+fn json_text(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    }
+}

@@ -1,0 +1,457 @@
+//! Walking task lists: loops, blocks, handlers, meta, and what a task's
+//! outcome does next (register, notify, stop).
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use serde_json::{json, Map, Value as Json};
+
+use super::super::vars::names_in_value;
+use crate::modules::{self};
+use crate::playbook::{Block, Task, Vars};
+use crate::report::{Status, TaskEvent};
+
+use super::*;
+
+impl HostRunner {
+    pub(super) fn run_tasks<'a>(
+        &'a mut self,
+        tasks: &'a [Task],
+        extra: Option<&'a Vars>,
+        rest: Rest<'a>,
+    ) -> BoxFut<'a, Result<(), Stop>> {
+        Box::pin(async move {
+            for i in 0..tasks.len() {
+                match self.run_task(tasks, i, extra, rest).await? {
+                    Flow::Next => {}
+                    Flow::FlushHandlers => self.flush_handlers().await?,
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs notified handlers in definition order, until none is left.
+    pub(super) async fn flush_handlers(&mut self) -> Result<(), Stop> {
+        let shared = self.shared.clone();
+        let handlers = &shared.playbook.plays[self.pi].handlers;
+        while self.notified.iter().any(|n| *n) {
+            for hi in 0..handlers.len() {
+                if self.notified.get(hi).copied().unwrap_or(false) {
+                    self.notified[hi] = false;
+                    let was = std::mem::replace(&mut self.in_handlers, true);
+                    let res = self.run_task(handlers, hi, None, &[]).await;
+                    self.in_handlers = was;
+                    res?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn notify(&mut self, task: &Task, extra: Option<&Vars>) {
+        let shared = self.shared.clone();
+        let handlers = &shared.playbook.plays[self.pi].handlers;
+        for n in &task.notify {
+            let name = if super::super::vars::is_template(n) {
+                let magic = self.magic(task.role.as_deref());
+                let layers: Vec<&Vars> = [&task.vars].into_iter().chain(extra).collect();
+                let r = self.resolver(task.role.as_deref(), &layers, &magic);
+                self.render_string(&r, n).unwrap_or_else(|_| n.clone())
+            } else {
+                n.clone()
+            };
+            for (hi, h) in handlers.iter().enumerate() {
+                if h.name.as_deref() == Some(name.as_str()) || h.listen.contains(&name) {
+                    if let Some(slot) = self.notified.get_mut(hi) {
+                        *slot = true;
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn report(
+        &mut self,
+        task: &Task,
+        name: &str,
+        item: Option<&str>,
+        o: &ItemOutcome,
+        started: Instant,
+    ) {
+        let result = Json::Object(o.result.clone());
+        let ev = TaskEvent {
+            host: &self.name,
+            task: name,
+            item,
+            status: o.status,
+            diffs: if task.diff == Some(false) {
+                &[]
+            } else {
+                &o.diffs
+            },
+            msg: o.msg.as_deref(),
+            result: Some(&result),
+            no_log: task.no_log,
+            ignored: o.status == Status::Failed && task.ignore_errors,
+            duration: started.elapsed(),
+        };
+        self.shared.reporter.task(&ev);
+    }
+
+    pub(super) async fn run_task(
+        &mut self,
+        tasks: &[Task],
+        i: usize,
+        extra: Option<&Vars>,
+        rest: Rest<'_>,
+    ) -> Result<Flow, Stop> {
+        let task = &tasks[i];
+        if !self.tags_match(task) {
+            return Ok(Flow::Next);
+        }
+        let started = Instant::now();
+        let name = self.task_name(task, extra);
+        self.shared.reporter.host_progress(&self.name, &name);
+
+        if let Some(block) = &task.block {
+            let rest = push_rest(rest, tasks, i + 1);
+            return self
+                .run_block(block, extra, &rest)
+                .await
+                .map(|_| Flow::Next);
+        }
+        if task.module == "meta" {
+            return self.run_meta(task, &name, started);
+        }
+
+        let items = match &task.loop_items {
+            None => None,
+            Some(spec) => match self.loop_items(task, spec, extra) {
+                Ok(v) => Some(v),
+                Err(msg) => {
+                    let o = ItemOutcome::failed(format!("{}: {msg}", task.origin));
+                    return self.finish_task(task, &name, o, extra, started);
+                }
+            },
+        };
+
+        let Some(items) = items else {
+            let layer = extra.cloned().unwrap_or_default();
+            let o = self.run_item(tasks, i, &layer, rest).await?;
+            return self
+                .finish_task_with_include(tasks, i, &name, o, &layer, started, rest)
+                .await;
+        };
+
+        let mut outcomes = Vec::new();
+        for (idx, item) in items.into_iter().enumerate() {
+            let mut layer = extra.cloned().unwrap_or_default();
+            layer.insert(task.loop_var.clone(), item.clone());
+            layer.insert("ansible_loop_var".into(), json!(task.loop_var));
+            if let Some(iv) = &task.index_var {
+                layer.insert(iv.clone(), json!(idx));
+            }
+            let item_started = Instant::now();
+            let mut o = self.run_item(tasks, i, &layer, rest).await?;
+            if task.module == "include_tasks" && o.status == Status::Ok {
+                o = self
+                    .run_include(task, &layer, o, &push_rest(rest, tasks, i + 1))
+                    .await?;
+            }
+            let label = self.item_label(task, &layer, &item);
+            self.report(task, &name, Some(&label), &o, item_started);
+            o.result.insert(task.loop_var.clone(), item);
+            o.result
+                .insert("ansible_loop_var".into(), json!(task.loop_var));
+            outcomes.push(o);
+        }
+        let status = if outcomes.iter().any(|o| o.status == Status::Failed) {
+            Status::Failed
+        } else if outcomes.iter().any(|o| o.status == Status::Changed) {
+            Status::Changed
+        } else if outcomes.iter().any(|o| o.status == Status::Unknown) {
+            Status::Unknown
+        } else if outcomes.iter().all(|o| o.status == Status::Skipped) {
+            // Also an empty loop: nothing ran.
+            Status::Skipped
+        } else {
+            Status::Ok
+        };
+        let mut result = Map::new();
+        result.insert("changed".into(), json!(status == Status::Changed));
+        result.insert("skipped".into(), json!(status == Status::Skipped));
+        if status == Status::Failed {
+            result.insert("failed".into(), json!(true));
+            result.insert("msg".into(), json!("One or more items failed"));
+        } else {
+            result.insert("msg".into(), json!("All items completed"));
+        }
+        result.insert(
+            "results".into(),
+            Json::Array(
+                outcomes
+                    .into_iter()
+                    .map(|o| Json::Object(o.result))
+                    .collect(),
+            ),
+        );
+        let agg = ItemOutcome {
+            status,
+            result,
+            diffs: Vec::new(),
+            msg: None,
+        };
+        self.conclude(task, agg, extra)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn finish_task_with_include(
+        &mut self,
+        tasks: &[Task],
+        i: usize,
+        name: &str,
+        o: ItemOutcome,
+        layer: &Vars,
+        started: Instant,
+        rest: Rest<'_>,
+    ) -> Result<Flow, Stop> {
+        let task = &tasks[i];
+        if task.module == "include_tasks" && o.status == Status::Ok {
+            self.report(task, name, None, &o, started);
+            self.stats.count(Status::Ok, false);
+            let o = self
+                .run_include(task, layer, o, &push_rest(rest, tasks, i + 1))
+                .await?;
+            if o.status == Status::Failed {
+                self.report(task, name, None, &o, started);
+                return self.conclude(task, o, Some(layer));
+            }
+            return Ok(Flow::Next);
+        }
+        self.finish_task(task, name, o, Some(layer), started)
+    }
+
+    pub(super) fn finish_task(
+        &mut self,
+        task: &Task,
+        name: &str,
+        o: ItemOutcome,
+        extra: Option<&Vars>,
+        started: Instant,
+    ) -> Result<Flow, Stop> {
+        self.report(task, name, None, &o, started);
+        self.conclude(task, o, extra)
+    }
+
+    /// Registers, notifies, counts; stops the host on an unignored failure.
+    pub(super) fn conclude(
+        &mut self,
+        task: &Task,
+        o: ItemOutcome,
+        extra: Option<&Vars>,
+    ) -> Result<Flow, Stop> {
+        let ignored = o.status == Status::Failed && task.ignore_errors;
+        self.stats.count(o.status, ignored);
+        if let Some(reg) = &task.register {
+            if o.status == Status::Unknown {
+                self.unknown_registers.insert(reg.clone());
+            } else {
+                self.unknown_registers.remove(reg);
+            }
+            self.host_facts.insert(reg.clone(), Json::Object(o.result));
+        }
+        if o.status == Status::Changed {
+            self.notify(task, extra);
+        }
+        if o.status == Status::Failed && !ignored {
+            return Err(Stop::Failed);
+        }
+        Ok(Flow::Next)
+    }
+
+    pub(super) fn run_meta(
+        &mut self,
+        task: &Task,
+        name: &str,
+        started: Instant,
+    ) -> Result<Flow, Stop> {
+        let what = task
+            .args
+            .get("_raw_params")
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let flow = match what.as_str() {
+            "flush_handlers" => Flow::FlushHandlers,
+            "noop" | "refresh_inventory" | "reset_connection" | "clear_host_errors" => Flow::Next,
+            "end_host" | "end_play" => {
+                let o = ItemOutcome::skipped(&format!("meta: {what}"));
+                self.report(task, name, None, &o, started);
+                return Err(Stop::Ended);
+            }
+            "clear_facts" => {
+                self.host_facts.clear();
+                Flow::Next
+            }
+            other => {
+                let o =
+                    ItemOutcome::failed(format!("{}: unknown meta action `{other}`", task.origin));
+                self.report(task, name, None, &o, started);
+                return self.conclude(task, o, None);
+            }
+        };
+        Ok(flow)
+    }
+
+    pub(super) fn run_block<'a>(
+        &'a mut self,
+        block: &'a Block,
+        extra: Option<&'a Vars>,
+        rest: Rest<'a>,
+    ) -> BoxFut<'a, Result<(), Stop>> {
+        Box::pin(async move {
+            let mut result = self.run_tasks(&block.block, extra, rest).await;
+            if matches!(result, Err(Stop::Failed)) && !block.rescue.is_empty() {
+                // A rescued failure does not count against the host.
+                self.stats.failed = self.stats.failed.saturating_sub(1);
+                self.stats.count(Status::Ok, false);
+                result = self.run_tasks(&block.rescue, extra, rest).await;
+            }
+            if !matches!(result, Err(Stop::Unreachable)) && !block.always.is_empty() {
+                let always = self.run_tasks(&block.always, extra, rest).await;
+                if result.is_ok() {
+                    result = always;
+                }
+            }
+            result
+        })
+    }
+
+    pub(in crate::engine) fn loop_items(
+        &self,
+        task: &Task,
+        spec: &Json,
+        extra: Option<&Vars>,
+    ) -> Result<Vec<Json>, String> {
+        let magic = self.magic(task.role.as_deref());
+        let layers: Vec<&Vars> = [&task.vars].into_iter().chain(extra).collect();
+        let r = self.resolver(task.role.as_deref(), &layers, &magic);
+        let (flatten, dict, spec) = match spec {
+            Json::Object(m) if m.len() == 1 && m.contains_key("__rprov_flatten") => {
+                (true, false, &m["__rprov_flatten"])
+            }
+            Json::Object(m) if m.len() == 1 && m.contains_key("__rprov_dict2items") => {
+                (false, true, &m["__rprov_dict2items"])
+            }
+            other => (false, false, other),
+        };
+        let v = self.render_json(&r, spec).map_err(|e| e.to_string())?;
+        if dict {
+            let Json::Object(m) = v else {
+                return Err("with_dict needs a mapping".into());
+            };
+            return Ok(m
+                .into_iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect());
+        }
+        match v {
+            Json::Array(items) if flatten => Ok(items
+                .into_iter()
+                .flat_map(|i| match i {
+                    Json::Array(inner) => inner,
+                    other => vec![other],
+                })
+                .collect()),
+            Json::Array(items) => Ok(items),
+            Json::Null => Ok(Vec::new()),
+            Json::String(s) if flatten => Ok(vec![Json::String(s)]),
+            other => Err(format!("`loop` needs a list, got {other}")),
+        }
+    }
+
+    pub(super) fn item_label(&self, task: &Task, layer: &Vars, item: &Json) -> String {
+        if let Some(label) = &task.loop_label {
+            let magic = self.magic(task.role.as_deref());
+            let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
+            if let Ok(s) = self.render_string(&r, label) {
+                return s;
+            }
+        }
+        match item {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Runs one item of a task (the whole task when it has no loop).
+    pub(super) async fn run_item(
+        &mut self,
+        tasks: &[Task],
+        i: usize,
+        layer: &Vars,
+        rest: Rest<'_>,
+    ) -> Result<ItemOutcome, Stop> {
+        let task = &tasks[i];
+        let check = self.effective_check(task);
+
+        // In check mode, a task that depends on a command that did not run
+        // cannot be evaluated honestly: it is unknown too.
+        if check && !self.unknown_registers.is_empty() {
+            let mut names = HashSet::new();
+            names_in_value(
+                &task.args,
+                &self.shared.templater,
+                &self.shared.names,
+                &mut names,
+            );
+            for w in &task.when {
+                names.extend(
+                    self.shared
+                        .names
+                        .names(&self.shared.templater, w, true)
+                        .iter()
+                        .cloned(),
+                );
+            }
+            if let Some(dep) = names.iter().find(|n| self.unknown_registers.contains(*n)) {
+                return Ok(ItemOutcome::unknown(&format!(
+                    "depends on `{dep}`, which is not known in check mode"
+                )));
+            }
+        }
+
+        {
+            let magic = self.magic(task.role.as_deref());
+            let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
+            for cond in &task.when {
+                match self.eval(&r, cond) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        let mut o = ItemOutcome::skipped("Conditional result was False");
+                        o.result.insert("false_condition".into(), json!(cond));
+                        return Ok(o);
+                    }
+                    Err(e) => {
+                        return Ok(ItemOutcome::failed(format!(
+                            "{}: in `when: {cond}`: {e}",
+                            task.origin
+                        )))
+                    }
+                }
+            }
+        }
+
+        let spec = modules::spec(&task.module);
+        if spec.is_some_and(|s| s.local) {
+            return Ok(self.run_local(task, layer));
+        }
+        self.run_host_module(tasks, i, layer, check, rest).await
+    }
+
+    pub(super) fn effective_check(&self, task: &Task) -> bool {
+        task.check_mode.unwrap_or(self.shared.opts.check)
+    }
+}
