@@ -4,8 +4,9 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use super::keywords::{json_map, scalar_string, string_list};
 use super::role::RoleLoader;
-use super::task::{json_map, parse_task_list, scalar_string, string_list, Inherited, TaskScope};
+use super::task::{parse_task_list, Inherited, TaskScope};
 use super::{Play, Playbook, Task, Vars};
 use crate::diag::{did_you_mean, LoadError, Origin};
 use crate::yaml::{self, Document, Node, Value};

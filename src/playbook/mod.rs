@@ -6,6 +6,8 @@
 //! names — so that a typo fails the run before any host is contacted. Rendering
 //! (variables, templates, conditions) happens later, per host, in `compile`.
 
+mod free_form;
+mod keywords;
 mod load;
 mod role;
 mod task;
@@ -13,8 +15,9 @@ mod task;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use free_form::parse_free_form;
 pub use load::load_playbook;
-pub use task::{parse_free_form, parse_tasks_file, Inherited, TaskScope};
+pub use task::{parse_tasks_file, Inherited, TaskScope};
 
 use crate::diag::Origin;
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
-use super::task::{json_map, parse_tasks_file, Inherited, TaskScope};
+use super::keywords::json_map;
+use super::task::{parse_tasks_file, Inherited, TaskScope};
 use super::{RoleInstance, Task, Vars};
 use crate::diag::{LoadError, Origin};
 use crate::yaml::{self, Document, Node};
@@ -202,12 +203,12 @@ impl<'a> RoleLoader<'a> {
         if let Some(t) = entry.get("tags") {
             inh.inherited
                 .tags
-                .extend(super::task::string_list(t).unwrap_or_default());
+                .extend(super::keywords::string_list(t).unwrap_or_default());
         }
         if let Some(w) = entry.get("when") {
             inh.inherited
                 .when
-                .extend(super::task::string_list(w).unwrap_or_default());
+                .extend(super::keywords::string_list(w).unwrap_or_default());
         }
         if let Some(b) = entry.get("become") {
             inh.inherited.become_ = crate::truthy::as_bool(&b.to_json());

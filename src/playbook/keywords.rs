@@ -1,0 +1,291 @@
+//! Task keywords (`when`, `loop`, `register`, `notify`, `become`…): read and
+//! type-checked at load time, and passed down from imports, blocks and roles.
+
+use serde_json::{json, Value as Json};
+
+use super::task::{Inherited, TaskScope};
+use super::{Task, Vars};
+use crate::diag::LoadError;
+use crate::yaml::{Document, Node, Value};
+
+/// The keywords of one task, read and type-checked.
+pub(super) struct Keywords {
+    name: Option<String>,
+    when: Vec<String>,
+    pub(super) loop_items: Option<Json>,
+    loop_var: String,
+    index_var: Option<String>,
+    loop_label: Option<String>,
+    register: Option<String>,
+    changed_when: Option<Vec<String>>,
+    failed_when: Option<Vec<String>>,
+    notify: Vec<String>,
+    listen: Vec<String>,
+    tags: Vec<String>,
+    become_: Option<bool>,
+    become_user: Option<String>,
+    ignore_errors: Option<bool>,
+    no_log: Option<bool>,
+    diff: Option<bool>,
+    check_mode: Option<bool>,
+    vars: Vars,
+    environment: Option<Json>,
+    until: Option<String>,
+    retries: Option<Json>,
+    delay: Option<Json>,
+    run_once: bool,
+}
+
+impl Keywords {
+    pub(super) fn read(doc: &Document, node: &Node) -> Result<Self, LoadError> {
+        let str_of = |key: &str| -> Result<Option<String>, LoadError> {
+            match node.get(key) {
+                None => Ok(None),
+                Some(n) => scalar_string(n).map(Some).ok_or_else(|| {
+                    LoadError::new(
+                        doc.origin(n),
+                        format!("`{key}` must be a string, found {}", n.kind()),
+                    )
+                }),
+            }
+        };
+        let bool_of = |key: &str| -> Result<Option<bool>, LoadError> {
+            match node.get(key) {
+                None => Ok(None),
+                Some(n) => match &n.value {
+                    Value::Bool(b) => Ok(Some(*b)),
+                    Value::Str(s) if s.contains("{{") => Err(LoadError::new(
+                        doc.origin(n),
+                        format!("`{key}` must be a literal yes/no in rprov, not a template"),
+                    )),
+                    Value::Str(s) => crate::truthy::parse_bool(s).map(Some).ok_or_else(|| {
+                        LoadError::new(
+                            doc.origin(n),
+                            format!("`{key}` must be yes or no, found `{s}`"),
+                        )
+                    }),
+                    _ => Err(LoadError::new(
+                        doc.origin(n),
+                        format!("`{key}` must be yes or no, found {}", n.kind()),
+                    )),
+                },
+            }
+        };
+        let list_of = |key: &str| -> Result<Vec<String>, LoadError> {
+            match node.get(key) {
+                None => Ok(Vec::new()),
+                Some(n) => string_list(n).ok_or_else(|| {
+                    LoadError::new(
+                        doc.origin(n),
+                        format!(
+                            "`{key}` must be a string or a list of strings, found {}",
+                            n.kind()
+                        ),
+                    )
+                }),
+            }
+        };
+        let cond_of = |key: &str| -> Result<Option<Vec<String>>, LoadError> {
+            match node.get(key) {
+                None => Ok(None),
+                Some(n) => match &n.value {
+                    Value::Bool(b) => Ok(Some(vec![if *b { "True" } else { "False" }.to_string()])),
+                    _ => string_list(n).map(Some).ok_or_else(|| {
+                        LoadError::new(
+                            doc.origin(n),
+                            format!("`{key}` must be a condition or a list of conditions"),
+                        )
+                    }),
+                },
+            }
+        };
+
+        let mut loop_items = None;
+        for key in ["loop", "with_items", "with_list", "with_dict"] {
+            if let Some(n) = node.get(key) {
+                if loop_items.is_some() {
+                    return Err(LoadError::new(
+                        doc.origin(n),
+                        "a task can have only one loop",
+                    ));
+                }
+                let v = n.to_json();
+                loop_items = Some(match key {
+                    "with_items" => json!({"__rprov_flatten": v}),
+                    "with_dict" => json!({"__rprov_dict2items": v}),
+                    _ => v,
+                });
+            }
+        }
+        let (mut loop_var, mut index_var, mut loop_label) = ("item".to_string(), None, None);
+        if let Some(lc) = node.get("loop_control") {
+            let Some(entries) = lc.as_map() else {
+                return Err(LoadError::new(
+                    doc.origin(lc),
+                    "`loop_control` must be a mapping",
+                ));
+            };
+            for (k, v) in entries {
+                let val = scalar_string(v);
+                match (k.key_string().as_str(), val) {
+                    ("loop_var", Some(s)) => loop_var = s,
+                    ("index_var", Some(s)) => index_var = Some(s),
+                    ("label", Some(s)) => loop_label = Some(s),
+                    ("pause" | "extended" | "extended_allitems", _) => {}
+                    (other, _) => {
+                        return Err(LoadError::new(
+                            doc.origin(k),
+                            format!("unknown loop_control option `{other}`"),
+                        )
+                        .with_hint("rprov knows loop_var, index_var and label"))
+                    }
+                }
+            }
+        }
+        let vars = match node.get("vars") {
+            None => Vars::new(),
+            Some(n) => json_map(n)
+                .ok_or_else(|| LoadError::new(doc.origin(n), "`vars` must be a mapping"))?,
+        };
+        if let Some(m) = node.get("become_method") {
+            if m.as_str() != Some("sudo") {
+                return Err(LoadError::new(
+                    doc.origin(m),
+                    "only `become_method: sudo` is supported",
+                ));
+            }
+        }
+        let run_once = bool_of("run_once")?.unwrap_or(false);
+        Ok(Keywords {
+            name: str_of("name")?,
+            when: cond_of("when")?.unwrap_or_default(),
+            loop_items,
+            loop_var,
+            index_var,
+            loop_label,
+            register: str_of("register")?,
+            changed_when: cond_of("changed_when")?,
+            failed_when: cond_of("failed_when")?,
+            notify: list_of("notify")?,
+            listen: list_of("listen")?,
+            tags: list_of("tags")?,
+            become_: bool_of("become")?,
+            become_user: str_of("become_user")?,
+            ignore_errors: bool_of("ignore_errors")?,
+            no_log: bool_of("no_log")?,
+            diff: bool_of("diff")?,
+            check_mode: bool_of("check_mode")?,
+            vars,
+            environment: node.get("environment").map(Node::to_json),
+            until: str_of("until")?,
+            retries: node.get("retries").map(Node::to_json),
+            delay: node.get("delay").map(Node::to_json),
+            run_once,
+        })
+    }
+
+    /// Passes this (import or block) task's keywords down to the tasks inside.
+    pub(super) fn fold_into(&self, inh: &mut Inherited) {
+        inh.when.extend(self.when.iter().cloned());
+        inh.tags.extend(self.tags.iter().cloned());
+        if self.become_.is_some() {
+            inh.become_ = self.become_;
+        }
+        if self.become_user.is_some() {
+            inh.become_user = self.become_user.clone();
+        }
+        for (k, v) in &self.vars {
+            inh.vars.insert(k.clone(), v.clone());
+        }
+        if self.ignore_errors.is_some() {
+            inh.ignore_errors = self.ignore_errors;
+        }
+        if self.no_log.is_some() {
+            inh.no_log = self.no_log;
+        }
+    }
+
+    pub(super) fn into_task(
+        self,
+        doc: &Document,
+        node: &Node,
+        module: &str,
+        args: Json,
+        scope: &TaskScope,
+    ) -> Result<Task, LoadError> {
+        let inh = &scope.inherited;
+        let mut when = inh.when.clone();
+        let mut tags = inh.tags.clone();
+        let mut vars = inh.vars.clone();
+        if module != "block" {
+            when.extend(self.when);
+            tags.extend(self.tags);
+            vars.extend(self.vars);
+        }
+        let _ = doc;
+        Ok(Task {
+            name: self.name,
+            module: module.to_string(),
+            args,
+            origin: doc.origin(node),
+            when,
+            loop_items: self.loop_items,
+            loop_var: self.loop_var,
+            index_var: self.index_var,
+            loop_label: self.loop_label,
+            register: self.register,
+            changed_when: self.changed_when,
+            failed_when: self.failed_when,
+            notify: self.notify,
+            listen: self.listen,
+            tags,
+            become_: self.become_.or(inh.become_),
+            become_user: self.become_user.or_else(|| inh.become_user.clone()),
+            ignore_errors: self.ignore_errors.or(inh.ignore_errors).unwrap_or(false),
+            no_log: self.no_log.or(inh.no_log).unwrap_or(false),
+            diff: self.diff,
+            check_mode: self.check_mode,
+            vars,
+            environment: self.environment,
+            until: self.until,
+            retries: self.retries,
+            delay: self.delay,
+            run_once: self.run_once,
+            role: scope.role.clone(),
+            block: None,
+        })
+    }
+}
+
+/// A scalar as text (`when: x == 1` and `when: true` both give a string).
+pub fn scalar_string(n: &Node) -> Option<String> {
+    match &n.value {
+        Value::Str(s) => Some(s.clone()),
+        Value::Bool(b) => Some(if *b { "True" } else { "False" }.to_string()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        _ => None,
+    }
+}
+
+/// A string or a list of strings, as `tags:` and `notify:` accept.
+pub fn string_list(n: &Node) -> Option<Vec<String>> {
+    match &n.value {
+        Value::Seq(items) => items.iter().map(scalar_string).collect(),
+        Value::Str(s) if s.contains(',') && !s.contains("{{") => Some(
+            s.split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+        ),
+        _ => scalar_string(n).map(|s| vec![s]),
+    }
+}
+
+pub fn json_map(n: &Node) -> Option<Vars> {
+    match n.to_json() {
+        Json::Object(m) => Some(m.into_iter().collect()),
+        Json::Null => Some(Vars::new()),
+        _ => None,
+    }
+}
