@@ -16,6 +16,9 @@ step "test VM: install qemu/debootstrap if needed, build the image on first use 
 vagrant/testvm.sh deps
 vagrant/testvm.sh up
 
+step "stand-in container images in the VM (no registry there): podman import of busybox httpd"
+scripts/vm-standins.sh
+
 step "apply site.yml to the vagrant group"
 # The example secrets.age is encrypted to the documented test identity.
 export RPROV_AGE_IDENTITY="${RPROV_AGE_IDENTITY:-$PWD/inventory/test-identity.txt}"
@@ -25,7 +28,11 @@ status=0
 port="${RPROV_VM_HTTP_PORT:-8080}"
 cat <<MSG
 
-Where to look:
+Where to look (through the VM's forwarded port $port; *.localhost is the loopback):
+  kollektivkart:         http://kollektivkart.localhost:$port/
+  PDS health:            http://pds.localhost:$port/xrpc/_health
+  from inside the VM:    vagrant/testvm.sh ssh 'curl -s http://kollektivkart.localhost/'
+  the nightly ETL timer: vagrant/testvm.sh ssh 'sudo systemctl --user -M kollektivkart@ list-timers'
   ssh into the VM:       vagrant/testvm.sh ssh
   apply again (no-op):   $RPROV apply -i inventory/hosts.ini --limit vagrant
   dry run with diffs:    $RPROV apply -i inventory/hosts.ini --limit vagrant --check
