@@ -321,7 +321,7 @@ def versions_ok_mitogen():
 def save(results):
     out = BENCH / "results"
     out.mkdir(exist_ok=True)
-    stem = f"{results['started'][:10]}-{results['machine']['hostname']}"
+    stem = f"{results['started'][:10]}-{results['machine']['hostname']}" + os.environ.get("BENCH_TAG", "")
     (out / f"{stem}.json").write_text(json.dumps(results, indent=1) + "\n")
     (out / f"{stem}.md").write_text(report(results))
 
@@ -336,7 +336,8 @@ def cell(results, tool, wl, n, phase):
 def fmt_ratio(a, b):
     if a is None or b is None or b == 0:
         return "–"
-    return f"{a / b:.1f}×"
+    r = a / b
+    return f"{r:.1f}×" if r >= 0.95 else f"{r:.2f}×"
 
 
 def report(res):
@@ -416,4 +417,9 @@ def targets(res):
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--report":
+        # Re-render the markdown of a results JSON (e.g. after changing the report).
+        res = json.loads(Path(sys.argv[2]).read_text())
+        Path(sys.argv[2]).with_suffix(".md").write_text(report(res))
+    else:
+        main()
