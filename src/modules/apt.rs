@@ -162,13 +162,23 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     snippet.push('\n');
     if !names.is_empty() {
         snippet.push_str(&format!(
-            "dpkg-query -W -f='${{Package}}\\t${{Status}}\\t${{Version}}\\n' -- {qnames} 2>/dev/null\n"
+            "_rp_dpkg=$(dpkg-query -W -f='${{Package}}\\t${{Status}}\\t${{Version}}\\n' -- {qnames} 2>/dev/null)\n\
+             printf '%s\\n' \"$_rp_dpkg\"\n"
         ));
     }
     snippet.push_str(&sep_line());
     snippet.push('\n');
-    if !names.is_empty() {
+    if !names.is_empty() && state == "latest" {
         snippet.push_str(&format!("apt-cache policy -- {qnames} 2>/dev/null\n"));
+    } else if !names.is_empty() {
+        // `apt-cache policy` is slow (seconds on a small host): ask it only
+        // about packages dpkg does not have installed, to tell "not
+        // installed" from "no such package".
+        snippet.push_str(&format!(
+            "_rp_need=''\n\
+             for _rp_p in {qnames}; do case \"\n$_rp_dpkg\" in *\"\n$_rp_p\tinstall ok installed\"*) ;; *) _rp_need=\"$_rp_need $_rp_p\" ;; esac; done\n\
+             [ -z \"$_rp_need\" ] || apt-cache policy -- $_rp_need 2>/dev/null\n"
+        ));
     }
     snippet.push_str(&sep_line());
     snippet.push('\n');

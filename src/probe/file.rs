@@ -66,6 +66,99 @@ impl FileState {
     }
 }
 
+/// Whether a path can go in the batched stat (its output is `|`-separated,
+/// one line per path, and sha256sum escapes names with `\\` or newlines).
+pub fn batchable(path: &str) -> bool {
+    !path.is_empty() && !path.contains(['\n', '|', '\\']) && !path.starts_with('-')
+}
+
+/// One `stat` for the paths that follow links, one for those that don't,
+/// `readlink` for the links among the latter, and one `sha256sum` over every
+/// regular file. Missing paths simply print no line.
+pub fn batch_snippet(paths: &[(&str, bool)]) -> String {
+    let q = |follow: bool| -> String {
+        paths
+            .iter()
+            .filter(|(_, f)| *f == follow)
+            .map(|(p, _)| rprov_transport::quote(p))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (follow, nofollow) = (q(true), q(false));
+    let mut s = String::new();
+    if !follow.is_empty() {
+        s.push_str(&format!(
+            "stat -L -c 'F|%F|%a|%U|%G|%u|%g|%s|%n' -- {follow} 2>/dev/null\n"
+        ));
+    }
+    if !nofollow.is_empty() {
+        s.push_str(&format!(
+            "stat -c 'N|%F|%a|%U|%G|%u|%g|%s|%n' -- {nofollow} 2>/dev/null\n\
+             for _rp_p in {nofollow}; do [ -L \"$_rp_p\" ] && printf 'L|%s|%s\\n' \"$_rp_p\" \"$(readlink -- \"$_rp_p\")\"; done\n"
+        ));
+    }
+    let mut finds = Vec::new();
+    if !follow.is_empty() {
+        finds.push(format!(
+            "find -L {follow} -maxdepth 0 -type f -print0 2>/dev/null"
+        ));
+    }
+    if !nofollow.is_empty() {
+        finds.push(format!(
+            "find {nofollow} -maxdepth 0 -type f -print0 2>/dev/null"
+        ));
+    }
+    s.push_str(&format!(
+        "{{ {}; }} | xargs -0 -r sha256sum -- 2>/dev/null | sed 's/^/H|/'\n",
+        finds.join("; ")
+    ));
+    s
+}
+
+/// Reads [`batch_snippet`]'s output: one state per `(path, follow)`, in order.
+pub fn parse_batch(out: &str, paths: &[(&str, bool)]) -> Result<Vec<FileState>, String> {
+    let mut stats: std::collections::HashMap<(bool, &str), &str> = std::collections::HashMap::new();
+    let mut links: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    let mut hashes: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for line in out.lines() {
+        if let Some(rest) = line.strip_prefix("H|") {
+            if let Some((hash, name)) = rest.split_once("  ") {
+                hashes.insert(name, hash);
+            }
+        } else if let Some(rest) = line.strip_prefix("L|") {
+            if let Some((name, target)) = rest.split_once('|') {
+                links.insert(name, target);
+            }
+        } else if let Some(rest) = line.strip_prefix("F|").or_else(|| line.strip_prefix("N|")) {
+            let follow = line.starts_with('F');
+            let name = rest.splitn(8, '|').nth(7).unwrap_or("");
+            stats.insert((follow, name), rest);
+        }
+    }
+    paths
+        .iter()
+        .map(|(path, follow)| {
+            let Some(rest) = stats.get(&(*follow, *path)) else {
+                return Ok(FileState::missing());
+            };
+            // The same fields as the single-path snippet, minus the name.
+            let fields: Vec<&str> = rest.splitn(8, '|').take(7).collect();
+            let mut text = fields.join("|");
+            text.push('\n');
+            // A path may be asked both ways: not following, a link's second
+            // line is its target, never the hash of what it points to.
+            let link = if *follow { None } else { links.get(path) };
+            if let Some(t) = link {
+                text.push_str(t);
+            } else if let Some(h) = hashes.get(path) {
+                text.push_str(h);
+            }
+            text.push('\n');
+            parse_stat(&text)
+        })
+        .collect()
+}
+
 pub fn stat_snippet(path: &str, follow: bool) -> String {
     format!(
         "_rp_stat {} {}",
@@ -172,6 +265,40 @@ pub fn parse_content(out: &str) -> Result<Option<Vec<u8>>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_matches_single_path_snippets() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("a.txt"), "hello\n").unwrap();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::os::unix::fs::symlink("a.txt", d.join("ln")).unwrap();
+        std::os::unix::fs::symlink("nowhere", d.join("broken")).unwrap();
+        let names = ["a.txt", "sub", "ln", "missing", "with space"];
+        std::fs::write(d.join("with space"), "x").unwrap();
+        let mut paths: Vec<(String, bool)> = Vec::new();
+        for n in names {
+            for follow in [true, false] {
+                paths.push((d.join(n).display().to_string(), follow));
+            }
+        }
+        let refs: Vec<(&str, bool)> = paths.iter().map(|(p, f)| (p.as_str(), *f)).collect();
+        let run = |script: String| {
+            let full = format!("{HELPERS}{script}");
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(full)
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let batch = parse_batch(&run(batch_snippet(&refs)), &refs).unwrap();
+        for ((p, f), got) in refs.iter().zip(batch) {
+            let single = parse_stat(&run(stat_snippet(p, *f))).unwrap();
+            assert_eq!(got, single, "{p} follow={f}");
+        }
+        assert!(!batchable("a|b") && !batchable("a\nb") && batchable("/etc/x y"));
+    }
 
     #[test]
     fn parses_stat_lines() {

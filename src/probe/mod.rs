@@ -90,10 +90,22 @@ impl Probe {
 
 /// Builds one script that answers all `probes`, each section introduced by a
 /// marker line carrying `nonce` so no output can be mistaken for a marker.
+///
+/// File stats are the bulk of a probe (one per file task), so they are not
+/// asked one by one: all plain paths go to one `stat` and one `sha256sum`
+/// (three processes for any number of paths, instead of four per path), in a
+/// section of their own. Paths the batch cannot carry unambiguously (with a
+/// newline, `|` or `\\`) keep a per-path snippet.
 pub fn script(probes: &[Probe], nonce: &str) -> String {
     let mut s = String::from("LC_ALL=C; export LC_ALL\n");
     s.push_str(file::HELPERS);
-    for (i, p) in probes.iter().enumerate() {
+    let (batched, single) = split_batch(probes);
+    if !batched.is_empty() {
+        s.push_str(&format!("printf '\\n@@rprov-{nonce}-files\\n'\n"));
+        s.push_str(&file::batch_snippet(&batched));
+        s.push('\n');
+    }
+    for (i, p) in single {
         s.push_str(&format!("printf '\\n@@rprov-{nonce}-{i}\\n'\n"));
         s.push_str(&p.snippet());
         s.push('\n');
@@ -102,40 +114,79 @@ pub fn script(probes: &[Probe], nonce: &str) -> String {
     s
 }
 
+/// File probes the batch carries, as `(path, follow)`.
+type Batched<'a> = Vec<(&'a str, bool)>;
+/// Every other probe, with its index (its section's name).
+type Single<'a> = Vec<(usize, &'a Probe)>;
+
+/// Splits probes into those the batched file section answers and the rest.
+fn split_batch(probes: &[Probe]) -> (Batched<'_>, Single<'_>) {
+    let mut batched = Vec::new();
+    let mut single = Vec::new();
+    for (i, p) in probes.iter().enumerate() {
+        match p {
+            Probe::File { path, follow } if file::batchable(path) => {
+                batched.push((path.as_str(), *follow))
+            }
+            _ => single.push((i, p)),
+        }
+    }
+    (batched, single)
+}
+
 /// Splits the output of [`script`] into one answer per probe.
 pub fn parse(probes: &[Probe], nonce: &str, stdout: &str) -> Result<HashMap<Probe, Fact>, String> {
-    let mut sections: Vec<String> = Vec::new();
-    let mut current: Option<String> = None;
+    let mut sections: HashMap<String, String> = HashMap::new();
+    let mut current: Option<(String, String)> = None;
     let prefix = format!("@@rprov-{nonce}-");
     let mut ended = false;
     for line in stdout.split('\n') {
         if let Some(tag) = line.strip_prefix(&prefix) {
-            if let Some(c) = current.take() {
-                sections.push(c);
+            if let Some((t, c)) = current.take() {
+                sections.insert(t, c);
             }
             if tag == "end" {
                 ended = true;
                 break;
             }
-            current = Some(String::new());
+            current = Some((tag.to_string(), String::new()));
             continue;
         }
-        if let Some(c) = current.as_mut() {
+        if let Some((_, c)) = current.as_mut() {
             c.push_str(line);
             c.push('\n');
         }
     }
-    if !ended || sections.len() != probes.len() {
+    let (batched, single) = split_batch(probes);
+    let expected = single.len() + usize::from(!batched.is_empty());
+    if !ended || sections.len() != expected {
         return Err(format!(
             "the probe script's output was cut short ({} of {} answers)",
             sections.len(),
-            probes.len()
+            expected
         ));
     }
     let mut out = HashMap::new();
-    for (p, text) in probes.iter().zip(sections) {
+    if !batched.is_empty() {
+        let text = sections.get("files").map(String::as_str).unwrap_or("");
+        let states = file::parse_batch(text, &batched)?;
+        for ((path, follow), st) in batched.iter().zip(states) {
+            out.insert(
+                Probe::File {
+                    path: path.to_string(),
+                    follow: *follow,
+                },
+                Fact::File(st),
+            );
+        }
+    }
+    for (i, p) in single {
+        let text = sections
+            .get(&i.to_string())
+            .map(String::as_str)
+            .unwrap_or("");
         // Each section starts after the newline printed before its marker.
-        let body = text.strip_suffix('\n').unwrap_or(&text);
+        let body = text.strip_suffix('\n').unwrap_or(text);
         let fact = p.parse(body).map_err(|e| {
             format!(
                 "cannot read the state of {}: {e}",
