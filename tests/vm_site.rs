@@ -394,10 +394,19 @@ fn vm_site_reference_stack() {
         .map(|t| t["task"].as_str().unwrap_or("").to_string())
         .collect();
     let jail = "/etc/fail2ban/jail.d/rprov-sshd.local";
+    // File diffs have absolute paths; the handler it notifies is reported as
+    // a unit that would restart ("fail2ban.service (system)"), without a file.
+    let files: Vec<&String> = paths.iter().filter(|p| p.starts_with('/')).collect();
     assert_eq!(
-        paths,
-        vec![jail.to_string()],
+        files,
+        vec![jail],
         "--check should show exactly the jail file's diff; changed tasks: {tasks:?}\n{}",
+        check.text
+    );
+    assert_eq!(
+        tasks,
+        vec!["base : fail2ban jail for sshd", "base : restart fail2ban"],
+        "--check: only the jail task and the handler it notifies\n{}",
         check.text
     );
     let unified = changed
