@@ -5,14 +5,15 @@
 //! and a VM boot costs a minute:
 //! 1. A local image (`podman import` of a tarball holding busybox-static) and
 //!    a rootless quadlet template `web@.container` for user `rpweb`, instances
-//!    8000 and 8001 (busybox httpd serving `~rpweb/www/%i`), caddy in front of
-//!    both on :8080. Apply, re-apply (changed 0), `--check` with a changed unit
+//!    18000 and 18001 (busybox httpd serving `~rpweb/www/%i`), and a caddy of
+//!    the test's own (`caddy-rpweb.service`, :18080) in front of both — ports
+//!    and names apart from the roles', which may share the VM. Apply, re-apply (changed 0), `--check` with a changed unit
 //!    (diff shown, host unchanged).
 //! 2. Reboot the VM (no rprov): both instances answer again.
 //! 3. `rolling_restart` while a bounded load loop (a fixed number of requests
 //!    through caddy) runs: zero failed requests.
-//! 4. Instance 8000 made unhealthy (its ready file removed): the rolling
-//!    restart stops there with a message naming it, and 8001 was not
+//! 4. Instance 18000 made unhealthy (its ready file removed): the rolling
+//!    restart stops there with a message naming it, and 18001 was not
 //!    restarted and keeps serving.
 //!
 //! The VM is booted (or reused) with `vagrant/testvm.sh up`; when it cannot
@@ -97,8 +98,16 @@ const PLAY: &str = r#"
   vars:
     flavor: "1"
   handlers:
-    - name: reload caddy
-      systemd: {name: caddy, state: reloaded}
+    - name: reload caddy-rpweb
+      systemd: {name: caddy-rpweb, state: reloaded}
+    - name: restart web
+      rolling_restart:
+        template: web@
+        instances: [18000, 18001]
+        user: rpweb
+        health_url: "http://127.0.0.1:{instance}/ready"
+        interval: 0.5
+        timeout: 60
   tasks:
     - name: the service user
       user: {name: rpweb, shell: /bin/bash}
@@ -116,51 +125,71 @@ const PLAY: &str = r#"
       changed_when: "'imported' in img.stdout"
     - name: web roots
       file: {path: "/home/rpweb/www/{{ item }}", state: directory, owner: rpweb, group: rpweb}
-      loop: [8000, 8001]
+      loop: [18000, 18001]
     - name: ready files
       copy: {dest: "/home/rpweb/www/{{ item }}/ready", content: "ok {{ item }}\n", owner: rpweb, group: rpweb}
-      loop: [8000, 8001]
+      loop: [18000, 18001]
     - name: the web template and its instances
       quadlet:
         name: web@.container
         user: rpweb
         state: started
-        instances: [8000, 8001]
+        instances: [18000, 18001]
         content: |
           [Unit]
           Description=web instance %i (flavor {{ flavor }})
 
           [Container]
           Image=localhost/rpbb:1
-          Exec=/bin/busybox httpd -f -p 8080 -h /www
-          PublishPort=127.0.0.1:%i:8080
+          Exec=/bin/busybox httpd -f -p 18080 -h /www
+          PublishPort=127.0.0.1:%i:18080
           Volume=/home/rpweb/www/%i:/www:ro
           StopTimeout=2
 
           [Install]
           WantedBy=default.target
-    - name: caddy in front of both
+      notify: restart web
+    - name: a caddy of its own in front of both (the roles' caddy is left alone)
       copy:
-        dest: /etc/caddy/Caddyfile
+        dest: /etc/caddy/rpweb.Caddyfile
         content: |
+          # flavor {{ flavor }}
           {
+            admin localhost:20190
             auto_https off
           }
-          :8080 {
-            reverse_proxy 127.0.0.1:8000 127.0.0.1:8001 {
+          :18080 {
+            reverse_proxy 127.0.0.1:18000 127.0.0.1:18001 {
               lb_policy round_robin
               lb_try_duration 10s
               lb_try_interval 100ms
               fail_duration 2s
             }
           }
-      notify: reload caddy
-    - systemd: {name: caddy, state: started, enabled: true}
+      notify: reload caddy-rpweb
+    - name: its unit
+      copy:
+        dest: /etc/systemd/system/caddy-rpweb.service
+        content: |
+          [Unit]
+          Description=caddy in front of rpweb (rprov's VM test)
+          After=network.target
+
+          [Service]
+          User=caddy
+          Group=caddy
+          Environment=HOME=/var/lib/caddy
+          ExecStart=/usr/bin/caddy run --config /etc/caddy/rpweb.Caddyfile --adapter caddyfile
+          ExecReload=/usr/bin/caddy reload --config /etc/caddy/rpweb.Caddyfile --adapter caddyfile --address localhost:20190 --force
+
+          [Install]
+          WantedBy=multi-user.target
+    - systemd: {name: caddy-rpweb, state: started, enabled: true, daemon_reload: true}
     - wait_for: {port: "{{ item }}", timeout: 60}
-      loop: [8000, 8001]
+      loop: [18000, 18001]
     - uri: {url: "http://127.0.0.1:{{ item }}/ready", return_content: true}
       register: ready
-      loop: [8000, 8001]
+      loop: [18000, 18001]
       retries: 20
       delay: 1
       until: ready.status == 200
@@ -173,7 +202,7 @@ const ROLLING: &str = r#"
   tasks:
     - rolling_restart:
         template: web@
-        instances: [8000, 8001]
+        instances: [18000, 18001]
         user: rpweb
         health_url: "http://127.0.0.1:{instance}/ready"
         interval: 0.5
@@ -211,7 +240,12 @@ fn started_at(unit: &str) -> String {
 
 #[test]
 fn vm_systemd_quadlet_rolling_restart() {
-    let up = testvm(&["up"]);
+    // A busy machine boots the TCG guest slowly: allow more than testvm's 240 s.
+    let up = Command::new(root().join("vagrant/testvm.sh"))
+        .arg("up")
+        .env("RPROV_VM_BOOT_TIMEOUT", "600")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run testvm.sh up: {e}"));
     assert!(
         up.status.success(),
         "the test VM did not boot (`vagrant/testvm.sh up` failed; see vagrant/README.md for qemu, debootstrap and the image build):\n{}{}",
@@ -233,21 +267,48 @@ fn vm_systemd_quadlet_rolling_restart() {
     .expect("inventory");
     std::fs::write(d.join("play.yml"), PLAY).expect("play");
     std::fs::write(d.join("rolling.yml"), ROLLING).expect("rolling");
-    let base = ["-i", "hosts.ini", "play.yml"];
+    // A flavor of this run's own, so the first apply changes the unit (and
+    // notifies its handlers) even on a VM where an earlier run left them.
+    let flavor = format!(
+        "flavor={}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    );
+    let base = ["-i", "hosts.ini", "play.yml", "-e", flavor.as_str()];
 
     // 1. apply, re-apply, check.
     let t = Instant::now();
     let a = apply(d, &base);
     let (changed, failed) = a.counts();
     assert_eq!(failed, 0, "first run:\n{}", a.text);
+    // Handlers notified by copy (caddy) and quadlet (web) ran once each, after
+    // the last task, in definition order.
+    let tasks: Vec<&str> = a
+        .lines
+        .iter()
+        .filter(|l| l["event"] == "task")
+        .filter_map(|l| l["task"].as_str())
+        .collect();
+    let n = tasks.len();
+    assert!(
+        n >= 2 && tasks[n - 2..] == ["reload caddy-rpweb", "restart web"],
+        "handlers at the end, once, in order: {tasks:?}"
+    );
+    assert_eq!(
+        tasks.iter().filter(|t| **t == "restart web").count(),
+        1,
+        "{tasks:?}"
+    );
     eprintln!(
         "first apply: changed {changed} in {:.1}s",
         t.elapsed().as_secs_f64()
     );
-    for port in [8000, 8001] {
+    for port in [18000, 18001] {
         wait_http(&format!("http://127.0.0.1:{port}/ready"), 60).unwrap_or_else(|e| panic!("{e}"));
     }
-    wait_http("http://127.0.0.1:8080/ready", 30).unwrap_or_else(|e| panic!("via caddy: {e}"));
+    wait_http("http://127.0.0.1:18080/ready", 30).unwrap_or_else(|e| panic!("via caddy: {e}"));
 
     let t = Instant::now();
     let a = apply(d, &base);
@@ -257,24 +318,37 @@ fn vm_systemd_quadlet_rolling_restart() {
         t.elapsed().as_secs_f64()
     );
 
-    let before = started_at("web@8000.service");
+    let before = started_at("web@18000.service");
     let mut check = base.to_vec();
-    check.extend(["--check", "-e", "flavor=2"]);
+    let check_flavor = format!("{flavor}-check");
+    check.extend(["--check", "-e", check_flavor.as_str()]);
     let a = apply(d, &check);
-    assert_eq!(a.counts(), (1, 0), "check run:\n{}", a.text);
+    // The unit's change, and the handler it notifies, planned but not run.
+    assert_eq!(a.counts(), (2, 0), "check run:\n{}", a.text);
     assert!(
-        a.text.contains("-Description=web instance %i (flavor 1)")
-            && a.text.contains("+Description=web instance %i (flavor 2)"),
+        a.text
+            .contains("would restart web@18000.service, web@18001.service"),
+        "{}",
+        a.text
+    );
+    assert!(
+        a.text.contains(&format!(
+            "-Description=web instance %i ({})",
+            flavor.replace('=', " ")
+        )) && a.text.contains(&format!(
+            "+Description=web instance %i ({})",
+            check_flavor.replace('=', " ")
+        )),
         "the check run shows the unit's diff:\n{}",
         a.text
     );
     let (_, unit) = vm_sh("cat /home/rpweb/.config/containers/systemd/web@.container");
     assert!(
-        unit.contains("(flavor 1)"),
+        unit.contains(&format!("({})", flavor.replace('=', " "))),
         "check mode changed the unit:\n{unit}"
     );
     assert_eq!(
-        started_at("web@8000.service"),
+        started_at("web@18000.service"),
         before,
         "check mode restarted a unit"
     );
@@ -299,13 +373,20 @@ fn vm_systemd_quadlet_rolling_restart() {
 
     // 2. reboot without rprov: the instances come back by themselves.
     let t = Instant::now();
-    let r = testvm(&["reboot"]);
+    // Under TCG, and with other tests sharing the VM, a reboot can take
+    // minutes (user managers stopping containers, a slow boot): wait longer
+    // than testvm's default before calling it failed.
+    let r = Command::new(root().join("vagrant/testvm.sh"))
+        .arg("reboot")
+        .env("RPROV_VM_BOOT_TIMEOUT", "600")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run testvm.sh reboot: {e}"));
     assert!(
         r.status.success(),
         "reboot failed:\n{}",
         String::from_utf8_lossy(&r.stderr)
     );
-    for port in [8000, 8001] {
+    for port in [18000, 18001] {
         wait_http(&format!("http://127.0.0.1:{port}/ready"), 180)
             .unwrap_or_else(|e| panic!("after reboot: {e}"));
     }
@@ -313,7 +394,7 @@ fn vm_systemd_quadlet_rolling_restart() {
         "after reboot: both instances answer {:.0}s after the reboot command",
         t.elapsed().as_secs_f64()
     );
-    wait_http("http://127.0.0.1:8080/ready", 60)
+    wait_http("http://127.0.0.1:18080/ready", 60)
         .unwrap_or_else(|e| panic!("caddy after reboot: {e}"));
 
     // 3. rolling restart under a bounded load through caddy.
@@ -323,7 +404,7 @@ fn vm_systemd_quadlet_rolling_restart() {
             "ssh",
             &format!(
                 "ok=0; bad=0; i=0; while [ $i -lt {requests} ]; do i=$((i+1)); \
-                 c=$(curl -s -o /dev/null -w '%{{http_code}}' --max-time 10 http://127.0.0.1:8080/ready); \
+                 c=$(curl -s -o /dev/null -w '%{{http_code}}' --max-time 10 http://127.0.0.1:18080/ready); \
                  if [ \"$c\" = 200 ]; then ok=$((ok+1)); else bad=$((bad+1)); echo \"request $i: $c\" >&2; fi; \
                  sleep 0.1; done; echo \"ok=$ok bad=$bad\""
             ),
@@ -339,8 +420,8 @@ fn vm_systemd_quadlet_rolling_restart() {
     });
     std::thread::sleep(Duration::from_secs(2));
     let before = (
-        started_at("web@8000.service"),
-        started_at("web@8001.service"),
+        started_at("web@18000.service"),
+        started_at("web@18001.service"),
     );
     let t = Instant::now();
     let a = apply(d, &["-i", "hosts.ini", "rolling.yml"]);
@@ -357,8 +438,8 @@ fn vm_systemd_quadlet_rolling_restart() {
     let load_err = String::from_utf8_lossy(&load.stderr).to_string();
     assert_eq!(a.counts(), (1, 0), "rolling restart:\n{}", a.text);
     let after = (
-        started_at("web@8000.service"),
-        started_at("web@8001.service"),
+        started_at("web@18000.service"),
+        started_at("web@18001.service"),
     );
     assert!(
         after.0 != before.0 && after.1 != before.1,
@@ -381,37 +462,37 @@ fn vm_systemd_quadlet_rolling_restart() {
     );
 
     // 4. an unhealthy first instance: stop there, the other keeps serving.
-    let (ok, out) = vm_sh("rm -f /home/rpweb/www/8000/ready");
+    let (ok, out) = vm_sh("rm -f /home/rpweb/www/18000/ready");
     assert!(ok, "{out}");
-    let before_8001 = started_at("web@8001.service");
+    let before_8001 = started_at("web@18001.service");
     let t = Instant::now();
     let a = apply(
         d,
         &["-i", "hosts.ini", "rolling.yml", "-e", "health_timeout=8"],
     );
     eprintln!(
-        "rolling restart with 8000 unhealthy: failed after {:.1}s",
+        "rolling restart with 18000 unhealthy: failed after {:.1}s",
         t.elapsed().as_secs_f64()
     );
     assert_eq!(a.code, 2, "exit code 2 for a failed task:\n{}", a.text);
     assert_eq!(a.counts().1, 1, "{}", a.text);
     assert!(
         a.text
-            .contains("rolling restart stopped at web@8000.service")
+            .contains("rolling restart stopped at web@18000.service")
             && a.text
                 .contains("did not answer 200 within 8s (last status 404")
             && a.text
-                .contains("Not restarted (still serving): web@8001.service"),
+                .contains("Not restarted (still serving): web@18001.service"),
         "the failure names the instance and why:\n{}",
         a.text
     );
     assert_eq!(
-        started_at("web@8001.service"),
+        started_at("web@18001.service"),
         before_8001,
-        "web@8001 was restarted"
+        "web@18001 was restarted"
     );
-    wait_http("http://127.0.0.1:8001/ready", 5)
-        .unwrap_or_else(|e| panic!("8001 stopped serving: {e}"));
+    wait_http("http://127.0.0.1:18001/ready", 5)
+        .unwrap_or_else(|e| panic!("18001 stopped serving: {e}"));
 
     // Healthy again for whoever uses the VM next.
     let a = apply(d, &base);
