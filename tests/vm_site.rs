@@ -470,6 +470,18 @@ fn vm_site_reference_stack() {
         ),
     );
     std::thread::sleep(Duration::from_secs(2));
+    let invocation = |what: &str| {
+        vm_ok(
+            what,
+            &user_systemctl(
+                "kollektivkart",
+                "show -p InvocationID --value kollektivkart-etl.service",
+            ),
+        )
+        .trim()
+        .to_string()
+    };
+    let prev_invocation = invocation("ETL invocation");
     let t = Instant::now();
     vm_ok(
         "start the ETL",
@@ -482,12 +494,17 @@ fn vm_site_reference_stack() {
     let mut state = String::new();
     while t.elapsed() < Duration::from_secs(600) {
         std::thread::sleep(Duration::from_secs(3));
-        let (_, s) = vm_sh(&user_systemctl(
+        // One property per call: `show -p A,B` prints them in its own order.
+        let (_, a) = vm_sh(&user_systemctl(
             "kollektivkart",
-            "show -p ActiveState,Result --value kollektivkart-etl.service",
+            "show -p ActiveState --value kollektivkart-etl.service",
         ));
-        state = s.split_whitespace().collect::<Vec<_>>().join(" ");
-        if !state.starts_with("activating") {
+        let (_, r) = vm_sh(&user_systemctl(
+            "kollektivkart",
+            "show -p Result --value kollektivkart-etl.service",
+        ));
+        state = format!("{} {}", a.trim(), r.trim());
+        if !state.starts_with("activating") && invocation("ETL invocation") != prev_invocation {
             break;
         }
     }
