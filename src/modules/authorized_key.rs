@@ -242,12 +242,7 @@ mod tests {
         })
     }
 
-    fn after(d: &Decision) -> String {
-        match d {
-            Decision::Change { diffs, .. } => diffs[0].after.clone().unwrap_or_default(),
-            other => panic!("expected a change, got {other:?}"),
-        }
-    }
+    use testing::after;
 
     #[test]
     fn adds_replaces_removes() {

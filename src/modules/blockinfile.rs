@@ -136,27 +136,12 @@ mod tests {
 
     use super::super::testing::{self, fail_msg};
     use super::super::Decision;
-    use crate::probe::{Fact, Probe};
 
     fn run(args: serde_json::Value, content: Option<&str>) -> Result<Decision, super::PlanError> {
-        let mut args = args;
-        args["path"] = json!("/etc/hosts");
-        testing::run("blockinfile", args, |p| match p {
-            Probe::File { .. } => Some(Fact::File(match content {
-                Some(c) => testing::file(c.as_bytes(), "644", "root"),
-                None => crate::probe::FileState::missing(),
-            })),
-            Probe::Content { .. } => Some(Fact::Content(content.map(|c| c.as_bytes().to_vec()))),
-            _ => None,
-        })
+        testing::run_on_file("blockinfile", "/etc/hosts", args, content)
     }
 
-    fn after(d: &Decision) -> String {
-        match d {
-            Decision::Change { diffs, .. } => diffs[0].after.clone().unwrap_or_default(),
-            other => panic!("expected a change, got {other:?}"),
-        }
-    }
+    use testing::after;
 
     #[test]
     fn inserts_then_is_idempotent() {

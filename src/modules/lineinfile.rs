@@ -433,28 +433,12 @@ mod tests {
 
     use super::super::testing::{self, fail_msg};
     use super::super::Decision;
-    use crate::probe::{Fact, Probe};
 
-    /// Plans lineinfile on `/etc/x.conf` holding `content` (None: missing).
     fn run(args: serde_json::Value, content: Option<&str>) -> Result<Decision, super::PlanError> {
-        let mut args = args;
-        args["path"] = json!("/etc/x.conf");
-        testing::run("lineinfile", args, |p| match p {
-            Probe::File { .. } => Some(Fact::File(match content {
-                Some(c) => testing::file(c.as_bytes(), "644", "root"),
-                None => crate::probe::FileState::missing(),
-            })),
-            Probe::Content { .. } => Some(Fact::Content(content.map(|c| c.as_bytes().to_vec()))),
-            _ => None,
-        })
+        testing::run_on_file("lineinfile", "/etc/x.conf", args, content)
     }
 
-    fn after(d: &Decision) -> String {
-        match d {
-            Decision::Change { diffs, .. } => diffs[0].after.clone().unwrap_or_default(),
-            other => panic!("expected a change, got {other:?}"),
-        }
-    }
+    use testing::after;
 
     #[test]
     fn replaces_the_last_match() {

@@ -89,3 +89,33 @@ pub fn fail_msg(r: Result<Decision, PlanError>) -> String {
         other => panic!("expected a failure, got {other:?}"),
     }
 }
+
+/// Plans a file-editing `module` on `path` holding `content` (None: the file
+/// is missing), answering its stat and content probes.
+pub fn run_on_file(
+    module: &str,
+    path: &str,
+    mut args: Json,
+    content: Option<&str>,
+) -> Result<Decision, PlanError> {
+    args["path"] = Json::String(path.to_string());
+    run(module, args, |p| match p {
+        Probe::File { .. } => Some(Fact::File(match content {
+            Some(c) => file(c.as_bytes(), "644", "root"),
+            None => FileState::missing(),
+        })),
+        Probe::Content { .. } => Some(Fact::Content(content.map(|c| c.as_bytes().to_vec()))),
+        _ => None,
+    })
+}
+
+/// The new text of a planned file change.
+pub fn after(d: &Decision) -> String {
+    match d {
+        Decision::Change { diffs, .. } => diffs
+            .first()
+            .and_then(|x| x.after.clone())
+            .unwrap_or_default(),
+        other => panic!("expected a change, got {other:?}"),
+    }
+}
