@@ -9,14 +9,12 @@
 //! ufw is not in the VM image and the VM has no network to install it, so
 //! ufw is covered by the fixture tests in src/modules/ufw.rs only.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod vm_common;
 
 /// Runs `rprov apply` with `args` in `cwd`; returns (exit code, JSON lines, all output).
 fn apply(cwd: &Path, args: &[&str]) -> (i32, Vec<Value>, String) {
@@ -172,31 +170,10 @@ const VM_RESTORE: &str = r#"
 /// hostname, timezone and apt must not run on this machine: inside the VM.
 #[test]
 fn vm_system_modules_apply_reapply_check() {
-    let script = root().join("vagrant/testvm.sh");
-    assert!(script.exists(), "missing {}", script.display());
-    let up = Command::new(&script)
-        .arg("up")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        up.status.success(),
-        "the test VM did not boot (`vagrant/testvm.sh up` failed; see vagrant/README.md for qemu, debootstrap and the image build):\n{}{}",
-        String::from_utf8_lossy(&up.stdout),
-        String::from_utf8_lossy(&up.stderr)
-    );
+    vm_common::up();
     let tmp = tempfile::tempdir().expect("tempdir");
     let d = tmp.path();
-    let key = root().join("vagrant/.vm/id_ed25519");
-    let kh = root().join("vagrant/.vm/known_hosts");
-    std::fs::write(
-        d.join("hosts.ini"),
-        format!(
-            "[vagrant]\nvm ansible_host=127.0.0.1 ansible_port=2222 ansible_user=vagrant ansible_ssh_private_key_file={} ansible_ssh_common_args='-o UserKnownHostsFile={}'\n",
-            key.display(),
-            kh.display()
-        ),
-    )
-    .expect("inventory");
+    vm_common::write_inventory(d);
     std::fs::write(d.join("play.yml"), VM_PLAY).expect("play");
     std::fs::write(d.join("restore.yml"), VM_RESTORE).expect("restore");
     let base = ["-i", "hosts.ini", "play.yml"];

@@ -19,15 +19,15 @@
 //! The VM is booted (or reused) with `vagrant/testvm.sh up`; when it cannot
 //! boot the test fails with testvm's message. It never skips.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod vm_common;
+
+use vm_common::root;
 
 fn testvm(args: &[&str]) -> Output {
     let script = root().join("vagrant/testvm.sh");
@@ -240,31 +240,10 @@ fn started_at(unit: &str) -> String {
 
 #[test]
 fn vm_systemd_quadlet_rolling_restart() {
-    // A busy machine boots the TCG guest slowly: allow more than testvm's 240 s.
-    let up = Command::new(root().join("vagrant/testvm.sh"))
-        .arg("up")
-        .env("RPROV_VM_BOOT_TIMEOUT", "600")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run testvm.sh up: {e}"));
-    assert!(
-        up.status.success(),
-        "the test VM did not boot (`vagrant/testvm.sh up` failed; see vagrant/README.md for qemu, debootstrap and the image build):\n{}{}",
-        String::from_utf8_lossy(&up.stdout),
-        String::from_utf8_lossy(&up.stderr)
-    );
+    vm_common::up();
     let tmp = tempfile::tempdir().expect("tempdir");
     let d = tmp.path();
-    let key = root().join("vagrant/.vm/id_ed25519");
-    let kh = root().join("vagrant/.vm/known_hosts");
-    std::fs::write(
-        d.join("hosts.ini"),
-        format!(
-            "[vagrant]\nvm ansible_host=127.0.0.1 ansible_port=2222 ansible_user=vagrant ansible_ssh_private_key_file={} ansible_ssh_common_args='-o UserKnownHostsFile={}'\n",
-            key.display(),
-            kh.display()
-        ),
-    )
-    .expect("inventory");
+    vm_common::write_inventory(d);
     std::fs::write(d.join("play.yml"), PLAY).expect("play");
     std::fs::write(d.join("rolling.yml"), ROLLING).expect("rolling");
     // A flavor of this run's own, so the first apply changes the unit (and
