@@ -504,7 +504,10 @@ fn vm_site_reference_stack() {
             "show -p Result --value kollektivkart-etl.service",
         ));
         state = format!("{} {}", a.trim(), r.trim());
-        if !state.starts_with("activating") && invocation("ETL invocation") != prev_invocation {
+        // `activating`, `deactivating` and `reloading` are on the way; only a
+        // settled state (`inactive`, `failed`) ends the wait.
+        let settled = state.starts_with("inactive") || state.starts_with("failed");
+        if settled && invocation("ETL invocation") != prev_invocation {
             break;
         }
     }
