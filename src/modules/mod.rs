@@ -88,6 +88,23 @@ const SYSTEMD_ARGS: &[&str] = &[
     "use",
 ];
 
+/// `include_role` takes what `import_role` takes, and `apply` (last).
+const INCLUDE_ROLE_ARGS: &[&str] = &[
+    "name",
+    "tasks_from",
+    "vars_from",
+    "defaults_from",
+    "handlers_from",
+    "allow_duplicates",
+    "public",
+    "rolespec_validate",
+    "apply",
+];
+const IMPORT_ROLE_ARGS: &[&str] = match INCLUDE_ROLE_ARGS.split_last() {
+    Some((_, rest)) => rest,
+    None => &[],
+};
+
 pub static SPECS: &[ModuleSpec] = &[
     spec!(
         "copy",
@@ -219,6 +236,18 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("ping", ["data"]),
     spec!("include_tasks", local free, ["file", "apply"]),
     spec!("import_tasks", local free, ["file"]),
+    ModuleSpec {
+        name: "import_role",
+        args: IMPORT_ROLE_ARGS,
+        free_form: false,
+        local: true,
+    },
+    ModuleSpec {
+        name: "include_role",
+        args: INCLUDE_ROLE_ARGS,
+        free_form: false,
+        local: true,
+    },
     spec!(
         "user",
         [

@@ -193,6 +193,7 @@ fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, L
             .and_then(|b| crate::truthy::as_bool(&b.to_json())),
         ..Inherited::default()
     };
+    let roles = RoleLoader::new(playbook_dir);
     let scope = TaskScope {
         role: None,
         base_dir: doc
@@ -203,6 +204,7 @@ fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, L
         playbook_dir: playbook_dir.to_path_buf(),
         inherited: inherited.clone(),
         depth: 0,
+        roles: Some(roles.clone()),
     };
     let list = |key: &str| -> Result<Vec<Task>, LoadError> {
         match node.get(key) {
@@ -212,20 +214,22 @@ fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, L
     };
 
     let pre_tasks = list("pre_tasks")?;
-    let mut roles = RoleLoader::new(playbook_dir);
+    let mut main = Vec::new();
     if let Some(r) = node.get("roles") {
         let Some(items) = r.as_seq() else {
             return Err(LoadError::new(doc.origin(r), "`roles` must be a list"));
         };
         for item in items {
-            roles.load(doc, item, &inherited, 0)?;
+            if let Some(applied) = roles.load(doc, item, &inherited, 0)? {
+                main.extend(applied.tasks);
+            }
         }
     }
-    let mut main = std::mem::take(&mut roles.tasks);
     main.extend(list("tasks")?);
     let post_tasks = list("post_tasks")?;
-    let mut handlers = std::mem::take(&mut roles.handlers);
-    handlers.extend(list("handlers")?);
+    let play_handlers = list("handlers")?;
+    let (instances, mut handlers) = roles.finish();
+    handlers.extend(play_handlers);
 
     let sections = vec![pre_tasks, main, post_tasks];
     check_notify(&sections, &handlers)?;
@@ -241,7 +245,7 @@ fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, L
         vars_files,
         sections,
         handlers,
-        roles: roles.instances,
+        roles: instances,
     })
 }
 

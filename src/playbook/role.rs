@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value as Json;
 
@@ -23,61 +23,161 @@ const ROLE_KEYWORDS: &[&str] = &[
     "vars",
 ];
 
-/// Collects the roles of one play in execution order.
-pub struct RoleLoader<'a> {
-    pub playbook_dir: &'a Path,
-    /// Name and parameters of roles already applied, to run each once unless
-    /// `allow_duplicates: true`.
-    seen: HashSet<String>,
-    pub instances: Vec<Arc<RoleInstance>>,
-    pub tasks: Vec<Task>,
-    pub handlers: Vec<Task>,
+/// What a role is applied with: from a play's `roles:`, a `dependencies:` list,
+/// or an `import_role`/`include_role` task.
+pub struct RoleRequest {
+    pub name: String,
+    pub params: Vars,
+    pub inherited: Inherited,
+    /// `tasks_from`, `handlers_from`, `vars_from`, `defaults_from`: file stems
+    /// under the role's directories, `main` unless the import names another.
+    pub tasks_from: String,
+    pub handlers_from: String,
+    pub vars_from: String,
+    pub defaults_from: String,
+    /// Whether a role already applied with the same parameters is skipped, as
+    /// Ansible does for `roles:` and dependencies (unless the role's meta has
+    /// `allow_duplicates: true`). Imports apply the role again.
+    pub once: bool,
 }
 
-impl<'a> RoleLoader<'a> {
-    pub fn new(playbook_dir: &'a Path) -> Self {
+impl RoleRequest {
+    fn main(name: String, params: Vars, inherited: Inherited) -> Self {
+        RoleRequest {
+            name,
+            params,
+            inherited,
+            tasks_from: "main".into(),
+            handlers_from: "main".into(),
+            vars_from: "main".into(),
+            defaults_from: "main".into(),
+            once: true,
+        }
+    }
+}
+
+/// A role as applied: its instance, and its tasks with its dependencies' first.
+pub struct AppliedRole {
+    pub instance: Arc<RoleInstance>,
+    pub tasks: Vec<Task>,
+}
+
+/// Collects the roles of one play. Cheap to clone: clones share what was
+/// loaded, so a role imported from a task list (`import_role`) lands in the
+/// same play-wide list of instances and handlers as the play's `roles:`.
+#[derive(Clone)]
+pub struct RoleLoader {
+    playbook_dir: PathBuf,
+    loaded: Arc<Mutex<Loaded>>,
+}
+
+#[derive(Default)]
+struct Loaded {
+    /// Path and parameters of roles already applied.
+    seen: HashSet<String>,
+    instances: Vec<Arc<RoleInstance>>,
+    handlers: Vec<Task>,
+    /// Handler files already loaded.
+    handler_files: HashSet<PathBuf>,
+}
+
+impl std::fmt::Debug for RoleLoader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoleLoader")
+            .field("playbook_dir", &self.playbook_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RoleLoader {
+    pub fn new(playbook_dir: &Path) -> Self {
         RoleLoader {
-            playbook_dir,
-            seen: HashSet::new(),
-            instances: Vec::new(),
-            tasks: Vec::new(),
-            handlers: Vec::new(),
+            playbook_dir: playbook_dir.to_path_buf(),
+            loaded: Arc::default(),
         }
     }
 
+    /// The lock is only ever held for a push or a lookup, never while a file
+    /// is parsed, so nested imports cannot deadlock; a panic while holding it
+    /// leaves plain data behind, which is still usable.
+    fn loaded(&self) -> std::sync::MutexGuard<'_, Loaded> {
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every role instance and every role handler loaded so far, in order.
+    pub fn finish(self) -> (Vec<Arc<RoleInstance>>, Vec<Task>) {
+        let mut loaded = self.loaded();
+        (
+            std::mem::take(&mut loaded.instances),
+            std::mem::take(&mut loaded.handlers),
+        )
+    }
+
     /// Loads a role entry from a play's `roles:` (or a `dependencies:` list)
-    /// with its dependencies first. Returns the instance, or `None` when the
-    /// same role with the same parameters was already applied.
+    /// with its dependencies first. `None` when the same role with the same
+    /// parameters was already applied.
     pub fn load(
-        &mut self,
+        &self,
         doc: &Document,
         entry: &Node,
         inherited: &Inherited,
         depth: usize,
-    ) -> Result<Vec<Arc<RoleInstance>>, LoadError> {
-        if depth > 16 {
-            return Err(LoadError::new(
-                doc.origin(entry),
-                "role dependencies nested more than 16 deep",
-            )
-            .with_hint("two roles probably depend on each other"));
-        }
-        let (name, params, mut inh) = self.read_entry(doc, entry, inherited)?;
-        let path = self.find_role(&name).ok_or_else(|| {
-            LoadError::new(doc.origin(entry), format!("role `{name}` not found")).with_hint(
-                format!(
-                    "looked in {}",
-                    self.search_paths(&name)
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-        })?;
+    ) -> Result<Option<AppliedRole>, LoadError> {
+        let (name, params, inherited) = read_entry(doc, entry, inherited)?;
+        self.apply(
+            doc,
+            entry,
+            RoleRequest::main(name, params, inherited),
+            depth,
+        )
+    }
 
-        let defaults = load_vars_dir(&path.join("defaults"))?;
-        let vars = load_vars_dir(&path.join("vars"))?;
+    /// Applies a role: reads its defaults, vars and meta, its dependencies
+    /// (first), its tasks and handlers. `at` is where it was asked for, for errors.
+    pub fn apply(
+        &self,
+        doc: &Document,
+        at: &Node,
+        req: RoleRequest,
+        depth: usize,
+    ) -> Result<Option<AppliedRole>, LoadError> {
+        if depth > 16 {
+            return Err(
+                LoadError::new(doc.origin(at), "roles nested more than 16 deep")
+                    .with_hint("two roles probably depend on (or import) each other"),
+            );
+        }
+        let name = req.name;
+        let path = self.find_role(&name).ok_or_else(|| {
+            LoadError::new(doc.origin(at), format!("role `{name}` not found")).with_hint(format!(
+                "looked in {}",
+                self.search_paths(&name)
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        let from = |dir: &str, stem: &str| -> Result<Option<PathBuf>, LoadError> {
+            let found = yaml::find_yaml(&path.join(dir), stem);
+            if found.is_none() && stem != "main" {
+                return Err(LoadError::new(
+                    doc.origin(at),
+                    format!("role `{name}` has no {dir}/{stem}.yml"),
+                ));
+            }
+            Ok(found)
+        };
+        let defaults = match from("defaults", &req.defaults_from)? {
+            Some(p) if req.defaults_from != "main" => vars_file(&p)?,
+            _ => load_vars_dir(&path.join("defaults"))?,
+        };
+        let vars = match from("vars", &req.vars_from)? {
+            Some(p) if req.vars_from != "main" => vars_file(&p)?,
+            _ => load_vars_dir(&path.join("vars"))?,
+        };
+        let tasks_file = from("tasks", &req.tasks_from)?;
+        let handlers_file = from("handlers", &req.handlers_from)?;
         let meta = match yaml::find_yaml(&path.join("meta"), "main") {
             Some(p) => Some(yaml::load_file(&p)?),
             None => None,
@@ -91,132 +191,67 @@ impl<'a> RoleLoader<'a> {
         let key = format!(
             "{}|{}",
             path.display(),
-            serde_json::to_string(&params).unwrap_or_default()
+            serde_json::to_string(&req.params).unwrap_or_default()
         );
-        if !allow_duplicates && !self.seen.insert(key) {
-            return Ok(Vec::new());
+        let first_time = self.loaded().seen.insert(key);
+        if req.once && !allow_duplicates && !first_time {
+            return Ok(None);
         }
 
         // Dependencies run first and inherit this entry's when/tags/become.
         let mut deps: Vec<Arc<RoleInstance>> = Vec::new();
+        let mut tasks = Vec::new();
         if let Some(meta) = &meta {
-            if let Some(list) = meta.root.get("dependencies") {
-                let Some(items) = list.as_seq() else {
-                    if list.is_null() {
-                        return self.finish(name, path, defaults, vars, params, deps, inh);
-                    }
-                    return Err(LoadError::new(
-                        meta.origin(list),
-                        "`dependencies` must be a list of roles",
-                    ));
-                };
-                for dep in items {
-                    let loaded = self.load(meta, dep, &inh.inherited, depth + 1)?;
-                    for d in loaded {
-                        deps.extend(d.dependency_defaults.iter().cloned());
-                        deps.push(d);
+            match meta.root.get("dependencies") {
+                Some(list) if !list.is_null() => {
+                    let Some(items) = list.as_seq() else {
+                        return Err(LoadError::new(
+                            meta.origin(list),
+                            "`dependencies` must be a list of roles",
+                        ));
+                    };
+                    for dep in items {
+                        if let Some(d) = self.load(meta, dep, &req.inherited, depth + 1)? {
+                            deps.extend(d.instance.dependency_defaults.iter().cloned());
+                            deps.push(d.instance);
+                            tasks.extend(d.tasks);
+                        }
                     }
                 }
+                _ => {}
             }
         }
-        inh.depth = depth;
-        self.finish(name, path, defaults, vars, params, deps, inh)
-    }
 
-    #[allow(clippy::too_many_arguments)]
-    fn finish(
-        &mut self,
-        name: String,
-        path: PathBuf,
-        defaults: Vars,
-        vars: Vars,
-        params: Vars,
-        deps: Vec<Arc<RoleInstance>>,
-        inh: RoleInherited,
-    ) -> Result<Vec<Arc<RoleInstance>>, LoadError> {
         let instance = Arc::new(RoleInstance {
             name,
             path: path.clone(),
             defaults,
             vars,
-            params,
+            params: req.params,
             dependency_defaults: deps,
         });
-        self.instances.push(instance.clone());
+        self.loaded().instances.push(instance.clone());
         let scope = TaskScope {
             role: Some(instance.clone()),
             base_dir: path.join("tasks"),
-            playbook_dir: self.playbook_dir.to_path_buf(),
-            inherited: inh.inherited,
-            depth: 0,
+            playbook_dir: self.playbook_dir.clone(),
+            inherited: req.inherited,
+            depth,
+            roles: Some(self.clone()),
         };
-        if let Some(p) = yaml::find_yaml(&path.join("tasks"), "main") {
-            self.tasks.extend(parse_tasks_file(&p, &scope)?);
+        if let Some(p) = tasks_file {
+            tasks.extend(parse_tasks_file(&p, &scope)?);
         }
-        if let Some(p) = yaml::find_yaml(&path.join("handlers"), "main") {
-            let mut hscope = scope.clone();
+        // A role imported twice has one set of handlers: a notification
+        // runs its handler once, as Ansible does.
+        let handlers_file = handlers_file.filter(|p| self.loaded().handler_files.insert(p.clone()));
+        if let Some(p) = handlers_file {
+            let mut hscope = scope;
             hscope.base_dir = path.join("handlers");
-            self.handlers.extend(parse_tasks_file(&p, &hscope)?);
+            let handlers = parse_tasks_file(&p, &hscope)?;
+            self.loaded().handlers.extend(handlers);
         }
-        Ok(vec![instance])
-    }
-
-    fn read_entry(
-        &self,
-        doc: &Document,
-        entry: &Node,
-        inherited: &Inherited,
-    ) -> Result<(String, Vars, RoleInherited), LoadError> {
-        let mut inh = RoleInherited {
-            inherited: inherited.clone(),
-            depth: 0,
-        };
-        if let Some(name) = entry.as_str() {
-            return Ok((name.to_string(), Vars::new(), inh));
-        }
-        let Some(entries) = entry.as_map() else {
-            return Err(LoadError::new(
-                doc.origin(entry),
-                format!("expected a role name or mapping, found {}", entry.kind()),
-            ));
-        };
-        let name = entry
-            .get("role")
-            .or_else(|| entry.get("name"))
-            .and_then(Node::as_str)
-            .ok_or_else(|| {
-                LoadError::new(doc.origin(entry), "role entry without `role:` or `name:`")
-            })?
-            .to_string();
-        let mut params = Vars::new();
-        for (k, v) in entries {
-            let key = k.key_string();
-            if !ROLE_KEYWORDS.contains(&key.as_str()) {
-                params.insert(key, v.to_json());
-            }
-        }
-        if let Some(v) = entry.get("vars") {
-            let m = json_map(v)
-                .ok_or_else(|| LoadError::new(doc.origin(v), "`vars` must be a mapping"))?;
-            params.extend(m);
-        }
-        if let Some(t) = entry.get("tags") {
-            inh.inherited
-                .tags
-                .extend(super::keywords::string_list(t).unwrap_or_default());
-        }
-        if let Some(w) = entry.get("when") {
-            inh.inherited
-                .when
-                .extend(super::keywords::string_list(w).unwrap_or_default());
-        }
-        if let Some(b) = entry.get("become") {
-            inh.inherited.become_ = crate::truthy::as_bool(&b.to_json());
-        }
-        if let Some(u) = entry.get("become_user").and_then(Node::as_str) {
-            inh.inherited.become_user = Some(u.to_string());
-        }
-        Ok((name, params, inh))
+        Ok(Some(AppliedRole { instance, tasks }))
     }
 
     fn search_paths(&self, name: &str) -> Vec<PathBuf> {
@@ -224,7 +259,7 @@ impl<'a> RoleLoader<'a> {
         if let Ok(env) = std::env::var("ANSIBLE_ROLES_PATH") {
             dirs.extend(env.split(':').filter(|s| !s.is_empty()).map(PathBuf::from));
         }
-        dirs.push(self.playbook_dir.to_path_buf());
+        dirs.push(self.playbook_dir.clone());
         dirs.into_iter().map(|d| d.join(name)).collect()
     }
 
@@ -237,9 +272,56 @@ impl<'a> RoleLoader<'a> {
     }
 }
 
-struct RoleInherited {
-    inherited: Inherited,
-    depth: usize,
+/// A `roles:` or `dependencies:` entry: a name, or a mapping of `role:`/`name:`,
+/// keywords, and parameters.
+fn read_entry(
+    doc: &Document,
+    entry: &Node,
+    inherited: &Inherited,
+) -> Result<(String, Vars, Inherited), LoadError> {
+    let mut inh = inherited.clone();
+    if let Some(name) = entry.as_str() {
+        return Ok((name.to_string(), Vars::new(), inh));
+    }
+    let Some(entries) = entry.as_map() else {
+        return Err(LoadError::new(
+            doc.origin(entry),
+            format!("expected a role name or mapping, found {}", entry.kind()),
+        ));
+    };
+    let name = entry
+        .get("role")
+        .or_else(|| entry.get("name"))
+        .and_then(Node::as_str)
+        .ok_or_else(|| LoadError::new(doc.origin(entry), "role entry without `role:` or `name:`"))?
+        .to_string();
+    let mut params = Vars::new();
+    for (k, v) in entries {
+        let key = k.key_string();
+        if !ROLE_KEYWORDS.contains(&key.as_str()) {
+            params.insert(key, v.to_json());
+        }
+    }
+    if let Some(v) = entry.get("vars") {
+        let m =
+            json_map(v).ok_or_else(|| LoadError::new(doc.origin(v), "`vars` must be a mapping"))?;
+        params.extend(m);
+    }
+    if let Some(t) = entry.get("tags") {
+        inh.tags
+            .extend(super::keywords::string_list(t).unwrap_or_default());
+    }
+    if let Some(w) = entry.get("when") {
+        inh.when
+            .extend(super::keywords::string_list(w).unwrap_or_default());
+    }
+    if let Some(b) = entry.get("become") {
+        inh.become_ = crate::truthy::as_bool(&b.to_json());
+    }
+    if let Some(u) = entry.get("become_user").and_then(Node::as_str) {
+        inh.become_user = Some(u.to_string());
+    }
+    Ok((name, params, inh))
 }
 
 /// Reads `defaults/` or `vars/`: `main.yml`, or every file in a `main/` directory.
@@ -258,6 +340,12 @@ fn load_vars_dir(dir: &Path) -> Result<Vars, LoadError> {
             merge_vars_file(&f, &mut out)?;
         }
     }
+    Ok(out)
+}
+
+fn vars_file(path: &Path) -> Result<Vars, LoadError> {
+    let mut out = Vars::new();
+    merge_vars_file(path, &mut out)?;
     Ok(out)
 }
 

@@ -8,6 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use super::free_form::parse_free_form;
 use super::keywords::Keywords;
+use super::role::{RoleLoader, RoleRequest};
 use super::{Block, RoleInstance, Task, Vars};
 use crate::diag::{did_you_mean, LoadError};
 use crate::modules;
@@ -92,6 +93,10 @@ pub struct TaskScope {
     pub playbook_dir: PathBuf,
     pub inherited: Inherited,
     pub depth: usize,
+    /// Where `import_role`/`include_role` load their role: the play's loader,
+    /// so the role's handlers and defaults join the play's. `None` in a task
+    /// file included at run time, after the play was loaded.
+    pub roles: Option<RoleLoader>,
 }
 
 /// Reads a task file (a YAML list of tasks).
@@ -235,6 +240,9 @@ fn parse_task_into(
     }
 
     check_args(doc, mkey, [Some(mval), node.get("args")], spec, &args)?;
+    if name == "import_role" || name == "include_role" {
+        return expand_role(doc, mkey, mval, name, &args, kw, scope, out);
+    }
     let task = kw.into_task(doc, node, name, Json::Object(args), scope)?;
     out.push(task);
     Ok(())
@@ -384,6 +392,99 @@ fn expand_import(
     }
     kw.fold_into(&mut inner.inherited);
     out.extend(parse_tasks_file(&path, &inner)?);
+    Ok(())
+}
+
+/// `import_role` and `include_role`, both expanded when the playbook loads:
+/// the role's tasks take this task's place with its keywords (`when`, `tags`,
+/// `become`, `vars`, and `include_role`'s `apply`) passed down, its handlers
+/// join the play's, and its defaults become visible play-wide. A role named by
+/// a variable or included in a loop would need the host, so it is refused here
+/// rather than half-supported.
+#[allow(clippy::too_many_arguments)]
+fn expand_role(
+    doc: &Document,
+    mkey: &Node,
+    mval: &Node,
+    module: &str,
+    args: &Map<String, Json>,
+    kw: Keywords,
+    scope: &TaskScope,
+    out: &mut Vec<Task>,
+) -> Result<(), LoadError> {
+    let text = |key: &str| -> Result<Option<String>, LoadError> {
+        match args.get(key) {
+            None => Ok(None),
+            Some(Json::String(s)) if s.contains("{{") => Err(LoadError::new(
+                args_node_for(mkey, [Some(mval), None], doc, key),
+                format!("`{module}` loads its role before any host is contacted, so `{key}` cannot use variables"),
+            )
+            .with_hint("name the role literally; choose between roles with `when:` on two imports")),
+            Some(Json::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(LoadError::new(
+                args_node_for(mkey, [Some(mval), None], doc, key),
+                format!("`{key}` must be a string, found {other}"),
+            )),
+        }
+    };
+    let Some(name) = text("name")? else {
+        return Err(LoadError::new(
+            doc.origin(mkey),
+            format!("`{module}` needs the role's `name`"),
+        )
+        .with_hint(format!("e.g. `{module}: {{name: base}}`")));
+    };
+    if kw.loop_items.is_some() {
+        return Err(LoadError::new(
+            doc.origin(mkey),
+            format!("a loop over `{module}` is not supported by rprov"),
+        )
+        .with_hint("loop inside the role's tasks instead, over a list passed in `vars:`"));
+    }
+    let Some(roles) = &scope.roles else {
+        return Err(LoadError::new(
+            doc.origin(mkey),
+            format!("`{module}` inside a task file included at run time is not supported"),
+        )
+        .with_hint("include that file with `import_tasks`, or give it a literal file name"));
+    };
+    let mut inherited = scope.inherited.clone();
+    kw.fold_into(&mut inherited);
+    if let Some(apply) = mval.get("apply") {
+        if apply.as_map().is_none() {
+            return Err(LoadError::new(
+                doc.origin(apply),
+                "`apply` must be a mapping of task keywords",
+            ));
+        }
+        Keywords::read(doc, apply)?.fold_into(&mut inherited);
+    }
+    let once = match args.get("allow_duplicates") {
+        Some(v) => crate::truthy::as_bool(v) == Some(false),
+        None => false,
+    };
+    let from = |key: &str| -> Result<String, LoadError> {
+        Ok(text(key)?
+            .map(|f| {
+                f.trim_end_matches(".yml")
+                    .trim_end_matches(".yaml")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "main".into()))
+    };
+    let req = RoleRequest {
+        name,
+        params: Default::default(),
+        inherited,
+        tasks_from: from("tasks_from")?,
+        handlers_from: from("handlers_from")?,
+        vars_from: from("vars_from")?,
+        defaults_from: from("defaults_from")?,
+        once,
+    };
+    if let Some(applied) = roles.apply(doc, mkey, req, scope.depth + 1)? {
+        out.extend(applied.tasks);
+    }
     Ok(())
 }
 

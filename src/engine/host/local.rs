@@ -252,6 +252,7 @@ impl HostRunner {
                 ..Default::default()
             },
             depth: 0,
+            roles: None,
         };
         crate::playbook::parse_tasks_file(path, &scope).map_err(|e| e.to_string())
     }

@@ -1,0 +1,150 @@
+//! `import_role` and `include_role` on the local connection: a role's tasks
+//! take the place of the import, its handlers and defaults join the play, its
+//! dependencies are applied once, and what rprov cannot expand at load time is
+//! refused before any host is touched.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{fixtures, rprov, Run};
+
+fn local_inventory(dir: &Path) -> String {
+    let inv = dir.join("hosts.ini");
+    fs::write(&inv, "box ansible_connection=local\n").expect("write inventory");
+    inv.display().to_string()
+}
+
+fn apply(work: &Path, playbook: &Path, extra: &[&str]) -> Run {
+    let out = format!("out={}", work.join("out").display());
+    let inv = local_inventory(work);
+    let mut args = vec!["apply", "-i", &inv, "-e", &out, "--output", "json"];
+    args.extend_from_slice(extra);
+    let pb = playbook.display().to_string();
+    args.push(&pb);
+    rprov(work, args)
+}
+
+fn read(work: &Path, name: &str) -> String {
+    fs::read_to_string(work.join("out").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn import_and_include_role_apply_the_role_in_place() {
+    let work = tempfile::tempdir().expect("tempdir");
+    fs::create_dir(work.path().join("out")).expect("mkdir");
+    let site = fixtures().join("roles_import/site.yml");
+
+    let first = apply(work.path(), &site, &[]);
+    first.expect_code(0);
+    let names: Vec<String> = first
+        .tasks()
+        .iter()
+        .map(|t| t["task"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with("dep : ")).count(),
+        1,
+        "the dependency is applied once for three imports: {names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n == "greet : greeting"),
+        "role tasks are shown with the role's name: {names:?}"
+    );
+    // vars on the import reach the role's tasks; defaults fill the rest.
+    assert_eq!(
+        read(work.path(), "greet-world.txt"),
+        "hello world (after dep)\n"
+    );
+    assert!(
+        !work.path().join("out/greet-nobody.txt").exists(),
+        "the include whose `when` is false ran"
+    );
+    assert_eq!(read(work.path(), "extra.txt"), "extra hello\n");
+    assert_eq!(read(work.path(), "play.txt"), "hello from the play\n");
+    assert_eq!(read(work.path(), "dep.log"), "dep\n");
+    // The imported role's handler ran once, at the end.
+    assert_eq!(read(work.path(), "handlers.log"), "greeted\n");
+
+    let second = apply(work.path(), &site, &[]);
+    second.expect_code(0);
+    assert_eq!(second.recap("box")["changed"], 0, "{}", second.dump());
+    assert_eq!(read(work.path(), "handlers.log"), "greeted\n");
+
+    // `apply: {tags: [extra]}` tags the included tasks: only they run.
+    fs::remove_file(work.path().join("out/extra.txt")).expect("rm");
+    fs::remove_file(work.path().join("out/play.txt")).expect("rm");
+    let tagged = apply(work.path(), &site, &["--tags", "extra"]);
+    tagged.expect_code(0);
+    assert_eq!(read(work.path(), "extra.txt"), "extra hello\n");
+    assert!(
+        !work.path().join("out/play.txt").exists(),
+        "--tags extra ran an untagged task\n{}",
+        tagged.dump()
+    );
+}
+
+#[test]
+fn role_imports_rprov_cannot_expand_are_refused_at_load_time() {
+    let work = tempfile::tempdir().expect("tempdir");
+    fs::create_dir(work.path().join("out")).expect("mkdir");
+    let roles = fixtures().join("roles_import/roles");
+    let cases = [
+        (
+            "- include_role:\n    name: \"{{ which }}\"\n",
+            "cannot use variables",
+        ),
+        (
+            "- include_role:\n    name: greet\n  loop: [a, b]\n",
+            "a loop over `include_role` is not supported",
+        ),
+        (
+            "- import_role:\n    name: nosuch\n",
+            "role `nosuch` not found",
+        ),
+        (
+            "- import_role:\n    name: greet\n    tasks_from: missing\n",
+            "role `greet` has no tasks/missing.yml",
+        ),
+        (
+            "- import_role:\n    nmae: greet\n",
+            "unknown argument `nmae`",
+        ),
+    ];
+    for (tasks, want) in cases {
+        let pb = work.path().join("play.yml");
+        fs::write(
+            &pb,
+            format!(
+                "- hosts: all\n  gather_facts: false\n  tasks:\n{}",
+                indent(tasks)
+            ),
+        )
+        .expect("write");
+        // Roles are looked up beside the playbook.
+        let link = work.path().join("roles");
+        if !link.exists() {
+            std::os::unix::fs::symlink(&roles, &link).expect("symlink roles");
+        }
+        let run = apply(work.path(), &pb, &[]);
+        run.expect_code(1);
+        assert!(run.stderr.contains(want), "want {want:?}\n{}", run.dump());
+        assert!(
+            run.stderr.contains("play.yml:"),
+            "the error names the file and line\n{}",
+            run.dump()
+        );
+        assert!(
+            fs::read_dir(work.path().join("out"))
+                .expect("out")
+                .next()
+                .is_none(),
+            "nothing may run when loading fails"
+        );
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    {l}\n")).collect()
+}
