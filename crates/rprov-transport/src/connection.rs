@@ -8,6 +8,33 @@ use std::time::Duration;
 use crate::sudo::{self, SudoProblem};
 use crate::{local, ssh, Output, Script, TransportError};
 
+/// The only text on a remote command line. The script itself comes first on
+/// stdin, after its length, and the caller's input follows it: a script holds
+/// rendered arguments (an `Authorization` header, a password hash), and a
+/// command line is readable by every user of the host in `ps` and
+/// `/proc/*/cmdline`. `head -c` reads exactly that many bytes from a pipe, so
+/// the caller's input is left for the script. The last line must be
+/// [`END_MARK`]: a script cut short by a lost connection is never run.
+const BOOTSTRAP: &str = "IFS= read -r _rp_n || exit 125
+_rp_s=$(head -c \"$_rp_n\") || exit 125
+case $_rp_s in *'\n# rprov: end of script') ;; \
+*) echo 'rprov: the script arrived incomplete' >&2; exit 125 ;; esac
+unset _rp_n
+eval \"$_rp_s\"";
+
+const END_MARK: &str = "# rprov: end of script";
+
+/// `<length>\n<script>\n<END_MARK>` followed by the caller's input.
+fn stdin_payload(script: &str, stdin: Option<&[u8]>) -> Vec<u8> {
+    let body = format!("{script}\n{END_MARK}");
+    let data = stdin.unwrap_or_default();
+    let mut v = Vec::with_capacity(body.len() + data.len() + 12);
+    v.extend_from_slice(format!("{}\n", body.len()).as_bytes());
+    v.extend_from_slice(body.as_bytes());
+    v.extend_from_slice(data);
+    v
+}
+
 /// A host to run commands on.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -126,9 +153,14 @@ impl Connection {
             });
         }
         self.commands.fetch_add(1, Ordering::Relaxed);
+        let payload = stdin_payload(script.as_str(), stdin);
+        let boot = Script::raw(BOOTSTRAP);
         let (out, via_sudo) = match &self.inner {
-            Inner::Ssh(c) => (c.run(script, stdin, become_user).await?, become_user),
-            Inner::Local(c) => c.run(script, stdin, become_user).await?,
+            Inner::Ssh(c) => (
+                c.run(&boot, Some(&payload), become_user).await?,
+                become_user,
+            ),
+            Inner::Local(c) => c.run(&boot, Some(&payload), become_user).await?,
         };
         if let Some(become_user) = via_sudo {
             match sudo::classify(out.status, &out.stderr) {
@@ -172,6 +204,52 @@ impl Connection {
         match self.inner {
             Inner::Ssh(c) => c.close().await,
             Inner::Local(_) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the bootstrap with `sh` on this machine, fed `payload`.
+    fn boot(payload: &[u8]) -> std::process::Output {
+        use std::io::Write;
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", BOOTSTRAP])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(payload).expect("write");
+        drop(stdin);
+        child.wait_with_output().expect("wait")
+    }
+
+    #[test]
+    fn script_then_input_arrive_intact() {
+        let script = "printf '%s|' \"$(cat)\"\nprintf 'last\\n\\n'\n\n";
+        let out = boot(&stdin_payload(script, Some(b"line one\n\nline three")));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "line one\n\nline three|last\n\n"
+        );
+        assert_eq!(out.status.code(), Some(0));
+        // No input: the script sees end of file at once.
+        let out = boot(&stdin_payload("wc -c; exit 3", None));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+        assert_eq!(out.status.code(), Some(3));
+    }
+
+    #[test]
+    fn a_script_cut_short_never_runs() {
+        let payload = stdin_payload("touch /dev/null/never; echo ran", None);
+        for cut in [1, 5, payload.len() / 2, payload.len() - 1] {
+            let out = boot(&payload[..cut]);
+            assert_eq!(out.status.code(), Some(125), "cut at {cut}");
+            assert!(out.stdout.is_empty(), "cut at {cut}: {out:?}");
         }
     }
 }

@@ -61,6 +61,37 @@ async fn stdin_round_trips_binary_data() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_script_is_not_on_the_remote_command_line() {
+    // Scripts carry rendered arguments (tokens in headers, password hashes);
+    // every user of the host can read command lines in /proc.
+    let server = sshd(USER);
+    let conn = open(&server).await;
+    for become_user in [None, Some("root")] {
+        let out = conn
+            .run(
+                &Script::raw(
+                    "marker=not-in-argv-4711\n\
+                     for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done",
+                ),
+                Some(b"input for the script\n"),
+                become_user,
+            )
+            .await
+            .expect("run");
+        let seen = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status, 0, "{seen}");
+        assert!(
+            seen.contains("head -c"),
+            "our own sh is among the processes:\n{seen}"
+        );
+        assert!(
+            !seen.contains("not-in-argv-4711"),
+            "the script's text is on a command line (become {become_user:?}):\n{seen}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_stdout_and_stderr_together_do_not_deadlock() {
     let server = sshd(USER);
     let conn = open(&server).await;
