@@ -142,7 +142,8 @@ fn task_errors_name_the_file_and_line_and_exit_2() {
     assert_says(
         &run,
         &[
-            "undefined_arg.yml:7:",
+            // The argument's own line, not the task's.
+            "undefined_arg.yml:9:",
             "undefined variable 'nosuchvar'",
             "help: define `nosuchvar`",
         ],

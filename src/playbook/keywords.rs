@@ -228,6 +228,7 @@ impl Keywords {
             module: module.to_string(),
             args,
             origin: doc.origin(node),
+            arg_origins: Vec::new(),
             when,
             loop_items: self.loop_items,
             loop_var: self.loop_var,

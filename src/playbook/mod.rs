@@ -75,6 +75,9 @@ pub struct Task {
     /// `_raw_params`, as Ansible does.
     pub args: serde_json::Value,
     pub origin: Origin,
+    /// Where each argument's value was written (arguments given as a mapping),
+    /// so an error in one names its own line.
+    pub arg_origins: Vec<(String, Origin)>,
     pub when: Vec<String>,
     pub loop_items: Option<serde_json::Value>,
     pub loop_var: String,
@@ -114,6 +117,14 @@ pub struct Block {
 }
 
 impl Task {
+    /// Where argument `key` was written, or the task when not known.
+    pub fn arg_origin(&self, key: &str) -> &Origin {
+        self.arg_origins
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(&self.origin, |(_, o)| o)
+    }
+
     /// The name shown in output: the task's name or, as Ansible does, the module.
     pub fn display_name(&self) -> String {
         let base = self.name.clone().unwrap_or_else(|| self.module.clone());

@@ -243,7 +243,18 @@ fn parse_task_into(
     if name == "import_role" || name == "include_role" {
         return expand_role(doc, mkey, mval, name, &args, kw, scope, out);
     }
-    let task = kw.into_task(doc, node, name, Json::Object(args), scope)?;
+    let mut task = kw.into_task(doc, node, name, Json::Object(args), scope)?;
+    // `args:` overrides the module's mapping, as it does for the values.
+    for (k, v) in [Some(mval), node.get("args")]
+        .into_iter()
+        .flatten()
+        .filter_map(Node::as_map)
+        .flatten()
+    {
+        let key = k.key_string();
+        task.arg_origins.retain(|(have, _)| *have != key);
+        task.arg_origins.push((key, doc.origin(v)));
+    }
     out.push(task);
     Ok(())
 }

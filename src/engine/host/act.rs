@@ -151,7 +151,7 @@ impl HostRunner {
                     })
                     .collect(),
             ),
-            args => self.render_json(&r, args).map_err(at)?,
+            _ => self.render_args(&r, task).map_err(PlanError::Fail)?,
         };
         let args = match rendered {
             Json::Object(m) => m

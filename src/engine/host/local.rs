@@ -116,7 +116,9 @@ impl HostRunner {
                                 result.insert("msg".into(), v);
                                 text
                             }
-                            Err(e) => return ItemOutcome::failed(arg_error(&task.origin, &e)),
+                            Err(e) => {
+                                return ItemOutcome::failed(arg_error(task.arg_origin("msg"), &e))
+                            }
                         }
                     };
                     let mut o = ItemOutcome::new(Status::Ok, result);
@@ -131,12 +133,12 @@ impl HostRunner {
                         .unwrap_or(json!("Failed as requested from task"));
                     return match self.render_json(&r, &msg) {
                         Ok(v) => ItemOutcome::failed(json_text(&v)),
-                        Err(e) => ItemOutcome::failed(arg_error(&task.origin, &e)),
+                        Err(e) => ItemOutcome::failed(arg_error(task.arg_origin("msg"), &e)),
                     };
                 }
-                "set_fact" | "include_tasks" => match self.render_json(&r, &task.args) {
+                "set_fact" | "include_tasks" => match self.render_args(&r, task) {
                     Ok(v) => v,
-                    Err(e) => return ItemOutcome::failed(arg_error(&task.origin, &e)),
+                    Err(e) => return ItemOutcome::failed(e),
                 },
                 other => {
                     return ItemOutcome::failed(format!(

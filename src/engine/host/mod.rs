@@ -454,6 +454,21 @@ impl HostRunner {
         self.shared.templater.render_value(v, &ctx)
     }
 
+    /// Renders a task's arguments. On an error, the argument that failed is
+    /// found (only then, one by one) so the message names its own line.
+    fn render_args(&self, r: &Resolver, task: &Task) -> Result<Json, String> {
+        self.render_json(r, &task.args).map_err(|e| {
+            let failed = match &task.args {
+                Json::Object(m) => m
+                    .iter()
+                    .find(|(_, v)| self.render_json(r, v).is_err())
+                    .map(|(k, _)| k.as_str()),
+                _ => None,
+            };
+            arg_error(failed.map_or(&task.origin, |k| task.arg_origin(k)), &e)
+        })
+    }
+
     fn eval(&self, r: &Resolver, expr: &str) -> Result<bool, TemplateError> {
         let ctx = r.context_for(&[], &[expr])?;
         self.shared.templater.eval_condition(expr, &ctx)
