@@ -7,6 +7,7 @@
 
 mod host;
 mod lookahead;
+mod run_once;
 mod vars;
 
 use std::collections::HashMap;
@@ -53,6 +54,8 @@ pub struct Shared {
     pub identities: rprov_secrets::IdentityOptions,
     pub groups: Json,
     hostvars: OnceLock<Json>,
+    /// Who runs each `run_once` task, and its outcome for the other hosts.
+    run_once: run_once::RunOnce,
 }
 
 impl Shared {
@@ -79,6 +82,7 @@ impl Shared {
             identities,
             groups,
             hostvars: OnceLock::new(),
+            run_once: run_once::RunOnce::default(),
         }
     }
 

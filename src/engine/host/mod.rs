@@ -22,6 +22,7 @@ use rprov_transport::Connection;
 use serde_json::{json, Map, Value as Json};
 
 use super::lookahead;
+use super::run_once;
 use super::vars::{HostvarsSource, Resolver};
 use super::Shared;
 use crate::modules::Diff;
@@ -153,6 +154,10 @@ pub struct HostRunner {
     /// Registered results of tasks that did not run in check mode.
     unknown_registers: HashSet<String>,
     nonce: u64,
+    /// How many times this host reached each run_once task (key with nth 0).
+    run_once_seen: HashMap<run_once::Key, u32>,
+    /// run_once tasks this host is running for the others, innermost last.
+    run_once_leading: Vec<(run_once::Key, run_once::Publisher)>,
 }
 
 impl HostRunner {
@@ -176,6 +181,8 @@ impl HostRunner {
             in_handlers: false,
             unknown_registers: HashSet::new(),
             nonce: 0,
+            run_once_seen: HashMap::new(),
+            run_once_leading: Vec::new(),
         }
     }
 

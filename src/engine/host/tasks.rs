@@ -124,7 +124,85 @@ impl HostRunner {
         if task.module == "meta" {
             return self.run_meta(task, &name, started);
         }
+        if task.run_once {
+            return self
+                .run_task_once(tasks, i, extra, rest, &name, started)
+                .await;
+        }
+        self.run_task_body(tasks, i, extra, rest, &name, started)
+            .await
+    }
 
+    /// `run_once`: the first host here runs the task for all; the others wait
+    /// for its outcome and register it as their own.
+    async fn run_task_once(
+        &mut self,
+        tasks: &[Task],
+        i: usize,
+        extra: Option<&Vars>,
+        rest: Rest<'_>,
+        name: &str,
+        started: Instant,
+    ) -> Result<Flow, Stop> {
+        let task = &tasks[i];
+        let seen = self
+            .run_once_seen
+            .entry(run_once::Key::new(self.pi, &task.origin, 0))
+            .or_insert(0);
+        let key = run_once::Key::new(self.pi, &task.origin, *seen);
+        *seen += 1;
+        match self.shared.run_once.claim(key.clone(), &self.name) {
+            run_once::Claim::Follower { leader, slot } => {
+                let o = match run_once::wait(slot).await {
+                    None => ItemOutcome::failed(format!(
+                        "{}: run_once: {leader} stopped before it finished this task",
+                        task.origin
+                    )),
+                    Some(p) => {
+                        let status = match p.status {
+                            Status::Failed | Status::Unknown | Status::Skipped => p.status,
+                            Status::Ok | Status::Changed => Status::Ok,
+                        };
+                        let mut o = ItemOutcome::new(status, p.result.clone());
+                        o.msg = Some(match status {
+                            Status::Failed => format!("failed on {} (run_once)", p.host),
+                            _ => format!("ran once, on {}", p.host),
+                        });
+                        o
+                    }
+                };
+                self.finish_task(task, name, o, extra, started)
+            }
+            run_once::Claim::Leader(publisher) => {
+                self.run_once_leading.push((key.clone(), publisher));
+                let flow = self
+                    .run_task_body(tasks, i, extra, rest, name, started)
+                    .await;
+                // `conclude` published the outcome. Still here: the task was
+                // an include that ran its tasks (ok), or the host stopped
+                // (dropping the publisher tells the others).
+                if let Some(pos) = self.run_once_leading.iter().rposition(|(k, _)| *k == key) {
+                    let (_, publisher) = self.run_once_leading.remove(pos);
+                    if flow.is_ok() {
+                        publisher.publish(Status::Ok, &Map::new());
+                    }
+                }
+                flow
+            }
+        }
+    }
+
+    async fn run_task_body(
+        &mut self,
+        tasks: &[Task],
+        i: usize,
+        extra: Option<&Vars>,
+        rest: Rest<'_>,
+        name: &str,
+        started: Instant,
+    ) -> Result<Flow, Stop> {
+        let task = &tasks[i];
+        let name = name.to_string();
         let items = match &task.loop_items {
             None => None,
             Some(spec) => match self.loop_items(task, spec, extra) {
@@ -253,6 +331,16 @@ impl HostRunner {
     ) -> Result<Flow, Stop> {
         let ignored = o.status == Status::Failed && task.ignore_errors;
         self.stats.count(o.status, ignored);
+        if task.run_once {
+            let mine = self
+                .run_once_leading
+                .iter()
+                .rposition(|(k, _)| k.is_for(self.pi, &task.origin));
+            if let Some(pos) = mine {
+                let (_, publisher) = self.run_once_leading.remove(pos);
+                publisher.publish(o.status, &o.result);
+            }
+        }
         if let Some(reg) = &task.register {
             if o.status == Status::Unknown {
                 self.unknown_registers.insert(reg.clone());

@@ -1,0 +1,94 @@
+//! `run_once` across several hosts (local connection): one host runs the
+//! task, every host registers its result, and a failure fails them all.
+
+mod common;
+
+use std::fs;
+
+use common::{rprov, Run};
+
+const HOSTS: [&str; 4] = ["h1", "h2", "h3", "h4"];
+
+fn apply(dir: &std::path::Path, playbook: &str, extra: &[&str]) -> Run {
+    let inv: String = HOSTS
+        .iter()
+        .map(|h| format!("{h} ansible_connection=local\n"))
+        .collect();
+    fs::write(dir.join("hosts.ini"), inv).expect("inventory");
+    fs::write(dir.join("play.yml"), playbook).expect("playbook");
+    let out = format!("out={}", dir.display());
+    let mut args = vec!["apply", "-i", "hosts.ini", "-e", &out, "--output", "json"];
+    args.extend_from_slice(extra);
+    args.push("play.yml");
+    rprov(dir, args)
+}
+
+#[test]
+fn one_host_runs_it_and_every_host_registers_the_result() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let play = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: migrate once
+      shell: echo {{ inventory_hostname }} | tee -a {{ out }}/once.log
+      run_once: true
+      register: migrated
+    - name: every host saw the result
+      copy:
+        content: "{{ migrated.stdout }}\n"
+        dest: "{{ out }}/{{ inventory_hostname }}.seen"
+        mode: "0644"
+"#;
+    let run = apply(work.path(), play, &["--forks", "2"]);
+    run.expect_code(0);
+    let log = fs::read_to_string(work.path().join("once.log")).expect("once.log");
+    let ran_on: Vec<&str> = log.lines().collect();
+    assert_eq!(ran_on.len(), 1, "ran more than once: {log}\n{}", run.dump());
+    assert!(HOSTS.contains(&ran_on[0]), "{log}");
+    for h in HOSTS {
+        assert_eq!(
+            fs::read_to_string(work.path().join(format!("{h}.seen"))).expect("seen"),
+            format!("{}\n", ran_on[0]),
+            "{h} did not register the run_once result"
+        );
+    }
+    // One host reports it changed; the others say where it ran.
+    let statuses: Vec<String> = run
+        .tasks()
+        .iter()
+        .filter(|t| t["task"] == "migrate once")
+        .map(|t| t["status"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "changed").count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "ok").count(),
+        3,
+        "{statuses:?}"
+    );
+}
+
+#[test]
+fn a_failed_run_once_task_fails_every_host() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let play = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: fails once
+      command: "false"
+      run_once: true
+    - name: never reached
+      copy:
+        content: "x\n"
+        dest: "{{ out }}/{{ inventory_hostname }}.after"
+"#;
+    let run = apply(work.path(), play, &[]);
+    run.expect_code(2);
+    for h in HOSTS {
+        assert_eq!(run.recap(h)["failed"], 1, "{h}\n{}", run.dump());
+        assert!(!work.path().join(format!("{h}.after")).exists());
+    }
+}
