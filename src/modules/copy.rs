@@ -31,7 +31,7 @@ pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
         (None, Some(src)) => {
             let path = cx.search.find("files", &src)?;
             if path.is_dir() {
-                return Err(PlanError::Fail(format!("`src: {src}` is a directory; copying directories is not supported by rprov yet")));
+                return super::copy_tree::plan_copy_tree(cx, &path, &src, &dest_arg);
             }
             let bytes =
                 std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;

@@ -103,6 +103,29 @@ pub fn atomic_write_script(
     validate: Option<&str>,
     backup: bool,
 ) -> Result<String, String> {
+    atomic_write_of(dest, attrs, existing, validate, backup, None)
+}
+
+/// [`atomic_write_script`] for one of several files sent on one stdin, one
+/// after another: the file takes exactly its `len` next bytes (`head -c`
+/// reads no further), leaving the rest for the files after it.
+pub fn atomic_write_next(
+    dest: &str,
+    attrs: &Attrs,
+    existing: &FileState,
+    len: usize,
+) -> Result<String, String> {
+    atomic_write_of(dest, attrs, existing, None, false, Some(len))
+}
+
+fn atomic_write_of(
+    dest: &str,
+    attrs: &Attrs,
+    existing: &FileState,
+    validate: Option<&str>,
+    backup: bool,
+    len: Option<usize>,
+) -> Result<String, String> {
     let d = quote(parent(dest));
     let q = quote(dest);
     let mut s = format!(
@@ -133,7 +156,10 @@ pub fn atomic_write_script(
         0o644
     };
     s.push_str(&attrs.apply_lines("\"$t\"", current, false, false)?);
-    s.push_str("cat > \"$t\"\n");
+    match len {
+        None => s.push_str("cat > \"$t\"\n"),
+        Some(n) => s.push_str(&format!("head -c {n} > \"$t\"\n")),
+    }
     if let Some(v) = validate {
         if !v.contains("%s") {
             return Err(format!(

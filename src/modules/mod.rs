@@ -10,6 +10,7 @@
 
 mod command;
 mod copy;
+mod copy_tree;
 mod file;
 mod files;
 mod mode;

@@ -1,0 +1,255 @@
+//! `copy` of a directory (`src: site/` or `src: site`), as Ansible does it: a
+//! trailing slash copies what is inside into `dest`, without it the directory
+//! itself lands in `dest`. Files are compared by sha256 and written atomically
+//! one by one; every new or changed file is one diff. The whole tree goes in
+//! one remote command: the files follow each other on stdin.
+
+use std::path::{Path, PathBuf};
+
+use rprov_transport::quote;
+use sha2::{Digest, Sha256};
+
+use super::files::{self, atomic_write_next, Attrs};
+use super::mode::{self, Mode};
+use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
+use crate::probe::FileKind;
+
+/// More than this many files is a job for a tarball or rsync, not a task.
+const MAX_FILES: usize = 2000;
+
+struct LocalFile {
+    rel: String,
+    bytes: Vec<u8>,
+    mode: u32,
+}
+
+/// Copies the local directory `dir` (written `src` in the task) to `dest_arg`.
+pub fn plan_copy_tree(
+    cx: &PlanCx,
+    dir: &Path,
+    src: &str,
+    dest_arg: &str,
+) -> Result<Decision, PlanError> {
+    let mut root = dest_arg.trim_end_matches('/').to_string();
+    if root.is_empty() {
+        root = "/".into();
+    }
+    if !src.ends_with('/') {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        root = format!("{}/{name}", root.trim_end_matches('/'));
+    }
+    let (dirs, local) = walk(dir)?;
+    let join = |rel: &str| {
+        if rel.is_empty() {
+            root.clone()
+        } else {
+            format!("{}/{rel}", root.trim_end_matches('/'))
+        }
+    };
+
+    let mut attrs = Attrs::from_args(cx)?;
+    let dir_attrs = Attrs {
+        owner: attrs.owner.clone(),
+        group: attrs.group.clone(),
+        mode: Mode::parse(
+            cx.args
+                .get("directory_mode")
+                .unwrap_or(&serde_json::Value::Null),
+        )?,
+    };
+    let preserve = attrs.mode == Some(Mode::Preserve);
+    let force = cx.bool_arg("force", true)?;
+
+    // Ask for every path at once: one probe batch for the whole tree.
+    let mut need = Vec::new();
+    let mut state = |path: &str| match cx.file(path, true) {
+        Ok(s) => Some(s),
+        Err(PlanError::Need(n)) => {
+            need.extend(n);
+            None
+        }
+        Err(PlanError::Fail(_)) => None,
+    };
+    let dir_states: Vec<_> = dirs.iter().map(|d| state(&join(d))).collect();
+    let file_states: Vec<_> = local.iter().map(|f| state(&join(&f.rel))).collect();
+    if !need.is_empty() {
+        return Err(PlanError::Need(need));
+    }
+
+    let mut script = String::from("set -e\n");
+    let mut diffs = Vec::new();
+    let mut stdin = Vec::new();
+    let mut touches = Vec::new();
+    for (d, st) in dirs.iter().zip(dir_states) {
+        let path = join(d);
+        let st = st.ok_or_else(|| format!("no state for {path}"))?;
+        match st.kind {
+            FileKind::Directory => {}
+            FileKind::Missing => {
+                let mut diff = Diff {
+                    path: path.clone(),
+                    attrs: vec!["state: absent → directory".into()],
+                    ..Diff::default()
+                };
+                if let Some(m) = &dir_attrs.mode {
+                    diff.attrs
+                        .push(format!("mode: {}", mode::fmt(m.resolve(0o755, true)?)));
+                }
+                diffs.push(diff);
+                script.push_str(&format!("mkdir {}\n", quote(&path)));
+                script.push_str(&dir_attrs.apply_lines(&quote(&path), 0o755, true, false)?);
+                touches.push(path);
+            }
+            _ => {
+                return Err(PlanError::Fail(format!(
+                    "`{path}` exists and is not a directory"
+                )))
+            }
+        }
+    }
+    // Old contents for the diffs, asked for together like the states.
+    let mut need = Vec::new();
+    for (f, st) in local.iter().zip(file_states) {
+        let path = join(&f.rel);
+        let st = st.ok_or_else(|| format!("no state for {path}"))?;
+        if !matches!(st.kind, FileKind::Missing | FileKind::File | FileKind::Link) {
+            return Err(PlanError::Fail(format!(
+                "`{path}` exists and is not a regular file"
+            )));
+        }
+        if preserve {
+            attrs.mode = Some(Mode::Octal(f.mode));
+        }
+        let sha = hex::encode(Sha256::digest(&f.bytes));
+        let same = st.sha256.as_deref() == Some(sha.as_str()) || (st.exists() && !force);
+        let attr_changes = if st.exists() {
+            attrs.changes(&st)?
+        } else {
+            Vec::new()
+        };
+        if same && attr_changes.is_empty() {
+            continue;
+        }
+        let mut diff = Diff {
+            path: path.clone(),
+            attrs: attr_changes,
+            ..Diff::default()
+        };
+        if same {
+            script.push_str(&attrs.apply_lines(
+                &quote(&path),
+                mode::parse_octal(&st.mode),
+                false,
+                false,
+            )?);
+        } else {
+            if !st.exists() {
+                diff.attrs.insert(0, "state: absent → file".into());
+            }
+            if cx.want_diff {
+                let before = if st.exists() {
+                    match cx.content(&path) {
+                        Ok(b) => b,
+                        Err(PlanError::Need(n)) => {
+                            need.extend(n);
+                            None
+                        }
+                        Err(e) => return Err(e),
+                    }
+                } else {
+                    Some(Vec::new())
+                };
+                diff.before = before.and_then(|b| String::from_utf8(b).ok());
+                diff.after = String::from_utf8(f.bytes.clone()).ok();
+                if diff.before.is_none() || diff.after.is_none() {
+                    diff.attrs.push(format!(
+                        "content: binary or large file ({} bytes) changes",
+                        f.bytes.len()
+                    ));
+                }
+            }
+            script.push_str(&atomic_write_next(&path, &attrs, &st, f.bytes.len())?);
+            stdin.extend_from_slice(&f.bytes);
+        }
+        diffs.push(diff);
+        touches.push(path);
+    }
+
+    if !need.is_empty() {
+        return Err(PlanError::Need(need));
+    }
+    let mut result = files::result(&root, !diffs.is_empty());
+    result.insert("files".into(), serde_json::json!(local.len()));
+    if diffs.is_empty() {
+        return Ok(Decision::Ok { result, msg: None });
+    }
+    Ok(Decision::Change {
+        diffs,
+        action: Action {
+            script,
+            stdin: Some(stdin),
+            output: OutputMode::Checked,
+            result,
+            touches,
+            touches_everything: false,
+        },
+    })
+}
+
+/// The directories (relative, parents first, `""` for the root) and files
+/// under `dir`, sorted. Symlinks are followed, as Ansible's `local_follow`.
+fn walk(dir: &Path) -> Result<(Vec<String>, Vec<LocalFile>), PlanError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut dirs = vec![String::new()];
+    let mut files = Vec::new();
+    let mut todo: Vec<(PathBuf, String)> = vec![(dir.to_path_buf(), String::new())];
+    while let Some((abs, rel)) = todo.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&abs)
+            .map_err(|e| format!("cannot read {}: {e}", abs.display()))?
+            .filter_map(Result::ok)
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        let mut subdirs = Vec::new();
+        for e in entries {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = e.path();
+            let r = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            let md = std::fs::metadata(&path)
+                .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+            if md.is_dir() {
+                if dirs.len() == MAX_FILES {
+                    return Err(PlanError::Fail(format!(
+                        "`{}` has more than {MAX_FILES} directories (a symlink loop?)",
+                        dir.display()
+                    )));
+                }
+                dirs.push(r.clone());
+                subdirs.push((path, r));
+            } else if md.is_file() {
+                if files.len() == MAX_FILES {
+                    return Err(PlanError::Fail(format!(
+                        "`{}` has more than {MAX_FILES} files; copy an archive and unpack it instead",
+                        dir.display()
+                    )));
+                }
+                let bytes = std::fs::read(&path)
+                    .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+                files.push(LocalFile {
+                    rel: r,
+                    bytes,
+                    mode: md.permissions().mode() & 0o7777,
+                });
+            }
+        }
+        // Depth-first in name order, parents before children.
+        todo.extend(subdirs.into_iter().rev());
+    }
+    Ok((dirs, files))
+}
