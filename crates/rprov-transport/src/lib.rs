@@ -3,7 +3,10 @@
 //! Everything rprov does to a host is a POSIX `sh` script (a [`Script`]) run as one
 //! remote command, optionally through `sudo`. That keeps the target requirements at
 //! "sh, coreutils, sudo" and makes the unit of cost easy to count:
-//! [`Connection::commands_run`] is the number of round trips a run needed.
+//! [`Connection::commands_run`] is the number of round trips a run needed. The
+//! script travels on the command's stdin, ahead of the command's own input; the
+//! command line is a fixed bootstrap, so nothing a script holds (a rendered
+//! token, a password hash) is readable in the host's process list.
 //!
 //! SSH goes through the system `ssh` binary via the `openssh` crate: one
 //! ControlMaster per host, every command multiplexed over it. Using the real client
