@@ -56,13 +56,28 @@ fn copies_a_directory_tree_idempotently() {
     let first = apply(work, &[]);
     first.expect_code(0);
     for root in [work.join("www"), work.join("srv/site")] {
-        assert_eq!(fs::read_to_string(root.join("index.html")).expect("index"), "<h1>hi</h1>\n");
-        assert_eq!(fs::read_to_string(root.join("css/a.css")).expect("a.css"), "body {}\n");
+        assert_eq!(
+            fs::read_to_string(root.join("index.html")).expect("index"),
+            "<h1>hi</h1>\n"
+        );
+        assert_eq!(
+            fs::read_to_string(root.join("css/a.css")).expect("a.css"),
+            "body {}\n"
+        );
         assert_eq!(fs::read(root.join("css/print/p.css")).expect("p.css"), b"");
-        assert_eq!(fs::read(root.join("logo.bin")).expect("logo"), [0u8, 159, 146, 150]);
-        assert!(root.join("empty").is_dir(), "empty directories are created too");
+        assert_eq!(
+            fs::read(root.join("logo.bin")).expect("logo"),
+            [0u8, 159, 146, 150]
+        );
+        assert!(
+            root.join("empty").is_dir(),
+            "empty directories are created too"
+        );
     }
-    assert!(!work.join("www/site").exists(), "`src: dir/` copies the contents only");
+    assert!(
+        !work.join("www/site").exists(),
+        "`src: dir/` copies the contents only"
+    );
     assert_eq!(mode(&work.join("srv/site/css/a.css")), 0o640);
     assert_eq!(mode(&work.join("srv/site/css")), 0o750);
     assert_eq!(mode(&work.join("srv/site")), 0o750);
@@ -79,10 +94,26 @@ fn copies_a_directory_tree_idempotently() {
     fs::write(site.join("css/a.css"), "body { margin: 0 }\n").expect("write");
     let check = apply(work, &["--check", "--diff"]);
     check.expect_code(0);
-    let headers: Vec<&str> = check.stdout.lines().filter(|l| l.starts_with("+++ ")).collect();
-    assert_eq!(headers.len(), 2, "one diff per copy task:\n{}", check.stdout);
-    assert!(headers.iter().all(|h| h.ends_with("css/a.css")), "{headers:?}");
-    assert!(check.stdout.contains("+body { margin: 0 }"), "{}", check.stdout);
+    let headers: Vec<&str> = check
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("+++ "))
+        .collect();
+    assert_eq!(
+        headers.len(),
+        2,
+        "one diff per copy task:\n{}",
+        check.stdout
+    );
+    assert!(
+        headers.iter().all(|h| h.ends_with("css/a.css")),
+        "{headers:?}"
+    );
+    assert!(
+        check.stdout.contains("+body { margin: 0 }"),
+        "{}",
+        check.stdout
+    );
     assert_eq!(
         fs::read_to_string(work.join("www/css/a.css")).expect("a.css"),
         "body {}\n",

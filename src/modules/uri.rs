@@ -158,22 +158,34 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     if follow {
         curl.push_str(" -L");
     }
+    // Credentials and headers (tokens) go in a curl config file readable by
+    // the task's user only, never on curl's command line, which every user
+    // of the host can read.
+    let mut config = String::new();
     if let (Some(u), Some(p)) = (
         cx.str_arg("url_username")?.or(cx.str_arg("user")?),
         cx.str_arg("url_password")?.or(cx.str_arg("password")?),
     ) {
-        curl.push_str(&format!(" -u {}", quote(&format!("{u}:{p}"))));
+        config.push_str(&format!(
+            "user = {}\n",
+            curl_config_string(&format!("{u}:{p}"))?
+        ));
     }
     for (k, v) in &headers {
-        curl.push_str(&format!(" -H {}", quote(&format!("{k}: {v}"))));
+        config.push_str(&format!(
+            "header = {}\n",
+            curl_config_string(&format!("{k}: {v}"))?
+        ));
     }
+    curl.push_str(" -K \"$_rp_k\"");
     if body.is_some() {
         curl.push_str(" --data-binary @-");
     }
     let codes_s: Vec<String> = codes.iter().map(u16::to_string).collect();
     let script = format!(
-        "_rp_b=$(mktemp); _rp_h=$(mktemp); _rp_e=$(mktemp)\n\
-         trap 'rm -f \"$_rp_b\" \"$_rp_h\" \"$_rp_e\"' EXIT\n\
+        "_rp_b=$(mktemp); _rp_h=$(mktemp); _rp_e=$(mktemp); _rp_k=$(mktemp)\n\
+         trap 'rm -f \"$_rp_b\" \"$_rp_h\" \"$_rp_e\" \"$_rp_k\"' EXIT\n\
+         cat > \"$_rp_k\" <<'_RP_CURL_CONFIG'\n{config}_RP_CURL_CONFIG\n\
          _rp_w=$({curl} -D \"$_rp_h\" -o \"$_rp_b\" -w '%{{http_code}} %{{url_effective}}' -- {url} 2>\"$_rp_e\")\n\
          _rp_rc=$?\n\
          echo \"rp_curl=$_rp_rc $_rp_w\"\n\
@@ -201,6 +213,20 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             touches_everything: method != "GET" && method != "HEAD",
         },
     })
+}
+
+/// A value for curl's config file: double-quoted, `\\` and `"` escaped. A
+/// line break would end the option (and could start another), so it is refused.
+fn curl_config_string(s: &str) -> Result<String, PlanError> {
+    if s.contains(['\n', '\r']) {
+        return Err(PlanError::Fail(
+            "header values and credentials cannot contain line breaks".into(),
+        ));
+    }
+    Ok(format!(
+        "\"{}\"",
+        s.replace('\\', "\\\\").replace('"', "\\\"")
+    ))
 }
 
 /// Turns the script's sections into Ansible's `uri` result.
@@ -311,7 +337,14 @@ mod tests {
     use super::*;
 
     fn run_local(action: &Action, fake_curl: &str) -> Map<String, Json> {
-        let dir = tempfile::tempdir().unwrap();
+        run_local_in(action, fake_curl, &tempfile::tempdir().unwrap())
+    }
+
+    fn run_local_in(
+        action: &Action,
+        fake_curl: &str,
+        dir: &tempfile::TempDir,
+    ) -> Map<String, Json> {
         let p = dir.path().join("curl");
         std::fs::write(&p, fake_curl).unwrap();
         use std::os::unix::fs::PermissionsExt;
@@ -320,6 +353,7 @@ mod tests {
             .arg("-c")
             .arg(&action.script)
             .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+            .env("RP_TEST_DIR", dir.path())
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -335,10 +369,12 @@ mod tests {
         parse_output(0, &String::from_utf8_lossy(&out.stdout), "")
     }
 
-    /// A curl stand-in: writes headers to -D, a JSON body to -o, prints -w.
+    /// A curl stand-in: writes headers to -D, a JSON body to -o, prints -w,
+    /// and keeps its arguments and -K config where the test can see them.
     const FAKE: &str = r#"#!/bin/sh
+printf '%s\n' "$@" > "$RP_TEST_DIR/argv"
 while [ $# -gt 0 ]; do
-  case $1 in -D) h=$2; shift;; -o) o=$2; shift;; esac; shift
+  case $1 in -D) h=$2; shift;; -o) o=$2; shift;; -K) cp "$2" "$RP_TEST_DIR/config"; ls -l "$2" | cut -c1-10 > "$RP_TEST_DIR/config.mode"; shift;; esac; shift
 done
 printf 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n' > "$h"
 printf '{"ok": true}' > "$o"
@@ -374,7 +410,9 @@ printf '200 http://x/'
         };
         assert_eq!(action.stdin.as_deref(), Some(&b"{\"a\":1}"[..]));
         assert!(action.script.contains("-X POST"));
-        assert!(action.script.contains("'Content-Type: application/json'"));
+        assert!(action
+            .script
+            .contains("header = \"Content-Type: application/json\""));
         let m = run_local(&action, FAKE);
         assert_eq!(m["failed"], json!(true));
         assert_eq!(
@@ -382,6 +420,38 @@ printf '200 http://x/'
             json!("Status code was 200 and not [201, 202]: HTTP Error 200")
         );
         assert_eq!(m["changed"], json!(true));
+    }
+
+    #[test]
+    fn credentials_and_headers_stay_off_the_command_line() {
+        let f = Fixture::new(
+            "uri",
+            json!({"url": "http://h/x", "url_username": "admin", "url_password": "pa\"ss\\word",
+                   "headers": {"Authorization": "Bearer tok-123"}}),
+        );
+        let Decision::Run { action } = plan(&f.cx()).unwrap() else {
+            panic!()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let m = run_local_in(&action, FAKE, &dir);
+        assert_eq!(m["status"], json!(200));
+        let argv = std::fs::read_to_string(dir.path().join("argv")).unwrap();
+        assert!(
+            !argv.contains("tok-123") && !argv.contains("admin"),
+            "{argv}"
+        );
+        let config = std::fs::read_to_string(dir.path().join("config")).unwrap();
+        assert_eq!(
+            config,
+            "user = \"admin:pa\\\"ss\\\\word\"\nheader = \"Authorization: Bearer tok-123\"\n"
+        );
+        let mode = std::fs::read_to_string(dir.path().join("config.mode")).unwrap();
+        assert_eq!(mode.trim(), "-rw-------", "the config is the user's alone");
+        let f = Fixture::new(
+            "uri",
+            json!({"url": "http://h/x", "headers": {"X": "a\nInjected: b"}}),
+        );
+        assert!(matches!(plan(&f.cx()), Err(PlanError::Fail(_))));
     }
 
     #[test]
