@@ -10,7 +10,11 @@
 //!   die before removing the directory. So SIGINT is *ignored* in rprov while the
 //!   directory exists, and reset to the default in the child between fork and exec
 //!   (an ignored disposition would otherwise be inherited). A SIGKILL or SIGTERM
-//!   still leaves the directory behind; that is the documented limit.
+//!   still leaves the directory behind: each edit holds a lock on a file in its
+//!   directory for as long as it runs, and the next edit removes every such
+//!   directory whose lock is free (its rprov is gone). By default the directory is
+//!   on a RAM-backed file system (`$XDG_RUNTIME_DIR`, else `/dev/shm`) unless
+//!   `$TMPDIR` says otherwise, so the plaintext does not reach a disk.
 //! - The file is re-encrypted only when its content changed, so an unchanged edit
 //!   leaves the file's bytes and mtime alone (no noise in git).
 //! - Invalid YAML re-opens the editor with the error as a comment at the top rather
@@ -53,7 +57,7 @@ impl EditOptions {
             .unwrap_or_else(|| "vi".into());
         EditOptions {
             editor,
-            temp_root: std::env::temp_dir(),
+            temp_root: default_temp_root(),
             interactive: std::io::stdin().is_terminal(),
         }
     }
@@ -88,13 +92,24 @@ pub(crate) fn edit(
     let key = WriteKey::for_file(path, mode.as_ref())?;
 
     let _sigint = SigintIgnored::new();
+    remove_abandoned(&opts.temp_root);
     let dir = tempfile::Builder::new()
-        .prefix("rprov-secrets-")
+        .prefix(DIR_PREFIX)
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir_in(&opts.temp_root)
         .map_err(|e| {
             SecretsError::io("creating a private temp directory in", &opts.temp_root, e)
         })?;
+    // Held until this function returns; the OS drops it if rprov is killed.
+    let lock = std::fs::File::create(dir.path().join(LOCK_FILE))
+        .map_err(|e| SecretsError::io("creating a lock file in", dir.path(), e))?;
+    lock.try_lock().map_err(|e| {
+        SecretsError::io(
+            "locking",
+            dir.path().join(LOCK_FILE),
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
     let tmp = dir.path().join("secrets.yaml");
     let result = edit_loop(path, &tmp, &original, mode.is_none(), &key, opts);
     // Remove the plaintext now and report if that failed; Drop would hide it.
@@ -103,6 +118,68 @@ pub(crate) fn edit(
     let outcome = result?;
     closed.map_err(|e| SecretsError::io("removing the temp directory", dir_path, e))?;
     Ok(outcome)
+}
+
+const DIR_PREFIX: &str = "rprov-secrets-";
+const LOCK_FILE: &str = ".rprov-edit.lock";
+
+/// `$TMPDIR` if the user set it; else a RAM-backed directory of this user
+/// (`$XDG_RUNTIME_DIR`, then `/dev/shm`); else the system's temp directory.
+fn default_temp_root() -> PathBuf {
+    if std::env::var_os("TMPDIR").is_some() {
+        return std::env::temp_dir();
+    }
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
+    [runtime, Some(PathBuf::from("/dev/shm"))]
+        .into_iter()
+        .flatten()
+        .find(|d| d.is_dir() && writable(d))
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+fn writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated path; access(2) only reads it.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+/// Removes this user's edit directories under `root` whose edit is over: an
+/// rprov killed mid-edit (SIGKILL, SIGTERM, a closed terminal) left its
+/// plaintext there. A live edit holds its lock, and is left alone. Says on
+/// stderr what it removed.
+fn remove_abandoned(root: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    for e in entries.flatten() {
+        let path = e.path();
+        let ours = e.file_name().to_string_lossy().starts_with(DIR_PREFIX)
+            && std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir() && m.uid() == me);
+        if !ours {
+            continue;
+        }
+        let free = match std::fs::File::open(path.join(LOCK_FILE)) {
+            Ok(f) => f.try_lock().is_ok(),
+            // Between tempdir creation and its lock; or an edit by an older rprov.
+            Err(_) => std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(3600)),
+        };
+        if free && std::fs::remove_dir_all(&path).is_ok() {
+            eprintln!(
+                "rprov: removed {}: plaintext left by an interrupted `rprov secrets edit`",
+                path.display()
+            );
+        }
+    }
 }
 
 fn edit_loop(
@@ -314,5 +391,33 @@ mod tests {
         let t = format!("{ERROR_PREFIX}err\n{ERROR_PREFIX}fix\na: 1\n");
         assert_eq!(strip_header(&t), "a: 1\n");
         assert_eq!(strip_header("a: 1\n"), "a: 1\n");
+    }
+
+    #[test]
+    fn abandoned_edit_directories_are_removed_live_ones_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let mk = |name: &str| {
+            let d = root.path().join(name);
+            std::fs::create_dir(&d).unwrap();
+            std::fs::write(d.join("secrets.yaml"), "db_password: hunter2\n").unwrap();
+            std::fs::File::create(d.join(LOCK_FILE)).unwrap();
+            d
+        };
+        let dead = mk("rprov-secrets-dead");
+        let live = mk("rprov-secrets-live");
+        let other = root.path().join("not-ours");
+        std::fs::create_dir(&other).unwrap();
+        let held = std::fs::File::open(live.join(LOCK_FILE)).unwrap();
+        held.try_lock().unwrap();
+        remove_abandoned(root.path());
+        assert!(!dead.exists(), "the dead edit's plaintext is still there");
+        assert!(
+            live.join("secrets.yaml").exists(),
+            "a live edit lost its file"
+        );
+        assert!(other.exists());
+        drop(held);
+        remove_abandoned(root.path());
+        assert!(!live.exists());
     }
 }
