@@ -127,3 +127,55 @@ fn copies_a_directory_tree_idempotently() {
     );
     assert_eq!(mode(&work.join("srv/site/css/a.css")), 0o640);
 }
+
+#[test]
+fn remote_src_copies_a_file_on_the_host() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let work = tmp.path();
+    fs::write(work.join("hosts.ini"), "box ansible_connection=local\n").expect("inventory");
+    fs::write(work.join("skel.conf"), "setting = 1\n").expect("write");
+    fs::set_permissions(work.join("skel.conf"), fs::Permissions::from_mode(0o600)).expect("chmod");
+    fs::create_dir(work.join("etc")).expect("mkdir");
+    let play = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: from the host's own file
+      copy:
+        src: "{{ work }}/skel.conf"
+        dest: "{{ work }}/etc/"
+        remote_src: true
+        mode: preserve
+"#;
+    fs::write(work.join("play.yml"), play).expect("playbook");
+    let w = format!("work={}", work.display());
+    let run = |extra: &[&str]| {
+        let mut args = vec!["apply", "-i", "hosts.ini", "-e", &w];
+        args.extend_from_slice(extra);
+        args.push("play.yml");
+        rprov(work, args)
+    };
+    run(&[]).expect_code(0);
+    let dest = work.join("etc/skel.conf");
+    assert_eq!(fs::read_to_string(&dest).expect("dest"), "setting = 1\n");
+    assert_eq!(mode(&dest), 0o600, "mode: preserve takes the source's");
+    let again = run(&[]);
+    assert!(
+        again
+            .stdout
+            .contains("ok       [box] from the host's own file"),
+        "{}",
+        again.dump()
+    );
+    fs::write(work.join("skel.conf"), "setting = 2\n").expect("write");
+    let check = run(&["--check", "--diff"]);
+    assert!(
+        check.stdout.contains("-setting = 1") && check.stdout.contains("+setting = 2"),
+        "{}",
+        check.dump()
+    );
+    assert_eq!(
+        fs::read_to_string(&dest).expect("dest"),
+        "setting = 1\n",
+        "--check wrote"
+    );
+}

@@ -1,4 +1,5 @@
-//! `copy` and `template`: put bytes at a path, with owner, group and mode.
+//! `copy` and `template`: put bytes at a path, with owner, group and mode; and
+//! `copy` with `remote_src` from a file already on the host.
 
 use sha2::{Digest, Sha256};
 
@@ -8,12 +9,10 @@ use super::{Decision, Diff, PlanCx, PlanError};
 use crate::probe::FileKind;
 
 pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
-    if cx.bool_arg("remote_src", false)? {
-        return Err(PlanError::Fail(
-            "`remote_src: yes` is not supported by rprov yet".into(),
-        ));
-    }
     let dest_arg = cx.required_str("dest")?;
+    if cx.bool_arg("remote_src", false)? {
+        return plan_remote_src(cx, &dest_arg);
+    }
     let (bytes, src_name, src_mode) = match (cx.args.get("content"), cx.str_arg("src")?) {
         (Some(_), Some(_)) => {
             return Err(PlanError::Fail(
@@ -173,6 +172,134 @@ fn put(
     action
         .result
         .insert("checksum".into(), serde_json::json!(want_sha));
+    Ok(Decision::Change {
+        diffs: vec![diff],
+        action,
+    })
+}
+
+/// `remote_src: yes`: `src` is a file on the host. Compared by sha256 like a
+/// local source, and copied atomically on the host (`cat` into the temp file).
+fn plan_remote_src(cx: &PlanCx, dest_arg: &str) -> Result<Decision, PlanError> {
+    let src = cx.str_arg("src")?.ok_or_else(|| {
+        PlanError::Fail("`remote_src: yes` needs `src`, a path on the host".into())
+    })?;
+    if cx.args.contains_key("content") {
+        return Err(PlanError::Fail(
+            "`remote_src` copies `src`; it does not take `content`".into(),
+        ));
+    }
+    let (src_st, dest_st) = match (cx.file(&src, true), cx.file(dest_arg, true)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (a, b) => {
+            let mut need = Vec::new();
+            for r in [a, b] {
+                if let Err(PlanError::Need(n)) = r {
+                    need.extend(n);
+                }
+            }
+            return Err(PlanError::Need(need));
+        }
+    };
+    match src_st.kind {
+        FileKind::File => {}
+        FileKind::Missing => {
+            return Err(PlanError::Fail(format!(
+                "`src: {src}` does not exist on the host"
+            )))
+        }
+        FileKind::Directory => {
+            return Err(PlanError::Fail(format!(
+            "`src: {src}` is a directory on the host; rprov copies single files with `remote_src`"
+        )))
+        }
+        _ => {
+            return Err(PlanError::Fail(format!(
+                "`src: {src}` is not a regular file"
+            )))
+        }
+    }
+    let name = src.rsplit('/').next().unwrap_or(&src).to_string();
+    let dest = if dest_arg.ends_with('/') || dest_st.kind == FileKind::Directory {
+        format!("{}/{name}", dest_arg.trim_end_matches('/'))
+    } else {
+        dest_arg.to_string()
+    };
+    let st = cx.file(&dest, true)?;
+    if matches!(st.kind, FileKind::Directory | FileKind::Other) {
+        return Err(PlanError::Fail(format!(
+            "`{dest}` exists and is not a regular file"
+        )));
+    }
+    let mut attrs = Attrs::from_args(cx)?;
+    if attrs.mode == Some(Mode::Preserve) {
+        attrs.mode = Some(Mode::Octal(mode::parse_octal(&src_st.mode)));
+    }
+    let want_sha = src_st.sha256.clone().unwrap_or_default();
+    let force = cx.bool_arg("force", true)?;
+    let same = st.sha256.as_deref() == Some(want_sha.as_str()) || (st.exists() && !force);
+    let attr_changes = if st.exists() {
+        attrs.changes(&st)?
+    } else {
+        Vec::new()
+    };
+    let mut result = files::result(&dest, false);
+    result.insert("checksum".into(), serde_json::json!(want_sha));
+    result.insert("src".into(), serde_json::json!(src));
+    if same && attr_changes.is_empty() {
+        return Ok(Decision::Ok { result, msg: None });
+    }
+    let mut diff = Diff {
+        path: dest.clone(),
+        attrs: attr_changes,
+        ..Diff::default()
+    };
+    let script = if same {
+        format!(
+            "set -e\n{}",
+            attrs.apply_lines(
+                &rprov_transport::quote(&dest),
+                mode::parse_octal(&st.mode),
+                false,
+                false
+            )?
+        )
+    } else {
+        if !st.exists() {
+            diff.attrs.insert(0, "state: absent → file".to_string());
+        }
+        if cx.want_diff {
+            let before = if st.exists() {
+                cx.content(&dest)?
+            } else {
+                Some(Vec::new())
+            };
+            let after = cx.content(&src)?;
+            diff.before = before.and_then(|b| String::from_utf8(b).ok());
+            diff.after = after.and_then(|b| String::from_utf8(b).ok());
+            if diff.before.is_none() || diff.after.is_none() {
+                diff.attrs.push(format!(
+                    "content: binary or large file ({} bytes) changes",
+                    src_st.size
+                ));
+            }
+        }
+        let validate = cx.str_arg("validate")?;
+        let backup = cx.bool_arg("backup", false)?;
+        files::atomic_write_of(
+            &dest,
+            &attrs,
+            &st,
+            validate.as_deref(),
+            backup,
+            files::Source::HostFile(&src),
+        )?
+    };
+    let mut action = checked_action(script, None, &dest);
+    action.result.extend(result);
+    action
+        .result
+        .insert("changed".into(), serde_json::json!(true));
     Ok(Decision::Change {
         diffs: vec![diff],
         action,

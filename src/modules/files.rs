@@ -103,7 +103,18 @@ pub fn atomic_write_script(
     validate: Option<&str>,
     backup: bool,
 ) -> Result<String, String> {
-    atomic_write_of(dest, attrs, existing, validate, backup, None)
+    atomic_write_of(dest, attrs, existing, validate, backup, Source::Stdin)
+}
+
+/// Where the new content of an atomic write comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Source<'a> {
+    /// All of stdin.
+    Stdin,
+    /// The next `n` bytes of stdin (several files on one stdin).
+    StdinBytes(usize),
+    /// A file on the host (`copy` with `remote_src`).
+    HostFile(&'a str),
 }
 
 /// [`atomic_write_script`] for one of several files sent on one stdin, one
@@ -115,16 +126,17 @@ pub fn atomic_write_next(
     existing: &FileState,
     len: usize,
 ) -> Result<String, String> {
-    atomic_write_of(dest, attrs, existing, None, false, Some(len))
+    atomic_write_of(dest, attrs, existing, None, false, Source::StdinBytes(len))
 }
 
-fn atomic_write_of(
+/// The atomic write with its content from `source`.
+pub fn atomic_write_of(
     dest: &str,
     attrs: &Attrs,
     existing: &FileState,
     validate: Option<&str>,
     backup: bool,
-    len: Option<usize>,
+    source: Source,
 ) -> Result<String, String> {
     let d = quote(parent(dest));
     let q = quote(dest);
@@ -156,9 +168,10 @@ fn atomic_write_of(
         0o644
     };
     s.push_str(&attrs.apply_lines("\"$t\"", current, false, false)?);
-    match len {
-        None => s.push_str("cat > \"$t\"\n"),
-        Some(n) => s.push_str(&format!("head -c {n} > \"$t\"\n")),
+    match source {
+        Source::Stdin => s.push_str("cat > \"$t\"\n"),
+        Source::StdinBytes(n) => s.push_str(&format!("head -c {n} > \"$t\"\n")),
+        Source::HostFile(src) => s.push_str(&format!("cat -- {} > \"$t\"\n", quote(src))),
     }
     if let Some(v) = validate {
         if !v.contains("%s") {
