@@ -3,10 +3,10 @@
 
 use sha2::{Digest, Sha256};
 
-use super::files::{self, atomic_write_script, checked_action, Attrs};
+use super::files::{self, checked_action, Attrs};
 use super::mode::{self, Mode};
-use super::{Decision, Diff, PlanCx, PlanError};
-use crate::probe::FileKind;
+use super::{Action, Decision, Diff, PlanCx, PlanError};
+use crate::probe::{FileKind, FileState};
 
 pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
     let dest_arg = cx.required_str("dest")?;
@@ -43,7 +43,13 @@ pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
         (None, None) => return Err(PlanError::Fail("`copy` needs `src` or `content`".into())),
     };
-    put(cx, &dest_arg, bytes, src_name.as_deref(), src_mode)
+    put(
+        cx,
+        &dest_arg,
+        NewContent::Bytes(bytes),
+        src_name.as_deref(),
+        src_mode,
+    )
 }
 
 pub fn plan_template(cx: &PlanCx) -> Result<Decision, PlanError> {
@@ -58,14 +64,26 @@ pub fn plan_template(cx: &PlanCx) -> Result<Decision, PlanError> {
     let base = path
         .file_name()
         .map(|n| n.to_string_lossy().trim_end_matches(".j2").to_string());
-    put(cx, &dest, text.into_bytes(), base.as_deref(), m)
+    put(
+        cx,
+        &dest,
+        NewContent::Bytes(text.into_bytes()),
+        base.as_deref(),
+        m,
+    )
 }
 
-/// Decides how to make `dest_arg` hold `bytes`.
+/// What a file should hold: bytes from the controller, or a file on the host.
+enum NewContent<'a> {
+    Bytes(Vec<u8>),
+    HostFile { path: &'a str, state: FileState },
+}
+
+/// Decides how to make `dest_arg` hold `new`.
 fn put(
     cx: &PlanCx,
     dest_arg: &str,
-    bytes: Vec<u8>,
+    new: NewContent,
     src_name: Option<&str>,
     src_mode: Option<u32>,
 ) -> Result<Decision, PlanError> {
@@ -94,7 +112,10 @@ fn put(
         }
     }
     let st = cx.file(&dest, true)?;
-    let want_sha = hex::encode(Sha256::digest(&bytes));
+    let want_sha = match &new {
+        NewContent::Bytes(b) => hex::encode(Sha256::digest(b)),
+        NewContent::HostFile { state, .. } => state.sha256.clone().unwrap_or_default(),
+    };
     let force = cx.bool_arg("force", true)?;
 
     match st.kind {
@@ -156,19 +177,26 @@ fn put(
         } else {
             Some(Vec::new())
         };
+        let (after, len) = match &new {
+            NewContent::Bytes(b) => (Some(b.clone()), b.len() as u64),
+            NewContent::HostFile { path, state } => (cx.content(path)?, state.size),
+        };
         diff.before = before.and_then(|b| String::from_utf8(b).ok());
-        diff.after = String::from_utf8(bytes.clone()).ok();
+        diff.after = after.and_then(|b| String::from_utf8(b).ok());
         if diff.before.is_none() || diff.after.is_none() {
             diff.attrs.push(format!(
-                "content: binary or large file ({} bytes) changes",
-                bytes.len()
+                "content: binary or large file ({len} bytes) changes"
             ));
         }
     }
     let validate = cx.str_arg("validate")?;
     let backup = cx.bool_arg("backup", false)?;
-    let script = atomic_write_script(&dest, &attrs, &st, validate.as_deref(), backup)?;
-    let mut action = checked_action(script, Some(bytes), &dest);
+    let (source, stdin) = match new {
+        NewContent::Bytes(b) => (files::Source::Stdin, Some(b)),
+        NewContent::HostFile { path, .. } => (files::Source::HostFile(path), None),
+    };
+    let script = files::atomic_write_of(&dest, &attrs, &st, validate.as_deref(), backup, source)?;
+    let mut action = checked_action(script, stdin, &dest);
     action
         .result
         .insert("checksum".into(), serde_json::json!(want_sha));
@@ -189,119 +217,32 @@ fn plan_remote_src(cx: &PlanCx, dest_arg: &str) -> Result<Decision, PlanError> {
             "`remote_src` copies `src`; it does not take `content`".into(),
         ));
     }
-    let (src_st, dest_st) = match (cx.file(&src, true), cx.file(dest_arg, true)) {
-        (Ok(a), Ok(b)) => (a, b),
-        (a, b) => {
-            let mut need = Vec::new();
-            for r in [a, b] {
-                if let Err(PlanError::Need(n)) = r {
-                    need.extend(n);
-                }
-            }
-            return Err(PlanError::Need(need));
-        }
-    };
-    match src_st.kind {
-        FileKind::File => {}
-        FileKind::Missing => {
-            return Err(PlanError::Fail(format!(
-                "`src: {src}` does not exist on the host"
-            )))
-        }
+    let st = cx.file(&src, true)?;
+    let problem = match st.kind {
+        FileKind::File => None,
+        FileKind::Missing => Some("does not exist on the host"),
         FileKind::Directory => {
-            return Err(PlanError::Fail(format!(
-            "`src: {src}` is a directory on the host; rprov copies single files with `remote_src`"
-        )))
+            Some("is a directory on the host; rprov copies single files with `remote_src`")
         }
-        _ => {
-            return Err(PlanError::Fail(format!(
-                "`src: {src}` is not a regular file"
-            )))
-        }
+        _ => Some("is not a regular file"),
+    };
+    if let Some(p) = problem {
+        return Err(PlanError::Fail(format!("`src: {src}` {p}")));
     }
     let name = src.rsplit('/').next().unwrap_or(&src).to_string();
-    let dest = if dest_arg.ends_with('/') || dest_st.kind == FileKind::Directory {
-        format!("{}/{name}", dest_arg.trim_end_matches('/'))
-    } else {
-        dest_arg.to_string()
+    let mode = mode::parse_octal(&st.mode);
+    let new = NewContent::HostFile {
+        path: &src,
+        state: st,
     };
-    let st = cx.file(&dest, true)?;
-    if matches!(st.kind, FileKind::Directory | FileKind::Other) {
-        return Err(PlanError::Fail(format!(
-            "`{dest}` exists and is not a regular file"
-        )));
+    let mut decision = put(cx, dest_arg, new, Some(&name), Some(mode))?;
+    if let Decision::Ok { result, .. }
+    | Decision::Change {
+        action: Action { result, .. },
+        ..
+    } = &mut decision
+    {
+        result.insert("src".into(), serde_json::json!(src));
     }
-    let mut attrs = Attrs::from_args(cx)?;
-    if attrs.mode == Some(Mode::Preserve) {
-        attrs.mode = Some(Mode::Octal(mode::parse_octal(&src_st.mode)));
-    }
-    let want_sha = src_st.sha256.clone().unwrap_or_default();
-    let force = cx.bool_arg("force", true)?;
-    let same = st.sha256.as_deref() == Some(want_sha.as_str()) || (st.exists() && !force);
-    let attr_changes = if st.exists() {
-        attrs.changes(&st)?
-    } else {
-        Vec::new()
-    };
-    let mut result = files::result(&dest, false);
-    result.insert("checksum".into(), serde_json::json!(want_sha));
-    result.insert("src".into(), serde_json::json!(src));
-    if same && attr_changes.is_empty() {
-        return Ok(Decision::Ok { result, msg: None });
-    }
-    let mut diff = Diff {
-        path: dest.clone(),
-        attrs: attr_changes,
-        ..Diff::default()
-    };
-    let script = if same {
-        format!(
-            "set -e\n{}",
-            attrs.apply_lines(
-                &rprov_transport::quote(&dest),
-                mode::parse_octal(&st.mode),
-                false,
-                false
-            )?
-        )
-    } else {
-        if !st.exists() {
-            diff.attrs.insert(0, "state: absent → file".to_string());
-        }
-        if cx.want_diff {
-            let before = if st.exists() {
-                cx.content(&dest)?
-            } else {
-                Some(Vec::new())
-            };
-            let after = cx.content(&src)?;
-            diff.before = before.and_then(|b| String::from_utf8(b).ok());
-            diff.after = after.and_then(|b| String::from_utf8(b).ok());
-            if diff.before.is_none() || diff.after.is_none() {
-                diff.attrs.push(format!(
-                    "content: binary or large file ({} bytes) changes",
-                    src_st.size
-                ));
-            }
-        }
-        let validate = cx.str_arg("validate")?;
-        let backup = cx.bool_arg("backup", false)?;
-        files::atomic_write_of(
-            &dest,
-            &attrs,
-            &st,
-            validate.as_deref(),
-            backup,
-            files::Source::HostFile(&src),
-        )?
-    };
-    let mut action = checked_action(script, None, &dest);
-    action.result.extend(result);
-    action
-        .result
-        .insert("changed".into(), serde_json::json!(true));
-    Ok(Decision::Change {
-        diffs: vec![diff],
-        action,
-    })
+    Ok(decision)
 }
