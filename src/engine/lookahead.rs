@@ -86,6 +86,10 @@ fn scan(
         if modules::spec(&task.module).is_none_or(|s| s.local) {
             continue;
         }
+        // Probes go to where the task runs: the host, or the controller.
+        if task.delegate_local != runner.is_delegated() {
+            continue;
+        }
         if runner.become_for(task.become_, task.become_user.as_deref()) != *become_ {
             continue;
         }

@@ -34,7 +34,11 @@ pub(super) struct Keywords {
     retries: Option<Json>,
     delay: Option<Json>,
     run_once: bool,
+    delegate_local: bool,
 }
+
+/// The names `delegate_to` accepts: the controller itself.
+const LOCALHOST: &[&str] = &["localhost", "127.0.0.1", "::1"];
 
 impl Keywords {
     pub(super) fn read(doc: &Document, node: &Node) -> Result<Self, LoadError> {
@@ -156,6 +160,19 @@ impl Keywords {
             }
         }
         let run_once = bool_of("run_once")?.unwrap_or(false);
+        let delegate_local = match node.get("delegate_to") {
+            None => false,
+            Some(n) => match n.as_str() {
+                Some(h) if LOCALHOST.contains(&h) => true,
+                _ => {
+                    return Err(LoadError::new(
+                        doc.origin(n),
+                        "rprov delegates only to the controller: `delegate_to: localhost`",
+                    )
+                    .with_hint("to act on another host, put the task in a play for that host"))
+                }
+            },
+        };
         Ok(Keywords {
             name: str_of("name")?,
             when: cond_of("when")?.unwrap_or_default(),
@@ -181,6 +198,7 @@ impl Keywords {
             retries: node.get("retries").map(Node::to_json),
             delay: node.get("delay").map(Node::to_json),
             run_once,
+            delegate_local,
         })
     }
 
@@ -203,6 +221,8 @@ impl Keywords {
         if self.no_log.is_some() {
             inh.no_log = self.no_log;
         }
+        inh.run_once |= self.run_once;
+        inh.delegate_local |= self.delegate_local;
     }
 
     pub(super) fn into_task(
@@ -251,7 +271,8 @@ impl Keywords {
             until: self.until,
             retries: self.retries,
             delay: self.delay,
-            run_once: self.run_once,
+            run_once: self.run_once || inh.run_once,
+            delegate_local: self.delegate_local || inh.delegate_local,
             role: scope.role.clone(),
             block: None,
         })

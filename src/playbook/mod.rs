@@ -101,6 +101,9 @@ pub struct Task {
     pub retries: Option<serde_json::Value>,
     pub delay: Option<serde_json::Value>,
     pub run_once: bool,
+    /// `delegate_to: localhost`: the task runs on the controller, with the
+    /// host's variables.
+    pub delegate_local: bool,
     pub role: Option<Arc<RoleInstance>>,
     /// For tasks from `block:` sections: what to run when this block fails.
     pub block: Option<Arc<Block>>,

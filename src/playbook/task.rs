@@ -43,6 +43,7 @@ const TASK_KEYWORDS: &[&str] = &[
     "retries",
     "delay",
     "run_once",
+    "delegate_to",
     "block",
     "rescue",
     "always",
@@ -56,7 +57,6 @@ const TASK_KEYWORDS: &[&str] = &[
 /// Keywords Ansible has that rprov does not implement: refusing them beats
 /// silently doing something else.
 const UNSUPPORTED_KEYWORDS: &[&str] = &[
-    "delegate_to",
     "delegate_facts",
     "local_action",
     "async",
@@ -82,6 +82,9 @@ pub struct Inherited {
     pub vars: Vars,
     pub ignore_errors: Option<bool>,
     pub no_log: Option<bool>,
+    /// `run_once` and `delegate_to: localhost` on a block apply to its tasks.
+    pub run_once: bool,
+    pub delegate_local: bool,
 }
 
 /// Where a task list lives, for resolving the files it imports.

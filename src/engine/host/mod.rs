@@ -156,6 +156,12 @@ pub struct HostRunner {
     nonce: u64,
     /// How many times this host reached each run_once task (key with nth 0).
     run_once_seen: HashMap<run_once::Key, u32>,
+    /// The controller's connection and probe cache, for `delegate_to:
+    /// localhost`; swapped with `conn` and `cache` while such a task runs.
+    local_conn: Option<Connection>,
+    local_cache: Cache,
+    /// A delegated task is running: `conn` and `cache` are the controller's.
+    delegated: bool,
     /// run_once tasks this host is running for the others, innermost last.
     run_once_leading: Vec<(run_once::Key, run_once::Publisher)>,
 }
@@ -182,6 +188,9 @@ impl HostRunner {
             unknown_registers: HashSet::new(),
             nonce: 0,
             run_once_seen: HashMap::new(),
+            local_conn: None,
+            local_cache: Cache::new(),
+            delegated: false,
             run_once_leading: Vec::new(),
         }
     }

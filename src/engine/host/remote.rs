@@ -15,6 +15,12 @@ use super::*;
 
 impl HostRunner {
     pub(super) fn target(&self) -> Result<Target, String> {
+        if self.delegated {
+            return Ok(Target {
+                name: "localhost".into(),
+                kind: TargetKind::Local,
+            });
+        }
         let magic = self.magic(None);
         let r = self.resolver(None, &[], &magic);
         let mut vars = Vars::new();
@@ -43,6 +49,21 @@ impl HostRunner {
             name: self.name.clone(),
             kind,
         })
+    }
+
+    /// Whether a delegated task is running (its probes and actions go to the
+    /// controller).
+    pub(in crate::engine) fn is_delegated(&self) -> bool {
+        self.delegated
+    }
+
+    /// Points `conn` and `cache` at the controller (`on`) or back at the host.
+    pub(super) fn delegate(&mut self, on: bool) {
+        if self.delegated != on {
+            std::mem::swap(&mut self.conn, &mut self.local_conn);
+            std::mem::swap(&mut self.cache, &mut self.local_cache);
+            self.delegated = on;
+        }
     }
 
     pub(super) async fn connect(&mut self) -> Result<(), Stop> {

@@ -124,13 +124,21 @@ impl HostRunner {
         if task.module == "meta" {
             return self.run_meta(task, &name, started);
         }
-        if task.run_once {
-            return self
-                .run_task_once(tasks, i, extra, rest, &name, started)
-                .await;
+        let delegate = task.delegate_local && !self.is_delegated();
+        if delegate {
+            self.delegate(true);
         }
-        self.run_task_body(tasks, i, extra, rest, &name, started)
-            .await
+        let flow = if task.run_once {
+            self.run_task_once(tasks, i, extra, rest, &name, started)
+                .await
+        } else {
+            self.run_task_body(tasks, i, extra, rest, &name, started)
+                .await
+        };
+        if delegate {
+            self.delegate(false);
+        }
+        flow
     }
 
     /// `run_once`: the first host here runs the task for all; the others wait

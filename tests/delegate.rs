@@ -1,0 +1,112 @@
+//! `delegate_to: localhost` over a real sshd: the delegated tasks run on the
+//! controller (as the user running rprov) with the host's variables; the
+//! others run on the host (as the ssh login user); the recap counts only the
+//! host's commands; a second run changes nothing.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+
+use common::{rprov, target_dir, USER};
+use rprov_testbed::Sshd;
+
+const PLAY: &str = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: on the host
+      copy:
+        content: "host file of {{ inventory_hostname }}\n"
+        dest: "{{ on_host }}/host.txt"
+        mode: "0644"
+    - name: a report for the controller
+      delegate_to: localhost
+      copy:
+        content: "report of {{ inventory_hostname }}\n"
+        dest: "{{ on_controller }}/{{ inventory_hostname }}.report"
+        mode: "0600"
+    - name: who runs where
+      block:
+        - name: delegated whoami
+          command: id -un
+          register: local_user
+          changed_when: false
+      delegate_to: localhost
+    - name: remote whoami
+      command: id -un
+      register: remote_user
+      changed_when: false
+    - name: both answers, on the host
+      copy:
+        content: "{{ local_user.stdout }} {{ remote_user.stdout }}\n"
+        dest: "{{ on_host }}/users.txt"
+        mode: "0644"
+"#;
+
+#[test]
+fn delegated_tasks_run_on_the_controller_with_the_hosts_variables() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
+    let on_host = target_dir(USER);
+    let on_controller = tempfile::tempdir().expect("tempdir");
+    fs::write(work.path().join("play.yml"), PLAY).expect("playbook");
+    let vars = [
+        format!("on_host={}", on_host.path().display()),
+        format!("on_controller={}", on_controller.path().display()),
+    ];
+    let run = || {
+        let inv = inv.display().to_string();
+        rprov(
+            work.path(),
+            [
+                "apply", "-i", &inv, "-e", &vars[0], "-e", &vars[1], "--output", "json", "play.yml",
+            ],
+        )
+    };
+    let before = sshd.exec_count();
+    let first = run();
+    first.expect_code(0);
+    let host_cmds = (sshd.exec_count() - before) as u64;
+
+    let report = on_controller.path().join("web1.report");
+    assert_eq!(
+        fs::read_to_string(&report).expect("report"),
+        "report of web1\n"
+    );
+    let me = fs::metadata(on_controller.path()).expect("stat").uid();
+    assert_eq!(
+        fs::metadata(&report).expect("stat").uid(),
+        me,
+        "written by rprov's user"
+    );
+    let users = fs::read_to_string(on_host.path().join("users.txt")).expect("users");
+    let local_name = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .expect("id")
+            .stdout,
+    )
+    .expect("utf8");
+    assert_eq!(
+        users,
+        format!("{} {USER}\n", local_name.trim()),
+        "{}",
+        first.dump()
+    );
+    assert_eq!(
+        first.recap("web1")["remote_commands"],
+        host_cmds,
+        "the recap counts the host's commands only (sshd's log)"
+    );
+
+    let before = sshd.exec_count();
+    let second = run();
+    second.expect_code(0);
+    assert_eq!(second.recap("web1")["changed"], 0, "{}", second.dump());
+    // On the host: one probe for host.txt, the remote `id -un`, and one probe
+    // for users.txt (a command makes every cached fact stale). The delegated
+    // tasks add nothing there, and their probes never went to the host.
+    assert_eq!(sshd.exec_count() - before, 3, "{}", second.dump());
+}
