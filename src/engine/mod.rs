@@ -56,6 +56,9 @@ pub struct Shared {
     hostvars: OnceLock<Json>,
     /// Who runs each `run_once` task, and its outcome for the other hosts.
     run_once: run_once::RunOnce,
+    /// What each host learned during the run (facts, set_fact, register), for
+    /// `hostvars` as the other hosts see it.
+    learned: std::sync::Mutex<HashMap<String, serde_json::Map<String, Json>>>,
 }
 
 impl Shared {
@@ -83,7 +86,34 @@ impl Shared {
             groups,
             hostvars: OnceLock::new(),
             run_once: run_once::RunOnce::default(),
+            learned: Default::default(),
         }
+    }
+
+    /// Records variables `host` learned (facts, set_fact, register), so that
+    /// the other hosts see them in `hostvars`.
+    pub fn learn<'a>(&self, host: &str, vars: impl IntoIterator<Item = (&'a String, &'a Json)>) {
+        let mut learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = learned.entry(host.to_string()).or_default();
+        for (k, v) in vars {
+            entry.insert(k.clone(), v.clone());
+        }
+    }
+
+    /// `hostvars` as of now: the inventory's variables of every host, with
+    /// what each host learned so far on top (as Ansible shows other hosts'
+    /// facts once they were gathered).
+    pub fn hostvars_now(&self) -> Json {
+        let mut all = self.hostvars().clone();
+        let learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
+        if let Json::Object(hosts) = &mut all {
+            for (host, vars) in learned.iter() {
+                if let Some(Json::Object(h)) = hosts.get_mut(host) {
+                    h.extend(vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+            }
+        }
+        all
     }
 
     /// `hostvars`: every host's inventory variables, rendered. Built on first use.

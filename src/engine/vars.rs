@@ -90,7 +90,7 @@ pub fn names_in_value(
 
 /// Where `hostvars` comes from: every host's variables, expensive to build.
 pub trait HostvarsSource {
-    fn hostvars(&self) -> &Json;
+    fn hostvars(&self) -> Json;
 }
 
 /// A stack of variable layers for one host and task, lowest precedence first.
@@ -130,7 +130,7 @@ impl<'a> Resolver<'a> {
     pub fn resolve(&self, name: &str) -> Option<Result<Json, TemplateError>> {
         let Some(raw) = self.raw(name) else {
             return match (name, self.hostvars) {
-                ("hostvars", Some(src)) => Some(Ok(src.hostvars().clone())),
+                ("hostvars", Some(src)) => Some(Ok(src.hostvars())),
                 _ => None,
             };
         };

@@ -160,6 +160,7 @@ impl HostRunner {
                     continue;
                 }
                 self.host_facts.insert(k.clone(), v.clone());
+                self.shared.learn(&self.name, [(&k, &v)]);
                 facts.insert(k, v);
             }
             result.insert("ansible_facts".into(), Json::Object(facts));

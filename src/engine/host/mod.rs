@@ -536,8 +536,8 @@ impl HostRunner {
 }
 
 impl HostvarsSource for HostRunner {
-    fn hostvars(&self) -> &Json {
-        self.shared.hostvars()
+    fn hostvars(&self) -> Json {
+        self.shared.hostvars_now()
     }
 }
 

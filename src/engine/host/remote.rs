@@ -169,6 +169,7 @@ impl HostRunner {
         }
         self.facts_layer.insert("ansible_facts".into(), facts);
         self.facts_gathered = true;
+        self.shared.learn(&self.name, &self.facts_layer);
     }
 
     /// Forgets cached state an action may have changed.

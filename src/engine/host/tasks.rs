@@ -355,7 +355,9 @@ impl HostRunner {
             } else {
                 self.unknown_registers.remove(reg);
             }
-            self.host_facts.insert(reg.clone(), Json::Object(o.result));
+            let result = Json::Object(o.result);
+            self.shared.learn(&self.name, [(reg, &result)]);
+            self.host_facts.insert(reg.clone(), result);
         }
         if o.status == Status::Changed {
             self.notify(task, extra);

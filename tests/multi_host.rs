@@ -1,5 +1,6 @@
-//! `run_once` across several hosts (local connection): one host runs the
-//! task, every host registers its result, and a failure fails them all.
+//! Several hosts at once (local connection): `run_once` (one host runs the
+//! task, every host registers its result, a failure fails them all) and
+//! `hostvars` with what the other hosts learned.
 
 mod common;
 
@@ -91,4 +92,35 @@ fn a_failed_run_once_task_fails_every_host() {
         assert_eq!(run.recap(h)["failed"], 1, "{h}\n{}", run.dump());
         assert!(!work.path().join(format!("{h}.after")).exists());
     }
+}
+
+#[test]
+fn hostvars_shows_other_hosts_facts_and_set_facts_from_the_next_play() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let play = r#"- hosts: all
+  gather_facts: true
+  tasks:
+    - set_fact:
+        color: "{{ inventory_hostname }}-blue"
+    - command: echo {{ inventory_hostname }}-registered
+      register: said
+      changed_when: false
+- hosts: h1
+  gather_facts: false
+  tasks:
+    - copy:
+        dest: "{{ out }}/seen.txt"
+        content: |
+          {% for h in groups['all'] | sort %}
+          {{ h }} {{ hostvars[h].color }} {{ hostvars[h].said.stdout }} {{ hostvars[h].ansible_facts.hostname | length > 0 }}
+          {% endfor %}
+"#;
+    let run = apply(work.path(), play, &[]);
+    run.expect_code(0);
+    let seen = fs::read_to_string(work.path().join("seen.txt")).expect("seen.txt");
+    let want: String = HOSTS
+        .iter()
+        .map(|h| format!("{h} {h}-blue {h}-registered True\n"))
+        .collect();
+    assert_eq!(seen, want, "{}", run.dump());
 }
