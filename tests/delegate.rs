@@ -1,4 +1,4 @@
-//! `delegate_to: localhost` over a real sshd: the delegated tasks run on the
+//! `delegate_to: localhost` (and the older `local_action`) over a real sshd: the delegated tasks run on the
 //! controller (as the user running rprov) with the host's variables; the
 //! others run on the host (as the ssh login user); the recap counts only the
 //! host's commands; a second run changes nothing.
@@ -32,6 +32,13 @@ const PLAY: &str = r#"- hosts: all
           register: local_user
           changed_when: false
       delegate_to: localhost
+    - name: the old spelling, free-form
+      local_action: command touch {{ on_controller }}/legacy-{{ inventory_hostname }} creates={{ on_controller }}/legacy-{{ inventory_hostname }}
+    - name: the old spelling, as a mapping
+      local_action:
+        module: copy
+        content: "map form\n"
+        dest: "{{ on_controller }}/map.txt"
     - name: remote whoami
       command: id -un
       register: remote_user
@@ -79,6 +86,15 @@ fn delegated_tasks_run_on_the_controller_with_the_hosts_variables() {
         fs::metadata(&report).expect("stat").uid(),
         me,
         "written by rprov's user"
+    );
+    assert!(
+        on_controller.path().join("legacy-web1").exists(),
+        "{}",
+        first.dump()
+    );
+    assert_eq!(
+        fs::read_to_string(on_controller.path().join("map.txt")).expect("map.txt"),
+        "map form\n"
     );
     let users = fs::read_to_string(on_host.path().join("users.txt")).expect("users");
     let local_name = String::from_utf8(

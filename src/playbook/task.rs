@@ -58,7 +58,6 @@ const TASK_KEYWORDS: &[&str] = &[
 /// silently doing something else.
 const UNSUPPORTED_KEYWORDS: &[&str] = &[
     "delegate_facts",
-    "local_action",
     "async",
     "poll",
     "with_fileglob",
@@ -212,7 +211,15 @@ fn parse_task_into(
         return Err(LoadError::new(doc.origin(node), "this task has no module")
             .with_hint("add a module such as `copy:`, `template:` or `command:`"));
     };
-    let raw_name = mkey.key_string();
+    // `local_action: copy src=a dest=b` (or a mapping with `module:`) is the
+    // old spelling of that module with `delegate_to: localhost`.
+    let local_action = mkey.key_string() == "local_action";
+    let (raw_name, local_args) = if local_action {
+        let (n, rest) = split_local_action(doc, mval)?;
+        (n, Some(rest))
+    } else {
+        (mkey.key_string(), None)
+    };
     let name = modules::canonical_name(&raw_name);
     let Some(spec) = modules::spec(name) else {
         let hint = match did_you_mean(name, modules::names()) {
@@ -225,7 +232,11 @@ fn parse_task_into(
         );
     };
 
-    let mut args = module_args(doc, mkey, mval, spec.free_form)?;
+    let mut args = match local_args {
+        Some(LocalArgs::Text(t)) => parse_free_form(&t, spec.free_form),
+        Some(LocalArgs::Map(m)) => m,
+        None => module_args(doc, mkey, mval, spec.free_form)?,
+    };
     if let Some(extra) = node.get("args") {
         let Json::Object(extra) = extra.to_json() else {
             return Err(LoadError::new(
@@ -247,6 +258,7 @@ fn parse_task_into(
         return expand_role(doc, mkey, mval, name, &args, kw, scope, out);
     }
     let mut task = kw.into_task(doc, node, name, Json::Object(args), scope)?;
+    task.delegate_local |= local_action;
     // `args:` overrides the module's mapping, as it does for the values.
     for (k, v) in [Some(mval), node.get("args")]
         .into_iter()
@@ -260,6 +272,41 @@ fn parse_task_into(
     }
     out.push(task);
     Ok(())
+}
+
+enum LocalArgs {
+    Text(String),
+    Map(Map<String, Json>),
+}
+
+/// The module and its arguments of a `local_action`.
+fn split_local_action(doc: &Document, val: &Node) -> Result<(String, LocalArgs), LoadError> {
+    let bad = || {
+        LoadError::new(
+            doc.origin(val),
+            "`local_action` needs a module: `local_action: copy src=a dest=b`, or a mapping with `module:`",
+        )
+    };
+    match &val.value {
+        Value::Str(s) => {
+            let s = s.trim_start();
+            let (name, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+            if name.is_empty() {
+                return Err(bad());
+            }
+            Ok((name.to_string(), LocalArgs::Text(rest.trim().to_string())))
+        }
+        Value::Map(_) => {
+            let Json::Object(mut m) = val.to_json() else {
+                return Err(bad());
+            };
+            match m.remove("module") {
+                Some(Json::String(name)) => Ok((name, LocalArgs::Map(m))),
+                _ => Err(bad()),
+            }
+        }
+        _ => Err(bad()),
+    }
 }
 
 /// Module arguments as a map: a mapping as is, free-form text under
