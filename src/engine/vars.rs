@@ -6,13 +6,23 @@
 //! context holds only the names its templates mention, each rendered on demand
 //! with the names *its* value mentions, recursively. A task that uses three
 //! variables costs three renders, whatever the size of the inventory.
+//!
+//! In check mode some values are not known: a command's registered result
+//! (it did not run) and whatever is computed from it. Such a variable holds
+//! [`unknown_value`], and the resolver refuses to render it. Because every
+//! template, condition, loop and template file gets its values here, anything
+//! that uses an unknown value — directly or through other variables, however
+//! deep — fails to render with [`TemplateErrorKind::NotKnown`], and the
+//! refusal is noted in [`Refusals`] so the executor reports the task as
+//! `unknown` whichever way the error travelled. Evaluating against a guessed
+//! stand-in instead would turn `'ok' in out.stdout` into a false failure.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use rprov_template::{TemplateError, TemplateErrorKind, Templater};
-use serde_json::{Map, Value as Json};
+use serde_json::{json, Map, Value as Json};
 
 use crate::playbook::Vars;
 
@@ -88,6 +98,81 @@ pub fn names_in_value(
     }
 }
 
+/// The key of [`unknown_value`]'s single entry.
+const UNKNOWN_KEY: &str = "__rprov_unknown";
+
+/// What a variable holds while its value is not known: the registered result
+/// of a task that did not run in check mode, or a `set_fact` computed from
+/// one. `root` names that registered result.
+pub fn unknown_value(root: &str) -> Json {
+    json!({ UNKNOWN_KEY: root })
+}
+
+/// The root of an [`unknown_value`], or `None` for a real value.
+fn unknown_root(v: &Json) -> Option<&str> {
+    match v {
+        Json::Object(m) if m.len() == 1 => m.get(UNKNOWN_KEY)?.as_str(),
+        _ => None,
+    }
+}
+
+/// A value the resolver was asked for and could not give: `name` holds an
+/// [`unknown_value`] whose root is `root`, reached from the variables in `via`
+/// (outermost first).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub name: String,
+    pub root: String,
+    pub via: Vec<String>,
+}
+
+impl Refusal {
+    /// `depends on `x` → `fact` → `out`, which is not known in check mode`.
+    pub fn describe(&self) -> String {
+        let mut chain: Vec<&str> = self.via.iter().map(String::as_str).collect();
+        chain.push(&self.name);
+        if self.root != self.name {
+            chain.push(&self.root);
+        }
+        let chain: Vec<String> = chain.iter().map(|n| format!("`{n}`")).collect();
+        format!(
+            "depends on {}, which is not known in check mode",
+            chain.join(" → ")
+        )
+    }
+}
+
+/// The first value not known that resolvers were asked for since the last
+/// [`Refusals::take`]. The executor clears it before evaluating a task item
+/// and reads it after: an item that needed such a value is `unknown`, even
+/// where its evaluation turned the error into text (`debug: var=`) or into a
+/// failure message.
+#[derive(Default)]
+pub struct Refusals {
+    first: Mutex<Option<Refusal>>,
+}
+
+impl Refusals {
+    fn note(&self, r: Refusal) {
+        let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
+        if first.is_none() {
+            *first = Some(r);
+        }
+    }
+
+    /// The first refusal noted, clearing it.
+    pub fn take(&self) -> Option<Refusal> {
+        self.replace(None)
+    }
+
+    /// Puts `r` back (after work whose refusals do not count, such as the
+    /// lookahead), returning what was noted meanwhile.
+    pub fn replace(&self, r: Option<Refusal>) -> Option<Refusal> {
+        let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut first, r)
+    }
+}
+
 /// Where `hostvars` comes from: every host's variables, expensive to build.
 pub trait HostvarsSource {
     fn hostvars(&self) -> Json;
@@ -98,6 +183,8 @@ pub struct Resolver<'a> {
     layers: Vec<&'a Vars>,
     /// Supplies `hostvars` when a template uses it (built once per run, on demand).
     hostvars: Option<&'a dyn HostvarsSource>,
+    /// Where refusals of values not known are noted.
+    refusals: Option<&'a Refusals>,
     templater: &'a Templater,
     cache: &'a NamesCache,
     memo: RefCell<HashMap<String, Result<Json, TemplateError>>>,
@@ -109,6 +196,7 @@ impl<'a> Resolver<'a> {
         Resolver {
             layers,
             hostvars: None,
+            refusals: None,
             templater,
             cache,
             memo: RefCell::new(HashMap::new()),
@@ -118,6 +206,11 @@ impl<'a> Resolver<'a> {
 
     pub fn with_hostvars(mut self, src: &'a dyn HostvarsSource) -> Self {
         self.hostvars = Some(src);
+        self
+    }
+
+    pub fn with_refusals(mut self, log: &'a Refusals) -> Self {
+        self.refusals = Some(log);
         self
     }
 
@@ -134,6 +227,9 @@ impl<'a> Resolver<'a> {
                 _ => None,
             };
         };
+        if let Some(root) = unknown_root(raw) {
+            return Some(Err(self.refuse(name, root)));
+        }
         if !contains_template(raw) {
             return Some(Ok(raw.clone()));
         }
@@ -161,10 +257,29 @@ impl<'a> Resolver<'a> {
                 })
             });
         self.resolving.borrow_mut().pop();
-        self.memo
-            .borrow_mut()
-            .insert(name.to_string(), result.clone());
+        // A refusal is not kept: asked again, the resolver notes it again
+        // (the log may have been read meanwhile).
+        if !matches!(&result, Err(e) if e.kind == TemplateErrorKind::NotKnown) {
+            self.memo
+                .borrow_mut()
+                .insert(name.to_string(), result.clone());
+        }
         Some(result)
+    }
+
+    /// Notes that `name` (holding an unknown value with root `root`) was
+    /// asked for, and the error that stops the render using it.
+    fn refuse(&self, name: &str, root: &str) -> TemplateError {
+        let refusal = Refusal {
+            name: name.to_string(),
+            root: root.to_string(),
+            via: self.resolving.borrow().clone(),
+        };
+        let e = TemplateError::new(TemplateErrorKind::NotKnown, refusal.describe());
+        if let Some(log) = self.refusals {
+            log.note(refusal);
+        }
+        e
     }
 
     /// A context object holding the rendered values of `names` (names no layer
@@ -261,6 +376,33 @@ mod tests {
         let r = Resolver::new(vec![&l], &t, &cache);
         let err = r.resolve("a").unwrap().unwrap_err();
         assert!(err.message.contains("refers to itself"), "{}", err.message);
+    }
+
+    #[test]
+    fn unknown_values_are_refused_through_other_variables() {
+        let t = Templater::new();
+        let cache = NamesCache::default();
+        let low = vars(json!({"line": "{{ fact }}-x", "plain": "known"}));
+        let facts = vars(json!({"fact": unknown_value("out")}));
+        let log = Refusals::default();
+        let r = Resolver::new(vec![&low, &facts], &t, &cache).with_refusals(&log);
+        let err = r.resolve("line").unwrap().unwrap_err();
+        assert_eq!(err.kind, TemplateErrorKind::NotKnown);
+        let noted = log.take().expect("the refusal is noted");
+        assert_eq!(
+            noted.describe(),
+            "depends on `line` → `fact` → `out`, which is not known in check mode"
+        );
+        // Asked again (the log was read meanwhile), it is noted again.
+        assert!(r.context_for(&[&json!("{{ line }}")], &[]).is_err());
+        assert_eq!(log.take(), Some(noted));
+        assert_eq!(r.resolve("plain").unwrap().unwrap(), json!("known"));
+        assert_eq!(log.take(), None);
+        // A higher layer that knows the value wins, as with any variable.
+        let extra = vars(json!({"fact": "given"}));
+        let r = Resolver::new(vec![&low, &facts, &extra], &t, &cache).with_refusals(&log);
+        assert_eq!(r.resolve("line").unwrap().unwrap(), json!("given-x"));
+        assert_eq!(log.take(), None);
     }
 
     #[test]

@@ -111,6 +111,33 @@ where
     run
 }
 
+/// `rprov apply -i INV --output json ARGS…` in `cwd` (the playbook is among
+/// `args`, or `site.yml` there by default).
+pub fn apply_json(cwd: &Path, inv: &Path, args: &[&str]) -> Run {
+    let mut all = vec![
+        "apply".to_string(),
+        "-i".into(),
+        inv.display().to_string(),
+        "--output".into(),
+        "json".into(),
+    ];
+    all.extend(args.iter().map(|s| s.to_string()));
+    rprov(cwd, all)
+}
+
+/// Each task event's name and status, in order (loop items one by one).
+pub fn statuses(run: &Run) -> Vec<(String, String)> {
+    run.tasks()
+        .iter()
+        .map(|t| {
+            (
+                t["task"].as_str().unwrap_or_default().to_string(),
+                t["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
 /// The expected `--output json` recap line for one host, byte for byte
 /// (the contract of issue 2, key order included).
 pub fn recap_line(

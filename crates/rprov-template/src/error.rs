@@ -19,6 +19,11 @@ pub enum TemplateErrorKind {
     Filter,
     /// Anything else (bad operation, bad argument types, ...).
     Other,
+    /// A variable exists but its value is not known yet (in check mode, the
+    /// result of a task that did not run). Never produced by rendering: the
+    /// caller that resolves variables raises it, so that whatever uses the
+    /// value can be reported as unknown instead of failed.
+    NotKnown,
 }
 
 /// An error from rendering or evaluating a template.

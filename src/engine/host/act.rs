@@ -94,8 +94,11 @@ impl HostRunner {
                 Err(PlanError::Fail(m)) => return Ok(Err(m)),
                 Err(PlanError::Need(mut probes)) => {
                     if round == 0 {
-                        // This task's other loop items and the tasks after it.
+                        // This task's other loop items and the tasks after it;
+                        // what they cannot know yet is no concern of this task.
+                        let noted = self.refusals.take();
                         probes.extend(lookahead::collect(self, tasks, i, become_, rest));
+                        self.refusals.replace(noted);
                     }
                     self.probe(become_, probes).await?;
                 }

@@ -5,14 +5,35 @@ use std::path::PathBuf;
 
 use serde_json::{json, Map, Value as Json};
 
+use rprov_template::TemplateErrorKind;
+
+use super::super::vars::{unknown_value, Refusal};
 use crate::playbook::{Task, Vars};
 use crate::report::Status;
 
 use super::*;
 
+/// A `set_fact`'s values: those rendered, and those not known (with why).
+#[derive(Default)]
+struct Facts {
+    known: Map<String, Json>,
+    unknown: Vec<(String, Refusal)>,
+}
+
 impl HostRunner {
     /// Modules that run on the controller: debug, set_fact, assert, fail, include_tasks.
     pub(super) fn run_local(&mut self, task: &Task, layer: &Vars) -> ItemOutcome {
+        if task.module == "set_fact" {
+            let rendered = {
+                let magic = self.magic(task.role.as_deref());
+                let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
+                self.render_facts(task, &r)
+            };
+            return match rendered {
+                Ok(facts) => self.set_fact(facts),
+                Err(msg) => ItemOutcome::failed(msg),
+            };
+        }
         let rendered = {
             let magic = self.magic(task.role.as_deref());
             let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
@@ -136,7 +157,7 @@ impl HostRunner {
                         Err(e) => ItemOutcome::failed(arg_error(task.arg_origin("msg"), &e)),
                     };
                 }
-                "set_fact" | "include_tasks" => match self.render_args(&r, task) {
+                "include_tasks" => match self.render_args(&r, task) {
                     Ok(v) => v,
                     Err(e) => return ItemOutcome::failed(e),
                 },
@@ -153,30 +174,74 @@ impl HostRunner {
         };
         let mut result = Map::new();
         result.insert("changed".into(), json!(false));
-        if task.module == "set_fact" {
-            let mut facts = Map::new();
-            for (k, v) in args {
-                if k == "cacheable" {
-                    continue;
-                }
-                self.host_facts.insert(k.clone(), v.clone());
-                self.shared.learn(&self.name, [(&k, &v)]);
-                facts.insert(k, v);
+        result.insert(
+            "include".into(),
+            args.get("_raw_params")
+                .or_else(|| args.get("file"))
+                .cloned()
+                .unwrap_or(Json::Null),
+        );
+        result.insert(
+            "_base_dir".into(),
+            args.get("_base_dir").cloned().unwrap_or(Json::Null),
+        );
+        ItemOutcome::new(Status::Ok, result)
+    }
+
+    /// The values of a `set_fact`, each rendered on its own so that one
+    /// computed from a value not known (check mode) is told apart: it will be
+    /// not known itself, and its later users unknown too.
+    fn render_facts(&self, task: &Task, r: &Resolver) -> Result<Facts, String> {
+        let Json::Object(args) = &task.args else {
+            return Err(format!("{}: arguments must be a mapping", task.origin));
+        };
+        let mut facts = Facts::default();
+        for (key, raw) in args {
+            if key == "cacheable" {
+                continue;
             }
-            result.insert("ansible_facts".into(), Json::Object(facts));
-        } else {
-            result.insert(
-                "include".into(),
-                args.get("_raw_params")
-                    .or_else(|| args.get("file"))
-                    .cloned()
-                    .unwrap_or(Json::Null),
-            );
-            result.insert(
-                "_base_dir".into(),
-                args.get("_base_dir").cloned().unwrap_or(Json::Null),
-            );
+            // A name that is itself not known is kept as written: nothing
+            // can use it under a name no one knows anyway.
+            let (name, value) = match self.render_string(r, key) {
+                Ok(name) => {
+                    let v = self.render_json(r, raw);
+                    (name, v)
+                }
+                Err(e) => (key.clone(), Err(e)),
+            };
+            match value {
+                Ok(v) => {
+                    facts.known.insert(name, v);
+                }
+                Err(e) => match (e.kind, self.refusals.take()) {
+                    (TemplateErrorKind::NotKnown, Some(refusal)) => {
+                        facts.unknown.push((name, refusal))
+                    }
+                    _ => return Err(arg_error(task.arg_origin(key), &e)),
+                },
+            }
         }
+        Ok(facts)
+    }
+
+    /// Sets what `render_facts` found: known values as they are, the others
+    /// as `unknown_value`s (then the task is unknown).
+    fn set_fact(&mut self, facts: Facts) -> ItemOutcome {
+        for (k, v) in &facts.known {
+            self.host_facts.insert(k.clone(), v.clone());
+            self.shared.learn(&self.name, [(k, v)]);
+        }
+        if let Some((_, first)) = facts.unknown.first() {
+            let msg = first.describe();
+            for (k, refusal) in &facts.unknown {
+                self.host_facts
+                    .insert(k.clone(), unknown_value(&refusal.root));
+            }
+            return ItemOutcome::unknown(&msg);
+        }
+        let mut result = Map::new();
+        result.insert("changed".into(), json!(false));
+        result.insert("ansible_facts".into(), Json::Object(facts.known));
         ItemOutcome::new(Status::Ok, result)
     }
 

@@ -6,7 +6,7 @@
 //! everything), so a later task never plans against a state that an earlier
 //! task changed — the lesson of pyinfra 2's "interdependent operations".
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
@@ -23,7 +23,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::lookahead;
 use super::run_once;
-use super::vars::{HostvarsSource, Resolver};
+use super::vars::{HostvarsSource, Refusals, Resolver};
 use super::Shared;
 use crate::modules::Diff;
 use crate::playbook::{Play, RoleInstance, Task, Vars};
@@ -91,8 +91,10 @@ impl ItemOutcome {
         }
     }
 
-    /// The result registered for a task that did not run in check mode: empty
-    /// output rather than an undefined variable, marked `unknown`.
+    /// The outcome of a task that did not run in check mode, or that needed a
+    /// value not known. Its result has the shape of a command's, with empty
+    /// output, for the output and `hostvars`; what it registers for this
+    /// host's later tasks is `vars::unknown_value` (see `conclude`).
     fn unknown(msg: &str) -> Self {
         let mut result = Map::new();
         for (k, v) in [
@@ -151,8 +153,9 @@ pub struct HostRunner {
     stopped: Option<Stop>,
     notified: Vec<bool>,
     in_handlers: bool,
-    /// Registered results of tasks that did not run in check mode.
-    unknown_registers: HashSet<String>,
+    /// Values not known (see `vars::unknown_value`) that the task item being
+    /// evaluated asked for.
+    refusals: Refusals,
     nonce: u64,
     /// How many times this host reached each run_once task (key with nth 0).
     run_once_seen: HashMap<run_once::Key, u32>,
@@ -185,7 +188,7 @@ impl HostRunner {
             stopped: None,
             notified: Vec::new(),
             in_handlers: false,
-            unknown_registers: HashSet::new(),
+            refusals: Refusals::default(),
             nonce: 0,
             run_once_seen: HashMap::new(),
             local_conn: None,
@@ -394,6 +397,7 @@ impl HostRunner {
             &self.shared.names,
         )
         .with_hostvars(self)
+        .with_refusals(&self.refusals)
     }
 
     /// The sudo user for a task, or None to run as the login user.

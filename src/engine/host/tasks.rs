@@ -1,12 +1,11 @@
 //! Walking task lists: loops, blocks, handlers, meta, and what a task's
 //! outcome does next (register, notify, stop).
 
-use std::collections::HashSet;
 use std::time::Instant;
 
 use serde_json::{json, Map, Value as Json};
 
-use super::super::vars::names_in_value;
+use super::super::vars::unknown_value;
 use crate::modules::{self};
 use crate::playbook::{Block, Task, Vars};
 use crate::report::{Status, TaskEvent};
@@ -213,13 +212,22 @@ impl HostRunner {
         let name = name.to_string();
         let items = match &task.loop_items {
             None => None,
-            Some(spec) => match self.loop_items(task, spec, extra) {
-                Ok(v) => Some(v),
-                Err(msg) => {
-                    let o = ItemOutcome::failed(format!("{}: {msg}", task.origin));
-                    return self.finish_task(task, &name, o, extra, started);
+            Some(spec) => {
+                self.refusals.take();
+                let items = self.loop_items(task, spec, extra);
+                let refused = self.refusals.take();
+                match items {
+                    Ok(v) => Some(v),
+                    Err(msg) => {
+                        let o = match refused {
+                            // The items are not known: neither is what the task does.
+                            Some(r) => ItemOutcome::unknown(&format!("the loop {}", r.describe())),
+                            None => ItemOutcome::failed(format!("{}: {msg}", task.origin)),
+                        };
+                        return self.finish_task(task, &name, o, extra, started);
+                    }
                 }
-            },
+            }
         };
 
         let Some(items) = items else {
@@ -267,6 +275,10 @@ impl HostRunner {
         let mut result = Map::new();
         result.insert("changed".into(), json!(status == Status::Changed));
         result.insert("skipped".into(), json!(status == Status::Skipped));
+        if outcomes.iter().any(|o| o.status == Status::Unknown) {
+            // Some items did not run: what the loop registers is not known.
+            result.insert("unknown".into(), json!(true));
+        }
         if status == Status::Failed {
             result.insert("failed".into(), json!(true));
             result.insert("msg".into(), json!("One or more items failed"));
@@ -350,14 +362,13 @@ impl HostRunner {
             }
         }
         if let Some(reg) = &task.register {
-            if o.status == Status::Unknown {
-                self.unknown_registers.insert(reg.clone());
-            } else {
-                self.unknown_registers.remove(reg);
-            }
+            let unknown =
+                o.status == Status::Unknown || o.result.get("unknown") == Some(&json!(true));
             let result = Json::Object(o.result);
             self.shared.learn(&self.name, [(reg, &result)]);
-            self.host_facts.insert(reg.clone(), result);
+            // This host's later tasks must not evaluate against a guess.
+            let value = if unknown { unknown_value(reg) } else { result };
+            self.host_facts.insert(reg.clone(), value);
         }
         if o.status == Status::Changed {
             self.notify(task, extra);
@@ -492,35 +503,25 @@ impl HostRunner {
         layer: &Vars,
         rest: Rest<'_>,
     ) -> Result<ItemOutcome, Stop> {
+        // A fresh log: what this item asks for that is not known makes it
+        // unknown, whichever way its evaluation went (see `vars`).
+        self.refusals.take();
+        let o = self.evaluate_item(tasks, i, layer, rest).await?;
+        Ok(match self.refusals.take() {
+            Some(r) if o.status != Status::Unknown => ItemOutcome::unknown(&r.describe()),
+            _ => o,
+        })
+    }
+
+    async fn evaluate_item(
+        &mut self,
+        tasks: &[Task],
+        i: usize,
+        layer: &Vars,
+        rest: Rest<'_>,
+    ) -> Result<ItemOutcome, Stop> {
         let task = &tasks[i];
         let check = self.effective_check(task);
-
-        // In check mode, a task that depends on a command that did not run
-        // cannot be evaluated honestly: it is unknown too.
-        if check && !self.unknown_registers.is_empty() {
-            let mut names = HashSet::new();
-            names_in_value(
-                &task.args,
-                &self.shared.templater,
-                &self.shared.names,
-                &mut names,
-            );
-            for w in &task.when {
-                names.extend(
-                    self.shared
-                        .names
-                        .names(&self.shared.templater, w, true)
-                        .iter()
-                        .cloned(),
-                );
-            }
-            if let Some(dep) = names.iter().find(|n| self.unknown_registers.contains(*n)) {
-                return Ok(ItemOutcome::unknown(&format!(
-                    "depends on `{dep}`, which is not known in check mode"
-                )));
-            }
-        }
-
         {
             let magic = self.magic(task.role.as_deref());
             let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);

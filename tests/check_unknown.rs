@@ -1,0 +1,162 @@
+//! Issue 2, "Modules": in check mode a command task is `unknown`, and a later
+//! task that uses its registered result is still evaluated sensibly — never an
+//! undefined-variable crash or a false failure. Over a real sshd: under
+//! `--check` the commands and every task that depends on them (through
+//! set_fact, set_fact of a set_fact, a template file, play and task vars, a
+//! loop, `when`, `assert`, `failed_when`, `changed_when`, `until`, `debug`, a
+//! register) are `unknown`, the independent ones are planned as usual, the run
+//! exits 0 and nothing is written. Without `--check` the same playbook applies,
+//! and its second run changes nothing.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{apply_json, fixtures, snapshot, statuses, target_dir, Run, USER};
+use rprov_testbed::Sshd;
+
+fn apply(inv: &Path, base: &Path, check: bool) -> Run {
+    let base = format!("base_dir={}", base.display());
+    let mut args = vec!["-e", &base, "site.yml"];
+    if check {
+        args.push("--check");
+    }
+    apply_json(&fixtures().join("check_unknown"), inv, &args)
+}
+
+/// Every task of the fixture in order, with its status under `--check`.
+const EXPECTED_IN_CHECK: &[(&str, &str)] = &[
+    ("independent file before", "changed"),
+    ("read the words", "unknown"),
+    ("read a JSON list", "unknown"),
+    ("facts from the output", "unknown"),
+    ("a fact from a fact", "unknown"),
+    ("template that uses the facts", "unknown"),
+    ("copy that uses a fact of a fact", "unknown"),
+    ("copy that uses only the known fact", "changed"),
+    ("assert on the output", "unknown"),
+    ("assert on nothing unknown", "ok"),
+    ("a file per line", "unknown"),
+    ("a file per JSON item", "unknown"),
+    ("show a var", "unknown"),
+    ("show a message", "unknown"),
+    ("through a play variable", "unknown"),
+    ("through a task variable", "unknown"),
+    ("when on the output", "unknown"),
+    ("failed_when on the output", "unknown"),
+    ("changed_when on the output", "unknown"),
+    ("until on the output", "unknown"),
+    ("a register of an unknown task", "unknown"),
+    ("uses that register", "unknown"),
+    ("independent file after", "changed"),
+    ("independent debug", "ok"),
+];
+
+/// The tasks that use a command's result, directly or not.
+const DEPENDANTS: &[&str] = &[
+    "facts from the output",
+    "a fact from a fact",
+    "template that uses the facts",
+    "copy that uses a fact of a fact",
+    "assert on the output",
+    "a file per line",
+    "a file per JSON item",
+    "show a var",
+    "show a message",
+    "through a play variable",
+    "through a task variable",
+    "when on the output",
+    "failed_when on the output",
+    "changed_when on the output",
+    "until on the output",
+    "a register of an unknown task",
+    "uses that register",
+];
+
+#[test]
+fn check_mode_reports_dependants_of_commands_as_unknown_then_applies() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
+    let target = target_dir(USER);
+    let base = target.path();
+
+    // --check: unknown for the commands and everything that uses them.
+    let tree = snapshot(base);
+    let check = apply(&inv, base, true);
+    check.expect_code(0);
+    let got = statuses(&check);
+    let want: Vec<(String, String)> = EXPECTED_IN_CHECK
+        .iter()
+        .map(|(n, s)| (n.to_string(), s.to_string()))
+        .collect();
+    assert_eq!(got, want, "{}", check.dump());
+    // Each dependant says what it waits for, never an undefined variable.
+    for t in check.tasks() {
+        let name = t["task"].as_str().unwrap_or_default();
+        if DEPENDANTS.contains(&name) {
+            let msg = t["msg"].as_str().unwrap_or_default();
+            assert!(
+                msg.contains("depends on `") && msg.contains("not known in check mode"),
+                "{name}: {t}"
+            );
+        }
+    }
+    let msg_of = |name: &str| -> String {
+        check
+            .tasks()
+            .iter()
+            .find(|t| t["task"] == name)
+            .map(|t| t["msg"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    // The chain is named: the template's fact comes from `out`.
+    for (task, part) in [
+        ("template that uses the facts", "`greeting` → `out`"),
+        ("through a play variable", "`first_line` → `out`"),
+        ("uses that register", "`st`"),
+        ("independent debug", "constant is fixed"),
+    ] {
+        assert!(msg_of(task).contains(part), "{task}: {}", msg_of(task));
+    }
+    assert!(!check.all().contains("undefined"), "{}", check.dump());
+    let recap = check.recap("web1");
+    assert_eq!(recap["failed"], 0, "{recap}");
+    assert_eq!(snapshot(base), tree, "--check wrote to the host");
+
+    // The real run applies everything.
+    let first = apply(&inv, base, false);
+    first.expect_code(0);
+    let read = |p: &str| fs::read_to_string(base.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    assert_eq!(read("greeting.txt"), "ONE-TWO (fixed)\n");
+    assert_eq!(read("shout.txt"), "ONE-TWO!\n");
+    assert_eq!(read("constant.txt"), "fixed\n");
+    assert_eq!(read("line-one"), "one\n");
+    assert_eq!(read("line-two"), "two\n");
+    assert_eq!(read("json-x"), "x\n");
+    assert_eq!(read("json-y"), "y\n");
+    assert_eq!(read("first.txt"), "one\n");
+    assert_eq!(read("second.txt"), "two\n");
+    assert_eq!(read("st.txt"), "False\n");
+    assert!(base.join("when-dir").is_dir());
+    assert!(base.join("after").is_dir());
+    let shown = first
+        .tasks()
+        .into_iter()
+        .find(|t| t["task"] == "show a var")
+        .expect("debug var task");
+    assert_eq!(shown["status"], "ok", "{shown}");
+    assert!(shown.to_string().contains("one\\ntwo"), "{shown}");
+    let failed: Vec<_> = statuses(&first)
+        .into_iter()
+        .filter(|(_, s)| s != "ok" && s != "changed")
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}\n{}", first.dump());
+
+    // And a second run changes nothing.
+    let second = apply(&inv, base, false);
+    second.expect_code(0);
+    assert_eq!(second.recap("web1")["changed"], 0, "{}", second.stdout);
+    assert_eq!(second.recap("web1")["failed"], 0, "{}", second.stdout);
+}
