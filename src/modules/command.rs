@@ -38,12 +38,18 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     };
     let cmd_display = body.clone();
 
-    if let Some(creates) = cx.str_arg("creates")? {
+    // As in Ansible, a relative `creates`/`removes` is looked up in `chdir`.
+    let chdir = cx.str_arg("chdir")?;
+    let in_chdir = |p: String| match &chdir {
+        Some(dir) if !p.starts_with('/') => format!("{}/{p}", dir.trim_end_matches('/')),
+        _ => p,
+    };
+    if let Some(creates) = cx.str_arg("creates")?.map(in_chdir) {
         if cx.file(&creates, true)?.exists() {
             return Ok(skip(&format!("skipped, since {creates} exists")));
         }
     }
-    if let Some(removes) = cx.str_arg("removes")? {
+    if let Some(removes) = cx.str_arg("removes")?.map(in_chdir) {
         if !cx.file(&removes, true)?.exists() {
             return Ok(skip(&format!("skipped, since {removes} does not exist")));
         }
@@ -62,8 +68,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         };
         script.push_str(&format!("{k}={}; export {k}\n", quote(&v)));
     }
-    if let Some(dir) = cx.str_arg("chdir")? {
-        script.push_str(&format!("cd {} || exit 1\n", quote(&dir)));
+    if let Some(dir) = &chdir {
+        script.push_str(&format!("cd {} || exit 1\n", quote(dir)));
     }
     if shell {
         let exe = cx

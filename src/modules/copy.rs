@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use super::files::{self, checked_action, Attrs};
 use super::mode::{self, Mode};
-use super::{Action, Decision, Diff, PlanCx, PlanError};
+use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
 use crate::probe::{FileKind, FileState};
 
 pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
@@ -197,6 +197,9 @@ fn put(
     };
     let script = files::atomic_write_of(&dest, &attrs, &st, validate.as_deref(), backup, source)?;
     let mut action = checked_action(script, stdin, &dest);
+    if backup && st.kind == FileKind::File {
+        action.output = OutputMode::Parse(files::parse_backup);
+    }
     action
         .result
         .insert("checksum".into(), serde_json::json!(want_sha));

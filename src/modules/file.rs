@@ -3,7 +3,8 @@
 use rprov_transport::quote;
 
 use super::files::{self, checked_action, Attrs};
-use super::mode;
+use super::mode::{self, Mode};
+use super::sysargs::both;
 use super::{Decision, Diff, PlanCx, PlanError};
 use crate::probe::{FileKind, Probe};
 
@@ -86,16 +87,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             }
             let mut lines = String::new();
             if recurse && st.kind == FileKind::Directory {
-                let probe = Probe::Tree {
-                    path: path.clone(),
-                    owner: attrs.owner.clone(),
-                    group: attrs.group.clone(),
-                    mode: match &attrs.mode {
-                        Some(m) => Some(mode::fmt(m.resolve(cur, true)?)),
-                        None => None,
-                    },
-                };
-                if cx.tree_differs(probe)? {
+                if tree_differs(cx, &path, &attrs, cur)? {
                     diff.attrs
                         .push("contents: owner, group or mode change below".into());
                 }
@@ -256,6 +248,49 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     }
 }
 
+/// Whether anything under the directory `path` (itself included) differs from
+/// the owner, group or mode asked for. A symbolic mode gives each entry its
+/// own bits (`u=rwX` makes directories, not files, executable), so its check
+/// reads the distinct (type, mode) pairs of the tree — a few lines whatever
+/// its size — and applies the mode to each here.
+fn tree_differs(cx: &PlanCx, path: &str, attrs: &Attrs, cur: u32) -> Result<bool, PlanError> {
+    let (octal, symbolic) = match &attrs.mode {
+        Some(m @ Mode::Symbolic(_)) => (None, Some(m)),
+        Some(m) => (Some(mode::fmt(m.resolve(cur, true)?)), None),
+        None => (None, None),
+    };
+    let owners = cx.tree_differs(Probe::Tree {
+        path: path.to_string(),
+        owner: attrs.owner.clone(),
+        group: attrs.group.clone(),
+        mode: octal,
+    });
+    let modes = match symbolic {
+        // Links are left out: chmod never changes them.
+        Some(_) => cx
+            .read(&format!(
+                "find {} ! -type l -exec stat -c '%F|%a' {{}} + | sort -u",
+                quote(path)
+            ))
+            .map(Some),
+        None => Ok(None),
+    };
+    let (owners, modes) = both(owners, modes)?;
+    let Some((m, modes)) = symbolic.zip(modes) else {
+        return Ok(owners);
+    };
+    for line in modes.lines() {
+        let Some((kind, bits)) = line.rsplit_once('|') else {
+            continue;
+        };
+        let bits = mode::parse_octal(bits);
+        if m.resolve(bits, kind == "directory")? != bits {
+            return Ok(true);
+        }
+    }
+    Ok(owners)
+}
+
 /// chown/chmod of a whole tree, as `recurse: yes` asks.
 fn recursive_lines(attrs: &Attrs, q: &str, cur: u32) -> Result<String, String> {
     let mut s = String::new();
@@ -265,11 +300,18 @@ fn recursive_lines(attrs: &Attrs, q: &str, cur: u32) -> Result<String, String> {
         (None, Some(g)) => s.push_str(&format!("chgrp -R {} {q}\n", quote(g))),
         (None, None) => {}
     }
-    if let Some(m) = &attrs.mode {
-        s.push_str(&format!(
+    match &attrs.mode {
+        // chmod applies it to each entry as `Mode::resolve` does (`X` per
+        // entry); a clause without `u`/`g`/`o` means all of them, not the umask.
+        Some(Mode::Symbolic(spec)) => s.push_str(&format!(
+            "chmod -R {} {q}\n",
+            quote(&mode::explicit_who(spec))
+        )),
+        Some(m) => s.push_str(&format!(
             "chmod -R {} {q}\n",
             mode::fmt(m.resolve(cur, true)?)
-        ));
+        )),
+        None => {}
     }
     Ok(s)
 }

@@ -185,7 +185,10 @@ pub fn atomic_write_of(
         ));
     }
     if backup && existing.kind == FileKind::File {
-        s.push_str(&format!("cp -p {q} {q}.\"$(date +%Y-%m-%d@%H:%M:%S)\"~\n"));
+        // Ansible's name for it, printed for `backup_file` (see `parse_backup`).
+        s.push_str(&format!(
+            "_rp_b={q}.$$.\"$(date +%Y-%m-%d@%H:%M:%S)\"~\ncp -p {q} \"$_rp_b\"\nprintf '%s\\n' \"$_rp_b\"\n"
+        ));
     }
     s.push_str(&format!("mv -f \"$t\" {q}\ntrap - EXIT\n"));
     Ok(s)
@@ -197,6 +200,26 @@ pub fn result(path: &str, changed: bool) -> Map<String, Json> {
     m.insert("changed".into(), json!(changed));
     m.insert("path".into(), json!(path));
     m.insert("dest".into(), json!(path));
+    m
+}
+
+/// Reads the output of an atomic write that made a backup: the task fails as
+/// with [`OutputMode::Checked`], else the backup's path (the script's last
+/// line on stdout) is the result's `backup_file`, as Ansible's copy has it.
+pub fn parse_backup(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
+    let mut m = Map::new();
+    if status != 0 {
+        m.insert("failed".into(), json!(true));
+        let msg = match stderr.trim() {
+            "" => format!("failed with exit status {status}"),
+            err => err.to_string(),
+        };
+        m.insert("msg".into(), json!(msg));
+        return m;
+    }
+    if let Some(path) = stdout.lines().rev().find(|l| !l.trim().is_empty()) {
+        m.insert("backup_file".into(), json!(path));
+    }
     m
 }
 

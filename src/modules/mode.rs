@@ -98,6 +98,22 @@ fn apply_symbolic(spec: &str, mut mode: u32, is_dir: bool) -> Result<u32, String
     Ok(mode)
 }
 
+/// `spec` with `a` written out where a clause names no one (`+x` → `a+x`),
+/// so that `chmod` applies it as [`Mode::resolve`] does instead of masking
+/// it with the umask.
+pub fn explicit_who(spec: &str) -> String {
+    spec.split(',')
+        .map(|clause| {
+            if clause.starts_with(['=', '+', '-']) {
+                format!("a{clause}")
+            } else {
+                clause.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Parses `stat %a` output (`644`, `0644`).
 pub fn parse_octal(s: &str) -> u32 {
     u32::from_str_radix(s.trim(), 8).unwrap_or(0)
@@ -136,6 +152,7 @@ mod tests {
         assert_eq!(m.resolve(0o777, false).unwrap(), 0o640);
         let m = Mode::parse(&json!("go-w")).unwrap().unwrap();
         assert_eq!(m.resolve(0o666, false).unwrap(), 0o644);
+        assert_eq!(explicit_who("u=rwX,+x,g-w"), "u=rwX,a+x,g-w");
         let m = Mode::parse(&json!("a+X")).unwrap().unwrap();
         assert_eq!(m.resolve(0o644, true).unwrap(), 0o755);
         assert_eq!(m.resolve(0o644, false).unwrap(), 0o644);

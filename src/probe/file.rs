@@ -195,7 +195,8 @@ pub fn tree_snippet(
         tests.push(format!("! {flag} {}", rprov_transport::quote(g)));
     }
     if let Some(m) = mode {
-        tests.push(format!("! -perm {}", rprov_transport::quote(m)));
+        // A link's own mode is always 0777 and chmod never changes it.
+        tests.push(format!("! -type l ! -perm {}", rprov_transport::quote(m)));
     }
     if tests.is_empty() {
         return "echo same".to_string();
