@@ -169,6 +169,35 @@ pub fn target_dir(owner: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Runs `command` on `sshd`'s host with the system `ssh` client (not rprov),
+/// as its user, and returns stdout: an independent view of the host.
+pub fn ssh(sshd: &Sshd, command: &str) -> String {
+    let out = Command::new("ssh")
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-F",
+            "/dev/null",
+        ])
+        .args(sshd.common_args())
+        .arg("-i")
+        .arg(&sshd.key_file)
+        .arg("-p")
+        .arg(sshd.port.to_string())
+        .arg(format!("{}@{}", sshd.user, sshd.addr))
+        .arg(command)
+        .output()
+        .expect("running ssh");
+    assert!(
+        out.status.success(),
+        "ssh {command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Writes an inventory file with `lines` under `[group]` headers as given.
 pub fn write_inventory(dir: &Path, text: &str) -> PathBuf {
     let p = dir.join("hosts.ini");

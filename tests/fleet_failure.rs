@@ -1,0 +1,138 @@
+//! Issue 2, "Bad input": in a multi-host run one failing host does not stop
+//! the others. Three sshd's in their own network namespaces (a testbed
+//! Fleet); a task fails on one host only: the others run every task of every
+//! play, the failed host stops where it failed, the recap says so, and the
+//! exit code is 2.
+
+mod common;
+
+use common::{apply_json, statuses, target_dir, write_inventory, USER};
+use rprov_testbed::Fleet;
+
+const PLAY: &str = r#"- hosts: all
+  gather_facts: true
+  tasks:
+    - name: before
+      copy:
+        content: "{{ inventory_hostname }} {{ ansible_hostname | length > 0 }}\n"
+        dest: "{{ out }}/{{ inventory_hostname }}.1"
+    - name: fails on h2
+      fail:
+        msg: "h2 fails here"
+      when: inventory_hostname == 'h2'
+    - name: after
+      copy:
+        content: "after\n"
+        dest: "{{ out }}/{{ inventory_hostname }}.2"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: next play
+      copy:
+        content: "next\n"
+        dest: "{{ out }}/{{ inventory_hostname }}.3"
+"#;
+
+#[test]
+fn one_failing_host_does_not_stop_the_others() {
+    let fleet = Fleet::start(3, USER).unwrap_or_else(|e| panic!("cannot start the fleet: {e}"));
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = write_inventory(work.path(), &fleet.inventory_lines("h"));
+    std::fs::write(work.path().join("play.yml"), PLAY).expect("playbook");
+    let out = target_dir(USER);
+    let dir = out.path();
+    let run = apply_json(
+        work.path(),
+        &inv,
+        &["-e", &format!("out={}", dir.display()), "play.yml"],
+    );
+    run.expect_code(2);
+
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
+    for (i, host) in ["h1", "h2", "h3"].iter().enumerate() {
+        // Each host was reached at its own address, facts and all.
+        assert!(fleet.hosts[i].exec_count() >= 2, "{host} ran no commands");
+        assert_eq!(read(&format!("{host}.1")), Some(format!("{host} True\n")));
+        let recap = run.recap(host);
+        let has_rest = *host != "h2";
+        assert_eq!(read(&format!("{host}.2")).is_some(), has_rest, "{host}");
+        assert_eq!(read(&format!("{host}.3")).is_some(), has_rest, "{host}");
+        assert_eq!(recap["failed"], u64::from(!has_rest), "{host}: {recap}");
+        assert_eq!(recap["unreachable"], 0, "{host}: {recap}");
+        assert_eq!(
+            recap["changed"],
+            if has_rest { 3 } else { 1 },
+            "{host}: {recap}"
+        );
+        let tasks: Vec<String> = run
+            .tasks()
+            .iter()
+            .filter(|t| t["host"] == *host)
+            .map(|t| {
+                format!(
+                    "{} {}",
+                    t["task"].as_str().unwrap_or(""),
+                    t["status"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        let want: &[&str] = if has_rest {
+            &[
+                "before changed",
+                "fails on h2 skipped",
+                "after changed",
+                "next play changed",
+            ]
+        } else {
+            &["before changed", "fails on h2 failed"]
+        };
+        assert_eq!(tasks, want, "{host}\n{}", run.dump());
+    }
+    assert!(
+        statuses(&run)
+            .iter()
+            .any(|(n, s)| n == "fails on h2" && s == "failed"),
+        "{}",
+        run.dump()
+    );
+
+    // The human recap again (nothing left to change but h2's failure).
+    let human = common::rprov(
+        work.path(),
+        [
+            "apply",
+            "-i",
+            &inv.display().to_string(),
+            "-e",
+            &format!("out={}", dir.display()),
+            "play.yml",
+        ],
+    );
+    human.expect_code(2);
+    let row = |host: &str| -> Vec<String> {
+        human
+            .stdout
+            .lines()
+            .skip_while(|l| !l.starts_with("RECAP"))
+            .find(|l| l.split_whitespace().next() == Some(host))
+            .unwrap_or_else(|| panic!("no recap row for {host}\n{}", human.dump()))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    // RECAP ok changed unknown failed skipped unreachable commands
+    for host in ["h1", "h3"] {
+        assert_eq!(
+            row(host)[2..7],
+            ["0", "0", "0", "1", "0"],
+            "{}",
+            human.dump()
+        );
+    }
+    assert_eq!(
+        row("h2")[2..7],
+        ["0", "0", "1", "0", "0"],
+        "{}",
+        human.dump()
+    );
+}
