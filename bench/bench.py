@@ -321,9 +321,88 @@ def versions_ok_mitogen():
 def save(results):
     out = BENCH / "results"
     out.mkdir(exist_ok=True)
-    stem = f"{results['started'][:10]}-{results['machine']['hostname']}" + os.environ.get("BENCH_TAG", "")
+    stem = results.setdefault(
+        "stem", f"{results['started'][:10]}-{results['machine']['hostname']}" + os.environ.get("BENCH_TAG", ""))
     (out / f"{stem}.json").write_text(json.dumps(results, indent=1) + "\n")
     (out / f"{stem}.md").write_text(report(results))
+    # workload (c) runs after this process and adds its cells to the same file.
+    WORK.mkdir(parents=True, exist_ok=True)
+    (WORK / "last-results").write_text(str(out / f"{stem}.json") + "\n")
+
+
+# ---------------------------------------------------------------- workload (c)
+
+TESTVM = REPO / "vagrant" / "testvm.sh"
+C_REPS = int(os.environ.get("BENCH_C_REPS", str(REPS)))
+
+
+def vm_step(*cmd):
+    r = subprocess.run(list(cmd), cwd=REPO, text=True, capture_output=True)
+    if r.returncode:
+        raise SystemExit(f"workload (c): {' '.join(cmd)} failed:\n{(r.stdout + r.stderr)[-2000:]}")
+
+
+def site_run(env):
+    """One `rprov apply site.yml --limit vagrant`, measured like one_run(); remote
+    commands come from rprov's own recap (the VM's sshd does not log at VERBOSE;
+    tests/roles_over_ssh.rs checks that the recap count equals sshd's log)."""
+    tfile = WORK / "c-time.txt"
+    cmd = ["/usr/bin/time", "-o", str(tfile), "-f", "%e %U %S %M", str(RPROV), "apply",
+           "-i", "inventory/hosts.ini", "--limit", "vagrant", "site.yml", "--output", "json"]
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, cwd=REPO, env=env, text=True, capture_output=True)
+    wall = time.perf_counter() - t0
+    (WORK / "c-last.log").write_text(r.stdout + r.stderr)
+    _, user, sys_, rss = tfile.read_text().strip().splitlines()[-1].split()
+    recap = {}
+    for line in reversed(r.stdout.splitlines()):
+        if line.startswith('{"recap"'):
+            recap = next(iter(json.loads(line)["recap"].values()), {})
+            break
+    cmds = recap.get("remote_commands", 0)
+    return {"wall_s": round(wall, 3), "cpu_s": round(float(user) + float(sys_), 2),
+            "peak_rss_mb": round(int(rss) / 1024, 1), "cmds_per_host_mean": cmds,
+            "cmds_per_host_max": cmds, "changed": recap.get("changed"),
+            "failed": recap.get("failed", 1) + recap.get("unreachable", 0), "rc": r.returncode,
+            "load1_before": round(load, 2)}
+
+
+def workload_c():
+    """The full site.yml on the test VM, rprov only (see workload-c.sh for why):
+    C_REPS first runs, each on a freshly booted throw-away VM (the disk is a
+    snapshot), then C_REPS no-change runs. Cells go into the results file of the
+    run that came before (bench/work/last-results) or a new one."""
+    last = WORK / "last-results"
+    if last.exists() and Path(last.read_text().strip()).exists():
+        results = json.loads(Path(last.read_text().strip()).read_text())
+    else:
+        results = {"started": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
+                   "versions": {"rprov": sh([str(RPROV), "--version"]).stdout.strip(),
+                                "rprov_commit": sh(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]).stdout.strip()},
+                   "reps": C_REPS, "cell_budget_s": CELL_BUDGET, "skipped_cells": [], "skip_tags": {},
+                   "cells": [], "same_files": {}}
+    results["cells"] = [c for c in results["cells"] if c["workload"] != "c"]
+    env = dict(os.environ)
+    env.setdefault("RPROV_AGE_IDENTITY", str(REPO / "inventory" / "test-identity.txt"))
+    first = []
+    for i in range(C_REPS):
+        vm_step(str(TESTVM), "down")
+        vm_step(str(TESTVM), "up")
+        vm_step(str(REPO / "scripts" / "vm-standins.sh"))
+        r = site_run(env)
+        first.append(r)
+        log(f"c  1 host  rprov    first    #{i + 1} {r}")
+    nochange = []
+    for i in range(C_REPS):
+        r = site_run(env)
+        nochange.append(r)
+        log(f"c  1 host  rprov    nochange #{i + 1} {r}")
+    for phase, runs in (("first", first), ("nochange", nochange)):
+        results["cells"].append({"tool": "rprov", "workload": "c", "hosts": 1, "phase": phase,
+                                 **stats(runs), "runs": runs})
+    results["workload_c_finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+    save(results)
 
 
 def cell(results, tool, wl, n, phase):
@@ -353,24 +432,13 @@ def report(res):
          "(see `reps`). Skipped cells: " + (", ".join(res["skipped_cells"]) or "none") + ".", "",
          "Workload (b) tags left out for every tool (module missing in rprov): "
          + (", ".join(res["skip_tags"].get("b", [])) or "none") + "; services are not part of (b) here (no systemd).", ""]
+    if any(c["workload"] == "c" for c in res["cells"]):
+        L += ["Workload (c): the full `site.yml` applied to the test VM (a qemu TCG guest on the same 2 cores), "
+              "rprov only (ansible-playbook cannot run it unchanged: see bench/workload-c.sh). Each first run "
+              "starts from a freshly booted throw-away VM; remote commands are rprov's own recap count.", ""]
     tools = sorted({c["tool"] for c in res["cells"]}, key=["rprov", "ansible", "mitogen", "pyinfra"].index)
     peers = [t for t in tools if t != "rprov"]
-    L += ["## Ratios (peer ÷ rprov; >1 means rprov is better)", "",
-          "| workload | hosts | phase | " + " | ".join(f"wall vs {p}" for p in peers)
-          + " | " + " | ".join(f"cmds/host vs {p}" for p in peers) + " | " + " | ".join(f"CPU vs {p}" for p in peers) + " |",
-          "|" + "---|" * (3 + 3 * len(peers))]
-    for wl in sorted({c["workload"] for c in res["cells"]}):
-        for n in sorted({c["hosts"] for c in res["cells"]}):
-            for phase in ("nochange", "first"):
-                r = cell(res, "rprov", wl, n, phase)
-                if not r:
-                    continue
-                row = [wl, str(n), phase]
-                for key in ("wall_median_s", "cmds_per_host", "cpu_median_s"):
-                    for p in peers:
-                        c = cell(res, p, wl, n, phase)
-                        row.append(fmt_ratio(c and c[key], r[key]))
-                L.append("| " + " | ".join(row) + " |")
+    L += ratio_table(res, peers)
     L += ["", "## Raw figures", "",
           "Wall: median (min–max) of `reps` runs. CPU: user+sys of the tool's process tree (median). "
           "RSS: largest single process in the tree (GNU time %M). Cmds/host: exec requests per host "
@@ -392,18 +460,43 @@ def report(res):
     return "\n".join(L) + "\n"
 
 
+def ratio_table(res, peers):
+    """Peer ÷ rprov for every cell rprov has; nothing to compare without peers."""
+    if not peers:
+        return ["## Ratios", "", "rprov alone in this run: no peer to compare with."]
+    L = ["## Ratios (peer ÷ rprov; >1 means rprov is better)", "",
+         "| workload | hosts | phase | " + " | ".join(f"wall vs {p}" for p in peers)
+         + " | " + " | ".join(f"cmds/host vs {p}" for p in peers) + " | " + " | ".join(f"CPU vs {p}" for p in peers) + " |",
+         "|" + "---|" * (3 + 3 * len(peers))]
+    for wl in sorted({c["workload"] for c in res["cells"]}):
+        for n in sorted({c["hosts"] for c in res["cells"]}):
+            for phase in ("nochange", "first"):
+                r = cell(res, "rprov", wl, n, phase)
+                if not r or not any(cell(res, p, wl, n, phase) for p in peers):
+                    continue
+                row = [wl, str(n), phase]
+                for key in ("wall_median_s", "cmds_per_host", "cpu_median_s"):
+                    for p in peers:
+                        c = cell(res, p, wl, n, phase)
+                        row.append(fmt_ratio(c and c[key], r[key]))
+                L.append("| " + " | ".join(row) + " |")
+    return L
+
+
 def targets(res):
     out = []
-    for n in (1, 50):
-        r = cell(res, "rprov", "a", n, "nochange")
-        for p, want in (("ansible", 10), ("pyinfra", 3)):
-            c = cell(res, p, "a", n, "nochange")
-            if r and c:
-                ratio = c["wall_median_s"] / r["wall_median_s"]
-                out.append(f"- no-change (a) at {n} host(s) vs {p}: {ratio:.1f}× (target ≥{want}×) — "
-                           + ("met" if ratio >= want else "NOT met"))
-            else:
-                out.append(f"- no-change (a) at {n} host(s) vs {p}: not measured")
+    # The speed targets hold for a run with nothing to change, whatever the workload.
+    for wl in ("a", "b"):
+        for n in (1, 50):
+            r = cell(res, "rprov", wl, n, "nochange")
+            for p, want in (("ansible", 10), ("pyinfra", 3)):
+                c = cell(res, p, wl, n, "nochange")
+                if r and c:
+                    ratio = c["wall_median_s"] / r["wall_median_s"]
+                    out.append(f"- no-change ({wl}) at {n} host(s) vs {p}: {ratio:.1f}× (target ≥{want}×) — "
+                               + ("met" if ratio >= want else "NOT met"))
+                else:
+                    out.append(f"- no-change ({wl}) at {n} host(s) vs {p}: not measured")
     for n in sorted({c["hosts"] for c in res["cells"]}):
         r = cell(res, "rprov", "a", n, "nochange")
         if r:
@@ -417,7 +510,9 @@ def targets(res):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--report":
+    if len(sys.argv) == 2 and sys.argv[1] == "--workload-c":
+        workload_c()
+    elif len(sys.argv) == 3 and sys.argv[1] == "--report":
         # Re-render the markdown of a results JSON (e.g. after changing the report).
         res = json.loads(Path(sys.argv[2]).read_text())
         Path(sys.argv[2]).with_suffix(".md").write_text(report(res))

@@ -3,6 +3,7 @@
 # Not part of the tests. Run as root from anywhere:
 #
 #   bench/run.sh                                  # the bounded default run (~25-35 min on 2 cores)
+#   BENCH_FULL=1 bench/run.sh                     # the reference run: every cell, 5 runs each, and (c)
 #   BENCH_HOSTS="1 10" BENCH_TOOLS="rprov pyinfra" BENCH_REPS=3 bench/run.sh   # a subset
 #
 # Sets up everything it needs (idempotent): scripts/testenv.sh (sshd, sudo, user
@@ -15,7 +16,8 @@
 # Knobs (environment): BENCH_HOSTS ("1 10 50"), BENCH_TOOLS ("rprov ansible mitogen
 # pyinfra"), BENCH_WORKLOADS ("a b"), BENCH_REPS (5), BENCH_CELL_BUDGET (seconds one
 # cell may spend before it stops repeating, 45), BENCH_SKIP (cells not run, e.g.
-# "ansible:50:first"), BENCH_KEEP_FLEET=1 (leave the fleet up).
+# "ansible:50:first"), BENCH_KEEP_FLEET=1 (leave the fleet up), BENCH_VM=1 (workload c),
+# BENCH_C_REPS (runs per phase of workload c, BENCH_REPS), BENCH_FULL=1 (all of it).
 set -euo pipefail
 
 BENCH="$(cd "$(dirname "$0")" && pwd)"
@@ -28,6 +30,11 @@ export BENCH_HOSTS="${BENCH_HOSTS:-1 10 50}"
 # they are skipped by default, and so are its 10-host first runs (its no-change runs
 # are measured; before them one unmeasured run puts the files in place).
 export BENCH_SKIP="${BENCH_SKIP-ansible:10:first ansible:50:first}"
+# BENCH_FULL=1 is the reference run: every cell of every tool, BENCH_REPS runs each
+# (no time budget), then workload (c) on the test VM. Hours on 2 cores.
+if [ -n "${BENCH_FULL:-}" ]; then
+    export BENCH_SKIP="" BENCH_CELL_BUDGET=1000000 BENCH_VM=1
+fi
 
 [ "$(id -u)" -eq 0 ] || { echo "run.sh: run as root (namespaces, sshd)" >&2; exit 1; }
 
