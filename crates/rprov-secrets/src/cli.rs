@@ -73,6 +73,10 @@ pub enum SecretsCommand {
     Set {
         /// A dotted path such as `db.password`; missing maps on the way are created.
         key: String,
+        /// Store an empty value when stdin is empty (refused otherwise: an empty
+        /// stdin is usually a mistake, such as a pipe from a failed command).
+        #[arg(long)]
+        allow_empty: bool,
     },
     /// Remove a value.
     Rm {
@@ -164,10 +168,13 @@ pub fn run_with(
             }
             Ok(())
         }
-        SecretsCommand::Set { key } => {
+        SecretsCommand::Set { key, allow_empty } => {
             let (mut vars, mode) = open_or_empty(path, &ids, env)?;
             let write_key = WriteKey::for_file(path, mode.as_ref())?;
             let value = read_value(stdin, &key, edit_opts.interactive)?;
+            if value.is_empty() && !allow_empty {
+                return Err(SecretsError::EmptyValue { key });
+            }
             keypath::set(
                 &mut vars,
                 &key,
