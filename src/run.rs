@@ -190,6 +190,10 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         vault_password,
         identities,
     ));
+    // Likewise every vars file with a literal path, once for all hosts.
+    shared
+        .preload_vars_files(&plays_hosts)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

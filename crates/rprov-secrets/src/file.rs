@@ -80,9 +80,11 @@ pub(crate) fn decrypt_file(
             .map_err(|e| match e {
                 age::DecryptError::NoMatchingKeys => {
                     // A key that could not be unlocked explains it better.
-                    let first = loaded.problems.lock().ok().and_then(|mut p| {
-                        (!p.is_empty()).then(|| p.remove(0))
-                    });
+                    let first = loaded
+                        .problems
+                        .lock()
+                        .ok()
+                        .and_then(|mut p| (!p.is_empty()).then(|| p.remove(0)));
                     first.unwrap_or_else(|| SecretsError::NoMatchingIdentity {
                         file: path.to_owned(),
                         tried: sources

@@ -149,7 +149,11 @@ impl Redactor {
 
     /// Adds all of `other`'s secrets to `self`.
     pub fn merge(&mut self, other: Redactor) {
-        if other.values.iter().all(|(v, _)| self.values.contains_key(v)) {
+        if other
+            .values
+            .iter()
+            .all(|(v, _)| self.values.contains_key(v))
+        {
             return;
         }
         let mut values = (*self.values).clone();
@@ -319,7 +323,10 @@ mod tests {
             format!("Authorization: Basic {}", b64(&format!("admin:{secret}"))),
             format!("x={}", b64(secret)),
             format!("sh -c 'echo {}'", secret.replace('\'', "'\"'\"'")),
-            format!("url=https://h/?p={}", "p%22a%5Css%27w%7Brd%09%C3%A6%C3%B8%C3%A5"),
+            format!(
+                "url=https://h/?p={}",
+                "p%22a%5Css%27w%7Brd%09%C3%A6%C3%B8%C3%A5"
+            ),
             format!("pw: \"{}\"", r#"p\"a\\ss'w{rd\t\xE6\xF8\xE5"#),
         ];
         for t in texts {
@@ -331,7 +338,10 @@ mod tests {
 
     #[test]
     fn short_values_are_still_known_as_secrets() {
-        let r = Redactor::new([("a".into(), "{{".into()), ("b".into(), "long-enough".into())]);
+        let r = Redactor::new([
+            ("a".into(), "{{".into()),
+            ("b".into(), "long-enough".into()),
+        ]);
         let values: Vec<&str> = r.secret_values().collect();
         assert_eq!(values, ["{{", "long-enough"]);
         assert_eq!(r.redact("{{ long-enough"), "{{ «secret:b»");

@@ -93,7 +93,11 @@ impl LockedSshKey {
             return Some(self.key.clone());
         };
         let what = format!("SSH key {}", self.path.display());
-        let tries = if self.passphrase_file.is_some() { 1 } else { TRIES };
+        let tries = if self.passphrase_file.is_some() {
+            1
+        } else {
+            TRIES
+        };
         for attempt in 0..tries {
             let pw: SecretString = match &self.passphrase_file {
                 Some(f) => match passphrase_from_file(f) {
@@ -188,7 +192,9 @@ fn read_string<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
 /// key to this public key, as age's SSH recipients write them.
 fn stanza_address(blob: &[u8]) -> Option<(String, String)> {
     let mut rest = blob;
-    let kind = std::str::from_utf8(read_string(&mut rest)?).ok()?.to_owned();
+    let kind = std::str::from_utf8(read_string(&mut rest)?)
+        .ok()?
+        .to_owned();
     if !matches!(kind.as_str(), "ssh-ed25519" | "ssh-rsa") {
         return None;
     }

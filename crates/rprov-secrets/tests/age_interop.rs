@@ -130,9 +130,9 @@ fn ssh_ed25519_and_rsa_keys_work_as_identities() {
             &out,
             &[&key],
             SecretsCommand::Set {
-            key: "k".into(),
-            allow_empty: false,
-        },
+                key: "k".into(),
+                allow_empty: false,
+            },
             &sb.edit_opts("false"),
             "v4lue\n",
         )

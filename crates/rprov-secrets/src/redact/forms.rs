@@ -219,9 +219,13 @@ mod tests {
         let secret = "hunter2-pass";
         let forms = derived(secret);
         for prefix in ["", "u", "us", "user:", "admin:", "x:"] {
-            let enc = base64::engine::general_purpose::STANDARD.encode(format!("{prefix}{secret}!"));
+            let enc =
+                base64::engine::general_purpose::STANDARD.encode(format!("{prefix}{secret}!"));
             assert!(
-                forms.iter().filter(|f| f.len() >= 8).any(|f| enc.contains(f.as_str())),
+                forms
+                    .iter()
+                    .filter(|f| f.len() >= 8)
+                    .any(|f| enc.contains(f.as_str())),
                 "no fragment of {secret} found in base64 of {prefix}{secret}!: {enc}"
             );
         }
