@@ -92,11 +92,14 @@ fn modules_table(width: usize) -> String {
     out
 }
 
-fn load_inventory(path: &Path) -> Result<Inventory> {
+fn load_inventory(
+    path: &Path,
+    vault: Option<&dyn rprov_inventory::VaultDecrypt>,
+) -> Result<Inventory> {
     if !path.exists() {
         bail!("inventory {} not found\n  = help: pass an Ansible INI or YAML inventory with -i, e.g. -i inventory/hosts.ini", path.display());
     }
-    Inventory::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+    Inventory::load_with(path, vault).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Hosts matched by `pattern`, or none (Ansible skips a play whose pattern matches nothing).
@@ -109,16 +112,23 @@ fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
 }
 
 fn apply(args: ApplyArgs) -> Result<Outcome> {
-    let mut inventory = load_inventory(&args.inventory)?;
+    let vault_password = match &args.vault_password_file {
+        Some(p) => Some(rprov_secrets::read_vault_password_file(p)?),
+        None => None,
+    };
+    // group_vars/ and host_vars/ may hold vault files and `!vault` values.
+    let vault = crate::varsfile::InventoryVault::new(vault_password.as_deref());
+    let mut inventory = load_inventory(&args.inventory, Some(&vault))?;
     let playbook = playbook::load_playbook(&args.playbook).map_err(|e| anyhow::anyhow!("{e}"))?;
     let inv_dir = std::path::absolute(&args.inventory)
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf));
     if inv_dir.as_deref() != Some(playbook.dir.as_path()) {
         inventory
-            .add_vars_dir(&playbook.dir)
+            .add_vars_dir_with(&playbook.dir, Some(&vault))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
+    let inventory_secrets = vault.into_secrets();
 
     let limit: Option<Vec<String>> = match &args.limit {
         Some(p) => {
@@ -155,6 +165,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         args.verbose,
         args.diff || args.check,
     ));
+    reporter.add_secrets(inventory_secrets);
 
     let identities = rprov_secrets::IdentityOptions {
         identity_files: args.identity.clone(),
@@ -163,10 +174,6 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     // Decrypting is CPU work (scrypt for passphrases): done once, here, before
     // the async runtime starts, never on its threads.
     let secrets = load_secrets(&args, &identities, &playbook.dir, &reporter)?;
-    let vault_password = match &args.vault_password_file {
-        Some(p) => Some(rprov_secrets::read_vault_password_file(p)?),
-        None => None,
-    };
 
     let opts = RunOptions {
         check: args.check,
@@ -263,7 +270,7 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
 }
 
 fn inventory(args: InventoryArgs) -> Result<Outcome> {
-    let mut inv = load_inventory(&args.inventory)?;
+    let mut inv = load_inventory(&args.inventory, None)?;
     if let Some(pb) = &args.playbook {
         if let Some(dir) = std::path::absolute(pb)
             .ok()

@@ -6,6 +6,7 @@
 //! `engine::vars_files`) and never on its async runtime's threads.
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use rprov_secrets::Redactor;
 
@@ -69,6 +70,58 @@ fn load_vault(path: &Path, password: &[u8]) -> Result<Loaded, String> {
         vars,
         secrets: Some(redactor),
     })
+}
+
+/// Decrypts vault files and `!vault` values in `group_vars/` and `host_vars/`
+/// for the inventory, and remembers what it decrypted, to be masked and kept
+/// literal like every other secret.
+pub struct InventoryVault<'a> {
+    password: Option<&'a [u8]>,
+    secrets: Mutex<Redactor>,
+}
+
+impl<'a> InventoryVault<'a> {
+    /// `password` from `--vault-password-file`; without one, vault text is an
+    /// error that names the flag.
+    pub fn new(password: Option<&'a [u8]>) -> Self {
+        InventoryVault {
+            password,
+            secrets: Mutex::new(Redactor::default()),
+        }
+    }
+
+    /// What was decrypted.
+    pub fn into_secrets(self) -> Redactor {
+        self.secrets.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl rprov_inventory::VaultDecrypt for InventoryVault<'_> {
+    fn decrypt(&self, path: &Path, key: Option<&str>, text: &str) -> Result<String, String> {
+        let Some(pw) = self.password else {
+            return Err(match key {
+                None => "it is encrypted with ansible-vault: pass --vault-password-file FILE",
+                Some(_) => "it is an ansible-vault `!vault` value: pass --vault-password-file FILE",
+            }
+            .to_string());
+        };
+        let (plain, redactor) = match key {
+            None => {
+                let (plain, _, r) = rprov_secrets::vault::decrypt_vault_vars(text, pw, path)
+                    .map_err(|e| e.to_string())?;
+                (plain.to_string(), r)
+            }
+            Some(k) => {
+                let plain = rprov_secrets::decrypt_vault(text, pw).map_err(|e| e.to_string())?;
+                let r = Redactor::new([(k.to_string(), plain.clone())]);
+                (plain, r)
+            }
+        };
+        if let Ok(mut mine) = self.secrets.lock() {
+            mine.merge(redactor);
+        }
+        Ok(plain)
+    }
 }
 
 /// Whether `v` holds an inline `!vault` value (read as a string that starts
