@@ -8,40 +8,22 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use common::Run;
+use common::age::{encrypt_to, encrypt_to_file, keygen};
+use common::{rprov_detached, Run};
+
+/// rprov in `home` (its `HOME`), detached from any terminal.
+fn rprov_at(home: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
+    rprov_detached(home, args, Some(home), env)
+}
 
 const KEY_PASS: &str = "key-pass-7";
 const SECRET: &str = "ssh-key-protected-secret-88";
 
-/// Runs rprov with `HOME` set to `home` and no identity variables, detached
-/// from any terminal (`setsid`), so nothing can be asked interactively.
-fn rprov_at(home: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
-    let mut cmd = Command::new("setsid");
-    cmd.arg("-w")
-        .arg(env!("CARGO_BIN_EXE_rprov"))
-        .args(args)
-        .current_dir(home)
-        .env("HOME", home)
-        .env("NO_COLOR", "1")
-        .env_remove("RPROV_AGE_IDENTITY")
-        .env_remove("SOPS_AGE_KEY_FILE")
-        .env_remove("XDG_CONFIG_HOME")
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd
-        .output()
-        .expect("setsid (util-linux) and the rprov binary");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(!run.stderr.contains("panicked"), "{}", run.dump());
-    run
+/// Encrypts to the public half of the SSH key `key` (`key.pub`).
+fn encrypt_to_file_key(plain: &str, key: &Path, out: &Path) {
+    encrypt_to_file(plain, &key.with_extension("pub"), out);
 }
 
 fn ok(cmd: &mut Command) -> String {
@@ -63,25 +45,13 @@ fn ssh_key(dir: &Path) -> PathBuf {
     key
 }
 
-fn age_to_key(plain: &str, key: &Path, out: &Path) {
-    let src = out.with_extension("plain");
-    fs::write(&src, plain).expect("write");
-    ok(Command::new("age")
-        .arg("-R")
-        .arg(key.with_extension("pub"))
-        .arg("-o")
-        .arg(out)
-        .arg(&src));
-    fs::remove_file(src).expect("rm");
-}
-
 #[test]
 fn passphrase_protected_ssh_keys() {
     let dir = tempfile::tempdir().expect("tempdir");
     let home = dir.path();
     let key = ssh_key(home);
     let file = home.join("secrets.age");
-    age_to_key(&format!("pw: {SECRET}\n"), &key, &file);
+    encrypt_to_file_key(&format!("pw: {SECRET}\n"), &key, &file);
     let (key_s, file_s) = (key.display().to_string(), file.display().to_string());
     let view = |extra: &[&str]| {
         let mut a = vec!["secrets", "--file", &file_s, "--identity", &key_s];
@@ -122,9 +92,9 @@ fn passphrase_protected_ssh_keys() {
     assert!(!run.stderr.contains("not encrypted to"), "{}", run.dump());
 
     // A file not encrypted to the key never asks for its passphrase.
-    let (other_id, other_pub) = age_keygen(home, "other.txt");
+    let (other_id, other_pub) = keygen(home, "other.txt");
     let other_file = home.join("other.age");
-    age_to_recipient(&format!("pw: {SECRET}\n"), &other_pub, &other_file);
+    encrypt_to(&format!("pw: {SECRET}\n"), &other_pub, &other_file);
     let run = rprov_at(
         home,
         &[
@@ -151,8 +121,8 @@ fn ssh_key_passphrase_is_asked_once_per_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let home = dir.path();
     let key = ssh_key(home);
-    age_to_key("pw: first-secret-0001\n", &key, &home.join("secrets.age"));
-    age_to_key("more: second-secret-0002\n", &key, &home.join("more.age"));
+    encrypt_to_file_key("pw: first-secret-0001\n", &key, &home.join("secrets.age"));
+    encrypt_to_file_key("more: second-secret-0002\n", &key, &home.join("more.age"));
     fs::write(
         home.join("site.yml"),
         "- hosts: all\n  gather_facts: false\n  vars_files: [more.age]\n  tasks:\n    - debug:\n        msg: \"{{ pw }} {{ more }}\"\n",
@@ -191,23 +161,6 @@ fn ssh_key_passphrase_is_asked_once_per_run() {
     assert!(!text.contains("first-secret-0001"), "{text}");
 }
 
-fn age_keygen(dir: &Path, name: &str) -> (PathBuf, String) {
-    let p = dir.join(name);
-    ok(Command::new("age-keygen").arg("-o").arg(&p));
-    let public = ok(Command::new("age-keygen").arg("-y").arg(&p));
-    (p, public.trim().to_string())
-}
-
-fn age_to_recipient(plain: &str, recipient: &str, out: &Path) {
-    let src = out.with_extension("plain");
-    fs::write(&src, plain).expect("write");
-    ok(Command::new("age")
-        .args(["-r", recipient, "-o"])
-        .arg(out)
-        .arg(&src));
-    fs::remove_file(src).expect("rm");
-}
-
 /// A broken `$RPROV_AGE_IDENTITY` is skipped with a warning when the default
 /// identity works; named with `--identity`, the same file is an error.
 #[test]
@@ -216,9 +169,9 @@ fn a_broken_discovered_identity_does_not_hide_a_good_one() {
     let home = dir.path();
     let config = home.join(".config/rprov");
     fs::create_dir_all(&config).expect("mkdir");
-    let (_, public) = age_keygen(&config, "identity.txt");
+    let (_, public) = keygen(&config, "identity.txt");
     let file = home.join("secrets.age");
-    age_to_recipient(&format!("pw: {SECRET}\n"), &public, &file);
+    encrypt_to(&format!("pw: {SECRET}\n"), &public, &file);
     let junk = home.join("junk.txt");
     fs::write(&junk, "not a key\n").expect("write");
     let file_s = file.display().to_string();

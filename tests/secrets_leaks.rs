@@ -11,10 +11,10 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use base64::Engine as _;
-use common::{fixtures, rprov, target_dir, Run, USER};
+use common::age::encrypt_to as age_encrypt;
+use common::{copy_dir, fixtures, rprov, target_dir, Run, USER};
 use rprov_testbed::Sshd;
 
 const PW: &str = "p\"a\\ss'w{rd\tæø-Ω9";
@@ -102,43 +102,13 @@ fn assert_no_leak(run: &Run, what: &str, secrets: &[&str]) {
     }
 }
 
-fn age_encrypt(plain: &str, recipient: &str, out: &Path) {
-    let src = out.with_extension("plain");
-    fs::write(&src, plain).expect("plaintext");
-    let status = Command::new("age")
-        .args(["-r", recipient, "-a", "-o"])
-        .arg(out)
-        .arg(&src)
-        .status()
-        .expect("the age CLI is needed: run scripts/testenv.sh (apt-get install age)");
-    assert!(status.success(), "age -r failed");
-    fs::remove_file(&src).expect("remove plaintext");
-}
-
-fn keygen(dir: &Path) -> (std::path::PathBuf, String) {
-    let id = dir.join("id.txt");
-    let out = Command::new("age-keygen")
-        .arg("-o")
-        .arg(&id)
-        .output()
-        .expect("age-keygen (apt-get install age)");
-    assert!(out.status.success());
-    let text = fs::read_to_string(&id).expect("identity");
-    let public = text
-        .lines()
-        .find_map(|l| l.strip_prefix("# public key: "))
-        .expect("public key line")
-        .to_string();
-    (id, public)
-}
-
 #[test]
 fn escaped_and_encoded_secrets_never_reach_the_output() {
     let sshd = Sshd::start(USER).expect("sshd");
     let work = tempfile::tempdir().expect("tempdir");
     let site = work.path().join("site");
     copy_dir(&fixtures().join("secrets_leaks"), &site);
-    let (id, recipient) = keygen(work.path());
+    let (id, recipient) = common::age::keygen(work.path(), "id.txt");
     age_encrypt(&secrets_yaml(PW), &recipient, &site.join("secrets.age"));
     let t1 = target_dir(USER);
     let t2 = target_dir(USER);
@@ -234,17 +204,4 @@ fn escaped_and_encoded_secrets_never_reach_the_output() {
         format!("pw={PW}\ncurly={CURLY}\n"),
         "--check wrote to the host"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for e in fs::read_dir(from).expect("read_dir") {
-        let e = e.expect("entry");
-        let dest = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            fs::copy(e.path(), &dest).expect("copy");
-        }
-    }
 }

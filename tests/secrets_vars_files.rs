@@ -11,11 +11,10 @@ mod common;
 
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
 use age::secrecy::SecretString;
-use common::{fixtures, rprov, target_dir, Run, USER};
+use common::{copy_dir, fixtures, rprov, rprov_detached, target_dir, Run, USER};
 use rprov_testbed::Sshd;
 
 const PP_SECRET: &str = "pass-phrase-file-secret-31";
@@ -45,58 +44,9 @@ fn age_passphrase(plain: &str, pass: &str, out: &Path) {
     fs::write(out, bytes).expect("write age file");
 }
 
-fn age_to(plain: &str, recipient: &str, out: &Path) {
-    let mut child = Command::new("age")
-        .args(["-r", recipient, "-a", "-o"])
-        .arg(out)
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("the age CLI is needed: run scripts/testenv.sh (apt-get install age)");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(plain.as_bytes())
-        .expect("write");
-    assert!(child.wait().expect("age").success(), "age -r failed");
-}
-
-fn keygen(path: &Path) -> String {
-    let out = Command::new("age-keygen")
-        .arg("-o")
-        .arg(path)
-        .output()
-        .expect("age-keygen (apt-get install age)");
-    assert!(out.status.success());
-    fs::read_to_string(path)
-        .expect("identity")
-        .lines()
-        .find_map(|l| l.strip_prefix("# public key: "))
-        .expect("public key line")
-        .to_string()
-}
-
 fn assert_nothing_printed(run: &Run) {
     for s in PLAINTEXT_SECRETS {
         assert!(!run.all().contains(s), "`{s}` leaked:\n{}", run.dump());
-    }
-}
-
-/// rprov with no terminal at all (`setsid`: no controlling tty to prompt on).
-fn rprov_without_tty(cwd: &Path, args: &[String]) -> Run {
-    let out = Command::new("setsid")
-        .arg("-w")
-        .arg(env!("CARGO_BIN_EXE_rprov"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("setsid (util-linux) and the rprov binary");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 
@@ -107,15 +57,14 @@ fn encrypted_vars_files_and_inventory_vaults_reach_both_hosts() {
     let work = tempfile::tempdir().expect("tempdir");
     let site = work.path().join("site");
     copy_dir(&fixtures().join("secrets_vars"), &site);
-    let id = work.path().join("id.txt");
-    let recipient = keygen(&id);
+    let (id, recipient) = common::age::keygen(work.path(), "id.txt");
     age_passphrase(
         &format!("pp_secret: {PP_SECRET}\n"),
         "pp-pass-9",
         &site.join("pp.age"),
     );
     fs::create_dir_all(site.join("per-env")).expect("mkdir");
-    age_to(
+    common::age::encrypt_to(
         &format!("env_secret: '{ENV_SECRET}'\n"),
         &recipient,
         &site.join("per-env/prod.age"),
@@ -184,7 +133,9 @@ fn encrypted_vars_files_and_inventory_vaults_reach_both_hosts() {
 
     // No passphrase and no terminal: one clear error, before any host.
     let before = (a.exec_count(), b.exec_count());
-    let run = rprov_without_tty(work.path(), &args(&["--vault-password-file", &vault_arg]));
+    let detached_args = args(&["--vault-password-file", &vault_arg]);
+    let detached_args: Vec<&str> = detached_args.iter().map(String::as_str).collect();
+    let run = rprov_detached(work.path(), &detached_args, None, &[]);
     assert_eq!(run.code, 1, "{}", run.dump());
     let msg = "needs a passphrase, and there is no terminal to ask on; pass --passphrase-file FILE";
     assert_eq!(run.stderr.matches(msg).count(), 1, "{}", run.dump());
@@ -198,13 +149,12 @@ fn encrypted_vars_files_and_inventory_vaults_reach_both_hosts() {
     // No vault password: the inventory's vault file is named, with the flag.
     let run = rprov(work.path(), args(&["--passphrase-file", &pass_arg]));
     run.expect_code(1);
-    assert!(
-        run.stderr.contains(&format!(
+    assert_says(
+        &run,
+        &format!(
             "{}: it is encrypted with ansible-vault: pass --vault-password-file FILE",
             site.join("group_vars/all/vault.yml").display()
-        )),
-        "{}",
-        run.dump()
+        ),
     );
     assert_eq!(
         (a.exec_count(), b.exec_count()),
@@ -224,25 +174,19 @@ fn encrypted_vars_files_and_inventory_vaults_reach_both_hosts() {
         ]),
     );
     run.expect_code(1);
-    assert!(
-        run.stderr.contains(&format!(
+    assert_says(
+        &run,
+        &format!(
             "rprov secrets edit --file {}",
             site.join("pp.age").display()
-        )),
-        "{}",
-        run.dump()
+        ),
     );
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for e in fs::read_dir(from).expect("read_dir") {
-        let e = e.expect("entry");
-        let dest: PathBuf = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            fs::copy(e.path(), &dest).expect("copy");
-        }
-    }
+fn assert_says(run: &Run, text: &str) {
+    assert!(
+        run.stderr.contains(text),
+        "expected {text:?}:\n{}",
+        run.dump()
+    );
 }
