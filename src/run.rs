@@ -270,15 +270,26 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
 }
 
 fn inventory(args: InventoryArgs) -> Result<Outcome> {
-    let mut inv = load_inventory(&args.inventory, None)?;
+    let password = match &args.vault_password_file {
+        Some(p) => Some(rprov_secrets::read_vault_password_file(p)?),
+        None => None,
+    };
+    // Without a password, `!vault` values are shown as their (encrypted) text.
+    let vault = crate::varsfile::InventoryVault::new(password.as_deref());
+    let decrypt = password
+        .is_some()
+        .then_some(&vault as &dyn rprov_inventory::VaultDecrypt);
+    let mut inv = load_inventory(&args.inventory, decrypt)?;
     if let Some(pb) = &args.playbook {
         if let Some(dir) = std::path::absolute(pb)
             .ok()
             .and_then(|p| p.parent().map(Path::to_path_buf))
         {
-            inv.add_vars_dir(&dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+            inv.add_vars_dir_with(&dir, decrypt)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
     }
+    let secrets = vault.into_secrets();
     let json = if let Some(h) = &args.host {
         if !inv.hosts().contains(h) {
             bail!("host `{h}` is not in {}", args.inventory.display());
@@ -294,7 +305,11 @@ fn inventory(args: InventoryArgs) -> Result<Outcome> {
         }
         list
     };
-    println!("{}", serde_json::to_string_pretty(&json)?);
+    // Decrypted vault values are masked as values, before they become JSON text.
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&secrets.redact_json(&json))?
+    );
     Ok(Outcome::Success)
 }
 

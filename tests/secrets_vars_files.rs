@@ -131,6 +131,33 @@ fn encrypted_vars_files_and_inventory_vaults_reach_both_hosts() {
         assert_eq!(got, expected(host_secret));
     }
 
+    // `rprov inventory` reads the same vaults and shows their values masked.
+    let inv_arg = inv.display().to_string();
+    let run = rprov(
+        work.path(),
+        [
+            "inventory",
+            "-i",
+            &inv_arg,
+            "--host",
+            "h1",
+            "--vault-password-file",
+            &vault_arg,
+        ],
+    );
+    run.expect_code(0);
+    assert_nothing_printed(&run);
+    let shown: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(shown["gv_secret"], "«secret:gv_secret»", "{}", run.dump());
+    assert_eq!(shown["hv_secret"], "«secret:hv_secret»", "{}", run.dump());
+    assert_eq!(shown["host_plain"], "not-secret", "{}", run.dump());
+    let run = rprov(work.path(), ["inventory", "-i", &inv_arg]);
+    run.expect_code(1);
+    assert_says(
+        &run,
+        "vault.yml: pass --vault-password-file FILE to read it",
+    );
+
     // No passphrase and no terminal: one clear error, before any host.
     let before = (a.exec_count(), b.exec_count());
     let detached_args = args(&["--vault-password-file", &vault_arg]);
