@@ -97,7 +97,8 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "FILE")]
     pub identity: Vec<PathBuf>,
 
-    /// Read the passphrase of a passphrase-encrypted secrets file from this file.
+    /// Read the passphrase of a passphrase-encrypted secrets file (or of a
+    /// passphrase-protected SSH key given as identity) from this file.
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
 

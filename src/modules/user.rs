@@ -642,6 +642,43 @@ mod tests {
         assert!(m.contains("crypt(3) hash"), "{m}");
     }
 
+    /// The script as `sh` runs it, with stand-ins for the shadow tools that
+    /// record their arguments and stdin: the hash reaches chpasswd on stdin,
+    /// and no program sees it as an argument.
+    #[test]
+    fn password_hash_is_only_on_chpasswd_stdin() {
+        let d = run_user(
+            json!({"name": "rprovmod-b", "password": "$6$salt$h4sh"}),
+            None,
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for tool in ["useradd", "chpasswd", "usermod"] {
+            let p = dir.path().join(tool);
+            std::fs::write(
+                &p,
+                format!("#!/bin/sh\necho \"{tool} $*\" >> \"$RP_LOG\"\ncat >> \"$RP_LOG\"\n"),
+            )
+            .unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let log = dir.path().join("log");
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(testing::script(&d))
+            .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+            .env("RP_LOG", &log)
+            .stdin(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "useradd -m rprovmod-b\nchpasswd -e\nrprovmod-b:$6$salt$h4sh\n"
+        );
+    }
+
     #[test]
     fn bad_values() {
         let m = fail_msg(run_user(json!({"name": "a", "state": "gone"}), None));

@@ -36,7 +36,8 @@ pub struct SecretsArgs {
     /// When given, the environment and the default path are not consulted.
     #[arg(long, value_name = "FILE")]
     pub identity: Vec<PathBuf>,
-    /// Read the passphrase of a passphrase-encrypted file from FILE instead of the terminal.
+    /// Read the passphrase of a passphrase-encrypted file (or of a passphrase-protected
+    /// SSH key identity) from FILE instead of the terminal.
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
     /// What to do.
