@@ -97,11 +97,13 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "FILE")]
     pub identity: Vec<PathBuf>,
 
-    /// Read the passphrase of a passphrase-encrypted secrets file from this file.
+    /// Read the passphrase of a passphrase-encrypted secrets file (or of a
+    /// passphrase-protected SSH key given as identity) from this file.
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
 
-    /// Password file for Ansible vault files in vars_files.
+    /// Password file (or script) for Ansible vault files and `!vault` values in
+    /// vars_files, group_vars/ and host_vars/.
     #[arg(long, value_name = "FILE")]
     pub vault_password_file: Option<PathBuf>,
 }
@@ -127,6 +129,11 @@ pub struct InventoryArgs {
     /// Also read group_vars/ and host_vars/ next to this playbook.
     #[arg(long, value_name = "PLAYBOOK")]
     pub playbook: Option<PathBuf>,
+
+    /// Password file (or script) for vault files and `!vault` values in
+    /// group_vars/ and host_vars/; their values are shown masked.
+    #[arg(long, value_name = "FILE")]
+    pub vault_password_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -92,11 +92,14 @@ fn modules_table(width: usize) -> String {
     out
 }
 
-fn load_inventory(path: &Path) -> Result<Inventory> {
+fn load_inventory(
+    path: &Path,
+    vault: Option<&dyn rprov_inventory::VaultDecrypt>,
+) -> Result<Inventory> {
     if !path.exists() {
         bail!("inventory {} not found\n  = help: pass an Ansible INI or YAML inventory with -i, e.g. -i inventory/hosts.ini", path.display());
     }
-    Inventory::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+    Inventory::load_with(path, vault).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Hosts matched by `pattern`, or none (Ansible skips a play whose pattern matches nothing).
@@ -109,16 +112,23 @@ fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
 }
 
 fn apply(args: ApplyArgs) -> Result<Outcome> {
-    let mut inventory = load_inventory(&args.inventory)?;
+    let vault_password = match &args.vault_password_file {
+        Some(p) => Some(rprov_secrets::read_vault_password_file(p)?),
+        None => None,
+    };
+    // group_vars/ and host_vars/ may hold vault files and `!vault` values.
+    let vault = crate::varsfile::InventoryVault::new(vault_password.as_deref());
+    let mut inventory = load_inventory(&args.inventory, Some(&vault))?;
     let playbook = playbook::load_playbook(&args.playbook).map_err(|e| anyhow::anyhow!("{e}"))?;
     let inv_dir = std::path::absolute(&args.inventory)
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf));
     if inv_dir.as_deref() != Some(playbook.dir.as_path()) {
         inventory
-            .add_vars_dir(&playbook.dir)
+            .add_vars_dir_with(&playbook.dir, Some(&vault))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
+    let inventory_secrets = vault.into_secrets();
 
     let limit: Option<Vec<String>> = match &args.limit {
         Some(p) => {
@@ -155,6 +165,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         args.verbose,
         args.diff || args.check,
     ));
+    reporter.add_secrets(inventory_secrets);
 
     let identities = rprov_secrets::IdentityOptions {
         identity_files: args.identity.clone(),
@@ -163,10 +174,6 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     // Decrypting is CPU work (scrypt for passphrases): done once, here, before
     // the async runtime starts, never on its threads.
     let secrets = load_secrets(&args, &identities, &playbook.dir, &reporter)?;
-    let vault_password = match &args.vault_password_file {
-        Some(p) => Some(rprov_secrets::read_vault_password_file(p)?),
-        None => None,
-    };
 
     let opts = RunOptions {
         check: args.check,
@@ -190,6 +197,10 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         vault_password,
         identities,
     ));
+    // Likewise every vars file with a literal path, once for all hosts.
+    shared
+        .preload_vars_files(&plays_hosts)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -259,15 +270,26 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
 }
 
 fn inventory(args: InventoryArgs) -> Result<Outcome> {
-    let mut inv = load_inventory(&args.inventory)?;
+    let password = match &args.vault_password_file {
+        Some(p) => Some(rprov_secrets::read_vault_password_file(p)?),
+        None => None,
+    };
+    // Without a password, `!vault` values are shown as their (encrypted) text.
+    let vault = crate::varsfile::InventoryVault::new(password.as_deref());
+    let decrypt = password
+        .is_some()
+        .then_some(&vault as &dyn rprov_inventory::VaultDecrypt);
+    let mut inv = load_inventory(&args.inventory, decrypt)?;
     if let Some(pb) = &args.playbook {
         if let Some(dir) = std::path::absolute(pb)
             .ok()
             .and_then(|p| p.parent().map(Path::to_path_buf))
         {
-            inv.add_vars_dir(&dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+            inv.add_vars_dir_with(&dir, decrypt)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
     }
+    let secrets = vault.into_secrets();
     let json = if let Some(h) = &args.host {
         if !inv.hosts().contains(h) {
             bail!("host `{h}` is not in {}", args.inventory.display());
@@ -283,7 +305,11 @@ fn inventory(args: InventoryArgs) -> Result<Outcome> {
         }
         list
     };
-    println!("{}", serde_json::to_string_pretty(&json)?);
+    // Decrypted vault values are masked as values, before they become JSON text.
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&secrets.redact_json(&json))?
+    );
     Ok(Outcome::Success)
 }
 

@@ -8,10 +8,10 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::process::Command;
 
-use common::{fixtures, one_host_inventory, rprov, target_dir, USER};
+use common::age::encrypt_to as age_encrypt;
+use common::{copy_dir, fixtures, one_host_inventory, rprov, target_dir, USER};
 use rprov_testbed::Sshd;
 
 const SECRETS: &[&str] = &[
@@ -19,25 +19,6 @@ const SECRETS: &[&str] = &[
     "tok_9f8e7d6c5b4a",
     "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
 ];
-
-fn age_encrypt(plain: &str, recipient: &str, out: &Path) {
-    let mut child = Command::new("age")
-        .args(["-r", recipient, "-a", "-o"])
-        .arg(out)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect(
-            "the age CLI is needed for this test: run scripts/testenv.sh (apt-get install age)",
-        );
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(plain.as_bytes())
-        .expect("write");
-    assert!(child.wait().expect("age").success(), "age -r failed");
-}
 
 fn secrets_yaml(password: &str) -> String {
     format!(
@@ -63,18 +44,7 @@ fn secrets_are_masked_everywhere_and_land_on_the_host() {
     copy_dir(&fixtures().join("secrets_site"), &site);
     let target = target_dir(USER);
 
-    let keygen = Command::new("age-keygen")
-        .arg("-o")
-        .arg(work.path().join("id.txt"))
-        .output()
-        .expect("age-keygen (apt-get install age)");
-    assert!(keygen.status.success());
-    let id_text = fs::read_to_string(work.path().join("id.txt")).expect("identity");
-    let recipient = id_text
-        .lines()
-        .find_map(|l| l.strip_prefix("# public key: "))
-        .expect("public key line")
-        .to_string();
+    let (id, recipient) = common::age::keygen(work.path(), "id.txt");
     age_encrypt(
         &secrets_yaml(SECRETS[0]),
         &recipient,
@@ -91,7 +61,6 @@ fn secrets_are_masked_everywhere_and_land_on_the_host() {
         ),
     )
     .expect("inventory");
-    let id = work.path().join("id.txt");
     let base = |extra: &[&str]| -> Vec<String> {
         let mut a: Vec<String> = vec![
             "apply".into(),
@@ -174,17 +143,4 @@ fn secrets_are_masked_everywhere_and_land_on_the_host() {
         before,
         "no remote command before the secrets are readable"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for e in fs::read_dir(from).expect("read_dir") {
-        let e = e.expect("entry");
-        let dest = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            fs::copy(e.path(), &dest).expect("copy");
-        }
-    }
 }

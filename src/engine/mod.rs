@@ -9,8 +9,9 @@ mod host;
 mod lookahead;
 mod run_once;
 mod vars;
+mod vars_files;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -52,6 +53,8 @@ pub struct Shared {
     pub vault_password: Option<Vec<u8>>,
     /// Identities for age-encrypted `vars_files`.
     pub identities: rprov_secrets::IdentityOptions,
+    /// Every `vars_files` entry, loaded once per run.
+    vars_files: vars_files::VarsFiles,
     pub groups: Json,
     hostvars: OnceLock<Json>,
     /// Who runs each `run_once` task, and its outcome for the other hosts.
@@ -83,11 +86,45 @@ impl Shared {
             secrets,
             vault_password,
             identities,
+            vars_files: vars_files::VarsFiles::default(),
             groups,
             hostvars: OnceLock::new(),
             run_once: run_once::RunOnce::default(),
             learned: Default::default(),
         }
+    }
+
+    /// Loads the `vars_files` whose paths need no variables, for every play
+    /// that has hosts: before the async runtime starts, so decryption (and a
+    /// passphrase prompt) happens once, on this thread, before any host is
+    /// touched. Paths with templates are loaded when a host first needs them.
+    pub fn preload_vars_files(&self, plays_hosts: &[Vec<String>]) -> Result<(), String> {
+        for (play, hosts) in self.playbook.plays.iter().zip(plays_hosts) {
+            if hosts.is_empty() {
+                continue;
+            }
+            for (file, origin) in &play.vars_files {
+                if vars::is_template(file) {
+                    continue;
+                }
+                self.vars_files
+                    .preload(self, &self.playbook.dir.join(file))
+                    .map_err(|e| format!("{origin}: vars file `{file}`: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The secret values known so far that hold template syntax: the
+    /// resolver keeps them as they are (see `vars`).
+    pub fn literal_values(&self) -> Arc<HashSet<String>> {
+        Arc::new(
+            self.reporter
+                .secret_values()
+                .into_iter()
+                .filter(|v| vars::looks_like_template(v))
+                .collect(),
+        )
     }
 
     /// Records variables `host` learned (facts, set_fact, register), so that
@@ -119,13 +156,15 @@ impl Shared {
     /// `hostvars`: every host's inventory variables, rendered. Built on first use.
     pub fn hostvars(&self) -> &Json {
         self.hostvars.get_or_init(|| {
+            let literal = self.literal_values();
             let mut all = serde_json::Map::new();
             for h in self.inventory.hosts() {
                 let vars = self.inventory.host_vars(&h);
                 let mut magic = Vars::new();
                 magic.insert("inventory_hostname".into(), Json::String(h.clone()));
                 magic.insert("groups".into(), self.groups.clone());
-                let r = Resolver::new(vec![&vars, &magic], &self.templater, &self.names);
+                let r = Resolver::new(vec![&vars, &magic], &self.templater, &self.names)
+                    .with_literal(&literal);
                 let mut rendered = serde_json::Map::new();
                 for (k, raw) in &vars {
                     let v = r

@@ -81,18 +81,29 @@ pub fn names_in_value(
     cache: &NamesCache,
     out: &mut HashSet<String>,
 ) {
+    names_in_value_keeping(v, templater, cache, out, &|_| false)
+}
+
+/// [`names_in_value`], skipping the strings for which `literal` is true.
+fn names_in_value_keeping(
+    v: &Json,
+    templater: &Templater,
+    cache: &NamesCache,
+    out: &mut HashSet<String>,
+    literal: &dyn Fn(&str) -> bool,
+) {
     match v {
-        Json::String(s) if is_template(s) => {
+        Json::String(s) if is_template(s) && !literal(s) => {
             out.extend(cache.names(templater, s, false).iter().cloned())
         }
         Json::Array(items) => items
             .iter()
-            .for_each(|i| names_in_value(i, templater, cache, out)),
+            .for_each(|i| names_in_value_keeping(i, templater, cache, out, literal)),
         Json::Object(m) => m.iter().for_each(|(k, v)| {
-            if is_template(k) {
+            if is_template(k) && !literal(k) {
                 out.extend(cache.names(templater, k, false).iter().cloned());
             }
-            names_in_value(v, templater, cache, out)
+            names_in_value_keeping(v, templater, cache, out, literal)
         }),
         _ => {}
     }
@@ -173,6 +184,12 @@ impl Refusals {
     }
 }
 
+/// Whether a secret value must be kept from the template engine: it holds
+/// something the engine would read as template syntax.
+pub fn looks_like_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
 /// Where `hostvars` comes from: every host's variables, expensive to build.
 pub trait HostvarsSource {
     fn hostvars(&self) -> Json;
@@ -181,6 +198,12 @@ pub trait HostvarsSource {
 /// A stack of variable layers for one host and task, lowest precedence first.
 pub struct Resolver<'a> {
     layers: Vec<&'a Vars>,
+    /// Layers whose values are results already (facts, set_fact, register):
+    /// returned as they are, never rendered again. Compared by address.
+    final_layers: Vec<&'a Vars>,
+    /// Secret values with template syntax in them: kept as they are wherever
+    /// they occur (see [`looks_like_template`]).
+    literal: Option<&'a HashSet<String>>,
     /// Supplies `hostvars` when a template uses it (built once per run, on demand).
     hostvars: Option<&'a dyn HostvarsSource>,
     /// Where refusals of values not known are noted.
@@ -195,6 +218,8 @@ impl<'a> Resolver<'a> {
     pub fn new(layers: Vec<&'a Vars>, templater: &'a Templater, cache: &'a NamesCache) -> Self {
         Resolver {
             layers,
+            final_layers: Vec::new(),
+            literal: None,
             hostvars: None,
             refusals: None,
             templater,
@@ -214,14 +239,36 @@ impl<'a> Resolver<'a> {
         self
     }
 
-    /// The value as written in the highest layer that has it.
-    pub fn raw(&self, name: &str) -> Option<&'a Json> {
-        self.layers.iter().rev().find_map(|l| l.get(name))
+    /// Values equal to one of `values` are never rendered.
+    pub fn with_literal(mut self, values: &'a HashSet<String>) -> Self {
+        self.literal = Some(values);
+        self
+    }
+
+    /// Values from these layers (also among `layers`) are never rendered.
+    pub fn with_final_layers(mut self, layers: &[&'a Vars]) -> Self {
+        self.final_layers.extend_from_slice(layers);
+        self
+    }
+
+    /// The value as written in the highest layer that has it, and whether it
+    /// is final (never rendered).
+    fn raw(&self, name: &str) -> Option<(&'a Json, bool)> {
+        self.layers.iter().rev().find_map(|l| {
+            l.get(name).map(|v| {
+                let is_final = self.final_layers.iter().any(|f| std::ptr::eq(*f, *l));
+                (v, is_final)
+            })
+        })
+    }
+
+    fn is_literal(&self, s: &str) -> bool {
+        self.literal.is_some_and(|set| set.contains(s))
     }
 
     /// The rendered value of a variable; `None` when no layer defines it.
     pub fn resolve(&self, name: &str) -> Option<Result<Json, TemplateError>> {
-        let Some(raw) = self.raw(name) else {
+        let Some((raw, is_final)) = self.raw(name) else {
             return match (name, self.hostvars) {
                 ("hostvars", Some(src)) => Some(Ok(src.hostvars())),
                 _ => None,
@@ -230,7 +277,8 @@ impl<'a> Resolver<'a> {
         if let Some(root) = unknown_root(raw) {
             return Some(Err(self.refuse(name, root)));
         }
-        if !contains_template(raw) {
+        let literal = |s: &str| self.is_literal(s);
+        if is_final || !contains_template(raw, &literal) {
             return Some(Ok(raw.clone()));
         }
         if let Some(r) = self.memo.borrow().get(name) {
@@ -245,16 +293,18 @@ impl<'a> Resolver<'a> {
         }
         self.resolving.borrow_mut().push(name.to_string());
         let mut names = HashSet::new();
-        names_in_value(raw, self.templater, self.cache, &mut names);
+        names_in_value_keeping(raw, self.templater, self.cache, &mut names, &literal);
         let result = self
             .context(names.iter().map(String::as_str))
             .and_then(|ctx| {
-                self.templater.render_value(raw, &ctx).map_err(|mut e| {
-                    if !e.message.contains("(in the value of") {
-                        e.message = format!("{} (in the value of '{name}')", e.message);
-                    }
-                    e
-                })
+                self.templater
+                    .render_value_keeping(raw, &ctx, &literal)
+                    .map_err(|mut e| {
+                        if !e.message.contains("(in the value of") {
+                            e.message = format!("{} (in the value of '{name}')", e.message);
+                        }
+                        e
+                    })
             });
         self.resolving.borrow_mut().pop();
         // A refusal is not kept: asked again, the resolver notes it again
@@ -328,13 +378,15 @@ impl<'a> Resolver<'a> {
     }
 }
 
-fn contains_template(v: &Json) -> bool {
+/// Whether `v` holds a string to render (one that is not `literal`).
+fn contains_template(v: &Json, literal: &dyn Fn(&str) -> bool) -> bool {
+    let renders = |s: &str| is_template(s) && !literal(s);
     match v {
-        Json::String(s) => is_template(s),
-        Json::Array(a) => a.iter().any(contains_template),
+        Json::String(s) => renders(s),
+        Json::Array(a) => a.iter().any(|i| contains_template(i, literal)),
         Json::Object(m) => m
             .iter()
-            .any(|(k, v)| is_template(k) || contains_template(v)),
+            .any(|(k, v)| renders(k) || contains_template(v, literal)),
         _ => false,
     }
 }
@@ -412,5 +464,48 @@ mod tests {
         let l = vars(json!({"ports": [8000, 8001], "p": "{{ ports }}"}));
         let r = Resolver::new(vec![&l], &t, &cache);
         assert_eq!(r.resolve("p").unwrap().unwrap(), json!([8000, 8001]));
+    }
+
+    #[test]
+    fn secret_values_are_never_rendered() {
+        let t = Templater::new();
+        let cache = NamesCache::default();
+        let secret = "p{{ x }}w{% if %}d{#";
+        let literal: HashSet<String> = [secret.to_string()].into();
+        let files = vars(json!({
+            "pw": secret,
+            "db": {"password": secret, "url": "postgres://u@{{ host }}/db"},
+            "host": "db1",
+        }));
+        let r = Resolver::new(vec![&files], &t, &cache).with_literal(&literal);
+        assert_eq!(r.resolve("pw").unwrap().unwrap(), json!(secret));
+        // Mixed: the plain template renders, the secret beside it is kept.
+        assert_eq!(
+            r.resolve("db").unwrap().unwrap(),
+            json!({"password": secret, "url": "postgres://u@db1/db"})
+        );
+        // Used inside another template, the secret is inserted as text.
+        let ctx = r.context_for(&[&json!("{{ pw }}")], &[]).unwrap();
+        assert_eq!(
+            t.render_str("[{{ pw }}]", &ctx).unwrap(),
+            json!(format!("[{secret}]"))
+        );
+    }
+
+    #[test]
+    fn final_layers_are_not_rendered_again() {
+        let t = Templater::new();
+        let cache = NamesCache::default();
+        let play = vars(json!({"x": "from play"}));
+        let facts = vars(json!({"out": "Go template: {{ .Name }}", "y": "{{ x }}"}));
+        let r = Resolver::new(vec![&play, &facts], &t, &cache).with_final_layers(&[&facts]);
+        assert_eq!(
+            r.resolve("out").unwrap().unwrap(),
+            json!("Go template: {{ .Name }}")
+        );
+        assert_eq!(r.resolve("y").unwrap().unwrap(), json!("{{ x }}"));
+        // The same values in an ordinary layer are templates.
+        let r = Resolver::new(vec![&play, &facts], &t, &cache);
+        assert_eq!(r.resolve("y").unwrap().unwrap(), json!("from play"));
     }
 }

@@ -158,10 +158,11 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     if follow {
         curl.push_str(" -L");
     }
-    // Credentials and headers (tokens) go in a curl config file readable by
-    // the task's user only, never on curl's command line, which every user
-    // of the host can read.
-    let mut config = String::new();
+    // The URL (it may carry a token in its query or `user:pass@`),
+    // credentials and headers go in a curl config file readable by the task's
+    // user only, never on curl's command line, which every user of the host
+    // can read.
+    let mut config = format!("url = {}\n", curl_config_string(&url)?);
     if let (Some(u), Some(p)) = (
         cx.str_arg("url_username")?.or(cx.str_arg("user")?),
         cx.str_arg("url_password")?.or(cx.str_arg("password")?),
@@ -186,7 +187,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         "_rp_b=$(mktemp); _rp_h=$(mktemp); _rp_e=$(mktemp); _rp_k=$(mktemp)\n\
          trap 'rm -f \"$_rp_b\" \"$_rp_h\" \"$_rp_e\" \"$_rp_k\"' EXIT\n\
          cat > \"$_rp_k\" <<'_RP_CURL_CONFIG'\n{config}_RP_CURL_CONFIG\n\
-         _rp_w=$({curl} -D \"$_rp_h\" -o \"$_rp_b\" -w '%{{http_code}} %{{url_effective}}' -- {url} 2>\"$_rp_e\")\n\
+         _rp_w=$({curl} -D \"$_rp_h\" -o \"$_rp_b\" -w '%{{http_code}} %{{url_effective}}' 2>\"$_rp_e\")\n\
          _rp_rc=$?\n\
          echo \"rp_curl=$_rp_rc $_rp_w\"\n\
          echo rp_expect={codes}\n\
@@ -196,7 +197,6 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
          echo @rp-headers; cat \"$_rp_h\"\n\
          echo @rp-body; head -c {MAX_BODY} \"$_rp_b\" | base64 -w 0; echo\n\
          exit 0\n",
-        url = quote(&url),
         codes = codes_s.join(","),
         rc = if return_content { "yes" } else { "no" },
         changed = if matches!(method.as_str(), "GET" | "HEAD") { "no" } else { "yes" },
@@ -426,7 +426,7 @@ printf '200 http://x/'
     fn credentials_and_headers_stay_off_the_command_line() {
         let f = Fixture::new(
             "uri",
-            json!({"url": "http://h/x", "url_username": "admin", "url_password": "pa\"ss\\word",
+            json!({"url": "http://h/x?token=url-tok-9", "url_username": "admin", "url_password": "pa\"ss\\word",
                    "headers": {"Authorization": "Bearer tok-123"}}),
         );
         let Decision::Run { action } = plan(&f.cx()).unwrap() else {
@@ -437,13 +437,13 @@ printf '200 http://x/'
         assert_eq!(m["status"], json!(200));
         let argv = std::fs::read_to_string(dir.path().join("argv")).unwrap();
         assert!(
-            !argv.contains("tok-123") && !argv.contains("admin"),
+            !argv.contains("tok-123") && !argv.contains("admin") && !argv.contains("url-tok-9"),
             "{argv}"
         );
         let config = std::fs::read_to_string(dir.path().join("config")).unwrap();
         assert_eq!(
             config,
-            "user = \"admin:pa\\\"ss\\\\word\"\nheader = \"Authorization: Bearer tok-123\"\n"
+            "url = \"http://h/x?token=url-tok-9\"\nuser = \"admin:pa\\\"ss\\\\word\"\nheader = \"Authorization: Bearer tok-123\"\n"
         );
         let mode = std::fs::read_to_string(dir.path().join("config.mode")).unwrap();
         assert_eq!(mode.trim(), "-rw-------", "the config is the user's alone");

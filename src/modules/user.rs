@@ -1,6 +1,11 @@
 //! `user` and `group`: accounts, read with `getent` and `id`, changed with
 //! the shadow-utils tools (useradd/usermod/userdel, groupadd/groupmod/groupdel).
 //!
+//! A password hash is never an argument of a program (`useradd -p HASH` is in
+//! `ps` for every user of the host): it reaches `chpasswd -e` on its stdin
+//! through the shell's builtin `printf`, inside the script that `sh` reads on
+//! its own stdin.
+//!
 //! One read snippet per account answers everything the decision needs (the
 //! passwd entry, the groups, whether the password is locked), so a role's
 //! user tasks cost one probe round together. The diff lists each attribute
@@ -123,6 +128,14 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
     if name.is_empty() || name.contains([':', '\n', '/']) {
         return Err(PlanError::Fail(format!("user: invalid user name `{name}`")));
     }
+    if password
+        .as_ref()
+        .is_some_and(|p| p.contains([':', '\n', '\r']))
+    {
+        return Err(PlanError::Fail(
+            "user: `password` must be a crypt(3) hash, which has no `:` or line break".into(),
+        ));
+    }
     if let Some(s) = shell
         .iter()
         .chain(home.iter())
@@ -189,9 +202,7 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
             words.push(g.join(","));
             attrs.push(format!("groups: {}", g.join(",")));
         }
-        if let Some(p) = &password {
-            words.push("-p".into());
-            words.push(p.clone());
+        if password.is_some() {
             attrs.push("password: set".into());
         }
         if non_unique {
@@ -203,6 +214,9 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
         words.push(if create_home { "-m" } else { "-M" }.into());
         words.push(name.clone());
         let mut script = cmd(&words);
+        if let Some(p) = &password {
+            script.push_str(&format!(" && {}", set_hash(&name, p)));
+        }
         if lock == Some(true) {
             script.push_str(&format!(" && usermod -L {}", quote(&name)));
             attrs.push("password_lock: yes".into());
@@ -308,9 +322,10 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
         // runs there and the command only acts when it differs.
         if update_password == "always" {
             let check = format!(
-                "[ \"$(getent shadow {n} | cut -d: -f2)\" = {p} ] || usermod -p {p} {n}",
+                "{{ [ \"$(getent shadow {n} | cut -d: -f2)\" = {p} ] || {set}; }}",
                 n = quote(&name),
-                p = quote(p)
+                p = quote(p),
+                set = set_hash(&name, p),
             );
             extra_cmd(check);
         }
@@ -365,6 +380,15 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
         }],
         action: action(script, result, touches),
     })
+}
+
+/// Sets `name`'s password hash with `chpasswd -e`, the hash on its stdin from
+/// the builtin `printf` (never in a program's arguments, so never in `ps`).
+fn set_hash(name: &str, hash: &str) -> String {
+    format!(
+        "printf '%s\\n' {} | chpasswd -e",
+        quote(&format!("{name}:{hash}"))
+    )
 }
 
 /// The password hash is compared on the host by a read snippet that prints
@@ -602,6 +626,57 @@ mod tests {
         .unwrap();
         assert_eq!(attrs(&d), vec!["password: changed"]);
         assert!(!format!("{d:?}").contains("diffs: [Diff { path: \"user rprovmod-a\", before: None, after: None, attrs: [\"password: $6"));
+        // The hash reaches chpasswd on stdin, never a program's arguments.
+        assert_eq!(
+            testing::script(&d),
+            "{ [ \"$(getent shadow rprovmod-a | cut -d: -f2)\" = '$6$x$y' ] || printf '%s\\n' 'rprovmod-a:$6$x$y' | chpasswd -e; }"
+        );
+        let d = run_user(json!({"name": "rprovmod-b", "password": "$6$x$y"}), None).unwrap();
+        let script = testing::script(&d);
+        assert!(!script.contains("-p"), "{script}");
+        assert!(
+            script.ends_with(" && printf '%s\\n' 'rprovmod-b:$6$x$y' | chpasswd -e"),
+            "{script}"
+        );
+        let m = fail_msg(run_user(json!({"name": "a", "password": "x:y"}), None));
+        assert!(m.contains("crypt(3) hash"), "{m}");
+    }
+
+    /// The script as `sh` runs it, with stand-ins for the shadow tools that
+    /// record their arguments and stdin: the hash reaches chpasswd on stdin,
+    /// and no program sees it as an argument.
+    #[test]
+    fn password_hash_is_only_on_chpasswd_stdin() {
+        let d = run_user(
+            json!({"name": "rprovmod-b", "password": "$6$salt$h4sh"}),
+            None,
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for tool in ["useradd", "chpasswd", "usermod"] {
+            let p = dir.path().join(tool);
+            std::fs::write(
+                &p,
+                format!("#!/bin/sh\necho \"{tool} $*\" >> \"$RP_LOG\"\ncat >> \"$RP_LOG\"\n"),
+            )
+            .unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let log = dir.path().join("log");
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(testing::script(&d))
+            .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+            .env("RP_LOG", &log)
+            .stdin(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "useradd -m rprovmod-b\nchpasswd -e\nrprovmod-b:$6$salt$h4sh\n"
+        );
     }
 
     #[test]

@@ -109,10 +109,20 @@ impl Reporter {
         }
     }
 
-    fn redact_json(&self, v: &Json) -> Json {
+    /// Masks secrets in a structured value; use it *before* turning a value
+    /// into text, so that escaping (`\"`, `\t`, `\u00e6`) cannot hide one.
+    pub fn redact_json(&self, v: &Json) -> Json {
         match self.redactor.lock() {
             Ok(r) => r.redact_json(v),
             Err(_) => Json::Null,
+        }
+    }
+
+    /// Every secret value of the run, for the engine to keep them literal.
+    pub fn secret_values(&self) -> Vec<String> {
+        match self.redactor.lock() {
+            Ok(r) => r.secret_values().map(str::to_string).collect(),
+            Err(_) => Vec::new(),
         }
     }
 
@@ -271,7 +281,8 @@ impl Reporter {
         }
         if self.verbose > 0 {
             if let Some(r) = ev.result {
-                let pretty = serde_json::to_string_pretty(r).unwrap_or_default();
+                // Masked as a value first: as JSON text a secret is escaped.
+                let pretty = serde_json::to_string_pretty(&self.redact_json(r)).unwrap_or_default();
                 for l in pretty.lines() {
                     line.push_str(&format!("    {l}\n"));
                 }

@@ -3,6 +3,8 @@
 //! filesystem of the loopback sshd, and snapshotting a directory tree.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod age;
+
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
@@ -80,19 +82,70 @@ impl Run {
     }
 }
 
+/// Copies a fixture tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for e in fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let dest = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
+/// Runs rprov detached from any terminal (`setsid`: nothing can be asked
+/// interactively), with `HOME` set to `home` when given and no identity
+/// variables but those in `env`.
+pub fn rprov_detached(
+    cwd: &Path,
+    args: &[&str],
+    home: Option<&Path>,
+    env: &[(&str, &Path)],
+) -> Run {
+    let mut cmd = Command::new("setsid");
+    cmd.arg("-w")
+        .arg(env!("CARGO_BIN_EXE_rprov"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("RPROV_AGE_IDENTITY")
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .env_remove("XDG_CONFIG_HOME")
+        .stdin(std::process::Stdio::null());
+    if let Some(h) = home {
+        cmd.env("HOME", h);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    finish(
+        cmd.output()
+            .expect("setsid (util-linux) and the rprov binary"),
+    )
+}
+
 /// Runs the rprov binary with `args` in `cwd`. Never lets a panic pass.
 pub fn rprov<I, S>(cwd: &Path, args: I) -> Run
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let out = Command::new(env!("CARGO_BIN_EXE_rprov"))
-        .current_dir(cwd)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("RPROV_IDENTITY")
-        .output()
-        .expect("running the rprov binary");
+    finish(
+        Command::new(env!("CARGO_BIN_EXE_rprov"))
+            .current_dir(cwd)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("RPROV_IDENTITY")
+            .output()
+            .expect("running the rprov binary"),
+    )
+}
+
+/// The outcome of one rprov process; a panic or a debug dump fails the test.
+fn finish(out: std::process::Output) -> Run {
     let run = Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -52,11 +52,21 @@ pub enum InventoryError {
         #[source]
         source: std::io::Error,
     },
-    /// A vars file is vault-encrypted; rprov cannot read those yet.
-    #[error("vault-encrypted vars file {}: vault files are read with --vault-password-file (not supported here yet)", .path.display())]
+    /// A vars file is vault-encrypted and no vault password was given.
+    #[error("vault-encrypted vars file {}: pass --vault-password-file FILE to read it", .path.display())]
     Vault {
         /// The encrypted file.
         path: PathBuf,
+    },
+    /// Vault text in a vars file could not be decrypted.
+    #[error("{}{}: {message}", .path.display(), .key.as_ref().map(|k| format!(" (value of `{k}`)")).unwrap_or_default())]
+    VaultDecrypt {
+        /// The vars file.
+        path: PathBuf,
+        /// The variable (dotted) for an inline `!vault` value; none for a whole file.
+        key: Option<String>,
+        /// What went wrong and what to do.
+        message: String,
     },
     /// A host pattern matched no host at all.
     #[error("no host or group matches '{pattern}'")]

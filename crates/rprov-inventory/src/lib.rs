@@ -22,8 +22,11 @@
 //! - a host pattern that selects nothing is an error (Ansible warns and runs
 //!   nothing); terms that match nothing inside a larger pattern are ignored.
 //!
-//! Not done yet: inventory directories and scripts/plugins, vault files and
-//! `!vault` values, the implicit `localhost`, and `hash_behaviour=merge`.
+//! Vault files and `!vault` values in `group_vars/` and `host_vars/` are read
+//! through a [`VaultDecrypt`] given to [`Inventory::load_with`].
+//!
+//! Not done yet: inventory directories and scripts/plugins, the implicit
+//! `localhost`, and `hash_behaviour=merge`.
 
 #![deny(missing_docs)]
 
@@ -45,6 +48,17 @@ use data::{InventoryData, ALL};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use vars_dirs::VarsDir;
+
+/// Decrypts Ansible vault text found in `group_vars/` and `host_vars/` files.
+///
+/// This crate has no cryptography: the caller decides how (and whether) vault
+/// text is decrypted, and learns which values were secret.
+pub trait VaultDecrypt {
+    /// The plaintext of `text`, found in `path`: a whole vault file when `key`
+    /// is `None`, else the inline `!vault` value of the (dotted) variable `key`.
+    /// The error is a message for the user (what is wrong, what to do).
+    fn decrypt(&self, path: &Path, key: Option<&str>, text: &str) -> Result<String, String>;
+}
 
 /// Variables, in the order they were defined.
 pub type Vars = indexmap::IndexMap<String, serde_json::Value>;
@@ -92,16 +106,34 @@ impl Inventory {
     /// `.yaml` or `.json`, or the content opens a YAML mapping such as `all:`;
     /// INI otherwise), then `group_vars/` and `host_vars/` next to it.
     pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
+        Self::load_with(path, None)
+    }
+
+    /// [`Inventory::load`], decrypting vault files and values with `vault`
+    /// (without one, a vault file is an error and `!vault` values are kept as
+    /// their vault text).
+    pub fn load_with(
+        path: &Path,
+        vault: Option<&dyn VaultDecrypt>,
+    ) -> Result<Inventory, InventoryError> {
         let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_str_at(&text, path)
+        Self::parse_at(&text, path, vault)
     }
 
     /// Parse inventory text as if it were read from `path` (whose directory is
     /// searched for `group_vars/` and `host_vars/`).
     pub fn from_str_at(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
+        Self::parse_at(text, path, None)
+    }
+
+    fn parse_at(
+        text: &str,
+        path: &Path,
+        vault: Option<&dyn VaultDecrypt>,
+    ) -> Result<Inventory, InventoryError> {
         let mut data = InventoryData::new();
         if is_yaml(path, text) {
             yaml::parse(text, path, &mut data)?;
@@ -120,7 +152,7 @@ impl Inventory {
         } else {
             dir
         };
-        inv.add_vars_dir(&dir)?;
+        inv.add_vars_dir_with(&dir, vault)?;
         Ok(inv)
     }
 
@@ -132,7 +164,17 @@ impl Inventory {
     /// Add `group_vars/` and `host_vars/` found in another directory (the
     /// playbook's); they take precedence over those loaded before, as in Ansible.
     pub fn add_vars_dir(&mut self, dir: &Path) -> Result<(), InventoryError> {
-        let vd = VarsDir::load(dir, self.data.groups.keys(), self.data.hosts.keys())?;
+        self.add_vars_dir_with(dir, None)
+    }
+
+    /// [`Inventory::add_vars_dir`], decrypting vault files and values with
+    /// `vault` (see [`Inventory::load_with`]).
+    pub fn add_vars_dir_with(
+        &mut self,
+        dir: &Path,
+        vault: Option<&dyn VaultDecrypt>,
+    ) -> Result<(), InventoryError> {
+        let vd = VarsDir::load(dir, self.data.groups.keys(), self.data.hosts.keys(), vault)?;
         self.vars_dirs.push(vd);
         Ok(())
     }

@@ -415,7 +415,7 @@ fn vars_dir_errors() {
     assert_eq!(
         e,
         format!(
-            "vault-encrypted vars file {}: vault files are read with --vault-password-file (not supported here yet)",
+            "vault-encrypted vars file {}: pass --vault-password-file FILE to read it",
             dir.path().join("group_vars/web.yml").display()
         )
     );
@@ -573,4 +573,78 @@ fn random_ini_never_panics() {
         }
         let _ = Inventory::from_str_at(&text, Path::new("/nonexistent-rprov-dir/h.yml"));
     }
+}
+
+/// A stand-in decryptor (unit test only): "decrypts" by reading the text
+/// after the header line, and records what it was asked.
+struct FakeVault(std::sync::Mutex<Vec<(PathBuf, Option<String>)>>);
+
+impl VaultDecrypt for FakeVault {
+    fn decrypt(&self, path: &Path, key: Option<&str>, text: &str) -> Result<String, String> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((path.to_path_buf(), key.map(str::to_string)));
+        let body = text.trim().lines().skip(1).collect::<Vec<_>>().join("\n");
+        match body.as_str() {
+            "bad" => Err("wrong vault password".into()),
+            b => Ok(b.to_string()),
+        }
+    }
+}
+
+#[test]
+fn vault_files_and_values_go_through_the_decryptor() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv_path = dir.path().join("hosts.ini");
+    fs::write(&inv_path, "[web]\nw1\n").unwrap();
+    fs::create_dir_all(dir.path().join("group_vars/web")).unwrap();
+    fs::create_dir_all(dir.path().join("host_vars")).unwrap();
+    let whole = dir.path().join("group_vars/web/vault.yml");
+    fs::write(&whole, "$ANSIBLE_VAULT;1.1;AES256\nvault_pw: from-file\n").unwrap();
+    let inline = dir.path().join("host_vars/w1.yml");
+    fs::write(
+        &inline,
+        "plain: x\ndb:\n  pw: !vault |\n    $ANSIBLE_VAULT;1.1;AES256\n    inline-secret\n",
+    )
+    .unwrap();
+    let fake = FakeVault(Default::default());
+    let inv = Inventory::load_with(&inv_path, Some(&fake)).unwrap();
+    let vars = inv.host_vars("w1");
+    assert_eq!(vars["vault_pw"], "from-file");
+    assert_eq!(vars["db"]["pw"], "inline-secret");
+    assert_eq!(vars["plain"], "x");
+    let asked = fake.0.lock().unwrap().clone();
+    assert_eq!(
+        asked,
+        vec![
+            (whole.clone(), None),
+            (inline.clone(), Some("db.pw".into()))
+        ]
+    );
+
+    // Without a decryptor the inline value stays as its vault text.
+    fs::remove_file(&whole).unwrap();
+    let inv = Inventory::load(&inv_path).unwrap();
+    assert!(inv.host_vars("w1")["db"]["pw"]
+        .as_str()
+        .unwrap()
+        .starts_with("$ANSIBLE_VAULT"));
+
+    // The decryptor's error names the file and the variable.
+    fs::write(
+        &inline,
+        "db:\n  pw: !vault |\n    $ANSIBLE_VAULT;1.1;AES256\n    bad\n",
+    )
+    .unwrap();
+    let e = Inventory::load_with(&inv_path, Some(&fake))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        format!(
+            "{} (value of `db.pw`): wrong vault password",
+            inline.display()
+        )
+    );
 }

@@ -7,9 +7,13 @@
 //! read in order and later files replace earlier keys. We read them all when the
 //! inventory is loaded so that a broken vars file is reported before any host is
 //! contacted.
+//!
+//! Ansible vault files and inline `!vault` values are decrypted through a
+//! [`VaultDecrypt`] the caller gives (this crate knows no cryptography); without
+//! one, a vault file is an error and inline values stay as their vault text.
 
 use crate::error::InventoryError;
-use crate::{yaml, Vars};
+use crate::{yaml, Vars, VaultDecrypt};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,12 +32,13 @@ impl VarsDir {
         dir: &Path,
         groups: impl IntoIterator<Item = &'a String>,
         hosts: impl IntoIterator<Item = &'a String>,
+        vault: Option<&dyn VaultDecrypt>,
     ) -> Result<VarsDir, InventoryError> {
         let mut out = VarsDir::default();
         let gdir = dir.join("group_vars");
         if gdir.is_dir() {
             for g in groups {
-                if let Some(v) = load_entity(&gdir, g)? {
+                if let Some(v) = load_entity(&gdir, g, vault)? {
                     out.groups.insert(g.clone(), v);
                 }
             }
@@ -41,7 +46,7 @@ impl VarsDir {
         let hdir = dir.join("host_vars");
         if hdir.is_dir() {
             for h in hosts {
-                if let Some(v) = load_entity(&hdir, h)? {
+                if let Some(v) = load_entity(&hdir, h, vault)? {
                     out.hosts.insert(h.clone(), v);
                 }
             }
@@ -50,7 +55,11 @@ impl VarsDir {
     }
 }
 
-fn load_entity(base: &Path, name: &str) -> Result<Option<Vars>, InventoryError> {
+fn load_entity(
+    base: &Path,
+    name: &str,
+    vault: Option<&dyn VaultDecrypt>,
+) -> Result<Option<Vars>, InventoryError> {
     // A host or group name with a path separator must not escape the directory.
     if name.contains('/') || name.contains('\\') || name == ".." || name == "." {
         return Ok(None);
@@ -61,7 +70,7 @@ fn load_entity(base: &Path, name: &str) -> Result<Option<Vars>, InventoryError> 
     }
     let mut vars = Vars::new();
     for f in files {
-        vars.extend(read_vars_file(&f)?);
+        vars.extend(read_vars_file(&f, vault)?);
     }
     Ok(Some(vars))
 }
@@ -112,24 +121,83 @@ fn dir_files(dir: &Path, found: &mut Vec<PathBuf>, depth: usize) -> Result<(), I
 }
 
 /// Read one YAML/JSON vars file into a map (an empty file is no variables).
-pub(crate) fn read_vars_file(path: &Path) -> Result<Vars, InventoryError> {
+pub(crate) fn read_vars_file(
+    path: &Path,
+    vault: Option<&dyn VaultDecrypt>,
+) -> Result<Vars, InventoryError> {
     let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    if text.trim_start().starts_with("$ANSIBLE_VAULT") {
-        return Err(InventoryError::Vault {
-            path: path.to_path_buf(),
-        });
+    let text = if is_vault(&text) {
+        let Some(v) = vault else {
+            return Err(InventoryError::Vault {
+                path: path.to_path_buf(),
+            });
+        };
+        v.decrypt(path, None, &text)
+            .map_err(|message| InventoryError::VaultDecrypt {
+                path: path.to_path_buf(),
+                key: None,
+                message,
+            })?
+    } else {
+        text
+    };
+    let mut vars: Vars = match yaml::parse_value(&text, path)? {
+        None => Vars::new(),
+        Some(Value::Object(m)) => m.into_iter().collect(),
+        Some(_) => {
+            return Err(InventoryError::parse(
+                path,
+                1,
+                "a vars file must be a mapping of variable names to values",
+                "write `name: value` lines at the top level",
+            ))
+        }
+    };
+    if let Some(v) = vault {
+        for (k, value) in vars.iter_mut() {
+            decrypt_inline(path, k, value, v)?;
+        }
     }
-    match yaml::parse_value(&text, path)? {
-        None => Ok(Vars::new()),
-        Some(Value::Object(m)) => Ok(m.into_iter().collect()),
-        Some(_) => Err(InventoryError::parse(
-            path,
-            1,
-            "a vars file must be a mapping of variable names to values",
-            "write `name: value` lines at the top level",
-        )),
+    Ok(vars)
+}
+
+fn is_vault(text: &str) -> bool {
+    text.trim_start().starts_with("$ANSIBLE_VAULT")
+}
+
+/// Replaces inline `!vault` values (read as strings starting with the vault
+/// header) by their plaintext.
+fn decrypt_inline(
+    path: &Path,
+    key: &str,
+    value: &mut Value,
+    vault: &dyn VaultDecrypt,
+) -> Result<(), InventoryError> {
+    match value {
+        Value::String(s) if is_vault(s) => {
+            let plain = vault.decrypt(path, Some(key), s).map_err(|message| {
+                InventoryError::VaultDecrypt {
+                    path: path.to_path_buf(),
+                    key: Some(key.to_string()),
+                    message,
+                }
+            })?;
+            *value = Value::String(plain);
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                decrypt_inline(path, &format!("{key}.{i}"), item, vault)?;
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map.iter_mut() {
+                decrypt_inline(path, &format!("{key}.{k}"), item, vault)?;
+            }
+        }
+        _ => {}
     }
+    Ok(())
 }

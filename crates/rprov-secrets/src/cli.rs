@@ -36,7 +36,8 @@ pub struct SecretsArgs {
     /// When given, the environment and the default path are not consulted.
     #[arg(long, value_name = "FILE")]
     pub identity: Vec<PathBuf>,
-    /// Read the passphrase of a passphrase-encrypted file from FILE instead of the terminal.
+    /// Read the passphrase of a passphrase-encrypted file (or of a passphrase-protected
+    /// SSH key identity) from FILE instead of the terminal.
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
     /// What to do.
@@ -73,6 +74,10 @@ pub enum SecretsCommand {
     Set {
         /// A dotted path such as `db.password`; missing maps on the way are created.
         key: String,
+        /// Store an empty value when stdin is empty (refused otherwise: an empty
+        /// stdin is usually a mistake, such as a pipe from a failed command).
+        #[arg(long)]
+        allow_empty: bool,
     },
     /// Remove a value.
     Rm {
@@ -164,10 +169,13 @@ pub fn run_with(
             }
             Ok(())
         }
-        SecretsCommand::Set { key } => {
+        SecretsCommand::Set { key, allow_empty } => {
             let (mut vars, mode) = open_or_empty(path, &ids, env)?;
             let write_key = WriteKey::for_file(path, mode.as_ref())?;
             let value = read_value(stdin, &key, edit_opts.interactive)?;
+            if value.is_empty() && !allow_empty {
+                return Err(SecretsError::EmptyValue { key });
+            }
             keypath::set(
                 &mut vars,
                 &key,

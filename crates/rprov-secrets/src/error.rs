@@ -24,7 +24,7 @@ pub enum SecretsError {
     },
 
     /// The secrets file does not exist.
-    #[error("{} does not exist; create it with `rprov secrets edit` (after `rprov secrets init` if you have no identity yet)", path.display())]
+    #[error("{} does not exist; create it with `rprov secrets edit --file {}` (after `rprov secrets init` if you have no identity yet)", path.display(), path.display())]
     NotFound {
         /// The missing file.
         path: PathBuf,
@@ -64,6 +64,15 @@ pub enum SecretsError {
     WrongPassphrase {
         /// The encrypted file.
         file: PathBuf,
+    },
+
+    /// The passphrase of a passphrase-protected SSH key identity was wrong.
+    #[error("wrong passphrase for SSH key {}{}", key.display(), from_file.as_ref().map(|f| format!(" (read from --passphrase-file {})", f.display())).unwrap_or_default())]
+    WrongKeyPassphrase {
+        /// The SSH private key.
+        key: PathBuf,
+        /// The passphrase file it was read from, if any.
+        from_file: Option<PathBuf>,
     },
 
     /// A passphrase was needed but none could be obtained.
@@ -138,6 +147,13 @@ pub enum SecretsError {
         key: String,
         /// What is wrong with it.
         reason: String,
+    },
+
+    /// `set` read an empty value and `--allow-empty` was not given.
+    #[error("refusing to set `{key}` to an empty value (stdin was empty); pipe the value in, or pass --allow-empty to store \"\"")]
+    EmptyValue {
+        /// The dotted key.
+        key: String,
     },
 
     /// The editor could not be started or exited with a failure.

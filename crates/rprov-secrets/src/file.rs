@@ -74,17 +74,25 @@ pub(crate) fn decrypt_file(
         (stream, KeyMode::Passphrase(pw))
     } else {
         let sources = identity::discover(opts, env, path)?;
-        let ids = identity::load_identities(&sources)?;
+        let loaded = identity::load_identities(&sources, opts)?;
         let stream = decryptor
-            .decrypt(ids.iter().map(|i| i.as_ref() as &dyn age::Identity))
+            .decrypt(loaded.ids.iter().map(|i| i.as_ref() as &dyn age::Identity))
             .map_err(|e| match e {
-                age::DecryptError::NoMatchingKeys => SecretsError::NoMatchingIdentity {
-                    file: path.to_owned(),
-                    tried: sources
-                        .iter()
-                        .map(|s| s.path.display().to_string())
-                        .collect(),
-                },
+                age::DecryptError::NoMatchingKeys => {
+                    // A key that could not be unlocked explains it better.
+                    let first = loaded
+                        .problems
+                        .lock()
+                        .ok()
+                        .and_then(|mut p| (!p.is_empty()).then(|| p.remove(0)));
+                    first.unwrap_or_else(|| SecretsError::NoMatchingIdentity {
+                        file: path.to_owned(),
+                        tried: sources
+                            .iter()
+                            .map(|s| s.path.display().to_string())
+                            .collect(),
+                    })
+                }
                 other => corrupt(describe(&other)),
             })?;
         (stream, KeyMode::Identities)

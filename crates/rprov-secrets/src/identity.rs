@@ -13,7 +13,9 @@
 //!
 //! An identity file is either an age identity file (`AGE-SECRET-KEY-1...` lines,
 //! `#` comments) or an OpenSSH private key (ed25519 or RSA). A passphrase-protected
-//! SSH key asks for its passphrase on the terminal.
+//! SSH key reads `--passphrase-file` or asks on the terminal, once per run (see
+//! `sshkey`). An unusable identity found by discovery is skipped with a warning;
+//! one named with `--identity` is an error.
 //!
 //! Passphrase-encrypted secrets files (age's scrypt recipient) need no identity: the
 //! passphrase comes from `--passphrase-file` or a no-echo prompt on `/dev/tty`.
@@ -26,6 +28,7 @@ use std::str::FromStr;
 
 use age::secrecy::{ExposeSecret, SecretString};
 
+use crate::sshkey::{LockedSshKey, Problems};
 use crate::SecretsError;
 
 /// Where to look for identities beyond the environment.
@@ -41,6 +44,9 @@ pub struct IdentityOptions {
 pub const ENV_IDENTITY: &str = "RPROV_AGE_IDENTITY";
 /// The environment variable sops users already have.
 pub const ENV_SOPS: &str = "SOPS_AGE_KEY_FILE";
+
+/// The origin of identities named on the command line.
+const ORIGIN_FLAG: &str = "--identity";
 
 /// An identity file and where its path came from (for error messages).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,7 +84,7 @@ pub(crate) fn discover(
             .iter()
             .map(|p| Source {
                 path: p.clone(),
-                origin: "--identity".into(),
+                origin: ORIGIN_FLAG.into(),
             })
             .collect());
     }
@@ -120,15 +126,40 @@ pub(crate) fn discover(
     Ok(found)
 }
 
+/// The identities to decrypt one file with, and where problems met while using
+/// them (a wrong SSH key passphrase, no terminal) are recorded.
+pub(crate) struct Loaded {
+    pub ids: Vec<Box<dyn age::Identity>>,
+    pub problems: Problems,
+}
+
 /// Reads and parses every identity in `sources`.
+///
+/// A file named with `--identity` must be usable. One found by discovery (an
+/// environment variable, the default path) that is not is skipped with a
+/// warning, so a broken `$SOPS_AGE_KEY_FILE` does not hide a good
+/// `~/.config/rprov/identity.txt`; if none is usable, the first problem is the error.
 pub(crate) fn load_identities(
     sources: &[Source],
-) -> Result<Vec<Box<dyn age::Identity>>, SecretsError> {
-    let mut out = Vec::new();
+    opts: &IdentityOptions,
+) -> Result<Loaded, SecretsError> {
+    let problems = Problems::default();
+    let mut ids = Vec::new();
+    let mut skipped = None;
     for src in sources {
-        out.extend(load_identity_file(src)?);
+        match load_identity_file(src, opts, &problems) {
+            Ok(found) => ids.extend(found),
+            Err(e) if src.origin != ORIGIN_FLAG => {
+                eprintln!("warning: {e}; trying the other identities");
+                skipped.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
     }
-    Ok(out)
+    match skipped {
+        Some(e) if ids.is_empty() => Err(e),
+        _ => Ok(Loaded { ids, problems }),
+    }
 }
 
 fn bad(src: &Source, reason: impl Into<String>) -> SecretsError {
@@ -139,7 +170,11 @@ fn bad(src: &Source, reason: impl Into<String>) -> SecretsError {
     }
 }
 
-fn load_identity_file(src: &Source) -> Result<Vec<Box<dyn age::Identity>>, SecretsError> {
+fn load_identity_file(
+    src: &Source,
+    opts: &IdentityOptions,
+    problems: &Problems,
+) -> Result<Vec<Box<dyn age::Identity>>, SecretsError> {
     let data = zeroize::Zeroizing::new(
         std::fs::read(&src.path).map_err(|e| bad(src, format!("cannot read it: {e}")))?,
     );
@@ -149,12 +184,19 @@ fn load_identity_file(src: &Source) -> Result<Vec<Box<dyn age::Identity>>, Secre
         .any(|l| l.starts_with("-----BEGIN") && l.contains("PRIVATE KEY"));
     if is_ssh {
         let filename = src.path.display().to_string();
-        let id = age::ssh::Identity::from_buffer(data.as_slice(), Some(filename.clone()))
+        let id = age::ssh::Identity::from_buffer(data.as_slice(), Some(filename))
             .map_err(|e| bad(src, format!("not a usable SSH private key: {e}")))?;
-        if let age::ssh::Identity::Unsupported(k) = &id {
-            return Err(bad(src, Unsupported(k).to_string()));
-        }
-        return Ok(vec![Box::new(id.with_callbacks(TtyCallbacks))]);
+        return match id {
+            age::ssh::Identity::Unsupported(k) => Err(bad(src, Unsupported(&k).to_string())),
+            age::ssh::Identity::Encrypted(_) => Ok(vec![Box::new(LockedSshKey::new(
+                &src.path,
+                &data,
+                id,
+                opts,
+                problems.clone(),
+            ))]),
+            age::ssh::Identity::Unencrypted(_) => Ok(vec![Box::new(id)]),
+        };
     }
     let file =
         age::IdentityFile::from_buffer(data.as_slice()).map_err(|e| bad(src, e.to_string()))?;
@@ -178,53 +220,36 @@ impl fmt::Display for Unsupported<'_> {
     }
 }
 
-/// Asks for SSH key passphrases on the terminal; answers nothing when there is none.
-#[derive(Clone, Copy)]
-struct TtyCallbacks;
-
-impl age::Callbacks for TtyCallbacks {
-    fn display_message(&self, message: &str) {
-        eprintln!("{message}");
-    }
-
-    fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Option<bool> {
-        None
-    }
-
-    fn request_public_string(&self, _: &str) -> Option<String> {
-        None
-    }
-
-    fn request_passphrase(&self, description: &str) -> Option<SecretString> {
-        prompt_secret(&format!("{description}: ")).map(SecretString::from)
-    }
-}
-
 /// Prompts on `/dev/tty` without echo; `None` when there is no terminal.
 pub(crate) fn prompt_secret(prompt: &str) -> Option<String> {
     rpassword::prompt_password(prompt).ok()
+}
+
+/// Reads a passphrase file: one trailing newline stripped, the rest kept as is.
+pub(crate) fn passphrase_from_file(path: &Path) -> Result<SecretString, SecretsError> {
+    let raw = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| SecretsError::io("reading passphrase file", path, e))?,
+    );
+    let pw = raw
+        .strip_suffix("\r\n")
+        .or_else(|| raw.strip_suffix('\n'))
+        .unwrap_or(&raw);
+    if pw.is_empty() {
+        return Err(SecretsError::io(
+            "reading passphrase file",
+            path,
+            std::io::Error::other("it is empty"),
+        ));
+    }
+    Ok(SecretString::from(pw.to_owned()))
 }
 
 /// Gets the passphrase for `what`: from `--passphrase-file` (one trailing newline
 /// stripped, the rest kept as is) or a terminal prompt.
 pub(crate) fn passphrase(opts: &IdentityOptions, what: &str) -> Result<SecretString, SecretsError> {
     if let Some(path) = &opts.passphrase_file {
-        let raw = zeroize::Zeroizing::new(
-            std::fs::read_to_string(path)
-                .map_err(|e| SecretsError::io("reading passphrase file", path, e))?,
-        );
-        let pw = raw
-            .strip_suffix("\r\n")
-            .or_else(|| raw.strip_suffix('\n'))
-            .unwrap_or(&raw);
-        if pw.is_empty() {
-            return Err(SecretsError::io(
-                "reading passphrase file",
-                path,
-                std::io::Error::other("it is empty"),
-            ));
-        }
-        return Ok(SecretString::from(pw.to_owned()));
+        return passphrase_from_file(path);
     }
     prompt_secret(&format!("Passphrase for {what}: "))
         .filter(|p| !p.is_empty())

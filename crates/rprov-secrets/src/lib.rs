@@ -7,11 +7,13 @@
 //! the keys it already has. The file is armored on write so it diffs in git.
 //!
 //! The API is synchronous on purpose: decryption is CPU work (scrypt takes about a
-//! second by design), so the engine calls [`load`] once per run from
-//! `tokio::task::spawn_blocking`.
+//! second by design) and may ask on the terminal. rprov decrypts `secrets.age` and
+//! every `vars_files` entry with a literal path once per run before its async
+//! runtime starts; a `vars_files` path that needs a host's variables is decrypted
+//! on first use in `tokio::task::spawn_blocking`, and cached for the other hosts.
 //!
-//! Modules: [`identity`] (where keys come from), `file` (decrypt, parse, encrypt,
-//! atomic write), [`vault`] (Ansible vault), [`redact`] (masking), [`edit`] (the
+//! Modules: [`identity`] (where keys come from), `sshkey` (passphrase-protected
+//! SSH keys), `file` (decrypt, parse, encrypt, atomic write), [`vault`] (Ansible vault), [`redact`] (masking), [`edit`] (the
 //! editor round trip), [`cli`] (the subcommand), [`error`].
 #![deny(missing_docs)]
 
@@ -24,6 +26,7 @@ mod file;
 pub mod identity;
 mod keypath;
 pub mod redact;
+mod sshkey;
 pub mod vault;
 
 pub use error::SecretsError;

@@ -8,7 +8,7 @@
 //! secret that contains another is masked whole and replacements are never rescanned.
 //!
 //! Rules:
-//! - Every string value (and every number, written as YAML would) is a pattern,
+//! - Every string value (and every number, written as YAML would) is a secret,
 //!   replaced by `«secret:KEY»` where KEY is the dotted path (`db.password`,
 //!   list items as `hosts.0`).
 //! - Values shorter than [`MIN_SECRET_LEN`] characters are **not** masked: `yes`,
@@ -16,20 +16,33 @@
 //! - A multi-line value is also masked line by line (each line of at least
 //!   [`MIN_SECRET_LEN`] characters), because a file diff shows a PEM key one line
 //!   at a time and never as the whole value.
+//! - The forms a secret takes when escaped or encoded (JSON and YAML escapes,
+//!   shell quoting, URL encoding, base64 at every byte offset: see `forms`) are
+//!   masked as the secret itself.
+//!
+//! Text masking is the safety net; structured values (task results, `debug`
+//! output) are masked with [`Redactor::redact_json`] *before* they are turned
+//! into text, so the escaping of the printer never matters.
+
+mod forms;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use indexmap::IndexMap;
 
 /// Values with fewer characters than this are not masked (too many false positives).
 pub const MIN_SECRET_LEN: usize = 4;
 
-/// Masks secret values in text and JSON. Cheap to clone (the automaton is shared).
+/// Masks secret values in text and JSON. Cheap to clone (everything is shared).
 #[derive(Clone, Default)]
 pub struct Redactor {
-    /// pattern → key, deduplicated; on a clash the first key wins.
-    patterns: BTreeMap<String, String>,
+    /// Every secret value (of any length) → its key, in the order added; on a
+    /// clash the first key wins.
+    values: Arc<IndexMap<String, String>>,
+    /// pattern → key: the values long enough to mask, their lines and derived forms.
+    patterns: Arc<IndexMap<String, String>>,
     /// Built from `patterns`; `None` when there is nothing to mask.
     matcher: Option<Matcher>,
 }
@@ -38,27 +51,26 @@ pub struct Redactor {
 struct Matcher {
     automaton: AhoCorasick,
     /// Replacement text per pattern id.
-    replacements: Vec<String>,
+    replacements: Arc<Vec<String>>,
 }
 
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the values themselves.
-        f.debug_struct("Redactor")
-            .field("keys", &self.patterns.values().collect::<Vec<_>>())
-            .finish()
+        let mut keys: Vec<&String> = self.values.values().collect();
+        keys.dedup();
+        f.debug_struct("Redactor").field("keys", &keys).finish()
     }
 }
 
 impl Redactor {
     /// Builds a redactor from `(dotted key, value)` pairs.
     pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
-        let mut r = Redactor::default();
+        let mut values = IndexMap::new();
         for (key, value) in pairs {
-            r.add(key, &value);
+            values.entry(value).or_insert(key);
         }
-        r.rebuild();
-        r
+        Redactor::from_values(values)
     }
 
     /// Builds a redactor for every string or number leaf of `vars`.
@@ -70,43 +82,30 @@ impl Redactor {
         Redactor::new(pairs)
     }
 
-    fn add(&mut self, key: String, value: &str) {
-        let mut candidates = vec![value];
-        if value.contains('\n') {
-            candidates.extend(value.lines().map(|l| l.trim_end_matches('\r')));
-        }
-        for c in candidates {
-            if c.chars().count() >= MIN_SECRET_LEN && !self.patterns.contains_key(c) {
-                self.patterns.insert(c.to_owned(), key.clone());
+    fn from_values(values: IndexMap<String, String>) -> Self {
+        let mut patterns: IndexMap<String, String> = IndexMap::new();
+        for (value, key) in &values {
+            let mut candidates = vec![value.as_str()];
+            if value.contains('\n') {
+                candidates.extend(value.lines().map(|l| l.trim_end_matches('\r')));
+            }
+            for c in candidates {
+                if c.chars().count() < MIN_SECRET_LEN {
+                    continue;
+                }
+                for form in forms::derived(c) {
+                    if form.chars().count() >= MIN_SECRET_LEN {
+                        patterns.entry(form).or_insert_with(|| key.clone());
+                    }
+                }
             }
         }
-    }
-
-    fn rebuild(&mut self) {
-        if self.patterns.is_empty() {
-            self.matcher = None;
-            return;
+        let matcher = build_matcher(&patterns);
+        Redactor {
+            values: Arc::new(values),
+            patterns: Arc::new(patterns),
+            matcher,
         }
-        let (pats, replacements): (Vec<&str>, Vec<String>) = self
-            .patterns
-            .iter()
-            .map(|(p, k)| (p.as_str(), format!("«secret:{k}»")))
-            .unzip();
-        // Building can only fail when limits are exceeded (huge pattern sets); fall back
-        // to masking nothing would leak, so fall back to the slower NFA with no limits.
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&pats)
-            .or_else(|_| {
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
-                    .build(&pats)
-            });
-        self.matcher = automaton.ok().map(|automaton| Matcher {
-            automaton,
-            replacements,
-        });
     }
 
     /// Replaces every secret in `text`; borrows when nothing matched.
@@ -117,12 +116,15 @@ impl Redactor {
         if m.automaton.find(text).is_none() {
             return Cow::Borrowed(text);
         }
-        Cow::Owned(m.automaton.replace_all(text, &m.replacements))
+        Cow::Owned(m.automaton.replace_all(text, m.replacements.as_slice()))
     }
 
     /// Redacts every string (and object key) inside a JSON value.
     pub fn redact_json(&self, v: &serde_json::Value) -> serde_json::Value {
         use serde_json::Value;
+        if self.matcher.is_none() {
+            return v.clone();
+        }
         match v {
             Value::String(s) => Value::String(self.redact(s).into_owned()),
             Value::Array(items) => {
@@ -147,13 +149,18 @@ impl Redactor {
 
     /// Adds all of `other`'s secrets to `self`.
     pub fn merge(&mut self, other: Redactor) {
-        if other.patterns.is_empty() {
+        if other
+            .values
+            .iter()
+            .all(|(v, _)| self.values.contains_key(v))
+        {
             return;
         }
-        for (p, k) in other.patterns {
-            self.patterns.entry(p).or_insert(k);
+        let mut values = (*self.values).clone();
+        for (v, k) in other.values.iter() {
+            values.entry(v.clone()).or_insert_with(|| k.clone());
         }
-        self.rebuild();
+        *self = Redactor::from_values(values);
     }
 
     /// True when there is nothing to mask.
@@ -161,10 +168,42 @@ impl Redactor {
         self.patterns.is_empty()
     }
 
-    /// The number of distinct patterns (whole values and lines of multi-line values).
+    /// The number of distinct patterns (values, lines of multi-line values and
+    /// their derived forms).
     pub fn len(&self) -> usize {
         self.patterns.len()
     }
+
+    /// Every secret value, short ones included: what the engine must treat as
+    /// literal text (never render as a template).
+    pub fn secret_values(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+}
+
+fn build_matcher(patterns: &IndexMap<String, String>) -> Option<Matcher> {
+    if patterns.is_empty() {
+        return None;
+    }
+    let (pats, replacements): (Vec<&str>, Vec<String>) = patterns
+        .iter()
+        .map(|(p, k)| (p.as_str(), format!("«secret:{k}»")))
+        .unzip();
+    // Building can only fail when limits are exceeded (huge pattern sets); masking
+    // nothing would leak, so fall back to the slower NFA with no limits.
+    let automaton = AhoCorasickBuilder::new()
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(&pats)
+        .or_else(|_| {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::LeftmostLongest)
+                .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
+                .build(&pats)
+        });
+    automaton.ok().map(|automaton| Matcher {
+        automaton,
+        replacements: Arc::new(replacements),
+    })
 }
 
 /// Flattens a value into `(dotted key, text)` leaves; lists use the index as a segment.
@@ -267,7 +306,44 @@ mod tests {
         assert!(!dbg.contains("alpha-secret"), "{dbg}");
         let mut empty = Redactor::default();
         assert!(empty.is_empty());
-        empty.merge(a);
-        assert_eq!(empty.len(), 2);
+        empty.merge(a.clone());
+        assert_eq!(empty.len(), a.len());
+        assert_eq!(empty.secret_values().count(), 2);
+    }
+
+    #[test]
+    fn escaped_and_encoded_forms_are_masked_as_the_secret() {
+        use base64::Engine as _;
+        let secret = "p\"a\\ss'w{rd\tæøå";
+        let r = Redactor::new([("db.pw".into(), secret.into())]);
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let texts = [
+            serde_json::to_string(&serde_json::json!({"cmd": secret})).unwrap(),
+            serde_json::to_string_pretty(&serde_json::json!([secret])).unwrap(),
+            format!("Authorization: Basic {}", b64(&format!("admin:{secret}"))),
+            format!("x={}", b64(secret)),
+            format!("sh -c 'echo {}'", secret.replace('\'', "'\"'\"'")),
+            format!(
+                "url=https://h/?p={}",
+                "p%22a%5Css%27w%7Brd%09%C3%A6%C3%B8%C3%A5"
+            ),
+            format!("pw: \"{}\"", r#"p\"a\\ss'w{rd\t\xE6\xF8\xE5"#),
+        ];
+        for t in texts {
+            let out = r.redact(&t);
+            assert!(out.contains("«secret:db.pw»"), "not masked: {t} → {out}");
+            assert!(!out.contains("ss'w") && !out.contains("w{rd"), "{out}");
+        }
+    }
+
+    #[test]
+    fn short_values_are_still_known_as_secrets() {
+        let r = Redactor::new([
+            ("a".into(), "{{".into()),
+            ("b".into(), "long-enough".into()),
+        ]);
+        let values: Vec<&str> = r.secret_values().collect();
+        assert_eq!(values, ["{{", "long-enough"]);
+        assert_eq!(r.redact("{{ long-enough"), "{{ «secret:b»");
     }
 }

@@ -160,9 +160,7 @@ pub fn read_vault_password_file(path: &Path) -> Result<Vec<u8>, SecretsError> {
 pub fn load_vault_vars(path: &Path, password: &[u8]) -> Result<(Vars, Redactor), SecretsError> {
     let text = std::fs::read_to_string(path).map_err(|e| SecretsError::io("reading", path, e))?;
     if is_vault(&text) {
-        let plain = Zeroizing::new(decrypt_vault(&text, password)?);
-        let vars = crate::file::parse_vars(&plain, path)?;
-        let redactor = Redactor::from_vars(&vars);
+        let (_, vars, redactor) = decrypt_vault_vars(&text, password, path)?;
         return Ok((vars, redactor));
     }
     let mut vars = crate::file::parse_vars(&text, path)?;
@@ -171,6 +169,20 @@ pub fn load_vault_vars(path: &Path, password: &[u8]) -> Result<(Vars, Redactor),
         decrypt_inline(k.clone(), v, password, &mut secrets)?;
     }
     Ok((vars, Redactor::new(secrets)))
+}
+
+/// Decrypts a whole-file vault read from `path` and parses it as a YAML map of
+/// variables (errors give a line, never the plaintext). Returns the plaintext
+/// too, for callers that parse it their own way, and a redactor for every value.
+pub fn decrypt_vault_vars(
+    text: &str,
+    password: &[u8],
+    path: &Path,
+) -> Result<(Zeroizing<String>, Vars, Redactor), SecretsError> {
+    let plain = Zeroizing::new(decrypt_vault(text, password)?);
+    let vars = crate::file::parse_vars(&plain, path)?;
+    let redactor = Redactor::from_vars(&vars);
+    Ok((plain, vars, redactor))
 }
 
 /// Replaces `!vault` strings (which parse as plain strings starting with the

@@ -81,6 +81,7 @@ fn rprov_written_files_decrypt_with_age_cli() {
         &[&id],
         SecretsCommand::Set {
             key: "db.password".into(),
+            allow_empty: false,
         },
         &opts,
         &format!("{SECRET}\n"),
@@ -128,7 +129,10 @@ fn ssh_ed25519_and_rsa_keys_work_as_identities() {
         sb.secrets(
             &out,
             &[&key],
-            SecretsCommand::Set { key: "k".into() },
+            SecretsCommand::Set {
+                key: "k".into(),
+                allow_empty: false,
+            },
             &sb.edit_opts("false"),
             "v4lue\n",
         )
@@ -216,6 +220,7 @@ fn crate_made_scrypt_binary_file_loads_and_stays_passphrase_encrypted() {
         passphrase_file: Some(pw.clone()),
         command: SecretsCommand::Set {
             key: "extra".into(),
+            allow_empty: false,
         },
     };
     let env = sb.env();

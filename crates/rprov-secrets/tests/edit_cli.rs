@@ -227,6 +227,7 @@ fn view_get_set_rm() {
         &[&id],
         SecretsCommand::Set {
             key: "db.key".into(),
+            allow_empty: false,
         },
         &o,
         "line1\nline2\n",
@@ -237,11 +238,36 @@ fn view_get_set_rm() {
         &[&id],
         SecretsCommand::Set {
             key: "db.user".into(),
+            allow_empty: false,
         },
         &o,
         "admin-user\r\n",
     )
     .unwrap();
+    // An empty stdin is refused (and the file left alone) unless --allow-empty.
+    let before = std::fs::read(&f).unwrap();
+    let set_empty = |allow_empty: bool| {
+        sb.secrets(
+            &f,
+            &[&id],
+            SecretsCommand::Set {
+                key: "db.empty".into(),
+                allow_empty,
+            },
+            &o,
+            "",
+        )
+    };
+    let err = set_empty(false).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("refusing to set `db.empty` to an empty value")
+            && err.to_string().contains("--allow-empty"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&f).unwrap(), before);
+    set_empty(true).unwrap();
+    assert_eq!(get("db.empty").unwrap(), "\n");
     assert_eq!(get("db.key").unwrap(), "line1\nline2\n");
     assert_eq!(get("db.user").unwrap(), "admin-user\n");
     let db = get("db").unwrap();
@@ -345,7 +371,10 @@ fn init_creates_identity_and_recipients_and_never_overwrites() {
     sb.secrets(
         &f,
         &[],
-        SecretsCommand::Set { key: "k".into() },
+        SecretsCommand::Set {
+            key: "k".into(),
+            allow_empty: false,
+        },
         &sb.edit_opts("false"),
         "value-1\n",
     )

@@ -120,17 +120,30 @@ impl Templater {
         value: &serde_json::Value,
         ctx: &serde_json::Value,
     ) -> Result<serde_json::Value, TemplateError> {
+        self.render_value_keeping(value, ctx, &|_| false)
+    }
+
+    /// [`Templater::render_value`], but strings (and keys) for which `literal`
+    /// is true are kept as they are, like Ansible's `!unsafe` values: rprov
+    /// passes its secrets here, so a password holding `{{` is never rendered.
+    pub fn render_value_keeping(
+        &self,
+        value: &serde_json::Value,
+        ctx: &serde_json::Value,
+        literal: &dyn Fn(&str) -> bool,
+    ) -> Result<serde_json::Value, TemplateError> {
         match value {
+            serde_json::Value::String(s) if literal(s) => Ok(value.clone()),
             serde_json::Value::String(s) => self.render_str(s, ctx),
             serde_json::Value::Array(items) => items
                 .iter()
-                .map(|v| self.render_value(v, ctx))
+                .map(|v| self.render_value_keeping(v, ctx, literal))
                 .collect::<Result<Vec<_>, _>>()
                 .map(serde_json::Value::Array),
             serde_json::Value::Object(map) => {
                 let mut out = serde_json::Map::with_capacity(map.len());
                 for (k, v) in map {
-                    let key = if is_template(k) {
+                    let key = if is_template(k) && !literal(k) {
                         match self.render_str(k, ctx)? {
                             serde_json::Value::String(s) => s,
                             other => other.to_string(),
@@ -138,7 +151,7 @@ impl Templater {
                     } else {
                         k.clone()
                     };
-                    out.insert(key, self.render_value(v, ctx)?);
+                    out.insert(key, self.render_value_keeping(v, ctx, literal)?);
                 }
                 Ok(serde_json::Value::Object(out))
             }
@@ -259,5 +272,17 @@ mod lib_tests {
         ] {
             assert!(is_true(&v), "{v}");
         }
+    }
+
+    #[test]
+    fn literal_strings_and_keys_are_kept() {
+        use serde_json::json;
+        let t = Templater::new();
+        let ctx = json!({"a": "A"});
+        let v = json!({"{{ a }}": "{{ a }}", "{{ s }}": ["{{ s }}", "x{{ a }}"]});
+        let out = t
+            .render_value_keeping(&v, &ctx, &|s| s == "{{ s }}")
+            .unwrap();
+        assert_eq!(out, json!({"A": "A", "{{ s }}": ["{{ s }}", "xA"]}));
     }
 }

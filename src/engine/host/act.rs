@@ -265,7 +265,7 @@ impl HostRunner {
                 if result.get("failed") == Some(&json!(true)) {
                     let msg = result
                         .get("msg")
-                        .map(json_text)
+                        .map(|m| json_text(&self.shared.reporter, m))
                         .unwrap_or_else(|| format!("failed with exit status {}", out.status));
                     return Ok(ItemOutcome {
                         status: Status::Failed,

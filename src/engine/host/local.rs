@@ -69,7 +69,7 @@ impl HostRunner {
                                     .or_else(|| task.args.get("msg"))
                                     .map(|m| {
                                         self.render_json(&r, m)
-                                            .map(|v| json_text(&v))
+                                            .map(|v| json_text(&self.shared.reporter, &v))
                                             .unwrap_or_else(|e| e.to_string())
                                     })
                                     .unwrap_or_else(|| format!("Assertion failed: {cond}"));
@@ -91,7 +91,7 @@ impl HostRunner {
                         .get("success_msg")
                         .map(|m| {
                             self.render_json(&r, m)
-                                .map(|v| json_text(&v))
+                                .map(|v| json_text(&self.shared.reporter, &v))
                                 .unwrap_or_default()
                         })
                         .unwrap_or_else(|| "All assertions passed".into());
@@ -119,9 +119,11 @@ impl HostRunner {
                             Ok(v) => v,
                             Err(e) => json!(format!("VARIABLE IS NOT DEFINED! ({e})")),
                         };
+                        // Masked as a value: as JSON text a secret is escaped.
+                        let shown = self.shared.reporter.redact_json(&v);
                         let text = format!(
                             "{var}: {}",
-                            serde_json::to_string_pretty(&v).unwrap_or_default()
+                            serde_json::to_string_pretty(&shown).unwrap_or_default()
                         );
                         result.insert(var.to_string(), v);
                         text
@@ -133,7 +135,7 @@ impl HostRunner {
                             .unwrap_or(json!("Hello world!"));
                         match self.render_json(&r, &msg) {
                             Ok(v) => {
-                                let text = json_text(&v);
+                                let text = json_text(&self.shared.reporter, &v);
                                 result.insert("msg".into(), v);
                                 text
                             }
@@ -153,7 +155,7 @@ impl HostRunner {
                         .cloned()
                         .unwrap_or(json!("Failed as requested from task"));
                     return match self.render_json(&r, &msg) {
-                        Ok(v) => ItemOutcome::failed(json_text(&v)),
+                        Ok(v) => ItemOutcome::failed(json_text(&self.shared.reporter, &v)),
                         Err(e) => ItemOutcome::failed(arg_error(task.arg_origin("msg"), &e)),
                     };
                 }

@@ -6,7 +6,7 @@
 //! everything), so a later task never plans against a state that an earlier
 //! task changed — the lesson of pyinfra 2's "interdependent operations".
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
@@ -148,6 +148,9 @@ pub struct HostRunner {
     host_facts: Vars,
     play_vars: Vars,
     vars_files: Vars,
+    /// Secret values with template syntax, never rendered (refreshed when
+    /// vars files bring new secrets).
+    literal: Arc<HashSet<String>>,
     cache: Cache,
     stats: HostStats,
     stopped: Option<Stop>,
@@ -172,6 +175,7 @@ pub struct HostRunner {
 impl HostRunner {
     pub fn new(name: String, shared: Arc<Shared>) -> Self {
         let inventory_vars = shared.inventory.host_vars(&name);
+        let literal = shared.literal_values();
         HostRunner {
             name,
             shared,
@@ -183,6 +187,7 @@ impl HostRunner {
             host_facts: Vars::new(),
             play_vars: Vars::new(),
             vars_files: Vars::new(),
+            literal,
             cache: Cache::new(),
             stats: HostStats::default(),
             stopped: None,
@@ -223,7 +228,7 @@ impl HostRunner {
         let total: usize = play.sections.iter().map(Vec::len).sum();
         shared.reporter.host_start(&self.name, total as u64);
 
-        if let Err(msg) = self.load_vars_files(play) {
+        if let Err(msg) = self.load_vars_files(play).await {
             self.fail_host(&msg);
             return;
         }
@@ -266,7 +271,8 @@ impl HostRunner {
     }
 
     /// `vars_files` of the play (paths may use variables) and secrets.age.
-    fn load_vars_files(&mut self, play: &Play) -> Result<(), String> {
+    /// Each file is read once per run (see `engine::vars_files`).
+    async fn load_vars_files(&mut self, play: &Play) -> Result<(), String> {
         self.vars_files = self.shared.secrets.clone();
         let mut out = self.shared.secrets.clone();
         for (file, origin) in &play.vars_files {
@@ -277,16 +283,16 @@ impl HostRunner {
                     .map_err(|e| format!("{origin}: {e}"))?
             };
             let path = self.shared.playbook.dir.join(&name);
-            let loaded = crate::varsfile::load(
-                &path,
-                &self.shared.identities,
-                self.shared.vault_password.as_deref(),
-                &self.shared.reporter,
-            )
-            .map_err(|e| format!("{origin}: vars file `{name}`: {e}"))?;
-            out.extend(loaded);
+            let loaded = self
+                .shared
+                .vars_files
+                .get(&self.shared, &path)
+                .await
+                .map_err(|e| format!("{origin}: vars file `{name}`: {e}"))?;
+            out.extend(loaded.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         self.vars_files = out;
+        self.literal = self.shared.literal_values();
         Ok(())
     }
 
@@ -396,6 +402,8 @@ impl HostRunner {
             &self.shared.templater,
             &self.shared.names,
         )
+        .with_literal(&self.literal)
+        .with_final_layers(&[&self.facts_layer, &self.host_facts])
         .with_hostvars(self)
         .with_refusals(&self.refusals)
     }
@@ -581,10 +589,12 @@ fn strip_newline(mut s: String) -> String {
     s
 }
 
-/// A rendered value as text for messages: strings as they are, the rest as JSON.
-fn json_text(v: &Json) -> String {
-    match v {
-        Json::String(s) => s.clone(),
-        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+/// A rendered value as text for messages: strings as they are, the rest as
+/// JSON. Secrets are masked in the value first: as JSON text they would be
+/// escaped (`\"`, `\t`, `\u00e6`) and no longer match.
+fn json_text(reporter: &crate::report::Reporter, v: &Json) -> String {
+    match reporter.redact_json(v) {
+        Json::String(s) => s,
+        other => serde_json::to_string_pretty(&other).unwrap_or_default(),
     }
 }

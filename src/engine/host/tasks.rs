@@ -491,7 +491,8 @@ impl HostRunner {
         }
         match item {
             Json::String(s) => s.clone(),
-            other => other.to_string(),
+            // Masked as a value: as JSON text a secret is escaped.
+            other => self.shared.reporter.redact_json(other).to_string(),
         }
     }
 
