@@ -138,7 +138,9 @@ where
             .current_dir(cwd)
             .args(args)
             .env("NO_COLOR", "1")
-            .env_remove("RPROV_IDENTITY")
+            // A developer's own identity must not decide what a test decrypts.
+            .env_remove("RPROV_AGE_IDENTITY")
+            .env_remove("SOPS_AGE_KEY_FILE")
             .output()
             .expect("running the rprov binary"),
     )
