@@ -89,6 +89,13 @@ fn load_errors_exit_1_before_any_host_is_contacted() {
                 "looked in",
             ],
         ),
+        (
+            "missing_vars_file.yml",
+            &[
+                "missing_vars_file.yml:5:7: vars file `vars/absent.yml` not found",
+                "relative to the playbook's directory",
+            ],
+        ),
     ];
     for (playbook, needles) in cases {
         let run = apply(&inv, playbook, &[]);
@@ -189,6 +196,14 @@ fn task_errors_name_the_file_and_line_and_exit_2() {
             "`nosuchfile.txt` not found",
             "looked in",
         ],
+    );
+
+    // A templated `vars_files` name can only be checked per host, at run time.
+    let run = apply(&inv, "templated_vars_file.yml", &["-e", &base]);
+    run.expect_code(2);
+    assert_says(
+        &run,
+        &["templated_vars_file.yml:4:", "vars file `vars/web1.yml`"],
     );
 
     // Nothing was written by any of the failed tasks.

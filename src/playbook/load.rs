@@ -168,7 +168,10 @@ fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, L
             let mut out = Vec::new();
             for i in items {
                 match &i.value {
-                    Value::Str(s) => out.push((s.clone(), doc.origin(i))),
+                    Value::Str(s) => {
+                        check_vars_file(doc, i, s, playbook_dir)?;
+                        out.push((s.clone(), doc.origin(i)))
+                    }
                     _ => {
                         return Err(LoadError::new(
                             doc.origin(i),
@@ -247,6 +250,36 @@ fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, L
         handlers,
         roles: instances,
     })
+}
+
+/// A `vars_files` entry written literally must exist now: otherwise every host
+/// would fail on it at run time with the same message. A templated name
+/// (`vars/{{ ansible_os_family }}.yml`) can only be checked per host.
+fn check_vars_file(
+    doc: &Document,
+    node: &Node,
+    name: &str,
+    playbook_dir: &Path,
+) -> Result<(), LoadError> {
+    if rprov_template::is_template(name) {
+        return Ok(());
+    }
+    // The same resolution as the run (relative to the playbook's directory).
+    let path = playbook_dir.join(name);
+    if path.is_file() {
+        return Ok(());
+    }
+    let what = if path.exists() {
+        "is not a file"
+    } else {
+        "not found"
+    };
+    Err(
+        LoadError::new(doc.origin(node), format!("vars file `{name}` {what}")).with_hint(format!(
+            "looked for {}; `vars_files` paths are relative to the playbook's directory: fix the name or create the file",
+            crate::diag::display_path(&path)
+        )),
+    )
 }
 
 /// Every `notify:` must name a handler (or a `listen:` topic) of the play. A

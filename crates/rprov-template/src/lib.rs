@@ -208,8 +208,10 @@ pub fn is_true(value: &serde_json::Value) -> bool {
     }
 }
 
-/// Whether a string needs the template engine at all.
-fn is_template(s: &str) -> bool {
+/// Whether a string needs the template engine at all (holds `{{`, `{%` or
+/// `{#`). A value without any is used as written, so it can be checked when
+/// the playbook loads.
+pub fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
 
