@@ -374,7 +374,33 @@ fn check_args(
             .with_hint(hint));
         }
     }
+    // Values rprov would not carry out; templated ones are checked when planned.
+    for (name, value) in args {
+        if matches!(value, Json::String(s) if rprov_template::is_template(s)) {
+            continue;
+        }
+        if let Some(r) = modules::refuse::refusal(spec.name, name, value) {
+            let at = args_value_node_for(key, written, doc, name);
+            return Err(LoadError::new(at, r.msg).with_hint(r.hint));
+        }
+    }
     Ok(())
+}
+
+/// Where the value of argument `name` was written (see [`args_node_for`]).
+fn args_value_node_for(
+    key: &Node,
+    written: [Option<&Node>; 2],
+    doc: &Document,
+    name: &str,
+) -> crate::diag::Origin {
+    written
+        .into_iter()
+        .flatten()
+        .filter_map(Node::as_map)
+        .flatten()
+        .find(|(k, _)| k.key_string() == name)
+        .map_or_else(|| doc.origin(key), |(_, v)| doc.origin(v))
 }
 
 /// The position of an argument's key where it was written as a mapping (under

@@ -177,7 +177,9 @@ impl HostRunner {
             task_dir: task.origin.path.parent().map(Path::to_path_buf),
             playbook_dir: self.shared.playbook.dir.clone(),
         };
-        let render = |p: &Path| self.render_template_file(&r, p);
+        let render = |p: &Path, opts: &rprov_template::FileOptions| {
+            self.render_template_file(&r, p, opts)
+        };
         let empty = HashMap::new();
         let facts = self.cache.get(become_).unwrap_or(&empty);
         let cx = PlanCx {
@@ -188,6 +190,7 @@ impl HostRunner {
             want_diff: task.diff != Some(false)
                 && (self.shared.opts.diff || self.shared.opts.check),
             render: &render,
+            vault_password: self.shared.vault_password.as_deref(),
             environment: &environment,
         };
         modules::plan(&cx).map_err(|e| match e {

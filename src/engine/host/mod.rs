@@ -492,7 +492,12 @@ impl HostRunner {
 
     /// A template file rendered with the task's variables; errors name the
     /// file and line.
-    fn render_template_file(&self, r: &Resolver, path: &Path) -> Result<String, String> {
+    fn render_template_file(
+        &self,
+        r: &Resolver,
+        path: &Path,
+        opts: &rprov_template::FileOptions,
+    ) -> Result<String, String> {
         let shown = crate::diag::display_path(path);
         let source = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read template {shown}: {e}"))?;
@@ -505,7 +510,7 @@ impl HostRunner {
             .map_err(|e| format!("{shown}: {e}"))?;
         self.shared
             .templater
-            .render_file(&source, &shown, &ctx)
+            .render_file_with(&source, &shown, &ctx, opts)
             .map_err(|e| {
                 let at = match e.line {
                     Some(l) => format!("{shown}:{l}"),
