@@ -120,7 +120,10 @@ enum NewContent<'a> {
     Bytes(Vec<u8>),
     /// The plaintext of a vault-encrypted source: a secret, never in a diff.
     Decrypted(Vec<u8>),
-    HostFile { path: &'a str, state: FileState },
+    HostFile {
+        path: &'a str,
+        state: FileState,
+    },
 }
 
 /// Decides how to make `dest_arg` hold `new`.

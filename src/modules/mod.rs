@@ -673,6 +673,9 @@ pub struct PlanCx<'a> {
     pub vault_password: Option<&'a [u8]>,
     /// `environment:` of the task, rendered.
     pub environment: &'a Map<String, Json>,
+    /// The task's `timeout` in seconds (command and shell only; the loader
+    /// refuses it on other modules).
+    pub timeout: Option<u64>,
 }
 
 impl PlanCx<'_> {

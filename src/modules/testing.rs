@@ -38,6 +38,7 @@ pub fn run(
             render: &render,
             vault_password: None,
             environment: &env,
+            timeout: None,
         };
         match plan(&cx) {
             Err(PlanError::Need(probes)) => {

@@ -323,7 +323,6 @@ mod tests {
 #[cfg(test)]
 pub(crate) mod fixture {
     use std::collections::HashMap;
-    use std::path::Path;
 
     use serde_json::{Map, Value as Json};
 
@@ -378,6 +377,7 @@ pub(crate) mod fixture {
                 render: &*self.render,
                 vault_password: None,
                 environment: &self.env,
+                timeout: None,
             }
         }
     }

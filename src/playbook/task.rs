@@ -84,6 +84,12 @@ pub struct Inherited {
     /// `run_once` and `delegate_to: localhost` on a block apply to its tasks.
     pub run_once: bool,
     pub delegate_local: bool,
+    /// `environment:` mappings from the play down, outermost first.
+    pub environment: Vec<Json>,
+    pub any_errors_fatal: Option<bool>,
+    pub throttle: Option<usize>,
+    /// `timeout` and where it was written (checked against each task's module).
+    pub timeout: Option<(u64, crate::diag::Origin)>,
 }
 
 /// Where a task list lives, for resolving the files it imports.

@@ -328,7 +328,10 @@ mod lib_tests {
     #[test]
     fn newlines_are_normalized() {
         assert_eq!(normalize_newlines("a\r\nb\rc\nd", "\n"), "a\nb\nc\nd");
-        assert_eq!(normalize_newlines("a\r\nb\rc\nd\n", "\r\n"), "a\r\nb\r\nc\r\nd\r\n");
+        assert_eq!(
+            normalize_newlines("a\r\nb\rc\nd\n", "\r\n"),
+            "a\r\nb\r\nc\r\nd\r\n"
+        );
         assert_eq!(normalize_newlines("a\nb", "\r"), "a\rb");
         assert!(matches!(
             normalize_newlines("a\nb", "\n"),

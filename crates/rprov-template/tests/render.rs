@@ -40,7 +40,8 @@ fn template_module_whitespace_options() {
             lstrip_blocks,
             ..FileOptions::default()
         };
-        t().render_file_with(src, "f.j2", &json!({}), &opts).unwrap()
+        t().render_file_with(src, "f.j2", &json!({}), &opts)
+            .unwrap()
     };
     assert_eq!(with(true, false), "  x\n", "Ansible's defaults");
     assert_eq!(with(true, true), "x\n");
@@ -52,7 +53,10 @@ fn template_module_whitespace_options() {
         lstrip_blocks: true,
         ..FileOptions::default()
     };
-    assert_eq!(tm.render_file_with(src, "f", &json!({}), &opts).unwrap(), "x\n");
+    assert_eq!(
+        tm.render_file_with(src, "f", &json!({}), &opts).unwrap(),
+        "x\n"
+    );
     assert_eq!(tm.render_file(src, "f", &json!({})).unwrap(), "  x\n");
 }
 
@@ -72,8 +76,12 @@ fn newline_sequence_applies_to_the_template_text_only() {
     assert_eq!(render("\n"), "a\nb\n1\n2\n");
     // A template saved with CRLF renders with \n by default, as in Ansible.
     assert_eq!(
-        t().render_file("a\r\n{% if true %}\r\nb\r\n{% endif %}\r\n", "f", &json!({}))
-            .unwrap(),
+        t().render_file(
+            "a\r\n{% if true %}\r\nb\r\n{% endif %}\r\n",
+            "f",
+            &json!({})
+        )
+        .unwrap(),
         "a\nb\n"
     );
     for (arg, want) in [

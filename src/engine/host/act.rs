@@ -160,26 +160,27 @@ impl HostRunner {
                 .collect::<Map<_, _>>(),
             _ => Map::new(),
         };
-        let environment = match &task.environment {
-            Some(env) => match self.render_json(&r, env).map_err(at)? {
-                Json::Object(m) => m,
+        // The play's, the blocks' and the task's, an inner name over an outer.
+        let mut environment = Map::new();
+        for env in &task.environment {
+            match self.render_json(&r, env).map_err(at)? {
+                Json::Object(m) => environment.extend(m),
+                Json::Null => {}
                 _ => {
                     return Err(PlanError::Fail(format!(
                         "{}: `environment` must be a mapping",
                         task.origin
                     )))
                 }
-            },
-            None => Map::new(),
-        };
+            }
+        }
         let search = SearchPaths {
             role_path: task.role.as_ref().map(|r| r.path.clone()),
             task_dir: task.origin.path.parent().map(Path::to_path_buf),
             playbook_dir: self.shared.playbook.dir.clone(),
         };
-        let render = |p: &Path, opts: &rprov_template::FileOptions| {
-            self.render_template_file(&r, p, opts)
-        };
+        let render =
+            |p: &Path, opts: &rprov_template::FileOptions| self.render_template_file(&r, p, opts);
         let empty = HashMap::new();
         let facts = self.cache.get(become_).unwrap_or(&empty);
         let cx = PlanCx {
@@ -192,6 +193,7 @@ impl HostRunner {
             render: &render,
             vault_password: self.shared.vault_password.as_deref(),
             environment: &environment,
+            timeout: task.timeout,
         };
         modules::plan(&cx).map_err(|e| match e {
             PlanError::Fail(m) if !m.starts_with(&task.origin.to_string()) => {
@@ -297,7 +299,10 @@ impl HostRunner {
                 result.insert("stderr".into(), json!(stderr));
                 if out.status != 0 {
                     result.insert("failed".into(), json!(true));
-                    let msg = if stderr.is_empty() {
+                    let timeout = result.get("timeout").and_then(Json::as_u64);
+                    let msg = if let (124, Some(secs)) = (out.status, timeout) {
+                        format!("the command ran longer than its `timeout: {secs}` and was stopped")
+                    } else if stderr.is_empty() {
                         format!("non-zero return code {}", out.status)
                     } else {
                         format!("non-zero return code {}: {stderr}", out.status)

@@ -39,6 +39,9 @@ pub enum Stop {
     Unreachable,
     /// `meta: end_host` / `end_play`.
     Ended,
+    /// Another host's failure stopped the play (`any_errors_fatal`,
+    /// `max_fail_percentage`).
+    Aborted,
 }
 
 /// What a task asks of the task list around it.
@@ -164,6 +167,14 @@ pub struct HostRunner {
     delegated: bool,
     /// run_once tasks this host is running for the others, innermost last.
     run_once_leading: Vec<(run_once::Key, run_once::Publisher)>,
+    /// How many enclosing blocks with a `rescue:` the current task is in: a
+    /// failure there is handled, not a failure of the host.
+    rescue_depth: usize,
+    /// This host's failure in the current play was counted (see `abort`).
+    failure_counted: bool,
+    /// The running task has `any_errors_fatal` (for failures outside
+    /// `conclude`: unreachable, a probe that cannot be read).
+    task_fatal: bool,
 }
 
 impl HostRunner {
@@ -192,6 +203,9 @@ impl HostRunner {
             local_cache: Cache::new(),
             delegated: false,
             run_once_leading: Vec::new(),
+            rescue_depth: 0,
+            failure_counted: false,
+            task_fatal: false,
         }
     }
 
@@ -215,6 +229,11 @@ impl HostRunner {
         }
         let shared = self.shared.clone();
         let play = &shared.playbook.plays[pi];
+        self.failure_counted = false;
+        if let Some(reason) = shared.abort.reason(pi) {
+            self.stop_aborted(&reason, &play.name);
+            return;
+        }
         self.notified = vec![false; play.handlers.len()];
         self.play_vars = play.vars.clone();
         let total: usize = play.sections.iter().map(Vec::len).sum();
@@ -247,6 +266,10 @@ impl HostRunner {
                 Err(stop) => Err(stop),
             };
             if let Err(stop) = res {
+                // `force_handlers`: what was notified before the failure runs.
+                if play.force_handlers && matches!(stop, Stop::Failed | Stop::Aborted) {
+                    let _ = self.flush_handlers().await;
+                }
                 self.stopped = Some(stop);
                 break;
             }
@@ -260,6 +283,41 @@ impl HostRunner {
         self.shared.reporter.host_error(&self.name, msg);
         self.stats.failed += 1;
         self.stopped = Some(Stop::Failed);
+        self.host_failed(self.task_fatal);
+    }
+
+    /// This host failed in the current play: unless a `rescue:` will handle
+    /// it (a task failure inside a block that has one), counts it for
+    /// `max_fail_percentage` and, when `fatal` or the play has
+    /// `any_errors_fatal`, stops the play on every host.
+    pub(super) fn host_failed(&mut self, fatal: bool) {
+        if self.rescue_depth > 0 {
+            return;
+        }
+        self.host_lost(fatal);
+    }
+
+    /// [`Self::host_failed`] for what no `rescue:` handles (unreachable).
+    pub(super) fn host_lost(&mut self, fatal: bool) {
+        if self.failure_counted {
+            return;
+        }
+        self.failure_counted = true;
+        let play = &self.shared.playbook.plays[self.pi];
+        self.shared.abort.host_failed(
+            self.pi,
+            &self.name,
+            fatal || play.any_errors_fatal,
+            play.max_fail_percentage,
+        );
+    }
+
+    /// Stops this host because another host's failure stopped the play.
+    pub(super) fn stop_aborted(&mut self, reason: &str, before: &str) {
+        self.shared
+            .reporter
+            .host_error(&self.name, &format!("stopped before `{before}`: {reason}"));
+        self.stopped = Some(Stop::Aborted);
     }
 
     /// `vars_files` of the play (paths may use variables) and secrets.age.

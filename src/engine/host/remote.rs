@@ -73,8 +73,7 @@ impl HostRunner {
         let target = match self.target() {
             Ok(t) => t,
             Err(msg) => {
-                self.shared.reporter.host_error(&self.name, &msg);
-                self.stats.failed += 1;
+                self.fail_host(&msg);
                 return Err(Stop::Failed);
             }
         };
@@ -86,6 +85,7 @@ impl HostRunner {
             Err(e) => {
                 self.shared.reporter.host_error(&self.name, &e.to_string());
                 self.stats.unreachable = true;
+                self.host_lost(self.task_fatal);
                 Err(Stop::Unreachable)
             }
         }
@@ -115,6 +115,7 @@ impl HostRunner {
             Err(e) => {
                 self.shared.reporter.host_error(&self.name, &e.to_string());
                 self.stats.unreachable = true;
+                self.host_lost(self.task_fatal);
                 Err(Err(Stop::Unreachable))
             }
         }
