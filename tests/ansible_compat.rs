@@ -169,9 +169,13 @@ fn any_errors_fatal_stops_the_other_hosts_unless_rescued() {
             run.dump()
         );
     }
+    // b stops before `after`, or before the slow task if a got there first
+    // (hosts go at their own pace).
     assert!(
-        run.all()
-            .contains("stopped before `after`: a failed and `any_errors_fatal` is set"),
+        run.all().contains("error    [b] stopped before `")
+            && run
+                .all()
+                .contains("`: a failed and `any_errors_fatal` is set"),
         "{}",
         run.dump()
     );
@@ -235,4 +239,105 @@ fn timeout_stops_a_command_that_runs_too_long() {
         fs::read_to_string(base.join("timeout.txt")).expect("timeout.txt"),
         "done|124|the command ran longer than its `timeout: 1` and was stopped\n"
     );
+}
+
+/// `ansible_user`, `ansible_host`, `ansible_port`, `ansible_become` and
+/// `ansible_become_user` are read from every variable layer, above the
+/// `remote_user`/`become`/`become_user` keywords, as Ansible orders them. The
+/// testbed's sshd takes its client key for any local account, so the login
+/// user shows which setting won (`id -un`).
+#[test]
+fn connection_variables_from_every_layer_over_ssh() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let common_args = format!(
+        "ansible_ssh_private_key_file={} ansible_ssh_common_args='{}'",
+        sshd.key_file.display(),
+        sshd.common_args().join(" ")
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let inv = common::write_inventory(
+        work.path(),
+        &format!(
+            "web1 ansible_host=127.0.0.1 ansible_port={port} {common_args}\n\
+             web2 ansible_host=127.0.0.1 ansible_port={port} ansible_user=rprovpw {common_args}\n\
+             web3 ansible_host=127.0.0.2 ansible_port={closed} {common_args}\n",
+            port = sshd.port
+        ),
+    );
+    let base = work.path();
+    let port = format!("sshd_port={}", sshd.port);
+    let who = |host: &str, step: &str| {
+        fs::read_to_string(base.join(format!("{host}-{step}.txt")))
+            .unwrap_or_else(|e| panic!("{host}-{step}.txt: {e}"))
+            .trim()
+            .to_string()
+    };
+
+    // Commands over every connection (a new login is a new connection) are
+    // counted.
+    let run = apply(
+        &inv,
+        "conn_vars.yml",
+        base,
+        &["-e", &port, "--output", "json"],
+    );
+    run.expect_code(0);
+    let counted: u64 = ["web1", "web2", "web3"]
+        .iter()
+        .map(|h| run.recap(h)["remote_commands"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(counted, sshd.exec_count() as u64, "{}", run.dump());
+    assert_eq!(
+        who("web1", "p1"),
+        "rprovtest",
+        "remote_user when no variable names a user"
+    );
+    assert_eq!(
+        who("web2", "p1"),
+        "rprovpw",
+        "inventory ansible_user over remote_user"
+    );
+    assert_eq!(who("web1", "p2"), "rprovpw", "play vars over remote_user");
+    assert_eq!(who("web1", "p3a"), "rprovtest", "task vars");
+    assert_eq!(
+        who("web1", "p3b"),
+        "rprovpw",
+        "the next task logs in as before"
+    );
+    assert_eq!(
+        who("web1", "p4a"),
+        "rprovpw",
+        "ansible_become_user over become_user"
+    );
+    assert_eq!(
+        who("web1", "p4b"),
+        "rprovtest",
+        "ansible_become: false over become: true"
+    );
+    assert_eq!(
+        who("web3", "p5"),
+        "rprovtest",
+        "ansible_host and ansible_port from play vars"
+    );
+
+    // -e wins over everything.
+    let run = apply(
+        &inv,
+        "conn_vars.yml",
+        base,
+        &["-e", &port, "-e", "ansible_user=rprovtest"],
+    );
+    run.expect_code(0);
+    for (host, step) in [("web2", "p1"), ("web1", "p2"), ("web1", "p3b")] {
+        assert_eq!(
+            who(host, step),
+            "rprovtest",
+            "{host} {step}: -e ansible_user"
+        );
+    }
+    assert_eq!(who("web1", "p4a"), "rprovpw");
 }

@@ -206,6 +206,18 @@ fn task_errors_name_the_file_and_line_and_exit_2() {
         &["templated_vars_file.yml:4:", "vars file `vars/web1.yml`"],
     );
 
+    // A become method other than sudo, from a variable (any layer).
+    let run = apply(
+        &inv,
+        "simple.yml",
+        &["-e", &base, "-e", "ansible_become_method=su"],
+    );
+    run.expect_code(2);
+    assert_says(
+        &run,
+        &["simple.yml:4:", "rprov becomes another user with sudo only"],
+    );
+
     // Nothing was written by any of the failed tasks.
     assert_eq!(
         fs::read_dir(target.path()).expect("read target").count(),

@@ -90,7 +90,7 @@ fn scan(
         if task.delegate_local != runner.is_delegated() {
             continue;
         }
-        if runner.become_for(task.become_, task.become_user.as_deref()) != *become_ {
+        if runner.become_for(task, &Vars::new()).ok().as_ref() != Some(become_) {
             continue;
         }
         let layers: Vec<Vars> = match &task.loop_items {

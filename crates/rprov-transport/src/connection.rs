@@ -36,7 +36,7 @@ fn stdin_payload(script: &str, stdin: Option<&[u8]>) -> Vec<u8> {
 }
 
 /// A host to run commands on.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     /// The inventory name (`inventory_hostname`), used in every message.
     pub name: String,
@@ -45,7 +45,7 @@ pub struct Target {
 }
 
 /// How a target is reached.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetKind {
     /// Over the system OpenSSH client.
     Ssh(SshTarget),
@@ -55,7 +55,7 @@ pub enum TargetKind {
 
 /// SSH connection parameters, as the inventory gives them. Unset fields are left to
 /// ssh and the user's `~/.ssh/config`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SshTarget {
     /// `ansible_host`, or the inventory name.
     pub host: String,

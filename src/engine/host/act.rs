@@ -26,7 +26,13 @@ impl HostRunner {
         rest: Rest<'_>,
     ) -> Result<ItemOutcome, Stop> {
         let task = &tasks[i];
-        let become_ = self.become_for(task.become_, task.become_user.as_deref());
+        let become_ = match self.reach(Some((task, layer))) {
+            Ok(reach) => {
+                self.aim(reach.target).await;
+                reach.become_user
+            }
+            Err(msg) => return Ok(ItemOutcome::failed(format!("{}: {msg}", task.origin))),
+        };
         let retries = task.retries.as_ref().and_then(json_u64).unwrap_or(3);
         let delay = task.delay.as_ref().and_then(json_u64).unwrap_or(5);
         let mut attempt = 0;

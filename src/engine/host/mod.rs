@@ -165,6 +165,10 @@ pub struct HostRunner {
     local_cache: Cache,
     /// A delegated task is running: `conn` and `cache` are the controller's.
     delegated: bool,
+    /// Where `conn` goes (or the next connection will): see `aim`.
+    conn_target: Option<rprov_transport::Target>,
+    /// Commands run over connections already closed (a task changed the login).
+    closed_commands: u64,
     /// run_once tasks this host is running for the others, innermost last.
     run_once_leading: Vec<(run_once::Key, run_once::Publisher)>,
     /// How many enclosing blocks with a `rescue:` the current task is in: a
@@ -202,6 +206,8 @@ impl HostRunner {
             local_conn: None,
             local_cache: Cache::new(),
             delegated: false,
+            conn_target: None,
+            closed_commands: 0,
             run_once_leading: Vec::new(),
             rescue_depth: 0,
             failure_counted: false,
@@ -215,8 +221,8 @@ impl HostRunner {
     }
 
     pub async fn finish(mut self) -> HostStats {
+        self.stats.remote_commands = self.commands_run();
         if let Some(c) = self.conn.take() {
-            self.stats.remote_commands = c.commands_run();
             let _ = c.close().await;
         }
         self.stats
@@ -244,7 +250,16 @@ impl HostRunner {
             return;
         }
         if play.gather_facts && !self.facts_gathered {
-            let become_ = self.become_for(play.become_, play.become_user.as_deref());
+            let become_ = match self.reach(None) {
+                Ok(reach) => {
+                    self.aim(reach.target).await;
+                    reach.become_user
+                }
+                Err(msg) => {
+                    self.fail_host(&msg);
+                    return;
+                }
+            };
             let mut probes = vec![Probe::Facts];
             if let Some((first, rest)) = play.sections.split_first() {
                 let rest: Vec<_> = rest.iter().rev().map(|s| (s.as_slice(), 0)).collect();
@@ -274,9 +289,7 @@ impl HostRunner {
                 break;
             }
         }
-        if let Some(c) = &self.conn {
-            self.stats.remote_commands = c.commands_run();
-        }
+        self.stats.remote_commands = self.commands_run();
     }
 
     fn fail_host(&mut self, msg: &str) {
@@ -454,37 +467,14 @@ impl HostRunner {
         .with_hostvars(self)
     }
 
-    /// The sudo user for a task, or None to run as the login user.
+    /// The sudo user for `task`, or None to run as the login user (see
+    /// [`Self::reach`]).
     pub(in crate::engine) fn become_for(
         &self,
-        task_become: Option<bool>,
-        task_user: Option<&str>,
-    ) -> Option<String> {
-        let host_become = self
-            .inventory_vars
-            .get("ansible_become")
-            .and_then(crate::truthy::as_bool);
-        if !task_become.or(host_become).unwrap_or(false) {
-            return None;
-        }
-        let user = task_user
-            .map(str::to_string)
-            .or_else(|| {
-                self.inventory_vars
-                    .get("ansible_become_user")
-                    .and_then(Json::as_str)
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| "root".to_string());
-        let login = self
-            .inventory_vars
-            .get("ansible_user")
-            .or_else(|| self.inventory_vars.get("ansible_ssh_user"))
-            .and_then(Json::as_str);
-        if login == Some(user.as_str()) {
-            return None;
-        }
-        Some(user)
+        task: &Task,
+        layer: &Vars,
+    ) -> Result<Option<String>, String> {
+        self.reach(Some((task, layer))).map(|r| r.become_user)
     }
 
     /// Whether `--tags` / `--skip-tags` select this task (handlers always run

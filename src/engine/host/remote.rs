@@ -1,5 +1,13 @@
 //! Reaching the host: the connection, the one-command probe, and forgetting
 //! what an action made stale.
+//!
+//! How to reach the host and whom to become are read as Ansible reads them:
+//! the connection variables (`ansible_user`, `ansible_host`, `ansible_port`,
+//! `ansible_become`, `ansible_become_user`, …) from every variable layer —
+//! inventory, play and task vars, role vars, set_fact, `-e` — and above the
+//! keywords (`remote_user`, `become`, `become_user`), which only apply when no
+//! variable says otherwise. A task whose variables name another login than
+//! the open connection's gets a new connection.
 
 use std::collections::HashSet;
 
@@ -13,42 +21,118 @@ use crate::probe::{self, Fact, Probe};
 
 use super::*;
 
+/// The variables that say how to reach a host and whom to become there.
+const CONNECTION_VARS: &[&str] = &[
+    "ansible_host",
+    "ansible_ssh_host",
+    "ansible_port",
+    "ansible_ssh_port",
+    "ansible_user",
+    "ansible_ssh_user",
+    "ansible_ssh_private_key_file",
+    "ansible_private_key_file",
+    "ansible_connection",
+    "ansible_ssh_common_args",
+    "ansible_ssh_extra_args",
+    "ansible_become",
+    "ansible_become_user",
+    "ansible_become_method",
+];
+
+/// How a task reaches the host: the connection, and the sudo user (`None`:
+/// the login user itself).
+pub(in crate::engine) struct Reach {
+    pub target: Target,
+    pub become_user: Option<String>,
+}
+
 impl HostRunner {
-    pub(super) fn target(&self) -> Result<Target, String> {
-        if self.delegated {
-            return Ok(Target {
-                name: "localhost".into(),
-                kind: TargetKind::Local,
-            });
-        }
-        let magic = self.magic(None);
-        let r = self.resolver(None, &[], &magic);
+    /// How `task` (with its loop variables `layer`) reaches the host, or the
+    /// play itself when `task` is `None` (facts are gathered that way).
+    pub(in crate::engine) fn reach(&self, task: Option<(&Task, &Vars)>) -> Result<Reach, String> {
+        let play = self.play();
+        let (role, keyword_become, keyword_user) = match task {
+            Some((t, _)) => (t.role.as_deref(), t.become_, t.become_user.as_deref()),
+            None => (None, play.become_, play.become_user.as_deref()),
+        };
+        let magic = self.magic(role);
+        let layers: Vec<&Vars> = match task {
+            Some((t, layer)) => vec![&t.vars, layer],
+            None => Vec::new(),
+        };
+        let r = self.resolver(role, &layers, &magic);
         let mut vars = Vars::new();
-        for (k, raw) in &self.inventory_vars {
-            if k.starts_with("ansible_") {
-                let v = match r.resolve(k) {
-                    Some(Ok(v)) => v,
-                    Some(Err(e)) => return Err(format!("variable {k}: {e}")),
-                    None => raw.clone(),
-                };
-                vars.insert(k.clone(), v);
+        for name in CONNECTION_VARS {
+            match r.resolve(name) {
+                Some(Ok(v)) => {
+                    vars.insert(name.to_string(), v);
+                }
+                Some(Err(e)) => return Err(format!("variable {name}: {e}")),
+                None => {}
+            }
+        }
+        // `remote_user:` is the login only when no variable names one.
+        if !vars.contains_key("ansible_user") && !vars.contains_key("ansible_ssh_user") {
+            if let Some(u) = &play.remote_user {
+                vars.insert("ansible_user".into(), Json::String(u.clone()));
+            }
+        }
+        if let Some(m) = vars.get("ansible_become_method") {
+            if m.as_str() != Some("sudo") {
+                return Err(format!(
+                    "ansible_become_method is {m}: rprov becomes another user with sudo only"
+                ));
             }
         }
         let cv = ConnectionVars::from_vars(&self.name, &vars).map_err(|e| e.to_string())?;
-        let kind = match cv.connection {
-            ConnectionKind::Local => TargetKind::Local,
-            ConnectionKind::Ssh => TargetKind::Ssh(SshTarget {
-                host: cv.host,
-                port: cv.port,
-                user: cv.user,
-                private_key_file: cv.private_key_file,
-                extra_args: cv.ssh_common_args,
-            }),
+        let become_user = if cv.become_.or(keyword_become).unwrap_or(false) {
+            let user = cv
+                .become_user
+                .clone()
+                .or_else(|| keyword_user.map(str::to_string))
+                .unwrap_or_else(|| "root".to_string());
+            (cv.user.as_deref() != Some(user.as_str())).then_some(user)
+        } else {
+            None
         };
-        Ok(Target {
-            name: self.name.clone(),
-            kind,
+        let target = if self.delegated {
+            Target {
+                name: "localhost".into(),
+                kind: TargetKind::Local,
+            }
+        } else {
+            target_of(&self.name, cv)
+        };
+        Ok(Reach {
+            target,
+            become_user,
         })
+    }
+
+    /// Makes the next remote command go to `target`: a connection open to
+    /// another target (another login, host or port) is closed first, and
+    /// what was probed through it is forgotten.
+    pub(super) async fn aim(&mut self, target: Target) {
+        if self.delegated {
+            return;
+        }
+        if self.conn.is_some() && self.conn_target.as_ref() != Some(&target) {
+            if let Some(c) = self.conn.take() {
+                self.closed_commands += c.commands_run();
+                let _ = c.close().await;
+            }
+            self.cache.clear();
+        }
+        self.conn_target = Some(target);
+    }
+
+    /// Remote commands run on this host so far, over every connection.
+    pub(super) fn commands_run(&self) -> u64 {
+        let open = match (&self.conn, self.delegated) {
+            (Some(c), false) => c.commands_run(),
+            _ => 0,
+        };
+        self.closed_commands + open
     }
 
     /// Whether a delegated task is running (its probes and actions go to the
@@ -70,12 +154,19 @@ impl HostRunner {
         if self.conn.is_some() {
             return Ok(());
         }
-        let target = match self.target() {
-            Ok(t) => t,
-            Err(msg) => {
-                self.fail_host(&msg);
-                return Err(Stop::Failed);
-            }
+        let target = match (&self.conn_target, self.delegated) {
+            (_, true) => Target {
+                name: "localhost".into(),
+                kind: TargetKind::Local,
+            },
+            (Some(t), false) => t.clone(),
+            (None, false) => match self.reach(None) {
+                Ok(r) => r.target,
+                Err(msg) => {
+                    self.fail_host(&msg);
+                    return Err(Stop::Failed);
+                }
+            },
         };
         match Connection::open(&target, &self.shared.opts.connect).await {
             Ok(c) => {
@@ -203,4 +294,22 @@ impl HostRunner {
     }
 
     // ---- tasks -----------------------------------------------------------
+}
+
+/// The transport's target for connection settings.
+fn target_of(name: &str, cv: ConnectionVars) -> Target {
+    let kind = match cv.connection {
+        ConnectionKind::Local => TargetKind::Local,
+        ConnectionKind::Ssh => TargetKind::Ssh(SshTarget {
+            host: cv.host,
+            port: cv.port,
+            user: cv.user,
+            private_key_file: cv.private_key_file,
+            extra_args: cv.ssh_common_args,
+        }),
+    };
+    Target {
+        name: name.to_string(),
+        kind,
+    }
 }
