@@ -341,3 +341,55 @@ fn connection_variables_from_every_layer_over_ssh() {
     }
     assert_eq!(who("web1", "p4a"), "rprovpw");
 }
+
+/// The speed contract with become: the first probe of a run answers for the
+/// login user, root and a third user at once (each sudo nested in the same
+/// remote command), so a run with nothing to change costs one command.
+#[test]
+fn one_remote_command_for_tasks_of_three_users_over_ssh() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
+    let target = target_dir(USER);
+    let base = target.path();
+    let pw_dir = base.join("pw");
+    fs::create_dir(&pw_dir).expect("mkdir pw");
+    let chown = std::process::Command::new("chown")
+        .args(["rprovpw:rprovpw", &pw_dir.display().to_string()])
+        .status()
+        .expect("chown");
+    assert!(chown.success());
+
+    let run = apply(&inv, "probe_users.yml", base, &["--output", "json"]);
+    run.expect_code(0);
+    assert_eq!(run.recap("web1")["changed"], 4, "{}", run.dump());
+    assert_eq!(
+        fs::read_to_string(base.join("login.txt")).ok().as_deref(),
+        Some("rprovtest\n")
+    );
+    assert_eq!(
+        fs::read_to_string(base.join("stat.txt")).ok().as_deref(),
+        Some("True 0600\n")
+    );
+    use std::os::unix::fs::MetadataExt;
+    let uid = |p: &Path| fs::metadata(p).expect("stat").uid();
+    assert_eq!(uid(&base.join("root.txt")), 0);
+    assert_eq!(uid(&pw_dir.join("pw.txt")), uid(&pw_dir));
+
+    for extra in [&[][..], &["--check"][..]] {
+        let before = sshd.exec_count();
+        let mut args = vec!["--output", "json"];
+        args.extend_from_slice(extra);
+        let again = apply(&inv, "probe_users.yml", base, &args);
+        again.expect_code(0);
+        let r = again.recap("web1");
+        assert_eq!(r["changed"], 0, "{}", again.dump());
+        assert_eq!(
+            sshd.exec_count() - before,
+            1,
+            "{extra:?}: one remote command\n{}",
+            again.dump()
+        );
+        assert_eq!(r["remote_commands"], 1, "{}", again.dump());
+    }
+}

@@ -292,6 +292,26 @@ fn sudo_that_wants_a_password_fails_the_task_with_advice() {
     run.expect_code(2);
     assert_says(&run, &["sudo on web1 wants a password", "NOPASSWD"]);
     assert!(!target.path().join("root.txt").exists());
+
+    let run = apply(&inv, "become_mixed.yml", &["-e", &base]);
+    run.expect_code(2);
+    assert_says(
+        &run,
+        &[
+            "changed  [web1] as the login user",
+            "sudo on web1 wants a password",
+            "NOPASSWD",
+        ],
+    );
+    assert_eq!(
+        fs::read_to_string(target.path().join("mine.txt"))
+            .ok()
+            .as_deref(),
+        Some("mine\n"),
+        "{}",
+        run.dump()
+    );
+    assert!(!target.path().join("root.txt").exists());
 }
 
 #[test]

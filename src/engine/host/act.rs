@@ -98,10 +98,12 @@ impl HostRunner {
             match self.plan_now(&tasks[i], layer, become_) {
                 Ok(d) => return Ok(Ok(d)),
                 Err(PlanError::Fail(m)) => return Ok(Err(m)),
-                Err(PlanError::Need(mut probes)) => {
+                Err(PlanError::Need(probes)) => {
+                    let mut probes: Vec<_> =
+                        probes.into_iter().map(|p| (become_.clone(), p)).collect();
                     if round == 0 {
                         // This task's other loop items and the tasks after it.
-                        probes.extend(lookahead::collect(self, tasks, i, become_, rest));
+                        probes.extend(lookahead::collect(self, tasks, i, rest));
                     }
                     self.probe(become_, probes).await?;
                 }

@@ -260,10 +260,10 @@ impl HostRunner {
                     return;
                 }
             };
-            let mut probes = vec![Probe::Facts];
+            let mut probes = vec![(become_.clone(), Probe::Facts)];
             if let Some((first, rest)) = play.sections.split_first() {
                 let rest: Vec<_> = rest.iter().rev().map(|s| (s.as_slice(), 0)).collect();
-                probes.extend(lookahead::collect(self, first, 0, &become_, &rest));
+                probes.extend(lookahead::collect(self, first, 0, &rest));
             }
             if let Err(stop) = self.probe(&become_, probes).await {
                 self.stopped = Some(stop);

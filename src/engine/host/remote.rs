@@ -9,12 +9,13 @@
 //! variable says otherwise. A task whose variables name another login than
 //! the open connection's gets a new connection.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rprov_inventory::{ConnectionKind, ConnectionVars};
 use rprov_transport::{Connection, Output, Script, SshTarget, Target, TargetKind, TransportError};
 use serde_json::Value as Json;
 
+use super::super::lookahead::UserProbe;
 use crate::modules::Action;
 use crate::playbook::Vars;
 use crate::probe::{self, Fact, Probe};
@@ -212,18 +213,93 @@ impl HostRunner {
         }
     }
 
-    /// Answers `probes` in one remote command and caches the answers.
+    /// Answers `probes`, each asked as its sudo user, in one remote command,
+    /// and caches the answers.
+    ///
+    /// The probes of `become_` (the task at hand) must be answered; those of
+    /// other users (tasks further on) are asked ahead in the same command,
+    /// which then runs as the login user with a nested `sudo -n` for each
+    /// become user ([`rprov_transport::nested_as`]), every part with markers
+    /// of its own. A nested part that gives no answer (sudo refused, or the
+    /// part could not be nested) is simply not cached: the task at hand is
+    /// asked again on its own below, and a later task when it comes, through
+    /// [`Connection::run`], which reports sudo's refusal as the task's error.
     pub(super) async fn probe(
         &mut self,
         become_: &Option<String>,
-        mut probes: Vec<Probe>,
+        probes: Vec<UserProbe>,
     ) -> Result<(), Stop> {
-        let known = self.cache.get(become_);
+        let mut groups: Vec<(Option<String>, Vec<Probe>)> = vec![(become_.clone(), Vec::new())];
         let mut seen = HashSet::new();
-        probes.retain(|p| known.is_none_or(|k| !k.contains_key(p)) && seen.insert(p.clone()));
-        if probes.is_empty() {
-            return Ok(());
+        for (user, p) in probes {
+            let cached = self.cache.get(&user).is_some_and(|k| k.contains_key(&p));
+            if cached || !seen.insert((user.clone(), p.clone())) {
+                continue;
+            }
+            match groups.iter_mut().find(|(u, _)| *u == user) {
+                Some((_, g)) => g.push(p),
+                None => groups.push((user, vec![p])),
+            }
         }
+        groups.retain(|(_, g)| !g.is_empty());
+        if groups.len() <= 1 {
+            return match groups.pop() {
+                Some((user, probes)) => self.probe_as(&user, probes).await,
+                None => Ok(()),
+            };
+        }
+        self.nonce += 1;
+        let base = format!("{}x{}", std::process::id(), self.nonce);
+        let mut script = String::new();
+        let mut asked = Vec::new();
+        for (gi, (user, probes)) in groups.into_iter().enumerate() {
+            let nonce = format!("{base}u{gi}");
+            let part = probe::script(&probes, &nonce);
+            let text = match &user {
+                None => Some(part),
+                Some(u) => rprov_transport::nested_as(&part, u, &format!("RPROV_END_{base}u{gi}")),
+            };
+            if let Some(t) = text {
+                script.push_str(&t);
+                asked.push((user, probes, nonce));
+            }
+        }
+        let out = match self.remote(&script, None, &None).await {
+            Ok(o) => o,
+            Err(Ok(msg)) => {
+                self.fail_host(&msg);
+                return Err(Stop::Failed);
+            }
+            Err(Err(stop)) => return Err(stop),
+        };
+        let stdout = out.stdout_lossy();
+        for (user, probes, nonce) in &asked {
+            match probe::parse(probes, nonce, &stdout) {
+                Ok(facts) => self.store(user, facts),
+                // The login user's own part is not behind a sudo: its
+                // failure is the host's.
+                Err(e) if user.is_none() => {
+                    let stderr = out.stderr_lossy();
+                    self.fail_host(&format!("{e}\n{}", stderr.trim()));
+                    return Err(Stop::Failed);
+                }
+                Err(_) => {}
+            }
+        }
+        let missing: Vec<Probe> = asked
+            .into_iter()
+            .filter(|(u, _, _)| u == become_)
+            .flat_map(|(_, probes, _)| probes)
+            .filter(|p| !self.cache.get(become_).is_some_and(|k| k.contains_key(p)))
+            .collect();
+        match missing.is_empty() {
+            true => Ok(()),
+            false => self.probe_as(become_, missing).await,
+        }
+    }
+
+    /// Answers `probes` as `become_` in one remote command of their own.
+    async fn probe_as(&mut self, become_: &Option<String>, probes: Vec<Probe>) -> Result<(), Stop> {
         self.nonce += 1;
         let nonce = format!("{}x{}", std::process::id(), self.nonce);
         let script = probe::script(&probes, &nonce);
@@ -243,13 +319,18 @@ impl HostRunner {
                 return Err(Stop::Failed);
             }
         };
+        self.store(become_, facts);
+        Ok(())
+    }
+
+    /// Caches what a probe as `become_` found.
+    fn store(&mut self, become_: &Option<String>, facts: HashMap<Probe, Fact>) {
         for (p, f) in facts {
             if let Fact::Facts(v) = &f {
                 self.set_facts(v.clone());
             }
             self.cache.entry(become_.clone()).or_default().insert(p, f);
         }
-        Ok(())
     }
 
     pub(super) fn set_facts(&mut self, facts: Json) {
