@@ -364,6 +364,16 @@ pub fn string_list(n: &Node) -> Option<Vec<String>> {
     }
 }
 
+/// A yes/no keyword of a play or role entry (`any_errors_fatal: yes`), if given.
+pub fn yes_no(doc: &Document, node: &Node, key: &str) -> Result<Option<bool>, LoadError> {
+    match node.get(key) {
+        None => Ok(None),
+        Some(n) => crate::truthy::as_bool(&n.to_json())
+            .map(Some)
+            .ok_or_else(|| LoadError::new(doc.origin(n), format!("`{key}` must be yes or no"))),
+    }
+}
+
 pub fn json_map(n: &Node) -> Option<Vars> {
     match n.to_json() {
         Json::Object(m) => Some(m.into_iter().collect()),

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::keywords::{json_map, scalar_string, string_list};
+use super::keywords::{json_map, scalar_string, string_list, yes_no};
 use super::role::RoleLoader;
 use super::task::{parse_task_list, Inherited, TaskScope};
 use super::{HostOrder, Play, Playbook, Task, Vars};
@@ -192,14 +192,7 @@ fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, L
         None => Vars::new(),
     };
     let remote_user = node.get("remote_user").and_then(scalar_string);
-    let flag = |key: &str| -> Result<Option<bool>, LoadError> {
-        match node.get(key) {
-            None => Ok(None),
-            Some(n) => crate::truthy::as_bool(&n.to_json())
-                .map(Some)
-                .ok_or_else(|| LoadError::new(doc.origin(n), format!("`{key}` must be yes or no"))),
-        }
-    };
+    let flag = |key: &str| yes_no(doc, node, key);
     let any_errors_fatal = flag("any_errors_fatal")?;
     let force_handlers = flag("force_handlers")?.unwrap_or(false);
     let max_fail_percentage = match node.get("max_fail_percentage") {

@@ -328,14 +328,7 @@ fn read_entry(
     if let Some(e) = entry.get("environment") {
         inh.environment.push(e.to_json());
     }
-    let flag = |key: &str| -> Result<Option<bool>, LoadError> {
-        match entry.get(key) {
-            None => Ok(None),
-            Some(n) => crate::truthy::as_bool(&n.to_json())
-                .map(Some)
-                .ok_or_else(|| LoadError::new(doc.origin(n), format!("`{key}` must be yes or no"))),
-        }
-    };
+    let flag = |key: &str| super::keywords::yes_no(doc, entry, key);
     if let Some(b) = flag("any_errors_fatal")? {
         inh.any_errors_fatal = Some(b);
     }

@@ -393,37 +393,36 @@ fn check_args(
     Ok(())
 }
 
-/// Where the value of argument `name` was written (see [`args_node_for`]).
-fn args_value_node_for(
-    key: &Node,
-    written: [Option<&Node>; 2],
-    doc: &Document,
-    name: &str,
-) -> crate::diag::Origin {
+/// The key and value of argument `name` where it was written as a mapping
+/// (under the module or under `args:`).
+fn written_arg<'n>(written: [Option<&'n Node>; 2], name: &str) -> Option<&'n (Node, Node)> {
     written
         .into_iter()
         .flatten()
         .filter_map(Node::as_map)
         .flatten()
         .find(|(k, _)| k.key_string() == name)
-        .map_or_else(|| doc.origin(key), |(_, v)| doc.origin(v))
 }
 
-/// The position of an argument's key where it was written as a mapping (under
-/// the module or under `args:`), else the module's key (`copy: a=1 b=2`).
+/// The position of an argument's key (see [`written_arg`]), else the
+/// module's key (`copy: a=1 b=2`).
 fn args_node_for(
     key: &Node,
     written: [Option<&Node>; 2],
     doc: &Document,
     name: &str,
 ) -> crate::diag::Origin {
-    written
-        .into_iter()
-        .flatten()
-        .filter_map(Node::as_map)
-        .flatten()
-        .find(|(k, _)| k.key_string() == name)
-        .map_or_else(|| doc.origin(key), |(k, _)| doc.origin(k))
+    written_arg(written, name).map_or_else(|| doc.origin(key), |(k, _)| doc.origin(k))
+}
+
+/// The position of an argument's value, else the module's key.
+fn args_value_node_for(
+    key: &Node,
+    written: [Option<&Node>; 2],
+    doc: &Document,
+    name: &str,
+) -> crate::diag::Origin {
+    written_arg(written, name).map_or_else(|| doc.origin(key), |(_, v)| doc.origin(v))
 }
 
 #[allow(clippy::too_many_arguments)]
