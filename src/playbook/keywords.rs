@@ -161,14 +161,7 @@ impl Keywords {
             Some(n) => json_map(n)
                 .ok_or_else(|| LoadError::new(doc.origin(n), "`vars` must be a mapping"))?,
         };
-        if let Some(m) = node.get("become_method") {
-            if m.as_str() != Some("sudo") {
-                return Err(LoadError::new(
-                    doc.origin(m),
-                    "only `become_method: sudo` is supported",
-                ));
-            }
-        }
+        check_become_method(doc, node)?;
         let count_of = |key: &str| -> Result<Option<(u64, Origin)>, LoadError> {
             let Some(n) = node.get(key) else {
                 return Ok(None);
@@ -361,6 +354,21 @@ pub fn string_list(n: &Node) -> Option<Vec<String>> {
                 .collect(),
         ),
         _ => scalar_string(n).map(|s| vec![s]),
+    }
+}
+
+/// `become_method` (of a play, role entry, block or task) must be sudo: the
+/// only way rprov becomes another user.
+pub fn check_become_method(doc: &Document, node: &Node) -> Result<(), LoadError> {
+    match node.get("become_method") {
+        Some(m) if m.as_str() != Some("sudo") => Err(LoadError::new(
+            doc.origin(m),
+            "only `become_method: sudo` is supported",
+        )
+        .with_hint(
+            "rprov becomes another user with `sudo -n`; remove `become_method` or set it to sudo",
+        )),
+        _ => Ok(()),
     }
 }
 

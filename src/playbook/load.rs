@@ -237,15 +237,7 @@ fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, L
             .with_hint("use `linear` or `free` (rprov runs each host at its own pace inside a play), or remove `strategy`"));
         }
     }
-    if let Some(m) = node.get("become_method") {
-        if m.as_str() != Some("sudo") {
-            return Err(LoadError::new(
-                doc.origin(m),
-                "only `become_method: sudo` is supported",
-            )
-            .with_hint("rprov becomes another user with `sudo -n`; remove `become_method` or set it to sudo"));
-        }
-    }
+    super::keywords::check_become_method(doc, node)?;
     let vars_files = match node.get("vars_files") {
         None => Vec::new(),
         Some(n) => {

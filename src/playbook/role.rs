@@ -25,6 +25,7 @@ const ROLE_KEYWORDS: &[&str] = &[
     "any_errors_fatal",
     "ignore_errors",
     "no_log",
+    "become_method",
 ];
 
 /// What a role is applied with: from a play's `roles:`, a `dependencies:` list,
@@ -328,6 +329,7 @@ fn read_entry(
     if let Some(e) = entry.get("environment") {
         inh.environment.push(e.to_json());
     }
+    super::keywords::check_become_method(doc, entry)?;
     let flag = |key: &str| super::keywords::yes_no(doc, entry, key);
     if let Some(b) = flag("any_errors_fatal")? {
         inh.any_errors_fatal = Some(b);
