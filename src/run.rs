@@ -140,11 +140,17 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         None => None,
     };
     let mut plays_hosts = Vec::new();
+    // For `order: shuffle`: a new order on every run, as in Ansible.
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+        ^ u64::from(std::process::id());
     for play in &playbook.plays {
         let mut hosts = select(&inventory, &play.hosts)?;
         if let Some(l) = &limit {
             hosts.retain(|h| l.contains(h));
         }
+        play.order.arrange(&mut hosts, seed);
         plays_hosts.push(hosts);
     }
     if plays_hosts.iter().all(Vec::is_empty) {

@@ -89,6 +89,13 @@ fn load_errors_exit_1_before_any_host_is_contacted() {
                 "looked in",
             ],
         ),
+        (
+            "missing_vars_file.yml",
+            &[
+                "missing_vars_file.yml:5:7: vars file `vars/absent.yml` not found",
+                "relative to the playbook's directory",
+            ],
+        ),
     ];
     for (playbook, needles) in cases {
         let run = apply(&inv, playbook, &[]);
@@ -191,6 +198,26 @@ fn task_errors_name_the_file_and_line_and_exit_2() {
         ],
     );
 
+    // A templated `vars_files` name can only be checked per host, at run time.
+    let run = apply(&inv, "templated_vars_file.yml", &["-e", &base]);
+    run.expect_code(2);
+    assert_says(
+        &run,
+        &["templated_vars_file.yml:4:", "vars file `vars/web1.yml`"],
+    );
+
+    // A become method other than sudo, from a variable (any layer).
+    let run = apply(
+        &inv,
+        "simple.yml",
+        &["-e", &base, "-e", "ansible_become_method=su"],
+    );
+    run.expect_code(2);
+    assert_says(
+        &run,
+        &["simple.yml:4:", "rprov becomes another user with sudo only"],
+    );
+
     // Nothing was written by any of the failed tasks.
     assert_eq!(
         fs::read_dir(target.path()).expect("read target").count(),
@@ -265,6 +292,26 @@ fn sudo_that_wants_a_password_fails_the_task_with_advice() {
     run.expect_code(2);
     assert_says(&run, &["sudo on web1 wants a password", "NOPASSWD"]);
     assert!(!target.path().join("root.txt").exists());
+
+    let run = apply(&inv, "become_mixed.yml", &["-e", &base]);
+    run.expect_code(2);
+    assert_says(
+        &run,
+        &[
+            "changed  [web1] as the login user",
+            "sudo on web1 wants a password",
+            "NOPASSWD",
+        ],
+    );
+    assert_eq!(
+        fs::read_to_string(target.path().join("mine.txt"))
+            .ok()
+            .as_deref(),
+        Some("mine\n"),
+        "{}",
+        run.dump()
+    );
+    assert!(!target.path().join("root.txt").exists());
 }
 
 #[test]
@@ -305,4 +352,83 @@ fn one_unreachable_host_does_not_stop_the_others() {
         "{}",
         run.dump()
     );
+}
+
+/// Settings rprov does not carry out are refused when the playbook loads,
+/// naming the file and line, rather than accepted and ignored.
+#[test]
+fn settings_rprov_would_ignore_are_refused_at_load_time() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "output_encoding.yml",
+            &[
+                "output_encoding.yml:6:",
+                "rprov writes templates as UTF-8 only",
+            ],
+        ),
+        (
+            "attributes.yml",
+            &[
+                "attributes.yml:6:",
+                "`attributes: +i` (file attributes set with chattr) is not supported",
+                "help:",
+            ],
+        ),
+        (
+            "local_follow.yml",
+            &["local_follow.yml:3:", "`local_follow: no` is not supported"],
+        ),
+        (
+            "newline_sequence.yml",
+            &["newline_sequence.yml:6:", "is not a line break"],
+        ),
+        (
+            "strategy.yml",
+            &[
+                "strategy.yml:2:",
+                "strategy `host_pinned` is not supported",
+                "own pace",
+            ],
+        ),
+        (
+            "become_method.yml",
+            &["become_method.yml:3:", "only `become_method: sudo`"],
+        ),
+        (
+            "serial.yml",
+            &[
+                "serial.yml:2:",
+                "the play keyword `serial` is not supported",
+            ],
+        ),
+        (
+            "timeout_copy.yml",
+            &[
+                "timeout_copy.yml:6:",
+                "`timeout` is supported on command and shell tasks, not on `copy`",
+            ],
+        ),
+        (
+            "throttle_template.yml",
+            &[
+                "throttle_template.yml:4:",
+                "`throttle` must be a whole number",
+            ],
+        ),
+        (
+            "order.yml",
+            &["order.yml:2:", "unknown host `order`", "reverse_sorted"],
+        ),
+    ];
+    for (playbook, needles) in cases {
+        let run = apply(&inv, &format!("refused/{playbook}"), &[]);
+        run.expect_code(1);
+        assert!(run.stderr.starts_with("error: "), "{}", run.dump());
+        assert_says(&run, needles);
+    }
+    assert_eq!(sshd.exec_count(), 0, "a load error must not run anything");
+    assert!(!logged_in(&sshd), "a load error must not even log in");
 }

@@ -203,10 +203,7 @@ fn encrypted_vars_files_and_inventory_vaults_reach_both_hosts() {
     run.expect_code(1);
     assert_says(
         &run,
-        &format!(
-            "rprov secrets edit --file {}",
-            site.join("pp.age").display()
-        ),
+        "create it with `rprov secrets edit --file site/pp.age`",
     );
 }
 

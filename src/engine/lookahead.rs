@@ -7,8 +7,11 @@
 //! scan goes on past the end of the current task list into the lists around
 //! it (the rest of an including file, a role boundary, the play's later
 //! sections), into blocks, and into `include_tasks` files whose name is
-//! already known, so that a run whose tasks change nothing costs one probe
-//! per sudo user, not one per task list. The plans made here are thrown away:
+//! already known. Each probe is tagged with the sudo user of the task that
+//! asks for it: the executor answers the probes of every user in one remote
+//! command (a `sudo` for each become user nested inside it, see
+//! `HostRunner::probe`), so a run whose tasks change nothing costs one remote
+//! command, become or not. The plans made here are thrown away:
 //! they only decide what to ask. A task that cannot be planned yet (its
 //! `when` or arguments use something not known) is passed over; when its turn
 //! comes, it is planned for real; an argument that uses an earlier task's
@@ -26,19 +29,21 @@ const MAX_BATCH: usize = 500;
 /// How deep the scan follows `include_tasks` inside `include_tasks`.
 const MAX_INCLUDE_DEPTH: usize = 8;
 
+/// A probe and the sudo user (`None`: the login user) it is asked as.
+pub type UserProbe = (Option<String>, Probe);
+
 pub fn collect(
     runner: &HostRunner,
     tasks: &[Task],
     start: usize,
-    become_: &Option<String>,
     rest: Rest<'_>,
-) -> Vec<Probe> {
-    let mut out: Vec<Probe> = Vec::new();
-    if !scan(runner, tasks, start, become_, 0, &mut out) {
+) -> Vec<UserProbe> {
+    let mut out: Vec<UserProbe> = Vec::new();
+    if !scan(runner, tasks, start, 0, &mut out) {
         return out;
     }
     for (tasks, next) in rest.iter().rev() {
-        if !scan(runner, tasks, *next, become_, 0, &mut out) {
+        if !scan(runner, tasks, *next, 0, &mut out) {
             break;
         }
     }
@@ -51,9 +56,8 @@ fn scan(
     runner: &HostRunner,
     tasks: &[Task],
     start: usize,
-    become_: &Option<String>,
     depth: usize,
-    out: &mut Vec<Probe>,
+    out: &mut Vec<UserProbe>,
 ) -> bool {
     for task in tasks.iter().skip(start) {
         if out.len() >= MAX_BATCH {
@@ -64,7 +68,7 @@ fn scan(
         }
         if let Some(block) = &task.block {
             // rescue and always run only in special cases: stop after the block.
-            if !scan(runner, &block.block, 0, become_, depth, out) {
+            if !scan(runner, &block.block, 0, depth, out) {
                 return false;
             }
             continue;
@@ -72,7 +76,7 @@ fn scan(
         if task.module == "include_tasks" && depth < MAX_INCLUDE_DEPTH {
             match runner.foresee_include(task) {
                 Some(included) => {
-                    if !scan(runner, &included, 0, become_, depth + 1, out) {
+                    if !scan(runner, &included, 0, depth + 1, out) {
                         return false;
                     }
                     continue;
@@ -90,9 +94,9 @@ fn scan(
         if task.delegate_local != runner.is_delegated() {
             continue;
         }
-        if runner.become_for(task.become_, task.become_user.as_deref()) != *become_ {
+        let Ok(user) = runner.become_for(task, &Vars::new()) else {
             continue;
-        }
+        };
         let layers: Vec<Vars> = match &task.loop_items {
             None => vec![Vars::new()],
             Some(spec) => match runner.loop_items(task, spec, None) {
@@ -110,8 +114,8 @@ fn scan(
         // `when` is not evaluated here: it may depend on results not known
         // yet, and an unneeded stat costs nothing.
         for layer in &layers {
-            if let Err(PlanError::Need(probes)) = runner.plan_ahead(task, layer, become_) {
-                out.extend(probes);
+            if let Err(PlanError::Need(probes)) = runner.plan_ahead(task, layer, &user) {
+                out.extend(probes.into_iter().map(|p| (user.clone(), p)));
             }
         }
     }

@@ -5,6 +5,7 @@
 //! every host), but inside a play each host goes at its own pace: a slow host
 //! never holds up a fast one between tasks.
 
+mod abort;
 mod host;
 mod lookahead;
 mod run_once;
@@ -62,6 +63,10 @@ pub struct Shared {
     /// What each host learned during the run (facts, set_fact, register), for
     /// `hostvars` as the other hosts see it.
     learned: std::sync::Mutex<HashMap<String, serde_json::Map<String, Json>>>,
+    /// Whether the current play was stopped on all hosts (any_errors_fatal).
+    abort: abort::PlayAbort,
+    /// One semaphore per task with `throttle:`, shared by the hosts.
+    throttles: std::sync::Mutex<HashMap<(usize, String), Arc<Semaphore>>>,
 }
 
 impl Shared {
@@ -91,6 +96,8 @@ impl Shared {
             hostvars: OnceLock::new(),
             run_once: run_once::RunOnce::default(),
             learned: Default::default(),
+            abort: abort::PlayAbort::default(),
+            throttles: Default::default(),
         }
     }
 
@@ -125,6 +132,15 @@ impl Shared {
                 .filter(|v| vars::looks_like_template(v))
                 .collect(),
         )
+    }
+
+    /// The semaphore that lets at most `task.throttle` hosts run `task` of
+    /// play `pi` at once.
+    pub fn throttle(&self, pi: usize, task: &crate::playbook::Task) -> Arc<Semaphore> {
+        let mut map = self.throttles.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry((pi, task.origin.to_string()))
+            .or_insert_with(|| Arc::new(Semaphore::new(task.throttle.max(1))))
+            .clone()
     }
 
     /// Records variables `host` learned (facts, set_fact, register), so that
@@ -215,6 +231,7 @@ pub async fn run(shared: Arc<Shared>, plays_hosts: Vec<Vec<String>>) -> RunOutco
             .cloned()
             .collect();
         shared.reporter.play_start(&play.name, &active);
+        shared.abort.start(pi, active.len());
         let mut set = tokio::task::JoinSet::new();
         for h in active {
             if !order.contains(&h) {
@@ -224,9 +241,11 @@ pub async fn run(shared: Arc<Shared>, plays_hosts: Vec<Vec<String>>) -> RunOutco
                 .remove(&h)
                 .unwrap_or_else(|| host::HostRunner::new(h.clone(), shared.clone()));
             let shared = shared.clone();
-            let forks = forks.clone();
+            // Taken here, in the play's host order (`order:`), so that with
+            // fewer forks than hosts they start in that order.
+            let permit = forks.clone().acquire_owned().await;
             set.spawn(async move {
-                let _permit = forks.acquire_owned().await;
+                let _permit = permit;
                 runner.run_play(pi).await;
                 shared.reporter.host_done(&runner.name);
                 runner
@@ -241,6 +260,11 @@ pub async fn run(shared: Arc<Shared>, plays_hosts: Vec<Vec<String>>) -> RunOutco
                     .reporter
                     .host_error("?", &format!("internal error: a host's run stopped: {e}")),
             }
+        }
+        // Stopped on all hosts: as in Ansible, where every host of the play
+        // then counts as failed, no later play runs.
+        if shared.abort.reason(pi).is_some() {
+            break;
         }
     }
 

@@ -71,13 +71,19 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     if let Some(dir) = &chdir {
         script.push_str(&format!("cd {} || exit 1\n", quote(dir)));
     }
+    // `timeout:` (coreutils) stops the command and its children with TERM,
+    // then KILL 5 s later, and exits 124 (read in the executor).
+    let exec = match cx.timeout {
+        Some(secs) => format!("exec timeout -k 5 {secs}"),
+        None => "exec".to_string(),
+    };
     if shell {
         let exe = cx
             .str_arg("executable")?
             .unwrap_or_else(|| "/bin/sh".into());
-        script.push_str(&format!("exec {} -c {}\n", quote(&exe), quote(&body)));
+        script.push_str(&format!("{exec} {} -c {}\n", quote(&exe), quote(&body)));
     } else {
-        script.push_str(&format!("exec {body}\n"));
+        script.push_str(&format!("{exec} {body}\n"));
     }
     let stdin = match cx.str_arg("stdin")? {
         Some(mut s) => {
@@ -91,6 +97,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let mut result = serde_json::Map::new();
     result.insert("changed".into(), json!(true));
     result.insert("cmd".into(), json!(cmd_display));
+    if let Some(secs) = cx.timeout {
+        result.insert("timeout".into(), json!(secs));
+    }
     Ok(Decision::Run {
         action: Action {
             script,

@@ -1,6 +1,7 @@
 //! `copy` and `template`: put bytes at a path, with owner, group and mode; and
 //! `copy` with `remote_src` from a file already on the host.
 
+use rprov_template::FileOptions;
 use sha2::{Digest, Sha256};
 
 use super::files::{self, checked_action, Attrs};
@@ -34,11 +35,20 @@ pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
             }
             let bytes =
                 std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let decrypted = if cx.bool_arg("decrypt", true)? && is_vault_file(&bytes) {
+                Some(decrypt_source(cx, &src, &bytes)?)
+            } else {
+                None
+            };
             use std::os::unix::fs::PermissionsExt;
             let m = std::fs::metadata(&path)
                 .map(|m| m.permissions().mode() & 0o7777)
                 .ok();
             let base = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            if let Some(plain) = decrypted {
+                let new = NewContent::Decrypted(plain);
+                return put(cx, &dest_arg, new, base.as_deref(), m);
+            }
             (bytes, base, m)
         }
         (None, None) => return Err(PlanError::Fail("`copy` needs `src` or `content`".into())),
@@ -52,11 +62,43 @@ pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
     )
 }
 
+/// Whether a source file is an ansible-vault file, which `copy` decrypts
+/// (`decrypt: yes`, the default) as Ansible does.
+pub(super) fn is_vault_file(bytes: &[u8]) -> bool {
+    bytes.trim_ascii_start().starts_with(b"$ANSIBLE_VAULT;")
+}
+
+/// The plaintext of a vault-encrypted `src`, with the run's vault password.
+fn decrypt_source(cx: &PlanCx, src: &str, bytes: &[u8]) -> Result<Vec<u8>, PlanError> {
+    let Some(password) = cx.vault_password else {
+        return Err(PlanError::Fail(format!(
+            "`{src}` is encrypted with ansible-vault and no vault password was given\n= help: pass --vault-password-file, or `decrypt: no` to copy the encrypted file as it is"
+        )));
+    };
+    let text = String::from_utf8_lossy(bytes);
+    rprov_secrets::decrypt_vault(&text, password)
+        .map(String::into_bytes)
+        .map_err(|e| PlanError::Fail(format!("`{src}`: {e}")))
+}
+
 pub fn plan_template(cx: &PlanCx) -> Result<Decision, PlanError> {
     let src = cx.required_str("src")?;
     let dest = cx.required_str("dest")?;
     let path = cx.search.find("templates", &src)?;
-    let text = (cx.render)(&path).map_err(PlanError::Fail)?;
+    // `output_encoding` other than UTF-8 was refused (see `refuse`).
+    let defaults = FileOptions::default();
+    let newline_sequence = match cx.str_arg("newline_sequence")? {
+        None => defaults.newline_sequence,
+        Some(s) => FileOptions::parse_newline(&s).ok_or_else(|| {
+            PlanError::Fail(format!("`newline_sequence: {s:?}` is not a line break"))
+        })?,
+    };
+    let opts = FileOptions {
+        trim_blocks: cx.bool_arg("trim_blocks", defaults.trim_blocks)?,
+        lstrip_blocks: cx.bool_arg("lstrip_blocks", defaults.lstrip_blocks)?,
+        newline_sequence,
+    };
+    let text = (cx.render)(&path, &opts).map_err(PlanError::Fail)?;
     use std::os::unix::fs::PermissionsExt;
     let m = std::fs::metadata(&path)
         .map(|m| m.permissions().mode() & 0o7777)
@@ -76,7 +118,12 @@ pub fn plan_template(cx: &PlanCx) -> Result<Decision, PlanError> {
 /// What a file should hold: bytes from the controller, or a file on the host.
 enum NewContent<'a> {
     Bytes(Vec<u8>),
-    HostFile { path: &'a str, state: FileState },
+    /// The plaintext of a vault-encrypted source: a secret, never in a diff.
+    Decrypted(Vec<u8>),
+    HostFile {
+        path: &'a str,
+        state: FileState,
+    },
 }
 
 /// Decides how to make `dest_arg` hold `new`.
@@ -113,7 +160,7 @@ fn put(
     }
     let st = cx.file(&dest, true)?;
     let want_sha = match &new {
-        NewContent::Bytes(b) => hex::encode(Sha256::digest(b)),
+        NewContent::Bytes(b) | NewContent::Decrypted(b) => hex::encode(Sha256::digest(b)),
         NewContent::HostFile { state, .. } => state.sha256.clone().unwrap_or_default(),
     };
     let force = cx.bool_arg("force", true)?;
@@ -171,14 +218,17 @@ fn put(
                 .push(format!("mode: {}", mode::fmt(m.resolve(0o644, false)?)));
         }
     }
-    if cx.want_diff {
+    if let NewContent::Decrypted(_) = &new {
+        diff.attrs
+            .push("content: from a vault-encrypted source (not shown)".to_string());
+    } else if cx.want_diff {
         let before = if st.exists() {
             cx.content(&dest)?
         } else {
             Some(Vec::new())
         };
         let (after, len) = match &new {
-            NewContent::Bytes(b) => (Some(b.clone()), b.len() as u64),
+            NewContent::Bytes(b) | NewContent::Decrypted(b) => (Some(b.clone()), b.len() as u64),
             NewContent::HostFile { path, state } => (cx.content(path)?, state.size),
         };
         diff.before = before.and_then(|b| String::from_utf8(b).ok());
@@ -192,7 +242,7 @@ fn put(
     let validate = cx.str_arg("validate")?;
     let backup = cx.bool_arg("backup", false)?;
     let (source, stdin) = match new {
-        NewContent::Bytes(b) => (files::Source::Stdin, Some(b)),
+        NewContent::Bytes(b) | NewContent::Decrypted(b) => (files::Source::Stdin, Some(b)),
         NewContent::HostFile { path, .. } => (files::Source::HostFile(path), None),
     };
     let script = files::atomic_write_of(&dest, &attrs, &st, validate.as_deref(), backup, source)?;

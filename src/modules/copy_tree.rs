@@ -42,6 +42,14 @@ pub fn plan_copy_tree(
         root = format!("{}/{name}", root.trim_end_matches('/'));
     }
     let (dirs, local) = walk(dir)?;
+    if cx.bool_arg("decrypt", true)? {
+        if let Some(f) = local.iter().find(|f| super::copy::is_vault_file(&f.bytes)) {
+            return Err(PlanError::Fail(format!(
+                "`{src}` holds `{}`, encrypted with ansible-vault; rprov decrypts a vault file only when it is copied on its own\n= help: copy that file in a task of its own, or give `decrypt: no` to copy it encrypted",
+                f.rel
+            )));
+        }
+    }
     let join = |rel: &str| {
         if rel.is_empty() {
             root.clone()

@@ -14,6 +14,7 @@ mod copy_tree;
 mod file;
 mod files;
 mod mode;
+pub mod refuse;
 mod stat;
 // System modules: users, packages, lines in files, host identity, firewall.
 mod apt;
@@ -652,6 +653,11 @@ impl SearchPaths {
     }
 }
 
+/// Renders a template file (its path) with the task's variables and the
+/// `template` module's whitespace options.
+pub type RenderFile<'a> =
+    dyn Fn(&Path, &rprov_template::FileOptions) -> Result<String, String> + 'a;
+
 /// Everything `plan` may read: rendered arguments and the facts known so far.
 pub struct PlanCx<'a> {
     pub module: &'a str,
@@ -661,9 +667,15 @@ pub struct PlanCx<'a> {
     /// Old content is fetched for diffs only when the user will see them.
     pub want_diff: bool,
     /// Renders a template file with the task's variables.
-    pub render: &'a dyn Fn(&Path) -> Result<String, String>,
+    pub render: &'a RenderFile<'a>,
+    /// The `--vault-password-file` password, for `copy` of a vault-encrypted
+    /// source (`decrypt: yes`, Ansible's default).
+    pub vault_password: Option<&'a [u8]>,
     /// `environment:` of the task, rendered.
     pub environment: &'a Map<String, Json>,
+    /// The task's `timeout` in seconds (command and shell only; the loader
+    /// refuses it on other modules).
+    pub timeout: Option<u64>,
 }
 
 impl PlanCx<'_> {
@@ -735,6 +747,13 @@ impl PlanCx<'_> {
 /// Decides what a host module would do. Local modules (debug, set_fact…) are
 /// handled by the executor itself.
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    // Values written with variables are checked here, once rendered; the
+    // literal ones already were when the playbook loaded.
+    for (key, value) in cx.args {
+        if let Some(r) = refuse::refusal(cx.module, key, value) {
+            return Err(PlanError::Fail(format!("{}\n= help: {}", r.msg, r.hint)));
+        }
+    }
     match cx.module {
         "copy" => copy::plan_copy(cx),
         "template" => copy::plan_template(cx),

@@ -164,7 +164,9 @@ fn source_text(cx: &PlanCx) -> Result<Option<String>, PlanError> {
     }
     if let Some(t) = cx.str_arg("template")? {
         let path = cx.search.find("templates", &t)?;
-        return (cx.render)(&path).map(Some).map_err(PlanError::Fail);
+        return (cx.render)(&path, &Default::default())
+            .map(Some)
+            .map_err(PlanError::Fail);
     }
     Ok(None)
 }

@@ -25,7 +25,9 @@ pub fn run(
     let mut facts: HashMap<Probe, Fact> = HashMap::new();
     let search = SearchPaths::default();
     let env = Map::new();
-    let render = |_: &Path| -> Result<String, String> { Err("no templates in tests".into()) };
+    let render = |_: &Path, _: &rprov_template::FileOptions| -> Result<String, String> {
+        Err("no templates in tests".into())
+    };
     for _ in 0..8 {
         let cx = PlanCx {
             module,
@@ -34,7 +36,9 @@ pub fn run(
             search: &search,
             want_diff: true,
             render: &render,
+            vault_password: None,
             environment: &env,
+            timeout: None,
         };
         match plan(&cx) {
             Err(PlanError::Need(probes)) => {

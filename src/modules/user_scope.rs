@@ -323,14 +323,13 @@ mod tests {
 #[cfg(test)]
 pub(crate) mod fixture {
     use std::collections::HashMap;
-    use std::path::Path;
 
     use serde_json::{Map, Value as Json};
 
     use crate::modules::{PlanCx, SearchPaths};
     use crate::probe::{Fact, Probe};
 
-    type Render = Box<dyn Fn(&Path) -> Result<String, String>>;
+    type Render = Box<crate::modules::RenderFile<'static>>;
 
     pub struct Fixture {
         pub module: String,
@@ -350,7 +349,7 @@ pub(crate) mod fixture {
                 facts: HashMap::new(),
                 search: SearchPaths::default(),
                 env: Map::new(),
-                render: Box::new(|p| std::fs::read_to_string(p).map_err(|e| e.to_string())),
+                render: Box::new(|p, _| std::fs::read_to_string(p).map_err(|e| e.to_string())),
                 want_diff: true,
             }
         }
@@ -376,7 +375,9 @@ pub(crate) mod fixture {
                 search: &self.search,
                 want_diff: self.want_diff,
                 render: &*self.render,
+                vault_password: None,
                 environment: &self.env,
+                timeout: None,
             }
         }
     }

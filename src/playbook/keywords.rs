@@ -5,7 +5,7 @@ use serde_json::{json, Value as Json};
 
 use super::task::{Inherited, TaskScope};
 use super::{Task, Vars};
-use crate::diag::LoadError;
+use crate::diag::{LoadError, Origin};
 use crate::yaml::{Document, Node, Value};
 
 /// The keywords of one task, read and type-checked.
@@ -30,12 +30,22 @@ pub(super) struct Keywords {
     check_mode: Option<bool>,
     vars: Vars,
     environment: Option<Json>,
+    any_errors_fatal: Option<bool>,
+    throttle: Option<usize>,
+    timeout: Option<(u64, Origin)>,
     until: Option<String>,
     retries: Option<Json>,
     delay: Option<Json>,
     run_once: bool,
     delegate_local: bool,
 }
+
+/// Modules a `timeout` can stop: commands, and the controller's own modules
+/// (which finish at once). rprov's file and system modules have no way to be
+/// stopped half-way, so a `timeout` on them is refused.
+const TIMEOUT_MODULES: &[&str] = &[
+    "command", "shell", "debug", "assert", "fail", "set_fact", "meta", "block",
+];
 
 /// The names `delegate_to` accepts: the controller itself.
 const LOCALHOST: &[&str] = &["localhost", "127.0.0.1", "::1"];
@@ -151,14 +161,27 @@ impl Keywords {
             Some(n) => json_map(n)
                 .ok_or_else(|| LoadError::new(doc.origin(n), "`vars` must be a mapping"))?,
         };
-        if let Some(m) = node.get("become_method") {
-            if m.as_str() != Some("sudo") {
-                return Err(LoadError::new(
-                    doc.origin(m),
-                    "only `become_method: sudo` is supported",
-                ));
+        check_become_method(doc, node)?;
+        let count_of = |key: &str| -> Result<Option<(u64, Origin)>, LoadError> {
+            let Some(n) = node.get(key) else {
+                return Ok(None);
+            };
+            let v = match &n.value {
+                Value::Int(i) => u64::try_from(*i).ok(),
+                Value::Str(s) => s.trim().parse::<u64>().ok(),
+                _ => None,
+            };
+            match v {
+                Some(v) => Ok(Some((v, doc.origin(n)))),
+                None => Err(LoadError::new(
+                    doc.origin(n),
+                    format!("`{key}` must be a whole number, found {}", n.kind()),
+                )
+                .with_hint("rprov reads it when the playbook loads: write the number itself, not a template")),
             }
-        }
+        };
+        let throttle = count_of("throttle")?.map(|(n, _)| n as usize);
+        let timeout = count_of("timeout")?.filter(|(n, _)| *n > 0);
         let run_once = bool_of("run_once")?.unwrap_or(false);
         let delegate_local = match node.get("delegate_to") {
             None => false,
@@ -194,6 +217,9 @@ impl Keywords {
             check_mode: bool_of("check_mode")?,
             vars,
             environment: node.get("environment").map(Node::to_json),
+            any_errors_fatal: bool_of("any_errors_fatal")?,
+            throttle,
+            timeout,
             until: str_of("until")?,
             retries: node.get("retries").map(Node::to_json),
             delay: node.get("delay").map(Node::to_json),
@@ -223,6 +249,16 @@ impl Keywords {
         }
         inh.run_once |= self.run_once;
         inh.delegate_local |= self.delegate_local;
+        inh.environment.extend(self.environment.iter().cloned());
+        if self.any_errors_fatal.is_some() {
+            inh.any_errors_fatal = self.any_errors_fatal;
+        }
+        if self.throttle.is_some() {
+            inh.throttle = self.throttle;
+        }
+        if self.timeout.is_some() {
+            inh.timeout = self.timeout.clone();
+        }
     }
 
     pub(super) fn into_task(
@@ -237,12 +273,23 @@ impl Keywords {
         let mut when = inh.when.clone();
         let mut tags = inh.tags.clone();
         let mut vars = inh.vars.clone();
+        let mut environment = inh.environment.clone();
         if module != "block" {
             when.extend(self.when);
             tags.extend(self.tags);
             vars.extend(self.vars);
+            environment.extend(self.environment);
         }
-        let _ = doc;
+        let timeout = self.timeout.or_else(|| inh.timeout.clone());
+        if let Some((_, at)) = &timeout {
+            if !TIMEOUT_MODULES.contains(&module) {
+                return Err(LoadError::new(
+                    at.clone(),
+                    format!("`timeout` is supported on command and shell tasks, not on `{module}`"),
+                )
+                .with_hint("put the timeout on the commands themselves; `uri`, `wait_for` and `apt` have their own timeout arguments"));
+            }
+        }
         Ok(Task {
             name: self.name,
             module: module.to_string(),
@@ -267,7 +314,13 @@ impl Keywords {
             diff: self.diff,
             check_mode: self.check_mode,
             vars,
-            environment: self.environment,
+            environment,
+            any_errors_fatal: self
+                .any_errors_fatal
+                .or(inh.any_errors_fatal)
+                .unwrap_or(false),
+            throttle: self.throttle.or(inh.throttle).unwrap_or(0),
+            timeout: timeout.map(|(n, _)| n),
             until: self.until,
             retries: self.retries,
             delay: self.delay,
@@ -301,6 +354,31 @@ pub fn string_list(n: &Node) -> Option<Vec<String>> {
                 .collect(),
         ),
         _ => scalar_string(n).map(|s| vec![s]),
+    }
+}
+
+/// `become_method` (of a play, role entry, block or task) must be sudo: the
+/// only way rprov becomes another user.
+pub fn check_become_method(doc: &Document, node: &Node) -> Result<(), LoadError> {
+    match node.get("become_method") {
+        Some(m) if m.as_str() != Some("sudo") => Err(LoadError::new(
+            doc.origin(m),
+            "only `become_method: sudo` is supported",
+        )
+        .with_hint(
+            "rprov becomes another user with `sudo -n`; remove `become_method` or set it to sudo",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A yes/no keyword of a play or role entry (`any_errors_fatal: yes`), if given.
+pub fn yes_no(doc: &Document, node: &Node, key: &str) -> Result<Option<bool>, LoadError> {
+    match node.get(key) {
+        None => Ok(None),
+        Some(n) => crate::truthy::as_bool(&n.to_json())
+            .map(Some)
+            .ok_or_else(|| LoadError::new(doc.origin(n), format!("`{key}` must be yes or no"))),
     }
 }
 

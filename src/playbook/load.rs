@@ -4,10 +4,10 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::keywords::{json_map, scalar_string, string_list};
+use super::keywords::{json_map, scalar_string, string_list, yes_no};
 use super::role::RoleLoader;
 use super::task::{parse_task_list, Inherited, TaskScope};
-use super::{Play, Playbook, Task, Vars};
+use super::{HostOrder, Play, Playbook, Task, Vars};
 use crate::diag::{did_you_mean, LoadError, Origin};
 use crate::yaml::{self, Document, Node, Value};
 
@@ -35,6 +35,38 @@ const PLAY_KEYS: &[&str] = &[
     "no_log",
     "order",
     "force_handlers",
+    "max_fail_percentage",
+    "debugger",
+];
+
+/// Play keywords of Ansible's that rprov does not carry out: refused with a
+/// message of their own rather than "unknown keyword", so nobody hunts a typo.
+const UNSUPPORTED_PLAY_KEYS: &[&str] = &[
+    "serial",
+    "throttle",
+    "timeout",
+    "module_defaults",
+    "vars_prompt",
+    "connection",
+    "port",
+    "check_mode",
+    "diff",
+    "run_once",
+    "ignore_unreachable",
+    "gather_subset",
+    "gather_timeout",
+    "fact_path",
+    "become_exe",
+    "become_flags",
+];
+
+/// `strategy:` values rprov accepts. Neither changes how it runs: inside a
+/// play each host goes at its own pace (README, "plays").
+const STRATEGIES: &[&str] = &[
+    "linear",
+    "free",
+    "ansible.builtin.linear",
+    "ansible.builtin.free",
 ];
 
 /// Loads a playbook and everything it refers to. Nothing is rendered yet.
@@ -106,6 +138,13 @@ fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, L
     };
     for (k, _) in entries {
         let key = k.key_string();
+        if UNSUPPORTED_PLAY_KEYS.contains(&key.as_str()) {
+            return Err(LoadError::new(
+                doc.origin(k),
+                format!("the play keyword `{key}` is not supported by rprov"),
+            )
+            .with_hint("remove it, or see the README's table of supported Ansible features"));
+        }
         if !PLAY_KEYS.contains(&key.as_str()) {
             let hint = match did_you_mean(&key, PLAY_KEYS.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
@@ -146,16 +185,59 @@ fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, L
         .get("gather_facts")
         .and_then(|b| crate::truthy::as_bool(&b.to_json()))
         .unwrap_or(true);
-    let mut vars: Vars = match node.get("vars") {
+    let vars: Vars = match node.get("vars") {
         Some(v) => {
             json_map(v).ok_or_else(|| LoadError::new(doc.origin(v), "`vars` must be a mapping"))?
         }
         None => Vars::new(),
     };
-    if let Some(u) = node.get("remote_user").and_then(scalar_string) {
-        vars.entry("ansible_user".to_string())
-            .or_insert(serde_json::Value::String(u));
+    let remote_user = node.get("remote_user").and_then(scalar_string);
+    let flag = |key: &str| yes_no(doc, node, key);
+    let any_errors_fatal = flag("any_errors_fatal")?;
+    let force_handlers = flag("force_handlers")?.unwrap_or(false);
+    let max_fail_percentage = match node.get("max_fail_percentage") {
+        None => None,
+        Some(n) => match n.to_json() {
+            serde_json::Value::Number(x)
+                if x.as_f64().is_some_and(|p| (0.0..=100.0).contains(&p)) =>
+            {
+                x.as_f64()
+            }
+            serde_json::Value::String(s)
+                if s.trim()
+                    .parse::<f64>()
+                    .is_ok_and(|p| (0.0..=100.0).contains(&p)) =>
+            {
+                s.trim().parse().ok()
+            }
+            _ => {
+                return Err(LoadError::new(
+                    doc.origin(n),
+                    "`max_fail_percentage` must be a number from 0 to 100",
+                ))
+            }
+        },
+    };
+    let order = match node.get("order") {
+        None => HostOrder::default(),
+        Some(n) => n.as_str().and_then(HostOrder::parse).ok_or_else(|| {
+            LoadError::new(doc.origin(n), "unknown host `order`")
+                .with_hint(format!("use one of {}", HostOrder::NAMES.join(", ")))
+        })?,
+    };
+    if let Some(n) = node.get("strategy") {
+        if !n.as_str().is_some_and(|s| STRATEGIES.contains(&s)) {
+            return Err(LoadError::new(
+                doc.origin(n),
+                format!(
+                    "strategy `{}` is not supported by rprov",
+                    scalar_string(n).unwrap_or_default()
+                ),
+            )
+            .with_hint("use `linear` or `free` (rprov runs each host at its own pace inside a play), or remove `strategy`"));
+        }
     }
+    super::keywords::check_become_method(doc, node)?;
     let vars_files = match node.get("vars_files") {
         None => Vec::new(),
         Some(n) => {
@@ -168,7 +250,10 @@ fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, L
             let mut out = Vec::new();
             for i in items {
                 match &i.value {
-                    Value::Str(s) => out.push((s.clone(), doc.origin(i))),
+                    Value::Str(s) => {
+                        check_vars_file(doc, i, s, playbook_dir)?;
+                        out.push((s.clone(), doc.origin(i)))
+                    }
                     _ => {
                         return Err(LoadError::new(
                             doc.origin(i),
@@ -191,6 +276,12 @@ fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, L
         no_log: node
             .get("no_log")
             .and_then(|b| crate::truthy::as_bool(&b.to_json())),
+        environment: node
+            .get("environment")
+            .map(Node::to_json)
+            .into_iter()
+            .collect(),
+        any_errors_fatal,
         ..Inherited::default()
     };
     let roles = RoleLoader::new(playbook_dir);
@@ -240,13 +331,56 @@ fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, L
         origin: doc.origin(node),
         become_,
         become_user,
+        remote_user,
         gather_facts,
+        any_errors_fatal: any_errors_fatal.unwrap_or(false),
+        max_fail_percentage,
+        force_handlers,
+        order,
         vars,
         vars_files,
         sections,
         handlers,
         roles: instances,
     })
+}
+
+/// A `vars_files` entry written literally must exist now: otherwise every host
+/// would fail on it at run time with the same message. A templated name
+/// (`vars/{{ ansible_os_family }}.yml`) can only be checked per host.
+fn check_vars_file(
+    doc: &Document,
+    node: &Node,
+    name: &str,
+    playbook_dir: &Path,
+) -> Result<(), LoadError> {
+    if rprov_template::is_template(name) {
+        return Ok(());
+    }
+    // The same resolution as the run (relative to the playbook's directory).
+    let path = playbook_dir.join(name);
+    if path.is_file() {
+        return Ok(());
+    }
+    let what = if path.exists() {
+        "is not a file"
+    } else {
+        "not found"
+    };
+    let shown = crate::diag::display_path(&path);
+    // An encrypted vars file is made with the secrets command, not an editor.
+    let create = if name.ends_with(".age") {
+        format!(
+            "create it with `rprov secrets edit --file {shown}` (after `rprov secrets init` if you have no identity yet)"
+        )
+    } else {
+        "create the file".to_string()
+    };
+    Err(
+        LoadError::new(doc.origin(node), format!("vars file `{name}` {what}")).with_hint(format!(
+            "looked for {shown}; `vars_files` paths are relative to the playbook's directory: fix the name or {create}"
+        )),
+    )
 }
 
 /// Every `notify:` must name a handler (or a `listen:` topic) of the play. A

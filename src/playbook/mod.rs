@@ -40,7 +40,21 @@ pub struct Play {
     pub origin: Origin,
     pub become_: Option<bool>,
     pub become_user: Option<String>,
+    /// The `remote_user` keyword: the login when no `ansible_user` variable
+    /// (from any layer) names one, as in Ansible.
+    pub remote_user: Option<String>,
     pub gather_facts: bool,
+    /// `any_errors_fatal`: a failed or unreachable host stops the play on all
+    /// hosts (tasks inherit it too, see [`Task::any_errors_fatal`]).
+    pub any_errors_fatal: bool,
+    /// `max_fail_percentage`: stop the play on all hosts once more than this
+    /// share of its hosts failed.
+    pub max_fail_percentage: Option<f64>,
+    /// `force_handlers`: a host whose task failed still runs the handlers
+    /// notified so far.
+    pub force_handlers: bool,
+    /// `order`: the order in which the play's hosts are started.
+    pub order: HostOrder,
     pub vars: Vars,
     pub vars_files: Vec<(String, Origin)>,
     /// pre_tasks, then role tasks and tasks, then post_tasks. Notified handlers
@@ -50,6 +64,64 @@ pub struct Play {
     /// Every role instance of the play, dependencies first, for the defaults and
     /// vars of roles that Ansible makes visible play-wide.
     pub roles: Vec<Arc<RoleInstance>>,
+}
+
+/// A play's `order:` keyword.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HostOrder {
+    #[default]
+    Inventory,
+    ReverseInventory,
+    Sorted,
+    ReverseSorted,
+    Shuffle,
+}
+
+impl HostOrder {
+    pub const NAMES: &'static [&'static str] = &[
+        "inventory",
+        "reverse_inventory",
+        "sorted",
+        "reverse_sorted",
+        "shuffle",
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "inventory" => HostOrder::Inventory,
+            "reverse_inventory" => HostOrder::ReverseInventory,
+            "sorted" => HostOrder::Sorted,
+            "reverse_sorted" => HostOrder::ReverseSorted,
+            "shuffle" => HostOrder::Shuffle,
+            _ => return None,
+        })
+    }
+
+    /// Puts `hosts` (in inventory order) into this order. `seed` drives
+    /// `shuffle`; the same seed gives the same order.
+    pub fn arrange(self, hosts: &mut [String], seed: u64) {
+        match self {
+            HostOrder::Inventory => {}
+            HostOrder::ReverseInventory => hosts.reverse(),
+            HostOrder::Sorted => hosts.sort(),
+            HostOrder::ReverseSorted => {
+                hosts.sort();
+                hosts.reverse();
+            }
+            HostOrder::Shuffle => {
+                // Fisher-Yates with xorshift64*: no need for a crate to shuffle
+                // a host list.
+                let mut x = seed | 1;
+                for i in (1..hosts.len()).rev() {
+                    x ^= x >> 12;
+                    x ^= x << 25;
+                    x ^= x >> 27;
+                    let r = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
+                    hosts.swap(i, (r % (i as u64 + 1)) as usize);
+                }
+            }
+        }
+    }
 }
 
 /// A role as applied in a play: its files and the parameters it was given.
@@ -96,7 +168,17 @@ pub struct Task {
     pub diff: Option<bool>,
     pub check_mode: Option<bool>,
     pub vars: Vars,
-    pub environment: Option<serde_json::Value>,
+    /// `environment:` of the play, enclosing blocks, roles and imports and the
+    /// task itself, outermost first; each is a mapping once rendered, and an
+    /// inner one wins for a name both set.
+    pub environment: Vec<serde_json::Value>,
+    /// `any_errors_fatal` of the task or what encloses it.
+    pub any_errors_fatal: bool,
+    /// `throttle`: at most this many hosts run the task at once (0: no limit).
+    pub throttle: usize,
+    /// `timeout` in seconds (command and shell): the command is stopped and
+    /// the task fails when it runs longer.
+    pub timeout: Option<u64>,
     pub until: Option<String>,
     pub retries: Option<serde_json::Value>,
     pub delay: Option<serde_json::Value>,

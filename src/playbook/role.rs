@@ -21,6 +21,11 @@ const ROLE_KEYWORDS: &[&str] = &[
     "become",
     "become_user",
     "vars",
+    "environment",
+    "any_errors_fatal",
+    "ignore_errors",
+    "no_log",
+    "become_method",
 ];
 
 /// What a role is applied with: from a play's `roles:`, a `dependencies:` list,
@@ -320,6 +325,20 @@ fn read_entry(
     }
     if let Some(u) = entry.get("become_user").and_then(Node::as_str) {
         inh.become_user = Some(u.to_string());
+    }
+    if let Some(e) = entry.get("environment") {
+        inh.environment.push(e.to_json());
+    }
+    super::keywords::check_become_method(doc, entry)?;
+    let flag = |key: &str| super::keywords::yes_no(doc, entry, key);
+    if let Some(b) = flag("any_errors_fatal")? {
+        inh.any_errors_fatal = Some(b);
+    }
+    if let Some(b) = flag("ignore_errors")? {
+        inh.ignore_errors = Some(b);
+    }
+    if let Some(b) = flag("no_log")? {
+        inh.no_log = Some(b);
     }
     Ok((name, params, inh))
 }

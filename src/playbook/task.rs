@@ -84,6 +84,12 @@ pub struct Inherited {
     /// `run_once` and `delegate_to: localhost` on a block apply to its tasks.
     pub run_once: bool,
     pub delegate_local: bool,
+    /// `environment:` mappings from the play down, outermost first.
+    pub environment: Vec<Json>,
+    pub any_errors_fatal: Option<bool>,
+    pub throttle: Option<usize>,
+    /// `timeout` and where it was written (checked against each task's module).
+    pub timeout: Option<(u64, crate::diag::Origin)>,
 }
 
 /// Where a task list lives, for resolving the files it imports.
@@ -374,24 +380,49 @@ fn check_args(
             .with_hint(hint));
         }
     }
+    // Values rprov would not carry out; templated ones are checked when planned.
+    for (name, value) in args {
+        if matches!(value, Json::String(s) if rprov_template::is_template(s)) {
+            continue;
+        }
+        if let Some(r) = modules::refuse::refusal(spec.name, name, value) {
+            let at = args_value_node_for(key, written, doc, name);
+            return Err(LoadError::new(at, r.msg).with_hint(r.hint));
+        }
+    }
     Ok(())
 }
 
-/// The position of an argument's key where it was written as a mapping (under
-/// the module or under `args:`), else the module's key (`copy: a=1 b=2`).
-fn args_node_for(
-    key: &Node,
-    written: [Option<&Node>; 2],
-    doc: &Document,
-    name: &str,
-) -> crate::diag::Origin {
+/// The key and value of argument `name` where it was written as a mapping
+/// (under the module or under `args:`).
+fn written_arg<'n>(written: [Option<&'n Node>; 2], name: &str) -> Option<&'n (Node, Node)> {
     written
         .into_iter()
         .flatten()
         .filter_map(Node::as_map)
         .flatten()
         .find(|(k, _)| k.key_string() == name)
-        .map_or_else(|| doc.origin(key), |(k, _)| doc.origin(k))
+}
+
+/// The position of an argument's key (see [`written_arg`]), else the
+/// module's key (`copy: a=1 b=2`).
+fn args_node_for(
+    key: &Node,
+    written: [Option<&Node>; 2],
+    doc: &Document,
+    name: &str,
+) -> crate::diag::Origin {
+    written_arg(written, name).map_or_else(|| doc.origin(key), |(k, _)| doc.origin(k))
+}
+
+/// The position of an argument's value, else the module's key.
+fn args_value_node_for(
+    key: &Node,
+    written: [Option<&Node>; 2],
+    doc: &Document,
+    name: &str,
+) -> crate::diag::Origin {
+    written_arg(written, name).map_or_else(|| doc.origin(key), |(_, v)| doc.origin(v))
 }
 
 #[allow(clippy::too_many_arguments)]

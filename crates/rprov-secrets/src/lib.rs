@@ -32,7 +32,7 @@ pub mod vault;
 pub use error::SecretsError;
 pub use identity::{recipients_path, IdentityOptions};
 pub use redact::Redactor;
-pub use vault::{decrypt_vault, load_vault_vars, read_vault_password_file};
+pub use vault::{decrypt_vault, is_vault, load_vault_vars, read_vault_password_file};
 
 /// Variables as loaded from a secrets or vars file, in file order.
 pub type Vars = indexmap::IndexMap<String, serde_json::Value>;

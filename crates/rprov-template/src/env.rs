@@ -23,19 +23,25 @@ pub fn build() -> Environment<'static> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_name| AutoEscape::None);
     env.set_debug(true);
-    // Building a syntax config from constant, valid settings cannot fail; if a
-    // future minijinja rejected it, the defaults are still usable.
-    if let Ok(syntax) = SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(false)
-        .keep_trailing_newline(true)
-        .build()
-    {
-        env.set_syntax(syntax);
-    }
+    set_whitespace(&mut env, true, false);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     filters::register(&mut env);
     jinja_tests::register(&mut env);
     lookup::register(&mut env);
     env
+}
+
+/// Sets `trim_blocks` and `lstrip_blocks` (the `template` module's arguments
+/// of those names); the trailing newline is always kept, as Ansible does.
+pub fn set_whitespace(env: &mut Environment<'static>, trim_blocks: bool, lstrip_blocks: bool) {
+    // Building a syntax config from the default delimiters cannot fail; if a
+    // future minijinja rejected it, the defaults are still usable.
+    if let Ok(syntax) = SyntaxConfig::builder()
+        .trim_blocks(trim_blocks)
+        .lstrip_blocks(lstrip_blocks)
+        .keep_trailing_newline(true)
+        .build()
+    {
+        env.set_syntax(syntax);
+    }
 }

@@ -39,9 +39,51 @@ pub const OMIT: &str = "__omit_place_holder__rprov";
 /// error messages have something to show.
 const INLINE_NAME: &str = "<inline>";
 
+/// How a template file is rendered: the `template` module's `trim_blocks`,
+/// `lstrip_blocks` and `newline_sequence`. The default is Ansible's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileOptions {
+    /// Remove the first newline after a block tag (default on).
+    pub trim_blocks: bool,
+    /// Strip spaces and tabs before a block tag at the start of a line
+    /// (default off).
+    pub lstrip_blocks: bool,
+    /// What every line break of the template's own text becomes: `"\n"`
+    /// (default), `"\r\n"` or `"\r"`. As in Jinja2, line breaks inside
+    /// inserted values are left as they are.
+    pub newline_sequence: &'static str,
+}
+
+impl Default for FileOptions {
+    fn default() -> Self {
+        FileOptions {
+            trim_blocks: true,
+            lstrip_blocks: false,
+            newline_sequence: "\n",
+        }
+    }
+}
+
+impl FileOptions {
+    /// The line break a `newline_sequence` argument names, written either as
+    /// the characters or escaped (`'\r\n'` in single quotes), as Ansible
+    /// accepts both. `None` for anything else.
+    pub fn parse_newline(s: &str) -> Option<&'static str> {
+        match s {
+            "\n" | "\\n" => Some("\n"),
+            "\r\n" | "\\r\\n" => Some("\r\n"),
+            "\r" | "\\r" => Some("\r"),
+            _ => None,
+        }
+    }
+}
+
 /// A configured template environment. Cheap to share: build one per run.
 pub struct Templater {
     env: minijinja::Environment<'static>,
+    /// The environment with other `trim_blocks`/`lstrip_blocks` settings,
+    /// indexed by [`Templater::variant_index`], built when first asked for.
+    variants: [std::sync::OnceLock<minijinja::Environment<'static>>; 3],
 }
 
 impl Default for Templater {
@@ -61,7 +103,25 @@ impl Templater {
     /// `lstrip_blocks` off, trailing newline kept, auto-escaping off for every
     /// file name, and Ansible's filters, tests, lookups and Python-style methods.
     pub fn new() -> Self {
-        Templater { env: env::build() }
+        Templater {
+            env: env::build(),
+            variants: Default::default(),
+        }
+    }
+
+    /// The environment for a template file rendered with `opts`.
+    fn file_env(&self, opts: &FileOptions) -> &minijinja::Environment<'static> {
+        let index = match (opts.trim_blocks, opts.lstrip_blocks) {
+            (true, false) => return &self.env,
+            (true, true) => 0,
+            (false, false) => 1,
+            (false, true) => 2,
+        };
+        self.variants[index].get_or_init(|| {
+            let mut env = self.env.clone();
+            env::set_whitespace(&mut env, opts.trim_blocks, opts.lstrip_blocks);
+            env
+        })
     }
 
     /// Gives access to the underlying environment, for callers that need a
@@ -71,16 +131,32 @@ impl Templater {
     }
 
     /// Renders a template file's text (from `origin`, a path shown in errors) to
-    /// a string, as Ansible's `template` module does.
+    /// a string, as Ansible's `template` module does with its default options.
     pub fn render_file(
         &self,
         source: &str,
         origin: &str,
         ctx: &serde_json::Value,
     ) -> Result<String, TemplateError> {
+        self.render_file_with(source, origin, ctx, &FileOptions::default())
+    }
+
+    /// [`Templater::render_file`] with the `template` module's whitespace and
+    /// line-break options. Line breaks of the template text (`\r\n`, `\r` or
+    /// `\n`) are first made `opts.newline_sequence`, as Jinja2's lexer does,
+    /// so a template saved with CRLF renders with `\n` by default.
+    pub fn render_file_with(
+        &self,
+        source: &str,
+        origin: &str,
+        ctx: &serde_json::Value,
+        opts: &FileOptions,
+    ) -> Result<String, TemplateError> {
+        let source = normalize_newlines(source, opts.newline_sequence);
+        let source = source.as_ref();
         let ctx_value = convert::to_value(ctx);
         let tmpl = self
-            .env
+            .file_env(opts)
             .template_from_named_str(origin, source)
             .map_err(|e| TemplateError::from_minijinja(&e, source, ctx, Some(origin)))?;
         tmpl.render(ctx_value)
@@ -221,8 +297,27 @@ pub fn is_true(value: &serde_json::Value) -> bool {
     }
 }
 
-/// Whether a string needs the template engine at all.
-fn is_template(s: &str) -> bool {
+/// `source` with every line break (`\r\n`, `\r`, `\n`) written as `newline`.
+fn normalize_newlines<'a>(source: &'a str, newline: &str) -> std::borrow::Cow<'a, str> {
+    if newline == "\n" && !source.contains('\r') {
+        return std::borrow::Cow::Borrowed(source);
+    }
+    let mut out = String::with_capacity(source.len() + source.len() / 16);
+    let mut rest = source;
+    while let Some(i) = rest.find(['\r', '\n']) {
+        out.push_str(&rest[..i]);
+        out.push_str(newline);
+        let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
+        rest = &rest[i + skip..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether a string needs the template engine at all (holds `{{`, `{%` or
+/// `{#`). A value without any is used as written, so it can be checked when
+/// the playbook loads.
+pub fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
 
@@ -242,6 +337,20 @@ fn single_expression(s: &str) -> Option<&str> {
 #[cfg(test)]
 mod lib_tests {
     use super::*;
+
+    #[test]
+    fn newlines_are_normalized() {
+        assert_eq!(normalize_newlines("a\r\nb\rc\nd", "\n"), "a\nb\nc\nd");
+        assert_eq!(
+            normalize_newlines("a\r\nb\rc\nd\n", "\r\n"),
+            "a\r\nb\r\nc\r\nd\r\n"
+        );
+        assert_eq!(normalize_newlines("a\nb", "\r"), "a\rb");
+        assert!(matches!(
+            normalize_newlines("a\nb", "\n"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn single_expression_detection() {

@@ -277,10 +277,52 @@ fn password_hash() {
         e("'Hello world!' | password_hash('sha256', salt='saltstring')"),
         json!("$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5")
     );
-    assert!(err("'secret' | password_hash('sha512')", &json!({})).contains("salt is required"));
+    assert!(err("'secret' | password_hash('md5')", &json!({})).contains("unsupported"));
     assert!(
         err("'secret' | password_hash('sha512', 'a$b')", &json!({})).contains("invalid character")
     );
+}
+
+/// Without a salt, Ansible picks a random one (a change on every run); rprov
+/// derives it from the password, so the hash is stable and still a valid
+/// SHA-crypt hash: the system's crypt(3) (through perl, which every Debian
+/// has) computes the same string from the password and the hash as salt.
+#[test]
+fn password_hash_without_salt_is_stable_and_verifies() {
+    let sha512_crypt = regex::Regex::new(r"^\$6\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{86}$").unwrap();
+    let h = e("'s3cret pw' | password_hash('sha512')");
+    let h = h.as_str().expect("a string").to_string();
+    assert!(sha512_crypt.is_match(&h), "not a $6$ hash: {h}");
+    assert_eq!(
+        e("'s3cret pw' | password_hash('sha512')"),
+        json!(h),
+        "stable"
+    );
+    assert_eq!(
+        e("'s3cret pw' | password_hash"),
+        json!(h),
+        "sha512 is the default"
+    );
+    assert_eq!(e("'s3cret pw' | password_hash('sha512_crypt')"), json!(h));
+    // Other password, other salt; other hash type, other salt.
+    let other = e("'s3cret pw2' | password_hash('sha512')");
+    assert_ne!(other.as_str().unwrap()[3..19], h[3..19]);
+    let h256 = e("'s3cret pw' | password_hash('sha256')");
+    let h256 = h256.as_str().unwrap();
+    assert!(h256.starts_with("$5$"), "{h256}");
+    assert_ne!(h256[3..19], h[3..19]);
+    for (pw, hash) in [("s3cret pw", h.as_str()), ("s3cret pw", h256)] {
+        let out = std::process::Command::new("perl")
+            .args(["-e", "print crypt($ARGV[0], $ARGV[1])", pw, hash])
+            .output()
+            .expect("perl (to verify with the system's crypt(3)) must be installed");
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            hash,
+            "crypt(3) disagrees"
+        );
+    }
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Rendering semantics: whitespace, pass-through, escaping, native types,
 //! conditions and undefined-variable errors.
 
-use rprov_template::{is_true, TemplateErrorKind, Templater, OMIT};
+use rprov_template::{is_true, FileOptions, TemplateErrorKind, Templater, OMIT};
 use serde_json::json;
 
 fn t() -> Templater {
@@ -27,6 +27,72 @@ fn lstrip_blocks_is_off() {
         .render_file("  {% if true %}\nx\n{% endif %}\n", "f.j2", &json!({}))
         .unwrap();
     assert_eq!(out, "  x\n");
+}
+
+/// The `template` module's `trim_blocks`, `lstrip_blocks` and
+/// `newline_sequence`, with what Jinja2 renders for each.
+#[test]
+fn template_module_whitespace_options() {
+    let src = "  {% if true %}\nx\n{% endif %}\n";
+    let with = |trim_blocks, lstrip_blocks| {
+        let opts = FileOptions {
+            trim_blocks,
+            lstrip_blocks,
+            ..FileOptions::default()
+        };
+        t().render_file_with(src, "f.j2", &json!({}), &opts)
+            .unwrap()
+    };
+    assert_eq!(with(true, false), "  x\n", "Ansible's defaults");
+    assert_eq!(with(true, true), "x\n");
+    assert_eq!(with(false, false), "  \nx\n\n");
+    assert_eq!(with(false, true), "\nx\n\n");
+    // The same templater serves every combination, in any order.
+    let tm = t();
+    let opts = FileOptions {
+        lstrip_blocks: true,
+        ..FileOptions::default()
+    };
+    assert_eq!(
+        tm.render_file_with(src, "f", &json!({}), &opts).unwrap(),
+        "x\n"
+    );
+    assert_eq!(tm.render_file(src, "f", &json!({})).unwrap(), "  x\n");
+}
+
+#[test]
+fn newline_sequence_applies_to_the_template_text_only() {
+    let src = "a\n{% if true %}\nb\n{% endif %}\n{{ v }}\n";
+    let ctx = json!({"v": "1\n2"});
+    let render = |nl: &'static str| {
+        let opts = FileOptions {
+            newline_sequence: nl,
+            ..FileOptions::default()
+        };
+        t().render_file_with(src, "f.j2", &ctx, &opts).unwrap()
+    };
+    assert_eq!(render("\r\n"), "a\r\nb\r\n1\n2\r\n");
+    assert_eq!(render("\r"), "a\rb\r1\n2\r");
+    assert_eq!(render("\n"), "a\nb\n1\n2\n");
+    // A template saved with CRLF renders with \n by default, as in Ansible.
+    assert_eq!(
+        t().render_file(
+            "a\r\n{% if true %}\r\nb\r\n{% endif %}\r\n",
+            "f",
+            &json!({})
+        )
+        .unwrap(),
+        "a\nb\n"
+    );
+    for (arg, want) in [
+        ("\n", Some("\n")),
+        ("\\r\\n", Some("\r\n")),
+        ("\r\n", Some("\r\n")),
+        ("\\r", Some("\r")),
+        ("crlf", None),
+    ] {
+        assert_eq!(FileOptions::parse_newline(arg), want, "{arg:?}");
+    }
 }
 
 #[test]

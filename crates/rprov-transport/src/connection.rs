@@ -35,8 +35,31 @@ fn stdin_payload(script: &str, stdin: Option<&[u8]>) -> Vec<u8> {
     v
 }
 
+/// Shell text that, inside a script already running on the host as the login
+/// user, runs `script` as `become_user` exactly as [`Connection::run`] would
+/// (`sudo -n -H -u USER -- sh -c` the bootstrap, the script on sudo's stdin),
+/// the stdin being a here-document ending at the line `end_tag` (a word of
+/// letters, digits and `_`). One remote command can so do the work of
+/// several users: the probe of a play that mixes become and non-become tasks.
+///
+/// `None` when a line of the script equals `end_tag` (it cannot be quoted in
+/// a here-document): run the script on its own then. sudo's refusals are not
+/// recognised here (its stderr joins the outer command's); a caller that got
+/// no answer from the nested run runs the script through
+/// [`Connection::run`], which reports them.
+pub fn nested_as(script: &str, become_user: &str, end_tag: &str) -> Option<String> {
+    let payload = String::from_utf8(stdin_payload(script, None)).ok()?;
+    if payload.lines().any(|l| l == end_tag) || script.contains('\0') {
+        return None;
+    }
+    Some(format!(
+        "{} <<'{end_tag}'\n{payload}\n{end_tag}\n",
+        sudo::command_line(BOOTSTRAP, Some(become_user))
+    ))
+}
+
 /// A host to run commands on.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     /// The inventory name (`inventory_hostname`), used in every message.
     pub name: String,
@@ -45,7 +68,7 @@ pub struct Target {
 }
 
 /// How a target is reached.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetKind {
     /// Over the system OpenSSH client.
     Ssh(SshTarget),
@@ -55,7 +78,7 @@ pub enum TargetKind {
 
 /// SSH connection parameters, as the inventory gives them. Unset fields are left to
 /// ssh and the user's `~/.ssh/config`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SshTarget {
     /// `ansible_host`, or the inventory name.
     pub host: String,
@@ -241,6 +264,29 @@ mod tests {
         let out = boot(&stdin_payload("wc -c; exit 3", None));
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
         assert_eq!(out.status.code(), Some(3));
+    }
+
+    #[test]
+    fn nested_script_arrives_intact_through_the_here_document() {
+        // An outer script (fed to the bootstrap like any other) runs the
+        // nested one; `sudo` is a shell function here that drops its options,
+        // so no root is needed to see the here-document parsed by sh.
+        let script = "printf '%s|' \"$(cat)\"\necho 'RPROV_END_1 is only text'; echo '$x' \"$0\"";
+        let nested = nested_as(script, "root", "RPROV_END_1").expect("no clash");
+        assert!(nested.starts_with(&sudo::command_line(BOOTSTRAP, Some("root"))));
+        let outer = format!(
+            "sudo() {{ while [ \"$1\" != -- ]; do shift; done; shift; \"$@\"; }}\necho before\n{nested}echo after\n"
+        );
+        let out = boot(&stdin_payload(&outer, Some(b"outer input")));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "before\n|RPROV_END_1 is only text\n$x sh\nafter\n",
+            "{out:?}"
+        );
+        assert_eq!(
+            nested_as("echo x\nRPROV_END_1\n", "root", "RPROV_END_1"),
+            None
+        );
     }
 
     #[test]

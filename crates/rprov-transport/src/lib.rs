@@ -28,7 +28,7 @@ mod ssh;
 mod ssh_config;
 mod sudo;
 
-pub use connection::{ConnectOptions, Connection, SshTarget, Target, TargetKind};
+pub use connection::{nested_as, ConnectOptions, Connection, SshTarget, Target, TargetKind};
 pub use error::TransportError;
 pub use output::Output;
 pub use quote::{quote, Script};

@@ -26,7 +26,13 @@ impl HostRunner {
         rest: Rest<'_>,
     ) -> Result<ItemOutcome, Stop> {
         let task = &tasks[i];
-        let become_ = self.become_for(task.become_, task.become_user.as_deref());
+        let become_ = match self.reach(Some((task, layer))) {
+            Ok(reach) => {
+                self.aim(reach.target).await;
+                reach.become_user
+            }
+            Err(msg) => return Ok(ItemOutcome::failed(format!("{}: {msg}", task.origin))),
+        };
         let retries = task.retries.as_ref().and_then(json_u64).unwrap_or(3);
         let delay = task.delay.as_ref().and_then(json_u64).unwrap_or(5);
         let mut attempt = 0;
@@ -92,12 +98,14 @@ impl HostRunner {
             match self.plan_now(&tasks[i], layer, become_) {
                 Ok(d) => return Ok(Ok(d)),
                 Err(PlanError::Fail(m)) => return Ok(Err(m)),
-                Err(PlanError::Need(mut probes)) => {
+                Err(PlanError::Need(probes)) => {
+                    let mut probes: Vec<_> =
+                        probes.into_iter().map(|p| (become_.clone(), p)).collect();
                     if round == 0 {
                         // This task's other loop items and the tasks after it;
                         // what they cannot know yet is no concern of this task.
                         let noted = self.refusals.take();
-                        probes.extend(lookahead::collect(self, tasks, i, become_, rest));
+                        probes.extend(lookahead::collect(self, tasks, i, rest));
                         self.refusals.replace(noted);
                     }
                     self.probe(become_, probes).await?;
@@ -163,24 +171,27 @@ impl HostRunner {
                 .collect::<Map<_, _>>(),
             _ => Map::new(),
         };
-        let environment = match &task.environment {
-            Some(env) => match self.render_json(&r, env).map_err(at)? {
-                Json::Object(m) => m,
+        // The play's, the blocks' and the task's, an inner name over an outer.
+        let mut environment = Map::new();
+        for env in &task.environment {
+            match self.render_json(&r, env).map_err(at)? {
+                Json::Object(m) => environment.extend(m),
+                Json::Null => {}
                 _ => {
                     return Err(PlanError::Fail(format!(
                         "{}: `environment` must be a mapping",
                         task.origin
                     )))
                 }
-            },
-            None => Map::new(),
-        };
+            }
+        }
         let search = SearchPaths {
             role_path: task.role.as_ref().map(|r| r.path.clone()),
             task_dir: task.origin.path.parent().map(Path::to_path_buf),
             playbook_dir: self.shared.playbook.dir.clone(),
         };
-        let render = |p: &Path| self.render_template_file(&r, p);
+        let render =
+            |p: &Path, opts: &rprov_template::FileOptions| self.render_template_file(&r, p, opts);
         let empty = HashMap::new();
         let facts = self.cache.get(become_).unwrap_or(&empty);
         let cx = PlanCx {
@@ -191,7 +202,9 @@ impl HostRunner {
             want_diff: task.diff != Some(false)
                 && (self.shared.opts.diff || self.shared.opts.check),
             render: &render,
+            vault_password: self.shared.vault_password.as_deref(),
             environment: &environment,
+            timeout: task.timeout,
         };
         modules::plan(&cx).map_err(|e| match e {
             PlanError::Fail(m) if !m.starts_with(&task.origin.to_string()) => {
@@ -297,7 +310,10 @@ impl HostRunner {
                 result.insert("stderr".into(), json!(stderr));
                 if out.status != 0 {
                     result.insert("failed".into(), json!(true));
-                    let msg = if stderr.is_empty() {
+                    let timeout = result.get("timeout").and_then(Json::as_u64);
+                    let msg = if let (124, Some(secs)) = (out.status, timeout) {
+                        format!("the command ran longer than its `timeout: {secs}` and was stopped")
+                    } else if stderr.is_empty() {
                         format!("non-zero return code {}", out.status)
                     } else {
                         format!("non-zero return code {}: {stderr}", out.status)

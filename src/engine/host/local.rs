@@ -319,6 +319,8 @@ impl HostRunner {
                 become_: task.become_,
                 become_user: task.become_user.clone(),
                 vars: task.vars.clone(),
+                environment: task.environment.clone(),
+                any_errors_fatal: Some(task.any_errors_fatal),
                 ..Default::default()
             },
             depth: 0,

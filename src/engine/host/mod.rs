@@ -39,6 +39,9 @@ pub enum Stop {
     Unreachable,
     /// `meta: end_host` / `end_play`.
     Ended,
+    /// Another host's failure stopped the play (`any_errors_fatal`,
+    /// `max_fail_percentage`).
+    Aborted,
 }
 
 /// What a task asks of the task list around it.
@@ -168,8 +171,20 @@ pub struct HostRunner {
     local_cache: Cache,
     /// A delegated task is running: `conn` and `cache` are the controller's.
     delegated: bool,
+    /// Where `conn` goes (or the next connection will): see `aim`.
+    conn_target: Option<rprov_transport::Target>,
+    /// Commands run over connections already closed (a task changed the login).
+    closed_commands: u64,
     /// run_once tasks this host is running for the others, innermost last.
     run_once_leading: Vec<(run_once::Key, run_once::Publisher)>,
+    /// How many enclosing blocks with a `rescue:` the current task is in: a
+    /// failure there is handled, not a failure of the host.
+    rescue_depth: usize,
+    /// This host's failure in the current play was counted (see `abort`).
+    failure_counted: bool,
+    /// The running task has `any_errors_fatal` (for failures outside
+    /// `conclude`: unreachable, a probe that cannot be read).
+    task_fatal: bool,
 }
 
 impl HostRunner {
@@ -199,7 +214,12 @@ impl HostRunner {
             local_conn: None,
             local_cache: Cache::new(),
             delegated: false,
+            conn_target: None,
+            closed_commands: 0,
             run_once_leading: Vec::new(),
+            rescue_depth: 0,
+            failure_counted: false,
+            task_fatal: false,
         }
     }
 
@@ -209,8 +229,8 @@ impl HostRunner {
     }
 
     pub async fn finish(mut self) -> HostStats {
+        self.stats.remote_commands = self.commands_run();
         if let Some(c) = self.conn.take() {
-            self.stats.remote_commands = c.commands_run();
             let _ = c.close().await;
         }
         self.stats
@@ -223,6 +243,11 @@ impl HostRunner {
         }
         let shared = self.shared.clone();
         let play = &shared.playbook.plays[pi];
+        self.failure_counted = false;
+        if let Some(reason) = shared.abort.reason(pi) {
+            self.stop_aborted(&reason, &play.name);
+            return;
+        }
         self.notified = vec![false; play.handlers.len()];
         self.play_vars = play.vars.clone();
         let total: usize = play.sections.iter().map(Vec::len).sum();
@@ -233,11 +258,20 @@ impl HostRunner {
             return;
         }
         if play.gather_facts && !self.facts_gathered {
-            let become_ = self.become_for(play.become_, play.become_user.as_deref());
-            let mut probes = vec![Probe::Facts];
+            let become_ = match self.reach(None) {
+                Ok(reach) => {
+                    self.aim(reach.target).await;
+                    reach.become_user
+                }
+                Err(msg) => {
+                    self.fail_host(&msg);
+                    return;
+                }
+            };
+            let mut probes = vec![(become_.clone(), Probe::Facts)];
             if let Some((first, rest)) = play.sections.split_first() {
                 let rest: Vec<_> = rest.iter().rev().map(|s| (s.as_slice(), 0)).collect();
-                probes.extend(lookahead::collect(self, first, 0, &become_, &rest));
+                probes.extend(lookahead::collect(self, first, 0, &rest));
             }
             if let Err(stop) = self.probe(&become_, probes).await {
                 self.stopped = Some(stop);
@@ -255,19 +289,56 @@ impl HostRunner {
                 Err(stop) => Err(stop),
             };
             if let Err(stop) = res {
+                // `force_handlers`: what was notified before the failure runs.
+                if play.force_handlers && matches!(stop, Stop::Failed | Stop::Aborted) {
+                    let _ = self.flush_handlers().await;
+                }
                 self.stopped = Some(stop);
                 break;
             }
         }
-        if let Some(c) = &self.conn {
-            self.stats.remote_commands = c.commands_run();
-        }
+        self.stats.remote_commands = self.commands_run();
     }
 
     fn fail_host(&mut self, msg: &str) {
         self.shared.reporter.host_error(&self.name, msg);
         self.stats.failed += 1;
         self.stopped = Some(Stop::Failed);
+        self.host_failed(self.task_fatal);
+    }
+
+    /// This host failed in the current play: unless a `rescue:` will handle
+    /// it (a task failure inside a block that has one), counts it for
+    /// `max_fail_percentage` and, when `fatal` or the play has
+    /// `any_errors_fatal`, stops the play on every host.
+    pub(super) fn host_failed(&mut self, fatal: bool) {
+        if self.rescue_depth > 0 {
+            return;
+        }
+        self.host_lost(fatal);
+    }
+
+    /// [`Self::host_failed`] for what no `rescue:` handles (unreachable).
+    pub(super) fn host_lost(&mut self, fatal: bool) {
+        if self.failure_counted {
+            return;
+        }
+        self.failure_counted = true;
+        let play = &self.shared.playbook.plays[self.pi];
+        self.shared.abort.host_failed(
+            self.pi,
+            &self.name,
+            fatal || play.any_errors_fatal,
+            play.max_fail_percentage,
+        );
+    }
+
+    /// Stops this host because another host's failure stopped the play.
+    pub(super) fn stop_aborted(&mut self, reason: &str, before: &str) {
+        self.shared
+            .reporter
+            .host_error(&self.name, &format!("stopped before `{before}`: {reason}"));
+        self.stopped = Some(Stop::Aborted);
     }
 
     /// `vars_files` of the play (paths may use variables) and secrets.age.
@@ -408,37 +479,14 @@ impl HostRunner {
         .with_refusals(&self.refusals)
     }
 
-    /// The sudo user for a task, or None to run as the login user.
+    /// The sudo user for `task`, or None to run as the login user (see
+    /// [`Self::reach`]).
     pub(in crate::engine) fn become_for(
         &self,
-        task_become: Option<bool>,
-        task_user: Option<&str>,
-    ) -> Option<String> {
-        let host_become = self
-            .inventory_vars
-            .get("ansible_become")
-            .and_then(crate::truthy::as_bool);
-        if !task_become.or(host_become).unwrap_or(false) {
-            return None;
-        }
-        let user = task_user
-            .map(str::to_string)
-            .or_else(|| {
-                self.inventory_vars
-                    .get("ansible_become_user")
-                    .and_then(Json::as_str)
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| "root".to_string());
-        let login = self
-            .inventory_vars
-            .get("ansible_user")
-            .or_else(|| self.inventory_vars.get("ansible_ssh_user"))
-            .and_then(Json::as_str);
-        if login == Some(user.as_str()) {
-            return None;
-        }
-        Some(user)
+        task: &Task,
+        layer: &Vars,
+    ) -> Result<Option<String>, String> {
+        self.reach(Some((task, layer))).map(|r| r.become_user)
     }
 
     /// Whether `--tags` / `--skip-tags` select this task (handlers always run
@@ -504,7 +552,12 @@ impl HostRunner {
 
     /// A template file rendered with the task's variables; errors name the
     /// file and line.
-    fn render_template_file(&self, r: &Resolver, path: &Path) -> Result<String, String> {
+    fn render_template_file(
+        &self,
+        r: &Resolver,
+        path: &Path,
+        opts: &rprov_template::FileOptions,
+    ) -> Result<String, String> {
         let shown = crate::diag::display_path(path);
         let source = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read template {shown}: {e}"))?;
@@ -517,7 +570,7 @@ impl HostRunner {
             .map_err(|e| format!("{shown}: {e}"))?;
         self.shared
             .templater
-            .render_file(&source, &shown, &ctx)
+            .render_file_with(&source, &shown, &ctx, opts)
             .map_err(|e| {
                 let at = match e.line {
                     Some(l) => format!("{shown}:{l}"),

@@ -1,54 +1,139 @@
 //! Reaching the host: the connection, the one-command probe, and forgetting
 //! what an action made stale.
+//!
+//! How to reach the host and whom to become are read as Ansible reads them:
+//! the connection variables (`ansible_user`, `ansible_host`, `ansible_port`,
+//! `ansible_become`, `ansible_become_user`, …) from every variable layer —
+//! inventory, play and task vars, role vars, set_fact, `-e` — and above the
+//! keywords (`remote_user`, `become`, `become_user`), which only apply when no
+//! variable says otherwise. A task whose variables name another login than
+//! the open connection's gets a new connection.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rprov_inventory::{ConnectionKind, ConnectionVars};
 use rprov_transport::{Connection, Output, Script, SshTarget, Target, TargetKind, TransportError};
 use serde_json::Value as Json;
 
+use super::super::lookahead::UserProbe;
 use crate::modules::Action;
 use crate::playbook::Vars;
 use crate::probe::{self, Fact, Probe};
 
 use super::*;
 
+/// The variables that say how to reach a host and whom to become there.
+const CONNECTION_VARS: &[&str] = &[
+    "ansible_host",
+    "ansible_ssh_host",
+    "ansible_port",
+    "ansible_ssh_port",
+    "ansible_user",
+    "ansible_ssh_user",
+    "ansible_ssh_private_key_file",
+    "ansible_private_key_file",
+    "ansible_connection",
+    "ansible_ssh_common_args",
+    "ansible_ssh_extra_args",
+    "ansible_become",
+    "ansible_become_user",
+    "ansible_become_method",
+];
+
+/// How a task reaches the host: the connection, and the sudo user (`None`:
+/// the login user itself).
+pub(in crate::engine) struct Reach {
+    pub target: Target,
+    pub become_user: Option<String>,
+}
+
 impl HostRunner {
-    pub(super) fn target(&self) -> Result<Target, String> {
-        if self.delegated {
-            return Ok(Target {
-                name: "localhost".into(),
-                kind: TargetKind::Local,
-            });
-        }
-        let magic = self.magic(None);
-        let r = self.resolver(None, &[], &magic);
+    /// How `task` (with its loop variables `layer`) reaches the host, or the
+    /// play itself when `task` is `None` (facts are gathered that way).
+    pub(in crate::engine) fn reach(&self, task: Option<(&Task, &Vars)>) -> Result<Reach, String> {
+        let play = self.play();
+        let (role, keyword_become, keyword_user) = match task {
+            Some((t, _)) => (t.role.as_deref(), t.become_, t.become_user.as_deref()),
+            None => (None, play.become_, play.become_user.as_deref()),
+        };
+        let magic = self.magic(role);
+        let layers: Vec<&Vars> = match task {
+            Some((t, layer)) => vec![&t.vars, layer],
+            None => Vec::new(),
+        };
+        let r = self.resolver(role, &layers, &magic);
         let mut vars = Vars::new();
-        for (k, raw) in &self.inventory_vars {
-            if k.starts_with("ansible_") {
-                let v = match r.resolve(k) {
-                    Some(Ok(v)) => v,
-                    Some(Err(e)) => return Err(format!("variable {k}: {e}")),
-                    None => raw.clone(),
-                };
-                vars.insert(k.clone(), v);
+        for name in CONNECTION_VARS {
+            match r.resolve(name) {
+                Some(Ok(v)) => {
+                    vars.insert(name.to_string(), v);
+                }
+                Some(Err(e)) => return Err(format!("variable {name}: {e}")),
+                None => {}
+            }
+        }
+        // `remote_user:` is the login only when no variable names one.
+        if !vars.contains_key("ansible_user") && !vars.contains_key("ansible_ssh_user") {
+            if let Some(u) = &play.remote_user {
+                vars.insert("ansible_user".into(), Json::String(u.clone()));
+            }
+        }
+        if let Some(m) = vars.get("ansible_become_method") {
+            if m.as_str() != Some("sudo") {
+                return Err(format!(
+                    "ansible_become_method is {m}: rprov becomes another user with sudo only"
+                ));
             }
         }
         let cv = ConnectionVars::from_vars(&self.name, &vars).map_err(|e| e.to_string())?;
-        let kind = match cv.connection {
-            ConnectionKind::Local => TargetKind::Local,
-            ConnectionKind::Ssh => TargetKind::Ssh(SshTarget {
-                host: cv.host,
-                port: cv.port,
-                user: cv.user,
-                private_key_file: cv.private_key_file,
-                extra_args: cv.ssh_common_args,
-            }),
+        let become_user = if cv.become_.or(keyword_become).unwrap_or(false) {
+            let user = cv
+                .become_user
+                .clone()
+                .or_else(|| keyword_user.map(str::to_string))
+                .unwrap_or_else(|| "root".to_string());
+            (cv.user.as_deref() != Some(user.as_str())).then_some(user)
+        } else {
+            None
         };
-        Ok(Target {
-            name: self.name.clone(),
-            kind,
+        let target = if self.delegated {
+            Target {
+                name: "localhost".into(),
+                kind: TargetKind::Local,
+            }
+        } else {
+            target_of(&self.name, cv)
+        };
+        Ok(Reach {
+            target,
+            become_user,
         })
+    }
+
+    /// Makes the next remote command go to `target`: a connection open to
+    /// another target (another login, host or port) is closed first, and
+    /// what was probed through it is forgotten.
+    pub(super) async fn aim(&mut self, target: Target) {
+        if self.delegated {
+            return;
+        }
+        if self.conn.is_some() && self.conn_target.as_ref() != Some(&target) {
+            if let Some(c) = self.conn.take() {
+                self.closed_commands += c.commands_run();
+                let _ = c.close().await;
+            }
+            self.cache.clear();
+        }
+        self.conn_target = Some(target);
+    }
+
+    /// Remote commands run on this host so far, over every connection.
+    pub(super) fn commands_run(&self) -> u64 {
+        let open = match (&self.conn, self.delegated) {
+            (Some(c), false) => c.commands_run(),
+            _ => 0,
+        };
+        self.closed_commands + open
     }
 
     /// Whether a delegated task is running (its probes and actions go to the
@@ -70,13 +155,19 @@ impl HostRunner {
         if self.conn.is_some() {
             return Ok(());
         }
-        let target = match self.target() {
-            Ok(t) => t,
-            Err(msg) => {
-                self.shared.reporter.host_error(&self.name, &msg);
-                self.stats.failed += 1;
-                return Err(Stop::Failed);
-            }
+        let target = match (&self.conn_target, self.delegated) {
+            (_, true) => Target {
+                name: "localhost".into(),
+                kind: TargetKind::Local,
+            },
+            (Some(t), false) => t.clone(),
+            (None, false) => match self.reach(None) {
+                Ok(r) => r.target,
+                Err(msg) => {
+                    self.fail_host(&msg);
+                    return Err(Stop::Failed);
+                }
+            },
         };
         match Connection::open(&target, &self.shared.opts.connect).await {
             Ok(c) => {
@@ -86,6 +177,7 @@ impl HostRunner {
             Err(e) => {
                 self.shared.reporter.host_error(&self.name, &e.to_string());
                 self.stats.unreachable = true;
+                self.host_lost(self.task_fatal);
                 Err(Stop::Unreachable)
             }
         }
@@ -115,23 +207,99 @@ impl HostRunner {
             Err(e) => {
                 self.shared.reporter.host_error(&self.name, &e.to_string());
                 self.stats.unreachable = true;
+                self.host_lost(self.task_fatal);
                 Err(Err(Stop::Unreachable))
             }
         }
     }
 
-    /// Answers `probes` in one remote command and caches the answers.
+    /// Answers `probes`, each asked as its sudo user, in one remote command,
+    /// and caches the answers.
+    ///
+    /// The probes of `become_` (the task at hand) must be answered; those of
+    /// other users (tasks further on) are asked ahead in the same command,
+    /// which then runs as the login user with a nested `sudo -n` for each
+    /// become user ([`rprov_transport::nested_as`]), every part with markers
+    /// of its own. A nested part that gives no answer (sudo refused, or the
+    /// part could not be nested) is simply not cached: the task at hand is
+    /// asked again on its own below, and a later task when it comes, through
+    /// [`Connection::run`], which reports sudo's refusal as the task's error.
     pub(super) async fn probe(
         &mut self,
         become_: &Option<String>,
-        mut probes: Vec<Probe>,
+        probes: Vec<UserProbe>,
     ) -> Result<(), Stop> {
-        let known = self.cache.get(become_);
+        let mut groups: Vec<(Option<String>, Vec<Probe>)> = vec![(become_.clone(), Vec::new())];
         let mut seen = HashSet::new();
-        probes.retain(|p| known.is_none_or(|k| !k.contains_key(p)) && seen.insert(p.clone()));
-        if probes.is_empty() {
-            return Ok(());
+        for (user, p) in probes {
+            let cached = self.cache.get(&user).is_some_and(|k| k.contains_key(&p));
+            if cached || !seen.insert((user.clone(), p.clone())) {
+                continue;
+            }
+            match groups.iter_mut().find(|(u, _)| *u == user) {
+                Some((_, g)) => g.push(p),
+                None => groups.push((user, vec![p])),
+            }
         }
+        groups.retain(|(_, g)| !g.is_empty());
+        if groups.len() <= 1 {
+            return match groups.pop() {
+                Some((user, probes)) => self.probe_as(&user, probes).await,
+                None => Ok(()),
+            };
+        }
+        self.nonce += 1;
+        let base = format!("{}x{}", std::process::id(), self.nonce);
+        let mut script = String::new();
+        let mut asked = Vec::new();
+        for (gi, (user, probes)) in groups.into_iter().enumerate() {
+            let nonce = format!("{base}u{gi}");
+            let part = probe::script(&probes, &nonce);
+            let text = match &user {
+                None => Some(part),
+                Some(u) => rprov_transport::nested_as(&part, u, &format!("RPROV_END_{base}u{gi}")),
+            };
+            if let Some(t) = text {
+                script.push_str(&t);
+                asked.push((user, probes, nonce));
+            }
+        }
+        let out = match self.remote(&script, None, &None).await {
+            Ok(o) => o,
+            Err(Ok(msg)) => {
+                self.fail_host(&msg);
+                return Err(Stop::Failed);
+            }
+            Err(Err(stop)) => return Err(stop),
+        };
+        let stdout = out.stdout_lossy();
+        for (user, probes, nonce) in &asked {
+            match probe::parse(probes, nonce, &stdout) {
+                Ok(facts) => self.store(user, facts),
+                // The login user's own part is not behind a sudo: its
+                // failure is the host's.
+                Err(e) if user.is_none() => {
+                    let stderr = out.stderr_lossy();
+                    self.fail_host(&format!("{e}\n{}", stderr.trim()));
+                    return Err(Stop::Failed);
+                }
+                Err(_) => {}
+            }
+        }
+        let missing: Vec<Probe> = asked
+            .into_iter()
+            .filter(|(u, _, _)| u == become_)
+            .flat_map(|(_, probes, _)| probes)
+            .filter(|p| !self.cache.get(become_).is_some_and(|k| k.contains_key(p)))
+            .collect();
+        match missing.is_empty() {
+            true => Ok(()),
+            false => self.probe_as(become_, missing).await,
+        }
+    }
+
+    /// Answers `probes` as `become_` in one remote command of their own.
+    async fn probe_as(&mut self, become_: &Option<String>, probes: Vec<Probe>) -> Result<(), Stop> {
         self.nonce += 1;
         let nonce = format!("{}x{}", std::process::id(), self.nonce);
         let script = probe::script(&probes, &nonce);
@@ -151,13 +319,18 @@ impl HostRunner {
                 return Err(Stop::Failed);
             }
         };
+        self.store(become_, facts);
+        Ok(())
+    }
+
+    /// Caches what a probe as `become_` found.
+    fn store(&mut self, become_: &Option<String>, facts: HashMap<Probe, Fact>) {
         for (p, f) in facts {
             if let Fact::Facts(v) = &f {
                 self.set_facts(v.clone());
             }
             self.cache.entry(become_.clone()).or_default().insert(p, f);
         }
-        Ok(())
     }
 
     pub(super) fn set_facts(&mut self, facts: Json) {
@@ -202,4 +375,22 @@ impl HostRunner {
     }
 
     // ---- tasks -----------------------------------------------------------
+}
+
+/// The transport's target for connection settings.
+fn target_of(name: &str, cv: ConnectionVars) -> Target {
+    let kind = match cv.connection {
+        ConnectionKind::Local => TargetKind::Local,
+        ConnectionKind::Ssh => TargetKind::Ssh(SshTarget {
+            host: cv.host,
+            port: cv.port,
+            user: cv.user,
+            private_key_file: cv.private_key_file,
+            extra_args: cv.ssh_common_args,
+        }),
+    };
+    Target {
+        name: name.to_string(),
+        kind,
+    }
 }

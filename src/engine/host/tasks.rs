@@ -111,6 +111,13 @@ impl HostRunner {
         }
         let started = Instant::now();
         let name = self.task_name(task, extra);
+        // Handlers still run when forced (`force_handlers`).
+        if !self.in_handlers {
+            if let Some(reason) = self.shared.abort.reason(self.pi) {
+                self.stop_aborted(&reason, &name);
+                return Err(Stop::Aborted);
+            }
+        }
         self.shared.reporter.host_progress(&self.name, &name);
 
         if let Some(block) = &task.block {
@@ -123,6 +130,13 @@ impl HostRunner {
         if task.module == "meta" {
             return self.run_meta(task, &name, started);
         }
+        let _throttled = if task.throttle > 0 {
+            let sem = self.shared.throttle(self.pi, task);
+            Some(sem.acquire_owned().await)
+        } else {
+            None
+        };
+        let was_fatal = std::mem::replace(&mut self.task_fatal, task.any_errors_fatal);
         let delegate = task.delegate_local && !self.is_delegated();
         if delegate {
             self.delegate(true);
@@ -137,6 +151,7 @@ impl HostRunner {
         if delegate {
             self.delegate(false);
         }
+        self.task_fatal = was_fatal;
         flow
     }
 
@@ -374,6 +389,7 @@ impl HostRunner {
             self.notify(task, extra);
         }
         if o.status == Status::Failed && !ignored {
+            self.host_failed(task.any_errors_fatal);
             return Err(Stop::Failed);
         }
         Ok(Flow::Next)
@@ -421,14 +437,18 @@ impl HostRunner {
         rest: Rest<'a>,
     ) -> BoxFut<'a, Result<(), Stop>> {
         Box::pin(async move {
+            let rescued = !block.rescue.is_empty();
+            self.rescue_depth += usize::from(rescued);
             let mut result = self.run_tasks(&block.block, extra, rest).await;
-            if matches!(result, Err(Stop::Failed)) && !block.rescue.is_empty() {
+            self.rescue_depth -= usize::from(rescued);
+            if matches!(result, Err(Stop::Failed)) && rescued {
                 // A rescued failure does not count against the host.
                 self.stats.failed = self.stats.failed.saturating_sub(1);
                 self.stats.count(Status::Ok, false);
                 result = self.run_tasks(&block.rescue, extra, rest).await;
             }
-            if !matches!(result, Err(Stop::Unreachable)) && !block.always.is_empty() {
+            if !matches!(result, Err(Stop::Unreachable | Stop::Aborted)) && !block.always.is_empty()
+            {
                 let always = self.run_tasks(&block.always, extra, rest).await;
                 if result.is_ok() {
                     result = always;

@@ -3,10 +3,16 @@
 //!
 //! `password_hash` implements SHA-crypt (`$6$` SHA-512 and `$5$` SHA-256,
 //! Ulrich Drepper's specification, the algorithm glibc's `crypt` uses) on the
-//! `sha2` crate, so no C library or extra crate is needed. Unlike Ansible it
-//! requires a salt: Ansible picks a random one, which makes every run report
-//! a change on the user's password; rprov's contract is that a second run
-//! changes nothing, so a missing salt is an error that says how to fix it.
+//! `sha2` crate, so no C library or extra crate is needed.
+//!
+//! Without a salt, Ansible picks a random one, so every run writes a new hash
+//! and the `user` module reports a change each time. rprov's contract is that
+//! a second run changes nothing, so the missing salt is derived from the
+//! password and the hash type instead ([`derived_salt`]): the same password
+//! always gives the same hash, which any crypt(3) still verifies. The price:
+//! two accounts with the same password get the same hash (on any host), which
+//! tells someone who can read both shadow files that the passwords are equal.
+//! Give a salt (per host or per user) where that matters.
 
 use md5::Md5;
 use minijinja::value::{Kwargs, Value};
@@ -50,7 +56,8 @@ pub fn hash(value: &Value, hashtype: Option<String>) -> Result<String, Error> {
 pub const DEFAULT_ROUNDS: u32 = 5000;
 
 /// Ansible's `password_hash(hashtype, salt, rounds=5000)` for `sha512` and
-/// `sha256`. The salt is required (see the module docs).
+/// `sha256`. Without a salt, one is derived from the password (see the
+/// module docs).
 pub fn password_hash(
     value: &Value,
     hashtype: Option<String>,
@@ -70,13 +77,17 @@ pub fn password_hash(
     };
     let rounds = kwargs.get::<Option<u32>>("rounds")?;
     kwargs.assert_all_used()?;
-    let Some(salt) = salt else {
-        return Err(filter_error(
-            "password_hash",
-            "a salt is required so the hash is the same on every run, \
-             e.g. password_hash('sha512', 'somesalt') or password_hash('sha512', inventory_hostname | hash('sha1') | truncate(16, end=''))",
-        ));
+    let ident = match hashtype.as_str() {
+        "sha512" | "sha512_crypt" => "6",
+        "sha256" | "sha256_crypt" => "5",
+        other => {
+            return Err(filter_error(
+                "password_hash",
+                format!("unsupported hash type '{other}' (sha512, sha256)"),
+            ))
+        }
     };
+    let salt = salt.unwrap_or_else(|| derived_salt(&password, ident));
     if let Some(bad) = salt
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '.' || *c == '/'))
@@ -86,14 +97,29 @@ pub fn password_hash(
             format!("invalid character {bad:?} in salt (allowed: a-z A-Z 0-9 . /)"),
         ));
     }
-    match hashtype.as_str() {
-        "sha512" | "sha512_crypt" => Ok(sha_crypt::<Sha512>(&password, &salt, rounds)),
-        "sha256" | "sha256_crypt" => Ok(sha_crypt::<Sha256>(&password, &salt, rounds)),
-        other => Err(filter_error(
-            "password_hash",
-            format!("unsupported hash type '{other}' (sha512, sha256)"),
-        )),
-    }
+    Ok(if ident == "6" {
+        sha_crypt::<Sha512>(&password, &salt, rounds)
+    } else {
+        sha_crypt::<Sha256>(&password, &salt, rounds)
+    })
+}
+
+/// The salt used when none is given: 16 crypt(3) characters (the most
+/// SHA-crypt uses) from a SHA-512 of the password and the hash type (`ident`,
+/// `6` or `5`), so a re-run gives the same hash and nothing changes. See the
+/// module docs for what this costs.
+pub fn derived_salt(password: &str, ident: &str) -> String {
+    let digest = Sha512::new()
+        .chain_update(b"rprov password_hash salt\0")
+        .chain_update(ident.as_bytes())
+        .chain_update(b"\0")
+        .chain_update(password.as_bytes())
+        .finalize();
+    digest
+        .iter()
+        .take(16)
+        .map(|b| char::from(ITOA64[usize::from(b & 0x3f)]))
+        .collect()
 }
 
 /// The crypt(3) base-64 alphabet.
