@@ -1,6 +1,7 @@
 //! Issue 2, "Playbooks and roles" and "Modules": keywords and arguments that
 //! had no test, over a real sshd, each with an effect on the host or in the
-//! JSON output that a regression would change: copy `backup`, file `recurse`
+//! JSON output that a regression would change: copy, lineinfile and
+//! blockinfile `backup`, file `recurse`
 //! (symbolic and octal modes, owner), command/shell `chdir`, `stdin`,
 //! `creates`, `removes`, `failed_when`, `diff: false`, `with_items`,
 //! `loop_control` (`loop_var`, `index_var`), the `ansible.builtin.` prefix,
@@ -110,6 +111,8 @@ fn keywords_and_arguments_have_their_effect() {
     let base = target.path();
     // What the tasks find on the host.
     put(base, "backup.txt", "old\n", 0o644);
+    put(base, "lines.conf", "a=1\nb=1\n", 0o644);
+    put(base, "block.conf", "top\n", 0o644);
     put(base, "tree/top.txt", "t\n", 0o666);
     put(base, "tree/sub/deep.sh", "d\n", 0o777);
     fs::set_permissions(base.join("tree/sub"), fs::Permissions::from_mode(0o777)).expect("chmod");
@@ -136,6 +139,41 @@ fn keywords_and_arguments_have_their_effect() {
         "{backup_file}"
     );
     assert_eq!(fs::read_to_string(&backup_file).expect("backup"), "old\n");
+
+    // lineinfile and blockinfile name theirs `backup`, as in Ansible.
+    for (task, file, old, new) in [
+        (
+            "lineinfile with backup",
+            "lines.conf",
+            "a=1\nb=1\n",
+            "a=2\nb=1\n",
+        ),
+        (
+            "blockinfile with backup",
+            "block.conf",
+            "top\n",
+            "top\n# BEGIN ANSIBLE MANAGED BLOCK\nmanaged\n# END ANSIBLE MANAGED BLOCK\n",
+        ),
+    ] {
+        assert_eq!(read(file), new, "{task}");
+        let backup = event(&run, task)["result"]["backup"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{task}: no backup in the result\n{}", run.dump()))
+            .to_string();
+        let prefix = format!("{}/{file}.", base.display());
+        assert!(
+            backup.starts_with(&prefix) && backup.ends_with('~'),
+            "{task}: {backup}"
+        );
+        assert_eq!(fs::read_to_string(&backup).expect("backup"), old, "{task}");
+    }
+    let names = read("inline-backups.txt");
+    let names: Vec<&str> = names.lines().collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        names.iter().all(|n| n.ends_with('~')),
+        "registered: {names:?}"
+    );
 
     // file recurse: `X` gives directories (only) the execute bit; owner too.
     let want: Vec<(String, char, String, u32)> = [
@@ -257,6 +295,8 @@ fn keywords_and_arguments_have_their_effect() {
     again.expect_code(0);
     for task in [
         "copy with backup",
+        "lineinfile with backup",
+        "blockinfile with backup",
         "recurse with a symbolic mode and owner",
         "recurse with an octal mode",
         "creates (missing)",
@@ -267,13 +307,24 @@ fn keywords_and_arguments_have_their_effect() {
         assert_eq!(status(&again, task), "ok", "{task}\n{}", again.dump());
     }
     assert_eq!(status(&again, "record the backup's name"), "skipped");
-    let backups = fs::read_dir(base)
-        .expect("read_dir")
-        .filter(|e| {
-            e.as_ref()
-                .map(|e| e.file_name().to_string_lossy().starts_with("backup.txt."))
-                .unwrap_or(false)
-        })
-        .count();
-    assert_eq!(backups, 1, "no backup when nothing changed");
+    assert_eq!(
+        event(&again, "lineinfile with backup")["result"]["backup"],
+        "",
+        "nothing changed, nothing backed up"
+    );
+    for file in ["backup.txt", "lines.conf", "block.conf"] {
+        let backups = fs::read_dir(base)
+            .expect("read_dir")
+            .filter(|e| {
+                e.as_ref()
+                    .map(|e| {
+                        e.file_name()
+                            .to_string_lossy()
+                            .starts_with(&format!("{file}."))
+                    })
+                    .unwrap_or(false)
+            })
+            .count();
+        assert_eq!(backups, 1, "{file}: no backup when nothing changed");
+    }
 }

@@ -205,8 +205,19 @@ pub fn result(path: &str, changed: bool) -> Map<String, Json> {
 
 /// Reads the output of an atomic write that made a backup: the task fails as
 /// with [`OutputMode::Checked`], else the backup's path (the script's last
-/// line on stdout) is the result's `backup_file`, as Ansible's copy has it.
+/// line on stdout) is the result's `backup_file`, as Ansible's copy and
+/// template have it.
 pub fn parse_backup(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
+    parse_backup_as("backup_file", status, stdout, stderr)
+}
+
+/// [`parse_backup`] with the path under `backup`, the key Ansible's
+/// lineinfile and blockinfile return it under.
+pub fn parse_backup_path(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
+    parse_backup_as("backup", status, stdout, stderr)
+}
+
+fn parse_backup_as(key: &str, status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
     let mut m = Map::new();
     if status != 0 {
         m.insert("failed".into(), json!(true));
@@ -218,7 +229,7 @@ pub fn parse_backup(status: i32, stdout: &str, stderr: &str) -> Map<String, Json
         return m;
     }
     if let Some(path) = stdout.lines().rev().find(|l| !l.trim().is_empty()) {
-        m.insert("backup_file".into(), json!(path));
+        m.insert(key.into(), json!(path));
     }
     m
 }

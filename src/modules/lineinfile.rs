@@ -23,7 +23,7 @@ use serde_json::{json, Map, Value as Json};
 use super::files::{self, atomic_write_script, checked_action, parent, Attrs};
 use super::mode;
 use super::sysargs::{both, choice, str_alias};
-use super::{Decision, Diff, PlanCx, PlanError};
+use super::{Decision, Diff, OutputMode, PlanCx, PlanError};
 use crate::probe::{FileKind, FileState};
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
@@ -421,9 +421,16 @@ pub fn write(
         validate.as_deref(),
         backup,
     )?);
+    let mut action = checked_action(script, Some(new.as_bytes().to_vec()), path);
+    // As in Ansible, `backup` is "" unless a file was backed up; then the
+    // script prints the backup's path for it.
+    action.result.insert("backup".into(), json!(""));
+    if backup && st.kind == FileKind::File {
+        action.output = OutputMode::Parse(files::parse_backup_path);
+    }
     Ok(Decision::Change {
         diffs: vec![diff],
-        action: checked_action(script, Some(new.as_bytes().to_vec()), path),
+        action,
     })
 }
 
@@ -439,6 +446,28 @@ mod tests {
     }
 
     use testing::after;
+
+    #[test]
+    fn a_backup_is_reported_under_backup() {
+        let parses = |d: &Decision| match d {
+            Decision::Change { action, .. } => match action.output {
+                super::OutputMode::Parse(parse) => Some(parse(0, "/etc/x.conf.1.2~\n", "")),
+                _ => None,
+            },
+            other => panic!("expected a change, got {other:?}"),
+        };
+        let d = run(json!({"line": "a=1", "backup": true}), Some("b=2\n")).unwrap();
+        let got = parses(&d).expect("the backup's path is read from the output");
+        assert_eq!(got["backup"], "/etc/x.conf.1.2~");
+        assert!(got.get("backup_file").is_none(), "{got:?}");
+        // A new file has nothing to back up: `backup` stays "".
+        let d = run(json!({"line": "a=1", "backup": true, "create": true}), None).unwrap();
+        assert!(parses(&d).is_none());
+        let Decision::Change { action, .. } = &d else {
+            unreachable!()
+        };
+        assert_eq!(action.result["backup"], "");
+    }
 
     #[test]
     fn replaces_the_last_match() {
