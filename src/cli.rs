@@ -85,6 +85,13 @@ pub struct ApplyArgs {
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
 
+    /// After the recap, show where each host's time went: connect, probe and
+    /// apply (remote commands: count and ms), local (compile, plan, report),
+    /// and the run's load; with `--output json`, a `{"timings": …}` line
+    /// just before the recap.
+    #[arg(long)]
+    pub timings: bool,
+
     /// Show task results (repeat for more).
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,

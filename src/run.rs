@@ -112,6 +112,8 @@ fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
 }
 
 fn apply(args: ApplyArgs) -> Result<Outcome> {
+    // Everything up to the first host's start is the run's load (--timings).
+    let loading = std::time::Instant::now();
     let vault_password = match &args.vault_password_file {
         Some(p) => Some(rprov_secrets::read_vault_password_file(p)?),
         None => None,
@@ -193,6 +195,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         },
         extra_vars,
         limit: args.limit.clone(),
+        timings: args.timings,
     };
     let shared = Arc::new(Shared::new(
         inventory,
@@ -211,7 +214,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let outcome = runtime.block_on(engine::run(shared, plays_hosts));
+    let outcome = runtime.block_on(engine::run(shared, plays_hosts, loading.elapsed()));
     Ok(if outcome.any_failed() {
         Outcome::TaskFailed
     } else if outcome.any_unreachable() {

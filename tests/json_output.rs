@@ -1,6 +1,7 @@
 //! Issue 2, "Output": `--output json` is JSON Lines — every line parses, task
 //! events carry a status, the last line is the recap — and `no_log: true`
 //! hides results (messages, diffs, registered output and loop items).
+//! `--timings` adds one line before the recap (JSON) or a table after it.
 
 mod common;
 
@@ -159,4 +160,138 @@ fn json_lines_statuses_and_no_log() {
     run.expect_code(0);
     assert!(!run.all().contains("another-SECRET"), "{}", run.dump());
     assert!(run.stdout.contains("(item=None)"), "{}", run.dump());
+}
+
+/// The fields of each host's `--timings` entry.
+const TIMING_FIELDS: &[&str] = &[
+    "connect_ms",
+    "connections",
+    "probe_ms",
+    "probes",
+    "apply_ms",
+    "actions",
+    "local_ms",
+    "total_ms",
+];
+
+#[test]
+fn timings_come_before_the_recap_and_add_up() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
+    let target = target_dir(USER);
+    let base = format!("base_dir={}", target.path().display());
+
+    // A first run (actions) and a second (probes only).
+    for round in ["first", "again"] {
+        let before = sshd.exec_count() as u64;
+        let run = apply(&inv, "timings.yml", &["-e", &base, "--timings"]);
+        run.expect_code(0);
+        let lines = run.json_lines();
+        let n = lines.len();
+        assert!(n >= 2, "{}", run.dump());
+        // The recap stays the last line, byte for byte; the timings line is
+        // the one just before it, and the only one.
+        let r = run.recap("web1");
+        let num = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("recap {k}: {r}"));
+        let remote = num("remote_commands");
+        assert_eq!(
+            run.stdout.lines().last().unwrap_or_default(),
+            recap_line("web1", num("ok"), num("changed"), 0, num("skipped"), remote),
+            "{round}\n{}",
+            run.stdout
+        );
+        let t = &lines[n - 2]["timings"];
+        assert!(
+            t.is_object(),
+            "{round}: no timings line before the recap\n{}",
+            run.stdout
+        );
+        assert_eq!(
+            lines.iter().filter(|v| v.get("timings").is_some()).count(),
+            1,
+            "{}",
+            run.stdout
+        );
+        let ms = |v: &Value, k: &str| {
+            v[k].as_u64()
+                .unwrap_or_else(|| panic!("{round}: `{k}` is not a count of ms: {t}"))
+        };
+        let load = ms(t, "load_ms");
+        assert!(ms(t, "wall_ms") >= load, "{t}");
+        let hosts = t["hosts"].as_object().expect("timings.hosts");
+        assert_eq!(hosts.keys().collect::<Vec<_>>(), ["web1"], "{t}");
+        let h = &t["hosts"]["web1"];
+        let f: std::collections::HashMap<&str, u64> =
+            TIMING_FIELDS.iter().map(|k| (*k, ms(h, k))).collect();
+        assert_eq!(f.len(), TIMING_FIELDS.len());
+        assert!(
+            f["total_ms"] >= f["connect_ms"] + f["probe_ms"] + f["apply_ms"] + f["local_ms"],
+            "{round}: the parts exceed the total: {h}"
+        );
+        // Probes and actions are the recap's remote commands, which are
+        // what sshd itself saw; the delegated task's command is neither.
+        assert_eq!(f["probes"] + f["actions"], remote, "{round}: {h}");
+        assert_eq!(sshd.exec_count() as u64 - before, remote, "{round}: {h}");
+        assert_eq!(f["connections"], 1, "{round}: {h}");
+        assert!(
+            f["probes"] >= 1,
+            "{round}: facts and files were probed: {h}"
+        );
+        // The command runs every time; the files only the first time.
+        match round {
+            "first" => assert!(f["actions"] >= 4, "{h}"),
+            _ => assert_eq!(f["actions"], 1, "{h}\n{}", run.stdout),
+        }
+    }
+
+    // Human output: the table comes after the recap, one row per host and
+    // a total; nothing of it without the flag.
+    let human = |extra: &[&str]| {
+        let mut args = vec!["apply", "-i"];
+        let inv = inv.display().to_string();
+        args.push(&inv);
+        args.extend(["timings.yml", "-e", &base]);
+        args.extend(extra);
+        let run = rprov(&fixtures().join("json_output"), &args);
+        run.expect_code(0);
+        run
+    };
+    let run = human(&["--timings"]);
+    let out: Vec<&str> = run.stdout.lines().collect();
+    let at = |prefix: &str| {
+        out.iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starting with {prefix:?}\n{}", run.stdout))
+    };
+    let (recap, table) = (at("RECAP"), at("TIMINGS (ms)"));
+    assert!(recap < table, "{}", run.stdout);
+    let head: Vec<&str> = out[table].split_whitespace().collect();
+    assert_eq!(
+        head,
+        [
+            "TIMINGS", "(ms)", "conns", "connect", "probes", "probe", "actions", "apply", "local",
+            "total"
+        ],
+        "{}",
+        run.stdout
+    );
+    for (offset, name) in [(1, "web1"), (2, "all hosts")] {
+        let row = out.get(table + offset).copied().unwrap_or_default();
+        assert!(row.starts_with(name), "{name}: {row}\n{}", run.stdout);
+        let cells = row[name.len()..].split_whitespace().count();
+        assert_eq!(cells, 8, "{row}");
+    }
+    assert!(out[table + 3].starts_with("load "), "{}", run.stdout);
+    let plain = human(&[]);
+    assert!(!plain.stdout.contains("TIMINGS"), "{}", plain.stdout);
+    assert!(
+        plain
+            .stdout
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("1 host(s) in ")),
+        "without --timings the recap ends the output\n{}",
+        plain.stdout
+    );
 }

@@ -25,7 +25,7 @@ use tokio::sync::Semaphore;
 pub use vars::{NamesCache, Resolver};
 
 use crate::playbook::{Playbook, Vars};
-use crate::report::{HostStats, Reporter};
+use crate::report::{HostStats, Reporter, RunTimings};
 
 /// What the user asked for on the command line.
 #[derive(Clone, Debug, Default)]
@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub connect: ConnectOptions,
     pub extra_vars: Vars,
     pub limit: Option<String>,
+    /// `--timings`: print where the time went (see `report::timings`).
+    pub timings: bool,
 }
 
 /// Everything the hosts of a run share, read-only.
@@ -216,8 +218,13 @@ impl RunOutcome {
 }
 
 /// Runs every play on its hosts. Load errors were found before this point;
-/// what fails here fails per host, and the other hosts go on.
-pub async fn run(shared: Arc<Shared>, plays_hosts: Vec<Vec<String>>) -> RunOutcome {
+/// what fails here fails per host, and the other hosts go on. `load` is the
+/// time loading took, for `--timings`.
+pub async fn run(
+    shared: Arc<Shared>,
+    plays_hosts: Vec<Vec<String>>,
+    load: std::time::Duration,
+) -> RunOutcome {
     let started = Instant::now();
     let mut runners: HashMap<String, host::HostRunner> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
@@ -269,11 +276,20 @@ pub async fn run(shared: Arc<Shared>, plays_hosts: Vec<Vec<String>>) -> RunOutco
     }
 
     let mut stats = Vec::new();
+    let mut timings = RunTimings {
+        load,
+        ..RunTimings::default()
+    };
     for h in order {
         if let Some(r) = runners.remove(&h) {
-            stats.push((h, r.finish().await));
+            let (s, t) = r.finish().await;
+            stats.push((h.clone(), s));
+            timings.hosts.push((h, t));
         }
     }
-    shared.reporter.recap(&stats, started.elapsed());
+    let elapsed = started.elapsed();
+    timings.wall = load + elapsed;
+    let timings = shared.opts.timings.then_some(&timings);
+    shared.reporter.recap(&stats, elapsed, timings);
     RunOutcome { stats }
 }

@@ -9,6 +9,7 @@
 
 mod diff;
 mod recap;
+pub mod timings;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -21,6 +22,7 @@ use rprov_secrets::Redactor;
 use serde_json::{json, Value as Json};
 
 pub use recap::HostStats;
+pub use timings::{HostTimings, Phase, RunTimings};
 
 use crate::modules::Diff;
 
@@ -309,10 +311,31 @@ impl Reporter {
         }
     }
 
-    pub fn recap(&self, stats: &[(String, HostStats)], elapsed: Duration) {
+    /// The recap, and with `--timings` the phase table after it (or, in
+    /// JSON, its line just before: the recap stays the last line).
+    pub fn recap(
+        &self,
+        stats: &[(String, HostStats)],
+        elapsed: Duration,
+        timings: Option<&RunTimings>,
+    ) {
         match self.format {
-            Format::Json => self.emit(&format!("{}\n", recap::json_line(stats))),
-            Format::Human => self.emit(&recap::render(stats, elapsed, self.color)),
+            Format::Json => {
+                let mut text = String::new();
+                if let Some(t) = timings {
+                    text = format!("{}\n", timings::json_line(t));
+                }
+                text.push_str(&recap::json_line(stats));
+                text.push('\n');
+                self.emit(&text);
+            }
+            Format::Human => {
+                let mut text = recap::render(stats, elapsed, self.color);
+                if let Some(t) = timings {
+                    text.push_str(&timings::render(t));
+                }
+                self.emit(&text);
+            }
         }
     }
 

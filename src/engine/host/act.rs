@@ -251,7 +251,12 @@ impl HostRunner {
         become_: &Option<String>,
     ) -> Result<ItemOutcome, Stop> {
         let out = match self
-            .remote(&action.script, action.stdin.as_deref(), become_)
+            .remote(
+                Phase::Apply,
+                &action.script,
+                action.stdin.as_deref(),
+                become_,
+            )
             .await
         {
             Ok(o) => o,

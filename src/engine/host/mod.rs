@@ -11,6 +11,7 @@ use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 mod act;
 mod local;
@@ -28,7 +29,7 @@ use super::Shared;
 use crate::modules::Diff;
 use crate::playbook::{Play, RoleInstance, Task, Vars};
 use crate::probe::{Fact, Probe};
-use crate::report::{HostStats, Status};
+use crate::report::{HostStats, HostTimings, Phase, Status};
 
 /// Why a host stops running tasks.
 #[derive(Debug)]
@@ -185,6 +186,8 @@ pub struct HostRunner {
     /// The running task has `any_errors_fatal` (for failures outside
     /// `conclude`: unreachable, a probe that cannot be read).
     task_fatal: bool,
+    /// Where this host's time went, for `--timings`.
+    timings: HostTimings,
 }
 
 impl HostRunner {
@@ -220,6 +223,7 @@ impl HostRunner {
             rescue_depth: 0,
             failure_counted: false,
             task_fatal: false,
+            timings: HostTimings::default(),
         }
     }
 
@@ -228,15 +232,25 @@ impl HostRunner {
         matches!(self.stopped, None | Some(Stop::Ended))
     }
 
-    pub async fn finish(mut self) -> HostStats {
+    /// Closes the connection; the host's counters and timings.
+    pub async fn finish(mut self) -> (HostStats, HostTimings) {
         self.stats.remote_commands = self.commands_run();
         if let Some(c) = self.conn.take() {
+            let closing = Instant::now();
             let _ = c.close().await;
+            self.timings.connected(closing, false);
+            self.timings.spent(closing);
         }
-        self.stats
+        (self.stats, self.timings)
     }
 
     pub async fn run_play(&mut self, pi: usize) {
+        let started = Instant::now();
+        self.play_on(pi).await;
+        self.timings.spent(started);
+    }
+
+    async fn play_on(&mut self, pi: usize) {
         self.pi = pi;
         if matches!(self.stopped, Some(Stop::Ended)) {
             self.stopped = None;

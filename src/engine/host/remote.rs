@@ -10,6 +10,7 @@
 //! the open connection's gets a new connection.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 
 use rprov_inventory::{ConnectionKind, ConnectionVars};
 use rprov_transport::{Connection, Output, Script, SshTarget, Target, TargetKind, TransportError};
@@ -120,7 +121,9 @@ impl HostRunner {
         if self.conn.is_some() && self.conn_target.as_ref() != Some(&target) {
             if let Some(c) = self.conn.take() {
                 self.closed_commands += c.commands_run();
+                let closing = Instant::now();
                 let _ = c.close().await;
+                self.timings.connected(closing, false);
             }
             self.cache.clear();
         }
@@ -169,7 +172,12 @@ impl HostRunner {
                 }
             },
         };
-        match Connection::open(&target, &self.shared.opts.connect).await {
+        let opening = Instant::now();
+        let opened = Connection::open(&target, &self.shared.opts.connect).await;
+        if !self.delegated {
+            self.timings.connected(opening, true);
+        }
+        match opened {
             Ok(c) => {
                 self.conn = Some(c);
                 Ok(())
@@ -183,10 +191,12 @@ impl HostRunner {
         }
     }
 
-    /// Runs a script on the host. `Err(Ok(msg))` is a task failure (sudo
-    /// refused), `Err(Err(stop))` stops the host (unreachable).
+    /// Runs a script on the host, its time and count going to `phase`.
+    /// `Err(Ok(msg))` is a task failure (sudo refused), `Err(Err(stop))`
+    /// stops the host (unreachable).
     pub(super) async fn remote(
         &mut self,
+        phase: Phase,
         script: &str,
         stdin: Option<&[u8]>,
         become_: &Option<String>,
@@ -195,10 +205,17 @@ impl HostRunner {
         let Some(conn) = self.conn.as_ref() else {
             return Err(Err(Stop::Unreachable));
         };
-        match conn
+        let (started, before) = (Instant::now(), conn.commands_run());
+        let ran = conn
             .run(&Script::raw(script), stdin, become_.as_deref())
-            .await
-        {
+            .await;
+        // A delegated task's commands ran on the controller: local time (see
+        // `report::timings`), and not remote commands in the recap either.
+        if !self.delegated {
+            let commands = conn.commands_run() - before;
+            self.timings.ran(phase, started, commands);
+        }
+        match ran {
             Ok(out) => Ok(out),
             Err(
                 e @ (TransportError::SudoPasswordRequired { .. }
@@ -264,7 +281,7 @@ impl HostRunner {
                 asked.push((user, probes, nonce));
             }
         }
-        let out = match self.remote(&script, None, &None).await {
+        let out = match self.remote(Phase::Probe, &script, None, &None).await {
             Ok(o) => o,
             Err(Ok(msg)) => {
                 self.fail_host(&msg);
@@ -303,7 +320,7 @@ impl HostRunner {
         self.nonce += 1;
         let nonce = format!("{}x{}", std::process::id(), self.nonce);
         let script = probe::script(&probes, &nonce);
-        let out = match self.remote(&script, None, become_).await {
+        let out = match self.remote(Phase::Probe, &script, None, become_).await {
             Ok(o) => o,
             Err(Ok(msg)) => {
                 self.fail_host(&msg);
