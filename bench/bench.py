@@ -122,7 +122,7 @@ def command_for(tool, d, wl, n, skip_tags):
     env["PATH"] = f"{VENV / 'bin'}:{env['PATH']}"
     if tool == "rprov":
         cmd = [str(RPROV), "apply", "-i", str(d / "hosts.ini"), "playbook.yml", "--output", "json",
-               "--forks", str(n)]
+               "--timings", "--forks", str(n)]
         if skip_tags:
             cmd += ["--skip-tags", ",".join(sorted(skip_tags))]
     elif tool in ("ansible", "mitogen"):
@@ -164,6 +164,25 @@ def changed_count(tool, out):
     return None, None
 
 
+# The per-phase fields of rprov's `--timings` line summed over hosts (see
+# src/report/timings.rs for what counts where); load_ms and wall_ms are per run.
+PHASE_FIELDS = ("connect_ms", "connections", "probe_ms", "probes", "apply_ms", "actions", "local_ms", "total_ms")
+
+
+def rprov_timings(stdout):
+    """The `{"timings": …}` line of `rprov --output json --timings` (just before the
+    recap) as per-phase totals over hosts, or None when there is none."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith('{"timings"'):
+            t = json.loads(line)["timings"]
+            hosts = t.get("hosts", {})
+            out = {"load_ms": t.get("load_ms"), "wall_ms": t.get("wall_ms"), "hosts": len(hosts)}
+            for k in PHASE_FIELDS:
+                out[k] = sum(h.get(k, 0) for h in hosts.values())
+            return out
+    return None
+
+
 def close_masters(d):
     """Ends ansible's ControlPersist masters so every measured run starts cold, as
     rprov's and pyinfra's do (each opens its connections afresh)."""
@@ -194,7 +213,7 @@ def one_run(tool, d, wl, n, hosts, skip_tags):
     out = r.stdout + r.stderr
     (d / "last.log").write_text(out)
     changed, bad = changed_count(tool, out)
-    return {
+    run = {
         "wall_s": round(wall, 3),
         "cpu_s": round(float(user) + float(sys_), 2),
         "peak_rss_mb": round(int(rss) / 1024, 1),
@@ -205,6 +224,9 @@ def one_run(tool, d, wl, n, hosts, skip_tags):
         "rc": r.returncode,
         "load1_before": round(load, 2),
     }
+    if tool == "rprov":
+        run["timings"] = rprov_timings(r.stdout)
+    return run
 
 
 def tree_listing(root, hosts):
@@ -348,7 +370,7 @@ def site_run(env):
     tests/roles_over_ssh.rs checks that the recap count equals sshd's log)."""
     tfile = WORK / "c-time.txt"
     cmd = ["/usr/bin/time", "-o", str(tfile), "-f", "%e %U %S %M", str(RPROV), "apply",
-           "-i", "inventory/hosts.ini", "--limit", "vagrant", "site.yml", "--output", "json"]
+           "-i", "inventory/hosts.ini", "--limit", "vagrant", "site.yml", "--output", "json", "--timings"]
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     r = subprocess.run(cmd, cwd=REPO, env=env, text=True, capture_output=True)
@@ -365,7 +387,7 @@ def site_run(env):
             "peak_rss_mb": round(int(rss) / 1024, 1), "cmds_per_host_mean": cmds,
             "cmds_per_host_max": cmds, "changed": recap.get("changed"),
             "failed": recap.get("failed", 1) + recap.get("unreachable", 0), "rc": r.returncode,
-            "load1_before": round(load, 2)}
+            "load1_before": round(load, 2), "timings": rprov_timings(r.stdout)}
 
 
 def workload_c():
@@ -451,6 +473,7 @@ def report(res):
                  f"{c['wall_median_s']:.2f} ({c['wall_min_s']:.2f}–{c['wall_max_s']:.2f}) | {c['cpu_median_s']:.2f} | "
                  f"{c['peak_rss_mb']:.0f} | {c['cmds_per_host']:g} ({c['cmds_per_host_max']}) | "
                  f"{','.join(str(x) for x in c['changed'])} | {c['failed_runs']} |")
+    L += profile_table(res)
     L += ["", "## Same files on the targets", "",
           "Hash listing (type, mode, owner, path, sha256) of each host's tree after each tool's first run, compared with rprov's:", ""]
     for k, same in res["same_files"].items():
@@ -480,6 +503,43 @@ def ratio_table(res, peers):
                         c = cell(res, p, wl, n, phase)
                         row.append(fmt_ratio(c and c[key], r[key]))
                 L.append("| " + " | ".join(row) + " |")
+    return L
+
+
+def profile_table(res):
+    """rprov's `--timings`, median over the runs of each cell: where a run's time goes."""
+    cells = [c for c in res["cells"] if c["tool"] == "rprov"
+             and any(r.get("timings") for r in c.get("runs", []))]
+    if not cells:
+        return []
+    L = ["", "## rprov per-phase profile", "",
+         "From rprov's own `--timings` (src/report/timings.rs says what counts where), median over "
+         "the runs of each cell. Load is once per run; the other columns are the mean per host "
+         "(the run's sum over hosts ÷ hosts; hosts run at once, so their times overlap): connect "
+         "(SSH master start and close), probe and apply (remote commands: ms, and commands in "
+         "parentheses), local (compile, plan, report on the controller) and the host's total. "
+         "Wall is rprov's own, from its start to the recap.", "",
+         "| workload | hosts | phase | runs | load ms | connect ms | probe ms (cmds) | apply ms (cmds) "
+         "| local ms | host total ms | wall ms |",
+         "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for c in cells:
+        ts = [r["timings"] for r in c["runs"] if r.get("timings")]
+
+        def med(key, per_host=True):
+            vals = [t[key] / (t["hosts"] if per_host and t["hosts"] else 1) for t in ts
+                    if t.get(key) is not None]
+            return statistics.median(vals) if vals else None
+
+        def f(v):
+            return "–" if v is None else f"{v:.0f}" if v >= 10 else f"{v:.1f}"
+
+        def n(v):
+            return "–" if v is None else f"{round(v, 1):g}"
+
+        L.append(f"| {c['workload']} | {c['hosts']} | {c['phase']} | {len(ts)} | {f(med('load_ms', False))} | "
+                 f"{f(med('connect_ms'))} | {f(med('probe_ms'))} ({n(med('probes'))}) | "
+                 f"{f(med('apply_ms'))} ({n(med('actions'))}) | {f(med('local_ms'))} | "
+                 f"{f(med('total_ms'))} | {f(med('wall_ms', False))} |")
     return L
 
 
