@@ -280,12 +280,27 @@ pub async fn run(
         load,
         ..RunTimings::default()
     };
-    for h in order {
+    // Every master is told to exit at once: closed one after another they
+    // add ~10 ms per host to the end of the run (0.5 s at 50 hosts).
+    let mut closing = tokio::task::JoinSet::new();
+    for (i, h) in order.into_iter().enumerate() {
         if let Some(r) = runners.remove(&h) {
-            let (s, t) = r.finish().await;
-            stats.push((h.clone(), s));
-            timings.hosts.push((h, t));
+            closing.spawn(async move { (i, h, r.finish().await) });
         }
+    }
+    let mut finished = Vec::new();
+    while let Some(joined) = closing.join_next().await {
+        match joined {
+            Ok(done) => finished.push(done),
+            Err(e) => shared
+                .reporter
+                .host_error("?", &format!("internal error: closing a connection: {e}")),
+        }
+    }
+    finished.sort_by_key(|(i, ..)| *i);
+    for (_, h, (s, t)) in finished {
+        stats.push((h.clone(), s));
+        timings.hosts.push((h, t));
     }
     let elapsed = started.elapsed();
     timings.wall = load + elapsed;
