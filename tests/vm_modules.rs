@@ -307,6 +307,9 @@ for f in /etc/apt/sources.list.d/*; do [ -e \"$f\" ] && mv \"$f\" /var/lib/rprov
 cp -a /var/lib/apt/lists /var/lib/rprov-apt-saved/lists
 [ ! -e /var/lib/apt/periodic/update-success-stamp ] || cp -a /var/lib/apt/periodic/update-success-stamp /var/lib/rprov-apt-saved/
 echo 'deb [trusted=yes] file:/srv/rprov-repo ./' > /etc/apt/sources.list.d/rprov-test.list
+# The lists the image came with are older than any cache_valid_time here.
+rm -f /var/lib/apt/periodic/update-success-stamp
+touch -d '2 days ago' /var/lib/apt/lists
 chmod 0755 /srv/rprov-repo
 ";
 

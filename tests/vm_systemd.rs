@@ -464,9 +464,12 @@ const STATES_PLAY: &str = r#"
 
           [Install]
           WantedBy=multi-user.target
+    # Masking links /etc/systemd/system/NAME to /dev/null: a unit to mask
+    # lives elsewhere, as packaged units do.
+    - file: {path: /usr/local/lib/systemd/system, state: directory}
     - name: unit t2
       copy:
-        dest: /etc/systemd/system/rprov-t2.service
+        dest: /usr/local/lib/systemd/system/rprov-t2.service
         content: |
           [Unit]
           Description=rprov test unit t2
@@ -519,7 +522,7 @@ const REEXEC_PLAY: &str = r#"
 const STATES_CLEANUP: &str = "
 systemctl unmask rprov-t2.service >/dev/null 2>&1 || true
 systemctl disable --now rprov-t1.service >/dev/null 2>&1 || true
-rm -f /etc/systemd/system/rprov-t1.service /etc/systemd/system/rprov-t2.service /run/rprov-t1.reloads
+rm -f /etc/systemd/system/rprov-t1.service /usr/local/lib/systemd/system/rprov-t2.service /run/rprov-t1.reloads
 systemctl daemon-reload
 if id rpunit >/dev/null 2>&1; then
   loginctl disable-linger rpunit || true
@@ -633,9 +636,10 @@ fn vm_systemd_states_check_and_reloads() {
                 "--check changed a unit"
             );
 
-            // Applied for real, then a no-op.
+            // Applied for real (the service task then finds t1 disabled
+            // already: the first task's change is read back), then a no-op.
             let a = play(&flipped);
-            assert_eq!(a.counts(), (4, 0), "flipped:\n{}", a.text);
+            assert_eq!(a.counts(), (3, 0), "flipped:\n{}", a.text);
             assert_eq!(
                 vm_ok("reading unit states", STATES_NOW),
                 "rprov-t1 inactive disabled\nrprov-t2 inactive masked\nu1 active disabled\n"
@@ -741,6 +745,14 @@ const QUADLET_SYSTEM_PLAY: &str = r#"
         rm -rf "$t"; echo imported
       register: img
       changed_when: "'imported' in img.stdout"
+    # Root's podman sets up bridge networks with netavark, whose default
+    # firewall driver needs `nft`; the image has iptables (for ufw) only.
+    - file: {path: /etc/containers/containers.conf.d, state: directory}
+    - copy:
+        dest: /etc/containers/containers.conf.d/50-rprov-test.conf
+        content: |
+          [network]
+          firewall_driver = "iptables"
     - quadlet:
         name: rpq.network
         scope: system
@@ -768,12 +780,13 @@ fn rpq_container(version: &str) -> String {
 }
 
 const QUADLET_SYSTEM_CLEANUP: &str = "
-systemctl stop rpq.service >/dev/null 2>&1 || true
+systemctl stop rpq.service rpq-network.service rpq-volume.service >/dev/null 2>&1 || true
 rm -f /etc/containers/systemd/rpq.container /etc/containers/systemd/rpq.network /etc/containers/systemd/rpq.volume
 systemctl daemon-reload
 cd / && podman rm -f systemd-rpq >/dev/null 2>&1 || true
 podman network rm -f systemd-rpq >/dev/null 2>&1 || true
 podman volume rm -f systemd-rpq >/dev/null 2>&1 || true
+rm -f /etc/containers/containers.conf.d/50-rprov-test.conf
 ";
 
 /// quadlet for the system (/etc/containers/systemd): a `.network`, a
