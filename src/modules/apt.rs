@@ -284,65 +284,59 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 
     let bases: Vec<String> = names.iter().map(|n| split_spec(n).0).collect();
     let qnames = bases.iter().map(|n| quote(n)).collect::<Vec<_>>().join(" ");
-    let mut snippet = String::from("command -v apt-get >/dev/null || echo NOAPT\n");
-    snippet.push_str(&sep_line());
-    snippet.push('\n');
-    if !names.is_empty() {
-        snippet.push_str(&format!(
-            "_rp_dpkg=$(dpkg-query -W -f='${{Package}}\\t${{Status}}\\t${{Version}}\\n' -- {qnames} 2>/dev/null)\n\
-             printf '%s\\n' \"$_rp_dpkg\"\n"
-        ));
-    }
-    snippet.push_str(&sep_line());
-    snippet.push('\n');
-    if !names.is_empty() && state == "latest" {
-        snippet.push_str(&format!("apt-cache policy -- {qnames} 2>/dev/null\n"));
-    } else if !names.is_empty() {
+    // One read, in parts split by `sections`: apt-get present; dpkg's view;
+    // candidates; the cache's age; upgrade, autoremove and autoclean
+    // simulations; package files to clean. A part not asked for is empty.
+    let only = |asked: bool, text: String| if asked { text } else { String::new() };
+    let policy_part = if state == "latest" {
+        format!("apt-cache policy -- {qnames} 2>/dev/null\n")
+    } else {
         // `apt-cache policy` is slow (seconds on a small host): ask it only
         // about packages dpkg does not have installed, to tell "not
         // installed" from "no such package".
-        snippet.push_str(&format!(
+        format!(
             "_rp_need=''\n\
              for _rp_p in {qnames}; do case \"\n$_rp_dpkg\" in *\"\n$_rp_p\tinstall ok installed\"*) ;; *) _rp_need=\"$_rp_need $_rp_p\" ;; esac; done\n\
              [ -z \"$_rp_need\" ] || apt-cache policy -- $_rp_need 2>/dev/null\n"
-        ));
-    }
-    snippet.push_str(&sep_line());
-    snippet.push('\n');
-    if update_cache {
-        snippet.push_str(
-            "echo \"$(date +%s) $(stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || echo 0) $(stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0)\"\n",
-        );
-    }
-    snippet.push_str(&sep_line());
-    snippet.push('\n');
+        )
+    };
     let upgrade_cmd = match upgrade.as_str() {
         "dist" | "full" => Some("dist-upgrade"),
         "yes" | "safe" => Some("upgrade --with-new-pkgs"),
         _ => None,
     };
-    if let Some(u) = upgrade_cmd {
-        snippet.push_str(&format!(
-            "apt-get -s -q {u} 2>/dev/null | grep '^Inst ' || true\n"
-        ));
-    }
-    snippet.push_str(&sep_line());
-    snippet.push('\n');
-    if autoremove {
-        snippet.push_str("apt-get -s -q autoremove 2>/dev/null | grep '^Remv ' || true\n");
-    }
-    snippet.push_str(&sep_line());
-    snippet.push('\n');
-    if clean {
-        snippet.push_str(
-            "find /var/cache/apt/archives -maxdepth 2 -type f -name '*.deb' 2>/dev/null | wc -l\n",
-        );
-    }
-    snippet.push_str(&sep_line());
-    snippet.push('\n');
-    if autoclean {
-        snippet.push_str("apt-get -s -q autoclean 2>/dev/null | grep '^Del [^/]' || true\n");
-    }
+    let parts = [
+        "command -v apt-get >/dev/null || echo NOAPT\n".to_string(),
+        only(
+            !names.is_empty(),
+            format!(
+                "_rp_dpkg=$(dpkg-query -W -f='${{Package}}\\t${{Status}}\\t${{Version}}\\n' -- {qnames} 2>/dev/null)\n\
+                 printf '%s\\n' \"$_rp_dpkg\"\n"
+            ),
+        ),
+        only(!names.is_empty(), policy_part),
+        only(
+            update_cache,
+            "echo \"$(date +%s) $(stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || echo 0) $(stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0)\"\n".into(),
+        ),
+        upgrade_cmd
+            .map(|u| format!("apt-get -s -q {u} 2>/dev/null | grep '^Inst ' || true\n"))
+            .unwrap_or_default(),
+        only(
+            autoremove,
+            "apt-get -s -q autoremove 2>/dev/null | grep '^Remv ' || true\n".into(),
+        ),
+        only(
+            clean,
+            "find /var/cache/apt/archives -maxdepth 2 -type f -name '*.deb' 2>/dev/null | wc -l\n"
+                .into(),
+        ),
+        only(
+            autoclean,
+            "apt-get -s -q autoclean 2>/dev/null | grep '^Del [^/]' || true\n".into(),
+        ),
+    ];
+    let snippet = parts.join(&format!("{}\n", sep_line()));
     let out = cx.read(&snippet)?;
     let s = sections(&out, 8);
     if s[0].contains("NOAPT") {

@@ -178,6 +178,14 @@ impl Applied {
         out
     }
 
+    /// Fails the test unless every one of `wants` is in the diffs shown.
+    pub fn expect_diffs(&self, wants: &[&str]) {
+        let diffs = self.diffs();
+        for want in wants {
+            assert!(diffs.contains(want), "the run shows `{want}`:\n{diffs}");
+        }
+    }
+
     /// The names of the tasks reported, in order.
     pub fn tasks(&self) -> Vec<&str> {
         self.lines
