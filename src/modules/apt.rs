@@ -412,7 +412,13 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                             upgrades.push(format!("{base} ({have} → {c})"));
                             install.push(base.clone());
                         }
-                        _ if cache_updated => install.push(base.clone()),
+                        // What the refreshed cache will offer is known only then.
+                        (Some(have), _) if cache_updated => {
+                            upgrades.push(format!(
+                                "{base} ({have} → the newest after the cache update)"
+                            ));
+                            install.push(base.clone());
+                        }
                         _ => {}
                     }
                 }
@@ -654,6 +660,25 @@ mod tests {
         assert!(testing::script(&d).contains("touch /var/lib/apt/periodic/update-success-stamp"));
         let d = run(json!({"update_cache": true}), "", "", "10000 9999 100", "").unwrap();
         assert_eq!(attrs(&d), vec!["cache: update"]);
+    }
+
+    #[test]
+    fn latest_with_a_cache_update_in_the_same_task() {
+        let d = run(
+            json!({"name": "curl", "state": "latest", "update_cache": true}),
+            CURL,
+            "curl:\n  Installed: 8.5.0-2\n  Candidate: 8.5.0-2\n",
+            "10000 100 100",
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            attrs(&d),
+            vec![
+                "cache: update",
+                "upgrade: curl (8.5.0-2 → the newest after the cache update)"
+            ]
+        );
     }
 
     #[test]
