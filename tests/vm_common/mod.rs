@@ -218,9 +218,17 @@ pub fn apply(cwd: &Path, args: &[&str]) -> Applied {
 
 /// Runs `body`, then `cleanup` whether `body` failed or not, then re-raises
 /// `body`'s failure: the VM is left usable for the next test.
+/// Prints how long each took (seen with `--nocapture`).
 pub fn with_cleanup(body: impl FnOnce(), cleanup: impl FnOnce()) {
+    let t = std::time::Instant::now();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+    let body_secs = t.elapsed().as_secs_f64();
     cleanup();
+    eprintln!(
+        "{}: {body_secs:.0}s, cleanup {:.0}s",
+        std::thread::current().name().unwrap_or("test"),
+        t.elapsed().as_secs_f64() - body_secs
+    );
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
