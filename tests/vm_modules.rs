@@ -136,6 +136,9 @@ const VM_PLAY: &str = r#"
     - authorized_key: {user: rprovmod-vu, key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx2 {{ who | default('vm@test') }}"}
     - lineinfile: {path: /etc/rprovmod.conf, line: "setting={{ setting | default('one') }}", regexp: "^setting=", create: true}
     - blockinfile: {path: /etc/rprovmod.conf, block: "{{ block | default('k=v') }}"}
+    # sudo resolves the host name: without this line each sudo waits ~20 s
+    # for DNS, which the VM does not have.
+    - lineinfile: {path: /etc/hosts, regexp: '^127\.0\.1\.2\s', line: "127.0.1.2 {{ host_name | default('rprovmod-vm') }}"}
     - hostname: {name: "{{ host_name | default('rprovmod-vm') }}"}
     - community.general.timezone: {name: "{{ tz | default('Europe/Oslo') }}"}
     - apt: {name: [openssh-server, sudo], state: present}
@@ -151,18 +154,20 @@ const VM_RESTORE: &str = r#"
     - group: {name: rprovmod-vg, state: absent}
     - file: {path: /etc/rprovmod.conf, state: absent}
     - hostname: {name: rprov-vm}
+    - lineinfile: {path: /etc/hosts, regexp: '^127\.0\.1\.2\s', state: absent}
     - timezone: {name: Etc/UTC}
 "#;
 
 /// What the VM play manages, read on the host: compared before and after a
 /// `--check` run.
 const VM_STATE: &str = "getent passwd rprovmod-vu; getent group rprovmod-vg; \
-    sha256sum /home/rprovmod-vu/.ssh/authorized_keys /etc/rprovmod.conf; cat /etc/rprovmod.conf; \
+    sha256sum /home/rprovmod-vu/.ssh/authorized_keys /etc/rprovmod.conf /etc/hosts; cat /etc/rprovmod.conf; \
     hostname; cat /etc/hostname; readlink /etc/localtime";
 
 /// user, group, authorized_key, lineinfile, blockinfile, hostname, timezone
 /// and apt/package (of installed packages) inside the VM; then every one of
-/// the first seven with changed input under `--check`.
+/// the first seven (and the host name's /etc/hosts line) with changed input
+/// under `--check`.
 #[test]
 fn vm_system_modules_apply_reapply_check() {
     vm_common::up();
@@ -200,7 +205,7 @@ fn vm_system_modules_apply_reapply_check() {
                 r#"{"block": "k=w"}"#,
             ]);
             let a = apply(d, &check);
-            assert_eq!(a.counts(), (7, 0), "check run:\n{}", a.text);
+            assert_eq!(a.counts(), (8, 0), "check run:\n{}", a.text);
             a.expect_diffs(&[
                 "gid: 23461 → 23462",
                 "shell: /bin/bash → /bin/sh",
@@ -210,6 +215,8 @@ fn vm_system_modules_apply_reapply_check() {
                 "+setting=two\n",
                 "-k=v\n",
                 "+k=w\n",
+                "-127.0.1.2 rprovmod-vm\n",
+                "+127.0.1.2 other-vm\n",
                 "hostname: rprovmod-vm → other-vm",
                 "Europe/Oslo → America/New_York",
             ]);
