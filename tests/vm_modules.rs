@@ -1,55 +1,31 @@
 //! The system modules (user, group, authorized_key, lineinfile, blockinfile,
-//! hostname, timezone, apt) applied for real: locally as root where that is
-//! harmless, and inside the Debian test VM (vagrant/testvm.sh) for what must
-//! not touch this machine. Each: apply, re-apply reports changed 0, and
-//! `--check` with changed input reports changes but leaves the host as it was.
+//! hostname, timezone, apt, package, ufw) applied for real: locally as root
+//! where that is harmless, and inside the Debian test VM (vagrant/testvm.sh)
+//! for what must not touch this machine. Each: apply, re-apply reports
+//! changed 0, and `--check` with changed input shows the diff and leaves the
+//! host as it was (read back on the host, not only by a third run).
 //!
-//! The VM test boots the VM with `vagrant/testvm.sh up` (reusing it when it
-//! already runs) and fails, naming what is missing, when it cannot.
-//! ufw is not in the VM image and the VM has no network to install it, so
-//! ufw is covered by the fixture tests in src/modules/ufw.rs only.
+//! - users, groups, keys, lines, blocks, host name, time zone: one play, each
+//!   task's input changed in one `--check` run.
+//! - apt/package: the VM has no network, so the test builds two tiny .debs
+//!   here (`dpkg-deb --build`, version 1.0 and 2.0 of `rprov-dummy`, and
+//!   `rprov-other`), puts them in a local `file:` repository in the VM (a
+//!   Packages file written by the test, `deb [trusted=yes] file:/… ./`) with
+//!   the Debian sources set aside for the test, and installs, upgrades,
+//!   downgrades and removes them for real.
+//! - ufw: defaults, rules with ports, protocols, comments and interfaces,
+//!   an inserted rule, enabled; its files are saved before and put back after.
+//!
+//! The VM tests boot the VM once (`vagrant/testvm.sh up`, reusing it when it
+//! already runs), run one at a time, and fail, naming what is missing, when
+//! the VM cannot boot.
 
 use std::path::Path;
 use std::process::Command;
 
-use serde_json::Value;
-
 mod vm_common;
 
-/// Runs `rprov apply` with `args` in `cwd`; returns (exit code, JSON lines, all output).
-fn apply(cwd: &Path, args: &[&str]) -> (i32, Vec<Value>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rprov"))
-        .current_dir(cwd)
-        .arg("apply")
-        .args(args)
-        .args(["--output", "json"])
-        .output()
-        .expect("run rprov");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let text = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let lines = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    (out.status.code().unwrap_or(-1), lines, text)
-}
-
-/// The recap counters of `host`.
-fn recap(lines: &[Value], host: &str, text: &str) -> Value {
-    lines
-        .iter()
-        .rev()
-        .find_map(|l| l.get("recap").and_then(|r| r.get(host)).cloned())
-        .unwrap_or_else(|| panic!("no recap for {host} in:\n{text}"))
-}
-
-fn counts(lines: &[Value], host: &str, text: &str) -> (u64, u64) {
-    let r = recap(lines, host, text);
-    (
-        r["changed"].as_u64().unwrap_or(99),
-        r["failed"].as_u64().unwrap_or(99),
-    )
-}
+use vm_common::{apply, vm_ok, vm_put, vm_sh, with_cleanup};
 
 const LOCAL_PLAY: &str = r#"
 - hosts: all
@@ -96,47 +72,58 @@ fn local_system_modules_apply_reapply_check() {
     std::fs::create_dir(d.join("t")).expect("mkdir");
     let base = ["-i", "hosts.ini", "play.yml", "-e", dir.as_str()];
 
-    let result = std::panic::catch_unwind(|| {
-        let (_, l, t) = apply(d, &base);
-        let (changed, failed) = counts(&l, "localhost", &t);
-        assert_eq!((changed, failed), (6, 0), "first run:\n{t}");
-        let (_, l, t) = apply(d, &base);
-        assert_eq!(counts(&l, "localhost", &t), (0, 0), "second run:\n{t}");
+    with_cleanup(
+        || {
+            let a = apply(d, &base);
+            assert_eq!(a.counts_of("localhost"), (6, 0), "first run:\n{}", a.text);
+            let a = apply(d, &base);
+            assert_eq!(a.counts_of("localhost"), (0, 0), "second run:\n{}", a.text);
 
-        let conf = std::fs::read_to_string(d.join("t/conf")).expect("conf");
-        let keys = std::fs::read_to_string(d.join("t/home/.ssh/authorized_keys")).expect("keys");
-        let mut check = base.to_vec();
-        check.extend([
-            "--check",
-            "-e",
-            "shell=/bin/bash",
-            "-e",
-            "b=3",
-            "-e",
-            "who=other@y",
-            "-e",
-            "gid=23458",
-        ]);
-        let (_, l, t) = apply(d, &check);
-        assert_eq!(counts(&l, "localhost", &t), (4, 0), "check run:\n{t}");
-        assert!(t.contains("shell: /bin/sh → /bin/bash"), "{t}");
-        assert!(t.contains("+b=3"), "{t}");
-        assert_eq!(
-            std::fs::read_to_string(d.join("t/conf")).expect("conf"),
-            conf
-        );
-        assert_eq!(
-            std::fs::read_to_string(d.join("t/home/.ssh/authorized_keys")).expect("keys"),
-            keys
-        );
-        let (_, l, t) = apply(d, &base);
-        assert_eq!(counts(&l, "localhost", &t), (0, 0), "after check:\n{t}");
-    });
-    let (_, l, t) = apply(d, &["-i", "hosts.ini", "cleanup.yml"]);
-    assert_eq!(counts(&l, "localhost", &t).1, 0, "cleanup:\n{t}");
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
+            let conf = std::fs::read_to_string(d.join("t/conf")).expect("conf");
+            let keys =
+                std::fs::read_to_string(d.join("t/home/.ssh/authorized_keys")).expect("keys");
+            let mut check = base.to_vec();
+            check.extend([
+                "--check",
+                "-e",
+                "shell=/bin/bash",
+                "-e",
+                "b=3",
+                "-e",
+                "who=other@y",
+                "-e",
+                "gid=23458",
+            ]);
+            let a = apply(d, &check);
+            assert_eq!(a.counts_of("localhost"), (4, 0), "check run:\n{}", a.text);
+            assert!(a.text.contains("shell: /bin/sh → /bin/bash"), "{}", a.text);
+            assert!(a.text.contains("+b=3"), "{}", a.text);
+            assert_eq!(
+                std::fs::read_to_string(d.join("t/conf")).expect("conf"),
+                conf
+            );
+            assert_eq!(
+                std::fs::read_to_string(d.join("t/home/.ssh/authorized_keys")).expect("keys"),
+                keys
+            );
+            let a = apply(d, &base);
+            assert_eq!(a.counts_of("localhost"), (0, 0), "after check:\n{}", a.text);
+        },
+        || {
+            let a = apply(d, &["-i", "hosts.ini", "cleanup.yml"]);
+            assert_eq!(a.counts_of("localhost").1, 0, "cleanup:\n{}", a.text);
+        },
+    );
+}
+
+/// A scratch directory with the VM's inventory and `files`.
+fn vm_workdir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    vm_common::write_inventory(tmp.path());
+    for (name, text) in files {
+        std::fs::write(tmp.path().join(name), text).expect("write play");
     }
+    tmp
 }
 
 const VM_PLAY: &str = r#"
@@ -144,11 +131,14 @@ const VM_PLAY: &str = r#"
   become: true
   gather_facts: false
   tasks:
-    - group: {name: rprovmod-vg}
-    - user: {name: rprovmod-vu, groups: [rprovmod-vg], shell: /bin/bash}
-    - authorized_key: {user: rprovmod-vu, key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx2 vm@test"}
+    - group: {name: rprovmod-vg, gid: "{{ gid | default(23461) }}"}
+    - user: {name: rprovmod-vu, groups: [rprovmod-vg], shell: "{{ shell | default('/bin/bash') }}"}
+    - authorized_key: {user: rprovmod-vu, key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx2 {{ who | default('vm@test') }}"}
     - lineinfile: {path: /etc/rprovmod.conf, line: "setting={{ setting | default('one') }}", regexp: "^setting=", create: true}
-    - blockinfile: {path: /etc/rprovmod.conf, block: "k=v"}
+    - blockinfile: {path: /etc/rprovmod.conf, block: "{{ block | default('k=v') }}"}
+    # sudo resolves the host name: without this line each sudo waits ~20 s
+    # for DNS, which the VM does not have.
+    - lineinfile: {path: /etc/hosts, regexp: '^127\.0\.1\.2\s', line: "127.0.1.2 {{ host_name | default('rprovmod-vm') }}"}
     - hostname: {name: "{{ host_name | default('rprovmod-vm') }}"}
     - community.general.timezone: {name: "{{ tz | default('Europe/Oslo') }}"}
     - apt: {name: [openssh-server, sudo], state: present}
@@ -164,49 +154,425 @@ const VM_RESTORE: &str = r#"
     - group: {name: rprovmod-vg, state: absent}
     - file: {path: /etc/rprovmod.conf, state: absent}
     - hostname: {name: rprov-vm}
+    - lineinfile: {path: /etc/hosts, regexp: '^127\.0\.1\.2\s', state: absent}
     - timezone: {name: Etc/UTC}
 "#;
 
-/// hostname, timezone and apt must not run on this machine: inside the VM.
+/// What the VM play manages, read on the host: compared before and after a
+/// `--check` run.
+const VM_STATE: &str = "getent passwd rprovmod-vu; getent group rprovmod-vg; \
+    sha256sum /home/rprovmod-vu/.ssh/authorized_keys /etc/rprovmod.conf /etc/hosts; cat /etc/rprovmod.conf; \
+    hostname; cat /etc/hostname; readlink /etc/localtime";
+
+/// user, group, authorized_key, lineinfile, blockinfile, hostname, timezone
+/// and apt/package (of installed packages) inside the VM; then every one of
+/// the first seven (and the host name's /etc/hosts line) with changed input
+/// under `--check`.
 #[test]
 fn vm_system_modules_apply_reapply_check() {
     vm_common::up();
-    let tmp = tempfile::tempdir().expect("tempdir");
+    let _vm = vm_common::serial();
+    let tmp = vm_workdir(&[("play.yml", VM_PLAY), ("restore.yml", VM_RESTORE)]);
     let d = tmp.path();
-    vm_common::write_inventory(d);
-    std::fs::write(d.join("play.yml"), VM_PLAY).expect("play");
-    std::fs::write(d.join("restore.yml"), VM_RESTORE).expect("restore");
     let base = ["-i", "hosts.ini", "play.yml"];
 
-    let result = std::panic::catch_unwind(|| {
-        let (_, l, t) = apply(d, &base);
-        let (changed, failed) = counts(&l, "vm", &t);
-        assert_eq!(failed, 0, "first run:\n{t}");
-        assert!(changed >= 5, "first run changed {changed}:\n{t}");
-        let (_, l, t) = apply(d, &base);
-        assert_eq!(counts(&l, "vm", &t), (0, 0), "second run:\n{t}");
+    with_cleanup(
+        || {
+            let a = apply(d, &base);
+            let (changed, failed) = a.counts();
+            assert_eq!(failed, 0, "first run:\n{}", a.text);
+            assert!(changed >= 5, "first run changed {changed}:\n{}", a.text);
+            let a = apply(d, &base);
+            assert_eq!(a.counts(), (0, 0), "second run:\n{}", a.text);
 
-        let mut check = base.to_vec();
-        check.extend([
-            "--check",
-            "-e",
-            "tz=America/New_York",
-            "-e",
-            "host_name=other-vm",
-            "-e",
-            "setting=two",
-        ]);
-        let (_, l, t) = apply(d, &check);
-        assert_eq!(counts(&l, "vm", &t), (3, 0), "check run:\n{t}");
-        assert!(t.contains("Europe/Oslo → America/New_York"), "{t}");
-        assert!(t.contains("+setting=two"), "{t}");
-        // Nothing changed on the host: the original input is still a no-op.
-        let (_, l, t) = apply(d, &base);
-        assert_eq!(counts(&l, "vm", &t), (0, 0), "after check:\n{t}");
-    });
-    let (_, l, t) = apply(d, &["-i", "hosts.ini", "restore.yml"]);
-    assert_eq!(counts(&l, "vm", &t).1, 0, "restore:\n{t}");
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
+            let before = vm_ok("reading the state", VM_STATE);
+            let mut check = base.to_vec();
+            check.extend([
+                "--check",
+                "-e",
+                "tz=America/New_York",
+                "-e",
+                "host_name=other-vm",
+                "-e",
+                "setting=two",
+                "-e",
+                "shell=/bin/sh",
+                "-e",
+                "gid=23462",
+                "-e",
+                "who=other@vm",
+                "-e",
+                r#"{"block": "k=w"}"#,
+            ]);
+            let a = apply(d, &check);
+            assert_eq!(a.counts(), (8, 0), "check run:\n{}", a.text);
+            a.expect_diffs(&[
+                "gid: 23461 → 23462",
+                "shell: /bin/bash → /bin/sh",
+                "-ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx2 vm@test\n",
+                "+ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx2 other@vm\n",
+                "-setting=one\n",
+                "+setting=two\n",
+                "-k=v\n",
+                "+k=w\n",
+                "-127.0.1.2 rprovmod-vm\n",
+                "+127.0.1.2 other-vm\n",
+                "hostname: rprovmod-vm → other-vm",
+                "Europe/Oslo → America/New_York",
+            ]);
+            assert_eq!(
+                vm_ok("reading the state", VM_STATE),
+                before,
+                "--check changed the host"
+            );
+            let a = apply(d, &base);
+            assert_eq!(a.counts(), (0, 0), "after check:\n{}", a.text);
+        },
+        || {
+            let a = apply(d, &["-i", "hosts.ini", "restore.yml"]);
+            assert_eq!(a.counts().1, 0, "restore:\n{}", a.text);
+        },
+    );
+}
+
+/// Builds `NAME_VERSION_all.deb` in `dir` with `dpkg-deb --build`: a file
+/// `/usr/share/NAME/version` holding the version, and for `rprov-dummy` a
+/// postinst that writes what /usr/sbin/policy-rc.d answered (or `none`).
+fn build_deb(dir: &Path, name: &str, version: &str) -> Vec<u8> {
+    let root = dir.join(format!("{name}-{version}"));
+    let share = root.join("usr/share").join(name);
+    std::fs::create_dir_all(root.join("DEBIAN")).expect("mkdir DEBIAN");
+    std::fs::create_dir_all(&share).expect("mkdir share");
+    std::fs::write(share.join("version"), format!("{version}\n")).expect("version file");
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        format!(
+            "Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: rprov tests <rprov@example.invalid>\n\
+             Section: misc\nPriority: optional\nDescription: rprov test package {version}\n \
+             Installs one text file; built by tests/vm_modules.rs.\n"
+        ),
+    )
+    .expect("control");
+    if name == "rprov-dummy" {
+        use std::os::unix::fs::PermissionsExt;
+        let postinst = root.join("DEBIAN/postinst");
+        std::fs::write(
+            &postinst,
+            "#!/bin/sh\nif [ -x /usr/sbin/policy-rc.d ]; then /usr/sbin/policy-rc.d rprov-dummy start; echo $? > /var/lib/rprov-dummy.policy; else echo none > /var/lib/rprov-dummy.policy; fi\nexit 0\n",
+        )
+        .expect("postinst");
+        std::fs::set_permissions(&postinst, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod postinst");
     }
+    let deb = dir.join(format!("{name}_{version}_all.deb"));
+    let out = Command::new("dpkg-deb")
+        .args(["--build", "--root-owner-group", "-Zgzip"])
+        .arg(&root)
+        .arg(&deb)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run dpkg-deb (package dpkg) to build the test packages: {e}")
+        });
+    assert!(
+        out.status.success(),
+        "dpkg-deb --build failed:\n{}",
+        vm_common::text(&out)
+    );
+    std::fs::read(&deb).expect("read the built .deb")
+}
+
+/// The local repository in the VM.
+const REPO: &str = "/srv/rprov-repo";
+
+/// Puts a .deb into the VM's repository and rewrites its Packages file from
+/// the control fields of every .deb there (what `apt-ftparchive` would write).
+fn publish(name: &str, deb: &[u8]) {
+    vm_put(&format!("{REPO}/{name}"), deb);
+    vm_ok(
+        "writing the Packages file",
+        &format!(
+            "cd {REPO} && for d in *.deb; do dpkg-deb -f \"$d\"; echo \"Filename: ./$d\"; \
+             echo \"Size: $(stat -c %s \"$d\")\"; echo \"SHA256: $(sha256sum \"$d\" | cut -d' ' -f1)\"; echo; \
+             done > Packages.tmp && mv Packages.tmp Packages"
+        ),
+    );
+}
+
+/// Only the test's repository is an apt source while the apt test runs (the
+/// guest cannot reach Debian's mirror): the other sources and the package
+/// lists are moved aside, and [`APT_RESTORE`] puts them back.
+const APT_SETUP: &str = "set -e
+mkdir -p /var/lib/rprov-apt-saved/sources.list.d
+[ ! -e /etc/apt/sources.list ] || mv /etc/apt/sources.list /var/lib/rprov-apt-saved/
+for f in /etc/apt/sources.list.d/*; do [ -e \"$f\" ] && mv \"$f\" /var/lib/rprov-apt-saved/sources.list.d/; done
+cp -a /var/lib/apt/lists /var/lib/rprov-apt-saved/lists
+[ ! -e /var/lib/apt/periodic/update-success-stamp ] || cp -a /var/lib/apt/periodic/update-success-stamp /var/lib/rprov-apt-saved/
+echo 'deb [trusted=yes] file:/srv/rprov-repo ./' > /etc/apt/sources.list.d/rprov-test.list
+# The lists the image came with are older than any cache_valid_time here.
+rm -f /var/lib/apt/periodic/update-success-stamp
+touch -d '2 days ago' /var/lib/apt/lists
+chmod 0755 /srv/rprov-repo
+";
+
+const APT_RESTORE: &str = "
+dpkg --purge rprov-dummy rprov-other rprov-third >/dev/null 2>&1 || true
+rm -rf /srv/rprov-repo /etc/apt/sources.list.d/rprov-test.list /var/lib/rprov-dummy.policy
+s=/var/lib/rprov-apt-saved
+if [ -d $s ]; then
+  [ ! -e $s/sources.list ] || mv $s/sources.list /etc/apt/sources.list
+  for f in $s/sources.list.d/*; do [ -e \"$f\" ] && mv \"$f\" /etc/apt/sources.list.d/; done
+  rm -rf /var/lib/apt/lists && mv $s/lists /var/lib/apt/lists
+  rm -f /var/lib/apt/periodic/update-success-stamp
+  [ ! -e $s/update-success-stamp ] || mv $s/update-success-stamp /var/lib/apt/periodic/
+  rm -rf $s
+fi
+rm -f /var/cache/apt/*.bin
+";
+
+const APT_PLAY: &str = r#"
+- hosts: vagrant
+  become: true
+  gather_facts: false
+  tasks:
+    - name: refresh the lists
+      apt: {update_cache: true, cache_valid_time: "{{ valid | default(3600) }}"}
+    - name: rprov-dummy
+      apt:
+        name: "{{ dummy | default('rprov-dummy') }}"
+        state: "{{ dummy_state | default('present') }}"
+        allow_downgrade: "{{ downgrade | default(false) }}"
+        dpkg_options: force-confdef,force-confold
+        lock_timeout: 120
+        policy_rc_d: 101
+    - name: rprov-other
+      package: {name: "{{ other | default('rprov-other') }}", state: "{{ other_state | default('present') }}"}
+    - name: only upgrade what is there
+      apt: {name: rprov-third, state: latest, only_upgrade: true}
+"#;
+
+/// `dpkg-query` of the test packages in the VM: `name version` lines.
+fn installed() -> String {
+    let (_, out) = vm_sh(
+        "dpkg-query -W -f='${Package} ${Version} ${db:Status-Status}\\n' rprov-dummy rprov-other rprov-third 2>/dev/null | grep ' installed$' | cut -d' ' -f1,2",
+    );
+    out
+}
+
+/// apt and package making real changes: install, re-apply, `--check` of a
+/// new package, upgrade to 2.0 from a refreshed cache (`cache_valid_time`),
+/// downgrade, remove.
+#[test]
+fn vm_apt_real_packages() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let debs = [
+        (
+            "rprov-dummy_1.0_all.deb",
+            build_deb(work.path(), "rprov-dummy", "1.0"),
+        ),
+        (
+            "rprov-dummy_2.0_all.deb",
+            build_deb(work.path(), "rprov-dummy", "2.0"),
+        ),
+        (
+            "rprov-other_1.0_all.deb",
+            build_deb(work.path(), "rprov-other", "1.0"),
+        ),
+        (
+            "rprov-third_1.0_all.deb",
+            build_deb(work.path(), "rprov-third", "1.0"),
+        ),
+    ];
+    vm_common::up();
+    let _vm = vm_common::serial();
+    let tmp = vm_workdir(&[("apt.yml", APT_PLAY)]);
+    let d = tmp.path();
+    let play = |extra: &[&str]| {
+        let mut args = vec!["-i", "hosts.ini", "apt.yml"];
+        args.extend(extra);
+        apply(d, &args)
+    };
+
+    with_cleanup(
+        || {
+            vm_ok("clearing a previous run", APT_RESTORE);
+            for (name, deb) in [&debs[0], &debs[2], &debs[3]] {
+                publish(name, deb);
+            }
+            vm_ok("setting up the local repository", APT_SETUP);
+
+            // 1. install (and the first cache refresh).
+            let a = play(&[]);
+            assert_eq!(a.counts(), (3, 0), "first run:\n{}", a.text);
+            let diffs = a.diffs();
+            assert!(
+                diffs.contains("install: rprov-dummy") && diffs.contains("install: rprov-other"),
+                "{diffs}"
+            );
+            assert_eq!(installed(), "rprov-dummy 1.0\nrprov-other 1.0\n");
+            let policy = vm_ok(
+                "reading what the postinst saw",
+                "cat /var/lib/rprov-dummy.policy; ls /usr/sbin/policy-rc.d 2>&1 || true",
+            );
+            assert!(
+                policy.starts_with("101\n") && policy.contains("No such file"),
+                "policy-rc.d answered 101 while apt ran and is gone after: {policy}"
+            );
+
+            // 2. again: the cache is valid, everything is there.
+            let a = play(&[]);
+            assert_eq!(a.counts(), (0, 0), "second run:\n{}", a.text);
+
+            // 3. --check of a new package: named, not installed.
+            let a = play(&["--check", "-e", "other=rprov-third"]);
+            assert_eq!(a.counts(), (1, 0), "check run:\n{}", a.text);
+            assert!(a.diffs().contains("install: rprov-third"), "{}", a.diffs());
+            assert_eq!(installed(), "rprov-dummy 1.0\nrprov-other 1.0\n");
+
+            // 4. 2.0 published; a cache older than cache_valid_time is
+            // refreshed, and latest upgrades.
+            publish("rprov-dummy_2.0_all.deb", &debs[1].1);
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let a = play(&["-e", "valid=1", "-e", "dummy_state=latest"]);
+            assert_eq!(a.counts(), (2, 0), "upgrade run:\n{}", a.text);
+            let diffs = a.diffs();
+            assert!(
+                diffs.contains("cache: update (last updated")
+                    && diffs.contains("upgrade: rprov-dummy (1.0 → 2.0)"),
+                "{diffs}"
+            );
+            assert_eq!(installed(), "rprov-dummy 2.0\nrprov-other 1.0\n");
+            assert_eq!(
+                vm_ok(
+                    "reading the package's file",
+                    "cat /usr/share/rprov-dummy/version"
+                ),
+                "2.0\n"
+            );
+            let a = play(&["-e", "dummy_state=latest"]);
+            assert_eq!(a.counts(), (0, 0), "latest again:\n{}", a.text);
+
+            // 5. an older version, allowed to downgrade.
+            let a = play(&["-e", "dummy=rprov-dummy=1.0", "-e", "downgrade=true"]);
+            assert_eq!(a.counts(), (1, 0), "downgrade run:\n{}", a.text);
+            assert!(
+                a.diffs().contains("version: rprov-dummy (2.0 → 1.0)"),
+                "{}",
+                a.diffs()
+            );
+            assert_eq!(installed(), "rprov-dummy 1.0\nrprov-other 1.0\n");
+
+            // 6. absent: --check removes nothing, then both go.
+            let gone = ["-e", "dummy_state=absent", "-e", "other_state=absent"];
+            let mut check = gone.to_vec();
+            check.push("--check");
+            let a = play(&check);
+            assert_eq!(a.counts(), (2, 0), "check absent:\n{}", a.text);
+            let diffs = a.diffs();
+            assert!(
+                diffs.contains("remove: rprov-dummy") && diffs.contains("remove: rprov-other"),
+                "{diffs}"
+            );
+            assert_eq!(installed(), "rprov-dummy 1.0\nrprov-other 1.0\n");
+            let a = play(&gone);
+            assert_eq!(a.counts(), (2, 0), "absent:\n{}", a.text);
+            assert_eq!(installed(), "");
+            let a = play(&gone);
+            assert_eq!(a.counts(), (0, 0), "absent again:\n{}", a.text);
+        },
+        || {
+            vm_ok("restoring apt's sources", APT_RESTORE);
+        },
+    );
+}
+
+const UFW_PLAY: &str = r#"
+- hosts: vagrant
+  become: true
+  gather_facts: false
+  tasks:
+    - community.general.ufw: {default: deny, direction: incoming}
+    - community.general.ufw: {default: allow, direction: outgoing}
+    - community.general.ufw: {rule: allow, port: "22", proto: tcp, comment: ssh}
+    - community.general.ufw: {rule: allow, port: "{{ web_port | default(18090) }}", proto: tcp, comment: "rprov test web"}
+    - community.general.ufw: {rule: allow, interface: lo, direction: in, port: "18091", proto: udp}
+    - community.general.ufw: {rule: allow, route: true, interface_in: lo, interface_out: rprovx0, port: "18092", proto: tcp}
+    - community.general.ufw: {rule: deny, port: "18099", proto: tcp, insert: 0, insert_relative_to: first-ipv4}
+    - community.general.ufw: {state: enabled}
+"#;
+
+/// ufw's files, saved before the test and put back after it (and ufw
+/// disabled or reloaded to match).
+const UFW_SAVE: &str =
+    "set -e; rm -rf /var/lib/rprov-ufw-saved; mkdir -p /var/lib/rprov-ufw-saved; \
+    tar -C / -cf /var/lib/rprov-ufw-saved/ufw.tar etc/ufw etc/default/ufw";
+const UFW_RESTORE: &str = "set -e; if [ -f /var/lib/rprov-ufw-saved/ufw.tar ]; then \
+    ufw --force disable >/dev/null; rm -rf /etc/ufw; tar -C / -xf /var/lib/rprov-ufw-saved/ufw.tar; \
+    if grep -q '^ENABLED=yes' /etc/ufw/ufw.conf; then ufw --force enable >/dev/null; fi; \
+    rm -rf /var/lib/rprov-ufw-saved; fi";
+const UFW_STATE: &str = "ufw status verbose; sha256sum /etc/ufw/user.rules /etc/ufw/user6.rules /etc/ufw/ufw.conf /etc/default/ufw";
+
+/// community.general.ufw: default + direction, rules with port, proto,
+/// comment and interfaces, an inserted rule, state enabled. Re-applying is a
+/// no-op (so the rules match what ufw stores, interfaces included), and a
+/// changed port under `--check` shows the rule and changes nothing.
+#[test]
+fn vm_ufw_rules_apply_reapply_check() {
+    vm_common::up();
+    let _vm = vm_common::serial();
+    let tmp = vm_workdir(&[("ufw.yml", UFW_PLAY)]);
+    let d = tmp.path();
+    let base = ["-i", "hosts.ini", "ufw.yml"];
+    vm_ok("saving ufw's files", UFW_SAVE);
+
+    with_cleanup(
+        || {
+            let a = apply(d, &base);
+            let (changed, failed) = a.counts();
+            assert_eq!(failed, 0, "first run:\n{}", a.text);
+            assert!(changed >= 5, "first run changed {changed}:\n{}", a.text);
+            let status = vm_ok("ufw status", "ufw status verbose; ufw status numbered");
+            for want in [
+                "Status: active",
+                "Default: deny (incoming), allow (outgoing)",
+                "22/tcp                     ALLOW IN    Anywhere                   # ssh",
+                "18090/tcp                  ALLOW IN    Anywhere                   # rprov test web",
+                "18091/udp on lo            ALLOW IN    Anywhere",
+                "18092/tcp on rprovx0       ALLOW FWD   Anywhere on lo",
+                "[ 1] 18099/tcp                  DENY IN     Anywhere",
+            ] {
+                assert!(status.contains(want), "ufw shows `{want}`:\n{status}");
+            }
+
+            let a = apply(d, &base);
+            assert_eq!(a.counts(), (0, 0), "second run:\n{}", a.text);
+
+            let before = vm_ok("reading ufw", UFW_STATE);
+            let a = apply(
+                d,
+                &[
+                    "-i",
+                    "hosts.ini",
+                    "ufw.yml",
+                    "--check",
+                    "-e",
+                    "web_port=18095",
+                ],
+            );
+            assert_eq!(a.counts(), (1, 0), "check run:\n{}", a.text);
+            assert!(
+                a.diffs()
+                    .contains("rule added: allow in port 18095/tcp (comment rprov test web)"),
+                "{}",
+                a.diffs()
+            );
+            assert_eq!(
+                vm_ok("reading ufw", UFW_STATE),
+                before,
+                "--check changed ufw"
+            );
+        },
+        || {
+            vm_ok("restoring ufw's files", UFW_RESTORE);
+        },
+    );
 }

@@ -1,14 +1,15 @@
 //! systemd, quadlet, rolling_restart, uri and wait_for inside the Debian test
 //! VM (vagrant/testvm.sh: systemd, rootless podman 5, caddy).
 //!
-//! One test, in stages, because each stage needs the state of the one before
-//! and a VM boot costs a minute:
+//! `vm_systemd_quadlet_rolling_restart` goes in stages, because each stage
+//! needs the state of the one before and a VM boot costs a minute:
 //! 1. A local image (`podman import` of a tarball holding busybox-static) and
 //!    a rootless quadlet template `web@.container` for user `rpweb`, instances
 //!    18000 and 18001 (busybox httpd serving `~rpweb/www/%i`), and a caddy of
 //!    the test's own (`caddy-rpweb.service`, :18080) in front of both — ports
-//!    and names apart from the roles', which may share the VM. Apply, re-apply (changed 0), `--check` with a changed unit
-//!    (diff shown, host unchanged).
+//!    and names apart from the roles', which may share the VM. Apply (systemd
+//!    has the unit's new text), re-apply (changed 0), `--check` with a changed
+//!    unit (diff shown, host unchanged).
 //! 2. Reboot the VM (no rprov): both instances answer again.
 //! 3. `rolling_restart` while a bounded load loop (a fixed number of requests
 //!    through caddy) runs: zero failed requests.
@@ -16,80 +17,25 @@
 //!    restart stops there with a message naming it, and 18001 was not
 //!    restarted and keeps serving.
 //!
-//! The VM is booted (or reused) with `vagrant/testvm.sh up`; when it cannot
-//! boot the test fails with testvm's message. It never skips.
+//! The other tests each set up and remove their own units:
+//! - `vm_systemd_states_check_and_reloads`: systemd/service state, enabled and
+//!   masked flipped under `--check` and for real, restarted, reloaded, a user
+//!   unit, daemon-reload counted in PID 1's journal, daemon_reexec.
+//! - `vm_quadlet_system_network_volume_container`: system-scope quadlets.
+//! - `vm_rolling_restart_system_units`: `units: [a, b]` with `scope: system`.
+//!
+//! The VM is booted (or reused) once with `vagrant/testvm.sh up`, and the
+//! tests take turns on it; when it cannot boot the test fails with testvm's
+//! message. It never skips.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 mod vm_common;
 
-use vm_common::root;
-
-fn testvm(args: &[&str]) -> Output {
-    let script = root().join("vagrant/testvm.sh");
-    Command::new(&script)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()))
-}
-
-/// Runs `sh` text in the VM as root; returns (success, stdout).
-fn vm_sh(script: &str) -> (bool, String) {
-    let out = testvm(&["ssh", "sudo", "sh", "-c", &rprov_transport::quote(script)]);
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-struct Applied {
-    code: i32,
-    lines: Vec<Value>,
-    text: String,
-}
-
-impl Applied {
-    fn counts(&self) -> (u64, u64) {
-        let r = self
-            .lines
-            .iter()
-            .rev()
-            .find_map(|l| l.get("recap").and_then(|r| r.get("vm")).cloned())
-            .unwrap_or_else(|| panic!("no recap for vm in:\n{}", self.text));
-        (
-            r["changed"].as_u64().unwrap_or(99),
-            r["failed"].as_u64().unwrap_or(99),
-        )
-    }
-}
-
-fn apply(cwd: &Path, args: &[&str]) -> Applied {
-    let out = Command::new(env!("CARGO_BIN_EXE_rprov"))
-        .current_dir(cwd)
-        .arg("apply")
-        .args(args)
-        .args(["--output", "json"])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run rprov: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let text = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    Applied {
-        code: out.status.code().unwrap_or(-1),
-        lines: stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect(),
-        text,
-    }
-}
+use vm_common::{apply, root, vm_ok, vm_sh, with_cleanup};
 
 const PLAY: &str = r#"
 - hosts: vagrant
@@ -229,18 +175,27 @@ fn wait_http(url: &str, secs: u64) -> Result<Duration, String> {
     ))
 }
 
+/// A property of one of `rpweb`'s user units.
+fn user_prop(unit: &str, prop: &str) -> String {
+    vm_ok(
+        &format!("systemctl --user show {unit}"),
+        &format!(
+            "runuser -u rpweb -- env XDG_RUNTIME_DIR=/run/user/$(id -u rpweb) systemctl --user show -p {prop} --value {unit}"
+        ),
+    )
+    .trim()
+    .to_string()
+}
+
 /// `ActiveEnterTimestampMonotonic` of a user unit: changes at each (re)start.
 fn started_at(unit: &str) -> String {
-    let (ok, out) = vm_sh(&format!(
-        "runuser -u rpweb -- env XDG_RUNTIME_DIR=/run/user/$(id -u rpweb) systemctl --user show -p ActiveEnterTimestampMonotonic --value {unit}"
-    ));
-    assert!(ok, "systemctl show {unit}: {out}");
-    out.trim().to_string()
+    user_prop(unit, "ActiveEnterTimestampMonotonic")
 }
 
 #[test]
 fn vm_systemd_quadlet_rolling_restart() {
     vm_common::up();
+    let _vm = vm_common::serial();
     let tmp = tempfile::tempdir().expect("tempdir");
     let d = tmp.path();
     vm_common::write_inventory(d);
@@ -264,12 +219,7 @@ fn vm_systemd_quadlet_rolling_restart() {
     assert_eq!(failed, 0, "first run:\n{}", a.text);
     // Handlers notified by copy (caddy) and quadlet (web) ran once each, after
     // the last task, in definition order.
-    let tasks: Vec<&str> = a
-        .lines
-        .iter()
-        .filter(|l| l["event"] == "task")
-        .filter_map(|l| l["task"].as_str())
-        .collect();
+    let tasks = a.tasks();
     let n = tasks.len();
     assert!(
         n >= 2 && tasks[n - 2..] == ["reload caddy-rpweb", "restart web"],
@@ -288,6 +238,13 @@ fn vm_systemd_quadlet_rolling_restart() {
         wait_http(&format!("http://127.0.0.1:{port}/ready"), 60).unwrap_or_else(|e| panic!("{e}"));
     }
     wait_http("http://127.0.0.1:18080/ready", 30).unwrap_or_else(|e| panic!("via caddy: {e}"));
+    // The unit changed for real (this run's flavor): systemd has its new text.
+    let desc = user_prop("web@18000.service", "Description");
+    assert_eq!(
+        desc,
+        format!("web instance 18000 ({})", flavor.replace('=', " ")),
+        "systemd --user did not pick up the changed unit"
+    );
 
     let t = Instant::now();
     let a = apply(d, &base);
@@ -477,4 +434,558 @@ fn vm_systemd_quadlet_rolling_restart() {
     // Healthy again for whoever uses the VM next.
     let a = apply(d, &base);
     assert_eq!(a.counts().1, 0, "restore:\n{}", a.text);
+}
+
+/// A property of a system unit (`systemctl show -p PROP --value`).
+fn sys_prop(unit: &str, prop: &str) -> String {
+    vm_ok(
+        &format!("systemctl show {unit}"),
+        &format!("systemctl show -p {prop} --value {unit}"),
+    )
+    .trim()
+    .to_string()
+}
+
+const STATES_PLAY: &str = r#"
+- hosts: vagrant
+  become: true
+  gather_facts: false
+  tasks:
+    - name: unit t1
+      copy:
+        dest: /etc/systemd/system/rprov-t1.service
+        content: |
+          [Unit]
+          Description=rprov test unit t1 ({{ desc | default('one') }})
+
+          [Service]
+          ExecStart=/bin/sh -c 'trap "echo reloaded >> /run/rprov-t1.reloads" HUP; while :; do sleep 1 & wait $$!; done'
+          ExecReload=/bin/kill -HUP $MAINPID
+
+          [Install]
+          WantedBy=multi-user.target
+    # Masking links /etc/systemd/system/NAME to /dev/null: a unit to mask
+    # lives elsewhere, as packaged units do.
+    - file: {path: /usr/local/lib/systemd/system, state: directory}
+    - name: unit t2
+      copy:
+        dest: /usr/local/lib/systemd/system/rprov-t2.service
+        content: |
+          [Unit]
+          Description=rprov test unit t2
+
+          [Service]
+          Type=oneshot
+          ExecStart=/bin/true
+    - name: t1
+      systemd:
+        name: rprov-t1
+        state: "{{ t1_state | default('started') }}"
+        enabled: "{{ t1_enabled | default(true) }}"
+        daemon_reload: true
+    - name: t1 through service (no second reload)
+      service: {name: rprov-t1, enabled: "{{ t1_enabled | default(true) }}"}
+    - name: t2
+      systemd: {name: rprov-t2, masked: "{{ t2_masked | default(false) }}"}
+    - name: the user
+      user: {name: rpunit, shell: /bin/sh}
+    - name: a user unit, not enabled by itself
+      quadlet:
+        name: rprov-u1.service
+        user: rpunit
+        content: |
+          [Unit]
+          Description=rprov user unit u1
+
+          [Service]
+          ExecStart=/bin/sleep infinity
+
+          [Install]
+          WantedBy=default.target
+    - name: u1
+      systemd:
+        name: rprov-u1
+        scope: user
+        user: rpunit
+        enabled: "{{ u1_enabled | default(true) }}"
+        state: started
+"#;
+
+const REEXEC_PLAY: &str = r#"
+- hosts: vagrant
+  become: true
+  gather_facts: false
+  tasks:
+    - systemd: {daemon_reexec: true}
+"#;
+
+const STATES_CLEANUP: &str = "
+systemctl unmask rprov-t2.service >/dev/null 2>&1 || true
+systemctl disable --now rprov-t1.service >/dev/null 2>&1 || true
+rm -f /etc/systemd/system/rprov-t1.service /usr/local/lib/systemd/system/rprov-t2.service /run/rprov-t1.reloads
+systemctl daemon-reload
+if id rpunit >/dev/null 2>&1; then
+  loginctl disable-linger rpunit || true
+  systemctl stop \"user@$(id -u rpunit).service\" || true
+  userdel -r rpunit >/dev/null 2>&1 || true
+fi
+";
+
+/// What the states test manages, read on the host.
+const STATES_NOW: &str = "for u in rprov-t1 rprov-t2; do echo \"$u $(systemctl is-active $u) $(systemctl is-enabled $u)\"; done; \
+    echo \"u1 $(runuser -u rpunit -- env XDG_RUNTIME_DIR=/run/user/$(id -u rpunit) systemctl --user is-active rprov-u1) \
+    $(runuser -u rpunit -- env XDG_RUNTIME_DIR=/run/user/$(id -u rpunit) systemctl --user is-enabled rprov-u1)\"";
+
+/// How many times the system manager reloaded (or re-executed) since
+/// `cursor`, from PID 1's journal lines; polled for a moment, since the
+/// journal may lag behind.
+fn manager_events(cursor: &str, pattern: &str, expect: usize) -> usize {
+    let mut n = 0;
+    for _ in 0..10 {
+        let out = vm_ok(
+            "reading the journal",
+            &format!(
+                "journalctl --no-pager -q _PID=1 -o cat --after-cursor={} | grep -c {} || true",
+                rprov_transport::quote(cursor),
+                rprov_transport::quote(pattern)
+            ),
+        );
+        n = out.trim().parse().unwrap_or(0);
+        if n >= expect {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    n
+}
+
+fn journal_cursor() -> String {
+    let out = vm_ok(
+        "reading the journal cursor",
+        "journalctl --no-pager -q -n 0 --show-cursor",
+    );
+    out.lines()
+        .find_map(|l| l.strip_prefix("-- cursor: "))
+        .unwrap_or_else(|| panic!("no cursor in: {out}"))
+        .trim()
+        .to_string()
+}
+
+/// systemd/service: `--check` of flipped state, enabled and masked (diff
+/// shown, `is-active`/`is-enabled` unchanged), then each applied and
+/// re-applied; stopped, masked, enabled: false, restarted, reloaded, a user
+/// unit enabled; daemon-reload exactly once when a unit changed, never when
+/// none did; daemon_reexec.
+#[test]
+fn vm_systemd_states_check_and_reloads() {
+    vm_common::up();
+    let _vm = vm_common::serial();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    vm_common::write_inventory(d);
+    std::fs::write(d.join("states.yml"), STATES_PLAY).expect("play");
+    std::fs::write(d.join("reexec.yml"), REEXEC_PLAY).expect("play");
+    let play = |extra: &[&str]| {
+        let mut args = vec!["-i", "hosts.ini", "states.yml"];
+        args.extend(extra);
+        apply(d, &args)
+    };
+
+    with_cleanup(
+        || {
+            vm_ok("clearing a previous run", STATES_CLEANUP);
+            let a = play(&[]);
+            assert_eq!(a.counts().1, 0, "first run:\n{}", a.text);
+            assert_eq!(
+                vm_ok("reading unit states", STATES_NOW),
+                "rprov-t1 active enabled\nrprov-t2 inactive static\nu1 active enabled\n"
+            );
+            let a = play(&[]);
+            assert_eq!(a.counts(), (0, 0), "second run:\n{}", a.text);
+
+            // --check of every flip: diffs, and nothing changed on the host.
+            let flipped = [
+                "-e",
+                "t1_state=stopped",
+                "-e",
+                "t1_enabled=false",
+                "-e",
+                "t2_masked=true",
+                "-e",
+                "u1_enabled=false",
+            ];
+            let mut check = flipped.to_vec();
+            check.push("--check");
+            let a = play(&check);
+            assert_eq!(a.counts(), (4, 0), "check run:\n{}", a.text);
+            a.expect_diffs(&[
+                "state: active → stopped",
+                "enabled: enabled → disabled",
+                "masked: static → masked",
+                "rprov-u1.service (user rpunit)\n  enabled: enabled → disabled",
+            ]);
+            assert_eq!(
+                vm_ok("reading unit states", STATES_NOW),
+                "rprov-t1 active enabled\nrprov-t2 inactive static\nu1 active enabled\n",
+                "--check changed a unit"
+            );
+
+            // Applied for real (the service task then finds t1 disabled
+            // already: the first task's change is read back), then a no-op.
+            let a = play(&flipped);
+            assert_eq!(a.counts(), (3, 0), "flipped:\n{}", a.text);
+            assert_eq!(
+                vm_ok("reading unit states", STATES_NOW),
+                "rprov-t1 inactive disabled\nrprov-t2 inactive masked\nu1 active disabled\n"
+            );
+            let a = play(&flipped);
+            assert_eq!(a.counts(), (0, 0), "flipped again:\n{}", a.text);
+
+            // restarted: always a change, a new start each time.
+            let mut restarted = flipped.to_vec();
+            restarted[1] = "t1_state=restarted";
+            let a = play(&restarted);
+            assert_eq!(a.counts(), (1, 0), "restarted (from stopped):\n{}", a.text);
+            let first = sys_prop("rprov-t1", "ActiveEnterTimestampMonotonic");
+            let pid = sys_prop("rprov-t1", "MainPID");
+            let a = play(&restarted);
+            assert_eq!(a.counts(), (1, 0), "restarted:\n{}", a.text);
+            assert_ne!(
+                sys_prop("rprov-t1", "ActiveEnterTimestampMonotonic"),
+                first,
+                "not restarted"
+            );
+            assert_ne!(sys_prop("rprov-t1", "MainPID"), pid, "same process");
+
+            // reloaded: the running process gets its reload (one SIGHUP).
+            let mut reloaded = flipped.to_vec();
+            reloaded[1] = "t1_state=reloaded";
+            let pid = sys_prop("rprov-t1", "MainPID");
+            let a = play(&reloaded);
+            assert_eq!(a.counts(), (1, 0), "reloaded:\n{}", a.text);
+            let mut reloads = String::new();
+            for _ in 0..20 {
+                reloads = vm_ok(
+                    "reading reloads",
+                    "cat /run/rprov-t1.reloads 2>/dev/null || true",
+                );
+                if !reloads.is_empty() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            assert_eq!(reloads, "reloaded\n", "one reload reached the service");
+            assert_eq!(
+                sys_prop("rprov-t1", "MainPID"),
+                pid,
+                "reloaded, not restarted"
+            );
+
+            // A changed unit: exactly one daemon-reload (by the first task
+            // that needs it), and systemd has the new text.
+            let mut changed = flipped.to_vec();
+            changed[1] = "t1_state=started";
+            changed.extend(["-e", "desc=two"]);
+            let cursor = journal_cursor();
+            let a = play(&changed);
+            assert_eq!(a.counts(), (2, 0), "changed unit:\n{}", a.text);
+            assert!(a.diffs().contains("daemon-reload: needed"), "{}", a.diffs());
+            assert_eq!(
+                manager_events(&cursor, "^Reloading finished", 1),
+                1,
+                "one daemon-reload for one changed unit"
+            );
+            assert_eq!(
+                sys_prop("rprov-t1", "Description"),
+                "rprov test unit t1 (two)"
+            );
+            let cursor = journal_cursor();
+            let a = play(&changed);
+            assert_eq!(a.counts(), (0, 0), "changed unit, again:\n{}", a.text);
+            std::thread::sleep(Duration::from_secs(1));
+            assert_eq!(
+                manager_events(&cursor, "^Reloading finished", 0),
+                0,
+                "no daemon-reload when no unit changed"
+            );
+
+            // daemon_reexec: always a change, and the manager re-executed.
+            let cursor = journal_cursor();
+            let a = apply(d, &["-i", "hosts.ini", "reexec.yml"]);
+            assert_eq!(a.counts(), (1, 0), "daemon_reexec:\n{}", a.text);
+            assert_eq!(
+                manager_events(&cursor, "^Reexecuting", 1),
+                1,
+                "one daemon-reexec"
+            );
+        },
+        || {
+            vm_ok("removing the test units", STATES_CLEANUP);
+        },
+    );
+}
+
+const QUADLET_SYSTEM_PLAY: &str = r#"
+- hosts: vagrant
+  become: true
+  gather_facts: false
+  tasks:
+    - name: a local image for root's podman (no registry in the VM)
+      shell: |
+        cd /
+        podman image exists localhost/rpbb:1 && exit 0
+        t=$(mktemp -d) && mkdir -p "$t/root/bin" && cp /bin/busybox "$t/root/bin/"
+        tar -C "$t/root" -cf "$t/bb.tar" . && podman import -q "$t/bb.tar" localhost/rpbb:1
+        rm -rf "$t"; echo imported
+      register: img
+      changed_when: "'imported' in img.stdout"
+    # Root's podman sets up bridge networks with netavark, whose default
+    # firewall driver needs `nft`; the image has iptables (for ufw) only.
+    - file: {path: /etc/containers/containers.conf.d, state: directory}
+    - copy:
+        dest: /etc/containers/containers.conf.d/50-rprov-test.conf
+        content: |
+          [network]
+          firewall_driver = "iptables"
+    - quadlet:
+        name: rpq.network
+        scope: system
+        content: |
+          [Network]
+          Label=rprov=test
+          # {{ note | default('first') }}
+    - quadlet:
+        name: rpq.volume
+        scope: system
+        content: |
+          [Volume]
+          Label=rprov=test
+    - quadlet: {name: rpq.container, scope: system, src: rpq.container, state: started}
+"#;
+
+/// The container unit, read from the play's `files/` (`src:`).
+fn rpq_container(version: &str) -> String {
+    format!(
+        "[Unit]\nDescription=rpq system container ({version})\n\n[Container]\nImage=localhost/rpbb:1\n\
+         Exec=/bin/busybox sh -c \"echo ok > /data/index.html && exec /bin/busybox httpd -f -p 8080 -h /data\"\n\
+         Network=rpq.network\nVolume=rpq.volume:/data\nPublishPort=127.0.0.1:18110:8080\nStopTimeout=2\n\n\
+         [Install]\nWantedBy=multi-user.target\n"
+    )
+}
+
+const QUADLET_SYSTEM_CLEANUP: &str = "
+systemctl stop rpq.service rpq-network.service rpq-volume.service >/dev/null 2>&1 || true
+rm -f /etc/containers/systemd/rpq.container /etc/containers/systemd/rpq.network /etc/containers/systemd/rpq.volume
+systemctl daemon-reload
+cd / && podman rm -f systemd-rpq >/dev/null 2>&1 || true
+podman network rm -f systemd-rpq >/dev/null 2>&1 || true
+podman volume rm -f systemd-rpq >/dev/null 2>&1 || true
+rm -f /etc/containers/containers.conf.d/50-rprov-test.conf
+";
+
+/// quadlet for the system (/etc/containers/systemd): a `.network`, a
+/// `.volume` and a `.container` from `src:`; the generated services run and
+/// the container answers through its published port; re-apply changes
+/// nothing; `--check` of changed units shows their diffs and leaves files and
+/// systemd as they were; applied, systemd has the new text.
+#[test]
+fn vm_quadlet_system_network_volume_container() {
+    vm_common::up();
+    let _vm = vm_common::serial();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    vm_common::write_inventory(d);
+    std::fs::write(d.join("quadlet.yml"), QUADLET_SYSTEM_PLAY).expect("play");
+    std::fs::create_dir(d.join("files")).expect("files dir");
+    std::fs::write(d.join("files/rpq.container"), rpq_container("v1")).expect("unit");
+    let play = |extra: &[&str]| {
+        let mut args = vec!["-i", "hosts.ini", "quadlet.yml"];
+        args.extend(extra);
+        apply(d, &args)
+    };
+
+    with_cleanup(
+        || {
+            vm_ok("clearing a previous run", QUADLET_SYSTEM_CLEANUP);
+            let a = play(&[]);
+            let (changed, failed) = a.counts();
+            assert_eq!(failed, 0, "first run:\n{}", a.text);
+            assert!(changed >= 3, "first run changed {changed}:\n{}", a.text);
+            for (unit, state) in [
+                ("rpq-network.service", "active"),
+                ("rpq-volume.service", "active"),
+                ("rpq.service", "active"),
+            ] {
+                assert_eq!(sys_prop(unit, "ActiveState"), state, "{unit}");
+            }
+            wait_http("http://127.0.0.1:18110/", 60)
+                .unwrap_or_else(|e| panic!("the system container: {e}"));
+            let objects = vm_ok(
+                "podman objects",
+                "cd / && podman network exists systemd-rpq && podman volume exists systemd-rpq && \
+                 podman volume inspect -f '{{.Labels}}' systemd-rpq",
+            );
+            assert!(objects.contains("rprov:test"), "{objects}");
+
+            let a = play(&[]);
+            assert_eq!(a.counts(), (0, 0), "second run:\n{}", a.text);
+
+            // Changed text under --check: diffs, nothing written or reloaded.
+            std::fs::write(d.join("files/rpq.container"), rpq_container("v2")).expect("unit");
+            let files = "sha256sum /etc/containers/systemd/rpq.*";
+            let before = vm_ok("hashing the units", files);
+            let a = play(&["--check", "-e", "note=second"]);
+            assert_eq!(a.counts(), (2, 0), "check run:\n{}", a.text);
+            a.expect_diffs(&[
+                "-Description=rpq system container (v1)\n",
+                "+Description=rpq system container (v2)\n",
+                "-# first\n",
+                "+# second\n",
+            ]);
+            assert_eq!(vm_ok("hashing the units", files), before);
+            assert_eq!(
+                sys_prop("rpq.service", "Description"),
+                "rpq system container (v1)"
+            );
+
+            let a = play(&["-e", "note=second"]);
+            assert_eq!(a.counts(), (2, 0), "changed units:\n{}", a.text);
+            assert_eq!(
+                sys_prop("rpq.service", "Description"),
+                "rpq system container (v2)",
+                "systemd did not pick up the changed unit"
+            );
+            let a = play(&["-e", "note=second"]);
+            assert_eq!(a.counts(), (0, 0), "changed units, again:\n{}", a.text);
+        },
+        || {
+            vm_ok("removing the quadlets", QUADLET_SYSTEM_CLEANUP);
+        },
+    );
+}
+
+const RR_SETUP_PLAY: &str = r#"
+- hosts: vagrant
+  become: true
+  gather_facts: false
+  tasks:
+    - lineinfile: {path: /etc/hosts, regexp: " rprov-rr{{ item.n }}$", line: "{{ item.ip }} rprov-rr{{ item.n }}"}
+      loop: [{n: a, ip: 127.0.0.2}, {n: b, ip: 127.0.0.3}]
+    - file: {path: "/srv/rprov-rr/{{ item }}", state: directory}
+      loop: [a, b]
+    - copy: {dest: "/srv/rprov-rr/{{ item }}/ready", content: "ok {{ item }}\n"}
+      loop: [a, b]
+    - copy:
+        dest: "/etc/systemd/system/rprov-rr{{ item.n }}.service"
+        content: |
+          [Unit]
+          Description=rprov rolling restart test {{ item.n }}
+
+          [Service]
+          ExecStart=/bin/busybox httpd -f -p {{ item.ip }}:18200 -h /srv/rprov-rr/{{ item.n }}
+      loop: [{n: a, ip: 127.0.0.2}, {n: b, ip: 127.0.0.3}]
+    - systemd: {name: "rprov-rr{{ item }}", state: started, daemon_reload: true}
+      loop: [a, b]
+"#;
+
+const RR_PLAY: &str = r#"
+- hosts: vagrant
+  become: true
+  gather_facts: false
+  tasks:
+    - rolling_restart:
+        units: [rprov-rra, rprov-rrb]
+        scope: system
+        health_url: "http://{instance}:18200/ready"
+        interval: 0.5
+        timeout: "{{ t | default(30) }}"
+"#;
+
+const RR_CLEANUP: &str = "
+systemctl stop rprov-rra.service rprov-rrb.service >/dev/null 2>&1 || true
+rm -f /etc/systemd/system/rprov-rra.service /etc/systemd/system/rprov-rrb.service
+systemctl daemon-reload
+sed -i '/ rprov-rr[ab]$/d' /etc/hosts
+rm -rf /srv/rprov-rr
+";
+
+/// rolling_restart with `units: [a, b]` and `scope: system`: two system units
+/// (busybox httpd on 127.0.0.2 and .3, named in /etc/hosts so `{instance}`
+/// in the health URL is the unit's name), restarted in order, each healthy
+/// before the next; with b unhealthy it stops at b, after a.
+#[test]
+fn vm_rolling_restart_system_units() {
+    vm_common::up();
+    let _vm = vm_common::serial();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    vm_common::write_inventory(d);
+    std::fs::write(d.join("setup.yml"), RR_SETUP_PLAY).expect("play");
+    std::fs::write(d.join("rr.yml"), RR_PLAY).expect("play");
+
+    with_cleanup(
+        || {
+            let a = apply(d, &["-i", "hosts.ini", "setup.yml"]);
+            assert_eq!(a.counts().1, 0, "setup:\n{}", a.text);
+            for n in ["a", "b"] {
+                wait_http(&format!("http://rprov-rr{n}:18200/ready"), 30)
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+            let before = (
+                sys_prop("rprov-rra", "ActiveEnterTimestampMonotonic"),
+                sys_prop("rprov-rrb", "ActiveEnterTimestampMonotonic"),
+            );
+            let a = apply(d, &["-i", "hosts.ini", "rr.yml", "--check"]);
+            assert_eq!(a.counts(), (1, 0), "check:\n{}", a.text);
+            assert!(
+                a.diffs()
+                    .contains("would restart rprov-rra.service, rprov-rrb.service"),
+                "{}",
+                a.diffs()
+            );
+            assert_eq!(
+                sys_prop("rprov-rra", "ActiveEnterTimestampMonotonic"),
+                before.0,
+                "--check restarted a unit"
+            );
+
+            let a = apply(d, &["-i", "hosts.ini", "rr.yml"]);
+            assert_eq!(a.counts(), (1, 0), "rolling restart:\n{}", a.text);
+            let restarted = a
+                .lines
+                .iter()
+                .find_map(|l| l.pointer("/result/restarted").cloned())
+                .unwrap_or(Value::Null);
+            assert_eq!(
+                restarted,
+                serde_json::json!(["rprov-rra.service", "rprov-rrb.service"]),
+                "{}",
+                a.text
+            );
+            let after = (
+                sys_prop("rprov-rra", "ActiveEnterTimestampMonotonic"),
+                sys_prop("rprov-rrb", "ActiveEnterTimestampMonotonic"),
+            );
+            let n = |s: &str| s.parse::<u64>().unwrap_or(0);
+            assert!(
+                n(&after.0) > n(&before.0) && n(&after.1) > n(&before.1),
+                "both restarted: {before:?} → {after:?}"
+            );
+            assert!(n(&after.0) < n(&after.1), "a before b: {after:?}");
+
+            // b unhealthy: a is restarted, then it stops at b.
+            vm_ok("making b unhealthy", "rm -f /srv/rprov-rr/b/ready");
+            let a = apply(d, &["-i", "hosts.ini", "rr.yml", "-e", "t=4"]);
+            assert_eq!(a.code, 2, "a failed task:\n{}", a.text);
+            assert!(
+                a.text.contains("rolling restart stopped at rprov-rrb.service: http://rprov-rrb:18200/ready did not answer 200 within 4s (last status 404")
+                    && a.text.contains("Restarted before it: rprov-rra.service"),
+                "the failure names the unit and why:\n{}",
+                a.text
+            );
+        },
+        || {
+            vm_ok("removing the test units", RR_CLEANUP);
+        },
+    );
 }

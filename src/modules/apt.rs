@@ -13,6 +13,19 @@
 //! so with `cache_valid_time` a second run does not update again. Without
 //! `cache_valid_time` every run updates and reports a change, as Ansible does.
 //!
+//! apt-get's options follow Ansible's arguments: `dpkg_options` (default
+//! `force-confdef,force-confold`, each becomes `-o Dpkg::Options::=--OPT`),
+//! `lock_timeout` (60 s, `-o DPkg::Lock::Timeout=`), `force` (the four
+//! `--allow-*` flags Ansible uses instead of the deprecated `--force-yes`),
+//! `allow_unauthenticated`, `allow_downgrade`, `allow_change_held_packages`,
+//! `fail_on_autoremove` (`--no-remove`), `only_upgrade` (packages that are not
+//! installed are left alone, `--only-upgrade`), `policy_rc_d` (a temporary
+//! `/usr/sbin/policy-rc.d` exiting with that code while apt runs; an existing
+//! one is put back), `update_cache_retries`/`update_cache_retry_max_delay`
+//! (5 tries, waits 1, 2, 4… s capped at 12), `clean` (a change when package
+//! files are in /var/cache/apt/archives) and `autoclean` (a change when
+//! `apt-get -s autoclean` would delete something).
+//!
 //! Not supported: `deb:` files, `name` globs, virtual packages (a name only
 //! provided by others is reported as not available), `build-dep`.
 
@@ -92,6 +105,127 @@ fn version_matches(want: &str, have: &str) -> bool {
     }
 }
 
+/// How the task's apt-get commands run: options from the task's arguments.
+#[derive(Debug)]
+struct AptGet {
+    /// Options for every apt-get call that changes packages (`-y -q …`).
+    opts: String,
+    /// More options for `install` only (`--only-upgrade`, `--no-remove`).
+    install: String,
+    /// Shell lines before the first apt-get call (a temporary policy-rc.d).
+    setup: String,
+    /// `apt-get update`, with its retries.
+    update: String,
+}
+
+/// `-o DPkg::Lock::Timeout` default, as Ansible's `lock_timeout`.
+const LOCK_TIMEOUT: u64 = 60;
+
+fn apt_get(cx: &PlanCx) -> Result<AptGet, PlanError> {
+    let m = cx.module;
+    let mut opts = String::from("-y -q");
+    let dpkg = cx
+        .str_arg("dpkg_options")?
+        .unwrap_or_else(|| "force-confdef,force-confold".into());
+    for o in dpkg.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let o = o.trim_start_matches('-');
+        if o.is_empty()
+            || !o
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-=_./".contains(c))
+        {
+            return Err(PlanError::Fail(format!(
+                "{m}: `dpkg_options` is a comma-separated list of dpkg options such as force-confdef,force-confold; `{o}` is not one"
+            )));
+        }
+        opts.push_str(&format!(" -o {}", quote(&format!("Dpkg::Options::=--{o}"))));
+    }
+    let lock = u64_arg(cx, "lock_timeout")?.unwrap_or(LOCK_TIMEOUT);
+    let lock_opt = format!(" -o DPkg::Lock::Timeout={lock}");
+    opts.push_str(&lock_opt);
+    let recommends = match (
+        cx.args.get("install_recommends"),
+        cx.args.get("install-recommends"),
+    ) {
+        (Some(_), _) => Some(cx.bool_arg("install_recommends", true)?),
+        (None, Some(_)) => Some(cx.bool_arg("install-recommends", true)?),
+        _ => None,
+    };
+    match recommends {
+        Some(false) => opts.push_str(" --no-install-recommends"),
+        Some(true) => opts.push_str(" --install-recommends"),
+        None => {}
+    }
+    if let Some(r) = cx
+        .str_arg("default_release")?
+        .or(cx.str_arg("default-release")?)
+    {
+        opts.push_str(&format!(" -t {}", quote(&r)));
+    }
+    // Ansible's `force` is these four (apt-get's `--force-yes` is deprecated).
+    let force = cx.bool_arg("force", false)?;
+    for (arg, flag) in [
+        (Some("allow_unauthenticated"), "--allow-unauthenticated"),
+        (Some("allow_downgrade"), "--allow-downgrades"),
+        (None, "--allow-remove-essential"),
+        (
+            Some("allow_change_held_packages"),
+            "--allow-change-held-packages",
+        ),
+    ] {
+        let asked = match arg {
+            Some(a) => cx.bool_arg(a, false)?,
+            None => false,
+        };
+        if force || asked {
+            opts.push(' ');
+            opts.push_str(flag);
+        }
+    }
+    let mut install = String::new();
+    if cx.bool_arg("only_upgrade", false)? {
+        install.push_str(" --only-upgrade");
+    }
+    if cx.bool_arg("fail_on_autoremove", false)? {
+        install.push_str(" --no-remove");
+    }
+    let setup = match u64_arg(cx, "policy_rc_d")? {
+        None => String::new(),
+        Some(code) if code > 255 => {
+            return Err(PlanError::Fail(format!(
+                "{m}: `policy_rc_d` is an exit code (0-255), got {code}"
+            )))
+        }
+        // invoke-rc.d asks /usr/sbin/policy-rc.d whether maintainer scripts may
+        // start services; the task's own one is there only while apt runs.
+        Some(code) => format!(
+            "_rp_prc=/usr/sbin/policy-rc.d\n\
+             if [ -e \"$_rp_prc\" ] || [ -L \"$_rp_prc\" ]; then mv -f \"$_rp_prc\" \"$_rp_prc.rprov-saved\"; fi\n\
+             trap 'rm -f \"$_rp_prc\"; if [ -e \"$_rp_prc.rprov-saved\" ] || [ -L \"$_rp_prc.rprov-saved\" ]; then mv -f \"$_rp_prc.rprov-saved\" \"$_rp_prc\"; fi' EXIT\n\
+             printf '#!/bin/sh\\nexit {code}\\n' > \"$_rp_prc\" && chmod 0755 \"$_rp_prc\"\n"
+        ),
+    };
+    let retries = u64_arg(cx, "update_cache_retries")?.unwrap_or(5).max(1);
+    let max_delay = u64_arg(cx, "update_cache_retry_max_delay")?.unwrap_or(12);
+    let update = if retries == 1 {
+        format!("apt-get update -q{lock_opt}\n")
+    } else {
+        format!(
+            "_rp_try=1; _rp_wait=1\n\
+             until apt-get update -q{lock_opt}; do\n\
+             \x20 if [ \"$_rp_try\" -ge {retries} ]; then echo \"apt-get update failed {retries} times\" >&2; exit 1; fi\n\
+             \x20 sleep \"$_rp_wait\"; _rp_try=$((_rp_try + 1)); _rp_wait=$((_rp_wait * 2)); [ \"$_rp_wait\" -le {max_delay} ] || _rp_wait={max_delay}\n\
+             done\n"
+        )
+    };
+    Ok(AptGet {
+        opts,
+        install,
+        setup,
+        update,
+    })
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let m = cx.module;
     if m == "package" {
@@ -129,19 +263,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         )?
         .unwrap_or_default(),
     };
-    let recommends = match (
-        cx.args.get("install_recommends"),
-        cx.args.get("install-recommends"),
-    ) {
-        (Some(_), _) => Some(cx.bool_arg("install_recommends", true)?),
-        (None, Some(_)) => Some(cx.bool_arg("install-recommends", true)?),
-        _ => None,
-    };
     let purge = cx.bool_arg("purge", false)?;
     let autoremove = cx.bool_arg("autoremove", false)?;
-    let release = cx
-        .str_arg("default_release")?
-        .or(cx.str_arg("default-release")?);
+    let only_upgrade = cx.bool_arg("only_upgrade", false)?;
+    let clean = cx.bool_arg("clean", false)?;
+    let autoclean = cx.bool_arg("autoclean", false)?;
+    let apt = apt_get(cx)?;
     for n in &names {
         if split_spec(n).0.contains(['*', '?', '[']) || n.ends_with(".deb") || n.starts_with('-') {
             return Err(PlanError::Fail(format!(
@@ -149,62 +276,69 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             )));
         }
     }
-    if names.is_empty() && !update_cache && upgrade == "no" && !autoremove {
+    if names.is_empty() && !update_cache && upgrade == "no" && !autoremove && !clean && !autoclean {
         return Err(PlanError::Fail(format!(
-            "{m}: one of name, update_cache, upgrade or autoremove is required"
+            "{m}: one of name, update_cache, upgrade, autoremove, clean or autoclean is required"
         )));
     }
 
     let bases: Vec<String> = names.iter().map(|n| split_spec(n).0).collect();
     let qnames = bases.iter().map(|n| quote(n)).collect::<Vec<_>>().join(" ");
-    let mut snippet = String::from("command -v apt-get >/dev/null || echo NOAPT\n");
-    snippet.push_str(&sep_line());
-    snippet.push('\n');
-    if !names.is_empty() {
-        snippet.push_str(&format!(
-            "_rp_dpkg=$(dpkg-query -W -f='${{Package}}\\t${{Status}}\\t${{Version}}\\n' -- {qnames} 2>/dev/null)\n\
-             printf '%s\\n' \"$_rp_dpkg\"\n"
-        ));
-    }
-    snippet.push_str(&sep_line());
-    snippet.push('\n');
-    if !names.is_empty() && state == "latest" {
-        snippet.push_str(&format!("apt-cache policy -- {qnames} 2>/dev/null\n"));
-    } else if !names.is_empty() {
+    // One read, in parts split by `sections`: apt-get present; dpkg's view;
+    // candidates; the cache's age; upgrade, autoremove and autoclean
+    // simulations; package files to clean. A part not asked for is empty.
+    let only = |asked: bool, text: String| if asked { text } else { String::new() };
+    let policy_part = if state == "latest" {
+        format!("apt-cache policy -- {qnames} 2>/dev/null\n")
+    } else {
         // `apt-cache policy` is slow (seconds on a small host): ask it only
         // about packages dpkg does not have installed, to tell "not
         // installed" from "no such package".
-        snippet.push_str(&format!(
+        format!(
             "_rp_need=''\n\
              for _rp_p in {qnames}; do case \"\n$_rp_dpkg\" in *\"\n$_rp_p\tinstall ok installed\"*) ;; *) _rp_need=\"$_rp_need $_rp_p\" ;; esac; done\n\
              [ -z \"$_rp_need\" ] || apt-cache policy -- $_rp_need 2>/dev/null\n"
-        ));
-    }
-    snippet.push_str(&sep_line());
-    snippet.push('\n');
-    if update_cache {
-        snippet.push_str(
-            "echo \"$(date +%s) $(stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || echo 0) $(stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0)\"\n",
-        );
-    }
-    snippet.push_str(&sep_line());
-    snippet.push('\n');
+        )
+    };
     let upgrade_cmd = match upgrade.as_str() {
         "dist" | "full" => Some("dist-upgrade"),
         "yes" | "safe" => Some("upgrade --with-new-pkgs"),
         _ => None,
     };
-    if let Some(u) = upgrade_cmd {
-        snippet.push_str(&format!(
-            "apt-get -s -q {u} 2>/dev/null | grep '^Inst ' || true\n"
-        ));
-    }
-    if autoremove {
-        snippet.push_str(&sep_line());
-        snippet.push_str("\napt-get -s -q autoremove 2>/dev/null | grep '^Remv ' || true\n");
-    }
+    let parts = [
+        "command -v apt-get >/dev/null || echo NOAPT\n".to_string(),
+        only(
+            !names.is_empty(),
+            format!(
+                "_rp_dpkg=$(dpkg-query -W -f='${{Package}}\\t${{Status}}\\t${{Version}}\\n' -- {qnames} 2>/dev/null)\n\
+                 printf '%s\\n' \"$_rp_dpkg\"\n"
+            ),
+        ),
+        only(!names.is_empty(), policy_part),
+        only(
+            update_cache,
+            "echo \"$(date +%s) $(stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || echo 0) $(stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0)\"\n".into(),
+        ),
+        upgrade_cmd
+            .map(|u| format!("apt-get -s -q {u} 2>/dev/null | grep '^Inst ' || true\n"))
+            .unwrap_or_default(),
+        only(
+            autoremove,
+            "apt-get -s -q autoremove 2>/dev/null | grep '^Remv ' || true\n".into(),
+        ),
+        only(
+            clean,
+            "find /var/cache/apt/archives -maxdepth 2 -type f -name '*.deb' 2>/dev/null | wc -l\n"
+                .into(),
+        ),
+        only(
+            autoclean,
+            "apt-get -s -q autoclean 2>/dev/null | grep '^Del [^/]' || true\n".into(),
+        ),
+    ];
+    let snippet = parts.join(&format!("{}\n", sep_line()));
     let out = cx.read(&snippet)?;
-    let s = sections(&out, 6);
+    let s = sections(&out, 8);
     if s[0].contains("NOAPT") {
         return Err(PlanError::Fail(format!(
             "{m}: apt-get not found: rprov manages packages with apt (Debian family) only"
@@ -214,8 +348,10 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let policy = parse_policy(&s[2]);
 
     let mut attrs = Vec::new();
-    let mut script =
-        String::from("set -e\nDEBIAN_FRONTEND=noninteractive; export DEBIAN_FRONTEND\n");
+    let mut script = format!(
+        "set -e\nDEBIAN_FRONTEND=noninteractive; export DEBIAN_FRONTEND\n{}",
+        apt.setup
+    );
     let mut cache_updated = false;
     if update_cache {
         let t: Vec<u64> = s[3]
@@ -234,11 +370,13 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             } else {
                 format!("cache: update (last updated {age}s ago, valid for {valid_time}s)")
             });
-            script.push_str("apt-get update -q\nmkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp\n");
+            script.push_str(&apt.update);
+            script.push_str("mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp\n");
         }
     }
 
     let (mut install, mut remove, mut upgrades) = (Vec::new(), Vec::new(), Vec::new());
+    let mut versions = Vec::new();
     for (spec, base) in names.iter().zip(&bases) {
         let (_, version) = split_spec(spec);
         let lookup = base.split(':').next().unwrap_or(base);
@@ -250,6 +388,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                     remove.push(base.clone());
                 }
             }
+            // Only what is installed is upgraded; the rest is left alone.
+            _ if only_upgrade && p.installed.is_none() => {}
             _ => {
                 let ok = match (&p.installed, &version) {
                     (None, _) => false,
@@ -262,6 +402,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                             "{m}: No package matching '{base}' is available"
                         )));
                     }
+                    if let (Some(have), Some(want)) = (&p.installed, &version) {
+                        versions.push(format!("{base} ({have} → {want})"));
+                    }
                     install.push(spec.clone());
                 } else if state == "latest" {
                     match (&p.installed, &candidate) {
@@ -269,42 +412,42 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                             upgrades.push(format!("{base} ({have} → {c})"));
                             install.push(base.clone());
                         }
-                        _ if cache_updated => install.push(base.clone()),
+                        // What the refreshed cache will offer is known only then.
+                        (Some(have), _) if cache_updated => {
+                            upgrades.push(format!(
+                                "{base} ({have} → the newest after the cache update)"
+                            ));
+                            install.push(base.clone());
+                        }
                         _ => {}
                     }
                 }
             }
         }
     }
-    let mut opts =
-        String::from("-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold");
-    match recommends {
-        Some(false) => opts.push_str(" --no-install-recommends"),
-        Some(true) => opts.push_str(" --install-recommends"),
-        None => {}
-    }
-    if let Some(r) = &release {
-        opts.push_str(&format!(" -t {}", quote(r)));
-    }
+    let opts = &apt.opts;
     if !install.is_empty() {
-        let new: Vec<&String> = install
+        let listed = |n: &String, list: &[String]| {
+            list.iter()
+                .any(|u| u.starts_with(&format!("{} ", split_spec(n).0)))
+        };
+        let new: Vec<&str> = install
             .iter()
-            .filter(|n| !upgrades.iter().any(|u| u.starts_with(&format!("{n} "))))
+            .filter(|n| !listed(n, &upgrades) && !listed(n, &versions))
+            .map(|s| s.as_str())
             .collect();
         if !new.is_empty() {
-            attrs.push(format!(
-                "install: {}",
-                new.iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            attrs.push(format!("install: {}", new.join(", ")));
+        }
+        if !versions.is_empty() {
+            attrs.push(format!("version: {}", versions.join(", ")));
         }
         if !upgrades.is_empty() {
             attrs.push(format!("upgrade: {}", upgrades.join(", ")));
         }
         script.push_str(&format!(
-            "apt-get install {opts} -- {}\n",
+            "apt-get install {opts}{} -- {}\n",
+            apt.install,
             install
                 .iter()
                 .map(|n| quote(n))
@@ -319,7 +462,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             remove.join(", ")
         ));
         script.push_str(&format!(
-            "apt-get {} -y -q{} -- {}\n",
+            "apt-get {} {opts}{} -- {}\n",
             if purge { "purge" } else { "remove" },
             if autoremove { " --autoremove" } else { "" },
             remove
@@ -350,7 +493,27 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             .collect();
         if !pkgs.is_empty() {
             attrs.push(format!("autoremove: {}", pkgs.join(", ")));
-            script.push_str("apt-get autoremove -y -q\n");
+            script.push_str(&format!("apt-get autoremove {opts}\n"));
+        }
+    }
+    if clean {
+        let n: u64 = s[6].trim().parse().unwrap_or(0);
+        if n > 0 {
+            attrs.push(format!(
+                "clean: {n} package file{} in /var/cache/apt/archives",
+                if n == 1 { "" } else { "s" }
+            ));
+            script.push_str("apt-get clean\n");
+        }
+    }
+    if autoclean {
+        let pkgs: Vec<&str> = s[7]
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .collect();
+        if !pkgs.is_empty() {
+            attrs.push(format!("autoclean: {}", pkgs.join(", ")));
+            script.push_str("apt-get autoclean -q\n");
         }
     }
 
@@ -421,7 +584,7 @@ mod tests {
     fn installs_missing_packages_by_name() {
         let d = run(json!({"name": ["curl", "jq"]}), CURL, POLICY, "", "").unwrap();
         assert_eq!(attrs(&d), vec!["install: jq"]);
-        assert!(testing::script(&d).contains("apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -- jq\n"));
+        assert!(testing::script(&d).contains("apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=60 -- jq\n"));
         let d = run(
             json!({"name": "curl,jq", "install_recommends": false}),
             CURL,
@@ -500,6 +663,25 @@ mod tests {
     }
 
     #[test]
+    fn latest_with_a_cache_update_in_the_same_task() {
+        let d = run(
+            json!({"name": "curl", "state": "latest", "update_cache": true}),
+            CURL,
+            "curl:\n  Installed: 8.5.0-2\n  Candidate: 8.5.0-2\n",
+            "10000 100 100",
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            attrs(&d),
+            vec![
+                "cache: update",
+                "upgrade: curl (8.5.0-2 → the newest after the cache update)"
+            ]
+        );
+    }
+
+    #[test]
     fn upgrade_lists_packages() {
         let sim = "Inst curl [8.5.0-2] (8.6.0-1 Debian:13/stable [amd64])";
         let d = run(json!({"upgrade": "dist"}), "", "", "", sim).unwrap();
@@ -524,5 +706,172 @@ mod tests {
         assert!(m.contains("globs"), "{m}");
         let m = fail_msg(run(json!({"upgrade": "sometimes"}), "", "", "", ""));
         assert!(m.contains("must be one of"), "{m}");
+    }
+
+    #[test]
+    fn apt_get_options_from_arguments() {
+        let d = run(
+            json!({"name": "jq", "dpkg_options": "force-confnew", "lock_timeout": 5, "force": true}),
+            CURL,
+            POLICY,
+            "",
+            "",
+        )
+        .unwrap();
+        assert!(testing::script(&d).contains(
+            "apt-get install -y -q -o Dpkg::Options::=--force-confnew -o DPkg::Lock::Timeout=5 \
+             --allow-unauthenticated --allow-downgrades --allow-remove-essential --allow-change-held-packages -- jq\n"
+        ));
+        let d = run(
+            json!({"name": "jq", "allow_downgrade": true, "fail_on_autoremove": true}),
+            CURL,
+            POLICY,
+            "",
+            "",
+        )
+        .unwrap();
+        let s = testing::script(&d);
+        assert!(s.contains("--allow-downgrades --no-remove -- jq\n"), "{s}");
+        assert!(!s.contains("--allow-unauthenticated"), "{s}");
+        let m = fail_msg(run(
+            json!({"name": "jq", "dpkg_options": "force-confold;rm -rf /"}),
+            CURL,
+            POLICY,
+            "",
+            "",
+        ));
+        assert!(
+            m.contains("`dpkg_options` is a comma-separated list"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn only_upgrade_leaves_missing_packages_alone() {
+        let a = json!({"name": ["curl", "jq"], "state": "latest", "only_upgrade": true});
+        let d = run(a, CURL, POLICY, "", "").unwrap();
+        assert_eq!(attrs(&d), vec!["upgrade: curl (8.5.0-2 → 8.6.0-1)"]);
+        assert!(testing::script(&d).contains("--only-upgrade -- curl\n"));
+        let d = run(
+            json!({"name": "jq", "only_upgrade": true}),
+            CURL,
+            POLICY,
+            "",
+            "",
+        )
+        .unwrap();
+        assert!(matches!(d, Decision::Ok { .. }), "{d:?}");
+    }
+
+    #[test]
+    fn another_version_of_an_installed_package() {
+        let d = run(
+            json!({"name": "curl=8.4.0-1", "allow_downgrade": true}),
+            CURL,
+            POLICY,
+            "",
+            "",
+        )
+        .unwrap();
+        assert_eq!(attrs(&d), vec!["version: curl (8.5.0-2 → 8.4.0-1)"]);
+        assert!(testing::script(&d).contains("--allow-downgrades -- curl=8.4.0-1\n"));
+    }
+
+    /// The temporary policy-rc.d, run in sh against a scratch directory: the
+    /// code is there while apt runs, and an existing file is put back after.
+    #[test]
+    fn policy_rc_d_is_temporary() {
+        let d = run(
+            json!({"name": "jq", "policy_rc_d": 101}),
+            CURL,
+            POLICY,
+            "",
+            "",
+        )
+        .unwrap();
+        let s = testing::script(&d);
+        let setup_end = s.find("apt-get install").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let prc = dir.path().join("policy-rc.d");
+        std::fs::write(&prc, "old\n").unwrap();
+        let setup = s[..setup_end]
+            .replace("/usr/sbin/policy-rc.d", &prc.display().to_string())
+            .replace(
+                "DEBIAN_FRONTEND=noninteractive; export DEBIAN_FRONTEND\n",
+                "",
+            );
+        let script = format!("{setup}\"$_rp_prc\" start || echo \"during=$?\"\n");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("during=101"),
+            "{out:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&prc).unwrap(), "old\n");
+        let m = fail_msg(run(
+            json!({"name": "jq", "policy_rc_d": 300}),
+            CURL,
+            POLICY,
+            "",
+            "",
+        ));
+        assert!(m.contains("exit code"), "{m}");
+    }
+
+    #[test]
+    fn update_retries() {
+        let d = run(
+            json!({"update_cache": true, "update_cache_retries": 3, "update_cache_retry_max_delay": 2}),
+            "",
+            "",
+            "10000 100 100",
+            "",
+        )
+        .unwrap();
+        let s = testing::script(&d);
+        assert!(
+            s.contains("until apt-get update -q -o DPkg::Lock::Timeout=60; do"),
+            "{s}"
+        );
+        assert!(s.contains("-ge 3 ]") && s.contains("_rp_wait=2"), "{s}");
+        let d = run(
+            json!({"update_cache": true, "update_cache_retries": 1}),
+            "",
+            "",
+            "10000 100 100",
+            "",
+        )
+        .unwrap();
+        assert!(testing::script(&d).contains("\napt-get update -q -o DPkg::Lock::Timeout=60\n"));
+    }
+
+    #[test]
+    fn clean_and_autoclean_only_when_there_is_something() {
+        let out = |files: &str, del: &str| {
+            format!("{SEP}\n{SEP}\n{SEP}\n{SEP}\n{SEP}\n{SEP}\n{files}\n{SEP}\n{del}\n")
+        };
+        let plan = |a: serde_json::Value, o: String| {
+            testing::run("apt", a, move |p| match p {
+                Probe::Shell { .. } => Some(Fact::Text(o.clone())),
+                _ => None,
+            })
+        };
+        let d = plan(json!({"clean": true}), out("0", "")).unwrap();
+        assert!(matches!(d, Decision::Ok { .. }), "{d:?}");
+        let d = plan(json!({"clean": true}), out("2", "")).unwrap();
+        assert_eq!(
+            attrs(&d),
+            vec!["clean: 2 package files in /var/cache/apt/archives"]
+        );
+        assert!(testing::script(&d).contains("apt-get clean\n"));
+        let d = plan(
+            json!({"autoclean": true}),
+            out("", "Del rprov-dummy 1.0 [1200 B]"),
+        )
+        .unwrap();
+        assert_eq!(attrs(&d), vec!["autoclean: rprov-dummy"]);
     }
 }

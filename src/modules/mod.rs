@@ -324,6 +324,7 @@ pub static SPECS: &[ModuleSpec] = &[
             "only_upgrade",
             "allow_downgrade",
             "allow_unauthenticated",
+            "allow_change_held_packages",
             "autoclean",
             "clean",
             "policy_rc_d",
@@ -423,7 +424,9 @@ pub static SPECS: &[ModuleSpec] = &[
             "interface",
             "if",
             "interface_in",
+            "if_in",
             "interface_out",
+            "if_out",
             "route",
             "insert",
             "insert_relative_to"

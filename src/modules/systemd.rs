@@ -11,6 +11,14 @@
 //! generated units. A reload nobody needs is not done, so a re-run reports no
 //! change. The action's steps are guarded (`is-active || start`), so they stay
 //! right when a user's manager was not running at probe time.
+//!
+//! `daemon_reexec: yes` runs `systemctl daemon-reexec` first; like `restarted`
+//! it is always a change (nothing tells when one is due). `force: yes` adds
+//! `--force` to enable and mask (replace conflicting symlinks). `sleep` (of
+//! `service`) waits that long between the stop and the start of `restarted`.
+//! The SysV-only arguments `pattern`, `runlevel` and `arguments`/`args` mean
+//! nothing to systemd: they are refused rather than dropped (Ansible's
+//! `service` drops them with a warning; its `systemd` refuses them).
 
 use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
@@ -70,6 +78,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let reload_asked =
         cx.bool_arg("daemon_reload", false)? || cx.bool_arg("daemon-reload", false)?;
     let no_block = cx.bool_arg("no_block", false)?;
+    let reexec = cx.bool_arg("daemon_reexec", false)? || cx.bool_arg("daemon-reexec", false)?;
+    let force = if cx.bool_arg("force", false)? {
+        " --force"
+    } else {
+        ""
+    };
+    let sleep = sleep_arg(cx)?;
+    refuse_sysv_args(cx)?;
     let Some(name) = name else {
         if state.is_some() || enabled.is_some() || masked.is_some() {
             return Err(PlanError::Fail(format!(
@@ -77,7 +93,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 cx.module
             )));
         }
-        return plan_reload_only(cx, &scope, reload_asked);
+        return plan_reload_only(cx, &scope, reload_asked, reexec);
     };
     if name.starts_with('-') {
         return Err(PlanError::Fail(format!(
@@ -112,6 +128,10 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let quadlet_newer = kv.get("rp_quadlet_newer").is_some_and(|v| v == "yes");
     let reload = known
         && (prop("NeedDaemonReload") == "yes" || (reload_asked && (not_found || quadlet_newer)));
+    if reexec {
+        attrs.push("daemon-reexec: requested".into());
+        steps.push_str("_rp_sc daemon-reexec\n");
+    }
     if reload {
         attrs.push("daemon-reload: needed".into());
         steps.push_str("_rp_sc daemon-reload\n");
@@ -147,13 +167,13 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         Some(true) if !known || !ENABLED_LIKE.contains(&file_state) => {
             attrs.push(format!("enabled: {file_state} → enabled"));
             steps.push_str(&format!(
-                "_rp_sc is-enabled --quiet -- {q} 2>/dev/null || _rp_sc enable -- {q}\n"
+                "_rp_sc is-enabled --quiet -- {q} 2>/dev/null || _rp_sc enable{force} -- {q}\n"
             ));
         }
         Some(false) if !known || ["enabled", "enabled-runtime"].contains(&file_state) => {
             attrs.push(format!("enabled: {file_state} → disabled"));
             steps.push_str(&format!(
-                "case \"$(_rp_sc is-enabled -- {q} 2>/dev/null)\" in enabled|enabled-runtime) _rp_sc disable -- {q} ;; esac\n"
+                "case \"$(_rp_sc is-enabled -- {q} 2>/dev/null)\" in enabled|enabled-runtime) _rp_sc disable{force} -- {q} ;; esac\n"
             ));
         }
         _ => {}
@@ -161,7 +181,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     if masked == Some(true) && (!known || file_state != "masked") {
         attrs.push(format!("masked: {file_state} → masked"));
         steps.push_str(&format!(
-            "[ \"$(_rp_sc is-enabled -- {q} 2>/dev/null)\" = masked ] || _rp_sc mask -- {q}\n"
+            "[ \"$(_rp_sc is-enabled -- {q} 2>/dev/null)\" = masked ] || _rp_sc mask{force} -- {q}\n"
         ));
     }
 
@@ -193,9 +213,15 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
         Some("restarted") => {
             attrs.push(format!("state: {shown} → restarted"));
-            steps.push_str(&format!(
-                "_rp_sc restart{nb} -- {q} || {{ _rp_rc=$?; _rp_sc status --no-pager --lines=15 -- {q} >&2 || true; exit $_rp_rc; }}\n"
-            ));
+            let fail = format!(
+                "{{ _rp_rc=$?; _rp_sc status --no-pager --lines=15 -- {q} >&2 || true; exit $_rp_rc; }}"
+            );
+            match sleep {
+                None => steps.push_str(&format!("_rp_sc restart{nb} -- {q} || {fail}\n")),
+                Some(secs) => steps.push_str(&format!(
+                    "_rp_sc stop -- {q}\nsleep {secs}\n_rp_sc start{nb} -- {q} || {fail}\n"
+                )),
+            }
         }
         Some("reloaded") => {
             attrs.push(format!("state: {shown} → reloaded"));
@@ -242,13 +268,59 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     })
 }
 
+/// `sleep` of `service`: seconds between stop and start of `restarted`.
+fn sleep_arg(cx: &PlanCx) -> Result<Option<u64>, PlanError> {
+    match cx.args.get("sleep") {
+        None | Some(Json::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .map(Some)
+            .ok_or_else(|| {
+                PlanError::Fail(format!("`sleep` must be a number of seconds, got {v}"))
+            }),
+    }
+}
+
+/// SysV init arguments that systemd has no use for: refused, not ignored.
+fn refuse_sysv_args(cx: &PlanCx) -> Result<(), PlanError> {
+    for key in ["pattern", "runlevel", "arguments", "args"] {
+        match cx.args.get(key) {
+            None | Some(Json::Null) => {}
+            Some(Json::String(s)) if s.is_empty() => {}
+            Some(_) => {
+                return Err(PlanError::Fail(format!(
+                    "`{}`: `{key}` is a SysV init argument and rprov manages services with systemd only: remove it (Ansible drops it with a warning on systemd hosts)",
+                    cx.module
+                )))
+            }
+        }
+    }
+    if let Some(u) = cx
+        .str_arg("use")?
+        .filter(|u| !["auto", "systemd", "service"].contains(&u.as_str()))
+    {
+        return Err(PlanError::Fail(format!(
+            "`{}`: `use: {u}` is not supported; rprov manages services with systemd",
+            cx.module
+        )));
+    }
+    Ok(())
+}
+
 /// `daemon_reload: yes` without a unit: reload when quadlet sources are newer
 /// than the generated units or a loaded unit needs it; otherwise nothing.
-fn plan_reload_only(cx: &PlanCx, scope: &Scope, asked: bool) -> Result<Decision, PlanError> {
+/// `daemon_reexec: yes` without a unit: always re-executes the manager.
+fn plan_reload_only(
+    cx: &PlanCx,
+    scope: &Scope,
+    asked: bool,
+    reexec: bool,
+) -> Result<Decision, PlanError> {
     let mut result = Map::new();
-    if !asked {
+    if !asked && !reexec {
         return Err(PlanError::Fail(format!(
-            "`{}` needs `name` or `daemon_reload: yes`",
+            "`{}` needs `name`, `daemon_reload: yes` or `daemon_reexec: yes`",
             cx.module
         )));
     }
@@ -259,18 +331,29 @@ fn plan_reload_only(cx: &PlanCx, scope: &Scope, asked: bool) -> Result<Decision,
     let text = cx.read(&snippet)?;
     let info = parse_info(scope, &text)?;
     let kv = key_values(&text);
-    let needed = kv.get("rp_quadlet_newer").is_some_and(|v| v == "yes")
-        || kv.get("rp_unit_needs").is_some_and(|v| v == "yes");
-    if !needed && info.bus {
+    let needed = asked
+        && (kv.get("rp_quadlet_newer").is_some_and(|v| v == "yes")
+            || kv.get("rp_unit_needs").is_some_and(|v| v == "yes")
+            || !info.bus);
+    if !needed && !reexec {
         result.insert("changed".into(), json!(false));
         return Ok(Decision::Ok {
             result,
             msg: Some("no unit changed on disk: daemon-reload not needed".into()),
         });
     }
+    let (mut attrs, mut steps) = (Vec::new(), String::new());
+    if reexec {
+        attrs.push("daemon-reexec: requested".to_string());
+        steps.push_str("_rp_sc daemon-reexec\n");
+    }
+    if needed {
+        attrs.push("daemon-reload: needed".to_string());
+        steps.push_str("_rp_sc daemon-reload\n");
+    }
     result.insert("changed".into(), json!(true));
     let script = format!(
-        "set -e\n{}{}{}_rp_sc daemon-reload\n",
+        "set -e\n{}{}{}{steps}",
         scope.prelude(),
         scope.require(),
         scope.ensure_manager()
@@ -278,7 +361,7 @@ fn plan_reload_only(cx: &PlanCx, scope: &Scope, asked: bool) -> Result<Decision,
     Ok(Decision::Change {
         diffs: vec![Diff {
             path: format!("systemd ({})", scope.label(Some(&info))),
-            attrs: vec!["daemon-reload: needed".into()],
+            attrs,
             ..Diff::default()
         }],
         action: checked(script, result),
@@ -456,5 +539,74 @@ mod tests {
         assert!(matches!(plan(&f.cx()), Err(PlanError::Fail(_))));
         f = Fixture::new("systemd", json!({"state": "started"}));
         assert!(matches!(plan(&f.cx()), Err(PlanError::Fail(_))));
+    }
+
+    #[test]
+    fn daemon_reexec_is_always_a_change_and_runs_first() {
+        let d = run(
+            json!({"name": "caddy", "state": "started", "daemon_reexec": true}),
+            &show("active", "enabled", "loaded", "no"),
+        )
+        .unwrap();
+        let Decision::Change { diffs, action } = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(diffs[0].attrs, ["daemon-reexec: requested"]);
+        assert!(action.script.contains("_rp_sc daemon-reexec\n"));
+        // Without a unit: reexec, and a reload only when one is needed.
+        let mut f = Fixture::new("systemd", json!({"daemon_reexec": true}));
+        let snippet = format!(
+            "{}if [ -n \"$_rp_uid\" ]; then _rp_sc show '*' -p Id,NeedDaemonReload 2>/dev/null | grep -q '^NeedDaemonReload=yes' && echo rp_unit_needs=yes; fi\n",
+            read_snippet(&Scope::System, &[])
+        );
+        f.answer(
+            &snippet,
+            "rp_user=root\nrp_uid=0\nrp_bus=yes\nrp_linger=yes\n",
+        );
+        let Decision::Change { diffs, action } = plan(&f.cx()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(diffs[0].attrs, ["daemon-reexec: requested"]);
+        assert!(action.script.ends_with("_rp_sc daemon-reexec\n"));
+    }
+
+    #[test]
+    fn force_and_sleep() {
+        let d = run(
+            json!({"name": "caddy", "enabled": true, "masked": false, "force": true}),
+            &show("active", "disabled", "loaded", "no"),
+        )
+        .unwrap();
+        assert!(
+            crate::modules::testing::script(&d).contains("_rp_sc enable --force -- caddy.service")
+        );
+        let d = run(
+            json!({"name": "caddy", "state": "restarted", "sleep": 2}),
+            &show("active", "enabled", "loaded", "no"),
+        )
+        .unwrap();
+        let s = crate::modules::testing::script(&d);
+        assert!(
+            s.contains("_rp_sc stop -- caddy.service\nsleep 2\n_rp_sc start -- caddy.service ||"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn sysv_arguments_are_refused() {
+        for (k, v) in [
+            ("pattern", json!("caddy")),
+            ("runlevel", json!("3")),
+            ("arguments", json!("-x")),
+            ("use", json!("sysvinit")),
+        ] {
+            let mut args = json!({"name": "caddy", "state": "started"});
+            args[k] = v;
+            let f = Fixture::new("service", args);
+            let Err(PlanError::Fail(m)) = plan(&f.cx()) else {
+                panic!("{k} accepted")
+            };
+            assert!(m.contains(k), "{m}");
+        }
     }
 }

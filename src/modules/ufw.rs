@@ -9,10 +9,18 @@
 //! no-op. Actions are plain ufw commands (`ufw allow ... comment '...'`,
 //! `ufw default deny incoming`, `ufw --force enable`).
 //!
+//! Interfaces: `interface` goes with `direction` (`ufw allow in on eth0 …`);
+//! `interface_in`/`interface_out` name the direction themselves, and both
+//! together are for `route` rules only (`ufw route allow in on eth0 out on
+//! eth1 …`), as Ansible's module has them. `insert` with `insert_relative_to`
+//! (first-ipv4, last-ipv4, first-ipv6, last-ipv6) is turned into ufw's rule
+//! number from the rules the host has, the way Ansible counts them.
+//!
 //! Gaps: service names as ports (`port: ssh`) and application profiles are
 //! not resolved, so such rules always look missing; `insert` positions are
-//! passed through but not compared. When ufw is not installed the task's
-//! effect is unknown until it runs (an earlier task may install it).
+//! passed through but not compared (a rule that exists elsewhere is left
+//! there). When ufw is not installed the task's effect is unknown until it
+//! runs (an earlier task may install it).
 
 use rprov_transport::quote;
 use serde_json::{json, Map};
@@ -55,7 +63,8 @@ struct Rule {
     to_ip: String,
     to_port: String,
     direction: String,
-    iface: Option<String>,
+    iface_in: Option<String>,
+    iface_out: Option<String>,
     route: bool,
     log: bool,
     comment: Option<String>,
@@ -71,18 +80,21 @@ impl Rule {
         if self.route {
             action = format!("route:{action}");
         }
+        // ufw writes the direction, or the interfaces with theirs.
+        let ifaces = match (&self.iface_in, &self.iface_out) {
+            (None, None) => self.direction.clone(),
+            (Some(i), None) => format!("in_{i}"),
+            (None, Some(o)) => format!("out_{o}"),
+            (Some(i), Some(o)) => format!("in_{i}!out_{o}"),
+        };
         let mut t = format!(
-            "### tuple ### {action} {} {} {} {} {} {}",
+            "### tuple ### {action} {} {} {} {} {} {ifaces}",
             self.proto,
             self.to_port,
             addr(&self.to_ip, v6),
             self.from_port,
             addr(&self.from_ip, v6),
-            self.direction
         );
-        if let Some(i) = &self.iface {
-            t.push_str(&format!("_{i}"));
-        }
         if let Some(c) = self.comment.as_ref().filter(|c| !c.is_empty()) {
             t.push_str(&format!(" comment={}", hex::encode(c.as_bytes())));
         }
@@ -108,9 +120,14 @@ impl Rule {
             w.push("route".into());
         }
         w.push(self.action.clone());
-        w.push(self.direction.clone());
-        if let Some(i) = &self.iface {
-            w.extend(["on".into(), i.clone()]);
+        if self.iface_in.is_none() && self.iface_out.is_none() {
+            w.push(self.direction.clone());
+        }
+        if let Some(i) = &self.iface_in {
+            w.extend(["in".into(), "on".into(), i.clone()]);
+        }
+        if let Some(o) = &self.iface_out {
+            w.extend(["out".into(), "on".into(), o.clone()]);
         }
         if self.log {
             w.push("log".into());
@@ -133,7 +150,22 @@ impl Rule {
     }
 
     fn describe(&self) -> String {
-        let mut s = format!("{} {}", self.action, self.direction);
+        let mut s = if self.route {
+            format!("route {}", self.action)
+        } else {
+            self.action.clone()
+        };
+        match (&self.iface_in, &self.iface_out) {
+            (None, None) => s.push_str(&format!(" {}", self.direction)),
+            (i, o) => {
+                if let Some(i) = i {
+                    s.push_str(&format!(" in on {i}"));
+                }
+                if let Some(o) = o {
+                    s.push_str(&format!(" out on {o}"));
+                }
+            }
+        }
         if self.to_port != "any" {
             s.push_str(&format!(" port {}", self.to_port));
         }
@@ -151,6 +183,99 @@ impl Rule {
         }
         s
     }
+}
+
+/// The rule's direction and interfaces from `direction` + `interface`, or
+/// from `interface_in`/`interface_out` (which name their direction; both
+/// together only on a route rule), as Ansible's ufw module takes them.
+fn interfaces(
+    cx: &PlanCx,
+    dir: &str,
+    direction_given: bool,
+    route: bool,
+) -> Result<(&'static str, Option<String>, Option<String>), PlanError> {
+    let check = |name: Option<String>| -> Result<Option<String>, PlanError> {
+        match name {
+            Some(n)
+                if n.is_empty() || n.starts_with('-') || n.contains([' ', '!', '/', '\'', '"']) =>
+            {
+                Err(PlanError::Fail(format!(
+                    "ufw: `{n}` is not an interface name"
+                )))
+            }
+            other => Ok(other),
+        }
+    };
+    let iface = check(str_alias(cx, &["interface", "if"])?)?;
+    let iface_in = check(str_alias(cx, &["interface_in", "if_in"])?)?;
+    let iface_out = check(str_alias(cx, &["interface_out", "if_out"])?)?;
+    let dir: &'static str = if dir == "out" { "out" } else { "in" };
+    if iface_in.is_none() && iface_out.is_none() {
+        return Ok(match (dir, iface) {
+            ("out", i) => ("out", None, i),
+            (_, i) => ("in", i, None),
+        });
+    }
+    if iface.is_some() || direction_given {
+        return Err(PlanError::Fail(
+            "ufw: `interface_in`/`interface_out` name the direction themselves: use them without `interface` and `direction`".into(),
+        ));
+    }
+    if iface_in.is_some() && iface_out.is_some() && !route {
+        return Err(PlanError::Fail(
+            "ufw: `interface_in` together with `interface_out` needs `route: yes` (ufw takes both only on route rules)".into(),
+        ));
+    }
+    let dir = if iface_in.is_some() { "in" } else { "out" };
+    Ok((dir, iface_in, iface_out))
+}
+
+/// ufw's rule number for `insert` (+ `insert_relative_to`), from the rules
+/// on the host: IPv4 rules are numbered first, then IPv6 (`ufw status
+/// numbered`). `None`: append (also when the position is past the last rule,
+/// where ufw refuses to insert).
+fn insert_position(cx: &PlanCx, v4: &[&str], v6: &[&str]) -> Result<Option<String>, PlanError> {
+    let relative = choice(
+        cx,
+        "insert_relative_to",
+        &["zero", "first-ipv4", "last-ipv4", "first-ipv6", "last-ipv6"],
+        Some("zero"),
+    )?
+    .unwrap_or_default();
+    let Some(insert) = cx.str_arg("insert")? else {
+        if relative != "zero" {
+            return Err(PlanError::Fail(
+                "ufw: `insert_relative_to` needs `insert`".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let n: i64 = insert.trim().parse().map_err(|_| {
+        PlanError::Fail(format!(
+            "ufw: `insert` must be a rule number, got `{insert}`"
+        ))
+    })?;
+    if relative == "zero" {
+        return Ok(Some(n.to_string()));
+    }
+    let count = |l: &[&str]| l.iter().filter(|x| !x.is_empty()).count() as i64;
+    let (n4, n6) = (count(v4), count(v6));
+    let last = n4 + n6;
+    // The number of the rule `insert` counts from (0 is that rule itself).
+    let base = match relative.as_str() {
+        "first-ipv4" => 1,
+        "last-ipv4" => n4.max(1),
+        "first-ipv6" => n4 + 1,
+        _ if n6 > 0 => last,
+        _ => last + 1,
+    };
+    let at = n + base;
+    if at < 1 {
+        return Err(PlanError::Fail(format!(
+            "ufw: `insert: {n}` relative to {relative} is before the first rule (the host has {n4} IPv4 and {n6} IPv6 rules)"
+        )));
+    }
+    Ok((at <= last).then(|| at.to_string()))
 }
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
@@ -200,6 +325,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                     )))
                 }
             };
+            let route = cx.bool_arg("route", false)?;
+            let (dir, iface_in, iface_out) = interfaces(cx, dir, direction.is_some(), route)?;
             let proto = str_alias(cx, &["proto", "protocol"])?.unwrap_or_else(|| "any".into());
             let proto_ok = ["any", "tcp", "udp", "ipv6", "esp", "ah", "gre", "igmp"];
             if !proto_ok.contains(&proto.as_str()) {
@@ -220,8 +347,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                     .or(cx.str_arg("port")?)
                     .unwrap_or_else(|| "any".into()),
                 direction: dir.into(),
-                iface: str_alias(cx, &["interface", "if"])?,
-                route: cx.bool_arg("route", false)?,
+                iface_in,
+                iface_out,
+                route,
                 log: cx.bool_arg("log", false)?,
                 comment: cx.str_arg("comment")?,
             })
@@ -289,7 +417,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         };
         let (rules4, rules6) = (&v4, &v6);
         let lines = |six: bool| if six { rules6 } else { rules4 };
-        let insert = cx.str_arg("insert")?;
+        let insert = insert_position(cx, &v4, &v6)?;
         if delete {
             if fams.iter().any(|f| {
                 lines(*f)
@@ -510,5 +638,101 @@ mod tests {
         assert!(m.contains("`proto` must be one of"), "{m}");
         let m = fail_msg(run(json!({"comment": "x"}), true, CONF, "", ""));
         assert!(m.contains("one of state, default, rule or logging"), "{m}");
+    }
+
+    #[test]
+    fn interfaces() {
+        let args = json!({"rule": "allow", "interface": "eth0", "direction": "in", "port": "80", "proto": "tcp"});
+        let v4 = "### tuple ### allow tcp 80 0.0.0.0/0 any 0.0.0.0/0 in_eth0";
+        let d = run(args.clone(), true, CONF, "", "").unwrap();
+        assert_eq!(attrs(&d), vec!["rule added: allow in on eth0 port 80/tcp"]);
+        assert_eq!(
+            testing::script(&d),
+            "set -e\nufw allow in on eth0 from any to any port 80 proto tcp\n"
+        );
+        let v6 = "### tuple ### allow tcp 80 ::/0 any ::/0 in_eth0";
+        assert!(matches!(
+            run(args, true, CONF, v4, v6).unwrap(),
+            Decision::Ok { .. }
+        ));
+        let d = run(
+            json!({"rule": "deny", "interface_out": "eth1", "to_ip": "10.0.0.0/8"}),
+            true,
+            CONF,
+            "",
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            testing::script(&d),
+            "set -e\nufw deny out on eth1 from any to 10.0.0.0/8\n"
+        );
+        let route = json!({"rule": "allow", "route": true, "interface_in": "eth0", "interface_out": "eth1"});
+        let d = run(route.clone(), true, CONF, "", "").unwrap();
+        assert_eq!(
+            testing::script(&d),
+            "set -e\nufw route allow in on eth0 out on eth1 from any to any\n"
+        );
+        let v4 = "### tuple ### route:allow any any 0.0.0.0/0 any 0.0.0.0/0 in_eth0!out_eth1";
+        let v6 = "### tuple ### route:allow any any ::/0 any ::/0 in_eth0!out_eth1";
+        assert!(matches!(
+            run(route, true, CONF, v4, v6).unwrap(),
+            Decision::Ok { .. }
+        ));
+        for (args, msg) in [
+            (
+                json!({"rule": "allow", "interface_in": "eth0", "interface_out": "eth1"}),
+                "needs `route: yes`",
+            ),
+            (
+                json!({"rule": "allow", "interface_in": "eth0", "direction": "in"}),
+                "name the direction themselves",
+            ),
+            (
+                json!({"rule": "allow", "interface": "eth0 ; reboot"}),
+                "is not an interface name",
+            ),
+        ] {
+            let m = fail_msg(run(args, true, CONF, "", ""));
+            assert!(m.contains(msg), "{m}");
+        }
+    }
+
+    #[test]
+    fn insert_relative_to() {
+        let v4 = "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n### tuple ### allow tcp 80 0.0.0.0/0 any 0.0.0.0/0 in";
+        let v6 = "### tuple ### allow tcp 22 ::/0 any ::/0 in\n### tuple ### allow tcp 80 ::/0 any ::/0 in";
+        let cmd = |insert: i64, rel: &str| {
+            let d = run(
+                json!({"rule": "deny", "port": "20", "proto": "tcp", "insert": insert, "insert_relative_to": rel}),
+                true,
+                CONF,
+                v4,
+                v6,
+            )
+            .unwrap();
+            testing::script(&d).to_string()
+        };
+        assert!(cmd(0, "first-ipv6").contains("ufw insert 3 deny"));
+        assert!(cmd(-1, "last-ipv4").contains("ufw insert 1 deny"));
+        assert!(cmd(2, "zero").contains("ufw insert 2 deny"));
+        // Past the last rule: appended.
+        assert!(cmd(1, "last-ipv6").starts_with("set -e\nufw deny"));
+        let m = fail_msg(run(
+            json!({"rule": "deny", "port": "20", "insert": -5, "insert_relative_to": "first-ipv4"}),
+            true,
+            CONF,
+            v4,
+            v6,
+        ));
+        assert!(m.contains("before the first rule"), "{m}");
+        let m = fail_msg(run(
+            json!({"rule": "deny", "port": "20", "insert_relative_to": "first-ipv4"}),
+            true,
+            CONF,
+            v4,
+            v6,
+        ));
+        assert!(m.contains("needs `insert`"), "{m}");
     }
 }

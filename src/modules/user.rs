@@ -426,6 +426,12 @@ pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
     let gid = u64_arg(cx, "gid")?;
     let system = cx.bool_arg("system", false)?;
     let non_unique = cx.bool_arg("non_unique", false)?;
+    let force = cx.bool_arg("force", false)?;
+    if cx.bool_arg("local", false)? {
+        return Err(PlanError::Fail(
+            "group: `local: yes` (lgroupadd, for hosts with central accounts) is not supported by rprov".into(),
+        ));
+    }
     if name.is_empty() || name.contains([':', '\n']) {
         return Err(PlanError::Fail(format!(
             "group: invalid group name `{name}`"
@@ -461,11 +467,19 @@ pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
             }
             Ok(Decision::Ok { result, msg: None })
         }
-        ("absent", Some(_)) => Ok(change(
-            vec!["state: present → absent".into()],
-            vec!["groupdel".into(), name.clone()],
-            result,
-        )),
+        ("absent", Some(_)) => {
+            // `force`: remove it even when it is a user's primary group.
+            let mut words = vec!["groupdel".to_string()];
+            if force {
+                words.push("-f".into());
+            }
+            words.push(name.clone());
+            Ok(change(
+                vec!["state: present → absent".into()],
+                words,
+                result,
+            ))
+        }
         ("present", None) => {
             let mut words = vec!["groupadd".to_string()];
             let mut attrs = vec!["state: absent → present".to_string()];
@@ -715,5 +729,13 @@ mod tests {
         assert!(matches!(d, Decision::Ok { .. }));
         let m = fail_msg(run_group(json!({"name": "app", "gid": -1}), ""));
         assert!(m.contains("non-negative"), "{m}");
+        let d = run_group(
+            json!({"name": "app", "state": "absent", "force": true}),
+            "app:x:2000:\n",
+        )
+        .unwrap();
+        assert_eq!(testing::script(&d), "groupdel -f app");
+        let m = fail_msg(run_group(json!({"name": "app", "local": true}), ""));
+        assert!(m.contains("`local: yes`"), "{m}");
     }
 }
