@@ -20,35 +20,14 @@
 //! boot the test fails with testvm's message. It never skips.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 mod vm_common;
 
-use vm_common::root;
-
-fn testvm(args: &[&str]) -> Output {
-    let script = root().join("vagrant/testvm.sh");
-    Command::new(&script)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()))
-}
-
-/// Runs `sh` text in the VM as root; returns (success, stdout).
-fn vm_sh(script: &str) -> (bool, String) {
-    let out = testvm(&["ssh", "sudo", "sh", "-c", &rprov_transport::quote(script)]);
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
+use vm_common::{root, vm_sh};
 
 struct Applied {
     code: i32,
@@ -354,18 +333,9 @@ fn vm_systemd_quadlet_rolling_restart() {
     // 2. reboot without rprov: the instances come back by themselves.
     let t = Instant::now();
     // Under TCG, and with other tests sharing the VM, a reboot can take
-    // minutes (user managers stopping containers, a slow boot): wait longer
-    // than testvm's default before calling it failed.
-    let r = Command::new(root().join("vagrant/testvm.sh"))
-        .arg("reboot")
-        .env("RPROV_VM_BOOT_TIMEOUT", "600")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run testvm.sh reboot: {e}"));
-    assert!(
-        r.status.success(),
-        "reboot failed:\n{}",
-        String::from_utf8_lossy(&r.stderr)
-    );
+    // minutes (user managers stopping containers, a slow boot): the shared
+    // helper waits longer than testvm's default before calling it failed.
+    vm_common::reboot();
     for port in [18000, 18001] {
         wait_http(&format!("http://127.0.0.1:{port}/ready"), 180)
             .unwrap_or_else(|e| panic!("after reboot: {e}"));
