@@ -11,119 +11,51 @@
 //!    the kollektivkart page answer; the ETL timer is listed with its next
 //!    trigger; `sshd -t` passes; ufw is active with 22, 80 and 443.
 //! 2. The second apply changes nothing (its remote commands are printed).
-//! 3. `--check` with an extra variable that changes one template's output
-//!    shows exactly that file's diff, and a hash of /etc and of the app users'
-//!    config and env files is the same before and after.
-//! 4. After `vagrant/testvm.sh reboot`, everything answers again without rprov.
+//! 3. `--check` from a copy of the playbook tree (site.yml, roles/,
+//!    inventory/, secrets) in which one template file is edited (a line added
+//!    to the base role's fail2ban jail) shows exactly that file's diff — the
+//!    added line, at its destination — and the handler it notifies, and a hash
+//!    of /etc and of the app users' files is the same before and after.
+//! 4. After `vagrant/testvm.sh reboot`, everything comes back without rprov:
+//!    both sites through Caddy, sshd, fail2ban (with its sshd jail), ufw (with
+//!    its rules), caddy, the PDS, both kollektivkart instances and the timer.
 //! 5. Starting the ETL service runs the nightly rolling restart (a script on
 //!    the host, not rprov) while a bounded load loop (a fixed number of
 //!    requests through Caddy, from inside the VM) runs: zero failed requests.
 //!
-//! The VM is booted or reused with `vagrant/testvm.sh up`. A VM that others
-//! already used is reused as is (the "fresh" claim is then weaker; the test
-//! says so); `RPROV_VM_FRESH=1` stops a running VM first so `up` boots a clean
-//! snapshot. When the VM cannot boot, the test fails with testvm's message.
-//! It never skips.
+//! The test always starts from a fresh VM: `vagrant/testvm.sh down` then `up`
+//! (the disk runs with `snapshot=on`, so the boot is a clean image whatever
+//! other VM tests did before), and it checks that the VM is clean before the
+//! first apply. When the VM cannot boot, the test fails with testvm's
+//! message. It never skips.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod vm_common;
+
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use vm_common::{apply_with_env, root, text, vm_ok, vm_sh, Applied};
 
 const IDENTITY: &str = "inventory/test-identity.txt";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn testvm(args: &[&str]) -> Output {
-    let script = root().join("vagrant/testvm.sh");
-    Command::new(&script)
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()))
-}
-
-/// Runs `sh` text in the VM as root: (success, stdout + stderr).
-fn vm_sh(script: &str) -> (bool, String) {
-    let out = testvm(&["ssh", "sudo", "sh", "-c", &rprov_transport::quote(script)]);
-    (out.status.success(), text(&out))
-}
-
-/// Like [`vm_sh`], and the command must succeed.
-fn vm_ok(what: &str, script: &str) -> String {
-    let (ok, out) = vm_sh(script);
-    assert!(ok, "{what} failed in the VM:\n{out}");
-    out
-}
 
 /// `systemctl --user` as an app user, the way that works without a login.
 fn user_systemctl(user: &str, args: &str) -> String {
     format!("runuser -u {user} -- env XDG_RUNTIME_DIR=/run/user/$(id -u {user}) systemctl --user {args}")
 }
 
-struct Applied {
-    code: i32,
-    lines: Vec<Value>,
-    text: String,
-    secs: f64,
-}
-
-impl Applied {
-    fn recap(&self) -> Value {
-        self.lines
-            .iter()
-            .rev()
-            .find_map(|l| l.get("recap").and_then(|r| r.get("vm")).cloned())
-            .unwrap_or_else(|| panic!("no recap for vm (exit {}):\n{}", self.code, self.text))
-    }
-    fn n(&self, key: &str) -> u64 {
-        self.recap()[key]
-            .as_u64()
-            .unwrap_or_else(|| panic!("recap lacks {key}:\n{}", self.text))
-    }
-    fn changed_tasks(&self) -> Vec<&Value> {
-        self.lines
-            .iter()
-            .filter(|l| l["event"] == "task" && l["status"] == "changed")
-            .collect()
-    }
-}
-
 /// `rprov apply -i inventory/hosts.ini --limit vagrant --output json ARGS`
-/// from the repository root, with the documented test identity.
-fn apply(extra: &[&str]) -> Applied {
-    let t = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_rprov"))
-        .current_dir(root())
-        .args(["apply", "-i", "inventory/hosts.ini", "--limit", "vagrant"])
-        .args(["--output", "json"])
-        .args(extra)
-        .env("RPROV_AGE_IDENTITY", root().join(IDENTITY))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run rprov: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let lines = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    Applied {
-        code: out.status.code().unwrap_or(-1),
-        lines,
-        text: text(&out),
-        secs: t.elapsed().as_secs_f64(),
-    }
+/// in `tree` (the repository root, or a copy of its playbook tree), with the
+/// documented test identity.
+fn apply(tree: &Path, extra: &[&str]) -> Applied {
+    let mut args = vec!["-i", "inventory/hosts.ini", "--limit", "vagrant"];
+    args.extend_from_slice(extra);
+    apply_with_env(
+        tree,
+        &args,
+        &[("RPROV_AGE_IDENTITY", &root().join(IDENTITY))],
+    )
 }
 
 /// Polls `url` from inside the VM (with `Host: host` when given) until it
@@ -182,14 +114,26 @@ fn wait_http_local(url: &str, secs: u64) -> Result<String, String> {
     ))
 }
 
-/// A hash of everything a provisioner could change: /etc and the app users'
-/// config and env files (content, mode, owner), as one line per file.
-const STATE_HASH: &str = "find /etc /var/lib/pds/.config /var/lib/pds/pds.env /var/lib/kollektivkart/.config \
-    -xdev \\( -type f -o -type l -o -type d \\) ! -path /etc/ld.so.cache \
-    -printf '%p %y %m %u %g %l\\n' 2>/dev/null | sort > /tmp/rprov-state.list; \
-    find /etc /var/lib/pds/.config /var/lib/pds/pds.env /var/lib/kollektivkart/.config -xdev -type f \
-    -exec sha256sum {} + 2>/dev/null | sort >> /tmp/rprov-state.list; \
-    wc -l < /tmp/rprov-state.list; sha256sum < /tmp/rprov-state.list";
+/// Lists everything a provisioner could change — /etc, /usr/local/bin and the
+/// app users' homes (minus podman's storage and caches under `.local` and
+/// `.cache`, which the containers change by themselves) — one line per entry
+/// with type, mode, owner, group, link target and modification time, then a
+/// sha256 of every file, into `/tmp/rprov-state.NAME` in the VM. Returns the
+/// number of lines and the hash of the list.
+fn state_hash(name: &str) -> String {
+    let roots = "/etc /usr/local/bin /var/lib/pds /var/lib/kollektivkart";
+    let skip = "\\( -path /etc/ld.so.cache -o -path '/var/lib/*/.local' -o -path '/var/lib/*/.cache' \\) -prune -o";
+    let list = format!("/tmp/rprov-state.{name}");
+    vm_ok(
+        "hash /etc and the app users' files",
+        &format!(
+            "find {roots} -xdev {skip} \\( -type f -o -type l -o -type d \\) \
+             -printf '%p %y %m %u %g %l %T@\\n' | sort > {list}; \
+             find {roots} -xdev {skip} -type f -exec sha256sum {{}} + | sort >> {list}; \
+             wc -l < {list}; sha256sum < {list}"
+        ),
+    )
+}
 
 /// `ActiveEnterTimestampMonotonic` of a kollektivkart instance: changes at
 /// each (re)start.
@@ -223,42 +167,122 @@ fn wait_stack(secs: u64, when: &str) {
     }
 }
 
+/// ufw is active, denies incoming by default and allows 22, 80 and 443.
+fn assert_ufw(when: &str) {
+    let ufw = vm_ok("ufw status", "ufw status verbose");
+    assert!(
+        ufw.contains("Status: active"),
+        "{when}: ufw is not active:\n{ufw}"
+    );
+    assert!(
+        ufw.contains("Default: deny (incoming)"),
+        "{when}: ufw does not deny incoming:\n{ufw}"
+    );
+    for port in ["22/tcp", "80/tcp", "443/tcp"] {
+        assert!(
+            ufw.lines()
+                .any(|l| l.starts_with(port) && l.contains("ALLOW IN")),
+            "{when}: ufw lacks an allow rule for {port}:\n{ufw}"
+        );
+    }
+}
+
+/// The system units and the app users' units of the stack, as
+/// `(user, unit)`; `None` is the system manager.
+const UNITS: &[(Option<&str>, &str)] = &[
+    (None, "ssh.service"),
+    (None, "fail2ban.service"),
+    (None, "ufw.service"),
+    (None, "caddy.service"),
+    (Some("pds"), "pds.service"),
+    (Some("kollektivkart"), "kollektivkart@8000.service"),
+    (Some("kollektivkart"), "kollektivkart@8001.service"),
+    (Some("kollektivkart"), "kollektivkart-etl.timer"),
+];
+
+/// Waits (at most `secs`) until every unit of [`UNITS`] is active and
+/// fail2ban has its sshd jail loaded; panics naming the ones that are not.
+fn wait_services(secs: u64, when: &str) {
+    let t = Instant::now();
+    loop {
+        let mut down = Vec::new();
+        for (user, unit) in UNITS {
+            let cmd = match user {
+                None => format!("systemctl is-active {unit}"),
+                Some(u) => user_systemctl(u, &format!("is-active {unit}")),
+            };
+            let (_, state) = vm_sh(&cmd);
+            if state.trim() != "active" {
+                down.push(format!(
+                    "{unit}{}: {}",
+                    user.map(|u| format!(" (user {u})")).unwrap_or_default(),
+                    state.trim()
+                ));
+            }
+        }
+        let (_, jail) = vm_sh("fail2ban-client status sshd");
+        if !jail.contains("Currently banned") {
+            down.push(format!("fail2ban's sshd jail: {}", jail.trim()));
+        }
+        if down.is_empty() {
+            return;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "{when}: not back within {secs}s:\n  {}",
+            down.join("\n  ")
+        );
+        std::thread::sleep(Duration::from_secs(3));
+    }
+}
+
+/// The files of the repository's playbook tree: what `rprov apply -i
+/// inventory/hosts.ini` reads (besides the VM's keys under vagrant/.vm).
+const PLAYBOOK_TREE: &[&str] = &[
+    "site.yml",
+    "roles",
+    "inventory",
+    "secrets.age",
+    "secrets.recipients",
+];
+
+/// Copies the playbook tree into `dst`, with `dst/vagrant` a link to the
+/// repository's vagrant/ (the inventory names the VM's key as
+/// `vagrant/.vm/id_ed25519`, relative to where rprov runs).
+fn copy_playbook_tree(dst: &Path) {
+    let out = Command::new("cp")
+        .arg("-a")
+        .args(PLAYBOOK_TREE)
+        .arg(dst)
+        .current_dir(root())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cp: {e}"));
+    assert!(
+        out.status.success(),
+        "copying the playbook tree: {}",
+        text(&out)
+    );
+    std::os::unix::fs::symlink(root().join("vagrant"), dst.join("vagrant"))
+        .unwrap_or_else(|e| panic!("link {}/vagrant: {e}", dst.display()));
+}
+
 #[test]
 fn vm_site_reference_stack() {
-    // 0. The VM, its state, the stand-in images.
-    if std::env::var("RPROV_VM_FRESH").as_deref() == Ok("1") {
-        let down = testvm(&["down"]);
-        eprintln!("RPROV_VM_FRESH=1: {}", text(&down).trim());
-    }
-    let up = testvm(&["up"]);
-    assert!(
-        up.status.success(),
-        "the test VM did not boot (`vagrant/testvm.sh up` failed; see vagrant/README.md for qemu, debootstrap and the image build):\n{}",
-        text(&up)
-    );
+    // 0. A fresh VM, checked clean, and the stand-in images.
+    vm_common::up_fresh();
     let (_, used) = vm_sh(
         "ls -d /var/lib/pds /var/lib/kollektivkart /etc/caddy/proxies.d /home/* 2>/dev/null | grep -v '^/home/vagrant$' || true",
     );
-    let fresh = used.trim().is_empty();
-    if fresh {
-        eprintln!("VM: fresh (no app users, no Caddy sites, no other users)");
-    } else {
-        eprintln!(
-            "VM: reused, NOT fresh (found: {}); the first apply changes less than on a clean VM. RPROV_VM_FRESH=1 boots a clean one.",
-            used.split_whitespace().collect::<Vec<_>>().join(" ")
-        );
-    }
-    // Ports the stack needs must not be held by another test's leftovers.
-    let (_, holders) = vm_sh(
-        "ss -Hltnp '( sport = :3000 or sport = :8000 or sport = :8001 )' | while read -r _ _ _ addr _ proc; do \
-         pid=$(printf '%s' \"$proc\" | sed -n 's/.*pid=\\([0-9]*\\).*/\\1/p' | head -n1); \
-         u=$(ps -o user= -p \"$pid\" 2>/dev/null); \
-         case \"$u\" in pds|kollektivkart|'') ;; *) echo \"$addr held by user $u ($proc)\";; esac; done",
-    );
     assert!(
-        holders.trim().is_empty(),
-        "ports the reference stack uses are held by something else in the VM (another test's leftovers?):\n{}\nRun on a clean VM: RPROV_VM_FRESH=1 (or `vagrant/testvm.sh down` first).",
-        holders.trim()
+        used.trim().is_empty(),
+        "the VM is not fresh after `vagrant/testvm.sh down` and `up` (found: {}): its disk should run with snapshot=on",
+        used.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    let role = std::fs::read_to_string(root().join("roles/kollektivkart/tasks/main.yml"))
+        .expect("roles/kollektivkart/tasks/main.yml");
+    assert!(
+        !role.contains("validate:"),
+        "the kollektivkart quadlets must be applied with the generator's validation on"
     );
     let standins = Command::new(root().join("scripts/vm-standins.sh"))
         .current_dir(root())
@@ -272,7 +296,7 @@ fn vm_site_reference_stack() {
     eprintln!("stand-ins: {}", text(&standins).trim().replace('\n', "; "));
 
     // 1. First apply.
-    let first = apply(&[]);
+    let first = apply(&root(), &[]);
     assert_eq!(first.code, 0, "first apply failed:\n{}", first.text);
     assert_eq!(first.n("failed"), 0, "{}", first.text);
     eprintln!(
@@ -283,13 +307,11 @@ fn vm_site_reference_stack() {
         first.n("skipped"),
         first.n("remote_commands")
     );
-    if fresh {
-        assert!(
-            first.n("changed") >= 30,
-            "a fresh VM should see most tasks change: {}",
-            first.recap()
-        );
-    }
+    assert!(
+        first.n("changed") >= 30,
+        "on a fresh VM most tasks change: {}",
+        first.recap()
+    );
     wait_stack(120, "after the first apply");
     // Through the port forward of testvm.sh (127.0.0.1:8080 -> guest 80):
     // *.localhost names resolve to the loopback address in curl.
@@ -299,20 +321,18 @@ fn vm_site_reference_stack() {
         .output()
         .map(|o| (o.status.success(), text(&o)))
         .unwrap_or((false, String::new()));
-    if fwd.contains("127.0.0.1:8080-:80") {
-        let page = wait_http_local("http://kollektivkart.localhost:8080/", 30)
-            .unwrap_or_else(|e| panic!("through the forwarded port: {e}"));
-        assert!(page.contains("kollektivkart"), "{page}");
-        let h = wait_http_local("http://pds.localhost:8080/xrpc/_health", 30)
-            .unwrap_or_else(|e| panic!("through the forwarded port: {e}"));
-        assert!(h.contains("version"), "{h}");
-        eprintln!("through the forwarded port 8080: both sites answer");
-    } else {
-        panic!(
-            "testvm.sh runs qemu without the HTTP forward 127.0.0.1:8080 -> guest 80 (qemu: {})",
-            fwd.trim()
-        );
-    }
+    assert!(
+        fwd.contains("127.0.0.1:8080-:80"),
+        "testvm.sh runs qemu without the HTTP forward 127.0.0.1:8080 -> guest 80 (qemu: {})",
+        fwd.trim()
+    );
+    let page = wait_http_local("http://kollektivkart.localhost:8080/", 30)
+        .unwrap_or_else(|e| panic!("through the forwarded port: {e}"));
+    assert!(page.contains("kollektivkart"), "{page}");
+    let h = wait_http_local("http://pds.localhost:8080/xrpc/_health", 30)
+        .unwrap_or_else(|e| panic!("through the forwarded port: {e}"));
+    assert!(h.contains("version"), "{h}");
+    eprintln!("through the forwarded port 8080: both sites answer");
     let timers = vm_ok(
         "list-timers",
         &user_systemctl("kollektivkart", "list-timers --all --no-pager"),
@@ -330,19 +350,8 @@ fn vm_site_reference_stack() {
         line.split_whitespace().collect::<Vec<_>>().join(" ")
     );
     vm_ok("sshd -t", "/usr/sbin/sshd -t");
-    let ufw = vm_ok("ufw status", "ufw status verbose");
-    assert!(ufw.contains("Status: active"), "ufw is not active:\n{ufw}");
-    assert!(
-        ufw.contains("Default: deny (incoming)"),
-        "ufw does not deny incoming:\n{ufw}"
-    );
-    for port in ["22/tcp", "80/tcp", "443/tcp"] {
-        assert!(
-            ufw.lines()
-                .any(|l| l.starts_with(port) && l.contains("ALLOW IN")),
-            "ufw lacks an allow rule for {port}:\n{ufw}"
-        );
-    }
+    assert_ufw("after the first apply");
+    wait_services(60, "after the first apply");
     let modes = vm_ok(
         "env file modes",
         "stat -c '%n %a %U' /var/lib/pds/pds.env /var/lib/kollektivkart/.config/kollektivkart/kollektivkart.env",
@@ -358,8 +367,8 @@ fn vm_site_reference_stack() {
     );
     assert!(sudoers.contains("admin-sudo-ok"), "{sudoers}");
 
-    // 2. Second apply: nothing to change.
-    let second = apply(&[]);
+    // 2. Second apply: nothing to change, in few remote commands.
+    let second = apply(&root(), &[]);
     assert_eq!(second.code, 0, "second apply failed:\n{}", second.text);
     assert_eq!(
         second.n("changed"),
@@ -378,77 +387,85 @@ fn vm_site_reference_stack() {
         second.n("remote_commands")
     );
 
-    // 3. --check with one template's output changed: that file's diff only,
-    //    nothing written.
-    let before = vm_ok("hash /etc", STATE_HASH);
-    let check = apply(&["--check", "-e", "base_fail2ban_maxretry=7"]);
+    // 3. --check from a copy of the playbook tree with one template edited:
+    //    that file's diff only, nothing written.
+    let copy = tempfile::tempdir().expect("tempdir");
+    copy_playbook_tree(copy.path());
+    let template = "roles/base/templates/fail2ban-sshd.local.j2";
+    let added = "port     = ssh";
+    let original = std::fs::read_to_string(copy.path().join(template))
+        .unwrap_or_else(|e| panic!("{template}: {e}"));
+    assert!(
+        !original.contains(added),
+        "{template} already has `{added}`"
+    );
+    std::fs::write(copy.path().join(template), format!("{original}{added}\n"))
+        .unwrap_or_else(|e| panic!("{template}: {e}"));
+    let before = state_hash("before");
+    let check = apply(copy.path(), &["--check"]);
+    let after = state_hash("after");
     assert_eq!(check.code, 0, "check run failed:\n{}", check.text);
     let changed = check.changed_tasks();
-    let paths: Vec<String> = changed
+    let tasks: Vec<&str> = changed
         .iter()
-        .flat_map(|t| t["diff"].as_array().cloned().unwrap_or_default())
-        .map(|d| d["path"].as_str().unwrap_or("").to_string())
+        .map(|t| t["task"].as_str().unwrap_or(""))
         .collect();
-    let tasks: Vec<String> = changed
-        .iter()
-        .map(|t| t["task"].as_str().unwrap_or("").to_string())
-        .collect();
-    let jail = "/etc/fail2ban/jail.d/rprov-sshd.local";
-    // File diffs have absolute paths; the handler it notifies is reported as
-    // a unit that would restart ("fail2ban.service (system)"), without a file.
-    let files: Vec<&String> = paths.iter().filter(|p| p.starts_with('/')).collect();
-    assert_eq!(
-        files,
-        vec![jail],
-        "--check should show exactly the jail file's diff; changed tasks: {tasks:?}\n{}",
-        check.text
-    );
     assert_eq!(
         tasks,
         vec!["base : fail2ban jail for sshd", "base : restart fail2ban"],
-        "--check: only the jail task and the handler it notifies\n{}",
+        "--check: only the edited template's task and the handler it notifies\n{}",
         check.text
     );
-    let unified = changed
+    let diffs: Vec<Value> = changed
         .iter()
         .flat_map(|t| t["diff"].as_array().cloned().unwrap_or_default())
-        .filter_map(|d| d["unified"].as_str().map(str::to_string))
-        .collect::<String>();
-    assert!(
-        unified.contains("-maxretry = 5") && unified.contains("+maxretry = 7"),
-        "the diff shows the changed line:\n{unified}"
-    );
-    let after = vm_ok("hash /etc", STATE_HASH);
+        .collect();
+    // File diffs have absolute paths; the handler is reported as the unit
+    // that would restart ("fail2ban.service (system)"), without a file.
+    let files: Vec<&Value> = diffs
+        .iter()
+        .filter(|d| d["path"].as_str().is_some_and(|p| p.starts_with('/')))
+        .collect();
+    let jail = "/etc/fail2ban/jail.d/rprov-sshd.local";
     assert_eq!(
-        before, after,
-        "--check changed the host (/etc or the app users' config)"
+        files.iter().map(|d| d["path"].as_str()).collect::<Vec<_>>(),
+        vec![Some(jail)],
+        "--check shows exactly the jail file's diff\n{}",
+        check.text
     );
+    let unified = files[0]["unified"].as_str().unwrap_or("");
+    let edits: Vec<&str> = unified
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') && !l.starts_with("+++"))
+                || (l.starts_with('-') && !l.starts_with("---"))
+        })
+        .collect();
+    assert_eq!(
+        edits,
+        vec![format!("+{added}")],
+        "the diff is the added line, nothing else:\n{unified}"
+    );
+    if before != after {
+        let (_, d) = vm_sh("diff /tmp/rprov-state.before /tmp/rprov-state.after | head -40");
+        panic!("--check changed the host (/etc or the app users' files):\n{d}");
+    }
     eprintln!(
-        "--check with base_fail2ban_maxretry=7: {} changed task(s) ({tasks:?}), one diff ({jail}), host unchanged ({} entries hashed)",
-        changed.len(),
+        "--check after adding `{added}` to {template} (in a copy of the tree): changed tasks {tasks:?}, one file diff ({jail}), host unchanged ({} entries hashed)",
         before.lines().next().unwrap_or("?").trim()
     );
 
     // 4. Reboot: everything comes back without rprov.
     let t = Instant::now();
-    let r = testvm(&["reboot"]);
-    assert!(r.status.success(), "reboot failed:\n{}", text(&r));
+    vm_common::reboot();
     wait_stack(300, "after the reboot");
+    wait_services(120, "after the reboot");
     eprintln!(
-        "after reboot: PDS and both kollektivkart instances answer through Caddy {:.0}s after the reboot command",
+        "after reboot: PDS and both kollektivkart instances through Caddy, sshd, fail2ban, ufw, caddy and the ETL timer active {:.0}s after the reboot command",
         t.elapsed().as_secs_f64()
     );
-    let timers = vm_ok(
-        "list-timers",
-        &user_systemctl("kollektivkart", "list-timers --no-pager"),
-    );
-    assert!(
-        timers.contains("kollektivkart-etl.timer"),
-        "the ETL timer is not active after the reboot:\n{timers}"
-    );
     vm_ok("sshd -t", "/usr/sbin/sshd -t");
-    let ufw = vm_ok("ufw status", "ufw status");
-    assert!(ufw.contains("Status: active"), "ufw after reboot:\n{ufw}");
+    assert_ufw("after the reboot");
 
     // 5. The ETL, then its rolling restart on the host, under a bounded load
     //    through Caddy. Each request is ~0.1 s apart so the fixed number of

@@ -311,18 +311,9 @@ fn vm_systemd_quadlet_rolling_restart() {
     // 2. reboot without rprov: the instances come back by themselves.
     let t = Instant::now();
     // Under TCG, and with other tests sharing the VM, a reboot can take
-    // minutes (user managers stopping containers, a slow boot): wait longer
-    // than testvm's default before calling it failed.
-    let r = Command::new(root().join("vagrant/testvm.sh"))
-        .arg("reboot")
-        .env("RPROV_VM_BOOT_TIMEOUT", "600")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run testvm.sh reboot: {e}"));
-    assert!(
-        r.status.success(),
-        "reboot failed:\n{}",
-        String::from_utf8_lossy(&r.stderr)
-    );
+    // minutes (user managers stopping containers, a slow boot): the shared
+    // helper waits longer than testvm's default before calling it failed.
+    vm_common::reboot();
     for port in [18000, 18001] {
         wait_http(&format!("http://127.0.0.1:{port}/ready"), 180)
             .unwrap_or_else(|e| panic!("after reboot: {e}"));

@@ -213,25 +213,47 @@ fn validate_snippet(
     )
 }
 
+/// Whether a generator line names `file`: as a word of its own (`converting
+/// "app.container": …`, `Warning: app.container specifies …`), so that
+/// `app.container` is not taken for `myapp.container`.
+fn mentions(line: &str, file: &str) -> bool {
+    line.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ':' | ','))
+        .any(|w| w == file || w.rsplit('/').next() == Some(file))
+}
+
+/// A warning of the generator (`quadlet-generator[N]: Warning: …`), not an
+/// error: it says so itself. The one it prints for every image it cannot
+/// resolve to a fully qualified name — an image given as `${VAR}` that
+/// systemd expands at start, or a short name — is one.
+fn is_warning(line: &str) -> bool {
+    let text = line
+        .split_once("]: ")
+        .filter(|(prefix, _)| prefix.contains("quadlet"))
+        .map_or(line, |(_, text)| text);
+    text.trim_start()
+        .get(..8)
+        .is_some_and(|w| w.eq_ignore_ascii_case("warning:"))
+}
+
 /// Reads the generator's answer: `Err` with its own words when it rejected the unit.
 fn check_validation(out: &str, un: &UnitName, insts: &[String]) -> Result<(), PlanError> {
     let mut lines = out.lines();
     let verdict = lines.next().unwrap_or("");
-    let rest: Vec<&str> = lines.filter(|l| !l.trim().is_empty()).collect();
-    // Other units in the directory may be broken already: only complaints
-    // about this file (or its instances) fail this task.
-    let ours: Vec<&str> = rest
-        .iter()
-        .copied()
-        .filter(|l| !l.contains("Loading source unit file"))
-        .filter(|l| l.contains(&un.file) || insts.iter().any(|i| l.contains(&un.instance_file(i))))
+    // Other units in the directory may be broken already: only errors about
+    // this file (or its instances) fail this task. Warnings never do, even
+    // when the generator failed over another unit.
+    let ours: Vec<&str> = lines
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !l.contains("Loading source unit file") && !is_warning(l))
+        .filter(|l| {
+            mentions(l, &un.file) || insts.iter().any(|i| mentions(l, &un.instance_file(i)))
+        })
         .collect();
     match verdict {
         "rp_validate=nogenerator" => Err(PlanError::Fail(
             "cannot validate: podman's quadlet generator is not installed on the host (install podman ≥ 4.4, or set `validate: no`)".into(),
         )),
-        // A zero exit means no error, whatever it warned about (an image
-        // given as `${VAR}` is "not fully qualified" until systemd expands it).
+        // A zero exit means no error, whatever it warned about.
         "rp_validate=ok" => Ok(()),
         "rp_validate=failed" if !ours.is_empty() => Err(PlanError::Fail(format!(
             "the quadlet generator rejected {}:\n{}",
@@ -804,11 +826,74 @@ mod tests {
     #[test]
     fn generator_warnings_do_not_fail() {
         let un = UnitName::parse("app.container").unwrap();
-        let out = "rp_validate=ok\nquadlet-generator[7]: converting \"app.container\": warning: image \"${IMG}\" is not a fully qualified image name\n";
-        assert!(check_validation(out, &un, &[]).is_ok());
+        let warning = "quadlet-generator[7]: Warning: app.container specifies the image \"${IMG}\" which not a fully qualified image name. This is not ideal for performance and security reasons.";
+        assert!(check_validation(&format!("rp_validate=ok\n{warning}\n"), &un, &[]).is_ok());
         let out =
             "rp_validate=failed\nquadlet-generator[7]: converting \"other.container\": broken\n";
         assert!(check_validation(out, &un, &[]).is_ok());
+        // The generator failed over another unit: our warning is no rejection.
+        let out = format!("rp_validate=failed\n{warning}\nquadlet-generator[7]: converting \"other.container\": no Image or Rootfs key specified\n");
+        assert!(check_validation(&out, &un, &[]).is_ok(), "{out}");
+        // A template's instances are converted too, and warned about too.
+        let web = UnitName::parse("web@.container").unwrap();
+        let out = "rp_validate=failed\n\
+             quadlet-generator[7]: Warning: web@.container specifies the image \"${IMG}\" which not a fully qualified image name.\n\
+             quadlet-generator[7]: Warning: web@8000.container specifies the image \"${IMG}\" which not a fully qualified image name.\n\
+             quadlet-generator[7]: converting \"other.container\": broken\n";
+        assert!(check_validation(out, &web, &["8000".into()]).is_ok());
+    }
+
+    #[test]
+    fn generator_errors_fail_with_only_their_own_lines() {
+        let un = UnitName::parse("app.container").unwrap();
+        let out = "rp_validate=failed\n\
+             quadlet-generator[7]: Warning: app.container specifies the image \"${IMG}\" which not a fully qualified image name.\n\
+             quadlet-generator[7]: converting \"app.container\": unsupported key 'Imag' in group 'Container'\n\
+             quadlet-generator[7]: converting \"myapp.container\": broken\n";
+        let Err(PlanError::Fail(m)) = check_validation(out, &un, &[]) else {
+            panic!("an error about the unit rejects it")
+        };
+        assert!(m.contains("unsupported key 'Imag'"), "{m}");
+        assert!(!m.contains("Warning"), "warnings are not the reason: {m}");
+        assert!(!m.contains("myapp.container"), "another unit's error: {m}");
+        // An error about an instance of a template is the template's.
+        let web = UnitName::parse("web@.container").unwrap();
+        let out = "rp_validate=failed\nquadlet-generator[7]: converting \"web@8000.container\": invalid port\n";
+        assert!(check_validation(out, &web, &["8000".into()]).is_err());
+    }
+
+    #[test]
+    fn warnings_and_mentions_are_read_by_words() {
+        assert!(is_warning(
+            "quadlet-generator[7]: Warning: x.container specifies …"
+        ));
+        assert!(is_warning("quadlet-generator[7]: warning: something"));
+        assert!(!is_warning(
+            "quadlet-generator[7]: converting \"x.container\": Warning: in the key"
+        ));
+        assert!(!is_warning(
+            "quadlet-generator[7]: converting \"warning.container\": broken"
+        ));
+        assert!(mentions(
+            "converting \"app.container\": broken",
+            "app.container"
+        ));
+        assert!(mentions(
+            "Warning: app.container specifies",
+            "app.container"
+        ));
+        assert!(mentions(
+            "error in /etc/containers/systemd/app.container, line 3",
+            "app.container"
+        ));
+        assert!(!mentions(
+            "converting \"myapp.container\": broken",
+            "app.container"
+        ));
+        assert!(!mentions(
+            "converting \"app.container.d\": broken",
+            "app.container"
+        ));
     }
 
     #[test]

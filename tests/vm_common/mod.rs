@@ -1,6 +1,7 @@
-//! Shared by the VM test binaries: boot (or reuse) the test VM once per
-//! binary, run its tests one at a time, an inventory that reaches it with the
-//! repository's generated key and host key, and running `rprov` and `sh` in it.
+//! Shared by the VM test binaries: boot (or reuse, or start fresh) the test
+//! VM, run one binary's tests one at a time, an inventory that reaches it with
+//! the repository's generated key and host key, and running `rprov` and `sh`
+//! in it.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::ffi::OsString;
@@ -15,22 +16,43 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `vagrant/testvm.sh up` with `path` as PATH when given: `Err` with what the
-/// script said when the VM does not come up. A busy machine boots the TCG
-/// guest slowly: allow more than testvm's default 240 s.
-pub fn boot(path: Option<OsString>) -> Result<(), String> {
+/// stdout and stderr of a finished command, as one text.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `vagrant/testvm.sh ARGS` from the repository root, with `path` as PATH when
+/// given. A busy machine boots the TCG guest slowly: `up` and `reboot` wait up
+/// to 600 s for ssh, more than testvm's default 240 s.
+fn testvm_with(args: &[&str], path: Option<OsString>) -> Result<Output, String> {
     let script = root().join("vagrant/testvm.sh");
     if !script.exists() {
         return Err(format!("missing {}", script.display()));
     }
     let mut cmd = Command::new(&script);
-    cmd.arg("up").env("RPROV_VM_BOOT_TIMEOUT", "600");
+    cmd.current_dir(root())
+        .args(args)
+        .env("RPROV_VM_BOOT_TIMEOUT", "600");
     if let Some(p) = path {
         cmd.env("PATH", p);
     }
-    let up = cmd
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    cmd.output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))
+}
+
+/// `vagrant/testvm.sh ARGS` from the repository root (see [`testvm_with`]).
+pub fn testvm(args: &[&str]) -> Output {
+    testvm_with(args, None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `vagrant/testvm.sh up` with `path` as PATH when given: `Err` with what the
+/// script said when the VM does not come up. Reuses a running VM as it is.
+pub fn boot(path: Option<OsString>) -> Result<(), String> {
+    let up = testvm_with(&["up"], path)?;
     if up.status.success() {
         return Ok(());
     }
@@ -57,6 +79,37 @@ pub fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A fresh VM: `down`, then `up`. The disk runs with `snapshot=on`, so the
+/// boot after a `down` starts from the clean image whatever ran before.
+pub fn up_fresh() {
+    let down = testvm(&["down"]);
+    assert!(
+        down.status.success(),
+        "`vagrant/testvm.sh down` failed:\n{}",
+        text(&down)
+    );
+    if let Err(e) = boot(None) {
+        panic!("{e}");
+    }
+}
+
+/// `vagrant/testvm.sh reboot`: the guest reboots (its disk state kept) and
+/// ssh answers from the new boot.
+pub fn reboot() {
+    let r = testvm(&["reboot"]);
+    assert!(
+        r.status.success(),
+        "`vagrant/testvm.sh reboot` failed:\n{}",
+        text(&r)
+    );
+}
+
+/// Runs `sh` text in the VM as root: (success, stdout + stderr).
+pub fn vm_sh(script: &str) -> (bool, String) {
+    let out = testvm(&["ssh", "sudo", "sh", "-c", &rprov_transport::quote(script)]);
+    (out.status.success(), text(&out))
+}
+
 /// Writes `dir/hosts.ini` with the VM as host `vm` of group `vagrant`.
 pub fn write_inventory(dir: &Path) {
     let key = root().join("vagrant/.vm/id_ed25519");
@@ -70,30 +123,6 @@ pub fn write_inventory(dir: &Path) {
         ),
     )
     .expect("inventory");
-}
-
-/// stdout then stderr of a finished command.
-pub fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// `vagrant/testvm.sh ARGS…`.
-pub fn testvm(args: &[&str]) -> Output {
-    let script = root().join("vagrant/testvm.sh");
-    Command::new(&script)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()))
-}
-
-/// Runs `sh` text in the VM as root; returns (success, stdout + stderr).
-pub fn vm_sh(script: &str) -> (bool, String) {
-    let out = testvm(&["ssh", "sudo", "sh", "-c", &rprov_transport::quote(script)]);
-    (out.status.success(), text(&out))
 }
 
 /// Runs `sh` text in the VM as root and returns its output, failing the test
@@ -131,14 +160,40 @@ pub fn vm_put(path: &str, bytes: &[u8]) {
     );
 }
 
-/// One `rprov apply --output json`: exit code, the JSON lines, all output.
+/// One `rprov apply --output json`: exit code, the JSON lines, all output,
+/// and how long it took.
 pub struct Applied {
     pub code: i32,
     pub lines: Vec<Value>,
     pub text: String,
+    pub secs: f64,
 }
 
 impl Applied {
+    /// The recap of host `vm`.
+    pub fn recap(&self) -> Value {
+        self.lines
+            .iter()
+            .rev()
+            .find_map(|l| l.get("recap").and_then(|r| r.get("vm")).cloned())
+            .unwrap_or_else(|| panic!("no recap for vm (exit {}):\n{}", self.code, self.text))
+    }
+
+    /// One count of host `vm`'s recap.
+    pub fn n(&self, key: &str) -> u64 {
+        self.recap()[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("recap lacks {key}:\n{}", self.text))
+    }
+
+    /// The task events reported `changed`.
+    pub fn changed_tasks(&self) -> Vec<&Value> {
+        self.lines
+            .iter()
+            .filter(|l| l["event"] == "task" && l["status"] == "changed")
+            .collect()
+    }
+
     /// (changed, failed) of host `vm` from the recap.
     pub fn counts(&self) -> (u64, u64) {
         self.counts_of("vm")
@@ -198,11 +253,22 @@ impl Applied {
 
 /// Runs `rprov apply ARGS… --output json` in `cwd`.
 pub fn apply(cwd: &Path, args: &[&str]) -> Applied {
-    let out = Command::new(env!("CARGO_BIN_EXE_rprov"))
-        .current_dir(cwd)
+    apply_with_env(cwd, args, &[])
+}
+
+/// Runs `rprov apply ARGS… --output json` in `cwd` with `env` set.
+pub fn apply_with_env(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Applied {
+    let t = std::time::Instant::now();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rprov"));
+    cmd.current_dir(cwd)
         .arg("apply")
         .args(args)
         .args(["--output", "json"])
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("cannot run rprov: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -213,6 +279,7 @@ pub fn apply(cwd: &Path, args: &[&str]) -> Applied {
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect(),
         text: format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr)),
+        secs: t.elapsed().as_secs_f64(),
     }
 }
 
