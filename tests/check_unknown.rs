@@ -160,3 +160,66 @@ fn check_mode_reports_dependants_of_commands_as_unknown_then_applies() {
     assert_eq!(second.recap("web1")["changed"], 0, "{}", second.stdout);
     assert_eq!(second.recap("web1")["failed"], 0, "{}", second.stdout);
 }
+
+/// A task whose host lacks what an earlier, undone change would have made (a
+/// file a command creates, a user, a unit a package installs) is `unknown`
+/// under `--check`, not a failure the real run would not have; with nothing
+/// undone before it, the same task fails as it should.
+#[test]
+fn missing_prerequisites_of_undone_changes_are_unknown_in_check() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
+    let target = target_dir(USER);
+    let base = target.path();
+    let dir = fixtures().join("check_missing");
+    let base_var = format!("base_dir={}", base.display());
+    let run = |extra: &[&str]| {
+        let mut args = vec!["-e", base_var.as_str(), "site.yml"];
+        args.extend_from_slice(extra);
+        apply_json(&dir, &inv, &args)
+    };
+
+    let tree = snapshot(base);
+    let check = run(&["--check"]);
+    check.expect_code(0);
+    let want = [
+        ("the directory", "changed"),
+        ("a command makes the file", "unknown"),
+        ("edit a line", "unknown"),
+        ("edit a block", "unknown"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(n, s)| (n.to_string(), s.to_string()))
+        .collect();
+    assert_eq!(statuses(&check), want, "{}", check.dump());
+    let edit = check
+        .tasks()
+        .into_iter()
+        .find(|t| t["task"] == "edit a line")
+        .expect("the lineinfile task");
+    let msg = edit["msg"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("does not exist") && msg.contains("earlier change was not made"),
+        "{edit}"
+    );
+    assert_eq!(snapshot(base), tree, "--check wrote to the host");
+
+    // Nothing undone before it: the missing file is the user's mistake.
+    let alone = run(&["--check", "--tags", "edit"]);
+    alone.expect_code(2);
+    assert_eq!(alone.recap("web1")["failed"], 1, "{}", alone.dump());
+    assert!(alone.all().contains("does not exist"), "{}", alone.dump());
+
+    // The real run makes the file and edits it; the next changes nothing.
+    run(&[]).expect_code(0);
+    let conf = fs::read_to_string(base.join("conf/app.conf")).expect("app.conf");
+    assert!(
+        conf.contains("port = 80\n") && conf.contains("workers = 2\n"),
+        "{conf}"
+    );
+    let again = run(&[]);
+    again.expect_code(0);
+    assert_eq!(again.recap("web1")["changed"], 0, "{}", again.stdout);
+}

@@ -5,21 +5,24 @@
 //! One test, in stages, because each needs the state of the one before and a
 //! VM boot costs a minute:
 //! 1. Stand-in images built in the VM (scripts/vm-standins.sh: `podman import`
-//!    of a static busybox serving `busybox httpd`), then the first apply.
+//!    of a static busybox serving `busybox httpd`), then `--check` on the
+//!    fresh VM: no task fails (those needing a user, file or unit that an
+//!    earlier task would create are `unknown`) and nothing is written.
+//! 2. The first apply.
 //!    Through Caddy (in the VM on :80 with the site's Host, and through the
 //!    forwarded 127.0.0.1:8080 when it exists) the PDS health endpoint and
 //!    the kollektivkart page answer; the ETL timer is listed with its next
 //!    trigger; `sshd -t` passes; ufw is active with 22, 80 and 443.
-//! 2. The second apply changes nothing (its remote commands are printed).
-//! 3. `--check` from a copy of the playbook tree (site.yml, roles/,
+//! 3. The second apply changes nothing (its remote commands are printed).
+//! 4. `--check` from a copy of the playbook tree (site.yml, roles/,
 //!    inventory/, secrets) in which one template file is edited (a line added
 //!    to the base role's fail2ban jail) shows exactly that file's diff — the
 //!    added line, at its destination — and the handler it notifies, and a hash
 //!    of /etc and of the app users' files is the same before and after.
-//! 4. After `vagrant/testvm.sh reboot`, everything comes back without rprov:
+//! 5. After `vagrant/testvm.sh reboot`, everything comes back without rprov:
 //!    both sites through Caddy, sshd, fail2ban (with its sshd jail), ufw (with
 //!    its rules), caddy, the PDS, both kollektivkart instances and the timer.
-//! 5. Starting the ETL service runs the nightly rolling restart (a script on
+//! 6. Starting the ETL service runs the nightly rolling restart (a script on
 //!    the host, not rprov) while a bounded load loop (a fixed number of
 //!    requests through Caddy, from inside the VM) runs: zero failed requests.
 //!
@@ -295,7 +298,36 @@ fn vm_site_reference_stack() {
     );
     eprintln!("stand-ins: {}", text(&standins).trim().replace('\n', "; "));
 
-    // 1. First apply.
+    // 1. The dry run a newcomer starts with, on the fresh VM: every change
+    //    planned, none failed (tasks that need a user, file or unit an earlier
+    //    task would create are `unknown`), nothing written.
+    let fresh = state_hash("fresh");
+    let dry = apply(&root(), &["--check"]);
+    assert_eq!(dry.code, 0, "--check on a fresh VM failed:\n{}", dry.text);
+    assert_eq!(dry.n("failed"), 0, "{}", dry.text);
+    assert!(
+        dry.n("changed") >= 20,
+        "--check on a fresh VM plans most tasks as changes: {}",
+        dry.recap()
+    );
+    assert_eq!(
+        state_hash("fresh-after"),
+        fresh,
+        "--check on a fresh VM wrote to it"
+    );
+    let unknown = dry
+        .lines
+        .iter()
+        .filter(|l| l["event"] == "task" && l["status"] == "unknown")
+        .count();
+    eprintln!(
+        "--check on the fresh VM: {:.1}s, changed {}, unknown {unknown}, {} remote commands, nothing written",
+        dry.secs,
+        dry.n("changed"),
+        dry.n("remote_commands")
+    );
+
+    // 2. First apply.
     let first = apply(&root(), &[]);
     assert_eq!(first.code, 0, "first apply failed:\n{}", first.text);
     assert_eq!(first.n("failed"), 0, "{}", first.text);
@@ -367,7 +399,7 @@ fn vm_site_reference_stack() {
     );
     assert!(sudoers.contains("admin-sudo-ok"), "{sudoers}");
 
-    // 2. Second apply: nothing to change, in few remote commands.
+    // 3. Second apply: nothing to change, in few remote commands.
     let second = apply(&root(), &[]);
     assert_eq!(second.code, 0, "second apply failed:\n{}", second.text);
     assert_eq!(
@@ -387,7 +419,7 @@ fn vm_site_reference_stack() {
         second.n("remote_commands")
     );
 
-    // 3. --check from a copy of the playbook tree with one template edited:
+    // 4. --check from a copy of the playbook tree with one template edited:
     //    that file's diff only, nothing written.
     let copy = tempfile::tempdir().expect("tempdir");
     copy_playbook_tree(copy.path());
@@ -455,7 +487,7 @@ fn vm_site_reference_stack() {
         before.lines().next().unwrap_or("?").trim()
     );
 
-    // 4. Reboot: everything comes back without rprov.
+    // 5. Reboot: everything comes back without rprov.
     let t = Instant::now();
     vm_common::reboot();
     wait_stack(300, "after the reboot");
@@ -467,7 +499,7 @@ fn vm_site_reference_stack() {
     vm_ok("sshd -t", "/usr/sbin/sshd -t");
     assert_ufw("after the reboot");
 
-    // 5. The ETL, then its rolling restart on the host, under a bounded load
+    // 6. The ETL, then its rolling restart on the host, under a bounded load
     //    through Caddy. Each request is ~0.1 s apart so the fixed number of
     //    requests spans the ETL and both restarts.
     let requests = 900;

@@ -80,7 +80,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let pw = cx.read(&format!("getent passwd {}", quote(&user)))?;
     let fields: Vec<&str> = pw.lines().next().unwrap_or_default().split(':').collect();
     if fields.len() < 7 {
-        return Err(PlanError::Fail(format!(
+        return Err(PlanError::Missing(format!(
             "authorized_key: user `{user}` does not exist on the host"
         )));
     }

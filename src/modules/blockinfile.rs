@@ -53,7 +53,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 
     let (original, st) = match read_text(cx, &path)? {
         Text::Missing if !create => {
-            return Err(PlanError::Fail(format!(
+            return Err(PlanError::Missing(format!(
                 "blockinfile: Path {path} does not exist !"
             )))
         }

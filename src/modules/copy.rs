@@ -280,7 +280,12 @@ fn plan_remote_src(cx: &PlanCx, dest_arg: &str) -> Result<Decision, PlanError> {
         _ => Some("is not a regular file"),
     };
     if let Some(p) = problem {
-        return Err(PlanError::Fail(format!("`src: {src}` {p}")));
+        let m = format!("`src: {src}` {p}");
+        return Err(if st.kind == FileKind::Missing {
+            PlanError::Missing(m)
+        } else {
+            PlanError::Fail(m)
+        });
     }
     let name = src.rsplit('/').next().unwrap_or(&src).to_string();
     let mode = mode::parse_octal(&st.mode);

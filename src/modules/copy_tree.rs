@@ -79,7 +79,7 @@ pub fn plan_copy_tree(
             need.extend(n);
             None
         }
-        Err(PlanError::Fail(_)) => None,
+        Err(PlanError::Fail(_) | PlanError::Missing(_)) => None,
     };
     let dir_states: Vec<_> = dirs.iter().map(|d| state(&join(d))).collect();
     let file_states: Vec<_> = local.iter().map(|f| state(&join(&f.rel))).collect();

@@ -212,7 +212,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 st
             };
             match st.kind {
-                FileKind::Missing => Err(PlanError::Fail(format!(
+                FileKind::Missing => Err(PlanError::Missing(format!(
                     "file `{path}` does not exist; use `state: touch` to create it"
                 ))),
                 FileKind::Directory => Err(PlanError::Fail(format!(

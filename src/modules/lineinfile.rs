@@ -64,7 +64,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             })
         }
         Text::Missing if !create => {
-            return Err(fail(&format!("Destination {path} does not exist !")))
+            return Err(PlanError::Missing(format!(
+                "lineinfile: Destination {path} does not exist !"
+            )))
         }
         Text::Missing => (Vec::new(), None),
         Text::Present(t, _) => (split_lines(t), Some(t.clone())),

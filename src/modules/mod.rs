@@ -601,6 +601,12 @@ pub enum PlanError {
     Need(Vec<Probe>),
     /// The task cannot be done as written (bad argument value, missing source).
     Fail(String),
+    /// The host lacks something the task needs — a user, a unit, a file —
+    /// that an earlier task of the run may be about to create (`user`, `apt`,
+    /// `quadlet`). A failure, except in check mode after changes that were
+    /// not made: then what the host would have cannot be known, and the
+    /// task is `unknown` rather than a guessed failure.
+    Missing(String),
 }
 
 impl From<String> for PlanError {

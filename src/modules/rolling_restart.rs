@@ -248,7 +248,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             .and_then(|p| p.get("LoadState"))
             .is_some_and(|l| l == "not-found")
         {
-            return Err(PlanError::Fail(format!(
+            return Err(PlanError::Missing(format!(
                 "cannot restart {u} ({where_}): no such unit"
             )));
         }
@@ -352,7 +352,7 @@ mod tests {
             "rp_user=root\nrp_uid=0\nrp_bus=yes\n@rp-unit a.service\nLoadState=loaded\n@rp-unit b.service\nLoadState=not-found\n",
         );
         assert!(
-            matches!(plan(&f.cx()), Err(PlanError::Fail(m)) if m.contains("cannot restart b.service"))
+            matches!(plan(&f.cx()), Err(PlanError::Missing(m)) if m.contains("cannot restart b.service"))
         );
     }
 

@@ -139,7 +139,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let wants_unit = matches!(state.as_deref(), Some("started" | "restarted" | "reloaded"))
         || enabled == Some(true);
     if not_found && wants_unit && !reload_asked {
-        return Err(PlanError::Fail(format!(
+        return Err(PlanError::Missing(format!(
             "could not find the requested service {unit} ({where_}: LoadState=not-found)"
         )));
     }
@@ -474,7 +474,7 @@ mod tests {
             &show("inactive", "", "not-found", "no"),
         )
         .unwrap_err();
-        assert!(matches!(e, PlanError::Fail(m) if m.contains("could not find")));
+        assert!(matches!(e, PlanError::Missing(m) if m.contains("could not find")));
         let d = run(
             json!({"name": "caddy", "state": "started", "daemon_reload": true}),
             &show("inactive", "", "not-found", "no"),

@@ -89,7 +89,7 @@ pub fn script(d: &Decision) -> &str {
 /// The message of a failed plan, or a panic.
 pub fn fail_msg(r: Result<Decision, PlanError>) -> String {
     match r {
-        Err(PlanError::Fail(m)) => m,
+        Err(PlanError::Fail(m) | PlanError::Missing(m)) => m,
         other => panic!("expected a failure, got {other:?}"),
     }
 }

@@ -182,7 +182,7 @@ pub fn parse_info(scope: &Scope, text: &str) -> Result<ScopeInfo, PlanError> {
         } else {
             format!("user {user}")
         };
-        return Err(PlanError::Fail(format!(
+        return Err(PlanError::Missing(format!(
             "{who} does not exist on the host (create it first, e.g. with the `user` module)"
         )));
     }
@@ -273,7 +273,7 @@ mod tests {
     fn info_of_missing_user_fails() {
         let s = Scope::User(Some("nobody2".into()));
         let e = parse_info(&s, "rp_user=nobody2\nrp_uid=\nrp_home=\n").unwrap_err();
-        assert!(matches!(e, PlanError::Fail(m) if m.contains("user nobody2 does not exist")));
+        assert!(matches!(e, PlanError::Missing(m) if m.contains("user nobody2 does not exist")));
         let i = parse_info(
             &s,
             "rp_user=web\nrp_uid=1001\nrp_home=/home/web\nrp_group=web\nrp_linger=no\nrp_bus=yes\n",

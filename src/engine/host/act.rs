@@ -38,9 +38,9 @@ impl HostRunner {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let decision = self.decide(tasks, i, layer, &become_, rest).await?;
+            let decision = self.decide(tasks, i, layer, &become_, check, rest).await?;
             let mut o = match decision {
-                Err(msg) => ItemOutcome::failed(msg),
+                Err(outcome) => outcome,
                 Ok(d) => self.act(d, &become_, check).await?,
             };
             self.apply_conditions(task, layer, &mut o);
@@ -86,18 +86,21 @@ impl HostRunner {
 
     /// Plans the task, running probe rounds until the module has the facts it
     /// needs. The first round also probes what the following tasks will need.
+    /// A plan that cannot be made comes back as the task's outcome.
     pub(super) async fn decide(
         &mut self,
         tasks: &[Task],
         i: usize,
         layer: &Vars,
         become_: &Option<String>,
+        check: bool,
         rest: Rest<'_>,
-    ) -> Result<Result<Decision, String>, Stop> {
+    ) -> Result<Result<Decision, ItemOutcome>, Stop> {
         for round in 0..6 {
             match self.plan_now(&tasks[i], layer, become_) {
                 Ok(d) => return Ok(Ok(d)),
-                Err(PlanError::Fail(m)) => return Ok(Err(m)),
+                Err(PlanError::Fail(m)) => return Ok(Err(ItemOutcome::failed(m))),
+                Err(PlanError::Missing(m)) => return Ok(Err(self.missing(m, check))),
                 Err(PlanError::Need(probes)) => {
                     let mut probes: Vec<_> =
                         probes.into_iter().map(|p| (become_.clone(), p)).collect();
@@ -112,10 +115,26 @@ impl HostRunner {
                 }
             }
         }
-        Ok(Err(format!(
+        Ok(Err(ItemOutcome::failed(format!(
             "{}: the module kept asking for more facts",
             tasks[i].origin
-        )))
+        ))))
+    }
+
+    /// The outcome of a task whose host lacks something it needs. In check
+    /// mode, once an earlier task of this host was left undone (a `user` to
+    /// create, a package to install, a command that did not run), the host
+    /// the task would meet is not the one probed: `unknown`, naming what is
+    /// missing, rather than a failure the real run would not have. On a host
+    /// where nothing was left undone it is what it says: a failure.
+    fn missing(&self, m: String, check: bool) -> ItemOutcome {
+        if check && self.stats.changed + self.stats.unknown > 0 {
+            ItemOutcome::unknown(&format!(
+                "{m} — not yet: an earlier change was not made in check mode"
+            ))
+        } else {
+            ItemOutcome::failed(m)
+        }
     }
 
     /// One planning attempt against the cached facts. Pure: no I/O to the host.
@@ -206,10 +225,16 @@ impl HostRunner {
             environment: &environment,
             timeout: task.timeout,
         };
-        modules::plan(&cx).map_err(|e| match e {
-            PlanError::Fail(m) if !m.starts_with(&task.origin.to_string()) => {
-                PlanError::Fail(format!("{}: {m}", task.origin))
+        let at = |m: String| {
+            if m.starts_with(&task.origin.to_string()) {
+                m
+            } else {
+                format!("{}: {m}", task.origin)
             }
+        };
+        modules::plan(&cx).map_err(|e| match e {
+            PlanError::Fail(m) => PlanError::Fail(at(m)),
+            PlanError::Missing(m) => PlanError::Missing(at(m)),
             other => other,
         })
     }
