@@ -265,7 +265,11 @@ impl Reporter {
             return self.redact(&line);
         }
         if let Some(m) = ev.msg {
+            // Why a task is unknown, unless it is only "would run": what it
+            // waits for is the part of a dry run a reader needs.
+            let why_unknown = ev.status == Status::Unknown && !m.starts_with("would run");
             if matches!(ev.status, Status::Failed)
+                || why_unknown
                 || self.verbose > 0
                 || ev.task.starts_with("debug")
                 || m.starts_with("«debug»")
