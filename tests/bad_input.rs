@@ -161,6 +161,17 @@ fn task_errors_name_the_file_and_line_and_exit_2() {
         run.dump()
     );
 
+    // Free-form `k=v` arguments: the module's line, not the task's first line.
+    let run = apply(&inv, "undefined_free_form.yml", &["-e", &base]);
+    run.expect_code(2);
+    assert_says(
+        &run,
+        &[
+            "undefined_free_form.yml:5:",
+            "undefined variable 'nosuchvar'",
+        ],
+    );
+
     // Undefined variable in a template: the template file and its line.
     let run = apply(
         &inv,

@@ -265,6 +265,15 @@ fn parse_task_into(
     }
     let mut task = kw.into_task(doc, node, name, Json::Object(args), scope)?;
     task.delegate_local |= local_action;
+    // Free-form `k=v` arguments were all written on the module's line: an error in
+    // one of them points there rather than at the task's first line.
+    if mval.as_str().is_some() {
+        if let Json::Object(parsed) = &task.args {
+            let keys: Vec<String> = parsed.keys().cloned().collect();
+            task.arg_origins
+                .extend(keys.into_iter().map(|k| (k, doc.origin(mval))));
+        }
+    }
     // `args:` overrides the module's mapping, as it does for the values.
     for (k, v) in [Some(mval), node.get("args")]
         .into_iter()
