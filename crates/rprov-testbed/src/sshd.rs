@@ -292,6 +292,11 @@ impl Sshd {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+
+    /// The listener's process id (sshd itself, or `ip netns exec` turned sshd).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Sshd {
