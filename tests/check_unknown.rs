@@ -121,6 +121,27 @@ fn check_mode_reports_dependants_of_commands_as_unknown_then_applies() {
         assert!(msg_of(task).contains(part), "{task}: {}", msg_of(task));
     }
     assert!(!check.all().contains("undefined"), "{}", check.dump());
+    // The human output says what an unknown task waits for, but not the plain
+    // "would run" of each command.
+    let human = common::rprov(
+        &fixtures().join("check_unknown"),
+        [
+            "apply",
+            "-i",
+            &inv.display().to_string(),
+            "-e",
+            &format!("base_dir={}", base.display()),
+            "site.yml",
+            "--check",
+        ],
+    );
+    human.expect_code(0);
+    assert!(
+        human.stdout.contains("`greeting` → `out`"),
+        "{}",
+        human.dump()
+    );
+    assert!(!human.stdout.contains("would run"), "{}", human.dump());
     let recap = check.recap("web1");
     assert_eq!(recap["failed"], 0, "{recap}");
     assert_eq!(snapshot(base), tree, "--check wrote to the host");

@@ -269,9 +269,9 @@ fn parse_task_into(
     // one of them points there rather than at the task's first line.
     if mval.as_str().is_some() {
         if let Json::Object(parsed) = &task.args {
-            let keys: Vec<String> = parsed.keys().cloned().collect();
+            let at = doc.origin(mval);
             task.arg_origins
-                .extend(keys.into_iter().map(|k| (k, doc.origin(mval))));
+                .extend(parsed.keys().map(|k| (k.clone(), at.clone())));
         }
     }
     // `args:` overrides the module's mapping, as it does for the values.
