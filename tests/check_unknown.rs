@@ -123,17 +123,11 @@ fn check_mode_reports_dependants_of_commands_as_unknown_then_applies() {
     assert!(!check.all().contains("undefined"), "{}", check.dump());
     // The human output says what an unknown task waits for, but not the plain
     // "would run" of each command.
-    let human = common::rprov(
+    let base_var = format!("base_dir={}", base.display());
+    let human = common::apply_human(
         &fixtures().join("check_unknown"),
-        [
-            "apply",
-            "-i",
-            &inv.display().to_string(),
-            "-e",
-            &format!("base_dir={}", base.display()),
-            "site.yml",
-            "--check",
-        ],
+        &inv,
+        &["-e", &base_var, "site.yml", "--check"],
     );
     human.expect_code(0);
     assert!(

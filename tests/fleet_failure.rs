@@ -97,17 +97,8 @@ fn one_failing_host_does_not_stop_the_others() {
     );
 
     // The human recap again (nothing left to change but h2's failure).
-    let human = common::rprov(
-        work.path(),
-        [
-            "apply",
-            "-i",
-            &inv.display().to_string(),
-            "-e",
-            &format!("out={}", dir.display()),
-            "play.yml",
-        ],
-    );
+    let out_var = format!("out={}", dir.display());
+    let human = common::apply_human(work.path(), &inv, &["-e", &out_var, "play.yml"]);
     human.expect_code(2);
     let row = |host: &str| -> Vec<String> {
         human

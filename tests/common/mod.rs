@@ -169,13 +169,14 @@ fn finish(out: std::process::Output) -> Run {
 /// `rprov apply -i INV --output json ARGS…` in `cwd` (the playbook is among
 /// `args`, or `site.yml` there by default).
 pub fn apply_json(cwd: &Path, inv: &Path, args: &[&str]) -> Run {
-    let mut all = vec![
-        "apply".to_string(),
-        "-i".into(),
-        inv.display().to_string(),
-        "--output".into(),
-        "json".into(),
-    ];
+    let mut all = vec!["--output", "json"];
+    all.extend_from_slice(args);
+    apply_human(cwd, inv, &all)
+}
+
+/// `rprov apply -i INV ARGS…` in `cwd`: the output a person reads.
+pub fn apply_human(cwd: &Path, inv: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["apply".to_string(), "-i".into(), inv.display().to_string()];
     all.extend(args.iter().map(|s| s.to_string()));
     rprov(cwd, all)
 }
