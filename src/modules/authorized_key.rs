@@ -193,7 +193,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
         diff.before = Some(old);
         diff.after = Some(new.clone());
-        script.push_str(&atomic_write_script(&path, &attrs, &st, None, false)?);
+        script.push_str(&atomic_write_script(
+            &path,
+            &attrs,
+            &st,
+            None,
+            false,
+            new.as_bytes(),
+        )?);
     } else {
         script.push_str(&attrs.apply_lines(&quote(&path), 0o600, false, false)?);
     }

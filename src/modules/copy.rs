@@ -241,8 +241,10 @@ fn put(
     }
     let validate = cx.str_arg("validate")?;
     let backup = cx.bool_arg("backup", false)?;
-    let (source, stdin) = match new {
-        NewContent::Bytes(b) | NewContent::Decrypted(b) => (files::Source::Stdin, Some(b)),
+    let (source, stdin) = match &new {
+        NewContent::Bytes(b) | NewContent::Decrypted(b) => {
+            (files::Source::Stdin(b), Some(b.clone()))
+        }
         NewContent::HostFile { path, .. } => (files::Source::HostFile(path), None),
     };
     let script = files::atomic_write_of(&dest, &attrs, &st, validate.as_deref(), backup, source)?;

@@ -179,7 +179,7 @@ pub fn plan_copy_tree(
                     ));
                 }
             }
-            script.push_str(&atomic_write_next(&path, &attrs, &st, f.bytes.len())?);
+            script.push_str(&atomic_write_next(&path, &attrs, &st, &f.bytes)?);
             stdin.extend_from_slice(&f.bytes);
         }
         diffs.push(diff);

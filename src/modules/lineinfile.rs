@@ -422,6 +422,7 @@ pub fn write(
         st,
         validate.as_deref(),
         backup,
+        new.as_bytes(),
     )?);
     let mut action = checked_action(script, Some(new.as_bytes().to_vec()), path);
     // As in Ansible, `backup` is "" unless a file was backed up; then the

@@ -446,7 +446,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         diffs.push(d);
         // Missing directories on the way, owned by the user.
         script.push_str(&mkdirs(&scope, &info, &dir));
-        let write = atomic_write_script(&path, &attrs, &st, None, false)?;
+        let write = atomic_write_script(&path, &attrs, &st, None, false, text.as_bytes())?;
         script.push_str(&format!("(\n{write})\n"));
         stdin = Some(text.clone().into_bytes());
         files_changed = true;
@@ -499,14 +499,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         for u in check_units {
             script.push_str(&format!(
                 "if [ \"$(_rp_sc show -p LoadState --value -- {q})\" != loaded ]; then\n\
-                 \x20 echo \"{u} was not generated from {f}:\" >&2\n\
+                 \x20 printf '%s was not generated from %s:\\n' {q} {qf} >&2\n\
                  \x20 {GENERATOR}\
                  \x20 _rp_as \"$_rp_g\"{uf} --dryrun 2>&1 >/dev/null | grep -F {qf} >&2 || true\n\
                  \x20 exit 7\n\
                  fi\n",
                 q = quote(u),
-                f = un.file.replace(['"', '$', '`', '\\'], "_"),
-                u = u.replace(['"', '$', '`', '\\'], "_"),
                 uf = if scope.is_user() { " --user" } else { "" },
                 qf = quote(&un.file),
             ));
