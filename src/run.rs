@@ -22,6 +22,8 @@ pub enum Outcome {
     TaskFailed,
     /// Some host could not be reached (and no task failed).
     Unreachable,
+    /// The user stopped the run with this signal (SIGINT, SIGTERM).
+    Interrupted(i32),
 }
 
 impl Outcome {
@@ -30,6 +32,7 @@ impl Outcome {
             Outcome::Success => 0,
             Outcome::TaskFailed => 2,
             Outcome::Unreachable => 4,
+            Outcome::Interrupted(signo) => engine::interrupt_exit_code(*signo),
         }
     }
 }
@@ -210,12 +213,17 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     shared
         .preload_vars_files(&plays_hosts)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Control directories of earlier runs that were killed (their masters
+    // exit on their own: see rprov_transport's ssh module).
+    rprov_transport::remove_stale_control_dirs(&rprov_transport::control_parent());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let outcome = runtime.block_on(engine::run(shared, plays_hosts, loading.elapsed()));
-    Ok(if outcome.any_failed() {
+    Ok(if let Some(signo) = outcome.interrupted {
+        Outcome::Interrupted(signo)
+    } else if outcome.any_failed() {
         Outcome::TaskFailed
     } else if outcome.any_unreachable() {
         Outcome::Unreachable

@@ -7,6 +7,7 @@
 
 mod abort;
 mod host;
+mod interrupt;
 mod lookahead;
 mod run_once;
 mod vars;
@@ -22,6 +23,7 @@ use rprov_transport::ConnectOptions;
 use serde_json::Value as Json;
 use tokio::sync::Semaphore;
 
+pub use interrupt::exit_code as interrupt_exit_code;
 pub use vars::{NamesCache, Resolver};
 
 use crate::playbook::{Playbook, Vars};
@@ -69,6 +71,8 @@ pub struct Shared {
     abort: abort::PlayAbort,
     /// One semaphore per task with `throttle:`, shared by the hosts.
     throttles: std::sync::Mutex<HashMap<(usize, String), Arc<Semaphore>>>,
+    /// Whether the user asked the run to stop (SIGINT, SIGTERM).
+    interrupt: interrupt::Interrupt,
 }
 
 impl Shared {
@@ -100,6 +104,7 @@ impl Shared {
             learned: Default::default(),
             abort: abort::PlayAbort::default(),
             throttles: Default::default(),
+            interrupt: interrupt::Interrupt::default(),
         }
     }
 
@@ -206,6 +211,8 @@ impl Shared {
 /// The result of a whole run, for the recap and the exit code.
 pub struct RunOutcome {
     pub stats: Vec<(String, HostStats)>,
+    /// The signal that stopped the run early, if one did.
+    pub interrupted: Option<i32>,
 }
 
 impl RunOutcome {
@@ -229,6 +236,21 @@ pub async fn run(
     let mut runners: HashMap<String, host::HostRunner> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
     let forks = Arc::new(Semaphore::new(shared.opts.forks.max(1)));
+    let listener = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let reporter = shared.reporter.clone();
+            let said = move |signo: i32, first: bool| {
+                reporter.interrupt_received(interrupt::name(signo), first);
+            };
+            if let Err(e) = shared.interrupt.listen(said).await {
+                shared.reporter.host_error(
+                    "rprov",
+                    &format!("cannot handle Ctrl-C cleanly (signal handlers: {e})"),
+                );
+            }
+        })
+    };
 
     for (pi, hosts) in plays_hosts.iter().enumerate() {
         let play = &shared.playbook.plays[pi];
@@ -258,15 +280,29 @@ pub async fn run(
                 runner
             });
         }
-        while let Some(joined) = set.join_next().await {
+        loop {
+            let joined = tokio::select! {
+                j = set.join_next() => j,
+                () = shared.interrupt.abort_now() => {
+                    // A second signal: drop the runs still going (their
+                    // connections close their masters as they drop).
+                    set.abort_all();
+                    continue;
+                }
+            };
             match joined {
-                Ok(runner) => {
+                None => break,
+                Some(Ok(runner)) => {
                     runners.insert(runner.name.clone(), runner);
                 }
-                Err(e) => shared
+                Some(Err(e)) if e.is_cancelled() => {}
+                Some(Err(e)) => shared
                     .reporter
                     .host_error("?", &format!("internal error: a host's run stopped: {e}")),
             }
+        }
+        if shared.interrupt.requested().is_some() {
+            break;
         }
         // Stopped on all hosts: as in Ansible, where every host of the play
         // then counts as failed, no later play runs.
@@ -305,6 +341,11 @@ pub async fn run(
     let elapsed = started.elapsed();
     timings.wall = load + elapsed;
     let timings = shared.opts.timings.then_some(&timings);
+    listener.abort();
+    let interrupted = shared.interrupt.requested();
+    if let Some(signo) = interrupted {
+        shared.reporter.interrupted(interrupt::name(signo));
+    }
     shared.reporter.recap(&stats, elapsed, timings);
-    RunOutcome { stats }
+    RunOutcome { stats, interrupted }
 }

@@ -297,6 +297,40 @@ impl Reporter {
         self.redact(&line)
     }
 
+    /// A SIGINT or SIGTERM arrived: says what happens now, on stderr (it is
+    /// not a result, and JSON consumers read stdout).
+    pub fn interrupt_received(&self, signal: &str, first: bool) {
+        let text = if first {
+            format!(
+                "{signal}: stopping: no new task starts, tasks in flight finish; \
+                 press Ctrl-C again to stop at once\n"
+            )
+        } else {
+            format!("{signal} again: stopping at once\n")
+        };
+        let _guard = self.out.lock();
+        let write = || {
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        };
+        match &self.progress {
+            Some(mp) => mp.suspend(write),
+            None => write(),
+        }
+    }
+
+    /// The run was stopped by `signal`: said just before the recap (in JSON
+    /// as its own line; the recap stays the last line).
+    pub fn interrupted(&self, signal: &str) {
+        match self.format {
+            Format::Json => self.json_line(json!({"event": "interrupted", "signal": signal})),
+            Format::Human => {
+                let text =
+                    format!("INTERRUPTED by {signal}: later tasks and handlers did not run\n");
+                self.emit(&self.paint_status(Status::Failed, &text));
+            }
+        }
+    }
+
     /// A host-level problem (unreachable, a task error outside a task line).
     pub fn host_error(&self, host: &str, msg: &str) {
         match self.format {

@@ -32,3 +32,4 @@ pub use connection::{nested_as, ConnectOptions, Connection, SshTarget, Target, T
 pub use error::TransportError;
 pub use output::Output;
 pub use quote::{quote, Script};
+pub use ssh::{control_parent, remove_stale_control_dirs};

@@ -1,19 +1,31 @@
 //! SSH through the system client: one ControlMaster per host (`openssh` crate,
 //! native mux), every command a multiplexed session over it.
 //!
-//! Each connection gets its own private control directory (a fresh `/tmp/rprov-*`
-//! dir, mode 0700): unix socket paths are limited to about 100 bytes, so it must be
-//! short, and private so no other user can talk to our master. Inventory ssh
-//! arguments become a config file in that directory (see `ssh_config`).
+//! Each connection gets its own private control directory (a fresh
+//! `/tmp/rprov-ssh-PID-*` dir, mode 0700): unix socket paths are limited to about
+//! 100 bytes, so it must be short, and private so no other user can talk to our
+//! master. Inventory ssh arguments become a config file in that directory (see
+//! `ssh_config`).
+//!
+//! A master must not outlive rprov, even when rprov is killed with SIGKILL and
+//! gets no chance to stop it. So masters run with a short `ControlPersist`
+//! idle timeout, and rprov holds one mux control connection to each master for
+//! as long as the connection is in use: ssh counts that as a client, so the
+//! master never idles while rprov lives, and once the process is gone (its
+//! sockets closed by the kernel) the master exits [`MASTER_IDLE`] later. The
+//! directories such masters leave behind are removed by the next run
+//! ([`remove_stale_control_dirs`]): the PID in the name tells whose they were.
 //!
 //! Host keys are checked strictly unless the caller opts into accept-new. When the
 //! master fails to start, ssh's log (which the `openssh` crate returns as the
 //! error text) tells unknown and changed host keys, failed logins and network
 //! failures apart.
 
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use openssh::{KnownHosts, Session, SessionBuilder};
+use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder};
 
 use crate::output::{pump, status_code};
 use crate::{ssh_config, sudo, ConnectOptions, Output, Script, SshTarget, TransportError};
@@ -26,9 +38,67 @@ const SERVER_ALIVE: Duration = Duration::from_secs(15);
 /// a ProxyJump hop) before we give up on a master that does not come up.
 const LOGIN_SLACK: Duration = Duration::from_secs(20);
 
+/// How long a master lives on once no client holds it: the bound on how long
+/// one outlives a killed rprov. Short, since rprov holds every master it uses.
+const MASTER_IDLE: NonZeroUsize = match NonZeroUsize::new(5) {
+    Some(n) => n,
+    None => NonZeroUsize::MIN,
+};
+
+/// Control directories are named `rprov-ssh-<pid of the rprov that made it>-…`.
+const CONTROL_DIR_PREFIX: &str = "rprov-ssh-";
+
+/// Where control directories go: `RPROV_CONTROL_DIR` if set (tests use their
+/// own, to count what a run leaves behind), else `/tmp` (short, for the
+/// socket path limit).
+pub fn control_parent() -> PathBuf {
+    std::env::var_os("RPROV_CONTROL_DIR")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from)
+}
+
+/// Removes the control directories of rprov processes that are gone (killed
+/// before they could clean up), in `parent`. A directory whose master still
+/// answers is left alone: it is at most [`MASTER_IDLE`] from exiting, and the
+/// next run takes its directory. Returns how many were removed.
+pub fn remove_stale_control_dirs(parent: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(CONTROL_DIR_PREFIX))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let dir = entry.path();
+        let live_master = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|f| std::os::unix::net::UnixStream::connect(f.path()).is_ok());
+        if !live_master && std::fs::remove_dir_all(&dir).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 #[derive(Debug)]
 pub(crate) struct SshConnection {
     name: String,
+    /// Held open for the connection's life: keeps the master from idling out
+    /// while we use it, and lets it exit once we are gone (module docs).
+    _lifeline: openssh_mux_client::Connection,
     // Field order matters: the session (master) goes before its directory.
     session: Session,
     _dir: tempfile::TempDir,
@@ -47,11 +117,15 @@ impl SshConnection {
                 reason: format!("host address {:?} is not a host name", t.host),
             });
         }
+        let parent = control_parent();
         let dir = tempfile::Builder::new()
-            .prefix("rprov-")
-            .tempdir_in("/tmp")
+            .prefix(&format!("{CONTROL_DIR_PREFIX}{}-", std::process::id()))
+            .tempdir_in(&parent)
             .map_err(|source| TransportError::Io {
-                context: format!("{name}: creating a private ssh control directory in /tmp"),
+                context: format!(
+                    "{name}: creating a private ssh control directory in {}",
+                    parent.display()
+                ),
                 source,
             })?;
 
@@ -64,6 +138,7 @@ impl SshConnection {
         })
         .connect_timeout(timeout)
         .server_alive_interval(SERVER_ALIVE)
+        .control_persist(ControlPersist::IdleFor(MASTER_IDLE))
         .control_directory(dir.path());
         if let Some(user) = &t.user {
             b.user(user.clone());
@@ -103,8 +178,15 @@ impl SshConnection {
             Ok(Err(e)) => return Err(connect_error(name, t, e)),
             Ok(Ok(s)) => s,
         };
+        let lifeline = openssh_mux_client::Connection::connect(session.control_socket())
+            .await
+            .map_err(|e| TransportError::Unreachable {
+                host: name.to_owned(),
+                reason: format!("the ssh master started but does not answer on its socket: {e}"),
+            })?;
         Ok(SshConnection {
             name: name.to_owned(),
+            _lifeline: lifeline,
             session,
             _dir: dir,
         })

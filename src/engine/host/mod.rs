@@ -43,6 +43,8 @@ pub enum Stop {
     /// Another host's failure stopped the play (`any_errors_fatal`,
     /// `max_fail_percentage`).
     Aborted,
+    /// The user interrupted the run (SIGINT, SIGTERM): no further task.
+    Interrupted,
 }
 
 /// What a task asks of the task list around it.
@@ -258,6 +260,10 @@ impl HostRunner {
         let shared = self.shared.clone();
         let play = &shared.playbook.plays[pi];
         self.failure_counted = false;
+        if shared.interrupt.requested().is_some() {
+            self.stopped = Some(Stop::Interrupted);
+            return;
+        }
         if let Some(reason) = shared.abort.reason(pi) {
             self.stop_aborted(&reason, &play.name);
             return;

@@ -111,6 +111,10 @@ impl HostRunner {
         }
         let started = Instant::now();
         let name = self.task_name(task, extra);
+        // Interrupted: no new task, handlers included (engine::interrupt).
+        if self.shared.interrupt.requested().is_some() {
+            return Err(Stop::Interrupted);
+        }
         // Handlers still run when forced (`force_handlers`).
         if !self.in_handlers {
             if let Some(reason) = self.shared.abort.reason(self.pi) {
