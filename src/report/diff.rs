@@ -7,10 +7,16 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::modules::Diff;
 
+/// What a removed line of a file that holds secrets is shown as.
+const HIDDEN_OLD_LINE: &str = "«old line hidden: this file holds secrets»\n";
+
 /// Renders a diff, masking secrets. The redactor knows the *current* secret
-/// values only; a line removed from a file may hold a secret's previous value.
-/// So when a changed line's new text contains a secret, the old line it
-/// replaces is shown as the masked new line plus a note, never as it was.
+/// values only, and a line removed from a file may hold a previous one (a
+/// rotated password, or a value that is no longer in secrets.age). So in a
+/// file whose new content holds a secret, no removed line is shown as it
+/// was: each is replaced by a marker, and a note says why. Files without a
+/// secret in their new content show their removed lines (masked, as every
+/// line is, against the current secrets).
 pub fn render(d: &Diff, color: bool, redactor: &Redactor) -> String {
     let mut out = String::new();
     for a in &d.attrs {
@@ -19,10 +25,11 @@ pub fn render(d: &Diff, color: bool, redactor: &Redactor) -> String {
     let (Some(before), Some(after)) = (&d.before, &d.after) else {
         return out;
     };
+    let holds_secret = redactor.redact(after).as_ref() != after.as_str();
     let td = TextDiff::from_lines(before.as_str(), after.as_str());
     out.push_str(&paint(&format!("--- before: {}\n", d.path), '-', color));
     out.push_str(&paint(&format!("+++ after: {}\n", d.path), '+', color));
-    let mut hid_old_secret = false;
+    let mut hid_old_line = false;
     for group in td.grouped_ops(3) {
         let (first, last) = match (group.first(), group.last()) {
             (Some(f), Some(l)) => (f, l),
@@ -41,54 +48,20 @@ pub fn render(d: &Diff, color: bool, redactor: &Redactor) -> String {
             '@',
             color,
         ));
-        let changes: Vec<(ChangeTag, String)> = group
-            .iter()
-            .flat_map(|op| {
-                td.iter_changes(op)
-                    .map(|c| (c.tag(), c.value().to_string()))
-            })
-            .collect();
-        let mut i = 0;
-        while i < changes.len() {
-            if changes[i].0 != ChangeTag::Delete {
-                out.push_str(&line(changes[i].0, &redactor.redact(&changes[i].1), color));
-                i += 1;
-                continue;
-            }
-            // A run of deletions and the insertions that replace it.
-            let dels: Vec<&String> = changes[i..]
-                .iter()
-                .take_while(|c| c.0 == ChangeTag::Delete)
-                .map(|c| &c.1)
-                .collect();
-            let ins: Vec<&String> = changes[i + dels.len()..]
-                .iter()
-                .take_while(|c| c.0 == ChangeTag::Insert)
-                .map(|c| &c.1)
-                .collect();
-            let secret_in_new = ins
-                .iter()
-                .any(|l| redactor.redact(l).as_ref() != l.as_str());
-            for (k, del) in dels.iter().enumerate() {
-                let shown = if secret_in_new {
-                    hid_old_secret = true;
-                    match ins.get(k) {
-                        Some(new_line) => redactor.redact(new_line).into_owned(),
-                        None => "«hidden: may hold a previous secret value»\n".to_string(),
-                    }
+        for op in &group {
+            for c in td.iter_changes(op) {
+                let text = if c.tag() == ChangeTag::Delete && holds_secret {
+                    hid_old_line = true;
+                    std::borrow::Cow::Borrowed(HIDDEN_OLD_LINE)
                 } else {
-                    redactor.redact(del).into_owned()
+                    redactor.redact(c.value())
                 };
-                out.push_str(&line(ChangeTag::Delete, &shown, color));
+                out.push_str(&line(c.tag(), &text, color));
             }
-            for l in &ins {
-                out.push_str(&line(ChangeTag::Insert, &redactor.redact(l), color));
-            }
-            i += dels.len() + ins.len();
         }
     }
-    if hid_old_secret {
-        out.push_str("    (a secret's value changed here; its old value is not shown)\n");
+    if hid_old_line {
+        out.push_str("    (this file holds secrets: its old lines are not shown, they may hold a previous secret value)\n");
     }
     out
 }
@@ -165,19 +138,45 @@ mod secret_tests {
     use super::*;
 
     #[test]
-    fn old_secret_values_are_not_shown() {
+    fn old_lines_of_a_file_that_holds_secrets_are_not_shown() {
         let r = Redactor::new([("db.password".to_string(), "new-value-123".to_string())]);
+        // A rotated password, its old base64, and a line whose old text held
+        // a value that is no secret any more: none is shown.
         let d = Diff {
             path: "/etc/app.env".into(),
-            before: Some("A=1\nPW=old-value-456\n".into()),
-            after: Some("A=1\nPW=new-value-123\n".into()),
+            before: Some(
+                "A=1\nPW=old-value-456\nB64=b2xkLXZhbHVlLTQ1Ng==\nTOKEN=was-secret\n".into(),
+            ),
+            after: Some("A=1\nPW=new-value-123\nB64=bmV3LXZhbHVlLTEyMw==\nTOKEN=plain\n".into()),
             attrs: vec![],
         };
         let s = render(&d, false, &r);
-        assert!(!s.contains("old-value-456"), "{s}");
-        assert!(!s.contains("new-value-123"), "{s}");
-        assert!(s.contains("-PW=«secret:db.password»"), "{s}");
+        for old in [
+            "old-value-456",
+            "b2xkLXZhbHVlLTQ1Ng",
+            "was-secret",
+            "new-value-123",
+        ] {
+            assert!(!s.contains(old), "{old} shown:\n{s}");
+        }
         assert!(s.contains("+PW=«secret:db.password»"), "{s}");
-        assert!(s.contains("old value is not shown"), "{s}");
+        assert!(s.contains("+TOKEN=plain"), "{s}");
+        assert_eq!(
+            s.matches("-«old line hidden: this file holds secrets»")
+                .count(),
+            3,
+            "{s}"
+        );
+        assert!(s.contains(" A=1"), "unchanged lines stay: {s}");
+        assert!(s.contains("its old lines are not shown"), "{s}");
+        // A file without secrets shows what it removes.
+        let d = Diff {
+            path: "/etc/motd".into(),
+            before: Some("hello\n".into()),
+            after: Some("bye\n".into()),
+            attrs: vec![],
+        };
+        let s = render(&d, false, &r);
+        assert!(s.contains("-hello\n+bye\n"), "{s}");
     }
 }

@@ -19,6 +19,11 @@ use base64::Engine as _;
 /// with duplicates.
 pub(super) fn derived(s: &str) -> Vec<String> {
     let mut out = vec![s.to_owned()];
+    // Jinja's `upper`, `lower` and `capitalize` (a template that writes a
+    // token in capitals still writes the token).
+    out.push(s.to_uppercase());
+    out.push(s.to_lowercase());
+    out.push(capitalized(s));
     out.push(json_escaped(s, Ascii::Keep));
     out.push(json_escaped(s, Ascii::Escape));
     out.push(json_html_safe(s));
@@ -32,6 +37,18 @@ pub(super) fn derived(s: &str) -> Vec<String> {
     }
     out.extend(base64_forms(s.as_bytes()));
     out
+}
+
+/// Jinja's `capitalize`: the first character upper case, the rest lower.
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first
+            .to_uppercase()
+            .chain(chars.flat_map(char::to_lowercase))
+            .collect(),
+        None => String::new(),
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -199,6 +216,14 @@ mod tests {
         assert!(forms.contains(&r#"p\"a\\ss'w{rd\t\xE6\xF8\xE5"#.to_string()));
         assert!(forms.contains(&"p\"a\\ss''w{rd\tæøå".to_string()));
         assert!(forms.contains(&"p\"a\\ss'\"'\"'w{rd\tæøå".to_string()));
+    }
+
+    #[test]
+    fn case_forms_of_jinja_filters() {
+        let forms = derived("hUnter2-Pass");
+        for want in ["HUNTER2-PASS", "hunter2-pass", "Hunter2-pass"] {
+            assert!(forms.contains(&want.to_string()), "{want} in {forms:?}");
+        }
     }
 
     #[test]
