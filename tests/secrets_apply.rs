@@ -111,7 +111,8 @@ fn secrets_are_masked_everywhere_and_land_on_the_host() {
     run.expect_code(0);
     assert_no_secret(&run.all(), "the --check output", &[new_password]);
     assert!(
-        run.stdout.contains("-«old line hidden: this file holds secrets»\n+DB_PASSWORD=«secret:"),
+        run.stdout
+            .contains("-«old line hidden: this file holds secrets»\n+DB_PASSWORD=«secret:"),
         "{}",
         run.dump()
     );

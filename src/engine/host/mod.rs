@@ -553,7 +553,7 @@ impl HostRunner {
     /// Renders a task's arguments. On an error, the argument that failed is
     /// found (only then, one by one) so the message names its own line.
     fn render_args(&self, r: &Resolver, task: &Task) -> Result<Json, String> {
-        self.render_json(r, &task.args).map_err(|e| {
+        let rendered = self.render_json(r, &task.args).map_err(|e| {
             let failed = match &task.args {
                 Json::Object(m) => m
                     .iter()
@@ -562,7 +562,18 @@ impl HostRunner {
                 _ => None,
             };
             arg_error(failed.map_or(&task.origin, |k| task.arg_origin(k)), &e)
-        })
+        })?;
+        // A NUL can be in no path, name or command on a host: refused here,
+        // as this task's failure, before any script holds it.
+        if let Json::Object(m) = &rendered {
+            if let Some((k, _)) = m.iter().find(|(_, v)| holds_nul(v)) {
+                return Err(format!(
+                    "{}: `{k}` contains a NUL byte, which no path, name or command on a host can hold",
+                    task.arg_origin(k)
+                ));
+            }
+        }
+        Ok(rendered)
     }
 
     fn eval(&self, r: &Resolver, expr: &str) -> Result<bool, TemplateError> {
@@ -629,6 +640,16 @@ impl HostvarsSource for HostRunner {
 /// A template error in a task's arguments: the task's file and line, the
 /// message, and what to do about an undefined variable. A line inside a
 /// one-line YAML string (`line 1`) tells nothing and is left out.
+/// Whether a NUL byte is in any string (or key) of `v`.
+fn holds_nul(v: &Json) -> bool {
+    match v {
+        Json::String(s) => s.contains('\0'),
+        Json::Array(a) => a.iter().any(holds_nul),
+        Json::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
 fn arg_error(origin: &impl std::fmt::Display, e: &TemplateError) -> String {
     let within = match e.line {
         Some(l) if l > 1 => format!(" (line {l} of the value)"),

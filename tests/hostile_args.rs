@@ -1,0 +1,274 @@
+//! Issue 13, "Security": no value a task renders is ever run as shell on the
+//! host. Every argument of every module `rprov modules` lists is fed a value
+//! full of shell syntax (`$(…)`, backticks, `${…}`, quotes, a backslash, a
+//! newline; and, in a second run, a NUL byte), one task per argument, over a
+//! real loopback sshd as an unprivileged user. The value's command
+//! substitutions would each create a file in a canary directory: the host
+//! must have run none of them, every task must be reported (nothing took the
+//! host down), and where a task names a path it cannot use, it names the
+//! value literally.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use common::{apply_json, target_dir, USER};
+use rprov_testbed::Sshd;
+use serde_json::{json, Value};
+
+/// Modules whose tasks are expanded when the playbook loads (their argument
+/// names a file or role on the controller, never reaching a host), or that
+/// end the play (`meta`): fed separately below or not at all.
+const LOAD_TIME: &[&str] = &[
+    "include_tasks",
+    "import_tasks",
+    "import_role",
+    "include_role",
+    "meta",
+];
+
+/// Arguments that are shell text by definition: `shell`'s command is run by
+/// `sh`, as the user asked.
+const SHELL_BY_DESIGN: &[(&str, &str)] = &[("shell", "cmd")];
+
+/// The minimal arguments that make each module's task plan, so that the
+/// hostile argument is the one under test. Paths point into `dir`.
+fn base_args(module: &str, dir: &Path) -> Value {
+    let d = dir.display();
+    match module {
+        "copy" => json!({"dest": format!("{d}/copy-out"), "content": "x"}),
+        "template" => json!({"src": "t.j2", "dest": format!("{d}/tpl-out")}),
+        "file" => json!({"path": format!("{d}/file-out"), "state": "touch"}),
+        "command" | "shell" => json!({"cmd": "true"}),
+        "stat" => json!({"path": format!("{d}")}),
+        "debug" | "fail" => json!({"msg": "m"}),
+        "assert" => json!({"that": ["true"]}),
+        "set_fact" => json!({"x": 1}),
+        "ping" => json!({}),
+        "user" => json!({"name": "rprov-hostile-nobody"}),
+        "group" => json!({"name": "rprov-hostile-nogroup"}),
+        "authorized_key" => json!({
+            "user": USER,
+            "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGQ3dV0hOZ1bJ7iS5z1bXgWmHVzr9rZlU1o2bq8VbK1d x@y",
+            "path": format!("{d}/authorized_keys"),
+            "manage_dir": false,
+        }),
+        "apt" | "package" => json!({"name": "rprov-no-such-package", "state": "present"}),
+        "lineinfile" => json!({"path": format!("{d}/li"), "line": "x", "create": true}),
+        "blockinfile" => json!({"path": format!("{d}/bi"), "block": "x", "create": true}),
+        "hostname" => json!({"name": "rprov-hostile"}),
+        "timezone" => json!({"name": "Etc/UTC"}),
+        "ufw" => json!({"rule": "allow", "port": "22"}),
+        "systemd" | "systemd_service" | "service" => {
+            json!({"name": "rprov-hostile.service", "state": "started"})
+        }
+        "quadlet" => json!({
+            "name": "rprov-hostile.container",
+            "content": "[Container]\nImage=localhost/x\n",
+            "scope": "system",
+        }),
+        "rolling_restart" => json!({
+            "units": ["rprov-hostile.service"],
+            "health_url": "http://127.0.0.1:9/",
+            "scope": "system",
+        }),
+        "uri" => json!({"url": "http://127.0.0.1:9/", "timeout": 2}),
+        "wait_for" => json!({"path": format!("{d}/exists"), "timeout": 1}),
+        other => panic!(
+            "module `{other}` is new: give it base arguments in tests/hostile_args.rs so its \
+             arguments are fed hostile values too"
+        ),
+    }
+}
+
+/// Each module and its arguments, as `rprov modules` lists them.
+fn modules() -> BTreeMap<String, Vec<String>> {
+    let run = common::rprov(Path::new("."), ["modules"]);
+    run.expect_code(0);
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut current = String::new();
+    for line in run.stdout.lines() {
+        let rest = if line.starts_with(' ') {
+            line.trim()
+        } else {
+            let (name, rest) = line.split_once(' ').unwrap_or((line, ""));
+            current = name.to_string();
+            rest.trim()
+        };
+        let args = out.entry(current.clone()).or_default();
+        if rest.starts_with('(') {
+            continue;
+        }
+        args.extend(
+            rest.split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(String::from),
+        );
+    }
+    out
+}
+
+/// One task per module argument, the argument set to `evil`.
+fn tasks(dir: &Path, evil: &str) -> Vec<Value> {
+    let mut tasks = Vec::new();
+    for (module, args) in modules() {
+        if LOAD_TIME.contains(&module.as_str()) {
+            continue;
+        }
+        let base = base_args(&module, dir);
+        let mut names = args.clone();
+        if names.is_empty() {
+            names.push("x".into()); // set_fact: any name
+        }
+        for arg in names {
+            if SHELL_BY_DESIGN.contains(&(module.as_str(), arg.as_str()))
+                || std::env::var("HOSTILE_SKIP").is_ok_and(|v| v == format!("{module} {arg}"))
+            {
+                continue;
+            }
+            let mut a = base.clone();
+            a[arg.as_str()] = json!(evil);
+            tasks.push(json!({
+                "name": format!("{module} {arg}"),
+                module.as_str(): a,
+                "ignore_errors": true,
+            }));
+        }
+    }
+    tasks
+}
+
+/// The playbook as JSON (which is YAML: no escaping of ours stands between
+/// the value and rprov), task `i` on line `i + 2`.
+fn playbook(tasks: &[Value]) -> String {
+    let lines: Vec<String> = tasks.iter().map(Value::to_string).collect();
+    format!(
+        "[{{\"hosts\": \"all\", \"gather_facts\": false, \"tasks\": [\n{}\n]}}]\n",
+        lines.join(",\n")
+    )
+}
+
+/// The line a load error points at (`site.yml:LINE:COL: …`).
+fn error_line(stderr: &str) -> Option<usize> {
+    let rest = stderr.split("site.yml:").nth(1)?;
+    rest.split(':').next()?.parse().ok()
+}
+
+fn run_hostile(evil_with: impl Fn(&Path) -> String, label: &str) {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("work");
+    let dest = target_dir(USER);
+    let canary = target_dir(USER);
+    fs::write(dest.path().join("exists"), "present\n").expect("write");
+    fs::write(work.path().join("t.j2"), "t\n").expect("write");
+    let evil = evil_with(canary.path());
+    let literal = serde_json::to_string(&evil).expect("json");
+    let literal = &literal[1..literal.len() - 1];
+    let mut tasks = tasks(dest.path(), &evil);
+    let inv = common::one_host_inventory(work.path(), &sshd, "h");
+    // Arguments refused when the playbook loads never reach the host: each
+    // such refusal must name the value, then the task is left out and the
+    // rest is run.
+    let mut refused = Vec::new();
+    let run = loop {
+        fs::write(work.path().join("site.yml"), playbook(&tasks)).expect("write");
+        let run = apply_json(work.path(), &inv, &[]);
+        if run.code != 1 {
+            break run;
+        }
+        let line = error_line(&run.stderr)
+            .unwrap_or_else(|| panic!("{label}: a load error without a line\n{}", run.dump()));
+        assert!(
+            line >= 2 && line - 2 < tasks.len(),
+            "{label}: load error outside the tasks\n{}",
+            run.dump()
+        );
+        let task = tasks.remove(line - 2);
+        let first_line = evil.lines().next().unwrap_or_default();
+        assert!(
+            run.stderr.contains(first_line) || run.stderr.contains(literal),
+            "{label}: the load error for `{}` does not name the value\n{}",
+            task["name"],
+            run.dump()
+        );
+        refused.push(task["name"].to_string());
+        assert!(
+            refused.len() < 60,
+            "{label}: most tasks refused: {refused:?}"
+        );
+    };
+    let n = tasks.len();
+    assert!(
+        run.code == 0 || run.code == 2,
+        "{label}: unexpected exit\n{}",
+        run.dump()
+    );
+    let planted: Vec<_> = fs::read_dir(canary.path())
+        .expect("canary dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        planted.is_empty(),
+        "{label}: the host ran shell from a rendered value (canaries {planted:?})\n{}",
+        run.dump()
+    );
+    let tasks = run.tasks();
+    assert_eq!(
+        tasks.len(),
+        n,
+        "{label}: not every task was reported (did one take the host down?)\n{}",
+        run.dump()
+    );
+    assert_eq!(run.recap("h")["unreachable"], 0, "{label}\n{}", run.dump());
+    // Tasks whose path cannot be used name it: as it was written, or (a NUL,
+    // which no host path can hold) by the argument's name.
+    for (name, arg) in [
+        ("copy dest", "dest"),
+        ("template dest", "dest"),
+        ("stat path", "path"),
+    ] {
+        let t = tasks
+            .iter()
+            .find(|t| t["task"] == name)
+            .unwrap_or_else(|| panic!("{label}: no task {name}\n{}", run.dump()));
+        let text = t.to_string();
+        if evil.contains('\0') {
+            assert!(
+                text.contains(&format!("`{arg}` contains a NUL byte")),
+                "{label}: `{name}` does not say what is wrong: {text}"
+            );
+        } else if name == "stat path" {
+            assert_eq!(t["result"]["stat"]["exists"], false, "{label}: {text}");
+        } else {
+            assert!(
+                text.contains(literal),
+                "{label}: `{name}` does not name the value literally: {text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn shell_syntax_in_any_argument_never_runs_on_the_host() {
+    run_hostile(
+        |c| {
+            let c = c.display();
+            format!(
+                "/nonexistent/a$(touch {c}/dollar)b`touch {c}/backtick`c${{HOME:+$(touch {c}/param)}}'q\"dq\\bs\nnl;touch {c}/semi"
+            )
+        },
+        "shell syntax",
+    );
+}
+
+#[test]
+fn a_nul_byte_in_any_argument_is_an_error_not_a_crash() {
+    run_hostile(
+        |c| format!("/nonexistent/nul\0$(touch {}/nul)", c.display()),
+        "NUL byte",
+    );
+}
