@@ -27,7 +27,12 @@ pub enum Command {
     /// Create, edit and read the age-encrypted secrets file (secrets.age).
     Secrets(rprov_secrets::cli::SecretsArgs),
     /// List the modules rprov supports and their arguments.
-    Modules,
+    Modules {
+        /// One JSON document: each module with its arguments and what each takes
+        /// (`str`, `bool`, `int`, `number`, `list`, `mode`, `any`, or its choices).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script (e.g. `rprov completions bash > /etc/bash_completion.d/rprov`).
     Completions {
         #[arg(value_enum)]

@@ -45,8 +45,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             rprov_secrets::cli::run(args)?;
             Ok(Outcome::Success)
         }
-        Command::Modules => {
-            print!("{}", modules_table(100));
+        Command::Modules { json } => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&modules_json())?);
+            } else {
+                print!("{}", modules_table(100));
+            }
             Ok(Outcome::Success)
         }
         Command::Completions { shell } => {
@@ -67,10 +71,10 @@ fn modules_table(width: usize) -> String {
         + 2;
     let mut out = String::new();
     for s in crate::modules::SPECS {
-        let args = if s.args.is_empty() {
+        let args: Vec<&str> = if s.args.is_empty() {
             vec!["(any name: value)"]
         } else {
-            s.args.to_vec()
+            s.arg_names().collect()
         };
         let mut line = format!("{:<name_w$}", s.name);
         let mut col = name_w;
@@ -93,6 +97,34 @@ fn modules_table(width: usize) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `rprov modules --json`: the same table for machines, with each argument's kind.
+fn modules_json() -> serde_json::Value {
+    use crate::modules::Kind;
+    let modules: Vec<serde_json::Value> = crate::modules::SPECS
+        .iter()
+        .map(|s| {
+            let args: Vec<serde_json::Value> = s
+                .args
+                .iter()
+                .map(|a| match a.kind {
+                    Kind::Choice(c) => {
+                        serde_json::json!({"name": a.name, "type": "choice", "choices": c})
+                    }
+                    k => serde_json::json!({"name": a.name, "type": k.describe()}),
+                })
+                .collect();
+            serde_json::json!({
+                "name": s.name,
+                "free_form": s.free_form,
+                "runs_on": if s.local { "controller" } else { "host" },
+                "any_args": s.args.is_empty() && !s.free_form,
+                "args": args,
+            })
+        })
+        .collect();
+    serde_json::json!({ "modules": modules })
 }
 
 fn load_inventory(

@@ -74,6 +74,20 @@ fn load_errors_exit_1_before_any_host_is_contacted() {
             ],
         ),
         (
+            "wrong_value.yml",
+            &[
+                "wrong_value.yml:8:16: `user`: `state` must be one of present, absent, got `presnt`",
+                "did you mean `present`? `state` takes: present, absent",
+            ],
+        ),
+        (
+            "wrong_type.yml",
+            &[
+                "wrong_type.yml:6:15: `file`: `mode` must be a file mode, got a list ([1])",
+                "help: octal as a string",
+            ],
+        ),
+        (
             "unknown_handler.yml",
             &[
                 "unknown_handler.yml:3:",
@@ -159,6 +173,18 @@ fn task_errors_name_the_file_and_line_and_exit_2() {
         run.stdout.contains("ok       [web1] fine"),
         "{}",
         run.dump()
+    );
+
+    // A value from a template is checked once rendered, with the same message.
+    let run = apply(&inv, "wrong_templated_value.yml", &[]);
+    run.expect_code(2);
+    assert_says(
+        &run,
+        &[
+            "wrong_templated_value.yml:10:",
+            "`lineinfile`: `state` must be one of present, absent, got `presnt`",
+            "did you mean `present`?",
+        ],
     );
 
     // Free-form `k=v` arguments: the module's line, not the task's first line.

@@ -83,30 +83,20 @@ fn base_args(module: &str, dir: &Path) -> Value {
     }
 }
 
-/// Each module and its arguments, as `rprov modules` lists them.
+/// Each module and its arguments, as `rprov modules --json` lists them.
 fn modules() -> BTreeMap<String, Vec<String>> {
-    let run = common::rprov(Path::new("."), ["modules"]);
+    let run = common::rprov(Path::new("."), ["modules", "--json"]);
     run.expect_code(0);
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut current = String::new();
-    for line in run.stdout.lines() {
-        let rest = if line.starts_with(' ') {
-            line.trim()
-        } else {
-            let (name, rest) = line.split_once(' ').unwrap_or((line, ""));
-            current = name.to_string();
-            rest.trim()
-        };
-        let args = out.entry(current.clone()).or_default();
-        if rest.starts_with('(') {
-            continue;
-        }
-        args.extend(
-            rest.split(',')
-                .map(str::trim)
-                .filter(|a| !a.is_empty())
-                .map(String::from),
-        );
+    let doc: Value = serde_json::from_str(&run.stdout).expect("modules --json");
+    let mut out = BTreeMap::new();
+    for m in doc["modules"].as_array().expect("modules") {
+        let args = m["args"]
+            .as_array()
+            .expect("args")
+            .iter()
+            .map(|a| a["name"].as_str().expect("name").to_string())
+            .collect();
+        out.insert(m["name"].as_str().expect("name").to_string(), args);
     }
     out
 }

@@ -8,6 +8,7 @@
 //!
 //! Adding a module: a file here with its `plan` function, and a line in [`SPECS`].
 
+pub mod args;
 mod command;
 mod copy;
 mod copy_tree;
@@ -43,66 +44,92 @@ use serde_json::{Map, Value as Json};
 
 use crate::probe::{Fact, FileState, Probe};
 
-/// A module's name and the arguments it accepts, checked when a playbook loads.
+pub use args::{Arg, Kind};
+
+/// A module's name and the arguments it accepts, checked when a playbook
+/// loads and again, for templated values, when a task is planned (see
+/// [`args`]).
 pub struct ModuleSpec {
     pub name: &'static str,
-    pub args: &'static [&'static str],
+    pub args: &'static [Arg],
     /// Takes free-form text (`command: ls -l`).
     pub free_form: bool,
     /// Runs on the controller only (debug, set_fact…): no probe, no remote command.
     pub local: bool,
 }
 
+impl ModuleSpec {
+    /// The argument called `name`, if the module takes it.
+    pub fn arg(&self, name: &str) -> Option<&'static Arg> {
+        self.args.iter().find(|a| a.name == name)
+    }
+
+    /// The argument names, in the order they are documented.
+    pub fn arg_names(&self) -> impl Iterator<Item = &'static str> {
+        self.args.iter().map(|a| a.name)
+    }
+}
+
+/// `[ "name", "state": Choice(&[…]), … ]`: an argument is text unless its
+/// kind is given.
+macro_rules! args {
+    ($($arg:literal $(: $kind:expr)?),* $(,)?) => {
+        &[$(Arg { name: $arg, kind: args!(@kind $($kind)?) }),*]
+    };
+    (@kind) => { Kind::Str };
+    (@kind $k:expr) => { $k };
+}
+
 macro_rules! spec {
-    ($name:literal, [$($arg:literal),* $(,)?]) => {
-        ModuleSpec { name: $name, args: &[$($arg),*], free_form: false, local: false }
+    ($name:literal, [$($t:tt)*]) => {
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, local: false }
     };
-    ($name:literal, free, [$($arg:literal),* $(,)?]) => {
-        ModuleSpec { name: $name, args: &[$($arg),*], free_form: true, local: false }
+    ($name:literal, free, [$($t:tt)*]) => {
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, local: false }
     };
-    ($name:literal, local, [$($arg:literal),* $(,)?]) => {
-        ModuleSpec { name: $name, args: &[$($arg),*], free_form: false, local: true }
+    ($name:literal, local, [$($t:tt)*]) => {
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, local: true }
     };
-    ($name:literal, local free, [$($arg:literal),* $(,)?]) => {
-        ModuleSpec { name: $name, args: &[$($arg),*], free_form: true, local: true }
+    ($name:literal, local free, [$($t:tt)*]) => {
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, local: true }
     };
 }
 
 /// `systemd`, `systemd_service` and `service` take the same arguments.
-const SYSTEMD_ARGS: &[&str] = &[
+const SYSTEMD_ARGS: &[Arg] = args![
     "name",
-    "state",
-    "enabled",
-    "masked",
-    "daemon_reload",
-    "daemon-reload",
-    "daemon_reexec",
-    "daemon-reexec",
-    "scope",
+    "state": Kind::Choice(&["started", "stopped", "restarted", "reloaded"]),
+    "enabled": Kind::Bool,
+    "masked": Kind::Bool,
+    "daemon_reload": Kind::Bool,
+    "daemon-reload": Kind::Bool,
+    "daemon_reexec": Kind::Bool,
+    "daemon-reexec": Kind::Bool,
+    "scope": Kind::Choice(&["system", "user", "global"]),
     "user",
-    "no_block",
-    "force",
-    "pattern",
-    "sleep",
-    "arguments",
-    "args",
-    "runlevel",
+    "no_block": Kind::Bool,
+    "force": Kind::Bool,
+    "pattern": Kind::Any,
+    "sleep": Kind::Any,
+    "arguments": Kind::Any,
+    "args": Kind::Any,
+    "runlevel": Kind::Any,
     "use",
 ];
 
 /// `include_role` takes what `import_role` takes, and `apply` (last).
-const INCLUDE_ROLE_ARGS: &[&str] = &[
+const INCLUDE_ROLE_ARGS: &[Arg] = args![
     "name",
     "tasks_from",
     "vars_from",
     "defaults_from",
     "handlers_from",
-    "allow_duplicates",
-    "public",
-    "rolespec_validate",
-    "apply",
+    "allow_duplicates": Kind::Bool,
+    "public": Kind::Bool,
+    "rolespec_validate": Kind::Bool,
+    "apply": Kind::Any,
 ];
-const IMPORT_ROLE_ARGS: &[&str] = match INCLUDE_ROLE_ARGS.split_last() {
+const IMPORT_ROLE_ARGS: &[Arg] = match INCLUDE_ROLE_ARGS.split_last() {
     Some((_, rest)) => rest,
     None => &[],
 };
@@ -112,26 +139,26 @@ pub static SPECS: &[ModuleSpec] = &[
         "copy",
         [
             "src",
-            "content",
+            "content": Kind::Any,
             "dest",
             "owner",
             "group",
-            "mode",
-            "backup",
-            "force",
+            "mode": Kind::Mode,
+            "backup": Kind::Bool,
+            "force": Kind::Bool,
             "validate",
-            "remote_src",
-            "directory_mode",
-            "follow",
-            "decrypt",
+            "remote_src": Kind::Bool,
+            "directory_mode": Kind::Mode,
+            "follow": Kind::Bool,
+            "decrypt": Kind::Bool,
             "checksum",
-            "local_follow",
-            "unsafe_writes",
+            "local_follow": Kind::Bool,
+            "unsafe_writes": Kind::Bool,
             "setype",
             "seuser",
             "serole",
             "selevel",
-            "attributes"
+            "attributes": Kind::Any,
         ]
     ),
     spec!(
@@ -141,21 +168,21 @@ pub static SPECS: &[ModuleSpec] = &[
             "dest",
             "owner",
             "group",
-            "mode",
-            "backup",
-            "force",
+            "mode": Kind::Mode,
+            "backup": Kind::Bool,
+            "force": Kind::Bool,
             "validate",
             "newline_sequence",
-            "trim_blocks",
-            "lstrip_blocks",
-            "follow",
+            "trim_blocks": Kind::Bool,
+            "lstrip_blocks": Kind::Bool,
+            "follow": Kind::Bool,
             "output_encoding",
-            "unsafe_writes",
+            "unsafe_writes": Kind::Bool,
             "setype",
             "seuser",
             "serole",
             "selevel",
-            "attributes"
+            "attributes": Kind::Any,
         ]
     ),
     spec!(
@@ -164,24 +191,24 @@ pub static SPECS: &[ModuleSpec] = &[
             "path",
             "dest",
             "name",
-            "state",
+            "state": Kind::Choice(&["absent", "directory", "file", "hard", "link", "touch"]),
             "owner",
             "group",
-            "mode",
-            "recurse",
+            "mode": Kind::Mode,
+            "recurse": Kind::Bool,
             "src",
-            "force",
-            "follow",
+            "force": Kind::Bool,
+            "follow": Kind::Bool,
             "access_time",
             "modification_time",
             "access_time_format",
             "modification_time_format",
-            "unsafe_writes",
+            "unsafe_writes": Kind::Bool,
             "setype",
             "seuser",
             "serole",
             "selevel",
-            "attributes"
+            "attributes": Kind::Any,
         ]
     ),
     spec!(
@@ -189,15 +216,15 @@ pub static SPECS: &[ModuleSpec] = &[
         free,
         [
             "cmd",
-            "argv",
+            "argv": Kind::Any,
             "creates",
             "removes",
             "chdir",
             "stdin",
-            "stdin_add_newline",
-            "strip_empty_ends",
-            "expand_argument_vars",
-            "warn"
+            "stdin_add_newline": Kind::Bool,
+            "strip_empty_ends": Kind::Bool,
+            "expand_argument_vars": Kind::Bool,
+            "warn": Kind::Any,
         ]
     ),
     spec!(
@@ -209,34 +236,40 @@ pub static SPECS: &[ModuleSpec] = &[
             "removes",
             "chdir",
             "stdin",
-            "stdin_add_newline",
-            "strip_empty_ends",
+            "stdin_add_newline": Kind::Bool,
+            "strip_empty_ends": Kind::Bool,
             "executable",
-            "warn"
+            "warn": Kind::Any,
         ]
     ),
     spec!(
         "stat",
         [
             "path",
-            "follow",
-            "get_checksum",
-            "checksum_algorithm",
-            "get_mime",
-            "get_attributes"
+            "follow": Kind::Bool,
+            "get_checksum": Kind::Bool,
+            "checksum_algorithm": Kind::Choice(&["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]),
+            "get_mime": Kind::Bool,
+            "get_attributes": Kind::Bool,
         ]
     ),
-    spec!("debug", local, ["msg", "var", "verbosity"]),
+    spec!("debug", local, ["msg": Kind::Any, "var": Kind::Any, "verbosity": Kind::Int]),
     spec!(
         "assert",
         local,
-        ["that", "fail_msg", "msg", "success_msg", "quiet"]
+        [
+            "that": Kind::Any,
+            "fail_msg": Kind::Any,
+            "msg": Kind::Any,
+            "success_msg": Kind::Any,
+            "quiet": Kind::Bool,
+        ]
     ),
-    spec!("fail", local, ["msg"]),
+    spec!("fail", local, ["msg": Kind::Any]),
     spec!("set_fact", local, []),
     spec!("meta", local free, []),
-    spec!("ping", ["data"]),
-    spec!("include_tasks", local free, ["file", "apply"]),
+    spec!("ping", ["data": Kind::Any]),
+    spec!("include_tasks", local free, ["file", "apply": Kind::Any]),
     spec!("import_tasks", local free, ["file"]),
     ModuleSpec {
         name: "import_role",
@@ -254,36 +287,36 @@ pub static SPECS: &[ModuleSpec] = &[
         "user",
         [
             "name",
-            "state",
+            "state": Kind::Choice(&["present", "absent"]),
             "shell",
             "home",
-            "create_home",
-            "createhome",
-            "groups",
-            "append",
-            "system",
-            "uid",
+            "create_home": Kind::Bool,
+            "createhome": Kind::Bool,
+            "groups": Kind::List,
+            "append": Kind::Bool,
+            "system": Kind::Bool,
+            "uid": Kind::Int,
             "group",
             "comment",
-            "password_lock",
-            "remove",
+            "password_lock": Kind::Bool,
+            "remove": Kind::Bool,
             "password",
-            "update_password",
-            "move_home",
-            "force",
-            "non_unique"
+            "update_password": Kind::Choice(&["always", "on_create"]),
+            "move_home": Kind::Bool,
+            "force": Kind::Bool,
+            "non_unique": Kind::Bool,
         ]
     ),
     spec!(
         "group",
         [
             "name",
-            "state",
-            "gid",
-            "system",
-            "force",
-            "local",
-            "non_unique"
+            "state": Kind::Choice(&["present", "absent"]),
+            "gid": Kind::Int,
+            "system": Kind::Bool,
+            "force": Kind::Bool,
+            "local": Kind::Bool,
+            "non_unique": Kind::Bool,
         ]
     ),
     spec!(
@@ -291,49 +324,49 @@ pub static SPECS: &[ModuleSpec] = &[
         [
             "user",
             "key",
-            "state",
-            "exclusive",
+            "state": Kind::Choice(&["present", "absent"]),
+            "exclusive": Kind::Bool,
             "path",
-            "manage_dir",
+            "manage_dir": Kind::Bool,
             "key_options",
             "comment",
-            "follow",
-            "validate_certs"
+            "follow": Kind::Bool,
+            "validate_certs": Kind::Bool,
         ]
     ),
     spec!(
         "apt",
         [
-            "name",
-            "pkg",
-            "package",
-            "state",
-            "update_cache",
-            "update-cache",
-            "cache_valid_time",
-            "upgrade",
-            "install_recommends",
-            "install-recommends",
-            "autoremove",
-            "purge",
+            "name": Kind::List,
+            "pkg": Kind::List,
+            "package": Kind::List,
+            "state": Kind::Choice(&["present", "installed", "absent", "removed", "latest"]),
+            "update_cache": Kind::Bool,
+            "update-cache": Kind::Bool,
+            "cache_valid_time": Kind::Int,
+            "upgrade": Kind::Any,
+            "install_recommends": Kind::Bool,
+            "install-recommends": Kind::Bool,
+            "autoremove": Kind::Bool,
+            "purge": Kind::Bool,
             "default_release",
             "default-release",
-            "force",
-            "lock_timeout",
-            "dpkg_options",
-            "only_upgrade",
-            "allow_downgrade",
-            "allow_unauthenticated",
-            "allow_change_held_packages",
-            "autoclean",
-            "clean",
-            "policy_rc_d",
-            "fail_on_autoremove",
-            "update_cache_retries",
-            "update_cache_retry_max_delay"
+            "force": Kind::Bool,
+            "lock_timeout": Kind::Int,
+            "dpkg_options": Kind::Any,
+            "only_upgrade": Kind::Bool,
+            "allow_downgrade": Kind::Bool,
+            "allow_unauthenticated": Kind::Bool,
+            "allow_change_held_packages": Kind::Bool,
+            "autoclean": Kind::Bool,
+            "clean": Kind::Bool,
+            "policy_rc_d": Kind::Int,
+            "fail_on_autoremove": Kind::Bool,
+            "update_cache_retries": Kind::Int,
+            "update_cache_retry_max_delay": Kind::Int,
         ]
     ),
-    spec!("package", ["name", "state", "use"]),
+    spec!("package", ["name": Kind::List, "state", "use"]),
     spec!(
         "lineinfile",
         [
@@ -346,23 +379,23 @@ pub static SPECS: &[ModuleSpec] = &[
             "search_string",
             "line",
             "value",
-            "state",
+            "state": Kind::Choice(&["present", "absent"]),
             "insertafter",
             "insertbefore",
-            "create",
-            "backrefs",
-            "firstmatch",
+            "create": Kind::Bool,
+            "backrefs": Kind::Bool,
+            "firstmatch": Kind::Bool,
             "owner",
             "group",
-            "mode",
-            "backup",
+            "mode": Kind::Mode,
+            "backup": Kind::Bool,
             "validate",
-            "unsafe_writes",
-            "attributes",
+            "unsafe_writes": Kind::Bool,
+            "attributes": Kind::Any,
             "setype",
             "seuser",
             "serole",
-            "selevel"
+            "selevel",
         ]
     ),
     spec!(
@@ -379,21 +412,21 @@ pub static SPECS: &[ModuleSpec] = &[
             "marker_end",
             "insertafter",
             "insertbefore",
-            "state",
-            "create",
+            "state": Kind::Choice(&["present", "absent"]),
+            "create": Kind::Bool,
             "owner",
             "group",
-            "mode",
-            "backup",
+            "mode": Kind::Mode,
+            "backup": Kind::Bool,
             "validate",
-            "append_newline",
-            "prepend_newline",
-            "unsafe_writes",
-            "attributes",
+            "append_newline": Kind::Bool,
+            "prepend_newline": Kind::Bool,
+            "unsafe_writes": Kind::Bool,
+            "attributes": Kind::Any,
             "setype",
             "seuser",
             "serole",
-            "selevel"
+            "selevel",
         ]
     ),
     spec!("hostname", ["name", "use"]),
@@ -401,14 +434,14 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!(
         "ufw",
         [
-            "state",
-            "default",
-            "policy",
-            "direction",
-            "rule",
+            "state": Kind::Choice(&["enabled", "disabled", "reloaded", "reset"]),
+            "default": Kind::Choice(&["allow", "deny", "reject"]),
+            "policy": Kind::Choice(&["allow", "deny", "reject"]),
+            "direction": Kind::Choice(&["in", "out", "incoming", "outgoing", "routed"]),
+            "rule": Kind::Choice(&["allow", "deny", "reject", "limit"]),
             "port",
-            "proto",
-            "protocol",
+            "proto": Kind::Choice(&["any", "tcp", "udp", "ipv6", "esp", "ah", "gre", "igmp"]),
+            "protocol": Kind::Choice(&["any", "tcp", "udp", "ipv6", "esp", "ah", "gre", "igmp"]),
             "from_ip",
             "from",
             "src",
@@ -418,18 +451,18 @@ pub static SPECS: &[ModuleSpec] = &[
             "dest",
             "to_port",
             "comment",
-            "delete",
-            "logging",
-            "log",
+            "delete": Kind::Bool,
+            "logging": Kind::Choice(&["on", "off", "low", "medium", "high", "full"]),
+            "log": Kind::Bool,
             "interface",
             "if",
             "interface_in",
             "if_in",
             "interface_out",
             "if_out",
-            "route",
-            "insert",
-            "insert_relative_to"
+            "route": Kind::Bool,
+            "insert": Kind::Int,
+            "insert_relative_to": Kind::Choice(&["zero", "first-ipv4", "last-ipv4", "first-ipv6", "last-ipv6"]),
         ]
     ),
     ModuleSpec {
@@ -458,25 +491,25 @@ pub static SPECS: &[ModuleSpec] = &[
             "src",
             "template",
             "user",
-            "scope",
-            "state",
-            "instances",
-            "validate",
-            "daemon_reload"
+            "scope": Kind::Choice(&["system", "user", "global"]),
+            "state": Kind::Choice(&["present", "absent", "started"]),
+            "instances": Kind::Any,
+            "validate": Kind::Bool,
+            "daemon_reload": Kind::Bool,
         ]
     ),
     spec!(
         "rolling_restart",
         [
-            "units",
+            "units": Kind::List,
             "template",
-            "instances",
-            "scope",
+            "instances": Kind::Any,
+            "scope": Kind::Choice(&["system", "user", "global"]),
             "user",
             "health_url",
-            "interval",
-            "timeout",
-            "expect_status"
+            "interval": Kind::Num,
+            "timeout": Kind::Num,
+            "expect_status": Kind::Any,
         ]
     ),
     spec!(
@@ -484,34 +517,34 @@ pub static SPECS: &[ModuleSpec] = &[
         [
             "url",
             "method",
-            "status_code",
-            "return_content",
-            "headers",
-            "body",
-            "body_format",
-            "timeout",
-            "validate_certs",
-            "follow_redirects",
+            "status_code": Kind::Any,
+            "return_content": Kind::Bool,
+            "headers": Kind::Any,
+            "body": Kind::Any,
+            "body_format": Kind::Choice(&["raw", "json", "form-urlencoded", "form-multipart"]),
+            "timeout": Kind::Num,
+            "validate_certs": Kind::Bool,
+            "follow_redirects": Kind::Any,
             "url_username",
             "url_password",
             "user",
             "password",
-            "force_basic_auth"
+            "force_basic_auth": Kind::Bool,
         ]
     ),
     spec!(
         "wait_for",
         [
-            "port",
+            "port": Kind::Int,
             "host",
             "path",
-            "state",
-            "timeout",
-            "delay",
-            "sleep",
+            "state": Kind::Choice(&["started", "present", "stopped", "absent", "drained"]),
+            "timeout": Kind::Num,
+            "delay": Kind::Num,
+            "sleep": Kind::Num,
             "search_regex",
-            "connect_timeout",
-            "msg"
+            "connect_timeout": Kind::Num,
+            "msg",
         ]
     ),
 ];
@@ -757,7 +790,8 @@ impl PlanCx<'_> {
 /// handled by the executor itself.
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     // Values written with variables are checked here, once rendered; the
-    // literal ones already were when the playbook loaded.
+    // literal ones already were when the playbook loaded. (Their kinds are
+    // checked when the executor renders them: `HostRunner::render_args`.)
     for (key, value) in cx.args {
         if let Some(r) = refuse::refusal(cx.module, key, value) {
             return Err(PlanError::Fail(format!("{}\n= help: {}", r.msg, r.hint)));

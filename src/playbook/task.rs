@@ -372,14 +372,11 @@ fn check_args(
             )
             .with_hint("write its arguments as a mapping or as key=value words"));
         }
-        if !spec.args.contains(&name.as_str()) {
-            let hint = match did_you_mean(name, spec.args.iter().copied()) {
-                Some(s) => format!(
-                    "did you mean `{s}`? `{}` takes: {}",
-                    spec.name,
-                    spec.args.join(", ")
-                ),
-                None => format!("`{}` takes: {}", spec.name, spec.args.join(", ")),
+        if spec.arg(name).is_none() {
+            let all = spec.arg_names().collect::<Vec<_>>().join(", ");
+            let hint = match did_you_mean(name, spec.arg_names()) {
+                Some(s) => format!("did you mean `{s}`? `{}` takes: {all}", spec.name),
+                None => format!("`{}` takes: {all}", spec.name),
             };
             let at = args_node_for(key, written, doc, name);
             return Err(LoadError::new(
@@ -389,10 +386,17 @@ fn check_args(
             .with_hint(hint));
         }
     }
-    // Values rprov would not carry out; templated ones are checked when planned.
+    // Values of the wrong kind, and values rprov would not carry out;
+    // templated ones are checked when planned (`modules::plan`).
     for (name, value) in args {
-        if matches!(value, Json::String(s) if rprov_template::is_template(s)) {
+        if modules::args::has_template(value) {
             continue;
+        }
+        if let Some(arg) = spec.arg(name) {
+            if let Err(m) = modules::args::check(spec.name, arg, value) {
+                let at = args_value_node_for(key, written, doc, name);
+                return Err(LoadError::new(at, m.msg).with_hint(m.hint));
+            }
         }
         if let Some(r) = modules::refuse::refusal(spec.name, name, value) {
             let at = args_value_node_for(key, written, doc, name);

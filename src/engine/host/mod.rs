@@ -563,6 +563,16 @@ impl HostRunner {
             };
             arg_error(failed.map_or(&task.origin, |k| task.arg_origin(k)), &e)
         })?;
+        // A templated value of the wrong kind, with the message a literal
+        // one gets when the playbook loads (see `modules::args`).
+        if let (Json::Object(m), Some(spec)) = (&rendered, crate::modules::spec(&task.module)) {
+            for (k, v) in m {
+                if let Some(arg) = spec.arg(k) {
+                    crate::modules::args::check(spec.name, arg, v)
+                        .map_err(|e| format!("{}: {e}", task.arg_origin(k)))?;
+                }
+            }
+        }
         // A NUL can be in no path, name or command on a host: refused here,
         // as this task's failure, before any script holds it.
         if let Json::Object(m) = &rendered {
