@@ -1,0 +1,92 @@
+//! Issue 13, items 6–9: no input panics or exhausts the machine, every limit
+//! says which one it is and how to raise it, and messages a user reads name
+//! the file and say what to do instead of quoting a library's internals.
+//! Each test runs the CLI as a user would (the `rprov` helper fails on any
+//! panic) against hosts with `ansible_connection=local` unless ssh itself is
+//! what is tested.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{rprov, Run};
+
+/// Writes `files` (name, text) into `dir`.
+fn write_all(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("mkdir");
+        }
+        fs::write(path, text).expect("write fixture");
+    }
+}
+
+/// `rprov apply -i INV PLAYBOOK EXTRA…` in `dir`.
+fn apply(dir: &Path, inv: &str, playbook: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["apply", "-i", inv, playbook];
+    args.extend_from_slice(extra);
+    rprov(dir, args)
+}
+
+fn assert_says(run: &Run, needles: &[&str]) {
+    let all = run.all();
+    for n in needles {
+        assert!(all.contains(n), "output lacks {n:?}\n{}", run.dump());
+    }
+}
+
+/// A play of one `debug` task on every host, without facts.
+const DEBUG_PLAY: &str = "- hosts: all\n  gather_facts: no\n  tasks:\n    - debug: msg=hi\n";
+
+#[test]
+fn a_65536_character_host_name_runs_and_is_recapped() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let name = "h".repeat(65_536);
+    let inv = format!("[web]\n{name} ansible_connection=local\n");
+    write_all(
+        work.path(),
+        &[("hosts.ini", &inv), ("play.yml", DEBUG_PLAY)],
+    );
+    let run = apply(work.path(), "hosts.ini", "play.yml", &[]);
+    run.expect_code(0);
+    let recap_row = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&name))
+        .unwrap_or_else(|| panic!("no recap row\n{}", &run.stdout[..200]));
+    assert!(recap_row.ends_with(" 0"), "{}", &recap_row[name.len()..]);
+}
+
+#[test]
+fn a_backwards_host_range_is_an_error_naming_it() {
+    let work = tempfile::tempdir().expect("tempdir");
+    write_all(
+        work.path(),
+        &[
+            ("hosts.ini", "[web]\nweb[3:1]\n[db]\nd ansible_connection=local\n"),
+            (
+                "hosts.yml",
+                "all:\n  children:\n    web:\n      hosts:\n        web[3:1]:\n    db:\n      hosts:\n        d: {ansible_connection: local}\n",
+            ),
+            ("play.yml", DEBUG_PLAY),
+        ],
+    );
+    let run = apply(work.path(), "hosts.ini", "play.yml", &[]);
+    run.expect_code(1);
+    assert_says(
+        &run,
+        &["hosts.ini:2: invalid host range \"web[3:1]\": START 3 comes after END 1, so [3:1] names no host; write [1:3]"],
+    );
+    let run = apply(work.path(), "hosts.yml", "play.yml", &[]);
+    run.expect_code(1);
+    assert_says(
+        &run,
+        &[
+            "hosts.yml:5",
+            "invalid host range \"web[3:1]\"",
+            "write [1:3]",
+        ],
+    );
+}
