@@ -90,3 +90,69 @@ fn a_backwards_host_range_is_an_error_naming_it() {
         ],
     );
 }
+
+/// A host on the controller, for plays that need no ssh.
+const LOCAL_INV: &str = "localhost ansible_connection=local\n";
+
+#[test]
+fn register_names_that_are_not_variable_names_are_refused_at_load() {
+    let work = tempfile::tempdir().expect("tempdir");
+    for (value, shown, col) in [
+        ("5", "5", 17),
+        ("\"a b-c\"", "a b-c", 17),
+        ("true", "True", 17),
+    ] {
+        let play = format!(
+            "- hosts: all\n  gather_facts: no\n  tasks:\n    - debug: msg=hi\n      register: {value}\n"
+        );
+        write_all(
+            work.path(),
+            &[("hosts.ini", LOCAL_INV), ("play.yml", &play)],
+        );
+        let run = apply(work.path(), "hosts.ini", "play.yml", &[]);
+        run.expect_code(1);
+        assert_says(
+            &run,
+            &[
+                &format!("play.yml:5:{col}: invalid `register` name `{shown}`"),
+                "help: a variable name starts with a letter or `_` and holds only letters, digits and `_` (like `web_result`)",
+            ],
+        );
+        assert!(!run.all().contains("RECAP"), "ran tasks\n{}", run.dump());
+    }
+}
+
+#[test]
+fn an_impossible_port_is_a_configuration_error_before_any_host() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let play = "- hosts: all\n  gather_facts: no\n  tasks:\n    - command: \"true\"\n";
+    write_all(
+        work.path(),
+        &[
+            (
+                "hosts.ini",
+                "h1 ansible_host=127.0.0.1 ansible_port=99999\nh2 ansible_connection=local\n",
+            ),
+            ("play.yml", play),
+        ],
+    );
+    let run = apply(work.path(), "hosts.ini", "play.yml", &[]);
+    run.expect_code(1);
+    assert_says(
+        &run,
+        &[
+            "hosts.ini: host h1: invalid ansible_port: expected a port from 1 to 65535, got 99999",
+            "help: correct ansible_port of h1 where the inventory sets it (hosts.ini, group_vars/, host_vars/) or override it with -e",
+        ],
+    );
+    // Nothing ran, not even on the host that was fine.
+    assert!(!run.all().contains("RECAP"), "{}", run.dump());
+    // -e, the highest precedence, may fix it for this run.
+    let run = apply(
+        work.path(),
+        "hosts.ini",
+        "play.yml",
+        &["-l", "h1", "-e", "ansible_port=1", "--connect-timeout", "1"],
+    );
+    assert!(!run.all().contains("99999"), "{}", run.dump());
+}
