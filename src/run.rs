@@ -114,6 +114,7 @@ fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
 fn apply(args: ApplyArgs) -> Result<Outcome> {
     // Everything up to the first host's start is the run's load (--timings).
     let loading = std::time::Instant::now();
+    rprov_template::limits::set_max_render_size(args.max_render_size);
     let vault_password = match &args.vault_password_file {
         Some(p) => Some(rprov_secrets::read_vault_password_file(p)?),
         None => None,
@@ -197,6 +198,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         extra_vars,
         limit: args.limit.clone(),
         timings: args.timings,
+        max_loop_items: args.max_loop_items,
     };
     let shared = Arc::new(Shared::new(
         inventory,

@@ -49,7 +49,7 @@ fn a_65536_character_host_name_runs_and_is_recapped() {
         work.path(),
         &[("hosts.ini", &inv), ("play.yml", DEBUG_PLAY)],
     );
-    let run = apply(work.path(), "hosts.ini", "play.yml", &[]);
+    let run = run_play(&work, &[]);
     run.expect_code(0);
     let recap_row = run
         .stdout
@@ -73,7 +73,7 @@ fn a_backwards_host_range_is_an_error_naming_it() {
             ("play.yml", DEBUG_PLAY),
         ],
     );
-    let run = apply(work.path(), "hosts.ini", "play.yml", &[]);
+    let run = run_play(&work, &[]);
     run.expect_code(1);
     assert_says(
         &run,
@@ -109,7 +109,7 @@ fn register_names_that_are_not_variable_names_are_refused_at_load() {
             work.path(),
             &[("hosts.ini", LOCAL_INV), ("play.yml", &play)],
         );
-        let run = apply(work.path(), "hosts.ini", "play.yml", &[]);
+        let run = run_play(&work, &[]);
         run.expect_code(1);
         assert_says(
             &run,
@@ -136,7 +136,7 @@ fn an_impossible_port_is_a_configuration_error_before_any_host() {
             ("play.yml", play),
         ],
     );
-    let run = apply(work.path(), "hosts.ini", "play.yml", &[]);
+    let run = run_play(&work, &[]);
     run.expect_code(1);
     assert_says(
         &run,
@@ -148,11 +148,127 @@ fn an_impossible_port_is_a_configuration_error_before_any_host() {
     // Nothing ran, not even on the host that was fine.
     assert!(!run.all().contains("RECAP"), "{}", run.dump());
     // -e, the highest precedence, may fix it for this run.
-    let run = apply(
-        work.path(),
-        "hosts.ini",
-        "play.yml",
+    let run = run_play(
+        &work,
         &["-l", "h1", "-e", "ansible_port=1", "--connect-timeout", "1"],
     );
     assert!(!run.all().contains("99999"), "{}", run.dump());
+}
+
+/// A temporary directory with `hosts.ini` (one local host), `play.yml`
+/// holding `playbook` and `more` files.
+fn local_case(playbook: &str, more: &[(&str, &str)]) -> tempfile::TempDir {
+    let work = tempfile::tempdir().expect("tempdir");
+    write_all(
+        work.path(),
+        &[("hosts.ini", LOCAL_INV), ("play.yml", playbook)],
+    );
+    write_all(work.path(), more);
+    work
+}
+
+/// `rprov apply -i hosts.ini play.yml EXTRA…` in a [`local_case`].
+fn run_play(work: &tempfile::TempDir, extra: &[&str]) -> Run {
+    apply(work.path(), "hosts.ini", "play.yml", extra)
+}
+
+/// Playbook text: one play on every host, no facts, with `vars` and `tasks`
+/// given as YAML lines already indented for their place.
+fn play(vars: &str, tasks: &str) -> String {
+    format!("- hosts: all\n  gather_facts: no\n  vars:\n{vars}  tasks:\n{tasks}")
+}
+
+#[test]
+fn a_self_doubling_variable_stops_at_the_render_limit() {
+    let mut vars = String::from("    v0: \"xxxxxxxxxxxxxxxx\"\n");
+    for i in 1..40 {
+        vars.push_str(&format!(
+            "    v{i}: \"{{{{ v{} ~ v{} }}}}\"\n",
+            i - 1,
+            i - 1
+        ));
+    }
+    let text = play(&vars, "    - debug: msg=\"{{ v39 | length }}\"\n");
+    let work = local_case(&text, &[]);
+    let run = run_play(&work, &["--max-render-size", "1M"]);
+    run.expect_code(2);
+    assert_says(
+        &run,
+        &[
+            "play.yml:",
+            "the value of this expression is larger than the 1 MiB limit on rendered text; raise the limit with --max-render-size BYTES (e.g. 256M) if this is intended",
+            "(in the value of 'v17')",
+        ],
+    );
+}
+
+#[test]
+fn a_template_that_renders_too_much_names_the_limit_and_the_file() {
+    let tasks = "    - template: {src: big.j2, dest: \"{{ out }}\"}\n";
+    let text = play("    out: /nonexistent/never-written\n", tasks);
+    let big = "{% for i in range(2000) %}{{ 'x' * 1000 }}\n{% endfor %}";
+    let work = local_case(&text, &[("templates/big.j2", big)]);
+    let run = run_play(&work, &["--max-render-size", "1M"]);
+    run.expect_code(2);
+    assert_says(
+        &run,
+        &[
+            "big.j2",
+            "the rendered template is larger than the 1 MiB limit on rendered text",
+            "--max-render-size",
+        ],
+    );
+    // Under the default limit it renders (and fails only on the missing directory).
+    let run = run_play(&work, &["--check"]);
+    assert!(
+        !run.all().contains("limit on rendered text"),
+        "{}",
+        run.dump()
+    );
+}
+
+#[test]
+fn a_template_src_that_is_a_device_is_refused_at_once() {
+    let tasks = "    - template: {src: /dev/zero, dest: /tmp/never}\n";
+    let work = local_case(&play("    x: 1\n", tasks), &[]);
+    let run = run_play(&work, &["--check"]);
+    run.expect_code(2);
+    assert_says(
+        &run,
+        &["play.yml:6:7:", "cannot read template /dev/zero: it is not a regular file (a device, FIFO or socket); name a regular file"],
+    );
+}
+
+#[test]
+fn variable_expansion_deeper_than_the_limit_is_an_error_not_a_stack_overflow() {
+    let mut vars = String::from("    v0: x\n");
+    for i in 1..3000 {
+        vars.push_str(&format!("    v{i}: \"{{{{ v{} }}}}\"\n", i - 1));
+    }
+    let text = play(&vars, "    - debug: msg=\"{{ v2999 }}\"\n");
+    let work = local_case(&text, &[]);
+    let run = run_play(&work, &[]);
+    run.expect_code(2);
+    assert_says(
+        &run,
+        &[
+            "play.yml:",
+            "variables nest more than 100 deep (v2999 → v2998 → v2997 → … → v2900 → v2899)",
+            "a variable whose value names another counts one level",
+        ],
+    );
+}
+
+#[test]
+fn a_loop_longer_than_the_limit_names_it_and_the_flag() {
+    let tasks = "    - debug: msg=\"{{ item }}\"\n      loop: \"{{ range(0, 20000) | list }}\"\n";
+    let work = local_case(&play("    x: 1\n", tasks), &[]);
+    let run = run_play(&work, &[]);
+    run.expect_code(2);
+    assert_says(
+        &run,
+        &["play.yml:6:7:", "the loop has 20000 items, more than the limit of 10000; raise it with --max-loop-items N if this is intended"],
+    );
+    let run = run_play(&work, &["--max-loop-items", "20000", "-o", "json"]);
+    run.expect_code(0);
 }
