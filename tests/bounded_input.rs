@@ -272,3 +272,51 @@ fn a_loop_longer_than_the_limit_names_it_and_the_flag() {
     let run = run_play(&work, &["--max-loop-items", "20000", "-o", "json"]);
     run.expect_code(0);
 }
+
+#[test]
+fn yaml_mistakes_read_as_advice_not_as_library_internals() {
+    let two_docs = "- hosts: all\n  tasks: []\n---\n- hosts: all\n  tasks: []\n";
+    let run = run_play(&local_case(two_docs, &[]), &[]);
+    run.expect_code(1);
+    assert_says(
+        &run,
+        &["play.yml:4:1: invalid YAML: a second YAML document starts here (after a `---` line); rprov reads one document per file: remove the `---` or move what follows to a file of its own"],
+    );
+    let dup = "- hosts: all\n  gather_facts: no\n  tasks:\n    - name: a\n      name: b\n      debug: msg=x\n";
+    let run = run_play(&local_case(dup, &[]), &[]);
+    run.expect_code(1);
+    assert_says(
+        &run,
+        &["play.yml:5:7: invalid YAML: `name` is set twice in the same mapping; remove one of them (this is the second)"],
+    );
+    let work = local_case(DEBUG_PLAY, &[("hosts.yml", "all:\n  hosts:\n    ~:\n")]);
+    let run = apply(work.path(), "hosts.yml", "play.yml", &[]);
+    run.expect_code(1);
+    assert_says(
+        &run,
+        &["hosts.yml:3:5: invalid YAML: an empty (null) key or name here; write a name, or quote it (`\"~\"`, `\"null\"`) if that is the name you mean"],
+    );
+    let all = run.all();
+    assert!(!all.contains("Option<String>"), "{}", run.dump());
+}
+
+#[test]
+fn a_valid_10_mb_playbook_loads() {
+    // A 10 MB play of about a million values (a host list in `vars`): four
+    // times serde-saphyr's default budget of 250,000 nodes.
+    let mut vars = String::from("    allowed:\n");
+    let mut i = 0;
+    while vars.len() < 10_000_000 {
+        vars.push_str(&format!(
+            "      - 10.{}.{}.{}\n",
+            i / 65536 % 256,
+            i / 256 % 256,
+            i % 256
+        ));
+        i += 1;
+    }
+    let text = play(&vars, "    - debug: msg=\"{{ allowed | length }}\"\n");
+    let run = run_play(&local_case(&text, &[]), &["-v"]);
+    run.expect_code(0);
+    assert_says(&run, &[&i.to_string()]);
+}
