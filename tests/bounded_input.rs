@@ -320,3 +320,31 @@ fn a_valid_10_mb_playbook_loads() {
     run.expect_code(0);
     assert_says(&run, &[&i.to_string()]);
 }
+
+#[test]
+fn an_ssh_option_ssh_refuses_is_named_with_its_variable() {
+    let sshd = rprov_testbed::Sshd::start(common::USER)
+        .expect("start sshd (run scripts/testenv.sh as root)");
+    let line = sshd.inventory_line("h1");
+    let work = local_case(
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - command: \"true\"\n",
+        &[(
+            "ssh.ini",
+            &format!(
+                "{line} ansible_ssh_common_args=\"-o ServerAliveCountMax=2\" ansible_ssh_extra_args=\"-o Bogus=yes\"\n"
+            ),
+        )],
+    );
+    let run = apply(work.path(), "ssh.ini", "play.yml", &[]);
+    run.expect_code(4);
+    assert_says(
+        &run,
+        &["ssh refused the option `Bogus` (\"-o\" \"Bogus=yes\") of ansible_ssh_extra_args: Bad configuration option; correct or remove it (`man ssh_config` lists the options)"],
+    );
+    assert!(
+        !run.all()
+            .contains("terminating, 1 bad configuration options"),
+        "{}",
+        run.dump()
+    );
+}
