@@ -82,6 +82,17 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub accept_new_host_keys: bool,
 
+    /// The most text one template or variable may render to, and the largest
+    /// template source read (bytes, or with K, M, G): a bound that turns a
+    /// runaway template into an error naming it instead of exhausting memory.
+    #[arg(long, default_value = "64M", value_name = "SIZE", value_parser = rprov_template::limits::parse_size)]
+    pub max_render_size: usize,
+
+    /// The most items one task's loop may have: a bound that turns a runaway
+    /// loop (a wrong variable, a huge range) into an error naming it.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_loop_items: usize,
+
     /// Seconds to wait for an SSH connection.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub connect_timeout: u64,

@@ -149,6 +149,7 @@ fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
 fn apply(args: ApplyArgs) -> Result<Outcome> {
     // Everything up to the first host's start is the run's load (--timings).
     let loading = std::time::Instant::now();
+    rprov_template::limits::set_max_render_size(args.max_render_size);
     let vault_password = match &args.vault_password_file {
         Some(p) => Some(rprov_secrets::read_vault_password_file(p)?),
         None => None,
@@ -200,6 +201,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     }
 
     let extra_vars = parse_extra_vars(&args.extra_vars)?;
+    check_connection_vars(&inventory, &plays_hosts, &extra_vars, &args.inventory)?;
     let reporter = Arc::new(Reporter::new(
         match args.output {
             OutputFormat::Human => Format::Human,
@@ -231,6 +233,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         extra_vars,
         limit: args.limit.clone(),
         timings: args.timings,
+        max_loop_items: args.max_loop_items,
     };
     let shared = Arc::new(Shared::new(
         inventory,
@@ -262,6 +265,41 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     } else {
         Outcome::Success
     })
+}
+
+/// Refuses connection variables no run could use (`ansible_port=99999`, an
+/// unknown `ansible_connection`) before any host is touched: a configuration
+/// error (exit 1) naming the host and the variable, instead of a task failure
+/// on that host alone. Only what the inventory and `-e` say literally is
+/// checked; a templated value (`{{ port }}`) or one a play sets is checked
+/// when the task that uses it runs.
+fn check_connection_vars(
+    inventory: &Inventory,
+    plays_hosts: &[Vec<String>],
+    extra_vars: &Vars,
+    inventory_path: &Path,
+) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for host in plays_hosts.iter().flatten() {
+        if !seen.insert(host) {
+            continue;
+        }
+        let mut vars = inventory.host_vars(host);
+        vars.extend(extra_vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        vars.retain(|_, v| !v.as_str().is_some_and(rprov_template::is_template));
+        if let Err(e) = rprov_inventory::ConnectionVars::from_vars(host, &vars) {
+            let var = match &e {
+                InventoryError::ConnectionVar { var, .. } => var.as_str(),
+                _ => "it",
+            };
+            let file = crate::diag::display_path(inventory_path);
+            bail!(
+                "{file}: {e}\n  = help: correct {var} of {host} where the inventory sets it ({}, group_vars/, host_vars/) or override it with -e",
+                inventory_path.file_name().map_or(file.clone(), |f| f.to_string_lossy().into_owned())
+            );
+        }
+    }
+    Ok(())
 }
 
 /// secrets.age next to the playbook (or `--secrets`), decrypted once per run.

@@ -200,10 +200,11 @@ impl Document {
     }
 }
 
-fn options() -> serde_saphyr::Options {
+fn options(text: &str) -> serde_saphyr::Options {
     let mut opts = serde_saphyr::Options::default();
     opts.legacy_octal_numbers = true;
     opts.with_snippet = false;
+    opts.budget = Some(rprov_inventory::yaml_budget(text));
     opts
 }
 
@@ -220,7 +221,7 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Document, LoadError> {
             },
         });
     }
-    match serde_saphyr::from_str_with_options::<Node>(text, options()) {
+    match serde_saphyr::from_str_with_options::<Node>(text, options(text)) {
         Ok(mut root) => {
             let lines: Vec<&str> = text.lines().collect();
             fix_yaml11_y_n(&mut root, &lines);
@@ -231,12 +232,17 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Document, LoadError> {
                 .location()
                 .map(|l| (l.line() as u32, l.column() as u32))
                 .unwrap_or((0, 0));
-            let message = first_line(&err.to_string());
-            Err(LoadError::new(
+            let message = rprov_inventory::yaml_error_message(&err);
+            let e = LoadError::new(
                 Origin::new(path, line, col),
                 format!("invalid YAML: {message}"),
-            )
-            .with_hint("check the indentation and quoting around this line"))
+            );
+            // The new messages say what to do; a syntax error gets the usual advice.
+            Err(if message.contains(';') {
+                e
+            } else {
+                e.with_hint("check the indentation and quoting around this line")
+            })
         }
     }
 }
@@ -273,12 +279,6 @@ fn fix_yaml11_y_n(node: &mut Node, lines: &[&str]) {
         }),
         _ => {}
     }
-}
-
-/// serde-saphyr's messages can span several lines (with a snippet); the first
-/// line carries the reason, and our own renderer shows the source line.
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or(s).trim().to_string()
 }
 
 /// Finds the first of `candidates` that exists (`main.yml`, `main.yaml`, `main`).

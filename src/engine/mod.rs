@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub limit: Option<String>,
     /// `--timings`: print where the time went (see `report::timings`).
     pub timings: bool,
+    /// `--max-loop-items`: the most items a task's loop may have.
+    pub max_loop_items: usize,
 }
 
 /// Everything the hosts of a run share, read-only.

@@ -291,6 +291,12 @@ impl<'a> Resolver<'a> {
                 format!("variable '{name}' refers to itself ({chain} → {name})"),
             )));
         }
+        if self.resolving.borrow().len() >= MAX_DEPTH {
+            return Some(Err(TemplateError::new(
+                TemplateErrorKind::Other,
+                too_deep(&self.resolving.borrow(), name),
+            )));
+        }
         self.resolving.borrow_mut().push(name.to_string());
         let mut names = HashSet::new();
         names_in_value_keeping(raw, self.templater, self.cache, &mut names, &literal);
@@ -376,6 +382,29 @@ impl<'a> Resolver<'a> {
         }
         out
     }
+}
+
+/// How deep variables may refer to variables (`a: "{{ b }}"`, `b: "{{ c }}"`…)
+/// before rendering stops. Each level renders on the stack, so without a bound
+/// a long chain overflows it and the process aborts; real playbooks stay
+/// under ten. Fixed rather than a flag: past this the stack is the limit.
+pub const MAX_DEPTH: usize = 100;
+
+/// The message for a chain deeper than [`MAX_DEPTH`]: its first and last
+/// names, and what to do.
+fn too_deep(chain: &[String], name: &str) -> String {
+    let shown: Vec<&str> = if chain.len() > 5 {
+        let head = chain[..3].iter().map(String::as_str);
+        head.chain(["…"])
+            .chain(chain[chain.len() - 1..].iter().map(String::as_str))
+            .collect()
+    } else {
+        chain.iter().map(String::as_str).collect()
+    };
+    format!(
+        "variables nest more than {MAX_DEPTH} deep ({} → {name}); a variable whose value names another counts one level: compute the value in fewer steps",
+        shown.join(" → ")
+    )
 }
 
 /// Whether `v` holds a string to render (one that is not `literal`).

@@ -203,7 +203,7 @@ impl Keywords {
             loop_var,
             index_var,
             loop_label,
-            register: str_of("register")?,
+            register: register_of(doc, node)?,
             changed_when: cond_of("changed_when")?,
             failed_when: cond_of("failed_when")?,
             notify: list_of("notify")?,
@@ -341,6 +341,43 @@ pub fn scalar_string(n: &Node) -> Option<String> {
         Value::Float(f) => Some(f.to_string()),
         _ => None,
     }
+}
+
+/// The `register:` name, refused at load unless it is a variable name, as
+/// ansible-core 2.19 refuses it ("Invalid 'register' specified"): `register: 5`
+/// or `register: "a b-c"` would otherwise store a result no template can read.
+fn register_of(doc: &Document, node: &Node) -> Result<Option<String>, LoadError> {
+    let Some(n) = node.get("register") else {
+        return Ok(None);
+    };
+    match scalar_string(n) {
+        Some(name) if is_variable_name(&name) => Ok(Some(name)),
+        Some(name) => Err(LoadError::new(
+            doc.origin(n),
+            format!("invalid `register` name `{name}`"),
+        )
+        .with_hint(VARIABLE_NAME_HINT)),
+        None => Err(LoadError::new(
+            doc.origin(n),
+            format!("`register` must be a variable name, found {}", n.kind()),
+        )
+        .with_hint(VARIABLE_NAME_HINT)),
+    }
+}
+
+/// What a variable name may look like, for hints.
+pub const VARIABLE_NAME_HINT: &str = "a variable name starts with a letter or `_` and holds only letters, digits and `_` (like `web_result`)";
+
+/// Ansible's `validate_variable_name`: an ASCII identifier that Jinja does not
+/// read as a constant or operator (`true`, `None`, `not`…).
+pub fn is_variable_name(s: &str) -> bool {
+    const JINJA_KEYWORDS: &[&str] = &["true", "false", "none", "True", "False", "None", "not"];
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !JINJA_KEYWORDS.contains(&s)
 }
 
 /// A string or a list of strings, as `tags:` and `notify:` accept.

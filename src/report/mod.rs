@@ -26,6 +26,36 @@ pub use timings::{HostTimings, Phase, RunTimings};
 
 use crate::modules::Diff;
 
+/// The widest the host-name column of a table (recap, timings) gets. Host
+/// names come from the inventory and have no length limit; past this width a
+/// name overflows its own row instead of pushing every other row's numbers
+/// off the screen.
+const NAME_COLUMN_MAX: usize = 48;
+
+/// The width of a table's name column: the longest of `names`, capped at
+/// [`NAME_COLUMN_MAX`].
+fn name_column<'a>(names: impl IntoIterator<Item = &'a str>) -> usize {
+    names
+        .into_iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(NAME_COLUMN_MAX)
+}
+
+/// `s` padded with spaces to `width` characters. Written out rather than with
+/// `format!("{s:<width$}")`, whose width panics past 65,535 ("Formatting
+/// argument out of range"), a size a user can reach.
+fn pad(s: &str, width: usize) -> String {
+    let mut out = String::with_capacity(s.len() + width);
+    out.push_str(s);
+    out.extend(std::iter::repeat_n(
+        ' ',
+        width.saturating_sub(s.chars().count()),
+    ));
+    out
+}
+
 /// The outcome of one task (or loop item) on one host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {

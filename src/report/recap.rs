@@ -55,19 +55,22 @@ pub fn json_line(stats: &[(String, HostStats)]) -> String {
 }
 
 pub fn render(stats: &[(String, HostStats)], elapsed: Duration, color: bool) -> String {
-    let width = stats
-        .iter()
-        .map(|(h, _)| h.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(5);
+    let width = super::name_column(stats.iter().map(|(h, _)| h.as_str()).chain(["RECAP"]));
     let mut out = format!(
-        "\n{:<width$}  {:>4} {:>7} {:>7} {:>6} {:>7} {:>11} {:>8}\n",
-        "RECAP", "ok", "changed", "unknown", "failed", "skipped", "unreachable", "commands",
+        "\n{}  {:>4} {:>7} {:>7} {:>6} {:>7} {:>11} {:>8}\n",
+        super::pad("RECAP", width),
+        "ok",
+        "changed",
+        "unknown",
+        "failed",
+        "skipped",
+        "unreachable",
+        "commands",
     );
     for (h, s) in stats {
         let line = format!(
-            "{h:<width$}  {:>4} {:>7} {:>7} {:>6} {:>7} {:>11} {:>8}",
+            "{}  {:>4} {:>7} {:>7} {:>6} {:>7} {:>11} {:>8}",
+            super::pad(h, width),
             s.ok,
             s.changed,
             s.unknown,
@@ -125,5 +128,25 @@ mod tests {
         );
         let v: Json = serde_json::from_str(&line).unwrap();
         assert_eq!(v["recap"]["db"]["unreachable"], 1);
+    }
+
+    /// Issue 13: a 65,536-character host name panicked here ("Formatting
+    /// argument out of range": `format!` widths stop at u16::MAX).
+    #[test]
+    fn a_huge_host_name_does_not_break_the_table() {
+        let long = "h".repeat(65_536);
+        let out = render(
+            &[
+                (long.clone(), HostStats::default()),
+                ("db".to_string(), HostStats::default()),
+            ],
+            Duration::from_secs(1),
+            false,
+        );
+        let rows: Vec<&str> = out.lines().collect();
+        assert!(rows[2].starts_with(&long), "{}", &rows[2][..80]);
+        // The column is capped, so the short names' rows stay short.
+        assert!(rows[3].len() < 200, "{}", rows[3]);
+        assert!(rows[3].starts_with("db "), "{}", rows[3]);
     }
 }

@@ -119,20 +119,23 @@ fn ms(d: Duration) -> u128 {
 pub fn render(t: &RunTimings) -> String {
     const HEAD: &str = "TIMINGS (ms)";
     const ALL: &str = "all hosts";
-    let width = t
-        .hosts
-        .iter()
-        .map(|(h, _)| h.chars().count())
-        .chain([HEAD.len(), ALL.len()])
-        .max()
-        .unwrap_or(0);
+    let width = super::name_column(t.hosts.iter().map(|(h, _)| h.as_str()).chain([HEAD, ALL]));
     let mut out = format!(
-        "\n{HEAD:<width$}  {:>5} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7}\n",
-        "conns", "connect", "probes", "probe", "actions", "apply", "local", "total"
+        "\n{}  {:>5} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7}\n",
+        super::pad(HEAD, width),
+        "conns",
+        "connect",
+        "probes",
+        "probe",
+        "actions",
+        "apply",
+        "local",
+        "total"
     );
     let row = |name: &str, h: &HostTimings| {
         format!(
-            "{name:<width$}  {:>5} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7}\n",
+            "{}  {:>5} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7}\n",
+            super::pad(name, width),
             h.connections,
             ms(h.connect),
             h.probes,

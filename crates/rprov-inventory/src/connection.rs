@@ -38,6 +38,8 @@ pub struct ConnectionVars {
     pub become_user: Option<String>,
     /// `ansible_ssh_common_args` then `ansible_ssh_extra_args`, split like a shell.
     pub ssh_common_args: Vec<String>,
+    /// How many words of `ssh_common_args` came from `ansible_ssh_common_args`.
+    pub ssh_common_args_len: usize,
 }
 
 impl ConnectionVars {
@@ -105,7 +107,11 @@ impl ConnectionVars {
         };
         let become_user = string(&["ansible_become_user"])?;
         let mut ssh_common_args = Vec::new();
+        let mut ssh_common_args_len = 0;
         for name in ["ansible_ssh_common_args", "ansible_ssh_extra_args"] {
+            if name == "ansible_ssh_extra_args" {
+                ssh_common_args_len = ssh_common_args.len();
+            }
             if let Some(s) = string(&[name])? {
                 ssh_common_args.extend(
                     shlex::split(&s, false)
@@ -122,6 +128,7 @@ impl ConnectionVars {
             become_,
             become_user,
             ssh_common_args,
+            ssh_common_args_len,
         })
     }
 }

@@ -43,6 +43,7 @@ mod yaml;
 
 pub use connection::{boolean, ConnectionKind, ConnectionVars};
 pub use error::{InventoryError, Location};
+pub use yaml::{budget_for as yaml_budget, yaml_error_message};
 
 use data::{InventoryData, ALL};
 use serde_json::{Map, Value};

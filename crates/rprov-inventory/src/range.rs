@@ -192,6 +192,12 @@ fn expand_into(name: &str, whole: &str, out: &mut Vec<String>) -> Result<(), Ran
                     "START and END must be numbers or single letters, like web[01:10] or db-[a:c]",
                 ));
             };
+            if b > e {
+                return Err(bad(
+                    whole,
+                    &format!("START {beg} comes after END {end}, so [{spec}] names no host; write [{end}:{beg}]"),
+                ));
+            }
             if e.saturating_sub(b) / step as u64 > MAX_EXPANSION as u64 {
                 return Err(bad(
                     whole,
@@ -200,9 +206,11 @@ fn expand_into(name: &str, whole: &str, out: &mut Vec<String>) -> Result<(), Ran
             }
             (b..=e)
                 .step_by(step)
-                .map(|n| match width {
-                    Some(w) => format!("{n:0w$}"),
-                    None => n.to_string(),
+                .map(|n| {
+                    // Padded by hand: a `format!` width past 65,535 panics.
+                    let digits = n.to_string();
+                    let zeros = width.unwrap_or(0).saturating_sub(digits.len());
+                    "0".repeat(zeros) + &digits
                 })
                 .collect()
         }
@@ -286,5 +294,31 @@ mod tests {
         }
         let e = expand_host_pattern("web[01:]").unwrap_err();
         assert_eq!(e.message, "invalid host range \"web[01:]\"");
+    }
+
+    /// Issue 13: `web[3:1]` made an empty group (Ansible's `range(3, 2)` is
+    /// empty too) and the run exited 0 having done nothing.
+    #[test]
+    fn a_backwards_range_is_an_error_naming_it() {
+        let e = expand_host_pattern("web[3:1].example.com").unwrap_err();
+        assert_eq!(e.message, "invalid host range \"web[3:1].example.com\"");
+        assert_eq!(
+            e.hint,
+            "START 3 comes after END 1, so [3:1] names no host; write [1:3]"
+        );
+        let e = expand_host_pattern("web[10:02]").unwrap_err();
+        assert!(e.hint.contains("START 10 comes after END 02"), "{e:?}");
+        assert!(expand_host_pattern("web[09:10]").is_ok());
+    }
+
+    /// A zero-padded range wider than `format!` allows (65,535) pads by hand.
+    #[test]
+    fn very_wide_padding_does_not_panic() {
+        let w = 70_000;
+        let p = format!("h[{}1:{}2]", "0".repeat(w - 1), "0".repeat(w - 1));
+        let (h, _) = expand_host_pattern(&p).unwrap();
+        assert_eq!(h.len(), 2);
+        assert_eq!(h[1].len(), w + 1);
+        assert!(h[1].ends_with("02"));
     }
 }

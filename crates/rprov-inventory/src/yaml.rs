@@ -13,23 +13,79 @@ use crate::range;
 use serde_json::Value;
 use std::path::Path;
 
-fn options() -> serde_saphyr::Options {
+fn options(text: &str) -> serde_saphyr::Options {
     serde_saphyr::options! {
         with_snippet: false,
         legacy_octal_numbers: true,
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+        budget: Some(budget_for(text)),
+    }
+}
+
+/// serde-saphyr's parsing budget, sized to the text. Its default of 250,000
+/// nodes refused a valid 10 MB playbook ("budget breached: Nodes"); a node
+/// takes at least one byte of text, so a node budget as large as the text
+/// never refuses a file for its size, and still stops alias expansion (one
+/// `*ref` replaying a large anchor many times), which is what it is for.
+pub fn budget_for(text: &str) -> serde_saphyr::Budget {
+    let mut b = serde_saphyr::Budget::default();
+    b.max_nodes = b.max_nodes.max(text.len());
+    // Every node is one event, a list or mapping two.
+    b.max_events = b.max_events.max(text.len().saturating_mul(2));
+    b
+}
+
+/// A serde-saphyr error as a sentence for the person editing the file,
+/// without the position (the caller shows it). The library's own texts
+/// are written for the programmer calling it ("use from_str_multiple",
+/// "set DuplicateKeyPolicy in Options", "use Option<String>"); the cases a
+/// user meets get their own, the rest the library's user-facing wording.
+pub fn yaml_error_message(err: &serde_saphyr::Error) -> String {
+    use serde_saphyr::budget::BudgetBreach;
+    use serde_saphyr::Error as E;
+    let mut e = err;
+    while let E::WithSnippet { error, .. } | E::AliasError { error, .. } = e {
+        e = error;
+    }
+    match e {
+        E::MultipleDocuments { .. } => "a second YAML document starts here (after a `---` line); \
+            rprov reads one document per file: remove the `---` or move what follows to a file of its own"
+            .to_string(),
+        E::DuplicateMappingKey { key: Some(k), .. } => format!(
+            "`{k}` is set twice in the same mapping; remove one of them (this is the second)"
+        ),
+        E::DuplicateMappingKey { key: None, .. } => {
+            "a key is set twice in the same mapping; remove one of them (this is the second)".to_string()
+        }
+        E::NullIntoString { .. } => "an empty (null) key or name here; write a name, \
+            or quote it (`\"~\"`, `\"null\"`) if that is the name you mean"
+            .to_string(),
+        E::Budget { breach, .. } => match breach {
+            BudgetBreach::Depth { .. } => "lists and mappings nest too deep here (more than 64 levels); flatten the structure".to_string(),
+            BudgetBreach::Aliases { .. } | BudgetBreach::Nodes { .. } | BudgetBreach::Events { .. } => {
+                "aliases (`*name`) here expand to far more values than the file holds; \
+                 write the values out or use fewer aliases"
+                    .to_string()
+            }
+            other => format!("the file is too large or too complex to read ({other:?})"),
+        },
+        other => {
+            let text = other.render_with_formatter(&serde_saphyr::UserMessageFormatter);
+            let first = text.lines().next().unwrap_or_default();
+            // The library appends " at line L, column C"; the caller shows it first.
+            first
+                .rfind(" at line ")
+                .map_or(first, |i| &first[..i])
+                .to_string()
+        }
     }
 }
 
 /// Parse a YAML document into JSON values; an empty document is `None`.
 pub(crate) fn parse_value(text: &str, path: &Path) -> Result<Option<Value>, InventoryError> {
-    serde_saphyr::from_str_with_options::<Option<Value>>(text, options()).map_err(|e| {
+    serde_saphyr::from_str_with_options::<Option<Value>>(text, options(text)).map_err(|e| {
         let loc = e.location();
-        let mut message = e.without_snippet().to_string();
-        // The library appends " at line L, column C"; we print the position first.
-        if let Some(i) = message.rfind(" at line ") {
-            message.truncate(i);
-        }
+        let message = yaml_error_message(&e);
         InventoryError::Parse {
             location: Location {
                 path: path.to_path_buf(),

@@ -21,6 +21,7 @@ pub mod env;
 mod error;
 pub mod filters;
 pub mod jinja_tests;
+pub mod limits;
 pub mod lookup;
 mod undefined;
 
@@ -159,8 +160,8 @@ impl Templater {
             .file_env(opts)
             .template_from_named_str(origin, source)
             .map_err(|e| TemplateError::from_minijinja(&e, source, ctx, Some(origin)))?;
-        tmpl.render(ctx_value)
-            .map_err(|e| TemplateError::from_minijinja(&e, source, ctx, Some(origin)))
+        render_bounded(&tmpl, ctx_value)
+            .map_err(|e| e.into_template_error(source, ctx, Some(origin)))
     }
 
     /// Renders a string from YAML.
@@ -184,9 +185,9 @@ impl Templater {
             .env
             .template_from_named_str(INLINE_NAME, source)
             .map_err(|e| TemplateError::from_minijinja(&e, source, ctx, None))?;
-        tmpl.render(convert::to_value(ctx))
+        render_bounded(&tmpl, convert::to_value(ctx))
             .map(serde_json::Value::String)
-            .map_err(|e| TemplateError::from_minijinja(&e, source, ctx, None))
+            .map_err(|e| e.into_template_error(source, ctx, None))
     }
 
     /// Recursively renders every string inside a JSON value (maps, lists);
@@ -276,7 +277,52 @@ impl Templater {
         if value.is_undefined() {
             return Err(undefined::undefined_result(expr, shown, ctx));
         }
-        convert::from_value(&value).map_err(|e| TemplateError::from_minijinja(&e, expr, ctx, None))
+        let json = convert::from_value(&value)
+            .map_err(|e| TemplateError::from_minijinja(&e, expr, ctx, None))?;
+        if limits::approx_size(&json) > limits::max_render_size() {
+            return Err(TemplateError::new(
+                TemplateErrorKind::Other,
+                limits::too_large("the value of this expression"),
+            ));
+        }
+        Ok(json)
+    }
+}
+
+/// Why [`render_bounded`] stopped.
+enum RenderFailure {
+    Engine(minijinja::Error),
+    TooLarge,
+}
+
+impl RenderFailure {
+    fn into_template_error(
+        self,
+        source: &str,
+        ctx: &serde_json::Value,
+        origin: Option<&str>,
+    ) -> TemplateError {
+        match self {
+            RenderFailure::Engine(e) => TemplateError::from_minijinja(&e, source, ctx, origin),
+            RenderFailure::TooLarge => TemplateError {
+                origin: origin.map(str::to_string),
+                ..TemplateError::new(
+                    TemplateErrorKind::Other,
+                    limits::too_large("the rendered template"),
+                )
+            },
+        }
+    }
+}
+
+/// Renders into a [`limits::BoundedWriter`], so a template that produces
+/// too much text stops at the bound instead of exhausting memory.
+fn render_bounded(tmpl: &minijinja::Template<'_, '_>, ctx: Value) -> Result<String, RenderFailure> {
+    let mut out = limits::BoundedWriter::new(limits::max_render_size());
+    match tmpl.render_captured_to(ctx, &mut out) {
+        Ok(_) => Ok(out.into_string()),
+        Err(_) if out.exceeded => Err(RenderFailure::TooLarge),
+        Err(e) => Err(RenderFailure::Engine(e)),
     }
 }
 

@@ -56,8 +56,11 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                 .iter()
                 .map(|t| {
                     let path = text(t)?;
-                    let content = std::fs::read_to_string(&path)
-                        .map_err(|e| lookup_error("file", format!("cannot read '{path}': {e}")))?;
+                    let content = crate::limits::read_text_file(
+                        std::path::Path::new(&path),
+                        crate::limits::max_render_size(),
+                    )
+                    .map_err(|e| lookup_error("file", format!("cannot read '{path}': {e}")))?;
                     let mut s = content.as_str();
                     if rstrip {
                         s = s.trim_end();

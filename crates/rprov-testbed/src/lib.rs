@@ -15,6 +15,7 @@
 
 mod error;
 mod fleet;
+pub mod fuzz;
 mod proc;
 mod sshd;
 mod tools;

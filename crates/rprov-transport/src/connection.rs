@@ -92,6 +92,10 @@ pub struct SshTarget {
     /// `["-o", "UserKnownHostsFile=/x"]`. See the `ssh_config` module for what is
     /// supported.
     pub extra_args: Vec<String>,
+    /// How many of `extra_args` came from `ansible_ssh_common_args`; the rest
+    /// came from `ansible_ssh_extra_args`. Only for naming the variable when
+    /// ssh refuses an option.
+    pub common_args_len: usize,
 }
 
 /// Connection policy, the same for all hosts of a run.

@@ -282,11 +282,62 @@ fn connect_error(name: &str, t: &SshTarget, e: openssh::Error) -> TransportError
     if log.contains("Host key verification failed") || log.contains("host key is known for") {
         return TransportError::HostKeyUnknown { host };
     }
+    if let Some(reason) = refused_option(&log, t) {
+        return TransportError::InvalidSshArgs { host, reason };
+    }
     let reason = last_line(&log);
     if log.contains("Permission denied (") || log.contains("Too many authentication failures") {
         return TransportError::AuthenticationFailed { host, reason };
     }
     TransportError::Unreachable { host, reason }
+}
+
+/// When ssh refused an option of our generated config ("…/ssh_config: line
+/// 2: Bad configuration option: bogus", then "terminating, 1 bad
+/// configuration options"), which option it was, as the user wrote it, and
+/// which inventory variable holds it. The last line alone reads as if the
+/// host were unreachable.
+fn refused_option(log: &str, t: &SshTarget) -> Option<String> {
+    let (line, why) = log.lines().find_map(|l| {
+        ["Bad configuration option: ", "Unsupported option "]
+            .iter()
+            .find_map(|m| l.split_once(m).map(|(_, kw)| (kw.trim(), m.trim())))
+    })?;
+    let keyword = line.trim_matches('"').to_ascii_lowercase();
+    let words = &t.extra_args;
+    // The word that sets it: `-oKeyword=…`, or the value after a bare `-o`.
+    let at = words.iter().position(|w| {
+        let w = w.trim_start_matches("-o").to_ascii_lowercase();
+        w == keyword
+            || w.starts_with(&format!("{keyword}="))
+            || w.starts_with(&format!("{keyword} "))
+    });
+    let (var, written) = match at {
+        Some(i) => {
+            let start = if i > 0 && words[i - 1] == "-o" {
+                i - 1
+            } else {
+                i
+            };
+            let var = if i < t.common_args_len {
+                "ansible_ssh_common_args"
+            } else {
+                "ansible_ssh_extra_args"
+            };
+            let shown: Vec<String> = words[start..=i].iter().map(|w| format!("{w:?}")).collect();
+            let name = words[i].trim_start_matches("-o");
+            let name = name.split(['=', ' ']).next().unwrap_or(name);
+            (var, format!("`{name}` ({})", shown.join(" ")))
+        }
+        None => (
+            "ansible_ssh_common_args or ansible_ssh_extra_args",
+            format!("`{keyword}`"),
+        ),
+    };
+    let why = why.trim_end_matches(':');
+    Some(format!(
+        "ssh refused the option {written} of {var}: {why}; correct or remove it (`man ssh_config` lists the options)"
+    ))
 }
 
 /// The last non-empty line of ssh's log: the actual error, after any warnings.

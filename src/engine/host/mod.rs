@@ -600,8 +600,9 @@ impl HostRunner {
         opts: &rprov_template::FileOptions,
     ) -> Result<String, String> {
         let shown = crate::diag::display_path(path);
-        let source = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read template {shown}: {e}"))?;
+        let source =
+            rprov_template::limits::read_text_file(path, rprov_template::limits::max_render_size())
+                .map_err(|e| format!("cannot read template {shown}: {e}"))?;
         let names = self
             .shared
             .names

@@ -404,6 +404,7 @@ fn target_of(name: &str, cv: ConnectionVars) -> Target {
             user: cv.user,
             private_key_file: cv.private_key_file,
             extra_args: cv.ssh_common_args,
+            common_args_len: cv.ssh_common_args_len,
         }),
     };
     Target {

@@ -481,6 +481,17 @@ impl HostRunner {
             other => (false, false, other),
         };
         let v = self.render_json(&r, spec).map_err(|e| e.to_string())?;
+        let max = self.shared.opts.max_loop_items;
+        let count = match &v {
+            Json::Array(a) => a.len(),
+            Json::Object(m) if dict => m.len(),
+            _ => 0,
+        };
+        if count > max {
+            return Err(format!(
+                "the loop has {count} items, more than the limit of {max}; raise it with --max-loop-items N if this is intended"
+            ));
+        }
         if dict {
             let Json::Object(m) = v else {
                 return Err("with_dict needs a mapping".into());

@@ -29,6 +29,7 @@ pub fn target(server: &Sshd) -> Target {
             user: Some(server.user.clone()),
             private_key_file: Some(server.key_file.clone()),
             extra_args: server.common_args(),
+            ..SshTarget::default()
         }),
     }
 }
