@@ -4,10 +4,10 @@
 //! `key = value` or `key: value` lines under `[section]` headers, keys
 //! case-insensitive, whole-line comments with `#` or `;`, an inline comment
 //! only after whitespace and `;`, indented lines continuing the previous value,
-//! `[DEFAULT]` values visible in every section, duplicate sections or keys an
-//! error (configparser is strict), and `%`-interpolation (`%%` is a literal
-//! percent sign, `%(key)s` another key's value). Writing it by hand is a few
-//! dozen lines; no crate follows these rules exactly.
+//! `[DEFAULT]` values visible in every section, and duplicate sections or
+//! keys an error (configparser is strict). Ansible reads values with
+//! `raw=True`, so `%` is not interpolated: `%%h` stays `%%h`. Writing it by
+//! hand is a few dozen lines; no crate follows these rules exactly.
 
 use std::collections::BTreeMap;
 
@@ -90,52 +90,12 @@ impl Ini {
         Ok(ini)
     }
 
-    /// The value of `key` in `section` (or `[DEFAULT]`), interpolated, and its line.
-    pub fn get(&self, section: &str, key: &str) -> Result<Option<(String, usize)>, String> {
-        let Some((raw, line)) = self.raw(section, key) else {
-            return Ok(None);
-        };
-        let value = self.interpolate(section, raw, 0).map_err(|e| {
-            format!("line {line}: [{section}] {key}: {e} (write `%%` for a percent sign)")
-        })?;
-        Ok(Some((value, line)))
-    }
-
-    fn raw(&self, section: &str, key: &str) -> Option<(&str, usize)> {
+    /// The value of `key` in `section` (or `[DEFAULT]`), as written, and its line.
+    pub fn get(&self, section: &str, key: &str) -> Option<(&str, usize)> {
         [section, DEFAULT]
             .iter()
             .find_map(|s| self.sections.get(*s).and_then(|m| m.get(key)))
             .map(|(v, l)| (v.as_str(), *l))
-    }
-
-    /// configparser's BasicInterpolation.
-    fn interpolate(&self, section: &str, raw: &str, depth: usize) -> Result<String, String> {
-        if depth > 10 {
-            return Err("interpolation nested too deeply".into());
-        }
-        let mut out = String::new();
-        let mut rest = raw;
-        while let Some(at) = rest.find('%') {
-            out.push_str(&rest[..at]);
-            let after = &rest[at + 1..];
-            if let Some(r) = after.strip_prefix('%') {
-                out.push('%');
-                rest = r;
-            } else if let Some(r) = after.strip_prefix('(') {
-                let Some((name, r)) = r.split_once(")s") else {
-                    return Err(format!("bad interpolation in {raw:?}"));
-                };
-                let Some((v, _)) = self.raw(section, &name.to_ascii_lowercase()) else {
-                    return Err(format!("`%({name})s` names no key of [{section}]"));
-                };
-                out.push_str(&self.interpolate(section, v, depth + 1)?);
-                rest = r;
-            } else {
-                return Err(format!("'%' must be followed by '%' or '(' in {raw:?}"));
-            }
-        }
-        out.push_str(rest);
-        Ok(out)
     }
 
     /// Every `(section, key, line)` except `[DEFAULT]`'s, in file order of sections.
@@ -176,7 +136,7 @@ mod tests {
              [DEFAULT]\nbase = /srv\n[paths]\nroles = %(base)s/roles\n",
         )
         .expect("parses");
-        let get = |s, k| ini.get(s, k).expect("interpolates").map(|v| v.0);
+        let get = |s, k| ini.get(s, k).map(|v| v.0.to_string());
         assert_eq!(get("defaults", "inventory").as_deref(), Some("./hosts"));
         assert_eq!(get("defaults", "forks").as_deref(), Some("7"));
         assert_eq!(
@@ -187,11 +147,12 @@ mod tests {
             get("ssh_connection", "ssh_args").as_deref(),
             Some("-o ControlPersist=60s\n-o ServerAliveInterval=5")
         );
+        // raw=True: no interpolation.
         assert_eq!(
             get("ssh_connection", "control_path").as_deref(),
-            Some("%(directory)s/%%h")
+            Some("%%(directory)s/%%%%h")
         );
-        assert_eq!(get("paths", "roles").as_deref(), Some("/srv/roles"));
+        assert_eq!(get("paths", "roles").as_deref(), Some("%(base)s/roles"));
         assert_eq!(get("paths", "base").as_deref(), Some("/srv"));
         assert_eq!(get("defaults", "missing"), None);
     }
@@ -201,9 +162,7 @@ mod tests {
         assert!(Ini::parse("forks = 5\n").is_err());
         assert!(Ini::parse("[defaults]\nforks = 5\nFORKS = 6\n").is_err());
         assert!(Ini::parse("[a]\n[a]\n").is_err());
-        assert!(Ini::parse("[a]\njust words\n").is_err());
-        let ini = Ini::parse("[ssh_connection]\ncontrol_path = %h-%p\n").expect("parses");
-        let e = ini.get("ssh_connection", "control_path").unwrap_err();
-        assert!(e.contains("line 2") && e.contains("%%"), "{e}");
+        let e = Ini::parse("[a]\njust words\n").unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
     }
 }

@@ -27,6 +27,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 use ini::Ini;
+use serde_json::Value as Json;
+
+use crate::playbook::LoadOptions;
+
+/// Connection variables with their aliases, and the value each gets when a
+/// host has none of them.
+pub type ConnectionDefaults = Vec<(&'static [&'static str], Json)>;
 use keys::{Class, Key, Kind};
 
 /// Where a setting's value came from.
@@ -132,8 +139,8 @@ impl AnsibleConfig {
                 let ini =
                     Ini::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
                 for (section, key, line) in ini.entries() {
-                    let value = ini.get(section, key).ok().flatten().unwrap_or_default().0;
-                    if keys::classify(section, key, &value) == Class::Unimplemented {
+                    let value = ini.get(section, key).map_or("", |v| v.0);
+                    if keys::classify(section, key, value) == Class::Unimplemented {
                         cfg.warnings.push(format!(
                             "{}:{line}: [{section}] {key} is not implemented by rprov and has no effect",
                             path.display()
@@ -203,6 +210,69 @@ impl AnsibleConfig {
         cfg.ssh_common_args = ssh_common_args;
         cfg.ssh_extra_args = ssh_extra_args;
         Ok(cfg)
+    }
+
+    /// What loading the playbook takes from the configuration. `roles_path`
+    /// unset is Ansible's default (`~/.ansible/roles`, `/usr/share/ansible/roles`,
+    /// `/etc/ansible/roles`).
+    pub fn load_options(&self, home: Option<&Path>) -> LoadOptions {
+        let roles_path = match &self.roles_path {
+            Some(s) => s.value.clone(),
+            None => home
+                .map(|h| h.join(".ansible/roles"))
+                .into_iter()
+                .chain(["/usr/share/ansible/roles", "/etc/ansible/roles"].map(PathBuf::from))
+                .collect(),
+        };
+        LoadOptions {
+            roles_path,
+            error_on_missing_handler: self
+                .error_on_missing_handler
+                .as_ref()
+                .is_none_or(|s| s.value),
+            become_: self.become_.as_ref().map(|s| s.value),
+            become_user: self.become_user.as_ref().map(|s| s.value.clone()),
+            remote_user: self.remote_user.as_ref().map(|s| s.value.clone()),
+            any_errors_fatal: self.any_errors_fatal.as_ref().map(|s| s.value),
+            gather_facts: self
+                .gathering
+                .as_ref()
+                .is_none_or(|s| s.value != Gathering::Explicit),
+        }
+    }
+
+    /// Connection variables the configuration sets for every host, each with
+    /// its aliases: a host's own variable of any alias (from any layer) wins,
+    /// as an inventory variable beats ansible.cfg in Ansible.
+    pub fn connection_defaults(&self) -> ConnectionDefaults {
+        let mut out: ConnectionDefaults = Vec::new();
+        let mut add = |names: &'static [&'static str], v: Option<Json>| {
+            if let Some(v) = v {
+                out.push((names, v));
+            }
+        };
+        add(
+            &["ansible_port", "ansible_ssh_port"],
+            self.remote_port.as_ref().map(|s| Json::from(s.value)),
+        );
+        add(
+            &["ansible_ssh_private_key_file", "ansible_private_key_file"],
+            self.private_key_file
+                .as_ref()
+                .map(|s| Json::from(s.value.display().to_string())),
+        );
+        add(
+            &["ansible_host_key_checking", "ansible_ssh_host_key_checking"],
+            self.host_key_checking.as_ref().map(|s| Json::from(s.value)),
+        );
+        for (names, s) in [
+            (&["ansible_ssh_args"][..], &self.ssh_args),
+            (&["ansible_ssh_common_args"][..], &self.ssh_common_args),
+            (&["ansible_ssh_extra_args"][..], &self.ssh_extra_args),
+        ] {
+            add(names, s.as_ref().map(|s| Json::from(s.value.clone())));
+        }
+        out
     }
 
     /// `rprov config`: the file read and every setting that is set, with its origin.
@@ -364,10 +434,7 @@ impl Reader<'_, '_> {
             return Ok(None);
         };
         for (section, name) in key.ini.iter().rev() {
-            let found = ini
-                .get(section, name)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            if let Some((v, line)) = found {
+            if let Some((v, line)) = ini.get(section, name) {
                 let dir = path
                     .parent()
                     .map(Path::to_path_buf)
@@ -376,7 +443,7 @@ impl Reader<'_, '_> {
                     path: path.to_path_buf(),
                     line,
                 };
-                let v = unquote(&v).to_string();
+                let v = unquote(v).to_string();
                 return Ok(Some((v, origin, dir)));
             }
         }
@@ -611,5 +678,74 @@ mod tests {
         assert_eq!(resolve("~/r", Path::new("/b"), &env), f.path("home/r"));
         assert_eq!(resolve("{{CWD}}/r", Path::new("/b"), &env), f.path("cwd/r"));
         f.vars.clear();
+    }
+}
+
+#[cfg(test)]
+mod apply_tests {
+    use super::*;
+
+    /// What the configuration gives the playbook loader and the connections,
+    /// checked on a real playbook file.
+    #[test]
+    fn play_defaults_and_connection_defaults_come_from_the_config() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg_file = dir.path().join("ansible.cfg");
+        std::fs::write(
+            &cfg_file,
+            "[defaults]\ngathering = explicit\nany_errors_fatal = yes\nremote_user = deploy\nremote_port = 2200\nhost_key_checking = no\n\
+             [privilege_escalation]\nbecome = True\nbecome_user = app\n[ssh_connection]\nssh_args = -C\n",
+        )
+        .expect("write");
+        let var = |n: &str| (n == "ANSIBLE_CONFIG").then(|| "ansible.cfg".to_string());
+        let cfg = AnsibleConfig::load(&Environment {
+            var: &var,
+            cwd: dir.path().to_path_buf(),
+            home: None,
+            system_file: dir.path().join("none"),
+        })
+        .expect("load");
+        let opts = cfg.load_options(None);
+        assert!(opts.error_on_missing_handler);
+        let pb = dir.path().join("site.yml");
+        std::fs::write(
+            &pb,
+            "- hosts: all\n  tasks: []\n- hosts: all\n  gather_facts: yes\n  become: no\n  remote_user: other\n  any_errors_fatal: no\n  tasks: []\n",
+        )
+        .expect("write");
+        let book = crate::playbook::load_playbook_with(&pb, &opts).expect("playbook");
+        let (a, b) = (&book.plays[0], &book.plays[1]);
+        assert_eq!(
+            (
+                a.gather_facts,
+                a.any_errors_fatal,
+                a.become_,
+                a.remote_user.as_deref()
+            ),
+            (false, true, Some(true), Some("deploy"))
+        );
+        assert_eq!(a.become_user.as_deref(), Some("app"));
+        assert_eq!(
+            (
+                b.gather_facts,
+                b.any_errors_fatal,
+                b.become_,
+                b.remote_user.as_deref()
+            ),
+            (true, false, Some(false), Some("other"))
+        );
+        let conn: Vec<(&str, Json)> = cfg
+            .connection_defaults()
+            .into_iter()
+            .map(|(names, v)| (names[0], v))
+            .collect();
+        assert_eq!(
+            conn,
+            vec![
+                ("ansible_port", Json::from(2200)),
+                ("ansible_host_key_checking", Json::from(false)),
+                ("ansible_ssh_args", Json::from("-C")),
+            ]
+        );
     }
 }

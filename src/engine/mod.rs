@@ -40,6 +40,9 @@ pub struct RunOptions {
     pub limit: Option<String>,
     /// `--timings`: print where the time went (see `report::timings`).
     pub timings: bool,
+    /// Connection variables from ansible.cfg and `ANSIBLE_*`, for hosts that
+    /// do not set them.
+    pub connection_defaults: crate::ansible_cfg::ConnectionDefaults,
 }
 
 /// Everything the hosts of a run share, read-only.
