@@ -33,6 +33,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show which ansible.cfg was read and the settings taken from it and from
+    /// `ANSIBLE_*` variables.
+    Config,
     /// Print a shell completion script (e.g. `rprov completions bash > /etc/bash_completion.d/rprov`).
     Completions {
         #[arg(value_enum)]
@@ -42,9 +45,10 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
-    /// The inventory: an Ansible INI or YAML file.
+    /// The inventory: an Ansible INI or YAML file [default: `inventory` of
+    /// ansible.cfg or $ANSIBLE_INVENTORY, else /etc/ansible/hosts].
     #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
-    pub inventory: PathBuf,
+    pub inventory: Option<PathBuf>,
 
     /// The playbook to apply.
     #[arg(value_name = "PLAYBOOK", default_value = "site.yml")]
@@ -74,9 +78,10 @@ pub struct ApplyArgs {
     #[arg(long, value_delimiter = ',', value_name = "TAGS")]
     pub skip_tags: Vec<String>,
 
-    /// How many hosts to work on at once.
-    #[arg(short = 'f', long, default_value_t = 50, value_name = "N")]
-    pub forks: usize,
+    /// How many hosts to work on at once [default: `forks` of ansible.cfg or
+    /// $ANSIBLE_FORKS, else 50].
+    #[arg(short = 'f', long, value_name = "N")]
+    pub forks: Option<usize>,
 
     /// Trust the SSH host key of hosts seen for the first time (a changed key is still refused).
     #[arg(long)]
@@ -93,9 +98,10 @@ pub struct ApplyArgs {
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub max_loop_items: usize,
 
-    /// Seconds to wait for an SSH connection.
-    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
-    pub connect_timeout: u64,
+    /// Seconds to wait for an SSH connection [default: `timeout` of
+    /// ansible.cfg or $ANSIBLE_TIMEOUT, else 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub connect_timeout: Option<u64>,
 
     /// Output format: human-readable lines, or one JSON object per line.
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Human)]
@@ -126,16 +132,17 @@ pub struct ApplyArgs {
     pub passphrase_file: Option<PathBuf>,
 
     /// Password file (or script) for Ansible vault files and `!vault` values in
-    /// vars_files, group_vars/ and host_vars/.
+    /// vars_files, group_vars/ and host_vars/ [default: `vault_password_file`
+    /// of ansible.cfg or $ANSIBLE_VAULT_PASSWORD_FILE].
     #[arg(long, value_name = "FILE")]
     pub vault_password_file: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
 pub struct InventoryArgs {
-    /// The inventory: an Ansible INI or YAML file.
+    /// The inventory: an Ansible INI or YAML file [default: as for `apply`].
     #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
-    pub inventory: PathBuf,
+    pub inventory: Option<PathBuf>,
 
     /// Only these hosts (an Ansible pattern).
     #[arg(short = 'l', long, value_name = "PATTERN")]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use rprov_inventory::{Inventory, InventoryError};
 
+use crate::ansible_cfg::{self, AnsibleConfig};
 use crate::cli::{ApplyArgs, Cli, Command, InventoryArgs, OutputFormat};
 use crate::engine::{self, RunOptions, Shared};
 use crate::playbook::{self, Vars};
@@ -43,6 +44,14 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Inventory(args) => inventory(args),
         Command::Secrets(args) => {
             rprov_secrets::cli::run(args)?;
+            Ok(Outcome::Success)
+        }
+        Command::Config => {
+            let cfg = load_config()?;
+            print!("{}", cfg.describe());
+            for w in &cfg.warnings {
+                eprintln!("warning: {w}");
+            }
             Ok(Outcome::Success)
         }
         Command::Modules { json } => {
@@ -146,19 +155,77 @@ fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
     }
 }
 
+/// ansible.cfg and the `ANSIBLE_*` variables, read once per command.
+fn load_config() -> Result<AnsibleConfig> {
+    AnsibleConfig::load(&ansible_cfg::Environment::current()?)
+}
+
+/// The inventory: `-i`, else `inventory` of ansible.cfg or `$ANSIBLE_INVENTORY`,
+/// else Ansible's default `/etc/ansible/hosts` if it exists.
+fn inventory_path(cli: Option<&Path>, cfg: &AnsibleConfig) -> Result<PathBuf> {
+    if let Some(p) = cli {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(s) = &cfg.inventory {
+        match s.value.as_slice() {
+            [] => {}
+            [one] => return Ok(one.clone()),
+            many => bail!(
+                "{}: `inventory` names {} sources, and rprov reads one inventory file\n  = help: pass the one to use with -i",
+                s.origin,
+                many.len()
+            ),
+        }
+    }
+    let default = Path::new("/etc/ansible/hosts");
+    if default.exists() {
+        return Ok(default.to_path_buf());
+    }
+    bail!("no inventory given\n  = help: pass one with -i/--inventory (e.g. -i inventory/hosts.ini), or set `inventory` in ansible.cfg's [defaults] or $ANSIBLE_INVENTORY")
+}
+
+/// The vault password from `--vault-password-file`, else ansible.cfg's.
+fn vault_password(cli: Option<&Path>, cfg: &AnsibleConfig) -> Result<Option<Vec<u8>>> {
+    let file = cli.or(cfg.vault_password_file.as_ref().map(|s| s.value.as_path()));
+    file.map(rprov_secrets::read_vault_password_file)
+        .transpose()
+        .map_err(Into::into)
+}
+
 fn apply(args: ApplyArgs) -> Result<Outcome> {
     // Everything up to the first host's start is the run's load (--timings).
     let loading = std::time::Instant::now();
     rprov_template::limits::set_max_render_size(args.max_render_size);
-    let vault_password = match &args.vault_password_file {
-        Some(p) => Some(rprov_secrets::read_vault_password_file(p)?),
-        None => None,
-    };
+    let cfg = load_config()?;
+    let reporter = Arc::new(Reporter::new(
+        match args.output {
+            OutputFormat::Human => Format::Human,
+            OutputFormat::Json => Format::Json,
+        },
+        args.verbose,
+        args.diff || args.check,
+    ));
+    if args.verbose > 0 {
+        reporter.note(&match &cfg.file {
+            Some(f) => format!("Using {} as config file", f.display()),
+            None => "No config file found; using defaults".to_string(),
+        });
+    }
+    for w in &cfg.warnings {
+        reporter.warn(w);
+    }
+    let inventory_file = inventory_path(args.inventory.as_deref(), &cfg)?;
+    let vault_password = vault_password(args.vault_password_file.as_deref(), &cfg)?;
     // group_vars/ and host_vars/ may hold vault files and `!vault` values.
     let vault = crate::varsfile::InventoryVault::new(vault_password.as_deref());
-    let mut inventory = load_inventory(&args.inventory, Some(&vault))?;
-    let playbook = playbook::load_playbook(&args.playbook).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let inv_dir = std::path::absolute(&args.inventory)
+    let mut inventory = load_inventory(&inventory_file, Some(&vault))?;
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let playbook = playbook::load_playbook_with(&args.playbook, &cfg.load_options(home.as_deref()))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for w in &playbook.warnings {
+        reporter.warn(w);
+    }
+    let inv_dir = std::path::absolute(&inventory_file)
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf));
     if inv_dir.as_deref() != Some(playbook.dir.as_path()) {
@@ -195,21 +262,13 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         bail!(
             "no hosts to run on: the plays' `hosts:` patterns{} match no host of {}\n  = help: see `rprov inventory -i {}` for the groups and hosts",
             if args.limit.is_some() { " and --limit" } else { "" },
-            args.inventory.display(),
-            args.inventory.display()
+            inventory_file.display(),
+            inventory_file.display()
         );
     }
 
     let extra_vars = parse_extra_vars(&args.extra_vars)?;
-    check_connection_vars(&inventory, &plays_hosts, &extra_vars, &args.inventory)?;
-    let reporter = Arc::new(Reporter::new(
-        match args.output {
-            OutputFormat::Human => Format::Human,
-            OutputFormat::Json => Format::Json,
-        },
-        args.verbose,
-        args.diff || args.check,
-    ));
+    check_connection_vars(&inventory, &plays_hosts, &extra_vars, &inventory_file)?;
     reporter.add_secrets(inventory_secrets);
 
     let identities = rprov_secrets::IdentityOptions {
@@ -225,11 +284,20 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         diff: args.diff,
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
-        forks: args.forks,
+        forks: args
+            .forks
+            .or(cfg.forks.as_ref().map(|s| s.value))
+            .unwrap_or(50),
         connect: rprov_transport::ConnectOptions {
             accept_new_host_keys: args.accept_new_host_keys,
-            connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+            connect_timeout: Duration::from_secs(
+                args.connect_timeout
+                    .or(cfg.timeout.as_ref().map(|s| s.value))
+                    .unwrap_or(10)
+                    .max(1),
+            ),
         },
+        connection_defaults: cfg.connection_defaults(),
         extra_vars,
         limit: args.limit.clone(),
         timings: args.timings,
@@ -357,16 +425,18 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
 }
 
 fn inventory(args: InventoryArgs) -> Result<Outcome> {
-    let password = match &args.vault_password_file {
-        Some(p) => Some(rprov_secrets::read_vault_password_file(p)?),
-        None => None,
-    };
+    let cfg = load_config()?;
+    for w in &cfg.warnings {
+        eprintln!("warning: {w}");
+    }
+    let inventory_file = inventory_path(args.inventory.as_deref(), &cfg)?;
+    let password = vault_password(args.vault_password_file.as_deref(), &cfg)?;
     // Without a password, `!vault` values are shown as their (encrypted) text.
     let vault = crate::varsfile::InventoryVault::new(password.as_deref());
     let decrypt = password
         .is_some()
         .then_some(&vault as &dyn rprov_inventory::VaultDecrypt);
-    let mut inv = load_inventory(&args.inventory, decrypt)?;
+    let mut inv = load_inventory(&inventory_file, decrypt)?;
     if let Some(pb) = &args.playbook {
         if let Some(dir) = std::path::absolute(pb)
             .ok()
@@ -379,7 +449,7 @@ fn inventory(args: InventoryArgs) -> Result<Outcome> {
     let secrets = vault.into_secrets();
     let json = if let Some(h) = &args.host {
         if !inv.hosts().contains(h) {
-            bail!("host `{h}` is not in {}", args.inventory.display());
+            bail!("host `{h}` is not in {}", inventory_file.display());
         }
         serde_json::Value::Object(inv.host_vars(h).into_iter().collect())
     } else {

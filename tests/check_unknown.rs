@@ -138,6 +138,24 @@ fn check_mode_reports_dependants_of_commands_as_unknown_then_applies() {
     assert!(!human.stdout.contains("would run"), "{}", human.dump());
     let recap = check.recap("web1");
     assert_eq!(recap["failed"], 0, "{recap}");
+    // The JSON recap counts the unknown tasks too (the human one always did),
+    // in the human recap's column order.
+    let unknown = want.iter().filter(|(_, s)| s == "unknown").count() as u64;
+    assert!(unknown > 0);
+    assert_eq!(recap["unknown"], unknown, "{recap}");
+    let n = |k: &str| recap[k].as_u64().unwrap_or(u64::MAX);
+    assert_eq!(
+        check.stdout.lines().last().unwrap_or_default(),
+        common::recap_line_unknown(
+            "web1",
+            n("ok"),
+            n("changed"),
+            unknown,
+            0,
+            n("skipped"),
+            n("remote_commands")
+        )
+    );
     assert_eq!(snapshot(base), tree, "--check wrote to the host");
 
     // The real run applies everything.

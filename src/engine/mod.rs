@@ -44,6 +44,9 @@ pub struct RunOptions {
     pub timings: bool,
     /// `--max-loop-items`: the most items a task's loop may have.
     pub max_loop_items: usize,
+    /// Connection variables from ansible.cfg and `ANSIBLE_*`, for hosts that
+    /// do not set them.
+    pub connection_defaults: crate::ansible_cfg::ConnectionDefaults,
 }
 
 /// Everything the hosts of a run share, read-only.

@@ -1,42 +1,20 @@
 //! `authorized_key`: SSH public keys in a user's `authorized_keys`.
 //!
-//! Keys are matched by type and key material, as Ansible does, so a changed
-//! comment or `key_options` rewrites that line in place instead of adding a
-//! second one. The new file is computed here and written atomically, owned
+//! Keys are matched by their key material and the file is read and written
+//! exactly as ansible.posix's module does (see `authorized_keys_file`), so a
+//! changed comment or `key_options` replaces that key instead of adding a
+//! second one, and a host keyed by Ansible stays unchanged under rprov. The new file is computed here and written atomically, owned
 //! by the user with mode 0600, in `~/.ssh` (0700) created when `manage_dir`.
 
-use regex::Regex;
 use rprov_transport::quote;
 use serde_json::json;
 
+use super::authorized_keys_file::{self as keys_file, parse_options};
 use super::files::{atomic_write_script, checked_action, Attrs};
-use super::lineinfile::split_lines;
 use super::mode::Mode;
 use super::sysargs::{both, choice};
 use super::{Decision, Diff, PlanCx, PlanError};
 use crate::probe::FileKind;
-
-/// `[options] type base64 [comment]`; `type` is what ssh-keygen writes.
-fn key_re() -> Result<Regex, PlanError> {
-    Regex::new(
-        r"^(?:(.*?)\s+)?((?:ssh|ecdsa|sk)-[A-Za-z0-9@.-]+)\s+([A-Za-z0-9+/]+=*)(?:\s+(.*))?$",
-    )
-    .map_err(|e| PlanError::Fail(format!("internal key pattern: {e}")))
-}
-
-/// A parsed key line; `id` (type and material) is what identifies it.
-struct Key {
-    id: (String, String),
-    line: String,
-}
-
-fn parse_key(re: &Regex, line: &str) -> Option<Key> {
-    let c = re.captures(line.trim())?;
-    Some(Key {
-        id: (c[2].to_string(), c[3].to_string()),
-        line: line.trim().to_string(),
-    })
-}
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let user = cx.required_str("user")?;
@@ -46,32 +24,23 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let manage_dir = cx.bool_arg("manage_dir", true)?;
     let options = cx.str_arg("key_options")?;
     let comment = cx.str_arg("comment")?;
-    let re = key_re()?;
     let mut wanted = Vec::new();
-    for l in key_text.lines().map(str::trim) {
-        if l.is_empty() || l.starts_with('#') {
-            continue;
-        }
-        let k = parse_key(&re, l).ok_or_else(|| {
+    // As the module: every line that is not empty and not a `#` comment.
+    for l in key_text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let mut k = keys_file::parse_key(l).ok_or_else(|| {
             PlanError::Fail(format!("authorized_key: invalid key specified: `{l}`"))
         })?;
         // key_options and comment override what the key line carries.
-        let line = match (&options, &comment) {
-            (None, None) => k.line,
-            _ => {
-                let c = re.captures(&k.line).ok_or_else(|| {
-                    PlanError::Fail(format!("authorized_key: invalid key specified: `{l}`"))
-                })?;
-                let opts = options.clone().or(c.get(1).map(|m| m.as_str().to_string()));
-                let cmt = comment.clone().or(c.get(4).map(|m| m.as_str().to_string()));
-                let mut parts: Vec<String> = opts.into_iter().filter(|o| !o.is_empty()).collect();
-                parts.push(c[2].to_string());
-                parts.push(c[3].to_string());
-                parts.extend(cmt.filter(|c| !c.is_empty()));
-                parts.join(" ")
-            }
-        };
-        wanted.push(Key { id: k.id, line });
+        if let Some(o) = &options {
+            k.options = parse_options(o);
+        }
+        if let Some(c) = &comment {
+            k.comment = c.clone();
+        }
+        wanted.push(k);
     }
     if wanted.is_empty() {
         return Err(PlanError::Fail("authorized_key: `key` holds no key".into()));
@@ -108,26 +77,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
     };
 
-    let mut lines: Vec<String> = split_lines(&old)
-        .into_iter()
-        .map(|l| l.trim_end_matches(['\r', '\n']).to_string())
-        .collect();
-    let id_of = |l: &str| parse_key(&re, l).map(|k| k.id);
-    if state == "present" {
-        for w in &wanted {
-            match lines.iter().position(|l| id_of(l).as_ref() == Some(&w.id)) {
-                Some(i) => lines[i] = w.line.clone(),
-                None => lines.push(w.line.clone()),
-            }
-        }
-        if exclusive {
-            lines.retain(|l| wanted.iter().any(|w| w.line == *l));
-            lines.dedup();
-        }
-    } else {
-        lines.retain(|l| !id_of(l).is_some_and(|id| wanted.iter().any(|w| w.id == id)));
-    }
-    let new: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    // ansible.posix's file format and ordering, byte for byte.
+    let new = keys_file::update(&old, &wanted, state == "present", exclusive)
+        .unwrap_or_else(|| old.clone());
 
     let attrs = Attrs {
         owner: Some(user.clone()),
@@ -260,7 +212,8 @@ mod tests {
         .unwrap();
         assert_eq!(after(&d), format!("{K1}\n{K2}\n"));
         assert!(testing::script(&d).contains("chmod 0600"));
-        // Same key, other comment: replaced in place.
+        // Same key, other comment: replaced, and moved after the others as
+        // ansible.posix does.
         let d = run(
             json!({"user": "rprovmod-k", "key": K1, "comment": "new"}),
             Some(&format!("# mine\n{K1}\n{K2}\n")),
@@ -268,7 +221,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             after(&d),
-            format!("# mine\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 new\n{K2}\n")
+            format!("# mine\n{K2}\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 new\n")
         );
         let d = run(
             json!({"user": "rprovmod-k", "key": K1, "exclusive": true}),
@@ -282,6 +235,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(after(&d), format!("{K1}\n"));
+    }
+
+    #[test]
+    fn a_key_without_a_comment_is_written_as_ansible_writes_it() {
+        let bare = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1";
+        let d = run(json!({"user": "rprovmod-k", "key": bare}), None).unwrap();
+        assert_eq!(after(&d), format!("{bare} \n"));
+        // A file Ansible wrote that way is left alone.
+        let d = run(
+            json!({"user": "rprovmod-k", "key": bare}),
+            Some(&format!("{bare} \n")),
+        )
+        .unwrap();
+        assert!(matches!(d, Decision::Ok { .. }), "{d:?}");
     }
 
     #[test]

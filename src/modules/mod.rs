@@ -20,6 +20,7 @@ mod stat;
 // System modules: users, packages, lines in files, host identity, firewall.
 mod apt;
 mod authorized_key;
+mod authorized_keys_file;
 mod blockinfile;
 mod hostname;
 mod lineinfile;

@@ -69,8 +69,50 @@ const STRATEGIES: &[&str] = &[
     "ansible.builtin.free",
 ];
 
+/// What the configuration (ansible.cfg, `ANSIBLE_*`) says about loading: where
+/// roles are found, how strict `notify:` is, and the defaults of play keywords
+/// a play does not set.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Searched after `roles/` next to the playbook and before the playbook's
+    /// own directory (`roles_path`).
+    pub roles_path: Vec<PathBuf>,
+    /// A `notify:` that names no handler fails the load (true), or is one
+    /// warning naming the task and does nothing, as in Ansible
+    /// (`error_on_missing_handler = False`).
+    pub error_on_missing_handler: bool,
+    /// `become`, `become_user`, `remote_user` and `any_errors_fatal` of a play
+    /// that does not set them.
+    pub become_: Option<bool>,
+    pub become_user: Option<String>,
+    pub remote_user: Option<String>,
+    pub any_errors_fatal: Option<bool>,
+    /// `gather_facts` of a play that does not set it (`gathering`).
+    pub gather_facts: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            roles_path: Vec::new(),
+            error_on_missing_handler: true,
+            become_: None,
+            become_user: None,
+            remote_user: None,
+            any_errors_fatal: None,
+            gather_facts: true,
+        }
+    }
+}
+
 /// Loads a playbook and everything it refers to. Nothing is rendered yet.
 pub fn load_playbook(path: &Path) -> Result<Playbook, LoadError> {
+    load_playbook_with(path, &LoadOptions::default())
+}
+
+/// [`load_playbook`] with the configuration's options; warnings (a missing
+/// handler when that is not an error) land in [`Playbook::warnings`].
+pub fn load_playbook_with(path: &Path, opts: &LoadOptions) -> Result<Playbook, LoadError> {
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     if !path.is_file() {
         return Err(
@@ -84,8 +126,24 @@ pub fn load_playbook(path: &Path) -> Result<Playbook, LoadError> {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     let mut plays = Vec::new();
-    load_plays(&path, &dir, &mut plays, 0)?;
-    Ok(Playbook { path, dir, plays })
+    let mut warnings = Vec::new();
+    let mut cx = Cx {
+        opts,
+        warnings: &mut warnings,
+    };
+    load_plays(&path, &dir, &mut plays, 0, &mut cx)?;
+    Ok(Playbook {
+        path,
+        dir,
+        plays,
+        warnings,
+    })
+}
+
+/// The options, and the warnings collected while loading.
+struct Cx<'a> {
+    opts: &'a LoadOptions,
+    warnings: &'a mut Vec<String>,
 }
 
 fn load_plays(
@@ -93,6 +151,7 @@ fn load_plays(
     playbook_dir: &Path,
     plays: &mut Vec<Play>,
     depth: usize,
+    cx: &mut Cx,
 ) -> Result<(), LoadError> {
     let doc = yaml::load_file(path)?;
     let Some(items) = doc.root.as_seq() else {
@@ -121,15 +180,20 @@ fn load_plays(
                     format!("playbook `{file}` not found"),
                 ));
             }
-            load_plays(&target, playbook_dir, plays, depth + 1)?;
+            load_plays(&target, playbook_dir, plays, depth + 1, cx)?;
             continue;
         }
-        plays.push(load_play(&doc, item, playbook_dir)?);
+        plays.push(load_play(&doc, item, playbook_dir, cx)?);
     }
     Ok(())
 }
 
-fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, LoadError> {
+fn load_play(
+    doc: &Document,
+    node: &Node,
+    playbook_dir: &Path,
+    cx: &mut Cx,
+) -> Result<Play, LoadError> {
     let Some(entries) = node.as_map() else {
         return Err(LoadError::new(
             doc.origin(node),
@@ -179,21 +243,28 @@ fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, L
         .unwrap_or_else(|| hosts.clone());
     let become_ = node
         .get("become")
-        .and_then(|b| crate::truthy::as_bool(&b.to_json()));
-    let become_user = node.get("become_user").and_then(scalar_string);
+        .and_then(|b| crate::truthy::as_bool(&b.to_json()))
+        .or(cx.opts.become_);
+    let become_user = node
+        .get("become_user")
+        .and_then(scalar_string)
+        .or_else(|| cx.opts.become_user.clone());
     let gather_facts = node
         .get("gather_facts")
         .and_then(|b| crate::truthy::as_bool(&b.to_json()))
-        .unwrap_or(true);
+        .unwrap_or(cx.opts.gather_facts);
     let vars: Vars = match node.get("vars") {
         Some(v) => {
             json_map(v).ok_or_else(|| LoadError::new(doc.origin(v), "`vars` must be a mapping"))?
         }
         None => Vars::new(),
     };
-    let remote_user = node.get("remote_user").and_then(scalar_string);
+    let remote_user = node
+        .get("remote_user")
+        .and_then(scalar_string)
+        .or_else(|| cx.opts.remote_user.clone());
     let flag = |key: &str| yes_no(doc, node, key);
-    let any_errors_fatal = flag("any_errors_fatal")?;
+    let any_errors_fatal = flag("any_errors_fatal")?.or(cx.opts.any_errors_fatal);
     let force_handlers = flag("force_handlers")?.unwrap_or(false);
     let max_fail_percentage = match node.get("max_fail_percentage") {
         None => None,
@@ -284,7 +355,7 @@ fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, L
         any_errors_fatal,
         ..Inherited::default()
     };
-    let roles = RoleLoader::new(playbook_dir);
+    let roles = RoleLoader::new(playbook_dir, &cx.opts.roles_path);
     let scope = TaskScope {
         role: None,
         base_dir: doc
@@ -323,7 +394,7 @@ fn load_play(doc: &Document, node: &Node, playbook_dir: &Path) -> Result<Play, L
     handlers.extend(play_handlers);
 
     let sections = vec![pre_tasks, main, post_tasks];
-    check_notify(&sections, &handlers)?;
+    check_notify(&sections, &handlers, cx)?;
 
     Ok(Play {
         name,
@@ -384,8 +455,11 @@ fn check_vars_file(
 }
 
 /// Every `notify:` must name a handler (or a `listen:` topic) of the play. A
-/// typo here would otherwise silently skip a restart.
-fn check_notify(sections: &[Vec<Task>], handlers: &[Task]) -> Result<(), LoadError> {
+/// typo here would otherwise silently skip a restart; Ansible only finds out
+/// when the task changes something, after it wrote its files. With
+/// `error_on_missing_handler = False` each such notification is one warning
+/// naming the task instead, and does nothing when notified, as in Ansible.
+fn check_notify(sections: &[Vec<Task>], handlers: &[Task], cx: &mut Cx) -> Result<(), LoadError> {
     let mut known: HashSet<&str> = HashSet::new();
     for h in handlers {
         if let Some(n) = &h.name {
@@ -409,6 +483,7 @@ fn check_notify(sections: &[Vec<Task>], handlers: &[Task]) -> Result<(), LoadErr
         }
         Ok(())
     }
+    let warnings = &mut *cx.warnings;
     let mut check = |t: &Task| -> Result<(), LoadError> {
         for n in &t.notify {
             if n.contains("{{") || known.contains(n.as_str()) {
@@ -419,11 +494,23 @@ fn check_notify(sections: &[Vec<Task>], handlers: &[Task]) -> Result<(), LoadErr
                 None if known.is_empty() => "this play has no handlers".to_string(),
                 None => format!("handlers of this play: {}", sorted(&known).join(", ")),
             };
-            return Err(LoadError::new(
+            let err = LoadError::new(
                 t.origin.clone(),
                 format!("task notifies `{n}`, but no handler has that name or listens to it"),
-            )
-            .with_hint(hint));
+            );
+            if cx.opts.error_on_missing_handler {
+                return Err(err.with_hint(format!(
+                    "{hint} (or set `error_on_missing_handler = False` in ansible.cfg to make this a warning)"
+                )));
+            }
+            let task = t.name.as_deref().map_or_else(
+                || "a task without a name".to_string(),
+                |name| format!("task `{name}`"),
+            );
+            warnings.push(format!(
+                "{}: {task} notifies `{n}`, but no handler has that name or listens to it; the notification does nothing ({hint})",
+                t.origin
+            ));
         }
         Ok(())
     };

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use free_form::parse_free_form;
-pub use load::load_playbook;
+pub use load::{load_playbook, load_playbook_with, LoadOptions};
 pub use task::{parse_tasks_file, Inherited, TaskScope};
 
 use crate::diag::Origin;
@@ -31,6 +31,9 @@ pub struct Playbook {
     /// `group_vars/` and `host_vars/` are looked up.
     pub dir: PathBuf,
     pub plays: Vec<Play>,
+    /// Problems that are not errors under the configuration (a `notify:` of
+    /// no handler with `error_on_missing_handler = False`), to show once.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug)]

@@ -73,6 +73,8 @@ pub struct AppliedRole {
 #[derive(Clone)]
 pub struct RoleLoader {
     playbook_dir: PathBuf,
+    /// `roles_path` of ansible.cfg or `$ANSIBLE_ROLES_PATH` (or Ansible's default).
+    roles_path: Vec<PathBuf>,
     loaded: Arc<Mutex<Loaded>>,
 }
 
@@ -95,9 +97,10 @@ impl std::fmt::Debug for RoleLoader {
 }
 
 impl RoleLoader {
-    pub fn new(playbook_dir: &Path) -> Self {
+    pub fn new(playbook_dir: &Path, roles_path: &[PathBuf]) -> Self {
         RoleLoader {
             playbook_dir: playbook_dir.to_path_buf(),
+            roles_path: roles_path.to_vec(),
             loaded: Arc::default(),
         }
     }
@@ -261,9 +264,7 @@ impl RoleLoader {
 
     fn search_paths(&self, name: &str) -> Vec<PathBuf> {
         let mut dirs = vec![self.playbook_dir.join("roles")];
-        if let Ok(env) = std::env::var("ANSIBLE_ROLES_PATH") {
-            dirs.extend(env.split(':').filter(|s| !s.is_empty()).map(PathBuf::from));
-        }
+        dirs.extend(self.roles_path.iter().cloned());
         dirs.push(self.playbook_dir.clone());
         dirs.into_iter().map(|d| d.join(name)).collect()
     }

@@ -338,6 +338,28 @@ impl Reporter {
         } else {
             format!("{signal} again: stopping at once\n")
         };
+        self.to_stderr(&text);
+    }
+
+    /// A warning about the configuration or the playbook, before any host is
+    /// touched. On stderr in both formats: stdout stays task events (or JSON).
+    pub fn warn(&self, msg: &str) {
+        let label = if self.color {
+            style("warning:").yellow().to_string()
+        } else {
+            "warning:".to_string()
+        };
+        self.to_stderr(&format!("{label} {msg}\n"));
+    }
+
+    /// A line for the user that is not a task result (`-v`: which ansible.cfg
+    /// was read), on stderr like [`Reporter::warn`].
+    pub fn note(&self, msg: &str) {
+        self.to_stderr(&format!("{msg}\n"));
+    }
+
+    fn to_stderr(&self, text: &str) {
+        let text = self.redact(text);
         let _guard = self.out.lock();
         let write = || {
             let _ = std::io::stderr().lock().write_all(text.as_bytes());

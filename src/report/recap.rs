@@ -34,16 +34,18 @@ impl HostStats {
 
 /// The last line of `--output json`. Its exact text is a contract scripts rely
 /// on, so it is written out here rather than left to a serializer's spacing:
-/// `{"recap": {"HOST": {"ok": N, "changed": N, "failed": N, "skipped": N, "unreachable": 0, "remote_commands": N}}}`
+/// `{"recap": {"HOST": {"ok": N, "changed": N, "unknown": N, "failed": N, "skipped": N, "unreachable": 0, "remote_commands": N}}}`
+/// (`unknown`: tasks whose effect could not be known, in check mode).
 pub fn json_line(stats: &[(String, HostStats)]) -> String {
     let hosts: Vec<String> = stats
         .iter()
         .map(|(h, s)| {
             format!(
-                "{}: {{\"ok\": {}, \"changed\": {}, \"failed\": {}, \"skipped\": {}, \"unreachable\": {}, \"remote_commands\": {}}}",
+                "{}: {{\"ok\": {}, \"changed\": {}, \"unknown\": {}, \"failed\": {}, \"skipped\": {}, \"unreachable\": {}, \"remote_commands\": {}}}",
                 Json::String(h.clone()),
                 s.ok,
                 s.changed,
+                s.unknown,
                 s.failed,
                 s.skipped,
                 u8::from(s.unreachable),
@@ -108,6 +110,7 @@ mod tests {
         let s = HostStats {
             ok: 3,
             changed: 1,
+            unknown: 4,
             skipped: 2,
             remote_commands: 2,
             ..HostStats::default()
@@ -124,10 +127,11 @@ mod tests {
         ]);
         assert_eq!(
             line,
-            r#"{"recap": {"web\"1": {"ok": 3, "changed": 1, "failed": 0, "skipped": 2, "unreachable": 0, "remote_commands": 2}, "db": {"ok": 0, "changed": 0, "failed": 0, "skipped": 0, "unreachable": 1, "remote_commands": 0}}}"#
+            r#"{"recap": {"web\"1": {"ok": 3, "changed": 1, "unknown": 4, "failed": 0, "skipped": 2, "unreachable": 0, "remote_commands": 2}, "db": {"ok": 0, "changed": 0, "unknown": 0, "failed": 0, "skipped": 0, "unreachable": 1, "remote_commands": 0}}}"#
         );
         let v: Json = serde_json::from_str(&line).unwrap();
         assert_eq!(v["recap"]["db"]["unreachable"], 1);
+        assert_eq!(v["recap"]["web\"1"]["unknown"], 4);
     }
 
     /// Issue 13: a 65,536-character host name panicked here ("Formatting

@@ -133,17 +133,30 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    finish(
-        Command::new(env!("CARGO_BIN_EXE_rprov"))
-            .current_dir(cwd)
-            .args(args)
-            .env("NO_COLOR", "1")
-            // A developer's own identity must not decide what a test decrypts.
-            .env_remove("RPROV_AGE_IDENTITY")
-            .env_remove("SOPS_AGE_KEY_FILE")
-            .output()
-            .expect("running the rprov binary"),
-    )
+    rprov_env(cwd, args, &[])
+}
+
+/// [`rprov`] with these environment variables set. No `ANSIBLE_*` variable
+/// of the developer's reaches rprov, only those in `env`.
+pub fn rprov_env<I, S>(cwd: &Path, args: I, env: &[(&str, &str)]) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rprov"));
+    cmd.current_dir(cwd)
+        .args(args)
+        .env("NO_COLOR", "1")
+        // A developer's own identity must not decide what a test decrypts.
+        .env_remove("RPROV_AGE_IDENTITY")
+        .env_remove("SOPS_AGE_KEY_FILE");
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("ANSIBLE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(env.iter().copied());
+    finish(cmd.output().expect("running the rprov binary"))
 }
 
 /// The outcome of one rprov process; a panic or a debug dump fails the test.
@@ -204,8 +217,21 @@ pub fn recap_line(
     skipped: u64,
     cmds: u64,
 ) -> String {
+    recap_line_unknown(host, ok, changed, 0, failed, skipped, cmds)
+}
+
+/// [`recap_line`] with a count of `unknown` tasks (check mode).
+pub fn recap_line_unknown(
+    host: &str,
+    ok: u64,
+    changed: u64,
+    unknown: u64,
+    failed: u64,
+    skipped: u64,
+    cmds: u64,
+) -> String {
     format!(
-        "{{\"recap\": {{\"{host}\": {{\"ok\": {ok}, \"changed\": {changed}, \"failed\": {failed}, \"skipped\": {skipped}, \"unreachable\": 0, \"remote_commands\": {cmds}}}}}}}"
+        "{{\"recap\": {{\"{host}\": {{\"ok\": {ok}, \"changed\": {changed}, \"unknown\": {unknown}, \"failed\": {failed}, \"skipped\": {skipped}, \"unreachable\": 0, \"remote_commands\": {cmds}}}}}}}"
     )
 }
 

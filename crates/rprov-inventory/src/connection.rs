@@ -36,10 +36,15 @@ pub struct ConnectionVars {
     pub become_: Option<bool>,
     /// `ansible_become_user`.
     pub become_user: Option<String>,
-    /// `ansible_ssh_common_args` then `ansible_ssh_extra_args`, split like a shell.
-    pub ssh_common_args: Vec<String>,
-    /// How many words of `ssh_common_args` came from `ansible_ssh_common_args`.
-    pub ssh_common_args_len: usize,
+    /// The ssh arguments in the order Ansible's ssh plugin puts them on the
+    /// command line, split like a shell: `ansible_ssh_args`, then
+    /// `-o StrictHostKeyChecking=no` when `ansible_host_key_checking` is false,
+    /// then `ansible_ssh_common_args`, then `ansible_ssh_extra_args`. ssh
+    /// takes the first value of an option, so what comes first wins.
+    pub ssh_args: Vec<String>,
+    /// For each word of `ssh_args`, the variable it came from (for naming it
+    /// when ssh refuses an option).
+    pub ssh_args_from: Vec<&'static str>,
 }
 
 impl ConnectionVars {
@@ -106,17 +111,32 @@ impl ConnectionVars {
             })?),
         };
         let become_user = string(&["ansible_become_user"])?;
-        let mut ssh_common_args = Vec::new();
-        let mut ssh_common_args_len = 0;
-        for name in ["ansible_ssh_common_args", "ansible_ssh_extra_args"] {
-            if name == "ansible_ssh_extra_args" {
-                ssh_common_args_len = ssh_common_args.len();
+        let host_key_checking =
+            match first(&["ansible_ssh_host_key_checking", "ansible_host_key_checking"]) {
+                None => None,
+                Some((n, v)) => Some(boolean(v).ok_or_else(|| {
+                    err(
+                        n,
+                        format!("expected a boolean (yes/no, true/false, 1/0), got {v}"),
+                    )
+                })?),
+            };
+        let mut ssh_args = Vec::new();
+        let mut ssh_args_from = Vec::new();
+        for name in [
+            "ansible_ssh_args",
+            "ansible_ssh_common_args",
+            "ansible_ssh_extra_args",
+        ] {
+            if name == "ansible_ssh_common_args" && host_key_checking == Some(false) {
+                ssh_args.extend(["-o".to_string(), "StrictHostKeyChecking=no".to_string()]);
+                ssh_args_from.extend(["ansible_host_key_checking"; 2]);
             }
             if let Some(s) = string(&[name])? {
-                ssh_common_args.extend(
-                    shlex::split(&s, false)
-                        .map_err(|e| err(name, format!("cannot split {s:?}: {e}")))?,
-                );
+                let words = shlex::split(&s, false)
+                    .map_err(|e| err(name, format!("cannot split {s:?}: {e}")))?;
+                ssh_args_from.extend(std::iter::repeat_n(name, words.len()));
+                ssh_args.extend(words);
             }
         }
         Ok(ConnectionVars {
@@ -127,8 +147,8 @@ impl ConnectionVars {
             connection,
             become_,
             become_user,
-            ssh_common_args,
-            ssh_common_args_len,
+            ssh_args,
+            ssh_args_from,
         })
     }
 }

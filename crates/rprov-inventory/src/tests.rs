@@ -468,7 +468,7 @@ fn connection_vars() {
     assert_eq!(c.become_, Some(true));
     assert_eq!(c.become_user.as_deref(), Some("root"));
     assert_eq!(
-        c.ssh_common_args,
+        c.ssh_args,
         s(&[
             "-o",
             "ProxyJump bastion",
@@ -478,6 +478,33 @@ fn connection_vars() {
             "-o A=b c"
         ])
     );
+    // Ansible's order: ssh_args, host_key_checking=False, common, extra.
+    let c = ConnectionVars::from_vars(
+        "web1",
+        &vars(
+            json!({"ansible_ssh_args": "-C", "ansible_host_key_checking": false,
+                     "ansible_ssh_common_args": "-o A=1", "ansible_ssh_extra_args": "-o B=2"}),
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        c.ssh_args,
+        s(&[
+            "-C",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "A=1",
+            "-o",
+            "B=2"
+        ])
+    );
+    let c = ConnectionVars::from_vars(
+        "web1",
+        &vars(json!({"ansible_ssh_host_key_checking": "yes", "ansible_host_key_checking": "no"})),
+    )
+    .unwrap();
+    assert!(c.ssh_args.is_empty(), "{:?}", c.ssh_args);
     // The new names win over the old ones.
     let c = ConnectionVars::from_vars(
         "h",

@@ -88,21 +88,25 @@ pub struct SshTarget {
     pub user: Option<String>,
     /// `ansible_ssh_private_key_file`; when set, only this key is offered.
     pub private_key_file: Option<PathBuf>,
-    /// `ansible_ssh_common_args`, already split into words, e.g.
+    /// The user's ssh arguments (`ansible_ssh_args`, `_common_args`,
+    /// `_extra_args` in Ansible's order), already split into words, e.g.
     /// `["-o", "UserKnownHostsFile=/x"]`. See the `ssh_config` module for what is
-    /// supported.
+    /// supported; their `StrictHostKeyChecking` beats
+    /// [`ConnectOptions::accept_new_host_keys`].
     pub extra_args: Vec<String>,
-    /// How many of `extra_args` came from `ansible_ssh_common_args`; the rest
-    /// came from `ansible_ssh_extra_args`. Only for naming the variable when
-    /// ssh refuses an option.
-    pub common_args_len: usize,
+    /// For each word of `extra_args`, the variable it came from
+    /// (`ansible_ssh_extra_args`, …). Only for naming the variable when ssh
+    /// refuses an option; may be shorter than `extra_args`.
+    pub extra_args_from: Vec<String>,
 }
 
 /// Connection policy, the same for all hosts of a run.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
     /// Accept and remember the key of a host not yet in known_hosts
-    /// (`StrictHostKeyChecking=accept-new`). A *changed* key is always refused.
+    /// (`StrictHostKeyChecking=accept-new`). A *changed* key is still refused.
+    /// rprov's default policy: a `StrictHostKeyChecking` in the target's own
+    /// ssh arguments replaces it.
     pub accept_new_host_keys: bool,
     /// How long to wait for the TCP connection (ssh's ConnectTimeout; whole seconds,
     /// at least 1).

@@ -129,17 +129,31 @@ impl SshConnection {
                 source,
             })?;
 
-        let timeout = opts.connect_timeout.max(Duration::from_secs(1));
-        let mut b = SessionBuilder::default();
-        b.known_hosts_check(if opts.accept_new_host_keys {
+        let user_args = (!t.extra_args.is_empty())
+            .then(|| ssh_config::parse(&t.extra_args))
+            .transpose()
+            .and_then(|a| {
+                let policy = a.as_ref().map(ssh_config::host_key_checking).transpose()?;
+                Ok((a, policy.flatten()))
+            })
+            .map_err(|reason| TransportError::InvalidSshArgs {
+                host: name.to_owned(),
+                reason,
+            })?;
+        // The user's StrictHostKeyChecking wins, as on ssh's command line.
+        let known_hosts = user_args.1.unwrap_or(if opts.accept_new_host_keys {
             KnownHosts::Add
         } else {
             KnownHosts::Strict
-        })
-        .connect_timeout(timeout)
-        .server_alive_interval(SERVER_ALIVE)
-        .control_persist(ControlPersist::IdleFor(MASTER_IDLE))
-        .control_directory(dir.path());
+        });
+
+        let timeout = opts.connect_timeout.max(Duration::from_secs(1));
+        let mut b = SessionBuilder::default();
+        b.known_hosts_check(known_hosts)
+            .connect_timeout(timeout)
+            .server_alive_interval(SERVER_ALIVE)
+            .control_persist(ControlPersist::IdleFor(MASTER_IDLE))
+            .control_directory(dir.path());
         if let Some(user) = &t.user {
             b.user(user.clone());
         }
@@ -149,21 +163,15 @@ impl SshConnection {
         if let Some(key) = &t.private_key_file {
             b.keyfile(key);
         }
-        if !t.extra_args.is_empty() {
-            let args = ssh_config::parse(&t.extra_args).map_err(|reason| {
-                TransportError::InvalidSshArgs {
-                    host: name.to_owned(),
-                    reason,
-                }
-            })?;
+        if let Some(args) = &user_args.0 {
             let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
             let path = dir.path().join("ssh_config");
-            std::fs::write(&path, ssh_config::render(&args, home.as_deref())).map_err(
-                |source| TransportError::Io {
+            std::fs::write(&path, ssh_config::render(args, home.as_deref())).map_err(|source| {
+                TransportError::Io {
                     context: format!("{name}: writing {}", path.display()),
                     source,
-                },
-            )?;
+                }
+            })?;
             b.config_file(&path);
         }
 
@@ -319,18 +327,17 @@ fn refused_option(log: &str, t: &SshTarget) -> Option<String> {
             } else {
                 i
             };
-            let var = if i < t.common_args_len {
-                "ansible_ssh_common_args"
-            } else {
-                "ansible_ssh_extra_args"
-            };
+            let var = t
+                .extra_args_from
+                .get(i)
+                .map_or("the ssh arguments", String::as_str);
             let shown: Vec<String> = words[start..=i].iter().map(|w| format!("{w:?}")).collect();
             let name = words[i].trim_start_matches("-o");
             let name = name.split(['=', ' ']).next().unwrap_or(name);
             (var, format!("`{name}` ({})", shown.join(" ")))
         }
         None => (
-            "ansible_ssh_common_args or ansible_ssh_extra_args",
+            "ansible_ssh_args, ansible_ssh_common_args or ansible_ssh_extra_args",
             format!("`{keyword}`"),
         ),
     };

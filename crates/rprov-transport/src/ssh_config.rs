@@ -10,6 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
+use openssh::KnownHosts;
+
 /// Parsed inventory ssh arguments.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct SshArgs {
@@ -77,6 +79,35 @@ pub(crate) fn parse(args: &[String]) -> Result<SshArgs, String> {
         }
     }
     Ok(out)
+}
+
+/// What the user's arguments say about host keys: the first
+/// `StrictHostKeyChecking` among them, since ssh keeps the first value of an
+/// option. `None` when they say nothing, and rprov's own policy applies.
+///
+/// This cannot be left to the config file: the `openssh` crate always puts a
+/// `-o StrictHostKeyChecking=…` on the command line, and the command line
+/// beats any file. So the user's value becomes that command-line option.
+/// With `no`, ssh connects to a host whose key changed (as `ssh` and Ansible
+/// do when told so); with `yes` or `accept-new` a changed key is refused.
+pub(crate) fn host_key_checking(args: &SshArgs) -> Result<Option<KnownHosts>, String> {
+    let Some((_, v)) = args
+        .options
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("StrictHostKeyChecking"))
+    else {
+        return Ok(None);
+    };
+    Ok(Some(match v.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "ask" => KnownHosts::Strict,
+        "accept-new" => KnownHosts::Add,
+        "no" | "false" | "off" => KnownHosts::Accept,
+        _ => {
+            return Err(format!(
+                "StrictHostKeyChecking {v:?} is not one of yes, no, accept-new, ask"
+            ))
+        }
+    }))
 }
 
 /// `Key=Value` or `Key Value` (how ssh itself reads `-o`).
@@ -160,6 +191,35 @@ mod tests {
         assert!(parse(&args(&["-o", "NoValue"])).is_err());
         assert!(parse(&args(&["host"])).is_err());
         assert!(parse(&args(&["-o", "A=b\nHost evil"])).is_err());
+    }
+
+    #[test]
+    fn the_first_strict_host_key_checking_decides() {
+        let policy = |a: &[&str]| host_key_checking(&parse(&args(a)).expect("valid"));
+        assert!(matches!(policy(&["-C"]), Ok(None)));
+        assert!(matches!(
+            policy(&[
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "StrictHostKeyChecking=yes"
+            ]),
+            Ok(Some(KnownHosts::Accept))
+        ));
+        assert!(matches!(
+            policy(&["-ostricthostkeychecking accept-new"]),
+            Ok(Some(KnownHosts::Add))
+        ));
+        assert!(matches!(
+            policy(&[
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                "StrictHostKeyChecking=no"
+            ]),
+            Ok(Some(KnownHosts::Strict))
+        ));
+        assert!(policy(&["-o", "StrictHostKeyChecking=maybe"]).is_err());
     }
 
     #[test]

@@ -34,8 +34,11 @@ const CONNECTION_VARS: &[&str] = &[
     "ansible_ssh_private_key_file",
     "ansible_private_key_file",
     "ansible_connection",
+    "ansible_ssh_args",
     "ansible_ssh_common_args",
     "ansible_ssh_extra_args",
+    "ansible_host_key_checking",
+    "ansible_ssh_host_key_checking",
     "ansible_become",
     "ansible_become_user",
     "ansible_become_method",
@@ -77,6 +80,12 @@ impl HostRunner {
         if !vars.contains_key("ansible_user") && !vars.contains_key("ansible_ssh_user") {
             if let Some(u) = &play.remote_user {
                 vars.insert("ansible_user".into(), Json::String(u.clone()));
+            }
+        }
+        // ansible.cfg and ANSIBLE_* come last: any variable beats them.
+        for (names, value) in &self.shared.opts.connection_defaults {
+            if !names.iter().any(|n| vars.contains_key(*n)) {
+                vars.insert(names[0].to_string(), value.clone());
             }
         }
         if let Some(m) = vars.get("ansible_become_method") {
@@ -403,8 +412,8 @@ fn target_of(name: &str, cv: ConnectionVars) -> Target {
             port: cv.port,
             user: cv.user,
             private_key_file: cv.private_key_file,
-            extra_args: cv.ssh_common_args,
-            common_args_len: cv.ssh_common_args_len,
+            extra_args: cv.ssh_args,
+            extra_args_from: cv.ssh_args_from.iter().map(|s| s.to_string()).collect(),
         }),
     };
     Target {

@@ -1,0 +1,332 @@
+//! Which ansible.cfg keys rprov reads, where each comes from, and which it
+//! accepts without effect.
+//!
+//! Names, ini sections and environment variables are ansible-core 2.19's
+//! (`lib/ansible/config/base.yml`, and the ssh connection plugin's options for
+//! `host_key_checking`, `timeout` and the ssh arguments). When a setting has
+//! several ini entries or variables, the last one present wins, as in
+//! Ansible's `_loop_entries`.
+
+/// How a raw value is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Ansible's non-strict boolean: `y yes on 1 true t` are true, anything else false.
+    Bool,
+    /// A whole number (`10`, `10.0`).
+    Int,
+    /// Text, unquoted when it comes from the file.
+    Str,
+    /// One path: `~`, `$VAR` and `{{CWD}}` expanded, relative to the file's directory.
+    Path,
+    /// Paths separated by `,` (`inventory`).
+    PathList,
+    /// Paths separated by `:` (`roles_path`).
+    PathSpec,
+}
+
+/// One setting rprov implements.
+pub struct Key {
+    /// The name shown by `rprov config` (the ini key).
+    pub name: &'static str,
+    /// `(section, key)` entries, lowest precedence first.
+    pub ini: &'static [(&'static str, &'static str)],
+    /// Environment variables, lowest precedence first.
+    pub env: &'static [&'static str],
+    pub kind: Kind,
+}
+
+const fn key(
+    name: &'static str,
+    ini: &'static [(&'static str, &'static str)],
+    env: &'static [&'static str],
+    kind: Kind,
+) -> Key {
+    Key {
+        name,
+        ini,
+        env,
+        kind,
+    }
+}
+
+pub const INVENTORY: Key = key(
+    "inventory",
+    &[("defaults", "inventory")],
+    &["ANSIBLE_INVENTORY"],
+    Kind::PathList,
+);
+pub const ROLES_PATH: Key = key(
+    "roles_path",
+    &[("defaults", "roles_path")],
+    &["ANSIBLE_ROLES_PATH"],
+    Kind::PathSpec,
+);
+pub const REMOTE_USER: Key = key(
+    "remote_user",
+    &[("defaults", "remote_user")],
+    &["ANSIBLE_REMOTE_USER"],
+    Kind::Str,
+);
+pub const REMOTE_PORT: Key = key(
+    "remote_port",
+    &[("defaults", "remote_port")],
+    &["ANSIBLE_REMOTE_PORT"],
+    Kind::Int,
+);
+pub const PRIVATE_KEY_FILE: Key = key(
+    "private_key_file",
+    &[("defaults", "private_key_file")],
+    &["ANSIBLE_PRIVATE_KEY_FILE"],
+    Kind::Path,
+);
+pub const HOST_KEY_CHECKING: Key = key(
+    "host_key_checking",
+    &[
+        ("defaults", "host_key_checking"),
+        ("ssh_connection", "host_key_checking"),
+    ],
+    &["ANSIBLE_HOST_KEY_CHECKING", "ANSIBLE_SSH_HOST_KEY_CHECKING"],
+    Kind::Bool,
+);
+pub const BECOME: Key = key(
+    "become",
+    &[("privilege_escalation", "become")],
+    &["ANSIBLE_BECOME"],
+    Kind::Bool,
+);
+pub const BECOME_USER: Key = key(
+    "become_user",
+    &[("privilege_escalation", "become_user")],
+    &["ANSIBLE_BECOME_USER"],
+    Kind::Str,
+);
+pub const FORKS: Key = key(
+    "forks",
+    &[("defaults", "forks")],
+    &["ANSIBLE_FORKS"],
+    Kind::Int,
+);
+pub const VAULT_PASSWORD_FILE: Key = key(
+    "vault_password_file",
+    &[("defaults", "vault_password_file")],
+    &["ANSIBLE_VAULT_PASSWORD_FILE"],
+    Kind::Path,
+);
+pub const ERROR_ON_MISSING_HANDLER: Key = key(
+    "error_on_missing_handler",
+    &[("defaults", "error_on_missing_handler")],
+    &["ANSIBLE_ERROR_ON_MISSING_HANDLER"],
+    Kind::Bool,
+);
+pub const TIMEOUT: Key = key(
+    "timeout",
+    &[("defaults", "timeout"), ("ssh_connection", "timeout")],
+    &["ANSIBLE_TIMEOUT", "ANSIBLE_SSH_TIMEOUT"],
+    Kind::Int,
+);
+pub const GATHERING: Key = key(
+    "gathering",
+    &[("defaults", "gathering")],
+    &["ANSIBLE_GATHERING"],
+    Kind::Str,
+);
+pub const ANY_ERRORS_FATAL: Key = key(
+    "any_errors_fatal",
+    &[("defaults", "any_errors_fatal")],
+    &["ANSIBLE_ANY_ERRORS_FATAL"],
+    Kind::Bool,
+);
+pub const SSH_ARGS: Key = key(
+    "ssh_args",
+    &[("ssh_connection", "ssh_args")],
+    &["ANSIBLE_SSH_ARGS"],
+    Kind::Str,
+);
+pub const SSH_COMMON_ARGS: Key = key(
+    "ssh_common_args",
+    &[("ssh_connection", "ssh_common_args")],
+    &["ANSIBLE_SSH_COMMON_ARGS"],
+    Kind::Str,
+);
+pub const SSH_EXTRA_ARGS: Key = key(
+    "ssh_extra_args",
+    &[("ssh_connection", "ssh_extra_args")],
+    &["ANSIBLE_SSH_EXTRA_ARGS"],
+    Kind::Str,
+);
+
+/// Every implemented setting, in the order `rprov config` lists them.
+pub const ALL: &[&Key] = &[
+    &INVENTORY,
+    &ROLES_PATH,
+    &REMOTE_USER,
+    &REMOTE_PORT,
+    &PRIVATE_KEY_FILE,
+    &HOST_KEY_CHECKING,
+    &BECOME,
+    &BECOME_USER,
+    &FORKS,
+    &VAULT_PASSWORD_FILE,
+    &ERROR_ON_MISSING_HANDLER,
+    &TIMEOUT,
+    &GATHERING,
+    &ANY_ERRORS_FATAL,
+    &SSH_ARGS,
+    &SSH_COMMON_ARGS,
+    &SSH_EXTRA_ARGS,
+];
+
+/// Sections that only tune Ansible itself (colours, galaxy, other connection
+/// plugins, callback plugins): accepted without a word.
+const INTERNAL_SECTIONS: &[&str] = &[
+    "colors",
+    "galaxy",
+    "paramiko_connection",
+    "persistent_connection",
+    "netconf_connection",
+    "selinux",
+    "jinja2",
+    "testing",
+];
+
+/// Keys that only tune how Ansible itself works (its output, plugins,
+/// Python, temp files, retries, control sockets, cows): nothing a host sees
+/// changes, so rprov accepts them without a word.
+const INTERNAL_KEYS: &[(&str, &str)] = &[
+    ("defaults", "action_warnings"),
+    ("defaults", "bin_ansible_callbacks"),
+    ("defaults", "callback_plugins"),
+    ("defaults", "callback_whitelist"),
+    ("defaults", "callbacks_enabled"),
+    ("defaults", "collections_on_ansible_version_mismatch"),
+    ("defaults", "collections_path"),
+    ("defaults", "collections_paths"),
+    ("defaults", "collections_scan_sys_path"),
+    ("defaults", "command_warnings"),
+    ("defaults", "cow_selection"),
+    ("defaults", "cow_whitelist"),
+    ("defaults", "cowpath"),
+    ("defaults", "cowsay_enabled_stencils"),
+    ("defaults", "deprecation_warnings"),
+    ("defaults", "devel_warning"),
+    ("defaults", "display_args_to_stdout"),
+    ("defaults", "display_ok_hosts"),
+    ("defaults", "display_skipped_hosts"),
+    ("defaults", "display_traceback"),
+    ("defaults", "docsite_root_url"),
+    ("defaults", "editor"),
+    ("defaults", "fact_caching"),
+    ("defaults", "fact_caching_connection"),
+    ("defaults", "fact_caching_prefix"),
+    ("defaults", "fact_caching_timeout"),
+    ("defaults", "force_color"),
+    ("defaults", "home"),
+    ("defaults", "internal_poll_interval"),
+    ("defaults", "interpreter_python"),
+    ("defaults", "inventory_unparsed_warning"),
+    ("defaults", "local_tmp"),
+    ("defaults", "localhost_warning"),
+    ("defaults", "module_compression"),
+    ("defaults", "module_strict_utf8_response"),
+    ("defaults", "nocolor"),
+    ("defaults", "nocows"),
+    ("defaults", "old_plugin_cache_clear"),
+    ("defaults", "pager"),
+    ("defaults", "pipelining"),
+    ("defaults", "poll_interval"),
+    ("defaults", "python_module_rlimit_nofile"),
+    ("defaults", "remote_tmp"),
+    ("defaults", "retry_files_enabled"),
+    ("defaults", "retry_files_save_path"),
+    ("defaults", "show_custom_stats"),
+    ("defaults", "stdout_callback"),
+    ("defaults", "system_warnings"),
+    ("defaults", "target_log_info"),
+    ("defaults", "use_persistent_connections"),
+    ("defaults", "validate_action_group_metadata"),
+    ("defaults", "verbose_to_stderr"),
+    ("defaults", "verbosity"),
+    ("connection", "pipelining"),
+    ("ssh_connection", "control_path"),
+    ("ssh_connection", "control_path_dir"),
+    ("ssh_connection", "pipelining"),
+    ("ssh_connection", "reconnection_retries"),
+    ("ssh_connection", "retries"),
+    ("ssh_connection", "scp_extra_args"),
+    ("ssh_connection", "scp_if_ssh"),
+    ("ssh_connection", "sftp_batch_mode"),
+    ("ssh_connection", "sftp_extra_args"),
+    ("ssh_connection", "ssh_transfer_method"),
+    ("ssh_connection", "transfer_method"),
+    ("ssh_connection", "usetty"),
+    ("privilege_escalation", "agnostic_become_prompt"),
+    ("privilege_escalation", "become_allow_same_user"),
+    ("inventory", "enable_plugins"),
+    ("inventory", "inventory_unparsed_warning"),
+];
+
+/// What rprov does with a key of the file.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Class {
+    /// One of [`ALL`].
+    Implemented,
+    /// Tunes Ansible's internals only: accepted silently.
+    Internal,
+    /// Would change behaviour and rprov does not implement it: one warning.
+    Unimplemented,
+}
+
+/// Classifies `[section] key = value`.
+pub fn classify(section: &str, key: &str, value: &str) -> Class {
+    if ALL
+        .iter()
+        .any(|k| k.ini.iter().any(|(s, n)| *s == section && *n == key))
+    {
+        return Class::Implemented;
+    }
+    let value = value.trim().to_ascii_lowercase();
+    let internal = INTERNAL_SECTIONS.contains(&section)
+        || section.starts_with("callback_")
+        || INTERNAL_KEYS.contains(&(section, key))
+        // What rprov does anyway.
+        || (section, key) == ("privilege_escalation", "become_method") && value == "sudo"
+        || (section, key) == ("defaults", "transport")
+            && matches!(value.as_str(), "ssh" | "smart" | "paramiko");
+    if internal {
+        Class::Internal
+    } else {
+        Class::Unimplemented
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorts_keys_by_what_they_do() {
+        assert_eq!(classify("defaults", "forks", "9"), Class::Implemented);
+        assert_eq!(
+            classify("ssh_connection", "host_key_checking", "no"),
+            Class::Implemented
+        );
+        assert_eq!(
+            classify("ssh_connection", "pipelining", "True"),
+            Class::Internal
+        );
+        assert_eq!(classify("colors", "ok", "green"), Class::Internal);
+        assert_eq!(
+            classify("privilege_escalation", "become_method", "sudo"),
+            Class::Internal
+        );
+        assert_eq!(
+            classify("privilege_escalation", "become_method", "su"),
+            Class::Unimplemented
+        );
+        assert_eq!(
+            classify("defaults", "hash_behaviour", "merge"),
+            Class::Unimplemented
+        );
+        assert_eq!(classify("diff", "always", "yes"), Class::Unimplemented);
+    }
+}
