@@ -212,6 +212,17 @@ fn same_as_ansible(case: &Case) -> Outcome {
 /// Nothing to prepare.
 fn empty_root(_: &Path) {}
 
+/// Gives `path` (and what is under it) to the login user, as if an earlier
+/// run had made it.
+fn give_to_user(path: &Path) {
+    let chown = Command::new("chown")
+        .args(["-R", &format!("{USER}:{USER}")])
+        .arg(path)
+        .status()
+        .expect("chown");
+    assert!(chown.success(), "chown {}", path.display());
+}
+
 #[test]
 fn rprov_and_ansible_core_make_the_same_tree() {
     // The same starting point in both: a stale file for `state: absent`.
@@ -219,12 +230,7 @@ fn rprov_and_ansible_core_make_the_same_tree() {
         let var = root.join("var");
         std::fs::create_dir(&var).expect("mkdir var");
         std::fs::write(var.join("stale.txt"), "stale\n").expect("write stale.txt");
-        let chown = Command::new("chown")
-            .args(["-R", &format!("{USER}:{USER}")])
-            .arg(&var)
-            .status()
-            .expect("chown");
-        assert!(chown.success());
+        give_to_user(&var);
     }
     let out = same_as_ansible(&Case {
         dir: "modules",
@@ -266,4 +272,38 @@ fn role_defaults_and_vars_follow_the_dependency_chain() {
         out.read("play.txt"),
         "user=beta level=app_b-level greeting=hello-b\nrole_name=none\n"
     );
+}
+
+/// Issue 11 item 2: `file: state=directory` gives each directory it creates,
+/// parents included, the owner, group and mode asked for; a parent that
+/// existed keeps its own.
+#[test]
+fn file_directory_gives_created_parents_owner_group_and_mode() {
+    fn existing_dir(root: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = root.join("existing");
+        std::fs::create_dir(&dir).expect("mkdir existing");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)).expect("chmod");
+        give_to_user(&dir);
+    }
+    let out = same_as_ansible(&Case {
+        dir: "dir_parents",
+        prepare: existing_dir,
+        min_changed: 5,
+    });
+    let entry = |rel: &str| {
+        out.tree
+            .get(Path::new(rel))
+            .unwrap_or_else(|| panic!("no {rel} in {:#?}", out.tree))
+    };
+    // What the comparison covered: created parents owned by the user with
+    // the task's mode, and the existing parent untouched.
+    let pw = entry("home/rprovpw/.config/containers/systemd").uid;
+    assert_ne!(pw, 0);
+    for rel in ["home", "home/rprovpw/.config"] {
+        let e = entry(rel);
+        assert_eq!((e.mode, e.uid), (0o700, pw), "{rel}: {e:?}");
+    }
+    assert_eq!(entry("existing").mode, 0o711);
+    assert_eq!(entry("existing/new").mode, 0o750);
 }
