@@ -307,3 +307,22 @@ fn file_directory_gives_created_parents_owner_group_and_mode() {
     assert_eq!(entry("existing").mode, 0o711);
     assert_eq!(entry("existing/new").mode, 0o750);
 }
+
+/// Issue 11 item 6: `when`, `failed_when`, `changed_when` and `until` hold
+/// one expression each, commas and all; only a YAML list is a list.
+#[test]
+fn conditions_are_not_split_at_commas() {
+    let out = same_as_ansible(&Case {
+        dir: "conditions",
+        prepare: empty_root,
+        min_changed: 4,
+    });
+    for f in ["when-in-list", "when-version", "when-list"] {
+        assert!(out.tree.contains_key(Path::new(f)), "{f}: {:#?}", out.tree);
+    }
+    assert!(!out.tree.contains_key(Path::new("when-false")));
+    assert_eq!(
+        out.read("registered"),
+        "r: rc=1 failed=no changed=no\nu: ok attempts=1\n"
+    );
+}

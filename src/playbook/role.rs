@@ -360,7 +360,7 @@ fn read_entry(
     }
     if let Some(t) = entry.get("tags") {
         inh.tags
-            .extend(super::keywords::string_list(t).unwrap_or_default());
+            .extend(super::keywords::comma_list(t).unwrap_or_default());
     }
     if let Some(w) = entry.get("when") {
         inh.when
