@@ -326,3 +326,21 @@ fn conditions_are_not_split_at_commas() {
         "r: rc=1 failed=no changed=no\nu: ok attempts=1\n"
     );
 }
+
+/// Issue 11 item 9: a command that cannot be found fails its task (exit
+/// status 127 through the shell), it does not make the host unreachable;
+/// `ignore_errors` goes on.
+#[test]
+fn a_missing_program_fails_the_task_not_the_host() {
+    let out = same_as_ansible(&Case {
+        dir: "exit_127",
+        prepare: empty_root,
+        min_changed: 1,
+    });
+    // ansible-core: `command` fails with Python's ENOENT (rc 2) before
+    // anything runs, `shell` with the shell's 127.
+    assert_eq!(
+        out.read("after"),
+        "command: rc=2 failed=yes\nshell: rc=127 failed=yes\n"
+    );
+}
