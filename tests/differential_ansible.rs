@@ -71,10 +71,9 @@ fn ansible_changed(output: &str, host: &str) -> u64 {
         .unwrap_or_else(|| panic!("no changed= in `{line}`"))
 }
 
-fn run_ansible(playbook_bin: &Path, inv: &Path, root: &Path, home: &Path) -> String {
-    let dir = fixtures().join("differential");
+fn run_ansible(playbook_bin: &Path, dir: &Path, inv: &Path, root: &Path, home: &Path) -> String {
     let out = Command::new(playbook_bin)
-        .current_dir(&dir)
+        .current_dir(dir)
         .args(["-i"])
         .arg(inv)
         .arg("-e")
@@ -102,8 +101,39 @@ fn run_ansible(playbook_bin: &Path, inv: &Path, root: &Path, home: &Path) -> Str
     text
 }
 
-#[test]
-fn rprov_and_ansible_core_make_the_same_tree() {
+/// One differential case: a directory under `tests/fixtures/differential`
+/// holding a `site.yml` (with its roles, files and templates) that both tools
+/// apply into their own `root`.
+struct Case {
+    dir: &'static str,
+    /// Prepares each tool's root before the first run (the same for both).
+    prepare: fn(&Path),
+    /// What the first run must at least change, so a case that silently does
+    /// nothing cannot pass.
+    min_changed: u64,
+}
+
+/// What both tools made of a [`Case`], once checked to be the same.
+struct Outcome {
+    /// The tree, with the root's path replaced by `ROOT` in link targets.
+    tree: BTreeMap<PathBuf, Entry>,
+    /// The root ansible-playbook wrote into, for reading files of the tree.
+    by_ansible: tempfile::TempDir,
+}
+
+impl Outcome {
+    /// A file of the tree, as text.
+    fn read(&self, rel: &str) -> String {
+        let path = self.by_ansible.path().join(rel);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+}
+
+/// Applies `case` with ansible-playbook and with rprov, each twice, over one
+/// loopback sshd into two roots, and asserts: the same tree (files, contents,
+/// modes, owners, link targets), the same number of changes on the first run
+/// (at least `min_changed`), and none on the second run of either tool.
+fn same_as_ansible(case: &Case) -> Outcome {
     let playbook_bin = ansible_playbook();
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let work = tempfile::tempdir().expect("tempdir");
@@ -114,42 +144,27 @@ fn rprov_and_ansible_core_make_the_same_tree() {
             sshd.inventory_line("web1")
         ),
     );
+    let dir = fixtures().join("differential").join(case.dir);
     let by_ansible = target_dir(USER);
     let by_rprov = target_dir(USER);
-
-    // The same starting point in both: a stale file for `state: absent`.
     for root in [by_ansible.path(), by_rprov.path()] {
-        let var = root.join("var");
-        std::fs::create_dir(&var).expect("mkdir var");
-        std::fs::write(var.join("stale.txt"), "stale\n").expect("write stale.txt");
-        let chown = Command::new("chown")
-            .args(["-R", &format!("{USER}:{USER}")])
-            .arg(&var)
-            .status()
-            .expect("chown");
-        assert!(chown.success());
+        (case.prepare)(root);
     }
 
-    let first = run_ansible(&playbook_bin, &inv, by_ansible.path(), work.path());
-    assert!(first.contains("failed=0"), "{first}");
-    assert!(ansible_changed(&first, "web1") >= 10, "{first}");
-    let second = run_ansible(&playbook_bin, &inv, by_ansible.path(), work.path());
+    let first = run_ansible(&playbook_bin, &dir, &inv, by_ansible.path(), work.path());
+    let ansible_first = ansible_changed(&first, "web1");
+    let second = run_ansible(&playbook_bin, &dir, &inv, by_ansible.path(), work.path());
     assert_eq!(
         ansible_changed(&second, "web1"),
         0,
         "ansible's second run changed something:\n{second}"
     );
 
-    let dir = fixtures().join("differential");
     let root = format!("root={}", by_rprov.path().display());
     let rp = || apply_json(&dir, &inv, &["-e", &root, "site.yml"]);
     let run = rp();
     run.expect_code(0);
-    assert!(
-        run.recap("web1")["changed"].as_u64().unwrap_or(0) >= 10,
-        "{}",
-        run.stdout
-    );
+    let rprov_first = run.recap("web1")["changed"].as_u64().unwrap_or(0);
     let run = rp();
     run.expect_code(0);
     assert_eq!(
@@ -171,15 +186,161 @@ fn rprov_and_ansible_core_make_the_same_tree() {
     for (path, ea) in &a {
         let er = &r[path];
         if ea != er {
+            let text = |root: &Path| std::fs::read_to_string(root.join(path)).unwrap_or_default();
             diffs.push(format!(
-                "{}:\n  ansible {ea:?}\n  rprov   {er:?}",
-                path.display()
+                "{}:\n  ansible {ea:?}\n  rprov   {er:?}\n--- ansible\n{}--- rprov\n{}",
+                path.display(),
+                text(by_ansible.path()),
+                text(by_rprov.path()),
             ));
         }
     }
     assert!(diffs.is_empty(), "trees differ:\n{}", diffs.join("\n"));
+    assert_eq!(
+        rprov_first, ansible_first,
+        "first runs changed a different number of things: ansible {ansible_first}, \
+         rprov {rprov_first}\n--- ansible\n{first}\n--- rprov\n{}",
+        run.stdout
+    );
+    assert!(ansible_first >= case.min_changed, "{first}");
+    Outcome {
+        tree: a,
+        by_ansible,
+    }
+}
+
+/// Nothing to prepare.
+fn empty_root(_: &Path) {}
+
+/// Gives `path` (and what is under it) to the login user, as if an earlier
+/// run had made it.
+fn give_to_user(path: &Path) {
+    let chown = Command::new("chown")
+        .args(["-R", &format!("{USER}:{USER}")])
+        .arg(path)
+        .status()
+        .expect("chown");
+    assert!(chown.success(), "chown {}", path.display());
+}
+
+#[test]
+fn rprov_and_ansible_core_make_the_same_tree() {
+    // The same starting point in both: a stale file for `state: absent`.
+    fn stale_file(root: &Path) {
+        let var = root.join("var");
+        std::fs::create_dir(&var).expect("mkdir var");
+        std::fs::write(var.join("stale.txt"), "stale\n").expect("write stale.txt");
+        give_to_user(&var);
+    }
+    let out = same_as_ansible(&Case {
+        dir: "modules",
+        prepare: stale_file,
+        min_changed: 10,
+    });
     // The comparison covered what it should.
+    let a = &out.tree;
     assert!(a.len() >= 18, "{a:#?}");
     assert!(a.values().any(|e| e.uid == 0) && a.values().any(|e| e.uid != 0));
     assert!(a.values().any(|e| e.kind == 'l'));
+}
+
+/// Issue 11 item 1: a role pulled in by `meta/main.yml` sees the defaults,
+/// vars and params of the roles that depend on it (its own defaults above
+/// theirs), and its chain above the other roles of the play.
+#[test]
+fn role_defaults_and_vars_follow_the_dependency_chain() {
+    let out = same_as_ansible(&Case {
+        dir: "role_chain",
+        prepare: empty_root,
+        min_changed: 9,
+    });
+    // What ansible-core showed (and rprov matched), so a reader sees what the
+    // comparison covered: each chain's `user`, app_user's own defaults above
+    // its dependents', app_b's params reaching its dependency, and the parent
+    // role names only for a role imported from another role's tasks.
+    assert_eq!(
+        out.read("users/alpha/seen.txt"),
+        "user=alpha level=app_user-default greeting=hello-a flavour=app_user-flavour\n\
+         role_name=app_user ansible_role_name=app_user\nparents=none\n"
+    );
+    assert_eq!(
+        out.read("users/beta/leaf.txt"),
+        "user=beta level=app_user-default greeting=hello-b flavour=from-b-params\n\
+         role_name=app_leaf ansible_role_name=app_leaf\nparents=app_user\nparent_paths=app_user\n"
+    );
+    assert_eq!(
+        out.read("play.txt"),
+        "user=beta level=app_b-level greeting=hello-b\nrole_name=none\n"
+    );
+}
+
+/// Issue 11 item 2: `file: state=directory` gives each directory it creates,
+/// parents included, the owner, group and mode asked for; a parent that
+/// existed keeps its own.
+#[test]
+fn file_directory_gives_created_parents_owner_group_and_mode() {
+    fn existing_dir(root: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = root.join("existing");
+        std::fs::create_dir(&dir).expect("mkdir existing");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)).expect("chmod");
+        give_to_user(&dir);
+    }
+    let out = same_as_ansible(&Case {
+        dir: "dir_parents",
+        prepare: existing_dir,
+        min_changed: 5,
+    });
+    let entry = |rel: &str| {
+        out.tree
+            .get(Path::new(rel))
+            .unwrap_or_else(|| panic!("no {rel} in {:#?}", out.tree))
+    };
+    // What the comparison covered: created parents owned by the user with
+    // the task's mode, and the existing parent untouched.
+    let pw = entry("home/rprovpw/.config/containers/systemd").uid;
+    assert_ne!(pw, 0);
+    for rel in ["home", "home/rprovpw/.config"] {
+        let e = entry(rel);
+        assert_eq!((e.mode, e.uid), (0o700, pw), "{rel}: {e:?}");
+    }
+    assert_eq!(entry("existing").mode, 0o711);
+    assert_eq!(entry("existing/new").mode, 0o750);
+}
+
+/// Issue 11 item 6: `when`, `failed_when`, `changed_when` and `until` hold
+/// one expression each, commas and all; only a YAML list is a list.
+#[test]
+fn conditions_are_not_split_at_commas() {
+    let out = same_as_ansible(&Case {
+        dir: "conditions",
+        prepare: empty_root,
+        min_changed: 4,
+    });
+    for f in ["when-in-list", "when-version", "when-list"] {
+        assert!(out.tree.contains_key(Path::new(f)), "{f}: {:#?}", out.tree);
+    }
+    assert!(!out.tree.contains_key(Path::new("when-false")));
+    assert_eq!(
+        out.read("registered"),
+        "r: rc=1 failed=no changed=no\nu: ok attempts=1\n"
+    );
+}
+
+/// Issue 11 item 9: a command that cannot be found fails its task (exit
+/// status 127 through the shell), it does not make the host unreachable;
+/// `ignore_errors` goes on.
+#[test]
+fn a_missing_program_fails_the_task_not_the_host() {
+    let out = same_as_ansible(&Case {
+        dir: "exit_127",
+        prepare: empty_root,
+        min_changed: 1,
+    });
+    // ansible-core: `command` fails with Python's ENOENT (rc 2) before
+    // anything runs, `shell` with the shell's 127.
+    assert_eq!(
+        out.read("after"),
+        "command: rc=2 failed=yes\nshell: rc=127 failed=yes\n"
+    );
 }

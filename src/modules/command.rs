@@ -9,6 +9,8 @@ use super::{Action, Decision, OutputMode, PlanCx, PlanError};
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let shell = cx.module == "shell";
     let text = cx.str_arg("_raw_params")?.or(cx.str_arg("cmd")?);
+    // The program `command` runs, found as Python's subprocess finds it.
+    let mut program = None;
     let body = match (text, cx.args.get("argv")) {
         (Some(t), None) if shell => t,
         (Some(t), None) => {
@@ -19,16 +21,20 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                     "cannot split the command `{t}` (unbalanced quotes?)"
                 ))
             })?;
+            program = words.first().cloned();
             words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
         }
-        (None, Some(Json::Array(argv))) if !shell => argv
-            .iter()
-            .map(|a| match a {
-                Json::String(s) => quote(s),
-                other => quote(&other.to_string()),
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
+        (None, Some(Json::Array(argv))) if !shell => {
+            let words: Vec<String> = argv
+                .iter()
+                .map(|a| match a {
+                    Json::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            program = words.first().cloned();
+            words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+        }
         (Some(_), Some(_)) => {
             return Err(PlanError::Fail(
                 "give the command as text or as `argv`, not both".into(),
@@ -71,6 +77,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     if let Some(dir) = &chdir {
         script.push_str(&format!("cd {} || exit 1\n", quote(dir)));
     }
+    if let Some(p) = &program {
+        script.push_str(&not_found_check(p));
+    }
     // `timeout:` (coreutils) stops the command and its children with TERM,
     // then KILL 5 s later, and exits 124 (read in the executor).
     let exec = match cx.timeout {
@@ -112,6 +121,29 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     })
 }
 
+/// Fails as Ansible's `command` does when its program cannot be run: rc 2
+/// (ENOENT from Python's subprocess) rather than the shell's 127, which a
+/// program may also return of itself. Searched like `execvp`: a name with a
+/// `/` as a path, any other in `$PATH`; shell builtins do not count.
+fn not_found_check(program: &str) -> String {
+    let q = quote(program);
+    let msg = quote(&format!(
+        "[Errno 2] No such file or directory: b'{program}'"
+    ));
+    format!(
+        "_rp_found=\n\
+         case {q} in\n\
+         */*) [ -e {q} ] && _rp_found=1 ;;\n\
+         *) _rp_ifs=$IFS; IFS=:\n\
+            for _rp_d in $PATH; do\n\
+              if [ -f \"${{_rp_d:-.}}\"/{q} ] && [ -x \"${{_rp_d:-.}}\"/{q} ]; then _rp_found=1; break; fi\n\
+            done\n\
+            IFS=$_rp_ifs ;;\n\
+         esac\n\
+         [ -n \"$_rp_found\" ] || {{ printf '%s\\n' {msg} >&2; exit 2; }}\n"
+    )
+}
+
 fn skip(msg: &str) -> Decision {
     let mut result = serde_json::Map::new();
     result.insert("changed".into(), json!(false));
@@ -123,5 +155,33 @@ fn skip(msg: &str) -> Decision {
     Decision::Ok {
         result,
         msg: Some(msg.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Exit status of the check for `program`, run by the local `sh`.
+    fn check_status(program: &str) -> i32 {
+        let script = format!("{}exit 0\n", not_found_check(program));
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .expect("sh");
+        out.status.code().unwrap_or(-1)
+    }
+
+    #[test]
+    fn a_program_not_found_is_rc_2_as_in_ansible() {
+        assert_eq!(check_status("no-such-program-rprov"), 2);
+        assert_eq!(check_status("/no/such/program"), 2);
+        // `cd` is a shell builtin, not a program subprocess could run.
+        assert_eq!(check_status("cd"), 2);
+        // Found in $PATH (a builtin too, but also a program), or by path.
+        assert_eq!(check_status("echo"), 0);
+        assert_eq!(check_status("/bin/sh"), 0);
+        assert_eq!(check_status("it's odd"), 2);
     }
 }

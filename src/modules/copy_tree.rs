@@ -97,18 +97,9 @@ pub fn plan_copy_tree(
         match st.kind {
             FileKind::Directory => {}
             FileKind::Missing => {
-                let mut diff = Diff {
-                    path: path.clone(),
-                    attrs: vec!["state: absent → directory".into()],
-                    ..Diff::default()
-                };
-                if let Some(m) = &dir_attrs.mode {
-                    diff.attrs
-                        .push(format!("mode: {}", mode::fmt(m.resolve(0o755, true)?)));
-                }
+                let (diff, lines) = files::create_dir(&path, &dir_attrs)?;
                 diffs.push(diff);
-                script.push_str(&format!("mkdir {}\n", quote(&path)));
-                script.push_str(&dir_attrs.apply_lines(&quote(&path), 0o755, true, false)?);
+                script.push_str(&lines);
                 touches.push(path);
             }
             _ => {

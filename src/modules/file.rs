@@ -17,8 +17,16 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let attrs = Attrs::from_args(cx)?;
     let recurse = cx.bool_arg("recurse", false)?;
     let follow = cx.bool_arg("follow", true)?;
+    let state_arg = cx.str_arg("state")?;
+    if state_arg.as_deref() == Some("directory") {
+        // The parents' states come in the same probe batch as the path's:
+        // a missing directory needs them to know which ones to create.
+        let mut all = ancestors(&path);
+        all.push(path.clone());
+        cx.files(&all, false)?;
+    }
     let st = cx.file(&path, false)?;
-    let state = match cx.str_arg("state")? {
+    let state = match state_arg {
         Some(s) => s,
         None if recurse => "directory".to_string(),
         None if st.kind == FileKind::Directory => "directory".to_string(),
@@ -59,11 +67,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             let mut script = String::from("set -e\n");
             let cur = match st.kind {
                 FileKind::Directory => mode::parse_octal(&st.mode),
-                FileKind::Missing => {
-                    diff.attrs.push("state: absent → directory".into());
-                    script.push_str(&format!("mkdir -p -- {q}\n"));
-                    0o755
-                }
+                FileKind::Missing => return create_with_parents(cx, &path, &attrs, &state),
                 FileKind::Link if follow => {
                     let tgt = cx.file(&path, true)?;
                     if tgt.kind != FileKind::Directory {
@@ -79,12 +83,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                     )))
                 }
             };
-            if st.exists() {
-                diff.attrs.extend(attrs.changes(&st)?);
-            } else if let Some(m) = &attrs.mode {
-                diff.attrs
-                    .push(format!("mode: {}", mode::fmt(m.resolve(0o755, true)?)));
-            }
+            diff.attrs.extend(attrs.changes(&st)?);
             let mut lines = String::new();
             if recurse && st.kind == FileKind::Directory {
                 if tree_differs(cx, &path, &attrs, cur)? {
@@ -248,6 +247,54 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     }
 }
 
+/// The directories above `path`, outermost first (`/a/b/c`: `/a`, `/a/b`;
+/// `a/b`: `a`).
+fn ancestors(path: &str) -> Vec<String> {
+    let trimmed = path.trim_end_matches('/');
+    trimmed
+        .match_indices('/')
+        .map(|(i, _)| &trimmed[..i])
+        .filter(|a| !a.is_empty() && !a.ends_with('/'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `state: directory` of a missing path: every missing directory down to it
+/// is made with the owner, group and mode asked for, one diff each, as
+/// Ansible's `ensure_directory` does; parents that exist are left alone.
+fn create_with_parents(
+    cx: &PlanCx,
+    path: &str,
+    attrs: &Attrs,
+    state: &str,
+) -> Result<Decision, PlanError> {
+    let above = ancestors(path);
+    let states = cx.files(&above, false)?;
+    let mut missing = Vec::new();
+    for (dir, st) in above.into_iter().zip(states) {
+        match st.kind {
+            FileKind::Missing => missing.push(dir),
+            FileKind::Directory | FileKind::Link if missing.is_empty() => {}
+            _ => {
+                return Err(PlanError::Fail(format!(
+                    "cannot create `{path}`: `{dir}` exists and is not a directory"
+                )))
+            }
+        }
+    }
+    missing.push(path.to_string());
+    let mut script = String::from("set -e\n");
+    let mut diffs = Vec::new();
+    for dir in &missing {
+        let (diff, lines) = files::create_dir(dir, attrs)?;
+        diffs.push(diff);
+        script.push_str(&lines);
+    }
+    let mut action = checked_action(script, None, path);
+    action.result = with_state(action.result, state);
+    Ok(Decision::Change { diffs, action })
+}
+
 /// Whether anything under the directory `path` (itself included) differs from
 /// the owner, group or mode asked for. A symbolic mode gives each entry its
 /// own bits (`u=rwX` makes directories, not files, executable), so its check
@@ -322,4 +369,90 @@ fn with_state(
 ) -> serde_json::Map<String, serde_json::Value> {
     m.insert("state".into(), serde_json::json!(state));
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::testing::{self, dir, fail_msg};
+    use super::*;
+    use crate::probe::{Fact, FileState};
+
+    /// Plans `file` with `args` on a host where only `existing` directories
+    /// (and `/`) exist.
+    fn on_host(args: serde_json::Value, existing: &[&str]) -> Result<Decision, PlanError> {
+        let existing: Vec<String> = existing.iter().map(|s| s.to_string()).collect();
+        testing::run("file", args, move |p| match p {
+            Probe::File { path, .. } if existing.contains(path) => {
+                Some(Fact::File(dir("711", "root")))
+            }
+            Probe::File { .. } => Some(Fact::File(FileState::missing())),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn ancestors_outermost_first() {
+        assert_eq!(ancestors("/a/b/c"), ["/a", "/a/b"]);
+        assert_eq!(ancestors("/a/b/c/"), ["/a", "/a/b"]);
+        assert_eq!(ancestors("/a"), Vec::<String>::new());
+        assert_eq!(ancestors("a/b"), ["a"]);
+    }
+
+    /// What `--check` shows: one diff per directory created, each with the
+    /// attributes it gets; the parent that exists is not among them.
+    #[test]
+    fn directory_diff_lists_each_directory_created() {
+        let d = on_host(
+            json!({"path": "/srv/home/u/.config", "state": "directory",
+                   "owner": "u", "group": "u", "mode": "0700"}),
+            &["/srv"],
+        )
+        .unwrap();
+        let Decision::Change { diffs, action } = &d else {
+            panic!("expected a change, got {d:?}");
+        };
+        let paths: Vec<&str> = diffs.iter().map(|x| x.path.as_str()).collect();
+        assert_eq!(paths, ["/srv/home", "/srv/home/u", "/srv/home/u/.config"]);
+        for x in diffs {
+            assert_eq!(
+                x.attrs,
+                [
+                    "state: absent → directory",
+                    "owner: u",
+                    "group: u",
+                    "mode: 0700"
+                ]
+            );
+        }
+        // Each one made and given its attributes in turn, never `mkdir -p`.
+        assert!(!action.script.contains("mkdir -p"), "{}", action.script);
+        for p in paths {
+            assert!(
+                action
+                    .script
+                    .contains(&format!("mkdir -- {p}\nchown u:u {p}\nchmod 0700 {p}\n")),
+                "{}",
+                action.script
+            );
+        }
+    }
+
+    #[test]
+    fn directory_under_a_file_fails_before_anything_runs() {
+        let r = testing::run(
+            "file",
+            json!({"path": "/srv/f/sub", "state": "directory"}),
+            |p| match p {
+                Probe::File { path, .. } if path == "/srv" => Some(Fact::File(dir("755", "root"))),
+                Probe::File { path, .. } if path == "/srv/f" => {
+                    Some(Fact::File(testing::file(b"x", "644", "root")))
+                }
+                Probe::File { .. } => Some(Fact::File(FileState::missing())),
+                _ => None,
+            },
+        );
+        assert!(fail_msg(r).contains("`/srv/f` exists and is not a directory"));
+    }
 }

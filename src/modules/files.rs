@@ -4,7 +4,7 @@ use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
 use super::mode::{self, Mode};
-use super::{Action, OutputMode, PlanCx, PlanError};
+use super::{Action, Diff, OutputMode, PlanCx, PlanError};
 use crate::probe::{FileKind, FileState};
 
 /// owner, group and mode as a task asks for them.
@@ -77,6 +77,33 @@ impl Attrs {
         }
         Ok(s)
     }
+}
+
+/// Making one missing directory with the owner, group and mode asked for, as
+/// Ansible's `ensure_directory` does for each directory it creates (parents
+/// included): its diff and its shell lines.
+pub fn create_dir(path: &str, attrs: &Attrs) -> Result<(Diff, String), String> {
+    let mut diff = Diff {
+        path: path.to_string(),
+        attrs: vec!["state: absent → directory".into()],
+        ..Diff::default()
+    };
+    if let Some(o) = &attrs.owner {
+        diff.attrs.push(format!("owner: {o}"));
+    }
+    if let Some(g) = &attrs.group {
+        diff.attrs.push(format!("group: {g}"));
+    }
+    if let Some(m) = &attrs.mode {
+        diff.attrs
+            .push(format!("mode: {}", mode::fmt(m.resolve(0o755, true)?)));
+    }
+    let q = quote(path);
+    let script = format!(
+        "mkdir -- {q}\n{}",
+        attrs.apply_lines(&q, 0o755, true, false)?
+    );
+    Ok((diff, script))
 }
 
 fn same_principal(want: &str, name: &str, id: u32) -> bool {

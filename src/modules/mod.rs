@@ -733,6 +733,25 @@ impl PlanCx<'_> {
         }
     }
 
+    /// The states of several paths, asking for all that are not known in one
+    /// [`PlanError::Need`] (one probe batch, not one round trip each).
+    pub fn files(&self, paths: &[String], follow: bool) -> Result<Vec<FileState>, PlanError> {
+        let mut known = Vec::with_capacity(paths.len());
+        let mut need = Vec::new();
+        for p in paths {
+            match self.file(p, follow) {
+                Ok(st) => known.push(st),
+                Err(PlanError::Need(probes)) => need.extend(probes),
+                Err(e) => return Err(e),
+            }
+        }
+        if need.is_empty() {
+            Ok(known)
+        } else {
+            Err(PlanError::Need(need))
+        }
+    }
+
     pub fn content(&self, path: &str) -> Result<Option<Vec<u8>>, PlanError> {
         let probe = Probe::Content {
             path: path.to_string(),

@@ -208,7 +208,18 @@ impl Keywords {
             failed_when: cond_of("failed_when")?,
             notify: list_of("notify")?,
             listen: list_of("listen")?,
-            tags: list_of("tags")?,
+            tags: match node.get("tags") {
+                None => Vec::new(),
+                Some(n) => comma_list(n).ok_or_else(|| {
+                    LoadError::new(
+                        doc.origin(n),
+                        format!(
+                            "`tags` must be a string or a list of strings, found {}",
+                            n.kind()
+                        ),
+                    )
+                })?,
+            },
             become_: bool_of("become")?,
             become_user: str_of("become_user")?,
             ignore_errors: bool_of("ignore_errors")?,
@@ -380,17 +391,27 @@ pub fn is_variable_name(s: &str) -> bool {
         && !JINJA_KEYWORDS.contains(&s)
 }
 
-/// A string or a list of strings, as `tags:` and `notify:` accept.
+/// A string or a list of strings, as `when:`, `notify:` and `listen:`
+/// accept: a string is one item, whatever commas it holds (Ansible wraps it
+/// in a list), so `when: v in ['1.0', '2.0']` stays one expression.
 pub fn string_list(n: &Node) -> Option<Vec<String>> {
     match &n.value {
         Value::Seq(items) => items.iter().map(scalar_string).collect(),
+        _ => scalar_string(n).map(|s| vec![s]),
+    }
+}
+
+/// [`string_list`], where a string without a template is split at commas:
+/// `tags: a, b` (Ansible's `_load_tags`) and host patterns (`hosts: web,db`).
+pub fn comma_list(n: &Node) -> Option<Vec<String>> {
+    match &n.value {
         Value::Str(s) if s.contains(',') && !s.contains("{{") => Some(
             s.split(',')
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty())
                 .collect(),
         ),
-        _ => scalar_string(n).map(|s| vec![s]),
+        _ => string_list(n),
     }
 }
 
@@ -424,5 +445,31 @@ pub fn json_map(n: &Node) -> Option<Vars> {
         Json::Object(m) => Some(m.into_iter().collect()),
         Json::Null => Some(Vars::new()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn lists(yaml: &str) -> (Option<Vec<String>>, Option<Vec<String>>) {
+        let doc = crate::yaml::parse_str(yaml, Path::new("t.yml")).unwrap();
+        (string_list(&doc.root), comma_list(&doc.root))
+    }
+
+    #[test]
+    fn only_comma_lists_split_strings() {
+        let (one, split) = lists("v in ['1.0', '2.0']");
+        assert_eq!(one.unwrap(), ["v in ['1.0', '2.0']"]);
+        assert_eq!(split.unwrap(), ["v in ['1.0'", "'2.0']"]);
+        let (one, split) = lists("web, db");
+        assert_eq!(one.unwrap(), ["web, db"]);
+        assert_eq!(split.unwrap(), ["web", "db"]);
+        // A YAML list is a list for both, its items kept whole.
+        let (one, split) = lists("[\"a, b\", c]");
+        assert_eq!(one.unwrap(), ["a, b", "c"]);
+        assert_eq!(split.unwrap(), ["a, b", "c"]);
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::keywords::{json_map, scalar_string, string_list, yes_no};
+use super::keywords::{comma_list, json_map, scalar_string, yes_no};
 use super::role::RoleLoader;
 use super::task::{parse_task_list, Inherited, TaskScope};
 use super::{HostOrder, Play, Playbook, Task, Vars};
@@ -221,7 +221,7 @@ fn load_play(
         }
     }
     let hosts = match node.get("hosts") {
-        Some(h) => match string_list(h) {
+        Some(h) => match comma_list(h) {
             Some(list) => list.join(":"),
             None => {
                 return Err(LoadError::new(
@@ -338,7 +338,7 @@ fn load_play(
     };
 
     let inherited = Inherited {
-        tags: node.get("tags").and_then(string_list).unwrap_or_default(),
+        tags: node.get("tags").and_then(comma_list).unwrap_or_default(),
         become_,
         become_user: become_user.clone(),
         ignore_errors: node

@@ -64,8 +64,9 @@ pub struct Play {
     /// run at the end of each section, as in Ansible.
     pub sections: Vec<Vec<Task>>,
     pub handlers: Vec<Task>,
-    /// Every role instance of the play, dependencies first, for the defaults and
-    /// vars of roles that Ansible makes visible play-wide.
+    /// The play's public roles (its `roles:` and every `import_role`, not
+    /// `include_role`), in load order: their defaults and vars, with those of
+    /// their dependencies, are visible to every task of the play.
     pub roles: Vec<Arc<RoleInstance>>,
 }
 
@@ -127,17 +128,88 @@ impl HostOrder {
     }
 }
 
-/// A role as applied in a play: its files and the parameters it was given.
+/// What one role brings by itself: its files and the parameters it was
+/// applied with (Ansible's `Role` object). Shared by the roles related to it,
+/// whose variables it is part of.
 #[derive(Debug)]
-pub struct RoleInstance {
+pub struct RoleData {
     pub name: String,
     pub path: PathBuf,
     pub defaults: Vars,
     pub vars: Vars,
     pub params: Vars,
-    /// Defaults of the roles this one depends on, nearest last, so that a role
-    /// sees its dependencies' defaults as Ansible shows them.
-    pub dependency_defaults: Vec<Arc<RoleInstance>>,
+}
+
+/// A role as applied in a play: its own data and that of the roles around it,
+/// from which its tasks' variables are layered as Ansible layers them
+/// (`Role.get_default_vars(dep_chain)`, `get_vars`, `get_role_params` and
+/// the task-role layers of `VariableManager.get_vars`).
+#[derive(Debug)]
+pub struct RoleInstance {
+    pub own: Arc<RoleData>,
+    /// Ansible's dep chain: the roles whose `dependencies:` (or whose tasks'
+    /// `import_role`/`include_role`) brought this one in, outermost first.
+    /// The same role reached through two roles has two instances, each
+    /// seeing its own chain.
+    pub parents: Vec<Arc<RoleData>>,
+    /// Every dependency, recursively, in the order they run (Ansible's
+    /// `get_all_dependencies`).
+    pub dependencies: Vec<Arc<RoleData>>,
+    /// The roles whose tasks imported this one (or a role that depends on
+    /// it), nearest first: `ansible_parent_role_names` and `_paths`.
+    pub imported_by: Vec<Arc<RoleData>>,
+}
+
+impl RoleInstance {
+    pub fn name(&self) -> &str {
+        &self.own.name
+    }
+
+    /// The defaults this role shows every task of the play (when public):
+    /// its dependencies', then its own.
+    pub fn exported_defaults(&self) -> impl Iterator<Item = &Vars> {
+        self.dependencies
+            .iter()
+            .map(|d| &d.defaults)
+            .chain([&self.own.defaults])
+    }
+
+    /// The role vars (`vars/`) this role shows every task of the play (when
+    /// public): its dependencies', then its own.
+    pub fn exported_vars(&self) -> impl Iterator<Item = &Vars> {
+        self.dependencies
+            .iter()
+            .map(|d| &d.vars)
+            .chain([&self.own.vars])
+    }
+
+    /// The defaults its own tasks see above the play's: its dependencies',
+    /// then its dep chain's (nearest last), then its own.
+    pub fn task_defaults(&self) -> impl Iterator<Item = &Vars> {
+        self.dependencies
+            .iter()
+            .chain(&self.parents)
+            .map(|d| &d.defaults)
+            .chain([&self.own.defaults])
+    }
+
+    /// The role vars its own tasks see: its dep chain's, its dependencies',
+    /// then its own.
+    pub fn task_vars(&self) -> impl Iterator<Item = &Vars> {
+        self.parents
+            .iter()
+            .chain(&self.dependencies)
+            .map(|d| &d.vars)
+            .chain([&self.own.vars])
+    }
+
+    /// The role params its own tasks see: its dep chain's, then its own.
+    pub fn task_params(&self) -> impl Iterator<Item = &Vars> {
+        self.parents
+            .iter()
+            .map(|d| &d.params)
+            .chain([&self.own.params])
+    }
 }
 
 /// One task or handler as written, with the keywords rprov understands.
@@ -217,7 +289,7 @@ impl Task {
     pub fn display_name(&self) -> String {
         let base = self.name.clone().unwrap_or_else(|| self.module.clone());
         match &self.role {
-            Some(role) => format!("{} : {}", role.name, base),
+            Some(role) => format!("{} : {}", role.name(), base),
             None => base,
         }
     }

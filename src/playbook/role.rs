@@ -1,6 +1,6 @@
 //! Finding and loading roles: defaults, vars, meta dependencies, tasks and handlers.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 
 use super::keywords::json_map;
 use super::task::{parse_tasks_file, Inherited, TaskScope};
-use super::{RoleInstance, Task, Vars};
+use super::{RoleData, RoleInstance, Task, Vars};
 use crate::diag::{LoadError, Origin};
 use crate::yaml::{self, Document, Node};
 
@@ -44,6 +44,15 @@ pub struct RoleRequest {
     /// Ansible does for `roles:` and dependencies (unless the role's meta has
     /// `allow_duplicates: true`). Imports apply the role again.
     pub once: bool,
+    /// Whether the role's defaults and vars are visible to the whole play:
+    /// Ansible's `public`, true for the play's `roles:` and `import_role`,
+    /// false for `include_role` and dependencies (which are visible through
+    /// the role that depends on them).
+    pub public: bool,
+    /// The dep chain: the roles that brought this one in, outermost first.
+    pub parents: Vec<Arc<RoleData>>,
+    /// The roles whose tasks imported this one, nearest first.
+    pub imported_by: Vec<Arc<RoleData>>,
 }
 
 impl RoleRequest {
@@ -57,6 +66,9 @@ impl RoleRequest {
             vars_from: "main".into(),
             defaults_from: "main".into(),
             once: true,
+            public: true,
+            parents: Vec::new(),
+            imported_by: Vec::new(),
         }
     }
 }
@@ -80,8 +92,9 @@ pub struct RoleLoader {
 
 #[derive(Default)]
 struct Loaded {
-    /// Path and parameters of roles already applied.
-    seen: HashSet<String>,
+    /// Roles already applied, by path and parameters; `None` while the
+    /// first one is still loading.
+    seen: HashMap<String, Option<Arc<RoleInstance>>>,
     instances: Vec<Arc<RoleInstance>>,
     handlers: Vec<Task>,
     /// Handler files already loaded.
@@ -121,9 +134,9 @@ impl RoleLoader {
         )
     }
 
-    /// Loads a role entry from a play's `roles:` (or a `dependencies:` list)
-    /// with its dependencies first. `None` when the same role with the same
-    /// parameters was already applied.
+    /// Loads a role entry from a play's `roles:` with its dependencies first.
+    /// Its tasks are empty when the same role with the same parameters was
+    /// already applied.
     pub fn load(
         &self,
         doc: &Document,
@@ -201,13 +214,32 @@ impl RoleLoader {
             path.display(),
             serde_json::to_string(&req.params).unwrap_or_default()
         );
-        let first_time = self.loaded().seen.insert(key);
-        if req.once && !allow_duplicates && !first_time {
-            return Ok(None);
+        let earlier = self.loaded().seen.get(&key).cloned();
+        if let Some(earlier) = earlier {
+            if req.once && !allow_duplicates {
+                // Not run again, but still a dependency of the role asking for
+                // it: Ansible keeps its defaults and vars in that role's.
+                return Ok(earlier.map(|instance| AppliedRole {
+                    instance,
+                    tasks: Vec::new(),
+                }));
+            }
+        } else {
+            self.loaded().seen.insert(key.clone(), None);
         }
 
-        // Dependencies run first and inherit this entry's when/tags/become.
-        let mut deps: Vec<Arc<RoleInstance>> = Vec::new();
+        let own = Arc::new(RoleData {
+            name,
+            path: path.clone(),
+            defaults,
+            vars,
+            params: req.params,
+        });
+        // Dependencies run first and inherit this entry's when/tags/become;
+        // their dep chain is this role's with this role at its end.
+        let mut chain = req.parents.clone();
+        chain.push(own.clone());
+        let mut deps: Vec<Arc<RoleData>> = Vec::new();
         let mut tasks = Vec::new();
         if let Some(meta) = &meta {
             match meta.root.get("dependencies") {
@@ -219,9 +251,16 @@ impl RoleLoader {
                         ));
                     };
                     for dep in items {
-                        if let Some(d) = self.load(meta, dep, &req.inherited, depth + 1)? {
-                            deps.extend(d.instance.dependency_defaults.iter().cloned());
-                            deps.push(d.instance);
+                        let (name, params, inherited) = read_entry(meta, dep, &req.inherited)?;
+                        let dep_req = RoleRequest {
+                            public: false,
+                            parents: chain.clone(),
+                            imported_by: req.imported_by.clone(),
+                            ..RoleRequest::main(name, params, inherited)
+                        };
+                        if let Some(d) = self.apply(meta, dep, dep_req, depth + 1)? {
+                            deps.extend(d.instance.dependencies.iter().cloned());
+                            deps.push(d.instance.own.clone());
                             tasks.extend(d.tasks);
                         }
                     }
@@ -231,14 +270,21 @@ impl RoleLoader {
         }
 
         let instance = Arc::new(RoleInstance {
-            name,
-            path: path.clone(),
-            defaults,
-            vars,
-            params: req.params,
-            dependency_defaults: deps,
+            own,
+            parents: req.parents,
+            dependencies: deps,
+            imported_by: req.imported_by,
         });
-        self.loaded().instances.push(instance.clone());
+        {
+            let mut loaded = self.loaded();
+            let first = loaded.seen.entry(key).or_default();
+            if first.is_none() {
+                *first = Some(instance.clone());
+            }
+            if req.public {
+                loaded.instances.push(instance.clone());
+            }
+        }
         let scope = TaskScope {
             role: Some(instance.clone()),
             base_dir: path.join("tasks"),
@@ -315,7 +361,7 @@ fn read_entry(
     }
     if let Some(t) = entry.get("tags") {
         inh.tags
-            .extend(super::keywords::string_list(t).unwrap_or_default());
+            .extend(super::keywords::comma_list(t).unwrap_or_default());
     }
     if let Some(w) = entry.get("when") {
         inh.when

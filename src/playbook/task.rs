@@ -590,6 +590,22 @@ fn expand_role(
         vars_from: from("vars_from")?,
         defaults_from: from("defaults_from")?,
         once,
+        // Ansible's default: imports are public, includes private.
+        public: match args.get("public") {
+            Some(v) => crate::truthy::as_bool(v) == Some(true),
+            None => module == "import_role",
+        },
+        // Imported from a role's tasks, the role is that role's dependent.
+        parents: scope
+            .role
+            .iter()
+            .flat_map(|r| r.parents.iter().chain([&r.own]).cloned())
+            .collect(),
+        imported_by: scope
+            .role
+            .iter()
+            .flat_map(|r| [&r.own].into_iter().chain(&r.imported_by).cloned())
+            .collect(),
     };
     if let Some(applied) = roles.apply(doc, mkey, req, scope.depth + 1)? {
         out.extend(applied.tasks);

@@ -200,6 +200,9 @@ impl SshConnection {
         })
     }
 
+    /// The shell's exit status for a command it could not find.
+    const COMMAND_NOT_FOUND: i32 = 127;
+
     pub(crate) async fn run(
         &self,
         script: &Script,
@@ -232,9 +235,20 @@ impl SshConnection {
             context: format!("{}: transferring command input/output", self.name),
             source,
         })?;
-        let status = child.wait().await.map_err(|e| self.run_error(e))?;
+        let status = match child.wait().await {
+            Ok(status) => status_code(status),
+            // The openssh crate reports a remote exit status of 127 as an
+            // error ("remote command not found"). The remote command is
+            // always `sh -c …`, so 127 is the script's own status (a program
+            // in it not found, or sudo missing): the command ran and failed,
+            // and the host is still there.
+            Err(openssh::Error::Remote(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                Self::COMMAND_NOT_FOUND
+            }
+            Err(e) => return Err(self.run_error(e)),
+        };
         Ok(Output {
-            status: status_code(status),
+            status,
             stdout,
             stderr,
         })

@@ -205,7 +205,7 @@ impl HostRunner {
             }
         }
         let search = SearchPaths {
-            role_path: task.role.as_ref().map(|r| r.path.clone()),
+            role_path: task.role.as_ref().map(|r| r.own.path.clone()),
             task_dir: task.origin.path.parent().map(Path::to_path_buf),
             playbook_dir: self.shared.playbook.dir.clone(),
         };

@@ -401,30 +401,29 @@ impl HostRunner {
         magic: &'a Vars,
     ) -> Vec<&'a Vars> {
         let play = self.play();
-        let mut l: Vec<&Vars> = Vec::with_capacity(16 + play.roles.len() * 2);
+        let mut l: Vec<&Vars> = Vec::with_capacity(16 + play.roles.len() * 4);
+        // Every public role's defaults, then the task's role's with its
+        // chain's above them (Ansible's task-role layer).
         for r in &play.roles {
-            l.push(&r.defaults);
+            l.extend(r.exported_defaults());
         }
         if let Some(r) = role {
-            for d in &r.dependency_defaults {
-                l.push(&d.defaults);
-            }
-            l.push(&r.defaults);
+            l.extend(r.task_defaults());
         }
         l.push(&self.inventory_vars);
         l.push(&self.facts_layer);
         l.push(&self.play_vars);
         l.push(&self.vars_files);
         for r in &play.roles {
-            l.push(&r.vars);
+            l.extend(r.exported_vars());
         }
         if let Some(r) = role {
-            l.push(&r.vars);
+            l.extend(r.task_vars());
         }
         l.extend(task_layers.iter().take(1).copied());
         l.push(&self.host_facts);
         if let Some(r) = role {
-            l.push(&r.params);
+            l.extend(r.task_params());
         }
         l.push(&self.shared.opts.extra_vars);
         l.push(magic);
@@ -476,8 +475,21 @@ impl HostRunner {
         m.insert("ansible_play_name".into(), json!(self.play().name));
         m.insert("omit".into(), json!(OMIT));
         if let Some(r) = role {
-            m.insert("role_path".into(), json!(r.path.display().to_string()));
-            m.insert("role_name".into(), json!(r.name));
+            m.insert("role_path".into(), json!(r.own.path.display().to_string()));
+            m.insert("role_name".into(), json!(r.name()));
+            m.insert("ansible_role_name".into(), json!(r.name()));
+            // Ansible sets these only for a role imported or included from
+            // another role's tasks (its include parameters).
+            if !r.imported_by.is_empty() {
+                let names: Vec<&str> = r.imported_by.iter().map(|p| p.name.as_str()).collect();
+                let paths: Vec<String> = r
+                    .imported_by
+                    .iter()
+                    .map(|p| p.path.display().to_string())
+                    .collect();
+                m.insert("ansible_parent_role_names".into(), json!(names));
+                m.insert("ansible_parent_role_paths".into(), json!(paths));
+            }
         }
         m
     }
@@ -634,7 +646,7 @@ impl HostRunner {
             None => task.module.clone(),
         };
         match &task.role {
-            Some(role) => format!("{} : {base}", role.name),
+            Some(role) => format!("{} : {base}", role.name()),
             None => base,
         }
     }

@@ -387,13 +387,21 @@ impl HostRunner {
         for t in &action.touches {
             let t = t.trim_end_matches('/');
             for c in self.cache.values_mut() {
-                c.retain(|p, _| match p.path() {
+                c.retain(|p, fact| match p.path() {
                     None => true,
                     Some(path) => {
                         let path = path.trim_end_matches('/');
-                        !(path == t
-                            || path.starts_with(&format!("{t}/"))
-                            || t.starts_with(&format!("{path}/")))
+                        if path == t || path.starts_with(&format!("{t}/")) {
+                            return false;
+                        }
+                        // Above the touched path only what covers a tree is
+                        // stale: an existing directory's own stat (kind,
+                        // owner, mode) stays. `file: state=directory` asks
+                        // for every ancestor, and forgetting the shared ones
+                        // after each task would cost the next a probe.
+                        !t.starts_with(&format!("{path}/"))
+                            || matches!((p, fact), (Probe::File { .. }, Fact::File(st))
+                                if st.kind == probe::FileKind::Directory)
                     }
                 });
             }
