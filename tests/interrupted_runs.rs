@@ -365,3 +365,61 @@ fn a_second_ctrl_c_stops_at_once_and_still_closes_the_masters() {
     );
     assert_eq!(entries(ctl.path()), Vec::<String>::new());
 }
+
+#[test]
+fn a_master_killed_mid_run_is_reported_as_a_lost_connection_in_words() {
+    let server = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("work");
+    let dest = target_dir(USER);
+    let ctl = control_dir();
+    let started = slow_project(work.path(), dest.path(), 2);
+    let inv = common::one_host_inventory(work.path(), &server, "h");
+    let child = spawn(work.path(), &inv, ctl.path(), &[]);
+    assert!(
+        eventually(Duration::from_secs(30), || started.exists()),
+        "the slow task never started"
+    );
+    // Kill the host's ssh master (not rprov) while the task runs.
+    for p in processes_using(ctl.path()) {
+        let pid = p.split(':').next().unwrap_or_default();
+        let _ = Command::new("kill").args(["-9", pid]).status();
+    }
+    let (code, out, err) = finish(child);
+    let all = format!("{out}\n{err}");
+    assert_eq!(code, 4, "{all}");
+    assert!(
+        all.contains("the SSH connection to it was closed during the run"),
+        "{all}"
+    );
+    assert!(!all.contains("multiplex server"), "internals shown: {all}");
+}
+
+#[test]
+fn a_command_killed_by_a_signal_fails_its_task_not_the_host() {
+    let server = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("work");
+    let dest = target_dir(USER);
+    let ctl = control_dir();
+    fs::write(
+        work.path().join("site.yml"),
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - name: killed\n\
+             \x20     shell: kill -9 $PPID\n\
+             \x20     ignore_errors: true\n\
+             \x20   - name: after\n\
+             \x20     copy: content=after dest={}/after\n",
+            dest.path().display()
+        ),
+    )
+    .expect("write playbook");
+    let inv = common::one_host_inventory(work.path(), &server, "h");
+    let (code, out, err) = finish(spawn(work.path(), &inv, ctl.path(), &[]));
+    let all = format!("{out}\n{err}");
+    assert_eq!(code, 0, "{all}");
+    assert!(all.contains("killed by a signal on the host"), "{all}");
+    assert!(
+        dest.path().join("after").exists(),
+        "the host was given up: {all}"
+    );
+}

@@ -202,6 +202,9 @@ impl SshConnection {
 
     /// The shell's exit status for a command it could not find.
     const COMMAND_NOT_FOUND: i32 = 127;
+    /// The status of a command killed by a signal we cannot name (ssh's mux
+    /// protocol does not say which): 128 + SIGKILL, the likeliest.
+    const KILLED_BY_SIGNAL: i32 = 137;
 
     pub(crate) async fn run(
         &self,
@@ -224,7 +227,7 @@ impl SshConnection {
             .spawn()
             .await
             .map_err(|e| self.run_error(e))?;
-        let (stdout, stderr) = pump(
+        let (stdout, mut stderr) = pump(
             child.stdin().take(),
             stdin,
             child.stdout().take(),
@@ -245,6 +248,18 @@ impl SshConnection {
             Err(openssh::Error::Remote(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 Self::COMMAND_NOT_FOUND
             }
+            // No exit status: the master is gone (the connection closed), or
+            // the remote shell was killed by a signal; ssh's mux protocol
+            // cannot tell which, the master's liveness can.
+            Err(openssh::Error::RemoteProcessTerminated) if self.session.check().await.is_ok() => {
+                stderr.extend_from_slice(
+                    b"rprov: the command was killed by a signal on the host (out of memory, or a kill)\n",
+                );
+                Self::KILLED_BY_SIGNAL
+            }
+            Err(openssh::Error::RemoteProcessTerminated | openssh::Error::Disconnected) => {
+                return Err(self.connection_closed())
+            }
             Err(e) => return Err(self.run_error(e)),
         };
         Ok(Output {
@@ -262,6 +277,17 @@ impl SshConnection {
             .map_err(|source| TransportError::Ssh { host: name, source })
     }
 
+    /// The master is gone: said in words, not as the mux protocol's error.
+    fn connection_closed(&self) -> TransportError {
+        TransportError::Unreachable {
+            host: self.name.clone(),
+            reason: "connection lost: the SSH connection to it was closed during the run \
+                     (the host rebooted or went off the network, its sshd restarted, or \
+                     the local ssh process was killed); run again once it answers"
+                .to_owned(),
+        }
+    }
+
     /// Errors while a command is started or awaited mean the master (or the host
     /// behind it) is gone, except for local pipe trouble.
     fn run_error(&self, e: openssh::Error) -> TransportError {
@@ -273,6 +299,7 @@ impl SshConnection {
                 context: format!("{}: transferring command input/output", self.name),
                 source,
             },
+            openssh::Error::SshMux(_) => self.connection_closed(),
             other => TransportError::Unreachable {
                 host: self.name.clone(),
                 reason: format!("connection lost: {}", error_chain(&other)),
