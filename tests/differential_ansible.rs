@@ -188,7 +188,7 @@ fn same_as_ansible(case: &Case) -> Outcome {
         if ea != er {
             let text = |root: &Path| std::fs::read_to_string(root.join(path)).unwrap_or_default();
             diffs.push(format!(
-                "{}:\n  ansible {ea:?}\n  rprov   {er:?}\n--- ansible\n{}--- rprov\n{}",
+                "{}:\n  ansible {ea:?}\n  rprov   {er:?}\n  ansible {:?}\n  rprov   {:?}",
                 path.display(),
                 text(by_ansible.path()),
                 text(by_rprov.path()),
@@ -342,5 +342,27 @@ fn a_missing_program_fails_the_task_not_the_host() {
     assert_eq!(
         out.read("after"),
         "command: rc=2 failed=yes\nshell: rc=127 failed=yes\n"
+    );
+}
+
+/// Issue 11 item 7: a template file's `include`, `import`, `from` and
+/// `extends` find their files in the role's `templates/`, the template's
+/// own directory and the playbook's `templates/`.
+#[test]
+fn template_includes_find_files_as_ansible_does() {
+    let out = same_as_ansible(&Case {
+        dir: "template_include",
+        prepare: empty_root,
+        min_changed: 2,
+    });
+    // ansible-core's output: an included file's last newline is dropped, the
+    // named template's kept; `only_in_the_part` is named by part.j2 alone.
+    assert_eq!(
+        out.read("page.txt"),
+        "# demo page\npart of demo: named only by part.j2listen 80\nlisten 443\n\n# end\n"
+    );
+    assert_eq!(
+        out.read("site.conf"),
+        "# demo site, from the role's templates/part of demo: named only by part.j2listen 8080\n"
     );
 }

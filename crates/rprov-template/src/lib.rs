@@ -20,6 +20,7 @@ mod convert;
 pub mod env;
 mod error;
 pub mod filters;
+mod include;
 pub mod jinja_tests;
 pub mod limits;
 pub mod lookup;
@@ -28,6 +29,7 @@ mod undefined;
 use minijinja::value::Value;
 
 pub use error::{TemplateError, TemplateErrorKind};
+pub use include::{loads_others, IncludePath};
 
 /// A placeholder string for Ansible's `omit`; the engine drops module args whose
 /// rendered value equals it.
@@ -153,15 +155,66 @@ impl Templater {
         ctx: &serde_json::Value,
         opts: &FileOptions,
     ) -> Result<String, TemplateError> {
+        self.render_file_in(source, origin, ctx, opts, &IncludePath::default())
+    }
+
+    /// [`Templater::render_file_with`], where the template's `include`,
+    /// `import`, `from` and `extends` tags load files from `includes`. A
+    /// template without such tags renders in the shared environment; one
+    /// with them in a copy given a loader over `includes`.
+    pub fn render_file_in(
+        &self,
+        source: &str,
+        origin: &str,
+        ctx: &serde_json::Value,
+        opts: &FileOptions,
+        includes: &IncludePath,
+    ) -> Result<String, TemplateError> {
+        // As ansible-core: Jinja2 drops one trailing newline of every
+        // template (the one named and those it loads alike), then the result
+        // gets back as many as the named template ended with, so an included
+        // file's last newline does not end up inside the including line.
+        let wanted_newlines = trailing_newlines(source);
         let source = normalize_newlines(source, opts.newline_sequence);
-        let source = source.as_ref();
+        let source = source
+            .strip_suffix(opts.newline_sequence)
+            .unwrap_or(&source);
         let ctx_value = convert::to_value(ctx);
-        let tmpl = self
-            .file_env(opts)
+        let with_loader;
+        let env = if includes.is_empty() || !loads_others(source) {
+            self.file_env(opts)
+        } else {
+            let mut env = self.file_env(opts).clone();
+            let path = includes.clone();
+            let newline = opts.newline_sequence;
+            env.set_loader(move |name| {
+                let Some(file) = path.find(name) else {
+                    return Ok(None);
+                };
+                limits::read_text_file(&file, limits::max_render_size())
+                    .map(|text| {
+                        let text = normalize_newlines(&text, newline);
+                        Some(text.strip_suffix(newline).unwrap_or(&text).to_string())
+                    })
+                    .map_err(|e| {
+                        minijinja::Error::new(
+                            minijinja::ErrorKind::InvalidOperation,
+                            format!("cannot read template {}: {e}", file.display()),
+                        )
+                    })
+            });
+            with_loader = env;
+            &with_loader
+        };
+        let tmpl = env
             .template_from_named_str(origin, source)
             .map_err(|e| TemplateError::from_minijinja(&e, source, ctx, Some(origin)))?;
-        render_bounded(&tmpl, ctx_value)
-            .map_err(|e| e.into_template_error(source, ctx, Some(origin)))
+        let mut out = render_bounded(&tmpl, ctx_value)
+            .map_err(|e| e.into_template_error(source, ctx, Some(origin)))?;
+        for _ in trailing_newlines(&out)..wanted_newlines {
+            out.push_str(opts.newline_sequence);
+        }
+        Ok(out)
     }
 
     /// Renders a string from YAML.
@@ -344,6 +397,11 @@ pub fn is_true(value: &serde_json::Value) -> bool {
 }
 
 /// `source` with every line break (`\r\n`, `\r`, `\n`) written as `newline`.
+/// How many `\n` a text ends with (ansible-core's `_count_newlines_from_end`).
+fn trailing_newlines(s: &str) -> usize {
+    s.bytes().rev().take_while(|b| *b == b'\n').count()
+}
+
 fn normalize_newlines<'a>(source: &'a str, newline: &str) -> std::borrow::Cow<'a, str> {
     if newline == "\n" && !source.contains('\r') {
         return std::borrow::Cow::Borrowed(source);

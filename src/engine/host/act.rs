@@ -209,8 +209,9 @@ impl HostRunner {
             task_dir: task.origin.path.parent().map(Path::to_path_buf),
             playbook_dir: self.shared.playbook.dir.clone(),
         };
-        let render =
-            |p: &Path, opts: &rprov_template::FileOptions| self.render_template_file(&r, p, opts);
+        let render = |p: &Path, opts: &rprov_template::FileOptions| {
+            self.render_template_file(&r, task, p, opts)
+        };
         let empty = HashMap::new();
         let facts = self.cache.get(become_).unwrap_or(&empty);
         let cx = PlanCx {

@@ -608,6 +608,7 @@ impl HostRunner {
     fn render_template_file(
         &self,
         r: &Resolver,
+        task: &Task,
         path: &Path,
         opts: &rprov_template::FileOptions,
     ) -> Result<String, String> {
@@ -615,16 +616,23 @@ impl HostRunner {
         let source =
             rprov_template::limits::read_text_file(path, rprov_template::limits::max_render_size())
                 .map_err(|e| format!("cannot read template {shown}: {e}"))?;
-        let names = self
-            .shared
-            .names
-            .names(&self.shared.templater, &source, false);
+        let sh = &self.shared;
+        let includes = if rprov_template::loads_others(&source) {
+            template_search_path(task, &sh.playbook.dir, path)
+        } else {
+            rprov_template::IncludePath::default()
+        };
+        // The variables of the files it pulls in are the template's too.
+        let mut names: Vec<String> = sh.names.names(&sh.templater, &source, false).to_vec();
+        for (_, text) in includes.reachable(&source) {
+            names.extend(sh.names.names(&sh.templater, &text, false).iter().cloned());
+        }
         let ctx = r
             .context(names.iter().map(String::as_str))
             .map_err(|e| format!("{shown}: {e}"))?;
         self.shared
             .templater
-            .render_file_with(&source, &shown, &ctx, opts)
+            .render_file_in(&source, &shown, &ctx, opts, &includes)
             .map_err(|e| {
                 let at = match e.line {
                     Some(l) => format!("{shown}:{l}"),
@@ -714,4 +722,24 @@ fn json_text(reporter: &crate::report::Reporter, v: &Json) -> String {
         Json::String(s) => s,
         other => serde_json::to_string_pretty(&other).unwrap_or_default(),
     }
+}
+
+/// Where a template file's includes are found, as Ansible's `template`
+/// action builds it: the task's role and the roles that depend on it
+/// (nearest first), the task file's directory, the playbook's directory and
+/// the template's own directory, each one's `templates/` first.
+fn template_search_path(
+    task: &Task,
+    playbook_dir: &Path,
+    source: &Path,
+) -> rprov_template::IncludePath {
+    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+    if let Some(role) = &task.role {
+        dirs.push(role.own.path.clone());
+        dirs.extend(role.parents.iter().rev().map(|p| p.path.clone()));
+    }
+    dirs.extend(task.origin.path.parent().map(Path::to_path_buf));
+    dirs.push(playbook_dir.to_path_buf());
+    dirs.extend(source.parent().map(Path::to_path_buf));
+    rprov_template::IncludePath::new(dirs)
 }
