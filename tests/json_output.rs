@@ -81,6 +81,13 @@ fn json_lines_statuses_and_no_log() {
         .find(|t| t["task"] == "show the command's output")
         .expect("debug task");
     assert!(shown.to_string().contains("hello"), "{shown}");
+    // The message's kind is a field, never a marker inside the text.
+    assert_eq!(shown["msg_kind"], "debug", "{shown}");
+    assert!(
+        !run.stdout.contains('«'),
+        "a marker in the JSON: {}",
+        run.stdout
+    );
     assert!(lines.iter().any(|v| v["event"] == "play"));
     let r = run.recap("web1");
     assert_eq!(
@@ -114,6 +121,17 @@ fn json_lines_statuses_and_no_log() {
     assert!(
         file["diff"].is_array(),
         "a --check change carries its diff: {file}"
+    );
+    let command = run
+        .tasks()
+        .into_iter()
+        .find(|t| t["task"] == "a command")
+        .expect("command task");
+    assert_eq!(command["status"], "unknown", "{command}");
+    assert_eq!(command["msg_kind"], "would_run", "{command}");
+    assert_eq!(
+        command["msg"], "would run (not run in check mode)",
+        "{command}"
     );
 
     // no_log: status stays visible, everything else is hidden.

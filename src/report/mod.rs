@@ -86,6 +86,35 @@ pub enum Format {
     Json,
 }
 
+/// What a task event's `msg` is, so the printers decide by type, never by
+/// the text: a debug task's output is always shown, the plain "would run" of
+/// a command in check mode only with `-v`, what an unknown task waits for
+/// always.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MsgKind {
+    /// A result's message (a failure, a skip reason, a note).
+    #[default]
+    Message,
+    /// The output of `debug`.
+    Debug,
+    /// Check mode: the task would run; nothing more is known.
+    WouldRun,
+    /// Check mode: why the task is unknown (what it waits for).
+    Unknown,
+}
+
+impl MsgKind {
+    /// The name `--output json` gives it (`msg_kind`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MsgKind::Message => "message",
+            MsgKind::Debug => "debug",
+            MsgKind::WouldRun => "would_run",
+            MsgKind::Unknown => "unknown",
+        }
+    }
+}
+
 pub struct TaskEvent<'a> {
     pub host: &'a str,
     pub task: &'a str,
@@ -93,6 +122,7 @@ pub struct TaskEvent<'a> {
     pub status: Status,
     pub diffs: &'a [Diff],
     pub msg: Option<&'a str>,
+    pub msg_kind: MsgKind,
     pub result: Option<&'a Json>,
     pub no_log: bool,
     pub ignored: bool,
@@ -253,6 +283,7 @@ impl Reporter {
                 } else {
                     if let Some(m) = ev.msg {
                         line["msg"] = json!(m);
+                        line["msg_kind"] = json!(ev.msg_kind.as_str());
                     }
                     if !ev.diffs.is_empty() && (self.show_diff || ev.status == Status::Changed) {
                         let r = self.redactor.lock().map(|r| r.clone()).unwrap_or_default();
@@ -297,14 +328,11 @@ impl Reporter {
         if let Some(m) = ev.msg {
             // Why a task is unknown, unless it is only "would run": what it
             // waits for is the part of a dry run a reader needs.
-            let why_unknown = ev.status == Status::Unknown && !m.starts_with("would run");
             if matches!(ev.status, Status::Failed)
-                || why_unknown
+                || matches!(ev.msg_kind, MsgKind::Debug | MsgKind::Unknown)
                 || self.verbose > 0
-                || ev.task.starts_with("debug")
-                || m.starts_with("«debug»")
             {
-                for l in m.trim_start_matches("«debug»").lines() {
+                for l in m.lines() {
                     line.push_str(&format!("    {l}\n"));
                 }
             }

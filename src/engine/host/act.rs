@@ -264,7 +264,7 @@ impl HostRunner {
             }
             Decision::Run { action } => {
                 if check {
-                    return Ok(ItemOutcome::unknown("would run (not run in check mode)"));
+                    return Ok(ItemOutcome::would_run());
                 }
                 self.run_action(action, become_).await
             }
@@ -316,6 +316,7 @@ impl HostRunner {
                         result,
                         diffs: Vec::new(),
                         msg: Some(msg),
+                        msg_kind: MsgKind::Message,
                     });
                 }
                 let status = if result.get("changed") == Some(&json!(false)) {
@@ -355,6 +356,7 @@ impl HostRunner {
                         result,
                         diffs: Vec::new(),
                         msg: Some(msg),
+                        msg_kind: MsgKind::Message,
                     })
                 } else {
                     Ok(ItemOutcome::new(Status::Changed, result))

@@ -9,7 +9,7 @@ use rprov_template::TemplateErrorKind;
 
 use super::super::vars::{unknown_value, Refusal};
 use crate::playbook::{Task, Vars};
-use crate::report::Status;
+use crate::report::{MsgKind, Status};
 
 use super::*;
 
@@ -145,7 +145,8 @@ impl HostRunner {
                         }
                     };
                     let mut o = ItemOutcome::new(Status::Ok, result);
-                    o.msg = Some(format!("«debug»{text}"));
+                    o.msg = Some(text);
+                    o.msg_kind = MsgKind::Debug;
                     return o;
                 }
                 "fail" => {

@@ -29,7 +29,7 @@ use super::Shared;
 use crate::modules::Diff;
 use crate::playbook::{Play, RoleInstance, Task, Vars};
 use crate::probe::{Fact, Probe};
-use crate::report::{HostStats, HostTimings, Phase, Status};
+use crate::report::{HostStats, HostTimings, MsgKind, Phase, Status};
 
 /// Why a host stops running tasks.
 #[derive(Debug)]
@@ -59,6 +59,8 @@ pub(super) struct ItemOutcome {
     result: Map<String, Json>,
     diffs: Vec<Diff>,
     msg: Option<String>,
+    /// What `msg` is, for the printers (see `report::MsgKind`).
+    msg_kind: MsgKind,
 }
 
 impl ItemOutcome {
@@ -68,6 +70,7 @@ impl ItemOutcome {
             result,
             diffs: Vec::new(),
             msg: None,
+            msg_kind: MsgKind::Message,
         }
     }
 
@@ -81,6 +84,7 @@ impl ItemOutcome {
             result,
             diffs: Vec::new(),
             msg: Some(msg),
+            msg_kind: MsgKind::Message,
         }
     }
 
@@ -94,6 +98,7 @@ impl ItemOutcome {
             result,
             diffs: Vec::new(),
             msg: None,
+            msg_kind: MsgKind::Message,
         }
     }
 
@@ -120,7 +125,15 @@ impl ItemOutcome {
             result,
             diffs: Vec::new(),
             msg: Some(msg.to_string()),
+            msg_kind: MsgKind::Unknown,
         }
+    }
+
+    /// Check mode: the task would run (a command); nothing else is known.
+    fn would_run() -> Self {
+        let mut o = ItemOutcome::unknown("would run (not run in check mode)");
+        o.msg_kind = MsgKind::WouldRun;
+        o
     }
 }
 

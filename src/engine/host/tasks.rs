@@ -90,6 +90,7 @@ impl HostRunner {
                 &o.diffs
             },
             msg: o.msg.as_deref(),
+            msg_kind: o.msg_kind,
             result: Some(&result),
             no_log: task.no_log,
             ignored: o.status == Status::Failed && task.ignore_errors,
@@ -318,6 +319,7 @@ impl HostRunner {
             result,
             diffs: Vec::new(),
             msg: None,
+            msg_kind: MsgKind::Message,
         };
         self.conclude(task, agg, extra)
     }
