@@ -78,6 +78,9 @@ pub struct Shared {
     throttles: std::sync::Mutex<HashMap<(usize, String), Arc<Semaphore>>>,
     /// Whether the user asked the run to stop (SIGINT, SIGTERM).
     interrupt: interrupt::Interrupt,
+    /// The `serial` batch of the play running now (batches run one after
+    /// another): run_once runs once per batch.
+    batch: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -110,6 +113,7 @@ impl Shared {
             abort: abort::PlayAbort::default(),
             throttles: Default::default(),
             interrupt: interrupt::Interrupt::default(),
+            batch: Default::default(),
         }
     }
 
@@ -144,6 +148,11 @@ impl Shared {
                 .filter(|v| vars::looks_like_template(v))
                 .collect(),
         )
+    }
+
+    /// The `serial` batch of the play running now.
+    pub fn batch(&self) -> usize {
+        self.batch.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The semaphore that lets at most `task.throttle` hosts run `task` of
@@ -229,6 +238,53 @@ impl RunOutcome {
     }
 }
 
+/// Runs play `pi` on the hosts of one batch, concurrently up to `--forks`,
+/// and puts their runners back into `runners` (a second Ctrl-C drops the
+/// runs still going: their connections close as they drop).
+async fn run_batch(
+    shared: &Arc<Shared>,
+    pi: usize,
+    batch: &[String],
+    runners: &mut HashMap<String, host::HostRunner>,
+    forks: &Arc<Semaphore>,
+) {
+    let mut set = tokio::task::JoinSet::new();
+    for h in batch {
+        let mut runner = runners
+            .remove(h)
+            .unwrap_or_else(|| host::HostRunner::new(h.clone(), shared.clone()));
+        let shared = shared.clone();
+        // Taken here, in the play's host order (`order:`), so that with
+        // fewer forks than hosts they start in that order.
+        let permit = forks.clone().acquire_owned().await;
+        set.spawn(async move {
+            let _permit = permit;
+            runner.run_play(pi).await;
+            shared.reporter.host_done(&runner.name);
+            runner
+        });
+    }
+    loop {
+        let joined = tokio::select! {
+            j = set.join_next() => j,
+            () = shared.interrupt.abort_now() => {
+                set.abort_all();
+                continue;
+            }
+        };
+        match joined {
+            None => break,
+            Some(Ok(runner)) => {
+                runners.insert(runner.name.clone(), runner);
+            }
+            Some(Err(e)) if e.is_cancelled() => {}
+            Some(Err(e)) => shared
+                .reporter
+                .host_error("?", &format!("internal error: a host's run stopped: {e}")),
+        }
+    }
+}
+
 /// Runs every play on its hosts. Load errors were found before this point;
 /// what fails here fails per host, and the other hosts go on. `load` is the
 /// time loading took, for `--timings`.
@@ -257,62 +313,51 @@ pub async fn run(
         })
     };
 
-    for (pi, hosts) in plays_hosts.iter().enumerate() {
+    'plays: for (pi, hosts) in plays_hosts.iter().enumerate() {
         let play = &shared.playbook.plays[pi];
         let active: Vec<String> = hosts
             .iter()
             .filter(|h| runners.get(*h).is_none_or(|r| r.can_continue()))
             .cloned()
             .collect();
-        shared.reporter.play_start(&play.name, &active);
-        shared.abort.start(pi, active.len());
-        let mut set = tokio::task::JoinSet::new();
-        for h in active {
-            if !order.contains(&h) {
-                order.push(h.clone());
+        // `serial`: each batch runs the whole play before the next starts.
+        let batches = crate::playbook::serial::batches(&active, &play.serial);
+        for (bi, batch) in batches.iter().enumerate() {
+            shared.reporter.play_start(&play.name, batch);
+            shared.abort.start(pi, batch.len());
+            shared.batch.store(bi, std::sync::atomic::Ordering::SeqCst);
+            for h in batch {
+                if !order.contains(h) {
+                    order.push(h.clone());
+                }
             }
-            let mut runner = runners
-                .remove(&h)
-                .unwrap_or_else(|| host::HostRunner::new(h.clone(), shared.clone()));
-            let shared = shared.clone();
-            // Taken here, in the play's host order (`order:`), so that with
-            // fewer forks than hosts they start in that order.
-            let permit = forks.clone().acquire_owned().await;
-            set.spawn(async move {
-                let _permit = permit;
-                runner.run_play(pi).await;
-                shared.reporter.host_done(&runner.name);
-                runner
+            run_batch(&shared, pi, batch, &mut runners, &forks).await;
+            if shared.interrupt.requested().is_some() {
+                break 'plays;
+            }
+            // Stopped on all hosts (`any_errors_fatal`, `max_fail_percentage`,
+            // judged per batch), or every host of the batch failed: as in
+            // Ansible, the play's later batches and the later plays do not run.
+            let all_failed = batch
+                .iter()
+                .all(|h| runners.get(h).is_none_or(|r| !r.can_continue()));
+            let reason = shared.abort.reason(pi).or_else(|| {
+                (all_failed && batches.len() > 1)
+                    .then(|| "every host of the batch failed".to_string())
             });
-        }
-        loop {
-            let joined = tokio::select! {
-                j = set.join_next() => j,
-                () = shared.interrupt.abort_now() => {
-                    // A second signal: drop the runs still going (their
-                    // connections close their masters as they drop).
-                    set.abort_all();
-                    continue;
+            if let Some(reason) = reason {
+                for h in batches[bi + 1..].iter().flatten() {
+                    shared.reporter.host_error(
+                        h,
+                        &format!(
+                            "not run: the play stopped after batch {} of {} (`serial`): {reason}",
+                            bi + 1,
+                            batches.len()
+                        ),
+                    );
                 }
-            };
-            match joined {
-                None => break,
-                Some(Ok(runner)) => {
-                    runners.insert(runner.name.clone(), runner);
-                }
-                Some(Err(e)) if e.is_cancelled() => {}
-                Some(Err(e)) => shared
-                    .reporter
-                    .host_error("?", &format!("internal error: a host's run stopped: {e}")),
+                break 'plays;
             }
-        }
-        if shared.interrupt.requested().is_some() {
-            break;
-        }
-        // Stopped on all hosts: as in Ansible, where every host of the play
-        // then counts as failed, no later play runs.
-        if shared.abort.reason(pi).is_some() {
-            break;
         }
     }
 

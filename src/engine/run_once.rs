@@ -16,11 +16,13 @@ use tokio::sync::watch;
 use crate::diag::Origin;
 use crate::report::Status;
 
-/// One run_once task as one host reached it: play, where the task is
+/// One run_once task as one host reached it: play and `serial` batch (a
+/// run_once task runs once per batch, as in Ansible), where the task is
 /// written, and how many times this host reached it before.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Key {
     play: usize,
+    batch: usize,
     file: String,
     line: u32,
     col: u32,
@@ -28,9 +30,10 @@ pub struct Key {
 }
 
 impl Key {
-    pub fn new(play: usize, origin: &Origin, nth: u32) -> Self {
+    pub fn new(play: usize, batch: usize, origin: &Origin, nth: u32) -> Self {
         Key {
             play,
+            batch,
             file: origin.path.display().to_string(),
             line: origin.line,
             col: origin.col,
@@ -121,7 +124,7 @@ mod tests {
     use super::*;
 
     fn key(nth: u32) -> Key {
-        Key::new(0, &Origin::file(std::path::Path::new("site.yml")), nth)
+        Key::new(0, 0, &Origin::file(std::path::Path::new("site.yml")), nth)
     }
 
     #[tokio::test]

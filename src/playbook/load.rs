@@ -37,12 +37,12 @@ const PLAY_KEYS: &[&str] = &[
     "force_handlers",
     "max_fail_percentage",
     "debugger",
+    "serial",
 ];
 
 /// Play keywords of Ansible's that rprov does not carry out: refused with a
 /// message of their own rather than "unknown keyword", so nobody hunts a typo.
 const UNSUPPORTED_PLAY_KEYS: &[&str] = &[
-    "serial",
     "throttle",
     "timeout",
     "module_defaults",
@@ -289,6 +289,27 @@ fn load_play(
             }
         },
     };
+    let serial = match node.get("serial") {
+        None => Vec::new(),
+        Some(n) => {
+            let v = n.to_json();
+            let items = match &v {
+                serde_json::Value::Array(a) => a.clone(),
+                other => vec![other.clone()],
+            };
+            items
+                .iter()
+                .map(super::serial::BatchSize::parse)
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    LoadError::new(
+                        doc.origin(n),
+                        format!("`serial` must be a number of hosts, a percentage or a list of them, got {v}"),
+                    )
+                    .with_hint("e.g. `serial: 1`, `serial: \"25%\"` or `serial: [1, 5, \"25%\"]` (rprov takes it literally, not from a template)")
+                })?
+        }
+    };
     let order = match node.get("order") {
         None => HostOrder::default(),
         Some(n) => n.as_str().and_then(HostOrder::parse).ok_or_else(|| {
@@ -408,6 +429,7 @@ fn load_play(
         max_fail_percentage,
         force_handlers,
         order,
+        serial,
         vars,
         vars_files,
         sections,

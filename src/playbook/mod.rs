@@ -10,6 +10,7 @@ mod free_form;
 mod keywords;
 mod load;
 mod role;
+pub mod serial;
 mod task;
 
 use std::path::PathBuf;
@@ -58,6 +59,8 @@ pub struct Play {
     pub force_handlers: bool,
     /// `order`: the order in which the play's hosts are started.
     pub order: HostOrder,
+    /// `serial`: the batches the play runs its hosts in (empty: all at once).
+    pub serial: Vec<serial::BatchSize>,
     pub vars: Vars,
     pub vars_files: Vec<(String, Origin)>,
     /// pre_tasks, then role tasks and tasks, then post_tasks. Notified handlers

@@ -174,9 +174,14 @@ impl HostRunner {
         let task = &tasks[i];
         let seen = self
             .run_once_seen
-            .entry(run_once::Key::new(self.pi, &task.origin, 0))
+            .entry(run_once::Key::new(
+                self.pi,
+                self.shared.batch(),
+                &task.origin,
+                0,
+            ))
             .or_insert(0);
-        let key = run_once::Key::new(self.pi, &task.origin, *seen);
+        let key = run_once::Key::new(self.pi, self.shared.batch(), &task.origin, *seen);
         *seen += 1;
         match self.shared.run_once.claim(key.clone(), &self.name) {
             run_once::Claim::Follower { leader, slot } => {
