@@ -6,7 +6,8 @@
 //! that makes it, or an action whose effect cannot be known without running it.
 //! Modules never see check mode: the executor decides whether an action runs.
 //!
-//! Adding a module: a file here with its `plan` function, and a line in [`SPECS`].
+//! Adding a module: a file here with its `plan` function, and a line in [`SPECS`]
+//! (docs/adding-a-module.md walks through one).
 
 pub mod args;
 mod command;
