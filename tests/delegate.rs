@@ -126,3 +126,93 @@ fn delegated_tasks_run_on_the_controller_with_the_hosts_variables() {
     // tasks add nothing there, and their probes never went to the host.
     assert_eq!(sshd.exec_count() - before, 3, "{}", second.dump());
 }
+
+/// Issue 16: `delegate_to` another inventory host runs the task there, over
+/// that host's own connection (its address, port, login and key), with the
+/// delegating host's variables; a name not in the inventory fails the task.
+#[test]
+fn tasks_delegated_to_an_inventory_host_run_there_with_the_hosts_variables() {
+    let web = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let lb = Sshd::start("rprovpw").expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::write_inventory(
+        work.path(),
+        &format!(
+            "{}\n{}\n",
+            web.inventory_line("web1"),
+            lb.inventory_line("lb")
+        ),
+    );
+    let on_lb = target_dir("rprovpw");
+    let play = format!(
+        r#"- hosts: web1
+  gather_facts: false
+  vars:
+    balancer: lb
+  tasks:
+    - name: who runs it
+      command: id -un
+      delegate_to: lb
+      register: there
+      changed_when: false
+    - name: drain me
+      copy:
+        content: "drained {{{{ inventory_hostname }}}}\n"
+        dest: "{}/drained"
+      delegate_to: "{{{{ balancer }}}}"
+    - name: who runs the rest
+      command: id -un
+      register: here
+      changed_when: false
+    - name: a host nobody knows
+      command: "true"
+      delegate_to: nosuchhost
+      ignore_errors: true
+"#,
+        on_lb.path().display()
+    );
+    fs::write(work.path().join("play.yml"), play).expect("playbook");
+    let run = common::apply_json(work.path(), &inv, &["play.yml"]);
+    run.expect_code(0);
+    let stdout_of = |name: &str| {
+        run.tasks()
+            .into_iter()
+            .find(|t| t["task"] == name)
+            .map(|t| t["result"]["stdout"].clone())
+            .unwrap_or_else(|| panic!("no task {name}\n{}", run.dump()))
+    };
+    assert_eq!(stdout_of("who runs it"), "rprovpw", "{}", run.dump());
+    assert_eq!(stdout_of("who runs the rest"), USER, "{}", run.dump());
+    let drained = on_lb.path().join("drained");
+    assert_eq!(
+        fs::read_to_string(&drained).expect("written on lb"),
+        "drained web1\n"
+    );
+    let owner = fs::metadata(&drained).expect("stat").uid();
+    let pw_uid = std::process::Command::new("id")
+        .args(["-u", "rprovpw"])
+        .output()
+        .expect("id");
+    assert_eq!(
+        owner.to_string(),
+        String::from_utf8_lossy(&pw_uid.stdout).trim(),
+        "written by lb's login"
+    );
+    let unknown = run
+        .tasks()
+        .into_iter()
+        .find(|t| t["task"] == "a host nobody knows")
+        .expect("task");
+    assert_eq!(unknown["status"], "failed", "{unknown}");
+    assert!(
+        unknown["msg"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("delegate_to: `nosuchhost` is not a host of the inventory"),
+        "{unknown}"
+    );
+    // The second run changes nothing, on either host.
+    let again = common::apply_json(work.path(), &inv, &["play.yml"]);
+    again.expect_code(0);
+    assert_eq!(again.recap("web1")["changed"], 0, "{}", again.dump());
+}

@@ -90,8 +90,9 @@ fn scan(
         if modules::spec(&task.module).is_none_or(|s| s.local) {
             continue;
         }
-        // Probes go to where the task runs: the host, or the controller.
-        if task.delegate_local != runner.is_delegated() {
+        // Probes go to where the task runs: the host, or the controller. A
+        // task delegated to another host probes that host when it runs.
+        if task.delegate_local != runner.is_delegated() || task.delegate_to.is_some() {
             continue;
         }
         let Ok(user) = runner.become_for(task, &Vars::new()) else {

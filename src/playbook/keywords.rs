@@ -38,6 +38,7 @@ pub(super) struct Keywords {
     delay: Option<Json>,
     run_once: bool,
     delegate_local: bool,
+    delegate_to: Option<String>,
 }
 
 /// Modules a `timeout` can stop: commands, and the controller's own modules
@@ -48,7 +49,7 @@ const TIMEOUT_MODULES: &[&str] = &[
 ];
 
 /// The names `delegate_to` accepts: the controller itself.
-const LOCALHOST: &[&str] = &["localhost", "127.0.0.1", "::1"];
+pub const LOCALHOST: &[&str] = &["localhost", "127.0.0.1", "::1"];
 
 impl Keywords {
     pub(super) fn read(doc: &Document, node: &Node) -> Result<Self, LoadError> {
@@ -183,19 +184,28 @@ impl Keywords {
         let throttle = count_of("throttle")?.map(|(n, _)| n as usize);
         let timeout = count_of("timeout")?.filter(|(n, _)| *n > 0);
         let run_once = bool_of("run_once")?.unwrap_or(false);
-        let delegate_local = match node.get("delegate_to") {
-            None => false,
-            Some(n) => match n.as_str() {
-                Some(h) if LOCALHOST.contains(&h) => true,
+        let (delegate_local, delegate_to) = match node.get("delegate_to") {
+            None => (false, None),
+            Some(n) => match scalar_string(n) {
+                Some(h) if LOCALHOST.contains(&h.as_str()) => (true, None),
+                Some(h) if !h.trim().is_empty() => (false, Some(h)),
                 _ => {
                     return Err(LoadError::new(
                         doc.origin(n),
-                        "rprov delegates only to the controller: `delegate_to: localhost`",
-                    )
-                    .with_hint("to act on another host, put the task in a play for that host"))
+                        "`delegate_to` must name a host: `localhost` or one of the inventory",
+                    ))
                 }
             },
         };
+        if let Some(n) = node.get("delegate_facts") {
+            if n.to_json() != serde_json::Value::Bool(false) {
+                return Err(LoadError::new(
+                    doc.origin(n),
+                    "`delegate_facts` is not supported by rprov: facts always go to the task's own host",
+                )
+                .with_hint("gather the other host's facts in a play for that host"));
+            }
+        }
         Ok(Keywords {
             name: str_of("name")?,
             when: cond_of("when")?.unwrap_or_default(),
@@ -236,6 +246,7 @@ impl Keywords {
             delay: node.get("delay").map(Node::to_json),
             run_once,
             delegate_local,
+            delegate_to,
         })
     }
 
@@ -260,6 +271,9 @@ impl Keywords {
         }
         inh.run_once |= self.run_once;
         inh.delegate_local |= self.delegate_local;
+        if self.delegate_to.is_some() {
+            inh.delegate_to = self.delegate_to.clone();
+        }
         inh.environment.extend(self.environment.iter().cloned());
         if self.any_errors_fatal.is_some() {
             inh.any_errors_fatal = self.any_errors_fatal;
@@ -337,6 +351,7 @@ impl Keywords {
             delay: self.delay,
             run_once: self.run_once || inh.run_once,
             delegate_local: self.delegate_local || inh.delegate_local,
+            delegate_to: self.delegate_to.or_else(|| inh.delegate_to.clone()),
             role: scope.role.clone(),
             block: None,
         })

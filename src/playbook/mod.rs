@@ -8,6 +8,7 @@
 
 mod free_form;
 mod keywords;
+pub use keywords::LOCALHOST;
 mod load;
 mod role;
 pub mod serial;
@@ -264,6 +265,9 @@ pub struct Task {
     /// `delegate_to: localhost`: the task runs on the controller, with the
     /// host's variables.
     pub delegate_local: bool,
+    /// `delegate_to` another host (as written; may be a template): the task
+    /// runs there, over that host's connection, with this host's variables.
+    pub delegate_to: Option<String>,
     pub role: Option<Arc<RoleInstance>>,
     /// For tasks from `block:` sections: what to run when this block fails.
     pub block: Option<Arc<Block>>,

@@ -81,9 +81,10 @@ pub struct Inherited {
     pub vars: Vars,
     pub ignore_errors: Option<bool>,
     pub no_log: Option<bool>,
-    /// `run_once` and `delegate_to: localhost` on a block apply to its tasks.
+    /// `run_once` and `delegate_to` on a block apply to its tasks.
     pub run_once: bool,
     pub delegate_local: bool,
+    pub delegate_to: Option<String>,
     /// `environment:` mappings from the play down, outermost first.
     pub environment: Vec<Json>,
     pub any_errors_fatal: Option<bool>,

@@ -181,12 +181,14 @@ pub struct HostRunner {
     nonce: u64,
     /// How many times this host reached each run_once task (key with nth 0).
     run_once_seen: HashMap<run_once::Key, u32>,
-    /// The controller's connection and probe cache, for `delegate_to:
-    /// localhost`; swapped with `conn` and `cache` while such a task runs.
-    local_conn: Option<Connection>,
-    local_cache: Cache,
-    /// A delegated task is running: `conn` and `cache` are the controller's.
-    delegated: bool,
+    /// The connections and probe caches of the hosts tasks are delegated to
+    /// (the controller as `localhost`), by inventory name: swapped with
+    /// `conn` and `cache` while such a task runs, so a delegated task never
+    /// mixes the two hosts' state.
+    delegates: HashMap<String, (Option<Connection>, Cache)>,
+    /// A delegated task is running: where it goes. `conn` and `cache` are
+    /// that host's meanwhile.
+    delegated: Option<(String, rprov_transport::Target)>,
     /// Where `conn` goes (or the next connection will): see `aim`.
     conn_target: Option<rprov_transport::Target>,
     /// Commands run over connections already closed (a task changed the login).
@@ -229,9 +231,8 @@ impl HostRunner {
             refusals: Refusals::default(),
             nonce: 0,
             run_once_seen: HashMap::new(),
-            local_conn: None,
-            local_cache: Cache::new(),
-            delegated: false,
+            delegates: HashMap::new(),
+            delegated: None,
             conn_target: None,
             closed_commands: 0,
             run_once_leading: Vec::new(),
@@ -255,6 +256,11 @@ impl HostRunner {
             let _ = c.close().await;
             self.timings.connected(closing, false);
             self.timings.spent(closing);
+        }
+        for (_, (conn, _)) in self.delegates.drain() {
+            if let Some(c) = conn {
+                let _ = c.close().await;
+            }
         }
         (self.stats, self.timings)
     }

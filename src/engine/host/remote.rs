@@ -106,13 +106,9 @@ impl HostRunner {
         } else {
             None
         };
-        let target = if self.delegated {
-            Target {
-                name: "localhost".into(),
-                kind: TargetKind::Local,
-            }
-        } else {
-            target_of(&self.name, cv)
+        let target = match &self.delegated {
+            Some((_, t)) => t.clone(),
+            None => target_of(&self.name, cv),
         };
         Ok(Reach {
             target,
@@ -124,7 +120,7 @@ impl HostRunner {
     /// another target (another login, host or port) is closed first, and
     /// what was probed through it is forgotten.
     pub(super) async fn aim(&mut self, target: Target) {
-        if self.delegated {
+        if self.delegated.is_some() {
             return;
         }
         if self.conn.is_some() && self.conn_target.as_ref() != Some(&target) {
@@ -141,39 +137,93 @@ impl HostRunner {
 
     /// Remote commands run on this host so far, over every connection.
     pub(super) fn commands_run(&self) -> u64 {
-        let open = match (&self.conn, self.delegated) {
-            (Some(c), false) => c.commands_run(),
+        let open = match (&self.conn, &self.delegated) {
+            (Some(c), None) => c.commands_run(),
             _ => 0,
         };
         self.closed_commands + open
     }
 
-    /// Whether a delegated task is running (its probes and actions go to the
-    /// controller).
+    /// Whether a delegated task is running (its probes and actions go to
+    /// another host, or the controller).
     pub(in crate::engine) fn is_delegated(&self) -> bool {
-        self.delegated
+        self.delegated.is_some()
     }
 
-    /// Points `conn` and `cache` at the controller (`on`) or back at the host.
-    pub(super) fn delegate(&mut self, on: bool) {
-        if self.delegated != on {
-            std::mem::swap(&mut self.conn, &mut self.local_conn);
-            std::mem::swap(&mut self.cache, &mut self.local_cache);
-            self.delegated = on;
+    /// Points `conn` and `cache` at the host a task is delegated to
+    /// (`Some`), or back at this host (`None`).
+    pub(super) fn delegate(&mut self, to: Option<(String, Target)>) {
+        if let Some((name, _)) = self.delegated.take() {
+            if let Some(slot) = self.delegates.get_mut(&name) {
+                std::mem::swap(&mut self.conn, &mut slot.0);
+                std::mem::swap(&mut self.cache, &mut slot.1);
+            }
         }
+        if let Some((name, target)) = to {
+            let slot = self.delegates.entry(name.clone()).or_default();
+            std::mem::swap(&mut self.conn, &mut slot.0);
+            std::mem::swap(&mut self.cache, &mut slot.1);
+            self.delegated = Some((name, target));
+        }
+    }
+
+    /// Where `task` is delegated to, if anywhere: `localhost` (the
+    /// controller) or an inventory host, reached with that host's own
+    /// connection variables (its address, port, login, key, ssh arguments),
+    /// as Ansible does. `Err` names what is wrong with `delegate_to`.
+    pub(super) fn delegation(&self, task: &Task) -> Result<Option<(String, Target)>, String> {
+        let local = || {
+            Some((
+                "localhost".to_string(),
+                Target {
+                    name: "localhost".into(),
+                    kind: TargetKind::Local,
+                },
+            ))
+        };
+        if task.delegate_local {
+            return Ok(local());
+        }
+        let Some(raw) = &task.delegate_to else {
+            return Ok(None);
+        };
+        let name = if super::super::vars::is_template(raw) {
+            let magic = self.magic(task.role.as_deref());
+            let r = self.resolver(task.role.as_deref(), &[&task.vars], &magic);
+            self.render_string(&r, raw)
+                .map_err(|e| format!("{}: delegate_to: {}", task.origin, e.message))?
+        } else {
+            raw.clone()
+        };
+        let name = name.trim().to_string();
+        if crate::playbook::LOCALHOST.contains(&name.as_str()) {
+            return Ok(local());
+        }
+        let inventory = &self.shared.inventory;
+        if !inventory.hosts().contains(&name) {
+            return Err(format!(
+                "{}: delegate_to: `{name}` is not a host of the inventory (rprov delegates to `localhost` or an inventory host)",
+                task.origin
+            ));
+        }
+        let mut vars = inventory.host_vars(&name);
+        for (names, value) in &self.shared.opts.connection_defaults {
+            if !names.iter().any(|n| vars.contains_key(*n)) {
+                vars.insert(names[0].to_string(), value.clone());
+            }
+        }
+        let cv = ConnectionVars::from_vars(&name, &vars).map_err(|e| e.to_string())?;
+        Ok(Some((name.clone(), target_of(&name, cv))))
     }
 
     pub(super) async fn connect(&mut self) -> Result<(), Stop> {
         if self.conn.is_some() {
             return Ok(());
         }
-        let target = match (&self.conn_target, self.delegated) {
-            (_, true) => Target {
-                name: "localhost".into(),
-                kind: TargetKind::Local,
-            },
-            (Some(t), false) => t.clone(),
-            (None, false) => match self.reach(None) {
+        let target = match (&self.conn_target, &self.delegated) {
+            (_, Some((_, t))) => t.clone(),
+            (Some(t), None) => t.clone(),
+            (None, None) => match self.reach(None) {
                 Ok(r) => r.target,
                 Err(msg) => {
                     self.fail_host(&msg);
@@ -183,7 +233,7 @@ impl HostRunner {
         };
         let opening = Instant::now();
         let opened = Connection::open(&target, &self.shared.opts.connect).await;
-        if !self.delegated {
+        if self.delegated.is_none() {
             self.timings.connected(opening, true);
         }
         match opened {
@@ -220,7 +270,7 @@ impl HostRunner {
             .await;
         // A delegated task's commands ran on the controller: local time (see
         // `report::timings`), and not remote commands in the recap either.
-        if !self.delegated {
+        if self.delegated.is_none() {
             let commands = conn.commands_run() - before;
             self.timings.ran(phase, started, commands);
         }

@@ -142,9 +142,20 @@ impl HostRunner {
             None
         };
         let was_fatal = std::mem::replace(&mut self.task_fatal, task.any_errors_fatal);
-        let delegate = task.delegate_local && !self.is_delegated();
-        if delegate {
-            self.delegate(true);
+        let delegate = if self.is_delegated() {
+            None
+        } else {
+            match self.delegation(task) {
+                Ok(d) => d,
+                Err(msg) => {
+                    self.task_fatal = was_fatal;
+                    return self.finish_task(task, &name, ItemOutcome::failed(msg), extra, started);
+                }
+            }
+        };
+        let delegated = delegate.is_some();
+        if delegated {
+            self.delegate(delegate);
         }
         let flow = if task.run_once {
             self.run_task_once(tasks, i, extra, rest, &name, started)
@@ -153,8 +164,8 @@ impl HostRunner {
             self.run_task_body(tasks, i, extra, rest, &name, started)
                 .await
         };
-        if delegate {
-            self.delegate(false);
+        if delegated {
+            self.delegate(None);
         }
         self.task_fatal = was_fatal;
         flow
