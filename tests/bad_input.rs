@@ -435,10 +435,10 @@ fn settings_rprov_would_ignore_are_refused_at_load_time() {
             &["become_method.yml:3:", "only `become_method: sudo`"],
         ),
         (
-            "serial.yml",
+            "vars_prompt.yml",
             &[
-                "serial.yml:2:",
-                "the play keyword `serial` is not supported",
+                "vars_prompt.yml:2:",
+                "the play keyword `vars_prompt` is not supported",
             ],
         ),
         (

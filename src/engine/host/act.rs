@@ -41,6 +41,11 @@ impl HostRunner {
             let decision = self.decide(tasks, i, layer, &become_, check, rest).await?;
             let mut o = match decision {
                 Err(outcome) => outcome,
+                Ok(Decision::Run { action })
+                    if !check && action.touches_everything && fused::can_fuse(task) =>
+                {
+                    self.run_fused(action, &become_, tasks, i, rest).await?
+                }
                 Ok(d) => self.act(d, &become_, check).await?,
             };
             self.apply_conditions(task, layer, &mut o);
@@ -290,9 +295,14 @@ impl HostRunner {
             Err(Err(stop)) => return Err(stop),
         };
         self.invalidate(&action);
+        Ok(self.outcome_of(action, out))
+    }
+
+    /// What an action's output means for its task (see [`OutputMode`]).
+    pub(super) fn outcome_of(&self, action: Action, out: rprov_transport::Output) -> ItemOutcome {
         let mut result = action.result;
         match action.output {
-            OutputMode::Checked if out.status == 0 => Ok(ItemOutcome::new(Status::Changed, result)),
+            OutputMode::Checked if out.status == 0 => ItemOutcome::new(Status::Changed, result),
             OutputMode::Checked => {
                 let err = out.stderr_lossy();
                 let msg = if err.trim().is_empty() {
@@ -302,7 +312,7 @@ impl HostRunner {
                 };
                 let mut o = ItemOutcome::failed(msg);
                 o.result.insert("rc".into(), json!(out.status));
-                Ok(o)
+                o
             }
             OutputMode::Parse(parse) => {
                 result.extend(parse(out.status, &out.stdout_lossy(), &out.stderr_lossy()));
@@ -311,20 +321,20 @@ impl HostRunner {
                         .get("msg")
                         .map(|m| json_text(&self.shared.reporter, m))
                         .unwrap_or_else(|| format!("failed with exit status {}", out.status));
-                    return Ok(ItemOutcome {
+                    return ItemOutcome {
                         status: Status::Failed,
                         result,
                         diffs: Vec::new(),
                         msg: Some(msg),
                         msg_kind: MsgKind::Message,
-                    });
+                    };
                 }
                 let status = if result.get("changed") == Some(&json!(false)) {
                     Status::Ok
                 } else {
                     Status::Changed
                 };
-                Ok(ItemOutcome::new(status, result))
+                ItemOutcome::new(status, result)
             }
             OutputMode::Command => {
                 let stdout = strip_newline(out.stdout_lossy());
@@ -351,15 +361,15 @@ impl HostRunner {
                         format!("non-zero return code {}: {stderr}", out.status)
                     };
                     result.insert("msg".into(), json!(msg.clone()));
-                    Ok(ItemOutcome {
+                    ItemOutcome {
                         status: Status::Failed,
                         result,
                         diffs: Vec::new(),
                         msg: Some(msg),
                         msg_kind: MsgKind::Message,
-                    })
+                    }
                 } else {
-                    Ok(ItemOutcome::new(Status::Changed, result))
+                    ItemOutcome::new(Status::Changed, result)
                 }
             }
         }

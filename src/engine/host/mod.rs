@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 mod act;
+mod fused;
 mod local;
 mod remote;
 mod tasks;

@@ -400,7 +400,7 @@ impl HostRunner {
     }
 
     /// Caches what a probe as `become_` found.
-    fn store(&mut self, become_: &Option<String>, facts: HashMap<Probe, Fact>) {
+    pub(super) fn store(&mut self, become_: &Option<String>, facts: HashMap<Probe, Fact>) {
         for (p, f) in facts {
             if let Fact::Facts(v) = &f {
                 self.set_facts(v.clone());
