@@ -92,7 +92,16 @@ fn ansible_changed(output: &str, host: &str) -> u64 {
         .unwrap_or_else(|| panic!("no changed= in `{line}`"))
 }
 
-fn run_ansible(ansible: &Ansible, dir: &Path, inv: &Path, root: &Path, home: &Path) -> String {
+/// ansible-playbook's output applying `site.yml` in `dir` into `root`, with
+/// `extra` arguments (`--check`).
+fn run_ansible(
+    ansible: &Ansible,
+    dir: &Path,
+    inv: &Path,
+    root: &Path,
+    home: &Path,
+    extra: &[&str],
+) -> String {
     let out = Command::new(&ansible.playbook)
         .current_dir(dir)
         .args(["-i"])
@@ -100,6 +109,7 @@ fn run_ansible(ansible: &Ansible, dir: &Path, inv: &Path, root: &Path, home: &Pa
         .arg("-e")
         .arg(format!("root={}", root.display()))
         .arg("site.yml")
+        .args(extra)
         // Strict host key checking against the sshd's own known_hosts (given
         // in ansible_ssh_common_args), nothing from the user's configuration.
         .env("ANSIBLE_HOST_KEY_CHECKING", "True")
@@ -162,17 +172,28 @@ impl Outcome {
     }
 
     /// ansible-playbook's changed count applying the case again into `root`
-    /// (for example the root rprov wrote), with its output.
-    fn ansible_changed_on(&self, root: &Path) -> (u64, String) {
-        let out = run_ansible(&self.ansible, &self.dir, &self.inv, root, self.work.path());
+    /// (for example the root rprov wrote) with `extra` arguments, and its
+    /// output.
+    fn ansible_changed_on(&self, root: &Path, extra: &[&str]) -> (u64, String) {
+        let out = run_ansible(
+            &self.ansible,
+            &self.dir,
+            &self.inv,
+            root,
+            self.work.path(),
+            extra,
+        );
         (ansible_changed(&out, "web1"), out)
     }
 
     /// rprov's changed count applying the case again into `root` (for
-    /// example the root ansible-playbook wrote), with its JSON output.
-    fn rprov_changed_on(&self, root: &Path) -> (u64, String) {
+    /// example the root ansible-playbook wrote) with `extra` arguments, and
+    /// its JSON output.
+    fn rprov_changed_on(&self, root: &Path, extra: &[&str]) -> (u64, String) {
         let root = format!("root={}", root.display());
-        let run = apply_json(&self.dir, &self.inv, &["-e", &root, "site.yml"]);
+        let mut args = vec!["-e", &root, "site.yml"];
+        args.extend_from_slice(extra);
+        let run = apply_json(&self.dir, &self.inv, &args);
         run.expect_code(0);
         let changed = run.recap("web1")["changed"].as_u64().unwrap_or(u64::MAX);
         (changed, run.stdout)
@@ -201,9 +222,9 @@ fn same_as_ansible(case: &Case) -> Outcome {
         (case.prepare)(root);
     }
 
-    let first = run_ansible(&ansible, &dir, &inv, by_ansible.path(), work.path());
+    let first = run_ansible(&ansible, &dir, &inv, by_ansible.path(), work.path(), &[]);
     let ansible_first = ansible_changed(&first, "web1");
-    let second = run_ansible(&ansible, &dir, &inv, by_ansible.path(), work.path());
+    let second = run_ansible(&ansible, &dir, &inv, by_ansible.path(), work.path(), &[]);
     assert_eq!(
         ansible_changed(&second, "web1"),
         0,
@@ -474,8 +495,68 @@ fn authorized_key_writes_what_ansible_posix_writes() {
     );
     assert!(!main.contains(K4), "{main}");
     // Each tool's file is left alone by the other.
-    let (changed, text) = out.rprov_changed_on(out.by_ansible.path());
+    let (changed, text) = out.rprov_changed_on(out.by_ansible.path(), &[]);
     assert_eq!(changed, 0, "rprov changed what ansible wrote:\n{text}");
-    let (changed, text) = out.ansible_changed_on(out.by_rprov.path());
+    let (changed, text) = out.ansible_changed_on(out.by_rprov.path(), &[]);
     assert_eq!(changed, 0, "ansible changed what rprov wrote:\n{text}");
+}
+
+/// Issue 11 item 3: `apt` with `update_cache` and packages that need
+/// nothing reports changed only when apt installed, removed or upgraded
+/// something, in a run and in `--check`, as ansible-core's apt module does.
+/// Runs apt on this machine with `become`: only packages it has, at the
+/// newest version its mirrors offer (checked first, so nothing is upgraded).
+#[test]
+fn apt_cache_update_with_packages_is_no_change_by_itself() {
+    let packages = ["sudo", "openssh-server"];
+    let update = Command::new("apt-get")
+        .args(["update", "-q"])
+        .output()
+        .expect("apt-get update");
+    assert!(
+        update.status.success(),
+        "apt-get update failed (the test needs Debian's mirrors): {}",
+        String::from_utf8_lossy(&update.stderr)
+    );
+    let policy = Command::new("apt-cache")
+        .arg("policy")
+        .args(packages)
+        .env("LC_ALL", "C")
+        .output()
+        .expect("apt-cache policy");
+    let policy = String::from_utf8_lossy(&policy.stdout);
+    // Each package's `Installed:` and `Candidate:` lines, in order.
+    let values = |name: &str| -> Vec<String> {
+        policy
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(name).map(str::to_string))
+            .collect()
+    };
+    let (installed, candidates) = (values("Installed: "), values("Candidate: "));
+    assert!(
+        installed.len() == packages.len()
+            && installed
+                .iter()
+                .zip(&candidates)
+                .all(|(have, cand)| have != "(none)" && have == cand),
+        "this test runs `state: latest` on {packages:?}: each must be installed at its \
+         candidate, or the test would install or upgrade it on this machine; \
+         apt-cache policy says:\n{policy}"
+    );
+
+    let out = same_as_ansible(&Case {
+        dir: "apt_cache",
+        prepare: empty_root,
+        min_changed: 1,
+    });
+    // What ansible-core said (and rprov matched): no apt task changed.
+    assert_eq!(
+        out.read("apt-changed"),
+        "present=False latest=False valid=False\n"
+    );
+    // And in check mode, on the trees each tool made.
+    let (changed, text) = out.ansible_changed_on(out.by_ansible.path(), &["--check"]);
+    assert_eq!(changed, 0, "ansible --check:\n{text}");
+    let (changed, text) = out.rprov_changed_on(out.by_rprov.path(), &["--check"]);
+    assert_eq!(changed, 0, "rprov --check:\n{text}");
 }
