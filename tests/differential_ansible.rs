@@ -22,7 +22,14 @@ use rprov_testbed::Sshd;
 /// The target's Python, for ansible's modules (rprov needs none).
 const TARGET_PYTHON: &str = "/usr/bin/python3";
 
-fn ansible_playbook() -> PathBuf {
+/// What tests/support/ansible-venv.sh made: ansible-playbook, and the
+/// directory holding ansible.posix (for `ansible.posix.authorized_key`).
+struct Ansible {
+    playbook: PathBuf,
+    collections: PathBuf,
+}
+
+fn ansible_playbook() -> Ansible {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/ansible-venv.sh");
     let out = Command::new("sh")
         .arg(&script)
@@ -35,13 +42,27 @@ fn ansible_playbook() -> PathBuf {
          ansible-core 2.19 from PyPI and python3-venv):\n{stderr}",
         script.display()
     );
-    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines = stdout.lines().map(PathBuf::from);
+    let (Some(playbook), Some(collections)) = (lines.next(), lines.next()) else {
+        panic!("ansible-venv.sh printed `{stdout}`, not two paths");
+    };
     assert!(
-        path.is_file(),
+        playbook.is_file(),
         "ansible-venv.sh printed {}, which is not a file",
-        path.display()
+        playbook.display()
     );
-    path
+    assert!(
+        collections
+            .join("ansible_collections/ansible/posix")
+            .is_dir(),
+        "ansible-venv.sh printed {}, which holds no ansible.posix",
+        collections.display()
+    );
+    Ansible {
+        playbook,
+        collections,
+    }
 }
 
 /// A snapshot with the root's own path replaced by `ROOT` in link targets.
@@ -71,14 +92,24 @@ fn ansible_changed(output: &str, host: &str) -> u64 {
         .unwrap_or_else(|| panic!("no changed= in `{line}`"))
 }
 
-fn run_ansible(playbook_bin: &Path, dir: &Path, inv: &Path, root: &Path, home: &Path) -> String {
-    let out = Command::new(playbook_bin)
+/// ansible-playbook's output applying `site.yml` in `dir` into `root`, with
+/// `extra` arguments (`--check`).
+fn run_ansible(
+    ansible: &Ansible,
+    dir: &Path,
+    inv: &Path,
+    root: &Path,
+    home: &Path,
+    extra: &[&str],
+) -> String {
+    let out = Command::new(&ansible.playbook)
         .current_dir(dir)
         .args(["-i"])
         .arg(inv)
         .arg("-e")
         .arg(format!("root={}", root.display()))
         .arg("site.yml")
+        .args(extra)
         // Strict host key checking against the sshd's own known_hosts (given
         // in ansible_ssh_common_args), nothing from the user's configuration.
         .env("ANSIBLE_HOST_KEY_CHECKING", "True")
@@ -90,8 +121,11 @@ fn run_ansible(playbook_bin: &Path, dir: &Path, inv: &Path, root: &Path, home: &
         .env("ANSIBLE_NOCOLOR", "1")
         .env("ANSIBLE_FORCE_COLOR", "0")
         .env("ANSIBLE_STDOUT_CALLBACK", "default")
+        // ansible.posix from the pinned `ansible` wheel, and nothing else.
+        .env("ANSIBLE_COLLECTIONS_PATH", &ansible.collections)
+        .env("ANSIBLE_COLLECTIONS_SCAN_SYS_PATH", "False")
         .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", playbook_bin.display()));
+        .unwrap_or_else(|e| panic!("running {}: {e}", ansible.playbook.display()));
     let text = format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
@@ -119,6 +153,15 @@ struct Outcome {
     tree: BTreeMap<PathBuf, Entry>,
     /// The root ansible-playbook wrote into, for reading files of the tree.
     by_ansible: tempfile::TempDir,
+    /// The root rprov wrote into.
+    by_rprov: tempfile::TempDir,
+    /// What it takes to run either tool again on the same host.
+    ansible: Ansible,
+    dir: PathBuf,
+    inv: PathBuf,
+    work: tempfile::TempDir,
+    /// Kept alive for [`Outcome::ansible_changed_on`] and [`Outcome::rprov_changed_on`].
+    _sshd: Sshd,
 }
 
 impl Outcome {
@@ -127,6 +170,34 @@ impl Outcome {
         let path = self.by_ansible.path().join(rel);
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
+
+    /// ansible-playbook's changed count applying the case again into `root`
+    /// (for example the root rprov wrote) with `extra` arguments, and its
+    /// output.
+    fn ansible_changed_on(&self, root: &Path, extra: &[&str]) -> (u64, String) {
+        let out = run_ansible(
+            &self.ansible,
+            &self.dir,
+            &self.inv,
+            root,
+            self.work.path(),
+            extra,
+        );
+        (ansible_changed(&out, "web1"), out)
+    }
+
+    /// rprov's changed count applying the case again into `root` (for
+    /// example the root ansible-playbook wrote) with `extra` arguments, and
+    /// its JSON output.
+    fn rprov_changed_on(&self, root: &Path, extra: &[&str]) -> (u64, String) {
+        let root = format!("root={}", root.display());
+        let mut args = vec!["-e", &root, "site.yml"];
+        args.extend_from_slice(extra);
+        let run = apply_json(&self.dir, &self.inv, &args);
+        run.expect_code(0);
+        let changed = run.recap("web1")["changed"].as_u64().unwrap_or(u64::MAX);
+        (changed, run.stdout)
+    }
 }
 
 /// Applies `case` with ansible-playbook and with rprov, each twice, over one
@@ -134,7 +205,7 @@ impl Outcome {
 /// modes, owners, link targets), the same number of changes on the first run
 /// (at least `min_changed`), and none on the second run of either tool.
 fn same_as_ansible(case: &Case) -> Outcome {
-    let playbook_bin = ansible_playbook();
+    let ansible = ansible_playbook();
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let work = tempfile::tempdir().expect("tempdir");
     let inv = common::write_inventory(
@@ -151,9 +222,9 @@ fn same_as_ansible(case: &Case) -> Outcome {
         (case.prepare)(root);
     }
 
-    let first = run_ansible(&playbook_bin, &dir, &inv, by_ansible.path(), work.path());
+    let first = run_ansible(&ansible, &dir, &inv, by_ansible.path(), work.path(), &[]);
     let ansible_first = ansible_changed(&first, "web1");
-    let second = run_ansible(&playbook_bin, &dir, &inv, by_ansible.path(), work.path());
+    let second = run_ansible(&ansible, &dir, &inv, by_ansible.path(), work.path(), &[]);
     assert_eq!(
         ansible_changed(&second, "web1"),
         0,
@@ -206,6 +277,12 @@ fn same_as_ansible(case: &Case) -> Outcome {
     Outcome {
         tree: a,
         by_ansible,
+        by_rprov,
+        ansible,
+        dir,
+        inv,
+        work,
+        _sshd: sshd,
     }
 }
 
@@ -365,4 +442,121 @@ fn template_includes_find_files_as_ansible_does() {
         out.read("site.conf"),
         "# demo site, from the role's templates/part of demo: named only by part.j2listen 8080\n"
     );
+}
+
+/// Issue 11 item 4: rprov's `authorized_key` writes the bytes
+/// ansible.posix's module writes (a key without a comment, options, a
+/// replaced key's new place, `exclusive`, `state: absent`), so a file keyed
+/// by one tool is left alone by the other.
+#[test]
+fn authorized_key_writes_what_ansible_posix_writes() {
+    const K1: &str = "AAAAC3NzaC1lZDI1NTE5AAAAICHQUK8EyznND/xCNkzRLSFOCX383Hbf1fvgtDast0K/";
+    const K2: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIMAzvR2xeKPsDwugJaKtGct98vEbdKZWzaKxhPzv7K5d";
+    const K3: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIKDkw8imQnPgHi2EwnFdUExhLGF4THQnUIWiF1dyu9qI";
+    const K4: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIK2N/f3CDCuxeOCNJauN0GaJNdYujECsxJzqSXVTz541";
+    const K6: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIMGGEX93UaAJCCyY/T33v+DooezleFfYqDXmVzy0EqoV";
+    fn keyed_by_hand(root: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        let keys = root.join("keys");
+        let write = |rel: &str, text: &str| {
+            let dir = keys.join(rel);
+            std::fs::create_dir_all(&dir).expect("mkdir");
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+            let file = dir.join("authorized_keys");
+            std::fs::write(&file, text).expect("write authorized_keys");
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        };
+        write(
+            "main",
+            &format!(
+                "# keys for the test user\nssh-ed25519 {K1} old comment\n\
+                 no-pty ssh-ed25519 {K4} to-remove\n\nssh-ed25519 {K6}\n"
+            ),
+        );
+        write(
+            "excl",
+            &format!("ssh-ed25519 {K1} one\nssh-ed25519 {K2} two\nssh-ed25519 {K3}\n"),
+        );
+        give_to_user(&keys);
+    }
+    let out = same_as_ansible(&Case {
+        dir: "authorized_key",
+        prepare: keyed_by_hand,
+        min_changed: 8,
+    });
+    // What ansible.posix wrote (and rprov matched): the whole file rewritten,
+    // a key without a comment with a trailing space, the replaced key moved
+    // after the others, options as `k=v,flag`.
+    let main = out.read("keys/main/authorized_keys");
+    assert!(main.contains(&format!("ssh-ed25519 {K2} \n")), "{main}");
+    assert!(
+        main.contains(&format!("ssh-ed25519 {K1} new comment\n")),
+        "{main}"
+    );
+    assert!(!main.contains(K4), "{main}");
+    // Each tool's file is left alone by the other.
+    let (changed, text) = out.rprov_changed_on(out.by_ansible.path(), &[]);
+    assert_eq!(changed, 0, "rprov changed what ansible wrote:\n{text}");
+    let (changed, text) = out.ansible_changed_on(out.by_rprov.path(), &[]);
+    assert_eq!(changed, 0, "ansible changed what rprov wrote:\n{text}");
+}
+
+/// Issue 11 item 3: `apt` with `update_cache` and packages that need
+/// nothing reports changed only when apt installed, removed or upgraded
+/// something, in a run and in `--check`, as ansible-core's apt module does.
+/// Runs apt on this machine with `become`: only packages it has, at the
+/// newest version its mirrors offer (checked first, so nothing is upgraded).
+#[test]
+fn apt_cache_update_with_packages_is_no_change_by_itself() {
+    let packages = ["sudo", "openssh-server"];
+    let update = Command::new("apt-get")
+        .args(["update", "-q"])
+        .output()
+        .expect("apt-get update");
+    assert!(
+        update.status.success(),
+        "apt-get update failed (the test needs Debian's mirrors): {}",
+        String::from_utf8_lossy(&update.stderr)
+    );
+    let policy = Command::new("apt-cache")
+        .arg("policy")
+        .args(packages)
+        .env("LC_ALL", "C")
+        .output()
+        .expect("apt-cache policy");
+    let policy = String::from_utf8_lossy(&policy.stdout);
+    // Each package's `Installed:` and `Candidate:` lines, in order.
+    let values = |name: &str| -> Vec<String> {
+        policy
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(name).map(str::to_string))
+            .collect()
+    };
+    let (installed, candidates) = (values("Installed: "), values("Candidate: "));
+    assert!(
+        installed.len() == packages.len()
+            && installed
+                .iter()
+                .zip(&candidates)
+                .all(|(have, cand)| have != "(none)" && have == cand),
+        "this test runs `state: latest` on {packages:?}: each must be installed at its \
+         candidate, or the test would install or upgrade it on this machine; \
+         apt-cache policy says:\n{policy}"
+    );
+
+    let out = same_as_ansible(&Case {
+        dir: "apt_cache",
+        prepare: empty_root,
+        min_changed: 1,
+    });
+    // What ansible-core said (and rprov matched): no apt task changed.
+    assert_eq!(
+        out.read("apt-changed"),
+        "present=False latest=False valid=False\n"
+    );
+    // And in check mode, on the trees each tool made.
+    let (changed, text) = out.ansible_changed_on(out.by_ansible.path(), &["--check"]);
+    assert_eq!(changed, 0, "ansible --check:\n{text}");
+    let (changed, text) = out.rprov_changed_on(out.by_rprov.path(), &["--check"]);
+    assert_eq!(changed, 0, "rprov --check:\n{text}");
 }

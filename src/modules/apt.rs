@@ -10,8 +10,16 @@
 //! Idempotence of `update_cache`: the cache's age is the newer of
 //! `/var/lib/apt/periodic/update-success-stamp` and the mtime of
 //! `/var/lib/apt/lists`, and after a successful update the stamp is touched,
-//! so with `cache_valid_time` a second run does not update again. Without
-//! `cache_valid_time` every run updates and reports a change, as Ansible does.
+//! so with `cache_valid_time` a second run does not update again (a
+//! `cache_valid_time` alone asks for an update, as in Ansible). Without it
+//! every run updates. As Ansible's module, the update is a change only when it
+//! is all the task does (no packages, no `upgrade`); otherwise the task changed
+//! only when apt installed, removed or upgraded something. Packages that need
+//! nothing by the current cache make a [`Decision::Refresh`]: the run updates
+//! the cache and then lets apt-get decide on the refreshed one (`latest`,
+//! `upgrade`), counting a change from its `0 upgraded, 0 newly installed, 0 to
+//! remove` summary as Ansible does; check mode judges by the current cache and
+//! reports ok, as Ansible's does.
 //!
 //! apt-get's options follow Ansible's arguments: `dpkg_options` (default
 //! `force-confdef,force-confold`, each becomes `-o Dpkg::Options::=--OPT`),
@@ -251,8 +259,11 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         s => s,
     }
     .to_string();
-    let update_cache = cx.bool_arg("update_cache", false)? || cx.bool_arg("update-cache", false)?;
     let valid_time = u64_arg(cx, "cache_valid_time")?.unwrap_or(0);
+    // As Ansible (since 2.4): a `cache_valid_time` asks for an update too.
+    let update_cache = cx.bool_arg("update_cache", false)?
+        || cx.bool_arg("update-cache", false)?
+        || valid_time > 0;
     let upgrade = match cx.args.get("upgrade") {
         Some(serde_json::Value::Bool(b)) => if *b { "yes" } else { "no" }.to_string(),
         _ => choice(
@@ -353,6 +364,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         apt.setup
     );
     let mut cache_updated = false;
+    // The cache update is kept apart from `attrs`: alone it is a change only
+    // when it is the task's only action (see the end of this function).
+    let mut cache_attr = None;
     if update_cache {
         let t: Vec<u64> = s[3]
             .split_whitespace()
@@ -365,7 +379,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         let age = now.saturating_sub(stamp);
         if valid_time == 0 || age > valid_time {
             cache_updated = true;
-            attrs.push(if valid_time == 0 {
+            cache_attr = Some(if valid_time == 0 {
                 "cache: update".to_string()
             } else {
                 format!("cache: update (last updated {age}s ago, valid for {valid_time}s)")
@@ -377,6 +391,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 
     let (mut install, mut remove, mut upgrades) = (Vec::new(), Vec::new(), Vec::new());
     let mut versions = Vec::new();
+    // `state: latest` packages at the old cache's candidate: whether the
+    // refreshed cache offers a newer one is known only after the update.
+    let mut latest_after_update = Vec::new();
     for (spec, base) in names.iter().zip(&bases) {
         let (_, version) = split_spec(spec);
         let lookup = base.split(':').next().unwrap_or(base);
@@ -413,12 +430,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                             install.push(base.clone());
                         }
                         // What the refreshed cache will offer is known only then.
-                        (Some(have), _) if cache_updated => {
-                            upgrades.push(format!(
-                                "{base} ({have} → the newest after the cache update)"
-                            ));
-                            install.push(base.clone());
-                        }
+                        (Some(_), _) if cache_updated => latest_after_update.push(base.clone()),
                         _ => {}
                     }
                 }
@@ -426,6 +438,17 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
     }
     let opts = &apt.opts;
+    // What runs after the cache update and counts as a change only when
+    // apt-get says it did something (see `counted`).
+    let mut after_update = String::new();
+    let quoted = |list: &[String]| list.iter().map(|n| quote(n)).collect::<Vec<_>>().join(" ");
+    if install.is_empty() && !latest_after_update.is_empty() {
+        after_update.push_str(&counted(&format!(
+            "apt-get install {opts}{} -- {}",
+            apt.install,
+            quoted(&latest_after_update)
+        )));
+    }
     if !install.is_empty() {
         let listed = |n: &String, list: &[String]| {
             list.iter()
@@ -445,14 +468,13 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         if !upgrades.is_empty() {
             attrs.push(format!("upgrade: {}", upgrades.join(", ")));
         }
+        // After a cache update the same transaction takes whatever newer
+        // version the refreshed cache offers for the `latest` ones.
+        install.extend(latest_after_update.iter().cloned());
         script.push_str(&format!(
             "apt-get install {opts}{} -- {}\n",
             apt.install,
-            install
-                .iter()
-                .map(|n| quote(n))
-                .collect::<Vec<_>>()
-                .join(" ")
+            quoted(&install)
         ));
     }
     if !remove.is_empty() {
@@ -477,13 +499,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             .lines()
             .filter_map(|l| l.split_whitespace().nth(1))
             .collect();
-        if !pkgs.is_empty() || cache_updated {
-            attrs.push(if pkgs.is_empty() {
-                format!("{u}: whatever the updated cache offers")
-            } else {
-                format!("{u}: {}", pkgs.join(", "))
-            });
+        if !pkgs.is_empty() {
+            attrs.push(format!("{u}: {}", pkgs.join(", ")));
             script.push_str(&format!("apt-get {u} {opts}\n"));
+        } else if cache_updated {
+            // Nothing to upgrade by the old cache; the refreshed one decides.
+            after_update.push_str(&counted(&format!("apt-get {u} {opts}")));
         }
     }
     if autoremove && remove.is_empty() {
@@ -519,6 +540,35 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 
     let mut result = Map::new();
     result.insert("cache_updated".into(), json!(cache_updated));
+    let action = |script: String, output: OutputMode, result: Map<_, _>| Action {
+        script,
+        stdin: None,
+        output,
+        result,
+        touches: Vec::new(),
+        // A package may write anywhere (config files, units, users).
+        touches_everything: true,
+    };
+    // As Ansible: a cache update is a change when it is all the task does
+    // (no packages, no upgrade). With packages or `upgrade` the task changed
+    // only when apt installed, removed or upgraded something.
+    let only_the_cache = names.is_empty() && upgrade_cmd.is_none();
+    match cache_attr {
+        Some(c) if attrs.is_empty() && !only_the_cache => {
+            script.push_str(&after_update);
+            result.insert("changed".into(), json!(false));
+            return Ok(Decision::Refresh {
+                msg: Some(format!(
+                    "{c}; by the current cache nothing else to do (a run acts on the refreshed one)"
+                )),
+                action: action(script, OutputMode::Parse(parse_counted), result.clone()),
+                result,
+            });
+        }
+        Some(c) => attrs.insert(0, c),
+        None => {}
+    }
+    script.push_str(&after_update);
     if attrs.is_empty() {
         result.insert("changed".into(), json!(false));
         return Ok(Decision::Ok { result, msg: None });
@@ -530,16 +580,52 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             attrs,
             ..Diff::default()
         }],
-        action: Action {
-            script,
-            stdin: None,
-            output: OutputMode::Checked,
-            result,
-            touches: Vec::new(),
-            // A package may write anywhere (config files, units, users).
-            touches_everything: true,
-        },
+        action: action(script, OutputMode::Checked, result),
     })
+}
+
+/// The line a [`counted`] command prints when apt-get did something.
+const COUNTED_CHANGE: &str = "rprov-apt: changed";
+
+/// `cmd` (an apt-get call that may have nothing to do) as shell lines that
+/// print its output and then [`COUNTED_CHANGE`] unless apt-get's summary says
+/// `0 upgraded, 0 newly installed, 0 to remove`: Ansible's own test
+/// (`APT_GET_ZERO`) of whether an upgrade did anything. The summary is read
+/// in the C locale; a failing apt-get fails the script (`set -e`).
+fn counted(cmd: &str) -> String {
+    format!(
+        "_rp_out=$(LC_ALL=C {cmd})
+         printf '%s\n' \"$_rp_out\"
+         case \"$_rp_out\" in *\"
+0 upgraded, 0 newly installed, 0 to remove\"*) ;; *) echo '{COUNTED_CHANGE}' ;; esac
+"
+    )
+}
+
+/// The result of a [`Decision::Refresh`] action: changed when a [`counted`]
+/// command did something, failed (with apt's stderr) when the script did.
+fn parse_counted(status: i32, stdout: &str, stderr: &str) -> Map<String, serde_json::Value> {
+    let mut r = Map::new();
+    if status != 0 {
+        r.insert("failed".into(), json!(true));
+        let err = stderr.trim();
+        r.insert(
+            "msg".into(),
+            json!(if err.is_empty() {
+                format!("apt-get failed with exit status {status}")
+            } else {
+                err.to_string()
+            }),
+        );
+        return r;
+    }
+    r.insert(
+        "changed".into(),
+        json!(stdout.lines().any(|l| l == COUNTED_CHANGE)),
+    );
+    let apt_out: Vec<&str> = stdout.lines().filter(|l| *l != COUNTED_CHANGE).collect();
+    r.insert("stdout".into(), json!(apt_out.join("\n")));
+    r
 }
 
 #[cfg(test)]
@@ -662,23 +748,115 @@ mod tests {
         assert_eq!(attrs(&d), vec!["cache: update"]);
     }
 
+    /// Issue 11 item 3: with packages, a cache update alone is no change.
+    /// `latest` at the old cache's candidate is decided by the refreshed
+    /// cache, in the run: apt-get's own summary says whether it upgraded.
     #[test]
     fn latest_with_a_cache_update_in_the_same_task() {
+        let same = "curl:\n  Installed: 8.5.0-2\n  Candidate: 8.5.0-2\n";
+        let a = json!({"name": "curl", "state": "latest", "update_cache": true});
+        let d = run(a.clone(), CURL, same, "10000 100 100", "").unwrap();
+        let Decision::Refresh { result, msg, .. } = &d else {
+            panic!("expected a refresh, got {d:?}")
+        };
+        assert_eq!(result["changed"], json!(false));
+        assert!(
+            msg.as_deref().unwrap_or("").starts_with("cache: update;"),
+            "{msg:?}"
+        );
+        let s = testing::script(&d);
+        let update = s.find("apt-get update").unwrap();
+        let install = s.find("_rp_out=$(LC_ALL=C apt-get install").unwrap();
+        assert!(update < install, "{s}");
+        assert!(s.contains("-- curl)\n"), "{s}");
+        // A newer candidate in the old cache is a known upgrade.
+        let d = run(a, CURL, POLICY, "10000 100 100", "").unwrap();
+        assert_eq!(
+            attrs(&d),
+            vec!["cache: update", "upgrade: curl (8.5.0-2 → 8.6.0-1)"]
+        );
+    }
+
+    #[test]
+    fn present_with_a_cache_update_only_updates() {
+        let a = json!({"name": "curl", "update_cache": true});
+        let d = run(a, CURL, POLICY, "10000 100 100", "").unwrap();
+        let Decision::Refresh { action, .. } = &d else {
+            panic!("expected a refresh, got {d:?}")
+        };
+        assert!(matches!(action.output, super::OutputMode::Parse(_)));
+        let s = testing::script(&d);
+        assert!(
+            s.contains("apt-get update") && !s.contains("apt-get install"),
+            "{s}"
+        );
+        // Something to install: a change, after the update.
         let d = run(
-            json!({"name": "curl", "state": "latest", "update_cache": true}),
+            json!({"name": ["curl", "jq"], "update_cache": true}),
             CURL,
-            "curl:\n  Installed: 8.5.0-2\n  Candidate: 8.5.0-2\n",
+            POLICY,
             "10000 100 100",
+            "",
+        )
+        .unwrap();
+        assert_eq!(attrs(&d), vec!["cache: update", "install: jq"]);
+    }
+
+    #[test]
+    fn upgrade_with_a_cache_update_counts_what_apt_did() {
+        let d = run(
+            json!({"upgrade": "dist", "update_cache": true}),
+            "",
+            "",
+            "10000 100 100",
+            "",
+        )
+        .unwrap();
+        assert!(matches!(d, Decision::Refresh { .. }), "{d:?}");
+        assert!(testing::script(&d).contains("_rp_out=$(LC_ALL=C apt-get dist-upgrade -y -q"));
+    }
+
+    #[test]
+    fn cache_valid_time_alone_asks_for_an_update() {
+        let d = run(
+            json!({"cache_valid_time": 3600}),
+            "",
+            "",
+            "10000 5000 100",
             "",
         )
         .unwrap();
         assert_eq!(
             attrs(&d),
-            vec![
-                "cache: update",
-                "upgrade: curl (8.5.0-2 → the newest after the cache update)"
-            ]
+            vec!["cache: update (last updated 5000s ago, valid for 3600s)"]
         );
+    }
+
+    /// The `counted` lines run in sh with apt-get's two kinds of summary.
+    #[test]
+    fn counted_reads_apt_gets_summary() {
+        let sh = |summary: &str| {
+            let script =
+                super::counted(&format!("printf 'Reading package lists...\\n{summary}\\n'"));
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("set -e\n{script}"))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            super::parse_counted(0, &String::from_utf8_lossy(&out.stdout), "")
+        };
+        let r = sh("0 upgraded, 0 newly installed, 0 to remove and 138 not upgraded.");
+        assert_eq!(r["changed"], json!(false), "{r:?}");
+        let r = sh("1 upgraded, 0 newly installed, 0 to remove and 137 not upgraded.");
+        assert_eq!(r["changed"], json!(true), "{r:?}");
+        assert!(
+            !r["stdout"].as_str().unwrap().contains("rprov-apt"),
+            "{r:?}"
+        );
+        let r = super::parse_counted(100, "", "E: Could not get lock\n");
+        assert_eq!(r["failed"], json!(true));
+        assert_eq!(r["msg"], json!("E: Could not get lock"));
     }
 
     #[test]

@@ -627,6 +627,19 @@ pub enum Decision {
     Change { diffs: Vec<Diff>, action: Action },
     /// An action whose effect can only be known by running it (`command`).
     Run { action: Action },
+    /// As desired by what the probe read, but what it read may be stale and
+    /// `action` refreshes it before acting on the fresh state: `apt` with
+    /// `update_cache` and packages that need nothing by the old cache, where a
+    /// cache update alone is no change but the refreshed cache may offer an
+    /// upgrade. A run performs `action`, whose `OutputMode::Parse` says
+    /// whether anything changed; check mode reports `ok` with `msg` and does
+    /// not refresh, as Ansible's apt module in check mode judges by the old
+    /// cache. Modules still never see check mode: the executor decides.
+    Refresh {
+        result: Map<String, Json>,
+        msg: Option<String>,
+        action: Action,
+    },
 }
 
 /// Why `plan` did not decide.

@@ -273,6 +273,18 @@ impl HostRunner {
                 }
                 self.run_action(action, become_).await
             }
+            Decision::Refresh {
+                result,
+                msg,
+                action,
+            } => {
+                if check {
+                    let mut o = ItemOutcome::new(Status::Ok, result);
+                    o.msg = msg;
+                    return Ok(o);
+                }
+                self.run_action(action, become_).await
+            }
         }
     }
 
