@@ -101,6 +101,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         result.insert("timeout".into(), json!(secs));
     }
     Ok(Decision::Run {
+        waits_for: "the command's result: commands do not run in check mode".into(),
         action: Action {
             script,
             stdin,

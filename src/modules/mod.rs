@@ -591,7 +591,10 @@ pub enum Decision {
     /// A known change, shown as `diff`, made by `action`.
     Change { diffs: Vec<Diff>, action: Action },
     /// An action whose effect can only be known by running it (`command`).
-    Run { action: Action },
+    /// `waits_for` says what `--check`, which does not run it, cannot know
+    /// (the answer of a URL, a port, a command's effect): shown on the task's
+    /// `unknown` line.
+    Run { action: Action, waits_for: String },
 }
 
 /// Why `plan` did not decide.

@@ -81,7 +81,7 @@ pub fn dir(mode: &str, owner: &str) -> FileState {
 /// The script of a decision's action, or a panic naming the decision.
 pub fn script(d: &Decision) -> &str {
     match d {
-        Decision::Change { action, .. } | Decision::Run { action } => &action.script,
+        Decision::Change { action, .. } | Decision::Run { action, .. } => &action.script,
         Decision::Ok { .. } => panic!("expected an action, got {d:?}"),
     }
 }

@@ -193,6 +193,23 @@ impl Reporter {
         }
     }
 
+    /// A loop task of `items` items: the bar counts one step per item, as the
+    /// task lines and the recap do (the task itself was counted as one step
+    /// when it started).
+    pub fn host_loop_items(&self, host: &str, items: usize) {
+        if let Ok(bars) = self.bars.lock() {
+            if let Some(b) = bars.get(host) {
+                match items {
+                    0 => {
+                        b.dec(1);
+                        b.dec_length(1);
+                    }
+                    n => b.inc_length(n as u64 - 1),
+                }
+            }
+        }
+    }
+
     pub fn host_done(&self, host: &str) {
         if let Ok(mut bars) = self.bars.lock() {
             if let Some(b) = bars.remove(host) {
@@ -265,9 +282,9 @@ impl Reporter {
             return self.redact(&line);
         }
         if let Some(m) = ev.msg {
-            // Why a task is unknown, unless it is only "would run": what it
-            // waits for is the part of a dry run a reader needs.
-            let why_unknown = ev.status == Status::Unknown && !m.starts_with("would run");
+            // Why a task is unknown: what it waits for is the part of a dry
+            // run a reader needs, on every `unknown` line.
+            let why_unknown = ev.status == Status::Unknown;
             if matches!(ev.status, Status::Failed)
                 || why_unknown
                 || self.verbose > 0

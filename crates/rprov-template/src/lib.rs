@@ -27,6 +27,7 @@ mod undefined;
 use minijinja::value::Value;
 
 pub use error::{TemplateError, TemplateErrorKind};
+pub use undefined::GLOBALS;
 
 /// A placeholder string for Ansible's `omit`; the engine drops module args whose
 /// rendered value equals it.

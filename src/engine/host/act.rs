@@ -169,7 +169,7 @@ impl HostRunner {
         let role = task.role.as_deref();
         let magic = self.magic(role);
         let r = self.resolver(role, &[&task.vars, layer], &magic);
-        let at = |e: TemplateError| PlanError::Fail(arg_error(&task.origin, &e));
+        let at = |e: TemplateError| PlanError::Fail(arg_error(&task.origin, &e, &r));
         let rendered = match &task.args {
             Json::Object(m) if lenient => Json::Object(
                 m.iter()
@@ -261,9 +261,9 @@ impl HostRunner {
                 o.diffs = diffs;
                 Ok(o)
             }
-            Decision::Run { action } => {
+            Decision::Run { action, waits_for } => {
                 if check {
-                    return Ok(ItemOutcome::unknown("would run (not run in check mode)"));
+                    return Ok(ItemOutcome::unknown(&format!("waits for {waits_for}")));
                 }
                 self.run_action(action, become_).await
             }
