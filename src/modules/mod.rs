@@ -805,7 +805,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 }
 
 /// Whether the module's effect is unknown until it runs: the look-ahead probe
-/// batch stops before such a task (DESIGN.md, "probe").
+/// batch stops before such a task (docs/architecture.md, "probe").
 pub fn is_opaque(module: &str) -> bool {
     matches!(
         module,

@@ -391,7 +391,7 @@ impl HostRunner {
         &self.shared.playbook.plays[self.pi]
     }
 
-    /// The variable layers for a task, lowest precedence first (see DESIGN.md).
+    /// The variable layers for a task, lowest precedence first (see docs/architecture.md).
     /// `task_layers[0]` is the task's own `vars:`; later entries (loop
     /// variables, the result under test) go on top of everything.
     fn layers<'a>(
