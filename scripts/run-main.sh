@@ -95,13 +95,13 @@ else
   TIMINGS+=("0:00  VM image (cached: $(vagrant/testvm.sh path))")
 fi
 
-step "VM boot" "boot the test VM (qemu emulation; 30-45 s on a 2-core machine at load 1-5)"
+step "VM boot" "boot the test VM (qemu emulation; 30-65 s on a 2-core machine at load 1-8)"
 vagrant/testvm.sh up
 
 step "stand-ins" "stand-in container images in the VM (no registry there): podman import of busybox httpd"
 scripts/vm-standins.sh
 
-step "apply" "apply site.yml to the vagrant group (a fresh VM: 2-2.5 min on a 2-core machine at load 1-3; again: about 10 s)"
+step "apply" "apply site.yml to the vagrant group (a fresh VM on a 2-core machine: 2-2.5 min at load 1-3, 7 min at load 4-8; again: about 10 s at load 1-3)"
 # The example secrets.age is encrypted to the documented test identity.
 export RPROV_AGE_IDENTITY="${RPROV_AGE_IDENTITY:-$PWD/inventory/test-identity.txt}"
 status=0
