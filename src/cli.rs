@@ -54,7 +54,8 @@ pub struct ApplyArgs {
     #[arg(value_name = "PLAYBOOK", default_value = "site.yml")]
     pub playbook: PathBuf,
 
-    /// Only these hosts: an Ansible pattern (`web`, `web:db`, `all:!prod`, `web:&eu`, `web*`).
+    /// Only these hosts: an Ansible pattern (`web`, `web:db`, `all:!prod`, `web:&eu`, `web*`,
+    /// `~regex`).
     #[arg(short = 'l', long, value_name = "PATTERN")]
     pub limit: Option<String>,
 

@@ -1,6 +1,6 @@
 //! rprov: an agentless provisioner in the style of Ansible.
 //!
-//! The pipeline runs in one direction (DESIGN.md): [`playbook`] loads and checks
+//! The pipeline runs in one direction (docs/architecture.md): [`playbook`] loads and checks
 //! the user's files, [`engine`] compiles each task per host, [`probe`]s the host
 //! in one round trip, lets [`modules`] plan against what it found, and applies
 //! only the changes; [`report`] owns the terminal. Inventories, templates,

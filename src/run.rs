@@ -192,6 +192,49 @@ fn vault_password(cli: Option<&Path>, cfg: &AnsibleConfig) -> Result<Option<Vec<
         .map_err(Into::into)
 }
 
+/// The hosts of `--limit PATTERN`. A pattern that matches nothing is an
+/// error (a typo there would otherwise run on no host and look like success),
+/// and each plain name in it that is neither a host nor a group gets a "did
+/// you mean" over the inventory's names, as module names do.
+fn select_limit(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
+    match inv.select(pattern) {
+        Ok(hosts) => Ok(hosts),
+        Err(e @ InventoryError::NoMatch { .. }) => {
+            let groups = inv.groups();
+            let hosts = inv.hosts();
+            let names: Vec<&str> = groups
+                .keys()
+                .map(String::as_str)
+                .chain(hosts.iter().map(String::as_str))
+                .collect();
+            let hints: Vec<(&str, &str)> = pattern
+                .split([':', ','])
+                .map(|w| w.trim_start_matches(['!', '&']))
+                .filter(|w| {
+                    !w.is_empty()
+                        && !w.starts_with('~')
+                        && !w.contains(['*', '?', '['])
+                        && !names.contains(w)
+                })
+                .filter_map(|w| crate::diag::did_you_mean(w, names.iter().copied()).map(|s| (w, s)))
+                .collect();
+            let help = match hints.as_slice() {
+                [] => "see `rprov inventory -i INVENTORY` for the groups and hosts".to_string(),
+                [(_, s)] => format!("did you mean `{s}`?"),
+                many => {
+                    let each: Vec<String> = many
+                        .iter()
+                        .map(|(w, s)| format!("`{s}` for `{w}`"))
+                        .collect();
+                    format!("did you mean {}?", each.join(", "))
+                }
+            };
+            bail!("--limit {pattern}: {e}\n  = help: {help}")
+        }
+        Err(e) => bail!("--limit {pattern}: {e}"),
+    }
+}
+
 fn apply(args: ApplyArgs) -> Result<Outcome> {
     // Everything up to the first host's start is the run's load (--timings).
     let loading = std::time::Instant::now();
@@ -236,12 +279,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     let inventory_secrets = vault.into_secrets();
 
     let limit: Option<Vec<String>> = match &args.limit {
-        Some(p) => {
-            let hosts = inventory
-                .select(p)
-                .map_err(|e| anyhow::anyhow!("--limit {p}: {e}"))?;
-            Some(hosts)
-        }
+        Some(p) => Some(select_limit(&inventory, p)?),
         None => None,
     };
     let mut plays_hosts = Vec::new();
@@ -316,6 +354,18 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     shared
         .preload_vars_files(&plays_hosts)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // A name used in a template and defined nowhere is a typo found now,
+    // not minutes into the run (see engine::defined).
+    for u in engine::undefined_everywhere(&shared, &plays_hosts) {
+        let near = u
+            .near
+            .map(|n| format!("; did you mean `{n}`?"))
+            .unwrap_or_default();
+        eprintln!(
+            "warning: {}: variable `{}` is defined nowhere (inventory, play or role vars, vars_files, secrets, -e, register, set_fact, facts){near}",
+            u.at, u.name
+        );
+    }
     // Control directories of earlier runs that were killed (their masters
     // exit on their own: see rprov_transport's ssh module).
     rprov_transport::remove_stale_control_dirs(&rprov_transport::control_parent());
@@ -455,9 +505,7 @@ fn inventory(args: InventoryArgs) -> Result<Outcome> {
     } else {
         let mut list = inv.to_list_json();
         if let Some(p) = &args.limit {
-            let keep = inv
-                .select(p)
-                .map_err(|e| anyhow::anyhow!("--limit {p}: {e}"))?;
+            let keep = select_limit(&inv, p)?;
             filter_list(&mut list, &keep);
         }
         list

@@ -121,8 +121,8 @@ fn check_mode_reports_dependants_of_commands_as_unknown_then_applies() {
         assert!(msg_of(task).contains(part), "{task}: {}", msg_of(task));
     }
     assert!(!check.all().contains("undefined"), "{}", check.dump());
-    // The human output says what an unknown task waits for, but not the plain
-    // "would run" of each command.
+    // The human output says what every unknown task waits for, the commands
+    // included (issue 15).
     let base_var = format!("base_dir={}", base.display());
     let human = common::apply_human(
         &fixtures().join("check_unknown"),
@@ -135,7 +135,13 @@ fn check_mode_reports_dependants_of_commands_as_unknown_then_applies() {
         "{}",
         human.dump()
     );
-    assert!(!human.stdout.contains("would run"), "{}", human.dump());
+    assert!(
+        human
+            .stdout
+            .contains("waits for the command's result: commands do not run in check mode"),
+        "{}",
+        human.dump()
+    );
     let recap = check.recap("web1");
     assert_eq!(recap["failed"], 0, "{recap}");
     // The JSON recap counts the unknown tasks too (the human one always did),

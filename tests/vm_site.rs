@@ -13,7 +13,10 @@
 //!    forwarded 127.0.0.1:8080 when it exists) the PDS health endpoint and
 //!    the kollektivkart page answer; the ETL timer is listed with its next
 //!    trigger; `sshd -t` passes; ufw is active with 22, 80 and 443.
-//! 3. The second apply changes nothing (its remote commands are printed).
+//! 3. The README's first-screen commands, verbatim, in a fresh copy of the
+//!    repository as a clone has it (git's files, no `target/`), as a newcomer
+//!    runs them after `scripts/run-main.sh`: they succeed. Then the second
+//!    apply changes nothing (its remote commands are printed).
 //! 4. `--check` from a copy of the playbook tree (site.yml, roles/,
 //!    inventory/, secrets) in which one template file is edited (a line added
 //!    to the base role's fail2ban jail) shows exactly that file's diff — the
@@ -249,6 +252,95 @@ const PLAYBOOK_TREE: &[&str] = &[
     "secrets.recipients",
 ];
 
+/// The README's first screen (everything before its first `## ` heading):
+/// its indented command lines, in order, comments kept.
+fn readme_first_screen() -> Vec<String> {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    readme
+        .lines()
+        .take_while(|l| !l.starts_with("## "))
+        .filter_map(|l| l.strip_prefix("    "))
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A fresh clone's files, with the working tree's content (uncommitted
+/// edits and new files included): what `git ls-files` lists, copied into
+/// `dst`. Nothing gitignored comes along (no `target/`, no `vagrant/.vm`).
+fn fresh_clone(dst: &Path) {
+    let out = Command::new("git")
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run git: {e}"));
+    assert!(out.status.success(), "git ls-files: {}", text(&out));
+    for name in out.stdout.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+        let rel = Path::new(std::str::from_utf8(name).expect("UTF-8 file names"));
+        let from = root().join(rel);
+        if !from.is_file() {
+            continue; // deleted in the working tree
+        }
+        let to = dst.join(rel);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir in the clone");
+        }
+        std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", rel.display()));
+    }
+}
+
+/// Runs the README's first-screen commands after the first (which this test's
+/// stages 0–2 stand for: stand-ins, image, boot, apply) in a fresh clone, as
+/// one bash script that stops at the first failure. What run-main leaves
+/// behind is there: the VM's keys in `vagrant/.vm` (a link to this checkout's,
+/// which booted the VM) and `rprov` on PATH (run-main's `cargo install`; here
+/// the binary under test, since the tests build no release binary). No
+/// identity is set: the commands must set what they need.
+fn run_first_screen() -> String {
+    let lines = readme_first_screen();
+    assert!(
+        lines.len() > 2
+            && lines[0].starts_with("scripts/run-main.sh")
+            && lines[1].starts_with("scripts/test-all.sh"),
+        "the README's first two commands are scripts/run-main.sh and scripts/test-all.sh: {lines:?}"
+    );
+    let clone = tempfile::tempdir().expect("tempdir");
+    fresh_clone(clone.path());
+    std::os::unix::fs::symlink(root().join("vagrant/.vm"), clone.path().join("vagrant/.vm"))
+        .expect("link vagrant/.vm into the clone");
+    let bin = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_rprov"), bin.path().join("rprov"))
+        .expect("link rprov");
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let script = format!("set -euo pipefail\n{}\n", lines[2..].join("\n"));
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(clone.path())
+        .env("PATH", path)
+        .env("NO_COLOR", "1")
+        .env_remove("RPROV_AGE_IDENTITY")
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run bash: {e}"));
+    let all = text(&out);
+    assert!(
+        out.status.success(),
+        "the README's first-screen commands failed in a fresh clone (exit {:?}):\n{script}\n---\n{all}",
+        out.status.code()
+    );
+    all
+}
+
 /// Copies the playbook tree into `dst`, with `dst/vagrant` a link to the
 /// repository's vagrant/ (the inventory names the VM's key as
 /// `vagrant/.vm/id_ed25519`, relative to where rprov runs).
@@ -399,7 +491,20 @@ fn vm_site_reference_stack() {
     );
     assert!(sudoers.contains("admin-sudo-ok"), "{sudoers}");
 
-    // 3. Second apply: nothing to change, in few remote commands.
+    // 3. The README's first screen, as a newcomer types it after run-main.
+    let t = Instant::now();
+    let shown = run_first_screen();
+    assert!(
+        shown.contains("RECAP") && !shown.contains("warning: "),
+        "the first screen's commands ran, but printed no recap or a warning:\n{shown}"
+    );
+    eprintln!(
+        "README first screen in a fresh clone: {} commands, all succeeded in {:.0}s",
+        readme_first_screen().len() - 2,
+        t.elapsed().as_secs_f64()
+    );
+
+    // Second apply: nothing to change, in few remote commands.
     let second = apply(&root(), &[]);
     assert_eq!(second.code, 0, "second apply failed:\n{}", second.text);
     assert_eq!(

@@ -24,7 +24,9 @@ HTTPS_PORT="${RPROV_VM_HTTPS_PORT:-8443}"
 MEMORY_MB="${RPROV_VM_MEMORY:-2048}"
 CPUS="${RPROV_VM_CPUS:-2}"
 BOOT_TIMEOUT="${RPROV_VM_BOOT_TIMEOUT:-240}"    # seconds to wait for ssh
-MIRROR="${RPROV_VM_MIRROR:-http://deb.debian.org/debian}"
+# The Debian mirror for the build and for backports: RPROV_VM_MIRROR, else the
+# one this machine's apt uses (see resolve_mirror), else deb.debian.org.
+MIRROR="${RPROV_VM_MIRROR:-}"
 
 SUITE=trixie
 IMAGE_SIZE=6G
@@ -88,6 +90,7 @@ Commands:
   ssh [CMD...]  run CMD in the VM as $VM_USER (a login shell without CMD)
   reboot        reboot the guest and wait until ssh answers again
   path          print the cache directory of the current image
+  mirror        print the Debian mirror (and proxy) build and deps would use
   clean         remove cached images other than the current one
   help          this text
 
@@ -96,7 +99,8 @@ Environment:
   RPROV_VM_MEMORY        guest memory in MiB (2048)
   RPROV_VM_CPUS          guest vCPUs (2)
   RPROV_VM_BOOT_TIMEOUT  seconds to wait for ssh after boot (240)
-  RPROV_VM_MIRROR        Debian mirror for the build ($MIRROR)
+  RPROV_VM_MIRROR        Debian mirror for the build and backports (default: the
+                         one in this machine's apt sources, else deb.debian.org)
   XDG_CACHE_HOME         cache root (~/.cache)
 
 Files in vagrant/.vm/: id_ed25519 (the login key), ssh_host_ed25519_key
@@ -104,6 +108,42 @@ Files in vagrant/.vm/: id_ed25519 (the login key), ssh_host_ed25519_key
 The disk runs with snapshot=on: every 'up' starts from the clean image; a
 'reboot' keeps the state, a 'down' throws it away.
 EOF
+}
+
+# Sets MIRROR, unless RPROV_VM_MIRROR gave it, to the Debian archive this
+# machine's apt is configured with (the source of its own release, as `apt-get
+# indextargets` reads sources.list and sources.list.d), so that a build behind a
+# local mirror or an apt cache goes where apt goes; and, when apt has an HTTP
+# proxy (Acquire::http::Proxy) and the environment none, exports it for
+# debootstrap. Only on Debian: another distribution's mirror has no trixie.
+resolve_mirror() {
+  if [[ -z $MIRROR ]]; then
+    local id codename
+    # shellcheck disable=SC1091
+    id=$(. /etc/os-release && echo "${ID:-}")
+    # shellcheck disable=SC1091
+    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+    if [[ $id == debian && -n $codename ]] && have apt-get; then
+      # shellcheck disable=SC2016
+      MIRROR=$(apt-get indextargets --no-release-info --format '$(RELEASE) $(REPO_URI)' 'Identifier: Packages' 2>/dev/null |
+        awk -v s="$codename" '$1 == s { print $2; exit }')
+      MIRROR=${MIRROR%/}
+    fi
+    if [[ -n $MIRROR ]]; then
+      log "mirror: $MIRROR (from this machine's apt sources; set RPROV_VM_MIRROR to override)"
+    else
+      MIRROR=http://deb.debian.org/debian
+      log "mirror: $MIRROR (none found in apt's sources; set RPROV_VM_MIRROR to override)"
+    fi
+  fi
+  if [[ -z ${http_proxy:-} ]] && have apt-config; then
+    local proxy
+    proxy=$(apt-config shell P Acquire::http::Proxy 2>/dev/null | sed -n "s/^P='\(.*\)'$/\1/p")
+    if [[ -n $proxy && $proxy != DIRECT ]]; then
+      export http_proxy=$proxy
+      log "proxy: $proxy (apt's Acquire::http::Proxy)"
+    fi
+  fi
 }
 
 need_root() { [[ $(id -u) -eq 0 ]] || die "'$1' must run as root (it uses ${2:-apt-get})"; }
@@ -135,6 +175,7 @@ cmd_deps() {
     return 0
   fi
   need_root deps
+  resolve_mirror
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   log "deps: installing ${missing[*]}"
 
@@ -248,6 +289,7 @@ cmd_build() {
   fi
   need_root build debootstrap
   need_cmds debootstrap mke2fs chroot flock findmnt sha256sum
+  resolve_mirror
   mkdir -p "$CACHE_ROOT"
   exec 9>"$CACHE_ROOT/.lock"
   flock 9
@@ -560,6 +602,7 @@ main() {
     reboot) cmd_reboot ;;
     clean)  cmd_clean ;;
     path)   ensure_keys >/dev/null 2>&1; image_dir ;;
+    mirror) resolve_mirror; echo "$MIRROR${http_proxy:+ (proxy $http_proxy)}" ;;
     _configure) configure_rootfs "$1" ;; # internal, used by build
     help | -h | --help) usage ;;
     *) usage >&2; die "unknown command: $cmd" ;;

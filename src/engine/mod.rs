@@ -6,6 +6,7 @@
 //! never holds up a fast one between tasks.
 
 mod abort;
+mod defined;
 mod host;
 mod interrupt;
 mod lookahead;
@@ -23,6 +24,7 @@ use rprov_transport::ConnectOptions;
 use serde_json::Value as Json;
 use tokio::sync::Semaphore;
 
+pub use defined::undefined_everywhere;
 pub use interrupt::exit_code as interrupt_exit_code;
 pub use vars::{NamesCache, Resolver};
 

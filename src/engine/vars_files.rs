@@ -46,6 +46,14 @@ impl VarsFiles {
         }
     }
 
+    /// The variables of `path` when it was loaded already and could be read.
+    pub fn loaded(&self, path: &Path) -> Option<Arc<Vars>> {
+        match self.slot(path).get() {
+            Some(Ok(vars)) => Some(vars.clone()),
+            _ => None,
+        }
+    }
+
     /// The variables of `path`, loaded on first use off the runtime's threads.
     pub async fn get(&self, shared: &Arc<Shared>, path: &Path) -> Result<Arc<Vars>, String> {
         let slot = self.slot(path);

@@ -1,5 +1,5 @@
 //! `command` and `shell`: run a program. Their effect is unknown until they
-//! run, so in check mode they are reported as `unknown` (DESIGN.md).
+//! run, so in check mode they are reported as `unknown` (docs/architecture.md).
 
 use rprov_transport::quote;
 use serde_json::{json, Value as Json};
@@ -110,6 +110,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         result.insert("timeout".into(), json!(secs));
     }
     Ok(Decision::Run {
+        waits_for: "the command's result: commands do not run in check mode".into(),
         action: Action {
             script,
             stdin,

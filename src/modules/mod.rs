@@ -626,7 +626,10 @@ pub enum Decision {
     /// A known change, shown as `diff`, made by `action`.
     Change { diffs: Vec<Diff>, action: Action },
     /// An action whose effect can only be known by running it (`command`).
-    Run { action: Action },
+    /// `waits_for` says what `--check`, which does not run it, cannot know
+    /// (the answer of a URL, a port, a command's effect): shown on the task's
+    /// `unknown` line.
+    Run { action: Action, waits_for: String },
     /// As desired by what the probe read, but what it read may be stale and
     /// `action` refreshes it before acting on the fresh state: `apt` with
     /// `update_cache` and packages that need nothing by the old cache, where a
@@ -870,7 +873,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 }
 
 /// Whether the module's effect is unknown until it runs: the look-ahead probe
-/// batch stops before such a task (DESIGN.md, "probe").
+/// batch stops before such a task (docs/architecture.md, "probe").
 pub fn is_opaque(module: &str) -> bool {
     matches!(
         module,

@@ -82,7 +82,7 @@ pub fn dir(mode: &str, owner: &str) -> FileState {
 pub fn script(d: &Decision) -> &str {
     match d {
         Decision::Change { action, .. }
-        | Decision::Run { action }
+        | Decision::Run { action, .. }
         | Decision::Refresh { action, .. } => &action.script,
         Decision::Ok { .. } => panic!("expected an action, got {d:?}"),
     }

@@ -473,6 +473,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         // install it); the commands run and fail clearly if it is still missing.
         let guard = "command -v ufw >/dev/null || { echo 'ufw is not installed on the host' >&2; exit 127; }\n";
         return Ok(Decision::Run {
+            waits_for: "ufw on the host: it is not installed yet, so its rules cannot be read"
+                .into(),
             action: action(format!("{guard}{script}"), result),
         });
     }
@@ -616,7 +618,7 @@ mod tests {
     #[test]
     fn not_installed_is_unknown() {
         let d = run(json!({"state": "enabled"}), false, "", "", "").unwrap();
-        let Decision::Run { action } = d else {
+        let Decision::Run { action, .. } = d else {
             panic!("{d:?}")
         };
         assert!(action.script.contains("ufw is not installed"));

@@ -204,6 +204,10 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let mut result = Map::new();
     result.insert("url".into(), json!(url));
     Ok(Decision::Run {
+        waits_for: format!(
+            "the answer of {method} {}: no request is sent in check mode",
+            without_userinfo(&url)
+        ),
         action: Action {
             script,
             stdin: body,
@@ -331,6 +335,18 @@ fn parse_output(_status: i32, stdout: &str, _stderr: &str) -> Map<String, Json> 
     m
 }
 
+/// `url` without a `user:password@` part, for messages.
+fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::user_scope::fixture::Fixture;
@@ -387,7 +403,7 @@ printf '200 http://x/'
             "uri",
             json!({"url": "http://127.0.0.1:8000/ready", "return_content": true}),
         );
-        let Decision::Run { action } = plan(&f.cx()).unwrap() else {
+        let Decision::Run { action, .. } = plan(&f.cx()).unwrap() else {
             panic!()
         };
         let m = run_local(&action, FAKE);
@@ -405,7 +421,7 @@ printf '200 http://x/'
             "uri",
             json!({"url": "http://h/x", "method": "post", "body": {"a": 1}, "body_format": "json", "status_code": [201, 202]}),
         );
-        let Decision::Run { action } = plan(&f.cx()).unwrap() else {
+        let Decision::Run { action, .. } = plan(&f.cx()).unwrap() else {
             panic!()
         };
         assert_eq!(action.stdin.as_deref(), Some(&b"{\"a\":1}"[..]));
@@ -429,7 +445,7 @@ printf '200 http://x/'
             json!({"url": "http://h/x?token=url-tok-9", "url_username": "admin", "url_password": "pa\"ss\\word",
                    "headers": {"Authorization": "Bearer tok-123"}}),
         );
-        let Decision::Run { action } = plan(&f.cx()).unwrap() else {
+        let Decision::Run { action, .. } = plan(&f.cx()).unwrap() else {
             panic!()
         };
         let dir = tempfile::tempdir().unwrap();

@@ -146,6 +146,11 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         result.insert("search_regex".into(), json!(r));
     }
     Ok(Decision::Run {
+        waits_for: if sleep_only {
+            format!("a pause of {timeout}s: not waited in check mode")
+        } else {
+            format!("{what} on the host: not waited for in check mode")
+        },
         action: Action {
             script,
             stdin: None,
@@ -197,7 +202,7 @@ mod tests {
 
     fn run(args: Json) -> Map<String, Json> {
         let f = Fixture::new("wait_for", args);
-        let Decision::Run { action } = plan(&f.cx()).unwrap() else {
+        let Decision::Run { action, .. } = plan(&f.cx()).unwrap() else {
             panic!()
         };
         let out = std::process::Command::new("sh")

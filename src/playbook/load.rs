@@ -115,10 +115,23 @@ pub fn load_playbook(path: &Path) -> Result<Playbook, LoadError> {
 pub fn load_playbook_with(path: &Path, opts: &LoadOptions) -> Result<Playbook, LoadError> {
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     if !path.is_file() {
+        // A relative name is looked up in the current directory: say which one,
+        // since running from the wrong directory is the usual cause.
+        let looked = match std::env::current_dir() {
+            Ok(cwd) => match path.strip_prefix(&cwd) {
+                Ok(rel) => format!(
+                    "looked for `{}` in the current directory ({})",
+                    rel.display(),
+                    cwd.display()
+                ),
+                Err(_) => format!("looked for {}", path.display()),
+            },
+            Err(_) => format!("looked for {}", path.display()),
+        };
         return Err(
-            LoadError::new(Origin::file(&path), "playbook not found").with_hint(
-                "pass the playbook as the last argument, e.g. `rprov apply -i hosts.ini site.yml`",
-            ),
+            LoadError::new(Origin::file(&path), "playbook not found").with_hint(format!(
+                "{looked}; run rprov from the directory that holds the playbook, or pass its path as the last argument, e.g. `rprov apply -i hosts.ini site.yml`"
+            )),
         );
     }
     let dir = path

@@ -4,7 +4,7 @@
 //! content, the facts); each kind contributes a shell snippet and a parser. The
 //! executor joins every probe it can foresee into one POSIX `sh` script, runs it
 //! once, and splits the output by markers — so a run with nothing to change costs
-//! one round trip per host instead of one per task (see DESIGN.md, "probe").
+//! one round trip per host instead of one per task (see docs/architecture.md, "probe").
 
 pub mod facts;
 pub mod file;

@@ -87,9 +87,8 @@ pub enum Format {
 }
 
 /// What a task event's `msg` is, so the printers decide by type, never by
-/// the text: a debug task's output is always shown, the plain "would run" of
-/// a command in check mode only with `-v`, what an unknown task waits for
-/// always.
+/// the text: a debug task's output and what an unknown task waits for are
+/// always shown, other messages of tasks that did not fail only with `-v`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MsgKind {
     /// A result's message (a failure, a skip reason, a note).
@@ -97,8 +96,6 @@ pub enum MsgKind {
     Message,
     /// The output of `debug`.
     Debug,
-    /// Check mode: the task would run; nothing more is known.
-    WouldRun,
     /// Check mode: why the task is unknown (what it waits for).
     Unknown,
 }
@@ -109,7 +106,6 @@ impl MsgKind {
         match self {
             MsgKind::Message => "message",
             MsgKind::Debug => "debug",
-            MsgKind::WouldRun => "would_run",
             MsgKind::Unknown => "unknown",
         }
     }
@@ -253,6 +249,23 @@ impl Reporter {
         }
     }
 
+    /// A loop task of `items` items: the bar counts one step per item, as the
+    /// task lines and the recap do (the task itself was counted as one step
+    /// when it started).
+    pub fn host_loop_items(&self, host: &str, items: usize) {
+        if let Ok(bars) = self.bars.lock() {
+            if let Some(b) = bars.get(host) {
+                match items {
+                    0 => {
+                        b.dec(1);
+                        b.dec_length(1);
+                    }
+                    n => b.inc_length(n as u64 - 1),
+                }
+            }
+        }
+    }
+
     pub fn host_done(&self, host: &str) {
         if let Ok(mut bars) = self.bars.lock() {
             if let Some(b) = bars.remove(host) {
@@ -326,8 +339,8 @@ impl Reporter {
             return self.redact(&line);
         }
         if let Some(m) = ev.msg {
-            // Why a task is unknown, unless it is only "would run": what it
-            // waits for is the part of a dry run a reader needs.
+            // Why a task is unknown: what it waits for is the part of a dry
+            // run a reader needs, on every `unknown` line.
             if matches!(ev.status, Status::Failed)
                 || matches!(ev.msg_kind, MsgKind::Debug | MsgKind::Unknown)
                 || self.verbose > 0

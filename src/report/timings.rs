@@ -1,7 +1,7 @@
 //! `--timings`: where a run's wall time went, per host and phase, so a slow
 //! run can be profiled without strace.
 //!
-//! The phases are the pipeline's (DESIGN.md: load → compile → connect →
+//! The phases are the pipeline's (docs/architecture.md: load → compile → connect →
 //! probe → plan → apply → report), cut where the time goes to a different
 //! party: the controller's disk and CPU, the network handshake, the host.
 //!

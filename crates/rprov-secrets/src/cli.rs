@@ -30,15 +30,22 @@ use crate::{keypath, vault, SecretsError, Vars};
 )]
 pub struct SecretsArgs {
     /// The encrypted secrets file.
-    #[arg(long, default_value = "secrets.age", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "secrets.age",
+        value_name = "FILE"
+    )]
     pub file: PathBuf,
     /// An age identity file or SSH private key (ed25519 or RSA) to decrypt with; repeatable.
     /// When given, the environment and the default path are not consulted.
-    #[arg(long, value_name = "FILE")]
+    /// Accepted before or after the subcommand (`secrets get KEY --identity FILE`), as
+    /// `apply --identity` is.
+    #[arg(long, global = true, value_name = "FILE")]
     pub identity: Vec<PathBuf>,
     /// Read the passphrase of a passphrase-encrypted file (or of a passphrase-protected
     /// SSH key identity) from FILE instead of the terminal.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
@@ -171,7 +178,8 @@ pub fn run_with(
         }
         SecretsCommand::Set { key, allow_empty } => {
             let (mut vars, mode) = open_or_empty(path, &ids, env)?;
-            let write_key = WriteKey::for_file(path, mode.as_ref())?;
+            let write_key = WriteKey::for_file(path, mode.as_ref())
+                .map_err(|e| with_own_keys(e, path, &ids, env))?;
             let value = read_value(stdin, &key, edit_opts.interactive)?;
             if value.is_empty() && !allow_empty {
                 return Err(SecretsError::EmptyValue { key });
@@ -186,14 +194,16 @@ pub fn run_with(
         SecretsCommand::Rm { key } => {
             let opened = file::decrypt_file(path, &ids, env)?;
             let mut vars = file::parse_vars(&opened.plaintext, path)?;
-            let write_key = WriteKey::for_file(path, Some(&opened.mode))?;
+            let write_key = WriteKey::for_file(path, Some(&opened.mode))
+                .map_err(|e| with_own_keys(e, path, &ids, env))?;
             keypath::remove(&mut vars, &key)?;
             write_vars(path, &vars, &write_key)
         }
         SecretsCommand::Rekey => {
             let opened = file::decrypt_file(path, &ids, env)?;
             file::parse_vars(&opened.plaintext, path)?;
-            let write_key = WriteKey::for_file(path, None)?;
+            let write_key =
+                WriteKey::for_file(path, None).map_err(|e| with_own_keys(e, path, &ids, env))?;
             file::write_encrypted(path, &opened.plaintext, &write_key)?;
             eprintln!(
                 "{} re-encrypted to the keys in {}",
@@ -236,6 +246,37 @@ pub fn run_with(
             );
             Ok(())
         }
+    }
+}
+
+/// A missing recipients file, with the keys it would need for its user to
+/// read what they are about to write: the public keys of the identities they
+/// use now (the file has no list of its recipients: X25519 stanzas do not name
+/// their public keys). Any other error passes unchanged.
+fn with_own_keys(
+    e: SecretsError,
+    file: &std::path::Path,
+    ids: &IdentityOptions,
+    env: Env,
+) -> SecretsError {
+    match e {
+        SecretsError::Recipients { path, reason } if !path.exists() => {
+            let keys = identity::own_public_keys(ids, env, file);
+            let reason = if keys.is_empty() {
+                reason
+            } else {
+                let lines: Vec<String> = keys
+                    .iter()
+                    .map(|(k, from)| format!("\n      {k}    (your identity {})", from.display()))
+                    .collect();
+                format!(
+                    "{reason}. To keep the file readable with the identity you use now, it needs at least:{}",
+                    lines.concat()
+                )
+            };
+            SecretsError::Recipients { path, reason }
+        }
+        other => other,
     }
 }
 

@@ -31,12 +31,15 @@ pub enum SecretsError {
     },
 
     /// No identity file was found anywhere we looked.
-    #[error("no age identity found to decrypt {}; looked at: {}. Pass --identity FILE, set RPROV_AGE_IDENTITY, or run `rprov secrets init`", file.display(), looked.join(", "))]
+    #[error("no age identity found to decrypt {}; looked at: {}\n  = help: {hint}", file.display(), looked.join(", "))]
     NoIdentity {
         /// The encrypted file.
         file: PathBuf,
         /// Every place consulted, in order, with why it was skipped.
         looked: Vec<String>,
+        /// What to do: the identity file near the secrets file that matches
+        /// one of its recipients when there is one, else the ways to name one.
+        hint: String,
     },
 
     /// An identity source was named explicitly (flag or env var) but is unusable.

@@ -121,9 +121,133 @@ pub(crate) fn discover(
         return Err(SecretsError::NoIdentity {
             file: file.to_owned(),
             looked,
+            hint: no_identity_hint(file),
         });
     }
     Ok(found)
+}
+
+/// What to tell a user who has no identity for `file`. `rprov secrets init`
+/// makes a *new* identity, which cannot decrypt a file that already exists, so
+/// it is not the answer there. A repository that ships an identity for its
+/// example secrets (rprov's own `inventory/test-identity.txt`) gets that file
+/// named, with the line to paste: it is found by content, as an age identity
+/// in the secrets file's directory or one level below whose public key is
+/// listed in the `secrets.recipients` beside the file.
+fn no_identity_hint(file: &Path) -> String {
+    let init = "`rprov secrets init` makes a new identity, which cannot decrypt an existing file";
+    if let Some(found) = matching_identity_near(file) {
+        let shown = relative_to_cwd(&found);
+        return format!(
+            "{shown} holds the identity of a key listed in {}: `export RPROV_AGE_IDENTITY={shown}` (or pass `--identity {shown}`); {init}",
+            relative_to_cwd(&recipients_path(file)).display(),
+            shown = shown.display()
+        );
+    }
+    if file.exists() {
+        format!(
+            "pass `--identity FILE` or `export RPROV_AGE_IDENTITY=FILE` with an identity {} was encrypted to (one of the keys in {}); {init}",
+            file.display(),
+            recipients_path(file).display()
+        )
+    } else {
+        "pass `--identity FILE` or `export RPROV_AGE_IDENTITY=FILE`, or run `rprov secrets init` to make a new identity".into()
+    }
+}
+
+/// The public keys of the identities `opts` and `env` name (age identity
+/// files, and SSH keys with a `.pub` beside them), each with the file it came
+/// from: what a missing recipients file should list so that its user can
+/// still read what they write. Unreadable sources are left out.
+pub(crate) fn own_public_keys(
+    opts: &IdentityOptions,
+    env: Env,
+    file: &Path,
+) -> Vec<(String, PathBuf)> {
+    let Ok(sources) = discover(opts, env, file) else {
+        return Vec::new();
+    };
+    let mut keys = Vec::new();
+    for src in sources {
+        let Ok(text) = std::fs::read_to_string(&src.path) else {
+            continue;
+        };
+        for id in text
+            .lines()
+            .filter_map(|l| age::x25519::Identity::from_str(l.trim()).ok())
+        {
+            keys.push((id.to_public().to_string(), src.path.clone()));
+        }
+        if text.contains("PRIVATE KEY") {
+            let mut pub_path = src.path.clone().into_os_string();
+            pub_path.push(".pub");
+            if let Ok(public) = std::fs::read_to_string(&pub_path) {
+                if let Some(line) = public.lines().find(|l| l.starts_with("ssh-")) {
+                    keys.push((line.trim().to_string(), src.path.clone()));
+                }
+            }
+        }
+    }
+    keys
+}
+
+/// `path` relative to the current directory when it lies below it (what a
+/// user pastes), else as it is.
+fn relative_to_cwd(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| abs.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
+/// An age identity file in `file`'s directory or one level below (hidden
+/// directories skipped, small files only) whose public key is one of the
+/// recipients listed beside `file`. Only called on the error path.
+fn matching_identity_near(file: &Path) -> Option<PathBuf> {
+    let recipients = std::fs::read_to_string(recipients_path(file)).ok()?;
+    let wanted: Vec<&str> = recipients
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("age1"))
+        .collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let visible = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| !n.starts_with('.') && n != "target")
+    };
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+        let p = entry.path();
+        if !visible(&p) {
+            continue;
+        }
+        if p.is_dir() {
+            if let Ok(sub) = std::fs::read_dir(&p) {
+                candidates.extend(sub.flatten().map(|e| e.path()).filter(|p| p.is_file()));
+            }
+        } else {
+            candidates.push(p);
+        }
+    }
+    candidates.sort();
+    candidates.into_iter().find(|p| {
+        let small = std::fs::metadata(p).is_ok_and(|m| m.len() <= 16 * 1024);
+        small
+            && std::fs::read_to_string(p).is_ok_and(|text| {
+                text.lines()
+                    .filter_map(|l| age::x25519::Identity::from_str(l.trim()).ok())
+                    .any(|id| wanted.contains(&id.to_public().to_string().as_str()))
+            })
+    })
 }
 
 /// The identities to decrypt one file with, and where problems met while using
@@ -278,7 +402,7 @@ pub(crate) fn read_recipients(
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(err(
-                "does not exist; run `rprov secrets init`, or list age and SSH public keys in it, one per line".into(),
+                "does not exist; new content is encrypted to the public keys listed in it, one per line (age `age1…` or SSH `ssh-ed25519 …`): list the key of every identity that should read the file (an age identity file shows its key on its `# public key:` line, `age-keygen -y FILE` prints it, an SSH key's is in FILE.pub), or run `rprov secrets init` for a new identity and this file".into(),
             ))
         }
         Err(e) => return Err(err(format!("cannot read it: {e}"))),

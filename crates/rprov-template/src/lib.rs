@@ -30,6 +30,7 @@ use minijinja::value::Value;
 
 pub use error::{TemplateError, TemplateErrorKind};
 pub use include::{loads_others, IncludePath};
+pub use undefined::GLOBALS;
 
 /// A placeholder string for Ansible's `omit`; the engine drops module args whose
 /// rendered value equals it.

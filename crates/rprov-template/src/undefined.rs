@@ -19,7 +19,7 @@ use minijinja::Environment;
 use crate::error::{TemplateError, TemplateErrorKind};
 
 /// Names that are globals of the environment, never context variables.
-const GLOBALS: &[&str] = &[
+pub const GLOBALS: &[&str] = &[
     "range",
     "lookup",
     "query",

@@ -41,7 +41,7 @@ impl HostRunner {
             let decision = self.decide(tasks, i, layer, &become_, check, rest).await?;
             let mut o = match decision {
                 Err(outcome) => outcome,
-                Ok(Decision::Run { action })
+                Ok(Decision::Run { action, .. })
                     if !check && action.touches_everything && fused::can_fuse(task) =>
                 {
                     self.run_fused(action, &become_, tasks, i, rest).await?
@@ -174,7 +174,7 @@ impl HostRunner {
         let role = task.role.as_deref();
         let magic = self.magic(role);
         let r = self.resolver(role, &[&task.vars, layer], &magic);
-        let at = |e: TemplateError| PlanError::Fail(arg_error(&task.origin, &e));
+        let at = |e: TemplateError| PlanError::Fail(arg_error(&task.origin, &e, &r));
         let rendered = match &task.args {
             Json::Object(m) if lenient => Json::Object(
                 m.iter()
@@ -267,9 +267,9 @@ impl HostRunner {
                 o.diffs = diffs;
                 Ok(o)
             }
-            Decision::Run { action } => {
+            Decision::Run { action, waits_for } => {
                 if check {
-                    return Ok(ItemOutcome::would_run());
+                    return Ok(ItemOutcome::unknown(&format!("waits for {waits_for}")));
                 }
                 self.run_action(action, become_).await
             }

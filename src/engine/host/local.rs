@@ -140,7 +140,11 @@ impl HostRunner {
                                 text
                             }
                             Err(e) => {
-                                return ItemOutcome::failed(arg_error(task.arg_origin("msg"), &e))
+                                return ItemOutcome::failed(arg_error(
+                                    task.arg_origin("msg"),
+                                    &e,
+                                    &r,
+                                ))
                             }
                         }
                     };
@@ -157,7 +161,7 @@ impl HostRunner {
                         .unwrap_or(json!("Failed as requested from task"));
                     return match self.render_json(&r, &msg) {
                         Ok(v) => ItemOutcome::failed(json_text(&self.shared.reporter, &v)),
-                        Err(e) => ItemOutcome::failed(arg_error(task.arg_origin("msg"), &e)),
+                        Err(e) => ItemOutcome::failed(arg_error(task.arg_origin("msg"), &e, &r)),
                     };
                 }
                 "include_tasks" => match self.render_args(&r, task) {
@@ -220,7 +224,7 @@ impl HostRunner {
                     (TemplateErrorKind::NotKnown, Some(refusal)) => {
                         facts.unknown.push((name, refusal))
                     }
-                    _ => return Err(arg_error(task.arg_origin(key), &e)),
+                    _ => return Err(arg_error(task.arg_origin(key), &e, r)),
                 },
             }
         }

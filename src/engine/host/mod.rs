@@ -129,13 +129,6 @@ impl ItemOutcome {
             msg_kind: MsgKind::Unknown,
         }
     }
-
-    /// Check mode: the task would run (a command); nothing else is known.
-    fn would_run() -> Self {
-        let mut o = ItemOutcome::unknown("would run (not run in check mode)");
-        o.msg_kind = MsgKind::WouldRun;
-        o
-    }
 }
 
 type Cache = HashMap<Option<String>, HashMap<Probe, Fact>>;
@@ -411,7 +404,7 @@ impl HostRunner {
         &self.shared.playbook.plays[self.pi]
     }
 
-    /// The variable layers for a task, lowest precedence first (see DESIGN.md).
+    /// The variable layers for a task, lowest precedence first (see docs/architecture.md).
     /// `task_layers[0]` is the task's own `vars:`; later entries (loop
     /// variables, the result under test) go on top of everything.
     fn layers<'a>(
@@ -593,7 +586,7 @@ impl HostRunner {
                     .map(|(k, _)| k.as_str()),
                 _ => None,
             };
-            arg_error(failed.map_or(&task.origin, |k| task.arg_origin(k)), &e)
+            arg_error(failed.map_or(&task.origin, |k| task.arg_origin(k)), &e, r)
         })?;
         // A templated value of the wrong kind, with the message a literal
         // one gets when the playbook loads (see `modules::args`).
@@ -658,7 +651,7 @@ impl HostRunner {
                     Some(l) => format!("{shown}:{l}"),
                     None => shown.clone(),
                 };
-                format!("{at}: {}{}", e.message, undefined_help(&e))
+                format!("{at}: {}{}", e.message, undefined_help(&e, r))
             })
     }
 
@@ -701,20 +694,30 @@ fn holds_nul(v: &Json) -> bool {
     }
 }
 
-fn arg_error(origin: &impl std::fmt::Display, e: &TemplateError) -> String {
+fn arg_error(origin: &impl std::fmt::Display, e: &TemplateError, r: &Resolver) -> String {
     let within = match e.line {
         Some(l) if l > 1 => format!(" (line {l} of the value)"),
         _ => String::new(),
     };
-    format!("{origin}: {}{within}{}", e.message, undefined_help(e))
+    format!("{origin}: {}{within}{}", e.message, undefined_help(e, r))
 }
 
-/// The hint for an undefined variable, or nothing.
-fn undefined_help(e: &TemplateError) -> String {
+/// The hint for an undefined variable, or nothing: the closest name in scope
+/// when one is near (a typo such as `maxretyr` for `maxretry` is the usual
+/// cause, and module names get the same "did you mean"), then how to define it.
+fn undefined_help(e: &TemplateError, r: &Resolver) -> String {
     match (&e.kind, &e.undefined) {
-        (TemplateErrorKind::Undefined, Some(name)) => format!(
-            "\n= help: define `{name}` (play or role vars, role defaults, inventory, vars_files, -e) or give it a fallback: `{{{{ {name} | default(...) }}}}`"
-        ),
+        (TemplateErrorKind::Undefined, Some(name)) => {
+            let names = r.all_names();
+            let near = (!name.contains('.'))
+                .then(|| crate::diag::did_you_mean(name, names.iter().map(String::as_str)))
+                .flatten()
+                .map(|s| format!("did you mean `{s}`? Otherwise "))
+                .unwrap_or_default();
+            format!(
+                "\n= help: {near}define `{name}` (play or role vars, role defaults, inventory, vars_files, -e) or give it a fallback: `{{{{ {name} | default(...) }}}}`"
+            )
+        }
         _ => String::new(),
     }
 }

@@ -253,7 +253,10 @@ impl HostRunner {
                 let items = self.loop_items(task, spec, extra);
                 let refused = self.refusals.take();
                 match items {
-                    Ok(v) => Some(v),
+                    Ok(v) => {
+                        self.shared.reporter.host_loop_items(&self.name, v.len());
+                        Some(v)
+                    }
                     Err(msg) => {
                         let o = match refused {
                             // The items are not known: neither is what the task does.
@@ -290,7 +293,13 @@ impl HostRunner {
                     .await?;
             }
             let label = self.item_label(task, &layer, &item);
+            if idx > 0 {
+                self.shared.reporter.host_progress(&self.name, &name);
+            }
             self.report(task, &name, Some(&label), &o, item_started);
+            // The recap counts what the task lines show: one per item.
+            self.stats
+                .count(o.status, o.status == Status::Failed && task.ignore_errors);
             o.result.insert(task.loop_var.clone(), item);
             o.result
                 .insert("ansible_loop_var".into(), json!(task.loop_var));
@@ -337,7 +346,7 @@ impl HostRunner {
             msg: None,
             msg_kind: MsgKind::Message,
         };
-        self.conclude(task, agg, extra)
+        self.conclude_counted(task, agg, extra, true)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -386,8 +395,23 @@ impl HostRunner {
         o: ItemOutcome,
         extra: Option<&Vars>,
     ) -> Result<Flow, Stop> {
+        self.conclude_counted(task, o, extra, false)
+    }
+
+    /// [`Self::conclude`]; `counted` when the recap already has the task's
+    /// lines (a loop counts each item, as its lines show them, not the
+    /// aggregate: otherwise a reader adding up the lines gets another total).
+    fn conclude_counted(
+        &mut self,
+        task: &Task,
+        o: ItemOutcome,
+        extra: Option<&Vars>,
+        counted: bool,
+    ) -> Result<Flow, Stop> {
         let ignored = o.status == Status::Failed && task.ignore_errors;
-        self.stats.count(o.status, ignored);
+        if !counted {
+            self.stats.count(o.status, ignored);
+        }
         if task.run_once {
             let mine = self
                 .run_once_leading
