@@ -232,7 +232,10 @@ fn collect_task(
             playbook_dir: shared.playbook.dir.clone(),
         };
         if let Ok(path) = search.find("templates", src) {
-            if let Ok(source) = std::fs::read_to_string(&path) {
+            if let Ok(source) = rprov_template::limits::read_text_file(
+                &path,
+                rprov_template::limits::max_render_size(),
+            ) {
                 let shown = crate::diag::display_path(&path);
                 let names = shared.names.names(&shared.templater, &source, false);
                 for n in names.iter() {

@@ -297,9 +297,6 @@ impl HostRunner {
                 self.shared.reporter.host_progress(&self.name, &name);
             }
             self.report(task, &name, Some(&label), &o, item_started);
-            // The recap counts what the task lines show: one per item.
-            self.stats
-                .count(o.status, o.status == Status::Failed && task.ignore_errors);
             o.result.insert(task.loop_var.clone(), item);
             o.result
                 .insert("ansible_loop_var".into(), json!(task.loop_var));
@@ -346,7 +343,9 @@ impl HostRunner {
             msg: None,
             msg_kind: MsgKind::Message,
         };
-        self.conclude_counted(task, agg, extra, true)
+        // The recap counts a loop task once, by its aggregate status, as
+        // Ansible's does (its lines show each item).
+        self.conclude(task, agg, extra)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -395,23 +394,8 @@ impl HostRunner {
         o: ItemOutcome,
         extra: Option<&Vars>,
     ) -> Result<Flow, Stop> {
-        self.conclude_counted(task, o, extra, false)
-    }
-
-    /// [`Self::conclude`]; `counted` when the recap already has the task's
-    /// lines (a loop counts each item, as its lines show them, not the
-    /// aggregate: otherwise a reader adding up the lines gets another total).
-    fn conclude_counted(
-        &mut self,
-        task: &Task,
-        o: ItemOutcome,
-        extra: Option<&Vars>,
-        counted: bool,
-    ) -> Result<Flow, Stop> {
         let ignored = o.status == Status::Failed && task.ignore_errors;
-        if !counted {
-            self.stats.count(o.status, ignored);
-        }
+        self.stats.count(o.status, ignored);
         if task.run_once {
             let mine = self
                 .run_once_leading
