@@ -215,10 +215,9 @@ fn sigkill_during_apply_never_leaves_a_torn_file() {
         "ssh masters outlived the killed runs: {:?}",
         processes_using(ctl.path())
     );
-    assert!(
-        !entries(ctl.path()).is_empty(),
-        "killed runs leave control directories for the next run to remove"
-    );
+    // Killed runs may leave control directories (unless a kill came before
+    // the connection, or a later run already removed them): the next run
+    // removes what is left.
     // The next run removes them, converges; the one after changes nothing.
     let (code, out, err) = finish(spawn(work.path(), &inv, ctl.path(), &["-e", "v=b"]));
     assert_eq!(code, 0, "converging run:\n{out}\n{err}");
