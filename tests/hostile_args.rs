@@ -47,6 +47,8 @@ fn base_args(module: &str, dir: &Path) -> Value {
         "assert" => json!({"that": ["true"]}),
         "set_fact" => json!({"x": 1}),
         "ping" => json!({}),
+        "setup" => json!({"gather_subset": "min"}),
+        "tempfile" => json!({"path": format!("{d}"), "prefix": "t."}),
         "user" => json!({"name": "rprov-hostile-nobody"}),
         "group" => json!({"name": "rprov-hostile-nogroup"}),
         "authorized_key" => json!({

@@ -148,3 +148,64 @@ fn role_imports_rprov_cannot_expand_are_refused_at_load_time() {
 fn indent(text: &str) -> String {
     text.lines().map(|l| format!("    {l}\n")).collect()
 }
+
+/// Issue 12 (what ansible-core's `setup_remote_tmp_dir` role does): `setup`
+/// with `gather_subset` and `filter` as a task, a `first_found` include of
+/// the role's own task file, a `tempfile` directory, and a handler that
+/// includes a file of the role's `tasks/` (it loads). An `include_tasks`
+/// whose file does not load (here a module rprov lacks) fails only if it
+/// runs.
+#[test]
+fn a_role_like_setup_remote_tmp_dir_runs() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let role = work.path().join("roles/tmpdir");
+    for d in ["tasks", "handlers"] {
+        fs::create_dir_all(role.join(d)).expect("mkdir");
+    }
+    let write = |p: &str, text: &str| fs::write(work.path().join(p), text).expect("write");
+    write(
+        "roles/tmpdir/tasks/main.yml",
+        "- setup:\n    gather_subset: distribution\n    filter: ansible_distribution*\n  register: gathered\n\
+         - include_tasks: \"{{ lookup('first_found', files) }}\"\n  vars:\n    files: [nosuch.yml, default.yml]\n\
+         - include_tasks: windows.yml\n  when: false\n",
+    );
+    write(
+        "roles/tmpdir/tasks/default.yml",
+        "- tempfile:\n    state: directory\n    suffix: .test\n  register: made\n  notify: clean up\n\
+         - copy:\n    dest: \"{{ out }}/seen\"\n    content: \"{{ made.path is match('.*/ansible\\\\..*\\\\.test$') }} {{ gathered.ansible_facts.keys() | select('match', 'ansible_distribution') | list | length > 0 }} {{ gathered.ansible_facts.ansible_kernel is defined }}\"\n\
+         - copy:\n    dest: \"{{ out }}/made\"\n    content: \"{{ made.path }}\"\n",
+    );
+    write(
+        "roles/tmpdir/tasks/cleanup.yml",
+        "- file:\n    path: \"{{ made.path }}\"\n    state: absent\n",
+    );
+    write(
+        "roles/tmpdir/tasks/windows.yml",
+        "- win_file:\n    path: C:\\\\x\n    state: absent\n",
+    );
+    write(
+        "roles/tmpdir/handlers/main.yml",
+        "- name: clean up\n  include_tasks: cleanup.yml\n",
+    );
+    write(
+        "site.yml",
+        "- hosts: box\n  gather_facts: false\n  roles: [tmpdir]\n",
+    );
+    fs::create_dir(work.path().join("out")).expect("mkdir out");
+    let run = apply(work.path(), &work.path().join("site.yml"), &[]);
+    run.expect_code(0);
+    assert_eq!(
+        read(work.path(), "seen"),
+        "True True False",
+        "{}",
+        run.dump()
+    );
+    let made = read(work.path(), "made");
+    assert!(made.ends_with(".test"), "{made}");
+    assert!(Path::new(&made).is_dir(), "{made}\n{}", run.dump());
+    // The handler's `include_tasks: cleanup.yml` now loads (it was a load
+    // error: the file is in the role's tasks/), but a handler that is an
+    // include expanded at load time is not yet found by its name when
+    // notified, so the directory stays. Known gap; remove it here.
+    fs::remove_dir(&made).expect("remove the temp dir");
+}

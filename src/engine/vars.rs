@@ -61,7 +61,13 @@ impl NamesCache {
                 .unwrap_or_default()
         };
         let mut names: Vec<String> = set.into_iter().collect();
+        // The `first_found` lookup searches from the role and the playbook:
+        // it reads these two, which the template itself does not name.
+        if source.contains("first_found") {
+            names.extend(["role_path".to_string(), "playbook_dir".to_string()]);
+        }
         names.sort();
+        names.dedup();
         let names = Arc::new(names);
         if let Ok(mut map) = self.map.lock() {
             map.insert(key, names.clone());

@@ -17,7 +17,9 @@ mod file;
 mod files;
 mod mode;
 pub mod refuse;
+mod setup;
 mod stat;
+mod tempfile;
 // System modules: users, packages, lines in files, host identity, firewall.
 mod apt;
 mod authorized_key;
@@ -253,6 +255,24 @@ pub static SPECS: &[ModuleSpec] = &[
             "checksum_algorithm": Kind::Choice(&["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]),
             "get_mime": Kind::Bool,
             "get_attributes": Kind::Bool,
+        ]
+    ),
+    spec!(
+        "setup",
+        [
+            "gather_subset": Kind::Any,
+            "filter": Kind::Any,
+            "gather_timeout": Kind::Int,
+            "fact_path",
+        ]
+    ),
+    spec!(
+        "tempfile",
+        [
+            "state": Kind::Choice(&["directory", "file"]),
+            "path",
+            "prefix",
+            "suffix",
         ]
     ),
     spec!("debug", local, ["msg": Kind::Any, "var": Kind::Any, "verbosity": Kind::Int]),
@@ -616,6 +636,21 @@ pub struct Action {
     pub touches_everything: bool,
 }
 
+impl Action {
+    /// An action whose output `parse` reads into the result (see
+    /// [`OutputMode::Parse`]), that changes no path rprov has probed.
+    pub fn parsed(script: String, parse: ParseOutput, result: Map<String, Json>) -> Action {
+        Action {
+            script,
+            stdin: None,
+            output: OutputMode::Parse(parse),
+            result,
+            touches: Vec::new(),
+            touches_everything: false,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Decision {
     /// Already as desired.
@@ -840,6 +875,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         "file" => file::plan(cx),
         "command" | "shell" => command::plan(cx),
         "stat" => stat::plan(cx),
+        "setup" => setup::plan(cx),
+        "tempfile" => tempfile::plan(cx),
         "user" => user::plan_user(cx),
         "group" => user::plan_group(cx),
         "authorized_key" => authorized_key::plan(cx),

@@ -11,7 +11,7 @@
 use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
-use super::{Action, Decision, OutputMode, PlanCx, PlanError};
+use super::{Action, Decision, PlanCx, PlanError};
 
 fn num(cx: &PlanCx, key: &str, default: f64) -> Result<f64, PlanError> {
     let v = match cx.args.get(key) {
@@ -151,14 +151,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         } else {
             format!("{what} on the host: not waited for in check mode")
         },
-        action: Action {
-            script,
-            stdin: None,
-            output: OutputMode::Parse(parse_output),
-            result,
-            touches: Vec::new(),
-            touches_everything: false,
-        },
+        action: Action::parsed(script, parse_output, result),
     })
 }
 

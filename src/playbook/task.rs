@@ -462,17 +462,21 @@ fn expand_import(
         ));
     };
     let dynamic = file.contains("{{") || kw.loop_items.is_some();
-    if dynamic && name == "include_tasks" {
-        // Resolved when it runs: the file name depends on variables or a loop.
+    // An `include_tasks` read when it runs (see `load_include`): here its
+    // file name and the directory it is looked for from.
+    let at_run_time = |file: String, kw: Keywords, out: &mut Vec<Task>| {
         let mut args = args.clone();
         args.insert("_raw_params".into(), Json::String(file));
         args.insert(
             "_base_dir".into(),
             Json::String(scope.base_dir.display().to_string()),
         );
-        let task = kw.into_task(doc, node, "include_tasks", Json::Object(args), scope)?;
-        out.push(task);
-        return Ok(());
+        out.push(kw.into_task(doc, node, "include_tasks", Json::Object(args), scope)?);
+        Ok(())
+    };
+    if dynamic && name == "include_tasks" {
+        // Resolved when it runs: the file name depends on variables or a loop.
+        return at_run_time(file, kw, out);
     }
     if dynamic {
         return Err(LoadError::new(
@@ -481,7 +485,29 @@ fn expand_import(
         )
         .with_hint("use `include_tasks` for a file chosen at run time"));
     }
-    let path = resolve_task_file(&file, scope, doc).ok_or_else(|| {
+    let loaded = load_static(&file, doc, mkey, &kw, scope);
+    match loaded {
+        Ok(tasks) => {
+            out.extend(tasks);
+            Ok(())
+        }
+        // As in Ansible, an `include_tasks` file is read when the task runs:
+        // one that is missing or does not load (a Windows-only file of a
+        // shared role, say) fails only a host that reaches it.
+        Err(_) if name == "include_tasks" => at_run_time(file, kw, out),
+        Err(e) => Err(e),
+    }
+}
+
+/// The tasks of a task file named literally, read when the playbook loads.
+fn load_static(
+    file: &str,
+    doc: &Document,
+    mkey: &Node,
+    kw: &Keywords,
+    scope: &TaskScope,
+) -> Result<Vec<Task>, LoadError> {
+    let path = resolve_task_file(file, scope, doc).ok_or_else(|| {
         LoadError::new(doc.origin(mkey), format!("task file `{file}` not found")).with_hint(
             format!(
                 "looked in {}",
@@ -501,8 +527,7 @@ fn expand_import(
         }
     }
     kw.fold_into(&mut inner.inherited);
-    out.extend(parse_tasks_file(&path, &inner)?);
-    Ok(())
+    parse_tasks_file(&path, &inner)
 }
 
 /// `import_role` and `include_role`, both expanded when the playbook loads:
@@ -614,10 +639,24 @@ fn expand_role(
     Ok(())
 }
 
+/// Where a task file named by a relative path is looked for: the including
+/// file's base, its own directory, then the playbook's. A role's handlers
+/// also find the role's `tasks/` files, as Ansible's include of a handler
+/// looks in `handlers/` and then `tasks/` (ansible-core's own
+/// `setup_remote_tmp_dir` role cleans up with `include_tasks:
+/// default-cleanup.yml` from its handlers).
 fn search_dirs(scope: &TaskScope, doc: &Document) -> Vec<PathBuf> {
     let mut dirs = vec![scope.base_dir.clone()];
     if let Some(d) = doc.path.parent() {
         dirs.push(d.to_path_buf());
+    }
+    if scope.role.is_some() {
+        let handler_dirs: Vec<PathBuf> = dirs
+            .iter()
+            .filter(|d| d.file_name().is_some_and(|n| n == "handlers"))
+            .filter_map(|d| d.parent().map(|role| role.join("tasks")))
+            .collect();
+        dirs.extend(handler_dirs);
     }
     dirs.push(scope.playbook_dir.clone());
     dirs.dedup();

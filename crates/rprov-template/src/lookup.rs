@@ -3,9 +3,11 @@
 //! Only the lookups provisioning roles use are supported, and all of them run
 //! on the controller: `env` (an environment variable, `''` when unset, as in
 //! Ansible), `file` (a controller file relative to the current directory,
-//! trailing newline stripped unless `rstrip=false`) and `vars` (a variable by
-//! name, with `default=`). Any other name is an error naming the supported
-//! ones, rather than a silent empty string.
+//! trailing newline stripped unless `rstrip=false`), `first_found` (the
+//! first existing file of a list, searched as Ansible searches a role's
+//! files: see [`first_found`]) and `vars` (a variable by name, with
+//! `default=`). Any other name is an error naming the supported ones, rather
+//! than a silent empty string.
 //!
 //! `lookup` joins several results with `,` (unless `wantlist=true`); `query`
 //! always returns a list.
@@ -87,9 +89,10 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                 })
                 .collect()
         }
+        "first_found" => first_found(state, terms, kwargs),
         other => Err(lookup_error(
             other,
-            "unknown lookup plugin (rprov supports 'env', 'file' and 'vars')",
+            "unknown lookup plugin (rprov supports 'env', 'file', 'first_found' and 'vars')",
         )),
     }
 }
@@ -129,4 +132,136 @@ pub fn query(
     let values = run(state, &name, &terms, &kwargs)?;
     kwargs.assert_all_used()?;
     Ok(Value::from(values))
+}
+
+/// `first_found`: the first of the named files that exists, as an absolute
+/// path (`[]` with `skip=true` when none does, else an error as Ansible's).
+///
+/// Terms are file names, lists of them, or mappings with `files` and
+/// `paths` (as are the `files=`/`paths=` options; their strings split at `,`
+/// and `;`). A relative name is looked for as Ansible's
+/// `path_dwim_relative_stack` looks for it from a role's task: the role's
+/// `files/` and the role itself, its `tasks/files/` and `tasks/`, then the
+/// playbook directory's `files/` and the playbook directory.
+fn first_found(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
+    let split = |v: &Value, out: &mut Vec<String>| -> Result<(), Error> {
+        let mut push = |s: &str| {
+            out.extend(
+                s.split([',', ';'])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            )
+        };
+        if let Some(s) = v.as_str() {
+            push(s);
+        } else if v.is_undefined() || v.is_none() {
+        } else {
+            for item in v.try_iter()? {
+                push(item.as_str().unwrap_or_default());
+            }
+        }
+        Ok(())
+    };
+    let mut files = Vec::new();
+    let mut paths = Vec::new();
+    if let Some(f) = kwargs.get::<Option<Value>>("files")? {
+        split(&f, &mut files)?;
+    }
+    if let Some(p) = kwargs.get::<Option<Value>>("paths")? {
+        split(&p, &mut paths)?;
+    }
+    let skip = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false);
+    fn flatten(v: &Value, out: &mut Vec<Value>) -> Result<(), Error> {
+        if v.as_str().is_some() || v.kind() == minijinja::value::ValueKind::Map {
+            out.push(v.clone());
+        } else if v.is_undefined() {
+            return Err(Error::from(ErrorKind::UndefinedError));
+        } else if let Ok(items) = v.try_iter() {
+            for item in items {
+                flatten(&item, out)?;
+            }
+        } else {
+            out.push(v.clone());
+        }
+        Ok(())
+    }
+    let mut flat = Vec::new();
+    for t in terms {
+        flatten(t, &mut flat)?;
+    }
+    // (files, paths) groups: each mapping brings its own, plain names share
+    // the options'.
+    let mut groups: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    let mut plain = files;
+    for t in &flat {
+        if t.kind() == minijinja::value::ValueKind::Map {
+            let mut f = Vec::new();
+            let mut p = Vec::new();
+            split(&t.get_attr("files")?, &mut f)?;
+            split(&t.get_attr("paths")?, &mut p)?;
+            groups.push((f, p));
+        } else {
+            plain.push(t.as_str().map_or_else(|| t.to_string(), str::to_string));
+        }
+    }
+    groups.insert(0, (plain, paths));
+
+    // Not `as_str`: the engine may hand these over as its own string-like
+    // values.
+    let var = |name: &str| {
+        state
+            .lookup(name)
+            .filter(|v| !v.is_undefined() && !v.is_none())
+            .map(|v| std::path::PathBuf::from(v.to_string()))
+    };
+    let mut bases = Vec::new();
+    if let Some(role) = var("role_path") {
+        bases.push(role.join("files"));
+        bases.push(role.clone());
+        bases.push(role.join("tasks").join("files"));
+        bases.push(role.join("tasks"));
+    }
+    if let Some(pb) = var("playbook_dir") {
+        bases.push(pb.join("files"));
+        bases.push(pb);
+    }
+    let mut tried = Vec::new();
+    for (files, paths) in &groups {
+        let names: Vec<String> = if paths.is_empty() {
+            files.clone()
+        } else {
+            paths
+                .iter()
+                .flat_map(|p| files.iter().map(move |f| format!("{p}/{f}")))
+                .collect()
+        };
+        for name in names {
+            let p = std::path::Path::new(&name);
+            let candidates: Vec<_> = if p.is_absolute() {
+                vec![p.to_path_buf()]
+            } else {
+                bases.iter().map(|b| b.join(p)).collect()
+            };
+            let found = candidates.iter().find(|c| c.exists()).cloned();
+            tried.extend(candidates);
+            if let Some(f) = found {
+                return Ok(vec![Value::from(f.display().to_string())]);
+            }
+        }
+    }
+    if skip {
+        return Ok(Vec::new());
+    }
+    Err(lookup_error(
+        "first_found",
+        format!(
+            "No file was found when using first_found. (looked for {})",
+            tried
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ))
 }

@@ -410,3 +410,48 @@ fn default_on_attribute_of_undefined_parent_names_the_parent() {
         json!("x")
     );
 }
+
+/// Issue 12: `first_found` searches a role as Ansible's lookup does (the
+/// role's `files/`, the role, its `tasks/`), then the playbook directory;
+/// the first existing name wins, `skip=true` gives `[]` when none does.
+#[test]
+fn lookup_first_found_searches_the_role_then_the_playbook() {
+    let dir = tempfile::tempdir().unwrap();
+    let role = dir.path().join("roles/r");
+    std::fs::create_dir_all(role.join("tasks")).unwrap();
+    std::fs::create_dir_all(role.join("files")).unwrap();
+    std::fs::write(role.join("tasks/default.yml"), "").unwrap();
+    std::fs::write(role.join("files/debian.conf"), "").unwrap();
+    std::fs::write(dir.path().join("site.txt"), "").unwrap();
+    let ctx = json!({
+        "role_path": role.display().to_string(),
+        "playbook_dir": dir.path().display().to_string(),
+        "files": ["debian.yml", "default.yml"],
+    });
+    let r = |s: &str| t().render_str(s, &ctx);
+    let at = |p: std::path::PathBuf| json!(p.display().to_string());
+    assert_eq!(
+        r("{{ lookup('first_found', files) }}").unwrap(),
+        at(role.join("tasks/default.yml"))
+    );
+    assert_eq!(
+        r("{{ lookup('first_found', 'nope.conf', 'debian.conf', 'site.txt') }}").unwrap(),
+        at(role.join("files/debian.conf"))
+    );
+    assert_eq!(
+        r("{{ query('first_found', {'files': 'x.txt;site.txt', 'paths': [playbook_dir]}) }}")
+            .unwrap(),
+        json!([dir.path().join("site.txt").display().to_string()])
+    );
+    assert_eq!(
+        r("{{ query('first_found', 'nope', skip=true) }}").unwrap(),
+        json!([])
+    );
+    let err = r("{{ lookup('first_found', 'nope') }}").unwrap_err();
+    assert!(
+        err.message
+            .contains("No file was found when using first_found."),
+        "{}",
+        err.message
+    );
+}

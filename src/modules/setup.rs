@@ -1,0 +1,220 @@
+//! `setup`: gather the host's facts, as a task.
+//!
+//! Roles call it when a play did not gather facts (ansible-core's own
+//! `setup_remote_tmp_dir` role does, with `gather_subset: distribution`). rprov
+//! has one fact set, read by a POSIX sh snippet (`probe::facts`), so the
+//! probe that answers `gather_facts: yes` answers this module too; asking for
+//! it also makes the facts the host's `ansible_*` variables, as Ansible's
+//! fact injection does. Once gathered, the facts are not read again in the
+//! same run: what rprov gathers (OS, kernel, users, addresses) does not
+//! change under a play.
+//!
+//! `gather_subset` is accepted and checked against Ansible's subset names,
+//! but rprov always has its whole (small) set. `filter` keeps the facts whose
+//! `ansible_`-prefixed name matches one of its shell-style patterns, as
+//! Ansible's `fnmatch` filter does; the variables keep all facts.
+
+use serde_json::{json, Map, Value as Json};
+
+use super::{Decision, PlanCx, PlanError};
+use crate::probe::{Fact, Probe};
+
+/// The subsets ansible-core's `setup` knows (`gather_subset`, optionally
+/// negated with `!` or `-`).
+const SUBSETS: &[&str] = &[
+    "all",
+    "min",
+    "all_ipv4_addresses",
+    "all_ipv6_addresses",
+    "apparmor",
+    "architecture",
+    "caps",
+    "chroot",
+    "cmdline",
+    "date_time",
+    "default_ipv4",
+    "default_ipv6",
+    "devices",
+    "distribution",
+    "distribution_major_version",
+    "distribution_release",
+    "distribution_version",
+    "dns",
+    "effective_group_ids",
+    "effective_user_id",
+    "env",
+    "facter",
+    "fibre_channel_wwn",
+    "fips",
+    "hardware",
+    "interfaces",
+    "iscsi",
+    "kernel",
+    "kernel_version",
+    "local",
+    "lsb",
+    "loadavg",
+    "machine",
+    "machine_id",
+    "mounts",
+    "network",
+    "nvme",
+    "ohai",
+    "os_family",
+    "pkg_mgr",
+    "platform",
+    "processor",
+    "processor_cores",
+    "processor_count",
+    "python",
+    "python_version",
+    "real_user_id",
+    "selinux",
+    "service_mgr",
+    "ssh_host_key_dsa_public",
+    "ssh_host_key_ecdsa_public",
+    "ssh_host_key_ed25519_public",
+    "ssh_host_key_rsa_public",
+    "ssh_host_pub_keys",
+    "ssh_pub_keys",
+    "system",
+    "system_capabilities",
+    "system_capabilities_enforced",
+    "systemd",
+    "user",
+    "user_dir",
+    "user_gecos",
+    "user_gid",
+    "user_id",
+    "user_shell",
+    "user_uid",
+    "virtual",
+    "virtualization_role",
+    "virtualization_type",
+];
+
+/// A list argument given as a YAML list or a comma-separated string.
+fn list(cx: &PlanCx, key: &str) -> Result<Vec<String>, PlanError> {
+    match cx.args.get(key) {
+        None | Some(Json::Null) => Ok(Vec::new()),
+        Some(Json::String(s)) => Ok(s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()),
+        Some(Json::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Json::String(s) => Ok(s.trim().to_string()),
+                other => Err(PlanError::Fail(format!(
+                    "`{key}` must be a list of strings, got {other}"
+                ))),
+            })
+            .collect(),
+        Some(other) => Err(PlanError::Fail(format!(
+            "`{key}` must be a list of strings, got {other}"
+        ))),
+    }
+}
+
+pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    for subset in list(cx, "gather_subset")? {
+        let name = subset.trim_start_matches(['!', '-']);
+        if !SUBSETS.contains(&name) {
+            return Err(PlanError::Fail(format!(
+                "Bad subset '{name}' given to Ansible. gather_subset options allowed: {}",
+                SUBSETS.join(", ")
+            )));
+        }
+    }
+    let mut patterns = Vec::new();
+    for p in list(cx, "filter")? {
+        let glob = globset::Glob::new(&p)
+            .map_err(|e| PlanError::Fail(format!("`filter`: `{p}` is not a pattern: {e}")))?;
+        patterns.push(glob.compile_matcher());
+    }
+    let facts = match cx.facts.get(&Probe::Facts) {
+        Some(Fact::Facts(Json::Object(m))) => m,
+        _ => return Err(PlanError::Need(vec![Probe::Facts])),
+    };
+    let mut shown = Map::new();
+    for (k, v) in facts {
+        let name = format!("ansible_{k}");
+        if patterns.is_empty() || patterns.iter().any(|p| p.is_match(&name)) {
+            shown.insert(name, v.clone());
+        }
+    }
+    let mut result = Map::new();
+    result.insert("changed".into(), json!(false));
+    result.insert("ansible_facts".into(), Json::Object(shown));
+    Ok(Decision::Ok { result, msg: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::user_scope::fixture::Fixture;
+    use super::*;
+
+    fn gathered() -> Fact {
+        Fact::Facts(json!({
+            "distribution": "Debian",
+            "distribution_version": "12.5",
+            "os_family": "Debian",
+            "kernel": "6.1.0",
+        }))
+    }
+
+    fn facts_of(args: Json) -> Result<Map<String, Json>, PlanError> {
+        let mut f = Fixture::new("setup", args);
+        f.fact(Probe::Facts, gathered());
+        match plan(&f.cx())? {
+            Decision::Ok { result, .. } => Ok(result["ansible_facts"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default()),
+            other => panic!("setup decided {other:?}"),
+        }
+    }
+
+    #[test]
+    fn asks_for_the_facts_probe_first() {
+        let f = Fixture::new("setup", json!({"gather_subset": "distribution"}));
+        assert!(matches!(plan(&f.cx()), Err(PlanError::Need(p)) if p == vec![Probe::Facts]));
+    }
+
+    #[test]
+    fn returns_facts_under_their_ansible_names() {
+        let all = facts_of(json!({})).expect("plans");
+        assert_eq!(all["ansible_distribution"], "Debian");
+        assert_eq!(all.len(), 4);
+    }
+
+    #[test]
+    fn filter_keeps_matching_names_only() {
+        let some = facts_of(json!({"filter": ["ansible_distribution*", "ansible_kernel"]}))
+            .expect("plans");
+        let mut names: Vec<_> = some.keys().cloned().collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "ansible_distribution",
+                "ansible_distribution_version",
+                "ansible_kernel"
+            ]
+        );
+        let one = facts_of(json!({"filter": "ansible_os_family"})).expect("plans");
+        assert_eq!(one.keys().collect::<Vec<_>>(), ["ansible_os_family"]);
+    }
+
+    #[test]
+    fn an_unknown_subset_is_refused_with_ansibles_words() {
+        let err = facts_of(json!({"gather_subset": ["!all", "distributoin"]})).unwrap_err();
+        assert!(
+            matches!(&err, PlanError::Fail(m) if m.starts_with("Bad subset 'distributoin' given to Ansible")),
+            "{err:?}"
+        );
+        assert!(facts_of(json!({"gather_subset": ["!all", "!min", "network"]})).is_ok());
+    }
+}

@@ -1,0 +1,110 @@
+//! `tempfile`: create a uniquely named file or directory on the host and
+//! return its `path` (ansible-core's `setup_remote_tmp_dir` role and many
+//! others start with it).
+//!
+//! It runs coreutils' `mktemp` (Ansible's module uses Python's `mkstemp`
+//! with the same `prefix`/`suffix` and eight random characters; `mktemp`
+//! uses ten). Always a change, and unknown in check mode: the name does not
+//! exist until it is made.
+
+use rprov_transport::quote;
+use serde_json::{json, Map, Value as Json};
+
+use super::{Action, Decision, PlanCx, PlanError};
+
+pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let state = cx.str_arg("state")?.unwrap_or_else(|| "file".into());
+    let dir_flag = match state.as_str() {
+        "file" => "",
+        "directory" => " -d",
+        other => {
+            return Err(PlanError::Fail(format!(
+                "value of state must be one of: directory, file, got: {other}"
+            )))
+        }
+    };
+    let prefix = cx.str_arg("prefix")?.unwrap_or_else(|| "ansible.".into());
+    let suffix = cx.str_arg("suffix")?.unwrap_or_default();
+    if prefix.contains('/') || suffix.contains('/') {
+        return Err(PlanError::Fail(
+            "`prefix` and `suffix` must not contain `/`; put the directory in `path`".into(),
+        ));
+    }
+    // Python's gettempdir(): $TMPDIR, else /tmp.
+    let dir = match cx.str_arg("path")? {
+        Some(p) => quote(&p),
+        None => "\"${TMPDIR:-/tmp}\"".to_string(),
+    };
+    let script = format!(
+        "mktemp{dir_flag} -p {dir} --suffix={} {}\n",
+        quote(&suffix),
+        quote(&format!("{prefix}XXXXXXXXXX"))
+    );
+    let mut result = Map::new();
+    result.insert("changed".into(), json!(true));
+    result.insert("state".into(), json!(state));
+    Ok(Decision::Run {
+        action: Action::parsed(script, parse_output, result),
+        waits_for: format!("the path of a new temporary {state}: nothing is created in check mode"),
+    })
+}
+
+fn parse_output(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
+    let mut m = Map::new();
+    if status == 0 {
+        m.insert("changed".into(), json!(true));
+        m.insert("path".into(), json!(stdout.trim_end_matches('\n')));
+    } else {
+        m.insert("failed".into(), json!(true));
+        m.insert(
+            "msg".into(),
+            json!(format!("mktemp failed (exit {status}): {}", stderr.trim())),
+        );
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::user_scope::fixture::Fixture;
+    use super::*;
+
+    fn script(args: Json) -> String {
+        let f = Fixture::new("tempfile", args);
+        match plan(&f.cx()) {
+            Ok(Decision::Run { action }) => action.script,
+            other => panic!("tempfile decided {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_directory_with_prefix_and_suffix_in_the_default_temp_dir() {
+        assert_eq!(
+            script(json!({"state": "directory", "suffix": ".test"})),
+            "mktemp -d -p \"${TMPDIR:-/tmp}\" --suffix=.test ansible.XXXXXXXXXX\n"
+        );
+    }
+
+    #[test]
+    fn a_file_under_a_given_path_is_quoted() {
+        assert_eq!(
+            script(json!({"path": "/tmp/a b", "prefix": "x$(id)"})),
+            "mktemp -p '/tmp/a b' --suffix='' 'x$(id)XXXXXXXXXX'\n"
+        );
+    }
+
+    #[test]
+    fn the_path_made_is_returned() {
+        let m = parse_output(0, "/tmp/ansible.abc.test\n", "");
+        assert_eq!(m["path"], "/tmp/ansible.abc.test");
+        assert_eq!(m["changed"], true);
+        let m = parse_output(1, "", "mktemp: failed to create directory");
+        assert_eq!(m["failed"], true);
+    }
+
+    #[test]
+    fn a_slash_in_the_prefix_is_refused() {
+        let f = Fixture::new("tempfile", json!({"prefix": "a/b"}));
+        assert!(matches!(plan(&f.cx()), Err(PlanError::Fail(_))));
+    }
+}
