@@ -72,7 +72,7 @@ mod tests {
     fn script(args: Json) -> String {
         let f = Fixture::new("tempfile", args);
         match plan(&f.cx()) {
-            Ok(Decision::Run { action }) => action.script,
+            Ok(Decision::Run { action, .. }) => action.script,
             other => panic!("tempfile decided {other:?}"),
         }
     }
