@@ -121,7 +121,9 @@ fn max_fail_percentage_is_judged_per_batch() {
     let run = apply(work.path(), 6, &play);
     run.expect_code(2);
     let log = log(work.path());
-    assert!(log.contains(&"h4 second".to_string()), "{log:?}");
+    // Batch 2 ran (h4 may stop before its next task once h3's failure is
+    // more than 40% of the batch: hosts go at their own pace).
+    assert!(log.contains(&"h4 first".to_string()), "{log:?}");
     for h in ["h5", "h6"] {
         assert!(
             !log.iter().any(|l| l.starts_with(&format!("{h} "))),
