@@ -42,7 +42,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use vm_common::{apply_with_env, root, text, vm_ok, vm_sh, Applied};
+use vm_common::{apply_with_env, root, text, vm_ok, vm_put, vm_sh, Applied};
 
 const IDENTITY: &str = "inventory/test-identity.txt";
 
@@ -612,16 +612,24 @@ fn vm_site_reference_stack() {
         started_at("kollektivkart@8000.service"),
         started_at("kollektivkart@8001.service"),
     );
+    // A script of its own, started in a session of its own (`setsid`): sudo
+    // in trixie runs commands in a pty of their own (`use_pty`) and ends what
+    // is left in it when the ssh command returns, a plain `&` included.
+    vm_put(
+        "/tmp/rprov-load.sh",
+        format!(
+            "rm -f /tmp/rprov-load.out /tmp/rprov-load.err; ok=0; bad=0; i=0; start=$(date +%s)\n\
+             while [ $i -lt {requests} ]; do i=$((i+1))\n\
+             c=$(curl -s -o /dev/null -w '%{{http_code}}' --max-time 10 -H 'Host: kollektivkart.localhost' http://127.0.0.1/)\n\
+             if [ \"$c\" = 200 ]; then ok=$((ok+1)); else bad=$((bad+1)); echo \"request $i: $c\" >> /tmp/rprov-load.err; fi\n\
+             sleep 0.1; done\n\
+             echo \"requests=$i ok=$ok failed=$bad seconds=$(( $(date +%s) - start )) end=$(date +%s)\" > /tmp/rprov-load.out\n"
+        )
+        .as_bytes(),
+    );
     vm_ok(
         "start the load loop",
-        &format!(
-            "rm -f /tmp/rprov-load.out /tmp/rprov-load.err; (ok=0; bad=0; i=0; start=$(date +%s); \
-             while [ $i -lt {requests} ]; do i=$((i+1)); \
-             c=$(curl -s -o /dev/null -w '%{{http_code}}' --max-time 10 -H 'Host: kollektivkart.localhost' http://127.0.0.1/); \
-             if [ \"$c\" = 200 ]; then ok=$((ok+1)); else bad=$((bad+1)); echo \"request $i: $c\" >> /tmp/rprov-load.err; fi; \
-             sleep 0.1; done; echo \"requests=$i ok=$ok failed=$bad seconds=$(( $(date +%s) - start )) end=$(date +%s)\" > /tmp/rprov-load.out) \
-             > /dev/null 2>&1 < /dev/null &"
-        ),
+        "setsid /bin/sh /tmp/rprov-load.sh > /dev/null 2>&1 < /dev/null &",
     );
     std::thread::sleep(Duration::from_secs(2));
     let invocation = |what: &str| {
