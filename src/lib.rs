@@ -11,6 +11,7 @@ pub mod cli;
 pub mod diag;
 pub mod engine;
 pub mod modules;
+pub mod open_files;
 pub mod playbook;
 pub mod probe;
 pub mod report;

@@ -341,6 +341,20 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         timings: args.timings,
         max_loop_items: args.max_loop_items,
     };
+    let hosts_in_run = plays_hosts
+        .iter()
+        .flatten()
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    match crate::open_files::ensure(crate::open_files::needed(hosts_in_run, opts.forks)) {
+        crate::open_files::Raised::Enough => {}
+        crate::open_files::Raised::Raised { from, to } => {
+            if args.verbose > 0 {
+                reporter.note(&format!("raised the open-file limit from {from} to {to}"));
+            }
+        }
+        crate::open_files::Raised::TooLow(msg) => reporter.warn(&msg),
+    }
     let shared = Arc::new(Shared::new(
         inventory,
         playbook,

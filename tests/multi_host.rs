@@ -124,3 +124,60 @@ fn hostvars_shows_other_hosts_facts_and_set_facts_from_the_next_play() {
         .collect();
     assert_eq!(seen, want, "{}", run.dump());
 }
+
+/// rprov run under `ulimit` settings: `limits` is the shell's `ulimit` flags.
+fn apply_under_ulimit(dir: &std::path::Path, limits: &str) -> Run {
+    fs::write(
+        dir.join("hosts.ini"),
+        HOSTS
+            .iter()
+            .map(|h| format!("{h} ansible_connection=local\n"))
+            .collect::<String>(),
+    )
+    .expect("inventory");
+    fs::write(
+        dir.join("play.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: cat /proc/self/limits\n      register: l\n    - debug:\n        msg: \"{{ l.stdout_lines | select('search', 'open files') | first }}\"\n",
+    )
+    .expect("playbook");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit {limits} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_rprov"))
+        .args(["apply", "-v", "-i", "hosts.ini", "play.yml"])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("sh and the rprov binary");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_low_soft_open_file_limit_is_raised_and_a_low_hard_one_is_reported() {
+    let work = tempfile::tempdir().expect("tempdir");
+    // 4 hosts at once need more than 70 open files by rprov's estimate.
+    let run = apply_under_ulimit(work.path(), "-S -n 70");
+    run.expect_code(0);
+    assert!(
+        run.all().contains("raised the open-file limit from 70 to "),
+        "{}",
+        run.dump()
+    );
+    // The raised limit is what the host's commands inherit, too.
+    assert!(
+        !run.all().contains("Max open files            70 "),
+        "{}",
+        run.dump()
+    );
+    // A hard limit that low cannot be raised: the run says what to do.
+    let run = apply_under_ulimit(work.path(), "-n 70");
+    assert!(
+        run.all().contains("open files but the limit is 70") && run.all().contains("ulimit -n"),
+        "{}",
+        run.dump()
+    );
+}
