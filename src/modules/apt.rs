@@ -548,6 +548,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         touches: Vec::new(),
         // A package may write anywhere (config files, units, users).
         touches_everything: true,
+        changes: Vec::new(),
     };
     // As Ansible: a cache update is a change when it is all the task does
     // (no packages, no upgrade). With packages or `upgrade` the task changed

@@ -118,6 +118,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             result,
             touches: Vec::new(),
             touches_everything: true,
+            changes: Vec::new(),
         },
     })
 }

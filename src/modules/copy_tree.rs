@@ -97,9 +97,9 @@ pub fn plan_copy_tree(
         match st.kind {
             FileKind::Directory => {}
             FileKind::Missing => {
-                let (diff, lines) = files::create_dir(&path, &dir_attrs)?;
+                let (diff, change) = files::create_dir(&path, &dir_attrs)?;
                 diffs.push(diff);
-                script.push_str(&lines);
+                script.push_str(&super::change::lines(&change)?);
                 touches.push(path);
             }
             _ => {
@@ -194,6 +194,7 @@ pub fn plan_copy_tree(
             result,
             touches,
             touches_everything: false,
+            changes: Vec::new(),
         },
     })
 }

@@ -2,7 +2,8 @@
 
 use rprov_transport::quote;
 
-use super::files::{self, checked_action, Attrs};
+use super::change::{self, Change, Times};
+use super::files::{self, Attrs};
 use super::mode::{self, Mode};
 use super::sysargs::both;
 use super::{Decision, Diff, PlanCx, PlanError};
@@ -33,7 +34,6 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         None if st.kind == FileKind::Link => "link".to_string(),
         None => "file".to_string(),
     };
-    let q = quote(&path);
     let ok = |msg: Option<String>| Decision::Ok {
         result: with_state(files::result(&path, false), &state),
         msg,
@@ -54,9 +54,10 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 attrs: vec![format!("state: {what} → absent")],
                 ..Diff::default()
             };
+            let changes = vec![Change::Remove { path: path.clone() }];
             Ok(Decision::Change {
                 diffs: vec![diff],
-                action: checked_action(format!("rm -rf -- {q}"), None, &path),
+                action: change::action(changes, &path)?,
             })
         }
         "directory" => {
@@ -64,7 +65,6 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 path: path.clone(),
                 ..Diff::default()
             };
-            let mut script = String::from("set -e\n");
             let cur = match st.kind {
                 FileKind::Directory => mode::parse_octal(&st.mode),
                 FileKind::Missing => return create_with_parents(cx, &path, &attrs, &state),
@@ -84,25 +84,31 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 }
             };
             diff.attrs.extend(attrs.changes(&st)?);
-            let mut lines = String::new();
-            if recurse && st.kind == FileKind::Directory {
-                if tree_differs(cx, &path, &attrs, cur)? {
-                    diff.attrs
-                        .push("contents: owner, group or mode change below".into());
-                }
-                lines.push_str(&recursive_lines(&attrs, &q, cur)?);
-            } else if recurse {
-                lines.push_str(&recursive_lines(&attrs, &q, cur)?);
-            } else if !diff.attrs.is_empty() {
-                lines.push_str(&attrs.apply_lines(&q, cur, true, false)?);
+            if recurse && st.kind == FileKind::Directory && tree_differs(cx, &path, &attrs, cur)? {
+                diff.attrs
+                    .push("contents: owner, group or mode change below".into());
             }
             if diff.attrs.is_empty() {
                 return Ok(ok(None));
             }
-            script.push_str(&lines);
+            let change = if recurse {
+                Change::SetAttrsTree {
+                    path: path.clone(),
+                    attrs,
+                    current: cur,
+                }
+            } else {
+                Change::SetAttrs {
+                    path: path.clone(),
+                    attrs,
+                    current: cur,
+                    is_dir: true,
+                    no_deref: false,
+                }
+            };
             Ok(Decision::Change {
                 diffs: vec![diff],
-                action: checked_action(script, None, &path),
+                action: change::action(vec![change], &path)?,
             })
         }
         "touch" => {
@@ -120,10 +126,10 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             let keep_mtime = cx.str_arg("modification_time")?.as_deref() == Some("preserve");
             let keep_atime = cx.str_arg("access_time")?.as_deref() == Some("preserve");
             let touch = match (keep_mtime, keep_atime) {
-                _ if !st.exists() => Some("touch"),
-                (false, false) => Some("touch"),
-                (true, false) => Some("touch -a"),
-                (false, true) => Some("touch -m"),
+                _ if !st.exists() => Some(Times::Both),
+                (false, false) => Some(Times::Both),
+                (true, false) => Some(Times::AccessOnly),
+                (false, true) => Some(Times::ModificationOnly),
                 (true, true) => None,
             };
             if !st.exists() {
@@ -137,15 +143,24 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             if diff.attrs.is_empty() {
                 return Ok(ok(None));
             }
-            let script = format!(
-                "set -e\n{}{}",
-                touch.map(|t| format!("{t} -- {q}\n")).unwrap_or_default(),
-                attrs.apply_lines(&q, cur, st.kind == FileKind::Directory, false)?
-            );
+            let mut changes: Vec<Change> = touch
+                .map(|times| Change::Touch {
+                    path: path.clone(),
+                    times,
+                })
+                .into_iter()
+                .collect();
+            changes.push(Change::SetAttrs {
+                path: path.clone(),
+                attrs,
+                current: cur,
+                is_dir: st.kind == FileKind::Directory,
+                no_deref: false,
+            });
             // Like Ansible, touch reports a change unless both times are preserved.
             Ok(Decision::Change {
                 diffs: vec![diff],
-                action: checked_action(script, None, &path),
+                action: change::action(changes, &path)?,
             })
         }
         "link" => {
@@ -190,18 +205,25 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             if diff.attrs.is_empty() {
                 return Ok(ok(None));
             }
-            let a = Attrs {
-                mode: None,
-                ..attrs
-            };
-            let script = format!(
-                "set -e\nln -sfn -- {} {q}\n{}",
-                quote(&src),
-                a.apply_lines(&q, 0, false, true)?
-            );
+            let changes = vec![
+                Change::Link {
+                    path: path.clone(),
+                    target: src,
+                },
+                Change::SetAttrs {
+                    path: path.clone(),
+                    attrs: Attrs {
+                        mode: None,
+                        ..attrs
+                    },
+                    current: 0,
+                    is_dir: false,
+                    no_deref: true,
+                },
+            ];
             Ok(Decision::Change {
                 diffs: vec![diff],
-                action: checked_action(script, None, &path),
+                action: change::action(changes, &path)?,
             })
         }
         "file" => {
@@ -222,18 +244,21 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                     if changes.is_empty() {
                         return Ok(ok(None));
                     }
-                    let script = format!(
-                        "set -e\n{}",
-                        attrs.apply_lines(&q, mode::parse_octal(&st.mode), false, false)?
-                    );
                     let diff = Diff {
                         path: path.clone(),
                         attrs: changes,
                         ..Diff::default()
                     };
+                    let change = Change::SetAttrs {
+                        path: path.clone(),
+                        current: mode::parse_octal(&st.mode),
+                        attrs,
+                        is_dir: false,
+                        no_deref: false,
+                    };
                     Ok(Decision::Change {
                         diffs: vec![diff],
-                        action: checked_action(script, None, &path),
+                        action: change::action(vec![change], &path)?,
                     })
                 }
             }
@@ -283,14 +308,14 @@ fn create_with_parents(
         }
     }
     missing.push(path.to_string());
-    let mut script = String::from("set -e\n");
     let mut diffs = Vec::new();
+    let mut changes = Vec::new();
     for dir in &missing {
-        let (diff, lines) = files::create_dir(dir, attrs)?;
+        let (diff, change) = files::create_dir(dir, attrs)?;
         diffs.push(diff);
-        script.push_str(&lines);
+        changes.push(change);
     }
-    let mut action = checked_action(script, None, path);
+    let mut action = change::action(changes, path)?;
     action.result = with_state(action.result, state);
     Ok(Decision::Change { diffs, action })
 }
@@ -336,31 +361,6 @@ fn tree_differs(cx: &PlanCx, path: &str, attrs: &Attrs, cur: u32) -> Result<bool
         }
     }
     Ok(owners)
-}
-
-/// chown/chmod of a whole tree, as `recurse: yes` asks.
-fn recursive_lines(attrs: &Attrs, q: &str, cur: u32) -> Result<String, String> {
-    let mut s = String::new();
-    match (&attrs.owner, &attrs.group) {
-        (Some(o), Some(g)) => s.push_str(&format!("chown -R {} {q}\n", quote(&format!("{o}:{g}")))),
-        (Some(o), None) => s.push_str(&format!("chown -R {} {q}\n", quote(o))),
-        (None, Some(g)) => s.push_str(&format!("chgrp -R {} {q}\n", quote(g))),
-        (None, None) => {}
-    }
-    match &attrs.mode {
-        // chmod applies it to each entry as `Mode::resolve` does (`X` per
-        // entry); a clause without `u`/`g`/`o` means all of them, not the umask.
-        Some(Mode::Symbolic(spec)) => s.push_str(&format!(
-            "chmod -R {} {q}\n",
-            quote(&mode::explicit_who(spec))
-        )),
-        Some(m) => s.push_str(&format!(
-            "chmod -R {} {q}\n",
-            mode::fmt(m.resolve(cur, true)?)
-        )),
-        None => {}
-    }
-    Ok(s)
 }
 
 fn with_state(
@@ -427,16 +427,57 @@ mod tests {
             );
         }
         // Each one made and given its attributes in turn, never `mkdir -p`.
-        assert!(!action.script.contains("mkdir -p"), "{}", action.script);
-        for p in paths {
-            assert!(
-                action
-                    .script
-                    .contains(&format!("mkdir -- {p}\nchown u:u {p}\nchmod 0700 {p}\n")),
-                "{}",
-                action.script
-            );
-        }
+        let attrs = Attrs {
+            owner: Some("u".into()),
+            group: Some("u".into()),
+            mode: Mode::parse(&json!("0700")).unwrap(),
+        };
+        let want: Vec<Change> = paths
+            .iter()
+            .map(|p| Change::MakeDir {
+                path: p.to_string(),
+                attrs: attrs.clone(),
+            })
+            .collect();
+        assert_eq!(action.changes, want);
+    }
+
+    /// A link's owner is set on the link itself, and its mode never: Linux
+    /// has no link modes and `chmod` would follow it.
+    #[test]
+    fn link_owner_is_set_on_the_link_and_its_mode_is_left() {
+        let d = testing::run(
+            "file",
+            json!({"path": "/srv/l", "src": "/etc/t", "state": "link",
+                   "owner": "u", "mode": "0600"}),
+            |p| match p {
+                Probe::File { .. } => Some(Fact::File(FileState::missing())),
+                _ => None,
+            },
+        )
+        .unwrap();
+        let Decision::Change { action, .. } = &d else {
+            panic!("expected a change, got {d:?}");
+        };
+        assert_eq!(
+            action.changes,
+            [
+                Change::Link {
+                    path: "/srv/l".into(),
+                    target: "/etc/t".into()
+                },
+                Change::SetAttrs {
+                    path: "/srv/l".into(),
+                    attrs: Attrs {
+                        owner: Some("u".into()),
+                        ..Attrs::default()
+                    },
+                    current: 0,
+                    is_dir: false,
+                    no_deref: true,
+                }
+            ]
+        );
     }
 
     #[test]

@@ -3,12 +3,13 @@
 use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
+use super::change::Change;
 use super::mode::{self, Mode};
 use super::{Action, Diff, OutputMode, PlanCx, PlanError};
 use crate::probe::{FileKind, FileState};
 
 /// owner, group and mode as a task asks for them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Attrs {
     pub owner: Option<String>,
     pub group: Option<String>,
@@ -81,8 +82,8 @@ impl Attrs {
 
 /// Making one missing directory with the owner, group and mode asked for, as
 /// Ansible's `ensure_directory` does for each directory it creates (parents
-/// included): its diff and its shell lines.
-pub fn create_dir(path: &str, attrs: &Attrs) -> Result<(Diff, String), String> {
+/// included): its diff and its change.
+pub fn create_dir(path: &str, attrs: &Attrs) -> Result<(Diff, Change), String> {
     let mut diff = Diff {
         path: path.to_string(),
         attrs: vec!["state: absent → directory".into()],
@@ -98,12 +99,11 @@ pub fn create_dir(path: &str, attrs: &Attrs) -> Result<(Diff, String), String> {
         diff.attrs
             .push(format!("mode: {}", mode::fmt(m.resolve(0o755, true)?)));
     }
-    let q = quote(path);
-    let script = format!(
-        "mkdir -- {q}\n{}",
-        attrs.apply_lines(&q, 0o755, true, false)?
-    );
-    Ok((diff, script))
+    let change = Change::MakeDir {
+        path: path.to_string(),
+        attrs: attrs.clone(),
+    };
+    Ok((diff, change))
 }
 
 fn same_principal(want: &str, name: &str, id: u32) -> bool {
@@ -373,6 +373,7 @@ pub fn checked_action(script: String, stdin: Option<Vec<u8>>, path: &str) -> Act
         result: result(path, true),
         touches: vec![path.to_string()],
         touches_everything: false,
+        changes: Vec::new(),
     }
 }
 

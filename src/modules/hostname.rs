@@ -79,6 +79,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             result,
             touches: vec!["/etc/hostname".into()],
             touches_everything: false,
+            changes: Vec::new(),
         },
     })
 }

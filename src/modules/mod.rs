@@ -10,6 +10,7 @@
 //! (docs/adding-a-module.md walks through one).
 
 pub mod args;
+pub mod change;
 mod command;
 mod copy;
 mod copy_tree;
@@ -634,6 +635,9 @@ pub struct Action {
     pub touches: Vec<String>,
     /// The action may change anything (a command): forget every cached fact.
     pub touches_everything: bool,
+    /// The typed changes `script` was rendered from (see [`change`]); empty
+    /// for a script a module still builds by hand.
+    pub changes: Vec<change::Change>,
 }
 
 impl Action {
@@ -647,6 +651,7 @@ impl Action {
             result,
             touches: Vec::new(),
             touches_everything: false,
+            changes: Vec::new(),
         }
     }
 }

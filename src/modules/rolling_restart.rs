@@ -285,6 +285,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             result,
             touches: Vec::new(),
             touches_everything: false,
+            changes: Vec::new(),
         },
     })
 }

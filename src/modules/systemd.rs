@@ -383,6 +383,7 @@ pub(super) fn checked(script: String, result: Map<String, Json>) -> Action {
         result,
         touches: Vec::new(),
         touches_everything: false,
+        changes: Vec::new(),
     }
 }
 

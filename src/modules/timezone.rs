@@ -86,6 +86,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             result,
             touches: vec!["/etc/localtime".into(), "/etc/timezone".into()],
             touches_everything: false,
+            changes: Vec::new(),
         },
     })
 }

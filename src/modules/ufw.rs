@@ -467,6 +467,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         result,
         touches: vec!["/etc/ufw".into(), "/etc/default/ufw".into()],
         touches_everything: false,
+        changes: Vec::new(),
     };
     if !installed {
         // What ufw will hold is unknown until it exists (a task before may

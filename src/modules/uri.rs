@@ -215,6 +215,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             result,
             touches: Vec::new(),
             touches_everything: method != "GET" && method != "HEAD",
+            changes: Vec::new(),
         },
     })
 }

@@ -86,6 +86,7 @@ fn action(script: String, result: Map<String, Json>, touches: Vec<String>) -> Ac
         result,
         touches,
         touches_everything: false,
+        changes: Vec::new(),
     }
 }
 

@@ -1,0 +1,218 @@
+//! Typed changes: what a module wants done on a host, before it is shell.
+//!
+//! A module decides *what* must change (a directory made, a mode set, a path
+//! removed); [`render`] alone decides *how* that is said in shell, so quoting
+//! happens here and nowhere else, and module tests assert on the changes, not
+//! on substrings of a script. Modules not moved over yet still build their
+//! scripts by hand (their [`Action::changes`] is empty).
+
+use rprov_transport::quote;
+
+use super::files::{self, Attrs};
+use super::mode::{self, Mode};
+use super::Action;
+
+/// One change to a path on the host.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// A missing directory is made (never `mkdir -p`: each missing parent is
+    /// its own `MakeDir`), then given `attrs`.
+    MakeDir { path: String, attrs: Attrs },
+    /// Owner, group and mode of an existing path. `current` is its mode now
+    /// (a symbolic mode is resolved against it); `no_deref` sets owner and
+    /// group of a link itself (and leaves its mode, which Linux ignores).
+    SetAttrs {
+        path: String,
+        attrs: Attrs,
+        current: u32,
+        is_dir: bool,
+        no_deref: bool,
+    },
+    /// Owner, group and mode of a directory and everything under it
+    /// (`recurse: yes`); a symbolic mode applies to each entry on its own.
+    SetAttrsTree {
+        path: String,
+        attrs: Attrs,
+        current: u32,
+    },
+    /// The path and, for a directory, everything under it.
+    Remove { path: String },
+    /// A symbolic link at `path` to `target`, replacing a link or file there.
+    Link { path: String, target: String },
+    /// `touch` of the path, updating the times named.
+    Touch { path: String, times: Times },
+}
+
+/// Which times [`Change::Touch`] updates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Times {
+    Both,
+    AccessOnly,
+    ModificationOnly,
+}
+
+/// The shell that makes `changes`, in order, stopping at the first failure.
+pub fn render(changes: &[Change]) -> Result<String, String> {
+    let mut s = String::from("set -e\n");
+    for c in changes {
+        render_one(c, &mut s)?;
+    }
+    Ok(s)
+}
+
+/// The shell lines of one change (no `set -e`), for a module that still
+/// assembles the rest of its script by hand.
+pub fn lines(change: &Change) -> Result<String, String> {
+    let mut s = String::new();
+    render_one(change, &mut s)?;
+    Ok(s)
+}
+
+fn render_one(change: &Change, s: &mut String) -> Result<(), String> {
+    match change {
+        Change::MakeDir { path, attrs } => {
+            let q = quote(path);
+            s.push_str(&format!("mkdir -- {q}\n"));
+            s.push_str(&attrs.apply_lines(&q, 0o755, true, false)?);
+        }
+        Change::SetAttrs {
+            path,
+            attrs,
+            current,
+            is_dir,
+            no_deref,
+        } => s.push_str(&attrs.apply_lines(&quote(path), *current, *is_dir, *no_deref)?),
+        Change::SetAttrsTree {
+            path,
+            attrs,
+            current,
+        } => s.push_str(&tree_lines(attrs, &quote(path), *current)?),
+        Change::Remove { path } => s.push_str(&format!("rm -rf -- {}\n", quote(path))),
+        Change::Link { path, target } => {
+            s.push_str(&format!("ln -sfn -- {} {}\n", quote(target), quote(path)))
+        }
+        Change::Touch { path, times } => {
+            let flag = match times {
+                Times::Both => "",
+                Times::AccessOnly => " -a",
+                Times::ModificationOnly => " -m",
+            };
+            s.push_str(&format!("touch{flag} -- {}\n", quote(path)));
+        }
+    }
+    Ok(())
+}
+
+/// chown/chmod of a whole tree, as `recurse: yes` asks.
+fn tree_lines(attrs: &Attrs, q: &str, cur: u32) -> Result<String, String> {
+    let mut s = String::new();
+    match (&attrs.owner, &attrs.group) {
+        (Some(o), Some(g)) => s.push_str(&format!("chown -R {} {q}\n", quote(&format!("{o}:{g}")))),
+        (Some(o), None) => s.push_str(&format!("chown -R {} {q}\n", quote(o))),
+        (None, Some(g)) => s.push_str(&format!("chgrp -R {} {q}\n", quote(g))),
+        (None, None) => {}
+    }
+    match &attrs.mode {
+        // chmod applies it to each entry as `Mode::resolve` does (`X` per
+        // entry); a clause without `u`/`g`/`o` means all of them, not the umask.
+        Some(Mode::Symbolic(spec)) => s.push_str(&format!(
+            "chmod -R {} {q}\n",
+            quote(&mode::explicit_who(spec))
+        )),
+        Some(m) => s.push_str(&format!(
+            "chmod -R {} {q}\n",
+            mode::fmt(m.resolve(cur, true)?)
+        )),
+        None => {}
+    }
+    Ok(s)
+}
+
+/// The action that makes `changes` to `path` (and the paths inside it):
+/// exit 0 is done, anything else fails the task with its stderr.
+pub fn action(changes: Vec<Change>, path: &str) -> Result<Action, String> {
+    let mut a = files::checked_action(render(&changes)?, None, path);
+    a.changes = changes;
+    Ok(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(owner: &str, mode: &str) -> Attrs {
+        Attrs {
+            owner: Some(owner.into()),
+            group: None,
+            mode: Mode::parse(&serde_json::json!(mode)).unwrap(),
+        }
+    }
+
+    /// Every path is quoted once, here: a name with spaces, quotes and `$`
+    /// reaches each command as one word.
+    #[test]
+    fn paths_are_quoted_in_every_change() {
+        let p = "/srv/it's a $dir";
+        let q = quote(p);
+        let s = render(&[
+            Change::MakeDir {
+                path: p.into(),
+                attrs: attrs("u", "0700"),
+            },
+            Change::Touch {
+                path: p.into(),
+                times: Times::AccessOnly,
+            },
+            Change::Link {
+                path: p.into(),
+                target: "../$HOME x".into(),
+            },
+            Change::Remove { path: p.into() },
+        ])
+        .unwrap();
+        assert_eq!(
+            s,
+            format!(
+                "set -e\nmkdir -- {q}\nchown u {q}\nchmod 0700 {q}\ntouch -a -- {q}\nln -sfn -- {} {q}\nrm -rf -- {q}\n",
+                quote("../$HOME x")
+            )
+        );
+    }
+
+    #[test]
+    fn a_symbolic_mode_resolves_against_the_current_one_or_per_entry() {
+        let m = Attrs {
+            mode: Mode::parse(&serde_json::json!("g+w")).unwrap(),
+            ..Attrs::default()
+        };
+        let one = render(&[Change::SetAttrs {
+            path: "/d".into(),
+            attrs: m.clone(),
+            current: 0o750,
+            is_dir: true,
+            no_deref: false,
+        }])
+        .unwrap();
+        assert_eq!(one, "set -e\nchmod 0770 /d\n");
+        let tree = render(&[Change::SetAttrsTree {
+            path: "/d".into(),
+            attrs: m,
+            current: 0o750,
+        }])
+        .unwrap();
+        assert_eq!(tree, "set -e\nchmod -R g+w /d\n");
+    }
+
+    #[test]
+    fn a_link_keeps_its_mode_and_gets_its_owner_without_following() {
+        let s = render(&[Change::SetAttrs {
+            path: "/l".into(),
+            attrs: attrs("u", "0600"),
+            current: 0,
+            is_dir: false,
+            no_deref: true,
+        }])
+        .unwrap();
+        assert_eq!(s, "set -e\nchown -h u /l\n");
+    }
+}
