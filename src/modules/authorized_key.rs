@@ -10,7 +10,8 @@ use rprov_transport::quote;
 use serde_json::json;
 
 use super::authorized_keys_file::{self as keys_file, parse_options};
-use super::files::{atomic_write_script, checked_action, Attrs};
+use super::change::{self, Change, Content};
+use super::files::Attrs;
 use super::mode::Mode;
 use super::sysargs::{both, choice};
 use super::{Decision, Diff, PlanCx, PlanError};
@@ -90,7 +91,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         path: path.clone(),
         ..Diff::default()
     };
-    let mut script = String::from("set -e\n");
+    let mut changes = Vec::new();
     if manage_dir && (state == "present" || st.exists()) {
         let dir_attrs = Attrs {
             mode: Some(Mode::Octal(0o700)),
@@ -111,11 +112,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             }
         }
         if !diff.attrs.is_empty() {
-            let q = quote(&dir);
-            script.push_str(&format!(
-                "mkdir -p -- {q}\nchown {} {q}\nchmod 0700 {q}\n",
-                quote(&format!("{user}:{gid}"))
-            ));
+            changes.push(Change::MakeParents { path: dir.clone() });
+            changes.push(Change::SetAttrs {
+                path: dir.clone(),
+                attrs: dir_attrs,
+                current: 0o755,
+                is_dir: true,
+                no_deref: false,
+            });
         }
     }
     let content_changes = new != old;
@@ -145,18 +149,24 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
         diff.before = Some(old);
         diff.after = Some(new.clone());
-        script.push_str(&atomic_write_script(
-            &path,
-            &attrs,
-            &st,
-            None,
-            false,
-            new.as_bytes(),
-        )?);
+        changes.push(Change::Write {
+            dest: path.clone(),
+            attrs,
+            existing: st,
+            validate: None,
+            backup: false,
+            content: Content::Bytes(new.into_bytes()),
+        });
     } else {
-        script.push_str(&attrs.apply_lines(&quote(&path), 0o600, false, false)?);
+        changes.push(Change::SetAttrs {
+            path: path.clone(),
+            attrs,
+            current: 0o600,
+            is_dir: false,
+            no_deref: false,
+        });
     }
-    let mut action = checked_action(script, Some(new.into_bytes()), &path);
+    let mut action = change::action(changes, &path)?;
     action.touches.push(dir);
     action.result = result;
     action.result.insert("changed".into(), json!(true));

@@ -8,9 +8,10 @@
 
 use rprov_transport::quote;
 
-use super::files::{self, Attrs};
+use super::files::{self, Attrs, Source};
 use super::mode::{self, Mode};
 use super::Action;
+use crate::probe::FileState;
 
 /// One change to a path on the host.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +42,32 @@ pub enum Change {
     Link { path: String, target: String },
     /// `touch` of the path, updating the times named.
     Touch { path: String, times: Times },
+    /// The directory and any missing parents, with default owner and mode
+    /// (`mkdir -p`: lineinfile's `create: yes`, as Ansible makes them).
+    MakeParents { path: String },
+    /// `dest` replaced atomically by `content` (see
+    /// [`files::atomic_write_of`]): owner and mode set on a temp file before
+    /// any byte is written, what arrived checked against the bytes sent,
+    /// `validate` run on it, `backup` made, then renamed into place.
+    /// `existing` is what is at `dest` now: its owner and mode are kept
+    /// unless `attrs` names them.
+    Write {
+        dest: String,
+        attrs: Attrs,
+        existing: FileState,
+        validate: Option<String>,
+        backup: bool,
+        content: Content,
+    },
+}
+
+/// Where a [`Change::Write`]'s new content comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Content {
+    /// These bytes, sent on the action's stdin.
+    Bytes(Vec<u8>),
+    /// A file already on the host (`copy` with `remote_src`).
+    HostFile(String),
 }
 
 /// Which times [`Change::Touch`] updates.
@@ -51,24 +78,55 @@ pub enum Times {
     ModificationOnly,
 }
 
-/// The shell that makes `changes`, in order, stopping at the first failure.
-pub fn render(changes: &[Change]) -> Result<String, String> {
-    let mut s = String::from("set -e\n");
+/// A script and the stdin it reads.
+#[derive(Debug, PartialEq)]
+pub struct Rendered {
+    pub script: String,
+    pub stdin: Option<Vec<u8>>,
+}
+
+/// The shell that makes `changes`, in order, stopping at the first failure,
+/// and its stdin: the new content of every [`Change::Write`] of bytes, one
+/// after another (each write takes exactly its own length of it).
+pub fn render(changes: &[Change]) -> Result<Rendered, String> {
+    let writes = changes
+        .iter()
+        .filter(|c| {
+            matches!(
+                c,
+                Change::Write {
+                    content: Content::Bytes(_),
+                    ..
+                }
+            )
+        })
+        .count();
+    let mut script = String::from("set -e\n");
+    let mut stdin: Option<Vec<u8>> = None;
     for c in changes {
-        render_one(c, &mut s)?;
+        if let Change::Write {
+            content: Content::Bytes(b),
+            ..
+        } = c
+        {
+            stdin.get_or_insert_with(Vec::new).extend_from_slice(b);
+        }
+        render_one(c, writes == 1, &mut script)?;
     }
-    Ok(s)
+    Ok(Rendered { script, stdin })
 }
 
 /// The shell lines of one change (no `set -e`), for a module that still
-/// assembles the rest of its script by hand.
+/// assembles the rest of its script by hand. A write of bytes takes the next
+/// `len` bytes of stdin, so several can share it.
 pub fn lines(change: &Change) -> Result<String, String> {
     let mut s = String::new();
-    render_one(change, &mut s)?;
+    render_one(change, false, &mut s)?;
     Ok(s)
 }
 
-fn render_one(change: &Change, s: &mut String) -> Result<(), String> {
+/// `all_stdin`: a write of bytes is the only one, and reads stdin to its end.
+fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), String> {
     match change {
         Change::MakeDir { path, attrs } => {
             let q = quote(path);
@@ -98,6 +156,29 @@ fn render_one(change: &Change, s: &mut String) -> Result<(), String> {
                 Times::ModificationOnly => " -m",
             };
             s.push_str(&format!("touch{flag} -- {}\n", quote(path)));
+        }
+        Change::MakeParents { path } => s.push_str(&format!("mkdir -p -- {}\n", quote(path))),
+        Change::Write {
+            dest,
+            attrs,
+            existing,
+            validate,
+            backup,
+            content,
+        } => {
+            let source = match content {
+                Content::Bytes(b) if all_stdin => Source::Stdin(b),
+                Content::Bytes(b) => Source::StdinNext(b),
+                Content::HostFile(p) => Source::HostFile(p),
+            };
+            s.push_str(&files::atomic_write_of(
+                dest,
+                attrs,
+                existing,
+                validate.as_deref(),
+                *backup,
+                source,
+            )?);
         }
     }
     Ok(())
@@ -131,7 +212,8 @@ fn tree_lines(attrs: &Attrs, q: &str, cur: u32) -> Result<String, String> {
 /// The action that makes `changes` to `path` (and the paths inside it):
 /// exit 0 is done, anything else fails the task with its stderr.
 pub fn action(changes: Vec<Change>, path: &str) -> Result<Action, String> {
-    let mut a = files::checked_action(render(&changes)?, None, path);
+    let Rendered { script, stdin } = render(&changes)?;
+    let mut a = files::checked_action(script, stdin, path);
     a.changes = changes;
     Ok(a)
 }
@@ -169,7 +251,8 @@ mod tests {
             },
             Change::Remove { path: p.into() },
         ])
-        .unwrap();
+        .unwrap()
+        .script;
         assert_eq!(
             s,
             format!(
@@ -192,14 +275,16 @@ mod tests {
             is_dir: true,
             no_deref: false,
         }])
-        .unwrap();
+        .unwrap()
+        .script;
         assert_eq!(one, "set -e\nchmod 0770 /d\n");
         let tree = render(&[Change::SetAttrsTree {
             path: "/d".into(),
             attrs: m,
             current: 0o750,
         }])
-        .unwrap();
+        .unwrap()
+        .script;
         assert_eq!(tree, "set -e\nchmod -R g+w /d\n");
     }
 
@@ -212,7 +297,40 @@ mod tests {
             is_dir: false,
             no_deref: true,
         }])
-        .unwrap();
+        .unwrap()
+        .script;
         assert_eq!(s, "set -e\nchown -h u /l\n");
+    }
+
+    fn write(dest: &str, bytes: &[u8]) -> Change {
+        Change::Write {
+            dest: dest.into(),
+            attrs: Attrs::default(),
+            existing: FileState::missing(),
+            validate: None,
+            backup: false,
+            content: Content::Bytes(bytes.to_vec()),
+        }
+    }
+
+    /// One write reads stdin to its end; several share it, each taking
+    /// exactly its own length, in order.
+    #[test]
+    fn writes_share_one_stdin_in_order() {
+        let one = render(&[write("/a", b"alpha")]).unwrap();
+        assert_eq!(one.stdin.as_deref(), Some(&b"alpha"[..]));
+        assert!(one.script.contains("cat > \"$t\""), "{}", one.script);
+        let two = render(&[write("/a", b"alpha"), write("/b", b"be")]).unwrap();
+        assert_eq!(two.stdin.as_deref(), Some(&b"alphabe"[..]));
+        let a = two
+            .script
+            .find("head -c 5 > ")
+            .expect("first write reads 5 bytes");
+        let b = two
+            .script
+            .find("head -c 2 > ")
+            .expect("second write reads 2 bytes");
+        assert!(a < b, "{}", two.script);
+        assert!(!two.script.contains("cat > \"$t\""), "{}", two.script);
     }
 }

@@ -4,7 +4,8 @@
 use rprov_template::FileOptions;
 use sha2::{Digest, Sha256};
 
-use super::files::{self, checked_action, Attrs};
+use super::change::{self, Change, Content};
+use super::files::{self, Attrs};
 use super::mode::{self, Mode};
 use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
 use crate::probe::{FileKind, FileState};
@@ -191,18 +192,20 @@ fn put(
         return Ok(Decision::Ok { result, msg: None });
     }
     if same_content {
-        let cur = mode::parse_octal(&st.mode);
-        let script = format!(
-            "set -e\n{}",
-            attrs.apply_lines(&rprov_transport::quote(&dest), cur, false, false)?
-        );
+        let change = Change::SetAttrs {
+            path: dest.clone(),
+            attrs,
+            current: mode::parse_octal(&st.mode),
+            is_dir: false,
+            no_deref: false,
+        };
         return Ok(Decision::Change {
             diffs: vec![Diff {
                 path: dest.clone(),
                 attrs: attr_changes,
                 ..Diff::default()
             }],
-            action: checked_action(script, None, &dest),
+            action: change::action(vec![change], &dest)?,
         });
     }
 
@@ -241,15 +244,21 @@ fn put(
     }
     let validate = cx.str_arg("validate")?;
     let backup = cx.bool_arg("backup", false)?;
-    let (source, stdin) = match &new {
-        NewContent::Bytes(b) | NewContent::Decrypted(b) => {
-            (files::Source::Stdin(b), Some(b.clone()))
-        }
-        NewContent::HostFile { path, .. } => (files::Source::HostFile(path), None),
+    let content = match new {
+        NewContent::Bytes(b) | NewContent::Decrypted(b) => Content::Bytes(b),
+        NewContent::HostFile { path, .. } => Content::HostFile(path.to_string()),
     };
-    let script = files::atomic_write_of(&dest, &attrs, &st, validate.as_deref(), backup, source)?;
-    let mut action = checked_action(script, stdin, &dest);
-    if backup && st.kind == FileKind::File {
+    let backs_up = backup && st.kind == FileKind::File;
+    let write = Change::Write {
+        dest: dest.clone(),
+        attrs,
+        existing: st,
+        validate,
+        backup,
+        content,
+    };
+    let mut action = change::action(vec![write], &dest)?;
+    if backs_up {
         action.output = OutputMode::Parse(files::parse_backup);
     }
     action

@@ -6,12 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
-use rprov_transport::quote;
 use sha2::{Digest, Sha256};
 
-use super::files::{self, atomic_write_next, Attrs};
+use super::change::{self, Change, Content};
+use super::files::{self, Attrs};
 use super::mode::{self, Mode};
-use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
+use super::{Decision, Diff, PlanCx, PlanError};
 use crate::probe::FileKind;
 
 /// More than this many files is a job for a tarball or rsync, not a task.
@@ -87,9 +87,8 @@ pub fn plan_copy_tree(
         return Err(PlanError::Need(need));
     }
 
-    let mut script = String::from("set -e\n");
+    let mut changes = Vec::new();
     let mut diffs = Vec::new();
-    let mut stdin = Vec::new();
     let mut touches = Vec::new();
     for (d, st) in dirs.iter().zip(dir_states) {
         let path = join(d);
@@ -99,7 +98,7 @@ pub fn plan_copy_tree(
             FileKind::Missing => {
                 let (diff, change) = files::create_dir(&path, &dir_attrs)?;
                 diffs.push(diff);
-                script.push_str(&super::change::lines(&change)?);
+                changes.push(change);
                 touches.push(path);
             }
             _ => {
@@ -138,12 +137,13 @@ pub fn plan_copy_tree(
             ..Diff::default()
         };
         if same {
-            script.push_str(&attrs.apply_lines(
-                &quote(&path),
-                mode::parse_octal(&st.mode),
-                false,
-                false,
-            )?);
+            changes.push(Change::SetAttrs {
+                path: path.clone(),
+                attrs: attrs.clone(),
+                current: mode::parse_octal(&st.mode),
+                is_dir: false,
+                no_deref: false,
+            });
         } else {
             if !st.exists() {
                 diff.attrs.insert(0, "state: absent → file".into());
@@ -170,8 +170,14 @@ pub fn plan_copy_tree(
                     ));
                 }
             }
-            script.push_str(&atomic_write_next(&path, &attrs, &st, &f.bytes)?);
-            stdin.extend_from_slice(&f.bytes);
+            changes.push(Change::Write {
+                dest: path.clone(),
+                attrs: attrs.clone(),
+                existing: st,
+                validate: None,
+                backup: false,
+                content: Content::Bytes(f.bytes.clone()),
+            });
         }
         diffs.push(diff);
         touches.push(path);
@@ -185,18 +191,10 @@ pub fn plan_copy_tree(
     if diffs.is_empty() {
         return Ok(Decision::Ok { result, msg: None });
     }
-    Ok(Decision::Change {
-        diffs,
-        action: Action {
-            script,
-            stdin: Some(stdin),
-            output: OutputMode::Checked,
-            result,
-            touches,
-            touches_everything: false,
-            changes: Vec::new(),
-        },
-    })
+    let mut action = change::action(changes, &root)?;
+    action.result = result;
+    action.touches = touches;
+    Ok(Decision::Change { diffs, action })
 }
 
 /// The directories (relative, parents first, `""` for the root) and files

@@ -156,25 +156,6 @@ pub enum Source<'a> {
     HostFile(&'a str),
 }
 
-/// [`atomic_write_script`] for one of several files sent on one stdin, one
-/// after another: the file takes exactly its `content.len()` next bytes
-/// (`head -c` reads no further), leaving the rest for the files after it.
-pub fn atomic_write_next(
-    dest: &str,
-    attrs: &Attrs,
-    existing: &FileState,
-    content: &[u8],
-) -> Result<String, String> {
-    atomic_write_of(
-        dest,
-        attrs,
-        existing,
-        None,
-        false,
-        Source::StdinNext(content),
-    )
-}
-
 /// The temp file's name, chosen on the controller rather than by `mktemp` so
 /// that `validate`'s `%s` is a known, plain word (see [`validate_command`]).
 /// Random enough that two runs never pick the same one.
@@ -481,11 +462,18 @@ mod tests {
         // and the second old.
         let d2 = dir.path().join("second").display().to_string();
         std::fs::write(&d2, "old2\n").unwrap();
-        let two = format!(
-            "{}{}",
-            atomic_write_next(&dest, &mode_600(), &st, b"first\n").unwrap(),
-            atomic_write_next(&d2, &mode_600(), &st, b"second file\n").unwrap()
-        );
+        let write = |dest: &str, bytes: &[u8]| super::super::change::Change::Write {
+            dest: dest.to_string(),
+            attrs: mode_600(),
+            existing: st.clone(),
+            validate: None,
+            backup: false,
+            content: super::super::change::Content::Bytes(bytes.to_vec()),
+        };
+        let two =
+            super::super::change::render(&[write(&dest, b"first\n"), write(&d2, b"second file\n")])
+                .unwrap()
+                .script;
         let out = run_sh(&two, b"first\nsecond");
         assert_eq!(out.status.code(), Some(5), "{out:?}");
         assert_eq!(std::fs::read(&dest).unwrap(), b"first\n");

@@ -17,10 +17,10 @@
 //! Python's `\1`, `\g<1>` and `\g<name>`; they are translated.
 
 use regex::Regex;
-use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
-use super::files::{self, atomic_write_script, checked_action, parent, Attrs};
+use super::change::{self, Change, Content};
+use super::files::{self, parent, Attrs};
 use super::mode;
 use super::sysargs::{both, choice, str_alias};
 use super::{Decision, Diff, OutputMode, PlanCx, PlanError};
@@ -394,14 +394,16 @@ pub fn write(
         ..Diff::default()
     };
     if same {
-        let cur = mode::parse_octal(&st.mode);
-        let script = format!(
-            "set -e\n{}",
-            attrs.apply_lines(&quote(path), cur, false, false)?
-        );
+        let change = Change::SetAttrs {
+            path: path.to_string(),
+            attrs,
+            current: mode::parse_octal(&st.mode),
+            is_dir: false,
+            no_deref: false,
+        };
         return Ok(Decision::Change {
             diffs: vec![diff],
-            action: checked_action(script, None, path),
+            action: change::action(vec![change], path)?,
         });
     }
     if !st.exists() {
@@ -411,20 +413,22 @@ pub fn write(
     diff.after = Some(new.to_string());
     let validate = cx.str_arg("validate")?;
     let backup = cx.bool_arg("backup", false)?;
-    let mut script = String::new();
+    let mut changes = Vec::new();
     if !st.exists() && create {
         // Ansible creates missing parent directories with `create: yes`.
-        script.push_str(&format!("mkdir -p -- {}\n", quote(parent(path))));
+        changes.push(Change::MakeParents {
+            path: parent(path).to_string(),
+        });
     }
-    script.push_str(&atomic_write_script(
-        path,
-        &attrs,
-        st,
-        validate.as_deref(),
+    changes.push(Change::Write {
+        dest: path.to_string(),
+        attrs,
+        existing: st.clone(),
+        validate,
         backup,
-        new.as_bytes(),
-    )?);
-    let mut action = checked_action(script, Some(new.as_bytes().to_vec()), path);
+        content: Content::Bytes(new.as_bytes().to_vec()),
+    });
+    let mut action = change::action(changes, path)?;
     // As in Ansible, `backup` is "" unless a file was backed up; then the
     // script prints the backup's path for it.
     action.result.insert("backup".into(), json!(""));
