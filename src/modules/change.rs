@@ -70,6 +70,19 @@ pub enum Content {
     HostFile(String),
 }
 
+impl Change {
+    /// [`Change::SetAttrs`] of the existing path whose state is `st`.
+    pub fn set_attrs(path: &str, attrs: Attrs, st: &FileState) -> Change {
+        Change::SetAttrs {
+            path: path.to_string(),
+            attrs,
+            current: mode::parse_octal(&st.mode),
+            is_dir: st.kind == crate::probe::FileKind::Directory,
+            no_deref: false,
+        }
+    }
+}
+
 /// Which times [`Change::Touch`] updates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Times {

@@ -192,13 +192,7 @@ fn put(
         return Ok(Decision::Ok { result, msg: None });
     }
     if same_content {
-        let change = Change::SetAttrs {
-            path: dest.clone(),
-            attrs,
-            current: mode::parse_octal(&st.mode),
-            is_dir: false,
-            no_deref: false,
-        };
+        let change = Change::set_attrs(&dest, attrs, &st);
         return Ok(Decision::Change {
             diffs: vec![Diff {
                 path: dest.clone(),

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::change::{self, Change, Content};
 use super::files::{self, Attrs};
-use super::mode::{self, Mode};
+use super::mode::Mode;
 use super::{Decision, Diff, PlanCx, PlanError};
 use crate::probe::FileKind;
 
@@ -137,13 +137,7 @@ pub fn plan_copy_tree(
             ..Diff::default()
         };
         if same {
-            changes.push(Change::SetAttrs {
-                path: path.clone(),
-                attrs: attrs.clone(),
-                current: mode::parse_octal(&st.mode),
-                is_dir: false,
-                no_deref: false,
-            });
+            changes.push(Change::set_attrs(&path, attrs.clone(), &st));
         } else {
             if !st.exists() {
                 diff.attrs.insert(0, "state: absent → file".into());

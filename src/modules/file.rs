@@ -249,13 +249,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                         attrs: changes,
                         ..Diff::default()
                     };
-                    let change = Change::SetAttrs {
-                        path: path.clone(),
-                        current: mode::parse_octal(&st.mode),
-                        attrs,
-                        is_dir: false,
-                        no_deref: false,
-                    };
+                    let change = Change::set_attrs(&path, attrs, &st);
                     Ok(Decision::Change {
                         diffs: vec![diff],
                         action: change::action(vec![change], &path)?,

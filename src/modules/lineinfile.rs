@@ -21,7 +21,6 @@ use serde_json::{json, Map, Value as Json};
 
 use super::change::{self, Change, Content};
 use super::files::{self, parent, Attrs};
-use super::mode;
 use super::sysargs::{both, choice, str_alias};
 use super::{Decision, Diff, OutputMode, PlanCx, PlanError};
 use crate::probe::{FileKind, FileState};
@@ -394,13 +393,7 @@ pub fn write(
         ..Diff::default()
     };
     if same {
-        let change = Change::SetAttrs {
-            path: path.to_string(),
-            attrs,
-            current: mode::parse_octal(&st.mode),
-            is_dir: false,
-            no_deref: false,
-        };
+        let change = Change::set_attrs(path, attrs, st);
         return Ok(Decision::Change {
             diffs: vec![diff],
             action: change::action(vec![change], path)?,
