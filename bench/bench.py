@@ -37,6 +37,10 @@ HOSTS = [int(x) for x in os.environ.get("BENCH_HOSTS", "1 10 50").split()]
 TOOLS = os.environ.get("BENCH_TOOLS", "rprov ansible mitogen pyinfra").split()
 WORKLOADS = os.environ.get("BENCH_WORKLOADS", "a b").split()
 REPS = int(os.environ.get("BENCH_REPS", "5"))
+# Round-trip times to simulate (ms): 0 is the fleet as it is; more puts every tool's
+# connections through bench/delay_proxy.py, half of it in each direction.
+RTTS = [int(x) for x in os.environ.get("BENCH_RTT_MS", "0").split()]
+PROXY_BASE_PORT = 40000
 # A cell (tool, workload, hosts, phase) stops repeating once it has spent this many
 # seconds (at least one run always happens). Keeps the slow peers bounded.
 CELL_BUDGET = float(os.environ.get("BENCH_CELL_BUDGET", "45"))
@@ -87,8 +91,8 @@ def write_inventories(d, hosts, wl, tool, skip_tags):
     d.mkdir(parents=True, exist_ok=True)
     root = f"/tmp/bench-{wl}/{tool}"
     key = FLEET / "client_ed25519"
-    kh = FLEET / "known_hosts"
-    ini = ["[all]"] + [f"{h['name']} ansible_host={h['addr']}" for h in hosts]
+    kh = hosts[0].get("known_hosts", FLEET / "known_hosts")
+    ini = ["[all]"] + [f"{h['name']} ansible_host={h['addr']} ansible_port={h.get('port', 22)}" for h in hosts]
     ini += ["", "[all:vars]", f"ansible_user={USER}", f"ansible_ssh_private_key_file={key}",
             f"ansible_ssh_common_args='-o UserKnownHostsFile={kh} -o StrictHostKeyChecking=yes'",
             "ansible_python_interpreter=/usr/bin/python3", f"bench_root={root}"]
@@ -110,7 +114,8 @@ def write_inventories(d, hosts, wl, tool, skip_tags):
         f"_data = dict(ssh_user={USER!r}, ssh_key={str(key)!r}, ssh_known_hosts_file={str(kh)!r},",
         f"             ssh_strict_host_key_checking='yes', bench_root={root!r}, bench_skip={sorted(skip_tags)!r})",
         "hosts = [",
-    ] + [f"    ({h['name']!r}, dict(ssh_hostname={h['addr']!r}, **_data))," for h in hosts] + ["]"]
+    ] + [f"    ({h['name']!r}, dict(ssh_hostname={h['addr']!r}, ssh_port={h.get('port', 22)}, **_data)),"
+         for h in hosts] + ["]"]
     (d / "inventory.py").write_text("\n".join(py) + "\n")
     return root
 
@@ -277,6 +282,21 @@ def machine():
             "load1_at_start": round(os.getloadavg()[0], 2)}
 
 
+def start_delay(hosts, rtt_ms):
+    """bench/delay_proxy.py in front of `hosts`: the process and the hosts as the
+    tools reach them through it (127.0.0.1, a port each, a known_hosts to match)."""
+    maps = [f"{PROXY_BASE_PORT + i}={h['addr']}:22" for i, h in enumerate(hosts, 1)]
+    proc = subprocess.Popen([sys.executable, str(BENCH / "delay_proxy.py"), "--one-way-ms", str(rtt_ms / 2)]
+                            + [a for m in maps for a in ("--map", m)], stdout=subprocess.PIPE, text=True)
+    if proc.stdout.readline().strip() != "ready":
+        raise SystemExit("delay_proxy.py did not start")
+    key = (FLEET / "known_hosts").read_text().splitlines()[0].split(" ", 1)[1]
+    kh = WORK / f"known_hosts.rtt{rtt_ms}"
+    kh.write_text("".join(f"[127.0.0.1]:{PROXY_BASE_PORT + i} {key}\n" for i in range(1, len(hosts) + 1)))
+    view = [dict(h, addr="127.0.0.1", port=PROXY_BASE_PORT + i, known_hosts=kh) for i, h in enumerate(hosts, 1)]
+    return proc, view
+
+
 def main():
     all_hosts = fleet_hosts()
     if max(HOSTS) > len(all_hosts):
@@ -288,8 +308,23 @@ def main():
     results = {"started": started.isoformat(timespec="seconds"), "machine": machine(),
                "versions": versions(), "reps": REPS, "cell_budget_s": CELL_BUDGET,
                "skipped_cells": sorted(SKIP), "skip_tags": {k: sorted(v) for k, v in skip_tags.items()},
-               "rprov_modules": sorted(have), "cells": [], "same_files": {}}
-    log(f"tools {tools}, hosts {HOSTS}, workloads {WORKLOADS}, skip tags {results['skip_tags']}")
+               "rprov_modules": sorted(have), "rtts_ms": RTTS, "cells": [], "same_files": {}}
+    log(f"tools {tools}, hosts {HOSTS}, workloads {WORKLOADS}, RTT {RTTS} ms, skip tags {results['skip_tags']}")
+    for rtt in RTTS:
+        proxy, reach = (None, all_hosts) if rtt == 0 else start_delay(all_hosts[:max(HOSTS)], rtt)
+        try:
+            run_matrix(results, tools, reach, rtt, skip_tags)
+        finally:
+            if proxy:
+                proxy.terminate()
+                proxy.wait()
+    results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+    save(results)
+
+
+def run_matrix(results, tools, all_hosts, rtt, skip_tags):
+    """Every (hosts, workload, tool, phase) cell at one RTT."""
+    at = f" {rtt} ms" if rtt else ""
     for n in HOSTS:
         hosts = all_hosts[:n]
         for wl in WORKLOADS:
@@ -299,7 +334,7 @@ def main():
                 root = write_inventories(d, hosts, wl, tool, skip_tags[wl])
                 for phase in ("first", "nochange"):
                     if skipped(tool, wl, n, phase):
-                        log(f"{wl} {n:>2} hosts {tool:8} {phase:8} skipped (BENCH_SKIP)")
+                        log(f"{wl} {n:>2} hosts{at} {tool:8} {phase:8} skipped (BENCH_SKIP)")
                         continue
                     runs = []
                     spent = 0.0
@@ -313,19 +348,19 @@ def main():
                         r = one_run(tool, d, wl, n, hosts, skip_tags[wl])
                         runs.append(r)
                         spent += r["wall_s"]
-                        log(f"{wl} {n:>2} hosts {tool:8} {phase:8} #{len(runs)} {r}")
+                        log(f"{wl} {n:>2} hosts{at} {tool:8} {phase:8} #{len(runs)} {r}")
                         if phase == "first" and len(runs) == 1:
                             listings[tool] = tree_listing(root, hosts)
                             (d / "tree.txt").write_text(listings[tool])
-                    cell = {"tool": tool, "workload": wl, "hosts": n, "phase": phase, **stats(runs), "runs": runs}
+                    cell = {"tool": tool, "workload": wl, "hosts": n, "rtt_ms": rtt, "phase": phase,
+                            **stats(runs), "runs": runs}
                     results["cells"].append(cell)
             if "rprov" in listings:
                 ref = listings["rprov"]
-                results["same_files"][f"{wl}-{n}"] = {t: (l == ref) for t, l in listings.items()}
-                log(f"{wl} {n} same files as rprov: {results['same_files'][f'{wl}-{n}']}")
+                k = f"{wl}-{n}" + (f"-rtt{rtt}" if rtt else "")
+                results["same_files"][k] = {t: (l == ref) for t, l in listings.items()}
+                log(f"{wl} {n}{at} same files as rprov: {results['same_files'][k]}")
             save(results)
-    results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
-    save(results)
 
 
 _mitogen_checked = {}
@@ -427,9 +462,9 @@ def workload_c():
     save(results)
 
 
-def cell(results, tool, wl, n, phase):
+def cell(results, tool, wl, n, phase, rtt=0):
     for c in results["cells"]:
-        if (c["tool"], c["workload"], c["hosts"], c["phase"]) == (tool, wl, n, phase):
+        if (c["tool"], c["workload"], c["hosts"], c["phase"], c.get("rtt_ms", 0)) == (tool, wl, n, phase, rtt):
             return c
     return None
 
@@ -452,6 +487,9 @@ def report(res):
          f"Started {res['started']}, finished {res.get('finished', '(running)')}. "
          f"Up to {res['reps']} runs per cell, fewer when a cell exceeded {res['cell_budget_s']:.0f} s "
          "(see `reps`). Skipped cells: " + (", ".join(res["skipped_cells"]) or "none") + ".", "",
+         ("RTT: cells with an RTT above 0 reach every host through bench/delay_proxy.py on loopback, "
+          "which holds each byte for half the RTT in each direction and a new connection for one RTT "
+          "(TCP's handshake), the same for every tool. " if any(c.get("rtt_ms") for c in res["cells"]) else ""),
          "Workload (b) tags left out for every tool (module missing in rprov): "
          + (", ".join(res["skip_tags"].get("b", [])) or "none") + "; services are not part of (b) here (no systemd).", ""]
     if any(c["workload"] == "c" for c in res["cells"]):
@@ -466,10 +504,10 @@ def report(res):
           "RSS: largest single process in the tree (GNU time %M). Cmds/host: exec requests per host "
           "from sshd's log (median of the per-run mean over hosts; max over hosts and runs). "
           "`changed`: what the tool itself reported per run (sum over hosts).", "",
-          "| workload | hosts | phase | tool | reps | wall s | CPU s | RSS MB | cmds/host (max) | changed | failed runs |",
-          "|---|---|---|---|---|---|---|---|---|---|---|"]
+          "| workload | hosts | RTT ms | phase | tool | reps | wall s | CPU s | RSS MB | cmds/host (max) | changed | failed runs |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in res["cells"]:
-        L.append(f"| {c['workload']} | {c['hosts']} | {c['phase']} | {c['tool']} | {c['reps']} | "
+        L.append(f"| {c['workload']} | {c['hosts']} | {c.get('rtt_ms', 0)} | {c['phase']} | {c['tool']} | {c['reps']} | "
                  f"{c['wall_median_s']:.2f} ({c['wall_min_s']:.2f}–{c['wall_max_s']:.2f}) | {c['cpu_median_s']:.2f} | "
                  f"{c['peak_rss_mb']:.0f} | {c['cmds_per_host']:g} ({c['cmds_per_host_max']}) | "
                  f"{','.join(str(x) for x in c['changed'])} | {c['failed_runs']} |")
@@ -488,21 +526,22 @@ def ratio_table(res, peers):
     if not peers:
         return ["## Ratios", "", "rprov alone in this run: no peer to compare with."]
     L = ["## Ratios (peer ÷ rprov; >1 means rprov is better)", "",
-         "| workload | hosts | phase | " + " | ".join(f"wall vs {p}" for p in peers)
+         "| workload | hosts | RTT ms | phase | " + " | ".join(f"wall vs {p}" for p in peers)
          + " | " + " | ".join(f"cmds/host vs {p}" for p in peers) + " | " + " | ".join(f"CPU vs {p}" for p in peers) + " |",
-         "|" + "---|" * (3 + 3 * len(peers))]
+         "|" + "---|" * (4 + 3 * len(peers))]
     for wl in sorted({c["workload"] for c in res["cells"]}):
         for n in sorted({c["hosts"] for c in res["cells"]}):
-            for phase in ("nochange", "first"):
-                r = cell(res, "rprov", wl, n, phase)
-                if not r or not any(cell(res, p, wl, n, phase) for p in peers):
-                    continue
-                row = [wl, str(n), phase]
-                for key in ("wall_median_s", "cmds_per_host", "cpu_median_s"):
-                    for p in peers:
-                        c = cell(res, p, wl, n, phase)
-                        row.append(fmt_ratio(c and c[key], r[key]))
-                L.append("| " + " | ".join(row) + " |")
+            for rtt in sorted({c.get("rtt_ms", 0) for c in res["cells"]}):
+                for phase in ("nochange", "first"):
+                    r = cell(res, "rprov", wl, n, phase, rtt)
+                    if not r or not any(cell(res, p, wl, n, phase, rtt) for p in peers):
+                        continue
+                    row = [wl, str(n), str(rtt), phase]
+                    for key in ("wall_median_s", "cmds_per_host", "cpu_median_s"):
+                        for p in peers:
+                            c = cell(res, p, wl, n, phase, rtt)
+                            row.append(fmt_ratio(c and c[key], r[key]))
+                    L.append("| " + " | ".join(row) + " |")
     return L
 
 
@@ -519,9 +558,9 @@ def profile_table(res):
          "(SSH master start and close), probe and apply (remote commands: ms, and commands in "
          "parentheses), local (compile, plan, report on the controller) and the host's total. "
          "Wall is rprov's own, from its start to the recap.", "",
-         "| workload | hosts | phase | runs | load ms | connect ms | probe ms (cmds) | apply ms (cmds) "
+         "| workload | hosts | RTT ms | phase | runs | load ms | connect ms | probe ms (cmds) | apply ms (cmds) "
          "| local ms | host total ms | wall ms |",
-         "|---|---|---|---|---|---|---|---|---|---|---|"]
+         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in cells:
         ts = [r["timings"] for r in c["runs"] if r.get("timings")]
 
@@ -536,7 +575,7 @@ def profile_table(res):
         def n(v):
             return "–" if v is None else f"{round(v, 1):g}"
 
-        L.append(f"| {c['workload']} | {c['hosts']} | {c['phase']} | {len(ts)} | {f(med('load_ms', False))} | "
+        L.append(f"| {c['workload']} | {c['hosts']} | {c.get('rtt_ms', 0)} | {c['phase']} | {len(ts)} | {f(med('load_ms', False))} | "
                  f"{f(med('connect_ms'))} | {f(med('probe_ms'))} ({n(med('probes'))}) | "
                  f"{f(med('apply_ms'))} ({n(med('actions'))}) | {f(med('local_ms'))} | "
                  f"{f(med('total_ms'))} | {f(med('wall_ms', False))} |")
@@ -562,6 +601,20 @@ def targets(res):
         if r:
             out.append(f"- remote commands per host, no-change (a), {n} host(s): {r['cmds_per_host_max']} "
                        "(target ≤2) — " + ("met" if r["cmds_per_host_max"] <= 2 else "NOT met"))
+    # Round trips (issue 17): first runs at real-world latency.
+    for rtt in sorted({c.get("rtt_ms", 0) for c in res["cells"]} - {0}):
+        for n in sorted({c["hosts"] for c in res["cells"]}):
+            r = cell(res, "rprov", "a", n, "first", rtt)
+            if not r:
+                continue
+            out.append(f"- remote commands per host, first run (a), {n} host(s), {rtt} ms: "
+                       f"{r['cmds_per_host_max']} (target ≤3) — " + ("met" if r["cmds_per_host_max"] <= 3 else "NOT met"))
+            for p, want in (("ansible", 50), ("pyinfra", 10)):
+                c = cell(res, p, "a", n, "first", rtt)
+                if c:
+                    ratio = c["wall_median_s"] / r["wall_median_s"]
+                    out.append(f"- first run (a) at {n} host(s), {rtt} ms RTT vs {p}: {ratio:.1f}× (target ≥{want}×) — "
+                               + ("met" if ratio >= want else "NOT met"))
     r = [c for c in res["cells"] if c["tool"] == "rprov" and c["hosts"] == 50]
     if r:
         rss = max(c["peak_rss_mb"] for c in r)

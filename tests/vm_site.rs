@@ -596,7 +596,9 @@ fn vm_site_reference_stack() {
     // 5. Reboot: everything comes back without rprov.
     let t = Instant::now();
     vm_common::reboot();
-    wait_stack(300, "after the reboot");
+    // 169 s on an idle 2-core machine (qemu TCG); over 300 s when it is busy
+    // with other work. The test is about coming back, not how fast.
+    wait_stack(600, "after the reboot");
     wait_services(120, "after the reboot");
     eprintln!(
         "after reboot: PDS and both kollektivkart instances through Caddy, sshd, fail2ban, ufw, caddy and the ETL timer active {:.0}s after the reboot command",
