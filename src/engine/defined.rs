@@ -65,7 +65,7 @@ pub fn undefined_everywhere(shared: &Shared, plays_hosts: &[Vec<String>]) -> Vec
         .map(|s| s.to_string())
         .collect();
     let mut used: BTreeMap<String, String> = BTreeMap::new();
-    let inv = &shared.inventory;
+    let inv = shared.inventory();
     for h in inv.hosts() {
         defined.extend(inv.host_vars(&h).into_keys());
     }

@@ -116,7 +116,13 @@ impl Keywords {
         };
 
         let mut loop_items = None;
-        for key in ["loop", "with_items", "with_list", "with_dict"] {
+        for key in [
+            "loop",
+            "with_items",
+            "with_list",
+            "with_dict",
+            "with_sequence",
+        ] {
             if let Some(n) = node.get(key) {
                 if loop_items.is_some() {
                     return Err(LoadError::new(
@@ -128,6 +134,17 @@ impl Keywords {
                 loop_items = Some(match key {
                     "with_items" => json!({"__rprov_flatten": v}),
                     "with_dict" => json!({"__rprov_dict2items": v}),
+                    "with_sequence" => {
+                        // A literal sequence is checked now, at its line.
+                        if !crate::modules::args::has_template(&v) {
+                            super::sequence::check(&v).map_err(|m| {
+                                LoadError::new(doc.origin(n), m).with_hint(
+                                    "e.g. `with_sequence: start=1 end=5`, `count=3`, or `1-5/2:host%02d`",
+                                )
+                            })?;
+                        }
+                        json!({"__rprov_sequence": v})
+                    }
                     _ => v,
                 });
             }

@@ -11,6 +11,7 @@ mod keywords;
 pub use keywords::LOCALHOST;
 mod load;
 mod role;
+pub mod sequence;
 pub mod serial;
 mod task;
 

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 mod act;
 mod fused;
-mod local;
+pub(in crate::engine) mod local;
 mod remote;
 mod tasks;
 
@@ -159,6 +159,9 @@ pub struct HostRunner {
     facts_gathered: bool,
     /// set_fact and register results.
     host_facts: Vars,
+    /// What `include_vars` loaded: above task vars, below set_fact (Ansible's
+    /// precedence), for the rest of the run.
+    included_vars: Vars,
     play_vars: Vars,
     vars_files: Vars,
     /// Secret values with template syntax, never rendered (refreshed when
@@ -203,7 +206,7 @@ pub struct HostRunner {
 
 impl HostRunner {
     pub fn new(name: String, shared: Arc<Shared>) -> Self {
-        let inventory_vars = shared.inventory.host_vars(&name);
+        let inventory_vars = shared.inventory().host_vars(&name);
         let literal = shared.literal_values();
         HostRunner {
             name,
@@ -214,6 +217,7 @@ impl HostRunner {
             facts_layer: Vars::new(),
             facts_gathered: false,
             host_facts: Vars::new(),
+            included_vars: Vars::new(),
             play_vars: Vars::new(),
             vars_files: Vars::new(),
             literal,
@@ -283,6 +287,10 @@ impl HostRunner {
         }
         self.notified = vec![false; play.handlers.len()];
         self.play_vars = play.vars.clone();
+        if shared.inventory_changed() {
+            // `add_host` may have given this host new variables.
+            self.inventory_vars = shared.inventory().host_vars(&self.name);
+        }
         let total: usize = play.sections.iter().map(Vec::len).sum();
         shared.reporter.host_start(&self.name, total as u64);
 
@@ -434,6 +442,7 @@ impl HostRunner {
             l.extend(r.task_vars());
         }
         l.extend(task_layers.iter().take(1).copied());
+        l.push(&self.included_vars);
         l.push(&self.host_facts);
         if let Some(r) = role {
             l.extend(r.task_params());
@@ -455,9 +464,9 @@ impl HostRunner {
         );
         m.insert(
             "group_names".into(),
-            json!(sh.inventory.group_names(&self.name)),
+            json!(sh.inventory().group_names(&self.name)),
         );
-        m.insert("groups".into(), sh.groups.clone());
+        m.insert("groups".into(), sh.groups());
         m.insert(
             "playbook_dir".into(),
             json!(sh.playbook.dir.display().to_string()),
@@ -465,14 +474,14 @@ impl HostRunner {
         m.insert(
             "inventory_dir".into(),
             json!(sh
-                .inventory
+                .inventory()
                 .path()
                 .parent()
                 .map(|p| p.display().to_string())),
         );
         m.insert(
             "inventory_file".into(),
-            json!(sh.inventory.path().display().to_string()),
+            json!(sh.inventory().path().display().to_string()),
         );
         m.insert("ansible_check_mode".into(), json!(sh.opts.check));
         m.insert("ansible_diff_mode".into(), json!(sh.opts.diff));
