@@ -29,6 +29,12 @@ pub fn items(v: &Json, max: usize) -> Result<Vec<Json>, String> {
         let spec = match term {
             Json::String(s) => parse_text(s)?,
             Json::Object(m) => parse_map(m)?,
+            // Ansible's lookup fails on a number (`with_sequence: 3`).
+            Json::Number(n) => {
+                return Err(format!(
+                    "with_sequence: `{n}` is a number, and the sequence is text: write `end={n}` or quote it (`\"{n}\"`)"
+                ))
+            }
             other => {
                 return Err(format!(
                     "with_sequence takes `start=… end=…` text, got {other}"

@@ -18,6 +18,7 @@ mod fused;
 pub(in crate::engine) mod local;
 mod remote;
 mod tasks;
+mod template_vars;
 
 use rprov_template::{TemplateError, TemplateErrorKind, OMIT};
 use rprov_transport::Connection;
@@ -652,6 +653,7 @@ impl HostRunner {
         let ctx = r
             .context(names.iter().map(String::as_str))
             .map_err(|e| format!("{shown}: {e}"))?;
+        let ctx = template_vars::add(ctx, path, &names);
         self.shared
             .templater
             .render_file_in(&source, &shown, &ctx, opts, &includes)

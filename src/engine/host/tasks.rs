@@ -278,6 +278,9 @@ impl HostRunner {
 
         let mut outcomes = Vec::new();
         for (idx, item) in items.into_iter().enumerate() {
+            if idx > 0 && task.loop_pause > 0.0 {
+                tokio::time::sleep(std::time::Duration::from_secs_f64(task.loop_pause)).await;
+            }
             let mut layer = extra.cloned().unwrap_or_default();
             layer.insert(task.loop_var.clone(), item.clone());
             layer.insert("ansible_loop_var".into(), json!(task.loop_var));

@@ -44,9 +44,8 @@ pub(super) struct LocalModule {
     pub runs: Runs,
     /// Runs once for all the play's hosts (Ansible's `BYPASS_HOST_LOOP`).
     pub once: bool,
-    /// `changed_when`/`failed_when` apply to its result. The older local
-    /// modules (debug, assert, set_fact, fail) never had them applied, and
-    /// keep that until a test holds them to Ansible's behaviour.
+    /// `changed_when`/`failed_when` apply to its result (as they do to every
+    /// task in Ansible; not to `include_tasks`, whose result is its tasks).
     pub conditions: bool,
 }
 
@@ -68,10 +67,10 @@ impl From<ItemOutcome> for Local {
 /// Every local module. The argument checks are in `modules::SPECS` (the
 /// entries with `local`); `registry_matches_specs` holds the two together.
 pub(super) static LOCAL: &[LocalModule] = &[
-    item("debug", debug::run),
-    item("assert", assert::run),
-    item("fail", fail::run),
-    item("set_fact", set_fact::run),
+    item("debug", debug::run).with_conditions(),
+    item("assert", assert::run).with_conditions(),
+    item("fail", fail::run).with_conditions(),
+    item("set_fact", set_fact::run).with_conditions(),
     item("include_tasks", include_tasks::run),
     item("include_vars", include_vars::run).with_conditions(),
     item("group_by", group_by::run).with_conditions(),
