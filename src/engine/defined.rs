@@ -43,6 +43,18 @@ const MAGIC: &[&str] = &[
     "item",
     "vars",
     "play_hosts",
+    "role_names",
+    "ansible_role_names",
+    "ansible_play_role_names",
+    "ansible_dependent_role_names",
+    // In template files (engine::host::template_vars).
+    "template_host",
+    "template_path",
+    "template_fullpath",
+    "template_mtime",
+    "template_uid",
+    "template_run_date",
+    "ansible_managed",
 ];
 
 /// A name used in a template and defined nowhere.

@@ -496,6 +496,28 @@ impl HostRunner {
         );
         m.insert("ansible_skip_tags".into(), json!(sh.opts.skip_tags));
         m.insert("ansible_play_name".into(), json!(self.play().name));
+        // The play's roles and their dependencies, as ansible-core's
+        // `_get_magic_variables` lists them (each name once).
+        let mut play_roles: Vec<&str> = Vec::new();
+        let mut dependent: Vec<&str> = Vec::new();
+        for r in &self.play().roles {
+            play_roles.push(r.name());
+            for d in &r.dependencies {
+                if !dependent.contains(&d.name.as_str()) {
+                    dependent.push(&d.name);
+                }
+            }
+        }
+        let mut all = dependent.clone();
+        for r in &play_roles {
+            if !all.contains(r) {
+                all.push(r);
+            }
+        }
+        m.insert("ansible_role_names".into(), json!(all));
+        m.insert("ansible_play_role_names".into(), json!(play_roles));
+        m.insert("role_names".into(), json!(play_roles));
+        m.insert("ansible_dependent_role_names".into(), json!(dependent));
         m.insert("omit".into(), json!(OMIT));
         if let Some(r) = role {
             m.insert("role_path".into(), json!(r.own.path.display().to_string()));
