@@ -144,7 +144,7 @@ fn playbook(dir: &Path, base: &Path, sshd: &Sshd) {
     .unwrap();
 }
 
-fn events<'a>(run: &'a Run, name: &str) -> Vec<serde_json::Value> {
+fn events(run: &Run, name: &str) -> Vec<serde_json::Value> {
     run.tasks()
         .into_iter()
         .filter(|t| t["task"] == name)

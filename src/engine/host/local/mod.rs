@@ -29,13 +29,21 @@ use crate::report::Status;
 
 use super::*;
 
+/// A module run for one host and item: the runner, the task, its loop
+/// variables.
+pub(super) type ItemFn = fn(&mut HostRunner, &Task, &Vars) -> Local;
+
+/// A step of the task list: the runner, the task, its shown name, when it
+/// started.
+pub(super) type ControlFn = fn(&mut HostRunner, &Task, &str, Instant) -> Result<Flow, Stop>;
+
 /// How a local module runs.
 pub(super) enum Runs {
     /// Per host and loop item, after `when:`, like any module.
-    Item(fn(&mut HostRunner, &Task, &Vars) -> Local),
+    Item(ItemFn),
     /// Steers the task list (`meta`): runs before `when:`, throttling and
     /// delegation, and says what the list does next.
-    Control(fn(&mut HostRunner, &Task, &str, Instant) -> Result<Flow, Stop>),
+    Control(ControlFn),
 }
 
 /// A module that runs on the controller.
@@ -86,7 +94,7 @@ pub(super) static LOCAL: &[LocalModule] = &[
     },
 ];
 
-const fn item(name: &'static str, run: fn(&mut HostRunner, &Task, &Vars) -> Local) -> LocalModule {
+const fn item(name: &'static str, run: ItemFn) -> LocalModule {
     LocalModule {
         name,
         runs: Runs::Item(run),
@@ -110,9 +118,7 @@ pub(super) fn find(name: &str) -> Option<&'static LocalModule> {
 }
 
 /// The task-list step of `name`, when it is one (`meta`).
-pub(super) fn control(
-    name: &str,
-) -> Option<fn(&mut HostRunner, &Task, &str, Instant) -> Result<Flow, Stop>> {
+pub(super) fn control(name: &str) -> Option<ControlFn> {
     match find(name)?.runs {
         Runs::Control(f) => Some(f),
         Runs::Item(_) => None,
