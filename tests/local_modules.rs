@@ -230,6 +230,19 @@ fn wrong_sequences_and_missing_vars_files_name_their_place() {
     );
 
     fs::write(
+        dir.path().join("pause.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg={{ item }}\n      loop: [1]\n      loop_control:\n        pause: soon\n",
+    )
+    .unwrap();
+    let run = apply_json(dir.path(), &inv, &["pause.yml"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.all().contains("pause.yml:7:") && run.all().contains("`pause` must be a number"),
+        "{}",
+        run.dump()
+    );
+
+    fs::write(
         dir.path().join("missing.yml"),
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_vars: nothere.yml\n",
     )
