@@ -540,7 +540,15 @@ impl HostRunner {
         // A fresh log: what this item asks for that is not known makes it
         // unknown, whichever way its evaluation went (see `vars`).
         self.refusals.take();
-        let o = self.evaluate_item(tasks, i, layer, rest).await?;
+        let mut o = self.evaluate_item(tasks, i, layer, rest).await?;
+        // As Ansible's TaskExecutor: a result that ran says whether it
+        // failed (a skipped one does not; a loop's aggregate does not).
+        if matches!(o.status, Status::Ok | Status::Changed | Status::Failed)
+            && !o.result.contains_key("failed")
+        {
+            o.result
+                .insert("failed".into(), json!(o.status == Status::Failed));
+        }
         Ok(match self.refusals.take() {
             Some(r) if o.status != Status::Unknown => ItemOutcome::unknown(&r.describe()),
             _ => o,
