@@ -45,6 +45,29 @@ fn playbook(dir: &Path, base: &Path, sshd: &Sshd) {
     fs::write(dir.join("confdir/sub/b.yml"), "from_dir: b\n").unwrap();
     fs::write(dir.join("confdir/skip.yml"), "from_dir: skipped\n").unwrap();
     fs::write(dir.join("confdir/notes.txt"), "not vars\n").unwrap();
+    // A role: its own vars/ first, the playbook's as the fallback; `dir:`
+    // under the role's vars/ (its main.yml never read again).
+    fs::create_dir_all(dir.join("roles/r1/vars/more")).unwrap();
+    fs::create_dir_all(dir.join("roles/r1/tasks")).unwrap();
+    fs::write(dir.join("roles/r1/vars/main.yml"), "role_main: main\n").unwrap();
+    fs::write(dir.join("roles/r1/vars/rv.yml"), "role_file: from_role\n").unwrap();
+    fs::write(dir.join("roles/r1/vars/more/m.yml"), "role_dir: more\n").unwrap();
+    fs::write(
+        dir.join("roles/r1/tasks/main.yml"),
+        r#"- include_vars: rv.yml
+- include_vars: extra.yml
+- include_vars:
+    dir: more
+  register: more
+- assert:
+    that:
+      - role_file == "from_role"
+      - over == "included"
+      - role_dir == "more"
+      - more.ansible_included_var_files | length == 1
+"#,
+    )
+    .unwrap();
     let base = base.display();
     let conn = connection_args(sshd);
     fs::write(
@@ -55,6 +78,8 @@ fn playbook(dir: &Path, base: &Path, sshd: &Sshd) {
   vars:
     from_play: play
     over: play
+  roles:
+    - r1
   tasks:
     - name: vars file found under the playbook's vars/
       include_vars: extra.yml
