@@ -404,6 +404,33 @@ fn conditions_are_not_split_at_commas() {
     );
 }
 
+/// Issue 18: include_vars (precedence, a directory under one name),
+/// group_by and add_host (later plays target what they made; the added host
+/// is reached with the connection variables it was given) and with_sequence.
+#[test]
+fn include_vars_group_by_add_host_and_with_sequence_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "dynamic_inventory",
+        prepare: empty_root,
+        // vars, inventory, two loops (a loop counts once), made-web1.
+        min_changed: 5,
+    });
+    for f in [
+        "seq-n000",
+        "seq-n005",
+        "seq-n010",
+        "short-1",
+        "short-3",
+        "made-web1",
+        "added-web2",
+    ] {
+        assert!(out.tree.contains_key(Path::new(f)), "{f}: {:#?}", out.tree);
+    }
+    assert!(out
+        .read("vars")
+        .starts_with("over=included\nfact_wins=fact\n"));
+}
+
 /// Issue 11 item 9: a command that cannot be found fails its task (exit
 /// status 127 through the shell), it does not make the host unreachable;
 /// `ignore_errors` goes on.

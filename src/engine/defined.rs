@@ -43,6 +43,18 @@ const MAGIC: &[&str] = &[
     "item",
     "vars",
     "play_hosts",
+    "role_names",
+    "ansible_role_names",
+    "ansible_play_role_names",
+    "ansible_dependent_role_names",
+    // In template files (engine::host::template_vars).
+    "template_host",
+    "template_path",
+    "template_fullpath",
+    "template_mtime",
+    "template_uid",
+    "template_run_date",
+    "ansible_managed",
 ];
 
 /// A name used in a template and defined nowhere.
@@ -65,7 +77,7 @@ pub fn undefined_everywhere(shared: &Shared, plays_hosts: &[Vec<String>]) -> Vec
         .map(|s| s.to_string())
         .collect();
     let mut used: BTreeMap<String, String> = BTreeMap::new();
-    let inv = &shared.inventory;
+    let inv = shared.inventory();
     for h in inv.hosts() {
         defined.extend(inv.host_vars(&h).into_keys());
     }

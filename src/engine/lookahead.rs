@@ -73,7 +73,7 @@ fn scan(
             }
             continue;
         }
-        if task.module == "include_tasks" && depth < MAX_INCLUDE_DEPTH {
+        if super::host::local::includes(task) && depth < MAX_INCLUDE_DEPTH {
             match runner.foresee_include(task) {
                 Some(included) => {
                     if !scan(runner, &included, 0, depth + 1, out) {

@@ -53,7 +53,9 @@ pub struct RunOptions {
 
 /// Everything the hosts of a run share, read-only.
 pub struct Shared {
-    pub inventory: Inventory,
+    /// The inventory as loaded, then as `group_by` and `add_host` changed it
+    /// during the run (see [`Shared::inventory`]).
+    inventory: std::sync::RwLock<Arc<Inventory>>,
     pub playbook: Playbook,
     pub templater: Templater,
     pub names: NamesCache,
@@ -67,8 +69,13 @@ pub struct Shared {
     pub identities: rprov_secrets::IdentityOptions,
     /// Every `vars_files` entry, loaded once per run.
     vars_files: vars_files::VarsFiles,
-    pub groups: Json,
+    /// `groups` as of the last inventory change.
+    groups: std::sync::RwLock<Json>,
+    /// `hostvars` of the inventory as it was when first asked for; hosts
+    /// added at run time get theirs in [`Shared::hostvars_now`].
     hostvars: OnceLock<Json>,
+    /// How many times `group_by`/`add_host` changed the inventory.
+    inventory_changes: std::sync::atomic::AtomicUsize,
     /// Who runs each `run_once` task, and its outcome for the other hosts.
     run_once: run_once::RunOnce,
     /// What each host learned during the run (facts, set_fact, register), for
@@ -98,7 +105,7 @@ impl Shared {
     ) -> Self {
         let groups = serde_json::to_value(inventory.groups()).unwrap_or(Json::Null);
         Shared {
-            inventory,
+            inventory: std::sync::RwLock::new(Arc::new(inventory)),
             playbook,
             templater: Templater::new(),
             names: NamesCache::default(),
@@ -108,8 +115,9 @@ impl Shared {
             vault_password,
             identities,
             vars_files: vars_files::VarsFiles::default(),
-            groups,
+            groups: std::sync::RwLock::new(groups),
             hostvars: OnceLock::new(),
+            inventory_changes: Default::default(),
             run_once: run_once::RunOnce::default(),
             learned: Default::default(),
             abort: abort::PlayAbort::default(),
@@ -168,6 +176,50 @@ impl Shared {
 
     /// Records variables `host` learned (facts, set_fact, register), so that
     /// the other hosts see them in `hostvars`.
+    /// The inventory as of now: the loaded one, with what `group_by` and
+    /// `add_host` added so far.
+    pub fn inventory(&self) -> Arc<Inventory> {
+        self.inventory
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Ansible's `groups` variable as of now.
+    pub fn groups(&self) -> Json {
+        self.groups
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Changes the inventory at run time (`group_by`, `add_host`): `change`
+    /// says whether it changed anything. Later tasks see the new `groups`,
+    /// and later plays select their hosts from the new inventory.
+    pub fn change_inventory<T>(
+        &self,
+        change: impl FnOnce(&mut Inventory) -> Result<(bool, T), String>,
+    ) -> Result<(bool, T), String> {
+        let mut slot = self.inventory.write().unwrap_or_else(|e| e.into_inner());
+        let mut inv = Inventory::clone(&slot);
+        let (changed, out) = change(&mut inv)?;
+        if changed {
+            let groups = serde_json::to_value(inv.groups()).unwrap_or(Json::Null);
+            *slot = Arc::new(inv);
+            *self.groups.write().unwrap_or_else(|e| e.into_inner()) = groups;
+            self.inventory_changes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok((changed, out))
+    }
+
+    /// Whether `group_by` or `add_host` changed the inventory in this run.
+    pub fn inventory_changed(&self) -> bool {
+        self.inventory_changes
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0
+    }
+
     pub fn learn<'a>(&self, host: &str, vars: impl IntoIterator<Item = (&'a String, &'a Json)>) {
         let mut learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
         let entry = learned.entry(host.to_string()).or_default();
@@ -181,6 +233,9 @@ impl Shared {
     /// facts once they were gathered).
     pub fn hostvars_now(&self) -> Json {
         let mut all = self.hostvars().clone();
+        if self.inventory_changed() {
+            self.add_runtime_hostvars(&mut all);
+        }
         let learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
         if let Json::Object(hosts) = &mut all {
             for (host, vars) in learned.iter() {
@@ -192,16 +247,37 @@ impl Shared {
         all
     }
 
+    /// Hosts `add_host` added, and `group_names` as `group_by` changed them.
+    fn add_runtime_hostvars(&self, all: &mut Json) {
+        let Json::Object(hosts) = all else {
+            return;
+        };
+        let inv = self.inventory();
+        for h in inv.hosts() {
+            let names = serde_json::to_value(inv.group_names(&h)).unwrap_or(Json::Null);
+            let entry = hosts.entry(h.clone()).or_insert_with(|| {
+                let mut m: serde_json::Map<String, Json> = inv.host_vars(&h).into_iter().collect();
+                m.insert("inventory_hostname".into(), Json::String(h.clone()));
+                Json::Object(m)
+            });
+            if let Json::Object(m) = entry {
+                m.insert("group_names".into(), names);
+            }
+        }
+    }
+
     /// `hostvars`: every host's inventory variables, rendered. Built on first use.
     pub fn hostvars(&self) -> &Json {
         self.hostvars.get_or_init(|| {
             let literal = self.literal_values();
             let mut all = serde_json::Map::new();
-            for h in self.inventory.hosts() {
-                let vars = self.inventory.host_vars(&h);
+            let inv = self.inventory();
+            let groups = self.groups();
+            for h in inv.hosts() {
+                let vars = inv.host_vars(&h);
                 let mut magic = Vars::new();
                 magic.insert("inventory_hostname".into(), Json::String(h.clone()));
-                magic.insert("groups".into(), self.groups.clone());
+                magic.insert("groups".into(), groups.clone());
                 let r = Resolver::new(vec![&vars, &magic], &self.templater, &self.names)
                     .with_literal(&literal);
                 let mut rendered = serde_json::Map::new();
@@ -215,7 +291,7 @@ impl Shared {
                 rendered.insert("inventory_hostname".into(), Json::String(h.clone()));
                 rendered.insert(
                     "group_names".into(),
-                    serde_json::to_value(self.inventory.group_names(&h)).unwrap_or(Json::Null),
+                    serde_json::to_value(inv.group_names(&h)).unwrap_or(Json::Null),
                 );
                 all.insert(h, Json::Object(rendered));
             }
@@ -287,6 +363,22 @@ async fn run_batch(
     }
 }
 
+/// The hosts of `play` in the inventory as it is now (see
+/// [`Shared::change_inventory`]), in the play's `order`.
+fn hosts_now(shared: &Shared, play: &crate::playbook::Play) -> Vec<String> {
+    let inv = shared.inventory();
+    let mut hosts = inv.select(&play.hosts).unwrap_or_default();
+    if let Some(limit) = &shared.opts.limit {
+        let keep = inv.select(limit).unwrap_or_default();
+        hosts.retain(|h| keep.contains(h));
+    }
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    play.order.arrange(&mut hosts, seed);
+    hosts
+}
+
 /// Runs every play on its hosts. Load errors were found before this point;
 /// what fails here fails per host, and the other hosts go on. `load` is the
 /// time loading took, for `--timings`.
@@ -317,6 +409,15 @@ pub async fn run(
 
     'plays: for (pi, hosts) in plays_hosts.iter().enumerate() {
         let play = &shared.playbook.plays[pi];
+        // `group_by` and `add_host` changed the inventory: the play's pattern
+        // (and --limit) select from it as it is now, as Ansible's do.
+        let now;
+        let hosts = if shared.inventory_changed() {
+            now = hosts_now(&shared, play);
+            &now
+        } else {
+            hosts
+        };
         let active: Vec<String> = hosts
             .iter()
             .filter(|h| runners.get(*h).is_none_or(|r| r.can_continue()))

@@ -59,8 +59,12 @@ pub struct ModuleSpec {
     pub args: &'static [Arg],
     /// Takes free-form text (`command: ls -l`).
     pub free_form: bool,
-    /// Runs on the controller only (debug, set_fact…): no probe, no remote command.
+    /// Runs on the controller only (debug, set_fact…): no probe, no remote
+    /// command. The engine runs it through its registry of local modules.
     pub local: bool,
+    /// Takes any other argument names as well (`add_host`: they are the
+    /// new host's variables); the named ones are still checked.
+    pub open: bool,
 }
 
 impl ModuleSpec {
@@ -87,16 +91,16 @@ macro_rules! args {
 
 macro_rules! spec {
     ($name:literal, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, local: false }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, local: false, open: false }
     };
     ($name:literal, free, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, local: false }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, local: false, open: false }
     };
     ($name:literal, local, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, local: true }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, local: true, open: false }
     };
     ($name:literal, local free, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, local: true }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, local: true, open: false }
     };
 }
 
@@ -289,6 +293,36 @@ pub static SPECS: &[ModuleSpec] = &[
         ]
     ),
     spec!("fail", local, ["msg": Kind::Any]),
+    spec!(
+        "include_vars",
+        local free,
+        [
+            "file",
+            "dir",
+            "name",
+            "depth": Kind::Int,
+            "files_matching",
+            "ignore_files": Kind::List,
+            "extensions": Kind::List,
+            "ignore_unknown_extensions": Kind::Bool,
+            "hash_behaviour": Kind::Choice(&["replace", "merge"]),
+        ]
+    ),
+    spec!("group_by", local, ["key", "parents": Kind::List]),
+    ModuleSpec {
+        name: "add_host",
+        args: args![
+            "name",
+            "hostname",
+            "host",
+            "groups": Kind::List,
+            "group": Kind::List,
+            "groupname": Kind::List,
+        ],
+        free_form: false,
+        local: true,
+        open: true,
+    },
     spec!("set_fact", local, []),
     spec!("meta", local free, []),
     spec!("ping", ["data": Kind::Any]),
@@ -299,12 +333,14 @@ pub static SPECS: &[ModuleSpec] = &[
         args: IMPORT_ROLE_ARGS,
         free_form: false,
         local: true,
+        open: false,
     },
     ModuleSpec {
         name: "include_role",
         args: INCLUDE_ROLE_ARGS,
         free_form: false,
         local: true,
+        open: false,
     },
     spec!(
         "user",
@@ -493,18 +529,21 @@ pub static SPECS: &[ModuleSpec] = &[
         args: SYSTEMD_ARGS,
         free_form: false,
         local: false,
+        open: false,
     },
     ModuleSpec {
         name: "systemd_service",
         args: SYSTEMD_ARGS,
         free_form: false,
         local: false,
+        open: false,
     },
     ModuleSpec {
         name: "service",
         args: SYSTEMD_ARGS,
         free_form: false,
         local: false,
+        open: false,
     },
     spec!(
         "quadlet",

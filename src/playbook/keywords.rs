@@ -16,6 +16,7 @@ pub(super) struct Keywords {
     loop_var: String,
     index_var: Option<String>,
     loop_label: Option<String>,
+    loop_pause: f64,
     register: Option<String>,
     changed_when: Option<Vec<String>>,
     failed_when: Option<Vec<String>>,
@@ -116,7 +117,13 @@ impl Keywords {
         };
 
         let mut loop_items = None;
-        for key in ["loop", "with_items", "with_list", "with_dict"] {
+        for key in [
+            "loop",
+            "with_items",
+            "with_list",
+            "with_dict",
+            "with_sequence",
+        ] {
             if let Some(n) = node.get(key) {
                 if loop_items.is_some() {
                     return Err(LoadError::new(
@@ -128,11 +135,23 @@ impl Keywords {
                 loop_items = Some(match key {
                     "with_items" => json!({"__rprov_flatten": v}),
                     "with_dict" => json!({"__rprov_dict2items": v}),
+                    "with_sequence" => {
+                        // A literal sequence is checked now, at its line.
+                        if !crate::modules::args::has_template(&v) {
+                            super::sequence::check(&v).map_err(|m| {
+                                LoadError::new(doc.origin(n), m).with_hint(
+                                    "e.g. `with_sequence: start=1 end=5`, `count=3`, or `1-5/2:host%02d`",
+                                )
+                            })?;
+                        }
+                        json!({"__rprov_sequence": v})
+                    }
                     _ => v,
                 });
             }
         }
         let (mut loop_var, mut index_var, mut loop_label) = ("item".to_string(), None, None);
+        let mut loop_pause = 0.0;
         if let Some(lc) = node.get("loop_control") {
             let Some(entries) = lc.as_map() else {
                 return Err(LoadError::new(
@@ -146,13 +165,23 @@ impl Keywords {
                     ("loop_var", Some(s)) => loop_var = s,
                     ("index_var", Some(s)) => index_var = Some(s),
                     ("label", Some(s)) => loop_label = Some(s),
-                    ("pause" | "extended" | "extended_allitems", _) => {}
+                    ("pause", Some(s)) => match s.trim().parse::<f64>() {
+                        Ok(p) if p.is_finite() && p >= 0.0 => loop_pause = p,
+                        _ => {
+                            return Err(LoadError::new(
+                                doc.origin(v),
+                                format!("`pause` must be a number of seconds, got `{s}`"),
+                            )
+                            .with_hint("e.g. `pause: 2` or `pause: 0.5`"))
+                        }
+                    },
+                    ("extended" | "extended_allitems", _) => {}
                     (other, _) => {
                         return Err(LoadError::new(
                             doc.origin(k),
                             format!("unknown loop_control option `{other}`"),
                         )
-                        .with_hint("rprov knows loop_var, index_var and label"))
+                        .with_hint("rprov knows loop_var, index_var, label and pause"))
                     }
                 }
             }
@@ -213,6 +242,7 @@ impl Keywords {
             loop_var,
             index_var,
             loop_label,
+            loop_pause,
             register: register_of(doc, node)?,
             changed_when: cond_of("changed_when")?,
             failed_when: cond_of("failed_when")?,
@@ -326,6 +356,7 @@ impl Keywords {
             loop_var: self.loop_var,
             index_var: self.index_var,
             loop_label: self.loop_label,
+            loop_pause: self.loop_pause,
             register: self.register,
             changed_when: self.changed_when,
             failed_when: self.failed_when,

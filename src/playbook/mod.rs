@@ -11,6 +11,7 @@ mod keywords;
 pub use keywords::LOCALHOST;
 mod load;
 mod role;
+pub mod sequence;
 pub mod serial;
 mod task;
 
@@ -234,6 +235,8 @@ pub struct Task {
     pub loop_var: String,
     pub index_var: Option<String>,
     pub loop_label: Option<String>,
+    /// `loop_control: pause`: seconds to wait between loop items.
+    pub loop_pause: f64,
     pub register: Option<String>,
     pub changed_when: Option<Vec<String>>,
     pub failed_when: Option<Vec<String>>,

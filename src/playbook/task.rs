@@ -22,6 +22,7 @@ const TASK_KEYWORDS: &[&str] = &[
     "with_items",
     "with_list",
     "with_dict",
+    "with_sequence",
     "loop_control",
     "register",
     "changed_when",
@@ -65,7 +66,6 @@ const UNSUPPORTED_KEYWORDS: &[&str] = &[
     "with_nested",
     "with_subelements",
     "with_together",
-    "with_sequence",
     "with_indexed_items",
     "module_defaults",
 ];
@@ -351,6 +351,14 @@ fn module_args(
     }
 }
 
+/// A whole argument text that is one `{{ … }}` expression.
+fn is_splat(v: &Json) -> bool {
+    v.as_str().is_some_and(|s| {
+        let s = s.trim();
+        s.starts_with("{{") && s.ends_with("}}") && s[2..s.len() - 2].find("}}").is_none()
+    })
+}
+
 fn check_args(
     doc: &Document,
     key: &Node,
@@ -364,7 +372,10 @@ fn check_args(
     }
     for name in args.keys() {
         if name == "_raw_params" {
-            if spec.free_form {
+            // `assert: '{{ item }}'`: the arguments are one template that
+            // renders to a mapping (Ansible's argument splat), for the
+            // modules that run on the controller.
+            if spec.free_form || (spec.local && is_splat(&args[name])) {
                 continue;
             }
             return Err(LoadError::new(
@@ -373,7 +384,7 @@ fn check_args(
             )
             .with_hint("write its arguments as a mapping or as key=value words"));
         }
-        if spec.arg(name).is_none() {
+        if spec.arg(name).is_none() && !spec.open {
             let all = spec.arg_names().collect::<Vec<_>>().join(", ");
             let hint = match did_you_mean(name, spec.arg_names()) {
                 Some(s) => format!("did you mean `{s}`? `{}` takes: {all}", spec.name),

@@ -245,6 +245,84 @@ impl Inventory {
             .collect()
     }
 
+    /// `group_by` at run time (Ansible's `add_dynamic_group`): creates
+    /// `group` and `parents` if new, makes `group` a child of each parent and
+    /// puts `host` in it. Returns whether the inventory changed (as Ansible's
+    /// `changed`), or why it cannot (a cycle).
+    pub fn add_dynamic_group(
+        &mut self,
+        host: &str,
+        group: &str,
+        parents: &[String],
+    ) -> Result<bool, String> {
+        let mut changed = false;
+        for p in parents {
+            if !self.data.groups.contains_key(p.as_str()) {
+                changed = true;
+            }
+            let known = self
+                .data
+                .groups
+                .get(p.as_str())
+                .is_some_and(|g| g.children.iter().any(|c| c == group));
+            if !known {
+                self.data.add_child(p, group)?;
+                changed = true;
+            }
+        }
+        self.data.add_group(group);
+        let has = self
+            .data
+            .groups
+            .get(group)
+            .is_some_and(|g| g.hosts.iter().any(|h| h == host));
+        if !has {
+            self.data.add_host(host, Some(group), None);
+            changed = true;
+        }
+        if changed {
+            self.data.reconcile();
+        }
+        Ok(changed)
+    }
+
+    /// `add_host` at run time (Ansible's `add_dynamic_host`): the host (new
+    /// ones join `all`), its variables merged over those it has, and the
+    /// groups it joins. Returns whether the inventory changed.
+    pub fn add_dynamic_host(&mut self, host: &str, groups: &[String], vars: &Vars) -> bool {
+        let mut changed = false;
+        if !self.data.hosts.contains_key(host) {
+            self.data.add_host(host, None, None);
+            changed = true;
+        }
+        for (k, v) in vars {
+            let same = self
+                .data
+                .hosts
+                .get(host)
+                .is_some_and(|h| h.vars.get(k) == Some(v));
+            if !same {
+                self.data.set_host_var(host, k, v.clone());
+                changed = true;
+            }
+        }
+        for g in groups {
+            let has = self
+                .data
+                .groups
+                .get(g.as_str())
+                .is_some_and(|grp| grp.hosts.iter().any(|h| h == host));
+            if !has {
+                self.data.add_host(host, Some(g), None);
+                changed = true;
+            }
+        }
+        if changed {
+            self.data.reconcile();
+        }
+        changed
+    }
+
     /// All hosts in inventory order (the order of `groups['all']`).
     pub fn hosts(&self) -> Vec<String> {
         self.data.group_hosts(ALL)

@@ -28,6 +28,7 @@ pub fn build() -> Environment<'static> {
     filters::register(&mut env);
     jinja_tests::register(&mut env);
     lookup::register(&mut env);
+    crate::now::register(&mut env);
     env
 }
 

@@ -24,6 +24,7 @@ mod include;
 pub mod jinja_tests;
 pub mod limits;
 pub mod lookup;
+mod now;
 mod undefined;
 
 use minijinja::value::Value;

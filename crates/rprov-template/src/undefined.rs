@@ -21,6 +21,7 @@ use crate::error::{TemplateError, TemplateErrorKind};
 /// Names that are globals of the environment, never context variables.
 pub const GLOBALS: &[&str] = &[
     "range",
+    "now",
     "lookup",
     "query",
     "q",

@@ -435,7 +435,13 @@ impl HostRunner {
                     o.result.insert("failed_when_result".into(), json!(false));
                 }
                 Err(m) => {
-                    *o = ItemOutcome::failed(m);
+                    // As Ansible: the task fails, its result kept (with why).
+                    o.status = Status::Failed;
+                    o.result.insert("failed".into(), json!(true));
+                    o.result.insert("failed_when_result".into(), json!(m));
+                    o.result.insert("msg".into(), json!(m));
+                    o.msg = Some(m);
+                    o.msg_kind = MsgKind::Message;
                     return;
                 }
             }
@@ -451,7 +457,14 @@ impl HostRunner {
                         }
                     }
                 }
-                Err(m) => *o = ItemOutcome::failed(m),
+                Err(m) => {
+                    o.status = Status::Failed;
+                    o.result.insert("failed".into(), json!(true));
+                    o.result.insert("changed_when_result".into(), json!(m));
+                    o.result.insert("msg".into(), json!(m));
+                    o.msg = Some(m);
+                    o.msg_kind = MsgKind::Message;
+                }
             }
         }
     }

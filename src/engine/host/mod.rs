@@ -15,9 +15,10 @@ use std::time::Instant;
 
 mod act;
 mod fused;
-mod local;
+pub(in crate::engine) mod local;
 mod remote;
 mod tasks;
+mod template_vars;
 
 use rprov_template::{TemplateError, TemplateErrorKind, OMIT};
 use rprov_transport::Connection;
@@ -159,6 +160,9 @@ pub struct HostRunner {
     facts_gathered: bool,
     /// set_fact and register results.
     host_facts: Vars,
+    /// What `include_vars` loaded: above task vars, below set_fact (Ansible's
+    /// precedence), for the rest of the run.
+    included_vars: Vars,
     play_vars: Vars,
     vars_files: Vars,
     /// Secret values with template syntax, never rendered (refreshed when
@@ -203,7 +207,7 @@ pub struct HostRunner {
 
 impl HostRunner {
     pub fn new(name: String, shared: Arc<Shared>) -> Self {
-        let inventory_vars = shared.inventory.host_vars(&name);
+        let inventory_vars = shared.inventory().host_vars(&name);
         let literal = shared.literal_values();
         HostRunner {
             name,
@@ -214,6 +218,7 @@ impl HostRunner {
             facts_layer: Vars::new(),
             facts_gathered: false,
             host_facts: Vars::new(),
+            included_vars: Vars::new(),
             play_vars: Vars::new(),
             vars_files: Vars::new(),
             literal,
@@ -283,6 +288,10 @@ impl HostRunner {
         }
         self.notified = vec![false; play.handlers.len()];
         self.play_vars = play.vars.clone();
+        if shared.inventory_changed() {
+            // `add_host` may have given this host new variables.
+            self.inventory_vars = shared.inventory().host_vars(&self.name);
+        }
         let total: usize = play.sections.iter().map(Vec::len).sum();
         shared.reporter.host_start(&self.name, total as u64);
 
@@ -434,6 +443,7 @@ impl HostRunner {
             l.extend(r.task_vars());
         }
         l.extend(task_layers.iter().take(1).copied());
+        l.push(&self.included_vars);
         l.push(&self.host_facts);
         if let Some(r) = role {
             l.extend(r.task_params());
@@ -455,9 +465,9 @@ impl HostRunner {
         );
         m.insert(
             "group_names".into(),
-            json!(sh.inventory.group_names(&self.name)),
+            json!(sh.inventory().group_names(&self.name)),
         );
-        m.insert("groups".into(), sh.groups.clone());
+        m.insert("groups".into(), sh.groups());
         m.insert(
             "playbook_dir".into(),
             json!(sh.playbook.dir.display().to_string()),
@@ -465,14 +475,14 @@ impl HostRunner {
         m.insert(
             "inventory_dir".into(),
             json!(sh
-                .inventory
+                .inventory()
                 .path()
                 .parent()
                 .map(|p| p.display().to_string())),
         );
         m.insert(
             "inventory_file".into(),
-            json!(sh.inventory.path().display().to_string()),
+            json!(sh.inventory().path().display().to_string()),
         );
         m.insert("ansible_check_mode".into(), json!(sh.opts.check));
         m.insert("ansible_diff_mode".into(), json!(sh.opts.diff));
@@ -486,6 +496,28 @@ impl HostRunner {
         );
         m.insert("ansible_skip_tags".into(), json!(sh.opts.skip_tags));
         m.insert("ansible_play_name".into(), json!(self.play().name));
+        // The play's roles and their dependencies, as ansible-core's
+        // `_get_magic_variables` lists them (each name once).
+        let mut play_roles: Vec<&str> = Vec::new();
+        let mut dependent: Vec<&str> = Vec::new();
+        for r in &self.play().roles {
+            play_roles.push(r.name());
+            for d in &r.dependencies {
+                if !dependent.contains(&d.name.as_str()) {
+                    dependent.push(&d.name);
+                }
+            }
+        }
+        let mut all = dependent.clone();
+        for r in &play_roles {
+            if !all.contains(r) {
+                all.push(r);
+            }
+        }
+        m.insert("ansible_role_names".into(), json!(all));
+        m.insert("ansible_play_role_names".into(), json!(play_roles));
+        m.insert("role_names".into(), json!(play_roles));
+        m.insert("ansible_dependent_role_names".into(), json!(dependent));
         m.insert("omit".into(), json!(OMIT));
         if let Some(r) = role {
             m.insert("role_path".into(), json!(r.own.path.display().to_string()));
@@ -643,6 +675,7 @@ impl HostRunner {
         let ctx = r
             .context(names.iter().map(String::as_str))
             .map_err(|e| format!("{shown}: {e}"))?;
+        let ctx = template_vars::add(ctx, path, &names);
         self.shared
             .templater
             .render_file_in(&source, &shown, &ctx, opts, &includes)

@@ -199,7 +199,7 @@ impl HostRunner {
         if crate::playbook::LOCALHOST.contains(&name.as_str()) {
             return Ok(local());
         }
-        let inventory = &self.shared.inventory;
+        let inventory = self.shared.inventory();
         if !inventory.hosts().contains(&name) {
             return Err(format!(
                 "{}: delegate_to: `{name}` is not a host of the inventory (rprov delegates to `localhost` or an inventory host)",

@@ -6,7 +6,6 @@ use std::time::Instant;
 use serde_json::{json, Map, Value as Json};
 
 use super::super::vars::unknown_value;
-use crate::modules::{self};
 use crate::playbook::{Block, Task, Vars};
 use crate::report::{Status, TaskEvent};
 
@@ -132,8 +131,8 @@ impl HostRunner {
                 .await
                 .map(|_| Flow::Next);
         }
-        if task.module == "meta" {
-            return self.run_meta(task, &name, started);
+        if let Some(control) = local::control(&task.module) {
+            return control(self, task, &name, started);
         }
         let _throttled = if task.throttle > 0 {
             let sem = self.shared.throttle(self.pi, task);
@@ -157,7 +156,7 @@ impl HostRunner {
         if delegated {
             self.delegate(delegate);
         }
-        let flow = if task.run_once {
+        let flow = if local::runs_once(task) {
             self.run_task_once(tasks, i, extra, rest, &name, started)
                 .await
         } else {
@@ -279,6 +278,9 @@ impl HostRunner {
 
         let mut outcomes = Vec::new();
         for (idx, item) in items.into_iter().enumerate() {
+            if idx > 0 && task.loop_pause > 0.0 {
+                tokio::time::sleep(std::time::Duration::from_secs_f64(task.loop_pause)).await;
+            }
             let mut layer = extra.cloned().unwrap_or_default();
             layer.insert(task.loop_var.clone(), item.clone());
             layer.insert("ansible_loop_var".into(), json!(task.loop_var));
@@ -287,7 +289,7 @@ impl HostRunner {
             }
             let item_started = Instant::now();
             let mut o = self.run_item(tasks, i, &layer, rest).await?;
-            if task.module == "include_tasks" && o.status == Status::Ok {
+            if local::includes(task) && o.status == Status::Ok {
                 o = self
                     .run_include(task, &layer, o, &push_rest(rest, tasks, i + 1))
                     .await?;
@@ -360,7 +362,7 @@ impl HostRunner {
         rest: Rest<'_>,
     ) -> Result<Flow, Stop> {
         let task = &tasks[i];
-        if task.module == "include_tasks" && o.status == Status::Ok {
+        if local::includes(task) && o.status == Status::Ok {
             self.report(task, name, None, &o, started);
             self.stats.count(Status::Ok, false);
             let o = self
@@ -396,7 +398,7 @@ impl HostRunner {
     ) -> Result<Flow, Stop> {
         let ignored = o.status == Status::Failed && task.ignore_errors;
         self.stats.count(o.status, ignored);
-        if task.run_once {
+        if local::runs_once(task) {
             let mine = self
                 .run_once_leading
                 .iter()
@@ -423,41 +425,6 @@ impl HostRunner {
             return Err(Stop::Failed);
         }
         Ok(Flow::Next)
-    }
-
-    pub(super) fn run_meta(
-        &mut self,
-        task: &Task,
-        name: &str,
-        started: Instant,
-    ) -> Result<Flow, Stop> {
-        let what = task
-            .args
-            .get("_raw_params")
-            .and_then(Json::as_str)
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        let flow = match what.as_str() {
-            "flush_handlers" => Flow::FlushHandlers,
-            "noop" | "refresh_inventory" | "reset_connection" | "clear_host_errors" => Flow::Next,
-            "end_host" | "end_play" => {
-                let o = ItemOutcome::skipped(&format!("meta: {what}"));
-                self.report(task, name, None, &o, started);
-                return Err(Stop::Ended);
-            }
-            "clear_facts" => {
-                self.host_facts.clear();
-                Flow::Next
-            }
-            other => {
-                let o =
-                    ItemOutcome::failed(format!("{}: unknown meta action `{other}`", task.origin));
-                self.report(task, name, None, &o, started);
-                return self.conclude(task, o, None);
-            }
-        };
-        Ok(flow)
     }
 
     pub(super) fn run_block<'a>(
@@ -508,6 +475,11 @@ impl HostRunner {
         };
         let v = self.render_json(&r, spec).map_err(|e| e.to_string())?;
         let max = self.shared.opts.max_loop_items;
+        if let Json::Object(m) = &v {
+            if let (1, Some(seq)) = (m.len(), m.get("__rprov_sequence")) {
+                return crate::playbook::sequence::items(seq, max);
+            }
+        }
         let count = match &v {
             Json::Array(a) => a.len(),
             Json::Object(m) if dict => m.len(),
@@ -568,7 +540,15 @@ impl HostRunner {
         // A fresh log: what this item asks for that is not known makes it
         // unknown, whichever way its evaluation went (see `vars`).
         self.refusals.take();
-        let o = self.evaluate_item(tasks, i, layer, rest).await?;
+        let mut o = self.evaluate_item(tasks, i, layer, rest).await?;
+        // As Ansible's TaskExecutor: a result that ran says whether it
+        // failed (a skipped one does not; a loop's aggregate does not).
+        if matches!(o.status, Status::Ok | Status::Changed | Status::Failed)
+            && !o.result.contains_key("failed")
+        {
+            o.result
+                .insert("failed".into(), json!(o.status == Status::Failed));
+        }
         Ok(match self.refusals.take() {
             Some(r) if o.status != Status::Unknown => ItemOutcome::unknown(&r.describe()),
             _ => o,
@@ -605,8 +585,7 @@ impl HostRunner {
             }
         }
 
-        let spec = modules::spec(&task.module);
-        if spec.is_some_and(|s| s.local) {
+        if local::find(&task.module).is_some() {
             return Ok(self.run_local(task, layer));
         }
         self.run_host_module(tasks, i, layer, check, rest).await

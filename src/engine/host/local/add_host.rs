@@ -1,0 +1,164 @@
+//! `add_host`: adds a host (and groups) to the inventory in memory, as
+//! Ansible's `add_host` action and `add_dynamic_host` do. It bypasses the
+//! host loop: the first host of the play to reach it runs it once for all
+//! (see `LocalModule::once`). Arguments other than the name and groups become
+//! the host's variables, so `ansible_host`, `ansible_port` and `ansible_user`
+//! say how later plays reach it. Runs in check mode too: it changes only the
+//! inventory in memory. "changed" means the inventory changed.
+
+use super::*;
+
+/// What an `add_host` asks for.
+#[derive(Debug, PartialEq)]
+struct NewHost {
+    name: String,
+    groups: Vec<String>,
+    vars: Vars,
+}
+
+pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
+    let args = match h.with_resolver(task, layer, |h, r| h.render_args(r, task)) {
+        Ok(Json::Object(args)) => args,
+        Ok(_) => {
+            return ItemOutcome::failed(format!("{}: arguments must be a mapping", task.origin))
+                .into()
+        }
+        Err(e) => return ItemOutcome::failed(e).into(),
+    };
+    let new = match wanted(&args) {
+        Ok(n) => n,
+        Err(msg) => return ItemOutcome::failed(format!("{}: {msg}", task.origin)).into(),
+    };
+    let (changed, ()) = match h
+        .shared
+        .change_inventory(|inv| Ok((inv.add_dynamic_host(&new.name, &new.groups, &new.vars), ())))
+    {
+        Ok(c) => c,
+        Err(msg) => return ItemOutcome::failed(format!("{}: {msg}", task.origin)).into(),
+    };
+    let mut result = Map::new();
+    result.insert("changed".into(), json!(changed));
+    result.insert(
+        "add_host".into(),
+        json!({"host_name": new.name, "groups": new.groups, "host_vars": new.vars}),
+    );
+    let status = if changed { Status::Changed } else { Status::Ok };
+    ItemOutcome::new(status, result).into()
+}
+
+/// The host, its groups and variables from the rendered arguments.
+fn wanted(args: &Map<String, Json>) -> Result<NewHost, String> {
+    let raw = ["name", "hostname", "host"]
+        .iter()
+        .find_map(|k| args.get(*k))
+        .ok_or("one of `name`, `hostname` or `host` is required: the new host's name")?;
+    let raw = match raw {
+        Json::String(s) => s.trim().to_string(),
+        Json::Number(n) => n.to_string(),
+        other => return Err(format!("the host name must be text, got {other}")),
+    };
+    if raw.is_empty() {
+        return Err("the host name is empty".into());
+    }
+    let (name, port) = split_port(&raw);
+    let groups = match ["groupname", "groups", "group"]
+        .iter()
+        .find_map(|k| args.get(*k))
+    {
+        None | Some(Json::Null) => Vec::new(),
+        Some(Json::String(s)) => s.split(',').map(|g| g.trim().to_string()).collect(),
+        Some(Json::Array(a)) => a
+            .iter()
+            .map(|g| match g {
+                Json::String(s) => Ok(s.trim().to_string()),
+                other => Err(format!("group names must be text, got {other}")),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => return Err(format!("`groups` must be a list, got {other}")),
+    };
+    let mut unique: Vec<String> = Vec::new();
+    for g in groups.into_iter().filter(|g| !g.is_empty()) {
+        if !unique.contains(&g) {
+            unique.push(g);
+        }
+    }
+    // As Ansible's action: only these are not variables (`host` and
+    // `group` are both, there).
+    let special = ["name", "hostname", "groupname", "groups"];
+    let mut vars: Vars = args
+        .iter()
+        .filter(|(k, _)| !special.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some(p) = port {
+        vars.insert("ansible_ssh_port".into(), json!(p));
+    }
+    Ok(NewHost {
+        name,
+        groups: unique,
+        vars,
+    })
+}
+
+/// `web1:2222` and `[::1]:2222` name a port; a bare IPv6 address does not.
+fn split_port(raw: &str) -> (String, Option<u16>) {
+    if let Some(rest) = raw.strip_prefix('[') {
+        if let Some((host, port)) = rest.split_once("]:") {
+            if let Ok(p) = port.parse() {
+                return (host.to_string(), Some(p));
+            }
+        }
+        return (raw.trim_matches(['[', ']']).to_string(), None);
+    }
+    match raw.split_once(':') {
+        Some((host, port)) if !port.contains(':') => match port.parse() {
+            Ok(p) => (host.to_string(), Some(p)),
+            Err(_) => (raw.to_string(), None),
+        },
+        _ => (raw.to_string(), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: Json) -> Map<String, Json> {
+        match v {
+            Json::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn name_groups_and_the_rest_as_variables() {
+        let n = wanted(&args(json!({
+            "name": "web9",
+            "groups": "new, web",
+            "ansible_host": "127.0.0.1",
+            "ansible_port": 2222,
+        })))
+        .unwrap();
+        assert_eq!(n.name, "web9");
+        assert_eq!(n.groups, vec!["new", "web"]);
+        assert_eq!(n.vars.get("ansible_port"), Some(&json!(2222)));
+        assert!(!n.vars.contains_key("groups") && !n.vars.contains_key("name"));
+    }
+
+    #[test]
+    fn aliases_and_ports() {
+        let n = wanted(&args(json!({"hostname": "db:2200", "group": ["a", "a"]}))).unwrap();
+        assert_eq!(n.name, "db");
+        assert_eq!(n.groups, vec!["a"]);
+        assert_eq!(n.vars.get("ansible_ssh_port"), Some(&json!(2200)));
+        assert_eq!(split_port("[::1]:22"), ("::1".to_string(), Some(22)));
+        assert_eq!(split_port("fe80::1"), ("fe80::1".to_string(), None));
+    }
+
+    #[test]
+    fn a_name_is_required() {
+        assert!(wanted(&args(json!({"groups": "x"})))
+            .unwrap_err()
+            .contains("required"));
+    }
+}

@@ -1,0 +1,54 @@
+//! `debug`: prints a message or a variable's value; nothing changes.
+
+use super::*;
+
+pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
+    let verbosity = task
+        .args
+        .get("verbosity")
+        .and_then(Json::as_u64)
+        .unwrap_or(0);
+    if u64::from(h.shared.reporter.verbose()) < verbosity {
+        return ItemOutcome::skipped("verbosity threshold not met").into();
+    }
+    h.with_resolver(task, layer, |h, r| {
+        let mut result = Map::new();
+        result.insert("changed".into(), json!(false));
+        let text = if let Some(var) = task.args.get("var").and_then(Json::as_str) {
+            let value = r
+                .context_for(&[], &[var])
+                .and_then(|ctx| h.shared.templater.eval_expr(var, &ctx));
+            let v = match value {
+                Ok(v) => v,
+                Err(e) => json!(format!("VARIABLE IS NOT DEFINED! ({e})")),
+            };
+            // Masked as a value: as JSON text a secret is escaped.
+            let shown = h.shared.reporter.redact_json(&v);
+            let text = format!(
+                "{var}: {}",
+                serde_json::to_string_pretty(&shown).unwrap_or_default()
+            );
+            result.insert(var.to_string(), v);
+            text
+        } else {
+            let msg = task
+                .args
+                .get("msg")
+                .cloned()
+                .unwrap_or(json!("Hello world!"));
+            match h.render_json(r, &msg) {
+                Ok(v) => {
+                    let text = json_text(&h.shared.reporter, &v);
+                    result.insert("msg".into(), v);
+                    text
+                }
+                Err(e) => return ItemOutcome::failed(arg_error(task.arg_origin("msg"), &e, r)),
+            }
+        };
+        let mut o = ItemOutcome::new(Status::Ok, result);
+        o.msg = Some(text);
+        o.msg_kind = MsgKind::Debug;
+        o
+    })
+    .into()
+}

@@ -1,0 +1,97 @@
+//! `group_by`: puts this host in a group made at run time (and the group in
+//! its `parents`), as Ansible's `group_by` action and its strategy do. Later
+//! tasks see the new `groups` and `group_names`; later plays can target the
+//! group in `hosts:`. Runs in check mode too: it changes only the inventory
+//! in memory. "changed" means the inventory changed (a new group, or the host
+//! new in it), as Ansible's `add_dynamic_group` reports.
+
+use super::*;
+
+pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
+    let args = match h.with_resolver(task, layer, |h, r| h.render_args(r, task)) {
+        Ok(Json::Object(args)) => args,
+        Ok(_) => {
+            return ItemOutcome::failed(format!("{}: arguments must be a mapping", task.origin))
+                .into()
+        }
+        Err(e) => return ItemOutcome::failed(e).into(),
+    };
+    let (key, parents) = match wanted(&args) {
+        Ok(w) => w,
+        Err(msg) => return ItemOutcome::failed(format!("{}: {msg}", task.origin)).into(),
+    };
+    let host = h.name.clone();
+    let changed = match h.shared.change_inventory(|inv| {
+        inv.add_dynamic_group(&host, &key, &parents)
+            .map(|c| (c, ()))
+    }) {
+        Ok((changed, ())) => changed,
+        Err(msg) => {
+            return ItemOutcome::failed(format!("{}: group_by `{key}`: {msg}", task.origin)).into()
+        }
+    };
+    let mut result = Map::new();
+    result.insert("changed".into(), json!(changed));
+    result.insert("add_group".into(), json!(key));
+    result.insert("parent_groups".into(), json!(parents));
+    let status = if changed { Status::Changed } else { Status::Ok };
+    ItemOutcome::new(status, result).into()
+}
+
+/// The group and its parents from the rendered arguments, with spaces made
+/// dashes as Ansible's action does.
+fn wanted(args: &Map<String, Json>) -> Result<(String, Vec<String>), String> {
+    let key = match args.get("key") {
+        Some(Json::String(s)) if !s.trim().is_empty() => s.replace(' ', "-"),
+        Some(Json::Number(n)) => n.to_string(),
+        Some(Json::Bool(b)) => if *b { "True" } else { "False" }.to_string(),
+        Some(Json::String(_)) => {
+            return Err("`key` is empty: it names the group to put the host in".into())
+        }
+        Some(other) => return Err(format!("`key` must be a group name, got {other}")),
+        None => return Err("the `key` argument is required: the group to put the host in".into()),
+    };
+    let parents = match args.get("parents") {
+        None | Some(Json::Null) => vec!["all".to_string()],
+        Some(Json::String(s)) => vec![s.replace(' ', "-")],
+        Some(Json::Array(a)) => a
+            .iter()
+            .map(|p| match p {
+                Json::String(s) => Ok(s.replace(' ', "-")),
+                other => Err(format!("`parents` must be group names, got {other}")),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => return Err(format!("`parents` must be a list of groups, got {other}")),
+    };
+    Ok((key, parents))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: Json) -> Map<String, Json> {
+        match v {
+            Json::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn key_and_parents_as_ansible_reads_them() {
+        let (k, p) = wanted(&args(json!({"key": "os Debian"}))).unwrap();
+        assert_eq!(k, "os-Debian");
+        assert_eq!(p, vec!["all"]);
+        let (_, p) = wanted(&args(json!({"key": "a", "parents": "web tier"}))).unwrap();
+        assert_eq!(p, vec!["web-tier"]);
+        let (_, p) = wanted(&args(json!({"key": "a", "parents": ["x", "y"]}))).unwrap();
+        assert_eq!(p, vec!["x", "y"]);
+    }
+
+    #[test]
+    fn key_is_required() {
+        assert!(wanted(&args(json!({}))).unwrap_err().contains("required"));
+        assert!(wanted(&args(json!({"key": " "}))).is_err());
+        assert!(wanted(&args(json!({"key": "a", "parents": {"x": 1}}))).is_err());
+    }
+}

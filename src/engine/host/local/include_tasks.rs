@@ -1,0 +1,108 @@
+//! `include_tasks`: a task file loaded when its turn comes, its tasks run in
+//! this task's place (with this task's loop variables).
+
+use super::*;
+
+pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
+    let rendered = h.with_resolver(task, layer, |h, r| h.render_args(r, task));
+    let args = match rendered {
+        Ok(Json::Object(args)) => args,
+        Ok(_) => {
+            return ItemOutcome::failed(format!("{}: arguments must be a mapping", task.origin))
+                .into()
+        }
+        Err(e) => return ItemOutcome::failed(e).into(),
+    };
+    Local::Include {
+        file: args
+            .get("_raw_params")
+            .or_else(|| args.get("file"))
+            .cloned()
+            .unwrap_or(Json::Null),
+        base_dir: args.get("_base_dir").cloned().unwrap_or(Json::Null),
+    }
+}
+
+impl HostRunner {
+    /// Loads and runs a dynamic `include_tasks` file.
+    pub(in crate::engine::host) async fn run_include(
+        &mut self,
+        task: &Task,
+        layer: &Vars,
+        o: ItemOutcome,
+        rest: Rest<'_>,
+    ) -> Result<ItemOutcome, Stop> {
+        let tasks = match self.load_include(task, &o.result) {
+            Ok(t) => t,
+            Err(msg) => return Ok(ItemOutcome::failed(msg)),
+        };
+        self.run_tasks(&tasks, Some(layer), rest).await?;
+        Ok(o)
+    }
+
+    /// The tasks of an `include_tasks` file, for the lookahead: `None` when
+    /// its arguments cannot be rendered yet (a loop, or a variable only a
+    /// later task sets) or the file does not load; it is then read when its
+    /// turn comes.
+    pub(in crate::engine) fn foresee_include(&self, task: &Task) -> Option<Vec<Task>> {
+        if task.loop_items.is_some() {
+            return None;
+        }
+        let magic = self.magic(task.role.as_deref());
+        let r = self.resolver(task.role.as_deref(), &[&task.vars], &magic);
+        let Ok(Json::Object(args)) = self.render_json(&r, &task.args) else {
+            return None;
+        };
+        let mut result = Map::new();
+        for (key, arg) in [("include", "_raw_params"), ("_base_dir", "_base_dir")] {
+            let v = args
+                .get(arg)
+                .or_else(|| (arg == "_raw_params").then(|| args.get("file")).flatten());
+            result.insert(key.into(), v.cloned().unwrap_or(Json::Null));
+        }
+        self.load_include(task, &result).ok()
+    }
+
+    /// Finds and parses the file an `include_tasks` result names.
+    pub(in crate::engine::host) fn load_include(
+        &self,
+        task: &Task,
+        result: &Map<String, Json>,
+    ) -> Result<Vec<Task>, String> {
+        let file = result
+            .get("include")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let base = result
+            .get("_base_dir")
+            .and_then(Json::as_str)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.shared.playbook.dir.clone());
+        let candidates = [base.join(&file), self.shared.playbook.dir.join(&file)];
+        let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+            return Err(format!(
+                "{}: task file `{file}` not found (looked in {})",
+                task.origin,
+                crate::diag::display_path(&base)
+            ));
+        };
+        let scope = crate::playbook::TaskScope {
+            role: task.role.clone(),
+            base_dir: base.clone(),
+            playbook_dir: self.shared.playbook.dir.clone(),
+            inherited: crate::playbook::Inherited {
+                tags: task.tags.clone(),
+                become_: task.become_,
+                become_user: task.become_user.clone(),
+                vars: task.vars.clone(),
+                environment: task.environment.clone(),
+                any_errors_fatal: Some(task.any_errors_fatal),
+                ..Default::default()
+            },
+            depth: 0,
+            roles: None,
+        };
+        crate::playbook::parse_tasks_file(path, &scope).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,431 @@
+//! `include_vars`: variables from YAML/JSON files on the controller, for this
+//! host and the rest of the run, at Ansible's include_vars precedence (above
+//! task vars, below set_fact and registered results; see `HostRunner::layers`).
+//!
+//! As Ansible's action plugin: one file (`file:` or free-form text) found
+//! the way `_find_needle('vars', …)` finds it, or every file of a directory
+//! (`dir:`, in name order, with `depth`, `files_matching`, `ignore_files`,
+//! `extensions`, `ignore_unknown_extensions`), all under `name:` if given.
+//! Values are kept as written and rendered when used, as Ansible's are.
+//! Vault and age files are read as `vars_files` are (their values masked).
+//! It runs in check mode too: it only reads the controller's files.
+
+use std::path::Path;
+
+use super::*;
+
+/// Arguments that choose one file, and those that choose a directory.
+const FILE_ARGS: &[&str] = &["file", "_raw_params"];
+const DIR_ARGS: &[&str] = &[
+    "dir",
+    "depth",
+    "files_matching",
+    "ignore_files",
+    "extensions",
+    "ignore_unknown_extensions",
+];
+
+pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
+    let args = match h.with_resolver(task, layer, |h, r| h.render_args(r, task)) {
+        Ok(Json::Object(args)) => args,
+        Ok(_) => {
+            return ItemOutcome::failed(format!("{}: arguments must be a mapping", task.origin))
+                .into()
+        }
+        Err(e) => return ItemOutcome::failed(e).into(),
+    };
+    let args = split_raw(args);
+    let loaded = match load(h, task, &args) {
+        Ok(l) => l,
+        Err(msg) => {
+            let mut o = ItemOutcome::failed(format!("{}: {msg}", task.origin));
+            o.result.insert("message".into(), json!(msg));
+            return o.into();
+        }
+    };
+    let Included { mut vars, files } = loaded;
+    if let Some(name) = args.get("name").and_then(Json::as_str) {
+        let all: Map<String, Json> = vars.into_iter().collect();
+        vars = Vars::new();
+        vars.insert(name.to_string(), Json::Object(all));
+    }
+    if args.get("hash_behaviour").and_then(Json::as_str) == Some("merge") {
+        let merged: Vars = h.with_resolver(task, layer, |_, r| {
+            vars.iter()
+                .map(|(k, v)| {
+                    let now = r.resolve(k).and_then(Result::ok);
+                    let v = match now {
+                        Some(old) => merge(old, v.clone()),
+                        None => v.clone(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect()
+        });
+        vars = merged;
+    }
+    for (k, v) in &vars {
+        h.included_vars.insert(k.clone(), v.clone());
+    }
+    h.shared.learn(&h.name, vars.iter());
+    let mut result = Map::new();
+    result.insert("changed".into(), json!(false));
+    result.insert(
+        "ansible_facts".into(),
+        Json::Object(vars.into_iter().collect()),
+    );
+    result.insert(
+        "ansible_included_var_files".into(),
+        json!(files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()),
+    );
+    ItemOutcome::new(Status::Ok, result).into()
+}
+
+/// `include_vars: file=a.yml name=x` written as text: its `key=value` words
+/// are arguments, the rest the file (as Ansible's `parse_kv` splits it).
+fn split_raw(mut args: Map<String, Json>) -> Map<String, Json> {
+    let Some(Json::String(raw)) = args.get("_raw_params").cloned() else {
+        return args;
+    };
+    let words = crate::playbook::parse_free_form(&raw, false);
+    if words.keys().all(|k| k == "_raw_params") {
+        return args;
+    }
+    args.remove("_raw_params");
+    for (k, v) in words {
+        args.entry(k).or_insert(v);
+    }
+    args
+}
+
+struct Included {
+    vars: Vars,
+    files: Vec<PathBuf>,
+}
+
+fn load(h: &mut HostRunner, task: &Task, args: &Map<String, Json>) -> Result<Included, String> {
+    let dirs = args.keys().any(|k| DIR_ARGS.contains(&k.as_str()));
+    let files = args.keys().any(|k| FILE_ARGS.contains(&k.as_str()));
+    if dirs && files {
+        return Err(
+            "`file` (or free-form text) and `dir` options cannot be mixed: use one file, or one directory"
+                .into(),
+        );
+    }
+    let text = |k: &str| args.get(k).and_then(Json::as_str).map(str::to_string);
+    let mut out = Included {
+        vars: Vars::new(),
+        files: Vec::new(),
+    };
+    if let Some(dir) = text("dir") {
+        let root = dir_root(h, task, &dir);
+        if !root.exists() {
+            return Err(format!("{} directory does not exist", root.display()));
+        }
+        if !root.is_dir() {
+            return Err(format!("{} is not a directory", root.display()));
+        }
+        let opts = DirOptions::from_args(args)?;
+        let role_main = task
+            .role
+            .as_ref()
+            .map(|r| r.own.path.join("vars").join("main.yml"));
+        for path in walk(&root, opts.depth)? {
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if role_main.as_deref() == Some(path.as_path()) {
+                continue;
+            }
+            if opts.matching.as_ref().is_some_and(|m| !m.is_match(name))
+                || opts.ignore.iter().any(|re| re.is_match(name))
+            {
+                continue;
+            }
+            let ext_ok = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| opts.extensions.iter().any(|x| x == e));
+            if !ext_ok {
+                if opts.ignore_unknown {
+                    continue;
+                }
+                return Err(format!(
+                    "{} does not have a valid extension: {}",
+                    path.display(),
+                    opts.extensions.join(", ")
+                ));
+            }
+            read_into(h, &path, &mut out)?;
+        }
+        return Ok(out);
+    }
+    let Some(file) = text("file").or_else(|| text("_raw_params")) else {
+        return Err(
+            "give a file (`file:` or the file name as text) or a directory (`dir:`)".into(),
+        );
+    };
+    let file = file.trim_end_matches('\n').to_string();
+    let path = find_file(h, task, &file)?;
+    read_into(h, &path, &mut out)?;
+    Ok(out)
+}
+
+/// Reads one vars file into `out` (later files win, key by key).
+fn read_into(h: &mut HostRunner, path: &Path, out: &mut Included) -> Result<(), String> {
+    let shown = crate::diag::display_path(path);
+    let loaded = crate::varsfile::load(
+        path,
+        &h.shared.identities,
+        h.shared.vault_password.as_deref(),
+    )
+    .map_err(|e| format!("vars file {shown}: {e}"))?;
+    if let Some(secrets) = loaded.secrets {
+        h.shared.reporter.add_secrets(secrets);
+        h.literal = h.shared.literal_values();
+    }
+    out.vars.extend(loaded.vars);
+    out.files.push(path.to_path_buf());
+    Ok(())
+}
+
+/// Where a relative file is found, as Ansible's `_find_needle('vars', file)`:
+/// the task's role and the roles that brought it in (each's `vars/`, then
+/// itself), the task file's folder (its `vars/`, then itself), then the
+/// playbook's folder (the same). The first that exists wins.
+fn candidates(h: &HostRunner, task: &Task, file: &str) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = Vec::new();
+    if let Some(role) = &task.role {
+        roots.push(role.own.path.clone());
+        roots.extend(role.parents.iter().rev().map(|p| p.path.clone()));
+    }
+    if let Some(dir) = task.origin.path.parent() {
+        if !roots.iter().any(|r| r == dir) {
+            roots.push(dir.to_path_buf());
+        }
+    }
+    roots.push(h.shared.playbook.dir.clone());
+    let under_vars = file.split('/').next() == Some("vars");
+    let mut out = Vec::new();
+    for root in roots {
+        if !under_vars {
+            out.push(root.join("vars").join(file));
+        }
+        out.push(root.join(file));
+    }
+    out
+}
+
+fn find_file(h: &HostRunner, task: &Task, file: &str) -> Result<PathBuf, String> {
+    if file.is_empty() {
+        return Err("the file name is empty".into());
+    }
+    let path = Path::new(file);
+    if path.is_absolute() {
+        return if path.exists() {
+            Ok(path.to_path_buf())
+        } else {
+            Err(format!("could not find or access `{file}`"))
+        };
+    }
+    let tried = candidates(h, task, file);
+    match tried.iter().find(|p| p.is_file()) {
+        Some(p) => Ok(p.clone()),
+        None => Err(format!(
+            "could not find or access `{file}`; searched:\n{}",
+            tried
+                .iter()
+                .map(|p| format!("  {}", crate::diag::display_path(p)))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )),
+    }
+}
+
+/// A relative `dir:`: in a role, under its `vars/` (`vars/x` as written);
+/// elsewhere, next to the task's file.
+fn dir_root(h: &HostRunner, task: &Task, dir: &str) -> PathBuf {
+    let _ = h;
+    match &task.role {
+        Some(role) if dir.split('/').next() == Some("vars") => {
+            let p = role.own.path.join(dir);
+            if p.exists() {
+                p
+            } else {
+                PathBuf::from(dir)
+            }
+        }
+        Some(role) => role.own.path.join("vars").join(dir),
+        None => match task.origin.path.parent() {
+            Some(d) => d.join(dir),
+            None => PathBuf::from(dir),
+        },
+    }
+}
+
+struct DirOptions {
+    depth: usize,
+    matching: Option<regex::Regex>,
+    ignore: Vec<regex::Regex>,
+    extensions: Vec<String>,
+    ignore_unknown: bool,
+}
+
+impl DirOptions {
+    fn from_args(args: &Map<String, Json>) -> Result<Self, String> {
+        let depth = match args.get("depth") {
+            None | Some(Json::Null) => 0,
+            Some(v) => json_u64(v)
+                .ok_or_else(|| format!("`depth` must be a whole number, got {v}"))?
+                as usize,
+        };
+        let matching = match args.get("files_matching").and_then(Json::as_str) {
+            Some(p) => Some(
+                regex::Regex::new(p)
+                    .map_err(|e| format!("`files_matching`: invalid regular expression: {e}"))?,
+            ),
+            None => None,
+        };
+        let ignore = list(args.get("ignore_files"))
+            .iter()
+            .map(|p| {
+                regex::Regex::new(&format!("(?:{p})$"))
+                    .map_err(|_| format!("Invalid regular expression: {p}"))
+            })
+            .collect::<Result<_, _>>()?;
+        let extensions = match args.get("extensions") {
+            None | Some(Json::Null) => vec!["yaml".into(), "yml".into(), "json".into()],
+            v => list(v),
+        };
+        let ignore_unknown = args
+            .get("ignore_unknown_extensions")
+            .and_then(crate::truthy::as_bool)
+            .unwrap_or(false);
+        Ok(DirOptions {
+            depth,
+            matching,
+            ignore,
+            extensions,
+            ignore_unknown,
+        })
+    }
+}
+
+/// A list argument: a list, or words in one string.
+fn list(v: Option<&Json>) -> Vec<String> {
+    match v {
+        Some(Json::Array(a)) => a
+            .iter()
+            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+            .collect(),
+        Some(Json::String(s)) => s
+            .split([',', ' '])
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Files under `root`, folder by folder in name order (a folder's files
+/// before its subfolders'), down to `depth` levels (0: all), as Ansible's
+/// sorted walk.
+fn walk(root: &Path, depth: usize) -> Result<Vec<PathBuf>, String> {
+    let mut dirs: Vec<(PathBuf, usize)> = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), 1usize)];
+    while let Some((dir, level)) = stack.pop() {
+        if depth != 0 && level > depth {
+            continue;
+        }
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| format!("cannot read directory {}: {e}", dir.display()))?;
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push((p, level + 1));
+            }
+        }
+        dirs.push((dir, level));
+    }
+    dirs.sort();
+    let mut files = Vec::new();
+    for (dir, _) in dirs {
+        let mut here: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("cannot read directory {}: {e}", dir.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        here.sort();
+        files.extend(here);
+    }
+    Ok(files)
+}
+
+/// `hash_behaviour: merge`: mappings merged key by key, recursively.
+fn merge(old: Json, new: Json) -> Json {
+    match (old, new) {
+        (Json::Object(mut a), Json::Object(b)) => {
+            for (k, v) in b {
+                let merged = match a.remove(&k) {
+                    Some(o) => merge(o, v),
+                    None => v,
+                };
+                a.insert(k, merged);
+            }
+            Json::Object(a)
+        }
+        (_, new) => new,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_with_options_is_split() {
+        let mut m = Map::new();
+        m.insert("_raw_params".into(), json!("file=a.yml name=x"));
+        let a = split_raw(m);
+        assert_eq!(a.get("file"), Some(&json!("a.yml")));
+        assert_eq!(a.get("name"), Some(&json!("x")));
+        let mut m = Map::new();
+        m.insert("_raw_params".into(), json!("/tmp/out/special_vars.yaml"));
+        assert_eq!(
+            split_raw(m).get("_raw_params"),
+            Some(&json!("/tmp/out/special_vars.yaml"))
+        );
+    }
+
+    #[test]
+    fn walk_goes_folder_by_folder_in_name_order() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("b/c")).unwrap();
+        for f in ["z.yml", "a.yml", "b/x.yml", "b/c/y.yml"] {
+            std::fs::write(d.path().join(f), "k: 1\n").unwrap();
+        }
+        let names = |v: Vec<PathBuf>| -> Vec<String> {
+            v.iter()
+                .map(|p| p.strip_prefix(d.path()).unwrap().display().to_string())
+                .collect()
+        };
+        assert_eq!(
+            names(walk(d.path(), 0).unwrap()),
+            ["a.yml", "z.yml", "b/x.yml", "b/c/y.yml"]
+        );
+        assert_eq!(names(walk(d.path(), 1).unwrap()), ["a.yml", "z.yml"]);
+    }
+
+    #[test]
+    fn merge_is_recursive() {
+        let m = merge(
+            json!({"a": {"x": 1, "y": 2}, "b": 1}),
+            json!({"a": {"y": 3}}),
+        );
+        assert_eq!(m, json!({"a": {"x": 1, "y": 3}, "b": 1}));
+    }
+}

@@ -1,0 +1,259 @@
+//! Modules that run on the controller: no probe, no remote command. Each is
+//! a small file here and a line in [`LOCAL`]; the engine finds a task's
+//! module there and dispatches through it, never by matching names.
+//!
+//! Most take the task (and its loop variables) and give a [`Local`]: a result
+//! like a module's on a host, or tasks to run next in the task's place
+//! (`include_tasks`). `meta` steers the task list itself, before `when:` and
+//! delegation, so it is a [`Runs::Control`]. A module with `once` runs for
+//! all hosts of the play on the first host that reaches it (Ansible's
+//! `BYPASS_HOST_LOOP`: `add_host`), as `run_once` does.
+
+mod add_host;
+mod assert;
+mod debug;
+mod fail;
+mod group_by;
+mod include_tasks;
+mod include_vars;
+mod meta;
+mod set_fact;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::playbook::{Task, Vars};
+use crate::report::Status;
+
+use super::*;
+
+/// A module run for one host and item: the runner, the task, its loop
+/// variables.
+pub(super) type ItemFn = fn(&mut HostRunner, &Task, &Vars) -> Local;
+
+/// A step of the task list: the runner, the task, its shown name, when it
+/// started.
+pub(super) type ControlFn = fn(&mut HostRunner, &Task, &str, Instant) -> Result<Flow, Stop>;
+
+/// How a local module runs.
+pub(super) enum Runs {
+    /// Per host and loop item, after `when:`, like any module.
+    Item(ItemFn),
+    /// Steers the task list (`meta`): runs before `when:`, throttling and
+    /// delegation, and says what the list does next.
+    Control(ControlFn),
+}
+
+/// A module that runs on the controller.
+pub(super) struct LocalModule {
+    pub name: &'static str,
+    pub runs: Runs,
+    /// Runs once for all the play's hosts (Ansible's `BYPASS_HOST_LOOP`).
+    pub once: bool,
+    /// `changed_when`/`failed_when` apply to its result (as they do to every
+    /// task in Ansible; not to `include_tasks`, whose result is its tasks).
+    pub conditions: bool,
+}
+
+/// What a local module did.
+pub(super) enum Local {
+    /// A result, as a module on a host gives one.
+    Done(ItemOutcome),
+    /// Load this task file and run its tasks next (`include_tasks`):
+    /// `file` as given, found from `base_dir` (the including file's folder).
+    Include { file: Json, base_dir: Json },
+}
+
+impl From<ItemOutcome> for Local {
+    fn from(o: ItemOutcome) -> Self {
+        Local::Done(o)
+    }
+}
+
+/// Every local module. The argument checks are in `modules::SPECS` (the
+/// entries with `local`); `registry_matches_specs` holds the two together.
+pub(super) static LOCAL: &[LocalModule] = &[
+    item("debug", debug::run).with_conditions(),
+    item("assert", assert::run).with_conditions(),
+    item("fail", fail::run).with_conditions(),
+    item("set_fact", set_fact::run).with_conditions(),
+    item("include_tasks", include_tasks::run),
+    item("include_vars", include_vars::run).with_conditions(),
+    item("group_by", group_by::run).with_conditions(),
+    LocalModule {
+        once: true,
+        ..item("add_host", add_host::run).with_conditions()
+    },
+    LocalModule {
+        name: "meta",
+        runs: Runs::Control(meta::run),
+        once: false,
+        conditions: false,
+    },
+];
+
+const fn item(name: &'static str, run: ItemFn) -> LocalModule {
+    LocalModule {
+        name,
+        runs: Runs::Item(run),
+        once: false,
+        conditions: false,
+    }
+}
+
+impl LocalModule {
+    const fn with_conditions(self) -> Self {
+        LocalModule {
+            conditions: true,
+            ..self
+        }
+    }
+}
+
+/// The local module called `name` (canonical, without `ansible.builtin.`).
+pub(super) fn find(name: &str) -> Option<&'static LocalModule> {
+    LOCAL.iter().find(|m| m.name == name)
+}
+
+/// The task-list step of `name`, when it is one (`meta`).
+pub(super) fn control(name: &str) -> Option<ControlFn> {
+    match find(name)?.runs {
+        Runs::Control(f) => Some(f),
+        Runs::Item(_) => None,
+    }
+}
+
+/// Whether the task runs once for all hosts (`run_once:`, or a module that
+/// bypasses the host loop).
+pub(in crate::engine) fn runs_once(task: &Task) -> bool {
+    task.run_once || find(&task.module).is_some_and(|m| m.once)
+}
+
+/// Whether a task's ok result names tasks to run next (`include_tasks`).
+pub(in crate::engine) fn includes(task: &Task) -> bool {
+    task.module == "include_tasks"
+}
+
+impl HostRunner {
+    /// Runs a local module for one item.
+    pub(super) fn run_local(&mut self, task: &Task, layer: &Vars) -> ItemOutcome {
+        let Some(module) = find(&task.module) else {
+            return ItemOutcome::failed(format!(
+                "{}: module `{}` is not available here",
+                task.origin, task.module
+            ));
+        };
+        let Runs::Item(run) = module.runs else {
+            return ItemOutcome::failed(format!(
+                "{}: `{}` steers the task list and takes no loop",
+                task.origin, task.module
+            ));
+        };
+        let splat;
+        let task = match self.splat(task, layer) {
+            Ok(None) => task,
+            Ok(Some(t)) => {
+                splat = t;
+                &splat
+            }
+            Err(msg) => return ItemOutcome::failed(msg),
+        };
+        let mut o = match run(self, task, layer) {
+            Local::Done(o) => o,
+            Local::Include { file, base_dir } => {
+                let mut result = Map::new();
+                result.insert("changed".into(), json!(false));
+                result.insert("include".into(), file);
+                result.insert("_base_dir".into(), base_dir);
+                ItemOutcome::new(Status::Ok, result)
+            }
+        };
+        if module.conditions {
+            self.apply_conditions(task, layer, &mut o);
+        }
+        o
+    }
+
+    /// The resolver for a local task's item (`layer`: loop variables).
+    fn with_resolver<T>(
+        &self,
+        task: &Task,
+        layer: &Vars,
+        f: impl FnOnce(&Self, &Resolver) -> T,
+    ) -> T {
+        let magic = self.magic(task.role.as_deref());
+        let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
+        f(self, &r)
+    }
+
+    /// `assert: '{{ item }}'`: arguments written as one template are
+    /// rendered (with the loop variables) to a mapping and become the
+    /// arguments, those under `args:` winning, as Ansible's argument splat.
+    /// `None` when the task has no such text (or the module takes free-form
+    /// text: that is its own).
+    fn splat(&self, task: &Task, layer: &Vars) -> Result<Option<Task>, String> {
+        let Some(spec) = crate::modules::spec(&task.module) else {
+            return Ok(None);
+        };
+        let Some(raw) = task.args.get("_raw_params").filter(|_| !spec.free_form) else {
+            return Ok(None);
+        };
+        let rendered = self.with_resolver(task, layer, |h, r| {
+            h.render_json(r, raw)
+                .map_err(|e| arg_error(&task.origin, &e, r))
+        })?;
+        let Json::Object(mut args) = rendered else {
+            return Err(format!(
+                "{}: the arguments of `{}` rendered to {rendered}, not a mapping of arguments",
+                task.origin, task.module
+            ));
+        };
+        if let Json::Object(written) = &task.args {
+            for (k, v) in written.iter().filter(|(k, _)| *k != "_raw_params") {
+                args.insert(k.clone(), v.clone());
+            }
+        }
+        if !spec.args.is_empty() && !spec.open {
+            if let Some(k) = args.keys().find(|k| spec.arg(k).is_none()) {
+                let all = spec.arg_names().collect::<Vec<_>>().join(", ");
+                return Err(format!(
+                    "{}: unknown argument `{k}` for module `{}` (from `{raw}`)\n= help: `{}` takes: {all}",
+                    task.origin, spec.name, spec.name
+                ));
+            }
+        }
+        let mut t = task.clone();
+        t.args = Json::Object(args);
+        Ok(Some(t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Load-time argument checks come from `SPECS`; what runs comes from
+    /// `LOCAL`: a local module must be in both.
+    #[test]
+    fn registry_matches_specs() {
+        for m in LOCAL {
+            let spec = crate::modules::spec(m.name);
+            assert!(
+                spec.is_some_and(|s| s.local),
+                "{} is run locally but has no local spec",
+                m.name
+            );
+        }
+        // Expanded when the playbook loads: they never reach the engine.
+        let at_load = ["import_tasks", "import_role", "include_role"];
+        for s in crate::modules::SPECS.iter().filter(|s| s.local) {
+            assert!(
+                find(s.name).is_some() || at_load.contains(&s.name),
+                "{} is declared local but the engine has no local module for it",
+                s.name
+            );
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! Issues 14 and 18: the modules that run on the controller and change what
+//! the run knows (include_vars, group_by, add_host), `with_sequence`, and
+//! `assert`'s argument splat, over a real sshd. Two inventory names reach
+//! the same sshd; a third host comes from `add_host` and is reached with the
+//! connection variables it was given.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{apply_json, target_dir, write_inventory, Run, USER};
+use rprov_testbed::Sshd;
+
+/// The connection variables of `sshd`, as `add_host` arguments.
+fn connection_args(sshd: &Sshd) -> String {
+    let line = sshd.inventory_line("x");
+    let mut out = String::new();
+    for (k, v) in [
+        ("ansible_host", sshd.addr.to_string()),
+        ("ansible_port", sshd.port.to_string()),
+        ("ansible_user", sshd.user.to_string()),
+        (
+            "ansible_ssh_private_key_file",
+            sshd.key_file.display().to_string(),
+        ),
+        ("ansible_ssh_common_args", sshd.common_args().join(" ")),
+    ] {
+        out.push_str(&format!("        {k}: \"{v}\"\n"));
+    }
+    assert!(line.contains("ansible_port"));
+    out
+}
+
+fn playbook(dir: &Path, base: &Path, sshd: &Sshd) {
+    fs::create_dir_all(dir.join("vars")).unwrap();
+    fs::create_dir_all(dir.join("confdir/sub")).unwrap();
+    fs::write(
+        dir.join("vars/extra.yml"),
+        "over: included\nover2: included\nlater: \"{{ from_play }}-rendered-when-used\"\n",
+    )
+    .unwrap();
+    fs::write(dir.join("other.yml"), "b: 2\n").unwrap();
+    fs::write(dir.join("confdir/a.yml"), "from_dir: a\n").unwrap();
+    fs::write(dir.join("confdir/sub/b.yml"), "from_dir: b\n").unwrap();
+    fs::write(dir.join("confdir/skip.yml"), "from_dir: skipped\n").unwrap();
+    fs::write(dir.join("confdir/notes.txt"), "not vars\n").unwrap();
+    // A role: its own vars/ first, the playbook's as the fallback; `dir:`
+    // under the role's vars/ (its main.yml never read again).
+    fs::create_dir_all(dir.join("roles/r1/vars/more")).unwrap();
+    fs::create_dir_all(dir.join("roles/r1/tasks")).unwrap();
+    fs::write(dir.join("roles/r1/vars/main.yml"), "role_main: main\n").unwrap();
+    fs::write(dir.join("roles/r1/vars/rv.yml"), "role_file: from_role\n").unwrap();
+    fs::write(dir.join("roles/r1/vars/more/m.yml"), "role_dir: more\n").unwrap();
+    fs::write(
+        dir.join("roles/r1/tasks/main.yml"),
+        r#"- include_vars: rv.yml
+- include_vars: extra.yml
+- include_vars:
+    dir: more
+  register: more
+- assert:
+    that:
+      - role_file == "from_role"
+      - over == "included"
+      - role_dir == "more"
+      - more.ansible_included_var_files | length == 1
+"#,
+    )
+    .unwrap();
+    let base = base.display();
+    let conn = connection_args(sshd);
+    fs::write(
+        dir.join("site.yml"),
+        format!(
+            r#"- hosts: all
+  gather_facts: false
+  vars:
+    from_play: play
+    over: play
+  roles:
+    - r1
+  tasks:
+    - name: vars file found under the playbook's vars/
+      include_vars: extra.yml
+    - name: vars under one name
+      ansible.builtin.include_vars:
+        file: other.yml
+        name: bundle
+    - name: a directory of vars files
+      include_vars:
+        dir: confdir
+        ignore_files: [skip.yml]
+        ignore_unknown_extensions: true
+      register: dirvars
+    - set_fact:
+        over2: fact
+    - name: precedence
+      assert:
+        that:
+          - over == "included"
+          - over2 == "fact"
+          - bundle.b == 2
+          - from_dir == "b"
+          - later == "play-rendered-when-used"
+          - dirvars.ansible_included_var_files | length == 2
+          - hostvars[inventory_hostname].over == "included"
+    - name: group by host
+      group_by:
+        key: "made {{{{ inventory_hostname }}}}"
+        parents: madeall
+      register: gb
+    - name: grouped
+      assert:
+        that:
+          - gb is changed
+          - gb.add_group == "made-" ~ inventory_hostname
+          - "'made-' ~ inventory_hostname in group_names"
+          - "'madeall' in group_names"
+    - name: add a host
+      add_host:
+        name: newhost
+        groups: added
+        marker: from_add_host
+{conn}      register: ah
+    - name: added
+      assert:
+        that:
+          - ah.add_host.host_name == "newhost"
+          - ah.add_host.groups == ["added"]
+          - "'newhost' in groups['added']"
+    - name: sequence
+      copy:
+        content: "{{{{ item }}}}"
+        dest: "{base}/seq_{{{{ item }}}}"
+      with_sequence: count=3 format=n%02d
+    - name: short sequence
+      assert:
+        that: item | int in [2, 4]
+      with_sequence: 2-4/2
+    - name: splat
+      assert: "{{{{ item }}}}"
+      args:
+        quiet: true
+      loop:
+        - that: 1 == 1
+        - that:
+            - over == "included"
+            - 2 == 2
+
+- hosts: madeall
+  gather_facts: false
+  tasks:
+    - name: in the made group
+      copy:
+        content: x
+        dest: "{base}/madeall_{{{{ inventory_hostname }}}}"
+
+- hosts: added
+  gather_facts: false
+  tasks:
+    - name: on the added host
+      copy:
+        content: "{{{{ marker }}}}"
+        dest: "{base}/added_{{{{ inventory_hostname }}}}"
+"#
+        ),
+    )
+    .unwrap();
+}
+
+fn events(run: &Run, name: &str) -> Vec<serde_json::Value> {
+    run.tasks()
+        .into_iter()
+        .filter(|t| t["task"] == name)
+        .collect()
+}
+
+#[test]
+fn include_vars_group_by_add_host_and_sequences() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let base = target_dir(USER);
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write_inventory(
+        dir.path(),
+        &format!(
+            "{}\n{}\n",
+            sshd.inventory_line("h1"),
+            sshd.inventory_line("h2")
+        ),
+    );
+    playbook(dir.path(), base.path(), &sshd);
+
+    // --check: the inventory changes (as in Ansible), the hosts do not.
+    let check = apply_json(dir.path(), &inv, &["--check", "site.yml"]);
+    check.expect_code(0);
+    assert_eq!(
+        fs::read_dir(base.path()).unwrap().count(),
+        0,
+        "check mode wrote:\n{}",
+        check.dump()
+    );
+    assert!(
+        !events(&check, "on the added host").is_empty(),
+        "the added host ran no task in check mode\n{}",
+        check.dump()
+    );
+
+    let run = apply_json(dir.path(), &inv, &["site.yml"]);
+    run.expect_code(0);
+    for f in ["seq_n01", "seq_n02", "seq_n03", "madeall_h1", "madeall_h2"] {
+        assert!(base.path().join(f).exists(), "{f} missing\n{}", run.dump());
+    }
+    assert!(!base.path().join("seq_n04").exists());
+    assert_eq!(
+        fs::read_to_string(base.path().join("added_newhost")).unwrap(),
+        "from_add_host"
+    );
+    // add_host runs once, on the first host; the other is told so.
+    let ah = events(&run, "add a host");
+    assert_eq!(ah.len(), 2, "{}", run.dump());
+    let changed: Vec<_> = ah.iter().filter(|e| e["status"] == "changed").collect();
+    assert_eq!(changed.len(), 1, "add_host changed once:\n{}", run.dump());
+    // group_by runs per host: each host's group is new.
+    let gb = events(&run, "group by host");
+    assert!(
+        gb.iter().all(|e| e["status"] == "changed"),
+        "{}",
+        run.dump()
+    );
+    assert_eq!(run.recap("newhost")["changed"], 1, "{}", run.dump());
+
+    // Second run: the files are there; the inventory starts from the file
+    // again, so group_by and add_host change it again, as in Ansible.
+    let again = apply_json(dir.path(), &inv, &["site.yml"]);
+    again.expect_code(0);
+    assert_eq!(again.recap("newhost")["changed"], 0, "{}", again.dump());
+}
+
+#[test]
+fn wrong_sequences_and_missing_vars_files_name_their_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write_inventory(dir.path(), "localhost ansible_connection=local\n");
+    fs::write(
+        dir.path().join("seq.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg={{ item }}\n      with_sequence: start=5 end=1\n",
+    )
+    .unwrap();
+    let run = apply_json(dir.path(), &inv, &["seq.yml"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.all().contains("seq.yml:5:") && run.all().contains("make stride negative"),
+        "{}",
+        run.dump()
+    );
+
+    fs::write(
+        dir.path().join("pause.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg={{ item }}\n      loop: [1]\n      loop_control:\n        pause: soon\n",
+    )
+    .unwrap();
+    let run = apply_json(dir.path(), &inv, &["pause.yml"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.all().contains("pause.yml:7:") && run.all().contains("`pause` must be a number"),
+        "{}",
+        run.dump()
+    );
+
+    fs::write(
+        dir.path().join("missing.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_vars: nothere.yml\n",
+    )
+    .unwrap();
+    let run = apply_json(dir.path(), &inv, &["missing.yml"]);
+    run.expect_code(2);
+    let all = run.all();
+    assert!(
+        all.contains("missing.yml:4:") && all.contains("could not find or access `nothere.yml`"),
+        "{}",
+        run.dump()
+    );
+}
