@@ -61,9 +61,10 @@ impl NamesCache {
                 .unwrap_or_default()
         };
         let mut names: Vec<String> = set.into_iter().collect();
-        // The `first_found` lookup searches from the role and the playbook:
-        // it reads these two, which the template itself does not name.
-        if source.contains("first_found") {
+        // The `first_found` and `file` lookups search from the role and the
+        // playbook: they read these two, which the template itself does not
+        // name.
+        if source.contains("first_found") || source.contains("file") {
             names.extend(["role_path".to_string(), "playbook_dir".to_string()]);
         }
         names.sort();

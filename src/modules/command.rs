@@ -106,6 +106,15 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let mut result = serde_json::Map::new();
     result.insert("changed".into(), json!(true));
     result.insert("cmd".into(), json!(cmd_display));
+    if let (false, Some(exe)) = (shell, cx.str_arg("executable")?) {
+        // Ansible's command module accepts it, says so and runs without it.
+        result.insert(
+            "warnings".into(),
+            json!([format!(
+                "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{exe}'."
+            )]),
+        );
+    }
     if let Some(secs) = cx.timeout {
         result.insert("timeout".into(), json!(secs));
     }
@@ -185,5 +194,38 @@ mod tests {
         assert_eq!(check_status("echo"), 0);
         assert_eq!(check_status("/bin/sh"), 0);
         assert_eq!(check_status("it's odd"), 2);
+    }
+
+    /// `executable` is for `shell`; `command` takes it, warns as Ansible
+    /// does, and runs the program without a shell.
+    #[test]
+    fn command_with_executable_warns_and_ignores_it() {
+        let d = super::super::testing::run(
+            "command",
+            serde_json::json!({"_raw_params": "echo hi", "executable": "/bin/bash"}),
+            |_| None,
+        )
+        .unwrap();
+        let Decision::Run { action, .. } = d else {
+            panic!("expected a run, got {d:?}");
+        };
+        assert!(!action.script.contains("/bin/bash"), "{}", action.script);
+        let w = action.result["warnings"][0].as_str().unwrap_or_default();
+        assert!(w.contains("Not using '/bin/bash'"), "{w}");
+        let d = super::super::testing::run(
+            "shell",
+            serde_json::json!({"_raw_params": "echo hi", "executable": "/bin/bash"}),
+            |_| None,
+        )
+        .unwrap();
+        let Decision::Run { action, .. } = d else {
+            panic!("expected a run, got {d:?}");
+        };
+        assert!(
+            action.script.contains("exec /bin/bash -c"),
+            "{}",
+            action.script
+        );
+        assert!(!action.result.contains_key("warnings"));
     }
 }

@@ -233,6 +233,7 @@ pub static SPECS: &[ModuleSpec] = &[
             "stdin_add_newline": Kind::Bool,
             "strip_empty_ends": Kind::Bool,
             "expand_argument_vars": Kind::Bool,
+            "executable",
             "warn": Kind::Any,
         ]
     ),
@@ -248,6 +249,7 @@ pub static SPECS: &[ModuleSpec] = &[
             "stdin_add_newline": Kind::Bool,
             "strip_empty_ends": Kind::Bool,
             "executable",
+            "expand_argument_vars": Kind::Bool,
             "warn": Kind::Any,
         ]
     ),

@@ -2,12 +2,14 @@
 //!
 //! Only the lookups provisioning roles use are supported, and all of them run
 //! on the controller: `env` (an environment variable, `''` when unset, as in
-//! Ansible), `file` (a controller file relative to the current directory,
-//! trailing newline stripped unless `rstrip=false`), `first_found` (the
-//! first existing file of a list, searched as Ansible searches a role's
-//! files: see [`first_found`]) and `vars` (a variable by name, with
-//! `default=`). Any other name is an error naming the supported ones, rather
-//! than a silent empty string.
+//! Ansible), `file` (a controller file; a relative name is looked for in the
+//! role's and the playbook's `files/` and directories as Ansible looks, then
+//! in the current directory; trailing newline stripped unless
+//! `rstrip=false`), `first_found` (the first existing file of a list,
+//! searched the same way: see [`first_found`]), `vars` (a variable by name,
+//! with `default=`), `list` (its terms as given) and `items` (its terms,
+//! lists among them flattened one level). Any other name is an error naming
+//! the supported ones, rather than a silent empty string.
 //!
 //! `lookup` joins several results with `,` (unless `wantlist=true`); `query`
 //! always returns a list.
@@ -58,8 +60,19 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                 .iter()
                 .map(|t| {
                     let path = text(t)?;
+                    // A relative name: where Ansible's file lookup looks
+                    // (the role's and the playbook's files), else here.
+                    let p = std::path::Path::new(&path);
+                    let found = if p.is_absolute() {
+                        None
+                    } else {
+                        search_bases(state)
+                            .into_iter()
+                            .map(|b| b.join(p))
+                            .find(|c| c.exists())
+                    };
                     let content = crate::limits::read_text_file(
-                        std::path::Path::new(&path),
+                        found.as_deref().unwrap_or(p),
                         crate::limits::max_render_size(),
                     )
                     .map_err(|e| lookup_error("file", format!("cannot read '{path}': {e}")))?;
@@ -90,9 +103,19 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                 .collect()
         }
         "first_found" => first_found(state, terms, kwargs),
+        // What it is given, unchanged (a `with_list` loop).
+        "list" => Ok(terms.to_vec()),
+        // Lists among the terms flattened one level (a `with_items` loop).
+        "items" => Ok(terms
+            .iter()
+            .flat_map(|t| match t.kind() {
+                minijinja::value::ValueKind::Seq => t.try_iter().into_iter().flatten().collect(),
+                _ => vec![t.clone()],
+            })
+            .collect()),
         other => Err(lookup_error(
             other,
-            "unknown lookup plugin (rprov supports 'env', 'file', 'first_found' and 'vars')",
+            "unknown lookup plugin (rprov supports 'env', 'file', 'first_found', 'items', 'list' and 'vars')",
         )),
     }
 }
@@ -132,6 +155,33 @@ pub fn query(
     let values = run(state, &name, &terms, &kwargs)?;
     kwargs.assert_all_used()?;
     Ok(Value::from(values))
+}
+
+/// Where a relative file name is looked for, as Ansible's
+/// `path_dwim_relative_stack` looks from a role's task: the role's `files/`
+/// and the role itself, its `tasks/files/` and `tasks/`, then the playbook
+/// directory's `files/` and the playbook directory.
+fn search_bases(state: &State) -> Vec<std::path::PathBuf> {
+    // Not `as_str`: the engine may hand these over as its own string-like
+    // values.
+    let var = |name: &str| {
+        state
+            .lookup(name)
+            .filter(|v| !v.is_undefined() && !v.is_none())
+            .map(|v| std::path::PathBuf::from(v.to_string()))
+    };
+    let mut bases = Vec::new();
+    if let Some(role) = var("role_path") {
+        bases.push(role.join("files"));
+        bases.push(role.clone());
+        bases.push(role.join("tasks").join("files"));
+        bases.push(role.join("tasks"));
+    }
+    if let Some(pb) = var("playbook_dir") {
+        bases.push(pb.join("files"));
+        bases.push(pb);
+    }
+    bases
 }
 
 /// `first_found`: the first of the named files that exists, as an absolute
@@ -209,23 +259,7 @@ fn first_found(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Va
 
     // Not `as_str`: the engine may hand these over as its own string-like
     // values.
-    let var = |name: &str| {
-        state
-            .lookup(name)
-            .filter(|v| !v.is_undefined() && !v.is_none())
-            .map(|v| std::path::PathBuf::from(v.to_string()))
-    };
-    let mut bases = Vec::new();
-    if let Some(role) = var("role_path") {
-        bases.push(role.join("files"));
-        bases.push(role.clone());
-        bases.push(role.join("tasks").join("files"));
-        bases.push(role.join("tasks"));
-    }
-    if let Some(pb) = var("playbook_dir") {
-        bases.push(pb.join("files"));
-        bases.push(pb);
-    }
+    let bases = search_bases(state);
     let mut tried = Vec::new();
     for (files, paths) in &groups {
         let names: Vec<String> = if paths.is_empty() {

@@ -372,6 +372,25 @@ fn lookups() {
     );
     assert_eq!(r("{{ lookup('file', path) }}"), json!("ssh-ed25519 AAA"));
     assert_eq!(r("{{ lookup('vars', 'myvar') }}"), json!([1]));
+    // `list` gives its terms as they are; `items` flattens lists among them once.
+    assert_eq!(
+        r("{{ lookup('list', 'a', [1, 2], wantlist=True) }}"),
+        json!(["a", [1, 2]])
+    );
+    assert_eq!(r("{{ query('list', *myvar) }}"), json!([1]));
+    // A relative name is found in the role's files/, as Ansible's file lookup finds it.
+    std::fs::create_dir_all(dir.join("role/files")).unwrap();
+    std::fs::write(dir.join("role/files/data.txt"), "from the role\n").unwrap();
+    let in_role = json!({"role_path": dir.join("role").to_string_lossy()});
+    assert_eq!(
+        t().render_str("{{ lookup('file', 'data.txt') }}", &in_role)
+            .unwrap(),
+        json!("from the role")
+    );
+    assert_eq!(
+        r("{{ query('items', 'a', [1, [2]], myvar) }}"),
+        json!(["a", 1, [2], 1])
+    );
     let err = t()
         .render_str("{{ lookup('pipe', 'ls') }}", &ctx)
         .unwrap_err();

@@ -96,6 +96,16 @@ impl HostRunner {
             duration: started.elapsed(),
         };
         self.shared.reporter.task(&ev);
+        // What a module asks the user to know (Ansible's `warnings`).
+        if !task.no_log {
+            if let Some(Json::Array(ws)) = o.result.get("warnings") {
+                for w in ws.iter().filter_map(Json::as_str) {
+                    self.shared
+                        .reporter
+                        .warn(&format!("[{}] {name}: {w}", self.name));
+                }
+            }
+        }
     }
 
     pub(super) async fn run_task(
