@@ -289,7 +289,17 @@ fn timings_come_before_the_recap_and_add_up() {
     assert_eq!(
         head,
         [
-            "TIMINGS", "(ms)", "conns", "connect", "probes", "probe", "actions", "apply", "local",
+            "TIMINGS",
+            "(ms)",
+            "conns",
+            "connect",
+            "probes",
+            "probe",
+            "actions",
+            "apply",
+            "fallbacks",
+            "fallback",
+            "local",
             "total"
         ],
         "{}",

@@ -387,6 +387,10 @@ fn load_play(
             .into_iter()
             .collect(),
         any_errors_fatal,
+        collections: node
+            .get("collections")
+            .and_then(comma_list)
+            .unwrap_or_default(),
         ..Inherited::default()
     };
     let roles = RoleLoader::new(playbook_dir, &cx.opts.roles_path);

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use rprov_inventory::{ConnectionKind, ConnectionVars};
 use rprov_transport::{Connection, Output, Script, SshTarget, Target, TargetKind, TransportError};
-use serde_json::Value as Json;
+use serde_json::{Map, Value as Json};
 
 use super::super::lookahead::UserProbe;
 use crate::modules::Action;
@@ -418,6 +418,23 @@ impl HostRunner {
         }
         self.facts_layer.insert("ansible_facts".into(), facts);
         self.facts_gathered = true;
+        self.shared.learn(&self.name, &self.facts_layer);
+    }
+
+    /// Facts a module returned (`ansible_facts` of a fallback task): added
+    /// to `ansible_facts` and, as Ansible injects them, as variables of
+    /// their own name.
+    pub(super) fn learn_module_facts(&mut self, facts: &Map<String, Json>) {
+        let mut all = match self.facts_layer.get("ansible_facts") {
+            Some(Json::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
+        for (k, v) in facts {
+            all.insert(k.clone(), v.clone());
+            self.facts_layer.insert(k.clone(), v.clone());
+        }
+        self.facts_layer
+            .insert("ansible_facts".into(), Json::Object(all));
         self.shared.learn(&self.name, &self.facts_layer);
     }
 

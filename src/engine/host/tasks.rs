@@ -95,6 +95,7 @@ impl HostRunner {
             no_log: task.no_log,
             ignored: o.status == Status::Failed && task.ignore_errors,
             duration: started.elapsed(),
+            fallback: crate::modules::is_fallback(&task.module),
         };
         self.shared.reporter.task(&ev);
     }
