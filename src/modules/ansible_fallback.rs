@@ -307,7 +307,9 @@ impl Fallback {
         }
     }
 
-    /// The remote command: the host's Python reading the payload on stdin.
+    /// The remote command: the host's Python reading the payload on stdin. A
+    /// candidate must also start (`-c ''`): a pyenv shim for a version that is
+    /// not installed is on PATH but cannot run anything.
     pub fn script(&self) -> String {
         let q = rprov_transport::quote;
         let candidates: Vec<&str> = match &self.interpreter {
@@ -320,7 +322,7 @@ impl Fallback {
             .collect::<Vec<_>>()
             .join(" ");
         format!(
-            "for p in {list}; do if command -v \"$p\" >/dev/null 2>&1; then exec \"$p\" -; fi; done\n\
+            "for p in {list}; do if command -v \"$p\" >/dev/null 2>&1 && \"$p\" -c '' >/dev/null 2>&1; then exec \"$p\" -; fi; done\n\
              printf '%s\\n' {marker} >&2\nexit 127\n",
             marker = q(NO_PYTHON)
         )
@@ -388,8 +390,9 @@ pub fn answer(fb: &Fallback, rc: i32, stdout: &str, stderr: &str, check: bool) -
             r,
         );
     };
-    // As Ansible's `remove_internal_keys`.
-    result.retain(|k, _| !k.starts_with("_ansible_"));
+    // As Ansible's `remove_internal_keys`; the `invocation` (the arguments
+    // the module saw) is not in what Ansible registers either.
+    result.retain(|k, _| !k.starts_with("_ansible_") && k != "invocation");
     let diffs = result.get("diff").map(diffs_of).unwrap_or_default();
     if result.get("failed").and_then(crate::truthy::as_bool) == Some(true) {
         let msg = result
@@ -409,6 +412,7 @@ pub fn answer(fb: &Fallback, rc: i32, stdout: &str, stderr: &str, check: bool) -
     }
     let changed = result.get("changed").and_then(crate::truthy::as_bool) == Some(true);
     result.insert("changed".into(), json!(changed));
+    result.insert("failed".into(), json!(false));
     let skipped = result.get("skipped").and_then(crate::truthy::as_bool) == Some(true);
     let (status, msg) = if skipped && check {
         (
