@@ -408,3 +408,93 @@ fn without_ansible_core_the_load_error_says_how_to_enable_it() {
         run.dump()
     );
 }
+
+/// Roles installed by ansible-galaxy are found where Ansible finds them: in
+/// `~/.ansible/roles` (the default roles_path), in `$ANSIBLE_ROLES_PATH`, and
+/// in the `roles/` of an installed collection (`namespace.collection.role`,
+/// from `$ANSIBLE_COLLECTIONS_PATH`). A missing role that a requirements.yml
+/// lists gets the ansible-galaxy command to install it.
+#[test]
+fn galaxy_roles_are_found_where_ansible_finds_them() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let home = work.path().join("home");
+    let pb = work.path().join("pb");
+    let extra_roles = work.path().join("extra-roles");
+    let write = |p: PathBuf, text: &str| {
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, text).expect("write");
+    };
+    let copy_task = |name: &str| {
+        format!("- copy:\n    content: \"{name}\\n\"\n    dest: \"{{{{ root }}}}/{name}.txt\"\n")
+    };
+    write(
+        home.join(".ansible/roles/homerole/tasks/main.yml"),
+        &copy_task("homerole"),
+    );
+    write(
+        extra_roles.join("envrole/tasks/main.yml"),
+        &copy_task("envrole"),
+    );
+    write(
+        pb.join("site.yml"),
+        "- hosts: all\n  gather_facts: false\n  roles:\n    - homerole\n    - rprovtest.tiny.greet\n",
+    );
+    write(
+        pb.join("env.yml"),
+        "- hosts: all\n  gather_facts: false\n  roles:\n    - envrole\n",
+    );
+    write(
+        pb.join("missing.yml"),
+        "- hosts: all\n  gather_facts: false\n  roles:\n    - geerlingguy.docker\n",
+    );
+    write(
+        pb.join("roles/requirements.yml"),
+        "- src: https://github.com/geerlingguy/ansible-role-docker.git\n  name: geerlingguy.docker\n",
+    );
+    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
+    let inv = inv.display().to_string();
+    let root = target_dir(USER);
+    let root_var = format!("root={}", root.path().display());
+    let home_s = home.display().to_string();
+    let colls = dir().join("collections").display().to_string();
+    let env = [
+        ("HOME", home_s.as_str()),
+        ("ANSIBLE_COLLECTIONS_PATH", colls.as_str()),
+    ];
+    let run = rprov_env(
+        &pb,
+        ["apply", "-i", &inv, "-e", &root_var, "site.yml"],
+        &env,
+    );
+    run.expect_code(0);
+    assert!(root.path().join("homerole.txt").exists(), "{}", run.dump());
+    let greet = std::fs::read_to_string(root.path().join("greet.txt")).unwrap_or_default();
+    assert_eq!(greet, "hello from rprovtest.tiny.greet\n", "{}", run.dump());
+
+    let extra = extra_roles.display().to_string();
+    let run = rprov_env(
+        &pb,
+        ["apply", "-i", &inv, "-e", &root_var, "env.yml"],
+        &[
+            ("HOME", home_s.as_str()),
+            ("ANSIBLE_ROLES_PATH", extra.as_str()),
+        ],
+    );
+    run.expect_code(0);
+    assert!(root.path().join("envrole.txt").exists(), "{}", run.dump());
+
+    let run = rprov_env(&pb, ["apply", "-i", &inv, "missing.yml"], &env);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("role `geerlingguy.docker` not found"),
+        "{}",
+        run.dump()
+    );
+    assert!(
+        run.stderr.contains("ansible-galaxy install -r")
+            && run.stderr.contains("roles/requirements.yml"),
+        "{}",
+        run.dump()
+    );
+}
