@@ -242,10 +242,10 @@ mod tests {
     fn table_is_aligned_with_a_total_line() {
         let text = render(&sample());
         let want = "
-TIMINGS (ms)             conns connect probes   probe actions   apply   local   total
-web1                         1      52      1      38       3      80      11     182
-a-much-longer-host-name      1       1      1       2       3       3       4      10
-all hosts                    2      53      2      40       6      83      15     192
+TIMINGS (ms)             conns connect probes   probe actions   apply fallbacks fallback   local   total
+web1                         1      52      1      38       3      80         0        0      11     182
+a-much-longer-host-name      1       1      1       2       3       3         0        0       4      10
+all hosts                    2      53      2      40       6      83         0        0      15     192
 load 12 ms (once: inventory, playbook, roles, secrets, vars files); 240 ms wall in all (hosts run at once: their sum may exceed it)
 ";
         assert_eq!(text, want);
