@@ -552,7 +552,11 @@ mod tests {
             a.msg.as_deref().is_some_and(|m| m.contains("/nope/python")),
             "{a:?}"
         );
-        assert!(f.script().contains("for p in /nope/python;"), "{}", f.script());
+        assert!(
+            f.script().contains("for p in /nope/python;"),
+            "{}",
+            f.script()
+        );
         let a = answer(&f, 1, "", "Traceback\nImportError: x", false);
         assert!(
             a.msg
