@@ -75,7 +75,7 @@ pub fn set_python(p: PathBuf) {
 /// The Python that imports ansible-core, and where that choice came from.
 fn python() -> (PathBuf, &'static str) {
     if let Some(p) = PYTHON.get() {
-        return (p.clone(), "--ansible-python");
+        return (p.clone(), "--ansible-python or $RPROV_ANSIBLE_PYTHON");
     }
     match std::env::var_os("RPROV_ANSIBLE_PYTHON") {
         Some(p) if !p.is_empty() => (PathBuf::from(p), "$RPROV_ANSIBLE_PYTHON"),
@@ -84,7 +84,7 @@ fn python() -> (PathBuf, &'static str) {
 }
 
 /// The one-line way to enable the fallback.
-pub const ENABLE_HINT: &str = "to run it with Ansible's own module, install ansible-core on this machine: `python3 -m venv ~/.rprov-ansible && ~/.rprov-ansible/bin/pip install ansible-core && export RPROV_ANSIBLE_PYTHON=~/.rprov-ansible/bin/python`";
+pub const ENABLE_HINT: &str = "to run modules rprov lacks as Ansible's own, install ansible-core on this machine: `python3 -m venv ~/.rprov-ansible && ~/.rprov-ansible/bin/pip install ansible-core && export RPROV_ANSIBLE_PYTHON=~/.rprov-ansible/bin/python`";
 
 enum State {
     Ready(Bridge),
