@@ -498,3 +498,51 @@ fn galaxy_roles_are_found_where_ansible_finds_them() {
         run.dump()
     );
 }
+
+/// A secret given to a fallback module is masked in its diff and in its
+/// registered result, in human and JSON output, like any other.
+#[test]
+fn secrets_are_masked_in_fallback_results() {
+    const SECRET: &str = "S3cr3t-Fallback-Value";
+    let v = venv();
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let site = work.path().join("site");
+    common::copy_dir(&dir(), &site);
+    let (id, recipient) = common::age::keygen(work.path(), "id.txt");
+    common::age::encrypt_to(
+        &format!("fallback_secret: {SECRET}\n"),
+        &recipient,
+        &site.join("secrets.age"),
+    );
+    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
+    let root = target_dir(USER);
+    let py = v.python.display().to_string();
+    let env = [("RPROV_ANSIBLE_PYTHON", py.as_str())];
+    let inv = inv.display().to_string();
+    let root_var = format!("root={}", root.path().display());
+    let id = id.display().to_string();
+    for extra in [&["--diff", "-v"][..], &["--output", "json", "--diff"][..]] {
+        let _ = std::fs::remove_file(root.path().join("secret.txt"));
+        let mut args = vec!["apply", "-i", &inv, "--identity", &id, "-e", &root_var];
+        args.extend(extra);
+        args.push("secret.yml");
+        let run = rprov_env(&site, &args, &env);
+        run.expect_code(0);
+        assert!(
+            !run.all().contains(SECRET),
+            "{extra:?} leaked it\n{}",
+            run.dump()
+        );
+        assert!(
+            run.all().contains("«secret:"),
+            "{extra:?}: nothing masked\n{}",
+            run.dump()
+        );
+        assert!(run.all().contains("(ansible)") || run.all().contains("\"fallback\":true"));
+        assert_eq!(
+            std::fs::read_to_string(root.path().join("secret.txt")).unwrap_or_default(),
+            SECRET
+        );
+    }
+}
