@@ -351,6 +351,18 @@ fn failures_name_the_task_and_what_to_do() {
     assert!(all.contains("/nonexistent/python3"), "{}", run.dump());
     assert!(all.contains("no Python on the host"), "{}", run.dump());
 
+    // Under become, as any task: the file is root's.
+    let run = run_rprov(&v, home, &inv, "become.yml", root.path(), &[]);
+    run.expect_code(0);
+    let meta = std::fs::metadata(root.path().join("root-owned.txt"))
+        .unwrap_or_else(|e| panic!("{e}\n{}", run.dump()));
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&meta),
+        0,
+        "{}",
+        run.dump()
+    );
+
     // A module that lives in an action plugin: refused at load, saying why.
     let run = run_rprov(&v, home, &inv, "action_plugin.yml", root.path(), &[]);
     run.expect_code(1);

@@ -312,19 +312,22 @@ impl Fallback {
     /// not installed is on PATH but cannot run anything.
     pub fn script(&self) -> String {
         let q = rprov_transport::quote;
-        let candidates: Vec<&str> = match &self.interpreter {
-            Some(p) => vec![p.as_str()],
-            None => PYTHON_CANDIDATES.to_vec(),
-        };
-        let list = candidates
+        let marker = q(NO_PYTHON);
+        if let Some(p) = &self.interpreter {
+            // As Ansible: the interpreter named is used as it is.
+            return format!(
+                "if command -v {p} >/dev/null 2>&1; then exec {p} -; fi\nprintf '%s\\n' {marker} >&2\nexit 127\n",
+                p = q(p)
+            );
+        }
+        let list = PYTHON_CANDIDATES
             .iter()
             .map(|c| q(c))
             .collect::<Vec<_>>()
             .join(" ");
         format!(
             "for p in {list}; do if command -v \"$p\" >/dev/null 2>&1 && \"$p\" -c '' >/dev/null 2>&1; then exec \"$p\" -; fi; done\n\
-             printf '%s\\n' {marker} >&2\nexit 127\n",
-            marker = q(NO_PYTHON)
+             printf '%s\\n' {marker} >&2\nexit 127\n"
         )
     }
 }
@@ -552,11 +555,7 @@ mod tests {
             a.msg.as_deref().is_some_and(|m| m.contains("/nope/python")),
             "{a:?}"
         );
-        assert!(
-            f.script().contains("for p in /nope/python;"),
-            "{}",
-            f.script()
-        );
+        assert!(f.script().contains("exec /nope/python -"), "{}", f.script());
         let a = answer(&f, 1, "", "Traceback\nImportError: x", false);
         assert!(
             a.msg

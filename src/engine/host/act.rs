@@ -301,7 +301,10 @@ impl HostRunner {
         args: Map<String, Json>,
     ) -> Decision {
         let interpreter = match r.resolve("ansible_python_interpreter") {
-            Some(Ok(Json::String(s))) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            // `auto`, `auto_silent`, … ask for discovery, as in Ansible.
+            Some(Ok(Json::String(s))) if !s.trim().is_empty() && !s.trim().starts_with("auto") => {
+                Some(s.trim().to_string())
+            }
             _ => None,
         };
         Decision::Fallback(Box::new(modules::ansible_fallback::Fallback {
