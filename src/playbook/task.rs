@@ -332,13 +332,15 @@ fn ansible_module(
                 Some(s) => format!("did you mean `{s}`?"),
                 None => "neither rprov (`rprov modules`) nor ansible-core on this machine has it; for a collection's module, install the collection (`ansible-galaxy collection install NAMESPACE.NAME`)".to_string(),
             })),
+        // The first line does not depend on the machine: only the hint says
+        // which Python was tried and why it could not import ansible-core.
         Resolution::NoAnsible(why) => Err(LoadError::new(
             at,
-            format!("unknown module `{raw_name}`: it is not native to rprov, and {why}"),
+            format!("unknown module `{raw_name}`: it is not native to rprov, and the Ansible fallback is off"),
         )
         .with_hint(match near {
-            Some(s) => format!("did you mean `{s}`? Else, {ENABLE_HINT}"),
-            None => ENABLE_HINT.to_string(),
+            Some(s) => format!("did you mean `{s}`? Else, {ENABLE_HINT} ({why})"),
+            None => format!("{ENABLE_HINT} ({why})"),
         })),
     }
 }
