@@ -453,6 +453,10 @@ fn galaxy_roles_are_found_where_ansible_finds_them() {
         "- hosts: all\n  gather_facts: false\n  roles:\n    - homerole\n    - rprovtest.tiny.greet\n",
     );
     write(
+        pb.join("short.yml"),
+        "- hosts: all\n  gather_facts: false\n  collections: [rprovtest.tiny]\n  roles:\n    - greet\n",
+    );
+    write(
         pb.join("env.yml"),
         "- hosts: all\n  gather_facts: false\n  roles:\n    - envrole\n",
     );
@@ -483,6 +487,16 @@ fn galaxy_roles_are_found_where_ansible_finds_them() {
     assert!(root.path().join("homerole.txt").exists(), "{}", run.dump());
     let greet = std::fs::read_to_string(root.path().join("greet.txt")).unwrap_or_default();
     assert_eq!(greet, "hello from rprovtest.tiny.greet\n", "{}", run.dump());
+
+    // The short name, with the play's `collections:`.
+    std::fs::remove_file(root.path().join("greet.txt")).expect("rm greet");
+    let run = rprov_env(
+        &pb,
+        ["apply", "-i", &inv, "-e", &root_var, "short.yml"],
+        &env,
+    );
+    run.expect_code(0);
+    assert!(root.path().join("greet.txt").exists(), "{}", run.dump());
 
     let extra = extra_roles.display().to_string();
     let run = rprov_env(

@@ -173,7 +173,16 @@ impl RoleLoader {
             );
         }
         let name = req.name;
-        let path = self.find_role(&name).ok_or_else(|| {
+        // A short name is first looked up in the play's `collections:`, then
+        // in the roles paths, as Ansible's `RoleDefinition` does.
+        let in_collections = || {
+            req.inherited
+                .collections
+                .iter()
+                .filter(|_| !name.contains('.'))
+                .find_map(|c| self.find_role(&format!("{c}.{name}")))
+        };
+        let path = in_collections().or_else(|| self.find_role(&name)).ok_or_else(|| {
             let looked = format!(
                 "looked in {}",
                 self.search_paths(&name)
