@@ -350,6 +350,7 @@ fn failures_name_the_task_and_what_to_do() {
     assert!(all.contains("marker that fails"), "{}", run.dump());
     assert!(all.contains("/nonexistent/python3"), "{}", run.dump());
     assert!(all.contains("no Python on the host"), "{}", run.dump());
+    assert!(all.contains("fails.yml:4:7: no Python"), "{}", run.dump());
 
     // Under become, as any task: the file is root's.
     let run = run_rprov(&v, home, &inv, "become.yml", root.path(), &[]);

@@ -235,6 +235,8 @@ pub struct Fallback {
     /// `ansible_python_interpreter` of the host, if set.
     pub interpreter: Option<String>,
     pub playbook_dir: PathBuf,
+    /// The task's `file:line:col`, for errors that are rprov's, not the module's.
+    pub at: String,
 }
 
 impl Fallback {
@@ -368,7 +370,8 @@ pub fn answer(fb: &Fallback, rc: i32, stdout: &str, stderr: &str, check: bool) -
         if rc == 127 && stderr.contains(NO_PYTHON) {
             return failed(
                 format!(
-                    "no Python on the host to run Ansible's module `{}`: tried {}\n= help: install python3 on the host, or set `ansible_python_interpreter` to its path",
+                    "{}: no Python on the host to run Ansible's module `{}`: tried {}\n= help: install python3 on the host, or set `ansible_python_interpreter` to its path",
+                    fb.at,
                     fb.fqcn,
                     fb.tried()
                 ),
@@ -382,7 +385,8 @@ pub fn answer(fb: &Fallback, rc: i32, stdout: &str, stderr: &str, check: bool) -
         let tail = stderr.trim().lines().last().unwrap_or("").to_string();
         return failed(
             format!(
-                "Ansible's module `{}` gave no result (exit status {rc}){}",
+                "{}: Ansible's module `{}` gave no result (exit status {rc}){}",
+                fb.at,
                 fb.fqcn,
                 if tail.is_empty() {
                     String::new()
@@ -511,6 +515,7 @@ mod tests {
             no_log: false,
             interpreter: None,
             playbook_dir: PathBuf::from("."),
+            at: "site.yml:3:7".into(),
         }
     }
 
@@ -552,7 +557,9 @@ mod tests {
         let a = answer(&f, 127, "", NO_PYTHON, false);
         assert_eq!(a.status, Status::Failed);
         assert!(
-            a.msg.as_deref().is_some_and(|m| m.contains("/nope/python")),
+            a.msg
+                .as_deref()
+                .is_some_and(|m| m.contains("/nope/python") && m.starts_with("site.yml:3:7: ")),
             "{a:?}"
         );
         assert!(f.script().contains("exec /nope/python -"), "{}", f.script());

@@ -315,6 +315,7 @@ impl HostRunner {
             no_log: task.no_log,
             interpreter,
             playbook_dir: self.shared.playbook.dir.clone(),
+            at: task.origin.to_string(),
         }))
     }
 
@@ -336,11 +337,16 @@ impl HostRunner {
             Ok(Ok(p)) => p,
             Ok(Err(e)) => {
                 return Ok(ItemOutcome::failed(format!(
-                    "ansible-core could not build the module `{}`: {e}",
-                    fb.fqcn
+                    "{}: ansible-core could not build the module `{}`: {e}",
+                    fb.at, fb.fqcn
                 )))
             }
-            Err(e) => return Ok(ItemOutcome::failed(format!("building `{}`: {e}", fb.fqcn))),
+            Err(e) => {
+                return Ok(ItemOutcome::failed(format!(
+                    "{}: building `{}`: {e}",
+                    fb.at, fb.fqcn
+                )))
+            }
         };
         let out = match self
             .remote(
