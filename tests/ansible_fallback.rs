@@ -469,6 +469,14 @@ fn galaxy_roles_are_found_where_ansible_finds_them() {
         pb.join("roles/requirements.yml"),
         "- src: https://github.com/geerlingguy/ansible-role-docker.git\n  name: geerlingguy.docker\n",
     );
+    write(
+        pb.join("requirements.yml"),
+        "collections:\n  - name: acme.missing\n    version: \">=1.0\"\n",
+    );
+    write(
+        pb.join("missing_collection.yml"),
+        "- hosts: all\n  gather_facts: false\n  roles:\n    - acme.missing.web\n",
+    );
     let inv = common::one_host_inventory(work.path(), &sshd, "web1");
     let inv = inv.display().to_string();
     let root = target_dir(USER);
@@ -521,6 +529,14 @@ fn galaxy_roles_are_found_where_ansible_finds_them() {
     assert!(
         run.stderr.contains("ansible-galaxy install -r")
             && run.stderr.contains("roles/requirements.yml"),
+        "{}",
+        run.dump()
+    );
+    let run = rprov_env(&pb, ["apply", "-i", &inv, "missing_collection.yml"], &env);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("ansible-galaxy collection install -r")
+            && run.stderr.contains("pb/requirements.yml"),
         "{}",
         run.dump()
     );

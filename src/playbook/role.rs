@@ -191,13 +191,22 @@ impl RoleLoader {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let hint = match self.requirements_listing(&name) {
-                Some(file) => format!(
+            let collection = name.rsplit_once('.').map(|(c, _)| c).filter(|c| c.contains('.'));
+            let hint = match (self.requirements_listing(&name), collection) {
+                (Some(file), _) => format!(
                     "it is listed in {}: run `ansible-galaxy install -r {}` to install it ({looked})",
                     file.display(),
                     file.display()
                 ),
-                None => looked,
+                (None, Some(c)) => match requirements_for_collection(&self.playbook_dir, c) {
+                    Some(file) => format!(
+                        "its collection `{c}` is listed in {}: run `ansible-galaxy collection install -r {}` to install it ({looked})",
+                        file.display(),
+                        file.display()
+                    ),
+                    None => looked,
+                },
+                (None, None) => looked,
             };
             LoadError::new(doc.origin(at), format!("role `{name}` not found")).with_hint(hint)
         })?;
@@ -379,6 +388,39 @@ impl RoleLoader {
         }
         self.search_paths(name).into_iter().find(|p| p.is_dir())
     }
+}
+
+/// The requirements.yml (beside the playbook, or in `roles/`) whose
+/// `collections:` list the collection `namespace.name`, for the hint to
+/// install it with `ansible-galaxy collection install -r`.
+pub fn requirements_for_collection(playbook_dir: &Path, collection: &str) -> Option<PathBuf> {
+    [
+        "requirements.yml",
+        "roles/requirements.yml",
+        "collections/requirements.yml",
+        "requirements.yaml",
+    ]
+    .into_iter()
+    .map(|f| playbook_dir.join(f))
+    .find(|f| {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            return false;
+        };
+        let Ok(serde_json::Value::Object(doc)) = serde_saphyr::from_str::<serde_json::Value>(&text)
+        else {
+            return false;
+        };
+        let Some(serde_json::Value::Array(list)) = doc.get("collections") else {
+            return false;
+        };
+        list.iter().any(|e| match e {
+            serde_json::Value::String(s) => s == collection,
+            serde_json::Value::Object(m) => {
+                m.get("name").and_then(|n| n.as_str()) == Some(collection)
+            }
+            _ => false,
+        })
+    })
 }
 
 /// The role names a requirements.yml installs: a list of entries (or the

@@ -328,9 +328,10 @@ fn ansible_module(
         )
         .with_hint("rewrite the task with rprov's modules (`rprov modules`), or run it with ansible-playbook")),
         Resolution::NotFound => Err(LoadError::new(at, format!("unknown module `{raw_name}`"))
-            .with_hint(match near {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => "neither rprov (`rprov modules`) nor ansible-core on this machine has it; for a collection's module, install the collection (`ansible-galaxy collection install NAMESPACE.NAME`)".to_string(),
+            .with_hint(match (near, collection_requirements(raw_name, scope)) {
+                (_, Some(hint)) => hint,
+                (Some(s), None) => format!("did you mean `{s}`?"),
+                (None, None) => "neither rprov (`rprov modules`) nor ansible-core on this machine has it; for a collection's module, install the collection (`ansible-galaxy collection install NAMESPACE.NAME`)".to_string(),
             })),
         // The first line does not depend on the machine: only the hint says
         // which Python was tried and why it could not import ansible-core.
@@ -343,6 +344,21 @@ fn ansible_module(
             None => format!("{ENABLE_HINT} ({why})"),
         })),
     }
+}
+
+/// For `namespace.collection.module` whose collection a requirements.yml
+/// beside the playbook lists: the ansible-galaxy command that installs it.
+fn collection_requirements(raw_name: &str, scope: &TaskScope) -> Option<String> {
+    let (collection, _) = raw_name.rsplit_once('.')?;
+    if !collection.contains('.') {
+        return None;
+    }
+    let file = super::role::requirements_for_collection(&scope.playbook_dir, collection)?;
+    Some(format!(
+        "its collection `{collection}` is listed in {}: run `ansible-galaxy collection install -r {}` to install it",
+        file.display(),
+        file.display()
+    ))
 }
 
 enum LocalArgs {
