@@ -28,6 +28,9 @@ pub enum Command {
     Secrets(rprov_secrets::cli::SecretsArgs),
     /// List the modules rprov supports and their arguments.
     Modules {
+        /// The Python that imports ansible-core, for the fallback line.
+        #[arg(long, value_name = "PYTHON", env = "RPROV_ANSIBLE_PYTHON")]
+        ansible_python: Option<PathBuf>,
         /// One JSON document: each module with its arguments and what each takes
         /// (`str`, `bool`, `int`, `number`, `list`, `mode`, `any`, or its choices).
         #[arg(long)]
@@ -131,6 +134,12 @@ pub struct ApplyArgs {
     /// passphrase-protected SSH key given as identity) from this file.
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+
+    /// The Python on this machine that imports ansible-core, for tasks whose
+    /// module rprov does not have natively: ansible-core builds Ansible's own
+    /// module and rprov runs it with the host's Python [default: python3].
+    #[arg(long, value_name = "PYTHON", env = "RPROV_ANSIBLE_PYTHON")]
+    pub ansible_python: Option<PathBuf>,
 
     /// Password file (or script) for Ansible vault files and `!vault` values in
     /// vars_files, group_vars/ and host_vars/ [default: `vault_password_file`

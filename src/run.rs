@@ -54,11 +54,35 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             }
             Ok(Outcome::Success)
         }
-        Command::Modules { json } => {
+        Command::Modules {
+            json,
+            ansible_python,
+        } => {
+            if let Some(p) = ansible_python {
+                crate::modules::ansible_fallback::set_python(p);
+            }
+            let cwd = std::env::current_dir().unwrap_or_default();
+            let fallback = crate::modules::ansible_fallback::available(&cwd);
             if json {
-                println!("{}", serde_json::to_string_pretty(&modules_json())?);
+                let mut doc = modules_json();
+                doc["fallback"] = match &fallback {
+                    Ok(v) => serde_json::json!({"available": true, "ansible_core": v}),
+                    Err(why) => serde_json::json!({"available": false, "why": why}),
+                };
+                println!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
+                println!("Native modules (rprov's own: no Python needed on the host):\n");
                 print!("{}", modules_table(100));
+                println!();
+                match fallback {
+                    Ok(v) => println!(
+                        "Any other module of ansible-core {v} (or of an installed collection) runs through the Ansible fallback:\nAnsible's own module, run with the host's Python (one remote command per task). Its task lines say `(ansible)`."
+                    ),
+                    Err(why) => println!(
+                        "Other modules would run through the Ansible fallback, which is off: {why}\n{}",
+                        crate::modules::ansible_fallback::ENABLE_HINT
+                    ),
+                }
             }
             Ok(Outcome::Success)
         }
@@ -126,6 +150,7 @@ fn modules_json() -> serde_json::Value {
                 .collect();
             serde_json::json!({
                 "name": s.name,
+                "native": true,
                 "free_form": s.free_form,
                 "runs_on": if s.local { "controller" } else { "host" },
                 "any_args": s.args.is_empty() && !s.free_form,
@@ -239,6 +264,9 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     // Everything up to the first host's start is the run's load (--timings).
     let loading = std::time::Instant::now();
     rprov_template::limits::set_max_render_size(args.max_render_size);
+    if let Some(p) = &args.ansible_python {
+        crate::modules::ansible_fallback::set_python(p.clone());
+    }
     let cfg = load_config()?;
     let reporter = Arc::new(Reporter::new(
         match args.output {

@@ -248,7 +248,7 @@ fn timings_come_before_the_recap_and_add_up() {
             f["total_ms"] >= f["connect_ms"] + f["probe_ms"] + f["apply_ms"] + f["local_ms"],
             "{round}: the parts exceed the total: {h}"
         );
-        // Probes and actions are the recap's remote commands, which are
+        // Probes and actions (no fallback task here) are the recap's remote commands, which are
         // what sshd itself saw; the delegated task's command is neither.
         assert_eq!(f["probes"] + f["actions"], remote, "{round}: {h}");
         assert_eq!(sshd.exec_count() as u64 - before, remote, "{round}: {h}");
@@ -289,7 +289,17 @@ fn timings_come_before_the_recap_and_add_up() {
     assert_eq!(
         head,
         [
-            "TIMINGS", "(ms)", "conns", "connect", "probes", "probe", "actions", "apply", "local",
+            "TIMINGS",
+            "(ms)",
+            "conns",
+            "connect",
+            "probes",
+            "probe",
+            "actions",
+            "apply",
+            "fallbacks",
+            "fallback",
+            "local",
             "total"
         ],
         "{}",
@@ -299,7 +309,7 @@ fn timings_come_before_the_recap_and_add_up() {
         let row = out.get(table + offset).copied().unwrap_or_default();
         assert!(row.starts_with(name), "{name}: {row}\n{}", run.stdout);
         let cells = row[name.len()..].split_whitespace().count();
-        assert_eq!(cells, 8, "{row}");
+        assert_eq!(cells, 10, "{row}");
     }
     assert!(out[table + 3].starts_with("load "), "{}", run.stdout);
     let plain = human(&[]);

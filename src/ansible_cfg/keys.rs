@@ -61,6 +61,16 @@ pub const ROLES_PATH: Key = key(
     &["ANSIBLE_ROLES_PATH"],
     Kind::PathSpec,
 );
+/// Where installed collections are (their roles, for `namespace.collection.role`).
+pub const COLLECTIONS_PATH: Key = key(
+    "collections_path",
+    &[
+        ("defaults", "collections_paths"),
+        ("defaults", "collections_path"),
+    ],
+    &["ANSIBLE_COLLECTIONS_PATHS", "ANSIBLE_COLLECTIONS_PATH"],
+    Kind::PathSpec,
+);
 pub const REMOTE_USER: Key = key(
     "remote_user",
     &[("defaults", "remote_user")],
@@ -159,6 +169,7 @@ pub const SSH_EXTRA_ARGS: Key = key(
 pub const ALL: &[&Key] = &[
     &INVENTORY,
     &ROLES_PATH,
+    &COLLECTIONS_PATH,
     &REMOTE_USER,
     &REMOTE_PORT,
     &PRIVATE_KEY_FILE,
@@ -199,8 +210,6 @@ const INTERNAL_KEYS: &[(&str, &str)] = &[
     ("defaults", "callback_whitelist"),
     ("defaults", "callbacks_enabled"),
     ("defaults", "collections_on_ansible_version_mismatch"),
-    ("defaults", "collections_path"),
-    ("defaults", "collections_paths"),
     ("defaults", "collections_scan_sys_path"),
     ("defaults", "command_warnings"),
     ("defaults", "cow_selection"),

@@ -80,6 +80,7 @@ pub struct AnsibleConfig {
     pub file: Option<PathBuf>,
     pub inventory: Option<Setting<Vec<PathBuf>>>,
     pub roles_path: Option<Setting<Vec<PathBuf>>>,
+    pub collections_path: Option<Setting<Vec<PathBuf>>>,
     pub remote_user: Option<Setting<String>>,
     pub remote_port: Option<Setting<u16>>,
     pub private_key_file: Option<Setting<PathBuf>>,
@@ -159,6 +160,7 @@ impl AnsibleConfig {
         };
         let inventory = r.paths(&keys::INVENTORY)?;
         let roles_path = r.paths(&keys::ROLES_PATH)?;
+        let collections_path = r.paths(&keys::COLLECTIONS_PATH)?;
         let remote_user = r.string(&keys::REMOTE_USER)?;
         let remote_port = r.int(&keys::REMOTE_PORT)?;
         let private_key_file = r.path(&keys::PRIVATE_KEY_FILE)?;
@@ -198,6 +200,7 @@ impl AnsibleConfig {
         };
         cfg.inventory = inventory;
         cfg.roles_path = roles_path;
+        cfg.collections_path = collections_path;
         cfg.remote_user = remote_user;
         cfg.private_key_file = private_key_file;
         cfg.host_key_checking = host_key_checking;
@@ -224,8 +227,18 @@ impl AnsibleConfig {
                 .chain(["/usr/share/ansible/roles", "/etc/ansible/roles"].map(PathBuf::from))
                 .collect(),
         };
+        // Ansible's default: `~/.ansible/collections:/usr/share/ansible/collections`.
+        let collections_path = match &self.collections_path {
+            Some(s) => s.value.clone(),
+            None => home
+                .map(|h| h.join(".ansible/collections"))
+                .into_iter()
+                .chain([PathBuf::from("/usr/share/ansible/collections")])
+                .collect(),
+        };
         LoadOptions {
             roles_path,
+            collections_path,
             error_on_missing_handler: self
                 .error_on_missing_handler
                 .as_ref()

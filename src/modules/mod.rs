@@ -9,6 +9,7 @@
 //! Adding a module: a file here with its `plan` function, and a line in [`SPECS`]
 //! (docs/adding-a-module.md walks through one).
 
+pub mod ansible_fallback;
 pub mod args;
 pub mod change;
 mod command;
@@ -724,6 +725,10 @@ pub enum Decision {
         msg: Option<String>,
         action: Action,
     },
+    /// Ansible's own module, run on the host through the fallback
+    /// ([`ansible_fallback`]): in check mode too, with `_ansible_check_mode`,
+    /// since the module itself says what it would do.
+    Fallback(Box<ansible_fallback::Fallback>),
 }
 
 /// Why `plan` did not decide.
@@ -961,5 +966,12 @@ pub fn is_opaque(module: &str) -> bool {
     matches!(
         module,
         "command" | "shell" | "include_tasks" | "meta" | "block"
-    )
+    ) || is_fallback(module)
+}
+
+/// Whether a task's module runs through the Ansible fallback: the loader
+/// keeps such a task's module under its fully qualified name, which no
+/// native module has.
+pub fn is_fallback(module: &str) -> bool {
+    spec(module).is_none() && module.contains('.')
 }

@@ -84,7 +84,7 @@ pub fn script(d: &Decision) -> &str {
         Decision::Change { action, .. }
         | Decision::Run { action, .. }
         | Decision::Refresh { action, .. } => &action.script,
-        Decision::Ok { .. } => panic!("expected an action, got {d:?}"),
+        Decision::Ok { .. } | Decision::Fallback(_) => panic!("expected an action, got {d:?}"),
     }
 }
 

@@ -347,6 +347,7 @@ impl Keywords {
         }
         Ok(Task {
             name: self.name,
+            collections: inh.collections.clone(),
             module: module.to_string(),
             args,
             origin: doc.origin(node),

@@ -77,6 +77,9 @@ pub struct LoadOptions {
     /// Searched after `roles/` next to the playbook and before the playbook's
     /// own directory (`roles_path`).
     pub roles_path: Vec<PathBuf>,
+    /// Where installed collections are: roles named `namespace.collection.role`
+    /// are found in their `roles/` (after `collections/` next to the playbook).
+    pub collections_path: Vec<PathBuf>,
     /// A `notify:` that names no handler fails the load (true), or is one
     /// warning naming the task and does nothing, as in Ansible
     /// (`error_on_missing_handler = False`).
@@ -95,6 +98,7 @@ impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             roles_path: Vec::new(),
+            collections_path: Vec::new(),
             error_on_missing_handler: true,
             become_: None,
             become_user: None,
@@ -387,9 +391,13 @@ fn load_play(
             .into_iter()
             .collect(),
         any_errors_fatal,
+        collections: node
+            .get("collections")
+            .and_then(comma_list)
+            .unwrap_or_default(),
         ..Inherited::default()
     };
-    let roles = RoleLoader::new(playbook_dir, &cx.opts.roles_path);
+    let roles = RoleLoader::new(playbook_dir, &cx.opts.roles_path, &cx.opts.collections_path);
     let scope = TaskScope {
         role: None,
         base_dir: doc

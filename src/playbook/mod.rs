@@ -274,6 +274,9 @@ pub struct Task {
     pub role: Option<Arc<RoleInstance>>,
     /// For tasks from `block:` sections: what to run when this block fails.
     pub block: Option<Arc<Block>>,
+    /// `collections:` of the task, else of its play: where a short module
+    /// name run through the Ansible fallback is looked up.
+    pub collections: Vec<String>,
 }
 
 /// `block:` with its `rescue:` and `always:` parts. The block task itself

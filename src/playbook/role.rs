@@ -87,6 +87,9 @@ pub struct RoleLoader {
     playbook_dir: PathBuf,
     /// `roles_path` of ansible.cfg or `$ANSIBLE_ROLES_PATH` (or Ansible's default).
     roles_path: Vec<PathBuf>,
+    /// `collections_path` (ansible.cfg, `$ANSIBLE_COLLECTIONS_PATH`, or
+    /// Ansible's default), for roles of installed collections.
+    collections_path: Vec<PathBuf>,
     loaded: Arc<Mutex<Loaded>>,
 }
 
@@ -110,10 +113,11 @@ impl std::fmt::Debug for RoleLoader {
 }
 
 impl RoleLoader {
-    pub fn new(playbook_dir: &Path, roles_path: &[PathBuf]) -> Self {
+    pub fn new(playbook_dir: &Path, roles_path: &[PathBuf], collections_path: &[PathBuf]) -> Self {
         RoleLoader {
             playbook_dir: playbook_dir.to_path_buf(),
             roles_path: roles_path.to_vec(),
+            collections_path: collections_path.to_vec(),
             loaded: Arc::default(),
         }
     }
@@ -169,15 +173,42 @@ impl RoleLoader {
             );
         }
         let name = req.name;
-        let path = self.find_role(&name).ok_or_else(|| {
-            LoadError::new(doc.origin(at), format!("role `{name}` not found")).with_hint(format!(
+        // A short name is first looked up in the play's `collections:`, then
+        // in the roles paths, as Ansible's `RoleDefinition` does.
+        let in_collections = || {
+            req.inherited
+                .collections
+                .iter()
+                .filter(|_| !name.contains('.'))
+                .find_map(|c| self.find_role(&format!("{c}.{name}")))
+        };
+        let path = in_collections().or_else(|| self.find_role(&name)).ok_or_else(|| {
+            let looked = format!(
                 "looked in {}",
                 self.search_paths(&name)
                     .iter()
                     .map(|p| p.display().to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
-            ))
+            );
+            let collection = name.rsplit_once('.').map(|(c, _)| c).filter(|c| c.contains('.'));
+            let hint = match (self.requirements_listing(&name), collection) {
+                (Some(file), _) => format!(
+                    "it is listed in {}: run `ansible-galaxy install -r {}` to install it ({looked})",
+                    file.display(),
+                    file.display()
+                ),
+                (None, Some(c)) => match requirements_for_collection(&self.playbook_dir, c) {
+                    Some(file) => format!(
+                        "its collection `{c}` is listed in {}: run `ansible-galaxy collection install -r {}` to install it ({looked})",
+                        file.display(),
+                        file.display()
+                    ),
+                    None => looked,
+                },
+                (None, None) => looked,
+            };
+            LoadError::new(doc.origin(at), format!("role `{name}` not found")).with_hint(hint)
         })?;
         let from = |dir: &str, stem: &str| -> Result<Option<PathBuf>, LoadError> {
             let found = yaml::find_yaml(&path.join(dir), stem);
@@ -309,10 +340,45 @@ impl RoleLoader {
     }
 
     fn search_paths(&self, name: &str) -> Vec<PathBuf> {
+        // `namespace.collection.role`: the role of an installed collection.
+        let parts: Vec<&str> = name.split('.').collect();
+        if let [ns, coll, role] = parts[..] {
+            if [ns, coll, role].iter().all(|p| !p.is_empty()) {
+                return std::iter::once(self.playbook_dir.join("collections"))
+                    .chain(self.collections_path.iter().cloned())
+                    .map(|d| {
+                        // A path entry may be the `ansible_collections` dir itself.
+                        let base = if d.ends_with("ansible_collections") {
+                            d
+                        } else {
+                            d.join("ansible_collections")
+                        };
+                        base.join(ns).join(coll).join("roles").join(role)
+                    })
+                    .collect();
+            }
+        }
         let mut dirs = vec![self.playbook_dir.join("roles")];
         dirs.extend(self.roles_path.iter().cloned());
         dirs.push(self.playbook_dir.clone());
         dirs.into_iter().map(|d| d.join(name)).collect()
+    }
+
+    /// The `requirements.yml` (beside the playbook, or in `roles/`) that
+    /// lists the role `name`, for the hint to install it with ansible-galaxy.
+    fn requirements_listing(&self, name: &str) -> Option<PathBuf> {
+        let candidates = [
+            self.playbook_dir.join("requirements.yml"),
+            self.playbook_dir.join("roles/requirements.yml"),
+            self.playbook_dir.join("requirements.yaml"),
+            self.playbook_dir.join("roles/requirements.yaml"),
+        ];
+        candidates.into_iter().find(|f| {
+            let Ok(text) = std::fs::read_to_string(f) else {
+                return false;
+            };
+            requirements_names(&text).iter().any(|n| n == name)
+        })
     }
 
     fn find_role(&self, name: &str) -> Option<PathBuf> {
@@ -322,6 +388,76 @@ impl RoleLoader {
         }
         self.search_paths(name).into_iter().find(|p| p.is_dir())
     }
+}
+
+/// The requirements.yml (beside the playbook, or in `roles/`) whose
+/// `collections:` list the collection `namespace.name`, for the hint to
+/// install it with `ansible-galaxy collection install -r`.
+pub fn requirements_for_collection(playbook_dir: &Path, collection: &str) -> Option<PathBuf> {
+    [
+        "requirements.yml",
+        "roles/requirements.yml",
+        "collections/requirements.yml",
+        "requirements.yaml",
+    ]
+    .into_iter()
+    .map(|f| playbook_dir.join(f))
+    .find(|f| {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            return false;
+        };
+        let Ok(serde_json::Value::Object(doc)) = serde_saphyr::from_str::<serde_json::Value>(&text)
+        else {
+            return false;
+        };
+        let Some(serde_json::Value::Array(list)) = doc.get("collections") else {
+            return false;
+        };
+        list.iter().any(|e| match e {
+            serde_json::Value::String(s) => s == collection,
+            serde_json::Value::Object(m) => {
+                m.get("name").and_then(|n| n.as_str()) == Some(collection)
+            }
+            _ => false,
+        })
+    })
+}
+
+/// The role names a requirements.yml installs: a list of entries (or the
+/// `roles:` list of the newer format), each `name:` (else the last part of
+/// `src:`, without `.git` and a `,version`), or a bare string.
+fn requirements_names(text: &str) -> Vec<String> {
+    let Ok(doc) = serde_saphyr::from_str::<serde_json::Value>(text) else {
+        return Vec::new();
+    };
+    let list = match &doc {
+        serde_json::Value::Array(a) => a.clone(),
+        serde_json::Value::Object(m) => match m.get("roles") {
+            Some(serde_json::Value::Array(a)) => a.clone(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    let from_src = |src: &str| -> String {
+        let s = src.split(',').next().unwrap_or(src);
+        let last = s
+            .trim_end_matches('/')
+            .rsplit(['/', ':'])
+            .next()
+            .unwrap_or(s);
+        last.trim_end_matches(".git").to_string()
+    };
+    list.iter()
+        .filter_map(|e| match e {
+            serde_json::Value::String(s) => Some(from_src(s)),
+            serde_json::Value::Object(m) => match (m.get("name"), m.get("src")) {
+                (Some(serde_json::Value::String(n)), _) => Some(n.clone()),
+                (_, Some(serde_json::Value::String(s))) => Some(from_src(s)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 /// A `roles:` or `dependencies:` entry: a name, or a mapping of `role:`/`name:`,

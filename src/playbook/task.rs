@@ -91,6 +91,8 @@ pub struct Inherited {
     pub throttle: Option<usize>,
     /// `timeout` and where it was written (checked against each task's module).
     pub timeout: Option<(u64, crate::diag::Origin)>,
+    /// `collections:` of the play (module lookup for the Ansible fallback).
+    pub collections: Vec<String>,
 }
 
 /// Where a task list lives, for resolving the files it imports.
@@ -229,14 +231,27 @@ fn parse_task_into(
     };
     let name = modules::canonical_name(&raw_name);
     let Some(spec) = modules::spec(name) else {
-        let hint = match did_you_mean(name, modules::names()) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => "see `rprov modules` for the modules rprov has".to_string(),
+        let collections = node
+            .get("collections")
+            .and_then(super::keywords::comma_list)
+            .unwrap_or_else(|| scope.inherited.collections.clone());
+        let fqcn = ansible_module(doc, mkey, &raw_name, &collections, scope)?;
+        let mut args = match local_args {
+            Some(LocalArgs::Text(t)) => parse_free_form(&t, false),
+            Some(LocalArgs::Map(m)) => m,
+            None => module_args(doc, mkey, mval, false)?,
         };
-        return Err(
-            LoadError::new(doc.origin(mkey), format!("unknown module `{raw_name}`"))
-                .with_hint(hint),
-        );
+        if let Some(extra) = node.get("args").map(Node::to_json) {
+            let Json::Object(extra) = extra else {
+                return Err(LoadError::new(doc.origin(node), "`args` must be a mapping"));
+            };
+            args.extend(extra);
+        }
+        let mut task = kw.into_task(doc, node, &fqcn, Json::Object(args), scope)?;
+        task.delegate_local |= local_action;
+        task.collections = collections;
+        out.push(task);
+        return Ok(());
     };
 
     let mut args = match local_args {
@@ -288,6 +303,62 @@ fn parse_task_into(
     }
     out.push(task);
     Ok(())
+}
+
+/// A module rprov does not have: Ansible's own, run through the fallback
+/// (`modules::ansible_fallback`), if ansible-core on the controller has it.
+/// Its fully qualified name, or the load error saying why it cannot run.
+fn ansible_module(
+    doc: &Document,
+    mkey: &Node,
+    raw_name: &str,
+    collections: &[String],
+    scope: &TaskScope,
+) -> Result<String, LoadError> {
+    use modules::ansible_fallback::{resolve, Resolution, ENABLE_HINT};
+    let near = did_you_mean(modules::canonical_name(raw_name), modules::names());
+    let at = doc.origin(mkey);
+    match resolve(raw_name, collections, &scope.playbook_dir) {
+        Resolution::Module(fqcn) => Ok(fqcn),
+        Resolution::ActionPlugin(fqcn) => Err(LoadError::new(
+            at,
+            format!(
+                "module `{raw_name}` is not native to rprov, and Ansible's `{fqcn}` cannot run through the fallback: its work is done by an action plugin on Ansible's controller"
+            ),
+        )
+        .with_hint("rewrite the task with rprov's modules (`rprov modules`), or run it with ansible-playbook")),
+        Resolution::NotFound => Err(LoadError::new(at, format!("unknown module `{raw_name}`"))
+            .with_hint(match (near, collection_requirements(raw_name, scope)) {
+                (_, Some(hint)) => hint,
+                (Some(s), None) => format!("did you mean `{s}`?"),
+                (None, None) => "neither rprov (`rprov modules`) nor ansible-core on this machine has it; for a collection's module, install the collection (`ansible-galaxy collection install NAMESPACE.NAME`)".to_string(),
+            })),
+        // The first line does not depend on the machine: only the hint says
+        // which Python was tried and why it could not import ansible-core.
+        Resolution::NoAnsible(why) => Err(LoadError::new(
+            at,
+            format!("unknown module `{raw_name}`: it is not native to rprov, and the Ansible fallback is off"),
+        )
+        .with_hint(match near {
+            Some(s) => format!("did you mean `{s}`? Else, {ENABLE_HINT} ({why})"),
+            None => format!("{ENABLE_HINT} ({why})"),
+        })),
+    }
+}
+
+/// For `namespace.collection.module` whose collection a requirements.yml
+/// beside the playbook lists: the ansible-galaxy command that installs it.
+fn collection_requirements(raw_name: &str, scope: &TaskScope) -> Option<String> {
+    let (collection, _) = raw_name.rsplit_once('.')?;
+    if !collection.contains('.') {
+        return None;
+    }
+    let file = super::role::requirements_for_collection(&scope.playbook_dir, collection)?;
+    Some(format!(
+        "its collection `{collection}` is listed in {}: run `ansible-galaxy collection install -r {}` to install it",
+        file.display(),
+        file.display()
+    ))
 }
 
 enum LocalArgs {

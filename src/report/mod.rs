@@ -123,6 +123,9 @@ pub struct TaskEvent<'a> {
     pub no_log: bool,
     pub ignored: bool,
     pub duration: Duration,
+    /// The task ran Ansible's own module through the fallback: its line
+    /// says `(ansible)`, its JSON event `"fallback": true`.
+    pub fallback: bool,
 }
 
 pub struct Reporter {
@@ -291,6 +294,9 @@ impl Reporter {
                 if ev.ignored {
                     line["ignored"] = json!(true);
                 }
+                if ev.fallback {
+                    line["fallback"] = json!(true);
+                }
                 if ev.no_log {
                     line["censored"] = json!("the output has been hidden due to the fact that 'no_log: true' was specified for this result");
                 } else {
@@ -323,6 +329,9 @@ impl Reporter {
             self.paint_dim(&format!("[{}]", ev.host)),
             ev.task
         );
+        if ev.fallback {
+            line.push_str(&self.paint_dim(" (ansible)"));
+        }
         if let Some(i) = ev.item {
             // As Ansible: a no_log loop shows `(item=None)`.
             let shown = if ev.no_log { "None" } else { i };

@@ -22,6 +22,9 @@
 //!   pipeline sent it, not by what it does: a `uri`, `wait_for` or package
 //!   install that checks and acts in one script is an action, because it ran
 //!   as one; a `stat` is a probe.
+//! - **fallback**: the remote commands of tasks that ran Ansible's own
+//!   module (`modules::ansible_fallback`): one per such task, each starting
+//!   Python on the host, counted apart so their cost shows.
 //! - **local**: the rest of the host's time, all on the controller —
 //!   compiling (variables, loops, templates), the lookahead's planning,
 //!   planning, reporting, vars files whose path has a variable (the first host
@@ -32,7 +35,7 @@
 //! - **total**: the host's time inside its plays (not the wait for a fork or
 //!   for other hosts between plays) plus closing its connection at the end.
 //!
-//! `probes + actions` equals the recap's `remote_commands`: both count
+//! `probes + actions + fallbacks` equals the recap's `remote_commands`: both count
 //! [`rprov_transport::Connection::commands_run`]. Times are taken with
 //! [`Instant`] around the awaits that already exist, so measuring costs a
 //! clock read and an addition per command; they are kept as [`Duration`]s
@@ -48,6 +51,8 @@ use serde_json::{json, Map, Value as Json};
 pub enum Phase {
     Probe,
     Apply,
+    /// A task run through the Ansible fallback.
+    Fallback,
 }
 
 /// One host's time by phase, and how many commands and connections it took.
@@ -59,6 +64,8 @@ pub struct HostTimings {
     pub probes: u64,
     pub apply: Duration,
     pub actions: u64,
+    pub fallback: Duration,
+    pub fallbacks: u64,
     pub total: Duration,
 }
 
@@ -75,6 +82,7 @@ impl HostTimings {
         let (time, count) = match phase {
             Phase::Probe => (&mut self.probe, &mut self.probes),
             Phase::Apply => (&mut self.apply, &mut self.actions),
+            Phase::Fallback => (&mut self.fallback, &mut self.fallbacks),
         };
         *time += since.elapsed();
         *count += commands;
@@ -88,7 +96,7 @@ impl HostTimings {
     /// The controller's share: the total less connect, probe and apply.
     pub fn local(&self) -> Duration {
         self.total
-            .saturating_sub(self.connect + self.probe + self.apply)
+            .saturating_sub(self.connect + self.probe + self.apply + self.fallback)
     }
 
     fn add(&mut self, o: &HostTimings) {
@@ -98,6 +106,8 @@ impl HostTimings {
         self.probes += o.probes;
         self.apply += o.apply;
         self.actions += o.actions;
+        self.fallback += o.fallback;
+        self.fallbacks += o.fallbacks;
         self.total += o.total;
     }
 }
@@ -121,7 +131,7 @@ pub fn render(t: &RunTimings) -> String {
     const ALL: &str = "all hosts";
     let width = super::name_column(t.hosts.iter().map(|(h, _)| h.as_str()).chain([HEAD, ALL]));
     let mut out = format!(
-        "\n{}  {:>5} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7}\n",
+        "\n{}  {:>5} {:>7} {:>6} {:>7} {:>7} {:>7} {:>9} {:>8} {:>7} {:>7}\n",
         super::pad(HEAD, width),
         "conns",
         "connect",
@@ -129,12 +139,14 @@ pub fn render(t: &RunTimings) -> String {
         "probe",
         "actions",
         "apply",
+        "fallbacks",
+        "fallback",
         "local",
         "total"
     );
     let row = |name: &str, h: &HostTimings| {
         format!(
-            "{}  {:>5} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7}\n",
+            "{}  {:>5} {:>7} {:>6} {:>7} {:>7} {:>7} {:>9} {:>8} {:>7} {:>7}\n",
             super::pad(name, width),
             h.connections,
             ms(h.connect),
@@ -142,6 +154,8 @@ pub fn render(t: &RunTimings) -> String {
             ms(h.probe),
             h.actions,
             ms(h.apply),
+            h.fallbacks,
+            ms(h.fallback),
             ms(h.local()),
             ms(h.total),
         )
@@ -178,6 +192,8 @@ pub fn json_line(t: &RunTimings) -> String {
                 "probes": ht.probes,
                 "apply_ms": ms(ht.apply) as u64,
                 "actions": ht.actions,
+                "fallback_ms": ms(ht.fallback) as u64,
+                "fallbacks": ht.fallbacks,
                 "local_ms": ms(ht.local()) as u64,
                 "total_ms": ms(ht.total) as u64,
             }),
@@ -204,6 +220,7 @@ mod tests {
             apply: Duration::from_micros(apply),
             actions: 3,
             total: Duration::from_micros(total),
+            ..HostTimings::default()
         }
     }
 
@@ -225,10 +242,10 @@ mod tests {
     fn table_is_aligned_with_a_total_line() {
         let text = render(&sample());
         let want = "
-TIMINGS (ms)             conns connect probes   probe actions   apply   local   total
-web1                         1      52      1      38       3      80      11     182
-a-much-longer-host-name      1       1      1       2       3       3       4      10
-all hosts                    2      53      2      40       6      83      15     192
+TIMINGS (ms)             conns connect probes   probe actions   apply fallbacks fallback   local   total
+web1                         1      52      1      38       3      80         0        0      11     182
+a-much-longer-host-name      1       1      1       2       3       3         0        0       4      10
+all hosts                    2      53      2      40       6      83         0        0      15     192
 load 12 ms (once: inventory, playbook, roles, secrets, vars files); 240 ms wall in all (hosts run at once: their sum may exceed it)
 ";
         assert_eq!(text, want);

@@ -209,6 +209,9 @@ impl HostRunner {
                 }
             }
         }
+        if modules::is_fallback(&task.module) {
+            return Ok(self.fallback_decision(task, &r, args));
+        }
         let search = SearchPaths {
             role_path: task.role.as_ref().map(|r| r.own.path.clone()),
             task_dir: task.origin.path.parent().map(Path::to_path_buf),
@@ -285,7 +288,105 @@ impl HostRunner {
                 }
                 self.run_action(action, become_).await
             }
+            Decision::Fallback(fb) => self.run_fallback(&fb, become_, check).await,
         }
+    }
+
+    /// A task whose module is Ansible's own (`modules::ansible_fallback`):
+    /// its rendered arguments and what Ansible would pass with them.
+    fn fallback_decision(
+        &self,
+        task: &Task,
+        r: &crate::engine::vars::Resolver,
+        args: Map<String, Json>,
+    ) -> Decision {
+        let interpreter = match r.resolve("ansible_python_interpreter") {
+            // `auto`, `auto_silent`, … ask for discovery, as in Ansible.
+            Some(Ok(Json::String(s))) if !s.trim().is_empty() && !s.trim().starts_with("auto") => {
+                Some(s.trim().to_string())
+            }
+            _ => None,
+        };
+        Decision::Fallback(Box::new(modules::ansible_fallback::Fallback {
+            fqcn: task.module.clone(),
+            args,
+            collections: task.collections.clone(),
+            diff: task.diff.unwrap_or(self.shared.opts.diff),
+            no_log: task.no_log,
+            interpreter,
+            playbook_dir: self.shared.playbook.dir.clone(),
+            at: task.origin.to_string(),
+        }))
+    }
+
+    /// Builds the module's payload with ansible-core on the controller and
+    /// runs it with the host's Python: one remote command, in check mode too
+    /// (the module is told, and says what it would do).
+    async fn run_fallback(
+        &mut self,
+        fb: &modules::ansible_fallback::Fallback,
+        become_: &Option<String>,
+        check: bool,
+    ) -> Result<ItemOutcome, Stop> {
+        use modules::ansible_fallback::{answer, Status as Fb};
+        let built = {
+            let fb = fb.clone();
+            tokio::task::spawn_blocking(move || fb.payload(check)).await
+        };
+        let payload = match built {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
+                return Ok(ItemOutcome::failed(format!(
+                    "{}: ansible-core could not build the module `{}`: {e}",
+                    fb.at, fb.fqcn
+                )))
+            }
+            Err(e) => {
+                return Ok(ItemOutcome::failed(format!(
+                    "{}: building `{}`: {e}",
+                    fb.at, fb.fqcn
+                )))
+            }
+        };
+        let out = match self
+            .remote(
+                Phase::Fallback,
+                &fb.script(),
+                Some(payload.as_bytes()),
+                become_,
+            )
+            .await
+        {
+            Ok(o) => o,
+            Err(Ok(msg)) => return Ok(ItemOutcome::failed(msg)),
+            Err(Err(stop)) => return Err(stop),
+        };
+        // The module may have changed anything (as a command may).
+        self.forget_host_state();
+        let a = answer(
+            fb,
+            out.status,
+            &out.stdout_lossy(),
+            &out.stderr_lossy(),
+            check,
+        );
+        if let Some(Json::Object(facts)) = a.result.get("ansible_facts") {
+            self.learn_module_facts(facts);
+        }
+        let status = match a.status {
+            Fb::Ok => Status::Ok,
+            Fb::Changed => Status::Changed,
+            Fb::Failed => Status::Failed,
+            Fb::Skipped => Status::Skipped,
+            Fb::Unknown => return Ok(ItemOutcome::unknown(a.msg.as_deref().unwrap_or(""))),
+        };
+        Ok(ItemOutcome {
+            status,
+            result: a.result,
+            diffs: a.diffs,
+            msg: a.msg,
+            msg_kind: MsgKind::Message,
+        })
     }
 
     pub(super) async fn run_action(

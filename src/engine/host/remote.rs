@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use rprov_inventory::{ConnectionKind, ConnectionVars};
 use rprov_transport::{Connection, Output, Script, SshTarget, Target, TargetKind, TransportError};
-use serde_json::Value as Json;
+use serde_json::{Map, Value as Json};
 
 use super::super::lookahead::UserProbe;
 use crate::modules::Action;
@@ -421,7 +421,32 @@ impl HostRunner {
         self.shared.learn(&self.name, &self.facts_layer);
     }
 
+    /// Facts a module returned (`ansible_facts` of a fallback task): added
+    /// to `ansible_facts` and, as Ansible injects them, as variables of
+    /// their own name.
+    pub(super) fn learn_module_facts(&mut self, facts: &Map<String, Json>) {
+        let mut all = match self.facts_layer.get("ansible_facts") {
+            Some(Json::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
+        for (k, v) in facts {
+            all.insert(k.clone(), v.clone());
+            self.facts_layer.insert(k.clone(), v.clone());
+        }
+        self.facts_layer
+            .insert("ansible_facts".into(), Json::Object(all));
+        self.shared.learn(&self.name, &self.facts_layer);
+    }
+
     /// Forgets cached state an action may have changed.
+    /// Forgets everything probed but the facts: after something that may have
+    /// changed anything on the host (a command, a fallback module).
+    pub(super) fn forget_host_state(&mut self) {
+        for c in self.cache.values_mut() {
+            c.retain(|p, _| matches!(p, Probe::Facts));
+        }
+    }
+
     pub(super) fn invalidate(&mut self, action: &Action) {
         // Shell probes (packages, units, users) have no path to match: any
         // action may have changed what they saw.
@@ -429,9 +454,7 @@ impl HostRunner {
             c.retain(|p, _| !matches!(p, Probe::Shell { .. }));
         }
         if action.touches_everything {
-            for c in self.cache.values_mut() {
-                c.retain(|p, _| matches!(p, Probe::Facts));
-            }
+            self.forget_host_state();
             return;
         }
         for t in &action.touches {

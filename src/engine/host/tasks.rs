@@ -94,6 +94,7 @@ impl HostRunner {
             no_log: task.no_log,
             ignored: o.status == Status::Failed && task.ignore_errors,
             duration: started.elapsed(),
+            fallback: crate::modules::is_fallback(&task.module),
         };
         self.shared.reporter.task(&ev);
         // What a module asks the user to know (Ansible's `warnings`).

@@ -1,0 +1,110 @@
+# rprov's bridge to ansible-core on the controller (src/modules/ansible_fallback.rs).
+#
+# Run by rprov with the controller's Python (RPROV_ANSIBLE_PYTHON, --ansible-python,
+# else python3). It reads one JSON request per line on stdin and answers each with one
+# JSON line on stdout:
+#   {"op": "resolve", "name": N, "collections": [..]}
+#       -> {"found": true, "fqcn": F, "action_plugin": bool} or {"found": false}
+#   {"op": "build", "name": F, "args": {...}, "collections": [..]}
+#       -> {"payload": TEXT, "style": "new"} : the AnsiballZ script built by
+#          ansible-core's own module_common.modify_module, run on the host as `python -`.
+# The first line it prints is {"ready": VERSION} once ansible imported, or
+# {"error": TEXT} when it cannot be imported.
+import json
+import os
+import sys
+
+
+def reply(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+try:
+    from ansible import __version__ as ANSIBLE_VERSION
+    from ansible import constants as C
+    from ansible.executor import module_common
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins import loader as plugin_loader
+    from ansible.template import Templar
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+except Exception as e:  # noqa: BLE001 - any import failure means "no ansible here"
+    reply({"error": "%s: %s" % (type(e).__name__, e)})
+    sys.exit(0)
+
+PLAYBOOK_DIR = sys.argv[1] if len(sys.argv) > 1 else ""
+plugin_loader.init_plugin_loader()
+if PLAYBOOK_DIR:
+    plugin_loader.add_all_plugin_dirs(PLAYBOOK_DIR)
+    AnsibleCollectionConfig.playbook_paths = [PLAYBOOK_DIR]
+
+# Action plugins that only wrap their module, with nothing done on the controller
+# that the module would need: `normal` is the plugin of every plain module.
+PLAIN_ACTIONS = {"ansible.builtin.normal", "ansible.legacy.normal"}
+
+
+def find(name, collections):
+    ctx = plugin_loader.module_loader.find_plugin_with_context(
+        name, mod_type=".py", collection_list=collections or None
+    )
+    if not ctx.resolved or not ctx.plugin_resolved_path:
+        return None
+    return ctx
+
+
+def resolve(req):
+    name = req["name"]
+    collections = req.get("collections") or []
+    ctx = find(name, collections)
+    if ctx is None:
+        return {"found": False}
+    fqcn = ctx.resolved_fqcn or name
+    action = plugin_loader.action_loader.find_plugin_with_context(
+        name, collection_list=collections or None
+    )
+    has_action = bool(action.resolved) and (action.resolved_fqcn or "") not in PLAIN_ACTIONS
+    return {
+        "found": True,
+        "fqcn": fqcn,
+        "path": ctx.plugin_resolved_path,
+        "action_plugin": has_action,
+    }
+
+
+def build(req):
+    name = req["name"]
+    ctx = find(name, req.get("collections") or [])
+    if ctx is None:
+        return {"error": "the module %s was not found by ansible-core %s" % (name, ANSIBLE_VERSION)}
+    task_vars = {"ansible_python_interpreter": "/usr/bin/python3"}
+    templar = Templar(loader=DataLoader(), variables=task_vars)
+    built = module_common.modify_module(
+        module_name=ctx.resolved_fqcn or name,
+        module_path=ctx.plugin_resolved_path,
+        module_args=req["args"],
+        templar=templar,
+        task_vars=task_vars,
+        module_compression=C.config.get_config_value("DEFAULT_MODULE_COMPRESSION"),
+    )
+    if built.module_style != "new":
+        return {"error": "the module %s is a %s-style module; rprov runs only AnsiballZ (new-style Python) modules"
+                % (name, built.module_style)}
+    return {"payload": built.b_module_data.decode("utf-8", "surrogateescape"), "style": built.module_style}
+
+
+reply({"ready": ANSIBLE_VERSION})
+for line in sys.stdin:
+    line = line.strip()
+    if not line:
+        continue
+    try:
+        req = json.loads(line)
+        op = req.get("op")
+        if op == "resolve":
+            reply(resolve(req))
+        elif op == "build":
+            reply(build(req))
+        else:
+            reply({"error": "unknown request %r" % op})
+    except Exception as e:  # noqa: BLE001 - reported to rprov, which names the task
+        reply({"error": "%s: %s" % (type(e).__name__, e)})

@@ -1,0 +1,574 @@
+//! The Ansible fallback: a module rprov does not implement natively runs as
+//! Ansible's own module, built by ansible-core on the controller.
+//!
+//! When a task names a module that is not in [`super::SPECS`], the loader
+//! asks ansible-core (imported by a Python on the controller: `--ansible-python`,
+//! `$RPROV_ANSIBLE_PYTHON`, else `python3`) whether it knows the module, with
+//! the task's `collections:`. ansible-core finds it as it would for
+//! `ansible-playbook`: its builtins, collections on its `collections_path`
+//! (ansible.cfg, `$ANSIBLE_COLLECTIONS_PATH`, `~/.ansible/collections`,
+//! `/usr/share/ansible/collections`) and `ansible_collections/` beside the
+//! playbook. A module whose work is done by an action plugin on the controller
+//! (`add_host`, `fetch`, `synchronize`, …) cannot run this way and is refused
+//! at load.
+//!
+//! To run the task, the same Python builds the module's AnsiballZ payload with
+//! ansible-core's own `module_common.modify_module` (so its `module_utils` and
+//! collection imports resolve exactly as in Ansible), with the arguments
+//! Ansible adds (`_ansible_check_mode`, `_ansible_diff`, `_ansible_no_log`, …).
+//! rprov sends the payload on stdin to `<python> -` on the host, as Ansible
+//! does with pipelining: **one remote command per task**, over the host's
+//! existing connection, under `become` like any task. The host's Python is
+//! `ansible_python_interpreter`, else the first of Ansible's fallback list
+//! that exists there. The module's JSON answer becomes the task's result.
+//!
+//! Why a long-lived helper: importing ansible takes about half a second, so
+//! one helper process per run answers every question (load-time lookups and
+//! payload builds) over a pipe, one JSON line each way. Payloads are cached
+//! per (module, arguments) for the run.
+//!
+//! Check mode is the module's business here, not the executor's: the task runs
+//! with `_ansible_check_mode: true`, and a module that does not support check
+//! mode answers `skipped`, which rprov reports as `unknown`.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::{json, Map, Value as Json};
+
+use super::Diff;
+
+/// The helper script, run with the controller's Python.
+const HELPER: &str = include_str!("ansible_fallback.py");
+
+/// The ansible-core version whose module arguments rprov passes.
+const ANSIBLE_VERSION: &str = "2.19.14";
+
+/// Ansible's `INTERPRETER_PYTHON_FALLBACK`, tried in order on the host when
+/// `ansible_python_interpreter` is not set.
+pub const PYTHON_CANDIDATES: &[&str] = &[
+    "python3.13",
+    "python3.12",
+    "python3.11",
+    "python3.10",
+    "python3.9",
+    "python3.8",
+    "/usr/bin/python3",
+    "python3",
+];
+
+/// The controller Python given with `--ansible-python` (which clap also takes
+/// from `$RPROV_ANSIBLE_PYTHON`).
+static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+
+/// The one helper process of this run, started by the first question.
+static BRIDGE: Mutex<Option<State>> = Mutex::new(None);
+
+/// Sets the controller Python (`--ansible-python`). Called once, by the CLI.
+pub fn set_python(p: PathBuf) {
+    let _ = PYTHON.set(p);
+}
+
+/// The Python that imports ansible-core, and where that choice came from.
+fn python() -> (PathBuf, &'static str) {
+    if let Some(p) = PYTHON.get() {
+        return (p.clone(), "--ansible-python or $RPROV_ANSIBLE_PYTHON");
+    }
+    match std::env::var_os("RPROV_ANSIBLE_PYTHON") {
+        Some(p) if !p.is_empty() => (PathBuf::from(p), "$RPROV_ANSIBLE_PYTHON"),
+        _ => (PathBuf::from("python3"), "python3 on PATH"),
+    }
+}
+
+/// The one-line way to enable the fallback.
+pub const ENABLE_HINT: &str = "to run modules rprov lacks as Ansible's own, install ansible-core on this machine: `python3 -m venv ~/.rprov-ansible && ~/.rprov-ansible/bin/pip install ansible-core && export RPROV_ANSIBLE_PYTHON=~/.rprov-ansible/bin/python`";
+
+enum State {
+    Ready(Bridge),
+    /// ansible-core could not be imported: why, with the Python tried.
+    Unavailable(String),
+}
+
+struct Bridge {
+    _child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    version: String,
+    resolved: HashMap<String, Resolution>,
+    payloads: HashMap<String, Arc<String>>,
+}
+
+impl Bridge {
+    fn start(playbook_dir: &Path) -> Result<Bridge, String> {
+        let (py, from) = python();
+        let shown = format!("`{}` ({from})", py.display());
+        let mut child = Command::new(&py)
+            .arg("-c")
+            .arg(HELPER)
+            .arg(playbook_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{shown} could not be started: {e}"))?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(format!("{shown}: no pipe to the helper"));
+        };
+        let mut b = Bridge {
+            _child: child,
+            stdin,
+            stdout: BufReader::new(stdout),
+            version: String::new(),
+            resolved: HashMap::new(),
+            payloads: HashMap::new(),
+        };
+        let first = b.read().map_err(|e| format!("{shown}: {e}"))?;
+        if let Some(err) = first.get("error").and_then(Json::as_str) {
+            return Err(format!("ansible-core cannot be imported by {shown}: {err}"));
+        }
+        match first.get("ready").and_then(Json::as_str) {
+            Some(v) => b.version = format!("{v} (via {shown})"),
+            None => return Err(format!("{shown}: unexpected answer {first:?}")),
+        }
+        Ok(b)
+    }
+
+    fn read(&mut self) -> Result<Map<String, Json>, String> {
+        let mut line = String::new();
+        match self.stdout.read_line(&mut line) {
+            Ok(0) => Err("the helper exited without an answer".into()),
+            Ok(_) => match serde_json::from_str(&line) {
+                Ok(Json::Object(m)) => Ok(m),
+                _ => Err(format!("the helper answered {:?}", line.trim())),
+            },
+            Err(e) => Err(format!("cannot read the helper's answer: {e}")),
+        }
+    }
+
+    fn ask(&mut self, req: &Json) -> Result<Map<String, Json>, String> {
+        let mut line = req.to_string();
+        line.push('\n');
+        self.stdin
+            .write_all(line.as_bytes())
+            .and_then(|()| self.stdin.flush())
+            .map_err(|e| format!("cannot write to the ansible-core helper: {e}"))?;
+        self.read()
+    }
+}
+
+/// Runs `f` with the run's helper, starting it on first use.
+fn with_bridge<T>(playbook_dir: &Path, f: impl FnOnce(&mut Bridge) -> T) -> Result<T, String> {
+    let mut guard = BRIDGE.lock().unwrap_or_else(|p| p.into_inner());
+    if guard.is_none() {
+        *guard = Some(match Bridge::start(playbook_dir) {
+            Ok(b) => State::Ready(b),
+            Err(e) => State::Unavailable(e),
+        });
+    }
+    match guard.as_mut() {
+        Some(State::Ready(b)) => Ok(f(b)),
+        Some(State::Unavailable(why)) => Err(why.clone()),
+        None => Err("the ansible-core helper did not start".into()),
+    }
+}
+
+/// The ansible-core version the fallback would use, or why it is off.
+pub fn available(playbook_dir: &Path) -> Result<String, String> {
+    with_bridge(playbook_dir, |b| b.version.clone())
+}
+
+/// What ansible-core on the controller makes of a module name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// A module it can build: its fully qualified name.
+    Module(String),
+    /// A module whose work is done by an action plugin on the controller.
+    ActionPlugin(String),
+    /// Not a module ansible-core knows.
+    NotFound,
+    /// ansible-core is not importable: why.
+    NoAnsible(String),
+}
+
+/// Asks ansible-core about `name` as a task with `collections:` would.
+pub fn resolve(name: &str, collections: &[String], playbook_dir: &Path) -> Resolution {
+    let key = format!("{name}\0{}", collections.join(","));
+    let asked = with_bridge(playbook_dir, |b| {
+        if let Some(r) = b.resolved.get(&key) {
+            return r.clone();
+        }
+        let r = match b.ask(&json!({"op": "resolve", "name": name, "collections": collections})) {
+            Ok(m) if m.get("found") == Some(&json!(true)) => {
+                let fqcn = m
+                    .get("fqcn")
+                    .and_then(Json::as_str)
+                    .unwrap_or(name)
+                    .to_string();
+                if m.get("action_plugin") == Some(&json!(true)) {
+                    Resolution::ActionPlugin(fqcn)
+                } else {
+                    Resolution::Module(fqcn)
+                }
+            }
+            Ok(_) => Resolution::NotFound,
+            Err(e) => Resolution::NoAnsible(e),
+        };
+        b.resolved.insert(key, r.clone());
+        r
+    });
+    asked.unwrap_or_else(Resolution::NoAnsible)
+}
+
+/// A task that runs Ansible's module: what the executor needs to build and
+/// run it. Made at plan time; the executor adds check mode.
+#[derive(Clone, Debug)]
+pub struct Fallback {
+    pub fqcn: String,
+    pub args: Map<String, Json>,
+    pub collections: Vec<String>,
+    /// `_ansible_diff`: the task's `diff:` or `--diff`.
+    pub diff: bool,
+    pub no_log: bool,
+    /// `ansible_python_interpreter` of the host, if set.
+    pub interpreter: Option<String>,
+    pub playbook_dir: PathBuf,
+    /// The task's `file:line:col`, for errors that are rprov's, not the module's.
+    pub at: String,
+}
+
+impl Fallback {
+    /// The module's arguments with those Ansible adds
+    /// (`ActionBase._update_module_args`).
+    pub fn module_args(&self, check: bool) -> Map<String, Json> {
+        let mut a = self.args.clone();
+        let set = [
+            ("_ansible_check_mode", json!(check)),
+            ("_ansible_no_log", json!(self.no_log)),
+            ("_ansible_debug", json!(false)),
+            ("_ansible_diff", json!(self.diff)),
+            ("_ansible_verbosity", json!(0)),
+            ("_ansible_version", json!(ANSIBLE_VERSION)),
+            ("_ansible_module_name", json!(self.fqcn)),
+            ("_ansible_syslog_facility", json!("LOG_USER")),
+            (
+                "_ansible_selinux_special_fs",
+                json!(["fuse", "nfs", "vboxsf", "ramfs", "9p", "vfat"]),
+            ),
+            ("_ansible_shell_executable", json!("/bin/sh")),
+            ("_ansible_keep_remote_files", json!(false)),
+            ("_ansible_tmpdir", Json::Null),
+            ("_ansible_remote_tmp", json!("~/.ansible/tmp")),
+            ("_ansible_ignore_unknown_opts", json!(false)),
+            ("_ansible_target_log_info", Json::Null),
+            ("_ansible_tracebacks_for", json!([])),
+        ];
+        for (k, v) in set {
+            a.insert(k.to_string(), v);
+        }
+        a
+    }
+
+    /// The AnsiballZ payload for this task, built by ansible-core (cached
+    /// for the run per module and arguments).
+    pub fn payload(&self, check: bool) -> Result<Arc<String>, String> {
+        let req = json!({
+            "op": "build",
+            "name": self.fqcn,
+            "args": self.module_args(check),
+            "collections": self.collections,
+        });
+        let key = req.to_string();
+        with_bridge(&self.playbook_dir, |b| {
+            if let Some(p) = b.payloads.get(&key) {
+                return Ok(p.clone());
+            }
+            let m = b.ask(&req)?;
+            match m.get("payload").and_then(Json::as_str) {
+                Some(p) => {
+                    let p = Arc::new(p.to_string());
+                    b.payloads.insert(key, p.clone());
+                    Ok(p)
+                }
+                None => Err(m
+                    .get("error")
+                    .and_then(Json::as_str)
+                    .unwrap_or("ansible-core built no payload")
+                    .to_string()),
+            }
+        })?
+    }
+
+    /// The interpreters tried on the host, as shown in errors.
+    pub fn tried(&self) -> String {
+        match &self.interpreter {
+            Some(p) => format!("`{p}` (ansible_python_interpreter)"),
+            None => format!("{} (Ansible's fallback list)", PYTHON_CANDIDATES.join(", ")),
+        }
+    }
+
+    /// The remote command: the host's Python reading the payload on stdin. A
+    /// candidate must also start (`-c ''`): a pyenv shim for a version that is
+    /// not installed is on PATH but cannot run anything.
+    pub fn script(&self) -> String {
+        let q = rprov_transport::quote;
+        let marker = q(NO_PYTHON);
+        if let Some(p) = &self.interpreter {
+            // As Ansible: the interpreter named is used as it is.
+            return format!(
+                "if command -v {p} >/dev/null 2>&1; then exec {p} -; fi\nprintf '%s\\n' {marker} >&2\nexit 127\n",
+                p = q(p)
+            );
+        }
+        let list = PYTHON_CANDIDATES
+            .iter()
+            .map(|c| q(c))
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!(
+            "for p in {list}; do if command -v \"$p\" >/dev/null 2>&1 && \"$p\" -c '' >/dev/null 2>&1; then exec \"$p\" -; fi; done\n\
+             printf '%s\\n' {marker} >&2\nexit 127\n"
+        )
+    }
+}
+
+/// What the remote script prints when no interpreter is there.
+const NO_PYTHON: &str = "rprov-fallback: no python interpreter";
+
+/// How a task ends, from the module's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Changed,
+    Failed,
+    /// Check mode, and the module does not support it.
+    Unknown,
+    Skipped,
+}
+
+/// The module's answer, mapped onto rprov's outcome.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: Status,
+    pub result: Map<String, Json>,
+    pub msg: Option<String>,
+    pub diffs: Vec<Diff>,
+}
+
+/// Reads the module's output: Ansible's result JSON on stdout (lines before
+/// it, such as a login banner, are skipped as Ansible skips them).
+pub fn answer(fb: &Fallback, rc: i32, stdout: &str, stderr: &str, check: bool) -> Answer {
+    let failed = |msg: String, result: Map<String, Json>| Answer {
+        status: Status::Failed,
+        result,
+        msg: Some(msg),
+        diffs: Vec::new(),
+    };
+    let Some(mut result) = json_object(stdout) else {
+        if rc == 127 && stderr.contains(NO_PYTHON) {
+            return failed(
+                format!(
+                    "{}: no Python on the host to run Ansible's module `{}`: tried {}\n= help: install python3 on the host, or set `ansible_python_interpreter` to its path",
+                    fb.at,
+                    fb.fqcn,
+                    fb.tried()
+                ),
+                Map::new(),
+            );
+        }
+        let mut r = Map::new();
+        r.insert("rc".into(), json!(rc));
+        r.insert("module_stdout".into(), json!(stdout));
+        r.insert("module_stderr".into(), json!(stderr));
+        let tail = stderr.trim().lines().last().unwrap_or("").to_string();
+        return failed(
+            format!(
+                "{}: Ansible's module `{}` gave no result (exit status {rc}){}",
+                fb.at,
+                fb.fqcn,
+                if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {tail}")
+                }
+            ),
+            r,
+        );
+    };
+    // As Ansible's `remove_internal_keys`; the `invocation` (the arguments
+    // the module saw) is not in what Ansible registers either.
+    result.retain(|k, _| !k.starts_with("_ansible_") && k != "invocation");
+    let diffs = result.get("diff").map(diffs_of).unwrap_or_default();
+    if result.get("failed").and_then(crate::truthy::as_bool) == Some(true) {
+        let msg = result
+            .get("msg")
+            .map(|m| match m {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .unwrap_or_else(|| format!("Ansible's module `{}` failed", fb.fqcn));
+        result.insert("failed".into(), json!(true));
+        return Answer {
+            status: Status::Failed,
+            result,
+            msg: Some(msg),
+            diffs,
+        };
+    }
+    let changed = result.get("changed").and_then(crate::truthy::as_bool) == Some(true);
+    result.insert("changed".into(), json!(changed));
+    result.insert("failed".into(), json!(false));
+    let skipped = result.get("skipped").and_then(crate::truthy::as_bool) == Some(true);
+    let (status, msg) = if skipped && check {
+        (
+            Status::Unknown,
+            Some(format!(
+                "Ansible's module `{}` does not support check mode",
+                fb.fqcn
+            )),
+        )
+    } else if skipped {
+        (
+            Status::Skipped,
+            result.get("msg").and_then(Json::as_str).map(str::to_string),
+        )
+    } else if changed {
+        (Status::Changed, None)
+    } else {
+        (Status::Ok, None)
+    };
+    Answer {
+        status,
+        result,
+        msg,
+        diffs,
+    }
+}
+
+/// The first JSON object in the output, from the first line starting with `{`.
+fn json_object(stdout: &str) -> Option<Map<String, Json>> {
+    let start = stdout
+        .match_indices('{')
+        .map(|(i, _)| i)
+        .find(|&i| i == 0 || stdout[..i].ends_with('\n'))?;
+    let mut it = serde_json::Deserializer::from_str(&stdout[start..]).into_iter::<Json>();
+    match it.next() {
+        Some(Ok(Json::Object(m))) => Some(m),
+        _ => None,
+    }
+}
+
+/// A module's `diff` (one mapping or a list of them) as rprov's diffs.
+fn diffs_of(d: &Json) -> Vec<Diff> {
+    let items: Vec<&Json> = match d {
+        Json::Array(a) => a.iter().collect(),
+        other => vec![other],
+    };
+    let text = |v: Option<&Json>| -> Option<String> {
+        match v? {
+            Json::Null => None,
+            Json::String(s) => Some(s.clone()),
+            other => serde_json::to_string_pretty(other).ok().map(|s| s + "\n"),
+        }
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let Json::Object(m) = item else { continue };
+        let path = m
+            .get("after_header")
+            .or_else(|| m.get("before_header"))
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_string();
+        if let Some(p) = m.get("prepared").and_then(Json::as_str) {
+            out.push(Diff {
+                path: path.clone(),
+                attrs: p.lines().map(str::to_string).collect(),
+                ..Diff::default()
+            });
+        }
+        let (before, after) = (text(m.get("before")), text(m.get("after")));
+        if before.is_some() || after.is_some() {
+            out.push(Diff {
+                path,
+                before: Some(before.unwrap_or_default()),
+                after: Some(after.unwrap_or_default()),
+                attrs: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fb() -> Fallback {
+        Fallback {
+            fqcn: "ansible.builtin.dpkg_selections".into(),
+            args: Map::new(),
+            collections: Vec::new(),
+            diff: false,
+            no_log: false,
+            interpreter: None,
+            playbook_dir: PathBuf::from("."),
+            at: "site.yml:3:7".into(),
+        }
+    }
+
+    #[test]
+    fn maps_results() {
+        let a = answer(&fb(), 0, "banner\n{\"changed\": true, \"_ansible_no_log\": false, \"diff\": {\"before\": \"a\\n\", \"after\": \"b\\n\"}}\n", "", false);
+        assert_eq!(a.status, Status::Changed);
+        assert!(!a.result.contains_key("_ansible_no_log"));
+        assert_eq!(a.diffs.len(), 1);
+        let a = answer(
+            &fb(),
+            1,
+            "{\"failed\": true, \"msg\": \"missing required arguments: selection\"}",
+            "",
+            false,
+        );
+        assert_eq!(a.status, Status::Failed);
+        assert_eq!(
+            a.msg.as_deref(),
+            Some("missing required arguments: selection")
+        );
+        let a = answer(
+            &fb(),
+            0,
+            "{\"skipped\": true, \"msg\": \"remote module does not support check mode\"}",
+            "",
+            true,
+        );
+        assert_eq!(a.status, Status::Unknown);
+        let a = answer(&fb(), 0, "{\"ansible_facts\": {}}", "", false);
+        assert_eq!(a.status, Status::Ok);
+        assert_eq!(a.result.get("changed"), Some(&json!(false)));
+    }
+
+    #[test]
+    fn names_the_missing_interpreter() {
+        let mut f = fb();
+        f.interpreter = Some("/nope/python".into());
+        let a = answer(&f, 127, "", NO_PYTHON, false);
+        assert_eq!(a.status, Status::Failed);
+        assert!(
+            a.msg
+                .as_deref()
+                .is_some_and(|m| m.contains("/nope/python") && m.starts_with("site.yml:3:7: ")),
+            "{a:?}"
+        );
+        assert!(f.script().contains("exec /nope/python -"), "{}", f.script());
+        let a = answer(&f, 1, "", "Traceback\nImportError: x", false);
+        assert!(
+            a.msg
+                .as_deref()
+                .is_some_and(|m| m.contains("ImportError: x")),
+            "{a:?}"
+        );
+    }
+}

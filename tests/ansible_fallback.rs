@@ -1,0 +1,591 @@
+//! Issue 18: a module rprov does not implement natively runs as Ansible's own
+//! module, built by ansible-core on the controller (the test venv made by
+//! tests/support/ansible-venv.sh) and run with the host's Python over the
+//! loopback sshd. Differential: the registered results of `service_facts`,
+//! `dpkg_selections` and a module of a tiny collection beside the playbook
+//! (tests/fixtures/ansible_fallback/collections) equal what ansible-playbook
+//! registers for the same tasks, in a normal, a `--check` and a `--diff` run.
+//!
+//! If the venv cannot be made the test FAILS, as the differential test does.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{fixtures, rprov_env, target_dir, USER};
+use rprov_testbed::Sshd;
+use serde_json::{Map, Value};
+
+/// The venv's python and ansible-playbook.
+struct Venv {
+    python: PathBuf,
+    playbook: PathBuf,
+}
+
+fn venv() -> Venv {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/ansible-venv.sh");
+    let out = Command::new("sh")
+        .arg(&script)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "could not create the ansible-core venv:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let playbook = PathBuf::from(stdout.lines().next().unwrap_or_default());
+    let python = playbook.with_file_name("python");
+    assert!(python.exists(), "no python beside {}", playbook.display());
+    Venv { python, playbook }
+}
+
+fn dir() -> PathBuf {
+    fixtures().join("ansible_fallback")
+}
+
+/// Environment shared by both tools: no user configuration, a private HOME.
+fn env_for(home: &Path) -> Vec<(String, String)> {
+    vec![
+        ("HOME".into(), home.display().to_string()),
+        (
+            "ANSIBLE_CONFIG".into(),
+            home.join("none.cfg").display().to_string(),
+        ),
+        (
+            "ANSIBLE_LOCAL_TEMP".into(),
+            home.join("tmp").display().to_string(),
+        ),
+        ("ANSIBLE_COLLECTIONS_SCAN_SYS_PATH".into(), "False".into()),
+        (
+            "ANSIBLE_COLLECTIONS_PATH".into(),
+            home.join("collections").display().to_string(),
+        ),
+    ]
+}
+
+fn run_ansible(v: &Venv, home: &Path, inv: &Path, root: &Path, extra: &[&str]) -> String {
+    let out = Command::new(&v.playbook)
+        .current_dir(dir())
+        .arg("-i")
+        .arg(inv)
+        .arg("-e")
+        .arg(format!("root={}", root.display()))
+        .arg("site.yml")
+        .args(extra)
+        .envs(env_for(home))
+        .env("ANSIBLE_HOST_KEY_CHECKING", "True")
+        .env("ANSIBLE_SSH_CONTROL_PATH_DIR", home.join("cp"))
+        .env("ANSIBLE_RETRY_FILES_ENABLED", "False")
+        .env("ANSIBLE_PIPELINING", "True")
+        .env("ANSIBLE_NOCOLOR", "1")
+        .output()
+        .expect("running ansible-playbook");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "ansible-playbook failed:\n{text}");
+    text
+}
+
+fn run_rprov(
+    v: &Venv,
+    home: &Path,
+    inv: &Path,
+    playbook: &str,
+    root: &Path,
+    extra: &[&str],
+) -> common::Run {
+    let root_var = format!("root={}", root.display());
+    let inv = inv.display().to_string();
+    let mut args = vec!["apply", "-i", &inv, "-e", &root_var, playbook];
+    args.extend(extra);
+    let mut env = env_for(home);
+    env.push((
+        "RPROV_ANSIBLE_PYTHON".into(),
+        v.python.display().to_string(),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    rprov_env(&dir(), &args, &env)
+}
+
+/// The results the playbook wrote, with what legitimately differs between
+/// two runs removed: the path prefix of each tool's own root.
+fn results(root: &Path) -> Map<String, Value> {
+    let text = std::fs::read_to_string(root.join("results.json"))
+        .unwrap_or_else(|e| panic!("{}: {e}", root.join("results.json").display()));
+    let text = text.replace(&root.display().to_string(), "ROOT");
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(m)) => m,
+        other => panic!("results.json is not a mapping: {other:?}"),
+    }
+}
+
+/// What the module without check mode registered (the normal runs).
+fn nocheck(root: &Path) -> Value {
+    let text = std::fs::read_to_string(root.join("nc.json")).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Compares the registered results key by key, for a readable failure.
+fn assert_same(what: &str, ansible: &Map<String, Value>, rprov: &Map<String, Value>) {
+    for (k, a) in ansible {
+        let r = rprov.get(k).unwrap_or(&Value::Null);
+        if k == "sf" {
+            // The services' states are the host's, read at two moments: the
+            // same services, with the same fields.
+            let names = |v: &Value| -> Vec<String> {
+                v["ansible_facts"]["services"]
+                    .as_object()
+                    .map(|m| m.keys().cloned().collect())
+                    .unwrap_or_default()
+            };
+            assert_eq!(names(a), names(r), "{what}: service_facts' services");
+            assert!(!names(a).is_empty(), "{what}: no services found: {a}");
+            let mut a = a.clone();
+            let mut r = r.clone();
+            a["ansible_facts"] = Value::Null;
+            r["ansible_facts"] = Value::Null;
+            assert_eq!(a, r, "{what}: `{k}` differs");
+            continue;
+        }
+        assert_eq!(
+            a, r,
+            "{what}: registered `{k}` differs\nansible: {a}\nrprov:   {r}"
+        );
+    }
+    assert_eq!(
+        ansible.keys().collect::<Vec<_>>(),
+        rprov.keys().collect::<Vec<_>>(),
+        "{what}"
+    );
+}
+
+#[test]
+fn fallback_modules_register_what_ansible_registers() {
+    let v = venv();
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::write_inventory(
+        work.path(),
+        &format!(
+            "{} ansible_python_interpreter=/usr/bin/python3\n",
+            sshd.inventory_line("web1")
+        ),
+    );
+    let home = work.path();
+    let by_ansible = target_dir(USER);
+    let by_rprov = target_dir(USER);
+
+    // A normal run: marker files are written, service facts read.
+    run_ansible(&v, home, &inv, by_ansible.path(), &[]);
+    let before = sshd.exec_count();
+    let run = run_rprov(
+        &v,
+        home,
+        &inv,
+        "site.yml",
+        by_rprov.path(),
+        &["--output", "json", "--timings"],
+    );
+    run.expect_code(0);
+    let remote = sshd.exec_count() - before;
+    assert_same(
+        "first run",
+        &results(by_ansible.path()),
+        &results(by_rprov.path()),
+    );
+    assert_eq!(nocheck(by_ansible.path()), nocheck(by_rprov.path()));
+    assert_eq!(nocheck(by_rprov.path())["value"], "v1");
+    for f in ["marker.txt", "marker2.txt"] {
+        assert_eq!(
+            std::fs::read(by_ansible.path().join(f)).ok(),
+            std::fs::read(by_rprov.path().join(f)).ok(),
+            "{f}"
+        );
+    }
+    // Fallback tasks are marked and counted apart: one remote command each.
+    let lines = run.json_lines();
+    let fallback_tasks = lines
+        .iter()
+        .filter(|l| l["event"] == "task" && l["fallback"] == true)
+        .count();
+    assert_eq!(fallback_tasks, 5, "{}", run.dump());
+    let t = lines
+        .iter()
+        .find_map(|l| l.get("timings"))
+        .unwrap_or_else(|| panic!("no timings line\n{}", run.dump()));
+    let h = &t["hosts"]["web1"];
+    assert_eq!(h["fallbacks"], 5, "{t}");
+    let counted = h["probes"].as_u64().unwrap_or(0)
+        + h["actions"].as_u64().unwrap_or(0)
+        + h["fallbacks"].as_u64().unwrap_or(0);
+    assert_eq!(counted, remote as u64, "{t}");
+    eprintln!("measured: {remote} remote commands, timings {t}");
+
+    // Second run: everything as it is.
+    run_ansible(&v, home, &inv, by_ansible.path(), &[]);
+    let run = run_rprov(
+        &v,
+        home,
+        &inv,
+        "site.yml",
+        by_rprov.path(),
+        &["--output", "json"],
+    );
+    run.expect_code(0);
+    assert_same(
+        "second run",
+        &results(by_ansible.path()),
+        &results(by_rprov.path()),
+    );
+
+    // --diff: the marker's diff comes back, the registered result has it.
+    for root in [by_ansible.path(), by_rprov.path()] {
+        std::fs::remove_file(root.join("marker.txt")).expect("rm marker");
+    }
+    run_ansible(&v, home, &inv, by_ansible.path(), &["--diff"]);
+    let run = run_rprov(&v, home, &inv, "site.yml", by_rprov.path(), &["--diff"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("+hello"), "{}", run.dump());
+    assert!(run.stdout.contains("(ansible)"), "{}", run.dump());
+    assert_same(
+        "--diff run",
+        &results(by_ansible.path()),
+        &results(by_rprov.path()),
+    );
+
+    // --check: the modules are told; marker reports the change it would make
+    // and makes none; nocheck does not support check mode (`unknown`).
+    // (results.json is written with `check_mode: false` by both tools.)
+    for root in [by_ansible.path(), by_rprov.path()] {
+        std::fs::remove_file(root.join("marker.txt")).expect("rm marker");
+    }
+    run_ansible(
+        &v,
+        home,
+        &inv,
+        by_ansible.path(),
+        &["--check", "-e", "selection=hold"],
+    );
+    let run = run_rprov(
+        &v,
+        home,
+        &inv,
+        "site.yml",
+        by_rprov.path(),
+        &["--check", "--output", "json", "-e", "selection=hold"],
+    );
+    run.expect_code(0);
+    assert!(!by_rprov.path().join("marker.txt").exists());
+    assert_same(
+        "--check run",
+        &results(by_ansible.path()),
+        &results(by_rprov.path()),
+    );
+    // A module without check mode: Ansible skips it, rprov says `unknown`.
+    let nc = std::fs::read_to_string(by_ansible.path().join("nc.json")).unwrap_or_default();
+    assert!(nc.contains("\"skipped\": true"), "{nc}");
+    let status = |name: &str| -> String {
+        run.tasks()
+            .iter()
+            .find(|t| t["task"] == name)
+            .map(|t| t["status"].as_str().unwrap_or("").to_string())
+            .unwrap_or_else(|| panic!("no task {name}\n{}", run.dump()))
+    };
+    assert_eq!(status("dpkg selection"), "changed", "{}", run.dump());
+    assert_eq!(
+        status("marker by its full name"),
+        "changed",
+        "{}",
+        run.dump()
+    );
+    assert_eq!(status("marker by its short name"), "ok", "{}", run.dump());
+    assert_eq!(
+        status("a module without check mode"),
+        "unknown",
+        "{}",
+        run.dump()
+    );
+    // The selection was not changed on the host.
+    let sel = Command::new("dpkg")
+        .args(["--get-selections", "openssh-server"])
+        .output()
+        .expect("dpkg");
+    assert!(String::from_utf8_lossy(&sel.stdout).contains("install"));
+}
+
+#[test]
+fn failures_name_the_task_and_what_to_do() {
+    let v = venv();
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let home = work.path();
+    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
+    let root = target_dir(USER);
+
+    // A module that fails: its msg.
+    let run = run_rprov(&v, home, &inv, "fails.yml", root.path(), &[]);
+    run.expect_code(2);
+    assert!(
+        run.stdout.contains("marker failed as asked"),
+        "{}",
+        run.dump()
+    );
+
+    // No Python at the interpreter named: the task and the path.
+    let run = run_rprov(
+        &v,
+        home,
+        &inv,
+        "fails.yml",
+        root.path(),
+        &["-e", "ansible_python_interpreter=/nonexistent/python3"],
+    );
+    run.expect_code(2);
+    let all = run.all();
+    assert!(all.contains("marker that fails"), "{}", run.dump());
+    assert!(all.contains("/nonexistent/python3"), "{}", run.dump());
+    assert!(all.contains("no Python on the host"), "{}", run.dump());
+    assert!(all.contains("fails.yml:4:7: no Python"), "{}", run.dump());
+
+    // Under become, as any task: the file is root's.
+    let run = run_rprov(&v, home, &inv, "become.yml", root.path(), &[]);
+    run.expect_code(0);
+    let meta = std::fs::metadata(root.path().join("root-owned.txt"))
+        .unwrap_or_else(|e| panic!("{e}\n{}", run.dump()));
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&meta),
+        0,
+        "{}",
+        run.dump()
+    );
+
+    // A module that lives in an action plugin: refused at load, saying why.
+    let run = run_rprov(&v, home, &inv, "action_plugin.yml", root.path(), &[]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("action_plugin.yml:5:7"),
+        "{}",
+        run.dump()
+    );
+    assert!(run.stderr.contains("action plugin"), "{}", run.dump());
+
+    // A module no one has.
+    let run = run_rprov(&v, home, &inv, "unknown.yml", root.path(), &[]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("unknown module `rprovtest.tiny.nosuchthing`"),
+        "{}",
+        run.dump()
+    );
+}
+
+#[test]
+fn without_ansible_core_the_load_error_says_how_to_enable_it() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::write_inventory(work.path(), "web1 ansible_host=127.0.0.1\n");
+    let inv = inv.display().to_string();
+    // A Python that cannot import ansible.
+    let run = rprov_env(
+        &dir(),
+        ["apply", "-i", &inv, "site.yml"],
+        &[
+            ("RPROV_ANSIBLE_PYTHON", "/usr/bin/python3"),
+            ("PYTHONPATH", ""),
+        ],
+    );
+    run.expect_code(1);
+    let err = &run.stderr;
+    assert!(err.contains("site.yml:6:7"), "{}", run.dump());
+    assert!(err.contains("service_facts"), "{}", run.dump());
+    assert!(err.contains("not native to rprov"), "{}", run.dump());
+    assert!(err.contains("pip install ansible-core"), "{}", run.dump());
+    assert!(err.contains("RPROV_ANSIBLE_PYTHON"), "{}", run.dump());
+
+    // `rprov modules` says which modules are native and that the fallback is off.
+    let run = rprov_env(
+        &dir(),
+        ["modules"],
+        &[("RPROV_ANSIBLE_PYTHON", "/usr/bin/python3")],
+    );
+    run.expect_code(0);
+    assert!(run.stdout.starts_with("Native modules"), "{}", run.dump());
+    assert!(
+        run.stdout.contains("fallback, which is off"),
+        "{}",
+        run.dump()
+    );
+}
+
+/// Roles installed by ansible-galaxy are found where Ansible finds them: in
+/// `~/.ansible/roles` (the default roles_path), in `$ANSIBLE_ROLES_PATH`, and
+/// in the `roles/` of an installed collection (`namespace.collection.role`,
+/// from `$ANSIBLE_COLLECTIONS_PATH`). A missing role that a requirements.yml
+/// lists gets the ansible-galaxy command to install it.
+#[test]
+fn galaxy_roles_are_found_where_ansible_finds_them() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let home = work.path().join("home");
+    let pb = work.path().join("pb");
+    let extra_roles = work.path().join("extra-roles");
+    let write = |p: PathBuf, text: &str| {
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, text).expect("write");
+    };
+    let copy_task = |name: &str| {
+        format!("- copy:\n    content: \"{name}\\n\"\n    dest: \"{{{{ root }}}}/{name}.txt\"\n")
+    };
+    write(
+        home.join(".ansible/roles/homerole/tasks/main.yml"),
+        &copy_task("homerole"),
+    );
+    write(
+        extra_roles.join("envrole/tasks/main.yml"),
+        &copy_task("envrole"),
+    );
+    write(
+        pb.join("site.yml"),
+        "- hosts: all\n  gather_facts: false\n  roles:\n    - homerole\n    - rprovtest.tiny.greet\n",
+    );
+    write(
+        pb.join("short.yml"),
+        "- hosts: all\n  gather_facts: false\n  collections: [rprovtest.tiny]\n  roles:\n    - greet\n",
+    );
+    write(
+        pb.join("env.yml"),
+        "- hosts: all\n  gather_facts: false\n  roles:\n    - envrole\n",
+    );
+    write(
+        pb.join("missing.yml"),
+        "- hosts: all\n  gather_facts: false\n  roles:\n    - geerlingguy.docker\n",
+    );
+    write(
+        pb.join("roles/requirements.yml"),
+        "- src: https://github.com/geerlingguy/ansible-role-docker.git\n  name: geerlingguy.docker\n",
+    );
+    write(
+        pb.join("requirements.yml"),
+        "collections:\n  - name: acme.missing\n    version: \">=1.0\"\n",
+    );
+    write(
+        pb.join("missing_collection.yml"),
+        "- hosts: all\n  gather_facts: false\n  roles:\n    - acme.missing.web\n",
+    );
+    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
+    let inv = inv.display().to_string();
+    let root = target_dir(USER);
+    let root_var = format!("root={}", root.path().display());
+    let home_s = home.display().to_string();
+    let colls = dir().join("collections").display().to_string();
+    let env = [
+        ("HOME", home_s.as_str()),
+        ("ANSIBLE_COLLECTIONS_PATH", colls.as_str()),
+    ];
+    let run = rprov_env(
+        &pb,
+        ["apply", "-i", &inv, "-e", &root_var, "site.yml"],
+        &env,
+    );
+    run.expect_code(0);
+    assert!(root.path().join("homerole.txt").exists(), "{}", run.dump());
+    let greet = std::fs::read_to_string(root.path().join("greet.txt")).unwrap_or_default();
+    assert_eq!(greet, "hello from rprovtest.tiny.greet\n", "{}", run.dump());
+
+    // The short name, with the play's `collections:`.
+    std::fs::remove_file(root.path().join("greet.txt")).expect("rm greet");
+    let run = rprov_env(
+        &pb,
+        ["apply", "-i", &inv, "-e", &root_var, "short.yml"],
+        &env,
+    );
+    run.expect_code(0);
+    assert!(root.path().join("greet.txt").exists(), "{}", run.dump());
+
+    let extra = extra_roles.display().to_string();
+    let run = rprov_env(
+        &pb,
+        ["apply", "-i", &inv, "-e", &root_var, "env.yml"],
+        &[
+            ("HOME", home_s.as_str()),
+            ("ANSIBLE_ROLES_PATH", extra.as_str()),
+        ],
+    );
+    run.expect_code(0);
+    assert!(root.path().join("envrole.txt").exists(), "{}", run.dump());
+
+    let run = rprov_env(&pb, ["apply", "-i", &inv, "missing.yml"], &env);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("role `geerlingguy.docker` not found"),
+        "{}",
+        run.dump()
+    );
+    assert!(
+        run.stderr.contains("ansible-galaxy install -r")
+            && run.stderr.contains("roles/requirements.yml"),
+        "{}",
+        run.dump()
+    );
+    let run = rprov_env(&pb, ["apply", "-i", &inv, "missing_collection.yml"], &env);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("ansible-galaxy collection install -r")
+            && run.stderr.contains("pb/requirements.yml"),
+        "{}",
+        run.dump()
+    );
+}
+
+/// A secret given to a fallback module is masked in its diff and in its
+/// registered result, in human and JSON output, like any other.
+#[test]
+fn secrets_are_masked_in_fallback_results() {
+    const SECRET: &str = "S3cr3t-Fallback-Value";
+    let v = venv();
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let site = work.path().join("site");
+    common::copy_dir(&dir(), &site);
+    let (id, recipient) = common::age::keygen(work.path(), "id.txt");
+    common::age::encrypt_to(
+        &format!("fallback_secret: {SECRET}\n"),
+        &recipient,
+        &site.join("secrets.age"),
+    );
+    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
+    let root = target_dir(USER);
+    let py = v.python.display().to_string();
+    let env = [("RPROV_ANSIBLE_PYTHON", py.as_str())];
+    let inv = inv.display().to_string();
+    let root_var = format!("root={}", root.path().display());
+    let id = id.display().to_string();
+    for extra in [&["--diff", "-v"][..], &["--output", "json", "--diff"][..]] {
+        let _ = std::fs::remove_file(root.path().join("secret.txt"));
+        let mut args = vec!["apply", "-i", &inv, "--identity", &id, "-e", &root_var];
+        args.extend(extra);
+        args.push("secret.yml");
+        let run = rprov_env(&site, &args, &env);
+        run.expect_code(0);
+        assert!(
+            !run.all().contains(SECRET),
+            "{extra:?} leaked it\n{}",
+            run.dump()
+        );
+        assert!(
+            run.all().contains("«secret:"),
+            "{extra:?}: nothing masked\n{}",
+            run.dump()
+        );
+        assert!(run.all().contains("(ansible)") || run.all().contains("\"fallback\":true"));
+        assert_eq!(
+            std::fs::read_to_string(root.path().join("secret.txt")).unwrap_or_default(),
+            SECRET
+        );
+    }
+}
