@@ -17,7 +17,8 @@ use crate::probe::FileState;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
     /// A missing directory is made (never `mkdir -p`: each missing parent is
-    /// its own `MakeDir`), then given `attrs`.
+    /// its own `MakeDir`), then given `attrs`. One that appeared since the
+    /// probe is taken as it is and given `attrs`.
     MakeDir { path: String, attrs: Attrs },
     /// Owner, group and mode of an existing path. `current` is its mode now
     /// (a symbolic mode is resolved against it); `no_deref` sets owner and
@@ -143,7 +144,12 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
     match change {
         Change::MakeDir { path, attrs } => {
             let q = quote(path);
-            s.push_str(&format!("mkdir -- {q}\n"));
+            // Made meanwhile by someone else (another run, a service) is no
+            // failure, as in Ansible's `ensure_directory` (EEXIST and a
+            // directory); any other failure shows mkdir's own message.
+            s.push_str(&format!(
+                "mkdir -- {q} 2>/dev/null || [ -d {q} ] || mkdir -- {q}\n"
+            ));
             s.push_str(&attrs.apply_lines(&q, 0o755, true, false)?);
         }
         Change::SetAttrs {
@@ -269,7 +275,7 @@ mod tests {
         assert_eq!(
             s,
             format!(
-                "set -e\nmkdir -- {q}\nchown u {q}\nchmod 0700 {q}\ntouch -a -- {q}\nln -sfn -- {} {q}\nrm -rf -- {q}\n",
+                "set -e\nmkdir -- {q} 2>/dev/null || [ -d {q} ] || mkdir -- {q}\nchown u {q}\nchmod 0700 {q}\ntouch -a -- {q}\nln -sfn -- {} {q}\nrm -rf -- {q}\n",
                 quote("../$HOME x")
             )
         );
@@ -345,5 +351,43 @@ mod tests {
             .expect("second write reads 2 bytes");
         assert!(a < b, "{}", two.script);
         assert!(!two.script.contains("cat > \"$t\""), "{}", two.script);
+    }
+
+    /// A directory made by someone else between the probe and the change (a
+    /// second run, or hosts sharing a filesystem) is no failure; a parent
+    /// that is a file still is, with mkdir's message.
+    #[test]
+    fn a_directory_that_appeared_meanwhile_is_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("d").display().to_string();
+        let make = render(&[Change::MakeDir {
+            path: d.clone(),
+            attrs: Attrs::default(),
+        }])
+        .unwrap()
+        .script;
+        let run = |script: &str| {
+            std::process::Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .output()
+                .unwrap()
+        };
+        assert!(run(&make).status.success());
+        assert!(run(&make).status.success(), "made again: exists now");
+        let f = dir.path().join("f");
+        std::fs::write(&f, "x").unwrap();
+        let under_file = render(&[Change::MakeDir {
+            path: f.join("sub").display().to_string(),
+            attrs: Attrs::default(),
+        }])
+        .unwrap()
+        .script;
+        let out = run(&under_file);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("Not a directory"),
+            "{out:?}"
+        );
     }
 }
