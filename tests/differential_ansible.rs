@@ -449,6 +449,33 @@ fn a_missing_program_fails_the_task_not_the_host() {
     );
 }
 
+/// `command` expands `$VAR`, `${VAR}` and a leading `~` in each word as
+/// ansible-core's run_command does (unset variables stay as written), and
+/// `expand_argument_vars: false` turns that off.
+#[test]
+fn command_expands_variables_and_home_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "command_expand",
+        prepare: empty_root,
+        min_changed: 1,
+    });
+    // Both tools wrote the same file (`same_as_ansible`); this is what it says.
+    let seen = out.read("seen");
+    let (expanded, literal) = seen.split_once('\n').unwrap_or_default();
+    let words: Vec<&str> = expanded.split('|').collect();
+    assert_eq!(
+        words[..4],
+        ["one two", "one two", "aone twob", "$RPROV_UNSET"],
+        "{seen}"
+    );
+    assert!(
+        words[4].starts_with('/') && words[4].ends_with("/x"),
+        "{seen}"
+    );
+    assert_eq!(words[5..], ["*", "${1}", ""], "{seen}");
+    assert_eq!(literal, "$RPROV_X|~|\n");
+}
+
 /// Issue 11 item 7: a template file's `include`, `import`, `from` and
 /// `extends` find their files in the role's `templates/`, the template's
 /// own directory and the playbook's `templates/`.

@@ -11,6 +11,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let text = cx.str_arg("_raw_params")?.or(cx.str_arg("cmd")?);
     // The program `command` runs, found as Python's subprocess finds it.
     let mut program = None;
+    // `command`'s words, each given to the program as one argument.
+    let mut argv_words: Vec<String> = Vec::new();
     let body = match (text, cx.args.get("argv")) {
         (Some(t), None) if shell => t,
         (Some(t), None) => {
@@ -22,7 +24,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 ))
             })?;
             program = words.first().cloned();
-            words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+            argv_words = words;
+            String::new()
         }
         (None, Some(Json::Array(argv))) if !shell => {
             let words: Vec<String> = argv
@@ -33,7 +36,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 })
                 .collect();
             program = words.first().cloned();
-            words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+            argv_words = words;
+            String::new()
         }
         (Some(_), Some(_)) => {
             return Err(PlanError::Fail(
@@ -42,7 +46,36 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
         _ => return Err(PlanError::Fail(format!("`{}` needs a command", cx.module))),
     };
-    let cmd_display = body.clone();
+    // As Ansible's run_command: `$NAME`/`${NAME}` of the environment and a
+    // leading `~` are expanded in each word (not split or globbed), unless
+    // `expand_argument_vars: false`.
+    let expand = cx.bool_arg("expand_argument_vars", true)?;
+    let mut setup = String::new();
+    let body = if shell {
+        body
+    } else {
+        argv_words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| match expansion(w, i) {
+                Some(lines) if expand => {
+                    setup.push_str(&lines);
+                    format!("\"$_rp_a{i}\"")
+                }
+                _ => quote(w),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let cmd_display = if shell {
+        body.clone()
+    } else {
+        argv_words
+            .iter()
+            .map(|w| quote(w))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
 
     // As in Ansible, a relative `creates`/`removes` is looked up in `chdir`.
     let chdir = cx.str_arg("chdir")?;
@@ -77,7 +110,11 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     if let Some(dir) = &chdir {
         script.push_str(&format!("cd {} || exit 1\n", quote(dir)));
     }
-    if let Some(p) = &program {
+    script.push_str(&setup);
+    if let Some(p) = program
+        .as_ref()
+        .filter(|p| !expand || expansion(p, 0).is_none())
+    {
         script.push_str(&not_found_check(p));
     }
     // `timeout:` (coreutils) stops the command and its children with TERM,
@@ -136,6 +173,84 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 /// (ENOENT from Python's subprocess) rather than the shell's 127, which a
 /// program may also return of itself. Searched like `execvp`: a name with a
 /// `/` as a path, any other in `$PATH`; shell builtins do not count.
+/// Shell lines that set `_rp_a{i}` to `word` with Python's
+/// `os.path.expandvars` then `expanduser` applied, as Ansible's run_command
+/// does to each argument: `$NAME` and `${NAME}` become the variable's value
+/// when it is set and stay as written when not; a leading `~` or `~user`
+/// becomes the home directory. `None` when the word has nothing to expand.
+fn expansion(word: &str, i: usize) -> Option<String> {
+    let var = format!("_rp_a{i}");
+    let mut lines = format!("{var}=\n");
+    let mut rest = word;
+    let mut expanded = false;
+    // `~` or `~/…`, `~user` or `~user/…`: the shell's own tilde expansion of
+    // a plain name, which leaves an unknown user's word as written.
+    if let Some(after) = rest.strip_prefix('~') {
+        let end = after.find('/').unwrap_or(after.len());
+        let user = &after[..end];
+        if user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
+            lines.push_str(&format!("{var}=~{user}\n"));
+            if end < after.len() {
+                // Python strips the home's trailing `/` before adding the rest.
+                lines.push_str(&format!("{var}=${{{var}%/}}\n"));
+            }
+            rest = &after[end..];
+            expanded = true;
+        }
+    }
+    let mut literal = String::new();
+    let flush = |literal: &mut String, lines: &mut String| {
+        if !literal.is_empty() {
+            lines.push_str(&format!("{var}=\"${var}\"{}\n", quote(literal)));
+            literal.clear();
+        }
+    };
+    let mut chars = rest.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if c != '$' {
+            literal.push(c);
+            continue;
+        }
+        let tail = &rest[at + 1..];
+        let (name, len) = match tail.strip_prefix('{') {
+            Some(t) => match t.find('}') {
+                Some(e) => (&t[..e], e + 2),
+                None => ("", 0),
+            },
+            None => {
+                let n = tail
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(tail.len());
+                (&tail[..n], n)
+            }
+        };
+        let is_name = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !is_name {
+            literal.push(c);
+            continue;
+        }
+        let written = &rest[at..at + 1 + len];
+        flush(&mut literal, &mut lines);
+        lines.push_str(&format!(
+            "if [ -n \"${{{name}+set}}\" ]; then {var}=\"${var}${name}\"; else {var}=\"${var}\"{}; fi\n",
+            quote(written)
+        ));
+        expanded = true;
+        for _ in 0..len {
+            chars.next();
+        }
+    }
+    flush(&mut literal, &mut lines);
+    expanded.then_some(lines)
+}
+
 fn not_found_check(program: &str) -> String {
     let q = quote(program);
     let msg = quote(&format!(
@@ -227,5 +342,53 @@ mod tests {
             action.script
         );
         assert!(!action.result.contains_key("warnings"));
+    }
+
+    /// Runs `command`'s planned script with `sh`, `HOME=/h` and the given
+    /// environment, and returns what the program printed.
+    fn run_command(args: serde_json::Value, env: &[(&str, &str)]) -> String {
+        let d = super::super::testing::run("command", args, |_| None).unwrap();
+        let Decision::Run { action, .. } = d else {
+            panic!("expected a run, got {d:?}");
+        };
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&action.script)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", "/h")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}\n{}", action.script);
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// As Ansible's run_command: variables of the environment and a leading
+    /// `~` are expanded in each word, once, without splitting or globbing;
+    /// unset variables stay as written.
+    #[test]
+    fn command_words_get_variables_and_home_expanded_as_ansible() {
+        let printed = run_command(
+            serde_json::json!({"_raw_params":
+                "printf '%s|' $HOME ${NOPE} ~ ~/x a$HOME/b '$V' ~nosuchuser/x $ 5$ ${1}"}),
+            &[("V", "two words * $HOME")],
+        );
+        assert_eq!(
+            printed,
+            "/h|${NOPE}|/h|/h/x|a/h/b|two words * $HOME|~nosuchuser/x|$|5$|${1}|"
+        );
+        // The root's home (`/`) gives `/x`, not `//x`, as Python's expanduser.
+        let printed = run_command(
+            serde_json::json!({"argv": ["printf", "%s|", "~/x"]}),
+            &[("HOME", "/")],
+        );
+        assert_eq!(printed, "/x|");
+        let printed = run_command(
+            serde_json::json!({"_raw_params": "printf '%s|' $HOME ~",
+                               "expand_argument_vars": false}),
+            &[],
+        );
+        assert_eq!(printed, "$HOME|~|");
     }
 }
