@@ -292,7 +292,10 @@ cmd_build() {
   resolve_mirror
   mkdir -p "$CACHE_ROOT"
   exec 9>"$CACHE_ROOT/.lock"
-  flock 9
+  if ! flock -n 9; then
+    log "another image build holds $CACHE_ROOT/.lock; waiting for it to finish"
+    flock 9
+  fi
   if [[ -f $dest/rootfs.img ]]; then # built by a concurrent run meanwhile
     log "image present: $dest"
     return 0
