@@ -25,6 +25,7 @@ pub mod jinja_tests;
 pub mod limits;
 pub mod lookup;
 mod now;
+pub use now::date_time_utc;
 mod undefined;
 
 use minijinja::value::Value;

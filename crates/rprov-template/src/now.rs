@@ -25,6 +25,13 @@ fn now(kwargs: Kwargs) -> Result<String, Error> {
     format(&fmt, d.as_secs(), d.subsec_micros())
 }
 
+/// `secs` since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC), the form of
+/// Ansible's `template_run_date` and `template_mtime`.
+pub fn date_time_utc(secs: u64) -> String {
+    // Every directive of this format is known: it cannot fail.
+    format("%Y-%m-%d %H:%M:%S", secs, 0).unwrap_or_default()
+}
+
 /// `fmt` filled in for `secs` and `micros` since the epoch (UTC).
 fn format(fmt: &str, secs: u64, micros: u32) -> Result<String, Error> {
     let (y, mo, d) = civil(secs / 86_400);
