@@ -17,30 +17,6 @@ use common::{fixtures, rprov_env, target_dir, USER};
 use rprov_testbed::Sshd;
 use serde_json::{Map, Value};
 
-/// The venv's python and ansible-playbook.
-struct Venv {
-    python: PathBuf,
-    playbook: PathBuf,
-}
-
-fn venv() -> Venv {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/ansible-venv.sh");
-    let out = Command::new("sh")
-        .arg(&script)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "could not create the ansible-core venv:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let playbook = PathBuf::from(stdout.lines().next().unwrap_or_default());
-    let python = playbook.with_file_name("python");
-    assert!(python.exists(), "no python beside {}", playbook.display());
-    Venv { python, playbook }
-}
-
 fn dir() -> PathBuf {
     fixtures().join("ansible_fallback")
 }
@@ -65,7 +41,13 @@ fn env_for(home: &Path) -> Vec<(String, String)> {
     ]
 }
 
-fn run_ansible(v: &Venv, home: &Path, inv: &Path, root: &Path, extra: &[&str]) -> String {
+fn run_ansible(
+    v: &common::AnsibleVenv,
+    home: &Path,
+    inv: &Path,
+    root: &Path,
+    extra: &[&str],
+) -> String {
     let out = Command::new(&v.playbook)
         .current_dir(dir())
         .arg("-i")
@@ -92,7 +74,7 @@ fn run_ansible(v: &Venv, home: &Path, inv: &Path, root: &Path, extra: &[&str]) -
 }
 
 fn run_rprov(
-    v: &Venv,
+    v: &common::AnsibleVenv,
     home: &Path,
     inv: &Path,
     playbook: &str,
@@ -166,7 +148,7 @@ fn assert_same(what: &str, ansible: &Map<String, Value>, rprov: &Map<String, Val
 
 #[test]
 fn fallback_modules_register_what_ansible_registers() {
-    let v = venv();
+    let v = common::ansible_venv();
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let work = tempfile::tempdir().expect("tempdir");
     let inv = common::write_inventory(
@@ -320,7 +302,7 @@ fn fallback_modules_register_what_ansible_registers() {
 
 #[test]
 fn failures_name_the_task_and_what_to_do() {
-    let v = venv();
+    let v = common::ansible_venv();
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let work = tempfile::tempdir().expect("tempdir");
     let home = work.path();
@@ -547,7 +529,7 @@ fn galaxy_roles_are_found_where_ansible_finds_them() {
 #[test]
 fn secrets_are_masked_in_fallback_results() {
     const SECRET: &str = "S3cr3t-Fallback-Value";
-    let v = venv();
+    let v = common::ansible_venv();
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let work = tempfile::tempdir().expect("tempdir");
     let site = work.path().join("site");

@@ -22,49 +22,6 @@ use rprov_testbed::Sshd;
 /// The target's Python, for ansible's modules (rprov needs none).
 const TARGET_PYTHON: &str = "/usr/bin/python3";
 
-/// What tests/support/ansible-venv.sh made: ansible-playbook, and the
-/// directory holding ansible.posix (for `ansible.posix.authorized_key`).
-struct Ansible {
-    playbook: PathBuf,
-    collections: PathBuf,
-}
-
-fn ansible_playbook() -> Ansible {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/ansible-venv.sh");
-    let out = Command::new("sh")
-        .arg(&script)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "could not create the ansible-core venv with {} (the differential test needs \
-         ansible-core 2.19 from PyPI and python3-venv):\n{stderr}",
-        script.display()
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let mut lines = stdout.lines().map(PathBuf::from);
-    let (Some(playbook), Some(collections)) = (lines.next(), lines.next()) else {
-        panic!("ansible-venv.sh printed `{stdout}`, not two paths");
-    };
-    assert!(
-        playbook.is_file(),
-        "ansible-venv.sh printed {}, which is not a file",
-        playbook.display()
-    );
-    assert!(
-        collections
-            .join("ansible_collections/ansible/posix")
-            .is_dir(),
-        "ansible-venv.sh printed {}, which holds no ansible.posix",
-        collections.display()
-    );
-    Ansible {
-        playbook,
-        collections,
-    }
-}
-
 /// A snapshot with the root's own path replaced by `ROOT` in link targets.
 fn normalized(root: &Path) -> BTreeMap<PathBuf, Entry> {
     let prefix = root.display().to_string();
@@ -95,7 +52,7 @@ fn ansible_changed(output: &str, host: &str) -> u64 {
 /// ansible-playbook's output applying `site.yml` in `dir` into `root`, with
 /// `extra` arguments (`--check`).
 fn run_ansible(
-    ansible: &Ansible,
+    ansible: &common::AnsibleVenv,
     dir: &Path,
     inv: &Path,
     root: &Path,
@@ -156,7 +113,7 @@ struct Outcome {
     /// The root rprov wrote into.
     by_rprov: tempfile::TempDir,
     /// What it takes to run either tool again on the same host.
-    ansible: Ansible,
+    ansible: common::AnsibleVenv,
     dir: PathBuf,
     inv: PathBuf,
     work: tempfile::TempDir,
@@ -205,7 +162,7 @@ impl Outcome {
 /// modes, owners, link targets), the same number of changes on the first run
 /// (at least `min_changed`), and none on the second run of either tool.
 fn same_as_ansible(case: &Case) -> Outcome {
-    let ansible = ansible_playbook();
+    let ansible = common::ansible_venv();
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let work = tempfile::tempdir().expect("tempdir");
     let inv = common::write_inventory(

@@ -196,13 +196,13 @@ impl Shared {
     /// Changes the inventory at run time (`group_by`, `add_host`): `change`
     /// says whether it changed anything. Later tasks see the new `groups`,
     /// and later plays select their hosts from the new inventory.
-    pub fn change_inventory<T>(
+    pub fn change_inventory(
         &self,
-        change: impl FnOnce(&mut Inventory) -> Result<(bool, T), String>,
-    ) -> Result<(bool, T), String> {
+        change: impl FnOnce(&mut Inventory) -> Result<bool, String>,
+    ) -> Result<bool, String> {
         let mut slot = self.inventory.write().unwrap_or_else(|e| e.into_inner());
         let mut inv = Inventory::clone(&slot);
-        let (changed, out) = change(&mut inv)?;
+        let changed = change(&mut inv)?;
         if changed {
             let groups = serde_json::to_value(inv.groups()).unwrap_or(Json::Null);
             *slot = Arc::new(inv);
@@ -210,7 +210,7 @@ impl Shared {
             self.inventory_changes
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
-        Ok((changed, out))
+        Ok(changed)
     }
 
     /// Whether `group_by` or `add_host` changed the inventory in this run.

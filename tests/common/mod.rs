@@ -346,3 +346,53 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Entry>) {
         }
     }
 }
+
+/// What tests/support/ansible-venv.sh made: ansible-core from PyPI in a venv
+/// (its `ansible-playbook` and `python`) and a directory holding
+/// ansible.posix (for `ansible.posix.authorized_key`).
+pub struct AnsibleVenv {
+    pub playbook: PathBuf,
+    pub python: PathBuf,
+    pub collections: PathBuf,
+}
+
+/// Makes (or reuses) the ansible-core venv, failing the test with the
+/// script's message when it cannot.
+pub fn ansible_venv() -> AnsibleVenv {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/ansible-venv.sh");
+    let out = Command::new("sh")
+        .arg(&script)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "could not create the ansible-core venv with {} (this test needs \
+         ansible-core 2.19 from PyPI and python3-venv):\n{stderr}",
+        script.display()
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines = stdout.lines().map(PathBuf::from);
+    let (Some(playbook), Some(collections)) = (lines.next(), lines.next()) else {
+        panic!("ansible-venv.sh printed `{stdout}`, not two paths");
+    };
+    assert!(
+        playbook.is_file(),
+        "ansible-venv.sh printed {}, which is not a file",
+        playbook.display()
+    );
+    assert!(
+        collections
+            .join("ansible_collections/ansible/posix")
+            .is_dir(),
+        "ansible-venv.sh printed {}, which holds no ansible.posix",
+        collections.display()
+    );
+    let python = playbook.with_file_name("python");
+    assert!(python.exists(), "no python beside {}", playbook.display());
+    AnsibleVenv {
+        playbook,
+        python,
+        collections,
+    }
+}

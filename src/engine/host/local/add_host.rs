@@ -17,21 +17,17 @@ struct NewHost {
 }
 
 pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
-    let args = match h.with_resolver(task, layer, |h, r| h.render_args(r, task)) {
-        Ok(Json::Object(args)) => args,
-        Ok(_) => {
-            return ItemOutcome::failed(format!("{}: arguments must be a mapping", task.origin))
-                .into()
-        }
-        Err(e) => return ItemOutcome::failed(e).into(),
+    let args = match mapping_args(h, task, layer) {
+        Ok(args) => args,
+        Err(msg) => return ItemOutcome::failed(msg).into(),
     };
     let new = match wanted(&args) {
         Ok(n) => n,
         Err(msg) => return ItemOutcome::failed(format!("{}: {msg}", task.origin)).into(),
     };
-    let (changed, ()) = match h
+    let changed = match h
         .shared
-        .change_inventory(|inv| Ok((inv.add_dynamic_host(&new.name, &new.groups, &new.vars), ())))
+        .change_inventory(|inv| Ok(inv.add_dynamic_host(&new.name, &new.groups, &new.vars)))
     {
         Ok(c) => c,
         Err(msg) => return ItemOutcome::failed(format!("{}: {msg}", task.origin)).into(),

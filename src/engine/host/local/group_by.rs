@@ -8,24 +8,20 @@
 use super::*;
 
 pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
-    let args = match h.with_resolver(task, layer, |h, r| h.render_args(r, task)) {
-        Ok(Json::Object(args)) => args,
-        Ok(_) => {
-            return ItemOutcome::failed(format!("{}: arguments must be a mapping", task.origin))
-                .into()
-        }
-        Err(e) => return ItemOutcome::failed(e).into(),
+    let args = match mapping_args(h, task, layer) {
+        Ok(args) => args,
+        Err(msg) => return ItemOutcome::failed(msg).into(),
     };
     let (key, parents) = match wanted(&args) {
         Ok(w) => w,
         Err(msg) => return ItemOutcome::failed(format!("{}: {msg}", task.origin)).into(),
     };
     let host = h.name.clone();
-    let changed = match h.shared.change_inventory(|inv| {
-        inv.add_dynamic_group(&host, &key, &parents)
-            .map(|c| (c, ()))
-    }) {
-        Ok((changed, ())) => changed,
+    let changed = match h
+        .shared
+        .change_inventory(|inv| inv.add_dynamic_group(&host, &key, &parents))
+    {
+        Ok(changed) => changed,
         Err(msg) => {
             return ItemOutcome::failed(format!("{}: group_by `{key}`: {msg}", task.origin)).into()
         }

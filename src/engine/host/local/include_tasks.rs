@@ -4,14 +4,9 @@
 use super::*;
 
 pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
-    let rendered = h.with_resolver(task, layer, |h, r| h.render_args(r, task));
-    let args = match rendered {
-        Ok(Json::Object(args)) => args,
-        Ok(_) => {
-            return ItemOutcome::failed(format!("{}: arguments must be a mapping", task.origin))
-                .into()
-        }
-        Err(e) => return ItemOutcome::failed(e).into(),
+    let args = match mapping_args(h, task, layer) {
+        Ok(args) => args,
+        Err(msg) => return ItemOutcome::failed(msg).into(),
     };
     Local::Include {
         file: args

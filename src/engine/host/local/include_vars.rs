@@ -26,13 +26,9 @@ const DIR_ARGS: &[&str] = &[
 ];
 
 pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
-    let args = match h.with_resolver(task, layer, |h, r| h.render_args(r, task)) {
-        Ok(Json::Object(args)) => args,
-        Ok(_) => {
-            return ItemOutcome::failed(format!("{}: arguments must be a mapping", task.origin))
-                .into()
-        }
-        Err(e) => return ItemOutcome::failed(e).into(),
+    let args = match mapping_args(h, task, layer) {
+        Ok(args) => args,
+        Err(msg) => return ItemOutcome::failed(msg).into(),
     };
     let args = split_raw(args);
     let loaded = match load(h, task, &args) {

@@ -125,6 +125,16 @@ pub(super) fn control(name: &str) -> Option<ControlFn> {
     }
 }
 
+/// The task's arguments rendered for this item, as the mapping a module
+/// reads; else why not (the task's failure message).
+fn mapping_args(h: &HostRunner, task: &Task, layer: &Vars) -> Result<Map<String, Json>, String> {
+    match h.with_resolver(task, layer, |h, r| h.render_args(r, task)) {
+        Ok(Json::Object(args)) => Ok(args),
+        Ok(_) => Err(format!("{}: arguments must be a mapping", task.origin)),
+        Err(e) => Err(e),
+    }
+}
+
 /// Whether the task runs once for all hosts (`run_once:`, or a module that
 /// bypasses the host loop).
 pub(in crate::engine) fn runs_once(task: &Task) -> bool {
