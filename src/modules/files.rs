@@ -119,31 +119,6 @@ pub fn parent(path: &str) -> &str {
     }
 }
 
-/// A script that writes `content` (sent on stdin) to `dest` atomically: a temp
-/// file in the same directory gets its final owner and mode *before* any byte
-/// is written (so a secret is never readable by others), is checked to hold
-/// exactly `content` (length and sha256: a controller killed mid-transfer
-/// leaves the host a short stdin, and a prefix must never be installed), is
-/// validated, then renamed over `dest`. An interrupted run leaves the old file
-/// or the new one, never a torn one, and no temp file.
-pub fn atomic_write_script(
-    dest: &str,
-    attrs: &Attrs,
-    existing: &FileState,
-    validate: Option<&str>,
-    backup: bool,
-    content: &[u8],
-) -> Result<String, String> {
-    atomic_write_of(
-        dest,
-        attrs,
-        existing,
-        validate,
-        backup,
-        Source::Stdin(content),
-    )
-}
-
 /// Where the new content of an atomic write comes from.
 #[derive(Clone, Copy, Debug)]
 pub enum Source<'a> {
@@ -181,7 +156,13 @@ fn temp_path(dest: &str) -> String {
 /// directory); tests look for leftovers by it.
 pub const TEMP_PREFIX: &str = ".rprov-";
 
-/// The atomic write with its content from `source`.
+/// A script that writes the content from `source` to `dest` atomically: a
+/// temp file in the same directory gets its final owner and mode *before*
+/// any byte is written (so a secret is never readable by others), is checked
+/// to hold exactly the content (length and sha256: a controller killed
+/// mid-transfer leaves the host a short stdin, and a prefix must never be
+/// installed), is validated, then renamed over `dest`. An interrupted run
+/// leaves the old file or the new one, never a torn one, and no temp file.
 pub fn atomic_write_of(
     dest: &str,
     attrs: &Attrs,
@@ -361,6 +342,25 @@ pub fn checked_action(script: String, stdin: Option<Vec<u8>>, path: &str) -> Act
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`atomic_write_of`] of `content`, sent on stdin.
+    fn atomic_write_script(
+        dest: &str,
+        attrs: &Attrs,
+        existing: &FileState,
+        validate: Option<&str>,
+        backup: bool,
+        content: &[u8],
+    ) -> Result<String, String> {
+        atomic_write_of(
+            dest,
+            attrs,
+            existing,
+            validate,
+            backup,
+            Source::Stdin(content),
+        )
+    }
 
     #[test]
     fn parents() {

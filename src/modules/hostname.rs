@@ -4,11 +4,13 @@
 //! /etc/hostname is written and `hostname NAME` sets the running name.
 //! `use:` is accepted and ignored: the strategy follows what the host runs.
 
-use rprov_transport::quote;
 use serde_json::{json, Map};
 
+use super::change::{self, Change, Content};
+use super::files::Attrs;
 use super::sysargs::{sections, sep_line};
-use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
+use super::{Decision, Diff, PlanCx, PlanError};
+use crate::probe::FileState;
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let name = cx.required_str("name")?.trim().to_string();
@@ -58,29 +60,34 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         return Ok(Decision::Ok { result, msg: None });
     }
     result.insert("changed".into(), json!(true));
-    let q = quote(&name);
-    let script = if systemd {
-        format!("set -e\nhostnamectl set-hostname {q}\n")
+    let changes = if systemd {
+        vec![Change::Run {
+            argv: vec!["hostnamectl".into(), "set-hostname".into(), name.clone()],
+        }]
     } else {
-        format!(
-            "set -e\nprintf '%s\\n' {q} > /etc/hostname.rprov-tmp\nmv -f /etc/hostname.rprov-tmp /etc/hostname\nhostname {q}\n"
-        )
+        vec![
+            Change::Write {
+                dest: "/etc/hostname".into(),
+                attrs: Attrs::default(),
+                existing: FileState::missing(),
+                validate: None,
+                backup: false,
+                content: Content::Bytes(format!("{name}\n").into_bytes()),
+            },
+            Change::Run {
+                argv: vec!["hostname".into(), name.clone()],
+            },
+        ]
     };
+    let mut action = change::checked(changes, result).map_err(PlanError::Fail)?;
+    action.touches = vec!["/etc/hostname".into()];
     Ok(Decision::Change {
         diffs: vec![Diff {
             path: "hostname".into(),
             attrs,
             ..Diff::default()
         }],
-        action: Action {
-            script,
-            stdin: None,
-            output: OutputMode::Checked,
-            result,
-            touches: vec!["/etc/hostname".into()],
-            touches_everything: false,
-            changes: Vec::new(),
-        },
+        action,
     })
 }
 
@@ -88,6 +95,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 mod tests {
     use serde_json::json;
 
+    use super::super::change::{Change, Content};
     use super::super::sysargs::SEP;
     use super::super::testing::{self, fail_msg};
     use super::super::Decision;
@@ -121,8 +129,10 @@ mod tests {
         ));
         let d = run("web1", "old", "old", true).unwrap();
         assert_eq!(
-            testing::script(&d),
-            "set -e\nhostnamectl set-hostname web1\n"
+            testing::changes(&d),
+            [Change::Run {
+                argv: vec!["hostnamectl".into(), "set-hostname".into(), "web1".into()]
+            }]
         );
         let Decision::Change { diffs, .. } = &d else {
             panic!()
@@ -132,7 +142,18 @@ mod tests {
             vec!["hostname: old → web1", "/etc/hostname: old → web1"]
         );
         let d = run("web1", "web1", "", false).unwrap();
-        assert!(testing::script(&d).contains("> /etc/hostname.rprov-tmp"));
+        let c = testing::changes(&d);
+        assert!(
+            matches!(&c[0], Change::Write { dest, content: Content::Bytes(b), .. }
+                if dest == "/etc/hostname" && b == b"web1\n"),
+            "{c:?}"
+        );
+        assert_eq!(
+            c[1],
+            Change::Run {
+                argv: vec!["hostname".into(), "web1".into()]
+            }
+        );
         let m = fail_msg(run("bad_name;", "x", "x", true));
         assert!(m.contains("not a valid host name"), "{m}");
     }

@@ -26,11 +26,11 @@ use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 use sha2::{Digest, Sha256};
 
-use super::files::{atomic_write_script, Attrs};
+use super::change::{self, Change, Content, Systemctl};
+use super::files::Attrs;
 use super::mode::Mode;
-use super::systemd::checked;
 use super::user_scope::{key_values, parse_info, parse_units, show_snippet, Scope, ScopeInfo};
-use super::{Decision, Diff, PlanCx, PlanError};
+use super::{Action, Decision, Diff, PlanCx, PlanError};
 use crate::probe::FileKind;
 
 /// Quadlet source kinds and the suffix of the service each generates.
@@ -340,10 +340,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     }
 
     let mut diffs = Vec::new();
-    let mut script = String::new();
+    let mut changes = Vec::new();
     let mut touches = vec![path.clone()];
     let mut files_changed = false;
-    let mut stdin = None;
     let mut unit_attrs = Vec::new();
     if scope.is_user() && !info.linger {
         unit_attrs.push(format!("linger ({}): no → yes", info.user));
@@ -357,7 +356,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                     attrs: vec![format!("state: link → absent")],
                     ..Diff::default()
                 });
-                script.push_str(&format!("rm -f {}\n", quote(lp)));
+                changes.push(Change::Remove { path: lp.clone() });
                 touches.push(lp.clone());
                 files_changed = true;
             }
@@ -373,31 +372,33 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 d.after = Some(String::new());
             }
             diffs.push(d);
-            script.push_str(&format!("rm -f {}\n", quote(&path)));
+            changes.push(Change::Remove { path: path.clone() });
             files_changed = true;
         }
         if !files_changed {
             return Ok(ok_result(&path, &units));
         }
-        // Stop what runs from these files before they go away.
-        let mut stops = String::new();
-        for u in &units {
-            stops.push_str(&format!(
-                "if _rp_sc is-active --quiet -- {q} 2>/dev/null; then _rp_sc stop -- {q}; fi\n",
-                q = quote(u)
-            ));
+        // Stop what runs from these files before they go away; a user's
+        // manager that does not run has nothing running to stop.
+        let mut all = vec![Change::Manager {
+            scope: scope.clone(),
+            start: false,
+        }];
+        all.extend(units.iter().map(|u| Change::Systemctl {
+            op: Systemctl::Stop {
+                unit: u.clone(),
+                no_block: false,
+            },
+            if_running: true,
+        }));
+        all.append(&mut changes);
+        if reload && scope_manager_up(&scope, &info) {
+            all.push(Change::Systemctl {
+                op: Systemctl::DaemonReload,
+                if_running: true,
+            });
         }
-        let full = format!(
-            "set -e\n{}{}if [ -S \"/run/user/$_rp_uid/bus\" ] || [ \"$_rp_uid\" = 0 ]; then\n{stops}fi\n{script}{}",
-            scope.prelude(),
-            scope.require(),
-            if reload && scope_manager_up(&scope, &info) {
-                "_rp_sc daemon-reload\n"
-            } else {
-                ""
-            }
-        );
-        let mut action = checked(full, result(&path, &units, true));
+        let mut action = action(all, result(&path, &units, true))?;
         action.touches = touches;
         return Ok(Decision::Change { diffs, action });
     }
@@ -445,10 +446,15 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
         diffs.push(d);
         // Missing directories on the way, owned by the user.
-        script.push_str(&mkdirs(&scope, &info, &dir));
-        let write = atomic_write_script(&path, &attrs, &st, None, false, text.as_bytes())?;
-        script.push_str(&format!("(\n{write})\n"));
-        stdin = Some(text.clone().into_bytes());
+        changes.push(mkdirs(&scope, &info, &dir));
+        changes.push(Change::Write {
+            dest: path.clone(),
+            attrs: attrs.clone(),
+            existing: st.clone(),
+            validate: None,
+            backup: false,
+            content: Content::Bytes(text.clone().into_bytes()),
+        });
         files_changed = true;
     }
     for (i, (lp, ls)) in insts.iter().zip(&link_states) {
@@ -474,21 +480,34 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             ..Diff::default()
         });
         if !files_changed {
-            script.push_str(&mkdirs(&scope, &info, &dir));
+            changes.push(mkdirs(&scope, &info, &dir));
         }
-        script.push_str(&format!("ln -sfn {} {}\n", quote(&un.file), quote(lp)));
+        changes.push(Change::Link {
+            path: lp.clone(),
+            target: un.file.clone(),
+        });
         if scope.is_user() {
-            script.push_str(&format!(
-                "if [ \"$(id -u)\" = 0 ]; then chown -h {} {}; fi\n",
-                quote(&format!("{owner}:{group}")),
-                quote(lp)
-            ));
+            // The link itself, not the template it points at.
+            changes.push(Change::SetAttrs {
+                path: lp.clone(),
+                attrs: Attrs {
+                    owner: Some(owner.clone()),
+                    group: Some(group.clone()).filter(|g| !g.is_empty()),
+                    mode: None,
+                },
+                current: 0,
+                is_dir: false,
+                no_deref: true,
+            });
         }
         touches.push(lp.clone());
         files_changed = true;
     }
     if files_changed && reload {
-        script.push_str("_rp_sc daemon-reload\n");
+        changes.push(Change::Systemctl {
+            op: Systemctl::DaemonReload,
+            if_running: false,
+        });
         // The generator runs at daemon-reload: a service that did not appear
         // means it rejected the unit; show its words.
         let check_units: Vec<&String> = if un.quadlet {
@@ -497,17 +516,20 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             Vec::new()
         };
         for u in check_units {
-            script.push_str(&format!(
-                "if [ \"$(_rp_sc show -p LoadState --value -- {q})\" != loaded ]; then\n\
+            changes.push(Change::Raw {
+                why: "quadlet's own check: the generator's words when it made no service",
+                script: format!(
+                    "if [ \"$(_rp_sc show -p LoadState --value -- {q})\" != loaded ]; then\n\
                  \x20 printf '%s was not generated from %s:\\n' {q} {qf} >&2\n\
                  \x20 {GENERATOR}\
                  \x20 _rp_as \"$_rp_g\"{uf} --dryrun 2>&1 >/dev/null | grep -F {qf} >&2 || true\n\
                  \x20 exit 7\n\
                  fi\n",
-                q = quote(u),
-                uf = if scope.is_user() { " --user" } else { "" },
-                qf = quote(&un.file),
-            ));
+                    q = quote(u),
+                    uf = if scope.is_user() { " --user" } else { "" },
+                    qf = quote(&un.file),
+                ),
+            });
         }
     }
     if state == "started" {
@@ -527,12 +549,15 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             if running && !plain_enable {
                 continue;
             }
-            let q = quote(u);
             if plain_enable && has_install_section(&text) {
                 unit_attrs.push(format!("{u}: enabled"));
-                script.push_str(&format!(
-                    "_rp_sc is-enabled --quiet -- {q} 2>/dev/null || _rp_sc enable -- {q}\n"
-                ));
+                changes.push(Change::Systemctl {
+                    op: Systemctl::Enable {
+                        unit: u.clone(),
+                        force: false,
+                    },
+                    if_running: false,
+                });
             }
             if !running {
                 let shown = if !manager_up || active.is_empty() {
@@ -541,9 +566,13 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                     active
                 };
                 unit_attrs.push(format!("{u}: {shown} → started"));
-                script.push_str(&format!(
-                    "_rp_sc is-active --quiet -- {q} || _rp_sc start -- {q} || {{ _rp_rc=$?; _rp_sc status --no-pager --lines=15 -- {q} >&2 || true; exit $_rp_rc; }}\n"
-                ));
+                changes.push(Change::Systemctl {
+                    op: Systemctl::Start {
+                        unit: u.clone(),
+                        no_block: false,
+                    },
+                    if_running: false,
+                });
             }
         }
     }
@@ -554,17 +583,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             ..Diff::default()
         });
     }
-    if script.is_empty() {
+    if changes.is_empty() {
         return Ok(ok_result(&path, &units));
     }
-    let full = format!(
-        "set -e\n{}{}{}{script}",
-        scope.prelude(),
-        scope.require(),
-        scope.ensure_manager()
-    );
-    let mut action = checked(full, result(&path, &units, true));
-    action.stdin = stdin;
+    let mut all = vec![Change::Manager { scope, start: true }];
+    all.append(&mut changes);
+    let mut action = action(all, result(&path, &units, true))?;
     action.touches = touches;
     action
         .result
@@ -585,15 +609,22 @@ fn unit_dir(scope: &Scope, info: &ScopeInfo, quadlet: bool) -> String {
     }
 }
 
-/// Shell lines creating the missing directories from the user's home down to
-/// `dir`, owned by the user (for the system: `mkdir -p`).
-fn mkdirs(scope: &Scope, info: &ScopeInfo, dir: &str) -> String {
-    if !scope.is_user() {
-        return format!("mkdir -p {}\n", quote(dir));
-    }
+fn action(changes: Vec<Change>, result: Map<String, Json>) -> Result<Action, PlanError> {
+    change::checked(changes, result).map_err(PlanError::Fail)
+}
+
+/// The missing directories from the user's home down to `dir`, owned by the
+/// user (for the system: `mkdir -p`).
+fn mkdirs(scope: &Scope, info: &ScopeInfo, dir: &str) -> Change {
     let home = info.home.trim_end_matches('/');
-    let Some(rel) = dir.strip_prefix(home) else {
-        return format!("mkdir -p {}\n", quote(dir));
+    let rel = match scope {
+        Scope::User(_) => dir.strip_prefix(home),
+        Scope::System => None,
+    };
+    let Some(rel) = rel else {
+        return Change::MakeParents {
+            path: dir.to_string(),
+        };
     };
     let mut s = String::new();
     let mut cur = home.to_string();
@@ -605,7 +636,11 @@ fn mkdirs(scope: &Scope, info: &ScopeInfo, dir: &str) -> String {
             o = quote(&format!("{}:{}", info.user, info.group)),
         ));
     }
-    s
+    Change::Raw {
+        script: s,
+        why: "which of the user's directories exist is not probed: each is made only when \
+              missing, and given to the user only by root (an existing one keeps its mode)",
+    }
 }
 
 fn result(path: &str, units: &[String], changed: bool) -> Map<String, Json> {
@@ -756,13 +791,30 @@ mod tests {
         assert!(last
             .attrs
             .contains(&"web@8001.service: inactive → started".to_string()));
-        let s = &action.script;
-        assert!(s.contains(
-            "ln -sfn web@.container /home/web/.config/containers/systemd/web@8000.container"
-        ));
-        assert!(s.contains("_rp_sc daemon-reload"));
-        assert!(s.contains("_rp_sc start -- web@8001.service"));
-        assert!(s.find("daemon-reload").unwrap() < s.find("start -- web@8000").unwrap());
+        let c = &action.changes;
+        let at = |want: &Change| c.iter().position(|x| x == want);
+        let link = at(&Change::Link {
+            path: format!("{DIR}/web@8000.container"),
+            target: "web@.container".into(),
+        })
+        .expect("instance 8000 linked to the template");
+        let reload = at(&Change::Systemctl {
+            op: Systemctl::DaemonReload,
+            if_running: false,
+        })
+        .expect("the manager reloaded");
+        let start = |i: &str| {
+            at(&Change::Systemctl {
+                op: Systemctl::Start {
+                    unit: format!("web@{i}.service"),
+                    no_block: false,
+                },
+                if_running: false,
+            })
+        };
+        assert!(link < reload && reload < start("8000").expect("8000 started"));
+        assert!(start("8001").is_some(), "{c:#?}");
+        assert!(matches!(&c[0], Change::Manager { start: true, .. }));
         assert_eq!(action.stdin.as_deref(), Some(UNIT.as_bytes()));
     }
 
@@ -965,10 +1017,31 @@ mod tests {
         };
         assert_eq!(diffs.len(), 2);
         assert_eq!(diffs[1].before.as_deref(), Some(UNIT));
-        let s = &action.script;
-        let stop = s.find("_rp_sc stop -- web@1.service").unwrap();
-        let rm = s.find(&format!("rm -f {DIR}/web@1.container")).unwrap();
-        assert!(stop < rm && s.contains("daemon-reload"));
+        // Stopped first, only if the user's manager runs (nothing to stop
+        // otherwise), and the manager is not started for it.
+        assert_eq!(
+            action.changes[..3],
+            [
+                Change::Manager {
+                    scope: Scope::User(Some("web".into())),
+                    start: false
+                },
+                Change::Systemctl {
+                    op: Systemctl::Stop {
+                        unit: "web@1.service".into(),
+                        no_block: false
+                    },
+                    if_running: true
+                },
+                Change::Remove {
+                    path: format!("{DIR}/web@1.container")
+                },
+            ]
+        );
+        assert!(action.changes.contains(&Change::Systemctl {
+            op: Systemctl::DaemonReload,
+            if_running: true
+        }));
         // Already gone: nothing to do.
         let (mut f, _) = fixture(
             json!({"name": "web@.container", "user": "web", "state": "absent"}),

@@ -20,11 +20,11 @@
 //! nothing to systemd: they are refused rather than dropped (Ansible's
 //! `service` drops them with a warning; its `systemd` refuses them).
 
-use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
+use super::change::{self, Change, Systemctl};
 use super::user_scope::{key_values, parse_info, parse_units, show_snippet, unit_name, Scope};
-use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
+use super::{Action, Decision, Diff, PlanCx, PlanError};
 
 const PROPS: &str = "Id,ActiveState,SubState,UnitFileState,LoadState,NeedDaemonReload";
 
@@ -79,11 +79,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         cx.bool_arg("daemon_reload", false)? || cx.bool_arg("daemon-reload", false)?;
     let no_block = cx.bool_arg("no_block", false)?;
     let reexec = cx.bool_arg("daemon_reexec", false)? || cx.bool_arg("daemon-reexec", false)?;
-    let force = if cx.bool_arg("force", false)? {
-        " --force"
-    } else {
-        ""
-    };
+    let force = cx.bool_arg("force", false)?;
     let sleep = sleep_arg(cx)?;
     refuse_sysv_args(cx)?;
     let Some(name) = name else {
@@ -114,7 +110,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let where_ = scope.label(Some(&info));
 
     let mut attrs = Vec::new();
-    let mut steps = String::new();
+    let mut steps: Vec<Systemctl> = Vec::new();
     if scope.is_user() && !info.linger {
         attrs.push(format!("linger ({}): no → yes", info.user));
     }
@@ -130,11 +126,11 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         && (prop("NeedDaemonReload") == "yes" || (reload_asked && (not_found || quadlet_newer)));
     if reexec {
         attrs.push("daemon-reexec: requested".into());
-        steps.push_str("_rp_sc daemon-reexec\n");
+        steps.push(Systemctl::DaemonReexec);
     }
     if reload {
         attrs.push("daemon-reload: needed".into());
-        steps.push_str("_rp_sc daemon-reload\n");
+        steps.push(Systemctl::DaemonReload);
     }
     let wants_unit = matches!(state.as_deref(), Some("started" | "restarted" | "reloaded"))
         || enabled == Some(true);
@@ -143,7 +139,6 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             "could not find the requested service {unit} ({where_}: LoadState=not-found)"
         )));
     }
-    let q = quote(&unit);
     let file_state = if known {
         prop("UnitFileState")
     } else {
@@ -159,39 +154,36 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         if known {
             attrs.push("masked: yes → no".into());
         }
-        steps.push_str(&format!(
-            "if [ \"$(_rp_sc is-enabled -- {q} 2>/dev/null)\" = masked ]; then _rp_sc unmask -- {q}; fi\n"
-        ));
+        steps.push(Systemctl::Unmask { unit: unit.clone() });
     }
     match enabled {
         Some(true) if !known || !ENABLED_LIKE.contains(&file_state) => {
             attrs.push(format!("enabled: {file_state} → enabled"));
-            steps.push_str(&format!(
-                "_rp_sc is-enabled --quiet -- {q} 2>/dev/null || _rp_sc enable{force} -- {q}\n"
-            ));
+            steps.push(Systemctl::Enable {
+                unit: unit.clone(),
+                force,
+            });
         }
         Some(false) if !known || ["enabled", "enabled-runtime"].contains(&file_state) => {
             attrs.push(format!("enabled: {file_state} → disabled"));
-            steps.push_str(&format!(
-                "case \"$(_rp_sc is-enabled -- {q} 2>/dev/null)\" in enabled|enabled-runtime) _rp_sc disable{force} -- {q} ;; esac\n"
-            ));
+            steps.push(Systemctl::Disable {
+                unit: unit.clone(),
+                force,
+            });
         }
         _ => {}
     }
     if masked == Some(true) && (!known || file_state != "masked") {
         attrs.push(format!("masked: {file_state} → masked"));
-        steps.push_str(&format!(
-            "[ \"$(_rp_sc is-enabled -- {q} 2>/dev/null)\" = masked ] || _rp_sc mask{force} -- {q}\n"
-        ));
+        steps.push(Systemctl::Mask {
+            unit: unit.clone(),
+            force,
+        });
     }
 
     let active = prop("ActiveState");
     let running = matches!(active, "active" | "reloading")
         || (active == "activating" && prop("SubState") != "auto-restart");
-    let nb = if no_block { " --no-block" } else { "" };
-    let start = format!(
-        "_rp_sc start{nb} -- {q} || {{ _rp_rc=$?; _rp_sc status --no-pager --lines=15 -- {q} >&2 || true; exit $_rp_rc; }}"
-    );
     let shown = if !known {
         "unknown"
     } else if not_found {
@@ -203,31 +195,32 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     match state.as_deref() {
         Some("started") if !known || !running => {
             attrs.push(format!("state: {shown} → started"));
-            steps.push_str(&format!("_rp_sc is-active --quiet -- {q} || {start}\n"));
+            steps.push(Systemctl::Start {
+                unit: unit.clone(),
+                no_block,
+            });
         }
         Some("stopped") if !known || running || active == "activating" => {
             attrs.push(format!("state: {shown} → stopped"));
-            steps.push_str(&format!(
-                "if _rp_sc is-active --quiet -- {q}; then _rp_sc stop{nb} -- {q}; fi\n"
-            ));
+            steps.push(Systemctl::Stop {
+                unit: unit.clone(),
+                no_block,
+            });
         }
         Some("restarted") => {
             attrs.push(format!("state: {shown} → restarted"));
-            let fail = format!(
-                "{{ _rp_rc=$?; _rp_sc status --no-pager --lines=15 -- {q} >&2 || true; exit $_rp_rc; }}"
-            );
-            match sleep {
-                None => steps.push_str(&format!("_rp_sc restart{nb} -- {q} || {fail}\n")),
-                Some(secs) => steps.push_str(&format!(
-                    "_rp_sc stop -- {q}\nsleep {secs}\n_rp_sc start{nb} -- {q} || {fail}\n"
-                )),
-            }
+            steps.push(Systemctl::Restart {
+                unit: unit.clone(),
+                no_block,
+                sleep,
+            });
         }
         Some("reloaded") => {
             attrs.push(format!("state: {shown} → reloaded"));
-            steps.push_str(&format!(
-                "if _rp_sc is-active --quiet -- {q}; then _rp_sc reload{nb} -- {q}; else {start}; fi\n"
-            ));
+            steps.push(Systemctl::Reload {
+                unit: unit.clone(),
+                no_block,
+            });
             result_state = Some("started".into());
         }
         _ => {}
@@ -252,19 +245,13 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         return Ok(Decision::Ok { result, msg: None });
     }
     result.insert("changed".into(), json!(true));
-    let script = format!(
-        "set -e\n{}{}{}{steps}",
-        scope.prelude(),
-        scope.require(),
-        scope.ensure_manager()
-    );
     Ok(Decision::Change {
         diffs: vec![Diff {
             path: format!("{unit} ({where_})"),
             attrs,
             ..Diff::default()
         }],
-        action: checked(script, result),
+        action: steps_action(scope, steps, result)?,
     })
 }
 
@@ -342,29 +329,23 @@ fn plan_reload_only(
             msg: Some("no unit changed on disk: daemon-reload not needed".into()),
         });
     }
-    let (mut attrs, mut steps) = (Vec::new(), String::new());
+    let (mut attrs, mut steps) = (Vec::new(), Vec::new());
     if reexec {
         attrs.push("daemon-reexec: requested".to_string());
-        steps.push_str("_rp_sc daemon-reexec\n");
+        steps.push(Systemctl::DaemonReexec);
     }
     if needed {
         attrs.push("daemon-reload: needed".to_string());
-        steps.push_str("_rp_sc daemon-reload\n");
+        steps.push(Systemctl::DaemonReload);
     }
     result.insert("changed".into(), json!(true));
-    let script = format!(
-        "set -e\n{}{}{}{steps}",
-        scope.prelude(),
-        scope.require(),
-        scope.ensure_manager()
-    );
     Ok(Decision::Change {
         diffs: vec![Diff {
             path: format!("systemd ({})", scope.label(Some(&info))),
             attrs,
             ..Diff::default()
         }],
-        action: checked(script, result),
+        action: steps_action(scope.clone(), steps, result)?,
     })
 }
 
@@ -375,16 +356,19 @@ fn opt_bool(cx: &PlanCx, key: &str) -> Result<Option<bool>, PlanError> {
     }
 }
 
-pub(super) fn checked(script: String, result: Map<String, Json>) -> Action {
-    Action {
-        script,
-        stdin: None,
-        output: OutputMode::Checked,
-        result,
-        touches: Vec::new(),
-        touches_everything: false,
-        changes: Vec::new(),
-    }
+/// The action running `steps` in the scope's manager, started first if it
+/// is a user's that does not run.
+fn steps_action(
+    scope: Scope,
+    steps: Vec<Systemctl>,
+    result: Map<String, Json>,
+) -> Result<Action, PlanError> {
+    let mut changes = vec![Change::Manager { scope, start: true }];
+    changes.extend(steps.into_iter().map(|op| Change::Systemctl {
+        op,
+        if_running: false,
+    }));
+    change::checked(changes, result).map_err(PlanError::Fail)
 }
 
 #[cfg(test)]

@@ -88,6 +88,16 @@ pub fn script(d: &Decision) -> &str {
     }
 }
 
+/// The typed changes of a decision's action, or a panic.
+pub fn changes(d: &Decision) -> &[super::change::Change] {
+    match d {
+        Decision::Change { action, .. }
+        | Decision::Run { action, .. }
+        | Decision::Refresh { action, .. } => &action.changes,
+        Decision::Ok { .. } | Decision::Fallback(_) => panic!("expected an action, got {d:?}"),
+    }
+}
+
 /// The message of a failed plan, or a panic.
 pub fn fail_msg(r: Result<Decision, PlanError>) -> String {
     match r {

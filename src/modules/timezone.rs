@@ -9,8 +9,11 @@
 use rprov_transport::quote;
 use serde_json::{json, Map};
 
+use super::change::{self, Change, Content};
+use super::files::Attrs;
 use super::sysargs::{sections, sep_line};
-use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
+use super::{Decision, Diff, PlanCx, PlanError};
+use crate::probe::FileState;
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let name = cx.required_str("name")?.trim().to_string();
@@ -57,15 +60,28 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         )));
     }
     result.insert("changed".into(), json!(true));
-    let q = quote(&name);
-    let script = if systemd {
-        format!("set -e\ntimedatectl set-timezone {q}\n")
+    let changes = if systemd {
+        vec![Change::Run {
+            argv: vec!["timedatectl".into(), "set-timezone".into(), name.clone()],
+        }]
     } else {
-        format!(
-            "set -e\nln -sfn {} /etc/localtime\nprintf '%s\\n' {q} > /etc/timezone\n",
-            quote(&zone)
-        )
+        vec![
+            Change::Link {
+                path: "/etc/localtime".into(),
+                target: zone.clone(),
+            },
+            Change::Write {
+                dest: "/etc/timezone".into(),
+                attrs: Attrs::default(),
+                existing: FileState::missing(),
+                validate: None,
+                backup: false,
+                content: Content::Bytes(format!("{name}\n").into_bytes()),
+            },
+        ]
     };
+    let mut action = change::checked(changes, result).map_err(PlanError::Fail)?;
+    action.touches = vec!["/etc/localtime".into(), "/etc/timezone".into()];
     Ok(Decision::Change {
         diffs: vec![Diff {
             path: "timezone".into(),
@@ -79,15 +95,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             )],
             ..Diff::default()
         }],
-        action: Action {
-            script,
-            stdin: None,
-            output: OutputMode::Checked,
-            result,
-            touches: vec!["/etc/localtime".into(), "/etc/timezone".into()],
-            touches_everything: false,
-            changes: Vec::new(),
-        },
+        action,
     })
 }
 
@@ -95,6 +103,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 mod tests {
     use serde_json::json;
 
+    use super::super::change::Change;
     use super::super::sysargs::SEP;
     use super::super::testing::{self, fail_msg};
     use super::super::Decision;
@@ -138,8 +147,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            testing::script(&d),
-            "set -e\ntimedatectl set-timezone Europe/Oslo\n"
+            testing::changes(&d),
+            [Change::Run {
+                argv: vec![
+                    "timedatectl".into(),
+                    "set-timezone".into(),
+                    "Europe/Oslo".into()
+                ]
+            }]
         );
         let Decision::Change { diffs, .. } = &d else {
             panic!()
@@ -153,8 +168,12 @@ mod tests {
             true,
         )
         .unwrap();
-        assert!(
-            testing::script(&d).contains("ln -sfn /usr/share/zoneinfo/Europe/Oslo /etc/localtime")
+        assert_eq!(
+            testing::changes(&d)[0],
+            Change::Link {
+                path: "/etc/localtime".into(),
+                target: "/usr/share/zoneinfo/Europe/Oslo".into()
+            }
         );
         let d = run(
             "Europe/Oslo",

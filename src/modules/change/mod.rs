@@ -4,13 +4,19 @@
 //! removed); [`render`] alone decides *how* that is said in shell, so quoting
 //! happens here and nowhere else, and module tests assert on the changes, not
 //! on substrings of a script. Modules not moved over yet still build their
-//! scripts by hand (their [`Action::changes`] is empty).
+//! scripts by hand (their [`Action::changes`] is empty); a module that needs
+//! shell no change here says uses [`Change::Raw`], with its reason.
+
+mod systemctl;
 
 use rprov_transport::quote;
+use serde_json::{Map, Value as Json};
 
+pub use self::systemctl::Systemctl;
 use super::files::{self, Attrs, Source};
 use super::mode::{self, Mode};
-use super::Action;
+use super::user_scope::Scope;
+use super::{Action, OutputMode};
 use crate::probe::FileState;
 
 /// One change to a path on the host.
@@ -60,6 +66,17 @@ pub enum Change {
         backup: bool,
         content: Content,
     },
+    /// The systemd manager the [`Change::Systemctl`] steps after it talk to
+    /// (the system's or a user's). `start`: a user's manager that is not
+    /// running is started first (lingering enabled, its bus awaited).
+    Manager { scope: Scope, start: bool },
+    /// One `systemctl` step. `if_running`: only when the manager runs (for
+    /// a step that tidies up and has no reason to start a user's manager).
+    Systemctl { op: Systemctl, if_running: bool },
+    /// One command, its words quoted here (`hostnamectl set-hostname NAME`).
+    Run { argv: Vec<String> },
+    /// Shell no typed change says, written by the module; `why` says why.
+    Raw { script: String, why: &'static str },
 }
 
 /// Where a [`Change::Write`]'s new content comes from.
@@ -117,7 +134,17 @@ pub fn render(changes: &[Change]) -> Result<Rendered, String> {
         .count();
     let mut script = String::from("set -e\n");
     let mut stdin: Option<Vec<u8>> = None;
+    let mut manager = false;
     for c in changes {
+        match c {
+            Change::Manager { .. } => manager = true,
+            Change::Systemctl { op, .. } if !manager => {
+                return Err(format!(
+                    "internal error: `{op:?}` rendered before the manager it talks to"
+                ))
+            }
+            _ => {}
+        }
         if let Change::Write {
             content: Content::Bytes(b),
             ..
@@ -137,6 +164,22 @@ pub fn lines(change: &Change) -> Result<String, String> {
     let mut s = String::new();
     render_one(change, false, &mut s)?;
     Ok(s)
+}
+
+/// The action that makes `changes` and registers `result` when it succeeds:
+/// exit 0 is done, anything else fails the task with its stderr. It touches
+/// no probed path (the caller adds those it does).
+pub fn checked(changes: Vec<Change>, result: Map<String, Json>) -> Result<Action, String> {
+    let Rendered { script, stdin } = render(&changes)?;
+    Ok(Action {
+        script,
+        stdin,
+        output: OutputMode::Checked,
+        result,
+        touches: Vec::new(),
+        touches_everything: false,
+        changes,
+    })
 }
 
 /// `all_stdin`: a write of bytes is the only one, and reads stdin to its end.
@@ -198,6 +241,19 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
                 *backup,
                 source,
             )?);
+        }
+        Change::Manager { scope, start } => s.push_str(&systemctl::header(scope, *start)),
+        Change::Systemctl { op, if_running } => s.push_str(&systemctl::line(op, *if_running)),
+        Change::Run { argv } => {
+            let words: Vec<String> = argv.iter().map(|w| quote(w)).collect();
+            s.push_str(&words.join(" "));
+            s.push('\n');
+        }
+        Change::Raw { script, .. } => {
+            s.push_str(script);
+            if !script.ends_with('\n') {
+                s.push('\n');
+            }
         }
     }
     Ok(())
@@ -269,13 +325,16 @@ mod tests {
                 target: "../$HOME x".into(),
             },
             Change::Remove { path: p.into() },
+            Change::Run {
+                argv: vec!["hostname".into(), p.into()],
+            },
         ])
         .unwrap()
         .script;
         assert_eq!(
             s,
             format!(
-                "set -e\nmkdir -- {q} 2>/dev/null || [ -d {q} ] || mkdir -- {q}\nchown u {q}\nchmod 0700 {q}\ntouch -a -- {q}\nln -sfn -- {} {q}\nrm -rf -- {q}\n",
+                "set -e\nmkdir -- {q} 2>/dev/null || [ -d {q} ] || mkdir -- {q}\nchown u {q}\nchmod 0700 {q}\ntouch -a -- {q}\nln -sfn -- {} {q}\nrm -rf -- {q}\nhostname {q}\n",
                 quote("../$HOME x")
             )
         );
