@@ -16,6 +16,7 @@
 use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
+use super::change::{self, Change};
 use super::user_scope::{parse_info, parse_units, show_snippet, unit_name, Scope};
 use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
 
@@ -129,10 +130,17 @@ fn secs(cx: &PlanCx, key: &str, default: f64) -> Result<f64, PlanError> {
     }
 }
 
-/// The loop that runs on the host.
-fn script(scope: &Scope, targets: &[Target], expect: u16, timeout: u64, interval: f64) -> String {
+/// The loop that runs on the host, in the scope's manager (which runs: the
+/// plan refuses a user's that does not, there being nothing to restart).
+fn changes(
+    scope: &Scope,
+    targets: &[Target],
+    expect: u16,
+    timeout: u64,
+    interval: f64,
+) -> Vec<Change> {
     let mut s = format!(
-        "{}{}\
+        "\
 _rp_done=''\n\
 _rp_e=$(mktemp)\n\
 trap 'rm -f \"$_rp_e\"' EXIT\n\
@@ -159,9 +167,7 @@ _rp_one() {{\n\
   fi\n\
   echo \"rp_restarted=$1 $(( $(date +%s) - _rp_s ))\"\n\
   _rp_done=\"$_rp_done $1\"\n\
-}}\n",
-        scope.prelude(),
-        scope.require(),
+}}\n"
     );
     for (i, t) in targets.iter().enumerate() {
         let rest: Vec<&str> = targets[i + 1..].iter().map(|t| t.unit.as_str()).collect();
@@ -177,7 +183,18 @@ _rp_one() {{\n\
             quote(&rest)
         ));
     }
-    s
+    vec![
+        Change::Manager {
+            scope: scope.clone(),
+            start: false,
+        },
+        Change::Raw {
+            script: s,
+            why: "the whole restart loop, health checks included, is one script on the host: \
+                  one remote command whatever the number of units, and it stops at the first \
+                  unit that does not come back",
+        },
+    ]
 }
 
 /// Reads `rp_restarted=UNIT SECONDS` lines into the result.
@@ -279,13 +296,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             ..Diff::default()
         }],
         action: Action {
-            script: script(&scope, &targets, expect, timeout, interval),
-            stdin: None,
             output: OutputMode::Parse(parse_output),
-            result,
-            touches: Vec::new(),
-            touches_everything: false,
-            changes: Vec::new(),
+            ..change::checked(changes(&scope, &targets, expect, timeout, interval), result)
+                .map_err(PlanError::Fail)?
         },
     })
 }
@@ -423,7 +436,9 @@ mod tests {
                 url: Some(format!("http://127.0.0.1:{i}/ready")),
             })
             .collect::<Vec<_>>();
-        let s = script(&Scope::System, &targets, 200, 1, 0.1);
+        let s = change::render(&changes(&Scope::System, &targets, 200, 1, 0.1))
+            .unwrap()
+            .script;
         let out = std::process::Command::new("sh")
             .arg("-c")
             .arg(&s)
