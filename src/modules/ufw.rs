@@ -22,11 +22,11 @@
 //! there). When ufw is not installed the task's effect is unknown until it
 //! runs (an earlier task may install it).
 
-use rprov_transport::quote;
 use serde_json::{json, Map};
 
+use super::change::{self, Change};
 use super::sysargs::{choice, sections, sep_line, str_alias};
-use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
+use super::{Decision, Diff, PlanCx, PlanError};
 
 fn conf_value(text: &str, key: &str) -> Option<String> {
     text.lines()
@@ -107,8 +107,8 @@ impl Rule {
         t.split(" comment=").next().unwrap_or(&t).to_string()
     }
 
-    /// The ufw command line for this rule (`delete` to remove it).
-    fn command(&self, delete: bool, insert: Option<&str>) -> String {
+    /// The ufw command for this rule (`delete` to remove it).
+    fn command(&self, delete: bool, insert: Option<&str>) -> Change {
         let mut w: Vec<String> = vec!["ufw".into()];
         if delete {
             w.push("delete".into());
@@ -146,7 +146,7 @@ impl Rule {
         if let Some(c) = self.comment.as_ref().filter(|_| !delete) {
             w.extend(["comment".into(), c.clone()]);
         }
-        w.iter().map(|x| quote(x)).collect::<Vec<_>>().join(" ")
+        Change::Run { argv: w }
     }
 
     fn describe(&self) -> String {
@@ -371,7 +371,13 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     );
 
     let mut attrs = Vec::new();
-    let mut script = String::from("set -e\n");
+    let mut changes = Vec::new();
+    let ufw = |words: &[&str]| Change::Run {
+        argv: std::iter::once("ufw")
+            .chain(words.iter().copied())
+            .map(String::from)
+            .collect(),
+    };
     if let Some(d) = &default {
         let dir = match direction.as_deref() {
             None | Some("in") | Some("incoming") => "incoming",
@@ -390,7 +396,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 cur.to_lowercase(),
                 policy_word(d).to_lowercase()
             ));
-            script.push_str(&format!("ufw default {d} {dir}\n"));
+            changes.push(ufw(&["default", d, dir]));
         }
     }
     if let Some(l) = &logging {
@@ -401,7 +407,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         };
         if !ok {
             attrs.push(format!("logging: {cur} → {l}"));
-            script.push_str(&format!("ufw logging {l}\n"));
+            changes.push(ufw(&["logging", l]));
         }
     }
     if let Some(r) = &rule {
@@ -425,32 +431,32 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                     .any(|l| l.split(" comment=").next() == Some(&r.key(*f)))
             }) {
                 attrs.push(format!("rule removed: {}", r.describe()));
-                script.push_str(&format!("{}\n", r.command(true, None)));
+                changes.push(r.command(true, None));
             }
         } else if !fams
             .iter()
             .all(|f| lines(*f).contains(&r.tuple(*f).as_str()))
         {
             attrs.push(format!("rule added: {}", r.describe()));
-            script.push_str(&format!("{}\n", r.command(false, insert.as_deref())));
+            changes.push(r.command(false, insert.as_deref()));
         }
     }
     match state.as_deref() {
         Some("enabled") if conf_value(conf, "ENABLED").as_deref() != Some("yes") => {
             attrs.push("state: disabled → enabled".into());
-            script.push_str("ufw --force enable\n");
+            changes.push(ufw(&["--force", "enable"]));
         }
         Some("disabled") if conf_value(conf, "ENABLED").as_deref() == Some("yes") => {
             attrs.push("state: enabled → disabled".into());
-            script.push_str("ufw disable\n");
+            changes.push(ufw(&["disable"]));
         }
         Some("reloaded") => {
             attrs.push("state: reloaded".into());
-            script.push_str("ufw reload\n");
+            changes.push(ufw(&["reload"]));
         }
         Some("reset") => {
             attrs.push("state: reset".into());
-            script.push_str("ufw --force reset\n");
+            changes.push(ufw(&["--force", "reset"]));
         }
         _ => {}
     }
@@ -460,23 +466,19 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         return Ok(Decision::Ok { result, msg: None });
     }
     result.insert("changed".into(), json!(true));
-    let action = |script: String, result: Map<String, serde_json::Value>| Action {
-        script,
-        stdin: None,
-        output: OutputMode::Checked,
-        result,
-        touches: vec!["/etc/ufw".into(), "/etc/default/ufw".into()],
-        touches_everything: false,
-        changes: Vec::new(),
+    let action = |changes: Vec<Change>, result: Map<String, serde_json::Value>| {
+        let mut a = change::checked(changes, result).map_err(PlanError::Fail)?;
+        a.touches = vec!["/etc/ufw".into(), "/etc/default/ufw".into()];
+        Ok::<_, PlanError>(a)
     };
     if !installed {
         // What ufw will hold is unknown until it exists (a task before may
         // install it); the commands run and fail clearly if it is still missing.
-        let guard = "command -v ufw >/dev/null || { echo 'ufw is not installed on the host' >&2; exit 127; }\n";
+        changes.insert(0, Change::RequireCommand { name: "ufw".into() });
         return Ok(Decision::Run {
             waits_for: "ufw on the host: it is not installed yet, so its rules cannot be read"
                 .into(),
-            action: action(format!("{guard}{script}"), result),
+            action: action(changes, result)?,
         });
     }
     Ok(Decision::Change {
@@ -485,7 +487,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             attrs,
             ..Diff::default()
         }],
-        action: action(script, result),
+        action: action(changes, result)?,
     })
 }
 
@@ -493,6 +495,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 mod tests {
     use serde_json::json;
 
+    use super::super::change::Change;
     use super::super::sysargs::SEP;
     use super::super::testing::{self, fail_msg};
     use super::super::Decision;
@@ -622,7 +625,15 @@ mod tests {
         let Decision::Run { action, .. } = d else {
             panic!("{d:?}")
         };
-        assert!(action.script.contains("ufw is not installed"));
+        assert_eq!(
+            action.changes,
+            [
+                Change::RequireCommand { name: "ufw".into() },
+                Change::Run {
+                    argv: vec!["ufw".into(), "--force".into(), "enable".into()]
+                }
+            ]
+        );
     }
 
     #[test]

@@ -14,8 +14,9 @@
 use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
+use super::change::{self, Change};
 use super::sysargs::{choice, list_arg, sections, sep_line, u64_arg};
-use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
+use super::{Action, Decision, Diff, PlanCx, PlanError};
 
 /// A passwd entry as `getent passwd` prints it.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,21 +79,24 @@ fn read_user(cx: &PlanCx, name: &str) -> Result<UserFacts, PlanError> {
     })
 }
 
-fn action(script: String, result: Map<String, Json>, touches: Vec<String>) -> Action {
-    Action {
-        script,
-        stdin: None,
-        output: OutputMode::Checked,
-        result,
-        touches,
-        touches_everything: false,
-        changes: Vec::new(),
-    }
+fn action(
+    changes: Vec<Change>,
+    result: Map<String, Json>,
+    touches: Vec<String>,
+) -> Result<Action, PlanError> {
+    let mut a = change::checked(changes, result).map_err(PlanError::Fail)?;
+    a.touches = touches;
+    Ok(a)
 }
 
-/// Quotes each word and joins them into one command line.
-fn cmd(words: &[String]) -> String {
-    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+/// One command of these words.
+fn cmd(words: Vec<String>) -> Change {
+    Change::Run { argv: words }
+}
+
+/// `usermod FLAG NAME`.
+fn usermod(flag: &str, name: &str) -> Change {
+    cmd(vec!["usermod".into(), flag.into(), name.into()])
 }
 
 pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
@@ -178,7 +182,7 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
                 attrs,
                 ..Diff::default()
             }],
-            action: action(cmd(&words), result, vec![e.home]),
+            action: action(vec![cmd(words)], result, vec![e.home])?,
         });
     }
 
@@ -214,12 +218,16 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
         words.push(if create_home { "-m" } else { "-M" }.into());
         words.push(name.clone());
-        let mut script = cmd(&words);
+        let mut changes = vec![cmd(words)];
         if let Some(p) = &password {
-            script.push_str(&format!(" && {}", set_hash(&name, p)));
+            changes.push(Change::SetPassword {
+                user: name.clone(),
+                hash: p.clone(),
+                unless_same: false,
+            });
         }
         if lock == Some(true) {
-            script.push_str(&format!(" && usermod -L {}", quote(&name)));
+            changes.push(usermod("-L", &name));
             attrs.push("password_lock: yes".into());
         }
         result.insert("changed".into(), json!(true));
@@ -238,7 +246,7 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
                 attrs,
                 ..Diff::default()
             }],
-            action: action(script, result, touches),
+            action: action(changes, result, touches)?,
         });
     };
 
@@ -306,38 +314,30 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
             ));
         }
     }
-    let mut script = String::new();
+    let mut changes = Vec::new();
     if words.len() > 1 {
         words.push(name.clone());
-        script = cmd(&words);
+        changes.push(cmd(words));
     }
     let locked = f.lock == "locked";
-    let mut extra_cmd = |c: String| {
-        if !script.is_empty() {
-            script.push_str(" && ");
-        }
-        script.push_str(&c);
-    };
     if let Some(p) = &password {
         // Comparing needs the hash, which never leaves the host: the check
         // runs there and the command only acts when it differs.
         if update_password == "always" {
-            let check = format!(
-                "{{ [ \"$(getent shadow {n} | cut -d: -f2)\" = {p} ] || {set}; }}",
-                n = quote(&name),
-                p = quote(p),
-                set = set_hash(&name, p),
-            );
-            extra_cmd(check);
+            changes.push(Change::SetPassword {
+                user: name.clone(),
+                hash: p.clone(),
+                unless_same: true,
+            });
         }
     }
     match lock {
         Some(true) if !locked => {
-            extra_cmd(format!("usermod -L {}", quote(&name)));
+            changes.push(usermod("-L", &name));
             attrs.push("password_lock: no → yes".into());
         }
         Some(false) if locked => {
-            extra_cmd(format!("usermod -U {}", quote(&name)));
+            changes.push(usermod("-U", &name));
             attrs.push("password_lock: yes → no".into());
         }
         _ => {}
@@ -368,7 +368,7 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
     if attrs.is_empty() {
         // Only the password may differ; whether it does is known on the host.
         if let Some(p) = &password {
-            return password_only(cx, &name, p, result, script);
+            return password_only(cx, &name, p, result, changes);
         }
     }
     result.insert("changed".into(), json!(true));
@@ -379,17 +379,8 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
             attrs,
             ..Diff::default()
         }],
-        action: action(script, result, touches),
+        action: action(changes, result, touches)?,
     })
-}
-
-/// Sets `name`'s password hash with `chpasswd -e`, the hash on its stdin from
-/// the builtin `printf` (never in a program's arguments, so never in `ps`).
-fn set_hash(name: &str, hash: &str) -> String {
-    format!(
-        "printf '%s\\n' {} | chpasswd -e",
-        quote(&format!("{name}:{hash}"))
-    )
 }
 
 /// The password hash is compared on the host by a read snippet that prints
@@ -399,7 +390,7 @@ fn password_only(
     name: &str,
     hash: &str,
     mut result: Map<String, Json>,
-    script: String,
+    changes: Vec<Change>,
 ) -> Result<Decision, PlanError> {
     let snippet = format!(
         "[ \"$(getent shadow {} | cut -d: -f2)\" = {} ] && echo same || echo differs",
@@ -417,7 +408,7 @@ fn password_only(
             attrs: vec!["password: changed".into()],
             ..Diff::default()
         }],
-        action: action(script, result, Vec::new()),
+        action: action(changes, result, Vec::new())?,
     })
 }
 
@@ -451,14 +442,14 @@ pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
     let path = format!("group {name}");
     let change = |attrs: Vec<String>, words: Vec<String>, mut result: Map<String, Json>| {
         result.insert("changed".into(), json!(true));
-        Decision::Change {
+        Ok(Decision::Change {
             diffs: vec![Diff {
                 path: path.clone(),
                 attrs,
                 ..Diff::default()
             }],
-            action: action(cmd(&words), result, Vec::new()),
-        }
+            action: action(vec![cmd(words)], result, Vec::new())?,
+        })
     };
     match (state.as_str(), cur_gid) {
         ("absent", None) | ("present", Some(_)) if gid.is_none() || gid == cur_gid => {
@@ -475,11 +466,7 @@ pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
                 words.push("-f".into());
             }
             words.push(name.clone());
-            Ok(change(
-                vec!["state: present → absent".into()],
-                words,
-                result,
-            ))
+            change(vec!["state: present → absent".into()], words, result)
         }
         ("present", None) => {
             let mut words = vec!["groupadd".to_string()];
@@ -496,7 +483,7 @@ pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
                 words.push("-r".into());
             }
             words.push(name.clone());
-            Ok(change(attrs, words, result))
+            change(attrs, words, result)
         }
         (_, cur) => {
             let g = gid.unwrap_or_default();
@@ -506,11 +493,11 @@ pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
             }
             words.push(name.clone());
             result.insert("gid".into(), json!(g));
-            Ok(change(
+            change(
                 vec![format!("gid: {} → {g}", cur.unwrap_or_default())],
                 words,
                 result,
-            ))
+            )
         }
     }
 }
@@ -519,9 +506,16 @@ pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
 mod tests {
     use serde_json::json;
 
+    use super::super::change::Change;
     use super::super::testing::{self, fail_msg};
     use super::super::Decision;
     use crate::probe::{Fact, Probe};
+
+    fn run(words: &[&str]) -> Change {
+        Change::Run {
+            argv: words.iter().map(|w| w.to_string()).collect(),
+        }
+    }
 
     /// Answers the user snippet with `passwd`, primary group, groups and lock.
     fn run_user(
@@ -567,8 +561,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            testing::script(&d),
-            "useradd -u 1001 -s /bin/bash -G sudo,adm -m rprovmod-a"
+            testing::changes(&d),
+            [run(&[
+                "useradd",
+                "-u",
+                "1001",
+                "-s",
+                "/bin/bash",
+                "-G",
+                "sudo,adm",
+                "-m",
+                "rprovmod-a"
+            ])]
         );
         assert!(attrs(&d).contains(&"shell: /bin/bash".to_string()));
     }
@@ -614,12 +618,27 @@ mod tests {
             ]
         );
         assert_eq!(
-            testing::script(&d),
-            "usermod -s /bin/bash -a -G sudo,adm rprovmod-a && usermod -L rprovmod-a"
+            testing::changes(&d),
+            [
+                run(&[
+                    "usermod",
+                    "-s",
+                    "/bin/bash",
+                    "-a",
+                    "-G",
+                    "sudo,adm",
+                    "rprovmod-a"
+                ]),
+                run(&["usermod", "-L", "rprovmod-a"])
+            ]
         );
         // Without append the list is exact.
         let d = run_user(json!({"name": "rprovmod-a", "groups": []}), Some(ALICE)).unwrap();
-        assert_eq!(testing::script(&d), "usermod -G '' rprovmod-a");
+        assert_eq!(
+            testing::changes(&d),
+            [run(&["usermod", "-G", "", "rprovmod-a"])]
+        );
+        assert_eq!(testing::script(&d), "set -e\nusermod -G '' rprovmod-a\n");
     }
 
     #[test]
@@ -629,7 +648,10 @@ mod tests {
             Some(ALICE),
         )
         .unwrap();
-        assert_eq!(testing::script(&d), "userdel -r rprovmod-a");
+        assert_eq!(
+            testing::changes(&d),
+            [run(&["userdel", "-r", "rprovmod-a"])]
+        );
     }
 
     #[test]
@@ -644,13 +666,13 @@ mod tests {
         // The hash reaches chpasswd on stdin, never a program's arguments.
         assert_eq!(
             testing::script(&d),
-            "{ [ \"$(getent shadow rprovmod-a | cut -d: -f2)\" = '$6$x$y' ] || printf '%s\\n' 'rprovmod-a:$6$x$y' | chpasswd -e; }"
+            "set -e\n[ \"$(getent shadow rprovmod-a | cut -d: -f2)\" = '$6$x$y' ] || printf '%s\\n' 'rprovmod-a:$6$x$y' | chpasswd -e\n"
         );
         let d = run_user(json!({"name": "rprovmod-b", "password": "$6$x$y"}), None).unwrap();
         let script = testing::script(&d);
         assert!(!script.contains("-p"), "{script}");
         assert!(
-            script.ends_with(" && printf '%s\\n' 'rprovmod-b:$6$x$y' | chpasswd -e"),
+            script.ends_with("\nprintf '%s\\n' 'rprovmod-b:$6$x$y' | chpasswd -e\n"),
             "{script}"
         );
         let m = fail_msg(run_user(json!({"name": "a", "password": "x:y"}), None));
@@ -717,15 +739,21 @@ mod tests {
     #[test]
     fn groups() {
         let d = run_group(json!({"name": "app", "gid": 2000, "system": true}), "").unwrap();
-        assert_eq!(testing::script(&d), "groupadd -g 2000 -r app");
+        assert_eq!(
+            testing::changes(&d),
+            [run(&["groupadd", "-g", "2000", "-r", "app"])]
+        );
         let d = run_group(json!({"name": "app", "gid": 2000}), "app:x:2000:\n").unwrap();
         assert!(matches!(d, Decision::Ok { .. }));
         let d = run_group(json!({"name": "app"}), "app:x:2000:\n").unwrap();
         assert!(matches!(d, Decision::Ok { .. }));
         let d = run_group(json!({"name": "app", "gid": 2001}), "app:x:2000:\n").unwrap();
-        assert_eq!(testing::script(&d), "groupmod -g 2001 app");
+        assert_eq!(
+            testing::changes(&d),
+            [run(&["groupmod", "-g", "2001", "app"])]
+        );
         let d = run_group(json!({"name": "app", "state": "absent"}), "app:x:2000:\n").unwrap();
-        assert_eq!(testing::script(&d), "groupdel app");
+        assert_eq!(testing::changes(&d), [run(&["groupdel", "app"])]);
         let d = run_group(json!({"name": "app", "state": "absent"}), "").unwrap();
         assert!(matches!(d, Decision::Ok { .. }));
         let m = fail_msg(run_group(json!({"name": "app", "gid": -1}), ""));
@@ -735,7 +763,7 @@ mod tests {
             "app:x:2000:\n",
         )
         .unwrap();
-        assert_eq!(testing::script(&d), "groupdel -f app");
+        assert_eq!(testing::changes(&d), [run(&["groupdel", "-f", "app"])]);
         let m = fail_msg(run_group(json!({"name": "app", "local": true}), ""));
         assert!(m.contains("`local: yes`"), "{m}");
     }

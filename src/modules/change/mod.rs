@@ -73,6 +73,18 @@ pub enum Change {
     /// One `systemctl` step. `if_running`: only when the manager runs (for
     /// a step that tidies up and has no reason to start a user's manager).
     Systemctl { op: Systemctl, if_running: bool },
+    /// Fails the action, before anything else, when the host has no `name`
+    /// command (a tool a task before was to install).
+    RequireCommand { name: String },
+    /// `user`'s password hash set with `chpasswd -e`, the hash on its stdin
+    /// from the shell's builtin `printf` (never a program's argument, so
+    /// never in `ps`). `unless_same`: compared on the host first, so the
+    /// hash never comes back to the controller.
+    SetPassword {
+        user: String,
+        hash: String,
+        unless_same: bool,
+    },
     /// One command, its words quoted here (`hostnamectl set-hostname NAME`).
     Run { argv: Vec<String> },
     /// Shell no typed change says, written by the module; `why` says why.
@@ -244,6 +256,32 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
         }
         Change::Manager { scope, start } => s.push_str(&systemctl::header(scope, *start)),
         Change::Systemctl { op, if_running } => s.push_str(&systemctl::line(op, *if_running)),
+        Change::RequireCommand { name } => {
+            let q = quote(name);
+            s.push_str(&format!(
+                "command -v {q} >/dev/null || {{ printf '%s is not installed on the host\\n' {q} >&2; exit 127; }}\n"
+            ));
+        }
+        Change::SetPassword {
+            user,
+            hash,
+            unless_same,
+        } => {
+            let set = format!(
+                "printf '%s\\n' {} | chpasswd -e",
+                quote(&format!("{user}:{hash}"))
+            );
+            if *unless_same {
+                s.push_str(&format!(
+                    "[ \"$(getent shadow {} | cut -d: -f2)\" = {} ] || {set}\n",
+                    quote(user),
+                    quote(hash)
+                ));
+            } else {
+                s.push_str(&set);
+                s.push('\n');
+            }
+        }
         Change::Run { argv } => {
             let words: Vec<String> = argv.iter().map(|w| quote(w)).collect();
             s.push_str(&words.join(" "));
@@ -410,6 +448,31 @@ mod tests {
             .expect("second write reads 2 bytes");
         assert!(a < b, "{}", two.script);
         assert!(!two.script.contains("cat > \"$t\""), "{}", two.script);
+    }
+
+    /// A missing tool fails the action before anything runs, naming it.
+    #[test]
+    fn a_missing_command_stops_the_action() {
+        let r = render(&[
+            Change::RequireCommand {
+                name: "rprov-no-such-tool".into(),
+            },
+            Change::Run {
+                argv: vec!["echo".into(), "ran".into()],
+            },
+        ])
+        .unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&r.script)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(127));
+        assert!(out.stdout.is_empty(), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "rprov-no-such-tool is not installed on the host\n"
+        );
     }
 
     /// A directory made by someone else between the probe and the change (a
