@@ -47,7 +47,7 @@ const INLINE_NAME: &str = "<inline>";
 
 /// How a template file is rendered: the `template` module's `trim_blocks`,
 /// `lstrip_blocks` and `newline_sequence`. The default is Ansible's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FileOptions {
     /// Remove the first newline after a block tag (default on).
     pub trim_blocks: bool,

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use rprov_template::{TemplateError, OMIT};
 use serde_json::{json, Map, Value as Json};
 
 use super::super::lookahead;
+use super::compiled::CompiledTask;
 use crate::modules::{self, Action, Decision, OutputMode, PlanCx, PlanError, SearchPaths};
 use crate::playbook::{Task, Vars};
 use crate::report::Status;
@@ -101,8 +101,19 @@ impl HostRunner {
         check: bool,
         rest: Rest<'_>,
     ) -> Result<Result<Decision, ItemOutcome>, Stop> {
+        let compiled = match self.compile(&tasks[i], layer, false) {
+            Ok(c) => c,
+            Err(PlanError::Missing(m)) => return Ok(Err(self.missing(m, check))),
+            Err(PlanError::Fail(m)) => return Ok(Err(ItemOutcome::failed(m))),
+            Err(PlanError::Need(_)) => {
+                return Ok(Err(ItemOutcome::failed(format!(
+                    "{}: internal error: rendering the arguments asked for a probe",
+                    tasks[i].origin
+                ))))
+            }
+        };
         for round in 0..6 {
-            match self.plan_now(&tasks[i], layer, become_) {
+            match self.plan_now(&tasks[i], layer, become_, &compiled) {
                 Ok(d) => return Ok(Ok(d)),
                 Err(PlanError::Fail(m)) => return Ok(Err(ItemOutcome::failed(m))),
                 Err(PlanError::Missing(m)) => return Ok(Err(self.missing(m, check))),
@@ -142,16 +153,6 @@ impl HostRunner {
         }
     }
 
-    /// One planning attempt against the cached facts. Pure: no I/O to the host.
-    pub(in crate::engine) fn plan_now(
-        &self,
-        task: &Task,
-        layer: &Vars,
-        become_: &Option<String>,
-    ) -> Result<Decision, PlanError> {
-        self.plan_with(task, layer, become_, false)
-    }
-
     /// A planning attempt for the lookahead only: an argument that cannot be
     /// rendered yet (it uses the result of an earlier task) is taken as empty,
     /// so that the task still asks for the state of the paths it names.
@@ -161,56 +162,25 @@ impl HostRunner {
         layer: &Vars,
         become_: &Option<String>,
     ) -> Result<Decision, PlanError> {
-        self.plan_with(task, layer, become_, true)
+        let compiled = self.compile(task, layer, true)?;
+        self.plan_now(task, layer, become_, &compiled)
     }
 
-    pub(super) fn plan_with(
+    /// One planning attempt against the cached facts, with the task's
+    /// arguments rendered once for all attempts. Pure: no I/O to the host.
+    pub(in crate::engine) fn plan_now(
         &self,
         task: &Task,
         layer: &Vars,
         become_: &Option<String>,
-        lenient: bool,
+        compiled: &CompiledTask,
     ) -> Result<Decision, PlanError> {
         let role = task.role.as_deref();
         let magic = self.magic(role);
         let r = self.resolver(role, &[&task.vars, layer], &magic);
-        let at = |e: TemplateError| PlanError::Fail(arg_error(&task.origin, &e, &r));
-        let rendered = match &task.args {
-            Json::Object(m) if lenient => Json::Object(
-                m.iter()
-                    .map(|(k, v)| {
-                        let v = self
-                            .render_json(&r, v)
-                            .unwrap_or_else(|_| Json::String(String::new()));
-                        (k.clone(), v)
-                    })
-                    .collect(),
-            ),
-            _ => self.render_args(&r, task).map_err(PlanError::Fail)?,
-        };
-        let args = match rendered {
-            Json::Object(m) => m
-                .into_iter()
-                .filter(|(_, v)| v.as_str() != Some(OMIT))
-                .collect::<Map<_, _>>(),
-            _ => Map::new(),
-        };
-        // The play's, the blocks' and the task's, an inner name over an outer.
-        let mut environment = Map::new();
-        for env in &task.environment {
-            match self.render_json(&r, env).map_err(at)? {
-                Json::Object(m) => environment.extend(m),
-                Json::Null => {}
-                _ => {
-                    return Err(PlanError::Fail(format!(
-                        "{}: `environment` must be a mapping",
-                        task.origin
-                    )))
-                }
-            }
-        }
+        let args = &compiled.args;
         if modules::is_fallback(&task.module) {
-            return Ok(self.fallback_decision(task, &r, args));
+            return Ok(self.fallback_decision(task, &r, args.clone()));
         }
         let search = SearchPaths {
             role_path: task.role.as_ref().map(|r| r.own.path.clone()),
@@ -218,20 +188,20 @@ impl HostRunner {
             playbook_dir: self.shared.playbook.dir.clone(),
         };
         let render = |p: &Path, opts: &rprov_template::FileOptions| {
-            self.render_template_file(&r, task, p, opts)
+            compiled.template(p, opts, || self.render_template_file(&r, task, p, opts))
         };
         let empty = HashMap::new();
         let facts = self.cache.get(become_).unwrap_or(&empty);
         let cx = PlanCx {
             module: &task.module,
-            args: &args,
+            args,
             facts,
             search: &search,
             want_diff: task.diff != Some(false)
                 && (self.shared.opts.diff || self.shared.opts.check),
             render: &render,
             vault_password: self.shared.vault_password.as_deref(),
-            environment: &environment,
+            environment: &compiled.environment,
             timeout: task.timeout,
         };
         let at = |m: String| {

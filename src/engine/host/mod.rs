@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 mod act;
+mod compiled;
 mod fused;
 pub(in crate::engine) mod local;
 mod remote;
