@@ -42,6 +42,7 @@ use std::collections::HashMap;
 use rprov_transport::quote;
 use serde_json::{json, Map};
 
+use super::change::{self, Change, Times};
 use super::sysargs::{choice, list_arg, sections, sep_line, u64_arg};
 use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
 
@@ -117,13 +118,13 @@ fn version_matches(want: &str, have: &str) -> bool {
 #[derive(Debug)]
 struct AptGet {
     /// Options for every apt-get call that changes packages (`-y -q …`).
-    opts: String,
+    opts: Vec<String>,
     /// More options for `install` only (`--only-upgrade`, `--no-remove`).
-    install: String,
-    /// Shell lines before the first apt-get call (a temporary policy-rc.d).
-    setup: String,
+    install: Vec<String>,
+    /// What runs before the first apt-get call (a temporary policy-rc.d).
+    setup: Option<Change>,
     /// `apt-get update`, with its retries.
-    update: String,
+    update: Change,
 }
 
 /// `-o DPkg::Lock::Timeout` default, as Ansible's `lock_timeout`.
@@ -131,7 +132,7 @@ const LOCK_TIMEOUT: u64 = 60;
 
 fn apt_get(cx: &PlanCx) -> Result<AptGet, PlanError> {
     let m = cx.module;
-    let mut opts = String::from("-y -q");
+    let mut opts: Vec<String> = vec!["-y".into(), "-q".into()];
     let dpkg = cx
         .str_arg("dpkg_options")?
         .unwrap_or_else(|| "force-confdef,force-confold".into());
@@ -146,11 +147,11 @@ fn apt_get(cx: &PlanCx) -> Result<AptGet, PlanError> {
                 "{m}: `dpkg_options` is a comma-separated list of dpkg options such as force-confdef,force-confold; `{o}` is not one"
             )));
         }
-        opts.push_str(&format!(" -o {}", quote(&format!("Dpkg::Options::=--{o}"))));
+        opts.extend(["-o".into(), format!("Dpkg::Options::=--{o}")]);
     }
     let lock = u64_arg(cx, "lock_timeout")?.unwrap_or(LOCK_TIMEOUT);
-    let lock_opt = format!(" -o DPkg::Lock::Timeout={lock}");
-    opts.push_str(&lock_opt);
+    let lock_opt = ["-o".to_string(), format!("DPkg::Lock::Timeout={lock}")];
+    opts.extend(lock_opt.iter().cloned());
     let recommends = match (
         cx.args.get("install_recommends"),
         cx.args.get("install-recommends"),
@@ -160,15 +161,15 @@ fn apt_get(cx: &PlanCx) -> Result<AptGet, PlanError> {
         _ => None,
     };
     match recommends {
-        Some(false) => opts.push_str(" --no-install-recommends"),
-        Some(true) => opts.push_str(" --install-recommends"),
+        Some(false) => opts.push("--no-install-recommends".into()),
+        Some(true) => opts.push("--install-recommends".into()),
         None => {}
     }
     if let Some(r) = cx
         .str_arg("default_release")?
         .or(cx.str_arg("default-release")?)
     {
-        opts.push_str(&format!(" -t {}", quote(&r)));
+        opts.extend(["-t".into(), r]);
     }
     // Ansible's `force` is these four (apt-get's `--force-yes` is deprecated).
     let force = cx.bool_arg("force", false)?;
@@ -186,19 +187,18 @@ fn apt_get(cx: &PlanCx) -> Result<AptGet, PlanError> {
             None => false,
         };
         if force || asked {
-            opts.push(' ');
-            opts.push_str(flag);
+            opts.push(flag.into());
         }
     }
-    let mut install = String::new();
+    let mut install = Vec::new();
     if cx.bool_arg("only_upgrade", false)? {
-        install.push_str(" --only-upgrade");
+        install.push("--only-upgrade".to_string());
     }
     if cx.bool_arg("fail_on_autoremove", false)? {
-        install.push_str(" --no-remove");
+        install.push("--no-remove".to_string());
     }
     let setup = match u64_arg(cx, "policy_rc_d")? {
-        None => String::new(),
+        None => None,
         Some(code) if code > 255 => {
             return Err(PlanError::Fail(format!(
                 "{m}: `policy_rc_d` is an exit code (0-255), got {code}"
@@ -206,25 +206,35 @@ fn apt_get(cx: &PlanCx) -> Result<AptGet, PlanError> {
         }
         // invoke-rc.d asks /usr/sbin/policy-rc.d whether maintainer scripts may
         // start services; the task's own one is there only while apt runs.
-        Some(code) => format!(
-            "_rp_prc=/usr/sbin/policy-rc.d\n\
-             if [ -e \"$_rp_prc\" ] || [ -L \"$_rp_prc\" ]; then mv -f \"$_rp_prc\" \"$_rp_prc.rprov-saved\"; fi\n\
-             trap 'rm -f \"$_rp_prc\"; if [ -e \"$_rp_prc.rprov-saved\" ] || [ -L \"$_rp_prc.rprov-saved\" ]; then mv -f \"$_rp_prc.rprov-saved\" \"$_rp_prc\"; fi' EXIT\n\
-             printf '#!/bin/sh\\nexit {code}\\n' > \"$_rp_prc\" && chmod 0755 \"$_rp_prc\"\n"
-        ),
+        Some(code) => Some(Change::Raw {
+            script: format!(
+                "_rp_prc=/usr/sbin/policy-rc.d\n\
+                 if [ -e \"$_rp_prc\" ] || [ -L \"$_rp_prc\" ]; then mv -f \"$_rp_prc\" \"$_rp_prc.rprov-saved\"; fi\n\
+                 trap 'rm -f \"$_rp_prc\"; if [ -e \"$_rp_prc.rprov-saved\" ] || [ -L \"$_rp_prc.rprov-saved\" ]; then mv -f \"$_rp_prc.rprov-saved\" \"$_rp_prc\"; fi' EXIT\n\
+                 printf '#!/bin/sh\\nexit {code}\\n' > \"$_rp_prc\" && chmod 0755 \"$_rp_prc\"\n"
+            ),
+            why: "the task's own policy-rc.d exists only while apt runs: an EXIT trap puts \
+                  back the one that was there, whatever happens",
+        }),
     };
     let retries = u64_arg(cx, "update_cache_retries")?.unwrap_or(5).max(1);
     let max_delay = u64_arg(cx, "update_cache_retry_max_delay")?.unwrap_or(12);
+    let mut update_argv: Vec<String> = vec!["apt-get".into(), "update".into(), "-q".into()];
+    update_argv.extend(lock_opt);
     let update = if retries == 1 {
-        format!("apt-get update -q{lock_opt}\n")
+        Change::Run { argv: update_argv }
     } else {
-        format!(
+        Change::Raw {
+            why: "apt-get update retried with a doubling wait, as Ansible's `update_cache_retries`",
+            script: format!(
             "_rp_try=1; _rp_wait=1\n\
-             until apt-get update -q{lock_opt}; do\n\
+             until {update}; do\n\
              \x20 if [ \"$_rp_try\" -ge {retries} ]; then echo \"apt-get update failed {retries} times\" >&2; exit 1; fi\n\
              \x20 sleep \"$_rp_wait\"; _rp_try=$((_rp_try + 1)); _rp_wait=$((_rp_wait * 2)); [ \"$_rp_wait\" -le {max_delay} ] || _rp_wait={max_delay}\n\
-             done\n"
-        )
+             done\n",
+                update = change::words(&update_argv)
+            ),
+        }
     };
     Ok(AptGet {
         opts,
@@ -359,10 +369,11 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let policy = parse_policy(&s[2]);
 
     let mut attrs = Vec::new();
-    let mut script = format!(
-        "set -e\nDEBIAN_FRONTEND=noninteractive; export DEBIAN_FRONTEND\n{}",
-        apt.setup
-    );
+    let mut changes = vec![Change::Export {
+        name: "DEBIAN_FRONTEND",
+        value: "noninteractive".into(),
+    }];
+    changes.extend(apt.setup);
     let mut cache_updated = false;
     // The cache update is kept apart from `attrs`: alone it is a change only
     // when it is the task's only action (see the end of this function).
@@ -384,8 +395,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             } else {
                 format!("cache: update (last updated {age}s ago, valid for {valid_time}s)")
             });
-            script.push_str(&apt.update);
-            script.push_str("mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp\n");
+            changes.push(apt.update);
+            changes.push(Change::MakeParents {
+                path: "/var/lib/apt/periodic".into(),
+            });
+            changes.push(Change::Touch {
+                path: "/var/lib/apt/periodic/update-success-stamp".into(),
+                times: Times::Both,
+            });
         }
     }
 
@@ -437,16 +454,25 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             }
         }
     }
-    let opts = &apt.opts;
+    // `apt-get VERB OPTS… [EXTRA…] [-- PACKAGES…]`.
+    let apt_get = |verb: &str, extra: &[String], packages: &[String]| {
+        let mut argv: Vec<String> = vec!["apt-get".into(), verb.into()];
+        argv.extend(apt.opts.iter().cloned());
+        argv.extend(extra.iter().cloned());
+        if !packages.is_empty() {
+            argv.push("--".into());
+            argv.extend(packages.iter().cloned());
+        }
+        argv
+    };
     // What runs after the cache update and counts as a change only when
     // apt-get says it did something (see `counted`).
-    let mut after_update = String::new();
-    let quoted = |list: &[String]| list.iter().map(|n| quote(n)).collect::<Vec<_>>().join(" ");
+    let mut after_update = Vec::new();
     if install.is_empty() && !latest_after_update.is_empty() {
-        after_update.push_str(&counted(&format!(
-            "apt-get install {opts}{} -- {}",
-            apt.install,
-            quoted(&latest_after_update)
+        after_update.push(counted(&apt_get(
+            "install",
+            &apt.install,
+            &latest_after_update,
         )));
     }
     if !install.is_empty() {
@@ -471,11 +497,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         // After a cache update the same transaction takes whatever newer
         // version the refreshed cache offers for the `latest` ones.
         install.extend(latest_after_update.iter().cloned());
-        script.push_str(&format!(
-            "apt-get install {opts}{} -- {}\n",
-            apt.install,
-            quoted(&install)
-        ));
+        changes.push(Change::Run {
+            argv: apt_get("install", &apt.install, &install),
+        });
     }
     if !remove.is_empty() {
         attrs.push(format!(
@@ -483,16 +507,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             if purge { "purge" } else { "remove" },
             remove.join(", ")
         ));
-        script.push_str(&format!(
-            "apt-get {} {opts}{} -- {}\n",
-            if purge { "purge" } else { "remove" },
-            if autoremove { " --autoremove" } else { "" },
-            remove
-                .iter()
-                .map(|n| quote(n))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ));
+        let extra: Vec<String> = if autoremove {
+            vec!["--autoremove".into()]
+        } else {
+            Vec::new()
+        };
+        changes.push(Change::Run {
+            argv: apt_get(if purge { "purge" } else { "remove" }, &extra, &remove),
+        });
     }
     if let Some(u) = upgrade_cmd {
         let pkgs: Vec<&str> = s[4]
@@ -501,10 +523,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             .collect();
         if !pkgs.is_empty() {
             attrs.push(format!("{u}: {}", pkgs.join(", ")));
-            script.push_str(&format!("apt-get {u} {opts}\n"));
+            changes.push(Change::Run {
+                argv: apt_get(u, &[], &[]),
+            });
         } else if cache_updated {
             // Nothing to upgrade by the old cache; the refreshed one decides.
-            after_update.push_str(&counted(&format!("apt-get {u} {opts}")));
+            after_update.push(counted(&apt_get(u, &[], &[])));
         }
     }
     if autoremove && remove.is_empty() {
@@ -514,7 +538,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             .collect();
         if !pkgs.is_empty() {
             attrs.push(format!("autoremove: {}", pkgs.join(", ")));
-            script.push_str(&format!("apt-get autoremove {opts}\n"));
+            changes.push(Change::Run {
+                argv: apt_get("autoremove", &[], &[]),
+            });
         }
     }
     if clean {
@@ -524,7 +550,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 "clean: {n} package file{} in /var/cache/apt/archives",
                 if n == 1 { "" } else { "s" }
             ));
-            script.push_str("apt-get clean\n");
+            changes.push(Change::Run {
+                argv: vec!["apt-get".into(), "clean".into()],
+            });
         }
     }
     if autoclean {
@@ -534,21 +562,21 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             .collect();
         if !pkgs.is_empty() {
             attrs.push(format!("autoclean: {}", pkgs.join(", ")));
-            script.push_str("apt-get autoclean -q\n");
+            changes.push(Change::Run {
+                argv: vec!["apt-get".into(), "autoclean".into(), "-q".into()],
+            });
         }
     }
 
     let mut result = Map::new();
     result.insert("cache_updated".into(), json!(cache_updated));
-    let action = |script: String, output: OutputMode, result: Map<_, _>| Action {
-        script,
-        stdin: None,
-        output,
-        result,
-        touches: Vec::new(),
-        // A package may write anywhere (config files, units, users).
-        touches_everything: true,
-        changes: Vec::new(),
+    let action = |changes: Vec<Change>, output: OutputMode, result: Map<_, _>| {
+        Ok::<_, PlanError>(Action {
+            output,
+            // A package may write anywhere (config files, units, users).
+            touches_everything: true,
+            ..change::checked(changes, result).map_err(PlanError::Fail)?
+        })
     };
     // As Ansible: a cache update is a change when it is all the task does
     // (no packages, no upgrade). With packages or `upgrade` the task changed
@@ -556,20 +584,20 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let only_the_cache = names.is_empty() && upgrade_cmd.is_none();
     match cache_attr {
         Some(c) if attrs.is_empty() && !only_the_cache => {
-            script.push_str(&after_update);
+            changes.extend(after_update);
             result.insert("changed".into(), json!(false));
             return Ok(Decision::Refresh {
                 msg: Some(format!(
                     "{c}; by the current cache nothing else to do (a run acts on the refreshed one)"
                 )),
-                action: action(script, OutputMode::Parse(parse_counted), result.clone()),
+                action: action(changes, OutputMode::Parse(parse_counted), result.clone())?,
                 result,
             });
         }
         Some(c) => attrs.insert(0, c),
         None => {}
     }
-    script.push_str(&after_update);
+    changes.extend(after_update);
     if attrs.is_empty() {
         result.insert("changed".into(), json!(false));
         return Ok(Decision::Ok { result, msg: None });
@@ -581,7 +609,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             attrs,
             ..Diff::default()
         }],
-        action: action(script, OutputMode::Checked, result),
+        action: action(changes, OutputMode::Checked, result)?,
     })
 }
 
@@ -593,14 +621,19 @@ const COUNTED_CHANGE: &str = "rprov-apt: changed";
 /// `0 upgraded, 0 newly installed, 0 to remove`: Ansible's own test
 /// (`APT_GET_ZERO`) of whether an upgrade did anything. The summary is read
 /// in the C locale; a failing apt-get fails the script (`set -e`).
-fn counted(cmd: &str) -> String {
-    format!(
+fn counted(argv: &[String]) -> Change {
+    let cmd = change::words(argv);
+    let script = format!(
         "_rp_out=$(LC_ALL=C {cmd})
          printf '%s\n' \"$_rp_out\"
          case \"$_rp_out\" in *\"
 0 upgraded, 0 newly installed, 0 to remove\"*) ;; *) echo '{COUNTED_CHANGE}' ;; esac
 "
-    )
+    );
+    Change::Raw {
+        script,
+        why: "whether apt-get did anything is read from its own summary, as Ansible does",
+    }
 }
 
 /// The result of a [`Decision::Refresh`] action: changed when a [`counted`]
@@ -633,6 +666,7 @@ fn parse_counted(status: i32, stdout: &str, stderr: &str) -> Map<String, serde_j
 mod tests {
     use serde_json::json;
 
+    use super::super::change::{Change, Times};
     use super::super::sysargs::SEP;
     use super::super::testing::{self, fail_msg};
     use super::super::Decision;
@@ -744,7 +778,10 @@ mod tests {
             attrs(&d),
             vec!["cache: update (last updated 5000s ago, valid for 3600s)"]
         );
-        assert!(testing::script(&d).contains("touch /var/lib/apt/periodic/update-success-stamp"));
+        assert!(testing::changes(&d).contains(&Change::Touch {
+            path: "/var/lib/apt/periodic/update-success-stamp".into(),
+            times: Times::Both
+        }));
         let d = run(json!({"update_cache": true}), "", "", "10000 9999 100", "").unwrap();
         assert_eq!(attrs(&d), vec!["cache: update"]);
     }
@@ -837,11 +874,14 @@ mod tests {
     #[test]
     fn counted_reads_apt_gets_summary() {
         let sh = |summary: &str| {
-            let script =
-                super::counted(&format!("printf 'Reading package lists...\\n{summary}\\n'"));
+            let counted = super::counted(&[
+                "printf".into(),
+                format!("Reading package lists...\\n{summary}\\n"),
+            ]);
+            let script = super::change::render(&[counted]).unwrap().script;
             let out = std::process::Command::new("sh")
                 .arg("-c")
-                .arg(format!("set -e\n{script}"))
+                .arg(script)
                 .output()
                 .unwrap();
             assert!(out.status.success(), "{out:?}");

@@ -85,6 +85,8 @@ pub enum Change {
         hash: String,
         unless_same: bool,
     },
+    /// An environment variable for the commands after it.
+    Export { name: &'static str, value: String },
     /// One command, its words quoted here (`hostnamectl set-hostname NAME`).
     Run { argv: Vec<String> },
     /// Shell no typed change says, written by the module; `why` says why.
@@ -176,6 +178,12 @@ pub fn lines(change: &Change) -> Result<String, String> {
     let mut s = String::new();
     render_one(change, false, &mut s)?;
     Ok(s)
+}
+
+/// One command line of `argv`, each word quoted: for a [`Change::Raw`]
+/// script that runs a command inside its own shell.
+pub fn words(argv: &[String]) -> String {
+    argv.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
 }
 
 /// The action that makes `changes` and registers `result` when it succeeds:
@@ -283,9 +291,11 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
             }
         }
         Change::Run { argv } => {
-            let words: Vec<String> = argv.iter().map(|w| quote(w)).collect();
-            s.push_str(&words.join(" "));
+            s.push_str(&words(argv));
             s.push('\n');
+        }
+        Change::Export { name, value } => {
+            s.push_str(&format!("{name}={}; export {name}\n", quote(value)))
         }
         Change::Raw { script, .. } => {
             s.push_str(script);
