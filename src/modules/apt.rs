@@ -370,7 +370,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 
     let mut attrs = Vec::new();
     let mut changes = vec![Change::Export {
-        name: "DEBIAN_FRONTEND",
+        name: "DEBIAN_FRONTEND".into(),
         value: "noninteractive".into(),
     }];
     changes.extend(apt.setup);

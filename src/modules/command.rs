@@ -4,6 +4,7 @@
 use rprov_transport::quote;
 use serde_json::{json, Value as Json};
 
+use super::change::{self, Change};
 use super::{Action, Decision, OutputMode, PlanCx, PlanError};
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
@@ -94,9 +95,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
     }
 
-    let mut script = String::new();
+    let mut changes = Vec::new();
     for (k, v) in cx.environment {
-        if !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || k.is_empty() {
+        if !change::is_env_name(k) {
             return Err(PlanError::Fail(format!(
                 "invalid environment variable name `{k}`"
             )));
@@ -105,12 +106,15 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             Json::String(s) => s.clone(),
             other => other.to_string(),
         };
-        script.push_str(&format!("{k}={}; export {k}\n", quote(&v)));
+        changes.push(Change::Export {
+            name: k.clone(),
+            value: v,
+        });
     }
     if let Some(dir) = &chdir {
-        script.push_str(&format!("cd {} || exit 1\n", quote(dir)));
+        changes.push(Change::ChangeDir { path: dir.clone() });
     }
-    script.push_str(&setup);
+    let mut script = setup;
     if let Some(p) = program
         .as_ref()
         .filter(|p| !expand || expansion(p, 0).is_none())
@@ -131,6 +135,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     } else {
         script.push_str(&format!("{exec} {body}\n"));
     }
+    changes.push(Change::Raw {
+        script,
+        why: "the program runs as Ansible's run_command runs it: each word expanded on the \
+              host, a program that is not there reported as rc 2, and `exec`'d so that \
+              `timeout` and signals reach it",
+    });
     let stdin = match cx.str_arg("stdin")? {
         Some(mut s) => {
             if cx.bool_arg("stdin_add_newline", true)? {
@@ -158,21 +168,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     Ok(Decision::Run {
         waits_for: "the command's result: commands do not run in check mode".into(),
         action: Action {
-            script,
             stdin,
             output: OutputMode::Command,
-            result,
-            touches: Vec::new(),
             touches_everything: true,
-            changes: Vec::new(),
+            ..change::checked(changes, result).map_err(PlanError::Fail)?
         },
     })
 }
 
-/// Fails as Ansible's `command` does when its program cannot be run: rc 2
-/// (ENOENT from Python's subprocess) rather than the shell's 127, which a
-/// program may also return of itself. Searched like `execvp`: a name with a
-/// `/` as a path, any other in `$PATH`; shell builtins do not count.
 /// Shell lines that set `_rp_a{i}` to `word` with Python's
 /// `os.path.expandvars` then `expanduser` applied, as Ansible's run_command
 /// does to each argument: `$NAME` and `${NAME}` become the variable's value
@@ -251,6 +254,10 @@ fn expansion(word: &str, i: usize) -> Option<String> {
     expanded.then_some(lines)
 }
 
+/// Fails as Ansible's `command` does when its program cannot be run: rc 2
+/// (ENOENT from Python's subprocess) rather than the shell's 127, which a
+/// program may also return of itself. Searched like `execvp`: a name with a
+/// `/` as a path, any other in `$PATH`; shell builtins do not count.
 fn not_found_check(program: &str) -> String {
     let q = quote(program);
     let msg = quote(&format!(

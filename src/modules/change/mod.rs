@@ -85,8 +85,12 @@ pub enum Change {
         hash: String,
         unless_same: bool,
     },
-    /// An environment variable for the commands after it.
-    Export { name: &'static str, value: String },
+    /// An environment variable for the commands after it (a name of
+    /// letters, digits and `_`: anything else is refused).
+    Export { name: String, value: String },
+    /// The working directory of the commands after it; the action fails
+    /// when it cannot be entered.
+    ChangeDir { path: String },
     /// One command, its words quoted here (`hostnamectl set-hostname NAME`).
     Run { argv: Vec<String> },
     /// Shell no typed change says, written by the module; `why` says why.
@@ -178,6 +182,13 @@ pub fn lines(change: &Change) -> Result<String, String> {
     let mut s = String::new();
     render_one(change, false, &mut s)?;
     Ok(s)
+}
+
+/// A name the shell takes for a variable.
+pub fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// One command line of `argv`, each word quoted: for a [`Change::Raw`]
@@ -295,8 +306,12 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
             s.push('\n');
         }
         Change::Export { name, value } => {
+            if !is_env_name(name) {
+                return Err(format!("invalid environment variable name `{name}`"));
+            }
             s.push_str(&format!("{name}={}; export {name}\n", quote(value)))
         }
+        Change::ChangeDir { path } => s.push_str(&format!("cd {} || exit 1\n", quote(path))),
         Change::Raw { script, .. } => {
             s.push_str(script);
             if !script.ends_with('\n') {
