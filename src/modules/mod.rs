@@ -677,25 +677,9 @@ pub struct Action {
     pub touches: Vec<String>,
     /// The action may change anything (a command): forget every cached fact.
     pub touches_everything: bool,
-    /// The typed changes `script` was rendered from (see [`change`]); empty
-    /// for a script a module still builds by hand.
+    /// The typed changes `script` was rendered from (see [`change`]): every
+    /// module's action is made by [`change::checked`] or [`change::action`].
     pub changes: Vec<change::Change>,
-}
-
-impl Action {
-    /// An action whose output `parse` reads into the result (see
-    /// [`OutputMode::Parse`]), that changes no path rprov has probed.
-    pub fn parsed(script: String, parse: ParseOutput, result: Map<String, Json>) -> Action {
-        Action {
-            script,
-            stdin: None,
-            output: OutputMode::Parse(parse),
-            result,
-            touches: Vec::new(),
-            touches_everything: false,
-            changes: Vec::new(),
-        }
-    }
 }
 
 #[derive(Clone, Debug)]

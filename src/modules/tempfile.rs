@@ -10,7 +10,8 @@
 use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
-use super::{Action, Decision, PlanCx, PlanError};
+use super::change::{self, Change};
+use super::{Action, Decision, OutputMode, PlanCx, PlanError};
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let state = cx.str_arg("state")?.unwrap_or_else(|| "file".into());
@@ -44,7 +45,18 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     result.insert("changed".into(), json!(true));
     result.insert("state".into(), json!(state));
     Ok(Decision::Run {
-        action: Action::parsed(script, parse_output, result),
+        action: Action {
+            output: OutputMode::Parse(parse_output),
+            ..change::checked(
+                vec![Change::Raw {
+                    script,
+                    why: "`mktemp` makes the name on the host and prints it: the path is \
+                          known only from its output",
+                }],
+                result,
+            )
+            .map_err(PlanError::Fail)?
+        },
         waits_for: format!("the path of a new temporary {state}: nothing is created in check mode"),
     })
 }
@@ -81,7 +93,7 @@ mod tests {
     fn a_directory_with_prefix_and_suffix_in_the_default_temp_dir() {
         assert_eq!(
             script(json!({"state": "directory", "suffix": ".test"})),
-            "mktemp -d -p \"${TMPDIR:-/tmp}\" --suffix=.test ansible.XXXXXXXXXX\n"
+            "set -e\nmktemp -d -p \"${TMPDIR:-/tmp}\" --suffix=.test ansible.XXXXXXXXXX\n"
         );
     }
 
@@ -89,7 +101,7 @@ mod tests {
     fn a_file_under_a_given_path_is_quoted() {
         assert_eq!(
             script(json!({"path": "/tmp/a b", "prefix": "x$(id)"})),
-            "mktemp -p '/tmp/a b' --suffix='' 'x$(id)XXXXXXXXXX'\n"
+            "set -e\nmktemp -p '/tmp/a b' --suffix='' 'x$(id)XXXXXXXXXX'\n"
         );
     }
 

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
+use super::change::{self, Change};
 use super::{Action, Decision, OutputMode, PlanCx, PlanError};
 
 /// Largest body brought back to the controller.
@@ -183,8 +184,10 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         curl.push_str(" --data-binary @-");
     }
     let codes_s: Vec<String> = codes.iter().map(u16::to_string).collect();
+    // `set +e`: curl's own failure is part of the answer, read by the parser.
     let script = format!(
-        "_rp_b=$(mktemp); _rp_h=$(mktemp); _rp_e=$(mktemp); _rp_k=$(mktemp)\n\
+        "set +e\n\
+         _rp_b=$(mktemp); _rp_h=$(mktemp); _rp_e=$(mktemp); _rp_k=$(mktemp)\n\
          trap 'rm -f \"$_rp_b\" \"$_rp_h\" \"$_rp_e\" \"$_rp_k\"' EXIT\n\
          cat > \"$_rp_k\" <<'_RP_CURL_CONFIG'\n{config}_RP_CURL_CONFIG\n\
          _rp_w=$({curl} -D \"$_rp_h\" -o \"$_rp_b\" -w '%{{http_code}} %{{url_effective}}' 2>\"$_rp_e\")\n\
@@ -209,13 +212,19 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             without_userinfo(&url)
         ),
         action: Action {
-            script,
             stdin: body,
             output: OutputMode::Parse(parse_output),
-            result,
-            touches: Vec::new(),
             touches_everything: method != "GET" && method != "HEAD",
-            changes: Vec::new(),
+            ..change::checked(
+                vec![Change::Raw {
+                    script,
+                    why: "one request: the URL, credentials and headers in a curl config \
+                          file only the task's user can read (never on a command line), the \
+                          answer read back in parts",
+                }],
+                result,
+            )
+            .map_err(PlanError::Fail)?
         },
     })
 }

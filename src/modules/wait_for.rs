@@ -11,7 +11,8 @@
 use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
-use super::{Action, Decision, PlanCx, PlanError};
+use super::change::{self, Change};
+use super::{Action, Decision, OutputMode, PlanCx, PlanError};
 
 fn num(cx: &PlanCx, key: &str, default: f64) -> Result<f64, PlanError> {
     let v = match cx.args.get(key) {
@@ -151,7 +152,18 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         } else {
             format!("{what} on the host: not waited for in check mode")
         },
-        action: Action::parsed(script, parse_output, result),
+        action: Action {
+            output: OutputMode::Parse(parse_output),
+            ..change::checked(
+                vec![Change::Raw {
+                    script,
+                    why: "the wait is a loop on the host, polling until the condition holds \
+                          or the timeout passes: one remote command however long it takes",
+                }],
+                result,
+            )
+            .map_err(PlanError::Fail)?
+        },
     })
 }
 

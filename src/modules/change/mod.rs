@@ -3,9 +3,9 @@
 //! A module decides *what* must change (a directory made, a mode set, a path
 //! removed); [`render`] alone decides *how* that is said in shell, so quoting
 //! happens here and nowhere else, and module tests assert on the changes, not
-//! on substrings of a script. Modules not moved over yet still build their
-//! scripts by hand (their [`Action::changes`] is empty); a module that needs
-//! shell no change here says uses [`Change::Raw`], with its reason.
+//! on substrings of a script. A module that needs shell no change here says
+//! uses [`Change::Raw`], with its reason (a loop on the host, a protocol its
+//! parser reads): `grep -n 'why:' src/modules` lists them all.
 
 mod systemctl;
 
