@@ -30,11 +30,17 @@ WORK = Path(os.environ.get("BENCH_WORK", BENCH / "work"))
 FLEET = WORK / "fleet"
 VENV = BENCH / ".venv"
 RPROV = REPO / "target" / "release" / "rprov"
+# Another rprov binary to compare with in the same run (tool `rprov-base`), e.g. one
+# built from the commit before a change: BENCH_RPROV_BASE=/path/to/rprov.
+RPROV_BASE = os.environ.get("BENCH_RPROV_BASE")
 USER = os.environ.get("BENCH_USER", "rprovtest")
 EXEC_MARKERS = ("Starting session: command ", "Starting session: forced-command ")
 
 HOSTS = [int(x) for x in os.environ.get("BENCH_HOSTS", "1 10 50").split()]
 TOOLS = os.environ.get("BENCH_TOOLS", "rprov ansible mitogen pyinfra").split()
+if RPROV_BASE and "rprov-base" not in TOOLS:
+    TOOLS.insert(1, "rprov-base")
+TOOL_ORDER = ["rprov", "rprov-base", "ansible", "mitogen", "pyinfra"]
 WORKLOADS = os.environ.get("BENCH_WORKLOADS", "a b").split()
 REPS = int(os.environ.get("BENCH_REPS", "5"))
 # Round-trip times to simulate (ms): 0 is the fleet as it is; more puts every tool's
@@ -125,8 +131,11 @@ def command_for(tool, d, wl, n, skip_tags):
     env = dict(os.environ)
     env.pop("ANSIBLE_CONFIG", None)
     env["PATH"] = f"{VENV / 'bin'}:{env['PATH']}"
-    if tool == "rprov":
-        cmd = [str(RPROV), "apply", "-i", str(d / "hosts.ini"), "playbook.yml", "--output", "json",
+    if tool in ("rprov", "rprov-base"):
+        if tool == "rprov-base" and not RPROV_BASE:
+            raise SystemExit("tool rprov-base needs BENCH_RPROV_BASE=/path/to/an/rprov/binary")
+        binary = RPROV if tool == "rprov" else Path(RPROV_BASE)
+        cmd = [str(binary), "apply", "-i", str(d / "hosts.ini"), "playbook.yml", "--output", "json",
                "--timings", "--forks", str(n)]
         if skip_tags:
             cmd += ["--skip-tags", ",".join(sorted(skip_tags))]
@@ -150,7 +159,7 @@ def command_for(tool, d, wl, n, skip_tags):
 
 def changed_count(tool, out):
     """Total 'changed' over hosts, from each tool's own report (None if unparsed)."""
-    if tool == "rprov":
+    if tool in ("rprov", "rprov-base"):
         for line in reversed(out.splitlines()):
             if line.startswith("{") and '"recap"' in line:
                 recap = json.loads(line)["recap"]
@@ -229,7 +238,7 @@ def one_run(tool, d, wl, n, hosts, skip_tags):
         "rc": r.returncode,
         "load1_before": round(load, 2),
     }
-    if tool == "rprov":
+    if tool in ("rprov", "rprov-base"):
         run["timings"] = rprov_timings(r.stdout)
     return run
 
@@ -264,6 +273,8 @@ def stats(runs):
 def versions():
     v = {}
     v["rprov"] = sh([str(RPROV), "--version"]).stdout.strip()
+    if RPROV_BASE:
+        v["rprov-base"] = f"{sh([RPROV_BASE, '--version']).stdout.strip()} ({RPROV_BASE})"
     v["ansible-core"] = sh([str(VENV / "bin" / "ansible"), "--version"]).stdout.splitlines()[0]
     v["pyinfra"] = sh([str(VENV / "bin" / "pyinfra"), "--version"]).stdout.strip()
     r = sh([str(VENV / "bin" / "python"), "-c", "import importlib.metadata as m; print(m.version('mitogen'))"])
@@ -496,7 +507,7 @@ def report(res):
         L += ["Workload (c): the full `site.yml` applied to the test VM (a qemu TCG guest on the same 2 cores), "
               "rprov only (ansible-playbook cannot run it unchanged: see bench/workload-c.sh). Each first run "
               "starts from a freshly booted throw-away VM; remote commands are rprov's own recap count.", ""]
-    tools = sorted({c["tool"] for c in res["cells"]}, key=["rprov", "ansible", "mitogen", "pyinfra"].index)
+    tools = sorted({c["tool"] for c in res["cells"]}, key=TOOL_ORDER.index)
     peers = [t for t in tools if t != "rprov"]
     L += ratio_table(res, peers)
     L += ["", "## Raw figures", "",
