@@ -4,7 +4,7 @@
 use serde_json::{json, Value as Json};
 
 use super::task::{Inherited, TaskScope};
-use super::{Task, Vars};
+use super::{LoopExtended, Task, Vars};
 use crate::diag::{LoadError, Origin};
 use crate::yaml::{Document, Node, Value};
 
@@ -15,6 +15,7 @@ pub(super) struct Keywords {
     pub(super) loop_items: Option<Json>,
     loop_var: String,
     index_var: Option<String>,
+    loop_extended: Option<LoopExtended>,
     loop_label: Option<String>,
     loop_pause: f64,
     register: Option<String>,
@@ -135,6 +136,7 @@ impl Keywords {
                 loop_items = Some(match key {
                     "with_items" => json!({"__rprov_flatten": v}),
                     "with_dict" => json!({"__rprov_dict2items": v}),
+                    "with_list" => json!({"__rprov_listify": v}),
                     "with_sequence" => {
                         // A literal sequence is checked now, at its line.
                         if !crate::modules::args::has_template(&v) {
@@ -152,6 +154,7 @@ impl Keywords {
         }
         let (mut loop_var, mut index_var, mut loop_label) = ("item".to_string(), None, None);
         let mut loop_pause = 0.0;
+        let (mut extended, mut allitems) = (false, true);
         if let Some(lc) = node.get("loop_control") {
             let Some(entries) = lc.as_map() else {
                 return Err(LoadError::new(
@@ -175,13 +178,27 @@ impl Keywords {
                             .with_hint("e.g. `pause: 2` or `pause: 0.5`"))
                         }
                     },
-                    ("extended" | "extended_allitems", _) => {}
+                    (key @ ("extended" | "extended_allitems"), Some(s)) => {
+                        let Some(on) = crate::truthy::parse_bool(&s) else {
+                            return Err(LoadError::new(
+                                doc.origin(v),
+                                format!("`{key}` must be a boolean, got `{s}`"),
+                            ));
+                        };
+                        if key == "extended" {
+                            extended = on;
+                        } else {
+                            allitems = on;
+                        }
+                    }
                     (other, _) => {
                         return Err(LoadError::new(
                             doc.origin(k),
                             format!("unknown loop_control option `{other}`"),
                         )
-                        .with_hint("rprov knows loop_var, index_var, label and pause"))
+                        .with_hint(
+                            "rprov knows loop_var, index_var, label, pause, extended and extended_allitems",
+                        ))
                     }
                 }
             }
@@ -241,6 +258,7 @@ impl Keywords {
             loop_items,
             loop_var,
             index_var,
+            loop_extended: extended.then_some(LoopExtended { allitems }),
             loop_label,
             loop_pause,
             register: register_of(doc, node)?,
@@ -356,6 +374,7 @@ impl Keywords {
             loop_items: self.loop_items,
             loop_var: self.loop_var,
             index_var: self.index_var,
+            loop_extended: self.loop_extended,
             loop_label: self.loop_label,
             loop_pause: self.loop_pause,
             register: self.register,

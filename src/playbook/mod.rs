@@ -145,6 +145,15 @@ pub struct RoleData {
     pub params: Vars,
 }
 
+/// `loop_control: extended: true`: each item sees `ansible_loop` (its
+/// position, neighbours and the loop's length), as Ansible's TaskExecutor
+/// sets it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoopExtended {
+    /// `extended_allitems` (default on): `ansible_loop.allitems` too.
+    pub allitems: bool,
+}
+
 /// A role as applied in a play: its own data and that of the roles around it,
 /// from which its tasks' variables are layered as Ansible layers them
 /// (`Role.get_default_vars(dep_chain)`, `get_vars`, `get_role_params` and
@@ -234,6 +243,8 @@ pub struct Task {
     pub loop_items: Option<serde_json::Value>,
     pub loop_var: String,
     pub index_var: Option<String>,
+    /// `loop_control: extended`: `ansible_loop` set for each item.
+    pub loop_extended: Option<LoopExtended>,
     pub loop_label: Option<String>,
     /// `loop_control: pause`: seconds to wait between loop items.
     pub loop_pause: f64,

@@ -10,10 +10,12 @@
 //! - Debug info on: minijinja then records which expression produced an
 //!   undefined value, which [`crate::undefined`] uses to name it.
 //! - Python-style methods (`s.split(',')`, `d.items()`) from minijinja-contrib's
-//!   pycompat, since Ansible roles use them freely.
+//!   pycompat, since Ansible roles use them freely, and the list methods it
+//!   lacks (`l.index(x)`, see [`list_method`]).
 
 use minijinja::syntax::SyntaxConfig;
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use minijinja::value::{Value, ValueKind};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
 
 use crate::{filters, jinja_tests, lookup};
 
@@ -24,12 +26,42 @@ pub fn build() -> Environment<'static> {
     env.set_auto_escape_callback(|_name| AutoEscape::None);
     env.set_debug(true);
     set_whitespace(&mut env, true, false);
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_unknown_method_callback(|state, value, method, args| {
+        match list_method(value, method, args) {
+            Some(done) => done,
+            None => {
+                minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
+            }
+        }
+    });
     filters::register(&mut env);
     jinja_tests::register(&mut env);
     lookup::register(&mut env);
     crate::now::register(&mut env);
     env
+}
+
+/// Python's list methods that pycompat does not know, for a sequence (not
+/// a string): `index(x)`, the position of the first item equal to `x`
+/// (`ValueError` as Python's when there is none). `None`: not one of them.
+fn list_method(value: &Value, method: &str, args: &[Value]) -> Option<Result<Value, Error>> {
+    if value.kind() != ValueKind::Seq || method != "index" {
+        return None;
+    }
+    let [wanted] = args else {
+        return Some(Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "list.index() takes one argument here (no start or end)",
+        )));
+    };
+    let found = value.try_iter().ok()?.position(|item| &item == wanted);
+    Some(match found {
+        Some(i) => Ok(Value::from(i)),
+        None => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("{wanted} is not in list"),
+        )),
+    })
 }
 
 /// Sets `trim_blocks` and `lstrip_blocks` (the `template` module's arguments
@@ -44,5 +76,22 @@ pub fn set_whitespace(env: &mut Environment<'static>, trim_blocks: bool, lstrip_
         .build()
     {
         env.set_syntax(syntax);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use minijinja::context;
+
+    #[test]
+    fn list_index_is_pythons() {
+        let env = super::build();
+        let r = |t: &str| env.render_str(t, context! { l => vec!["a", "b", "c"] });
+        assert_eq!(r("{{ l.index('b') }}").unwrap(), "1");
+        assert_eq!(r("{{ [1, 2, 2].index(2) }}").unwrap(), "1");
+        let e = r("{{ l.index('z') }}").unwrap_err();
+        assert!(e.to_string().contains("z is not in list"), "{e}");
+        // Strings keep pycompat's methods.
+        assert_eq!(r("{{ 'a,b'.split(',') | length }}").unwrap(), "2");
     }
 }

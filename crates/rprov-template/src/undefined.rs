@@ -71,7 +71,14 @@ fn build(name: Option<String>, detail: &str, line: Option<usize>) -> TemplateErr
         }
     } else {
         match &name {
-            Some(n) => format!("undefined variable '{n}'"),
+            // An attribute a defined value lacks, also in Jinja2's words
+            // (which roles match on): `'pds' has no attribute 'hostname'`.
+            Some(n) => match n.rsplit_once('.') {
+                Some((parent, attr)) => {
+                    format!("undefined variable '{n}': '{parent}' has no attribute '{attr}'")
+                }
+                None => format!("undefined variable '{n}'"),
+            },
             None if detail.is_empty() => "undefined variable".to_string(),
             None => format!("undefined variable: {detail}"),
         }

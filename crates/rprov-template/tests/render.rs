@@ -237,7 +237,10 @@ fn undefined_attribute_is_reported_dotted() {
         .unwrap_err();
     assert_eq!(err.undefined.as_deref(), Some("pds.hostname"));
     assert_eq!(err.line, Some(2));
-    assert_eq!(err.message, "undefined variable 'pds.hostname'");
+    assert_eq!(
+        err.message,
+        "undefined variable 'pds.hostname': 'pds' has no attribute 'hostname'"
+    );
 }
 
 #[test]

@@ -56,7 +56,7 @@ impl HostRunner {
                 return Ok(o);
             }
             let done = {
-                let magic = self.magic(task.role.as_deref());
+                let magic = self.task_magic(task);
                 let mut reg = Vars::new();
                 if let Some(r) = &task.register {
                     reg.insert(r.clone(), Json::Object(o.result.clone()));
@@ -176,7 +176,7 @@ impl HostRunner {
         compiled: &CompiledTask,
     ) -> Result<Decision, PlanError> {
         let role = task.role.as_deref();
-        let magic = self.magic(role);
+        let magic = self.task_magic(task);
         let r = self.resolver(role, &[&task.vars, layer], &magic);
         let args = &compiled.args;
         if modules::is_fallback(&task.module) {
@@ -467,7 +467,7 @@ impl HostRunner {
         {
             return;
         }
-        let magic = self.magic(task.role.as_deref());
+        let magic = self.task_magic(task);
         let mut reg = Vars::new();
         if let Some(r) = &task.register {
             reg.insert(r.clone(), Json::Object(o.result.clone()));

@@ -59,7 +59,7 @@ impl HostRunner {
         lenient: bool,
     ) -> Result<CompiledTask, PlanError> {
         let role = task.role.as_deref();
-        let magic = self.magic(role);
+        let magic = self.task_magic(task);
         let r = self.resolver(role, &[&task.vars, layer], &magic);
         let rendered = match &task.args {
             Json::Object(m) if lenient => Json::Object(

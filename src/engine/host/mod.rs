@@ -540,6 +540,33 @@ impl HostRunner {
         m
     }
 
+    /// [`Self::magic`] of `task`'s role, with the variables that depend on
+    /// the task itself: `ansible_search_path`, as Ansible's
+    /// `get_search_path` makes it (the role and the roles that brought it in,
+    /// innermost first; the task's own directory; the playbook's).
+    fn task_magic(&self, task: &Task) -> Vars {
+        let mut m = self.magic(task.role.as_deref());
+        let mut path: Vec<String> = Vec::new();
+        let mut add = |p: &Path| {
+            let p = p.display().to_string();
+            if !path.contains(&p) {
+                path.push(p);
+            }
+        };
+        if let Some(r) = &task.role {
+            add(&r.own.path);
+            for parent in r.parents.iter().rev() {
+                add(&parent.path);
+            }
+        }
+        if let Some(dir) = task.origin.path.parent() {
+            add(dir);
+        }
+        add(&self.shared.playbook.dir);
+        m.insert("ansible_search_path".into(), json!(path));
+        m
+    }
+
     fn resolver<'a>(
         &'a self,
         role: Option<&'a RoleInstance>,
@@ -692,7 +719,7 @@ impl HostRunner {
     fn task_name(&self, task: &Task, extra: Option<&Vars>) -> String {
         let base = match &task.name {
             Some(n) if super::vars::is_template(n) => {
-                let magic = self.magic(task.role.as_deref());
+                let magic = self.task_magic(task);
                 let layers: Vec<&Vars> = [&task.vars].into_iter().chain(extra).collect();
                 let r = self.resolver(task.role.as_deref(), &layers, &magic);
                 self.render_string(&r, n).unwrap_or_else(|_| n.clone())

@@ -60,7 +60,10 @@ impl HostRunner {
             Some((t, _)) => (t.role.as_deref(), t.become_, t.become_user.as_deref()),
             None => (None, play.become_, play.become_user.as_deref()),
         };
-        let magic = self.magic(role);
+        let magic = match task {
+            Some((t, _)) => self.task_magic(t),
+            None => self.magic(None),
+        };
         let layers: Vec<&Vars> = match task {
             Some((t, layer)) => vec![&t.vars, layer],
             None => Vec::new(),
@@ -188,7 +191,7 @@ impl HostRunner {
             return Ok(None);
         };
         let name = if super::super::vars::is_template(raw) {
-            let magic = self.magic(task.role.as_deref());
+            let magic = self.task_magic(task);
             let r = self.resolver(task.role.as_deref(), &[&task.vars], &magic);
             self.render_string(&r, raw)
                 .map_err(|e| format!("{}: delegate_to: {}", task.origin, e.message))?

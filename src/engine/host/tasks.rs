@@ -52,7 +52,7 @@ impl HostRunner {
         let handlers = &shared.playbook.plays[self.pi].handlers;
         for n in &task.notify {
             let name = if super::super::vars::is_template(n) {
-                let magic = self.magic(task.role.as_deref());
+                let magic = self.task_magic(task);
                 let layers: Vec<&Vars> = [&task.vars].into_iter().chain(extra).collect();
                 let r = self.resolver(task.role.as_deref(), &layers, &magic);
                 self.render_string(&r, n).unwrap_or_else(|_| n.clone())
@@ -268,10 +268,19 @@ impl HostRunner {
                         Some(v)
                     }
                     Err(msg) => {
-                        let o = match refused {
+                        // As Ansible: items that cannot be made are an error
+                        // only for a task whose `when` (without an item) holds.
+                        let layer = extra.cloned().unwrap_or_default();
+                        let skipped = self
+                            .when_outcome(task, &layer)
+                            .filter(|o| o.status == Status::Skipped);
+                        let o = match (skipped, refused) {
+                            (Some(o), _) => o,
                             // The items are not known: neither is what the task does.
-                            Some(r) => ItemOutcome::unknown(&format!("the loop {}", r.describe())),
-                            None => ItemOutcome::failed(format!("{}: {msg}", task.origin)),
+                            (None, Some(r)) => {
+                                ItemOutcome::unknown(&format!("the loop {}", r.describe()))
+                            }
+                            (None, None) => ItemOutcome::failed(format!("{}: {msg}", task.origin)),
                         };
                         return self.finish_task(task, &name, o, extra, started);
                     }
@@ -288,15 +297,34 @@ impl HostRunner {
         };
 
         let mut outcomes = Vec::new();
+        let all = task.loop_extended.map(|_| items.clone());
+        let loop_var = match self.loop_var(task, extra) {
+            Ok(v) => v,
+            Err(m) => return self.finish_task(task, &name, ItemOutcome::failed(m), extra, started),
+        };
+        // As Ansible: within the loop, `register` names the last item's
+        // result (a label may show it; the next item may use it).
+        let mut last_result: Option<Json> = None;
         for (idx, item) in items.into_iter().enumerate() {
             if idx > 0 && task.loop_pause > 0.0 {
                 tokio::time::sleep(std::time::Duration::from_secs_f64(task.loop_pause)).await;
             }
             let mut layer = extra.cloned().unwrap_or_default();
-            layer.insert(task.loop_var.clone(), item.clone());
-            layer.insert("ansible_loop_var".into(), json!(task.loop_var));
+            if let (Some(reg), Some(last)) = (&task.register, &last_result) {
+                layer.insert(reg.clone(), last.clone());
+            }
+            layer.insert(loop_var.clone(), item.clone());
+            layer.insert("ansible_loop_var".into(), json!(loop_var));
             if let Some(iv) = &task.index_var {
                 layer.insert(iv.clone(), json!(idx));
+                layer.insert("ansible_index_var".into(), json!(iv));
+            }
+            let extended = task
+                .loop_extended
+                .zip(all.as_deref())
+                .map(|(ext, all)| loop_info(all, idx, ext.allitems));
+            if let Some(info) = &extended {
+                layer.insert("ansible_loop".into(), info.clone());
             }
             let item_started = Instant::now();
             let mut o = self.run_item(tasks, i, &layer, rest).await?;
@@ -305,14 +333,40 @@ impl HostRunner {
                     .run_include(task, &layer, o, &push_rest(rest, tasks, i + 1))
                     .await?;
             }
+            if let Some(reg) = &task.register {
+                let this = Json::Object(o.result.clone());
+                layer.insert(reg.clone(), this.clone());
+                last_result = Some(this);
+            }
+            self.refusals.take();
             let label = self.item_label(task, &layer, &item);
+            // A label on a value not known in check mode shows the item.
+            let unknown = self.refusals.take().is_some();
+            let label = match label {
+                Ok(label) => label,
+                Err((shown, _)) if unknown || o.status == Status::Unknown => shown,
+                Err((shown, e)) => {
+                    o.status = Status::Failed;
+                    let msg = format!("Failed to template loop_control.label: {e}");
+                    o.result.insert("failed".into(), json!(true));
+                    o.result.insert("msg".into(), json!(msg));
+                    o.msg = Some(msg);
+                    shown
+                }
+            };
             if idx > 0 {
                 self.shared.reporter.host_progress(&self.name, &name);
             }
             self.report(task, &name, Some(&label), &o, item_started);
-            o.result.insert(task.loop_var.clone(), item);
-            o.result
-                .insert("ansible_loop_var".into(), json!(task.loop_var));
+            o.result.insert(loop_var.clone(), item);
+            o.result.insert("ansible_loop_var".into(), json!(loop_var));
+            if let Some(iv) = &task.index_var {
+                o.result.insert(iv.clone(), json!(idx));
+                o.result.insert("ansible_index_var".into(), json!(iv));
+            }
+            if let Some(info) = extended {
+                o.result.insert("ansible_loop".into(), info);
+            }
             outcomes.push(o);
         }
         let status = if outcomes.iter().any(|o| o.status == Status::Failed) {
@@ -472,17 +526,25 @@ impl HostRunner {
         spec: &Json,
         extra: Option<&Vars>,
     ) -> Result<Vec<Json>, String> {
-        let magic = self.magic(task.role.as_deref());
+        let magic = self.task_magic(task);
         let layers: Vec<&Vars> = [&task.vars].into_iter().chain(extra).collect();
         let r = self.resolver(task.role.as_deref(), &layers, &magic);
-        let (flatten, dict, spec) = match spec {
-            Json::Object(m) if m.len() == 1 && m.contains_key("__rprov_flatten") => {
-                (true, false, &m["__rprov_flatten"])
-            }
-            Json::Object(m) if m.len() == 1 && m.contains_key("__rprov_dict2items") => {
-                (false, true, &m["__rprov_dict2items"])
-            }
-            other => (false, false, other),
+        // `with_items` flattens one level; `with_dict` turns a mapping into
+        // key/value items; `with_list` takes one value that is not a list as
+        // its one item (Ansible's listify of a lookup's terms), where `loop`
+        // refuses it.
+        let marked = |key: &str| match spec {
+            Json::Object(m) if m.len() == 1 => m.get(key),
+            _ => None,
+        };
+        let (flatten, dict, listify, spec) = if let Some(v) = marked("__rprov_flatten") {
+            (true, false, false, v)
+        } else if let Some(v) = marked("__rprov_dict2items") {
+            (false, true, false, v)
+        } else if let Some(v) = marked("__rprov_listify") {
+            (false, false, true, v)
+        } else {
+            (false, false, false, spec)
         };
         let v = self.render_json(&r, spec).map_err(|e| e.to_string())?;
         let max = self.shared.opts.max_loop_items;
@@ -503,7 +565,17 @@ impl HostRunner {
         }
         if dict {
             let Json::Object(m) = v else {
-                return Err("with_dict needs a mapping".into());
+                // Ansible's words (its `dict` lookup), which roles test for.
+                let kind = match &v {
+                    Json::Array(_) => "list",
+                    Json::String(_) => "str",
+                    Json::Number(_) => "number",
+                    Json::Bool(_) => "bool",
+                    _ => "none",
+                };
+                return Err(format!(
+                    "with_dict: the 'dict' lookup plugin expects a dictionary, got {v} of type {kind}"
+                ));
             };
             return Ok(m
                 .into_iter()
@@ -521,23 +593,45 @@ impl HostRunner {
             Json::Array(items) => Ok(items),
             Json::Null => Ok(Vec::new()),
             Json::String(s) if flatten => Ok(vec![Json::String(s)]),
+            other if listify => Ok(vec![other]),
             other => Err(format!("`loop` needs a list, got {other}")),
         }
     }
 
-    pub(super) fn item_label(&self, task: &Task, layer: &Vars, item: &Json) -> String {
-        if let Some(label) = &task.loop_label {
-            let magic = self.magic(task.role.as_deref());
-            let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
-            if let Ok(s) = self.render_string(&r, label) {
-                return s;
-            }
+    /// The name each item is given (`loop_control: loop_var`, `item` by
+    /// default), rendered when it is a template as Ansible allows.
+    fn loop_var(&self, task: &Task, extra: Option<&Vars>) -> Result<String, String> {
+        if !super::super::vars::is_template(&task.loop_var) {
+            return Ok(task.loop_var.clone());
         }
-        match item {
+        let magic = self.task_magic(task);
+        let layers: Vec<&Vars> = [&task.vars].into_iter().chain(extra).collect();
+        let r = self.resolver(task.role.as_deref(), &layers, &magic);
+        self.render_string(&r, &task.loop_var)
+            .map_err(|e| format!("{}: in `loop_var: {}`: {e}", task.origin, task.loop_var))
+    }
+
+    /// How an item is shown: its `loop_control: label`, else the item. A
+    /// label that cannot be rendered is the item's failure, as in Ansible:
+    /// `Err` holds the item as shown and the error.
+    pub(super) fn item_label(
+        &self,
+        task: &Task,
+        layer: &Vars,
+        item: &Json,
+    ) -> Result<String, (String, String)> {
+        let shown = match item {
             Json::String(s) => s.clone(),
             // Masked as a value: as JSON text a secret is escaped.
             other => self.shared.reporter.redact_json(other).to_string(),
-        }
+        };
+        let Some(label) = &task.loop_label else {
+            return Ok(shown);
+        };
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
+        self.render_string(&r, label)
+            .map_err(|e| (shown, e.to_string()))
     }
 
     /// Runs one item of a task (the whole task when it has no loop).
@@ -575,25 +669,8 @@ impl HostRunner {
     ) -> Result<ItemOutcome, Stop> {
         let task = &tasks[i];
         let check = self.effective_check(task);
-        {
-            let magic = self.magic(task.role.as_deref());
-            let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
-            for cond in &task.when {
-                match self.eval(&r, cond) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        let mut o = ItemOutcome::skipped("Conditional result was False");
-                        o.result.insert("false_condition".into(), json!(cond));
-                        return Ok(o);
-                    }
-                    Err(e) => {
-                        return Ok(ItemOutcome::failed(format!(
-                            "{}: in `when: {cond}`: {e}",
-                            task.origin
-                        )))
-                    }
-                }
-            }
+        if let Some(o) = self.when_outcome(task, layer) {
+            return Ok(o);
         }
 
         if local::find(&task.module).is_some() {
@@ -602,7 +679,79 @@ impl HostRunner {
         self.run_host_module(tasks, i, layer, check, rest).await
     }
 
+    /// What `task`'s `when` makes of it with the variables `layer`: skipped
+    /// at the first condition that is false, failed at one that cannot be
+    /// evaluated; `None` when they all hold.
+    fn when_outcome(&self, task: &Task, layer: &Vars) -> Option<ItemOutcome> {
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
+        for cond in &task.when {
+            match self.eval(&r, cond) {
+                Ok(true) => {}
+                Ok(false) => {
+                    let mut o = ItemOutcome::skipped("Conditional result was False");
+                    o.result.insert("false_condition".into(), json!(cond));
+                    return Some(o);
+                }
+                Err(e) => {
+                    return Some(ItemOutcome::failed(format!(
+                        "{}: in `when: {cond}`: {e}",
+                        task.origin
+                    )))
+                }
+            }
+        }
+        None
+    }
+
     pub(super) fn effective_check(&self, task: &Task) -> bool {
         task.check_mode.unwrap_or(self.shared.opts.check)
+    }
+}
+
+/// `ansible_loop` of item `idx` of `all` (`loop_control: extended`), with
+/// the fields Ansible's TaskExecutor sets; `allitems` unless turned off.
+fn loop_info(all: &[Json], idx: usize, allitems: bool) -> Json {
+    let len = all.len();
+    let mut m = Map::new();
+    m.insert("index".into(), json!(idx + 1));
+    m.insert("index0".into(), json!(idx));
+    m.insert("first".into(), json!(idx == 0));
+    m.insert("last".into(), json!(idx + 1 == len));
+    m.insert("length".into(), json!(len));
+    m.insert("revindex".into(), json!(len - idx));
+    m.insert("revindex0".into(), json!(len - idx - 1));
+    if allitems {
+        m.insert("allitems".into(), json!(all));
+    }
+    if let Some(next) = all.get(idx + 1) {
+        m.insert("nextitem".into(), next.clone());
+    }
+    if let Some(prev) = idx.checked_sub(1).and_then(|p| all.get(p)) {
+        m.insert("previtem".into(), prev.clone());
+    }
+    Json::Object(m)
+}
+
+#[cfg(test)]
+mod loop_info_tests {
+    use super::*;
+
+    #[test]
+    fn middle_item_sees_both_neighbours() {
+        let all = [json!("a"), json!("b"), json!("c")];
+        let m = loop_info(&all, 1, true);
+        assert_eq!(m["index"], json!(2));
+        assert_eq!(m["index0"], json!(1));
+        assert_eq!(m["revindex"], json!(2));
+        assert_eq!(m["revindex0"], json!(1));
+        assert_eq!(m["previtem"], json!("a"));
+        assert_eq!(m["nextitem"], json!("c"));
+        assert_eq!(m["first"], json!(false));
+        assert_eq!(m["last"], json!(false));
+        assert_eq!(m["allitems"], json!(["a", "b", "c"]));
+        let last = loop_info(&all, 2, false);
+        assert!(last.get("nextitem").is_none() && last.get("allitems").is_none());
+        assert_eq!(last["last"], json!(true));
     }
 }

@@ -43,7 +43,7 @@ impl HostRunner {
         if task.loop_items.is_some() {
             return None;
         }
-        let magic = self.magic(task.role.as_deref());
+        let magic = self.task_magic(task);
         let r = self.resolver(task.role.as_deref(), &[&task.vars], &magic);
         let Ok(Json::Object(args)) = self.render_json(&r, &task.args) else {
             return None;

@@ -193,7 +193,7 @@ impl HostRunner {
         layer: &Vars,
         f: impl FnOnce(&Self, &Resolver) -> T,
     ) -> T {
-        let magic = self.magic(task.role.as_deref());
+        let magic = self.task_magic(task);
         let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
         f(self, &r)
     }
