@@ -164,6 +164,13 @@ fn put(
         NewContent::Bytes(b) | NewContent::Decrypted(b) => hex::encode(Sha256::digest(b)),
         NewContent::HostFile { state, .. } => state.sha256.clone().unwrap_or_default(),
     };
+    // The result's `checksum` is sha1, as Ansible's (roles compare it with a
+    // `stat` result's, also sha1). Only the sha256 of a file already on the
+    // host is known: no checksum then, rather than one of another kind.
+    let checksum = match &new {
+        NewContent::Bytes(b) | NewContent::Decrypted(b) => Some(hex::encode(sha1::Sha1::digest(b))),
+        NewContent::HostFile { .. } => None,
+    };
     let force = cx.bool_arg("force", true)?;
 
     match st.kind {
@@ -188,7 +195,9 @@ fn put(
 
     if same_content && attr_changes.is_empty() {
         let mut result = files::result(&dest, false);
-        result.insert("checksum".into(), serde_json::json!(want_sha));
+        if let Some(c) = &checksum {
+            result.insert("checksum".into(), serde_json::json!(c));
+        }
         return Ok(Decision::Ok { result, msg: None });
     }
     if same_content {
@@ -255,9 +264,11 @@ fn put(
     if backs_up {
         action.output = OutputMode::Parse(files::parse_backup);
     }
-    action
-        .result
-        .insert("checksum".into(), serde_json::json!(want_sha));
+    if let Some(c) = checksum {
+        action
+            .result
+            .insert("checksum".into(), serde_json::json!(c));
+    }
     Ok(Decision::Change {
         diffs: vec![diff],
         action,

@@ -105,6 +105,9 @@ macro_rules! spec {
     };
 }
 
+/// `stat`'s `checksum_algorithm` (and its aliases).
+const CHECKSUMS: &[&str] = &["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
+
 /// `systemd`, `systemd_service` and `service` take the same arguments.
 const SYSTEMD_ARGS: &[Arg] = args![
     "name",
@@ -258,11 +261,20 @@ pub static SPECS: &[ModuleSpec] = &[
         "stat",
         [
             "path",
+            "dest",
+            "name",
             "follow": Kind::Bool,
             "get_checksum": Kind::Bool,
-            "checksum_algorithm": Kind::Choice(&["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]),
+            "checksum_algorithm": Kind::Choice(CHECKSUMS),
+            "checksum": Kind::Choice(CHECKSUMS),
+            "checksum_algo": Kind::Choice(CHECKSUMS),
             "get_mime": Kind::Bool,
+            "mime": Kind::Bool,
+            "mime_type": Kind::Bool,
+            "mime-type": Kind::Bool,
             "get_attributes": Kind::Bool,
+            "attr": Kind::Bool,
+            "attributes": Kind::Bool,
         ]
     ),
     spec!(
