@@ -92,6 +92,11 @@ const PLAY: &str = r#"
           Volume=/home/rpweb/www/%i:/www:ro
           StopTimeout=2
 
+          [Service]
+          # At boot, under TCG on a busy machine, pulling the image and
+          # starting the container took more than systemd's default 90 s.
+          TimeoutStartSec=300
+
           [Install]
           WantedBy=default.target
       notify: restart web
