@@ -437,10 +437,6 @@ fn check_args(
     spec: &modules::ModuleSpec,
     args: &Map<String, Json>,
 ) -> Result<(), LoadError> {
-    // `set_fact` takes any names: they are the variables it sets.
-    if spec.args.is_empty() && !spec.free_form {
-        return Ok(());
-    }
     for name in args.keys() {
         if name == "_raw_params" {
             // `assert: '{{ item }}'`: the arguments are one template that
@@ -459,6 +455,7 @@ fn check_args(
             let all = spec.arg_names().collect::<Vec<_>>().join(", ");
             let hint = match did_you_mean(name, spec.arg_names()) {
                 Some(s) => format!("did you mean `{s}`? `{}` takes: {all}", spec.name),
+                None if all.is_empty() => format!("`{}` takes no arguments", spec.name),
                 None => format!("`{}` takes: {all}", spec.name),
             };
             let at = args_node_for(key, written, doc, name);

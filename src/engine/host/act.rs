@@ -49,6 +49,14 @@ impl HostRunner {
                 Ok(d) => self.act(d, &become_, check).await?,
             };
             self.apply_conditions(task, layer, &mut o);
+            // The facts a module returns become the host's, as Ansible's
+            // strategy sets them: from a result that is ok or changed.
+            if matches!(o.status, Status::Ok | Status::Changed) {
+                if let Some(Json::Object(facts)) = o.result.get("ansible_facts") {
+                    let facts = facts.clone();
+                    self.learn_module_facts(&facts);
+                }
+            }
             let Some(until) = &task.until else {
                 return Ok(o);
             };
@@ -256,7 +264,14 @@ impl HostRunner {
     ) -> Result<ItemOutcome, Stop> {
         match d {
             Decision::Ok { result, msg } => {
-                let mut o = ItemOutcome::new(Status::Ok, result);
+                // A module that found nothing to work on says `skipped`, as
+                // Ansible's do (`service_facts` on a host without services).
+                let status = if result.get("skipped") == Some(&json!(true)) {
+                    Status::Skipped
+                } else {
+                    Status::Ok
+                };
+                let mut o = ItemOutcome::new(status, result);
                 o.msg = msg;
                 Ok(o)
             }
@@ -370,9 +385,6 @@ impl HostRunner {
             &out.stderr_lossy(),
             check,
         );
-        if let Some(Json::Object(facts)) = a.result.get("ansible_facts") {
-            self.learn_module_facts(facts);
-        }
         let status = match a.status {
             Fb::Ok => Status::Ok,
             Fb::Changed => Status::Changed,

@@ -409,28 +409,43 @@ impl HostRunner {
         }
     }
 
+    /// The gathered facts (`setup`, `gather_facts`): each as `ansible_NAME`
+    /// and in `ansible_facts`, added to what modules set before (as
+    /// Ansible's fact cache is updated, not replaced: `services` from an
+    /// earlier `service_facts` stays).
     pub(super) fn set_facts(&mut self, facts: Json) {
-        self.facts_layer.clear();
+        let mut all = match self.facts_layer.get("ansible_facts") {
+            Some(Json::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
         if let Json::Object(m) = &facts {
             for (k, v) in m {
                 self.facts_layer.insert(format!("ansible_{k}"), v.clone());
+                all.insert(k.clone(), v.clone());
             }
         }
-        self.facts_layer.insert("ansible_facts".into(), facts);
+        self.facts_layer
+            .insert("ansible_facts".into(), Json::Object(all));
         self.facts_gathered = true;
         self.shared.learn(&self.name, &self.facts_layer);
     }
 
-    /// Facts a module returned (`ansible_facts` of a fallback task): added
-    /// to `ansible_facts` and, as Ansible injects them, as variables of
-    /// their own name.
+    /// Facts a module returned (its result's `ansible_facts`): as Ansible
+    /// injects them, variables of their own name (`services`,
+    /// `ansible_hostname`), and in `ansible_facts` without the `ansible_`
+    /// prefix (`ansible_facts.hostname`; `ansible_local` keeps it), as
+    /// Ansible's `namespace_facts` does.
     pub(super) fn learn_module_facts(&mut self, facts: &Map<String, Json>) {
         let mut all = match self.facts_layer.get("ansible_facts") {
             Some(Json::Object(m)) => m.clone(),
             _ => Map::new(),
         };
         for (k, v) in facts {
-            all.insert(k.clone(), v.clone());
+            let short = match k.strip_prefix("ansible_") {
+                Some(s) if k != "ansible_local" => s,
+                _ => k.as_str(),
+            };
+            all.insert(short.to_string(), v.clone());
             self.facts_layer.insert(k.clone(), v.clone());
         }
         self.facts_layer
