@@ -142,13 +142,13 @@ fn an_argument_is_refused_when_the_playbook_loads() {
     );
 }
 
-/// `rprov modules` lists it as native, run on the host.
+/// `rprov modules` lists both modules of issue 18 as native, run on the host.
 #[test]
 fn modules_lists_them_as_native() {
     let run = rprov(&dir(), ["modules", "--json"]);
     run.expect_code(0);
     let doc: Value = serde_json::from_str(&run.stdout).expect("modules --json");
-    for name in ["service_facts"] {
+    for name in ["service_facts", "wait_for_connection"] {
         let m = doc["modules"]
             .as_array()
             .and_then(|ms| ms.iter().find(|m| m["name"] == name))
@@ -161,4 +161,9 @@ fn modules_lists_them_as_native() {
     let native = run.stdout.split("fallback").next().unwrap_or("");
     assert!(native.contains("\nservice_facts "), "{}", run.dump());
     assert!(native.contains("(no arguments)"), "{}", run.dump());
+    assert!(
+        native.contains("\nwait_for_connection ") && native.contains("connect_timeout, delay"),
+        "{}",
+        run.dump()
+    );
 }

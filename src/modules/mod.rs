@@ -609,6 +609,15 @@ pub static SPECS: &[ModuleSpec] = &[
         ]
     ),
     spec!(
+        "wait_for_connection",
+        [
+            "connect_timeout": Kind::Int,
+            "delay": Kind::Int,
+            "sleep": Kind::Int,
+            "timeout": Kind::Int,
+        ]
+    ),
+    spec!(
         "wait_for",
         [
             "port": Kind::Int,
@@ -977,7 +986,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 pub fn is_opaque(module: &str) -> bool {
     matches!(
         module,
-        "command" | "shell" | "include_tasks" | "meta" | "block"
+        "command" | "shell" | "include_tasks" | "meta" | "block" | "wait_for_connection"
     ) || is_fallback(module)
 }
 

@@ -38,7 +38,15 @@ impl HostRunner {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let decision = self.decide(tasks, i, layer, &become_, check, rest).await?;
+            // `wait_for_connection` is no decision over facts: it waits
+            // and reconnects (see `wait_connection`).
+            let decision = if task.module == "wait_for_connection" {
+                Err(self
+                    .wait_for_connection(task, layer, &become_, check)
+                    .await?)
+            } else {
+                self.decide(tasks, i, layer, &become_, check, rest).await?
+            };
             let mut o = match decision {
                 Err(outcome) => outcome,
                 Ok(Decision::Run { action, .. })

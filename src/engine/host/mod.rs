@@ -19,6 +19,7 @@ pub(in crate::engine) mod local;
 mod remote;
 mod tasks;
 mod template_vars;
+mod wait_connection;
 
 use rprov_template::{TemplateError, TemplateErrorKind, OMIT};
 use rprov_transport::Connection;
