@@ -250,6 +250,7 @@ fn parse_task_into(
         let mut task = kw.into_task(doc, node, &fqcn, Json::Object(args), scope)?;
         task.delegate_local |= local_action;
         task.collections = collections;
+        task.module_written = raw_name;
         out.push(task);
         return Ok(());
     };
@@ -281,6 +282,7 @@ fn parse_task_into(
     }
     let mut task = kw.into_task(doc, node, name, Json::Object(args), scope)?;
     task.delegate_local |= local_action;
+    task.module_written = raw_name.clone();
     // Free-form `k=v` arguments were all written on the module's line: an error in
     // one of them points there rather than at the task's first line.
     if mval.as_str().is_some() {

@@ -698,7 +698,8 @@ impl HostRunner {
                 self.render_string(&r, n).unwrap_or_else(|_| n.clone())
             }
             Some(n) => n.clone(),
-            None => task.module.clone(),
+            // As Ansible: the module as written, not what it resolved to.
+            None => task.module_written.clone(),
         };
         match &task.role {
             Some(role) => format!("{} : {base}", role.name()),
