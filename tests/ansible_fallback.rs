@@ -537,3 +537,84 @@ fn secrets_are_masked_in_fallback_results() {
         );
     }
 }
+
+/// An unnamed task's line says its module as the task wrote it, as Ansible's
+/// `TASK [...]` does (not the name it resolved to), and `collections:` of a
+/// play, a block and a role's meta/main.yml is where short module names are
+/// looked up, as in ansible-core (which runs the same playbooks here).
+#[test]
+fn unnamed_tasks_and_collections_as_ansible() {
+    let v = common::ansible_venv();
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let home = work.path();
+    let inv = common::write_inventory(
+        work.path(),
+        &format!(
+            "{} ansible_python_interpreter=/usr/bin/python3\n",
+            sshd.inventory_line("web1")
+        ),
+    );
+    let by_ansible = target_dir(USER);
+    let by_rprov = target_dir(USER);
+    let root = format!("root={}", by_ansible.path().display());
+    let (ok, text) = common::ansible_playbook(
+        &v,
+        &dir(),
+        &inv,
+        home,
+        &["-e", &root, "names.yml"],
+        &env_for(home),
+    );
+    assert!(ok, "ansible-playbook failed:\n{text}");
+    for line in [
+        "TASK [dpkg_selections]",
+        "TASK [marker]",
+        "TASK [rprovtest.tiny.marker]",
+        "TASK [ansible.builtin.stat]",
+        "TASK [metacoll : marker]",
+    ] {
+        assert!(text.contains(line), "ansible says {line}:\n{text}");
+    }
+
+    let run = run_rprov(&v, home, &inv, "names.yml", by_rprov.path(), &[]);
+    run.expect_code(0);
+    for line in [
+        "[web1] dpkg_selections (ansible)",
+        "[web1] marker (ansible)",
+        "[web1] rprovtest.tiny.marker (ansible)",
+        "[web1] ansible.builtin.stat\n",
+        "[web1] metacoll : marker (ansible)",
+    ] {
+        assert!(
+            run.stdout.contains(line),
+            "rprov says {line}\n{}",
+            run.dump()
+        );
+    }
+    for f in ["short.txt", "full.txt", "block.txt", "role.txt"] {
+        let a = std::fs::read(by_ansible.path().join(f)).ok();
+        assert!(a.is_some(), "ansible wrote no {f}");
+        assert_eq!(a, std::fs::read(by_rprov.path().join(f)).ok(), "{f}");
+    }
+
+    // A role does not see the play's `collections:`: both tools refuse it.
+    let (ok, text) = common::ansible_playbook(
+        &v,
+        &dir(),
+        &inv,
+        home,
+        &["-e", &root, "role_no_inherit.yml"],
+        &env_for(home),
+    );
+    assert!(!ok && text.contains("marker"), "ansible-playbook:\n{text}");
+    let run = run_rprov(&v, home, &inv, "role_no_inherit.yml", by_rprov.path(), &[]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("unknown module `marker`")
+            && run.stderr.contains("roles/nocoll/tasks/main.yml:2:3"),
+        "{}",
+        run.dump()
+    );
+    assert!(!by_rprov.path().join("never.txt").exists());
+}

@@ -199,6 +199,14 @@ fn parse_task_into(
         }
         let mut inner_scope = scope.clone();
         kw.fold_into(&mut inner_scope.inherited);
+        // The block's `collections:` is where its tasks look up a short
+        // module name (Ansible's tasks inherit it from their block).
+        if let Some(c) = node
+            .get("collections")
+            .and_then(super::keywords::comma_list)
+        {
+            inner_scope.inherited.collections = c;
+        }
         let parse = |key: &str| -> Result<Vec<Task>, LoadError> {
             match node.get(key) {
                 Some(n) => parse_task_list(doc, n, &inner_scope),
