@@ -240,7 +240,9 @@ fn services(scan: &Scan) -> Result<(Map<String, Json>, Vec<String>), String> {
         ));
     }
     if let Some((l, initd)) = &scan.sysv {
-        if !(l.rc == 4 && !initd) {
+        // Exit 4 without /etc/init.d is no SysV at all (RHEL 9 without
+        // chkconfig), and no warning.
+        if l.rc != 4 || *initd {
             if l.rc != 0 {
                 warnings.push(format!(
                     "Unable to query 'service' tool ({}): {}",
