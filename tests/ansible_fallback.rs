@@ -117,13 +117,8 @@ fn fallback_modules_register_what_ansible_registers() {
     let v = common::ansible_venv();
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let work = tempfile::tempdir().expect("tempdir");
-    let inv = common::write_inventory(
-        work.path(),
-        &format!(
-            "{} ansible_python_interpreter=/usr/bin/python3\n",
-            sshd.inventory_line("web1")
-        ),
-    );
+    let inv =
+        common::one_host_inventory_with_python(work.path(), &sshd, "web1", "/usr/bin/python3");
     let home = work.path();
     let by_ansible = target_dir(USER);
     let by_rprov = target_dir(USER);
@@ -548,13 +543,8 @@ fn unnamed_tasks_and_collections_as_ansible() {
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let work = tempfile::tempdir().expect("tempdir");
     let home = work.path();
-    let inv = common::write_inventory(
-        work.path(),
-        &format!(
-            "{} ansible_python_interpreter=/usr/bin/python3\n",
-            sshd.inventory_line("web1")
-        ),
-    );
+    let inv =
+        common::one_host_inventory_with_python(work.path(), &sshd, "web1", "/usr/bin/python3");
     let by_ansible = target_dir(USER);
     let by_rprov = target_dir(USER);
     let root = format!("root={}", by_ansible.path().display());

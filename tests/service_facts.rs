@@ -33,14 +33,8 @@ fn registers_what_ansible_registers() {
     let v = common::ansible_venv();
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let work = tempfile::tempdir().expect("tempdir");
-    // Named, so that Ansible adds no interpreter discovery to the result.
-    let inv = common::write_inventory(
-        work.path(),
-        &format!(
-            "{} ansible_python_interpreter=/usr/bin/python3\n",
-            sshd.inventory_line("web1")
-        ),
-    );
+    let inv =
+        common::one_host_inventory_with_python(work.path(), &sshd, "web1", "/usr/bin/python3");
     let by_ansible = target_dir(USER);
     let by_rprov = target_dir(USER);
     for extra in [&[][..], &["--check"][..]] {
@@ -93,13 +87,8 @@ fn registers_what_ansible_registers() {
 fn one_remote_command_and_no_python() {
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let work = tempfile::tempdir().expect("tempdir");
-    let inv = common::write_inventory(
-        work.path(),
-        &format!(
-            "{} ansible_python_interpreter=/nonexistent/python3\n",
-            sshd.inventory_line("web1")
-        ),
-    );
+    let inv =
+        common::one_host_inventory_with_python(work.path(), &sshd, "web1", "/nonexistent/python3");
     for extra in [&[][..], &["--check"][..]] {
         let before = sshd.exec_count();
         let mut args = vec!["only.yml", "-v"];

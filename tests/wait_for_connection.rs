@@ -74,18 +74,26 @@ fn status(run: &common::Run, name: &str) -> String {
         .unwrap_or_else(|| panic!("no task {name}\n{}", run.dump()))
 }
 
+/// An inventory in `dir` whose one host, `web1`, is a loopback port that
+/// nothing listens on (it was free a moment ago), and the port.
+fn closed_port_inventory(dir: &Path) -> (PathBuf, u16) {
+    let port = {
+        let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let inv = common::write_inventory(
+        dir,
+        &format!("web1 ansible_host=127.0.0.1 ansible_port={port} ansible_user={USER}\n"),
+    );
+    (inv, port)
+}
+
 #[test]
 fn a_host_that_answers_is_reached_at_once() {
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let work = tempfile::tempdir().expect("tempdir");
-    // Named, so that Ansible adds no interpreter discovery to the result.
-    let inv = common::write_inventory(
-        work.path(),
-        &format!(
-            "{} ansible_python_interpreter=/usr/bin/python3\n",
-            sshd.inventory_line("web1")
-        ),
-    );
+    let inv =
+        common::one_host_inventory_with_python(work.path(), &sshd, "web1", "/usr/bin/python3");
     let before = sshd.exec_count();
     let (a, r, run) = both(&inv, work.path(), &[]);
     assert_eq!(status(&run, "wait for the host"), "ok", "{}", run.dump());
@@ -101,15 +109,8 @@ fn a_host_that_answers_is_reached_at_once() {
 
 #[test]
 fn a_closed_port_fails_after_the_timeout_naming_the_host() {
-    let port = {
-        let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind");
-        l.local_addr().expect("addr").port()
-    };
     let work = tempfile::tempdir().expect("tempdir");
-    let inv = common::write_inventory(
-        work.path(),
-        &format!("web1 ansible_host=127.0.0.1 ansible_port={port} ansible_user={USER}\n"),
-    );
+    let (inv, port) = closed_port_inventory(work.path());
     let (a, r, run) = both(&inv, work.path(), &["-e", "wfc_timeout=2"]);
     assert_eq!(keys(&a), keys(&r), "ansible: {a:?}\nrprov: {r:?}");
     for (who, m) in [("ansible", &a), ("rprov", &r)] {
@@ -141,15 +142,8 @@ fn a_closed_port_fails_after_the_timeout_naming_the_host() {
 /// a closed port is no failure either.
 #[test]
 fn check_mode_skips_it_as_ansible_does() {
-    let port = {
-        let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind");
-        l.local_addr().expect("addr").port()
-    };
     let work = tempfile::tempdir().expect("tempdir");
-    let inv = common::write_inventory(
-        work.path(),
-        &format!("web1 ansible_host=127.0.0.1 ansible_port={port} ansible_user={USER}\n"),
-    );
+    let (inv, _) = closed_port_inventory(work.path());
     let (a, r, run) = both(&inv, work.path(), &["--check"]);
     assert_eq!(a, r, "registered results differ");
     assert_eq!(r["skipped"], true, "{r:?}");

@@ -260,80 +260,91 @@ fn services(scan: &Scan) -> Result<(Map<String, Json>, Vec<String>), String> {
             }
         }
     }
-    if let Some(l) = &scan.units {
-        if l.rc != 0 {
-            warnings.push(format!(
-                "Could not list units from systemd: {}",
-                l.err.join("\n")
+    let units = scan.units.as_ref();
+    for line in service_lines(units, "Could not list units from systemd", &mut warnings) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [name, _, active, sub, ..] = fields[..] else {
+            return Err(format!(
+                "Malformed output discovered from systemd list-units: {line}"
             ));
+        };
+        let head = &fields[..fields.len() - 1];
+        let status = head
+            .iter()
+            .find(|f| BAD_STATES.contains(f))
+            .copied()
+            .unwrap_or(active);
+        let state = if sub == "running" {
+            "running"
         } else {
-            for line in l.out.iter().filter(|l| l.contains(".service")) {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                let [name, _, active, sub, ..] = fields[..] else {
-                    return Err(format!(
-                        "Malformed output discovered from systemd list-units: {line}"
-                    ));
-                };
-                let head = &fields[..fields.len() - 1];
-                let status = head
+            "stopped"
+        };
+        services.insert(
+            name.to_string(),
+            json!({"name": name, "state": state, "status": status, "source": "systemd"}),
+        );
+    }
+    let files = scan.files.as_ref();
+    for line in service_lines(
+        files,
+        "Could not get unit files data from systemd",
+        &mut warnings,
+    ) {
+        let mut fields = line.split_whitespace();
+        let (Some(name), Some(status)) = (fields.next(), fields.next()) else {
+            return Err(format!(
+                "Malformed output discovered from systemd list-unit-files: {line}"
+            ));
+        };
+        match services.get_mut(name) {
+            None => {
+                let state = scan
+                    .shows
                     .iter()
-                    .find(|f| BAD_STATES.contains(f))
-                    .copied()
-                    .unwrap_or(active);
-                let state = if sub == "running" {
-                    "running"
-                } else {
-                    "stopped"
-                };
+                    .find(|(u, _)| u == name)
+                    .and_then(|(_, s)| active_state(s))
+                    .unwrap_or_else(|| "unknown".to_string());
                 services.insert(
                     name.to_string(),
                     json!({"name": name, "state": state, "status": status, "source": "systemd"}),
                 );
             }
-        }
-    }
-    if let Some(l) = &scan.files {
-        if l.rc != 0 {
-            warnings.push(format!(
-                "Could not get unit files data from systemd: {}",
-                l.err.join("\n")
-            ));
-        } else {
-            for line in l.out.iter().filter(|l| l.contains(".service")) {
-                let mut fields = line.split_whitespace();
-                let (Some(name), Some(status)) = (fields.next(), fields.next()) else {
-                    return Err(format!(
-                        "Malformed output discovered from systemd list-unit-files: {line}"
-                    ));
-                };
-                match services.get_mut(name) {
-                    None => {
-                        let state = scan
-                            .shows
-                            .iter()
-                            .find(|(u, _)| u == name)
-                            .and_then(|(_, s)| active_state(s))
-                            .unwrap_or_else(|| "unknown".to_string());
-                        services.insert(
-                            name.to_string(),
-                            json!({"name": name, "state": state, "status": status, "source": "systemd"}),
-                        );
-                    }
-                    Some(Json::Object(entry)) => {
-                        let bad = entry
-                            .get("status")
-                            .and_then(Json::as_str)
-                            .is_some_and(|s| BAD_STATES.contains(&s));
-                        if !bad {
-                            entry.insert("status".into(), json!(status));
-                        }
-                    }
-                    Some(_) => {}
+            Some(Json::Object(entry)) => {
+                let bad = entry
+                    .get("status")
+                    .and_then(Json::as_str)
+                    .is_some_and(|s| BAD_STATES.contains(&s));
+                if !bad {
+                    entry.insert("status".into(), json!(status));
                 }
             }
+            Some(_) => {}
         }
     }
     Ok((services, warnings))
+}
+
+/// The lines of a systemd listing (if it ran) that mention `.service`, as
+/// Ansible reads them; none, and Ansible's warning `{what}: {stderr}`, when
+/// the listing failed.
+fn service_lines<'a>(
+    listing: Option<&'a Listing>,
+    what: &str,
+    warnings: &mut Vec<String>,
+) -> Vec<&'a str> {
+    match listing {
+        Some(l) if l.rc != 0 => {
+            warnings.push(format!("{what}: {}", l.err.join("\n")));
+            Vec::new()
+        }
+        Some(l) => l
+            .out
+            .iter()
+            .map(String::as_str)
+            .filter(|l| l.contains(".service"))
+            .collect(),
+        None => Vec::new(),
+    }
 }
 
 /// A line of `service --status-all`: `[ + ]  NAME` or `[ - ]  NAME`

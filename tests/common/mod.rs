@@ -292,6 +292,24 @@ pub fn one_host_inventory(dir: &Path, sshd: &Sshd, name: &str) -> PathBuf {
     write_inventory(dir, &format!("{}\n", sshd.inventory_line(name)))
 }
 
+/// [`one_host_inventory`] with the host's Python named
+/// (`ansible_python_interpreter`): for a differential test, so that Ansible
+/// adds no interpreter discovery (a fact and a warning) to what it registers.
+pub fn one_host_inventory_with_python(
+    dir: &Path,
+    sshd: &Sshd,
+    name: &str,
+    python: &str,
+) -> PathBuf {
+    write_inventory(
+        dir,
+        &format!(
+            "{} ansible_python_interpreter={python}\n",
+            sshd.inventory_line(name)
+        ),
+    )
+}
+
 /// One entry of a tree snapshot: kind, mode, owner, group and content hash
 /// (files) or link target (links).
 #[derive(Debug, Clone, PartialEq, Eq)]
