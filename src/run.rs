@@ -104,8 +104,12 @@ fn modules_table(width: usize) -> String {
         + 2;
     let mut out = String::new();
     for s in crate::modules::SPECS {
-        let args: Vec<&str> = if s.args.is_empty() {
+        let args: Vec<&str> = if s.args.is_empty() && s.open {
             vec!["(any name: value)"]
+        } else if s.args.is_empty() && s.free_form {
+            vec!["(free-form)"]
+        } else if s.args.is_empty() {
+            vec!["(no arguments)"]
         } else {
             s.arg_names().collect()
         };
@@ -153,7 +157,7 @@ fn modules_json() -> serde_json::Value {
                 "native": true,
                 "free_form": s.free_form,
                 "runs_on": if s.local { "controller" } else { "host" },
-                "any_args": s.args.is_empty() && !s.free_form,
+                "any_args": s.open,
                 "args": args,
             })
         })

@@ -1,8 +1,9 @@
 //! Issue 18: a module rprov does not implement natively runs as Ansible's own
 //! module, built by ansible-core on the controller (the test venv made by
 //! tests/support/ansible-venv.sh) and run with the host's Python over the
-//! loopback sshd. Differential: the registered results of `service_facts`,
-//! `dpkg_selections` and a module of a tiny collection beside the playbook
+//! loopback sshd. Differential: the registered results of `getent` (whose
+//! `ansible_facts` become the host's), `dpkg_selections` and a module of a
+//! tiny collection beside the playbook
 //! (tests/fixtures/ansible_fallback/collections) equal what ansible-playbook
 //! registers for the same tasks, in a normal, a `--check` and a `--diff` run.
 //!
@@ -48,28 +49,11 @@ fn run_ansible(
     root: &Path,
     extra: &[&str],
 ) -> String {
-    let out = Command::new(&v.playbook)
-        .current_dir(dir())
-        .arg("-i")
-        .arg(inv)
-        .arg("-e")
-        .arg(format!("root={}", root.display()))
-        .arg("site.yml")
-        .args(extra)
-        .envs(env_for(home))
-        .env("ANSIBLE_HOST_KEY_CHECKING", "True")
-        .env("ANSIBLE_SSH_CONTROL_PATH_DIR", home.join("cp"))
-        .env("ANSIBLE_RETRY_FILES_ENABLED", "False")
-        .env("ANSIBLE_PIPELINING", "True")
-        .env("ANSIBLE_NOCOLOR", "1")
-        .output()
-        .expect("running ansible-playbook");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "ansible-playbook failed:\n{text}");
+    let root = format!("root={}", root.display());
+    let mut args = vec!["-e", &root, "site.yml"];
+    args.extend(extra);
+    let (ok, text) = common::ansible_playbook(v, &dir(), inv, home, &args, &env_for(home));
+    assert!(ok, "ansible-playbook failed:\n{text}");
     text
 }
 
@@ -116,24 +100,6 @@ fn nocheck(root: &Path) -> Value {
 fn assert_same(what: &str, ansible: &Map<String, Value>, rprov: &Map<String, Value>) {
     for (k, a) in ansible {
         let r = rprov.get(k).unwrap_or(&Value::Null);
-        if k == "sf" {
-            // The services' states are the host's, read at two moments: the
-            // same services, with the same fields.
-            let names = |v: &Value| -> Vec<String> {
-                v["ansible_facts"]["services"]
-                    .as_object()
-                    .map(|m| m.keys().cloned().collect())
-                    .unwrap_or_default()
-            };
-            assert_eq!(names(a), names(r), "{what}: service_facts' services");
-            assert!(!names(a).is_empty(), "{what}: no services found: {a}");
-            let mut a = a.clone();
-            let mut r = r.clone();
-            a["ansible_facts"] = Value::Null;
-            r["ansible_facts"] = Value::Null;
-            assert_eq!(a, r, "{what}: `{k}` differs");
-            continue;
-        }
         assert_eq!(
             a, r,
             "{what}: registered `{k}` differs\nansible: {a}\nrprov:   {r}"
@@ -151,18 +117,13 @@ fn fallback_modules_register_what_ansible_registers() {
     let v = common::ansible_venv();
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let work = tempfile::tempdir().expect("tempdir");
-    let inv = common::write_inventory(
-        work.path(),
-        &format!(
-            "{} ansible_python_interpreter=/usr/bin/python3\n",
-            sshd.inventory_line("web1")
-        ),
-    );
+    let inv =
+        common::one_host_inventory_with_python(work.path(), &sshd, "web1", "/usr/bin/python3");
     let home = work.path();
     let by_ansible = target_dir(USER);
     let by_rprov = target_dir(USER);
 
-    // A normal run: marker files are written, service facts read.
+    // A normal run: marker files are written, a passwd entry read.
     run_ansible(&v, home, &inv, by_ansible.path(), &[]);
     let before = sshd.exec_count();
     let run = run_rprov(
@@ -384,7 +345,7 @@ fn without_ansible_core_the_load_error_says_how_to_enable_it() {
     run.expect_code(1);
     let err = &run.stderr;
     assert!(err.contains("site.yml:6:7"), "{}", run.dump());
-    assert!(err.contains("service_facts"), "{}", run.dump());
+    assert!(err.contains("getent"), "{}", run.dump());
     assert!(err.contains("not native to rprov"), "{}", run.dump());
     assert!(err.contains("pip install ansible-core"), "{}", run.dump());
     assert!(err.contains("RPROV_ANSIBLE_PYTHON"), "{}", run.dump());
@@ -570,4 +531,80 @@ fn secrets_are_masked_in_fallback_results() {
             SECRET
         );
     }
+}
+
+/// An unnamed task's line says its module as the task wrote it, as Ansible's
+/// `TASK [...]` does (not the name it resolved to), and `collections:` of a
+/// play, a block and a role's meta/main.yml is where short module names are
+/// looked up, as in ansible-core (which runs the same playbooks here).
+#[test]
+fn unnamed_tasks_and_collections_as_ansible() {
+    let v = common::ansible_venv();
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let home = work.path();
+    let inv =
+        common::one_host_inventory_with_python(work.path(), &sshd, "web1", "/usr/bin/python3");
+    let by_ansible = target_dir(USER);
+    let by_rprov = target_dir(USER);
+    let root = format!("root={}", by_ansible.path().display());
+    let (ok, text) = common::ansible_playbook(
+        &v,
+        &dir(),
+        &inv,
+        home,
+        &["-e", &root, "names.yml"],
+        &env_for(home),
+    );
+    assert!(ok, "ansible-playbook failed:\n{text}");
+    for line in [
+        "TASK [dpkg_selections]",
+        "TASK [marker]",
+        "TASK [rprovtest.tiny.marker]",
+        "TASK [ansible.builtin.stat]",
+        "TASK [metacoll : marker]",
+    ] {
+        assert!(text.contains(line), "ansible says {line}:\n{text}");
+    }
+
+    let run = run_rprov(&v, home, &inv, "names.yml", by_rprov.path(), &[]);
+    run.expect_code(0);
+    for line in [
+        "[web1] dpkg_selections (ansible)",
+        "[web1] marker (ansible)",
+        "[web1] rprovtest.tiny.marker (ansible)",
+        "[web1] ansible.builtin.stat\n",
+        "[web1] metacoll : marker (ansible)",
+    ] {
+        assert!(
+            run.stdout.contains(line),
+            "rprov says {line}\n{}",
+            run.dump()
+        );
+    }
+    for f in ["short.txt", "full.txt", "block.txt", "role.txt"] {
+        let a = std::fs::read(by_ansible.path().join(f)).ok();
+        assert!(a.is_some(), "ansible wrote no {f}");
+        assert_eq!(a, std::fs::read(by_rprov.path().join(f)).ok(), "{f}");
+    }
+
+    // A role does not see the play's `collections:`: both tools refuse it.
+    let (ok, text) = common::ansible_playbook(
+        &v,
+        &dir(),
+        &inv,
+        home,
+        &["-e", &root, "role_no_inherit.yml"],
+        &env_for(home),
+    );
+    assert!(!ok && text.contains("marker"), "ansible-playbook:\n{text}");
+    let run = run_rprov(&v, home, &inv, "role_no_inherit.yml", by_rprov.path(), &[]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("unknown module `marker`")
+            && run.stderr.contains("roles/nocoll/tasks/main.yml:2:3"),
+        "{}",
+        run.dump()
+    );
+    assert!(!by_rprov.path().join("never.txt").exists());
 }

@@ -59,36 +59,22 @@ fn run_ansible(
     home: &Path,
     extra: &[&str],
 ) -> String {
-    let out = Command::new(&ansible.playbook)
-        .current_dir(dir)
-        .args(["-i"])
-        .arg(inv)
-        .arg("-e")
-        .arg(format!("root={}", root.display()))
-        .arg("site.yml")
-        .args(extra)
-        // Strict host key checking against the sshd's own known_hosts (given
-        // in ansible_ssh_common_args), nothing from the user's configuration.
-        .env("ANSIBLE_HOST_KEY_CHECKING", "True")
-        .env("ANSIBLE_CONFIG", home.join("none.cfg"))
-        .env("ANSIBLE_LOCAL_TEMP", home.join("tmp"))
-        .env("ANSIBLE_SSH_CONTROL_PATH_DIR", home.join("cp"))
-        .env("ANSIBLE_RETRY_FILES_ENABLED", "False")
-        .env("ANSIBLE_PIPELINING", "True")
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env("ANSIBLE_FORCE_COLOR", "0")
-        .env("ANSIBLE_STDOUT_CALLBACK", "default")
+    let root = format!("root={}", root.display());
+    let mut args = vec!["-e", &root, "site.yml"];
+    args.extend(extra);
+    let env = [
+        ("ANSIBLE_FORCE_COLOR", "0".to_string()),
+        ("ANSIBLE_STDOUT_CALLBACK", "default".to_string()),
         // ansible.posix from the pinned `ansible` wheel, and nothing else.
-        .env("ANSIBLE_COLLECTIONS_PATH", &ansible.collections)
-        .env("ANSIBLE_COLLECTIONS_SCAN_SYS_PATH", "False")
-        .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", ansible.playbook.display()));
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "ansible-playbook failed:\n{text}");
+        (
+            "ANSIBLE_COLLECTIONS_PATH",
+            ansible.collections.display().to_string(),
+        ),
+        ("ANSIBLE_COLLECTIONS_SCAN_SYS_PATH", "False".to_string()),
+    ]
+    .map(|(k, v)| (k.to_string(), v));
+    let (ok, text) = common::ansible_playbook(ansible, dir, inv, home, &args, &env);
+    assert!(ok, "ansible-playbook failed:\n{text}");
     text
 }
 

@@ -81,6 +81,10 @@ fn base_args(module: &str, dir: &Path) -> Value {
         }),
         "uri" => json!({"url": "http://127.0.0.1:9/", "timeout": 2}),
         "wait_for" => json!({"path": format!("{d}/exists"), "timeout": 1}),
+        // No text arguments: nothing hostile to feed them, but listed so a
+        // text argument added later is.
+        "service_facts" => json!({}),
+        "wait_for_connection" => json!({"timeout": 5}),
         other => panic!(
             "module `{other}` is new: give it base arguments in tests/hostile_args.rs so its \
              arguments are fed hostile values too"
@@ -89,10 +93,11 @@ fn base_args(module: &str, dir: &Path) -> Value {
 }
 
 /// Each module and its arguments that take text, as `rprov modules --json`
-/// lists them. Booleans, numbers and choices refuse other text when the
-/// playbook loads, naming the value (tests/bad_input.rs), so no shell syntax
-/// reaches a host through them.
-fn modules() -> BTreeMap<String, Vec<String>> {
+/// lists them, and whether it takes any other name too (`set_fact`).
+/// Booleans, numbers and choices refuse other text when the playbook loads,
+/// naming the value (tests/bad_input.rs), so no shell syntax reaches a host
+/// through them.
+fn modules() -> BTreeMap<String, (Vec<String>, bool)> {
     let run = common::rprov(Path::new("."), ["modules", "--json"]);
     run.expect_code(0);
     let doc: Value = serde_json::from_str(&run.stdout).expect("modules --json");
@@ -105,7 +110,8 @@ fn modules() -> BTreeMap<String, Vec<String>> {
             .filter(|a| ["str", "list", "mode", "any"].contains(&a["type"].as_str().unwrap_or("")))
             .map(|a| a["name"].as_str().expect("name").to_string())
             .collect();
-        out.insert(m["name"].as_str().expect("name").to_string(), args);
+        let any = m["any_args"] == true;
+        out.insert(m["name"].as_str().expect("name").to_string(), (args, any));
     }
     out
 }
@@ -113,13 +119,13 @@ fn modules() -> BTreeMap<String, Vec<String>> {
 /// One task per module argument, the argument set to `evil`.
 fn tasks(dir: &Path, evil: &str) -> Vec<Value> {
     let mut tasks = Vec::new();
-    for (module, args) in modules() {
+    for (module, (args, any)) in modules() {
         if LOAD_TIME.contains(&module.as_str()) {
             continue;
         }
         let base = base_args(&module, dir);
         let mut names = args.clone();
-        if names.is_empty() {
+        if names.is_empty() && any {
             names.push("x".into()); // set_fact: any name
         }
         for arg in names {

@@ -15,6 +15,9 @@
 //!   downgrades and removes them for real.
 //! - ufw: defaults, rules with ports, protocols, comments and interfaces,
 //!   an inserted rule, enabled; its files are saved before and put back after.
+//! - service_facts on systemd, checked against `systemctl is-active` and
+//!   `is-enabled`, and wait_for_connection across a reboot the VM does to
+//!   itself (a new boot id after it).
 //!
 //! The VM tests boot the VM once (`vagrant/testvm.sh up`, reusing it when it
 //! already runs), run one at a time, and fail, naming what is missing, when
@@ -575,4 +578,80 @@ fn vm_ufw_rules_apply_reapply_check() {
             vm_ok("restoring ufw's files", UFW_RESTORE);
         },
     );
+}
+
+const VM_REBOOT_PLAY: &str = r#"
+- hosts: vagrant
+  gather_facts: false
+  tasks:
+    - name: services before
+      service_facts:
+      register: sf
+    - name: boot id before
+      command: cat /proc/sys/kernel/random/boot_id
+      register: boot1
+      changed_when: false
+    # From outside the connection: the command returns before the reboot.
+    - name: reboot in 2 s
+      become: true
+      command: systemd-run --on-active=2 /bin/systemctl reboot
+    - name: wait for it
+      wait_for_connection:
+        delay: 5
+        timeout: 300
+      register: w
+    - name: boot id after
+      command: cat /proc/sys/kernel/random/boot_id
+      register: boot2
+      changed_when: false
+    - name: services after
+      service_facts:
+    - name: a new boot, and the facts of both
+      assert:
+        that:
+          - boot1.stdout != boot2.stdout
+          - w.elapsed >= 5
+          - sf.ansible_facts.services['ssh.service'].source == 'systemd'
+          - ansible_facts.services['ssh.service'].state == 'running'
+"#;
+
+/// `service_facts` on systemd (the loopback host has none) and
+/// `wait_for_connection` across a real reboot: the VM reboots itself, the
+/// ssh master rprov held dies with the old boot, and the play goes on over
+/// a new connection to the new boot. What service_facts says is compared
+/// with `systemctl` asked directly.
+#[test]
+fn vm_service_facts_and_wait_for_connection_across_a_reboot() {
+    vm_common::up();
+    let _vm = vm_common::serial();
+    let tmp = vm_workdir(&[("play.yml", VM_REBOOT_PLAY)]);
+    let a = apply(tmp.path(), &["-i", "hosts.ini", "play.yml"]);
+    assert_eq!(a.code, 0, "{}", a.text);
+    assert_eq!(a.counts().1, 0, "{}", a.text);
+    let result = |task: &str| -> serde_json::Value {
+        a.lines
+            .iter()
+            .find(|l| l["event"] == "task" && l["task"] == task)
+            .map(|l| l["result"].clone())
+            .unwrap_or_else(|| panic!("no task {task}:\n{}", a.text))
+    };
+    let services = result("services after")["ansible_facts"]["services"].clone();
+    let units = services.as_object().cloned().unwrap_or_default();
+    assert!(units.len() > 20, "{services}");
+    // A template unit is listed from the unit files, with its file state.
+    assert!(units.contains_key("getty@.service"), "{services}");
+    for unit in ["ssh.service", "systemd-journald.service", "getty@.service"] {
+        let active = vm_ok("is-active", &format!("systemctl is-active {unit} || true"));
+        let enabled = vm_ok(
+            "is-enabled",
+            &format!("systemctl is-enabled {unit} || true"),
+        );
+        let s = &units[unit];
+        assert_eq!(s["source"], "systemd", "{unit}: {s}");
+        if unit != "getty@.service" {
+            let running = active.trim() == "active";
+            assert_eq!(s["state"] == "running", running, "{unit}: {s} vs {active}");
+        }
+        assert_eq!(s["status"].as_str(), Some(enabled.trim()), "{unit}: {s}");
+    }
 }

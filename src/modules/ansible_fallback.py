@@ -43,9 +43,19 @@ if PLAYBOOK_DIR:
 PLAIN_ACTIONS = {"ansible.builtin.normal", "ansible.legacy.normal"}
 
 
+def search_list(collections):
+    """A task's collection list as Ansible's Task.preprocess_data completes it:
+    `ansible.legacy` appended unless it or `ansible.builtin` is there, so that
+    builtin modules still resolve by their short names."""
+    found = list(collections or [])
+    if found and "ansible.builtin" not in found and "ansible.legacy" not in found:
+        found.append("ansible.legacy")
+    return found or None
+
+
 def find(name, collections):
     ctx = plugin_loader.module_loader.find_plugin_with_context(
-        name, mod_type=".py", collection_list=collections or None
+        name, mod_type=".py", collection_list=search_list(collections)
     )
     if not ctx.resolved or not ctx.plugin_resolved_path:
         return None
@@ -60,7 +70,7 @@ def resolve(req):
         return {"found": False}
     fqcn = ctx.resolved_fqcn or name
     action = plugin_loader.action_loader.find_plugin_with_context(
-        name, collection_list=collections or None
+        name, collection_list=search_list(collections)
     )
     has_action = bool(action.resolved) and (action.resolved_fqcn or "") not in PLAIN_ACTIONS
     return {

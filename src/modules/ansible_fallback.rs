@@ -4,7 +4,9 @@
 //! When a task names a module that is not in [`super::SPECS`], the loader
 //! asks ansible-core (imported by a Python on the controller: `--ansible-python`,
 //! `$RPROV_ANSIBLE_PYTHON`, else `python3`) whether it knows the module, with
-//! the task's `collections:`. ansible-core finds it as it would for
+//! the task's `collections:` (its own, else its block's, its role's or its
+//! play's, as the loader passes them down; a role's come from its
+//! collection and `meta/main.yml`, not from the play). ansible-core finds it as it would for
 //! `ansible-playbook`: its builtins, collections on its `collections_path`
 //! (ansible.cfg, `$ANSIBLE_COLLECTIONS_PATH`, `~/.ansible/collections`,
 //! `/usr/share/ansible/collections`) and `ansible_collections/` beside the

@@ -19,6 +19,7 @@ mod file;
 mod files;
 mod mode;
 pub mod refuse;
+mod service_facts;
 mod setup;
 mod stat;
 mod tempfile;
@@ -64,7 +65,9 @@ pub struct ModuleSpec {
     /// command. The engine runs it through its registry of local modules.
     pub local: bool,
     /// Takes any other argument names as well (`add_host`: they are the
-    /// new host's variables); the named ones are still checked.
+    /// new host's variables; `set_fact`: the variables it sets); the named
+    /// ones are still checked. A module with no arguments that is not open
+    /// takes none (`service_facts`).
     pub open: bool,
 }
 
@@ -286,6 +289,7 @@ pub static SPECS: &[ModuleSpec] = &[
             "fact_path",
         ]
     ),
+    spec!("service_facts", []),
     spec!(
         "tempfile",
         [
@@ -338,7 +342,14 @@ pub static SPECS: &[ModuleSpec] = &[
         local: true,
         open: true,
     },
-    spec!("set_fact", local, []),
+    // Takes any names: they are the variables it sets.
+    ModuleSpec {
+        name: "set_fact",
+        args: &[],
+        free_form: false,
+        local: true,
+        open: true,
+    },
     spec!("meta", local free, []),
     spec!("ping", ["data": Kind::Any]),
     spec!("include_tasks", local free, ["file", "apply": Kind::Any]),
@@ -607,6 +618,15 @@ pub static SPECS: &[ModuleSpec] = &[
             "user",
             "password",
             "force_basic_auth": Kind::Bool,
+        ]
+    ),
+    spec!(
+        "wait_for_connection",
+        [
+            "connect_timeout": Kind::Int,
+            "delay": Kind::Int,
+            "sleep": Kind::Int,
+            "timeout": Kind::Int,
         ]
     ),
     spec!(
@@ -923,6 +943,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         "command" | "shell" => command::plan(cx),
         "stat" => stat::plan(cx),
         "setup" => setup::plan(cx),
+        "service_facts" => service_facts::plan(cx),
         "tempfile" => tempfile::plan(cx),
         "user" => user::plan_user(cx),
         "group" => user::plan_group(cx),
@@ -961,7 +982,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 pub fn is_opaque(module: &str) -> bool {
     matches!(
         module,
-        "command" | "shell" | "include_tasks" | "meta" | "block"
+        "command" | "shell" | "include_tasks" | "meta" | "block" | "wait_for_connection"
     ) || is_fallback(module)
 }
 

@@ -367,6 +367,7 @@ impl Keywords {
             name: self.name,
             collections: inh.collections.clone(),
             module: module.to_string(),
+            module_written: module.to_string(),
             args,
             origin: doc.origin(node),
             arg_origins: Vec::new(),

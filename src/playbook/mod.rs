@@ -232,6 +232,10 @@ pub struct Task {
     pub name: Option<String>,
     /// The module's canonical name (`ansible.builtin.` prefix removed).
     pub module: String,
+    /// The module's name as the task wrote it (`dpkg_selections`,
+    /// `ansible.builtin.copy`): what an unnamed task is called on its task
+    /// line, as in Ansible, whatever name it resolved to.
+    pub module_written: String,
     /// Module arguments, unrendered. Free-form text (`command: ls`) is kept under
     /// `_raw_params`, as Ansible does.
     pub args: serde_json::Value,

@@ -266,6 +266,11 @@ impl RoleLoader {
             vars,
             params: req.params,
         });
+        // A role's tasks (and the names of its dependencies) are looked up
+        // in its own collection and its meta's `collections:`, not in the
+        // play's: Ansible's roles do not inherit `collections`.
+        let mut inherited = req.inherited;
+        inherited.collections = role_collections(&path, meta.as_ref());
         // Dependencies run first and inherit this entry's when/tags/become;
         // their dep chain is this role's with this role at its end.
         let mut chain = req.parents.clone();
@@ -282,7 +287,7 @@ impl RoleLoader {
                         ));
                     };
                     for dep in items {
-                        let (name, params, inherited) = read_entry(meta, dep, &req.inherited)?;
+                        let (name, params, inherited) = read_entry(meta, dep, &inherited)?;
                         let dep_req = RoleRequest {
                             public: false,
                             parents: chain.clone(),
@@ -320,7 +325,7 @@ impl RoleLoader {
             role: Some(instance.clone()),
             base_dir: path.join("tasks"),
             playbook_dir: self.playbook_dir.clone(),
-            inherited: req.inherited,
+            inherited,
             depth,
             roles: Some(self.clone()),
         };
@@ -458,6 +463,49 @@ fn requirements_names(text: &str) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+/// Where a role's tasks look up short module names, as Ansible's
+/// `Role._load_role_data` builds the list: the role's own collection (for a
+/// role inside `ansible_collections/NS/COLL/roles/`), then its
+/// `meta/main.yml` `collections:`, then `ansible.builtin` (a collection's
+/// role) or `ansible.legacy` (any other) unless one of them is listed.
+fn role_collections(path: &Path, meta: Option<&Document>) -> Vec<String> {
+    let parts: Vec<&str> = path
+        .iter()
+        .rev()
+        .take(5)
+        .filter_map(|p| p.to_str())
+        .collect();
+    let own = match parts[..] {
+        [_, "roles", coll, ns, "ansible_collections"] => Some(format!("{ns}.{coll}")),
+        _ => None,
+    };
+    let mut out: Vec<String> = own.iter().cloned().collect();
+    let listed = meta
+        .and_then(|m| m.root.get("collections"))
+        .and_then(super::keywords::comma_list)
+        .unwrap_or_default();
+    for c in listed {
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    if !out.is_empty()
+        && !out
+            .iter()
+            .any(|c| c == "ansible.builtin" || c == "ansible.legacy")
+    {
+        out.push(
+            if own.is_some() {
+                "ansible.builtin"
+            } else {
+                "ansible.legacy"
+            }
+            .to_string(),
+        );
+    }
+    out
 }
 
 /// A `roles:` or `dependencies:` entry: a name, or a mapping of `role:`/`name:`,

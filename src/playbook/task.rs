@@ -199,6 +199,14 @@ fn parse_task_into(
         }
         let mut inner_scope = scope.clone();
         kw.fold_into(&mut inner_scope.inherited);
+        // The block's `collections:` is where its tasks look up a short
+        // module name (Ansible's tasks inherit it from their block).
+        if let Some(c) = node
+            .get("collections")
+            .and_then(super::keywords::comma_list)
+        {
+            inner_scope.inherited.collections = c;
+        }
         let parse = |key: &str| -> Result<Vec<Task>, LoadError> {
             match node.get(key) {
                 Some(n) => parse_task_list(doc, n, &inner_scope),
@@ -250,6 +258,7 @@ fn parse_task_into(
         let mut task = kw.into_task(doc, node, &fqcn, Json::Object(args), scope)?;
         task.delegate_local |= local_action;
         task.collections = collections;
+        task.module_written = raw_name;
         out.push(task);
         return Ok(());
     };
@@ -281,6 +290,7 @@ fn parse_task_into(
     }
     let mut task = kw.into_task(doc, node, name, Json::Object(args), scope)?;
     task.delegate_local |= local_action;
+    task.module_written = raw_name.clone();
     // Free-form `k=v` arguments were all written on the module's line: an error in
     // one of them points there rather than at the task's first line.
     if mval.as_str().is_some() {
@@ -437,10 +447,6 @@ fn check_args(
     spec: &modules::ModuleSpec,
     args: &Map<String, Json>,
 ) -> Result<(), LoadError> {
-    // `set_fact` takes any names: they are the variables it sets.
-    if spec.args.is_empty() && !spec.free_form {
-        return Ok(());
-    }
     for name in args.keys() {
         if name == "_raw_params" {
             // `assert: '{{ item }}'`: the arguments are one template that
@@ -459,6 +465,7 @@ fn check_args(
             let all = spec.arg_names().collect::<Vec<_>>().join(", ");
             let hint = match did_you_mean(name, spec.arg_names()) {
                 Some(s) => format!("did you mean `{s}`? `{}` takes: {all}", spec.name),
+                None if all.is_empty() => format!("`{}` takes no arguments", spec.name),
                 None => format!("`{}` takes: {all}", spec.name),
             };
             let at = args_node_for(key, written, doc, name);

@@ -292,6 +292,24 @@ pub fn one_host_inventory(dir: &Path, sshd: &Sshd, name: &str) -> PathBuf {
     write_inventory(dir, &format!("{}\n", sshd.inventory_line(name)))
 }
 
+/// [`one_host_inventory`] with the host's Python named
+/// (`ansible_python_interpreter`): for a differential test, so that Ansible
+/// adds no interpreter discovery (a fact and a warning) to what it registers.
+pub fn one_host_inventory_with_python(
+    dir: &Path,
+    sshd: &Sshd,
+    name: &str,
+    python: &str,
+) -> PathBuf {
+    write_inventory(
+        dir,
+        &format!(
+            "{} ansible_python_interpreter={python}\n",
+            sshd.inventory_line(name)
+        ),
+    )
+}
+
 /// One entry of a tree snapshot: kind, mode, owner, group and content hash
 /// (files) or link target (links).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -395,4 +413,42 @@ pub fn ansible_venv() -> AnsibleVenv {
         python,
         collections,
     }
+}
+
+/// Runs the venv's ansible-playbook in `cwd` on inventory `inv` with `args`
+/// (`-e root=…`, the playbook, `--check`…), as the differential tests run
+/// it: no user configuration (`ANSIBLE_CONFIG` is a missing file in `home`,
+/// its temp and control dirs there too), strict host key checking against
+/// the sshd's own known_hosts (from `ansible_ssh_common_args`), pipelining,
+/// no colour, and `env` on top. Whether it succeeded, and its stdout and
+/// stderr.
+pub fn ansible_playbook(
+    v: &AnsibleVenv,
+    cwd: &Path,
+    inv: &Path,
+    home: &Path,
+    args: &[&str],
+    env: &[(String, String)],
+) -> (bool, String) {
+    let out = Command::new(&v.playbook)
+        .current_dir(cwd)
+        .arg("-i")
+        .arg(inv)
+        .args(args)
+        .env("ANSIBLE_CONFIG", home.join("none.cfg"))
+        .env("ANSIBLE_LOCAL_TEMP", home.join("tmp"))
+        .env("ANSIBLE_HOST_KEY_CHECKING", "True")
+        .env("ANSIBLE_SSH_CONTROL_PATH_DIR", home.join("cp"))
+        .env("ANSIBLE_RETRY_FILES_ENABLED", "False")
+        .env("ANSIBLE_PIPELINING", "True")
+        .env("ANSIBLE_NOCOLOR", "1")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", v.playbook.display()));
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
 }

@@ -48,6 +48,8 @@ pub struct Sshd {
     pub log: PathBuf,
     child: Child,
     host_pub: String,
+    /// The network namespace it runs in, if any.
+    netns: Option<String>,
     // Declared last so the directory outlives the process that uses it.
     dir: tempfile::TempDir,
 }
@@ -157,26 +159,8 @@ impl Sshd {
             ),
         )?;
 
-        let mut cmd = match at.netns {
-            Some(ns) => {
-                // `ip netns exec` execs sshd directly, so the child pid is sshd's.
-                let mut c = Command::new(find("ip")?);
-                c.args(["netns", "exec", ns]).arg(&sshd);
-                c
-            }
-            None => Command::new(&sshd),
-        };
-        cmd.arg("-D")
-            .arg("-f")
-            .arg(&config)
-            .arg("-E")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let child = cmd
-            .spawn()
-            .map_err(TestbedError::io(format!("spawning {}", sshd.display())))?;
+        let netns = at.netns.map(str::to_owned);
+        let child = spawn(&sshd, netns.as_deref(), &config, &log)?;
 
         let mut server = Sshd {
             addr: at.addr,
@@ -187,10 +171,32 @@ impl Sshd {
             log,
             child,
             host_pub,
+            netns,
             dir,
         };
         server.wait_listening()?;
         Ok(server)
+    }
+
+    /// Stops the server and every session it serves, as a host that goes
+    /// down does: clients' connections are cut. [`Sshd::restart`] brings it
+    /// back.
+    pub fn stop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            proc::kill_tree(pid);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts a stopped server again at the same address and port, with the
+    /// same keys and log (a host back from a reboot), and waits until it
+    /// accepts connections.
+    pub fn restart(&mut self) -> Result<(), TestbedError> {
+        let sshd = find("sshd")?;
+        let config = self.dir.path().join("sshd_config");
+        self.child = spawn(&sshd, self.netns.as_deref(), &config, &self.log)?;
+        self.wait_listening()
     }
 
     /// Polls until the port accepts TCP connections, failing early if sshd exits.
@@ -302,12 +308,37 @@ impl Sshd {
 impl Drop for Sshd {
     fn drop(&mut self) {
         // Kill per-connection children too (they `setsid`), then reap the listener.
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            proc::kill_tree(pid);
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
+}
+
+/// Starts `sshd` in the foreground with `config`, logging to `log`, inside
+/// `netns` when given.
+fn spawn(
+    sshd: &Path,
+    netns: Option<&str>,
+    config: &Path,
+    log: &Path,
+) -> Result<Child, TestbedError> {
+    let mut cmd = match netns {
+        Some(ns) => {
+            // `ip netns exec` execs sshd directly, so the child pid is sshd's.
+            let mut c = Command::new(find("ip")?);
+            c.args(["netns", "exec", ns]).arg(sshd);
+            c
+        }
+        None => Command::new(sshd),
+    };
+    cmd.arg("-D")
+        .arg("-f")
+        .arg(config)
+        .arg("-E")
+        .arg(log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd.spawn()
+        .map_err(TestbedError::io(format!("spawning {}", sshd.display())))
 }
 
 fn host_pattern(addr: IpAddr, port: u16) -> String {

@@ -38,7 +38,15 @@ impl HostRunner {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let decision = self.decide(tasks, i, layer, &become_, check, rest).await?;
+            // `wait_for_connection` is no decision over facts: it waits
+            // and reconnects (see `wait_connection`).
+            let decision = if task.module == "wait_for_connection" {
+                Err(self
+                    .wait_for_connection(task, layer, &become_, check)
+                    .await?)
+            } else {
+                self.decide(tasks, i, layer, &become_, check, rest).await?
+            };
             let mut o = match decision {
                 Err(outcome) => outcome,
                 Ok(Decision::Run { action, .. })
@@ -49,6 +57,14 @@ impl HostRunner {
                 Ok(d) => self.act(d, &become_, check).await?,
             };
             self.apply_conditions(task, layer, &mut o);
+            // The facts a module returns become the host's, as Ansible's
+            // strategy sets them: from a result that is ok or changed.
+            if matches!(o.status, Status::Ok | Status::Changed) {
+                if let Some(Json::Object(facts)) = o.result.get("ansible_facts") {
+                    let facts = facts.clone();
+                    self.learn_module_facts(&facts);
+                }
+            }
             let Some(until) = &task.until else {
                 return Ok(o);
             };
@@ -226,7 +242,14 @@ impl HostRunner {
     ) -> Result<ItemOutcome, Stop> {
         match d {
             Decision::Ok { result, msg } => {
-                let mut o = ItemOutcome::new(Status::Ok, result);
+                // A module that found nothing to work on says `skipped`, as
+                // Ansible's do (`service_facts` on a host without services).
+                let status = if result.get("skipped") == Some(&json!(true)) {
+                    Status::Skipped
+                } else {
+                    Status::Ok
+                };
+                let mut o = ItemOutcome::new(status, result);
                 o.msg = msg;
                 Ok(o)
             }
@@ -340,9 +363,6 @@ impl HostRunner {
             &out.stderr_lossy(),
             check,
         );
-        if let Some(Json::Object(facts)) = a.result.get("ansible_facts") {
-            self.learn_module_facts(facts);
-        }
         let status = match a.status {
             Fb::Ok => Status::Ok,
             Fb::Changed => Status::Changed,

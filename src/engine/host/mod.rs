@@ -20,6 +20,7 @@ pub(in crate::engine) mod local;
 mod remote;
 mod tasks;
 mod template_vars;
+mod wait_connection;
 
 use rprov_template::{TemplateError, TemplateErrorKind, OMIT};
 use rprov_transport::Connection;
@@ -725,7 +726,8 @@ impl HostRunner {
                 self.render_string(&r, n).unwrap_or_else(|_| n.clone())
             }
             Some(n) => n.clone(),
-            None => task.module.clone(),
+            // As Ansible: the module as written, not what it resolved to.
+            None => task.module_written.clone(),
         };
         match &task.role {
             Some(role) => format!("{} : {base}", role.name()),

@@ -127,15 +127,53 @@ impl HostRunner {
             return;
         }
         if self.conn.is_some() && self.conn_target.as_ref() != Some(&target) {
-            if let Some(c) = self.conn.take() {
-                self.closed_commands += c.commands_run();
-                let closing = Instant::now();
-                let _ = c.close().await;
-                self.timings.connected(closing, false);
-            }
+            self.close_connection().await;
             self.cache.clear();
         }
         self.conn_target = Some(target);
+    }
+
+    /// Closes the open connection (stops its ssh master), if any, keeping
+    /// the count of the commands it ran. A master whose host is gone (a
+    /// reboot) is given a few seconds to answer, then left to exit on its
+    /// own (`ControlPersist`, see `rprov_transport`).
+    pub(super) async fn close_connection(&mut self) {
+        let Some(c) = self.conn.take() else {
+            return;
+        };
+        if self.delegated.is_none() {
+            self.closed_commands += c.commands_run();
+        }
+        let closing = Instant::now();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), c.close()).await;
+        if self.delegated.is_none() {
+            self.timings.connected(closing, false);
+        }
+    }
+
+    /// Where the next connection goes: the delegated host while a delegated
+    /// task runs, else the target `aim` set.
+    pub(super) fn target_now(&self) -> Option<Target> {
+        match (&self.conn_target, &self.delegated) {
+            (_, Some((_, t))) => Some(t.clone()),
+            (t, None) => t.clone(),
+        }
+    }
+
+    /// Opens a connection to `target` with `opts` (the one way rprov
+    /// connects; `connect` and `wait_for_connection` both come here), its
+    /// time counted as connecting.
+    pub(super) async fn open_connection(
+        &mut self,
+        target: &Target,
+        opts: &rprov_transport::ConnectOptions,
+    ) -> Result<Connection, TransportError> {
+        let opening = Instant::now();
+        let opened = Connection::open(target, opts).await;
+        if self.delegated.is_none() {
+            self.timings.connected(opening, true);
+        }
+        opened
     }
 
     /// Remote commands run on this host so far, over every connection.
@@ -223,10 +261,9 @@ impl HostRunner {
         if self.conn.is_some() {
             return Ok(());
         }
-        let target = match (&self.conn_target, &self.delegated) {
-            (_, Some((_, t))) => t.clone(),
-            (Some(t), None) => t.clone(),
-            (None, None) => match self.reach(None) {
+        let target = match self.target_now() {
+            Some(t) => t,
+            None => match self.reach(None) {
                 Ok(r) => r.target,
                 Err(msg) => {
                     self.fail_host(&msg);
@@ -234,12 +271,8 @@ impl HostRunner {
                 }
             },
         };
-        let opening = Instant::now();
-        let opened = Connection::open(&target, &self.shared.opts.connect).await;
-        if self.delegated.is_none() {
-            self.timings.connected(opening, true);
-        }
-        match opened {
+        let opts = self.shared.opts.connect.clone();
+        match self.open_connection(&target, &opts).await {
             Ok(c) => {
                 self.conn = Some(c);
                 Ok(())
@@ -412,28 +445,43 @@ impl HostRunner {
         }
     }
 
+    /// The gathered facts (`setup`, `gather_facts`): each as `ansible_NAME`
+    /// and in `ansible_facts`, added to what modules set before (as
+    /// Ansible's fact cache is updated, not replaced: `services` from an
+    /// earlier `service_facts` stays).
     pub(super) fn set_facts(&mut self, facts: Json) {
-        self.facts_layer.clear();
+        let mut all = match self.facts_layer.get("ansible_facts") {
+            Some(Json::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
         if let Json::Object(m) = &facts {
             for (k, v) in m {
                 self.facts_layer.insert(format!("ansible_{k}"), v.clone());
+                all.insert(k.clone(), v.clone());
             }
         }
-        self.facts_layer.insert("ansible_facts".into(), facts);
+        self.facts_layer
+            .insert("ansible_facts".into(), Json::Object(all));
         self.facts_gathered = true;
         self.shared.learn(&self.name, &self.facts_layer);
     }
 
-    /// Facts a module returned (`ansible_facts` of a fallback task): added
-    /// to `ansible_facts` and, as Ansible injects them, as variables of
-    /// their own name.
+    /// Facts a module returned (its result's `ansible_facts`): as Ansible
+    /// injects them, variables of their own name (`services`,
+    /// `ansible_hostname`), and in `ansible_facts` without the `ansible_`
+    /// prefix (`ansible_facts.hostname`; `ansible_local` keeps it), as
+    /// Ansible's `namespace_facts` does.
     pub(super) fn learn_module_facts(&mut self, facts: &Map<String, Json>) {
         let mut all = match self.facts_layer.get("ansible_facts") {
             Some(Json::Object(m)) => m.clone(),
             _ => Map::new(),
         };
         for (k, v) in facts {
-            all.insert(k.clone(), v.clone());
+            let short = match k.strip_prefix("ansible_") {
+                Some(s) if k != "ansible_local" => s,
+                _ => k.as_str(),
+            };
+            all.insert(short.to_string(), v.clone());
             self.facts_layer.insert(k.clone(), v.clone());
         }
         self.facts_layer
