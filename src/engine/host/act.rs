@@ -487,6 +487,8 @@ impl HostRunner {
         {
             return;
         }
+        // The conditions see the failure as Ansible's do: with `exception`.
+        note_exception(o);
         let magic = self.task_magic(task);
         let mut reg = Vars::new();
         if let Some(r) = &task.register {
@@ -524,6 +526,10 @@ impl HostRunner {
                     }
                     o.result.insert("failed".into(), json!(false));
                     o.result.insert("failed_when_result".into(), json!(false));
+                    if let Some(e) = o.result.remove("exception") {
+                        o.result
+                            .insert("failed_when_suppressed_exception".into(), e);
+                    }
                 }
                 Err(m) => {
                     // As Ansible: the task fails, its result kept (with why).
@@ -558,5 +564,17 @@ impl HostRunner {
                 }
             }
         }
+    }
+}
+
+/// What Ansible 2.19 registers as a failed result's `exception` when it has
+/// no Python traceback to show (rprov never has one).
+pub(super) const NO_TRACEBACK: &str = "(traceback unavailable)";
+
+/// A failed result carries `exception`, as every failed result does in
+/// ansible-core 2.19 (roles test `result.exception is defined`).
+pub(super) fn note_exception(o: &mut ItemOutcome) {
+    if o.status == Status::Failed && !o.result.contains_key("exception") {
+        o.result.insert("exception".into(), json!(NO_TRACEBACK));
     }
 }

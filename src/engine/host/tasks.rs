@@ -654,6 +654,7 @@ impl HostRunner {
             o.result
                 .insert("failed".into(), json!(o.status == Status::Failed));
         }
+        super::act::note_exception(&mut o);
         Ok(match self.refusals.take() {
             Some(r) if o.status != Status::Unknown => ItemOutcome::unknown(&r.describe()),
             _ => o,
