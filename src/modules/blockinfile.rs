@@ -11,7 +11,7 @@
 
 use serde_json::json;
 
-use super::lineinfile::{compile, read_text, split_lines, write, Text};
+use super::lineinfile::{compile, read_text, split_lines, write, BackupKey, Text};
 use super::sysargs::{choice, str_alias};
 use super::{Decision, PlanCx, PlanError};
 use crate::probe::FileState;
@@ -123,7 +123,15 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     } else {
         "Block inserted"
     };
-    let mut d = write(cx, &path, original.as_deref(), &new, &st, create)?;
+    let mut d = write(
+        cx,
+        &path,
+        original.as_deref(),
+        &new,
+        &st,
+        create,
+        BackupKey::BackupFile,
+    )?;
     if let Decision::Change { action, .. } = &mut d {
         action.result.insert("msg".into(), json!(msg));
     }

@@ -42,10 +42,16 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
         (Some(_), Some(_)) => {
             return Err(PlanError::Fail(
-                "give the command as text or as `argv`, not both".into(),
+                "give the command as text or as `argv`, not both: parameters are mutually exclusive: _raw_params, cmd, argv".into(),
             ))
         }
-        _ => return Err(PlanError::Fail(format!("`{}` needs a command", cx.module))),
+        // Ansible's words follow (roles and its own tests match on them).
+        _ => {
+            return Err(PlanError::Fail(format!(
+                "`{}` needs a command: one of the following is required: _raw_params, cmd, argv",
+                cx.module
+            )))
+        }
     };
     // As Ansible's run_command: `$NAME`/`${NAME}` of the environment and a
     // leading `~` are expanded in each word (not split or globbed), unless
@@ -85,12 +91,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         _ => p,
     };
     if let Some(creates) = cx.str_arg("creates")?.map(in_chdir) {
-        if cx.file(&creates, true)?.exists() {
+        if matches_something(cx, &creates)? {
             return Ok(skip(&format!("skipped, since {creates} exists")));
         }
     }
     if let Some(removes) = cx.str_arg("removes")?.map(in_chdir) {
-        if !cx.file(&removes, true)?.exists() {
+        if !matches_something(cx, &removes)? {
             return Ok(skip(&format!("skipped, since {removes} does not exist")));
         }
     }
@@ -277,6 +283,35 @@ fn not_found_check(program: &str) -> String {
     )
 }
 
+/// Whether `path` exists, or, when it holds `*` or `?`, whether anything
+/// matches it (Python's `glob.glob`, which Ansible's `creates`/`removes`
+/// use). The pattern is read on the host with every other character quoted.
+fn matches_something(cx: &PlanCx, path: &str) -> Result<bool, PlanError> {
+    if !path.contains(['*', '?']) {
+        return Ok(cx.file(path, true)?.exists());
+    }
+    let mut pattern = String::new();
+    let mut literal = String::new();
+    for c in path.chars() {
+        if matches!(c, '*' | '?') {
+            if !literal.is_empty() {
+                pattern.push_str(&quote(&literal));
+                literal.clear();
+            }
+            pattern.push(c);
+        } else {
+            literal.push(c);
+        }
+    }
+    if !literal.is_empty() {
+        pattern.push_str(&quote(&literal));
+    }
+    let out = cx.read(&format!(
+        "for _rp_f in {pattern}; do if [ -e \"$_rp_f\" ] || [ -L \"$_rp_f\" ]; then echo yes; break; fi; done"
+    ))?;
+    Ok(out.trim() == "yes")
+}
+
 fn skip(msg: &str) -> Decision {
     let mut result = serde_json::Map::new();
     result.insert("changed".into(), json!(false));
@@ -296,6 +331,45 @@ mod tests {
     use super::*;
 
     /// Exit status of the check for `program`, run by the local `sh`.
+    /// `creates` with a glob asks the host, with the literal parts quoted:
+    /// a `$(…)` in the path is a name, not a command.
+    #[test]
+    fn creates_and_removes_take_a_glob() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("a $(touch pwned) b");
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("afile.txt"), "").unwrap();
+        let run = |args: serde_json::Value| {
+            crate::modules::testing::run("command", args, |p| match p {
+                crate::probe::Probe::Shell { script } => {
+                    let out = std::process::Command::new("sh")
+                        .arg("-c")
+                        .arg(script)
+                        .current_dir(dir.path())
+                        .output()
+                        .unwrap();
+                    Some(crate::probe::Fact::Text(
+                        String::from_utf8_lossy(&out.stdout).into_owned(),
+                    ))
+                }
+                _ => None,
+            })
+            .unwrap()
+        };
+        let at = |p: &str| format!("{}/{p}", d.display());
+        let skipped = |d: &Decision| matches!(d, Decision::Ok { .. });
+        assert!(skipped(&run(
+            json!({"cmd": "true", "creates": at("afile.*")})
+        )));
+        assert!(!skipped(&run(
+            json!({"cmd": "true", "creates": at("bfile.?xt")})
+        )));
+        assert!(skipped(&run(
+            json!({"cmd": "true", "removes": at("nothing*")})
+        )));
+        assert!(!dir.path().join("pwned").exists(), "the path ran as shell");
+    }
+
     fn check_status(program: &str) -> i32 {
         let script = format!("{}exit 0\n", not_found_check(program));
         let out = std::process::Command::new("sh")

@@ -115,7 +115,15 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         Text::Present(_, st) => st.clone(),
         Text::Missing => FileState::missing(),
     };
-    let mut d = write(cx, &path, original.as_deref(), &new, &st, create)?;
+    let mut d = write(
+        cx,
+        &path,
+        original.as_deref(),
+        &new,
+        &st,
+        create,
+        BackupKey::Backup,
+    )?;
     if let (Decision::Change { action, .. }, Some(m)) = (&mut d, msg) {
         action.result.insert("msg".into(), json!(m));
     }
@@ -362,6 +370,39 @@ fn result(path: &str, changed: bool, msg: &str) -> Map<String, Json> {
     r
 }
 
+/// The `diff` lineinfile and blockinfile register, as Ansible's: the
+/// content's (its text only in diff mode) and the file attributes' (headers
+/// only: rprov reports attribute changes in its own diff lines).
+fn diff_list(path: &str, original: Option<&str>, new: &str, want_diff: bool) -> Json {
+    let (before, after) = if want_diff {
+        (original.unwrap_or(""), new)
+    } else {
+        ("", "")
+    };
+    json!([
+        {
+            "before": before,
+            "after": after,
+            "before_header": format!("{path} (content)"),
+            "after_header": format!("{path} (content)"),
+        },
+        {
+            "before_header": format!("{path} (file attributes)"),
+            "after_header": format!("{path} (file attributes)"),
+        }
+    ])
+}
+
+/// Where the result names the backup `backup: yes` made, as each of
+/// Ansible's modules has it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum BackupKey {
+    /// lineinfile's `backup`: "" when no backup was made.
+    Backup,
+    /// blockinfile's `backup_file`: only when one was made.
+    BackupFile,
+}
+
 /// The decision for a text file whose new content is `new`: Ok when content
 /// and attributes already match, else a change with a unified diff, made by
 /// the atomic write (or by chown/chmod alone when only attributes differ).
@@ -373,6 +414,7 @@ pub fn write(
     new: &str,
     st: &FileState,
     create: bool,
+    backup_key: BackupKey,
 ) -> Result<Decision, PlanError> {
     let attrs = Attrs::from_args(cx)?;
     let attr_changes = if st.exists() {
@@ -381,11 +423,14 @@ pub fn write(
         Vec::new()
     };
     let same = original == Some(new);
+    let registered_diff = diff_list(path, original, new, cx.want_diff);
     if same && attr_changes.is_empty() {
-        return Ok(Decision::Ok {
-            result: result(path, false, ""),
-            msg: None,
-        });
+        let mut result = result(path, false, "");
+        if backup_key == BackupKey::BackupFile {
+            result.remove("backup");
+        }
+        result.insert("diff".into(), registered_diff);
+        return Ok(Decision::Ok { result, msg: None });
     }
     let mut diff = Diff {
         path: path.to_string(),
@@ -422,11 +467,18 @@ pub fn write(
         content: Content::Bytes(new.as_bytes().to_vec()),
     });
     let mut action = change::action(changes, path)?;
-    // As in Ansible, `backup` is "" unless a file was backed up; then the
-    // script prints the backup's path for it.
-    action.result.insert("backup".into(), json!(""));
+    action.result.insert("diff".into(), registered_diff);
+    // As in Ansible: lineinfile's `backup` is "" unless a file was backed
+    // up, blockinfile's `backup_file` is there only then; the script prints
+    // the backup's path for it.
+    if backup_key == BackupKey::Backup {
+        action.result.insert("backup".into(), json!(""));
+    }
     if backup && st.kind == FileKind::File {
-        action.output = OutputMode::Parse(files::parse_backup_path);
+        action.output = OutputMode::Parse(match backup_key {
+            BackupKey::Backup => files::parse_backup_path,
+            BackupKey::BackupFile => files::parse_backup,
+        });
     }
     Ok(Decision::Change {
         diffs: vec![diff],

@@ -117,19 +117,9 @@ impl HostRunner {
         check: bool,
         rest: Rest<'_>,
     ) -> Result<Result<Decision, ItemOutcome>, Stop> {
-        let compiled = match self.compile(&tasks[i], layer, false) {
-            Ok(c) => c,
-            Err(PlanError::Missing(m)) => return Ok(Err(self.missing(m, check))),
-            Err(PlanError::Fail(m)) => return Ok(Err(ItemOutcome::failed(m))),
-            Err(PlanError::Need(_)) => {
-                return Ok(Err(ItemOutcome::failed(format!(
-                    "{}: internal error: rendering the arguments asked for a probe",
-                    tasks[i].origin
-                ))))
-            }
-        };
+        let mut compiled = None;
         for round in 0..6 {
-            match self.plan_now(&tasks[i], layer, become_, &compiled) {
+            match self.plan_round(&tasks[i], layer, become_, &mut compiled) {
                 Ok(d) => return Ok(Ok(d)),
                 Err(PlanError::Fail(m)) => return Ok(Err(ItemOutcome::failed(m))),
                 Err(PlanError::Missing(m)) => return Ok(Err(self.missing(m, check))),
@@ -178,25 +168,42 @@ impl HostRunner {
         layer: &Vars,
         become_: &Option<String>,
     ) -> Result<Decision, PlanError> {
-        let compiled = self.compile(task, layer, true)?;
-        self.plan_now(task, layer, become_, &compiled)
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
+        let compiled = self.compile(&r, task, true).map_err(PlanError::Fail)?;
+        self.plan_now(&r, task, become_, &compiled)
     }
 
-    /// One planning attempt against the cached facts, with the task's
-    /// arguments rendered once for all attempts. Pure: no I/O to the host.
-    pub(in crate::engine) fn plan_now(
+    /// One planning round of [`Self::decide`]: the task is compiled in the
+    /// first (and kept in `compiled` for the next), with the same variables.
+    fn plan_round(
         &self,
         task: &Task,
         layer: &Vars,
         become_: &Option<String>,
+        compiled: &mut Option<CompiledTask>,
+    ) -> Result<Decision, PlanError> {
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
+        let compiled = match compiled {
+            Some(c) => &*c,
+            None => compiled.insert(self.compile(&r, task, false).map_err(PlanError::Fail)?),
+        };
+        self.plan_now(&r, task, become_, compiled)
+    }
+
+    /// One planning attempt against the cached facts, with the task's
+    /// arguments rendered once for all attempts. Pure: no I/O to the host.
+    fn plan_now(
+        &self,
+        r: &Resolver,
+        task: &Task,
+        become_: &Option<String>,
         compiled: &CompiledTask,
     ) -> Result<Decision, PlanError> {
-        let role = task.role.as_deref();
-        let magic = self.task_magic(task);
-        let r = self.resolver(role, &[&task.vars, layer], &magic);
         let args = &compiled.args;
         if modules::is_fallback(&task.module) {
-            return Ok(self.fallback_decision(task, &r, args.clone()));
+            return Ok(self.fallback_decision(task, r, args.clone()));
         }
         let search = SearchPaths {
             role_path: task.role.as_ref().map(|r| r.own.path.clone()),
@@ -204,7 +211,7 @@ impl HostRunner {
             playbook_dir: self.shared.playbook.dir.clone(),
         };
         let render = |p: &Path, opts: &rprov_template::FileOptions| {
-            compiled.template(p, opts, || self.render_template_file(&r, task, p, opts))
+            compiled.template(p, opts, || self.render_template_file(r, task, p, opts))
         };
         let empty = HashMap::new();
         let facts = self.cache.get(become_).unwrap_or(&empty);

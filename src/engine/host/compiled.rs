@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use rprov_template::{FileOptions, OMIT};
 use serde_json::{Map, Value as Json};
 
+use super::super::vars::Resolver;
 use super::{arg_error, HostRunner};
-use crate::modules::PlanError;
-use crate::playbook::{Task, Vars};
+use crate::playbook::Task;
 
 pub(in crate::engine) struct CompiledTask {
     /// The rendered arguments, `omit` ones left out.
@@ -49,30 +49,28 @@ impl CompiledTask {
 
 impl HostRunner {
     /// Renders `task`'s arguments and environment for this host with the
-    /// loop layer `layer`. `lenient` (for the lookahead only): an argument
-    /// that cannot be rendered yet, because it uses the result of an earlier
-    /// task, is taken as empty so that the task still names its paths.
+    /// variables of `r` (the task's, its loop item's). `lenient` (for the
+    /// lookahead only): an argument that cannot be rendered yet, because it
+    /// uses the result of an earlier task, is taken as empty so that the
+    /// task still names its paths.
     pub(in crate::engine) fn compile(
         &self,
+        r: &Resolver,
         task: &Task,
-        layer: &Vars,
         lenient: bool,
-    ) -> Result<CompiledTask, PlanError> {
-        let role = task.role.as_deref();
-        let magic = self.task_magic(task);
-        let r = self.resolver(role, &[&task.vars, layer], &magic);
+    ) -> Result<CompiledTask, String> {
         let rendered = match &task.args {
             Json::Object(m) if lenient => Json::Object(
                 m.iter()
                     .map(|(k, v)| {
                         let v = self
-                            .render_json(&r, v)
+                            .render_json(r, v)
                             .unwrap_or_else(|_| Json::String(String::new()));
                         (k.clone(), v)
                     })
                     .collect(),
             ),
-            _ => self.render_args(&r, task).map_err(PlanError::Fail)?,
+            _ => self.render_args(r, task)?,
         };
         let args = match rendered {
             Json::Object(m) => m
@@ -84,17 +82,12 @@ impl HostRunner {
         let mut environment = Map::new();
         for env in &task.environment {
             let value = self
-                .render_json(&r, env)
-                .map_err(|e| PlanError::Fail(arg_error(&task.origin, &e, &r)))?;
+                .render_json(r, env)
+                .map_err(|e| arg_error(&task.origin, &e, r))?;
             match value {
                 Json::Object(m) => environment.extend(m),
                 Json::Null => {}
-                _ => {
-                    return Err(PlanError::Fail(format!(
-                        "{}: `environment` must be a mapping",
-                        task.origin
-                    )))
-                }
+                _ => return Err(format!("{}: `environment` must be a mapping", task.origin)),
             }
         }
         Ok(CompiledTask {

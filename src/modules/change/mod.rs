@@ -311,7 +311,13 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
             }
             s.push_str(&format!("{name}={}; export {name}\n", quote(value)))
         }
-        Change::ChangeDir { path } => s.push_str(&format!("cd {} || exit 1\n", quote(path))),
+        Change::ChangeDir { path } => {
+            // Ansible's command module's words when it cannot enter `chdir`.
+            let q = quote(path);
+            s.push_str(&format!(
+                "cd {q} 2>/dev/null || {{ printf 'Unable to change directory before execution: %s\\n' {q} >&2; exit 1; }}\n"
+            ));
+        }
         Change::Raw { script, .. } => {
             s.push_str(script);
             if !script.ends_with('\n') {
