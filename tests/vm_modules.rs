@@ -598,7 +598,9 @@ const VM_REBOOT_PLAY: &str = r#"
     - name: wait for it
       wait_for_connection:
         delay: 5
-        timeout: 300
+        # A TCG boot on a busy 2-core machine has taken minutes (vm_site
+        # waits as long).
+        timeout: 600
       register: w
     - name: boot id after
       command: cat /proc/sys/kernel/random/boot_id
