@@ -140,25 +140,28 @@ fn keywords_and_arguments_have_their_effect() {
     );
     assert_eq!(fs::read_to_string(&backup_file).expect("backup"), "old\n");
 
-    // lineinfile and blockinfile name theirs `backup`, as in Ansible.
-    for (task, file, old, new) in [
+    // lineinfile names its `backup` and blockinfile its `backup_file`, as
+    // in Ansible.
+    for (task, key, file, old, new) in [
         (
             "lineinfile with backup",
+            "backup",
             "lines.conf",
             "a=1\nb=1\n",
             "a=2\nb=1\n",
         ),
         (
             "blockinfile with backup",
+            "backup_file",
             "block.conf",
             "top\n",
             "top\n# BEGIN ANSIBLE MANAGED BLOCK\nmanaged\n# END ANSIBLE MANAGED BLOCK\n",
         ),
     ] {
         assert_eq!(read(file), new, "{task}");
-        let backup = event(&run, task)["result"]["backup"]
+        let backup = event(&run, task)["result"][key]
             .as_str()
-            .unwrap_or_else(|| panic!("{task}: no backup in the result\n{}", run.dump()))
+            .unwrap_or_else(|| panic!("{task}: no {key} in the result\n{}", run.dump()))
             .to_string();
         let prefix = format!("{}/{file}.", base.display());
         assert!(
