@@ -63,3 +63,38 @@ fn a_command_carries_the_next_probe() {
         "hello 9\n"
     );
 }
+
+/// `stat` reads its path in the first probe with the others, and that
+/// answer stays good until a task changes that path: stats between changes
+/// to other files cost no round trip; a stat of a file just changed is
+/// asked again, and sees the new content.
+#[test]
+fn a_stat_is_probed_again_only_when_its_path_changed() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let target = target_dir(USER);
+    let dir = target.path().display().to_string();
+    for f in ["b", "d"] {
+        fs::write(target.path().join(f), "x\n").expect("write");
+    }
+    fs::write(
+        work.path().join("site.yml"),
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - copy: {{content: \"1\\n\", dest: \"{dir}/a\"}}\n\
+             \x20   - stat: {{path: \"{dir}/b\"}}\n\
+             \x20   - copy: {{content: \"1\\n\", dest: \"{dir}/c\"}}\n\
+             \x20   - stat: {{path: \"{dir}/d\"}}\n\
+             \x20   - copy: {{content: \"1\\n\", dest: \"{dir}/e\"}}\n\
+             \x20   - stat: {{path: \"{dir}/a\"}}\n\
+             \x20     register: a\n\
+             \x20   - assert: {{that: \"a.stat.checksum == 'e5fa44f2b31c1fb553b6021e7360d07d5d91ff5e'\"}}\n"
+        ),
+    )
+    .expect("write");
+    let inv = common::one_host_inventory(work.path(), &sshd, "h");
+    let run = apply_json(work.path(), &inv, &[]);
+    run.expect_code(0);
+    // The first probe, the three copies, and `a` asked again after its copy.
+    assert_eq!(run.recap("h")["remote_commands"], 5, "{}", run.dump());
+}

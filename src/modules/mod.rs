@@ -889,10 +889,23 @@ impl PlanCx<'_> {
     }
 
     /// The stdout of a read-only shell snippet, run in the host's probe batch.
+    /// Its answer is asked again after any action (nothing says what it read).
     pub fn read(&self, script: &str) -> Result<String, PlanError> {
-        let probe = Probe::Shell {
+        self.text(Probe::Shell {
             script: script.to_string(),
-        };
+        })
+    }
+
+    /// [`Self::read`] of a snippet that reads only `path`: its answer stays
+    /// good until an action touches that path.
+    pub fn read_about(&self, path: &str, script: &str) -> Result<String, PlanError> {
+        self.text(Probe::PathShell {
+            path: path.to_string(),
+            script: script.to_string(),
+        })
+    }
+
+    fn text(&self, probe: Probe) -> Result<String, PlanError> {
         match self.facts.get(&probe) {
             Some(Fact::Text(s)) => Ok(s.clone()),
             _ => Err(PlanError::Need(vec![probe])),

@@ -73,7 +73,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         mime: bool_alias(cx, &["get_mime", "mime", "mime_type", "mime-type"])?,
         attributes: bool_alias(cx, &["get_attributes", "attr", "attributes"])?,
     };
-    let out = cx.read(&snippet(&path, &asked))?;
+    let out = cx.read_about(&path, &snippet(&path, &asked))?;
     let stat = parse(&path, &asked, &out).map_err(PlanError::Fail)?;
     let mut result = Map::new();
     result.insert("changed".into(), json!(false));

@@ -33,6 +33,10 @@ pub enum Probe {
     /// states, a user's entry); answered with its stdout. The snippet runs in a
     /// subshell, so `exit` ends only itself. It must not change the host.
     Shell { script: String },
+    /// A read-only snippet about one path (`stat`'s full record): answered
+    /// like [`Probe::Shell`], but stale only when that path (or what is
+    /// under it) changes, as a [`Probe::File`] is, not after every action.
+    PathShell { path: String, script: String },
 }
 
 /// The answer to a [`Probe`].
@@ -44,7 +48,7 @@ pub enum Fact {
     Content(Option<Vec<u8>>),
     /// True when at least one entry under the tree differs.
     TreeDiffers(bool),
-    /// stdout of a [`Probe::Shell`] snippet.
+    /// stdout of a [`Probe::Shell`] or [`Probe::PathShell`] snippet.
     Text(String),
 }
 
@@ -56,9 +60,10 @@ impl Probe {
     pub fn path(&self) -> Option<&str> {
         match self {
             Probe::Facts | Probe::Shell { .. } => None,
-            Probe::File { path, .. } | Probe::Content { path } | Probe::Tree { path, .. } => {
-                Some(path)
-            }
+            Probe::File { path, .. }
+            | Probe::Content { path }
+            | Probe::Tree { path, .. }
+            | Probe::PathShell { path, .. } => Some(path),
         }
     }
 
@@ -73,7 +78,9 @@ impl Probe {
                 group,
                 mode,
             } => file::tree_snippet(path, owner.as_deref(), group.as_deref(), mode.as_deref()),
-            Probe::Shell { script } => format!("( {script}\n) </dev/null 2>/dev/null"),
+            Probe::Shell { script } | Probe::PathShell { script, .. } => {
+                format!("( {script}\n) </dev/null 2>/dev/null")
+            }
         }
     }
 
@@ -83,7 +90,7 @@ impl Probe {
             Probe::File { .. } => file::parse_stat(out).map(Fact::File),
             Probe::Content { .. } => file::parse_content(out).map(Fact::Content),
             Probe::Tree { .. } => Ok(Fact::TreeDiffers(out.trim() == "differs")),
-            Probe::Shell { .. } => Ok(Fact::Text(out.to_string())),
+            Probe::Shell { .. } | Probe::PathShell { .. } => Ok(Fact::Text(out.to_string())),
         }
     }
 }

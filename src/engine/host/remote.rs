@@ -500,7 +500,8 @@ impl HostRunner {
 
     pub(super) fn invalidate(&mut self, action: &Action) {
         // Shell probes (packages, units, users) have no path to match: any
-        // action may have changed what they saw.
+        // action may have changed what they saw. A `PathShell` has its path,
+        // and goes stale with it below.
         for c in self.cache.values_mut() {
             c.retain(|p, _| !matches!(p, Probe::Shell { .. }));
         }
