@@ -575,7 +575,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             output,
             // A package may write anywhere (config files, units, users).
             touches_everything: true,
-            ..change::checked(changes, result).map_err(PlanError::Fail)?
+            ..change::checked(changes, result)?
         })
     };
     // As Ansible: a cache update is a change when it is all the task does

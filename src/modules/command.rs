@@ -102,12 +102,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     }
 
     let mut changes = Vec::new();
+    // A name the shell cannot take is refused by the renderer.
     for (k, v) in cx.environment {
-        if !change::is_env_name(k) {
-            return Err(PlanError::Fail(format!(
-                "invalid environment variable name `{k}`"
-            )));
-        }
         let v = match v {
             Json::String(s) => s.clone(),
             other => other.to_string(),
@@ -177,7 +173,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             stdin,
             output: OutputMode::Command,
             touches_everything: true,
-            ..change::checked(changes, result).map_err(PlanError::Fail)?
+            ..change::checked(changes, result)?
         },
     })
 }

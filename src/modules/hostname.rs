@@ -79,7 +79,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             },
         ]
     };
-    let mut action = change::checked(changes, result).map_err(PlanError::Fail)?;
+    let mut action = change::checked(changes, result)?;
     action.touches = vec!["/etc/hostname".into()];
     Ok(Decision::Change {
         diffs: vec![Diff {

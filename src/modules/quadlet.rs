@@ -30,7 +30,7 @@ use super::change::{self, Change, Content, Systemctl};
 use super::files::Attrs;
 use super::mode::Mode;
 use super::user_scope::{key_values, parse_info, parse_units, show_snippet, Scope, ScopeInfo};
-use super::{Action, Decision, Diff, PlanCx, PlanError};
+use super::{Decision, Diff, PlanCx, PlanError};
 use crate::probe::FileKind;
 
 /// Quadlet source kinds and the suffix of the service each generates.
@@ -398,7 +398,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 if_running: true,
             });
         }
-        let mut action = action(all, result(&path, &units, true))?;
+        let mut action = change::checked(all, result(&path, &units, true))?;
         action.touches = touches;
         return Ok(Decision::Change { diffs, action });
     }
@@ -588,7 +588,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     }
     let mut all = vec![Change::Manager { scope, start: true }];
     all.append(&mut changes);
-    let mut action = action(all, result(&path, &units, true))?;
+    let mut action = change::checked(all, result(&path, &units, true))?;
     action.touches = touches;
     action
         .result
@@ -607,10 +607,6 @@ fn unit_dir(scope: &Scope, info: &ScopeInfo, quadlet: bool) -> String {
         (Scope::User(_), true) => format!("{}/.config/containers/systemd", info.home),
         (Scope::User(_), false) => format!("{}/.config/systemd/user", info.home),
     }
-}
-
-fn action(changes: Vec<Change>, result: Map<String, Json>) -> Result<Action, PlanError> {
-    change::checked(changes, result).map_err(PlanError::Fail)
 }
 
 /// The missing directories from the user's home down to `dir`, owned by the

@@ -297,8 +297,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }],
         action: Action {
             output: OutputMode::Parse(parse_output),
-            ..change::checked(changes(&scope, &targets, expect, timeout, interval), result)
-                .map_err(PlanError::Fail)?
+            ..change::checked(changes(&scope, &targets, expect, timeout, interval), result)?
         },
     })
 }

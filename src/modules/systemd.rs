@@ -368,7 +368,7 @@ fn steps_action(
         op,
         if_running: false,
     }));
-    change::checked(changes, result).map_err(PlanError::Fail)
+    Ok(change::checked(changes, result)?)
 }
 
 #[cfg(test)]

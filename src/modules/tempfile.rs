@@ -54,8 +54,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                           known only from its output",
                 }],
                 result,
-            )
-            .map_err(PlanError::Fail)?
+            )?
         },
         waits_for: format!("the path of a new temporary {state}: nothing is created in check mode"),
     })

@@ -80,7 +80,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             },
         ]
     };
-    let mut action = change::checked(changes, result).map_err(PlanError::Fail)?;
+    let mut action = change::checked(changes, result)?;
     action.touches = vec!["/etc/localtime".into(), "/etc/timezone".into()];
     Ok(Decision::Change {
         diffs: vec![Diff {

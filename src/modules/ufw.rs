@@ -467,7 +467,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     }
     result.insert("changed".into(), json!(true));
     let action = |changes: Vec<Change>, result: Map<String, serde_json::Value>| {
-        let mut a = change::checked(changes, result).map_err(PlanError::Fail)?;
+        let mut a = change::checked(changes, result)?;
         a.touches = vec!["/etc/ufw".into(), "/etc/default/ufw".into()];
         Ok::<_, PlanError>(a)
     };

@@ -223,8 +223,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                           answer read back in parts",
                 }],
                 result,
-            )
-            .map_err(PlanError::Fail)?
+            )?
         },
     })
 }

@@ -84,7 +84,7 @@ fn action(
     result: Map<String, Json>,
     touches: Vec<String>,
 ) -> Result<Action, PlanError> {
-    let mut a = change::checked(changes, result).map_err(PlanError::Fail)?;
+    let mut a = change::checked(changes, result)?;
     a.touches = touches;
     Ok(a)
 }

@@ -161,8 +161,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                           or the timeout passes: one remote command however long it takes",
                 }],
                 result,
-            )
-            .map_err(PlanError::Fail)?
+            )?
         },
     })
 }

@@ -576,7 +576,7 @@ impl HostRunner {
 
 /// What Ansible 2.19 registers as a failed result's `exception` when it has
 /// no Python traceback to show (rprov never has one).
-pub(super) const NO_TRACEBACK: &str = "(traceback unavailable)";
+const NO_TRACEBACK: &str = "(traceback unavailable)";
 
 /// A failed result carries `exception`, as every failed result does in
 /// ansible-core 2.19 (roles test `result.exception is defined`).

@@ -297,7 +297,7 @@ impl HostRunner {
         };
 
         let mut outcomes = Vec::new();
-        let all = task.loop_extended.map(|_| items.clone());
+
         let loop_var = match self.loop_var(task, extra) {
             Ok(v) => v,
             Err(m) => return self.finish_task(task, &name, ItemOutcome::failed(m), extra, started),
@@ -305,7 +305,7 @@ impl HostRunner {
         // As Ansible: within the loop, `register` names the last item's
         // result (a label may show it; the next item may use it).
         let mut last_result: Option<Json> = None;
-        for (idx, item) in items.into_iter().enumerate() {
+        for (idx, item) in items.iter().enumerate() {
             if idx > 0 && task.loop_pause > 0.0 {
                 tokio::time::sleep(std::time::Duration::from_secs_f64(task.loop_pause)).await;
             }
@@ -321,8 +321,7 @@ impl HostRunner {
             }
             let extended = task
                 .loop_extended
-                .zip(all.as_deref())
-                .map(|(ext, all)| loop_info(all, idx, ext.allitems));
+                .map(|ext| loop_info(&items, idx, ext.allitems));
             if let Some(info) = &extended {
                 layer.insert("ansible_loop".into(), info.clone());
             }
@@ -339,7 +338,7 @@ impl HostRunner {
                 last_result = Some(this);
             }
             self.refusals.take();
-            let label = self.item_label(task, &layer, &item);
+            let label = self.item_label(task, &layer, item);
             // A label on a value not known in check mode shows the item.
             let unknown = self.refusals.take().is_some();
             let label = match label {
@@ -358,7 +357,7 @@ impl HostRunner {
                 self.shared.reporter.host_progress(&self.name, &name);
             }
             self.report(task, &name, Some(&label), &o, item_started);
-            o.result.insert(loop_var.clone(), item);
+            o.result.insert(loop_var.clone(), item.clone());
             o.result.insert("ansible_loop_var".into(), json!(loop_var));
             if let Some(iv) = &task.index_var {
                 o.result.insert(iv.clone(), json!(idx));

@@ -46,14 +46,10 @@ impl HostRunner {
         become_: &Option<String>,
         check: bool,
     ) -> Result<ItemOutcome, Stop> {
-        let args = {
-            let magic = self.magic(task.role.as_deref());
-            let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
-            match self.render_args(&r, task) {
-                Ok(Json::Object(m)) => m,
-                Ok(_) => Map::new(),
-                Err(msg) => return Ok(ItemOutcome::failed(msg)),
-            }
+        let args = match self.with_resolver(task, layer, |h, r| h.render_args(r, task)) {
+            Ok(Json::Object(m)) => m,
+            Ok(_) => Map::new(),
+            Err(msg) => return Ok(ItemOutcome::failed(msg)),
         };
         let seconds = |name: &str, default: i64| -> Result<u64, String> {
             let n = match args.get(name) {

@@ -185,7 +185,7 @@ pub fn lines(change: &Change) -> Result<String, String> {
 }
 
 /// A name the shell takes for a variable.
-pub fn is_env_name(name: &str) -> bool {
+fn is_env_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with(|c: char| c.is_ascii_digit())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -479,6 +479,26 @@ mod tests {
             .expect("second write reads 2 bytes");
         assert!(a < b, "{}", two.script);
         assert!(!two.script.contains("cat > \"$t\""), "{}", two.script);
+    }
+
+    /// A variable name the shell would read as code is refused, not run.
+    #[test]
+    fn an_export_needs_a_shell_name() {
+        let export = |name: &str| {
+            render(&[Change::Export {
+                name: name.into(),
+                value: "$(id)".into(),
+            }])
+        };
+        let ok = export("_A1").unwrap().script;
+        assert_eq!(ok, "set -e\n_A1='$(id)'; export _A1\n");
+        for bad in ["A B", "1A", "", "A;id"] {
+            let e = export(bad).unwrap_err();
+            assert!(
+                e.contains("invalid environment variable name"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     /// A missing tool fails the action before anything runs, naming it.

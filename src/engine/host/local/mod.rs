@@ -187,7 +187,7 @@ impl HostRunner {
     }
 
     /// The resolver for a local task's item (`layer`: loop variables).
-    fn with_resolver<T>(
+    pub(in crate::engine::host) fn with_resolver<T>(
         &self,
         task: &Task,
         layer: &Vars,
