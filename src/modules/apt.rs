@@ -42,7 +42,7 @@ use std::collections::HashMap;
 use rprov_transport::quote;
 use serde_json::{json, Map};
 
-use super::change::{self, Change, Times};
+use super::change::{self, Change, Read, Times};
 use super::sysargs::{choice, list_arg, sections, sep_line, u64_arg};
 use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
 
@@ -357,8 +357,11 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             "apt-get -s -q autoclean 2>/dev/null | grep '^Del [^/]' || true\n".into(),
         ),
     ];
-    let snippet = parts.join(&format!("{}\n", sep_line()));
-    let out = cx.read(&snippet)?;
+    let out = cx.ask_one(Read::Raw {
+        script: parts.join(&format!("{}\n", sep_line())),
+        why: "dpkg's view is kept in a shell variable so that apt-cache, which is slow, \
+              is asked only about packages dpkg has not installed",
+    })?;
     let s = sections(&out, 8);
     if s[0].contains("NOAPT") {
         return Err(PlanError::Fail(format!(

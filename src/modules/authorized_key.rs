@@ -6,11 +6,10 @@
 //! second one, and a host keyed by Ansible stays unchanged under rprov. The new file is computed here and written atomically, owned
 //! by the user with mode 0600, in `~/.ssh` (0700) created when `manage_dir`.
 
-use rprov_transport::quote;
 use serde_json::json;
 
 use super::authorized_keys_file::{self as keys_file, parse_options};
-use super::change::{self, Change, Content};
+use super::change::{self, Change, Content, Read};
 use super::files::Attrs;
 use super::mode::Mode;
 use super::sysargs::{both, choice};
@@ -47,7 +46,10 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         return Err(PlanError::Fail("authorized_key: `key` holds no key".into()));
     }
 
-    let pw = cx.read(&format!("getent passwd {}", quote(&user)))?;
+    let pw = cx.ask_one(Read::Getent {
+        db: "passwd",
+        key: user.clone(),
+    })?;
     let fields: Vec<&str> = pw.lines().next().unwrap_or_default().split(':').collect();
     if fields.len() < 7 {
         return Err(PlanError::Missing(format!(

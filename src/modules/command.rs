@@ -4,7 +4,7 @@
 use rprov_transport::quote;
 use serde_json::{json, Value as Json};
 
-use super::change::{self, Change};
+use super::change::{self, Change, Read};
 use super::{Action, Decision, OutputMode, PlanCx, PlanError};
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
@@ -281,30 +281,12 @@ fn not_found_check(program: &str) -> String {
 
 /// Whether `path` exists, or, when it holds `*` or `?`, whether anything
 /// matches it (Python's `glob.glob`, which Ansible's `creates`/`removes`
-/// use). The pattern is read on the host with every other character quoted.
+/// use), read on the host.
 fn matches_something(cx: &PlanCx, path: &str) -> Result<bool, PlanError> {
     if !path.contains(['*', '?']) {
         return Ok(cx.file(path, true)?.exists());
     }
-    let mut pattern = String::new();
-    let mut literal = String::new();
-    for c in path.chars() {
-        if matches!(c, '*' | '?') {
-            if !literal.is_empty() {
-                pattern.push_str(&quote(&literal));
-                literal.clear();
-            }
-            pattern.push(c);
-        } else {
-            literal.push(c);
-        }
-    }
-    if !literal.is_empty() {
-        pattern.push_str(&quote(&literal));
-    }
-    let out = cx.read(&format!(
-        "for _rp_f in {pattern}; do if [ -e \"$_rp_f\" ] || [ -L \"$_rp_f\" ]; then echo yes; break; fi; done"
-    ))?;
+    let out = cx.ask_one(Read::AnyMatches(path.to_string()))?;
     Ok(out.trim() == "yes")
 }
 

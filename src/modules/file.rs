@@ -1,8 +1,6 @@
 //! `file`: directories, links, touch and absent, with owner, group and mode.
 
-use rprov_transport::quote;
-
-use super::change::{self, Change, Times};
+use super::change::{self, Change, Read, Times};
 use super::files::{self, Attrs};
 use super::mode::{self, Mode};
 use super::sysargs::both;
@@ -333,12 +331,7 @@ fn tree_differs(cx: &PlanCx, path: &str, attrs: &Attrs, cur: u32) -> Result<bool
     });
     let modes = match symbolic {
         // Links are left out: chmod never changes them.
-        Some(_) => cx
-            .read(&format!(
-                "find {} ! -type l -exec stat -c '%F|%a' {{}} + | sort -u",
-                quote(path)
-            ))
-            .map(Some),
+        Some(_) => cx.ask_one(Read::TreeModes(path.to_string())).map(Some),
         None => Ok(None),
     };
     let (owners, modes) = both(owners, modes)?;

@@ -6,9 +6,8 @@
 
 use serde_json::{json, Map};
 
-use super::change::{self, Change, Content};
+use super::change::{self, Change, Content, Read};
 use super::files::Attrs;
-use super::sysargs::{sections, sep_line};
 use super::{Decision, Diff, PlanCx, PlanError};
 use crate::probe::FileState;
 
@@ -27,11 +26,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             "hostname: `{name}` is not a valid host name (letters, digits, `-` and `.`)"
         )));
     }
-    let out = cx.read(&format!(
-        "hostname\n{s}\ncat /etc/hostname 2>/dev/null\n{s}\n[ -d /run/systemd/system ] && command -v hostnamectl >/dev/null && echo systemd",
-        s = sep_line()
-    ))?;
-    let p = sections(&out, 3);
+    let p = cx.ask(&[
+        Read::Output(vec!["hostname".into()]),
+        Read::File("/etc/hostname".into()),
+        Read::Systemd {
+            tool: "hostnamectl",
+            args: &[],
+        },
+    ])?;
     let running = p[0].trim();
     let stored = p[1]
         .lines()

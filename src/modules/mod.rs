@@ -890,18 +890,31 @@ impl PlanCx<'_> {
 
     /// The stdout of a read-only shell snippet, run in the host's probe batch.
     /// Its answer is asked again after any action (nothing says what it read).
-    pub fn read(&self, script: &str) -> Result<String, PlanError> {
+    fn read(&self, script: &str) -> Result<String, PlanError> {
         self.text(Probe::Shell {
             script: script.to_string(),
         })
     }
 
-    /// [`Self::read`] of a snippet that reads only `path`: its answer stays
-    /// good until an action touches that path.
-    pub fn read_about(&self, path: &str, script: &str) -> Result<String, PlanError> {
+    /// The answers to typed `reads`, one section each, asked in the host's
+    /// probe batch like [`Self::read`] (and, like it, asked again after any
+    /// action).
+    pub fn ask(&self, reads: &[change::Read]) -> Result<Vec<String>, PlanError> {
+        let out = self.read(&change::read::render(reads))?;
+        Ok(sysargs::sections(&out, reads.len()))
+    }
+
+    /// [`Self::ask`] of one read: its whole output.
+    pub fn ask_one(&self, read: change::Read) -> Result<String, PlanError> {
+        self.read(&change::read::render(std::slice::from_ref(&read)))
+    }
+
+    /// [`Self::ask_one`] of a read about `path` alone: its answer stays good
+    /// until an action touches that path.
+    pub fn ask_about(&self, path: &str, read: change::Read) -> Result<String, PlanError> {
         self.text(Probe::PathShell {
             path: path.to_string(),
-            script: script.to_string(),
+            script: change::read::render(std::slice::from_ref(&read)),
         })
     }
 

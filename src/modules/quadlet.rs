@@ -26,10 +26,10 @@ use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 use sha2::{Digest, Sha256};
 
-use super::change::{self, Change, Content, Systemctl};
+use super::change::{self, Change, Content, Read, Systemctl};
 use super::files::Attrs;
 use super::mode::Mode;
-use super::user_scope::{key_values, parse_info, parse_units, show_snippet, Scope, ScopeInfo};
+use super::user_scope::{key_values, parse_info, parse_units, Scope, ScopeInfo};
 use super::{Decision, Diff, PlanCx, PlanError};
 use crate::probe::FileKind;
 
@@ -179,6 +179,27 @@ fn has_install_section(text: &str) -> bool {
 const GENERATOR: &str = "_rp_g=/usr/libexec/podman/quadlet\n\
     [ -x \"$_rp_g\" ] || _rp_g=/usr/lib/systemd/system-generators/podman-system-generator\n";
 
+/// What is read before a quadlet is decided: the scope's user and the state
+/// of each unit the task starts or stops.
+fn units_read(scope: &Scope, units: Vec<String>) -> Read {
+    Read::Units {
+        scope: scope.clone(),
+        units,
+        props: "Id,ActiveState,SubState,LoadState,UnitFileState",
+        quadlet_newer: false,
+        any_needs_reload: false,
+    }
+}
+
+/// [`validate_snippet`] as a read.
+fn validate_read(scope: &Scope, dir: &str, un: &UnitName, text: &str, insts: &[String]) -> Read {
+    Read::Raw {
+        script: validate_snippet(scope, dir, un, text, insts),
+        why: "podman's quadlet generator run on the new unit beside the existing ones, \
+              in a temporary directory, its messages read by check_validation",
+    }
+}
+
 /// The probe snippet that validates `text` as `name` with the generator's dry run.
 fn validate_snippet(
     scope: &Scope,
@@ -312,13 +333,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     } else {
         vec![un.unit(None)]
     };
-    let probe = format!(
-        "{}{}if [ -n \"$_rp_uid\" ]; then\n{}fi\n",
-        scope.prelude(),
-        scope.info_snippet(),
-        show_snippet(&units, "Id,ActiveState,SubState,LoadState,UnitFileState")
-    );
-    let out = cx.read(&probe)?;
+    let out = cx.ask_one(units_read(&scope, units.clone()))?;
     let info = parse_info(&scope, &out)?;
     let unit_props = parse_units(&out);
     let _ = key_values(&out);
@@ -425,7 +440,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 
     if !content_same || !attr_changes.is_empty() {
         if validate && !content_same && un.quadlet {
-            let v = cx.read(&validate_snippet(&scope, &dir, &un, &text, &insts))?;
+            let v = cx.ask_one(validate_read(&scope, &dir, &un, &text, &insts))?;
             check_validation(&v, &un, &insts)?;
         }
         let mut d = Diff {
@@ -688,14 +703,11 @@ mod tests {
             } else {
                 vec![un.unit(None)]
             };
-            let probe = format!(
-                "{}{}if [ -n \"$_rp_uid\" ]; then\n{}fi\n",
-                scope.prelude(),
-                scope.info_snippet(),
-                show_snippet(&units, "Id,ActiveState,SubState,LoadState,UnitFileState")
-            );
+            let probe = crate::modules::change::read::render(&[units_read(&scope, units)]);
             let text = cx.args.get("content").and_then(Json::as_str).unwrap_or("");
-            let vs = validate_snippet(&scope, DIR, &un, text, &insts);
+            let vs = crate::modules::change::read::render(&[validate_read(
+                &scope, DIR, &un, text, &insts,
+            )]);
             (probe, vs)
         };
         f.answer(&probe, &info_out(true, states));

@@ -16,8 +16,8 @@
 use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
-use super::change::{self, Change};
-use super::user_scope::{parse_info, parse_units, show_snippet, unit_name, Scope};
+use super::change::{self, Change, Read};
+use super::user_scope::{parse_info, parse_units, unit_name, Scope};
 use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
 
 /// One unit to restart and the URL telling it is back.
@@ -227,6 +227,18 @@ fn parse_output(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
     m
 }
 
+/// What is read before a rolling restart: the scope's user and each unit's
+/// load and active state.
+fn units_read(scope: &Scope, units: Vec<String>) -> Read {
+    Read::Units {
+        scope: scope.clone(),
+        units,
+        props: "Id,LoadState,ActiveState",
+        quadlet_newer: false,
+        any_needs_reload: false,
+    }
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let scope = Scope::from_args(cx)?;
     let targets = targets(cx)?;
@@ -244,12 +256,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             })?,
     };
     let units: Vec<String> = targets.iter().map(|t| t.unit.clone()).collect();
-    let text = cx.read(&format!(
-        "{}{}if [ -n \"$_rp_uid\" ]; then\n{}fi\n",
-        scope.prelude(),
-        scope.info_snippet(),
-        show_snippet(&units, "Id,LoadState,ActiveState")
-    ))?;
+    let text = cx.ask_one(units_read(&scope, units.clone()))?;
     let info = parse_info(&scope, &text)?;
     let states = parse_units(&text);
     let where_ = scope.label(Some(&info));
@@ -310,12 +317,7 @@ mod tests {
     fn probe_for(f: &Fixture, units: &[&str]) -> String {
         let scope = Scope::from_args(&f.cx()).unwrap();
         let units: Vec<String> = units.iter().map(|u| u.to_string()).collect();
-        format!(
-            "{}{}if [ -n \"$_rp_uid\" ]; then\n{}fi\n",
-            scope.prelude(),
-            scope.info_snippet(),
-            show_snippet(&units, "Id,LoadState,ActiveState")
-        )
+        crate::modules::change::read::render(&[units_read(&scope, units)])
     }
 
     const INFO: &str =

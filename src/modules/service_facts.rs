@@ -49,6 +49,7 @@
 
 use serde_json::{json, Map, Value as Json};
 
+use super::change::Read;
 use super::{Decision, PlanCx, PlanError};
 
 /// The shell functions of the probe, on their own so a test can run them
@@ -374,7 +375,11 @@ fn active_state(show: &Listing) -> Option<String> {
 }
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let text = cx.read(&script())?;
+    let text = cx.ask_one(Read::Raw {
+        script: script(),
+        why: "systemctl's and service's listings, framed for the parser that reads \
+              them as ansible-core does",
+    })?;
     let (services, warnings) = services(&read_scan(&text)).map_err(PlanError::Fail)?;
     let mut result = Map::new();
     result.insert("changed".into(), json!(false));

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
+use super::change::Read;
 use super::sysargs::str_alias;
 use super::{Decision, PlanCx, PlanError};
 
@@ -73,7 +74,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         mime: bool_alias(cx, &["get_mime", "mime", "mime_type", "mime-type"])?,
         attributes: bool_alias(cx, &["get_attributes", "attr", "attributes"])?,
     };
-    let out = cx.read_about(&path, &snippet(&path, &asked))?;
+    let out = cx.ask_about(
+        &path,
+        Read::Raw {
+            script: snippet(&path, &asked),
+            why: "stat's fields as key=value lines, asked only as the task asks for them \
+                  and parsed beside the snippet",
+        },
+    )?;
     let stat = parse(&path, &asked, &out).map_err(PlanError::Fail)?;
     let mut result = Map::new();
     result.insert("changed".into(), json!(false));

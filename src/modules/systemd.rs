@@ -22,8 +22,8 @@
 
 use serde_json::{json, Map, Value as Json};
 
-use super::change::{self, Change, Systemctl};
-use super::user_scope::{key_values, parse_info, parse_units, show_snippet, unit_name, Scope};
+use super::change::{self, Change, Read, Systemctl};
+use super::user_scope::{key_values, parse_info, parse_units, unit_name, Scope};
 use super::{Action, Decision, Diff, PlanCx, PlanError};
 
 const PROPS: &str = "Id,ActiveState,SubState,UnitFileState,LoadState,NeedDaemonReload";
@@ -39,27 +39,17 @@ const ENABLED_LIKE: &[&str] = &[
     "transient",
 ];
 
-/// The probe snippet for `units` in `scope`: user info, then each unit's
-/// properties, then whether quadlet sources are newer than the generated units.
-pub fn read_snippet(scope: &Scope, units: &[String]) -> String {
-    let (src, gen) = match scope {
-        Scope::System => (
-            "/etc/containers/systemd".to_string(),
-            "/run/systemd/generator".to_string(),
-        ),
-        Scope::User(_) => (
-            "$_rp_home/.config/containers/systemd".to_string(),
-            "/run/user/$_rp_uid/systemd/generator".to_string(),
-        ),
-    };
-    format!(
-        "{}{}if [ -n \"$_rp_uid\" ]; then\n{}\
-         if [ -d \"{src}\" ] && [ -d \"{gen}\" ] && [ -n \"$(find \"{src}\" -newer \"{gen}\" -print 2>/dev/null | head -n 1)\" ]; then echo rp_quadlet_newer=yes; fi\n\
-         fi\n",
-        scope.prelude(),
-        scope.info_snippet(),
-        show_snippet(units, PROPS),
-    )
+/// What is read for `units` in `scope`: user info, each unit's properties,
+/// whether quadlet sources are newer than the generated units and, with
+/// `any_needs_reload`, whether any unit wants a daemon-reload.
+fn units_read(scope: &Scope, units: Vec<String>, any_needs_reload: bool) -> Read {
+    Read::Units {
+        scope: scope.clone(),
+        units,
+        props: PROPS,
+        quadlet_newer: true,
+        any_needs_reload,
+    }
 }
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
@@ -97,7 +87,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         )));
     }
     let unit = unit_name(&name);
-    let text = cx.read(&read_snippet(&scope, std::slice::from_ref(&unit)))?;
+    let text = cx.ask_one(units_read(&scope, vec![unit.clone()], false))?;
     let info = parse_info(&scope, &text)?;
     let kv = key_values(&text);
     let units = parse_units(&text);
@@ -311,11 +301,7 @@ fn plan_reload_only(
             cx.module
         )));
     }
-    let snippet = format!(
-        "{}if [ -n \"$_rp_uid\" ]; then _rp_sc show '*' -p Id,NeedDaemonReload 2>/dev/null | grep -q '^NeedDaemonReload=yes' && echo rp_unit_needs=yes; fi\n",
-        read_snippet(scope, &[])
-    );
-    let text = cx.read(&snippet)?;
+    let text = cx.ask_one(units_read(scope, Vec::new(), true))?;
     let info = parse_info(scope, &text)?;
     let kv = key_values(&text);
     let needed = asked
@@ -388,7 +374,7 @@ mod tests {
         let mut f = Fixture::new("systemd", args);
         let scope = Scope::from_args(&f.cx())?;
         let unit = unit_name(f.args["name"].as_str().unwrap_or("x"));
-        f.answer(&read_snippet(&scope, &[unit]), out);
+        f.answer_read(units_read(&scope, vec![unit], false), out);
         plan(&f.cx())
     }
 
@@ -540,12 +526,8 @@ mod tests {
         assert!(action.script.contains("_rp_sc daemon-reexec\n"));
         // Without a unit: reexec, and a reload only when one is needed.
         let mut f = Fixture::new("systemd", json!({"daemon_reexec": true}));
-        let snippet = format!(
-            "{}if [ -n \"$_rp_uid\" ]; then _rp_sc show '*' -p Id,NeedDaemonReload 2>/dev/null | grep -q '^NeedDaemonReload=yes' && echo rp_unit_needs=yes; fi\n",
-            read_snippet(&Scope::System, &[])
-        );
-        f.answer(
-            &snippet,
+        f.answer_read(
+            units_read(&Scope::System, Vec::new(), true),
             "rp_user=root\nrp_uid=0\nrp_bus=yes\nrp_linger=yes\n",
         );
         let Decision::Change { diffs, action } = plan(&f.cx()).unwrap() else {

@@ -6,12 +6,10 @@
 //! the host's /usr/share/zoneinfo (tzdata), checked before anything changes.
 //! `hwclock` is not supported.
 
-use rprov_transport::quote;
 use serde_json::{json, Map};
 
-use super::change::{self, Change, Content};
+use super::change::{self, Change, Content, Read};
 use super::files::Attrs;
-use super::sysargs::{sections, sep_line};
 use super::{Decision, Diff, PlanCx, PlanError};
 use crate::probe::FileState;
 
@@ -31,13 +29,15 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         )));
     }
     let zone = format!("/usr/share/zoneinfo/{name}");
-    let out = cx.read(&format!(
-        "if [ -d /run/systemd/system ] && command -v timedatectl >/dev/null; then echo systemd; timedatectl show -p Timezone --value; fi\n{s}\n\
-         readlink /etc/localtime\n{s}\ncat /etc/timezone 2>/dev/null\n{s}\n[ -f {z} ] && echo zone",
-        s = sep_line(),
-        z = quote(&zone)
-    ))?;
-    let p = sections(&out, 4);
+    let p = cx.ask(&[
+        Read::Systemd {
+            tool: "timedatectl",
+            args: &["show", "-p", "Timezone", "--value"],
+        },
+        Read::LinkTarget("/etc/localtime".into()),
+        Read::File("/etc/timezone".into()),
+        Read::IsFile(zone.clone()),
+    ])?;
     let mut sd = p[0].lines();
     let systemd = sd.next() == Some("systemd");
     let from_link = p[1].trim().split("zoneinfo/").nth(1).map(str::to_string);
@@ -54,7 +54,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         result.insert("changed".into(), json!(false));
         return Ok(Decision::Ok { result, msg: None });
     }
-    if p[3].trim() != "zone" {
+    if p[3].trim() != "yes" {
         return Err(PlanError::Fail(format!(
             "timezone: `{name}` is not a known time zone on the host (no {zone}; is tzdata installed?)"
         )));
@@ -119,7 +119,7 @@ mod tests {
         let sd = sd.map(|z| format!("systemd\n{z}")).unwrap_or_default();
         let out = format!(
             "{sd}\n{SEP}\n{link}\n{SEP}\n{file}\n{SEP}\n{}\n",
-            if known { "zone" } else { "" }
+            if known { "yes" } else { "" }
         );
         testing::run("timezone", json!({"name": name}), move |p| match p {
             Probe::Shell { .. } => Some(Fact::Text(out.clone())),

@@ -24,8 +24,8 @@
 
 use serde_json::{json, Map};
 
-use super::change::{self, Change};
-use super::sysargs::{choice, sections, sep_line, str_alias};
+use super::change::{self, Change, Read};
+use super::sysargs::{choice, str_alias};
 use super::{Decision, Diff, PlanCx, PlanError};
 
 fn conf_value(text: &str, key: &str) -> Option<String> {
@@ -356,14 +356,18 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
     };
 
-    let s = sep_line();
-    let out = cx.read(&format!(
-        "command -v ufw >/dev/null && echo installed\n{s}\ncat /etc/ufw/ufw.conf 2>/dev/null\n{s}\n\
-         cat /etc/default/ufw 2>/dev/null\n{s}\ngrep '^### tuple' /etc/ufw/user.rules 2>/dev/null\n{s}\n\
-         grep '^### tuple' /etc/ufw/user6.rules 2>/dev/null"
-    ))?;
-    let p = sections(&out, 5);
-    let installed = p[0].trim() == "installed";
+    let rules = |path: &str| Read::LinesStarting {
+        path: path.into(),
+        prefix: "### tuple",
+    };
+    let p = cx.ask(&[
+        Read::HasCommand("ufw"),
+        Read::File("/etc/ufw/ufw.conf".into()),
+        Read::File("/etc/default/ufw".into()),
+        rules("/etc/ufw/user.rules"),
+        rules("/etc/ufw/user6.rules"),
+    ])?;
+    let installed = p[0].trim() == "yes";
     let (conf, defaults) = (&p[1], &p[2]);
     let (v4, v6): (Vec<&str>, Vec<&str>) = (
         p[3].lines().map(str::trim).collect(),
@@ -516,7 +520,7 @@ mod tests {
     ) -> Result<Decision, super::PlanError> {
         let out = format!(
             "{}\n{SEP}\n{conf}{SEP}\n{DEFAULTS}{SEP}\n{v4}\n{SEP}\n{v6}\n",
-            if installed { "installed" } else { "" }
+            if installed { "yes" } else { "" }
         );
         testing::run("ufw", args, move |p| match p {
             Probe::Shell { .. } => Some(Fact::Text(out.clone())),

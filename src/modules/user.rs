@@ -11,11 +11,10 @@
 //! user tasks cost one probe round together. The diff lists each attribute
 //! that changes, `shell: /bin/sh → /bin/bash`, so check mode is honest.
 
-use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
-use super::change::{self, Change};
-use super::sysargs::{choice, list_arg, sections, sep_line, u64_arg};
+use super::change::{self, Change, Read};
+use super::sysargs::{choice, list_arg, u64_arg};
 use super::{Action, Decision, Diff, PlanCx, PlanError};
 
 /// A passwd entry as `getent passwd` prints it.
@@ -42,16 +41,20 @@ fn parse_passwd(line: &str) -> Option<Passwd> {
     })
 }
 
-/// The read snippet for one user: passwd entry, primary group name,
+/// What is read about one user: passwd entry, primary group name,
 /// supplementary groups, and the password field's lock state (never the
 /// hash itself: only `locked`/`unlocked`/`none` leaves the host).
-fn user_snippet(name: &str) -> String {
-    let q = quote(name);
-    format!(
-        "getent passwd {q}\n{sep}\nid -gn {q} 2>/dev/null\n{sep}\nid -nG {q} 2>/dev/null\n{sep}\n\
-         p=$(getent shadow {q} 2>/dev/null | cut -d: -f2); case \"$p\" in '') echo none;; '!'*) echo locked;; *) echo unlocked;; esac",
-        sep = sep_line()
-    )
+fn user_reads(name: &str) -> [Read; 4] {
+    let id = |flag: &str| Read::Output(vec!["id".into(), flag.into(), name.into()]);
+    [
+        Read::Getent {
+            db: "passwd",
+            key: name.into(),
+        },
+        id("-gn"),
+        id("-nG"),
+        Read::PasswordState(name.into()),
+    ]
 }
 
 /// What the snippet says about a user.
@@ -63,8 +66,7 @@ struct UserFacts {
 }
 
 fn read_user(cx: &PlanCx, name: &str) -> Result<UserFacts, PlanError> {
-    let out = cx.read(&user_snippet(name))?;
-    let s = sections(&out, 4);
+    let s = cx.ask(&user_reads(name))?;
     let entry = s[0].lines().next().and_then(parse_passwd);
     let primary = s[1].trim().to_string();
     Ok(UserFacts {
@@ -392,12 +394,11 @@ fn password_only(
     mut result: Map<String, Json>,
     changes: Vec<Change>,
 ) -> Result<Decision, PlanError> {
-    let snippet = format!(
-        "[ \"$(getent shadow {} | cut -d: -f2)\" = {} ] && echo same || echo differs",
-        quote(name),
-        quote(hash)
-    );
-    if cx.read(&snippet)?.trim() == "same" {
+    let same = cx.ask_one(Read::SamePassword {
+        user: name.into(),
+        hash: hash.into(),
+    })?;
+    if same.trim() == "same" {
         result.insert("changed".into(), json!(false));
         return Ok(Decision::Ok { result, msg: None });
     }
@@ -429,7 +430,10 @@ pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
             "group: invalid group name `{name}`"
         )));
     }
-    let out = cx.read(&format!("getent group {}", quote(&name)))?;
+    let out = cx.ask_one(Read::Getent {
+        db: "group",
+        key: name.clone(),
+    })?;
     let cur_gid: Option<u64> = out
         .lines()
         .next()
@@ -522,8 +526,10 @@ mod tests {
         args: serde_json::Value,
         facts: Option<(&str, &str, &str, &str)>,
     ) -> Result<Decision, super::PlanError> {
+        let name = args["name"].as_str().unwrap_or_default().to_string();
+        let reads = crate::modules::change::read::render(&super::user_reads(&name));
         testing::run("user", args, |p| match p {
-            Probe::Shell { script } if script.starts_with("getent passwd") => {
+            Probe::Shell { script } if *script == reads => {
                 let sep = super::super::sysargs::SEP;
                 Some(Fact::Text(match facts {
                     None => format!("{sep}\n{sep}\n{sep}\nnone\n"),

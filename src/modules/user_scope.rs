@@ -11,16 +11,15 @@
 //! is enabled: the modules enable lingering (part of the change they report)
 //! and then wait for the manager's bus socket before talking to it.
 //!
-//! Every script here defines the same shell functions, so the modules' probe
-//! snippets and actions are written once for both scopes:
+//! The reads and changes of a scope (`Read::Units`, `Change::Manager`,
+//! `Change::Systemctl`) are rendered in `change/systemctl.rs`, which defines
+//! the same shell functions for both scopes:
 //! - `_rp_as CMD…` runs an external command as the scope's user (as is for the
 //!   system scope),
 //! - `_rp_sc ARGS…` runs `systemctl [--user] ARGS…`,
 //! - `$_rp_u`, `$_rp_uid`, `$_rp_home` name the user (root for the system).
 
 use std::collections::HashMap;
-
-use rprov_transport::quote;
 
 use super::{PlanCx, PlanError};
 
@@ -85,81 +84,6 @@ impl Scope {
             (Scope::User(None), None) => "user".into(),
         }
     }
-
-    /// Shell text defining `_rp_u`, `_rp_uid`, `_rp_home`, `_rp_as` and `_rp_sc`.
-    /// When the user does not exist, `_rp_uid` is empty (see [`Scope::require`]).
-    pub fn prelude(&self) -> String {
-        match self {
-            Scope::System => "_rp_u=root; _rp_uid=0; _rp_home=/root\n\
-                 _rp_as() { \"$@\"; }\n\
-                 _rp_sc() { systemctl \"$@\"; }\n"
-                .to_string(),
-            Scope::User(u) => {
-                let who = match u {
-                    Some(u) => quote(u),
-                    None => "\"$(id -un)\"".to_string(),
-                };
-                format!(
-                    "_rp_u={who}\n\
-                     _rp_uid=$(id -u -- \"$_rp_u\" 2>/dev/null || true)\n\
-                     _rp_home=$(getent passwd \"$_rp_u\" | cut -d: -f6)\n\
-                     _rp_as() {{\n\
-                     \x20 if [ \"$(id -u)\" = \"$_rp_uid\" ]; then\n\
-                     \x20   env XDG_RUNTIME_DIR=\"/run/user/$_rp_uid\" DBUS_SESSION_BUS_ADDRESS=\"unix:path=/run/user/$_rp_uid/bus\" \"$@\"\n\
-                     \x20 elif [ \"$(id -u)\" = 0 ]; then\n\
-                     \x20   (cd / && exec runuser -u \"$_rp_u\" -- env HOME=\"$_rp_home\" XDG_RUNTIME_DIR=\"/run/user/$_rp_uid\" DBUS_SESSION_BUS_ADDRESS=\"unix:path=/run/user/$_rp_uid/bus\" \"$@\")\n\
-                     \x20 else\n\
-                     \x20   echo \"acting as user $_rp_u needs become: yes (running as $(id -un))\" >&2; return 5\n\
-                     \x20 fi\n\
-                     }}\n\
-                     _rp_sc() {{ _rp_as systemctl --user \"$@\"; }}\n"
-                )
-            }
-        }
-    }
-
-    /// A snippet (after [`Scope::prelude`]) printing `rp_*=` lines that
-    /// [`parse_info`] reads.
-    pub fn info_snippet(&self) -> String {
-        match self {
-            Scope::System => "echo rp_user=root; echo rp_uid=0; echo rp_home=/root; \
-                 echo rp_group=root; echo rp_linger=yes; echo rp_bus=yes\n"
-                .to_string(),
-            Scope::User(_) => "echo \"rp_user=$_rp_u\"; echo \"rp_uid=$_rp_uid\"; \
-                 echo \"rp_home=$_rp_home\"\n\
-                 echo \"rp_group=$(id -gn -- \"$_rp_u\" 2>/dev/null || id -g -- \"$_rp_u\" 2>/dev/null)\"\n\
-                 if [ -e \"/var/lib/systemd/linger/$_rp_u\" ]; then echo rp_linger=yes; else echo rp_linger=no; fi\n\
-                 if [ -n \"$_rp_uid\" ] && [ -S \"/run/user/$_rp_uid/bus\" ]; then echo rp_bus=yes; else echo rp_bus=no; fi\n"
-                .to_string(),
-        }
-    }
-
-    /// Shell lines (after the prelude) failing when the user does not exist.
-    pub fn require(&self) -> &'static str {
-        match self {
-            Scope::System => "",
-            Scope::User(_) => {
-                "[ -n \"$_rp_uid\" ] || { echo \"no such user: $_rp_u\" >&2; exit 5; }\n"
-            }
-        }
-    }
-
-    /// Shell lines that enable lingering when it is off and wait (up to 30 s)
-    /// until the user's manager answers. Nothing for the system scope.
-    pub fn ensure_manager(&self) -> &'static str {
-        match self {
-            Scope::System => "",
-            Scope::User(_) => {
-                "if [ ! -e \"/var/lib/systemd/linger/$_rp_u\" ]; then loginctl enable-linger \"$_rp_u\"; fi\n\
-                 _rp_i=0\n\
-                 while [ ! -S \"/run/user/$_rp_uid/bus\" ]; do\n\
-                 \x20 _rp_i=$((_rp_i + 1))\n\
-                 \x20 if [ \"$_rp_i\" -gt 300 ]; then echo \"the systemd user manager of $_rp_u did not start: no /run/user/$_rp_uid/bus after 30s\" >&2; exit 6; fi\n\
-                 \x20 sleep 0.1\n\
-                 done\n"
-            }
-        }
-    }
 }
 
 /// `key=value` lines into a map (the last value wins); other lines are ignored.
@@ -218,21 +142,6 @@ pub fn parse_units(text: &str) -> HashMap<String, HashMap<String, String>> {
     out
 }
 
-/// Shell lines (after the prelude) printing the properties of each unit, each
-/// block introduced by `@rp-unit NAME`. Prints nothing for a unit when the
-/// manager does not answer.
-pub fn show_snippet(units: &[String], props: &str) -> String {
-    let mut s = String::new();
-    for u in units {
-        s.push_str(&format!(
-            "echo {}; _rp_sc show -p {props} -- {} 2>/dev/null || true\n",
-            quote(&format!("@rp-unit {u}")),
-            quote(u)
-        ));
-    }
-    s
-}
-
 /// Completes a unit name the way systemctl does: no suffix means `.service`.
 pub fn unit_name(name: &str) -> String {
     const SUFFIXES: &[&str] = &[
@@ -289,34 +198,6 @@ mod tests {
         assert_eq!(unit_name("web@8000"), "web@8000.service");
         assert_eq!(unit_name("etl.timer"), "etl.timer");
     }
-
-    /// The prelude is valid sh, and `_rp_as` runs commands as is for the
-    /// current user.
-    #[test]
-    fn prelude_runs_in_sh() {
-        let me = std::process::Command::new("id")
-            .arg("-un")
-            .output()
-            .unwrap();
-        let me = String::from_utf8_lossy(&me.stdout).trim().to_string();
-        let s = Scope::User(Some(me.clone()));
-        let script = format!(
-            "{}{}{}_rp_as sh -c 'echo \"$XDG_RUNTIME_DIR\"'\n",
-            s.prelude(),
-            s.require(),
-            s.info_snippet()
-        );
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&script)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let text = String::from_utf8_lossy(&out.stdout);
-        let info = parse_info(&s, &text).unwrap();
-        assert_eq!(info.user, me);
-        assert!(text.contains(&format!("/run/user/{}", info.uid)));
-    }
 }
 
 /// Facts in, decision out: a `PlanCx` over fixed arguments and probe answers.
@@ -361,6 +242,11 @@ pub(crate) mod fixture {
                 },
                 Fact::Text(out.to_string()),
             );
+        }
+
+        /// Answers what [`crate::modules::PlanCx::ask_one`] asks with `read`.
+        pub fn answer_read(&mut self, read: crate::modules::change::Read, out: &str) {
+            self.answer(&crate::modules::change::read::render(&[read]), out);
         }
 
         pub fn fact(&mut self, probe: Probe, fact: Fact) {

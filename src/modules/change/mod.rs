@@ -7,13 +7,17 @@
 //! uses [`Change::Raw`], with its reason (a loop on the host, a protocol its
 //! parser reads): `grep -n 'why:' src/modules` lists them all.
 
+pub mod read;
 mod systemctl;
+mod write;
 
 use rprov_transport::quote;
 use serde_json::{Map, Value as Json};
 
+pub use self::read::Read;
 pub use self::systemctl::Systemctl;
-use super::files::{self, Attrs, Source};
+use self::write::{atomic_write_of, attr_lines, Source};
+use super::files::{self, Attrs};
 use super::mode::{self, Mode};
 use super::user_scope::Scope;
 use super::{Action, OutputMode};
@@ -53,7 +57,7 @@ pub enum Change {
     /// (`mkdir -p`: lineinfile's `create: yes`, as Ansible makes them).
     MakeParents { path: String },
     /// `dest` replaced atomically by `content` (see
-    /// [`files::atomic_write_of`]): owner and mode set on a temp file before
+    /// [`write::atomic_write_of`]): owner and mode set on a temp file before
     /// any byte is written, what arrived checked against the bytes sent,
     /// `validate` run on it, `backup` made, then renamed into place.
     /// `existing` is what is at `dest` now: its owner and mode are kept
@@ -224,7 +228,7 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
             s.push_str(&format!(
                 "mkdir -- {q} 2>/dev/null || [ -d {q} ] || mkdir -- {q}\n"
             ));
-            s.push_str(&attrs.apply_lines(&q, 0o755, true, false)?);
+            s.push_str(&attr_lines(attrs, &q, 0o755, true, false)?);
         }
         Change::SetAttrs {
             path,
@@ -232,7 +236,13 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
             current,
             is_dir,
             no_deref,
-        } => s.push_str(&attrs.apply_lines(&quote(path), *current, *is_dir, *no_deref)?),
+        } => s.push_str(&attr_lines(
+            attrs,
+            &quote(path),
+            *current,
+            *is_dir,
+            *no_deref,
+        )?),
         Change::SetAttrsTree {
             path,
             attrs,
@@ -264,7 +274,7 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
                 Content::Bytes(b) => Source::StdinNext(b),
                 Content::HostFile(p) => Source::HostFile(p),
             };
-            s.push_str(&files::atomic_write_of(
+            s.push_str(&atomic_write_of(
                 dest,
                 attrs,
                 existing,

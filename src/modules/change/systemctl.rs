@@ -40,13 +40,136 @@ pub enum Systemctl {
 }
 
 /// The shell defining the scope's `_rp_sc`, run once at the top of a script
-/// (see [`Scope::prelude`]). `ensure_manager`: a user's manager is started
+/// (see [`prelude`]). `ensure_manager`: a user's manager is started
 /// (lingering enabled, its bus awaited) before any step runs.
 pub fn header(scope: &Scope, ensure_manager: bool) -> String {
-    let mut s = scope.prelude();
-    s.push_str(scope.require());
+    let mut s = prelude(scope);
+    s.push_str(require(scope));
     if ensure_manager {
-        s.push_str(scope.ensure_manager());
+        s.push_str(self::ensure_manager(scope));
+    }
+    s
+}
+
+/// The read of [`super::Read::Units`]: `rp_*=` lines about the scope's user
+/// (see `user_scope::parse_info`) and, when the user exists, each unit's
+/// `props` in a block introduced by `@rp-unit NAME`.
+pub fn units_read(
+    scope: &Scope,
+    units: &[String],
+    props: &str,
+    quadlet_newer: bool,
+    any_needs_reload: bool,
+) -> String {
+    let mut s = prelude(scope);
+    s.push_str(&info_snippet(scope));
+    s.push_str("if [ -n \"$_rp_uid\" ]; then\n");
+    s.push_str(&show_snippet(units, props));
+    if quadlet_newer {
+        // Quadlet sources edited since the generator last ran: only a
+        // daemon-reload turns them into units.
+        let (src, gen) = match scope {
+            Scope::System => ("/etc/containers/systemd", "/run/systemd/generator"),
+            Scope::User(_) => (
+                "$_rp_home/.config/containers/systemd",
+                "/run/user/$_rp_uid/systemd/generator",
+            ),
+        };
+        s.push_str(&format!(
+            "if [ -d \"{src}\" ] && [ -d \"{gen}\" ] && [ -n \"$(find \"{src}\" -newer \"{gen}\" -print 2>/dev/null | head -n 1)\" ]; then echo rp_quadlet_newer=yes; fi\n"
+        ));
+    }
+    if any_needs_reload {
+        s.push_str("_rp_sc show '*' -p Id,NeedDaemonReload 2>/dev/null | grep -q '^NeedDaemonReload=yes' && echo rp_unit_needs=yes\n");
+    }
+    s.push_str("fi\n");
+    s
+}
+
+/// Shell text defining `_rp_u`, `_rp_uid`, `_rp_home`, `_rp_as` and `_rp_sc`.
+/// When the user does not exist, `_rp_uid` is empty (see [`require`]).
+fn prelude(scope: &Scope) -> String {
+    match scope {
+        Scope::System => "_rp_u=root; _rp_uid=0; _rp_home=/root\n\
+             _rp_as() { \"$@\"; }\n\
+             _rp_sc() { systemctl \"$@\"; }\n"
+            .to_string(),
+        Scope::User(u) => {
+            let who = match u {
+                Some(u) => quote(u),
+                None => "\"$(id -un)\"".to_string(),
+            };
+            format!(
+                "_rp_u={who}\n\
+                 _rp_uid=$(id -u -- \"$_rp_u\" 2>/dev/null || true)\n\
+                 _rp_home=$(getent passwd \"$_rp_u\" | cut -d: -f6)\n\
+                 _rp_as() {{\n\
+                 \x20 if [ \"$(id -u)\" = \"$_rp_uid\" ]; then\n\
+                 \x20   env XDG_RUNTIME_DIR=\"/run/user/$_rp_uid\" DBUS_SESSION_BUS_ADDRESS=\"unix:path=/run/user/$_rp_uid/bus\" \"$@\"\n\
+                 \x20 elif [ \"$(id -u)\" = 0 ]; then\n\
+                 \x20   (cd / && exec runuser -u \"$_rp_u\" -- env HOME=\"$_rp_home\" XDG_RUNTIME_DIR=\"/run/user/$_rp_uid\" DBUS_SESSION_BUS_ADDRESS=\"unix:path=/run/user/$_rp_uid/bus\" \"$@\")\n\
+                 \x20 else\n\
+                 \x20   echo \"acting as user $_rp_u needs become: yes (running as $(id -un))\" >&2; return 5\n\
+                 \x20 fi\n\
+                 }}\n\
+                 _rp_sc() {{ _rp_as systemctl --user \"$@\"; }}\n"
+            )
+        }
+    }
+}
+
+/// A snippet (after [`prelude`]) printing `rp_*=` lines that
+/// [`parse_info`] reads.
+fn info_snippet(scope: &Scope) -> String {
+    match scope {
+        Scope::System => "echo rp_user=root; echo rp_uid=0; echo rp_home=/root; \
+             echo rp_group=root; echo rp_linger=yes; echo rp_bus=yes\n"
+            .to_string(),
+        Scope::User(_) => "echo \"rp_user=$_rp_u\"; echo \"rp_uid=$_rp_uid\"; \
+             echo \"rp_home=$_rp_home\"\n\
+             echo \"rp_group=$(id -gn -- \"$_rp_u\" 2>/dev/null || id -g -- \"$_rp_u\" 2>/dev/null)\"\n\
+             if [ -e \"/var/lib/systemd/linger/$_rp_u\" ]; then echo rp_linger=yes; else echo rp_linger=no; fi\n\
+             if [ -n \"$_rp_uid\" ] && [ -S \"/run/user/$_rp_uid/bus\" ]; then echo rp_bus=yes; else echo rp_bus=no; fi\n"
+            .to_string(),
+    }
+}
+
+/// Shell lines (after the prelude) failing when the user does not exist.
+fn require(scope: &Scope) -> &'static str {
+    match scope {
+        Scope::System => "",
+        Scope::User(_) => "[ -n \"$_rp_uid\" ] || { echo \"no such user: $_rp_u\" >&2; exit 5; }\n",
+    }
+}
+
+/// Shell lines that enable lingering when it is off and wait (up to 30 s)
+/// until the user's manager answers. Nothing for the system scope.
+fn ensure_manager(scope: &Scope) -> &'static str {
+    match scope {
+        Scope::System => "",
+        Scope::User(_) => {
+            "if [ ! -e \"/var/lib/systemd/linger/$_rp_u\" ]; then loginctl enable-linger \"$_rp_u\"; fi\n\
+             _rp_i=0\n\
+             while [ ! -S \"/run/user/$_rp_uid/bus\" ]; do\n\
+             \x20 _rp_i=$((_rp_i + 1))\n\
+             \x20 if [ \"$_rp_i\" -gt 300 ]; then echo \"the systemd user manager of $_rp_u did not start: no /run/user/$_rp_uid/bus after 30s\" >&2; exit 6; fi\n\
+             \x20 sleep 0.1\n\
+             done\n"
+        }
+    }
+}
+
+/// Shell lines (after the prelude) printing the properties of each unit, each
+/// block introduced by `@rp-unit NAME`. Prints nothing for a unit when the
+/// manager does not answer.
+fn show_snippet(units: &[String], props: &str) -> String {
+    let mut s = String::new();
+    for u in units {
+        s.push_str(&format!(
+            "echo {}; _rp_sc show -p {props} -- {} 2>/dev/null || true\n",
+            quote(&format!("@rp-unit {u}")),
+            quote(u)
+        ));
     }
     s
 }
@@ -146,6 +269,7 @@ fn status_on_failure(q: &str) -> String {
 mod tests {
     use super::*;
     use crate::modules::change::{render, Change};
+    use crate::modules::user_scope::parse_info;
 
     /// Runs the rendered `ops` (system scope) with a fake `systemctl` that
     /// logs its arguments and answers `is-active`/`is-enabled` as told;
@@ -300,5 +424,33 @@ mod tests {
         }])
         .unwrap_err();
         assert!(e.contains("before the manager"), "{e}");
+    }
+
+    /// The prelude is valid sh, and `_rp_as` runs commands as is for the
+    /// current user.
+    #[test]
+    fn prelude_runs_in_sh() {
+        let me = std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap();
+        let me = String::from_utf8_lossy(&me.stdout).trim().to_string();
+        let s = Scope::User(Some(me.clone()));
+        let script = format!(
+            "{}{}{}_rp_as sh -c 'echo \"$XDG_RUNTIME_DIR\"'\n",
+            prelude(&s),
+            require(&s),
+            info_snippet(&s)
+        );
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let info = parse_info(&s, &text).unwrap();
+        assert_eq!(info.user, me);
+        assert!(text.contains(&format!("/run/user/{}", info.uid)));
     }
 }
