@@ -5,9 +5,9 @@
 //! with the new text in the same place; without markers it goes after the last
 //! line matching `insertafter` (before the last line matching `insertbefore`),
 //! at `BOF`, or at the end. The change is reported only when the resulting
-//! text differs, so a second run is a no-op. Unlike Ansible, `(?m)` in
-//! `insertafter` does not switch to whole-file matching: patterns match one
-//! line at a time (see lineinfile.rs for the regex dialect).
+//! text differs, so a second run is a no-op. Patterns match one line at a
+//! time, unless they start with the multiline flag (`(?m)`), which matches
+//! them against the whole text (see lineinfile.rs for the regex dialect).
 
 use serde_json::json;
 
@@ -86,6 +86,17 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             lo
         }
         _ => match &insert_re {
+            // With `(?m)` the pattern is matched against the whole text, and
+            // the block goes after the line where the match ends (before the
+            // line where it starts), as Ansible does.
+            Some(re) if multiline(re.as_str()) => {
+                let text = original.as_deref().unwrap_or_default();
+                match re.find(text) {
+                    None => lines.len(),
+                    Some(m) if after.is_some() => text[..m.end()].matches('\n').count() + 1,
+                    Some(m) => text[..m.start()].matches('\n').count(),
+                }
+            }
             Some(re) => match lines
                 .iter()
                 .rposition(|l| re.is_match(l.trim_end_matches(['\r', '\n'])))
@@ -138,6 +149,18 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     Ok(d)
 }
 
+/// Whether a pattern starts with inline flags that hold `m` (`(?m)`,
+/// `(?im)`): Python's `re.MULTILINE`, which is how Ansible decides to match
+/// `insertafter`/`insertbefore` against the whole file.
+fn multiline(pattern: &str) -> bool {
+    pattern
+        .strip_prefix("(?")
+        .and_then(|rest| rest.split_once(')'))
+        .is_some_and(|(flags, _)| {
+            flags.contains('m') && flags.chars().all(|c| c.is_ascii_alphabetic())
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -174,6 +197,36 @@ mod tests {
         assert_eq!(after(&d), "x\ny\n");
         let d = run(json!({"block": ""}), Some(&new)).unwrap();
         assert_eq!(after(&d), "x\ny\n");
+    }
+
+    /// Ansible's rule: `(?m)` matches across lines, and the block goes after
+    /// the line the match ends on (before the one it starts on); without it
+    /// a pattern with `\n` matches no single line, so the block goes last.
+    #[test]
+    fn a_multiline_pattern_matches_the_whole_text() {
+        let text = "a\nX =\n  (L =\n  y\nb\n";
+        let block = "\n# BEGIN ANSIBLE MANAGED BLOCK\nk\n# END ANSIBLE MANAGED BLOCK\n";
+        let d = run(
+            json!({"block": "k", "insertafter": "(?m)X =\n.*\\(L ="}),
+            Some(text),
+        )
+        .unwrap();
+        assert_eq!(after(&d), format!("a\nX =\n  (L ={block}  y\nb\n"));
+        let d = run(
+            json!({"block": "k", "insertbefore": "(?m)X =\n.*\\(L ="}),
+            Some(text),
+        )
+        .unwrap();
+        assert_eq!(after(&d), format!("a{block}X =\n  (L =\n  y\nb\n"));
+        let d = run(
+            json!({"block": "k", "insertafter": "X =\n.*\\(L ="}),
+            Some(text),
+        )
+        .unwrap();
+        assert_eq!(after(&d), format!("a\nX =\n  (L =\n  y\nb{block}"));
+        assert!(
+            super::multiline("(?im)x") && !super::multiline("(?:m)x") && !super::multiline("m")
+        );
     }
 
     #[test]
