@@ -56,6 +56,13 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     // As Ansible's run_command: `$NAME`/`${NAME}` of the environment and a
     // leading `~` are expanded in each word (not split or globbed), unless
     // `expand_argument_vars: false`.
+    if shell && cx.args.contains_key("expand_argument_vars") {
+        // Ansible's shell refuses it when the task runs (its words follow):
+        // the shell itself expands, and there is nothing to turn off.
+        return Err(PlanError::Fail(
+            "Unsupported parameters for (shell) module: expand_argument_vars".into(),
+        ));
+    }
     let expand = cx.bool_arg("expand_argument_vars", true)?;
     let mut setup = String::new();
     let body = if shell {
@@ -171,7 +178,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         waits_for: "the command's result: commands do not run in check mode".into(),
         action: Action {
             stdin,
-            output: OutputMode::Command,
+            output: OutputMode::Command {
+                strip: cx.bool_arg("strip_empty_ends", true)?,
+            },
             touches_everything: true,
             ..change::checked(changes, result)?
         },
@@ -256,6 +265,11 @@ fn expansion(word: &str, i: usize) -> Option<String> {
     expanded.then_some(lines)
 }
 
+/// Begins the stderr of a `command` whose program was not found: what
+/// follows is the result's `msg`, and its `stderr` stays empty, as in
+/// Ansible, where no process ever ran (see `OutputMode::Command`).
+pub const NOT_FOUND_MARK: &str = "@@rprov-not-found@@ ";
+
 /// Fails as Ansible's `command` does when its program cannot be run: rc 2
 /// (ENOENT from Python's subprocess) rather than the shell's 127, which a
 /// program may also return of itself. Searched like `execvp`: a name with a
@@ -263,7 +277,7 @@ fn expansion(word: &str, i: usize) -> Option<String> {
 fn not_found_check(program: &str) -> String {
     let q = quote(program);
     let msg = quote(&format!(
-        "[Errno 2] No such file or directory: b'{program}'"
+        "{NOT_FOUND_MARK}[Errno 2] No such file or directory: b'{program}'"
     ));
     format!(
         "_rp_found=\n\

@@ -13,6 +13,7 @@ pub mod ansible_fallback;
 pub mod args;
 pub mod change;
 mod command;
+pub use command::NOT_FOUND_MARK;
 mod copy;
 mod copy_tree;
 mod file;
@@ -687,7 +688,9 @@ pub enum OutputMode {
     /// Exit 0 means done; anything else fails the task with the stderr text.
     Checked,
     /// A command's result: rc, stdout, stderr go into the registered result.
-    Command,
+    /// `strip`: trailing line breaks are cut from stdout and stderr
+    /// (`strip_empty_ends`, on by default as in Ansible).
+    Command { strip: bool },
     /// The module reads the output itself (status, stdout, stderr) into
     /// result entries; `failed: true` among them fails the task with their
     /// `msg`, and `changed: false` reports it as ok.

@@ -7,7 +7,11 @@ use serde_json::{Map, Value as Json};
 /// that take free-form text (command, shell) only the option words such as
 /// `creates=` are taken out and the rest is kept verbatim.
 pub fn parse_free_form(text: &str, free_form: bool) -> Map<String, Json> {
-    const COMMAND_OPTIONS: &[&str] = &["creates", "removes", "chdir", "executable", "stdin"];
+    if free_form {
+        if let Some(params) = split_args(text) {
+            return command_args(&params);
+        }
+    }
     let words = split_words(text);
     let mut args = Map::new();
     let mut rest = Vec::new();
@@ -36,6 +40,145 @@ pub fn parse_free_form(text: &str, free_form: bool) -> Map<String, Json> {
         args.insert("_raw_params".into(), Json::String(rest.join(" ")));
     }
     args
+}
+
+/// The options `command`/`shell` take out of their free-form text (the rest
+/// is the command), as Ansible's `parse_kv` with `check_raw`.
+const COMMAND_OPTIONS: &[&str] = &[
+    "creates",
+    "removes",
+    "chdir",
+    "executable",
+    "warn",
+    "stdin",
+    "stdin_add_newline",
+    "strip_empty_ends",
+];
+
+/// `command`/`shell`'s free-form text as Ansible's `parse_kv(check_raw=True)`
+/// reads it: the option words taken out, the rest joined back (`join_args`):
+/// line breaks kept, except after a lone `\` outside quotes.
+fn command_args(params: &[String]) -> Map<String, Json> {
+    let mut args = Map::new();
+    let mut raw: Vec<String> = Vec::new();
+    for p in params {
+        // The first `=` not escaped with `\`, after the first character.
+        let eq = p
+            .char_indices()
+            .skip(1)
+            .find(|&(i, c)| c == '=' && !p[..i].ends_with('\\'))
+            .map(|(i, _)| i);
+        match eq.map(|i| (&p[..i], &p[i + 1..])) {
+            Some((k, v)) if COMMAND_OPTIONS.contains(&k) => {
+                args.insert(k.trim().to_string(), Json::String(unquote(v.trim())));
+            }
+            // Only escaped `=`: a word of the command, unescaped.
+            None if p.contains('=') => raw.push(p.replace("\\=", "=")),
+            _ => raw.push(p.clone()),
+        }
+    }
+    if !raw.is_empty() {
+        let mut joined = String::new();
+        for p in raw {
+            if !joined.is_empty() && !joined.ends_with('\n') {
+                joined.push(' ');
+            }
+            joined.push_str(&p);
+        }
+        args.insert("_raw_params".into(), Json::String(joined));
+    }
+    args
+}
+
+/// Ansible's `split_args`: the text split on spaces, with words put back
+/// together inside quotes and Jinja blocks, line breaks kept at the end of
+/// the word before them, and a lone `\` outside quotes joining a line to the
+/// next. None when a quote or Jinja block is left open.
+fn split_args(text: &str) -> Option<Vec<String>> {
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    let mut params: Vec<String> = Vec::new();
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut quote: Option<char> = None;
+    let (mut print, mut block, mut comment) = (0usize, 0usize, 0usize);
+    let last = |params: &mut Vec<String>| -> usize {
+        if params.is_empty() {
+            params.push(String::new());
+        }
+        params.len() - 1
+    };
+    for (line_no, line) in lines.iter().enumerate() {
+        let mut continued = false;
+        for (idx, token) in line.split(' ').enumerate() {
+            if token.is_empty() && idx != 0 {
+                let i = last(&mut params);
+                params[i].push(' ');
+                continue;
+            }
+            if token == "\\" && quote.is_none() {
+                continued = true;
+                continue;
+            }
+            let was_quoted = quote.is_some();
+            quote = quote_state(token, quote);
+            let quoted = quote.is_some();
+            let in_jinja = print > 0 || block > 0 || comment > 0;
+            let mut appended = false;
+            if quoted && !was_quoted && !in_jinja {
+                params.push(token.to_string());
+                appended = true;
+            } else if in_jinja || quoted || was_quoted {
+                let i = last(&mut params);
+                if idx > 0 {
+                    params[i].push(' ');
+                }
+                params[i].push_str(token);
+                appended = true;
+            }
+            for (depth, open, close) in [
+                (&mut print, "{{", "}}"),
+                (&mut block, "{%", "%}"),
+                (&mut comment, "{#", "#}"),
+            ] {
+                let before = *depth;
+                let (o, c) = (token.matches(open).count(), token.matches(close).count());
+                if o != c {
+                    *depth = (*depth + o).saturating_sub(c);
+                }
+                if *depth != before && !appended {
+                    params.push(token.to_string());
+                    appended = true;
+                }
+            }
+            let in_jinja = print > 0 || block > 0 || comment > 0;
+            if !in_jinja && quote.is_none() && !appended && !token.is_empty() {
+                params.push(token.to_string());
+            }
+        }
+        if lines.len() > 1 && line_no != lines.len() - 1 && !continued {
+            let i = last(&mut params);
+            params[i].push('\n');
+        }
+    }
+    (print == 0 && block == 0 && comment == 0 && quote.is_none()).then_some(params)
+}
+
+/// The quote a word leaves open, given the one open before it (a quote
+/// character after `\\` does not count), as Ansible's `_get_quote_state`.
+fn quote_state(token: &str, mut quote: Option<char>) -> Option<char> {
+    let mut prev = None;
+    for c in token.chars() {
+        if (c == '"' || c == '\'') && prev != Some('\\') {
+            match quote {
+                Some(q) if q == c => quote = None,
+                Some(_) => {}
+                None => quote = Some(c),
+            }
+        }
+        prev = Some(c);
+    }
+    quote
 }
 
 /// Splits on unquoted whitespace, keeping quotes inside words.
@@ -107,6 +250,30 @@ mod tests {
         assert_eq!(a["creates"], "/x");
         let a = parse_free_form("echo  'a=b'  c", true);
         assert_eq!(a["_raw_params"], "echo  'a=b'  c");
+    }
+
+    /// Expected values are what ansible-core 2.19's
+    /// `parse_kv(text, check_raw=True)` returns for the same text.
+    #[test]
+    fn free_form_text_as_ansible_splits_it() {
+        let cases: &[(&str, serde_json::Value)] = &[
+            (
+                "echo this is a \\\n\"multiline echo\" \\\n\"with a new line\nin quotes\" \\\n| python3 -c 'print(1)'\necho \"second\"\n",
+                serde_json::json!({"_raw_params": "echo this is a \"multiline echo\" \"with a new line\nin quotes\" | python3 -c 'print(1)'\necho \"second\"\n"}),
+            ),
+            (
+                "echo {{ a }}  b chdir=/tmp\n  indented\n",
+                serde_json::json!({"chdir": "/tmp", "_raw_params": "echo {{ a }}  b indented\n"}),
+            ),
+            ("ls \\\nfoo", serde_json::json!({"_raw_params": "ls foo"})),
+            (
+                "echo a\\=b stdin='x y'",
+                serde_json::json!({"stdin": "x y", "_raw_params": "echo a=b"}),
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(&Json::Object(parse_free_form(text, true)), want, "{text:?}");
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ fi
 [ -r /etc/debian_version ] && _rp_fact debian_version "$(cat /etc/debian_version)"
 command -v apt-get >/dev/null 2>&1 && _rp_fact pkg_mgr apt
 [ -d /run/systemd/system ] && _rp_fact service_mgr systemd
+if _rp_py=$(command -v python3 2>/dev/null); then _rp_fact python_executable "$_rp_py"; _rp_fact python_version "$("$_rp_py" -V 2>&1)"; fi
 _rp_fact ipv4 "$(ip -4 route get 192.0.2.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -n1)"
 env | while IFS= read -r line; do case "$line" in [A-Za-z_]*=*) printf 'env.%s\n' "$line" ;; esac; done
 "#;
@@ -113,6 +114,56 @@ pub fn parse(out: &str) -> Result<Value, String> {
         "default_ipv4": if ipv4.is_empty() { json!({}) } else { json!({"address": ipv4}) },
         "env": Value::Object(env),
     }))
+    .map(|mut facts| {
+        if let Some(python) = python(&get("python_executable"), &get("python_version")) {
+            facts["python"] = python;
+        }
+        facts
+    })
+}
+
+/// `ansible_python` for the host's `python3`, the interpreter Ansible's
+/// discovery picks on the distributions rprov knows: its path and its version
+/// from `python3 -V` ("Python 3.11.2", "Python 3.13.0rc1"). None without a
+/// python3 (rprov needs none), so the fact is undefined there.
+fn python(executable: &str, version: &str) -> Option<Value> {
+    if executable.is_empty() {
+        return None;
+    }
+    let v = version.trim().strip_prefix("Python ")?;
+    let mut parts = v.splitn(3, '.');
+    let major: u64 = parts.next()?.parse().ok()?;
+    let minor: u64 = parts.next()?.parse().ok()?;
+    let rest = parts.next().unwrap_or("0");
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let micro: u64 = rest[..digits].parse().unwrap_or(0);
+    let suffix = &rest[digits..];
+    let level_len = suffix
+        .find(|c: char| c.is_ascii_digit())
+        .unwrap_or(suffix.len());
+    let releaselevel = match &suffix[..level_len] {
+        "" | "+" => "final",
+        "a" => "alpha",
+        "b" => "beta",
+        "rc" => "candidate",
+        _ => return None,
+    };
+    let serial: u64 = suffix[level_len..].parse().unwrap_or(0);
+    Some(json!({
+        "executable": executable,
+        "has_sslcontext": true,
+        "type": "cpython",
+        "version": {
+            "major": major,
+            "minor": minor,
+            "micro": micro,
+            "releaselevel": releaselevel,
+            "serial": serial,
+        },
+        "version_info": [major, minor, micro, releaselevel, serial],
+    }))
 }
 
 #[cfg(test)]
@@ -130,6 +181,25 @@ mod tests {
         assert!(!f["architecture"].as_str().unwrap().is_empty());
         assert!(f["env"]["PATH"].is_string());
         assert!(!f["user_id"].as_str().unwrap().is_empty());
+    }
+
+    #[test]
+    fn python_as_ansible_reports_it() {
+        let base = "arch=x86_64\npython_executable=/usr/bin/python3\n";
+        let f = parse(&format!("{base}python_version=Python 3.11.2\n")).unwrap();
+        assert_eq!(
+            f["python"],
+            json!({"executable": "/usr/bin/python3", "has_sslcontext": true, "type": "cpython",
+                   "version": {"major": 3, "minor": 11, "micro": 2, "releaselevel": "final", "serial": 0},
+                   "version_info": [3, 11, 2, "final", 0]})
+        );
+        let f = parse(&format!("{base}python_version=Python 3.13.0rc1\n")).unwrap();
+        assert_eq!(
+            f["python"]["version_info"],
+            json!([3, 13, 0, "candidate", 1])
+        );
+        // No python3 on the host: no fact, as the facts of a host without it.
+        assert!(parse("arch=x86_64\n").unwrap().get("python").is_none());
     }
 
     #[test]

@@ -121,7 +121,15 @@ impl HostRunner {
         for round in 0..6 {
             match self.plan_round(&tasks[i], layer, become_, &mut compiled) {
                 Ok(d) => return Ok(Ok(d)),
-                Err(PlanError::Fail(m)) => return Ok(Err(ItemOutcome::failed(m))),
+                Err(PlanError::Fail(m)) => {
+                    // The registered `msg` is the module's own words, as
+                    // Ansible's; the line shown also says where the task is.
+                    let mut o = ItemOutcome::failed(m.clone());
+                    let prefix = format!("{}: ", tasks[i].origin);
+                    let plain = m.strip_prefix(&prefix).unwrap_or(&m);
+                    o.result.insert("msg".into(), json!(plain));
+                    return Ok(Err(o));
+                }
                 Err(PlanError::Missing(m)) => return Ok(Err(self.missing(m, check))),
                 Err(PlanError::Need(probes)) => {
                     let mut probes: Vec<_> =
@@ -446,9 +454,21 @@ impl HostRunner {
                 };
                 ItemOutcome::new(status, result)
             }
-            OutputMode::Command => {
-                let stdout = strip_newline(out.stdout_lossy());
-                let stderr = strip_newline(out.stderr_lossy());
+            OutputMode::Command { strip } => {
+                let (mut stdout, mut stderr) = (out.stdout_lossy(), out.stderr_lossy());
+                // A program that was not found ran nothing: its message is
+                // the result's `msg`, not its stderr (as Ansible's ENOENT).
+                let not_found = match stderr.strip_prefix(modules::NOT_FOUND_MARK) {
+                    Some(m) if out.status == 2 => Some(m.trim_end().to_string()),
+                    _ => None,
+                };
+                if not_found.is_some() {
+                    stderr.clear();
+                }
+                if strip {
+                    stdout = strip_newline(stdout);
+                    stderr = strip_newline(stderr);
+                }
                 result.insert("rc".into(), json!(out.status));
                 result.insert(
                     "stdout_lines".into(),
@@ -463,7 +483,9 @@ impl HostRunner {
                 if out.status != 0 {
                     result.insert("failed".into(), json!(true));
                     let timeout = result.get("timeout").and_then(Json::as_u64);
-                    let msg = if let (124, Some(secs)) = (out.status, timeout) {
+                    let msg = if let Some(m) = not_found {
+                        m
+                    } else if let (124, Some(secs)) = (out.status, timeout) {
                         format!("the command ran longer than its `timeout: {secs}` and was stopped")
                     } else if stderr.is_empty() {
                         format!("non-zero return code {}", out.status)

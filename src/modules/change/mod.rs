@@ -323,9 +323,11 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
         }
         Change::ChangeDir { path } => {
             // Ansible's command module's words when it cannot enter `chdir`.
+            // `-P`: the program sees the physical directory in `$PWD`, as
+            // under Ansible, which starts it there with `chdir(2)`.
             let q = quote(path);
             s.push_str(&format!(
-                "cd {q} 2>/dev/null || {{ printf 'Unable to change directory before execution: %s\\n' {q} >&2; exit 1; }}\n"
+                "cd -P -- {q} 2>/dev/null || {{ printf 'Unable to change directory before execution: %s\\n' {q} >&2; exit 1; }}\n"
             ));
         }
         Change::Raw { script, .. } => {
@@ -512,6 +514,34 @@ mod tests {
     }
 
     /// A missing tool fails the action before anything runs, naming it.
+    /// Through a symbolic link, `chdir` gives the program the physical
+    /// directory, as Ansible's `chdir(2)` does.
+    #[test]
+    fn a_change_of_directory_is_physical() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, dir.path().join("-link")).unwrap();
+        let r = render(&[
+            Change::ChangeDir {
+                path: dir.path().join("-link").to_str().unwrap().into(),
+            },
+            Change::Run {
+                argv: vec!["sh".into(), "-c".into(), "echo \"$PWD\"".into()],
+            },
+        ])
+        .unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&r.script)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            real.to_str().unwrap()
+        );
+    }
+
     #[test]
     fn a_missing_command_stops_the_action() {
         let r = render(&[
