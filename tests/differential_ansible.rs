@@ -329,7 +329,9 @@ fn file_directory_gives_created_parents_owner_group_and_mode() {
 }
 
 /// Issue 11 item 6: `when`, `failed_when`, `changed_when` and `until` hold
-/// one expression each, commas and all; only a YAML list is a list.
+/// one expression each, commas and all; only a YAML list is a list. And, as
+/// in Ansible, `changed_when` is evaluated first: `failed_when` sees its
+/// verdict in the registered result.
 #[test]
 fn conditions_are_not_split_at_commas() {
     let out = same_as_ansible(&Case {
@@ -343,7 +345,7 @@ fn conditions_are_not_split_at_commas() {
     assert!(!out.tree.contains_key(Path::new("when-false")));
     assert_eq!(
         out.read("registered"),
-        "r: rc=1 failed=no changed=no\nu: ok attempts=1\n"
+        "r: rc=1 failed=no changed=no\nu: ok attempts=1\no: failed=no changed=no\n"
     );
 }
 

@@ -519,12 +519,14 @@ impl HostRunner {
         // The conditions see the failure as Ansible's do: with `exception`.
         note_exception(o);
         let magic = self.task_magic(task);
-        let mut reg = Vars::new();
-        if let Some(r) = &task.register {
-            reg.insert(r.clone(), Json::Object(o.result.clone()));
-        }
-        let r = self.resolver(task.role.as_deref(), &[&task.vars, layer, &reg], &magic);
-        let all = |conds: &[String]| -> Result<bool, String> {
+        // As Ansible: `changed_when` first, then `failed_when`, which sees the
+        // result as `changed_when` left it (both read the registered result).
+        let all = |result: &Map<String, Json>, conds: &[String]| -> Result<bool, String> {
+            let mut reg = Vars::new();
+            if let Some(r) = &task.register {
+                reg.insert(r.clone(), Json::Object(result.clone()));
+            }
+            let r = self.resolver(task.role.as_deref(), &[&task.vars, layer, &reg], &magic);
             for c in conds {
                 match self.eval(&r, c) {
                     Ok(false) => return Ok(false),
@@ -534,8 +536,32 @@ impl HostRunner {
             }
             Ok(true)
         };
+        if let Some(cw) = &task.changed_when {
+            match all(&o.result, cw) {
+                Ok(changed) => {
+                    o.result.insert("changed".into(), json!(changed));
+                    if o.status != Status::Failed {
+                        o.status = if changed { Status::Changed } else { Status::Ok };
+                        if !changed {
+                            o.diffs.clear();
+                        }
+                    }
+                }
+                Err(m) => {
+                    // As Ansible: the task fails and `failed_when` is not
+                    // evaluated.
+                    o.status = Status::Failed;
+                    o.result.insert("failed".into(), json!(true));
+                    o.result.insert("changed_when_result".into(), json!(m));
+                    o.result.insert("msg".into(), json!(m));
+                    o.msg = Some(m);
+                    o.msg_kind = MsgKind::Message;
+                    return;
+                }
+            }
+        }
         if let Some(fw) = &task.failed_when {
-            match all(fw) {
+            match all(&o.result, fw) {
                 Ok(true) => {
                     o.status = Status::Failed;
                     o.result.insert("failed".into(), json!(true));
@@ -565,28 +591,6 @@ impl HostRunner {
                     o.status = Status::Failed;
                     o.result.insert("failed".into(), json!(true));
                     o.result.insert("failed_when_result".into(), json!(m));
-                    o.result.insert("msg".into(), json!(m));
-                    o.msg = Some(m);
-                    o.msg_kind = MsgKind::Message;
-                    return;
-                }
-            }
-        }
-        if let Some(cw) = &task.changed_when {
-            match all(cw) {
-                Ok(changed) => {
-                    o.result.insert("changed".into(), json!(changed));
-                    if o.status != Status::Failed {
-                        o.status = if changed { Status::Changed } else { Status::Ok };
-                        if !changed {
-                            o.diffs.clear();
-                        }
-                    }
-                }
-                Err(m) => {
-                    o.status = Status::Failed;
-                    o.result.insert("failed".into(), json!(true));
-                    o.result.insert("changed_when_result".into(), json!(m));
                     o.result.insert("msg".into(), json!(m));
                     o.msg = Some(m);
                     o.msg_kind = MsgKind::Message;
