@@ -97,7 +97,9 @@ fn ansible_core_integration_targets_match_the_expected_list() {
         "ansible-targets.sh",
         &format!("ansible-core {VERSION}'s sdist from PyPI (and python3-venv)"),
     );
-    let ansible_playbook = support_path("ansible-venv.sh", "ansible-core 2.19 from PyPI");
+    // The venv's ansible-playbook, checked to be a file: a wrong path would
+    // make every target look like an ansible-core failure.
+    let ansible_playbook = common::ansible_venv().playbook;
     let list_path = root().join("tests/conformance/expected.yml");
     let text = std::fs::read_to_string(&list_path)
         .unwrap_or_else(|e| panic!("{}: {e}", list_path.display()));

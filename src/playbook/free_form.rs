@@ -7,10 +7,8 @@ use serde_json::{Map, Value as Json};
 /// that take free-form text (command, shell) only the option words such as
 /// `creates=` are taken out and the rest is kept verbatim.
 pub fn parse_free_form(text: &str, free_form: bool) -> Map<String, Json> {
-    if free_form {
-        if let Some(params) = split_args(text) {
-            return command_args(&params);
-        }
+    if let Some(params) = split_args(text) {
+        return kv_args(&params, free_form.then_some(COMMAND_OPTIONS));
     }
     let words = split_words(text);
     let mut args = Map::new();
@@ -55,10 +53,12 @@ const COMMAND_OPTIONS: &[&str] = &[
     "strip_empty_ends",
 ];
 
-/// `command`/`shell`'s free-form text as Ansible's `parse_kv(check_raw=True)`
-/// reads it: the option words taken out, the rest joined back (`join_args`):
-/// line breaks kept, except after a lone `\` outside quotes.
-fn command_args(params: &[String]) -> Map<String, Json> {
+/// Argument text as Ansible's `parse_kv` reads it: `key=value` words are
+/// arguments (any key, `set_fact: "{{ name }}=x"` too; with `only`, as for
+/// `command`/`shell`'s free-form text, just those keys), and the other words
+/// are joined back into `_raw_params` (`join_args`): line breaks kept, except
+/// after a lone `\` outside quotes.
+fn kv_args(params: &[String], only: Option<&[&str]>) -> Map<String, Json> {
     let mut args = Map::new();
     let mut raw: Vec<String> = Vec::new();
     for p in params {
@@ -69,7 +69,7 @@ fn command_args(params: &[String]) -> Map<String, Json> {
             .find(|&(i, c)| c == '=' && !p[..i].ends_with('\\'))
             .map(|(i, _)| i);
         match eq.map(|i| (&p[..i], &p[i + 1..])) {
-            Some((k, v)) if COMMAND_OPTIONS.contains(&k) => {
+            Some((k, v)) if only.is_none_or(|keys| keys.contains(&k)) => {
                 args.insert(k.trim().to_string(), Json::String(unquote(v.trim())));
             }
             // Only escaped `=`: a word of the command, unescaped.

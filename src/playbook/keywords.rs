@@ -124,6 +124,9 @@ impl Keywords {
             "with_list",
             "with_dict",
             "with_sequence",
+            "with_nested",
+            "with_together",
+            "with_indexed_items",
         ] {
             if let Some(n) = node.get(key) {
                 if loop_items.is_some() {
@@ -137,6 +140,9 @@ impl Keywords {
                     "with_items" => json!({"__rprov_flatten": v}),
                     "with_dict" => json!({"__rprov_dict2items": v}),
                     "with_list" => json!({"__rprov_listify": v}),
+                    "with_nested" => json!({"__rprov_nested": v}),
+                    "with_together" => json!({"__rprov_together": v}),
+                    "with_indexed_items" => json!({"__rprov_indexed_items": v}),
                     "with_sequence" => {
                         // A literal sequence is checked now, at its line.
                         if !crate::modules::args::has_template(&v) {

@@ -23,6 +23,9 @@ const TASK_KEYWORDS: &[&str] = &[
     "with_list",
     "with_dict",
     "with_sequence",
+    "with_nested",
+    "with_together",
+    "with_indexed_items",
     "loop_control",
     "register",
     "changed_when",
@@ -63,10 +66,7 @@ const UNSUPPORTED_KEYWORDS: &[&str] = &[
     "poll",
     "with_fileglob",
     "with_first_found",
-    "with_nested",
     "with_subelements",
-    "with_together",
-    "with_indexed_items",
     "module_defaults",
 ];
 

@@ -198,6 +198,9 @@ pub struct HostRunner {
     /// How many enclosing blocks with a `rescue:` the current task is in: a
     /// failure there is handled, not a failure of the host.
     rescue_depth: usize,
+    /// The task and result of the last failure not ignored: a `rescue:`
+    /// sees them as `ansible_failed_task` and `ansible_failed_result`.
+    last_failure: Option<(Json, Json)>,
     /// This host's failure in the current play was counted (see `abort`).
     failure_counted: bool,
     /// The running task has `any_errors_fatal` (for failures outside
@@ -238,6 +241,7 @@ impl HostRunner {
             closed_commands: 0,
             run_once_leading: Vec::new(),
             rescue_depth: 0,
+            last_failure: None,
             failure_counted: false,
             task_fatal: false,
             timings: HostTimings::default(),

@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde_json::{json, Map, Value as Json};
 
 use super::super::vars::unknown_value;
-use crate::playbook::{Block, Task, Vars};
+use crate::playbook::{loop_lookups, Block, Task, Vars};
 use crate::report::{Status, TaskEvent};
 
 use super::*;
@@ -462,6 +462,14 @@ impl HostRunner {
     ) -> Result<Flow, Stop> {
         let ignored = o.status == Status::Failed && task.ignore_errors;
         self.stats.count(o.status, ignored);
+        if o.status == Status::Failed && !ignored {
+            let failed_task = json!({
+                "name": task.name.clone().unwrap_or_default(),
+                "action": task.module_written,
+                "args": task.args,
+            });
+            self.last_failure = Some((failed_task, Json::Object(o.result.clone())));
+        }
         if local::runs_once(task) {
             let mine = self
                 .run_once_leading
@@ -506,6 +514,14 @@ impl HostRunner {
                 // A rescued failure does not count against the host.
                 self.stats.failed = self.stats.failed.saturating_sub(1);
                 self.stats.count(Status::Ok, false);
+                // As Ansible: what failed becomes the host's (non-persistent)
+                // facts, as data, not templates, for the rescue and after.
+                if let Some((failed_task, failed_result)) = self.last_failure.take() {
+                    self.host_facts
+                        .insert("ansible_failed_task".into(), failed_task);
+                    self.host_facts
+                        .insert("ansible_failed_result".into(), failed_result);
+                }
                 result = self.run_tasks(&block.rescue, extra, rest).await;
             }
             if !matches!(result, Err(Stop::Unreachable | Stop::Aborted)) && !block.always.is_empty()
@@ -545,8 +561,25 @@ impl HostRunner {
         } else {
             (false, false, false, spec)
         };
-        let v = self.render_json(&r, spec).map_err(|e| e.to_string())?;
         let max = self.shared.opts.max_loop_items;
+        type Lookup = fn(Json) -> Result<Vec<Json>, String>;
+        let lookups: [(&str, Lookup); 3] = [
+            ("__rprov_nested", loop_lookups::nested),
+            ("__rprov_together", loop_lookups::together),
+            ("__rprov_indexed_items", loop_lookups::indexed_items),
+        ];
+        if let Some((terms, lookup)) = lookups.iter().find_map(|(k, f)| marked(k).map(|t| (t, f))) {
+            let terms = self.render_json(&r, terms).map_err(|e| e.to_string())?;
+            let items = lookup(terms)?;
+            if items.len() > max {
+                return Err(format!(
+                    "the loop has {} items, more than the limit of {max}; raise it with --max-loop-items N if this is intended",
+                    items.len()
+                ));
+            }
+            return Ok(items);
+        }
+        let v = self.render_json(&r, spec).map_err(|e| e.to_string())?;
         if let Json::Object(m) = &v {
             if let (1, Some(seq)) = (m.len(), m.get("__rprov_sequence")) {
                 return crate::playbook::sequence::items(seq, max);
