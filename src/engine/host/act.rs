@@ -124,10 +124,10 @@ impl HostRunner {
                 Err(PlanError::Fail(m)) => {
                     // The registered `msg` is the module's own words, as
                     // Ansible's; the line shown also says where the task is.
-                    let mut o = ItemOutcome::failed(m.clone());
+                    let mut o = ItemOutcome::failed(at_task(&tasks[i], &m));
                     let prefix = format!("{}: ", tasks[i].origin);
-                    let plain = m.strip_prefix(&prefix).unwrap_or(&m);
-                    o.result.insert("msg".into(), json!(plain));
+                    o.result
+                        .insert("msg".into(), json!(m.strip_prefix(&prefix).unwrap_or(&m)));
                     return Ok(Err(o));
                 }
                 Err(PlanError::Missing(m)) => return Ok(Err(self.missing(m, check))),
@@ -235,16 +235,8 @@ impl HostRunner {
             environment: &compiled.environment,
             timeout: task.timeout,
         };
-        let at = |m: String| {
-            if m.starts_with(&task.origin.to_string()) {
-                m
-            } else {
-                format!("{}: {m}", task.origin)
-            }
-        };
         modules::plan(&cx).map_err(|e| match e {
-            PlanError::Fail(m) => PlanError::Fail(at(m)),
-            PlanError::Missing(m) => PlanError::Missing(at(m)),
+            PlanError::Missing(m) => PlanError::Missing(at_task(task, &m)),
             other => other,
         })
     }
@@ -550,12 +542,7 @@ impl HostRunner {
                 Err(m) => {
                     // As Ansible: the task fails and `failed_when` is not
                     // evaluated.
-                    o.status = Status::Failed;
-                    o.result.insert("failed".into(), json!(true));
-                    o.result.insert("changed_when_result".into(), json!(m));
-                    o.result.insert("msg".into(), json!(m));
-                    o.msg = Some(m);
-                    o.msg_kind = MsgKind::Message;
+                    condition_failed(o, "changed_when_result", m);
                     return;
                 }
             }
@@ -586,18 +573,32 @@ impl HostRunner {
                             .insert("failed_when_suppressed_exception".into(), e);
                     }
                 }
-                Err(m) => {
-                    // As Ansible: the task fails, its result kept (with why).
-                    o.status = Status::Failed;
-                    o.result.insert("failed".into(), json!(true));
-                    o.result.insert("failed_when_result".into(), json!(m));
-                    o.result.insert("msg".into(), json!(m));
-                    o.msg = Some(m);
-                    o.msg_kind = MsgKind::Message;
-                }
+                Err(m) => condition_failed(o, "failed_when_result", m),
             }
         }
     }
+}
+
+/// A task's message with its place in front (`file:line:col: …`), unless
+/// the message already starts there.
+fn at_task(task: &Task, m: &str) -> String {
+    if m.starts_with(&task.origin.to_string()) {
+        m.to_string()
+    } else {
+        format!("{}: {m}", task.origin)
+    }
+}
+
+/// A `changed_when`/`failed_when` that could not be evaluated: as Ansible,
+/// the task fails with its result kept, and `key` (`failed_when_result`…)
+/// says why.
+fn condition_failed(o: &mut ItemOutcome, key: &str, m: String) {
+    o.status = Status::Failed;
+    o.result.insert("failed".into(), json!(true));
+    o.result.insert(key.into(), json!(m));
+    o.result.insert("msg".into(), json!(m));
+    o.msg = Some(m);
+    o.msg_kind = MsgKind::Message;
 }
 
 /// What Ansible 2.19 registers as a failed result's `exception` when it has

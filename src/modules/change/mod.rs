@@ -378,6 +378,15 @@ pub fn action(changes: Vec<Change>, path: &str) -> Result<Action, String> {
 mod tests {
     use super::*;
 
+    /// Runs a rendered script under `sh`.
+    fn sh(script: &str) -> std::process::Output {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .unwrap()
+    }
+
     fn attrs(owner: &str, mode: &str) -> Attrs {
         Attrs {
             owner: Some(owner.into()),
@@ -531,11 +540,7 @@ mod tests {
             },
         ])
         .unwrap();
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&r.script)
-            .output()
-            .unwrap();
+        let out = sh(&r.script);
         assert_eq!(
             String::from_utf8_lossy(&out.stdout).trim(),
             real.to_str().unwrap()
@@ -553,11 +558,7 @@ mod tests {
             },
         ])
         .unwrap();
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&r.script)
-            .output()
-            .unwrap();
+        let out = sh(&r.script);
         assert_eq!(out.status.code(), Some(127));
         assert!(out.stdout.is_empty(), "{out:?}");
         assert_eq!(
@@ -579,15 +580,8 @@ mod tests {
         }])
         .unwrap()
         .script;
-        let run = |script: &str| {
-            std::process::Command::new("sh")
-                .arg("-c")
-                .arg(script)
-                .output()
-                .unwrap()
-        };
-        assert!(run(&make).status.success());
-        assert!(run(&make).status.success(), "made again: exists now");
+        assert!(sh(&make).status.success());
+        assert!(sh(&make).status.success(), "made again: exists now");
         let f = dir.path().join("f");
         std::fs::write(&f, "x").unwrap();
         let under_file = render(&[Change::MakeDir {
@@ -596,7 +590,7 @@ mod tests {
         }])
         .unwrap()
         .script;
-        let out = run(&under_file);
+        let out = sh(&under_file);
         assert!(!out.status.success());
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("Not a directory"),
