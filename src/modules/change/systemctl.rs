@@ -142,17 +142,28 @@ fn require(scope: &Scope) -> &'static str {
     }
 }
 
-/// Shell lines that enable lingering when it is off and wait (up to 30 s)
-/// until the user's manager answers. Nothing for the system scope.
+/// Shell lines that enable lingering when it is off, start the user's
+/// manager and wait (up to 120 s) until it answers. Nothing for the system
+/// scope. As root, `systemctl start user@UID` waits for the manager's own
+/// start job instead of a fixed poll, so a slow host (a loaded CI machine, a
+/// VM without KVM) gets the time its manager needs, and a manager that fails
+/// is shown with its status rather than as a timeout.
 fn ensure_manager(scope: &Scope) -> &'static str {
     match scope {
         Scope::System => "",
         Scope::User(_) => {
             "if [ ! -e \"/var/lib/systemd/linger/$_rp_u\" ]; then loginctl enable-linger \"$_rp_u\"; fi\n\
+             if [ ! -S \"/run/user/$_rp_uid/bus\" ] && [ \"$(id -u)\" = 0 ]; then\n\
+             \x20 if ! systemctl start \"user@$_rp_uid.service\"; then\n\
+             \x20   echo \"the systemd user manager of $_rp_u did not start:\" >&2\n\
+             \x20   systemctl status --no-pager --lines=10 \"user@$_rp_uid.service\" >&2\n\
+             \x20   exit 6\n\
+             \x20 fi\n\
+             fi\n\
              _rp_i=0\n\
              while [ ! -S \"/run/user/$_rp_uid/bus\" ]; do\n\
              \x20 _rp_i=$((_rp_i + 1))\n\
-             \x20 if [ \"$_rp_i\" -gt 300 ]; then echo \"the systemd user manager of $_rp_u did not start: no /run/user/$_rp_uid/bus after 30s\" >&2; exit 6; fi\n\
+             \x20 if [ \"$_rp_i\" -gt 1200 ]; then echo \"the systemd user manager of $_rp_u did not start: no /run/user/$_rp_uid/bus after 120s\" >&2; exit 6; fi\n\
              \x20 sleep 0.1\n\
              done\n"
         }
