@@ -177,7 +177,9 @@ fn check_mode_reports_dependants_of_commands_as_unknown_then_applies() {
     assert_eq!(read("json-y"), "y\n");
     assert_eq!(read("first.txt"), "one\n");
     assert_eq!(read("second.txt"), "two\n");
-    assert_eq!(read("st.txt"), "False\n");
+    // `"{{ bool }}\n"` is the boolean itself, as in ansible-core 2.19 (Jinja
+    // drops the final line break), and copy writes Python's `str()` of it.
+    assert_eq!(read("st.txt"), "False");
     assert!(base.join("when-dir").is_dir());
     assert!(base.join("after").is_dir());
     let shown = first

@@ -31,7 +31,7 @@ const LOAD_TIME: &[&str] = &[
 
 /// Arguments that are shell text by definition: `shell`'s command is run by
 /// `sh`, as the user asked.
-const SHELL_BY_DESIGN: &[(&str, &str)] = &[("shell", "cmd")];
+const SHELL_BY_DESIGN: &[(&str, &str)] = &[("shell", "cmd"), ("raw", "_raw_params")];
 
 /// The minimal arguments that make each module's task plan, so that the
 /// hostile argument is the one under test. Paths point into `dir`.
@@ -42,6 +42,10 @@ fn base_args(module: &str, dir: &Path) -> Value {
         "template" => json!({"src": "t.j2", "dest": format!("{d}/tpl-out")}),
         "file" => json!({"path": format!("{d}/file-out"), "state": "touch"}),
         "command" | "shell" => json!({"cmd": "true"}),
+        "raw" => json!({"_raw_params": "true"}),
+        "getent" => json!({"database": "passwd", "key": "root"}),
+        "slurp" => json!({"src": "/etc/hostname"}),
+        "replace" => json!({"path": format!("{d}/li"), "regexp": "zzz", "replace": "y"}),
         "stat" => json!({"path": format!("{d}")}),
         "debug" | "fail" => json!({"msg": "m"}),
         "assert" => json!({"that": ["true"]}),

@@ -249,7 +249,8 @@ fn wrong_sequences_and_missing_vars_files_name_their_place() {
     let run = apply_json(dir.path(), &inv, &["seq.yml"]);
     assert_ne!(run.code, 0);
     assert!(
-        run.all().contains("seq.yml:5:") && run.all().contains("make stride negative"),
+        // Checked when the loop runs, as Ansible's lookup: the task's place.
+        run.all().contains("seq.yml:4:") && run.all().contains("make stride negative"),
         "{}",
         run.dump()
     );
@@ -280,4 +281,65 @@ fn wrong_sequences_and_missing_vars_files_name_their_place() {
         "{}",
         run.dump()
     );
+}
+
+/// Each `with_<name>` loop is the lookup of that name: the same items as
+/// `query(name, …)`; a wrong sequence fails its task when the loop runs, and
+/// a `rescue:` catches it with ansible-core's words in
+/// `ansible_failed_result.msg`.
+#[test]
+fn with_loops_are_their_lookups_and_fail_when_they_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write_inventory(dir.path(), "localhost ansible_connection=local\n");
+    fs::write(
+        dir.path().join("loops.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  vars:
+    users:
+      - {name: alice, keys: [a1, a2], mysql: {hosts: ["%", "::1"]}}
+      - {name: bob, keys: [b1], mysql: {hosts: [db1]}}
+      - {name: carol, skipped: true, keys: [c1]}
+  tasks:
+    - name: subelements
+      set_fact:
+        pairs: "{{ pairs | default([]) + [item.0.name ~ '/' ~ item.1] }}"
+      with_subelements:
+        - "{{ users }}"
+        - keys
+    - name: nested
+      set_fact:
+        combos: "{{ combos | default([]) + [item | join('')] }}"
+      with_nested:
+        - [x, y]
+        - "{{ [1, 2] }}"
+    - name: same as the lookups
+      assert:
+        that:
+          - pairs == ["alice/a1", "alice/a2", "bob/b1"]
+          - combos == ["x1", "x2", "y1", "y2"]
+          - query('subelements', users, 'mysql.hosts') | map(attribute='1') | list == ["%", "::1", "db1"]
+          - query('subelements', users, 'keys')[0][0].name == 'alice'
+          - "'keys' not in query('subelements', users, 'keys')[0][0]"
+          - lookup('ansible.builtin.nested', ['a'], ['b']) == ['a', 'b']
+          - query('sequence', count=3, start=5) == ["5", "6", "7"]
+          - "lookup('dict', {'k': 1}) == {'key': 'k', 'value': 1}"
+    - block:
+        - name: a wrong sequence
+          debug: msg={{ item }}
+          with_sequence: start=0 junk=3
+      rescue:
+        - name: rescued
+          assert:
+            that:
+              - ansible_failed_task.name == "a wrong sequence"
+              - '"unrecognized arguments to with_sequence" in ansible_failed_result.msg'
+              - '"junk" in ansible_failed_result.msg'
+"#,
+    )
+    .unwrap();
+    let run = apply_json(dir.path(), &inv, &["loops.yml"]);
+    run.expect_code(0);
+    assert_eq!(events(&run, "rescued")[0]["status"], "ok", "{}", run.dump());
+    assert_eq!(run.recap("localhost")["failed"], 0, "{}", run.dump());
 }

@@ -101,7 +101,11 @@ pub fn undefined_everywhere(shared: &Shared, plays_hosts: &[Vec<String>]) -> Vec
         .collect();
     candidates.sort_unstable();
     used.into_iter()
-        .filter(|(name, _)| !defined.contains(name) && !name.starts_with("ansible_"))
+        .filter(|(name, _)| {
+            !defined.contains(name)
+                && !name.starts_with("ansible_")
+                && name != super::vars::ALL_NAMES
+        })
         .map(|(name, at)| Undefined {
             near: crate::diag::did_you_mean(&name, candidates.iter().copied()).map(str::to_string),
             name,

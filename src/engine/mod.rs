@@ -63,6 +63,10 @@ pub struct Shared {
     pub reporter: Arc<Reporter>,
     /// Variables from secrets.age, loaded like a vars file in every play.
     pub secrets: Vars,
+    /// The lowest variable layer: `ansible_connection` as the host is
+    /// reached when nothing names it (ansible.cfg's or rprov's `ssh`), so a
+    /// template can always name it, as in Ansible.
+    pub connection_default: Vars,
     /// Vault password for `vars_files` encrypted with ansible-vault.
     pub vault_password: Option<Vec<u8>>,
     /// Identities for age-encrypted `vars_files`.
@@ -104,7 +108,16 @@ impl Shared {
         identities: rprov_secrets::IdentityOptions,
     ) -> Self {
         let groups = serde_json::to_value(inventory.groups()).unwrap_or(Json::Null);
+        let connection = opts
+            .connection_defaults
+            .iter()
+            .find(|(names, _)| names.contains(&"ansible_connection"))
+            .map_or_else(|| Json::String("ssh".into()), |(_, v)| v.clone());
+        let connection_default = [("ansible_connection".to_string(), connection)]
+            .into_iter()
+            .collect();
         Shared {
+            connection_default,
             inventory: std::sync::RwLock::new(Arc::new(inventory)),
             playbook,
             templater: Templater::new(),

@@ -62,10 +62,21 @@ impl NamesCache {
         };
         let mut names: Vec<String> = set.into_iter().collect();
         // The `first_found` and `file` lookups search from the role and the
-        // playbook: they read these two, which the template itself does not
-        // name.
-        if source.contains("first_found") || source.contains("file") {
+        // playbook, `pipe` and `lines` run from the playbook's directory:
+        // they read these two, which the template itself does not name.
+        if ["first_found", "file", "pipe", "lines"]
+            .iter()
+            .any(|l| source.contains(l))
+        {
             names.extend(["role_path".to_string(), "playbook_dir".to_string()]);
+        }
+        // `lookup('vars', 'name')` names its variables in text: each quoted
+        // word that could be a variable's name is asked for too (one that
+        // does not resolve is left out of the context).
+        if source.contains("'vars'") || source.contains("\"vars\"") {
+            names.extend(quoted_names(source));
+            // A name given by a variable (`lookup('vars', item)`) can be any.
+            names.push(ALL_NAMES.to_string());
         }
         names.sort();
         names.dedup();
@@ -75,6 +86,60 @@ impl NamesCache {
         }
         names
     }
+}
+
+/// The name that stands for every variable in [`NamesCache::names`]: not
+/// one a template can use.
+pub(crate) const ALL_NAMES: &str = "*";
+
+/// The quoted words given to a `vars` lookup as the names of variables
+/// (`lookup('vars', 'ansible_host', default='x')` names `ansible_host`).
+fn quoted_names(source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (at, _) in source
+        .match_indices("'vars'")
+        .chain(source.match_indices("\"vars\""))
+    {
+        // The rest of the call: up to its closing parenthesis.
+        let call = &source[at + 6..];
+        let mut depth = 0usize;
+        let end = call
+            .char_indices()
+            .find(|&(_, c)| match c {
+                '(' | '[' => {
+                    depth += 1;
+                    false
+                }
+                ')' | ']' if depth == 0 => true,
+                ')' | ']' => {
+                    depth -= 1;
+                    false
+                }
+                _ => false,
+            })
+            .map_or(call.len(), |(i, _)| i);
+        let mut rest = &call[..end];
+        while let Some(q) = rest.find(['\'', '"']) {
+            let quote = if rest[q..].starts_with('"') {
+                '"'
+            } else {
+                '\''
+            };
+            let keyword_value = rest[..q].trim_end().ends_with('=');
+            let after = &rest[q + 1..];
+            let Some(close) = after.find(quote) else {
+                break;
+            };
+            let word = &after[..close];
+            let is_name = word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if is_name && !keyword_value {
+                out.push(word.to_string());
+            }
+            rest = &after[close + 1..];
+        }
+    }
+    out
 }
 
 pub fn is_template(s: &str) -> bool {
@@ -352,12 +417,29 @@ impl<'a> Resolver<'a> {
         names: impl IntoIterator<Item = &'n str>,
     ) -> Result<Json, TemplateError> {
         let mut ctx = Map::new();
+        let mut all = false;
         for n in names {
+            if n == ALL_NAMES {
+                all = true;
+                continue;
+            }
             if ctx.contains_key(n) {
                 continue;
             }
             if let Some(v) = self.resolve(n) {
                 ctx.insert(n.to_string(), v?);
+            }
+        }
+        // Every other variable that renders, for a lookup that names its
+        // variables at run time; one that fails to render is left out, as
+        // the template may never ask for it.
+        if all {
+            for n in self.all_names() {
+                if !ctx.contains_key(&n) {
+                    if let Some(Ok(v)) = self.resolve(&n) {
+                        ctx.insert(n, v);
+                    }
+                }
             }
         }
         Ok(Json::Object(ctx))
@@ -431,6 +513,23 @@ fn contains_template(v: &Json, literal: &dyn Fn(&str) -> bool) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_vars_lookup_asks_for_the_names_it_quotes() {
+        let t = Templater::new();
+        let cache = NamesCache::default();
+        let names = cache.names(
+            &t,
+            "{{ lookup('vars', 'ansible_host', \"my_var\") }}",
+            false,
+        );
+        assert!(names.contains(&"ansible_host".to_string()), "{names:?}");
+        assert!(names.contains(&"my_var".to_string()), "{names:?}");
+        assert_eq!(
+            quoted_names("{{ lookup('vars', 'a b', 'ok_1', \"9x\", default='no') ~ 'other' }}"),
+            ["ok_1"]
+        );
+    }
 
     fn vars(v: Json) -> Vars {
         v.as_object().unwrap().clone().into_iter().collect()

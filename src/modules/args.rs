@@ -176,10 +176,52 @@ pub fn has_template(v: &Json) -> bool {
     }
 }
 
+/// Text as Python's `repr()` shows a `str`, for messages that keep
+/// ansible-core's words (`got '../x'`): single quotes unless the text holds
+/// one and no double quote, backslash escapes for the quote, `\\` and control
+/// characters.
+pub fn py_repr(s: &str) -> String {
+    let q = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(q);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == q => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(q);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn py_repr_matches_python() {
+        // Expected values from CPython 3.11's repr().
+        assert_eq!(py_repr("../../nested"), "'../../nested'");
+        assert_eq!(py_repr("it's"), "\"it's\"");
+        assert_eq!(py_repr("a'b\"c"), "'a\\'b\"c'");
+        assert_eq!(py_repr("tab\there\\\n"), "'tab\\there\\\\\\n'");
+        assert_eq!(py_repr("\u{1}"), "'\\x01'");
+    }
 
     fn arg(kind: Kind) -> Arg {
         Arg {

@@ -8,7 +8,9 @@ use super::change::{self, Change, Read};
 use super::{Action, Decision, OutputMode, PlanCx, PlanError};
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let shell = cx.module == "shell";
+    // `raw` is a command line for the host's shell, as `shell` (rprov
+    // needs no Python on the host for either).
+    let shell = matches!(cx.module, "shell" | "raw");
     let text = cx.str_arg("_raw_params")?.or(cx.str_arg("cmd")?);
     // The program `command` runs, found as Python's subprocess finds it.
     let mut program = None;

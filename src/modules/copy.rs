@@ -24,6 +24,8 @@ pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
         (Some(c), None) => {
             let text = match c {
                 serde_json::Value::String(s) => s.clone(),
+                // Python's `str()` of a boolean, as Ansible's copy writes it.
+                serde_json::Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
                 // Ansible writes structured content as JSON.
                 other => other.to_string(),
             };

@@ -306,6 +306,17 @@ fn absent(
 /// Python's `match.expand(template)` with `\1`, `\g<1>`, `\g<name>`, `\n`, `\t`
 /// and `\\`, via the regex crate's `$`-syntax.
 fn expand(re: &Regex, text: &str, template: &str) -> String {
+    let rust = py_template(template);
+    let mut out = String::new();
+    if let Some(caps) = re.captures(text) {
+        caps.expand(&rust, &mut out);
+    }
+    out
+}
+
+/// A Python replacement template (`re.sub`'s, `match.expand`'s: `\1`,
+/// `\g<1>`, `\g<name>`, `\n`, `\t`, `\\`) in the regex crate's `$`-syntax.
+pub fn py_template(template: &str) -> String {
     let mut rust = String::new();
     let mut chars = template.chars().peekable();
     while let Some(c) = chars.next() {
@@ -356,11 +367,7 @@ fn expand(re: &Regex, text: &str, template: &str) -> String {
             other => rust.push(other),
         }
     }
-    let mut out = String::new();
-    if let Some(caps) = re.captures(text) {
-        caps.expand(&rust, &mut out);
-    }
-    out
+    rust
 }
 
 fn result(path: &str, changed: bool, msg: &str) -> Map<String, Json> {

@@ -18,10 +18,13 @@ mod copy;
 mod copy_tree;
 mod file;
 mod files;
+mod getent;
 mod mode;
 pub mod refuse;
+mod replace;
 mod service_facts;
 mod setup;
+mod slurp;
 mod stat;
 mod tempfile;
 // System modules: users, packages, lines in files, host identity, firewall.
@@ -261,6 +264,7 @@ pub static SPECS: &[ModuleSpec] = &[
             "warn": Kind::Any,
         ]
     ),
+    spec!("raw", free, ["executable"]),
     spec!(
         "stat",
         [
@@ -291,6 +295,17 @@ pub static SPECS: &[ModuleSpec] = &[
         ]
     ),
     spec!("service_facts", []),
+    spec!("slurp", ["src", "path"]),
+    spec!(
+        "getent",
+        [
+            "database",
+            "key",
+            "service",
+            "split",
+            "fail_key": Kind::Bool,
+        ]
+    ),
     spec!(
         "tempfile",
         [
@@ -476,6 +491,31 @@ pub static SPECS: &[ModuleSpec] = &[
             "mode": Kind::Mode,
             "backup": Kind::Bool,
             "validate",
+            "unsafe_writes": Kind::Bool,
+            "attributes": Kind::Any,
+            "setype",
+            "seuser",
+            "serole",
+            "selevel",
+        ]
+    ),
+    spec!(
+        "replace",
+        [
+            "path",
+            "dest",
+            "destfile",
+            "name",
+            "regexp",
+            "replace",
+            "after",
+            "before",
+            "backup": Kind::Bool,
+            "validate",
+            "encoding",
+            "owner",
+            "group",
+            "mode": Kind::Mode,
             "unsafe_writes": Kind::Bool,
             "attributes": Kind::Any,
             "setype",
@@ -933,7 +973,8 @@ impl PlanCx<'_> {
             None | Some(Json::Null) => Ok(None),
             Some(Json::String(s)) => Ok(Some(s.clone())),
             Some(Json::Number(n)) => Ok(Some(n.to_string())),
-            Some(Json::Bool(b)) => Ok(Some(b.to_string())),
+            // Python's `str(True)`, as ansible-core converts a `str` argument.
+            Some(Json::Bool(b)) => Ok(Some(if *b { "True" } else { "False" }.to_string())),
             Some(other) => Err(PlanError::Fail(format!(
                 "`{key}` must be a string, got {other}"
             ))),
@@ -969,10 +1010,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         "copy" => copy::plan_copy(cx),
         "template" => copy::plan_template(cx),
         "file" => file::plan(cx),
-        "command" | "shell" => command::plan(cx),
+        "command" | "shell" | "raw" => command::plan(cx),
         "stat" => stat::plan(cx),
         "setup" => setup::plan(cx),
         "service_facts" => service_facts::plan(cx),
+        "getent" => getent::plan(cx),
+        "slurp" => slurp::plan(cx),
         "tempfile" => tempfile::plan(cx),
         "user" => user::plan_user(cx),
         "group" => user::plan_group(cx),
@@ -980,6 +1023,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         "apt" | "package" => apt::plan(cx),
         "lineinfile" => lineinfile::plan(cx),
         "blockinfile" => blockinfile::plan(cx),
+        "replace" => replace::plan(cx),
         "hostname" => hostname::plan(cx),
         "timezone" => timezone::plan(cx),
         "ufw" => ufw::plan(cx),
@@ -988,22 +1032,29 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         "rolling_restart" => rolling_restart::plan(cx),
         "uri" => uri::plan(cx),
         "wait_for" => wait_for::plan(cx),
-        "ping" => Ok(Decision::Ok {
-            result: [(
-                "ping".to_string(),
-                cx.args
-                    .get("data")
-                    .cloned()
-                    .unwrap_or(Json::String("pong".into())),
-            )]
-            .into_iter()
-            .collect(),
-            msg: None,
-        }),
+        "ping" => plan_ping(cx),
         other => Err(PlanError::Fail(format!(
             "module `{other}` cannot run on a host"
         ))),
     }
+}
+
+/// `ping` answers with its `data`; `data: crash` fails the task, as
+/// ansible-core's ping raises an exception for it (its documented way to
+/// exercise a module failure), in the words ansible-core 2.19 reports.
+fn plan_ping(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let data = cx
+        .args
+        .get("data")
+        .cloned()
+        .unwrap_or(Json::String("pong".into()));
+    if data.as_str() == Some("crash") {
+        return Err(PlanError::Fail("Task failed: Module failed: boom".into()));
+    }
+    Ok(Decision::Ok {
+        result: [("ping".to_string(), data)].into_iter().collect(),
+        msg: None,
+    })
 }
 
 /// Whether the module's effect is unknown until it runs: the look-ahead probe
@@ -1011,7 +1062,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 pub fn is_opaque(module: &str) -> bool {
     matches!(
         module,
-        "command" | "shell" | "include_tasks" | "meta" | "block" | "wait_for_connection"
+        "command" | "shell" | "raw" | "include_tasks" | "meta" | "block" | "wait_for_connection"
     ) || is_fallback(module)
 }
 

@@ -26,10 +26,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     };
     let prefix = cx.str_arg("prefix")?.unwrap_or_else(|| "ansible.".into());
     let suffix = cx.str_arg("suffix")?.unwrap_or_default();
-    if prefix.contains('/') || suffix.contains('/') {
-        return Err(PlanError::Fail(
-            "`prefix` and `suffix` must not contain `/`; put the directory in `path`".into(),
-        ));
+    // ansible-core's words: a name with a `/` is not its own basename.
+    for (name, value) in [("prefix", &prefix), ("suffix", &suffix)] {
+        if value.contains('/') {
+            return Err(PlanError::Fail(format!(
+                "{name} must be a valid file name component, got {}; put the directory in `path`",
+                super::args::py_repr(value)
+            )));
+        }
     }
     // Python's gettempdir(): $TMPDIR, else /tmp.
     let dir = match cx.str_arg("path")? {
@@ -116,6 +120,12 @@ mod tests {
     #[test]
     fn a_slash_in_the_prefix_is_refused() {
         let f = Fixture::new("tempfile", json!({"prefix": "a/b"}));
-        assert!(matches!(plan(&f.cx()), Err(PlanError::Fail(_))));
+        match plan(&f.cx()) {
+            Err(PlanError::Fail(m)) => assert!(
+                m.starts_with("prefix must be a valid file name component, got 'a/b'"),
+                "{m}"
+            ),
+            _ => panic!("a `/` in the prefix was taken"),
+        }
     }
 }

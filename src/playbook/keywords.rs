@@ -47,7 +47,7 @@ pub(super) struct Keywords {
 /// (which finish at once). rprov's file and system modules have no way to be
 /// stopped half-way, so a `timeout` on them is refused.
 const TIMEOUT_MODULES: &[&str] = &[
-    "command", "shell", "debug", "assert", "fail", "set_fact", "meta", "block",
+    "command", "shell", "raw", "debug", "assert", "fail", "set_fact", "meta", "block",
 ];
 
 /// The names `delegate_to` accepts: the controller itself.
@@ -118,45 +118,41 @@ impl Keywords {
         };
 
         let mut loop_items = None;
-        for key in [
-            "loop",
-            "with_items",
-            "with_list",
-            "with_dict",
-            "with_sequence",
-            "with_nested",
-            "with_together",
-            "with_indexed_items",
-        ] {
-            if let Some(n) = node.get(key) {
-                if loop_items.is_some() {
-                    return Err(LoadError::new(
-                        doc.origin(n),
-                        "a task can have only one loop",
-                    ));
-                }
-                let v = n.to_json();
-                loop_items = Some(match key {
-                    "with_items" => json!({"__rprov_flatten": v}),
-                    "with_dict" => json!({"__rprov_dict2items": v}),
-                    "with_list" => json!({"__rprov_listify": v}),
-                    "with_nested" => json!({"__rprov_nested": v}),
-                    "with_together" => json!({"__rprov_together": v}),
-                    "with_indexed_items" => json!({"__rprov_indexed_items": v}),
-                    "with_sequence" => {
-                        // A literal sequence is checked now, at its line.
-                        if !crate::modules::args::has_template(&v) {
-                            super::sequence::check(&v).map_err(|m| {
-                                LoadError::new(doc.origin(n), m).with_hint(
-                                    "e.g. `with_sequence: start=1 end=5`, `count=3`, or `1-5/2:host%02d`",
-                                )
-                            })?;
-                        }
-                        json!({"__rprov_sequence": v})
-                    }
-                    _ => v,
-                });
+        let loop_keys = node
+            .as_map()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(k, _)| {
+                let key = k.key_string();
+                (matches!(
+                    key.as_str(),
+                    "loop" | "with_items" | "with_list" | "with_dict"
+                ) || loop_lookup(&key).is_some())
+                .then_some(key)
+            });
+        for key in loop_keys {
+            let Some(n) = node.get(&key) else { continue };
+            if loop_items.is_some() {
+                return Err(LoadError::new(
+                    doc.origin(n),
+                    "a task can have only one loop",
+                ));
             }
+            let v = n.to_json();
+            loop_items = Some(match key.as_str() {
+                "loop" => v,
+                "with_items" => json!({"__rprov_flatten": v}),
+                "with_dict" => json!({"__rprov_dict2items": v}),
+                "with_list" => json!({"__rprov_listify": v}),
+                // Run by the template engine's lookup of that name, as
+                // `query(name, *terms)`, when the loop runs (so a wrong
+                // sequence is a task failure a `rescue` catches, as in
+                // Ansible).
+                other => json!({"__rprov_lookup": {
+                    "name": loop_lookup(other).unwrap_or_default(),
+                    "terms": v,
+                }}),
+            });
         }
         let (mut loop_var, mut index_var, mut loop_label) = ("item".to_string(), None, None);
         let mut loop_pause = 0.0;
@@ -519,6 +515,12 @@ pub fn json_map(n: &Node) -> Option<Vars> {
         Json::Null => Some(Vars::new()),
         _ => None,
     }
+}
+
+/// The lookup a `with_<name>` keyword loops over, when rprov has it.
+pub fn loop_lookup(key: &str) -> Option<&str> {
+    key.strip_prefix("with_")
+        .filter(|name| rprov_template::lookup::LOOKUPS.contains(name))
 }
 
 #[cfg(test)]

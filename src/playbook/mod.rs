@@ -10,9 +10,7 @@ mod free_form;
 mod keywords;
 pub use keywords::LOCALHOST;
 mod load;
-pub mod loop_lookups;
 mod role;
-pub mod sequence;
 pub mod serial;
 mod task;
 

@@ -22,10 +22,6 @@ const TASK_KEYWORDS: &[&str] = &[
     "with_items",
     "with_list",
     "with_dict",
-    "with_sequence",
-    "with_nested",
-    "with_together",
-    "with_indexed_items",
     "loop_control",
     "register",
     "changed_when",
@@ -60,15 +56,7 @@ const TASK_KEYWORDS: &[&str] = &[
 
 /// Keywords Ansible has that rprov does not implement: refusing them beats
 /// silently doing something else.
-const UNSUPPORTED_KEYWORDS: &[&str] = &[
-    "delegate_facts",
-    "async",
-    "poll",
-    "with_fileglob",
-    "with_first_found",
-    "with_subelements",
-    "module_defaults",
-];
+const UNSUPPORTED_KEYWORDS: &[&str] = &["delegate_facts", "async", "poll", "module_defaults"];
 
 /// What surrounding constructs (a role, an import, a block) pass down to the
 /// tasks inside them.
@@ -163,6 +151,20 @@ fn parse_task_into(
         let key = k.key_string();
         if TASK_KEYWORDS.contains(&key.as_str()) {
             continue;
+        }
+        // `with_<lookup>`: a loop over that lookup's items.
+        if let Some(lookup) = key.strip_prefix("with_") {
+            if super::keywords::loop_lookup(&key).is_some() {
+                continue;
+            }
+            return Err(LoadError::new(
+                doc.origin(k),
+                format!("`{key}` loops over the `{lookup}` lookup, which rprov does not have"),
+            )
+            .with_hint(format!(
+                "rprov's lookups: {}; or write the items in `loop:`",
+                rprov_template::lookup::LOOKUPS.join(", ")
+            )));
         }
         if UNSUPPORTED_KEYWORDS.contains(&key.as_str()) {
             return Err(LoadError::new(
@@ -550,6 +552,12 @@ fn expand_import(
             format!("`{name}` needs a file name"),
         ));
     };
+    // A name that uses only what is known when the playbook loads
+    // (`role_path`, `playbook_dir`) is static, as Ansible imports it.
+    let file = match (name, kw.loop_items.is_some()) {
+        ("import_tasks", false) => load_time_name(&file, scope).unwrap_or(file),
+        _ => file,
+    };
     let dynamic = file.contains("{{") || kw.loop_items.is_some();
     // An `include_tasks` read when it runs (see `load_include`): here its
     // file name and the directory it is looked for from.
@@ -570,7 +578,7 @@ fn expand_import(
     if dynamic {
         return Err(LoadError::new(
             doc.origin(mkey),
-            "`import_tasks` is static: its file name cannot use variables or loops",
+            "`import_tasks` is static: its file name can use only `role_path` and `playbook_dir`, and no loop",
         )
         .with_hint("use `include_tasks` for a file chosen at run time"));
     }
@@ -586,6 +594,29 @@ fn expand_import(
         Err(_) if name == "include_tasks" => at_run_time(file, kw, out),
         Err(e) => Err(e),
     }
+}
+
+/// `file` rendered with the variables known when the playbook loads, or
+/// `None` when it uses others (or is no template).
+fn load_time_name(file: &str, scope: &TaskScope) -> Option<String> {
+    if !file.contains("{{") {
+        return None;
+    }
+    let mut ctx = serde_json::Map::new();
+    ctx.insert(
+        "playbook_dir".into(),
+        Json::String(scope.playbook_dir.display().to_string()),
+    );
+    if let Some(role) = &scope.role {
+        ctx.insert(
+            "role_path".into(),
+            Json::String(role.own.path.display().to_string()),
+        );
+    }
+    rprov_template::Templater::new()
+        .render_str(file, &Json::Object(ctx))
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
 }
 
 /// The tasks of a task file named literally, read when the playbook loads.

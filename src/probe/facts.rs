@@ -116,6 +116,10 @@ pub fn parse(out: &str) -> Result<Value, String> {
     }))
     .map(|mut facts| {
         if let Some(python) = python(&get("python_executable"), &get("python_version")) {
+            // `python_version` is `platform.python_version()`: "3.11.2".
+            let version = get("python_version");
+            let version = version.trim().trim_start_matches("Python ");
+            facts["python_version"] = json!(version);
             facts["python"] = python;
         }
         facts
@@ -193,13 +197,16 @@ mod tests {
                    "version": {"major": 3, "minor": 11, "micro": 2, "releaselevel": "final", "serial": 0},
                    "version_info": [3, 11, 2, "final", 0]})
         );
+        assert_eq!(f["python_version"], "3.11.2");
         let f = parse(&format!("{base}python_version=Python 3.13.0rc1\n")).unwrap();
+        assert_eq!(f["python_version"], "3.13.0rc1");
         assert_eq!(
             f["python"]["version_info"],
             json!([3, 13, 0, "candidate", 1])
         );
         // No python3 on the host: no fact, as the facts of a host without it.
-        assert!(parse("arch=x86_64\n").unwrap().get("python").is_none());
+        let f = parse("arch=x86_64\n").unwrap();
+        assert!(f.get("python").is_none() && f.get("python_version").is_none());
     }
 
     #[test]

@@ -25,8 +25,9 @@ const ANSIBLE_TIMEOUT_SECS: &str = "1200";
 
 /// Names the way targets are run (playbook, inventory, environment). A
 /// cached ansible-core verdict is used only by the same revision: bump this
-/// whenever [`Bench::run`] changes what a target sees.
-const RUNNER_REVISION: u32 = 1;
+/// whenever [`Bench::run`] changes what a target sees or how its outcome is
+/// read.
+const RUNNER_REVISION: u32 = 2;
 
 /// What ansible-test puts in the environment that changes how a play runs
 /// (`ansible_util.py`: handlers run after a failure, a host pattern that
@@ -239,7 +240,8 @@ fn one_line(s: &str) -> String {
 }
 
 /// Reads ansible-playbook's default output: the recap line of `testhost`,
-/// and the first `fatal:`/`failed:` result not followed by `...ignoring`.
+/// and the last `fatal:`/`failed:` result not followed by `...ignoring` (one
+/// before it was rescued: the run went on).
 fn read_ansible(code: i32, stdout: &str, stderr: &str) -> Outcome {
     let lines: Vec<&str> = stdout.lines().collect();
     let mut failure = None;
@@ -272,8 +274,10 @@ fn read_ansible(code: i32, stdout: &str, stderr: &str) -> Outcome {
                 .ok()
                 .and_then(|v| v["msg"].as_str().map(str::to_string))
                 .unwrap_or_else(|| line.to_string());
-            failure = Some(Failure { task, why });
-            break;
+            failure = Some(Failure {
+                task: task.clone(),
+                why,
+            });
         }
     }
     let recap = lines
@@ -307,20 +311,23 @@ fn read_ansible(code: i32, stdout: &str, stderr: &str) -> Outcome {
     Outcome {
         passed: code == 0,
         tasks,
-        failure,
+        // A run that passed had no failure that counts (one was rescued).
+        failure: failure.filter(|_| code != 0),
         output: String::new(),
     }
 }
 
-/// Reads rprov's `--output json`: the first failed task event not ignored,
+/// Reads rprov's `--output json`: the last failed task event not ignored,
 /// else a host error, else the error on stderr (a load error).
 fn read_rprov(code: i32, stdout: &str, stderr: &str) -> Outcome {
     let events: Vec<Value> = stdout
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
+    // The last failure: one before it was rescued (the run went on).
     let mut failure = events
         .iter()
+        .rev()
         .find(|e| e["event"] == "task" && e["status"] == "failed" && e["ignored"] != true)
         .map(|e| Failure {
             task: e["task"].as_str().unwrap_or("").to_string(),
@@ -368,7 +375,8 @@ fn read_rprov(code: i32, stdout: &str, stderr: &str) -> Outcome {
     Outcome {
         passed: code == 0,
         tasks,
-        failure,
+        // A run that passed had no failure that counts (one was rescued).
+        failure: failure.filter(|_| code != 0),
         output: String::new(),
     }
 }

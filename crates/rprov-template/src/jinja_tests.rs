@@ -24,6 +24,9 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("version_compare", version);
     env.add_test("succeeded", succeeded);
     env.add_test("success", succeeded);
+    env.add_test("successful", succeeded);
+    env.add_test("unreachable", unreachable);
+    env.add_test("reachable", |v: &Value| unreachable(v).map(|u| !u));
     env.add_test("failed", failed);
     env.add_test("failure", failed);
     env.add_test("changed", changed);
@@ -34,7 +37,11 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("falsy", falsy);
     env.add_test("contains", contains);
     env.add_test("subset", subset);
+    env.add_test("issubset", subset);
     env.add_test("superset", superset);
+    env.add_test("issuperset", superset);
+    env.add_test("nan", is_nan);
+    env.add_test("isnan", is_nan);
     env.add_test("file", |v: &Value| path_test(v, |m| m.is_file()));
     env.add_test("directory", |v: &Value| path_test(v, |m| m.is_dir()));
     env.add_test("exists", |v: &Value| path_test(v, |_| true));
@@ -43,6 +50,12 @@ pub fn register(env: &mut Environment<'static>) {
         Ok(std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()))
     });
     env.add_test("abs", |v: &Value| Ok(as_text(v)?.starts_with('/')));
+}
+
+/// `x is nan`: a float that is not a number (anything else is not NaN, as
+/// ansible-core's test, which answers False for what `math.isnan` refuses).
+fn is_nan(v: &Value) -> bool {
+    v.kind() == ValueKind::Number && f64::try_from(v.clone()).is_ok_and(f64::is_nan)
 }
 
 /// Shared body of `match`, `search` and `regex`.
@@ -198,6 +211,11 @@ pub fn failed(value: &Value) -> Result<bool, Error> {
 /// `result is succeeded`: not failed.
 pub fn succeeded(value: &Value) -> Result<bool, Error> {
     failed(value).map(|f| !f)
+}
+
+/// `result is unreachable`: its `unreachable` key.
+pub fn unreachable(value: &Value) -> Result<bool, Error> {
+    Ok(result_flag("unreachable", value, "unreachable")?.unwrap_or(false))
 }
 
 /// `result is changed`.

@@ -237,6 +237,18 @@ impl Templater {
         if let Some(expr) = single_expression(source) {
             return self.eval_native(expr, source, ctx);
         }
+        // Jinja drops one final line break of a template before it parses
+        // it, so `{{ expr }}` and a line break (a YAML `>` or `|` scalar) is
+        // one expression with a native value, as in Ansible; a text result
+        // gets its line break back.
+        if let Some((body, newline)) = one_final_newline(source) {
+            if let Some(expr) = single_expression(body) {
+                return Ok(match self.eval_native(expr, source, ctx)? {
+                    serde_json::Value::String(s) => serde_json::Value::String(s + newline),
+                    other => other,
+                });
+            }
+        }
         let tmpl = self
             .env
             .template_from_named_str(INLINE_NAME, source)
@@ -430,6 +442,14 @@ pub fn is_template(s: &str) -> bool {
 
 /// If `s` is exactly one `{{ expr }}` (nothing before or after it), returns
 /// the expression inside.
+/// The source without its one final line break (`\r\n`, `\n` or `\r`), and
+/// that line break.
+fn one_final_newline(s: &str) -> Option<(&str, &'static str)> {
+    ["\r\n", "\n", "\r"]
+        .into_iter()
+        .find_map(|nl| s.strip_suffix(nl).map(|body| (body, nl)))
+}
+
 fn single_expression(s: &str) -> Option<&str> {
     let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     let inner = inner.strip_prefix('-').unwrap_or(inner);
@@ -462,6 +482,8 @@ mod lib_tests {
     #[test]
     fn single_expression_detection() {
         assert_eq!(single_expression("{{ a }}"), Some(" a "));
+        assert_eq!(one_final_newline("{{ a }}\n"), Some(("{{ a }}", "\n")));
+        assert_eq!(one_final_newline("{{ a }}"), None);
         assert_eq!(single_expression("{{ a }}-{{ b }}"), None);
         assert_eq!(single_expression("x{{ a }}"), None);
     }

@@ -428,6 +428,9 @@ fn result_tests() {
     let c = |s: &str| r(s, &ctx);
     assert_eq!(c("ok is succeeded"), json!(true));
     assert_eq!(c("ok is success"), json!(true));
+    assert_eq!(c("bad is successful"), json!(false));
+    assert_eq!(c("ok is reachable"), json!(true));
+    assert_eq!(c("{'unreachable': true} is unreachable"), json!(true));
     assert_eq!(c("ok is failed"), json!(false));
     assert_eq!(c("bad is failed"), json!(true));
     assert_eq!(c("bad is failure"), json!(true));

@@ -154,6 +154,11 @@ fn single_expression_keeps_native_type() {
     assert_eq!(r("n={{ n }}"), json!("n=5"));
     assert_eq!(r("{{ n }}{{ n }}"), json!("55"));
     assert_eq!(r("{{ l }} "), json!("[1, 2] "));
+    // One final line break (a YAML `>` scalar) is Jinja's to drop, as in
+    // ansible-core: the value stays native; text gets its line break back.
+    assert_eq!(r("{{ l + [3] }}\n"), json!([1, 2, 3]));
+    assert_eq!(r("{{ s }}\n"), json!("x\n"));
+    assert_eq!(r("{{ l }}\n\n"), json!("[1, 2]\n\n"));
 }
 
 #[test]
@@ -381,6 +386,24 @@ fn lookups() {
         json!(["a", [1, 2]])
     );
     assert_eq!(r("{{ query('list', *myvar) }}"), json!([1]));
+    // Without wantlist, ansible-core joins several results only when all are
+    // text: several mappings stay a list, one is returned alone, none is [].
+    assert_eq!(r("{{ lookup('list', 'a', 'b') }}"), json!("a,b"));
+    assert_eq!(
+        r("{{ lookup('dict', {'b': 2, 'a': {'x': 1} }) | sort(attribute='key') }}"),
+        json!([{"key": "a", "value": {"x": 1}}, {"key": "b", "value": 2}])
+    );
+    assert_eq!(
+        r("{{ lookup('dict', {'k': 'v'}) }}"),
+        json!({"key": "k", "value": "v"})
+    );
+    assert_eq!(r("{{ lookup('list', wantlist=False) }}"), json!([]));
+    let err = t().render_str("{{ lookup('dict', 1) }}", &ctx).unwrap_err();
+    assert!(
+        err.message.contains("expects a dictionary"),
+        "{}",
+        err.message
+    );
     // A relative name is found in the role's files/, as Ansible's file lookup finds it.
     std::fs::create_dir_all(dir.join("role/files")).unwrap();
     std::fs::write(dir.join("role/files/data.txt"), "from the role\n").unwrap();
@@ -395,7 +418,7 @@ fn lookups() {
         json!(["a", 1, [2], 1])
     );
     let err = t()
-        .render_str("{{ lookup('pipe', 'ls') }}", &ctx)
+        .render_str("{{ lookup('nosuch', 'ls') }}", &ctx)
         .unwrap_err();
     assert_eq!(err.kind, TemplateErrorKind::Filter);
     assert!(
@@ -403,6 +426,27 @@ fn lookups() {
         "{}",
         err.message
     );
+    // `pipe` and `lines` run a controller command from the playbook's
+    // directory; a failing one is the lookup's error.
+    let pb = json!({"playbook_dir": dir.to_string_lossy()});
+    assert_eq!(
+        t().render_str("{{ lookup('pipe', 'pwd; echo two') }}", &pb)
+            .unwrap(),
+        json!(format!("{}\ntwo", dir.display()))
+    );
+    assert_eq!(
+        t().render_str("{{ query('lines', 'printf \"a\\nb\\n\"') }}", &pb)
+            .unwrap(),
+        json!(["a", "b"])
+    );
+    let err = t()
+        .render_str("{{ lookup('pipe', 'exit 3') }}", &pb)
+        .unwrap_err();
+    assert!(err.message.contains("returned 3"), "{}", err.message);
+    let pick = t()
+        .render_str("{{ lookup('random_choice', 'x', 'y') }}", &ctx)
+        .unwrap();
+    assert!(pick == json!("x") || pick == json!("y"), "{pick}");
     let err = t()
         .render_str("{{ lookup('file', '/nonexistent/x') }}", &ctx)
         .unwrap_err();

@@ -33,8 +33,33 @@ impl HostRunner {
             }
             Err(msg) => return Ok(ItemOutcome::failed(format!("{}: {msg}", task.origin))),
         };
-        let retries = task.retries.as_ref().and_then(json_u64).unwrap_or(3);
-        let delay = task.delay.as_ref().and_then(json_u64).unwrap_or(5);
+        // `retries` and `delay` may be templates (`"{{ idx + 2 }}"`), rendered
+        // with the task's variables and loop item, as Ansible's.
+        let (retries, delay) = {
+            let magic = self.task_magic(task);
+            let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
+            let number = |v: &Option<Json>, key: &str| -> Result<Option<f64>, String> {
+                let Some(v) = v else { return Ok(None) };
+                let v = self.render_json(&r, v).map_err(|e| format!("{key}: {e}"))?;
+                let n = match &v {
+                    Json::Number(n) => n.as_f64(),
+                    Json::String(s) => s.trim().parse().ok(),
+                    _ => None,
+                };
+                match n {
+                    Some(n) if n.is_finite() && n >= 0.0 => Ok(Some(n)),
+                    _ => Err(format!(
+                        "`{key}` must be a number of seconds or times, got {v}"
+                    )),
+                }
+            };
+            let parsed = number(&task.retries, "retries")
+                .and_then(|r| Ok((r, number(&task.delay, "delay")?)));
+            match parsed {
+                Ok((r, d)) => (r.map_or(3, |r| r as u64), d.unwrap_or(5.0)),
+                Err(m) => return Ok(ItemOutcome::failed(format!("{}: {m}", task.origin))),
+            }
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -86,7 +111,7 @@ impl HostRunner {
                     return Ok(o);
                 }
                 Ok(false) if attempt <= retries => {
-                    tokio::time::sleep(Duration::from_secs(delay)).await
+                    tokio::time::sleep(Duration::from_secs_f64(delay)).await
                 }
                 Ok(false) => {
                     let mut f = ItemOutcome::failed(format!(
@@ -582,7 +607,13 @@ impl HostRunner {
 /// A task's message with its place in front (`file:line:col: …`), unless
 /// the message already starts there.
 fn at_task(task: &Task, m: &str) -> String {
-    if m.starts_with(&task.origin.to_string()) {
+    // A message that already names a place in the task's file (the task's
+    // own, or one of its arguments') keeps it.
+    let file = format!("{}:", crate::diag::display_path(&task.origin.path));
+    let placed = m
+        .strip_prefix(&file)
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+    if placed {
         m.to_string()
     } else {
         format!("{}: {m}", task.origin)

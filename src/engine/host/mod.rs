@@ -430,6 +430,7 @@ impl HostRunner {
     ) -> Vec<&'a Vars> {
         let play = self.play();
         let mut l: Vec<&Vars> = Vec::with_capacity(16 + play.roles.len() * 4);
+        l.push(&self.shared.connection_default);
         // Every public role's defaults, then the task's role's with its
         // chain's above them (Ansible's task-role layer).
         for r in &play.roles {

@@ -98,12 +98,26 @@ impl HostRunner {
                 ));
             }
         }
+        // `become_user: "{{ … }}"` is rendered with the task's variables, as
+        // Ansible templates its keywords.
+        let keyword_user = match keyword_user {
+            Some(u) if super::super::vars::is_template(u) => {
+                match self.render_json(&r, &Json::String(u.to_string())) {
+                    Ok(Json::String(s)) => Some(s),
+                    Ok(other) => {
+                        return Err(format!("become_user must be a user name, got {other}"))
+                    }
+                    Err(e) => return Err(format!("become_user: {e}")),
+                }
+            }
+            other => other.map(str::to_string),
+        };
         let cv = ConnectionVars::from_vars(&self.name, &vars).map_err(|e| e.to_string())?;
         let become_user = if cv.become_.or(keyword_become).unwrap_or(false) {
             let user = cv
                 .become_user
                 .clone()
-                .or_else(|| keyword_user.map(str::to_string))
+                .or(keyword_user)
                 .unwrap_or_else(|| "root".to_string());
             (cv.user.as_deref() != Some(user.as_str())).then_some(user)
         } else {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde_json::{json, Map, Value as Json};
 
 use super::super::vars::unknown_value;
-use crate::playbook::{loop_lookups, Block, Task, Vars};
+use crate::playbook::{Block, Task, Vars};
 use crate::report::{Status, TaskEvent};
 
 use super::*;
@@ -562,29 +562,12 @@ impl HostRunner {
             (false, false, false, spec)
         };
         let max = self.shared.opts.max_loop_items;
-        type Lookup = fn(Json) -> Result<Vec<Json>, String>;
-        let lookups: [(&str, Lookup); 3] = [
-            ("__rprov_nested", loop_lookups::nested),
-            ("__rprov_together", loop_lookups::together),
-            ("__rprov_indexed_items", loop_lookups::indexed_items),
-        ];
-        if let Some((terms, lookup)) = lookups.iter().find_map(|(k, f)| marked(k).map(|t| (t, f))) {
-            let terms = self.render_json(&r, terms).map_err(|e| e.to_string())?;
-            let items = lookup(terms)?;
-            if items.len() > max {
-                return Err(format!(
-                    "the loop has {} items, more than the limit of {max}; raise it with --max-loop-items N if this is intended",
-                    items.len()
-                ));
-            }
-            return Ok(items);
+        if let Some(l) = marked("__rprov_lookup") {
+            let name = l.get("name").and_then(Json::as_str).unwrap_or_default();
+            let terms = l.get("terms").cloned().unwrap_or_default();
+            return self.lookup_items(task, &layers, &magic, name, terms, max);
         }
         let v = self.render_json(&r, spec).map_err(|e| e.to_string())?;
-        if let Json::Object(m) = &v {
-            if let (1, Some(seq)) = (m.len(), m.get("__rprov_sequence")) {
-                return crate::playbook::sequence::items(seq, max);
-            }
-        }
         let count = match &v {
             Json::Array(a) => a.len(),
             Json::Object(m) if dict => m.len(),
@@ -628,6 +611,53 @@ impl HostRunner {
             other if listify => Ok(vec![other]),
             other => Err(format!("`loop` needs a list, got {other}")),
         }
+    }
+
+    /// The items of a `with_<name>` loop that the template engine's lookup
+    /// of that name gives: its terms rendered as variables are (lazily, so a
+    /// term may name any variable), a lone term taken as a list of one (as
+    /// Ansible's listify), then `query(name, *terms)`.
+    fn lookup_items(
+        &self,
+        task: &Task,
+        layers: &[&Vars],
+        magic: &Vars,
+        name: &str,
+        terms: Json,
+        max: usize,
+    ) -> Result<Vec<Json>, String> {
+        // The terms are a variable named after the keyword, so an error in
+        // them says "in the value of 'with_nested'".
+        let keyword = format!("with_{name}");
+        let t = keyword.as_str();
+        let layer: Vars = [(keyword.clone(), terms)].into_iter().collect();
+        let layers: Vec<&Vars> = layers.iter().copied().chain([&layer]).collect();
+        let r = self.resolver(task.role.as_deref(), &layers, magic);
+        let expr = format!(
+            "{{{{ query('{name}', *({t} if {t} is sequence and {t} is not string else [{t}])) }}}}"
+        );
+        let items = match self.render_json(&r, &Json::String(expr)) {
+            Ok(Json::Array(items)) => items,
+            Ok(other) => return Err(format!("with_{name}: the lookup gave {other}, not a list")),
+            // The line is the made-up expression's: left out. The lookup's
+            // own words name the loop keyword the user wrote.
+            Err(e) => {
+                let m = e.message;
+                let m = m.strip_prefix(&format!("lookup('{name}'): ")).unwrap_or(&m);
+                return Err(if m.contains(&keyword) {
+                    m.to_string()
+                } else {
+                    format!("{keyword}: {m}")
+                });
+            }
+        };
+        if items.len() > max {
+            return Err(format!(
+                "the loop has {} items, more than the limit of {max}; raise it with --max-loop-items N if this is intended",
+                items.len()
+            ));
+        }
+        Ok(items)
     }
 
     /// The name each item is given (`loop_control: loop_var`, `item` by

@@ -41,6 +41,9 @@ pub enum Read {
     },
     /// What a read-only command prints on stdout (its errors are dropped).
     Output(Vec<String>),
+    /// What a read-only command prints on stdout (its errors are dropped),
+    /// then its exit status: [`split_status`] takes them apart.
+    Status(Vec<String>),
     /// The entry for `key` in a `getent` database; nothing when none.
     Getent { db: &'static str, key: String },
     /// The lines of a file that start with `prefix`.
@@ -119,6 +122,12 @@ fn render_one(read: &Read) -> String {
             s
         }
         Read::Output(argv) => format!("{} 2>/dev/null", super::words(argv)),
+        // A line break before the status line, so output without a final one
+        // keeps its last line to itself; `split_status` removes it again.
+        Read::Status(argv) => format!(
+            "{} 2>/dev/null; _rp_rc=$?; echo; echo \"@rc $_rp_rc\"",
+            super::words(argv)
+        ),
         Read::Getent { db, key } => format!("getent {} {}", quote(db), quote(key)),
         Read::LinesStarting { path, prefix } => {
             // A fixed string at the start of a line: `grep -F` has no anchor,
@@ -171,6 +180,20 @@ fn glob(pattern: &str) -> String {
     out
 }
 
+/// A [`Read::Status`] answer as the command's output and exit status; the
+/// status is `None` when the answer does not end with one (a probe cut
+/// short).
+pub fn split_status(answer: &str) -> (String, Option<i32>) {
+    let body = answer.strip_suffix('\n').unwrap_or(answer);
+    let Some((out, last)) = body.rsplit_once('\n') else {
+        return (answer.to_string(), None);
+    };
+    match last.strip_prefix("@rc ").and_then(|n| n.parse().ok()) {
+        Some(rc) => (out.to_string(), Some(rc)),
+        None => (answer.to_string(), None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +239,12 @@ mod tests {
                 hash: "'; touch pwned3; '".into(),
             },
             Read::HasCommand("sh"),
+            Read::Status(vec!["printf".into(), "%s".into(), evil.clone()]),
+            Read::Status(vec![
+                "sh".into(),
+                "-c".into(),
+                "printf 'a\\n\\n'; exit 3".into(),
+            ]),
         ];
         let out = sh_in(dir.path(), &render(&reads));
         let s = sections(&out, reads.len());
@@ -223,11 +252,13 @@ mod tests {
         assert_eq!(s[1].trim(), evil);
         assert_eq!(s[2], "yes\n");
         assert_eq!(s[3], "yes\n");
-        assert_eq!(s[4], evil + "\n");
+        assert_eq!(s[4], format!("{evil}\n"));
         assert_eq!(s[5], "key: value\n");
         assert_eq!(s[6], "");
         assert_eq!(s[7], "differs\n");
         assert_eq!(s[8], "yes\n");
+        assert_eq!(split_status(&s[9]), (evil.clone(), Some(0)));
+        assert_eq!(split_status(&s[10]), ("a\n\n".to_string(), Some(3)));
         let names: Vec<String> = std::fs::read_dir(d)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -2,8 +2,8 @@
 //!
 //! Grouped by what they work on: [`data`] (types, dicts, lists, sets),
 //! [`json`] and [`yaml`] (serialisation as Python's json and PyYAML print it),
-//! [`text`] (paths, shell quoting, base64), [`hash`] (digests and crypt) and
-//! [`regex`] (Python-style regular expressions). Filters that minijinja already
+//! [`text`] (paths, shell quoting, base64), [`hash`] (digests and crypt),
+//! [`regex`] (Python-style regular expressions) and [`url`] (`urlsplit`). Filters that minijinja already
 //! implements with Ansible's semantics (`map`, `select`, `join`, `unique`,
 //! `sort`, `replace`, `indent`, ...) are left alone.
 //!
@@ -15,6 +15,7 @@ pub mod hash;
 pub mod json;
 pub mod regex;
 pub mod text;
+pub mod url;
 pub mod yaml;
 
 use minijinja::value::Value;
@@ -28,6 +29,7 @@ pub fn register(env: &mut Environment<'static>) {
     text::register(env);
     hash::register(env);
     regex::register(env);
+    url::register(env);
 }
 
 /// An error raised by filter `name`.

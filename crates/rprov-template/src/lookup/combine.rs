@@ -1,5 +1,5 @@
-//! `with_nested`, `with_together` and `with_indexed_items`: Ansible's
-//! `nested`, `together` and `indexed_items` lookups over rendered terms.
+//! The `nested`, `together` and `indexed_items` lookups (`with_nested`,
+//! `with_together` and `with_indexed_items` loops), as ansible-core's.
 
 use serde_json::{json, Value as Json};
 

@@ -1,21 +1,54 @@
 //! Globals: `lookup(name, ...)`, `query(name, ...)` (alias `q`).
 //!
-//! Only the lookups provisioning roles use are supported, and all of them run
-//! on the controller: `env` (an environment variable, `''` when unset, as in
-//! Ansible), `file` (a controller file; a relative name is looked for in the
-//! role's and the playbook's `files/` and directories as Ansible looks, then
-//! in the current directory; trailing newline stripped unless
-//! `rstrip=false`), `first_found` (the first existing file of a list,
-//! searched the same way: see [`first_found`]), `vars` (a variable by name,
-//! with `default=`), `list` (its terms as given) and `items` (its terms,
-//! lists among them flattened one level). Any other name is an error naming
-//! the supported ones, rather than a silent empty string.
+//! The lookups provisioning roles use, all run on the controller: `env` (an
+//! environment variable, `''` when unset, as in Ansible), `file` (a
+//! controller file; a relative name is looked for in the role's and the
+//! playbook's `files/` and directories as Ansible looks, then in the current
+//! directory; trailing newline stripped unless `rstrip=false`),
+//! `first_found` (the first existing file of a list, searched the same way:
+//! see [`first_found`]), `vars` (a variable by name, with `default=`),
+//! `pipe` and `lines` (a command's output, whole or by line), `list`,
+//! `items`, `dict`, `nested`, `together`, `indexed_items`, `subelements`,
+//! `sequence` and `random_choice` (what the `with_<name>` loops of the same
+//! names iterate over). A name may carry `ansible.builtin.`. Any other name
+//! is an error naming the supported ones, rather than a silent empty string.
 //!
 //! `lookup` joins several results with `,` (unless `wantlist=true`); `query`
 //! always returns a list.
 
 use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::{Environment, Error, ErrorKind, State};
+
+mod combine;
+mod sequence;
+mod subelements;
+
+/// The lookups rprov has, each also a `with_<name>` loop.
+pub const LOOKUPS: &[&str] = &[
+    "dict",
+    "env",
+    "file",
+    "first_found",
+    "indexed_items",
+    "items",
+    "lines",
+    "list",
+    "nested",
+    "pipe",
+    "random_choice",
+    "sequence",
+    "subelements",
+    "together",
+    "vars",
+];
+
+/// A lookup's own name: `ansible.builtin.sequence` is `sequence`.
+pub fn short_name(name: &str) -> &str {
+    ["ansible.builtin.", "ansible.legacy."]
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+        .unwrap_or(name)
+}
 
 /// Adds `lookup`, `query` and `q`.
 pub fn register(env: &mut Environment<'static>) {
@@ -33,6 +66,7 @@ fn lookup_error(name: &str, msg: impl std::fmt::Display) -> Error {
 
 /// Runs lookup `name` on each term and returns one value per term.
 fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
+    let name = short_name(name);
     let text = |t: &Value| -> Result<String, Error> {
         if t.is_undefined() {
             return Err(Error::from(ErrorKind::UndefinedError));
@@ -92,17 +126,123 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             terms
                 .iter()
                 .map(|t| {
+                    // ansible-core's words for a name that is not text.
+                    if t.as_str().is_none() && !t.is_undefined() {
+                        let kind = match t.kind() {
+                            minijinja::value::ValueKind::Number => "int",
+                            minijinja::value::ValueKind::Bool => "bool",
+                            minijinja::value::ValueKind::Seq => "list",
+                            minijinja::value::ValueKind::Map => "dict",
+                            _ => "NoneType",
+                        };
+                        return Err(lookup_error(
+                            "vars",
+                            format!("Variable name must be 'str' not '{kind}'"),
+                        ));
+                    }
                     let var = text(t)?;
                     match state.lookup(&var).filter(|v| !v.is_undefined()) {
                         Some(v) => Ok(v),
                         None => default.clone().ok_or_else(|| {
-                            lookup_error("vars", format!("no variable named '{var}'"))
+                            lookup_error("vars", format!("No variable named '{var}' was found"))
                         }),
                     }
                 })
                 .collect()
         }
         "first_found" => first_found(state, terms, kwargs),
+        // A command on the controller (`sh -c`), from the playbook's
+        // directory as Ansible's basedir: its output without trailing white
+        // space (`pipe`), or one item per line (`lines`).
+        "pipe" | "lines" => {
+            let mut out = Vec::new();
+            for t in terms {
+                let command = text(t)?;
+                let stdout = controller_command(state, name, &command)?;
+                if name == "pipe" {
+                    out.push(Value::from(stdout.trim_end()));
+                } else {
+                    out.extend(stdout.lines().map(Value::from));
+                }
+            }
+            Ok(out)
+        }
+        // One of the terms, picked at random.
+        "random_choice" => {
+            use std::hash::BuildHasher;
+            if terms.is_empty() {
+                return Ok(Vec::new());
+            }
+            let seed = std::collections::hash_map::RandomState::new().hash_one(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos()),
+            );
+            let pick = (seed % terms.len() as u64) as usize;
+            Ok(vec![terms[pick].clone()])
+        }
+        "nested" | "together" | "indexed_items" => {
+            let terms = Value::from(terms.to_vec());
+            let terms = crate::convert::from_value(&terms)?;
+            let items = match name {
+                "nested" => combine::nested(terms),
+                "together" => combine::together(terms),
+                _ => combine::indexed_items(terms),
+            }
+            .map_err(|m| lookup_error(name, m))?;
+            Ok(items.iter().map(crate::convert::to_value).collect())
+        }
+        "sequence" => {
+            let terms = terms
+                .iter()
+                .map(crate::convert::from_value)
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut direct = serde_json::Map::new();
+            for key in ["start", "end", "count", "stride", "format"] {
+                if let Some(v) = kwargs.get::<Option<Value>>(key)? {
+                    direct.insert(key.to_string(), crate::convert::from_value(&v)?);
+                }
+            }
+            // Each item is text of a few bytes: the render limit bounds them.
+            let max = crate::limits::max_render_size() / 8;
+            Ok(sequence::items(&terms, &direct, max)
+                .map_err(|m| lookup_error("sequence", m))?
+                .iter()
+                .map(crate::convert::to_value)
+                .collect())
+        }
+        "subelements" => {
+            let terms = terms
+                .iter()
+                .map(crate::convert::from_value)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(subelements::items(&terms)
+                .map_err(|m| lookup_error("subelements", m))?
+                .iter()
+                .map(crate::convert::to_value)
+                .collect())
+        }
+        // Each mapping's entries as `{key, value}` items (a `with_dict`
+        // loop), in the mapping's order.
+        "dict" => {
+            let mut out = Vec::new();
+            for t in terms {
+                if t.kind() != minijinja::value::ValueKind::Map {
+                    return Err(lookup_error(
+                        "dict",
+                        format!("the 'dict' lookup plugin expects a dictionary, got {t}"),
+                    ));
+                }
+                for key in t.try_iter()? {
+                    let value = t.get_item(&key)?;
+                    out.push(Value::from(std::collections::BTreeMap::from([
+                        ("key", key),
+                        ("value", value),
+                    ])));
+                }
+            }
+            Ok(out)
+        }
         // What it is given, unchanged (a `with_list` loop).
         "list" => Ok(terms.to_vec()),
         // Lists among the terms flattened one level (a `with_items` loop).
@@ -115,7 +255,7 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             .collect()),
         other => Err(lookup_error(
             other,
-            "unknown lookup plugin (rprov supports 'env', 'file', 'first_found', 'items', 'list' and 'vars')",
+            format!("unknown lookup plugin (rprov has {})", LOOKUPS.join(", ")),
         )),
     }
 }
@@ -133,15 +273,21 @@ pub fn lookup(
     if wantlist {
         return Ok(Value::from(values));
     }
+    // ansible-core's munging without `wantlist`: no result is an empty
+    // list, one is that element, several are joined with `,` when all are
+    // text and returned as they are otherwise.
+    let all_text = values.iter().all(|v| v.as_str().is_some());
     Ok(match values.len() {
+        0 => Value::from(values),
         1 => values.into_iter().next().unwrap_or_default(),
-        _ => Value::from(
+        _ if all_text => Value::from(
             values
                 .iter()
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .filter_map(|v| v.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
         ),
+        _ => Value::from(values),
     })
 }
 
@@ -155,6 +301,42 @@ pub fn query(
     let values = run(state, &name, &terms, &kwargs)?;
     kwargs.assert_all_used()?;
     Ok(Value::from(values))
+}
+
+/// The output of `command` run by `sh -c` on the controller, from the
+/// playbook's directory; a failure is the lookup's error, as Ansible's
+/// `lookup_plugin.pipe(…) returned N`.
+fn controller_command(state: &State, name: &str, command: &str) -> Result<String, Error> {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::null());
+    if let Some(dir) = state
+        .lookup("playbook_dir")
+        .filter(|v| !v.is_undefined() && !v.is_none())
+    {
+        cmd.current_dir(dir.to_string());
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| lookup_error(name, format!("cannot run sh: {e}")))?;
+    let code = out.status.code().unwrap_or(-1);
+    if code != 0 {
+        return Err(lookup_error(
+            name,
+            format!(
+                "lookup_plugin.{name}({command}) returned {code}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        ));
+    }
+    if out.stdout.len() > crate::limits::max_render_size() {
+        return Err(lookup_error(
+            name,
+            crate::limits::too_large("the command's output"),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Where a relative file name is looked for, as Ansible's

@@ -1,4 +1,4 @@
-//! `with_sequence`: Ansible's `sequence` lookup. Either `key=value` words
+//! The `sequence` lookup (a `with_sequence` loop), as ansible-core's. Either `key=value` words
 //! (`start=0 end=10 stride=2 format=%02d`, or `count=N` instead of `end`) or
 //! the short form `[start-]end[/stride][:format]` (`5`, `2-10/2`,
 //! `4:host%02d`). Numbers may be written in hex (`0x3f`) or octal (`0o17`,
@@ -17,12 +17,17 @@ struct Spec {
     format: Option<String>,
 }
 
-/// The items of a `with_sequence` value (text, a mapping, or a list of
-/// either), or what is wrong with it.
-pub fn items(v: &Json, max: usize) -> Result<Vec<Json>, String> {
-    let terms: Vec<&Json> = match v {
-        Json::Array(a) => a.iter().collect(),
-        other => vec![other],
+/// The items of `lookup('sequence', *terms, **direct)` (a `with_sequence`
+/// loop): `direct` options first, each term's own overriding them, as
+/// ansible-core's lookup sets them; with options and no terms, one empty
+/// term. Each term is text or a mapping.
+pub fn items(terms: &[Json], direct: &Map<String, Json>, max: usize) -> Result<Vec<Json>, String> {
+    let base = parse_map(direct)?;
+    let empty = [Json::String(String::new())];
+    let terms = if terms.is_empty() && !direct.is_empty() {
+        &empty[..]
+    } else {
+        terms
     };
     let mut out = Vec::new();
     for term in terms {
@@ -41,18 +46,26 @@ pub fn items(v: &Json, max: usize) -> Result<Vec<Json>, String> {
                 ))
             }
         };
-        out.extend(generate(&spec, max.saturating_sub(out.len()))?);
+        out.extend(generate(&spec.over(&base), max.saturating_sub(out.len()))?);
     }
     Ok(out)
 }
 
-/// Checks a literal value when the playbook loads.
-pub fn check(v: &Json) -> Result<(), String> {
-    items(v, usize::MAX).map(|_| ())
+impl Spec {
+    /// These options where set, `base`'s elsewhere.
+    fn over(self, base: &Spec) -> Spec {
+        Spec {
+            start: self.start.or(base.start),
+            end: self.end.or(base.end),
+            count: self.count.or(base.count),
+            stride: self.stride.or(base.stride),
+            format: self.format.or_else(|| base.format.clone()),
+        }
+    }
 }
 
 fn parse_text(s: &str) -> Result<Spec, String> {
-    if let Some(spec) = parse_short(s.trim()) {
+    if let Some(spec) = parse_short(s.trim())? {
         return Ok(spec);
     }
     let mut m = Map::new();
@@ -70,27 +83,34 @@ fn parse_text(s: &str) -> Result<Spec, String> {
     parse_map(&m)
 }
 
-/// `[start-]end[/stride][:format]`.
-fn parse_short(s: &str) -> Option<Spec> {
-    let (nums, format) = match s.split_once(':') {
-        Some((n, f)) if !f.is_empty() => (n, Some(f.to_string())),
-        Some(_) => return None,
-        None => (s, None),
+/// `[start-]end[/stride][:format]`, matched as ansible-core's `SHORTCUT`
+/// pattern matches it: each number is `0?x?[0-9a-f]+` (any case), so `A-4`
+/// is the short form with a start that is not a number — an error, not
+/// `key=value` text.
+fn parse_short(s: &str) -> Result<Option<Spec>, String> {
+    static SHORTCUT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        let num = "(0?x?[0-9a-f]+)";
+        regex::Regex::new(&format!("(?i)^(?:{num}-)?{num}(?:/{num})?(?::(.+))?$"))
+            .expect("the shortcut pattern is valid")
+    });
+    let Some(c) = SHORTCUT.captures(s) else {
+        return Ok(None);
     };
-    let (range, stride) = match nums.split_once('/') {
-        Some((r, st)) => (r, Some(number(st).ok()?)),
-        None => (nums, None),
-    };
-    let (start, end) = match range.split_once('-') {
-        Some((a, b)) => (Some(number(a).ok()?), number(b).ok()?),
-        None => (None, number(range).ok()?),
-    };
-    Some(Spec {
-        start,
-        end: Some(end),
+    let field = |i: usize, name: &str| c.get(i).map(|m| field_number(name, m.as_str())).transpose();
+    Ok(Some(Spec {
+        start: field(1, "start")?,
+        end: field(2, "end")?,
         count: None,
-        stride,
-        format,
+        stride: field(3, "stride")?,
+        format: c.get(4).map(|m| m.as_str().to_string()),
+    }))
+}
+
+/// A numeric field, failing in ansible-core's words for a value its
+/// option check refuses.
+fn field_number(name: &str, text: &str) -> Result<i64, String> {
+    number(text).map_err(|_| {
+        format!("with_sequence: `{name}` has an invalid value: `{text}` is not a number")
     })
 }
 
@@ -107,10 +127,10 @@ fn parse_map(m: &Map<String, Json>) -> Result<Spec, String> {
             }
         };
         match k.as_str() {
-            "start" => spec.start = Some(number(&text)?),
-            "end" => spec.end = Some(number(&text)?),
-            "count" => spec.count = Some(number(&text)?),
-            "stride" => spec.stride = Some(number(&text)?),
+            "start" => spec.start = Some(field_number(k, &text)?),
+            "end" => spec.end = Some(field_number(k, &text)?),
+            "count" => spec.count = Some(field_number(k, &text)?),
+            "stride" => spec.stride = Some(field_number(k, &text)?),
             "format" => spec.format = Some(text),
             other => {
                 return Err(format!(
@@ -179,7 +199,8 @@ fn generate(spec: &Spec, max: usize) -> Result<Vec<Json>, String> {
     let len = (end.abs_diff(start) / stride.unsigned_abs()).saturating_add(1);
     if len > max as u64 {
         return Err(format!(
-            "the loop has {len} items, more than the limit of {max}; raise it with --max-loop-items N if this is intended"
+            "the sequence has {len} items, more than the {max} that fit the limit on rendered text; {}",
+            crate::limits::RAISE_HINT
         ));
     }
     let mut out = Vec::new();
@@ -244,11 +265,30 @@ mod tests {
     use serde_json::json;
 
     fn seq(v: Json) -> Vec<String> {
-        items(&v, 1000)
+        items(&[v], &Map::new(), 1000)
             .unwrap()
             .into_iter()
             .map(|j| j.as_str().unwrap().to_string())
             .collect()
+    }
+
+    #[test]
+    fn options_given_directly_are_the_base_of_each_term() {
+        let direct: Map<String, Json> =
+            serde_json::from_value(json!({"count": 5, "start": 10})).unwrap();
+        let seq = |terms: &[Json]| -> Vec<Json> { items(terms, &direct, 100).unwrap() };
+        assert_eq!(
+            seq(&[]),
+            [
+                json!("10"),
+                json!("11"),
+                json!("12"),
+                json!("13"),
+                json!("14")
+            ]
+        );
+        assert_eq!(seq(&[json!("start=1 count=2")]), [json!("1"), json!("2")]);
+        assert!(items(&[], &Map::new(), 100).unwrap().is_empty());
     }
 
     #[test]
@@ -292,12 +332,19 @@ mod tests {
             ("start=1 end=5 stride=-1", "don't make stride negative"),
             ("end=5 format=%d%d", "bad formatting string"),
             ("end=5 step=2", "unrecognized arguments"),
-            ("end=five", "not a number"),
+            ("end=five", "`end` has an invalid value"),
+            ("start=A end=3", "`start` has an invalid value"),
+            ("A-4/2", "`start` has an invalid value"),
+            ("1-B/2", "`end` has an invalid value"),
+            (
+                "start=0 junk=3",
+                "unrecognized arguments to with_sequence: `junk`",
+            ),
         ] {
-            let e = items(&json!(v), 100).unwrap_err();
+            let e = items(&[json!(v)], &Map::new(), 100).unwrap_err();
             assert!(e.contains(want), "{v}: {e}");
         }
-        assert!(items(&json!("count=1000"), 10)
+        assert!(items(&[json!("count=1000")], &Map::new(), 10)
             .unwrap_err()
             .contains("limit"));
     }

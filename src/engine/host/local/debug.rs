@@ -18,9 +18,24 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
             let value = r
                 .context_for(&[], &[var])
                 .and_then(|ctx| h.shared.templater.eval_expr(var, &ctx));
+            // As ansible-core 2.19: an undefined value is shown as such, any
+            // other error fails the task.
             let v = match value {
                 Ok(v) => v,
-                Err(e) => json!(format!("VARIABLE IS NOT DEFINED! ({e})")),
+                Err(e)
+                    if matches!(
+                        e.kind,
+                        TemplateErrorKind::Undefined | TemplateErrorKind::NotKnown
+                    ) =>
+                {
+                    json!(format!("VARIABLE IS NOT DEFINED! ({e})"))
+                }
+                Err(e) => {
+                    return ItemOutcome::failed(format!(
+                        "{}: Error while resolving `var` expression: {e}",
+                        task.arg_origin("var")
+                    ))
+                }
             };
             // Masked as a value: as JSON text a secret is escaped.
             let shown = h.shared.reporter.redact_json(&v);
