@@ -313,9 +313,14 @@ fn with_loops_are_their_lookups_and_fail_when_they_run() {
       with_nested:
         - [x, y]
         - "{{ [1, 2] }}"
+    - name: fileglob
+      set_fact:
+        globbed: "{{ globbed | default([]) + [item | basename] }}"
+      with_fileglob: "files/*.txt"
     - name: same as the lookups
       assert:
         that:
+          - globbed == ["a.txt", "b.txt"]
           - pairs == ["alice/a1", "alice/a2", "bob/b1"]
           - combos == ["x1", "x2", "y1", "y2"]
           - query('subelements', users, 'mysql.hosts') | map(attribute='1') | list == ["%", "::1", "db1"]
@@ -338,6 +343,10 @@ fn with_loops_are_their_lookups_and_fail_when_they_run() {
 "#,
     )
     .unwrap();
+    fs::create_dir_all(dir.path().join("files")).unwrap();
+    for f in ["b.txt", "a.txt", "c.conf"] {
+        fs::write(dir.path().join("files").join(f), "x").unwrap();
+    }
     let run = apply_json(dir.path(), &inv, &["loops.yml"]);
     run.expect_code(0);
     assert_eq!(events(&run, "rescued")[0]["status"], "ok", "{}", run.dump());

@@ -64,7 +64,7 @@ impl NamesCache {
         // The `first_found` and `file` lookups search from the role and the
         // playbook, `pipe` and `lines` run from the playbook's directory:
         // they read these two, which the template itself does not name.
-        if ["first_found", "file", "pipe", "lines"]
+        if ["first_found", "file", "fileglob", "pipe", "lines"]
             .iter()
             .any(|l| source.contains(l))
         {

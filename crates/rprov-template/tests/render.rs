@@ -407,6 +407,39 @@ fn lookups() {
     // A relative name is found in the role's files/, as Ansible's file lookup finds it.
     std::fs::create_dir_all(dir.join("role/files")).unwrap();
     std::fs::write(dir.join("role/files/data.txt"), "from the role\n").unwrap();
+    // `fileglob`: matches in the role's files/, sorted, files only, a
+    // leading dot matched only by a pattern that has one.
+    for f in ["b.conf", "a.conf", ".hidden.conf", "x1.txt"] {
+        std::fs::write(dir.join("role/files").join(f), "").unwrap();
+    }
+    std::fs::create_dir_all(dir.join("role/files/dir.conf")).unwrap();
+    let in_role_files = json!({"role_path": dir.join("role").to_string_lossy()});
+    let files = dir.join("role/files");
+    let at = |f: &str| files.join(f).to_string_lossy().into_owned();
+    assert_eq!(
+        t().render_str("{{ query('fileglob', '*.conf') }}", &in_role_files)
+            .unwrap(),
+        json!([at("a.conf"), at("b.conf")])
+    );
+    assert_eq!(
+        t().render_str(
+            &format!(
+                "{{{{ query('fileglob', '{}/[!b]*.c?nf') }}}}",
+                files.display()
+            ),
+            &in_role_files
+        )
+        .unwrap(),
+        json!([at("a.conf")])
+    );
+    assert_eq!(
+        t().render_str(
+            "{{ query('fileglob', 'x[0-9].txt', 'nope*') }}",
+            &in_role_files
+        )
+        .unwrap(),
+        json!([at("x1.txt")])
+    );
     let in_role = json!({"role_path": dir.join("role").to_string_lossy()});
     assert_eq!(
         t().render_str("{{ lookup('file', 'data.txt') }}", &in_role)

@@ -7,6 +7,7 @@
 //! directory; trailing newline stripped unless `rstrip=false`),
 //! `first_found` (the first existing file of a list, searched the same way:
 //! see [`first_found`]), `vars` (a variable by name, with `default=`),
+//! `fileglob` (the files matching a wildcard name, searched the same way),
 //! `pipe` and `lines` (a command's output, whole or by line), `list`,
 //! `items`, `dict`, `nested`, `together`, `indexed_items`, `subelements`,
 //! `sequence` and `random_choice` (what the `with_<name>` loops of the same
@@ -28,6 +29,7 @@ pub const LOOKUPS: &[&str] = &[
     "dict",
     "env",
     "file",
+    "fileglob",
     "first_found",
     "indexed_items",
     "items",
@@ -151,6 +153,18 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                 .collect()
         }
         "first_found" => first_found(state, terms, kwargs),
+        // The controller's files matching a wildcard name (`*`, `?`,
+        // `[…]` in the last part), as Ansible's `fileglob`: a relative
+        // name is looked for where `file` looks, the first place with a
+        // match giving all of its matches (sorted, files only).
+        "fileglob" => {
+            let mut out = Vec::new();
+            for t in terms {
+                let term = text(t)?;
+                out.extend(fileglob(state, &term).into_iter().map(Value::from));
+            }
+            Ok(out)
+        }
         // A command on the controller (`sh -c`), from the playbook's
         // directory as Ansible's basedir: its output without trailing white
         // space (`pipe`), or one item per line (`lines`).
@@ -337,6 +351,87 @@ fn controller_command(state: &State, name: &str, command: &str) -> Result<String
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The files `pattern` matches (see the `fileglob` arm of [`run`]).
+fn fileglob(state: &State, pattern: &str) -> Vec<String> {
+    use std::path::{Path, PathBuf};
+    let (dir, name) = match pattern.rsplit_once('/') {
+        Some(("", name)) => (Some("/"), name),
+        Some((dir, name)) => (Some(dir), name),
+        None => (None, pattern),
+    };
+    let dirs: Vec<PathBuf> = match dir {
+        Some(d) if Path::new(d).is_absolute() => vec![PathBuf::from(d)],
+        Some(d) => search_bases(state)
+            .into_iter()
+            .map(|b| b.join(d))
+            .find(|p| p.is_dir())
+            .into_iter()
+            .collect(),
+        None => search_bases(state),
+    };
+    for d in dirs {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        let mut found: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.path().is_file())
+            .filter_map(|e| {
+                let file = e.file_name().to_string_lossy().into_owned();
+                wildcard_match(name, &file).then(|| d.join(&file).display().to_string())
+            })
+            .collect();
+        if !found.is_empty() {
+            found.sort();
+            return found;
+        }
+    }
+    Vec::new()
+}
+
+/// Python's `fnmatch` of one file name, as `glob` applies it: `*`, `?` and
+/// `[…]`/`[!…]` sets; a leading `.` is matched only by a pattern that starts
+/// with one.
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    if name.starts_with('.') && !pattern.starts_with('.') {
+        return false;
+    }
+    fn go(p: &[char], n: &[char]) -> bool {
+        match p.split_first() {
+            None => n.is_empty(),
+            Some(('*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
+            Some(('?', rest)) => !n.is_empty() && go(rest, &n[1..]),
+            Some(('[', rest)) => {
+                let Some(close) = rest.iter().skip(1).position(|&c| c == ']').map(|i| i + 1) else {
+                    return n.first() == Some(&'[') && go(rest, &n[1..]);
+                };
+                let (set, after) = (&rest[..close], &rest[close + 1..]);
+                let (negate, set) = match set.split_first() {
+                    Some(('!', s)) => (true, s),
+                    _ => (false, set),
+                };
+                let Some(&c) = n.first() else { return false };
+                let mut hit = false;
+                let mut i = 0;
+                while i < set.len() {
+                    if i + 2 < set.len() && set[i + 1] == '-' {
+                        hit |= set[i] <= c && c <= set[i + 2];
+                        i += 3;
+                    } else {
+                        hit |= set[i] == c;
+                        i += 1;
+                    }
+                }
+                hit != negate && go(after, &n[1..])
+            }
+            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    go(&p, &n)
 }
 
 /// Where a relative file name is looked for, as Ansible's
