@@ -17,6 +17,9 @@ use super::change::read::split_status;
 use super::change::Read;
 use super::{Decision, PlanCx, PlanError};
 
+/// ansible-core's words for getent's exit status 2.
+const KEY_NOT_FOUND: &str = "One or more supplied key could not be found in the database.";
+
 /// The databases whose fields `:` separates.
 const COLON: [&str; 4] = ["passwd", "shadow", "group", "gshadow"];
 
@@ -49,18 +52,16 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         Some(0) => entries(&out, split.as_deref()),
         Some(1) => return fail("Missing arguments, or database unknown."),
         Some(2) if !fail_key => {
-            let msg = "One or more supplied key could not be found in the database.";
             let mut m = Map::new();
             m.insert(key.unwrap_or_default(), Json::Null);
-            let result = result_with(&fact, m);
-            let mut result = result;
-            result.insert("msg".into(), json!(msg));
+            let mut result = result_with(&fact, m);
+            result.insert("msg".into(), json!(KEY_NOT_FOUND));
             return Ok(Decision::Ok {
                 result,
-                msg: Some(msg.to_string()),
+                msg: Some(KEY_NOT_FOUND.to_string()),
             });
         }
-        Some(2) => return fail("One or more supplied key could not be found in the database."),
+        Some(2) => return fail(KEY_NOT_FOUND),
         Some(3) => return fail("Enumeration not supported on this database."),
         // 127: no getent on the host.
         Some(127) => return fail("Failed to find required executable \"getent\" in paths"),
@@ -87,7 +88,8 @@ fn result_with(fact: &str, entries: Map<String, Json>) -> Map<String, Json> {
 /// others its value; a key seen again holds a list of its values.
 fn entries(out: &str, split: Option<&str>) -> Map<String, Json> {
     let mut entries = Map::new();
-    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    // The keys whose value is already the list of their values.
+    let mut listed = std::collections::HashSet::new();
     for line in out.lines() {
         let fields: Vec<&str> = match split {
             Some(s) => line.split(s).collect(),
@@ -97,13 +99,14 @@ fn entries(out: &str, split: Option<&str>) -> Map<String, Json> {
             continue;
         };
         let value = json!(rest);
-        let count = seen.entry(first.to_string()).or_insert(0);
-        *count += 1;
-        match (*count, entries.get_mut(*first)) {
-            (2, Some(old)) => *old = json!([old.take(), value]),
-            (_, Some(Json::Array(all))) if *count > 2 => all.push(value),
-            _ => {
+        match entries.get_mut(*first) {
+            None => {
                 entries.insert(first.to_string(), value);
+            }
+            Some(Json::Array(all)) if listed.contains(*first) => all.push(value),
+            Some(old) => {
+                *old = json!([old.take(), value]);
+                listed.insert(first.to_string());
             }
         }
     }

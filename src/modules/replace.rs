@@ -94,33 +94,25 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         false,
         BackupKey::BackupFile,
     )?;
-    let msg = match (&d, content_changed) {
-        (Decision::Change { .. }, true) => format!("{count} replacements made"),
-        (Decision::Change { diffs, .. }, false) if !diffs.is_empty() => {
-            "ownership, perms or SE linux context changed".to_string()
-        }
-        _ => String::new(),
+    // ansible-core's `msg`: what changed, content and/or attributes.
+    let attrs_changed = matches!(&d, Decision::Change { diffs, .. }
+        if diffs.first().is_some_and(|d| !d.attrs.is_empty()));
+    const ATTRS: &str = "ownership, perms or SE linux context changed";
+    let msg = match (content_changed, attrs_changed) {
+        (true, true) => format!("{count} replacements made and {ATTRS}"),
+        (true, false) => format!("{count} replacements made"),
+        (false, true) => ATTRS.to_string(),
+        (false, false) => String::new(),
     };
-    let msg = match &d {
-        Decision::Change { diffs, .. }
-            if content_changed && diffs.first().is_some_and(|d| !d.attrs.is_empty()) =>
-        {
-            format!("{msg} and ownership, perms or SE linux context changed")
-        }
-        _ => msg,
+    let result = match &mut d {
+        Decision::Change { action, .. } => Some(&mut action.result),
+        Decision::Ok { result, .. } => Some(result),
+        _ => None,
     };
-    match &mut d {
-        Decision::Change { action, .. } => {
-            action.result.insert("msg".into(), json!(msg));
-            action.result.insert("rc".into(), json!(0));
-            action.result.remove("backup");
-        }
-        Decision::Ok { result, .. } => {
-            result.insert("msg".into(), json!(msg));
-            result.insert("rc".into(), json!(0));
-            result.remove("backup");
-        }
-        _ => {}
+    if let Some(result) = result {
+        result.insert("msg".into(), json!(msg));
+        result.insert("rc".into(), json!(0));
+        result.remove("backup");
     }
     Ok(d)
 }

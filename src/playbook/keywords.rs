@@ -122,16 +122,15 @@ impl Keywords {
             .as_map()
             .unwrap_or_default()
             .iter()
-            .filter_map(|(k, _)| {
+            .filter_map(|(k, n)| {
                 let key = k.key_string();
                 (matches!(
                     key.as_str(),
                     "loop" | "with_items" | "with_list" | "with_dict"
                 ) || loop_lookup(&key).is_some())
-                .then_some(key)
+                .then_some((key, n))
             });
-        for key in loop_keys {
-            let Some(n) = node.get(&key) else { continue };
+        for (key, n) in loop_keys {
             if loop_items.is_some() {
                 return Err(LoadError::new(
                     doc.origin(n),

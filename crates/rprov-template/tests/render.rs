@@ -357,6 +357,20 @@ fn mandatory_names_the_variable() {
     assert!(err.message.contains("set a!"), "{}", err.message);
 }
 
+/// Every lookup `LOOKUPS` names (the `with_<name>` loops rprov accepts when
+/// a playbook loads) is one the engine runs.
+#[test]
+fn every_listed_lookup_runs() {
+    for name in rprov_template::lookup::LOOKUPS {
+        let err = t()
+            .render_str(&format!("{{{{ query('{name}') }}}}"), &json!({}))
+            .err()
+            .map(|e| e.message)
+            .unwrap_or_default();
+        assert!(!err.contains("unknown lookup plugin"), "{name}: {err}");
+    }
+}
+
 #[test]
 fn lookups() {
     std::env::set_var("RPROV_TEMPLATE_TEST_VAR", "hello");

@@ -33,32 +33,15 @@ impl HostRunner {
             }
             Err(msg) => return Ok(ItemOutcome::failed(format!("{}: {msg}", task.origin))),
         };
-        // `retries` and `delay` may be templates (`"{{ idx + 2 }}"`), rendered
-        // with the task's variables and loop item, as Ansible's.
-        let (retries, delay) = {
-            let magic = self.task_magic(task);
-            let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
-            let number = |v: &Option<Json>, key: &str| -> Result<Option<f64>, String> {
-                let Some(v) = v else { return Ok(None) };
-                let v = self.render_json(&r, v).map_err(|e| format!("{key}: {e}"))?;
-                let n = match &v {
-                    Json::Number(n) => n.as_f64(),
-                    Json::String(s) => s.trim().parse().ok(),
-                    _ => None,
-                };
-                match n {
-                    Some(n) if n.is_finite() && n >= 0.0 => Ok(Some(n)),
-                    _ => Err(format!(
-                        "`{key}` must be a number of seconds or times, got {v}"
-                    )),
-                }
-            };
-            let parsed = number(&task.retries, "retries")
-                .and_then(|r| Ok((r, number(&task.delay, "delay")?)));
-            match parsed {
-                Ok((r, d)) => (r.map_or(3, |r| r as u64), d.unwrap_or(5.0)),
+        // `retries` and `delay` count only for `until`; they may be templates
+        // (`"{{ idx + 2 }}"`), rendered with the task's variables and loop
+        // item, as Ansible's.
+        let (retries, delay) = match &task.until {
+            None => (0, 0.0),
+            Some(_) => match self.retries_and_delay(task, layer) {
+                Ok(rd) => rd,
                 Err(m) => return Ok(ItemOutcome::failed(format!("{}: {m}", task.origin))),
-            }
+            },
         };
         let mut attempt = 0;
         loop {
@@ -128,6 +111,31 @@ impl HostRunner {
                 }
             }
         }
+    }
+
+    /// `until`'s `retries` (3 by default) and `delay` in seconds (5 by
+    /// default, fractions allowed), rendered.
+    fn retries_and_delay(&self, task: &Task, layer: &Vars) -> Result<(u64, f64), String> {
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
+        let number = |v: &Option<Json>, key: &str| -> Result<Option<f64>, String> {
+            let Some(v) = v else { return Ok(None) };
+            let v = self.render_json(&r, v).map_err(|e| format!("{key}: {e}"))?;
+            let n = match &v {
+                Json::Number(n) => n.as_f64(),
+                Json::String(s) => s.trim().parse().ok(),
+                _ => None,
+            };
+            match n {
+                Some(n) if n.is_finite() && n >= 0.0 => Ok(Some(n)),
+                _ => Err(format!(
+                    "`{key}` must be a number of seconds or times, got {v}"
+                )),
+            }
+        };
+        let retries = number(&task.retries, "retries")?;
+        let delay = number(&task.delay, "delay")?;
+        Ok((retries.map_or(3, |r| r as u64), delay.unwrap_or(5.0)))
     }
 
     /// Plans the task, running probe rounds until the module has the facts it

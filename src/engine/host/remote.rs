@@ -101,15 +101,10 @@ impl HostRunner {
         // `become_user: "{{ … }}"` is rendered with the task's variables, as
         // Ansible templates its keywords.
         let keyword_user = match keyword_user {
-            Some(u) if super::super::vars::is_template(u) => {
-                match self.render_json(&r, &Json::String(u.to_string())) {
-                    Ok(Json::String(s)) => Some(s),
-                    Ok(other) => {
-                        return Err(format!("become_user must be a user name, got {other}"))
-                    }
-                    Err(e) => return Err(format!("become_user: {e}")),
-                }
-            }
+            Some(u) if super::super::vars::is_template(u) => Some(
+                self.render_string(&r, u)
+                    .map_err(|e| format!("become_user: {e}"))?,
+            ),
             other => other.map(str::to_string),
         };
         let cv = ConnectionVars::from_vars(&self.name, &vars).map_err(|e| e.to_string())?;

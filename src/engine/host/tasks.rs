@@ -574,9 +574,7 @@ impl HostRunner {
             _ => 0,
         };
         if count > max {
-            return Err(format!(
-                "the loop has {count} items, more than the limit of {max}; raise it with --max-loop-items N if this is intended"
-            ));
+            return Err(too_many_items(count, max));
         }
         if dict {
             let Json::Object(m) = v else {
@@ -652,10 +650,7 @@ impl HostRunner {
             }
         };
         if items.len() > max {
-            return Err(format!(
-                "the loop has {} items, more than the limit of {max}; raise it with --max-loop-items N if this is intended",
-                items.len()
-            ));
+            return Err(too_many_items(items.len(), max));
         }
         Ok(items)
     }
@@ -794,6 +789,13 @@ fn loop_info(all: &[Json], idx: usize, allitems: bool) -> Json {
         m.insert("previtem".into(), prev.clone());
     }
     Json::Object(m)
+}
+
+/// The failure of a loop over more items than `--max-loop-items` allows.
+fn too_many_items(count: usize, max: usize) -> String {
+    format!(
+        "the loop has {count} items, more than the limit of {max}; raise it with --max-loop-items N if this is intended"
+    )
 }
 
 #[cfg(test)]

@@ -73,10 +73,12 @@ fn split(url: &str) -> Result<Map<String, Json>, String> {
     };
     let port = match port.filter(|p| !p.is_empty()) {
         None => Json::Null,
-        Some(p) => match p.parse::<u32>() {
-            Ok(n) if n <= 65535 && p.chars().all(|c| c.is_ascii_digit()) => json!(n),
-            _ => return Err(format!("Port could not be cast to integer value as '{p}'")),
+        // CPython's words for each way a port is wrong.
+        Some(p) if p.chars().all(|c| c.is_ascii_digit()) => match p.parse::<u32>() {
+            Ok(n) if n <= 65535 => json!(n),
+            _ => return Err("Port out of range 0-65535".into()),
         },
+        Some(p) => return Err(format!("Port could not be cast to integer value as '{p}'")),
     };
     let mut m = Map::new();
     m.insert("fragment".into(), json!(fragment));
@@ -118,6 +120,13 @@ mod tests {
             (Some(""), true)
         );
         assert_eq!(m["query"], "x=1");
-        assert!(split("http://h:99999/").is_err());
+        assert_eq!(
+            split("http://h:99999/").unwrap_err(),
+            "Port out of range 0-65535"
+        );
+        assert_eq!(
+            split("http://h:8x/").unwrap_err(),
+            "Port could not be cast to integer value as '8x'"
+        );
     }
 }

@@ -19,6 +19,7 @@
 
 use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::{Environment, Error, ErrorKind, State};
+use serde_json::Value as Json;
 
 mod combine;
 mod sequence;
@@ -195,22 +196,11 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             let pick = (seed % terms.len() as u64) as usize;
             Ok(vec![terms[pick].clone()])
         }
-        "nested" | "together" | "indexed_items" => {
-            let terms = Value::from(terms.to_vec());
-            let terms = crate::convert::from_value(&terms)?;
-            let items = match name {
-                "nested" => combine::nested(terms),
-                "together" => combine::together(terms),
-                _ => combine::indexed_items(terms),
-            }
-            .map_err(|m| lookup_error(name, m))?;
-            Ok(items.iter().map(crate::convert::to_value).collect())
-        }
+        "nested" => over_json(name, terms, |t| combine::nested(Json::Array(t))),
+        "together" => over_json(name, terms, |t| combine::together(Json::Array(t))),
+        "indexed_items" => over_json(name, terms, |t| combine::indexed_items(Json::Array(t))),
+        "subelements" => over_json(name, terms, |t| subelements::items(&t)),
         "sequence" => {
-            let terms = terms
-                .iter()
-                .map(crate::convert::from_value)
-                .collect::<Result<Vec<_>, _>>()?;
             let mut direct = serde_json::Map::new();
             for key in ["start", "end", "count", "stride", "format"] {
                 if let Some(v) = kwargs.get::<Option<Value>>(key)? {
@@ -219,22 +209,7 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             }
             // Each item is text of a few bytes: the render limit bounds them.
             let max = crate::limits::max_render_size() / 8;
-            Ok(sequence::items(&terms, &direct, max)
-                .map_err(|m| lookup_error("sequence", m))?
-                .iter()
-                .map(crate::convert::to_value)
-                .collect())
-        }
-        "subelements" => {
-            let terms = terms
-                .iter()
-                .map(crate::convert::from_value)
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(subelements::items(&terms)
-                .map_err(|m| lookup_error("subelements", m))?
-                .iter()
-                .map(crate::convert::to_value)
-                .collect())
+            over_json(name, terms, |t| sequence::items(&t, &direct, max))
         }
         // Each mapping's entries as `{key, value}` items (a `with_dict`
         // loop), in the mapping's order.
@@ -272,6 +247,24 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             format!("unknown lookup plugin (rprov has {})", LOOKUPS.join(", ")),
         )),
     }
+}
+
+/// A lookup written over JSON values: its terms converted to JSON, its
+/// items back, its error the lookup's.
+fn over_json(
+    name: &str,
+    terms: &[Value],
+    lookup: impl FnOnce(Vec<Json>) -> Result<Vec<Json>, String>,
+) -> Result<Vec<Value>, Error> {
+    let terms = terms
+        .iter()
+        .map(crate::convert::from_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(lookup(terms)
+        .map_err(|m| lookup_error(name, m))?
+        .iter()
+        .map(crate::convert::to_value)
+        .collect())
 }
 
 /// `lookup(name, *terms, wantlist=False, **options)`.
