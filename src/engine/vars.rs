@@ -78,6 +78,14 @@ impl NamesCache {
             // A name given by a variable (`lookup('vars', item)`) can be any.
             names.push(ALL_NAMES.to_string());
         }
+        // `lookup('varnames', regex)` lists the variables themselves, and
+        // a `template` lookup's file may name any.
+        if source.contains("varnames")
+            || source.contains("'template'")
+            || source.contains("\"template\"")
+        {
+            names.push(ALL_NAMES.to_string());
+        }
         names.sort();
         names.dedup();
         let names = Arc::new(names);

@@ -100,6 +100,14 @@ pub fn plan_template(cx: &PlanCx) -> Result<Decision, PlanError> {
         trim_blocks: cx.bool_arg("trim_blocks", defaults.trim_blocks)?,
         lstrip_blocks: cx.bool_arg("lstrip_blocks", defaults.lstrip_blocks)?,
         newline_sequence,
+        delimiters: rprov_template::Delimiters {
+            variable_start: cx.str_arg("variable_start_string")?,
+            variable_end: cx.str_arg("variable_end_string")?,
+            block_start: cx.str_arg("block_start_string")?,
+            block_end: cx.str_arg("block_end_string")?,
+            comment_start: cx.str_arg("comment_start_string")?,
+            comment_end: cx.str_arg("comment_end_string")?,
+        },
     };
     let text = (cx.render)(&path, &opts).map_err(PlanError::Fail)?;
     use std::os::unix::fs::PermissionsExt;

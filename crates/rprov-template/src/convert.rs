@@ -11,9 +11,21 @@ pub(crate) fn to_value(v: &serde_json::Value) -> Value {
 
 /// A minijinja value back to JSON. Undefined values become an error rather
 /// than a silent `null`, because strict undefined is the contract.
+///
+/// An undefined value inside a list or a mapping (`map(attribute='name')`
+/// over an item without `name`) is an error too, as in Ansible, where it
+/// would otherwise print as `null`; the message says what was missing when
+/// a filter noted it ([`note_missing`]).
 pub(crate) fn from_value(v: &Value) -> Result<serde_json::Value, Error> {
+    let noted = MISSING.with(|m| m.borrow_mut().take());
     if v.is_undefined() {
         return Err(Error::from(ErrorKind::UndefinedError));
+    }
+    if let Some(at) = undefined_inside(v, String::new()) {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            noted.unwrap_or_else(|| format!("the value at {at} is undefined")),
+        ));
     }
     serde_json::to_value(v).map_err(|e| {
         Error::new(
@@ -21,4 +33,56 @@ pub(crate) fn from_value(v: &Value) -> Result<serde_json::Value, Error> {
             format!("cannot convert value to data: {e}"),
         )
     })
+}
+
+thread_local! {
+    /// What the last filter that gave an undefined item found missing.
+    static MISSING: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Notes why a filter put an undefined item in its result (`object of type
+/// 'dict' has no attribute 'name'`), for the error [`from_value`] gives if
+/// the item reaches the template's result.
+pub(crate) fn note_missing(why: String) {
+    MISSING.with(|m| *m.borrow_mut() = Some(why));
+}
+
+/// Where the first undefined value inside a list or mapping is (`[1]`,
+/// `['key']`), if there is one.
+fn undefined_inside(v: &Value, path: String) -> Option<String> {
+    use minijinja::value::ValueKind;
+    match v.kind() {
+        ValueKind::Seq => v.try_iter().ok()?.enumerate().find_map(|(i, item)| {
+            let here = format!("{path}[{i}]");
+            if item.is_undefined() {
+                Some(here)
+            } else {
+                undefined_inside(&item, here)
+            }
+        }),
+        ValueKind::Map => v.try_iter().ok()?.find_map(|key| {
+            let item = v.get_item(&key).ok()?;
+            let here = format!("{path}[{key:?}]");
+            if item.is_undefined() {
+                Some(here)
+            } else {
+                undefined_inside(&item, here)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// The name of Python's type for a value, as ansible-core's messages say it.
+pub(crate) fn py_type(v: &Value) -> &'static str {
+    use minijinja::value::ValueKind;
+    match v.kind() {
+        ValueKind::Number if v.is_integer() => "int",
+        ValueKind::Number => "float",
+        ValueKind::Bool => "bool",
+        ValueKind::String => "str",
+        ValueKind::Seq => "list",
+        ValueKind::Map => "dict",
+        _ => "NoneType",
+    }
 }

@@ -25,7 +25,9 @@ pub fn build() -> Environment<'static> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_name| AutoEscape::None);
     env.set_debug(true);
-    set_whitespace(&mut env, true, false);
+    if let Ok(syntax) = SyntaxConfig::builder().keep_trailing_newline(true).build() {
+        env.set_syntax(syntax);
+    }
     env.set_unknown_method_callback(|state, value, method, args| {
         match list_method(value, method, args) {
             Some(done) => done,
@@ -64,19 +66,39 @@ fn list_method(value: &Value, method: &str, args: &[Value]) -> Option<Result<Val
     })
 }
 
-/// Sets `trim_blocks` and `lstrip_blocks` (the `template` module's arguments
-/// of those names); the trailing newline is always kept, as Ansible does.
-pub fn set_whitespace(env: &mut Environment<'static>, trim_blocks: bool, lstrip_blocks: bool) {
-    // Building a syntax config from the default delimiters cannot fail; if a
-    // future minijinja rejected it, the defaults are still usable.
-    if let Ok(syntax) = SyntaxConfig::builder()
-        .trim_blocks(trim_blocks)
-        .lstrip_blocks(lstrip_blocks)
+/// A copy of `base` with `opts`' `trim_blocks`, `lstrip_blocks` and
+/// delimiters (the `template` module's arguments of those names); the
+/// trailing newline is always kept, as Ansible does. Delimiters the syntax
+/// cannot use (empty, or one kind of tag's the prefix of another's) are an
+/// error naming them.
+pub fn with_syntax<'e>(
+    base: &Environment<'e>,
+    opts: &crate::FileOptions,
+) -> Result<Environment<'e>, Error> {
+    let mut env = base.clone();
+    let d = &opts.delimiters;
+    let pick = |v: &Option<String>, default: &'static str| -> std::borrow::Cow<'static, str> {
+        match v {
+            Some(s) => std::borrow::Cow::Owned(s.clone()),
+            None => std::borrow::Cow::Borrowed(default),
+        }
+    };
+    let syntax = SyntaxConfig::builder()
+        .block_delimiters(pick(&d.block_start, "{%"), pick(&d.block_end, "%}"))
+        .variable_delimiters(pick(&d.variable_start, "{{"), pick(&d.variable_end, "}}"))
+        .comment_delimiters(pick(&d.comment_start, "{#"), pick(&d.comment_end, "#}"))
+        .trim_blocks(opts.trim_blocks)
+        .lstrip_blocks(opts.lstrip_blocks)
         .keep_trailing_newline(true)
         .build()
-    {
-        env.set_syntax(syntax);
-    }
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::SyntaxError,
+                format!("these Jinja delimiters cannot be used: {e}"),
+            )
+        })?;
+    env.set_syntax(syntax);
+    Ok(env)
 }
 
 #[cfg(test)]

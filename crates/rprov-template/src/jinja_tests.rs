@@ -73,7 +73,9 @@ fn regex_test(
     } else {
         pattern.to_string()
     };
-    Ok(compile("match", &pattern, ignorecase, multiline)?.is_match(&text))
+    compile("match", &pattern, ignorecase, multiline)?
+        .is_match(text.as_str())
+        .map_err(|e| filter_error("match", format!("regular expression failed: {e}")))
 }
 
 /// `x is match(pattern)`: the pattern matches at the start (Python `re.match`).

@@ -46,8 +46,9 @@ pub const OMIT: &str = "__omit_place_holder__rprov";
 const INLINE_NAME: &str = "<inline>";
 
 /// How a template file is rendered: the `template` module's `trim_blocks`,
-/// `lstrip_blocks` and `newline_sequence`. The default is Ansible's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// `lstrip_blocks`, `newline_sequence` and Jinja delimiters. The default is
+/// Ansible's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FileOptions {
     /// Remove the first newline after a block tag (default on).
     pub trim_blocks: bool,
@@ -58,6 +59,35 @@ pub struct FileOptions {
     /// (default), `"\r\n"` or `"\r"`. As in Jinja2, line breaks inside
     /// inserted values are left as they are.
     pub newline_sequence: &'static str,
+    /// Other Jinja delimiters than `{{ }}`, `{% %}` and `{# #}` (the
+    /// `variable_start_string` family of arguments).
+    pub delimiters: Delimiters,
+}
+
+/// Jinja delimiters a template file sets in place of the defaults, as the
+/// `template` module's and lookup's `*_start_string`/`*_end_string`
+/// arguments; `None` keeps the default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Delimiters {
+    /// `{{`
+    pub variable_start: Option<String>,
+    /// `}}`
+    pub variable_end: Option<String>,
+    /// `{%`
+    pub block_start: Option<String>,
+    /// `%}`
+    pub block_end: Option<String>,
+    /// `{#`
+    pub comment_start: Option<String>,
+    /// `#}`
+    pub comment_end: Option<String>,
+}
+
+impl Delimiters {
+    /// Whether every delimiter is the default.
+    pub fn is_default(&self) -> bool {
+        self == &Delimiters::default()
+    }
 }
 
 impl Default for FileOptions {
@@ -66,6 +96,7 @@ impl Default for FileOptions {
             trim_blocks: true,
             lstrip_blocks: false,
             newline_sequence: "\n",
+            delimiters: Delimiters::default(),
         }
     }
 }
@@ -115,19 +146,27 @@ impl Templater {
         }
     }
 
-    /// The environment for a template file rendered with `opts`.
-    fn file_env(&self, opts: &FileOptions) -> &minijinja::Environment<'static> {
+    /// The environment for a template file rendered with `opts`: a shared
+    /// one, or for other delimiters a copy made for this render.
+    fn file_env(
+        &self,
+        opts: &FileOptions,
+    ) -> Result<std::borrow::Cow<'_, minijinja::Environment<'static>>, minijinja::Error> {
+        use std::borrow::Cow;
+        if !opts.delimiters.is_default() {
+            return env::with_syntax(&self.env, opts).map(Cow::Owned);
+        }
         let index = match (opts.trim_blocks, opts.lstrip_blocks) {
-            (true, false) => return &self.env,
+            (true, false) => return Ok(Cow::Borrowed(&self.env)),
             (true, true) => 0,
             (false, false) => 1,
             (false, true) => 2,
         };
-        self.variants[index].get_or_init(|| {
-            let mut env = self.env.clone();
-            env::set_whitespace(&mut env, opts.trim_blocks, opts.lstrip_blocks);
-            env
-        })
+        if let Some(env) = self.variants[index].get() {
+            return Ok(Cow::Borrowed(env));
+        }
+        let env = env::with_syntax(&self.env, opts)?;
+        Ok(Cow::Borrowed(self.variants[index].get_or_init(|| env)))
     }
 
     /// Gives access to the underlying environment, for callers that need a
@@ -173,51 +212,12 @@ impl Templater {
         opts: &FileOptions,
         includes: &IncludePath,
     ) -> Result<String, TemplateError> {
-        // As ansible-core: Jinja2 drops one trailing newline of every
-        // template (the one named and those it loads alike), then the result
-        // gets back as many as the named template ended with, so an included
-        // file's last newline does not end up inside the including line.
-        let wanted_newlines = trailing_newlines(source);
-        let source = normalize_newlines(source, opts.newline_sequence);
-        let source = source
-            .strip_suffix(opts.newline_sequence)
-            .unwrap_or(&source);
-        let ctx_value = convert::to_value(ctx);
-        let with_loader;
-        let env = if includes.is_empty() || !loads_others(source) {
-            self.file_env(opts)
-        } else {
-            let mut env = self.file_env(opts).clone();
-            let path = includes.clone();
-            let newline = opts.newline_sequence;
-            env.set_loader(move |name| {
-                let Some(file) = path.find(name) else {
-                    return Ok(None);
-                };
-                limits::read_text_file(&file, limits::max_render_size())
-                    .map(|text| {
-                        let text = normalize_newlines(&text, newline);
-                        Some(text.strip_suffix(newline).unwrap_or(&text).to_string())
-                    })
-                    .map_err(|e| {
-                        minijinja::Error::new(
-                            minijinja::ErrorKind::InvalidOperation,
-                            format!("cannot read template {}: {e}", file.display()),
-                        )
-                    })
-            });
-            with_loader = env;
-            &with_loader
-        };
-        let tmpl = env
-            .template_from_named_str(origin, source)
-            .map_err(|e| TemplateError::from_minijinja(&e, source, ctx, Some(origin)))?;
-        let mut out = render_bounded(&tmpl, ctx_value)
-            .map_err(|e| e.into_template_error(source, ctx, Some(origin)))?;
-        for _ in trailing_newlines(&out)..wanted_newlines {
-            out.push_str(opts.newline_sequence);
-        }
-        Ok(out)
+        self.file_env(opts)
+            .map_err(RenderFailure::Engine)
+            .and_then(|env| {
+                render_text(&env, source, origin, convert::to_value(ctx), opts, includes)
+            })
+            .map_err(|e| e.into_template_error(source, ctx, Some(origin)))
     }
 
     /// Renders a string from YAML.
@@ -358,7 +358,7 @@ impl Templater {
 }
 
 /// Why [`render_bounded`] stopped.
-enum RenderFailure {
+pub(crate) enum RenderFailure {
     Engine(minijinja::Error),
     TooLarge,
 }
@@ -381,6 +381,62 @@ impl RenderFailure {
             },
         }
     }
+}
+
+/// Renders a template file's text in `env` (set up for `opts`), its
+/// `include` and similar tags loading files from `includes`.
+///
+/// As ansible-core: Jinja2 drops one trailing newline of every template
+/// (the one named and those it loads alike), then the result gets back as
+/// many as the named template ended with, so an included file's last
+/// newline does not end up inside the including line.
+pub(crate) fn render_text(
+    env: &minijinja::Environment<'_>,
+    source: &str,
+    origin: &str,
+    ctx: Value,
+    opts: &FileOptions,
+    includes: &IncludePath,
+) -> Result<String, RenderFailure> {
+    let wanted_newlines = trailing_newlines(source);
+    let source = normalize_newlines(source, opts.newline_sequence);
+    let source = source
+        .strip_suffix(opts.newline_sequence)
+        .unwrap_or(&source);
+    let with_loader;
+    let env = if includes.is_empty() || !loads_others(source) {
+        env
+    } else {
+        let mut env = env.clone();
+        let path = includes.clone();
+        let newline = opts.newline_sequence;
+        env.set_loader(move |name| {
+            let Some(file) = path.find(name) else {
+                return Ok(None);
+            };
+            limits::read_text_file(&file, limits::max_render_size())
+                .map(|text| {
+                    let text = normalize_newlines(&text, newline);
+                    Some(text.strip_suffix(newline).unwrap_or(&text).to_string())
+                })
+                .map_err(|e| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("cannot read template {}: {e}", file.display()),
+                    )
+                })
+        });
+        with_loader = env;
+        &with_loader
+    };
+    let tmpl = env
+        .template_from_named_str(origin, source)
+        .map_err(RenderFailure::Engine)?;
+    let mut out = render_bounded(&tmpl, ctx)?;
+    for _ in trailing_newlines(&out)..wanted_newlines {
+        out.push_str(opts.newline_sequence);
+    }
+    Ok(out)
 }
 
 /// Renders into a [`limits::BoundedWriter`], so a template that produces

@@ -80,6 +80,10 @@ fn build(name: Option<String>, detail: &str, line: Option<usize>) -> TemplateErr
                 None => format!("undefined variable '{n}'"),
             },
             None if detail.is_empty() => "undefined variable".to_string(),
+            // An undefined item inside the result (see `convert::from_value`).
+            None if detail.starts_with("object of type") || detail.starts_with("the value at") => {
+                detail.to_string()
+            }
             None => format!("undefined variable: {detail}"),
         }
     };

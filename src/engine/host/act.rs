@@ -64,6 +64,10 @@ impl HostRunner {
                 }
                 Ok(d) => self.act(d, &become_, check).await?,
             };
+            // As Ansible, `changed_when` and `failed_when` see `attempts`.
+            if task.until.is_some() {
+                o.result.insert("attempts".into(), json!(attempt));
+            }
             self.apply_conditions(task, layer, &mut o);
             // The facts a module returns become the host's, as Ansible's
             // strategy sets them: from a result that is ok or changed.
@@ -89,13 +93,13 @@ impl HostRunner {
                 self.eval(&r, until)
             };
             match done {
-                Ok(true) => {
-                    o.result.insert("attempts".into(), json!(attempt));
-                    return Ok(o);
-                }
+                Ok(true) => return Ok(o),
                 Ok(false) if attempt <= retries => {
                     tokio::time::sleep(Duration::from_secs_f64(delay)).await
                 }
+                // With `failed_when`, its verdict on the last attempt is the
+                // task's, as Ansible judges a result by `failed_when_result`.
+                Ok(false) if task.failed_when.is_some() => return Ok(o),
                 Ok(false) => {
                     let mut f = ItemOutcome::failed(format!(
                         "gave up after {attempt} attempts: `until: {until}` stayed false"

@@ -37,7 +37,7 @@ impl CompiledTask {
         opts: &FileOptions,
         render: impl FnOnce() -> Result<String, String>,
     ) -> Result<String, String> {
-        let key = (path.to_path_buf(), *opts);
+        let key = (path.to_path_buf(), opts.clone());
         if let Some(done) = self.templates.borrow().get(&key) {
             return done.clone();
         }

@@ -706,6 +706,11 @@ impl HostRunner {
         for (_, text) in includes.reachable(&source) {
             names.extend(sh.names.names(&sh.templater, &text, false).iter().cloned());
         }
+        // Names are found by parsing with the default delimiters: a file
+        // with others gets every variable.
+        if !opts.delimiters.is_default() {
+            names.push(super::vars::ALL_NAMES.to_string());
+        }
         let ctx = r
             .context(names.iter().map(String::as_str))
             .map_err(|e| format!("{shown}: {e}"))?;

@@ -16,6 +16,7 @@ use super::{filter_error, from_json, require_defined, to_json};
 /// Adds the filters of this module.
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("bool", bool_filter);
+    env.add_filter("map", map);
     env.add_filter("int", int);
     env.add_filter("float", float);
     env.add_filter("combine", combine);
@@ -29,6 +30,34 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("intersect", intersect);
     env.add_filter("difference", difference);
     env.add_filter("symmetric_difference", symmetric_difference);
+}
+
+/// Jinja's `map`, which also notes an item that lacks the attribute asked
+/// for (without `default=`): its place in the list is undefined, which a
+/// later `select('defined')` may drop, but which fails the template, in
+/// Jinja's words, if it reaches the result.
+pub fn map(
+    state: &mut minijinja::State,
+    value: Value,
+    args: minijinja::value::Rest<minijinja::value::ValueOrKwargs>,
+) -> Result<Vec<Value>, Error> {
+    let attribute = args.iter().find_map(|a| {
+        minijinja::value::Kwargs::try_from(Value::clone(a))
+            .ok()?
+            .peek::<Option<String>>("attribute")
+            .ok()
+            .flatten()
+    });
+    let out = minijinja::filters::map(state, value.clone(), args)?;
+    if let (Some(attribute), Ok(items)) = (attribute, value.try_iter()) {
+        if let Some((item, _)) = items.zip(&out).find(|(_, v)| v.is_undefined()) {
+            crate::convert::note_missing(format!(
+                "object of type '{}' has no attribute '{attribute}'",
+                crate::convert::py_type(&item)
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// Ansible's `bool`: `yes`, `on`, `1`, `true`, `y`, `t` (any case) and the

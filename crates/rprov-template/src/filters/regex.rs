@@ -1,14 +1,15 @@
 //! Ansible's regular-expression filters: `regex_replace`, `regex_search`,
 //! `regex_findall`, `regex_escape`.
 //!
-//! Patterns are Python `re` syntax, run by the `regex` crate: named groups
-//! `(?P<name>...)` work, look-around and backreferences inside the pattern do
-//! not (the error says so). Python's `\1` and `\g<name>` in replacements are
-//! translated to the crate's `${1}` and `${name}`.
+//! Patterns are Python `re` syntax, run by `fancy-regex` (the `regex` crate
+//! underneath, with backtracking only for the parts that need it): named
+//! groups `(?P<name>...)`, look-ahead and look-behind and backreferences work
+//! as in Python. Python's `\1` and `\g<name>` in replacements are translated
+//! to the crate's `${1}` and `${name}`.
 
 use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::{Environment, Error};
-use regex::{Regex, RegexBuilder};
+use fancy_regex::{Regex, RegexBuilder};
 
 use super::{as_text, filter_error};
 
@@ -31,7 +32,30 @@ pub(crate) fn compile(
         .case_insensitive(ignorecase)
         .multi_line(multiline)
         .build()
-        .map_err(|e| filter_error(name, format!("invalid regular expression {pattern:?}: {e}")))
+        .map_err(|e| {
+            filter_error(
+                name,
+                format!("invalid regular expression {pattern:?}: {}", python_words(&e)),
+            )
+        })
+}
+
+/// A pattern error in the words of Python's `re` where a playbook may look
+/// for them (`nothing to repeat at position 0`), else the crate's own.
+pub fn python_words(e: &fancy_regex::Error) -> String {
+    use fancy_regex::{Error as E, ParseError as P};
+    match e {
+        E::ParseError(at, P::TargetNotRepeatable) => format!("nothing to repeat at position {at}"),
+        E::ParseError(at, P::UnclosedOpenParen) => {
+            format!("missing ), unterminated subpattern at position {at}")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A failure while matching (the backtracking limit), as a template error.
+fn run_error(name: &str, e: fancy_regex::Error) -> Error {
+    filter_error(name, format!("regular expression failed: {e}"))
 }
 
 /// Reads the `ignorecase` and `multiline` keyword arguments.
@@ -111,7 +135,9 @@ pub fn regex_replace(
         multiline,
     )?;
     let repl = translate_replacement(replacement.as_deref().unwrap_or_default());
-    Ok(re.replacen(&text, count, repl.as_str()).into_owned())
+    re.try_replacen(&text, count, repl.as_str())
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|e| run_error("regex_replace", e))
 }
 
 /// Ansible's `regex_search(pattern, *groups, ignorecase=False,
@@ -127,7 +153,10 @@ pub fn regex_search(
     let (ignorecase, multiline) = flags(&kwargs)?;
     kwargs.assert_all_used()?;
     let re = compile("regex_search", &pattern, ignorecase, multiline)?;
-    let Some(caps) = re.captures(&text) else {
+    let Some(caps) = re
+        .captures(text.as_str())
+        .map_err(|e| run_error("regex_search", e))?
+    else {
         return Ok(Value::from(()));
     };
     if groups.is_empty() {
@@ -162,17 +191,16 @@ pub fn regex_findall(value: &Value, pattern: String, kwargs: Kwargs) -> Result<V
     kwargs.assert_all_used()?;
     let re = compile("regex_findall", &pattern, ignorecase, multiline)?;
     let groups = re.captures_len() - 1;
-    let out: Vec<Value> = re
-        .captures_iter(&text)
-        .map(|caps| {
-            let group = |i: usize| caps.get(i).map_or("", |m| m.as_str()).to_string();
-            match groups {
-                0 => Value::from(group(0)),
-                1 => Value::from(group(1)),
-                n => Value::from((1..=n).map(group).collect::<Vec<_>>()),
-            }
-        })
-        .collect();
+    let mut out = Vec::new();
+    for caps in re.captures_iter(text.as_str()) {
+        let caps = caps.map_err(|e| run_error("regex_findall", e))?;
+        let group = |i: usize| caps.get(i).map_or("", |m| m.as_str()).to_string();
+        out.push(match groups {
+            0 => Value::from(group(0)),
+            1 => Value::from(group(1)),
+            n => Value::from((1..=n).map(group).collect::<Vec<_>>()),
+        });
+    }
     Ok(Value::from(out))
 }
 

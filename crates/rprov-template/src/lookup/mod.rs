@@ -11,7 +11,9 @@
 //! `pipe` and `lines` (a command's output, whole or by line), `list`,
 //! `items`, `dict`, `nested`, `together`, `indexed_items`, `subelements`,
 //! `sequence` and `random_choice` (what the `with_<name>` loops of the same
-//! names iterate over). A name may carry `ansible.builtin.`. Any other name
+//! names iterate over), `varnames` (the names of variables matching a
+//! regular expression) and `template` (a template file rendered with the
+//! task's variables, see [`template`]). A name may carry `ansible.builtin.`. Any other name
 //! is an error naming the supported ones, rather than a silent empty string.
 //!
 //! `lookup` joins several results with `,` (unless `wantlist=true`); `query`
@@ -24,6 +26,7 @@ use serde_json::Value as Json;
 mod combine;
 mod sequence;
 mod subelements;
+mod template;
 
 /// The lookups rprov has, each also a `with_<name>` loop.
 pub const LOOKUPS: &[&str] = &[
@@ -41,7 +44,9 @@ pub const LOOKUPS: &[&str] = &[
     "random_choice",
     "sequence",
     "subelements",
+    "template",
     "together",
+    "varnames",
     "vars",
 ];
 
@@ -131,16 +136,9 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                 .map(|t| {
                     // ansible-core's words for a name that is not text.
                     if t.as_str().is_none() && !t.is_undefined() {
-                        let kind = match t.kind() {
-                            minijinja::value::ValueKind::Number => "int",
-                            minijinja::value::ValueKind::Bool => "bool",
-                            minijinja::value::ValueKind::Seq => "list",
-                            minijinja::value::ValueKind::Map => "dict",
-                            _ => "NoneType",
-                        };
                         return Err(lookup_error(
                             "vars",
-                            format!("Variable name must be 'str' not '{kind}'"),
+                            format!("Variable name must be 'str' not '{}'", crate::convert::py_type(t)),
                         ));
                     }
                     let var = text(t)?;
@@ -153,6 +151,8 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                 })
                 .collect()
         }
+        "varnames" => varnames(state, terms),
+        "template" => template::run(state, terms, kwargs),
         "first_found" => first_found(state, terms, kwargs),
         // The controller's files matching a wildcard name (`*`, `?`,
         // `[…]` in the last part), as Ansible's `fileglob`: a relative
@@ -247,6 +247,54 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             format!("unknown lookup plugin (rprov has {})", LOOKUPS.join(", ")),
         )),
     }
+}
+
+/// `varnames`: the names of the variables that a Python regular expression
+/// finds (`re.search`), term after term, as ansible-core's lookup. The names
+/// are those the template's context holds (the engine gives a template that
+/// uses this lookup every variable), not the environment's functions.
+fn varnames(state: &State, terms: &[Value]) -> Result<Vec<Value>, Error> {
+    let globals: std::collections::HashSet<&str> =
+        state.env().globals().map(|(name, _)| name).collect();
+    let mut names: Vec<String> = state
+        .known_variables()
+        .into_iter()
+        .filter(|n| !globals.contains(n.as_ref()))
+        .map(|n| n.into_owned())
+        .collect();
+    names.sort();
+    let mut out = Vec::new();
+    for t in terms {
+        let Some(term) = t.as_str() else {
+            let shown = if t.kind() == minijinja::value::ValueKind::Bool {
+                if t.is_true() { "True" } else { "False" }.to_string()
+            } else {
+                t.to_string()
+            };
+            return Err(lookup_error(
+                "varnames",
+                format!(
+                    "Invalid setting identifier, \"{shown}\" is not a string, it is a <class '{}'>",
+                    crate::convert::py_type(t)
+                ),
+            ));
+        };
+        let re = fancy_regex::Regex::new(term).map_err(|e| {
+            lookup_error(
+                "varnames",
+                format!(
+                    "Unable to use \"{term}\" as a search parameter: {}",
+                    crate::filters::regex::python_words(&e)
+                ),
+            )
+        })?;
+        for n in &names {
+            if re.is_match(n).unwrap_or(false) {
+                out.push(Value::from(n.as_str()));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A lookup written over JSON values: its terms converted to JSON, its
@@ -432,6 +480,14 @@ fn wildcard_match(pattern: &str, name: &str) -> bool {
 /// and the role itself, its `tasks/files/` and `tasks/`, then the playbook
 /// directory's `files/` and the playbook directory.
 fn search_bases(state: &State) -> Vec<std::path::PathBuf> {
+    search_dirs(state, "files")
+}
+
+/// Where Ansible looks for a relative name of kind `subdir` (`files`,
+/// `templates`) from a role's task: the role's `subdir/` and the role
+/// itself, its `tasks/subdir/` and `tasks/`, then the playbook directory's
+/// `subdir/` and the playbook directory.
+fn search_dirs(state: &State, subdir: &str) -> Vec<std::path::PathBuf> {
     // Not `as_str`: the engine may hand these over as its own string-like
     // values.
     let var = |name: &str| {
@@ -442,13 +498,13 @@ fn search_bases(state: &State) -> Vec<std::path::PathBuf> {
     };
     let mut bases = Vec::new();
     if let Some(role) = var("role_path") {
-        bases.push(role.join("files"));
+        bases.push(role.join(subdir));
         bases.push(role.clone());
-        bases.push(role.join("tasks").join("files"));
+        bases.push(role.join("tasks").join(subdir));
         bases.push(role.join("tasks"));
     }
     if let Some(pb) = var("playbook_dir") {
-        bases.push(pb.join("files"));
+        bases.push(pb.join(subdir));
         bases.push(pb);
     }
     bases

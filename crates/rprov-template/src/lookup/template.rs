@@ -1,0 +1,113 @@
+//! `lookup('template', name, ...)`: a template file rendered on the
+//! controller with the task's variables, as ansible-core's `template`
+//! lookup.
+//!
+//! The file is looked for where Ansible looks for templates (the role's
+//! and the playbook's `templates/`, see [`super::search_dirs`]); its
+//! `include` tags find files next to it and in that search path. Options:
+//! `variable_start_string`, `variable_end_string`, `comment_start_string`,
+//! `comment_end_string`, `trim_blocks` (default true) and `template_vars`
+//! (more variables, over the task's). `ansible_managed` is defined as
+//! `Ansible managed` unless the task defines it. A template that renders
+//! nothing (but its final line breaks) is `none`, as in ansible-core 2.19.
+//!
+//! The engine gives a template that uses this lookup every variable (it
+//! cannot know which the file names before the file is found).
+
+use std::path::PathBuf;
+
+use minijinja::value::{Kwargs, Value};
+use minijinja::{Error, State};
+
+use super::{lookup_error, search_dirs};
+use crate::{Delimiters, FileOptions, IncludePath};
+
+/// Renders each term's template file.
+pub(super) fn run(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
+    let text = |key: &str| kwargs.get::<Option<String>>(key);
+    let opts = FileOptions {
+        trim_blocks: kwargs.get::<Option<bool>>("trim_blocks")?.unwrap_or(true),
+        delimiters: Delimiters {
+            variable_start: text("variable_start_string")?,
+            variable_end: text("variable_end_string")?,
+            comment_start: text("comment_start_string")?,
+            comment_end: text("comment_end_string")?,
+            ..Delimiters::default()
+        },
+        ..FileOptions::default()
+    };
+    let extra = kwargs.get::<Option<Value>>("template_vars")?;
+    // Accepted as ansible-core accepts them; they change nothing there in
+    // 2.19 (native types are always on, data is never converted).
+    for ignored in ["convert_data", "jinja2_native"] {
+        kwargs.get::<Option<Value>>(ignored)?;
+    }
+    let env = crate::env::with_syntax(state.env(), &opts)?;
+    let ctx = context(state, extra.as_ref())?;
+    let dirs = search_dirs(state, "templates");
+    let mut out = Vec::new();
+    for t in terms {
+        let name = t.as_str().map_or_else(|| t.to_string(), str::to_string);
+        let path = std::path::Path::new(&name);
+        let found = if path.is_absolute() {
+            Some(path.to_path_buf()).filter(|p| p.is_file())
+        } else {
+            dirs.iter().map(|d| d.join(path)).find(|p| p.is_file())
+        };
+        let Some(file) = found else {
+            return Err(lookup_error(
+                "template",
+                format!("the template file {name} could not be found for the lookup"),
+            ));
+        };
+        let source = crate::limits::read_text_file(&file, crate::limits::max_render_size())
+            .map_err(|e| lookup_error("template", format!("cannot read {}: {e}", file.display())))?;
+        let includes = IncludePath::new(
+            file.parent()
+                .map(PathBuf::from)
+                .into_iter()
+                .chain(dirs.iter().filter(|d| !d.ends_with("templates")).cloned()),
+        );
+        let origin = file.display().to_string();
+        let rendered = crate::render_text(&env, &source, &origin, ctx.clone(), &opts, &includes)
+            .map_err(|e| match e {
+                crate::RenderFailure::Engine(e) => e,
+                crate::RenderFailure::TooLarge => lookup_error(
+                    "template",
+                    crate::limits::too_large(&format!("the template {name}")),
+                ),
+            })?;
+        // Nothing but the file's own final line breaks: ansible-core's
+        // native concatenation of no output is `None`.
+        out.push(if rendered.bytes().all(|b| b == b'\n') {
+            Value::from(())
+        } else {
+            Value::from(rendered)
+        });
+    }
+    Ok(out)
+}
+
+/// The variables the file renders with: the template's, `ansible_managed`
+/// when they lack it, then `template_vars`.
+fn context(state: &State, extra: Option<&Value>) -> Result<Value, Error> {
+    let globals: std::collections::HashSet<&str> =
+        state.env().globals().map(|(name, _)| name).collect();
+    let mut vars = std::collections::BTreeMap::new();
+    for name in state.known_variables() {
+        if globals.contains(name.as_ref()) {
+            continue;
+        }
+        if let Some(v) = state.lookup(&name).filter(|v| !v.is_undefined()) {
+            vars.insert(name.into_owned(), v);
+        }
+    }
+    vars.entry("ansible_managed".to_string())
+        .or_insert_with(|| Value::from("Ansible managed"));
+    if let Some(extra) = extra.filter(|v| !v.is_none() && !v.is_undefined()) {
+        for key in extra.try_iter()? {
+            vars.insert(key.to_string(), extra.get_item(&key)?);
+        }
+    }
+    Ok(Value::from(vars))
+}
