@@ -31,7 +31,14 @@ const LOAD_TIME: &[&str] = &[
 
 /// Arguments that are shell text by definition: `shell`'s command is run by
 /// `sh`, as the user asked.
-const SHELL_BY_DESIGN: &[(&str, &str)] = &[("shell", "cmd"), ("raw", "_raw_params")];
+const SHELL_BY_DESIGN: &[(&str, &str)] = &[
+    ("shell", "cmd"),
+    ("raw", "_raw_params"),
+    // A script's arguments are shell text in ansible-core; its first word
+    // must name a controller file, or nothing runs.
+    ("script", "_raw_params"),
+    ("script", "cmd"),
+];
 
 /// The minimal arguments that make each module's task plan, so that the
 /// hostile argument is the one under test. Paths point into `dir`.
@@ -43,8 +50,11 @@ fn base_args(module: &str, dir: &Path) -> Value {
         "file" => json!({"path": format!("{d}/file-out"), "state": "touch"}),
         "command" | "shell" => json!({"cmd": "true"}),
         "raw" => json!({"_raw_params": "true"}),
+        "script" => json!({"_raw_params": "s.sh"}),
         "getent" => json!({"database": "passwd", "key": "root"}),
         "slurp" => json!({"src": "/etc/hostname"}),
+        "assemble" => json!({"src": format!("{d}"), "dest": format!("{d}/assembled")}),
+        "pause" => json!({"seconds": 0}),
         "replace" => json!({"path": format!("{d}/li"), "regexp": "zzz", "replace": "y"}),
         "stat" => json!({"path": format!("{d}")}),
         "debug" | "fail" => json!({"msg": "m"}),
@@ -173,6 +183,7 @@ fn run_hostile(evil_with: impl Fn(&Path) -> String, label: &str) {
     let canary = target_dir(USER);
     fs::write(dest.path().join("exists"), "present\n").expect("write");
     fs::write(work.path().join("t.j2"), "t\n").expect("write");
+    fs::write(work.path().join("s.sh"), "#!/bin/sh\ntrue\n").expect("write");
     let evil = evil_with(canary.path());
     let literal = serde_json::to_string(&evil).expect("json");
     let literal = &literal[1..literal.len() - 1];

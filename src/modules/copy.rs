@@ -72,7 +72,7 @@ pub(super) fn is_vault_file(bytes: &[u8]) -> bool {
 }
 
 /// The plaintext of a vault-encrypted `src`, with the run's vault password.
-fn decrypt_source(cx: &PlanCx, src: &str, bytes: &[u8]) -> Result<Vec<u8>, PlanError> {
+pub(super) fn decrypt_source(cx: &PlanCx, src: &str, bytes: &[u8]) -> Result<Vec<u8>, PlanError> {
     let Some(password) = cx.vault_password else {
         return Err(PlanError::Fail(format!(
             "`{src}` is encrypted with ansible-vault and no vault password was given\n= help: pass --vault-password-file, or `decrypt: no` to copy the encrypted file as it is"
@@ -127,7 +127,7 @@ pub fn plan_template(cx: &PlanCx) -> Result<Decision, PlanError> {
 }
 
 /// What a file should hold: bytes from the controller, or a file on the host.
-enum NewContent<'a> {
+pub(super) enum NewContent<'a> {
     Bytes(Vec<u8>),
     /// The plaintext of a vault-encrypted source: a secret, never in a diff.
     Decrypted(Vec<u8>),
@@ -138,7 +138,7 @@ enum NewContent<'a> {
 }
 
 /// Decides how to make `dest_arg` hold `new`.
-fn put(
+pub(super) fn put(
     cx: &PlanCx,
     dest_arg: &str,
     new: NewContent,

@@ -76,6 +76,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             return Err(fail("regexp is required with backrefs=true"));
         }
         let line = line.ok_or_else(|| fail("line is required with state=present"))?;
+        // The line as a replacement template, checked before any match.
+        let template = if backrefs {
+            Some(py_template(&line).map_err(|e| fail(&e))?)
+        } else {
+            None
+        };
         let (after, before) = match (after, before) {
             (None, None) => (Some("EOF".to_string()), None),
             other => other,
@@ -92,7 +98,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             after: after.as_deref(),
             before: before.as_deref(),
             ins: ins.as_ref(),
-            backrefs,
+            backrefs: template.as_deref(),
             firstmatch,
         };
         present(&mut lines, &want)
@@ -185,7 +191,8 @@ struct Want<'a> {
     after: Option<&'a str>,
     before: Option<&'a str>,
     ins: Option<&'a Regex>,
-    backrefs: bool,
+    /// With `backrefs`, the line as a replacement template ([`py_template`]).
+    backrefs: Option<&'a str>,
     firstmatch: bool,
 }
 
@@ -238,8 +245,8 @@ fn present(lines: &mut Vec<String>, w: &Want) -> Option<String> {
     }
     let with_nl = |s: &str| format!("{s}\n");
     if let Some(i) = found {
-        let mut new = match (w.backrefs && matched, w.regexp) {
-            (true, Some(re)) => expand(re, bare(&lines[i]), w.line),
+        let mut new = match (w.backrefs.filter(|_| matched), w.regexp) {
+            (Some(template), Some(re)) => expand(re, bare(&lines[i]), template),
             _ => w.line.to_string(),
         };
         if !new.ends_with('\n') {
@@ -251,7 +258,7 @@ fn present(lines: &mut Vec<String>, w: &Want) -> Option<String> {
         }
         return None;
     }
-    if w.backrefs {
+    if w.backrefs.is_some() {
         // Not safe to build the line without a match to fill the backrefs.
         return None;
     }
@@ -303,29 +310,33 @@ fn absent(
     before - lines.len()
 }
 
-/// Python's `match.expand(template)` with `\1`, `\g<1>`, `\g<name>`, `\n`, `\t`
-/// and `\\`, via the regex crate's `$`-syntax.
+/// Python's `match.expand(template)`, `template` already in the regex
+/// crate's `$`-syntax ([`py_template`]).
 fn expand(re: &Regex, text: &str, template: &str) -> String {
-    let rust = py_template(template);
     let mut out = String::new();
     if let Some(caps) = re.captures(text) {
-        caps.expand(&rust, &mut out);
+        caps.expand(template, &mut out);
     }
     out
 }
 
 /// A Python replacement template (`re.sub`'s, `match.expand`'s: `\1`,
-/// `\g<1>`, `\g<name>`, `\n`, `\t`, `\\`) in the regex crate's `$`-syntax.
-pub fn py_template(template: &str) -> String {
+/// `\g<1>`, `\g<name>`, `\n`, `\t`, `\\` and the other escapes of
+/// Python's `parse_template`) in the regex crate's `$`-syntax. An escaped
+/// ASCII letter Python does not know is its error (`bad escape \D at
+/// position 0`); other escaped characters (`\.`) stay as written.
+pub fn py_template(template: &str) -> Result<String, String> {
     let mut rust = String::new();
-    let mut chars = template.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut chars = template.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
         match c {
             '$' => rust.push_str("$$"),
-            '\\' => match chars.peek().copied() {
+            '\\' => match chars.peek().map(|&(_, d)| d) {
                 Some(d) if d.is_ascii_digit() => {
                     let mut n = String::new();
-                    while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    while let Some((_, d)) =
+                        chars.peek().copied().filter(|(_, d)| d.is_ascii_digit())
+                    {
                         if n.len() == 2 {
                             break;
                         }
@@ -337,9 +348,9 @@ pub fn py_template(template: &str) -> String {
                 Some('g') => {
                     chars.next();
                     let mut name = String::new();
-                    if chars.peek() == Some(&'<') {
+                    if chars.peek().map(|&(_, d)| d) == Some('<') {
                         chars.next();
-                        for c in chars.by_ref() {
+                        for (_, c) in chars.by_ref() {
                             if c == '>' {
                                 break;
                             }
@@ -347,27 +358,31 @@ pub fn py_template(template: &str) -> String {
                         }
                         rust.push_str(&format!("${{{name}}}"));
                     } else {
-                        rust.push_str("\\g");
+                        return Err(format!("missing < at position {}", at + 2));
                     }
                 }
-                Some('n') => {
+                Some(e @ ('a' | 'b' | 'f' | 'n' | 'r' | 't' | 'v' | '\\')) => {
                     chars.next();
-                    rust.push('\n');
+                    rust.push(match e {
+                        'a' => '\u{7}',
+                        'b' => '\u{8}',
+                        'f' => '\u{c}',
+                        'n' => '\n',
+                        'r' => '\r',
+                        't' => '\t',
+                        'v' => '\u{b}',
+                        _ => '\\',
+                    });
                 }
-                Some('t') => {
-                    chars.next();
-                    rust.push('\t');
-                }
-                Some('\\') => {
-                    chars.next();
-                    rust.push('\\');
+                Some(l) if l.is_ascii_alphabetic() => {
+                    return Err(format!("bad escape \\{l} at position {at}"));
                 }
                 _ => rust.push('\\'),
             },
             other => rust.push(other),
         }
     }
-    rust
+    Ok(rust)
 }
 
 fn result(path: &str, changed: bool, msg: &str) -> Map<String, Json> {

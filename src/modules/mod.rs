@@ -22,6 +22,7 @@ mod getent;
 mod mode;
 pub mod refuse;
 mod replace;
+mod script;
 mod service_facts;
 mod setup;
 mod slurp;
@@ -29,6 +30,7 @@ mod stat;
 mod tempfile;
 // System modules: users, packages, lines in files, host identity, firewall.
 mod apt;
+mod assemble;
 mod authorized_key;
 mod authorized_keys_file;
 mod blockinfile;
@@ -51,7 +53,7 @@ mod wait_for;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value as Json};
+use serde_json::{json, Map, Value as Json};
 
 use crate::probe::{Fact, FileState, Probe};
 
@@ -212,6 +214,29 @@ pub static SPECS: &[ModuleSpec] = &[
         ]
     ),
     spec!(
+        "assemble",
+        [
+            "src",
+            "dest",
+            "delimiter",
+            "regexp",
+            "ignore_hidden": Kind::Bool,
+            "remote_src": Kind::Bool,
+            "decrypt": Kind::Bool,
+            "backup": Kind::Bool,
+            "validate",
+            "owner",
+            "group",
+            "mode": Kind::Mode,
+            "unsafe_writes": Kind::Bool,
+            "setype",
+            "seuser",
+            "serole",
+            "selevel",
+            "attributes": Kind::Any,
+        ]
+    ),
+    spec!(
         "file",
         [
             "path",
@@ -271,6 +296,18 @@ pub static SPECS: &[ModuleSpec] = &[
         ]
     ),
     spec!("raw", free, ["executable"]),
+    spec!(
+        "script",
+        free,
+        [
+            "cmd",
+            "creates",
+            "removes",
+            "chdir",
+            "executable",
+            "decrypt": Kind::Bool,
+        ]
+    ),
     spec!(
         "stat",
         [
@@ -334,6 +371,11 @@ pub static SPECS: &[ModuleSpec] = &[
         ]
     ),
     spec!("fail", local, ["msg": Kind::Any]),
+    spec!(
+        "pause",
+        local,
+        ["seconds": Kind::Num, "minutes": Kind::Num, "prompt", "echo": Kind::Bool]
+    ),
     spec!(
         "include_vars",
         local free,
@@ -904,20 +946,13 @@ impl PlanCx<'_> {
     /// The states of several paths, asking for all that are not known in one
     /// [`PlanError::Need`] (one probe batch, not one round trip each).
     pub fn files(&self, paths: &[String], follow: bool) -> Result<Vec<FileState>, PlanError> {
-        let mut known = Vec::with_capacity(paths.len());
-        let mut need = Vec::new();
-        for p in paths {
-            match self.file(p, follow) {
-                Ok(st) => known.push(st),
-                Err(PlanError::Need(probes)) => need.extend(probes),
-                Err(e) => return Err(e),
-            }
-        }
-        if need.is_empty() {
-            Ok(known)
-        } else {
-            Err(PlanError::Need(need))
-        }
+        all_known(paths, |p| self.file(p, follow))
+    }
+
+    /// The contents of several paths, asking for all that are not known in
+    /// one [`PlanError::Need`], as [`Self::files`].
+    pub fn contents(&self, paths: &[String]) -> Result<Vec<Option<Vec<u8>>>, PlanError> {
+        all_known(paths, |p| self.content(p))
     }
 
     pub fn content(&self, path: &str) -> Result<Option<Vec<u8>>, PlanError> {
@@ -1012,16 +1047,81 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             return Err(PlanError::Fail(format!("{}\n= help: {}", r.msg, r.hint)));
         }
     }
+    let mut decision = plan_module(cx)?;
+    if cx.want_diff {
+        register_diff(&mut decision);
+    }
+    Ok(decision)
+}
+
+/// With diff mode on, a change's diff is in its registered result as
+/// Ansible's `diff` (`before`, `after`, `before_header`, `after_header`; a
+/// list for several files), unless the module put its own there. Only
+/// text content is registered: attribute changes and unreadable content are
+/// the report's.
+fn register_diff(decision: &mut Decision) {
+    let Decision::Change { diffs, action } = decision else {
+        return;
+    };
+    if action.result.contains_key("diff") {
+        return;
+    }
+    let mut list: Vec<serde_json::Value> = diffs
+        .iter()
+        .map(|d| {
+            let mut m = serde_json::Map::new();
+            m.insert("before_header".into(), json!(d.path));
+            m.insert("after_header".into(), json!(d.path));
+            if let (Some(b), Some(a)) = (&d.before, &d.after) {
+                m.insert("before".into(), json!(b));
+                m.insert("after".into(), json!(a));
+            }
+            serde_json::Value::Object(m)
+        })
+        .collect();
+    let registered = match list.len() {
+        0 => return,
+        1 => list.remove(0),
+        _ => serde_json::Value::Array(list),
+    };
+    action.result.insert("diff".into(), registered);
+}
+
+/// `fact` of each path, or every probe the unknown ones need, together.
+fn all_known<T>(
+    paths: &[String],
+    fact: impl Fn(&str) -> Result<T, PlanError>,
+) -> Result<Vec<T>, PlanError> {
+    let mut known = Vec::with_capacity(paths.len());
+    let mut need = Vec::new();
+    for p in paths {
+        match fact(p) {
+            Ok(v) => known.push(v),
+            Err(PlanError::Need(probes)) => need.extend(probes),
+            Err(e) => return Err(e),
+        }
+    }
+    if need.is_empty() {
+        Ok(known)
+    } else {
+        Err(PlanError::Need(need))
+    }
+}
+
+/// The module's own decision.
+fn plan_module(cx: &PlanCx) -> Result<Decision, PlanError> {
     match cx.module {
         "copy" => copy::plan_copy(cx),
         "template" => copy::plan_template(cx),
         "file" => file::plan(cx),
         "command" | "shell" | "raw" => command::plan(cx),
+        "script" => script::plan(cx),
         "stat" => stat::plan(cx),
         "setup" => setup::plan(cx),
         "service_facts" => service_facts::plan(cx),
         "getent" => getent::plan(cx),
         "slurp" => slurp::plan(cx),
+        "assemble" => assemble::plan(cx),
         "tempfile" => tempfile::plan(cx),
         "user" => user::plan_user(cx),
         "group" => user::plan_group(cx),

@@ -37,6 +37,10 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
     }
 
+    // A bad replacement template fails whatever the file holds, as
+    // Python's `re.subn` parses it before matching.
+    let template = py_template(&replace)
+        .map_err(|e| PlanError::Fail(format!("Unable to process replace due to error: {e}")))?;
     let (contents, st) = match read_text(cx, &path)? {
         Text::Missing => return Err(PlanError::Missing(format!("Path {path} does not exist !"))),
         Text::Present(t, st) => (t, st),
@@ -82,7 +86,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let section = &contents[start..end];
     let re = compile("regexp", &regexp, false, true)?;
     let count = re.find_iter(section).count();
-    let replaced = re.replace_all(section, py_template(&replace).as_str());
+    let replaced = re.replace_all(section, template.as_str());
     let new = format!("{}{replaced}{}", &contents[..start], &contents[end..]);
     let content_changed = count > 0 && new != contents;
     let mut d = write(

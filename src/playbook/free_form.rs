@@ -62,18 +62,21 @@ fn kv_args(params: &[String], only: Option<&[&str]>) -> Map<String, Json> {
     let mut args = Map::new();
     let mut raw: Vec<String> = Vec::new();
     for p in params {
+        // As ansible-core, escapes are decoded before the word is split at
+        // its `=`; a word kept for the command is kept as written.
+        let x = decode_escapes(p);
         // The first `=` not escaped with `\`, after the first character.
-        let eq = p
+        let eq = x
             .char_indices()
             .skip(1)
-            .find(|&(i, c)| c == '=' && !p[..i].ends_with('\\'))
+            .find(|&(i, c)| c == '=' && !x[..i].ends_with('\\'))
             .map(|(i, _)| i);
-        match eq.map(|i| (&p[..i], &p[i + 1..])) {
+        match eq.map(|i| (&x[..i], &x[i + 1..])) {
             Some((k, v)) if only.is_none_or(|keys| keys.contains(&k)) => {
                 args.insert(k.trim().to_string(), Json::String(unquote(v.trim())));
             }
             // Only escaped `=`: a word of the command, unescaped.
-            None if p.contains('=') => raw.push(p.replace("\\=", "=")),
+            None if x.contains('=') => raw.push(x.replace("\\=", "=")),
             _ => raw.push(p.clone()),
         }
     }
@@ -88,6 +91,57 @@ fn kv_args(params: &[String], only: Option<&[&str]>) -> Map<String, Json> {
         args.insert("_raw_params".into(), Json::String(joined));
     }
     args
+}
+
+/// ansible-core's `_decode_escapes` of one `key=value` word: `\\`, `\'`,
+/// `\"`, `\a`, `\b`, `\f`, `\n`, `\r`, `\t`, `\v`, `\xhh`, `\uhhhh` and
+/// `\Uhhhhhhhh` become the characters they name (so `regexp='\b'` is a
+/// backspace and `regexp='\\b'` a word boundary, as in Ansible). Other
+/// backslashes (`\1`, `\d`) are kept; so are `\N{name}` escapes, which
+/// rprov does not decode.
+fn decode_escapes(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('\\') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let hex = |n: usize| {
+            after
+                .get(1..=n)
+                .filter(|h| h.chars().all(|c| c.is_ascii_hexdigit()))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .and_then(char::from_u32)
+        };
+        let (decoded, used) = match after.chars().next() {
+            Some(c @ ('\\' | '\'' | '"')) => (Some(c), 1),
+            Some('a') => (Some('\u{7}'), 1),
+            Some('b') => (Some('\u{8}'), 1),
+            Some('f') => (Some('\u{c}'), 1),
+            Some('n') => (Some('\n'), 1),
+            Some('r') => (Some('\r'), 1),
+            Some('t') => (Some('\t'), 1),
+            Some('v') => (Some('\u{b}'), 1),
+            Some('x') => (hex(2), 3),
+            Some('u') => (hex(4), 5),
+            Some('U') => (hex(8), 9),
+            _ => (None, 0),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &after[used..];
+            }
+            None => {
+                out.push('\\');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Ansible's `split_args`: the text split on spaces, with words put back
@@ -250,6 +304,30 @@ mod tests {
         assert_eq!(a["creates"], "/x");
         let a = parse_free_form("echo  'a=b'  c", true);
         assert_eq!(a["_raw_params"], "echo  'a=b'  c");
+    }
+
+    /// Expected values are what ansible-core 2.19's `parse_kv(text)`
+    /// returns for the same text: escapes decoded before the split.
+    #[test]
+    fn key_value_escapes_as_ansible_decodes_them() {
+        let cases: &[(&str, serde_json::Value)] = &[
+            (
+                r#"path=/x regexp='\b(.+)\b' replace='\"\1\"'"#,
+                serde_json::json!({"path": "/x", "regexp": "\u{8}(.+)\u{8}", "replace": "\"\\1\""}),
+            ),
+            (
+                r"regexp='\\b(.+)\\b' msg=a\tb\x41\u00e9",
+                serde_json::json!({"regexp": "\\b(.+)\\b", "msg": "a\tbA\u{e9}"}),
+            ),
+            (r"x=\d+ y=\q", serde_json::json!({"x": "\\d+", "y": "\\q"})),
+        ];
+        for (text, want) in cases {
+            assert_eq!(
+                &Json::Object(parse_free_form(text, false)),
+                want,
+                "{text:?}"
+            );
+        }
     }
 
     /// Expected values are what ansible-core 2.19's

@@ -25,7 +25,13 @@ pub fn build() -> Environment<'static> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_name| AutoEscape::None);
     env.set_debug(true);
-    if let Ok(syntax) = SyntaxConfig::builder().keep_trailing_newline(true).build() {
+    // Ansible's `template` defaults: `trim_blocks` on, the trailing newline
+    // kept. The default delimiters always build.
+    if let Ok(syntax) = SyntaxConfig::builder()
+        .trim_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+    {
         env.set_syntax(syntax);
     }
     env.set_unknown_method_callback(|state, value, method, args| {

@@ -221,7 +221,7 @@ fn dict_items() {
 
 #[test]
 fn flatten() {
-    assert_eq!(e("[1, [2, [3, [4]]], null] | flatten"), json!([1, 2, 3, 4]));
+    assert_eq!(e("[1, [2, [3, [4]]], none] | flatten"), json!([1, 2, 3, 4]));
     assert_eq!(
         e("[1, [2, [3, [4]]]] | flatten(1)"),
         json!([1, 2, [3, [4]]])

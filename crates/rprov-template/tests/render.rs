@@ -568,3 +568,131 @@ fn lookup_first_found_searches_the_role_then_the_playbook() {
         err.message
     );
 }
+
+/// The `template` module's delimiter overrides: the file's own `{{ }}` is
+/// text, the chosen delimiters are Jinja; delimiters that clash are an
+/// error, not a silent fallback.
+#[test]
+fn delimiter_overrides() {
+    let opts = FileOptions {
+        delimiters: rprov_template::Delimiters {
+            variable_start: Some("[%".into()),
+            variable_end: Some("%]".into()),
+            comment_start: Some("[#".into()),
+            comment_end: Some("#]".into()),
+            ..Default::default()
+        },
+        ..FileOptions::default()
+    };
+    let out = t()
+        .render_file_with(
+            "[# note #]Hello [% who %] {{ kept }}\n",
+            "f.j2",
+            &json!({"who": "world"}),
+            &opts,
+        )
+        .unwrap();
+    assert_eq!(out, "Hello world {{ kept }}\n");
+    let clash = FileOptions {
+        delimiters: rprov_template::Delimiters {
+            variable_start: Some("{%".into()),
+            ..Default::default()
+        },
+        ..FileOptions::default()
+    };
+    let e = t()
+        .render_file_with("x\n", "f.j2", &json!({}), &clash)
+        .unwrap_err();
+    assert!(e.message.contains("delimiters"), "{}", e.message);
+}
+
+/// An undefined item inside a result fails, in Jinja's words where a filter
+/// knows them, as ansible-core 2.19 does; `select('defined')` may still drop
+/// it before the end.
+#[test]
+fn an_undefined_item_inside_a_result_fails() {
+    let ctx = json!({"things": [{"name": "one"}, {"other": 2}]});
+    let e = t()
+        .render_str("{{ things | map(attribute='name') }}", &ctx)
+        .unwrap_err();
+    assert!(
+        e.message
+            .contains("object of type 'dict' has no attribute 'name'"),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        t().render_str(
+            "{{ things | map(attribute='name') | select('defined') | list }}",
+            &ctx
+        )
+        .unwrap(),
+        json!(["one"])
+    );
+    assert_eq!(
+        t().render_str(
+            "{{ things | map(attribute='name', default='-') | list }}",
+            &ctx
+        )
+        .unwrap(),
+        json!(["one", "-"])
+    );
+}
+
+/// Python's regular expressions: look-ahead and backreferences work, and a
+/// bad pattern gives Python's words.
+#[test]
+fn python_regular_expressions() {
+    let ctx = json!({"s": "qa_1 qz_1"});
+    assert_eq!(
+        t().render_str("{{ s is search('(?=.*qa_1)(?=.*qz_1)') }}", &ctx)
+            .unwrap(),
+        json!(true)
+    );
+    assert_eq!(
+        t().render_str("{{ 'abab' | regex_search('(ab)\\\\1') }}", &ctx)
+            .unwrap(),
+        json!("abab")
+    );
+    let e = t().render_str("{{ s is search('*') }}", &ctx).unwrap_err();
+    assert!(
+        e.message.contains("nothing to repeat at position 0"),
+        "{}",
+        e.message
+    );
+}
+
+/// `varnames`: the context's names a Python pattern finds, never the
+/// environment's functions; ansible-core's messages for bad terms.
+#[test]
+fn varnames_lookup() {
+    let ctx = json!({"qz_1": 1, "qz_2": 2, "qa_1": 3, "other": 4});
+    assert_eq!(
+        t().render_str("{{ query('varnames', '^qz_.+', '^qa') | sort }}", &ctx)
+            .unwrap(),
+        json!(["qa_1", "qz_1", "qz_2"])
+    );
+    assert_eq!(
+        t().render_str("{{ query('varnames', '^(lookup|range)$') }}", &ctx)
+            .unwrap(),
+        json!([])
+    );
+    let e = t()
+        .render_str("{{ query('varnames', '*') }}", &ctx)
+        .unwrap_err();
+    assert!(
+        e.message
+            .contains("Unable to use \"*\" as a search parameter: nothing to repeat at position 0"),
+        "{}",
+        e.message
+    );
+    let e = t()
+        .render_str("{{ query('varnames', True) }}", &ctx)
+        .unwrap_err();
+    assert!(
+        e.message
+            .contains("Invalid setting identifier, \"True\" is not a string"),
+        "{}",
+        e.message
+    );
+}

@@ -265,8 +265,11 @@ impl HostRunner {
             args,
             facts,
             search: &search,
-            want_diff: task.diff != Some(false)
-                && (self.shared.opts.diff || self.shared.opts.check),
+            // A task's `diff:` wins over `--diff` (and `--check`, which
+            // shows diffs), as Ansible's task keyword.
+            want_diff: task
+                .diff
+                .unwrap_or(self.shared.opts.diff || self.shared.opts.check),
             render: &render,
             vault_password: self.shared.vault_password.as_deref(),
             environment: &compiled.environment,
@@ -297,7 +300,8 @@ impl HostRunner {
                 o.msg = msg;
                 Ok(o)
             }
-            Decision::Change { diffs, action } => {
+            Decision::Change { diffs, mut action } => {
+                hide_old_secrets(&mut action.result, &self.shared.reporter);
                 if check {
                     let mut o = ItemOutcome::new(Status::Changed, action.result);
                     o.diffs = diffs;
@@ -653,5 +657,28 @@ const NO_TRACEBACK: &str = "(traceback unavailable)";
 pub(super) fn note_exception(o: &mut ItemOutcome) {
     if o.status == Status::Failed && !o.result.contains_key("exception") {
         o.result.insert("exception".into(), json!(NO_TRACEBACK));
+    }
+}
+
+/// A registered `diff` of a file whose new content holds a secret keeps its
+/// old content out, as the printed diff does (`report::diff`): the old text
+/// may hold a previous secret value, which no redactor knows.
+fn hide_old_secrets(result: &mut Map<String, Json>, reporter: &crate::report::Reporter) {
+    let Some(diff) = result.get_mut("diff") else {
+        return;
+    };
+    let entries: Vec<&mut Json> = match diff {
+        Json::Array(list) => list.iter_mut().collect(),
+        one => vec![one],
+    };
+    for entry in entries {
+        let Some(Json::String(after)) = entry.get("after") else {
+            continue;
+        };
+        if reporter.redact(after) != *after {
+            if let Some(before) = entry.get_mut("before") {
+                *before = json!("«old content hidden: this file holds secrets»");
+            }
+        }
     }
 }

@@ -732,7 +732,7 @@ impl HostRunner {
         }
 
         if local::find(&task.module).is_some() {
-            return Ok(self.run_local(task, layer));
+            return Ok(self.run_local(task, layer).await);
         }
         self.run_host_module(tasks, i, layer, check, rest).await
     }

@@ -7,9 +7,9 @@
 //! as in Python. Python's `\1` and `\g<name>` in replacements are translated
 //! to the crate's `${1}` and `${name}`.
 
+use fancy_regex::{Regex, RegexBuilder};
 use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::{Environment, Error};
-use fancy_regex::{Regex, RegexBuilder};
 
 use super::{as_text, filter_error};
 
@@ -35,7 +35,10 @@ pub(crate) fn compile(
         .map_err(|e| {
             filter_error(
                 name,
-                format!("invalid regular expression {pattern:?}: {}", python_words(&e)),
+                format!(
+                    "invalid regular expression {pattern:?}: {}",
+                    python_words(&e)
+                ),
             )
         })
 }

@@ -138,7 +138,10 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                     if t.as_str().is_none() && !t.is_undefined() {
                         return Err(lookup_error(
                             "vars",
-                            format!("Variable name must be 'str' not '{}'", crate::convert::py_type(t)),
+                            format!(
+                                "Variable name must be 'str' not '{}'",
+                                crate::convert::py_type(t)
+                            ),
                         ));
                     }
                     let var = text(t)?;

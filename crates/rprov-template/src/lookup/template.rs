@@ -61,7 +61,9 @@ pub(super) fn run(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec
             ));
         };
         let source = crate::limits::read_text_file(&file, crate::limits::max_render_size())
-            .map_err(|e| lookup_error("template", format!("cannot read {}: {e}", file.display())))?;
+            .map_err(|e| {
+                lookup_error("template", format!("cannot read {}: {e}", file.display()))
+            })?;
         let includes = IncludePath::new(
             file.parent()
                 .map(PathBuf::from)

@@ -17,6 +17,7 @@ mod group_by;
 mod include_tasks;
 mod include_vars;
 mod meta;
+mod pause;
 mod set_fact;
 
 use std::path::PathBuf;
@@ -64,6 +65,8 @@ pub(super) enum Local {
     /// Load this task file and run its tasks next (`include_tasks`):
     /// `file` as given, found from `base_dir` (the including file's folder).
     Include { file: Json, base_dir: Json },
+    /// Wait on the controller (`pause`), then give its result.
+    Pause(pause::Pause),
 }
 
 impl From<ItemOutcome> for Local {
@@ -85,6 +88,10 @@ pub(super) static LOCAL: &[LocalModule] = &[
     LocalModule {
         once: true,
         ..item("add_host", add_host::run).with_conditions()
+    },
+    LocalModule {
+        once: true,
+        ..item("pause", pause::run)
     },
     LocalModule {
         name: "meta",
@@ -148,7 +155,7 @@ pub(in crate::engine) fn includes(task: &Task) -> bool {
 
 impl HostRunner {
     /// Runs a local module for one item.
-    pub(super) fn run_local(&mut self, task: &Task, layer: &Vars) -> ItemOutcome {
+    pub(super) async fn run_local(&mut self, task: &Task, layer: &Vars) -> ItemOutcome {
         let Some(module) = find(&task.module) else {
             return ItemOutcome::failed(format!(
                 "{}: module `{}` is not available here",
@@ -178,6 +185,10 @@ impl HostRunner {
                 result.insert("include".into(), file);
                 result.insert("_base_dir".into(), base_dir);
                 ItemOutcome::new(Status::Ok, result)
+            }
+            Local::Pause(p) => {
+                let name = task.name.clone().unwrap_or_else(|| task.module.clone());
+                self.pause(&name, p).await
             }
         };
         if module.conditions {
