@@ -221,11 +221,18 @@ impl Keywords {
             };
             match v {
                 Some(v) => Ok(Some((v, doc.origin(n)))),
-                None => Err(LoadError::new(
-                    doc.origin(n),
-                    format!("`{key}` must be a whole number, found {}", n.kind()),
-                )
-                .with_hint("rprov reads it when the playbook loads: write the number itself, not a template")),
+                None => {
+                    let found = match &n.value {
+                        Value::Int(i) => i.to_string(),
+                        Value::Str(s) => format!("`{s}`"),
+                        _ => n.kind().to_string(),
+                    };
+                    Err(LoadError::new(
+                        doc.origin(n),
+                        format!("`{key}` must be a whole number of 0 or more, found {found}"),
+                    )
+                    .with_hint("rprov reads it when the playbook loads: write the number itself, not a template"))
+                }
             }
         };
         let throttle = count_of("throttle")?.map(|(n, _)| n as usize);

@@ -6,7 +6,6 @@
 //! names — so that a typo fails the run before any host is contacted. Rendering
 //! (variables, templates, conditions) happens later, per host, in `compile`.
 
-mod free_form;
 mod keywords;
 pub use keywords::LOCALHOST;
 mod load;
@@ -17,8 +16,8 @@ mod task;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use free_form::parse_free_form;
 pub use load::{load_playbook, load_playbook_with, LoadOptions};
+pub use rprov_template::kv::parse_free_form;
 pub use task::{parse_tasks_file, Inherited, TaskScope};
 
 use crate::diag::Origin;

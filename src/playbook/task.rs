@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 
-use super::free_form::parse_free_form;
 use super::keywords::Keywords;
 use super::role::{RoleLoader, RoleRequest};
 use super::{Block, RoleInstance, Task, Vars};
 use crate::diag::{did_you_mean, LoadError};
 use crate::modules;
 use crate::yaml::{self, Document, Node, Value};
+use rprov_template::kv::parse_free_form;
 
 /// Keywords a task may carry besides its module. Anything else is the module.
 const TASK_KEYWORDS: &[&str] = &[

@@ -22,6 +22,7 @@ mod error;
 pub mod filters;
 mod include;
 pub mod jinja_tests;
+pub mod kv;
 pub mod limits;
 pub mod lookup;
 mod now;

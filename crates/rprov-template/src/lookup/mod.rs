@@ -12,7 +12,8 @@
 //! `items`, `dict`, `nested`, `together`, `indexed_items`, `subelements`,
 //! `sequence` and `random_choice` (what the `with_<name>` loops of the same
 //! names iterate over), `varnames` (the names of variables matching a
-//! regular expression) and `template` (a template file rendered with the
+//! regular expression), `csvfile` (a column of a controller CSV file, see
+//! [`csvfile`]) and `template` (a template file rendered with the
 //! task's variables, see [`template`]). A name may carry `ansible.builtin.`. Any other name
 //! is an error naming the supported ones, rather than a silent empty string.
 //!
@@ -24,12 +25,14 @@ use minijinja::{Environment, Error, ErrorKind, State};
 use serde_json::Value as Json;
 
 mod combine;
+mod csvfile;
 mod sequence;
 mod subelements;
 mod template;
 
 /// The lookups rprov has, each also a `with_<name>` loop.
 pub const LOOKUPS: &[&str] = &[
+    "csvfile",
     "dict",
     "env",
     "file",
@@ -156,6 +159,7 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
         }
         "varnames" => varnames(state, terms),
         "template" => template::run(state, terms, kwargs),
+        "csvfile" => csvfile::run(state, terms, kwargs),
         "first_found" => first_found(state, terms, kwargs),
         // The controller's files matching a wildcard name (`*`, `?`,
         // `[…]` in the last part), as Ansible's `fileglob`: a relative

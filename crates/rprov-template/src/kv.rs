@@ -1,5 +1,7 @@
-//! Ansible's `key=value` argument text (`copy: src=a dest=b`) and the
-//! free-form text of `command`/`shell`, split as Ansible's `split_args` does.
+//! Ansible's `key=value` argument text (`copy: src=a dest=b`, and a
+//! lookup's inline options: `lookup('csvfile', 'key file=f.csv col=2')`) and
+//! the free-form text of `command`/`shell`, split as Ansible's `split_args`
+//! and `parse_kv` do.
 
 use serde_json::{Map, Value as Json};
 
