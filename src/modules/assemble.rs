@@ -23,7 +23,7 @@ use serde_json::json;
 use super::change::Read;
 use super::copy::{decrypt_source, is_vault_file, put, NewContent};
 use super::sysargs::both;
-use super::{Action, Decision, PlanCx, PlanError};
+use super::{Decision, PlanCx, PlanError};
 use crate::probe::FileKind;
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
@@ -43,14 +43,18 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             return Err(PlanError::Fail(format!("validate must contain %s: {v}")));
         }
     }
-    let keep = |name: &str| {
-        !(cx.bool_arg("ignore_hidden", false).unwrap_or(false) && name.starts_with('.'))
-            && regexp
-                .as_ref()
-                .is_none_or(|re| re.is_match(name).unwrap_or(false))
+    let ignore_hidden = cx.bool_arg("ignore_hidden", false)?;
+    let keep = |name: &str| -> Result<bool, PlanError> {
+        if ignore_hidden && name.starts_with('.') {
+            return Ok(false);
+        }
+        match &regexp {
+            None => Ok(true),
+            Some(re) => re
+                .is_match(name)
+                .map_err(|e| PlanError::Fail(format!("regexp: {e}"))),
+        }
     };
-    // Read before deciding, so a wrong `ignore_hidden` fails here.
-    cx.bool_arg("ignore_hidden", false)?;
     let fragments = if cx.bool_arg("remote_src", true)? {
         host_fragments(cx, &src, &keep)?
     } else {
@@ -59,12 +63,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let delimiter = cx.str_arg("delimiter")?.map(|d| py_unescape(&d));
     let bytes = join(&fragments, delimiter.as_deref());
     let mut decision = put(cx, &dest, NewContent::Bytes(bytes), None, None)?;
-    if let Decision::Ok { result, .. }
-    | Decision::Change {
-        action: Action { result, .. },
-        ..
-    } = &mut decision
-    {
+    if let Some(result) = decision.result_mut() {
         result.insert("src".into(), json!(src));
         result.insert("state".into(), json!("file"));
         result.insert("msg".into(), json!("OK"));
@@ -76,7 +75,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 fn host_fragments(
     cx: &PlanCx,
     src: &str,
-    keep: &dyn Fn(&str) -> bool,
+    keep: &dyn Fn(&str) -> Result<bool, PlanError>,
 ) -> Result<Vec<Vec<u8>>, PlanError> {
     let list = Read::Output(
         [
@@ -107,7 +106,13 @@ fn host_fragments(
             )))
         }
     }
-    let mut names: Vec<&str> = names.lines().filter(|n| keep(n)).collect();
+    let mut kept = Vec::new();
+    for name in names.lines() {
+        if keep(name)? {
+            kept.push(name);
+        }
+    }
+    let mut names = kept;
     names.sort_unstable();
     let paths: Vec<String> = names
         .iter()
@@ -130,7 +135,7 @@ fn host_fragments(
 fn controller_fragments(
     cx: &PlanCx,
     src: &str,
-    keep: &dyn Fn(&str) -> bool,
+    keep: &dyn Fn(&str) -> Result<bool, PlanError>,
 ) -> Result<Vec<Vec<u8>>, PlanError> {
     let dir = cx.search.find("files", src)?;
     if !dir.is_dir() {
@@ -140,11 +145,13 @@ fn controller_fragments(
     }
     let entries = std::fs::read_dir(&dir)
         .map_err(|e| PlanError::Fail(format!("cannot list {}: {e}", dir.display())))?;
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| keep(n) && dir.join(n).is_file())
-        .collect();
+    let mut names = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if keep(&name)? && dir.join(&name).is_file() {
+            names.push(name);
+        }
+    }
     names.sort_unstable();
     let decrypt = cx.bool_arg("decrypt", true)?;
     names

@@ -110,21 +110,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
     }
 
-    let mut changes = Vec::new();
-    // A name the shell cannot take is refused by the renderer.
-    for (k, v) in cx.environment {
-        let v = match v {
-            Json::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        changes.push(Change::Export {
-            name: k.clone(),
-            value: v,
-        });
-    }
-    if let Some(dir) = &chdir {
-        changes.push(Change::ChangeDir { path: dir.clone() });
-    }
+    let mut changes = surroundings(cx, chdir.as_deref());
     let mut script = setup;
     if let Some(p) = program
         .as_ref()
@@ -304,6 +290,29 @@ fn matches_something(cx: &PlanCx, path: &str) -> Result<bool, PlanError> {
     }
     let out = cx.ask_one(Read::AnyMatches(path.to_string()))?;
     Ok(out.trim() == "yes")
+}
+
+/// The task's `environment:` exported and its `chdir` entered, before a
+/// program runs (`command`, `shell`, `script`). A name the shell cannot
+/// take is refused by the renderer.
+pub(super) fn surroundings(cx: &PlanCx, chdir: Option<&str>) -> Vec<Change> {
+    let mut changes: Vec<Change> = cx
+        .environment
+        .iter()
+        .map(|(k, v)| Change::Export {
+            name: k.clone(),
+            value: match v {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            },
+        })
+        .collect();
+    if let Some(dir) = chdir {
+        changes.push(Change::ChangeDir {
+            path: dir.to_string(),
+        });
+    }
+    changes
 }
 
 fn skip(msg: &str) -> Decision {

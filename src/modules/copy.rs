@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use super::change::{self, Change, Content};
 use super::files::{self, Attrs};
 use super::mode::{self, Mode};
-use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
+use super::{Decision, Diff, OutputMode, PlanCx, PlanError};
 use crate::probe::{FileKind, FileState};
 
 pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
@@ -320,12 +320,7 @@ fn plan_remote_src(cx: &PlanCx, dest_arg: &str) -> Result<Decision, PlanError> {
         state: st,
     };
     let mut decision = put(cx, dest_arg, new, Some(&name), Some(mode))?;
-    if let Decision::Ok { result, .. }
-    | Decision::Change {
-        action: Action { result, .. },
-        ..
-    } = &mut decision
-    {
+    if let Some(result) = decision.result_mut() {
         result.insert("src".into(), serde_json::json!(src));
     }
     Ok(decision)

@@ -838,6 +838,19 @@ pub enum Decision {
     Fallback(Box<ansible_fallback::Fallback>),
 }
 
+impl Decision {
+    /// The result a run registers when this decision is all it does (`Ok`)
+    /// or what its action starts from (`Change`); `None` for a decision
+    /// whose result only running tells.
+    pub fn result_mut(&mut self) -> Option<&mut Map<String, Json>> {
+        match self {
+            Decision::Ok { result, .. } => Some(result),
+            Decision::Change { action, .. } => Some(&mut action.result),
+            _ => None,
+        }
+    }
+}
+
 /// Why `plan` did not decide.
 #[derive(Debug)]
 pub enum PlanError {

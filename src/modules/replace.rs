@@ -108,12 +108,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         (false, true) => ATTRS.to_string(),
         (false, false) => String::new(),
     };
-    let result = match &mut d {
-        Decision::Change { action, .. } => Some(&mut action.result),
-        Decision::Ok { result, .. } => Some(result),
-        _ => None,
-    };
-    if let Some(result) = result {
+    if let Some(result) = d.result_mut() {
         result.insert("msg".into(), json!(msg));
         result.insert("rc".into(), json!(0));
         result.remove("backup");

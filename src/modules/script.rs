@@ -87,27 +87,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         None => command,
     };
 
-    let mut changes = Vec::new();
-    for (k, v) in cx.environment {
-        let value = match v {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        changes.push(Change::Export {
-            name: k.clone(),
-            value,
-        });
-    }
-    if let Some(dir) = &chdir {
-        changes.push(Change::ChangeDir { path: dir.clone() });
-    }
+    let mut changes = super::command::surroundings(cx, chdir.as_deref());
     let run = match cx.timeout {
         Some(secs) => format!("timeout -k 5 {secs} /bin/sh -c {}", quote(&command)),
         None => format!("/bin/sh -c {}", quote(&command)),
     };
     changes.push(Change::Raw {
         script: format!(
-            "mkdir -m 700 {d} || exit 1\ntrap 'rm -rf {d}' EXIT\ncat > {f} && chmod 700 {f} || exit 1\n{run} </dev/null\nexit $?\n",
+            "_rp_dir={d}\nmkdir -m 700 \"$_rp_dir\" || exit 1\ntrap 'rm -rf \"$_rp_dir\"' EXIT\ncat > {f} && chmod 700 {f} || exit 1\n{run} </dev/null\nexit $?\n",
             d = quote(&dir),
             f = quote(&on_host),
         ),

@@ -25,7 +25,7 @@ pub fn render(d: &Diff, color: bool, redactor: &Redactor) -> String {
     let (Some(before), Some(after)) = (&d.before, &d.after) else {
         return out;
     };
-    let holds_secret = redactor.redact(after).as_ref() != after.as_str();
+    let holds_secret = holds_secret(after, redactor);
     let td = TextDiff::from_lines(before.as_str(), after.as_str());
     out.push_str(&paint(&format!("--- before: {}\n", d.path), '-', color));
     out.push_str(&paint(&format!("+++ after: {}\n", d.path), '+', color));
@@ -64,6 +64,31 @@ pub fn render(d: &Diff, color: bool, redactor: &Redactor) -> String {
         out.push_str("    (this file holds secrets: its old lines are not shown, they may hold a previous secret value)\n");
     }
     out
+}
+
+/// Whether a file's new content holds a current secret: then its old
+/// content may hold a previous one, and is never shown.
+fn holds_secret(after: &str, redactor: &Redactor) -> bool {
+    redactor.redact(after).as_ref() != after
+}
+
+/// The same rule for a `diff` registered in a task's result (`diff.before`
+/// of a file that holds secrets becomes a marker), since a later task may
+/// print it.
+pub fn hide_registered_old(result: &mut serde_json::Map<String, Json>, redactor: &Redactor) {
+    let Some(diff) = result.get_mut("diff") else {
+        return;
+    };
+    let entries: Vec<&mut Json> = match diff {
+        Json::Array(list) => list.iter_mut().collect(),
+        one => vec![one],
+    };
+    for entry in entries {
+        let hide = matches!(entry.get("after"), Some(Json::String(a)) if holds_secret(a, redactor));
+        if let Some(before) = entry.get_mut("before").filter(|_| hide) {
+            *before = json!("«old content hidden: this file holds secrets»");
+        }
+    }
 }
 
 fn line(tag: ChangeTag, text: &str, color: bool) -> String {

@@ -179,6 +179,18 @@ impl Reporter {
         }
     }
 
+    /// Hides the old content of a registered `diff` whose file holds
+    /// secrets, as printed diffs do (see `diff::hide_registered_old`).
+    pub fn hide_old_secret_content(&self, result: &mut serde_json::Map<String, Json>) {
+        match self.redactor.lock() {
+            Ok(r) => diff::hide_registered_old(result, &r),
+            // Without the redactor nothing says which file is safe to show.
+            Err(_) => {
+                result.remove("diff");
+            }
+        }
+    }
+
     /// Every secret value of the run, for the engine to keep them literal.
     pub fn secret_values(&self) -> Vec<String> {
         match self.redactor.lock() {

@@ -47,6 +47,12 @@ pub(crate) fn note_missing(why: String) {
     MISSING.with(|m| *m.borrow_mut() = Some(why));
 }
 
+/// Forgets a note left by an earlier render (one whose undefined item a
+/// `select('defined')` dropped), so it never explains another's error.
+pub(crate) fn forget_missing() {
+    MISSING.with(|m| m.borrow_mut().take());
+}
+
 /// Where the first undefined value inside a list or mapping is (`[1]`,
 /// `['key']`), if there is one.
 fn undefined_inside(v: &Value, path: String) -> Option<String> {

@@ -13,7 +13,8 @@ use std::cmp::Ordering;
 use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Environment, Error};
 
-use crate::filters::{as_text, filter_error, regex::compile, require_defined};
+use crate::filters::regex::{compile, run_error};
+use crate::filters::{as_text, filter_error, require_defined};
 
 /// Adds the tests of this module.
 pub fn register(env: &mut Environment<'static>) {
@@ -75,7 +76,7 @@ fn regex_test(
     };
     compile("match", &pattern, ignorecase, multiline)?
         .is_match(text.as_str())
-        .map_err(|e| filter_error("match", format!("regular expression failed: {e}")))
+        .map_err(|e| run_error("match", e))
 }
 
 /// `x is match(pattern)`: the pattern matches at the start (Python `re.match`).

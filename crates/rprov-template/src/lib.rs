@@ -336,6 +336,7 @@ impl Templater {
         shown: &str,
         ctx: &serde_json::Value,
     ) -> Result<serde_json::Value, TemplateError> {
+        convert::forget_missing();
         let compiled = self
             .env
             .compile_expression(expr)
@@ -443,6 +444,7 @@ pub(crate) fn render_text(
 /// Renders into a [`limits::BoundedWriter`], so a template that produces
 /// too much text stops at the bound instead of exhausting memory.
 fn render_bounded(tmpl: &minijinja::Template<'_, '_>, ctx: Value) -> Result<String, RenderFailure> {
+    convert::forget_missing();
     let mut out = limits::BoundedWriter::new(limits::max_render_size());
     match tmpl.render_captured_to(ctx, &mut out) {
         Ok(_) => Ok(out.into_string()),

@@ -637,6 +637,18 @@ fn an_undefined_item_inside_a_result_fails() {
         .unwrap(),
         json!(["one", "-"])
     );
+    // What one render's `map` noted never explains a later render's error.
+    let tm = t();
+    assert_eq!(
+        tm.render_str(
+            "a {{ things | map(attribute='name') | select('defined') | join(',') }}",
+            &ctx
+        )
+        .unwrap(),
+        json!("a one")
+    );
+    let e = tm.render_str("{{ [things[1].nope] }}", &ctx).unwrap_err();
+    assert!(!e.message.contains("attribute 'name'"), "{}", e.message);
 }
 
 /// Python's regular expressions: look-ahead and backreferences work, and a

@@ -301,7 +301,9 @@ impl HostRunner {
                 Ok(o)
             }
             Decision::Change { diffs, mut action } => {
-                hide_old_secrets(&mut action.result, &self.shared.reporter);
+                self.shared
+                    .reporter
+                    .hide_old_secret_content(&mut action.result);
                 if check {
                     let mut o = ItemOutcome::new(Status::Changed, action.result);
                     o.diffs = diffs;
@@ -657,28 +659,5 @@ const NO_TRACEBACK: &str = "(traceback unavailable)";
 pub(super) fn note_exception(o: &mut ItemOutcome) {
     if o.status == Status::Failed && !o.result.contains_key("exception") {
         o.result.insert("exception".into(), json!(NO_TRACEBACK));
-    }
-}
-
-/// A registered `diff` of a file whose new content holds a secret keeps its
-/// old content out, as the printed diff does (`report::diff`): the old text
-/// may hold a previous secret value, which no redactor knows.
-fn hide_old_secrets(result: &mut Map<String, Json>, reporter: &crate::report::Reporter) {
-    let Some(diff) = result.get_mut("diff") else {
-        return;
-    };
-    let entries: Vec<&mut Json> = match diff {
-        Json::Array(list) => list.iter_mut().collect(),
-        one => vec![one],
-    };
-    for entry in entries {
-        let Some(Json::String(after)) = entry.get("after") else {
-            continue;
-        };
-        if reporter.redact(after) != *after {
-            if let Some(before) = entry.get_mut("before") {
-                *before = json!("«old content hidden: this file holds secrets»");
-            }
-        }
     }
 }

@@ -57,7 +57,7 @@ pub fn python_words(e: &fancy_regex::Error) -> String {
 }
 
 /// A failure while matching (the backtracking limit), as a template error.
-fn run_error(name: &str, e: fancy_regex::Error) -> Error {
+pub(crate) fn run_error(name: &str, e: fancy_regex::Error) -> Error {
     filter_error(name, format!("regular expression failed: {e}"))
 }
 

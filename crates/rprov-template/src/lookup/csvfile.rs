@@ -15,7 +15,7 @@
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Error, State};
 
-use super::{lookup_error, search_bases};
+use super::{find_file, lookup_error};
 
 const OPTIONS: &[&str] = &["file", "col", "keycol", "delimiter", "default", "encoding"];
 
@@ -55,16 +55,8 @@ pub(super) fn run(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec
             opts_given.push((name.clone(), crate::convert::to_value(value)));
         }
         let opts = options(&opts_given)?;
-        let path = std::path::Path::new(&opts.file);
-        let found = if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            search_bases(state)
-                .into_iter()
-                .map(|b| b.join(path))
-                .find(|c| c.is_file())
-                .unwrap_or_else(|| path.to_path_buf())
-        };
+        let found = find_file(state, "files", &opts.file)
+            .unwrap_or_else(|| std::path::PathBuf::from(&opts.file));
         let content = crate::limits::read_text_file(&found, crate::limits::max_render_size())
             .map_err(|e| fail(format!("csvfile: {}: {e}", opts.file)))?;
         let row = rows(&content, opts.delimiter)

@@ -107,17 +107,9 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                     let path = text(t)?;
                     // A relative name: where Ansible's file lookup looks
                     // (the role's and the playbook's files), else here.
-                    let p = std::path::Path::new(&path);
-                    let found = if p.is_absolute() {
-                        None
-                    } else {
-                        search_bases(state)
-                            .into_iter()
-                            .map(|b| b.join(p))
-                            .find(|c| c.exists())
-                    };
+                    let found = find_file(state, "files", &path);
                     let content = crate::limits::read_text_file(
-                        found.as_deref().unwrap_or(p),
+                        found.as_deref().unwrap_or(std::path::Path::new(&path)),
                         crate::limits::max_render_size(),
                     )
                     .map_err(|e| lookup_error("file", format!("cannot read '{path}': {e}")))?;
@@ -261,14 +253,7 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
 /// are those the template's context holds (the engine gives a template that
 /// uses this lookup every variable), not the environment's functions.
 fn varnames(state: &State, terms: &[Value]) -> Result<Vec<Value>, Error> {
-    let globals: std::collections::HashSet<&str> =
-        state.env().globals().map(|(name, _)| name).collect();
-    let mut names: Vec<String> = state
-        .known_variables()
-        .into_iter()
-        .filter(|n| !globals.contains(n.as_ref()))
-        .map(|n| n.into_owned())
-        .collect();
+    let mut names = variable_names(state);
     names.sort();
     let mut out = Vec::new();
     for t in terms {
@@ -296,12 +281,28 @@ fn varnames(state: &State, terms: &[Value]) -> Result<Vec<Value>, Error> {
             )
         })?;
         for n in &names {
-            if re.is_match(n).unwrap_or(false) {
+            if re
+                .is_match(n)
+                .map_err(|e| lookup_error("varnames", format!("{term}: {e}")))?
+            {
                 out.push(Value::from(n.as_str()));
             }
         }
     }
     Ok(out)
+}
+
+/// The names of the variables the template's context holds, not the
+/// environment's functions (`lookup`, `range`, …).
+fn variable_names(state: &State) -> Vec<String> {
+    let globals: std::collections::HashSet<&str> =
+        state.env().globals().map(|(name, _)| name).collect();
+    state
+        .known_variables()
+        .into_iter()
+        .filter(|n| !globals.contains(n.as_ref()))
+        .map(|n| n.into_owned())
+        .collect()
 }
 
 /// A lookup written over JSON values: its terms converted to JSON, its
@@ -486,6 +487,19 @@ fn wildcard_match(pattern: &str, name: &str) -> bool {
 /// `path_dwim_relative_stack` looks from a role's task: the role's `files/`
 /// and the role itself, its `tasks/files/` and `tasks/`, then the playbook
 /// directory's `files/` and the playbook directory.
+/// The controller file `name` names: itself when absolute, else the first
+/// of [`search_dirs`] of kind `subdir` that has it; `None` when none does.
+fn find_file(state: &State, subdir: &str, name: &str) -> Option<std::path::PathBuf> {
+    let path = std::path::Path::new(name);
+    if path.is_absolute() {
+        return Some(path.to_path_buf()).filter(|p| p.is_file());
+    }
+    search_dirs(state, subdir)
+        .into_iter()
+        .map(|d| d.join(path))
+        .find(|p| p.is_file())
+}
+
 fn search_bases(state: &State) -> Vec<std::path::PathBuf> {
     search_dirs(state, "files")
 }

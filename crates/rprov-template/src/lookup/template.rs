@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Error, State};
 
-use super::{lookup_error, search_dirs};
+use super::{find_file, lookup_error, search_dirs, variable_names};
 use crate::{Delimiters, FileOptions, IncludePath};
 
 /// Renders each term's template file.
@@ -48,13 +48,7 @@ pub(super) fn run(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec
     let mut out = Vec::new();
     for t in terms {
         let name = t.as_str().map_or_else(|| t.to_string(), str::to_string);
-        let path = std::path::Path::new(&name);
-        let found = if path.is_absolute() {
-            Some(path.to_path_buf()).filter(|p| p.is_file())
-        } else {
-            dirs.iter().map(|d| d.join(path)).find(|p| p.is_file())
-        };
-        let Some(file) = found else {
+        let Some(file) = find_file(state, "templates", &name) else {
             return Err(lookup_error(
                 "template",
                 format!("the template file {name} could not be found for the lookup"),
@@ -93,15 +87,10 @@ pub(super) fn run(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec
 /// The variables the file renders with: the template's, `ansible_managed`
 /// when they lack it, then `template_vars`.
 fn context(state: &State, extra: Option<&Value>) -> Result<Value, Error> {
-    let globals: std::collections::HashSet<&str> =
-        state.env().globals().map(|(name, _)| name).collect();
     let mut vars = std::collections::BTreeMap::new();
-    for name in state.known_variables() {
-        if globals.contains(name.as_ref()) {
-            continue;
-        }
+    for name in variable_names(state) {
         if let Some(v) = state.lookup(&name).filter(|v| !v.is_undefined()) {
-            vars.insert(name.into_owned(), v);
+            vars.insert(name, v);
         }
     }
     vars.entry("ansible_managed".to_string())

@@ -187,7 +187,7 @@ impl HostRunner {
                 ItemOutcome::new(Status::Ok, result)
             }
             Local::Pause(p) => {
-                let name = task.name.clone().unwrap_or_else(|| task.module.clone());
+                let name = self.task_name(task, Some(layer));
                 self.pause(&name, p).await
             }
         };
