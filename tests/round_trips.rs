@@ -2,7 +2,9 @@
 //! by the recap). A command that must run carries the probe of the tasks
 //! after it in the same remote command, so a converged playbook of 15 tasks
 //! with one registered `command` in the middle costs 2 remote commands: the
-//! first probe, then the command with the next probe.
+//! first probe, then the command with the next probe. Changes known when
+//! planned wait and travel together, in front of the next remote command or
+//! at the end of the task list: a first run of that playbook costs 3.
 
 mod common;
 
@@ -41,9 +43,24 @@ fn a_command_carries_the_next_probe() {
     .expect("write");
     let inv = common::one_host_inventory(work.path(), &sshd, "h");
 
+    let before = sshd.exec_count();
     let first = apply_json(work.path(), &inv, &[]);
     first.expect_code(0);
     assert_eq!(first.recap("h")["changed"], 14, "{}", first.dump());
+    // The probe; the 7 copies with the command and its probe; the 7 lines.
+    assert_eq!(sshd.exec_count() - before, 3, "{}", first.dump());
+    assert_eq!(first.recap("h")["remote_commands"], 3, "{}", first.dump());
+    // Each task reported once, in task order, as it would be alone.
+    let names: Vec<String> = first
+        .tasks()
+        .iter()
+        .map(|t| t["task"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let expected: Vec<&str> = std::iter::repeat_n("copy", 7)
+        .chain(["command"])
+        .chain(std::iter::repeat_n("lineinfile", 7))
+        .collect();
+    assert_eq!(names, expected, "{}", first.dump());
 
     let before = sshd.exec_count();
     let again = apply_json(work.path(), &inv, &[]);
@@ -95,6 +112,140 @@ fn a_stat_is_probed_again_only_when_its_path_changed() {
     let inv = common::one_host_inventory(work.path(), &sshd, "h");
     let run = apply_json(work.path(), &inv, &[]);
     run.expect_code(0);
-    // The first probe, the three copies, and `a` asked again after its copy.
-    assert_eq!(run.recap("h")["remote_commands"], 5, "{}", run.dump());
+    // The first probe; then the three copies with `a` asked again after its
+    // copy, in one command.
+    assert_eq!(run.recap("h")["remote_commands"], 2, "{}", run.dump());
+}
+
+/// A change that fails in the middle of a batch: the changes before it are
+/// made and reported, it is reported with its own message, and the tasks
+/// after it neither run nor show, as when each change was its own command.
+/// A loopback sshd, a target directory on it, and a playbook made for
+/// that directory.
+struct Bed {
+    sshd: Sshd,
+    work: tempfile::TempDir,
+    target: tempfile::TempDir,
+    inv: std::path::PathBuf,
+}
+
+impl Bed {
+    fn new(site: impl FnOnce(&str) -> String) -> Bed {
+        let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+        let work = tempfile::tempdir().expect("tempdir");
+        let target = target_dir(USER);
+        let yml = site(&target.path().display().to_string());
+        fs::write(work.path().join("site.yml"), yml).expect("write");
+        let inv = common::one_host_inventory(work.path(), &sshd, "h");
+        Bed {
+            sshd,
+            work,
+            target,
+            inv,
+        }
+    }
+
+    fn apply(&self) -> common::Run {
+        apply_json(self.work.path(), &self.inv, &[])
+    }
+}
+
+#[test]
+fn a_failure_inside_a_batch_stops_it_there() {
+    let bed = Bed::new(|dir| {
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - copy: {{content: \"1\\n\", dest: \"{dir}/a\"}}\n\
+             \x20   - file: {{path: \"{dir}/d\", state: directory}}\n\
+             \x20   - name: not allowed\n\
+             \x20     copy: {{content: \"2\\n\", dest: \"{dir}/b\", owner: root}}\n\
+             \x20   - copy: {{content: \"3\\n\", dest: \"{dir}/c\"}}\n"
+        )
+    });
+    let (sshd, target) = (&bed.sshd, &bed.target);
+    let before = sshd.exec_count();
+    let run = bed.apply();
+    run.expect_code(2);
+    assert_eq!(sshd.exec_count() - before, 2, "{}", run.dump());
+    let shown: Vec<(String, String)> = run
+        .tasks()
+        .iter()
+        .map(|t| {
+            let s = |k: &str| t[k].as_str().unwrap_or_default().to_string();
+            (s("task"), s("status"))
+        })
+        .collect();
+    let pairs: Vec<(&str, &str)> = shown
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("copy", "changed"),
+            ("file", "changed"),
+            ("not allowed", "failed")
+        ],
+        "{}",
+        run.dump()
+    );
+    let failed = &run.tasks()[2];
+    let msg = failed["msg"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("chown") || msg.contains("ermitted"),
+        "{failed}\n{}",
+        run.dump()
+    );
+    assert_eq!(
+        fs::read_to_string(target.path().join("a")).expect("a"),
+        "1\n"
+    );
+    assert!(target.path().join("d").is_dir());
+    assert!(
+        !target.path().join("b").exists(),
+        "the failed copy installed b"
+    );
+    assert!(
+        !target.path().join("c").exists(),
+        "a task after the failure ran"
+    );
+    assert_eq!(run.recap("h")["changed"], 2, "{}", run.dump());
+    assert_eq!(run.recap("h")["failed"], 1, "{}", run.dump());
+}
+
+/// A failure kept in a batch inside a block is rescued by that block, and
+/// a handler notified by a kept change runs once the change was made.
+#[test]
+fn a_batch_keeps_to_its_block_and_notifies_once_made() {
+    let bed = Bed::new(|dir| {
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - copy: {{content: \"1\\n\", dest: \"{dir}/a\"}}\n\
+             \x20     notify: mark\n\
+             \x20   - block:\n\
+             \x20       - copy: {{content: \"2\\n\", dest: \"{dir}/b\"}}\n\
+             \x20       - copy: {{content: \"3\\n\", dest: \"{dir}/c\", owner: root}}\n\
+             \x20       - copy: {{content: \"4\\n\", dest: \"{dir}/d\"}}\n\
+             \x20     rescue:\n\
+             \x20       - copy: {{content: \"rescued\\n\", dest: \"{dir}/r\"}}\n\
+             \x20   - copy: {{content: \"5\\n\", dest: \"{dir}/e\"}}\n\
+             \x20 handlers:\n\
+             \x20   - name: mark\n\
+             \x20     copy: {{content: \"handled\\n\", dest: \"{dir}/h\"}}\n"
+        )
+    });
+    let target = &bed.target;
+    let run = bed.apply();
+    run.expect_code(0);
+    let read = |f: &str| fs::read_to_string(target.path().join(f)).unwrap_or_default();
+    assert_eq!(read("b"), "2\n");
+    assert!(
+        !target.path().join("d").exists(),
+        "a task after the failure ran\n{}",
+        run.dump()
+    );
+    assert_eq!(read("r"), "rescued\n");
+    assert_eq!(read("e"), "5\n");
+    assert_eq!(read("h"), "handled\n");
+    assert_eq!(run.recap("h")["failed"], 0, "{}", run.dump());
 }

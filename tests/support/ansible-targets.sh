@@ -27,10 +27,12 @@ if [ -f "$DEST/.rprov-complete" ] && [ -d "$INTEGRATION/targets" ]; then
 fi
 
 HERE=$(dirname "$0")
-PLAYBOOK=$(sh "$HERE/ansible-venv.sh") || {
+VENV_OUT=$(sh "$HERE/ansible-venv.sh") || {
     echo "ansible-targets.sh: the ansible-core venv could not be made (see above)" >&2
     exit 1
 }
+# ansible-venv.sh prints the playbook's path, then the collections folder.
+PLAYBOOK=$(printf '%s\n' "$VENV_OUT" | head -n 1)
 PIP="$(dirname "$PLAYBOOK")/pip"
 
 mkdir -p "$CACHE"

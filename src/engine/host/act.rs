@@ -28,7 +28,7 @@ impl HostRunner {
         let task = &tasks[i];
         let become_ = match self.reach(Some((task, layer))) {
             Ok(reach) => {
-                self.aim(reach.target).await;
+                self.aim(reach.target).await?;
                 reach.become_user
             }
             Err(msg) => return Ok(ItemOutcome::failed(format!("{}: {msg}", task.origin))),
@@ -309,6 +309,13 @@ impl HostRunner {
                     o.diffs = diffs;
                     return Ok(o);
                 }
+                // Kept for the batch, it is reported as planned once it ran.
+                let result = action.result.clone();
+                let Some(action) = self.stage(action, become_) else {
+                    let mut o = ItemOutcome::new(Status::Changed, result);
+                    o.diffs = diffs;
+                    return Ok(o);
+                };
                 let mut o = self.run_action(action, become_).await?;
                 o.diffs = diffs;
                 Ok(o)

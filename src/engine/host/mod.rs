@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 mod act;
+mod batch;
 mod compiled;
 mod fused;
 pub(in crate::engine) mod local;
@@ -208,6 +209,13 @@ pub struct HostRunner {
     task_fatal: bool,
     /// Where this host's time went, for `--timings`.
     timings: HostTimings,
+    /// Changes kept to run together with the next remote command (see
+    /// `batch`), and the outcomes waiting for them.
+    batch: batch::Batch,
+    /// The task being run may keep its change in `batch`.
+    staging: bool,
+    /// The change the task being run kept, and its sudo user.
+    staged: Option<(crate::modules::Action, Option<String>)>,
 }
 
 impl HostRunner {
@@ -245,6 +253,9 @@ impl HostRunner {
             failure_counted: false,
             task_fatal: false,
             timings: HostTimings::default(),
+            batch: batch::Batch::default(),
+            staging: false,
+            staged: None,
         }
     }
 
@@ -308,7 +319,10 @@ impl HostRunner {
         if play.gather_facts && !self.facts_gathered {
             let become_ = match self.reach(None) {
                 Ok(reach) => {
-                    self.aim(reach.target).await;
+                    if let Err(stop) = self.aim(reach.target).await {
+                        self.stopped = Some(stop);
+                        return;
+                    }
                     reach.become_user
                 }
                 Err(msg) => {

@@ -131,15 +131,18 @@ impl HostRunner {
     /// Makes the next remote command go to `target`: a connection open to
     /// another target (another login, host or port) is closed first, and
     /// what was probed through it is forgotten.
-    pub(super) async fn aim(&mut self, target: Target) {
+    pub(super) async fn aim(&mut self, target: Target) -> Result<(), Stop> {
         if self.delegated.is_some() {
-            return;
+            return Ok(());
         }
         if self.conn.is_some() && self.conn_target.as_ref() != Some(&target) {
+            // What is kept for this connection goes before it closes.
+            self.flush_batch().await?;
             self.close_connection().await;
             self.cache.clear();
         }
         self.conn_target = Some(target);
+        Ok(())
     }
 
     /// Closes the open connection (stops its ssh master), if any, keeping
@@ -298,7 +301,7 @@ impl HostRunner {
     /// Runs a script on the host, its time and count going to `phase`.
     /// `Err(Ok(msg))` is a task failure (sudo refused), `Err(Err(stop))`
     /// stops the host (unreachable).
-    pub(super) async fn remote(
+    pub(super) async fn remote_now(
         &mut self,
         phase: Phase,
         script: &str,

@@ -25,7 +25,9 @@ impl HostRunner {
                     Flow::FlushHandlers => self.flush_handlers().await?,
                 }
             }
-            Ok(())
+            // A batch never outlives its task list: a block's failure is
+            // rescued by that block, and the play's handlers see it.
+            self.flush_batch().await
         })
     }
 
@@ -33,6 +35,8 @@ impl HostRunner {
     pub(super) async fn flush_handlers(&mut self) -> Result<(), Stop> {
         let shared = self.shared.clone();
         let handlers = &shared.playbook.plays[self.pi].handlers;
+        // Handlers are notified when the changes that notify them ran.
+        self.flush_batch().await?;
         while self.notified.iter().any(|n| *n) {
             for hi in 0..handlers.len() {
                 if self.notified.get(hi).copied().unwrap_or(false) {
@@ -41,6 +45,7 @@ impl HostRunner {
                     let res = self.run_task(handlers, hi, None, &[]).await;
                     self.in_handlers = was;
                     res?;
+                    self.flush_batch().await?;
                 }
             }
         }
@@ -122,6 +127,13 @@ impl HostRunner {
         }
         let started = Instant::now();
         let name = self.task_name(task, extra);
+        // A task that cannot wait in a batch sends what waits first, and
+        // so does a host that stops here: what was planned before ran.
+        let stopping = self.shared.interrupt.requested().is_some()
+            || (!self.in_handlers && self.shared.abort.reason(self.pi).is_some());
+        if stopping || !self.fusable(task) {
+            self.flush_batch().await?;
+        }
         // Interrupted: no new task, handlers included (engine::interrupt).
         if self.shared.interrupt.requested().is_some() {
             return Err(Stop::Interrupted);
@@ -290,7 +302,19 @@ impl HostRunner {
 
         let Some(items) = items else {
             let layer = extra.cloned().unwrap_or_default();
-            let o = self.run_item(tasks, i, &layer, rest).await?;
+            self.staging = self.batchable(task);
+            let o = self.run_item(tasks, i, &layer, rest).await;
+            let staging = std::mem::take(&mut self.staging);
+            let o = match o {
+                Ok(o) => match self.defer(staging, task, &name, o, &layer, started).await? {
+                    Some(o) => o,
+                    None => return Ok(Flow::Next),
+                },
+                Err(stop) => {
+                    self.staged = None;
+                    return Err(stop);
+                }
+            };
             return self
                 .finish_task_with_include(tasks, i, &name, o, &layer, started, rest)
                 .await;
@@ -327,6 +351,9 @@ impl HostRunner {
             }
             let item_started = Instant::now();
             let mut o = self.run_item(tasks, i, &layer, rest).await?;
+            // Changes kept before the loop run before its first item is
+            // reported (with its remote command, if it had one).
+            self.flush_batch().await?;
             if local::includes(task) && o.status == Status::Ok {
                 o = self
                     .run_include(task, &layer, o, &push_rest(rest, tasks, i + 1))
