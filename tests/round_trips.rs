@@ -249,3 +249,38 @@ fn a_batch_keeps_to_its_block_and_notifies_once_made() {
     assert_eq!(read("h"), "handled\n");
     assert_eq!(run.recap("h")["failed"], 0, "{}", run.dump());
 }
+
+/// A directory made by a kept change is known to be one: the next
+/// `file: state=directory` below it needs no probe of its parents, so a tree
+/// of directories and files costs the first probe and one batch.
+#[test]
+fn directories_made_in_a_batch_need_no_probe_below_them() {
+    let bed = Bed::new(|dir| {
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - file: {{path: \"{dir}/d\", state: directory, mode: \"0750\"}}\n\
+             \x20   - file: {{path: \"{dir}/d/e/f\", state: directory, mode: \"0700\"}}\n\
+             \x20   - copy: {{content: \"x\\n\", dest: \"{dir}/d/e/f/x\", mode: \"0600\"}}\n\
+             \x20   - file: {{path: \"{dir}/d/g\", state: directory}}\n"
+        )
+    });
+    let before = bed.sshd.exec_count();
+    let run = bed.apply();
+    run.expect_code(0);
+    assert_eq!(run.recap("h")["changed"], 4, "{}", run.dump());
+    assert_eq!(bed.sshd.exec_count() - before, 2, "{}", run.dump());
+    let mode = |p: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        let m = fs::metadata(bed.target.path().join(p)).expect(p);
+        format!("{:o}", m.permissions().mode() & 0o7777)
+    };
+    assert_eq!(
+        [mode("d"), mode("d/e"), mode("d/e/f"), mode("d/e/f/x")],
+        ["750", "700", "700", "600"]
+    );
+    assert!(bed.target.path().join("d/g").is_dir());
+    let again = bed.apply();
+    again.expect_code(0);
+    assert_eq!(again.recap("h")["changed"], 0, "{}", again.dump());
+    assert_eq!(again.recap("h")["remote_commands"], 1, "{}", again.dump());
+}

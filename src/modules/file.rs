@@ -18,11 +18,16 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let follow = cx.bool_arg("follow", true)?;
     let state_arg = cx.str_arg("state")?;
     if state_arg.as_deref() == Some("directory") {
-        // The parents' states come in the same probe batch as the path's:
-        // a missing directory needs them to know which ones to create.
-        let mut all = ancestors(&path);
-        all.push(path.clone());
-        cx.files(&all, false)?;
+        // The parents' kinds come in the same probe batch as the path's
+        // state: a missing directory needs them to know which ones to make.
+        match (cx.kinds(&ancestors(&path)), cx.file(&path, false)) {
+            (Err(PlanError::Need(mut a)), Err(PlanError::Need(b))) => {
+                a.extend(b);
+                return Err(PlanError::Need(a));
+            }
+            (Err(e), _) => return Err(e),
+            _ => {}
+        }
     }
     let st = cx.file(&path, false)?;
     let state = match state_arg {
@@ -286,10 +291,10 @@ fn create_with_parents(
     state: &str,
 ) -> Result<Decision, PlanError> {
     let above = ancestors(path);
-    let states = cx.files(&above, false)?;
+    let kinds = cx.kinds(&above)?;
     let mut missing = Vec::new();
-    for (dir, st) in above.into_iter().zip(states) {
-        match st.kind {
+    for (dir, kind) in above.into_iter().zip(kinds) {
+        match kind {
             FileKind::Missing => missing.push(dir),
             FileKind::Directory | FileKind::Link if missing.is_empty() => {}
             _ => {

@@ -962,6 +962,22 @@ impl PlanCx<'_> {
         all_known(paths, |p| self.file(p, follow))
     }
 
+    /// What is at each of `paths` (a directory, a file, nothing): from a
+    /// stat when one was read, else from what rprov itself made (a
+    /// directory made by an earlier task is one without asking); the paths
+    /// not known are asked for as stats, in one [`PlanError::Need`].
+    pub fn kinds(&self, paths: &[String]) -> Result<Vec<crate::probe::FileKind>, PlanError> {
+        all_known(paths, |p| {
+            let kind = Probe::Kind {
+                path: p.to_string(),
+            };
+            match self.facts.get(&kind) {
+                Some(Fact::Kind(k)) => Ok(k.clone()),
+                _ => self.file(p, false).map(|st| st.kind),
+            }
+        })
+    }
+
     /// The contents of several paths, asking for all that are not known in
     /// one [`PlanError::Need`], as [`Self::files`].
     pub fn contents(&self, paths: &[String]) -> Result<Vec<Option<Vec<u8>>>, PlanError> {

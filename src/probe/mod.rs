@@ -33,6 +33,11 @@ pub enum Probe {
     /// states, a user's entry); answered with its stdout. The snippet runs in a
     /// subshell, so `exit` ends only itself. It must not change the host.
     Shell { script: String },
+    /// What is at a path (a directory, a file, nothing), for a module that
+    /// needs no more (the parents `file: state=directory` may create). Known
+    /// from a [`Probe::File`] of the path, or without asking once rprov made
+    /// the directory itself (see `HostRunner::invalidate`).
+    Kind { path: String },
     /// A read-only snippet about one path (`stat`'s full record): answered
     /// like [`Probe::Shell`], but stale only when that path (or what is
     /// under it) changes, as a [`Probe::File`] is, not after every action.
@@ -50,6 +55,8 @@ pub enum Fact {
     TreeDiffers(bool),
     /// stdout of a [`Probe::Shell`] or [`Probe::PathShell`] snippet.
     Text(String),
+    /// What is at a [`Probe::Kind`]'s path.
+    Kind(FileKind),
 }
 
 /// Largest file whose old content is fetched for a diff.
@@ -61,6 +68,7 @@ impl Probe {
         match self {
             Probe::Facts | Probe::Shell { .. } => None,
             Probe::File { path, .. }
+            | Probe::Kind { path }
             | Probe::Content { path }
             | Probe::Tree { path, .. }
             | Probe::PathShell { path, .. } => Some(path),
@@ -71,6 +79,7 @@ impl Probe {
         match self {
             Probe::Facts => facts::SCRIPT.to_string(),
             Probe::File { path, follow } => file::stat_snippet(path, *follow),
+            Probe::Kind { path } => file::stat_snippet(path, false),
             Probe::Content { path } => file::content_snippet(path),
             Probe::Tree {
                 path,
@@ -88,6 +97,7 @@ impl Probe {
         match self {
             Probe::Facts => facts::parse(out).map(Fact::Facts),
             Probe::File { .. } => file::parse_stat(out).map(Fact::File),
+            Probe::Kind { .. } => file::parse_stat(out).map(|st| Fact::Kind(st.kind)),
             Probe::Content { .. } => file::parse_content(out).map(Fact::Content),
             Probe::Tree { .. } => Ok(Fact::TreeDiffers(out.trim() == "differs")),
             Probe::Shell { .. } | Probe::PathShell { .. } => Ok(Fact::Text(out.to_string())),

@@ -455,6 +455,9 @@ impl HostRunner {
             Err(Err(stop)) => return Err(stop),
         };
         self.invalidate(&action);
+        if out.status == 0 {
+            self.learn_made(&action);
+        }
         Ok(self.outcome_of(action, out))
     }
 

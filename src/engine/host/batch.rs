@@ -105,6 +105,7 @@ impl HostRunner {
             return Some(action);
         }
         self.invalidate(&action);
+        self.learn_made(&action);
         self.staged = Some((action, become_.clone()));
         None
     }

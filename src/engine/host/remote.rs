@@ -521,6 +521,7 @@ impl HostRunner {
             self.forget_host_state();
             return;
         }
+        let made: HashSet<&str> = made_dirs(action).collect();
         for t in &action.touches {
             let t = t.trim_end_matches('/');
             for c in self.cache.values_mut() {
@@ -528,8 +529,13 @@ impl HostRunner {
                     None => true,
                     Some(path) => {
                         let path = path.trim_end_matches('/');
-                        if path == t || path.starts_with(&format!("{t}/")) {
+                        if path == t {
                             return false;
+                        }
+                        // A directory made where there was none had nothing
+                        // under it: what was missing there still is.
+                        if path.starts_with(&format!("{t}/")) {
+                            return made.contains(t);
                         }
                         // Above the touched path only what covers a tree is
                         // stale: an existing directory's own stat (kind,
@@ -537,15 +543,44 @@ impl HostRunner {
                         // for every ancestor, and forgetting the shared ones
                         // after each task would cost the next a probe.
                         !t.starts_with(&format!("{path}/"))
-                            || matches!((p, fact), (Probe::File { .. }, Fact::File(st))
+                            || matches!((p, &*fact), (Probe::File { .. }, Fact::File(st))
                                 if st.kind == probe::FileKind::Directory)
+                            || matches!(fact, Fact::Kind(probe::FileKind::Directory))
                     }
                 });
             }
         }
     }
 
+    /// What `action`, which succeeded (or will, in a batch that stops the
+    /// host otherwise), made known without asking: each directory it made
+    /// is one. The next `file: state=directory` below it then needs no probe
+    /// of its parents.
+    pub(super) fn learn_made(&mut self, action: &Action) {
+        for path in made_dirs(action) {
+            for c in self.cache.values_mut() {
+                c.insert(
+                    Probe::Kind {
+                        path: path.to_string(),
+                    },
+                    Fact::Kind(probe::FileKind::Directory),
+                );
+            }
+        }
+    }
+
     // ---- tasks -----------------------------------------------------------
+}
+
+/// The directories `action` makes (each a [`Change::MakeDir`]), without a
+/// trailing `/`.
+///
+/// [`Change::MakeDir`]: crate::modules::change::Change::MakeDir
+fn made_dirs(action: &Action) -> impl Iterator<Item = &str> {
+    action.changes.iter().filter_map(|c| match c {
+        crate::modules::change::Change::MakeDir { path, .. } => Some(path.trim_end_matches('/')),
+        _ => None,
+    })
 }
 
 /// The transport's target for connection settings.
