@@ -284,3 +284,52 @@ fn directories_made_in_a_batch_need_no_probe_below_them() {
     assert_eq!(again.recap("h")["changed"], 0, "{}", again.dump());
     assert_eq!(again.recap("h")["remote_commands"], 1, "{}", again.dump());
 }
+
+/// A loop's items wait in the batch like tasks, and keep Ansible's loop
+/// semantics there: an item that fails does not stop the items after it,
+/// the loop's task fails after its last item, and nothing after it runs.
+#[test]
+fn a_failed_item_in_a_batch_fails_its_loop_after_the_last_item() {
+    let bed = Bed::new(|dir| {
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - copy: {{content: \"a\\n\", dest: \"{dir}/a\"}}\n\
+             \x20   - name: items\n\
+             \x20     copy: {{content: \"{{{{ item }}}}\\n\", dest: \"{dir}/{{{{ item }}}}\", owner: \"{{{{ 'root' if item == 'y' else omit }}}}\"}}\n\
+             \x20     loop: [x, y, z]\n\
+             \x20   - copy: {{content: \"after\\n\", dest: \"{dir}/after\"}}\n"
+        )
+    });
+    let before = bed.sshd.exec_count();
+    let run = bed.apply();
+    run.expect_code(2);
+    assert_eq!(bed.sshd.exec_count() - before, 2, "{}", run.dump());
+    let shown: Vec<String> = run
+        .tasks()
+        .iter()
+        .map(|t| {
+            let s = |k: &str| t[k].as_str().unwrap_or_default().to_string();
+            format!("{} {} {}", s("task"), s("item"), s("status"))
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "copy  changed",
+            "items x changed",
+            "items y failed",
+            "items z changed",
+        ],
+        "{}",
+        run.dump()
+    );
+    let read = |f: &str| fs::read_to_string(bed.target.path().join(f)).unwrap_or_default();
+    assert_eq!([read("a"), read("x"), read("z")], ["a\n", "x\n", "z\n"]);
+    assert!(!bed.target.path().join("y").exists());
+    assert!(
+        !bed.target.path().join("after").exists(),
+        "a task after the loop ran"
+    );
+    assert_eq!(run.recap("h")["failed"], 1, "{}", run.dump());
+    assert_eq!(run.recap("h")["changed"], 1, "{}", run.dump());
+}

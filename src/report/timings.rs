@@ -21,7 +21,8 @@
 //! - **apply**: the remote commands of actions. A command counts where the
 //!   pipeline sent it, not by what it does: a `uri`, `wait_for` or package
 //!   install that checks and acts in one script is an action, because it ran
-//!   as one; a `stat` is a probe.
+//!   as one; a `stat` is a probe. A probe (or a command) that carries the
+//!   changes waiting in a batch (`engine::host::batch`) is an action too.
 //! - **fallback**: the remote commands of tasks that ran Ansible's own
 //!   module (`modules::ansible_fallback`): one per such task, each starting
 //!   Python on the host, counted apart so their cost shows.

@@ -27,7 +27,7 @@ const ANSIBLE_TIMEOUT_SECS: &str = "1200";
 /// cached ansible-core verdict is used only by the same revision: bump this
 /// whenever [`Bench::run`] changes what a target sees or how its outcome is
 /// read.
-const RUNNER_REVISION: u32 = 2;
+const RUNNER_REVISION: u32 = 3;
 
 /// What ansible-test puts in the environment that changes how a play runs
 /// (`ansible_util.py`: handlers run after a failure, a host pattern that
@@ -163,6 +163,8 @@ impl Bench {
             .arg(&playbook)
             .current_dir(work.path())
             .env("NO_COLOR", "1")
+            // As ansible-test: targets read it with `lookup('env', …)`.
+            .env("OUTPUT_DIR", &output_dir)
             .env_remove("RPROV_AGE_IDENTITY")
             .env_remove("SOPS_AGE_KEY_FILE")
             .stdin(std::process::Stdio::null());

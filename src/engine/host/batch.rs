@@ -24,28 +24,56 @@
 //! the same channel, each action reading exactly its own (`head -c`), and
 //! every write still checks length and checksum before it installs a file.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use rprov_transport::Output;
-use serde_json::json;
+use serde_json::{json, Map, Value as Json};
 
 use crate::modules::{Action, OutputMode};
 use crate::playbook::{Task, Vars};
 use crate::report::Phase;
 
+use super::tasks::loop_outcome;
+
 use super::*;
 
-/// A task whose outcome waits for the kept changes to run.
+/// A task (or loop item) whose outcome waits for the kept changes to run.
 pub(super) struct Deferred {
     task: Task,
     name: String,
-    extra: Vars,
     started: Instant,
-    /// The outcome as planned: what is reported when the change (if any)
-    /// succeeds.
-    outcome: ItemOutcome,
-    /// The change still to make; `None` for a task that needed none.
+    /// The change still to make; `None` for one that needed none.
     action: Option<Action>,
+    waiting: Waiting,
+}
+
+/// What waits, and what is done with it once the changes before it ran.
+enum Waiting {
+    /// A task's outcome as planned: reported and concluded (registered,
+    /// counted, handlers notified).
+    Task { outcome: ItemOutcome, extra: Vars },
+    /// A loop item's: reported; its task concludes at its `LoopEnd`.
+    Item(WaitingItem),
+    /// The end of a loop some of whose items wait: its task concludes with
+    /// every item's outcome (`None` where an item waited, filled in order
+    /// from `HostRunner::loop_items`).
+    LoopEnd {
+        loop_id: u64,
+        outcomes: Vec<Option<ItemOutcome>>,
+        extra: Vars,
+    },
+}
+
+/// A loop item that waits: its outcome as planned, its label, and what the
+/// loop's `results` say of it besides (`item`, `ansible_loop_var`, …).
+pub(super) struct WaitingItem {
+    /// Which run of a loop task it belongs to (see `HostRunner::loop_items`).
+    pub loop_id: u64,
+    pub outcome: ItemOutcome,
+    pub label: String,
+    pub keys: Map<String, Json>,
+    pub extra: Vars,
 }
 
 /// The changes kept for one remote command, as one sudo user.
@@ -78,10 +106,11 @@ impl HostRunner {
 
     /// Whether `task` may also wait in the batch: it can be fused, its
     /// failure would stop the host, and its outcome changes nothing the
-    /// next task reads (no `register`, conditions, retries or loop).
+    /// next task reads (no `register`, conditions or retries). A loop's
+    /// items may wait too: one that fails does not stop the others, as in
+    /// Ansible, and the loop's task fails after its last.
     pub(super) fn batchable(&self, task: &Task) -> bool {
         self.fusable(task)
-            && task.loop_items.is_none()
             && task.register.is_none()
             && task.changed_when.is_none()
             && task.failed_when.is_none()
@@ -138,6 +167,83 @@ impl HostRunner {
             self.flush_batch().await?;
             return Ok(Some(o));
         }
+        let extra = extra.clone();
+        self.wait(
+            staged,
+            task,
+            name,
+            started,
+            Waiting::Task { outcome: o, extra },
+        );
+        Ok(None)
+    }
+
+    /// Puts a loop item in the batch (see `run_task_body`): with the change
+    /// it kept, or behind the changes kept before it.
+    pub(super) fn wait_for_item(
+        &mut self,
+        staged: Option<(Action, Option<String>)>,
+        task: &Task,
+        name: &str,
+        started: Instant,
+        item: WaitingItem,
+    ) {
+        self.wait(staged, task, name, started, Waiting::Item(item));
+    }
+
+    /// Puts the end of a loop some of whose items wait in the batch: the
+    /// task concludes when they ran.
+    pub(super) fn wait_for_loop(
+        &mut self,
+        task: &Task,
+        name: &str,
+        started: Instant,
+        loop_id: u64,
+        outcomes: Vec<Option<ItemOutcome>>,
+        extra: Vars,
+    ) {
+        let waiting = Waiting::LoopEnd {
+            loop_id,
+            outcomes,
+            extra,
+        };
+        self.wait(None, task, name, started, waiting);
+    }
+
+    /// A loop's item outcomes, those that waited filled in from what the
+    /// batches they waited in found.
+    pub(super) fn fill_loop(
+        &mut self,
+        loop_id: u64,
+        outcomes: Vec<Option<ItemOutcome>>,
+    ) -> Vec<ItemOutcome> {
+        let mut ran = self.take_loop_items(loop_id).into_iter();
+        outcomes
+            .into_iter()
+            .map(|o| {
+                o.or_else(|| ran.next())
+                    .unwrap_or_else(|| ItemOutcome::failed("the item's outcome was lost"))
+            })
+            .collect()
+    }
+
+    /// The outcomes of loop `loop_id`'s items that ran in a batch, in order.
+    fn take_loop_items(&mut self, loop_id: u64) -> Vec<ItemOutcome> {
+        let (mine, others) = std::mem::take(&mut self.loop_items)
+            .into_iter()
+            .partition::<Vec<_>, _>(|(id, _)| *id == loop_id);
+        self.loop_items = others;
+        mine.into_iter().map(|(_, o)| o).collect()
+    }
+
+    fn wait(
+        &mut self,
+        staged: Option<(Action, Option<String>)>,
+        task: &Task,
+        name: &str,
+        started: Instant,
+        waiting: Waiting,
+    ) {
         let action = staged.map(|(action, become_)| {
             if self.batch.is_empty() {
                 self.batch.become_ = become_;
@@ -147,12 +253,10 @@ impl HostRunner {
         self.batch.entries.push(Deferred {
             task: task.clone(),
             name: name.to_string(),
-            extra: extra.clone(),
             started,
-            outcome: o,
             action,
+            waiting,
         });
-        Ok(None)
     }
 
     /// Sends the kept changes, if any, in one remote command of their own.
@@ -161,7 +265,7 @@ impl HostRunner {
             return Ok(());
         }
         let batch = std::mem::take(&mut self.batch);
-        match self.run_batch(batch, Phase::Apply, ":", None).await {
+        match self.run_batch(batch, ":", None).await {
             Ok(_) => Ok(()),
             Err(Err(stop)) => Err(stop),
             // `run_batch` reports sudo's refusal as the first change's.
@@ -183,9 +287,9 @@ impl HostRunner {
         if !self.batch.is_empty() {
             let batch = std::mem::take(&mut self.batch);
             if batch.become_ == *become_ {
-                return self.run_batch(batch, phase, script, stdin).await;
+                return self.run_batch(batch, script, stdin).await;
             }
-            self.run_batch(batch, Phase::Apply, ":", None).await?;
+            self.run_batch(batch, ":", None).await?;
         }
         self.remote_now(phase, script, stdin, become_).await
     }
@@ -195,50 +299,104 @@ impl HostRunner {
     async fn run_batch(
         &mut self,
         batch: Batch,
-        phase: Phase,
         script: &str,
         stdin: Option<&[u8]>,
     ) -> Result<Output, Result<String, Stop>> {
         self.nonce += 1;
         let marker = format!("RPROV-BATCH-{}x{}", std::process::id(), self.nonce);
         let mut input = Vec::new();
-        let mut text = format!("_rp_bm='{marker}'\n");
+        let mut text = format!("_rp_bm='{marker}'; _rp_lf=0\n");
         for (k, e) in batch.entries.iter().enumerate() {
-            let Some(a) = &e.action else { continue };
-            text.push_str(&part(k, &a.script, a.stdin.as_deref()));
-            input.extend_from_slice(a.stdin.as_deref().unwrap_or_default());
+            match (&e.action, &e.waiting) {
+                (Some(a), w) => {
+                    let item = matches!(w, Waiting::Item(_));
+                    text.push_str(&part(k, &a.script, a.stdin.as_deref(), item));
+                    input.extend_from_slice(a.stdin.as_deref().unwrap_or_default());
+                }
+                (None, Waiting::LoopEnd { .. }) => text.push_str(&gate(k)),
+                (None, _) => {}
+            }
         }
         text.push_str(&format!(
             "printf '\\n%s end\\n' \"$_rp_bm\"; printf '\\n%s end\\n' \"$_rp_bm\" >&2\n{script}\n"
         ));
         input.extend_from_slice(stdin.unwrap_or_default());
+        // The command makes changes: its time is the apply phase's, whatever
+        // `script` does after them.
         let ran = self
-            .remote_now(phase, &text, Some(&input), &batch.become_)
+            .remote_now(Phase::Apply, &text, Some(&input), &batch.become_)
             .await;
-        let (reached, out) = match ran {
-            Ok(out) => {
-                let (reached, out) = split(&marker, out);
-                (reached, Some(out))
-            }
+        let ran = match ran {
+            Ok(out) => split(&marker, out),
             // sudo refused: nothing ran, the first change fails with that.
-            Err(Ok(msg)) => (Reached::Failed(first_action(&batch), Err(msg)), None),
+            Err(Ok(msg)) => Ran {
+                reached: Reached::Failed(first_action(&batch), Err(msg)),
+                own: empty(),
+                items: HashMap::new(),
+            },
             Err(Err(stop)) => return Err(Err(stop)),
         };
+        let stop = match &ran.reached {
+            Reached::End => None,
+            Reached::Failed(f, why) => Some((*f, why)),
+        };
         for (k, e) in batch.entries.into_iter().enumerate() {
-            let o = match &reached {
-                Reached::Failed(f, _) if k > *f => break,
-                Reached::Failed(f, why) if k == *f => failure(self, e.action, why),
-                _ => e.outcome,
+            let here = match stop {
+                Some((f, _)) if k > f => break,
+                Some((f, why)) if k == f => Some(why),
+                _ => None,
             };
-            self.finish_task(&e.task, &e.name, o, Some(&e.extra), e.started)
-                .map_err(Err)?;
+            match e.waiting {
+                Waiting::Task { outcome, extra } => {
+                    let o = match here {
+                        Some(why) => failure(self, e.action, why),
+                        None => outcome,
+                    };
+                    self.finish_task(&e.task, &e.name, o, Some(&extra), e.started)
+                        .map_err(Err)?;
+                }
+                Waiting::Item(item) => {
+                    let mut o = match (here, ran.items.get(&k)) {
+                        (Some(why), _) => failure(self, e.action, why),
+                        (None, Some(out)) if out.status != 0 => {
+                            failure(self, e.action, &Ok(out.clone()))
+                        }
+                        _ => item.outcome,
+                    };
+                    self.report(&e.task, &e.name, Some(&item.label), &o, e.started);
+                    o.result.extend(item.keys);
+                    self.loop_items.push((item.loop_id, o));
+                    if here.is_some() {
+                        // Cut short inside the loop: it ends here, failed.
+                        let o = loop_outcome(self.take_loop_items(item.loop_id));
+                        self.conclude(&e.task, o, Some(&item.extra)).map_err(Err)?;
+                    }
+                }
+                Waiting::LoopEnd {
+                    loop_id,
+                    outcomes,
+                    extra,
+                } => {
+                    let o = loop_outcome(self.fill_loop(loop_id, outcomes));
+                    self.conclude(&e.task, o, Some(&extra)).map_err(Err)?;
+                }
+            }
         }
-        match (reached, out) {
-            (Reached::End, Some(out)) => Ok(out),
-            // `finish_task` of the failed change stopped the host above.
-            _ => Err(Err(Stop::Failed)),
+        match ran.reached {
+            Reached::End => Ok(ran.own),
+            // The failed change's task stopped the host above.
+            Reached::Failed(..) => Err(Err(Stop::Failed)),
         }
     }
+}
+
+/// What a batch's output says.
+struct Ran {
+    reached: Reached,
+    /// The output of the script after the kept changes (when it ran).
+    own: Output,
+    /// Each loop item's own status and output, by entry.
+    items: HashMap<usize, Output>,
 }
 
 /// How far a batch got.
@@ -255,8 +413,9 @@ enum Reached {
 /// in a subshell reading exactly its own bytes of stdin (what it leaves
 /// unread is drained, so the next change starts at its own), stopping the
 /// batch with its status when it fails. The script runs as it would alone:
-/// its `set -e` holds.
-fn part(k: usize, script: &str, stdin: Option<&[u8]>) -> String {
+/// its `set -e` holds. A loop `item`'s failure does not stop the batch: its
+/// status is printed and noted for its loop's [`gate`].
+fn part(k: usize, script: &str, stdin: Option<&[u8]>, item: bool) -> String {
     // Not `… || exit`: that would turn off the script's own `set -e`. A part
     // without input gets none, and never drains the parts after it.
     let run = match stdin {
@@ -266,11 +425,27 @@ fn part(k: usize, script: &str, stdin: Option<&[u8]>) -> String {
         ),
         None => format!("(\n{script}\n) </dev/null"),
     };
-    format!(
-        "printf '\\n%s {k}\\n' \"$_rp_bm\"; printf '\\n%s {k}\\n' \"$_rp_bm\" >&2\n\
-         {run}\n\
-         _rp_br=$?; [ \"$_rp_br\" -eq 0 ] || exit \"$_rp_br\"\n"
-    )
+    let after = if item {
+        format!(
+            "_rp_br=$?; printf '\\n%s {k}=%s\\n' \"$_rp_bm\" \"$_rp_br\"; \
+             printf '\\n%s {k}=%s\\n' \"$_rp_bm\" \"$_rp_br\" >&2; \
+             [ \"$_rp_br\" -eq 0 ] || _rp_lf=$_rp_br\n"
+        )
+    } else {
+        "_rp_br=$?; [ \"$_rp_br\" -eq 0 ] || exit \"$_rp_br\"\n".to_string()
+    };
+    format!("{}{run}\n{after}", begin(k))
+}
+
+/// The end of a loop (entry `k`): the batch stops here when one of its
+/// items failed.
+fn gate(k: usize) -> String {
+    format!("{}[ \"$_rp_lf\" -eq 0 ] || exit \"$_rp_lf\"\n", begin(k))
+}
+
+/// The marker that entry `k` begins, on stdout and stderr.
+fn begin(k: usize) -> String {
+    format!("printf '\\n%s {k}\\n' \"$_rp_bm\"; printf '\\n%s {k}\\n' \"$_rp_bm\" >&2\n")
 }
 
 fn first_action(batch: &Batch) -> usize {
@@ -296,10 +471,10 @@ fn failure(h: &HostRunner, action: Option<Action>, why: &Result<Output, String>)
     o
 }
 
-/// Where the batch stopped, and the script's own output (what follows the
-/// `end` marker) when it got there. Output cut short of any marker (the
-/// script never started) is the first change's failure.
-fn split(marker: &str, out: Output) -> (Reached, Output) {
+/// Where the batch stopped, the script's own output (what follows the `end`
+/// marker) when it got there, and each loop item's status. Output cut short
+/// of any marker (the script never started) is the first change's failure.
+fn split(marker: &str, out: Output) -> Ran {
     let stdout = segments(marker, &out.stdout);
     let stderr = segments(marker, &out.stderr);
     let own = |token: &str, segs: &[(String, Vec<u8>)]| {
@@ -308,32 +483,42 @@ fn split(marker: &str, out: Output) -> (Reached, Output) {
             .map(|(_, b)| b.clone())
             .unwrap_or_default()
     };
+    let part = |k: &str, status: i32| Output {
+        status,
+        stdout: own(k, &stdout),
+        stderr: own(k, &stderr),
+    };
+    let mut items = HashMap::new();
+    for (t, _) in &stdout {
+        if let Some((k, rc)) = t.split_once('=') {
+            if let (Ok(n), Ok(rc)) = (k.parse::<usize>(), rc.parse::<i32>()) {
+                items.insert(n, part(k, rc));
+            }
+        }
+    }
+    // A part that exits 0 never stops the batch: output cut short after its
+    // marker is a failure all the same.
+    let status = if out.status == 0 { 1 } else { out.status };
     let last = stdout.last().map(|(t, _)| t.clone());
-    match last.as_deref() {
+    let reached = match last.as_deref() {
         Some("end") => {
-            let out = Output {
-                status: out.status,
-                stdout: own("end", &stdout),
-                stderr: own("end", &stderr),
+            let own = part("end", out.status);
+            return Ran {
+                reached: Reached::End,
+                own,
+                items,
             };
-            (Reached::End, out.clone())
         }
-        Some(k) => {
-            let failed = Output {
-                // A part that exits 0 never stops the batch: output cut
-                // short after its marker is a failure all the same.
-                status: if out.status == 0 { 1 } else { out.status },
-                stdout: own(k, &stdout),
-                stderr: own(k, &stderr),
-            };
-            let f = k.parse().unwrap_or(0);
-            (Reached::Failed(f, Ok(failed)), empty())
+        Some(t) => {
+            let k = t.split('=').next().unwrap_or(t);
+            Reached::Failed(k.parse().unwrap_or(0), Ok(part(k, status)))
         }
-        None => {
-            let status = if out.status == 0 { 1 } else { out.status };
-            let failed = Output { status, ..out };
-            (Reached::Failed(0, Ok(failed)), empty())
-        }
+        None => Reached::Failed(0, Ok(Output { status, ..out })),
+    };
+    Ran {
+        reached,
+        own: empty(),
+        items,
     }
 }
 
@@ -398,7 +583,7 @@ mod tests {
             "\nM 0\nnoise\nM 1\n\nM end\nmine\nM 2 not a marker\n",
             "\nM 0\n\nM end\nerr\n",
         );
-        let (reached, own) = split("M", o);
+        let Ran { reached, own, .. } = split("M", o);
         assert_eq!(reached, Reached::End);
         assert_eq!(own.stdout, b"mine\nM 2 not a marker\n");
         assert_eq!(own.stderr, b"err\n");
@@ -412,7 +597,7 @@ mod tests {
             "\nM 0\n\nM 3\nhalf",
             "\nM 0\nwarn\n\nM 3\nno space left\n",
         );
-        let (reached, _) = split("M", o);
+        let reached = split("M", o).reached;
         assert_eq!(
             reached,
             Reached::Failed(3, Ok(out(2, "half", "no space left\n")))
@@ -421,32 +606,20 @@ mod tests {
 
     #[test]
     fn output_without_markers_fails_the_first_change() {
-        let (reached, _) = split("M", out(0, "", "rprov: the script arrived incomplete\n"));
+        let reached = split("M", out(0, "", "rprov: the script arrived incomplete\n")).reached;
         assert_eq!(
             reached,
             Reached::Failed(0, Ok(out(1, "", "rprov: the script arrived incomplete\n")))
         );
     }
 
-    /// The batch script itself, run by `sh`: each part reads exactly its
-    /// own bytes, a part that reads none of them leaves the next its own,
-    /// a script's `set -e` holds, and a failing part stops the rest.
-    #[test]
-    fn parts_share_stdin_and_the_first_failure_stops_the_rest() {
+    /// Runs `script` with `sh`, `input` on its stdin, `$D` a fresh directory.
+    fn sh(script: &str, input: &[u8]) -> (tempfile::TempDir, Output) {
         use std::io::Write;
-        let script = format!(
-            "_rp_bm='M'\n{}{}{}{}{}{}printf '\\n%s end\\n' \"$_rp_bm\"\ncat\n",
-            part(0, "cat > \"$D/a\"", Some(b"alpha")),
-            part(1, "true", Some(b"ignored")),
-            part(2, "cat > \"$D/b\"", None),
-            part(3, "cat > \"$D/c\"", Some(b"gamma")),
-            part(4, "set -e; false; echo survived > \"$D/e\"", None),
-            part(5, "echo broken >&2; exit 7", None),
-        );
         let dir = tempfile::tempdir().expect("tempdir");
         let mut child = std::process::Command::new("sh")
             .arg("-c")
-            .arg(&script)
+            .arg(script)
             .env("D", dir.path())
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -457,24 +630,69 @@ mod tests {
             .stdin
             .take()
             .expect("stdin")
-            .write_all(b"alphaignoredgammarest")
+            .write_all(input)
             .expect("write");
         let done = child.wait_with_output().expect("wait");
-        assert_eq!(done.status.code(), Some(1));
+        let out = Output {
+            status: done.status.code().unwrap_or(-1),
+            stdout: done.stdout,
+            stderr: done.stderr,
+        };
+        (dir, out)
+    }
+
+    /// A loop item that fails lets the next items run, then its loop's gate
+    /// stops the batch; each item's status comes back.
+    #[test]
+    fn a_failed_item_stops_the_batch_at_its_loop_end() {
+        let script = format!(
+            "_rp_bm='M'; _rp_lf=0\n{}{}{}{}{}printf '\\n%s end\\n' \"$_rp_bm\"\n",
+            part(0, "cat > \"$D/a\"", Some(b"alpha"), true),
+            part(1, "echo no >&2; exit 3", None, true),
+            part(2, "cat > \"$D/c\"", Some(b"gamma"), true),
+            gate(3),
+            part(4, "touch \"$D/after\"", None, false),
+        );
+        let (dir, done) = sh(&script, b"alphagamma");
+        assert_eq!(done.status, 3);
+        assert!(
+            dir.path().join("c").exists(),
+            "the item after the failed one ran"
+        );
+        assert!(
+            !dir.path().join("after").exists(),
+            "the task after the loop ran"
+        );
+        let ran = split("M", done);
+        assert_eq!(ran.reached, Reached::Failed(3, Ok(out(3, "", ""))));
+        assert_eq!(ran.items[&0].status, 0);
+        assert_eq!(ran.items[&1], out(3, "", "no\n"));
+        assert_eq!(ran.items[&2].status, 0);
+    }
+
+    /// The batch script itself, run by `sh`: each part reads exactly its
+    /// own bytes, a part that reads none of them leaves the next its own,
+    /// a script's `set -e` holds, and a failing part stops the rest.
+    #[test]
+    fn parts_share_stdin_and_the_first_failure_stops_the_rest() {
+        let script = format!(
+            "_rp_bm='M'\n{}{}{}{}{}{}printf '\\n%s end\\n' \"$_rp_bm\"\ncat\n",
+            part(0, "cat > \"$D/a\"", Some(b"alpha"), false),
+            part(1, "true", Some(b"ignored"), false),
+            part(2, "cat > \"$D/b\"", None, false),
+            part(3, "cat > \"$D/c\"", Some(b"gamma"), false),
+            part(4, "set -e; false; echo survived > \"$D/e\"", None, false),
+            part(5, "echo broken >&2; exit 7", None, false),
+        );
+        let (dir, done) = sh(&script, b"alphaignoredgammarest");
+        assert_eq!(done.status, 1);
         let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).expect(f);
         assert_eq!(read("a"), "alpha");
         assert_eq!(read("b"), "", "a part without input read the next one's");
         assert_eq!(read("c"), "gamma");
-        let (reached, _) = split(
-            "M",
-            out(
-                1,
-                &String::from_utf8_lossy(&done.stdout),
-                &String::from_utf8_lossy(&done.stderr),
-            ),
-        );
         // The script's `set -e` stopped it, and the batch, there.
         assert!(!dir.path().join("e").exists());
+        let reached = split("M", done).reached;
         assert_eq!(reached, Reached::Failed(4, Ok(out(1, "", ""))));
     }
 }

@@ -216,6 +216,11 @@ pub struct HostRunner {
     staging: bool,
     /// The change the task being run kept, and its sudo user.
     staged: Option<(crate::modules::Action, Option<String>)>,
+    /// The outcomes of loop items that waited in a batch which ran before
+    /// their loop ended, in order (see `batch::HostRunner::fill_loop`).
+    loop_items: Vec<(u64, ItemOutcome)>,
+    /// Runs of loop tasks so far: each run's id.
+    loop_seq: u64,
 }
 
 impl HostRunner {
@@ -256,6 +261,8 @@ impl HostRunner {
             batch: batch::Batch::default(),
             staging: false,
             staged: None,
+            loop_items: Vec::new(),
+            loop_seq: 0,
         }
     }
 

@@ -320,7 +320,11 @@ impl HostRunner {
                 .await;
         };
 
-        let mut outcomes = Vec::new();
+        // `None`: the item waits in a batch (see `batch`).
+        let mut outcomes: Vec<Option<ItemOutcome>> = Vec::new();
+        let batchable = self.batchable(task);
+        self.loop_seq += 1;
+        let loop_id = self.loop_seq;
 
         let loop_var = match self.loop_var(task, extra) {
             Ok(v) => v,
@@ -350,10 +354,17 @@ impl HostRunner {
                 layer.insert("ansible_loop".into(), info.clone());
             }
             let item_started = Instant::now();
-            let mut o = self.run_item(tasks, i, &layer, rest).await?;
-            // Changes kept before the loop run before its first item is
-            // reported (with its remote command, if it had one).
-            self.flush_batch().await?;
+            self.staging = batchable;
+            let o = self.run_item(tasks, i, &layer, rest).await;
+            self.staging = false;
+            let mut o = o.inspect_err(|_| self.staged = None)?;
+            // An item waits in the batch when it kept a change or changes
+            // kept before it wait; else what waits runs before it is reported.
+            let staged = self.staged.take();
+            let waits = batchable && (staged.is_some() || !self.batch.is_empty());
+            if !waits {
+                self.flush_batch().await?;
+            }
             if local::includes(task) && o.status == Status::Ok {
                 o = self
                     .run_include(task, &layer, o, &push_rest(rest, tasks, i + 1))
@@ -383,59 +394,40 @@ impl HostRunner {
             if idx > 0 {
                 self.shared.reporter.host_progress(&self.name, &name);
             }
-            self.report(task, &name, Some(&label), &o, item_started);
-            o.result.insert(loop_var.clone(), item.clone());
-            o.result.insert("ansible_loop_var".into(), json!(loop_var));
+            // What the loop's `results` say of the item besides its result.
+            let mut keys = Map::new();
+            keys.insert(loop_var.clone(), item.clone());
+            keys.insert("ansible_loop_var".into(), json!(loop_var));
             if let Some(iv) = &task.index_var {
-                o.result.insert(iv.clone(), json!(idx));
-                o.result.insert("ansible_index_var".into(), json!(iv));
+                keys.insert(iv.clone(), json!(idx));
+                keys.insert("ansible_index_var".into(), json!(iv));
             }
             if let Some(info) = extended {
-                o.result.insert("ansible_loop".into(), info);
+                keys.insert("ansible_loop".into(), info);
             }
-            outcomes.push(o);
+            if waits {
+                let item = batch::WaitingItem {
+                    loop_id,
+                    outcome: o,
+                    label,
+                    keys,
+                    extra: extra.cloned().unwrap_or_default(),
+                };
+                self.wait_for_item(staged, task, &name, item_started, item);
+                outcomes.push(None);
+                continue;
+            }
+            self.report(task, &name, Some(&label), &o, item_started);
+            o.result.extend(keys);
+            outcomes.push(Some(o));
         }
-        let status = if outcomes.iter().any(|o| o.status == Status::Failed) {
-            Status::Failed
-        } else if outcomes.iter().any(|o| o.status == Status::Changed) {
-            Status::Changed
-        } else if outcomes.iter().any(|o| o.status == Status::Unknown) {
-            Status::Unknown
-        } else if outcomes.iter().all(|o| o.status == Status::Skipped) {
-            // Also an empty loop: nothing ran.
-            Status::Skipped
-        } else {
-            Status::Ok
-        };
-        let mut result = Map::new();
-        result.insert("changed".into(), json!(status == Status::Changed));
-        result.insert("skipped".into(), json!(status == Status::Skipped));
-        if outcomes.iter().any(|o| o.status == Status::Unknown) {
-            // Some items did not run: what the loop registers is not known.
-            result.insert("unknown".into(), json!(true));
+        // Items that waited in a batch have their outcomes when it ran.
+        if !self.batch.is_empty() && outcomes.iter().any(Option::is_none) {
+            let extra = extra.cloned().unwrap_or_default();
+            self.wait_for_loop(task, &name, started, loop_id, outcomes, extra);
+            return Ok(Flow::Next);
         }
-        if status == Status::Failed {
-            result.insert("failed".into(), json!(true));
-            result.insert("msg".into(), json!("One or more items failed"));
-        } else {
-            result.insert("msg".into(), json!("All items completed"));
-        }
-        result.insert(
-            "results".into(),
-            Json::Array(
-                outcomes
-                    .into_iter()
-                    .map(|o| Json::Object(o.result))
-                    .collect(),
-            ),
-        );
-        let agg = ItemOutcome {
-            status,
-            result,
-            diffs: Vec::new(),
-            msg: None,
-            msg_kind: MsgKind::Message,
-        };
+        let agg = loop_outcome(self.fill_loop(loop_id, outcomes));
         // The recap counts a loop task once, by its aggregate status, as
         // Ansible's does (its lines show each item).
         self.conclude(task, agg, extra)
@@ -796,6 +788,52 @@ impl HostRunner {
 
 /// `ansible_loop` of item `idx` of `all` (`loop_control: extended`), with
 /// the fields Ansible's TaskExecutor sets; `allitems` unless turned off.
+/// A loop task's own outcome from its items' (as Ansible's: failed when one
+/// failed, changed when one changed, `results` in item order).
+pub(super) fn loop_outcome(outcomes: Vec<ItemOutcome>) -> ItemOutcome {
+    let status = if outcomes.iter().any(|o| o.status == Status::Failed) {
+        Status::Failed
+    } else if outcomes.iter().any(|o| o.status == Status::Changed) {
+        Status::Changed
+    } else if outcomes.iter().any(|o| o.status == Status::Unknown) {
+        Status::Unknown
+    } else if outcomes.iter().all(|o| o.status == Status::Skipped) {
+        // Also an empty loop: nothing ran.
+        Status::Skipped
+    } else {
+        Status::Ok
+    };
+    let mut result = Map::new();
+    result.insert("changed".into(), json!(status == Status::Changed));
+    result.insert("skipped".into(), json!(status == Status::Skipped));
+    if outcomes.iter().any(|o| o.status == Status::Unknown) {
+        // Some items did not run: what the loop registers is not known.
+        result.insert("unknown".into(), json!(true));
+    }
+    if status == Status::Failed {
+        result.insert("failed".into(), json!(true));
+        result.insert("msg".into(), json!("One or more items failed"));
+    } else {
+        result.insert("msg".into(), json!("All items completed"));
+    }
+    result.insert(
+        "results".into(),
+        Json::Array(
+            outcomes
+                .into_iter()
+                .map(|o| Json::Object(o.result))
+                .collect(),
+        ),
+    );
+    ItemOutcome {
+        status,
+        result,
+        diffs: Vec::new(),
+        msg: None,
+        msg_kind: MsgKind::Message,
+    }
+}
+
 fn loop_info(all: &[Json], idx: usize, allitems: bool) -> Json {
     let len = all.len();
     let mut m = Map::new();
