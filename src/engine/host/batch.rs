@@ -16,13 +16,18 @@
 //! never ran.
 //!
 //! Only a task whose failure stops the host may wait (no `ignore_errors`,
-//! `register`, conditions, loop, check mode); another task on the host
+//! `register`, conditions, retries, check mode); another task on the host
 //! carries what is kept in its own remote command, or sends it before it is
 //! reported. A task that does something on the controller first (a local
 //! module, delegation, `run_once`) sends it before it starts, and so do
-//! block boundaries, so a failure is rescued by the block it happened in. A file's bytes go through
-//! the same channel, each action reading exactly its own (`head -c`), and
-//! every write still checks length and checksum before it installs a file.
+//! block boundaries, so a failure is rescued by the block it happened in.
+//! A loop's items wait like tasks, but one that fails does not stop the
+//! items after it: the batch stops at the loop's end, as Ansible fails the
+//! task after its last item.
+//!
+//! A file's bytes go through the same channel, each action reading exactly
+//! its own (`head -c`), and every write still checks length and checksum
+//! before it installs a file.
 
 use std::collections::HashMap;
 use std::time::Instant;
