@@ -37,10 +37,10 @@ USER = os.environ.get("BENCH_USER", "rprovtest")
 EXEC_MARKERS = ("Starting session: command ", "Starting session: forced-command ")
 
 HOSTS = [int(x) for x in os.environ.get("BENCH_HOSTS", "1 10 50").split()]
-TOOLS = os.environ.get("BENCH_TOOLS", "rprov ansible mitogen pyinfra").split()
+TOOLS = os.environ.get("BENCH_TOOLS", "rprov ansible mitogen pyinfra ssh").split()
 if RPROV_BASE and "rprov-base" not in TOOLS:
     TOOLS.insert(1, "rprov-base")
-TOOL_ORDER = ["rprov", "rprov-base", "ansible", "mitogen", "pyinfra"]
+TOOL_ORDER = ["rprov", "rprov-base", "ansible", "mitogen", "pyinfra", "ssh"]
 WORKLOADS = os.environ.get("BENCH_WORKLOADS", "a b").split()
 REPS = int(os.environ.get("BENCH_REPS", "5"))
 # Round-trip times to simulate (ms): 0 is the fleet as it is; more puts every tool's
@@ -123,6 +123,11 @@ def write_inventories(d, hosts, wl, tool, skip_tags):
     ] + [f"    ({h['name']!r}, dict(ssh_hostname={h['addr']!r}, ssh_port={h.get('port', 22)}, **_data)),"
          for h in hosts] + ["]"]
     (d / "inventory.py").write_text("\n".join(py) + "\n")
+    # Tool `ssh`, the floor every tool stands on: one login running `true` on
+    # each host at once, with the same key, host keys and options.
+    logins = [f"ssh -i {key} -o UserKnownHostsFile={kh} -o StrictHostKeyChecking=yes "
+              f"-o BatchMode=yes -p {h.get('port', 22)} {USER}@{h['addr']} true &" for h in hosts]
+    (d / "ssh-true.sh").write_text("\n".join(["st=0"] + logins + ["for j in $(jobs -p); do wait $j || st=1; done", "exit $st"]) + "\n")
     return root
 
 
@@ -152,6 +157,8 @@ def command_for(tool, d, wl, n, skip_tags):
     elif tool == "pyinfra":
         cmd = [str(VENV / "bin" / "pyinfra"), str(d / "inventory.py"), "deploy.py", "-y",
                "--parallel", str(n)]
+    elif tool == "ssh":
+        cmd = ["sh", str(d / "ssh-true.sh")]
     else:
         raise SystemExit(f"unknown tool {tool}")
     return cmd, wdir, env
@@ -170,6 +177,8 @@ def changed_count(tool, out):
         bad = [int(a) + int(b) for a, b in re.findall(r"unreachable=(\d+)\s+failed=(\d+)", out)]
         if ch:
             return sum(ch), sum(bad)
+    if tool == "ssh":
+        return 0, 0
     if tool == "pyinfra":
         m = re.search(r"Grand total\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)", out)
         if m:
@@ -344,6 +353,8 @@ def run_matrix(results, tools, all_hosts, rtt, skip_tags):
                 d = WORK / "runs" / f"{wl}-{n}-{tool}"
                 root = write_inventories(d, hosts, wl, tool, skip_tags[wl])
                 for phase in ("first", "nochange"):
+                    if tool == "ssh" and phase == "first":
+                        continue  # the floor changes nothing: one phase says it
                     if skipped(tool, wl, n, phase):
                         log(f"{wl} {n:>2} hosts{at} {tool:8} {phase:8} skipped (BENCH_SKIP)")
                         continue
@@ -626,6 +637,17 @@ def targets(res):
                     ratio = c["wall_median_s"] / r["wall_median_s"]
                     out.append(f"- first run (a) at {n} host(s), {rtt} ms RTT vs {p}: {ratio:.1f}× (target ≥{want}×) — "
                                + ("met" if ratio >= want else "NOT met"))
+    # A no-change run against the floor: one ssh login running `true` per host.
+    for c in res["cells"]:
+        if c["tool"] != "ssh" or c["phase"] != "nochange":
+            continue
+        r = cell(res, "rprov", c["workload"], c["hosts"], "nochange", c.get("rtt_ms", 0))
+        if r:
+            ratio = r["wall_median_s"] / c["wall_median_s"]
+            want = " (target ≤1.2× at 0 ms)" if not c.get("rtt_ms") else ""
+            out.append(f"- no-change ({c['workload']}) at {c['hosts']} host(s), {c.get('rtt_ms', 0)} ms: "
+                       f"rprov takes {ratio:.2f}× a bare `ssh host true`{want}"
+                       + ((" — " + ("met" if ratio <= 1.2 else "NOT met")) if want else ""))
     r = [c for c in res["cells"] if c["tool"] == "rprov" and c["hosts"] == 50]
     if r:
         rss = max(c["peak_rss_mb"] for c in r)
