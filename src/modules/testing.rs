@@ -135,3 +135,20 @@ pub fn after(d: &Decision) -> String {
         other => panic!("expected a change, got {other:?}"),
     }
 }
+
+/// Runs `script` with this machine's `sh`, `input` on its stdin: the shell
+/// an action or a batch of them would get on a host.
+pub fn run_sh(script: &str, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The script may exit before reading all of it (a failed check).
+    let _ = child.stdin.take().unwrap().write_all(input);
+    child.wait_with_output().unwrap()
+}

@@ -48,7 +48,7 @@ impl HostRunner {
             attempt += 1;
             // `wait_for_connection` is no decision over facts: it waits
             // and reconnects (see `wait_connection`).
-            let decision = if task.module == "wait_for_connection" {
+            let decision = if super::wait_connection::reconnects(task) {
                 Err(self
                     .wait_for_connection(task, layer, &become_, check)
                     .await?)

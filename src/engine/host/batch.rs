@@ -105,7 +105,7 @@ impl HostRunner {
             && task.delegate_to.is_none()
             && !task.delegate_local
             && !local::runs_once(task)
-            && task.module != "wait_for_connection"
+            && !wait_connection::reconnects(task)
             && !self.is_delegated()
     }
 
@@ -620,24 +620,9 @@ mod tests {
 
     /// Runs `script` with `sh`, `input` on its stdin, `$D` a fresh directory.
     fn sh(script: &str, input: &[u8]) -> (tempfile::TempDir, Output) {
-        use std::io::Write;
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut child = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .env("D", dir.path())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("sh");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input)
-            .expect("write");
-        let done = child.wait_with_output().expect("wait");
+        let d = rprov_transport::quote(&dir.path().display().to_string());
+        let done = crate::modules::testing::run_sh(&format!("D={d}\n{script}"), input);
         let out = Output {
             status: done.status.code().unwrap_or(-1),
             stdout: done.stdout,

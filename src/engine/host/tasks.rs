@@ -127,23 +127,24 @@ impl HostRunner {
         }
         let started = Instant::now();
         let name = self.task_name(task, extra);
+        // Interrupted: no new task, handlers included (engine::interrupt).
+        let interrupted = self.shared.interrupt.requested().is_some();
+        // Handlers still run when forced (`force_handlers`).
+        let aborted = match self.in_handlers {
+            true => None,
+            false => self.shared.abort.reason(self.pi),
+        };
         // A task that cannot wait in a batch sends what waits first, and
         // so does a host that stops here: what was planned before ran.
-        let stopping = self.shared.interrupt.requested().is_some()
-            || (!self.in_handlers && self.shared.abort.reason(self.pi).is_some());
-        if stopping || !self.fusable(task) {
+        if interrupted || aborted.is_some() || !self.fusable(task) {
             self.flush_batch().await?;
         }
-        // Interrupted: no new task, handlers included (engine::interrupt).
-        if self.shared.interrupt.requested().is_some() {
+        if interrupted {
             return Err(Stop::Interrupted);
         }
-        // Handlers still run when forced (`force_handlers`).
-        if !self.in_handlers {
-            if let Some(reason) = self.shared.abort.reason(self.pi) {
-                self.stop_aborted(&reason, &name);
-                return Err(Stop::Aborted);
-            }
+        if let Some(reason) = aborted {
+            self.stop_aborted(&reason, &name);
+            return Err(Stop::Aborted);
         }
         self.shared.reporter.host_progress(&self.name, &name);
 
@@ -786,8 +787,6 @@ impl HostRunner {
     }
 }
 
-/// `ansible_loop` of item `idx` of `all` (`loop_control: extended`), with
-/// the fields Ansible's TaskExecutor sets; `allitems` unless turned off.
 /// A loop task's own outcome from its items' (as Ansible's: failed when one
 /// failed, changed when one changed, `results` in item order).
 pub(super) fn loop_outcome(outcomes: Vec<ItemOutcome>) -> ItemOutcome {
@@ -825,15 +824,11 @@ pub(super) fn loop_outcome(outcomes: Vec<ItemOutcome>) -> ItemOutcome {
                 .collect(),
         ),
     );
-    ItemOutcome {
-        status,
-        result,
-        diffs: Vec::new(),
-        msg: None,
-        msg_kind: MsgKind::Message,
-    }
+    ItemOutcome::new(status, result)
 }
 
+/// `ansible_loop` of item `idx` of `all` (`loop_control: extended`), with
+/// the fields Ansible's TaskExecutor sets; `allitems` unless turned off.
 fn loop_info(all: &[Json], idx: usize, allitems: bool) -> Json {
     let len = all.len();
     let mut m = Map::new();

@@ -211,6 +211,7 @@ fn validate_command(v: &str, tmp: &str) -> Result<String, String> {
 mod tests {
     use super::*;
     use crate::modules::mode::Mode;
+    use crate::modules::testing::run_sh;
     use crate::probe::FileState;
 
     /// [`atomic_write_of`] of `content`, sent on stdin.
@@ -401,22 +402,6 @@ mod tests {
             assert_eq!(std::fs::read(&dest).unwrap(), b"x");
             assert!(!pwned.exists(), "{evil} ran on the host");
         }
-    }
-
-    /// Runs `script` with this machine's `sh`, `input` on its stdin.
-    fn run_sh(script: &str, input: &[u8]) -> std::process::Output {
-        use std::io::Write;
-        let mut child = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        // The script may exit before reading all of it (a failed check).
-        let _ = child.stdin.take().unwrap().write_all(input);
-        child.wait_with_output().unwrap()
     }
 
     fn names(dir: &std::path::Path) -> Vec<String> {
