@@ -52,6 +52,9 @@ fn base_args(module: &str, dir: &Path) -> Value {
         "raw" => json!({"_raw_params": "true"}),
         "script" => json!({"_raw_params": "s.sh"}),
         "getent" => json!({"database": "passwd", "key": "root"}),
+        "known_hosts" => {
+            json!({"name": "h", "key": "h ssh-ed25519 AAAAC3", "path": format!("{d}/known_hosts")})
+        }
         "slurp" => json!({"src": "/etc/hostname"}),
         "assemble" => json!({"src": format!("{d}"), "dest": format!("{d}/assembled")}),
         "pause" => json!({"seconds": 0}),

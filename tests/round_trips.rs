@@ -189,6 +189,12 @@ fn a_failure_inside_a_batch_stops_it_there() {
         "{}",
         run.dump()
     );
+    // The copy that ran in the batch reports the file as the host read it
+    // back after the write, as a copy run alone does.
+    let copied = &run.tasks()[0]["result"];
+    assert_eq!(copied["size"], 2, "{copied}");
+    assert_eq!(copied["owner"], USER, "{copied}");
+    assert_eq!(copied["state"], "file", "{copied}");
     let failed = &run.tasks()[2];
     let msg = failed["msg"].as_str().unwrap_or_default();
     assert!(

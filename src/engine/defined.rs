@@ -254,7 +254,7 @@ fn collect_task(
             ) {
                 let shown = crate::diag::display_path(&path);
                 let names = shared.names.names(&shared.templater, &source, false);
-                for n in names.iter() {
+                for n in names.iter().filter(|n| !n.starts_with(super::vars::MAYBE)) {
                     used.entry(n.clone()).or_insert_with(|| {
                         match source.lines().position(|l| l.contains(n.as_str())) {
                             Some(i) => format!("{shown}:{}", i + 1),
@@ -272,7 +272,10 @@ fn collect_task(
 fn note(shared: &Shared, v: &Json, at: &str, used: &mut BTreeMap<String, String>) {
     let mut names = HashSet::new();
     names_in_value(v, &shared.templater, &shared.names, &mut names);
-    for n in names {
+    for n in names
+        .into_iter()
+        .filter(|n| !n.starts_with(super::vars::MAYBE))
+    {
         used.entry(n).or_insert_with(|| at.to_string());
     }
 }

@@ -61,6 +61,9 @@ impl NamesCache {
                 .unwrap_or_default()
         };
         let mut names: Vec<String> = set.into_iter().collect();
+        if source.contains('[') && source.contains(':') {
+            names.extend(maybe_sliced(source));
+        }
         // The `first_found` and `file` lookups search from the role and the
         // playbook, `pipe` and `lines` run from the playbook's directory:
         // they read these two, which the template itself does not name.
@@ -99,6 +102,68 @@ impl NamesCache {
 /// The name that stands for every variable in [`NamesCache::names`]: not
 /// one a template can use.
 pub(crate) const ALL_NAMES: &str = "*";
+
+/// Marks a name in [`NamesCache::names`] the template may use: its value is
+/// given when it renders, and left out otherwise (and it is not reported as
+/// used). `?` starts no variable's name.
+pub(crate) const MAYBE: char = '?';
+
+/// Every name a template with a slice may use, each marked [`MAYBE`]:
+/// minijinja (3.0.5) does not look inside the sliced value for the names a
+/// template uses, so `{{ key[:-7] }}` would get no `key` and render as
+/// undefined. Each identifier outside quotes that is no attribute, filter,
+/// test or keyword is one.
+fn maybe_sliced(source: &str) -> Vec<String> {
+    const KEYWORDS: &[&str] = &[
+        "and", "or", "not", "in", "is", "if", "else", "for", "endfor", "endif", "true", "false",
+        "none", "True", "False", "None", "set", "endset", "elif", "loop",
+    ];
+    let mut out = Vec::new();
+    let mut quote: Option<char> = None;
+    // What came before the current word, spaces skipped.
+    let mut before = ' ';
+    let mut last_word = String::new();
+    let mut chars = source.chars().peekable();
+    while let Some(c) = chars.next() {
+        if let Some(q) = quote {
+            if c == '\\' {
+                chars.next();
+            } else if c == q {
+                quote = None;
+                before = c;
+            }
+            continue;
+        }
+        if c == '\'' || c == '"' {
+            quote = Some(c);
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == '_' {
+            let mut word = String::from(c);
+            while let Some(&n) = chars
+                .peek()
+                .filter(|n| n.is_ascii_alphanumeric() || **n == '_')
+            {
+                word.push(n);
+                chars.next();
+            }
+            let named = !matches!(before, '.' | '|')
+                && last_word != "is"
+                && !KEYWORDS.contains(&word.as_str());
+            if named {
+                out.push(format!("{MAYBE}{word}"));
+            }
+            before = 'a';
+            last_word = word;
+            continue;
+        }
+        if !c.is_whitespace() {
+            before = c;
+            last_word.clear();
+        }
+    }
+    out
+}
 
 /// The quoted words given to a `vars` lookup as the names of variables
 /// (`lookup('vars', 'ansible_host', default='x')` names `ansible_host`).
@@ -431,6 +496,14 @@ impl<'a> Resolver<'a> {
                 all = true;
                 continue;
             }
+            if let Some(n) = n.strip_prefix(MAYBE) {
+                if !ctx.contains_key(n) {
+                    if let Some(Ok(v)) = self.resolve(n) {
+                        ctx.insert(n.to_string(), v);
+                    }
+                }
+                continue;
+            }
             if ctx.contains_key(n) {
                 continue;
             }
@@ -541,6 +614,24 @@ mod tests {
 
     fn vars(v: Json) -> Vars {
         v.as_object().unwrap().clone().into_iter().collect()
+    }
+
+    /// A sliced variable reaches the template (minijinja alone names no
+    /// `key` in `key[:-7]`); a name only maybe used that fails to render is
+    /// left out, not an error.
+    #[test]
+    fn a_sliced_variable_is_given_to_the_template() {
+        let t = Templater::new();
+        let cache = NamesCache::default();
+        let layer = vars(json!({"key": "abcdefghij", "broken": "{{ nope }}"}));
+        let r = Resolver::new(vec![&layer], &t, &cache);
+        let v = json!("{{ key[:-7] ~ (broken[0:1] if false else 'X') }}");
+        let ctx = r.context_for(&[&v], &[]).unwrap();
+        assert_eq!(ctx, json!({"key": "abcdefghij"}));
+        assert_eq!(
+            maybe_sliced("{{ a[1:] | default(b) ~ c.d ~ 'e[f:]' ~ g is defined }}"),
+            ["?a", "?b", "?c", "?g"]
+        );
     }
 
     #[test]

@@ -114,9 +114,9 @@ pub fn plan_template(cx: &PlanCx) -> Result<Decision, PlanError> {
     let m = std::fs::metadata(&path)
         .map(|m| m.permissions().mode() & 0o7777)
         .ok();
-    let base = path
-        .file_name()
-        .map(|n| n.to_string_lossy().trim_end_matches(".j2").to_string());
+    // Into a directory under the template's own name, `.j2` and all, as
+    // Ansible's template action hands its rendering to copy.
+    let base = path.file_name().map(|n| n.to_string_lossy().into_owned());
     put(
         cx,
         &dest,
@@ -205,6 +205,7 @@ pub(super) fn put(
 
     if same_content && attr_changes.is_empty() {
         let mut result = files::result(&dest, false);
+        result.extend(files::stat_fields(&st));
         if let Some(c) = &checksum {
             result.insert("checksum".into(), serde_json::json!(c));
         }
@@ -218,7 +219,7 @@ pub(super) fn put(
                 attrs: attr_changes,
                 ..Diff::default()
             }],
-            action: change::action(vec![change], &dest)?,
+            action: reporting(vec![change], &dest, checksum, None)?,
         });
     }
 
@@ -257,11 +258,13 @@ pub(super) fn put(
     }
     let validate = cx.str_arg("validate")?;
     let backup = cx.bool_arg("backup", false)?;
-    let content = match new {
-        NewContent::Bytes(b) | NewContent::Decrypted(b) => Content::Bytes(b),
-        NewContent::HostFile { path, .. } => Content::HostFile(path.to_string()),
+    let (content, md5) = match new {
+        NewContent::Bytes(b) | NewContent::Decrypted(b) => {
+            let md5 = hex::encode(md5::Md5::digest(&b));
+            (Content::Bytes(b), Some(md5))
+        }
+        NewContent::HostFile { path, .. } => (Content::HostFile(path.to_string()), None),
     };
-    let backs_up = backup && st.kind == FileKind::File;
     let write = Change::Write {
         dest: dest.clone(),
         attrs,
@@ -270,19 +273,36 @@ pub(super) fn put(
         backup,
         content,
     };
-    let mut action = change::action(vec![write], &dest)?;
-    if backs_up {
-        action.output = OutputMode::Parse(files::parse_backup);
-    }
-    if let Some(c) = checksum {
-        action
-            .result
-            .insert("checksum".into(), serde_json::json!(c));
+    let mut action = reporting(vec![write], &dest, checksum, md5)?;
+    if let Some(src) = cx.str_arg("src")? {
+        action.result.insert("src".into(), serde_json::json!(src));
     }
     Ok(Decision::Change {
         diffs: vec![diff],
         action,
     })
+}
+
+/// The action that makes `changes` to `dest` and then reports the file as
+/// Ansible's copy does: owner, group, mode, size (see
+/// [`files::parse_written`]), its sha1 `checksum` and `md5sum` when known.
+fn reporting(
+    mut changes: Vec<Change>,
+    dest: &str,
+    checksum: Option<String>,
+    md5: Option<String>,
+) -> Result<super::Action, String> {
+    changes.push(Change::ReportStat {
+        path: dest.to_string(),
+    });
+    let mut action = change::action(changes, dest)?;
+    action.output = OutputMode::Parse(files::parse_written);
+    for (key, sum) in [("checksum", checksum), ("md5sum", md5)] {
+        if let Some(sum) = sum {
+            action.result.insert(key.into(), serde_json::json!(sum));
+        }
+    }
+    Ok(action)
 }
 
 /// `remote_src: yes`: `src` is a file on the host. Compared by sha256 like a

@@ -260,13 +260,94 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 }
             }
         }
-        "hard" => Err(PlanError::Fail(
-            "`state: hard` is not supported by rprov yet".into(),
-        )),
+        "hard" => plan_hard(cx, &path, &st, attrs, follow),
         other => Err(PlanError::Fail(format!(
-            "unknown state `{other}`: use file, directory, link, touch or absent"
+            "unknown state `{other}`: use file, directory, link, hard, touch or absent"
         ))),
     }
+}
+
+/// `state: hard`: `path` is the same file as `src`, as Ansible's
+/// `ensure_hardlink` decides: a missing path or a symbolic link (to another
+/// target) is replaced, another file only with `force: yes`; owner, group and
+/// mode then apply to the file both names share.
+fn plan_hard(
+    cx: &PlanCx,
+    path: &str,
+    st: &crate::probe::FileState,
+    attrs: Attrs,
+    follow: bool,
+) -> Result<Decision, PlanError> {
+    let src = cx
+        .str_arg("src")?
+        .ok_or_else(|| PlanError::Fail("`state: hard` needs `src` (the file to link to)".into()))?;
+    let src_st = cx.file(&src, follow)?;
+    if !src_st.exists() {
+        return Err(PlanError::Missing(format!("src `{src}` does not exist")));
+    }
+    let mut diff = Diff {
+        path: path.to_string(),
+        ..Diff::default()
+    };
+    let linked = match st.kind {
+        FileKind::Missing => {
+            diff.attrs
+                .push(format!("state: absent → hard link of {src}"));
+            false
+        }
+        // Ansible compares a link's target with `src` as text.
+        FileKind::Link if st.link_target.as_deref() == Some(src.as_str()) => true,
+        FileKind::Link => {
+            diff.attrs.push(format!("state: link → hard link of {src}"));
+            false
+        }
+        FileKind::File
+            if cx
+                .ask_one(Read::SameFile(path.to_string(), src.clone()))?
+                .trim()
+                == "yes" =>
+        {
+            true
+        }
+        FileKind::File if cx.bool_arg("force", false)? => {
+            diff.attrs
+                .push(format!("state: another file → hard link of {src}"));
+            false
+        }
+        FileKind::File => {
+            return Err(PlanError::Fail(format!(
+                "Cannot link, `{path}` is another file; set `force: yes` to replace it"
+            )))
+        }
+        _ => {
+            return Err(PlanError::Fail(format!(
+                "Cannot link, `{path}` exists and is not a file"
+            )))
+        }
+    };
+    diff.attrs.extend(attrs.changes(&src_st)?);
+    let mut result = files::result(path, false);
+    result.insert("src".into(), serde_json::json!(src));
+    if diff.attrs.is_empty() {
+        return Ok(Decision::Ok { result, msg: None });
+    }
+    let mut changes = Vec::new();
+    if !linked {
+        changes.push(Change::HardLink {
+            path: path.to_string(),
+            target: src.clone(),
+            follow,
+        });
+    }
+    changes.push(Change::set_attrs(path, attrs, &src_st));
+    let mut action = change::action(changes, path)?;
+    action.result.insert("src".into(), serde_json::json!(src));
+    // The file both names share changed.
+    action.touches.push(src);
+    Ok(Decision::Change {
+        diffs: vec![diff],
+        action,
+    })
 }
 
 /// The directories above `path`, outermost first (`/a/b/c`: `/a`, `/a/b`;
@@ -382,6 +463,68 @@ mod tests {
             Probe::File { .. } => Some(Fact::File(FileState::missing())),
             _ => None,
         })
+    }
+
+    /// `state: hard` as Ansible decides it: the same file is ok, another
+    /// file needs `force`, a missing path is linked.
+    #[test]
+    fn hard_links_are_made_only_where_ansible_makes_them() {
+        let plan = |args: serde_json::Value, at_path: FileState, same: bool| {
+            testing::run("file", args, move |p| match p {
+                Probe::File { path, .. } if path == "/srv/b" => Some(Fact::File(at_path.clone())),
+                Probe::File { .. } => Some(Fact::File(testing::file(b"x", "644", "root"))),
+                Probe::Shell { script } if script.contains("-ef") => {
+                    Some(Fact::Text(if same { "yes\n" } else { "" }.into()))
+                }
+                _ => None,
+            })
+        };
+        let args = json!({"path": "/srv/b", "src": "/srv/a", "state": "hard"});
+        let other = testing::file(b"y", "644", "root");
+        let same = plan(args.clone(), other.clone(), true).unwrap();
+        assert!(matches!(same, Decision::Ok { .. }), "{same:?}");
+        let msg = fail_msg(plan(args.clone(), other.clone(), false));
+        assert!(msg.contains("force: yes"), "{msg}");
+        let mut forced = args.clone();
+        forced["force"] = json!(true);
+        for d in [
+            plan(forced, other, false),
+            plan(args, FileState::missing(), false),
+        ] {
+            let Decision::Change { action, .. } = d.unwrap() else {
+                panic!("expected a change");
+            };
+            assert_eq!(
+                action.changes[0],
+                Change::HardLink {
+                    path: "/srv/b".into(),
+                    target: "/srv/a".into(),
+                    follow: true
+                }
+            );
+        }
+    }
+
+    /// The rendered hard link, run by sh, replaces another file with a
+    /// second name of `src` and leaves no temp file.
+    #[test]
+    fn a_hard_link_replaces_the_file_there() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b b"));
+        std::fs::write(&a, "a").unwrap();
+        std::fs::write(&b, "b").unwrap();
+        let r = change::render(&[Change::HardLink {
+            path: b.display().to_string(),
+            target: a.display().to_string(),
+            follow: true,
+        }])
+        .unwrap();
+        let out = testing::run_sh(&r.script, b"");
+        assert!(out.status.success(), "{out:?}");
+        let ino = |p: &std::path::Path| std::fs::metadata(p).unwrap().ino();
+        assert_eq!(ino(&a), ino(&b));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]

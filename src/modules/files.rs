@@ -111,18 +111,73 @@ pub fn parse_backup_path(status: i32, stdout: &str, stderr: &str) -> Map<String,
 }
 
 fn parse_backup_as(key: &str, status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
-    let mut m = Map::new();
     if status != 0 {
-        m.insert("failed".into(), json!(true));
-        let msg = match stderr.trim() {
-            "" => format!("failed with exit status {status}"),
-            err => err.to_string(),
-        };
-        m.insert("msg".into(), json!(msg));
-        return m;
+        return failed(status, stderr);
     }
+    let mut m = Map::new();
     if let Some(path) = stdout.lines().rev().find(|l| !l.trim().is_empty()) {
         m.insert(key.into(), json!(path));
+    }
+    m
+}
+
+/// The result of an action that failed with `status`: stderr, or the status.
+fn failed(status: i32, stderr: &str) -> Map<String, Json> {
+    let mut m = Map::new();
+    m.insert("failed".into(), json!(true));
+    let msg = match stderr.trim() {
+        "" => format!("failed with exit status {status}"),
+        err => err.to_string(),
+    };
+    m.insert("msg".into(), json!(msg));
+    m
+}
+
+/// What starts the line a [`Change::ReportStat`] prints.
+pub const STAT_TAG: &str = "rprov-stat ";
+
+/// The fields Ansible's copy and template return about the file they
+/// leave: owner, group, their ids, mode (`0644`), size and `state`.
+pub fn stat_fields(st: &FileState) -> Map<String, Json> {
+    let mut m = Map::new();
+    m.insert("uid".into(), json!(st.uid));
+    m.insert("gid".into(), json!(st.gid));
+    m.insert("owner".into(), json!(st.owner));
+    m.insert("group".into(), json!(st.group));
+    m.insert("mode".into(), json!(mode::fmt(mode::parse_octal(&st.mode))));
+    m.insert("size".into(), json!(st.size));
+    m.insert("state".into(), json!("file"));
+    m
+}
+
+/// Reads the output of a write (or attribute change) followed by a
+/// [`Change::ReportStat`] of the file: fails as [`OutputMode::Checked`],
+/// else the file's [`stat_fields`], and the backup's path, when one was made
+/// (the one other line on stdout), as `backup_file`.
+pub fn parse_written(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
+    if status != 0 {
+        return failed(status, stderr);
+    }
+    let mut m = Map::new();
+    for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
+        let Some(stat) = line.strip_prefix(STAT_TAG) else {
+            m.insert("backup_file".into(), json!(line));
+            continue;
+        };
+        let w: Vec<&str> = stat.split(' ').collect();
+        if let [uid, gid, mode, size, owner, group] = w[..] {
+            m.extend(stat_fields(&FileState {
+                kind: FileKind::File,
+                mode: mode.to_string(),
+                owner: owner.to_string(),
+                group: group.to_string(),
+                uid: uid.parse().unwrap_or(0),
+                gid: gid.parse().unwrap_or(0),
+                size: size.parse().unwrap_or(0),
+                sha256: None,
+                link_target: None,
+            }));
+        }
     }
     m
 }
@@ -149,5 +204,64 @@ mod tests {
         assert_eq!(parent("/x"), "/");
         assert_eq!(parent("rel"), ".");
         assert_eq!(parent("/a/b/"), "/a");
+    }
+
+    /// A write with a backup, then its stat, run by sh: the result has the
+    /// fields Ansible's copy returns, read from what the host printed.
+    #[test]
+    fn a_write_reports_the_file_it_left() {
+        use super::super::change::{self, Content};
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("f.conf").display().to_string();
+        std::fs::write(&dest, "old\n").unwrap();
+        let existing = FileState {
+            kind: FileKind::File,
+            mode: "644".into(),
+            ..FileState::missing()
+        };
+        let changes = [
+            Change::Write {
+                dest: dest.clone(),
+                attrs: Attrs {
+                    mode: Some(Mode::Octal(0o640)),
+                    ..Attrs::default()
+                },
+                existing,
+                validate: None,
+                backup: true,
+                content: Content::Bytes(b"new!\n".to_vec()),
+            },
+            Change::ReportStat { path: dest.clone() },
+        ];
+        let r = change::render(&changes).unwrap();
+        let out = super::super::testing::run_sh(&r.script, r.stdin.as_deref().unwrap());
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        let m = parse_written(out.status.code().unwrap(), &stdout, &stderr);
+        assert_eq!(m.get("failed"), None, "{stderr}");
+        assert_eq!(m["mode"], json!("0640"));
+        assert_eq!(m["size"], json!(5));
+        assert_eq!(m["state"], json!("file"));
+        assert_eq!(m["uid"], json!(rustix::process::getuid().as_raw()));
+        let user = std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap();
+        assert_eq!(
+            m["owner"],
+            json!(String::from_utf8_lossy(&user.stdout).trim())
+        );
+        let backup = m["backup_file"].as_str().unwrap();
+        assert_eq!(std::fs::read_to_string(backup).unwrap(), "old\n");
+    }
+
+    #[test]
+    fn a_failed_write_reports_its_error_not_a_stat() {
+        let m = parse_written(4, "", "validation failed: bad\n");
+        assert_eq!(m["failed"], json!(true));
+        assert_eq!(m["msg"], json!("validation failed: bad"));
+        assert_eq!(m.get("mode"), None);
     }
 }

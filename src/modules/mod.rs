@@ -19,6 +19,7 @@ mod copy_tree;
 mod file;
 mod files;
 mod getent;
+mod known_hosts;
 mod mode;
 pub mod refuse;
 mod replace;
@@ -339,6 +340,17 @@ pub static SPECS: &[ModuleSpec] = &[
     ),
     spec!("service_facts", []),
     spec!("slurp", ["src", "path"]),
+    spec!(
+        "known_hosts",
+        [
+            "name",
+            "host",
+            "key",
+            "path",
+            "hash_host": Kind::Bool,
+            "state": Kind::Choice(&["absent", "present"]),
+        ]
+    ),
     spec!(
         "getent",
         [
@@ -781,7 +793,9 @@ pub enum OutputMode {
     Command { strip: bool },
     /// The module reads the output itself (status, stdout, stderr) into
     /// result entries; `failed: true` among them fails the task with their
-    /// `msg`, and `changed: false` reports it as ok.
+    /// `msg`, and `changed: false` reports it as ok. It must fail exactly
+    /// when the status is not 0: a batch of changes (`engine::host::batch`)
+    /// goes on past one that exited 0.
     Parse(ParseOutput),
 }
 
@@ -1149,6 +1163,7 @@ fn plan_module(cx: &PlanCx) -> Result<Decision, PlanError> {
         "setup" => setup::plan(cx),
         "service_facts" => service_facts::plan(cx),
         "getent" => getent::plan(cx),
+        "known_hosts" => known_hosts::plan(cx),
         "slurp" => slurp::plan(cx),
         "assemble" => assemble::plan(cx),
         "tempfile" => tempfile::plan(cx),

@@ -3,14 +3,16 @@
 use base64::Engine;
 
 /// Shell functions the snippets call. `stat -c` and `sha256sum` are GNU
-/// coreutils, present on every Debian-family host without Python.
+/// coreutils, present on every Debian-family host without Python. The file
+/// is hashed from stdin: `sha256sum NAME` escapes a name with `\` or a
+/// newline by putting `\` before the hash itself.
 pub const HELPERS: &str = r#"_rp_stat() {
   if [ "$2" = 0 ] && [ -L "$1" ]; then
     stat -c 'symbolic link|%a|%U|%G|%u|%g|%s' -- "$1" && readlink -- "$1"
   elif [ -e "$1" ]; then
     _rp_t=$(stat -L -c '%F|%a|%U|%G|%u|%g|%s' -- "$1") || { echo error; return; }
     echo "$_rp_t"
-    case "$_rp_t" in regular*) sha256sum -- "$1" 2>/dev/null | cut -d' ' -f1 ;; esac
+    case "$_rp_t" in regular*) { sha256sum < "$1"; } 2>/dev/null | cut -d' ' -f1 ;; esac
   elif [ -L "$1" ]; then
     echo "symbolic link|0|-|-|0|0|0"; readlink -- "$1"
   else
@@ -299,6 +301,22 @@ mod tests {
             assert_eq!(got, single, "{p} follow={f}");
         }
         assert!(!batchable("a|b") && !batchable("a\nb") && batchable("/etc/x y"));
+    }
+
+    /// A name `sha256sum` escapes (a backslash in it) still gets the file's
+    /// own hash: without it every run rewrote such a file.
+    #[test]
+    fn a_name_with_a_backslash_has_its_files_hash() {
+        use sha2::{Digest, Sha256};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("foo t'e~m\\plated");
+        std::fs::write(&path, "x\n").unwrap();
+        let p = path.display().to_string();
+        assert!(!batchable(&p), "asked for on its own, by stat_snippet");
+        let out =
+            crate::modules::testing::run_sh(&format!("{HELPERS}{}", stat_snippet(&p, true)), b"");
+        let st = parse_stat(&String::from_utf8_lossy(&out.stdout)).unwrap();
+        assert_eq!(st.sha256, Some(hex::encode(Sha256::digest(b"x\n"))));
     }
 
     #[test]

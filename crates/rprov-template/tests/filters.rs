@@ -181,6 +181,16 @@ fn path_filters() {
     );
     assert_eq!(e("['a', '/abs', 'b'] | path_join"), json!("/abs/b"));
     assert_eq!(e("'/x/y' | path_join"), json!("/x/y"));
+    // Python's os.path.expanduser on the controller; `root` is in every
+    // passwd, and a user nobody has leaves the path alone.
+    let home = std::env::var("HOME").expect("HOME is set for tests");
+    assert_eq!(
+        e("'~/.ssh/id' | expanduser"),
+        json!(format!("{}/.ssh/id", home.trim_end_matches('/')))
+    );
+    assert_eq!(e("'~root/x' | expanduser"), json!("/root/x"));
+    assert_eq!(e("'~nosuchuser9/x' | expanduser"), json!("~nosuchuser9/x"));
+    assert_eq!(e("'/a/~b' | expanduser"), json!("/a/~b"));
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //! command instead of one each.
 //!
 //! A change whose effect is known when it is planned (a file, a line, a
-//! directory, a user, a unit: an [`Action`] read by exit status alone) is
-//! not run at once. It is kept, with the tasks after it planned against
+//! directory, a user, a unit: an [`Action`] that fails by its exit status
+//! alone, whatever else it reads of its output) is not run at once. It is kept, with the tasks after it planned against
 //! what the host will be once it ran (the paths it touches are forgotten, so
 //! a later task on the same path asks again), and their outcomes wait with
 //! it. The kept changes run, in task order, at the front of the next remote
@@ -132,7 +132,7 @@ impl HostRunner {
     /// action back when it must run now.
     pub(super) fn stage(&mut self, action: Action, become_: &Option<String>) -> Option<Action> {
         let fits = self.staging
-            && matches!(action.output, OutputMode::Checked)
+            && matches!(action.output, OutputMode::Checked | OutputMode::Parse(_))
             && !action.touches_everything
             && (self.batch.is_empty() || self.batch.become_ == *become_);
         if !fits {
@@ -337,7 +337,7 @@ impl HostRunner {
             Err(Ok(msg)) => Ran {
                 reached: Reached::Failed(first_action(&batch), Err(msg)),
                 own: empty(),
-                items: HashMap::new(),
+                parts: HashMap::new(),
             },
             Err(Err(stop)) => return Err(Err(stop)),
         };
@@ -355,18 +355,18 @@ impl HostRunner {
                 Waiting::Task { outcome, extra } => {
                     let o = match here {
                         Some(why) => failure(self, e.action, why),
-                        None => outcome,
+                        None => self.settled(e.action, outcome, ran.parts.get(&k)),
                     };
                     self.finish_task(&e.task, &e.name, o, Some(&extra), e.started)
                         .map_err(Err)?;
                 }
                 Waiting::Item(item) => {
-                    let mut o = match (here, ran.items.get(&k)) {
+                    let mut o = match (here, ran.parts.get(&k)) {
                         (Some(why), _) => failure(self, e.action, why),
                         (None, Some(out)) if out.status != 0 => {
                             failure(self, e.action, &Ok(out.clone()))
                         }
-                        _ => item.outcome,
+                        (None, out) => self.settled(e.action, item.outcome, out),
                     };
                     self.report(&e.task, &e.name, Some(&item.label), &o, e.started);
                     o.result.extend(item.keys);
@@ -393,6 +393,25 @@ impl HostRunner {
             Reached::Failed(..) => Err(Err(Stop::Failed)),
         }
     }
+
+    /// The outcome of a change that ran in the batch: as planned, or, for
+    /// an action that reads its output (a file's stat after it is written,
+    /// apt's count of what it did), what its own output says.
+    fn settled(
+        &self,
+        action: Option<Action>,
+        planned: ItemOutcome,
+        out: Option<&Output>,
+    ) -> ItemOutcome {
+        match (action, out) {
+            (Some(a), Some(out)) if matches!(a.output, OutputMode::Parse(_)) => {
+                let mut o = self.outcome_of(a, out.clone());
+                o.diffs = planned.diffs;
+                o
+            }
+            _ => planned,
+        }
+    }
 }
 
 /// What a batch's output says.
@@ -400,8 +419,9 @@ struct Ran {
     reached: Reached,
     /// The output of the script after the kept changes (when it ran).
     own: Output,
-    /// Each loop item's own status and output, by entry.
-    items: HashMap<usize, Output>,
+    /// Each change's own output, by entry: with status 0, or a loop item's
+    /// own status.
+    parts: HashMap<usize, Output>,
 }
 
 /// How far a batch got.
@@ -493,12 +513,12 @@ fn split(marker: &str, out: Output) -> Ran {
         stdout: own(k, &stdout),
         stderr: own(k, &stderr),
     };
-    let mut items = HashMap::new();
+    // An item's `k=rc` marker follows its `k`: its status replaces the 0.
+    let mut parts = HashMap::new();
     for (t, _) in &stdout {
-        if let Some((k, rc)) = t.split_once('=') {
-            if let (Ok(n), Ok(rc)) = (k.parse::<usize>(), rc.parse::<i32>()) {
-                items.insert(n, part(k, rc));
-            }
+        let (k, rc) = t.split_once('=').unwrap_or((t, "0"));
+        if let (Ok(n), Ok(rc)) = (k.parse::<usize>(), rc.parse::<i32>()) {
+            parts.insert(n, part(k, rc));
         }
     }
     // A part that exits 0 never stops the batch: output cut short after its
@@ -511,7 +531,7 @@ fn split(marker: &str, out: Output) -> Ran {
             return Ran {
                 reached: Reached::End,
                 own,
-                items,
+                parts,
             };
         }
         Some(t) => {
@@ -523,7 +543,7 @@ fn split(marker: &str, out: Output) -> Ran {
     Ran {
         reached,
         own: empty(),
-        items,
+        parts,
     }
 }
 
@@ -588,8 +608,15 @@ mod tests {
             "\nM 0\nnoise\nM 1\n\nM end\nmine\nM 2 not a marker\n",
             "\nM 0\n\nM end\nerr\n",
         );
-        let Ran { reached, own, .. } = split("M", o);
+        let Ran {
+            reached,
+            own,
+            parts,
+        } = split("M", o);
         assert_eq!(reached, Reached::End);
+        // Each change's own output, read by a module that parses it.
+        assert_eq!(parts[&0], out(0, "noise", ""));
+        assert_eq!(parts[&1].stdout, b"");
         assert_eq!(own.stdout, b"mine\nM 2 not a marker\n");
         assert_eq!(own.stderr, b"err\n");
         assert_eq!(own.status, 3);
@@ -655,9 +682,9 @@ mod tests {
         );
         let ran = split("M", done);
         assert_eq!(ran.reached, Reached::Failed(3, Ok(out(3, "", ""))));
-        assert_eq!(ran.items[&0].status, 0);
-        assert_eq!(ran.items[&1], out(3, "", "no\n"));
-        assert_eq!(ran.items[&2].status, 0);
+        assert_eq!(ran.parts[&0].status, 0);
+        assert_eq!(ran.parts[&1], out(3, "", "no\n"));
+        assert_eq!(ran.parts[&2].status, 0);
     }
 
     /// The batch script itself, run by `sh`: each part reads exactly its

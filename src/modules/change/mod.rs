@@ -51,6 +51,14 @@ pub enum Change {
     Remove { path: String },
     /// A symbolic link at `path` to `target`, replacing a link or file there.
     Link { path: String, target: String },
+    /// A hard link at `path` of the file `target` (of what it points to when
+    /// `follow` and it is a link), made beside `path` and renamed over
+    /// whatever is there, so `path` is never missing in between.
+    HardLink {
+        path: String,
+        target: String,
+        follow: bool,
+    },
     /// `touch` of the path, updating the times named.
     Touch { path: String, times: Times },
     /// The directory and any missing parents, with default owner and mode
@@ -97,6 +105,11 @@ pub enum Change {
     ChangeDir { path: String },
     /// One command, its words quoted here (`hostnamectl set-hostname NAME`).
     Run { argv: Vec<String> },
+    /// Prints the path's uid, gid, mode, size, owner and group on a line of
+    /// its own, after [`files::STAT_TAG`]: what the file is once written,
+    /// which `copy` and `template` return as Ansible's do (read by
+    /// [`files::parse_written`]).
+    ReportStat { path: String },
     /// Shell no typed change says, written by the module; `why` says why.
     Raw { script: String, why: &'static str },
 }
@@ -252,6 +265,19 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
         Change::Link { path, target } => {
             s.push_str(&format!("ln -sfn -- {} {}\n", quote(target), quote(path)))
         }
+        Change::HardLink {
+            path,
+            target,
+            follow,
+        } => {
+            let tmp = quote(&format!("{}/.rprov-hard.", files::parent(path)));
+            let q = quote(path);
+            s.push_str(&format!(
+                "_rp_h={tmp}$$\nln -{} -- {} \"$_rp_h\"\nmv -f -- \"$_rp_h\" {q} || {{ rm -f -- \"$_rp_h\"; exit 1; }}\n",
+                if *follow { 'L' } else { 'P' },
+                quote(target)
+            ));
+        }
         Change::Touch { path, times } => {
             let flag = match times {
                 Times::Both => "",
@@ -315,6 +341,11 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
             s.push_str(&words(argv));
             s.push('\n');
         }
+        Change::ReportStat { path } => s.push_str(&format!(
+            "stat -c '{}%u %g %a %s %U %G' -- {}\n",
+            files::STAT_TAG,
+            quote(path)
+        )),
         Change::Export { name, value } => {
             if !is_env_name(name) {
                 return Err(format!("invalid environment variable name `{name}`"));

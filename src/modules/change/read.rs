@@ -24,6 +24,9 @@ pub enum Read {
     LinkTarget(String),
     /// `yes` when the path is a regular file (after links).
     IsFile(String),
+    /// `yes` when both paths are the same file (device and inode, after
+    /// links): a hard link of the other.
+    SameFile(String, String),
     /// `yes` when anything matches the pattern. `*` and `?` are wildcards,
     /// every other character is taken literally (Python's `glob.glob`, which
     /// Ansible's `creates`/`removes` use).
@@ -97,6 +100,7 @@ fn render_one(read: &Read) -> String {
         Read::File(p) => format!("cat -- {} 2>/dev/null", quote(p)),
         Read::LinkTarget(p) => format!("readlink -- {} 2>/dev/null", quote(p)),
         Read::IsFile(p) => format!("[ -f {} ] && echo yes", quote(p)),
+        Read::SameFile(a, b) => format!("[ {} -ef {} ] && echo yes", quote(a), quote(b)),
         Read::AnyMatches(pattern) => format!(
             "for _rp_f in {}; do if [ -e \"$_rp_f\" ] || [ -L \"$_rp_f\" ]; then echo yes; break; fi; done",
             glob(pattern)

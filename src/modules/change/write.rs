@@ -146,7 +146,7 @@ pub fn atomic_write_of(
         ));
     }
     if backup && existing.kind == FileKind::File {
-        // Ansible's name for it, printed for `backup_file` (see `parse_backup`).
+        // Ansible's name for it, printed for `backup_file` (see `files::parse_written`).
         s.push_str(&format!(
             "_rp_b={q}.$$.\"$(date +%Y-%m-%d@%H:%M:%S)\"~\ncp -p {q} \"$_rp_b\"\nprintf '%s\\n' \"$_rp_b\"\n"
         ));

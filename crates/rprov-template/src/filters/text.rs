@@ -1,5 +1,5 @@
 //! Text filters: `quote`, `basename`, `dirname`, `splitext`, `path_join`,
-//! `b64encode`, `b64decode`, `wordcount`.
+//! `expanduser`, `b64encode`, `b64decode`, `wordcount`.
 //!
 //! Path filters follow Python's `posixpath` (the controller is POSIX), and
 //! `quote` is `shlex.quote`, since rendered commands run under `sh` on the
@@ -18,6 +18,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("dirname", dirname);
     env.add_filter("splitext", splitext);
     env.add_filter("path_join", path_join);
+    env.add_filter("expanduser", expanduser);
     env.add_filter("b64encode", b64encode);
     env.add_filter("b64decode", b64decode);
     env.add_filter("wordcount", wordcount);
@@ -62,6 +63,52 @@ pub fn dirname(value: &Value) -> Result<String, Error> {
     } else {
         Ok(head.to_string())
     }
+}
+
+/// `os.path.expanduser`, on the controller as Ansible's filter runs: a
+/// leading `~` is `$HOME` (the user's passwd entry without it), `~name`
+/// that user's home; a user the controller does not know leaves the path
+/// as it is.
+pub fn expanduser(value: &Value) -> Result<String, Error> {
+    let s = as_text(value)?;
+    let Some(rest) = s.strip_prefix('~') else {
+        return Ok(s);
+    };
+    let i = rest.find('/').unwrap_or(rest.len());
+    let (name, tail) = rest.split_at(i);
+    let home = if name.is_empty() {
+        std::env::var("HOME")
+            .ok()
+            .or_else(|| passwd_home(|_, uid| Some(uid) == own_uid()))
+    } else {
+        passwd_home(|n, _| n == name)
+    };
+    let Some(home) = home else {
+        return Ok(s);
+    };
+    let joined = format!("{}{tail}", home.trim_end_matches('/'));
+    Ok(if joined.is_empty() {
+        "/".into()
+    } else {
+        joined
+    })
+}
+
+/// The home directory of the first `/etc/passwd` entry that `matches`
+/// (by name and uid).
+fn passwd_home(matches: impl Fn(&str, u32) -> bool) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        let uid = f.get(2)?.parse().ok()?;
+        matches(f.first()?, uid).then(|| f.get(5).map(|h| h.to_string()))?
+    })
+}
+
+/// The controller process's uid: the owner of its `/proc/self`.
+fn own_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
 }
 
 /// `os.path.splitext` as a two-item list `[root, ext]`; leading dots of the
