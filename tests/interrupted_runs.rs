@@ -393,6 +393,51 @@ fn a_master_killed_mid_run_is_reported_as_a_lost_connection_in_words() {
     assert!(!all.contains("multiplex server"), "internals shown: {all}");
 }
 
+/// A connection lost in a command that carried kept changes names the tasks
+/// whose changes were in it: they are neither reported done nor dropped in
+/// silence.
+#[test]
+fn a_connection_lost_under_a_batch_names_the_changes_in_it() {
+    let server = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("work");
+    let dest = target_dir(USER);
+    let ctl = control_dir();
+    let d = dest.path().display();
+    fs::write(
+        work.path().join("site.yml"),
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - name: kept\n\
+             \x20     copy: content=kept dest={d}/kept\n\
+             \x20   - name: slow\n\
+             \x20     shell: touch {d}/started; sleep 3\n"
+        ),
+    )
+    .expect("write playbook");
+    let inv = common::one_host_inventory(work.path(), &server, "h");
+    let child = spawn(work.path(), &inv, ctl.path(), &[]);
+    assert!(
+        eventually(Duration::from_secs(30), || dest.path().join("started").exists()),
+        "the slow task never started"
+    );
+    for p in processes_using(ctl.path()) {
+        let pid = p.split(':').next().unwrap_or_default();
+        let _ = Command::new("kill").args(["-9", pid]).status();
+    }
+    let (code, out, err) = finish(child);
+    let all = format!("{out}\n{err}");
+    assert_eq!(code, 4, "{all}");
+    assert!(
+        all.contains("the changes of `kept` were being made in one remote command"),
+        "{all}"
+    );
+    // The copy ran before the command that was cut: its file is whole.
+    assert_eq!(
+        fs::read_to_string(dest.path().join("kept")).expect("kept"),
+        "kept"
+    );
+}
+
 #[test]
 fn a_command_killed_by_a_signal_fails_its_task_not_the_host() {
     let server = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");

@@ -339,7 +339,13 @@ impl HostRunner {
                 own: empty(),
                 parts: HashMap::new(),
             },
-            Err(Err(stop)) => return Err(Err(stop)),
+            Err(Err(stop)) => {
+                let changed = batch.entries.iter().filter(|e| e.action.is_some());
+                if let Some(msg) = lost(changed.map(|e| e.name.as_str())) {
+                    self.shared.reporter.host_error(&self.name, &msg);
+                }
+                return Err(Err(stop));
+            }
         };
         let stop = match &ran.reached {
             Reached::End => None,
@@ -471,6 +477,27 @@ fn gate(k: usize) -> String {
 /// The marker that entry `k` begins, on stdout and stderr.
 fn begin(k: usize) -> String {
     format!("printf '\\n%s {k}\\n' \"$_rp_bm\"; printf '\\n%s {k}\\n' \"$_rp_bm\" >&2\n")
+}
+
+/// What to say of a batch whose command lost the connection: which tasks'
+/// changes were in it (`changed`, in order; a loop's items share a name),
+/// since each may or may not have been made (a file is the old one or the
+/// new one, never torn). `None` when it held no change.
+fn lost<'a>(changed: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut names: Vec<&str> = Vec::new();
+    for name in changed {
+        if names.last() != Some(&name) {
+            names.push(name);
+        }
+    }
+    let listed = match names.as_slice() {
+        [] => return None,
+        [one] => format!("`{one}`"),
+        [first, .., last] => format!("{} tasks, `{first}` to `{last}`", names.len()),
+    };
+    Some(format!(
+        "the connection was lost while the changes of {listed} were being made in one remote command;          some may have been made (a file is the old one or the new one, never torn): run again to see which"
+    ))
 }
 
 fn first_action(batch: &Batch) -> usize {
@@ -690,6 +717,17 @@ mod tests {
     /// The batch script itself, run by `sh`: each part reads exactly its
     /// own bytes, a part that reads none of them leaves the next its own,
     /// a script's `set -e` holds, and a failing part stops the rest.
+    /// A lost connection names the tasks whose changes were in flight.
+    #[test]
+    fn a_lost_batch_names_its_tasks() {
+        assert_eq!(lost([].into_iter()), None);
+        let one = lost(["conf", "conf"].into_iter()).unwrap();
+        assert!(one.contains("of `conf` were"), "{one}");
+        let many = lost(["a", "b", "b", "c"].into_iter()).unwrap();
+        assert!(many.contains("of 3 tasks, `a` to `c`"), "{many}");
+        assert!(many.contains("run again"), "{many}");
+    }
+
     #[test]
     fn parts_share_stdin_and_the_first_failure_stops_the_rest() {
         let script = format!(
