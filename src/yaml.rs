@@ -120,9 +120,13 @@ impl Node {
 
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let spanned = serde_saphyr::Spanned::<Value>::deserialize(d)?;
+        let spanned = serde_saphyr::Spanned::<serde_saphyr::Tagged<Value>>::deserialize(d)?;
+        let serde_saphyr::Tagged(mut value, tag) = spanned.value;
+        if tag.as_deref() == Some(UNSAFE) {
+            mark_unsafe(&mut value);
+        }
         Ok(Node {
-            value: spanned.value,
+            value,
             line: u32::try_from(spanned.referenced.line()).unwrap_or(u32::MAX),
             col: u32::try_from(spanned.referenced.column()).unwrap_or(u32::MAX),
         })
@@ -133,6 +137,45 @@ impl<'de> Deserialize<'de> for Value {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(ValueVisitor)
     }
+}
+
+/// Ansible's tag for text that is never templated (`!unsafe '{{ x }}'`).
+const UNSAFE: &str = "!unsafe";
+
+/// Makes every string in an `!unsafe` value that the template engine would
+/// change (one holding `{{`, `{%` or `{#`, keys too) a template of itself: a
+/// Jinja string literal, which renders to the text as written wherever the
+/// value goes (module arguments, variables, `set_fact`).
+fn mark_unsafe(value: &mut Value) {
+    match value {
+        Value::Str(s) if rprov_template::is_template(s) => *s = literal_template(s),
+        Value::Seq(items) => items.iter_mut().for_each(|n| mark_unsafe(&mut n.value)),
+        Value::Map(entries) => {
+            for (k, v) in entries {
+                mark_unsafe(&mut k.value);
+                mark_unsafe(&mut v.value);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `{{ "text" }}`, with the text escaped for a Jinja string literal.
+fn literal_template(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    out.push_str("{{ \"");
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push_str("\" }}");
+    out
 }
 
 struct ValueVisitor;
@@ -296,6 +339,28 @@ mod tests {
 
     fn parse(text: &str) -> Node {
         parse_str(text, Path::new("t.yml")).unwrap().root
+    }
+
+    /// `!unsafe` text renders to itself, whatever it holds; `!!str` and
+    /// other tags keep their values as before.
+    #[test]
+    fn unsafe_text_is_never_templated() {
+        let root = parse(
+            "a: !unsafe '{{ x }} {% if %} \\ \" \\n'\nb: !unsafe\n  - '{# c #}'\n  - {'{{ k }}': '{{ v }}'}\nc: !unsafe plain\nd: !!str 0644\n",
+        );
+        let t = rprov_template::Templater::new();
+        let ctx = serde_json::json!({});
+        let render = |n: &Node| t.render_value(&n.to_json(), &ctx).unwrap();
+        assert_eq!(
+            render(root.get("a").unwrap()),
+            serde_json::json!("{{ x }} {% if %} \\ \" \\n")
+        );
+        assert_eq!(
+            render(root.get("b").unwrap()),
+            serde_json::json!(["{# c #}", {"{{ k }}": "{{ v }}"}])
+        );
+        assert_eq!(root.get("c").unwrap().value, Value::Str("plain".into()));
+        assert_eq!(root.get("d").unwrap().value, Value::Str("0644".into()));
     }
 
     #[test]

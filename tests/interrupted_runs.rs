@@ -417,7 +417,10 @@ fn a_connection_lost_under_a_batch_names_the_changes_in_it() {
     let inv = common::one_host_inventory(work.path(), &server, "h");
     let child = spawn(work.path(), &inv, ctl.path(), &[]);
     assert!(
-        eventually(Duration::from_secs(30), || dest.path().join("started").exists()),
+        eventually(Duration::from_secs(30), || dest
+            .path()
+            .join("started")
+            .exists()),
         "the slow task never started"
     );
     for p in processes_using(ctl.path()) {

@@ -5,6 +5,7 @@ use rprov_template::FileOptions;
 use sha2::{Digest, Sha256};
 
 use super::change::{self, Change, Content};
+use super::encoding::OutputEncoding;
 use super::files::{self, Attrs};
 use super::mode::{self, Mode};
 use super::{Decision, Diff, OutputMode, PlanCx, PlanError};
@@ -88,7 +89,6 @@ pub fn plan_template(cx: &PlanCx) -> Result<Decision, PlanError> {
     let src = cx.required_str("src")?;
     let dest = cx.required_str("dest")?;
     let path = cx.search.find("templates", &src)?;
-    // `output_encoding` other than UTF-8 was refused (see `refuse`).
     let defaults = FileOptions::default();
     let newline_sequence = match cx.str_arg("newline_sequence")? {
         None => defaults.newline_sequence,
@@ -110,6 +110,16 @@ pub fn plan_template(cx: &PlanCx) -> Result<Decision, PlanError> {
         },
     };
     let text = (cx.render)(&path, &opts).map_err(PlanError::Fail)?;
+    // A name rprov cannot write was refused (see `refuse`).
+    let label = cx.str_arg("output_encoding")?.unwrap_or_default();
+    let bytes = match OutputEncoding::parse(&label) {
+        Some(enc) => enc.encode(&text, &label).map_err(PlanError::Fail)?,
+        None => {
+            return Err(PlanError::Fail(format!(
+                "`output_encoding: {label}` is no character set rprov can write"
+            )))
+        }
+    };
     use std::os::unix::fs::PermissionsExt;
     let m = std::fs::metadata(&path)
         .map(|m| m.permissions().mode() & 0o7777)
@@ -117,13 +127,7 @@ pub fn plan_template(cx: &PlanCx) -> Result<Decision, PlanError> {
     // Into a directory under the template's own name, `.j2` and all, as
     // Ansible's template action hands its rendering to copy.
     let base = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    put(
-        cx,
-        &dest,
-        NewContent::Bytes(text.into_bytes()),
-        base.as_deref(),
-        m,
-    )
+    put(cx, &dest, NewContent::Bytes(bytes), base.as_deref(), m)
 }
 
 /// What a file should hold: bytes from the controller, or a file on the host.

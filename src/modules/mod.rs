@@ -16,6 +16,7 @@ mod command;
 pub use command::NOT_FOUND_MARK;
 mod copy;
 mod copy_tree;
+mod encoding;
 mod file;
 mod files;
 mod getent;

@@ -1,7 +1,7 @@
 //! Arguments rprov takes only with the values whose effect it implements.
 //!
 //! Ansible's file modules accept settings rprov does not carry out:
-//! `attributes` (chattr flags), an `output_encoding` other than UTF-8,
+//! `attributes` (chattr flags), an `output_encoding` rprov cannot write,
 //! `local_follow: no`. Accepting and ignoring them would leave the host
 //! different from what Ansible makes of the same task, without a word, so
 //! such a value is refused: when the playbook loads if it is written
@@ -45,15 +45,16 @@ pub fn refusal(module: &str, key: &str, value: &Json) -> Option<Refusal> {
             )
         }
         ("template", "output_encoding") => {
-            let utf8 = value
+            if value
                 .as_str()
-                .is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "utf-8" | "utf8" | "utf_8"));
-            if utf8 {
+                .and_then(super::encoding::OutputEncoding::parse)
+                .is_some()
+            {
                 return None;
             }
             refuse(
-                format!("`output_encoding: {}`: rprov writes templates as UTF-8 only", text(value)),
-                "remove `output_encoding` (utf-8 is the default), or convert the file on the host in a later task (`iconv`)",
+                format!("`output_encoding: {}` is no character set rprov can write", text(value)),
+                "use utf-8 (the default), latin-1, ascii, or a WHATWG encoding label such as windows-1252 or iso-8859-15",
             )
         }
         ("template", "newline_sequence") => {
@@ -110,7 +111,13 @@ mod tests {
         assert!(refused("file", "attributes", json!("e")));
         assert!(!refused("copy", "attributes", json!("")));
         assert!(!refused("copy", "attributes", json!(null)));
-        assert!(refused("template", "output_encoding", json!("latin-1")));
+        assert!(refused("template", "output_encoding", json!("utf-16")));
+        assert!(!refused(
+            "template",
+            "output_encoding",
+            json!("windows-1252")
+        ));
+        assert!(!refused("template", "output_encoding", json!("")));
         assert!(!refused("template", "output_encoding", json!("UTF-8")));
         assert!(!refused("template", "output_encoding", json!("utf8")));
         assert!(refused("template", "newline_sequence", json!("crlf")));
