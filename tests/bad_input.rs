@@ -403,7 +403,7 @@ fn settings_rprov_would_ignore_are_refused_at_load_time() {
             "output_encoding.yml",
             &[
                 "output_encoding.yml:6:",
-                "rprov writes templates as UTF-8 only",
+                "`output_encoding: utf-16` is no character set rprov can write",
             ],
         ),
         (
