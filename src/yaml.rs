@@ -359,6 +359,12 @@ mod tests {
             render(root.get("b").unwrap()),
             serde_json::json!(["{# c #}", {"{{ k }}": "{{ v }}"}])
         );
+        // A line break and a tab, escaped in the literal, come back as such.
+        let block = parse("e: !unsafe |\n  {{ a }}\n  \tb\n");
+        assert_eq!(
+            render(block.get("e").unwrap()),
+            serde_json::json!("{{ a }}\n\tb\n")
+        );
         assert_eq!(root.get("c").unwrap().value, Value::Str("plain".into()));
         assert_eq!(root.get("d").unwrap().value, Value::Str("0644".into()));
     }

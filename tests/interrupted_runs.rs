@@ -81,6 +81,15 @@ fn finish(child: Child) -> (i32, String, String) {
     (out.status.code().unwrap_or(-1), stdout, stderr)
 }
 
+/// SIGKILL to the run's ssh masters (see [`processes_using`]): the
+/// connection drops under rprov, which itself goes on.
+fn kill_masters(ctl: &Path) {
+    for p in processes_using(ctl) {
+        let pid = p.split(':').next().unwrap_or_default();
+        let _ = Command::new("kill").args(["-9", pid]).status();
+    }
+}
+
 /// Processes (ssh masters) whose command line mentions `ctl`.
 fn processes_using(ctl: &Path) -> Vec<String> {
     let needle = ctl.display().to_string();
@@ -379,10 +388,7 @@ fn a_master_killed_mid_run_is_reported_as_a_lost_connection_in_words() {
         "the slow task never started"
     );
     // Kill the host's ssh master (not rprov) while the task runs.
-    for p in processes_using(ctl.path()) {
-        let pid = p.split(':').next().unwrap_or_default();
-        let _ = Command::new("kill").args(["-9", pid]).status();
-    }
+    kill_masters(ctl.path());
     let (code, out, err) = finish(child);
     let all = format!("{out}\n{err}");
     assert_eq!(code, 4, "{all}");
@@ -423,10 +429,7 @@ fn a_connection_lost_under_a_batch_names_the_changes_in_it() {
             .exists()),
         "the slow task never started"
     );
-    for p in processes_using(ctl.path()) {
-        let pid = p.split(':').next().unwrap_or_default();
-        let _ = Command::new("kill").args(["-9", pid]).status();
-    }
+    kill_masters(ctl.path());
     let (code, out, err) = finish(child);
     let all = format!("{out}\n{err}");
     assert_eq!(code, 4, "{all}");

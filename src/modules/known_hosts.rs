@@ -29,16 +29,17 @@ use crate::probe::FileKind;
 const DEFAULT_PATH: &str = "~/.ssh/known_hosts";
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let host = match cx.str_arg("name")?.or(cx.str_arg("host")?) {
-        Some(h) => h.to_lowercase(),
-        None => return Err(PlanError::Fail("`known_hosts` needs `name`".into())),
+    let Some(name) = cx.str_arg("name")?.or(cx.str_arg("host")?) else {
+        return Err(PlanError::Fail("`known_hosts` needs `name`".into()));
     };
+    let host = name.to_lowercase();
     let path_arg = cx
         .str_arg("path")?
         .unwrap_or_else(|| DEFAULT_PATH.to_string());
     let hash_host = cx.bool_arg("hash_host", false)?;
     let present = cx.str_arg("state")?.as_deref() != Some("absent");
-    let key = match cx.str_arg("key")?.filter(|k| !k.is_empty()) {
+    let key_arg = cx.str_arg("key")?;
+    let key = match key_arg.clone().filter(|k| !k.is_empty()) {
         None if present => {
             return Err(PlanError::Fail(
                 "No key specified when adding a host".into(),
@@ -79,12 +80,18 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     };
     let text = before.as_deref().unwrap_or_default();
     let found = search(&host, key.as_deref(), before.as_deref())?;
-    let after = rewrite(text, &host, key.as_deref(), present, &found);
+    let ansible_after = diff_after(text, key.as_deref(), present, &found);
+    let after = if !present && key.is_none() {
+        without_host(text, &host)
+    } else {
+        ansible_after.clone()
+    };
 
+    // The arguments as given, as ansible-core's result has them.
     let mut result = Map::new();
     for (k, v) in [
-        ("name", json!(host)),
-        ("key", json!(key)),
+        ("name", json!(name)),
+        ("key", json!(key_arg)),
         ("path", json!(path)),
         ("hash_host", json!(hash_host)),
         ("state", json!(if present { "present" } else { "absent" })),
@@ -97,12 +104,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             "before_header": if before.is_some() { path.as_str() } else { "/dev/null" },
             "after_header": path,
             "before": text,
-            "after": diff_after(text, key.as_deref(), present, &found),
+            "after": ansible_after,
         }),
     );
-    let changed = found.replace_or_add || present != found.found;
-    let keep = !present && found.line.is_none() && key.is_some();
-    if keep || !changed || after == text {
+    // ansible-core's `changed` (`replace_or_add or (state == "present") !=
+    // found`) is this in every case but one: `ssh-keygen -R` of a host whose
+    // only lines are `@cert-authority` or `@revoked`, which leaves the file
+    // as it is, and rprov says so.
+    if after == text {
         result.insert("changed".into(), json!(false));
         return Ok(Decision::Ok { result, msg: None });
     }
@@ -284,11 +293,10 @@ fn wildcard(pattern: &str, s: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
-/// What ansible-core's `search_for_host_key` answers.
+/// What ansible-core's `search_for_host_key` answers (its `found`, whether
+/// any line is the host's, is not needed: the file says it).
 #[derive(Debug, Default, PartialEq)]
 struct Found {
-    /// Some line is the host's.
-    found: bool,
     /// The key asked for is not there as it is: it is added, or replaces
     /// the one at `line`.
     replace_or_add: bool,
@@ -335,14 +343,8 @@ fn search(host: &str, key: Option<&str>, text: Option<&str>) -> Result<Found, Pl
         .filter(|(_, l)| line_matches(l, host))
         .map(|(i, l)| (i + 1, l))
         .collect();
-    if mine.is_empty() {
+    let Some(key) = key.filter(|_| !mine.is_empty()) else {
         return Ok(Found::default());
-    }
-    let Some(key) = key else {
-        return Ok(Found {
-            found: true,
-            ..Found::default()
-        });
     };
     let Some(new) = fields(key.trim()) else {
         return Err(PlanError::Fail(format!(
@@ -373,14 +375,12 @@ fn search(host: &str, key: Option<&str>, text: Option<&str>) -> Result<Found, Pl
         }
         if new.kind == old.kind {
             return Ok(Found {
-                found: true,
                 replace_or_add: true,
                 line: Some(n),
             });
         }
     }
     Ok(Found {
-        found: true,
         replace_or_add: true,
         line: None,
     })
@@ -388,27 +388,22 @@ fn search(host: &str, key: Option<&str>, text: Option<&str>) -> Result<Found, Pl
 
 fn exact(line: usize) -> Found {
     Found {
-        found: true,
         replace_or_add: false,
         line: Some(line),
     }
 }
 
-/// The file once the task is done: `key`'s line replaced or added, or the
-/// host's lines removed.
-fn rewrite(text: &str, host: &str, key: Option<&str>, present: bool, found: &Found) -> String {
-    if !present && key.is_none() {
-        // `ssh-keygen -R`: the host's lines go, its CA and revocations stay.
-        return text
-            .split_inclusive('\n')
-            .filter(|l| !line_matches(l, host) || fields(l).is_some_and(|f| f.marker.is_some()))
-            .collect();
-    }
-    diff_after(text, key, present, found)
+/// `ssh-keygen -R`, what `state: absent` without a `key` runs: the host's
+/// lines go, its CA and revocations stay.
+fn without_host(text: &str, host: &str) -> String {
+    text.split_inclusive('\n')
+        .filter(|l| !line_matches(l, host) || fields(l).is_some_and(|f| f.marker.is_some()))
+        .collect()
 }
 
-/// ansible-core's `compute_diff` `after`: the found line dropped when it is
-/// replaced or removed, the key appended when it is added.
+/// ansible-core's `compute_diff` `after`, which is also the file it writes
+/// (but for `ssh-keygen -R`, see [`without_host`]): the found line dropped
+/// when it is replaced or removed, the key appended when it is added.
 fn diff_after(text: &str, key: Option<&str>, present: bool, found: &Found) -> String {
     let mut out = String::with_capacity(text.len() + key.map_or(0, str::len));
     for (i, line) in text.split_inclusive('\n').enumerate() {
@@ -624,5 +619,13 @@ mod tests {
             unreachable!()
         };
         assert_eq!(action.result["diff"]["before_header"], json!("/dev/null"));
+        // The arguments as given (ansible-core returns its params), though
+        // the name is matched in lower case and the line ends with `\n`.
+        let d = plan_on(json!({"name": "H", "key": "h ssh-ed25519 K"}), None).unwrap();
+        let Decision::Change { action, .. } = &d else {
+            panic!("expected a change, got {d:?}");
+        };
+        assert_eq!(action.result["name"], json!("H"));
+        assert_eq!(action.result["key"], json!("h ssh-ed25519 K"));
     }
 }

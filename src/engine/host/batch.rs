@@ -3,10 +3,10 @@
 //!
 //! A change whose effect is known when it is planned (a file, a line, a
 //! directory, a user, a unit: an [`Action`] that fails by its exit status
-//! alone, whatever else it reads of its output) is not run at once. It is kept, with the tasks after it planned against
-//! what the host will be once it ran (the paths it touches are forgotten, so
-//! a later task on the same path asks again), and their outcomes wait with
-//! it. The kept changes run, in task order, at the front of the next remote
+//! alone, whatever else it reads of its output) is not run at once. It is
+//! kept, with the tasks after it planned against what the host will be once
+//! it ran (the paths it touches are forgotten, so a later task on the same
+//! path asks again), and their outcomes wait with it. The kept changes run, in task order, at the front of the next remote
 //! command the host needs anyway (a probe, a command, a module that reads
 //! its output) or, when none comes, at the end of the task list. Each runs
 //! in a subshell of its own behind a marker; the first that fails stops the
@@ -496,7 +496,8 @@ fn lost<'a>(changed: impl Iterator<Item = &'a str>) -> Option<String> {
         [first, .., last] => format!("{} tasks, `{first}` to `{last}`", names.len()),
     };
     Some(format!(
-        "the connection was lost while the changes of {listed} were being made in one remote command;          some may have been made (a file is the old one or the new one, never torn): run again to see which"
+        "the connection was lost while the changes of {listed} were being made in one remote command; \
+         some may have been made (a file is the old one or the new one, never torn): run again to see which"
     ))
 }
 
@@ -714,9 +715,6 @@ mod tests {
         assert_eq!(ran.parts[&2].status, 0);
     }
 
-    /// The batch script itself, run by `sh`: each part reads exactly its
-    /// own bytes, a part that reads none of them leaves the next its own,
-    /// a script's `set -e` holds, and a failing part stops the rest.
     /// A lost connection names the tasks whose changes were in flight.
     #[test]
     fn a_lost_batch_names_its_tasks() {
@@ -725,9 +723,13 @@ mod tests {
         assert!(one.contains("of `conf` were"), "{one}");
         let many = lost(["a", "b", "b", "c"].into_iter()).unwrap();
         assert!(many.contains("of 3 tasks, `a` to `c`"), "{many}");
+        assert!(many.contains("command; some may"), "{many}");
         assert!(many.contains("run again"), "{many}");
     }
 
+    /// The batch script itself, run by `sh`: each part reads exactly its
+    /// own bytes, a part that reads none of them leaves the next its own,
+    /// a script's `set -e` holds, and a failing part stops the rest.
     #[test]
     fn parts_share_stdin_and_the_first_failure_stops_the_rest() {
         let script = format!(

@@ -29,13 +29,13 @@ use serde_json::{json, Map, Value as Json};
 use crate::playbook::{Task, Vars};
 use crate::report::Status;
 
+use super::*;
+
 /// Whether `task` is `wait_for_connection`: no decision over facts, it
 /// closes and reopens the host's connection.
 pub(super) fn reconnects(task: &Task) -> bool {
     task.module == "wait_for_connection"
 }
-
-use super::*;
 
 /// Ansible's defaults, in seconds.
 const CONNECT_TIMEOUT: i64 = 5;
