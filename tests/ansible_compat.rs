@@ -239,7 +239,7 @@ fn timeout_stops_a_command_that_runs_too_long() {
     );
     assert_eq!(
         fs::read_to_string(base.join("timeout.txt")).expect("timeout.txt"),
-        "done|124|the command ran longer than its `timeout: 1` and was stopped\n"
+        "done|False|True|124|True|1|Timed out after 1 second(s).|True|Timeout -1 is invalid, it must be between 0 and 100000000.\n"
     );
 }
 
@@ -394,4 +394,23 @@ fn one_remote_command_for_tasks_of_three_users_over_ssh() {
         );
         assert_eq!(r["remote_commands"], 1, "{}", again.dump());
     }
+}
+
+/// A play's `connection: local` runs it on the controller; an
+/// `ansible_connection` variable beats the keyword, as in Ansible.
+#[test]
+fn the_connection_keyword_runs_a_play_locally() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
+    let target = target_dir(USER);
+    let base = target.path();
+    let run = apply(&inv, "connection_keyword.yml", base, &[]);
+    run.expect_code(0);
+    assert_eq!(
+        fs::read_to_string(base.join("connection.txt")).expect("connection.txt"),
+        "none local|over-ssh ssh|over-ssh ssh\n",
+        "{}",
+        run.dump()
+    );
 }

@@ -165,7 +165,7 @@ fn task_errors_name_the_file_and_line_and_exit_2() {
         &[
             // The argument's own line, not the task's.
             "undefined_arg.yml:9:",
-            "undefined variable 'nosuchvar'",
+            "'nosuchvar' is undefined",
             "help: define `nosuchvar`",
         ],
     );
@@ -192,10 +192,7 @@ fn task_errors_name_the_file_and_line_and_exit_2() {
     run.expect_code(2);
     assert_says(
         &run,
-        &[
-            "undefined_free_form.yml:5:",
-            "undefined variable 'nosuchvar'",
-        ],
+        &["undefined_free_form.yml:5:", "'nosuchvar' is undefined"],
     );
 
     // Undefined variable in a template: the template file and its line.
@@ -209,7 +206,7 @@ fn task_errors_name_the_file_and_line_and_exit_2() {
         &run,
         &[
             "roles/web/tasks/main.yml:1:",
-            "templates/undefined.j2:3: undefined variable 'missing_in_template'",
+            "templates/undefined.j2:3: 'missing_in_template' is undefined",
             "help: define `missing_in_template`",
         ],
     );

@@ -253,7 +253,7 @@ fn undefined_variable_gets_did_you_mean_at_load_and_when_rendered() {
     assert_says(
         &run,
         &[
-            "jail.j2:2: undefined variable 'base_fail2ban_maxretyr'",
+            "jail.j2:2: 'base_fail2ban_maxretyr' is undefined",
             "help: did you mean `base_fail2ban_maxretry`? Otherwise define `base_fail2ban_maxretyr`",
         ],
     );

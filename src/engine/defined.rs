@@ -54,6 +54,7 @@ const MAGIC: &[&str] = &[
     "template_mtime",
     "template_uid",
     "template_run_date",
+    "template_destpath",
     "ansible_managed",
 ];
 

@@ -180,6 +180,38 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 /// does to each argument: `$NAME` and `${NAME}` become the variable's value
 /// when it is set and stay as written when not; a leading `~` or `~user`
 /// becomes the home directory. `None` when the word has nothing to expand.
+/// ansible-core's `start`, `end` and `delta` of a command that ran from
+/// `started` for `elapsed`: `2026-12-04 11:00:00.123456` (UTC) and
+/// `0:00:03.004567`. rprov times the remote command on the controller, so
+/// the round trip to the host is included.
+pub fn insert_times(
+    result: &mut serde_json::Map<String, Json>,
+    started: std::time::SystemTime,
+    elapsed: std::time::Duration,
+) {
+    let stamp = |t: std::time::SystemTime| {
+        let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        format!(
+            "{}.{:06}",
+            rprov_template::date_time_utc(d.as_secs()),
+            d.subsec_micros()
+        )
+    };
+    let secs = elapsed.as_secs();
+    result.insert("start".into(), json!(stamp(started)));
+    result.insert("end".into(), json!(stamp(started + elapsed)));
+    result.insert(
+        "delta".into(),
+        json!(format!(
+            "{}:{:02}:{:02}.{:06}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60,
+            elapsed.subsec_micros()
+        )),
+    );
+}
+
 fn expansion(word: &str, i: usize) -> Option<String> {
     let var = format!("_rp_a{i}");
     let mut lines = format!("{var}=\n");
@@ -336,6 +368,16 @@ mod tests {
     /// Exit status of the check for `program`, run by the local `sh`.
     /// `creates` with a glob asks the host, with the literal parts quoted:
     /// a `$(…)` in the path is a name, not a command.
+    #[test]
+    fn times_are_ansible_cores_format() {
+        let mut r = serde_json::Map::new();
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_micros(1_764_846_000_123_456);
+        insert_times(&mut r, at, std::time::Duration::from_micros(3_723_004_567));
+        assert_eq!(r["start"], json!("2025-12-04 11:00:00.123456"));
+        assert_eq!(r["end"], json!("2025-12-04 12:02:03.128023"));
+        assert_eq!(r["delta"], json!("1:02:03.004567"));
+    }
+
     #[test]
     fn creates_and_removes_take_a_glob() {
         let dir = tempfile::tempdir().unwrap();

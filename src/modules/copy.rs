@@ -108,6 +108,7 @@ pub fn plan_template(cx: &PlanCx) -> Result<Decision, PlanError> {
             comment_start: cx.str_arg("comment_start_string")?,
             comment_end: cx.str_arg("comment_end_string")?,
         },
+        ..defaults
     };
     let text = (cx.render)(&path, &opts).map_err(PlanError::Fail)?;
     // A name rprov cannot write was refused (see `refuse`).

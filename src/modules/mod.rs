@@ -12,7 +12,7 @@
 pub mod ansible_fallback;
 pub mod args;
 pub mod change;
-mod command;
+pub(crate) mod command;
 pub use command::NOT_FOUND_MARK;
 mod copy;
 mod copy_tree;

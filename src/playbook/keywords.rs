@@ -34,7 +34,7 @@ pub(super) struct Keywords {
     environment: Option<Json>,
     any_errors_fatal: Option<bool>,
     throttle: Option<usize>,
-    timeout: Option<(u64, Origin)>,
+    timeout: Option<(i64, Origin)>,
     until: Option<String>,
     retries: Option<Json>,
     delay: Option<Json>,
@@ -42,6 +42,48 @@ pub(super) struct Keywords {
     delegate_local: bool,
     delegate_to: Option<String>,
 }
+
+/// A keyword that must be a literal whole number (`throttle`, `timeout`),
+/// and where it was written. rprov reads such keywords when the playbook
+/// loads, so a template is an error. With `negative`, a value below 0 is
+/// kept: a `timeout` out of ansible-core's range (0 to [`MAX_TIMEOUT`])
+/// fails its task when it runs, with ansible-core's message.
+fn whole_number(
+    doc: &Document,
+    node: &Node,
+    key: &str,
+    negative: bool,
+) -> Result<Option<(i64, Origin)>, LoadError> {
+    let Some(n) = node.get(key) else {
+        return Ok(None);
+    };
+    let v = match &n.value {
+        Value::Int(i) => Some(*i),
+        Value::Str(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    match v {
+        Some(v) if negative || v >= 0 => Ok(Some((v, doc.origin(n)))),
+        _ => {
+            let found = match &n.value {
+                Value::Int(i) => i.to_string(),
+                Value::Str(s) => format!("`{s}`"),
+                _ => n.kind().to_string(),
+            };
+            let want = if negative { "" } else { " of 0 or more" };
+            Err(LoadError::new(
+                doc.origin(n),
+                format!("`{key}` must be a whole number{want}, found {found}"),
+            )
+            .with_hint(
+                "rprov reads it when the playbook loads: write the number itself, not a template",
+            ))
+        }
+    }
+}
+
+/// The largest `timeout` ansible-core takes (BSD's alarm limit).
+pub const MAX_TIMEOUT: i64 = 100_000_000;
 
 /// Modules a `timeout` can stop: commands, and the controller's own modules
 /// (which finish at once). rprov's file and system modules have no way to be
@@ -210,33 +252,9 @@ impl Keywords {
                 .ok_or_else(|| LoadError::new(doc.origin(n), "`vars` must be a mapping"))?,
         };
         check_become_method(doc, node)?;
-        let count_of = |key: &str| -> Result<Option<(u64, Origin)>, LoadError> {
-            let Some(n) = node.get(key) else {
-                return Ok(None);
-            };
-            let v = match &n.value {
-                Value::Int(i) => u64::try_from(*i).ok(),
-                Value::Str(s) => s.trim().parse::<u64>().ok(),
-                _ => None,
-            };
-            match v {
-                Some(v) => Ok(Some((v, doc.origin(n)))),
-                None => {
-                    let found = match &n.value {
-                        Value::Int(i) => i.to_string(),
-                        Value::Str(s) => format!("`{s}`"),
-                        _ => n.kind().to_string(),
-                    };
-                    Err(LoadError::new(
-                        doc.origin(n),
-                        format!("`{key}` must be a whole number of 0 or more, found {found}"),
-                    )
-                    .with_hint("rprov reads it when the playbook loads: write the number itself, not a template"))
-                }
-            }
-        };
-        let throttle = count_of("throttle")?.map(|(n, _)| n as usize);
-        let timeout = count_of("timeout")?.filter(|(n, _)| *n > 0);
+        let throttle = whole_number(doc, node, "throttle", false)?
+            .map(|(n, _)| usize::try_from(n).unwrap_or(usize::MAX));
+        let timeout = whole_number(doc, node, "timeout", true)?.filter(|(n, _)| *n != 0);
         let run_once = bool_of("run_once")?.unwrap_or(false);
         let (delegate_local, delegate_to) = match node.get("delegate_to") {
             None => (false, None),

@@ -27,6 +27,7 @@ const PLAY_KEYS: &[&str] = &[
     "handlers",
     "tags",
     "remote_user",
+    "connection",
     "any_errors_fatal",
     "strategy",
     "collections",
@@ -47,7 +48,6 @@ const UNSUPPORTED_PLAY_KEYS: &[&str] = &[
     "timeout",
     "module_defaults",
     "vars_prompt",
-    "connection",
     "port",
     "check_mode",
     "diff",
@@ -59,6 +59,47 @@ const UNSUPPORTED_PLAY_KEYS: &[&str] = &[
     "become_exe",
     "become_flags",
 ];
+
+/// The connections a play's `connection:` may name: the ones rprov has
+/// (paramiko and `smart` are served by OpenSSH, as for `ansible_connection`).
+const CONNECTIONS: &[&str] = &[
+    "ssh",
+    "smart",
+    "paramiko",
+    "paramiko_ssh",
+    "local",
+    "ansible.builtin.ssh",
+    "ansible.builtin.local",
+    "ansible.builtin.paramiko_ssh",
+];
+
+/// A play's `connection:` keyword, as the variable layer it becomes.
+fn connection_keyword(doc: &Document, node: &Node) -> Result<Option<Vars>, LoadError> {
+    let Some(n) = node.get("connection") else {
+        return Ok(None);
+    };
+    match scalar_string(n) {
+        Some(c) if CONNECTIONS.contains(&c.as_str()) => {
+            let c = c.replace("paramiko_ssh", "paramiko");
+            Ok(Some(
+                [(
+                    "ansible_connection".to_string(),
+                    serde_json::Value::String(c),
+                )]
+                .into_iter()
+                .collect(),
+            ))
+        }
+        _ => Err(LoadError::new(
+            doc.origin(n),
+            format!(
+                "`connection: {}` is not a connection rprov has",
+                n.to_json().as_str().unwrap_or("…")
+            ),
+        )
+        .with_hint("use `ssh` (OpenSSH, also for `smart` and `paramiko`) or `local`")),
+    }
+}
 
 /// `strategy:` values rprov accepts. Neither changes how it runs: inside a
 /// play each host goes at its own pace (README, "plays").
@@ -280,6 +321,7 @@ fn load_play(
         .get("remote_user")
         .and_then(scalar_string)
         .or_else(|| cx.opts.remote_user.clone());
+    let connection = connection_keyword(doc, node)?;
     let flag = |key: &str| yes_no(doc, node, key);
     let any_errors_fatal = flag("any_errors_fatal")?.or(cx.opts.any_errors_fatal);
     let force_handlers = flag("force_handlers")?.unwrap_or(false);
@@ -445,6 +487,7 @@ fn load_play(
         become_,
         become_user,
         remote_user,
+        connection,
         gather_facts,
         any_errors_fatal: any_errors_fatal.unwrap_or(false),
         max_fail_percentage,

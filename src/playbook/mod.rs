@@ -7,7 +7,7 @@
 //! (variables, templates, conditions) happens later, per host, in `compile`.
 
 mod keywords;
-pub use keywords::LOCALHOST;
+pub use keywords::{LOCALHOST, MAX_TIMEOUT};
 mod load;
 mod role;
 pub mod serial;
@@ -47,6 +47,10 @@ pub struct Play {
     /// The `remote_user` keyword: the login when no `ansible_user` variable
     /// (from any layer) names one, as in Ansible.
     pub remote_user: Option<String>,
+    /// The `connection` keyword (`local`, `ssh`), as the lowest variable
+    /// layer `{ansible_connection: …}`: any `ansible_connection` variable
+    /// beats it, and it beats ansible.cfg, as in Ansible.
+    pub connection: Option<Vars>,
     pub gather_facts: bool,
     /// `any_errors_fatal`: a failed or unreachable host stops the play on all
     /// hosts (tasks inherit it too, see [`Task::any_errors_fatal`]).
@@ -272,8 +276,9 @@ pub struct Task {
     /// `throttle`: at most this many hosts run the task at once (0: no limit).
     pub throttle: usize,
     /// `timeout` in seconds (command and shell): the command is stopped and
-    /// the task fails when it runs longer.
-    pub timeout: Option<u64>,
+    /// the task fails when it runs longer. As written: a value out of
+    /// ansible-core's range fails the task when it runs.
+    pub timeout: Option<i64>,
     pub until: Option<String>,
     pub retries: Option<serde_json::Value>,
     pub delay: Option<serde_json::Value>,

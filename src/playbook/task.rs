@@ -78,7 +78,7 @@ pub struct Inherited {
     pub any_errors_fatal: Option<bool>,
     pub throttle: Option<usize>,
     /// `timeout` and where it was written (checked against each task's module).
-    pub timeout: Option<(u64, crate::diag::Origin)>,
+    pub timeout: Option<(i64, crate::diag::Origin)>,
     /// `collections:` of the play (module lookup for the Ansible fallback).
     pub collections: Vec<String>,
 }

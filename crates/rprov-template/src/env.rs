@@ -42,6 +42,7 @@ pub fn build() -> Environment<'static> {
             }
         }
     });
+    env.add_function(crate::chain::FUNCTION, crate::chain::chain);
     filters::register(&mut env);
     jinja_tests::register(&mut env);
     lookup::register(&mut env);
@@ -93,6 +94,8 @@ pub fn with_syntax<'e>(
         .block_delimiters(pick(&d.block_start, "{%"), pick(&d.block_end, "%}"))
         .variable_delimiters(pick(&d.variable_start, "{{"), pick(&d.variable_end, "}}"))
         .comment_delimiters(pick(&d.comment_start, "{#"), pick(&d.comment_end, "#}"))
+        .line_statement_prefix(opts.line_statement_prefix.clone().unwrap_or_default())
+        .line_comment_prefix(opts.line_comment_prefix.clone().unwrap_or_default())
         .trim_blocks(opts.trim_blocks)
         .lstrip_blocks(opts.lstrip_blocks)
         .keep_trailing_newline(true)

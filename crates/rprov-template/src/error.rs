@@ -31,7 +31,7 @@ pub enum TemplateErrorKind {
 pub struct TemplateError {
     /// What went wrong, coarsely.
     pub kind: TemplateErrorKind,
-    /// A message for the user, e.g. `undefined variable 'pds_hostname'`.
+    /// A message for the user, e.g. `'pds_hostname' is undefined`.
     pub message: String,
     /// The 1-based line within the source, when known.
     pub line: Option<usize>,

@@ -30,6 +30,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("reachable", |v: &Value| unreachable(v).map(|u| !u));
     env.add_test("failed", failed);
     env.add_test("failure", failed);
+    env.add_test("timedout", timedout);
     env.add_test("changed", changed);
     env.add_test("change", changed);
     env.add_test("skipped", skipped);
@@ -209,6 +210,16 @@ pub fn failed(value: &Value) -> Result<bool, Error> {
     }
     let rc = value.get_attr("rc").unwrap_or(Value::UNDEFINED);
     Ok(!rc.is_undefined() && !rc.is_none() && rc.as_i64() != Some(0))
+}
+
+/// `result is timedout`: its `timedout` holds a `period`, as a task stopped
+/// by its `timeout` keyword reports.
+pub fn timedout(value: &Value) -> Result<bool, Error> {
+    if result_flag("timedout", value, "timedout")? != Some(true) {
+        return Ok(false);
+    }
+    let timedout = value.get_attr("timedout")?;
+    Ok(timedout.get_attr("period").is_ok_and(|p| p.is_true()))
 }
 
 /// `result is succeeded`: not failed.

@@ -16,9 +16,12 @@
 //!   minijinja alone does not always do, see [`undefined`].
 #![deny(missing_docs)]
 
+mod chain;
 mod convert;
 pub mod env;
 mod error;
+mod header;
+pub use header::has_header;
 pub mod filters;
 mod include;
 pub mod jinja_tests;
@@ -63,6 +66,11 @@ pub struct FileOptions {
     /// Other Jinja delimiters than `{{ }}`, `{% %}` and `{# #}` (the
     /// `variable_start_string` family of arguments).
     pub delimiters: Delimiters,
+    /// A prefix that makes a line a statement (`# for x in y`), as Jinja's
+    /// option of that name; only a template's `#jinja2:` line sets it.
+    pub line_statement_prefix: Option<String>,
+    /// A prefix that makes the rest of a line a comment, likewise.
+    pub line_comment_prefix: Option<String>,
 }
 
 /// Jinja delimiters a template file sets in place of the defaults, as the
@@ -98,6 +106,8 @@ impl Default for FileOptions {
             lstrip_blocks: false,
             newline_sequence: "\n",
             delimiters: Delimiters::default(),
+            line_statement_prefix: None,
+            line_comment_prefix: None,
         }
     }
 }
@@ -154,7 +164,10 @@ impl Templater {
         opts: &FileOptions,
     ) -> Result<std::borrow::Cow<'_, minijinja::Environment<'static>>, minijinja::Error> {
         use std::borrow::Cow;
-        if !opts.delimiters.is_default() {
+        if !opts.delimiters.is_default()
+            || opts.line_statement_prefix.is_some()
+            || opts.line_comment_prefix.is_some()
+        {
             return env::with_syntax(&self.env, opts).map(Cow::Owned);
         }
         let index = match (opts.trim_blocks, opts.lstrip_blocks) {
@@ -250,9 +263,10 @@ impl Templater {
                 });
             }
         }
+        let chained = chain::rewrite_template(source, &Delimiters::default());
         let tmpl = self
             .env
-            .template_from_named_str(INLINE_NAME, source)
+            .template_from_named_str(INLINE_NAME, &chained)
             .map_err(|e| TemplateError::from_minijinja(&e, source, ctx, None))?;
         render_bounded(&tmpl, convert::to_value(ctx))
             .map(serde_json::Value::String)
@@ -337,9 +351,10 @@ impl Templater {
         ctx: &serde_json::Value,
     ) -> Result<serde_json::Value, TemplateError> {
         convert::forget_missing();
+        let chained = chain::rewrite_expr(expr);
         let compiled = self
             .env
-            .compile_expression(expr)
+            .compile_expression(&chained)
             .map_err(|e| TemplateError::from_minijinja(&e, expr, ctx, None))?;
         let value: Value = compiled
             .eval(convert::to_value(ctx))
@@ -400,6 +415,22 @@ pub(crate) fn render_text(
     opts: &FileOptions,
     includes: &IncludePath,
 ) -> Result<String, RenderFailure> {
+    // A `#jinja2:` first line sets the file's own options.
+    let header_env;
+    let header_opts;
+    let (env, source, opts) = if header::has_header(source) {
+        let (own, rest) = header::split(source, opts).map_err(|message| {
+            RenderFailure::Engine(minijinja::Error::new(
+                minijinja::ErrorKind::SyntaxError,
+                message,
+            ))
+        })?;
+        header_opts = own;
+        header_env = env::with_syntax(env, &header_opts).map_err(RenderFailure::Engine)?;
+        (&header_env, rest, &header_opts)
+    } else {
+        (env, source, opts)
+    };
     let wanted_newlines = trailing_newlines(source);
     let source = normalize_newlines(source, opts.newline_sequence);
     let source = source
@@ -412,6 +443,7 @@ pub(crate) fn render_text(
         let mut env = env.clone();
         let path = includes.clone();
         let newline = opts.newline_sequence;
+        let delimiters = opts.delimiters.clone();
         env.set_loader(move |name| {
             let Some(file) = path.find(name) else {
                 return Ok(None);
@@ -419,7 +451,8 @@ pub(crate) fn render_text(
             limits::read_text_file(&file, limits::max_render_size())
                 .map(|text| {
                     let text = normalize_newlines(&text, newline);
-                    Some(text.strip_suffix(newline).unwrap_or(&text).to_string())
+                    let text = text.strip_suffix(newline).unwrap_or(&text);
+                    Some(chain::rewrite_template(text, &delimiters).into_owned())
                 })
                 .map_err(|e| {
                     minijinja::Error::new(
@@ -431,8 +464,9 @@ pub(crate) fn render_text(
         with_loader = env;
         &with_loader
     };
+    let chained = chain::rewrite_template(source, &opts.delimiters);
     let tmpl = env
-        .template_from_named_str(origin, source)
+        .template_from_named_str(origin, &chained)
         .map_err(RenderFailure::Engine)?;
     let mut out = render_bounded(&tmpl, ctx)?;
     for _ in trailing_newlines(&out)..wanted_newlines {

@@ -2,7 +2,7 @@
 //!
 //! With strict undefined, minijinja fails with "undefined value", and only
 //! sometimes says which expression was undefined. Users need the name
-//! (`undefined variable 'pds_hostname'`), so on an undefined error we:
+//! (`'pds_hostname' is undefined`, in Ansible's words), so on an undefined error we:
 //!
 //! 1. take the expression minijinja's debug info names (`` `pds.hostname` is
 //!    undefined``), when present;
@@ -77,7 +77,8 @@ fn build(name: Option<String>, detail: &str, line: Option<usize>) -> TemplateErr
                 Some((parent, attr)) => {
                     format!("undefined variable '{n}': '{parent}' has no attribute '{attr}'")
                 }
-                None => format!("undefined variable '{n}'"),
+                // Ansible's words, which `rescue:` blocks match on.
+                None => format!("'{n}' is undefined"),
             },
             None if detail.is_empty() => "undefined variable".to_string(),
             // An undefined item inside the result (see `convert::from_value`).

@@ -221,17 +221,17 @@ fn undefined_top_level_name_is_reported_with_line() {
     assert_eq!(err.undefined.as_deref(), Some("pds_hostname"));
     assert_eq!(err.line, Some(2));
     assert!(
-        err.message.contains("undefined variable 'pds_hostname'"),
+        err.message.contains("'pds_hostname' is undefined"),
         "{}",
         err.message
     );
     assert_eq!(err.origin.as_deref(), Some("pds.conf.j2"));
     assert_eq!(
         err.to_string(),
-        "undefined variable 'pds_hostname' (pds.conf.j2:2)"
+        "'pds_hostname' is undefined (pds.conf.j2:2)"
     );
     let err = t().render_str("x {{ nope }}", &json!({})).unwrap_err();
-    assert_eq!(err.to_string(), "undefined variable 'nope' (line 1)");
+    assert_eq!(err.to_string(), "'nope' is undefined (line 1)");
 }
 
 #[test]
@@ -304,7 +304,7 @@ fn undefined_in_condition_and_native_expression() {
     assert_eq!(err.undefined.as_deref(), Some("enable_thing"));
     let err = t().render_str("{{ listy }}", &json!({})).unwrap_err();
     assert_eq!(err.undefined.as_deref(), Some("listy"));
-    assert_eq!(err.message, "undefined variable 'listy'");
+    assert_eq!(err.message, "'listy' is undefined");
 }
 
 #[test]
@@ -509,19 +509,43 @@ fn range_global() {
     );
 }
 
-/// Known gap (see README): minijinja's strict mode refuses attribute access
-/// on an undefined parent even under `default`; the error at least names it.
+/// As in Ansible, a lookup of something undefined is undefined too when it
+/// goes into a test or `default`; printing it is still an error naming the
+/// first missing step.
 #[test]
-fn default_on_attribute_of_undefined_parent_names_the_parent() {
-    let err = t()
-        .render_str("{{ foo.bar | default('x') }}", &json!({}))
-        .unwrap_err();
-    assert_eq!(err.undefined.as_deref(), Some("foo"));
+fn lookups_chain_through_undefined_into_tests_and_default() {
+    let ctx = json!({"d": {"bar": {}}, "l": [{"foo": {}}], "k": "bar"});
+    for (expr, want) in [
+        ("foo.bar | default('x')", json!("x")),
+        ("foo.bar is defined", json!(false)),
+        ("d.bar.baz.abc is not defined", json!(true)),
+        ("d['bar']['baz']['abc'] | d('D')", json!("D")),
+        ("d[k].baz is undefined", json!(true)),
+        ("l.0.foo is defined and l.1.foo is not defined", json!(true)),
+        ("l[-1].foo.bar is none", json!(false)),
+        ("(foo | default({})).bar | default('x')", json!("x")),
+    ] {
+        assert_eq!(t().eval_expr(expr, &ctx).unwrap(), want, "{expr}");
+        let braced = format!("{{{{ {expr} }}}}");
+        assert_eq!(t().render_str(&braced, &ctx).unwrap(), want, "{braced}");
+    }
+    let file = t()
+        .render_file(
+            "{% if d.x.y is defined %}yes{% else %}no{% endif %}",
+            "f",
+            &ctx,
+        )
+        .unwrap();
+    assert_eq!(file, "no");
+    let err = t().render_str("{{ d.bar.baz.abc }}", &ctx).unwrap_err();
     assert_eq!(
-        t().render_str("{{ (foo | default({})).bar | default('x') }}", &json!({}))
-            .unwrap(),
-        json!("x")
+        err.undefined.as_deref(),
+        Some("d.bar.baz"),
+        "{}",
+        err.message
     );
+    let err = t().eval_expr("d.x.y | length", &ctx).unwrap_err();
+    assert_eq!(err.undefined.as_deref(), Some("d.x"), "{}", err.message);
 }
 
 /// Issue 12: `first_found` searches a role as Ansible's lookup does (the
@@ -706,5 +730,35 @@ fn varnames_lookup() {
             .contains("Invalid setting identifier, \"True\" is not a string"),
         "{}",
         e.message
+    );
+}
+
+/// A template's `#jinja2:` first line sets its own options, as
+/// ansible-core's; the line itself is not output, and a bad one fails with
+/// ansible-core's words.
+#[test]
+fn a_jinja2_first_line_sets_the_templates_options() {
+    let ctx = json!({"x": {"y": 1}});
+    let render = |s: &str| t().render_file(s, "t.j2", &ctx);
+    assert_eq!(
+        render("#jinja2: line_statement_prefix:\":\"\n: if true\nfoo\n: endif\nfoo\n").unwrap(),
+        "foo\nfoo\n"
+    );
+    assert_eq!(
+        render("#jinja2: variable_start_string: '[[', variable_end_string: ']]'\n{{ x }} [[ x.y ]] [[ x.z is defined ]]\n")
+            .unwrap(),
+        "{{ x }} 1 False\n"
+    );
+    assert_eq!(
+        render("#jinja2:lstrip_blocks: True\n  {% if true %}\nyes\n  {% endif %}\n").unwrap(),
+        "yes\n"
+    );
+    let err = render("#jinja2: lstrip_blocks=True\n").unwrap_err();
+    assert!(
+        err.message.contains(
+            "Missing key-value separator `:` in '#jinja2:' override pair ' lstrip_blocks=True'."
+        ),
+        "{}",
+        err.message
     );
 }

@@ -255,8 +255,12 @@ impl HostRunner {
             task_dir: task.origin.path.parent().map(Path::to_path_buf),
             playbook_dir: self.shared.playbook.dir.clone(),
         };
+        // `template_destpath`, as ansible-core: `dest` as the task gives it.
+        let dest = args.get("dest").and_then(|d| d.as_str());
         let render = |p: &Path, opts: &rprov_template::FileOptions| {
-            compiled.template(p, opts, || self.render_template_file(r, task, p, opts))
+            compiled.template(p, opts, || {
+                self.render_template_file(r, task, p, dest, opts)
+            })
         };
         let empty = HashMap::new();
         let facts = self.cache.get(become_).unwrap_or(&empty);
@@ -273,7 +277,7 @@ impl HostRunner {
             render: &render,
             vault_password: self.shared.vault_password.as_deref(),
             environment: &compiled.environment,
-            timeout: task.timeout,
+            timeout: task_timeout(task)?,
         };
         modules::plan(&cx).map_err(|e| match e {
             PlanError::Missing(m) => PlanError::Missing(at_task(task, &m)),
@@ -441,6 +445,7 @@ impl HostRunner {
         action: Action,
         become_: &Option<String>,
     ) -> Result<ItemOutcome, Stop> {
+        let started = (std::time::SystemTime::now(), Instant::now());
         let out = match self
             .remote(
                 Phase::Apply,
@@ -458,7 +463,23 @@ impl HostRunner {
         if out.status == 0 {
             self.learn_made(&action);
         }
-        Ok(self.outcome_of(action, out))
+        Ok(self.timed_outcome_of(action, out, started))
+    }
+
+    /// [`HostRunner::outcome_of`], with a command's `start`, `end` and
+    /// `delta` from when its remote command was sent (`started`).
+    pub(super) fn timed_outcome_of(
+        &self,
+        action: Action,
+        out: rprov_transport::Output,
+        started: (std::time::SystemTime, Instant),
+    ) -> ItemOutcome {
+        let command = matches!(action.output, OutputMode::Command { .. });
+        let mut o = self.outcome_of(action, out);
+        if command {
+            modules::command::insert_times(&mut o.result, started.0, started.1.elapsed());
+        }
+        o
     }
 
     /// What an action's output means for its task (see [`OutputMode`]).
@@ -531,7 +552,12 @@ impl HostRunner {
                     let msg = if let Some(m) = not_found {
                         m
                     } else if let (124, Some(secs)) = (out.status, timeout) {
-                        format!("the command ran longer than its `timeout: {secs}` and was stopped")
+                        // ansible-core's result of a task its `timeout` stopped.
+                        result.insert(
+                            "timedout".into(),
+                            json!({"frame": "the command was stopped with TERM, then KILL 5 s later", "period": secs}),
+                        );
+                        format!("Timed out after {secs} second(s).")
                     } else if stderr.is_empty() {
                         format!("non-zero return code {}", out.status)
                     } else {
@@ -669,5 +695,20 @@ const NO_TRACEBACK: &str = "(traceback unavailable)";
 pub(super) fn note_exception(o: &mut ItemOutcome) {
     if o.status == Status::Failed && !o.result.contains_key("exception") {
         o.result.insert("exception".into(), json!(NO_TRACEBACK));
+    }
+}
+
+/// The task's `timeout` in seconds, or its failure, in ansible-core's words,
+/// when the value is out of the range ansible-core takes.
+fn task_timeout(task: &Task) -> Result<Option<u64>, PlanError> {
+    match task.timeout {
+        None => Ok(None),
+        Some(t) => match u64::try_from(t) {
+            Ok(secs) if t <= crate::playbook::MAX_TIMEOUT => Ok(Some(secs)),
+            _ => Err(PlanError::Fail(format!(
+                "Timeout {t} is invalid, it must be between 0 and {}.",
+                crate::playbook::MAX_TIMEOUT
+            ))),
+        },
     }
 }

@@ -49,6 +49,7 @@ impl HostRunner {
         self.nonce += 1;
         let nonce = format!("{}x{}", std::process::id(), self.nonce);
         let script = fused_script(&action.script, &probe::script(&probes, &nonce));
+        let started = (std::time::SystemTime::now(), std::time::Instant::now());
         let out = match self
             .remote(Phase::Apply, &script, action.stdin.as_deref(), become_)
             .await
@@ -81,7 +82,7 @@ impl HostRunner {
         if let Ok(facts) = probe::parse(&probes, &nonce, &String::from_utf8_lossy(&probe_stdout)) {
             self.store(become_, facts);
         }
-        Ok(self.outcome_of(action, command))
+        Ok(self.timed_outcome_of(action, command, started))
     }
 }
 

@@ -451,7 +451,11 @@ impl HostRunner {
     ) -> Vec<&'a Vars> {
         let play = self.play();
         let mut l: Vec<&Vars> = Vec::with_capacity(16 + play.roles.len() * 4);
-        l.push(&self.shared.connection_default);
+        l.push(
+            play.connection
+                .as_ref()
+                .unwrap_or(&self.shared.connection_default),
+        );
         // Every public role's defaults, then the task's role's with its
         // chain's above them (Ansible's task-role layer).
         for r in &play.roles {
@@ -710,6 +714,7 @@ impl HostRunner {
         r: &Resolver,
         task: &Task,
         path: &Path,
+        dest: Option<&str>,
         opts: &rprov_template::FileOptions,
     ) -> Result<String, String> {
         let shown = crate::diag::display_path(path);
@@ -728,14 +733,15 @@ impl HostRunner {
             names.extend(sh.names.names(&sh.templater, &text, false).iter().cloned());
         }
         // Names are found by parsing with the default delimiters: a file
-        // with others gets every variable.
-        if !opts.delimiters.is_default() {
+        // with others (given by the task or its own `#jinja2:` line) gets
+        // every variable.
+        if !opts.delimiters.is_default() || rprov_template::has_header(&source) {
             names.push(super::vars::ALL_NAMES.to_string());
         }
         let ctx = r
             .context(names.iter().map(String::as_str))
             .map_err(|e| format!("{shown}: {e}"))?;
-        let ctx = template_vars::add(ctx, path, &names);
+        let ctx = template_vars::add(ctx, path, dest, &names);
         self.shared
             .templater
             .render_file_in(&source, &shown, &ctx, opts, &includes)

@@ -1,6 +1,7 @@
 //! The variables Ansible's `template` action gives a template of its own:
 //! `template_host`, `template_path`, `template_fullpath`, `template_mtime`,
-//! `template_uid`, `template_run_date` and `ansible_managed` (ansible-core's
+//! `template_uid`, `template_run_date`, `template_destpath` and
+//! `ansible_managed` (ansible-core's
 //! `generate_ansible_template_vars`). Only those the template uses are made,
 //! and a variable of the same name set by the user wins.
 
@@ -11,7 +12,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value as Json};
 
 /// `ctx` with the template variables `names` asks for and it lacks.
-pub(super) fn add(mut ctx: Json, path: &Path, names: &[String]) -> Json {
+/// `dest` is the task's `dest` as given (`template_destpath`).
+pub(super) fn add(mut ctx: Json, path: &Path, dest: Option<&str>, names: &[String]) -> Json {
     let Json::Object(m) = &mut ctx else {
         return ctx;
     };
@@ -45,6 +47,7 @@ pub(super) fn add(mut ctx: Json, path: &Path, names: &[String]) -> Json {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     set("template_run_date", Some(json!(date_time(now))));
+    set("template_destpath", Some(json!(dest)));
     set("ansible_managed", Some(json!("Ansible managed")));
     ctx
 }
@@ -93,9 +96,19 @@ mod tests {
     #[test]
     fn only_what_the_template_uses_and_the_user_did_not_set() {
         let f = tempfile::NamedTempFile::new().unwrap();
-        let names = vec!["template_path".to_string(), "ansible_managed".to_string()];
-        let ctx = add(json!({"ansible_managed": "mine"}), f.path(), &names);
+        let names = vec![
+            "template_path".to_string(),
+            "ansible_managed".to_string(),
+            "template_destpath".to_string(),
+        ];
+        let ctx = add(
+            json!({"ansible_managed": "mine"}),
+            f.path(),
+            Some("/etc/x"),
+            &names,
+        );
         assert_eq!(ctx["ansible_managed"], "mine");
+        assert_eq!(ctx["template_destpath"], "/etc/x");
         assert_eq!(ctx["template_path"], json!(f.path().display().to_string()));
         assert!(ctx.get("template_host").is_none());
     }

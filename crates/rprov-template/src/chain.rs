@@ -1,0 +1,414 @@
+//! Ansible's chained undefined, for tests and `default`.
+//!
+//! In Ansible, looking up an attribute of an undefined value gives another
+//! undefined value, and only using it (printing, iterating, branching on it)
+//! is an error. So `a.b.c is defined` is false and `a.b.c | default('x')` is
+//! `'x'` when `a`, or `a.b`, does not exist: roles write
+//! `when: ansible_local.app.version is defined` and
+//! `{{ cfg.tls.port | default(443) }}` all the time. minijinja's strict mode
+//! fails at the lookup itself, and its `Chainable` mode would also print
+//! undefined values as empty text, which rprov never wants.
+//!
+//! So before an expression or template is compiled, a lookup chain whose
+//! value goes straight into a test (`is defined`, `is not none`, …) or into
+//! `default`/`d` is rewritten into a call of [`FUNCTION`], which walks the
+//! chain and stops at the first missing step with an undefined value:
+//! `a.b['c'].0 is defined` becomes `__rprov_chain(a, "b", 'c', 0) is defined`.
+//! Every other lookup keeps minijinja's strict behaviour, and a chain that
+//! resolves gives exactly the value the lookup would have.
+
+use std::borrow::Cow;
+
+use minijinja::value::{Rest, Value};
+use minijinja::{Error, ErrorKind};
+
+use crate::Delimiters;
+
+/// The global function a rewritten chain calls.
+pub(crate) const FUNCTION: &str = "__rprov_chain";
+
+/// Walks `root` through `keys` as Jinja's `.name` and `[key]` lookups do,
+/// giving undefined at the first step that does not exist instead of
+/// failing. A key that is itself undefined (`a[missing]`) is still an error.
+pub(crate) fn chain(root: Value, keys: Rest<Value>) -> Result<Value, Error> {
+    let mut value = root;
+    for key in keys.iter() {
+        if value.is_undefined() {
+            return Ok(value);
+        }
+        if key.is_undefined() {
+            return Err(Error::new(
+                ErrorKind::UndefinedError,
+                "the key of a lookup is undefined",
+            ));
+        }
+        value = value.get_item(key)?;
+    }
+    Ok(value)
+}
+
+/// Whether `text` can hold a chain this module rewrites; most templates
+/// cannot, and are compiled as they are.
+fn may_need(text: &str) -> bool {
+    text.contains("is") || text.contains('|')
+}
+
+/// A bare expression (`when:`, `that:`, the inside of `{{ }}`) with its
+/// chains rewritten.
+pub(crate) fn rewrite_expr(expr: &str) -> Cow<'_, str> {
+    if !may_need(expr) {
+        return Cow::Borrowed(expr);
+    }
+    let tokens = lex(expr, None).0;
+    rewrite_tokens(expr, &tokens).map_or(Cow::Borrowed(expr), Cow::Owned)
+}
+
+/// A template's text with the chains of its `{{ }}` and `{% %}` tags
+/// rewritten; comments and `{% raw %}` blocks are left alone.
+pub(crate) fn rewrite_template<'a>(source: &'a str, delims: &Delimiters) -> Cow<'a, str> {
+    if !may_need(source) {
+        return Cow::Borrowed(source);
+    }
+    let d = |o: &Option<String>, default: &'static str| o.clone().unwrap_or(default.into());
+    let var = (
+        d(&delims.variable_start, "{{"),
+        d(&delims.variable_end, "}}"),
+    );
+    let block = (d(&delims.block_start, "{%"), d(&delims.block_end, "%}"));
+    let comment = (d(&delims.comment_start, "{#"), d(&delims.comment_end, "#}"));
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut at = 0;
+    while at < source.len() {
+        let rest = &source[at..];
+        let Some((offset, open)) = [&var.0, &block.0, &comment.0]
+            .into_iter()
+            .filter_map(|open| rest.find(open.as_str()).map(|i| (i, open)))
+            .min_by_key(|(i, open)| (*i, usize::MAX - open.len()))
+        else {
+            break;
+        };
+        let inner = at + offset + open.len();
+        if *open == comment.0 {
+            at = source[inner..]
+                .find(comment.1.as_str())
+                .map_or(source.len(), |i| inner + i + comment.1.len());
+            continue;
+        }
+        let close = if *open == var.0 { &var.1 } else { &block.1 };
+        let (tokens, end) = lex(&source[inner..], Some(close));
+        let body = &source[inner..inner + end];
+        if *open == block.0 && is_tag(&tokens, body, "raw") {
+            at = end_of_raw(source, inner + end, &block).unwrap_or(source.len());
+            continue;
+        }
+        if let Some(new) = rewrite_tokens(body, &tokens) {
+            out.push_str(&source[copied..inner]);
+            out.push_str(&new);
+            copied = inner + end;
+        }
+        at = inner + end;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(source);
+    }
+    out.push_str(&source[copied..]);
+    Cow::Owned(out)
+}
+
+/// Whether a block tag's first word is `word` (`{%- raw %}`).
+fn is_tag(tokens: &[Token], body: &str, word: &str) -> bool {
+    tokens
+        .iter()
+        .find(|t| !matches!(t.kind, Kind::Punct(b'-' | b'+')))
+        .is_some_and(|t| t.kind == Kind::Name && &body[t.start..t.end] == word)
+}
+
+/// Where the `{% endraw %}` tag after `from` ends.
+fn end_of_raw(source: &str, from: usize, block: &(String, String)) -> Option<usize> {
+    let mut at = from;
+    loop {
+        let open = at + source[at..].find(block.0.as_str())?;
+        let inner = open + block.0.len();
+        let (tokens, end) = lex(&source[inner..], Some(&block.1));
+        if is_tag(&tokens, &source[inner..inner + end], "endraw") {
+            return Some(inner + end);
+        }
+        at = inner;
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Name,
+    Int,
+    Str,
+    Punct(u8),
+    /// Any other character (a non-ASCII one, in a place Jinja would refuse).
+    Other,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Token {
+    kind: Kind,
+    start: usize,
+    end: usize,
+}
+
+/// Splits Jinja expression text into tokens, as far as chains need. With
+/// `close`, stops at that delimiter outside brackets and strings and returns
+/// where it starts (the text's length if it never comes).
+fn lex(text: &str, close: Option<&str>) -> (Vec<Token>, usize) {
+    let bytes = text.as_bytes();
+    let mut tokens = Vec::new();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(close) = close {
+            if depth == 0 && text[i..].starts_with(close) {
+                return (tokens, i);
+            }
+        }
+        let c = bytes[i];
+        let start = i;
+        let kind = if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        } else if c == b'_' || c.is_ascii_alphabetic() {
+            while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric()) {
+                i += 1;
+            }
+            Kind::Name
+        } else if c.is_ascii_digit() {
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            Kind::Int
+        } else if c == b'\'' || c == b'"' {
+            i += 1;
+            while i < bytes.len() && bytes[i] != c {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i = (i + 1).min(bytes.len());
+            Kind::Str
+        } else if c.is_ascii() {
+            match c {
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            i += 1;
+            Kind::Punct(c)
+        } else {
+            i += text[i..].chars().next().map_or(1, char::len_utf8);
+            Kind::Other
+        };
+        tokens.push(Token {
+            kind,
+            start,
+            end: i,
+        });
+    }
+    (tokens, text.len())
+}
+
+/// Words that never start a lookup chain.
+const KEYWORDS: &[&str] = &[
+    "and", "or", "not", "in", "is", "if", "else", "true", "false", "none", "True", "False", "None",
+];
+
+/// The filters a chain is rewritten for (with their collection names).
+const DEFAULTS: &[&str] = &["default", "d"];
+
+/// `text` with every chain in `tokens` that feeds a test or `default`
+/// rewritten, or `None` when there is none.
+fn rewrite_tokens(text: &str, tokens: &[Token]) -> Option<String> {
+    let word = |t: &Token| &text[t.start..t.end];
+    let punct = |i: usize, c: u8| tokens.get(i).is_some_and(|t| t.kind == Kind::Punct(c));
+    let name = |i: usize| tokens.get(i).filter(|t| t.kind == Kind::Name).map(word);
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut i = 0;
+    while i < tokens.len() {
+        let starts_chain = name(i).is_some_and(|w| !KEYWORDS.contains(&w))
+            && !(i > 0
+                && (punct(i - 1, b'.')
+                    || punct(i - 1, b'|')
+                    || punct(i - 1, b')')
+                    || punct(i - 1, b']')
+                    || name(i - 1) == Some("is")
+                    || (name(i - 1) == Some("not") && i > 1 && name(i - 2) == Some("is"))));
+        if !starts_chain {
+            i += 1;
+            continue;
+        }
+        let (keys, next) = accessors(text, tokens, i + 1);
+        if keys.is_empty() || !feeds_test_or_default(text, tokens, next) {
+            i = next.max(i + 1);
+            continue;
+        }
+        out.push_str(&text[copied..tokens[i].start]);
+        out.push_str(FUNCTION);
+        out.push('(');
+        out.push_str(word(&tokens[i]));
+        for key in keys {
+            out.push_str(", ");
+            out.push_str(&key);
+        }
+        out.push(')');
+        copied = tokens[next - 1].end;
+        i = next;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
+/// The keys of the `.name`, `.0` and `[key]` steps from token `i` on, as
+/// Jinja literals or names, and the index of the first token after them.
+/// A step whose key is not a single literal or name ends the chain.
+fn accessors(text: &str, tokens: &[Token], mut i: usize) -> (Vec<String>, usize) {
+    let word = |t: &Token| &text[t.start..t.end];
+    let kind = |i: usize| tokens.get(i).map(|t| t.kind);
+    let mut keys = Vec::new();
+    loop {
+        match (kind(i), kind(i + 1), kind(i + 2), kind(i + 3)) {
+            (Some(Kind::Punct(b'.')), Some(Kind::Name), ..) => {
+                keys.push(format!("\"{}\"", word(&tokens[i + 1])));
+                i += 2;
+            }
+            (Some(Kind::Punct(b'.')), Some(Kind::Int), ..) => {
+                keys.push(word(&tokens[i + 1]).to_string());
+                i += 2;
+            }
+            (
+                Some(Kind::Punct(b'[')),
+                Some(Kind::Str | Kind::Int | Kind::Name),
+                Some(Kind::Punct(b']')),
+                _,
+            ) if !KEYWORDS.contains(&word(&tokens[i + 1])) => {
+                keys.push(word(&tokens[i + 1]).to_string());
+                i += 3;
+            }
+            (
+                Some(Kind::Punct(b'[')),
+                Some(Kind::Punct(b'-')),
+                Some(Kind::Int),
+                Some(Kind::Punct(b']')),
+            ) => {
+                keys.push(format!("-{}", word(&tokens[i + 2])));
+                i += 4;
+            }
+            _ => return (keys, i),
+        }
+    }
+}
+
+/// Whether the tokens from `i` on are `is [not] <test>` or `| default`
+/// (`d`, also as `ansible.builtin.default`).
+fn feeds_test_or_default(text: &str, tokens: &[Token], i: usize) -> bool {
+    let Some(next) = tokens.get(i) else {
+        return false;
+    };
+    match next.kind {
+        Kind::Name => &text[next.start..next.end] == "is",
+        Kind::Punct(b'|') => {
+            let mut j = i + 1;
+            // A collection's name: `ansible.builtin.default`.
+            while tokens
+                .get(j + 1)
+                .is_some_and(|t| t.kind == Kind::Punct(b'.'))
+            {
+                j += 2;
+            }
+            tokens
+                .get(j)
+                .filter(|t| t.kind == Kind::Name)
+                .is_some_and(|t| DEFAULTS.contains(&&text[t.start..t.end]))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expr(s: &str) -> String {
+        rewrite_expr(s).into_owned()
+    }
+
+    #[test]
+    fn chains_into_tests_and_default_are_rewritten() {
+        assert_eq!(
+            expr("a.b.c is defined"),
+            "__rprov_chain(a, \"b\", \"c\") is defined"
+        );
+        assert_eq!(
+            expr("a['b'][0].1 is not defined"),
+            "__rprov_chain(a, 'b', 0, 1) is not defined"
+        );
+        assert_eq!(
+            expr("x and a.b | default('D') == 'D'"),
+            "x and __rprov_chain(a, \"b\") | default('D') == 'D'"
+        );
+        assert_eq!(
+            expr("hostvars[h].v | ansible.builtin.d(1)"),
+            "__rprov_chain(hostvars, h, \"v\") | ansible.builtin.d(1)"
+        );
+        assert_eq!(
+            expr("l[-1].x is none"),
+            "__rprov_chain(l, -1, \"x\") is none"
+        );
+    }
+
+    #[test]
+    fn other_lookups_are_left_alone() {
+        for s in [
+            "a.b.c",
+            "a.b.c | length",
+            "a is defined",
+            "x | default(a.b)",
+            "a.b.items() is defined",
+            "f(x).b is defined",
+            "a[b + 1].c is defined",
+            "x is ansible.builtin.defined",
+            "'a.b is defined'",
+        ] {
+            assert_eq!(expr(s), s, "{s}");
+        }
+    }
+
+    #[test]
+    fn templates_rewrite_tags_only() {
+        let d = Delimiters::default();
+        let t = |s: &str| rewrite_template(s, &d).into_owned();
+        assert_eq!(
+            t("a.b is defined {{ a.b is defined }}"),
+            "a.b is defined {{ __rprov_chain(a, \"b\") is defined }}"
+        );
+        assert_eq!(
+            t("{% if a.b is defined %}{# a.b is defined #}{% endif %}"),
+            "{% if __rprov_chain(a, \"b\") is defined %}{# a.b is defined #}{% endif %}"
+        );
+        assert_eq!(
+            t("{% raw %}{{ a.b is defined }}{% endraw %}{{ {'k': {'v': 1}}.k is defined }}"),
+            "{% raw %}{{ a.b is defined }}{% endraw %}{{ {'k': {'v': 1}}.k is defined }}"
+        );
+        assert_eq!(
+            t("{{ '}}' ~ a.b | d('x') }}"),
+            "{{ '}}' ~ __rprov_chain(a, \"b\") | d('x') }}"
+        );
+        let other = Delimiters {
+            variable_start: Some("[[".into()),
+            variable_end: Some("]]".into()),
+            ..Delimiters::default()
+        };
+        assert_eq!(
+            rewrite_template("{{ a.b is defined }} [[ a.b is defined ]]", &other),
+            "{{ a.b is defined }} [[ __rprov_chain(a, \"b\") is defined ]]"
+        );
+    }
+}
