@@ -87,6 +87,12 @@ pub struct ApplyArgs {
     #[arg(short = 'f', long, value_name = "N")]
     pub forks: Option<usize>,
 
+    /// How many hosts may be logging in at once [default: 32 per CPU core].
+    /// A login's key exchange is CPU work on both ends: hundreds at once on a
+    /// small controller can each take longer than --connect-timeout.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub connect_limit: Option<u32>,
+
     /// Trust the SSH host key of hosts seen for the first time (a changed key is still refused).
     #[arg(long)]
     pub accept_new_host_keys: bool,

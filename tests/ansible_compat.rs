@@ -414,3 +414,44 @@ fn the_connection_keyword_runs_a_play_locally() {
         run.dump()
     );
 }
+
+/// `--connect-limit 1` logs the hosts in one at a time: each login's turn
+/// is given back once it is done (a turn kept would leave the second host
+/// waiting for ever), and 0 is refused.
+#[test]
+fn connect_limit_lets_hosts_log_in_in_turn() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::write_inventory(
+        work.path(),
+        &format!(
+            "{}\n{}\n",
+            sshd.inventory_line("web1"),
+            sshd.inventory_line("web2")
+        ),
+    );
+    let target = target_dir(USER);
+    let base = target.path();
+    let run = apply(
+        &inv,
+        "connection_keyword.yml",
+        base,
+        &["--connect-limit", "1"],
+    );
+    run.expect_code(0);
+    assert!(run.all().contains("2 host(s)"), "{}", run.dump());
+    let refused = apply(
+        &inv,
+        "connection_keyword.yml",
+        base,
+        &["--connect-limit", "0"],
+    );
+    refused.expect_code(1);
+    assert!(
+        refused
+            .all()
+            .contains("invalid value '0' for '--connect-limit <N>'"),
+        "{}",
+        refused.dump()
+    );
+}

@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub tags: Vec<String>,
     pub skip_tags: Vec<String>,
     pub forks: usize,
+    /// `--connect-limit`: how many connections may be opening at once.
+    pub connect_limit: usize,
     pub connect: ConnectOptions,
     pub extra_vars: Vars,
     pub limit: Option<String>,
@@ -87,6 +89,9 @@ pub struct Shared {
     learned: std::sync::Mutex<HashMap<String, serde_json::Map<String, Json>>>,
     /// Whether the current play was stopped on all hosts (any_errors_fatal).
     abort: abort::PlayAbort,
+    /// Logins in progress, at most `--connect-limit` (see
+    /// `host::remote::open_connection`).
+    pub connecting: Semaphore,
     /// One semaphore per task with `throttle:`, shared by the hosts.
     throttles: std::sync::Mutex<HashMap<(usize, String), Arc<Semaphore>>>,
     /// Whether the user asked the run to stop (SIGINT, SIGTERM).
@@ -113,6 +118,7 @@ impl Shared {
             .iter()
             .find(|(names, _)| names.contains(&"ansible_connection"))
             .map_or_else(|| Json::String("ssh".into()), |(_, v)| v.clone());
+        let connecting = Semaphore::new(opts.connect_limit.max(1));
         let connection_default = [("ansible_connection".to_string(), connection)]
             .into_iter()
             .collect();
@@ -135,6 +141,7 @@ impl Shared {
             learned: Default::default(),
             abort: abort::PlayAbort::default(),
             throttles: Default::default(),
+            connecting,
             interrupt: interrupt::Interrupt::default(),
             batch: Default::default(),
         }

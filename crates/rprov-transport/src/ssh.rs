@@ -39,8 +39,10 @@ const SERVER_ALIVE: Duration = Duration::from_secs(15);
 const LOGIN_SLACK: Duration = Duration::from_secs(20);
 
 /// How long a master lives on once no client holds it: the bound on how long
-/// one outlives a killed rprov. Short, since rprov holds every master it uses.
-const MASTER_IDLE: NonZeroUsize = match NonZeroUsize::new(5) {
+/// one outlives a killed rprov. Short, since rprov holds every master it uses,
+/// but long enough for a busy controller to reach a master it just started:
+/// at 250 logins on 2 cores, 5 s let some masters exit first (docs/scaling.md).
+const MASTER_IDLE: NonZeroUsize = match NonZeroUsize::new(15) {
     Some(n) => n,
     None => NonZeroUsize::MIN,
 };
@@ -176,22 +178,37 @@ impl SshConnection {
         }
 
         let limit = timeout + LOGIN_SLACK;
-        let session = match tokio::time::timeout(limit, b.connect_mux(&t.host)).await {
-            Err(_) => {
-                return Err(TransportError::Unreachable {
-                    host: name.to_owned(),
-                    reason: format!("no login within {}s", limit.as_secs()),
-                })
+        // A master that nobody holds exits MASTER_IDLE after it starts. On
+        // a controller too busy to reach its socket by then (hundreds of
+        // logins at once on a few cores), it is gone: one more login is
+        // tried before the host counts as unreachable.
+        let mut attempts = 0;
+        let (session, lifeline) = loop {
+            attempts += 1;
+            let session = match tokio::time::timeout(limit, b.connect_mux(&t.host)).await {
+                Err(_) => {
+                    return Err(TransportError::Unreachable {
+                        host: name.to_owned(),
+                        reason: format!("no login within {}s", limit.as_secs()),
+                    })
+                }
+                Ok(Err(e)) => return Err(connect_error(name, t, e)),
+                Ok(Ok(s)) => s,
+            };
+            match openssh_mux_client::Connection::connect(session.control_socket()).await {
+                Ok(lifeline) => break (session, lifeline),
+                Err(_) if attempts < 2 => continue,
+                Err(e) => {
+                    return Err(TransportError::Unreachable {
+                        host: name.to_owned(),
+                        reason: format!(
+                            "the ssh master started but does not answer on its socket \
+                             (twice; is this machine overloaded?): {e}"
+                        ),
+                    })
+                }
             }
-            Ok(Err(e)) => return Err(connect_error(name, t, e)),
-            Ok(Ok(s)) => s,
         };
-        let lifeline = openssh_mux_client::Connection::connect(session.control_socket())
-            .await
-            .map_err(|e| TransportError::Unreachable {
-                host: name.to_owned(),
-                reason: format!("the ssh master started but does not answer on its socket: {e}"),
-            })?;
         Ok(SshConnection {
             name: name.to_owned(),
             _lifeline: lifeline,

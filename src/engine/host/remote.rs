@@ -181,6 +181,9 @@ impl HostRunner {
         opts: &rprov_transport::ConnectOptions,
     ) -> Result<Connection, TransportError> {
         let opening = Instant::now();
+        // Waiting for a turn counts as connecting; the connect timeout only
+        // starts once the login does. The semaphore is never closed.
+        let _turn = self.shared.connecting.acquire().await.ok();
         let opened = Connection::open(target, opts).await;
         if self.delegated.is_none() {
             self.timings.connected(opening, true);
