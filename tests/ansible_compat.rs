@@ -396,25 +396,6 @@ fn one_remote_command_for_tasks_of_three_users_over_ssh() {
     }
 }
 
-/// A play's `connection: local` runs it on the controller; an
-/// `ansible_connection` variable beats the keyword, as in Ansible.
-#[test]
-fn the_connection_keyword_runs_a_play_locally() {
-    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
-    let work = tempfile::tempdir().expect("tempdir");
-    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
-    let target = target_dir(USER);
-    let base = target.path();
-    let run = apply(&inv, "connection_keyword.yml", base, &[]);
-    run.expect_code(0);
-    assert_eq!(
-        fs::read_to_string(base.join("connection.txt")).expect("connection.txt"),
-        "none local|over-ssh ssh|over-ssh ssh\n",
-        "{}",
-        run.dump()
-    );
-}
-
 /// `--connect-limit 1` logs the hosts in one at a time: each login's turn
 /// is given back once it is done (a turn kept would leave the second host
 /// waiting for ever), and 0 is refused.
@@ -432,20 +413,10 @@ fn connect_limit_lets_hosts_log_in_in_turn() {
     );
     let target = target_dir(USER);
     let base = target.path();
-    let run = apply(
-        &inv,
-        "connection_keyword.yml",
-        base,
-        &["--connect-limit", "1"],
-    );
+    let run = apply(&inv, "logins.yml", base, &["--connect-limit", "1"]);
     run.expect_code(0);
     assert!(run.all().contains("2 host(s)"), "{}", run.dump());
-    let refused = apply(
-        &inv,
-        "connection_keyword.yml",
-        base,
-        &["--connect-limit", "0"],
-    );
+    let refused = apply(&inv, "logins.yml", base, &["--connect-limit", "0"]);
     refused.expect_code(1);
     assert!(
         refused

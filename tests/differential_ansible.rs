@@ -559,3 +559,24 @@ fn apt_cache_update_with_packages_is_no_change_by_itself() {
     let (changed, text) = out.rprov_changed_on(out.by_rprov.path(), &["--check"]);
     assert_eq!(changed, 0, "rprov --check:\n{text}");
 }
+
+/// A play's `connection: local` runs its tasks on the controller, and an
+/// `ansible_connection` variable beats the keyword, as in ansible-core.
+#[test]
+fn the_connection_keyword_and_the_variable_above_it_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "connection_keyword",
+        prepare: empty_root,
+        min_changed: 1,
+    });
+    let seen = out.read("connection");
+    let parts: Vec<&str> = seen.trim_end().split('|').collect();
+    assert_eq!(
+        parts[1..],
+        [format!("{USER} ssh"), USER.to_string()],
+        "{seen}"
+    );
+    let (local_user, local) = parts[0].split_once(' ').unwrap_or_default();
+    assert_eq!(local, "local", "{seen}");
+    assert_ne!(local_user, USER, "{seen}");
+}

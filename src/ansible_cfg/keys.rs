@@ -300,7 +300,8 @@ pub fn classify(section: &str, key: &str, value: &str) -> Class {
         // What rprov does anyway.
         || (section, key) == ("privilege_escalation", "become_method") && value == "sudo"
         || (section, key) == ("defaults", "transport")
-            && matches!(value.as_str(), "ssh" | "smart" | "paramiko");
+            && rprov_inventory::ConnectionKind::parse(&value)
+                == Some(rprov_inventory::ConnectionKind::Ssh);
     if internal {
         Class::Internal
     } else {

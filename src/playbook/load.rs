@@ -60,36 +60,22 @@ const UNSUPPORTED_PLAY_KEYS: &[&str] = &[
     "become_flags",
 ];
 
-/// The connections a play's `connection:` may name: the ones rprov has
-/// (paramiko and `smart` are served by OpenSSH, as for `ansible_connection`).
-const CONNECTIONS: &[&str] = &[
-    "ssh",
-    "smart",
-    "paramiko",
-    "paramiko_ssh",
-    "local",
-    "ansible.builtin.ssh",
-    "ansible.builtin.local",
-    "ansible.builtin.paramiko_ssh",
-];
-
 /// A play's `connection:` keyword, as the variable layer it becomes.
 fn connection_keyword(doc: &Document, node: &Node) -> Result<Option<Vars>, LoadError> {
     let Some(n) = node.get("connection") else {
         return Ok(None);
     };
+    // The names `ansible_connection` takes (paramiko and `smart` are
+    // served by OpenSSH), kept as written for templates that read it.
     match scalar_string(n) {
-        Some(c) if CONNECTIONS.contains(&c.as_str()) => {
-            let c = c.replace("paramiko_ssh", "paramiko");
-            Ok(Some(
-                [(
-                    "ansible_connection".to_string(),
-                    serde_json::Value::String(c),
-                )]
-                .into_iter()
-                .collect(),
-            ))
-        }
+        Some(c) if rprov_inventory::ConnectionKind::parse(&c).is_some() => Ok(Some(
+            [(
+                "ansible_connection".to_string(),
+                serde_json::Value::String(c),
+            )]
+            .into_iter()
+            .collect(),
+        )),
         _ => Err(LoadError::new(
             doc.origin(n),
             format!(

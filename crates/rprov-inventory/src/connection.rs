@@ -19,6 +19,19 @@ pub enum ConnectionKind {
     Local,
 }
 
+impl ConnectionKind {
+    /// The kind an `ansible_connection` value (or a play's `connection:`)
+    /// names, as Ansible spells them, short or with the collection; `None`
+    /// for a connection rprov does not have.
+    pub fn parse(name: &str) -> Option<ConnectionKind> {
+        match name.strip_prefix("ansible.builtin.").unwrap_or(name) {
+            "ssh" | "smart" | "paramiko" | "paramiko_ssh" => Some(ConnectionKind::Ssh),
+            "local" => Some(ConnectionKind::Local),
+            _ => None,
+        }
+    }
+}
+
 /// A host's connection settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionVars {
@@ -90,16 +103,13 @@ impl ConnectionVars {
             string(&["ansible_ssh_private_key_file", "ansible_private_key_file"])?
                 .map(PathBuf::from);
         let connection = match string(&["ansible_connection"])?.as_deref() {
-            None | Some("ssh") | Some("smart") | Some("paramiko") | Some("ansible.builtin.ssh") => {
-                ConnectionKind::Ssh
-            }
-            Some("local") | Some("ansible.builtin.local") => ConnectionKind::Local,
-            Some(other) => {
-                return Err(err(
+            None => ConnectionKind::Ssh,
+            Some(name) => ConnectionKind::parse(name).ok_or_else(|| {
+                err(
                     "ansible_connection",
-                    format!("'{other}' is not supported; use ssh or local"),
-                ))
-            }
+                    format!("'{name}' is not supported; use ssh or local"),
+                )
+            })?,
         };
         let become_ = match first(&["ansible_become"]) {
             None => None,

@@ -675,3 +675,19 @@ fn vault_files_and_values_go_through_the_decryptor() {
         )
     );
 }
+
+#[test]
+fn connection_names_are_ansibles() {
+    use crate::ConnectionKind::{Local, Ssh};
+    for (name, kind) in [
+        ("ssh", Some(Ssh)),
+        ("smart", Some(Ssh)),
+        ("paramiko_ssh", Some(Ssh)),
+        ("ansible.builtin.paramiko_ssh", Some(Ssh)),
+        ("ansible.builtin.local", Some(Local)),
+        ("docker", None),
+        ("ansible.builtin.winrm", None),
+    ] {
+        assert_eq!(crate::ConnectionKind::parse(name), kind, "{name}");
+    }
+}

@@ -217,7 +217,8 @@ const KEYWORDS: &[&str] = &[
     "and", "or", "not", "in", "is", "if", "else", "true", "false", "none", "True", "False", "None",
 ];
 
-/// The filters a chain is rewritten for (with their collection names).
+/// The filters a chain is rewritten for (also as `ansible.builtin.<name>`,
+/// see [`feeds_test_or_default`]).
 const DEFAULTS: &[&str] = &["default", "d"];
 
 /// `text` with every chain in `tokens` that feeds a test or `default`

@@ -701,14 +701,11 @@ pub(super) fn note_exception(o: &mut ItemOutcome) {
 /// The task's `timeout` in seconds, or its failure, in ansible-core's words,
 /// when the value is out of the range ansible-core takes.
 fn task_timeout(task: &Task) -> Result<Option<u64>, PlanError> {
+    let max = crate::playbook::MAX_TIMEOUT;
     match task.timeout {
-        None => Ok(None),
-        Some(t) => match u64::try_from(t) {
-            Ok(secs) if t <= crate::playbook::MAX_TIMEOUT => Ok(Some(secs)),
-            _ => Err(PlanError::Fail(format!(
-                "Timeout {t} is invalid, it must be between 0 and {}.",
-                crate::playbook::MAX_TIMEOUT
-            ))),
-        },
+        Some(t) if !(0..=max).contains(&t) => Err(PlanError::Fail(format!(
+            "Timeout {t} is invalid, it must be between 0 and {max}."
+        ))),
+        t => Ok(t.map(|t| t.unsigned_abs())),
     }
 }
