@@ -580,3 +580,32 @@ fn the_connection_keyword_and_the_variable_above_it_as_ansible() {
     assert_eq!(local, "local", "{seen}");
     assert_ne!(local_user, USER, "{seen}");
 }
+
+#[test]
+fn the_implicit_localhost_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "implicit_localhost",
+        prepare: empty_root,
+        min_changed: 1,
+    });
+    assert_eq!(out.read("web"), "web1 everyone\n");
+    let seen = out.read("local");
+    let parts: Vec<&str> = seen.split('|').collect();
+    assert_eq!(
+        parts[..8],
+        [
+            "localhost",
+            "local",
+            "everyone",
+            "controller",
+            "[]",
+            "['web1']",
+            "controller",
+            "everyone"
+        ],
+        "{seen}"
+    );
+    // The play ran on the controller, as the user running the tests, not
+    // over the ssh login.
+    assert_ne!(parts[8], USER, "{seen}");
+}

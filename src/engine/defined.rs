@@ -79,7 +79,8 @@ pub fn undefined_everywhere(shared: &Shared, plays_hosts: &[Vec<String>]) -> Vec
         .collect();
     let mut used: BTreeMap<String, String> = BTreeMap::new();
     let inv = shared.inventory();
-    for h in inv.hosts() {
+    let implicit = inv.implicit_localhost().map(str::to_string);
+    for h in inv.hosts().into_iter().chain(implicit) {
         defined.extend(inv.host_vars(&h).into_keys());
     }
     defined.extend(shared.opts.extra_vars.keys().cloned());

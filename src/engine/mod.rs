@@ -293,7 +293,9 @@ impl Shared {
             let mut all = serde_json::Map::new();
             let inv = self.inventory();
             let groups = self.groups();
-            for h in inv.hosts() {
+            // The implicit localhost is no host of `all`, but `hostvars` has it.
+            let implicit = inv.implicit_localhost().map(str::to_string);
+            for h in inv.hosts().into_iter().chain(implicit) {
                 let vars = inv.host_vars(&h);
                 let mut magic = Vars::new();
                 magic.insert("inventory_hostname".into(), Json::String(h.clone()));

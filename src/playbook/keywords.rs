@@ -92,8 +92,8 @@ const TIMEOUT_MODULES: &[&str] = &[
     "command", "shell", "raw", "debug", "assert", "fail", "set_fact", "meta", "block",
 ];
 
-/// The names `delegate_to` accepts: the controller itself.
-pub const LOCALHOST: &[&str] = &["localhost", "127.0.0.1", "::1"];
+/// The names `delegate_to` takes as the controller itself.
+pub use rprov_inventory::LOCALHOST;
 
 impl Keywords {
     pub(super) fn read(doc: &Document, node: &Node) -> Result<Self, LoadError> {

@@ -25,8 +25,13 @@
 //! Vault files and `!vault` values in `group_vars/` and `host_vars/` are read
 //! through a [`VaultDecrypt`] given to [`Inventory::load_with`].
 //!
-//! Not done yet: inventory directories and scripts/plugins, the implicit
-//! `localhost`, and `hash_behaviour=merge`.
+//! A pattern naming `localhost` (or `127.0.0.1`, `::1`) when the inventory
+//! has no such host selects Ansible's implicit localhost: a host in no group
+//! (not in `all` either), reached with `ansible_connection=local`, with the
+//! variables of `all` and its own `host_vars/` file.
+//!
+//! Not done yet: inventory directories and scripts/plugins, and
+//! `hash_behaviour=merge`.
 
 #![deny(missing_docs)]
 
@@ -61,6 +66,9 @@ pub trait VaultDecrypt {
     fn decrypt(&self, path: &Path, key: Option<&str>, text: &str) -> Result<String, String>;
 }
 
+/// The names that mean the controller itself (ansible-core's `C.LOCALHOST`).
+pub const LOCALHOST: &[&str] = &["localhost", "127.0.0.1", "::1"];
+
 /// Variables, in the order they were defined.
 pub type Vars = indexmap::IndexMap<String, serde_json::Value>;
 
@@ -71,6 +79,10 @@ pub struct Inventory {
     data: InventoryData,
     /// The inventory's own directory first, then each `add_vars_dir` (later wins).
     vars_dirs: Vec<VarsDir>,
+    /// The implicit localhost's name, once a pattern selected it: the first
+    /// localhost name asked for, as ansible-core names it after the pattern
+    /// that created it.
+    implicit: std::sync::OnceLock<String>,
 }
 
 /// Which parser an inventory file needs.
@@ -146,6 +158,7 @@ impl Inventory {
             path: path.to_path_buf(),
             data,
             vars_dirs: Vec::new(),
+            implicit: std::sync::OnceLock::new(),
         };
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let dir = if dir.as_os_str().is_empty() {
@@ -175,7 +188,14 @@ impl Inventory {
         dir: &Path,
         vault: Option<&dyn VaultDecrypt>,
     ) -> Result<(), InventoryError> {
-        let vd = VarsDir::load(dir, self.data.groups.keys(), self.data.hosts.keys(), vault)?;
+        // The implicit localhost may be selected later: its `host_vars/` too.
+        let implicit: Vec<String> = LOCALHOST
+            .iter()
+            .filter(|h| !self.data.hosts.contains_key(**h))
+            .map(|h| h.to_string())
+            .collect();
+        let hosts = self.data.hosts.keys().chain(&implicit);
+        let vd = VarsDir::load(dir, self.data.groups.keys(), hosts, vault)?;
         self.vars_dirs.push(vd);
         Ok(())
     }
@@ -184,7 +204,50 @@ impl Inventory {
     /// groups, `a:b` / `a,b`, `a:!b`, `a:&b`, globs, `~regex`, `all`/`*`, and
     /// subscripts like `web[0]`. Errors when the whole pattern selects nothing.
     pub fn select(&self, pattern: &str) -> Result<Vec<String>, InventoryError> {
-        pattern::select(&self.data, pattern)
+        pattern::select(&self.data, pattern, &|name| self.localhost_for(name))
+    }
+
+    /// The host a localhost name selects when no inventory host has that
+    /// name: a localhost-like host of the inventory (`127.0.0.1` for
+    /// `localhost`), else the implicit localhost.
+    fn localhost_for(&self, name: &str) -> String {
+        let listed = self
+            .data
+            .hosts
+            .keys()
+            .find(|h| LOCALHOST.contains(&h.as_str()));
+        match listed {
+            Some(h) => h.clone(),
+            None => self.implicit.get_or_init(|| name.to_string()).clone(),
+        }
+    }
+
+    /// The implicit localhost's name, if a pattern selected it.
+    pub fn implicit_localhost(&self) -> Option<&str> {
+        self.implicit.get().map(String::as_str)
+    }
+
+    /// The variables of the implicit localhost, as ansible-core gives them:
+    /// `group_vars/all`, then the inventory's `all` variables with
+    /// `ansible_connection=local` over them (its own host variables), then
+    /// its `host_vars/` file.
+    fn implicit_localhost_vars(&self, host: &str) -> Vars {
+        let mut out = Vars::new();
+        for vd in &self.vars_dirs {
+            if let Some(v) = vd.groups.get(ALL) {
+                extend(&mut out, v);
+            }
+        }
+        if let Some(all) = self.data.groups.get(ALL) {
+            extend(&mut out, &all.vars);
+        }
+        out.insert("ansible_connection".into(), Value::String("local".into()));
+        for vd in &self.vars_dirs {
+            if let Some(v) = vd.hosts.get(host) {
+                extend(&mut out, v);
+            }
+        }
+        out
     }
 
     /// All variables of a host, merged in Ansible's precedence (lowest first):
@@ -196,6 +259,9 @@ impl Inventory {
     pub fn host_vars(&self, host: &str) -> Vars {
         let mut out = Vars::new();
         let Some(entry) = self.data.hosts.get(host) else {
+            if self.implicit_localhost() == Some(host) {
+                return self.implicit_localhost_vars(host);
+            }
             return out;
         };
         let groups = self.data.sorted_host_groups(host);

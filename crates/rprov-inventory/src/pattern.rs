@@ -14,7 +14,13 @@ use crate::data::InventoryData;
 use crate::error::InventoryError;
 use regex::Regex;
 
-pub(crate) fn select(data: &InventoryData, pattern: &str) -> Result<Vec<String>, InventoryError> {
+/// `implicit` names the host a term such as `localhost` selects when the
+/// inventory has no host of that name (Ansible's implicit localhost).
+pub(crate) fn select(
+    data: &InventoryData,
+    pattern: &str,
+    implicit: &dyn Fn(&str) -> String,
+) -> Result<Vec<String>, InventoryError> {
     let terms = split_pattern(pattern);
     let mut regular = Vec::new();
     let mut intersect = Vec::new();
@@ -33,18 +39,18 @@ pub(crate) fn select(data: &InventoryData, pattern: &str) -> Result<Vec<String>,
     }
     let mut hosts: Vec<String> = Vec::new();
     for t in regular {
-        for h in match_term(data, t)? {
+        for h in match_term(data, t, implicit)? {
             if !hosts.contains(&h) {
                 hosts.push(h);
             }
         }
     }
     for t in intersect {
-        let that = match_term(data, t)?;
+        let that = match_term(data, t, implicit)?;
         hosts.retain(|h| that.contains(h));
     }
     for t in exclude {
-        let that = match_term(data, t)?;
+        let that = match_term(data, t, implicit)?;
         hosts.retain(|h| !that.contains(h));
     }
     if hosts.is_empty() {
@@ -97,7 +103,11 @@ fn looks_like_address_with_colons(p: &str) -> bool {
             .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
 }
 
-fn match_term(data: &InventoryData, term: &str) -> Result<Vec<String>, InventoryError> {
+fn match_term(
+    data: &InventoryData,
+    term: &str,
+    implicit: &dyn Fn(&str) -> String,
+) -> Result<Vec<String>, InventoryError> {
     let (expr, subscript) = if term.starts_with('~') {
         (term, None)
     } else {
@@ -115,6 +125,9 @@ fn match_term(data: &InventoryData, term: &str) -> Result<Vec<String>, Inventory
     }
     let mut seen = std::collections::HashSet::new();
     results.retain(|h| seen.insert(h.clone()));
+    if results.is_empty() && crate::LOCALHOST.contains(&expr) {
+        results.push(implicit(expr));
+    }
     Ok(match subscript {
         None => results,
         Some((start, end)) => apply_subscript(results, start, end),

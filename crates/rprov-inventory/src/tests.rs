@@ -691,3 +691,52 @@ fn connection_names_are_ansibles() {
         assert_eq!(crate::ConnectionKind::parse(name), kind, "{name}");
     }
 }
+
+#[test]
+fn implicit_localhost_is_selected_by_name_only() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("group_vars")).unwrap();
+    fs::create_dir_all(dir.path().join("host_vars")).unwrap();
+    fs::write(
+        dir.path().join("group_vars/all.yml"),
+        "a: from_group_vars\nb: from_group_vars\n",
+    )
+    .unwrap();
+    fs::write(dir.path().join("host_vars/localhost.yml"), "c: own\n").unwrap();
+    let path = dir.path().join("hosts.ini");
+    fs::write(
+        &path,
+        "[web]\nweb1\n[all:vars]\nb=from_all_vars\nansible_connection=ssh\n",
+    )
+    .unwrap();
+    let inv = Inventory::load(&path).unwrap();
+    assert_eq!(inv.implicit_localhost(), None);
+    assert_eq!(inv.select("all").unwrap(), s(&["web1"]));
+    assert_eq!(inv.select("localhost").unwrap(), s(&["localhost"]));
+    assert_eq!(
+        inv.select("web:localhost").unwrap(),
+        s(&["web1", "localhost"])
+    );
+    assert_eq!(inv.implicit_localhost(), Some("localhost"));
+    // The first name asked for is the host's, as ansible-core's.
+    assert_eq!(inv.select("127.0.0.1").unwrap(), s(&["localhost"]));
+    assert_eq!(inv.hosts(), s(&["web1"]));
+    assert!(inv.group_names("localhost").is_empty());
+    assert!(!inv.groups()["all"].contains(&"localhost".to_string()));
+    let v = inv.host_vars("localhost");
+    assert_eq!(v["a"], json!("from_group_vars"));
+    // `all:vars` are the implicit host's own variables, above group_vars/all.
+    assert_eq!(v["b"], json!("from_all_vars"));
+    assert_eq!(v["ansible_connection"], json!("local"));
+    assert_eq!(v["c"], json!("own"));
+    // Other names are no host.
+    assert!(inv.select("localhost2").is_err());
+}
+
+#[test]
+fn a_localhost_of_the_inventory_is_used_for_any_localhost_name() {
+    let inv = ini("127.0.0.1 x=1\n[web]\nweb1\n");
+    assert_eq!(inv.select("localhost").unwrap(), s(&["127.0.0.1"]));
+    assert_eq!(inv.implicit_localhost(), None);
+    assert_eq!(inv.host_vars("127.0.0.1")["x"], json!(1));
+}
