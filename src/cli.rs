@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Apply a playbook (site.yml by default) to the hosts of an inventory.
-    Apply(ApplyArgs),
+    Apply(Box<ApplyArgs>),
     /// List the inventory's groups and hosts, or one host's variables.
     Inventory(InventoryArgs),
     /// Create, edit and read the age-encrypted secrets file (secrets.age).
@@ -48,10 +48,38 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
-    /// The inventory: an Ansible INI or YAML file [default: `inventory` of
+    /// The inventory: an Ansible INI or YAML file, or hosts separated by
+    /// commas (`web1,web2:2222` or `web1,`) [default: `inventory` of
     /// ansible.cfg or $ANSIBLE_INVENTORY, else /etc/ansible/hosts].
     #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
     pub inventory: Option<PathBuf>,
+
+    /// Log in as this user where no `remote_user` keyword or `ansible_user`
+    /// variable says otherwise [default: `remote_user` of ansible.cfg].
+    #[arg(short = 'u', long = "user", value_name = "REMOTE_USER")]
+    pub user: Option<String>,
+
+    /// Become root (or --become-user) with sudo where no `become` keyword or
+    /// `ansible_become` variable says otherwise [default: `become` of
+    /// ansible.cfg].
+    #[arg(short = 'b', long = "become")]
+    pub become_: bool,
+
+    /// Whom `become` makes you where no `become_user` keyword or variable says
+    /// otherwise [default: `become_user` of ansible.cfg, else root].
+    #[arg(long, value_name = "USER")]
+    pub become_user: Option<String>,
+
+    /// How to reach hosts where no `connection` keyword or `ansible_connection`
+    /// variable says otherwise: `ssh` or `local` (also `smart`, `paramiko`,
+    /// served by OpenSSH).
+    #[arg(short = 'c', long, value_name = "CONNECTION", value_parser = parse_connection)]
+    pub connection: Option<String>,
+
+    /// The SSH key to log in with where no `ansible_ssh_private_key_file`
+    /// variable names one [default: `private_key_file` of ansible.cfg].
+    #[arg(long, alias = "key-file", value_name = "FILE")]
+    pub private_key: Option<PathBuf>,
 
     /// The playbook to apply.
     #[arg(value_name = "PLAYBOOK", default_value = "site.yml")]
@@ -180,6 +208,14 @@ pub struct InventoryArgs {
     /// group_vars/ and host_vars/; their values are shown masked.
     #[arg(long, value_name = "FILE")]
     pub vault_password_file: Option<PathBuf>,
+}
+
+/// A connection name as `ansible_connection` takes it, kept as written.
+fn parse_connection(s: &str) -> Result<String, String> {
+    match rprov_inventory::ConnectionKind::parse(s) {
+        Some(_) => Ok(s.to_string()),
+        None => Err("rprov connects with `ssh` (also `smart`, `paramiko`) or `local`".into()),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

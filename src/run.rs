@@ -40,7 +40,7 @@ impl Outcome {
 
 pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
-        Command::Apply(args) => apply(args),
+        Command::Apply(args) => apply(*args),
         Command::Inventory(args) => inventory(args),
         Command::Secrets(args) => {
             rprov_secrets::cli::run(args)?;
@@ -165,12 +165,56 @@ fn modules_json() -> serde_json::Value {
     serde_json::json!({ "modules": modules })
 }
 
+/// `-u`, `-b` and `--become-user` as ansible-playbook takes them: the
+/// defaults of the `remote_user`, `become` and `become_user` keywords, above
+/// ansible.cfg's and below any keyword or variable.
+fn keyword_defaults_from_flags(args: &ApplyArgs, opts: &mut playbook::LoadOptions) {
+    if let Some(u) = &args.user {
+        opts.remote_user = Some(u.clone());
+    }
+    if args.become_ {
+        opts.become_ = Some(true);
+    }
+    if let Some(u) = &args.become_user {
+        opts.become_user = Some(u.clone());
+    }
+}
+
+/// ansible.cfg's connection settings with `-c` and `--private-key` over
+/// them: any variable still beats both, as in ansible-playbook.
+fn connection_defaults(
+    args: &ApplyArgs,
+    cfg: &AnsibleConfig,
+) -> crate::ansible_cfg::ConnectionDefaults {
+    let mut out = cfg.connection_defaults();
+    let mut set = |names: &'static [&'static str], v: serde_json::Value| {
+        out.retain(|(n, _)| *n != names);
+        out.push((names, v));
+    };
+    if let Some(key) = &args.private_key {
+        set(
+            &["ansible_ssh_private_key_file", "ansible_private_key_file"],
+            serde_json::Value::String(key.display().to_string()),
+        );
+    }
+    if let Some(c) = &args.connection {
+        set(
+            &["ansible_connection"],
+            serde_json::Value::String(c.clone()),
+        );
+    }
+    out
+}
+
 fn load_inventory(
     path: &Path,
     vault: Option<&dyn rprov_inventory::VaultDecrypt>,
 ) -> Result<Inventory> {
+    if let Some(list) = path.to_str().filter(|s| Inventory::is_host_list(s)) {
+        return Ok(Inventory::from_host_list(list));
+    }
     if !path.exists() {
-        bail!("inventory {} not found\n  = help: pass an Ansible INI or YAML inventory with -i, e.g. -i inventory/hosts.ini", path.display());
+        bail!("inventory {} not found\n  = help: pass an Ansible INI or YAML inventory with -i (e.g. -i inventory/hosts.ini), or the hosts themselves with a comma (e.g. -i web1,web2 or -i web1,)", path.display());
     }
     Inventory::load_with(path, vault).map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -295,7 +339,9 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     let vault = crate::varsfile::InventoryVault::new(vault_password.as_deref());
     let mut inventory = load_inventory(&inventory_file, Some(&vault))?;
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let playbook = playbook::load_playbook_with(&args.playbook, &cfg.load_options(home.as_deref()))
+    let mut load_options = cfg.load_options(home.as_deref());
+    keyword_defaults_from_flags(&args, &mut load_options);
+    let playbook = playbook::load_playbook_with(&args.playbook, &load_options)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     for w in &playbook.warnings {
         reporter.warn(w);
@@ -370,7 +416,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
                     .max(1),
             ),
         },
-        connection_defaults: cfg.connection_defaults(),
+        connection_defaults: connection_defaults(&args, &cfg),
         extra_vars,
         limit: args.limit.clone(),
         timings: args.timings,

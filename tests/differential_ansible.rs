@@ -609,3 +609,60 @@ fn the_implicit_localhost_as_ansible() {
     // over the ssh login.
     assert_ne!(parts[8], USER, "{seen}");
 }
+
+/// Both tools' first run of the `cli_flags` case with `flags`, over `sshd`:
+/// what each wrote, ansible's first.
+fn with_flags(sshd: &Sshd, flags: &[&str]) -> (String, String) {
+    let ansible = common::ansible_venv();
+    let work = tempfile::tempdir().expect("tempdir");
+    let dir = fixtures().join("differential").join("cli_flags");
+    let known_hosts = format!("-o UserKnownHostsFile={}", sshd.known_hosts.display());
+    let key = sshd.key_file.display().to_string();
+    let mut args = flags.to_vec();
+    args.extend(["--private-key", &key]);
+    let mut out = Vec::new();
+    for tool in ["ansible", "rprov"] {
+        let root = target_dir(USER);
+        let root_var = format!("root={}", root.path().display());
+        let mut all = vec!["-e", &root_var];
+        all.extend(&args);
+        all.push("site.yml");
+        let env = [
+            ("ANSIBLE_SSH_COMMON_ARGS", known_hosts.as_str()),
+            ("ANSIBLE_PYTHON_INTERPRETER", TARGET_PYTHON),
+        ];
+        if tool == "ansible" {
+            let env = env.map(|(k, v)| (k.to_string(), v.to_string()));
+            let (ok, text) = common::ansible_playbook_args(&ansible, &dir, work.path(), &all, &env);
+            assert!(ok, "ansible-playbook {all:?} failed:\n{text}");
+        } else {
+            let mut rp = vec!["apply", "--output", "json"];
+            rp.extend(&all);
+            common::rprov_env(&dir, &rp, &env).expect_code(0);
+        }
+        let path = root.path().join("flags");
+        out.push(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{tool}: {e}")));
+    }
+    (out.remove(0), out.remove(0))
+}
+
+#[test]
+fn command_line_flags_as_ansible() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let host_list = format!("{}:{},", sshd.addr, sshd.port);
+    // A host list, the login and key from flags, and -b.
+    let (ansible, rprov) = with_flags(&sshd, &["-i", &host_list, "-u", USER, "-b"]);
+    assert_eq!(rprov, ansible, "rprov against ansible-playbook");
+    assert_eq!(
+        ansible,
+        format!(
+            "{}|{}|['ungrouped']|root|{USER}|ssh\n",
+            sshd.addr, sshd.port
+        )
+    );
+    // -c local: the same host list, reached on the controller.
+    let (ansible, rprov) = with_flags(&sshd, &["-i", &host_list, "-c", "local"]);
+    assert_eq!(rprov, ansible, "rprov against ansible-playbook");
+    assert!(ansible.ends_with("|local\n"), "{ansible}");
+    assert!(!ansible.contains(&format!("|{USER}|{USER}|")), "{ansible}");
+}

@@ -430,10 +430,22 @@ pub fn ansible_playbook(
     args: &[&str],
     env: &[(String, String)],
 ) -> (bool, String) {
+    let inv = inv.display().to_string();
+    let mut all = vec!["-i", inv.as_str()];
+    all.extend(args);
+    ansible_playbook_args(v, cwd, home, &all, env)
+}
+
+/// [`ansible_playbook`] with the inventory among `args`, as given.
+pub fn ansible_playbook_args(
+    v: &AnsibleVenv,
+    cwd: &Path,
+    home: &Path,
+    args: &[&str],
+    env: &[(String, String)],
+) -> (bool, String) {
     let out = Command::new(&v.playbook)
         .current_dir(cwd)
-        .arg("-i")
-        .arg(inv)
         .args(args)
         .env("ANSIBLE_CONFIG", home.join("none.cfg"))
         .env("ANSIBLE_LOCAL_TEMP", home.join("tmp"))

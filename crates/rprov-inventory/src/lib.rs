@@ -136,6 +136,35 @@ impl Inventory {
         Self::parse_at(&text, path, vault)
     }
 
+    /// Whether an `-i` value is a host list (`web1,web2:2222,`) rather than a
+    /// file: as ansible-core's `host_list` plugin, a comma in something that
+    /// is no path.
+    pub fn is_host_list(source: &str) -> bool {
+        source.contains(',') && !Path::new(source).exists()
+    }
+
+    /// An inventory of the hosts named in a host list (`web1, web2:2222,`),
+    /// each in `ungrouped`, as ansible-core's `host_list` plugin makes it: a
+    /// `:port` suffix is the host's `ansible_port`, and a name that is no
+    /// address is kept as written. It has no `group_vars/` or `host_vars/`
+    /// of its own (Ansible reads none for a host list).
+    pub fn from_host_list(source: &str) -> Inventory {
+        let mut data = InventoryData::new();
+        for h in source.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+            let (host, port) = range::split_port(h).unwrap_or_else(|_| (h.to_string(), None));
+            if !data.hosts.contains_key(&host) {
+                data.add_host(&host, Some(data::UNGROUPED), port);
+            }
+        }
+        data.reconcile();
+        Inventory {
+            path: PathBuf::from(source),
+            data,
+            vars_dirs: Vec::new(),
+            implicit: std::sync::OnceLock::new(),
+        }
+    }
+
     /// Parse inventory text as if it were read from `path` (whose directory is
     /// searched for `group_vars/` and `host_vars/`).
     pub fn from_str_at(text: &str, path: &Path) -> Result<Inventory, InventoryError> {

@@ -48,7 +48,7 @@ pub(crate) fn expand_host_pattern(pattern: &str) -> Result<(Vec<String>, Option<
 }
 
 /// Separate `name:port`, `[v6]:port`; leave bare IPv6 addresses alone.
-fn split_port(pattern: &str) -> Result<(String, Option<u16>), RangeError> {
+pub(crate) fn split_port(pattern: &str) -> Result<(String, Option<u16>), RangeError> {
     // Bracketed IPv6, optionally with a port: [2001:db8::1]:22
     if let Some(rest) = pattern.strip_prefix('[') {
         if let Some(end) = rest.find(']') {
