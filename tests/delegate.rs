@@ -184,6 +184,9 @@ fn tasks_delegated_to_an_inventory_host_run_there_with_the_hosts_variables() {
     };
     assert_eq!(stdout_of("who runs it"), "rprovpw", "{}", run.dump());
     assert_eq!(stdout_of("who runs the rest"), USER, "{}", run.dump());
+    // The delegated tasks went over lb's own connection: web1's count holds
+    // its one command, and nothing lb ran.
+    assert_eq!(run.recap("web1")["remote_commands"], 1, "{}", run.dump());
     let drained = on_lb.path().join("drained");
     assert_eq!(
         fs::read_to_string(&drained).expect("written on lb"),

@@ -263,7 +263,7 @@ impl HostRunner {
             })
         };
         let empty = HashMap::new();
-        let facts = self.cache.get(become_).unwrap_or(&empty);
+        let facts = self.link().cache.get(become_).unwrap_or(&empty);
         let cx = PlanCx {
             module: &task.module,
             args,
@@ -416,7 +416,7 @@ impl HostRunner {
             Err(Err(stop)) => return Err(stop),
         };
         // The module may have changed anything (as a command may).
-        self.forget_host_state();
+        self.link_mut().forget_host_state();
         let a = answer(
             fb,
             out.status,
@@ -459,9 +459,9 @@ impl HostRunner {
             Err(Ok(msg)) => return Ok(ItemOutcome::failed(msg)),
             Err(Err(stop)) => return Err(stop),
         };
-        self.invalidate(&action);
+        self.link_mut().invalidate(&action);
         if out.status == 0 {
-            self.learn_made(&action);
+            self.link_mut().learn_made(&action);
         }
         Ok(self.timed_outcome_of(action, out, started))
     }

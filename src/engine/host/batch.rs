@@ -138,8 +138,8 @@ impl HostRunner {
         if !fits {
             return Some(action);
         }
-        self.invalidate(&action);
-        self.learn_made(&action);
+        self.link_mut().invalidate(&action);
+        self.link_mut().learn_made(&action);
         self.staged = Some((action, become_.clone()));
         None
     }

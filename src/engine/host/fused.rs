@@ -35,7 +35,7 @@ impl HostRunner {
     ) -> Result<ItemOutcome, Stop> {
         // The command may change anything: nothing known holds after it, so
         // the look-ahead names every probe the next tasks need.
-        self.invalidate(&action);
+        self.link_mut().invalidate(&action);
         let noted = self.refusals.take();
         let probes: Vec<Probe> = lookahead::collect(self, tasks, i + 1, rest)
             .into_iter()

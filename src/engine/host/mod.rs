@@ -6,7 +6,7 @@
 //! everything), so a later task never plans against a state that an earlier
 //! task changed — the lesson of pyinfra 2's "interdependent operations".
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
@@ -17,6 +17,8 @@ mod act;
 mod batch;
 mod compiled;
 mod fused;
+mod host_vars;
+mod link;
 pub(in crate::engine) mod local;
 mod remote;
 mod tasks;
@@ -24,7 +26,6 @@ mod template_vars;
 mod wait_connection;
 
 use rprov_template::{TemplateError, TemplateErrorKind, OMIT};
-use rprov_transport::Connection;
 use serde_json::{json, Map, Value as Json};
 
 use super::lookahead;
@@ -33,7 +34,7 @@ use super::vars::{HostvarsSource, Refusals, Resolver};
 use super::Shared;
 use crate::modules::Diff;
 use crate::playbook::{Play, RoleInstance, Task, Vars};
-use crate::probe::{Fact, Probe};
+use crate::probe::Probe;
 use crate::report::{HostStats, HostTimings, MsgKind, Phase, Status};
 
 /// Why a host stops running tasks.
@@ -135,8 +136,6 @@ impl ItemOutcome {
     }
 }
 
-type Cache = HashMap<Option<String>, HashMap<Probe, Fact>>;
-
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Where the run goes once the current task list ends: the task lists around
@@ -157,21 +156,10 @@ pub struct HostRunner {
     pub name: String,
     shared: Arc<Shared>,
     pi: usize,
-    conn: Option<Connection>,
-    inventory_vars: Vars,
-    facts_layer: Vars,
-    facts_gathered: bool,
-    /// set_fact and register results.
-    host_facts: Vars,
-    /// What `include_vars` loaded: above task vars, below set_fact (Ansible's
-    /// precedence), for the rest of the run.
-    included_vars: Vars,
-    play_vars: Vars,
-    vars_files: Vars,
-    /// Secret values with template syntax, never rendered (refreshed when
-    /// vars files bring new secrets).
-    literal: Arc<HashSet<String>>,
-    cache: Cache,
+    /// This host's connection and probe cache.
+    own: link::Link,
+    /// This host's own variable layers.
+    vars: host_vars::HostVars,
     stats: HostStats,
     stopped: Option<Stop>,
     notified: Vec<bool>,
@@ -182,18 +170,12 @@ pub struct HostRunner {
     nonce: u64,
     /// How many times this host reached each run_once task (key with nth 0).
     run_once_seen: HashMap<run_once::Key, u32>,
-    /// The connections and probe caches of the hosts tasks are delegated to
-    /// (the controller as `localhost`), by inventory name: swapped with
-    /// `conn` and `cache` while such a task runs, so a delegated task never
-    /// mixes the two hosts' state.
-    delegates: HashMap<String, (Option<Connection>, Cache)>,
-    /// A delegated task is running: where it goes. `conn` and `cache` are
-    /// that host's meanwhile.
-    delegated: Option<(String, rprov_transport::Target)>,
-    /// Where `conn` goes (or the next connection will): see `aim`.
-    conn_target: Option<rprov_transport::Target>,
-    /// Commands run over connections already closed (a task changed the login).
-    closed_commands: u64,
+    /// The links to the hosts tasks were delegated to (the controller as
+    /// `localhost`), by inventory name, kept for the rest of the run.
+    delegates: HashMap<String, link::Link>,
+    /// The delegated task running now: the host it goes to and that host's
+    /// link, out of `delegates` meanwhile. `own` is left as it is.
+    delegated: Option<(String, link::Link)>,
     /// run_once tasks this host is running for the others, innermost last.
     run_once_leading: Vec<(run_once::Key, run_once::Publisher)>,
     /// How many enclosing blocks with a `rescue:` the current task is in: a
@@ -231,16 +213,8 @@ impl HostRunner {
             name,
             shared,
             pi: 0,
-            conn: None,
-            inventory_vars,
-            facts_layer: Vars::new(),
-            facts_gathered: false,
-            host_facts: Vars::new(),
-            included_vars: Vars::new(),
-            play_vars: Vars::new(),
-            vars_files: Vars::new(),
-            literal,
-            cache: Cache::new(),
+            own: link::Link::default(),
+            vars: host_vars::HostVars::new(inventory_vars, literal),
             stats: HostStats::default(),
             stopped: None,
             notified: Vec::new(),
@@ -250,8 +224,6 @@ impl HostRunner {
             run_once_seen: HashMap::new(),
             delegates: HashMap::new(),
             delegated: None,
-            conn_target: None,
-            closed_commands: 0,
             run_once_leading: Vec::new(),
             rescue_depth: 0,
             last_failure: None,
@@ -274,16 +246,13 @@ impl HostRunner {
     /// Closes the connection; the host's counters and timings.
     pub async fn finish(mut self) -> (HostStats, HostTimings) {
         self.stats.remote_commands = self.commands_run();
-        if let Some(c) = self.conn.take() {
-            let closing = Instant::now();
-            let _ = c.close().await;
+        let closing = Instant::now();
+        if self.own.close().await {
             self.timings.connected(closing, false);
             self.timings.spent(closing);
         }
-        for (_, (conn, _)) in self.delegates.drain() {
-            if let Some(c) = conn {
-                let _ = c.close().await;
-            }
+        for (_, mut link) in self.delegates.drain() {
+            link.close().await;
         }
         (self.stats, self.timings)
     }
@@ -311,10 +280,10 @@ impl HostRunner {
             return;
         }
         self.notified = vec![false; play.handlers.len()];
-        self.play_vars = play.vars.clone();
+        self.vars.play = play.vars.clone();
         if shared.inventory_changed() {
             // `add_host` may have given this host new variables.
-            self.inventory_vars = shared.inventory().host_vars(&self.name);
+            self.vars.inventory = shared.inventory().host_vars(&self.name);
         }
         let total: usize = play.sections.iter().map(Vec::len).sum();
         shared.reporter.host_start(&self.name, total as u64);
@@ -323,7 +292,7 @@ impl HostRunner {
             self.fail_host(&msg);
             return;
         }
-        if play.gather_facts && !self.facts_gathered {
+        if play.gather_facts && !self.vars.facts_gathered {
             let become_ = match self.reach(None) {
                 Ok(reach) => {
                     if let Err(stop) = self.aim(reach.target).await {
@@ -413,7 +382,7 @@ impl HostRunner {
     /// `vars_files` of the play (paths may use variables) and secrets.age.
     /// Each file is read once per run (see `engine::vars_files`).
     async fn load_vars_files(&mut self, play: &Play) -> Result<(), String> {
-        self.vars_files = self.shared.secrets.clone();
+        self.vars.vars_files = self.shared.secrets.clone();
         let mut out = self.shared.secrets.clone();
         for (file, origin) in &play.vars_files {
             let name = {
@@ -431,8 +400,8 @@ impl HostRunner {
                 .map_err(|e| format!("{origin}: vars file `{name}`: {e}"))?;
             out.extend(loaded.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
-        self.vars_files = out;
-        self.literal = self.shared.literal_values();
+        self.vars.vars_files = out;
+        self.vars.literal = self.shared.literal_values();
         Ok(())
     }
 
@@ -464,10 +433,10 @@ impl HostRunner {
         if let Some(r) = role {
             l.extend(r.task_defaults());
         }
-        l.push(&self.inventory_vars);
-        l.push(&self.facts_layer);
-        l.push(&self.play_vars);
-        l.push(&self.vars_files);
+        l.push(&self.vars.inventory);
+        l.push(&self.vars.facts);
+        l.push(&self.vars.play);
+        l.push(&self.vars.vars_files);
         for r in &play.roles {
             l.extend(r.exported_vars());
         }
@@ -475,8 +444,8 @@ impl HostRunner {
             l.extend(r.task_vars());
         }
         l.extend(task_layers.iter().take(1).copied());
-        l.push(&self.included_vars);
-        l.push(&self.host_facts);
+        l.push(&self.vars.included);
+        l.push(&self.vars.set);
         if let Some(r) = role {
             l.extend(r.task_params());
         }
@@ -609,8 +578,8 @@ impl HostRunner {
             &self.shared.templater,
             &self.shared.names,
         )
-        .with_literal(&self.literal)
-        .with_final_layers(&[&self.facts_layer, &self.host_facts])
+        .with_literal(&self.vars.literal)
+        .with_final_layers(&[&self.vars.facts, &self.vars.set])
         .with_hostvars(self)
         .with_refusals(&self.refusals)
     }

@@ -17,10 +17,10 @@ use rprov_transport::{Connection, Output, Script, SshTarget, Target, TargetKind,
 use serde_json::{Map, Value as Json};
 
 use super::super::lookahead::UserProbe;
-use crate::modules::Action;
 use crate::playbook::Vars;
 use crate::probe::{self, Fact, Probe};
 
+use super::link::Link;
 use super::*;
 
 /// The variables that say how to reach a host and whom to become there.
@@ -118,8 +118,10 @@ impl HostRunner {
         } else {
             None
         };
-        let target = match &self.delegated {
-            Some((_, t)) => t.clone(),
+        // A delegated task goes where its delegation says (that host's own
+        // connection variables).
+        let target = match self.delegated.as_ref().and_then(|(_, l)| l.target.clone()) {
+            Some(t) => t,
             None => target_of(&self.name, cv),
         };
         Ok(Reach {
@@ -135,40 +137,39 @@ impl HostRunner {
         if self.delegated.is_some() {
             return Ok(());
         }
-        if self.conn.is_some() && self.conn_target.as_ref() != Some(&target) {
+        if self.own.conn.is_some() && self.own.target.as_ref() != Some(&target) {
             // What is kept for this connection goes before it closes.
             self.flush_batch().await?;
             self.close_connection().await;
-            self.cache.clear();
+            self.own.cache.clear();
         }
-        self.conn_target = Some(target);
+        self.own.target = Some(target);
         Ok(())
     }
 
-    /// Closes the open connection (stops its ssh master), if any, keeping
-    /// the count of the commands it ran. A master whose host is gone (a
-    /// reboot) is given a few seconds to answer, then left to exit on its
-    /// own (`ControlPersist`, see `rprov_transport`).
+    /// Closes the connection of the task at hand (see [`Link::close`]), its
+    /// time counted as connecting.
     pub(super) async fn close_connection(&mut self) {
-        let Some(c) = self.conn.take() else {
-            return;
-        };
-        if self.delegated.is_none() {
-            self.closed_commands += c.commands_run();
-        }
         let closing = Instant::now();
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), c.close()).await;
-        if self.delegated.is_none() {
+        if self.link_mut().close().await && !self.is_delegated() {
             self.timings.connected(closing, false);
         }
     }
 
-    /// Where the next connection goes: the delegated host while a delegated
-    /// task runs, else the target `aim` set.
-    pub(super) fn target_now(&self) -> Option<Target> {
-        match (&self.conn_target, &self.delegated) {
-            (_, Some((_, t))) => Some(t.clone()),
-            (t, None) => t.clone(),
+    /// The link the task at hand runs over: the delegated host's while a
+    /// delegated task runs, else this host's own.
+    pub(super) fn link(&self) -> &Link {
+        match &self.delegated {
+            Some((_, l)) => l,
+            None => &self.own,
+        }
+    }
+
+    /// [`Self::link`], to change.
+    pub(super) fn link_mut(&mut self) -> &mut Link {
+        match &mut self.delegated {
+            Some((_, l)) => l,
+            None => &mut self.own,
         }
     }
 
@@ -191,13 +192,10 @@ impl HostRunner {
         opened
     }
 
-    /// Remote commands run on this host so far, over every connection.
+    /// Remote commands run on this host so far, over every connection (a
+    /// delegated task's ran elsewhere and are not counted).
     pub(super) fn commands_run(&self) -> u64 {
-        let open = match (&self.conn, &self.delegated) {
-            (Some(c), None) => c.commands_run(),
-            _ => 0,
-        };
-        self.closed_commands + open
+        self.own.commands_run()
     }
 
     /// Whether a delegated task is running (its probes and actions go to
@@ -206,20 +204,25 @@ impl HostRunner {
         self.delegated.is_some()
     }
 
-    /// Points `conn` and `cache` at the host a task is delegated to
-    /// (`Some`), or back at this host (`None`).
-    pub(super) fn delegate(&mut self, to: Option<(String, Target)>) {
-        if let Some((name, _)) = self.delegated.take() {
-            if let Some(slot) = self.delegates.get_mut(&name) {
-                std::mem::swap(&mut self.conn, &mut slot.0);
-                std::mem::swap(&mut self.cache, &mut slot.1);
-            }
+    /// Runs the next tasks over the link to the host a task is delegated
+    /// to (`Some`), or back over this host's own (`None`). A link kept from
+    /// an earlier delegation is reused while its target is the same; one to
+    /// another login or address (its variables changed) is closed and
+    /// forgotten.
+    pub(super) async fn delegate(&mut self, to: Option<(String, Target)>) {
+        if let Some((name, link)) = self.delegated.take() {
+            self.delegates.insert(name, link);
         }
         if let Some((name, target)) = to {
-            let slot = self.delegates.entry(name.clone()).or_default();
-            std::mem::swap(&mut self.conn, &mut slot.0);
-            std::mem::swap(&mut self.cache, &mut slot.1);
-            self.delegated = Some((name, target));
+            let link = match self.delegates.remove(&name) {
+                Some(l) if l.target.as_ref() == Some(&target) => l,
+                Some(mut old) => {
+                    old.close().await;
+                    Link::to(target)
+                }
+                None => Link::to(target),
+            };
+            self.delegated = Some((name, link));
         }
     }
 
@@ -273,10 +276,10 @@ impl HostRunner {
     }
 
     pub(super) async fn connect(&mut self) -> Result<(), Stop> {
-        if self.conn.is_some() {
+        if self.link().conn.is_some() {
             return Ok(());
         }
-        let target = match self.target_now() {
+        let target = match self.link().target.clone() {
             Some(t) => t,
             None => match self.reach(None) {
                 Ok(r) => r.target,
@@ -289,7 +292,7 @@ impl HostRunner {
         let opts = self.shared.opts.connect.clone();
         match self.open_connection(&target, &opts).await {
             Ok(c) => {
-                self.conn = Some(c);
+                self.link_mut().conn = Some(c);
                 Ok(())
             }
             Err(e) => {
@@ -312,17 +315,17 @@ impl HostRunner {
         become_: &Option<String>,
     ) -> Result<Output, Result<String, Stop>> {
         self.connect().await.map_err(Err)?;
-        let Some(conn) = self.conn.as_ref() else {
+        let Some(conn) = self.link().conn.as_ref() else {
             return Err(Err(Stop::Unreachable));
         };
         let (started, before) = (Instant::now(), conn.commands_run());
         let ran = conn
             .run(&Script::raw(script), stdin, become_.as_deref())
             .await;
-        // A delegated task's commands ran on the controller: local time (see
-        // `report::timings`), and not remote commands in the recap either.
-        if self.delegated.is_none() {
-            let commands = conn.commands_run() - before;
+        let commands = conn.commands_run() - before;
+        // A delegated task's commands ran elsewhere: local time (see
+        // `report::timings`), and not this host's remote commands.
+        if !self.is_delegated() {
             self.timings.ran(phase, started, commands);
         }
         match ran {
@@ -359,8 +362,7 @@ impl HostRunner {
         let mut groups: Vec<(Option<String>, Vec<Probe>)> = vec![(become_.clone(), Vec::new())];
         let mut seen = HashSet::new();
         for (user, p) in probes {
-            let cached = self.cache.get(&user).is_some_and(|k| k.contains_key(&p));
-            if cached || !seen.insert((user.clone(), p.clone())) {
+            if self.link().knows(&user, &p) || !seen.insert((user.clone(), p.clone())) {
                 continue;
             }
             match groups.iter_mut().find(|(u, _)| *u == user) {
@@ -417,7 +419,7 @@ impl HostRunner {
             .into_iter()
             .filter(|(u, _, _)| u == become_)
             .flat_map(|(_, probes, _)| probes)
-            .filter(|p| !self.cache.get(become_).is_some_and(|k| k.contains_key(p)))
+            .filter(|p| !self.link().knows(become_, p))
             .collect();
         match missing.is_empty() {
             true => Ok(()),
@@ -456,134 +458,29 @@ impl HostRunner {
             if let Fact::Facts(v) = &f {
                 self.set_facts(v.clone());
             }
-            self.cache.entry(become_.clone()).or_default().insert(p, f);
+            self.link_mut()
+                .cache
+                .entry(become_.clone())
+                .or_default()
+                .insert(p, f);
         }
     }
 
-    /// The gathered facts (`setup`, `gather_facts`): each as `ansible_NAME`
-    /// and in `ansible_facts`, added to what modules set before (as
-    /// Ansible's fact cache is updated, not replaced: `services` from an
-    /// earlier `service_facts` stays).
+    /// The gathered facts (`setup`, `gather_facts`), shared for `hostvars`
+    /// (see [`super::host_vars::HostVars::gathered`]).
     pub(super) fn set_facts(&mut self, facts: Json) {
-        let mut all = match self.facts_layer.get("ansible_facts") {
-            Some(Json::Object(m)) => m.clone(),
-            _ => Map::new(),
-        };
-        if let Json::Object(m) = &facts {
-            for (k, v) in m {
-                self.facts_layer.insert(format!("ansible_{k}"), v.clone());
-                all.insert(k.clone(), v.clone());
-            }
-        }
-        self.facts_layer
-            .insert("ansible_facts".into(), Json::Object(all));
-        self.facts_gathered = true;
-        self.shared.learn(&self.name, &self.facts_layer);
+        self.vars.gathered(&facts);
+        self.shared.learn(&self.name, &self.vars.facts);
     }
 
-    /// Facts a module returned (its result's `ansible_facts`): as Ansible
-    /// injects them, variables of their own name (`services`,
-    /// `ansible_hostname`), and in `ansible_facts` without the `ansible_`
-    /// prefix (`ansible_facts.hostname`; `ansible_local` keeps it), as
-    /// Ansible's `namespace_facts` does.
+    /// Facts a module returned, shared for `hostvars` (see
+    /// [`super::host_vars::HostVars::module_facts`]).
     pub(super) fn learn_module_facts(&mut self, facts: &Map<String, Json>) {
-        let mut all = match self.facts_layer.get("ansible_facts") {
-            Some(Json::Object(m)) => m.clone(),
-            _ => Map::new(),
-        };
-        for (k, v) in facts {
-            let short = match k.strip_prefix("ansible_") {
-                Some(s) if k != "ansible_local" => s,
-                _ => k.as_str(),
-            };
-            all.insert(short.to_string(), v.clone());
-            self.facts_layer.insert(k.clone(), v.clone());
-        }
-        self.facts_layer
-            .insert("ansible_facts".into(), Json::Object(all));
-        self.shared.learn(&self.name, &self.facts_layer);
-    }
-
-    /// Forgets cached state an action may have changed.
-    /// Forgets everything probed but the facts: after something that may have
-    /// changed anything on the host (a command, a fallback module).
-    pub(super) fn forget_host_state(&mut self) {
-        for c in self.cache.values_mut() {
-            c.retain(|p, _| matches!(p, Probe::Facts));
-        }
-    }
-
-    pub(super) fn invalidate(&mut self, action: &Action) {
-        // Shell probes (packages, units, users) have no path to match: any
-        // action may have changed what they saw. A `PathShell` has its path,
-        // and goes stale with it below.
-        for c in self.cache.values_mut() {
-            c.retain(|p, _| !matches!(p, Probe::Shell { .. }));
-        }
-        if action.touches_everything {
-            self.forget_host_state();
-            return;
-        }
-        let made: HashSet<&str> = made_dirs(action).collect();
-        for t in &action.touches {
-            let t = t.trim_end_matches('/');
-            for c in self.cache.values_mut() {
-                c.retain(|p, fact| match p.path() {
-                    None => true,
-                    Some(path) => {
-                        let path = path.trim_end_matches('/');
-                        if path == t {
-                            return false;
-                        }
-                        // A directory made where there was none had nothing
-                        // under it: what was missing there still is.
-                        if path.starts_with(&format!("{t}/")) {
-                            return made.contains(t);
-                        }
-                        // Above the touched path only what covers a tree is
-                        // stale: an existing directory's own stat (kind,
-                        // owner, mode) stays. `file: state=directory` asks
-                        // for every ancestor, and forgetting the shared ones
-                        // after each task would cost the next a probe.
-                        !t.starts_with(&format!("{path}/"))
-                            || matches!((p, &*fact), (Probe::File { .. }, Fact::File(st))
-                                if st.kind == probe::FileKind::Directory)
-                            || matches!(fact, Fact::Kind(probe::FileKind::Directory))
-                    }
-                });
-            }
-        }
-    }
-
-    /// What `action`, which succeeded (or will, in a batch that stops the
-    /// host otherwise), made known without asking: each directory it made
-    /// is one. The next `file: state=directory` below it then needs no probe
-    /// of its parents.
-    pub(super) fn learn_made(&mut self, action: &Action) {
-        for path in made_dirs(action) {
-            for c in self.cache.values_mut() {
-                c.insert(
-                    Probe::Kind {
-                        path: path.to_string(),
-                    },
-                    Fact::Kind(probe::FileKind::Directory),
-                );
-            }
-        }
+        self.vars.module_facts(facts);
+        self.shared.learn(&self.name, &self.vars.facts);
     }
 
     // ---- tasks -----------------------------------------------------------
-}
-
-/// The directories `action` makes (each a [`Change::MakeDir`]), without a
-/// trailing `/`.
-///
-/// [`Change::MakeDir`]: crate::modules::change::Change::MakeDir
-fn made_dirs(action: &Action) -> impl Iterator<Item = &str> {
-    action.changes.iter().filter_map(|c| match c {
-        crate::modules::change::Change::MakeDir { path, .. } => Some(path.trim_end_matches('/')),
-        _ => None,
-    })
 }
 
 /// The transport's target for connection settings.

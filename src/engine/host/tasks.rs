@@ -178,7 +178,7 @@ impl HostRunner {
         };
         let delegated = delegate.is_some();
         if delegated {
-            self.delegate(delegate);
+            self.delegate(delegate).await;
         }
         let flow = if local::runs_once(task) {
             self.run_task_once(tasks, i, extra, rest, &name, started)
@@ -188,7 +188,7 @@ impl HostRunner {
                 .await
         };
         if delegated {
-            self.delegate(None);
+            self.delegate(None).await;
         }
         self.task_fatal = was_fatal;
         flow
@@ -507,7 +507,7 @@ impl HostRunner {
             self.shared.learn(&self.name, [(reg, &result)]);
             // This host's later tasks must not evaluate against a guess.
             let value = if unknown { unknown_value(reg) } else { result };
-            self.host_facts.insert(reg.clone(), value);
+            self.vars.set.insert(reg.clone(), value);
         }
         if o.status == Status::Changed {
             self.notify(task, extra);
@@ -537,9 +537,11 @@ impl HostRunner {
                 // As Ansible: what failed becomes the host's (non-persistent)
                 // facts, as data, not templates, for the rescue and after.
                 if let Some((failed_task, failed_result)) = self.last_failure.take() {
-                    self.host_facts
+                    self.vars
+                        .set
                         .insert("ansible_failed_task".into(), failed_task);
-                    self.host_facts
+                    self.vars
+                        .set
                         .insert("ansible_failed_result".into(), failed_result);
                 }
                 result = self.run_tasks(&block.rescue, extra, rest).await;

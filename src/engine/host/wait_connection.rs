@@ -122,7 +122,7 @@ impl HostRunner {
         }
         // Whatever was probed may be gone: a reboot clears /tmp, restarts
         // services. The next task probes afresh.
-        self.forget_host_state();
+        self.link_mut().forget_host_state();
         let mut result = Map::new();
         result.insert("changed".into(), json!(false));
         result.insert("elapsed".into(), json!(start.elapsed().as_secs()));
@@ -149,7 +149,7 @@ impl HostRunner {
         become_: &Option<String>,
     ) -> Result<(), String> {
         self.close_connection().await;
-        let Some(target) = self.target_now() else {
+        let Some(target) = self.link().target.clone() else {
             return Err("no host to connect to".into());
         };
         let mut opts = self.shared.opts.connect.clone();
@@ -165,7 +165,7 @@ impl HostRunner {
         if !self.is_delegated() {
             self.timings.ran(Phase::Apply, started, 1);
         }
-        self.conn = Some(conn);
+        self.link_mut().conn = Some(conn);
         let out = ran.map_err(|e| e.to_string())?;
         if out.status == 0 && out.stdout_lossy().trim() == "pong" {
             Ok(())

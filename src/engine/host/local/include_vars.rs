@@ -61,7 +61,7 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
         vars = merged;
     }
     for (k, v) in &vars {
-        h.included_vars.insert(k.clone(), v.clone());
+        h.vars.included.insert(k.clone(), v.clone());
     }
     h.shared.learn(&h.name, vars.iter());
     let mut result = Map::new();
@@ -181,7 +181,7 @@ fn read_into(h: &mut HostRunner, path: &Path, out: &mut Included) -> Result<(), 
     .map_err(|e| format!("vars file {shown}: {e}"))?;
     if let Some(secrets) = loaded.secrets {
         h.shared.reporter.add_secrets(secrets);
-        h.literal = h.shared.literal_values();
+        h.vars.literal = h.shared.literal_values();
     }
     out.vars.extend(loaded.vars);
     out.files.push(path.to_path_buf());

@@ -25,7 +25,7 @@ pub(super) fn run(
             return Err(Stop::Ended);
         }
         "clear_facts" => {
-            h.host_facts.clear();
+            h.vars.set.clear();
             Flow::Next
         }
         other => {

@@ -62,13 +62,14 @@ impl HostRunner {
     /// as `unknown_value`s (then the task is unknown).
     fn set_fact(&mut self, facts: Facts) -> ItemOutcome {
         for (k, v) in &facts.known {
-            self.host_facts.insert(k.clone(), v.clone());
+            self.vars.set.insert(k.clone(), v.clone());
             self.shared.learn(&self.name, [(k, v)]);
         }
         if let Some((_, first)) = facts.unknown.first() {
             let msg = first.describe();
             for (k, refusal) in &facts.unknown {
-                self.host_facts
+                self.vars
+                    .set
                     .insert(k.clone(), unknown_value(&refusal.root));
             }
             return ItemOutcome::unknown(&msg);

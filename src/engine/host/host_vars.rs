@@ -1,0 +1,90 @@
+//! The variable layers one host gathers as the run goes: what the inventory
+//! gives it, the facts it reports, the play's and the vars files' variables,
+//! what `include_vars`, `set_fact` and `register` added. The layers of the
+//! playbook itself (roles, tasks, `-e`) are shared by every host and stay
+//! in the playbook; `HostRunner::layers` stacks both in Ansible's order.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+
+use crate::playbook::Vars;
+
+pub(super) struct HostVars {
+    /// The inventory's variables of this host (`add_host` may change them).
+    pub inventory: Vars,
+    /// Gathered facts and facts modules returned, each as `ansible_NAME`,
+    /// and all of them in `ansible_facts`.
+    pub facts: Vars,
+    /// Facts were gathered once: a later play's `gather_facts` is a no-op.
+    pub facts_gathered: bool,
+    /// The running play's `vars:`.
+    pub play: Vars,
+    /// The running play's `vars_files` and the secrets.
+    pub vars_files: Vars,
+    /// What `include_vars` loaded: above task vars, below set_fact (Ansible's
+    /// precedence), for the rest of the run.
+    pub included: Vars,
+    /// `set_fact` and `register` results.
+    pub set: Vars,
+    /// Secret values with template syntax, never rendered (refreshed when
+    /// vars files bring new secrets).
+    pub literal: Arc<HashSet<String>>,
+}
+
+impl HostVars {
+    pub fn new(inventory: Vars, literal: Arc<HashSet<String>>) -> Self {
+        HostVars {
+            inventory,
+            facts: Vars::new(),
+            facts_gathered: false,
+            play: Vars::new(),
+            vars_files: Vars::new(),
+            included: Vars::new(),
+            set: Vars::new(),
+            literal,
+        }
+    }
+
+    /// The gathered facts (`setup`, `gather_facts`): each as `ansible_NAME`
+    /// and in `ansible_facts`, added to what modules set before (as
+    /// Ansible's fact cache is updated, not replaced: `services` from an
+    /// earlier `service_facts` stays).
+    pub fn gathered(&mut self, facts: &Json) {
+        let mut all = self.ansible_facts();
+        if let Json::Object(m) = facts {
+            for (k, v) in m {
+                self.facts.insert(format!("ansible_{k}"), v.clone());
+                all.insert(k.clone(), v.clone());
+            }
+        }
+        self.facts.insert("ansible_facts".into(), Json::Object(all));
+        self.facts_gathered = true;
+    }
+
+    /// Facts a module returned (its result's `ansible_facts`): as Ansible
+    /// injects them, variables of their own name (`services`,
+    /// `ansible_hostname`), and in `ansible_facts` without the `ansible_`
+    /// prefix (`ansible_facts.hostname`; `ansible_local` keeps it), as
+    /// Ansible's `namespace_facts` does.
+    pub fn module_facts(&mut self, facts: &Map<String, Json>) {
+        let mut all = self.ansible_facts();
+        for (k, v) in facts {
+            let short = match k.strip_prefix("ansible_") {
+                Some(s) if k != "ansible_local" => s,
+                _ => k.as_str(),
+            };
+            all.insert(short.to_string(), v.clone());
+            self.facts.insert(k.clone(), v.clone());
+        }
+        self.facts.insert("ansible_facts".into(), Json::Object(all));
+    }
+
+    fn ansible_facts(&self) -> Map<String, Json> {
+        match self.facts.get("ansible_facts") {
+            Some(Json::Object(m)) => m.clone(),
+            _ => Map::new(),
+        }
+    }
+}
