@@ -156,7 +156,7 @@ fn modules_json() -> serde_json::Value {
                 "name": s.name,
                 "native": true,
                 "free_form": s.free_form,
-                "runs_on": if s.local { "controller" } else { "host" },
+                "runs_on": if s.is_local() { "controller" } else { "host" },
                 "any_args": s.open,
                 "args": args,
             })

@@ -87,7 +87,7 @@ fn scan(
         if modules::is_opaque(&task.module) {
             return false;
         }
-        if modules::spec(&task.module).is_none_or(|s| s.local) {
+        if modules::spec(&task.module).is_none_or(|s| s.is_local()) {
             continue;
         }
         // Probes go to where the task runs: the host, or the controller. A

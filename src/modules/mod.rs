@@ -69,9 +69,8 @@ pub struct ModuleSpec {
     pub args: &'static [Arg],
     /// Takes free-form text (`command: ls -l`).
     pub free_form: bool,
-    /// Runs on the controller only (debug, set_fact…): no probe, no remote
-    /// command. The engine runs it through its registry of local modules.
-    pub local: bool,
+    /// Where it runs (see [`Runs`]).
+    pub runs: Runs,
     /// Takes any other argument names as well (`add_host`: they are the
     /// new host's variables; `set_fact`: the variables it sets); the named
     /// ones are still checked. A module with no arguments that is not open
@@ -79,7 +78,25 @@ pub struct ModuleSpec {
     pub open: bool,
 }
 
+/// Where a module runs, which decides how the engine treats its task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runs {
+    /// On the host: probe, plan against what the probe found, apply.
+    Host,
+    /// On the controller only (debug, set_fact…): no probe, no remote
+    /// command. The engine runs it through its registry of local modules.
+    Controller,
+    /// Not over the open connection: it closes it and logs in afresh until
+    /// the host answers (`wait_for_connection`), with no decision over facts.
+    Reconnect,
+}
+
 impl ModuleSpec {
+    /// Whether it runs on the controller only (see [`Runs::Controller`]).
+    pub fn is_local(&self) -> bool {
+        self.runs == Runs::Controller
+    }
+
     /// The argument called `name`, if the module takes it.
     pub fn arg(&self, name: &str) -> Option<&'static Arg> {
         self.args.iter().find(|a| a.name == name)
@@ -103,16 +120,19 @@ macro_rules! args {
 
 macro_rules! spec {
     ($name:literal, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, local: false, open: false }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Host, open: false }
     };
     ($name:literal, free, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, local: false, open: false }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, runs: Runs::Host, open: false }
     };
     ($name:literal, local, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, local: true, open: false }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Controller, open: false }
     };
     ($name:literal, local free, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, local: true, open: false }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, runs: Runs::Controller, open: false }
+    };
+    ($name:literal, reconnects, [$($t:tt)*]) => {
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Reconnect, open: false }
     };
 }
 
@@ -416,7 +436,7 @@ pub static SPECS: &[ModuleSpec] = &[
             "groupname": Kind::List,
         ],
         free_form: false,
-        local: true,
+        runs: Runs::Controller,
         open: true,
     },
     // Takes any names: they are the variables it sets.
@@ -424,7 +444,7 @@ pub static SPECS: &[ModuleSpec] = &[
         name: "set_fact",
         args: &[],
         free_form: false,
-        local: true,
+        runs: Runs::Controller,
         open: true,
     },
     spec!("meta", local free, []),
@@ -435,14 +455,14 @@ pub static SPECS: &[ModuleSpec] = &[
         name: "import_role",
         args: IMPORT_ROLE_ARGS,
         free_form: false,
-        local: true,
+        runs: Runs::Controller,
         open: false,
     },
     ModuleSpec {
         name: "include_role",
         args: INCLUDE_ROLE_ARGS,
         free_form: false,
-        local: true,
+        runs: Runs::Controller,
         open: false,
     },
     spec!(
@@ -656,21 +676,21 @@ pub static SPECS: &[ModuleSpec] = &[
         name: "systemd",
         args: SYSTEMD_ARGS,
         free_form: false,
-        local: false,
+        runs: Runs::Host,
         open: false,
     },
     ModuleSpec {
         name: "systemd_service",
         args: SYSTEMD_ARGS,
         free_form: false,
-        local: false,
+        runs: Runs::Host,
         open: false,
     },
     ModuleSpec {
         name: "service",
         args: SYSTEMD_ARGS,
         free_form: false,
-        local: false,
+        runs: Runs::Host,
         open: false,
     },
     spec!(
@@ -724,6 +744,7 @@ pub static SPECS: &[ModuleSpec] = &[
     ),
     spec!(
         "wait_for_connection",
+        reconnects,
         [
             "connect_timeout": Kind::Int,
             "delay": Kind::Int,
@@ -1213,8 +1234,9 @@ fn plan_ping(cx: &PlanCx) -> Result<Decision, PlanError> {
 pub fn is_opaque(module: &str) -> bool {
     matches!(
         module,
-        "command" | "shell" | "raw" | "include_tasks" | "meta" | "block" | "wait_for_connection"
+        "command" | "shell" | "raw" | "include_tasks" | "meta" | "block"
     ) || is_fallback(module)
+        || spec(module).is_some_and(|s| s.runs == Runs::Reconnect)
 }
 
 /// Whether a task's module runs through the Ansible fallback: the loader

@@ -454,7 +454,7 @@ fn check_args(
             // `assert: '{{ item }}'`: the arguments are one template that
             // renders to a mapping (Ansible's argument splat), for the
             // modules that run on the controller.
-            if spec.free_form || (spec.local && is_splat(&args[name])) {
+            if spec.free_form || (spec.is_local() && is_splat(&args[name])) {
                 continue;
             }
             return Err(LoadError::new(

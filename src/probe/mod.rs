@@ -36,7 +36,7 @@ pub enum Probe {
     /// What is at a path (a directory, a file, nothing), for a module that
     /// needs no more (the parents `file: state=directory` may create). Known
     /// from a [`Probe::File`] of the path, or without asking once rprov made
-    /// the directory itself (see `HostRunner::learn_made`). A path not known
+    /// the directory itself (see `Link::learn_made` in the engine). A path not known
     /// is asked for as a [`Probe::File`] (`PlanCx::kinds`), whose answer
     /// gives its kind too.
     Kind { path: String },

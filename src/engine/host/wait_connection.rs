@@ -31,10 +31,10 @@ use crate::report::Status;
 
 use super::*;
 
-/// Whether `task` is `wait_for_connection`: no decision over facts, it
-/// closes and reopens the host's connection.
+/// Whether `task`'s module logs in afresh instead of running over the open
+/// connection (`wait_for_connection`): no decision over facts.
 pub(super) fn reconnects(task: &Task) -> bool {
-    task.module == "wait_for_connection"
+    crate::modules::spec(&task.module).is_some_and(|s| s.runs == crate::modules::Runs::Reconnect)
 }
 
 /// Ansible's defaults, in seconds.

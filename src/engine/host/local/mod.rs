@@ -262,14 +262,14 @@ mod tests {
         for m in LOCAL {
             let spec = crate::modules::spec(m.name);
             assert!(
-                spec.is_some_and(|s| s.local),
+                spec.is_some_and(|s| s.is_local()),
                 "{} is run locally but has no local spec",
                 m.name
             );
         }
         // Expanded when the playbook loads: they never reach the engine.
         let at_load = ["import_tasks", "import_role", "include_role"];
-        for s in crate::modules::SPECS.iter().filter(|s| s.local) {
+        for s in crate::modules::SPECS.iter().filter(|s| s.is_local()) {
             assert!(
                 find(s.name).is_some() || at_load.contains(&s.name),
                 "{} is declared local but the engine has no local module for it",
