@@ -94,6 +94,26 @@ pub struct ApplyArgs {
     #[arg(short = 'C', long)]
     pub check: bool,
 
+    /// Load the playbook (and every role and file it imports), report what
+    /// is wrong with it, and run nothing. Needs no inventory.
+    #[arg(long)]
+    pub syntax_check: bool,
+
+    /// List each play's hosts (after --limit), as ansible-playbook does, and
+    /// run nothing.
+    #[arg(long)]
+    pub list_hosts: bool,
+
+    /// List each play's tasks that --tags and --skip-tags select, with their
+    /// tags, as ansible-playbook does, and run nothing.
+    #[arg(long)]
+    pub list_tasks: bool,
+
+    /// List the tags of each play's tasks that --tags and --skip-tags
+    /// select, as ansible-playbook does, and run nothing.
+    #[arg(long)]
+    pub list_tags: bool,
+
     /// Show file changes as unified diffs (always on with --check).
     #[arg(short = 'D', long)]
     pub diff: bool,

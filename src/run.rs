@@ -333,16 +333,20 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     for w in &cfg.warnings {
         reporter.warn(w);
     }
-    let inventory_file = inventory_path(args.inventory.as_deref(), &cfg)?;
-    let vault_password = vault_password(args.vault_password_file.as_deref(), &cfg)?;
-    // group_vars/ and host_vars/ may hold vault files and `!vault` values.
-    let vault = crate::varsfile::InventoryVault::new(vault_password.as_deref());
-    let mut inventory = load_inventory(&inventory_file, Some(&vault))?;
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let mut load_options = cfg.load_options(home.as_deref());
     keyword_defaults_from_flags(&args, &mut load_options);
     let playbook = playbook::load_playbook_with(&args.playbook, &load_options)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if args.syntax_check {
+        print!("{}", crate::listing::syntax_ok(&args.playbook));
+        return Ok(Outcome::Success);
+    }
+    let inventory_file = inventory_path(args.inventory.as_deref(), &cfg)?;
+    let vault_password = vault_password(args.vault_password_file.as_deref(), &cfg)?;
+    // group_vars/ and host_vars/ may hold vault files and `!vault` values.
+    let vault = crate::varsfile::InventoryVault::new(vault_password.as_deref());
+    let mut inventory = load_inventory(&inventory_file, Some(&vault))?;
     for w in &playbook.warnings {
         reporter.warn(w);
     }
@@ -373,6 +377,27 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         }
         play.order.arrange(&mut hosts, seed);
         plays_hosts.push(hosts);
+    }
+    if args.list_hosts || args.list_tasks || args.list_tags {
+        // As ansible-playbook: listing tags without --tags or --skip-tags
+        // lists every tag, `never` too.
+        let every = ["never".to_string(), "all".to_string()];
+        let tags = match args.list_tags && args.tags.is_empty() && args.skip_tags.is_empty() {
+            true => &every[..],
+            false => &args.tags[..],
+        };
+        let what = crate::listing::Listing {
+            hosts: args.list_hosts,
+            tasks: args.list_tasks,
+            tags_used: args.list_tags,
+            tags,
+            skip_tags: &args.skip_tags,
+        };
+        print!(
+            "{}",
+            crate::listing::render(&args.playbook, &playbook, &plays_hosts, &what)
+        );
+        return Ok(Outcome::Success);
     }
     if plays_hosts.iter().all(Vec::is_empty) {
         bail!(

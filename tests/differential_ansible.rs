@@ -666,3 +666,59 @@ fn command_line_flags_as_ansible() {
     assert!(ansible.ends_with("|local\n"), "{ansible}");
     assert!(!ansible.contains(&format!("|{USER}|{USER}|")), "{ansible}");
 }
+
+#[test]
+fn listings_as_ansible() {
+    let ansible = common::ansible_venv();
+    let dir = fixtures().join("differential").join("listing");
+    let work = tempfile::tempdir().expect("tempdir");
+    for flags in [
+        &["--list-hosts", "--list-tasks"][..],
+        &["--list-tasks", "--tags", "rt,never"],
+        &["--list-hosts", "--limit", "web2:localhost"],
+        &["--list-tasks", "--skip-tags", "p1"],
+        &["--list-tags"],
+        &["--list-tags", "--list-tasks", "--tags", "blk"],
+        &["--syntax-check"],
+    ] {
+        let by_ansible = std::process::Command::new(&ansible.playbook)
+            .current_dir(&dir)
+            .args(["-i", "hosts.ini", "site.yml"])
+            .args(flags)
+            .env("ANSIBLE_CONFIG", work.path().join("none.cfg"))
+            .env("ANSIBLE_LOCAL_TEMP", work.path().join("tmp"))
+            .output()
+            .expect("ansible-playbook");
+        assert!(by_ansible.status.success(), "{by_ansible:?}");
+        let mut args = vec!["apply", "-i", "hosts.ini", "site.yml"];
+        args.extend(flags);
+        let by_rprov = common::rprov(&dir, &args);
+        by_rprov.expect_code(0);
+        assert_eq!(
+            hosts_sorted(&by_rprov.stdout),
+            hosts_sorted(&String::from_utf8_lossy(&by_ansible.stdout)),
+            "{flags:?}"
+        );
+    }
+}
+
+/// A listing with each play's host lines sorted: ansible-playbook prints
+/// them from a Python set, in no fixed order.
+fn hosts_sorted(listing: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut hosts: Vec<&str> = Vec::new();
+    let mut in_hosts = false;
+    for line in listing.split_inclusive('\n') {
+        if in_hosts && line.starts_with("      ") && !line.contains('\t') {
+            hosts.push(line);
+            continue;
+        }
+        hosts.sort_unstable();
+        out.extend(hosts.drain(..).map(str::to_string));
+        in_hosts = line.starts_with("    hosts (");
+        out.push(line.to_string());
+    }
+    hosts.sort_unstable();
+    out.extend(hosts.drain(..).map(str::to_string));
+    out.concat()
+}

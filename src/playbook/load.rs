@@ -403,8 +403,9 @@ fn load_play(
         }
     };
 
+    let play_tags: Vec<String> = node.get("tags").and_then(comma_list).unwrap_or_default();
     let inherited = Inherited {
-        tags: node.get("tags").and_then(comma_list).unwrap_or_default(),
+        tags: play_tags.clone(),
         become_,
         become_user: become_user.clone(),
         ignore_errors: node
@@ -475,6 +476,7 @@ fn load_play(
         remote_user,
         connection,
         gather_facts,
+        tags: play_tags,
         any_errors_fatal: any_errors_fatal.unwrap_or(false),
         max_fail_percentage,
         force_handlers,

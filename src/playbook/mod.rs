@@ -52,6 +52,8 @@ pub struct Play {
     /// beats it, and it beats ansible.cfg, as in Ansible.
     pub connection: Option<Vars>,
     pub gather_facts: bool,
+    /// The play's own `tags` (its tasks have them too, with their own).
+    pub tags: Vec<String>,
     /// `any_errors_fatal`: a failed or unreachable host stops the play on all
     /// hosts (tasks inherit it too, see [`Task::any_errors_fatal`]).
     pub any_errors_fatal: bool,
@@ -308,6 +310,28 @@ pub struct Block {
 }
 
 impl Task {
+    /// Whether `--tags` and `--skip-tags` select this task, as Ansible's:
+    /// `never` only when asked for by name, `always` unless skipped by name,
+    /// and the special `all`, `tagged` and `untagged`.
+    pub fn selected_by(&self, tags: &[String], skip_tags: &[String]) -> bool {
+        let has = |t: &str| self.tags.iter().any(|x| x == t);
+        if skip_tags.iter().any(|s| has(s)) {
+            return false;
+        }
+        if tags.is_empty() {
+            return !has("never");
+        }
+        if has("always") {
+            return true;
+        }
+        tags.iter().any(|t| match t.as_str() {
+            "all" => !has("never"),
+            "tagged" => !self.tags.is_empty(),
+            "untagged" => self.tags.is_empty(),
+            t => has(t),
+        })
+    }
+
     /// Where argument `key` was written, or the task when not known.
     pub fn arg_origin(&self, key: &str) -> &Origin {
         self.arg_origins

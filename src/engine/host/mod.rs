@@ -600,23 +600,7 @@ impl HostRunner {
         if self.in_handlers {
             return true;
         }
-        let opts = &self.shared.opts;
-        let has = |t: &str| task.tags.iter().any(|x| x == t);
-        if opts.skip_tags.iter().any(|s| has(s)) {
-            return false;
-        }
-        if opts.tags.is_empty() {
-            return !has("never");
-        }
-        if has("always") {
-            return true;
-        }
-        opts.tags.iter().any(|t| match t.as_str() {
-            "all" => !has("never"),
-            "tagged" => !task.tags.is_empty(),
-            "untagged" => task.tags.is_empty(),
-            t => has(t),
-        })
+        task.selected_by(&self.shared.opts.tags, &self.shared.opts.skip_tags)
     }
 
     // ---- rendering -------------------------------------------------------

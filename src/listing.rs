@@ -1,0 +1,151 @@
+//! `--list-hosts`, `--list-tasks` and `--list-tags`: what a run would touch,
+//! printed as ansible-playbook prints it, so scripts and habits that read
+//! that output keep working. Nothing is rendered and no host is contacted.
+//!
+//! One difference: ansible-playbook prints a play's hosts and tags from a
+//! Python set, in no fixed order; rprov prints hosts in the order the play
+//! runs them and tags sorted.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use crate::playbook::{Playbook, Task};
+
+/// What to list.
+pub struct Listing<'a> {
+    pub hosts: bool,
+    pub tasks: bool,
+    pub tags_used: bool,
+    pub tags: &'a [String],
+    pub skip_tags: &'a [String],
+}
+
+/// The listing of `playbook` (read from `path`), each play with the hosts
+/// it would run on (`plays_hosts`, in play order).
+pub fn render(
+    path: &Path,
+    playbook: &Playbook,
+    plays_hosts: &[Vec<String>],
+    what: &Listing,
+) -> String {
+    let mut out = format!("\nplaybook: {}\n", path.display());
+    for (i, play) in playbook.plays.iter().enumerate() {
+        let mut play_tags = play.tags.clone();
+        play_tags.sort();
+        play_tags.dedup();
+        let _ = writeln!(
+            out,
+            "\n  play #{} ({}): {}\tTAGS: [{}]",
+            i + 1,
+            play.hosts,
+            play.name,
+            play_tags.join(",")
+        );
+        if what.hosts {
+            let hosts = plays_hosts.get(i).map(Vec::as_slice).unwrap_or_default();
+            let _ = writeln!(out, "    pattern: ['{}']", play.hosts);
+            let _ = writeln!(out, "    hosts ({}):", hosts.len());
+            for h in hosts {
+                let _ = writeln!(out, "      {h}");
+            }
+        }
+        if what.tasks || what.tags_used {
+            let mut tasks = Vec::new();
+            for task in play.sections.iter().flatten() {
+                selected(task, what, &mut tasks);
+            }
+            if what.tasks {
+                out.push_str("    tasks:\n");
+                for task in &tasks {
+                    let name = task.name.as_deref().unwrap_or(&task.module_written);
+                    let name = match &task.role {
+                        Some(r) => format!("{} : {name}", r.name()),
+                        None => name.to_string(),
+                    };
+                    let _ = writeln!(out, "      {name}\tTAGS: [{}]", sorted(&task.tags));
+                }
+            }
+            if what.tags_used {
+                let all: Vec<String> = play
+                    .tags
+                    .iter()
+                    .chain(tasks.iter().flat_map(|t| &t.tags))
+                    .cloned()
+                    .collect();
+                let _ = writeln!(out, "      TASK TAGS: [{}]", sorted(&all));
+            }
+        }
+    }
+    out
+}
+
+/// `tags` sorted, each once, as ansible-playbook lists them.
+fn sorted(tags: &[String]) -> String {
+    let mut tags = tags.to_vec();
+    tags.sort();
+    tags.dedup();
+    tags.join(", ")
+}
+
+/// `task` (or a block's tasks) into `out` when the tags select it.
+fn selected<'a>(task: &'a Task, what: &Listing, out: &mut Vec<&'a Task>) {
+    if let Some(block) = &task.block {
+        for t in block.block.iter().chain(&block.rescue).chain(&block.always) {
+            selected(t, what, out);
+        }
+    } else if task.selected_by(what.tags, what.skip_tags) {
+        out.push(task);
+    }
+}
+
+/// What `--syntax-check` prints for a playbook that loaded.
+pub fn syntax_ok(path: &Path) -> String {
+    format!("\nplaybook: {}\n", path.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn playbook(text: &str) -> (tempfile::TempDir, Playbook) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("site.yml");
+        std::fs::write(&path, text).expect("write");
+        let pb = crate::playbook::load_playbook(&path).expect("load");
+        (dir, pb)
+    }
+
+    #[test]
+    fn tasks_are_listed_with_their_sorted_tags_and_blocks_opened() {
+        let (_dir, pb) = playbook(
+            "- name: first\n  hosts: web\n  tags: [p1]\n  tasks:\n    - name: one {{ x }}\n      debug: msg=a\n      tags: [b, a]\n    - block:\n        - command: 'true'\n      tags: blk\n    - debug: msg=n\n      tags: [never]\n",
+        );
+        let what = Listing {
+            hosts: true,
+            tasks: true,
+            tags_used: false,
+            tags: &[],
+            skip_tags: &[],
+        };
+        let out = render(Path::new("site.yml"), &pb, &[vec!["web1".into()]], &what);
+        assert_eq!(
+            out,
+            "\nplaybook: site.yml\n\n  play #1 (web): first\tTAGS: [p1]\n    pattern: ['web']\n    hosts (1):\n      web1\n    tasks:\n      one {{ x }}\tTAGS: [a, b, p1]\n      command\tTAGS: [blk, p1]\n"
+        );
+        let only_b = ["b".to_string()];
+        let what = Listing {
+            hosts: false,
+            tasks: true,
+            tags_used: true,
+            tags: &only_b,
+            skip_tags: &[],
+        };
+        let out = render(Path::new("site.yml"), &pb, &[], &what);
+        assert!(
+            out.ends_with(
+                "    tasks:\n      one {{ x }}\tTAGS: [a, b, p1]\n      TASK TAGS: [a, b, p1]\n"
+            ),
+            "{out}"
+        );
+    }
+}
