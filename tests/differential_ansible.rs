@@ -722,3 +722,67 @@ fn hosts_sorted(listing: &str) -> String {
     out.extend(hosts.drain(..).map(str::to_string));
     out.concat()
 }
+
+/// Each file under `root` with its content, by name.
+fn files_in(root: &Path) -> std::collections::BTreeMap<String, String> {
+    std::fs::read_dir(root)
+        .expect("read root")
+        .map(|e| {
+            let e = e.expect("entry");
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(e.path()).expect("read"))
+        })
+        .collect()
+}
+
+#[test]
+fn play_hosts_and_imported_playbooks_as_ansible() {
+    let ansible = common::ansible_venv();
+    let dir = fixtures().join("differential").join("play_hosts");
+    let work = tempfile::tempdir().expect("tempdir");
+    for extra in [&[][..], &["--tags", "imp"]] {
+        let mut trees = Vec::new();
+        for tool in ["ansible", "rprov"] {
+            let root = tempfile::tempdir().expect("tempdir");
+            let root_var = format!("root={}", root.path().display());
+            let mut args = vec!["-i", "a,b,c,d,e", "-c", "local", "-e", &root_var];
+            args.extend(extra);
+            args.push("site.yml");
+            let code = if tool == "ansible" {
+                let env = [(
+                    "ANSIBLE_PYTHON_INTERPRETER".to_string(),
+                    "/usr/bin/python3".to_string(),
+                )];
+                let (ok, text) =
+                    common::ansible_playbook_args(&ansible, &dir, work.path(), &args, &env);
+                (!ok).then_some(text)
+            } else {
+                let mut rp = vec!["apply"];
+                rp.extend(&args);
+                let run = common::rprov(&dir, &rp);
+                (run.code != 0).then(|| run.all())
+            };
+            trees.push((files_in(root.path()), code));
+        }
+        let (by_rprov, rprov_failed) = trees.pop().expect("rprov");
+        let (by_ansible, ansible_failed) = trees.pop().expect("ansible");
+        assert_eq!(by_rprov, by_ansible, "{extra:?}");
+        // b and c fail in the whole run; with --tags imp no task fails.
+        assert_eq!(rprov_failed.is_some(), extra.is_empty(), "{rprov_failed:?}");
+        assert_eq!(
+            ansible_failed.is_some(),
+            extra.is_empty(),
+            "{ansible_failed:?}"
+        );
+        if extra.is_empty() {
+            assert_eq!(
+                by_ansible["a.before"],
+                "['a', 'b', 'c', 'd', 'e'] ['a', 'c', 'd', 'e'] ['a'] ['a']\n"
+            );
+            assert_eq!(by_ansible["d.after"], "['a', 'd', 'e'] ['d']\n");
+            assert_eq!(by_ansible["e.conditional"], "conditional by the play\n");
+            assert!(!by_ansible.contains_key("a.conditional"));
+        }
+        assert_eq!(by_ansible["a.imported"], "imported by the import\n");
+    }
+}

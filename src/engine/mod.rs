@@ -10,6 +10,7 @@ mod defined;
 mod host;
 mod interrupt;
 mod lookahead;
+mod play_hosts;
 mod run_once;
 mod vars;
 mod vars_files;
@@ -89,6 +90,8 @@ pub struct Shared {
     learned: std::sync::Mutex<HashMap<String, serde_json::Map<String, Json>>>,
     /// Whether the current play was stopped on all hosts (any_errors_fatal).
     abort: abort::PlayAbort,
+    /// The running play's hosts, for `ansible_play_hosts` and its kin.
+    play_hosts: play_hosts::PlayHosts,
     /// Logins in progress, at most `--connect-limit` (see
     /// `host::remote::open_connection`).
     pub connecting: Semaphore,
@@ -140,6 +143,7 @@ impl Shared {
             run_once: run_once::RunOnce::default(),
             learned: Default::default(),
             abort: abort::PlayAbort::default(),
+            play_hosts: play_hosts::PlayHosts::default(),
             throttles: Default::default(),
             connecting,
             interrupt: interrupt::Interrupt::default(),
@@ -445,11 +449,21 @@ pub async fn run(
             .filter(|h| runners.get(*h).is_none_or(|r| r.can_continue()))
             .cloned()
             .collect();
+        shared
+            .play_hosts
+            .start_play(hosts, hosts.iter().filter(|h| !active.contains(h)).cloned());
         // `serial`: each batch runs the whole play before the next starts.
-        let batches = crate::playbook::serial::batches(&active, &play.serial);
+        // As ansible-core, batches are cut from all the play's hosts, those
+        // that failed in an earlier play too, and those then left out.
+        let batches: Vec<Vec<String>> = crate::playbook::serial::batches(hosts, &play.serial)
+            .into_iter()
+            .map(|b| b.into_iter().filter(|h| active.contains(h)).collect())
+            .filter(|b: &Vec<String>| !b.is_empty())
+            .collect();
         for (bi, batch) in batches.iter().enumerate() {
             shared.reporter.play_start(&play.name, batch);
             shared.abort.start(pi, batch.len());
+            shared.play_hosts.start_batch(batch);
             shared.batch.store(bi, std::sync::atomic::Ordering::SeqCst);
             for h in batch {
                 if !order.contains(h) {

@@ -145,18 +145,7 @@ impl Keywords {
             }
         };
         let cond_of = |key: &str| -> Result<Option<Vec<String>>, LoadError> {
-            match node.get(key) {
-                None => Ok(None),
-                Some(n) => match &n.value {
-                    Value::Bool(b) => Ok(Some(vec![if *b { "True" } else { "False" }.to_string()])),
-                    _ => string_list(n).map(Some).ok_or_else(|| {
-                        LoadError::new(
-                            doc.origin(n),
-                            format!("`{key}` must be a condition or a list of conditions"),
-                        )
-                    }),
-                },
-            }
+            node.get(key).map(|n| conditions(doc, n, key)).transpose()
         };
 
         let mut loop_items = None;
@@ -487,6 +476,21 @@ pub fn is_variable_name(s: &str) -> bool {
 /// A string or a list of strings, as `when:`, `notify:` and `listen:`
 /// accept: a string is one item, whatever commas it holds (Ansible wraps it
 /// in a list), so `when: v in ['1.0', '2.0']` stays one expression.
+/// The conditions of a `when` (or `changed_when`, …) named `key`: one
+/// expression per string, commas and all, or a list of them; a YAML boolean
+/// is its Python spelling.
+pub fn conditions(doc: &Document, n: &Node, key: &str) -> Result<Vec<String>, LoadError> {
+    match &n.value {
+        Value::Bool(b) => Ok(vec![if *b { "True" } else { "False" }.to_string()]),
+        _ => string_list(n).ok_or_else(|| {
+            LoadError::new(
+                doc.origin(n),
+                format!("`{key}` must be a condition or a list of conditions"),
+            )
+        }),
+    }
+}
+
 pub fn string_list(n: &Node) -> Option<Vec<String>> {
     match &n.value {
         Value::Seq(items) => items.iter().map(scalar_string).collect(),

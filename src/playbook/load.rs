@@ -175,7 +175,7 @@ pub fn load_playbook_with(path: &Path, opts: &LoadOptions) -> Result<Playbook, L
         opts,
         warnings: &mut warnings,
     };
-    load_plays(&path, &dir, &mut plays, 0, &mut cx)?;
+    load_plays(&path, &dir, &mut plays, &Import::default(), 0, &mut cx)?;
     Ok(Playbook {
         path,
         dir,
@@ -190,10 +190,66 @@ struct Cx<'a> {
     warnings: &'a mut Vec<String>,
 }
 
+/// What `import_playbook` gives the plays it imports, as ansible-core's
+/// `PlaybookInclude`: its `vars` over each play's own, its `tags` added to
+/// each play's, and its `when` ahead of the conditions of every task (and
+/// of gathering facts). An outer import's are applied over an inner one's.
+#[derive(Clone, Default)]
+struct Import {
+    vars: Vars,
+    tags: Vec<String>,
+    when: Vec<String>,
+}
+
+/// The keys an `import_playbook` entry may have besides its file.
+const IMPORT_PLAYBOOK_KEYS: &[&str] = &["name", "vars", "tags", "when"];
+
+impl Import {
+    /// `self` (an outer import) over the `import_playbook` entry `node`.
+    fn within(&self, doc: &Document, node: &Node) -> Result<Import, LoadError> {
+        let mut inner = Import::default();
+        for (k, v) in node.as_map().unwrap_or_default() {
+            let key = k.key_string();
+            match key.as_str() {
+                "import_playbook" | "ansible.builtin.import_playbook" | "name" => {}
+                "vars" => {
+                    inner.vars = json_map(v)
+                        .ok_or_else(|| LoadError::new(doc.origin(v), "`vars` must be a mapping"))?;
+                }
+                "tags" => inner.tags = comma_list(v).unwrap_or_default(),
+                "when" => inner.when = super::keywords::conditions(doc, v, "when")?,
+                _ => {
+                    return Err(LoadError::new(
+                        doc.origin(k),
+                        format!("`{key}` is not a keyword of `import_playbook`"),
+                    )
+                    .with_hint(format!(
+                        "an `import_playbook` takes {}; put other keywords on the imported plays",
+                        IMPORT_PLAYBOOK_KEYS.join(", ")
+                    )))
+                }
+            }
+        }
+        inner
+            .vars
+            .extend(self.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        for t in &self.tags {
+            if !inner.tags.contains(t) {
+                inner.tags.push(t.clone());
+            }
+        }
+        let mut when = self.when.clone();
+        when.append(&mut inner.when);
+        inner.when = when;
+        Ok(inner)
+    }
+}
+
 fn load_plays(
     path: &Path,
     playbook_dir: &Path,
     plays: &mut Vec<Play>,
+    import: &Import,
     depth: usize,
     cx: &mut Cx,
 ) -> Result<(), LoadError> {
@@ -224,10 +280,11 @@ fn load_plays(
                     format!("playbook `{file}` not found"),
                 ));
             }
-            load_plays(&target, playbook_dir, plays, depth + 1, cx)?;
+            let inner = import.within(&doc, item)?;
+            load_plays(&target, playbook_dir, plays, &inner, depth + 1, cx)?;
             continue;
         }
-        plays.push(load_play(&doc, item, playbook_dir, cx)?);
+        plays.push(load_play(&doc, item, playbook_dir, import, cx)?);
     }
     Ok(())
 }
@@ -236,6 +293,7 @@ fn load_play(
     doc: &Document,
     node: &Node,
     playbook_dir: &Path,
+    import: &Import,
     cx: &mut Cx,
 ) -> Result<Play, LoadError> {
     let Some(entries) = node.as_map() else {
@@ -297,12 +355,13 @@ fn load_play(
         .get("gather_facts")
         .and_then(|b| crate::truthy::as_bool(&b.to_json()))
         .unwrap_or(cx.opts.gather_facts);
-    let vars: Vars = match node.get("vars") {
+    let mut vars: Vars = match node.get("vars") {
         Some(v) => {
             json_map(v).ok_or_else(|| LoadError::new(doc.origin(v), "`vars` must be a mapping"))?
         }
         None => Vars::new(),
     };
+    vars.extend(import.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
     let remote_user = node
         .get("remote_user")
         .and_then(scalar_string)
@@ -403,8 +462,14 @@ fn load_play(
         }
     };
 
-    let play_tags: Vec<String> = node.get("tags").and_then(comma_list).unwrap_or_default();
+    let mut play_tags: Vec<String> = node.get("tags").and_then(comma_list).unwrap_or_default();
+    for t in &import.tags {
+        if !play_tags.contains(t) {
+            play_tags.push(t.clone());
+        }
+    }
     let inherited = Inherited {
+        when: import.when.clone(),
         tags: play_tags.clone(),
         become_,
         become_user: become_user.clone(),
@@ -460,7 +525,18 @@ fn load_play(
     }
     main.extend(list("tasks")?);
     let post_tasks = list("post_tasks")?;
-    let play_handlers = list("handlers")?;
+    // An import's `when` is on the tasks, not the handlers (as ansible-core).
+    let handler_scope = TaskScope {
+        inherited: Inherited {
+            when: Vec::new(),
+            ..inherited.clone()
+        },
+        ..scope.clone()
+    };
+    let play_handlers = match node.get("handlers") {
+        Some(n) => parse_task_list(doc, n, &handler_scope)?,
+        None => Vec::new(),
+    };
     let (instances, mut handlers) = roles.finish();
     handlers.extend(play_handlers);
 
@@ -476,6 +552,7 @@ fn load_play(
         remote_user,
         connection,
         gather_facts,
+        gather_when: import.when.clone(),
         tags: play_tags,
         any_errors_fatal: any_errors_fatal.unwrap_or(false),
         max_fail_percentage,

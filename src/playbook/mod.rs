@@ -52,6 +52,9 @@ pub struct Play {
     /// beats it, and it beats ansible.cfg, as in Ansible.
     pub connection: Option<Vars>,
     pub gather_facts: bool,
+    /// Conditions of the `import_playbook` that brought the play in: facts
+    /// are gathered only on the hosts where they hold, as ansible-core.
+    pub gather_when: Vec<String>,
     /// The play's own `tags` (its tasks have them too, with their own).
     pub tags: Vec<String>,
     /// `any_errors_fatal`: a failed or unreachable host stops the play on all

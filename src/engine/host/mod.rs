@@ -292,7 +292,18 @@ impl HostRunner {
             self.fail_host(&msg);
             return;
         }
-        if play.gather_facts && !self.vars.facts_gathered {
+        let gather = match play.gather_facts && !self.vars.facts_gathered {
+            true => self.gather_conditions_hold(play),
+            false => Ok(false),
+        };
+        let gather = match gather {
+            Ok(g) => g,
+            Err(msg) => {
+                self.fail_host(&msg);
+                return;
+            }
+        };
+        if gather {
             let become_ = match self.reach(None) {
                 Ok(reach) => {
                     if let Err(stop) = self.aim(reach.target).await {
@@ -338,6 +349,21 @@ impl HostRunner {
         self.stats.remote_commands = self.commands_run();
     }
 
+    /// Whether the `when` of the `import_playbook` that brought `play` in
+    /// holds on this host (no condition: it does).
+    fn gather_conditions_hold(&self, play: &Play) -> Result<bool, String> {
+        let magic = self.magic(None);
+        let r = self.resolver(None, &[], &magic);
+        for cond in &play.gather_when {
+            match self.eval(&r, cond) {
+                Ok(true) => {}
+                Ok(false) => return Ok(false),
+                Err(e) => return Err(format!("{}: when: {}", play.origin, e.message)),
+            }
+        }
+        Ok(true)
+    }
+
     fn fail_host(&mut self, msg: &str) {
         self.shared.reporter.host_error(&self.name, msg);
         self.stats.failed += 1;
@@ -362,6 +388,7 @@ impl HostRunner {
             return;
         }
         self.failure_counted = true;
+        self.shared.play_hosts.remove(&self.name);
         let play = &self.shared.playbook.plays[self.pi];
         self.shared.abort.host_failed(
             self.pi,
@@ -497,6 +524,9 @@ impl HostRunner {
         );
         m.insert("ansible_skip_tags".into(), json!(sh.opts.skip_tags));
         m.insert("ansible_play_name".into(), json!(self.play().name));
+        for (name, hosts) in sh.play_hosts.vars() {
+            m.insert(name.into(), hosts);
+        }
         // The play's roles and their dependencies, as ansible-core's
         // `_get_magic_variables` lists them (each name once).
         let mut play_roles: Vec<&str> = Vec::new();
