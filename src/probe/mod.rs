@@ -79,7 +79,7 @@ impl Probe {
 
     fn snippet(&self) -> String {
         match self {
-            Probe::Facts => facts::SCRIPT.to_string(),
+            Probe::Facts => facts::script(),
             Probe::File { path, follow } => file::stat_snippet(path, *follow),
             Probe::Kind { path } => file::stat_snippet(path, false),
             Probe::Content { path } => file::content_snippet(path),

@@ -1,9 +1,47 @@
 //! Facts without Python: a POSIX sh snippet that prints `key=value` lines,
 //! parsed into Ansible's `ansible_*` names.
+//!
+//! The snippet is one script run once per host in its probe. The base part
+//! here gives the facts every play reads (distribution, user, environment);
+//! each other part adds a family of ansible-core's `setup` facts with the
+//! same names and shapes, its lines under a prefix of its own:
+//! [`system`], [`network`], [`hardware`], [`local`] (`/etc/ansible/facts.d`).
+//! A part must stay cheap (a few processes): every play that gathers facts
+//! pays for it on every host.
+
+mod hardware;
+mod local;
+mod network;
+mod system;
 
 use serde_json::{json, Map, Value};
 
-pub const SCRIPT: &str = r#"_rp_fact() { printf '%s=%s\n' "$1" "$2"; }
+/// The whole facts snippet.
+pub fn script() -> String {
+    [
+        BASE,
+        system::SCRIPT,
+        network::SCRIPT,
+        hardware::SCRIPT,
+        local::SCRIPT,
+    ]
+    .concat()
+}
+
+/// Parses the snippet's output into `ansible_*` facts (without the prefix
+/// inside `ansible_facts`, as Ansible does it).
+pub fn parse(out: &str) -> Result<Value, String> {
+    let mut facts = parse_base(out)?;
+    if let Value::Object(m) = &mut facts {
+        system::parse(out, m);
+        network::parse(out, m);
+        hardware::parse(out, m);
+        local::parse(out, m);
+    }
+    Ok(facts)
+}
+
+const BASE: &str = r#"_rp_fact() { printf '%s=%s\n' "$1" "$2"; }
 _rp_fact arch "$(uname -m)"
 _rp_fact kernel "$(uname -r)"
 _rp_fact system "$(uname -s)"
@@ -27,9 +65,8 @@ _rp_fact ipv4 "$(ip -4 route get 192.0.2.1 2>/dev/null | sed -n 's/.* src \([0-9
 env | while IFS= read -r line; do case "$line" in [A-Za-z_]*=*) printf 'env.%s\n' "$line" ;; esac; done
 "#;
 
-/// Parses the snippet's output into `ansible_*` facts (without the prefix
-/// inside `ansible_facts`, as Ansible does it).
-pub fn parse(out: &str) -> Result<Value, String> {
+/// The base part's facts.
+fn parse_base(out: &str) -> Result<Value, String> {
     let mut raw = std::collections::HashMap::new();
     let mut env = Map::new();
     for line in out.lines() {
@@ -178,7 +215,7 @@ mod tests {
     fn facts_of_this_machine() {
         let out = std::process::Command::new("sh")
             .arg("-c")
-            .arg(SCRIPT)
+            .arg(script())
             .output()
             .unwrap();
         let f = parse(&String::from_utf8_lossy(&out.stdout)).unwrap();

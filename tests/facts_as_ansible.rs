@@ -1,0 +1,139 @@
+//! The facts rprov gathers (without Python) against ansible-core's `setup`
+//! on the same host, over the same sshd: each fact listed here must be there
+//! under both tools, with the same value (`*_SAME`), or with the same shape
+//! where the value moves between two runs (`*_SHAPE`: a clock, free memory,
+//! load): the same keys of a mapping, the same kind of items in a list, the
+//! same JSON type of a value.
+
+mod common;
+
+use std::path::Path;
+
+use common::{apply_json, fixtures, target_dir, USER};
+use rprov_testbed::Sshd;
+use serde_json::Value;
+
+/// The interpreter ansible-core runs its `setup` module with on the host.
+const TARGET_PYTHON: &str = "/usr/bin/python3";
+
+/// The base facts.
+const BASE_SAME: &[&str] = &[
+    "architecture",
+    "machine",
+    "kernel",
+    "system",
+    "distribution",
+    "distribution_release",
+    "distribution_version",
+    "distribution_major_version",
+    "os_family",
+    "hostname",
+    "nodename",
+    "fqdn",
+    "user_id",
+    "user_uid",
+    "user_gid",
+    "user_dir",
+    "user_shell",
+    "processor_vcpus",
+    "memtotal_mb",
+    "pkg_mgr",
+    "service_mgr",
+];
+
+/// `src/probe/facts/system.rs`.
+const SYSTEM_SAME: &[&str] = &[];
+const SYSTEM_SHAPE: &[&str] = &[];
+
+/// `src/probe/facts/network.rs`.
+const NETWORK_SAME: &[&str] = &[];
+const NETWORK_SHAPE: &[&str] = &[];
+
+/// `src/probe/facts/hardware.rs`.
+const HARDWARE_SAME: &[&str] = &[];
+const HARDWARE_SHAPE: &[&str] = &[];
+
+/// `src/probe/facts/local.rs`.
+const LOCAL_SAME: &[&str] = &[];
+
+/// A value's shape: its keys (each with its value's shape), its items' shape,
+/// or its JSON type.
+fn shape(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+        Value::Array(a) => Value::Array(a.first().map(shape).into_iter().collect()),
+        Value::Null => "null".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Number(_) => "number".into(),
+        Value::String(_) => "string".into(),
+    }
+}
+
+fn facts_json(root: &Path) -> serde_json::Map<String, Value> {
+    let path = root.join("facts.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(m)) => m,
+        other => panic!("{}: not a JSON object: {other:?}", path.display()),
+    }
+}
+
+#[test]
+fn gathered_facts_are_ansibles() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let ansible = common::ansible_venv();
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::write_inventory(
+        work.path(),
+        &format!(
+            "{} ansible_python_interpreter={TARGET_PYTHON}\n",
+            sshd.inventory_line("web1")
+        ),
+    );
+    let dir = fixtures().join("facts_dump");
+    let by_ansible = target_dir(USER);
+    let by_rprov = target_dir(USER);
+    let root = format!("root={}", by_ansible.path().display());
+    let (ok, text) = common::ansible_playbook(
+        &ansible,
+        &dir,
+        &inv,
+        work.path(),
+        &["-e", &root, "site.yml"],
+        &[],
+    );
+    assert!(ok, "ansible-playbook failed:\n{text}");
+    let root = format!("root={}", by_rprov.path().display());
+    apply_json(&dir, &inv, &["-e", &root, "site.yml"]).expect_code(0);
+    let a = facts_json(by_ansible.path());
+    let r = facts_json(by_rprov.path());
+
+    let mut wrong = Vec::new();
+    let same = [
+        BASE_SAME,
+        SYSTEM_SAME,
+        NETWORK_SAME,
+        HARDWARE_SAME,
+        LOCAL_SAME,
+    ];
+    for key in same.concat() {
+        if a.get(key) != r.get(key) {
+            wrong.push(format!(
+                "{key}:\n  ansible {}\n  rprov   {}",
+                a.get(key).map_or("(none)".into(), Value::to_string),
+                r.get(key).map_or("(none)".into(), Value::to_string)
+            ));
+        }
+    }
+    for key in [SYSTEM_SHAPE, NETWORK_SHAPE, HARDWARE_SHAPE].concat() {
+        let (sa, sr) = (a.get(key).map(shape), r.get(key).map(shape));
+        if sa.is_none() || sa != sr {
+            wrong.push(format!(
+                "{key} (shape):\n  ansible {}\n  rprov   {}",
+                sa.map_or("(none)".into(), |s| s.to_string()),
+                sr.map_or("(none)".into(), |s| s.to_string())
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "facts differ:\n{}", wrong.join("\n"));
+}
