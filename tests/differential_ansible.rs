@@ -786,3 +786,22 @@ fn play_hosts_and_imported_playbooks_as_ansible() {
         assert_eq!(by_ansible["a.imported"], "imported by the import\n");
     }
 }
+
+#[test]
+fn role_argument_specs_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "role_argument_specs",
+        prepare: empty_root,
+        min_changed: 3,
+    });
+    assert_eq!(
+        out.read("checked-8080"),
+        "8080 no mode: a spec default sets no variable\n"
+    );
+    assert_eq!(out.read("other"), "7\n");
+    let errors = out.read("errors");
+    assert!(
+        errors.contains("value of mode must be one of: fast, safe, got: slow"),
+        "{errors}"
+    );
+}

@@ -54,7 +54,7 @@ const HARDWARE_SAME: &[&str] = &[];
 const HARDWARE_SHAPE: &[&str] = &[];
 
 /// `src/probe/facts/local.rs`.
-const LOCAL_SAME: &[&str] = &[];
+const LOCAL_SAME: &[&str] = &["local"];
 
 /// A value's shape: its keys (each with its value's shape), its items' shape,
 /// or its JSON type.

@@ -62,6 +62,7 @@ fn base_args(module: &str, dir: &Path) -> Value {
         "stat" => json!({"path": format!("{d}")}),
         "debug" | "fail" => json!({"msg": "m"}),
         "assert" => json!({"that": ["true"]}),
+        "validate_argument_spec" => json!({"argument_spec": {"x": {"type": "str"}}}),
         "set_fact" => json!({"x": 1}),
         "include_vars" => json!({"file": "/dev/null"}),
         "group_by" => json!({"key": "rprov-hostile-group"}),

@@ -25,6 +25,18 @@ const DEFAULT: &str = "DEFAULT";
 impl Ini {
     /// Parses `text`; an error names the line.
     pub fn parse(text: &str) -> Result<Ini, String> {
+        Self::parse_with(text, true)
+    }
+
+    /// [`Self::parse`], with or without `;` comments after a value (plain
+    /// `ConfigParser()`, which Ansible's local facts use, has none).
+    pub fn parse_with(text: &str, inline_comments: bool) -> Result<Ini, String> {
+        let strip = |v: &str| -> String {
+            match inline_comments {
+                true => strip_inline_comment(v).to_owned(),
+                false => v.to_owned(),
+            }
+        };
         let mut ini = Ini::default();
         // (section, key, indent of the key line) of the value being read.
         let mut current: Option<(String, String, usize)> = None;
@@ -39,7 +51,7 @@ impl Ini {
             let indent = line.len() - line.trim_start().len();
             if let Some((s, k, key_indent)) = &current {
                 if indent > *key_indent {
-                    let value = strip_inline_comment(stripped);
+                    let value = strip(stripped);
                     if let Some((v, _)) = ini
                         .sections
                         .get_mut(s.as_str())
@@ -48,7 +60,7 @@ impl Ini {
                         if !v.is_empty() {
                             v.push('\n');
                         }
-                        v.push_str(value);
+                        v.push_str(&value);
                     }
                     continue;
                 }
@@ -77,7 +89,7 @@ impl Ini {
             if key.is_empty() {
                 return Err(format!("line {line_no}: a value without a key"));
             }
-            let value = strip_inline_comment(stripped[at + 1..].trim()).to_owned();
+            let value = strip(stripped[at + 1..].trim());
             let keys = ini.sections.entry(sec.clone()).or_default();
             if keys.contains_key(&key) {
                 return Err(format!(
@@ -96,6 +108,30 @@ impl Ini {
             .iter()
             .find_map(|s| self.sections.get(*s).and_then(|m| m.get(key)))
             .map(|(v, l)| (v.as_str(), *l))
+    }
+
+    /// Each section but `[DEFAULT]`, in file order, with its keys and values
+    /// and `[DEFAULT]`'s it does not have (configparser's `options`).
+    pub fn sections(&self) -> Vec<(&str, Vec<(&str, &str)>)> {
+        let defaults = self.sections.get(DEFAULT);
+        self.order
+            .iter()
+            .filter(|s| s.as_str() != DEFAULT)
+            .map(|s| {
+                let own = self.sections.get(s);
+                let mut keys: Vec<(&str, &str)> = own
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, (v, _))| (k.as_str(), v.as_str()))
+                    .collect();
+                for (k, (v, _)) in defaults.into_iter().flatten() {
+                    if !own.is_some_and(|m| m.contains_key(k)) {
+                        keys.push((k.as_str(), v.as_str()));
+                    }
+                }
+                (s.as_str(), keys)
+            })
+            .collect()
     }
 
     /// Every `(section, key, line)` except `[DEFAULT]`'s, in file order of sections.

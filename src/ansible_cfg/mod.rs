@@ -19,7 +19,7 @@
 //! happens to a host gets one warning naming it; keys that only tune
 //! Ansible's internals ([`keys::classify`]) are accepted silently.
 
-mod ini;
+pub(crate) mod ini;
 pub mod keys;
 
 use std::path::{Path, PathBuf};

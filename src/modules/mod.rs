@@ -405,6 +405,15 @@ pub static SPECS: &[ModuleSpec] = &[
     ),
     spec!("fail", local, ["msg": Kind::Any]),
     spec!(
+        "validate_argument_spec",
+        local,
+        [
+            "argument_spec": Kind::Any,
+            "provided_arguments": Kind::Any,
+            "validate_args_context": Kind::Any,
+        ]
+    ),
+    spec!(
         "pause",
         local,
         ["seconds": Kind::Num, "minutes": Kind::Num, "prompt", "echo": Kind::Bool]

@@ -329,6 +329,12 @@ impl RoleLoader {
             depth,
             roles: Some(self.clone()),
         };
+        let params = &instance.own.params;
+        if let Some(validation) = argument_spec_task(&path, meta.as_ref(), &req.tasks_from, params)?
+        {
+            let doc = yaml::parse_str(&validation.text, &validation.file)?;
+            tasks.extend(super::task::parse_task_list(&doc, &doc.root, &scope)?);
+        }
         if let Some(p) = tasks_file {
             tasks.extend(parse_tasks_file(&p, &scope)?);
         }
@@ -468,6 +474,75 @@ fn requirements_names(text: &str) -> Vec<String> {
 /// Where a role's tasks look up short module names, as Ansible's
 /// `Role._load_role_data` builds the list: the role's own collection (for a
 /// role inside `ansible_collections/NS/COLL/roles/`), then its
+/// The task ansible-core puts first in a role whose entry point (`main`, or
+/// `tasks_from`) has an argument spec: the spec's `options` checked against
+/// the role's variables and parameters (`validate_argument_spec`), tagged
+/// `always`. Its YAML text, and the file the spec came from.
+struct ValidationTask {
+    text: String,
+    file: PathBuf,
+}
+
+/// The argument specs of a role: `meta/argument_specs.yml` when there is
+/// one (then `meta/main.yml`'s are not read, as in ansible-core), else the
+/// `argument_specs` of `meta/main.yml`.
+fn argument_spec_task(
+    path: &Path,
+    meta: Option<&Document>,
+    entry: &str,
+    params: &Vars,
+) -> Result<Option<ValidationTask>, LoadError> {
+    let (specs, file) = match yaml::find_yaml(&path.join("meta"), "argument_specs") {
+        Some(f) => (
+            yaml::load_file(&f)?
+                .root
+                .get("argument_specs")
+                .map(Node::to_json),
+            f,
+        ),
+        None => match meta {
+            Some(m) => (
+                m.root.get("argument_specs").map(Node::to_json),
+                m.path.to_path_buf(),
+            ),
+            None => return Ok(None),
+        },
+    };
+    let Some(spec) = specs
+        .as_ref()
+        .and_then(|s| s.get(entry))
+        .filter(|s| !s.is_null())
+    else {
+        return Ok(None);
+    };
+    let mut name = format!("Validating arguments against arg spec '{entry}'");
+    if let Some(d) = spec.get("short_description").and_then(|d| d.as_str()) {
+        name = format!("{name} - {d}");
+    }
+    let role = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let task = serde_json::json!([{
+        "name": name,
+        "ansible.builtin.validate_argument_spec": {
+            "argument_spec": spec.get("options").cloned().unwrap_or(serde_json::json!({})),
+            "provided_arguments": params,
+            "validate_args_context": {
+                "type": "role",
+                "name": role,
+                "argument_spec_name": entry,
+                "path": path.display().to_string(),
+            },
+        },
+        "tags": ["always"],
+    }]);
+    Ok(Some(ValidationTask {
+        text: task.to_string(),
+        file,
+    }))
+}
+
 /// `meta/main.yml` `collections:`, then `ansible.builtin` (a collection's
 /// role) or `ansible.legacy` (any other) unless one of them is listed.
 fn role_collections(path: &Path, meta: Option<&Document>) -> Vec<String> {

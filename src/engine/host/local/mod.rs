@@ -19,6 +19,7 @@ mod include_vars;
 mod meta;
 mod pause;
 mod set_fact;
+mod validate_argument_spec;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -85,6 +86,7 @@ pub(super) static LOCAL: &[LocalModule] = &[
     item("include_tasks", include_tasks::run),
     item("include_vars", include_vars::run).with_conditions(),
     item("group_by", group_by::run).with_conditions(),
+    item("validate_argument_spec", validate_argument_spec::run).with_conditions(),
     LocalModule {
         once: true,
         ..item("add_host", add_host::run).with_conditions()
