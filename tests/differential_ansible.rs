@@ -805,3 +805,29 @@ fn role_argument_specs_as_ansible() {
         "{errors}"
     );
 }
+
+#[test]
+fn module_defaults_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "module_defaults",
+        prepare: empty_root,
+        min_changed: 5,
+    });
+    let mode = |rel: &str| {
+        out.tree
+            .get(Path::new(rel))
+            .map(|e| e.mode & 0o7777)
+            .unwrap_or_else(|| panic!("{rel} missing"))
+    };
+    // The trees are ansible-core's and rprov's alike; these say the
+    // defaults took effect at all.
+    for (rel, m) in [
+        ("from-play", 0o640),
+        ("own-wins", 0o600),
+        ("from-block", 0o604),
+        ("dir", 0o700),
+        ("from-task", 0o444),
+    ] {
+        assert_eq!(mode(rel), m, "{rel}");
+    }
+}

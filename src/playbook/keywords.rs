@@ -41,6 +41,51 @@ pub(super) struct Keywords {
     run_once: bool,
     delegate_local: bool,
     delegate_to: Option<String>,
+    module_defaults: Vec<ModuleDefaults>,
+}
+
+/// One `module_defaults` entry: the module as written, and its arguments.
+pub type ModuleDefaults = (String, serde_json::Map<String, serde_json::Value>);
+
+/// `module_defaults` of a play, block or task: a mapping of modules to their
+/// default arguments, or a list of such mappings (merged in order). Action
+/// groups (`group/...`) are refused: rprov has none.
+pub fn module_defaults(doc: &Document, node: &Node) -> Result<Vec<ModuleDefaults>, LoadError> {
+    let Some(n) = node.get("module_defaults") else {
+        return Ok(Vec::new());
+    };
+    let maps: Vec<&Node> = match &n.value {
+        Value::Seq(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        _ => vec![n],
+    };
+    let mut out = Vec::new();
+    for m in maps {
+        let Some(entries) = m.as_map() else {
+            return Err(LoadError::new(
+                doc.origin(m),
+                "`module_defaults` maps modules to their default arguments",
+            ));
+        };
+        for (k, v) in entries {
+            let module = k.key_string();
+            if module.starts_with("group/") {
+                return Err(LoadError::new(
+                    doc.origin(k),
+                    format!("`{module}`: rprov has no action groups"),
+                )
+                .with_hint("name each module under `module_defaults` instead"));
+            }
+            let Some(args) = json_map(v) else {
+                return Err(LoadError::new(
+                    doc.origin(v),
+                    format!("the default arguments of `{module}` must be a mapping"),
+                ));
+            };
+            out.push((module, args.into_iter().collect()));
+        }
+    }
+    Ok(out)
 }
 
 /// A keyword that must be a literal whole number (`throttle`, `timeout`),
@@ -310,7 +355,29 @@ impl Keywords {
             run_once,
             delegate_local,
             delegate_to,
+            module_defaults: module_defaults(doc, node)?,
         })
+    }
+
+    /// The default arguments `module_defaults` gives `module` (canonical, or
+    /// a fallback module's full name) here: the play's, then each block's,
+    /// then the task's own, an inner one's value winning.
+    pub(super) fn defaults_for(
+        &self,
+        inherited: &Inherited,
+        module: &str,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let mut out = serde_json::Map::new();
+        for (key, args) in inherited
+            .module_defaults
+            .iter()
+            .chain(&self.module_defaults)
+        {
+            if crate::modules::canonical_name(key) == module || key == module {
+                out.extend(args.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        out
     }
 
     /// Passes this (import or block) task's keywords down to the tasks inside.
@@ -347,6 +414,8 @@ impl Keywords {
         if self.timeout.is_some() {
             inh.timeout = self.timeout.clone();
         }
+        inh.module_defaults
+            .extend(self.module_defaults.iter().cloned());
     }
 
     pub(super) fn into_task(

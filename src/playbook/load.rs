@@ -13,6 +13,7 @@ use crate::yaml::{self, Document, Node, Value};
 
 const PLAY_KEYS: &[&str] = &[
     "name",
+    "module_defaults",
     "hosts",
     "become",
     "become_user",
@@ -46,7 +47,6 @@ const PLAY_KEYS: &[&str] = &[
 const UNSUPPORTED_PLAY_KEYS: &[&str] = &[
     "throttle",
     "timeout",
-    "module_defaults",
     "vars_prompt",
     "port",
     "check_mode",
@@ -469,6 +469,7 @@ fn load_play(
         }
     }
     let inherited = Inherited {
+        module_defaults: super::keywords::module_defaults(doc, node)?,
         when: import.when.clone(),
         tags: play_tags.clone(),
         become_,

@@ -52,11 +52,12 @@ const TASK_KEYWORDS: &[&str] = &[
     "throttle",
     "any_errors_fatal",
     "timeout",
+    "module_defaults",
 ];
 
 /// Keywords Ansible has that rprov does not implement: refusing them beats
 /// silently doing something else.
-const UNSUPPORTED_KEYWORDS: &[&str] = &["delegate_facts", "async", "poll", "module_defaults"];
+const UNSUPPORTED_KEYWORDS: &[&str] = &["delegate_facts", "async", "poll"];
 
 /// What surrounding constructs (a role, an import, a block) pass down to the
 /// tasks inside them.
@@ -81,6 +82,8 @@ pub struct Inherited {
     pub timeout: Option<(i64, crate::diag::Origin)>,
     /// `collections:` of the play (module lookup for the Ansible fallback).
     pub collections: Vec<String>,
+    /// `module_defaults` from the play down, outermost first.
+    pub module_defaults: Vec<super::keywords::ModuleDefaults>,
 }
 
 /// Where a task list lives, for resolving the files it imports.
@@ -251,6 +254,9 @@ fn parse_task_into(
             Some(LocalArgs::Map(m)) => m,
             None => module_args(doc, mkey, mval, false)?,
         };
+        for (k, v) in kw.defaults_for(&scope.inherited, &fqcn) {
+            args.entry(k).or_insert(v);
+        }
         if let Some(extra) = node.get("args").map(Node::to_json) {
             let Json::Object(extra) = extra else {
                 return Err(LoadError::new(doc.origin(node), "`args` must be a mapping"));
@@ -284,6 +290,10 @@ fn parse_task_into(
 
     if name == "import_tasks" || name == "include_tasks" {
         return expand_import(doc, mkey, node, name, &args, kw, scope, out);
+    }
+    // The task's own arguments win over `module_defaults`, as in Ansible.
+    for (k, v) in kw.defaults_for(&scope.inherited, name) {
+        args.entry(k).or_insert(v);
     }
 
     check_args(doc, mkey, [Some(mval), node.get("args")], spec, &args)?;

@@ -56,7 +56,10 @@ impl HostVars {
         if let Json::Object(m) = facts {
             for (k, v) in m {
                 self.facts.insert(format!("ansible_{k}"), v.clone());
-                all.insert(k.clone(), v.clone());
+                // As ansible-core's `namespace_facts`: `ansible_local` keeps
+                // its prefix inside `ansible_facts`.
+                let key = if k == "local" { "ansible_local" } else { k };
+                all.insert(key.to_string(), v.clone());
             }
         }
         self.facts.insert("ansible_facts".into(), Json::Object(all));

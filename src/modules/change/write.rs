@@ -128,6 +128,11 @@ pub fn atomic_write_of(
         0o644
     };
     s.push_str(&attr_lines(attrs, "\"$t\"", current, false, false)?);
+    // A mode without the owner's write bit (`0400`, or a read-only file being
+    // replaced) keeps a login that is not root from writing its own temp
+    // file: the bit is added for the write and taken back before the rename.
+    // Group and others never get more than the final mode gives them.
+    s.push_str("_rp_ro=; [ -w \"$t\" ] || { _rp_ro=$(stat -c %a \"$t\"); chmod u+w \"$t\"; }\n");
     match source {
         Source::Stdin(bytes) => {
             s.push_str("cat > \"$t\"\n");
@@ -139,6 +144,7 @@ pub fn atomic_write_of(
         }
         Source::HostFile(src) => s.push_str(&format!("cat -- {} > \"$t\"\n", quote(src))),
     }
+    s.push_str("[ -z \"$_rp_ro\" ] || chmod \"$_rp_ro\" \"$t\"\n");
     if let Some(v) = validate {
         s.push_str(&format!(
             "if ! _rp_out=$({} 2>&1); then printf 'validation failed: %s\\n' \"$_rp_out\" >&2; exit 4; fi\n",
