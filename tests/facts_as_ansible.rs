@@ -42,19 +42,107 @@ const BASE_SAME: &[&str] = &[
 ];
 
 /// `src/probe/facts/system.rs`.
-const SYSTEM_SAME: &[&str] = &[];
-const SYSTEM_SHAPE: &[&str] = &[];
+const SYSTEM_SAME: &[&str] = &[
+    "user_gecos",
+    "real_user_id",
+    "effective_user_id",
+    "real_group_id",
+    "effective_group_id",
+    "dns",
+    "domain",
+    "kernel_version",
+    "machine_id",
+    "cmdline",
+    "proc_cmdline",
+    "userspace_bits",
+    "userspace_architecture",
+    "fips",
+    "is_chroot",
+    "selinux",
+    "selinux_python_present",
+    "apparmor",
+    "ssh_host_key_rsa_public",
+    "ssh_host_key_rsa_public_keytype",
+    "ssh_host_key_ecdsa_public",
+    "ssh_host_key_ecdsa_public_keytype",
+    "ssh_host_key_ed25519_public",
+    "ssh_host_key_ed25519_public_keytype",
+    "distribution_minor_version",
+    "distribution_file_path",
+    "distribution_file_variety",
+    "distribution_file_parsed",
+    "system_vendor",
+    "product_name",
+    "product_version",
+    "product_serial",
+    "product_uuid",
+    "bios_date",
+    "bios_vendor",
+    "bios_version",
+    "board_asset_tag",
+    "board_name",
+    "board_serial",
+    "board_vendor",
+    "board_version",
+    "chassis_asset_tag",
+    "chassis_serial",
+    "chassis_vendor",
+    "chassis_version",
+    "form_factor",
+    "gather_subset",
+    "module_setup",
+    "hostnqn",
+    "iscsi_iqn",
+    "fibre_channel_wwn",
+];
+/// The clock, the uptime and the load move between the two runs.
+const SYSTEM_SHAPE: &[&str] = &["date_time", "uptime_seconds", "loadavg"];
 
-/// `src/probe/facts/network.rs`.
-const NETWORK_SAME: &[&str] = &[];
-const NETWORK_SHAPE: &[&str] = &[];
+/// `src/probe/facts/network.rs`. `lo` and `eth0` (absent under both where
+/// there is none) are whole interface facts; they would differ by `features`
+/// on a host with `ethtool`, which rprov does not run.
+const NETWORK_SAME: &[&str] = &[
+    "all_ipv4_addresses",
+    "all_ipv6_addresses",
+    "default_ipv4",
+    "default_ipv6",
+    "locally_reachable_ips",
+    "lo",
+    "eth0",
+];
+/// `interfaces` by shape: Ansible's order is random (the list goes through a
+/// set), rprov's is sorted.
+const NETWORK_SHAPE: &[&str] = &["interfaces"];
 
 /// `src/probe/facts/hardware.rs`.
-const HARDWARE_SAME: &[&str] = &[];
-const HARDWARE_SHAPE: &[&str] = &[];
+const HARDWARE_SAME: &[&str] = &[
+    "processor",
+    "processor_count",
+    "processor_cores",
+    "processor_threads_per_core",
+    "processor_nproc",
+    "flags",
+    "swaptotal_mb",
+    "virtualization_type",
+    "virtualization_role",
+    "devices",
+    "device_links",
+    "lvm",
+];
+/// Free memory and mount sizes move between the runs; the tech lists are
+/// Python sets, in an order that changes from one Ansible run to the next.
+const HARDWARE_SHAPE: &[&str] = &[
+    "memfree_mb",
+    "swapfree_mb",
+    "memory_mb",
+    "mounts",
+    "virtualization_tech_guest",
+    "virtualization_tech_host",
+];
 
 /// `src/probe/facts/local.rs`.
-const LOCAL_SAME: &[&str] = &["local"];
+/// (Inside `ansible_facts` it keeps its prefix, as ansible-core's.)
+const LOCAL_SAME: &[&str] = &["ansible_local"];
 
 /// A value's shape: its keys (each with its value's shape), its items' shape,
 /// or its JSON type.

@@ -39,7 +39,8 @@ fn gathered_facts_match_the_host() {
     // What the host says, read without rprov.
     let remote = ssh(
         &sshd,
-        r#"uname -m; hostname; hostname -f; id -un; printf '%s\n' "$HOME" "$PATH" "$USER""#,
+        // `fqdn` is Python's `socket.getfqdn()`, as ansible-core's.
+        r#"uname -m; hostname; python3 -c 'import socket; print(socket.getfqdn())'; id -un; printf '%s\n' "$HOME" "$PATH" "$USER""#,
     );
     let lines: Vec<&str> = remote.lines().collect();
     assert_eq!(lines.len(), 7, "{remote}");

@@ -41,12 +41,35 @@ pub fn parse(out: &str) -> Result<Value, String> {
     Ok(facts)
 }
 
+/// The base part. `fqdn` is Python's `socket.getfqdn()`, as Ansible's:
+/// the first address of the node name (`getent ahosts`, or `getent hosts`
+/// where there is no `ahosts`), that address's names (`getent hosts ADDR`,
+/// a reverse lookup), the first with a dot, else the canonical one; the
+/// node name where a lookup fails (or there is no `getent`: busybox).
+/// `service_mgr` prints PID 1's name and, only when that name says nothing,
+/// the Linux guess; [`service_mgr`] decides.
 const BASE: &str = r#"_rp_fact() { printf '%s=%s\n' "$1" "$2"; }
 _rp_fact arch "$(uname -m)"
 _rp_fact kernel "$(uname -r)"
 _rp_fact system "$(uname -s)"
-_rp_fact nodename "$(uname -n)"
-_rp_fact fqdn "$(hostname -f 2>/dev/null || uname -n)"
+_rp_node=$(uname -n)
+_rp_fact nodename "$_rp_node"
+_rp_getfqdn() {
+  _rp_fqdn=$1
+  set -f
+  set -- $(getent ahosts "$1" 2>/dev/null || getent hosts "$1" 2>/dev/null)
+  if [ $# -gt 0 ]; then
+    set -- $(getent hosts "$1" 2>/dev/null)
+    if [ $# -gt 1 ]; then
+      shift
+      _rp_fqdn=$1
+      for _rp_n in "$@"; do case $_rp_n in *.*) _rp_fqdn=$_rp_n; break ;; esac; done
+    fi
+  fi
+  set +f
+}
+_rp_getfqdn "$_rp_node"
+_rp_fact fqdn "$_rp_fqdn"
 _rp_fact user_id "$(id -un)"
 _rp_fact user_uid "$(id -u)"
 _rp_fact user_gid "$(id -g)"
@@ -59,9 +82,26 @@ if [ -r /etc/os-release ]; then
 fi
 [ -r /etc/debian_version ] && _rp_fact debian_version "$(cat /etc/debian_version)"
 command -v apt-get >/dev/null 2>&1 && _rp_fact pkg_mgr apt
-[ -d /run/systemd/system ] && _rp_fact service_mgr systemd
+_rp_p1=
+[ -r /proc/1/comm ] && read -r _rp_p1 </proc/1/comm 2>/dev/null
+[ -z "$_rp_p1" ] && [ -L /sbin/init ] && _rp_p1=$(readlink /sbin/init 2>/dev/null)
+_rp_fact service_mgr_pid1 "$_rp_p1"
+_rp_bin() { command -v "$1" >/dev/null 2>&1 || [ -x "/sbin/$1" ] || [ -x "/usr/sbin/$1" ] || [ -x "/usr/local/sbin/$1" ]; }
+_rp_p1=${_rp_p1##*/}
+case $_rp_p1 in
+  ''|init|*sh)
+    _rp_sm=
+    if _rp_bin systemctl && { [ -d /run/systemd/system/ ] || [ -d /dev/.run/systemd/ ] || [ -d /dev/.systemd/ ]; }; then _rp_sm=systemd
+    elif _rp_bin initctl && [ -d /etc/init/ ]; then _rp_sm=upstart
+    elif [ -e /sbin/openrc ]; then _rp_sm=openrc
+    elif _rp_bin systemctl && [ -L /sbin/init ] && _rp_sm=$(readlink /sbin/init) && [ "${_rp_sm##*/}" = systemd ]; then _rp_sm=systemd
+    elif [ -d /etc/init.d/ ]; then _rp_sm=sysvinit
+    elif [ -d /etc/dinit.d/ ]; then _rp_sm=dinit
+    else _rp_sm=
+    fi
+    _rp_fact service_mgr_linux "$_rp_sm" ;;
+esac
 if _rp_py=$(command -v python3 2>/dev/null); then _rp_fact python_executable "$_rp_py"; _rp_fact python_version "$("$_rp_py" -V 2>&1)"; fi
-_rp_fact ipv4 "$(ip -4 route get 192.0.2.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -n1)"
 env | while IFS= read -r line; do case "$line" in [A-Za-z_]*=*) printf 'env.%s\n' "$line" ;; esac; done
 "#;
 
@@ -125,7 +165,6 @@ fn parse_base(out: &str) -> Result<Value, String> {
     let num = |k: &str| get(k).trim().parse::<u64>().ok();
     let home = env.get("HOME").cloned().unwrap_or(Value::Null);
     let shell = env.get("SHELL").cloned().unwrap_or(Value::Null);
-    let ipv4 = get("ipv4");
     Ok(json!({
         "architecture": get("arch"),
         "machine": get("arch"),
@@ -147,8 +186,12 @@ fn parse_base(out: &str) -> Result<Value, String> {
         "processor_vcpus": num("nproc"),
         "memtotal_mb": num("memtotal_kb").map(|k| k / 1024),
         "pkg_mgr": get("pkg_mgr"),
-        "service_mgr": get("service_mgr"),
-        "default_ipv4": if ipv4.is_empty() { json!({}) } else { json!({"address": ipv4}) },
+        "service_mgr": service_mgr(
+            &get("service_mgr_pid1"),
+            &get("service_mgr_linux"),
+            &get("system"),
+            &distribution,
+        ),
         "env": Value::Object(env),
     }))
     .map(|mut facts| {
@@ -161,6 +204,45 @@ fn parse_base(out: &str) -> Result<Value, String> {
         }
         facts
     })
+}
+
+/// `service_mgr` as Ansible's ServiceMgrFactCollector decides it: PID 1's
+/// name (/proc/1/comm, else where /sbin/init links to), mapped for a few
+/// inits, unless it is `init` or ends in `sh` (a shell in a container);
+/// then by system, and on Linux by the snippet's `linux` guess (systemd's
+/// canaries, upstart, OpenRC, an /sbin/init that links to systemd,
+/// sysvinit, dinit); `service` when nothing tells. Ansible asks `ps` when
+/// /proc/1/comm cannot be read; where /proc hides PID 1, `ps` sees no PID 1
+/// either, so this skips it.
+fn service_mgr(pid1: &str, linux: &str, system: &str, distribution: &str) -> String {
+    let name = pid1.rsplit('/').next().unwrap_or("").trim();
+    let trusted = !(name.is_empty() || name == "init" || name.ends_with("sh"));
+    let chosen = if trusted {
+        match name {
+            "procd" => "openwrt_init",
+            "runit-init" => "runit",
+            "svscan" => "svc",
+            "openrc-init" => "openrc",
+            other => other,
+        }
+    } else if distribution == "MacOSX" || system == "Darwin" {
+        "launchd"
+    } else if system.contains("BSD") || system == "Bitrig" || system == "DragonFly" {
+        "bsdinit"
+    } else if system == "AIX" {
+        "src"
+    } else if system == "SunOS" {
+        "smf"
+    } else if distribution == "OpenWrt" {
+        "openwrt_init"
+    } else if distribution == "SMGL" {
+        "simpleinit_msb"
+    } else if system == "Linux" {
+        linux
+    } else {
+        ""
+    };
+    if chosen.is_empty() { "service" } else { chosen }.to_string()
 }
 
 /// `ansible_python` for the host's `python3`, the interpreter Ansible's
@@ -244,6 +326,31 @@ mod tests {
         // No python3 on the host: no fact, as the facts of a host without it.
         let f = parse("arch=x86_64\n").unwrap();
         assert!(f.get("python").is_none() && f.get("python_version").is_none());
+    }
+
+    #[test]
+    fn service_mgr_as_ansible_decides_it() {
+        assert_eq!(service_mgr("systemd", "", "Linux", "Debian"), "systemd");
+        assert_eq!(
+            service_mgr("process_api", "", "Linux", "Debian"),
+            "process_api"
+        );
+        assert_eq!(service_mgr("procd", "", "Linux", "OpenWrt"), "openwrt_init");
+        assert_eq!(
+            service_mgr("/sbin/runit-init", "", "Linux", "Void"),
+            "runit"
+        );
+        // A shell or `init` as PID 1 says nothing: the Linux guess decides.
+        assert_eq!(service_mgr("bash", "systemd", "Linux", "Debian"), "systemd");
+        assert_eq!(
+            service_mgr("init", "sysvinit", "Linux", "Debian"),
+            "sysvinit"
+        );
+        assert_eq!(service_mgr("", "", "Linux", "Debian"), "service");
+        assert_eq!(service_mgr("", "", "FreeBSD", "FreeBSD"), "bsdinit");
+        let f = parse("arch=x86_64\nsystem=Linux\nservice_mgr_pid1=sh\nservice_mgr_linux=openrc\n")
+            .unwrap();
+        assert_eq!(f["service_mgr"], "openrc");
     }
 
     #[test]
