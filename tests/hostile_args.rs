@@ -275,6 +275,8 @@ fn run_hostile(evil_with: impl Fn(&Path) -> String, label: &str) {
                 text.contains(&format!("destination directory {}", &dir[1..dir.len() - 1])),
                 "{label}: `{name}` does not name the value literally: {text}"
             );
+            // A module that failed changed nothing, as ansible-core says.
+            assert_eq!(t["result"]["changed"], false, "{label}: {text}");
         }
     }
 }

@@ -501,6 +501,9 @@ impl HostRunner {
             OutputMode::Parse(parse) => {
                 result.extend(parse(out.status, &out.stdout_lossy(), &out.stderr_lossy()));
                 if result.get("failed") == Some(&json!(true)) {
+                    // A module that fails reports no change, as ansible-core's
+                    // `fail_json` (the plan had said it would change).
+                    result.insert("changed".into(), json!(false));
                     let msg = result
                         .get("msg")
                         .map(|m| json_text(&self.shared.reporter, m))
