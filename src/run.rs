@@ -336,17 +336,22 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let mut load_options = cfg.load_options(home.as_deref());
     keyword_defaults_from_flags(&args, &mut load_options);
-    let playbook = playbook::load_playbook_with(&args.playbook, &load_options)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let load_playbook = || {
+        playbook::load_playbook_with(&args.playbook, &load_options)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    };
     if args.syntax_check {
+        load_playbook()?;
         print!("{}", crate::listing::syntax_ok(&args.playbook));
         return Ok(Outcome::Success);
     }
+    // The inventory first: its errors are reported before the playbook's.
     let inventory_file = inventory_path(args.inventory.as_deref(), &cfg)?;
     let vault_password = vault_password(args.vault_password_file.as_deref(), &cfg)?;
     // group_vars/ and host_vars/ may hold vault files and `!vault` values.
     let vault = crate::varsfile::InventoryVault::new(vault_password.as_deref());
     let mut inventory = load_inventory(&inventory_file, Some(&vault))?;
+    let playbook = load_playbook()?;
     for w in &playbook.warnings {
         reporter.warn(w);
     }
