@@ -177,36 +177,8 @@ pub fn has_template(v: &Json) -> bool {
 }
 
 /// Text as Python's `repr()` shows a `str`, for messages that keep
-/// ansible-core's words (`got '../x'`): single quotes unless the text holds
-/// one and no double quote, backslash escapes for the quote, `\\` and control
-/// characters.
-pub fn py_repr(s: &str) -> String {
-    let q = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(q);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == q => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(q);
-    out
-}
+/// ansible-core's words (`got '../x'`).
+pub use rprov_template::filters::py_str_repr as py_repr;
 
 #[cfg(test)]
 mod tests {

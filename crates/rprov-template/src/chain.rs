@@ -50,7 +50,7 @@ pub(crate) fn chain(root: Value, keys: Rest<Value>) -> Result<Value, Error> {
 /// Whether `text` can hold a chain this module rewrites; most templates
 /// cannot, and are compiled as they are.
 fn may_need(text: &str) -> bool {
-    text.contains("is") || text.contains('|')
+    text.contains("is") || text.contains('|') || text.contains("now(")
 }
 
 /// A bare expression (`when:`, `that:`, the inside of `{{ }}`) with its
@@ -60,7 +60,7 @@ pub(crate) fn rewrite_expr(expr: &str) -> Cow<'_, str> {
         return Cow::Borrowed(expr);
     }
     let tokens = lex(expr, None).0;
-    rewrite_tokens(expr, &tokens).map_or(Cow::Borrowed(expr), Cow::Owned)
+    rewrite_all(expr, &tokens, false).map_or(Cow::Borrowed(expr), Cow::Owned)
 }
 
 /// A template's text with the chains of its `{{ }}` and `{% %}` tags
@@ -102,7 +102,7 @@ pub(crate) fn rewrite_template<'a>(source: &'a str, delims: &Delimiters) -> Cow<
             at = end_of_raw(source, inner + end, &block).unwrap_or(source.len());
             continue;
         }
-        if let Some(new) = rewrite_tokens(body, &tokens) {
+        if let Some(new) = rewrite_all(body, &tokens, true) {
             out.push_str(&source[copied..inner]);
             out.push_str(&new);
             copied = inner + end;
@@ -220,6 +220,147 @@ const KEYWORDS: &[&str] = &[
 /// The filters a chain is rewritten for (also as `ansible.builtin.<name>`,
 /// see [`feeds_test_or_default`]).
 const DEFAULTS: &[&str] = &["default", "d"];
+
+/// `text` with its chains (see [`rewrite_tokens`]) and its date
+/// subtractions (see [`rewrite_subtractions`]) rewritten, or `None` when
+/// it has neither.
+///
+/// `in_tag`: `text` is the inside of a `{{ }}` or `{% %}` tag, where a `-`
+/// right after the opening delimiter is Jinja's whitespace control, not
+/// a minus.
+fn rewrite_all(text: &str, tokens: &[Token], in_tag: bool) -> Option<String> {
+    let chained = rewrite_tokens(text, tokens);
+    let current = chained.as_deref().unwrap_or(text);
+    if !(current.contains("to_datetime") || current.contains("now(")) {
+        return chained;
+    }
+    let (marker, body) = match current.strip_prefix('-') {
+        Some(rest) if in_tag => ("-", rest),
+        _ => ("", current),
+    };
+    rewrite_subtractions(body)
+        .map(|new| format!("{marker}{new}"))
+        .or(chained)
+}
+
+/// Tokens after which an operand in parentheses is a whole operand of a
+/// binary `-` (nothing binds tighter to its left).
+fn opens_operand(text: &str, t: Option<&Token>) -> bool {
+    match t {
+        None => true,
+        Some(t) => match t.kind {
+            Kind::Punct(c) => b"([{,:=<>!".contains(&c),
+            Kind::Name => matches!(
+                &text[t.start..t.end],
+                "and" | "or" | "not" | "in" | "if" | "elif" | "else" | "return"
+            ),
+            _ => false,
+        },
+    }
+}
+
+/// Tokens before which an operand in parentheses is a whole right operand
+/// of a binary `-` (nothing binds tighter to its right).
+fn closes_operand(text: &str, t: Option<&Token>) -> bool {
+    match t {
+        None => true,
+        Some(t) => match t.kind {
+            Kind::Punct(c) => b")]},:=<>!+-".contains(&c),
+            Kind::Name => matches!(
+                &text[t.start..t.end],
+                "and" | "or" | "not" | "in" | "if" | "else"
+            ),
+            _ => false,
+        },
+    }
+}
+
+/// The index of the bracket matching the one at `at` (`(` or `)`),
+/// searching in `dir`.
+fn matching_paren(tokens: &[Token], at: usize, forward: bool) -> Option<usize> {
+    let mut depth = 0i64;
+    let mut i = at;
+    loop {
+        match tokens.get(i)?.kind {
+            Kind::Punct(b'(') => depth += if forward { 1 } else { -1 },
+            Kind::Punct(b')') => depth += if forward { -1 } else { 1 },
+            _ => {}
+        }
+        if depth == 0 {
+            return Some(i);
+        }
+        i = if forward { i + 1 } else { i.checked_sub(1)? };
+    }
+}
+
+/// `text` with its first subtraction of two operands in parentheses or
+/// calls (`(a | to_datetime) - (b | to_datetime)`, `now() - (x)`) that no
+/// tighter operator binds made a call of the date-aware subtraction
+/// ([`crate::filters::time::SUB_FUNCTION`]), repeated while there is one.
+/// minijinja has no operator for objects, so this is how a `datetime`
+/// minus a `datetime` gives a `timedelta` as in Python; the function
+/// leaves other values to minijinja's own `-`.
+fn rewrite_subtractions(text: &str) -> Option<String> {
+    let sub = crate::filters::time::SUB_FUNCTION;
+    let mut current = text.to_string();
+    let mut changed = false;
+    // Each pass rewrites one subtraction; a long chain is cut short.
+    for _ in 0..64 {
+        let tokens = lex(&current, None).0;
+        let word = |t: &Token| &current[t.start..t.end];
+        let is_call_name = |i: usize| {
+            tokens
+                .get(i)
+                .is_some_and(|t| t.kind == Kind::Name && !KEYWORDS.contains(&word(t)))
+        };
+        let found = (1..tokens.len()).find_map(|i| {
+            if tokens[i].kind != Kind::Punct(b'-') || tokens[i - 1].kind != Kind::Punct(b')') {
+                return None;
+            }
+            let open = matching_paren(&tokens, i - 1, false)?;
+            let start = if open > 0 && is_call_name(open - 1) {
+                open - 1
+            } else {
+                open
+            };
+            if !opens_operand(&current, start.checked_sub(1).map(|s| &tokens[s])) {
+                return None;
+            }
+            let right_open = match tokens.get(i + 1)?.kind {
+                Kind::Punct(b'(') => i + 1,
+                Kind::Name
+                    if is_call_name(i + 1) && tokens.get(i + 2)?.kind == Kind::Punct(b'(') =>
+                {
+                    i + 2
+                }
+                _ => return None,
+            };
+            let close = matching_paren(&tokens, right_open, true)?;
+            if !closes_operand(&current, tokens.get(close + 1)) {
+                return None;
+            }
+            Some((
+                tokens[start].start,
+                tokens[i].start,
+                tokens[i].end,
+                tokens[close].end,
+            ))
+        });
+        let Some((a, minus, after_minus, b)) = found else {
+            break;
+        };
+        let rewritten = format!(
+            "{}{sub}({}, {}){}",
+            &current[..a],
+            current[a..minus].trim_end(),
+            current[after_minus..b].trim_start(),
+            &current[b..]
+        );
+        current = rewritten;
+        changed = true;
+    }
+    changed.then_some(current)
+}
 
 /// `text` with every chain in `tokens` that feeds a test or `default`
 /// rewritten, or `None` when there is none.
@@ -363,6 +504,46 @@ mod tests {
             expr("l[-1].x is none"),
             "__rprov_chain(l, -1, \"x\") is none"
         );
+    }
+
+    #[test]
+    fn date_subtractions_are_rewritten() {
+        assert_eq!(
+            expr("((a | to_datetime) - (b | to_datetime)).days"),
+            "(__rprov_sub((a | to_datetime), (b | to_datetime))).days"
+        );
+        assert_eq!(
+            expr("(now() - (b | to_datetime('%Y'))).total_seconds() > 5"),
+            "(__rprov_sub(now(), (b | to_datetime('%Y')))).total_seconds() > 5"
+        );
+        assert_eq!(
+            expr("(now()) - (now()) - (now())"),
+            "__rprov_sub(__rprov_sub((now()), (now())), (now()))"
+        );
+        let d = Delimiters::default();
+        assert_eq!(
+            rewrite_template("{{- (now()) - (x) -}}", &d),
+            "{{- __rprov_sub((now()), (x)) -}}"
+        );
+    }
+
+    #[test]
+    fn subtractions_bound_tighter_are_left_alone() {
+        for s in [
+            // `-` binds looser than these: the operands are not the groups.
+            "a * (now()) - (x)",
+            "-(now()) - (x)",
+            "(now()) - (x) | int",
+            "(now()) - (x).days",
+            "(now()) - (x) is number",
+            "a ~ (now()) - (x)",
+            "x.f(now()) - (y)",
+            // Neither `to_datetime` nor `now()`: nothing to do.
+            "(a) - (b)",
+            "a - b | to_datetime",
+        ] {
+            assert_eq!(expr(s), s, "{s}");
+        }
     }
 
     #[test]

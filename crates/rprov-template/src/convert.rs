@@ -47,6 +47,11 @@ pub(crate) fn note_missing(why: String) {
     MISSING.with(|m| *m.borrow_mut() = Some(why));
 }
 
+/// Takes the note [`note_missing`] left, if any.
+pub(crate) fn take_missing() -> Option<String> {
+    MISSING.with(|m| m.borrow_mut().take())
+}
+
 /// Forgets a note left by an earlier render (one whose undefined item a
 /// `select('defined')` dropped), so it never explains another's error.
 pub(crate) fn forget_missing() {

@@ -5,8 +5,10 @@
 //! The task-result tests (`succeeded`, `failed`, `changed`, `skipped`) read a
 //! registered result dict, as in Ansible: `failed` falls back to `rc != 0`
 //! when the result has no `failed` key, because rprov's `command` results
-//! always carry `rc`. `file`/`directory`/`exists`/`link` look at the
-//! controller's filesystem, where templates are rendered.
+//! always carry `rc`. `file`/`directory`/`exists`/`link`/`link_exists`/
+//! `same_file`/`mount` (and their `is_` names) and `vaulted_file` look at
+//! the controller's filesystem, where templates are rendered, as Python's
+//! `os.path` functions do. `all`/`any` are Python's builtins.
 
 use std::cmp::Ordering;
 
@@ -14,7 +16,7 @@ use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Environment, Error};
 
 use crate::filters::regex::{compile, run_error};
-use crate::filters::{as_text, filter_error, require_defined};
+use crate::filters::{as_text, filter_error, py_items, py_repr, py_type_name, require_defined};
 
 /// Adds the tests of this module.
 pub fn register(env: &mut Environment<'static>) {
@@ -44,14 +46,40 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("issuperset", superset);
     env.add_test("nan", is_nan);
     env.add_test("isnan", is_nan);
-    env.add_test("file", |v: &Value| path_test(v, |m| m.is_file()));
-    env.add_test("directory", |v: &Value| path_test(v, |m| m.is_dir()));
-    env.add_test("exists", |v: &Value| path_test(v, |_| true));
-    env.add_test("link", |v: &Value| {
-        let p = as_text(v)?;
-        Ok(std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()))
+    for name in ["file", "is_file"] {
+        env.add_test(name, move |v: &Value| path_test(name, v, |m| m.is_file()));
+    }
+    for name in ["directory", "is_dir"] {
+        env.add_test(name, move |v: &Value| path_test(name, v, |m| m.is_dir()));
+    }
+    env.add_test("exists", |v: &Value| path_test("exists", v, |_| true));
+    for name in ["link", "is_link"] {
+        env.add_test(name, move |v: &Value| {
+            link_test(name, v, |m| m.file_type().is_symlink())
+        });
+    }
+    env.add_test("link_exists", |v: &Value| {
+        link_test("link_exists", v, |_| true)
     });
-    env.add_test("abs", |v: &Value| Ok(as_text(v)?.starts_with('/')));
+    for name in ["abs", "is_abs"] {
+        env.add_test(name, move |v: &Value| {
+            Ok(path_text(name, v)?.starts_with('/'))
+        });
+    }
+    for name in ["same_file", "is_same_file"] {
+        env.add_test(name, move |a: &Value, b: &Value| same_file(name, a, b));
+    }
+    for name in ["mount", "is_mount"] {
+        env.add_test(name, move |v: &Value| is_mount(name, v));
+    }
+    env.add_test("all", |v: &Value| {
+        Ok(test_items("all", v)?.iter().all(Value::is_true))
+    });
+    env.add_test("any", |v: &Value| {
+        Ok(test_items("any", v)?.iter().any(Value::is_true))
+    });
+    env.add_test("vaulted_file", vaulted_file);
+    env.add_test("vault_encrypted", vault_encrypted);
 }
 
 /// `x is nan`: a float that is not a number (anything else is not NaN, as
@@ -280,10 +308,179 @@ pub fn superset(a: &Value, b: &Value) -> Result<bool, Error> {
     subset(b, a)
 }
 
-/// Applies `check` to the metadata of the controller path `value`.
-fn path_test(value: &Value, check: impl Fn(&std::fs::Metadata) -> bool) -> Result<bool, Error> {
-    let p = as_text(value)?;
+/// The error of test `name`, as ansible-core words a failing test plugin.
+fn test_error(name: &str, msg: impl std::fmt::Display) -> Error {
+    Error::new(
+        minijinja::ErrorKind::InvalidOperation,
+        format!("test '{name}': {msg}"),
+    )
+}
+
+/// The items Python's `all()`/`any()` go through (a string's characters,
+/// a mapping's keys); anything else is Python's `TypeError`.
+fn test_items(name: &str, value: &Value) -> Result<Vec<Value>, Error> {
+    require_defined(value)?;
+    py_items(name, value).map_err(|_| {
+        test_error(
+            name,
+            format!("'{}' object is not iterable", py_type_name(value)),
+        )
+    })
+}
+
+/// The controller path a filesystem test looks at: `Ok(None)` for an
+/// integer (Python would take it for a file descriptor of its own process,
+/// which means nothing in a template: the answer is false), an error for
+/// anything else that is not text, as Python's `os.stat`.
+fn stat_path(name: &str, value: &Value) -> Result<Option<String>, Error> {
+    require_defined(value)?;
+    match value.kind() {
+        ValueKind::String => Ok(value.as_str().map(str::to_string)),
+        ValueKind::Bool => Ok(None),
+        ValueKind::Number if value.is_integer() => Ok(None),
+        _ => Err(test_error(
+            name,
+            format!(
+                "stat: path should be string, bytes, os.PathLike or integer, not {}",
+                py_type_name(value)
+            ),
+        )),
+    }
+}
+
+/// Applies `check` to the metadata of the controller path `value`,
+/// symbolic links followed (`os.path.isfile`, `isdir`, `exists`).
+fn path_test(
+    name: &str,
+    value: &Value,
+    check: impl Fn(&std::fs::Metadata) -> bool,
+) -> Result<bool, Error> {
+    let Some(p) = stat_path(name, value)? else {
+        return Ok(false);
+    };
     Ok(std::fs::metadata(p).is_ok_and(|m| check(&m)))
+}
+
+/// Applies `check` to the metadata of the controller path `value` itself,
+/// a symbolic link not followed (`os.path.islink`, `lexists`).
+fn link_test(
+    name: &str,
+    value: &Value,
+    check: impl Fn(&std::fs::Metadata) -> bool,
+) -> Result<bool, Error> {
+    let Some(p) = stat_path(name, value)? else {
+        return Ok(false);
+    };
+    Ok(std::fs::symlink_metadata(p).is_ok_and(|m| check(&m)))
+}
+
+/// A path as `os.path.isabs` takes it: text only.
+fn path_text(name: &str, value: &Value) -> Result<String, Error> {
+    require_defined(value)?;
+    value.as_str().map(str::to_string).ok_or_else(|| {
+        test_error(
+            name,
+            format!(
+                "expected str, bytes or os.PathLike object, not {}",
+                py_type_name(value)
+            ),
+        )
+    })
+}
+
+/// An OS error in Python's words: `[Errno 2] No such file or directory`.
+fn os_error(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match e.raw_os_error() {
+        Some(code) => {
+            let suffix = format!(" (os error {code})");
+            format!(
+                "[Errno {code}] {}",
+                text.strip_suffix(&suffix).unwrap_or(&text)
+            )
+        }
+        None => text,
+    }
+}
+
+/// `a is same_file(b)` (`os.path.samefile`): both controller paths, links
+/// followed, are the same file; a path that does not exist is Python's
+/// error.
+fn same_file(name: &str, a: &Value, b: &Value) -> Result<bool, Error> {
+    use std::os::unix::fs::MetadataExt;
+    let stat = |v: &Value| -> Result<Option<std::fs::Metadata>, Error> {
+        let Some(p) = stat_path(name, v)? else {
+            return Ok(None);
+        };
+        std::fs::metadata(&p).map(Some).map_err(|e| {
+            test_error(
+                name,
+                format!("{}: {}", os_error(&e), py_repr(&Value::from(p.as_str()))),
+            )
+        })
+    };
+    let (Some(x), Some(y)) = (stat(a)?, stat(b)?) else {
+        return Ok(false);
+    };
+    Ok(x.dev() == y.dev() && x.ino() == y.ino())
+}
+
+/// `path is mount` (`os.path.ismount`): the controller path is a mount
+/// point: not a link, and on another device than its parent or the same
+/// inode (the root).
+fn is_mount(name: &str, value: &Value) -> Result<bool, Error> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(p) = stat_path(name, value)? else {
+        return Ok(false);
+    };
+    let Ok(own) = std::fs::symlink_metadata(&p) else {
+        return Ok(false);
+    };
+    if own.file_type().is_symlink() {
+        return Ok(false);
+    }
+    let parent = crate::filters::path::realpath_str(&crate::filters::path::join(&p, ".."));
+    let Ok(up) = std::fs::symlink_metadata(parent) else {
+        return Ok(false);
+    };
+    Ok(own.dev() != up.dev() || own.ino() == up.ino())
+}
+
+/// `path is vaulted_file`: the controller file starts with the
+/// ansible-vault header. A file that cannot be read is ansible-core's
+/// error.
+fn vaulted_file(value: &Value) -> Result<bool, Error> {
+    use std::io::Read;
+    const NAME: &str = "vaulted_file";
+    let p = as_text(value)?;
+    let fail = |e: std::io::Error| {
+        test_error(
+            NAME,
+            format!(
+                "Cannot test if the file {} is a vault: {}: b{}",
+                py_repr(value),
+                os_error(&e),
+                py_repr(&Value::from(p.as_str()))
+            ),
+        )
+    };
+    let mut head = Vec::new();
+    std::fs::File::open(&p)
+        .map_err(fail)?
+        .take(b"$ANSIBLE_VAULT".len() as u64)
+        .read_to_end(&mut head)
+        .map_err(fail)?;
+    Ok(head.is_ascii() && head.starts_with(b"$ANSIBLE_VAULT"))
+}
+
+/// `value is vault_encrypted`. In ansible-core 2.19 only a `!vault` value
+/// is, and a plain string holding vault text is not; rprov decrypts
+/// `!vault` values when it loads them, so no value it templates is still
+/// encrypted and the answer is always false (an undefined value is an
+/// error, as in Ansible).
+fn vault_encrypted(value: &Value) -> Result<bool, Error> {
+    require_defined(value)?;
+    Ok(false)
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ pub mod kv;
 pub mod limits;
 pub mod lookup;
 mod now;
-pub use now::date_time_utc;
+pub use now::{civil_from_days, date_time_utc};
 mod undefined;
 
 use minijinja::value::Value;

@@ -1,12 +1,14 @@
 //! Ansible's `now(utc=False, fmt=None)` global: the controller's current
-//! time, as text. With `fmt`, a strftime subset (`%Y %m %d %H %M %S %f %s
-//! %%`); without, Python's `str(datetime)` form. rprov knows no time zones:
-//! the time is UTC whether or not `utc` is given (the controllers it runs on
-//! are usually set to UTC; a difference is written in the README).
+//! time as a `datetime` (see [`crate::filters::time`]: it prints as
+//! Python's `str(datetime)`, has `year`, `strftime()`…, and subtracts from
+//! another `datetime`), in local time or, with `utc=true`, in UTC; with
+//! `fmt`, that time formatted by `strftime`.
+//!
+//! [`date_time_utc`] formats the times rprov gives templates
+//! (`template_run_date`, `template_mtime`) with a small strftime subset
+//! (`%Y %m %d %H %M %S %f %s %%`).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use minijinja::value::Kwargs;
+use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error, ErrorKind};
 
 /// Adds `now`.
@@ -14,15 +16,18 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_function("now", now);
 }
 
-fn now(kwargs: Kwargs) -> Result<String, Error> {
-    let _utc: Option<bool> = kwargs.get("utc")?;
+fn now(kwargs: Kwargs) -> Result<Value, Error> {
+    let utc: Option<bool> = kwargs.get("utc")?;
     let fmt: Option<String> = kwargs.get("fmt")?;
     kwargs.assert_all_used()?;
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("now(): {e}")))?;
-    let fmt = fmt.unwrap_or_else(|| "%Y-%m-%d %H:%M:%S.%f".to_string());
-    format(&fmt, d.as_secs(), d.subsec_micros())
+    let err = |e: String| Error::new(ErrorKind::InvalidOperation, format!("now(): {e}"));
+    let now = crate::filters::time::now_value(utc.unwrap_or(false)).map_err(err)?;
+    match fmt.filter(|f| !f.is_empty()) {
+        Some(fmt) => crate::filters::time::format_datetime(&now, &fmt)
+            .map(Value::from)
+            .map_err(err),
+        None => Ok(crate::filters::time::datetime_value(now)),
+    }
 }
 
 /// `secs` since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC), the form of
@@ -34,7 +39,7 @@ pub fn date_time_utc(secs: u64) -> String {
 
 /// `fmt` filled in for `secs` and `micros` since the epoch (UTC).
 fn format(fmt: &str, secs: u64, micros: u32) -> Result<String, Error> {
-    let (y, mo, d) = civil(secs / 86_400);
+    let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
     let mut out = String::new();
     let mut chars = fmt.chars();
@@ -68,9 +73,9 @@ fn format(fmt: &str, secs: u64, micros: u32) -> Result<String, Error> {
 }
 
 /// Year, month, day of a day count since 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
-fn civil(days: u64) -> (i64, i64, i64) {
-    let z = days as i64 + 719_468;
+/// `civil_from_days`), for the dates Ansible's facts and filters print.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;

@@ -60,7 +60,10 @@ pub(crate) fn undefined_error(
 pub(crate) fn undefined_result(expr: &str, shown: &str, ctx: &serde_json::Value) -> TemplateError {
     let name = first_unresolved(expr, ctx, None);
     let line = name.as_deref().and_then(|n| line_of(shown, n));
-    build(name, "", line)
+    // What a filter found missing (`extract`'s `object of type 'dict' has
+    // no attribute 'x'`), when no variable of the context is.
+    let noted = crate::convert::take_missing().unwrap_or_default();
+    build(name, &noted, line)
 }
 
 fn build(name: Option<String>, detail: &str, line: Option<usize>) -> TemplateError {

@@ -1,7 +1,7 @@
 //! Filters on types and data structures: `bool`, `int`, `float`, `combine`,
 //! `dict2items`, `items2dict`, `flatten`, `ternary`, `mandatory`,
-//! `type_debug`, and the set filters `union`, `intersect`, `difference`,
-//! `symmetric_difference`.
+//! `type_debug`, `subelements`, `extract`, and the set filters `union`,
+//! `intersect`, `difference`, `symmetric_difference`.
 //!
 //! `bool`, `int` and `float` replace minijinja's versions: Ansible's `bool`
 //! reads `yes`/`on`/`y`, and Jinja's `int`/`float` return a default (0) where
@@ -11,7 +11,9 @@ use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind};
 use serde_json::Value as J;
 
-use super::{filter_error, from_json, require_defined, to_json};
+use super::{
+    bind_args, filter_error, from_json, py_repr, py_str, py_type_name, require_defined, to_json,
+};
 
 /// Adds the filters of this module.
 pub fn register(env: &mut Environment<'static>) {
@@ -30,6 +32,8 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("intersect", intersect);
     env.add_filter("difference", difference);
     env.add_filter("symmetric_difference", symmetric_difference);
+    env.add_filter("subelements", subelements);
+    env.add_filter("extract", extract);
 }
 
 /// Jinja's `map`, which also notes an item that lacks the attribute asked
@@ -426,4 +430,164 @@ pub fn symmetric_difference(a: &Value, b: &Value) -> Result<Value, Error> {
         .chain(b.iter().filter(|i| !a.contains(i)))
         .cloned();
     Ok(from_json(&J::Array(dedup(items))))
+}
+
+/// Ansible's `subelements(key, skip_missing=False)` filter: `[item, entry]`
+/// for each entry of each item's list found at `key` (a dotted path or a
+/// list of keys); a dict's values are the items. Unlike the lookup of the
+/// same name, the item keeps its list. Errors as ansible-core's.
+pub fn subelements(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    const NAME: &str = "subelements";
+    require_defined(value)?;
+    let [path, skip_missing] = bind_args(NAME, &args, &kwargs, ["subelements", "skip_missing"])?;
+    let skip_missing = skip_missing.is_some_and(|s| s.is_true());
+    let elements: Vec<Value> = match value.kind() {
+        ValueKind::Map => value
+            .try_iter()
+            .map_err(|e| filter_error(NAME, e))?
+            .map(|k| value.get_item(&k).unwrap_or_default())
+            .collect(),
+        ValueKind::Seq => value
+            .try_iter()
+            .map_err(|e| filter_error(NAME, e))?
+            .collect(),
+        _ => {
+            return Err(filter_error(
+                NAME,
+                "obj must be a list of dicts or a nested dict",
+            ))
+        }
+    };
+    let path = path.ok_or_else(|| {
+        filter_error(
+            NAME,
+            "subelements() missing 1 required positional argument: 'subelements'",
+        )
+    })?;
+    let keys: Vec<Value> = match path.kind() {
+        ValueKind::Seq => path
+            .try_iter()
+            .map_err(|e| filter_error(NAME, e))?
+            .collect(),
+        ValueKind::String => path
+            .as_str()
+            .unwrap_or_default()
+            .split('.')
+            .map(Value::from)
+            .collect(),
+        _ => return Err(filter_error(NAME, "subelements must be a list or a string")),
+    };
+    let mut out = Vec::new();
+    for element in elements {
+        let mut values = element.clone();
+        let mut last = Value::from(());
+        for key in &keys {
+            last = key.clone();
+            match subscript(&values, key) {
+                Ok(Some(v)) => values = v,
+                Ok(None) if skip_missing => {
+                    values = Value::from(Vec::<Value>::new());
+                    break;
+                }
+                Ok(None) => {
+                    return Err(filter_error(
+                        NAME,
+                        format!(
+                            "could not find {} key in iterated item {}",
+                            py_repr(key),
+                            py_repr(&values)
+                        ),
+                    ))
+                }
+                Err(why) => {
+                    return Err(filter_error(
+                        NAME,
+                        format!(
+                            "the key {} should point to a dictionary, got '{}': {why}",
+                            py_str(key),
+                            py_str(&values)
+                        ),
+                    ))
+                }
+            }
+        }
+        if values.kind() != ValueKind::Seq {
+            return Err(filter_error(
+                NAME,
+                format!(
+                    "the key {} should point to a list, got {}",
+                    py_repr(&last),
+                    py_repr(&values)
+                ),
+            ));
+        }
+        for v in values.try_iter().map_err(|e| filter_error(NAME, e))? {
+            out.push(Value::from(vec![element.clone(), v]));
+        }
+    }
+    Ok(Value::from(out))
+}
+
+/// Python's `container[key]`: `Ok(None)` for a missing key (`KeyError`,
+/// or an index past the end), `Err` with Python's words for a container
+/// that cannot be indexed so (`TypeError`).
+fn subscript(container: &Value, key: &Value) -> Result<Option<Value>, String> {
+    match container.kind() {
+        ValueKind::Map => {
+            Ok(Some(container.get_item(key).unwrap_or_default()).filter(|v| !v.is_undefined()))
+        }
+        ValueKind::Seq if key.kind() == ValueKind::Number && key.is_integer() => {
+            Ok(Some(container.get_item(key).unwrap_or_default()).filter(|v| !v.is_undefined()))
+        }
+        ValueKind::Seq => Err(format!(
+            "list indices must be integers or slices, not {}",
+            py_type_name(key)
+        )),
+        ValueKind::String => Err(format!(
+            "string indices must be integers, not '{}'",
+            py_type_name(key)
+        )),
+        _ => Err(format!(
+            "'{}' object is not subscriptable",
+            py_type_name(container)
+        )),
+    }
+}
+
+/// Ansible's `extract(container, morekeys=None)`: `container[item]`, then
+/// each of `morekeys` (one key or a list) in turn, as Jinja's lookup does.
+/// A key that is missing gives an undefined value (so `default` applies),
+/// which fails the template, in Jinja's words, if it is used.
+pub fn extract(item: &Value, container: &Value, morekeys: Option<Value>) -> Result<Value, Error> {
+    require_defined(item)?;
+    let mut keys = vec![item.clone()];
+    match morekeys {
+        None => {}
+        Some(m) if m.is_none() => {}
+        Some(m) if m.kind() == ValueKind::Seq => {
+            keys.extend(m.try_iter().map_err(|e| filter_error("extract", e))?)
+        }
+        Some(m) => keys.push(m),
+    }
+    let mut value = container.clone();
+    for key in keys {
+        if value.is_undefined() {
+            return Ok(value);
+        }
+        let next = value.get_item(&key).unwrap_or(Value::UNDEFINED);
+        if next.is_undefined() {
+            let shown = if key.as_str().is_some() {
+                py_repr(&key)
+            } else {
+                py_str(&key)
+            };
+            crate::convert::note_missing(format!(
+                "object of type '{}' has no attribute {shown}",
+                py_type_name(&value)
+            ));
+            return Ok(Value::UNDEFINED);
+        }
+        value = next;
+    }
+    Ok(value)
 }

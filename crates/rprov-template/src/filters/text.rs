@@ -1,15 +1,17 @@
 //! Text filters: `quote`, `basename`, `dirname`, `splitext`, `path_join`,
-//! `expanduser`, `b64encode`, `b64decode`, `wordcount`.
+//! `expanduser`, `b64encode`, `b64decode`, `wordcount`, `comment` and
+//! `to_uuid`.
 //!
 //! Path filters follow Python's `posixpath` (the controller is POSIX), and
 //! `quote` is `shlex.quote`, since rendered commands run under `sh` on the
 //! target.
 
 use base64::Engine as _;
-use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error};
+use sha1::{Digest, Sha1};
 
-use super::{as_text, filter_error, require_defined};
+use super::{as_text, filter_error, py_repr, py_str, py_type_name, require_defined};
 
 /// Adds the filters of this module.
 pub fn register(env: &mut Environment<'static>) {
@@ -22,6 +24,8 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("b64encode", b64encode);
     env.add_filter("b64decode", b64decode);
     env.add_filter("wordcount", wordcount);
+    env.add_filter("comment", comment);
+    env.add_filter("to_uuid", to_uuid);
 }
 
 /// POSIX shell quoting, as Python's `shlex.quote`.
@@ -173,4 +177,257 @@ pub fn wordcount(value: &Value) -> Result<usize, Error> {
     Ok(s.split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())
         .count())
+}
+
+/// The comment styles of Ansible's `comment` filter: name, `beginning`,
+/// `decoration`, `end`.
+const COMMENT_STYLES: [(&str, &str, &str, &str); 5] = [
+    ("plain", "", "# ", ""),
+    ("erlang", "", "% ", ""),
+    ("c", "", "// ", ""),
+    ("cblock", "/*", " * ", " */"),
+    ("xml", "<!--", " - ", "-->"),
+];
+
+/// A text parameter of `comment`: `None` when Python would find it false
+/// (`none`, `''`), else its text.
+fn comment_text(v: &Value) -> Option<String> {
+    if v.is_none() || v.is_undefined() {
+        return None;
+    }
+    Some(py_str(v)).filter(|s| !s.is_empty())
+}
+
+/// Ansible's `comment(style='plain', **kw)`: the text with each line
+/// decorated (`# `), between a prefix and a postfix line (the decoration
+/// without its trailing space) and, for `cblock` and `xml`, a beginning
+/// and an end line. `decoration`, `prefix`, `prefix_count`, `postfix`,
+/// `postfix_count`, `beginning`, `end` and `newline` override the style.
+pub fn comment(value: &Value, style: Option<Value>, kwargs: Kwargs) -> Result<String, Error> {
+    const NAME: &str = "comment";
+    require_defined(value)?;
+    let style = match style {
+        Some(_) if kwargs.has("style") => {
+            return Err(filter_error(
+                NAME,
+                "comment() got multiple values for argument 'style'",
+            ));
+        }
+        Some(s) => s,
+        None => kwargs
+            .get::<Option<Value>>("style")?
+            .unwrap_or_else(|| Value::from("plain")),
+    };
+    let Some((_, beginning, decoration, end)) = COMMENT_STYLES
+        .iter()
+        .find(|(name, ..)| Some(*name) == style.as_str())
+    else {
+        return Err(filter_error(
+            NAME,
+            format!(
+                "Invalid style {}. Available styles: plain, erlang, c, cblock, xml",
+                py_repr(&style)
+            ),
+        ));
+    };
+    let text = value.as_str().ok_or_else(|| {
+        filter_error(
+            NAME,
+            format!(
+                "'{}' object has no attribute 'replace'",
+                py_type_name(value)
+            ),
+        )
+    })?;
+    // Every keyword is taken (ansible-core ignores the ones it does not
+    // know); the known ones are read below.
+    let given = |key: &str| -> Result<Option<Value>, Error> {
+        if kwargs.has(key) {
+            kwargs.get::<Value>(key).map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let get_str = |key: &str, default: &str| -> Result<String, Error> {
+        match given(key)? {
+            None => Ok(default.to_string()),
+            Some(v) => v.as_str().map(str::to_string).ok_or_else(|| {
+                filter_error(
+                    NAME,
+                    format!("the '{key}' argument must be str, not {}", py_type_name(&v)),
+                )
+            }),
+        }
+    };
+    let decoration = get_str("decoration", decoration)?;
+    let newline = get_str("newline", "\n")?;
+    let edge = decoration.trim_end().to_string();
+    let opt = |key: &str, default: &str| -> Result<Option<String>, Error> {
+        Ok(match given(key)? {
+            None => Some(default.to_string()).filter(|s| !s.is_empty()),
+            Some(v) => comment_text(&v),
+        })
+    };
+    let beginning = opt("beginning", beginning)?;
+    let prefix = opt("prefix", &edge)?;
+    let end = opt("end", end)?;
+    let postfix = given("postfix")?;
+    let prefix_count = match given("prefix_count")? {
+        None => 1,
+        Some(v) => py_int(&v).ok_or_else(|| {
+            filter_error(
+                NAME,
+                format!("invalid literal for int() with base 10: {}", py_repr(&v)),
+            )
+        })?,
+    };
+    let postfix_count = match given("postfix_count")? {
+        None => 1,
+        Some(v)
+            if matches!(v.kind(), ValueKind::Bool)
+                || (v.kind() == ValueKind::Number && v.is_integer()) =>
+        {
+            i64::try_from(v.clone()).unwrap_or(i64::from(v.is_true()))
+        }
+        Some(v) => {
+            return Err(filter_error(
+                NAME,
+                format!(
+                    "'{}' object cannot be interpreted as an integer",
+                    py_type_name(&v)
+                ),
+            ))
+        }
+    };
+    for key in kwargs.args().map(str::to_string).collect::<Vec<_>>() {
+        let _ = kwargs.get::<Value>(&key);
+    }
+    kwargs.assert_all_used()?;
+    let postfix = match postfix {
+        None => edge.clone(),
+        Some(v) if v.is_none() && postfix_count > 0 => {
+            return Err(filter_error(
+                NAME,
+                "sequence item 1: expected str instance, NoneType found",
+            ))
+        }
+        Some(v) => py_str(&v),
+    };
+    let repeated = |unit: usize, count: i64| -> Result<usize, Error> {
+        let n = usize::try_from(count.max(0)).unwrap_or(usize::MAX);
+        let size = unit.saturating_mul(n);
+        if size > crate::limits::max_render_size() {
+            return Err(filter_error(NAME, crate::limits::too_large("the comment")));
+        }
+        Ok(n)
+    };
+    let mut out = String::new();
+    if let Some(b) = &beginning {
+        out.push_str(b);
+        out.push_str(&newline);
+    }
+    if let Some(p) = &prefix {
+        let line = if *p != newline {
+            format!("{p}{newline}")
+        } else {
+            newline.clone()
+        };
+        out.push_str(&line.repeat(repeated(line.len(), prefix_count)?));
+    }
+    let body = format!(
+        "{decoration}{}",
+        text.replace(&newline, &format!("{newline}{decoration}"))
+    );
+    out.push_str(&body.replace(
+        &format!("{decoration}{newline}"),
+        &format!("{}{newline}", decoration.trim_end()),
+    ));
+    let post_line = format!("{newline}{postfix}");
+    out.push_str(&post_line.repeat(repeated(post_line.len(), postfix_count)?));
+    if let Some(e) = &end {
+        out.push_str(&newline);
+        out.push_str(e);
+    }
+    Ok(out)
+}
+
+/// Python's `int(v)` for what `comment`'s `prefix_count` may be.
+fn py_int(v: &Value) -> Option<i64> {
+    match v.kind() {
+        ValueKind::Bool => Some(i64::from(v.is_true())),
+        ValueKind::Number if v.is_integer() => i64::try_from(v.clone()).ok(),
+        ValueKind::Number => f64::try_from(v.clone())
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(|f| f.trunc() as i64),
+        ValueKind::String => v.as_str()?.trim().replace('_', "").parse().ok(),
+        _ => None,
+    }
+}
+
+/// ansible-core's namespace for `to_uuid`.
+const UUID_NAMESPACE_ANSIBLE: [u8; 16] = [
+    0x36, 0x1e, 0x6d, 0x51, 0xfa, 0xec, 0x44, 0x4a, 0x90, 0x79, 0x34, 0x13, 0x86, 0xda, 0x8e, 0x2e,
+];
+
+/// Python's `uuid.UUID(text)`: 32 hex digits, with `urn:`, `uuid:`,
+/// braces and dashes allowed around and between them.
+fn parse_uuid(text: &str) -> Option<[u8; 16]> {
+    let hex_digits = text
+        .replace("urn:", "")
+        .replace("uuid:", "")
+        .trim_matches(|c| c == '{' || c == '}')
+        .replace('-', "");
+    if hex_digits.len() != 32 {
+        return None;
+    }
+    let bytes = hex::decode(&hex_digits).ok()?;
+    bytes.try_into().ok()
+}
+
+/// Ansible's `to_uuid(namespace=...)`: the name-based (version 5, SHA-1)
+/// UUID of the text in ansible-core's namespace (or `namespace`).
+pub fn to_uuid(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<String, Error> {
+    const NAME: &str = "to_uuid";
+    require_defined(value)?;
+    let [namespace] = super::bind_args(NAME, &args, &kwargs, ["namespace"])?;
+    let ns = match namespace {
+        None => UUID_NAMESPACE_ANSIBLE,
+        Some(ns) => {
+            let bad = |why: &str| {
+                filter_error(
+                    NAME,
+                    format!("Invalid value '{}' for 'namespace': {why}", py_str(&ns)),
+                )
+            };
+            match ns.as_str() {
+                Some(s) => {
+                    parse_uuid(s).ok_or_else(|| bad("badly formed hexadecimal UUID string"))?
+                }
+                None => {
+                    return Err(bad(&format!(
+                        "'{}' object has no attribute 'replace'",
+                        py_type_name(&ns)
+                    )))
+                }
+            }
+        }
+    };
+    let digest = Sha1::new()
+        .chain_update(ns)
+        .chain_update(py_str(value).as_bytes())
+        .finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    ))
 }

@@ -24,6 +24,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("to_yaml", to_yaml);
     env.add_filter("to_nice_yaml", to_nice_yaml);
     env.add_filter("from_yaml", from_yaml);
+    env.add_filter("from_yaml_all", from_yaml_all);
 }
 
 /// Ansible's `to_yaml(indent=2)`, with flow style for leaf collections.
@@ -45,6 +46,65 @@ pub fn from_yaml(value: &Value) -> Result<Value, Error> {
     let text = as_text(value)?;
     let parsed: J = serde_saphyr::from_str(&text).map_err(|e| filter_error("from_yaml", e))?;
     Ok(from_json(&parsed))
+}
+
+/// Ansible's `from_yaml_all`: every document of a YAML stream, as a list
+/// (an empty document, `---` with nothing after it, is `null`, as PyYAML
+/// reads it). `none` gives `[]`; another value that is not text is
+/// returned as it is, as ansible-core does.
+pub fn from_yaml_all(value: &Value) -> Result<Value, Error> {
+    super::require_defined(value)?;
+    if value.is_none() {
+        return Ok(Value::from(Vec::<Value>::new()));
+    }
+    let Some(text) = value.as_str() else {
+        return Ok(value.clone());
+    };
+    let mut docs = Vec::new();
+    for (i, chunk) in split_documents(text).into_iter().enumerate() {
+        let has_content = chunk
+            .lines()
+            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+        if !has_content {
+            // Before the first `---` only content makes a document.
+            if i > 0 {
+                docs.push(J::Null);
+            }
+            continue;
+        }
+        let parsed: J =
+            serde_saphyr::from_str(&chunk).map_err(|e| filter_error("from_yaml_all", e))?;
+        docs.push(parsed);
+    }
+    Ok(from_json(&J::Array(docs)))
+}
+
+/// A YAML stream cut at its document markers (`---` at the start of a
+/// line; what follows it on that line belongs to the document), `...` end
+/// markers and `%` directives left out. The first piece is what comes
+/// before the first marker.
+fn split_documents(text: &str) -> Vec<String> {
+    let mut docs = vec![String::new()];
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        let is_marker = bare == "---"
+            || bare
+                .strip_prefix("---")
+                .is_some_and(|r| r.starts_with([' ', '\t']));
+        if is_marker {
+            docs.push(format!("{}\n", &bare[3..]));
+            continue;
+        }
+        if bare == "..." || bare.starts_with("... ") {
+            continue;
+        }
+        let current = docs.len() - 1;
+        if current == 0 && bare.starts_with('%') {
+            continue;
+        }
+        docs[current].push_str(line);
+    }
+    docs
 }
 
 /// Serialises `value` as PyYAML's `yaml.dump(sort_keys=True)` would, with

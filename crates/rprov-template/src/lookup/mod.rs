@@ -447,40 +447,7 @@ fn wildcard_match(pattern: &str, name: &str) -> bool {
     if name.starts_with('.') && !pattern.starts_with('.') {
         return false;
     }
-    fn go(p: &[char], n: &[char]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some(('*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
-            Some(('?', rest)) => !n.is_empty() && go(rest, &n[1..]),
-            Some(('[', rest)) => {
-                let Some(close) = rest.iter().skip(1).position(|&c| c == ']').map(|i| i + 1) else {
-                    return n.first() == Some(&'[') && go(rest, &n[1..]);
-                };
-                let (set, after) = (&rest[..close], &rest[close + 1..]);
-                let (negate, set) = match set.split_first() {
-                    Some(('!', s)) => (true, s),
-                    _ => (false, set),
-                };
-                let Some(&c) = n.first() else { return false };
-                let mut hit = false;
-                let mut i = 0;
-                while i < set.len() {
-                    if i + 2 < set.len() && set[i + 1] == '-' {
-                        hit |= set[i] <= c && c <= set[i + 2];
-                        i += 3;
-                    } else {
-                        hit |= set[i] == c;
-                        i += 1;
-                    }
-                }
-                hit != negate && go(after, &n[1..])
-            }
-            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
-        }
-    }
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    go(&p, &n)
+    crate::filters::path::fnmatch(pattern, name)
 }
 
 /// Where a relative file name is looked for, as Ansible's
