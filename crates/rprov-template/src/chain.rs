@@ -231,16 +231,66 @@ const DEFAULTS: &[&str] = &["default", "d"];
 fn rewrite_all(text: &str, tokens: &[Token], in_tag: bool) -> Option<String> {
     let chained = rewrite_tokens(text, tokens);
     let current = chained.as_deref().unwrap_or(text);
-    if !(current.contains("to_datetime") || current.contains("now(")) {
-        return chained;
-    }
-    let (marker, body) = match current.strip_prefix('-') {
-        Some(rest) if in_tag => ("-", rest),
-        _ => ("", current),
+    let dated = if current.contains("to_datetime") || current.contains("now(") {
+        let (marker, body) = match current.strip_prefix('-') {
+            Some(rest) if in_tag => ("-", rest),
+            _ => ("", current),
+        };
+        rewrite_subtractions(body)
+            .map(|new| format!("{marker}{new}"))
+            .or(chained)
+    } else {
+        chained
     };
-    rewrite_subtractions(body)
-        .map(|new| format!("{marker}{new}"))
-        .or(chained)
+    let current = dated.as_deref().unwrap_or(text);
+    short_names(current).or(dated)
+}
+
+/// `text` with the fully qualified names of filters and tests
+/// (`x | ansible.builtin.to_json`, `x is ansible.builtin.match(…)`, also
+/// `ansible.legacy.`) cut to the short names rprov registers them under, or
+/// `None` when it has none.
+fn short_names(text: &str) -> Option<String> {
+    if !text.contains("ansible.") {
+        return None;
+    }
+    let (tokens, _) = lex(text, None);
+    let word = |t: &Token| &text[t.start..t.end];
+    let is_name = |t: &Token, w: &[&str]| t.kind == Kind::Name && w.contains(&word(t));
+    let mut cuts: Vec<(usize, usize)> = Vec::new();
+    for i in 1..tokens.len() {
+        let after_filter_or_test = tokens[i - 1].kind == Kind::Punct(b'|')
+            || is_name(&tokens[i - 1], &["is"])
+            || (is_name(&tokens[i - 1], &["not"]) && i >= 2 && is_name(&tokens[i - 2], &["is"]));
+        let Some([a, dot1, b, dot2, name]) = tokens.get(i..i + 5) else {
+            break;
+        };
+        let joined = dot1.start == a.end
+            && b.start == dot1.end
+            && dot2.start == b.end
+            && name.start == dot2.end;
+        if after_filter_or_test
+            && joined
+            && is_name(a, &["ansible"])
+            && dot1.kind == Kind::Punct(b'.')
+            && is_name(b, &["builtin", "legacy"])
+            && dot2.kind == Kind::Punct(b'.')
+            && name.kind == Kind::Name
+        {
+            cuts.push((a.start, name.start));
+        }
+    }
+    if cuts.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for (start, end) in cuts {
+        out.push_str(&text[from..start]);
+        from = end;
+    }
+    out.push_str(&text[from..]);
+    Some(out)
 }
 
 /// Tokens after which an operand in parentheses is a whole operand of a
@@ -498,7 +548,7 @@ mod tests {
         );
         assert_eq!(
             expr("hostvars[h].v | ansible.builtin.d(1)"),
-            "__rprov_chain(hostvars, h, \"v\") | ansible.builtin.d(1)"
+            "__rprov_chain(hostvars, h, \"v\") | d(1)"
         );
         assert_eq!(
             expr("l[-1].x is none"),
@@ -547,6 +597,26 @@ mod tests {
     }
 
     #[test]
+    fn fully_qualified_filters_and_tests_get_their_short_names() {
+        assert_eq!(
+            expr("x | ansible.builtin.to_json | ansible.legacy.b64encode"),
+            "x | to_json | b64encode"
+        );
+        assert_eq!(
+            expr("x is ansible.builtin.match('a') and y is not ansible.builtin.string"),
+            "x is match('a') and y is not string"
+        );
+        // Not a filter or test position, or not Ansible's own collection.
+        for s in [
+            "ansible.builtin.x",
+            "x | community.general.json_query('a')",
+            "'x | ansible.builtin.to_json'",
+        ] {
+            assert_eq!(expr(s), s);
+        }
+    }
+
+    #[test]
     fn other_lookups_are_left_alone() {
         for s in [
             "a.b.c",
@@ -556,7 +626,6 @@ mod tests {
             "a.b.items() is defined",
             "f(x).b is defined",
             "a[b + 1].c is defined",
-            "x is ansible.builtin.defined",
             "'a.b is defined'",
         ] {
             assert_eq!(expr(s), s, "{s}");
