@@ -779,7 +779,8 @@ fn play_hosts_and_imported_playbooks_as_ansible() {
                 by_ansible["a.before"],
                 "['a', 'b', 'c', 'd', 'e'] ['a', 'c', 'd', 'e'] ['a'] ['a']\n"
             );
-            assert_eq!(by_ansible["d.after"], "['a', 'd', 'e'] ['d']\n");
+            assert_eq!(by_ansible["e.after"], "['a', 'd', 'e'] ['e']\n");
+            assert!(!by_ansible.contains_key("d.after"));
             assert_eq!(by_ansible["e.conditional"], "conditional by the play\n");
             assert!(!by_ansible.contains_key("a.conditional"));
         }
