@@ -30,6 +30,7 @@ mod setup;
 mod slurp;
 mod stat;
 mod tempfile;
+pub(crate) mod typed;
 // System modules: users, packages, lines in files, host identity, firewall.
 mod apt;
 mod assemble;
@@ -119,6 +120,9 @@ macro_rules! args {
 }
 
 macro_rules! spec {
+    ($name:literal, typed $args:path) => {
+        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: false, runs: Runs::Host, open: false }
+    };
     ($name:literal, [$($t:tt)*]) => {
         ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Host, open: false }
     };
@@ -135,9 +139,6 @@ macro_rules! spec {
         ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Reconnect, open: false }
     };
 }
-
-/// `stat`'s `checksum_algorithm` (and its aliases).
-const CHECKSUMS: &[&str] = &["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
 
 /// `systemd`, `systemd_service` and `service` take the same arguments.
 const SYSTEMD_ARGS: &[Arg] = args![
@@ -330,26 +331,7 @@ pub static SPECS: &[ModuleSpec] = &[
             "decrypt": Kind::Bool,
         ]
     ),
-    spec!(
-        "stat",
-        [
-            "path",
-            "dest",
-            "name",
-            "follow": Kind::Bool,
-            "get_checksum": Kind::Bool,
-            "checksum_algorithm": Kind::Choice(CHECKSUMS),
-            "checksum": Kind::Choice(CHECKSUMS),
-            "checksum_algo": Kind::Choice(CHECKSUMS),
-            "get_mime": Kind::Bool,
-            "mime": Kind::Bool,
-            "mime_type": Kind::Bool,
-            "mime-type": Kind::Bool,
-            "get_attributes": Kind::Bool,
-            "attr": Kind::Bool,
-            "attributes": Kind::Bool,
-        ]
-    ),
+    spec!("stat", typed stat::Args),
     spec!(
         "setup",
         [

@@ -16,7 +16,7 @@ use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
 use super::change::Read;
-use super::sysargs::str_alias;
+use super::typed::{choice, module_args};
 use super::{Decision, PlanCx, PlanError};
 
 /// `stat -c` fields, `|`-separated: raw mode (hex), size, inode, device,
@@ -57,23 +57,42 @@ struct Asked {
     attributes: bool,
 }
 
-pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let path = str_alias(cx, &["path", "dest", "name"])?
-        .ok_or_else(|| PlanError::Fail("`stat` needs the argument `path`".into()))?;
-    let algorithm = str_alias(cx, &["checksum_algorithm", "checksum", "checksum_algo"])?
-        .unwrap_or_else(|| "sha1".into());
-    if !super::CHECKSUMS.contains(&algorithm.as_str()) {
-        return Err(PlanError::Fail(format!(
-            "`checksum_algorithm` must be one of {}, got `{algorithm}`",
-            super::CHECKSUMS.join(", ")
-        )));
+choice! {
+    /// The checksum `checksum_algorithm` asks for.
+    pub enum Algorithm {
+        Md5 = "md5",
+        Sha1 = "sha1",
+        Sha224 = "sha224",
+        Sha256 = "sha256",
+        Sha384 = "sha384",
+        Sha512 = "sha512",
     }
+}
+
+module_args! {
+    /// `stat`'s arguments, with Ansible's aliases.
+    pub struct Args {
+        path: String ["path", "dest", "name"],
+        /// Describe what a symbolic link leads to, not the link.
+        follow: bool ["follow"] = false,
+        get_checksum: bool ["get_checksum"] = true,
+        checksum_algorithm: Algorithm ["checksum_algorithm", "checksum", "checksum_algo"] = Algorithm::Sha1,
+        get_mime: bool ["get_mime", "mime", "mime_type", "mime-type"] = true,
+        get_attributes: bool ["get_attributes", "attr", "attributes"] = true,
+    }
+}
+
+pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let args = Args::from_cx(cx)?;
     let asked = Asked {
-        follow: cx.bool_arg("follow", false)?,
-        checksum: cx.bool_arg("get_checksum", true)?.then_some(algorithm),
-        mime: bool_alias(cx, &["get_mime", "mime", "mime_type", "mime-type"])?,
-        attributes: bool_alias(cx, &["get_attributes", "attr", "attributes"])?,
+        follow: args.follow,
+        checksum: args
+            .get_checksum
+            .then(|| args.checksum_algorithm.as_str().to_string()),
+        mime: args.get_mime,
+        attributes: args.get_attributes,
     };
+    let path = args.path;
     let out = cx.ask_about(
         &path,
         Read::Raw {
@@ -87,17 +106,6 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     result.insert("changed".into(), json!(false));
     result.insert("stat".into(), stat);
     Ok(Decision::Ok { result, msg: None })
-}
-
-/// A boolean argument given by any of its names, on by default.
-fn bool_alias(cx: &PlanCx, keys: &[&str]) -> Result<bool, PlanError> {
-    match keys
-        .iter()
-        .find(|k| cx.args.get(**k).is_some_and(|v| !v.is_null()))
-    {
-        Some(k) => cx.bool_arg(k, true),
-        None => Ok(true),
-    }
 }
 
 /// The read-only snippet: `key=value` lines, `rp_exists=no` alone when
