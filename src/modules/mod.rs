@@ -120,8 +120,12 @@ macro_rules! args {
 }
 
 macro_rules! spec {
+    // A module whose arguments are a `module_args!` struct: its table is the struct's.
     ($name:literal, typed $args:path) => {
         ModuleSpec { name: $name, args: <$args>::ARGS, free_form: false, runs: Runs::Host, open: false }
+    };
+    ($name:literal, free typed $args:path) => {
+        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: true, runs: Runs::Host, open: false }
     };
     ($name:literal, [$($t:tt)*]) => {
         ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Host, open: false }
