@@ -259,12 +259,14 @@ macro_rules! module_args {
             ];
 
             /// The task's arguments, as this module reads them.
+            #[allow(dead_code)]
             pub fn from_cx(cx: &$crate::modules::PlanCx) -> Result<Self, $crate::modules::PlanError> {
                 Self::parse(cx.module, cx.args)
             }
 
             /// [`Self::from_cx`] of a bare argument map (tests, and modules
             /// that read another module's arguments).
+            #[allow(dead_code)]
             pub fn parse(
                 module: &str,
                 args: &serde_json::Map<String, serde_json::Value>,
@@ -304,7 +306,9 @@ mod tests {
     }
 
     fn parse(v: Json) -> Result<Args, PlanError> {
-        let Json::Object(m) = v else { panic!("an object") };
+        let Json::Object(m) = v else {
+            panic!("an object")
+        };
         Args::parse("m", &m)
     }
 
@@ -330,7 +334,8 @@ mod tests {
 
     #[test]
     fn defaults_aliases_and_conversions() {
-        let a = parse(json!({"dest": "/x", "follow": "yes", "uid": "7", "groups": "a, b,"})).unwrap();
+        let a =
+            parse(json!({"dest": "/x", "follow": "yes", "uid": "7", "groups": "a, b,"})).unwrap();
         assert_eq!(a.path, "/x");
         assert_eq!(a.state, State::Present);
         assert!(a.follow);

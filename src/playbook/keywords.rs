@@ -381,6 +381,12 @@ impl Keywords {
     }
 
     /// Passes this (import or block) task's keywords down to the tasks inside.
+    /// Whether a handler could be notified by this task: it has a name or
+    /// listens to a topic.
+    pub(super) fn is_notifiable(&self) -> bool {
+        self.name.is_some() || !self.listen.is_empty()
+    }
+
     pub(super) fn fold_into(&self, inh: &mut Inherited) {
         inh.when.extend(self.when.iter().cloned());
         inh.tags.extend(self.tags.iter().cloned());

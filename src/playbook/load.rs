@@ -504,6 +504,7 @@ fn load_play(
         inherited: inherited.clone(),
         depth: 0,
         roles: Some(roles.clone()),
+        in_handlers: false,
     };
     let list = |key: &str| -> Result<Vec<Task>, LoadError> {
         match node.get(key) {
@@ -532,6 +533,7 @@ fn load_play(
             when: Vec::new(),
             ..inherited.clone()
         },
+        in_handlers: true,
         ..scope.clone()
     };
     let play_handlers = match node.get("handlers") {

@@ -328,6 +328,7 @@ impl RoleLoader {
             inherited,
             depth,
             roles: Some(self.clone()),
+            in_handlers: false,
         };
         let params = &instance.own.params;
         if let Some(validation) = argument_spec_task(&path, meta.as_ref(), &req.tasks_from, params)?
@@ -344,6 +345,7 @@ impl RoleLoader {
         if let Some(p) = handlers_file {
             let mut hscope = scope;
             hscope.base_dir = path.join("handlers");
+            hscope.in_handlers = true;
             let handlers = parse_tasks_file(&p, &hscope)?;
             self.loaded().handlers.extend(handlers);
         }

@@ -99,6 +99,10 @@ pub struct TaskScope {
     /// so the role's handlers and defaults join the play's. `None` in a task
     /// file included at run time, after the play was loaded.
     pub roles: Option<RoleLoader>,
+    /// Parsing a `handlers:` list: a named `include_tasks` of a static file
+    /// stays one handler (its tasks a block under its name), so notifying
+    /// that name runs the file, as in Ansible.
+    pub in_handlers: bool,
 }
 
 /// Reads a task file (a YAML list of tasks).
@@ -594,6 +598,16 @@ fn expand_import(
     }
     let loaded = load_static(&file, doc, mkey, &kw, scope);
     match loaded {
+        Ok(tasks) if scope.in_handlers && kw.is_notifiable() => {
+            let mut handler = kw.into_task(doc, node, "block", Json::Null, scope)?;
+            handler.block = Some(Arc::new(Block {
+                block: tasks,
+                rescue: Vec::new(),
+                always: Vec::new(),
+            }));
+            out.push(handler);
+            Ok(())
+        }
         Ok(tasks) => {
             out.extend(tasks);
             Ok(())

@@ -97,6 +97,7 @@ impl HostRunner {
             },
             depth: 0,
             roles: None,
+            in_handlers: false,
         };
         crate::playbook::parse_tasks_file(path, &scope).map_err(|e| e.to_string())
     }

@@ -141,10 +141,10 @@ fn load(h: &mut HostRunner, task: &Task, args: &Map<String, Json>) -> Result<Inc
             {
                 continue;
             }
-            let ext_ok = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| opts.extensions.iter().any(|x| x == e));
+            // Python's `splitext`: a name with no dot (or only a leading
+            // one) has the extension "", which `extensions: ['']` allows.
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            let ext_ok = opts.extensions.iter().any(|x| x == ext);
             if !ext_ok {
                 if opts.ignore_unknown {
                     continue;
