@@ -201,6 +201,20 @@ pub fn checked_action(script: String, stdin: Option<Vec<u8>>, path: &str) -> Act
 mod tests {
     use super::*;
 
+    /// `owner: ""` (a variable defaulted to '') asks for no owner, not for
+    /// a user named "".
+    #[test]
+    fn empty_owner_and_group_are_unset() {
+        let a = Attrs::new(Some(String::new()), Some("g".into()), None);
+        assert_eq!(
+            a,
+            Attrs {
+                group: Some("g".into()),
+                ..Attrs::default()
+            }
+        );
+    }
+
     #[test]
     fn parents() {
         assert_eq!(parent("/etc/x.conf"), "/etc");
