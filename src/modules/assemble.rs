@@ -18,19 +18,51 @@
 //! found as `copy` finds `src` (the role's and the playbook's `files/`), and
 //! vault-encrypted ones are decrypted (`decrypt`, default true).
 
-use serde_json::json;
+use serde_json::{json, Value as Json};
 
 use super::change::Read;
-use super::copy::{decrypt_source, is_vault_file, put, NewContent};
+use super::copy::{decrypt_source, is_vault_file, put, NewContent, Put};
+use super::files::Attrs;
+use super::mode::Mode;
 use super::sysargs::both;
+use super::typed::module_args;
 use super::{Decision, PlanCx, PlanError};
 use crate::probe::FileKind;
 
+module_args! {
+    /// `assemble`'s arguments. `attributes`, `unsafe_writes` and the
+    /// SELinux ones are taken and have no effect, as before.
+    pub struct Args {
+        /// The directory of fragments.
+        src: String ["src"],
+        dest: String ["dest"],
+        /// Between fragments, with Python's escapes (`\n`) decoded.
+        delimiter: Option<String> ["delimiter"],
+        /// A Python regular expression the fragments' names must match.
+        regexp: Option<String> ["regexp"],
+        ignore_hidden: bool ["ignore_hidden"] = false,
+        /// The fragments are on the host (Ansible's default), not the controller.
+        remote_src: bool ["remote_src"] = true,
+        decrypt: bool ["decrypt"] = true,
+        backup: bool ["backup"] = false,
+        validate: Option<String> ["validate"],
+        owner: Option<String> ["owner"],
+        group: Option<String> ["group"],
+        mode: Option<Mode> ["mode"],
+        _unsafe_writes: bool ["unsafe_writes"] = false,
+        _setype: Option<String> ["setype"],
+        _seuser: Option<String> ["seuser"],
+        _serole: Option<String> ["serole"],
+        _selevel: Option<String> ["selevel"],
+        _attributes: Option<Json> ["attributes"],
+    }
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let src = cx.required_str("src")?;
-    let dest = cx.required_str("dest")?;
-    let regexp = match cx.str_arg("regexp")? {
-        Some(r) => Some(fancy_regex::Regex::new(&r).map_err(|e| {
+    let args = Args::from_cx(cx)?;
+    let src = args.src;
+    let regexp = match &args.regexp {
+        Some(r) => Some(fancy_regex::Regex::new(r).map_err(|e| {
             PlanError::Fail(format!(
                 "Invalid Regexp ({}) in \"{r}\"",
                 rprov_template::filters::regex::python_words(&e)
@@ -38,12 +70,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         })?),
         None => None,
     };
-    if let Some(v) = cx.str_arg("validate")? {
+    if let Some(v) = &args.validate {
         if !v.contains("%s") {
             return Err(PlanError::Fail(format!("validate must contain %s: {v}")));
         }
     }
-    let ignore_hidden = cx.bool_arg("ignore_hidden", false)?;
+    let ignore_hidden = args.ignore_hidden;
     let keep = |name: &str| -> Result<bool, PlanError> {
         if ignore_hidden && name.starts_with('.') {
             return Ok(false);
@@ -55,14 +87,22 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 .map_err(|e| PlanError::Fail(format!("regexp: {e}"))),
         }
     };
-    let fragments = if cx.bool_arg("remote_src", true)? {
+    let fragments = if args.remote_src {
         host_fragments(cx, &src, &keep)?
     } else {
-        controller_fragments(cx, &src, &keep)?
+        controller_fragments(cx, &src, &keep, args.decrypt)?
     };
-    let delimiter = cx.str_arg("delimiter")?.map(|d| py_unescape(&d));
+    let delimiter = args.delimiter.as_deref().map(py_unescape);
     let bytes = join(&fragments, delimiter.as_deref());
-    let mut decision = put(cx, &dest, NewContent::Bytes(bytes), None, None)?;
+    // Always written when it differs: assemble has no `force`.
+    let how = Put {
+        attrs: Attrs::new(args.owner, args.group, args.mode),
+        force: true,
+        validate: args.validate,
+        backup: args.backup,
+        src: Some(src.clone()),
+    };
+    let mut decision = put(cx, &args.dest, NewContent::Bytes(bytes), None, None, how)?;
     if let Some(result) = decision.result_mut() {
         result.insert("src".into(), json!(src));
         result.insert("state".into(), json!("file"));
@@ -136,6 +176,7 @@ fn controller_fragments(
     cx: &PlanCx,
     src: &str,
     keep: &dyn Fn(&str) -> Result<bool, PlanError>,
+    decrypt: bool,
 ) -> Result<Vec<Vec<u8>>, PlanError> {
     let dir = cx.search.find("files", src)?;
     if !dir.is_dir() {
@@ -153,7 +194,6 @@ fn controller_fragments(
         }
     }
     names.sort_unstable();
-    let decrypt = cx.bool_arg("decrypt", true)?;
     names
         .iter()
         .map(|n| {

@@ -9,20 +9,56 @@
 //! time, unless they start with the multiline flag (`(?m)`), which matches
 //! them against the whole text (see lineinfile.rs for the regex dialect).
 
-use serde_json::json;
+use serde_json::{json, Value as Json};
 
-use super::lineinfile::{compile, read_text, split_lines, write, BackupKey, Text};
-use super::sysargs::{choice, str_alias};
+use super::files::Attrs;
+use super::lineinfile::{compile, read_text, split_lines, write, BackupKey, Edit, State, Text};
+use super::mode::Mode;
+use super::typed::module_args;
 use super::{Decision, PlanCx, PlanError};
 use crate::probe::FileState;
 
+module_args! {
+    /// `blockinfile`'s arguments, with Ansible's aliases. `unsafe_writes`
+    /// and the SELinux ones are taken and have no effect, as before;
+    /// `attributes` is refused (see `refuse`).
+    pub struct Args {
+        /// Optional here only to keep the module's own message.
+        path: Option<String> ["path", "dest", "destfile", "name"],
+        block: String ["block", "content"] = String::new(),
+        /// The marker lines, `{mark}` standing for `marker_begin`/`marker_end`.
+        marker: String ["marker"] = "# {mark} ANSIBLE MANAGED BLOCK".into(),
+        marker_begin: String ["marker_begin"] = "BEGIN".into(),
+        marker_end: String ["marker_end"] = "END".into(),
+        /// A pattern, or `EOF`.
+        insertafter: Option<String> ["insertafter"],
+        /// A pattern, or `BOF`.
+        insertbefore: Option<String> ["insertbefore"],
+        state: State ["state"] = State::Present,
+        create: bool ["create"] = false,
+        owner: Option<String> ["owner"],
+        group: Option<String> ["group"],
+        mode: Option<Mode> ["mode"],
+        backup: bool ["backup"] = false,
+        validate: Option<String> ["validate"],
+        append_newline: bool ["append_newline"] = false,
+        prepend_newline: bool ["prepend_newline"] = false,
+        _unsafe_writes: bool ["unsafe_writes"] = false,
+        _attributes: Option<Json> ["attributes"],
+        _setype: Option<String> ["setype"],
+        _seuser: Option<String> ["seuser"],
+        _serole: Option<String> ["serole"],
+        _selevel: Option<String> ["selevel"],
+    }
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let path = str_alias(cx, &["path", "dest", "destfile", "name"])?
+    let args = Args::from_cx(cx)?;
+    let path = args
+        .path
         .ok_or_else(|| PlanError::Fail("`blockinfile` needs `path`".into()))?;
-    let state = choice(cx, "state", &["present", "absent"], Some("present"))?.unwrap_or_default();
-    let marker = cx
-        .str_arg("marker")?
-        .unwrap_or_else(|| "# {mark} ANSIBLE MANAGED BLOCK".into());
+    let state = args.state;
+    let marker = args.marker;
     if !marker.contains("{mark}") {
         // Without it both markers are the same line and the block would be
         // inserted again on every run.
@@ -30,13 +66,10 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             "blockinfile: `marker` must contain {mark}".into(),
         ));
     }
-    let begin = cx
-        .str_arg("marker_begin")?
-        .unwrap_or_else(|| "BEGIN".into());
-    let end = cx.str_arg("marker_end")?.unwrap_or_else(|| "END".into());
-    let block = str_alias(cx, &["block", "content"])?.unwrap_or_default();
-    let after = cx.str_arg("insertafter")?;
-    let before = cx.str_arg("insertbefore")?;
+    let (begin, end) = (args.marker_begin, args.marker_end);
+    let block = args.block;
+    let after = args.insertafter;
+    let before = args.insertbefore;
     if after.is_some() && before.is_some() {
         return Err(PlanError::Fail(
             "blockinfile: `insertafter` and `insertbefore` are mutually exclusive".into(),
@@ -47,9 +80,16 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         (None, Some(b)) if b != "BOF" => Some(compile("insertbefore", b)?),
         _ => None,
     };
-    let create = cx.bool_arg("create", false)?;
-    let prepend_nl = cx.bool_arg("prepend_newline", false)?;
-    let append_nl = cx.bool_arg("append_newline", false)?;
+    let create = args.create;
+    let prepend_nl = args.prepend_newline;
+    let append_nl = args.append_newline;
+    let edit = Edit {
+        attrs: Attrs::new(args.owner, args.group, args.mode),
+        validate: args.validate,
+        backup: args.backup,
+        create,
+        backup_key: BackupKey::BackupFile,
+    };
 
     let (original, st) = match read_text(cx, &path)? {
         Text::Missing if !create => {
@@ -61,7 +101,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         Text::Present(t, st) => (Some(t), st),
     };
     let mut lines = original.as_deref().map(split_lines).unwrap_or_default();
-    let present = state == "present";
+    let present = state == State::Present;
     let marker0 = format!("{}\n", marker.replace("{mark}", &begin));
     let marker1 = format!("{}\n", marker.replace("{mark}", &end));
     let blocklines: Vec<String> = if present && !block.is_empty() {
@@ -134,15 +174,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     } else {
         "Block inserted"
     };
-    let mut d = write(
-        cx,
-        &path,
-        original.as_deref(),
-        &new,
-        &st,
-        create,
-        BackupKey::BackupFile,
-    )?;
+    let mut d = write(cx, &path, original.as_deref(), &new, &st, edit)?;
     if let Decision::Change { action, .. } = &mut d {
         action.result.insert("msg".into(), json!(msg));
     }

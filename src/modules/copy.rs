@@ -2,21 +2,104 @@
 //! `copy` with `remote_src` from a file already on the host.
 
 use rprov_template::FileOptions;
+use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
 use super::change::{self, Change, Content};
 use super::encoding::OutputEncoding;
 use super::files::{self, Attrs};
 use super::mode::{self, Mode};
+use super::typed::module_args;
 use super::{Decision, Diff, OutputMode, PlanCx, PlanError};
 use crate::probe::{FileKind, FileState};
 
-pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let dest_arg = cx.required_str("dest")?;
-    if cx.bool_arg("remote_src", false)? {
-        return plan_remote_src(cx, &dest_arg);
+module_args! {
+    /// `copy`'s arguments. `follow`, `checksum`, `unsafe_writes` and the
+    /// SELinux ones are taken and have no effect, as before; `attributes`
+    /// and `local_follow: no` are refused (see `refuse`).
+    pub struct Args {
+        src: Option<String> ["src"],
+        /// Read as it is: Ansible writes a mapping or a list as JSON and a
+        /// boolean as Python's `str()` does.
+        content: Option<Json> ["content"],
+        dest: String ["dest"],
+        owner: Option<String> ["owner"],
+        group: Option<String> ["group"],
+        mode: Option<Mode> ["mode"],
+        backup: bool ["backup"] = false,
+        force: bool ["force"] = true,
+        validate: Option<String> ["validate"],
+        remote_src: bool ["remote_src"] = false,
+        /// The mode of the directories a copy of a tree makes.
+        directory_mode: Option<Mode> ["directory_mode"],
+        _follow: bool ["follow"] = false,
+        decrypt: bool ["decrypt"] = true,
+        _checksum: Option<String> ["checksum"],
+        _local_follow: bool ["local_follow"] = true,
+        _unsafe_writes: bool ["unsafe_writes"] = false,
+        _setype: Option<String> ["setype"],
+        _seuser: Option<String> ["seuser"],
+        _serole: Option<String> ["serole"],
+        _selevel: Option<String> ["selevel"],
+        _attributes: Option<Json> ["attributes"],
     }
-    let (bytes, src_name, src_mode) = match (cx.args.get("content"), cx.str_arg("src")?) {
+}
+
+impl Args {
+    /// How [`put`] writes `dest`.
+    fn put(&self) -> Put {
+        Put {
+            attrs: Attrs::new(self.owner.clone(), self.group.clone(), self.mode.clone()),
+            force: self.force,
+            validate: self.validate.clone(),
+            backup: self.backup,
+            src: self.src.clone(),
+        }
+    }
+}
+
+module_args! {
+    /// `template`'s arguments. `follow`, `unsafe_writes` and the SELinux
+    /// ones are taken and have no effect, as before; `attributes` and an
+    /// `output_encoding` rprov cannot write are refused (see `refuse`).
+    pub struct TemplateArgs {
+        src: String ["src"],
+        dest: String ["dest"],
+        owner: Option<String> ["owner"],
+        group: Option<String> ["group"],
+        mode: Option<Mode> ["mode"],
+        backup: bool ["backup"] = false,
+        force: bool ["force"] = true,
+        validate: Option<String> ["validate"],
+        /// Text, not a choice: the break may also be written as its escape
+        /// (`'\n'` in single quotes in YAML), see `refuse`.
+        newline_sequence: Option<String> ["newline_sequence"],
+        trim_blocks: bool ["trim_blocks"] = FileOptions::default().trim_blocks,
+        lstrip_blocks: bool ["lstrip_blocks"] = FileOptions::default().lstrip_blocks,
+        variable_start_string: Option<String> ["variable_start_string"],
+        variable_end_string: Option<String> ["variable_end_string"],
+        block_start_string: Option<String> ["block_start_string"],
+        block_end_string: Option<String> ["block_end_string"],
+        comment_start_string: Option<String> ["comment_start_string"],
+        comment_end_string: Option<String> ["comment_end_string"],
+        _follow: bool ["follow"] = false,
+        output_encoding: Option<String> ["output_encoding"],
+        _unsafe_writes: bool ["unsafe_writes"] = false,
+        _setype: Option<String> ["setype"],
+        _seuser: Option<String> ["seuser"],
+        _serole: Option<String> ["serole"],
+        _selevel: Option<String> ["selevel"],
+        _attributes: Option<Json> ["attributes"],
+    }
+}
+
+pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let args = Args::from_cx(cx)?;
+    let dest_arg = &args.dest;
+    if args.remote_src {
+        return plan_remote_src(cx, &args);
+    }
+    let (bytes, src_name, src_mode) = match (&args.content, &args.src) {
         (Some(_), Some(_)) => {
             return Err(PlanError::Fail(
                 "`copy` takes `src` or `content`, not both".into(),
@@ -24,23 +107,23 @@ pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
         (Some(c), None) => {
             let text = match c {
-                serde_json::Value::String(s) => s.clone(),
+                Json::String(s) => s.clone(),
                 // Python's `str()` of a boolean, as Ansible's copy writes it.
-                serde_json::Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+                Json::Bool(b) => if *b { "True" } else { "False" }.to_string(),
                 // Ansible writes structured content as JSON.
                 other => other.to_string(),
             };
             (text.into_bytes(), None, None)
         }
         (None, Some(src)) => {
-            let path = cx.search.find("files", &src)?;
+            let path = cx.search.find("files", src)?;
             if path.is_dir() {
-                return super::copy_tree::plan_copy_tree(cx, &path, &src, &dest_arg);
+                return super::copy_tree::plan_copy_tree(cx, &args, &path, src);
             }
             let bytes =
                 std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let decrypted = if cx.bool_arg("decrypt", true)? && is_vault_file(&bytes) {
-                Some(decrypt_source(cx, &src, &bytes)?)
+            let decrypted = if args.decrypt && is_vault_file(&bytes) {
+                Some(decrypt_source(cx, src, &bytes)?)
             } else {
                 None
             };
@@ -51,7 +134,7 @@ pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
             let base = path.file_name().map(|n| n.to_string_lossy().into_owned());
             if let Some(plain) = decrypted {
                 let new = NewContent::Decrypted(plain);
-                return put(cx, &dest_arg, new, base.as_deref(), m);
+                return put(cx, dest_arg, new, base.as_deref(), m, args.put());
             }
             (bytes, base, m)
         }
@@ -59,10 +142,11 @@ pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
     };
     put(
         cx,
-        &dest_arg,
+        dest_arg,
         NewContent::Bytes(bytes),
         src_name.as_deref(),
         src_mode,
+        args.put(),
     )
 }
 
@@ -86,33 +170,32 @@ pub(super) fn decrypt_source(cx: &PlanCx, src: &str, bytes: &[u8]) -> Result<Vec
 }
 
 pub fn plan_template(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let src = cx.required_str("src")?;
-    let dest = cx.required_str("dest")?;
-    let path = cx.search.find("templates", &src)?;
+    let args = TemplateArgs::from_cx(cx)?;
+    let path = cx.search.find("templates", &args.src)?;
     let defaults = FileOptions::default();
-    let newline_sequence = match cx.str_arg("newline_sequence")? {
+    let newline_sequence = match &args.newline_sequence {
         None => defaults.newline_sequence,
-        Some(s) => FileOptions::parse_newline(&s).ok_or_else(|| {
+        Some(s) => FileOptions::parse_newline(s).ok_or_else(|| {
             PlanError::Fail(format!("`newline_sequence: {s:?}` is not a line break"))
         })?,
     };
     let opts = FileOptions {
-        trim_blocks: cx.bool_arg("trim_blocks", defaults.trim_blocks)?,
-        lstrip_blocks: cx.bool_arg("lstrip_blocks", defaults.lstrip_blocks)?,
+        trim_blocks: args.trim_blocks,
+        lstrip_blocks: args.lstrip_blocks,
         newline_sequence,
         delimiters: rprov_template::Delimiters {
-            variable_start: cx.str_arg("variable_start_string")?,
-            variable_end: cx.str_arg("variable_end_string")?,
-            block_start: cx.str_arg("block_start_string")?,
-            block_end: cx.str_arg("block_end_string")?,
-            comment_start: cx.str_arg("comment_start_string")?,
-            comment_end: cx.str_arg("comment_end_string")?,
+            variable_start: args.variable_start_string,
+            variable_end: args.variable_end_string,
+            block_start: args.block_start_string,
+            block_end: args.block_end_string,
+            comment_start: args.comment_start_string,
+            comment_end: args.comment_end_string,
         },
         ..defaults
     };
     let text = (cx.render)(&path, &opts).map_err(PlanError::Fail)?;
     // A name rprov cannot write was refused (see `refuse`).
-    let label = cx.str_arg("output_encoding")?.unwrap_or_default();
+    let label = args.output_encoding.unwrap_or_default();
     let bytes = match OutputEncoding::parse(&label) {
         Some(enc) => enc.encode(&text, &label).map_err(PlanError::Fail)?,
         None => {
@@ -128,7 +211,33 @@ pub fn plan_template(cx: &PlanCx) -> Result<Decision, PlanError> {
     // Into a directory under the template's own name, `.j2` and all, as
     // Ansible's template action hands its rendering to copy.
     let base = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    put(cx, &dest, NewContent::Bytes(bytes), base.as_deref(), m)
+    let how = Put {
+        attrs: Attrs::new(args.owner, args.group, args.mode),
+        force: args.force,
+        validate: args.validate,
+        backup: args.backup,
+        src: Some(args.src),
+    };
+    put(
+        cx,
+        &args.dest,
+        NewContent::Bytes(bytes),
+        base.as_deref(),
+        m,
+        how,
+    )
+}
+
+/// What [`put`] takes from the task besides the content: copy's,
+/// template's and assemble's arguments alike.
+pub(super) struct Put {
+    pub attrs: Attrs,
+    /// Replace a file whose content differs (else only its attributes).
+    pub force: bool,
+    pub validate: Option<String>,
+    pub backup: bool,
+    /// The task's `src`, which the result names when the file is written.
+    pub src: Option<String>,
 }
 
 /// What a file should hold: bytes from the controller, or a file on the host.
@@ -149,8 +258,15 @@ pub(super) fn put(
     new: NewContent,
     src_name: Option<&str>,
     src_mode: Option<u32>,
+    how: Put,
 ) -> Result<Decision, PlanError> {
-    let mut attrs = Attrs::from_args(cx)?;
+    let Put {
+        mut attrs,
+        force,
+        validate,
+        backup,
+        src,
+    } = how;
     if attrs.mode == Some(Mode::Preserve) {
         attrs.mode = src_mode.map(Mode::Octal);
     }
@@ -186,7 +302,6 @@ pub(super) fn put(
         NewContent::Bytes(b) | NewContent::Decrypted(b) => Some(hex::encode(sha1::Sha1::digest(b))),
         NewContent::HostFile { .. } => None,
     };
-    let force = cx.bool_arg("force", true)?;
 
     match st.kind {
         FileKind::Directory => {
@@ -261,8 +376,6 @@ pub(super) fn put(
             ));
         }
     }
-    let validate = cx.str_arg("validate")?;
-    let backup = cx.bool_arg("backup", false)?;
     let (content, md5) = match new {
         NewContent::Bytes(b) | NewContent::Decrypted(b) => {
             let md5 = hex::encode(md5::Md5::digest(&b));
@@ -279,7 +392,7 @@ pub(super) fn put(
         content,
     };
     let mut action = reporting(vec![write], &dest, checksum, md5)?;
-    if let Some(src) = cx.str_arg("src")? {
+    if let Some(src) = src {
         action.result.insert("src".into(), serde_json::json!(src));
     }
     Ok(Decision::Change {
@@ -312,11 +425,11 @@ fn reporting(
 
 /// `remote_src: yes`: `src` is a file on the host. Compared by sha256 like a
 /// local source, and copied atomically on the host (`cat` into the temp file).
-fn plan_remote_src(cx: &PlanCx, dest_arg: &str) -> Result<Decision, PlanError> {
-    let src = cx.str_arg("src")?.ok_or_else(|| {
+fn plan_remote_src(cx: &PlanCx, args: &Args) -> Result<Decision, PlanError> {
+    let src = args.src.clone().ok_or_else(|| {
         PlanError::Fail("`remote_src: yes` needs `src`, a path on the host".into())
     })?;
-    if cx.args.contains_key("content") {
+    if args.content.is_some() {
         return Err(PlanError::Fail(
             "`remote_src` copies `src`; it does not take `content`".into(),
         ));
@@ -344,7 +457,7 @@ fn plan_remote_src(cx: &PlanCx, dest_arg: &str) -> Result<Decision, PlanError> {
         path: &src,
         state: st,
     };
-    let mut decision = put(cx, dest_arg, new, Some(&name), Some(mode))?;
+    let mut decision = put(cx, &args.dest, new, Some(&name), Some(mode), args.put())?;
     if let Some(result) = decision.result_mut() {
         result.insert("src".into(), serde_json::json!(src));
     }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::change::{self, Change, Content};
+use super::copy;
 use super::files::{self, Attrs};
 use super::mode::Mode;
 use super::{Decision, Diff, PlanCx, PlanError};
@@ -23,14 +24,15 @@ struct LocalFile {
     mode: u32,
 }
 
-/// Copies the local directory `dir` (written `src` in the task) to `dest_arg`.
+/// Copies the local directory `dir` (written `src` in the task) to the
+/// task's `dest`.
 pub fn plan_copy_tree(
     cx: &PlanCx,
+    args: &copy::Args,
     dir: &Path,
     src: &str,
-    dest_arg: &str,
 ) -> Result<Decision, PlanError> {
-    let mut root = dest_arg.trim_end_matches('/').to_string();
+    let mut root = args.dest.trim_end_matches('/').to_string();
     if root.is_empty() {
         root = "/".into();
     }
@@ -42,8 +44,8 @@ pub fn plan_copy_tree(
         root = format!("{}/{name}", root.trim_end_matches('/'));
     }
     let (dirs, local) = walk(dir)?;
-    if cx.bool_arg("decrypt", true)? {
-        if let Some(f) = local.iter().find(|f| super::copy::is_vault_file(&f.bytes)) {
+    if args.decrypt {
+        if let Some(f) = local.iter().find(|f| copy::is_vault_file(&f.bytes)) {
             return Err(PlanError::Fail(format!(
                 "`{src}` holds `{}`, encrypted with ansible-vault; rprov decrypts a vault file only when it is copied on its own\n= help: copy that file in a task of its own, or give `decrypt: no` to copy it encrypted",
                 f.rel
@@ -58,18 +60,13 @@ pub fn plan_copy_tree(
         }
     };
 
-    let mut attrs = Attrs::from_args(cx)?;
+    let mut attrs = Attrs::new(args.owner.clone(), args.group.clone(), args.mode.clone());
     let dir_attrs = Attrs {
-        owner: attrs.owner.clone(),
-        group: attrs.group.clone(),
-        mode: Mode::parse(
-            cx.args
-                .get("directory_mode")
-                .unwrap_or(&serde_json::Value::Null),
-        )?,
+        mode: args.directory_mode.clone(),
+        ..attrs.clone()
     };
     let preserve = attrs.mode == Some(Mode::Preserve);
-    let force = cx.bool_arg("force", true)?;
+    let force = args.force;
 
     // Ask for every path at once: one probe batch for the whole tree.
     let mut need = Vec::new();

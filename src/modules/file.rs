@@ -4,20 +4,63 @@ use super::change::{self, Change, Read, Times};
 use super::files::{self, Attrs};
 use super::mode::{self, Mode};
 use super::sysargs::both;
+use super::typed::{choice, module_args};
 use super::{Decision, Diff, PlanCx, PlanError};
 use crate::probe::{FileKind, Probe};
 
+choice! {
+    /// What `state` asks the path to be.
+    pub enum State {
+        Absent = "absent",
+        Directory = "directory",
+        File = "file",
+        Hard = "hard",
+        Link = "link",
+        Touch = "touch",
+    }
+}
+
+module_args! {
+    /// `file`'s arguments. The time formats, `unsafe_writes` and the
+    /// SELinux ones are taken and have no effect, as before; `attributes`
+    /// is refused (see `refuse`).
+    pub struct Args {
+        /// Optional here only to keep the module's own message.
+        path: Option<String> ["path", "dest", "name"],
+        /// Left out: what the path already is (`file` when missing,
+        /// `directory` with `recurse`).
+        state: Option<State> ["state"],
+        owner: Option<String> ["owner"],
+        group: Option<String> ["group"],
+        mode: Option<Mode> ["mode"],
+        recurse: bool ["recurse"] = false,
+        /// The target of a link (`state: link` or `hard`).
+        src: Option<String> ["src"],
+        force: bool ["force"] = false,
+        follow: bool ["follow"] = true,
+        /// `preserve` keeps a touched file's times; anything else sets them.
+        access_time: Option<String> ["access_time"],
+        modification_time: Option<String> ["modification_time"],
+        _access_time_format: Option<String> ["access_time_format"],
+        _modification_time_format: Option<String> ["modification_time_format"],
+        _unsafe_writes: bool ["unsafe_writes"] = false,
+        _setype: Option<String> ["setype"],
+        _seuser: Option<String> ["seuser"],
+        _serole: Option<String> ["serole"],
+        _selevel: Option<String> ["selevel"],
+        _attributes: Option<serde_json::Value> ["attributes"],
+    }
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let path = cx
-        .str_arg("path")?
-        .or(cx.str_arg("dest")?)
-        .or(cx.str_arg("name")?)
+    let args = Args::from_cx(cx)?;
+    let path = args
+        .path
+        .clone()
         .ok_or_else(|| PlanError::Fail("`file` needs `path`".into()))?;
-    let attrs = Attrs::from_args(cx)?;
-    let recurse = cx.bool_arg("recurse", false)?;
-    let follow = cx.bool_arg("follow", true)?;
-    let state_arg = cx.str_arg("state")?;
-    if state_arg.as_deref() == Some("directory") {
+    let attrs = Attrs::new(args.owner.clone(), args.group.clone(), args.mode.clone());
+    let (recurse, follow) = (args.recurse, args.follow);
+    if args.state == Some(State::Directory) {
         // The parents' kinds come in the same probe batch as the path's
         // state: a missing directory needs them to know which ones to make.
         match (cx.kinds(&ancestors(&path)), cx.file(&path, false)) {
@@ -30,20 +73,20 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
     }
     let st = cx.file(&path, false)?;
-    let state = match state_arg {
+    let state = match args.state {
         Some(s) => s,
-        None if recurse => "directory".to_string(),
-        None if st.kind == FileKind::Directory => "directory".to_string(),
-        None if st.kind == FileKind::Link => "link".to_string(),
-        None => "file".to_string(),
+        None if recurse => State::Directory,
+        None if st.kind == FileKind::Directory => State::Directory,
+        None if st.kind == FileKind::Link => State::Link,
+        None => State::File,
     };
     let ok = |msg: Option<String>| Decision::Ok {
-        result: with_state(files::result(&path, false), &state),
+        result: with_state(files::result(&path, false), state.as_str()),
         msg,
     };
 
-    match state.as_str() {
-        "absent" => {
+    match state {
+        State::Absent => {
             if !st.exists() {
                 return Ok(ok(None));
             }
@@ -63,14 +106,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 action: change::action(changes, &path)?,
             })
         }
-        "directory" => {
+        State::Directory => {
             let mut diff = Diff {
                 path: path.clone(),
                 ..Diff::default()
             };
             let cur = match st.kind {
                 FileKind::Directory => mode::parse_octal(&st.mode),
-                FileKind::Missing => return create_with_parents(cx, &path, &attrs, &state),
+                FileKind::Missing => return create_with_parents(cx, &path, &attrs, state.as_str()),
                 FileKind::Link if follow => {
                     let tgt = cx.file(&path, true)?;
                     if tgt.kind != FileKind::Directory {
@@ -114,7 +157,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 action: change::action(vec![change], &path)?,
             })
         }
-        "touch" => {
+        State::Touch => {
             let mut diff = Diff {
                 path: path.clone(),
                 ..Diff::default()
@@ -126,8 +169,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             };
             // Ansible's `modification_time`/`access_time: preserve` keep an
             // existing file's times, which makes touch idempotent.
-            let keep_mtime = cx.str_arg("modification_time")?.as_deref() == Some("preserve");
-            let keep_atime = cx.str_arg("access_time")?.as_deref() == Some("preserve");
+            let keep_mtime = args.modification_time.as_deref() == Some("preserve");
+            let keep_atime = args.access_time.as_deref() == Some("preserve");
             let touch = match (keep_mtime, keep_atime) {
                 _ if !st.exists() => Some(Times::Both),
                 (false, false) => Some(Times::Both),
@@ -166,8 +209,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 action: change::action(changes, &path)?,
             })
         }
-        "link" => {
-            let src = cx.str_arg("src")?.ok_or_else(|| {
+        State::Link => {
+            let src = args.src.clone().ok_or_else(|| {
                 PlanError::Fail("`state: link` needs `src` (the link's target)".into())
             })?;
             let mut diff = Diff {
@@ -186,9 +229,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                         "`{path}` is a directory; refusing to replace it with a link"
                     )))
                 }
-                _ if cx.bool_arg("force", false)? => {
-                    diff.attrs.push(format!("state: file → link to {src}"))
-                }
+                _ if args.force => diff.attrs.push(format!("state: file → link to {src}")),
                 _ => {
                     return Err(PlanError::Fail(format!(
                         "`{path}` exists and is not a link; set `force: yes` to replace it"
@@ -229,7 +270,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 action: change::action(changes, &path)?,
             })
         }
-        "file" => {
+        State::File => {
             let st = if st.kind == FileKind::Link && follow {
                 cx.file(&path, true)?
             } else {
@@ -260,10 +301,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 }
             }
         }
-        "hard" => plan_hard(cx, &path, &st, attrs, follow),
-        other => Err(PlanError::Fail(format!(
-            "unknown state `{other}`: use file, directory, link, hard, touch or absent"
-        ))),
+        State::Hard => plan_hard(cx, &args, &path, &st, attrs),
     }
 }
 
@@ -273,13 +311,15 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 /// mode then apply to the file both names share.
 fn plan_hard(
     cx: &PlanCx,
+    args: &Args,
     path: &str,
     st: &crate::probe::FileState,
     attrs: Attrs,
-    follow: bool,
 ) -> Result<Decision, PlanError> {
-    let src = cx
-        .str_arg("src")?
+    let follow = args.follow;
+    let src = args
+        .src
+        .clone()
         .ok_or_else(|| PlanError::Fail("`state: hard` needs `src` (the file to link to)".into()))?;
     let src_st = cx.file(&src, follow)?;
     if !src_st.exists() {
@@ -309,7 +349,7 @@ fn plan_hard(
         {
             true
         }
-        FileKind::File if cx.bool_arg("force", false)? => {
+        FileKind::File if args.force => {
             diff.attrs
                 .push(format!("state: another file → hard link of {src}"));
             false

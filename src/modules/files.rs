@@ -4,7 +4,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::change::Change;
 use super::mode::{self, Mode};
-use super::{Action, Diff, OutputMode, PlanCx, PlanError};
+use super::{Action, Diff, OutputMode};
 use crate::probe::{FileKind, FileState};
 
 /// owner, group and mode as a task asks for them.
@@ -16,12 +16,15 @@ pub struct Attrs {
 }
 
 impl Attrs {
-    pub fn from_args(cx: &PlanCx) -> Result<Attrs, PlanError> {
-        Ok(Attrs {
-            owner: cx.str_arg("owner")?.filter(|s| !s.is_empty()),
-            group: cx.str_arg("group")?.filter(|s| !s.is_empty()),
-            mode: Mode::parse(cx.args.get("mode").unwrap_or(&Json::Null))?,
-        })
+    /// The attributes of a task's `owner`, `group` and `mode`. An empty
+    /// owner or group (`owner: ""`, what `{{ x | default('') }}` leaves)
+    /// asks for nothing, as in Ansible, rather than for a user named "".
+    pub fn new(owner: Option<String>, group: Option<String>, mode: Option<Mode>) -> Attrs {
+        Attrs {
+            owner: owner.filter(|s| !s.is_empty()),
+            group: group.filter(|s| !s.is_empty()),
+            mode,
+        }
     }
 
     /// The attribute changes needed on an existing path, as diff lines.
@@ -197,6 +200,20 @@ pub fn checked_action(script: String, stdin: Option<Vec<u8>>, path: &str) -> Act
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `owner: ""` (a variable defaulted to '') asks for no owner, not for
+    /// a user named "".
+    #[test]
+    fn empty_owner_and_group_are_unset() {
+        let a = Attrs::new(Some(String::new()), Some("g".into()), None);
+        assert_eq!(
+            a,
+            Attrs {
+                group: Some("g".into()),
+                ..Attrs::default()
+            }
+        );
+    }
 
     #[test]
     fn parents() {

@@ -21,25 +21,70 @@ use serde_json::{json, Map, Value as Json};
 
 use super::change::{self, Change, Content};
 use super::files::{self, parent, Attrs};
-use super::sysargs::{both, choice, str_alias};
+use super::mode::Mode;
+use super::sysargs::both;
+use super::typed::{choice, module_args};
 use super::{Decision, Diff, OutputMode, PlanCx, PlanError};
 use crate::probe::{FileKind, FileState};
 
+choice! {
+    /// Whether the line (lineinfile) or the block (blockinfile) is wanted.
+    pub enum State { Present = "present", Absent = "absent" }
+}
+
+module_args! {
+    /// `lineinfile`'s arguments, with Ansible's aliases. `unsafe_writes`
+    /// and the SELinux ones are taken and have no effect, as before;
+    /// `attributes` is refused (see `refuse`).
+    pub struct Args {
+        /// Optional here only to keep the module's own message.
+        path: Option<String> ["path", "dest", "destfile", "name"],
+        regexp: Option<String> ["regexp", "regex"],
+        search_string: Option<String> ["search_string"],
+        line: Option<String> ["line", "value"],
+        state: State ["state"] = State::Present,
+        /// A pattern, or `EOF`/`BOF`.
+        insertafter: Option<String> ["insertafter"],
+        insertbefore: Option<String> ["insertbefore"],
+        create: bool ["create"] = false,
+        backrefs: bool ["backrefs"] = false,
+        firstmatch: bool ["firstmatch"] = false,
+        owner: Option<String> ["owner"],
+        group: Option<String> ["group"],
+        mode: Option<Mode> ["mode"],
+        backup: bool ["backup"] = false,
+        validate: Option<String> ["validate"],
+        _unsafe_writes: bool ["unsafe_writes"] = false,
+        _attributes: Option<Json> ["attributes"],
+        _setype: Option<String> ["setype"],
+        _seuser: Option<String> ["seuser"],
+        _serole: Option<String> ["serole"],
+        _selevel: Option<String> ["selevel"],
+    }
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let path = str_alias(cx, &["path", "dest", "destfile", "name"])?
+    let args = Args::from_cx(cx)?;
+    let path = args
+        .path
         .ok_or_else(|| PlanError::Fail("`lineinfile` needs `path`".into()))?;
-    let state = choice(cx, "state", &["present", "absent"], Some("present"))?.unwrap_or_default();
-    let regexp = match str_alias(cx, &["regexp", "regex"])? {
-        Some(r) => Some(compile("regexp", &r)?),
+    let state = args.state;
+    let regexp = match &args.regexp {
+        Some(r) => Some(compile("regexp", r)?),
         None => None,
     };
-    let search = cx.str_arg("search_string")?;
-    let line = str_alias(cx, &["line", "value"])?;
-    let after = cx.str_arg("insertafter")?;
-    let before = cx.str_arg("insertbefore")?;
-    let backrefs = cx.bool_arg("backrefs", false)?;
-    let firstmatch = cx.bool_arg("firstmatch", false)?;
-    let create = cx.bool_arg("create", false)?;
+    let search = args.search_string;
+    let line = args.line;
+    let after = args.insertafter;
+    let before = args.insertbefore;
+    let (backrefs, firstmatch, create) = (args.backrefs, args.firstmatch, args.create);
+    let edit = Edit {
+        attrs: Attrs::new(args.owner, args.group, args.mode),
+        validate: args.validate,
+        backup: args.backup,
+        create,
+        backup_key: BackupKey::Backup,
+    };
     if after.is_some() && before.is_some() {
         return Err(fail(
             "`insertafter` and `insertbefore` are mutually exclusive",
@@ -56,7 +101,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 
     let file = read_text(cx, &path)?;
     let (mut lines, original) = match &file {
-        Text::Missing if state == "absent" => {
+        Text::Missing if state == State::Absent => {
             return Ok(Decision::Ok {
                 result: result(&path, false, "file not present"),
                 msg: Some("file not present".into()),
@@ -71,7 +116,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         Text::Present(t, _) => (split_lines(t), Some(t.clone())),
     };
 
-    let msg = if state == "present" {
+    let msg = if state == State::Present {
         if backrefs && regexp.is_none() {
             return Err(fail("regexp is required with backrefs=true"));
         }
@@ -121,15 +166,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         Text::Present(_, st) => st.clone(),
         Text::Missing => FileState::missing(),
     };
-    let mut d = write(
-        cx,
-        &path,
-        original.as_deref(),
-        &new,
-        &st,
-        create,
-        BackupKey::Backup,
-    )?;
+    let mut d = write(cx, &path, original.as_deref(), &new, &st, edit)?;
     if let (Decision::Change { action, .. }, Some(m)) = (&mut d, msg) {
         action.result.insert("msg".into(), json!(m));
     }
@@ -425,20 +462,35 @@ pub enum BackupKey {
     BackupFile,
 }
 
+/// How [`write`] writes a file: what the task asked for besides its text.
+pub struct Edit {
+    pub attrs: Attrs,
+    pub validate: Option<String>,
+    pub backup: bool,
+    /// A missing file is made, with its missing parent directories.
+    pub create: bool,
+    pub backup_key: BackupKey,
+}
+
 /// The decision for a text file whose new content is `new`: Ok when content
 /// and attributes already match, else a change with a unified diff, made by
 /// the atomic write (or by chown/chmod alone when only attributes differ).
-/// Shared by lineinfile and blockinfile.
+/// Shared by lineinfile, blockinfile and replace.
 pub fn write(
     cx: &PlanCx,
     path: &str,
     original: Option<&str>,
     new: &str,
     st: &FileState,
-    create: bool,
-    backup_key: BackupKey,
+    edit: Edit,
 ) -> Result<Decision, PlanError> {
-    let attrs = Attrs::from_args(cx)?;
+    let Edit {
+        attrs,
+        validate,
+        backup,
+        create,
+        backup_key,
+    } = edit;
     let attr_changes = if st.exists() {
         attrs.changes(st)?
     } else {
@@ -471,8 +523,6 @@ pub fn write(
     }
     diff.before = Some(original.unwrap_or_default().to_string());
     diff.after = Some(new.to_string());
-    let validate = cx.str_arg("validate")?;
-    let backup = cx.bool_arg("backup", false)?;
     let mut changes = Vec::new();
     if !st.exists() && create {
         // Ansible creates missing parent directories with `create: yes`.

@@ -11,22 +11,62 @@
 //! Ansible's message. The regex dialect is Rust's (see lineinfile.rs).
 
 use regex::RegexBuilder;
-use serde_json::json;
+use serde_json::{json, Value as Json};
 
-use super::lineinfile::{py_template, read_text, write, BackupKey, Text};
-use super::sysargs::str_alias;
+use super::files::Attrs;
+use super::lineinfile::{py_template, read_text, write, BackupKey, Edit, Text};
+use super::mode::Mode;
+use super::typed::module_args;
 use super::{Decision, PlanCx, PlanError};
 
+module_args! {
+    /// `replace`'s arguments, with Ansible's aliases. `attributes`,
+    /// `unsafe_writes` and the SELinux ones are taken and have no effect, as
+    /// before.
+    pub struct Args {
+        /// Optional here (as `regexp`) to fail with ansible-core's message.
+        path: Option<String> ["path", "dest", "destfile", "name"],
+        regexp: Option<String> ["regexp"],
+        /// With Python's `\1` and `\g<name>` references.
+        replace: String ["replace"] = String::new(),
+        /// Patterns bounding the part of the file worked on; empty is unset.
+        after: Option<String> ["after"],
+        before: Option<String> ["before"],
+        backup: bool ["backup"] = false,
+        validate: Option<String> ["validate"],
+        /// Only UTF-8 is taken.
+        encoding: Option<String> ["encoding"],
+        owner: Option<String> ["owner"],
+        group: Option<String> ["group"],
+        mode: Option<Mode> ["mode"],
+        _unsafe_writes: bool ["unsafe_writes"] = false,
+        _attributes: Option<Json> ["attributes"],
+        _setype: Option<String> ["setype"],
+        _seuser: Option<String> ["seuser"],
+        _serole: Option<String> ["serole"],
+        _selevel: Option<String> ["selevel"],
+    }
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let path = str_alias(cx, &["path", "dest", "destfile", "name"])?
+    let args = Args::from_cx(cx)?;
+    let path = args
+        .path
         .ok_or_else(|| PlanError::Fail("missing required arguments: path".into()))?;
-    let regexp = cx
-        .str_arg("regexp")?
+    let regexp = args
+        .regexp
         .ok_or_else(|| PlanError::Fail("missing required arguments: regexp".into()))?;
-    let replace = cx.str_arg("replace")?.unwrap_or_default();
-    let after = cx.str_arg("after")?.filter(|s| !s.is_empty());
-    let before = cx.str_arg("before")?.filter(|s| !s.is_empty());
-    if let Some(enc) = cx.str_arg("encoding")? {
+    let replace = args.replace;
+    let after = args.after.filter(|s| !s.is_empty());
+    let before = args.before.filter(|s| !s.is_empty());
+    let edit = Edit {
+        attrs: Attrs::new(args.owner, args.group, args.mode),
+        validate: args.validate,
+        backup: args.backup,
+        create: false,
+        backup_key: BackupKey::BackupFile,
+    };
+    if let Some(enc) = args.encoding {
         if !matches!(
             enc.to_ascii_lowercase().replace('_', "-").as_str(),
             "utf-8" | "utf8"
@@ -89,15 +129,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let replaced = re.replace_all(section, template.as_str());
     let new = format!("{}{replaced}{}", &contents[..start], &contents[end..]);
     let content_changed = count > 0 && new != contents;
-    let mut d = write(
-        cx,
-        &path,
-        Some(&contents),
-        &new,
-        &st,
-        false,
-        BackupKey::BackupFile,
-    )?;
+    let mut d = write(cx, &path, Some(&contents), &new, &st, edit)?;
     // ansible-core's `msg`: what changed, content and/or attributes.
     let attrs_changed = matches!(&d, Decision::Change { diffs, .. }
         if diffs.first().is_some_and(|d| !d.attrs.is_empty()));

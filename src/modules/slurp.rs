@@ -7,12 +7,22 @@
 use base64::Engine as _;
 use serde_json::{json, Map};
 
-use super::sysargs::{both, str_alias};
+use super::sysargs::both;
+use super::typed::module_args;
 use super::{Decision, PlanCx, PlanError};
 use crate::probe::FileKind;
 
+module_args! {
+    /// `slurp`'s arguments.
+    pub struct Args {
+        /// The file to read. Optional here to fail with ansible-core's message.
+        src: Option<String> ["src", "path"],
+    }
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let src = str_alias(cx, &["src", "path"])?
+    let src = Args::from_cx(cx)?
+        .src
         .ok_or_else(|| PlanError::Fail("missing required arguments: src".into()))?;
     let (st, content) = both(cx.file(&src, true), cx.content(&src))?;
     let bytes = match st.kind {

@@ -11,21 +11,33 @@ use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
 use super::change::{self, Change};
+use super::typed::{choice, module_args};
 use super::{Action, Decision, OutputMode, PlanCx, PlanError};
 
+choice! {
+    /// What `state` asks `mktemp` to make.
+    pub enum State { Directory = "directory", File = "file" }
+}
+
+module_args! {
+    /// `tempfile`'s arguments.
+    pub struct Args {
+        state: State ["state"] = State::File,
+        /// The directory to make it in: `$TMPDIR`, else `/tmp`, when left out.
+        path: Option<String> ["path"],
+        prefix: String ["prefix"] = "ansible.".into(),
+        suffix: String ["suffix"] = String::new(),
+    }
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let state = cx.str_arg("state")?.unwrap_or_else(|| "file".into());
-    let dir_flag = match state.as_str() {
-        "file" => "",
-        "directory" => " -d",
-        other => {
-            return Err(PlanError::Fail(format!(
-                "value of state must be one of: directory, file, got: {other}"
-            )))
-        }
+    let args = Args::from_cx(cx)?;
+    let state = args.state.as_str();
+    let dir_flag = match args.state {
+        State::File => "",
+        State::Directory => " -d",
     };
-    let prefix = cx.str_arg("prefix")?.unwrap_or_else(|| "ansible.".into());
-    let suffix = cx.str_arg("suffix")?.unwrap_or_default();
+    let (prefix, suffix) = (args.prefix, args.suffix);
     // ansible-core's words: a name with a `/` is not its own basename.
     for (name, value) in [("prefix", &prefix), ("suffix", &suffix)] {
         if value.contains('/') {
@@ -36,8 +48,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
     }
     // Python's gettempdir(): $TMPDIR, else /tmp.
-    let dir = match cx.str_arg("path")? {
-        Some(p) => quote(&p),
+    let dir = match &args.path {
+        Some(p) => quote(p),
         None => "\"${TMPDIR:-/tmp}\"".to_string(),
     };
     let script = format!(
