@@ -5,18 +5,121 @@ use rprov_transport::quote;
 use serde_json::{json, Value as Json};
 
 use super::change::{self, Change, Read};
+use super::typed::module_args;
 use super::{Action, Decision, OutputMode, PlanCx, PlanError};
+
+module_args! {
+    /// `command`'s arguments besides its free-form text (`_raw_params`,
+    /// which the loader names with `_` and this struct leaves alone). It is
+    /// also what `shell` and `raw` are read as (see [`ShellArgs`], [`RawArgs`]).
+    pub struct Args {
+        cmd: Option<String> ["cmd"],
+        /// The words, as a list of any scalars (each taken as its text).
+        argv: Option<Json> ["argv"],
+        creates: Option<String> ["creates"],
+        removes: Option<String> ["removes"],
+        chdir: Option<String> ["chdir"],
+        stdin: Option<String> ["stdin"],
+        stdin_add_newline: bool ["stdin_add_newline"] = true,
+        strip_empty_ends: bool ["strip_empty_ends"] = true,
+        expand_argument_vars: bool ["expand_argument_vars"] = true,
+        /// Not used by `command` (Ansible's warning is returned); `shell`'s shell.
+        executable: Option<String> ["executable"],
+        /// Gone from ansible-core (it only toggled warnings); accepted so
+        /// that old roles still load, and not read.
+        #[allow(dead_code)]
+        warn: Option<Json> ["warn"],
+    }
+}
+
+module_args! {
+    /// `shell`'s arguments: `command`'s without `argv`, in Ansible's order.
+    pub struct ShellArgs {
+        cmd: Option<String> ["cmd"],
+        creates: Option<String> ["creates"],
+        removes: Option<String> ["removes"],
+        chdir: Option<String> ["chdir"],
+        stdin: Option<String> ["stdin"],
+        stdin_add_newline: bool ["stdin_add_newline"] = true,
+        strip_empty_ends: bool ["strip_empty_ends"] = true,
+        executable: Option<String> ["executable"],
+        /// In the table because Ansible's shell documents it, but refused
+        /// when given: the shell expands its own words.
+        expand_argument_vars: Option<bool> ["expand_argument_vars"],
+        #[allow(dead_code)]
+        warn: Option<Json> ["warn"],
+    }
+}
+
+module_args! {
+    /// `raw`'s one argument besides its free-form text.
+    pub struct RawArgs {
+        executable: Option<String> ["executable"],
+    }
+}
+
+impl From<RawArgs> for Args {
+    fn from(raw: RawArgs) -> Args {
+        Args {
+            cmd: None,
+            argv: None,
+            creates: None,
+            removes: None,
+            chdir: None,
+            stdin: None,
+            stdin_add_newline: true,
+            strip_empty_ends: true,
+            expand_argument_vars: true,
+            executable: raw.executable,
+            warn: None,
+        }
+    }
+}
+
+/// The task's arguments read as the module's own struct, then as
+/// [`Args`], which the plan reads for all three.
+fn args_of(cx: &PlanCx) -> Result<Args, PlanError> {
+    match cx.module {
+        "shell" => {
+            let a = ShellArgs::from_cx(cx)?;
+            if a.expand_argument_vars.is_some() {
+                // Ansible's shell refuses it when the task runs (its words
+                // follow): the shell itself expands, and there is nothing to
+                // turn off.
+                return Err(PlanError::Fail(
+                    "Unsupported parameters for (shell) module: expand_argument_vars".into(),
+                ));
+            }
+            Ok(Args {
+                cmd: a.cmd,
+                argv: None,
+                creates: a.creates,
+                removes: a.removes,
+                chdir: a.chdir,
+                stdin: a.stdin,
+                stdin_add_newline: a.stdin_add_newline,
+                strip_empty_ends: a.strip_empty_ends,
+                expand_argument_vars: true,
+                executable: a.executable,
+                warn: a.warn,
+            })
+        }
+        "raw" => RawArgs::from_cx(cx).map(Args::from),
+        _ => Args::from_cx(cx),
+    }
+}
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     // `raw` is a command line for the host's shell, as `shell` (rprov
     // needs no Python on the host for either).
     let shell = matches!(cx.module, "shell" | "raw");
-    let text = cx.str_arg("_raw_params")?.or(cx.str_arg("cmd")?);
+    let args = args_of(cx)?;
+    let text = cx.str_arg("_raw_params")?.or(args.cmd);
     // The program `command` runs, found as Python's subprocess finds it.
     let mut program = None;
     // `command`'s words, each given to the program as one argument.
     let mut argv_words: Vec<String> = Vec::new();
-    let body = match (text, cx.args.get("argv")) {
+    let body = match (text, args.argv.as_ref()) {
         (Some(t), None) if shell => t,
         (Some(t), None) => {
             // `command` runs the program directly, without a shell: split the
@@ -58,14 +161,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     // As Ansible's run_command: `$NAME`/`${NAME}` of the environment and a
     // leading `~` are expanded in each word (not split or globbed), unless
     // `expand_argument_vars: false`.
-    if shell && cx.args.contains_key("expand_argument_vars") {
-        // Ansible's shell refuses it when the task runs (its words follow):
-        // the shell itself expands, and there is nothing to turn off.
-        return Err(PlanError::Fail(
-            "Unsupported parameters for (shell) module: expand_argument_vars".into(),
-        ));
-    }
-    let expand = cx.bool_arg("expand_argument_vars", true)?;
+    let expand = args.expand_argument_vars;
     let mut setup = String::new();
     let body = if shell {
         body
@@ -94,17 +190,17 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     };
 
     // As in Ansible, a relative `creates`/`removes` is looked up in `chdir`.
-    let chdir = cx.str_arg("chdir")?;
+    let chdir = args.chdir;
     let in_chdir = |p: String| match &chdir {
         Some(dir) if !p.starts_with('/') => format!("{}/{p}", dir.trim_end_matches('/')),
         _ => p,
     };
-    if let Some(creates) = cx.str_arg("creates")?.map(in_chdir) {
+    if let Some(creates) = args.creates.map(in_chdir) {
         if matches_something(cx, &creates)? {
             return Ok(skip(&format!("skipped, since {creates} exists")));
         }
     }
-    if let Some(removes) = cx.str_arg("removes")?.map(in_chdir) {
+    if let Some(removes) = args.removes.map(in_chdir) {
         if !matches_something(cx, &removes)? {
             return Ok(skip(&format!("skipped, since {removes} does not exist")));
         }
@@ -125,10 +221,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         None => "exec".to_string(),
     };
     if shell {
-        let exe = cx
-            .str_arg("executable")?
-            .unwrap_or_else(|| "/bin/sh".into());
-        script.push_str(&format!("{exec} {} -c {}\n", quote(&exe), quote(&body)));
+        let exe = args.executable.as_deref().unwrap_or("/bin/sh");
+        script.push_str(&format!("{exec} {} -c {}\n", quote(exe), quote(&body)));
     } else {
         script.push_str(&format!("{exec} {body}\n"));
     }
@@ -138,9 +232,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
               host, a program that is not there reported as rc 2, and `exec`'d so that \
               `timeout` and signals reach it",
     });
-    let stdin = match cx.str_arg("stdin")? {
+    let stdin = match args.stdin {
         Some(mut s) => {
-            if cx.bool_arg("stdin_add_newline", true)? {
+            if args.stdin_add_newline {
                 s.push('\n');
             }
             Some(s.into_bytes())
@@ -150,7 +244,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let mut result = serde_json::Map::new();
     result.insert("changed".into(), json!(true));
     result.insert("cmd".into(), json!(cmd_display));
-    if let (false, Some(exe)) = (shell, cx.str_arg("executable")?) {
+    if let (false, Some(exe)) = (shell, &args.executable) {
         // Ansible's command module accepts it, says so and runs without it.
         result.insert(
             "warnings".into(),
@@ -167,7 +261,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         action: Action {
             stdin,
             output: OutputMode::Command {
-                strip: cx.bool_arg("strip_empty_ends", true)?,
+                strip: args.strip_empty_ends,
             },
             touches_everything: true,
             ..change::checked(changes, result)?

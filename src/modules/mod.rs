@@ -144,28 +144,6 @@ macro_rules! spec {
     };
 }
 
-/// `systemd`, `systemd_service` and `service` take the same arguments.
-const SYSTEMD_ARGS: &[Arg] = args![
-    "name",
-    "state": Kind::Choice(&["started", "stopped", "restarted", "reloaded"]),
-    "enabled": Kind::Bool,
-    "masked": Kind::Bool,
-    "daemon_reload": Kind::Bool,
-    "daemon-reload": Kind::Bool,
-    "daemon_reexec": Kind::Bool,
-    "daemon-reexec": Kind::Bool,
-    "scope": Kind::Choice(&["system", "user", "global"]),
-    "user",
-    "no_block": Kind::Bool,
-    "force": Kind::Bool,
-    "pattern": Kind::Any,
-    "sleep": Kind::Any,
-    "arguments": Kind::Any,
-    "args": Kind::Any,
-    "runlevel": Kind::Any,
-    "use",
-];
-
 /// `include_role` takes what `import_role` takes, and `apply` (last).
 const INCLUDE_ROLE_ARGS: &[Arg] = args![
     "name",
@@ -188,63 +166,13 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("template", typed copy::TemplateArgs),
     spec!("assemble", typed assemble::Args),
     spec!("file", typed file::Args),
-    spec!(
-        "command",
-        free,
-        [
-            "cmd",
-            "argv": Kind::Any,
-            "creates",
-            "removes",
-            "chdir",
-            "stdin",
-            "stdin_add_newline": Kind::Bool,
-            "strip_empty_ends": Kind::Bool,
-            "expand_argument_vars": Kind::Bool,
-            "executable",
-            "warn": Kind::Any,
-        ]
-    ),
-    spec!(
-        "shell",
-        free,
-        [
-            "cmd",
-            "creates",
-            "removes",
-            "chdir",
-            "stdin",
-            "stdin_add_newline": Kind::Bool,
-            "strip_empty_ends": Kind::Bool,
-            "executable",
-            "expand_argument_vars": Kind::Bool,
-            "warn": Kind::Any,
-        ]
-    ),
-    spec!("raw", free, ["executable"]),
-    spec!(
-        "script",
-        free,
-        [
-            "cmd",
-            "creates",
-            "removes",
-            "chdir",
-            "executable",
-            "decrypt": Kind::Bool,
-        ]
-    ),
+    spec!("command", free typed command::Args),
+    spec!("shell", free typed command::ShellArgs),
+    spec!("raw", free typed command::RawArgs),
+    spec!("script", free typed script::Args),
     spec!("stat", typed stat::Args),
-    spec!(
-        "setup",
-        [
-            "gather_subset": Kind::Any,
-            "filter": Kind::Any,
-            "gather_timeout": Kind::Int,
-            "fact_path",
-        ]
-    ),
-    spec!("service_facts", []),
+    spec!("setup", typed setup::Args),
+    spec!("service_facts", typed service_facts::Args),
     spec!("slurp", typed slurp::Args),
     spec!(
         "known_hosts",
@@ -334,7 +262,7 @@ pub static SPECS: &[ModuleSpec] = &[
         open: true,
     },
     spec!("meta", local free, []),
-    spec!("ping", ["data": Kind::Any]),
+    spec!("ping", typed PingArgs),
     spec!("include_tasks", local free, ["file", "apply": Kind::Any]),
     spec!("import_tasks", local free, ["file"]),
     ModuleSpec {
@@ -474,76 +402,12 @@ pub static SPECS: &[ModuleSpec] = &[
             "insert_relative_to": Kind::Choice(&["zero", "first-ipv4", "last-ipv4", "first-ipv6", "last-ipv6"]),
         ]
     ),
-    ModuleSpec {
-        name: "systemd",
-        args: SYSTEMD_ARGS,
-        free_form: false,
-        runs: Runs::Host,
-        open: false,
-    },
-    ModuleSpec {
-        name: "systemd_service",
-        args: SYSTEMD_ARGS,
-        free_form: false,
-        runs: Runs::Host,
-        open: false,
-    },
-    ModuleSpec {
-        name: "service",
-        args: SYSTEMD_ARGS,
-        free_form: false,
-        runs: Runs::Host,
-        open: false,
-    },
-    spec!(
-        "quadlet",
-        [
-            "name",
-            "content",
-            "src",
-            "template",
-            "user",
-            "scope": Kind::Choice(&["system", "user", "global"]),
-            "state": Kind::Choice(&["present", "absent", "started"]),
-            "instances": Kind::Any,
-            "validate": Kind::Bool,
-            "daemon_reload": Kind::Bool,
-        ]
-    ),
-    spec!(
-        "rolling_restart",
-        [
-            "units": Kind::List,
-            "template",
-            "instances": Kind::Any,
-            "scope": Kind::Choice(&["system", "user", "global"]),
-            "user",
-            "health_url",
-            "interval": Kind::Num,
-            "timeout": Kind::Num,
-            "expect_status": Kind::Any,
-        ]
-    ),
-    spec!(
-        "uri",
-        [
-            "url",
-            "method",
-            "status_code": Kind::Any,
-            "return_content": Kind::Bool,
-            "headers": Kind::Any,
-            "body": Kind::Any,
-            "body_format": Kind::Choice(&["raw", "json", "form-urlencoded", "form-multipart"]),
-            "timeout": Kind::Num,
-            "validate_certs": Kind::Bool,
-            "follow_redirects": Kind::Any,
-            "url_username",
-            "url_password",
-            "user",
-            "password",
-            "force_basic_auth": Kind::Bool,
-        ]
-    ),
+    spec!("systemd", typed systemd::Args),
+    spec!("systemd_service", typed systemd::Args),
+    spec!("service", typed systemd::Args),
+    spec!("quadlet", typed quadlet::Args),
+    spec!("rolling_restart", typed rolling_restart::Args),
+    spec!("uri", typed uri::Args),
     spec!(
         "wait_for_connection",
         reconnects,
@@ -554,21 +418,7 @@ pub static SPECS: &[ModuleSpec] = &[
             "timeout": Kind::Int,
         ]
     ),
-    spec!(
-        "wait_for",
-        [
-            "port": Kind::Int,
-            "host",
-            "path",
-            "state": Kind::Choice(&["started", "present", "stopped", "absent", "drained"]),
-            "timeout": Kind::Num,
-            "delay": Kind::Num,
-            "sleep": Kind::Num,
-            "search_regex",
-            "connect_timeout": Kind::Num,
-            "msg",
-        ]
-    ),
+    spec!("wait_for", typed wait_for::Args),
 ];
 
 /// Collections whose module names rprov accepts with their prefix.
@@ -1013,14 +863,20 @@ fn plan_module(cx: &PlanCx) -> Result<Decision, PlanError> {
     }
 }
 
+typed::module_args! {
+    /// `ping`'s one argument.
+    pub struct PingArgs {
+        /// What it answers with (`pong` when left out), of any type.
+        data: Option<Json> ["data"],
+    }
+}
+
 /// `ping` answers with its `data`; `data: crash` fails the task, as
 /// ansible-core's ping raises an exception for it (its documented way to
 /// exercise a module failure), in the words ansible-core 2.19 reports.
 fn plan_ping(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let data = cx
-        .args
-        .get("data")
-        .cloned()
+    let data = PingArgs::from_cx(cx)?
+        .data
         .unwrap_or(Json::String("pong".into()));
     if data.as_str() == Some("crash") {
         return Err(PlanError::Fail("Task failed: Module failed: boom".into()));

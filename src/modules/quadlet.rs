@@ -29,9 +29,47 @@ use sha2::{Digest, Sha256};
 use super::change::{self, Change, Content, Read, Systemctl};
 use super::files::Attrs;
 use super::mode::Mode;
-use super::user_scope::{key_values, parse_info, parse_units, Scope, ScopeInfo};
+use super::typed::{choice, module_args};
+use super::user_scope::{key_values, parse_info, parse_units, Scope, ScopeArg, ScopeInfo};
 use super::{Decision, Diff, PlanCx, PlanError};
 use crate::probe::FileKind;
+
+choice! {
+    /// What `state` asks for: the unit file there, gone, or there and running.
+    pub enum State {
+        Present = "present",
+        Absent = "absent",
+        Started = "started",
+    }
+}
+
+module_args! {
+    /// `quadlet`'s arguments.
+    pub struct Args {
+        /// The unit file's name (`web.container`, `web@.container`).
+        name: String ["name"],
+        content: Option<String> ["content"],
+        /// A file of the role's or playbook's `files/`.
+        src: Option<String> ["src"],
+        /// A template of the role's or playbook's `templates/`.
+        template: Option<String> ["template"],
+        user: Option<String> ["user"],
+        scope: Option<ScopeArg> ["scope"],
+        state: State ["state"] = State::Present,
+        /// A template's instances: a list of names or numbers, or one
+        /// comma-separated string.
+        instances: Option<Json> ["instances"],
+        validate: bool ["validate"] = true,
+        daemon_reload: bool ["daemon_reload"] = true,
+    }
+}
+
+impl Args {
+    /// The manager these arguments drive.
+    fn scope(&self) -> Result<Scope, PlanError> {
+        Scope::from_args(self.scope, self.user.as_deref())
+    }
+}
 
 /// Quadlet source kinds and the suffix of the service each generates.
 const QUADLET_KINDS: &[(&str, &str)] = &[
@@ -107,9 +145,9 @@ impl UnitName {
     }
 }
 
-fn instances(cx: &PlanCx) -> Result<Vec<String>, PlanError> {
-    let list = match cx.args.get("instances") {
-        None | Some(Json::Null) => return Ok(Vec::new()),
+fn instances(instances: Option<&Json>) -> Result<Vec<String>, PlanError> {
+    let list = match instances {
+        None => return Ok(Vec::new()),
         Some(Json::Array(a)) => a.clone(),
         Some(Json::String(s)) => s
             .split(',')
@@ -143,32 +181,26 @@ fn instances(cx: &PlanCx) -> Result<Vec<String>, PlanError> {
 }
 
 /// The unit text from `content`, `src` or `template`.
-fn source_text(cx: &PlanCx) -> Result<Option<String>, PlanError> {
-    let given = ["content", "src", "template"]
-        .iter()
-        .filter(|k| !matches!(cx.args.get(**k), None | Some(Json::Null)))
-        .count();
-    if given > 1 {
-        return Err(PlanError::Fail(
+fn source_text(cx: &PlanCx, args: &Args) -> Result<Option<String>, PlanError> {
+    match (&args.content, &args.src, &args.template) {
+        (Some(c), None, None) => Ok(Some(c.clone())),
+        (None, Some(src), None) => {
+            let path = cx.search.find("files", src)?;
+            std::fs::read_to_string(&path)
+                .map(Some)
+                .map_err(|e| PlanError::Fail(format!("cannot read {}: {e}", path.display())))
+        }
+        (None, None, Some(t)) => {
+            let path = cx.search.find("templates", t)?;
+            (cx.render)(&path, &Default::default())
+                .map(Some)
+                .map_err(PlanError::Fail)
+        }
+        (None, None, None) => Ok(None),
+        _ => Err(PlanError::Fail(
             "`quadlet` takes one of `content`, `src` or `template`".into(),
-        ));
+        )),
     }
-    if let Some(c) = cx.str_arg("content")? {
-        return Ok(Some(c));
-    }
-    if let Some(src) = cx.str_arg("src")? {
-        let path = cx.search.find("files", &src)?;
-        return std::fs::read_to_string(&path)
-            .map(Some)
-            .map_err(|e| PlanError::Fail(format!("cannot read {}: {e}", path.display())));
-    }
-    if let Some(t) = cx.str_arg("template")? {
-        let path = cx.search.find("templates", &t)?;
-        return (cx.render)(&path, &Default::default())
-            .map(Some)
-            .map_err(PlanError::Fail);
-    }
-    Ok(None)
 }
 
 fn has_install_section(text: &str) -> bool {
@@ -292,28 +324,22 @@ fn check_validation(out: &str, un: &UnitName, insts: &[String]) -> Result<(), Pl
 }
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let scope = Scope::from_args(cx)?;
-    let name = cx.required_str("name")?;
-    let un = UnitName::parse(&name)?;
-    let state = cx
-        .str_arg("state")?
-        .unwrap_or_else(|| "present".to_string());
-    if !["present", "absent", "started"].contains(&state.as_str()) {
-        return Err(PlanError::Fail(format!(
-            "`state` must be present, absent or started, got `{state}`"
-        )));
-    }
-    let insts = instances(cx)?;
+    let args = Args::from_cx(cx)?;
+    let scope = args.scope()?;
+    let name = args.name.as_str();
+    let un = UnitName::parse(name)?;
+    let state = args.state;
+    let insts = instances(args.instances.as_ref())?;
     let is_quadlet_template = un.template && un.quadlet;
     if !insts.is_empty() && !is_quadlet_template {
         return Err(PlanError::Fail(format!(
             "`instances` needs a quadlet template name such as web@.container, got `{name}`"
         )));
     }
-    let validate = cx.bool_arg("validate", true)?;
-    let reload = cx.bool_arg("daemon_reload", true)?;
-    let text = source_text(cx)?;
-    if state != "absent" && text.is_none() {
+    let validate = args.validate;
+    let reload = args.daemon_reload;
+    let text = source_text(cx, &args)?;
+    if state != State::Absent && text.is_none() {
         return Err(PlanError::Fail(
             "`quadlet` needs `content`, `src` or `template` (or `state: absent`)".into(),
         ));
@@ -363,7 +389,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         unit_attrs.push(format!("linger ({}): no → yes", info.user));
     }
 
-    if state == "absent" {
+    if state == State::Absent {
         for (lp, ls) in &link_states {
             if ls.exists() || ls.kind == FileKind::Link {
                 diffs.push(Diff {
@@ -547,7 +573,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             });
         }
     }
-    if state == "started" {
+    if state == State::Started {
         let manager_up = scope_manager_up(&scope, &info);
         for u in &units {
             let props = unit_props.get(u);
@@ -695,16 +721,17 @@ mod tests {
         let mut f = Fixture::new("quadlet", args);
         let (probe, vs) = {
             let cx = f.cx();
-            let scope = Scope::from_args(&cx).unwrap();
-            let un = UnitName::parse(cx.args["name"].as_str().unwrap()).unwrap();
-            let insts = instances(&cx).unwrap();
+            let args = Args::from_cx(&cx).unwrap();
+            let scope = args.scope().unwrap();
+            let un = UnitName::parse(&args.name).unwrap();
+            let insts = instances(args.instances.as_ref()).unwrap();
             let units: Vec<String> = if un.template {
                 insts.iter().map(|i| un.unit(Some(i))).collect()
             } else {
                 vec![un.unit(None)]
             };
             let probe = crate::modules::change::read::render(&[units_read(&scope, units)]);
-            let text = cx.args.get("content").and_then(Json::as_str).unwrap_or("");
+            let text = args.content.as_deref().unwrap_or("");
             let vs = crate::modules::change::read::render(&[validate_read(
                 &scope, DIR, &un, text, &insts,
             )]);
@@ -1073,13 +1100,18 @@ mod tests {
         let path = p.display().to_string();
         for key in ["src", "template"] {
             let f = Fixture::new("quadlet", json!({"name": "app.container", key: path}));
-            assert_eq!(source_text(&f.cx()).unwrap().as_deref(), Some(UNIT));
+            let args = Args::from_cx(&f.cx()).unwrap();
+            assert_eq!(source_text(&f.cx(), &args).unwrap().as_deref(), Some(UNIT));
         }
         let f = Fixture::new(
             "quadlet",
             json!({"name": "app.container", "src": path, "content": "x"}),
         );
-        assert!(matches!(source_text(&f.cx()), Err(PlanError::Fail(_))));
+        let args = Args::from_cx(&f.cx()).unwrap();
+        assert!(matches!(
+            source_text(&f.cx(), &args),
+            Err(PlanError::Fail(_))
+        ));
     }
 
     #[test]

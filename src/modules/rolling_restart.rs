@@ -17,8 +17,35 @@ use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
 use super::change::{self, Change, Read};
-use super::user_scope::{parse_info, parse_units, unit_name, Scope};
+use super::typed::module_args;
+use super::user_scope::{parse_info, parse_units, unit_name, Scope, ScopeArg};
 use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
+
+module_args! {
+    /// `rolling_restart`'s arguments.
+    pub struct Args {
+        units: Vec<String> ["units"] = Vec::new(),
+        /// A template unit (`web@`) whose `instances` are restarted.
+        template: Option<String> ["template"],
+        /// Names or numbers: a list, or one comma-separated string.
+        instances: Option<Json> ["instances"],
+        scope: Option<ScopeArg> ["scope"],
+        user: Option<String> ["user"],
+        /// May hold `{instance}` and `{unit}`.
+        health_url: Option<String> ["health_url"],
+        interval: f64 ["interval"] = 1.0,
+        timeout: f64 ["timeout"] = 60.0,
+        /// The HTTP status that means healthy (a number or its text).
+        expect_status: Option<Json> ["expect_status"],
+    }
+}
+
+impl Args {
+    /// The manager these arguments drive.
+    fn scope(&self) -> Result<Scope, PlanError> {
+        Scope::from_args(self.scope, self.user.as_deref())
+    }
+}
 
 /// One unit to restart and the URL telling it is back.
 #[derive(Debug, PartialEq)]
@@ -27,9 +54,10 @@ struct Target {
     url: Option<String>,
 }
 
-fn list_arg(cx: &PlanCx, key: &str) -> Result<Vec<String>, PlanError> {
-    match cx.args.get(key) {
-        None | Some(Json::Null) => Ok(Vec::new()),
+/// `instances`: a list of names or numbers, or one comma-separated string.
+fn list_arg(key: &str, value: Option<&Json>) -> Result<Vec<String>, PlanError> {
+    match value {
+        None => Ok(Vec::new()),
         Some(Json::Array(a)) => a
             .iter()
             .map(|v| match v {
@@ -52,12 +80,11 @@ fn list_arg(cx: &PlanCx, key: &str) -> Result<Vec<String>, PlanError> {
     }
 }
 
-fn targets(cx: &PlanCx) -> Result<Vec<Target>, PlanError> {
-    let units = list_arg(cx, "units")?;
-    let insts = list_arg(cx, "instances")?;
-    let template = cx.str_arg("template")?;
-    let url = cx.str_arg("health_url")?;
-    let pairs: Vec<(String, String)> = match (template, units.is_empty()) {
+fn targets(args: &Args) -> Result<Vec<Target>, PlanError> {
+    let units = &args.units;
+    let insts = list_arg("instances", args.instances.as_ref())?;
+    let url = &args.health_url;
+    let pairs: Vec<(String, String)> = match (&args.template, units.is_empty()) {
         (Some(_), false) => {
             return Err(PlanError::Fail(
                 "`rolling_restart` takes `units` or `template` with `instances`, not both".into(),
@@ -114,19 +141,14 @@ fn targets(cx: &PlanCx) -> Result<Vec<Target>, PlanError> {
     Ok(out)
 }
 
-fn secs(cx: &PlanCx, key: &str, default: f64) -> Result<f64, PlanError> {
-    let v = match cx.args.get(key) {
-        None | Some(Json::Null) => return Ok(default),
-        Some(Json::Number(n)) => n.as_f64(),
-        Some(Json::String(s)) => s.trim().parse().ok(),
-        _ => None,
-    };
-    match v {
-        Some(x) if x.is_finite() && x >= 0.0 => Ok(x),
-        _ => Err(PlanError::Fail(format!(
-            "`{key}` must be a number of seconds, got {}",
-            cx.args.get(key).cloned().unwrap_or(Json::Null)
-        ))),
+/// `value` seconds of `key`, which must be finite and not negative.
+fn secs(key: &str, value: f64) -> Result<f64, PlanError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(PlanError::Fail(format!(
+            "`{key}` must be a number of seconds, got {value}"
+        )))
     }
 }
 
@@ -240,12 +262,13 @@ fn units_read(scope: &Scope, units: Vec<String>) -> Read {
 }
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let scope = Scope::from_args(cx)?;
-    let targets = targets(cx)?;
-    let timeout = secs(cx, "timeout", 60.0)?.ceil() as u64;
-    let interval = secs(cx, "interval", 1.0)?;
-    let expect = match cx.args.get("expect_status") {
-        None | Some(Json::Null) => 200,
+    let args = Args::from_cx(cx)?;
+    let scope = args.scope()?;
+    let targets = targets(&args)?;
+    let timeout = secs("timeout", args.timeout)?.ceil() as u64;
+    let interval = secs("interval", args.interval)?;
+    let expect = match &args.expect_status {
+        None => 200,
         Some(v) => v
             .as_u64()
             .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
@@ -315,7 +338,7 @@ mod tests {
     use super::*;
 
     fn probe_for(f: &Fixture, units: &[&str]) -> String {
-        let scope = Scope::from_args(&f.cx()).unwrap();
+        let scope = Args::from_cx(&f.cx()).unwrap().scope().unwrap();
         let units: Vec<String> = units.iter().map(|u| u.to_string()).collect();
         crate::modules::change::read::render(&[units_read(&scope, units)])
     }

@@ -19,10 +19,26 @@ use serde_json::json;
 
 use super::change::{self, Change};
 use super::copy::{decrypt_source, is_vault_file};
+use super::typed::module_args;
 use super::{Action, Decision, OutputMode, PlanCx, PlanError};
 
+module_args! {
+    /// `script`'s arguments besides its free-form text (`_raw_params`,
+    /// which the loader names with `_` and this struct leaves alone).
+    pub struct Args {
+        /// The script and its arguments, when not given as free-form text.
+        cmd: Option<String> ["cmd"],
+        creates: Option<String> ["creates"],
+        removes: Option<String> ["removes"],
+        chdir: Option<String> ["chdir"],
+        executable: Option<String> ["executable"],
+        decrypt: bool ["decrypt"] = true,
+    }
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let raw = match (cx.str_arg("_raw_params")?, cx.str_arg("cmd")?) {
+    let args = Args::from_cx(cx)?;
+    let raw = match (cx.str_arg("_raw_params")?, args.cmd) {
         (Some(_), Some(_)) => {
             return Err(PlanError::Fail(
                 "parameters are mutually exclusive: _raw_params|cmd".into(),
@@ -35,21 +51,21 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             ))
         }
     };
-    if let Some(creates) = cx.str_arg("creates")? {
+    if let Some(creates) = args.creates {
         if cx.file(&creates, true)?.exists() {
             return Ok(skipped(format!(
                 "{creates} exists, matching creates option"
             )));
         }
     }
-    if let Some(removes) = cx.str_arg("removes")? {
+    if let Some(removes) = args.removes {
         if !cx.file(&removes, true)?.exists() {
             return Ok(skipped(format!(
                 "{removes} does not exist, matching removes option"
             )));
         }
     }
-    let chdir = cx.str_arg("chdir")?;
+    let chdir = args.chdir;
     if let Some(dir) = chdir.as_deref().filter(|d| !d.starts_with('/')) {
         return Err(PlanError::Fail(format!(
             "chdir {dir} must be an absolute path for a Unix-aware remote node"
@@ -64,7 +80,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let path = cx.search.find("files", source)?;
     let mut bytes = std::fs::read(&path)
         .map_err(|e| PlanError::Fail(format!("cannot read {}: {e}", path.display())))?;
-    if cx.bool_arg("decrypt", true)? && is_vault_file(&bytes) {
+    if args.decrypt && is_vault_file(&bytes) {
         bytes = decrypt_source(cx, source, &bytes)?;
     }
 
@@ -82,7 +98,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         .unwrap_or_else(|| "script".into());
     let on_host = format!("{dir}/{name}");
     let command = raw.replacen(source.as_str(), &on_host, 1);
-    let command = match cx.str_arg("executable")? {
+    let command = match args.executable {
         Some(exe) => format!("{} {command}", quote(&exe)),
         None => command,
     };

@@ -50,7 +50,14 @@
 use serde_json::{json, Map, Value as Json};
 
 use super::change::Read;
+use super::typed::module_args;
 use super::{Decision, PlanCx, PlanError};
+
+module_args! {
+    /// `service_facts` takes no arguments: the struct is there so that one
+    /// given anyway is refused, as for every module.
+    pub struct Args {}
+}
 
 /// The shell functions of the probe, on their own so a test can run them
 /// with stand-ins for `service` and `systemctl` on PATH.
@@ -375,6 +382,7 @@ fn active_state(show: &Listing) -> Option<String> {
 }
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    Args::from_cx(cx)?;
     let text = cx.ask_one(Read::Raw {
         script: script(),
         why: "systemctl's and service's listings, framed for the parser that reads \

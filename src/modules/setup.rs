@@ -16,6 +16,7 @@
 
 use serde_json::{json, Map, Value as Json};
 
+use super::typed::module_args;
 use super::{Decision, PlanCx, PlanError};
 use crate::probe::{Fact, Probe};
 
@@ -93,10 +94,28 @@ const SUBSETS: &[&str] = &[
     "virtualization_type",
 ];
 
+module_args! {
+    /// `setup`'s arguments.
+    pub struct Args {
+        /// Subset names, a list or one comma-separated string (kind Any, as
+        /// the table has always shown it).
+        gather_subset: Option<Json> ["gather_subset"],
+        /// Shell-style patterns, a list or one comma-separated string.
+        filter: Option<Json> ["filter"],
+        /// Accepted and not read: rprov's facts come from one quick
+        /// snippet, with no collector to time out.
+        #[allow(dead_code)]
+        gather_timeout: Option<i64> ["gather_timeout"],
+        /// Accepted and not read: rprov gathers no local (`.fact`) facts.
+        #[allow(dead_code)]
+        fact_path: Option<String> ["fact_path"],
+    }
+}
+
 /// A list argument given as a YAML list or a comma-separated string.
-fn list(cx: &PlanCx, key: &str) -> Result<Vec<String>, PlanError> {
-    match cx.args.get(key) {
-        None | Some(Json::Null) => Ok(Vec::new()),
+fn list(key: &str, value: Option<&Json>) -> Result<Vec<String>, PlanError> {
+    match value {
+        None => Ok(Vec::new()),
         Some(Json::String(s)) => Ok(s
             .split(',')
             .map(str::trim)
@@ -119,7 +138,8 @@ fn list(cx: &PlanCx, key: &str) -> Result<Vec<String>, PlanError> {
 }
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    for subset in list(cx, "gather_subset")? {
+    let args = Args::from_cx(cx)?;
+    for subset in list("gather_subset", args.gather_subset.as_ref())? {
         let name = subset.trim_start_matches(['!', '-']);
         if !SUBSETS.contains(&name) {
             return Err(PlanError::Fail(format!(
@@ -129,7 +149,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
     }
     let mut patterns = Vec::new();
-    for p in list(cx, "filter")? {
+    for p in list("filter", args.filter.as_ref())? {
         let glob = globset::Glob::new(&p)
             .map_err(|e| PlanError::Fail(format!("`filter`: `{p}` is not a pattern: {e}")))?;
         patterns.push(glob.compile_matcher());

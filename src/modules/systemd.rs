@@ -23,8 +23,55 @@
 use serde_json::{json, Map, Value as Json};
 
 use super::change::{self, Change, Read, Systemctl};
-use super::user_scope::{key_values, parse_info, parse_units, unit_name, Scope};
+use super::typed::{choice, module_args};
+use super::user_scope::{key_values, parse_info, parse_units, unit_name, Scope, ScopeArg};
 use super::{Action, Decision, Diff, PlanCx, PlanError};
+
+choice! {
+    /// What `state` asks of the unit.
+    pub enum State {
+        Started = "started",
+        Stopped = "stopped",
+        Restarted = "restarted",
+        Reloaded = "reloaded",
+    }
+}
+
+module_args! {
+    /// The arguments of `systemd`, `systemd_service` and `service`: one
+    /// table for the three, as roles use them interchangeably.
+    pub struct Args {
+        name: Option<String> ["name"],
+        state: Option<State> ["state"],
+        /// Left out: enablement is left as it is.
+        enabled: Option<bool> ["enabled"],
+        masked: Option<bool> ["masked"],
+        daemon_reload: bool ["daemon_reload", "daemon-reload"] = false,
+        daemon_reexec: bool ["daemon_reexec", "daemon-reexec"] = false,
+        scope: Option<ScopeArg> ["scope"],
+        user: Option<String> ["user"],
+        no_block: bool ["no_block"] = false,
+        force: bool ["force"] = false,
+        /// SysV init's, refused by [`refuse_sysv_args`] (a value of any type).
+        pattern: Option<Json> ["pattern"],
+        /// `service`'s seconds between stop and start (a number or its text).
+        sleep: Option<Json> ["sleep"],
+        /// `arguments` and its alias `args` are separate fields so that the
+        /// refusal names the one the task wrote.
+        arguments: Option<Json> ["arguments"],
+        args: Option<Json> ["args"],
+        runlevel: Option<Json> ["runlevel"],
+        /// `use` (a keyword in Rust): which service manager.
+        use_: Option<String> ["use"],
+    }
+}
+
+impl Args {
+    /// The manager these arguments drive.
+    fn scope(&self) -> Result<Scope, PlanError> {
+        Scope::from_args(self.scope, self.user.as_deref())
+    }
+}
 
 const PROPS: &str = "Id,ActiveState,SubState,UnitFileState,LoadState,NeedDaemonReload";
 
@@ -53,25 +100,18 @@ fn units_read(scope: &Scope, units: Vec<String>, any_needs_reload: bool) -> Read
 }
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let scope = Scope::from_args(cx)?;
-    let name = cx.str_arg("name")?.filter(|n| !n.is_empty());
-    let state = cx.str_arg("state")?;
-    if let Some(s) = &state {
-        if !["started", "stopped", "restarted", "reloaded"].contains(&s.as_str()) {
-            return Err(PlanError::Fail(format!(
-                "`state` must be started, stopped, restarted or reloaded, got `{s}`"
-            )));
-        }
-    }
-    let enabled = opt_bool(cx, "enabled")?;
-    let masked = opt_bool(cx, "masked")?;
-    let reload_asked =
-        cx.bool_arg("daemon_reload", false)? || cx.bool_arg("daemon-reload", false)?;
-    let no_block = cx.bool_arg("no_block", false)?;
-    let reexec = cx.bool_arg("daemon_reexec", false)? || cx.bool_arg("daemon-reexec", false)?;
-    let force = cx.bool_arg("force", false)?;
-    let sleep = sleep_arg(cx)?;
-    refuse_sysv_args(cx)?;
+    let args = Args::from_cx(cx)?;
+    let scope = args.scope()?;
+    let state = args.state;
+    let enabled = args.enabled;
+    let masked = args.masked;
+    let reload_asked = args.daemon_reload;
+    let no_block = args.no_block;
+    let reexec = args.daemon_reexec;
+    let force = args.force;
+    let sleep = sleep_arg(args.sleep.as_ref())?;
+    refuse_sysv_args(cx.module, &args)?;
+    let name = args.name.filter(|n| !n.is_empty());
     let Some(name) = name else {
         if state.is_some() || enabled.is_some() || masked.is_some() {
             return Err(PlanError::Fail(format!(
@@ -122,8 +162,10 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         attrs.push("daemon-reload: needed".into());
         steps.push(Systemctl::DaemonReload);
     }
-    let wants_unit = matches!(state.as_deref(), Some("started" | "restarted" | "reloaded"))
-        || enabled == Some(true);
+    let wants_unit = matches!(
+        state,
+        Some(State::Started | State::Restarted | State::Reloaded)
+    ) || enabled == Some(true);
     if not_found && wants_unit && !reload_asked {
         return Err(PlanError::Missing(format!(
             "could not find the requested service {unit} ({where_}: LoadState=not-found)"
@@ -181,23 +223,23 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     } else {
         active
     };
-    let mut result_state = state.clone();
-    match state.as_deref() {
-        Some("started") if !known || !running => {
+    let mut result_state = state.map(State::as_str);
+    match state {
+        Some(State::Started) if !known || !running => {
             attrs.push(format!("state: {shown} → started"));
             steps.push(Systemctl::Start {
                 unit: unit.clone(),
                 no_block,
             });
         }
-        Some("stopped") if !known || running || active == "activating" => {
+        Some(State::Stopped) if !known || running || active == "activating" => {
             attrs.push(format!("state: {shown} → stopped"));
             steps.push(Systemctl::Stop {
                 unit: unit.clone(),
                 no_block,
             });
         }
-        Some("restarted") => {
+        Some(State::Restarted) => {
             attrs.push(format!("state: {shown} → restarted"));
             steps.push(Systemctl::Restart {
                 unit: unit.clone(),
@@ -205,13 +247,13 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 sleep,
             });
         }
-        Some("reloaded") => {
+        Some(State::Reloaded) => {
             attrs.push(format!("state: {shown} → reloaded"));
             steps.push(Systemctl::Reload {
                 unit: unit.clone(),
                 no_block,
             });
-            result_state = Some("started".into());
+            result_state = Some(State::Started.as_str());
         }
         _ => {}
     }
@@ -246,9 +288,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 }
 
 /// `sleep` of `service`: seconds between stop and start of `restarted`.
-fn sleep_arg(cx: &PlanCx) -> Result<Option<u64>, PlanError> {
-    match cx.args.get("sleep") {
-        None | Some(Json::Null) => Ok(None),
+fn sleep_arg(sleep: Option<&Json>) -> Result<Option<u64>, PlanError> {
+    match sleep {
+        None => Ok(None),
         Some(v) => v
             .as_u64()
             .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
@@ -260,26 +302,31 @@ fn sleep_arg(cx: &PlanCx) -> Result<Option<u64>, PlanError> {
 }
 
 /// SysV init arguments that systemd has no use for: refused, not ignored.
-fn refuse_sysv_args(cx: &PlanCx) -> Result<(), PlanError> {
-    for key in ["pattern", "runlevel", "arguments", "args"] {
-        match cx.args.get(key) {
-            None | Some(Json::Null) => {}
+fn refuse_sysv_args(module: &str, args: &Args) -> Result<(), PlanError> {
+    let sysv = [
+        ("pattern", &args.pattern),
+        ("runlevel", &args.runlevel),
+        ("arguments", &args.arguments),
+        ("args", &args.args),
+    ];
+    for (key, value) in sysv {
+        match value {
+            None => {}
             Some(Json::String(s)) if s.is_empty() => {}
             Some(_) => {
                 return Err(PlanError::Fail(format!(
-                    "`{}`: `{key}` is a SysV init argument and rprov manages services with systemd only: remove it (Ansible drops it with a warning on systemd hosts)",
-                    cx.module
+                    "`{module}`: `{key}` is a SysV init argument and rprov manages services with systemd only: remove it (Ansible drops it with a warning on systemd hosts)"
                 )))
             }
         }
     }
-    if let Some(u) = cx
-        .str_arg("use")?
+    if let Some(u) = args
+        .use_
+        .as_ref()
         .filter(|u| !["auto", "systemd", "service"].contains(&u.as_str()))
     {
         return Err(PlanError::Fail(format!(
-            "`{}`: `use: {u}` is not supported; rprov manages services with systemd",
-            cx.module
+            "`{module}`: `use: {u}` is not supported; rprov manages services with systemd"
         )));
     }
     Ok(())
@@ -335,13 +382,6 @@ fn plan_reload_only(
     })
 }
 
-fn opt_bool(cx: &PlanCx, key: &str) -> Result<Option<bool>, PlanError> {
-    match cx.args.get(key) {
-        None | Some(Json::Null) => Ok(None),
-        Some(_) => cx.bool_arg(key, false).map(Some),
-    }
-}
-
 /// The action running `steps` in the scope's manager, started first if it
 /// is a user's that does not run.
 fn steps_action(
@@ -372,7 +412,7 @@ mod tests {
 
     fn run(args: serde_json::Value, out: &str) -> Result<Decision, PlanError> {
         let mut f = Fixture::new("systemd", args);
-        let scope = Scope::from_args(&f.cx())?;
+        let scope = Args::from_cx(&f.cx())?.scope()?;
         let unit = unit_name(f.args["name"].as_str().unwrap_or("x"));
         f.answer_read(units_read(&scope, vec![unit], false), out);
         plan(&f.cx())

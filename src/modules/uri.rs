@@ -12,12 +12,53 @@ use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
 use super::change::{self, Change};
+use super::typed::{choice, module_args, ArgValue};
 use super::{Action, Decision, OutputMode, PlanCx, PlanError};
+
+choice! {
+    /// How `body` is sent. `form-multipart` is Ansible's and refused.
+    pub enum BodyFormat {
+        Raw = "raw",
+        Json = "json",
+        FormUrlencoded = "form-urlencoded",
+        FormMultipart = "form-multipart",
+    }
+}
+
+module_args! {
+    /// `uri`'s arguments. `user` and `password` are Ansible's aliases of
+    /// `url_username` and `url_password`, kept as fields of their own
+    /// because the table lists them after both.
+    pub struct Args {
+        url: String ["url"],
+        method: String ["method"] = "GET".to_string(),
+        /// One status, a list of them, or one comma-separated string.
+        status_code: Option<Json> ["status_code"],
+        return_content: bool ["return_content"] = false,
+        /// A mapping of header names to values.
+        headers: Option<Json> ["headers"],
+        /// Text, or a structure `body_format` encodes.
+        body: Option<Json> ["body"],
+        body_format: BodyFormat ["body_format"] = BodyFormat::Raw,
+        timeout: f64 ["timeout"] = 30.0,
+        validate_certs: bool ["validate_certs"] = true,
+        /// A word (`none`, `safe`, `all`, …), read as text.
+        follow_redirects: Option<Json> ["follow_redirects"],
+        url_username: Option<String> ["url_username"],
+        url_password: Option<String> ["url_password"],
+        user: Option<String> ["user"],
+        password: Option<String> ["password"],
+        /// Not read: curl sends the credentials with the first request
+        /// whichever way it is set.
+        #[allow(dead_code)]
+        force_basic_auth: bool ["force_basic_auth"] = false,
+    }
+}
 
 /// Largest body brought back to the controller.
 const MAX_BODY: usize = 4 << 20;
 
-fn status_codes(cx: &PlanCx) -> Result<Vec<u16>, PlanError> {
+fn status_codes(status_code: Option<&Json>) -> Result<Vec<u16>, PlanError> {
     let bad =
         |v: &Json| PlanError::Fail(format!("`status_code` must be a status or a list, got {v}"));
     let one = |v: &Json| -> Result<u16, PlanError> {
@@ -27,8 +68,8 @@ fn status_codes(cx: &PlanCx) -> Result<Vec<u16>, PlanError> {
             .map(|c| c as u16)
             .ok_or_else(|| bad(v))
     };
-    match cx.args.get("status_code") {
-        None | Some(Json::Null) => Ok(vec![200]),
+    match status_code {
+        None => Ok(vec![200]),
         Some(Json::Array(a)) => a.iter().map(one).collect(),
         Some(Json::String(s)) if s.contains(',') => s
             .split(',')
@@ -39,25 +80,30 @@ fn status_codes(cx: &PlanCx) -> Result<Vec<u16>, PlanError> {
 }
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let url = cx.required_str("url")?;
+    let args = Args::from_cx(cx)?;
+    let url = args.url;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(PlanError::Fail(format!(
             "`url: {url}` must start with http:// or https://"
         )));
     }
-    let method = cx
-        .str_arg("method")?
-        .unwrap_or_else(|| "GET".into())
-        .to_ascii_uppercase();
+    let method = args.method.to_ascii_uppercase();
     if method.is_empty() || !method.chars().all(|c| c.is_ascii_uppercase()) {
         return Err(PlanError::Fail(format!(
             "`method: {method}` is not an HTTP method"
         )));
     }
-    let codes = status_codes(cx)?;
-    let return_content = cx.bool_arg("return_content", false)?;
-    let validate_certs = cx.bool_arg("validate_certs", true)?;
-    let follow = match cx.str_arg("follow_redirects")?.as_deref() {
+    let codes = status_codes(args.status_code.as_ref())?;
+    let return_content = args.return_content;
+    let validate_certs = args.validate_certs;
+    // Read as text, as ansible-core's `str` argument (a YAML `yes` is `True`).
+    let follow_redirects = args
+        .follow_redirects
+        .as_ref()
+        .map(<String as ArgValue>::from_json)
+        .transpose()
+        .map_err(|why| PlanError::Fail(format!("`follow_redirects` {why}")))?;
+    let follow = match follow_redirects.as_deref() {
         None | Some("safe") => matches!(method.as_str(), "GET" | "HEAD"),
         Some("all" | "yes" | "true" | "urllib2") => true,
         Some("none" | "no" | "false") => false,
@@ -67,17 +113,19 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             )))
         }
     };
-    let timeout = match cx.args.get("timeout") {
-        None | Some(Json::Null) => 30,
-        Some(v) => v
-            .as_u64()
-            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-            .ok_or_else(|| PlanError::Fail(format!("`timeout` must be seconds, got {v}")))?,
+    // Whole seconds, as curl's `--max-time` is given them.
+    let timeout = match args.timeout {
+        t if t >= 0.0 && t.fract() == 0.0 && t <= u64::MAX as f64 => t as u64,
+        t => {
+            return Err(PlanError::Fail(format!(
+                "`timeout` must be seconds, got {t}"
+            )))
+        }
     };
-    let body_format = cx.str_arg("body_format")?.unwrap_or_else(|| "raw".into());
+    let body_format = args.body_format;
     let mut headers: Vec<(String, String)> = Vec::new();
-    match cx.args.get("headers") {
-        None | Some(Json::Null) => {}
+    match &args.headers {
+        None => {}
         Some(Json::Object(h)) => {
             for (k, v) in h {
                 let v = match v {
@@ -98,9 +146,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     }
     let has_header =
         |h: &[(String, String)], n: &str| h.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
-    let body: Option<Vec<u8>> = match (cx.args.get("body"), body_format.as_str()) {
-        (None | Some(Json::Null), _) => None,
-        (Some(b), "json") => {
+    let body: Option<Vec<u8>> = match (&args.body, body_format) {
+        (None, _) => None,
+        (Some(b), BodyFormat::Json) => {
             if !has_header(&headers, "content-type") {
                 headers.push(("Content-Type".into(), "application/json".into()));
             }
@@ -111,9 +159,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             };
             Some(text.into_bytes())
         }
-        (Some(Json::String(s)), "raw") => Some(s.clone().into_bytes()),
-        (Some(other), "raw") => Some(other.to_string().into_bytes()),
-        (Some(Json::Object(m)), "form-urlencoded") => {
+        (Some(Json::String(s)), BodyFormat::Raw) => Some(s.clone().into_bytes()),
+        (Some(other), BodyFormat::Raw) => Some(other.to_string().into_bytes()),
+        (Some(Json::Object(m)), BodyFormat::FormUrlencoded) => {
             if !has_header(&headers, "content-type") {
                 headers.push((
                     "Content-Type".into(),
@@ -144,7 +192,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
         (Some(_), f) => {
             return Err(PlanError::Fail(format!(
-                "`body_format` must be raw, json or form-urlencoded (with a mapping), got `{f}`"
+                "`body_format` must be raw, json or form-urlencoded (with a mapping), got `{}`",
+                f.as_str()
             )))
         }
     };
@@ -165,8 +214,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     // can read.
     let mut config = format!("url = {}\n", curl_config_string(&url)?);
     if let (Some(u), Some(p)) = (
-        cx.str_arg("url_username")?.or(cx.str_arg("user")?),
-        cx.str_arg("url_password")?.or(cx.str_arg("password")?),
+        args.url_username.or(args.user),
+        args.url_password.or(args.password),
     ) {
         config.push_str(&format!(
             "user = {}\n",

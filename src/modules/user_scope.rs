@@ -21,7 +21,8 @@
 
 use std::collections::HashMap;
 
-use super::{PlanCx, PlanError};
+use super::typed::choice;
+use super::PlanError;
 
 /// Which systemd manager a task drives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,28 +47,36 @@ pub struct ScopeInfo {
     pub bus: bool,
 }
 
+choice! {
+    /// The manager `scope` names. `global` is Ansible's, for every user's
+    /// manager at once: accepted as a word so that a role naming it gets
+    /// rprov's own refusal, not "must be one of".
+    pub enum ScopeArg {
+        System = "system",
+        User = "user",
+        Global = "global",
+    }
+}
+
 impl Scope {
     /// `scope: system|user|global` and rprov's `user:` (which implies `scope: user`).
-    pub fn from_args(cx: &PlanCx) -> Result<Scope, PlanError> {
-        let user = cx.str_arg("user")?.filter(|u| !u.is_empty());
-        match (cx.str_arg("scope")?.as_deref(), user) {
-            (None | Some("system"), None) => Ok(Scope::System),
-            (Some("system"), Some(u)) => Err(PlanError::Fail(format!(
+    pub fn from_args(scope: Option<ScopeArg>, user: Option<&str>) -> Result<Scope, PlanError> {
+        let user = user.filter(|u| !u.is_empty());
+        match (scope, user) {
+            (None | Some(ScopeArg::System), None) => Ok(Scope::System),
+            (Some(ScopeArg::System), Some(u)) => Err(PlanError::Fail(format!(
                 "`user: {u}` drives that user's systemd --user; it cannot go with `scope: system`"
             ))),
-            (None | Some("user"), Some(u)) => {
+            (None | Some(ScopeArg::User), Some(u)) => {
                 if u.starts_with('-') || u.contains(['/', ':', '\n']) {
                     return Err(PlanError::Fail(format!("`user: {u}` is not a user name")));
                 }
-                Ok(Scope::User(Some(u)))
+                Ok(Scope::User(Some(u.to_string())))
             }
-            (Some("user"), None) => Ok(Scope::User(None)),
-            (Some("global"), _) => Err(PlanError::Fail(
+            (Some(ScopeArg::User), None) => Ok(Scope::User(None)),
+            (Some(ScopeArg::Global), _) => Err(PlanError::Fail(
                 "`scope: global` is not supported by rprov; use `scope: user` with `user:`".into(),
             )),
-            (Some(other), _) => Err(PlanError::Fail(format!(
-                "`scope` must be system or user, got `{other}`"
-            ))),
         }
     }
 

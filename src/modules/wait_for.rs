@@ -12,21 +12,47 @@ use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
 use super::change::{self, Change};
+use super::typed::{choice, module_args};
 use super::{Action, Decision, OutputMode, PlanCx, PlanError};
 
-fn num(cx: &PlanCx, key: &str, default: f64) -> Result<f64, PlanError> {
-    let v = match cx.args.get(key) {
-        None | Some(Json::Null) => return Ok(default),
-        Some(Json::Number(n)) => n.as_f64(),
-        Some(Json::String(s)) => s.trim().parse().ok(),
-        _ => None,
-    };
-    v.filter(|x| x.is_finite() && *x >= 0.0).ok_or_else(|| {
-        PlanError::Fail(format!(
-            "`{key}` must be a number of seconds, got {}",
-            cx.args.get(key).cloned().unwrap_or(Json::Null)
-        ))
-    })
+choice! {
+    /// What `state` waits for. `drained` (connections gone) is Ansible's
+    /// and refused: rprov does not count a port's connections.
+    pub enum State {
+        Started = "started",
+        Present = "present",
+        Stopped = "stopped",
+        Absent = "absent",
+        Drained = "drained",
+    }
+}
+
+module_args! {
+    /// `wait_for`'s arguments.
+    pub struct Args {
+        /// Signed, so that a negative port gets the range message.
+        port: Option<i64> ["port"],
+        host: String ["host"] = "127.0.0.1".to_string(),
+        path: Option<String> ["path"],
+        state: State ["state"] = State::Started,
+        timeout: f64 ["timeout"] = 300.0,
+        delay: f64 ["delay"] = 0.0,
+        sleep: f64 ["sleep"] = 1.0,
+        search_regex: Option<String> ["search_regex"],
+        connect_timeout: f64 ["connect_timeout"] = 5.0,
+        msg: Option<String> ["msg"],
+    }
+}
+
+/// `value` seconds of `key`, which must be finite and not negative.
+fn secs(key: &str, value: f64) -> Result<f64, PlanError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(PlanError::Fail(format!(
+            "`{key}` must be a number of seconds, got {value}"
+        )))
+    }
 }
 
 /// The port test, as a shell function `_rp_open HOST PORT SECONDS`.
@@ -46,26 +72,23 @@ const PORT_OPEN: &str = r#"_rp_open() {
 "#;
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let host = cx
-        .str_arg("host")?
-        .unwrap_or_else(|| "127.0.0.1".to_string());
-    let port = match cx.args.get("port") {
-        None | Some(Json::Null) => None,
-        Some(v) => Some(
-            v.as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                .filter(|p| (1..=65535).contains(p))
-                .ok_or_else(|| PlanError::Fail(format!("`port` must be 1-65535, got {v}")))?,
-        ),
+    let args = Args::from_cx(cx)?;
+    let host = args.host;
+    let port = match args.port {
+        None => None,
+        Some(p) if (1..=65535).contains(&p) => Some(p),
+        Some(p) => return Err(PlanError::Fail(format!("`port` must be 1-65535, got {p}"))),
     };
-    let path = cx.str_arg("path")?;
-    let state = cx.str_arg("state")?.unwrap_or_else(|| "started".into());
-    let timeout = num(cx, "timeout", 300.0)?.ceil() as u64;
-    let delay = num(cx, "delay", 0.0)?;
-    let sleep = num(cx, "sleep", 1.0)?;
-    let connect_timeout = num(cx, "connect_timeout", 5.0)?.ceil().max(1.0) as u64;
-    let regex = cx.str_arg("search_regex")?;
-    let msg = cx.str_arg("msg")?;
+    let path = args.path;
+    let state = args.state;
+    let timeout = secs("timeout", args.timeout)?.ceil() as u64;
+    let delay = secs("delay", args.delay)?;
+    let sleep = secs("sleep", args.sleep)?;
+    let connect_timeout = secs("connect_timeout", args.connect_timeout)?
+        .ceil()
+        .max(1.0) as u64;
+    let regex = args.search_regex;
+    let msg = args.msg;
     if port.is_some() && path.is_some() {
         return Err(PlanError::Fail(
             "`wait_for` takes `port` or `path`, not both".into(),
@@ -77,23 +100,23 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         ));
     }
     let what;
-    let cond = match (&port, &path, state.as_str()) {
-        (Some(p), None, "started" | "present") => {
+    let cond = match (&port, &path, state) {
+        (Some(p), None, State::Started | State::Present) => {
             what = format!("{host}:{p}");
             format!("_rp_open {} {p} {connect_timeout}", quote(&host))
         }
-        (Some(p), None, "stopped" | "absent") => {
+        (Some(p), None, State::Stopped | State::Absent) => {
             what = format!("{host}:{p}");
             format!("! _rp_open {} {p} {connect_timeout}", quote(&host))
         }
-        (None, Some(f), "started" | "present") => {
+        (None, Some(f), State::Started | State::Present) => {
             what = f.clone();
             match &regex {
                 Some(r) => format!("[ -f {q} ] && grep -Eq -- {} {q}", quote(r), q = quote(f)),
                 None => format!("[ -e {} ]", quote(f)),
             }
         }
-        (None, Some(f), "stopped" | "absent") => {
+        (None, Some(f), State::Stopped | State::Absent) => {
             what = f.clone();
             format!("[ ! -e {} ]", quote(f))
         }
@@ -103,14 +126,17 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
         (_, _, s) => {
             return Err(PlanError::Fail(format!(
-                "`state` must be started, stopped, present or absent, got `{s}`"
+                "`state` must be started, stopped, present or absent, got `{}`",
+                s.as_str()
             )))
         }
     };
     // Waiting on nothing is a plain sleep of `timeout` seconds, and succeeds.
     let sleep_only = port.is_none() && path.is_none();
-    let timeout_msg = msg.unwrap_or_else(|| match (&path, state.as_str()) {
-        (Some(_), "absent" | "stopped") => format!("Timeout when waiting for {what} to be absent."),
+    let timeout_msg = msg.unwrap_or_else(|| match (&path, state) {
+        (Some(_), State::Absent | State::Stopped) => {
+            format!("Timeout when waiting for {what} to be absent.")
+        }
         (Some(_), _) if regex.is_some() => {
             format!(
                 "Timeout when waiting for {} in {what}",
@@ -118,7 +144,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             )
         }
         (Some(_), _) => format!("Timeout when waiting for file {what}"),
-        (None, "stopped" | "absent") => format!("Timeout when waiting for {what} to stop."),
+        (None, State::Stopped | State::Absent) => {
+            format!("Timeout when waiting for {what} to stop.")
+        }
         _ => format!("Timeout when waiting for {what}"),
     });
     let script = format!(
@@ -135,7 +163,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     );
     let mut result = Map::new();
     result.insert("changed".into(), json!(false));
-    result.insert("state".into(), json!(state));
+    result.insert("state".into(), json!(state.as_str()));
     if let Some(p) = port {
         result.insert("port".into(), json!(p));
         result.insert("host".into(), json!(host));
