@@ -98,6 +98,9 @@ fn base_args(module: &str, dir: &Path) -> Value {
             "scope": "system",
         }),
         "uri" => json!({"url": "http://127.0.0.1:9/", "timeout": 2}),
+        "get_url" => {
+            json!({"url": "http://127.0.0.1:9/f", "dest": format!("{d}/dl"), "timeout": 2})
+        }
         "wait_for" => json!({"path": format!("{d}/exists"), "timeout": 1}),
         // No text arguments: nothing hostile to feed them, but listed so a
         // text argument added later is.

@@ -19,6 +19,7 @@ mod copy_tree;
 mod encoding;
 mod file;
 mod files;
+mod get_url;
 mod getent;
 mod known_hosts;
 mod mode;
@@ -171,6 +172,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("raw", free typed command::RawArgs),
     spec!("script", free typed script::Args),
     spec!("stat", typed stat::Args),
+    spec!("get_url", typed get_url::Args),
     spec!("setup", typed setup::Args),
     spec!("service_facts", typed service_facts::Args),
     spec!("slurp", typed slurp::Args),
@@ -855,6 +857,7 @@ fn plan_module(cx: &PlanCx) -> Result<Decision, PlanError> {
         "quadlet" => quadlet::plan(cx),
         "rolling_restart" => rolling_restart::plan(cx),
         "uri" => uri::plan(cx),
+        "get_url" => get_url::plan(cx),
         "wait_for" => wait_for::plan(cx),
         "ping" => plan_ping(cx),
         other => Err(PlanError::Fail(format!(

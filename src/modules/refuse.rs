@@ -19,7 +19,14 @@ pub struct Refusal {
 }
 
 /// Modules whose `attributes` argument would set chattr flags.
-const WITH_ATTRIBUTES: &[&str] = &["copy", "template", "file", "lineinfile", "blockinfile"];
+const WITH_ATTRIBUTES: &[&str] = &[
+    "copy",
+    "template",
+    "file",
+    "lineinfile",
+    "blockinfile",
+    "get_url",
+];
 
 /// Whether rprov refuses `key: value` on `module`. `None` (null) is never
 /// refused: it means the module's default, as in Ansible.
