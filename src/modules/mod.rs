@@ -19,6 +19,7 @@ mod copy_tree;
 mod encoding;
 mod file;
 mod files;
+mod find;
 mod getent;
 mod known_hosts;
 mod mode;
@@ -336,6 +337,7 @@ pub static SPECS: &[ModuleSpec] = &[
         ]
     ),
     spec!("stat", typed stat::Args),
+    spec!("find", typed find::Args),
     spec!(
         "setup",
         [
@@ -1177,6 +1179,7 @@ fn plan_module(cx: &PlanCx) -> Result<Decision, PlanError> {
         "command" | "shell" | "raw" => command::plan(cx),
         "script" => script::plan(cx),
         "stat" => stat::plan(cx),
+        "find" => find::plan(cx),
         "setup" => setup::plan(cx),
         "service_facts" => service_facts::plan(cx),
         "getent" => getent::plan(cx),
