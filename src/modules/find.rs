@@ -555,7 +555,7 @@ fn bytes_script(q: &Query, args: &Args, paths: &[String]) -> String {
             // A line break in the pattern would split it into two for grep.
             let p = p.replace('\n', "\\n");
             Some(if args.read_whole_file {
-                quote(&p)
+                quote(&python_dollar(&p))
             } else {
                 quote(&format!("^(?:{p})"))
             })
@@ -586,6 +586,55 @@ fn bytes_script(q: &Query, args: &Args, paths: &[String]) -> String {
         }
     }
     s
+}
+
+/// Python's `$` (no `MULTILINE`) matches at the end and before a last
+/// line break; `grep -Pz`'s only at the very end. PCRE's `\Z` is Python's
+/// `$`, so each `$` outside a character class and not escaped becomes one,
+/// unless the pattern turns multi-line matching on itself.
+fn python_dollar(p: &str) -> String {
+    let multiline = p.match_indices("(?").any(|(i, _)| {
+        p[i + 2..]
+            .chars()
+            .take_while(char::is_ascii_alphabetic)
+            .any(|c| c == 'm')
+    });
+    if multiline {
+        return p.to_string();
+    }
+    let mut out = String::with_capacity(p.len() + 4);
+    let mut chars = p.chars().peekable();
+    let mut class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            '[' if !class => {
+                class = true;
+                out.push(c);
+                // A `]` first in the class (after `^`) is itself.
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+                if chars.peek() == Some(&']') {
+                    out.push(']');
+                    chars.next();
+                }
+            }
+            ']' if class => {
+                class = false;
+                out.push(c);
+            }
+            '$' if !class => out.push_str("\\Z"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 fn parse_bytes(
@@ -852,4 +901,342 @@ fn statinfo(e: &Entry, path: &str) -> Map<String, Json> {
         m.insert(name.into(), json!(bit(b)));
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::testing::run;
+    use crate::probe::{Fact, Probe};
+    use std::path::Path;
+
+    /// Plans `find` with `args`, answering its probes by running them with
+    /// this machine's `sh` (GNU find, iconv and grep, as on a Debian host).
+    fn find_here(args: Json) -> Result<Map<String, Json>, PlanError> {
+        let d = run("find", args, |p| match p {
+            Probe::Shell { script } => {
+                let out = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(format!(
+                        "LC_ALL=C; export LC_ALL\n( {script}\n) </dev/null 2>/dev/null"
+                    ))
+                    .output()
+                    .ok()?;
+                Some(Fact::Text(
+                    String::from_utf8_lossy(&out.stdout).into_owned(),
+                ))
+            }
+            _ => None,
+        })?;
+        match d {
+            Decision::Ok { result, .. } => Ok(result),
+            other => panic!("find decided {other:?}"),
+        }
+    }
+
+    fn failure(args: Json) -> String {
+        match find_here(args) {
+            Err(PlanError::Fail(m)) => m,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    /// ansible-core's `find` integration target's tree: two chains of four
+    /// directories with a file in each, and three files at the top.
+    fn target_tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for sub in ["a/b/c/d", "e/f/g/h"] {
+            std::fs::create_dir_all(d.join(sub)).unwrap();
+        }
+        for f in [
+            "a/1.txt",
+            "a/b/2.jpg",
+            "a/b/c/3",
+            "a/b/c/d/4.xml",
+            "e/5.json",
+            "e/f/6.swp",
+            "e/f/g/7.img",
+            "e/f/g/h/8.ogg",
+        ] {
+            std::fs::write(d.join(f), "data").unwrap();
+        }
+        std::fs::write(
+            d.join("a.txt"),
+            "this is a file that has\na few lines in it\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("log.txt"),
+            "01/01- OK\n01/02- OK\n01/03- KO\n01/04- OK\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("hello_world.gbk"),
+            b"\xc4\xe3\xba\xc3\xca\xc0\xbd\xe7",
+        )
+        .unwrap();
+        dir
+    }
+
+    fn paths_of(r: &Map<String, Json>, root: &Path) -> Vec<String> {
+        let prefix = format!("{}/", root.display());
+        r["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                f["path"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches(&prefix)
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn counts_and_depth_as_the_integration_target() {
+        let t = target_tree();
+        let p = t.path().display().to_string();
+        let r = find_here(json!({"paths": p, "file_type": "directory", "recurse": true})).unwrap();
+        assert_eq!(
+            (r["matched"].clone(), r["examined"].clone()),
+            (json!(8), json!(19))
+        );
+        assert_eq!(r["changed"], json!(false));
+        assert_eq!(r["msg"], json!("All paths examined"));
+        assert_eq!(r["skipped_paths"], json!({}));
+        let r = find_here(json!({"paths": p, "recurse": true, "file_type": "any"})).unwrap();
+        assert_eq!(
+            (r["matched"].clone(), r["examined"].clone()),
+            (json!(19), json!(19))
+        );
+        let r = find_here(json!({"paths": p, "recurse": true, "file_type": "any", "depth": 2}))
+            .unwrap();
+        assert_eq!(
+            (r["matched"].clone(), r["examined"].clone()),
+            (json!(9), json!(13))
+        );
+        let r = find_here(json!({"paths": p, "recurse": true, "depth": 2})).unwrap();
+        assert_eq!(
+            (r["matched"].clone(), r["examined"].clone()),
+            (json!(5), json!(13))
+        );
+        // Not recursing: the top's entries only.
+        let r = find_here(json!({"path": p})).unwrap();
+        assert_eq!(
+            (r["matched"].clone(), r["examined"].clone()),
+            (json!(3), json!(5))
+        );
+    }
+
+    #[test]
+    fn files_carry_stat_fields_with_ansibles_names() {
+        use std::os::unix::fs::MetadataExt;
+        let t = target_tree();
+        let p = t.path().display().to_string();
+        let r = find_here(json!({"paths": p, "patterns": "a.txt", "get_checksum": true})).unwrap();
+        let f = &r["files"][0];
+        let md = std::fs::metadata(t.path().join("a.txt")).unwrap();
+        assert_eq!(f["path"], json!(format!("{p}/a.txt")));
+        assert_eq!(f["mode"], json!(format!("{:04o}", md.mode() & 0o7777)));
+        assert_eq!(f["isreg"], json!(true));
+        assert_eq!(f["isdir"], json!(false));
+        assert_eq!(f["size"], json!(md.size()));
+        assert_eq!(f["inode"], json!(md.ino()));
+        assert_eq!(f["dev"], json!(md.dev()));
+        assert_eq!(f["uid"], json!(md.uid()));
+        assert!(f["pw_name"].is_string() && f["gr_name"].is_string());
+        assert!((f["mtime"].as_f64().unwrap() - md.mtime() as f64).abs() < 1.0);
+        let keys: Vec<&str> = f.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys[..3], ["path", "mode", "isdir"]);
+        assert_eq!(keys.last(), Some(&"checksum"));
+        // sha1 of the file, as Python's hashlib gives it.
+        let sum = hex::encode(<sha1::Sha1 as sha2::Digest>::digest(
+            std::fs::read(t.path().join("a.txt")).unwrap(),
+        ));
+        assert_eq!(f["checksum"], json!(sum));
+    }
+
+    #[test]
+    fn patterns_excludes_regex_and_limit() {
+        let t = target_tree();
+        let p = t.path().display().to_string();
+        let r = find_here(json!({"paths": p, "patterns": "*.xml,*.img", "recurse": true})).unwrap();
+        let mut found = paths_of(&r, t.path());
+        found.sort();
+        assert_eq!(found, ["a/b/c/d/4.xml", "e/f/g/7.img"]);
+        let r = find_here(
+            json!({"paths": p, "recurse": true, "use_regex": true, "exclude": ".*\\.ogg"}),
+        )
+        .unwrap();
+        assert_eq!(r["matched"], json!(10));
+        assert!(!paths_of(&r, t.path()).contains(&"e/f/g/h/8.ogg".to_string()));
+        // re.match: anchored at the start only.
+        let r =
+            find_here(json!({"paths": p, "recurse": true, "use_regex": true, "patterns": ["\\d"]}))
+                .unwrap();
+        assert_eq!(r["matched"], json!(8));
+        let r = find_here(json!({"paths": p, "recurse": true, "limit": 2})).unwrap();
+        assert_eq!(r["matched"], json!(2));
+        assert_eq!(r["msg"], json!("Limit of matches reached"));
+    }
+
+    #[test]
+    fn contains_by_line_and_by_whole_file() {
+        let t = target_tree();
+        let p = t.path().display().to_string();
+        let matched = |contains: &str, whole: bool| {
+            find_here(json!({"paths": p, "patterns": "*.txt", "contains": contains, "read_whole_file": whole}))
+                .unwrap()["matched"]
+                .clone()
+        };
+        assert_eq!(matched("KO$", true), json!(0));
+        assert_eq!(matched("OK$", true), json!(1));
+        assert_eq!(matched(".*KO$", false), json!(1));
+        assert_eq!(matched("has\na few", true), json!(1));
+        assert_eq!(matched("has\na few", false), json!(0));
+        let gbk = |enc: &str| {
+            find_here(
+                json!({"paths": p, "patterns": "*.gbk", "contains": "你好世界", "encoding": enc}),
+            )
+            .unwrap()
+        };
+        assert_eq!(gbk("gbk")["matched"], json!(1));
+        let r = gbk("utf-8");
+        assert_eq!(
+            r["msg"],
+            json!("Not all paths examined, check warnings for details")
+        );
+        assert_eq!(
+            r["skipped_paths"][&p],
+            json!(format!(
+                "Failed to read the file {p}/hello_world.gbk due to an encoding error. current encoding: utf-8"
+            ))
+        );
+        assert_eq!(
+            gbk("idontexist")["skipped_paths"][&p],
+            json!("unknown encoding: idontexist")
+        );
+    }
+
+    #[test]
+    fn a_path_that_is_no_directory_is_skipped_with_a_warning() {
+        let t = target_tree();
+        let file = t.path().join("a.txt").display().to_string();
+        let r = find_here(json!({"paths": [file.clone()]})).unwrap();
+        assert_eq!(r["files"], json!([]));
+        assert_eq!(
+            r["skipped_paths"],
+            json!({&file: format!("'{file}' is not a directory")})
+        );
+        assert_eq!(
+            r["msg"],
+            json!("Not all paths examined, check warnings for details")
+        );
+        assert_eq!(r["warnings"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn mode_octal_and_symbolic() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        for m in [0o644, 0o444, 0o400, 0o700, 0o666] {
+            let f = t.path().join(format!("mode_{m:04o}"));
+            std::fs::write(&f, "").unwrap();
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(m)).unwrap();
+        }
+        let p = t.path().display().to_string();
+        let names = |mode: &str, exact: bool| {
+            let r = find_here(json!({"paths": p, "mode": mode, "exact_mode": exact})).unwrap();
+            let mut n = paths_of(&r, t.path());
+            n.sort();
+            n
+        };
+        assert_eq!(names("0644", true), ["mode_0644"]);
+        assert_eq!(names("u=rw,g=r,o=r", true), ["mode_0644"]);
+        assert_eq!(names("o=r", false), ["mode_0444", "mode_0644", "mode_0666"]);
+        assert_eq!(names("0004", false), names("o=r", false));
+    }
+
+    #[test]
+    fn refused_as_ansible_refuses() {
+        assert_eq!(
+            failure(json!({"paths": "/x", "limit": 0})),
+            "limit cannot be 0 (use None for unlimited)"
+        );
+        assert_eq!(
+            failure(json!({"paths": "/x", "age": "1y"})),
+            "failed to process age"
+        );
+        assert_eq!(
+            failure(json!({"paths": "/x", "size": "2q"})),
+            "failed to process size"
+        );
+        assert_eq!(
+            failure(json!({"paths": "/x", "mode": 420})),
+            "argument 'mode' is not a string and conversion is not allowed, value is of type int"
+        );
+        assert!(failure(json!({})).contains("`paths`"));
+    }
+
+    #[test]
+    fn units_and_modes_convert_as_python() {
+        let age = [
+            ('s', 1),
+            ('m', 60),
+            ('h', 3600),
+            ('d', 86400),
+            ('w', 604800),
+        ];
+        assert_eq!(with_unit("1w", &age), Some(604800));
+        assert_eq!(with_unit("-2D", &age), Some(-172800));
+        assert_eq!(with_unit("30", &age), Some(30));
+        assert_eq!(with_unit("1.5d", &age), None);
+        assert_eq!(with_unit("", &age), None);
+        assert_eq!(python_dollar(r"OK$"), r"OK\Z");
+        assert_eq!(python_dollar(r"a\$[$]$"), r"a\$[$]\Z");
+        assert_eq!(python_dollar(r"[]$]x$"), r"[]$]x\Z");
+        assert_eq!(python_dollar(r"(?im)OK$"), r"(?im)OK$");
+        assert_eq!(parse_mode("0o755"), Ok(0o755));
+        assert_eq!(parse_mode("u=r"), Ok(0o400));
+        assert_eq!(ls_perm("-rwsr-x--T"), Some(0o5750));
+        assert_eq!(ls_perm("drwxr-sr-x"), Some(0o2755));
+    }
+
+    /// A listing answered by hand: the walk's order is the host's, files
+    /// before directories, each directory's entries before the next one's.
+    #[test]
+    fn walks_top_down_in_the_hosts_order() {
+        let rec = |ty: &str, path: &str, ls: &str| {
+            format!("F\0{ty}\0{path}\0{ls}\x000\x000\x000\0root\0root\x001\x002\x001\x001.0\x001.0\x001.0\0-\0")
+        };
+        let out = format!(
+            "T\x00100.0\0P\0/r\0D\0{}{}{}{}",
+            rec("d", "/r/d", "drwxr-xr-x"),
+            rec("f", "/r/d/x", "-rw-r--r--"),
+            rec("f", "/r/b", "-rw-r--r--"),
+            rec("d", "/r/l", "lrwxrwxrwx"),
+        );
+        let d = run(
+            "find",
+            json!({"paths": "/r", "recurse": true, "file_type": "any"}),
+            |p| matches!(p, Probe::Shell { .. }).then(|| Fact::Text(out.clone())),
+        )
+        .unwrap();
+        let Decision::Ok { result, .. } = d else {
+            panic!("{d:?}")
+        };
+        let order: Vec<&str> = result["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
+        // The link to a directory is listed with the directories but not
+        // walked into (follow is off).
+        assert_eq!(order, ["/r/b", "/r/d", "/r/l", "/r/d/x"]);
+        assert_eq!(result["examined"], json!(4));
+    }
 }
