@@ -832,3 +832,57 @@ fn module_defaults_as_ansible() {
         assert_eq!(mode(rel), m, "{rel}");
     }
 }
+
+/// `find` over the same prepared tree: the same matches, counts, messages,
+/// skipped paths and stat fields (globs, regexes, `contains`, `size`, `age`,
+/// `depth`, links, `mode`, `limit`, checksums), as ansible-core's module
+/// reports them.
+#[test]
+fn find_as_ansible() {
+    fn tree(root: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        let t = root.join("tree");
+        std::fs::create_dir_all(t.join("sub/deep/deeper")).expect("mkdir");
+        std::fs::create_dir_all(t.join("subb")).expect("mkdir");
+        for (rel, text) in [
+            ("a.conf", "listen 8080\n"),
+            ("b.txt", "hello\n"),
+            ("old.txt", "from long ago\n"),
+            (".hidden.conf", "listen 1\n"),
+            ("sub/c.conf", "# c\nlisten 443\n"),
+            ("sub/deep/d.txt", "d\n"),
+            ("sub/deep/deeper/e.conf", "listen no\n"),
+            ("secret", "s\n"),
+        ] {
+            std::fs::write(t.join(rel), text).expect("write");
+        }
+        let old = std::fs::File::options()
+            .write(true)
+            .open(t.join("old.txt"))
+            .expect("open old.txt");
+        old.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_577_880_000))
+            .expect("mtime");
+        std::fs::set_permissions(t.join("secret"), std::fs::Permissions::from_mode(0o600))
+            .expect("chmod");
+        std::os::unix::fs::symlink("sub", t.join("link")).expect("symlink");
+        give_to_user(&t);
+    }
+    let out = same_as_ansible(&Case {
+        dir: "find",
+        prepare: tree,
+        min_changed: 1,
+    });
+    let summary = out.read("summary");
+    assert!(
+        summary.starts_with("a.conf b.txt old.txt secret\nmatched=4 examined="),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("msg=Limit of matches reached"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("skipped='ROOT/missing' is not a directory"),
+        "{summary}"
+    );
+}

@@ -60,6 +60,7 @@ fn base_args(module: &str, dir: &Path) -> Value {
         "pause" => json!({"seconds": 0}),
         "replace" => json!({"path": format!("{d}/li"), "regexp": "zzz", "replace": "y"}),
         "stat" => json!({"path": format!("{d}")}),
+        "find" => json!({"paths": format!("{d}"), "contains": "x"}),
         "debug" | "fail" => json!({"msg": "m"}),
         "assert" => json!({"that": ["true"]}),
         "validate_argument_spec" => json!({"argument_spec": {"x": {"type": "str"}}}),

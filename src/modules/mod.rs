@@ -19,6 +19,7 @@ mod copy_tree;
 mod encoding;
 mod file;
 mod files;
+mod find;
 mod get_url;
 mod getent;
 mod known_hosts;
@@ -173,6 +174,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("script", free typed script::Args),
     spec!("stat", typed stat::Args),
     spec!("get_url", typed get_url::Args),
+    spec!("find", typed find::Args),
     spec!("setup", typed setup::Args),
     spec!("service_facts", typed service_facts::Args),
     spec!("slurp", typed slurp::Args),
@@ -836,6 +838,7 @@ fn plan_module(cx: &PlanCx) -> Result<Decision, PlanError> {
         "command" | "shell" | "raw" => command::plan(cx),
         "script" => script::plan(cx),
         "stat" => stat::plan(cx),
+        "find" => find::plan(cx),
         "setup" => setup::plan(cx),
         "service_facts" => service_facts::plan(cx),
         "getent" => getent::plan(cx),

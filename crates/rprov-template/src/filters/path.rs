@@ -333,7 +333,7 @@ fn has_magic(s: &str) -> bool {
 /// Python's `fnmatch` of one name (case-sensitive, as on POSIX): `*`, `?`,
 /// `[…]` and `[!…]`; a `[` without its `]` is itself. Linear backtracking
 /// on the last `*`, so many stars cost no more than one.
-pub(crate) fn fnmatch(pattern: &str, name: &str) -> bool {
+pub fn fnmatch(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     // One step of the pattern at `pi` against `c`: `Some(next pi)` if it
