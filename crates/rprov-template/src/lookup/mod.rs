@@ -331,8 +331,9 @@ pub fn lookup(
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
     let wantlist = kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
-    let values = run(state, &name, &terms, &kwargs)?;
-    kwargs.assert_all_used()?;
+    let Some(values) = run_or_forgive(state, &name, &terms, &kwargs)? else {
+        return Ok(if wantlist { Value::from(Vec::<Value>::new()) } else { Value::from(()) });
+    };
     if wantlist {
         return Ok(Value::from(values));
     }
@@ -361,9 +362,34 @@ pub fn query(
     terms: Rest<Value>,
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
-    let values = run(state, &name, &terms, &kwargs)?;
-    kwargs.assert_all_used()?;
+    let values = run_or_forgive(state, &name, &terms, &kwargs)?.unwrap_or_default();
     Ok(Value::from(values))
+}
+
+/// [`run`], with ansible-core's `errors=` option: `strict` (the default)
+/// fails the template; `warn` and `ignore` make a failing lookup's result
+/// `None` (`[]` with `wantlist`, and from `query`). An undefined term is
+/// not the lookup's failure and is never forgiven. rprov does not print
+/// `warn`'s warning.
+fn run_or_forgive(
+    state: &State,
+    name: &str,
+    terms: &[Value],
+    kwargs: &Kwargs,
+) -> Result<Option<Vec<Value>>, Error> {
+    let errors = kwargs.get::<Option<String>>("errors")?;
+    let result = run(state, name, terms, kwargs);
+    kwargs.assert_all_used()?;
+    match result {
+        Ok(values) => Ok(Some(values)),
+        Err(e)
+            if e.kind() != ErrorKind::UndefinedError
+                && matches!(errors.as_deref(), Some("warn" | "ignore")) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The output of `command` run by `sh -c` on the controller, from the

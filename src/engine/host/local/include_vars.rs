@@ -160,6 +160,14 @@ fn load(h: &mut HostRunner, task: &Task, args: &Map<String, Json>) -> Result<Inc
         return Ok(out);
     }
     let Some(file) = text("file").or_else(|| text("_raw_params")) else {
+        // `file:` given but null (a lookup with `errors='ignore'` that
+        // found nothing): ansible-core's words for a file it cannot find.
+        if args.get("file").is_some_and(Json::is_null) {
+            return Err("Could not find file on the Ansible Controller.\n\
+                 If you are using a module and expect the file to exist on the remote, \
+                 see the remote_src option"
+                .into());
+        }
         return Err(
             "give a file (`file:` or the file name as text) or a directory (`dir:`)".into(),
         );
