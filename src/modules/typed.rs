@@ -304,9 +304,7 @@ mod tests {
     }
 
     fn parse(v: Json) -> Result<Args, PlanError> {
-        let Json::Object(m) = v else {
-            panic!("an object")
-        };
+        let Json::Object(m) = v else { panic!("an object") };
         Args::parse("m", &m)
     }
 
@@ -332,8 +330,7 @@ mod tests {
 
     #[test]
     fn defaults_aliases_and_conversions() {
-        let a =
-            parse(json!({"dest": "/x", "follow": "yes", "uid": "7", "groups": "a, b,"})).unwrap();
+        let a = parse(json!({"dest": "/x", "follow": "yes", "uid": "7", "groups": "a, b,"})).unwrap();
         assert_eq!(a.path, "/x");
         assert_eq!(a.state, State::Present);
         assert!(a.follow);
