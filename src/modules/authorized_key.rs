@@ -38,10 +38,12 @@ module_args! {
         manage_dir: bool ["manage_dir"] = true,
         key_options: Option<String> ["key_options"],
         comment: Option<String> ["comment"],
-        /// Accepted as Ansible's: the file is always written through
-        /// links, with `copy`'s atomic write.
+        /// Accepted but not acted on: the file is read through a link
+        /// whichever it says.
+        #[allow(dead_code)]
         follow: bool ["follow"] = false,
-        /// Accepted: `key` is never a URL here.
+        /// Accepted but not acted on: `key` is never fetched from a URL.
+        #[allow(dead_code)]
         validate_certs: bool ["validate_certs"] = true,
     }
 }

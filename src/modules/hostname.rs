@@ -17,7 +17,8 @@ module_args! {
     pub struct Args {
         name: String ["name"],
         /// Ansible's strategy (`systemd`, `debian`, …): accepted and
-        /// ignored, since what the host runs decides.
+        /// never read, since what the host runs decides.
+        #[allow(dead_code)]
         strategy: Option<String> ["use"],
     }
 }

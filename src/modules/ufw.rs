@@ -408,7 +408,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 to_port: args
                     .to_port
                     .clone()
-                    .or(args.port.clone())
+                    .or_else(|| args.port.clone())
                     .unwrap_or_else(|| "any".into()),
                 direction: dir.into(),
                 iface_in,
@@ -468,12 +468,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             changes.push(ufw(&["default", d, dir]));
         }
     }
-    if let Some(l) = logging {
-        let l = l.as_str();
+    if let Some(level) = logging {
+        let l = level.as_str();
         let cur = conf_value(conf, "LOGLEVEL").unwrap_or_else(|| "off".into());
-        let ok = match l {
-            "on" => cur != "off",
-            other => cur == other,
+        let ok = match level {
+            Logging::On => cur != "off",
+            _ => cur == l,
         };
         if !ok {
             attrs.push(format!("logging: {cur} → {l}"));
