@@ -259,6 +259,7 @@ macro_rules! module_args {
             ];
 
             /// The task's arguments, as this module reads them.
+            #[allow(dead_code)] // a struct read only through `parse` (typed.rs's tests)
             pub fn from_cx(cx: &$crate::modules::PlanCx) -> Result<Self, $crate::modules::PlanError> {
                 Self::parse(cx.module, cx.args)
             }
