@@ -40,11 +40,116 @@
 use std::collections::HashMap;
 
 use rprov_transport::quote;
-use serde_json::{json, Map};
+use serde_json::{json, Map, Value as Json};
 
 use super::change::{self, Change, Read, Times};
-use super::sysargs::{choice, list_arg, sections, sep_line, u64_arg};
+use super::sysargs::{sections, sep_line};
+use super::typed::{choice, module_args, ArgValue};
 use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
+
+choice! {
+    /// What `state` asks of the named packages (`installed` is `present`,
+    /// `removed` is `absent`).
+    pub enum State {
+        Present = "present",
+        Installed = "installed",
+        Absent = "absent",
+        Removed = "removed",
+        Latest = "latest",
+    }
+}
+
+choice! {
+    /// `upgrade`: none, apt-get's `upgrade --with-new-pkgs` (`yes`, `safe`)
+    /// or `dist-upgrade` (`full`, `dist`).
+    pub enum Upgrade {
+        No = "no",
+        Yes = "yes",
+        Safe = "safe",
+        Full = "full",
+        Dist = "dist",
+    }
+}
+
+/// `-o DPkg::Lock::Timeout` default, as Ansible's `lock_timeout`.
+const LOCK_TIMEOUT: u64 = 60;
+
+module_args! {
+    /// `apt`'s arguments, with Ansible's aliases.
+    pub struct Args {
+        /// Packages, each a name with an optional `=VERSION` (`*` ending a
+        /// version prefix) or `:ARCH`.
+        name: Vec<String> ["name", "pkg", "package"] = Vec::new(),
+        state: State ["state"] = State::Present,
+        update_cache: bool ["update_cache", "update-cache"] = false,
+        /// Seconds the package lists stay fresh; any value asks for an update.
+        cache_valid_time: u64 ["cache_valid_time"] = 0,
+        /// A boolean or one of [`Upgrade`]'s words, read by [`Args::upgrade`].
+        upgrade: Option<Json> ["upgrade"],
+        /// Left out: apt's own configuration decides.
+        install_recommends: Option<bool> ["install_recommends", "install-recommends"],
+        autoremove: bool ["autoremove"] = false,
+        purge: bool ["purge"] = false,
+        default_release: Option<String> ["default_release", "default-release"],
+        force: bool ["force"] = false,
+        lock_timeout: u64 ["lock_timeout"] = LOCK_TIMEOUT,
+        /// Comma-separated dpkg options, read by [`apt_get`].
+        dpkg_options: Option<Json> ["dpkg_options"],
+        only_upgrade: bool ["only_upgrade"] = false,
+        allow_downgrade: bool ["allow_downgrade"] = false,
+        allow_unauthenticated: bool ["allow_unauthenticated"] = false,
+        allow_change_held_packages: bool ["allow_change_held_packages"] = false,
+        autoclean: bool ["autoclean"] = false,
+        clean: bool ["clean"] = false,
+        /// The exit code of a temporary policy-rc.d while apt runs.
+        policy_rc_d: Option<u64> ["policy_rc_d"],
+        fail_on_autoremove: bool ["fail_on_autoremove"] = false,
+        update_cache_retries: u64 ["update_cache_retries"] = 5,
+        update_cache_retry_max_delay: u64 ["update_cache_retry_max_delay"] = 12,
+    }
+}
+
+impl Args {
+    /// `upgrade` as a word: a YAML boolean is `yes` or `no`.
+    fn upgrade(&self, module: &str) -> Result<Upgrade, PlanError> {
+        match &self.upgrade {
+            None => Ok(Upgrade::No),
+            Some(Json::Bool(b)) => Ok(if *b { Upgrade::Yes } else { Upgrade::No }),
+            Some(v) => Upgrade::from_json(v)
+                .map_err(|why| PlanError::Fail(format!("`{module}`: `upgrade` {why}"))),
+        }
+    }
+}
+
+module_args! {
+    /// `package`'s arguments: the generic package module, carried out by
+    /// apt with [`PackageArgs::apt`].
+    pub struct PackageArgs {
+        name: Vec<String> ["name"] = Vec::new(),
+        /// Checked as apt's `state` once mapped.
+        state: Option<String> ["state"],
+        /// The package manager Ansible should use: only apt (or `auto`).
+        manager: Option<String> ["use"],
+    }
+}
+
+impl PackageArgs {
+    /// The `apt` task this `package` task is, failing for another package
+    /// manager or a `state` apt does not take (in `package`'s name).
+    fn apt(self) -> Result<Args, PlanError> {
+        if let Some(u) = self.manager.filter(|u| u != "auto" && u != "apt") {
+            return Err(PlanError::Fail(format!(
+                "package: `use: {u}` is not supported; rprov manages packages with apt"
+            )));
+        }
+        let mut apt = Map::new();
+        apt.insert("name".into(), json!(self.name));
+        if let Some(state) = self.state {
+            apt.insert("state".into(), json!(state));
+        }
+        Args::parse("package", &apt)
+    }
+}
 
 /// What dpkg says about one package: its status words and version.
 #[derive(Debug, Default, Clone)]
@@ -127,15 +232,13 @@ struct AptGet {
     update: Change,
 }
 
-/// `-o DPkg::Lock::Timeout` default, as Ansible's `lock_timeout`.
-const LOCK_TIMEOUT: u64 = 60;
-
-fn apt_get(cx: &PlanCx) -> Result<AptGet, PlanError> {
-    let m = cx.module;
+fn apt_get(m: &str, args: &Args) -> Result<AptGet, PlanError> {
     let mut opts: Vec<String> = vec!["-y".into(), "-q".into()];
-    let dpkg = cx
-        .str_arg("dpkg_options")?
-        .unwrap_or_else(|| "force-confdef,force-confold".into());
+    let dpkg = match &args.dpkg_options {
+        None | Some(Json::Null) => "force-confdef,force-confold".to_string(),
+        Some(v) => String::from_json(v)
+            .map_err(|why| PlanError::Fail(format!("`{m}`: `dpkg_options` {why}")))?,
+    };
     for o in dpkg.split(',').map(str::trim).filter(|o| !o.is_empty()) {
         let o = o.trim_start_matches('-');
         if o.is_empty()
@@ -149,55 +252,41 @@ fn apt_get(cx: &PlanCx) -> Result<AptGet, PlanError> {
         }
         opts.extend(["-o".into(), format!("Dpkg::Options::=--{o}")]);
     }
-    let lock = u64_arg(cx, "lock_timeout")?.unwrap_or(LOCK_TIMEOUT);
-    let lock_opt = ["-o".to_string(), format!("DPkg::Lock::Timeout={lock}")];
+    let lock_opt = [
+        "-o".to_string(),
+        format!("DPkg::Lock::Timeout={}", args.lock_timeout),
+    ];
     opts.extend(lock_opt.iter().cloned());
-    let recommends = match (
-        cx.args.get("install_recommends"),
-        cx.args.get("install-recommends"),
-    ) {
-        (Some(_), _) => Some(cx.bool_arg("install_recommends", true)?),
-        (None, Some(_)) => Some(cx.bool_arg("install-recommends", true)?),
-        _ => None,
-    };
-    match recommends {
+    match args.install_recommends {
         Some(false) => opts.push("--no-install-recommends".into()),
         Some(true) => opts.push("--install-recommends".into()),
         None => {}
     }
-    if let Some(r) = cx
-        .str_arg("default_release")?
-        .or(cx.str_arg("default-release")?)
-    {
-        opts.extend(["-t".into(), r]);
+    if let Some(r) = &args.default_release {
+        opts.extend(["-t".into(), r.clone()]);
     }
     // Ansible's `force` is these four (apt-get's `--force-yes` is deprecated).
-    let force = cx.bool_arg("force", false)?;
-    for (arg, flag) in [
-        (Some("allow_unauthenticated"), "--allow-unauthenticated"),
-        (Some("allow_downgrade"), "--allow-downgrades"),
-        (None, "--allow-remove-essential"),
+    for (asked, flag) in [
+        (args.allow_unauthenticated, "--allow-unauthenticated"),
+        (args.allow_downgrade, "--allow-downgrades"),
+        (false, "--allow-remove-essential"),
         (
-            Some("allow_change_held_packages"),
+            args.allow_change_held_packages,
             "--allow-change-held-packages",
         ),
     ] {
-        let asked = match arg {
-            Some(a) => cx.bool_arg(a, false)?,
-            None => false,
-        };
-        if force || asked {
+        if args.force || asked {
             opts.push(flag.into());
         }
     }
     let mut install = Vec::new();
-    if cx.bool_arg("only_upgrade", false)? {
+    if args.only_upgrade {
         install.push("--only-upgrade".to_string());
     }
-    if cx.bool_arg("fail_on_autoremove", false)? {
+    if args.fail_on_autoremove {
         install.push("--no-remove".to_string());
     }
-    let setup = match u64_arg(cx, "policy_rc_d")? {
+    let setup = match args.policy_rc_d {
         None => None,
         Some(code) if code > 255 => {
             return Err(PlanError::Fail(format!(
@@ -217,8 +306,8 @@ fn apt_get(cx: &PlanCx) -> Result<AptGet, PlanError> {
                   back the one that was there, whatever happens",
         }),
     };
-    let retries = u64_arg(cx, "update_cache_retries")?.unwrap_or(5).max(1);
-    let max_delay = u64_arg(cx, "update_cache_retry_max_delay")?.unwrap_or(12);
+    let retries = args.update_cache_retries.max(1);
+    let max_delay = args.update_cache_retry_max_delay;
     let mut update_argv: Vec<String> = vec!["apt-get".into(), "update".into(), "-q".into()];
     update_argv.extend(lock_opt);
     let update = if retries == 1 {
@@ -246,50 +335,29 @@ fn apt_get(cx: &PlanCx) -> Result<AptGet, PlanError> {
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let m = cx.module;
-    if m == "package" {
-        if let Some(u) = cx.str_arg("use")?.filter(|u| u != "auto" && u != "apt") {
-            return Err(PlanError::Fail(format!(
-                "package: `use: {u}` is not supported; rprov manages packages with apt"
-            )));
-        }
-    }
-    let mut names = list_arg(cx, "name")?.unwrap_or_default();
-    names.extend(list_arg(cx, "pkg")?.unwrap_or_default());
-    names.extend(list_arg(cx, "package")?.unwrap_or_default());
-    let state = choice(
-        cx,
-        "state",
-        &["present", "installed", "absent", "removed", "latest"],
-        Some("present"),
-    )?
-    .unwrap_or_default();
-    let state = match state.as_str() {
-        "installed" => "present",
-        "removed" => "absent",
-        s => s,
-    }
-    .to_string();
-    let valid_time = u64_arg(cx, "cache_valid_time")?.unwrap_or(0);
-    // As Ansible (since 2.4): a `cache_valid_time` asks for an update too.
-    let update_cache = cx.bool_arg("update_cache", false)?
-        || cx.bool_arg("update-cache", false)?
-        || valid_time > 0;
-    let upgrade = match cx.args.get("upgrade") {
-        Some(serde_json::Value::Bool(b)) => if *b { "yes" } else { "no" }.to_string(),
-        _ => choice(
-            cx,
-            "upgrade",
-            &["no", "yes", "safe", "full", "dist"],
-            Some("no"),
-        )?
-        .unwrap_or_default(),
+    let args = if m == "package" {
+        PackageArgs::from_cx(cx)?.apt()?
+    } else {
+        Args::from_cx(cx)?
     };
-    let purge = cx.bool_arg("purge", false)?;
-    let autoremove = cx.bool_arg("autoremove", false)?;
-    let only_upgrade = cx.bool_arg("only_upgrade", false)?;
-    let clean = cx.bool_arg("clean", false)?;
-    let autoclean = cx.bool_arg("autoclean", false)?;
-    let apt = apt_get(cx)?;
+    let state = match args.state {
+        State::Installed => State::Present,
+        State::Removed => State::Absent,
+        s => s,
+    };
+    let valid_time = args.cache_valid_time;
+    // As Ansible (since 2.4): a `cache_valid_time` asks for an update too.
+    let update_cache = args.update_cache || valid_time > 0;
+    let upgrade = args.upgrade(m)?;
+    let (purge, autoremove, only_upgrade, clean, autoclean) = (
+        args.purge,
+        args.autoremove,
+        args.only_upgrade,
+        args.clean,
+        args.autoclean,
+    );
+    let apt = apt_get(m, &args)?;
+    let names = args.name;
     for n in &names {
         if split_spec(n).0.contains(['*', '?', '[']) || n.ends_with(".deb") || n.starts_with('-') {
             return Err(PlanError::Fail(format!(
@@ -297,7 +365,13 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             )));
         }
     }
-    if names.is_empty() && !update_cache && upgrade == "no" && !autoremove && !clean && !autoclean {
+    if names.is_empty()
+        && !update_cache
+        && upgrade == Upgrade::No
+        && !autoremove
+        && !clean
+        && !autoclean
+    {
         return Err(PlanError::Fail(format!(
             "{m}: one of name, update_cache, upgrade, autoremove, clean or autoclean is required"
         )));
@@ -309,7 +383,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     // candidates; the cache's age; upgrade, autoremove and autoclean
     // simulations; package files to clean. A part not asked for is empty.
     let only = |asked: bool, text: String| if asked { text } else { String::new() };
-    let policy_part = if state == "latest" {
+    let policy_part = if state == State::Latest {
         format!("apt-cache policy -- {qnames} 2>/dev/null\n")
     } else {
         // `apt-cache policy` is slow (seconds on a small host): ask it only
@@ -321,10 +395,10 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
              [ -z \"$_rp_need\" ] || apt-cache policy -- $_rp_need 2>/dev/null\n"
         )
     };
-    let upgrade_cmd = match upgrade.as_str() {
-        "dist" | "full" => Some("dist-upgrade"),
-        "yes" | "safe" => Some("upgrade --with-new-pkgs"),
-        _ => None,
+    let upgrade_cmd = match upgrade {
+        Upgrade::Dist | Upgrade::Full => Some("dist-upgrade"),
+        Upgrade::Yes | Upgrade::Safe => Some("upgrade --with-new-pkgs"),
+        Upgrade::No => None,
     };
     let parts = [
         "command -v apt-get >/dev/null || echo NOAPT\n".to_string(),
@@ -419,8 +493,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         let lookup = base.split(':').next().unwrap_or(base);
         let p = dpkg.get(lookup).cloned().unwrap_or_default();
         let (_, candidate) = policy.get(lookup).cloned().unwrap_or((None, None));
-        match state.as_str() {
-            "absent" => {
+        match state {
+            State::Absent => {
                 if p.installed.is_some() || (purge && p.config_only) {
                     remove.push(base.clone());
                 }
@@ -443,7 +517,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                         versions.push(format!("{base} ({have} → {want})"));
                     }
                     install.push(spec.clone());
-                } else if state == "latest" {
+                } else if state == State::Latest {
                     match (&p.installed, &candidate) {
                         (Some(have), Some(c)) if have != c => {
                             upgrades.push(format!("{base} ({have} → {c})"));

@@ -12,18 +12,55 @@ use super::authorized_keys_file::{self as keys_file, parse_options};
 use super::change::{self, Change, Content, Read};
 use super::files::Attrs;
 use super::mode::Mode;
-use super::sysargs::{both, choice};
+use super::sysargs::both;
+use super::typed::{choice, module_args};
 use super::{Decision, Diff, PlanCx, PlanError};
 use crate::probe::FileKind;
 
+choice! {
+    /// Whether the keys are wanted in the file.
+    pub enum State {
+        Present = "present",
+        Absent = "absent",
+    }
+}
+
+module_args! {
+    /// `authorized_key`'s arguments.
+    pub struct Args {
+        user: String ["user"],
+        /// One key line or several (a `#` line or an empty one is skipped).
+        key: String ["key"],
+        state: State ["state"] = State::Present,
+        exclusive: bool ["exclusive"] = false,
+        /// The file; `~/.ssh/authorized_keys` of `user` when left out.
+        path: Option<String> ["path"],
+        manage_dir: bool ["manage_dir"] = true,
+        key_options: Option<String> ["key_options"],
+        comment: Option<String> ["comment"],
+        /// Accepted but not acted on: the file is read through a link
+        /// whichever it says.
+        #[allow(dead_code)]
+        follow: bool ["follow"] = false,
+        /// Accepted but not acted on: `key` is never fetched from a URL.
+        #[allow(dead_code)]
+        validate_certs: bool ["validate_certs"] = true,
+    }
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let user = cx.required_str("user")?;
-    let key_text = cx.required_str("key")?;
-    let state = choice(cx, "state", &["present", "absent"], Some("present"))?.unwrap_or_default();
-    let exclusive = cx.bool_arg("exclusive", false)?;
-    let manage_dir = cx.bool_arg("manage_dir", true)?;
-    let options = cx.str_arg("key_options")?;
-    let comment = cx.str_arg("comment")?;
+    let Args {
+        user,
+        key: key_text,
+        state,
+        exclusive,
+        path,
+        manage_dir,
+        key_options: options,
+        comment,
+        ..
+    } = Args::from_cx(cx)?;
+    let present = state == State::Present;
     let mut wanted = Vec::new();
     // As the module: every line that is not empty and not a `#` comment.
     for l in key_text
@@ -57,10 +94,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         )));
     }
     let (gid, home) = (fields[3].to_string(), fields[5].to_string());
-    let path = match cx.str_arg("path")? {
-        Some(p) => p,
-        None => format!("{}/.ssh/authorized_keys", home.trim_end_matches('/')),
-    };
+    let path =
+        path.unwrap_or_else(|| format!("{}/.ssh/authorized_keys", home.trim_end_matches('/')));
     let dir = super::files::parent(&path).to_string();
     let ((st, content), dst) = both(
         both(cx.file(&path, true), cx.content(&path)),
@@ -81,8 +116,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     };
 
     // ansible.posix's file format and ordering, byte for byte.
-    let new = keys_file::update(&old, &wanted, state == "present", exclusive)
-        .unwrap_or_else(|| old.clone());
+    let new = keys_file::update(&old, &wanted, present, exclusive).unwrap_or_else(|| old.clone());
 
     let attrs = Attrs {
         owner: Some(user.clone()),
@@ -94,7 +128,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         ..Diff::default()
     };
     let mut changes = Vec::new();
-    if manage_dir && (state == "present" || st.exists()) {
+    if manage_dir && (present || st.exists()) {
         let dir_attrs = Attrs {
             mode: Some(Mode::Octal(0o700)),
             ..attrs.clone()
@@ -134,13 +168,13 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     result.insert("user".into(), json!(user));
     result.insert("key".into(), json!(key_text));
     result.insert("path".into(), json!(path));
-    result.insert("state".into(), json!(state));
+    result.insert("state".into(), json!(state.as_str()));
     result.insert("exclusive".into(), json!(exclusive));
     if !content_changes && file_attr_changes.is_empty() && diff.attrs.is_empty() {
         result.insert("changed".into(), json!(false));
         return Ok(Decision::Ok { result, msg: None });
     }
-    if state == "absent" && !st.exists() {
+    if !present && !st.exists() {
         result.insert("changed".into(), json!(false));
         return Ok(Decision::Ok { result, msg: None });
     }

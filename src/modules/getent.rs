@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::change::read::split_status;
 use super::change::Read;
+use super::typed::module_args;
 use super::{Decision, PlanCx, PlanError};
 
 /// ansible-core's words for getent's exit status 2.
@@ -23,12 +24,28 @@ const KEY_NOT_FOUND: &str = "One or more supplied key could not be found in the 
 /// The databases whose fields `:` separates.
 const COLON: [&str; 4] = ["passwd", "shadow", "group", "gshadow"];
 
+module_args! {
+    /// `getent`'s arguments.
+    pub struct Args {
+        database: String ["database"],
+        key: Option<String> ["key"],
+        /// getent's `-s`: the name service to ask instead of nsswitch's.
+        service: Option<String> ["service"],
+        /// What separates a line's fields (see [`COLON`] for the default).
+        split: Option<String> ["split"],
+        fail_key: bool ["fail_key"] = true,
+    }
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let database = cx.required_str("database")?;
-    let key = cx.str_arg("key")?;
-    let service = cx.str_arg("service")?;
-    let fail_key = cx.bool_arg("fail_key", true)?;
-    let split = match cx.str_arg("split")? {
+    let Args {
+        database,
+        key,
+        service,
+        split,
+        fail_key,
+    } = Args::from_cx(cx)?;
+    let split = match split {
         Some(s) if s.is_empty() => {
             return Err(PlanError::Fail(
                 "`split` must not be empty: leave it out to split at whitespace".into(),

@@ -8,11 +8,23 @@ use serde_json::{json, Map};
 
 use super::change::{self, Change, Content, Read};
 use super::files::Attrs;
+use super::typed::module_args;
 use super::{Decision, Diff, PlanCx, PlanError};
 use crate::probe::FileState;
 
+module_args! {
+    /// `hostname`'s arguments.
+    pub struct Args {
+        name: String ["name"],
+        /// Ansible's strategy (`systemd`, `debian`, …): accepted and
+        /// never read, since what the host runs decides.
+        #[allow(dead_code)]
+        strategy: Option<String> ["use"],
+    }
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let name = cx.required_str("name")?.trim().to_string();
+    let name = Args::from_cx(cx)?.name.trim().to_string();
     let valid = !name.is_empty()
         && name.len() <= 253
         && name.split('.').all(|l| {

@@ -22,23 +22,46 @@ use serde_json::{json, Map};
 
 use super::change::{self, Change, Content, Read};
 use super::files::Attrs;
+use super::typed::{choice, module_args};
 use super::{Decision, Diff, PlanCx, PlanError};
 use crate::probe::FileKind;
 
 /// ansible-core's default `path`.
 const DEFAULT_PATH: &str = "~/.ssh/known_hosts";
 
+choice! {
+    /// Whether the host's key is wanted in the file.
+    pub enum State {
+        Absent = "absent",
+        Present = "present",
+    }
+}
+
+module_args! {
+    /// `known_hosts`'s arguments.
+    pub struct Args {
+        /// Optional here so that leaving it out fails in this module's words.
+        name: Option<String> ["name", "host"],
+        key: Option<String> ["key"],
+        path: String ["path"] = DEFAULT_PATH.to_string(),
+        hash_host: bool ["hash_host"] = false,
+        state: State ["state"] = State::Present,
+    }
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let Some(name) = cx.str_arg("name")?.or(cx.str_arg("host")?) else {
+    let Args {
+        name,
+        key: key_arg,
+        path: path_arg,
+        hash_host,
+        state,
+    } = Args::from_cx(cx)?;
+    let Some(name) = name else {
         return Err(PlanError::Fail("`known_hosts` needs `name`".into()));
     };
     let host = name.to_lowercase();
-    let path_arg = cx
-        .str_arg("path")?
-        .unwrap_or_else(|| DEFAULT_PATH.to_string());
-    let hash_host = cx.bool_arg("hash_host", false)?;
-    let present = cx.str_arg("state")?.as_deref() != Some("absent");
-    let key_arg = cx.str_arg("key")?;
+    let present = state == State::Present;
     let key = match key_arg.clone().filter(|k| !k.is_empty()) {
         None if present => {
             return Err(PlanError::Fail(
@@ -94,7 +117,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         ("key", json!(key_arg)),
         ("path", json!(path)),
         ("hash_host", json!(hash_host)),
-        ("state", json!(if present { "present" } else { "absent" })),
+        ("state", json!(state.as_str())),
     ] {
         result.insert(k.into(), v);
     }

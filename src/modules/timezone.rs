@@ -10,12 +10,23 @@ use serde_json::{json, Map};
 
 use super::change::{self, Change, Content, Read};
 use super::files::Attrs;
+use super::typed::module_args;
 use super::{Decision, Diff, PlanCx, PlanError};
 use crate::probe::FileState;
 
+module_args! {
+    /// `timezone`'s arguments.
+    pub struct Args {
+        name: String ["name"],
+        /// Refused: rprov does not set the hardware clock.
+        hwclock: Option<String> ["hwclock"],
+    }
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let name = cx.required_str("name")?.trim().to_string();
-    if cx.str_arg("hwclock")?.is_some() {
+    let args = Args::from_cx(cx)?;
+    let name = args.name.trim().to_string();
+    if args.hwclock.is_some() {
         return Err(PlanError::Fail(
             "timezone: `hwclock` is not supported by rprov".into(),
         ));

@@ -25,8 +25,113 @@
 use serde_json::{json, Map};
 
 use super::change::{self, Change, Read};
-use super::sysargs::{choice, str_alias};
+use super::typed::{choice, module_args};
 use super::{Decision, Diff, PlanCx, PlanError};
+
+choice! {
+    /// What `state` asks of ufw itself.
+    pub enum State {
+        Enabled = "enabled",
+        Disabled = "disabled",
+        Reloaded = "reloaded",
+        Reset = "reset",
+    }
+}
+
+choice! {
+    /// A default policy (`default`/`policy`).
+    pub enum Policy {
+        Allow = "allow",
+        Deny = "deny",
+        Reject = "reject",
+    }
+}
+
+choice! {
+    /// `direction`: of a rule (`in`/`out`, or their long names) or of a
+    /// default policy (also `routed`).
+    pub enum Direction {
+        In = "in",
+        Out = "out",
+        Incoming = "incoming",
+        Outgoing = "outgoing",
+        Routed = "routed",
+    }
+}
+
+choice! {
+    /// What a rule does with the traffic it matches.
+    pub enum RuleAction {
+        Allow = "allow",
+        Deny = "deny",
+        Reject = "reject",
+        Limit = "limit",
+    }
+}
+
+choice! {
+    /// The protocols ufw's rules name.
+    pub enum Proto {
+        Any = "any",
+        Tcp = "tcp",
+        Udp = "udp",
+        Ipv6 = "ipv6",
+        Esp = "esp",
+        Ah = "ah",
+        Gre = "gre",
+        Igmp = "igmp",
+    }
+}
+
+choice! {
+    /// `logging`: on, off or a log level.
+    pub enum Logging {
+        On = "on",
+        Off = "off",
+        Low = "low",
+        Medium = "medium",
+        High = "high",
+        Full = "full",
+    }
+}
+
+choice! {
+    /// The rule `insert` counts from.
+    pub enum RelativeTo {
+        Zero = "zero",
+        FirstIpv4 = "first-ipv4",
+        LastIpv4 = "last-ipv4",
+        FirstIpv6 = "first-ipv6",
+        LastIpv6 = "last-ipv6",
+    }
+}
+
+module_args! {
+    /// `ufw`'s arguments, with Ansible's aliases.
+    pub struct Args {
+        state: Option<State> ["state"],
+        default: Option<Policy> ["default", "policy"],
+        direction: Option<Direction> ["direction"],
+        rule: Option<RuleAction> ["rule"],
+        /// `to_port`'s alias, taken when `to_port` is not given.
+        port: Option<String> ["port"],
+        proto: Proto ["proto", "protocol"] = Proto::Any,
+        from_ip: String ["from_ip", "from", "src"] = "any".to_string(),
+        from_port: String ["from_port"] = "any".to_string(),
+        to_ip: String ["to_ip", "to", "dest"] = "any".to_string(),
+        to_port: Option<String> ["to_port"],
+        comment: Option<String> ["comment"],
+        delete: bool ["delete"] = false,
+        logging: Option<Logging> ["logging"],
+        log: bool ["log"] = false,
+        interface: Option<String> ["interface", "if"],
+        interface_in: Option<String> ["interface_in", "if_in"],
+        interface_out: Option<String> ["interface_out", "if_out"],
+        route: bool ["route"] = false,
+        insert: Option<i64> ["insert"],
+        insert_relative_to: RelativeTo ["insert_relative_to"] = RelativeTo::Zero,
+    }
+}
 
 fn conf_value(text: &str, key: &str) -> Option<String> {
     text.lines()
@@ -35,11 +140,12 @@ fn conf_value(text: &str, key: &str) -> Option<String> {
         .map(|v| v.trim().trim_matches('"').to_string())
 }
 
-fn policy_word(p: &str) -> &str {
+/// The iptables target /etc/default/ufw names a policy by.
+fn policy_word(p: Policy) -> &'static str {
     match p {
-        "allow" => "ACCEPT",
-        "deny" => "DROP",
-        _ => "REJECT",
+        Policy::Allow => "ACCEPT",
+        Policy::Deny => "DROP",
+        Policy::Reject => "REJECT",
     }
 }
 
@@ -189,12 +295,10 @@ impl Rule {
 /// from `interface_in`/`interface_out` (which name their direction; both
 /// together only on a route rule), as Ansible's ufw module takes them.
 fn interfaces(
-    cx: &PlanCx,
+    args: &Args,
     dir: &str,
-    direction_given: bool,
-    route: bool,
 ) -> Result<(&'static str, Option<String>, Option<String>), PlanError> {
-    let check = |name: Option<String>| -> Result<Option<String>, PlanError> {
+    let check = |name: &Option<String>| -> Result<Option<String>, PlanError> {
         match name {
             Some(n)
                 if n.is_empty() || n.starts_with('-') || n.contains([' ', '!', '/', '\'', '"']) =>
@@ -203,12 +307,12 @@ fn interfaces(
                     "ufw: `{n}` is not an interface name"
                 )))
             }
-            other => Ok(other),
+            other => Ok(other.clone()),
         }
     };
-    let iface = check(str_alias(cx, &["interface", "if"])?)?;
-    let iface_in = check(str_alias(cx, &["interface_in", "if_in"])?)?;
-    let iface_out = check(str_alias(cx, &["interface_out", "if_out"])?)?;
+    let iface = check(&args.interface)?;
+    let iface_in = check(&args.interface_in)?;
+    let iface_out = check(&args.interface_out)?;
     let dir: &'static str = if dir == "out" { "out" } else { "in" };
     if iface_in.is_none() && iface_out.is_none() {
         return Ok(match (dir, iface) {
@@ -216,12 +320,12 @@ fn interfaces(
             (_, i) => ("in", i, None),
         });
     }
-    if iface.is_some() || direction_given {
+    if iface.is_some() || args.direction.is_some() {
         return Err(PlanError::Fail(
             "ufw: `interface_in`/`interface_out` name the direction themselves: use them without `interface` and `direction`".into(),
         ));
     }
-    if iface_in.is_some() && iface_out.is_some() && !route {
+    if iface_in.is_some() && iface_out.is_some() && !args.route {
         return Err(PlanError::Fail(
             "ufw: `interface_in` together with `interface_out` needs `route: yes` (ufw takes both only on route rules)".into(),
         ));
@@ -234,124 +338,84 @@ fn interfaces(
 /// on the host: IPv4 rules are numbered first, then IPv6 (`ufw status
 /// numbered`). `None`: append (also when the position is past the last rule,
 /// where ufw refuses to insert).
-fn insert_position(cx: &PlanCx, v4: &[&str], v6: &[&str]) -> Result<Option<String>, PlanError> {
-    let relative = choice(
-        cx,
-        "insert_relative_to",
-        &["zero", "first-ipv4", "last-ipv4", "first-ipv6", "last-ipv6"],
-        Some("zero"),
-    )?
-    .unwrap_or_default();
-    let Some(insert) = cx.str_arg("insert")? else {
-        if relative != "zero" {
+fn insert_position(
+    insert: Option<i64>,
+    relative: RelativeTo,
+    v4: &[&str],
+    v6: &[&str],
+) -> Result<Option<String>, PlanError> {
+    let Some(n) = insert else {
+        if relative != RelativeTo::Zero {
             return Err(PlanError::Fail(
                 "ufw: `insert_relative_to` needs `insert`".into(),
             ));
         }
         return Ok(None);
     };
-    let n: i64 = insert.trim().parse().map_err(|_| {
-        PlanError::Fail(format!(
-            "ufw: `insert` must be a rule number, got `{insert}`"
-        ))
-    })?;
-    if relative == "zero" {
+    if relative == RelativeTo::Zero {
         return Ok(Some(n.to_string()));
     }
     let count = |l: &[&str]| l.iter().filter(|x| !x.is_empty()).count() as i64;
     let (n4, n6) = (count(v4), count(v6));
     let last = n4 + n6;
     // The number of the rule `insert` counts from (0 is that rule itself).
-    let base = match relative.as_str() {
-        "first-ipv4" => 1,
-        "last-ipv4" => n4.max(1),
-        "first-ipv6" => n4 + 1,
+    let base = match relative {
+        RelativeTo::FirstIpv4 => 1,
+        RelativeTo::LastIpv4 => n4.max(1),
+        RelativeTo::FirstIpv6 => n4 + 1,
         _ if n6 > 0 => last,
         _ => last + 1,
     };
     let at = n + base;
     if at < 1 {
         return Err(PlanError::Fail(format!(
-            "ufw: `insert: {n}` relative to {relative} is before the first rule (the host has {n4} IPv4 and {n6} IPv6 rules)"
+            "ufw: `insert: {n}` relative to {} is before the first rule (the host has {n4} IPv4 and {n6} IPv6 rules)",
+            relative.as_str()
         )));
     }
     Ok((at <= last).then(|| at.to_string()))
 }
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let state = choice(
-        cx,
-        "state",
-        &["enabled", "disabled", "reloaded", "reset"],
-        None,
-    )?;
-    let default = match str_alias(cx, &["default", "policy"])? {
-        Some(d) if ["allow", "deny", "reject"].contains(&d.as_str()) => Some(d),
-        Some(d) => {
-            return Err(PlanError::Fail(format!(
-                "ufw: `default` must be one of allow, deny, reject, got `{d}`"
-            )))
-        }
-        None => None,
-    };
-    let direction = choice(
-        cx,
-        "direction",
-        &["in", "out", "incoming", "outgoing", "routed"],
-        None,
-    )?;
-    let rule_action = choice(cx, "rule", &["allow", "deny", "reject", "limit"], None)?;
-    let logging = choice(
-        cx,
-        "logging",
-        &["on", "off", "low", "medium", "high", "full"],
-        None,
-    )?;
-    let delete = cx.bool_arg("delete", false)?;
-    if state.is_none() && default.is_none() && rule_action.is_none() && logging.is_none() {
+    let args = Args::from_cx(cx)?;
+    let (state, default, direction, logging) =
+        (args.state, args.default, args.direction, args.logging);
+    if state.is_none() && default.is_none() && args.rule.is_none() && logging.is_none() {
         return Err(PlanError::Fail(
             "ufw: one of state, default, rule or logging is required".into(),
         ));
     }
-    let rule = match &rule_action {
+    let rule = match args.rule {
         None => None,
         Some(a) => {
-            let dir = match direction.as_deref() {
-                None | Some("in") | Some("incoming") => "in",
-                Some("out") | Some("outgoing") => "out",
+            let dir = match direction {
+                None | Some(Direction::In) | Some(Direction::Incoming) => "in",
+                Some(Direction::Out) | Some(Direction::Outgoing) => "out",
                 Some(d) => {
                     return Err(PlanError::Fail(format!(
-                        "ufw: a rule's `direction` must be in or out, got `{d}`"
+                        "ufw: a rule's `direction` must be in or out, got `{}`",
+                        d.as_str()
                     )))
                 }
             };
-            let route = cx.bool_arg("route", false)?;
-            let (dir, iface_in, iface_out) = interfaces(cx, dir, direction.is_some(), route)?;
-            let proto = str_alias(cx, &["proto", "protocol"])?.unwrap_or_else(|| "any".into());
-            let proto_ok = ["any", "tcp", "udp", "ipv6", "esp", "ah", "gre", "igmp"];
-            if !proto_ok.contains(&proto.as_str()) {
-                return Err(PlanError::Fail(format!(
-                    "ufw: `proto` must be one of {}, got `{proto}`",
-                    proto_ok.join(", ")
-                )));
-            }
+            let (dir, iface_in, iface_out) = interfaces(&args, dir)?;
             Some(Rule {
-                action: a.clone(),
-                proto,
-                from_ip: str_alias(cx, &["from_ip", "from", "src"])?
-                    .unwrap_or_else(|| "any".into()),
-                from_port: cx.str_arg("from_port")?.unwrap_or_else(|| "any".into()),
-                to_ip: str_alias(cx, &["to_ip", "to", "dest"])?.unwrap_or_else(|| "any".into()),
-                to_port: cx
-                    .str_arg("to_port")?
-                    .or(cx.str_arg("port")?)
+                action: a.as_str().to_string(),
+                proto: args.proto.as_str().to_string(),
+                from_ip: args.from_ip.clone(),
+                from_port: args.from_port.clone(),
+                to_ip: args.to_ip.clone(),
+                to_port: args
+                    .to_port
+                    .clone()
+                    .or_else(|| args.port.clone())
                     .unwrap_or_else(|| "any".into()),
                 direction: dir.into(),
                 iface_in,
                 iface_out,
-                route,
-                log: cx.bool_arg("log", false)?,
-                comment: cx.str_arg("comment")?,
+                route: args.route,
+                log: args.log,
+                comment: args.comment.clone(),
             })
         }
     };
@@ -382,11 +446,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             .map(String::from)
             .collect(),
     };
-    if let Some(d) = &default {
-        let dir = match direction.as_deref() {
-            None | Some("in") | Some("incoming") => "incoming",
-            Some("out") | Some("outgoing") => "outgoing",
-            _ => "routed",
+    if let Some(policy) = default {
+        let d = policy.as_str();
+        let dir = match direction {
+            None | Some(Direction::In) | Some(Direction::Incoming) => "incoming",
+            Some(Direction::Out) | Some(Direction::Outgoing) => "outgoing",
+            Some(Direction::Routed) => "routed",
         };
         let key = match dir {
             "incoming" => "DEFAULT_INPUT_POLICY",
@@ -394,20 +459,21 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             _ => "DEFAULT_FORWARD_POLICY",
         };
         let cur = conf_value(defaults, key).unwrap_or_default();
-        if cur != policy_word(d) {
+        if cur != policy_word(policy) {
             attrs.push(format!(
                 "default {dir}: {} → {}",
                 cur.to_lowercase(),
-                policy_word(d).to_lowercase()
+                policy_word(policy).to_lowercase()
             ));
             changes.push(ufw(&["default", d, dir]));
         }
     }
-    if let Some(l) = &logging {
+    if let Some(level) = logging {
+        let l = level.as_str();
         let cur = conf_value(conf, "LOGLEVEL").unwrap_or_else(|| "off".into());
-        let ok = match l.as_str() {
-            "on" => cur != "off",
-            other => cur == other,
+        let ok = match level {
+            Logging::On => cur != "off",
+            _ => cur == l,
         };
         if !ok {
             attrs.push(format!("logging: {cur} → {l}"));
@@ -427,8 +493,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         };
         let (rules4, rules6) = (&v4, &v6);
         let lines = |six: bool| if six { rules6 } else { rules4 };
-        let insert = insert_position(cx, &v4, &v6)?;
-        if delete {
+        let insert = insert_position(args.insert, args.insert_relative_to, &v4, &v6)?;
+        if args.delete {
             if fams.iter().any(|f| {
                 lines(*f)
                     .iter()
@@ -445,20 +511,20 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             changes.push(r.command(false, insert.as_deref()));
         }
     }
-    match state.as_deref() {
-        Some("enabled") if conf_value(conf, "ENABLED").as_deref() != Some("yes") => {
+    match state {
+        Some(State::Enabled) if conf_value(conf, "ENABLED").as_deref() != Some("yes") => {
             attrs.push("state: disabled → enabled".into());
             changes.push(ufw(&["--force", "enable"]));
         }
-        Some("disabled") if conf_value(conf, "ENABLED").as_deref() == Some("yes") => {
+        Some(State::Disabled) if conf_value(conf, "ENABLED").as_deref() == Some("yes") => {
             attrs.push("state: enabled → disabled".into());
             changes.push(ufw(&["disable"]));
         }
-        Some("reloaded") => {
+        Some(State::Reloaded) => {
             attrs.push("state: reloaded".into());
             changes.push(ufw(&["reload"]));
         }
-        Some("reset") => {
+        Some(State::Reset) => {
             attrs.push("state: reset".into());
             changes.push(ufw(&["--force", "reset"]));
         }

@@ -14,7 +14,7 @@
 use serde_json::{json, Map, Value as Json};
 
 use super::change::{self, Change, Read};
-use super::sysargs::{choice, list_arg, u64_arg};
+use super::typed::{choice, module_args};
 use super::{Action, Decision, Diff, PlanCx, PlanError};
 
 /// A passwd entry as `getent passwd` prints it.
@@ -101,37 +101,85 @@ fn usermod(flag: &str, name: &str) -> Change {
     cmd(vec!["usermod".into(), flag.into(), name.into()])
 }
 
+choice! {
+    /// Whether the account (user or group) is wanted.
+    pub enum State {
+        Present = "present",
+        Absent = "absent",
+    }
+}
+
+choice! {
+    /// When `password` is set on an existing account.
+    pub enum UpdatePassword {
+        Always = "always",
+        OnCreate = "on_create",
+    }
+}
+
+module_args! {
+    /// `user`'s arguments.
+    pub struct UserArgs {
+        name: String ["name"],
+        state: State ["state"] = State::Present,
+        shell: Option<String> ["shell"],
+        home: Option<String> ["home"],
+        create_home: bool ["create_home", "createhome"] = true,
+        /// Supplementary groups: exactly these, or these added with `append`.
+        groups: Option<Vec<String>> ["groups"],
+        append: bool ["append"] = false,
+        system: bool ["system"] = false,
+        uid: Option<u64> ["uid"],
+        /// The primary group.
+        group: Option<String> ["group"],
+        comment: Option<String> ["comment"],
+        /// Left out: the lock is left as it is.
+        password_lock: Option<bool> ["password_lock"],
+        remove: bool ["remove"] = false,
+        /// A crypt(3) hash, never a clear-text password.
+        password: Option<String> ["password"],
+        update_password: UpdatePassword ["update_password"] = UpdatePassword::Always,
+        move_home: bool ["move_home"] = false,
+        force: bool ["force"] = false,
+        non_unique: bool ["non_unique"] = false,
+    }
+}
+
+module_args! {
+    /// `group`'s arguments.
+    pub struct GroupArgs {
+        name: String ["name"],
+        state: State ["state"] = State::Present,
+        gid: Option<u64> ["gid"],
+        system: bool ["system"] = false,
+        force: bool ["force"] = false,
+        /// Refused when set: lgroupadd is not supported.
+        local: bool ["local"] = false,
+        non_unique: bool ["non_unique"] = false,
+    }
+}
+
 pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let name = cx.required_str("name")?;
-    let state = choice(cx, "state", &["present", "absent"], Some("present"))?.unwrap_or_default();
-    let shell = cx.str_arg("shell")?;
-    let home = cx.str_arg("home")?;
-    let uid = u64_arg(cx, "uid")?;
-    let group = cx.str_arg("group")?;
-    let comment = cx.str_arg("comment")?;
-    let groups = list_arg(cx, "groups")?;
-    let append = cx.bool_arg("append", false)?;
-    let system = cx.bool_arg("system", false)?;
-    let create_home = match cx.args.get("create_home") {
-        Some(_) => cx.bool_arg("create_home", true)?,
-        None => cx.bool_arg("createhome", true)?,
-    };
-    let lock = match cx.args.get("password_lock") {
-        None | Some(Json::Null) => None,
-        Some(_) => Some(cx.bool_arg("password_lock", false)?),
-    };
-    let password = cx.str_arg("password")?;
-    let update_password = choice(
-        cx,
-        "update_password",
-        &["always", "on_create"],
-        Some("always"),
-    )?
-    .unwrap_or_default();
-    let remove = cx.bool_arg("remove", false)?;
-    let force = cx.bool_arg("force", false)?;
-    let move_home = cx.bool_arg("move_home", false)?;
-    let non_unique = cx.bool_arg("non_unique", false)?;
+    let UserArgs {
+        name,
+        state,
+        shell,
+        home,
+        create_home,
+        groups,
+        append,
+        system,
+        uid,
+        group,
+        comment,
+        password_lock: lock,
+        remove,
+        password,
+        update_password,
+        move_home,
+        force,
+        non_unique,
+    } = UserArgs::from_cx(cx)?;
     if name.is_empty() || name.contains([':', '\n', '/']) {
         return Err(PlanError::Fail(format!("user: invalid user name `{name}`")));
     }
@@ -156,10 +204,10 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
     let f = read_user(cx, &name)?;
     let mut result = Map::new();
     result.insert("name".into(), json!(name));
-    result.insert("state".into(), json!(state));
+    result.insert("state".into(), json!(state.as_str()));
     let diff_path = format!("user {name}");
 
-    if state == "absent" {
+    if state == State::Absent {
         let Some(e) = f.entry else {
             result.insert("changed".into(), json!(false));
             return Ok(Decision::Ok { result, msg: None });
@@ -325,7 +373,7 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
     if let Some(p) = &password {
         // Comparing needs the hash, which never leaves the host: the check
         // runs there and the command only acts when it differs.
-        if update_password == "always" {
+        if update_password == UpdatePassword::Always {
             changes.push(Change::SetPassword {
                 user: name.clone(),
                 hash: p.clone(),
@@ -363,7 +411,7 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
     if let Some(g) = &groups {
         result.insert("groups".into(), json!(g.join(",")));
     }
-    if attrs.is_empty() && (password.is_none() || update_password != "always") {
+    if attrs.is_empty() && (password.is_none() || update_password != UpdatePassword::Always) {
         result.insert("changed".into(), json!(false));
         return Ok(Decision::Ok { result, msg: None });
     }
@@ -414,13 +462,16 @@ fn password_only(
 }
 
 pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let name = cx.required_str("name")?;
-    let state = choice(cx, "state", &["present", "absent"], Some("present"))?.unwrap_or_default();
-    let gid = u64_arg(cx, "gid")?;
-    let system = cx.bool_arg("system", false)?;
-    let non_unique = cx.bool_arg("non_unique", false)?;
-    let force = cx.bool_arg("force", false)?;
-    if cx.bool_arg("local", false)? {
+    let GroupArgs {
+        name,
+        state,
+        gid,
+        system,
+        force,
+        local,
+        non_unique,
+    } = GroupArgs::from_cx(cx)?;
+    if local {
         return Err(PlanError::Fail(
             "group: `local: yes` (lgroupadd, for hosts with central accounts) is not supported by rprov".into(),
         ));
@@ -441,7 +492,7 @@ pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
         .and_then(|g| g.parse().ok());
     let mut result = Map::new();
     result.insert("name".into(), json!(name));
-    result.insert("state".into(), json!(state));
+    result.insert("state".into(), json!(state.as_str()));
     result.insert("system".into(), json!(system));
     let path = format!("group {name}");
     let change = |attrs: Vec<String>, words: Vec<String>, mut result: Map<String, Json>| {
@@ -455,15 +506,15 @@ pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
             action: action(vec![cmd(words)], result, Vec::new())?,
         })
     };
-    match (state.as_str(), cur_gid) {
-        ("absent", None) | ("present", Some(_)) if gid.is_none() || gid == cur_gid => {
+    match (state, cur_gid) {
+        (State::Absent, None) | (State::Present, Some(_)) if gid.is_none() || gid == cur_gid => {
             result.insert("changed".into(), json!(false));
             if let Some(g) = cur_gid {
                 result.insert("gid".into(), json!(g));
             }
             Ok(Decision::Ok { result, msg: None })
         }
-        ("absent", Some(_)) => {
+        (State::Absent, Some(_)) => {
             // `force`: remove it even when it is a user's primary group.
             let mut words = vec!["groupdel".to_string()];
             if force {
@@ -472,7 +523,7 @@ pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
             words.push(name.clone());
             change(vec!["state: present → absent".into()], words, result)
         }
-        ("present", None) => {
+        (State::Present, None) => {
             let mut words = vec!["groupadd".to_string()];
             let mut attrs = vec!["state: absent → present".to_string()];
             if let Some(g) = gid {
