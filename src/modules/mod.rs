@@ -611,19 +611,6 @@ impl PlanCx<'_> {
             ))),
         }
     }
-
-    pub fn required_str(&self, key: &str) -> Result<String, PlanError> {
-        self.str_arg(key)?
-            .ok_or_else(|| PlanError::Fail(format!("`{}` needs the argument `{key}`", self.module)))
-    }
-
-    pub fn bool_arg(&self, key: &str, default: bool) -> Result<bool, PlanError> {
-        match self.args.get(key) {
-            None | Some(Json::Null) => Ok(default),
-            Some(v) => crate::truthy::as_bool(v)
-                .ok_or_else(|| PlanError::Fail(format!("`{key}` must be yes or no, got {v}"))),
-        }
-    }
 }
 
 /// Decides what a host module would do. Local modules (debug, set_fact…) are
