@@ -332,7 +332,11 @@ pub fn lookup(
 ) -> Result<Value, Error> {
     let wantlist = kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
     let Some(values) = run_or_forgive(state, &name, &terms, &kwargs)? else {
-        return Ok(if wantlist { Value::from(Vec::<Value>::new()) } else { Value::from(()) });
+        return Ok(if wantlist {
+            Value::from(Vec::<Value>::new())
+        } else {
+            Value::from(())
+        });
     };
     if wantlist {
         return Ok(Value::from(values));
