@@ -129,6 +129,13 @@ macro_rules! spec {
     ($name:literal, free typed $args:path) => {
         ModuleSpec { name: $name, args: <$args>::ARGS, free_form: true, runs: Runs::Host, open: false }
     };
+    // The same, for a module that runs on the controller.
+    ($name:literal, local typed $args:path) => {
+        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: false, runs: Runs::Controller, open: false }
+    };
+    ($name:literal, local free typed $args:path) => {
+        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: true, runs: Runs::Controller, open: false }
+    };
     ($name:literal, [$($t:tt)*]) => {
         ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Host, open: false }
     };
@@ -181,7 +188,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("known_hosts", typed known_hosts::Args),
     spec!("getent", typed getent::Args),
     spec!("tempfile", typed tempfile::Args),
-    spec!("debug", local, ["msg": Kind::Any, "var": Kind::Any, "verbosity": Kind::Int]),
+    spec!("debug", local typed crate::engine::local_args::Debug),
     spec!(
         "assert",
         local,
@@ -193,7 +200,7 @@ pub static SPECS: &[ModuleSpec] = &[
             "quiet": Kind::Bool,
         ]
     ),
-    spec!("fail", local, ["msg": Kind::Any]),
+    spec!("fail", local typed crate::engine::local_args::Fail),
     spec!(
         "validate_argument_spec",
         local,
@@ -203,11 +210,7 @@ pub static SPECS: &[ModuleSpec] = &[
             "validate_args_context": Kind::Any,
         ]
     ),
-    spec!(
-        "pause",
-        local,
-        ["seconds": Kind::Num, "minutes": Kind::Num, "prompt", "echo": Kind::Bool]
-    ),
+    spec!("pause", local typed crate::engine::local_args::Pause),
     spec!(
         "include_vars",
         local free,
@@ -223,7 +226,7 @@ pub static SPECS: &[ModuleSpec] = &[
             "hash_behaviour": Kind::Choice(&["replace", "merge"]),
         ]
     ),
-    spec!("group_by", local, ["key", "parents": Kind::List]),
+    spec!("group_by", local typed crate::engine::local_args::GroupBy),
     ModuleSpec {
         name: "add_host",
         args: args![
