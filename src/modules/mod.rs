@@ -211,21 +211,7 @@ pub static SPECS: &[ModuleSpec] = &[
         ]
     ),
     spec!("pause", local typed crate::engine::local_args::Pause),
-    spec!(
-        "include_vars",
-        local free,
-        [
-            "file",
-            "dir",
-            "name",
-            "depth": Kind::Int,
-            "files_matching",
-            "ignore_files": Kind::List,
-            "extensions": Kind::List,
-            "ignore_unknown_extensions": Kind::Bool,
-            "hash_behaviour": Kind::Choice(&["replace", "merge"]),
-        ]
-    ),
+    spec!("include_vars", local free typed crate::engine::local_args::IncludeVars),
     spec!("group_by", local typed crate::engine::local_args::GroupBy),
     ModuleSpec {
         name: "add_host",

@@ -27,6 +27,7 @@ pub(crate) mod args {
     pub(crate) use super::debug::Args as Debug;
     pub(crate) use super::fail::Args as Fail;
     pub(crate) use super::group_by::Args as GroupBy;
+    pub(crate) use super::include_vars::Args as IncludeVars;
     pub(crate) use super::pause::Args as Pause;
 }
 
