@@ -189,17 +189,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("getent", typed getent::Args),
     spec!("tempfile", typed tempfile::Args),
     spec!("debug", local typed crate::engine::local_args::Debug),
-    spec!(
-        "assert",
-        local,
-        [
-            "that": Kind::Any,
-            "fail_msg": Kind::Any,
-            "msg": Kind::Any,
-            "success_msg": Kind::Any,
-            "quiet": Kind::Bool,
-        ]
-    ),
+    spec!("assert", local typed crate::engine::local_args::Assert),
     spec!("fail", local typed crate::engine::local_args::Fail),
     spec!(
         "validate_argument_spec",
