@@ -205,14 +205,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("group_by", local typed crate::engine::local_args::GroupBy),
     ModuleSpec {
         name: "add_host",
-        args: args![
-            "name",
-            "hostname",
-            "host",
-            "groups": Kind::List,
-            "group": Kind::List,
-            "groupname": Kind::List,
-        ],
+        args: crate::engine::local_args::AddHost::ARGS,
         free_form: false,
         runs: Runs::Controller,
         open: true,

@@ -24,6 +24,7 @@ mod validate_argument_spec;
 /// Each module's `module_args!` struct, named for `modules::SPECS` (the
 /// modules themselves stay private to the engine).
 pub(crate) mod args {
+    pub(crate) use super::add_host::Args as AddHost;
     pub(crate) use super::assert::Args as Assert;
     pub(crate) use super::debug::Args as Debug;
     pub(crate) use super::fail::Args as Fail;
