@@ -193,12 +193,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("fail", local typed crate::engine::local_args::Fail),
     spec!(
         "validate_argument_spec",
-        local,
-        [
-            "argument_spec": Kind::Any,
-            "provided_arguments": Kind::Any,
-            "validate_args_context": Kind::Any,
-        ]
+        local typed crate::engine::local_args::ValidateArgumentSpec
     ),
     spec!("pause", local typed crate::engine::local_args::Pause),
     spec!("include_vars", local free typed crate::engine::local_args::IncludeVars),

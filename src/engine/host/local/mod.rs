@@ -31,6 +31,7 @@ pub(crate) mod args {
     pub(crate) use super::group_by::Args as GroupBy;
     pub(crate) use super::include_vars::Args as IncludeVars;
     pub(crate) use super::pause::Args as Pause;
+    pub(crate) use super::validate_argument_spec::Args as ValidateArgumentSpec;
 }
 
 use std::path::PathBuf;
