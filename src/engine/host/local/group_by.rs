@@ -107,6 +107,9 @@ mod tests {
         assert_eq!(p, vec!["web-tier"]);
         let (_, p) = wanted(&args(json!({"key": "a", "parents": ["x", "y"]}))).unwrap();
         assert_eq!(p, vec!["x", "y"]);
+        // One name, as Ansible's action: a list argument's text would split.
+        let (_, p) = wanted(&args(json!({"key": "a", "parents": "x,y"}))).unwrap();
+        assert_eq!(p, vec!["x,y"]);
     }
 
     #[test]

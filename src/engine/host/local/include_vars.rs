@@ -465,6 +465,26 @@ mod tests {
     }
 
     #[test]
+    fn typed_arguments_keep_include_vars_lists() {
+        let Json::Object(m) =
+            json!({"dir": "d", "extensions": "yml json,", "hash_behaviour": "merge"})
+        else {
+            unreachable!("a mapping")
+        };
+        let a = Args::parse("include_vars", &m).unwrap();
+        assert_eq!(
+            a.extensions.map(|w| w.0),
+            Some(vec!["yml".into(), "json".into()])
+        );
+        assert_eq!(a.hash_behaviour, HashBehaviour::Merge);
+        assert_eq!(a.depth, 0);
+        let Json::Object(m) = json!({"file": "x", "hash_behaviour": "combine"}) else {
+            unreachable!("a mapping")
+        };
+        assert!(Args::parse("include_vars", &m).is_err());
+    }
+
+    #[test]
     fn merge_is_recursive() {
         let m = merge(
             json!({"a": {"x": 1, "y": 2}, "b": 1}),
