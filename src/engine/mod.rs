@@ -26,6 +26,9 @@ use serde_json::Value as Json;
 use tokio::sync::Semaphore;
 
 pub use defined::undefined_everywhere;
+/// The argument structs of the modules that run on the controller, for
+/// `modules::SPECS`.
+pub(crate) use host::local::args as local_args;
 pub use interrupt::exit_code as interrupt_exit_code;
 pub use vars::{NamesCache, Resolver};
 

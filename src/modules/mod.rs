@@ -129,6 +129,13 @@ macro_rules! spec {
     ($name:literal, free typed $args:path) => {
         ModuleSpec { name: $name, args: <$args>::ARGS, free_form: true, runs: Runs::Host, open: false }
     };
+    // The same, for a module that runs on the controller.
+    ($name:literal, local typed $args:path) => {
+        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: false, runs: Runs::Controller, open: false }
+    };
+    ($name:literal, local free typed $args:path) => {
+        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: true, runs: Runs::Controller, open: false }
+    };
     ($name:literal, [$($t:tt)*]) => {
         ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Host, open: false }
     };
@@ -181,59 +188,19 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("known_hosts", typed known_hosts::Args),
     spec!("getent", typed getent::Args),
     spec!("tempfile", typed tempfile::Args),
-    spec!("debug", local, ["msg": Kind::Any, "var": Kind::Any, "verbosity": Kind::Int]),
-    spec!(
-        "assert",
-        local,
-        [
-            "that": Kind::Any,
-            "fail_msg": Kind::Any,
-            "msg": Kind::Any,
-            "success_msg": Kind::Any,
-            "quiet": Kind::Bool,
-        ]
-    ),
-    spec!("fail", local, ["msg": Kind::Any]),
+    spec!("debug", local typed crate::engine::local_args::Debug),
+    spec!("assert", local typed crate::engine::local_args::Assert),
+    spec!("fail", local typed crate::engine::local_args::Fail),
     spec!(
         "validate_argument_spec",
-        local,
-        [
-            "argument_spec": Kind::Any,
-            "provided_arguments": Kind::Any,
-            "validate_args_context": Kind::Any,
-        ]
+        local typed crate::engine::local_args::ValidateArgumentSpec
     ),
-    spec!(
-        "pause",
-        local,
-        ["seconds": Kind::Num, "minutes": Kind::Num, "prompt", "echo": Kind::Bool]
-    ),
-    spec!(
-        "include_vars",
-        local free,
-        [
-            "file",
-            "dir",
-            "name",
-            "depth": Kind::Int,
-            "files_matching",
-            "ignore_files": Kind::List,
-            "extensions": Kind::List,
-            "ignore_unknown_extensions": Kind::Bool,
-            "hash_behaviour": Kind::Choice(&["replace", "merge"]),
-        ]
-    ),
-    spec!("group_by", local, ["key", "parents": Kind::List]),
+    spec!("pause", local typed crate::engine::local_args::Pause),
+    spec!("include_vars", local free typed crate::engine::local_args::IncludeVars),
+    spec!("group_by", local typed crate::engine::local_args::GroupBy),
     ModuleSpec {
         name: "add_host",
-        args: args![
-            "name",
-            "hostname",
-            "host",
-            "groups": Kind::List,
-            "group": Kind::List,
-            "groupname": Kind::List,
-        ],
+        args: crate::engine::local_args::AddHost::ARGS,
         free_form: false,
         runs: Runs::Controller,
         open: true,

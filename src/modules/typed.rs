@@ -237,8 +237,8 @@ pub(crate) use choice;
 /// }
 /// ```
 ///
-/// It makes `Args::ARGS` (the table for [`super::ModuleSpec::args`]) and
-/// `Args::from_cx(cx)`.
+/// It makes `Args::ARGS` (the table for [`super::ModuleSpec::args`]),
+/// `Args::from_cx(cx)`, `Args::parse` and `Args::parse_named`.
 macro_rules! module_args {
     (
         $(#[$m:meta])* $vis:vis struct $name:ident {
@@ -272,6 +272,17 @@ macro_rules! module_args {
                 args: &serde_json::Map<String, serde_json::Value>,
             ) -> Result<Self, $crate::modules::PlanError> {
                 $crate::modules::typed::deny_unknown(module, args, Self::ARGS)?;
+                Self::parse_named(module, args)
+            }
+
+            /// [`Self::parse`] for a module that takes any other names as
+            /// well ([`super::ModuleSpec::open`]: `add_host`'s variables):
+            /// only the fields' names are read, the rest left to it.
+            #[allow(dead_code, unused_variables)]
+            pub fn parse_named(
+                module: &str,
+                args: &serde_json::Map<String, serde_json::Value>,
+            ) -> Result<Self, $crate::modules::PlanError> {
                 Ok(Self {
                     $($field: $crate::modules::typed::field::<$ty>(module, args, &[$($alias),+], {
                         #[allow(unused_mut, unused_assignments)]

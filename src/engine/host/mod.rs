@@ -805,14 +805,6 @@ fn undefined_help(e: &TemplateError, r: &Resolver) -> String {
     }
 }
 
-fn json_u64(v: &Json) -> Option<u64> {
-    match v {
-        Json::Number(n) => n.as_u64(),
-        Json::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
 fn strip_newline(mut s: String) -> String {
     while s.ends_with('\n') || s.ends_with('\r') {
         s.pop();

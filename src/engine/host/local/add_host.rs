@@ -7,6 +7,7 @@
 //! inventory in memory. "changed" means the inventory changed.
 
 use super::*;
+use crate::modules::typed::module_args;
 
 /// What an `add_host` asks for.
 #[derive(Debug, PartialEq)]
@@ -42,38 +43,42 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
     ItemOutcome::new(status, result).into()
 }
 
+module_args! {
+    /// `add_host`'s named arguments; any other name is a variable of the
+    /// new host (the spec is `open`), so they are read with `parse_named`.
+    pub struct Args {
+        /// The new host, with a port if `name:port`.
+        name: Option<String> ["name", "hostname", "host"],
+        // Three fields, not one with aliases: `groupname` wins over
+        // `groups` over `group`, as Ansible's action reads them, while
+        // `rprov modules` lists them in this order.
+        groups: Option<Vec<String>> ["groups"],
+        group: Option<Vec<String>> ["group"],
+        groupname: Option<Vec<String>> ["groupname"],
+    }
+}
+
 /// The host, its groups and variables from the rendered arguments.
 fn wanted(args: &Map<String, Json>) -> Result<NewHost, String> {
-    let raw = ["name", "hostname", "host"]
-        .iter()
-        .find_map(|k| args.get(*k))
+    let typed = Args::parse_named("add_host", args).map_err(|e| match e {
+        crate::modules::PlanError::Fail(m) => m,
+        other => format!("{other:?}"),
+    })?;
+    let raw = typed
+        .name
         .ok_or("one of `name`, `hostname` or `host` is required: the new host's name")?;
-    let raw = match raw {
-        Json::String(s) => s.trim().to_string(),
-        Json::Number(n) => n.to_string(),
-        other => return Err(format!("the host name must be text, got {other}")),
-    };
+    let raw = raw.trim();
     if raw.is_empty() {
         return Err("the host name is empty".into());
     }
-    let (name, port) = split_port(&raw);
-    let groups = match ["groupname", "groups", "group"]
-        .iter()
-        .find_map(|k| args.get(*k))
-    {
-        None | Some(Json::Null) => Vec::new(),
-        Some(Json::String(s)) => s.split(',').map(|g| g.trim().to_string()).collect(),
-        Some(Json::Array(a)) => a
-            .iter()
-            .map(|g| match g {
-                Json::String(s) => Ok(s.trim().to_string()),
-                other => Err(format!("group names must be text, got {other}")),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(other) => return Err(format!("`groups` must be a list, got {other}")),
-    };
+    let (name, port) = split_port(raw);
+    let groups = typed
+        .groupname
+        .or(typed.groups)
+        .or(typed.group)
+        .unwrap_or_default();
     let mut unique: Vec<String> = Vec::new();
-    for g in groups.into_iter().filter(|g| !g.is_empty()) {
+    for g in groups {
         if !unique.contains(&g) {
             unique.push(g);
         }

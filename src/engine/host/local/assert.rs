@@ -1,14 +1,36 @@
 //! `assert`: fails unless every condition in `that` holds.
 
 use super::*;
+use crate::modules::typed::module_args;
+
+module_args! {
+    /// `assert`'s arguments, as written: the conditions are evaluated and
+    /// the messages rendered only when they are needed.
+    pub struct Args {
+        that: Option<Json> ["that"],
+        fail_msg: Option<Json> ["fail_msg"],
+        msg: Option<Json> ["msg"],
+        success_msg: Option<Json> ["success_msg"],
+        /// Taken and checked as Ansible's; it changes only how verbose
+        /// Ansible's callback is, and rprov's output is the same either way.
+        #[allow(dead_code)]
+        quiet: bool ["quiet"] = false,
+    }
+}
 
 pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
-    h.with_resolver(task, layer, |h, r| assert(h, task, r))
+    let args = match written_args(h, task, layer, &["quiet"])
+        .and_then(|m| Args::parse("assert", &m).map_err(|e| args_failed(task, e)))
+    {
+        Ok(a) => a,
+        Err(msg) => return ItemOutcome::failed(msg).into(),
+    };
+    h.with_resolver(task, layer, |h, r| assert(h, task, &args, r))
         .into()
 }
 
-fn assert(h: &HostRunner, task: &Task, r: &Resolver) -> ItemOutcome {
-    let that: Vec<String> = match task.args.get("that") {
+fn assert(h: &HostRunner, task: &Task, args: &Args, r: &Resolver) -> ItemOutcome {
+    let that: Vec<String> = match &args.that {
         Some(Json::Array(a)) => a
             .iter()
             .map(|v| {
@@ -31,10 +53,10 @@ fn assert(h: &HostRunner, task: &Task, r: &Resolver) -> ItemOutcome {
         match h.eval(r, cond) {
             Ok(true) => {}
             Ok(false) => {
-                let msg = task
-                    .args
-                    .get("fail_msg")
-                    .or_else(|| task.args.get("msg"))
+                let msg = args
+                    .fail_msg
+                    .as_ref()
+                    .or(args.msg.as_ref())
                     .map(|m| text(m).unwrap_or_else(|e| e.to_string()))
                     .unwrap_or_else(|| format!("Assertion failed: {cond}"));
                 let mut o = ItemOutcome::failed(msg);
@@ -47,9 +69,9 @@ fn assert(h: &HostRunner, task: &Task, r: &Resolver) -> ItemOutcome {
             }
         }
     }
-    let msg = task
-        .args
-        .get("success_msg")
+    let msg = args
+        .success_msg
+        .as_ref()
         .map(|m| text(m).unwrap_or_default())
         .unwrap_or_else(|| "All assertions passed".into());
     let mut o = ItemOutcome::new(Status::Ok, Map::new());

@@ -1,20 +1,33 @@
 //! `debug`: prints a message or a variable's value; nothing changes.
 
 use super::*;
+use crate::modules::typed::module_args;
+
+module_args! {
+    /// `debug`'s arguments. `msg` and `var` stay as written: `msg` is
+    /// rendered only when shown, `var` is an expression to evaluate.
+    pub struct Args {
+        msg: Option<Json> ["msg"],
+        var: Option<Json> ["var"],
+        /// The `-v` count from which it shows anything.
+        verbosity: i64 ["verbosity"] = 0,
+    }
+}
 
 pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
-    let verbosity = task
-        .args
-        .get("verbosity")
-        .and_then(Json::as_u64)
-        .unwrap_or(0);
-    if u64::from(h.shared.reporter.verbose()) < verbosity {
+    let args = match written_args(h, task, layer, &["verbosity"])
+        .and_then(|m| Args::parse("debug", &m).map_err(|e| args_failed(task, e)))
+    {
+        Ok(a) => a,
+        Err(msg) => return ItemOutcome::failed(msg).into(),
+    };
+    if i64::from(h.shared.reporter.verbose()) < args.verbosity {
         return ItemOutcome::skipped("verbosity threshold not met").into();
     }
     h.with_resolver(task, layer, |h, r| {
         let mut result = Map::new();
         result.insert("changed".into(), json!(false));
-        let text = if let Some(var) = task.args.get("var").and_then(Json::as_str) {
+        let text = if let Some(var) = args.var.as_ref().and_then(Json::as_str) {
             let value = r
                 .context_for(&[], &[var])
                 .and_then(|ctx| h.shared.templater.eval_expr(var, &ctx));
@@ -46,11 +59,7 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
             result.insert(var.to_string(), v);
             text
         } else {
-            let msg = task
-                .args
-                .get("msg")
-                .cloned()
-                .unwrap_or(json!("Hello world!"));
+            let msg = args.msg.clone().unwrap_or(json!("Hello world!"));
             match h.render_json(r, &msg) {
                 Ok(v) => {
                     let text = json_text(&h.shared.reporter, &v);

@@ -6,6 +6,8 @@
 //! new in it), as Ansible's `add_dynamic_group` reports.
 
 use super::*;
+use crate::modules::args::Kind;
+use crate::modules::typed::{module_args, ArgValue};
 
 pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
     let args = match mapping_args(h, task, layer) {
@@ -34,30 +36,53 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
     ItemOutcome::new(status, result).into()
 }
 
+module_args! {
+    /// `group_by`'s arguments.
+    pub struct Args {
+        /// The group to put the host in.
+        key: Option<String> ["key"],
+        parents: Option<Groups> ["parents"],
+    }
+}
+
+/// Group names as Ansible's `group_by` action takes `parents`: a list, or
+/// one name (never split at commas, unlike a list argument's text).
+#[derive(Clone, Debug)]
+pub struct Groups(Vec<String>);
+
+impl ArgValue for Groups {
+    const KIND: Kind = Kind::List;
+    fn from_json(v: &Json) -> Result<Self, String> {
+        match v {
+            Json::String(s) => Ok(Groups(vec![s.clone()])),
+            Json::Array(a) => a
+                .iter()
+                .map(|p| match p {
+                    Json::String(s) => Ok(s.clone()),
+                    other => Err(format!("must be group names, got {other}")),
+                })
+                .collect::<Result<_, _>>()
+                .map(Groups),
+            other => Err(format!("must be a list of groups, got {other}")),
+        }
+    }
+}
+
 /// The group and its parents from the rendered arguments, with spaces made
 /// dashes as Ansible's action does.
 fn wanted(args: &Map<String, Json>) -> Result<(String, Vec<String>), String> {
-    let key = match args.get("key") {
-        Some(Json::String(s)) if !s.trim().is_empty() => s.replace(' ', "-"),
-        Some(Json::Number(n)) => n.to_string(),
-        Some(Json::Bool(b)) => if *b { "True" } else { "False" }.to_string(),
-        Some(Json::String(_)) => {
-            return Err("`key` is empty: it names the group to put the host in".into())
-        }
-        Some(other) => return Err(format!("`key` must be a group name, got {other}")),
+    let args = Args::parse("group_by", args).map_err(|e| match e {
+        crate::modules::PlanError::Fail(m) => m,
+        other => format!("{other:?}"),
+    })?;
+    let key = match args.key {
+        Some(s) if !s.trim().is_empty() => s.replace(' ', "-"),
+        Some(_) => return Err("`key` is empty: it names the group to put the host in".into()),
         None => return Err("the `key` argument is required: the group to put the host in".into()),
     };
-    let parents = match args.get("parents") {
-        None | Some(Json::Null) => vec!["all".to_string()],
-        Some(Json::String(s)) => vec![s.replace(' ', "-")],
-        Some(Json::Array(a)) => a
-            .iter()
-            .map(|p| match p {
-                Json::String(s) => Ok(s.replace(' ', "-")),
-                other => Err(format!("`parents` must be group names, got {other}")),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(other) => return Err(format!("`parents` must be a list of groups, got {other}")),
+    let parents = match args.parents {
+        None => vec!["all".to_string()],
+        Some(Groups(g)) => g.into_iter().map(|p| p.replace(' ', "-")).collect(),
     };
     Ok((key, parents))
 }
@@ -82,6 +107,9 @@ mod tests {
         assert_eq!(p, vec!["web-tier"]);
         let (_, p) = wanted(&args(json!({"key": "a", "parents": ["x", "y"]}))).unwrap();
         assert_eq!(p, vec!["x", "y"]);
+        // One name, as Ansible's action: a list argument's text would split.
+        let (_, p) = wanted(&args(json!({"key": "a", "parents": "x,y"}))).unwrap();
+        assert_eq!(p, vec!["x,y"]);
     }
 
     #[test]

@@ -13,6 +13,57 @@
 use std::path::Path;
 
 use super::*;
+use crate::modules::args::Kind;
+use crate::modules::typed::{choice, module_args, ArgValue};
+
+choice! {
+    /// How the variables meet ones of the same name: replaced, or merged
+    /// (mappings recursively, as Ansible's `combine`).
+    pub enum HashBehaviour { Replace = "replace", Merge = "merge" }
+}
+
+module_args! {
+    /// `include_vars`'s arguments (the file may also be its free-form text,
+    /// under `_raw_params`).
+    pub struct Args {
+        file: Option<String> ["file"],
+        dir: Option<String> ["dir"],
+        /// Puts every variable under this one name.
+        name: Option<String> ["name"],
+        /// How deep `dir` is walked (0: all the way).
+        depth: u64 ["depth"] = 0,
+        files_matching: Option<String> ["files_matching"],
+        ignore_files: Words ["ignore_files"] = Words(Vec::new()),
+        extensions: Option<Words> ["extensions"],
+        ignore_unknown_extensions: bool ["ignore_unknown_extensions"] = false,
+        hash_behaviour: HashBehaviour ["hash_behaviour"] = HashBehaviour::Replace,
+    }
+}
+
+/// A list as `include_vars` takes one: a list (an item that is not text
+/// as its JSON text), or words in one string, split at commas and spaces.
+#[derive(Clone, Debug)]
+pub struct Words(Vec<String>);
+
+impl ArgValue for Words {
+    const KIND: Kind = Kind::List;
+    fn from_json(v: &Json) -> Result<Self, String> {
+        match v {
+            Json::Array(a) => Ok(Words(
+                a.iter()
+                    .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                    .collect(),
+            )),
+            Json::String(s) => Ok(Words(
+                s.split([',', ' '])
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            )),
+            other => Err(format!("must be a list, got {other}")),
+        }
+    }
+}
 
 /// Arguments that choose one file, and those that choose a directory.
 const FILE_ARGS: &[&str] = &["file", "_raw_params"];
@@ -31,7 +82,13 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
         Err(msg) => return ItemOutcome::failed(msg).into(),
     };
     let args = split_raw(args);
-    let loaded = match load(h, task, &args) {
+    let loaded = match Args::parse("include_vars", &args)
+        .map_err(|e| match e {
+            crate::modules::PlanError::Fail(m) => m,
+            other => format!("{other:?}"),
+        })
+        .and_then(|typed| load(h, task, &args, &typed).map(|l| (l, typed)))
+    {
         Ok(l) => l,
         Err(msg) => {
             let mut o = ItemOutcome::failed(format!("{}: {msg}", task.origin));
@@ -39,13 +96,13 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
             return o.into();
         }
     };
-    let Included { mut vars, files } = loaded;
-    if let Some(name) = args.get("name").and_then(Json::as_str) {
+    let (Included { mut vars, files }, typed) = loaded;
+    if let Some(name) = typed.name {
         let all: Map<String, Json> = vars.into_iter().collect();
         vars = Vars::new();
-        vars.insert(name.to_string(), Json::Object(all));
+        vars.insert(name, Json::Object(all));
     }
-    if args.get("hash_behaviour").and_then(Json::as_str) == Some("merge") {
+    if typed.hash_behaviour == HashBehaviour::Merge {
         let merged: Vars = h.with_resolver(task, layer, |_, r| {
             vars.iter()
                 .map(|(k, v)| {
@@ -102,7 +159,14 @@ struct Included {
     files: Vec<PathBuf>,
 }
 
-fn load(h: &mut HostRunner, task: &Task, args: &Map<String, Json>) -> Result<Included, String> {
+/// The variables the task names. `args` (the mapping the task wrote) says
+/// which arguments were given at all, null ones too; `typed` their values.
+fn load(
+    h: &mut HostRunner,
+    task: &Task,
+    args: &Map<String, Json>,
+    typed: &Args,
+) -> Result<Included, String> {
     let dirs = args.keys().any(|k| DIR_ARGS.contains(&k.as_str()));
     let files = args.keys().any(|k| FILE_ARGS.contains(&k.as_str()));
     if dirs && files {
@@ -111,20 +175,19 @@ fn load(h: &mut HostRunner, task: &Task, args: &Map<String, Json>) -> Result<Inc
                 .into(),
         );
     }
-    let text = |k: &str| args.get(k).and_then(Json::as_str).map(str::to_string);
     let mut out = Included {
         vars: Vars::new(),
         files: Vec::new(),
     };
-    if let Some(dir) = text("dir") {
-        let root = dir_root(h, task, &dir);
+    if let Some(dir) = &typed.dir {
+        let root = dir_root(h, task, dir);
         if !root.exists() {
             return Err(format!("{} directory does not exist", root.display()));
         }
         if !root.is_dir() {
             return Err(format!("{} is not a directory", root.display()));
         }
-        let opts = DirOptions::from_args(args)?;
+        let opts = DirOptions::from_args(typed)?;
         let role_main = task
             .role
             .as_ref()
@@ -159,7 +222,8 @@ fn load(h: &mut HostRunner, task: &Task, args: &Map<String, Json>) -> Result<Inc
         }
         return Ok(out);
     }
-    let Some(file) = text("file").or_else(|| text("_raw_params")) else {
+    let raw = args.get("_raw_params").and_then(Json::as_str);
+    let Some(file) = typed.file.as_deref().or(raw) else {
         // `file:` given but null (a lookup with `errors='ignore'` that
         // found nothing): ansible-core's words for a file it cannot find.
         if args.get("file").is_some_and(Json::is_null) {
@@ -279,58 +343,34 @@ struct DirOptions {
 }
 
 impl DirOptions {
-    fn from_args(args: &Map<String, Json>) -> Result<Self, String> {
-        let depth = match args.get("depth") {
-            None | Some(Json::Null) => 0,
-            Some(v) => json_u64(v)
-                .ok_or_else(|| format!("`depth` must be a whole number, got {v}"))?
-                as usize,
-        };
-        let matching = match args.get("files_matching").and_then(Json::as_str) {
+    fn from_args(args: &Args) -> Result<Self, String> {
+        let matching = match &args.files_matching {
             Some(p) => Some(
                 regex::Regex::new(p)
                     .map_err(|e| format!("`files_matching`: invalid regular expression: {e}"))?,
             ),
             None => None,
         };
-        let ignore = list(args.get("ignore_files"))
+        let ignore = args
+            .ignore_files
+            .0
             .iter()
             .map(|p| {
                 regex::Regex::new(&format!("(?:{p})$"))
                     .map_err(|_| format!("Invalid regular expression: {p}"))
             })
             .collect::<Result<_, _>>()?;
-        let extensions = match args.get("extensions") {
-            None | Some(Json::Null) => vec!["yaml".into(), "yml".into(), "json".into()],
-            v => list(v),
+        let extensions = match &args.extensions {
+            None => vec!["yaml".into(), "yml".into(), "json".into()],
+            Some(Words(w)) => w.clone(),
         };
-        let ignore_unknown = args
-            .get("ignore_unknown_extensions")
-            .and_then(crate::truthy::as_bool)
-            .unwrap_or(false);
         Ok(DirOptions {
-            depth,
+            depth: usize::try_from(args.depth).unwrap_or(usize::MAX),
             matching,
             ignore,
             extensions,
-            ignore_unknown,
+            ignore_unknown: args.ignore_unknown_extensions,
         })
-    }
-}
-
-/// A list argument: a list, or words in one string.
-fn list(v: Option<&Json>) -> Vec<String> {
-    match v {
-        Some(Json::Array(a)) => a
-            .iter()
-            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
-            .collect(),
-        Some(Json::String(s)) => s
-            .split([',', ' '])
-            .filter(|w| !w.is_empty())
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
     }
 }
 
@@ -422,6 +462,26 @@ mod tests {
             ["a.yml", "z.yml", "b/x.yml", "b/c/y.yml"]
         );
         assert_eq!(names(walk(d.path(), 1).unwrap()), ["a.yml", "z.yml"]);
+    }
+
+    #[test]
+    fn typed_arguments_keep_include_vars_lists() {
+        let Json::Object(m) =
+            json!({"dir": "d", "extensions": "yml json,", "hash_behaviour": "merge"})
+        else {
+            unreachable!("a mapping")
+        };
+        let a = Args::parse("include_vars", &m).unwrap();
+        assert_eq!(
+            a.extensions.map(|w| w.0),
+            Some(vec!["yml".into(), "json".into()])
+        );
+        assert_eq!(a.hash_behaviour, HashBehaviour::Merge);
+        assert_eq!(a.depth, 0);
+        let Json::Object(m) = json!({"file": "x", "hash_behaviour": "combine"}) else {
+            unreachable!("a mapping")
+        };
+        assert!(Args::parse("include_vars", &m).is_err());
     }
 
     #[test]

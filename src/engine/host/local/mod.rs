@@ -21,6 +21,19 @@ mod pause;
 mod set_fact;
 mod validate_argument_spec;
 
+/// Each module's `module_args!` struct, named for `modules::SPECS` (the
+/// modules themselves stay private to the engine).
+pub(crate) mod args {
+    pub(crate) use super::add_host::Args as AddHost;
+    pub(crate) use super::assert::Args as Assert;
+    pub(crate) use super::debug::Args as Debug;
+    pub(crate) use super::fail::Args as Fail;
+    pub(crate) use super::group_by::Args as GroupBy;
+    pub(crate) use super::include_vars::Args as IncludeVars;
+    pub(crate) use super::pause::Args as Pause;
+    pub(crate) use super::validate_argument_spec::Args as ValidateArgumentSpec;
+}
+
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -141,6 +154,46 @@ fn mapping_args(h: &HostRunner, task: &Task, layer: &Vars) -> Result<Map<String,
         Ok(Json::Object(args)) => Ok(args),
         Ok(_) => Err(format!("{}: arguments must be a mapping", task.origin)),
         Err(e) => Err(e),
+    }
+}
+
+/// The task's arguments as written (a module renders its free values when
+/// it needs them, as `debug`'s `msg`), with the ones in `render` rendered:
+/// those of a kind the typed parse checks (`verbosity`, `quiet`), which a
+/// template may give.
+fn written_args(
+    h: &HostRunner,
+    task: &Task,
+    layer: &Vars,
+    render: &[&str],
+) -> Result<Map<String, Json>, String> {
+    // No arguments at all (`- debug:`) is an empty mapping, as it was when
+    // the module read them by name.
+    let mut args = match &task.args {
+        Json::Object(m) => m.clone(),
+        _ => Map::new(),
+    };
+    h.with_resolver(task, layer, |h, r| {
+        for name in render {
+            if let Some(v) = args
+                .get_mut(*name)
+                .filter(|v| crate::modules::args::has_template(v))
+            {
+                *v = h
+                    .render_json(r, v)
+                    .map_err(|e| arg_error(task.arg_origin(name), &e, r))?;
+            }
+        }
+        Ok(args)
+    })
+}
+
+/// A typed argument parse's failure as the task's message, at the task.
+fn args_failed(task: &Task, e: crate::modules::PlanError) -> String {
+    match e {
+        crate::modules::PlanError::Fail(m) => format!("{}: {m}", task.origin),
+        // `parse` fails only with `Fail`; anything else is shown as it is.
+        other => format!("{}: {other:?}", task.origin),
     }
 }
 

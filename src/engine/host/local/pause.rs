@@ -13,6 +13,42 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use super::*;
+use crate::modules::args::Kind;
+use crate::modules::typed::{module_args, ArgValue};
+
+module_args! {
+    /// `pause`'s arguments.
+    pub struct Args {
+        seconds: Option<Whole> ["seconds"],
+        minutes: Option<Whole> ["minutes"],
+        prompt: Option<String> ["prompt"],
+        /// Whether the answer to `prompt` is shown as it is typed.
+        echo: bool ["echo"] = true,
+    }
+}
+
+/// A duration as ansible-core's `int` argument takes it: a number whose
+/// fraction is cut (as Python's `int`), or text holding a whole one. Shown
+/// as a number, which the loader checks a literal one against.
+#[derive(Clone, Copy, Debug)]
+pub struct Whole(i64);
+
+impl ArgValue for Whole {
+    const KIND: Kind = Kind::Num;
+    fn from_json(v: &Json) -> Result<Self, String> {
+        match v {
+            Json::Number(n) => n
+                .as_i64()
+                .or_else(|| n.as_f64().map(|f| f.trunc() as i64))
+                .map(Whole)
+                .ok_or_else(|| format!("must be a whole number, got {v}")),
+            Json::String(s) => s.trim().parse::<i64>().map(Whole).map_err(|_| {
+                format!("is of type str and we were unable to convert to int: invalid literal for int() with base 10: '{s}'")
+            }),
+            other => Err(format!("must be a whole number, got {other}")),
+        }
+    }
+}
 
 /// What the task asked for, checked: the wait, or a prompt to answer.
 pub(in crate::engine::host) struct Pause {
@@ -37,34 +73,20 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
 /// Checks the arguments as ansible-core's argument spec does: `minutes` and
 /// `seconds` whole numbers (a fraction is cut, as Python's `int`), not both.
 pub(super) fn parse(args: &Map<String, Json>) -> Result<Pause, String> {
-    let whole = |key: &str| -> Result<Option<i64>, String> {
-        match args.get(key) {
-            None | Some(Json::Null) => Ok(None),
-            Some(Json::Number(n)) => Ok(n.as_i64().or_else(|| n.as_f64().map(|f| f.trunc() as i64))),
-            Some(Json::String(s)) => s.trim().parse::<i64>().map(Some).map_err(|_| {
-                format!("argument '{key}' is of type str and we were unable to convert to int: invalid literal for int() with base 10: '{s}'")
-            }),
-            Some(other) => Err(format!("argument '{key}' must be a whole number, got {other}")),
-        }
-    };
-    let (minutes, seconds) = (whole("minutes")?, whole("seconds")?);
-    let wait = match (minutes, seconds) {
+    let args = Args::parse("pause", args).map_err(|e| match e {
+        crate::modules::PlanError::Fail(m) => m,
+        other => format!("{other:?}"),
+    })?;
+    let wait = match (args.minutes, args.seconds) {
         (Some(_), Some(_)) => {
             return Err("parameters are mutually exclusive: minutes|seconds".into())
         }
-        (Some(m), None) => Some(((m.saturating_mul(60)).max(1) as u64, true)),
-        (None, Some(s)) => Some((s.max(1) as u64, false)),
+        (Some(Whole(m)), None) => Some(((m.saturating_mul(60)).max(1) as u64, true)),
+        (None, Some(Whole(s))) => Some((s.max(1) as u64, false)),
         (None, None) => None,
     };
-    let echo = match args.get("echo") {
-        None | Some(Json::Null) => true,
-        Some(v) => crate::truthy::as_bool(v)
-            .ok_or_else(|| format!("argument 'echo' is not a boolean: {v}"))?,
-    };
-    let prompt = match args.get("prompt") {
-        Some(Json::String(s)) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    };
+    let prompt = args.prompt.filter(|p| !p.is_empty());
+    let echo = args.echo;
     Ok(Pause { wait, prompt, echo })
 }
 

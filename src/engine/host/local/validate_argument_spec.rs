@@ -17,25 +17,40 @@
 
 use super::*;
 use crate::modules::args::py_repr;
+use crate::modules::typed::module_args;
+
+module_args! {
+    /// `validate_argument_spec`'s arguments, as written: the spec is data
+    /// (its descriptions may hold `{{`), `provided_arguments` is rendered
+    /// when read.
+    pub struct Args {
+        argument_spec: Option<Json> ["argument_spec"],
+        provided_arguments: Option<Json> ["provided_arguments"],
+        /// Handed back in the result (which role and entry point).
+        validate_args_context: Option<Json> ["validate_args_context"],
+    }
+}
 
 pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
-    h.with_resolver(task, layer, |h, r| validate_task(h, task, r))
+    let args = match written_args(h, task, layer, &[])
+        .and_then(|m| Args::parse("validate_argument_spec", &m).map_err(|e| args_failed(task, e)))
+    {
+        Ok(a) => a,
+        Err(msg) => return ItemOutcome::failed(msg).into(),
+    };
+    h.with_resolver(task, layer, |h, r| validate_task(h, task, args, r))
         .into()
 }
 
-fn validate_task(h: &HostRunner, task: &Task, r: &Resolver) -> ItemOutcome {
-    let context = task
-        .args
-        .get("validate_args_context")
-        .cloned()
-        .unwrap_or(json!({}));
+fn validate_task(h: &HostRunner, task: &Task, args: Args, r: &Resolver) -> ItemOutcome {
+    let context = args.validate_args_context.unwrap_or(json!({}));
     // The spec is data, never rendered: its descriptions may hold `{{`.
-    let spec = match task.args.get("argument_spec") {
-        Some(Json::Object(m)) => m.clone(),
+    let spec = match args.argument_spec {
+        Some(Json::Object(m)) => m,
         Some(other) => {
             return ItemOutcome::failed(format!(
                 "Incorrect type for argument_spec, expected dict and got {}",
-                py_class(other)
+                py_class(&other)
             ))
         }
         None => {
@@ -45,7 +60,7 @@ fn validate_task(h: &HostRunner, task: &Task, r: &Resolver) -> ItemOutcome {
             ))
         }
     };
-    let provided = match task.args.get("provided_arguments") {
+    let provided = match &args.provided_arguments {
         None => Map::new(),
         Some(v) => match h.render_json(r, v) {
             Ok(Json::Object(m)) => m,
