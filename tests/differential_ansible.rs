@@ -886,3 +886,25 @@ fn find_as_ansible() {
         "{summary}"
     );
 }
+
+/// `async` jobs as ansible-core runs them: `poll: 0` starts the command in
+/// the background and `async_status` (retried with `until`) gives its
+/// result once it finished; `poll` > 0 waits, and a command past its
+/// `async` seconds fails with ansible-core's message.
+#[test]
+fn async_jobs_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "async",
+        prepare: |_| {},
+        min_changed: 1,
+    });
+    let summary = out.read("summary");
+    assert_eq!(
+        summary,
+        "started=True finished=False id=True\n\
+         waited rc=3 stdout=done stderr=oops finished=True\n\
+         fast stdout=fast finished=True\n\
+         slow failed=True msg=async task did not complete within the requested time - 1s\n\
+         cleaned=True\n",
+    );
+}

@@ -52,6 +52,7 @@ fn base_args(module: &str, dir: &Path) -> Value {
         "raw" => json!({"_raw_params": "true"}),
         "script" => json!({"_raw_params": "s.sh"}),
         "getent" => json!({"database": "passwd", "key": "root"}),
+        "async_status" => json!({"jid": "j1.2"}),
         "known_hosts" => {
             json!({"name": "h", "key": "h ssh-ed25519 AAAAC3", "path": format!("{d}/known_hosts")})
         }

@@ -215,8 +215,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         script.push_str(&not_found_check(p));
     }
     // `timeout:` (coreutils) stops the command and its children with TERM,
-    // then KILL 5 s later, and exits 124 (read in the executor).
-    let exec = match cx.timeout {
+    // then KILL 5 s later, and exits 124 (read in the executor). An `async`
+    // job may run its `async` seconds at most, as ansible-core's wrapper
+    // kills it then.
+    let limit = match (cx.timeout, cx.async_job.map(|j| j.seconds)) {
+        (Some(t), Some(a)) => Some(t.min(a)),
+        (t, a) => t.or(a),
+    };
+    let exec = match limit {
         Some(secs) => format!("exec timeout -k 5 {secs}"),
         None => "exec".to_string(),
     };
@@ -253,8 +259,30 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             )]),
         );
     }
-    if let Some(secs) = cx.timeout {
+    if let Some(secs) = limit {
         result.insert("timeout".into(), json!(secs));
+    }
+    if let Some(job) = cx.async_job {
+        let jid = super::async_status::new_job_id();
+        result.insert("ansible_job_id".into(), json!(jid));
+        result.insert("started".into(), json!(true));
+        result.insert("finished".into(), json!(true));
+        result.insert(
+            "results_file".into(),
+            json!(super::async_status::results_file(&jid)),
+        );
+        if job.background() {
+            if stdin.is_some() {
+                return Err(PlanError::Fail(
+                    "`stdin` cannot be given to a job started in the background (`poll: 0`)".into(),
+                ));
+            }
+            let action = change::checked(changes, result)?;
+            return Ok(Decision::Run {
+                waits_for: "the command's result: commands do not run in check mode".into(),
+                action: super::async_status::in_background(action, &jid)?,
+            });
+        }
     }
     Ok(Decision::Run {
         waits_for: "the command's result: commands do not run in check mode".into(),

@@ -36,6 +36,7 @@ pub(crate) mod typed;
 // System modules: users, packages, lines in files, host identity, firewall.
 mod apt;
 mod assemble;
+mod async_status;
 mod authorized_key;
 mod authorized_keys_file;
 mod blockinfile;
@@ -180,6 +181,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("raw", free typed command::RawArgs),
     spec!("script", free typed script::Args),
     spec!("stat", typed stat::Args),
+    spec!("async_status", typed async_status::Args),
     spec!("get_url", typed get_url::Args),
     spec!("find", typed find::Args),
     spec!("setup", typed setup::Args),
@@ -470,6 +472,8 @@ pub struct PlanCx<'a> {
     /// The task's `timeout` in seconds (command and shell only; the loader
     /// refuses it on other modules).
     pub timeout: Option<u64>,
+    /// The task's `async` job (command and shell only, as `timeout`).
+    pub async_job: Option<crate::playbook::AsyncJob>,
 }
 
 impl PlanCx<'_> {
@@ -661,6 +665,7 @@ fn plan_module(cx: &PlanCx) -> Result<Decision, PlanError> {
         "command" | "shell" | "raw" => command::plan(cx),
         "script" => script::plan(cx),
         "stat" => stat::plan(cx),
+        "async_status" => async_status::plan(cx),
         "find" => find::plan(cx),
         "setup" => setup::plan(cx),
         "service_facts" => service_facts::plan(cx),

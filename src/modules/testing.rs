@@ -39,6 +39,7 @@ pub fn run(
             vault_password: None,
             environment: &env,
             timeout: None,
+            async_job: None,
         };
         match plan(&cx) {
             Err(PlanError::Need(probes)) => {

@@ -273,6 +273,7 @@ pub(crate) mod fixture {
                 vault_password: None,
                 environment: &self.env,
                 timeout: None,
+                async_job: None,
             }
         }
     }

@@ -4,7 +4,7 @@
 use serde_json::{json, Value as Json};
 
 use super::task::{Inherited, TaskScope};
-use super::{LoopExtended, Task, Vars};
+use super::{AsyncJob, LoopExtended, Task, Vars};
 use crate::diag::{LoadError, Origin};
 use crate::yaml::{Document, Node, Value};
 
@@ -35,6 +35,8 @@ pub(super) struct Keywords {
     any_errors_fatal: Option<bool>,
     throttle: Option<usize>,
     timeout: Option<(i64, Origin)>,
+    async_job: Option<(i64, Origin)>,
+    poll: Option<(i64, Origin)>,
     until: Option<String>,
     retries: Option<Json>,
     delay: Option<Json>,
@@ -136,6 +138,10 @@ pub const MAX_TIMEOUT: i64 = 100_000_000;
 const TIMEOUT_MODULES: &[&str] = &[
     "command", "shell", "raw", "debug", "assert", "fail", "set_fact", "meta", "block",
 ];
+
+/// Modules that run as an `async` job: commands, whose one program can be
+/// left running on the host.
+const ASYNC_MODULES: &[&str] = &["command", "shell"];
 
 /// The names `delegate_to` takes as the controller itself.
 pub use rprov_inventory::LOCALHOST;
@@ -289,6 +295,9 @@ impl Keywords {
         let throttle = whole_number(doc, node, "throttle", false)?
             .map(|(n, _)| usize::try_from(n).unwrap_or(usize::MAX));
         let timeout = whole_number(doc, node, "timeout", true)?.filter(|(n, _)| *n != 0);
+        // `async: 0` is a task that waits, as in ansible-core.
+        let async_job = whole_number(doc, node, "async", false)?.filter(|(n, _)| *n != 0);
+        let poll = whole_number(doc, node, "poll", false)?;
         let run_once = bool_of("run_once")?.unwrap_or(false);
         let (delegate_local, delegate_to) = match node.get("delegate_to") {
             None => (false, None),
@@ -349,6 +358,8 @@ impl Keywords {
             any_errors_fatal: bool_of("any_errors_fatal")?,
             throttle,
             timeout,
+            async_job,
+            poll,
             until: str_of("until")?,
             retries: node.get("retries").map(Node::to_json),
             delay: node.get("delay").map(Node::to_json),
@@ -453,6 +464,20 @@ impl Keywords {
                 .with_hint("put the timeout on the commands themselves; `uri`, `wait_for` and `apt` have their own timeout arguments"));
             }
         }
+        if let Some((_, at)) = &self.async_job {
+            if !ASYNC_MODULES.contains(&module) {
+                return Err(LoadError::new(
+                    at.clone(),
+                    format!("`async` is supported on command and shell tasks, not on `{module}`"),
+                )
+                .with_hint("rprov runs other modules in the one remote command of their host; only a command can run as a background job"));
+            }
+        }
+        // ansible-core polls every 15 s unless `poll` says otherwise.
+        let async_job = self.async_job.map(|(seconds, _)| AsyncJob {
+            seconds: seconds.unsigned_abs(),
+            poll: self.poll.map_or(15, |(p, _)| p.unsigned_abs()),
+        });
         Ok(Task {
             name: self.name,
             collections: inh.collections.clone(),
@@ -488,6 +513,7 @@ impl Keywords {
                 .unwrap_or(false),
             throttle: self.throttle.or(inh.throttle).unwrap_or(0),
             timeout: timeout.map(|(n, _)| n),
+            async_job,
             until: self.until,
             retries: self.retries,
             delay: self.delay,

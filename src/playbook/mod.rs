@@ -284,6 +284,9 @@ pub struct Task {
     /// the task fails when it runs longer. As written: a value out of
     /// ansible-core's range fails the task when it runs.
     pub timeout: Option<i64>,
+    /// `async` (with `poll`): the command runs for at most this long, and
+    /// with `poll: 0` in the background (see [`AsyncJob`]).
+    pub async_job: Option<AsyncJob>,
     pub until: Option<String>,
     pub retries: Option<serde_json::Value>,
     pub delay: Option<serde_json::Value>,
@@ -310,6 +313,24 @@ pub struct Block {
     pub block: Vec<Task>,
     pub rescue: Vec<Task>,
     pub always: Vec<Task>,
+}
+
+/// A task's `async` and `poll`, as ansible-core runs a job: with `poll` > 0
+/// the task waits for the command, which may run `seconds` at most (the
+/// polling itself is rprov's one remote command); with `poll: 0` the command
+/// is started in the background and the task goes on at once, leaving a
+/// job `async_status` asks about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AsyncJob {
+    pub seconds: u64,
+    pub poll: u64,
+}
+
+impl AsyncJob {
+    /// Started in the background (`poll: 0`).
+    pub fn background(&self) -> bool {
+        self.poll == 0
+    }
 }
 
 impl Task {

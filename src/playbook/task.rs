@@ -52,12 +52,14 @@ const TASK_KEYWORDS: &[&str] = &[
     "throttle",
     "any_errors_fatal",
     "timeout",
+    "async",
+    "poll",
     "module_defaults",
 ];
 
 /// Keywords Ansible has that rprov does not implement: refusing them beats
 /// silently doing something else.
-const UNSUPPORTED_KEYWORDS: &[&str] = &["delegate_facts", "async", "poll"];
+const UNSUPPORTED_KEYWORDS: &[&str] = &["delegate_facts"];
 
 /// What surrounding constructs (a role, an import, a block) pass down to the
 /// tasks inside them.

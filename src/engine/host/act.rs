@@ -95,7 +95,12 @@ impl HostRunner {
             match done {
                 Ok(true) => return Ok(o),
                 Ok(false) if attempt <= retries => {
-                    tokio::time::sleep(Duration::from_secs_f64(delay)).await
+                    tokio::time::sleep(Duration::from_secs_f64(delay)).await;
+                    // The next attempt looks again: what the host had may
+                    // have changed meanwhile (a background job, a service
+                    // starting), so a `stat` retried until a file shows up
+                    // must not answer from what it read the first time.
+                    self.link_mut().forget_host_state();
                 }
                 // With `failed_when`, its verdict on the last attempt is the
                 // task's, as Ansible judges a result by `failed_when_result`.
@@ -278,6 +283,7 @@ impl HostRunner {
             vault_password: self.shared.vault_password.as_deref(),
             environment: &compiled.environment,
             timeout: task_timeout(task)?,
+            async_job: task.async_job,
         };
         modules::plan(&cx).map_err(|e| match e {
             PlanError::Missing(m) => PlanError::Missing(at_task(task, &m)),
@@ -554,6 +560,11 @@ impl HostRunner {
                     let timeout = result.get("timeout").and_then(Json::as_u64);
                     let msg = if let Some(m) = not_found {
                         m
+                    } else if let (124, Some(secs), true) =
+                        (out.status, timeout, result.contains_key("ansible_job_id"))
+                    {
+                        // ansible-core's words for an `async` job past its time.
+                        format!("async task did not complete within the requested time - {secs}s")
                     } else if let (124, Some(secs)) = (out.status, timeout) {
                         // ansible-core's result of a task its `timeout` stopped.
                         result.insert(

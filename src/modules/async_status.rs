@@ -1,0 +1,261 @@
+//! `async` jobs: a command started in the background (`async: N`,
+//! `poll: 0`), and `async_status`, which asks about it.
+//!
+//! ansible-core leaves a job's result as JSON in `~/.ansible_async/<jid>`,
+//! written by its Python wrapper. rprov has no Python on the host, so the
+//! job leaves three files beside where that one would be: `<jid>.out` and
+//! `<jid>.err` (the command's output) and `<jid>.rc` (its exit status,
+//! moved into place when the command has ended, so its presence means
+//! "finished"). `async_status` reads them in one remote command and gives
+//! the result ansible-core's gives: `finished`, and once finished the
+//! command's `rc`, `stdout`, `stderr` and their `_lines`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine as _;
+use rprov_transport::quote;
+use serde_json::{json, Map, Value as Json};
+
+use super::change::{self, Change};
+use super::typed::{choice, module_args};
+use super::{Action, Decision, OutputMode, PlanCx, PlanError};
+
+/// Where jobs leave their files, as ansible-core's default `async_dir`.
+const ASYNC_DIR: &str = "$HOME/.ansible_async";
+
+/// Largest output of a job that `async_status` brings back, per stream.
+const MAX_OUTPUT: usize = 4 << 20;
+
+choice! {
+    /// What `async_status` does with the job.
+    pub enum Mode {
+        Status = "status",
+        Cleanup = "cleanup",
+    }
+}
+
+module_args! {
+    /// `async_status`'s arguments.
+    pub struct Args {
+        /// The `ansible_job_id` the job's task registered.
+        jid: String ["jid"],
+        mode: Mode ["mode"] = Mode::Status,
+    }
+}
+
+/// A new job id in ansible-core's shape (`j<12 digits>.<pid>`): unique
+/// within the controller's run and very unlikely to meet another run's.
+pub fn new_job_id() -> String {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let n = (nanos as u64).wrapping_add(COUNT.fetch_add(1, Ordering::Relaxed) * 7919);
+    format!("j{:012}.{}", n % 1_000_000_000_000, std::process::id())
+}
+
+/// The `results_file` a job's task registers, as the host's shell names it.
+pub fn results_file(jid: &str) -> String {
+    format!("~/.ansible_async/{jid}")
+}
+
+/// `action` (a command's) started in the background instead: the host's
+/// remote command returns at once, the command goes on detached from the
+/// session (its input and output are files), and the task registers the
+/// job (`finished: false`), as ansible-core's `poll: 0`.
+pub fn in_background(action: Action, jid: &str) -> Result<Action, String> {
+    let dir = ASYNC_DIR;
+    let j = quote(jid);
+    // The job runs in a session of its own (`setsid`): nothing that ends
+    // the login's session or process group (the remote command returning,
+    // the connection closing) reaches it. `$1` is the job's file prefix.
+    let job = format!(
+        "sh -c {} </dev/null >\"$1.out\" 2>\"$1.err\"; \
+         echo $? >\"$1.rc.part\" && mv \"$1.rc.part\" \"$1.rc\"",
+        quote(&action.script)
+    );
+    let script = format!(
+        "mkdir -p \"{dir}\" && chmod 700 \"{dir}\" || exit 1\n\
+         : >\"{dir}\"/{j}.out\n\
+         setsid sh -c {} rprov-job \"{dir}\"/{j} </dev/null >/dev/null 2>&1 &\n",
+        quote(&job)
+    );
+    let mut result = action.result;
+    result.insert("finished".into(), json!(false));
+    result.insert("changed".into(), json!(true));
+    Ok(Action {
+        touches_everything: true,
+        ..change::checked(
+            vec![Change::Raw {
+                script,
+                why: "a detached background job whose exit status lands in a file when it \
+                      ends: no typed change starts a process and leaves it running",
+            }],
+            result,
+        )?
+    })
+}
+
+pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let args = Args::from_cx(cx)?;
+    let dir = ASYNC_DIR;
+    let j = quote(&args.jid);
+    let script = match args.mode {
+        Mode::Status => format!(
+            "_rp_j=\"{dir}\"/{j}\n\
+             printf '%s\\n' {j}\n\
+             if [ -f \"$_rp_j.rc\" ]; then\n\
+             echo finished; cat \"$_rp_j.rc\"\n\
+             head -c {MAX_OUTPUT} \"$_rp_j.out\" 2>/dev/null | base64 -w0; echo\n\
+             head -c {MAX_OUTPUT} \"$_rp_j.err\" 2>/dev/null | base64 -w0; echo\n\
+             elif [ -f \"$_rp_j.out\" ]; then echo running\n\
+             else echo missing; fi\n"
+        ),
+        Mode::Cleanup => format!(
+            "_rp_j=\"{dir}\"/{j}\n\
+             printf '%s\\n' {j}\n\
+             rm -f \"$_rp_j.out\" \"$_rp_j.err\" \"$_rp_j.rc\" \"$_rp_j.rc.part\"\n\
+             echo erased\n"
+        ),
+    };
+    let action = change::checked(
+        vec![Change::Raw {
+            script,
+            why: "reads (or removes) the files a background job leaves, base64 for the output",
+        }],
+        Map::new(),
+    )?;
+    Ok(Decision::Run {
+        waits_for: "the job's state on the host".into(),
+        action: Action {
+            output: OutputMode::Parse(parse),
+            ..action
+        },
+    })
+}
+
+/// The job's state as ansible-core's `async_status` returns it.
+fn parse(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
+    let mut r = Map::new();
+    let mut lines = stdout.lines();
+    let jid = lines.next().unwrap_or_default().to_string();
+    r.insert("ansible_job_id".into(), json!(jid));
+    r.insert("results_file".into(), json!(results_file(&jid)));
+    r.insert("started".into(), json!(true));
+    let fail = |r: &mut Map<String, Json>, msg: String| {
+        r.insert("failed".into(), json!(true));
+        r.insert("finished".into(), json!(true));
+        r.insert("msg".into(), json!(msg));
+    };
+    if status != 0 {
+        fail(&mut r, format!("could not read the job: {}", stderr.trim()));
+        return r;
+    }
+    match lines.next() {
+        Some("running") => {
+            r.insert("finished".into(), json!(false));
+            r.insert("changed".into(), json!(false));
+        }
+        Some("erased") => {
+            r.insert("erased".into(), json!(results_file(&jid)));
+            r.insert("changed".into(), json!(false));
+        }
+        Some("finished") => {
+            let rc: i64 = lines
+                .next()
+                .and_then(|l| l.trim().parse().ok())
+                .unwrap_or(-1);
+            let text = |l: Option<&str>| {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(l.unwrap_or_default().trim())
+                    .unwrap_or_default();
+                let s = String::from_utf8_lossy(&bytes).into_owned();
+                // ansible-core's command strips one trailing newline.
+                s.strip_suffix('\n').map(str::to_string).unwrap_or(s)
+            };
+            let out = text(lines.next());
+            let err = text(lines.next());
+            r.insert("finished".into(), json!(true));
+            r.insert("changed".into(), json!(true));
+            r.insert("rc".into(), json!(rc));
+            r.insert(
+                "stdout_lines".into(),
+                json!(out.lines().collect::<Vec<_>>()),
+            );
+            r.insert(
+                "stderr_lines".into(),
+                json!(err.lines().collect::<Vec<_>>()),
+            );
+            r.insert("stdout".into(), json!(out));
+            r.insert("stderr".into(), json!(err));
+            if rc != 0 {
+                r.insert("failed".into(), json!(true));
+                r.insert("msg".into(), json!(format!("non-zero return code {rc}")));
+            }
+        }
+        _ => fail(&mut r, format!("could not find job {jid}")),
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_job_gives_the_commands_result() {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let out = format!(
+            "j1.2\nfinished\n3\n{}\n{}\n",
+            b64("one\ntwo\n"),
+            b64("bad\n")
+        );
+        let r = parse(0, &out, "");
+        assert_eq!(r["finished"], json!(true));
+        assert_eq!(r["rc"], json!(3));
+        assert_eq!(r["stdout"], json!("one\ntwo"));
+        assert_eq!(r["stdout_lines"], json!(["one", "two"]));
+        assert_eq!(r["stderr"], json!("bad"));
+        assert_eq!(r["failed"], json!(true));
+    }
+
+    #[test]
+    fn running_missing_and_erased() {
+        assert_eq!(parse(0, "j1.2\nrunning\n", "")["finished"], json!(false));
+        let missing = parse(0, "j1.2\nmissing\n", "");
+        assert_eq!(missing["failed"], json!(true));
+        assert_eq!(missing["msg"], json!("could not find job j1.2"));
+        assert_eq!(
+            parse(0, "j1.2\nerased\n", "")["erased"],
+            json!("~/.ansible_async/j1.2")
+        );
+    }
+
+    #[test]
+    fn job_ids_differ() {
+        let a = new_job_id();
+        let b = new_job_id();
+        assert_ne!(a, b);
+        assert!(a.starts_with('j') && a.contains('.'), "{a}");
+    }
+
+    #[test]
+    fn the_background_wrapper_quotes_the_command() {
+        let action = change::checked(
+            vec![Change::Raw {
+                script: "echo '$(x)'\n".into(),
+                why: "test",
+            }],
+            Map::new(),
+        )
+        .unwrap();
+        let bg = in_background(action, "j1.2").unwrap();
+        assert!(bg.script.contains("setsid sh -c '"), "{}", bg.script);
+        // The command is quoted twice (job in the wrapper, wrapper for setsid).
+        assert!(bg.script.contains("$(x)"), "{}", bg.script);
+        assert!(!bg.script.contains("\n$(x)"), "{}", bg.script);
+        assert_eq!(bg.result["finished"], json!(false));
+        assert!(bg.touches_everything);
+    }
+}
