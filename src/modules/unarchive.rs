@@ -145,8 +145,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let tmp = change::temp_path("/tmp/unarchive");
     let qtmp = quote(&tmp);
     let mut script = format!(
-        "mkdir -m 700 -- {qtmp}\n\
-         trap 'rm -rf -- {qtmp}' EXIT\n\
+        "_rp_tmp={qtmp}\n\
+         mkdir -m 700 -- \"$_rp_tmp\"\n\
+         trap 'rm -rf -- \"$_rp_tmp\"' EXIT\n\
          trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM\n"
     );
     let mut stdin = None;
@@ -493,9 +494,8 @@ fn functions(a: &Args, attrs: &Attrs, src: &str) -> String {
 /// `rp_unarchived`, `rp_attrs`, the members as `rp_file` lines, or
 /// `rp_error` lines.
 fn probe_script(a: &Args, attrs: &Attrs) -> String {
-    let mut s = String::from(
-        "_rp_fail() { printf '%s\\n' \"$1\" | sed 's/^/rp_error=/'; exit 0; }\n",
-    );
+    let mut s =
+        String::from("_rp_fail() { printf '%s\\n' \"$1\" | sed 's/^/rp_error=/'; exit 0; }\n");
     s.push_str(&functions(a, attrs, &quote(&a.src)));
     s.push_str(
         "_rp_pick\n\
@@ -642,4 +642,229 @@ fn parse_output(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
         m.insert("msg".into(), json!(msg));
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::testing::{self, fail_msg};
+    use crate::probe::{Fact, Probe};
+
+    /// Answers the stat of `dest` (a directory), `creates` (missing) and the
+    /// comparison probe with `probe`.
+    fn host(probe: &'static str) -> impl Fn(&Probe) -> Option<Fact> {
+        move |p| match p {
+            Probe::File { path, .. } if path == "/srv/app" => {
+                Some(Fact::File(testing::dir("755", "root")))
+            }
+            Probe::File { .. } => Some(Fact::File(FileState::missing())),
+            Probe::Shell { script } if script.contains("tar --diff") => {
+                Some(Fact::Text(probe.to_string()))
+            }
+            _ => None,
+        }
+    }
+
+    fn remote(extra: Json) -> Json {
+        let mut a = json!({"src": "/tmp/app.tgz", "dest": "/srv/app", "remote_src": true});
+        if let (Some(m), Json::Object(e)) = (a.as_object_mut(), extra) {
+            m.extend(e);
+        }
+        a
+    }
+
+    #[test]
+    fn creates_that_exists_skips_with_ansibles_message() {
+        let d = testing::run(
+            "unarchive",
+            json!({"src": "a.tgz", "dest": "/srv/app", "creates": "/srv/app/bin"}),
+            |p| match p {
+                Probe::File { path, .. } if path == "/srv/app/bin" => {
+                    Some(Fact::File(testing::dir("755", "root")))
+                }
+                _ => None,
+            },
+        )
+        .unwrap();
+        let Decision::Ok { result, msg } = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(msg.as_deref(), Some("skipped, since /srv/app/bin exists"));
+        assert_eq!(result["changed"], json!(false));
+    }
+
+    #[test]
+    fn dest_must_be_an_existing_directory() {
+        let r = testing::run("unarchive", remote(json!({})), |_| {
+            Some(Fact::File(FileState::missing()))
+        });
+        assert!(
+            matches!(&r, Err(PlanError::Missing(m)) if m == "dest '/srv/app' must be an existing dir")
+        );
+        let r = testing::run("unarchive", remote(json!({})), |_| {
+            Some(Fact::File(testing::file(b"x", "644", "root")))
+        });
+        assert_eq!(fail_msg(r), "dest '/srv/app' must be an existing dir");
+    }
+
+    #[test]
+    fn a_remote_archive_already_there_is_ok() {
+        let d = testing::run(
+            "unarchive",
+            remote(json!({"list_files": true})),
+            host("rp_handler=TgzArchive\nrp_unarchived=yes\nrp_attrs=same\nrp_file=top/\nrp_file=top/a\n"),
+        )
+        .unwrap();
+        let Decision::Ok { result, .. } = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(result["handler"], json!("TgzArchive"));
+        assert_eq!(result["files"], json!(["top/", "top/a"]));
+        assert_eq!(result["state"], json!("directory"));
+        assert_eq!(result["mode"], json!("0755"));
+    }
+
+    #[test]
+    fn a_remote_archive_that_differs_is_a_known_change() {
+        let d = testing::run(
+            "unarchive",
+            remote(json!({})),
+            host("rp_handler=ZipArchive\nrp_unarchived=no\nrp_attrs=same\n"),
+        )
+        .unwrap();
+        let Decision::Change { diffs, action } = &d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(diffs[0].attrs, ["unarchived from /tmp/app.tgz"]);
+        assert!(action.script.contains("unzip -o"));
+        // Owner or mode alone differing is a change too.
+        let d = testing::run(
+            "unarchive",
+            remote(json!({"mode": "0750"})),
+            host("rp_handler=TgzArchive\nrp_unarchived=yes\nrp_attrs=differ\n"),
+        )
+        .unwrap();
+        assert!(matches!(d, Decision::Change { .. }), "{d:?}");
+        let d = testing::run(
+            "unarchive",
+            remote(json!({"mode": "u+x"})),
+            host("rp_handler=TgzArchive\nrp_unarchived=yes\nrp_attrs=unknown\n"),
+        )
+        .unwrap();
+        assert!(matches!(d, Decision::Run { .. }), "{d:?}");
+    }
+
+    #[test]
+    fn a_missing_tool_fails_with_the_probes_message() {
+        let r = testing::run(
+            "unarchive",
+            remote(json!({})),
+            host("rp_error=Failed to find handler for \"/tmp/app.zip\".\nrp_error=Unable to find required 'unzip' binary in the path.\n"),
+        );
+        assert!(fail_msg(r).contains("'unzip'"));
+    }
+
+    #[test]
+    fn argument_errors() {
+        let r = testing::run(
+            "unarchive",
+            json!({"src": "https://u:pw@h/a.tgz", "dest": "/srv/app"}),
+            host(""),
+        );
+        assert_eq!(
+            fail_msg(r),
+            "Unsupported option, an URI src (https://u:********@h/a.tgz) is only supported when remote_src is True"
+        );
+        let r = testing::run("unarchive", remote(json!({"copy": false})), host(""));
+        assert!(fail_msg(r).contains("mutually exclusive"));
+    }
+
+    #[test]
+    fn a_controller_archive_travels_on_stdin_and_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("a.tgz");
+        std::fs::write(&src, b"not really a tarball").unwrap();
+        let d = testing::run(
+            "unarchive",
+            json!({"src": src.display().to_string(), "dest": "/srv/app"}),
+            host(""),
+        )
+        .unwrap();
+        let Decision::Run { action, .. } = &d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(action.stdin.as_deref(), Some(&b"not really a tarball"[..]));
+        assert!(action.script.contains("head -c 20 >"));
+        assert!(action.script.contains("_rp_tmp=/tmp/.rprov-"));
+        assert!(action.script.contains("trap 'rm -rf -- \"$_rp_tmp\"' EXIT"));
+    }
+
+    /// The probe and the run script on this machine, with real archives:
+    /// differs, unpacks, then is the same; a changed file differs again.
+    #[test]
+    fn scripts_compare_and_unpack_tar_and_zip() {
+        let work = tempfile::tempdir().unwrap();
+        let w = work.path();
+        std::fs::create_dir_all(w.join("src/top/sub")).unwrap();
+        std::fs::write(w.join("src/top/a.txt"), "hello\n").unwrap();
+        std::fs::write(w.join("src/top/sub/b.txt"), "b\n").unwrap();
+        let sh = |cmd: &str| {
+            let o = testing::run_sh(cmd, b"");
+            assert!(
+                o.status.success(),
+                "{cmd}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        };
+        let has_zip = std::process::Command::new("zip").arg("-v").output().is_ok();
+        sh(&format!("cd {}/src && tar czf ../a.tgz top", w.display()));
+        let mut archives = vec![("a.tgz", "TgzArchive")];
+        if has_zip {
+            sh(&format!("cd {}/src && zip -qr ../a.zip top", w.display()));
+            archives.push(("a.zip", "ZipArchive"));
+        }
+        for (name, handler) in archives {
+            let dest = w.join(format!("out-{name}"));
+            std::fs::create_dir(&dest).unwrap();
+            let a = Args::parse(
+                "unarchive",
+                json!({
+                    "src": w.join(name).display().to_string(),
+                    "dest": dest.display().to_string(),
+                    "remote_src": true,
+                    "list_files": true,
+                })
+                .as_object()
+                .unwrap(),
+            )
+            .unwrap();
+            let attrs = Attrs::default();
+            let probe = |want: &str| {
+                let o = testing::run_sh(&probe_script(&a, &attrs), b"");
+                let out = String::from_utf8_lossy(&o.stdout).to_string();
+                assert!(out.contains(&format!("rp_handler={handler}")), "{out}");
+                assert!(
+                    out.contains(&format!("rp_unarchived={want}")),
+                    "{name}: {out}"
+                );
+                assert!(out.contains("rp_file=top/sub/b.txt"), "{out}");
+            };
+            probe("no");
+            let o = testing::run_sh(&run_script(&a, &attrs, &a.src), b"");
+            let m = parse_output(
+                o.status.code().unwrap_or(-1),
+                &String::from_utf8_lossy(&o.stdout),
+                &String::from_utf8_lossy(&o.stderr),
+            );
+            assert_eq!(m["changed"], json!(true), "{m:?}");
+            assert_eq!(m["handler"], json!(handler));
+            assert_eq!(
+                std::fs::read_to_string(dest.join("top/sub/b.txt")).unwrap(),
+                "b\n"
+            );
+            probe("yes");
+            std::fs::write(dest.join("top/a.txt"), "HELLO\n").unwrap();
+            probe("no");
+        }
+    }
 }
