@@ -104,6 +104,9 @@ fn base_args(module: &str, dir: &Path) -> Value {
             json!({"url": "http://127.0.0.1:9/f", "dest": format!("{d}/dl"), "timeout": 2})
         }
         "wait_for" => json!({"path": format!("{d}/exists"), "timeout": 1}),
+        "unarchive" => {
+            json!({"src": format!("{d}/a.tgz"), "dest": format!("{d}"), "remote_src": true})
+        }
         // No text arguments: nothing hostile to feed them, but listed so a
         // text argument added later is.
         "service_facts" => json!({}),

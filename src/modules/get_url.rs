@@ -151,7 +151,7 @@ fn parse_checksum(s: &str) -> Result<Expected, PlanError> {
 
 /// The URL with a `user:password@` password masked, as ansible-core's
 /// `mask_url` returns it.
-fn mask_url(url: &str) -> String {
+pub(super) fn mask_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
@@ -315,7 +315,7 @@ fn already_there(
 
 /// A value for curl's config file: double-quoted, `\\` and `"` escaped. A
 /// line break would end the option (and could start another): refused.
-fn config_string(s: &str) -> Result<String, PlanError> {
+pub(super) fn config_string(s: &str) -> Result<String, PlanError> {
     if s.contains(['\n', '\r']) {
         return Err(PlanError::Fail(
             "`get_url`: URLs, headers and credentials cannot contain line breaks".into(),
@@ -377,7 +377,7 @@ fn curl_config(a: &Args, url: &str, no_cache: bool) -> Result<String, PlanError>
 /// Shell lines giving `target` (a quoted path or `"$var"`) the owner, group
 /// and mode asked for. A symbolic mode goes to chmod itself, which applies
 /// it to the mode the file has then, as ansible-core does.
-fn attr_lines(attrs: &Attrs, target: &str) -> String {
+pub(super) fn attr_lines(attrs: &Attrs, target: &str) -> String {
     let mut s = String::new();
     match (&attrs.owner, &attrs.group) {
         (Some(o), Some(g)) => s.push_str(&format!(

@@ -33,6 +33,7 @@ mod slurp;
 mod stat;
 mod tempfile;
 pub(crate) mod typed;
+mod unarchive;
 // System modules: users, packages, lines in files, host identity, firewall.
 mod apt;
 mod assemble;
@@ -183,6 +184,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("stat", typed stat::Args),
     spec!("async_status", typed async_status::Args),
     spec!("get_url", typed get_url::Args),
+    spec!("unarchive", typed unarchive::Args),
     spec!("find", typed find::Args),
     spec!("setup", typed setup::Args),
     spec!("service_facts", typed service_facts::Args),
@@ -689,6 +691,7 @@ fn plan_module(cx: &PlanCx) -> Result<Decision, PlanError> {
         "rolling_restart" => rolling_restart::plan(cx),
         "uri" => uri::plan(cx),
         "get_url" => get_url::plan(cx),
+        "unarchive" => unarchive::plan(cx),
         "wait_for" => wait_for::plan(cx),
         "ping" => plan_ping(cx),
         other => Err(PlanError::Fail(format!(

@@ -16,6 +16,7 @@ use serde_json::{Map, Value as Json};
 
 pub use self::read::Read;
 pub use self::systemctl::Systemctl;
+pub(crate) use self::write::temp_path;
 pub use self::write::TEMP_PREFIX;
 use self::write::{atomic_write_of, attr_lines, Source};
 use super::files::{self, Attrs};

@@ -54,7 +54,7 @@ pub enum Source<'a> {
 /// The temp file's name, chosen on the controller rather than by `mktemp` so
 /// that `validate`'s `%s` is a known, plain word (see [`validate_command`]).
 /// Random enough that two runs never pick the same one.
-fn temp_path(dest: &str) -> String {
+pub(crate) fn temp_path(dest: &str) -> String {
     use sha2::{Digest, Sha256};
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
