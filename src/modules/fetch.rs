@@ -74,7 +74,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         FileKind::Directory if args.fail_on_missing => return Err(PlanError::Fail(IS_DIR.into())),
         FileKind::Directory => {
             let msg = format!("{IS_DIR}, not transferring, ignored");
-            let result = [("msg".to_string(), json!(msg))].into_iter().collect();
+            let mut result = Map::new();
+            result.insert("changed".into(), json!(false));
+            result.insert("msg".into(), json!(msg));
             return Ok(Decision::Ok {
                 result,
                 msg: Some(msg),
