@@ -837,6 +837,32 @@ fn module_defaults_as_ansible() {
 /// skipped paths and stat fields (globs, regexes, `contains`, `size`, `age`,
 /// `depth`, links, `mode`, `limit`, checksums), as ansible-core's module
 /// reports them.
+/// `fetch` writes on the controller the bytes ansible-core's action plugin
+/// writes, where it writes them, and registers the same checksums; a second
+/// run of either tool changes nothing.
+#[test]
+fn fetch_as_ansible() {
+    fn sources(root: &Path) {
+        let src = root.join("src");
+        std::fs::create_dir_all(&src).expect("mkdir");
+        std::fs::write(src.join("a.txt"), "hello\n").expect("write");
+        let bin: Vec<u8> = (0..=255u8).rev().collect();
+        std::fs::write(src.join("b.bin"), bin).expect("write");
+    }
+    let out = same_as_ansible(&Case {
+        dir: "fetch",
+        prepare: sources,
+        min_changed: 3,
+    });
+    assert_eq!(out.read("got/a.txt"), "hello\n");
+    assert!(
+        out.read("registered.json")
+            .contains("the remote file does not exist, not transferring, ignored"),
+        "{}",
+        out.read("registered.json")
+    );
+}
+
 #[test]
 fn find_as_ansible() {
     fn tree(root: &Path) {

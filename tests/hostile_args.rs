@@ -40,6 +40,12 @@ const SHELL_BY_DESIGN: &[(&str, &str)] = &[
     ("script", "cmd"),
 ];
 
+/// Paths on the controller that the task creates (`fetch`'s `dest`, made
+/// with its parents as ansible-core's `makedirs_safe`): no shell sees them,
+/// and the value is fed under the test's directory so that the directories
+/// it names are not left outside it (`/nonexistent/…` would be created).
+const CONTROLLER_PATHS: &[(&str, &str)] = &[("fetch", "dest")];
+
 /// The minimal arguments that make each module's task plan, so that the
 /// hostile argument is the one under test. Paths point into `dir`.
 fn base_args(module: &str, dir: &Path) -> Value {
@@ -57,6 +63,7 @@ fn base_args(module: &str, dir: &Path) -> Value {
             json!({"name": "h", "key": "h ssh-ed25519 AAAAC3", "path": format!("{d}/known_hosts")})
         }
         "slurp" => json!({"src": "/etc/hostname"}),
+        "fetch" => json!({"src": "/etc/hostname", "dest": format!("{d}/fetched")}),
         "assemble" => json!({"src": format!("{d}"), "dest": format!("{d}/assembled")}),
         "pause" => json!({"seconds": 0}),
         "replace" => json!({"path": format!("{d}/li"), "regexp": "zzz", "replace": "y"}),
@@ -161,7 +168,11 @@ fn tasks(dir: &Path, evil: &str) -> Vec<Value> {
                 continue;
             }
             let mut a = base.clone();
-            a[arg.as_str()] = json!(evil);
+            a[arg.as_str()] = if CONTROLLER_PATHS.contains(&(module.as_str(), arg.as_str())) {
+                json!(format!("{}/{evil}", dir.display()))
+            } else {
+                json!(evil)
+            };
             tasks.push(json!({
                 "name": format!("{module} {arg}"),
                 module.as_str(): a,

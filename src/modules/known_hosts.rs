@@ -168,7 +168,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 /// `~` and `~/…` as the host's `$HOME` (of the user the task becomes), as
 /// ansible-core's `type='path'` expands them on the host; `~name/…` as that
 /// user's home directory.
-fn expand_home(cx: &PlanCx, path: &str) -> Result<String, PlanError> {
+pub(super) fn expand_home(cx: &PlanCx, path: &str) -> Result<String, PlanError> {
     let Some(rest) = path.strip_prefix('~') else {
         return Ok(path.to_string());
     };

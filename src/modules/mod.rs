@@ -17,6 +17,7 @@ pub use command::NOT_FOUND_MARK;
 mod copy;
 mod copy_tree;
 mod encoding;
+mod fetch;
 mod file;
 mod files;
 mod find;
@@ -189,6 +190,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("setup", typed setup::Args),
     spec!("service_facts", typed service_facts::Args),
     spec!("slurp", typed slurp::Args),
+    spec!("fetch", typed fetch::Args),
     spec!("known_hosts", typed known_hosts::Args),
     spec!("getent", typed getent::Args),
     spec!("tempfile", typed tempfile::Args),
@@ -368,6 +370,22 @@ pub enum Decision {
     /// ([`ansible_fallback`]): in check mode too, with `_ansible_check_mode`,
     /// since the module itself says what it would do.
     Fallback(Box<ansible_fallback::Fallback>),
+    /// A file to write on the controller, not the host (`fetch`): the
+    /// executor writes it unless in check mode, where it reports the change.
+    WriteLocal(Box<LocalWrite>),
+}
+
+/// What [`Decision::WriteLocal`] writes. The bytes were read from the host
+/// by the probe, so writing needs no further remote command.
+#[derive(Clone, Debug)]
+pub struct LocalWrite {
+    /// The controller path, replaced atomically (parents created).
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    /// What `--check` and `--diff` show.
+    pub diffs: Vec<Diff>,
+    /// The result the task registers.
+    pub result: Map<String, Json>,
 }
 
 impl Decision {
@@ -378,6 +396,7 @@ impl Decision {
         match self {
             Decision::Ok { result, .. } => Some(result),
             Decision::Change { action, .. } => Some(&mut action.result),
+            Decision::WriteLocal(w) => Some(&mut w.result),
             _ => None,
         }
     }
@@ -462,6 +481,8 @@ pub struct PlanCx<'a> {
     pub args: &'a Map<String, Json>,
     pub facts: &'a HashMap<Probe, Fact>,
     pub search: &'a SearchPaths,
+    /// The host's inventory name: `fetch` stores its copy under it.
+    pub inventory_hostname: &'a str,
     /// Old content is fetched for diffs only when the user will see them.
     pub want_diff: bool,
     /// Renders a template file with the task's variables.
@@ -674,6 +695,7 @@ fn plan_module(cx: &PlanCx) -> Result<Decision, PlanError> {
         "getent" => getent::plan(cx),
         "known_hosts" => known_hosts::plan(cx),
         "slurp" => slurp::plan(cx),
+        "fetch" => fetch::plan(cx),
         "assemble" => assemble::plan(cx),
         "tempfile" => tempfile::plan(cx),
         "user" => user::plan_user(cx),

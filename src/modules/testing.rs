@@ -34,6 +34,7 @@ pub fn run(
             args: &args,
             facts: &facts,
             search: &search,
+            inventory_hostname: "testhost",
             want_diff: true,
             render: &render,
             vault_password: None,
@@ -85,7 +86,9 @@ pub fn script(d: &Decision) -> &str {
         Decision::Change { action, .. }
         | Decision::Run { action, .. }
         | Decision::Refresh { action, .. } => &action.script,
-        Decision::Ok { .. } | Decision::Fallback(_) => panic!("expected an action, got {d:?}"),
+        Decision::Ok { .. } | Decision::Fallback(_) | Decision::WriteLocal(_) => {
+            panic!("expected an action, got {d:?}")
+        }
     }
 }
 
@@ -95,7 +98,9 @@ pub fn changes(d: &Decision) -> &[super::change::Change] {
         Decision::Change { action, .. }
         | Decision::Run { action, .. }
         | Decision::Refresh { action, .. } => &action.changes,
-        Decision::Ok { .. } | Decision::Fallback(_) => panic!("expected an action, got {d:?}"),
+        Decision::Ok { .. } | Decision::Fallback(_) | Decision::WriteLocal(_) => {
+            panic!("expected an action, got {d:?}")
+        }
     }
 }
 

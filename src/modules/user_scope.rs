@@ -268,6 +268,7 @@ pub(crate) mod fixture {
                 args: &self.args,
                 facts: &self.facts,
                 search: &self.search,
+                inventory_hostname: "testhost",
                 want_diff: self.want_diff,
                 render: &*self.render,
                 vault_password: None,

@@ -274,6 +274,7 @@ impl HostRunner {
             args,
             facts,
             search: &search,
+            inventory_hostname: &self.name,
             // A task's `diff:` wins over `--diff` (and `--check`, which
             // shows diffs), as Ansible's task keyword.
             want_diff: task
@@ -349,6 +350,22 @@ impl HostRunner {
                 self.run_action(action, become_).await
             }
             Decision::Fallback(fb) => self.run_fallback(&fb, become_, check).await,
+            Decision::WriteLocal(w) => {
+                let w = *w;
+                if !check {
+                    if let Err(e) = write_local(&w.path, &w.bytes) {
+                        let mut o = ItemOutcome::failed(format!(
+                            "Failed to fetch the file: writing {}: {e}",
+                            w.path.display()
+                        ));
+                        o.result.insert("dest".into(), json!(w.path));
+                        return Ok(o);
+                    }
+                }
+                let mut o = ItemOutcome::new(Status::Changed, w.result);
+                o.diffs = w.diffs;
+                Ok(o)
+            }
         }
     }
 
@@ -722,4 +739,30 @@ fn task_timeout(task: &Task) -> Result<Option<u64>, PlanError> {
         ))),
         t => Ok(t.map(|t| t.unsigned_abs())),
     }
+}
+
+/// Writes `bytes` to `path` on the controller (`fetch`'s copy): parents
+/// created, a temp file beside it renamed over it, so a reader never sees half
+/// a file and two hosts fetching to one `flat` path leave one whole copy. The
+/// old file's mode is kept; a new one gets 0644, as ansible-core's `open(…,
+/// 'wb')` gives under the usual umask.
+fn write_local(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let perms = std::fs::metadata(path)
+        .map(|m| m.permissions())
+        .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".rprov-fetch-")
+        .tempfile_in(&dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    std::fs::set_permissions(tmp.path(), perms)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
