@@ -743,12 +743,7 @@ mod tests {
             !is_ok(&again),
             "a crontab without its final line break is rewritten"
         );
-        let again = on_crontab(
-            json!({"name": "test cron task", "job": JOB}),
-            &format!("{want}"),
-            0,
-        )
-        .unwrap();
+        let again = on_crontab(json!({"name": "test cron task", "job": JOB}), &want, 0).unwrap();
         assert!(is_ok(&again), "{again:?}");
         assert_eq!(result(&again)["changed"], json!(false));
         assert_eq!(result(&again)["jobs"], json!(["test cron task"]));
