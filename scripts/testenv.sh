@@ -2,7 +2,8 @@
 # Idempotent setup of what rprov's integration tests need on a fresh Debian machine:
 # OpenSSH server (started per test by rprov-testbed, never as a system service),
 # sudo, iproute2 (network namespaces for multi-host fleets), vagrant (only to
-# `vagrant validate` vagrant/Vagrantfile: no provider is installed), and two local users:
+# `vagrant validate` vagrant/Vagrantfile: no provider is installed), cron (its `crontab`
+# for the cron module; the daemon is never started), and two local users:
 #   rprovtest  passwordless sudo        (the normal test login)
 #   rprovpw    sudo that wants a password (for the "sudo wants a password" test)
 # Safe to re-run: it checks before it changes anything. Runs as root, no stdin.
@@ -13,7 +14,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-PACKAGES="openssh-server openssh-client sudo iproute2 passwd age bsdutils vagrant"
+PACKAGES="openssh-server openssh-client sudo iproute2 passwd age bsdutils vagrant cron"
 
 missing=""
 for p in $PACKAGES; do

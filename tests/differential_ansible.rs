@@ -934,3 +934,113 @@ fn async_jobs_as_ansible() {
          cleaned=True\n",
     );
 }
+
+/// The test login's crontab, before the cron case: a line of its own, a
+/// variable, a job of ansible's to change and one to remove.
+const CRON_SEED: &str = "# kept as it is\nSHELL=/bin/sh\nMAILTO=\"root\"\n#Ansible: seeded\n0 1 * * * /bin/true\n#Ansible: old job\n* * * * * /bin/old\n";
+
+/// `crontab -u USER` with `args` (run as root by the test), its stdout.
+fn crontab(args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = Command::new("crontab")
+        .args(["-u", USER])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("crontab (run scripts/testenv.sh as root: it installs cron)");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).expect("crontab stdin");
+    }
+    drop(input);
+    let out = child.wait_with_output().expect("crontab");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `cron` leaves the test login's crontab as ansible-core's leaves it, with
+/// the same changed counts, in a run, a second run and `--check` (which
+/// writes nothing). The crontab is the login's own, so each tool starts from
+/// the same seeded one in turn; the test login's crontab is removed at the end.
+#[test]
+fn cron_leaves_the_crontab_ansible_leaves() {
+    struct Cleanup;
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            crontab(&["-r"], None);
+        }
+    }
+    let _cleanup = Cleanup;
+    let ansible = common::ansible_venv();
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::write_inventory(
+        work.path(),
+        &format!(
+            "{} ansible_python_interpreter={TARGET_PYTHON}\n",
+            sshd.inventory_line("web1")
+        ),
+    );
+    let dir = fixtures().join("differential").join("cron");
+    let seed = || {
+        crontab(&["-"], Some(CRON_SEED));
+        assert_eq!(crontab(&["-l"], None), CRON_SEED);
+    };
+    let rprov = |root: &Path, extra: &[&str]| {
+        let root = format!("root={}", root.display());
+        let mut args = vec!["-e", &root, "site.yml"];
+        args.extend_from_slice(extra);
+        let run = apply_json(&dir, &inv, &args);
+        run.expect_code(0);
+        (
+            run.recap("web1")["changed"].as_u64().unwrap_or(u64::MAX),
+            run.stdout,
+        )
+    };
+    let ansible_run = |root: &Path, extra: &[&str]| {
+        let out = run_ansible(&ansible, &dir, &inv, root, work.path(), extra);
+        (ansible_changed(&out, "web1"), out)
+    };
+    let by_ansible = target_dir(USER);
+    let by_rprov = target_dir(USER);
+
+    // --check first: the same count, and the crontab untouched.
+    seed();
+    let (a_check, text) = ansible_run(by_ansible.path(), &["--check"]);
+    assert_eq!(crontab(&["-l"], None), CRON_SEED, "{text}");
+    let (r_check, text) = rprov(by_rprov.path(), &["--check"]);
+    assert_eq!(
+        crontab(&["-l"], None),
+        CRON_SEED,
+        "rprov --check wrote:\n{text}"
+    );
+    assert_eq!(
+        r_check, a_check,
+        "--check counts: ansible {a_check}, rprov {r_check}"
+    );
+
+    seed();
+    let (a_first, text) = ansible_run(by_ansible.path(), &[]);
+    assert!(a_first >= 7, "{text}");
+    let (a_second, text) = ansible_run(by_ansible.path(), &[]);
+    assert_eq!(a_second, 0, "{text}");
+    let by_ansible_tab = crontab(&["-l"], None);
+
+    seed();
+    let (r_first, text) = rprov(by_rprov.path(), &[]);
+    assert_eq!(
+        r_first, a_first,
+        "first runs: ansible {a_first}, rprov {r_first}\n{text}"
+    );
+    let (r_second, text) = rprov(by_rprov.path(), &[]);
+    assert_eq!(r_second, 0, "rprov's second run changed something:\n{text}");
+    let by_rprov_tab = crontab(&["-l"], None);
+    assert_eq!(by_rprov_tab, by_ansible_tab);
+    let result =
+        |root: &Path| std::fs::read_to_string(root.join("cron-result")).unwrap_or_default();
+    assert_eq!(result(by_rprov.path()), result(by_ansible.path()));
+    // And ansible finds nothing to do in what rprov left.
+    let (again, text) = ansible_run(by_ansible.path(), &[]);
+    assert_eq!(again, 0, "ansible changed what rprov wrote:\n{text}");
+}

@@ -92,6 +92,13 @@ fn base_args(module: &str, dir: &Path) -> Value {
         "blockinfile" => json!({"path": format!("{d}/bi"), "block": "x", "create": true}),
         "hostname" => json!({"name": "rprov-hostile"}),
         "timezone" => json!({"name": "Etc/UTC"}),
+        // A file of its own in `dir`: the test login's crontab is left alone.
+        "cron" => json!({
+            "name": "rprov-hostile",
+            "job": "true",
+            "user": USER,
+            "cron_file": format!("{d}/cronfile"),
+        }),
         "ufw" => json!({"rule": "allow", "port": "22"}),
         "systemd" | "systemd_service" | "service" => {
             json!({"name": "rprov-hostile.service", "state": "started"})

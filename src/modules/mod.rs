@@ -16,6 +16,7 @@ pub(crate) mod command;
 pub use command::NOT_FOUND_MARK;
 mod copy;
 mod copy_tree;
+mod cron;
 mod encoding;
 mod fetch;
 mod file;
@@ -245,6 +246,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("lineinfile", typed lineinfile::Args),
     spec!("replace", typed replace::Args),
     spec!("blockinfile", typed blockinfile::Args),
+    spec!("cron", typed cron::Args),
     spec!("hostname", typed hostname::Args),
     spec!("timezone", typed timezone::Args),
     spec!("ufw", typed ufw::Args),
@@ -704,6 +706,7 @@ fn plan_module(cx: &PlanCx) -> Result<Decision, PlanError> {
         "apt" | "package" => apt::plan(cx),
         "lineinfile" => lineinfile::plan(cx),
         "blockinfile" => blockinfile::plan(cx),
+        "cron" => cron::plan(cx),
         "replace" => replace::plan(cx),
         "hostname" => hostname::plan(cx),
         "timezone" => timezone::plan(cx),
