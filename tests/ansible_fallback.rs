@@ -368,6 +368,52 @@ fn without_ansible_core_the_load_error_says_how_to_enable_it() {
     );
 }
 
+/// A task whose module rprov cannot run, on a condition (the other system's
+/// task of a role written for several: `yum` when RedHat), is no load error:
+/// it is skipped like any task whose condition is false, and fails with the
+/// load error's words only if it runs. Without a condition it stays a load
+/// error (the test above).
+#[test]
+fn a_conditional_task_rprov_cannot_run_fails_only_if_it_runs() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = work.path().join("out");
+    std::fs::create_dir(&out).expect("mkdir");
+    std::fs::write(
+        work.path().join("site.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+         \x20   - name: only on RedHat\n      yum: name=httpd\n      when: ansible_os_family | default('Debian') == 'RedHat'\n\
+         \x20   - name: on this host it runs\n      pip: name=requests\n      when: true\n      ignore_errors: true\n      register: p\n\
+         \x20   - copy:\n        dest: \"{{ out }}/msg\"\n        content: \"{{ p.msg }}\"\n",
+    )
+    .expect("write");
+    let run = rprov_env(
+        work.path(),
+        [
+            "apply",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            &format!("out={}", out.display()),
+            "site.yml",
+        ],
+        &[
+            ("RPROV_ANSIBLE_PYTHON", "/usr/bin/python3"),
+            ("PYTHONPATH", ""),
+        ],
+    );
+    run.expect_code(0);
+    let msg = std::fs::read_to_string(out.join("msg")).unwrap_or_default();
+    assert!(
+        msg.contains("site.yml:8:7: unknown module `pip`"),
+        "{msg}\n{}",
+        run.dump()
+    );
+    assert!(msg.contains("Ansible fallback is off"), "{msg}");
+    assert!(run.stdout.contains("skipped"), "{}", run.dump());
+}
+
 /// Roles installed by ansible-galaxy are found where Ansible finds them: in
 /// `~/.ansible/roles` (the default roles_path), in `$ANSIBLE_ROLES_PATH`, and
 /// in the `roles/` of an installed collection (`namespace.collection.role`,

@@ -4,10 +4,11 @@
 //! One `sh` loop on the host, so the wait costs one remote command. A port is
 //! tried with `nc -z` when the host's nc has it, else busybox's `nc`, else
 //! `curl telnet://`, else bash's `/dev/tcp` — Debian's minimal images have at
-//! least one. `search_regex` is an extended regular expression (`grep -E`),
+//! least one. `search_regex` is a Perl-compatible regular expression (`grep -P`, as close to Python's `re` as the host has),
 //! for files only. Like Ansible's module, it never reports a change; rprov
 //! runs nothing in check mode, so there it is reported as not run.
 
+use base64::Engine as _;
 use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
@@ -41,7 +42,47 @@ module_args! {
         search_regex: Option<String> ["search_regex"],
         connect_timeout: f64 ["connect_timeout"] = 5.0,
         msg: Option<String> ["msg"],
+        /// Peers whose connections `drained` does not wait for.
+        exclude_hosts: Option<Vec<String>> ["exclude_hosts"],
     }
+}
+
+/// The TCP states `drained` waits out, as `/proc/net/tcp` numbers them:
+/// ansible-core's default `active_connection_states` (ESTABLISHED,
+/// SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT).
+const ACTIVE_STATES: &str = "01 02 03 04 05 06";
+
+/// An IPv4 literal as `/proc/net/tcp` writes it (little-endian hex), or
+/// `None` for anything else.
+fn proc_hex(ip: &str) -> Option<String> {
+    let a: std::net::Ipv4Addr = ip.parse().ok()?;
+    let o = a.octets();
+    Some(format!("{:02X}{:02X}{:02X}{:02X}", o[3], o[2], o[1], o[0]))
+}
+
+/// A shell condition that holds when no connection to local port `port`
+/// (on `host`'s address, or any when `host` is 0.0.0.0 or not an IPv4
+/// literal) is in an active state, leaving out peers in `exclude`, as
+/// ansible-core's reading of `/proc/net/tcp` and `tcp6` counts them.
+fn drained_condition(port: i64, host: &str, exclude: &[String]) -> String {
+    let local = match proc_hex(host) {
+        Some(h) if h != "00000000" => h,
+        _ => String::new(),
+    };
+    let excluded: Vec<String> = exclude.iter().filter_map(|h| proc_hex(h)).collect();
+    format!(
+        "[ \"$(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v port={port:04X} -v local={local} \
+         -v states={states} -v skip={skip} \
+         'BEGIN {{ n = split(states, s, \" \"); for (i = 1; i <= n; i++) active[s[i]] = 1; \
+         m = split(skip, x, \",\"); for (i = 1; i <= m; i++) excluded[x[i]] = 1 }} \
+         $2 == \"local_address\" {{ next }} \
+         {{ split($2, l, \":\"); split($3, r, \":\"); ip = substr(r[1], length(r[1]) - 7) }} \
+         l[2] == port && ($4 in active) && !(ip in excluded) && \
+         (local == \"\" || substr(l[1], length(l[1]) - 7) == local) {{ c++ }} \
+         END {{ print c + 0 }}')\" = 0 ]",
+        states = quote(ACTIVE_STATES),
+        skip = quote(&excluded.join(",")),
+    )
 }
 
 /// `value` seconds of `key`, which must be finite and not negative.
@@ -112,9 +153,26 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         (None, Some(f), State::Started | State::Present) => {
             what = f.clone();
             match &regex {
-                Some(r) => format!("[ -f {q} ] && grep -Eq -- {} {q}", quote(r), q = quote(f)),
+                // Python's `re.search(…, re.MULTILINE)` over the whole
+                // file: PCRE (`grep -P`, `(?P<name>…)` and `\w` included)
+                // with the file as one record (`-z`) and `(?m)`.
+                Some(r) => format!(
+                    "[ -f {q} ] && grep -Pzq -- {re} {q}",
+                    re = quote(&format!("(?m){r}")),
+                    q = quote(f)
+                ),
                 None => format!("[ -e {} ]", quote(f)),
             }
+        }
+        (Some(p), None, State::Drained) => {
+            what = format!("{host}:{p}");
+            drained_condition(*p, &host, args.exclude_hosts.as_deref().unwrap_or_default())
+        }
+        (None, Some(_), State::Drained) => {
+            return Err(PlanError::Fail(
+                "state=drained should only be used for checking a port in the wait_for module"
+                    .into(),
+            ))
         }
         (None, Some(f), State::Stopped | State::Absent) => {
             what = f.clone();
@@ -149,13 +207,33 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
         _ => format!("Timeout when waiting for {what}"),
     });
+    // What the regex matched, for `match_groups`/`match_groupdict` (read
+    // on the controller from the match, with the regex, in base64: safe on
+    // a line whatever they hold).
+    let report_match = match (&regex, &path) {
+        (Some(r), Some(f)) => format!(
+            "echo rp_re={}; printf rp_match=; grep -Pzo -m1 -- {} {} | head -c 65536 | base64 -w0; echo; ",
+            base64::engine::general_purpose::STANDARD.encode(r),
+            quote(&format!("(?m){r}")),
+            quote(f)
+        ),
+        _ => String::new(),
+    };
+    // As ansible-core, the clock starts before `delay`: `elapsed` counts
+    // it, and the deadline is `timeout` from the start (a plain pause
+    // sleeps `delay`, then `timeout`).
+    let deadline = if sleep_only {
+        timeout + delay.ceil() as u64
+    } else {
+        timeout
+    };
     let script = format!(
         "{PORT_OPEN}\
-         sleep {delay}\n\
          _rp_t0=$(date +%s)\n\
+         sleep {delay}\n\
          while :; do\n\
-         \x20 if {cond}; then echo \"rp_elapsed=$(( $(date +%s) - _rp_t0 ))\"; exit 0; fi\n\
-         \x20 if [ $(( $(date +%s) - _rp_t0 )) -ge {timeout} ]; then echo \"rp_elapsed=$(( $(date +%s) - _rp_t0 ))\"; echo rp_timeout={t}; echo {m}; exit 0; fi\n\
+         \x20 if {cond}; then echo \"rp_elapsed=$(( $(date +%s) - _rp_t0 ))\"; {report_match}exit 0; fi\n\
+         \x20 if [ $(( $(date +%s) - _rp_t0 )) -ge {deadline} ]; then echo \"rp_elapsed=$(( $(date +%s) - _rp_t0 ))\"; echo rp_timeout={t}; echo {m}; exit 0; fi\n\
          \x20 sleep {sleep}\n\
          done\n",
         t = if sleep_only { "no" } else { "yes" },
@@ -199,6 +277,8 @@ fn parse_output(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
     m.insert("changed".into(), json!(false));
     let mut timed_out = false;
     let mut msg = String::new();
+    let mut regex = None;
+    let mut matched = None;
     for l in stdout.lines() {
         if let Some(v) = l.strip_prefix("rp_elapsed=") {
             m.insert(
@@ -209,7 +289,16 @@ fn parse_output(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
             timed_out = true;
         } else if let Some(v) = l.strip_prefix("rp_msg=") {
             msg = v.to_string();
+        } else if let Some(v) = l.strip_prefix("rp_re=") {
+            regex = decode(v);
+        } else if let Some(v) = l.strip_prefix("rp_match=") {
+            matched = decode(v);
         }
+    }
+    if let (Some(re), Some(text)) = (regex, matched) {
+        let (groups, named) = match_groups(&re, text.trim_end_matches('\0'));
+        m.insert("match_groups".into(), json!(groups));
+        m.insert("match_groupdict".into(), Json::Object(named));
     }
     if status != 0 {
         m.insert("failed".into(), json!(true));
@@ -225,6 +314,35 @@ fn parse_output(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
         m.insert("msg".into(), json!(msg));
     }
     m
+}
+
+fn decode(b64: &str) -> Option<String> {
+    base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+/// Python's `match.groups()` and `match.groupdict()` of `regex` over the
+/// text PCRE matched on the host. A regex Rust's engine cannot compile
+/// (look-around, back-references) gives none: the wait itself was PCRE's.
+fn match_groups(regex: &str, text: &str) -> (Vec<Json>, Map<String, Json>) {
+    let mut groups = Vec::new();
+    let mut named = Map::new();
+    let Ok(re) = regex::Regex::new(&format!("(?m){regex}")) else {
+        return (groups, named);
+    };
+    let Some(caps) = re.captures(text) else {
+        return (groups, named);
+    };
+    for (i, name) in re.capture_names().enumerate().skip(1) {
+        let value = caps.get(i).map_or(Json::Null, |g| json!(g.as_str()));
+        if let Some(n) = name {
+            named.insert(n.to_string(), value.clone());
+        }
+        groups.push(value);
+    }
+    (groups, named)
 }
 
 #[cfg(test)]
@@ -278,13 +396,39 @@ mod tests {
         assert!(!m.contains_key("failed"), "{m:?}");
     }
 
+    /// `drained` waits while a connection to the port is established, and
+    /// not for one from an excluded peer.
+    #[test]
+    fn port_drained() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let m = run(json!({"port": port, "state": "drained", "timeout": 2}));
+        assert!(!m.contains_key("failed"), "{m:?}");
+        let client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (server, _) = l.accept().unwrap();
+        let m = run(json!({"port": port, "state": "drained", "timeout": 1}));
+        assert_eq!(m.get("failed"), Some(&json!(true)), "{m:?}");
+        let m = run(
+            json!({"port": port, "state": "drained", "timeout": 1, "exclude_hosts": ["127.0.0.1"]}),
+        );
+        assert!(!m.contains_key("failed"), "{m:?}");
+        drop((client, server));
+    }
+
+    #[test]
+    fn match_groups_as_python() {
+        let (g, d) = match_groups(r"completed (?P<foo>\w+) ([0-9]+)", "completed data 123");
+        assert_eq!(g, vec![json!("data"), json!("123")]);
+        assert_eq!(d.get("foo"), Some(&json!("data")));
+    }
+
     #[test]
     fn bad_arguments() {
         for a in [
             json!({"port": 0}),
             json!({"port": 80, "path": "/x"}),
             json!({"port": 80, "search_regex": "x"}),
-            json!({"port": 80, "state": "drained"}),
+            json!({"path": "/x", "state": "drained"}),
             json!({"port": 80, "timeout": "soon"}),
         ] {
             let f = Fixture::new("wait_for", a.clone());

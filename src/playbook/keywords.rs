@@ -398,6 +398,12 @@ impl Keywords {
         self.name.is_some() || !self.listen.is_empty()
     }
 
+    /// Whether the task runs only on a condition: its own `when`, or one
+    /// from around it (a block, an import, a role entry).
+    pub(super) fn is_conditional(&self, inh: &Inherited) -> bool {
+        !self.when.is_empty() || !inh.when.is_empty()
+    }
+
     pub(super) fn fold_into(&self, inh: &mut Inherited) {
         inh.when.extend(self.when.iter().cloned());
         inh.tags.extend(self.tags.iter().cloned());

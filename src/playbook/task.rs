@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde_json::{Map, Value as Json};
+use serde_json::{json, Map, Value as Json};
 
 use super::keywords::Keywords;
 use super::role::{RoleLoader, RoleRequest};
@@ -254,7 +254,25 @@ fn parse_task_into(
             .get("collections")
             .and_then(super::keywords::comma_list)
             .unwrap_or_else(|| scope.inherited.collections.clone());
-        let fqcn = ansible_module(doc, mkey, &raw_name, &collections, scope)?;
+        let fqcn = match ansible_module(doc, mkey, &raw_name, &collections, scope) {
+            Ok(fqcn) => fqcn,
+            // A module rprov cannot run, on a task that runs only on a
+            // condition: the other system's task of a role written for
+            // several (`yum` when RedHat, `pip` when not Linux). It fails if
+            // it runs, with the same message; a host that skips it is fine,
+            // as under ansible-playbook.
+            Err((e, Deferrable::Yes)) if kw.is_conditional(&scope.inherited) => {
+                let msg = match e.hint {
+                    Some(h) => format!("{}: {}\n= help: {h}", e.origin, e.message),
+                    None => format!("{}: {}", e.origin, e.message),
+                };
+                let mut task = kw.into_task(doc, node, "fail", json!({ "msg": msg }), scope)?;
+                task.module_written = raw_name;
+                out.push(task);
+                return Ok(());
+            }
+            Err((e, _)) => return Err(e),
+        };
         let mut args = match local_args {
             Some(LocalArgs::Text(t)) => parse_free_form(&t, false),
             Some(LocalArgs::Map(m)) => m,
@@ -333,6 +351,14 @@ fn parse_task_into(
     Ok(())
 }
 
+/// Whether a module rprov cannot run may wait until its task runs (see
+/// `parse_task`): yes when Ansible has the module (or may: the fallback is
+/// off, so nothing can tell), no for a name nobody has (a typo, found now).
+enum Deferrable {
+    Yes,
+    No,
+}
+
 /// A module rprov does not have: Ansible's own, run through the fallback
 /// (`modules::ansible_fallback`), if ansible-core on the controller has it.
 /// Its fully qualified name, or the load error saying why it cannot run.
@@ -342,35 +368,37 @@ fn ansible_module(
     raw_name: &str,
     collections: &[String],
     scope: &TaskScope,
-) -> Result<String, LoadError> {
+) -> Result<String, (LoadError, Deferrable)> {
     use modules::ansible_fallback::{resolve, Resolution, ENABLE_HINT};
     let near = did_you_mean(modules::canonical_name(raw_name), modules::names());
     let at = doc.origin(mkey);
     match resolve(raw_name, collections, &scope.playbook_dir) {
         Resolution::Module(fqcn) => Ok(fqcn),
-        Resolution::ActionPlugin(fqcn) => Err(LoadError::new(
+        Resolution::ActionPlugin(fqcn) => Err((LoadError::new(
             at,
             format!(
                 "module `{raw_name}` is not native to rprov, and Ansible's `{fqcn}` cannot run through the fallback: its work is done by an action plugin on Ansible's controller"
             ),
         )
-        .with_hint("rewrite the task with rprov's modules (`rprov modules`), or run it with ansible-playbook")),
-        Resolution::NotFound => Err(LoadError::new(at, format!("unknown module `{raw_name}`"))
+        .with_hint("rewrite the task with rprov's modules (`rprov modules`), or run it with ansible-playbook"), Deferrable::Yes)),
+        Resolution::NotFound => Err((LoadError::new(at, format!("unknown module `{raw_name}`"))
             .with_hint(match (near, collection_requirements(raw_name, scope)) {
                 (_, Some(hint)) => hint,
                 (Some(s), None) => format!("did you mean `{s}`?"),
                 (None, None) => "neither rprov (`rprov modules`) nor ansible-core on this machine has it; for a collection's module, install the collection (`ansible-galaxy collection install NAMESPACE.NAME`)".to_string(),
-            })),
+            }), Deferrable::No)),
         // The first line does not depend on the machine: only the hint says
         // which Python was tried and why it could not import ansible-core.
-        Resolution::NoAnsible(why) => Err(LoadError::new(
+        // Without ansible-core nothing tells a module of Ansible's from a
+        // typo: a conditional task waits (its message keeps "did you mean").
+        Resolution::NoAnsible(why) => Err((LoadError::new(
             at,
             format!("unknown module `{raw_name}`: it is not native to rprov, and the Ansible fallback is off"),
         )
         .with_hint(match near {
             Some(s) => format!("did you mean `{s}`? Else, {ENABLE_HINT} ({why})"),
             None => format!("{ENABLE_HINT} ({why})"),
-        })),
+        }), Deferrable::Yes)),
     }
 }
 
