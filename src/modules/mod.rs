@@ -94,7 +94,8 @@ pub enum Runs {
     /// command. The engine runs it through its registry of local modules.
     Controller,
     /// Not over the open connection: it closes it and logs in afresh until
-    /// the host answers (`wait_for_connection`), with no decision over facts.
+    /// the host answers (`wait_for_connection`, `reboot`), with no decision
+    /// over facts.
     Reconnect,
 }
 
@@ -267,6 +268,21 @@ pub static SPECS: &[ModuleSpec] = &[
         ]
     ),
     spec!("wait_for", typed wait_for::Args),
+    spec!(
+        "reboot",
+        reconnects,
+        [
+            "boot_time_command",
+            "connect_timeout": Kind::Int,
+            "msg",
+            "post_reboot_delay": Kind::Int,
+            "pre_reboot_delay": Kind::Int,
+            "reboot_command",
+            "reboot_timeout": Kind::Int,
+            "search_paths": Kind::List,
+            "test_command",
+        ]
+    ),
 ];
 
 /// Collections whose module names rprov accepts with their prefix.

@@ -46,12 +46,17 @@ impl HostRunner {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            // `wait_for_connection` is no decision over facts: it waits
-            // and reconnects (see `wait_connection`).
+            // `wait_for_connection` and `reboot` are no decision over
+            // facts: they wait and reconnect (see `wait_connection` and
+            // `reboot`).
             let decision = if super::wait_connection::reconnects(task) {
-                Err(self
-                    .wait_for_connection(task, layer, &become_, check)
-                    .await?)
+                let module = crate::modules::spec(&task.module).map(|s| s.name);
+                Err(if module == Some("reboot") {
+                    self.reboot(task, layer, &become_, check).await?
+                } else {
+                    self.wait_for_connection(task, layer, &become_, check)
+                        .await?
+                })
             } else {
                 self.decide(tasks, i, layer, &become_, check, rest).await?
             };

@@ -20,6 +20,7 @@ mod fused;
 mod host_vars;
 mod link;
 pub(in crate::engine) mod local;
+mod reboot;
 mod remote;
 mod tasks;
 mod template_vars;

@@ -23,7 +23,7 @@
 
 use std::time::{Duration, Instant};
 
-use rprov_transport::Script;
+use rprov_transport::{Output, Script};
 use serde_json::{json, Map, Value as Json};
 
 use crate::playbook::{Task, Vars};
@@ -35,6 +35,33 @@ use super::*;
 /// connection (`wait_for_connection`): no decision over facts.
 pub(super) fn reconnects(task: &Task) -> bool {
     crate::modules::spec(&task.module).is_some_and(|s| s.runs == crate::modules::Runs::Reconnect)
+}
+
+/// The whole number of seconds `args` gives as `name` (`default` when it
+/// is missing), refused when negative, in the words of the task's origin.
+pub(super) fn whole_seconds(
+    task: &Task,
+    args: &Map<String, Json>,
+    name: &str,
+    default: i64,
+) -> Result<u64, String> {
+    let n = match args.get(name) {
+        None | Some(Json::Null) => default,
+        Some(Json::Number(n)) => n.as_i64().unwrap_or(-1),
+        Some(Json::String(s)) => s.trim().parse().unwrap_or(-1),
+        Some(other) => {
+            return Err(format!(
+                "{}: `{name}` must be a whole number of seconds, got {other}",
+                task.arg_origin(name)
+            ))
+        }
+    };
+    u64::try_from(n).map_err(|_| {
+        format!(
+            "{}: `{name}` must be a whole number of seconds, not negative: {n}",
+            task.arg_origin(name)
+        )
+    })
 }
 
 /// Ansible's defaults, in seconds.
@@ -57,25 +84,7 @@ impl HostRunner {
             Ok(_) => Map::new(),
             Err(msg) => return Ok(ItemOutcome::failed(msg)),
         };
-        let seconds = |name: &str, default: i64| -> Result<u64, String> {
-            let n = match args.get(name) {
-                None | Some(Json::Null) => default,
-                Some(Json::Number(n)) => n.as_i64().unwrap_or(-1),
-                Some(Json::String(s)) => s.trim().parse().unwrap_or(-1),
-                Some(other) => {
-                    return Err(format!(
-                        "{}: `{name}` must be a whole number of seconds, got {other}",
-                        task.arg_origin(name)
-                    ))
-                }
-            };
-            u64::try_from(n).map_err(|_| {
-                format!(
-                    "{}: `{name}` must be a whole number of seconds, not negative: {n}",
-                    task.arg_origin(name)
-                )
-            })
-        };
+        let seconds = |name: &str, default: i64| whole_seconds(task, &args, name, default);
         let read = (|| {
             Ok::<_, String>((
                 seconds("connect_timeout", CONNECT_TIMEOUT)?,
@@ -148,25 +157,9 @@ impl HostRunner {
         connect_timeout: u64,
         become_: &Option<String>,
     ) -> Result<(), String> {
-        self.close_connection().await;
-        let Some(target) = self.link().target.clone() else {
-            return Err("no host to connect to".into());
-        };
-        let mut opts = self.shared.opts.connect.clone();
-        opts.connect_timeout = Duration::from_secs(connect_timeout.max(1));
-        let conn = self
-            .open_connection(&target, &opts)
-            .await
-            .map_err(|e| e.to_string())?;
-        let started = Instant::now();
-        let ran = conn
-            .run(&Script::raw("echo pong"), None, become_.as_deref())
-            .await;
-        if !self.is_delegated() {
-            self.timings.ran(Phase::Apply, started, 1);
-        }
-        self.link_mut().conn = Some(conn);
-        let out = ran.map_err(|e| e.to_string())?;
+        let out = self
+            .run_afresh(Some(connect_timeout), "echo pong", become_)
+            .await?;
         if out.status == 0 && out.stdout_lossy().trim() == "pong" {
             Ok(())
         } else {
@@ -175,6 +168,60 @@ impl HostRunner {
                 out.status,
                 out.stderr_lossy().trim()
             ))
+        }
+    }
+
+    /// Closes the connection, opens a new one (ssh's ConnectTimeout
+    /// `connect_timeout` seconds, the run's own when `None`) and runs the
+    /// shell text `script` over it, as `become_`. The new connection is
+    /// kept for what follows. `Err` says why no output came back.
+    pub(super) async fn run_afresh(
+        &mut self,
+        connect_timeout: Option<u64>,
+        script: &str,
+        become_: &Option<String>,
+    ) -> Result<Output, String> {
+        self.close_connection().await;
+        let Some(target) = self.link().target.clone() else {
+            return Err("no host to connect to".into());
+        };
+        let mut opts = self.shared.opts.connect.clone();
+        if let Some(t) = connect_timeout {
+            opts.connect_timeout = Duration::from_secs(t.max(1));
+        }
+        let conn = self
+            .open_connection(&target, &opts)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.link_mut().conn = Some(conn);
+        self.run_over_link(script, become_).await
+    }
+
+    /// Runs the shell text `script` over the open connection, as `become_`,
+    /// counted as an applied command. A failed run closes the connection
+    /// (it may be one to a host that went down). `Err` says why no output
+    /// came back.
+    pub(super) async fn run_over_link(
+        &mut self,
+        script: &str,
+        become_: &Option<String>,
+    ) -> Result<Output, String> {
+        let Some(conn) = self.link().conn.as_ref() else {
+            return Err("no connection to the host".into());
+        };
+        let started = Instant::now();
+        let ran = conn
+            .run(&Script::raw(script), None, become_.as_deref())
+            .await;
+        if !self.is_delegated() {
+            self.timings.ran(Phase::Apply, started, 1);
+        }
+        match ran {
+            Ok(out) => Ok(out),
+            Err(e) => {
+                self.close_connection().await;
+                Err(e.to_string())
+            }
         }
     }
 }
