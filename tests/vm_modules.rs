@@ -16,8 +16,8 @@
 //! - ufw: defaults, rules with ports, protocols, comments and interfaces,
 //!   an inserted rule, enabled; its files are saved before and put back after.
 //! - service_facts on systemd, checked against `systemctl is-active` and
-//!   `is-enabled`, and wait_for_connection across a reboot the VM does to
-//!   itself (a new boot id after it).
+//!   `is-enabled`, and `reboot` (a new boot id after it) followed by
+//!   wait_for_connection; `reboot` in `--check` does not reboot.
 //!
 //! The VM tests boot the VM once (`vagrant/testvm.sh up`, reusing it when it
 //! already runs), run one at a time, and fail, naming what is missing, when
@@ -591,19 +591,23 @@ const VM_REBOOT_PLAY: &str = r#"
       command: cat /proc/sys/kernel/random/boot_id
       register: boot1
       changed_when: false
-    # From outside the connection: the command returns before the reboot.
     # `--force` stops the services at once (a TCG guest's orderly shutdown
-    # kept sshd answering for longer than any fixed delay), so the old boot
-    # is gone well within the delay below.
-    - name: reboot in 2 s
+    # kept sshd answering for a long time); `reboot` starts the command
+    # detached and waits for a new boot id, however long the old boot lasts.
+    - name: reboot
       become: true
-      command: systemd-run --on-active=2 /bin/systemctl reboot --force
-    - name: wait for it
-      wait_for_connection:
-        delay: 30
+      reboot:
+        reboot_command: systemd-run --on-active=2 /bin/systemctl reboot --force
+        post_reboot_delay: 5
         # A TCG boot on a busy 2-core machine has taken minutes (vm_site
         # waits as long).
-        timeout: 600
+        reboot_timeout: 600
+        connect_timeout: 10
+      register: r
+    # The host is up again: the first attempt answers.
+    - name: wait for it
+      wait_for_connection:
+        timeout: 60
       register: w
     - name: boot id after
       command: cat /proc/sys/kernel/random/boot_id
@@ -615,21 +619,38 @@ const VM_REBOOT_PLAY: &str = r#"
       assert:
         that:
           - boot1.stdout != boot2.stdout
-          - w.elapsed >= 30
+          - r is changed
+          - r.rebooted
+          - r.elapsed >= 5
+          - w is not changed
+          - w.elapsed < 60
           - sf.ansible_facts.services['ssh.service'].source == 'systemd'
           - ansible_facts.services['ssh.service'].state == 'running'
 "#;
 
-/// `service_facts` on systemd (the loopback host has none) and
-/// `wait_for_connection` across a real reboot: the VM reboots itself, the
-/// ssh master rprov held dies with the old boot, and the play goes on over
-/// a new connection to the new boot. What service_facts says is compared
+/// `reboot` in `--check`: a change, and nothing done.
+const VM_REBOOT_CHECK_PLAY: &str = r#"
+- hosts: vagrant
+  gather_facts: false
+  tasks:
+    - name: reboot
+      become: true
+      reboot:
+"#;
+
+/// `service_facts` on systemd (the loopback host has none), `reboot` and
+/// `wait_for_connection` after it: the VM reboots, the ssh master rprov
+/// held dies with the old boot, and the play goes on over a new connection
+/// to the new boot. What service_facts says is compared
 /// with `systemctl` asked directly.
 #[test]
 fn vm_service_facts_and_wait_for_connection_across_a_reboot() {
     vm_common::up();
     let _vm = vm_common::serial();
-    let tmp = vm_workdir(&[("play.yml", VM_REBOOT_PLAY)]);
+    let tmp = vm_workdir(&[
+        ("play.yml", VM_REBOOT_PLAY),
+        ("check.yml", VM_REBOOT_CHECK_PLAY),
+    ]);
     let a = apply(tmp.path(), &["-i", "hosts.ini", "play.yml"]);
     assert_eq!(a.code, 0, "{}", a.text);
     assert_eq!(a.counts().1, 0, "{}", a.text);
@@ -659,4 +680,12 @@ fn vm_service_facts_and_wait_for_connection_across_a_reboot() {
         }
         assert_eq!(s["status"].as_str(), Some(enabled.trim()), "{unit}: {s}");
     }
+
+    // In --check, `reboot` reports a change and leaves the host alone.
+    let boot_id = || vm_ok("boot id", "cat /proc/sys/kernel/random/boot_id");
+    let before = boot_id();
+    let a = apply(tmp.path(), &["-i", "hosts.ini", "check.yml", "--check"]);
+    assert_eq!(a.code, 0, "{}", a.text);
+    assert_eq!(a.counts(), (1, 0), "{}", a.text);
+    assert_eq!(boot_id(), before, "--check rebooted the host");
 }
