@@ -390,3 +390,148 @@ impl HostRunner {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::playbook::{Inherited, TaskScope};
+
+    /// A `reboot` task as the loader makes it.
+    fn task() -> Task {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tasks.yml");
+        std::fs::write(&path, "- reboot:\n").expect("write");
+        let scope = TaskScope {
+            role: None,
+            base_dir: dir.path().to_path_buf(),
+            playbook_dir: dir.path().to_path_buf(),
+            inherited: Inherited::default(),
+            depth: 0,
+            roles: None,
+            in_handlers: false,
+        };
+        let mut tasks = crate::playbook::parse_tasks_file(&path, &scope).expect("parse");
+        tasks.remove(0)
+    }
+
+    fn read(args: Json) -> Result<Args, String> {
+        let Json::Object(m) = args else {
+            panic!("not a mapping: {args}")
+        };
+        read_args(&task(), &m)
+    }
+
+    #[test]
+    fn the_defaults_are_ansibles_linux_ones() {
+        let a = read(json!({})).expect("args");
+        assert_eq!(a.boot_time_command, "cat /proc/sys/kernel/random/boot_id");
+        assert_eq!(a.test_command, "whoami");
+        assert_eq!((a.reboot_timeout, a.post_reboot_delay), (600, 0));
+        assert_eq!(a.connect_timeout, None);
+        assert_eq!(a.command.program, "shutdown");
+        assert_eq!(a.command.args, "-r 0 'Reboot initiated by Ansible'");
+        assert_eq!(
+            a.command.search_paths,
+            ["/sbin", "/bin", "/usr/sbin", "/usr/bin", "/usr/local/sbin"]
+        );
+    }
+
+    #[test]
+    fn the_delay_is_in_whole_minutes_and_the_message_quoted() {
+        let a =
+            read(json!({"pre_reboot_delay": "125", "msg": "it's $HOME", "post_reboot_delay": -3}))
+                .expect("args");
+        assert_eq!(a.command.args, format!("-r 2 {}", quote("it's $HOME")));
+        assert_eq!(a.post_reboot_delay, 0);
+    }
+
+    #[test]
+    fn a_reboot_command_is_split_at_its_first_space() {
+        let a = read(json!({
+            "reboot_command": "systemd-run --on-active=2 /bin/systemctl reboot --force",
+            "search_paths": "/opt/bin, /usr/bin",
+            "connect_timeout": 10,
+            "reboot_timeout": "60",
+        }))
+        .expect("args");
+        assert_eq!(a.command.program, "systemd-run");
+        assert_eq!(
+            a.command.args,
+            "--on-active=2 /bin/systemctl reboot --force"
+        );
+        assert_eq!(a.command.search_paths, ["/opt/bin", "/usr/bin"]);
+        assert_eq!((a.connect_timeout, a.reboot_timeout), (Some(10), 60));
+    }
+
+    #[test]
+    fn commands_must_be_text_and_timeouts_whole_seconds() {
+        let e = read(json!({"boot_time_command": ["uptime"]})).expect_err("refused");
+        assert!(
+            e.contains("Invalid value given for 'boot_time_command'"),
+            "{e}"
+        );
+        let e = read(json!({"reboot_command": 3})).expect_err("refused");
+        assert!(
+            e.contains("Invalid value given for 'reboot_command'"),
+            "{e}"
+        );
+        let e = read(json!({"reboot_timeout": -1})).expect_err("refused");
+        assert!(e.contains("not negative"), "{e}");
+        let e = read(json!({"search_paths": [["/bin"]]})).expect_err("refused");
+        assert!(e.contains("flat list of strings"), "{e}");
+    }
+
+    /// The script returns at once, and the program runs a second later with
+    /// its arguments, found in the search paths; one found nowhere is 127.
+    #[test]
+    fn the_reboot_command_runs_detached_from_the_search_paths() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).expect("mkdir");
+        let log = dir.path().join("log");
+        let fake = bin.join("shutdown");
+        std::fs::write(
+            &fake,
+            format!(
+                "#!/bin/sh\nprintf '%s|' \"$@\" > {}\n",
+                quote(&log.to_string_lossy())
+            ),
+        )
+        .expect("write");
+        let chmod = std::process::Command::new("chmod")
+            .arg("755")
+            .arg(&fake)
+            .status()
+            .expect("chmod");
+        assert!(chmod.success());
+        let mut a = read(json!({"msg": "it's now"})).expect("args");
+        a.command.search_paths = vec!["/nonexistent".into(), bin.to_string_lossy().into()];
+        let run = |script: String| {
+            std::process::Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .output()
+                .expect("sh")
+        };
+        let started = Instant::now();
+        let out = run(a.command.script());
+        assert!(out.status.success(), "{out:?}");
+        assert!(started.elapsed() < Duration::from_millis(900));
+        assert!(!log.exists(), "ran before the command returned");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !log.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let got = std::fs::read_to_string(&log).expect("the program ran");
+        assert_eq!(got, "-r|0|it's now|");
+
+        a.command.search_paths = vec!["/nonexistent".into()];
+        assert_eq!(run(a.command.script()).status.code(), Some(127));
+        assert_eq!(
+            a.command.not_found(),
+            "Unable to find command \"shutdown\" in search paths: ['/nonexistent']"
+        );
+    }
+}
