@@ -38,6 +38,10 @@ const SHELL_BY_DESIGN: &[(&str, &str)] = &[
     // must name a controller file, or nothing runs.
     ("script", "_raw_params"),
     ("script", "cmd"),
+    // `reboot`'s commands are run by the host's shell in ansible-core too.
+    ("reboot", "boot_time_command"),
+    ("reboot", "reboot_command"),
+    ("reboot", "test_command"),
 ];
 
 /// Paths on the controller that the task creates (`fetch`'s `dest`, made
@@ -125,6 +129,9 @@ fn base_args(module: &str, dir: &Path) -> Value {
         // text argument added later is.
         "service_facts" => json!({}),
         "wait_for_connection" => json!({"timeout": 5}),
+        // A stand-in `shutdown` (written by `run_hostile`) that does
+        // nothing: the boot id never changes, and the wait ends at once.
+        "reboot" => json!({"search_paths": [format!("{d}")], "reboot_timeout": 1}),
         other => panic!(
             "module `{other}` is new: give it base arguments in tests/hostile_args.rs so its \
              arguments are fed hostile values too"
@@ -214,6 +221,10 @@ fn run_hostile(evil_with: impl Fn(&Path) -> String, label: &str) {
     fs::write(dest.path().join("exists"), "present\n").expect("write");
     fs::write(work.path().join("t.j2"), "t\n").expect("write");
     fs::write(work.path().join("s.sh"), "#!/bin/sh\ntrue\n").expect("write");
+    let shutdown = dest.path().join("shutdown");
+    fs::write(&shutdown, "#!/bin/sh\ntrue\n").expect("write");
+    fs::set_permissions(&shutdown, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
     let evil = evil_with(canary.path());
     let literal = serde_json::to_string(&evil).expect("json");
     let literal = &literal[1..literal.len() - 1];
