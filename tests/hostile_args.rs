@@ -223,8 +223,11 @@ fn run_hostile(evil_with: impl Fn(&Path) -> String, label: &str) {
     fs::write(work.path().join("s.sh"), "#!/bin/sh\ntrue\n").expect("write");
     let shutdown = dest.path().join("shutdown");
     fs::write(&shutdown, "#!/bin/sh\ntrue\n").expect("write");
-    fs::set_permissions(&shutdown, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
+    fs::set_permissions(
+        &shutdown,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
     let evil = evil_with(canary.path());
     let literal = serde_json::to_string(&evil).expect("json");
     let literal = &literal[1..literal.len() - 1];

@@ -4,7 +4,8 @@
 //! ansible-core's action plugin on the same host: a host that answers, a port
 //! that is closed, `--check`; then a host that goes down and comes back
 //! (its sshd and every session killed, then started again on the same port)
-//! while rprov waits for it.
+//! while rprov waits for it. And `reboot`, built on the same reconnection,
+//! beside ansible-core's plugin with a stand-in boot id (nothing reboots).
 
 mod common;
 
@@ -36,16 +37,26 @@ fn both(
     home: &Path,
     extra: &[&str],
 ) -> (Map<String, Value>, Map<String, Value>, common::Run) {
+    both_with("site.yml", inv, home, extra)
+}
+
+/// [`both`] with another playbook of the fixtures.
+fn both_with(
+    playbook: &str,
+    inv: &Path,
+    home: &Path,
+    extra: &[&str],
+) -> (Map<String, Value>, Map<String, Value>, common::Run) {
     let v = common::ansible_venv();
     let by_ansible = target_dir(USER);
     let by_rprov = target_dir(USER);
     let root = format!("root={}", by_ansible.path().display());
-    let mut args = vec!["-e", &root, "site.yml"];
+    let mut args = vec!["-e", &root, playbook];
     args.extend(extra);
     let (ok, text) = common::ansible_playbook(&v, &dir(), inv, home, &args, &[]);
     assert!(ok, "ansible-playbook {extra:?} failed:\n{text}");
     let root = format!("root={}", by_rprov.path().display());
-    let mut args = vec!["-e", &root, "site.yml"];
+    let mut args = vec!["-e", &root, playbook];
     args.extend(extra);
     let run = apply_json(&dir(), inv, &args);
     run.expect_code(0);
@@ -215,4 +226,33 @@ fn a_host_that_goes_down_and_comes_back_is_reconnected() {
         t["hosts"]["web1"]["connections"].as_u64().unwrap_or(0) >= 2,
         "{t}"
     );
+}
+
+/// `reboot` with a "boot id" that changes at every reading and a reboot
+/// command that does nothing: the whole sequence (boot id, command, a new
+/// connection, the new boot id, `whoami`) runs on the loopback host, and
+/// registers what ansible-core's plugin registers; in `--check` both report
+/// a change and run nothing.
+#[test]
+fn reboot_registers_what_ansible_registers() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv =
+        common::one_host_inventory_with_python(work.path(), &sshd, "web1", "/usr/bin/python3");
+    let (a, r, run) = both_with("fake_reboot.yml", &inv, work.path(), &[]);
+    assert_eq!(status(&run, "reboot"), "changed", "{}", run.dump());
+    assert_eq!(keys(&a), keys(&r), "ansible: {a:?}\nrprov: {r:?}");
+    for (who, m) in [("ansible", &a), ("rprov", &r)] {
+        assert_eq!(m["changed"], true, "{who}: {m:?}");
+        assert_eq!(m["rebooted"], true, "{who}: {m:?}");
+        assert!(
+            m["elapsed"].as_u64().is_some_and(|e| e < 30),
+            "{who}: {m:?}"
+        );
+    }
+
+    let (a, r, run) = both_with("fake_reboot.yml", &inv, work.path(), &["--check"]);
+    assert_eq!(a, r, "registered results differ in --check");
+    assert_eq!(status(&run, "reboot"), "changed", "{}", run.dump());
+    assert_eq!(r["rebooted"], true, "{r:?}");
 }
