@@ -117,6 +117,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         .to_string();
     let after = wanted.line_value();
     let mut result = Map::new();
+    result.insert("changed".into(), json!(true));
     result.insert("msg".into(), json!(""));
     result.insert("current".into(), json!({ question.as_str(): after }));
     result.insert("previous".into(), json!({ question.as_str(): before }));
@@ -128,20 +129,23 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     action.stdin =
         Some(format!("{} {question} {} {after}\n", args.name, vtype.as_str()).into_bytes());
     action.touches = vec![CONFIG_DAT.into(), PASSWORDS_DAT.into()];
-    let show = |v: &str| {
-        if vtype == Vtype::Password {
-            MASK.to_string()
-        } else {
-            v.to_string()
+    // A password is never shown: its change is an attribute line alone.
+    let diff = if vtype == Vtype::Password {
+        Diff {
+            path: format!("debconf {}", args.name),
+            attrs: vec![format!("{question}: password {MASK} set (not shown)")],
+            ..Diff::default()
+        }
+    } else {
+        Diff {
+            path: format!("debconf {}", args.name),
+            before: Some(format!("{question}: {before}\n")),
+            after: Some(format!("{question}: {after}\n")),
+            attrs: Vec::new(),
         }
     };
     Ok(Decision::Change {
-        diffs: vec![Diff {
-            path: format!("debconf {}", args.name),
-            before: Some(format!("{question}: {}\n", show(&before))),
-            after: Some(format!("{question}: {}\n", show(&after))),
-            attrs: Vec::new(),
-        }],
+        diffs: vec![diff],
         action,
     })
 }
@@ -149,6 +153,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 /// Nothing to do: `current` is every answer the package has.
 fn unchanged(prev: Map<String, Json>) -> Decision {
     let mut result = Map::new();
+    result.insert("changed".into(), json!(false));
     result.insert("msg".into(), json!(""));
     result.insert("current".into(), Json::Object(prev));
     Decision::Ok { result, msg: None }
@@ -411,8 +416,8 @@ mod tests {
         ));
         let (diffs, action) = change(run(args, SHOW, "differs"));
         assert!(!action.script.contains("s3cret"));
-        assert_eq!(diffs[0].after.as_deref(), Some("pkg/pw: ********\n"));
-        assert!(!diffs[0].before.as_deref().unwrap_or("").contains("s3cret"));
+        assert_eq!(diffs[0].before, None);
+        assert!(diffs[0].attrs.iter().all(|a| !a.contains("s3cret")));
         let msg = fail_msg(run(
             json!({"name": "pkg", "question": "pkg/pw", "vtype": "password", "value": "x"}),
             SHOW,
