@@ -242,7 +242,10 @@ fn reset(target: &str) {
         }
         _ => return,
     };
-    if let Err(e) = std::process::Command::new("sh").args(["-c", script]).status() {
+    if let Err(e) = std::process::Command::new("sh")
+        .args(["-c", script])
+        .status()
+    {
         eprintln!("could not reset the machine before {target}: {e}");
     }
 }
