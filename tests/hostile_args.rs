@@ -96,6 +96,13 @@ fn base_args(module: &str, dir: &Path) -> Value {
         "blockinfile" => json!({"path": format!("{d}/bi"), "block": "x", "create": true}),
         "hostname" => json!({"name": "rprov-hostile"}),
         "timezone" => json!({"name": "Etc/UTC"}),
+        // A package no host has: the login is not root, so setting it fails.
+        "debconf" => json!({
+            "name": "rprov-hostile-pkg",
+            "question": "rprov-hostile/q",
+            "vtype": "string",
+            "value": "x",
+        }),
         // A file of its own in `dir`: the test login's crontab is left alone.
         "cron" => json!({
             "name": "rprov-hostile",

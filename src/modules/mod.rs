@@ -17,6 +17,7 @@ pub use command::NOT_FOUND_MARK;
 mod copy;
 mod copy_tree;
 mod cron;
+mod debconf;
 mod encoding;
 mod fetch;
 mod file;
@@ -248,6 +249,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("replace", typed replace::Args),
     spec!("blockinfile", typed blockinfile::Args),
     spec!("cron", typed cron::Args),
+    spec!("debconf", typed debconf::Args),
     spec!("hostname", typed hostname::Args),
     spec!("timezone", typed timezone::Args),
     spec!("ufw", typed ufw::Args),
@@ -723,6 +725,7 @@ fn plan_module(cx: &PlanCx) -> Result<Decision, PlanError> {
         "lineinfile" => lineinfile::plan(cx),
         "blockinfile" => blockinfile::plan(cx),
         "cron" => cron::plan(cx),
+        "debconf" => debconf::plan(cx),
         "replace" => replace::plan(cx),
         "hostname" => hostname::plan(cx),
         "timezone" => timezone::plan(cx),

@@ -132,6 +132,7 @@ impl Bench {
 
     /// Runs `target` with `tool` and reads the outcome.
     pub fn run(&self, tool: Tool, target: &str) -> Outcome {
+        reset(target);
         let work = tempfile::Builder::new()
             .prefix(&format!("rprov-conf-{target}-"))
             .tempdir()
@@ -228,6 +229,27 @@ impl Bench {
 }
 
 /// At most 200 characters of the first non-empty line, for a table cell.
+/// Puts back what a target leaves on the machine (the testbed's host is
+/// this one, over loopback ssh) that its next run would trip on: the
+/// `debconf` target sets answers it never removes and asserts that setting
+/// them is a change, so a second run, ansible-core's or rprov's after it,
+/// would fail on the first tool's leftovers.
+fn reset(target: &str) {
+    let script = match target {
+        "debconf" => {
+            "for p in ddclient ddclient2 libnss-ldapd libnns-ldap; do \
+             echo PURGE | debconf-communicate \"$p\" >/dev/null 2>&1; done"
+        }
+        _ => return,
+    };
+    if let Err(e) = std::process::Command::new("sh")
+        .args(["-c", script])
+        .status()
+    {
+        eprintln!("could not reset the machine before {target}: {e}");
+    }
+}
+
 fn one_line(s: &str) -> String {
     let line = s
         .lines()

@@ -175,6 +175,9 @@ impl HostRunner {
                     let prefix = format!("{}: ", tasks[i].origin);
                     o.result
                         .insert("msg".into(), json!(m.strip_prefix(&prefix).unwrap_or(&m)));
+                    // Nothing ran: Ansible's failed module result says so
+                    // (`changed: false`), and roles test it.
+                    o.result.insert("changed".into(), json!(false));
                     return Ok(Err(o));
                 }
                 Err(PlanError::Missing(m)) => return Ok(Err(self.missing(m, check))),
