@@ -1,9 +1,9 @@
-//! `deb822_repository` over a real sshd, as root through `become`: it
-//! writes a `.sources` file into the host's /etc/apt/sources.list.d (the
-//! module has no other destination), with ansible-core's text and mode
-//! 0644; a second run changes nothing, `--check` writes nothing, and
-//! `state: absent` removes it. The file has a random name and is removed
-//! whatever happens.
+//! `deb822_repository` and `apt_repository` over a real sshd, as root
+//! through `become`: each writes its file into the host's
+//! /etc/apt/sources.list.d (neither module has another destination) with
+//! ansible-core's text and mode; a second run changes nothing, `--check`
+//! writes nothing, and `state: absent` removes it. The files have random
+//! names and are removed whatever happens.
 
 mod common;
 
@@ -92,4 +92,61 @@ fn sources_file_written_reapplied_and_removed_as_root() {
     let again = apply_json(work.path(), &inv, &["absent.yml"]);
     again.expect_code(0);
     assert_eq!(again.recap("web1")["changed"], 0, "{}", again.dump());
+}
+
+/// `apt_repository` the same way: a `deb` line in its own `.list` file
+/// (`filename`), no cache update; re-applied, then removed.
+#[test]
+fn list_file_written_reapplied_and_removed_as_root() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let name = format!("rprov-test-{}-{nanos}", std::process::id());
+    let path = PathBuf::from(format!("/etc/apt/sources.list.d/{name}.list"));
+    let _cleanup = Cleanup(path.clone());
+    let task = |state: &str| {
+        format!(
+            r#"- hosts: web1
+  gather_facts: false
+  tasks:
+    - apt_repository:
+        repo: "deb [trusted=yes] http://deb.example.org/{name} stable main"
+        filename: "{name}"
+        mode: "0600"
+        update_cache: false
+        state: {state}
+      become: true
+"#
+        )
+    };
+    fs::write(work.path().join("present.yml"), task("present")).expect("playbook");
+    fs::write(work.path().join("absent.yml"), task("absent")).expect("playbook");
+
+    let check = apply_json(work.path(), &inv, &["--check", "present.yml"]);
+    check.expect_code(0);
+    assert_eq!(check.recap("web1")["changed"], 1, "{}", check.dump());
+    assert!(!path.exists(), "--check wrote {}", path.display());
+
+    let first = apply_json(work.path(), &inv, &["present.yml"]);
+    first.expect_code(0);
+    assert_eq!(first.recap("web1")["changed"], 1, "{}", first.dump());
+    assert_eq!(
+        fs::read_to_string(&path).expect("list file"),
+        format!("deb [trusted=yes] http://deb.example.org/{name} stable main\n")
+    );
+    let md = fs::metadata(&path).expect("list file");
+    assert_eq!(md.permissions().mode() & 0o7777, 0o600);
+
+    let second = apply_json(work.path(), &inv, &["present.yml"]);
+    second.expect_code(0);
+    assert_eq!(second.recap("web1")["changed"], 0, "{}", second.dump());
+
+    let gone = apply_json(work.path(), &inv, &["absent.yml"]);
+    gone.expect_code(0);
+    assert_eq!(gone.recap("web1")["changed"], 1, "{}", gone.dump());
+    assert!(!path.exists());
 }

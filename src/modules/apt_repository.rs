@@ -440,3 +440,141 @@ fn parse_files(out: &str) -> Result<Vec<SourceFile>, String> {
     }
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use serde_json::json;
+
+    use super::super::change::Change;
+    use super::super::testing::{self, changes, fail_msg};
+    use super::super::{Decision, PlanError};
+    use super::suggest_filename;
+    use crate::probe::{Fact, Probe};
+
+    const OLD: &str = "/etc/apt/sources.list.d/old.list";
+    const OLD_TEXT: &str =
+        "#deb   http://old.example.org/x   stable main #note\n\n# plain comment\ndeb-src http://old.example.org/x stable main\n";
+
+    /// Plans against a host whose `.list` files are `files` (path, text).
+    fn on(args: serde_json::Value, files: &[(&str, &str)]) -> Result<Decision, PlanError> {
+        let mut out = String::new();
+        for (p, t) in files {
+            out.push_str(&format!(
+                "@@rprov-file {p}\n@@rprov-to {p}\n{}\n@@rprov-end\n",
+                base64::engine::general_purpose::STANDARD.encode(t)
+            ));
+        }
+        testing::run("apt_repository", args, move |p| match p {
+            Probe::Shell { .. } => Some(Fact::Text(out.clone())),
+            _ => None,
+        })
+    }
+
+    fn writes(d: &Decision) -> Vec<(String, String)> {
+        changes(d)
+            .iter()
+            .filter_map(|c| match c {
+                Change::Write {
+                    dest,
+                    content: super::Content::Bytes(b),
+                    ..
+                } => Some((dest.clone(), String::from_utf8_lossy(b).into_owned())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn file_names_as_ansible_core_suggests_them() {
+        assert_eq!(
+            suggest_filename(
+                "deb [arch=amd64 signed-by=/etc/apt/keyrings/x.gpg] http://user:pw@deb.rprov-ref.example/debian-x bookworm main"
+            ),
+            "deb_rprov_ref_example_debian_x.list"
+        );
+        assert_eq!(
+            suggest_filename("deb http://dl.google.com/linux/chrome/deb/ stable main"),
+            "dl_google_com_linux_chrome_deb.list"
+        );
+    }
+
+    #[test]
+    fn a_new_line_goes_to_its_own_file_and_the_others_are_normalised() {
+        // ansible-core 2.19 wrote these texts for these arguments.
+        let d = on(
+            json!({
+                "repo": "deb [arch=amd64 signed-by=/etc/apt/keyrings/x.gpg] http://user:pw@deb.rprov-ref.example/debian-x bookworm main",
+                "update_cache": false,
+            }),
+            &[(OLD, OLD_TEXT)],
+        )
+        .unwrap();
+        assert_eq!(
+            writes(&d),
+            [
+                (
+                    OLD.to_string(),
+                    "# deb http://old.example.org/x stable main # note\n\n# plain comment\n\
+                     deb-src http://old.example.org/x stable main\n"
+                        .to_string()
+                ),
+                (
+                    "/etc/apt/sources.list.d/deb_rprov_ref_example_debian_x.list".to_string(),
+                    "deb [arch=amd64 signed-by=/etc/apt/keyrings/x.gpg] http://user:pw@deb.rprov-ref.example/debian-x bookworm main\n"
+                        .to_string()
+                )
+            ]
+        );
+        let Decision::Change { action, .. } = &d else {
+            panic!("a change")
+        };
+        assert_eq!(
+            action.result["sources_added"],
+            json!(["/etc/apt/sources.list.d/deb_rprov_ref_example_debian_x.list"])
+        );
+        assert!(!changes(&d).iter().any(|c| matches!(c, Change::Run { .. })));
+    }
+
+    #[test]
+    fn a_commented_line_is_enabled_in_place_then_nothing_to_do() {
+        let args = json!({"repo": "deb http://old.example.org/x stable main"});
+        let d = on(args.clone(), &[(OLD, OLD_TEXT)]).unwrap();
+        let enabled = "deb http://old.example.org/x stable main # note\n\n# plain comment\n\
+                       deb-src http://old.example.org/x stable main\n";
+        assert_eq!(writes(&d), [(OLD.to_string(), enabled.to_string())]);
+        // update_cache is on by default.
+        assert!(testing::script(&d).contains("apt-get update -q"));
+        let d = on(args, &[(OLD, enabled)]).unwrap();
+        assert!(matches!(d, Decision::Ok { .. }));
+    }
+
+    #[test]
+    fn absent_removes_the_line_and_an_emptied_file() {
+        let f = "/etc/apt/sources.list.d/x.list";
+        let d = on(
+            json!({"repo": "deb http://x.example/ stable main", "state": "absent", "update_cache": false}),
+            &[(f, "deb   http://x.example/ stable main\n")],
+        )
+        .unwrap();
+        assert_eq!(
+            changes(&d),
+            &[Change::Remove {
+                path: f.to_string()
+            }]
+        );
+        let Decision::Change { action, .. } = &d else {
+            panic!("a change")
+        };
+        assert_eq!(action.result["sources_removed"], json!([f]));
+    }
+
+    #[test]
+    fn ppa_and_invalid_lines_are_refused() {
+        assert!(fail_msg(on(json!({"repo": "ppa:x/y"}), &[])).contains("deb822_repository"));
+        assert_eq!(
+            fail_msg(on(json!({"repo": "http://x stable"}), &[])),
+            "Invalid repository string: http://x stable"
+        );
+    }
+}
