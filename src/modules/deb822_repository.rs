@@ -12,14 +12,18 @@
 //!
 //! `signed_by` is, as in ansible-core, a key file on the host (named as
 //! it is, and returned as `key_filename`), an inline key block or
-//! fingerprint (written into the file), or a URL — which ansible-core
-//! downloads into `/etc/apt/keyrings`; rprov refuses that one and says how
-//! to do it with `get_url`.
+//! fingerprint (written into the file), or a URL: the key is fetched by
+//! `curl` on the host in the read (ansible-core downloads it in check mode
+//! too), and written to `/etc/apt/keyrings/<name>.asc` (ASCII-armored) or
+//! `.gpg` when its bytes differ, the file naming that path.
 
+use base64::Engine;
+use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
+use sha2::{Digest, Sha256};
 
-use super::change::{self, Change, Content};
-use super::files::Attrs;
+use super::change::{self, Change, Content, Read};
+use super::files::{self, Attrs};
 use super::mode::Mode;
 use super::sysargs::both;
 use super::typed::{choice, module_args};
@@ -91,23 +95,30 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     // Python's `os.path.isfile`); its state is asked with the file's.
     let key_path = args.signed_by.as_deref().filter(|v| !v.contains('\n'));
     let (st, content) = both(cx.file(&dest, false), cx.content(&dest))?;
+    let mut key_change: Option<KeyWrite> = None;
     let key_filename = match key_path {
         Some(k) => {
             let ks = cx.file(k, true)?;
             if ks.kind == FileKind::File {
                 Some(k.to_string())
             } else if has_scheme(k) {
-                return Err(PlanError::Fail(format!(
-                    "deb822_repository: rprov does not download `signed_by` keys ({k}); \
-                     download it first with get_url to {KEYRINGS_DIR}/{slug}.asc (an \
-                     ASCII-armored key; .gpg for a binary one) and give that path as `signed_by`"
-                )));
+                key_change = fetch_key(cx, k, &slug)?;
+                Some(
+                    key_change
+                        .as_ref()
+                        .map_or(k.to_string(), |w| w.path.clone()),
+                )
             } else {
                 None
             }
         }
         None => None,
     };
+    // A downloaded key is named in the file by its path, as ansible-core's.
+    let mut args = args;
+    if let (Some(w), Some(_)) = (&key_change, &args.signed_by) {
+        args.signed_by = Some(w.path.clone());
+    }
     let repo = render(&args);
     let mut result = Map::new();
     result.insert("repo".into(), json!(repo));
@@ -125,7 +136,11 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     } else {
         vec!["state: absent → file".into()]
     };
-    if same && attr_lines.is_empty() {
+    let key_changes = match &key_change {
+        Some(w) => w.changes()?,
+        None => (Vec::new(), Vec::new()),
+    };
+    if same && attr_lines.is_empty() && key_changes.0.is_empty() {
         result.insert("changed".into(), json!(false));
         return Ok(Decision::Ok { result, msg: None });
     }
@@ -134,27 +149,35 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         path: dest.clone(),
         ..Diff::default()
     };
-    let change = if same {
-        Change::set_attrs(&dest, attrs, &st)
+    let (mut changes, mut diffs) = key_changes;
+    let change = if same && attr_lines.is_empty() {
+        None
+    } else if same {
+        Some(Change::set_attrs(&dest, attrs, &st))
     } else {
         diff.before = Some(old.unwrap_or_default());
         diff.after = Some(repo.clone());
-        Change::Write {
+        Some(Change::Write {
             dest: dest.clone(),
             attrs,
             existing: st,
             validate: None,
             backup: false,
             content: Content::Bytes(repo.into_bytes()),
-        }
+        })
     };
-    diff.attrs.append(&mut attr_lines);
-    let mut action = change::action(vec![change], &dest)?;
+    if let Some(c) = change {
+        diff.attrs.append(&mut attr_lines);
+        changes.push(c);
+        diffs.push(diff);
+    }
+    let mut action = change::action(changes, &dest)?;
+    if let Some(w) = &key_change {
+        action.touches.push(w.path.clone());
+        action.touches.push(KEYRINGS_DIR.to_string());
+    }
     action.result = result;
-    Ok(Decision::Change {
-        diffs: vec![diff],
-        action,
-    })
+    Ok(Decision::Change { diffs, action })
 }
 
 /// `state: absent`: the `.sources` file goes, and the keys ansible-core
@@ -203,6 +226,141 @@ fn absent(cx: &PlanCx, slug: &str, dest: &str) -> Result<Decision, PlanError> {
     action.result = result;
     Ok(Decision::Change { diffs, action })
 }
+
+/// A key fetched from a URL, to be at `path` (`/etc/apt/keyrings/<name>.asc`
+/// or `.gpg`), and what is there now.
+struct KeyWrite {
+    path: String,
+    bytes: Vec<u8>,
+    existing: FileState,
+    dir: FileState,
+}
+
+impl KeyWrite {
+    /// The changes and diffs that put the key in place, mode 0644, the
+    /// keyrings directory made 0755 first if missing, as ansible-core's
+    /// `ensure_keyrings_dir`; none when it is there already.
+    fn changes(&self) -> Result<(Vec<Change>, Vec<Diff>), String> {
+        let attrs = Attrs {
+            mode: Some(Mode::Octal(0o644)),
+            ..Attrs::default()
+        };
+        let same = self.existing.kind == FileKind::File
+            && self.existing.sha256.as_deref()
+                == Some(hex::encode(Sha256::digest(&self.bytes)).as_str());
+        let mut attr_lines = if self.existing.exists() {
+            attrs.changes(&self.existing)?
+        } else {
+            vec!["state: absent → file".into()]
+        };
+        let mut changes = Vec::new();
+        let mut diffs = Vec::new();
+        if !self.dir.exists() {
+            let (d, c) = files::create_dir(
+                KEYRINGS_DIR,
+                &Attrs {
+                    owner: Some("root".into()),
+                    group: Some("root".into()),
+                    mode: Some(Mode::Octal(0o755)),
+                },
+            )?;
+            diffs.push(d);
+            changes.push(c);
+        }
+        if same && attr_lines.is_empty() {
+            return Ok((changes, diffs));
+        }
+        let mut diff = Diff {
+            path: self.path.clone(),
+            ..Diff::default()
+        };
+        if same {
+            changes.push(Change::set_attrs(&self.path, attrs, &self.existing));
+        } else {
+            if !attr_lines.iter().any(|l| l.starts_with("state:")) {
+                attr_lines.insert(0, "content: the key fetched differs".into());
+            }
+            changes.push(Change::Write {
+                dest: self.path.clone(),
+                attrs,
+                existing: self.existing.clone(),
+                validate: None,
+                backup: false,
+                content: Content::Bytes(self.bytes.clone()),
+            });
+        }
+        diff.attrs = attr_lines;
+        diffs.push(diff);
+        Ok((changes, diffs))
+    }
+}
+
+/// The key at `url`, fetched by `curl` on the host (the URL given in its
+/// config on stdin, never on a command line), and what is at both of its
+/// possible paths; `None` when the server sent nothing (ansible-core then
+/// names the URL itself in the file).
+fn fetch_key(cx: &PlanCx, url: &str, slug: &str) -> Result<Option<KeyWrite>, PlanError> {
+    let config = format!(
+        "url = {}\nuser-agent = \"ansible-httpget\"\n",
+        super::get_url::config_string(url)?
+    );
+    let curl = |out: &str| {
+        format!(
+            "printf '%s' {} | curl -q -K - -f -s -S -L --max-time 30 {out}",
+            quote(&config)
+        )
+    };
+    let script = format!(
+        "if ! command -v curl >/dev/null; then echo 'nocurl'; exit 0; fi\n\
+         _rp_b=$({} | base64 -w0)\n\
+         if [ -n \"$_rp_b\" ]; then printf 'ok %s\\n' \"$_rp_b\"; \
+         elif _rp_e=$({} 2>&1); then echo 'empty'; \
+         else printf 'fail %s\\n' \"$_rp_e\"; fi\n",
+        curl(""),
+        curl("-o /dev/null")
+    );
+    let asc = format!("{KEYRINGS_DIR}/{slug}.asc");
+    let gpg = format!("{KEYRINGS_DIR}/{slug}.gpg");
+    let (answer, (dir, (a, g))) = both(
+        cx.ask_one(Read::Raw {
+            script,
+            why: "the `signed_by` key from its URL, as ansible-core fetches it (in check mode \
+                  too): curl with the URL in its config on stdin, the bytes base64-encoded",
+        }),
+        both(
+            cx.file(KEYRINGS_DIR, true),
+            both(cx.file(&asc, false), cx.file(&gpg, false)),
+        ),
+    )?;
+    let answer = answer.trim_end();
+    let bytes = if let Some(b) = answer.strip_prefix("ok ") {
+        base64::engine::general_purpose::STANDARD
+            .decode(b.trim())
+            .map_err(|e| PlanError::Fail(format!("Could not fetch signed_by key: {e}")))?
+    } else if answer == "empty" {
+        return Ok(None);
+    } else if answer == "nocurl" {
+        return Err(PlanError::Missing(
+            "Could not fetch signed_by key: the host has no `curl`".into(),
+        ));
+    } else {
+        let why = answer.strip_prefix("fail ").unwrap_or(answer);
+        return Err(PlanError::Fail(format!(
+            "Could not fetch signed_by key: {why}"
+        )));
+    };
+    let armored = bytes.windows(ARMOR.len()).any(|w| w == ARMOR.as_bytes());
+    let (path, existing) = if armored { (asc, a) } else { (gpg, g) };
+    Ok(Some(KeyWrite {
+        path,
+        bytes,
+        existing,
+        dir,
+    }))
+}
+
+/// What makes a key ASCII-armored (`.asc`), as ansible-core's `is_armored`.
+const ARMOR: &str = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
 
 /// The word a diff line uses for what is at a path.
 fn kind_word(st: &FileState) -> &'static str {
@@ -434,14 +592,66 @@ URIs: http://deb.example.org/debian\n";
         assert_eq!(result(&d)["key_filename"], json!("/etc/hostname"));
     }
 
-    #[test]
-    fn url_key_and_bad_type_are_refused() {
-        let m = fail_msg(on(
+    /// Plans with `signed_by` a URL whose fetch answers `answer`, on a host
+    /// with no keyrings directory and no sources file.
+    fn with_url_key(answer: &str) -> Result<Decision, PlanError> {
+        let answer = answer.to_string();
+        testing::run(
+            "deb822_repository",
             json!({"name": "x", "signed_by": "https://example.org/key.asc"}),
-            None,
-            "644",
+            move |p| match p {
+                Probe::Shell { .. } => Some(Fact::Text(answer.clone())),
+                Probe::File { .. } => Some(Fact::File(FileState::missing())),
+                Probe::Content { .. } => Some(Fact::Content(None)),
+                _ => None,
+            },
+        )
+    }
+
+    #[test]
+    fn url_key_is_fetched_into_keyrings_and_named_by_path() {
+        use base64::Engine;
+        let key = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nxx\n-----END PGP PUBLIC KEY BLOCK-----\n";
+        let b64 = base64::engine::general_purpose::STANDARD.encode(key);
+        let d = with_url_key(&format!("ok {b64}\n")).unwrap();
+        let c = changes(&d);
+        assert!(matches!(&c[0], Change::MakeDir { path, .. } if path == "/etc/apt/keyrings"));
+        let Change::Write { dest, content, .. } = &c[1] else {
+            panic!("the key written: {c:?}")
+        };
+        assert_eq!(dest, "/etc/apt/keyrings/x.asc");
+        assert_eq!(content, &super::Content::Bytes(key.as_bytes().to_vec()));
+        let Decision::Change { diffs, action } = &d else {
+            panic!("a change")
+        };
+        assert_eq!(
+            diffs
+                .last()
+                .and_then(|d| d.after.clone())
+                .unwrap_or_default(),
+            "X-Repolib-Name: x\nSigned-By: /etc/apt/keyrings/x.asc\nTypes: deb\n"
+        );
+        assert_eq!(
+            action.result["key_filename"],
+            json!("/etc/apt/keyrings/x.asc")
+        );
+        // A binary key is `.gpg`.
+        let b64 = base64::engine::general_purpose::STANDARD.encode([0x99u8, 1, 2]);
+        let d = with_url_key(&format!("ok {b64}\n")).unwrap();
+        assert!(
+            matches!(&changes(&d)[1], Change::Write { dest, .. } if dest == "/etc/apt/keyrings/x.gpg")
+        );
+        let m = fail_msg(with_url_key(
+            "fail curl: (22) The requested URL returned error: 404\n",
         ));
-        assert!(m.contains("get_url"), "{m}");
+        assert_eq!(
+            m,
+            "Could not fetch signed_by key: curl: (22) The requested URL returned error: 404"
+        );
+    }
+
+    #[test]
+    fn bad_type_is_refused() {
         let m = fail_msg(on(json!({"name": "x", "types": "rpm"}), None, "644"));
         assert!(m.contains("deb, deb-src"), "{m}");
     }
