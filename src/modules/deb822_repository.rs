@@ -300,6 +300,11 @@ impl KeyWrite {
 /// possible paths; `None` when the server sent nothing (ansible-core then
 /// names the URL itself in the file).
 fn fetch_key(cx: &PlanCx, url: &str, slug: &str) -> Result<Option<KeyWrite>, PlanError> {
+    if url.contains(['\n', '\r']) {
+        return Err(PlanError::Fail(
+            "Could not fetch signed_by key: a URL cannot contain line breaks".into(),
+        ));
+    }
     let config = format!(
         "url = {}\nuser-agent = \"ansible-httpget\"\n",
         super::get_url::config_string(url)?
