@@ -92,6 +92,17 @@ fn base_args(module: &str, dir: &Path) -> Value {
             "manage_dir": false,
         }),
         "apt" | "package" => json!({"name": "rprov-no-such-package", "state": "present"}),
+        // The unprivileged login cannot write /etc/apt/sources.list.d: the
+        // write fails, and nothing of the value may run on the way.
+        "apt_repository" => json!({
+            "repo": "deb http://127.0.0.1:9/ stable main",
+            "update_cache": false,
+        }),
+        "deb822_repository" => json!({
+            "name": "rprov-hostile",
+            "uris": "http://127.0.0.1:9/",
+            "suites": "stable",
+        }),
         "lineinfile" => json!({"path": format!("{d}/li"), "line": "x", "create": true}),
         "blockinfile" => json!({"path": format!("{d}/bi"), "block": "x", "create": true}),
         "hostname" => json!({"name": "rprov-hostile"}),

@@ -306,25 +306,11 @@ fn apt_get(m: &str, args: &Args) -> Result<AptGet, PlanError> {
                   back the one that was there, whatever happens",
         }),
     };
-    let retries = args.update_cache_retries.max(1);
+    let retries = args.update_cache_retries;
     let max_delay = args.update_cache_retry_max_delay;
     let mut update_argv: Vec<String> = vec!["apt-get".into(), "update".into(), "-q".into()];
     update_argv.extend(lock_opt);
-    let update = if retries == 1 {
-        Change::Run { argv: update_argv }
-    } else {
-        Change::Raw {
-            why: "apt-get update retried with a doubling wait, as Ansible's `update_cache_retries`",
-            script: format!(
-            "_rp_try=1; _rp_wait=1\n\
-             until {update}; do\n\
-             \x20 if [ \"$_rp_try\" -ge {retries} ]; then echo \"apt-get update failed {retries} times\" >&2; exit 1; fi\n\
-             \x20 sleep \"$_rp_wait\"; _rp_try=$((_rp_try + 1)); _rp_wait=$((_rp_wait * 2)); [ \"$_rp_wait\" -le {max_delay} ] || _rp_wait={max_delay}\n\
-             done\n",
-                update = change::words(&update_argv)
-            ),
-        }
-    };
+    let update = update_change(update_argv, retries, max_delay);
     Ok(AptGet {
         opts,
         install,
@@ -737,6 +723,27 @@ fn parse_counted(status: i32, stdout: &str, stderr: &str) -> Map<String, serde_j
     let apt_out: Vec<&str> = stdout.lines().filter(|l| *l != COUNTED_CHANGE).collect();
     r.insert("stdout".into(), json!(apt_out.join("\n")));
     r
+}
+
+/// `apt-get update` (`argv`), tried `retries` times with a doubling wait of
+/// at most `max_delay` seconds, as Ansible's `update_cache_retries`
+/// (`apt` and `apt_repository`).
+pub(super) fn update_change(argv: Vec<String>, retries: u64, max_delay: u64) -> Change {
+    let retries = retries.max(1);
+    if retries == 1 {
+        return Change::Run { argv };
+    }
+    Change::Raw {
+        why: "apt-get update retried with a doubling wait, as Ansible's `update_cache_retries`",
+        script: format!(
+            "_rp_try=1; _rp_wait=1\n\
+             until {update}; do\n\
+             \x20 if [ \"$_rp_try\" -ge {retries} ]; then echo \"apt-get update failed {retries} times\" >&2; exit 1; fi\n\
+             \x20 sleep \"$_rp_wait\"; _rp_try=$((_rp_try + 1)); _rp_wait=$((_rp_wait * 2)); [ \"$_rp_wait\" -le {max_delay} ] || _rp_wait={max_delay}\n\
+             done\n",
+            update = change::words(&argv)
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub use command::NOT_FOUND_MARK;
 mod copy;
 mod copy_tree;
 mod cron;
+mod deb822_repository;
 mod debconf;
 mod encoding;
 mod fetch;
@@ -39,6 +40,7 @@ pub(crate) mod typed;
 mod unarchive;
 // System modules: users, packages, lines in files, host identity, firewall.
 mod apt;
+mod apt_repository;
 mod assemble;
 mod async_status;
 mod authorized_key;
@@ -244,6 +246,8 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("group", typed user::GroupArgs),
     spec!("authorized_key", typed authorized_key::Args),
     spec!("apt", typed apt::Args),
+    spec!("deb822_repository", typed deb822_repository::Args),
+    spec!("apt_repository", typed apt_repository::Args),
     spec!("package", typed apt::PackageArgs),
     spec!("lineinfile", typed lineinfile::Args),
     spec!("replace", typed replace::Args),
@@ -722,6 +726,8 @@ fn plan_module(cx: &PlanCx) -> Result<Decision, PlanError> {
         "group" => user::plan_group(cx),
         "authorized_key" => authorized_key::plan(cx),
         "apt" | "package" => apt::plan(cx),
+        "deb822_repository" => deb822_repository::plan(cx),
+        "apt_repository" => apt_repository::plan(cx),
         "lineinfile" => lineinfile::plan(cx),
         "blockinfile" => blockinfile::plan(cx),
         "cron" => cron::plan(cx),
