@@ -86,7 +86,13 @@ pub struct ModuleSpec {
     /// ones are still checked. A module with no arguments that is not open
     /// takes none (`service_facts`).
     pub open: bool,
+    /// Its decision, for a module that runs on the host: the one place
+    /// that says which function plans a task of this name.
+    pub plan: Option<PlanFn>,
 }
+
+/// A host module's decision over the facts it asks for.
+pub type PlanFn = fn(&PlanCx) -> Result<Decision, PlanError>;
 
 /// Where a module runs, which decides how the engine treats its task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,33 +137,34 @@ macro_rules! args {
 
 macro_rules! spec {
     // A module whose arguments are a `module_args!` struct: its table is the struct's.
-    ($name:literal, typed $args:path) => {
-        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: false, runs: Runs::Host, open: false }
+    // `=> plan` is its decision (see [`ModuleSpec::plan`]).
+    ($name:literal, typed $args:path => $plan:path) => {
+        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: false, runs: Runs::Host, open: false, plan: Some($plan) }
     };
-    ($name:literal, free typed $args:path) => {
-        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: true, runs: Runs::Host, open: false }
+    ($name:literal, free typed $args:path => $plan:path) => {
+        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: true, runs: Runs::Host, open: false, plan: Some($plan) }
     };
     // The same, for a module that runs on the controller.
     ($name:literal, local typed $args:path) => {
-        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: false, runs: Runs::Controller, open: false }
+        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: false, runs: Runs::Controller, open: false, plan: None }
     };
     ($name:literal, local free typed $args:path) => {
-        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: true, runs: Runs::Controller, open: false }
+        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: true, runs: Runs::Controller, open: false, plan: None }
     };
     ($name:literal, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Host, open: false }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Host, open: false, plan: None }
     };
     ($name:literal, free, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, runs: Runs::Host, open: false }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, runs: Runs::Host, open: false, plan: None }
     };
     ($name:literal, local, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Controller, open: false }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Controller, open: false, plan: None }
     };
     ($name:literal, local free, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, runs: Runs::Controller, open: false }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, runs: Runs::Controller, open: false, plan: None }
     };
     ($name:literal, reconnects, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Reconnect, open: false }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Reconnect, open: false, plan: None }
     };
 }
 
@@ -179,26 +186,26 @@ const IMPORT_ROLE_ARGS: &[Arg] = match INCLUDE_ROLE_ARGS.split_last() {
 };
 
 pub static SPECS: &[ModuleSpec] = &[
-    spec!("copy", typed copy::Args),
-    spec!("template", typed copy::TemplateArgs),
-    spec!("assemble", typed assemble::Args),
-    spec!("file", typed file::Args),
-    spec!("command", free typed command::Args),
-    spec!("shell", free typed command::ShellArgs),
-    spec!("raw", free typed command::RawArgs),
-    spec!("script", free typed script::Args),
-    spec!("stat", typed stat::Args),
-    spec!("async_status", typed async_status::Args),
-    spec!("get_url", typed get_url::Args),
-    spec!("unarchive", typed unarchive::Args),
-    spec!("find", typed find::Args),
-    spec!("setup", typed setup::Args),
-    spec!("service_facts", typed service_facts::Args),
-    spec!("slurp", typed slurp::Args),
-    spec!("fetch", typed fetch::Args),
-    spec!("known_hosts", typed known_hosts::Args),
-    spec!("getent", typed getent::Args),
-    spec!("tempfile", typed tempfile::Args),
+    spec!("copy", typed copy::Args => copy::plan_copy),
+    spec!("template", typed copy::TemplateArgs => copy::plan_template),
+    spec!("assemble", typed assemble::Args => assemble::plan),
+    spec!("file", typed file::Args => file::plan),
+    spec!("command", free typed command::Args => command::plan),
+    spec!("shell", free typed command::ShellArgs => command::plan),
+    spec!("raw", free typed command::RawArgs => command::plan),
+    spec!("script", free typed script::Args => script::plan),
+    spec!("stat", typed stat::Args => stat::plan),
+    spec!("async_status", typed async_status::Args => async_status::plan),
+    spec!("get_url", typed get_url::Args => get_url::plan),
+    spec!("unarchive", typed unarchive::Args => unarchive::plan),
+    spec!("find", typed find::Args => find::plan),
+    spec!("setup", typed setup::Args => setup::plan),
+    spec!("service_facts", typed service_facts::Args => service_facts::plan),
+    spec!("slurp", typed slurp::Args => slurp::plan),
+    spec!("fetch", typed fetch::Args => fetch::plan),
+    spec!("known_hosts", typed known_hosts::Args => known_hosts::plan),
+    spec!("getent", typed getent::Args => getent::plan),
+    spec!("tempfile", typed tempfile::Args => tempfile::plan),
     spec!("debug", local typed crate::engine::local_args::Debug),
     spec!("assert", local typed crate::engine::local_args::Assert),
     spec!("fail", local typed crate::engine::local_args::Fail),
@@ -215,6 +222,7 @@ pub static SPECS: &[ModuleSpec] = &[
         free_form: false,
         runs: Runs::Controller,
         open: true,
+        plan: None,
     },
     // Takes any names: they are the variables it sets.
     ModuleSpec {
@@ -223,9 +231,10 @@ pub static SPECS: &[ModuleSpec] = &[
         free_form: false,
         runs: Runs::Controller,
         open: true,
+        plan: None,
     },
     spec!("meta", local free, []),
-    spec!("ping", typed PingArgs),
+    spec!("ping", typed PingArgs => plan_ping),
     spec!("include_tasks", local free, ["file", "apply": Kind::Any]),
     spec!("import_tasks", local free, ["file"]),
     ModuleSpec {
@@ -234,6 +243,7 @@ pub static SPECS: &[ModuleSpec] = &[
         free_form: false,
         runs: Runs::Controller,
         open: false,
+        plan: None,
     },
     ModuleSpec {
         name: "include_role",
@@ -241,28 +251,29 @@ pub static SPECS: &[ModuleSpec] = &[
         free_form: false,
         runs: Runs::Controller,
         open: false,
+        plan: None,
     },
-    spec!("user", typed user::UserArgs),
-    spec!("group", typed user::GroupArgs),
-    spec!("authorized_key", typed authorized_key::Args),
-    spec!("apt", typed apt::Args),
-    spec!("deb822_repository", typed deb822_repository::Args),
-    spec!("apt_repository", typed apt_repository::Args),
-    spec!("package", typed apt::PackageArgs),
-    spec!("lineinfile", typed lineinfile::Args),
-    spec!("replace", typed replace::Args),
-    spec!("blockinfile", typed blockinfile::Args),
-    spec!("cron", typed cron::Args),
-    spec!("debconf", typed debconf::Args),
-    spec!("hostname", typed hostname::Args),
-    spec!("timezone", typed timezone::Args),
-    spec!("ufw", typed ufw::Args),
-    spec!("systemd", typed systemd::Args),
-    spec!("systemd_service", typed systemd::Args),
-    spec!("service", typed systemd::Args),
-    spec!("quadlet", typed quadlet::Args),
-    spec!("rolling_restart", typed rolling_restart::Args),
-    spec!("uri", typed uri::Args),
+    spec!("user", typed user::UserArgs => user::plan_user),
+    spec!("group", typed user::GroupArgs => user::plan_group),
+    spec!("authorized_key", typed authorized_key::Args => authorized_key::plan),
+    spec!("apt", typed apt::Args => apt::plan),
+    spec!("deb822_repository", typed deb822_repository::Args => deb822_repository::plan),
+    spec!("apt_repository", typed apt_repository::Args => apt_repository::plan),
+    spec!("package", typed apt::PackageArgs => apt::plan),
+    spec!("lineinfile", typed lineinfile::Args => lineinfile::plan),
+    spec!("replace", typed replace::Args => replace::plan),
+    spec!("blockinfile", typed blockinfile::Args => blockinfile::plan),
+    spec!("cron", typed cron::Args => cron::plan),
+    spec!("debconf", typed debconf::Args => debconf::plan),
+    spec!("hostname", typed hostname::Args => hostname::plan),
+    spec!("timezone", typed timezone::Args => timezone::plan),
+    spec!("ufw", typed ufw::Args => ufw::plan),
+    spec!("systemd", typed systemd::Args => systemd::plan),
+    spec!("systemd_service", typed systemd::Args => systemd::plan),
+    spec!("service", typed systemd::Args => systemd::plan),
+    spec!("quadlet", typed quadlet::Args => quadlet::plan),
+    spec!("rolling_restart", typed rolling_restart::Args => rolling_restart::plan),
+    spec!("uri", typed uri::Args => uri::plan),
     spec!(
         "wait_for_connection",
         reconnects,
@@ -273,7 +284,7 @@ pub static SPECS: &[ModuleSpec] = &[
             "timeout": Kind::Int,
         ]
     ),
-    spec!("wait_for", typed wait_for::Args),
+    spec!("wait_for", typed wait_for::Args => wait_for::plan),
     spec!(
         "reboot",
         reconnects,
@@ -705,47 +716,11 @@ fn all_known<T>(
 
 /// The module's own decision.
 fn plan_module(cx: &PlanCx) -> Result<Decision, PlanError> {
-    match cx.module {
-        "copy" => copy::plan_copy(cx),
-        "template" => copy::plan_template(cx),
-        "file" => file::plan(cx),
-        "command" | "shell" | "raw" => command::plan(cx),
-        "script" => script::plan(cx),
-        "stat" => stat::plan(cx),
-        "async_status" => async_status::plan(cx),
-        "find" => find::plan(cx),
-        "setup" => setup::plan(cx),
-        "service_facts" => service_facts::plan(cx),
-        "getent" => getent::plan(cx),
-        "known_hosts" => known_hosts::plan(cx),
-        "slurp" => slurp::plan(cx),
-        "fetch" => fetch::plan(cx),
-        "assemble" => assemble::plan(cx),
-        "tempfile" => tempfile::plan(cx),
-        "user" => user::plan_user(cx),
-        "group" => user::plan_group(cx),
-        "authorized_key" => authorized_key::plan(cx),
-        "apt" | "package" => apt::plan(cx),
-        "deb822_repository" => deb822_repository::plan(cx),
-        "apt_repository" => apt_repository::plan(cx),
-        "lineinfile" => lineinfile::plan(cx),
-        "blockinfile" => blockinfile::plan(cx),
-        "cron" => cron::plan(cx),
-        "debconf" => debconf::plan(cx),
-        "replace" => replace::plan(cx),
-        "hostname" => hostname::plan(cx),
-        "timezone" => timezone::plan(cx),
-        "ufw" => ufw::plan(cx),
-        "systemd" | "systemd_service" | "service" => systemd::plan(cx),
-        "quadlet" => quadlet::plan(cx),
-        "rolling_restart" => rolling_restart::plan(cx),
-        "uri" => uri::plan(cx),
-        "get_url" => get_url::plan(cx),
-        "unarchive" => unarchive::plan(cx),
-        "wait_for" => wait_for::plan(cx),
-        "ping" => plan_ping(cx),
-        other => Err(PlanError::Fail(format!(
-            "module `{other}` cannot run on a host"
+    match spec(cx.module).and_then(|s| s.plan) {
+        Some(plan) => plan(cx),
+        None => Err(PlanError::Fail(format!(
+            "module `{}` cannot run on a host",
+            cx.module
         ))),
     }
 }

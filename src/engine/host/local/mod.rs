@@ -331,5 +331,15 @@ mod tests {
                 s.name
             );
         }
+        // A module that runs on the host has its decision in its entry;
+        // one that does not run there has none.
+        for s in crate::modules::SPECS {
+            assert_eq!(
+                s.plan.is_some(),
+                s.runs == crate::modules::Runs::Host,
+                "{}: a host module needs `=> plan` in SPECS, and only a host module has one",
+                s.name
+            );
+        }
     }
 }
