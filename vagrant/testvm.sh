@@ -298,6 +298,7 @@ cmd_build() {
   fi
   if [[ -f $dest/rootfs.img ]]; then # built by a concurrent run meanwhile
     log "image present: $dest"
+    exec 9>&-
     return 0
   fi
   # Under the lock, a leftover build dir is from a run that was killed.
@@ -346,6 +347,10 @@ cmd_build() {
   BUILD_TMP=""
   trap - EXIT
   log "image ready in $((SECONDS - t0))s: $dest ($(du -sh "$dest/rootfs.img" | cut -f1) on disk)"
+  # Let go of the build lock: `up` goes on to start qemu, which would
+  # otherwise inherit it and hold it for as long as the VM runs, so that
+  # any other checkout's build waited for that VM to stop.
+  exec 9>&-
 }
 
 # Configure the debootstrapped tree at $1 (runs with output to build.log).
