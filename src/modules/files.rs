@@ -139,6 +139,27 @@ fn failed(status: i32, stderr: &str) -> Map<String, Json> {
 /// What starts the line a [`Change::ReportStat`] prints.
 pub const STAT_TAG: &str = "rprov-stat ";
 
+/// A `uid gid mode size owner group` line (what `get_url` and `unarchive`
+/// print about the path they leave, `stat -c '%u %g %a %s %U %G'`) as the
+/// state [`stat_fields`] reports.
+pub fn parse_stat_line(line: &str, kind: FileKind) -> Option<FileState> {
+    let w: Vec<&str> = line.split(' ').collect();
+    let [uid, gid, mode, size, owner, group] = w[..] else {
+        return None;
+    };
+    Some(FileState {
+        kind,
+        mode: mode.to_string(),
+        owner: owner.to_string(),
+        group: group.to_string(),
+        uid: uid.parse().unwrap_or(0),
+        gid: gid.parse().unwrap_or(0),
+        size: size.parse().unwrap_or(0),
+        sha256: None,
+        link_target: None,
+    })
+}
+
 /// The fields Ansible's copy and template return about the file they
 /// leave: owner, group, their ids, mode (`0644`), size and `state`.
 pub fn stat_fields(st: &FileState) -> Map<String, Json> {

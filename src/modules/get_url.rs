@@ -25,21 +25,10 @@ use serde_json::{json, Map, Value as Json};
 use super::change::{self, Change, Read};
 use super::files::{self, Attrs};
 use super::mode::{self, Mode};
-use super::typed::{choice, module_args};
+use super::stat::Algorithm;
+use super::typed::module_args;
 use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
 use crate::probe::{FileKind, FileState};
-
-choice! {
-    /// The digests `checksum` may name: those coreutils has a `…sum` for.
-    pub enum Algorithm {
-        Md5 = "md5",
-        Sha1 = "sha1",
-        Sha224 = "sha224",
-        Sha256 = "sha256",
-        Sha384 = "sha384",
-        Sha512 = "sha512",
-    }
-}
 
 module_args! {
     /// `get_url`'s arguments, with ansible-core's names, aliases and defaults.
@@ -619,19 +608,8 @@ fn parse_output(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
                 m.insert("status_code".into(), code.map_or(json!(-1), |c| json!(c)));
             }
             "stat" => {
-                let w: Vec<&str> = v.split(' ').collect();
-                if let [uid, gid, mode, size, owner, group] = w[..] {
-                    m.extend(files::stat_fields(&FileState {
-                        kind: FileKind::File,
-                        mode: mode.to_string(),
-                        owner: owner.to_string(),
-                        group: group.to_string(),
-                        uid: uid.parse().unwrap_or(0),
-                        gid: gid.parse().unwrap_or(0),
-                        size: size.parse().unwrap_or(0),
-                        sha256: None,
-                        link_target: None,
-                    }));
+                if let Some(st) = files::parse_stat_line(v, FileKind::File) {
+                    m.extend(files::stat_fields(&st));
                 }
             }
             "url" | "dest" | "msg" | "checksum_src" | "checksum_dest" | "md5sum" | "src"

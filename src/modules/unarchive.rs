@@ -611,19 +611,8 @@ fn parse_output(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
             }
             "file" => listed.push(json!(v)),
             "stat" => {
-                let w: Vec<&str> = v.split(' ').collect();
-                if let [uid, gid, mode, size, owner, group] = w[..] {
-                    m.extend(files::stat_fields(&FileState {
-                        kind: FileKind::Directory,
-                        mode: mode.to_string(),
-                        owner: owner.to_string(),
-                        group: group.to_string(),
-                        uid: uid.parse().unwrap_or(0),
-                        gid: gid.parse().unwrap_or(0),
-                        size: size.parse().unwrap_or(0),
-                        sha256: None,
-                        link_target: None,
-                    }));
+                if let Some(st) = files::parse_stat_line(v, FileKind::Directory) {
+                    m.extend(files::stat_fields(&st));
                     m.insert("state".into(), json!("directory"));
                 }
             }
