@@ -9,6 +9,7 @@ use crate::diag::{LoadError, Origin};
 use crate::yaml::{Document, Node, Value};
 
 /// The keywords of one task, read and type-checked.
+#[derive(Clone)]
 pub(super) struct Keywords {
     name: Option<String>,
     when: Vec<String>,
@@ -402,6 +403,21 @@ impl Keywords {
     /// from around it (a block, an import, a role entry).
     pub(super) fn is_conditional(&self, inh: &Inherited) -> bool {
         !self.when.is_empty() || !inh.when.is_empty()
+    }
+
+    /// Whether the task, its block or its role says `ignore_errors: true`
+    /// in so many words (not a template).
+    pub(super) fn ignores_errors(&self, inh: &Inherited) -> bool {
+        self.ignore_errors.or(inh.ignore_errors) == Some(true)
+    }
+
+    /// These keywords for a task that only fails: `async` and `timeout`,
+    /// which only commands take, are dropped (see `task::failing_task`).
+    pub(super) fn for_failure(mut self) -> Self {
+        self.async_job = None;
+        self.poll = None;
+        self.timeout = None;
+        self
     }
 
     pub(super) fn fold_into(&self, inh: &mut Inherited) {

@@ -262,13 +262,7 @@ fn parse_task_into(
             // it runs, with the same message; a host that skips it is fine,
             // as under ansible-playbook.
             Err((e, Deferrable::Yes)) if kw.is_conditional(&scope.inherited) => {
-                let msg = match e.hint {
-                    Some(h) => format!("{}: {}\n= help: {h}", e.origin, e.message),
-                    None => format!("{}: {}", e.origin, e.message),
-                };
-                let mut task = kw.into_task(doc, node, "fail", json!({ "msg": msg }), scope)?;
-                task.module_written = raw_name;
-                out.push(task);
+                out.push(failing_task(doc, node, kw, scope, raw_name, e)?);
                 return Ok(());
             }
             Err((e, _)) => return Err(e),
@@ -295,6 +289,80 @@ fn parse_task_into(
         return Ok(());
     };
 
+    // Arguments a module refuses fail the playbook when it loads, before any
+    // host is touched; on a task that says `ignore_errors: true` they fail
+    // the task when it runs instead, as in Ansible, whose modules check
+    // their arguments only then: the author expects it may fail and goes on.
+    let ignores_errors = kw.ignores_errors(&scope.inherited);
+    let kept = ignores_errors.then(|| kw.clone());
+    let written = raw_name.clone();
+    match native_task(
+        doc,
+        mkey,
+        mval,
+        node,
+        spec,
+        name,
+        local_args,
+        &raw_name,
+        local_action,
+        kw,
+        scope,
+        out,
+    ) {
+        Err(e)
+            if ignores_errors
+                && !matches!(
+                    name,
+                    "import_tasks" | "include_tasks" | "import_role" | "include_role"
+                ) =>
+        {
+            let Some(kw) = kept else { return Err(e) };
+            out.push(failing_task(doc, node, kw, scope, written, e)?);
+            Ok(())
+        }
+        done => done,
+    }
+}
+
+/// A task that fails with `e`'s message if it runs: one whose module or
+/// arguments rprov refused, which Ansible would only fail when it runs
+/// (see `parse_task`). Its result line names the module as written.
+fn failing_task(
+    doc: &Document,
+    node: &Node,
+    kw: Keywords,
+    scope: &TaskScope,
+    module_written: String,
+    e: LoadError,
+) -> Result<Task, LoadError> {
+    let msg = match e.hint {
+        Some(h) => format!("{}: {}\n= help: {h}", e.origin, e.message),
+        None => format!("{}: {}", e.origin, e.message),
+    };
+    let mut task = kw
+        .for_failure()
+        .into_task(doc, node, "fail", json!({ "msg": msg }), scope)?;
+    task.module_written = module_written;
+    Ok(task)
+}
+
+/// The task of one of rprov's own modules, its arguments checked.
+#[allow(clippy::too_many_arguments)]
+fn native_task(
+    doc: &Document,
+    mkey: &Node,
+    mval: &Node,
+    node: &Node,
+    spec: &modules::ModuleSpec,
+    name: &str,
+    local_args: Option<LocalArgs>,
+    raw_name: &str,
+    local_action: bool,
+    kw: Keywords,
+    scope: &TaskScope,
+    out: &mut Vec<Task>,
+) -> Result<(), LoadError> {
     let mut args = match local_args {
         Some(LocalArgs::Text(t)) => parse_free_form(&t, spec.free_form),
         Some(LocalArgs::Map(m)) => m,
@@ -326,7 +394,7 @@ fn parse_task_into(
     }
     let mut task = kw.into_task(doc, node, name, Json::Object(args), scope)?;
     task.delegate_local |= local_action;
-    task.module_written = raw_name.clone();
+    task.module_written = raw_name.to_string();
     // Free-form `k=v` arguments were all written on the module's line: an error in
     // one of them points there rather than at the task's first line.
     if mval.as_str().is_some() {
