@@ -786,3 +786,64 @@ fn a_custom_module_over_a_native_one_needs_the_fallback() {
     assert!(err.contains("ansible.builtin.ping"), "{}", run.dump());
     assert!(err.contains("pip install ansible-core"), "{}", run.dump());
 }
+
+/// The `library` setting (`ANSIBLE_LIBRARY`, here a folder whose modules sit
+/// one folder down, as ansible-core's loader looks): its `getent` wins over
+/// the builtin for both tools, `ansible.builtin.getent` stays the builtin.
+#[test]
+fn custom_modules_of_the_library_setting_as_ansible() {
+    let v = common::ansible_venv();
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let home = work.path();
+    let inv =
+        common::one_host_inventory_with_python(work.path(), &sshd, "web1", "/usr/bin/python3");
+    let by_ansible = target_dir(USER);
+    let by_rprov = target_dir(USER);
+    let root_a = format!("root={}", by_ansible.path().display());
+    let root_r = format!("root={}", by_rprov.path().display());
+    let inv_s = inv.display().to_string();
+    let mut env = env_for(home);
+    env.push((
+        "ANSIBLE_LIBRARY".into(),
+        library_dir()
+            .join("configured_library")
+            .display()
+            .to_string(),
+    ));
+    let (ok, text) = common::ansible_playbook(
+        &v,
+        &library_dir(),
+        &inv,
+        home,
+        &["-e", &root_a, "configured.yml"],
+        &env,
+    );
+    assert!(ok, "ansible-playbook failed:\n{text}");
+    env.push((
+        "RPROV_ANSIBLE_PYTHON".into(),
+        v.python.display().to_string(),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run = rprov_env(
+        &library_dir(),
+        [
+            "apply",
+            "-i",
+            &inv_s,
+            "-e",
+            &root_r,
+            "--output",
+            "json",
+            "configured.yml",
+        ],
+        &env,
+    );
+    run.expect_code(0);
+    assert_eq!(ansible_changed(&text, "web1"), 1, "{text}");
+    assert_eq!(run.recap("web1")["changed"], 1, "{}", run.dump());
+    let (a, r) = (results(by_ansible.path()), results(by_rprov.path()));
+    assert_same("library setting", &a, &r);
+    assert_eq!(r["custom_ge"]["custom"], "library setting", "{r:?}");
+    assert_eq!(r["builtin_ge"][0], "x", "{r:?}");
+}

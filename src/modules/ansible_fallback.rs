@@ -312,7 +312,9 @@ pub fn custom_module(
     playbook_dir: &Path,
 ) -> Option<Resolution> {
     let short = name.strip_prefix("ansible.legacy.").unwrap_or(name);
-    if short.contains('.') || !custom_file_exists(short, playbook_dir) {
+    let roles = ROLE_DIRS.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let configured = LIBRARY_PATH.get().map(Vec::as_slice).unwrap_or_default();
+    if short.contains('.') || !custom_file_exists(short, playbook_dir, &roles, configured) {
         return None;
     }
     match resolve(name, collections, playbook_dir) {
@@ -325,16 +327,19 @@ pub fn custom_module(
 /// (`name.py`, or a file without extension): the playbook's `library/`, the
 /// roles' and the configured path (with its subfolders two deep, as
 /// ansible-core's loader).
-fn custom_file_exists(name: &str, playbook_dir: &Path) -> bool {
+fn custom_file_exists(
+    name: &str,
+    playbook_dir: &Path,
+    roles: &[PathBuf],
+    configured: &[PathBuf],
+) -> bool {
     let has = |dir: &Path| dir.join(format!("{name}.py")).is_file() || dir.join(name).is_file();
-    let roles = ROLE_DIRS.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    if std::iter::once(playbook_dir.to_path_buf())
-        .chain(roles)
+    if std::iter::once(playbook_dir)
+        .chain(roles.iter().map(PathBuf::as_path))
         .any(|d| has(&d.join("library")))
     {
         return true;
     }
-    let configured = LIBRARY_PATH.get().map(Vec::as_slice).unwrap_or_default();
     configured.iter().any(|dir| {
         let subdirs = |d: &Path| -> Vec<PathBuf> {
             std::fs::read_dir(d)
@@ -678,6 +683,30 @@ mod tests {
         let a = answer(&fb(), 0, "{\"ansible_facts\": {}}", "", false);
         assert_eq!(a.status, Status::Ok);
         assert_eq!(a.result.get("changed"), Some(&json!(false)));
+    }
+
+    #[test]
+    fn custom_modules_are_looked_for_where_ansible_looks() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let (book, role, conf) = (t.path().join("b"), t.path().join("r"), t.path().join("c"));
+        for d in [
+            book.join("library"),
+            role.join("library"),
+            conf.join("one/two"),
+        ] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        let write = |p: PathBuf| std::fs::write(p, "#!/usr/bin/python\n").expect("write");
+        write(book.join("library/ping.py"));
+        write(role.join("library/stat"));
+        write(conf.join("one/two/getent.py"));
+        let roles = [role.clone()];
+        let conf = [conf];
+        let found = |n: &str| custom_file_exists(n, &book, &roles, &conf);
+        assert!(found("ping") && found("stat") && found("getent"));
+        assert!(!found("copy"));
+        // A role's folder counts only once the role is loaded.
+        assert!(!custom_file_exists("stat", &book, &[], &conf));
     }
 
     #[test]
