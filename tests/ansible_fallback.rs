@@ -680,7 +680,8 @@ fn ansible_changed(text: &str, host: &str) -> u64 {
 /// Custom modules of `library/` folders, found where Ansible finds them: a
 /// role's (from its tasks, from a `pre_tasks` task before it, from the play's
 /// tasks after it; one importing the role's `module_utils/`), the playbook's
-/// (importing the playbook's `module_utils/`), and a `ping` of the playbook's
+/// (importing the playbook's `module_utils/`, its argument from
+/// `module_defaults` under its short name), and a `ping` of the playbook's
 /// `library/` that both tools run instead of the builtin for `ping` and
 /// `ansible.legacy.ping`, while `ansible.builtin.ping` stays the builtin.
 /// Registered results and changed counts equal ansible-playbook's, in a first

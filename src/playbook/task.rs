@@ -292,7 +292,10 @@ fn parse_task_into(
             Some(LocalArgs::Map(m)) => m,
             None => module_args(doc, mkey, mval, false)?,
         };
-        for (k, v) in kw.defaults_for(&scope.inherited, &fqcn) {
+        // A custom module's `module_defaults` may name it short, as Ansible
+        // resolves that key to the same `ansible.legacy.` module.
+        let defaults_name = fqcn.strip_prefix("ansible.legacy.").unwrap_or(&fqcn);
+        for (k, v) in kw.defaults_for(&scope.inherited, defaults_name) {
             args.entry(k).or_insert(v);
         }
         if let Some(extra) = node.get("args").map(Node::to_json) {
