@@ -138,9 +138,6 @@ impl RoleLoader {
         )
     }
 
-    /// Loads a role entry from a play's `roles:` with its dependencies first.
-    /// Its tasks are empty when the same role with the same parameters was
-    /// already applied.
     /// Registers the plugin folders (`library/`, `module_utils/`) of the
     /// legacy roles a play's `roles:` names, before its `pre_tasks` are read:
     /// Ansible loads a play's roles first, so its `pre_tasks` see their
@@ -163,6 +160,9 @@ impl RoleLoader {
         }
     }
 
+    /// Loads a role entry from a play's `roles:` with its dependencies first.
+    /// Its tasks are empty when the same role with the same parameters was
+    /// already applied.
     pub fn load(
         &self,
         doc: &Document,
