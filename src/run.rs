@@ -335,6 +335,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let mut load_options = cfg.load_options(home.as_deref());
+    crate::modules::ansible_fallback::set_library_path(cfg.library_path(home.as_deref()));
     keyword_defaults_from_flags(&args, &mut load_options);
     let load_playbook = || {
         playbook::load_playbook_with(&args.playbook, &load_options)

@@ -513,6 +513,9 @@ fn load_play(
         }
     };
 
+    if let Some(items) = node.get("roles").and_then(Node::as_seq) {
+        roles.register_plugin_dirs(doc, items, &inherited);
+    }
     let pre_tasks = list("pre_tasks")?;
     let mut main = Vec::new();
     if let Some(r) = node.get("roles") {

@@ -138,6 +138,28 @@ impl RoleLoader {
         )
     }
 
+    /// Registers the plugin folders (`library/`, `module_utils/`) of the
+    /// legacy roles a play's `roles:` names, before its `pre_tasks` are read:
+    /// Ansible loads a play's roles first, so its `pre_tasks` see their
+    /// modules. An entry that cannot be read or found is left to [`Self::load`]
+    /// to report.
+    pub fn register_plugin_dirs(&self, doc: &Document, entries: &[Node], inherited: &Inherited) {
+        for entry in entries {
+            let Ok((name, _, _)) = read_entry(doc, entry, inherited) else {
+                continue;
+            };
+            let found = inherited
+                .collections
+                .iter()
+                .filter(|_| !name.contains('.'))
+                .find_map(|c| self.find_role(&format!("{c}.{name}")))
+                .or_else(|| self.find_role(&name));
+            if let Some(path) = found.filter(|p| !is_collection_role(p)) {
+                crate::modules::ansible_fallback::add_role_dir(&path);
+            }
+        }
+    }
+
     /// Loads a role entry from a play's `roles:` with its dependencies first.
     /// Its tasks are empty when the same role with the same parameters was
     /// already applied.
@@ -305,6 +327,11 @@ impl RoleLoader {
             }
         }
 
+        // After its dependencies', before its own tasks are read: where
+        // Ansible's `_load_role_data` adds a legacy role's plugin folders.
+        if !is_collection_role(&path) {
+            crate::modules::ansible_fallback::add_role_dir(&path);
+        }
         let instance = Arc::new(RoleInstance {
             own,
             parents: req.parents,
@@ -690,4 +717,11 @@ pub fn merge_vars_file(path: &Path, out: &mut Vars) -> Result<(), LoadError> {
         }
     }
     Ok(())
+}
+
+/// A role inside a collection (`ansible_collections/NS/COLL/roles/NAME`):
+/// Ansible adds no plugin folders of such a role.
+fn is_collection_role(path: &Path) -> bool {
+    path.components()
+        .any(|c| c.as_os_str() == "ansible_collections")
 }

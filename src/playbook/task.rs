@@ -249,12 +249,26 @@ fn parse_task_into(
         (mkey.key_string(), None)
     };
     let name = modules::canonical_name(&raw_name);
-    let Some(spec) = modules::spec(name) else {
-        let collections = node
-            .get("collections")
+    let collections = || {
+        node.get("collections")
             .and_then(super::keywords::comma_list)
-            .unwrap_or_else(|| scope.inherited.collections.clone());
-        let fqcn = match ansible_module(doc, mkey, &raw_name, &collections, scope) {
+            .unwrap_or_else(|| scope.inherited.collections.clone())
+    };
+    // A custom module (`library/`) named like a native one is what Ansible
+    // would run for a short or `ansible.legacy.` name, so it runs instead.
+    let custom = modules::spec(name)
+        .filter(|_| raw_name == name || raw_name.starts_with("ansible.legacy."))
+        .and_then(|_| {
+            modules::ansible_fallback::custom_module(&raw_name, &collections(), &scope.playbook_dir)
+        });
+    let native = modules::spec(name).filter(|_| custom.is_none());
+    let Some(spec) = native else {
+        let collections = collections();
+        let found = match custom {
+            Some(r) => custom_over_native(doc, mkey, &raw_name, r),
+            None => ansible_module(doc, mkey, &raw_name, &collections, scope),
+        };
+        let fqcn = match found {
             Ok(fqcn) => fqcn,
             // A module rprov cannot run, on a task that runs only on a
             // condition: the other system's task of a role written for
@@ -272,7 +286,10 @@ fn parse_task_into(
             Some(LocalArgs::Map(m)) => m,
             None => module_args(doc, mkey, mval, false)?,
         };
-        for (k, v) in kw.defaults_for(&scope.inherited, &fqcn) {
+        // A custom module's `module_defaults` may name it short, as Ansible
+        // resolves that key to the same `ansible.legacy.` module.
+        let defaults_name = fqcn.strip_prefix("ansible.legacy.").unwrap_or(&fqcn);
+        for (k, v) in kw.defaults_for(&scope.inherited, defaults_name) {
             args.entry(k).or_insert(v);
         }
         if let Some(extra) = node.get("args").map(Node::to_json) {
@@ -441,7 +458,7 @@ fn ansible_module(
     let near = did_you_mean(modules::canonical_name(raw_name), modules::names());
     let at = doc.origin(mkey);
     match resolve(raw_name, collections, &scope.playbook_dir) {
-        Resolution::Module(fqcn) => Ok(fqcn),
+        Resolution::Module(fqcn) | Resolution::Custom(fqcn) => Ok(fqcn),
         Resolution::ActionPlugin(fqcn) => Err((LoadError::new(
             at,
             format!(
@@ -467,6 +484,45 @@ fn ansible_module(
             Some(s) => format!("did you mean `{s}`? Else, {ENABLE_HINT} ({why})"),
             None => format!("{ENABLE_HINT} ({why})"),
         }), Deferrable::Yes)),
+    }
+}
+
+/// A custom module that takes the place of the native module of its name
+/// (`modules::ansible_fallback::custom_module`): its fully qualified name, or
+/// why it cannot run. Running rprov's own module instead would quietly do
+/// something else than the playbook's author wrote, so without ansible-core
+/// it is an error (deferred on a conditional task, like any module that
+/// cannot run).
+fn custom_over_native(
+    doc: &Document,
+    mkey: &Node,
+    raw_name: &str,
+    found: modules::ansible_fallback::Resolution,
+) -> Result<String, (LoadError, Deferrable)> {
+    use modules::ansible_fallback::{Resolution, ENABLE_HINT};
+    match found {
+        Resolution::Custom(fqcn) | Resolution::Module(fqcn) => Ok(fqcn),
+        Resolution::NoAnsible(why) => Err((
+            LoadError::new(
+                doc.origin(mkey),
+                format!(
+                    "module `{raw_name}` is a custom module of a `library/` folder, which Ansible runs instead of its builtin of that name, and the Ansible fallback is off"
+                ),
+            )
+            .with_hint(format!(
+                "write `ansible.builtin.{}` for rprov's own module; else, {ENABLE_HINT} ({why})",
+                modules::canonical_name(raw_name)
+            )),
+            Deferrable::Yes,
+        )),
+        // `custom_module` answers only the two above.
+        Resolution::ActionPlugin(_) | Resolution::NotFound => Err((
+            LoadError::new(
+                doc.origin(mkey),
+                format!("custom module `{raw_name}` cannot run through the Ansible fallback"),
+            ),
+            Deferrable::Yes,
+        )),
     }
 }
 
