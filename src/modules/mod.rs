@@ -49,6 +49,7 @@ mod blockinfile;
 mod hostname;
 mod lineinfile;
 mod sysargs;
+mod sysctl;
 #[cfg(test)]
 pub(crate) mod testing;
 mod timezone;
@@ -267,6 +268,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("debconf", typed debconf::Args => debconf::plan),
     spec!("hostname", typed hostname::Args => hostname::plan),
     spec!("timezone", typed timezone::Args => timezone::plan),
+    spec!("sysctl", typed sysctl::Args => sysctl::plan),
     spec!("ufw", typed ufw::Args => ufw::plan),
     spec!("systemd", typed systemd::Args => systemd::plan),
     spec!("systemd_service", typed systemd::Args => systemd::plan),
