@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 
 use rprov_transport::quote;
-use serde_json::Map;
+use serde_json::{Map, Value as Json};
 
 use super::change::{self, Change, Content, Read};
 use super::files::Attrs;
@@ -210,29 +210,34 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let path = &args.sysctl_file;
     // The running value matters only to these; it is read with the file.
     let need_running = args.reload || (args.sysctl_set && present);
-    let mut reads = vec![Read::Output(vec![
-        "realpath".into(),
-        "-m".into(),
-        "--".into(),
-        path.clone(),
-    ])];
-    if need_running {
-        reads.push(Read::Status(vec![
+    // Where a link points is good until an action touches the path; the
+    // running value is asked again after any action.
+    let realpath = cx.ask_about(
+        path,
+        Read::Output(vec![
+            "realpath".into(),
+            "-m".into(),
+            "--".into(),
+            path.clone(),
+        ]),
+    );
+    let running = need_running.then(|| {
+        cx.ask_one(Read::Status(vec![
             "sh".into(),
             "-c".into(),
             format!("{SBIN_PATH}; LC_ALL=C exec sysctl -e -n \"$1\""),
             "sh".into(),
             name.clone(),
-        ]));
-    }
-    let (file, answers) = both(read_text(cx, path), cx.ask(&reads))?;
+        ]))
+    });
+    let ((file, real), running) = both(both(read_text(cx, path), realpath), running.transpose())?;
     // ansible.posix writes the file a link points to, not over the link.
-    let real = match answers.first().map(|a| a.trim_end_matches('\n')) {
-        Some(r) if !r.is_empty() => r.to_string(),
-        _ => path.clone(),
+    let real = match real.trim_end_matches('\n') {
+        "" => path.clone(),
+        r => r.to_string(),
     };
-    let running = answers.get(1).and_then(|a| {
-        let (out, rc) = change::read::split_status(a);
+    let running = running.and_then(|a| {
+        let (out, rc) = change::read::split_status(&a);
         (rc == Some(0)).then_some(out)
     });
     let (original, st) = match file {
@@ -254,38 +259,33 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     );
     if !p.changed {
         return Ok(Decision::Ok {
-            result: Map::new(),
+            result: changed(false),
             msg: None,
         });
     }
-    let mut diffs = Vec::new();
+    // One diff, the file's: its text when it is written, and a line for a
+    // running value that is set or reloaded.
+    let was = running.as_deref().map(str::trim).unwrap_or("");
+    let mut diff = Diff {
+        path: path.clone(),
+        ..Diff::default()
+    };
     let mut changes = Vec::new();
     let e = if args.ignoreerrors { "-e " } else { "" };
     if p.set_running {
-        diffs.push(Diff {
-            path: name.clone(),
-            attrs: vec![format!(
-                "running value: {} → {want}",
-                running.as_deref().map(str::trim).unwrap_or("")
-            )],
-            ..Diff::default()
-        });
+        diff.attrs
+            .push(format!("{name}: running value {was} → {want}"));
         changes.push(checked_sysctl(
             &format!("{e}-w {}", quote(&format!("{name}={want}"))),
             &format!("setting {name} failed: "),
         ));
     }
     if p.write {
-        let mut diff = Diff {
-            path: path.clone(),
-            before: Some(original.clone().unwrap_or_default()),
-            after: Some(edited.text.clone()),
-            ..Diff::default()
-        };
         if !st.exists() {
-            diff.attrs.push("state: absent → file".into());
+            diff.attrs.insert(0, "state: absent → file".into());
         }
-        diffs.push(diff);
+        diff.before = Some(original.clone().unwrap_or_default());
+        diff.after = Some(edited.text.clone());
         changes.push(Change::Write {
             dest: real.clone(),
             attrs: Attrs::default(),
@@ -298,14 +298,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     if args.reload {
         if !p.set_running && !p.write {
             // Only the running value differs: the reload is the change.
-            diffs.push(Diff {
-                path: name.clone(),
-                attrs: vec![format!(
-                    "running value: {} → {want} (sysctl -p {path})",
-                    running.as_deref().map(str::trim).unwrap_or("")
-                )],
-                ..Diff::default()
-            });
+            diff.attrs.push(format!(
+                "{name}: running value {was} → {want} (sysctl -p {path})"
+            ));
         }
         changes.push(checked_sysctl(
             &format!("{e}-p {}", quote(path)),
@@ -313,11 +308,21 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         ));
     }
     let mut action = change::action(changes, &real)?;
-    action.result = Map::new();
+    // ansible.posix returns `changed` alone.
+    action.result = changed(true);
     if real != *path {
         action.touches.push(path.clone());
     }
-    Ok(Decision::Change { diffs, action })
+    Ok(Decision::Change {
+        diffs: vec![diff],
+        action,
+    })
+}
+
+fn changed(c: bool) -> Map<String, Json> {
+    [("changed".to_string(), Json::Bool(c))]
+        .into_iter()
+        .collect()
 }
 
 /// `sysctl` is in `/usr/sbin`, which a login that is not root may not have
@@ -421,14 +426,8 @@ mod tests {
                 None => FileState::missing(),
             })),
             Probe::Content { .. } => Some(Fact::Content(content.clone().map(String::into_bytes))),
-            Probe::Shell { script } => Some(Fact::Text(if script.contains("sysctl") {
-                format!(
-                    "/real/sysctl.conf\n{}\n{running}\n@rc 0\n",
-                    crate::modules::sysargs::SEP
-                )
-            } else {
-                "/real/sysctl.conf\n".into()
-            })),
+            Probe::PathShell { .. } => Some(Fact::Text("/real/sysctl.conf\n".into())),
+            Probe::Shell { .. } => Some(Fact::Text(format!("{running}\n@rc 0\n"))),
             _ => None,
         })
         .unwrap()
