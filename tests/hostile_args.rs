@@ -107,6 +107,14 @@ fn base_args(module: &str, dir: &Path) -> Value {
         "blockinfile" => json!({"path": format!("{d}/bi"), "block": "x", "create": true}),
         "hostname" => json!({"name": "rprov-hostile"}),
         "timezone" => json!({"name": "Etc/UTC"}),
+        // A key no kernel has, in a file of its own in `dir`; the login is
+        // not root, so neither `sysctl -w` nor `sysctl -p` can set anything.
+        "sysctl" => json!({
+            "name": "rprov.hostile.key",
+            "value": "1",
+            "sysctl_file": format!("{d}/sysctl.conf"),
+            "sysctl_set": true,
+        }),
         // A package no host has: the login is not root, so setting it fails.
         "debconf" => json!({
             "name": "rprov-hostile-pkg",
