@@ -471,4 +471,40 @@ mod tests {
         ));
         assert_eq!(m, "value cannot be blank");
     }
+
+    /// sysctl exiting 0 after failing to set a key fails the task, with
+    /// its words, as ansible.posix's `_stderr_failed`; other output does not.
+    #[test]
+    fn sysctl_saying_it_failed_fails_even_when_it_exits_0() {
+        let dir = tempfile::tempdir().unwrap();
+        let stub = dir.path().join("sysctl");
+        std::fs::write(
+            &stub,
+            "#!/bin/sh\n[ \"$2\" = bad.key=1 ] && echo 'sysctl: setting key \"bad.key\": Invalid argument' >&2\n\
+             echo \"$2\"\nexit 0\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let script = |key: &str| {
+            let Change::Raw { script, .. } = checked_sysctl(
+                &format!("-w {}", quote(&format!("{key}=1"))),
+                &format!("setting {key} failed: "),
+            ) else {
+                panic!()
+            };
+            format!(
+                "PATH={}:$PATH\n{script}",
+                quote(&dir.path().display().to_string())
+            )
+        };
+        let out = testing::run_sh(&script("bad.key"), b"");
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "setting bad.key failed: sysctl: setting key \"bad.key\": Invalid argument\nbad.key=1\n"
+        );
+        let out = testing::run_sh(&script("good.key"), b"");
+        assert!(out.status.success(), "{out:?}");
+    }
 }
