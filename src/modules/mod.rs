@@ -40,6 +40,7 @@ pub(crate) mod typed;
 mod unarchive;
 // System modules: users, packages, lines in files, host identity, firewall.
 mod apt;
+mod apt_key;
 mod apt_repository;
 mod assemble;
 mod async_status;
@@ -260,6 +261,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("apt", typed apt::Args => apt::plan),
     spec!("deb822_repository", typed deb822_repository::Args => deb822_repository::plan),
     spec!("apt_repository", typed apt_repository::Args => apt_repository::plan),
+    spec!("apt_key", typed apt_key::Args => apt_key::plan),
     spec!("package", typed apt::PackageArgs => apt::plan),
     spec!("lineinfile", typed lineinfile::Args => lineinfile::plan),
     spec!("replace", typed replace::Args => replace::plan),
