@@ -547,6 +547,33 @@ fn sysctl_writes_what_ansible_posix_writes() {
     assert_eq!(changed, 0, "ansible changed what rprov wrote:\n{text}");
 }
 
+/// rprov's `apt_key` adds and removes the keys ansible-core's does, in
+/// keyrings under the test's root (with `become`: apt-key needs root; the
+/// machine's own apt keys are never named), with the same changed counts.
+#[test]
+fn apt_key_keeps_the_keys_ansible_core_keeps() {
+    fn old_keyring(root: &Path) {
+        let keys = root.join("keys");
+        std::fs::create_dir_all(&keys).expect("mkdir keys");
+        std::fs::copy(
+            "/usr/share/keyrings/debian-archive-bullseye-automatic.gpg",
+            keys.join("old.gpg"),
+        )
+        .expect("copy Debian's bullseye keyring (the test needs debian-archive-keyring)");
+        give_to_user(&keys);
+    }
+    let out = same_as_ansible(&Case {
+        dir: "apt_key",
+        prepare: old_keyring,
+        // ring.gpg gets two keys, old.gpg loses one.
+        min_changed: 3,
+    });
+    let (changed, text) = out.rprov_changed_on(out.by_ansible.path(), &[]);
+    assert_eq!(changed, 0, "rprov changed what ansible did:\n{text}");
+    let (changed, text) = out.ansible_changed_on(out.by_rprov.path(), &[]);
+    assert_eq!(changed, 0, "ansible changed what rprov did:\n{text}");
+}
+
 /// Issue 11 item 3: `apt` with `update_cache` and packages that need
 /// nothing reports changed only when apt installed, removed or upgraded
 /// something, in a run and in `--check`, as ansible-core's apt module does.

@@ -168,6 +168,24 @@ fn words(argv: &[String]) -> String {
     argv.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
 }
 
+/// The keys `apt-key` lists, as a [`Read::Status`] answer. A `keyring`
+/// that does not exist yet lists nothing without asking: `apt-key` would
+/// make it (empty), and a read changes nothing.
+fn listing_read(keyring: Option<&str>, list: &[String]) -> Read {
+    match keyring {
+        None => Read::Status(list.to_vec()),
+        Some(k) => Read::Raw {
+            script: format!(
+                "if [ -e {} ]; then {} 2>/dev/null; _rp_rc=$?; echo; echo \"@rc $_rp_rc\"; \
+                 else echo; echo '@rc 0'; fi\n",
+                quote(k),
+                words(list)
+            ),
+            why: "listing a keyring that does not exist would make it",
+        },
+    }
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let a = Args::from_cx(cx)?;
     let sources = [&a.data, &a.file, &a.keyserver, &a.url];
@@ -184,7 +202,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let mut reads = vec![
         Read::HasCommand("apt-key"),
         Read::HasCommand("gpg"),
-        Read::Status(list.clone()),
+        listing_read(keyring, &list),
     ];
     let id_from_key = a.id.as_deref().is_none_or(str::is_empty);
     if id_from_key {
@@ -321,9 +339,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                     fail("Unable to add a key from binary data")
                 )
             } else {
-                return Err(PlanError::Fail(
-                    "No key to add ... how did i get here?!?!".into(),
-                ));
+                // An id alone names no key to add: a change in `--check`,
+                // this failure in a run, as in ansible-core.
+                fail("No key to add ... how did i get here?!?!")
             };
             (
                 format!(
