@@ -103,6 +103,9 @@ fn base_args(module: &str, dir: &Path) -> Value {
             "uris": "http://127.0.0.1:9/",
             "suites": "stable",
         }),
+        // A keyring of its own in `dir` (never the host's); the login is
+        // not root, so apt-key adds nothing.
+        "apt_key" => json!({"id": "12345678", "keyring": format!("{d}/ring.gpg")}),
         "lineinfile" => json!({"path": format!("{d}/li"), "line": "x", "create": true}),
         "blockinfile" => json!({"path": format!("{d}/bi"), "block": "x", "create": true}),
         "hostname" => json!({"name": "rprov-hostile"}),
