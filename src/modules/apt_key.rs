@@ -104,21 +104,9 @@ pub fn parse_keys(output: &str, short: bool) -> Vec<String> {
     found
 }
 
-/// The output and status of a [`Read::Raw`] written to end like
-/// [`Read::Status`]; a download that failed says `download`.
-fn status(answer: &str) -> (String, Option<String>) {
-    let body = answer.strip_suffix('\n').unwrap_or(answer);
-    match body.rsplit_once('\n') {
-        Some((out, last)) => match last.strip_prefix("@rc ") {
-            Some(rc) => (out.to_string(), Some(rc.to_string())),
-            None => (answer.to_string(), None),
-        },
-        None => match body.strip_prefix("@rc ") {
-            Some(rc) => (String::new(), Some(rc.to_string())),
-            None => (answer.to_string(), None),
-        },
-    }
-}
+/// The status [`key_read`] gives a download that failed (no command
+/// exits with it).
+const DOWNLOAD_FAILED: i32 = -1;
 
 /// `curl` of `url` into `"$_rp_kh/key"` (`$_rp_kh` a temp directory), `-k` without
 /// certificate checks.
@@ -131,7 +119,7 @@ fn curl(url: &str, validate_certs: bool) -> String {
 }
 
 /// A read printing what `gpg --with-colons` finds in the key (a file, the
-/// data, or a download), then `@rc N` (or `@rc download`). gpg gets a
+/// data, or a download), then `@rc N` (or [`DOWNLOAD_FAILED`]). gpg gets a
 /// directory of its own that is removed after, so reading changes nothing
 /// (it would make `~/.gnupg`).
 fn key_read(file: Option<&str>, data: Option<&str>, url: Option<&str>, validate: bool) -> Read {
@@ -140,7 +128,7 @@ fn key_read(file: Option<&str>, data: Option<&str>, url: Option<&str>, validate:
         (Some(f), _, _) => format!("{gpg} {} 2>/dev/null; _rp_rc=$?", quote(f)),
         (_, Some(d), _) => format!("printf '%s' {} | {gpg} - 2>/dev/null; _rp_rc=$?", quote(d)),
         (_, _, Some(u)) => format!(
-            "if {} 2>/dev/null; then {gpg} \"$_rp_kh/key\" 2>/dev/null; _rp_rc=$?; else _rp_rc=download; fi",
+            "if {} 2>/dev/null; then {gpg} \"$_rp_kh/key\" 2>/dev/null; _rp_rc=$?; else _rp_rc={DOWNLOAD_FAILED}; fi",
             curl(u, validate)
         ),
         _ => "_rp_rc=1".to_string(),
@@ -164,10 +152,6 @@ fn apt_key(keyring: Option<&str>, rest: &[&str]) -> Vec<String> {
     argv
 }
 
-fn words(argv: &[String]) -> String {
-    argv.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
-}
-
 /// The keys `apt-key` lists, as a [`Read::Status`] answer. A `keyring`
 /// that does not exist yet lists nothing without asking: `apt-key` would
 /// make it (empty), and a read changes nothing.
@@ -179,7 +163,7 @@ fn listing_read(keyring: Option<&str>, list: &[String]) -> Read {
                 "if [ -e {} ]; then {} 2>/dev/null; _rp_rc=$?; echo; echo \"@rc $_rp_rc\"; \
                  else echo; echo '@rc 0'; fi\n",
                 quote(k),
-                words(list)
+                change::words(list)
             ),
             why: "listing a keyring that does not exist would make it",
         },
@@ -236,12 +220,13 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let mut r = Map::new();
     r.insert("changed".into(), json!(false));
     let id = if id_from_key {
-        let (out, rc) = status(answers.get(3).map(String::as_str).unwrap_or(""));
-        match (rc.as_deref(), &a.url) {
-            (Some("download"), Some(u)) => {
+        let (out, rc) =
+            change::read::split_status(answers.get(3).map(String::as_str).unwrap_or(""));
+        match (rc, &a.url) {
+            (Some(DOWNLOAD_FAILED), Some(u)) => {
                 return Err(PlanError::Fail(format!("Failed to download key at {u}")))
             }
-            (Some("0"), _) => parse_keys(&out, false).into_iter().next(),
+            (Some(0), _) => parse_keys(&out, false).into_iter().next(),
             (_, _) if a.file.is_none() && a.data.is_none() && a.url.is_none() => None,
             _ => {
                 return Err(PlanError::Fail(format!(
@@ -283,7 +268,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             ""
         }
     );
-    let relist = format!("{} 2>/dev/null | {awk}", words(&list));
+    let relist = format!("{} 2>/dev/null | {awk}", change::words(&list));
     let fail = |msg: &str| format!("{{ printf '%s\\n' {} >&2; exit 1; }}", quote(msg));
     let mut stdin = None;
     let (script, diff_line) = match a.state {
@@ -303,7 +288,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             let add = if let Some(f) = &a.file {
                 format!(
                     "{} >/dev/null 2>&1 || {}",
-                    words(&apt_key(keyring, &["add", f])),
+                    change::words(&apt_key(keyring, &["add", f])),
                     fail(&format!("Unable to add a key from file {f}"))
                 )
             } else if let Some(ks) = &a.keyserver {
@@ -319,14 +304,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 format!(
                     "_rp_i=0; until LC_ALL=C {} >/dev/null 2>&1; do _rp_i=$((_rp_i + 1)); \
                      [ \"$_rp_i\" -lt 5 ] || {}; done",
-                    words(&argv),
+                    change::words(&argv),
                     fail(&format!("Error fetching key {key_id} from keyserver: {ks}"))
                 )
             } else if let Some(d) = &a.data {
                 stdin = Some(d.clone().into_bytes());
                 format!(
                     "{} >/dev/null 2>&1 || {}",
-                    words(&apt_key(keyring, &["add", "-"])),
+                    change::words(&apt_key(keyring, &["add", "-"])),
                     fail("Unable to add a key from binary data")
                 )
             } else if let Some(u) = &a.url {
@@ -335,7 +320,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                      {} \"$_rp_kh/key\" >/dev/null 2>&1 || {{ rm -rf \"$_rp_kh\"; {}; }}\nrm -rf \"$_rp_kh\"",
                     curl(u, a.validate_certs),
                     fail(&format!("Failed to download key at {u}")),
-                    words(&apt_key(keyring, &["add"])),
+                    change::words(&apt_key(keyring, &["add"])),
                     fail("Unable to add a key from binary data")
                 )
             } else {
@@ -355,7 +340,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         State::Absent => (
             format!(
                 "{} >/dev/null 2>&1 || {}\n! {relist} | grep -qxF {} || {}\n",
-                words(&apt_key(keyring, &["del", &short])),
+                change::words(&apt_key(keyring, &["del", &short])),
                 fail(&format!("Unable to remove a key with id {short}")),
                 quote(&fp),
                 fail(&no_error("the key was not removed"))
@@ -476,7 +461,7 @@ mod tests {
         assert_eq!(m, "Missing key_id, required with keyserver.");
         let m = fail_msg(run(json!({"file": "/k"}), "\n@rc 2\n"));
         assert_eq!(m, "Unable to extract key from '/k'");
-        let m = fail_msg(run(json!({"url": "http://h/k"}), "\n@rc download\n"));
+        let m = fail_msg(run(json!({"url": "http://h/k"}), "\n@rc -1\n"));
         assert_eq!(m, "Failed to download key at http://h/k");
         let no_apt_key = testing::run("apt_key", json!({"id": "12345678"}), |p| match p {
             Probe::Shell { .. } => Some(Fact::Text(format!("\n{SEP}\nyes\n{SEP}\n\n@rc 127\n"))),
