@@ -185,7 +185,10 @@ impl Bench {
             // The suite measures rprov's own modules: the Ansible fallback is
             // off (a Python that does not exist), whatever this machine's
             // `python3` can import, so the verdicts do not depend on it.
-            .env("RPROV_ANSIBLE_PYTHON", self.scratch.join("no-python-fallback-off"));
+            .env(
+                "RPROV_ANSIBLE_PYTHON",
+                self.scratch.join("no-python-fallback-off"),
+            );
         let out = cmd
             .output()
             .unwrap_or_else(|e| panic!("running {tool:?} on {target}: {e}"));
