@@ -312,21 +312,15 @@ fn parse_task_into(
     // their arguments only then: the author expects it may fail and goes on.
     let ignores_errors = kw.ignores_errors(&scope.inherited);
     let kept = ignores_errors.then(|| kw.clone());
-    let written = raw_name.clone();
-    match native_task(
-        doc,
-        mkey,
-        mval,
-        node,
-        spec,
+    let call = ModuleCall {
+        key: mkey,
+        value: mval,
         name,
+        written: &raw_name,
         local_args,
-        &raw_name,
         local_action,
-        kw,
-        scope,
-        out,
-    ) {
+    };
+    match native_task(doc, node, call, spec, kw, scope, out) {
         Err(e)
             if ignores_errors
                 && !matches!(
@@ -335,7 +329,7 @@ fn parse_task_into(
                 ) =>
         {
             let Some(kw) = kept else { return Err(e) };
-            out.push(failing_task(doc, node, kw, scope, written, e)?);
+            out.push(failing_task(doc, node, kw, scope, raw_name, e)?);
             Ok(())
         }
         done => done,
@@ -364,22 +358,35 @@ fn failing_task(
     Ok(task)
 }
 
+/// A task's module as written: its key and value in the task, the module's
+/// canonical name and the name as written, and `local_action`'s parts.
+struct ModuleCall<'a> {
+    key: &'a Node,
+    value: &'a Node,
+    name: &'a str,
+    written: &'a str,
+    local_args: Option<LocalArgs>,
+    local_action: bool,
+}
+
 /// The task of one of rprov's own modules, its arguments checked.
-#[allow(clippy::too_many_arguments)]
 fn native_task(
     doc: &Document,
-    mkey: &Node,
-    mval: &Node,
     node: &Node,
+    call: ModuleCall<'_>,
     spec: &modules::ModuleSpec,
-    name: &str,
-    local_args: Option<LocalArgs>,
-    raw_name: &str,
-    local_action: bool,
     kw: Keywords,
     scope: &TaskScope,
     out: &mut Vec<Task>,
 ) -> Result<(), LoadError> {
+    let ModuleCall {
+        key: mkey,
+        value: mval,
+        name,
+        written: raw_name,
+        local_args,
+        local_action,
+    } = call;
     let mut args = match local_args {
         Some(LocalArgs::Text(t)) => parse_free_form(&t, spec.free_form),
         Some(LocalArgs::Map(m)) => m,
