@@ -26,6 +26,27 @@ const ROLE_KEYWORDS: &[&str] = &[
     "ignore_errors",
     "no_log",
     "become_method",
+    "check_mode",
+    "diff",
+    "run_once",
+    "collections",
+    "debugger",
+];
+
+/// Keywords ansible-core takes on a role entry that rprov does not carry out
+/// there: refused, so they are not quietly taken for role parameters.
+const ROLE_KEYWORDS_REFUSED: &[&str] = &[
+    "connection",
+    "port",
+    "remote_user",
+    "module_defaults",
+    "ignore_unreachable",
+    "throttle",
+    "timeout",
+    "delegate_to",
+    "delegate_facts",
+    "become_flags",
+    "become_exe",
 ];
 
 /// What a role is applied with: from a play's `roles:`, a `dependencies:` list,
@@ -638,6 +659,15 @@ fn read_entry(
     let mut params = Vars::new();
     for (k, v) in entries {
         let key = k.key_string();
+        if ROLE_KEYWORDS_REFUSED.contains(&key.as_str()) {
+            return Err(LoadError::new(
+                doc.origin(k),
+                format!("`{key}` on a role entry is not supported by rprov"),
+            )
+            .with_hint(format!(
+                "set `{key}` on the play or on the role's tasks instead; see the README's table of supported Ansible features"
+            )));
+        }
         if !ROLE_KEYWORDS.contains(&key.as_str()) {
             params.insert(key, v.to_json());
         }
@@ -675,6 +705,13 @@ fn read_entry(
     if let Some(b) = flag("no_log")? {
         inh.no_log = Some(b);
     }
+    if let Some(b) = flag("check_mode")? {
+        inh.check_mode = Some(b);
+    }
+    if let Some(b) = flag("diff")? {
+        inh.diff = Some(b);
+    }
+    inh.run_once |= flag("run_once")?.unwrap_or(false);
     Ok((name, params, inh))
 }
 

@@ -72,6 +72,10 @@ pub struct Inherited {
     pub vars: Vars,
     pub ignore_errors: Option<bool>,
     pub no_log: Option<bool>,
+    /// `check_mode` and `diff` of the play, a role entry, an import or a
+    /// block: each task's own wins.
+    pub check_mode: Option<bool>,
+    pub diff: Option<bool>,
     /// `run_once` and `delegate_to` on a block apply to its tasks.
     pub run_once: bool,
     pub delegate_local: bool,
