@@ -140,7 +140,12 @@ fn list(key: &str, value: Option<&Json>) -> Result<Vec<String>, PlanError> {
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let args = Args::from_cx(cx)?;
     for subset in list("gather_subset", args.gather_subset.as_ref())? {
-        let name = subset.trim_start_matches(['!', '-']);
+        // As ansible-core's `get_collector_names`, only a subset asked for is
+        // checked: excluding one it does not know (`!any`) is ignored.
+        if subset.starts_with(['!', '-']) {
+            continue;
+        }
+        let name = subset.as_str();
         if !SUBSETS.contains(&name) {
             return Err(PlanError::Fail(format!(
                 "Bad subset '{name}' given to Ansible. gather_subset options allowed: {}",
@@ -236,5 +241,12 @@ mod tests {
             "{err:?}"
         );
         assert!(facts_of(json!({"gather_subset": ["!all", "!min", "network"]})).is_ok());
+    }
+
+    #[test]
+    fn excluding_an_unknown_subset_is_ignored_as_ansible_does() {
+        // ansible-core's own module_utils_facts.system.selinux target.
+        assert!(facts_of(json!({"gather_subset": ["!all", "!any", "selinux"]})).is_ok());
+        assert!(facts_of(json!({"gather_subset": "-nosuch,min"})).is_ok());
     }
 }
