@@ -118,7 +118,7 @@ fn fact(path: &str, bytes: &[u8]) -> Value {
             if let Some(bad) = bad_interpolation(v) {
                 return Value::String(format!(
                     "error loading facts as ini - please check content: {path} ('%' must be \
-                     followed by '%' or '(', found: {bad:?})"
+                     followed by '%' or '(', found: '{bad}')"
                 ));
             }
             values.insert(k.to_string(), Value::String(v.replace("%%", "%")));
@@ -202,7 +202,7 @@ mod tests {
             facts["local"],
             json!({
                 "dead": "Could not stat fact (/tmp/f/dead.fact): [Errno 2] No such file or directory: '/tmp/f/dead.fact'",
-                "bad": "error loading facts as ini - please check content: /tmp/f/bad.fact ('%' must be followed by '%' or '(', found: \"% bad % fact\")",
+                "bad": "error loading facts as ini - please check content: /tmp/f/bad.fact ('%' must be followed by '%' or '(', found: '% bad % fact')",
                 "ok": {"s": {"v": "100% sure"}},
             })
         );
