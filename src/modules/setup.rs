@@ -113,6 +113,34 @@ module_args! {
     }
 }
 
+module_args! {
+    /// `gather_facts` as a task (ansible-core's action runs `setup` with the
+    /// task's arguments): `setup`'s, and `parallel`, which changes nothing
+    /// here, as a host's facts are one probe.
+    pub struct GatherArgs {
+        gather_subset: Option<Json> ["gather_subset"],
+        filter: Option<Json> ["filter"],
+        gather_timeout: Option<i64> ["gather_timeout"],
+        fact_path: Option<String> ["fact_path"],
+        #[allow(dead_code)]
+        parallel: Option<bool> ["parallel"],
+    }
+}
+
+/// `gather_facts` as a task: `setup` with its arguments.
+pub fn plan_gather(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let g = GatherArgs::from_cx(cx)?;
+    plan_with(
+        cx,
+        Args {
+            gather_subset: g.gather_subset,
+            filter: g.filter,
+            gather_timeout: g.gather_timeout,
+            fact_path: g.fact_path,
+        },
+    )
+}
+
 /// A list argument given as a YAML list or a comma-separated string.
 fn list(key: &str, value: Option<&Json>) -> Result<Vec<String>, PlanError> {
     match value {
@@ -139,7 +167,10 @@ fn list(key: &str, value: Option<&Json>) -> Result<Vec<String>, PlanError> {
 }
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let args = Args::from_cx(cx)?;
+    plan_with(cx, Args::from_cx(cx)?)
+}
+
+fn plan_with(cx: &PlanCx, args: Args) -> Result<Decision, PlanError> {
     for subset in list("gather_subset", args.gather_subset.as_ref())? {
         // As ansible-core's `get_collector_names`, only a subset asked for is
         // checked: excluding one it does not know (`!any`) is ignored.
@@ -232,6 +263,27 @@ mod tests {
     fn asks_for_the_facts_probe_first() {
         let f = Fixture::new("setup", json!({"gather_subset": "distribution"}));
         assert!(matches!(plan(&f.cx()), Err(PlanError::Need(p)) if p == vec![Probe::Facts]));
+    }
+
+    #[test]
+    fn gather_facts_as_a_task_is_setup_with_its_arguments() {
+        let mut f = Fixture::new(
+            "gather_facts",
+            json!({"filter": "ansible_kernel", "parallel": true}),
+        );
+        f.fact(Probe::Facts, gathered());
+        match plan_gather(&f.cx()).expect("plans") {
+            Decision::Ok { result, .. } => {
+                let facts = result["ansible_facts"]
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default();
+                assert_eq!(facts.keys().collect::<Vec<_>>(), ["ansible_kernel"]);
+            }
+            other => panic!("gather_facts decided {other:?}"),
+        }
+        let refused = Fixture::new("gather_facts", json!({"gather_subset": "nonsense"}));
+        assert!(matches!(plan_gather(&refused.cx()), Err(e) if !matches!(e, PlanError::Need(_))));
     }
 
     #[test]
