@@ -206,9 +206,15 @@ fn completions_and_help() {
         assert!(run.stdout.contains(word), "apply --help lacks {word:?}");
     }
     // Usage errors exit 1 (clap's default 2 means "a task failed" in rprov).
-    let run = rprov(&cwd, ["apply"]);
+    // Without an inventory rprov runs against the implicit localhost, as
+    // ansible-playbook, so a bare `apply` in an empty folder says what it
+    // looked for and how to name the playbook and the inventory.
+    let empty = tempfile::tempdir().expect("empty folder");
+    let run = rprov(empty.path(), ["apply"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("--inventory"), "{}", run.dump());
+    for word in ["site.yml: playbook not found", "rprov apply -i hosts.ini"] {
+        assert!(run.stderr.contains(word), "{}", run.dump());
+    }
     rprov(&cwd, ["--bogus"]).expect_code(1);
 }
 
