@@ -275,3 +275,23 @@ fn a_killed_run_leaves_no_master_beyond_its_time() {
     run.expect_code(0);
     assert_eq!(logins(&bed.sshd), 2, "{}", run.dump());
 }
+
+/// An Ansible user's `ControlPersist` (ansible.cfg `ssh_args`) keeps masters
+/// as Ansible's would, bounded the same way; `--persist 0` overrides it.
+#[test]
+fn control_persist_in_ansible_cfg_ssh_args_keeps_the_master() {
+    let bed = Bed::new("");
+    fs::write(
+        bed.work.path().join("ansible.cfg"),
+        "[ssh_connection]\nssh_args = -C -o ControlMaster=auto -o ControlPersist=30s\n",
+    )
+    .expect("write");
+    for _ in 0..2 {
+        let run = bed.apply(&[]);
+        run.expect_code(0);
+        assert_eq!(logins(&bed.sshd), 1, "{}", run.dump());
+    }
+    assert_eq!(bed.masters().len(), 1);
+    bed.apply(&["--persist", "0"]).expect_code(0);
+    assert_eq!(logins(&bed.sshd), 2);
+}
