@@ -16,6 +16,13 @@
 //! directories such masters leave behind are removed by the next run
 //! ([`remove_stale_control_dirs`]): the PID in the name tells whose they were.
 //!
+//! With [`ConnectOptions::persist`] (opt-in) a master is kept for the next
+//! run instead: it runs with `ControlPersist=SECONDS` at a stable socket in a
+//! per-user directory (see `persist`), the next run finds it there and
+//! skips the login, and the end of a run lets it go rather than stopping it.
+//! The bound is the same mechanism as above with SECONDS for the idle time:
+//! held while rprov lives, gone SECONDS after its last use, SIGKILL or not.
+//!
 //! Host keys are checked strictly unless the caller opts into accept-new. When the
 //! master fails to start, ssh's log (which the `openssh` crate returns as the
 //! error text) tells unknown and changed host keys, failed logins and network
