@@ -208,7 +208,10 @@ fn a_changed_connection_setting_logs_in_again() {
     let line = fs::read_to_string(&inv).expect("inventory");
     fs::write(
         &inv,
-        format!("{} ansible_ssh_extra_args='-o ServerAliveCountMax=4'\n", line.trim_end()),
+        format!(
+            "{} ansible_ssh_extra_args='-o ServerAliveCountMax=4'\n",
+            line.trim_end()
+        ),
     )
     .expect("write");
     let run = bed.apply(&["--persist", "30"]);

@@ -88,7 +88,11 @@ const MAX_DIR_LEN: usize = 64;
 /// short enough for socket paths. Refused when it is not a directory of
 /// ours that only we can enter.
 pub(crate) fn socket_dir() -> std::io::Result<PathBuf> {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let uid = rustix::process::getuid().as_raw();
     let candidates = [
         env("XDG_RUNTIME_DIR").map(|d| d.join("rprov-cp")),
@@ -149,7 +153,11 @@ pub(crate) fn remove_old_launch_dirs(dir: &Path, age: std::time::Duration) {
             .ok()
             .and_then(|t| t.elapsed().ok())
             .is_some_and(|a| a > age);
-        if old && e.file_name().to_string_lossy().starts_with(".ssh-connection") {
+        if old
+            && e.file_name()
+                .to_string_lossy()
+                .starts_with(".ssh-connection")
+        {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }
@@ -182,7 +190,10 @@ mod tests {
             Persist::FromSshArgs.seconds(Some("60s")),
             NonZeroU32::new(60)
         );
-        assert_eq!(Persist::For(two.unwrap_or(NonZeroU32::MIN)).seconds(Some("60s")), two);
+        assert_eq!(
+            Persist::For(two.unwrap_or(NonZeroU32::MIN)).seconds(Some("60s")),
+            two
+        );
     }
 
     #[test]

@@ -295,7 +295,10 @@ impl SshConnection {
             };
             std::fs::rename(launched.path().join("master"), &socket).map_err(|source| {
                 TransportError::Io {
-                    context: format!("{name}: moving the ssh master's socket to {}", socket.display()),
+                    context: format!(
+                        "{name}: moving the ssh master's socket to {}",
+                        socket.display()
+                    ),
                     source,
                 }
             })?;
