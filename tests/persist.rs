@@ -235,7 +235,7 @@ fn an_idle_kept_master_exits_after_its_time_and_the_next_run_logs_in() {
         eventually(Duration::from_secs(8), || bed.masters().is_empty()),
         "the master outlived its 2 s"
     );
-    // Its socket is left behind (ssh cannot remove a renamed one): dead,
+    // Its stable name is left behind (ssh removes only its own path): dead,
     // removed, and a fresh login.
     let run = bed.apply(&["--persist", "2"]);
     run.expect_code(0);
@@ -277,6 +277,25 @@ fn a_killed_run_leaves_no_master_beyond_its_time() {
     let run = bed.apply(&["--persist", "2"]);
     run.expect_code(0);
     assert_eq!(logins(&bed.sshd), 2, "{}", run.dump());
+}
+
+/// A connection closed in the run (`wait_for_connection` opens a new one
+/// per attempt, as after a reboot) stops its kept master and takes the name
+/// with it; the new connection's master is the one kept.
+#[test]
+fn a_connection_closed_in_the_run_stops_its_kept_master() {
+    let bed = Bed::new("    - wait_for_connection: {timeout: 20}\n");
+    let run = bed.apply(&["--persist", "30"]);
+    run.expect_code(0);
+    assert_eq!(logins(&bed.sshd), 2, "{}", run.dump());
+    assert!(
+        eventually(Duration::from_secs(5), || bed.masters().len() == 1),
+        "{:?}",
+        bed.masters()
+    );
+    // The next run takes the master kept, then reconnects once itself.
+    bed.apply(&["--persist", "30"]).expect_code(0);
+    assert_eq!(logins(&bed.sshd), 3);
 }
 
 /// An Ansible user's `ControlPersist` (ansible.cfg `ssh_args`) keeps masters

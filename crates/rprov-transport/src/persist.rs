@@ -140,24 +140,30 @@ pub(crate) fn socket_name(parts: &[&str]) -> String {
     name
 }
 
-/// Removes what a killed run left half made: the `openssh` crate's launch
-/// directories older than `age` (a login in flight is minutes at most).
+/// Removes the `openssh` crate's launch directories (ssh's log, and the
+/// master's own socket path) whose master has exited, once older than `age`:
+/// younger ones may be a login in flight, whose socket is not there yet.
 pub(crate) fn remove_old_launch_dirs(dir: &Path, age: std::time::Duration) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for e in entries.flatten() {
+        if !e
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".ssh-connection")
+        {
+            continue;
+        }
         let old = e
             .metadata()
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
             .is_some_and(|a| a > age);
-        if old
-            && e.file_name()
-                .to_string_lossy()
-                .starts_with(".ssh-connection")
-        {
+        // ssh removes its socket as it exits. Not asked by connecting: a
+        // connection is a use, and would keep a master past its time.
+        if old && !e.path().join("master").exists() {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }

@@ -54,8 +54,10 @@ const MASTER_IDLE: NonZeroUsize = match NonZeroUsize::new(15) {
     None => NonZeroUsize::MIN,
 };
 
-/// A launch directory of the `openssh` crate older than this, in the
-/// directory of kept masters, is what a killed run left: removed.
+/// A launch directory of the `openssh` crate, in the directory of kept
+/// masters, without a master and older than this is left over: removed.
+/// Younger ones may be a login in flight (which may take up to the connect
+/// timeout and [`LOGIN_SLACK`]).
 const STALE_LAUNCH: Duration = Duration::from_secs(600);
 
 /// Control directories are named `rprov-ssh-<pid of the rprov that made it>-…`.
@@ -243,14 +245,18 @@ impl SshConnection {
     }
 
     /// [`SshConnection::open`] with `--persist`: reuses the master at this
-    /// setting's stable socket if one answers there, else logs in and leaves
-    /// the new master's socket there for the next run (see [`persist`]).
+    /// setting's stable socket if one answers there, else logs in and
+    /// publishes the new master's socket there for the next run (see
+    /// [`persist`]).
     ///
     /// The `openssh` crate picks its master's socket path itself, in a fresh
-    /// directory; the socket is renamed to the stable name (a listening
-    /// socket keeps working under a new name). When that master exits, ssh
-    /// cannot remove the renamed socket: the next run finds it dead,
-    /// removes it and logs in.
+    /// launch directory. The stable name is a second (hard) link to that
+    /// socket, made only if the name is free: two runs logging in at once
+    /// never take each other's name away, and a run keeps using its own
+    /// master by its own path. ssh removes only that path when the master
+    /// exits; the stable name is then dead, and the next run removes it and
+    /// logs in. The launch directory (ssh's log) stays while the master
+    /// lives; a later run removes it ([`persist::remove_old_launch_dirs`]).
     async fn open_persisted(
         name: &str,
         t: &SshTarget,
@@ -266,10 +272,10 @@ impl SshConnection {
         })?;
         persist::remove_old_launch_dirs(&cp, STALE_LAUNCH);
         let socket = cp.join(persist::socket_name(parts));
-        let done = |lifeline, dir| SshConnection {
+        let done = |lifeline, ctl: &Path, dir| SshConnection {
             name: name.to_owned(),
             _lifeline: lifeline,
-            session: Session::resume_mux(socket.clone().into_boxed_path(), None),
+            session: Session::resume_mux(ctl.into(), None),
             persisted: Some(socket.clone()),
             _dir: dir,
         };
@@ -277,7 +283,7 @@ impl SshConnection {
         // made with these very settings (the name says so): it is reused.
         if let Ok(mut lifeline) = openssh_mux_client::Connection::connect(&socket).await {
             if lifeline.send_alive_check().await.is_ok() {
-                return Ok(done(lifeline, dir));
+                return Ok(done(lifeline, &socket, dir));
             }
         }
         // Nothing there, or a dead master's socket.
@@ -286,31 +292,35 @@ impl SshConnection {
         b.control_persist(ControlPersist::IdleFor(idle))
             .control_directory(&cp);
         let mut attempts = 0;
-        let lifeline = loop {
+        let (lifeline, ctl) = loop {
             attempts += 1;
             let launched = match tokio::time::timeout(limit, b.launch_master(&t.host)).await {
                 Err(_) => return Err(no_login(name, limit)),
                 Ok(Err(e)) => return Err(connect_error(name, t, e)),
                 Ok(Ok(d)) => d,
             };
-            std::fs::rename(launched.path().join("master"), &socket).map_err(|source| {
-                TransportError::Io {
-                    context: format!(
-                        "{name}: moving the ssh master's socket to {}",
-                        socket.display()
-                    ),
-                    source,
+            let ctl = launched.keep().join("master");
+            match std::fs::hard_link(&ctl, &socket) {
+                // Taken meanwhile by another run's login: this master serves
+                // this run only, and exits SECONDS after it.
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                    return Err(TransportError::Io {
+                        context: format!(
+                            "{name}: linking the ssh master's socket to {}",
+                            socket.display()
+                        ),
+                        source: e,
+                    })
                 }
-            })?;
-            // Its log goes with it; the master holds its own handle.
-            drop(launched);
-            match openssh_mux_client::Connection::connect(&socket).await {
-                Ok(lifeline) => break lifeline,
+                _ => {}
+            }
+            match openssh_mux_client::Connection::connect(&ctl).await {
+                Ok(lifeline) => break (lifeline, ctl),
                 Err(_) if attempts < 2 => continue,
                 Err(e) => return Err(master_silent(name, &e)),
             }
         };
-        Ok(done(lifeline, dir))
+        Ok(done(lifeline, &ctl, dir))
     }
 
     /// The shell's exit status for a command it could not find.
@@ -385,16 +395,20 @@ impl SshConnection {
     /// Stops the master, a kept one too (its socket is removed: ssh cannot,
     /// see [`SshConnection::open_persisted`]).
     pub(crate) async fn close(self) -> Result<(), TransportError> {
+        // The stable name goes with the master it names, not another's.
+        let ours = self.persisted.as_deref().filter(|stable| {
+            use std::os::unix::fs::MetadataExt;
+            let inode = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+            inode(stable).is_some() && inode(stable) == inode(self.session.control_socket())
+        });
+        if let Some(stable) = ours {
+            let _ = std::fs::remove_file(stable);
+        }
         let name = self.name;
-        let closed = self
-            .session
+        self.session
             .close()
             .await
-            .map_err(|source| TransportError::Ssh { host: name, source });
-        if let Some(socket) = &self.persisted {
-            let _ = std::fs::remove_file(socket);
-        }
-        closed
+            .map_err(|source| TransportError::Ssh { host: name, source })
     }
 
     /// The end of the run for this connection: a kept master is let go (it
