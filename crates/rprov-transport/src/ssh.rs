@@ -300,10 +300,12 @@ impl SshConnection {
                 Ok(Ok(d)) => d,
             };
             let ctl = launched.keep().join("master");
-            match std::fs::hard_link(&ctl, &socket) {
+            let published = match std::fs::hard_link(&ctl, &socket) {
+                Ok(()) => true,
                 // Taken meanwhile by another run's login: this master serves
                 // this run only, and exits SECONDS after it.
-                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+                Err(e) => {
                     return Err(TransportError::Io {
                         context: format!(
                             "{name}: linking the ssh master's socket to {}",
@@ -312,12 +314,18 @@ impl SshConnection {
                         source: e,
                     })
                 }
-                _ => {}
-            }
+            };
             match openssh_mux_client::Connection::connect(&ctl).await {
                 Ok(lifeline) => break (lifeline, ctl),
-                Err(_) if attempts < 2 => continue,
-                Err(e) => return Err(master_silent(name, &e)),
+                Err(e) => {
+                    // Gone already (see MASTER_IDLE): its name goes too.
+                    if published {
+                        let _ = std::fs::remove_file(&socket);
+                    }
+                    if attempts >= 2 {
+                        return Err(master_silent(name, &e));
+                    }
+                }
             }
         };
         Ok(done(lifeline, &ctl, dir))
