@@ -211,3 +211,51 @@ fn completions_and_help() {
     assert!(run.stderr.contains("--inventory"), "{}", run.dump());
     rprov(&cwd, ["--bogus"]).expect_code(1);
 }
+
+/// Without an inventory (no -i, none in ansible.cfg or $ANSIBLE_INVENTORY,
+/// no /etc/ansible/hosts), rprov does what ansible-playbook does: only the
+/// implicit `localhost` exists, with ansible-core's warning. A play for
+/// `localhost` runs; one for `all` matches nothing, and rprov says why.
+#[test]
+fn without_an_inventory_only_the_implicit_localhost_exists() {
+    assert!(
+        !std::path::Path::new("/etc/ansible/hosts").exists(),
+        "this test needs a machine without /etc/ansible/hosts (Ansible's default inventory)"
+    );
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = work.path().join("out");
+    std::fs::write(
+        work.path().join("local.yml"),
+        format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - copy:\n        dest: {}\n        content: \"{{{{ groups['all'] | length }}}}\"\n",
+            out.display()
+        ),
+    )
+    .expect("write");
+    std::fs::write(
+        work.path().join("all.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+    )
+    .expect("write");
+
+    let run = common::rprov(work.path(), ["apply", "local.yml"]);
+    run.expect_code(0);
+    assert_eq!(std::fs::read_to_string(&out).unwrap_or_default(), "0");
+    assert!(
+        run.stderr
+            .contains("No inventory was parsed, only implicit localhost is available"),
+        "{}",
+        run.dump()
+    );
+
+    let run = common::rprov(work.path(), ["apply", "all.yml"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("no inventory was given")
+            && run.stderr.contains("`all` does not match it"),
+        "{}",
+        run.dump()
+    );
+    let run = common::rprov(work.path(), ["inventory", "--list"]);
+    run.expect_code(0);
+}

@@ -148,14 +148,16 @@ fn ansible_core_integration_targets_match_the_expected_list() {
         let ansible = bench.ansible(&e.target);
         let rprov = ansible.passed.then(|| bench.run(Tool::Rprov, &e.target));
         eprintln!(
-            "{}: ansible-core {}, rprov {}",
+            "{}: ansible-core {} ({:.1} s), rprov {}",
             e.target,
             if ansible.passed { "pass" } else { "fail" },
+            ansible.secs,
             match &rprov {
                 None => "not run".to_string(),
-                Some(o) if o.passed => "pass".to_string(),
+                Some(o) if o.passed => format!("pass ({:.1} s)", o.secs),
                 Some(o) => format!(
-                    "fail at {:?}",
+                    "fail ({:.1} s) at {:?}",
+                    o.secs,
                     o.failure.as_ref().map(|f| (&f.task, &f.why))
                 ),
             }

@@ -1118,3 +1118,20 @@ fn cron_leaves_the_crontab_ansible_leaves() {
     let (again, text) = ansible_run(by_ansible.path(), &[]);
     assert_eq!(again, 0, "ansible changed what rprov wrote:\n{text}");
 }
+
+/// Controller tasks register what ansible-core's register, failed ones
+/// included: `changed`, `failed`, `msg` in ansible-core's words (`Assertion
+/// failed` without a message of the task's), `assertion`, `evaluated_to`.
+#[test]
+fn failed_results_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "failed_results",
+        prepare: |_| {},
+        min_changed: 1,
+    });
+    let registered = out.read("registered.json");
+    assert!(
+        registered.contains("\"msg\": \"Assertion failed\""),
+        "{registered}"
+    );
+}

@@ -82,6 +82,7 @@ fn base_args(module: &str, dir: &Path) -> Value {
         "add_host" => json!({"name": "rprov-hostile-added"}),
         "ping" => json!({}),
         "setup" => json!({"gather_subset": "min"}),
+        "gather_facts" => json!({"gather_subset": "min", "parallel": true}),
         "tempfile" => json!({"path": format!("{d}"), "prefix": "t."}),
         "user" => json!({"name": "rprov-hostile-nobody"}),
         "group" => json!({"name": "rprov-hostile-nogroup"}),

@@ -202,6 +202,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("unarchive", typed unarchive::Args => unarchive::plan),
     spec!("find", typed find::Args => find::plan),
     spec!("setup", typed setup::Args => setup::plan),
+    spec!("gather_facts", typed setup::GatherArgs => setup::plan_gather),
     spec!("service_facts", typed service_facts::Args => service_facts::plan),
     spec!("slurp", typed slurp::Args => slurp::plan),
     spec!("fetch", typed fetch::Args => fetch::plan),

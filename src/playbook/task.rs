@@ -72,6 +72,10 @@ pub struct Inherited {
     pub vars: Vars,
     pub ignore_errors: Option<bool>,
     pub no_log: Option<bool>,
+    /// `check_mode` and `diff` of the play, a role entry, an import or a
+    /// block: each task's own wins.
+    pub check_mode: Option<bool>,
+    pub diff: Option<bool>,
     /// `run_once` and `delegate_to` on a block apply to its tasks.
     pub run_once: bool,
     pub delegate_local: bool,
@@ -239,11 +243,13 @@ fn parse_task_into(
         return Err(LoadError::new(doc.origin(node), "this task has no module")
             .with_hint("add a module such as `copy:`, `template:` or `command:`"));
     };
-    // `local_action: copy src=a dest=b` (or a mapping with `module:`) is the
-    // old spelling of that module with `delegate_to: localhost`.
-    let local_action = mkey.key_string() == "local_action";
-    let (raw_name, local_args) = if local_action {
-        let (n, rest) = split_local_action(doc, mval)?;
+    // `action: copy src=a dest=b` (or a mapping with `module:`) is the old
+    // spelling of that module, and `local_action` the same with
+    // `delegate_to: localhost`.
+    let action_key = mkey.key_string();
+    let local_action = action_key == "local_action";
+    let (raw_name, local_args) = if local_action || action_key == "action" {
+        let (n, rest) = split_action(doc, &action_key, mval)?;
         (n, Some(rest))
     } else {
         (mkey.key_string(), None)
@@ -553,12 +559,17 @@ enum LocalArgs {
     Map(Map<String, Json>),
 }
 
-/// The module and its arguments of a `local_action`.
-fn split_local_action(doc: &Document, val: &Node) -> Result<(String, LocalArgs), LoadError> {
+/// The module and its arguments of an `action` or a `local_action`
+/// (`key`): free-form text after the module's name, or a mapping with
+/// `module:` whose other keys (and those of an `args:` mapping in it, as
+/// ansible-core reads it) are the arguments.
+fn split_action(doc: &Document, key: &str, val: &Node) -> Result<(String, LocalArgs), LoadError> {
     let bad = || {
         LoadError::new(
             doc.origin(val),
-            "`local_action` needs a module: `local_action: copy src=a dest=b`, or a mapping with `module:`",
+            format!(
+                "`{key}` needs a module: `{key}: copy src=a dest=b`, or a mapping with `module:`"
+            ),
         )
     };
     match &val.value {
@@ -574,10 +585,18 @@ fn split_local_action(doc: &Document, val: &Node) -> Result<(String, LocalArgs),
             let Json::Object(mut m) = val.to_json() else {
                 return Err(bad());
             };
-            match m.remove("module") {
-                Some(Json::String(name)) => Ok((name, LocalArgs::Map(m))),
-                _ => Err(bad()),
+            let name = match m.remove("module") {
+                Some(Json::String(name)) => name,
+                _ => return Err(bad()),
+            };
+            match m.remove("args") {
+                Some(Json::Object(args)) => m.extend(args),
+                Some(other) => {
+                    m.insert("args".into(), other);
+                }
+                None => {}
             }
+            Ok((name, LocalArgs::Map(m)))
         }
         _ => Err(bad()),
     }
@@ -977,4 +996,34 @@ pub fn resolve_task_file(file: &str, scope: &TaskScope, doc: &Document) -> Optio
         .into_iter()
         .map(|d| d.join(p))
         .find(|c| c.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    fn tasks(yaml: &str) -> Vec<crate::playbook::Task> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pb = dir.path().join("site.yml");
+        std::fs::write(&pb, yaml).expect("write");
+        let book = crate::playbook::load::load_playbook(&pb).unwrap_or_else(|e| panic!("{e}"));
+        book.plays[0].sections.concat()
+    }
+
+    #[test]
+    fn action_is_the_old_spelling_of_its_module() {
+        let t = tasks(
+            "- hosts: all\n  tasks:\n\
+             \x20   - action: copy dest=/tmp/x content=hi\n\
+             \x20   - action:\n        module: file\n        path: /tmp/y\n        args:\n          state: touch\n\
+             \x20   - local_action: command touch /tmp/z\n",
+        );
+        assert_eq!(t[0].module, "copy");
+        assert_eq!(t[0].args, json!({"dest": "/tmp/x", "content": "hi"}));
+        assert!(!t[0].delegate_local);
+        assert_eq!(t[1].module, "file");
+        assert_eq!(t[1].args, json!({"path": "/tmp/y", "state": "touch"}));
+        assert_eq!(t[2].module, "command");
+        assert!(t[2].delegate_local);
+    }
 }

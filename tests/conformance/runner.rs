@@ -67,6 +67,11 @@ pub struct Outcome {
     /// ansible's rescued and ignored).
     pub tasks: u64,
     pub failure: Option<Failure>,
+    /// Wall time of the run in seconds, so the cost of a target (ansible-core
+    /// runs uncached on a fresh CI machine) can be weighed before listing it;
+    /// 0 in verdicts cached before it was measured.
+    #[serde(default)]
+    pub secs: f64,
     /// The whole output, for a failing assertion's message (not cached).
     #[serde(skip)]
     pub output: String,
@@ -189,6 +194,7 @@ impl Bench {
                 "RPROV_ANSIBLE_PYTHON",
                 self.scratch.join("no-python-fallback-off"),
             );
+        let started = std::time::Instant::now();
         let out = cmd
             .output()
             .unwrap_or_else(|e| panic!("running {tool:?} on {target}: {e}"));
@@ -215,6 +221,7 @@ impl Bench {
             f.task = stable(&f.task);
             f.why = one_line(&stable(&f.why));
         }
+        outcome.secs = started.elapsed().as_secs_f64();
         outcome.output = format!("exit code {code}\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
         outcome
     }
@@ -344,6 +351,7 @@ fn read_ansible(code: i32, stdout: &str, stderr: &str) -> Outcome {
         tasks,
         // A run that passed had no failure that counts (one was rescued).
         failure: failure.filter(|_| code != 0),
+        secs: 0.0,
         output: String::new(),
     }
 }
@@ -408,6 +416,7 @@ fn read_rprov(code: i32, stdout: &str, stderr: &str) -> Outcome {
         tasks,
         // A run that passed had no failure that counts (one was rescued).
         failure: failure.filter(|_| code != 0),
+        secs: 0.0,
         output: String::new(),
     }
 }
