@@ -476,6 +476,11 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
                     .unwrap_or(10)
                     .max(1),
             ),
+            persist: match args.persist.map(std::num::NonZeroU32::new) {
+                None => rprov_transport::Persist::FromSshArgs,
+                Some(None) => rprov_transport::Persist::Off,
+                Some(Some(s)) => rprov_transport::Persist::For(s),
+            },
         },
         connection_defaults: connection_defaults(&args, &cfg),
         extra_vars,
