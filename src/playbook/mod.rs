@@ -16,7 +16,9 @@ mod task;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use load::{load_playbook, load_playbook_with, LoadOptions};
+pub use load::{
+    load_playbook, load_playbook_with, load_playbooks_with, LoadOptions, PLAYBOOK_NOT_FOUND,
+};
 pub use rprov_template::kv::parse_free_form;
 pub use task::{parse_tasks_file, Inherited, TaskScope};
 
@@ -32,6 +34,11 @@ pub struct Playbook {
     /// `group_vars/` and `host_vars/` are looked up.
     pub dir: PathBuf,
     pub plays: Vec<Play>,
+    /// The playbook files given on the command line, in order, each with how
+    /// many of `plays` it brought: several run as one, as
+    /// `ansible-playbook a.yml b.yml` runs them (one recap, facts and failed
+    /// hosts carried from one to the next).
+    pub files: Vec<(PathBuf, usize)>,
     /// Problems that are not errors under the configuration (a `notify:` of
     /// no handler with `error_on_missing_handler = False`), to show once.
     pub warnings: Vec<String>,
