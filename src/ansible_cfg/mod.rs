@@ -731,7 +731,7 @@ mod apply_tests {
         let cfg_file = dir.path().join("ansible.cfg");
         std::fs::write(
             &cfg_file,
-            "[defaults]\ngathering = explicit\nany_errors_fatal = yes\nremote_user = deploy\nremote_port = 2200\nhost_key_checking = no\n\
+            "[defaults]\ngathering = explicit\nany_errors_fatal = yes\nforce_handlers = yes\nremote_user = deploy\nremote_port = 2200\nhost_key_checking = no\n\
              [privilege_escalation]\nbecome = True\nbecome_user = app\n[ssh_connection]\nssh_args = -C\n",
         )
         .expect("write");
@@ -748,7 +748,7 @@ mod apply_tests {
         let pb = dir.path().join("site.yml");
         std::fs::write(
             &pb,
-            "- hosts: all\n  tasks: []\n- hosts: all\n  gather_facts: yes\n  become: no\n  remote_user: other\n  any_errors_fatal: no\n  tasks: []\n",
+            "- hosts: all\n  tasks: []\n- hosts: all\n  gather_facts: yes\n  become: no\n  remote_user: other\n  any_errors_fatal: no\n  force_handlers: no\n  tasks: []\n",
         )
         .expect("write");
         let book = crate::playbook::load_playbook_with(&pb, &opts).expect("playbook");
@@ -763,6 +763,7 @@ mod apply_tests {
             (false, true, Some(true), Some("deploy"))
         );
         assert_eq!(a.become_user.as_deref(), Some("app"));
+        assert_eq!((a.force_handlers, b.force_handlers), (true, false));
         assert_eq!(
             (
                 b.gather_facts,
