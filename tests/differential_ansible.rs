@@ -1135,3 +1135,18 @@ fn failed_results_as_ansible() {
         "{registered}"
     );
 }
+
+/// `vars_files` as ansible-core reads them: `vars/NAME` before `NAME`, and
+/// the first found of a list whose names use variables.
+#[test]
+fn vars_files_are_found_as_ansible_finds_them() {
+    let out = same_as_ansible(&Case {
+        dir: "vars_files",
+        prepare: |_| {},
+        min_changed: 1,
+    });
+    assert_eq!(
+        out.read("vars.txt"),
+        "found in vars/ by its bare name\nnext to the playbook\nfrom vars/Debian.yml\n"
+    );
+}

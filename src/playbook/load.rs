@@ -486,18 +486,29 @@ fn load_play(
             };
             let mut out = Vec::new();
             for i in items {
-                match &i.value {
-                    Value::Str(s) => {
-                        check_vars_file(doc, i, s, playbook_dir)?;
-                        out.push((s.clone(), doc.origin(i)))
-                    }
-                    _ => {
-                        return Err(LoadError::new(
-                            doc.origin(i),
-                            "each entry of `vars_files` must be a file name",
-                        ))
-                    }
-                }
+                let names = match &i.value {
+                    Value::Str(s) => Some(vec![s.clone()]),
+                    // The first found of a list, as ansible-core reads it.
+                    Value::Seq(list) => list
+                        .iter()
+                        .map(|n| match &n.value {
+                            Value::Str(s) => Some(s.clone()),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => None,
+                };
+                let Some(names) = names.filter(|n| !n.is_empty()) else {
+                    return Err(LoadError::new(
+                        doc.origin(i),
+                        "each entry of `vars_files` must be a file name, or a list of them of which the first found is read",
+                    ));
+                };
+                check_vars_file(doc, i, &names, playbook_dir)?;
+                out.push(super::VarsFile {
+                    names,
+                    origin: doc.origin(i),
+                });
             }
             out
         }
@@ -616,42 +627,59 @@ fn load_play(
     })
 }
 
-/// A `vars_files` entry written literally must exist now: otherwise every host
-/// would fail on it at run time with the same message. A templated name
-/// (`vars/{{ ansible_os_family }}.yml`) can only be checked per host.
+/// A `vars_files` entry written literally must be found now: otherwise every
+/// host would fail on it at run time with the same message. (ansible-core
+/// skips such an entry without a word, and the play runs without its
+/// variables.) A templated name (`vars/{{ ansible_os_family }}.yml`) can only
+/// be checked per host.
 fn check_vars_file(
     doc: &Document,
     node: &Node,
-    name: &str,
+    names: &[String],
     playbook_dir: &Path,
 ) -> Result<(), LoadError> {
-    if rprov_template::is_template(name) {
+    if names.iter().any(|n| rprov_template::is_template(n))
+        || names
+            .iter()
+            .any(|n| super::find_vars_file(playbook_dir, n).is_some())
+    {
         return Ok(());
     }
-    // The same resolution as the run (relative to the playbook's directory).
-    let path = playbook_dir.join(name);
-    if path.is_file() {
-        return Ok(());
-    }
-    let what = if path.exists() {
-        "is not a file"
-    } else {
-        "not found"
+    let looked: Vec<String> = names
+        .iter()
+        .flat_map(|n| super::vars_file_candidates(playbook_dir, n))
+        .map(|p| crate::diag::display_path(&p))
+        .collect();
+    let message = match names {
+        [name] => {
+            let path = playbook_dir.join(name);
+            let what = if path.exists() {
+                "is not a file"
+            } else {
+                "not found"
+            };
+            format!("vars file `{name}` {what}")
+        }
+        many => format!(
+            "none of the vars files {} was found",
+            many.iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
-    let shown = crate::diag::display_path(&path);
     // An encrypted vars file is made with the secrets command, not an editor.
-    let create = if name.ends_with(".age") {
-        format!(
-            "create it with `rprov secrets edit --file {shown}` (after `rprov secrets init` if you have no identity yet)"
-        )
-    } else {
-        "create the file".to_string()
+    let create = match names.last() {
+        Some(name) if name.ends_with(".age") => format!(
+            "create it with `rprov secrets edit --file {}` (after `rprov secrets init` if you have no identity yet)",
+            crate::diag::display_path(&playbook_dir.join(name))
+        ),
+        _ => "create the file".to_string(),
     };
-    Err(
-        LoadError::new(doc.origin(node), format!("vars file `{name}` {what}")).with_hint(format!(
-            "looked for {shown}; `vars_files` paths are relative to the playbook's directory: fix the name or {create}"
-        )),
-    )
+    Err(LoadError::new(doc.origin(node), message).with_hint(format!(
+        "looked for {}; `vars_files` paths are relative to the playbook's directory or its `vars/`: fix the name or {create}",
+        looked.join(", ")
+    )))
 }
 
 /// Every `notify:` must name a handler (or a `listen:` topic) of the play. A
