@@ -21,6 +21,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +30,8 @@ REPO = BENCH.parent
 WORK = Path(os.environ.get("BENCH_WORK", BENCH / "work"))
 FLEET = WORK / "fleet"
 VENV = BENCH / ".venv"
-RPROV = REPO / "target" / "release" / "rprov"
+# run.sh builds with `cargo build --release`, which honours CARGO_TARGET_DIR.
+RPROV = Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target") / "release" / "rprov"
 # Another rprov binary to compare with in the same run (tool `rprov-base`), e.g. one
 # built from the commit before a change: BENCH_RPROV_BASE=/path/to/rprov.
 RPROV_BASE = os.environ.get("BENCH_RPROV_BASE")
@@ -40,7 +42,17 @@ HOSTS = [int(x) for x in os.environ.get("BENCH_HOSTS", "1 10 50").split()]
 TOOLS = os.environ.get("BENCH_TOOLS", "rprov ansible mitogen pyinfra ssh").split()
 if RPROV_BASE and "rprov-base" not in TOOLS:
     TOOLS.insert(1, "rprov-base")
-TOOL_ORDER = ["rprov", "rprov-base", "ansible", "mitogen", "pyinfra", "ssh"]
+TOOL_ORDER = ["rprov", "rprov-persist", "rprov-base", "ansible", "mitogen", "pyinfra", "ssh"]
+# The tools that are rprov: same command line, same JSON report and --timings.
+RPROV_TOOLS = ("rprov", "rprov-persist", "rprov-base")
+# Tool `rprov-persist` is rprov with `--persist PERSIST_S` (ssh masters kept between
+# runs). Its first runs start cold, as every tool's do, and leave the masters up; its
+# no-change runs use them instead of logging in: the second and later runs of a
+# fleet within PERSIST_S of the last one. The masters are closed when its cell ends.
+PERSIST_S = 600
+# Its masters' sockets: `rprov-cp` below this XDG_RUNTIME_DIR (a short path, as unix
+# socket paths are; made 0700 by mkdtemp), so the bench finds and closes them.
+PERSIST_XDG = None
 WORKLOADS = os.environ.get("BENCH_WORKLOADS", "a b").split()
 REPS = int(os.environ.get("BENCH_REPS", "5"))
 # Round-trip times to simulate (ms): 0 is the fleet as it is; more puts every tool's
@@ -136,12 +148,17 @@ def command_for(tool, d, wl, n, skip_tags):
     env = dict(os.environ)
     env.pop("ANSIBLE_CONFIG", None)
     env["PATH"] = f"{VENV / 'bin'}:{env['PATH']}"
-    if tool in ("rprov", "rprov-base"):
+    if tool in RPROV_TOOLS:
         if tool == "rprov-base" and not RPROV_BASE:
             raise SystemExit("tool rprov-base needs BENCH_RPROV_BASE=/path/to/an/rprov/binary")
-        binary = RPROV if tool == "rprov" else Path(RPROV_BASE)
+        binary = Path(RPROV_BASE) if tool == "rprov-base" else RPROV
         cmd = [str(binary), "apply", "-i", str(d / "hosts.ini"), "playbook.yml", "--output", "json",
                "--timings", "--forks", str(n)]
+        # Every other tool's runs start cold: no master of an earlier run is reused.
+        env.pop("RPROV_PERSIST", None)
+        if tool == "rprov-persist":
+            cmd += ["--persist", str(PERSIST_S)]
+            env["XDG_RUNTIME_DIR"] = str(persist_xdg())
         if skip_tags:
             cmd += ["--skip-tags", ",".join(sorted(skip_tags))]
     elif tool in ("ansible", "mitogen"):
@@ -166,7 +183,7 @@ def command_for(tool, d, wl, n, skip_tags):
 
 def changed_count(tool, out):
     """Total 'changed' over hosts, from each tool's own report (None if unparsed)."""
-    if tool in ("rprov", "rprov-base"):
+    if tool in RPROV_TOOLS:
         for line in reversed(out.splitlines()):
             if line.startswith("{") and '"recap"' in line:
                 recap = json.loads(line)["recap"]
@@ -217,9 +234,38 @@ def close_masters(d):
             pass
 
 
-def one_run(tool, d, wl, n, hosts, skip_tags):
+def persist_xdg():
+    """The XDG_RUNTIME_DIR of tool `rprov-persist`'s runs, made on first use."""
+    global PERSIST_XDG
+    if PERSIST_XDG is None:
+        PERSIST_XDG = Path(tempfile.mkdtemp(prefix="rpb-", dir="/tmp"))
+    return PERSIST_XDG
+
+
+def close_persisted():
+    """Ends the masters tool `rprov-persist` kept (`ssh -O exit` on each socket, all
+    at once), so that its first runs start cold and no other tool's run shares the
+    machine with them. Returns how many there were."""
+    if PERSIST_XDG is None:
+        return 0
+    socks = [s for s in (PERSIST_XDG / "rprov-cp").glob("*") if not s.name.startswith(".")]
+    procs = [subprocess.Popen(["ssh", "-O", "exit", "-o", f"ControlPath={s}", "bench-host"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for s in socks]
+    for p in procs:
+        p.wait()
+    for s in socks:
+        try:
+            s.unlink()
+        except OSError:
+            pass
+    return len(socks)
+
+
+def one_run(tool, d, wl, n, hosts, skip_tags, phase="first"):
     cmd, wdir, env = command_for(tool, d, wl, n, skip_tags)
     close_masters(d)
+    if tool == "rprov-persist" and phase == "first":
+        close_persisted()
     before = exec_counts(hosts)
     load = os.getloadavg()[0]
     tfile = d / "time.txt"
@@ -247,7 +293,7 @@ def one_run(tool, d, wl, n, hosts, skip_tags):
         "rc": r.returncode,
         "load1_before": round(load, 2),
     }
-    if tool in ("rprov", "rprov-base"):
+    if tool in RPROV_TOOLS:
         run["timings"] = rprov_timings(r.stdout)
     return run
 
@@ -335,9 +381,12 @@ def main():
         try:
             run_matrix(results, tools, reach, rtt, skip_tags)
         finally:
+            close_persisted()
             if proxy:
                 proxy.terminate()
                 proxy.wait()
+    if PERSIST_XDG is not None:
+        shutil.rmtree(PERSIST_XDG, ignore_errors=True)
     results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     save(results)
 
@@ -367,7 +416,7 @@ def run_matrix(results, tools, all_hosts, rtt, skip_tags):
                             # No-change runs need the files in place: one unmeasured run.
                             shutil.rmtree(root, ignore_errors=True)
                             one_run(tool, d, wl, n, hosts, skip_tags[wl])
-                        r = one_run(tool, d, wl, n, hosts, skip_tags[wl])
+                        r = one_run(tool, d, wl, n, hosts, skip_tags[wl], phase)
                         runs.append(r)
                         spent += r["wall_s"]
                         log(f"{wl} {n:>2} hosts{at} {tool:8} {phase:8} #{len(runs)} {r}")
@@ -377,6 +426,8 @@ def run_matrix(results, tools, all_hosts, rtt, skip_tags):
                     cell = {"tool": tool, "workload": wl, "hosts": n, "rtt_ms": rtt, "phase": phase,
                             **stats(runs), "runs": runs}
                     results["cells"].append(cell)
+                if tool == "rprov-persist":
+                    log(f"{wl} {n:>2} hosts{at} {tool:8} closed {close_persisted()} kept masters")
             if "rprov" in listings:
                 ref = listings["rprov"]
                 k = f"{wl}-{n}" + (f"-rtt{rtt}" if rtt else "")
@@ -519,8 +570,9 @@ def report(res):
               "rprov only (ansible-playbook cannot run it unchanged: see bench/workload-c.sh). Each first run "
               "starts from a freshly booted throw-away VM; remote commands are rprov's own recap count.", ""]
     tools = sorted({c["tool"] for c in res["cells"]}, key=TOOL_ORDER.index)
-    peers = [t for t in tools if t != "rprov"]
-    L += ratio_table(res, peers)
+    L += ratio_table(res, "rprov", [t for t in tools if t not in ("rprov", "rprov-persist")])
+    if "rprov-persist" in tools:
+        L += [""] + ratio_table(res, "rprov-persist", [t for t in tools if t != "rprov-persist"])
     L += ["", "## Raw figures", "",
           "Wall: median (min–max) of `reps` runs. CPU: user+sys of the tool's process tree (median). "
           "RSS: largest single process in the tree (GNU time %M). Cmds/host: exec requests per host "
@@ -538,24 +590,30 @@ def report(res):
           "Hash listing (type, mode, owner, path, sha256) of each host's tree after each tool's first run, compared with rprov's:", ""]
     for k, same in res["same_files"].items():
         L.append(f"- {k}: " + ", ".join(f"{t} {'same' if s else 'DIFFERENT'}" for t, s in same.items()))
-    L += ["", "## Targets (issue 6)", ""]
+    L += ["", "## Targets (issues 6, 16, 17)", ""]
     L += targets(res)
     return "\n".join(L) + "\n"
 
 
-def ratio_table(res, peers):
-    """Peer ÷ rprov for every cell rprov has; nothing to compare without peers."""
+def ratio_table(res, base, peers):
+    """Peer ÷ `base` for every cell `base` has; nothing to compare without peers."""
     if not peers:
-        return ["## Ratios", "", "rprov alone in this run: no peer to compare with."]
-    L = ["## Ratios (peer ÷ rprov; >1 means rprov is better)", "",
-         "| workload | hosts | RTT ms | phase | " + " | ".join(f"wall vs {p}" for p in peers)
+        return [f"## Ratios", "", f"{base} alone in this run: no peer to compare with."]
+    if base == "rprov-persist":
+        L = ["## Ratios against rprov --persist (peer ÷ rprov-persist; >1 means rprov-persist is better)", "",
+             f"rprov-persist is rprov with `--persist {PERSIST_S}`: its first runs start cold and keep the "
+             "hosts' ssh masters, its no-change runs use them instead of logging in (the second and later "
+             "runs within that time). `wall vs rprov` is what keeping the masters saves.", ""]
+    else:
+        L = [f"## Ratios (peer ÷ {base}; >1 means {base} is better)", ""]
+    L += ["| workload | hosts | RTT ms | phase | " + " | ".join(f"wall vs {p}" for p in peers)
          + " | " + " | ".join(f"cmds/host vs {p}" for p in peers) + " | " + " | ".join(f"CPU vs {p}" for p in peers) + " |",
          "|" + "---|" * (4 + 3 * len(peers))]
     for wl in sorted({c["workload"] for c in res["cells"]}):
         for n in sorted({c["hosts"] for c in res["cells"]}):
             for rtt in sorted({c.get("rtt_ms", 0) for c in res["cells"]}):
                 for phase in ("nochange", "first"):
-                    r = cell(res, "rprov", wl, n, phase, rtt)
+                    r = cell(res, base, wl, n, phase, rtt)
                     if not r or not any(cell(res, p, wl, n, phase, rtt) for p in peers):
                         continue
                     row = [wl, str(n), str(rtt), phase]
@@ -569,7 +627,7 @@ def ratio_table(res, peers):
 
 def profile_table(res):
     """rprov's `--timings`, median over the runs of each cell: where a run's time goes."""
-    cells = [c for c in res["cells"] if c["tool"] == "rprov"
+    cells = [c for c in res["cells"] if c["tool"] in RPROV_TOOLS
              and any(r.get("timings") for r in c.get("runs", []))]
     if not cells:
         return []
@@ -580,9 +638,9 @@ def profile_table(res):
          "(SSH master start and close), probe and apply (remote commands: ms, and commands in "
          "parentheses), local (compile, plan, report on the controller) and the host's total. "
          "Wall is rprov's own, from its start to the recap.", "",
-         "| workload | hosts | RTT ms | phase | runs | load ms | connect ms | probe ms (cmds) | apply ms (cmds) "
+         "| workload | hosts | RTT ms | phase | tool | runs | load ms | connect ms | probe ms (cmds) | apply ms (cmds) "
          "| local ms | host total ms | wall ms |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in cells:
         ts = [r["timings"] for r in c["runs"] if r.get("timings")]
 
@@ -597,7 +655,8 @@ def profile_table(res):
         def n(v):
             return "–" if v is None else f"{round(v, 1):g}"
 
-        L.append(f"| {c['workload']} | {c['hosts']} | {c.get('rtt_ms', 0)} | {c['phase']} | {len(ts)} | {f(med('load_ms', False))} | "
+        L.append(f"| {c['workload']} | {c['hosts']} | {c.get('rtt_ms', 0)} | {c['phase']} | {c['tool']} | {len(ts)} | "
+                 f"{f(med('load_ms', False))} | "
                  f"{f(med('connect_ms'))} | {f(med('probe_ms'))} ({n(med('probes'))}) | "
                  f"{f(med('apply_ms'))} ({n(med('actions'))}) | {f(med('local_ms'))} | "
                  f"{f(med('total_ms'))} | {f(med('wall_ms', False))} |")
@@ -648,10 +707,22 @@ def targets(res):
             out.append(f"- no-change ({c['workload']}) at {c['hosts']} host(s), {c.get('rtt_ms', 0)} ms: "
                        f"rprov takes {ratio:.2f}× a bare `ssh host true`{want}"
                        + ((" — " + ("met" if ratio <= 1.2 else "NOT met")) if want else ""))
-    r = [c for c in res["cells"] if c["tool"] == "rprov" and c["hosts"] == 50]
-    if r:
-        rss = max(c["peak_rss_mb"] for c in r)
-        out.append(f"- rprov peak RSS at 50 hosts: {rss:.0f} MB (target <100 MB) — " + ("met" if rss < 100 else "NOT met"))
+    # Issue 16: a no-change run at 250 hosts ≥10× faster than pyinfra's, with or
+    # without masters kept between runs.
+    for wl in ("a", "b"):
+        for tool in ("rprov", "rprov-persist"):
+            r = cell(res, tool, wl, 250, "nochange")
+            c = cell(res, "pyinfra", wl, 250, "nochange")
+            if r and c:
+                ratio = c["wall_median_s"] / r["wall_median_s"]
+                out.append(f"- no-change ({wl}) at 250 hosts, {tool} vs pyinfra: {ratio:.1f}× (target ≥10×, "
+                           "issue 16) — " + ("met" if ratio >= 10 else "NOT met"))
+    for tool in ("rprov", "rprov-persist"):
+        r = [c for c in res["cells"] if c["tool"] == tool and c["hosts"] == 50]
+        if r:
+            rss = max(c["peak_rss_mb"] for c in r)
+            out.append(f"- {tool} peak RSS at 50 hosts: {rss:.0f} MB (target <100 MB) — "
+                       + ("met" if rss < 100 else "NOT met"))
     return out
 
 
