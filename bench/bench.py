@@ -37,6 +37,8 @@ RPROV = Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target") / "release" 
 RPROV_BASE = os.environ.get("BENCH_RPROV_BASE")
 USER = os.environ.get("BENCH_USER", "rprovtest")
 EXEC_MARKERS = ("Starting session: command ", "Starting session: forced-command ")
+# One line per login (key authentication) in sshd's log: what reusing masters saves.
+LOGIN_MARKER = "Accepted publickey for "
 
 HOSTS = [int(x) for x in os.environ.get("BENCH_HOSTS", "1 10 50").split()]
 TOOLS = os.environ.get("BENCH_TOOLS", "rprov ansible mitogen pyinfra ssh").split()
@@ -91,10 +93,11 @@ def fleet_hosts():
 
 
 def exec_counts(hosts):
+    """Per host: (exec requests, logins) sshd has logged so far."""
     out = {}
     for h in hosts:
         text = h["log"].read_text(errors="replace")
-        out[h["name"]] = sum(text.count(m) for m in EXEC_MARKERS)
+        out[h["name"]] = (sum(text.count(m) for m in EXEC_MARKERS), text.count(LOGIN_MARKER))
     return out
 
 
@@ -278,7 +281,8 @@ def one_run(tool, d, wl, n, hosts, skip_tags, phase="first"):
     close_masters(d)
     fields = tfile.read_text().strip().splitlines()[-1].split()
     _, user, sys_, rss = fields
-    per_host = [after[h["name"]] - before[h["name"]] for h in hosts]
+    per_host = [after[h["name"]][0] - before[h["name"]][0] for h in hosts]
+    logins = sum(after[h["name"]][1] - before[h["name"]][1] for h in hosts)
     out = r.stdout + r.stderr
     (d / "last.log").write_text(out)
     changed, bad = changed_count(tool, out)
@@ -288,6 +292,7 @@ def one_run(tool, d, wl, n, hosts, skip_tags, phase="first"):
         "peak_rss_mb": round(int(rss) / 1024, 1),
         "cmds_per_host_mean": round(sum(per_host) / len(per_host), 1),
         "cmds_per_host_max": max(per_host),
+        "logins": logins,
         "changed": changed,
         "failed": bad,
         "rc": r.returncode,
@@ -320,6 +325,7 @@ def stats(runs):
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
         "cmds_per_host": statistics.median(r["cmds_per_host_mean"] for r in runs),
         "cmds_per_host_max": max(r["cmds_per_host_max"] for r in runs),
+        "logins": [r.get("logins") for r in runs],
         "changed": [r["changed"] for r in runs],
         "failed_runs": sum(1 for r in runs if r["rc"] != 0 or r["failed"]),
     }
@@ -577,13 +583,15 @@ def report(res):
           "Wall: median (min–max) of `reps` runs. CPU: user+sys of the tool's process tree (median). "
           "RSS: largest single process in the tree (GNU time %M). Cmds/host: exec requests per host "
           "from sshd's log (median of the per-run mean over hosts; max over hosts and runs). "
+          "Logins: key logins sshd accepted in each run, summed over hosts. "
           "`changed`: what the tool itself reported per run (sum over hosts).", "",
-          "| workload | hosts | RTT ms | phase | tool | reps | wall s | CPU s | RSS MB | cmds/host (max) | changed | failed runs |",
-          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "| workload | hosts | RTT ms | phase | tool | reps | wall s | CPU s | RSS MB | cmds/host (max) | logins | changed | failed runs |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in res["cells"]:
         L.append(f"| {c['workload']} | {c['hosts']} | {c.get('rtt_ms', 0)} | {c['phase']} | {c['tool']} | {c['reps']} | "
                  f"{c['wall_median_s']:.2f} ({c['wall_min_s']:.2f}–{c['wall_max_s']:.2f}) | {c['cpu_median_s']:.2f} | "
                  f"{c['peak_rss_mb']:.0f} | {c['cmds_per_host']:g} ({c['cmds_per_host_max']}) | "
+                 f"{','.join('–' if x is None else str(x) for x in c.get('logins', [None]))} | "
                  f"{','.join(str(x) for x in c['changed'])} | {c['failed_runs']} |")
     L += profile_table(res)
     L += ["", "## Same files on the targets", "",
