@@ -40,12 +40,19 @@ use runner::{Bench, Tool};
 use shared::VERSION;
 use vm_common::{testvm, text};
 
-/// The guest's Python (in the image, see `PACKAGES` in vagrant/testvm.sh).
-const GUEST_PYTHON: &str = "/usr/bin/python3";
+/// The guest's Python (in the image, see `PACKAGES` in vagrant/testvm.sh),
+/// by its versioned name: the `service` target writes the shebang of its test
+/// daemon as `ansible_python_interpreter | realpath`, which both tools
+/// resolve on the controller, where `/usr/bin/python3` is another version
+/// than trixie's. ansible-test runs on the target itself and never meets
+/// this.
+const GUEST_PYTHON: &str = "/usr/bin/python3.13";
 
 /// Names the image's recipe, `vagrant/testvm.sh` (what is installed in the
-/// guest and how it is set up), for the cache of ansible-core's verdicts: a
-/// new recipe runs ansible-core again. Not the image's own cache key, which
+/// guest and how it is set up), the interpreter ansible-core is given and
+/// the guest's apt configuration ([`OFFLINE_APT`]),
+/// for the cache of ansible-core's verdicts: a change runs ansible-core
+/// again. Not the image's own cache key, which
 /// also covers the login and host keys generated per checkout, so that a
 /// fresh clone with a kept cache does not rerun ansible-core (it takes
 /// minutes in the emulated guest: `user` alone some 15).
@@ -53,11 +60,43 @@ fn recipe_key() -> String {
     use sha2::{Digest, Sha256};
     let script = vm_common::root().join("vagrant/testvm.sh");
     let bytes = std::fs::read(&script).unwrap_or_else(|e| panic!("{}: {e}", script.display()));
-    Sha256::digest(&bytes)
+    let mut hash = Sha256::new();
+    hash.update(&bytes);
+    hash.update(GUEST_PYTHON.as_bytes());
+    hash.update(OFFLINE_APT.as_bytes());
+    hash.finalize()
         .iter()
         .take(8)
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// apt's configuration in the guest for the run: every download goes to a
+/// proxy on a closed port, so it fails at once. The guest has no network;
+/// without this apt waits minutes on each mirror address (the `apt` target
+/// would take ansible-core's whole timeout to fail) where a machine without a
+/// network fails in seconds.
+const OFFLINE_APT: &str = "Acquire::http::Proxy \"http://127.0.0.1:9/\";\n\
+                           Acquire::https::Proxy \"http://127.0.0.1:9/\";\n\
+                           Acquire::Retries \"0\";\n";
+
+/// Makes the freshly booted guest ready for the targets: [`GUEST_PYTHON`]
+/// is there, and apt fails fast ([`OFFLINE_APT`]).
+fn prepare_guest() {
+    guest_python_is_there();
+    vm_common::vm_put(
+        "/etc/apt/apt.conf.d/99rprov-offline",
+        OFFLINE_APT.as_bytes(),
+    );
+}
+
+/// Fails the test when [`GUEST_PYTHON`] is not in the guest (a new Debian
+/// release in the recipe): every target would fail under ansible-core.
+fn guest_python_is_there() {
+    vm_common::vm_ok(
+        &format!("{GUEST_PYTHON} (see GUEST_PYTHON in tests/vm_conformance.rs)"),
+        &format!("test -x {}", rprov_transport::quote(GUEST_PYTHON)),
+    );
 }
 
 /// Stops the VM when dropped, pass or fail: the targets leave it changed
@@ -103,6 +142,10 @@ fn vm_ansible_core_system_targets_match_the_expected_list() {
         rerun_ansible: shared::rerun_ansible(),
     };
 
+    eprintln!(
+        "ansible-core's verdicts are cached in {:?}",
+        bench.ansible_cache
+    );
     let _down = Down;
     let mut ansible: Vec<Option<runner::Outcome>> = list
         .iter()
@@ -111,6 +154,7 @@ fn vm_ansible_core_system_targets_match_the_expected_list() {
     if ansible.iter().any(Option::is_none) {
         let t = Instant::now();
         vm_common::up_fresh();
+        prepare_guest();
         for (e, seen) in list.iter().zip(ansible.iter_mut()) {
             if seen.is_none() {
                 let one = Instant::now();
@@ -129,6 +173,7 @@ fn vm_ansible_core_system_targets_match_the_expected_list() {
     }
     let t = Instant::now();
     vm_common::up_fresh();
+    prepare_guest();
     let mut results = Vec::new();
     for (e, a) in list.iter().zip(ansible) {
         let Some(a) = a else {
