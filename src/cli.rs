@@ -145,6 +145,16 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub accept_new_host_keys: bool,
 
+    /// Keep each host's SSH master for the next run, for SECONDS after its
+    /// last use (0: off, whatever the ssh arguments say). The next run within
+    /// that time skips the login. Off by default: a kept master is a
+    /// logged-in session left on this machine; ssh ends it SECONDS after its
+    /// last use, even if rprov is killed. Without it, a `ControlPersist`
+    /// among a host's ssh arguments (ansible.cfg `ssh_args`,
+    /// `ansible_ssh_common_args`, …) sets it, as in Ansible.
+    #[arg(long, value_name = "SECONDS", env = "RPROV_PERSIST")]
+    pub persist: Option<u32>,
+
     /// The most text one template or variable may render to, and the largest
     /// template source read (bytes, or with K, M, G): a bound that turns a
     /// runaway template into an error naming it instead of exhausting memory.

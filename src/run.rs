@@ -234,15 +234,16 @@ fn load_config() -> Result<AnsibleConfig> {
 }
 
 /// The inventory: `-i`, else `inventory` of ansible.cfg or `$ANSIBLE_INVENTORY`,
-/// else Ansible's default `/etc/ansible/hosts` if it exists.
-fn inventory_path(cli: Option<&Path>, cfg: &AnsibleConfig) -> Result<PathBuf> {
+/// else Ansible's default `/etc/ansible/hosts` if it exists, else none: as
+/// ansible-playbook, a run without one has only the implicit `localhost`.
+fn inventory_path(cli: Option<&Path>, cfg: &AnsibleConfig) -> Result<Option<PathBuf>> {
     if let Some(p) = cli {
-        return Ok(p.to_path_buf());
+        return Ok(Some(p.to_path_buf()));
     }
     if let Some(s) = &cfg.inventory {
         match s.value.as_slice() {
             [] => {}
-            [one] => return Ok(one.clone()),
+            [one] => return Ok(Some(one.clone())),
             many => bail!(
                 "{}: `inventory` names {} sources, and rprov reads one inventory file\n  = help: pass the one to use with -i",
                 s.origin,
@@ -251,10 +252,26 @@ fn inventory_path(cli: Option<&Path>, cfg: &AnsibleConfig) -> Result<PathBuf> {
         }
     }
     let default = Path::new("/etc/ansible/hosts");
-    if default.exists() {
-        return Ok(default.to_path_buf());
+    Ok(default.exists().then(|| default.to_path_buf()))
+}
+
+/// ansible-core's warning when it found no inventory (its words).
+const NO_INVENTORY: &str = "No inventory was parsed, only implicit localhost is available";
+
+/// The inventory at `path`, or, without one, an empty inventory: only the
+/// implicit `localhost` (see [`inventory_path`]), with ansible-core's warning.
+fn open_inventory(
+    path: Option<&Path>,
+    vault: Option<&dyn rprov_inventory::VaultDecrypt>,
+    warn: impl FnOnce(&str),
+) -> Result<Inventory> {
+    match path {
+        Some(p) => load_inventory(p, vault),
+        None => {
+            warn(NO_INVENTORY);
+            Ok(Inventory::from_host_list(""))
+        }
     }
-    bail!("no inventory given\n  = help: pass one with -i/--inventory (e.g. -i inventory/hosts.ini), or set `inventory` in ansible.cfg's [defaults] or $ANSIBLE_INVENTORY")
 }
 
 /// The vault password from `--vault-password-file`, else ansible.cfg's.
@@ -335,6 +352,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let mut load_options = cfg.load_options(home.as_deref());
+    crate::modules::ansible_fallback::set_library_path(cfg.library_path(home.as_deref()));
     keyword_defaults_from_flags(&args, &mut load_options);
     let load_playbook = || {
         playbook::load_playbook_with(&args.playbook, &load_options)
@@ -350,13 +368,16 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     let vault_password = vault_password(args.vault_password_file.as_deref(), &cfg)?;
     // group_vars/ and host_vars/ may hold vault files and `!vault` values.
     let vault = crate::varsfile::InventoryVault::new(vault_password.as_deref());
-    let mut inventory = load_inventory(&inventory_file, Some(&vault))?;
+    let mut inventory = open_inventory(inventory_file.as_deref(), Some(&vault), |w| {
+        reporter.warn(w)
+    })?;
     let playbook = load_playbook()?;
     for w in &playbook.warnings {
         reporter.warn(w);
     }
-    let inv_dir = std::path::absolute(&inventory_file)
-        .ok()
+    let inv_dir = inventory_file
+        .as_deref()
+        .and_then(|f| std::path::absolute(f).ok())
         .and_then(|p| p.parent().map(Path::to_path_buf));
     if inv_dir.as_deref() != Some(playbook.dir.as_path()) {
         inventory
@@ -405,6 +426,9 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         return Ok(Outcome::Success);
     }
     if plays_hosts.iter().all(Vec::is_empty) {
+        let Some(inventory_file) = &inventory_file else {
+            bail!("no hosts to run on: no inventory was given, so only the implicit `localhost` exists, and the plays' `hosts:` patterns do not name it (`all` does not match it, as in Ansible)\n  = help: pass an inventory with -i (e.g. -i inventory/hosts.ini, or -i web1,web2), or write `hosts: localhost`");
+        };
         bail!(
             "no hosts to run on: the plays' `hosts:` patterns{} match no host of {}\n  = help: see `rprov inventory -i {}` for the groups and hosts",
             if args.limit.is_some() { " and --limit" } else { "" },
@@ -414,7 +438,14 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     }
 
     let extra_vars = parse_extra_vars(&args.extra_vars)?;
-    check_connection_vars(&inventory, &plays_hosts, &extra_vars, &inventory_file)?;
+    check_connection_vars(
+        &inventory,
+        &plays_hosts,
+        &extra_vars,
+        inventory_file
+            .as_deref()
+            .unwrap_or(Path::new("(no inventory)")),
+    )?;
     reporter.add_secrets(inventory_secrets);
 
     let identities = rprov_secrets::IdentityOptions {
@@ -445,6 +476,11 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
                     .unwrap_or(10)
                     .max(1),
             ),
+            persist: match args.persist.map(std::num::NonZeroU32::new) {
+                None => rprov_transport::Persist::FromSshArgs,
+                Some(None) => rprov_transport::Persist::Off,
+                Some(Some(s)) => rprov_transport::Persist::For(s),
+            },
         },
         connection_defaults: connection_defaults(&args, &cfg),
         extra_vars,
@@ -621,7 +657,9 @@ fn inventory(args: InventoryArgs) -> Result<Outcome> {
     let decrypt = password
         .is_some()
         .then_some(&vault as &dyn rprov_inventory::VaultDecrypt);
-    let mut inv = load_inventory(&inventory_file, decrypt)?;
+    let mut inv = open_inventory(inventory_file.as_deref(), decrypt, |w| {
+        eprintln!("warning: {w}")
+    })?;
     if let Some(pb) = &args.playbook {
         if let Some(dir) = std::path::absolute(pb)
             .ok()
@@ -634,7 +672,12 @@ fn inventory(args: InventoryArgs) -> Result<Outcome> {
     let secrets = vault.into_secrets();
     let json = if let Some(h) = &args.host {
         if !inv.hosts().contains(h) {
-            bail!("host `{h}` is not in {}", inventory_file.display());
+            match &inventory_file {
+                Some(f) => bail!("host `{h}` is not in {}", f.display()),
+                None => {
+                    bail!("host `{h}` is not in the inventory: none was given ({NO_INVENTORY})")
+                }
+            }
         }
         serde_json::Value::Object(inv.host_vars(h).into_iter().collect())
     } else {

@@ -657,3 +657,194 @@ fn unnamed_tasks_and_collections_as_ansible() {
     );
     assert!(!by_rprov.path().join("never.txt").exists());
 }
+
+/// The fixture of custom modules: `library/` beside the playbook (with a
+/// `ping` of its own and `module_utils/`), and roles with `library/` and
+/// `module_utils/` (tests/fixtures/ansible_fallback_library).
+fn library_dir() -> PathBuf {
+    fixtures().join("ansible_fallback_library")
+}
+
+/// `changed=N` of `host` in ansible-playbook's recap.
+fn ansible_changed(text: &str, host: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.trim_start().starts_with(host) && l.contains("changed="))
+        .find_map(|l| {
+            l.split_whitespace()
+                .find_map(|w| w.strip_prefix("changed="))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no recap line for {host}:\n{text}"))
+}
+
+/// Custom modules of `library/` folders, found where Ansible finds them: a
+/// role's (from its tasks, from a `pre_tasks` task before it, from the play's
+/// tasks after it; one importing the role's `module_utils/`), the playbook's
+/// (importing the playbook's `module_utils/`, its argument from
+/// `module_defaults` under its short name), and a `ping` of the playbook's
+/// `library/` that both tools run instead of the builtin for `ping` and
+/// `ansible.legacy.ping`, while `ansible.builtin.ping` stays the builtin.
+/// Registered results and changed counts equal ansible-playbook's, in a first
+/// and a second run.
+#[test]
+fn custom_modules_of_library_folders_as_ansible() {
+    let v = common::ansible_venv();
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let home = work.path();
+    let inv =
+        common::one_host_inventory_with_python(work.path(), &sshd, "web1", "/usr/bin/python3");
+    let by_ansible = target_dir(USER);
+    let by_rprov = target_dir(USER);
+    let root_a = format!("root={}", by_ansible.path().display());
+    let root_r = format!("root={}", by_rprov.path().display());
+    let inv_s = inv.display().to_string();
+    let mut env = env_for(home);
+    env.push((
+        "RPROV_ANSIBLE_PYTHON".into(),
+        v.python.display().to_string(),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+
+    // First run: every file is written; second: only the custom `ping`s
+    // (always changed) and the results file change.
+    for (round, want_changed) in [(1, 7), (2, 3)] {
+        let (ok, text) = common::ansible_playbook(
+            &v,
+            &library_dir(),
+            &inv,
+            home,
+            &["-e", &root_a, "site.yml"],
+            &env_for(home),
+        );
+        assert!(ok, "ansible-playbook failed:\n{text}");
+        let run = rprov_env(
+            &library_dir(),
+            [
+                "apply", "-i", &inv_s, "-e", &root_r, "--output", "json", "site.yml",
+            ],
+            &env,
+        );
+        run.expect_code(0);
+        assert_eq!(
+            ansible_changed(&text, "web1"),
+            want_changed,
+            "round {round}: {text}"
+        );
+        assert_eq!(
+            run.recap("web1")["changed"],
+            want_changed,
+            "round {round}: {}",
+            run.dump()
+        );
+        let (a, r) = (results(by_ansible.path()), results(by_rprov.path()));
+        assert_same(&format!("round {round}"), &a, &r);
+        assert_eq!(r["short_ping"]["custom"], "playbook library", "{r:?}");
+        assert_eq!(r["legacy_ping"]["custom"], "playbook library", "{r:?}");
+        assert_eq!(r["builtin_ping"], "pong", "{r:?}");
+        assert_eq!(r["role_utilmod"]["said"], "HELLO!", "{r:?}");
+        assert_eq!(r["pl"]["text"], "[beside the playbook]\n", "{r:?}");
+        // The custom modules ran through the fallback; the builtin `ping` natively.
+        let fallback: Vec<String> = run
+            .tasks()
+            .iter()
+            .filter(|t| t["fallback"] == true)
+            .filter_map(|t| t["task"].as_str().map(str::to_string))
+            .collect();
+        assert_eq!(fallback.len(), 7, "{fallback:?}\n{}", run.dump());
+    }
+    for f in ["pre.txt", "role.txt", "later.txt", "pl.txt"] {
+        let a = std::fs::read(by_ansible.path().join(f)).ok();
+        assert!(a.is_some(), "ansible wrote no {f}");
+        assert_eq!(a, std::fs::read(by_rprov.path().join(f)).ok(), "{f}");
+    }
+}
+
+/// A custom module named like one of rprov's native modules, with the
+/// fallback off: running rprov's own would do something else than the
+/// playbook says, so it is a load error saying how to get either.
+#[test]
+fn a_custom_module_over_a_native_one_needs_the_fallback() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::write_inventory(work.path(), "web1 ansible_host=127.0.0.1\n");
+    let inv = inv.display().to_string();
+    let run = rprov_env(
+        &library_dir(),
+        ["apply", "-i", &inv, "off.yml"],
+        &[
+            ("RPROV_ANSIBLE_PYTHON", "/usr/bin/python3"),
+            ("PYTHONPATH", ""),
+        ],
+    );
+    run.expect_code(1);
+    let err = &run.stderr;
+    assert!(err.contains("off.yml:5:7"), "{}", run.dump());
+    assert!(
+        err.contains("custom module of a `library/` folder"),
+        "{}",
+        run.dump()
+    );
+    assert!(err.contains("ansible.builtin.ping"), "{}", run.dump());
+    assert!(err.contains("pip install ansible-core"), "{}", run.dump());
+}
+
+/// The `library` setting (`ANSIBLE_LIBRARY`, here a folder whose modules sit
+/// one folder down, as ansible-core's loader looks): its `getent` wins over
+/// the builtin for both tools, `ansible.builtin.getent` stays the builtin.
+#[test]
+fn custom_modules_of_the_library_setting_as_ansible() {
+    let v = common::ansible_venv();
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let home = work.path();
+    let inv =
+        common::one_host_inventory_with_python(work.path(), &sshd, "web1", "/usr/bin/python3");
+    let by_ansible = target_dir(USER);
+    let by_rprov = target_dir(USER);
+    let root_a = format!("root={}", by_ansible.path().display());
+    let root_r = format!("root={}", by_rprov.path().display());
+    let inv_s = inv.display().to_string();
+    let mut env = env_for(home);
+    env.push((
+        "ANSIBLE_LIBRARY".into(),
+        library_dir()
+            .join("configured_library")
+            .display()
+            .to_string(),
+    ));
+    let (ok, text) = common::ansible_playbook(
+        &v,
+        &library_dir(),
+        &inv,
+        home,
+        &["-e", &root_a, "configured.yml"],
+        &env,
+    );
+    assert!(ok, "ansible-playbook failed:\n{text}");
+    env.push((
+        "RPROV_ANSIBLE_PYTHON".into(),
+        v.python.display().to_string(),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run = rprov_env(
+        &library_dir(),
+        [
+            "apply",
+            "-i",
+            &inv_s,
+            "-e",
+            &root_r,
+            "--output",
+            "json",
+            "configured.yml",
+        ],
+        &env,
+    );
+    run.expect_code(0);
+    assert_eq!(ansible_changed(&text, "web1"), 1, "{text}");
+    assert_eq!(run.recap("web1")["changed"], 1, "{}", run.dump());
+    let (a, r) = (results(by_ansible.path()), results(by_rprov.path()));
+    assert_same("library setting", &a, &r);
+    assert_eq!(r["custom_ge"]["custom"], "library setting", "{r:?}");
+    assert_eq!(r["builtin_ge"][0], "x", "{r:?}");
+}

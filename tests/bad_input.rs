@@ -466,3 +466,67 @@ fn settings_rprov_would_ignore_are_refused_at_load_time() {
     assert_eq!(sshd.exec_count(), 0, "a load error must not run anything");
     assert!(!logged_in(&sshd), "a load error must not even log in");
 }
+
+/// Arguments a module refuses are a load error, unless the task says
+/// `ignore_errors: true`: then, as in Ansible (whose modules check their
+/// arguments only when they run), the task fails with the same message when
+/// it runs, that failure is ignored, and the play goes on. `async` on a
+/// module that cannot take it is treated the same way.
+#[test]
+fn refused_arguments_under_ignore_errors_fail_when_the_task_runs() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = work.path().join("out");
+    let site = "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+        \x20   - copy: {dest: /nonexistent/x, contnet: hi}\n      ignore_errors: true\n      register: c\n\
+        \x20   - add_host: notkeyvalue\n      ignore_errors: true\n      register: h\n\
+        \x20   - script: nothere.sh\n      async: 10\n      ignore_errors: true\n      register: s\n\
+        \x20   - copy:\n        dest: \"{{ out }}\"\n        content: \"{{ [c, h, s] | to_json }}\"\n";
+    fs::write(work.path().join("site.yml"), site).expect("write");
+    let run = rprov(
+        work.path(),
+        [
+            "apply",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            &format!("out={}", out.display()),
+            "site.yml",
+        ],
+    );
+    run.expect_code(0);
+    let text = fs::read_to_string(&out).unwrap_or_default();
+    let results: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}\n{}", run.dump()));
+    let wanted = [
+        "site.yml:4:36: unknown argument `contnet` for module `copy`",
+        "site.yml:7:7: `add_host` does not take free-form text",
+        "site.yml:11:14: `async` is supported on command and shell tasks, not on `script`",
+    ];
+    for (r, msg) in results.as_array().expect("a list").iter().zip(wanted) {
+        assert_eq!(r["failed"], true, "{r}");
+        assert_eq!(r["changed"], false, "{r}");
+        let got = r["msg"].as_str().unwrap_or_default();
+        assert!(got.starts_with(msg), "{got}\nwanted {msg}");
+    }
+    assert_eq!(
+        run.stdout.matches("failed (ignored)").count(),
+        3,
+        "{}",
+        run.dump()
+    );
+
+    // Without `ignore_errors` the same task stops the playbook at load.
+    fs::write(
+        work.path().join("strict.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - copy: {dest: /nonexistent/x, contnet: hi}\n",
+    )
+    .expect("write");
+    let run = rprov(
+        work.path(),
+        ["apply", "-i", "localhost,", "-c", "local", "strict.yml"],
+    );
+    run.expect_code(1);
+    assert_says(&run, &["strict.yml:4:36: unknown argument `contnet`"]);
+}

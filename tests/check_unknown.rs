@@ -264,3 +264,47 @@ fn missing_prerequisites_of_undone_changes_are_unknown_in_check() {
     again.expect_code(0);
     assert_eq!(again.recap("web1")["changed"], 0, "{}", again.stdout);
 }
+
+/// `check_mode` on a play, a block, an `import_tasks`, `include_tasks` and a
+/// role entry applies to every task under it, and a task's own wins, as in
+/// ansible-core (checked by hand against ansible-playbook 2.19: the same
+/// files written). It was ignored everywhere but on a task, so "check mode"
+/// blocks wrote to the host.
+#[test]
+fn check_mode_of_plays_blocks_imports_and_roles_reaches_their_tasks() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
+    let target = target_dir(USER);
+    let base = target.path();
+    let w = work.path();
+    let copy = |name: &str| format!("- copy: {{dest: \"{{{{ base }}}}/{name}\", content: x}}\n");
+    fs::write(w.join("imported.yml"), copy("imported")).expect("write");
+    fs::write(w.join("included.yml"), copy("included")).expect("write");
+    fs::create_dir_all(w.join("roles/r/tasks")).expect("mkdir");
+    fs::write(w.join("roles/r/tasks/main.yml"), copy("role")).expect("write");
+    let site = format!(
+        "- hosts: all\n  gather_facts: false\n  roles:\n    - role: r\n      check_mode: true\n  tasks:\n\
+         \x20   - block:\n        - {}\
+         \x20       - copy: {{dest: \"{{{{ base }}}}/own_wins\", content: x}}\n          check_mode: false\n      check_mode: true\n\
+         \x20   - import_tasks: imported.yml\n      check_mode: true\n\
+         \x20   - include_tasks: included.yml\n      check_mode: true\n\
+         \x20   - {}\
+         - hosts: all\n  gather_facts: false\n  check_mode: true\n  tasks:\n    - {}",
+        copy("block").trim_start_matches("- "),
+        copy("written").trim_start_matches("- "),
+        copy("play").trim_start_matches("- "),
+    );
+    fs::write(w.join("site.yml"), site).expect("write");
+    let b = format!("base={}", base.display());
+    let run = apply_json(w, &inv, &["-e", &b, "site.yml"]);
+    run.expect_code(0);
+    let mut written: Vec<String> = fs::read_dir(base)
+        .expect("read target")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    written.sort();
+    assert_eq!(written, ["own_wins", "written"], "{}", run.dump());
+    // Each check-mode task still reports what it would change.
+    assert_eq!(run.recap("web1")["changed"], 7, "{}", run.dump());
+}

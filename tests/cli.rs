@@ -206,8 +206,62 @@ fn completions_and_help() {
         assert!(run.stdout.contains(word), "apply --help lacks {word:?}");
     }
     // Usage errors exit 1 (clap's default 2 means "a task failed" in rprov).
-    let run = rprov(&cwd, ["apply"]);
+    // Without an inventory rprov runs against the implicit localhost, as
+    // ansible-playbook, so a bare `apply` in an empty folder says what it
+    // looked for and how to name the playbook and the inventory.
+    let empty = tempfile::tempdir().expect("empty folder");
+    let run = rprov(empty.path(), ["apply"]);
     run.expect_code(1);
-    assert!(run.stderr.contains("--inventory"), "{}", run.dump());
+    for word in ["site.yml: playbook not found", "rprov apply -i hosts.ini"] {
+        assert!(run.stderr.contains(word), "{}", run.dump());
+    }
     rprov(&cwd, ["--bogus"]).expect_code(1);
+}
+
+/// Without an inventory (no -i, none in ansible.cfg or $ANSIBLE_INVENTORY,
+/// no /etc/ansible/hosts), rprov does what ansible-playbook does: only the
+/// implicit `localhost` exists, with ansible-core's warning. A play for
+/// `localhost` runs; one for `all` matches nothing, and rprov says why.
+#[test]
+fn without_an_inventory_only_the_implicit_localhost_exists() {
+    assert!(
+        !std::path::Path::new("/etc/ansible/hosts").exists(),
+        "this test needs a machine without /etc/ansible/hosts (Ansible's default inventory)"
+    );
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = work.path().join("out");
+    std::fs::write(
+        work.path().join("local.yml"),
+        format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - copy:\n        dest: {}\n        content: \"{{{{ groups['all'] | length }}}}\"\n",
+            out.display()
+        ),
+    )
+    .expect("write");
+    std::fs::write(
+        work.path().join("all.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+    )
+    .expect("write");
+
+    let run = common::rprov(work.path(), ["apply", "local.yml"]);
+    run.expect_code(0);
+    assert_eq!(std::fs::read_to_string(&out).unwrap_or_default(), "0");
+    assert!(
+        run.stderr
+            .contains("No inventory was parsed, only implicit localhost is available"),
+        "{}",
+        run.dump()
+    );
+
+    let run = common::rprov(work.path(), ["apply", "all.yml"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("no inventory was given")
+            && run.stderr.contains("`all` does not match it"),
+        "{}",
+        run.dump()
+    );
+    let run = common::rprov(work.path(), ["inventory", "--list"]);
+    run.expect_code(0);
 }

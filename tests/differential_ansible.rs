@@ -500,6 +500,80 @@ fn authorized_key_writes_what_ansible_posix_writes() {
     assert_eq!(changed, 0, "ansible changed what rprov wrote:\n{text}");
 }
 
+/// rprov's `sysctl` edits a sysctl file as ansible.posix's module does: the
+/// file rewritten with `key=value` lines, comments kept, duplicates dropped,
+/// the value normalised (booleans, surrounding whitespace), a file already
+/// right left alone; so each tool leaves the other's file alone. Files only
+/// (`sysctl_set: no`, `reload: no`): the kernel is never touched.
+#[test]
+fn sysctl_writes_what_ansible_posix_writes() {
+    const SAME: &str = "  fs.file-max = 100000  \n# keep\nfs.file-max=100000\n";
+    fn sysctl_files(root: &Path) {
+        let dir = root.join("sysctl");
+        std::fs::create_dir_all(&dir).expect("mkdir sysctl");
+        let write = |name: &str, text: &str| {
+            std::fs::write(dir.join(name), text).expect("write sysctl file");
+        };
+        write(
+            "main.conf",
+            "# kernel settings\n  net.ipv4.ip_forward = 0\n\nvm.swappiness=10\n; legacy\n\
+             net.ipv4.ip_forward=0\nkernel.panic = 5\nvm.swappiness = 10\r\nnot a setting",
+        );
+        write("same.conf", SAME);
+        write("dup.conf", "kernel.x=1\nkernel.y = 2\nkernel.x=3\n");
+        write("absent.conf", "a.b=1\n# c\na.b = 2\nc.d=3\n");
+        give_to_user(&dir);
+    }
+    let out = same_as_ansible(&Case {
+        dir: "sysctl",
+        prepare: sysctl_files,
+        // 4 on main.conf, dup.conf, absent.conf, new.conf.
+        min_changed: 7,
+    });
+    // What ansible.posix wrote (and rprov matched).
+    assert_eq!(
+        out.read("sysctl/main.conf"),
+        "# kernel settings\nnet.ipv4.ip_forward=1\n\nvm.swappiness=10\n; legacy\n\
+         not a setting\nnet.core.somaxconn=4096\nnet.ipv4.tcp_rmem=4096\t87380   6291456\n"
+    );
+    assert_eq!(out.read("sysctl/same.conf"), SAME);
+    assert_eq!(out.read("sysctl/dup.conf"), "kernel.x=1\nkernel.y=2\n");
+    assert_eq!(out.read("sysctl/absent.conf"), "# c\nc.d=3\n");
+    assert_eq!(out.read("sysctl/new.conf"), "net.y=1\n");
+    // Each tool's files are left alone by the other.
+    let (changed, text) = out.rprov_changed_on(out.by_ansible.path(), &[]);
+    assert_eq!(changed, 0, "rprov changed what ansible wrote:\n{text}");
+    let (changed, text) = out.ansible_changed_on(out.by_rprov.path(), &[]);
+    assert_eq!(changed, 0, "ansible changed what rprov wrote:\n{text}");
+}
+
+/// rprov's `apt_key` adds and removes the keys ansible-core's does, in
+/// keyrings under the test's root (with `become`: apt-key needs root; the
+/// machine's own apt keys are never named), with the same changed counts.
+#[test]
+fn apt_key_keeps_the_keys_ansible_core_keeps() {
+    fn old_keyring(root: &Path) {
+        let keys = root.join("keys");
+        std::fs::create_dir_all(&keys).expect("mkdir keys");
+        std::fs::copy(
+            "/usr/share/keyrings/debian-archive-bullseye-automatic.gpg",
+            keys.join("old.gpg"),
+        )
+        .expect("copy Debian's bullseye keyring (the test needs debian-archive-keyring)");
+        give_to_user(&keys);
+    }
+    let out = same_as_ansible(&Case {
+        dir: "apt_key",
+        prepare: old_keyring,
+        // ring.gpg gets two keys, old.gpg loses one.
+        min_changed: 3,
+    });
+    let (changed, text) = out.rprov_changed_on(out.by_ansible.path(), &[]);
+    assert_eq!(changed, 0, "rprov changed what ansible did:\n{text}");
+    let (changed, text) = out.ansible_changed_on(out.by_rprov.path(), &[]);
+    assert_eq!(changed, 0, "ansible changed what rprov did:\n{text}");
+}
+
 /// Issue 11 item 3: `apt` with `update_cache` and packages that need
 /// nothing reports changed only when apt installed, removed or upgraded
 /// something, in a run and in `--check`, as ansible-core's apt module does.
@@ -1043,4 +1117,21 @@ fn cron_leaves_the_crontab_ansible_leaves() {
     // And ansible finds nothing to do in what rprov left.
     let (again, text) = ansible_run(by_ansible.path(), &[]);
     assert_eq!(again, 0, "ansible changed what rprov wrote:\n{text}");
+}
+
+/// Controller tasks register what ansible-core's register, failed ones
+/// included: `changed`, `failed`, `msg` in ansible-core's words (`Assertion
+/// failed` without a message of the task's), `assertion`, `evaluated_to`.
+#[test]
+fn failed_results_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "failed_results",
+        prepare: |_| {},
+        min_changed: 1,
+    });
+    let registered = out.read("registered.json");
+    assert!(
+        registered.contains("\"msg\": \"Assertion failed\""),
+        "{registered}"
+    );
 }

@@ -82,6 +82,7 @@ fn base_args(module: &str, dir: &Path) -> Value {
         "add_host" => json!({"name": "rprov-hostile-added"}),
         "ping" => json!({}),
         "setup" => json!({"gather_subset": "min"}),
+        "gather_facts" => json!({"gather_subset": "min", "parallel": true}),
         "tempfile" => json!({"path": format!("{d}"), "prefix": "t."}),
         "user" => json!({"name": "rprov-hostile-nobody"}),
         "group" => json!({"name": "rprov-hostile-nogroup"}),
@@ -103,10 +104,21 @@ fn base_args(module: &str, dir: &Path) -> Value {
             "uris": "http://127.0.0.1:9/",
             "suites": "stable",
         }),
+        // A keyring of its own in `dir` (never the host's); the login is
+        // not root, so apt-key adds nothing.
+        "apt_key" => json!({"id": "12345678", "keyring": format!("{d}/ring.gpg")}),
         "lineinfile" => json!({"path": format!("{d}/li"), "line": "x", "create": true}),
         "blockinfile" => json!({"path": format!("{d}/bi"), "block": "x", "create": true}),
         "hostname" => json!({"name": "rprov-hostile"}),
         "timezone" => json!({"name": "Etc/UTC"}),
+        // A key no kernel has, in a file of its own in `dir`; the login is
+        // not root, so neither `sysctl -w` nor `sysctl -p` can set anything.
+        "sysctl" => json!({
+            "name": "rprov.hostile.key",
+            "value": "1",
+            "sysctl_file": format!("{d}/sysctl.conf"),
+            "sysctl_set": true,
+        }),
         // A package no host has: the login is not root, so setting it fails.
         "debconf" => json!({
             "name": "rprov-hostile-pkg",

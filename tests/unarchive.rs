@@ -80,6 +80,7 @@ fn unpacks_once_then_reports_no_change() {
           - "'app/conf/app.ini' in tgz.files"
           - tgz.state == 'directory'
           - skipped is not changed
+          - skipped is skipped
 "#
     );
     fs::write(w.join("play.yml"), &play).expect("playbook");

@@ -71,6 +71,22 @@ pub const COLLECTIONS_PATH: Key = key(
     &["ANSIBLE_COLLECTIONS_PATHS", "ANSIBLE_COLLECTIONS_PATH"],
     Kind::PathSpec,
 );
+/// Where Ansible looks for custom modules before its own (`DEFAULT_MODULE_PATH`):
+/// the Ansible fallback runs one found there instead of a builtin of that name.
+pub const LIBRARY: Key = key(
+    "library",
+    &[("defaults", "library")],
+    &["ANSIBLE_LIBRARY"],
+    Kind::PathSpec,
+);
+/// Where those modules' `module_utils` are (`DEFAULT_MODULE_UTILS_PATH`); read
+/// by ansible-core itself when it builds a fallback module's payload.
+pub const MODULE_UTILS: Key = key(
+    "module_utils",
+    &[("defaults", "module_utils")],
+    &["ANSIBLE_MODULE_UTILS"],
+    Kind::PathSpec,
+);
 pub const REMOTE_USER: Key = key(
     "remote_user",
     &[("defaults", "remote_user")],
@@ -170,6 +186,8 @@ pub const ALL: &[&Key] = &[
     &INVENTORY,
     &ROLES_PATH,
     &COLLECTIONS_PATH,
+    &LIBRARY,
+    &MODULE_UTILS,
     &REMOTE_USER,
     &REMOTE_PORT,
     &PRIVATE_KEY_FILE,

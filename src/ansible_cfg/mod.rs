@@ -81,6 +81,8 @@ pub struct AnsibleConfig {
     pub inventory: Option<Setting<Vec<PathBuf>>>,
     pub roles_path: Option<Setting<Vec<PathBuf>>>,
     pub collections_path: Option<Setting<Vec<PathBuf>>>,
+    /// `library`: custom modules' folders, for the Ansible fallback.
+    pub library: Option<Setting<Vec<PathBuf>>>,
     pub remote_user: Option<Setting<String>>,
     pub remote_port: Option<Setting<u16>>,
     pub private_key_file: Option<Setting<PathBuf>>,
@@ -161,6 +163,10 @@ impl AnsibleConfig {
         let inventory = r.paths(&keys::INVENTORY)?;
         let roles_path = r.paths(&keys::ROLES_PATH)?;
         let collections_path = r.paths(&keys::COLLECTIONS_PATH)?;
+        let library = r.paths(&keys::LIBRARY)?;
+        // Shown by `rprov config`; ansible-core reads it itself when it builds
+        // a fallback module.
+        r.paths(&keys::MODULE_UTILS)?;
         let remote_user = r.string(&keys::REMOTE_USER)?;
         let remote_port = r.int(&keys::REMOTE_PORT)?;
         let private_key_file = r.path(&keys::PRIVATE_KEY_FILE)?;
@@ -201,6 +207,7 @@ impl AnsibleConfig {
         cfg.inventory = inventory;
         cfg.roles_path = roles_path;
         cfg.collections_path = collections_path;
+        cfg.library = library;
         cfg.remote_user = remote_user;
         cfg.private_key_file = private_key_file;
         cfg.host_key_checking = host_key_checking;
@@ -251,6 +258,20 @@ impl AnsibleConfig {
                 .gathering
                 .as_ref()
                 .is_none_or(|s| s.value != Gathering::Explicit),
+        }
+    }
+
+    /// Where custom modules are looked for after those of the playbook's and
+    /// the roles' `library/` folders (`library`). Unset, Ansible's default:
+    /// `~/.ansible/plugins/modules`, `/usr/share/ansible/plugins/modules`.
+    pub fn library_path(&self, home: Option<&Path>) -> Vec<PathBuf> {
+        match &self.library {
+            Some(s) => s.value.clone(),
+            None => home
+                .map(|h| h.join(".ansible/plugins/modules"))
+                .into_iter()
+                .chain([PathBuf::from("/usr/share/ansible/plugins/modules")])
+                .collect(),
         }
     }
 

@@ -4,7 +4,12 @@
 # else python3). It reads one JSON request per line on stdin and answers each with one
 # JSON line on stdout:
 #   {"op": "resolve", "name": N, "collections": [..]}
-#       -> {"found": true, "fqcn": F, "action_plugin": bool} or {"found": false}
+#       -> {"found": true, "fqcn": F, "action_plugin": bool, "library": bool}
+#          or {"found": false}; "library": the module is a custom one (a `library/`
+#          folder, ANSIBLE_LIBRARY), not ansible-core's or a collection's.
+#   {"op": "add_dirs", "paths": [ROLE_PATH, ..]}
+#       -> {"ok": true} : a role's plugin folders (library/, module_utils/, ...)
+#          join the search, as Ansible's Role._load_role_data adds them.
 #   {"op": "build", "name": F, "args": {...}, "collections": [..]}
 #       -> {"payload": TEXT, "style": "new"} : the AnsiballZ script built by
 #          ansible-core's own module_common.modify_module, run on the host as `python -`.
@@ -21,6 +26,7 @@ def reply(obj):
 
 
 try:
+    import ansible
     from ansible import __version__ as ANSIBLE_VERSION
     from ansible import constants as C
     from ansible.executor import module_common
@@ -37,6 +43,10 @@ plugin_loader.init_plugin_loader()
 if PLAYBOOK_DIR:
     plugin_loader.add_all_plugin_dirs(PLAYBOOK_DIR)
     AnsibleCollectionConfig.playbook_paths = [PLAYBOOK_DIR]
+
+# ansible-core's own package: a module resolved outside it and outside every
+# collection came from a custom folder.
+ANSIBLE_PACKAGE = os.path.realpath(os.path.dirname(ansible.__file__)) + os.sep
 
 # Action plugins that only wrap their module, with nothing done on the controller
 # that the module would need: `normal` is the plugin of every plain module.
@@ -69,16 +79,36 @@ def resolve(req):
     if ctx is None:
         return {"found": False}
     fqcn = ctx.resolved_fqcn or name
+    if "." not in fqcn:
+        # A custom module found on the legacy search path: ansible-core names
+        # it without a collection; Ansible's own name for it is ansible.legacy.
+        fqcn = "ansible.legacy." + fqcn
     action = plugin_loader.action_loader.find_plugin_with_context(
         name, collection_list=search_list(collections)
     )
     has_action = bool(action.resolved) and (action.resolved_fqcn or "") not in PLAIN_ACTIONS
+    path = os.path.realpath(ctx.plugin_resolved_path)
+    library = (
+        fqcn.startswith("ansible.legacy.")
+        and not path.startswith(ANSIBLE_PACKAGE)
+        and "%sansible_collections%s" % (os.sep, os.sep) not in path
+    )
     return {
         "found": True,
         "fqcn": fqcn,
         "path": ctx.plugin_resolved_path,
         "action_plugin": has_action,
+        "library": library,
     }
+
+
+def add_dirs(req):
+    for path in req.get("paths") or []:
+        # add_all_plugin_dirs warns (on stdout, our pipe) about a path that is
+        # not a directory: only folders are passed, and checked again here.
+        if os.path.isdir(path):
+            plugin_loader.add_all_plugin_dirs(path)
+    return {"ok": True}
 
 
 def build(req):
@@ -114,6 +144,8 @@ for line in sys.stdin:
             reply(resolve(req))
         elif op == "build":
             reply(build(req))
+        elif op == "add_dirs":
+            reply(add_dirs(req))
         else:
             reply({"error": "unknown request %r" % op})
     except Exception as e:  # noqa: BLE001 - reported to rprov, which names the task

@@ -24,6 +24,18 @@
 //! `ansible_python_interpreter`, else the first of Ansible's fallback list
 //! that exists there. The module's JSON answer becomes the task's result.
 //!
+//! Custom modules: Ansible also finds modules in the `library/` folder beside
+//! the playbook, in the `library/` of every legacy role loaded so far (for
+//! the rest of the run, as Ansible's `add_all_plugin_dirs`; a role of a
+//! collection adds none) and in its `library` setting (`$ANSIBLE_LIBRARY`,
+//! ansible.cfg, default `~/.ansible/plugins/modules`), in that order, with
+//! `module_utils/` beside each for their imports. The helper gets the roles'
+//! folders ([`add_role_dir`]) and ansible-core searches them as Ansible does. A
+//! custom module named like one of rprov's native modules wins over it when the
+//! task names it short or `ansible.legacy.` (as it wins over Ansible's builtin;
+//! `ansible.builtin.NAME` stays the builtin, here rprov's): see
+//! [`custom_module`].
+//!
 //! Why a long-lived helper: importing ansible takes about half a second, so
 //! one helper process per run answers every question (load-time lookups and
 //! payload builds) over a pipe, one JSON line each way. Payloads are cached
@@ -69,6 +81,34 @@ static PYTHON: OnceLock<PathBuf> = OnceLock::new();
 /// The one helper process of this run, started by the first question.
 static BRIDGE: Mutex<Option<State>> = Mutex::new(None);
 
+/// Legacy roles loaded so far that have a plugin folder (`library/`,
+/// `module_utils/`), in load order: Ansible searches them in that order.
+static ROLE_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// The configured `library` path (ansible.cfg, `$ANSIBLE_LIBRARY`, or
+/// Ansible's default), set once by the CLI.
+static LIBRARY_PATH: OnceLock<Vec<PathBuf>> = OnceLock::new();
+
+/// Sets the configured `library` path. Called once, by the CLI.
+pub fn set_library_path(paths: Vec<PathBuf>) {
+    let _ = LIBRARY_PATH.set(paths);
+}
+
+/// A legacy role was loaded: its `library/` and `module_utils/` join the
+/// search of every later lookup, as in Ansible. Does not start the helper.
+pub fn add_role_dir(role: &Path) {
+    if !["library", "module_utils"]
+        .iter()
+        .any(|d| role.join(d).is_dir())
+    {
+        return;
+    }
+    let mut dirs = ROLE_DIRS.lock().unwrap_or_else(|p| p.into_inner());
+    if !dirs.iter().any(|d| d == role) {
+        dirs.push(role.to_path_buf());
+    }
+}
+
 /// Sets the controller Python (`--ansible-python`). Called once, by the CLI.
 pub fn set_python(p: PathBuf) {
     let _ = PYTHON.set(p);
@@ -101,6 +141,8 @@ struct Bridge {
     version: String,
     resolved: HashMap<String, Resolution>,
     payloads: HashMap<String, Arc<String>>,
+    /// How many of [`ROLE_DIRS`] the helper has been given.
+    role_dirs_sent: usize,
 }
 
 impl Bridge {
@@ -126,6 +168,7 @@ impl Bridge {
             version: String::new(),
             resolved: HashMap::new(),
             payloads: HashMap::new(),
+            role_dirs_sent: 0,
         };
         let first = b.read().map_err(|e| format!("{shown}: {e}"))?;
         if let Some(err) = first.get("error").and_then(Json::as_str) {
@@ -159,6 +202,30 @@ impl Bridge {
             .map_err(|e| format!("cannot write to the ansible-core helper: {e}"))?;
         self.read()
     }
+
+    /// Gives the helper the roles' folders it has not seen yet. A name looked
+    /// up before may now resolve elsewhere, so the lookups are forgotten.
+    fn send_role_dirs(&mut self) -> Result<(), String> {
+        let new: Vec<String> = {
+            let dirs = ROLE_DIRS.lock().unwrap_or_else(|p| p.into_inner());
+            dirs.iter()
+                .skip(self.role_dirs_sent)
+                .map(|d| d.display().to_string())
+                .collect()
+        };
+        if new.is_empty() {
+            return Ok(());
+        }
+        let m = self.ask(&json!({"op": "add_dirs", "paths": new}))?;
+        if let Some(err) = m.get("error").and_then(Json::as_str) {
+            return Err(format!(
+                "ansible-core could not add the roles' plugin folders: {err}"
+            ));
+        }
+        self.role_dirs_sent += new.len();
+        self.resolved.clear();
+        Ok(())
+    }
 }
 
 /// Runs `f` with the run's helper, starting it on first use.
@@ -171,7 +238,10 @@ fn with_bridge<T>(playbook_dir: &Path, f: impl FnOnce(&mut Bridge) -> T) -> Resu
         });
     }
     match guard.as_mut() {
-        Some(State::Ready(b)) => Ok(f(b)),
+        Some(State::Ready(b)) => {
+            b.send_role_dirs()?;
+            Ok(f(b))
+        }
         Some(State::Unavailable(why)) => Err(why.clone()),
         None => Err("the ansible-core helper did not start".into()),
     }
@@ -187,6 +257,9 @@ pub fn available(playbook_dir: &Path) -> Result<String, String> {
 pub enum Resolution {
     /// A module it can build: its fully qualified name.
     Module(String),
+    /// A custom module (a `library/` folder, the `library` setting) it can
+    /// build: its fully qualified name (`ansible.legacy.NAME`).
+    Custom(String),
     /// A module whose work is done by an action plugin on the controller.
     ActionPlugin(String),
     /// Not a module ansible-core knows.
@@ -211,6 +284,8 @@ pub fn resolve(name: &str, collections: &[String], playbook_dir: &Path) -> Resol
                     .to_string();
                 if m.get("action_plugin") == Some(&json!(true)) {
                     Resolution::ActionPlugin(fqcn)
+                } else if m.get("library") == Some(&json!(true)) {
+                    Resolution::Custom(fqcn)
                 } else {
                     Resolution::Module(fqcn)
                 }
@@ -222,6 +297,64 @@ pub fn resolve(name: &str, collections: &[String], playbook_dir: &Path) -> Resol
         r
     });
     asked.unwrap_or_else(Resolution::NoAnsible)
+}
+
+/// A custom module that a task naming `name` (one of rprov's native modules,
+/// written short or `ansible.legacy.NAME`) runs instead of rprov's, as Ansible
+/// runs it instead of its builtin: `None` when there is none (the helper is
+/// not started unless a custom module folder holds a file of that name),
+/// else ansible-core's answer: [`Resolution::Custom`] when the custom module is
+/// the one Ansible would pick, [`Resolution::NoAnsible`] when nothing can
+/// build it.
+pub fn custom_module(
+    name: &str,
+    collections: &[String],
+    playbook_dir: &Path,
+) -> Option<Resolution> {
+    let short = name.strip_prefix("ansible.legacy.").unwrap_or(name);
+    let roles = ROLE_DIRS.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let configured = LIBRARY_PATH.get().map(Vec::as_slice).unwrap_or_default();
+    if short.contains('.') || !custom_file_exists(short, playbook_dir, &roles, configured) {
+        return None;
+    }
+    match resolve(name, collections, playbook_dir) {
+        r @ (Resolution::Custom(_) | Resolution::NoAnsible(_)) => Some(r),
+        _ => None,
+    }
+}
+
+/// Whether a folder Ansible searches for custom modules holds `name`
+/// (`name.py`, or a file without extension): the playbook's `library/`, the
+/// roles' and the configured path (with its subfolders two deep, as
+/// ansible-core's loader).
+fn custom_file_exists(
+    name: &str,
+    playbook_dir: &Path,
+    roles: &[PathBuf],
+    configured: &[PathBuf],
+) -> bool {
+    let has = |dir: &Path| dir.join(format!("{name}.py")).is_file() || dir.join(name).is_file();
+    if std::iter::once(playbook_dir)
+        .chain(roles.iter().map(PathBuf::as_path))
+        .any(|d| has(&d.join("library")))
+    {
+        return true;
+    }
+    configured.iter().any(|dir| {
+        let subdirs = |d: &Path| -> Vec<PathBuf> {
+            std::fs::read_dir(d)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        };
+        has(dir)
+            || subdirs(dir)
+                .iter()
+                .any(|s| has(s) || subdirs(s).iter().any(|t| has(t)))
+    })
 }
 
 /// A task that runs Ansible's module: what the executor needs to build and
@@ -550,6 +683,30 @@ mod tests {
         let a = answer(&fb(), 0, "{\"ansible_facts\": {}}", "", false);
         assert_eq!(a.status, Status::Ok);
         assert_eq!(a.result.get("changed"), Some(&json!(false)));
+    }
+
+    #[test]
+    fn custom_modules_are_looked_for_where_ansible_looks() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let (book, role, conf) = (t.path().join("b"), t.path().join("r"), t.path().join("c"));
+        for d in [
+            book.join("library"),
+            role.join("library"),
+            conf.join("one/two"),
+        ] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        let write = |p: PathBuf| std::fs::write(p, "#!/usr/bin/python\n").expect("write");
+        write(book.join("library/ping.py"));
+        write(role.join("library/stat"));
+        write(conf.join("one/two/getent.py"));
+        let roles = [role.clone()];
+        let conf = [conf];
+        let found = |n: &str| custom_file_exists(n, &book, &roles, &conf);
+        assert!(found("ping") && found("stat") && found("getent"));
+        assert!(!found("copy"));
+        // A role's folder counts only once the role is loaded.
+        assert!(!custom_file_exists("stat", &book, &[], &conf));
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub(crate) mod typed;
 mod unarchive;
 // System modules: users, packages, lines in files, host identity, firewall.
 mod apt;
+mod apt_key;
 mod apt_repository;
 mod assemble;
 mod async_status;
@@ -49,6 +50,7 @@ mod blockinfile;
 mod hostname;
 mod lineinfile;
 mod sysargs;
+mod sysctl;
 #[cfg(test)]
 pub(crate) mod testing;
 mod timezone;
@@ -200,6 +202,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("unarchive", typed unarchive::Args => unarchive::plan),
     spec!("find", typed find::Args => find::plan),
     spec!("setup", typed setup::Args => setup::plan),
+    spec!("gather_facts", typed setup::GatherArgs => setup::plan_gather),
     spec!("service_facts", typed service_facts::Args => service_facts::plan),
     spec!("slurp", typed slurp::Args => slurp::plan),
     spec!("fetch", typed fetch::Args => fetch::plan),
@@ -259,6 +262,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("apt", typed apt::Args => apt::plan),
     spec!("deb822_repository", typed deb822_repository::Args => deb822_repository::plan),
     spec!("apt_repository", typed apt_repository::Args => apt_repository::plan),
+    spec!("apt_key", typed apt_key::Args => apt_key::plan),
     spec!("package", typed apt::PackageArgs => apt::plan),
     spec!("lineinfile", typed lineinfile::Args => lineinfile::plan),
     spec!("replace", typed replace::Args => replace::plan),
@@ -267,6 +271,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("debconf", typed debconf::Args => debconf::plan),
     spec!("hostname", typed hostname::Args => hostname::plan),
     spec!("timezone", typed timezone::Args => timezone::plan),
+    spec!("sysctl", typed sysctl::Args => sysctl::plan),
     spec!("ufw", typed ufw::Args => ufw::plan),
     spec!("systemd", typed systemd::Args => systemd::plan),
     spec!("systemd_service", typed systemd::Args => systemd::plan),

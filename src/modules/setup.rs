@@ -18,6 +18,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::typed::module_args;
 use super::{Decision, PlanCx, PlanError};
+use crate::probe::facts::local;
 use crate::probe::{Fact, Probe};
 
 /// The subsets ansible-core's `setup` knows (`gather_subset`, optionally
@@ -106,10 +107,38 @@ module_args! {
         /// snippet, with no collector to time out.
         #[allow(dead_code)]
         gather_timeout: Option<i64> ["gather_timeout"],
-        /// Accepted and not read: rprov gathers no local (`.fact`) facts.
-        #[allow(dead_code)]
+        /// The folder of the local (`.fact`) facts, read on its own for
+        /// this task (the gathered facts read `/etc/ansible/facts.d`).
         fact_path: Option<String> ["fact_path"],
     }
+}
+
+module_args! {
+    /// `gather_facts` as a task (ansible-core's action runs `setup` with the
+    /// task's arguments): `setup`'s, and `parallel`, which changes nothing
+    /// here, as a host's facts are one probe.
+    pub struct GatherArgs {
+        gather_subset: Option<Json> ["gather_subset"],
+        filter: Option<Json> ["filter"],
+        gather_timeout: Option<i64> ["gather_timeout"],
+        fact_path: Option<String> ["fact_path"],
+        #[allow(dead_code)]
+        parallel: Option<bool> ["parallel"],
+    }
+}
+
+/// `gather_facts` as a task: `setup` with its arguments.
+pub fn plan_gather(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let g = GatherArgs::from_cx(cx)?;
+    plan_with(
+        cx,
+        Args {
+            gather_subset: g.gather_subset,
+            filter: g.filter,
+            gather_timeout: g.gather_timeout,
+            fact_path: g.fact_path,
+        },
+    )
 }
 
 /// A list argument given as a YAML list or a comma-separated string.
@@ -138,9 +167,17 @@ fn list(key: &str, value: Option<&Json>) -> Result<Vec<String>, PlanError> {
 }
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let args = Args::from_cx(cx)?;
+    plan_with(cx, Args::from_cx(cx)?)
+}
+
+fn plan_with(cx: &PlanCx, args: Args) -> Result<Decision, PlanError> {
     for subset in list("gather_subset", args.gather_subset.as_ref())? {
-        let name = subset.trim_start_matches(['!', '-']);
+        // As ansible-core's `get_collector_names`, only a subset asked for is
+        // checked: excluding one it does not know (`!any`) is ignored.
+        if subset.starts_with(['!', '-']) {
+            continue;
+        }
+        let name = subset.as_str();
         if !SUBSETS.contains(&name) {
             return Err(PlanError::Fail(format!(
                 "Bad subset '{name}' given to Ansible. gather_subset options allowed: {}",
@@ -154,12 +191,37 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             .map_err(|e| PlanError::Fail(format!("`filter`: `{p}` is not a pattern: {e}")))?;
         patterns.push(glob.compile_matcher());
     }
+    // `fact_path` replaces `ansible_local` with the facts of its folder.
+    let local_probe = args.fact_path.as_deref().map(|dir| Probe::Shell {
+        script: local::script_in(dir),
+    });
+    let mut need = Vec::new();
     let facts = match cx.facts.get(&Probe::Facts) {
-        Some(Fact::Facts(Json::Object(m))) => m,
-        _ => return Err(PlanError::Need(vec![Probe::Facts])),
+        Some(Fact::Facts(Json::Object(m))) => Some(m),
+        _ => {
+            need.push(Probe::Facts);
+            None
+        }
     };
+    let local_out = match &local_probe {
+        Some(p) => match cx.facts.get(p) {
+            Some(Fact::Text(out)) => Some(out),
+            _ => {
+                need.push(p.clone());
+                None
+            }
+        },
+        None => None,
+    };
+    let Some(facts) = facts.filter(|_| need.is_empty()) else {
+        return Err(PlanError::Need(need));
+    };
+    let mut facts = facts.clone();
+    if let (Some(dir), Some(out)) = (args.fact_path.as_deref(), local_out) {
+        local::parse_in(out, dir, &mut facts);
+    }
     let mut shown = Map::new();
-    for (k, v) in facts {
+    for (k, v) in &facts {
         let name = format!("ansible_{k}");
         if patterns.is_empty() || patterns.iter().any(|p| p.is_match(&name)) {
             shown.insert(name, v.clone());
@@ -204,6 +266,27 @@ mod tests {
     }
 
     #[test]
+    fn gather_facts_as_a_task_is_setup_with_its_arguments() {
+        let mut f = Fixture::new(
+            "gather_facts",
+            json!({"filter": "ansible_kernel", "parallel": true}),
+        );
+        f.fact(Probe::Facts, gathered());
+        match plan_gather(&f.cx()).expect("plans") {
+            Decision::Ok { result, .. } => {
+                let facts = result["ansible_facts"]
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default();
+                assert_eq!(facts.keys().collect::<Vec<_>>(), ["ansible_kernel"]);
+            }
+            other => panic!("gather_facts decided {other:?}"),
+        }
+        let refused = Fixture::new("gather_facts", json!({"gather_subset": "nonsense"}));
+        assert!(matches!(plan_gather(&refused.cx()), Err(e) if !matches!(e, PlanError::Need(_))));
+    }
+
+    #[test]
     fn returns_facts_under_their_ansible_names() {
         let all = facts_of(json!({})).expect("plans");
         assert_eq!(all["ansible_distribution"], "Debian");
@@ -236,5 +319,43 @@ mod tests {
             "{err:?}"
         );
         assert!(facts_of(json!({"gather_subset": ["!all", "!min", "network"]})).is_ok());
+    }
+
+    #[test]
+    fn fact_path_reads_the_local_facts_of_its_folder() {
+        let mut f = Fixture::new(
+            "setup",
+            json!({"fact_path": "/tmp/my facts", "filter": "*local*"}),
+        );
+        f.fact(Probe::Facts, gathered());
+        let probe = Probe::Shell {
+            script: local::script_in("/tmp/my facts"),
+        };
+        assert!(matches!(plan(&f.cx()), Err(PlanError::Need(p)) if p == vec![probe.clone()]));
+        assert!(local::script_in("/tmp/my facts").starts_with("_rp_ld='/tmp/my facts'\n"));
+        use base64::Engine as _;
+        let e = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        f.fact(
+            probe,
+            Fact::Text(format!(
+                "local=f 0 {} {}\n",
+                e("prefs.fact"),
+                e("[general]\nbar=loaded\n")
+            )),
+        );
+        match plan(&f.cx()) {
+            Ok(Decision::Ok { result, .. }) => assert_eq!(
+                result["ansible_facts"],
+                json!({"ansible_local": {"prefs": {"general": {"bar": "loaded"}}}})
+            ),
+            other => panic!("setup decided {other:?}"),
+        }
+    }
+
+    #[test]
+    fn excluding_an_unknown_subset_is_ignored_as_ansible_does() {
+        // ansible-core's own module_utils_facts.system.selinux target.
+        assert!(facts_of(json!({"gather_subset": ["!all", "!any", "selinux"]})).is_ok());
+        assert!(facts_of(json!({"gather_subset": "-nosuch,min"})).is_ok());
     }
 }

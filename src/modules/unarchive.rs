@@ -3,7 +3,7 @@
 //! tar or unzip on the host, as ansible-core 2.19's action plugin and module
 //! decide it:
 //!
-//! - `creates` that exists: nothing to do ("skipped, since X exists");
+//! - `creates` that exists: the task is skipped ("skipped, since X exists"), as ansible-core's action skips it;
 //! - the handler is picked by trying each tool on the archive, in
 //!   ansible-core's order (unzip, then tar with `-z`, none, `-j`, `-J`, zstd);
 //! - it is unpacked only when what is in `dest` differs from the archive:
@@ -109,6 +109,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             let msg = format!("skipped, since {creates} exists");
             let mut result = Map::new();
             result.insert("changed".into(), json!(false));
+            result.insert("skipped".into(), json!(true));
             result.insert("msg".into(), json!(msg));
             return Ok(Decision::Ok {
                 result,
@@ -680,6 +681,8 @@ mod tests {
         };
         assert_eq!(msg.as_deref(), Some("skipped, since /srv/app/bin exists"));
         assert_eq!(result["changed"], json!(false));
+        // ansible-core's action raises AnsibleActionSkip: the task is skipped.
+        assert_eq!(result["skipped"], json!(true));
     }
 
     #[test]

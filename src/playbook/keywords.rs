@@ -9,6 +9,7 @@ use crate::diag::{LoadError, Origin};
 use crate::yaml::{Document, Node, Value};
 
 /// The keywords of one task, read and type-checked.
+#[derive(Clone)]
 pub(super) struct Keywords {
     name: Option<String>,
     when: Vec<String>,
@@ -159,28 +160,7 @@ impl Keywords {
                 }),
             }
         };
-        let bool_of = |key: &str| -> Result<Option<bool>, LoadError> {
-            match node.get(key) {
-                None => Ok(None),
-                Some(n) => match &n.value {
-                    Value::Bool(b) => Ok(Some(*b)),
-                    Value::Str(s) if s.contains("{{") => Err(LoadError::new(
-                        doc.origin(n),
-                        format!("`{key}` must be a literal yes/no in rprov, not a template"),
-                    )),
-                    Value::Str(s) => crate::truthy::parse_bool(s).map(Some).ok_or_else(|| {
-                        LoadError::new(
-                            doc.origin(n),
-                            format!("`{key}` must be yes or no, found `{s}`"),
-                        )
-                    }),
-                    _ => Err(LoadError::new(
-                        doc.origin(n),
-                        format!("`{key}` must be yes or no, found {}", n.kind()),
-                    )),
-                },
-            }
-        };
+        let bool_of = |key: &str| yes_no(doc, node, key);
         let list_of = |key: &str| -> Result<Vec<String>, LoadError> {
             match node.get(key) {
                 None => Ok(Vec::new()),
@@ -409,6 +389,21 @@ impl Keywords {
         !self.when.is_empty() || !inh.when.is_empty()
     }
 
+    /// Whether the task, its block or its role says `ignore_errors: true`
+    /// in so many words (not a template).
+    pub(super) fn ignores_errors(&self, inh: &Inherited) -> bool {
+        self.ignore_errors.or(inh.ignore_errors) == Some(true)
+    }
+
+    /// These keywords for a task that only fails: `async` and `timeout`,
+    /// which only commands take, are dropped (see `task::failing_task`).
+    pub(super) fn for_failure(mut self) -> Self {
+        self.async_job = None;
+        self.poll = None;
+        self.timeout = None;
+        self
+    }
+
     pub(super) fn fold_into(&self, inh: &mut Inherited) {
         inh.when.extend(self.when.iter().cloned());
         inh.tags.extend(self.tags.iter().cloned());
@@ -426,6 +421,12 @@ impl Keywords {
         }
         if self.no_log.is_some() {
             inh.no_log = self.no_log;
+        }
+        if self.check_mode.is_some() {
+            inh.check_mode = self.check_mode;
+        }
+        if self.diff.is_some() {
+            inh.diff = self.diff;
         }
         inh.run_once |= self.run_once;
         inh.delegate_local |= self.delegate_local;
@@ -514,8 +515,8 @@ impl Keywords {
             become_user: self.become_user.or_else(|| inh.become_user.clone()),
             ignore_errors: self.ignore_errors.or(inh.ignore_errors).unwrap_or(false),
             no_log: self.no_log.or(inh.no_log).unwrap_or(false),
-            diff: self.diff,
-            check_mode: self.check_mode,
+            diff: self.diff.or(inh.diff),
+            check_mode: self.check_mode.or(inh.check_mode),
             vars,
             environment,
             any_errors_fatal: self
@@ -585,6 +586,31 @@ pub fn is_variable_name(s: &str) -> bool {
         && !JINJA_KEYWORDS.contains(&s)
 }
 
+/// A keyword that is a literal yes/no (`check_mode`, `no_log`…) of a task,
+/// block or play: a template is refused, as rprov decides these at load.
+pub fn yes_no(doc: &Document, node: &Node, key: &str) -> Result<Option<bool>, LoadError> {
+    match node.get(key) {
+        None => Ok(None),
+        Some(n) => match &n.value {
+            Value::Bool(b) => Ok(Some(*b)),
+            Value::Str(s) if s.contains("{{") => Err(LoadError::new(
+                doc.origin(n),
+                format!("`{key}` must be a literal yes/no in rprov, not a template"),
+            )),
+            Value::Str(s) => crate::truthy::parse_bool(s).map(Some).ok_or_else(|| {
+                LoadError::new(
+                    doc.origin(n),
+                    format!("`{key}` must be yes or no, found `{s}`"),
+                )
+            }),
+            _ => Err(LoadError::new(
+                doc.origin(n),
+                format!("`{key}` must be yes or no, found {}", n.kind()),
+            )),
+        },
+    }
+}
+
 /// A string or a list of strings, as `when:`, `notify:` and `listen:`
 /// accept: a string is one item, whatever commas it holds (Ansible wraps it
 /// in a list), so `when: v in ['1.0', '2.0']` stays one expression.
@@ -636,16 +662,6 @@ pub fn check_become_method(doc: &Document, node: &Node) -> Result<(), LoadError>
             "rprov becomes another user with `sudo -n`; remove `become_method` or set it to sudo",
         )),
         _ => Ok(()),
-    }
-}
-
-/// A yes/no keyword of a play or role entry (`any_errors_fatal: yes`), if given.
-pub fn yes_no(doc: &Document, node: &Node, key: &str) -> Result<Option<bool>, LoadError> {
-    match node.get(key) {
-        None => Ok(None),
-        Some(n) => crate::truthy::as_bool(&n.to_json())
-            .map(Some)
-            .ok_or_else(|| LoadError::new(doc.origin(n), format!("`{key}` must be yes or no"))),
     }
 }
 

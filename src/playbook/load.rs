@@ -35,6 +35,8 @@ const PLAY_KEYS: &[&str] = &[
     "environment",
     "ignore_errors",
     "no_log",
+    "check_mode",
+    "diff",
     "order",
     "force_handlers",
     "max_fail_percentage",
@@ -49,8 +51,6 @@ const UNSUPPORTED_PLAY_KEYS: &[&str] = &[
     "timeout",
     "vars_prompt",
     "port",
-    "check_mode",
-    "diff",
     "run_once",
     "ignore_unreachable",
     "gather_subset",
@@ -480,6 +480,8 @@ fn load_play(
         no_log: node
             .get("no_log")
             .and_then(|b| crate::truthy::as_bool(&b.to_json())),
+        check_mode: super::keywords::yes_no(doc, node, "check_mode")?,
+        diff: super::keywords::yes_no(doc, node, "diff")?,
         environment: node
             .get("environment")
             .map(Node::to_json)
@@ -513,6 +515,9 @@ fn load_play(
         }
     };
 
+    if let Some(items) = node.get("roles").and_then(Node::as_seq) {
+        roles.register_plugin_dirs(doc, items, &inherited);
+    }
     let pre_tasks = list("pre_tasks")?;
     let mut main = Vec::new();
     if let Some(r) = node.get("roles") {

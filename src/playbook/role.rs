@@ -26,6 +26,27 @@ const ROLE_KEYWORDS: &[&str] = &[
     "ignore_errors",
     "no_log",
     "become_method",
+    "check_mode",
+    "diff",
+    "run_once",
+    "collections",
+    "debugger",
+];
+
+/// Keywords ansible-core takes on a role entry that rprov does not carry out
+/// there: refused, so they are not quietly taken for role parameters.
+const ROLE_KEYWORDS_REFUSED: &[&str] = &[
+    "connection",
+    "port",
+    "remote_user",
+    "module_defaults",
+    "ignore_unreachable",
+    "throttle",
+    "timeout",
+    "delegate_to",
+    "delegate_facts",
+    "become_flags",
+    "become_exe",
 ];
 
 /// What a role is applied with: from a play's `roles:`, a `dependencies:` list,
@@ -136,6 +157,28 @@ impl RoleLoader {
             std::mem::take(&mut loaded.instances),
             std::mem::take(&mut loaded.handlers),
         )
+    }
+
+    /// Registers the plugin folders (`library/`, `module_utils/`) of the
+    /// legacy roles a play's `roles:` names, before its `pre_tasks` are read:
+    /// Ansible loads a play's roles first, so its `pre_tasks` see their
+    /// modules. An entry that cannot be read or found is left to [`Self::load`]
+    /// to report.
+    pub fn register_plugin_dirs(&self, doc: &Document, entries: &[Node], inherited: &Inherited) {
+        for entry in entries {
+            let Ok((name, _, _)) = read_entry(doc, entry, inherited) else {
+                continue;
+            };
+            let found = inherited
+                .collections
+                .iter()
+                .filter(|_| !name.contains('.'))
+                .find_map(|c| self.find_role(&format!("{c}.{name}")))
+                .or_else(|| self.find_role(&name));
+            if let Some(path) = found.filter(|p| !is_collection_role(p)) {
+                crate::modules::ansible_fallback::add_role_dir(&path);
+            }
+        }
     }
 
     /// Loads a role entry from a play's `roles:` with its dependencies first.
@@ -305,6 +348,11 @@ impl RoleLoader {
             }
         }
 
+        // After its dependencies', before its own tasks are read: where
+        // Ansible's `_load_role_data` adds a legacy role's plugin folders.
+        if !is_collection_role(&path) {
+            crate::modules::ansible_fallback::add_role_dir(&path);
+        }
         let instance = Arc::new(RoleInstance {
             own,
             parents: req.parents,
@@ -353,28 +401,35 @@ impl RoleLoader {
     }
 
     fn search_paths(&self, name: &str) -> Vec<PathBuf> {
-        // `namespace.collection.role`: the role of an installed collection.
+        // `namespace.collection.role`: the role of an installed collection
+        // first. A name of that shape may also be a plain role's folder
+        // (ansible-core's own `module_utils_facts.system.selinux`), so the
+        // roles paths follow, as ansible-core's `RoleDefinition` falls back
+        // to them when no collection has the role.
         let parts: Vec<&str> = name.split('.').collect();
+        let mut dirs = Vec::new();
         if let [ns, coll, role] = parts[..] {
             if [ns, coll, role].iter().all(|p| !p.is_empty()) {
-                return std::iter::once(self.playbook_dir.join("collections"))
-                    .chain(self.collections_path.iter().cloned())
-                    .map(|d| {
-                        // A path entry may be the `ansible_collections` dir itself.
-                        let base = if d.ends_with("ansible_collections") {
-                            d
-                        } else {
-                            d.join("ansible_collections")
-                        };
-                        base.join(ns).join(coll).join("roles").join(role)
-                    })
-                    .collect();
+                dirs.extend(
+                    std::iter::once(self.playbook_dir.join("collections"))
+                        .chain(self.collections_path.iter().cloned())
+                        .map(|d| {
+                            // A path entry may be the `ansible_collections` dir itself.
+                            let base = if d.ends_with("ansible_collections") {
+                                d
+                            } else {
+                                d.join("ansible_collections")
+                            };
+                            base.join(ns).join(coll).join("roles").join(role)
+                        }),
+                );
             }
         }
-        let mut dirs = vec![self.playbook_dir.join("roles")];
-        dirs.extend(self.roles_path.iter().cloned());
-        dirs.push(self.playbook_dir.clone());
-        dirs.into_iter().map(|d| d.join(name)).collect()
+        let plain = std::iter::once(self.playbook_dir.join("roles"))
+            .chain(self.roles_path.iter().cloned())
+            .chain(std::iter::once(self.playbook_dir.clone()));
+        dirs.extend(plain.map(|d| d.join(name)));
+        dirs
     }
 
     /// The `requirements.yml` (beside the playbook, or in `roles/`) that
@@ -611,6 +666,15 @@ fn read_entry(
     let mut params = Vars::new();
     for (k, v) in entries {
         let key = k.key_string();
+        if ROLE_KEYWORDS_REFUSED.contains(&key.as_str()) {
+            return Err(LoadError::new(
+                doc.origin(k),
+                format!("`{key}` on a role entry is not supported by rprov"),
+            )
+            .with_hint(format!(
+                "set `{key}` on the play or on the role's tasks instead; see the README's table of supported Ansible features"
+            )));
+        }
         if !ROLE_KEYWORDS.contains(&key.as_str()) {
             params.insert(key, v.to_json());
         }
@@ -648,6 +712,13 @@ fn read_entry(
     if let Some(b) = flag("no_log")? {
         inh.no_log = Some(b);
     }
+    if let Some(b) = flag("check_mode")? {
+        inh.check_mode = Some(b);
+    }
+    if let Some(b) = flag("diff")? {
+        inh.diff = Some(b);
+    }
+    inh.run_once |= flag("run_once")?.unwrap_or(false);
     Ok((name, params, inh))
 }
 
@@ -690,4 +761,47 @@ pub fn merge_vars_file(path: &Path, out: &mut Vars) -> Result<(), LoadError> {
         }
     }
     Ok(())
+}
+
+/// A role inside a collection (`ansible_collections/NS/COLL/roles/NAME`):
+/// Ansible adds no plugin folders of such a role.
+fn is_collection_role(path: &Path) -> bool {
+    path.components()
+        .any(|c| c.as_os_str() == "ansible_collections")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role_dir(base: &Path) -> PathBuf {
+        let tasks = base.join("tasks");
+        std::fs::create_dir_all(&tasks).expect("mkdir");
+        std::fs::write(tasks.join("main.yml"), "- debug: msg=hi\n").expect("write");
+        base.to_path_buf()
+    }
+
+    #[test]
+    fn a_dotted_role_name_falls_back_to_the_roles_paths() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let roles = dir.path().join("targets");
+        let plain = role_dir(&roles.join("module_utils_facts.system.selinux"));
+        let loader = RoleLoader::new(dir.path(), std::slice::from_ref(&roles), &[]);
+        assert_eq!(
+            loader.find_role("module_utils_facts.system.selinux"),
+            Some(plain)
+        );
+    }
+
+    #[test]
+    fn a_collection_role_comes_before_a_plain_role_of_the_same_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        role_dir(&dir.path().join("roles/acme.web.nginx"));
+        let in_collection = role_dir(
+            &dir.path()
+                .join("collections/ansible_collections/acme/web/roles/nginx"),
+        );
+        let loader = RoleLoader::new(dir.path(), &[], &[]);
+        assert_eq!(loader.find_role("acme.web.nginx"), Some(in_collection));
+    }
 }

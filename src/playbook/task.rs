@@ -72,6 +72,10 @@ pub struct Inherited {
     pub vars: Vars,
     pub ignore_errors: Option<bool>,
     pub no_log: Option<bool>,
+    /// `check_mode` and `diff` of the play, a role entry, an import or a
+    /// block: each task's own wins.
+    pub check_mode: Option<bool>,
+    pub diff: Option<bool>,
     /// `run_once` and `delegate_to` on a block apply to its tasks.
     pub run_once: bool,
     pub delegate_local: bool,
@@ -239,22 +243,38 @@ fn parse_task_into(
         return Err(LoadError::new(doc.origin(node), "this task has no module")
             .with_hint("add a module such as `copy:`, `template:` or `command:`"));
     };
-    // `local_action: copy src=a dest=b` (or a mapping with `module:`) is the
-    // old spelling of that module with `delegate_to: localhost`.
-    let local_action = mkey.key_string() == "local_action";
-    let (raw_name, local_args) = if local_action {
-        let (n, rest) = split_local_action(doc, mval)?;
+    // `action: copy src=a dest=b` (or a mapping with `module:`) is the old
+    // spelling of that module, and `local_action` the same with
+    // `delegate_to: localhost`.
+    let action_key = mkey.key_string();
+    let local_action = action_key == "local_action";
+    let (raw_name, local_args) = if local_action || action_key == "action" {
+        let (n, rest) = split_action(doc, &action_key, mval)?;
         (n, Some(rest))
     } else {
         (mkey.key_string(), None)
     };
     let name = modules::canonical_name(&raw_name);
-    let Some(spec) = modules::spec(name) else {
-        let collections = node
-            .get("collections")
+    let collections = || {
+        node.get("collections")
             .and_then(super::keywords::comma_list)
-            .unwrap_or_else(|| scope.inherited.collections.clone());
-        let fqcn = match ansible_module(doc, mkey, &raw_name, &collections, scope) {
+            .unwrap_or_else(|| scope.inherited.collections.clone())
+    };
+    // A custom module (`library/`) named like a native one is what Ansible
+    // would run for a short or `ansible.legacy.` name, so it runs instead.
+    let custom = modules::spec(name)
+        .filter(|_| raw_name == name || raw_name.starts_with("ansible.legacy."))
+        .and_then(|_| {
+            modules::ansible_fallback::custom_module(&raw_name, &collections(), &scope.playbook_dir)
+        });
+    let native = modules::spec(name).filter(|_| custom.is_none());
+    let Some(spec) = native else {
+        let collections = collections();
+        let found = match custom {
+            Some(r) => custom_over_native(doc, mkey, &raw_name, r),
+            None => ansible_module(doc, mkey, &raw_name, &collections, scope),
+        };
+        let fqcn = match found {
             Ok(fqcn) => fqcn,
             // A module rprov cannot run, on a task that runs only on a
             // condition: the other system's task of a role written for
@@ -262,13 +282,7 @@ fn parse_task_into(
             // it runs, with the same message; a host that skips it is fine,
             // as under ansible-playbook.
             Err((e, Deferrable::Yes)) if kw.is_conditional(&scope.inherited) => {
-                let msg = match e.hint {
-                    Some(h) => format!("{}: {}\n= help: {h}", e.origin, e.message),
-                    None => format!("{}: {}", e.origin, e.message),
-                };
-                let mut task = kw.into_task(doc, node, "fail", json!({ "msg": msg }), scope)?;
-                task.module_written = raw_name;
-                out.push(task);
+                out.push(failing_task(doc, node, kw, scope, raw_name, e)?);
                 return Ok(());
             }
             Err((e, _)) => return Err(e),
@@ -278,7 +292,10 @@ fn parse_task_into(
             Some(LocalArgs::Map(m)) => m,
             None => module_args(doc, mkey, mval, false)?,
         };
-        for (k, v) in kw.defaults_for(&scope.inherited, &fqcn) {
+        // A custom module's `module_defaults` may name it short, as Ansible
+        // resolves that key to the same `ansible.legacy.` module.
+        let defaults_name = fqcn.strip_prefix("ansible.legacy.").unwrap_or(&fqcn);
+        for (k, v) in kw.defaults_for(&scope.inherited, defaults_name) {
             args.entry(k).or_insert(v);
         }
         if let Some(extra) = node.get("args").map(Node::to_json) {
@@ -295,6 +312,87 @@ fn parse_task_into(
         return Ok(());
     };
 
+    // Arguments a module refuses fail the playbook when it loads, before any
+    // host is touched; on a task that says `ignore_errors: true` they fail
+    // the task when it runs instead, as in Ansible, whose modules check
+    // their arguments only then: the author expects it may fail and goes on.
+    let ignores_errors = kw.ignores_errors(&scope.inherited);
+    let kept = ignores_errors.then(|| kw.clone());
+    let call = ModuleCall {
+        key: mkey,
+        value: mval,
+        name,
+        written: &raw_name,
+        local_args,
+        local_action,
+    };
+    match native_task(doc, node, call, spec, kw, scope, out) {
+        Err(e)
+            if ignores_errors
+                && !matches!(
+                    name,
+                    "import_tasks" | "include_tasks" | "import_role" | "include_role"
+                ) =>
+        {
+            let Some(kw) = kept else { return Err(e) };
+            out.push(failing_task(doc, node, kw, scope, raw_name, e)?);
+            Ok(())
+        }
+        done => done,
+    }
+}
+
+/// A task that fails with `e`'s message if it runs: one whose module or
+/// arguments rprov refused, which Ansible would only fail when it runs
+/// (see `parse_task`). Its result line names the module as written.
+fn failing_task(
+    doc: &Document,
+    node: &Node,
+    kw: Keywords,
+    scope: &TaskScope,
+    module_written: String,
+    e: LoadError,
+) -> Result<Task, LoadError> {
+    let msg = match e.hint {
+        Some(h) => format!("{}: {}\n= help: {h}", e.origin, e.message),
+        None => format!("{}: {}", e.origin, e.message),
+    };
+    let mut task = kw
+        .for_failure()
+        .into_task(doc, node, "fail", json!({ "msg": msg }), scope)?;
+    task.module_written = module_written;
+    Ok(task)
+}
+
+/// A task's module as written: its key and value in the task, the module's
+/// canonical name and the name as written, and `local_action`'s parts.
+struct ModuleCall<'a> {
+    key: &'a Node,
+    value: &'a Node,
+    name: &'a str,
+    written: &'a str,
+    local_args: Option<LocalArgs>,
+    local_action: bool,
+}
+
+/// The task of one of rprov's own modules, its arguments checked.
+fn native_task(
+    doc: &Document,
+    node: &Node,
+    call: ModuleCall<'_>,
+    spec: &modules::ModuleSpec,
+    kw: Keywords,
+    scope: &TaskScope,
+    out: &mut Vec<Task>,
+) -> Result<(), LoadError> {
+    let ModuleCall {
+        key: mkey,
+        value: mval,
+        name,
+        written: raw_name,
+        local_args,
+        local_action,
+    } = call;
     let mut args = match local_args {
         Some(LocalArgs::Text(t)) => parse_free_form(&t, spec.free_form),
         Some(LocalArgs::Map(m)) => m,
@@ -326,7 +424,7 @@ fn parse_task_into(
     }
     let mut task = kw.into_task(doc, node, name, Json::Object(args), scope)?;
     task.delegate_local |= local_action;
-    task.module_written = raw_name.clone();
+    task.module_written = raw_name.to_string();
     // Free-form `k=v` arguments were all written on the module's line: an error in
     // one of them points there rather than at the task's first line.
     if mval.as_str().is_some() {
@@ -373,7 +471,7 @@ fn ansible_module(
     let near = did_you_mean(modules::canonical_name(raw_name), modules::names());
     let at = doc.origin(mkey);
     match resolve(raw_name, collections, &scope.playbook_dir) {
-        Resolution::Module(fqcn) => Ok(fqcn),
+        Resolution::Module(fqcn) | Resolution::Custom(fqcn) => Ok(fqcn),
         Resolution::ActionPlugin(fqcn) => Err((LoadError::new(
             at,
             format!(
@@ -402,6 +500,45 @@ fn ansible_module(
     }
 }
 
+/// A custom module that takes the place of the native module of its name
+/// (`modules::ansible_fallback::custom_module`): its fully qualified name, or
+/// why it cannot run. Running rprov's own module instead would quietly do
+/// something else than the playbook's author wrote, so without ansible-core
+/// it is an error (deferred on a conditional task, like any module that
+/// cannot run).
+fn custom_over_native(
+    doc: &Document,
+    mkey: &Node,
+    raw_name: &str,
+    found: modules::ansible_fallback::Resolution,
+) -> Result<String, (LoadError, Deferrable)> {
+    use modules::ansible_fallback::{Resolution, ENABLE_HINT};
+    match found {
+        Resolution::Custom(fqcn) | Resolution::Module(fqcn) => Ok(fqcn),
+        Resolution::NoAnsible(why) => Err((
+            LoadError::new(
+                doc.origin(mkey),
+                format!(
+                    "module `{raw_name}` is a custom module of a `library/` folder, which Ansible runs instead of its builtin of that name, and the Ansible fallback is off"
+                ),
+            )
+            .with_hint(format!(
+                "write `ansible.builtin.{}` for rprov's own module; else, {ENABLE_HINT} ({why})",
+                modules::canonical_name(raw_name)
+            )),
+            Deferrable::Yes,
+        )),
+        // `custom_module` answers only the two above.
+        Resolution::ActionPlugin(_) | Resolution::NotFound => Err((
+            LoadError::new(
+                doc.origin(mkey),
+                format!("custom module `{raw_name}` cannot run through the Ansible fallback"),
+            ),
+            Deferrable::Yes,
+        )),
+    }
+}
+
 /// For `namespace.collection.module` whose collection a requirements.yml
 /// beside the playbook lists: the ansible-galaxy command that installs it.
 fn collection_requirements(raw_name: &str, scope: &TaskScope) -> Option<String> {
@@ -422,12 +559,17 @@ enum LocalArgs {
     Map(Map<String, Json>),
 }
 
-/// The module and its arguments of a `local_action`.
-fn split_local_action(doc: &Document, val: &Node) -> Result<(String, LocalArgs), LoadError> {
+/// The module and its arguments of an `action` or a `local_action`
+/// (`key`): free-form text after the module's name, or a mapping with
+/// `module:` whose other keys (and those of an `args:` mapping in it, as
+/// ansible-core reads it) are the arguments.
+fn split_action(doc: &Document, key: &str, val: &Node) -> Result<(String, LocalArgs), LoadError> {
     let bad = || {
         LoadError::new(
             doc.origin(val),
-            "`local_action` needs a module: `local_action: copy src=a dest=b`, or a mapping with `module:`",
+            format!(
+                "`{key}` needs a module: `{key}: copy src=a dest=b`, or a mapping with `module:`"
+            ),
         )
     };
     match &val.value {
@@ -443,10 +585,18 @@ fn split_local_action(doc: &Document, val: &Node) -> Result<(String, LocalArgs),
             let Json::Object(mut m) = val.to_json() else {
                 return Err(bad());
             };
-            match m.remove("module") {
-                Some(Json::String(name)) => Ok((name, LocalArgs::Map(m))),
-                _ => Err(bad()),
+            let name = match m.remove("module") {
+                Some(Json::String(name)) => name,
+                _ => return Err(bad()),
+            };
+            match m.remove("args") {
+                Some(Json::Object(args)) => m.extend(args),
+                Some(other) => {
+                    m.insert("args".into(), other);
+                }
+                None => {}
             }
+            Ok((name, LocalArgs::Map(m)))
         }
         _ => Err(bad()),
     }
@@ -846,4 +996,34 @@ pub fn resolve_task_file(file: &str, scope: &TaskScope, doc: &Document) -> Optio
         .into_iter()
         .map(|d| d.join(p))
         .find(|c| c.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    fn tasks(yaml: &str) -> Vec<crate::playbook::Task> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pb = dir.path().join("site.yml");
+        std::fs::write(&pb, yaml).expect("write");
+        let book = crate::playbook::load::load_playbook(&pb).unwrap_or_else(|e| panic!("{e}"));
+        book.plays[0].sections.concat()
+    }
+
+    #[test]
+    fn action_is_the_old_spelling_of_its_module() {
+        let t = tasks(
+            "- hosts: all\n  tasks:\n\
+             \x20   - action: copy dest=/tmp/x content=hi\n\
+             \x20   - action:\n        module: file\n        path: /tmp/y\n        args:\n          state: touch\n\
+             \x20   - local_action: command touch /tmp/z\n",
+        );
+        assert_eq!(t[0].module, "copy");
+        assert_eq!(t[0].args, json!({"dest": "/tmp/x", "content": "hi"}));
+        assert!(!t[0].delegate_local);
+        assert_eq!(t[1].module, "file");
+        assert_eq!(t[1].args, json!({"path": "/tmp/y", "state": "touch"}));
+        assert_eq!(t[2].module, "command");
+        assert!(t[2].delegate_local);
+    }
 }

@@ -46,7 +46,8 @@ pub fn page(version: &str, rows: &[Row]) -> String {
          `ANSIBLE_ROLES_PATH` set to the targets folder so the `setup_*`/`prepare_*` roles \
          they depend on are used as they are. `testhost` is a real ssh login to a loopback \
          sshd that becomes root with sudo. Each target is run with ansible-playbook {version} \
-         first; only the targets that pass under it count, and rprov must match its verdict.\n\n\
+         first; only the targets that pass under it count, and rprov must match its verdict. \
+         rprov runs with the Ansible fallback off, so the suite measures its own modules.\n\n\
          A target passes when the tool exits 0: every `assert` in it held. \"Tasks\" counts \
          task results in each tool's recap (a failure stops the target, so fewer results \
          mean it stopped earlier). \"First failing task\" is the first failure not ignored, \

@@ -67,6 +67,11 @@ pub struct Outcome {
     /// ansible's rescued and ignored).
     pub tasks: u64,
     pub failure: Option<Failure>,
+    /// Wall time of the run in seconds, so the cost of a target (ansible-core
+    /// runs uncached on a fresh CI machine) can be weighed before listing it;
+    /// 0 in verdicts cached before it was measured.
+    #[serde(default)]
+    pub secs: f64,
     /// The whole output, for a failing assertion's message (not cached).
     #[serde(skip)]
     pub output: String,
@@ -195,7 +200,15 @@ impl Bench {
             .env("ANSIBLE_SSH_CONTROL_PATH_DIR", self.scratch.join("cp"))
             .env("ANSIBLE_PIPELINING", "True")
             .env("ANSIBLE_HOST_KEY_CHECKING", "True")
-            .env("ANSIBLE_STDOUT_CALLBACK", "default");
+            .env("ANSIBLE_STDOUT_CALLBACK", "default")
+            // The suite measures rprov's own modules: the Ansible fallback is
+            // off (a Python that does not exist), whatever this machine's
+            // `python3` can import, so the verdicts do not depend on it.
+            .env(
+                "RPROV_ANSIBLE_PYTHON",
+                self.scratch.join("no-python-fallback-off"),
+            );
+        let started = std::time::Instant::now();
         let out = cmd
             .output()
             .unwrap_or_else(|e| panic!("running {tool:?} on {target}: {e}"));
@@ -222,6 +235,7 @@ impl Bench {
             f.task = stable(&f.task);
             f.why = one_line(&stable(&f.why));
         }
+        outcome.secs = started.elapsed().as_secs_f64();
         outcome.output = format!("exit code {code}\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
         outcome
     }
@@ -351,6 +365,7 @@ fn read_ansible(code: i32, stdout: &str, stderr: &str) -> Outcome {
         tasks,
         // A run that passed had no failure that counts (one was rescued).
         failure: failure.filter(|_| code != 0),
+        secs: 0.0,
         output: String::new(),
     }
 }
@@ -415,6 +430,7 @@ fn read_rprov(code: i32, stdout: &str, stderr: &str) -> Outcome {
         tasks,
         // A run that passed had no failure that counts (one was rescued).
         failure: failure.filter(|_| code != 0),
+        secs: 0.0,
         output: String::new(),
     }
 }

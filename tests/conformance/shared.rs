@@ -85,17 +85,20 @@ pub fn load_list(rel: &str, integration: &Path) -> (Vec<Expected>, bool) {
     (list, only.is_some())
 }
 
-/// One line per target on stderr, as the suite goes.
+/// One line per target on stderr, as the suite goes, with each run's wall
+/// time (what a target costs is weighed before listing it).
 pub fn say(target: &str, ansible: &Outcome, rprov: Option<&Outcome>) {
     eprintln!(
-        "{target}: ansible-core {} ({} tasks), rprov {}",
+        "{target}: ansible-core {} ({:.1} s, {} tasks), rprov {}",
         if ansible.passed { "pass" } else { "fail" },
+        ansible.secs,
         ansible.tasks,
         match rprov {
             None => "not run".to_string(),
-            Some(o) if o.passed => format!("pass ({} tasks)", o.tasks),
+            Some(o) if o.passed => format!("pass ({:.1} s, {} tasks)", o.secs, o.tasks),
             Some(o) => format!(
-                "fail ({} tasks) at {:?}",
+                "fail ({:.1} s, {} tasks) at {:?}",
+                o.secs,
                 o.tasks,
                 o.failure.as_ref().map(|f| (&f.task, &f.why))
             ),

@@ -106,6 +106,52 @@ fn base64() {
 }
 
 #[test]
+fn base64_encodings_and_urlsafe_as_ansible() {
+    // ansible-core's `binary` target: latin-1 bytes read as UTF-8 are
+    // garbled, not an error; read as latin-1 they are the text.
+    assert_eq!(
+        e("'Q2Fm6SBF8WU=' | b64decode"),
+        json!("Caf\u{fffd} E\u{fffd}e")
+    );
+    assert_eq!(
+        e("'Q2Fm6SBF8WU=' | b64decode(encoding='latin-1')"),
+        json!("Café Eñe")
+    );
+    assert_eq!(e("'Café Eñe' | b64encode('latin1')"), json!("Q2Fm6SBF8WU="));
+    // Windows' UTF-16-LE (the example of Ansible's documentation).
+    assert_eq!(
+        e("'dABlAHMAdAA=' | b64decode(encoding='utf-16-le')"),
+        json!("test")
+    );
+    assert_eq!(
+        e("'test' | b64encode(encoding='utf-16-le')"),
+        json!("dABlAHMAdAA=")
+    );
+    assert_eq!(e("'a' | b64encode(encoding='utf-16')"), json!("//5hAA=="));
+    assert_eq!(e("'//5hAA==' | b64decode(encoding='utf-16')"), json!("a"));
+    assert_eq!(e("'??>' | b64encode"), json!("Pz8+"));
+    assert_eq!(e("'??>' | b64encode(urlsafe=true)"), json!("Pz8-"));
+    assert_eq!(e("'Pz8-' | b64decode(urlsafe=true)"), json!("??>"));
+    for (bad, says) in [
+        (
+            "'é€' | b64encode(encoding='latin-1')",
+            "'latin-1' codec can't encode character '€'",
+        ),
+        (
+            "'x' | b64encode(encoding='ebcdic')",
+            "unknown encoding: ebcdic",
+        ),
+        (
+            "'x' | b64decode(charset='utf-8')",
+            "unexpected keyword argument 'charset'",
+        ),
+    ] {
+        let msg = err(bad, &json!({}));
+        assert!(msg.contains(says), "{bad}: {msg}");
+    }
+}
+
+#[test]
 fn regex_filters() {
     assert_eq!(
         e(r"'ansible' | regex_replace('^a.*i(.*)$', 'a\\1')"),

@@ -762,3 +762,54 @@ fn a_jinja2_first_line_sets_the_templates_options() {
         err.message
     );
 }
+
+/// `lookup('template')` is native as ansible-core 2.19's: one output node
+/// keeps its value (a macro's or a `set` block's one-expression body too),
+/// anything else is text with the file's final line break. Each expectation
+/// is what ansible-core 2.19.14 returned for the same file.
+#[test]
+fn template_lookup_values_are_native_as_ansible() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    let files = [
+        (
+            "json_macro.j2",
+            "{% macro m() %}{{ {\"foo\":\"bar\"} }}{% endmacro %}\n{{ m() }}\n",
+        ),
+        (
+            "text_around.j2",
+            "{% macro m() %}{{ {\"foo\":\"bar\"} }}{% endmacro %}\nx{{ m() }}\n",
+        ),
+        (
+            "set_block.j2",
+            "{% set s %}{{ [1, 2] }}{% endset %}\n{{ s }}\n",
+        ),
+        ("dict.j2", "{{ d }}\n"),
+        ("number.j2", "{{ 1 + 1 }}"),
+        ("text_list.j2", "{{ \"[1, 2]\" }}\n"),
+        ("yaml.j2", "a: 1\n"),
+        ("two_nodes.j2", "{{ d }}{{ d }}\n"),
+        (
+            "macro_text.j2",
+            "{% macro m() %}a{{ d }}{% endmacro %}{{ m() }}",
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(templates.join(name), text).unwrap();
+    }
+    let ctx = json!({"role_path": dir.path().to_string_lossy(), "d": {"k": "v"}});
+    let r = |f: &str| {
+        t().render_str(&format!("{{{{ lookup('template', '{f}') }}}}"), &ctx)
+            .unwrap()
+    };
+    assert_eq!(r("json_macro.j2"), json!({"foo": "bar"}));
+    assert_eq!(r("text_around.j2"), json!("x{'foo': 'bar'}\n"));
+    assert_eq!(r("set_block.j2"), json!([1, 2]));
+    assert_eq!(r("dict.j2"), json!({"k": "v"}));
+    assert_eq!(r("number.j2"), json!(2));
+    assert_eq!(r("text_list.j2"), json!("[1, 2]\n"));
+    assert_eq!(r("yaml.j2"), json!("a: 1\n"));
+    assert_eq!(r("two_nodes.j2"), json!("{'k': 'v'}{'k': 'v'}\n"));
+    assert_eq!(r("macro_text.j2"), json!("a{'k': 'v'}"));
+}

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::sudo::{self, SudoProblem};
-use crate::{local, ssh, Output, Script, TransportError};
+use crate::{local, ssh, Output, Persist, Script, TransportError};
 
 /// The only text on a remote command line. The script itself comes first on
 /// stdin, after its length, and the caller's input follows it: a script holds
@@ -111,6 +111,10 @@ pub struct ConnectOptions {
     /// How long to wait for the TCP connection (ssh's ConnectTimeout; whole seconds,
     /// at least 1).
     pub connect_timeout: Duration,
+    /// Whether ssh masters are kept for the next run (`--persist`): off
+    /// unless asked for, since a kept master is a logged-in session left on
+    /// the controller for that long after its last use.
+    pub persist: Persist,
 }
 
 impl Default for ConnectOptions {
@@ -118,6 +122,7 @@ impl Default for ConnectOptions {
         ConnectOptions {
             accept_new_host_keys: false,
             connect_timeout: Duration::from_secs(10),
+            persist: Persist::default(),
         }
     }
 }
@@ -234,6 +239,16 @@ impl Connection {
     pub async fn close(self) -> Result<(), TransportError> {
         match self.inner {
             Inner::Ssh(c) => c.close().await,
+            Inner::Local(_) => Ok(()),
+        }
+    }
+
+    /// Ends the run's use of the connection: like [`Connection::close`],
+    /// except that a master kept for later runs ([`ConnectOptions::persist`])
+    /// is left running, to exit by itself once idle for its time.
+    pub async fn release(self) -> Result<(), TransportError> {
+        match self.inner {
+            Inner::Ssh(c) => c.release().await,
             Inner::Local(_) => Ok(()),
         }
     }

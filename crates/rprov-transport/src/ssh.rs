@@ -16,6 +16,13 @@
 //! directories such masters leave behind are removed by the next run
 //! ([`remove_stale_control_dirs`]): the PID in the name tells whose they were.
 //!
+//! With [`ConnectOptions::persist`] (opt-in) a master is kept for the next
+//! run instead: it runs with `ControlPersist=SECONDS` at a stable socket in a
+//! per-user directory (see `persist`), the next run finds it there and
+//! skips the login, and the end of a run lets it go rather than stopping it.
+//! The bound is the same mechanism as above with SECONDS for the idle time:
+//! held while rprov lives, gone SECONDS after its last use, SIGKILL or not.
+//!
 //! Host keys are checked strictly unless the caller opts into accept-new. When the
 //! master fails to start, ssh's log (which the `openssh` crate returns as the
 //! error text) tells unknown and changed host keys, failed logins and network
@@ -28,7 +35,7 @@ use std::time::Duration;
 use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder};
 
 use crate::output::{pump, status_code};
-use crate::{ssh_config, sudo, ConnectOptions, Output, Script, SshTarget, TransportError};
+use crate::{persist, ssh_config, sudo, ConnectOptions, Output, Script, SshTarget, TransportError};
 
 /// Keepalive probe interval: a master whose host vanished notices after about
 /// three missed probes instead of waiting for TCP to give up.
@@ -46,6 +53,12 @@ const MASTER_IDLE: NonZeroUsize = match NonZeroUsize::new(15) {
     Some(n) => n,
     None => NonZeroUsize::MIN,
 };
+
+/// A launch directory of the `openssh` crate, in the directory of kept
+/// masters, without a master and older than this is left over: removed.
+/// Younger ones may be a login in flight (which may take up to the connect
+/// timeout and [`LOGIN_SLACK`]).
+const STALE_LAUNCH: Duration = Duration::from_secs(600);
 
 /// Control directories are named `rprov-ssh-<pid of the rprov that made it>-…`.
 const CONTROL_DIR_PREFIX: &str = "rprov-ssh-";
@@ -103,6 +116,9 @@ pub(crate) struct SshConnection {
     _lifeline: openssh_mux_client::Connection,
     // Field order matters: the session (master) goes before its directory.
     session: Session,
+    /// The stable socket of a master kept between runs (`--persist`); a
+    /// resumed session, which dropping does not stop.
+    persisted: Option<PathBuf>,
     _dir: tempfile::TempDir,
 }
 
@@ -151,7 +167,7 @@ impl SshConnection {
 
         let timeout = opts.connect_timeout.max(Duration::from_secs(1));
         let mut b = SessionBuilder::default();
-        b.known_hosts_check(known_hosts)
+        b.known_hosts_check(known_hosts.clone())
             .connect_timeout(timeout)
             .server_alive_interval(SERVER_ALIVE)
             .control_persist(ControlPersist::IdleFor(MASTER_IDLE))
@@ -178,6 +194,29 @@ impl SshConnection {
         }
 
         let limit = timeout + LOGIN_SLACK;
+        let control_persist = user_args.0.as_ref().and_then(|a| {
+            a.options
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("ControlPersist"))
+                .map(|(_, v)| v.as_str())
+        });
+        if let Some(secs) = opts.persist.seconds(control_persist) {
+            let parts = [
+                t.host.clone(),
+                t.port.map(|p| p.to_string()).unwrap_or_default(),
+                t.user.clone().unwrap_or_default(),
+                t.private_key_file
+                    .as_ref()
+                    .map(|k| k.display().to_string())
+                    .unwrap_or_default(),
+                t.extra_args.join("\0"),
+                format!("{known_hosts:?}"),
+                timeout.as_secs().to_string(),
+                secs.to_string(),
+            ];
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+            return Self::open_persisted(name, t, &mut b, secs, limit, &parts, dir).await;
+        }
         // A master that nobody holds exits MASTER_IDLE after it starts. On
         // a controller too busy to reach its socket by then (hundreds of
         // logins at once on a few cores), it is gone: one more login is
@@ -186,35 +225,110 @@ impl SshConnection {
         let (session, lifeline) = loop {
             attempts += 1;
             let session = match tokio::time::timeout(limit, b.connect_mux(&t.host)).await {
-                Err(_) => {
-                    return Err(TransportError::Unreachable {
-                        host: name.to_owned(),
-                        reason: format!("no login within {}s", limit.as_secs()),
-                    })
-                }
+                Err(_) => return Err(no_login(name, limit)),
                 Ok(Err(e)) => return Err(connect_error(name, t, e)),
                 Ok(Ok(s)) => s,
             };
             match openssh_mux_client::Connection::connect(session.control_socket()).await {
                 Ok(lifeline) => break (session, lifeline),
                 Err(_) if attempts < 2 => continue,
-                Err(e) => {
-                    return Err(TransportError::Unreachable {
-                        host: name.to_owned(),
-                        reason: format!(
-                            "the ssh master started but does not answer on its socket \
-                             (twice; is this machine overloaded?): {e}"
-                        ),
-                    })
-                }
+                Err(e) => return Err(master_silent(name, &e)),
             }
         };
         Ok(SshConnection {
             name: name.to_owned(),
             _lifeline: lifeline,
             session,
+            persisted: None,
             _dir: dir,
         })
+    }
+
+    /// [`SshConnection::open`] with `--persist`: reuses the master at this
+    /// setting's stable socket if one answers there, else logs in and
+    /// publishes the new master's socket there for the next run (see
+    /// [`persist`]).
+    ///
+    /// The `openssh` crate picks its master's socket path itself, in a fresh
+    /// launch directory. The stable name is a second (hard) link to that
+    /// socket, made only if the name is free: two runs logging in at once
+    /// never take each other's name away, and a run keeps using its own
+    /// master by its own path. ssh removes only that path when the master
+    /// exits; the stable name is then dead, and the next run removes it and
+    /// logs in. The launch directory (ssh's log) stays while the master
+    /// lives; a later run removes it ([`persist::remove_old_launch_dirs`]).
+    async fn open_persisted(
+        name: &str,
+        t: &SshTarget,
+        b: &mut SessionBuilder,
+        secs: std::num::NonZeroU32,
+        limit: Duration,
+        parts: &[&str],
+        dir: tempfile::TempDir,
+    ) -> Result<SshConnection, TransportError> {
+        let cp = persist::socket_dir().map_err(|source| TransportError::Io {
+            context: format!("{name}: the directory for ssh masters kept between runs (--persist)"),
+            source,
+        })?;
+        persist::remove_old_launch_dirs(&cp, STALE_LAUNCH);
+        let socket = cp.join(persist::socket_name(parts));
+        let done = |lifeline, ctl: &Path, dir| SshConnection {
+            name: name.to_owned(),
+            _lifeline: lifeline,
+            session: Session::resume_mux(ctl.into(), None),
+            persisted: Some(socket.clone()),
+            _dir: dir,
+        };
+        // A master at that name answers only to us (0700 directory) and was
+        // made with these very settings (the name says so): it is reused.
+        if let Ok(mut lifeline) = openssh_mux_client::Connection::connect(&socket).await {
+            if lifeline.send_alive_check().await.is_ok() {
+                return Ok(done(lifeline, &socket, dir));
+            }
+        }
+        // Nothing there, or a dead master's socket.
+        let _ = std::fs::remove_file(&socket);
+        let idle = NonZeroUsize::new(secs.get() as usize).unwrap_or(NonZeroUsize::MIN);
+        b.control_persist(ControlPersist::IdleFor(idle))
+            .control_directory(&cp);
+        let mut attempts = 0;
+        let (lifeline, ctl) = loop {
+            attempts += 1;
+            let launched = match tokio::time::timeout(limit, b.launch_master(&t.host)).await {
+                Err(_) => return Err(no_login(name, limit)),
+                Ok(Err(e)) => return Err(connect_error(name, t, e)),
+                Ok(Ok(d)) => d,
+            };
+            let ctl = launched.keep().join("master");
+            let published = match std::fs::hard_link(&ctl, &socket) {
+                Ok(()) => true,
+                // Taken meanwhile by another run's login: this master serves
+                // this run only, and exits SECONDS after it.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+                Err(e) => {
+                    return Err(TransportError::Io {
+                        context: format!(
+                            "{name}: linking the ssh master's socket to {}",
+                            socket.display()
+                        ),
+                        source: e,
+                    })
+                }
+            };
+            match openssh_mux_client::Connection::connect(&ctl).await {
+                Ok(lifeline) => break (lifeline, ctl),
+                Err(e) => {
+                    // Gone already (see MASTER_IDLE): its name goes too.
+                    if published {
+                        let _ = std::fs::remove_file(&socket);
+                    }
+                    if attempts >= 2 {
+                        return Err(master_silent(name, &e));
+                    }
+                }
+            }
+        };
+        Ok(done(lifeline, &ctl, dir))
     }
 
     /// The shell's exit status for a command it could not find.
@@ -286,12 +400,33 @@ impl SshConnection {
         })
     }
 
+    /// Stops the master, a kept one too (its socket is removed: ssh cannot,
+    /// see [`SshConnection::open_persisted`]).
     pub(crate) async fn close(self) -> Result<(), TransportError> {
+        // The stable name goes with the master it names, not another's.
+        let ours = self.persisted.as_deref().filter(|stable| {
+            use std::os::unix::fs::MetadataExt;
+            let inode = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+            inode(stable).is_some() && inode(stable) == inode(self.session.control_socket())
+        });
+        if let Some(stable) = ours {
+            let _ = std::fs::remove_file(stable);
+        }
         let name = self.name;
         self.session
             .close()
             .await
             .map_err(|source| TransportError::Ssh { host: name, source })
+    }
+
+    /// The end of the run for this connection: a kept master is let go (it
+    /// exits its `ControlPersist` seconds after its last use, by ssh's own
+    /// timer), any other is stopped as by [`SshConnection::close`].
+    pub(crate) async fn release(self) -> Result<(), TransportError> {
+        if self.persisted.is_some() {
+            return Ok(());
+        }
+        self.close().await
     }
 
     /// The master is gone: said in words, not as the mux protocol's error.
@@ -322,6 +457,23 @@ impl SshConnection {
                 reason: format!("connection lost: {}", error_chain(&other)),
             },
         }
+    }
+}
+
+fn no_login(name: &str, limit: Duration) -> TransportError {
+    TransportError::Unreachable {
+        host: name.to_owned(),
+        reason: format!("no login within {}s", limit.as_secs()),
+    }
+}
+
+fn master_silent(name: &str, e: &openssh_mux_client::Error) -> TransportError {
+    TransportError::Unreachable {
+        host: name.to_owned(),
+        reason: format!(
+            "the ssh master started but does not answer on its socket \
+             (twice; is this machine overloaded?): {e}"
+        ),
     }
 }
 

@@ -56,6 +56,17 @@ impl Link {
         true
     }
 
+    /// [`Link::close`] at the end of the run: a master kept for later runs
+    /// (`--persist`) is left to exit on its own once idle for its time.
+    pub async fn release(&mut self) -> bool {
+        let Some(c) = self.conn.take() else {
+            return false;
+        };
+        self.closed_commands += c.commands_run();
+        let _ = tokio::time::timeout(Duration::from_secs(5), c.release()).await;
+        true
+    }
+
     /// Whether `probe` as `user` is answered already.
     pub fn knows(&self, user: &Option<String>, probe: &Probe) -> bool {
         self.cache.get(user).is_some_and(|k| k.contains_key(probe))

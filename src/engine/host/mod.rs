@@ -248,12 +248,12 @@ impl HostRunner {
     pub async fn finish(mut self) -> (HostStats, HostTimings) {
         self.stats.remote_commands = self.commands_run();
         let closing = Instant::now();
-        if self.own.close().await {
+        if self.own.release().await {
             self.timings.connected(closing, false);
             self.timings.spent(closing);
         }
         for (_, mut link) in self.delegates.drain() {
-            link.close().await;
+            link.release().await;
         }
         (self.stats, self.timings)
     }

@@ -732,12 +732,17 @@ impl HostRunner {
         self.refusals.take();
         let mut o = self.evaluate_item(tasks, i, layer, rest).await?;
         // As Ansible's TaskExecutor: a result that ran says whether it
-        // failed (a skipped one does not; a loop's aggregate does not).
-        if matches!(o.status, Status::Ok | Status::Changed | Status::Failed)
-            && !o.result.contains_key("failed")
-        {
-            o.result
-                .insert("failed".into(), json!(o.status == Status::Failed));
+        // changed and whether it failed (a skipped one does not; a loop's
+        // aggregate does not).
+        if matches!(o.status, Status::Ok | Status::Changed | Status::Failed) {
+            if !o.result.contains_key("changed") {
+                o.result
+                    .insert("changed".into(), json!(o.status == Status::Changed));
+            }
+            if !o.result.contains_key("failed") {
+                o.result
+                    .insert("failed".into(), json!(o.status == Status::Failed));
+            }
         }
         super::act::note_exception(&mut o);
         Ok(match self.refusals.take() {

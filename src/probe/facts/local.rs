@@ -4,22 +4,29 @@
 //! mapping of its keys, with `[DEFAULT]`'s), else the fact is ansible-core's
 //! error message. The fact is named after the file, without `.fact`.
 //!
-//! Differences from ansible-core, each for a reason: only the default
-//! `fact_path` is read (rprov has no `fact_path` keyword); a failing script's
+//! The facts gathered with the others read `/etc/ansible/facts.d`; `setup`
+//! with `fact_path` reads its folder with [`script_in`] and [`parse_in`].
+//!
+//! Differences from ansible-core, each for a reason: a failing script's
 //! message has no stderr (the snippet keeps no temporary file to hold it);
-//! INI values are not `%(name)s`-interpolated.
+//! INI values' `%(name)s` references are not resolved (`%%` is `%`, and a
+//! `%` that interpolation would refuse is ansible-core's error).
 
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
 /// One line per fact file: `local=KIND RC NAME CONTENT`, with the name and
 /// content in base64 (both may hold anything), KIND `x` for a script (RC its
-/// exit status) or `f` for a file that was read.
-pub const SCRIPT: &str = r#"if [ -d /etc/ansible/facts.d ]; then
-  for _rp_lf in /etc/ansible/facts.d/*.fact; do
-    [ -e "$_rp_lf" ] || continue
+/// exit status), `f` for a file that was read or `s` for a link to nothing.
+/// The folder is `$_rp_ld`, set by [`script_in`], else the default.
+pub const SCRIPT: &str = r#"_rp_ld=${_rp_ld:-/etc/ansible/facts.d}
+if [ -d "$_rp_ld" ]; then
+  for _rp_lf in "$_rp_ld"/*.fact; do
+    [ -e "$_rp_lf" ] || [ -L "$_rp_lf" ] || continue
     _rp_ln=$(printf '%s' "${_rp_lf##*/}" | base64 -w0)
-    if [ -x "$_rp_lf" ]; then
+    if [ ! -e "$_rp_lf" ]; then
+      printf 'local=s 0 %s\n' "$_rp_ln"
+    elif [ -x "$_rp_lf" ]; then
       _rp_lo=$("$_rp_lf" 2>/dev/null </dev/null); _rp_lr=$?
       printf 'local=x %s %s %s\n' "$_rp_lr" "$_rp_ln" "$(printf '%s' "$_rp_lo" | base64 -w0)"
     else
@@ -31,8 +38,22 @@ fi
 
 const DIR: &str = "/etc/ansible/facts.d";
 
+/// The snippet over `dir`, `setup`'s `fact_path`, for a [`Probe::Shell`].
+///
+/// [`Probe::Shell`]: crate::probe::Probe::Shell
+pub fn script_in(dir: &str) -> String {
+    format!("_rp_ld={}\n{SCRIPT}", rprov_transport::quote(dir))
+}
+
 /// Adds `local`: `{}` when there are no fact files, as ansible-core.
 pub fn parse(out: &str, facts: &mut Map<String, Value>) {
+    parse_in(out, DIR, facts);
+}
+
+/// [`parse`] of the output of [`script_in`]`(dir)`, whose paths the
+/// messages name.
+pub fn parse_in(out: &str, dir: &str, facts: &mut Map<String, Value>) {
+    let dir = dir.trim_end_matches('/');
     let mut local = Map::new();
     for line in out.lines() {
         let Some(rest) = line.strip_prefix("local=") else {
@@ -47,9 +68,13 @@ pub fn parse(out: &str, facts: &mut Map<String, Value>) {
         let Some(name) = decode(name).and_then(|n| String::from_utf8(n).ok()) else {
             continue;
         };
-        let path = format!("{DIR}/{name}");
+        let path = format!("{dir}/{name}");
         let key = name.replace(".fact", "");
         let value = match (kind, rc) {
+            // Python's words for the `os.stat` that fails on a dangling link.
+            ("s", _) => Value::String(format!(
+                "Could not stat fact ({path}): [Errno 2] No such file or directory: '{path}'"
+            )),
             ("x", rc) if rc != "0" => Value::String(format!(
                 "Failure executing fact script ({path}), rc: {rc}, err: "
             )),
@@ -78,23 +103,46 @@ fn fact(path: &str, bytes: &[u8]) -> Value {
     if let Ok(v) = serde_json::from_str::<Value>(text) {
         return v;
     }
-    match crate::ansible_cfg::ini::Ini::parse_with(text, false) {
-        Ok(ini) => Value::Object(
-            ini.sections()
-                .into_iter()
-                .map(|(section, keys)| {
-                    let keys = keys
-                        .into_iter()
-                        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
-                        .collect();
-                    (section.to_string(), Value::Object(keys))
-                })
-                .collect(),
-        ),
-        Err(_) => Value::String(format!(
-            "error loading facts as JSON or ini - please check content: {path}"
-        )),
+    let ini = match crate::ansible_cfg::ini::Ini::parse_with(text, false) {
+        Ok(ini) => ini,
+        Err(_) => {
+            return Value::String(format!(
+                "error loading facts as JSON or ini - please check content: {path}"
+            ))
+        }
+    };
+    let mut out = Map::new();
+    for (section, keys) in ini.sections() {
+        let mut values = Map::new();
+        for (k, v) in keys {
+            if let Some(bad) = bad_interpolation(v) {
+                return Value::String(format!(
+                    "error loading facts as ini - please check content: {path} ('%' must be \
+                     followed by '%' or '(', found: '{bad}')"
+                ));
+            }
+            values.insert(k.to_string(), Value::String(v.replace("%%", "%")));
+        }
+        out.insert(section.to_string(), Value::Object(values));
     }
+    Value::Object(out)
+}
+
+/// Where a value has a `%` that Python's `ConfigParser` interpolation
+/// refuses (neither `%%` nor `%(`): the rest of the value from it, as its
+/// error names it. ansible-core reads fact files with interpolation on, so
+/// such a file is its error, not a value.
+fn bad_interpolation(v: &str) -> Option<&str> {
+    let mut rest = v;
+    while let Some(i) = rest.find('%') {
+        let after = &rest[i + 1..];
+        match after.chars().next() {
+            Some('%') => rest = &after[1..],
+            Some('(') => rest = after,
+            _ => return Some(&rest[i..]),
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -141,6 +189,26 @@ mod tests {
     }
 
     #[test]
+    fn a_dangling_link_and_a_stray_percent_are_ansibles_errors() {
+        let out = [
+            line("s", 0, "dead.fact", ""),
+            line("f", 0, "bad.fact", "[s]\nvalue = this is a % bad % fact\n"),
+            line("f", 0, "ok.fact", "[s]\nv = 100%% sure\n"),
+        ]
+        .concat();
+        let mut facts = Map::new();
+        parse_in(&out, "/tmp/f/", &mut facts);
+        assert_eq!(
+            facts["local"],
+            json!({
+                "dead": "Could not stat fact (/tmp/f/dead.fact): [Errno 2] No such file or directory: '/tmp/f/dead.fact'",
+                "bad": "error loading facts as ini - please check content: /tmp/f/bad.fact ('%' must be followed by '%' or '(', found: '% bad % fact')",
+                "ok": {"s": {"v": "100% sure"}},
+            })
+        );
+    }
+
+    #[test]
     fn no_fact_files_is_an_empty_mapping() {
         assert_eq!(local("arch=x86_64\n"), json!({}));
     }
@@ -162,7 +230,9 @@ mod tests {
                 .status()
                 .expect("chmod");
         }
-        let snippet = SCRIPT.replace(DIR, &d.display().to_string());
+        std::os::unix::fs::symlink(dir.path().join("nothing"), d.join("dead.fact"))
+            .expect("symlink");
+        let snippet = script_in(&d.display().to_string());
         let out = std::process::Command::new("sh")
             .arg("-c")
             .arg(&snippet)
@@ -170,6 +240,12 @@ mod tests {
             .expect("sh");
         let text = String::from_utf8_lossy(&out.stdout).replace(&d.display().to_string(), DIR);
         let got = local(&text);
+        assert!(
+            got["dead"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("Could not stat fact")),
+            "{text}"
+        );
         assert_eq!(got["a"], json!({"x": 1}), "{text}");
         assert_eq!(got["b"], json!({"y": 2}), "{text}");
         assert_eq!(

@@ -10,7 +10,7 @@
 //! pays for it on every host.
 
 mod hardware;
-mod local;
+pub mod local;
 mod network;
 mod system;
 

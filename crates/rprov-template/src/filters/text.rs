@@ -156,19 +156,147 @@ pub fn path_join(value: &Value) -> Result<String, Error> {
     Ok(out)
 }
 
-/// Ansible's `b64encode` (UTF-8, standard alphabet with padding).
-pub fn b64encode(value: &Value, _args: Rest<Value>) -> Result<String, Error> {
-    Ok(base64::engine::general_purpose::STANDARD.encode(as_text(value)?))
+/// Ansible's `b64encode(encoding='utf-8', urlsafe=False)`: the text's bytes
+/// in `encoding`, standard (or URL-safe) alphabet with padding.
+pub fn b64encode(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<String, Error> {
+    const NAME: &str = "b64encode";
+    let [encoding, urlsafe] = super::bind_args(NAME, &args, &kwargs, ["encoding", "urlsafe"])?;
+    let codec = Codec::named(NAME, encoding.as_ref())?;
+    let bytes = codec.encode(NAME, &as_text(value)?)?;
+    Ok(base64_engine(urlsafe.as_ref()).encode(bytes))
 }
 
-/// Ansible's `b64decode`; the decoded bytes must be UTF-8 text.
-pub fn b64decode(value: &Value, _args: Rest<Value>) -> Result<String, Error> {
+/// Ansible's `b64decode(encoding='utf-8', urlsafe=False)`. Bytes that are
+/// not text in `encoding` become U+FFFD: ansible-core keeps them as
+/// surrogate escapes ("garbled output but no traceback", as its own
+/// `binary` target puts it), which a Rust string cannot hold; the filter
+/// must not fail where Ansible's does not.
+pub fn b64decode(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<String, Error> {
+    const NAME: &str = "b64decode";
+    let [encoding, urlsafe] = super::bind_args(NAME, &args, &kwargs, ["encoding", "urlsafe"])?;
+    let codec = Codec::named(NAME, encoding.as_ref())?;
     let text = as_text(value)?;
-    let bytes = base64::engine::general_purpose::STANDARD
+    let bytes = base64_engine(urlsafe.as_ref())
         .decode(text.trim())
-        .map_err(|e| filter_error("b64decode", e))?;
-    String::from_utf8(bytes)
-        .map_err(|_| filter_error("b64decode", "decoded data is not UTF-8 text"))
+        .map_err(|e| filter_error(NAME, e))?;
+    Ok(codec.decode(&bytes))
+}
+
+fn base64_engine(urlsafe: Option<&Value>) -> base64::engine::GeneralPurpose {
+    if urlsafe.is_some_and(Value::is_true) {
+        base64::engine::general_purpose::URL_SAFE
+    } else {
+        base64::engine::general_purpose::STANDARD
+    }
+}
+
+/// The Python codecs `b64encode`/`b64decode` take by name (those a
+/// playbook uses: Windows' UTF-16 above all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Codec {
+    Utf8,
+    Latin1,
+    Ascii,
+    /// With a byte-order mark: little-endian when encoding (as Python on
+    /// x86 and ARM), either when decoding.
+    Utf16,
+    Utf16Le,
+    Utf16Be,
+}
+
+impl Codec {
+    /// Python's codec lookup: case, `_` and `-` do not matter.
+    fn named(filter: &str, name: Option<&Value>) -> Result<Self, Error> {
+        let Some(name) = name.filter(|v| !v.is_none()) else {
+            return Ok(Codec::Utf8);
+        };
+        let text = as_text(name)?;
+        let key: String = text
+            .chars()
+            .filter(|c| !matches!(c, '-' | '_' | ' '))
+            .flat_map(char::to_lowercase)
+            .collect();
+        Ok(match key.as_str() {
+            "utf8" | "u8" | "utf" => Codec::Utf8,
+            "latin1" | "latin" | "l1" | "iso88591" | "88591" => Codec::Latin1,
+            "ascii" | "usascii" => Codec::Ascii,
+            "utf16" | "u16" => Codec::Utf16,
+            "utf16le" => Codec::Utf16Le,
+            "utf16be" => Codec::Utf16Be,
+            _ => {
+                return Err(filter_error(
+                    filter,
+                    format!("unknown encoding: {text} (rprov knows utf-8, latin-1, ascii, utf-16, utf-16-le and utf-16-be)"),
+                ))
+            }
+        })
+    }
+
+    fn encode(self, filter: &str, text: &str) -> Result<Vec<u8>, Error> {
+        let narrow = |name: &str, max: u32| {
+            text.chars()
+                .map(|c| {
+                    u8::try_from(u32::from(c))
+                        .ok()
+                        .filter(|b| u32::from(*b) <= max)
+                        .ok_or_else(|| {
+                            filter_error(
+                                filter,
+                                format!("'{name}' codec can't encode character {c:?}"),
+                            )
+                        })
+                })
+                .collect::<Result<Vec<u8>, Error>>()
+        };
+        let utf16 = |le: bool| {
+            text.encode_utf16()
+                .flat_map(move |u| if le { u.to_le_bytes() } else { u.to_be_bytes() })
+        };
+        Ok(match self {
+            Codec::Utf8 => text.as_bytes().to_vec(),
+            Codec::Latin1 => narrow("latin-1", 0xff)?,
+            Codec::Ascii => narrow("ascii", 0x7f)?,
+            Codec::Utf16 => [0xff, 0xfe].into_iter().chain(utf16(true)).collect(),
+            Codec::Utf16Le => utf16(true).collect(),
+            Codec::Utf16Be => utf16(false).collect(),
+        })
+    }
+
+    fn decode(self, bytes: &[u8]) -> String {
+        let utf16 = |b: &[u8], le: bool| {
+            let units: Vec<u16> = b
+                .chunks(2)
+                .map(|c| match (c, le) {
+                    ([x, y], true) => u16::from_le_bytes([*x, *y]),
+                    ([x, y], false) => u16::from_be_bytes([*x, *y]),
+                    // An odd last byte is no character.
+                    _ => 0xfffd,
+                })
+                .collect();
+            String::from_utf16_lossy(&units)
+        };
+        match self {
+            Codec::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
+            Codec::Latin1 => bytes.iter().map(|&b| char::from(b)).collect(),
+            Codec::Ascii => bytes
+                .iter()
+                .map(|&b| {
+                    if b.is_ascii() {
+                        char::from(b)
+                    } else {
+                        '\u{fffd}'
+                    }
+                })
+                .collect(),
+            Codec::Utf16 => match bytes {
+                [0xfe, 0xff, rest @ ..] => utf16(rest, false),
+                [0xff, 0xfe, rest @ ..] => utf16(rest, true),
+                _ => utf16(bytes, true),
+            },
+            Codec::Utf16Le => utf16(bytes, true),
+            Codec::Utf16Be => utf16(bytes, false),
+        }
+    }
 }
 
 /// Jinja's `wordcount`: the number of words (runs of word characters).

@@ -11,10 +11,16 @@
 //! `Ansible managed` unless the task defines it. A template that renders
 //! nothing (but its final line breaks) is `none`, as in ansible-core 2.19.
 //!
+//! Its value is native, as ansible-core 2.19's: a file whose whole output
+//! is one `{{ … }}` is that expression's value (a dict stays a dict), and so
+//! is a macro (or `{% set %}` block) whose whole body is one expression; any
+//! other output is text. See [`NativeOutput`].
+//!
 //! The engine gives a template that uses this lookup every variable (it
 //! cannot know which the file names before the file is found).
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Error, State};
@@ -42,7 +48,15 @@ pub(super) fn run(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec
     for ignored in ["convert_data", "jinja2_native"] {
         kwargs.get::<Option<Value>>(ignored)?;
     }
-    let env = crate::env::with_syntax(state.env(), &opts)?;
+    let mut env = crate::env::with_syntax(state.env(), &opts)?;
+    let emitted = NativeOutput::default();
+    env.set_formatter({
+        let emitted = emitted.clone();
+        move |out, state, value| {
+            emitted.record(value);
+            minijinja::escape_formatter(out, state, value)
+        }
+    });
     let ctx = context(state, extra.as_ref())?;
     let dirs = search_dirs(state, "templates");
     let mut out = Vec::new();
@@ -65,6 +79,7 @@ pub(super) fn run(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec
                 .chain(dirs.iter().filter(|d| !d.ends_with("templates")).cloned()),
         );
         let origin = file.display().to_string();
+        emitted.clear();
         let rendered = crate::render_text(&env, &source, &origin, ctx.clone(), &opts, &includes)
             .map_err(|e| match e {
                 crate::RenderFailure::Engine(e) => e,
@@ -77,11 +92,64 @@ pub(super) fn run(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec
         // native concatenation of no output is `None`.
         out.push(if rendered.bytes().all(|b| b == b'\n') {
             Value::from(())
+        } else if let Some(native) = emitted.whole_output(&rendered) {
+            native
         } else {
             Value::from(rendered)
         });
     }
     Ok(out)
+}
+
+/// What each `{{ … }}` of a render emitted, in order, to recover the native
+/// value ansible-core 2.19 gives a template of one output node.
+///
+/// Jinja's native concatenation (ansible-core's `AnsibleEnvironment.concat`)
+/// returns a lone node's value as it is, and it is used for a template's
+/// whole output and for every macro and `{% set %}` block body. minijinja
+/// renders those to text, so the value is found again from the emissions:
+/// the output is exactly the last emission's text, and while that value is
+/// text that is exactly the emission before it (a macro's or block's body,
+/// captured, not written), the value is that earlier one.
+#[derive(Clone, Default)]
+struct NativeOutput(Arc<Mutex<Vec<(Value, String)>>>);
+
+impl NativeOutput {
+    fn record(&self, value: &Value) {
+        let text = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_string);
+        if let Ok(mut emitted) = self.0.lock() {
+            emitted.push((value.clone(), text));
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut emitted) = self.0.lock() {
+            emitted.clear();
+        }
+    }
+
+    /// The native value of an output that is one node whose value is not
+    /// text; `None` when the output is text (ansible-core's joined string).
+    fn whole_output(&self, rendered: &str) -> Option<Value> {
+        let emitted = self.0.lock().ok()?;
+        let body = rendered.trim_end_matches('\n');
+        let mut at = emitted.len().checked_sub(1)?;
+        if emitted[at].1 != body {
+            return None;
+        }
+        loop {
+            let value = &emitted[at].0;
+            let Some(text) = value.as_str() else {
+                return (!value.is_undefined() && !value.is_none()).then(|| value.clone());
+            };
+            at = at.checked_sub(1)?;
+            if emitted[at].1 != text {
+                return None;
+            }
+        }
+    }
 }
 
 /// The variables the file renders with: the template's, `ansible_managed`

@@ -50,5 +50,6 @@ pub fn strict() -> ConnectOptions {
     ConnectOptions {
         accept_new_host_keys: false,
         connect_timeout: Duration::from_secs(5),
+        ..ConnectOptions::default()
     }
 }

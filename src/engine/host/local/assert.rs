@@ -53,13 +53,21 @@ fn assert(h: &HostRunner, task: &Task, args: &Args, r: &Resolver) -> ItemOutcome
         match h.eval(r, cond) {
             Ok(true) => {}
             Ok(false) => {
-                let msg = args
+                let own = args
                     .fail_msg
                     .as_ref()
                     .or(args.msg.as_ref())
-                    .map(|m| text(m).unwrap_or_else(|e| e.to_string()))
-                    .unwrap_or_else(|| format!("Assertion failed: {cond}"));
-                let mut o = ItemOutcome::failed(msg);
+                    .map(|m| text(m).unwrap_or_else(|e| e.to_string()));
+                // Without a message of the task's, the line shown names the
+                // condition; the registered `msg` is ansible-core's words.
+                let mut o = match own {
+                    Some(msg) => ItemOutcome::failed(msg),
+                    None => {
+                        let mut o = ItemOutcome::failed(format!("Assertion failed: {cond}"));
+                        o.result.insert("msg".into(), json!("Assertion failed"));
+                        o
+                    }
+                };
                 o.result.insert("assertion".into(), json!(cond));
                 o.result.insert("evaluated_to".into(), json!(false));
                 return o;
