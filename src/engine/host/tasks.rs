@@ -488,6 +488,11 @@ impl HostRunner {
     ) -> Result<Flow, Stop> {
         let ignored = o.status == Status::Failed && task.ignore_errors;
         self.stats.count(o.status, ignored);
+        if o.status == Status::Unknown
+            || (o.status == Status::Changed && self.effective_check(task))
+        {
+            self.left_undone += 1;
+        }
         if o.status == Status::Failed && !ignored {
             let failed_task = json!({
                 "name": task.name.clone().unwrap_or_default(),
