@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use common::USER;
 use rprov_testbed::Sshd;
 use runner::Bench;
-use shared::{root, VERSION};
+use shared::VERSION;
 
 /// The target's Python, for ansible's modules (rprov needs none).
 const TARGET_PYTHON: &str = "/usr/bin/python3";
@@ -81,20 +81,7 @@ fn ansible_core_integration_targets_match_the_expected_list() {
         eprintln!("RPROV_CONFORMANCE_ONLY is set: docs/conformance.md and the README headline were not checked");
         return;
     }
-    let rows: Vec<report::Row> = list
-        .iter()
-        .zip(&results)
-        .map(|(e, (a, r))| report::Row {
-            expected: e,
-            ansible: a,
-            rprov: r.as_ref(),
-        })
-        .collect();
+    let rows = report::rows(&list, &results);
     shared::check_page_part(false, &report::page(VERSION, &rows));
-    let headline = report::headline(&rows);
-    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
-    assert!(
-        readme.contains(&format!("{headline} (")),
-        "README.md must state the headline `{headline}` followed by its link to docs/conformance.md"
-    );
+    shared::check_readme(&report::headline(&rows));
 }

@@ -18,7 +18,8 @@
 //! exactly (a target ansible-core fails there, `apt` needing the network for
 //! one, is written down as such and not counted) and that the page's section
 //! "In the test VM" of `docs/conformance.md` is what was seen
-//! (`RPROV_CONFORMANCE_BLESS=1` rewrites only that section).
+//! (`RPROV_CONFORMANCE_BLESS=1` rewrites only that section), and that the
+//! README states its headline, beside the file-level suite's.
 
 mod common;
 mod vm_common;
@@ -207,14 +208,7 @@ fn vm_ansible_core_system_targets_match_the_expected_list() {
         eprintln!("RPROV_CONFORMANCE_ONLY is set: docs/conformance.md was not checked");
         return;
     }
-    let rows: Vec<report::Row> = list
-        .iter()
-        .zip(&results)
-        .map(|(e, (a, r))| report::Row {
-            expected: e,
-            ansible: a,
-            rprov: r.as_ref(),
-        })
-        .collect();
+    let rows = report::rows(&list, &results);
     shared::check_page_part(true, &report::vm_section(VERSION, &rows));
+    shared::check_readme(&report::vm_headline(&rows));
 }

@@ -12,18 +12,33 @@ pub struct Row<'a> {
     pub rprov: Option<&'a Outcome>,
 }
 
-/// "N of M ansible-core 2.19 targets pass": M counts the targets that pass
-/// under ansible-core here, N those of them that also pass under rprov.
-pub fn headline(rows: &[Row]) -> String {
+/// Each entry of the list beside what was seen of it.
+pub fn rows<'a>(list: &'a [Expected], results: &'a [(Outcome, Option<Outcome>)]) -> Vec<Row<'a>> {
+    list.iter()
+        .zip(results)
+        .map(|(e, (a, r))| Row {
+            expected: e,
+            ansible: a,
+            rprov: r.as_ref(),
+        })
+        .collect()
+}
+
+/// (N, M): M counts the targets that pass under ansible-core here, N those
+/// of them that also pass under rprov.
+fn counts(rows: &[Row]) -> (usize, usize) {
     let spec: Vec<_> = rows.iter().filter(|r| r.ansible.passed).collect();
     let pass = spec
         .iter()
         .filter(|r| r.rprov.is_some_and(|o| o.passed))
         .count();
-    format!(
-        "{pass} of {} ansible-core 2.19 integration targets pass under rprov",
-        spec.len()
-    )
+    (pass, spec.len())
+}
+
+/// "N of M ansible-core 2.19 targets pass", as [`counts`] counts.
+pub fn headline(rows: &[Row]) -> String {
+    let (pass, spec) = counts(rows);
+    format!("{pass} of {spec} ansible-core 2.19 integration targets pass under rprov")
 }
 
 /// The whole page.
@@ -73,11 +88,20 @@ fn table(rows: &[Row], known_heading: &str) -> String {
         let (verdict, tasks, task, why) = match r.rprov {
             None => {
                 let f = r.ansible.failure.as_ref();
+                let said = f.map_or(String::new(), |f| f.why.clone());
+                // Why ansible-core fails here, when the list says, before
+                // its words.
+                let why = match &r.expected.reason {
+                    Some(cause) => {
+                        format!("{} (ansible-core: {said})", cause.replace('|', "\\|"))
+                    }
+                    None => said,
+                };
                 (
                     "not run".to_string(),
                     format!("{} / -", r.ansible.tasks),
                     f.map_or(String::new(), |f| format!("ansible-core: `{}`", f.task)),
-                    f.map_or(String::new(), |f| f.why.clone()),
+                    why,
                 )
             }
             Some(o) => {
@@ -129,15 +153,8 @@ fn table(rows: &[Row], known_heading: &str) -> String {
 /// "N of M system targets pass under rprov in the test VM", counted as
 /// [`headline`] counts.
 pub fn vm_headline(rows: &[Row]) -> String {
-    let spec: Vec<_> = rows.iter().filter(|r| r.ansible.passed).collect();
-    let pass = spec
-        .iter()
-        .filter(|r| r.rprov.is_some_and(|o| o.passed))
-        .count();
-    format!(
-        "{pass} of {} ansible-core 2.19 system targets pass under rprov in the test VM",
-        spec.len()
-    )
+    let (pass, spec) = counts(rows);
+    format!("{pass} of {spec} ansible-core 2.19 system targets pass under rprov in the test VM")
 }
 
 /// The page's section written by `tests/vm_conformance.rs`; it starts with

@@ -180,6 +180,16 @@ pub fn mismatches(list: &[Expected], results: &[(Outcome, Option<Outcome>)]) -> 
     wrong
 }
 
+/// Fails unless README.md states `headline`, followed by its link to
+/// `docs/conformance.md`.
+pub fn check_readme(headline: &str) {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    assert!(
+        readme.contains(&format!("{headline} (")),
+        "README.md must state the headline `{headline}` followed by its link to docs/conformance.md"
+    );
+}
+
 /// The heading that starts the test VM's part of `docs/conformance.md`:
 /// everything before it is `tests/conformance.rs`'s, everything from it on
 /// `tests/vm_conformance.rs`'s, so each suite checks and rewrites only its
