@@ -1119,6 +1119,22 @@ fn cron_leaves_the_crontab_ansible_leaves() {
     assert_eq!(again, 0, "ansible changed what rprov wrote:\n{text}");
 }
 
+/// What `file` with `state: link` registers is ansible-core's: `dest`,
+/// `src`, no `path`, and the link's own `state: link`, mode, size and owner
+/// when what it points to exists (made or already there), none of them for
+/// a link to nothing.
+#[test]
+fn link_results_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "link_results",
+        prepare: |_| {},
+        min_changed: 3,
+    });
+    let registered = out.read("registered.json");
+    assert!(registered.contains("\"state\": \"link\""), "{registered}");
+    assert!(registered.contains("\"mode\": \"0777\""), "{registered}");
+}
+
 /// Controller tasks register what ansible-core's register, failed ones
 /// included: `changed`, `failed`, `msg` in ansible-core's words (`Assertion
 /// failed` without a message of the task's), `assertion`, `evaluated_to`.

@@ -387,3 +387,28 @@ fn with_loops_are_their_lookups_and_fail_when_they_run() {
     assert_eq!(events(&run, "rescued")[0]["status"], "ok", "{}", run.dump());
     assert_eq!(run.recap("localhost")["failed"], 0, "{}", run.dump());
 }
+
+/// `meta` follows its `when` as any task does: `end_host` under a false
+/// condition is skipped and the tasks after it run (ansible-core's `systemd`
+/// integration target starts with one); under a true one the host ends.
+#[test]
+fn a_meta_task_is_skipped_when_its_condition_is_false() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let inv = common::write_inventory(dir.path(), "localhost ansible_connection=local\n");
+    std::fs::write(
+        dir.path().join("site.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n\
+         \x20   - {name: not yet, meta: end_host, when: false}\n\
+         \x20   - {name: runs, debug: {msg: here}}\n\
+         \x20   - {name: now, meta: end_host, when: true}\n\
+         \x20   - {name: never, debug: {msg: there}}\n",
+    )
+    .expect("playbook");
+    let run = common::apply_json(dir.path(), &inv, &["site.yml"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let seen = common::statuses(&run);
+    let names: Vec<&str> = seen.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["not yet", "runs", "now"], "{seen:?}");
+    assert_eq!(seen[0].1, "skipped", "{seen:?}");
+    assert_eq!(seen[1].1, "ok", "{seen:?}");
+}

@@ -44,6 +44,15 @@ PACKAGES=(
   caddy busybox-static
   ufw fail2ban unattended-upgrades netcat-openbsd
   linux-image-cloud-amd64 initramfs-tools
+  # ansible-core's system integration targets (tests/vm_conformance.rs):
+  # ansible-playbook needs python3 (and python3-apt for its apt module) in
+  # the guest; the cron target's setup_cron role installs cron and
+  # libfaketime, and the user and group targets libuser (luseradd and
+  # lgroupadd, for `local: true`), which must be there already.
+  # libnss-myhostname resolves whatever the host name is: the hostname
+  # target renames the guest, and sudo would otherwise wait on a DNS server
+  # it cannot reach, longer than ansible waits for its become prompt.
+  python3 python3-apt cron libfaketime libuser libnss-myhostname
 )
 
 USER_KEY="$VM_DIR/id_ed25519"                  # authorized for $VM_USER

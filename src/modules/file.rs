@@ -72,6 +72,15 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             _ => {}
         }
     }
+    // What a link's `src` names, in the same probe batch as the path.
+    let link_src = match (args.state, &args.src) {
+        (Some(State::Link), Some(src)) => {
+            let absrc = link_src_path(&path, src);
+            both(cx.file(&path, false), cx.file(&absrc, true))?;
+            Some(absrc)
+        }
+        _ => None,
+    };
     let st = cx.file(&path, false)?;
     let state = match args.state {
         Some(s) => s,
@@ -213,6 +222,15 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             let src = args.src.clone().ok_or_else(|| {
                 PlanError::Fail("`state: link` needs `src` (the link's target)".into())
             })?;
+            // As Ansible's: a link to nothing is made only on purpose.
+            let absrc = link_src.unwrap_or_else(|| link_src_path(&path, &src));
+            let src_exists = cx.file(&absrc, true)?.exists();
+            if !src_exists && !args.force {
+                return Err(PlanError::Missing(format!(
+                    "src file does not exist, use 'force=yes' if you really want to create \
+                     the link: {absrc}"
+                )));
+            }
             let mut diff = Diff {
                 path: path.clone(),
                 ..Diff::default()
@@ -246,8 +264,19 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 Vec::new()
             };
             diff.attrs.extend(owner_changes);
+            // Ansible's result for a link: `dest` and `src`, then the link's
+            // own owner, mode, size and `state: link` when what it points
+            // to exists (no `path`).
+            let mut result = files::result(&path, false);
+            result.remove("path");
+            result.insert("src".into(), serde_json::json!(src));
             if diff.attrs.is_empty() {
-                return Ok(ok(None));
+                // The link is `src`: what it points to is what `src` names.
+                if src_exists {
+                    result.extend(files::stat_fields(&st));
+                    result.insert("state".into(), serde_json::json!("link"));
+                }
+                return Ok(Decision::Ok { result, msg: None });
             }
             let changes = vec![
                 Change::Link {
@@ -264,10 +293,15 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                     is_dir: false,
                     no_deref: true,
                 },
+                Change::ReportLink { path: path.clone() },
             ];
+            let mut action = change::action(changes, &path)?;
+            action.output = super::OutputMode::Parse(files::parse_link_written);
+            result.insert("changed".into(), serde_json::json!(true));
+            action.result = result;
             Ok(Decision::Change {
                 diffs: vec![diff],
-                action: change::action(changes, &path)?,
+                action,
             })
         }
         State::File => {
@@ -388,6 +422,20 @@ fn plan_hard(
         diffs: vec![diff],
         action,
     })
+}
+
+/// Where a link at `path` to `src` points: `src` taken from the link's
+/// folder, as Ansible's `file` checks it.
+fn link_src_path(path: &str, src: &str) -> String {
+    if src.starts_with('/') {
+        return src.to_string();
+    }
+    let dir = files::parent(path);
+    if dir.ends_with('/') {
+        format!("{dir}{src}")
+    } else {
+        format!("{dir}/{src}")
+    }
 }
 
 /// The directories above `path`, outermost first (`/a/b/c`: `/a`, `/a/b`;
@@ -626,6 +674,9 @@ mod tests {
             json!({"path": "/srv/l", "src": "/etc/t", "state": "link",
                    "owner": "u", "mode": "0600"}),
             |p| match p {
+                Probe::File { path, .. } if path == "/etc/t" => {
+                    Some(Fact::File(testing::file(b"x", "644", "root")))
+                }
                 Probe::File { .. } => Some(Fact::File(FileState::missing())),
                 _ => None,
             },
@@ -650,8 +701,95 @@ mod tests {
                     current: 0,
                     is_dir: false,
                     no_deref: true,
-                }
+                },
+                Change::ReportLink {
+                    path: "/srv/l".into()
+                },
             ]
+        );
+    }
+
+    /// The result of `state: link`, made or already there, is Ansible's:
+    /// `dest`, `src`, and the link's own fields with `state: link` when
+    /// what it points to exists; none of them when it dangles.
+    #[test]
+    fn link_result_is_ansibles() {
+        let link = FileState {
+            kind: FileKind::Link,
+            link_target: Some("t".into()),
+            ..testing::file(b"t", "777", "root")
+        };
+        let already = |target_exists: bool| {
+            let link = link.clone();
+            testing::run(
+                "file",
+                json!({"path": "/srv/l", "src": "t", "state": "link", "force": !target_exists}),
+                move |p| match p {
+                    Probe::File {
+                        path,
+                        follow: false,
+                    } if path == "/srv/l" => Some(Fact::File(link.clone())),
+                    Probe::File { path, follow: true } if path == "/srv/t" && target_exists => {
+                        Some(Fact::File(testing::file(b"x", "644", "root")))
+                    }
+                    Probe::File { .. } => Some(Fact::File(FileState::missing())),
+                    _ => None,
+                },
+            )
+            .unwrap()
+        };
+        let Decision::Ok { result, .. } = already(true) else {
+            panic!("an existing link is ok")
+        };
+        assert_eq!(result["state"], json!("link"));
+        assert_eq!(result["mode"], json!("0777"));
+        assert_eq!(result["src"], json!("t"));
+        assert_eq!(result["dest"], json!("/srv/l"));
+        assert!(!result.contains_key("path"), "{result:?}");
+        let Decision::Ok { result, .. } = already(false) else {
+            panic!("an existing link is ok")
+        };
+        assert!(!result.contains_key("state"), "{result:?}");
+
+        let made = testing::run(
+            "file",
+            json!({"path": "/srv/l", "src": "t", "state": "link"}),
+            |p| match p {
+                Probe::File { path, .. } if path == "/srv/t" => {
+                    Some(Fact::File(testing::file(b"x", "644", "root")))
+                }
+                Probe::File { .. } => Some(Fact::File(FileState::missing())),
+                _ => None,
+            },
+        )
+        .unwrap();
+        let Decision::Change { action, .. } = made else {
+            panic!("a missing link is made")
+        };
+        let super::super::OutputMode::Parse(parse) = action.output else {
+            panic!("the made link is reported")
+        };
+        let read = parse(0, "rprov-stat 0 0 777 1 root root\n", "");
+        assert_eq!(read["state"], json!("link"));
+        assert_eq!(read["size"], json!(1));
+        assert!(parse(0, "", "").is_empty());
+        assert!(action.script.contains("if [ -e /srv/l ]; then stat -c"));
+
+        // A link to nothing is refused without `force`, in Ansible's words.
+        let refused = testing::run(
+            "file",
+            json!({"path": "/srv/l", "src": "t", "state": "link"}),
+            |p| match p {
+                Probe::File { .. } => Some(Fact::File(FileState::missing())),
+                _ => None,
+            },
+        );
+        let Err(PlanError::Missing(m)) = refused else {
+            panic!("{refused:?}")
+        };
+        assert!(
+            m.starts_with("src file does not exist, use 'force=yes'") && m.ends_with(": /srv/t"),
+            "{m}"
         );
     }
 

@@ -206,6 +206,17 @@ pub fn parse_written(status: i32, stdout: &str, stderr: &str) -> Map<String, Jso
     m
 }
 
+/// [`parse_written`] after a [`Change::ReportLink`]: the link's own
+/// fields with `state: link`, as Ansible's `file` returns them, or none when
+/// it points to nothing that exists.
+pub fn parse_link_written(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
+    let mut m = parse_written(status, stdout, stderr);
+    if m.contains_key("state") {
+        m.insert("state".into(), json!("link"));
+    }
+    m
+}
+
 pub fn checked_action(script: String, stdin: Option<Vec<u8>>, path: &str) -> Action {
     Action {
         script,

@@ -162,13 +162,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         attrs.push("daemon-reload: needed".into());
         steps.push(Systemctl::DaemonReload);
     }
-    let wants_unit = matches!(
-        state,
-        Some(State::Started | State::Restarted | State::Reloaded)
-    ) || enabled == Some(true);
-    if not_found && wants_unit && !reload_asked {
+    // As ansible-core's systemd module (its `service` hands systemd hosts to
+    // it): any `state` or `enabled` of a unit systemd does not know fails,
+    // `stopped` and `enabled: false` too, with its message; `masked` alone
+    // does not (systemd masks a unit that does not exist). After an asked
+    // daemon-reload the unit may be there: that is for systemctl to say.
+    if not_found && (state.is_some() || enabled.is_some()) && !reload_asked {
         return Err(PlanError::Missing(format!(
-            "could not find the requested service {unit} ({where_}: LoadState=not-found)"
+            "Could not find the requested service {name}: host ({where_}: LoadState=not-found)"
         )));
     }
     let file_state = if known {
@@ -485,7 +486,7 @@ mod tests {
             &show("inactive", "", "not-found", "no"),
         )
         .unwrap_err();
-        assert!(matches!(e, PlanError::Missing(m) if m.contains("could not find")));
+        assert!(matches!(e, PlanError::Missing(m) if m.contains("Could not find")));
         let d = run(
             json!({"name": "caddy", "state": "started", "daemon_reload": true}),
             &show("inactive", "", "not-found", "no"),
@@ -495,6 +496,34 @@ mod tests {
             panic!()
         };
         assert!(action.script.contains("daemon-reload"));
+    }
+
+    #[test]
+    fn missing_unit_fails_for_any_state_or_enabled_but_not_for_masked() {
+        for args in [
+            json!({"name": "caddy", "state": "stopped"}),
+            json!({"name": "caddy", "enabled": false}),
+            json!({"name": "caddy", "state": "restarted"}),
+        ] {
+            let e = run(args.clone(), &show("inactive", "", "not-found", "no")).unwrap_err();
+            let PlanError::Missing(m) = e else {
+                panic!("{args}: {e:?}")
+            };
+            // ansible-core's words, which its integration target searches for.
+            assert!(
+                m.starts_with("Could not find the requested service caddy: host"),
+                "{args}: {m}"
+            );
+        }
+        let d = run(
+            json!({"name": "caddy", "masked": true}),
+            &show("inactive", "", "not-found", "no"),
+        )
+        .unwrap();
+        assert!(
+            crate::modules::testing::script(&d).contains("_rp_sc mask -- caddy.service"),
+            "{d:?}"
+        );
     }
 
     #[test]

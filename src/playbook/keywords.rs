@@ -318,7 +318,12 @@ impl Keywords {
             }
         }
         Ok(Keywords {
-            name: str_of("name")?,
+            // `name:` with nothing after it is a task without a name, as in
+            // ansible-core (its `systemd` integration target has one).
+            name: match node.get("name") {
+                Some(n) if matches!(n.value, Value::Null) => None,
+                _ => str_of("name")?,
+            },
             when: cond_of("when")?.unwrap_or_default(),
             loop_items,
             loop_var,
@@ -713,5 +718,19 @@ mod tests {
         let (one, split) = lists("[\"a, b\", c]");
         assert_eq!(one.unwrap(), ["a, b", "c"]);
         assert_eq!(split.unwrap(), ["a, b", "c"]);
+    }
+
+    fn keywords(yaml: &str) -> Result<Keywords, LoadError> {
+        let doc = crate::yaml::parse_str(yaml, Path::new("t.yml")).unwrap();
+        Keywords::read(&doc, &doc.root)
+    }
+
+    #[test]
+    fn an_empty_name_is_no_name_and_a_list_is_refused() {
+        let kw = keywords("name:\nassert: {that: [true]}\n").unwrap();
+        assert_eq!(kw.name, None);
+        let kw = keywords("name: check\nassert: {that: [true]}\n").unwrap();
+        assert_eq!(kw.name.as_deref(), Some("check"));
+        assert!(keywords("name: [a]\nassert: {that: [true]}\n").is_err());
     }
 }

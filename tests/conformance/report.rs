@@ -12,18 +12,33 @@ pub struct Row<'a> {
     pub rprov: Option<&'a Outcome>,
 }
 
-/// "N of M ansible-core 2.19 targets pass": M counts the targets that pass
-/// under ansible-core here, N those of them that also pass under rprov.
-pub fn headline(rows: &[Row]) -> String {
+/// Each entry of the list beside what was seen of it.
+pub fn rows<'a>(list: &'a [Expected], results: &'a [(Outcome, Option<Outcome>)]) -> Vec<Row<'a>> {
+    list.iter()
+        .zip(results)
+        .map(|(e, (a, r))| Row {
+            expected: e,
+            ansible: a,
+            rprov: r.as_ref(),
+        })
+        .collect()
+}
+
+/// (N, M): M counts the targets that pass under ansible-core here, N those
+/// of them that also pass under rprov.
+fn counts(rows: &[Row]) -> (usize, usize) {
     let spec: Vec<_> = rows.iter().filter(|r| r.ansible.passed).collect();
     let pass = spec
         .iter()
         .filter(|r| r.rprov.is_some_and(|o| o.passed))
         .count();
-    format!(
-        "{pass} of {} ansible-core 2.19 integration targets pass under rprov",
-        spec.len()
-    )
+    (pass, spec.len())
+}
+
+/// "N of M ansible-core 2.19 targets pass", as [`counts`] counts.
+pub fn headline(rows: &[Row]) -> String {
+    let (pass, spec) = counts(rows);
+    format!("{pass} of {spec} ansible-core 2.19 integration targets pass under rprov")
 }
 
 /// The whole page.
@@ -56,6 +71,14 @@ pub fn page(version: &str, rows: &[Row]) -> String {
          `${{XDG_CACHE_HOME:-$HOME/.cache}}/rprov/conformance-ansible-{version}/` once it has \
          run (it takes minutes); `RPROV_CONFORMANCE_ANSIBLE=rerun` runs it again.\n\n"
     ));
+    s.push_str(&table(rows, "## Known differences"));
+    s
+}
+
+/// The table of targets, then the reasons of the known differences among
+/// them.
+fn table(rows: &[Row], known_heading: &str) -> String {
+    let mut s = String::new();
     s.push_str(
         "| target | ansible-core | rprov | tasks (ansible / rprov) | first failing task under rprov | why |\n",
     );
@@ -65,11 +88,20 @@ pub fn page(version: &str, rows: &[Row]) -> String {
         let (verdict, tasks, task, why) = match r.rprov {
             None => {
                 let f = r.ansible.failure.as_ref();
+                let said = f.map_or(String::new(), |f| f.why.clone());
+                // Why ansible-core fails here, when the list says, before
+                // its words.
+                let why = match &r.expected.reason {
+                    Some(cause) => {
+                        format!("{} (ansible-core: {said})", cause.replace('|', "\\|"))
+                    }
+                    None => said,
+                };
                 (
                     "not run".to_string(),
                     format!("{} / -", r.ansible.tasks),
                     f.map_or(String::new(), |f| format!("ansible-core: `{}`", f.task)),
-                    f.map_or(String::new(), |f| f.why.clone()),
+                    why,
                 )
             }
             Some(o) => {
@@ -79,11 +111,19 @@ pub fn page(version: &str, rows: &[Row]) -> String {
                     _ => "fail".to_string(),
                 };
                 let f = o.failure.as_ref();
+                let said = f.map_or(String::new(), |f| f.why.clone());
+                // A gap's cause, when the list gives one, before rprov's words.
+                let why = match (&r.expected.rprov, &r.expected.reason) {
+                    (Some(RprovVerdict::Fail), Some(cause)) if !o.passed => {
+                        format!("{} (rprov: {said})", cause.replace('|', "\\|"))
+                    }
+                    _ => said,
+                };
                 (
                     verdict,
                     format!("{} / {}", r.ansible.tasks, o.tasks),
                     f.map_or(String::new(), |f| format!("`{}`", f.task)),
-                    f.map_or(String::new(), |f| f.why.clone()),
+                    why,
                 )
             }
         };
@@ -97,7 +137,8 @@ pub fn page(version: &str, rows: &[Row]) -> String {
         .filter(|r| r.expected.rprov == Some(RprovVerdict::KnownDifference))
         .collect();
     if !known.is_empty() {
-        s.push_str("\n## Known differences\n\nTargets that fail because rprov differs from Ansible on purpose:\n\n");
+        s.push_str(&format!("\n{known_heading}\n\n"));
+        s.push_str("Targets that fail because rprov differs from Ansible on purpose:\n\n");
         for r in known {
             s.push_str(&format!(
                 "- **{}**: {}\n",
@@ -106,5 +147,37 @@ pub fn page(version: &str, rows: &[Row]) -> String {
             ));
         }
     }
+    s
+}
+
+/// "N of M system targets pass under rprov in the test VM", counted as
+/// [`headline`] counts.
+pub fn vm_headline(rows: &[Row]) -> String {
+    let (pass, spec) = counts(rows);
+    format!("{pass} of {spec} ansible-core 2.19 system targets pass under rprov in the test VM")
+}
+
+/// The page's section written by `tests/vm_conformance.rs`; it starts with
+/// [`super::shared::VM_HEADING`].
+pub fn vm_section(version: &str, rows: &[Row]) -> String {
+    let mut s = String::from(super::shared::VM_HEADING);
+    s.push_str(&format!(
+        "\nGenerated by `tests/vm_conformance.rs` (`cargo test --test vm_conformance`, which \
+         boots the test VM of `vagrant/testvm.sh`) from `tests/conformance/expected-vm.yml`, \
+         the same way; not counted in the headline above.\n\n\
+         **{}.**\n\n",
+        vm_headline(rows)
+    ));
+    s.push_str(&format!(
+        "The targets that change the machine itself (accounts, the host name, systemd units, \
+         packages, crontabs) run in the throw-away Debian trixie VM instead of on the loopback \
+         sshd: `testhost` is the VM's `vagrant` login over ssh, becoming root with sudo, and \
+         the guest has no network, so what a target installs must be in the image. The VM is \
+         booted from its clean image for ansible-playbook {version}, which runs every target \
+         whose verdict is not cached yet, and booted clean again for rprov, so neither tool \
+         sees what the other left; within one tool's run the targets follow each other in \
+         the order below.\n\n"
+    ));
+    s.push_str(&table(rows, "### Known differences in the test VM"));
     s
 }

@@ -99,24 +99,38 @@ impl Bench {
         self.integration.join("targets")
     }
 
+    /// Where ansible-core's verdict on `target` is cached, if anywhere.
+    fn cache_file(&self, target: &str) -> Option<PathBuf> {
+        let dir = self.ansible_cache.as_ref()?;
+        Some(
+            dir.join(format!("r{RUNNER_REVISION}"))
+                .join(format!("{target}.json")),
+        )
+    }
+
+    /// ansible-core's cached outcome on `target`, unless there is none or
+    /// it is to be run again.
+    pub fn cached_ansible(&self, target: &str) -> Option<Outcome> {
+        let file = self.cache_file(target)?;
+        std::fs::read(&file)
+            .ok()
+            .filter(|_| !self.rerun_ansible)
+            .and_then(|b| serde_json::from_slice::<Outcome>(&b).ok())
+    }
+
     /// ansible-core's outcome on `target`: from the cache when this runner
     /// revision has seen it before, else run (and cached when it finished).
     /// ansible-playbook takes minutes over the larger targets on these
     /// machines, and its verdict depends only on the pinned version, the
     /// target and how it is run, all of which name the cache entry.
     pub fn ansible(&self, target: &str) -> Outcome {
-        let Some(dir) = &self.ansible_cache else {
-            return self.run(Tool::Ansible, target);
-        };
-        let dir = dir.join(format!("r{RUNNER_REVISION}"));
-        let file = dir.join(format!("{target}.json"));
-        if let Some(o) = std::fs::read(&file)
-            .ok()
-            .filter(|_| !self.rerun_ansible)
-            .and_then(|b| serde_json::from_slice::<Outcome>(&b).ok())
-        {
+        if let Some(o) = self.cached_ansible(target) {
             return o;
         }
+        let Some(file) = self.cache_file(target) else {
+            return self.run(Tool::Ansible, target);
+        };
+        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let o = self.run(Tool::Ansible, target);
         let timed_out = o.failure.as_ref().is_some_and(|f| f.task == "(timeout)");
         if !timed_out {

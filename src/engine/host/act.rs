@@ -168,19 +168,10 @@ impl HostRunner {
         for round in 0..6 {
             match self.plan_round(&tasks[i], layer, become_, &mut compiled) {
                 Ok(d) => return Ok(Ok(d)),
-                Err(PlanError::Fail(m)) => {
-                    // The registered `msg` is the module's own words, as
-                    // Ansible's; the line shown also says where the task is.
-                    let mut o = ItemOutcome::failed(at_task(&tasks[i], &m));
-                    let prefix = format!("{}: ", tasks[i].origin);
-                    o.result
-                        .insert("msg".into(), json!(m.strip_prefix(&prefix).unwrap_or(&m)));
-                    // Nothing ran: Ansible's failed module result says so
-                    // (`changed: false`), and roles test it.
-                    o.result.insert("changed".into(), json!(false));
-                    return Ok(Err(o));
+                Err(PlanError::Fail(m)) => return Ok(Err(plan_failed(&tasks[i], &m))),
+                Err(PlanError::Missing(m)) => {
+                    return Ok(Err(self.missing(&tasks[i], &m, check)));
                 }
-                Err(PlanError::Missing(m)) => return Ok(Err(self.missing(m, check))),
                 Err(PlanError::Need(probes)) => {
                     let mut probes: Vec<_> =
                         probes.into_iter().map(|p| (become_.clone(), p)).collect();
@@ -206,14 +197,17 @@ impl HostRunner {
     /// create, a package to install, a command that did not run), the host
     /// the task would meet is not the one probed: `unknown`, naming what is
     /// missing, rather than a failure the real run would not have. On a host
-    /// where nothing was left undone it is what it says: a failure.
-    fn missing(&self, m: String, check: bool) -> ItemOutcome {
-        if check && self.stats.changed + self.stats.unknown > 0 {
+    /// where nothing was left undone (changes made for real before a task's
+    /// own `check_mode: true` count as done) it is what it says: a failure,
+    /// as Ansible's module fails in check mode too.
+    fn missing(&self, task: &Task, m: &str, check: bool) -> ItemOutcome {
+        if check && self.left_undone > 0 {
             ItemOutcome::unknown(&format!(
-                "{m} — not yet: an earlier change was not made in check mode"
+                "{} — not yet: an earlier change was not made in check mode",
+                at_task(task, m)
             ))
         } else {
-            ItemOutcome::failed(m)
+            plan_failed(task, m)
         }
     }
 
@@ -294,10 +288,7 @@ impl HostRunner {
             timeout: task_timeout(task)?,
             async_job: task.async_job,
         };
-        modules::plan(&cx).map_err(|e| match e {
-            PlanError::Missing(m) => PlanError::Missing(at_task(task, &m)),
-            other => other,
-        })
+        modules::plan(&cx)
     }
 
     pub(super) async fn act(
@@ -699,6 +690,19 @@ impl HostRunner {
 
 /// A task's message with its place in front (`file:line:col: …`), unless
 /// the message already starts there.
+/// A task whose plan failed: the line shown says where the task is, the
+/// registered `msg` is the module's own words, as Ansible's, and `changed`
+/// is false (nothing ran: Ansible's failed module result says so, and roles
+/// test it).
+fn plan_failed(task: &Task, m: &str) -> ItemOutcome {
+    let mut o = ItemOutcome::failed(at_task(task, m));
+    let prefix = format!("{}: ", task.origin);
+    o.result
+        .insert("msg".into(), json!(m.strip_prefix(&prefix).unwrap_or(m)));
+    o.result.insert("changed".into(), json!(false));
+    o
+}
+
 fn at_task(task: &Task, m: &str) -> String {
     // A message that already names a place in the task's file (the task's
     // own, or one of its arguments') keeps it.

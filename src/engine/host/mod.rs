@@ -162,6 +162,10 @@ pub struct HostRunner {
     /// This host's own variable layers.
     vars: host_vars::HostVars,
     stats: HostStats,
+    /// Tasks of this host left undone so far: changed in check mode, or
+    /// unknown. A later task that finds something missing may be meeting
+    /// one of them (see `act::HostRunner::missing`).
+    left_undone: u64,
     stopped: Option<Stop>,
     notified: Vec<bool>,
     in_handlers: bool,
@@ -217,6 +221,7 @@ impl HostRunner {
             own: link::Link::default(),
             vars: host_vars::HostVars::new(inventory_vars, literal),
             stats: HostStats::default(),
+            left_undone: 0,
             stopped: None,
             notified: Vec::new(),
             in_handlers: false,

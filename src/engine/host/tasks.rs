@@ -156,6 +156,12 @@ impl HostRunner {
                 .map(|_| Flow::Next);
         }
         if let Some(control) = local::control(&task.module) {
+            // A `meta` task's `when` decides as any task's does: a false one
+            // skips it (`meta: end_host` guarded by a condition ended the
+            // host whatever the condition said).
+            if let Some(o) = self.when_outcome(task, extra.unwrap_or(&Vars::new())) {
+                return self.finish_task(task, &name, o, extra, started);
+            }
             return control(self, task, &name, started);
         }
         let _throttled = if task.throttle > 0 {
@@ -482,6 +488,11 @@ impl HostRunner {
     ) -> Result<Flow, Stop> {
         let ignored = o.status == Status::Failed && task.ignore_errors;
         self.stats.count(o.status, ignored);
+        if o.status == Status::Unknown
+            || (o.status == Status::Changed && self.effective_check(task))
+        {
+            self.left_undone += 1;
+        }
         if o.status == Status::Failed && !ignored {
             let failed_task = json!({
                 "name": task.name.clone().unwrap_or_default(),

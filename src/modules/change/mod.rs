@@ -112,6 +112,11 @@ pub enum Change {
     /// which `copy` and `template` return as Ansible's do (read by
     /// [`files::parse_written`]).
     ReportStat { path: String },
+    /// [`Change::ReportStat`] of a symbolic link itself, printed only when
+    /// what it points to exists: Ansible's `file` reports a link's owner,
+    /// mode and size after `state: link` only then (its `os.path.exists`
+    /// follows the link). Read by [`files::parse_link_written`].
+    ReportLink { path: String },
     /// Shell no typed change says, written by the module; `why` says why.
     Raw { script: String, why: &'static str },
 }
@@ -348,6 +353,13 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
             files::STAT_TAG,
             quote(path)
         )),
+        Change::ReportLink { path } => {
+            let p = quote(path);
+            s.push_str(&format!(
+                "if [ -e {p} ]; then stat -c '{}%u %g %a %s %U %G' -- {p}; fi\n",
+                files::STAT_TAG
+            ))
+        }
         Change::Export { name, value } => {
             if !is_env_name(name) {
                 return Err(format!("invalid environment variable name `{name}`"));
