@@ -651,4 +651,10 @@ fn ansible_core_runme_targets_match_the_expected_list() {
         "docs/conformance-runme.md does not show what was seen; RPROV_CONFORMANCE_BLESS=1 \
          rewrites it"
     );
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let claim = format!("{} ([docs/conformance-runme.md]", headline(&seen));
+    assert!(
+        readme.contains(&claim),
+        "README.md must state `{claim}`"
+    );
 }
