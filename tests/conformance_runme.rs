@@ -45,10 +45,20 @@ const VERSION: &str = "2.19.14";
 
 /// Bump when what a target sees or how its verdict is read changes: cached
 /// ansible-core verdicts of other revisions are then not used.
-const RUNNER_REVISION: u32 = 1;
+const RUNNER_REVISION: u32 = 2;
 
-/// Seconds one `runme.sh` may take before it counts as failed.
+/// Seconds one `runme.sh` may take under rprov before it counts as failed.
 const TIMEOUT_SECS: u64 = 120;
+
+/// The same under ansible-playbook, which needs minutes for the larger
+/// targets when these 2-core machines are busy; its verdict is cached, so
+/// this is paid once per machine.
+const ANSIBLE_TIMEOUT_SECS: u64 = 300;
+
+/// The Python of `testhost`. ansible-test gives its controller's; the venv's
+/// is under /root, which a target that becomes an unprivileged user
+/// (`remote_tmp`) cannot run, so the system's (rprov needs none).
+const TARGET_PYTHON: &str = "/usr/bin/python3";
 
 /// Targets run at once. Each gets its own copy of the targets tree and
 /// output dir; two cores here, and ansible-playbook is CPU-bound.
@@ -125,7 +135,6 @@ struct Run {
 struct Bench {
     targets: PathBuf,
     venv_bin: PathBuf,
-    python: PathBuf,
     /// A folder holding only `ansible-playbook`, which is rprov.
     shim_bin: PathBuf,
     cache: Option<PathBuf>,
@@ -164,8 +173,7 @@ impl Bench {
             &inventory,
             format!(
                 "[testgroup]\ntesthost ansible_connection=local ansible_pipelining=yes \
-                 ansible_python_interpreter={}\n",
-                self.python.display()
+                 ansible_python_interpreter={TARGET_PYTHON}\n"
             ),
         )
         .expect("write inventory");
@@ -173,8 +181,6 @@ impl Bench {
         std::fs::write(&config, "").expect("write integration.cfg");
         let output_dir = scratch.path().join("output_dir");
         std::fs::create_dir(&output_dir).expect("mkdir output_dir");
-        let home = scratch.path().join("home");
-        std::fs::create_dir(&home).expect("mkdir home");
         let log_path = scratch.path().join("log");
         let log = std::fs::File::create(&log_path).expect("create log");
         let cwd = targets.join(target);
@@ -184,8 +190,12 @@ impl Bench {
             Tool::Ansible => format!("{}:{system_path}", self.venv_bin.display()),
             Tool::Rprov => format!("{}:{system_path}", self.shim_bin.display()),
         };
+        let timeout = match tool {
+            Tool::Ansible => ANSIBLE_TIMEOUT_SECS,
+            Tool::Rprov => TIMEOUT_SECS,
+        };
         let mut cmd = Command::new("timeout");
-        cmd.args(["--kill-after=10", &TIMEOUT_SECS.to_string(), "./runme.sh"])
+        cmd.args(["--kill-after=10", &timeout.to_string(), "./runme.sh"])
             .current_dir(&cwd)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup log"))
@@ -198,7 +208,6 @@ impl Bench {
         }
         cmd.envs(ANSIBLE_TEST_ENV.iter().copied())
             .env("PATH", path)
-            .env("HOME", &home)
             .env("ANSIBLE_CONFIG", &config)
             .env("ANSIBLE_PLAYBOOK_DIR", &cwd)
             .env("OUTPUT_DIR", &output_dir)
@@ -217,8 +226,7 @@ impl Bench {
             .replace(&scratch.path().display().to_string(), "$SCRATCH");
         let code = status.code().unwrap_or(-1);
         let timed_out = code == 124 || code == 137 || code == -1;
-        let lines: Vec<&str> = out.lines().collect();
-        let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+        let tail = excerpt(&out);
         Run {
             passed: status.success(),
             code,
@@ -255,6 +263,27 @@ impl Bench {
             eprintln!("could not cache {}: {e}", file.display());
         }
         r
+    }
+}
+
+/// What a reader needs to see why a run failed: 14 lines from the last line
+/// that reports an error or a failed task (rprov's `error:` and `failed`
+/// lines, ansible's `fatal:`/`ERROR`) — `set -e` stops a runme.sh at the
+/// first command that fails, so earlier ones are expected failures — else
+/// the last 15 lines.
+fn excerpt(out: &str) -> String {
+    let lines: Vec<&str> = out.lines().collect();
+    let first = lines.iter().rposition(|l| {
+        let l = l.trim_start();
+        l.starts_with("error:")
+            || (l.starts_with("failed ") && !l.starts_with("failed (ignored)"))
+            || l.starts_with("fatal:")
+            || l.starts_with("ERROR")
+            || l.starts_with("[ERROR]")
+    });
+    match first {
+        Some(i) => lines[i..lines.len().min(i + 14)].join("\n"),
+        None => lines[lines.len().saturating_sub(15)..].join("\n"),
     }
 }
 
@@ -409,7 +438,7 @@ fn page(seen: &[Seen], table: &str) -> String {
          integration targets with a `runme.sh` is either out of scope, for the reason read from \
          its files, or run unchanged the way `ansible-test integration` runs it (local \
          connection to `testhost`, `OUTPUT_DIR`, `INVENTORY_PATH`, ansible-test's `ANSIBLE_*` \
-         settings, {TIMEOUT_SECS} s each): first with ansible-playbook {VERSION}, then with \
+         settings, {ANSIBLE_TIMEOUT_SECS} s each under ansible-playbook and {TIMEOUT_SECS} s under rprov): first with ansible-playbook {VERSION}, then with \
          rprov as the only `ansible-playbook` on PATH (the venv with Ansible's other tools is \
          not on PATH then, and rprov's fallback to Ansible's Python modules is off). A target \
          that fails under ansible-core on this machine is listed and not counted.\n\n",
@@ -484,7 +513,6 @@ fn ansible_core_runme_targets_match_the_expected_list() {
     let bench = Bench {
         targets: targets.clone(),
         venv_bin,
-        python: venv.python.clone(),
         shim_bin: shim.path().to_path_buf(),
         cache,
         rerun_ansible: std::env::var("RPROV_CONFORMANCE_ANSIBLE").as_deref() == Ok("rerun"),
