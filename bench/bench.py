@@ -21,6 +21,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,18 +30,31 @@ REPO = BENCH.parent
 WORK = Path(os.environ.get("BENCH_WORK", BENCH / "work"))
 FLEET = WORK / "fleet"
 VENV = BENCH / ".venv"
-RPROV = REPO / "target" / "release" / "rprov"
+# run.sh builds with `cargo build --release`, which honours CARGO_TARGET_DIR.
+RPROV = Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target") / "release" / "rprov"
 # Another rprov binary to compare with in the same run (tool `rprov-base`), e.g. one
 # built from the commit before a change: BENCH_RPROV_BASE=/path/to/rprov.
 RPROV_BASE = os.environ.get("BENCH_RPROV_BASE")
 USER = os.environ.get("BENCH_USER", "rprovtest")
 EXEC_MARKERS = ("Starting session: command ", "Starting session: forced-command ")
+# One line per login (key authentication) in sshd's log: what reusing masters saves.
+LOGIN_MARKER = "Accepted publickey for "
 
 HOSTS = [int(x) for x in os.environ.get("BENCH_HOSTS", "1 10 50").split()]
 TOOLS = os.environ.get("BENCH_TOOLS", "rprov ansible mitogen pyinfra ssh").split()
 if RPROV_BASE and "rprov-base" not in TOOLS:
     TOOLS.insert(1, "rprov-base")
-TOOL_ORDER = ["rprov", "rprov-base", "ansible", "mitogen", "pyinfra", "ssh"]
+TOOL_ORDER = ["rprov", "rprov-persist", "rprov-base", "ansible", "mitogen", "pyinfra", "ssh"]
+# The tools that are rprov: same command line, same JSON report and --timings.
+RPROV_TOOLS = ("rprov", "rprov-persist", "rprov-base")
+# Tool `rprov-persist` is rprov with `--persist PERSIST_S` (ssh masters kept between
+# runs). Its first runs start cold, as every tool's do, and leave the masters up; its
+# no-change runs use them instead of logging in: the second and later runs of a
+# fleet within PERSIST_S of the last one. The masters are closed when its cell ends.
+PERSIST_S = 600
+# Its masters' sockets: `rprov-cp` below this XDG_RUNTIME_DIR (a short path, as unix
+# socket paths are; made 0700 by mkdtemp), so the bench finds and closes them.
+PERSIST_XDG = None
 WORKLOADS = os.environ.get("BENCH_WORKLOADS", "a b").split()
 REPS = int(os.environ.get("BENCH_REPS", "5"))
 # Round-trip times to simulate (ms): 0 is the fleet as it is; more puts every tool's
@@ -79,10 +93,11 @@ def fleet_hosts():
 
 
 def exec_counts(hosts):
+    """Per host: (exec requests, logins) sshd has logged so far."""
     out = {}
     for h in hosts:
         text = h["log"].read_text(errors="replace")
-        out[h["name"]] = sum(text.count(m) for m in EXEC_MARKERS)
+        out[h["name"]] = (sum(text.count(m) for m in EXEC_MARKERS), text.count(LOGIN_MARKER))
     return out
 
 
@@ -136,12 +151,17 @@ def command_for(tool, d, wl, n, skip_tags):
     env = dict(os.environ)
     env.pop("ANSIBLE_CONFIG", None)
     env["PATH"] = f"{VENV / 'bin'}:{env['PATH']}"
-    if tool in ("rprov", "rprov-base"):
+    if tool in RPROV_TOOLS:
         if tool == "rprov-base" and not RPROV_BASE:
             raise SystemExit("tool rprov-base needs BENCH_RPROV_BASE=/path/to/an/rprov/binary")
-        binary = RPROV if tool == "rprov" else Path(RPROV_BASE)
+        binary = Path(RPROV_BASE) if tool == "rprov-base" else RPROV
         cmd = [str(binary), "apply", "-i", str(d / "hosts.ini"), "playbook.yml", "--output", "json",
                "--timings", "--forks", str(n)]
+        # Every other tool's runs start cold: no master of an earlier run is reused.
+        env.pop("RPROV_PERSIST", None)
+        if tool == "rprov-persist":
+            cmd += ["--persist", str(PERSIST_S)]
+            env["XDG_RUNTIME_DIR"] = str(persist_xdg())
         if skip_tags:
             cmd += ["--skip-tags", ",".join(sorted(skip_tags))]
     elif tool in ("ansible", "mitogen"):
@@ -166,7 +186,7 @@ def command_for(tool, d, wl, n, skip_tags):
 
 def changed_count(tool, out):
     """Total 'changed' over hosts, from each tool's own report (None if unparsed)."""
-    if tool in ("rprov", "rprov-base"):
+    if tool in RPROV_TOOLS:
         for line in reversed(out.splitlines()):
             if line.startswith("{") and '"recap"' in line:
                 recap = json.loads(line)["recap"]
@@ -217,9 +237,38 @@ def close_masters(d):
             pass
 
 
-def one_run(tool, d, wl, n, hosts, skip_tags):
+def persist_xdg():
+    """The XDG_RUNTIME_DIR of tool `rprov-persist`'s runs, made on first use."""
+    global PERSIST_XDG
+    if PERSIST_XDG is None:
+        PERSIST_XDG = Path(tempfile.mkdtemp(prefix="rpb-", dir="/tmp"))
+    return PERSIST_XDG
+
+
+def close_persisted():
+    """Ends the masters tool `rprov-persist` kept (`ssh -O exit` on each socket, all
+    at once), so that its first runs start cold and no other tool's run shares the
+    machine with them. Returns how many there were."""
+    if PERSIST_XDG is None:
+        return 0
+    socks = [s for s in (PERSIST_XDG / "rprov-cp").glob("*") if not s.name.startswith(".")]
+    procs = [subprocess.Popen(["ssh", "-O", "exit", "-o", f"ControlPath={s}", "bench-host"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for s in socks]
+    for p in procs:
+        p.wait()
+    for s in socks:
+        try:
+            s.unlink()
+        except OSError:
+            pass
+    return len(socks)
+
+
+def one_run(tool, d, wl, n, hosts, skip_tags, phase="first"):
     cmd, wdir, env = command_for(tool, d, wl, n, skip_tags)
     close_masters(d)
+    if tool == "rprov-persist" and phase == "first":
+        close_persisted()
     before = exec_counts(hosts)
     load = os.getloadavg()[0]
     tfile = d / "time.txt"
@@ -232,7 +281,8 @@ def one_run(tool, d, wl, n, hosts, skip_tags):
     close_masters(d)
     fields = tfile.read_text().strip().splitlines()[-1].split()
     _, user, sys_, rss = fields
-    per_host = [after[h["name"]] - before[h["name"]] for h in hosts]
+    per_host = [after[h["name"]][0] - before[h["name"]][0] for h in hosts]
+    logins = sum(after[h["name"]][1] - before[h["name"]][1] for h in hosts)
     out = r.stdout + r.stderr
     (d / "last.log").write_text(out)
     changed, bad = changed_count(tool, out)
@@ -242,12 +292,13 @@ def one_run(tool, d, wl, n, hosts, skip_tags):
         "peak_rss_mb": round(int(rss) / 1024, 1),
         "cmds_per_host_mean": round(sum(per_host) / len(per_host), 1),
         "cmds_per_host_max": max(per_host),
+        "logins": logins,
         "changed": changed,
         "failed": bad,
         "rc": r.returncode,
         "load1_before": round(load, 2),
     }
-    if tool in ("rprov", "rprov-base"):
+    if tool in RPROV_TOOLS:
         run["timings"] = rprov_timings(r.stdout)
     return run
 
@@ -274,6 +325,7 @@ def stats(runs):
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
         "cmds_per_host": statistics.median(r["cmds_per_host_mean"] for r in runs),
         "cmds_per_host_max": max(r["cmds_per_host_max"] for r in runs),
+        "logins": [r.get("logins") for r in runs],
         "changed": [r["changed"] for r in runs],
         "failed_runs": sum(1 for r in runs if r["rc"] != 0 or r["failed"]),
     }
@@ -335,9 +387,12 @@ def main():
         try:
             run_matrix(results, tools, reach, rtt, skip_tags)
         finally:
+            close_persisted()
             if proxy:
                 proxy.terminate()
                 proxy.wait()
+    if PERSIST_XDG is not None:
+        shutil.rmtree(PERSIST_XDG, ignore_errors=True)
     results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     save(results)
 
@@ -367,7 +422,7 @@ def run_matrix(results, tools, all_hosts, rtt, skip_tags):
                             # No-change runs need the files in place: one unmeasured run.
                             shutil.rmtree(root, ignore_errors=True)
                             one_run(tool, d, wl, n, hosts, skip_tags[wl])
-                        r = one_run(tool, d, wl, n, hosts, skip_tags[wl])
+                        r = one_run(tool, d, wl, n, hosts, skip_tags[wl], phase)
                         runs.append(r)
                         spent += r["wall_s"]
                         log(f"{wl} {n:>2} hosts{at} {tool:8} {phase:8} #{len(runs)} {r}")
@@ -377,6 +432,8 @@ def run_matrix(results, tools, all_hosts, rtt, skip_tags):
                     cell = {"tool": tool, "workload": wl, "hosts": n, "rtt_ms": rtt, "phase": phase,
                             **stats(runs), "runs": runs}
                     results["cells"].append(cell)
+                if tool == "rprov-persist":
+                    log(f"{wl} {n:>2} hosts{at} {tool:8} closed {close_persisted()} kept masters")
             if "rprov" in listings:
                 ref = listings["rprov"]
                 k = f"{wl}-{n}" + (f"-rtt{rtt}" if rtt else "")
@@ -519,43 +576,52 @@ def report(res):
               "rprov only (ansible-playbook cannot run it unchanged: see bench/workload-c.sh). Each first run "
               "starts from a freshly booted throw-away VM; remote commands are rprov's own recap count.", ""]
     tools = sorted({c["tool"] for c in res["cells"]}, key=TOOL_ORDER.index)
-    peers = [t for t in tools if t != "rprov"]
-    L += ratio_table(res, peers)
+    L += ratio_table(res, "rprov", [t for t in tools if t not in ("rprov", "rprov-persist")])
+    if "rprov-persist" in tools:
+        L += [""] + ratio_table(res, "rprov-persist", [t for t in tools if t != "rprov-persist"])
     L += ["", "## Raw figures", "",
           "Wall: median (min–max) of `reps` runs. CPU: user+sys of the tool's process tree (median). "
           "RSS: largest single process in the tree (GNU time %M). Cmds/host: exec requests per host "
           "from sshd's log (median of the per-run mean over hosts; max over hosts and runs). "
+          "Logins: key logins sshd accepted in each run, summed over hosts. "
           "`changed`: what the tool itself reported per run (sum over hosts).", "",
-          "| workload | hosts | RTT ms | phase | tool | reps | wall s | CPU s | RSS MB | cmds/host (max) | changed | failed runs |",
-          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "| workload | hosts | RTT ms | phase | tool | reps | wall s | CPU s | RSS MB | cmds/host (max) | logins | changed | failed runs |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in res["cells"]:
         L.append(f"| {c['workload']} | {c['hosts']} | {c.get('rtt_ms', 0)} | {c['phase']} | {c['tool']} | {c['reps']} | "
                  f"{c['wall_median_s']:.2f} ({c['wall_min_s']:.2f}–{c['wall_max_s']:.2f}) | {c['cpu_median_s']:.2f} | "
                  f"{c['peak_rss_mb']:.0f} | {c['cmds_per_host']:g} ({c['cmds_per_host_max']}) | "
+                 f"{','.join('–' if x is None else str(x) for x in c.get('logins', [None]))} | "
                  f"{','.join(str(x) for x in c['changed'])} | {c['failed_runs']} |")
     L += profile_table(res)
     L += ["", "## Same files on the targets", "",
           "Hash listing (type, mode, owner, path, sha256) of each host's tree after each tool's first run, compared with rprov's:", ""]
     for k, same in res["same_files"].items():
         L.append(f"- {k}: " + ", ".join(f"{t} {'same' if s else 'DIFFERENT'}" for t, s in same.items()))
-    L += ["", "## Targets (issue 6)", ""]
+    L += ["", "## Targets (issues 6, 16, 17)", ""]
     L += targets(res)
     return "\n".join(L) + "\n"
 
 
-def ratio_table(res, peers):
-    """Peer ÷ rprov for every cell rprov has; nothing to compare without peers."""
+def ratio_table(res, base, peers):
+    """Peer ÷ `base` for every cell `base` has; nothing to compare without peers."""
     if not peers:
-        return ["## Ratios", "", "rprov alone in this run: no peer to compare with."]
-    L = ["## Ratios (peer ÷ rprov; >1 means rprov is better)", "",
-         "| workload | hosts | RTT ms | phase | " + " | ".join(f"wall vs {p}" for p in peers)
+        return [f"## Ratios", "", f"{base} alone in this run: no peer to compare with."]
+    if base == "rprov-persist":
+        L = ["## Ratios against rprov --persist (peer ÷ rprov-persist; >1 means rprov-persist is better)", "",
+             f"rprov-persist is rprov with `--persist {PERSIST_S}`: its first runs start cold and keep the "
+             "hosts' ssh masters, its no-change runs use them instead of logging in (the second and later "
+             "runs within that time). `wall vs rprov` is what keeping the masters saves.", ""]
+    else:
+        L = [f"## Ratios (peer ÷ {base}; >1 means {base} is better)", ""]
+    L += ["| workload | hosts | RTT ms | phase | " + " | ".join(f"wall vs {p}" for p in peers)
          + " | " + " | ".join(f"cmds/host vs {p}" for p in peers) + " | " + " | ".join(f"CPU vs {p}" for p in peers) + " |",
          "|" + "---|" * (4 + 3 * len(peers))]
     for wl in sorted({c["workload"] for c in res["cells"]}):
         for n in sorted({c["hosts"] for c in res["cells"]}):
             for rtt in sorted({c.get("rtt_ms", 0) for c in res["cells"]}):
                 for phase in ("nochange", "first"):
-                    r = cell(res, "rprov", wl, n, phase, rtt)
+                    r = cell(res, base, wl, n, phase, rtt)
                     if not r or not any(cell(res, p, wl, n, phase, rtt) for p in peers):
                         continue
                     row = [wl, str(n), str(rtt), phase]
@@ -569,7 +635,7 @@ def ratio_table(res, peers):
 
 def profile_table(res):
     """rprov's `--timings`, median over the runs of each cell: where a run's time goes."""
-    cells = [c for c in res["cells"] if c["tool"] == "rprov"
+    cells = [c for c in res["cells"] if c["tool"] in RPROV_TOOLS
              and any(r.get("timings") for r in c.get("runs", []))]
     if not cells:
         return []
@@ -580,9 +646,9 @@ def profile_table(res):
          "(SSH master start and close), probe and apply (remote commands: ms, and commands in "
          "parentheses), local (compile, plan, report on the controller) and the host's total. "
          "Wall is rprov's own, from its start to the recap.", "",
-         "| workload | hosts | RTT ms | phase | runs | load ms | connect ms | probe ms (cmds) | apply ms (cmds) "
+         "| workload | hosts | RTT ms | phase | tool | runs | load ms | connect ms | probe ms (cmds) | apply ms (cmds) "
          "| local ms | host total ms | wall ms |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in cells:
         ts = [r["timings"] for r in c["runs"] if r.get("timings")]
 
@@ -597,7 +663,8 @@ def profile_table(res):
         def n(v):
             return "–" if v is None else f"{round(v, 1):g}"
 
-        L.append(f"| {c['workload']} | {c['hosts']} | {c.get('rtt_ms', 0)} | {c['phase']} | {len(ts)} | {f(med('load_ms', False))} | "
+        L.append(f"| {c['workload']} | {c['hosts']} | {c.get('rtt_ms', 0)} | {c['phase']} | {c['tool']} | {len(ts)} | "
+                 f"{f(med('load_ms', False))} | "
                  f"{f(med('connect_ms'))} | {f(med('probe_ms'))} ({n(med('probes'))}) | "
                  f"{f(med('apply_ms'))} ({n(med('actions'))}) | {f(med('local_ms'))} | "
                  f"{f(med('total_ms'))} | {f(med('wall_ms', False))} |")
@@ -648,10 +715,22 @@ def targets(res):
             out.append(f"- no-change ({c['workload']}) at {c['hosts']} host(s), {c.get('rtt_ms', 0)} ms: "
                        f"rprov takes {ratio:.2f}× a bare `ssh host true`{want}"
                        + ((" — " + ("met" if ratio <= 1.2 else "NOT met")) if want else ""))
-    r = [c for c in res["cells"] if c["tool"] == "rprov" and c["hosts"] == 50]
-    if r:
-        rss = max(c["peak_rss_mb"] for c in r)
-        out.append(f"- rprov peak RSS at 50 hosts: {rss:.0f} MB (target <100 MB) — " + ("met" if rss < 100 else "NOT met"))
+    # Issue 16: a no-change run at 250 hosts ≥10× faster than pyinfra's, with or
+    # without masters kept between runs.
+    for wl in ("a", "b"):
+        for tool in ("rprov", "rprov-persist"):
+            r = cell(res, tool, wl, 250, "nochange")
+            c = cell(res, "pyinfra", wl, 250, "nochange")
+            if r and c:
+                ratio = c["wall_median_s"] / r["wall_median_s"]
+                out.append(f"- no-change ({wl}) at 250 hosts, {tool} vs pyinfra: {ratio:.1f}× (target ≥10×, "
+                           "issue 16) — " + ("met" if ratio >= 10 else "NOT met"))
+    for tool in ("rprov", "rprov-persist"):
+        r = [c for c in res["cells"] if c["tool"] == tool and c["hosts"] == 50]
+        if r:
+            rss = max(c["peak_rss_mb"] for c in r)
+            out.append(f"- {tool} peak RSS at 50 hosts: {rss:.0f} MB (target <100 MB) — "
+                       + ("met" if rss < 100 else "NOT met"))
     return out
 
 

@@ -14,7 +14,8 @@
 # workload (c) runs last if its prerequisites exist. The fleet is torn down on exit.
 #
 # Knobs (environment): BENCH_HOSTS ("1 10 50"), BENCH_TOOLS ("rprov ansible mitogen
-# pyinfra ssh"), BENCH_WORKLOADS ("a b"), BENCH_REPS (5), BENCH_CELL_BUDGET (seconds one
+# pyinfra ssh"; also rprov-persist: rprov with --persist, masters kept between its
+# runs), BENCH_WORKLOADS ("a b"), BENCH_REPS (5), BENCH_CELL_BUDGET (seconds one
 # cell may spend before it stops repeating, 45), BENCH_SKIP (cells not run, e.g.
 # "ansible:50:first"), BENCH_KEEP_FLEET=1 (leave the fleet up), BENCH_VM=1 (workload c),
 # BENCH_C_REPS (runs per phase of workload c, BENCH_REPS), BENCH_FULL=1 (all of it).

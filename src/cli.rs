@@ -1,7 +1,8 @@
 //! The command line: every flag with its help, in one place. `--help`, the
 //! subcommand helps and shell completions are all generated from here.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -16,6 +17,25 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The name under which rprov stands in for `ansible-playbook`.
+const ANSIBLE_PLAYBOOK: &str = "ansible-playbook";
+
+/// The command line to parse, and whether rprov was started as
+/// `ansible-playbook` (a link of that name to it, first on `PATH`): then it is
+/// `rprov apply` with the arguments given, so scripts and CI jobs written for
+/// ansible-playbook run unchanged, with its exit codes.
+pub fn command_line() -> (Vec<OsString>, bool) {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    let as_playbook = args
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .is_some_and(|n| n == ANSIBLE_PLAYBOOK);
+    if as_playbook {
+        args.splice(0..1, ["rprov".into(), "apply".into()]);
+    }
+    (args, as_playbook)
 }
 
 #[derive(Subcommand, Debug)]
@@ -81,9 +101,10 @@ pub struct ApplyArgs {
     #[arg(long, alias = "key-file", value_name = "FILE")]
     pub private_key: Option<PathBuf>,
 
-    /// The playbook to apply.
+    /// The playbook to apply; several (in one directory) run in order as one
+    /// run, as ansible-playbook runs them.
     #[arg(value_name = "PLAYBOOK", default_value = "site.yml")]
-    pub playbook: PathBuf,
+    pub playbook: Vec<PathBuf>,
 
     /// Only these hosts: an Ansible pattern (`web`, `web:db`, `all:!prod`, `web:&eu`, `web*`,
     /// `~regex`).
@@ -168,8 +189,19 @@ pub struct ApplyArgs {
 
     /// Seconds to wait for an SSH connection [default: `timeout` of
     /// ansible.cfg or $ANSIBLE_TIMEOUT, else 10].
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(short = 'T', long, visible_alias = "timeout", value_name = "SECONDS")]
     pub connect_timeout: Option<u64>,
+
+    /// Run the handlers notified so far on a host even when one of its tasks
+    /// failed, in plays without a `force_handlers` keyword [default:
+    /// `force_handlers` of ansible.cfg].
+    #[arg(long)]
+    pub force_handlers: bool,
+
+    /// Accepted for ansible-playbook's sake and ignored: rprov keeps no fact
+    /// cache between runs, so there is nothing to flush.
+    #[arg(long, hide = true)]
+    pub flush_cache: bool,
 
     /// Output format: human-readable lines, or one JSON object per line.
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Human)]

@@ -9,7 +9,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::playbook::{Playbook, Task};
+use crate::playbook::{Play, Playbook, Task};
 
 /// What to list.
 pub struct Listing<'a> {
@@ -20,63 +20,67 @@ pub struct Listing<'a> {
     pub skip_tags: &'a [String],
 }
 
-/// The listing of `playbook` (read from `path`), each play with the hosts
-/// it would run on (`plays_hosts`, in play order).
-pub fn render(
-    path: &Path,
-    playbook: &Playbook,
-    plays_hosts: &[Vec<String>],
-    what: &Listing,
-) -> String {
-    let mut out = format!("\nplaybook: {}\n", path.display());
-    for (i, play) in playbook.plays.iter().enumerate() {
-        let mut play_tags = play.tags.clone();
-        play_tags.sort();
-        play_tags.dedup();
-        let _ = writeln!(
-            out,
-            "\n  play #{} ({}): {}\tTAGS: [{}]",
-            i + 1,
-            play.hosts,
-            play.name,
-            play_tags.join(",")
-        );
-        if what.hosts {
+/// The listing of `playbook`, each play with the hosts it would run on
+/// (`plays_hosts`, in play order), under the name of its file, its plays
+/// numbered from 1 in each file, as ansible-playbook lists them.
+pub fn render(playbook: &Playbook, plays_hosts: &[Vec<String>], what: &Listing) -> String {
+    let mut out = String::new();
+    let mut plays = playbook.plays.iter().enumerate();
+    for (path, count) in &playbook.files {
+        out.push_str(&syntax_ok(path));
+        for (n, (i, play)) in plays.by_ref().take(*count).enumerate() {
             let hosts = plays_hosts.get(i).map(Vec::as_slice).unwrap_or_default();
-            let _ = writeln!(out, "    pattern: ['{}']", play.hosts);
-            let _ = writeln!(out, "    hosts ({}):", hosts.len());
-            for h in hosts {
-                let _ = writeln!(out, "      {h}");
-            }
-        }
-        if what.tasks || what.tags_used {
-            let mut tasks = Vec::new();
-            for task in play.sections.iter().flatten() {
-                selected(task, what, &mut tasks);
-            }
-            if what.tasks {
-                out.push_str("    tasks:\n");
-                for task in &tasks {
-                    let name = task.name.as_deref().unwrap_or(&task.module_written);
-                    let name = match &task.role {
-                        Some(r) => format!("{} : {name}", r.name()),
-                        None => name.to_string(),
-                    };
-                    let _ = writeln!(out, "      {name}\tTAGS: [{}]", sorted(&task.tags));
-                }
-            }
-            if what.tags_used {
-                let all: Vec<String> = play
-                    .tags
-                    .iter()
-                    .chain(tasks.iter().flat_map(|t| &t.tags))
-                    .cloned()
-                    .collect();
-                let _ = writeln!(out, "      TASK TAGS: [{}]", sorted(&all));
-            }
+            render_play(&mut out, n + 1, play, hosts, what);
         }
     }
     out
+}
+
+fn render_play(out: &mut String, number: usize, play: &Play, hosts: &[String], what: &Listing) {
+    let mut play_tags = play.tags.clone();
+    play_tags.sort();
+    play_tags.dedup();
+    let _ = writeln!(
+        out,
+        "\n  play #{} ({}): {}\tTAGS: [{}]",
+        number,
+        play.hosts,
+        play.name,
+        play_tags.join(",")
+    );
+    if what.hosts {
+        let _ = writeln!(out, "    pattern: ['{}']", play.hosts);
+        let _ = writeln!(out, "    hosts ({}):", hosts.len());
+        for h in hosts {
+            let _ = writeln!(out, "      {h}");
+        }
+    }
+    if what.tasks || what.tags_used {
+        let mut tasks = Vec::new();
+        for task in play.sections.iter().flatten() {
+            selected(task, what, &mut tasks);
+        }
+        if what.tasks {
+            out.push_str("    tasks:\n");
+            for task in &tasks {
+                let name = task.name.as_deref().unwrap_or(&task.module_written);
+                let name = match &task.role {
+                    Some(r) => format!("{} : {name}", r.name()),
+                    None => name.to_string(),
+                };
+                let _ = writeln!(out, "      {name}\tTAGS: [{}]", sorted(&task.tags));
+            }
+        }
+        if what.tags_used {
+            let all: Vec<String> = play
+                .tags
+                .iter()
+                .chain(tasks.iter().flat_map(|t| &t.tags))
+                .cloned()
+                .collect();
+            let _ = writeln!(out, "      TASK TAGS: [{}]", sorted(&all));
+        }
+    }
 }
 
 /// `tags` sorted, each once, as ansible-playbook lists them.
@@ -111,7 +115,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("site.yml");
         std::fs::write(&path, text).expect("write");
-        let pb = crate::playbook::load_playbook(&path).expect("load");
+        let mut pb = crate::playbook::load_playbook(&path).expect("load");
+        // As given on the command line: the listing names it so.
+        pb.files[0].0 = "site.yml".into();
         (dir, pb)
     }
 
@@ -127,7 +133,7 @@ mod tests {
             tags: &[],
             skip_tags: &[],
         };
-        let out = render(Path::new("site.yml"), &pb, &[vec!["web1".into()]], &what);
+        let out = render(&pb, &[vec!["web1".into()]], &what);
         assert_eq!(
             out,
             "\nplaybook: site.yml\n\n  play #1 (web): first\tTAGS: [p1]\n    pattern: ['web']\n    hosts (1):\n      web1\n    tasks:\n      one {{ x }}\tTAGS: [a, b, p1]\n      command\tTAGS: [blk, p1]\n"
@@ -140,7 +146,7 @@ mod tests {
             tags: &only_b,
             skip_tags: &[],
         };
-        let out = render(Path::new("site.yml"), &pb, &[], &what);
+        let out = render(&pb, &[], &what);
         assert!(
             out.ends_with(
                 "    tasks:\n      one {{ x }}\tTAGS: [a, b, p1]\n      TASK TAGS: [a, b, p1]\n"

@@ -10,12 +10,18 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    let (args, as_ansible_playbook) = rprov::cli::command_line();
     // Usage errors exit 1 like every error found before a host is touched
-    // (clap's own default is 2, which rprov reserves for failed tasks).
-    let cli = match rprov::cli::Cli::try_parse() {
+    // (clap's own default is 2, which rprov reserves for failed tasks); as
+    // ansible-playbook, 2, as its argument parser does.
+    let cli = match rprov::cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { 1 } else { 0 };
+            let code = match (e.use_stderr(), as_ansible_playbook) {
+                (false, _) => 0,
+                (true, false) => 1,
+                (true, true) => 2,
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }
@@ -29,7 +35,7 @@ fn main() -> ExitCode {
                 msg.push_str(&format!("\n  caused by: {cause}"));
             }
             eprintln!("{msg}");
-            ExitCode::from(1)
+            ExitCode::from(rprov::run::error_exit_code(&err, as_ansible_playbook))
         }
     }
 }

@@ -178,6 +178,9 @@ fn keyword_defaults_from_flags(args: &ApplyArgs, opts: &mut playbook::LoadOption
     if let Some(u) = &args.become_user {
         opts.become_user = Some(u.clone());
     }
+    if args.force_handlers {
+        opts.force_handlers = true;
+    }
 }
 
 /// ansible.cfg's connection settings with `-c` and `--private-key` over
@@ -325,6 +328,19 @@ fn select_limit(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
     }
 }
 
+/// The exit status for an error found before any host was touched: 1, or, as
+/// `ansible-playbook` (see [`crate::cli::command_line`]), ansible-core's 4 for a
+/// playbook that does not load (its parser errors) and 1 for the rest.
+pub fn error_exit_code(err: &anyhow::Error, as_ansible_playbook: bool) -> u8 {
+    let unparsable = err
+        .downcast_ref::<crate::diag::LoadError>()
+        .is_some_and(|e| e.message != playbook::PLAYBOOK_NOT_FOUND);
+    match as_ansible_playbook && unparsable {
+        true => 4,
+        false => 1,
+    }
+}
+
 fn apply(args: ApplyArgs) -> Result<Outcome> {
     // Everything up to the first host's start is the run's load (--timings).
     let loading = std::time::Instant::now();
@@ -355,12 +371,13 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     crate::modules::ansible_fallback::set_library_path(cfg.library_path(home.as_deref()));
     keyword_defaults_from_flags(&args, &mut load_options);
     let load_playbook = || {
-        playbook::load_playbook_with(&args.playbook, &load_options)
-            .map_err(|e| anyhow::anyhow!("{e}"))
+        // Kept as a `LoadError`: as ansible-playbook, rprov exits 4 for it.
+        playbook::load_playbooks_with(&args.playbook, &load_options).map_err(anyhow::Error::new)
     };
     if args.syntax_check {
-        load_playbook()?;
-        print!("{}", crate::listing::syntax_ok(&args.playbook));
+        for (path, _) in load_playbook()?.files {
+            print!("{}", crate::listing::syntax_ok(&path));
+        }
         return Ok(Outcome::Success);
     }
     // The inventory first: its errors are reported before the playbook's.
@@ -419,10 +436,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
             tags,
             skip_tags: &args.skip_tags,
         };
-        print!(
-            "{}",
-            crate::listing::render(&args.playbook, &playbook, &plays_hosts, &what)
-        );
+        print!("{}", crate::listing::render(&playbook, &plays_hosts, &what));
         return Ok(Outcome::Success);
     }
     if plays_hosts.iter().all(Vec::is_empty) {

@@ -265,3 +265,88 @@ fn without_an_inventory_only_the_implicit_localhost_exists() {
     let run = common::rprov(work.path(), ["inventory", "--list"]);
     run.expect_code(0);
 }
+
+/// Linked as `ansible-playbook`, rprov is `rprov apply` with ansible-playbook's
+/// command line and exit codes: several playbooks run in order as one run,
+/// listed each under its own name; 2 for a failed task, 4 for a playbook that
+/// does not load, 1 for one that is not there, 2 for an unknown flag.
+#[test]
+fn linked_as_ansible_playbook_it_takes_ansible_playbooks_command_line() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    let exe = w.join("ansible-playbook");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_rprov"), &exe).expect("link");
+    let out = w.join("out");
+    let write = |name: &str, text: String| std::fs::write(w.join(name), text).expect("write");
+    write(
+        "one.yml",
+        format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: first\n      set_fact: {{from_one: 1}}\n    - copy: {{dest: {}, content: one}}\n",
+            out.display()
+        ),
+    );
+    write(
+        "two.yml",
+        format!(
+            "- name: second\n  hosts: localhost\n  gather_facts: false\n  tasks:\n    - copy: {{dest: {}, content: \"{{{{ from_one }}}} two\"}}\n",
+            out.display()
+        ),
+    );
+    write(
+        "fails.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - fail: {msg: no}\n".into(),
+    );
+    write(
+        "broken.yml",
+        "- hosts: localhost\n  tasks:\n    - no_such_module_here: {}\n".into(),
+    );
+    let run = |args: &[&str]| common::run_as(&exe, w, args, &[]);
+
+    // The second playbook sees the first's facts: one run, in order.
+    run(&[
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "one.yml",
+        "two.yml",
+        "--flush-cache",
+    ])
+    .expect_code(0);
+    assert_eq!(std::fs::read_to_string(&out).unwrap_or_default(), "1 two");
+
+    let listed = run(&["one.yml", "two.yml", "--list-tasks"]);
+    listed.expect_code(0);
+    assert!(
+        listed
+            .stdout
+            .contains("playbook: one.yml\n\n  play #1 (localhost): localhost")
+            && listed
+                .stdout
+                .contains("playbook: two.yml\n\n  play #1 (localhost): second"),
+        "{}",
+        listed.dump()
+    );
+
+    // A known difference: ansible-playbook runs playbooks of several folders
+    // together, each with its own `playbook_dir`; rprov says it cannot.
+    std::fs::create_dir(w.join("sub")).expect("mkdir");
+    std::fs::copy(w.join("two.yml"), w.join("sub/two.yml")).expect("copy");
+    let apart = run(&["-i", "localhost,", "one.yml", "sub/two.yml"]);
+    apart.expect_code(4);
+    assert!(
+        apart.stderr.contains("share one `playbook_dir`"),
+        "{}",
+        apart.dump()
+    );
+
+    run(&["-i", "localhost,", "-c", "local", "fails.yml"]).expect_code(2);
+    let broken = run(&["-i", "localhost,", "broken.yml"]);
+    broken.expect_code(4);
+    assert!(broken.stderr.contains("broken.yml:3"), "{}", broken.dump());
+    run(&["-i", "localhost,", "missing.yml"]).expect_code(1);
+    run(&["--no-such-flag", "one.yml"]).expect_code(2);
+    // As rprov, the same errors keep rprov's codes.
+    common::rprov(w, ["apply", "-i", "localhost,", "broken.yml"]).expect_code(1);
+    common::rprov(w, ["apply", "--no-such-flag"]).expect_code(1);
+}

@@ -1,4 +1,5 @@
-//! `delegate_to: localhost` (and the older `local_action`) over a real sshd: the delegated tasks run on the
+//! `delegate_to: localhost` (and the older `local_action`, and `connection:
+//! local` on a task or block) over a real sshd: the delegated tasks run on the
 //! controller (as the user running rprov) with the host's variables; the
 //! others run on the host (as the ssh login user); the recap counts only the
 //! host's commands; a second run changes nothing.
@@ -39,13 +40,24 @@ const PLAY: &str = r#"- hosts: all
         module: copy
         content: "map form\n"
         dest: "{{ on_controller }}/map.txt"
+    - name: connection local on a task
+      connection: local
+      command: id -un
+      register: local_conn_user
+      changed_when: false
+    - name: connection local on a block
+      connection: local
+      block:
+        - copy:
+            content: "block of {{ inventory_hostname }}\n"
+            dest: "{{ on_controller }}/block.txt"
     - name: remote whoami
       command: id -un
       register: remote_user
       changed_when: false
     - name: both answers, on the host
       copy:
-        content: "{{ local_user.stdout }} {{ remote_user.stdout }}\n"
+        content: "{{ local_user.stdout }} {{ remote_user.stdout }} {{ local_conn_user.stdout }}\n"
         dest: "{{ on_host }}/users.txt"
         mode: "0644"
 "#;
@@ -96,6 +108,10 @@ fn delegated_tasks_run_on_the_controller_with_the_hosts_variables() {
         fs::read_to_string(on_controller.path().join("map.txt")).expect("map.txt"),
         "map form\n"
     );
+    assert_eq!(
+        fs::read_to_string(on_controller.path().join("block.txt")).expect("block.txt"),
+        "block of web1\n"
+    );
     let users = fs::read_to_string(on_host.path().join("users.txt")).expect("users");
     let local_name = String::from_utf8(
         std::process::Command::new("id")
@@ -107,7 +123,7 @@ fn delegated_tasks_run_on_the_controller_with_the_hosts_variables() {
     .expect("utf8");
     assert_eq!(
         users,
-        format!("{} {USER}\n", local_name.trim()),
+        format!("{0} {USER} {0}\n", local_name.trim()),
         "{}",
         first.dump()
     );

@@ -1135,3 +1135,35 @@ fn failed_results_as_ansible() {
         "{registered}"
     );
 }
+
+/// `vars_files` as ansible-core reads them: `vars/NAME` before `NAME`, and
+/// the first found of a list whose names use variables.
+#[test]
+fn vars_files_are_found_as_ansible_finds_them() {
+    let out = same_as_ansible(&Case {
+        dir: "vars_files",
+        prepare: |_| {},
+        min_changed: 1,
+    });
+    assert_eq!(
+        out.read("vars.txt"),
+        "found in vars/ by its bare name\nnext to the playbook\nfrom vars/Debian.yml\n"
+    );
+}
+
+/// The `password` lookup: seeded passwords as ansible-core's (Python's
+/// MT19937), a kept password file made once and read back.
+#[test]
+fn password_lookup_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "password_lookup",
+        prepare: |_| {},
+        min_changed: 1,
+    });
+    let text = out.read("passwords.txt");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert_eq!(lines[0].len(), 20);
+    assert!(lines[1].chars().all(|c| c.is_ascii_digit()) && lines[1].len() == 8);
+    assert_eq!(out.read("creds/db"), format!("{}\n", lines[3]));
+}

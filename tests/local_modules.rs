@@ -281,6 +281,41 @@ fn wrong_sequences_and_missing_vars_files_name_their_place() {
         "{}",
         run.dump()
     );
+
+    // A first-found list of which no file exists: at load when the names
+    // are literal, on the host when they use variables (ansible-core skips
+    // the entry without a word; rprov will not run a play without them).
+    fs::write(
+        dir.path().join("none.yml"),
+        "- hosts: all\n  gather_facts: false\n  vars: {x: a}\n  vars_files:\n    - [one.yml, two.yml]\n  tasks: []\n",
+    )
+    .unwrap();
+    let run = apply_json(dir.path(), &inv, &["none.yml"]);
+    run.expect_code(1);
+    assert!(
+        run.all().contains("none.yml:5:")
+            && run
+                .all()
+                .contains("none of the vars files `one.yml`, `two.yml` was found")
+            && run.all().contains("vars/one.yml"),
+        "{}",
+        run.dump()
+    );
+    fs::write(
+        dir.path().join("none_templated.yml"),
+        "- hosts: all\n  gather_facts: false\n  vars: {x: a}\n  vars_files:\n    - [\"{{ x }}1.yml\", two.yml]\n  tasks:\n    - debug: msg=hi\n",
+    )
+    .unwrap();
+    let run = apply_json(dir.path(), &inv, &["none_templated.yml"]);
+    run.expect_code(2);
+    assert!(
+        run.all().contains("none_templated.yml:5:")
+            && run
+                .all()
+                .contains("none of the vars files `a1.yml`, `two.yml` was found: looked for"),
+        "{}",
+        run.dump()
+    );
 }
 
 /// Each `with_<name>` loop is the lookup of that name: the same items as

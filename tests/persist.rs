@@ -317,36 +317,3 @@ fn control_persist_in_ansible_cfg_ssh_args_keeps_the_master() {
     bed.apply(&["--persist", "0"]).expect_code(0);
     assert_eq!(logins(&bed.sshd), 2);
 }
-
-/// The figures of docs/scaling.md: wall time of a no-change run of a small
-/// playbook, 5 runs each, with and without `--persist`, median.
-#[test]
-#[ignore = "a measurement: cargo test --test persist measure -- --ignored --nocapture"]
-fn measure_no_change_runs_with_and_without_persist() {
-    let bed = Bed::new(
-        "    - file: {path: /tmp, state: directory}\n    - command: \"true\"\n      changed_when: false\n",
-    );
-    let median = |args: &[&str]| {
-        bed.apply(args).expect_code(0); // first run: changes, and the master kept
-        let mut ms: Vec<f64> = (0..5)
-            .map(|_| {
-                let t = Instant::now();
-                let run = bed.apply(args);
-                let took = t.elapsed().as_secs_f64() * 1000.0;
-                run.expect_code(0);
-                assert_eq!(run.recap("h")["changed"], 0, "{}", run.dump());
-                took
-            })
-            .collect();
-        ms.sort_by(f64::total_cmp);
-        (ms[2], ms)
-    };
-    let before = logins(&bed.sshd);
-    let (off, off_all) = median(&[]);
-    let off_logins = logins(&bed.sshd) - before;
-    let before = logins(&bed.sshd);
-    let (on, on_all) = median(&["--persist", "60"]);
-    let on_logins = logins(&bed.sshd) - before;
-    println!("without --persist: median {off:.0} ms {off_all:.0?}, {off_logins} logins in 6 runs");
-    println!("with --persist 60: median {on:.0} ms {on_all:.0?}, {on_logins} logins in 6 runs");
-}

@@ -162,6 +162,12 @@ pub const ANY_ERRORS_FATAL: Key = key(
     &["ANSIBLE_ANY_ERRORS_FATAL"],
     Kind::Bool,
 );
+pub const FORCE_HANDLERS: Key = key(
+    "force_handlers",
+    &[("defaults", "force_handlers")],
+    &["ANSIBLE_FORCE_HANDLERS"],
+    Kind::Bool,
+);
 pub const SSH_ARGS: Key = key(
     "ssh_args",
     &[("ssh_connection", "ssh_args")],
@@ -200,6 +206,7 @@ pub const ALL: &[&Key] = &[
     &TIMEOUT,
     &GATHERING,
     &ANY_ERRORS_FATAL,
+    &FORCE_HANDLERS,
     &SSH_ARGS,
     &SSH_COMMON_ARGS,
     &SSH_EXTRA_ARGS,

@@ -95,6 +95,7 @@ pub struct AnsibleConfig {
     pub timeout: Option<Setting<u64>>,
     pub gathering: Option<Setting<Gathering>>,
     pub any_errors_fatal: Option<Setting<bool>>,
+    pub force_handlers: Option<Setting<bool>>,
     pub ssh_args: Option<Setting<String>>,
     pub ssh_common_args: Option<Setting<String>>,
     pub ssh_extra_args: Option<Setting<String>>,
@@ -179,6 +180,7 @@ impl AnsibleConfig {
         let timeout = r.int(&keys::TIMEOUT)?;
         let gathering = r.string(&keys::GATHERING)?;
         let any_errors_fatal = r.boolean(&keys::ANY_ERRORS_FATAL)?;
+        let force_handlers = r.boolean(&keys::FORCE_HANDLERS)?;
         let ssh_args = r.string(&keys::SSH_ARGS)?;
         let ssh_common_args = r.string(&keys::SSH_COMMON_ARGS)?;
         let ssh_extra_args = r.string(&keys::SSH_EXTRA_ARGS)?;
@@ -216,6 +218,7 @@ impl AnsibleConfig {
         cfg.vault_password_file = vault_password_file;
         cfg.error_on_missing_handler = error_on_missing_handler;
         cfg.any_errors_fatal = any_errors_fatal;
+        cfg.force_handlers = force_handlers;
         cfg.ssh_args = ssh_args;
         cfg.ssh_common_args = ssh_common_args;
         cfg.ssh_extra_args = ssh_extra_args;
@@ -254,6 +257,7 @@ impl AnsibleConfig {
             become_user: self.become_user.as_ref().map(|s| s.value.clone()),
             remote_user: self.remote_user.as_ref().map(|s| s.value.clone()),
             any_errors_fatal: self.any_errors_fatal.as_ref().map(|s| s.value),
+            force_handlers: self.force_handlers.as_ref().is_some_and(|s| s.value),
             gather_facts: self
                 .gathering
                 .as_ref()
@@ -727,7 +731,7 @@ mod apply_tests {
         let cfg_file = dir.path().join("ansible.cfg");
         std::fs::write(
             &cfg_file,
-            "[defaults]\ngathering = explicit\nany_errors_fatal = yes\nremote_user = deploy\nremote_port = 2200\nhost_key_checking = no\n\
+            "[defaults]\ngathering = explicit\nany_errors_fatal = yes\nforce_handlers = yes\nremote_user = deploy\nremote_port = 2200\nhost_key_checking = no\n\
              [privilege_escalation]\nbecome = True\nbecome_user = app\n[ssh_connection]\nssh_args = -C\n",
         )
         .expect("write");
@@ -744,7 +748,7 @@ mod apply_tests {
         let pb = dir.path().join("site.yml");
         std::fs::write(
             &pb,
-            "- hosts: all\n  tasks: []\n- hosts: all\n  gather_facts: yes\n  become: no\n  remote_user: other\n  any_errors_fatal: no\n  tasks: []\n",
+            "- hosts: all\n  tasks: []\n- hosts: all\n  gather_facts: yes\n  become: no\n  remote_user: other\n  any_errors_fatal: no\n  force_handlers: no\n  tasks: []\n",
         )
         .expect("write");
         let book = crate::playbook::load_playbook_with(&pb, &opts).expect("playbook");
@@ -759,6 +763,7 @@ mod apply_tests {
             (false, true, Some(true), Some("deploy"))
         );
         assert_eq!(a.become_user.as_deref(), Some("app"));
+        assert_eq!((a.force_handlers, b.force_handlers), (true, false));
         assert_eq!(
             (
                 b.gather_facts,

@@ -135,12 +135,16 @@ fn collect_play(
         &origin,
         used,
     );
-    for (file, _) in &play.vars_files {
-        if is_template(file) {
+    for entry in &play.vars_files {
+        if entry.names.iter().any(|n| is_template(n)) {
             return false;
         }
         // Loaded (and decrypted) once, by `Shared::preload_vars_files`.
-        match shared.vars_files.loaded(&shared.playbook.dir.join(file)) {
+        let found = entry
+            .names
+            .iter()
+            .find_map(|n| crate::playbook::find_vars_file(&shared.playbook.dir, n));
+        match found.and_then(|path| shared.vars_files.loaded(&path)) {
             Some(vars) => defined.extend(vars.keys().cloned()),
             None => return false,
         }

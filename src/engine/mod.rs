@@ -32,7 +32,7 @@ pub(crate) use host::local::args as local_args;
 pub use interrupt::exit_code as interrupt_exit_code;
 pub use vars::{NamesCache, Resolver};
 
-use crate::playbook::{Playbook, Vars};
+use crate::playbook::{find_vars_file, Playbook, Vars};
 use crate::report::{HostStats, Reporter, RunTimings};
 
 /// What the user asked for on the command line.
@@ -163,13 +163,19 @@ impl Shared {
             if hosts.is_empty() {
                 continue;
             }
-            for (file, origin) in &play.vars_files {
-                if vars::is_template(file) {
+            for entry in &play.vars_files {
+                if entry.names.iter().any(|n| vars::is_template(n)) {
                     continue;
                 }
-                self.vars_files
-                    .preload(self, &self.playbook.dir.join(file))
-                    .map_err(|e| format!("{origin}: vars file `{file}`: {e}"))?;
+                let found = entry
+                    .names
+                    .iter()
+                    .find_map(|n| Some((n, find_vars_file(&self.playbook.dir, n)?)));
+                if let Some((name, path)) = found {
+                    self.vars_files
+                        .preload(self, &path)
+                        .map_err(|e| format!("{}: vars file `{name}`: {e}", entry.origin))?;
+                }
             }
         }
         Ok(())

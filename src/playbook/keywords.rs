@@ -292,6 +292,22 @@ impl Keywords {
                 }
             },
         };
+        // `connection: local` on a task (or block) runs it on the controller
+        // with the host's variables: what `delegate_to: localhost` does.
+        let delegate_local = delegate_local
+            || match node.get("connection") {
+                None => false,
+                Some(n) => match scalar_string(n).as_deref() {
+                    Some("local" | "ansible.builtin.local") => true,
+                    _ => {
+                        return Err(LoadError::new(
+                            doc.origin(n),
+                            "only `connection: local` is carried out on a task or block",
+                        )
+                        .with_hint("set `ansible_connection` for the host in the inventory, or `connection:` on the play"))
+                    }
+                },
+            };
         if let Some(n) = node.get("delegate_facts") {
             if n.to_json() != serde_json::Value::Bool(false) {
                 return Err(LoadError::new(

@@ -117,6 +117,9 @@ pub struct LoadOptions {
     pub become_user: Option<String>,
     pub remote_user: Option<String>,
     pub any_errors_fatal: Option<bool>,
+    /// `force_handlers` of a play that does not set it (ansible.cfg's, or
+    /// `--force-handlers`).
+    pub force_handlers: bool,
     /// `gather_facts` of a play that does not set it (`gathering`).
     pub gather_facts: bool,
 }
@@ -131,6 +134,7 @@ impl Default for LoadOptions {
             become_user: None,
             remote_user: None,
             any_errors_fatal: None,
+            force_handlers: false,
             gather_facts: true,
         }
     }
@@ -144,6 +148,7 @@ pub fn load_playbook(path: &Path) -> Result<Playbook, LoadError> {
 /// [`load_playbook`] with the configuration's options; warnings (a missing
 /// handler when that is not an error) land in [`Playbook::warnings`].
 pub fn load_playbook_with(path: &Path, opts: &LoadOptions) -> Result<Playbook, LoadError> {
+    let given = path.to_path_buf();
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     if !path.is_file() {
         // A relative name is looked up in the current directory: say which one,
@@ -160,7 +165,7 @@ pub fn load_playbook_with(path: &Path, opts: &LoadOptions) -> Result<Playbook, L
             Err(_) => format!("looked for {}", path.display()),
         };
         return Err(
-            LoadError::new(Origin::file(&path), "playbook not found").with_hint(format!(
+            LoadError::new(Origin::file(&path), PLAYBOOK_NOT_FOUND).with_hint(format!(
                 "{looked}; run rprov from the directory that holds the playbook, or pass its path as the last argument, e.g. `rprov apply -i hosts.ini site.yml`"
             )),
         );
@@ -177,11 +182,47 @@ pub fn load_playbook_with(path: &Path, opts: &LoadOptions) -> Result<Playbook, L
     };
     load_plays(&path, &dir, &mut plays, &Import::default(), 0, &mut cx)?;
     Ok(Playbook {
+        files: vec![(given, plays.len())],
         path,
         dir,
         plays,
         warnings,
     })
+}
+
+/// The message of the error for a playbook file that is not there.
+pub const PLAYBOOK_NOT_FOUND: &str = "playbook not found";
+
+/// Several playbooks as one run, in order, as `ansible-playbook a.yml b.yml`.
+/// They must share a directory: it is the run's `playbook_dir`, where
+/// `roles/`, `group_vars/`, templates and files are found.
+pub fn load_playbooks_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Playbook, LoadError> {
+    let mut files = paths.iter();
+    let Some(first) = files.next() else {
+        return load_playbook_with(Path::new("site.yml"), opts);
+    };
+    let mut all = load_playbook_with(first, opts)?;
+    for path in files {
+        let next = load_playbook_with(path, opts)?;
+        if next.dir != all.dir {
+            return Err(LoadError::new(
+                Origin::file(&next.path),
+                format!(
+                    "this playbook is in {}, the first one ({}) in {}: playbooks run together share one `playbook_dir`",
+                    next.dir.display(),
+                    all.path.display(),
+                    all.dir.display()
+                ),
+            )
+            .with_hint(
+                "run them one at a time, or write a playbook next to the first that brings them in with `import_playbook`",
+            ));
+        }
+        all.files.extend(next.files);
+        all.plays.extend(next.plays);
+        all.warnings.extend(next.warnings);
+    }
+    Ok(all)
 }
 
 /// The options, and the warnings collected while loading.
@@ -369,7 +410,7 @@ fn load_play(
     let connection = connection_keyword(doc, node)?;
     let flag = |key: &str| yes_no(doc, node, key);
     let any_errors_fatal = flag("any_errors_fatal")?.or(cx.opts.any_errors_fatal);
-    let force_handlers = flag("force_handlers")?.unwrap_or(false);
+    let force_handlers = flag("force_handlers")?.unwrap_or(cx.opts.force_handlers);
     let max_fail_percentage = match node.get("max_fail_percentage") {
         None => None,
         Some(n) => match n.to_json() {
@@ -445,18 +486,29 @@ fn load_play(
             };
             let mut out = Vec::new();
             for i in items {
-                match &i.value {
-                    Value::Str(s) => {
-                        check_vars_file(doc, i, s, playbook_dir)?;
-                        out.push((s.clone(), doc.origin(i)))
-                    }
-                    _ => {
-                        return Err(LoadError::new(
-                            doc.origin(i),
-                            "each entry of `vars_files` must be a file name",
-                        ))
-                    }
-                }
+                let names = match &i.value {
+                    Value::Str(s) => Some(vec![s.clone()]),
+                    // The first found of a list, as ansible-core reads it.
+                    Value::Seq(list) => list
+                        .iter()
+                        .map(|n| match &n.value {
+                            Value::Str(s) => Some(s.clone()),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => None,
+                };
+                let Some(names) = names.filter(|n| !n.is_empty()) else {
+                    return Err(LoadError::new(
+                        doc.origin(i),
+                        "each entry of `vars_files` must be a file name, or a list of them of which the first found is read",
+                    ));
+                };
+                check_vars_file(doc, i, &names, playbook_dir)?;
+                out.push(super::VarsFile {
+                    names,
+                    origin: doc.origin(i),
+                });
             }
             out
         }
@@ -575,42 +627,59 @@ fn load_play(
     })
 }
 
-/// A `vars_files` entry written literally must exist now: otherwise every host
-/// would fail on it at run time with the same message. A templated name
-/// (`vars/{{ ansible_os_family }}.yml`) can only be checked per host.
+/// A `vars_files` entry written literally must be found now: otherwise every
+/// host would fail on it at run time with the same message. (ansible-core
+/// skips such an entry without a word, and the play runs without its
+/// variables.) A templated name (`vars/{{ ansible_os_family }}.yml`) can only
+/// be checked per host.
 fn check_vars_file(
     doc: &Document,
     node: &Node,
-    name: &str,
+    names: &[String],
     playbook_dir: &Path,
 ) -> Result<(), LoadError> {
-    if rprov_template::is_template(name) {
+    if names.iter().any(|n| rprov_template::is_template(n))
+        || names
+            .iter()
+            .any(|n| super::find_vars_file(playbook_dir, n).is_some())
+    {
         return Ok(());
     }
-    // The same resolution as the run (relative to the playbook's directory).
-    let path = playbook_dir.join(name);
-    if path.is_file() {
-        return Ok(());
-    }
-    let what = if path.exists() {
-        "is not a file"
-    } else {
-        "not found"
+    let looked: Vec<String> = names
+        .iter()
+        .flat_map(|n| super::vars_file_candidates(playbook_dir, n))
+        .map(|p| crate::diag::display_path(&p))
+        .collect();
+    let message = match names {
+        [name] => {
+            let path = playbook_dir.join(name);
+            let what = if path.exists() {
+                "is not a file"
+            } else {
+                "not found"
+            };
+            format!("vars file `{name}` {what}")
+        }
+        many => format!(
+            "none of the vars files {} was found",
+            many.iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
-    let shown = crate::diag::display_path(&path);
     // An encrypted vars file is made with the secrets command, not an editor.
-    let create = if name.ends_with(".age") {
-        format!(
-            "create it with `rprov secrets edit --file {shown}` (after `rprov secrets init` if you have no identity yet)"
-        )
-    } else {
-        "create the file".to_string()
+    let create = match names.last() {
+        Some(name) if name.ends_with(".age") => format!(
+            "create it with `rprov secrets edit --file {}` (after `rprov secrets init` if you have no identity yet)",
+            crate::diag::display_path(&playbook_dir.join(name))
+        ),
+        _ => "create the file".to_string(),
     };
-    Err(
-        LoadError::new(doc.origin(node), format!("vars file `{name}` {what}")).with_hint(format!(
-            "looked for {shown}; `vars_files` paths are relative to the playbook's directory: fix the name or {create}"
-        )),
-    )
+    Err(LoadError::new(doc.origin(node), message).with_hint(format!(
+        "looked for {}; `vars_files` paths are relative to the playbook's directory or its `vars/`: fix the name or {create}",
+        looked.join(", ")
+    )))
 }
 
 /// Every `notify:` must name a handler (or a `listen:` topic) of the play. A

@@ -16,7 +16,9 @@ mod task;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use load::{load_playbook, load_playbook_with, LoadOptions};
+pub use load::{
+    load_playbook, load_playbook_with, load_playbooks_with, LoadOptions, PLAYBOOK_NOT_FOUND,
+};
 pub use rprov_template::kv::parse_free_form;
 pub use task::{parse_tasks_file, Inherited, TaskScope};
 
@@ -32,9 +34,42 @@ pub struct Playbook {
     /// `group_vars/` and `host_vars/` are looked up.
     pub dir: PathBuf,
     pub plays: Vec<Play>,
+    /// The playbook files given on the command line, in order, each with how
+    /// many of `plays` it brought: several run as one, as
+    /// `ansible-playbook a.yml b.yml` runs them (one recap, facts and failed
+    /// hosts carried from one to the next).
+    pub files: Vec<(PathBuf, usize)>,
     /// Problems that are not errors under the configuration (a `notify:` of
     /// no handler with `error_on_missing_handler = False`), to show once.
     pub warnings: Vec<String>,
+}
+
+/// One entry of a play's `vars_files`: a file, or a list of them of which
+/// the first found is read (Ansible's "conditional include" of vars files).
+#[derive(Debug)]
+pub struct VarsFile {
+    pub names: Vec<String>,
+    pub origin: Origin,
+}
+
+/// Where `name`, a `vars_files` entry, is read from: as ansible-core's
+/// `path_dwim_relative_stack`, `vars/NAME` in the playbook's directory
+/// (unless NAME already starts with `vars/`), then `NAME` there. `None` when
+/// neither is a file.
+pub fn find_vars_file(playbook_dir: &std::path::Path, name: &str) -> Option<PathBuf> {
+    vars_file_candidates(playbook_dir, name)
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+/// The paths [`find_vars_file`] tries, in order.
+pub fn vars_file_candidates(playbook_dir: &std::path::Path, name: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if !name.starts_with('/') && name.split('/').next() != Some("vars") {
+        out.push(playbook_dir.join("vars").join(name));
+    }
+    out.push(playbook_dir.join(name));
+    out
 }
 
 #[derive(Debug)]
@@ -71,7 +106,7 @@ pub struct Play {
     /// `serial`: the batches the play runs its hosts in (empty: all at once).
     pub serial: Vec<serial::BatchSize>,
     pub vars: Vars,
-    pub vars_files: Vec<(String, Origin)>,
+    pub vars_files: Vec<VarsFile>,
     /// pre_tasks, then role tasks and tasks, then post_tasks. Notified handlers
     /// run at the end of each section, as in Ansible.
     pub sections: Vec<Vec<Task>>,

@@ -44,6 +44,7 @@ const TASK_KEYWORDS: &[&str] = &[
     "delay",
     "run_once",
     "delegate_to",
+    "connection",
     "block",
     "rescue",
     "always",
@@ -59,7 +60,7 @@ const TASK_KEYWORDS: &[&str] = &[
 
 /// Keywords Ansible has that rprov does not implement: refusing them beats
 /// silently doing something else.
-const UNSUPPORTED_KEYWORDS: &[&str] = &["delegate_facts"];
+const UNSUPPORTED_KEYWORDS: &[&str] = &["delegate_facts", "ignore_unreachable"];
 
 /// What surrounding constructs (a role, an import, a block) pass down to the
 /// tasks inside them.
@@ -1025,5 +1026,28 @@ mod tests {
         assert_eq!(t[1].args, json!({"path": "/tmp/y", "state": "touch"}));
         assert_eq!(t[2].module, "command");
         assert!(t[2].delegate_local);
+    }
+
+    #[test]
+    fn connection_local_on_a_task_runs_it_on_the_controller_and_others_are_refused() {
+        let t = tasks(
+            "- hosts: all\n  tasks:\n\
+             \x20   - command: id\n      connection: local\n\
+             \x20   - command: id\n",
+        );
+        assert!(t[0].delegate_local);
+        assert!(!t[1].delegate_local);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pb = dir.path().join("site.yml");
+        std::fs::write(
+            &pb,
+            "- hosts: all\n  tasks:\n    - command: id\n      connection: ssh\n",
+        )
+        .expect("write");
+        let err = crate::playbook::load::load_playbook(&pb).expect_err("refused");
+        assert!(
+            err.to_string().contains("only `connection: local`"),
+            "{err}"
+        );
     }
 }

@@ -143,7 +143,17 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rprov"));
+    run_as(Path::new(env!("CARGO_BIN_EXE_rprov")), cwd, args, env)
+}
+
+/// [`rprov_env`] with the rprov binary started through `exe`, a link to it
+/// under another name (`ansible-playbook`).
+pub fn run_as<I, S>(exe: &Path, cwd: &Path, args: I, env: &[(&str, &str)]) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(exe);
     cmd.current_dir(cwd)
         .args(args)
         .env("NO_COLOR", "1")

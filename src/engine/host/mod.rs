@@ -412,14 +412,41 @@ impl HostRunner {
     async fn load_vars_files(&mut self, play: &Play) -> Result<(), String> {
         self.vars.vars_files = self.shared.secrets.clone();
         let mut out = self.shared.secrets.clone();
-        for (file, origin) in &play.vars_files {
-            let name = {
-                let magic = self.magic(None);
-                let r = self.resolver(None, &[], &magic);
-                self.render_string(&r, file)
-                    .map_err(|e| format!("{origin}: {e}"))?
+        for entry in &play.vars_files {
+            let origin = &entry.origin;
+            // The first of the entry's names that is found, as ansible-core.
+            let mut looked = Vec::new();
+            let mut tried = Vec::new();
+            let mut found = None;
+            for file in &entry.names {
+                let name = {
+                    let magic = self.magic(None);
+                    let r = self.resolver(None, &[], &magic);
+                    self.render_string(&r, file)
+                        .map_err(|e| format!("{origin}: {e}"))?
+                };
+                let dir = &self.shared.playbook.dir;
+                if let Some(path) = crate::playbook::find_vars_file(dir, &name) {
+                    found = Some((name, path));
+                    break;
+                }
+                tried.push(format!("`{name}`"));
+                looked.extend(
+                    crate::playbook::vars_file_candidates(dir, &name)
+                        .iter()
+                        .map(|p| crate::diag::display_path(p)),
+                );
+            }
+            let Some((name, path)) = found else {
+                let what = match tried.as_slice() {
+                    [one] => format!("vars file {one} not found"),
+                    many => format!("none of the vars files {} was found", many.join(", ")),
+                };
+                return Err(format!(
+                    "{origin}: {what}: looked for {}",
+                    looked.join(", ")
+                ));
             };
-            let path = self.shared.playbook.dir.join(&name);
             let loaded = self
                 .shared
                 .vars_files

@@ -13,7 +13,8 @@
 //! `sequence` and `random_choice` (what the `with_<name>` loops of the same
 //! names iterate over), `varnames` (the names of variables matching a
 //! regular expression), `csvfile` (a column of a controller CSV file, see
-//! [`csvfile`]) and `template` (a template file rendered with the
+//! [`csvfile`]), `password` (a random password kept in a controller file,
+//! see [`password`]) and `template` (a template file rendered with the
 //! task's variables, see [`template`]). A name may carry `ansible.builtin.`. Any other name
 //! is an error naming the supported ones, rather than a silent empty string.
 //!
@@ -26,6 +27,7 @@ use serde_json::Value as Json;
 
 mod combine;
 mod csvfile;
+mod password;
 mod sequence;
 mod subelements;
 mod template;
@@ -43,6 +45,7 @@ pub const LOOKUPS: &[&str] = &[
     "lines",
     "list",
     "nested",
+    "password",
     "pipe",
     "random_choice",
     "sequence",
@@ -152,6 +155,7 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
         "varnames" => varnames(state, terms),
         "template" => template::run(state, terms, kwargs),
         "csvfile" => csvfile::run(state, terms, kwargs),
+        "password" => password::run(state, terms, kwargs),
         "first_found" => first_found(state, terms, kwargs),
         // The controller's files matching a wildcard name (`*`, `?`,
         // `[…]` in the last part), as Ansible's `fileglob`: a relative
