@@ -441,7 +441,12 @@ fn page(seen: &[Seen], table: &str) -> String {
          settings, {ANSIBLE_TIMEOUT_SECS} s each under ansible-playbook and {TIMEOUT_SECS} s under rprov): first with ansible-playbook {VERSION}, then with \
          rprov as the only `ansible-playbook` on PATH (the venv with Ansible's other tools is \
          not on PATH then, and rprov's fallback to Ansible's Python modules is off). A target \
-         that fails under ansible-core on this machine is listed and not counted.\n\n",
+         that fails under ansible-core on this machine is listed and not counted.\n\n\
+         Cost, measured on a 2-core machine that other work kept at load 20–40: with \
+         ansible-core's verdicts cached (`~/.cache/rprov/conformance-runme-ansible-{VERSION}/`, \
+         keyed by each target's content) the test takes about 3 minutes; without them \
+         about 27 minutes, nearly all of it ansible-playbook (some 47 minutes of it run \
+         three targets at a time). CI should keep that cache between runs.\n\n",
         headline(seen),
         seen.len()
     );
