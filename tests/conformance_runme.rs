@@ -1,0 +1,683 @@
+//! Issue 12, second half: ansible-core's `runme.sh` integration targets, run
+//! unchanged with rprov standing in for `ansible-playbook`.
+//!
+//! Every target of the pinned sdist (tests/support/ansible-targets.sh, the
+//! same cache as tests/conformance.rs) that has a `runme.sh` is classified
+//! from its files (`conformance_runme/classify.rs`): out of scope, with the
+//! line or alias that says why, or a plain `ansible-playbook` target. Each
+//! plain target is run as `ansible-test integration` runs a script target:
+//! in a scratch copy of the targets tree (the cache is never written), cwd
+//! the target's folder, `../../inventory` holding `testhost` with a local
+//! connection, `OUTPUT_DIR` and `INVENTORY_PATH` set, ansible-test's
+//! `ANSIBLE_*` settings, and a timeout. It runs first with the venv's
+//! ansible-playbook (the verdict is cached, keyed by the target's content,
+//! the ansible-core version and this runner's revision), then, if that
+//! passed, with only an `ansible-playbook` that is rprov on PATH.
+//!
+//! For the rprov run the venv is NOT on PATH: a script that also calls
+//! `ansible` or python's tools fails there honestly rather than borrowing
+//! Ansible's. (Such scripts are out of scope anyway when the call is found
+//! statically.) rprov's Ansible fallback is off, as in the file-level suite:
+//! the suite measures rprov's own modules.
+//!
+//! The verdicts must equal `tests/conformance/expected-runme.yml`;
+//! `RPROV_CONFORMANCE_BLESS=1` rewrites it and `docs/conformance-runme.md`.
+//! The page's table is checked against what was seen on every run; its
+//! excerpts of rprov's output are refreshed only when blessing.
+
+mod common;
+
+#[path = "conformance_runme/classify.rs"]
+mod classify;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The ansible-core version of the sdist and the venv.
+const VERSION: &str = "2.19.14";
+
+/// Bump when what a target sees or how its verdict is read changes: cached
+/// ansible-core verdicts of other revisions are then not used.
+const RUNNER_REVISION: u32 = 2;
+
+/// Seconds one `runme.sh` may take under rprov before it counts as failed.
+const TIMEOUT_SECS: u64 = 120;
+
+/// The same under ansible-playbook, which needs minutes for the larger
+/// targets when these 2-core machines are busy; its verdict is cached, so
+/// this is paid once per machine.
+const ANSIBLE_TIMEOUT_SECS: u64 = 300;
+
+/// The Python of `testhost`. ansible-test gives its controller's; the venv's
+/// is under /root, which a target that becomes an unprivileged user
+/// (`remote_tmp`) cannot run, so the system's (rprov needs none).
+const TARGET_PYTHON: &str = "/usr/bin/python3";
+
+/// Targets run at once. Each gets its own copy of the targets tree and
+/// output dir; two cores here, and ansible-playbook is CPU-bound.
+const JOBS: usize = 3;
+
+/// What ansible-test's `ansible_environment` and `integration_environment`
+/// put in the environment of a script target, minus coverage, junit and
+/// Python paths. Given to both tools.
+const ANSIBLE_TEST_ENV: &[(&str, &str)] = &[
+    ("ANSIBLE_FORCE_COLOR", "false"),
+    ("ANSIBLE_NOCOLOR", "1"),
+    ("ANSIBLE_FORCE_HANDLERS", "true"),
+    ("ANSIBLE_HOST_PATTERN_MISMATCH", "error"),
+    ("ANSIBLE_INVENTORY", "/dev/null"),
+    ("ANSIBLE_DEPRECATION_WARNINGS", "false"),
+    ("ANSIBLE_HOST_KEY_CHECKING", "false"),
+    ("ANSIBLE_RETRY_FILES_ENABLED", "false"),
+    ("ANSIBLE_LIBRARY", "/dev/null"),
+    ("ANSIBLE_DEVEL_WARNING", "false"),
+    ("ANSIBLE_TEST_CI", ""),
+    ("ANSIBLE_TEST_COVERAGE", ""),
+    ("ANSIBLE_TEST_ANSIBLE_VERSION", VERSION),
+    ("PAGER", "/bin/cat"),
+    ("NO_COLOR", "1"),
+];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The expected verdict of one target, as `expected-runme.yml` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    out_of_scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ansible: Option<Verdict>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rprov: Option<Verdict>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Verdict {
+    Pass,
+    Fail,
+}
+
+impl Verdict {
+    fn of(passed: bool) -> Self {
+        if passed {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        }
+    }
+}
+
+/// One run of a target's `runme.sh`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Run {
+    passed: bool,
+    /// The exit code, or -1 when killed.
+    code: i32,
+    timed_out: bool,
+    secs: f64,
+    /// The last lines of the combined output, paths made stable.
+    tail: String,
+}
+
+/// The targets folder and the tools, shared by all runs.
+struct Bench {
+    targets: PathBuf,
+    venv_bin: PathBuf,
+    /// A folder holding only `ansible-playbook`, which is rprov.
+    shim_bin: PathBuf,
+    cache: Option<PathBuf>,
+    rerun_ansible: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tool {
+    Ansible,
+    Rprov,
+}
+
+impl Bench {
+    /// Runs `target`'s runme.sh with `tool` as ansible-playbook.
+    fn run(&self, tool: Tool, target: &str) -> Run {
+        let scratch = tempfile::Builder::new()
+            .prefix(&format!("rprov-runme-{target}-"))
+            .tempdir()
+            .expect("temp dir");
+        let integration = scratch.path().join("test/integration");
+        let targets = integration.join("targets");
+        std::fs::create_dir_all(&integration).expect("mkdir test/integration");
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(&self.targets)
+            .arg(&targets)
+            .status()
+            .expect("run cp");
+        assert!(
+            copied.success(),
+            "could not copy {}",
+            self.targets.display()
+        );
+        let inventory = integration.join("inventory");
+        std::fs::write(
+            &inventory,
+            format!(
+                "[testgroup]\ntesthost ansible_connection=local ansible_pipelining=yes \
+                 ansible_python_interpreter={TARGET_PYTHON}\n"
+            ),
+        )
+        .expect("write inventory");
+        let config = integration.join("integration.cfg");
+        std::fs::write(&config, "").expect("write integration.cfg");
+        let output_dir = scratch.path().join("output_dir");
+        std::fs::create_dir(&output_dir).expect("mkdir output_dir");
+        let log_path = scratch.path().join("log");
+        let log = std::fs::File::create(&log_path).expect("create log");
+        let cwd = targets.join(target);
+
+        let system_path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+        let path = match tool {
+            Tool::Ansible => format!("{}:{system_path}", self.venv_bin.display()),
+            Tool::Rprov => format!("{}:{system_path}", self.shim_bin.display()),
+        };
+        let timeout = match tool {
+            Tool::Ansible => ANSIBLE_TIMEOUT_SECS,
+            Tool::Rprov => TIMEOUT_SECS,
+        };
+        let mut cmd = Command::new("timeout");
+        cmd.args(["--kill-after=10", &timeout.to_string(), "./runme.sh"])
+            .current_dir(&cwd)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log);
+        for (k, _) in std::env::vars_os() {
+            let k_str = k.to_string_lossy();
+            if k_str.starts_with("ANSIBLE_") || k_str.starts_with("RPROV_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(ANSIBLE_TEST_ENV.iter().copied())
+            .env("PATH", path)
+            .env("ANSIBLE_CONFIG", &config)
+            .env("ANSIBLE_PLAYBOOK_DIR", &cwd)
+            .env("OUTPUT_DIR", &output_dir)
+            .env("INVENTORY_PATH", &inventory)
+            .env("ANSIBLE_LOCAL_TEMP", scratch.path().join("tmp"))
+            // rprov's fallback to Ansible's Python modules is off: a Python
+            // that does not exist.
+            .env("RPROV_ANSIBLE_PYTHON", scratch.path().join("no-python"));
+        let started = Instant::now();
+        let status = cmd
+            .status()
+            .unwrap_or_else(|e| panic!("running {target}/runme.sh: {e}"));
+        let secs = started.elapsed().as_secs_f64();
+        let out = String::from_utf8_lossy(&std::fs::read(&log_path).unwrap_or_default())
+            .replace(&cwd.display().to_string(), "$TARGET")
+            .replace(&scratch.path().display().to_string(), "$SCRATCH");
+        let code = status.code().unwrap_or(-1);
+        let timed_out = code == 124 || code == 137 || code == -1;
+        let tail = excerpt(&out);
+        Run {
+            passed: status.success(),
+            code,
+            timed_out,
+            secs,
+            tail,
+        }
+    }
+
+    /// ansible-core's verdict on `target`, from the cache when this
+    /// version, runner revision and target content have been run before.
+    fn ansible(&self, target: &str) -> Run {
+        let Some(cache) = &self.cache else {
+            return self.run(Tool::Ansible, target);
+        };
+        let file = cache.join(format!(
+            "{target}-{}.json",
+            content_hash(&self.targets.join(target))
+        ));
+        if !self.rerun_ansible {
+            if let Some(r) = std::fs::read(&file)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Run>(&b).ok())
+            {
+                return r;
+            }
+        }
+        let r = self.run(Tool::Ansible, target);
+        let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+        let stored = std::fs::create_dir_all(cache)
+            .and_then(|()| std::fs::write(&tmp, serde_json::to_vec_pretty(&r).unwrap_or_default()))
+            .and_then(|()| std::fs::rename(&tmp, &file));
+        if let Err(e) = stored {
+            eprintln!("could not cache {}: {e}", file.display());
+        }
+        r
+    }
+}
+
+/// What a reader needs to see why a run failed: 14 lines from the last line
+/// that reports an error or a failed task (rprov's `error:` and `failed`
+/// lines, ansible's `fatal:`/`ERROR`) — `set -e` stops a runme.sh at the
+/// first command that fails, so earlier ones are expected failures — else
+/// the last 15 lines.
+fn excerpt(out: &str) -> String {
+    let lines: Vec<&str> = out.lines().collect();
+    let first = lines.iter().rposition(|l| {
+        let l = l.trim_start();
+        l.starts_with("error:")
+            || (l.starts_with("failed ") && !l.starts_with("failed (ignored)"))
+            || l.starts_with("fatal:")
+            || l.starts_with("ERROR")
+            || l.starts_with("[ERROR]")
+    });
+    match first {
+        Some(i) => lines[i..lines.len().min(i + 14)].join("\n"),
+        None => lines[lines.len().saturating_sub(15)..].join("\n"),
+    }
+}
+
+/// sha256 over the paths and contents of every file under `dir`, sorted:
+/// a change to the target (a new sdist) invalidates its cached verdict.
+fn content_hash(dir: &Path) -> String {
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    files(dir, &mut all);
+    all.sort();
+    let mut h = Sha256::new();
+    for p in all {
+        h.update(
+            p.strip_prefix(dir)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        h.update([0]);
+        h.update(std::fs::read(&p).unwrap_or_default());
+        h.update([0]);
+    }
+    let d = h.finalize();
+    d.iter().take(8).fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Runs `f` over `items` on [`JOBS`] threads, results in input order.
+fn parallel<T: Send>(items: &[String], f: impl Fn(&str) -> T + Sync) -> Vec<T> {
+    let next = Mutex::new(0usize);
+    let results: Mutex<BTreeMap<usize, T>> = Mutex::new(BTreeMap::new());
+    std::thread::scope(|s| {
+        for _ in 0..JOBS {
+            s.spawn(|| loop {
+                let i = {
+                    let mut n = next.lock().expect("queue lock");
+                    let i = *n;
+                    *n += 1;
+                    i
+                };
+                let Some(item) = items.get(i) else { break };
+                let r = f(item);
+                results.lock().expect("results lock").insert(i, r);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .expect("results")
+        .into_values()
+        .collect()
+}
+
+/// The YAML of the expected list (one entry per target, reasons quoted).
+fn render_expected(entries: &[Entry]) -> String {
+    let mut s = String::from(
+        "# ansible-core's runme.sh integration targets under rprov as ansible-playbook.\n\
+         # Written by tests/conformance_runme.rs with RPROV_CONFORMANCE_BLESS=1; see\n\
+         # docs/conformance-runme.md. `ansible` is ansible-core's own verdict on this\n\
+         # machine; `rprov` is given only where ansible-core passes.\n",
+    );
+    for e in entries {
+        let _ = writeln!(s, "- target: {}", e.target);
+        if let Some(r) = &e.out_of_scope {
+            let quoted = serde_json::to_string(r).unwrap_or_default();
+            let _ = writeln!(s, "  out_of_scope: {quoted}");
+        }
+        for (k, v) in [("ansible", e.ansible), ("rprov", e.rprov)] {
+            if let Some(v) = v {
+                let v = if v == Verdict::Pass { "pass" } else { "fail" };
+                let _ = writeln!(s, "  {k}: {v}");
+            }
+        }
+    }
+    s
+}
+
+struct Seen {
+    entry: Entry,
+    ansible: Option<Run>,
+    rprov: Option<Run>,
+}
+
+fn headline(seen: &[Seen]) -> String {
+    let out = seen
+        .iter()
+        .filter(|s| s.entry.out_of_scope.is_some())
+        .count();
+    let ansible_pass = seen
+        .iter()
+        .filter(|s| s.entry.ansible == Some(Verdict::Pass))
+        .count();
+    let rprov_pass = seen
+        .iter()
+        .filter(|s| s.entry.rprov == Some(Verdict::Pass))
+        .count();
+    format!(
+        "{rprov_pass} of {ansible_pass} runme.sh targets that pass under ansible-core pass under \
+         rprov as ansible-playbook; {out} of {} out of scope",
+        seen.len()
+    )
+}
+
+/// The table part of the page: one row per target, nothing that varies
+/// between runs with the same verdicts.
+fn table(seen: &[Seen]) -> String {
+    let mut s = String::from("| target | ansible-core | rprov | why |\n|---|---|---|---|\n");
+    for x in seen {
+        let e = &x.entry;
+        let cell = |v: Option<Verdict>| match v {
+            Some(Verdict::Pass) => "pass",
+            Some(Verdict::Fail) => "fail",
+            None => "—",
+        };
+        let why = match (&e.out_of_scope, e.ansible, e.rprov) {
+            (Some(r), _, _) => format!("out of scope: {}", r.replace('|', "\\|")),
+            (None, Some(Verdict::Fail), _) => {
+                "fails under ansible-core on this machine; not counted".to_string()
+            }
+            (None, _, Some(Verdict::Fail)) => format!("[output](#{})", e.target),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            e.target,
+            cell(e.ansible),
+            cell(e.rprov),
+            why
+        );
+    }
+    s
+}
+
+fn page(seen: &[Seen], table: &str) -> String {
+    let mut s = format!(
+        "# Conformance: ansible-core's runme.sh targets\n\n\
+         **{}.**\n\n\
+         Generated by `tests/conformance_runme.rs` (`RPROV_CONFORMANCE_BLESS=1 cargo test --test \
+         conformance_runme`) from ansible-core {VERSION}'s sdist. Each of its {} \
+         integration targets with a `runme.sh` is either out of scope, for the reason read from \
+         its files, or run unchanged the way `ansible-test integration` runs it (local \
+         connection to `testhost`, `OUTPUT_DIR`, `INVENTORY_PATH`, ansible-test's `ANSIBLE_*` \
+         settings, {ANSIBLE_TIMEOUT_SECS} s each under ansible-playbook and {TIMEOUT_SECS} s under rprov): first with ansible-playbook {VERSION}, then with \
+         rprov as the only `ansible-playbook` on PATH (the venv with Ansible's other tools is \
+         not on PATH then, and rprov's fallback to Ansible's Python modules is off). A target \
+         that fails under ansible-core on this machine is listed and not counted.\n\n\
+         Cost, measured on a 2-core machine that other work kept at load 20–40: with \
+         ansible-core's verdicts cached (`~/.cache/rprov/conformance-runme-ansible-{VERSION}/`, \
+         keyed by each target's content) the test takes about 3 minutes; without them \
+         about 27 minutes, nearly all of it ansible-playbook (some 47 minutes of it run \
+         three targets at a time). CI should keep that cache between runs.\n\n",
+        headline(seen),
+        seen.len()
+    );
+    s.push_str(table);
+    s.push_str("\n## Why rprov fails\n\nThe last lines of each failing run's output.\n");
+    for x in seen {
+        let (Some(r), Some(Verdict::Fail)) = (&x.rprov, x.entry.rprov) else {
+            continue;
+        };
+        let _ = write!(
+            s,
+            "\n### {}\n\nexit code {}{}\n\n```\n{}\n```\n",
+            x.entry.target,
+            r.code,
+            if r.timed_out { " (timed out)" } else { "" },
+            r.tail.replace("```", "'''")
+        );
+    }
+    s
+}
+
+#[test]
+fn ansible_core_runme_targets_match_the_expected_list() {
+    let started = Instant::now();
+    let out = Command::new("sh")
+        .arg(root().join("tests/support/ansible-targets.sh"))
+        .output()
+        .expect("run tests/support/ansible-targets.sh");
+    assert!(
+        out.status.success(),
+        "tests/support/ansible-targets.sh failed: this test needs ansible-core {VERSION}'s \
+         sdist from PyPI:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let integration = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let targets = integration.join("targets");
+    let venv = common::ansible_venv();
+    let venv_bin = venv
+        .playbook
+        .parent()
+        .expect("the venv's bin folder")
+        .to_path_buf();
+
+    // The rprov stand-in: a folder with only `ansible-playbook` in it, a
+    // link to rprov, which acts as ansible-playbook under that name (its
+    // flags and exit codes).
+    let shim = tempfile::tempdir().expect("temp dir");
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_rprov"),
+        shim.path().join("ansible-playbook"),
+    )
+    .expect("link ansible-playbook to rprov");
+
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+        .map(|c| {
+            c.join(format!(
+                "rprov/conformance-runme-ansible-{VERSION}/r{RUNNER_REVISION}"
+            ))
+        });
+    let bench = Bench {
+        targets: targets.clone(),
+        venv_bin,
+        shim_bin: shim.path().to_path_buf(),
+        cache,
+        rerun_ansible: std::env::var("RPROV_CONFORMANCE_ANSIBLE").as_deref() == Ok("rerun"),
+    };
+
+    let mut names: Vec<String> = std::fs::read_dir(&targets)
+        .expect("read targets")
+        .flatten()
+        .filter(|e| e.path().join("runme.sh").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(
+        names.len() > 150,
+        "only {} runme.sh targets in {}: not the sdist this test was written for",
+        names.len(),
+        targets.display()
+    );
+    let reasons: Vec<Option<String>> = names
+        .iter()
+        .map(|n| classify::out_of_scope(&targets.join(n)))
+        .collect();
+    for (n, r) in names.iter().zip(&reasons) {
+        if let Some(r) = r {
+            eprintln!("{n}: out of scope: {r}");
+        }
+    }
+    // `RPROV_CONFORMANCE_ONLY=a,b`: run only these targets and check only
+    // their entries; the page is then not checked.
+    let only: Option<Vec<String>> = std::env::var("RPROV_CONFORMANCE_ONLY")
+        .ok()
+        .map(|v| v.split(',').map(|t| t.trim().to_string()).collect());
+    let plain: Vec<String> = names
+        .iter()
+        .zip(&reasons)
+        .filter(|(n, r)| r.is_none() && only.as_ref().is_none_or(|o| o.contains(n)))
+        .map(|(n, _)| n.clone())
+        .collect();
+    eprintln!(
+        "{} runme.sh targets, {} plain ansible-playbook targets to run",
+        names.len(),
+        plain.len()
+    );
+
+    let ansible = parallel(&plain, |t| {
+        let r = bench.ansible(t);
+        eprintln!(
+            "{t}: ansible-core {} ({:.1} s)",
+            if r.passed { "pass" } else { "fail" },
+            r.secs
+        );
+        r
+    });
+    let to_run: Vec<String> = plain
+        .iter()
+        .zip(&ansible)
+        .filter(|(_, r)| r.passed)
+        .map(|(t, _)| t.clone())
+        .collect();
+    let rprov = parallel(&to_run, |t| {
+        let r = bench.run(Tool::Rprov, t);
+        eprintln!(
+            "{t}: rprov {} ({:.1} s)",
+            if r.passed { "pass" } else { "fail" },
+            r.secs
+        );
+        r
+    });
+    let mut ansible: BTreeMap<&str, Run> = plain.iter().map(String::as_str).zip(ansible).collect();
+    let mut rprov: BTreeMap<&str, Run> = to_run.iter().map(String::as_str).zip(rprov).collect();
+
+    let seen: Vec<Seen> = names
+        .iter()
+        .zip(reasons)
+        .map(|(n, reason)| {
+            let a = ansible.remove(n.as_str());
+            let r = rprov.remove(n.as_str());
+            Seen {
+                entry: Entry {
+                    target: n.clone(),
+                    out_of_scope: reason,
+                    ansible: a.as_ref().map(|a| Verdict::of(a.passed)),
+                    rprov: r.as_ref().map(|r| Verdict::of(r.passed)),
+                },
+                ansible: a,
+                rprov: r,
+            }
+        })
+        .collect();
+    let entries: Vec<Entry> = seen.iter().map(|s| s.entry.clone()).collect();
+    eprintln!(
+        "{} ({:.0} s)",
+        headline(&seen),
+        started.elapsed().as_secs_f64()
+    );
+
+    let bless = std::env::var_os("RPROV_CONFORMANCE_BLESS").is_some();
+    let list_path = root().join("tests/conformance/expected-runme.yml");
+    let doc_path = root().join("docs/conformance-runme.md");
+    let table = table(&seen);
+    if bless && only.is_none() {
+        std::fs::write(&list_path, render_expected(&entries))
+            .unwrap_or_else(|e| panic!("{}: {e}", list_path.display()));
+        std::fs::write(&doc_path, page(&seen, &table))
+            .unwrap_or_else(|e| panic!("{}: {e}", doc_path.display()));
+        return;
+    }
+
+    let text = std::fs::read_to_string(&list_path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (RPROV_CONFORMANCE_BLESS=1 writes it)",
+            list_path.display()
+        )
+    });
+    let expected: Vec<Entry> =
+        serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", list_path.display()));
+    let by_name: BTreeMap<&str, &Entry> = expected.iter().map(|e| (e.target.as_str(), e)).collect();
+    let mut wrong = Vec::new();
+    for x in &seen {
+        let e = &x.entry;
+        if only.as_ref().is_some_and(|o| !o.contains(&e.target)) {
+            continue;
+        }
+        if by_name.get(e.target.as_str()) != Some(&e) {
+            let mut msg = format!(
+                "{}: expected {:?}, seen {:?}",
+                e.target,
+                by_name.get(e.target.as_str()),
+                e
+            );
+            for (tool, run) in [("ansible-core", &x.ansible), ("rprov", &x.rprov)] {
+                if let Some(r) = run.as_ref().filter(|r| !r.passed) {
+                    let _ = write!(
+                        msg,
+                        "\n  {tool} exit {} after {:.1} s:\n{}",
+                        r.code, r.secs, r.tail
+                    );
+                }
+            }
+            wrong.push(msg);
+        }
+    }
+    for e in expected.iter().filter(|_| only.is_none()) {
+        if !names.contains(&e.target) {
+            wrong.push(format!(
+                "{}: listed, but ansible-core {VERSION} has no such runme.sh target",
+                e.target
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the runme.sh results differ from tests/conformance/expected-runme.yml (a target that \
+         got worse is a regression; RPROV_CONFORMANCE_BLESS=1 rewrites the list and the page):\n\n{}",
+        wrong.join("\n\n")
+    );
+    if only.is_some() {
+        eprintln!("RPROV_CONFORMANCE_ONLY is set: docs/conformance-runme.md was not checked");
+        return;
+    }
+    let doc = std::fs::read_to_string(&doc_path).unwrap_or_default();
+    assert!(
+        doc.contains(&format!("**{}.**", headline(&seen))) && doc.contains(&table),
+        "docs/conformance-runme.md does not show what was seen; RPROV_CONFORMANCE_BLESS=1 \
+         rewrites it"
+    );
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let claim = format!("{} ([docs/conformance-runme.md]", headline(&seen));
+    assert!(readme.contains(&claim), "README.md must state `{claim}`");
+}
