@@ -1183,3 +1183,15 @@ fn password_lookup_as_ansible() {
     assert!(lines[1].chars().all(|c| c.is_ascii_digit()) && lines[1].len() == 8);
     assert_eq!(out.read("creds/db"), format!("{}\n", lines[3]));
 }
+
+/// `ignore_errors` as a template (`"{{ ansible_check_mode }}"` and the
+/// like), on a task and on a block, decided on the host as ansible-core does.
+#[test]
+fn templated_ignore_errors_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "templated_ignore_errors",
+        prepare: |_| {},
+        min_changed: 1,
+    });
+    assert_eq!(out.read("out.txt"), "True True True\n");
+}

@@ -412,3 +412,19 @@ fn a_meta_task_is_skipped_when_its_condition_is_false() {
     assert_eq!(seen[0].1, "skipped", "{seen:?}");
     assert_eq!(seen[1].1, "ok", "{seen:?}");
 }
+
+/// `ansible_facts` is always defined, as in ansible-core: `{}` before facts
+/// are gathered (ansible-core's `setup_remote_tmp_dir` role tests
+/// `ansible_facts == {}`), the facts after.
+#[test]
+fn ansible_facts_is_an_empty_mapping_until_facts_are_gathered() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write_inventory(dir.path(), "localhost ansible_connection=local\n");
+    fs::write(
+        dir.path().join("facts.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - assert:\n        that:\n          - ansible_facts is defined\n          - ansible_facts == {}\n    - setup:\n        gather_subset: min\n    - assert:\n        that:\n          - ansible_facts != {}\n          - ansible_facts.distribution is defined\n",
+    )
+    .unwrap();
+    let run = apply_json(dir.path(), &inv, &["facts.yml"]);
+    run.expect_code(0);
+}

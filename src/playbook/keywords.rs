@@ -28,6 +28,8 @@ pub(super) struct Keywords {
     become_: Option<bool>,
     become_user: Option<String>,
     ignore_errors: Option<bool>,
+    /// `ignore_errors: "{{ … }}"`: decided per host when the task ends.
+    ignore_errors_template: Option<String>,
     no_log: Option<bool>,
     diff: Option<bool>,
     check_mode: Option<bool>,
@@ -350,7 +352,14 @@ impl Keywords {
             },
             become_: bool_of("become")?,
             become_user: str_of("become_user")?,
-            ignore_errors: bool_of("ignore_errors")?,
+            ignore_errors: match node.get("ignore_errors") {
+                Some(n) if matches!(&n.value, Value::Str(s) if s.contains("{{")) => None,
+                _ => bool_of("ignore_errors")?,
+            },
+            ignore_errors_template: node.get("ignore_errors").and_then(|n| match &n.value {
+                Value::Str(s) if s.contains("{{") => Some(s.clone()),
+                _ => None,
+            }),
             no_log: bool_of("no_log")?,
             diff: bool_of("diff")?,
             check_mode: bool_of("check_mode")?,
@@ -405,10 +414,14 @@ impl Keywords {
         !self.when.is_empty() || !inh.when.is_empty()
     }
 
-    /// Whether the task, its block or its role says `ignore_errors: true`
-    /// in so many words (not a template).
+    /// Whether the task, its block or its role says `ignore_errors: true`,
+    /// or may say so when its template is rendered on a host.
     pub(super) fn ignores_errors(&self, inh: &Inherited) -> bool {
-        self.ignore_errors.or(inh.ignore_errors) == Some(true)
+        match (&self.ignore_errors, &self.ignore_errors_template) {
+            (Some(b), _) => *b,
+            (None, Some(_)) => true,
+            (None, None) => inh.ignore_errors == Some(true) || inh.ignore_errors_template.is_some(),
+        }
     }
 
     /// These keywords for a task that only fails: `async` and `timeout`,
@@ -432,8 +445,9 @@ impl Keywords {
         for (k, v) in &self.vars {
             inh.vars.insert(k.clone(), v.clone());
         }
-        if self.ignore_errors.is_some() {
+        if self.ignore_errors.is_some() || self.ignore_errors_template.is_some() {
             inh.ignore_errors = self.ignore_errors;
+            inh.ignore_errors_template = self.ignore_errors_template.clone();
         }
         if self.no_log.is_some() {
             inh.no_log = self.no_log;
@@ -529,7 +543,14 @@ impl Keywords {
             tags,
             become_: self.become_.or(inh.become_),
             become_user: self.become_user.or_else(|| inh.become_user.clone()),
-            ignore_errors: self.ignore_errors.or(inh.ignore_errors).unwrap_or(false),
+            ignore_errors: match (&self.ignore_errors, &self.ignore_errors_template) {
+                (None, None) => inh.ignore_errors.unwrap_or(false),
+                (own, _) => own.unwrap_or(false),
+            },
+            ignore_errors_template: match (&self.ignore_errors, &self.ignore_errors_template) {
+                (None, None) => inh.ignore_errors_template.clone(),
+                (_, own) => own.clone(),
+            },
             no_log: self.no_log.or(inh.no_log).unwrap_or(false),
             diff: self.diff.or(inh.diff),
             check_mode: self.check_mode.or(inh.check_mode),

@@ -303,6 +303,9 @@ pub struct Task {
     pub become_: Option<bool>,
     pub become_user: Option<String>,
     pub ignore_errors: bool,
+    /// `ignore_errors: "{{ … }}"` (as in `ignore_errors: "{{ ansible_check_mode }}"`):
+    /// rendered on each host when the task fails; `ignore_errors` is false then.
+    pub ignore_errors_template: Option<String>,
     pub no_log: bool,
     pub diff: Option<bool>,
     pub check_mode: Option<bool>,

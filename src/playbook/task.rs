@@ -72,6 +72,8 @@ pub struct Inherited {
     pub become_user: Option<String>,
     pub vars: Vars,
     pub ignore_errors: Option<bool>,
+    /// `ignore_errors: "{{ … }}"` of a block or role entry (see `Task`).
+    pub ignore_errors_template: Option<String>,
     pub no_log: Option<bool>,
     /// `check_mode` and `diff` of the play, a role entry, an import or a
     /// block: each task's own wins.

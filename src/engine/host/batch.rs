@@ -121,6 +121,7 @@ impl HostRunner {
             && task.failed_when.is_none()
             && task.until.is_none()
             && !task.ignore_errors
+            && task.ignore_errors_template.is_none()
             && !task.any_errors_fatal
             && task.throttle == 0
             && !self.effective_check(task)

@@ -35,9 +35,13 @@ pub(super) struct HostVars {
 
 impl HostVars {
     pub fn new(inventory: Vars, literal: Arc<HashSet<String>>) -> Self {
+        // As in ansible-core, `ansible_facts` is always defined: `{}` until
+        // facts are gathered (roles test `ansible_facts == {}`).
+        let mut facts = Vars::new();
+        facts.insert("ansible_facts".into(), Json::Object(Map::new()));
         HostVars {
             inventory,
-            facts: Vars::new(),
+            facts,
             facts_gathered: false,
             play: Vars::new(),
             vars_files: Vars::new(),

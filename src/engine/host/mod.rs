@@ -657,6 +657,22 @@ impl HostRunner {
         self.reach(Some((task, layer))).map(|r| r.become_user)
     }
 
+    /// Whether a failure of `task` is ignored: its `ignore_errors`, or that
+    /// keyword's template rendered for this host (`"{{ ansible_check_mode }}"`)
+    /// and read as Ansible reads a boolean; a template that does not render
+    /// ignores nothing.
+    pub(super) fn ignores_errors(&self, task: &Task) -> bool {
+        let Some(template) = &task.ignore_errors_template else {
+            return task.ignore_errors;
+        };
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars], &magic);
+        self.render_string(&r, template)
+            .ok()
+            .and_then(|s| crate::truthy::parse_bool(s.trim()))
+            .unwrap_or(false)
+    }
+
     /// Whether `--tags` / `--skip-tags` select this task (handlers always run
     /// when notified, as in Ansible).
     pub(in crate::engine) fn tags_match(&self, task: &Task) -> bool {

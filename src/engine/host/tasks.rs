@@ -97,7 +97,7 @@ impl HostRunner {
             msg_kind: o.msg_kind,
             result: Some(&result),
             no_log: task.no_log,
-            ignored: o.status == Status::Failed && task.ignore_errors,
+            ignored: o.status == Status::Failed && self.ignores_errors(task),
             duration: started.elapsed(),
             fallback: crate::modules::is_fallback(&task.module),
         };
@@ -486,7 +486,7 @@ impl HostRunner {
         o: ItemOutcome,
         extra: Option<&Vars>,
     ) -> Result<Flow, Stop> {
-        let ignored = o.status == Status::Failed && task.ignore_errors;
+        let ignored = o.status == Status::Failed && self.ignores_errors(task);
         self.stats.count(o.status, ignored);
         if o.status == Status::Unknown
             || (o.status == Status::Changed && self.effective_check(task))
