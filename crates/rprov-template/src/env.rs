@@ -43,6 +43,9 @@ pub fn build() -> Environment<'static> {
         }
     });
     env.add_function(crate::chain::FUNCTION, crate::chain::chain);
+    // ansible-core 2.19's `undef(hint)`: an undefined value, for a default
+    // that something else must set (`default=undef()`).
+    env.add_function("undef", |_hint: Option<Value>| Value::UNDEFINED);
     filters::register(&mut env);
     jinja_tests::register(&mut env);
     lookup::register(&mut env);

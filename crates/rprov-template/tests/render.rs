@@ -388,6 +388,17 @@ fn lookups() {
         r("{{ lookup('env', 'RPROV_TEMPLATE_SURELY_UNSET') }}"),
         json!("")
     );
+    // ansible-core 2.19's `undef()` as a default: an unset variable stays
+    // undefined; another default is taken as given.
+    assert_eq!(
+        r("{{ lookup('env', 'RPROV_TEMPLATE_SURELY_UNSET', default=undef()) is defined }}"),
+        json!(false)
+    );
+    assert_eq!(
+        r("{{ lookup('env', 'RPROV_TEMPLATE_SURELY_UNSET', default='x') }}"),
+        json!("x")
+    );
+    assert_eq!(r("{{ undef('a hint') is defined }}"), json!(false));
     assert_eq!(
         r("{{ query('env', 'RPROV_TEMPLATE_TEST_VAR') }}"),
         json!(["hello"])

@@ -89,7 +89,15 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
     };
     match name {
         "env" => {
-            let default = kwargs.get::<Option<Value>>("default")?;
+            // Kept as given: `default=undef()` makes an unset variable
+            // undefined, as in ansible-core.
+            let default = kwargs
+                .has("default")
+                .then(|| kwargs.peek::<Value>("default"))
+                .transpose()?;
+            if default.is_some() {
+                kwargs.get::<Value>("default")?;
+            }
             terms
                 .iter()
                 .map(|t| {
