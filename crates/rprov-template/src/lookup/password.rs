@@ -13,8 +13,7 @@
 //! runs) asking at once agree on one password and nobody reads a torn file.
 //!
 //! `seed` gives what ansible-core gives for it: Python's `random.Random(seed)`
-//! (MT19937, seeded from the text and its SHA-512 as CPython seeds it) and its
-//! `choice`, so a playbook that derives its passwords from a seed gets the same
+//! and its `choice` (the generator of the `random` filter), so a playbook that derives its passwords from a seed gets the same
 //! passwords after the move to rprov. `encrypt` (passlib's hashes) is refused:
 //! hash the plain password with the `password_hash` filter instead.
 
@@ -24,9 +23,9 @@ use std::sync::Mutex;
 
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Error, State};
-use sha2::{Digest, Sha512};
 
 use super::lookup_error;
+use crate::filters::random::PyRandom;
 
 const OPTIONS: &[&str] = &["length", "encrypt", "chars", "ident", "seed"];
 const DEFAULT_LENGTH: usize = 20;
@@ -248,9 +247,10 @@ fn generate(opts: &Options) -> Result<String, Error> {
     let mut out = String::with_capacity(opts.length);
     match &opts.seed {
         Some(seed) => {
-            let mut mt = PyRandom::from_text(seed);
+            // `choice` of `random.Random(seed)`, as ansible-core draws.
+            let mut mt = PyRandom::from_str_seed(seed);
             for _ in 0..opts.length {
-                out.push(opts.chars[mt.below(n)]);
+                out.push(opts.chars[mt.below(n as u128) as usize]);
             }
         }
         None => {
@@ -278,112 +278,6 @@ fn uniform_below(random: &mut std::fs::File, n: usize) -> Result<usize, Error> {
         let r = u32::from_le_bytes(b);
         if r < zone {
             return Ok((r % bound) as usize);
-        }
-    }
-}
-
-/// CPython's `random.Random` (MT19937) as far as `seed(str)` and `choice`
-/// go.
-struct PyRandom {
-    mt: [u32; 624],
-    index: usize,
-}
-
-impl PyRandom {
-    /// `random.Random(text)`: CPython seeds from the integer made of the text's
-    /// UTF-8 bytes followed by their SHA-512 (big-endian), split into 32-bit
-    /// words from the least significant.
-    fn from_text(text: &str) -> PyRandom {
-        let mut bytes = text.as_bytes().to_vec();
-        bytes.extend_from_slice(&Sha512::digest(text.as_bytes()));
-        // Big-endian integer → little-endian 32-bit words, zero words on top
-        // dropped (CPython uses as many words as the number needs).
-        let mut words: Vec<u32> = bytes
-            .rchunks(4)
-            .map(|c| c.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)))
-            .collect();
-        while words.len() > 1 && words.last() == Some(&0) {
-            words.pop();
-        }
-        let mut r = PyRandom {
-            mt: [0; 624],
-            index: 624,
-        };
-        r.init_by_array(&words);
-        r
-    }
-
-    fn init_genrand(&mut self, s: u32) {
-        self.mt[0] = s;
-        for i in 1..624 {
-            let prev = self.mt[i - 1];
-            self.mt[i] = 1_812_433_253u32
-                .wrapping_mul(prev ^ (prev >> 30))
-                .wrapping_add(i as u32);
-        }
-        self.index = 624;
-    }
-
-    fn init_by_array(&mut self, key: &[u32]) {
-        self.init_genrand(19_650_218);
-        let (mut i, mut j) = (1usize, 0usize);
-        for _ in 0..624.max(key.len()) {
-            let prev = self.mt[i - 1];
-            self.mt[i] = (self.mt[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_664_525))
-                .wrapping_add(key[j])
-                .wrapping_add(j as u32);
-            i += 1;
-            j += 1;
-            if i >= 624 {
-                self.mt[0] = self.mt[623];
-                i = 1;
-            }
-            if j >= key.len() {
-                j = 0;
-            }
-        }
-        for _ in 0..623 {
-            let prev = self.mt[i - 1];
-            self.mt[i] = (self.mt[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_566_083_941))
-                .wrapping_sub(i as u32);
-            i += 1;
-            if i >= 624 {
-                self.mt[0] = self.mt[623];
-                i = 1;
-            }
-        }
-        self.mt[0] = 0x8000_0000;
-    }
-
-    fn next_u32(&mut self) -> u32 {
-        if self.index >= 624 {
-            for k in 0..624 {
-                let y = (self.mt[k] & 0x8000_0000) | (self.mt[(k + 1) % 624] & 0x7fff_ffff);
-                let mut v = self.mt[(k + 397) % 624] ^ (y >> 1);
-                if y & 1 != 0 {
-                    v ^= 0x9908_b0df;
-                }
-                self.mt[k] = v;
-            }
-            self.index = 0;
-        }
-        let mut y = self.mt[self.index];
-        self.index += 1;
-        y ^= y >> 11;
-        y ^= (y << 7) & 0x9d2c_5680;
-        y ^= (y << 15) & 0xefc6_0000;
-        y ^ (y >> 18)
-    }
-
-    /// `_randbelow_with_getrandbits(n)`: `getrandbits(n.bit_length())` until
-    /// the draw is below `n` (n ≤ 2³²).
-    fn below(&mut self, n: usize) -> usize {
-        let k = usize::BITS - n.leading_zeros();
-        loop {
-            let r = (self.next_u32() >> (32 - k)) as usize;
-            if r < n {
-                return r;
-            }
         }
     }
 }
