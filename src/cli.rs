@@ -33,7 +33,10 @@ pub fn command_line() -> (Vec<OsString>, bool) {
         .and_then(|a| Path::new(a).file_name())
         .is_some_and(|n| n == ANSIBLE_PLAYBOOK);
     if as_playbook {
-        args.splice(0..1, ["rprov".into(), "apply".into()]);
+        args.splice(
+            0..1,
+            ["rprov".into(), "apply".into(), "--output=ansible".into()],
+        );
     }
     (args, as_playbook)
 }
@@ -203,7 +206,9 @@ pub struct ApplyArgs {
     #[arg(long, hide = true)]
     pub flush_cache: bool,
 
-    /// Output format: human-readable lines, or one JSON object per line.
+    /// Output format: human-readable lines, one JSON object per line, or
+    /// ansible-playbook's own output (the default when rprov runs as
+    /// `ansible-playbook`).
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
 
@@ -284,6 +289,8 @@ fn parse_connection(s: &str) -> Result<String, String> {
 pub enum OutputFormat {
     Human,
     Json,
+    /// ansible-playbook's own screen output, for scripts that read it.
+    Ansible,
 }
 
 #[cfg(test)]

@@ -353,6 +353,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         match args.output {
             OutputFormat::Human => Format::Human,
             OutputFormat::Json => Format::Json,
+            OutputFormat::Ansible => Format::Ansible,
         },
         args.verbose,
         args.diff || args.check,

@@ -302,8 +302,9 @@ fn linked_as_ansible_playbook_it_takes_ansible_playbooks_command_line() {
     );
     let run = |args: &[&str]| common::run_as(&exe, w, args, &[]);
 
-    // The second playbook sees the first's facts: one run, in order.
-    run(&[
+    // The second playbook sees the first's facts: one run, in order,
+    // reported in ansible-playbook's own words.
+    let both = run(&[
         "-i",
         "localhost,",
         "-c",
@@ -311,9 +312,18 @@ fn linked_as_ansible_playbook_it_takes_ansible_playbooks_command_line() {
         "one.yml",
         "two.yml",
         "--flush-cache",
-    ])
-    .expect_code(0);
+    ]);
+    both.expect_code(0);
     assert_eq!(std::fs::read_to_string(&out).unwrap_or_default(), "1 two");
+    assert!(
+        both.stdout.contains("\nPLAY [second] ****")
+            && both.stdout.contains("\nTASK [first] ****")
+            && both.stdout.contains(
+                "\nlocalhost                  : ok=3    changed=2    unreachable=0    failed=0 "
+            ),
+        "{}",
+        both.dump()
+    );
 
     let listed = run(&["one.yml", "two.yml", "--list-tasks"]);
     listed.expect_code(0);
@@ -349,4 +359,34 @@ fn linked_as_ansible_playbook_it_takes_ansible_playbooks_command_line() {
     // As rprov, the same errors keep rprov's codes.
     common::rprov(w, ["apply", "-i", "localhost,", "broken.yml"]).expect_code(1);
     common::rprov(w, ["apply", "--no-such-flag"]).expect_code(1);
+}
+
+/// `ping` is how a playbook checks that a host answers: it fails, as
+/// unreachable, on a host that does not, even when no other task of the play
+/// would have logged in.
+#[test]
+fn ping_finds_a_host_that_does_not_answer() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    // Port 1 on loopback: nothing listens there, the login is refused at once.
+    std::fs::write(
+        w.join("hosts.ini"),
+        "gone ansible_host=127.0.0.1 ansible_port=1 ansible_connection=ssh\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("site.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - ping:\n    - debug: msg=after\n",
+    )
+    .expect("write");
+    let run = rprov(w, ["apply", "-i", "hosts.ini", "site.yml", "-o", "json"]);
+    run.expect_code(4);
+    let recap: Value = run
+        .stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON recap\n{}", run.dump()));
+    assert_eq!(recap["recap"]["gone"]["unreachable"], 1, "{}", run.dump());
+    assert_eq!(recap["recap"]["gone"]["ok"], 0, "{}", run.dump());
 }

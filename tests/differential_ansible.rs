@@ -862,6 +862,40 @@ fn play_hosts_and_imported_playbooks_as_ansible() {
     }
 }
 
+/// `meta: clear_host_errors` on one host brings every host that failed
+/// back for the next play, not for the rest of its own.
+#[test]
+fn clear_host_errors_as_ansible() {
+    let ansible = common::ansible_venv();
+    let dir = fixtures().join("differential").join("clear_host_errors");
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut trees = Vec::new();
+    for tool in ["ansible", "rprov"] {
+        let root = tempfile::tempdir().expect("tempdir");
+        let root_var = format!("root={}", root.path().display());
+        let args = ["-i", "a,b,c", "-c", "local", "-e", &root_var, "site.yml"];
+        let failed = if tool == "ansible" {
+            let env = [(
+                "ANSIBLE_PYTHON_INTERPRETER".to_string(),
+                "/usr/bin/python3".to_string(),
+            )];
+            !common::ansible_playbook_args(&ansible, &dir, work.path(), &args, &env).0
+        } else {
+            let mut rp = vec!["apply"];
+            rp.extend(args);
+            common::rprov(&dir, &rp).code != 0
+        };
+        trees.push((files_in(root.path()), failed));
+    }
+    let (by_rprov, rprov_failed) = trees.pop().expect("rprov");
+    let (by_ansible, ansible_failed) = trees.pop().expect("ansible");
+    assert_eq!(by_rprov, by_ansible);
+    // The last play had no failure: both exit 0.
+    assert_eq!((ansible_failed, rprov_failed), (false, false));
+    assert!(!by_ansible.contains_key("b.before_clear"));
+    assert_eq!(by_ansible["b.after_clear"], r#"["a", "b", "c"]"#);
+}
+
 #[test]
 fn role_argument_specs_as_ansible() {
     let out = same_as_ansible(&Case {
@@ -1194,4 +1228,53 @@ fn templated_ignore_errors_as_ansible() {
         min_changed: 1,
     });
     assert_eq!(out.read("out.txt"), "True True True\n");
+}
+
+/// `--output ansible` prints what ansible-playbook prints, line for line:
+/// banners, result lines, debug and assert results as indented JSON, ignored
+/// and rescued failures, loops, handlers, no_log, a play without hosts, and
+/// the recap's counts. The one part left out is ansible-core 2.19's
+/// `[ERROR]: Task failed` block (the failure's source lines), which it
+/// prints before each failure's `fatal:` line.
+#[test]
+fn screen_output_as_ansible() {
+    let ansible = common::ansible_venv();
+    let dir = fixtures().join("differential").join("ansible_output");
+    let work = tempfile::tempdir().expect("tempdir");
+    let args = ["-i", "localhost,", "-c", "local", "site.yml"];
+    let by_ansible = Command::new(&ansible.playbook)
+        .current_dir(&dir)
+        .args(args)
+        .env("ANSIBLE_CONFIG", work.path().join("none.cfg"))
+        .env("ANSIBLE_LOCAL_TEMP", work.path().join("tmp"))
+        .env("ANSIBLE_PYTHON_INTERPRETER", TARGET_PYTHON)
+        .env("ANSIBLE_NOCOLOR", "1")
+        .output()
+        .expect("ansible-playbook");
+    assert!(by_ansible.status.success(), "{by_ansible:?}");
+    let mut rprov_args = vec!["apply", "--output", "ansible"];
+    rprov_args.extend(args);
+    let by_rprov = common::rprov(&dir, &rprov_args);
+    by_rprov.expect_code(0);
+    let expected = without_error_blocks(&String::from_utf8_lossy(&by_ansible.stdout));
+    assert!(expected.contains("rescued=1"), "{expected}");
+    assert_eq!(by_rprov.stdout, expected);
+}
+
+/// ansible-playbook's output without its `[ERROR]:` blocks: each runs from
+/// that line to the `fatal:` or `failed:` line it explains.
+fn without_error_blocks(text: &str) -> String {
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in text.split_inclusive('\n') {
+        skipping = match (skipping, line.starts_with("[ERROR]:")) {
+            (_, true) => true,
+            (true, false) => !(line.starts_with("fatal:") || line.starts_with("failed:")),
+            (false, false) => false,
+        };
+        if !skipping {
+            out.push_str(line);
+        }
+    }
+    out
 }

@@ -105,9 +105,17 @@ pub struct Shared {
     /// The `serial` batch of the play running now (batches run one after
     /// another): run_once runs once per batch.
     batch: std::sync::atomic::AtomicUsize,
+    /// `meta: clear_host_errors` ran: the hosts that failed or could not be
+    /// reached so far take part in the next play again.
+    host_errors_cleared: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
+    /// `meta: clear_host_errors`: see [`Shared::host_errors_cleared`].
+    pub fn clear_host_errors(&self) {
+        self.host_errors_cleared
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         inventory: Inventory,
@@ -151,6 +159,7 @@ impl Shared {
             connecting,
             interrupt: interrupt::Interrupt::default(),
             batch: Default::default(),
+            host_errors_cleared: Default::default(),
         }
     }
 
@@ -343,11 +352,15 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
+    /// Whether a host failed (after the last `meta: clear_host_errors`).
     pub fn any_failed(&self) -> bool {
-        self.stats.iter().any(|(_, s)| s.failed > 0)
+        self.stats.iter().any(|(_, s)| s.failed > s.failed_cleared)
     }
+    /// Whether a host was unreachable (after the last `clear_host_errors`).
     pub fn any_unreachable(&self) -> bool {
-        self.stats.iter().any(|(_, s)| s.unreachable)
+        self.stats
+            .iter()
+            .any(|(_, s)| s.unreachable && s.unreachable_times > s.unreachable_cleared)
     }
 }
 
@@ -453,6 +466,14 @@ pub async fn run(
         } else {
             hosts
         };
+        if shared
+            .host_errors_cleared
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            for r in runners.values_mut() {
+                r.clear_errors();
+            }
+        }
         let active: Vec<String> = hosts
             .iter()
             .filter(|h| runners.get(*h).is_none_or(|r| r.can_continue()))
@@ -469,6 +490,9 @@ pub async fn run(
             .map(|b| b.into_iter().filter(|h| active.contains(h)).collect())
             .filter(|b: &Vec<String>| !b.is_empty())
             .collect();
+        if hosts.is_empty() {
+            shared.reporter.play_without_hosts(&play.name);
+        }
         for (bi, batch) in batches.iter().enumerate() {
             shared.reporter.play_start(&play.name, batch);
             shared.abort.start(pi, batch.len());

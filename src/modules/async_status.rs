@@ -191,7 +191,7 @@ fn parse(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
             r.insert("stderr".into(), json!(err));
             if rc != 0 {
                 r.insert("failed".into(), json!(true));
-                r.insert("msg".into(), json!(format!("non-zero return code {rc}")));
+                r.insert("msg".into(), json!("non-zero return code"));
             }
         }
         _ => fail(&mut r, format!("could not find job {jid}")),

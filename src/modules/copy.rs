@@ -110,7 +110,16 @@ pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
                 Json::String(s) => s.clone(),
                 // Python's `str()` of a boolean, as Ansible's copy writes it.
                 Json::Bool(b) => if *b { "True" } else { "False" }.to_string(),
-                // Ansible writes structured content as JSON.
+                // Ansible writes structured content as Python's
+                // `json.dumps` does (`", "` and `": "` between items).
+                Json::Array(_) | Json::Object(_) => rprov_template::filters::json::dumps(
+                    c,
+                    rprov_template::filters::json::DumpOptions {
+                        indent: None,
+                        sort_keys: false,
+                        ensure_ascii: true,
+                    },
+                ),
                 other => other.to_string(),
             };
             (text.into_bytes(), None, None)

@@ -741,6 +741,10 @@ typed::module_args! {
 /// `ping` answers with its `data`; `data: crash` fails the task, as
 /// ansible-core's ping raises an exception for it (its documented way to
 /// exercise a module failure), in the words ansible-core 2.19 reports.
+///
+/// It asks the host a trivial question first, in the probe batch: ping is
+/// how a playbook checks that a host answers, so it must not succeed on a
+/// host nothing else in the play would have logged in to.
 fn plan_ping(cx: &PlanCx) -> Result<Decision, PlanError> {
     let data = PingArgs::from_cx(cx)?
         .data
@@ -748,6 +752,7 @@ fn plan_ping(cx: &PlanCx) -> Result<Decision, PlanError> {
     if data.as_str() == Some("crash") {
         return Err(PlanError::Fail("Task failed: Module failed: boom".into()));
     }
+    cx.read("echo pong")?;
     Ok(Decision::Ok {
         result: [("ping".to_string(), data)].into_iter().collect(),
         msg: None,

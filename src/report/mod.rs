@@ -7,6 +7,7 @@
 //! leaves the reporter goes through the [`Redactor`] first, so a secret cannot
 //! reach the terminal through a diff, a message or a registered result.
 
+mod ansible;
 mod diff;
 mod recap;
 pub mod timings;
@@ -84,6 +85,8 @@ impl Status {
 pub enum Format {
     Human,
     Json,
+    /// ansible-playbook's own screen output (see `ansible.rs`).
+    Ansible,
 }
 
 /// What a task event's `msg` is, so the printers decide by type, never by
@@ -126,6 +129,14 @@ pub struct TaskEvent<'a> {
     /// The task ran Ansible's own module through the fallback: its line
     /// says `(ansible)`, its JSON event `"fallback": true`.
     pub fallback: bool,
+    /// The module's canonical name: ansible-core's output treats `debug`
+    /// and `assert` results apart.
+    pub action: &'a str,
+    /// A handler's result (`RUNNING HANDLER` in ansible-playbook's output).
+    pub handler: bool,
+    /// Tells tasks apart for `--output ansible`'s banners: a banner is
+    /// printed when the task changes, as ansible-core prints one per task.
+    pub task_id: usize,
 }
 
 pub struct Reporter {
@@ -137,6 +148,8 @@ pub struct Reporter {
     progress: Option<MultiProgress>,
     bars: Mutex<HashMap<String, ProgressBar>>,
     out: Mutex<()>,
+    /// `--output ansible`: the task whose banner was printed last.
+    last_banner: Mutex<Option<usize>>,
 }
 
 impl Reporter {
@@ -153,6 +166,7 @@ impl Reporter {
             progress,
             bars: Mutex::new(HashMap::new()),
             out: Mutex::new(()),
+            last_banner: Mutex::new(None),
         }
     }
 
@@ -226,6 +240,13 @@ impl Reporter {
     pub fn play_start(&self, name: &str, hosts: &[String]) {
         match self.format {
             Format::Json => self.json_line(json!({"event": "play", "name": name, "hosts": hosts})),
+            Format::Ansible => {
+                if let Ok(mut last) = self.last_banner.lock() {
+                    *last = None;
+                }
+                let text = ansible::play(name, hosts.len(), ansible::columns());
+                self.emit(&self.redact(&text));
+            }
             Format::Human => {
                 let title = format!(
                     "PLAY {name} ({} host{})",
@@ -234,6 +255,15 @@ impl Reporter {
                 );
                 self.emit(&format!("{}\n", self.paint_bold(&self.redact(&title))));
             }
+        }
+    }
+
+    /// A play whose pattern matched no host: said only in ansible-playbook's
+    /// output, which has a line for it (rprov's own output says it before
+    /// the run, as a warning).
+    pub fn play_without_hosts(&self, name: &str) {
+        if self.format == Format::Ansible {
+            self.emit(&self.redact(&ansible::play(name, 0, ansible::columns())));
         }
     }
 
@@ -327,7 +357,43 @@ impl Reporter {
                 self.json_line(line);
             }
             Format::Human => self.emit(&self.human_task(ev)),
+            Format::Ansible => self.emit(&self.ansible_task(ev)),
         }
+    }
+
+    fn ansible_task(&self, ev: &TaskEvent) -> String {
+        let mut text = String::new();
+        if let Ok(mut last) = self.last_banner.lock() {
+            if *last != Some(ev.task_id) {
+                *last = Some(ev.task_id);
+                text.push_str(&ansible::task_banner(ev, ansible::columns()));
+            }
+        }
+        if self.show_diff && !ev.no_log && ev.status == Status::Changed {
+            let r = self.redactor.lock().map(|r| r.clone()).unwrap_or_default();
+            for d in ev.diffs {
+                text.push_str(&diff::render(d, self.color, &r));
+            }
+        }
+        // Masked as a value first: as JSON text a secret is escaped.
+        let result = ev.result.map(|r| self.redact_json(r));
+        let ev = TaskEvent {
+            result: result.as_ref(),
+            ..*ev
+        };
+        let lines = ansible::result_lines(&ev, self.verbose);
+        text.push_str(&match self.color {
+            false => lines,
+            true => {
+                let status = if ev.ignored {
+                    Status::Skipped
+                } else {
+                    ev.status
+                };
+                self.paint_status(status, &lines)
+            }
+        });
+        self.redact(&text)
     }
 
     fn human_task(&self, ev: &TaskEvent) -> String {
@@ -406,10 +472,14 @@ impl Reporter {
     /// A warning about the configuration or the playbook, before any host is
     /// touched. On stderr in both formats: stdout stays task events (or JSON).
     pub fn warn(&self, msg: &str) {
+        let word = match self.format {
+            Format::Ansible => "[WARNING]:",
+            Format::Human | Format::Json => "warning:",
+        };
         let label = if self.color {
-            style("warning:").yellow().to_string()
+            style(word).yellow().to_string()
         } else {
-            "warning:".to_string()
+            word.to_string()
         };
         self.to_stderr(&format!("{label} {msg}\n"));
     }
@@ -437,7 +507,7 @@ impl Reporter {
     pub fn interrupted(&self, signal: &str) {
         match self.format {
             Format::Json => self.json_line(json!({"event": "interrupted", "signal": signal})),
-            Format::Human => {
+            Format::Human | Format::Ansible => {
                 let text =
                     format!("INTERRUPTED by {signal}: later tasks and handlers did not run\n");
                 self.emit(&self.paint_status(Status::Failed, &text));
@@ -451,6 +521,13 @@ impl Reporter {
             Format::Json => {
                 self.json_line(json!({"event": "host_error", "host": host, "msg": msg}))
             }
+            Format::Ansible => {
+                let text = format!(
+                    "fatal: [{host}]: FAILED! => {}\n",
+                    ansible::dump(&json!({"msg": msg}), false)
+                );
+                self.emit(&self.redact(&text));
+            }
             Format::Human => {
                 let text = format!(
                     "{} {} {}\n",
@@ -460,6 +537,15 @@ impl Reporter {
                 );
                 self.emit(&self.redact(&text));
             }
+        }
+    }
+
+    /// A host that could not be reached: a host error, in ansible-core's
+    /// words under `--output ansible`.
+    pub fn unreachable(&self, host: &str, msg: &str) {
+        match self.format {
+            Format::Ansible => self.emit(&self.redact(&ansible::unreachable(host, msg))),
+            Format::Human | Format::Json => self.host_error(host, msg),
         }
     }
 
@@ -479,6 +565,13 @@ impl Reporter {
                 }
                 text.push_str(&recap::json_line(stats));
                 text.push('\n');
+                self.emit(&text);
+            }
+            Format::Ansible => {
+                let mut text = ansible::recap(stats, ansible::columns(), self.color);
+                if let Some(t) = timings {
+                    text.push_str(&timings::render(t));
+                }
                 self.emit(&text);
             }
             Format::Human => {

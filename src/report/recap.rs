@@ -15,7 +15,21 @@ pub struct HostStats {
     pub skipped: u64,
     pub unknown: u64,
     pub ignored: u64,
+    /// Failures a block's `rescue` took over (also counted in `ok`).
+    pub rescued: u64,
+    /// Ignored failures whose result says `changed` (ansible-core counts
+    /// them as changed; rprov's own recap does not).
+    pub ignored_changed: u64,
     pub unreachable: bool,
+    /// How often the host was found unreachable: more than once when
+    /// `meta: clear_host_errors` let a later task try again (ansible-core's
+    /// recap counts each).
+    pub unreachable_times: u64,
+    /// Of `failed` and `unreachable_times`, how many `meta:
+    /// clear_host_errors` forgave: the host took part in later plays, and
+    /// only later failures make the run's exit code, as in ansible-core.
+    pub failed_cleared: u64,
+    pub unreachable_cleared: u64,
     pub remote_commands: u64,
 }
 

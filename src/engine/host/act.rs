@@ -574,6 +574,10 @@ impl HostRunner {
                 if out.status != 0 {
                     result.insert("failed".into(), json!(true));
                     let timeout = result.get("timeout").and_then(Json::as_u64);
+                    // ansible-core's result says only "non-zero return code"
+                    // (targets assert it); the line rprov prints adds the
+                    // code and stderr.
+                    let mut result_msg = None;
                     let msg = if let Some(m) = not_found {
                         m
                     } else if let (124, Some(secs), true) =
@@ -588,12 +592,14 @@ impl HostRunner {
                             json!({"frame": "the command was stopped with TERM, then KILL 5 s later", "period": secs}),
                         );
                         format!("Timed out after {secs} second(s).")
-                    } else if stderr.is_empty() {
-                        format!("non-zero return code {}", out.status)
                     } else {
-                        format!("non-zero return code {}: {stderr}", out.status)
+                        result_msg = Some("non-zero return code");
+                        match stderr.is_empty() {
+                            true => format!("non-zero return code {}", out.status),
+                            false => format!("non-zero return code {}: {stderr}", out.status),
+                        }
                     };
-                    result.insert("msg".into(), json!(msg.clone()));
+                    result.insert("msg".into(), json!(result_msg.unwrap_or(&msg)));
                     ItemOutcome {
                         status: Status::Failed,
                         result,

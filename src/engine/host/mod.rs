@@ -249,6 +249,17 @@ impl HostRunner {
         matches!(self.stopped, None | Some(Stop::Ended))
     }
 
+    /// `meta: clear_host_errors` ran: a host that failed, or could not be
+    /// reached, takes part in the next play (and logs in afresh), as in
+    /// ansible-core. Its counts stay.
+    pub fn clear_errors(&mut self) {
+        if matches!(self.stopped, Some(Stop::Failed | Stop::Unreachable)) {
+            self.stopped = None;
+        }
+        self.stats.failed_cleared = self.stats.failed;
+        self.stats.unreachable_cleared = self.stats.unreachable_times;
+    }
+
     /// Closes the connection; the host's counters and timings.
     pub async fn finish(mut self) -> (HostStats, HostTimings) {
         self.stats.remote_commands = self.commands_run();

@@ -296,8 +296,9 @@ impl HostRunner {
                 Ok(())
             }
             Err(e) => {
-                self.shared.reporter.host_error(&self.name, &e.to_string());
+                self.shared.reporter.unreachable(&self.name, &e.to_string());
                 self.stats.unreachable = true;
+                self.stats.unreachable_times += 1;
                 self.host_lost(self.task_fatal);
                 Err(Stop::Unreachable)
             }
@@ -335,8 +336,9 @@ impl HostRunner {
                 | TransportError::SudoFailed { .. }),
             ) => Err(Ok(e.to_string())),
             Err(e) => {
-                self.shared.reporter.host_error(&self.name, &e.to_string());
+                self.shared.reporter.unreachable(&self.name, &e.to_string());
                 self.stats.unreachable = true;
+                self.stats.unreachable_times += 1;
                 self.host_lost(self.task_fatal);
                 Err(Err(Stop::Unreachable))
             }

@@ -100,6 +100,9 @@ impl HostRunner {
             ignored: o.status == Status::Failed && self.ignores_errors(task),
             duration: started.elapsed(),
             fallback: crate::modules::is_fallback(&task.module),
+            action: &task.module,
+            handler: self.in_handlers,
+            task_id: task as *const Task as usize,
         };
         self.shared.reporter.task(&ev);
         // What a module asks the user to know (Ansible's `warnings`).
@@ -488,6 +491,9 @@ impl HostRunner {
     ) -> Result<Flow, Stop> {
         let ignored = o.status == Status::Failed && self.ignores_errors(task);
         self.stats.count(o.status, ignored);
+        if ignored && o.result.get("changed") == Some(&json!(true)) {
+            self.stats.ignored_changed += 1;
+        }
         if o.status == Status::Unknown
             || (o.status == Status::Changed && self.effective_check(task))
         {
@@ -545,6 +551,7 @@ impl HostRunner {
                 // A rescued failure does not count against the host.
                 self.stats.failed = self.stats.failed.saturating_sub(1);
                 self.stats.count(Status::Ok, false);
+                self.stats.rescued += 1;
                 // As Ansible: what failed becomes the host's (non-persistent)
                 // facts, as data, not templates, for the rescue and after.
                 if let Some((failed_task, failed_result)) = self.last_failure.take() {

@@ -18,7 +18,11 @@ pub(super) fn run(
         .to_string();
     let flow = match what.as_str() {
         "flush_handlers" => Flow::FlushHandlers,
-        "noop" | "refresh_inventory" | "reset_connection" | "clear_host_errors" => Flow::Next,
+        "noop" | "refresh_inventory" | "reset_connection" => Flow::Next,
+        "clear_host_errors" => {
+            h.shared.clear_host_errors();
+            Flow::Next
+        }
         "end_host" | "end_play" => {
             let o = ItemOutcome::skipped(&format!("meta: {what}"));
             h.report(task, name, None, &o, started);
