@@ -456,6 +456,14 @@ fn settings_rprov_would_ignore_are_refused_at_load_time() {
             "order.yml",
             &["order.yml:2:", "unknown host `order`", "reverse_sorted"],
         ),
+        (
+            "include_tasks_notify.yml",
+            &[
+                "include_tasks_notify.yml:4:",
+                "`notify` is not a keyword of `include_tasks`",
+                "import_tasks",
+            ],
+        ),
     ];
     for (playbook, needles) in cases {
         let run = apply(&inv, &format!("refused/{playbook}"), &[]);

@@ -1230,6 +1230,19 @@ fn templated_ignore_errors_as_ansible() {
     assert_eq!(out.read("out.txt"), "True True True\n");
 }
 
+/// `notify` on `import_tasks` is inherited by the tasks inside that say
+/// none (pre_tasks included), and a task's own `notify` wins.
+#[test]
+fn import_tasks_notify_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "inherited_notify",
+        prepare: |_| {},
+        min_changed: 2,
+    });
+    assert_eq!(out.read("imported"), "imported\n");
+    assert_eq!(out.read("own"), "own\n");
+}
+
 /// `--output ansible` prints what ansible-playbook prints, line for line:
 /// banners, result lines, debug and assert results as indented JSON, ignored
 /// and rescued failures, loops, handlers, no_log, a play without hosts, and

@@ -22,7 +22,7 @@ pub(super) struct Keywords {
     register: Option<String>,
     changed_when: Option<Vec<String>>,
     failed_when: Option<Vec<String>>,
-    notify: Vec<String>,
+    pub(super) notify: Vec<String>,
     listen: Vec<String>,
     tags: Vec<String>,
     become_: Option<bool>,
@@ -470,6 +470,9 @@ impl Keywords {
         if self.throttle.is_some() {
             inh.throttle = self.throttle;
         }
+        if !self.notify.is_empty() {
+            inh.notify = self.notify.clone();
+        }
         if self.timeout.is_some() {
             inh.timeout = self.timeout.clone();
         }
@@ -538,7 +541,10 @@ impl Keywords {
             register: self.register,
             changed_when: self.changed_when,
             failed_when: self.failed_when,
-            notify: self.notify,
+            notify: match self.notify.is_empty() {
+                true => inh.notify.clone(),
+                false => self.notify,
+            },
             listen: self.listen,
             tags,
             become_: self.become_.or(inh.become_),

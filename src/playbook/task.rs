@@ -86,6 +86,9 @@ pub struct Inherited {
     /// `environment:` mappings from the play down, outermost first.
     pub environment: Vec<Json>,
     pub any_errors_fatal: Option<bool>,
+    /// An `import_tasks`' or `include_tasks`' `notify`: what each task inside
+    /// notifies when it says nothing itself, as in ansible-core.
+    pub notify: Vec<String>,
     pub throttle: Option<usize>,
     /// `timeout` and where it was written (checked against each task's module).
     pub timeout: Option<(i64, crate::diag::Origin)>,
@@ -738,6 +741,14 @@ fn expand_import(
     scope: &TaskScope,
     out: &mut Vec<Task>,
 ) -> Result<(), LoadError> {
+    if name == "include_tasks" && !kw.notify.is_empty() {
+        let at = node.get("notify").unwrap_or(node);
+        return Err(LoadError::new(
+            doc.origin(at),
+            "`notify` is not a keyword of `include_tasks` (ansible-core: \"'notify' is not a valid attribute for a TaskInclude\")",
+        )
+        .with_hint("use `import_tasks`, whose `notify` the tasks inside inherit, or put `notify` on those tasks"));
+    }
     let file = args
         .get("_raw_params")
         .or_else(|| args.get("file"))
