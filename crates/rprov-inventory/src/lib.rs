@@ -377,17 +377,36 @@ impl Inventory {
         }
         if changed {
             self.data.reconcile();
+            for g in parents.iter().map(String::as_str).chain([group]) {
+                self.adopt_group_vars(g)?;
+            }
         }
         Ok(changed)
+    }
+
+    /// The `group_vars/` of a group made at run time, from every vars dir.
+    fn adopt_group_vars(&mut self, group: &str) -> Result<(), String> {
+        for vd in &mut self.vars_dirs {
+            vd.adopt_group(group)?;
+        }
+        Ok(())
     }
 
     /// `add_host` at run time (Ansible's `add_dynamic_host`): the host (new
     /// ones join `all`), its variables merged over those it has, and the
     /// groups it joins. Returns whether the inventory changed.
-    pub fn add_dynamic_host(&mut self, host: &str, groups: &[String], vars: &Vars) -> bool {
+    pub fn add_dynamic_host(
+        &mut self,
+        host: &str,
+        groups: &[String],
+        vars: &Vars,
+    ) -> Result<bool, String> {
         let mut changed = false;
         if !self.data.hosts.contains_key(host) {
             self.data.add_host(host, None, None);
+            for vd in &mut self.vars_dirs {
+                vd.adopt_host(host)?;
+            }
             changed = true;
         }
         for (k, v) in vars {
@@ -414,8 +433,11 @@ impl Inventory {
         }
         if changed {
             self.data.reconcile();
+            for g in groups {
+                self.adopt_group_vars(g)?;
+            }
         }
-        changed
+        Ok(changed)
     }
 
     /// All hosts in inventory order (the order of `groups['all']`).

@@ -740,3 +740,45 @@ fn a_localhost_of_the_inventory_is_used_for_any_localhost_name() {
     assert_eq!(inv.implicit_localhost(), None);
     assert_eq!(inv.host_vars("127.0.0.1")["x"], json!(1));
 }
+
+/// The `group_vars/` of a group `group_by` makes during the run, and the
+/// `host_vars/` of a host `add_host` adds, apply to them (ansible-core reads
+/// them for any group or host it has). A broken file for a group that never
+/// comes to be stops nothing; it is said when its group is made.
+#[test]
+fn vars_dirs_cover_groups_and_hosts_made_at_run_time() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("group_vars/later_dir")).unwrap();
+    fs::create_dir_all(dir.path().join("host_vars")).unwrap();
+    fs::write(dir.path().join("group_vars/all.yml"), "tier: all\n").unwrap();
+    fs::write(dir.path().join("group_vars/later.yml"), "tier: later\n").unwrap();
+    fs::write(dir.path().join("group_vars/parent"), "from_parent: 1\n").unwrap();
+    fs::write(dir.path().join("group_vars/later_dir/a.yml"), "d: 1\n").unwrap();
+    fs::write(dir.path().join("group_vars/broken.yml"), "a: [\n").unwrap();
+    fs::write(dir.path().join("host_vars/new1.yml"), "own: yes\n").unwrap();
+    let path = dir.path().join("hosts.ini");
+    fs::write(&path, "web1\n").unwrap();
+    let mut inv = Inventory::load(&path).unwrap();
+    assert_eq!(inv.host_vars("web1")["tier"], json!("all"));
+
+    assert_eq!(
+        inv.add_dynamic_group("web1", "later", &["parent".to_string()]),
+        Ok(true)
+    );
+    let v = inv.host_vars("web1");
+    assert_eq!(v["tier"], json!("later"));
+    assert_eq!(v["from_parent"], json!(1));
+    inv.add_dynamic_group("web1", "later_dir", &[]).unwrap();
+    assert_eq!(inv.host_vars("web1")["d"], json!(1));
+
+    let err = inv.add_dynamic_group("web1", "broken", &[]).unwrap_err();
+    assert!(err.contains("broken.yml"), "{err}");
+
+    assert_eq!(
+        inv.add_dynamic_host("new1", &["later".to_string()], &Vars::new()),
+        Ok(true)
+    );
+    let v = inv.host_vars("new1");
+    assert_eq!(v["own"], json!(true));
+    assert_eq!(v["tier"], json!("later"));
+}

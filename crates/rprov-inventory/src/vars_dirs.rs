@@ -25,6 +25,13 @@ const EXTENSIONS: [&str; 3] = ["yml", "yaml", "json"];
 pub(crate) struct VarsDir {
     pub groups: HashMap<String, Vars>,
     pub hosts: HashMap<String, Vars>,
+    /// Entries of `group_vars/` and `host_vars/` for groups and hosts the
+    /// inventory does not have (yet): `group_by` and `add_host` may make
+    /// them during the run, and then their variables apply, as ansible-core
+    /// reads them for any group or host it has. Read now, with the others,
+    /// but an error in one is said only if its group or host comes to be.
+    pub later_groups: HashMap<String, Result<Vars, String>>,
+    pub later_hosts: HashMap<String, Result<Vars, String>>,
 }
 
 impl VarsDir {
@@ -42,6 +49,7 @@ impl VarsDir {
                     out.groups.insert(g.clone(), v);
                 }
             }
+            out.later_groups = load_others(&gdir, &out.groups, vault);
         }
         let hdir = dir.join("host_vars");
         if hdir.is_dir() {
@@ -50,9 +58,75 @@ impl VarsDir {
                     out.hosts.insert(h.clone(), v);
                 }
             }
+            out.later_hosts = load_others(&hdir, &out.hosts, vault);
         }
         Ok(out)
     }
+
+    /// Moves the variables of `group` from [`VarsDir::later_groups`] to the
+    /// others, now that the group exists; the error of a file that did not
+    /// load.
+    pub fn adopt_group(&mut self, group: &str) -> Result<(), String> {
+        adopt(&mut self.later_groups, &mut self.groups, group)
+    }
+
+    /// [`VarsDir::adopt_group`] for a host `add_host` made.
+    pub fn adopt_host(&mut self, host: &str) -> Result<(), String> {
+        adopt(&mut self.later_hosts, &mut self.hosts, host)
+    }
+}
+
+fn adopt(
+    later: &mut HashMap<String, Result<Vars, String>>,
+    now: &mut HashMap<String, Vars>,
+    name: &str,
+) -> Result<(), String> {
+    match later.remove(name) {
+        Some(Ok(v)) => {
+            now.insert(name.to_string(), v);
+            Ok(())
+        }
+        Some(Err(e)) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// The entities of `base` (`group_vars/` or `host_vars/`) other than those
+/// in `known`, each with its variables or why they did not load.
+fn load_others(
+    base: &Path,
+    known: &HashMap<String, Vars>,
+    vault: Option<&dyn VaultDecrypt>,
+) -> HashMap<String, Result<Vars, String>> {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return HashMap::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let p = Path::new(&n);
+            match p.extension().and_then(|x| x.to_str()) {
+                _ if n.starts_with('.') || n.ends_with('~') => None,
+                None => Some(n),
+                Some(x) if EXTENSIONS.contains(&x) => {
+                    p.file_stem().map(|s| s.to_string_lossy().into_owned())
+                }
+                Some(_) => None,
+            }
+        })
+        .filter(|n| !known.contains_key(n))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|n| match load_entity(base, &n, vault) {
+            Ok(Some(v)) => Some((n, Ok(v))),
+            Ok(None) => None,
+            Err(e) => Some((n, Err(e.to_string()))),
+        })
+        .collect()
 }
 
 fn load_entity(

@@ -28,11 +28,15 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
     };
     let changed = match h
         .shared
-        .change_inventory(|inv| Ok(inv.add_dynamic_host(&new.name, &new.groups, &new.vars)))
+        .change_inventory(|inv| inv.add_dynamic_host(&new.name, &new.groups, &new.vars))
     {
         Ok(c) => c,
         Err(msg) => return ItemOutcome::failed(format!("{}: {msg}", task.origin)).into(),
     };
+    if changed && new.name == h.name {
+        // This host's own new groups and variables apply from the next task.
+        h.vars.inventory = h.shared.inventory().host_vars(&h.name);
+    }
     let mut result = Map::new();
     result.insert("changed".into(), json!(changed));
     result.insert(

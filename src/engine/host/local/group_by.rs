@@ -28,6 +28,11 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
             return ItemOutcome::failed(format!("{}: group_by `{key}`: {msg}", task.origin)).into()
         }
     };
+    if changed {
+        // The new group's group_vars apply from the next task on, as
+        // ansible-core computes a host's variables for each task.
+        h.vars.inventory = h.shared.inventory().host_vars(&host);
+    }
     let mut result = Map::new();
     result.insert("changed".into(), json!(changed));
     result.insert("add_group".into(), json!(key));
