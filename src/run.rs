@@ -389,7 +389,11 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     let mut inventory = open_inventory(inventory_file.as_deref(), Some(&vault), |w| {
         reporter.warn(w)
     })?;
-    let playbook = load_playbook()?;
+    // `!vault` values in the playbook and its roles are opened as it loads.
+    let (playbook, vaulted) =
+        crate::yaml::vault_values::while_loading(vault_password.as_deref(), load_playbook);
+    let playbook = playbook?;
+    reporter.add_secrets(vaulted);
     for w in &playbook.warnings {
         reporter.warn(w);
     }

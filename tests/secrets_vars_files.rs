@@ -1,4 +1,5 @@
-//! Issue 4 audit: encrypted `vars_files` and vault files in `group_vars/` and
+//! Issue 4 audit: encrypted `vars_files`, an inline `!vault` play variable,
+//! and vault files in `group_vars/` and
 //! `host_vars/`, for two hosts. A passphrase age file (`--passphrase-file`),
 //! an Ansible vault file and an inline `!vault` value (`--vault-password-file`),
 //! an age file whose path needs a host variable, and vaults next to the
@@ -28,6 +29,7 @@ const PLAINTEXT_SECRETS: &[&str] = &[
     "file-inline-secret-66",
     "group-vault-secret-77",
     "host-inline-secret-55",
+    "play-inline-secret-88",
 ];
 
 /// A passphrase-encrypted age file, made with the age crate (work factor 10,
@@ -123,7 +125,8 @@ fn encrypted_vars_files_and_inventory_vaults_reach_both_hosts() {
     let expected = |host_secret: &str| {
         format!(
             "pp={PP_SECRET}\nvault={VAULT_DB}\ntoken=vault-token-4242\ninline=file-inline-secret-66\n\
-             plain=plain-value\nenv={ENV_SECRET}\ngroup=group-vault-secret-77\nhost={host_secret}\n"
+             plain=plain-value\nenv={ENV_SECRET}\ngroup=group-vault-secret-77\nhost={host_secret}\n\
+             play=play-inline-secret-88\n"
         )
     };
     for (dir, host_secret) in [(&t1, "host-inline-secret-55"), (&t2, "none")] {

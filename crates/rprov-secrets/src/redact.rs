@@ -32,6 +32,10 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use indexmap::IndexMap;
 
+/// How a mask starts and ends: `«secret:KEY»`.
+const MASK_OPEN: &str = "«secret:";
+const MASK_CLOSE: char = '»';
+
 /// Values with fewer characters than this are not masked (too many false positives).
 pub const MIN_SECRET_LEN: usize = 4;
 
@@ -116,7 +120,31 @@ impl Redactor {
         if m.automaton.find(text).is_none() {
             return Cow::Borrowed(text);
         }
-        Cow::Owned(m.automaton.replace_all(text, m.replacements.as_slice()))
+        let replace = |t: &str| m.automaton.replace_all(t, m.replacements.as_slice());
+        // Text masked before (a line built from masked parts) keeps its
+        // masks as they are: a secret whose value is part of its own name
+        // (`root` in `«secret:root_user»`) must not be masked inside the
+        // mask. Only a mask of one of this redactor's keys is kept, so text
+        // made to look like a mask cannot carry a secret out.
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(start) = rest.find(MASK_OPEN) {
+            let after = &rest[start + MASK_OPEN.len()..];
+            let Some(len) = after.find(MASK_CLOSE) else {
+                break;
+            };
+            let key = &after[..len];
+            let end = start + MASK_OPEN.len() + len + MASK_CLOSE.len_utf8();
+            if self.values.values().any(|k| k == key) {
+                out.push_str(&replace(&rest[..start]));
+                out.push_str(&rest[start..end]);
+            } else {
+                out.push_str(&replace(&rest[..end]));
+            }
+            rest = &rest[end..];
+        }
+        out.push_str(&replace(rest));
+        Cow::Owned(out)
     }
 
     /// Redacts every string (and object key) inside a JSON value.
@@ -187,7 +215,7 @@ fn build_matcher(patterns: &IndexMap<String, String>) -> Option<Matcher> {
     }
     let (pats, replacements): (Vec<&str>, Vec<String>) = patterns
         .iter()
-        .map(|(p, k)| (p.as_str(), format!("«secret:{k}»")))
+        .map(|(p, k)| (p.as_str(), format!("{MASK_OPEN}{k}{MASK_CLOSE}")))
         .unzip();
     // Building can only fail when limits are exceeded (huge pattern sets); masking
     // nothing would leak, so fall back to the slower NFA with no limits.
@@ -345,5 +373,20 @@ mod tests {
         let values: Vec<&str> = r.secret_values().collect();
         assert_eq!(values, ["{{", "long-enough"]);
         assert_eq!(r.redact("{{ long-enough"), "{{ «secret:b»");
+    }
+
+    /// Masking masked text again changes nothing, even when a secret's
+    /// value is part of its own name; text made to look like a mask is
+    /// still masked inside.
+    #[test]
+    fn masks_are_not_masked_again() {
+        let r = Redactor::new([("vaulted_root_string".to_string(), "root".to_string())]);
+        let once = r.redact("user root");
+        assert_eq!(once, "user «secret:vaulted_root_string»");
+        assert_eq!(r.redact(&once), once);
+        assert_eq!(
+            r.redact("«secret:root» «secret:vaulted_root_string»"),
+            "«secret:«secret:vaulted_root_string»» «secret:vaulted_root_string»"
+        );
     }
 }

@@ -25,6 +25,7 @@ pub fn build() -> Environment<'static> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_name| AutoEscape::None);
     env.set_debug(true);
+    env.set_formatter(crate::nodes::formatter);
     // Ansible's `template` defaults: `trim_blocks` on, the trailing newline
     // kept. The default delimiters always build.
     if let Ok(syntax) = SyntaxConfig::builder()

@@ -102,7 +102,10 @@ impl TemplateError {
         };
         let message = match (kind, detail.is_empty()) {
             (TemplateErrorKind::Syntax, false) => format!("syntax error: {detail}"),
-            (_, false) => detail.to_string(),
+            (_, false) => match by_zero(detail) {
+                Some(words) => format!("{detail}: {words}"),
+                None => detail.to_string(),
+            },
             (_, true) => err.kind().to_string(),
         };
         TemplateError {
@@ -112,5 +115,48 @@ impl TemplateError {
             undefined: None,
             origin: origin.map(str::to_string),
         }
+    }
+}
+
+/// Python's words for a division by zero (`division by zero`,
+/// `integer division or modulo by zero`, `integer modulo by zero`), which
+/// roles test for in a failed task's `msg`, for minijinja's
+/// `unable to calculate 5 / 0`.
+fn by_zero(detail: &str) -> Option<&'static str> {
+    let rest = detail.strip_prefix("unable to calculate ")?;
+    let mut words = rest.rsplitn(3, ' ');
+    let rhs: f64 = words.next()?.parse().ok()?;
+    let op = words.next()?;
+    if rhs != 0.0 {
+        return None;
+    }
+    match op {
+        "/" => Some("division by zero"),
+        "//" => Some("integer division or modulo by zero"),
+        "%" => Some("integer modulo by zero"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::by_zero;
+
+    #[test]
+    fn divisions_by_zero_say_what_python_says() {
+        assert_eq!(
+            by_zero("unable to calculate 5 / 0"),
+            Some("division by zero")
+        );
+        assert_eq!(
+            by_zero("unable to calculate 5 // 0"),
+            Some("integer division or modulo by zero")
+        );
+        assert_eq!(
+            by_zero("unable to calculate 5 % 0.0"),
+            Some("integer modulo by zero")
+        );
+        assert_eq!(by_zero("unable to calculate 5 / 2"), None);
+        assert_eq!(by_zero("unable to calculate 'a' - 1"), None);
     }
 }

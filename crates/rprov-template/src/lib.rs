@@ -28,6 +28,7 @@ pub mod jinja_tests;
 pub mod kv;
 pub mod limits;
 pub mod lookup;
+mod nodes;
 mod now;
 pub use now::{civil_from_days, date_time_utc};
 mod undefined;
@@ -268,9 +269,15 @@ impl Templater {
             .env
             .template_from_named_str(INLINE_NAME, &chained)
             .map_err(|e| TemplateError::from_minijinja(&e, source, ctx, None))?;
-        render_bounded(&tmpl, convert::to_value(ctx))
-            .map(serde_json::Value::String)
-            .map_err(|e| e.into_template_error(source, ctx, None))
+        let (rendered, single) = nodes::watch(|| render_bounded(&tmpl, convert::to_value(ctx)));
+        let text = rendered.map_err(|e| e.into_template_error(source, ctx, None))?;
+        // One value emitted and no text around it: that value, native, as
+        // ansible-core 2.19 returns a template of one node.
+        match single {
+            Some(v) if text == v.to_string() => convert::from_value(&v)
+                .map_err(|e| TemplateError::from_minijinja(&e, source, ctx, None)),
+            _ => Ok(serde_json::Value::String(text)),
+        }
     }
 
     /// Recursively renders every string inside a JSON value (maps, lists);

@@ -824,3 +824,26 @@ fn template_lookup_values_are_native_as_ansible() {
     assert_eq!(r("two_nodes.j2"), json!("{'k': 'v'}{'k': 'v'}\n"));
     assert_eq!(r("macro_text.j2"), json!("a{'k': 'v'}"));
 }
+
+/// ansible-core 2.19: a template of several parts whose rendering emits one
+/// value and no text is that value, native; more than one emission, or any
+/// text, is a string (compared with ansible-playbook's `type_debug`).
+#[test]
+fn one_emitted_value_keeps_its_type() {
+    let cases = [
+        ("{% for x in [1] %}{{ x }}{% endfor %}", json!(1)),
+        ("{% for x in [4, 2] %}{{ x }}{% endfor %}", json!("42")),
+        ("{% if true %}{{ [1, 2] }}{% endif %}", json!([1, 2])),
+        ("a{{ 1 }}", json!("a1")),
+        ("{% if true %} {{ 3 }}{% endif %}", json!(" 3")),
+        ("{% if true %}{{ 'x' }}{% endif %}", json!("x")),
+    ];
+    for (src, want) in cases {
+        assert_eq!(t().render_str(src, &json!({})).unwrap(), want, "{src}");
+    }
+    // A file is always text.
+    let file = t()
+        .render_file("{% if true %}{{ 3 }}{% endif %}", "f.j2", &json!({}))
+        .unwrap();
+    assert_eq!(file, "3");
+}

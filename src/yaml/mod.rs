@@ -19,6 +19,8 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::diag::{LoadError, Origin};
 
+pub mod vault_values;
+
 /// One YAML value with its position in the source (1-based line and column).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
@@ -268,6 +270,7 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Document, LoadError> {
         Ok(mut root) => {
             let lines: Vec<&str> = text.lines().collect();
             fix_yaml11_y_n(&mut root, &lines);
+            vault_values::decrypt(&mut root, &path)?;
             Ok(Document { path, root })
         }
         Err(err) => {

@@ -1,0 +1,119 @@
+//! Inline `!vault` values (`password: !vault | $ANSIBLE_VAULT;1.1;AES256 …`)
+//! in playbooks and roles: play, block, task and role variables, as users
+//! migrating from Ansible have them.
+//!
+//! They are decrypted with `--vault-password-file` while the playbook loads
+//! ([`while_loading`]), and what they hold is kept as a secret: masked in all
+//! output and never rendered as a template, like secrets.age values. A
+//! `!vault` value with no password to open it is a load error naming its
+//! line, never ciphertext quietly used as the value. YAML read later (vars
+//! files, `include_vars`) has its own handling of vault text and is left as
+//! it is.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::Arc;
+
+use rprov_secrets::Redactor;
+
+use super::{Node, Value};
+use crate::diag::{LoadError, Origin};
+
+struct Scope {
+    password: Option<Vec<u8>>,
+    found: Redactor,
+}
+
+thread_local! {
+    static SCOPE: RefCell<Option<Scope>> = const { RefCell::new(None) };
+}
+
+/// Runs `load` (loading the playbook and its roles) with `!vault` values
+/// decrypted with `password`; returns its result and what was decrypted.
+pub fn while_loading<T>(password: Option<&[u8]>, load: impl FnOnce() -> T) -> (T, Redactor) {
+    let outer = SCOPE.with(|s| {
+        s.borrow_mut().replace(Scope {
+            password: password.map(<[u8]>::to_vec),
+            found: Redactor::default(),
+        })
+    });
+    let out = load();
+    let scope = SCOPE.with(|s| std::mem::replace(&mut *s.borrow_mut(), outer));
+    (out, scope.map(|s| s.found).unwrap_or_default())
+}
+
+/// Decrypts every vault value under `root`, when a playbook is loading.
+pub(super) fn decrypt(root: &mut Node, path: &Path) -> Result<(), LoadError> {
+    SCOPE.with(|s| match s.borrow_mut().as_mut() {
+        Some(scope) => walk(root, "", path, scope),
+        None => Ok(()),
+    })
+}
+
+fn walk(node: &mut Node, name: &str, path: &Path, scope: &mut Scope) -> Result<(), LoadError> {
+    let (line, col) = (node.line, node.col);
+    match &mut node.value {
+        Value::Str(text) if rprov_secrets::vault::is_vault(text) => {
+            let at = || Origin::new(Arc::from(path), line, col);
+            let Some(pw) = scope.password.as_deref() else {
+                return Err(LoadError::new(
+                    at(),
+                    format!("`{name}` is an ansible-vault `!vault` value and no vault password was given"),
+                )
+                .with_hint("pass --vault-password-file FILE (or move the value into secrets.age with `rprov secrets edit`)"));
+            };
+            let plain = rprov_secrets::decrypt_vault(text, pw)
+                .map_err(|e| LoadError::new(at(), format!("`{name}`: {e}")))?;
+            scope
+                .found
+                .merge(Redactor::new([(name.to_string(), plain.clone())]));
+            node.value = Value::Str(plain);
+            Ok(())
+        }
+        Value::Seq(items) => items
+            .iter_mut()
+            .try_for_each(|n| walk(n, name, path, scope)),
+        Value::Map(entries) => entries.iter_mut().try_for_each(|(k, v)| {
+            let key = k.key_string();
+            walk(v, &key, path, scope)
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ansible-vault encrypt_string 'play-inline-secret-88'` (ansible-core
+    /// 2.19), password `vault-test-pw-2`.
+    const DOC: &str = "pw: !vault |\n          $ANSIBLE_VAULT;1.1;AES256\n          65646233383339363931353939336636636237363963626563303835393539343961303630306461\n          3361386366353434666239656132666363366535643364380a353761323036356436313936393133\n          38626631653163356231653832303939343036313161333365303636646336636134306563333731\n          3033666132316265370a366132633561303963326131376633353339646630343866346237386439\n          62623762356531343462383630333436343739386563356132643232303430363230\n";
+
+    #[test]
+    fn vault_values_open_while_loading_and_are_secrets() {
+        let path = Path::new("no-such-dir/play.yml");
+        let (doc, found) = while_loading(Some(b"vault-test-pw-2"), || {
+            super::super::parse_str(DOC, path)
+        });
+        let doc = doc.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(doc.root.to_json()["pw"], "play-inline-secret-88");
+        assert_eq!(found.redact("x play-inline-secret-88"), "x «secret:pw»");
+
+        // No password: a load error at the value, naming the flag.
+        let (doc, _) = while_loading(None, || super::super::parse_str(DOC, path));
+        let err = doc.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.contains("play.yml:2:") && err.contains("--vault-password-file"),
+            "{err}"
+        );
+        // A wrong one says so.
+        let (doc, _) = while_loading(Some(b"wrong"), || super::super::parse_str(DOC, path));
+        assert!(doc.is_err());
+        // Outside a playbook load, vault text is left to its reader.
+        let doc = super::super::parse_str(DOC, path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(doc.root.to_json()["pw"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("$ANSIBLE_VAULT"));
+    }
+}
