@@ -428,3 +428,19 @@ fn ansible_facts_is_an_empty_mapping_until_facts_are_gathered() {
     let run = apply_json(dir.path(), &inv, &["facts.yml"]);
     run.expect_code(0);
 }
+
+/// A `template` lookup's file may use any variable, `hostvars` too, which
+/// lives in no variable layer (ansible-core's `template_deepcopy` case).
+#[test]
+fn a_template_lookup_sees_hostvars() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write_inventory(dir.path(), "h1 ansible_connection=local host_var=foo\n");
+    fs::write(dir.path().join("t.in"), "{{ hostvars['h1'].host_var }}\n").unwrap();
+    fs::write(
+        dir.path().join("site.yml"),
+        "- hosts: h1\n  gather_facts: false\n  tasks:\n    - set_fact:\n        got: \"{{ lookup('template', 't.in') }}\"\n    - assert:\n        that: got == \"foo\\n\"\n",
+    )
+    .unwrap();
+    let run = apply_json(dir.path(), &inv, &["site.yml"]);
+    run.expect_code(0);
+}

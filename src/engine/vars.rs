@@ -515,7 +515,8 @@ impl<'a> Resolver<'a> {
         // variables at run time; one that fails to render is left out, as
         // the template may never ask for it.
         if all {
-            for n in self.all_names() {
+            // `hostvars` is in no layer: it comes from its source.
+            for n in self.all_names().into_iter().chain(["hostvars".to_string()]) {
                 if !ctx.contains_key(&n) {
                     if let Some(Ok(v)) = self.resolve(&n) {
                         ctx.insert(n, v);

@@ -733,8 +733,23 @@ fn plan_module(cx: &PlanCx) -> Result<Decision, PlanError> {
 typed::module_args! {
     /// `ping`'s one argument.
     pub struct PingArgs {
-        /// What it answers with (`pong` when left out), of any type.
+        /// What it answers with (`pong` when left out): text, as ansible-core
+        /// takes it (`type: str`), so `5 / 1` answers `'5.0'`.
         data: Option<Json> ["data"],
+    }
+}
+
+/// A value as ansible-core's `str` arguments take it: Python's `str()` of a
+/// number, boolean or `None` (JSON for a list or a mapping).
+fn as_str_arg(v: Json) -> String {
+    match v {
+        Json::String(s) => s,
+        Json::Bool(b) => if b { "True" } else { "False" }.to_string(),
+        Json::Null => "None".to_string(),
+        Json::Number(n) if n.is_f64() => {
+            rprov_template::filters::py_float_repr(n.as_f64().unwrap_or_default())
+        }
+        other => other.to_string(),
     }
 }
 
@@ -748,13 +763,15 @@ typed::module_args! {
 fn plan_ping(cx: &PlanCx) -> Result<Decision, PlanError> {
     let data = PingArgs::from_cx(cx)?
         .data
-        .unwrap_or(Json::String("pong".into()));
-    if data.as_str() == Some("crash") {
+        .map_or_else(|| "pong".to_string(), as_str_arg);
+    if data == "crash" {
         return Err(PlanError::Fail("Task failed: Module failed: boom".into()));
     }
     cx.read("echo pong")?;
     Ok(Decision::Ok {
-        result: [("ping".to_string(), data)].into_iter().collect(),
+        result: [("ping".to_string(), Json::String(data))]
+            .into_iter()
+            .collect(),
         msg: None,
     })
 }
@@ -774,4 +791,21 @@ pub fn is_opaque(module: &str) -> bool {
 /// native module has.
 pub fn is_fallback(module: &str) -> bool {
     spec(module).is_none() && module.contains('.')
+}
+
+#[cfg(test)]
+mod ping_tests {
+    use super::as_str_arg;
+    use serde_json::json;
+
+    /// ansible-core's `str` argument of a template's value: Python's
+    /// `str()` (its targets assert `ping == '5.0'` for `5 / 1`).
+    #[test]
+    fn ping_data_is_text_as_python_writes_it() {
+        assert_eq!(as_str_arg(json!(5.0)), "5.0");
+        assert_eq!(as_str_arg(json!(5)), "5");
+        assert_eq!(as_str_arg(json!(true)), "True");
+        assert_eq!(as_str_arg(json!(null)), "None");
+        assert_eq!(as_str_arg(json!("pong")), "pong");
+    }
 }

@@ -133,7 +133,7 @@ pub(crate) fn as_text(value: &Value) -> Result<String, Error> {
 /// Python's `repr()` of a float: the shortest text that reads back the
 /// same, in fixed notation for exponents -4 to 15 (`1.0`, `0.0001`) and
 /// scientific otherwise (`1e+16`, `1.5e-05`), as `str(x)` prints it.
-pub(crate) fn py_float_repr(x: f64) -> String {
+pub fn py_float_repr(x: f64) -> String {
     if x.is_nan() {
         return "nan".into();
     }
