@@ -16,7 +16,13 @@ pub fn as_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::String(s) => parse_bool(s),
-        Value::Number(n) => n.as_i64().map(|i| i != 0),
+        // Only 0 and 1 (0.0 and 1.0), as ansible-core's `boolean()`: a 7 is
+        // a mistake, not `true`.
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f == 0.0 => Some(false),
+            Some(f) if f == 1.0 => Some(true),
+            _ => None,
+        },
         Value::Null => Some(false),
         _ => None,
     }
@@ -44,5 +50,9 @@ mod tests {
         assert_eq!(parse_bool("no"), Some(false));
         assert_eq!(parse_bool("maybe"), None);
         assert_eq!(as_bool(&serde_json::json!(1)), Some(true));
+        assert_eq!(as_bool(&serde_json::json!(0.0)), Some(false));
+        // ansible-core: "The value '7' is not a valid boolean."
+        assert_eq!(as_bool(&serde_json::json!(7)), None);
+        assert_eq!(as_bool(&serde_json::json!(2.0)), None);
     }
 }

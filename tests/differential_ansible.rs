@@ -913,6 +913,8 @@ fn role_argument_specs_as_ansible() {
         errors.contains("value of mode must be one of: fast, safe, got: slow"),
         "{errors}"
     );
+    assert_eq!(out.read("checked-9090"), "9090 slow\n");
+    assert_eq!(out.read("bool_errors"), "1 True\n");
 }
 
 #[test]

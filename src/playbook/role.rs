@@ -70,6 +70,9 @@ pub struct RoleRequest {
     /// false for `include_role` and dependencies (which are visible through
     /// the role that depends on them).
     pub public: bool,
+    /// Whether the role's argument specs are checked before its tasks
+    /// (`rolespec_validate`, true unless an import or include says no).
+    pub validate: bool,
     /// The dep chain: the roles that brought this one in, outermost first.
     pub parents: Vec<Arc<RoleData>>,
     /// The roles whose tasks imported this one, nearest first.
@@ -88,6 +91,7 @@ impl RoleRequest {
             defaults_from: "main".into(),
             once: true,
             public: true,
+            validate: true,
             parents: Vec::new(),
             imported_by: Vec::new(),
         }
@@ -379,8 +383,11 @@ impl RoleLoader {
             in_handlers: false,
         };
         let params = &instance.own.params;
-        if let Some(validation) = argument_spec_task(&path, meta.as_ref(), &req.tasks_from, params)?
-        {
+        let validation = match req.validate {
+            true => argument_spec_task(&path, meta.as_ref(), &req.tasks_from, params)?,
+            false => None,
+        };
+        if let Some(validation) = validation {
             let doc = yaml::parse_str(&validation.text, &validation.file)?;
             tasks.extend(super::task::parse_task_list(&doc, &doc.root, &scope)?);
         }

@@ -959,6 +959,9 @@ fn expand_role(
             Some(v) => crate::truthy::as_bool(v) == Some(true),
             None => module == "import_role",
         },
+        validate: args
+            .get("rolespec_validate")
+            .is_none_or(|v| crate::truthy::as_bool(v) != Some(false)),
         // Imported from a role's tasks, the role is that role's dependent.
         parents: scope
             .role
