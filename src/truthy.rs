@@ -19,8 +19,8 @@ pub fn as_bool(v: &Value) -> Option<bool> {
         // Only 0 and 1 (0.0 and 1.0), as ansible-core's `boolean()`: a 7 is
         // a mistake, not `true`.
         Value::Number(n) => match n.as_f64() {
-            Some(f) if f == 0.0 => Some(false),
-            Some(f) if f == 1.0 => Some(true),
+            Some(0.0) => Some(false),
+            Some(1.0) => Some(true),
             _ => None,
         },
         Value::Null => Some(false),
