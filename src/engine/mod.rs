@@ -107,6 +107,14 @@ pub struct Shared {
     batch: std::sync::atomic::AtomicUsize,
 }
 
+/// How the run's lookups read controller files: ansible-vault files
+/// decrypted with the run's vault password, as `copy` decrypts them.
+fn lookup_context(vault_password: Option<Vec<u8>>) -> rprov_template::lookup::LookupContext {
+    rprov_template::lookup::LookupContext::with_plaintext(move |bytes| {
+        crate::modules::vault_plaintext(bytes, vault_password.as_deref())
+    })
+}
+
 impl Shared {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -132,7 +140,9 @@ impl Shared {
             connection_default,
             inventory: std::sync::RwLock::new(Arc::new(inventory)),
             playbook,
-            templater: Templater::new(),
+            templater: Templater::new().with_lookup_context(lookup_context(
+                vault_password.clone(),
+            )),
             names: NamesCache::default(),
             opts,
             reporter,

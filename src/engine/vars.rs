@@ -64,14 +64,28 @@ impl NamesCache {
         if source.contains('[') && source.contains(':') {
             names.extend(maybe_sliced(source));
         }
-        // The `first_found` and `file` lookups search from the role and the
-        // playbook, `pipe` and `lines` run from the playbook's directory:
-        // they read these two, which the template itself does not name.
-        if ["first_found", "file", "fileglob", "pipe", "lines"]
-            .iter()
-            .any(|l| source.contains(l))
+        // The `first_found`, `file`, `unvault` and `ini` lookups search from
+        // the role and the playbook, `pipe` and `lines` run from the
+        // playbook's directory: they read these two, which the template
+        // itself does not name.
+        if [
+            "first_found",
+            "file",
+            "fileglob",
+            "pipe",
+            "lines",
+            "unvault",
+            "'ini'",
+            "\"ini\"",
+        ]
+        .iter()
+        .any(|l| source.contains(l))
         {
             names.extend(["role_path".to_string(), "playbook_dir".to_string()]);
+        }
+        // `inventory_hostnames` matches its patterns against `groups`.
+        if source.contains("inventory_hostnames") {
+            names.push("groups".to_string());
         }
         // `lookup('vars', 'name')` names its variables in text: each quoted
         // word that could be a variable's name is asked for too (one that

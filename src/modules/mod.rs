@@ -15,6 +15,7 @@ pub mod change;
 pub(crate) mod command;
 pub use command::NOT_FOUND_MARK;
 mod copy;
+pub(crate) use copy::vault_plaintext;
 mod copy_tree;
 mod cron;
 mod deb822_repository;
