@@ -91,7 +91,7 @@ fn template_options_vault_source_and_environment_over_ssh() {
     // Play environment under block and task environment, the inner one winning.
     assert_eq!(
         fs::read_to_string(base.join("env.txt")).expect("env.txt"),
-        "play task |play play block\n"
+        "play task |play play block|unset kept last\n"
     );
 
     // Second run: nothing changes.
