@@ -1195,3 +1195,17 @@ fn templated_ignore_errors_as_ansible() {
     });
     assert_eq!(out.read("out.txt"), "True True True\n");
 }
+
+/// `loop_control: break_when` stops a loop after the first item whose
+/// conditions hold, seeing the item and its registered result.
+#[test]
+fn loop_break_when_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "break_when",
+        prepare: empty_root,
+        min_changed: 2,
+    });
+    assert_eq!(out.read("summary"), "2 a,b\n");
+    assert!(out.tree.contains_key(Path::new("f2")));
+    assert!(!out.tree.contains_key(Path::new("f3")));
+}

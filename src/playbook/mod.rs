@@ -297,6 +297,10 @@ pub struct Task {
     pub loop_label: Option<String>,
     /// `loop_control: pause`: seconds to wait between loop items.
     pub loop_pause: f64,
+    /// `loop_control: break_when`: conditions evaluated after each item
+    /// (with the item and the registered result of it); when all hold, the
+    /// loop stops there, as in ansible-core 2.18+.
+    pub loop_break_when: Vec<String>,
     pub register: Option<String>,
     pub changed_when: Option<Vec<String>>,
     pub failed_when: Option<Vec<String>>,
