@@ -6,6 +6,7 @@
 //! never holds up a fast one between tasks.
 
 mod abort;
+pub(crate) mod custom_stats;
 mod defined;
 mod host;
 mod interrupt;
@@ -52,6 +53,9 @@ pub struct RunOptions {
     pub timings: bool,
     /// `--max-loop-items`: the most items a task's loop may have.
     pub max_loop_items: usize,
+    /// ansible.cfg's `show_custom_stats`: the recap is followed by what
+    /// `set_stats` gathered.
+    pub show_custom_stats: bool,
     /// Connection variables from ansible.cfg and `ANSIBLE_*`, for hosts that
     /// do not set them.
     pub connection_defaults: crate::ansible_cfg::ConnectionDefaults,
@@ -105,6 +109,8 @@ pub struct Shared {
     /// The `serial` batch of the play running now (batches run one after
     /// another): run_once runs once per batch.
     batch: std::sync::atomic::AtomicUsize,
+    /// What `set_stats` gathered, shown after the recap.
+    pub custom_stats: custom_stats::CustomStats,
 }
 
 /// How the run's lookups read controller files: ansible-vault files
@@ -161,6 +167,7 @@ impl Shared {
             connecting,
             interrupt: interrupt::Interrupt::default(),
             batch: Default::default(),
+            custom_stats: Default::default(),
         }
     }
 
@@ -554,6 +561,13 @@ pub async fn run(
     if let Some(signo) = interrupted {
         shared.reporter.interrupted(interrupt::name(signo));
     }
-    shared.reporter.recap(&stats, elapsed, timings);
+    let custom = shared.custom_stats.snapshot();
+    shared.reporter.recap(
+        &stats,
+        elapsed,
+        timings,
+        custom.as_ref(),
+        shared.opts.show_custom_stats,
+    );
     RunOutcome { stats, interrupted }
 }

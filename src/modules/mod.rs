@@ -218,6 +218,7 @@ pub static SPECS: &[ModuleSpec] = &[
         local typed crate::engine::local_args::ValidateArgumentSpec
     ),
     spec!("pause", local typed crate::engine::local_args::Pause),
+    spec!("set_stats", local typed crate::engine::local_args::SetStats),
     spec!("include_vars", local free typed crate::engine::local_args::IncludeVars),
     spec!("group_by", local typed crate::engine::local_args::GroupBy),
     ModuleSpec {
