@@ -95,9 +95,9 @@ fn added(old: &Json, new: &Json) -> Option<Json> {
                 serde_json::Number::from_f64(a.as_f64()? + b.as_f64()?).map(Json::Number)
             }
         }
-        (Json::Number(a), Json::Bool(b)) if !a.is_f64() => {
-            a.as_i64().and_then(|x| x.checked_add(i64::from(*b)).map(Json::from))
-        }
+        (Json::Number(a), Json::Bool(b)) if !a.is_f64() => a
+            .as_i64()
+            .and_then(|x| x.checked_add(i64::from(*b)).map(Json::from)),
         (Json::Bool(a), Json::Bool(b)) => Some(Json::from(i64::from(*a) + i64::from(*b))),
         _ => None,
     }
@@ -130,7 +130,11 @@ mod tests {
     fn aggregates_as_ansible() {
         let s = CustomStats::default();
         assert_eq!(s.snapshot(), None);
-        s.record(None, &map(json!({"n": 10, "t": "a", "l": [1], "m": {"x": {"y": 1}}})), true);
+        s.record(
+            None,
+            &map(json!({"n": 10, "t": "a", "l": [1], "m": {"x": {"y": 1}}})),
+            true,
+        );
         s.record(
             None,
             &map(json!({"n": 15, "t": "b", "l": [2], "m": {"x": {"z": 2}}})),

@@ -146,9 +146,7 @@ impl Shared {
             connection_default,
             inventory: std::sync::RwLock::new(Arc::new(inventory)),
             playbook,
-            templater: Templater::new().with_lookup_context(lookup_context(
-                vault_password.clone(),
-            )),
+            templater: Templater::new().with_lookup_context(lookup_context(vault_password.clone())),
             names: NamesCache::default(),
             opts,
             reporter,

@@ -84,7 +84,11 @@ fn one_line(v: &Json) -> String {
             Json::Object(m) => {
                 let mut keys: Vec<&String> = m.keys().collect();
                 keys.sort();
-                Json::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+                Json::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&m[k])))
+                        .collect(),
+                )
             }
             Json::Array(a) => Json::Array(a.iter().map(sorted).collect()),
             other => other.clone(),

@@ -846,13 +846,23 @@ fn unvault_lookup_reads_through_the_runs_decryption() {
     });
     let t = Templater::new().with_lookup_context(cx);
     let r = |s: &str| t.render_str(s, &ctx);
-    assert_eq!(r("{{ lookup('unvault', 'secret') }}").unwrap(), json!("decrypted\n"));
-    assert_eq!(r("{{ lookup('unvault', 'plain') }}").unwrap(), json!("foo: bar\n"));
+    assert_eq!(
+        r("{{ lookup('unvault', 'secret') }}").unwrap(),
+        json!("decrypted\n")
+    );
+    assert_eq!(
+        r("{{ lookup('unvault', 'plain') }}").unwrap(),
+        json!("foo: bar\n")
+    );
     // `file` decrypts too (and strips, as ever).
-    assert_eq!(r("{{ lookup('file', 'secret') }}").unwrap(), json!("decrypted"));
+    assert_eq!(
+        r("{{ lookup('file', 'secret') }}").unwrap(),
+        json!("decrypted")
+    );
     let e = r("{{ lookup('unvault', 'missing') }}").unwrap_err();
     assert!(
-        e.message.contains("Unable to find file matching \"missing\""),
+        e.message
+            .contains("Unable to find file matching \"missing\""),
         "{}",
         e.message
     );
@@ -876,7 +886,10 @@ fn ini_lookup() {
     std::fs::write(dir.path().join("l1.ini"), b"[global]\nk=\xe9t\xe9\n").unwrap();
     let ctx = json!({"playbook_dir": dir.path().to_string_lossy()});
     let r = |s: &str| t().render_str(s, &ctx);
-    assert_eq!(r("{{ lookup('ini', 'value2', file='a.ini') }}").unwrap(), json!("two"));
+    assert_eq!(
+        r("{{ lookup('ini', 'value2', file='a.ini') }}").unwrap(),
+        json!("two")
+    );
     assert_eq!(
         r("{{ lookup('ini', 'value1', section='s', file='a.ini') }}").unwrap(),
         json!("s1")
@@ -902,9 +915,18 @@ fn ini_lookup() {
         json!("été")
     );
     for (template, words) in [
-        ("{{ lookup('ini', 'x', section='missing', file='a.ini') }}", "No section 'missing' in 'a.ini'."),
-        ("{{ lookup('ini', 'file=a.ini', 'x') }}", "No key to look up was provided as first term within string inline options: file=a.ini"),
-        ("{{ lookup('ini', 'invalid=option') }}", "'invalid' is not a valid option."),
+        (
+            "{{ lookup('ini', 'x', section='missing', file='a.ini') }}",
+            "No section 'missing' in 'a.ini'.",
+        ),
+        (
+            "{{ lookup('ini', 'file=a.ini', 'x') }}",
+            "No key to look up was provided as first term within string inline options: file=a.ini",
+        ),
+        (
+            "{{ lookup('ini', 'invalid=option') }}",
+            "'invalid' is not a valid option.",
+        ),
     ] {
         let e = r(template).unwrap_err();
         assert!(e.message.contains(words), "{template}: {}", e.message);
@@ -922,11 +944,29 @@ fn inventory_hostnames_lookup() {
         "g2": ["t3", "t200"],
     }});
     let r = |s: &str| t().render_str(s, &ctx).unwrap();
-    assert_eq!(r("{{ query('inventory_hostnames', 'g1') }}"), json!(["t1", "t3", "t2"]));
-    assert_eq!(r("{{ query('inventory_hostnames', 'g1:!t3') }}"), json!(["t1", "t2"]));
-    assert_eq!(r("{{ query('inventory_hostnames', 'g1:&g2') }}"), json!(["t3"]));
-    assert_eq!(r("{{ query('inventory_hostnames', 't?') }}"), json!(["t1", "t3", "t2"]));
-    assert_eq!(r("{{ query('inventory_hostnames', 'all', '!g1') }}"), json!(["n1", "t200"]));
+    assert_eq!(
+        r("{{ query('inventory_hostnames', 'g1') }}"),
+        json!(["t1", "t3", "t2"])
+    );
+    assert_eq!(
+        r("{{ query('inventory_hostnames', 'g1:!t3') }}"),
+        json!(["t1", "t2"])
+    );
+    assert_eq!(
+        r("{{ query('inventory_hostnames', 'g1:&g2') }}"),
+        json!(["t3"])
+    );
+    assert_eq!(
+        r("{{ query('inventory_hostnames', 't?') }}"),
+        json!(["t1", "t3", "t2"])
+    );
+    assert_eq!(
+        r("{{ query('inventory_hostnames', 'all', '!g1') }}"),
+        json!(["n1", "t200"])
+    );
     assert_eq!(r("{{ query('inventory_hostnames', 'nosuch') }}"), json!([]));
-    assert_eq!(r("{{ lookup('inventory_hostnames', 'g2') }}"), json!("t3,t200"));
+    assert_eq!(
+        r("{{ lookup('inventory_hostnames', 'g2') }}"),
+        json!("t3,t200")
+    );
 }

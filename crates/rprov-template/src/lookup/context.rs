@@ -48,11 +48,11 @@ impl LookupContext {
             .map_err(|e| e.to_string())?;
         match &self.plaintext {
             Some(plaintext) => Ok(plaintext(&bytes)?.unwrap_or(bytes)),
-            None if bytes.trim_ascii_start().starts_with(b"$ANSIBLE_VAULT;") => {
-                Err("it is encrypted with ansible-vault and no vault password was given \
+            None if bytes.trim_ascii_start().starts_with(b"$ANSIBLE_VAULT;") => Err(
+                "it is encrypted with ansible-vault and no vault password was given \
                      (pass --vault-password-file)"
-                    .to_string())
-            }
+                    .to_string(),
+            ),
             None => Ok(bytes),
         }
     }

@@ -64,7 +64,11 @@ impl Options {
     /// Sets option `name` from `value` (as Ansible's `set_option`, with the
     /// option's type).
     fn set(&mut self, name: &str, value: &Value) -> Result<(), Error> {
-        let text = || value.as_str().map_or_else(|| value.to_string(), str::to_string);
+        let text = || {
+            value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_string)
+        };
         match name {
             "type" => {
                 let t = text();
@@ -166,12 +170,8 @@ pub(super) fn run(
             }
         }
 
-        let path = find_file(state, "files", &opts.file).ok_or_else(|| {
-            fail(format!(
-                "Unable to find '{}' in expected paths",
-                opts.file
-            ))
-        })?;
+        let path = find_file(state, "files", &opts.file)
+            .ok_or_else(|| fail(format!("Unable to find '{}' in expected paths", opts.file)))?;
         let contents = cx
             .read_text(&path, Some(&opts.encoding))
             .map_err(|e| fail(format!("cannot read '{}': {e}", opts.file)))?;
@@ -182,12 +182,7 @@ pub(super) fn run(
             parser.read(&contents, &opts.file)?;
         }
 
-        let no_section = || {
-            fail(format!(
-                "No section '{}' in '{}'.",
-                opts.section, opts.file
-            ))
-        };
+        let no_section = || fail(format!("No section '{}' in '{}'.", opts.section, opts.file));
         if opts.regex {
             let re = fancy_regex::Regex::new(&format!("^(?:{key})")).map_err(|e| {
                 fail(format!(
@@ -509,7 +504,10 @@ impl Parser {
                         .map(|c| c + 2)
                         .filter(|&c| c > 2 && rest[c + 1..].starts_with('s'))
                         .ok_or_else(|| {
-                            fail(format!("bad interpolation variable reference {}", py_repr(rest)))
+                            fail(format!(
+                                "bad interpolation variable reference {}",
+                                py_repr(rest)
+                            ))
                         })?;
                     let name = self.optionxform(&rest[2..close]);
                     rest = &rest[close + 2..];
@@ -597,7 +595,10 @@ mod tests {
         assert_eq!(get(&p, "a", "key"), Some(Some("v1".into())));
         assert_eq!(get(&p, "a", "KEY"), Some(Some("v1".into())));
         assert_eq!(get(&p, "a", "path"), Some(Some("/srv/x".into())));
-        assert_eq!(get(&p, "a", "multi"), Some(Some("one\ntwo\n\nthree".into())));
+        assert_eq!(
+            get(&p, "a", "multi"),
+            Some(Some("one\ntwo\n\nthree".into()))
+        );
         assert_eq!(get(&p, "a", "pct"), Some(Some("100%".into())));
         assert_eq!(get(&p, "a", "base"), Some(Some("/srv".into())));
         assert!(matches!(p.get("a", "nope"), Lookup::NoOption));
@@ -631,7 +632,10 @@ mod tests {
     fn interpolation_can_be_off_and_fails_as_configparser() {
         let text = "[g]\nExec=/bin/program run %u\n";
         let p = parsed(text, |p| p.interpolation = false).unwrap();
-        assert_eq!(get(&p, "g", "exec"), Some(Some("/bin/program run %u".into())));
+        assert_eq!(
+            get(&p, "g", "exec"),
+            Some(Some("/bin/program run %u".into()))
+        );
         let p = parsed(text, |_| {}).unwrap();
         let Lookup::Found(Err(e)) = p.get("g", "exec") else {
             panic!("interpolation of a lone % must fail");
@@ -654,7 +658,12 @@ mod tests {
     fn inline_options_split_as_ansible() {
         assert_eq!(
             parse_params("value[1-2]        section=value_section file=lookup.ini re=true"),
-            ["value[1-2]", "section=value_section", "file=lookup.ini", "re=true"]
+            [
+                "value[1-2]",
+                "section=value_section",
+                "file=lookup.ini",
+                "re=true"
+            ]
         );
         assert_eq!(
             parse_params("a key  file=my file.ini"),

@@ -13,7 +13,11 @@
 //! `sequence` and `random_choice` (what the `with_<name>` loops of the same
 //! names iterate over), `varnames` (the names of variables matching a
 //! regular expression), `csvfile` (a column of a controller CSV file, see
-//! [`csvfile`]), `password` (a random password kept in a controller file,
+//! [`csvfile`]), `ini` (a value of a controller INI or properties file, see
+//! [`ini`]), `unvault` (a controller file's text, decrypted when
+//! ansible-vault encrypted it: `file` decrypts too, see [`LookupContext`]),
+//! `inventory_hostnames` (the hosts a host pattern selects among the
+//! `groups` variable), `password` (a random password kept in a controller file,
 //! see [`password`]) and `template` (a template file rendered with the
 //! task's variables, see [`template`]). A name may carry `ansible.builtin.`. Any other name
 //! is an error naming the supported ones, rather than a silent empty string.
@@ -200,7 +204,10 @@ fn run(
             .map(|t| {
                 let path = text(t)?;
                 let found = find_file(state, "files", &path).ok_or_else(|| {
-                    lookup_error("unvault", format!("Unable to find file matching \"{path}\""))
+                    lookup_error(
+                        "unvault",
+                        format!("Unable to find file matching \"{path}\""),
+                    )
                 })?;
                 cx.read_text(&found, None)
                     .map(Value::from)
