@@ -103,6 +103,11 @@ impl NamesCache {
         {
             names.push(ALL_NAMES.to_string());
         }
+        // A `template` lookup's file may read other hosts' variables too
+        // (`hostvars`, which no layer holds).
+        if source.contains("'template'") || source.contains("\"template\"") {
+            names.push(format!("{MAYBE}hostvars"));
+        }
         names.sort();
         names.dedup();
         let names = Arc::new(names);
@@ -633,6 +638,21 @@ mod tests {
     /// A sliced variable reaches the template (minijinja alone names no
     /// `key` in `key[:-7]`); a name only maybe used that fails to render is
     /// left out, not an error.
+    /// Lookups that read what the template does not name get it: where
+    /// files are looked for, `groups` for host patterns, `hostvars` for a
+    /// template file.
+    #[test]
+    fn lookups_ask_for_what_they_read() {
+        let t = Templater::new();
+        let cache = NamesCache::default();
+        let has = |src: &str, name: &str| cache.names(&t, src, false).contains(&name.to_string());
+        assert!(has("{{ lookup('unvault', 'f') }}", "playbook_dir"));
+        assert!(has("{{ lookup('ini', 'k', section='s') }}", "role_path"));
+        assert!(has("{{ query('inventory_hostnames', 'all') }}", "groups"));
+        assert!(has("{{ lookup('template', 't.j2') }}", "?hostvars"));
+        assert!(!has("{{ lookup('env', 'HOME') }}", "groups"));
+    }
+
     #[test]
     fn a_sliced_variable_is_given_to_the_template() {
         let t = Templater::new();

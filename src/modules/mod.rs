@@ -743,10 +743,15 @@ typed::module_args! {
 /// `ping` answers with its `data`; `data: crash` fails the task, as
 /// ansible-core's ping raises an exception for it (its documented way to
 /// exercise a module failure), in the words ansible-core 2.19 reports.
+/// `data` is a `str` argument there: a number or boolean answers as Python's
+/// `str()` of it (`5.0`, `True`).
 fn plan_ping(cx: &PlanCx) -> Result<Decision, PlanError> {
-    let data = PingArgs::from_cx(cx)?
-        .data
-        .unwrap_or(Json::String("pong".into()));
+    let data = match PingArgs::from_cx(cx)?.data {
+        None => Json::String("pong".into()),
+        Some(Json::Bool(b)) => Json::String(if b { "True" } else { "False" }.into()),
+        Some(Json::Number(n)) => Json::String(n.to_string()),
+        Some(other) => other,
+    };
     if data.as_str() == Some("crash") {
         return Err(PlanError::Fail("Task failed: Module failed: boom".into()));
     }
@@ -771,4 +776,29 @@ pub fn is_opaque(module: &str) -> bool {
 /// native module has.
 pub fn is_fallback(module: &str) -> bool {
     spec(module).is_none() && module.contains('.')
+}
+
+#[cfg(test)]
+mod ping_tests {
+    use serde_json::json;
+
+    use super::{testing, Decision};
+
+    /// ansible-core's ping takes `data` as a `str`: a number or boolean
+    /// comes back as Python's `str()` of it.
+    #[test]
+    fn ping_answers_its_data_as_text() {
+        for (data, answer) in [
+            (json!(5.0), json!("5.0")),
+            (json!(5), json!("5")),
+            (json!(true), json!("True")),
+            (json!("hi"), json!("hi")),
+        ] {
+            let d = testing::run("ping", json!({ "data": data }), |_| None);
+            let Ok(Decision::Ok { result, .. }) = d else {
+                panic!("ping {data}: {d:?}");
+            };
+            assert_eq!(result["ping"], answer);
+        }
+    }
 }

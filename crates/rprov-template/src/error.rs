@@ -102,7 +102,10 @@ impl TemplateError {
         };
         let message = match (kind, detail.is_empty()) {
             (TemplateErrorKind::Syntax, false) => format!("syntax error: {detail}"),
-            (_, false) => detail.to_string(),
+            (_, false) => match zero_division(detail) {
+                Some(python) => format!("{detail}: ZeroDivisionError: {python}"),
+                None => detail.to_string(),
+            },
             (_, true) => err.kind().to_string(),
         };
         TemplateError {
@@ -113,4 +116,28 @@ impl TemplateError {
             origin: origin.map(str::to_string),
         }
     }
+}
+
+/// Python's words for a division by zero that minijinja reports as
+/// `unable to calculate 5 / 0` (Jinja2 raises Python's `ZeroDivisionError`,
+/// and playbooks look for its text, `division by zero`); `None` for any
+/// other message.
+fn zero_division(detail: &str) -> Option<&'static str> {
+    let calc = detail.strip_prefix("unable to calculate ")?;
+    let (lhs, op, rhs) = ["//", "/", "%"].iter().find_map(|op| {
+        let (l, r) = calc.split_once(&format!(" {op} "))?;
+        Some((l, *op, r))
+    })?;
+    rhs.parse::<f64>().ok().filter(|z| *z == 0.0)?;
+    let float = [lhs, rhs]
+        .iter()
+        .any(|n| n.contains(['.', 'e', 'E']) || n.contains("inf") || n.contains("nan"));
+    Some(match (op, float) {
+        ("/", false) => "division by zero",
+        ("/", true) => "float division by zero",
+        ("//", false) => "integer division or modulo by zero",
+        ("//", true) => "float floor division by zero",
+        ("%", false) => "integer modulo by zero",
+        _ => "float modulo",
+    })
 }

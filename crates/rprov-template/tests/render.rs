@@ -854,10 +854,21 @@ fn unvault_lookup_reads_through_the_runs_decryption() {
         r("{{ lookup('unvault', 'plain') }}").unwrap(),
         json!("foo: bar\n")
     );
-    // `file` decrypts too (and strips, as ever).
+    // `file` decrypts too (and strips, as ever), and so does `template`
+    // (the file found in `templates/` here).
     assert_eq!(
         r("{{ lookup('file', 'secret') }}").unwrap(),
         json!("decrypted")
+    );
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    std::fs::write(
+        dir.path().join("templates/secret.j2"),
+        "$ANSIBLE_VAULT;1.1;AES256\n3132\n",
+    )
+    .unwrap();
+    assert_eq!(
+        r("{{ lookup('template', 'secret.j2') }}").unwrap(),
+        json!("decrypted\n")
     );
     let e = r("{{ lookup('unvault', 'missing') }}").unwrap_err();
     assert!(
@@ -969,4 +980,22 @@ fn inventory_hostnames_lookup() {
         r("{{ lookup('inventory_hostnames', 'g2') }}"),
         json!("t3,t200")
     );
+}
+
+/// A division by zero says Python's words too, as Jinja2's
+/// `ZeroDivisionError` does in ansible-core (CPython 3.11's messages).
+#[test]
+fn division_by_zero_in_pythons_words() {
+    for (expr, words) in [
+        ("{{ 5 / 0 }}", "ZeroDivisionError: division by zero"),
+        ("{{ 5.0 / 0 }}", "ZeroDivisionError: float division by zero"),
+        (
+            "{{ 5 // 0 }}",
+            "ZeroDivisionError: integer division or modulo by zero",
+        ),
+        ("{{ 5 % 0 }}", "ZeroDivisionError: integer modulo by zero"),
+    ] {
+        let e = t().render_str(expr, &json!({})).unwrap_err();
+        assert!(e.message.ends_with(words), "{expr}: {}", e.message);
+    }
 }

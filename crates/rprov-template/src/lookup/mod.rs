@@ -217,7 +217,7 @@ fn run(
         "ini" => ini::run(state, cx, terms, kwargs),
         "inventory_hostnames" => inventory_hostnames(state, terms),
         "varnames" => varnames(state, terms),
-        "template" => template::run(state, terms, kwargs),
+        "template" => template::run(state, cx, terms, kwargs),
         "csvfile" => csvfile::run(state, terms, kwargs),
         "password" => password::run(state, terms, kwargs),
         "first_found" => first_found(state, terms, kwargs),
