@@ -72,9 +72,8 @@ pub(super) fn decode(bytes: Vec<u8>, encoding: &str) -> Result<String, String> {
     let name = encoding.trim().to_ascii_lowercase().replace('_', "-");
     let not_text = || format!("it is not valid {encoding} text");
     match name.as_str() {
-        "utf-8" | "utf8" | "u8" | "utf" | "cp65001" => {
-            String::from_utf8(bytes).map_err(|_| not_text())
-        }
+        "utf-8" | "utf8" | "u8" | "utf" | "cp65001" => String::from_utf8(bytes)
+            .map_err(|_| "it is not UTF-8 text; use `copy` for binary files".to_string()),
         "ascii" | "us-ascii" | "646" => {
             if bytes.is_ascii() {
                 String::from_utf8(bytes).map_err(|_| not_text())
