@@ -506,6 +506,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         limit: args.limit.clone(),
         timings: args.timings,
         max_loop_items: args.max_loop_items,
+        show_custom_stats: cfg.show_custom_stats.as_ref().is_some_and(|s| s.value),
     };
     let hosts_in_run = plays_hosts
         .iter()

@@ -91,7 +91,7 @@ fn template_options_vault_source_and_environment_over_ssh() {
     // Play environment under block and task environment, the inner one winning.
     assert_eq!(
         fs::read_to_string(base.join("env.txt")).expect("env.txt"),
-        "play task |play play block\n"
+        "play task |play play block|unset kept last\n"
     );
 
     // Second run: nothing changes.
@@ -425,4 +425,63 @@ fn connect_limit_lets_hosts_log_in_in_turn() {
         "{}",
         refused.dump()
     );
+}
+
+/// `set_stats` gathers the run's values (summed and joined over hosts) and
+/// each host's; `show_custom_stats` prints them after the recap as
+/// ansible-core's default callback does, and `--output json` has them
+/// before the recap line.
+#[test]
+fn set_stats_are_shown_after_the_recap() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = local_hosts(work.path(), &["a", "b"]);
+    let args = |extra: &[&str]| {
+        let mut v = vec![
+            "apply".to_string(),
+            "-i".into(),
+            inv.display().to_string(),
+            "--forks".into(),
+            "1".into(),
+            "set_stats.yml".into(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = common::rprov_env(&dir(), args(&[]), &[("ANSIBLE_SHOW_CUSTOM_STATS", "yes")]);
+    run.expect_code(0);
+    let shown = run
+        .stdout
+        .split("CUSTOM STATS\n")
+        .nth(1)
+        .unwrap_or_default();
+    // Python's `json.dumps(indent=1)` without its newlines; the names in
+    // the order the hosts ran.
+    let names = if run.stdout.find("ok       [a]") < run.stdout.find("ok       [b]") {
+        r#"[  "a",  "b" ]"#
+    } else {
+        r#"[  "b",  "a" ]"#
+    };
+    assert_eq!(
+        shown,
+        format!(
+            "\ta: {{ \"mine\": \"a\"}}\n\tb: {{ \"mine\": \"b\"}}\n\n\tRUN: {{ \"names\": {names}, \"total\": 20}}\n"
+        ),
+        "{}",
+        run.dump()
+    );
+    // Not shown without the setting.
+    let run = rprov(&dir(), args(&[]));
+    run.expect_code(0);
+    assert!(!run.stdout.contains("CUSTOM STATS"), "{}", run.dump());
+    // In JSON, whatever the setting.
+    let run = rprov(&dir(), args(&["--output", "json"]));
+    run.expect_code(0);
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("\"custom_stats\""))
+        .unwrap_or_else(|| panic!("no custom_stats line\n{}", run.dump()));
+    let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+    assert_eq!(v["stats"]["_run"]["total"], 20, "{line}");
+    assert_eq!(v["stats"]["a"]["mine"], "a", "{line}");
 }

@@ -1293,3 +1293,17 @@ fn without_error_blocks(text: &str) -> String {
     }
     out
 }
+
+/// `loop_control: break_when` stops a loop after the first item whose
+/// conditions hold, seeing the item and its registered result.
+#[test]
+fn loop_break_when_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "break_when",
+        prepare: empty_root,
+        min_changed: 2,
+    });
+    assert_eq!(out.read("summary"), "2 a,b\n");
+    assert!(out.tree.contains_key(Path::new("f2")));
+    assert!(!out.tree.contains_key(Path::new("f3")));
+}

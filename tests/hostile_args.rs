@@ -77,6 +77,7 @@ fn base_args(module: &str, dir: &Path) -> Value {
         "assert" => json!({"that": ["true"]}),
         "validate_argument_spec" => json!({"argument_spec": {"x": {"type": "str"}}}),
         "set_fact" => json!({"x": 1}),
+        "set_stats" => json!({"data": {"x": 1}}),
         "include_vars" => json!({"file": "/dev/null"}),
         "group_by" => json!({"key": "rprov-hostile-group"}),
         "add_host" => json!({"name": "rprov-hostile-added"}),

@@ -168,6 +168,14 @@ pub const FORCE_HANDLERS: Key = key(
     &["ANSIBLE_FORCE_HANDLERS"],
     Kind::Bool,
 );
+/// Whether the recap is followed by the `set_stats` values, as
+/// ansible-core's default callback's `show_custom_stats`.
+pub const SHOW_CUSTOM_STATS: Key = key(
+    "show_custom_stats",
+    &[("defaults", "show_custom_stats")],
+    &["ANSIBLE_SHOW_CUSTOM_STATS"],
+    Kind::Bool,
+);
 pub const SSH_ARGS: Key = key(
     "ssh_args",
     &[("ssh_connection", "ssh_args")],
@@ -207,6 +215,7 @@ pub const ALL: &[&Key] = &[
     &GATHERING,
     &ANY_ERRORS_FATAL,
     &FORCE_HANDLERS,
+    &SHOW_CUSTOM_STATS,
     &SSH_ARGS,
     &SSH_COMMON_ARGS,
     &SSH_EXTRA_ARGS,
@@ -272,7 +281,6 @@ const INTERNAL_KEYS: &[(&str, &str)] = &[
     ("defaults", "remote_tmp"),
     ("defaults", "retry_files_enabled"),
     ("defaults", "retry_files_save_path"),
-    ("defaults", "show_custom_stats"),
     ("defaults", "stdout_callback"),
     ("defaults", "system_warnings"),
     ("defaults", "target_log_info"),

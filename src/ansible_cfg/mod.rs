@@ -96,6 +96,7 @@ pub struct AnsibleConfig {
     pub gathering: Option<Setting<Gathering>>,
     pub any_errors_fatal: Option<Setting<bool>>,
     pub force_handlers: Option<Setting<bool>>,
+    pub show_custom_stats: Option<Setting<bool>>,
     pub ssh_args: Option<Setting<String>>,
     pub ssh_common_args: Option<Setting<String>>,
     pub ssh_extra_args: Option<Setting<String>>,
@@ -181,6 +182,7 @@ impl AnsibleConfig {
         let gathering = r.string(&keys::GATHERING)?;
         let any_errors_fatal = r.boolean(&keys::ANY_ERRORS_FATAL)?;
         let force_handlers = r.boolean(&keys::FORCE_HANDLERS)?;
+        let show_custom_stats = r.boolean(&keys::SHOW_CUSTOM_STATS)?;
         let ssh_args = r.string(&keys::SSH_ARGS)?;
         let ssh_common_args = r.string(&keys::SSH_COMMON_ARGS)?;
         let ssh_extra_args = r.string(&keys::SSH_EXTRA_ARGS)?;
@@ -219,6 +221,7 @@ impl AnsibleConfig {
         cfg.error_on_missing_handler = error_on_missing_handler;
         cfg.any_errors_fatal = any_errors_fatal;
         cfg.force_handlers = force_handlers;
+        cfg.show_custom_stats = show_custom_stats;
         cfg.ssh_args = ssh_args;
         cfg.ssh_common_args = ssh_common_args;
         cfg.ssh_extra_args = ssh_extra_args;

@@ -6,6 +6,7 @@
 //! never holds up a fast one between tasks.
 
 mod abort;
+pub(crate) mod custom_stats;
 mod defined;
 mod host;
 mod interrupt;
@@ -52,6 +53,9 @@ pub struct RunOptions {
     pub timings: bool,
     /// `--max-loop-items`: the most items a task's loop may have.
     pub max_loop_items: usize,
+    /// ansible.cfg's `show_custom_stats`: the recap is followed by what
+    /// `set_stats` gathered.
+    pub show_custom_stats: bool,
     /// Connection variables from ansible.cfg and `ANSIBLE_*`, for hosts that
     /// do not set them.
     pub connection_defaults: crate::ansible_cfg::ConnectionDefaults,
@@ -108,6 +112,16 @@ pub struct Shared {
     /// `meta: clear_host_errors` ran: the hosts that failed or could not be
     /// reached so far take part in the next play again.
     host_errors_cleared: std::sync::atomic::AtomicBool,
+    /// What `set_stats` gathered, shown after the recap.
+    pub custom_stats: custom_stats::CustomStats,
+}
+
+/// How the run's lookups read controller files: ansible-vault files
+/// decrypted with the run's vault password, as `copy` decrypts them.
+fn lookup_context(vault_password: Option<Vec<u8>>) -> rprov_template::lookup::LookupContext {
+    rprov_template::lookup::LookupContext::with_plaintext(move |bytes| {
+        crate::modules::vault_plaintext(bytes, vault_password.as_deref())
+    })
 }
 
 impl Shared {
@@ -140,7 +154,7 @@ impl Shared {
             connection_default,
             inventory: std::sync::RwLock::new(Arc::new(inventory)),
             playbook,
-            templater: Templater::new(),
+            templater: Templater::new().with_lookup_context(lookup_context(vault_password.clone())),
             names: NamesCache::default(),
             opts,
             reporter,
@@ -160,6 +174,7 @@ impl Shared {
             interrupt: interrupt::Interrupt::default(),
             batch: Default::default(),
             host_errors_cleared: Default::default(),
+            custom_stats: Default::default(),
         }
     }
 
@@ -568,6 +583,13 @@ pub async fn run(
     if let Some(signo) = interrupted {
         shared.reporter.interrupted(interrupt::name(signo));
     }
-    shared.reporter.recap(&stats, elapsed, timings);
+    let custom = shared.custom_stats.snapshot();
+    shared.reporter.recap(
+        &stats,
+        elapsed,
+        timings,
+        custom.as_ref(),
+        shared.opts.show_custom_stats,
+    );
     RunOutcome { stats, interrupted }
 }

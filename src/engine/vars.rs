@@ -64,14 +64,28 @@ impl NamesCache {
         if source.contains('[') && source.contains(':') {
             names.extend(maybe_sliced(source));
         }
-        // The `first_found` and `file` lookups search from the role and the
-        // playbook, `pipe` and `lines` run from the playbook's directory:
-        // they read these two, which the template itself does not name.
-        if ["first_found", "file", "fileglob", "pipe", "lines"]
-            .iter()
-            .any(|l| source.contains(l))
+        // The `first_found`, `file`, `unvault` and `ini` lookups search from
+        // the role and the playbook, `pipe` and `lines` run from the
+        // playbook's directory: they read these two, which the template
+        // itself does not name.
+        if [
+            "first_found",
+            "file",
+            "fileglob",
+            "pipe",
+            "lines",
+            "unvault",
+            "'ini'",
+            "\"ini\"",
+        ]
+        .iter()
+        .any(|l| source.contains(l))
         {
             names.extend(["role_path".to_string(), "playbook_dir".to_string()]);
+        }
+        // `inventory_hostnames` matches its patterns against `groups`.
+        if source.contains("inventory_hostnames") {
+            names.push("groups".to_string());
         }
         // `lookup('vars', 'name')` names its variables in text: each quoted
         // word that could be a variable's name is asked for too (one that
@@ -88,6 +102,11 @@ impl NamesCache {
             || source.contains("\"template\"")
         {
             names.push(ALL_NAMES.to_string());
+        }
+        // A `template` lookup's file may read other hosts' variables too
+        // (`hostvars`, which no layer holds).
+        if source.contains("'template'") || source.contains("\"template\"") {
+            names.push(format!("{MAYBE}hostvars"));
         }
         names.sort();
         names.dedup();
@@ -620,6 +639,21 @@ mod tests {
     /// A sliced variable reaches the template (minijinja alone names no
     /// `key` in `key[:-7]`); a name only maybe used that fails to render is
     /// left out, not an error.
+    /// Lookups that read what the template does not name get it: where
+    /// files are looked for, `groups` for host patterns, `hostvars` for a
+    /// template file.
+    #[test]
+    fn lookups_ask_for_what_they_read() {
+        let t = Templater::new();
+        let cache = NamesCache::default();
+        let has = |src: &str, name: &str| cache.names(&t, src, false).contains(&name.to_string());
+        assert!(has("{{ lookup('unvault', 'f') }}", "playbook_dir"));
+        assert!(has("{{ lookup('ini', 'k', section='s') }}", "role_path"));
+        assert!(has("{{ query('inventory_hostnames', 'all') }}", "groups"));
+        assert!(has("{{ lookup('template', 't.j2') }}", "?hostvars"));
+        assert!(!has("{{ lookup('env', 'HOME') }}", "groups"));
+    }
+
     #[test]
     fn a_sliced_variable_is_given_to_the_template() {
         let t = Templater::new();

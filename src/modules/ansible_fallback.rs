@@ -11,7 +11,7 @@
 //! (ansible.cfg, `$ANSIBLE_COLLECTIONS_PATH`, `~/.ansible/collections`,
 //! `/usr/share/ansible/collections`) and `ansible_collections/` beside the
 //! playbook. A module whose work is done by an action plugin on the controller
-//! (`synchronize`, `set_stats`, …) cannot run this way and is refused
+//! (`synchronize`, …) cannot run this way and is refused
 //! at load.
 //!
 //! To run the task, the same Python builds the module's AnsiballZ payload with

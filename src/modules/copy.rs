@@ -167,15 +167,39 @@ pub(super) fn is_vault_file(bytes: &[u8]) -> bool {
 
 /// The plaintext of a vault-encrypted `src`, with the run's vault password.
 pub(super) fn decrypt_source(cx: &PlanCx, src: &str, bytes: &[u8]) -> Result<Vec<u8>, PlanError> {
-    let Some(password) = cx.vault_password else {
+    if cx.vault_password.is_none() {
         return Err(PlanError::Fail(format!(
             "`{src}` is encrypted with ansible-vault and no vault password was given\n= help: pass --vault-password-file, or `decrypt: no` to copy the encrypted file as it is"
         )));
+    }
+    match vault_plaintext(bytes, cx.vault_password) {
+        Ok(plain) => Ok(plain.unwrap_or_else(|| bytes.to_vec())),
+        Err(e) => Err(PlanError::Fail(format!("`{src}`: {e}"))),
+    }
+}
+
+/// The plaintext of a controller file's bytes when ansible-vault encrypted
+/// them (`None` when it did not), with the run's vault password: what
+/// `copy` and its kin decrypt, and what the lookups that read files
+/// (`file`, `unvault`, `ini`) read, as Ansible's loader gives both.
+pub(crate) fn vault_plaintext(
+    bytes: &[u8],
+    password: Option<&[u8]>,
+) -> Result<Option<Vec<u8>>, String> {
+    if !is_vault_file(bytes) {
+        return Ok(None);
+    }
+    let Some(password) = password else {
+        return Err(
+            "it is encrypted with ansible-vault and no vault password was given \
+             (pass --vault-password-file)"
+                .to_string(),
+        );
     };
     let text = String::from_utf8_lossy(bytes);
     rprov_secrets::decrypt_vault(&text, password)
-        .map(String::into_bytes)
-        .map_err(|e| PlanError::Fail(format!("`{src}`: {e}")))
+        .map(|plain| Some(plain.into_bytes()))
+        .map_err(|e| e.to_string())
 }
 
 pub fn plan_template(cx: &PlanCx) -> Result<Decision, PlanError> {

@@ -15,6 +15,7 @@ pub mod change;
 pub(crate) mod command;
 pub use command::NOT_FOUND_MARK;
 mod copy;
+pub(crate) use copy::vault_plaintext;
 mod copy_tree;
 mod cron;
 mod deb822_repository;
@@ -217,6 +218,7 @@ pub static SPECS: &[ModuleSpec] = &[
         local typed crate::engine::local_args::ValidateArgumentSpec
     ),
     spec!("pause", local typed crate::engine::local_args::Pause),
+    spec!("set_stats", local typed crate::engine::local_args::SetStats),
     spec!("include_vars", local free typed crate::engine::local_args::IncludeVars),
     spec!("group_by", local typed crate::engine::local_args::GroupBy),
     ModuleSpec {

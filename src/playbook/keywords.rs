@@ -19,6 +19,7 @@ pub(super) struct Keywords {
     loop_extended: Option<LoopExtended>,
     loop_label: Option<String>,
     loop_pause: f64,
+    loop_break_when: Vec<String>,
     register: Option<String>,
     changed_when: Option<Vec<String>>,
     failed_when: Option<Vec<String>>,
@@ -219,6 +220,7 @@ impl Keywords {
         }
         let (mut loop_var, mut index_var, mut loop_label) = ("item".to_string(), None, None);
         let mut loop_pause = 0.0;
+        let mut loop_break_when = Vec::new();
         let (mut extended, mut allitems) = (false, true);
         if let Some(lc) = node.get("loop_control") {
             let Some(entries) = lc.as_map() else {
@@ -228,6 +230,10 @@ impl Keywords {
                 ));
             };
             for (k, v) in entries {
+                if k.key_string() == "break_when" {
+                    loop_break_when = conditions(doc, v, "break_when")?;
+                    continue;
+                }
                 let val = scalar_string(v);
                 match (k.key_string().as_str(), val) {
                     ("loop_var", Some(s)) => loop_var = s,
@@ -262,7 +268,7 @@ impl Keywords {
                             format!("unknown loop_control option `{other}`"),
                         )
                         .with_hint(
-                            "rprov knows loop_var, index_var, label, pause, extended and extended_allitems",
+                            "rprov knows loop_var, index_var, label, pause, extended, extended_allitems and break_when",
                         ))
                     }
                 }
@@ -333,6 +339,7 @@ impl Keywords {
             loop_extended: extended.then_some(LoopExtended { allitems }),
             loop_label,
             loop_pause,
+            loop_break_when,
             register: register_of(doc, node)?,
             changed_when: cond_of("changed_when")?,
             failed_when: cond_of("failed_when")?,
@@ -538,6 +545,7 @@ impl Keywords {
             loop_extended: self.loop_extended,
             loop_label: self.loop_label,
             loop_pause: self.loop_pause,
+            loop_break_when: self.loop_break_when,
             register: self.register,
             changed_when: self.changed_when,
             failed_when: self.failed_when,

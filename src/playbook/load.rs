@@ -613,6 +613,11 @@ fn load_play(
         connection,
         gather_facts,
         gather_when: import.when.clone(),
+        environment: node
+            .get("environment")
+            .map(Node::to_json)
+            .into_iter()
+            .collect(),
         tags: play_tags,
         any_errors_fatal: any_errors_fatal.unwrap_or(false),
         max_fail_percentage,

@@ -90,6 +90,9 @@ pub struct Play {
     /// Conditions of the `import_playbook` that brought the play in: facts
     /// are gathered only on the hosts where they hold, as ansible-core.
     pub gather_when: Vec<String>,
+    /// The play's own `environment:` (its tasks have it too): fact
+    /// gathering runs with it, as ansible-core's `setup` task does.
+    pub environment: Vec<serde_json::Value>,
     /// The play's own `tags` (its tasks have them too, with their own).
     pub tags: Vec<String>,
     /// `any_errors_fatal`: a failed or unreachable host stops the play on all
@@ -294,6 +297,10 @@ pub struct Task {
     pub loop_label: Option<String>,
     /// `loop_control: pause`: seconds to wait between loop items.
     pub loop_pause: f64,
+    /// `loop_control: break_when`: conditions evaluated after each item
+    /// (with the item and the registered result of it); when all hold, the
+    /// loop stops there, as in ansible-core 2.18+.
+    pub loop_break_when: Vec<String>,
     pub register: Option<String>,
     pub changed_when: Option<Vec<String>>,
     pub failed_when: Option<Vec<String>>,

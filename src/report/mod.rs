@@ -551,24 +551,42 @@ impl Reporter {
 
     /// The recap, and with `--timings` the phase table after it (or, in
     /// JSON, its line just before: the recap stays the last line).
+    /// `custom`: what `set_stats` gathered (each host's, and the run's
+    /// under `_run`); in JSON its line comes before the recap, and on the
+    /// terminal, with `show_custom` (ansible.cfg's `show_custom_stats`),
+    /// after it as ansible-core's default callback shows it.
     pub fn recap(
         &self,
         stats: &[(String, HostStats)],
         elapsed: Duration,
         timings: Option<&RunTimings>,
+        custom: Option<&Json>,
+        show_custom: bool,
     ) {
         match self.format {
             Format::Json => {
                 let mut text = String::new();
+                if let Some(custom) = custom {
+                    let line = json!({"event": "custom_stats", "stats": custom});
+                    text.push_str(&self.redact(&line.to_string()));
+                    text.push('\n');
+                }
                 if let Some(t) = timings {
-                    text = format!("{}\n", timings::json_line(t));
+                    text.push_str(&format!("{}\n", timings::json_line(t)));
                 }
                 text.push_str(&recap::json_line(stats));
                 text.push('\n');
                 self.emit(&text);
             }
             Format::Ansible => {
-                let mut text = ansible::recap(stats, ansible::columns(), self.color);
+                let columns = ansible::columns();
+                let mut text = ansible::recap(stats, columns, self.color);
+                if let Some(custom) = custom.filter(|_| show_custom) {
+                    let body = recap::custom_stats(custom);
+                    let body = body.strip_prefix("\nCUSTOM STATS\n").unwrap_or(&body);
+                    let banner = ansible::banner("CUSTOM STATS:", columns);
+                    text.push_str(&self.redact(&format!("{banner}{body}\n")));
+                }
                 if let Some(t) = timings {
                     text.push_str(&timings::render(t));
                 }
@@ -578,6 +596,9 @@ impl Reporter {
                 let mut text = recap::render(stats, elapsed, self.color);
                 if let Some(t) = timings {
                     text.push_str(&timings::render(t));
+                }
+                if let Some(custom) = custom.filter(|_| show_custom) {
+                    text.push_str(&self.redact(&recap::custom_stats(custom)));
                 }
                 self.emit(&text);
             }

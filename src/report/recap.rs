@@ -70,6 +70,53 @@ pub fn json_line(stats: &[(String, HostStats)]) -> String {
     format!("{{\"recap\": {{{}}}}}", hosts.join(", "))
 }
 
+/// What `set_stats` gathered, as ansible-core's default callback shows it
+/// with `show_custom_stats`: a `CUSTOM STATS` heading, a line per host
+/// (sorted), then the run's as `RUN`, each value JSON with sorted keys on
+/// one line (`{ "my_int": 25}`).
+pub fn custom_stats(custom: &Json) -> String {
+    let mut out = String::from("\nCUSTOM STATS\n");
+    let Json::Object(m) = custom else {
+        return out;
+    };
+    let mut hosts: Vec<&String> = m.keys().filter(|k| *k != "_run").collect();
+    hosts.sort();
+    for h in hosts {
+        out.push_str(&format!("\t{h}: {}\n", one_line(&m[h])));
+    }
+    if let Some(run) = m.get("_run") {
+        out.push_str(&format!("\n\tRUN: {}\n", one_line(run)));
+    }
+    out
+}
+
+/// Python's `json.dumps(v, indent=1, sort_keys=True)` with its newlines
+/// removed, as the default callback prints custom stats.
+fn one_line(v: &Json) -> String {
+    fn sorted(v: &Json) -> Json {
+        match v {
+            Json::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                Json::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&m[k])))
+                        .collect(),
+                )
+            }
+            Json::Array(a) => Json::Array(a.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b" ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    if serde::Serialize::serialize(&sorted(v), &mut ser).is_err() {
+        return v.to_string();
+    }
+    String::from_utf8_lossy(&buf).replace('\n', "")
+}
+
 pub fn render(stats: &[(String, HostStats)], elapsed: Duration, color: bool) -> String {
     let width = super::name_column(stats.iter().map(|(h, _)| h.as_str()).chain(["RECAP"]));
     let mut out = format!(

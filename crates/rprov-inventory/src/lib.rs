@@ -236,6 +236,26 @@ impl Inventory {
         pattern::select(&self.data, pattern, &|name| self.localhost_for(name))
     }
 
+    /// The host names that `patterns` select among `groups` (each group's
+    /// name and hosts, as the `groups` variable holds them), as
+    /// ansible-core's `inventory_hostnames` lookup selects them: from an
+    /// inventory made of those groups alone, without nesting or variables,
+    /// the patterns of the list taken together, a localhost name that no
+    /// group holds being the implicit localhost.
+    pub fn select_in_groups<'a>(
+        groups: impl IntoIterator<Item = (&'a str, Vec<String>)>,
+        patterns: &[&str],
+    ) -> Result<Vec<String>, InventoryError> {
+        let mut data = data::InventoryData::new();
+        for (group, hosts) in groups {
+            data.add_group(group);
+            for host in hosts {
+                data.add_host(&host, Some(group), None);
+            }
+        }
+        pattern::select_all(&data, patterns, &|name| name.to_string())
+    }
+
     /// The host a localhost name selects when no inventory host has that
     /// name: a localhost-like host of the inventory (`127.0.0.1` for
     /// `localhost`), else the implicit localhost.

@@ -21,11 +21,32 @@ pub(crate) fn select(
     pattern: &str,
     implicit: &dyn Fn(&str) -> String,
 ) -> Result<Vec<String>, InventoryError> {
-    let terms = split_pattern(pattern);
+    select_terms(data, pattern, &split_pattern(pattern), implicit)
+}
+
+/// The hosts that the patterns in `patterns` select together, as
+/// ansible-core's `get_hosts` given a list: each is split, and their terms
+/// are evaluated as one pattern's.
+pub(crate) fn select_all(
+    data: &InventoryData,
+    patterns: &[&str],
+    implicit: &dyn Fn(&str) -> String,
+) -> Result<Vec<String>, InventoryError> {
+    let terms: Vec<String> = patterns.iter().flat_map(|p| split_pattern(p)).collect();
+    select_terms(data, &patterns.join(","), &terms, implicit)
+}
+
+/// [`select`] of terms already split; `pattern` is what errors show.
+fn select_terms(
+    data: &InventoryData,
+    pattern: &str,
+    terms: &[String],
+    implicit: &dyn Fn(&str) -> String,
+) -> Result<Vec<String>, InventoryError> {
     let mut regular = Vec::new();
     let mut intersect = Vec::new();
     let mut exclude = Vec::new();
-    for t in &terms {
+    for t in terms {
         if let Some(r) = t.strip_prefix('!') {
             exclude.push(r);
         } else if let Some(r) = t.strip_prefix('&') {

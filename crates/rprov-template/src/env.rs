@@ -49,7 +49,7 @@ pub fn build() -> Environment<'static> {
     env.add_function("undef", |_hint: Option<Value>| Value::UNDEFINED);
     filters::register(&mut env);
     jinja_tests::register(&mut env);
-    lookup::register(&mut env);
+    lookup::register(&mut env, lookup::LookupContext::default());
     crate::now::register(&mut env);
     env
 }

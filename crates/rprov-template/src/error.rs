@@ -102,8 +102,8 @@ impl TemplateError {
         };
         let message = match (kind, detail.is_empty()) {
             (TemplateErrorKind::Syntax, false) => format!("syntax error: {detail}"),
-            (_, false) => match by_zero(detail) {
-                Some(words) => format!("{detail}: {words}"),
+            (_, false) => match zero_division(detail) {
+                Some(python) => format!("{detail}: ZeroDivisionError: {python}"),
                 None => detail.to_string(),
             },
             (_, true) => err.kind().to_string(),
@@ -118,45 +118,26 @@ impl TemplateError {
     }
 }
 
-/// Python's words for a division by zero (`division by zero`,
-/// `integer division or modulo by zero`, `integer modulo by zero`), which
-/// roles test for in a failed task's `msg`, for minijinja's
-/// `unable to calculate 5 / 0`.
-fn by_zero(detail: &str) -> Option<&'static str> {
-    let rest = detail.strip_prefix("unable to calculate ")?;
-    let mut words = rest.rsplitn(3, ' ');
-    let rhs: f64 = words.next()?.parse().ok()?;
-    let op = words.next()?;
-    if rhs != 0.0 {
-        return None;
-    }
-    match op {
-        "/" => Some("division by zero"),
-        "//" => Some("integer division or modulo by zero"),
-        "%" => Some("integer modulo by zero"),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::by_zero;
-
-    #[test]
-    fn divisions_by_zero_say_what_python_says() {
-        assert_eq!(
-            by_zero("unable to calculate 5 / 0"),
-            Some("division by zero")
-        );
-        assert_eq!(
-            by_zero("unable to calculate 5 // 0"),
-            Some("integer division or modulo by zero")
-        );
-        assert_eq!(
-            by_zero("unable to calculate 5 % 0.0"),
-            Some("integer modulo by zero")
-        );
-        assert_eq!(by_zero("unable to calculate 5 / 2"), None);
-        assert_eq!(by_zero("unable to calculate 'a' - 1"), None);
-    }
+/// Python's words for a division by zero that minijinja reports as
+/// `unable to calculate 5 / 0` (Jinja2 raises Python's `ZeroDivisionError`,
+/// and playbooks look for its text, `division by zero`); `None` for any
+/// other message.
+fn zero_division(detail: &str) -> Option<&'static str> {
+    let calc = detail.strip_prefix("unable to calculate ")?;
+    let (lhs, op, rhs) = ["//", "/", "%"].iter().find_map(|op| {
+        let (l, r) = calc.split_once(&format!(" {op} "))?;
+        Some((l, *op, r))
+    })?;
+    rhs.parse::<f64>().ok().filter(|z| *z == 0.0)?;
+    let float = [lhs, rhs]
+        .iter()
+        .any(|n| n.contains(['.', 'e', 'E']) || n.contains("inf") || n.contains("nan"));
+    Some(match (op, float) {
+        ("/", false) => "division by zero",
+        ("/", true) => "float division by zero",
+        ("//", false) => "integer division or modulo by zero",
+        ("//", true) => "float floor division by zero",
+        ("%", false) => "integer modulo by zero",
+        _ => "float modulo",
+    })
 }

@@ -158,6 +158,15 @@ impl Templater {
         }
     }
 
+    /// This templater with lookups that read controller files through
+    /// `cx` (the run's vault decryption).
+    pub fn with_lookup_context(mut self, cx: lookup::LookupContext) -> Self {
+        lookup::register(&mut self.env, cx);
+        // Environments derived from the old one would keep its lookups.
+        self.variants = Default::default();
+        self
+    }
+
     /// The environment for a template file rendered with `opts`: a shared
     /// one, or for other delimiters a copy made for this render.
     fn file_env(

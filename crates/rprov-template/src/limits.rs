@@ -141,6 +141,19 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
 /// refusing what is not a regular file (a device such as `/dev/zero` never
 /// ends, a FIFO blocks) and stopping at `max` bytes. The error says which.
 pub fn read_text_file(path: &Path, max: usize) -> io::Result<String> {
+    let buf = read_file(path, max)?;
+    String::from_utf8(buf).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "it is not UTF-8 text; use `copy` for binary files",
+        )
+    })
+}
+
+/// The bytes of a file that templating uses, with the checks of
+/// [`read_text_file`] but no decoding (for lookups that decrypt or decode
+/// themselves).
+pub fn read_file(path: &Path, max: usize) -> io::Result<Vec<u8>> {
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
         let kind = if meta.is_dir() {
@@ -166,12 +179,7 @@ pub fn read_text_file(path: &Path, max: usize) -> io::Result<String> {
             ),
         ));
     }
-    String::from_utf8(buf).map_err(|_| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            "it is not UTF-8 text; use `copy` for binary files",
-        )
-    })
+    Ok(buf)
 }
 
 #[cfg(test)]

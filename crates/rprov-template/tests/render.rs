@@ -847,3 +847,178 @@ fn one_emitted_value_keeps_its_type() {
         .unwrap();
     assert_eq!(file, "3");
 }
+
+/// `unvault` reads a file found as `file` finds it, decrypted through the
+/// run's lookup context when it is a vault file, without stripping it; a
+/// missing file is ansible-core's error.
+#[test]
+fn unvault_lookup_reads_through_the_runs_decryption() {
+    use rprov_template::lookup::LookupContext;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("files")).unwrap();
+    std::fs::write(
+        dir.path().join("files/secret"),
+        "$ANSIBLE_VAULT;1.1;AES256\n3132\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("files/plain"), "foo: bar\n").unwrap();
+    let ctx = json!({"playbook_dir": dir.path().to_string_lossy()});
+    let cx = LookupContext::with_plaintext(|b| {
+        Ok(b.starts_with(b"$ANSIBLE_VAULT;")
+            .then(|| b"decrypted\n".to_vec()))
+    });
+    let t = Templater::new().with_lookup_context(cx);
+    let r = |s: &str| t.render_str(s, &ctx);
+    assert_eq!(
+        r("{{ lookup('unvault', 'secret') }}").unwrap(),
+        json!("decrypted\n")
+    );
+    assert_eq!(
+        r("{{ lookup('unvault', 'plain') }}").unwrap(),
+        json!("foo: bar\n")
+    );
+    // `file` decrypts too (and strips, as ever), and so does `template`
+    // (the file found in `templates/` here).
+    assert_eq!(
+        r("{{ lookup('file', 'secret') }}").unwrap(),
+        json!("decrypted")
+    );
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    std::fs::write(
+        dir.path().join("templates/secret.j2"),
+        "$ANSIBLE_VAULT;1.1;AES256\n3132\n",
+    )
+    .unwrap();
+    assert_eq!(
+        r("{{ lookup('template', 'secret.j2') }}").unwrap(),
+        json!("decrypted\n")
+    );
+    let e = r("{{ lookup('unvault', 'missing') }}").unwrap_err();
+    assert!(
+        e.message
+            .contains("Unable to find file matching \"missing\""),
+        "{}",
+        e.message
+    );
+    // Without the run's decryption, a vault file is an error, not ciphertext.
+    let e = Templater::new()
+        .render_str("{{ lookup('unvault', 'secret') }}", &ctx)
+        .unwrap_err();
+    assert!(e.message.contains("no vault password"), "{}", e.message);
+}
+
+/// Expected answers are ansible-core 2.19's `ini` lookup on the same files.
+#[test]
+fn ini_lookup() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.ini"),
+        "[global]\nvalue1=one\nValue2 = two\n[s]\nvalue1=s1\nvalue2=s2\nother=x\nhome: /u\ndir: %(home)s/me\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("p.properties"), "a.b = c d\nname=x\n").unwrap();
+    std::fs::write(dir.path().join("l1.ini"), b"[global]\nk=\xe9t\xe9\n").unwrap();
+    let ctx = json!({"playbook_dir": dir.path().to_string_lossy()});
+    let r = |s: &str| t().render_str(s, &ctx);
+    assert_eq!(
+        r("{{ lookup('ini', 'value2', file='a.ini') }}").unwrap(),
+        json!("two")
+    );
+    assert_eq!(
+        r("{{ lookup('ini', 'value1', section='s', file='a.ini') }}").unwrap(),
+        json!("s1")
+    );
+    assert_eq!(
+        r("{{ lookup('ini', 'dir', section='s', file='a.ini') }}").unwrap(),
+        json!("/u/me")
+    );
+    assert_eq!(
+        r("{{ lookup('ini', 'value[1-2] section=s file=a.ini re=true') }}").unwrap(),
+        json!("s1,s2")
+    );
+    assert_eq!(
+        r("{{ lookup('ini', 'nope  default=dflt section=s file=a.ini') }}").unwrap(),
+        json!("dflt")
+    );
+    assert_eq!(
+        r("{{ lookup('ini', 'a.b', type='properties', file='p.properties') }}").unwrap(),
+        json!("c d")
+    );
+    assert_eq!(
+        r("{{ lookup('ini', 'k section=global encoding=iso8859-1 file=l1.ini') }}").unwrap(),
+        json!("été")
+    );
+    for (template, words) in [
+        (
+            "{{ lookup('ini', 'x', section='missing', file='a.ini') }}",
+            "No section 'missing' in 'a.ini'.",
+        ),
+        (
+            "{{ lookup('ini', 'file=a.ini', 'x') }}",
+            "No key to look up was provided as first term within string inline options: file=a.ini",
+        ),
+        (
+            "{{ lookup('ini', 'invalid=option') }}",
+            "'invalid' is not a valid option.",
+        ),
+    ] {
+        let e = r(template).unwrap_err();
+        assert!(e.message.contains(words), "{template}: {}", e.message);
+    }
+}
+
+/// Expected lists are ansible-core 2.19's `inventory_hostnames` given the
+/// same `groups`.
+#[test]
+fn inventory_hostnames_lookup() {
+    let ctx = json!({"groups": {
+        "all": ["n1", "t1", "t3", "t2", "t200"],
+        "ungrouped": ["n1"],
+        "g1": ["t1", "t3", "t2"],
+        "g2": ["t3", "t200"],
+    }});
+    let r = |s: &str| t().render_str(s, &ctx).unwrap();
+    assert_eq!(
+        r("{{ query('inventory_hostnames', 'g1') }}"),
+        json!(["t1", "t3", "t2"])
+    );
+    assert_eq!(
+        r("{{ query('inventory_hostnames', 'g1:!t3') }}"),
+        json!(["t1", "t2"])
+    );
+    assert_eq!(
+        r("{{ query('inventory_hostnames', 'g1:&g2') }}"),
+        json!(["t3"])
+    );
+    assert_eq!(
+        r("{{ query('inventory_hostnames', 't?') }}"),
+        json!(["t1", "t3", "t2"])
+    );
+    assert_eq!(
+        r("{{ query('inventory_hostnames', 'all', '!g1') }}"),
+        json!(["n1", "t200"])
+    );
+    assert_eq!(r("{{ query('inventory_hostnames', 'nosuch') }}"), json!([]));
+    assert_eq!(
+        r("{{ lookup('inventory_hostnames', 'g2') }}"),
+        json!("t3,t200")
+    );
+}
+
+/// A division by zero says Python's words too, as Jinja2's
+/// `ZeroDivisionError` does in ansible-core (CPython 3.11's messages).
+#[test]
+fn division_by_zero_in_pythons_words() {
+    for (expr, words) in [
+        ("{{ 5 / 0 }}", "ZeroDivisionError: division by zero"),
+        ("{{ 5.0 / 0 }}", "ZeroDivisionError: float division by zero"),
+        (
+            "{{ 5 // 0 }}",
+            "ZeroDivisionError: integer division or modulo by zero",
+        ),
+        ("{{ 5 % 0 }}", "ZeroDivisionError: integer modulo by zero"),
+    ] {
+        let e = t().render_str(expr, &json!({})).unwrap_err();
+        assert!(e.message.ends_with(words), "{expr}: {}", e.message);
+    }
+}

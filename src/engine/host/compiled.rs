@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use rprov_template::{FileOptions, OMIT};
+use rprov_template::{FileOptions, TemplateError, OMIT};
 use serde_json::{Map, Value as Json};
 
 use super::super::vars::Resolver;
@@ -79,22 +79,79 @@ impl HostRunner {
                 .collect::<Map<_, _>>(),
             _ => Map::new(),
         };
-        let mut environment = Map::new();
-        for env in &task.environment {
-            let value = self
-                .render_json(r, env)
-                .map_err(|e| arg_error(&task.origin, &e, r))?;
-            match value {
-                Json::Object(m) => environment.extend(m),
-                Json::Null => {}
-                _ => return Err(format!("{}: `environment` must be a mapping", task.origin)),
-            }
-        }
+        let environment = self.environment(r, task)?;
         Ok(CompiledTask {
             args,
             environment,
             templates: RefCell::new(HashMap::new()),
         })
+    }
+}
+
+impl HostRunner {
+    /// The task's environment, as ansible-core's `_post_validate_environment`
+    /// makes it: the `environment:` values from the play down, each a
+    /// mapping, a template giving one, or a list of those, merged in order.
+    /// A value (or a whole entry) that is `omit` is left out, as is a
+    /// variable whose value needs the `ansible_env` facts while they are
+    /// not gathered yet (so a play's `PATH: "{{ ansible_env.PATH }}:…"`
+    /// leaves fact gathering alone); an entry that is not a mapping is
+    /// skipped with Ansible's warning.
+    fn environment(&self, r: &Resolver, task: &Task) -> Result<Map<String, Json>, String> {
+        let gathering = matches!(task.module.as_str(), "setup" | "gather_facts");
+        self.render_environment(r, &task.environment, &task.origin, gathering)
+    }
+
+    /// [`Self::environment`] of `entries` (outermost first), for a task at
+    /// `origin`; `gathering`: for fact gathering, which also leaves out what
+    /// needs `ansible_facts.env`.
+    pub(in crate::engine) fn render_environment(
+        &self,
+        r: &Resolver,
+        entries: &[Json],
+        origin: &impl std::fmt::Display,
+        gathering: bool,
+    ) -> Result<Map<String, Json>, String> {
+        let waits_for_facts = |e: &TemplateError| {
+            e.kind == rprov_template::TemplateErrorKind::Undefined
+                && (e.message.contains("ansible_env")
+                    || (gathering && e.message.contains("ansible_facts.env")))
+        };
+        let mut environment = Map::new();
+        for entry in entries {
+            let items = match entry {
+                Json::Array(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for item in items {
+                match item {
+                    Json::Object(m) => {
+                        for (k, v) in m {
+                            match self.render_json(r, v) {
+                                Ok(Json::String(s)) if s == OMIT => {}
+                                Ok(v) => {
+                                    environment.insert(k.clone(), v);
+                                }
+                                Err(e) if waits_for_facts(&e) => {}
+                                Err(e) => return Err(arg_error(origin, &e, r)),
+                            }
+                        }
+                    }
+                    other => match self
+                        .render_json(r, other)
+                        .map_err(|e| arg_error(origin, &e, r))?
+                    {
+                        Json::Object(m) => environment.extend(m),
+                        Json::String(s) if s == OMIT => {}
+                        Json::Null => {}
+                        v => self.shared.reporter.warn(&format!(
+                            "{origin}: could not parse environment value, skipping: {v}"
+                        )),
+                    },
+                }
+            }
+        }
+        Ok(environment)
     }
 }
 

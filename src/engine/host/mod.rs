@@ -334,6 +334,20 @@ impl HostRunner {
                     return;
                 }
             };
+            // The play's environment, which ansible-core's `setup` runs
+            // with, so that `ansible_env` shows it.
+            let play_env = {
+                let magic = self.magic(None);
+                let r = self.resolver(None, &[], &magic);
+                self.render_environment(&r, &play.environment, &play.origin, true)
+            };
+            let play_env = match play_env {
+                Ok(env) => env,
+                Err(msg) => {
+                    self.fail_host(&msg);
+                    return;
+                }
+            };
             let mut probes = vec![(become_.clone(), Probe::Facts)];
             if let Some((first, rest)) = play.sections.split_first() {
                 let rest: Vec<_> = rest.iter().rev().map(|s| (s.as_slice(), 0)).collect();
@@ -342,6 +356,9 @@ impl HostRunner {
             if let Err(stop) = self.probe(&become_, probes).await {
                 self.stopped = Some(stop);
                 return;
+            }
+            if !play_env.is_empty() {
+                self.set_env_facts(play_env);
             }
         }
         for (si, tasks) in play.sections.iter().enumerate() {
@@ -379,6 +396,24 @@ impl HostRunner {
             }
         }
         Ok(true)
+    }
+
+    /// The gathered `env` facts with `env` set over them, as the host's
+    /// environment is when fact gathering runs with the play's
+    /// `environment:` (values as the shell has them: text).
+    fn set_env_facts(&mut self, env: serde_json::Map<String, Json>) {
+        let mut merged = match self.vars.facts.get("ansible_env") {
+            Some(Json::Object(m)) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        for (k, v) in env {
+            let text = match v {
+                Json::String(s) => s,
+                other => other.to_string(),
+            };
+            merged.insert(k, Json::String(text));
+        }
+        self.set_facts(serde_json::json!({ "env": merged }));
     }
 
     fn fail_host(&mut self, msg: &str) {

@@ -332,7 +332,9 @@ impl HostRunner {
 
         // `None`: the item waits in a batch (see `batch`).
         let mut outcomes: Vec<Option<ItemOutcome>> = Vec::new();
-        let batchable = self.batchable(task);
+        // `break_when` needs each item's result before the next item runs:
+        // no item may wait in a batch.
+        let batchable = self.batchable(task) && task.loop_break_when.is_empty();
         self.loop_seq += 1;
         let loop_id = self.loop_seq;
 
@@ -429,7 +431,20 @@ impl HostRunner {
             }
             self.report(task, &name, Some(&label), &o, item_started);
             o.result.extend(keys);
+            let stop = match self.breaks_loop(task, &layer) {
+                Ok(stop) => stop,
+                Err(msg) => {
+                    o.status = Status::Failed;
+                    o.result.insert("failed".into(), json!(true));
+                    o.result.insert("msg".into(), json!(msg));
+                    o.msg = Some(msg);
+                    true
+                }
+            };
             outcomes.push(Some(o));
+            if stop {
+                break;
+            }
         }
         // Items that waited in a batch have their outcomes when it ran.
         if !self.batch.is_empty() && outcomes.iter().any(Option::is_none) {
@@ -729,6 +744,30 @@ impl HostRunner {
         let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
         self.render_string(&r, label)
             .map_err(|e| (shown, e.to_string()))
+    }
+
+    /// Whether the task's `loop_control: break_when` holds after an item
+    /// (`layer`: the item's variables and its registered result), as
+    /// ansible-core evaluates it: all of its conditions.
+    fn breaks_loop(&self, task: &Task, layer: &Vars) -> Result<bool, String> {
+        if task.loop_break_when.is_empty() {
+            return Ok(false);
+        }
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
+        for cond in &task.loop_break_when {
+            match self.eval(&r, cond) {
+                Ok(true) => {}
+                Ok(false) => return Ok(false),
+                Err(e) => {
+                    return Err(format!(
+                        "{}: loop_control.break_when: {}",
+                        task.origin, e.message
+                    ))
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// Runs one item of a task (the whole task when it has no loop).

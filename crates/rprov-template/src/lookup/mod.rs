@@ -13,7 +13,11 @@
 //! `sequence` and `random_choice` (what the `with_<name>` loops of the same
 //! names iterate over), `varnames` (the names of variables matching a
 //! regular expression), `csvfile` (a column of a controller CSV file, see
-//! [`csvfile`]), `password` (a random password kept in a controller file,
+//! [`csvfile`]), `ini` (a value of a controller INI or properties file, see
+//! [`ini`]), `unvault` (a controller file's text, decrypted when
+//! ansible-vault encrypted it: `file` decrypts too, see [`LookupContext`]),
+//! `inventory_hostnames` (the hosts a host pattern selects among the
+//! `groups` variable), `password` (a random password kept in a controller file,
 //! see [`password`]) and `template` (a template file rendered with the
 //! task's variables, see [`template`]). A name may carry `ansible.builtin.`. Any other name
 //! is an error naming the supported ones, rather than a silent empty string.
@@ -26,11 +30,15 @@ use minijinja::{Environment, Error, ErrorKind, State};
 use serde_json::Value as Json;
 
 mod combine;
+mod context;
 mod csvfile;
+mod ini;
 mod password;
 mod sequence;
 mod subelements;
 mod template;
+
+pub use context::{LookupContext, Plaintext};
 
 /// The lookups rprov has, each also a `with_<name>` loop.
 pub const LOOKUPS: &[&str] = &[
@@ -41,6 +49,8 @@ pub const LOOKUPS: &[&str] = &[
     "fileglob",
     "first_found",
     "indexed_items",
+    "ini",
+    "inventory_hostnames",
     "items",
     "lines",
     "list",
@@ -52,6 +62,7 @@ pub const LOOKUPS: &[&str] = &[
     "subelements",
     "template",
     "together",
+    "unvault",
     "varnames",
     "vars",
 ];
@@ -64,11 +75,30 @@ pub fn short_name(name: &str) -> &str {
         .unwrap_or(name)
 }
 
-/// Adds `lookup`, `query` and `q`.
-pub fn register(env: &mut Environment<'static>) {
-    env.add_function("lookup", lookup);
-    env.add_function("query", query);
-    env.add_function("q", query);
+/// Adds `lookup`, `query` and `q`, reading controller files through `cx`
+/// (registering them again replaces them).
+pub fn register(env: &mut Environment<'static>, cx: LookupContext) {
+    let cx = std::sync::Arc::new(cx);
+    let for_lookup = cx.clone();
+    env.add_function(
+        "lookup",
+        move |state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs| {
+            lookup(state, &for_lookup, name, terms, kwargs)
+        },
+    );
+    let for_query = cx.clone();
+    env.add_function(
+        "query",
+        move |state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs| {
+            query(state, &for_query, name, terms, kwargs)
+        },
+    );
+    env.add_function(
+        "q",
+        move |state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs| {
+            query(state, &cx, name, terms, kwargs)
+        },
+    );
 }
 
 fn lookup_error(name: &str, msg: impl std::fmt::Display) -> Error {
@@ -79,7 +109,13 @@ fn lookup_error(name: &str, msg: impl std::fmt::Display) -> Error {
 }
 
 /// Runs lookup `name` on each term and returns one value per term.
-fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
+fn run(
+    state: &State,
+    cx: &LookupContext,
+    name: &str,
+    terms: &[Value],
+    kwargs: &Kwargs,
+) -> Result<Vec<Value>, Error> {
     let name = short_name(name);
     let text = |t: &Value| -> Result<String, Error> {
         if t.is_undefined() {
@@ -119,11 +155,12 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                     // A relative name: where Ansible's file lookup looks
                     // (the role's and the playbook's files), else here.
                     let found = find_file(state, "files", &path);
-                    let content = crate::limits::read_text_file(
-                        found.as_deref().unwrap_or(std::path::Path::new(&path)),
-                        crate::limits::max_render_size(),
-                    )
-                    .map_err(|e| lookup_error("file", format!("cannot read '{path}': {e}")))?;
+                    let content = cx
+                        .read_text(
+                            found.as_deref().unwrap_or(std::path::Path::new(&path)),
+                            None,
+                        )
+                        .map_err(|e| lookup_error("file", format!("cannot read '{path}': {e}")))?;
                     let mut s = content.as_str();
                     if rstrip {
                         s = s.trim_end();
@@ -160,8 +197,27 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                 })
                 .collect()
         }
+        // A controller file's contents, decrypted when ansible-vault
+        // encrypted it (as `file` reads it, without stripping).
+        "unvault" => terms
+            .iter()
+            .map(|t| {
+                let path = text(t)?;
+                let found = find_file(state, "files", &path).ok_or_else(|| {
+                    lookup_error(
+                        "unvault",
+                        format!("Unable to find file matching \"{path}\""),
+                    )
+                })?;
+                cx.read_text(&found, None)
+                    .map(Value::from)
+                    .map_err(|e| lookup_error("unvault", format!("cannot read '{path}': {e}")))
+            })
+            .collect(),
+        "ini" => ini::run(state, cx, terms, kwargs),
+        "inventory_hostnames" => inventory_hostnames(state, terms),
         "varnames" => varnames(state, terms),
-        "template" => template::run(state, terms, kwargs),
+        "template" => template::run(state, cx, terms, kwargs),
         "csvfile" => csvfile::run(state, terms, kwargs),
         "password" => password::run(state, terms, kwargs),
         "first_found" => first_found(state, terms, kwargs),
@@ -260,6 +316,56 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
     }
 }
 
+/// `inventory_hostnames`: the hosts that the terms, host patterns as
+/// `hosts:` takes them, select among the `groups` variable's groups, as
+/// ansible-core's lookup (which builds an inventory from that variable, so
+/// hosts `add_host` and `group_by` added count). A pattern that selects
+/// nothing, or a bad one, gives no host, as there.
+fn inventory_hostnames(state: &State, terms: &[Value]) -> Result<Vec<Value>, Error> {
+    let groups = state
+        .lookup("groups")
+        .filter(|g| g.kind() == minijinja::value::ValueKind::Map)
+        .ok_or_else(|| lookup_error("inventory_hostnames", "the `groups` variable is not set"))?;
+    let mut members: Vec<(String, Vec<String>)> = Vec::new();
+    for group in groups.try_iter()? {
+        let hosts = groups.get_item(&group)?;
+        let names = match hosts.try_iter() {
+            Ok(it) => it.map(|h| h.to_string()).collect(),
+            Err(_) => Vec::new(),
+        };
+        members.push((group.to_string(), names));
+    }
+    let mut patterns = Vec::new();
+    for t in terms {
+        flatten_text(t, &mut patterns)?;
+    }
+    let patterns: Vec<&str> = patterns.iter().map(String::as_str).collect();
+    let hosts = rprov_inventory::Inventory::select_in_groups(
+        members.iter().map(|(g, h)| (g.as_str(), h.clone())),
+        &patterns,
+    )
+    .unwrap_or_default();
+    Ok(hosts.into_iter().map(Value::from).collect())
+}
+
+/// The strings of a term that may be a list of them (nested lists
+/// flattened), as ansible-core's `split_host_pattern` takes a list.
+fn flatten_text(v: &Value, out: &mut Vec<String>) -> Result<(), Error> {
+    if v.is_undefined() {
+        return Err(Error::from(ErrorKind::UndefinedError));
+    }
+    if let Some(s) = v.as_str() {
+        out.push(s.to_string());
+    } else if v.kind() == minijinja::value::ValueKind::Seq {
+        for item in v.try_iter()? {
+            flatten_text(&item, out)?;
+        }
+    } else {
+        out.push(v.to_string());
+    }
+    Ok(())
+}
+
 /// `varnames`: the names of the variables that a Python regular expression
 /// finds (`re.search`), term after term, as ansible-core's lookup. The names
 /// are those the template's context holds (the engine gives a template that
@@ -338,12 +444,13 @@ fn over_json(
 /// `lookup(name, *terms, wantlist=False, **options)`.
 pub fn lookup(
     state: &State,
+    cx: &LookupContext,
     name: String,
     terms: Rest<Value>,
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
     let wantlist = kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
-    let Some(values) = run_or_forgive(state, &name, &terms, &kwargs)? else {
+    let Some(values) = run_or_forgive(state, cx, &name, &terms, &kwargs)? else {
         return Ok(if wantlist {
             Value::from(Vec::<Value>::new())
         } else {
@@ -374,11 +481,12 @@ pub fn lookup(
 /// `query(name, *terms, **options)`: always a list.
 pub fn query(
     state: &State,
+    cx: &LookupContext,
     name: String,
     terms: Rest<Value>,
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
-    let values = run_or_forgive(state, &name, &terms, &kwargs)?.unwrap_or_default();
+    let values = run_or_forgive(state, cx, &name, &terms, &kwargs)?.unwrap_or_default();
     Ok(Value::from(values))
 }
 
@@ -389,12 +497,13 @@ pub fn query(
 /// `warn`'s warning.
 fn run_or_forgive(
     state: &State,
+    cx: &LookupContext,
     name: &str,
     terms: &[Value],
     kwargs: &Kwargs,
 ) -> Result<Option<Vec<Value>>, Error> {
     let errors = kwargs.get::<Option<String>>("errors")?;
-    let result = run(state, name, terms, kwargs);
+    let result = run(state, cx, name, terms, kwargs);
     kwargs.assert_all_used()?;
     match result {
         Ok(values) => Ok(Some(values)),

@@ -25,11 +25,17 @@ use std::sync::{Arc, Mutex};
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Error, State};
 
-use super::{find_file, lookup_error, search_dirs, variable_names};
+use super::{find_file, lookup_error, search_dirs, variable_names, LookupContext};
 use crate::{Delimiters, FileOptions, IncludePath};
 
-/// Renders each term's template file.
-pub(super) fn run(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
+/// Renders each term's template file (decrypted first when ansible-vault
+/// encrypted it, as ansible-core's loader reads it).
+pub(super) fn run(
+    state: &State,
+    cx: &LookupContext,
+    terms: &[Value],
+    kwargs: &Kwargs,
+) -> Result<Vec<Value>, Error> {
     let text = |key: &str| kwargs.get::<Option<String>>(key);
     let opts = FileOptions {
         trim_blocks: kwargs.get::<Option<bool>>("trim_blocks")?.unwrap_or(true),
@@ -68,10 +74,9 @@ pub(super) fn run(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec
                 format!("the template file {name} could not be found for the lookup"),
             ));
         };
-        let source = crate::limits::read_text_file(&file, crate::limits::max_render_size())
-            .map_err(|e| {
-                lookup_error("template", format!("cannot read {}: {e}", file.display()))
-            })?;
+        let source = cx.read_text(&file, None).map_err(|e| {
+            lookup_error("template", format!("cannot read {}: {e}", file.display()))
+        })?;
         let includes = IncludePath::new(
             file.parent()
                 .map(PathBuf::from)

@@ -19,6 +19,7 @@ mod include_vars;
 mod meta;
 mod pause;
 mod set_fact;
+mod set_stats;
 mod validate_argument_spec;
 
 /// Each module's `module_args!` struct, named for `modules::SPECS` (the
@@ -31,6 +32,7 @@ pub(crate) mod args {
     pub(crate) use super::group_by::Args as GroupBy;
     pub(crate) use super::include_vars::Args as IncludeVars;
     pub(crate) use super::pause::Args as Pause;
+    pub(crate) use super::set_stats::Args as SetStats;
     pub(crate) use super::validate_argument_spec::Args as ValidateArgumentSpec;
 }
 
@@ -96,6 +98,7 @@ pub(super) static LOCAL: &[LocalModule] = &[
     item("assert", assert::run).with_conditions(),
     item("fail", fail::run).with_conditions(),
     item("set_fact", set_fact::run).with_conditions(),
+    item("set_stats", set_stats::run).with_conditions(),
     item("include_tasks", include_tasks::run),
     item("include_vars", include_vars::run).with_conditions(),
     item("group_by", group_by::run).with_conditions(),
