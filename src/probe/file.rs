@@ -74,46 +74,72 @@ pub fn batchable(path: &str) -> bool {
     !path.is_empty() && !path.contains(['\n', '|', '\\']) && !path.starts_with('-')
 }
 
-/// One `stat` for the paths that follow links, one for those that don't,
-/// `readlink` for the links among the latter, and one `sha256sum` over every
-/// regular file. Missing paths simply print no line.
+/// The batched section for `paths`: two processes for any number of paths
+/// that are not links asked for without following them, one `stat -L` and
+/// one `sha256sum`.
+///
+/// Every process on the host costs about a millisecond to start (more for
+/// `find`), and a no-change run is little else, so the shell's own tests
+/// (`[ -L ]`, `[ -f ]`) choose what to hash instead of a `find | xargs`
+/// pipeline. `stat -L` answers a path asked without following too, as long
+/// as it is no link: for anything else stat and lstat agree. The links
+/// among those paths (rare) get their own `stat` and a `readlink` each.
+/// Missing paths simply print no line; hash lines are `sha256sum`'s own
+/// (`HASH  NAME`: 64 hex digits never start a `F|`, `N|` or `L|` line).
 pub fn batch_snippet(paths: &[(&str, bool)]) -> String {
-    let q = |follow: bool| -> String {
-        paths
-            .iter()
-            .filter(|(_, f)| *f == follow)
-            .map(|(p, _)| rprov_transport::quote(p))
+    // Each path once, with whether it is asked following links, not
+    // following them, or both.
+    let mut uniq: Vec<(&str, bool, bool)> = Vec::new();
+    let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (p, follow) in paths {
+        let i = *at.entry(p).or_insert_with(|| {
+            uniq.push((p, false, false));
+            uniq.len() - 1
+        });
+        match follow {
+            true => uniq[i].1 = true,
+            false => uniq[i].2 = true,
+        }
+    }
+    let words = |keep: &dyn Fn(bool, bool) -> bool| -> String {
+        uniq.iter()
+            .filter(|(_, f, n)| keep(*f, *n))
+            .map(|(p, _, _)| rprov_transport::quote(p))
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let (follow, nofollow) = (q(true), q(false));
-    let mut s = String::new();
-    if !follow.is_empty() {
-        s.push_str(&format!(
-            "stat -L -c 'F|%F|%a|%U|%G|%u|%g|%s|%n' -- {follow} 2>/dev/null\n"
-        ));
-    }
+    let all = words(&|_, _| true);
+    let nofollow = words(&|_, n| n);
+    // Hashed: regular files after links, and for a path asked only without
+    // following, only when it is no link itself (a link's answer is its target).
+    let follow = words(&|f, _| f);
+    let only_nofollow = words(&|f, n| n && !f);
+    let mut s = String::from("_rp_files() {\n");
     if !nofollow.is_empty() {
         s.push_str(&format!(
-            "stat -c 'N|%F|%a|%U|%G|%u|%g|%s|%n' -- {nofollow} 2>/dev/null\n\
-             for _rp_p in {nofollow}; do [ -L \"$_rp_p\" ] && printf 'L|%s|%s\\n' \"$_rp_p\" \"$(readlink -- \"$_rp_p\")\"; done\n"
+            "  set --\n  for _rp_p in {nofollow}; do [ -L \"$_rp_p\" ] && set -- \"$@\" \"$_rp_p\"; done\n"
         ));
-    }
-    let mut finds = Vec::new();
-    if !follow.is_empty() {
-        finds.push(format!(
-            "find -L {follow} -maxdepth 0 -type f -print0 2>/dev/null"
-        ));
-    }
-    if !nofollow.is_empty() {
-        finds.push(format!(
-            "find {nofollow} -maxdepth 0 -type f -print0 2>/dev/null"
-        ));
+        s.push_str("  if [ $# -gt 0 ]; then\n");
+        s.push_str("    stat -c 'N|%F|%a|%U|%G|%u|%g|%s|%n' -- \"$@\" 2>/dev/null\n");
+        s.push_str(
+            "    for _rp_p; do printf 'L|%s|%s\\n' \"$_rp_p\" \"$(readlink -- \"$_rp_p\")\"; done\n",
+        );
+        s.push_str("  fi\n");
     }
     s.push_str(&format!(
-        "{{ {}; }} | xargs -0 -r sha256sum -- 2>/dev/null | sed 's/^/H|/'\n",
-        finds.join("; ")
+        "  stat -L -c 'F|%F|%a|%U|%G|%u|%g|%s|%n' -- {all} 2>/dev/null\n  set --\n"
     ));
+    if !follow.is_empty() {
+        s.push_str(&format!(
+            "  for _rp_p in {follow}; do [ -f \"$_rp_p\" ] && set -- \"$@\" \"$_rp_p\"; done\n"
+        ));
+    }
+    if !only_nofollow.is_empty() {
+        s.push_str(&format!(
+            "  for _rp_p in {only_nofollow}; do [ -f \"$_rp_p\" ] && [ ! -L \"$_rp_p\" ] && set -- \"$@\" \"$_rp_p\"; done\n"
+        ));
+    }
+    s.push_str("  [ $# -eq 0 ] || sha256sum -- \"$@\" 2>/dev/null\n}\n_rp_files\n");
     s
 }
 
@@ -123,11 +149,7 @@ pub fn parse_batch(out: &str, paths: &[(&str, bool)]) -> Result<Vec<FileState>, 
     let mut links: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
     let mut hashes: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
     for line in out.lines() {
-        if let Some(rest) = line.strip_prefix("H|") {
-            if let Some((hash, name)) = rest.split_once("  ") {
-                hashes.insert(name, hash);
-            }
-        } else if let Some(rest) = line.strip_prefix("L|") {
+        if let Some(rest) = line.strip_prefix("L|") {
             if let Some((name, target)) = rest.split_once('|') {
                 links.insert(name, target);
             }
@@ -135,12 +157,23 @@ pub fn parse_batch(out: &str, paths: &[(&str, bool)]) -> Result<Vec<FileState>, 
             let follow = line.starts_with('F');
             let name = rest.splitn(8, '|').nth(7).unwrap_or("");
             stats.insert((follow, name), rest);
+        } else if let Some((hash, name)) = line.split_once("  ") {
+            if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                hashes.insert(name, hash);
+            }
         }
     }
     paths
         .iter()
         .map(|(path, follow)| {
-            let Some(rest) = stats.get(&(*follow, *path)) else {
+            // Not following, a link is its own `stat` and its target; any
+            // other path is what `stat -L` said (the same as `stat` for it).
+            let link = if *follow { None } else { links.get(path) };
+            let stat = match link {
+                Some(_) => stats.get(&(false, *path)),
+                None => stats.get(&(true, *path)),
+            };
+            let Some(rest) = stat else {
                 return Ok(FileState::missing());
             };
             // The same fields as the single-path snippet, minus the name.
@@ -149,7 +182,6 @@ pub fn parse_batch(out: &str, paths: &[(&str, bool)]) -> Result<Vec<FileState>, 
             text.push('\n');
             // A path may be asked both ways: not following, a link's second
             // line is its target, never the hash of what it points to.
-            let link = if *follow { None } else { links.get(path) };
             if let Some(t) = link {
                 text.push_str(t);
             } else if let Some(h) = hashes.get(path) {
@@ -269,38 +301,143 @@ pub fn parse_content(out: &str) -> Result<Option<Vec<u8>>, String> {
 mod tests {
     use super::*;
 
+    /// Runs `script` after [`HELPERS`] with `sh`, as the unprivileged
+    /// `nobody` when the tests run as root (so a mode 000 file is unreadable).
+    fn run_as_user(script: &str) -> String {
+        let full = format!("{HELPERS}{script}");
+        let mut cmd = if running_as_root() {
+            let mut c = std::process::Command::new("setpriv");
+            c.args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "sh",
+                "-c",
+            ]);
+            c
+        } else {
+            let mut c = std::process::Command::new("sh");
+            c.arg("-c");
+            c
+        };
+        let out = cmd.arg(full).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn running_as_root() -> bool {
+        std::fs::metadata("/proc/self")
+            .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+            .unwrap_or(false)
+    }
+
     #[test]
     fn batch_matches_single_path_snippets() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::write(d.join("a.txt"), "hello\n").unwrap();
         std::fs::create_dir(d.join("sub")).unwrap();
         std::os::unix::fs::symlink("a.txt", d.join("ln")).unwrap();
+        std::os::unix::fs::symlink("sub", d.join("lndir")).unwrap();
         std::os::unix::fs::symlink("nowhere", d.join("broken")).unwrap();
-        let names = ["a.txt", "sub", "ln", "missing", "with space"];
         std::fs::write(d.join("with space"), "x").unwrap();
+        std::fs::write(d.join("-dash"), "d").unwrap();
+        std::fs::write(d.join("empty"), "").unwrap();
+        // Unreadable: a stat but no hash. Under a closed directory: missing.
+        std::fs::write(d.join("secret"), "s").unwrap();
+        std::fs::set_permissions(d.join("secret"), std::fs::Permissions::from_mode(0o000)).unwrap();
+        std::fs::create_dir(d.join("closed")).unwrap();
+        std::fs::write(d.join("closed/in"), "i").unwrap();
+        std::fs::set_permissions(d.join("closed"), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let names = [
+            "a.txt",
+            "sub",
+            "ln",
+            "lndir",
+            "broken",
+            "missing",
+            "with space",
+            "-dash",
+            "empty",
+            "secret",
+            "closed/in",
+        ];
         let mut paths: Vec<(String, bool)> = Vec::new();
         for n in names {
             for follow in [true, false] {
                 paths.push((d.join(n).display().to_string(), follow));
             }
         }
+        // Asked twice the same way, as two tasks on one file do.
+        paths.push((d.join("a.txt").display().to_string(), true));
         let refs: Vec<(&str, bool)> = paths.iter().map(|(p, f)| (p.as_str(), *f)).collect();
-        let run = |script: String| {
-            let full = format!("{HELPERS}{script}");
-            let out = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(full)
-                .output()
-                .unwrap();
-            String::from_utf8(out.stdout).unwrap()
-        };
-        let batch = parse_batch(&run(batch_snippet(&refs)), &refs).unwrap();
+        let batch = parse_batch(&run_as_user(&batch_snippet(&refs)), &refs).unwrap();
+        assert_eq!(batch.len(), refs.len());
         for ((p, f), got) in refs.iter().zip(batch) {
-            let single = parse_stat(&run(stat_snippet(p, *f))).unwrap();
+            if p.ends_with("/broken") && *f {
+                // The batch has always said missing here, where the
+                // single-path snippet says a link: what a module plans on.
+                assert_eq!(got.kind, FileKind::Missing, "{p}");
+                continue;
+            }
+            if p.ends_with("/closed/in") {
+                assert_eq!(got.kind, FileKind::Missing, "{p}");
+                continue;
+            }
+            let single = parse_stat(&run_as_user(&stat_snippet(p, *f))).unwrap();
             assert_eq!(got, single, "{p} follow={f}");
         }
+        let get = |name: &str, follow: bool| {
+            let p = d.join(name).display().to_string();
+            let i = refs
+                .iter()
+                .position(|(q, f)| *q == p && *f == follow)
+                .unwrap();
+            parse_batch(&run_as_user(&batch_snippet(&refs)), &refs).unwrap()[i].clone()
+        };
+        let secret = get("secret", true);
+        assert_eq!((secret.kind, secret.sha256), (FileKind::File, None));
+        let ln = get("ln", false);
+        assert_eq!(ln.kind, FileKind::Link);
+        assert_eq!(
+            (ln.link_target.as_deref(), ln.sha256),
+            (Some("a.txt"), None)
+        );
+        assert_eq!(
+            get("ln", true).sha256.as_deref(),
+            Some("5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03")
+        );
+        assert_eq!(
+            get("empty", false).sha256.as_deref(),
+            Some("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        );
+        assert_eq!(get("broken", false).link_target.as_deref(), Some("nowhere"));
         assert!(!batchable("a|b") && !batchable("a\nb") && batchable("/etc/x y"));
+    }
+
+    /// Only paths asked without following links: no `stat -L` of a link's
+    /// target leaks into their answers, and no hash of a link.
+    #[test]
+    fn batch_of_links_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("f"), "f").unwrap();
+        std::os::unix::fs::symlink("f", d.join("l")).unwrap();
+        let (f, l) = (
+            d.join("f").display().to_string(),
+            d.join("l").display().to_string(),
+        );
+        let refs = [(l.as_str(), false), (f.as_str(), false)];
+        let out = run_as_user(&batch_snippet(&refs));
+        let got = parse_batch(&out, &refs).unwrap();
+        assert_eq!(got[0].kind, FileKind::Link);
+        assert_eq!(got[0].mode, "0777");
+        assert_eq!(got[0].link_target.as_deref(), Some("f"));
+        assert_eq!(got[1].kind, FileKind::File);
+        assert_eq!(got[1].size, 1);
+        assert!(got[1].sha256.is_some());
+        assert_eq!(out.matches("  ").count(), 1, "one file hashed: {out}");
     }
 
     /// A name `sha256sum` escapes (a backslash in it) still gets the file's
