@@ -193,6 +193,55 @@ pub fn parse_batch(out: &str, paths: &[(&str, bool)]) -> Result<Vec<FileState>, 
         .collect()
 }
 
+/// The batched content section for `paths` (each [`batchable`]): one
+/// `stat -L` for their sizes and one `base64` per regular file of at most
+/// [`crate::probe::MAX_DIFF_BYTES`], instead of a `stat` and a `base64` per
+/// path. Each file read is a line `C|PATH|BASE64`; a path that is missing,
+/// not a regular file or too large prints none (the single-path snippet's
+/// `-`).
+pub fn contents_snippet(paths: &[&str]) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let words = paths
+        .iter()
+        .filter(|p| seen.insert(**p))
+        .map(|p| rprov_transport::quote(p))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let max = crate::probe::MAX_DIFF_BYTES;
+    [
+        "_rp_contents() {".to_string(),
+        "  set --".to_string(),
+        format!("  for _rp_p in {words}; do [ -f \"$_rp_p\" ] && set -- \"$@\" \"$_rp_p\"; done"),
+        "  [ $# -eq 0 ] || stat -L -c '%s|%n' -- \"$@\" 2>/dev/null | while IFS='|' read -r _rp_s _rp_p; do"
+            .to_string(),
+        format!(
+            "    [ \"$_rp_s\" -le {max} ] && {{ printf 'C|%s|' \"$_rp_p\"; base64 -w0 -- \"$_rp_p\"; echo; }}"
+        ),
+        "  done".to_string(),
+        "}".to_string(),
+        "_rp_contents".to_string(),
+    ]
+    .join("\n")
+}
+
+/// Reads [`contents_snippet`]'s output: one content per path, in order.
+pub fn parse_contents(out: &str, paths: &[&str]) -> Result<Vec<Option<Vec<u8>>>, String> {
+    let mut found: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for line in out.lines() {
+        // The name holds no `|` (see [`batchable`]), base64 none either.
+        if let Some((name, data)) = line.strip_prefix("C|").and_then(|r| r.rsplit_once('|')) {
+            found.insert(name, data);
+        }
+    }
+    paths
+        .iter()
+        .map(|p| match found.get(p) {
+            Some(data) => parse_content(data).map_err(|e| format!("{p}: {e}")),
+            None => Ok(None),
+        })
+        .collect()
+}
+
 pub fn stat_snippet(path: &str, follow: bool) -> String {
     format!(
         "_rp_stat {} {}",
@@ -438,6 +487,62 @@ mod tests {
         assert_eq!(got[1].size, 1);
         assert!(got[1].sha256.is_some());
         assert_eq!(out.matches("  ").count(), 1, "one file hashed: {out}");
+    }
+
+    /// The batched content section answers as the single-path snippet does:
+    /// missing, directory, link, too large, unreadable, empty, binary.
+    #[test]
+    fn contents_batch_matches_single_path_snippets() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(d.join("a.txt"), "hello\nworld").unwrap();
+        std::fs::write(d.join("bin"), b"\0\xff\n|C|x\n").unwrap();
+        std::fs::write(d.join("empty"), "").unwrap();
+        std::fs::write(d.join("with space"), "s p").unwrap();
+        let max = crate::probe::MAX_DIFF_BYTES as usize;
+        std::fs::write(d.join("max"), vec![b'm'; max]).unwrap();
+        std::fs::write(d.join("big"), vec![b'b'; max + 1]).unwrap();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::os::unix::fs::symlink("a.txt", d.join("ln")).unwrap();
+        std::os::unix::fs::symlink("nowhere", d.join("broken")).unwrap();
+        std::fs::write(d.join("secret"), "s").unwrap();
+        std::fs::set_permissions(d.join("secret"), std::fs::Permissions::from_mode(0o000)).unwrap();
+        let names = [
+            "a.txt",
+            "bin",
+            "empty",
+            "with space",
+            "max",
+            "big",
+            "sub",
+            "ln",
+            "broken",
+            "missing",
+            "secret",
+            "a.txt",
+        ];
+        let paths: Vec<String> = names
+            .iter()
+            .map(|n| d.join(n).display().to_string())
+            .collect();
+        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let batch = parse_contents(&run_as_user(&contents_snippet(&refs)), &refs).unwrap();
+        assert_eq!(batch.len(), refs.len());
+        for (p, got) in refs.iter().zip(&batch) {
+            let single = parse_content(&run_as_user(&content_snippet(p))).unwrap();
+            assert_eq!(got, &single, "{p}");
+        }
+        assert_eq!(batch[0].as_deref(), Some(&b"hello\nworld"[..]));
+        assert_eq!(batch[1].as_deref(), Some(&b"\0\xff\n|C|x\n"[..]));
+        assert_eq!(batch[2].as_deref(), Some(&b""[..]));
+        assert_eq!(batch[4].as_ref().map(Vec::len), Some(max));
+        assert_eq!(
+            (&batch[5], &batch[6], &batch[8], &batch[9]),
+            (&None, &None, &None, &None)
+        );
+        assert_eq!(batch[7].as_deref(), Some(&b"hello\nworld"[..]));
     }
 
     /// A name `sha256sum` escapes (a backslash in it) still gets the file's
