@@ -15,14 +15,12 @@ _rp_stat() {
 _rp_content() {
   if [ -f "$1" ] && [ "$(stat -L -c %s -- "$1")" -le 1048576 ]; then base64 -w0 -- "$1"; echo; else echo '-'; fi
 }
-printf '\n@@rprov-7772x1-files\n'
+printf '\n@@rprov-29091x1-files\n'
 _rp_files() {
   set --
   for _rp_p in /tmp /tmp/bench-b /tmp/bench-b/rprov /tmp/bench-b/rprov/h1 /tmp/bench-b/rprov/h1/etc; do [ -L "$_rp_p" ] && set -- "$@" "$_rp_p"; done
-  if [ $# -gt 0 ]; then
-    stat -c 'N|%F|%a|%U|%G|%u|%g|%s|%n' -- "$@" 2>/dev/null
-    for _rp_p; do printf 'L|%s|%s\n' "$_rp_p" "$(readlink -- "$_rp_p")"; done
-  fi
+  [ $# -eq 0 ] || stat -c 'N|%F|%a|%U|%G|%u|%g|%s|%n' -- "$@" 2>/dev/null
+  for _rp_p in /tmp /tmp/bench-b /tmp/bench-b/rprov /tmp/bench-b/rprov/h1 /tmp/bench-b/rprov/h1/etc; do [ -L "$_rp_p" ] && printf 'L|%s|%s\n' "$_rp_p" "$(readlink -- "$_rp_p")"; done
   stat -L -c 'F|%F|%a|%U|%G|%u|%g|%s|%n' -- /tmp /tmp/bench-b /tmp/bench-b/rprov /tmp/bench-b/rprov/h1 /tmp/bench-b/rprov/h1/etc /tmp/bench-b/rprov/h1/etc/sshd-bench.conf /tmp/bench-b/rprov/h1/etc/sudoers-bench /tmp/bench-b/rprov/h1/etc/motd /tmp/bench-b/rprov/h1/etc/journald-bench.conf /tmp/bench-b/rprov/h1/etc/limits.conf /tmp/bench-b/rprov/h1/etc/environment /tmp/bench-b/rprov/h1/etc/sysctl-bench.conf 2>/dev/null
   set --
   for _rp_p in /tmp/bench-b/rprov/h1/etc/sshd-bench.conf /tmp/bench-b/rprov/h1/etc/sudoers-bench /tmp/bench-b/rprov/h1/etc/motd /tmp/bench-b/rprov/h1/etc/journald-bench.conf /tmp/bench-b/rprov/h1/etc/limits.conf /tmp/bench-b/rprov/h1/etc/environment /tmp/bench-b/rprov/h1/etc/sysctl-bench.conf; do [ -f "$_rp_p" ] && set -- "$@" "$_rp_p"; done
@@ -31,19 +29,22 @@ _rp_files() {
 }
 _rp_files
 
-printf '\n@@rprov-7772x1-contents\n'
+printf '\n@@rprov-29091x1-contents\n'
 _rp_contents() {
+{
   set --
   for _rp_p in /tmp/bench-b/rprov/h1/etc/limits.conf /tmp/bench-b/rprov/h1/etc/environment /tmp/bench-b/rprov/h1/etc/sysctl-bench.conf; do [ -f "$_rp_p" ] && set -- "$@" "$_rp_p"; done
-  [ $# -eq 0 ] || stat -L -c '%s|%n' -- "$@" 2>/dev/null | while IFS='|' read -r _rp_s _rp_p; do
-    [ "$_rp_s" -le 1048576 ] && { printf 'C|%s|' "$_rp_p"; base64 -w0 -- "$_rp_p"; echo; }
-  done
+  [ $# -eq 0 ] || stat -L -c '%s|%n' -- "$@" 2>/dev/null
+} | while IFS='|' read -r _rp_s _rp_p; do
+  [ "$_rp_s" -le 1048576 ] && { printf 'C|%s|' "$_rp_p"; base64 -w0 -- "$_rp_p"; echo; }
+done
 }
 _rp_contents
-printf '\n@@rprov-7772x1-0\n'
+
+printf '\n@@rprov-29091x1-0\n'
 ( getent group benchgrp
 ) </dev/null 2>/dev/null
-printf '\n@@rprov-7772x1-1\n'
+printf '\n@@rprov-29091x1-1\n'
 ( _rp_o=$(getent passwd benchuser
 )
 [ -z "$_rp_o" ] || printf '%s\n' "$_rp_o"
@@ -60,7 +61,7 @@ _rp_o=$(_rp_p=$(getent shadow benchuser 2>/dev/null | cut -d: -f2); case "$_rp_p
 )
 [ -z "$_rp_o" ] || printf '%s\n' "$_rp_o"
 ) </dev/null 2>/dev/null
-printf '\n@@rprov-7772x1-2\n'
+printf '\n@@rprov-29091x1-2\n'
 ( command -v apt-get >/dev/null || echo NOAPT
 echo '@@rprov-part@@'
 _rp_dpkg=$(dpkg-query -W -f='${Package}\t${Status}\t${Version}\n' -- openssh-server sudo 2>/dev/null)
@@ -78,4 +79,4 @@ echo '@@rprov-part@@'
 echo '@@rprov-part@@'
 
 ) </dev/null 2>/dev/null
-printf '\n@@rprov-7772x1-end\n'
+printf '\n@@rprov-29091x1-end\n'
