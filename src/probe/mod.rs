@@ -112,16 +112,26 @@ impl Probe {
 ///
 /// File stats are the bulk of a probe (one per file task), so they are not
 /// asked one by one: all plain paths go to one `stat` and one `sha256sum`
-/// (three processes for any number of paths, instead of four per path), in a
-/// section of their own. Paths the batch cannot carry unambiguously (with a
-/// newline, `|` or `\\`) keep a per-path snippet.
+/// (two processes for any number of paths, instead of four per path), in a
+/// section of their own; file contents (for diffs, `lineinfile`) likewise
+/// share one `stat` for their sizes. Paths the batches cannot carry
+/// unambiguously (with a newline, `|` or `\\`) keep a per-path snippet.
 pub fn script(probes: &[Probe], nonce: &str) -> String {
     let mut s = String::from("LC_ALL=C; export LC_ALL\n");
     s.push_str(file::HELPERS);
-    let (batched, single) = split_batch(probes);
-    if !batched.is_empty() {
+    let Split {
+        files,
+        contents,
+        single,
+    } = split_batch(probes);
+    if !files.is_empty() {
         s.push_str(&format!("printf '\\n@@rprov-{nonce}-files\\n'\n"));
-        s.push_str(&file::batch_snippet(&batched));
+        s.push_str(&file::batch_snippet(&files));
+        s.push('\n');
+    }
+    if !contents.is_empty() {
+        s.push_str(&format!("printf '\\n@@rprov-{nonce}-contents\\n'\n"));
+        s.push_str(&file::contents_snippet(&contents));
         s.push('\n');
     }
     for (i, p) in single {
@@ -133,24 +143,33 @@ pub fn script(probes: &[Probe], nonce: &str) -> String {
     s
 }
 
-/// File probes the batch carries, as `(path, follow)`.
-type Batched<'a> = Vec<(&'a str, bool)>;
-/// Every other probe, with its index (its section's name).
-type Single<'a> = Vec<(usize, &'a Probe)>;
+/// Probes by the section that answers them.
+struct Split<'a> {
+    /// File probes the batched stat section carries, as `(path, follow)`.
+    files: Vec<(&'a str, bool)>,
+    /// Content probes the batched content section carries.
+    contents: Vec<&'a str>,
+    /// Every other probe, with its index (its section's name).
+    single: Vec<(usize, &'a Probe)>,
+}
 
-/// Splits probes into those the batched file section answers and the rest.
-fn split_batch(probes: &[Probe]) -> (Batched<'_>, Single<'_>) {
-    let mut batched = Vec::new();
-    let mut single = Vec::new();
+/// Splits probes into those the batched sections answer and the rest.
+fn split_batch(probes: &[Probe]) -> Split<'_> {
+    let mut split = Split {
+        files: Vec::new(),
+        contents: Vec::new(),
+        single: Vec::new(),
+    };
     for (i, p) in probes.iter().enumerate() {
         match p {
             Probe::File { path, follow } if file::batchable(path) => {
-                batched.push((path.as_str(), *follow))
+                split.files.push((path.as_str(), *follow))
             }
-            _ => single.push((i, p)),
+            Probe::Content { path } if file::batchable(path) => split.contents.push(path),
+            _ => split.single.push((i, p)),
         }
     }
-    (batched, single)
+    split
 }
 
 /// Splits the output of [`script`] into one answer per probe.
@@ -176,8 +195,13 @@ pub fn parse(probes: &[Probe], nonce: &str, stdout: &str) -> Result<HashMap<Prob
             c.push('\n');
         }
     }
-    let (batched, single) = split_batch(probes);
-    let expected = single.len() + usize::from(!batched.is_empty());
+    let Split {
+        files: batched,
+        contents,
+        single,
+    } = split_batch(probes);
+    let expected =
+        single.len() + usize::from(!batched.is_empty()) + usize::from(!contents.is_empty());
     if !ended || sections.len() != expected {
         return Err(format!(
             "the probe script's output was cut short ({} of {} answers)",
@@ -196,6 +220,18 @@ pub fn parse(probes: &[Probe], nonce: &str, stdout: &str) -> Result<HashMap<Prob
                     follow: *follow,
                 },
                 Fact::File(st),
+            );
+        }
+    }
+    if !contents.is_empty() {
+        let text = sections.get("contents").map(String::as_str).unwrap_or("");
+        let read = file::parse_contents(text, &contents)?;
+        for (path, content) in contents.iter().zip(read) {
+            out.insert(
+                Probe::Content {
+                    path: path.to_string(),
+                },
+                Fact::Content(content),
             );
         }
     }

@@ -343,8 +343,10 @@ impl SshConnection {
         stdin: Option<&[u8]>,
         become_user: Option<&str>,
     ) -> Result<Output, TransportError> {
-        // The remote sshd runs this line with the login shell: one command.
-        let line = sudo::command_line(script.as_str(), become_user);
+        // The remote sshd runs this line with the login shell: one command,
+        // which `exec` puts in the login shell's place (dash, a common login
+        // shell, would otherwise fork it and wait: a process per command).
+        let line = format!("exec {}", sudo::command_line(script.as_str(), become_user));
         let mut child = self
             .session
             .raw_command(line)

@@ -40,7 +40,8 @@ pub(crate) enum SudoProblem {
 pub(crate) fn classify(status: i32, stderr: &[u8]) -> Option<SudoProblem> {
     let text = String::from_utf8_lossy(stderr);
     let first = text.lines().next().unwrap_or("").trim();
-    // sh reports a missing sudo as "sh: 1: sudo: not found" with status 127.
+    // sh reports a missing sudo as "sh: 1: sudo: not found" with status 127,
+    // or "sh: 1: exec: sudo: not found" on the `exec` line ssh runs.
     if status == 127 && first.contains("sudo") && first.contains("not found") {
         return Some(SudoProblem::Failed("sudo is not installed".to_owned()));
     }
@@ -115,6 +116,10 @@ mod tests {
         );
         assert!(matches!(
             classify(127, b"sh: 1: sudo: not found\n"),
+            Some(SudoProblem::Failed(_))
+        ));
+        assert!(matches!(
+            classify(127, b"sh: 1: exec: sudo: not found\n"),
             Some(SudoProblem::Failed(_))
         ));
     }

@@ -1,0 +1,1 @@
+printf '\n@@rprov-0x0-end\n'
