@@ -75,16 +75,28 @@ impl Args {
 
 const PROPS: &str = "Id,ActiveState,SubState,UnitFileState,LoadState,NeedDaemonReload";
 
-/// Unit file states for which `enabled: yes` has nothing to do.
-const ENABLED_LIKE: &[&str] = &[
-    "enabled",
-    "enabled-runtime",
-    "static",
-    "indirect",
-    "alias",
-    "generated",
-    "transient",
-];
+/// What `systemctl is-enabled` prints with exit status 0 that ansible-core's
+/// systemd module still takes for not enabled, so that `enabled: yes` runs
+/// `systemctl enable` (and `enabled: no` does nothing): a unit enabled only
+/// until the next boot, one enabled through its `Also=` units or another
+/// name (`indirect`), and an alias's own name.
+const ENABLED_NOT: &[&str] = &["enabled-runtime", "indirect", "alias"];
+
+/// Whether ansible-core's systemd module takes the unit for enabled, by what
+/// `systemctl is-enabled` printed (its first line) and its exit status:
+/// status 0 and none of [`ENABLED_NOT`]. So `static`, `generated` and
+/// `transient` are enabled (`enabled: no` runs `systemctl disable`, a change
+/// on every run, as there), and `disabled`, `linked`, `masked` and their
+/// `-runtime` forms are not. Without the status (a probe that did not read
+/// it), the status `is-enabled` gives each state stands in.
+fn ansible_enabled(is_enabled: &str, rc: Option<i32>) -> bool {
+    let rc = rc.unwrap_or(match is_enabled {
+        "enabled" | "enabled-runtime" | "static" | "indirect" | "alias" | "generated"
+        | "transient" => 0,
+        _ => 1,
+    });
+    rc == 0 && !ENABLED_NOT.contains(&is_enabled)
+}
 
 /// What is read for `units` in `scope`: user info, each unit's properties,
 /// whether quadlet sources are newer than the generated units and, with
@@ -94,6 +106,7 @@ fn units_read(scope: &Scope, units: Vec<String>, any_needs_reload: bool) -> Read
         scope: scope.clone(),
         units,
         props: PROPS,
+        is_enabled: true,
         quadlet_newer: true,
         any_needs_reload,
     }
@@ -182,6 +195,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     } else {
         file_state
     };
+    // What ansible-core decides enablement and masking by; `UnitFileState`
+    // when the probe did not say.
+    let file_state = match prop("rp_is_enabled") {
+        s if known && !s.is_empty() => s,
+        _ => file_state,
+    };
+    let is_enabled_rc = prop("rp_is_enabled_rc").parse::<i32>().ok();
+    let now_enabled = known && ansible_enabled(file_state, is_enabled_rc);
 
     if masked == Some(false) && (!known || file_state == "masked") {
         if known {
@@ -190,14 +211,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         steps.push(Systemctl::Unmask { unit: unit.clone() });
     }
     match enabled {
-        Some(true) if !known || !ENABLED_LIKE.contains(&file_state) => {
+        Some(true) if !known || !now_enabled => {
             attrs.push(format!("enabled: {file_state} → enabled"));
             steps.push(Systemctl::Enable {
                 unit: unit.clone(),
                 force,
             });
         }
-        Some(false) if !known || ["enabled", "enabled-runtime"].contains(&file_state) => {
+        Some(false) if !known || now_enabled => {
             attrs.push(format!("enabled: {file_state} → disabled"));
             steps.push(Systemctl::Disable {
                 unit: unit.clone(),
@@ -268,7 +289,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         result.insert("enabled".into(), json!(e));
     }
     if known {
-        let status: Map<String, Json> = props.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        // `rp_*`: rprov's own reads, not properties of the unit.
+        let status: Map<String, Json> = props
+            .iter()
+            .filter(|(k, _)| !k.starts_with("rp_"))
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
         result.insert("status".into(), Json::Object(status));
     }
     // NeedDaemonReload alone, with nothing to do for the unit, is left to the
@@ -556,6 +582,103 @@ mod tests {
         assert!(action
             .script
             .contains("is-active --quiet -- web@8000.service ||"));
+    }
+
+    /// [`show`] with what `systemctl is-enabled` printed and its status.
+    fn show_is(file: &str, is_enabled: &str, rc: i32) -> String {
+        format!(
+            "{}rp_is_enabled={is_enabled}\nrp_is_enabled_rc={rc}\n",
+            show("inactive", file, "loaded", "no")
+        )
+    }
+
+    /// Changed or not, and the diff's lines.
+    fn outcome(args: serde_json::Value, out: &str) -> Option<Vec<String>> {
+        match run(args.clone(), out) {
+            Ok(Decision::Ok { .. }) => None,
+            Ok(Decision::Change { diffs, .. }) => Some(diffs[0].attrs.clone()),
+            other => panic!("{args}: {other:?}"),
+        }
+    }
+
+    /// Enablement as ansible-core's systemd module reads `is-enabled`: an
+    /// `indirect` unit (the systemd target's `Also=` unit, the service
+    /// target's unit with a second name) and an alias's name are enabled by
+    /// `enabled: yes`; a `static` one is disabled by `enabled: no`; one
+    /// enabled until the next boot only is enabled for good and left by
+    /// `enabled: no`.
+    #[test]
+    fn enablement_states_as_ansible_core() {
+        let yes = json!({"name": "caddy", "enabled": true});
+        let no = json!({"name": "caddy", "enabled": false});
+        assert_eq!(
+            outcome(yes.clone(), &show_is("indirect", "indirect", 0)),
+            Some(vec!["enabled: indirect → enabled".to_string()])
+        );
+        assert_eq!(
+            outcome(no.clone(), &show_is("indirect", "indirect", 0)),
+            None
+        );
+        // `show` follows an alias to its unit; `is-enabled` does not.
+        assert_eq!(
+            outcome(yes.clone(), &show_is("enabled", "alias", 0)),
+            Some(vec!["enabled: alias → enabled".to_string()])
+        );
+        assert_eq!(outcome(yes.clone(), &show_is("static", "static", 0)), None);
+        assert_eq!(
+            outcome(no.clone(), &show_is("static", "static", 0)),
+            Some(vec!["enabled: static → disabled".to_string()])
+        );
+        assert!(outcome(
+            yes.clone(),
+            &show_is("enabled-runtime", "enabled-runtime", 0)
+        )
+        .is_some());
+        assert_eq!(
+            outcome(
+                no.clone(),
+                &show_is("enabled-runtime", "enabled-runtime", 0)
+            ),
+            None
+        );
+        assert_eq!(
+            outcome(yes.clone(), &show_is("enabled", "enabled", 0)),
+            None
+        );
+        assert!(outcome(no.clone(), &show_is("enabled", "enabled", 0)).is_some());
+        // The status decides: an unknown answer with status 0 is enabled.
+        assert_eq!(outcome(yes.clone(), &show_is("bad", "new-state", 0)), None);
+        assert!(outcome(yes, &show_is("disabled", "disabled", 1)).is_some());
+        // Masked means `masked`, not `masked-runtime`.
+        let mask = json!({"name": "caddy", "masked": true});
+        assert!(outcome(mask, &show_is("masked-runtime", "masked-runtime", 1)).is_some());
+        let unmask = json!({"name": "caddy", "masked": false});
+        assert_eq!(
+            outcome(unmask, &show_is("masked-runtime", "masked-runtime", 1)),
+            None
+        );
+    }
+
+    /// The rule the probe decides by is the one the host's guard runs.
+    #[test]
+    fn the_guard_on_the_host_has_the_same_exceptions() {
+        assert_eq!(ENABLED_NOT.join("|"), change::systemctl::ENABLED_NOT_CASE);
+    }
+
+    /// rprov's own reads are not among the unit's properties in `status`.
+    #[test]
+    fn status_holds_only_the_units_properties() {
+        let d = run(
+            json!({"name": "caddy", "enabled": true}),
+            &show_is("enabled", "enabled", 0),
+        )
+        .unwrap();
+        let Decision::Ok { result, .. } = d else {
+            panic!("{d:?}")
+        };
+        let status = result["status"].as_object().unwrap();
+        assert_eq!(status["UnitFileState"], json!("enabled"));
+        assert!(!status.keys().any(|k| k.starts_with("rp_")), "{status:?}");
     }
 
     #[test]

@@ -499,10 +499,14 @@ pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
     // ansible-core's own words, checked before anything else as its
     // constructor does.
     if local && gid_min.is_some() {
-        return Err(PlanError::Fail("'gid_min' can not be used with 'local'".into()));
+        return Err(PlanError::Fail(
+            "'gid_min' can not be used with 'local'".into(),
+        ));
     }
     if local && gid_max.is_some() {
-        return Err(PlanError::Fail("'gid_max' can not be used with 'local'".into()));
+        return Err(PlanError::Fail(
+            "'gid_max' can not be used with 'local'".into(),
+        ));
     }
     if local {
         return Err(PlanError::Fail(
@@ -892,7 +896,15 @@ mod tests {
         assert_eq!(
             testing::changes(&d),
             [
-                run(&["groupadd", "-r", "-K", "GID_MIN=1500", "-K", "GID_MAX=1501", "app"]),
+                run(&[
+                    "groupadd",
+                    "-r",
+                    "-K",
+                    "GID_MIN=1500",
+                    "-K",
+                    "GID_MAX=1501",
+                    "app"
+                ]),
                 run(&["getent", "group", "app"]),
             ]
         );
