@@ -83,19 +83,24 @@ const PROPS: &str = "Id,ActiveState,SubState,UnitFileState,LoadState,NeedDaemonR
 const ENABLED_NOT: &[&str] = &["enabled-runtime", "indirect", "alias"];
 
 /// Whether ansible-core's systemd module takes the unit for enabled, by what
-/// `systemctl is-enabled` printed (its first line) and its exit status:
-/// status 0 and none of [`ENABLED_NOT`]. So `static`, `generated` and
-/// `transient` are enabled (`enabled: no` runs `systemctl disable`, a change
-/// on every run, as there), and `disabled`, `linked`, `masked` and their
-/// `-runtime` forms are not. Without the status (a probe that did not read
-/// it), the status `is-enabled` gives each state stands in.
-fn ansible_enabled(is_enabled: &str, rc: Option<i32>) -> bool {
+/// `systemctl is-enabled --full` printed (its first line, and how many lines
+/// there were) and its exit status: status 0 and an output other than one
+/// of [`ENABLED_NOT`] alone. `--full` (ansible-core's `-l`) lists the
+/// symlinks that enable the unit under its state, so an `indirect` unit
+/// whose `Also=` socket is enabled, or an alias's name whose unit is, counts
+/// as enabled: `enabled: yes` enables such a unit once, not on every run.
+/// `static`, `generated` and `transient` are enabled (`enabled: no` runs
+/// `systemctl disable` on them, a change on every run, as there), and
+/// `disabled`, `linked`, `masked` and their `-runtime` forms are not.
+/// Without the status (a probe that did not read it), the status
+/// `is-enabled` gives each state stands in.
+fn ansible_enabled(is_enabled: &str, rc: Option<i32>, lines: usize) -> bool {
     let rc = rc.unwrap_or(match is_enabled {
         "enabled" | "enabled-runtime" | "static" | "indirect" | "alias" | "generated"
         | "transient" => 0,
         _ => 1,
     });
-    rc == 0 && !ENABLED_NOT.contains(&is_enabled)
+    rc == 0 && (lines > 1 || !ENABLED_NOT.contains(&is_enabled))
 }
 
 /// What is read for `units` in `scope`: user info, each unit's properties,
@@ -202,7 +207,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         _ => file_state,
     };
     let is_enabled_rc = prop("rp_is_enabled_rc").parse::<i32>().ok();
-    let now_enabled = known && ansible_enabled(file_state, is_enabled_rc);
+    let is_enabled_lines = prop("rp_is_enabled_lines").trim().parse().unwrap_or(1);
+    let now_enabled = known && ansible_enabled(file_state, is_enabled_rc, is_enabled_lines);
 
     if masked == Some(false) && (!known || file_state == "masked") {
         if known {
@@ -584,10 +590,16 @@ mod tests {
             .contains("is-active --quiet -- web@8000.service ||"));
     }
 
-    /// [`show`] with what `systemctl is-enabled` printed and its status.
+    /// [`show`] with what `systemctl is-enabled --full` printed (its first
+    /// line, with no symlink listed under it) and its status.
     fn show_is(file: &str, is_enabled: &str, rc: i32) -> String {
+        show_is_lines(file, is_enabled, rc, 1)
+    }
+
+    /// [`show_is`] of an output of `lines` lines.
+    fn show_is_lines(file: &str, is_enabled: &str, rc: i32, lines: usize) -> String {
         format!(
-            "{}rp_is_enabled={is_enabled}\nrp_is_enabled_rc={rc}\n",
+            "{}rp_is_enabled={is_enabled}\nrp_is_enabled_rc={rc}\nrp_is_enabled_lines={lines}\n",
             show("inactive", file, "loaded", "no")
         )
     }
@@ -601,10 +613,11 @@ mod tests {
         }
     }
 
-    /// Enablement as ansible-core's systemd module reads `is-enabled`: an
-    /// `indirect` unit (the systemd target's `Also=` unit, the service
+    /// Enablement as ansible-core's systemd module reads `is-enabled -l`:
+    /// an `indirect` unit (the systemd target's `Also=` unit, the service
     /// target's unit with a second name) and an alias's name are enabled by
-    /// `enabled: yes`; a `static` one is disabled by `enabled: no`; one
+    /// `enabled: yes` while no symlink is listed under the state, and are
+    /// enabled once one is; a `static` one is disabled by `enabled: no`; one
     /// enabled until the next boot only is enabled for good and left by
     /// `enabled: no`.
     #[test]
@@ -617,6 +630,15 @@ mod tests {
         );
         assert_eq!(
             outcome(no.clone(), &show_is("indirect", "indirect", 0)),
+            None
+        );
+        // Its `Also=` socket enabled, the systemd target's second `enabled:
+        // yes` is no change.
+        let also_enabled = show_is_lines("indirect", "indirect", 0, 2);
+        assert_eq!(outcome(yes.clone(), &also_enabled), None);
+        assert!(outcome(no.clone(), &also_enabled).is_some());
+        assert_eq!(
+            outcome(yes.clone(), &show_is_lines("enabled", "alias", 0, 3)),
             None
         );
         // `show` follows an alias to its unit; `is-enabled` does not.

@@ -420,6 +420,17 @@ fn native_task(
     for (k, v) in kw.defaults_for(&scope.inherited, name) {
         args.entry(k).or_insert(v);
     }
+    // ansible-core's `service` action hands a systemd host to the systemd
+    // module, and that module's defaults fill in what is still missing
+    // (`_apply_action_arg_defaults` with the module it picked); rprov's
+    // `service` is always that one.
+    if name == "service" {
+        for module in ["systemd", "systemd_service"] {
+            for (k, v) in kw.defaults_for(&scope.inherited, module) {
+                args.entry(k).or_insert(v);
+            }
+        }
+    }
 
     check_args(doc, mkey, [Some(mval), node.get("args")], spec, &args)?;
     if name == "import_role" || name == "include_role" {
@@ -1028,6 +1039,25 @@ mod tests {
         assert_eq!(t[1].args, json!({"path": "/tmp/y", "state": "touch"}));
         assert_eq!(t[2].module, "command");
         assert!(t[2].delegate_local);
+    }
+
+    /// `service` takes the `module_defaults` of `systemd` too, below its
+    /// own, as ansible-core's service action does on a systemd host (the
+    /// service target's check-mode task gives its name only there).
+    #[test]
+    fn service_takes_systemd_module_defaults_under_its_own() {
+        let t = tasks(
+            "- hosts: all\n  tasks:\n\
+             \x20   - service:\n      module_defaults:\n        sysvinit:\n          name: other\n\
+             \x20       ansible.builtin.systemd:\n          name: app\n          enabled: yes\n\
+             \x20   - service:\n      module_defaults:\n        service:\n          enabled: no\n\
+             \x20       systemd_service:\n          name: app\n          enabled: yes\n\
+             \x20   - systemd:\n        name: x\n      module_defaults:\n        service:\n          enabled: no\n",
+        );
+        assert_eq!(t[0].module, "service");
+        assert_eq!(t[0].args, json!({"name": "app", "enabled": true}));
+        assert_eq!(t[1].args, json!({"name": "app", "enabled": false}));
+        assert_eq!(t[2].args, json!({"name": "x"}));
     }
 
     #[test]

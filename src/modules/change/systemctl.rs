@@ -184,10 +184,12 @@ fn show_snippet(units: &[String], props: &str, is_enabled: bool) -> String {
         ));
         if is_enabled {
             // Not the same as `UnitFileState`: `is-enabled` of an alias's
-            // name says `alias` where `show` follows it to the unit.
+            // name says `alias` where `show` follows it to the unit. With
+            // `--full` (ansible-core's `-l`) it lists the unit's symlinks
+            // under the state: their number is read too.
             s.push_str(&format!(
-                "_rp_e=$(_rp_sc is-enabled -- {} 2>/dev/null) && _rp_rc=0 || _rp_rc=$?\n\
-                 printf 'rp_is_enabled=%s\\nrp_is_enabled_rc=%s\\n' \"$(printf '%s\\n' \"$_rp_e\" | head -n 1)\" \"$_rp_rc\"\n",
+                "_rp_e=$(_rp_sc is-enabled --full -- {} 2>/dev/null) && _rp_rc=0 || _rp_rc=$?\n\
+                 printf 'rp_is_enabled=%s\\nrp_is_enabled_rc=%s\\nrp_is_enabled_lines=%s\\n' \"$(printf '%s\\n' \"$_rp_e\" | head -n 1)\" \"$_rp_rc\" \"$(printf '%s\\n' \"$_rp_e\" | wc -l)\"\n",
                 quote(u)
             ));
         }
@@ -222,14 +224,15 @@ fn step(op: &Systemctl) -> String {
                 "if [ \"$(_rp_sc is-enabled -- {q} 2>/dev/null)\" = masked ]; then _rp_sc unmask -- {q}; fi\n"
             )
         }
-        // Enabled as ansible-core's systemd module reads `is-enabled` (see
-        // `ansible_enabled` in modules/systemd.rs): exit status 0 and none
-        // of ENABLED_NOT.
+        // Enabled as ansible-core's systemd module reads `is-enabled --full`
+        // (see `ansible_enabled` in modules/systemd.rs): exit status 0 and
+        // an output other than one of ENABLED_NOT alone (`case` matches the
+        // whole text, symlink lines included).
         Systemctl::Enable { unit, force } => {
             let q = quote(unit);
             let f = flag(*force, " --force");
             format!(
-                "if _rp_e=$(_rp_sc is-enabled -- {q} 2>/dev/null); then case \"$_rp_e\" in {NOT}) _rp_sc enable{f} -- {q} ;; esac; else _rp_sc enable{f} -- {q}; fi\n",
+                "if _rp_e=$(_rp_sc is-enabled --full -- {q} 2>/dev/null); then case \"$_rp_e\" in {NOT}) _rp_sc enable{f} -- {q} ;; esac; else _rp_sc enable{f} -- {q}; fi\n",
                 NOT = ENABLED_NOT_CASE
             )
         }
@@ -237,7 +240,7 @@ fn step(op: &Systemctl) -> String {
             let q = quote(unit);
             let f = flag(*force, " --force");
             format!(
-                "if _rp_e=$(_rp_sc is-enabled -- {q} 2>/dev/null); then case \"$_rp_e\" in {NOT}) ;; *) _rp_sc disable{f} -- {q} ;; esac; fi\n",
+                "if _rp_e=$(_rp_sc is-enabled --full -- {q} 2>/dev/null); then case \"$_rp_e\" in {NOT}) ;; *) _rp_sc disable{f} -- {q} ;; esac; fi\n",
                 NOT = ENABLED_NOT_CASE
             )
         }
@@ -324,7 +327,7 @@ mod tests {
             format!(
                 "#!/bin/sh\necho \"$*\" >> {log}\ncase \"$1\" in\n\
                  is-active) [ {active} = yes ] ;;\n\
-                 is-enabled) echo {enabled}; case {enabled} in enabled|enabled-runtime|static|indirect|alias|generated|transient) true ;; *) false ;; esac ;;\n\
+                 is-enabled) printf '%b\\n' '{enabled}'; case '{enabled}' in enabled*|static*|indirect*|alias*|generated*|transient*) true ;; *) false ;; esac ;;\n\
                  start) [ \"$FAIL_START\" != yes ] ;;\n\
                  *) true ;;\nesac\n",
                 log = log.display(),
@@ -425,7 +428,15 @@ mod tests {
             ("generated", false, true),
             ("transient", false, true),
             ("indirect", true, false),
+            // With symlinks listed under it (`--full`), as ansible-core
+            // reads `-l`: an indirect unit whose `Also=` unit is enabled.
+            (
+                "indirect\\n  /etc/systemd/system/sockets.target.wants/x.socket",
+                false,
+                true,
+            ),
             ("alias", true, false),
+            ("alias\\n  /etc/systemd/system/x.service", false, true),
             ("enabled-runtime", true, false),
             ("disabled", true, false),
             ("masked-runtime", true, false),
@@ -461,7 +472,7 @@ mod tests {
                     "#!/bin/sh
 case \"$1\" in\n\
                      show) echo LoadState=loaded ;;\n\
-                     is-enabled) echo {state}; echo second; [ {rc} = 0 ] ;;\n\
+                     is-enabled) echo {state}; echo '  /etc/systemd/system/a.target.wants/x.service'; [ {rc} = 0 ] ;;\n\
                      esac\n"
                 ),
             )
@@ -495,6 +506,7 @@ case \"$1\" in\n\
             assert_eq!(x["LoadState"], "loaded");
             assert_eq!(x["rp_is_enabled"], state);
             assert_eq!(x["rp_is_enabled_rc"], rc);
+            assert_eq!(x["rp_is_enabled_lines"].trim(), "2");
         }
     }
 
