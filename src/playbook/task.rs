@@ -257,6 +257,18 @@ fn parse_task_into(
     } else {
         (mkey.key_string(), None)
     };
+    if raw_name.contains("{{") {
+        return templated_action(
+            doc,
+            node,
+            kw,
+            scope,
+            &action_key,
+            &raw_name,
+            local_args,
+            out,
+        );
+    }
     let name = modules::canonical_name(&raw_name);
     let collections = || {
         node.get("collections")
@@ -589,7 +601,16 @@ fn split_action(doc: &Document, key: &str, val: &Node) -> Result<(String, LocalA
     match &val.value {
         Value::Str(s) => {
             let s = s.trim_start();
-            let (name, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+            // A template names the module (`action: "{{ pkg_mgr }} name=x"`):
+            // the name is the whole template, spaces inside it included.
+            let templated = s
+                .starts_with("{{")
+                .then(|| s.find("}}"))
+                .flatten()
+                .map(|end| s.split_at(end + 2));
+            let (name, rest) = templated
+                .or_else(|| s.split_once(char::is_whitespace))
+                .unwrap_or((s, ""));
             if name.is_empty() {
                 return Err(bad());
             }
@@ -614,6 +635,49 @@ fn split_action(doc: &Document, key: &str, val: &Node) -> Result<(String, LocalA
         }
         _ => Err(bad()),
     }
+}
+
+/// A task whose `action:` (or `local_action:`) names its module with a
+/// template, `action: "{{ ansible_facts.pkg_mgr }}"`: ansible-core renders
+/// the name on each host before it looks the module up. Here it becomes an
+/// `include_tasks` of that one task, which renders the name with the host's
+/// variables (before the task's condition, as there) and runs the task as
+/// written (condition, loop, `register` and all) with the module named,
+/// checked then as any task is when it loads.
+#[allow(clippy::too_many_arguments)]
+fn templated_action(
+    doc: &Document,
+    node: &Node,
+    kw: Keywords,
+    scope: &TaskScope,
+    action_key: &str,
+    template: &str,
+    local_args: Option<LocalArgs>,
+    out: &mut Vec<Task>,
+) -> Result<(), LoadError> {
+    let Json::Object(mut inner) = node.to_json() else {
+        return Err(LoadError::new(doc.origin(node), "a task must be a mapping"));
+    };
+    inner.remove(action_key);
+    let action_args = match local_args {
+        Some(LocalArgs::Text(t)) => json!(t),
+        Some(LocalArgs::Map(m)) => Json::Object(m),
+        None => Json::Null,
+    };
+    let base_dir = &scope.base_dir;
+    let args = json!({
+        "_action": template,
+        "_action_key": action_key,
+        "_action_args": action_args,
+        "_task": inner,
+        "_base_dir": base_dir.display().to_string(),
+    });
+    let mut task = kw
+        .for_templated_action()
+        .into_task(doc, node, "include_tasks", args, scope)?;
+    task.module_written = template.to_string();
+    out.push(task);
+    Ok(())
 }
 
 /// Module arguments as a map: a mapping as is, free-form text under
