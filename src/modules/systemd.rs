@@ -17,8 +17,8 @@
 //! `--force` to enable and mask (replace conflicting symlinks). `sleep` (of
 //! `service`) waits that long between the stop and the start of `restarted`.
 //! The SysV-only arguments `pattern`, `runlevel` and `arguments`/`args` mean
-//! nothing to systemd: they are refused rather than dropped (Ansible's
-//! `service` drops them with a warning; its `systemd` refuses them).
+//! nothing to systemd: `service` drops them with a warning, as Ansible's
+//! does on a systemd host; `systemd` refuses them, as Ansible's does.
 
 use serde_json::{json, Map, Value as Json};
 
@@ -128,7 +128,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let reexec = args.daemon_reexec;
     let force = args.force;
     let sleep = sleep_arg(args.sleep.as_ref())?;
-    refuse_sysv_args(cx.module, &args)?;
+    let warnings = refuse_sysv_args(cx.module, &args)?;
     let name = args.name.filter(|n| !n.is_empty());
     let Some(name) = name else {
         if state.is_some() || enabled.is_some() || masked.is_some() {
@@ -287,6 +287,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     }
 
     let mut result = Map::new();
+    if !warnings.is_empty() {
+        result.insert("warnings".into(), json!(warnings));
+    }
     result.insert("name".into(), json!(unit));
     if let Some(s) = &result_state {
         result.insert("state".into(), json!(s));
@@ -334,8 +337,12 @@ fn sleep_arg(sleep: Option<&Json>) -> Result<Option<u64>, PlanError> {
     }
 }
 
-/// SysV init arguments that systemd has no use for: refused, not ignored.
-fn refuse_sysv_args(module: &str, args: &Args) -> Result<(), PlanError> {
+/// SysV init arguments that systemd has no use for: refused by `systemd`,
+/// whose ansible-core module has none of them; dropped by `service`, with
+/// ansible-core's warning for each (its service action does so on a
+/// systemd host: the `service` target gives `pattern`), which are returned.
+fn refuse_sysv_args(module: &str, args: &Args) -> Result<Vec<String>, PlanError> {
+    let mut warnings = Vec::new();
     let sysv = [
         ("pattern", &args.pattern),
         ("runlevel", &args.runlevel),
@@ -346,6 +353,9 @@ fn refuse_sysv_args(module: &str, args: &Args) -> Result<(), PlanError> {
         match value {
             None => {}
             Some(Json::String(s)) if s.is_empty() => {}
+            Some(_) if super::canonical_name(module) == "service" => {
+                warnings.push(format!("Ignoring \"{key}\" as it is not used in \"systemd\""));
+            }
             Some(_) => {
                 return Err(PlanError::Fail(format!(
                     "`{module}`: `{key}` is a SysV init argument and rprov manages services with systemd only: remove it (Ansible drops it with a warning on systemd hosts)"
@@ -362,7 +372,7 @@ fn refuse_sysv_args(module: &str, args: &Args) -> Result<(), PlanError> {
             "`{module}`: `use: {u}` is not supported; rprov manages services with systemd"
         )));
     }
-    Ok(())
+    Ok(warnings)
 }
 
 /// `daemon_reload: yes` without a unit: reload when quadlet sources are newer
@@ -773,6 +783,28 @@ mod tests {
         );
     }
 
+    /// `systemd` refuses SysV init's arguments; `service` drops them with
+    /// ansible-core's warning (the service target's `pattern`).
+    #[test]
+    fn sysv_arguments_are_dropped_by_service_with_a_warning() {
+        for k in ["pattern", "runlevel", "arguments", "args"] {
+            let mut args = json!({"name": "caddy", "state": "started"});
+            args[k] = json!("x");
+            let mut f = Fixture::new("service", args);
+            f.answer_read(
+                units_read(&Scope::System, vec!["caddy.service".into()], false),
+                &show("active", "enabled", "loaded", "no"),
+            );
+            let Ok(Decision::Ok { result, .. }) = plan(&f.cx()) else {
+                panic!("{k} refused")
+            };
+            assert_eq!(
+                result["warnings"],
+                json!([format!("Ignoring \"{k}\" as it is not used in \"systemd\"")])
+            );
+        }
+    }
+
     #[test]
     fn sysv_arguments_are_refused() {
         for (k, v) in [
@@ -783,7 +815,7 @@ mod tests {
         ] {
             let mut args = json!({"name": "caddy", "state": "started"});
             args[k] = v;
-            let f = Fixture::new("service", args);
+            let f = Fixture::new(if k == "use" { "service" } else { "systemd" }, args);
             let Err(PlanError::Fail(m)) = plan(&f.cx()) else {
                 panic!("{k} accepted")
             };
