@@ -290,7 +290,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     if !warnings.is_empty() {
         result.insert("warnings".into(), json!(warnings));
     }
-    result.insert("name".into(), json!(unit));
+    // The name as the task gave it (`ansible_test`, not `ansible_test.service`),
+    // as ansible-core returns it.
+    result.insert("name".into(), json!(name));
     if let Some(s) = &result_state {
         result.insert("state".into(), json!(s));
     }
@@ -468,7 +470,11 @@ mod tests {
             &show("active", "enabled", "loaded", "no"),
         )
         .unwrap();
-        assert!(matches!(d, Decision::Ok { .. }), "{d:?}");
+        let Decision::Ok { result, .. } = d else {
+            panic!("{d:?}")
+        };
+        // The name as given, without the `.service` systemctl adds.
+        assert_eq!(result["name"], json!("caddy"));
     }
 
     #[test]
