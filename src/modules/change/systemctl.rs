@@ -442,20 +442,14 @@ mod tests {
             ("masked-runtime", true, false),
             ("linked", true, false),
         ] {
-            let (log, ok) = run(std::slice::from_ref(&enable), false, state);
-            assert!(ok, "{state}");
-            assert_eq!(
-                log.contains("enable -- x.service"),
-                enables,
-                "{state}: {log}"
-            );
-            let (log, ok) = run(std::slice::from_ref(&disable), false, state);
-            assert!(ok, "{state}");
-            assert_eq!(
-                log.contains("disable -- x.service"),
-                disables,
-                "{state}: {log}"
-            );
+            for (op, step, runs) in [
+                (&enable, "enable -- x.service", enables),
+                (&disable, "disable -- x.service", disables),
+            ] {
+                let (log, ok) = run(std::slice::from_ref(op), false, state);
+                assert!(ok, "{state}");
+                assert_eq!(log.contains(step), runs, "{state}: {log}");
+            }
         }
     }
 
