@@ -321,11 +321,10 @@ mod tests {
     ) -> (String, bool) {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
-        let fake = dir.path().join("systemctl");
-        std::fs::write(
-            &fake,
-            format!(
-                "#!/bin/sh\necho \"$*\" >> {log}\ncase \"$1\" in\n\
+        fake_systemctl(
+            dir.path(),
+            &format!(
+                "echo \"$*\" >> {log}\ncase \"$1\" in\n\
                  is-active) [ {active} = yes ] ;;\n\
                  is-enabled) printf '%b\\n' '{enabled}'; case '{enabled}' in enabled*|static*|indirect*|alias*|generated*|transient*) true ;; *) false ;; esac ;;\n\
                  start) [ \"$FAIL_START\" != yes ] ;;\n\
@@ -333,13 +332,7 @@ mod tests {
                 log = log.display(),
                 active = if active { "yes" } else { "no" },
             ),
-        )
-        .unwrap();
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(&fake)
-            .status()
-            .unwrap();
+        );
         let mut changes = vec![Change::Manager {
             scope: Scope::System,
             start: true,
@@ -358,6 +351,17 @@ mod tests {
             .unwrap();
         let log = std::fs::read_to_string(&log).unwrap_or_default();
         (log, out.status.success())
+    }
+
+    /// A `systemctl` in `dir` that runs `body` (sh).
+    fn fake_systemctl(dir: &std::path::Path, body: &str) {
+        let fake = dir.join("systemctl");
+        std::fs::write(&fake, format!("#!/bin/sh\n{body}")).unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&fake)
+            .status()
+            .unwrap();
     }
 
     fn unit(u: &str) -> String {
@@ -459,23 +463,15 @@ mod tests {
     fn units_read_prints_is_enabled_and_its_status() {
         for (state, rc) in [("indirect", "0"), ("disabled", "1")] {
             let dir = tempfile::tempdir().unwrap();
-            let fake = dir.path().join("systemctl");
-            std::fs::write(
-                &fake,
-                format!(
-                    "#!/bin/sh
-case \"$1\" in\n\
+            fake_systemctl(
+                dir.path(),
+                &format!(
+                    "case \"$1\" in\n\
                      show) echo LoadState=loaded ;;\n\
                      is-enabled) echo {state}; echo '  /etc/systemd/system/a.target.wants/x.service'; [ {rc} = 0 ] ;;\n\
                      esac\n"
                 ),
-            )
-            .unwrap();
-            std::process::Command::new("chmod")
-                .arg("+x")
-                .arg(&fake)
-                .status()
-                .unwrap();
+            );
             let script = format!(
                 "set -e\n{}",
                 units_read(
