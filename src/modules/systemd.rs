@@ -274,6 +274,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 no_block,
                 sleep,
             });
+            // ansible-core registers `started` for `restarted` and
+            // `reloaded`: the state the unit is left in.
+            result_state = Some(State::Started.as_str());
         }
         Some(State::Reloaded) => {
             attrs.push(format!("state: {shown} → reloaded"));
@@ -518,7 +521,11 @@ mod tests {
             &show("active", "enabled", "loaded", "no"),
         )
         .unwrap();
-        assert!(matches!(d, Decision::Change { .. }));
+        let Decision::Change { action, .. } = &d else {
+            panic!("{d:?}")
+        };
+        // Registered as ansible-core's: the state the unit is left in.
+        assert_eq!(action.result["state"], json!("started"));
         let d = run(
             json!({"name": "caddy", "state": "stopped"}),
             &show("inactive", "enabled", "loaded", "no"),
