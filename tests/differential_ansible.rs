@@ -917,6 +917,22 @@ fn role_argument_specs_as_ansible() {
     assert_eq!(out.read("bool_errors"), "1 True\n");
 }
 
+/// `action: "{{ … }}"`: the module is named when the task runs.
+#[test]
+fn templated_action_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "templated_action",
+        prepare: empty_root,
+        min_changed: 4,
+    });
+    for rel in ["by-args", "free-form", "one", "two", "registered"] {
+        assert!(out.tree.contains_key(Path::new(rel)), "{rel} missing");
+    }
+    let registered =
+        std::fs::read_to_string(out.by_rprov.path().join("registered")).expect("registered");
+    assert_eq!(registered, "by-args 2 two\n");
+}
+
 #[test]
 fn module_defaults_as_ansible() {
     let out = same_as_ansible(&Case {

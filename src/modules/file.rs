@@ -110,9 +110,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 ..Diff::default()
             };
             let changes = vec![Change::Remove { path: path.clone() }];
+            let mut action = change::action(changes, &path)?;
+            // `state: absent` registered after a removal too, as ansible-core's.
+            action.result = with_state(action.result, state.as_str());
             Ok(Decision::Change {
                 diffs: vec![diff],
-                action: change::action(changes, &path)?,
+                action,
             })
         }
         State::Directory => {
@@ -551,6 +554,22 @@ mod tests {
             Probe::File { .. } => Some(Fact::File(FileState::missing())),
             _ => None,
         })
+    }
+
+    /// `state: absent` registers `path` and `state` whether it removed
+    /// something or not (the service target reads them after a removal).
+    #[test]
+    fn absent_registers_path_and_state() {
+        for (existing, changed) in [(&["/srv", "/srv/x"][..], true), (&["/srv"][..], false)] {
+            let d = on_host(json!({"path": "/srv/x", "state": "absent"}), existing).unwrap();
+            let result = match d {
+                Decision::Change { action, .. } => action.result,
+                Decision::Ok { result, .. } => result,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(result["state"], json!("absent"), "changed: {changed}");
+            assert_eq!(result["path"], json!("/srv/x"), "changed: {changed}");
+        }
     }
 
     /// `state: hard` as Ansible decides it: the same file is ok, another

@@ -125,7 +125,7 @@ fn parse_backup_as(key: &str, status: i32, stdout: &str, stderr: &str) -> Map<St
 }
 
 /// The result of an action that failed with `status`: stderr, or the status.
-fn failed(status: i32, stderr: &str) -> Map<String, Json> {
+pub(super) fn failed(status: i32, stderr: &str) -> Map<String, Json> {
     let mut m = Map::new();
     m.insert("failed".into(), json!(true));
     let msg = match stderr.trim() {

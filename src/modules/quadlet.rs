@@ -218,6 +218,7 @@ fn units_read(scope: &Scope, units: Vec<String>) -> Read {
         scope: scope.clone(),
         units,
         props: "Id,ActiveState,SubState,LoadState,UnitFileState",
+        is_enabled: false,
         quadlet_newer: false,
         any_needs_reload: false,
     }

@@ -256,6 +256,7 @@ fn units_read(scope: &Scope, units: Vec<String>) -> Read {
         scope: scope.clone(),
         units,
         props: "Id,LoadState,ActiveState",
+        is_enabled: false,
         quadlet_newer: false,
         any_needs_reload: false,
     }

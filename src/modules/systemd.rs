@@ -17,8 +17,8 @@
 //! `--force` to enable and mask (replace conflicting symlinks). `sleep` (of
 //! `service`) waits that long between the stop and the start of `restarted`.
 //! The SysV-only arguments `pattern`, `runlevel` and `arguments`/`args` mean
-//! nothing to systemd: they are refused rather than dropped (Ansible's
-//! `service` drops them with a warning; its `systemd` refuses them).
+//! nothing to systemd: `service` drops them with a warning, as Ansible's
+//! does on a systemd host; `systemd` refuses them, as Ansible's does.
 
 use serde_json::{json, Map, Value as Json};
 
@@ -75,16 +75,33 @@ impl Args {
 
 const PROPS: &str = "Id,ActiveState,SubState,UnitFileState,LoadState,NeedDaemonReload";
 
-/// Unit file states for which `enabled: yes` has nothing to do.
-const ENABLED_LIKE: &[&str] = &[
-    "enabled",
-    "enabled-runtime",
-    "static",
-    "indirect",
-    "alias",
-    "generated",
-    "transient",
-];
+/// What `systemctl is-enabled` prints with exit status 0 that ansible-core's
+/// systemd module still takes for not enabled, so that `enabled: yes` runs
+/// `systemctl enable` (and `enabled: no` does nothing): a unit enabled only
+/// until the next boot, one enabled through its `Also=` units or another
+/// name (`indirect`), and an alias's own name.
+const ENABLED_NOT: &[&str] = &["enabled-runtime", "indirect", "alias"];
+
+/// Whether ansible-core's systemd module takes the unit for enabled, by what
+/// `systemctl is-enabled --full` printed (its first line, and how many lines
+/// there were) and its exit status: status 0 and an output other than one
+/// of [`ENABLED_NOT`] alone. `--full` (ansible-core's `-l`) lists the
+/// symlinks that enable the unit under its state, so an `indirect` unit
+/// whose `Also=` socket is enabled, or an alias's name whose unit is, counts
+/// as enabled: `enabled: yes` enables such a unit once, not on every run.
+/// `static`, `generated` and `transient` are enabled (`enabled: no` runs
+/// `systemctl disable` on them, a change on every run, as there), and
+/// `disabled`, `linked`, `masked` and their `-runtime` forms are not.
+/// Without the status (a probe that did not read it), the status
+/// `is-enabled` gives each state stands in.
+fn ansible_enabled(is_enabled: &str, rc: Option<i32>, lines: usize) -> bool {
+    let rc = rc.unwrap_or(match is_enabled {
+        "enabled" | "enabled-runtime" | "static" | "indirect" | "alias" | "generated"
+        | "transient" => 0,
+        _ => 1,
+    });
+    rc == 0 && (lines > 1 || !ENABLED_NOT.contains(&is_enabled))
+}
 
 /// What is read for `units` in `scope`: user info, each unit's properties,
 /// whether quadlet sources are newer than the generated units and, with
@@ -94,6 +111,7 @@ fn units_read(scope: &Scope, units: Vec<String>, any_needs_reload: bool) -> Read
         scope: scope.clone(),
         units,
         props: PROPS,
+        is_enabled: true,
         quadlet_newer: true,
         any_needs_reload,
     }
@@ -110,7 +128,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let reexec = args.daemon_reexec;
     let force = args.force;
     let sleep = sleep_arg(args.sleep.as_ref())?;
-    refuse_sysv_args(cx.module, &args)?;
+    let warnings = refuse_sysv_args(cx.module, &args)?;
     let name = args.name.filter(|n| !n.is_empty());
     let Some(name) = name else {
         if state.is_some() || enabled.is_some() || masked.is_some() {
@@ -182,6 +200,15 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     } else {
         file_state
     };
+    // What ansible-core decides enablement and masking by; `UnitFileState`
+    // when the probe did not say.
+    let file_state = match prop("rp_is_enabled") {
+        s if known && !s.is_empty() => s,
+        _ => file_state,
+    };
+    let is_enabled_rc = prop("rp_is_enabled_rc").parse::<i32>().ok();
+    let is_enabled_lines = prop("rp_is_enabled_lines").trim().parse().unwrap_or(1);
+    let now_enabled = known && ansible_enabled(file_state, is_enabled_rc, is_enabled_lines);
 
     if masked == Some(false) && (!known || file_state == "masked") {
         if known {
@@ -190,14 +217,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         steps.push(Systemctl::Unmask { unit: unit.clone() });
     }
     match enabled {
-        Some(true) if !known || !ENABLED_LIKE.contains(&file_state) => {
+        Some(true) if !known || !now_enabled => {
             attrs.push(format!("enabled: {file_state} → enabled"));
             steps.push(Systemctl::Enable {
                 unit: unit.clone(),
                 force,
             });
         }
-        Some(false) if !known || ["enabled", "enabled-runtime"].contains(&file_state) => {
+        Some(false) if !known || now_enabled => {
             attrs.push(format!("enabled: {file_state} → disabled"));
             steps.push(Systemctl::Disable {
                 unit: unit.clone(),
@@ -247,6 +274,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 no_block,
                 sleep,
             });
+            // ansible-core registers `started` for `restarted` and
+            // `reloaded`: the state the unit is left in.
+            result_state = Some(State::Started.as_str());
         }
         Some(State::Reloaded) => {
             attrs.push(format!("state: {shown} → reloaded"));
@@ -260,7 +290,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     }
 
     let mut result = Map::new();
-    result.insert("name".into(), json!(unit));
+    if !warnings.is_empty() {
+        result.insert("warnings".into(), json!(warnings));
+    }
+    // The name as the task gave it (`ansible_test`, not `ansible_test.service`),
+    // as ansible-core returns it.
+    result.insert("name".into(), json!(name));
     if let Some(s) = &result_state {
         result.insert("state".into(), json!(s));
     }
@@ -268,7 +303,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         result.insert("enabled".into(), json!(e));
     }
     if known {
-        let status: Map<String, Json> = props.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        // `rp_*`: rprov's own reads, not properties of the unit.
+        let status: Map<String, Json> = props
+            .iter()
+            .filter(|(k, _)| !k.starts_with("rp_"))
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
         result.insert("status".into(), Json::Object(status));
     }
     // NeedDaemonReload alone, with nothing to do for the unit, is left to the
@@ -302,8 +342,12 @@ fn sleep_arg(sleep: Option<&Json>) -> Result<Option<u64>, PlanError> {
     }
 }
 
-/// SysV init arguments that systemd has no use for: refused, not ignored.
-fn refuse_sysv_args(module: &str, args: &Args) -> Result<(), PlanError> {
+/// SysV init arguments that systemd has no use for: refused by `systemd`,
+/// whose ansible-core module has none of them; dropped by `service`, with
+/// ansible-core's warning for each (its service action does so on a
+/// systemd host: the `service` target gives `pattern`), which are returned.
+fn refuse_sysv_args(module: &str, args: &Args) -> Result<Vec<String>, PlanError> {
+    let mut warnings = Vec::new();
     let sysv = [
         ("pattern", &args.pattern),
         ("runlevel", &args.runlevel),
@@ -314,6 +358,9 @@ fn refuse_sysv_args(module: &str, args: &Args) -> Result<(), PlanError> {
         match value {
             None => {}
             Some(Json::String(s)) if s.is_empty() => {}
+            Some(_) if super::canonical_name(module) == "service" => {
+                warnings.push(format!("Ignoring \"{key}\" as it is not used in \"systemd\""));
+            }
             Some(_) => {
                 return Err(PlanError::Fail(format!(
                     "`{module}`: `{key}` is a SysV init argument and rprov manages services with systemd only: remove it (Ansible drops it with a warning on systemd hosts)"
@@ -330,7 +377,7 @@ fn refuse_sysv_args(module: &str, args: &Args) -> Result<(), PlanError> {
             "`{module}`: `use: {u}` is not supported; rprov manages services with systemd"
         )));
     }
-    Ok(())
+    Ok(warnings)
 }
 
 /// `daemon_reload: yes` without a unit: reload when quadlet sources are newer
@@ -426,7 +473,11 @@ mod tests {
             &show("active", "enabled", "loaded", "no"),
         )
         .unwrap();
-        assert!(matches!(d, Decision::Ok { .. }), "{d:?}");
+        let Decision::Ok { result, .. } = d else {
+            panic!("{d:?}")
+        };
+        // The name as given, without the `.service` systemctl adds.
+        assert_eq!(result["name"], json!("caddy"));
     }
 
     #[test]
@@ -470,7 +521,11 @@ mod tests {
             &show("active", "enabled", "loaded", "no"),
         )
         .unwrap();
-        assert!(matches!(d, Decision::Change { .. }));
+        let Decision::Change { action, .. } = &d else {
+            panic!("{d:?}")
+        };
+        // Registered as ansible-core's: the state the unit is left in.
+        assert_eq!(action.result["state"], json!("started"));
         let d = run(
             json!({"name": "caddy", "state": "stopped"}),
             &show("inactive", "enabled", "loaded", "no"),
@@ -558,6 +613,119 @@ mod tests {
             .contains("is-active --quiet -- web@8000.service ||"));
     }
 
+    /// [`show`] with what `systemctl is-enabled --full` printed (its first
+    /// line, with no symlink listed under it) and its status.
+    fn show_is(file: &str, is_enabled: &str, rc: i32) -> String {
+        show_is_lines(file, is_enabled, rc, 1)
+    }
+
+    /// [`show_is`] of an output of `lines` lines.
+    fn show_is_lines(file: &str, is_enabled: &str, rc: i32, lines: usize) -> String {
+        format!(
+            "{}rp_is_enabled={is_enabled}\nrp_is_enabled_rc={rc}\nrp_is_enabled_lines={lines}\n",
+            show("inactive", file, "loaded", "no")
+        )
+    }
+
+    /// Changed or not, and the diff's lines.
+    fn outcome(args: serde_json::Value, out: &str) -> Option<Vec<String>> {
+        match run(args.clone(), out) {
+            Ok(Decision::Ok { .. }) => None,
+            Ok(Decision::Change { diffs, .. }) => Some(diffs[0].attrs.clone()),
+            other => panic!("{args}: {other:?}"),
+        }
+    }
+
+    /// Enablement as ansible-core's systemd module reads `is-enabled -l`:
+    /// an `indirect` unit (the systemd target's `Also=` unit, the service
+    /// target's unit with a second name) and an alias's name are enabled by
+    /// `enabled: yes` while no symlink is listed under the state, and are
+    /// enabled once one is; a `static` one is disabled by `enabled: no`; one
+    /// enabled until the next boot only is enabled for good and left by
+    /// `enabled: no`.
+    #[test]
+    fn enablement_states_as_ansible_core() {
+        let yes = json!({"name": "caddy", "enabled": true});
+        let no = json!({"name": "caddy", "enabled": false});
+        assert_eq!(
+            outcome(yes.clone(), &show_is("indirect", "indirect", 0)),
+            Some(vec!["enabled: indirect → enabled".to_string()])
+        );
+        assert_eq!(
+            outcome(no.clone(), &show_is("indirect", "indirect", 0)),
+            None
+        );
+        // Its `Also=` socket enabled, the systemd target's second `enabled:
+        // yes` is no change.
+        let also_enabled = show_is_lines("indirect", "indirect", 0, 2);
+        assert_eq!(outcome(yes.clone(), &also_enabled), None);
+        assert!(outcome(no.clone(), &also_enabled).is_some());
+        assert_eq!(
+            outcome(yes.clone(), &show_is_lines("enabled", "alias", 0, 3)),
+            None
+        );
+        // `show` follows an alias to its unit; `is-enabled` does not.
+        assert_eq!(
+            outcome(yes.clone(), &show_is("enabled", "alias", 0)),
+            Some(vec!["enabled: alias → enabled".to_string()])
+        );
+        assert_eq!(outcome(yes.clone(), &show_is("static", "static", 0)), None);
+        assert_eq!(
+            outcome(no.clone(), &show_is("static", "static", 0)),
+            Some(vec!["enabled: static → disabled".to_string()])
+        );
+        assert!(outcome(
+            yes.clone(),
+            &show_is("enabled-runtime", "enabled-runtime", 0)
+        )
+        .is_some());
+        assert_eq!(
+            outcome(
+                no.clone(),
+                &show_is("enabled-runtime", "enabled-runtime", 0)
+            ),
+            None
+        );
+        assert_eq!(
+            outcome(yes.clone(), &show_is("enabled", "enabled", 0)),
+            None
+        );
+        assert!(outcome(no.clone(), &show_is("enabled", "enabled", 0)).is_some());
+        // The status decides: an unknown answer with status 0 is enabled.
+        assert_eq!(outcome(yes.clone(), &show_is("bad", "new-state", 0)), None);
+        assert!(outcome(yes, &show_is("disabled", "disabled", 1)).is_some());
+        // Masked means `masked`, not `masked-runtime`.
+        let mask = json!({"name": "caddy", "masked": true});
+        assert!(outcome(mask, &show_is("masked-runtime", "masked-runtime", 1)).is_some());
+        let unmask = json!({"name": "caddy", "masked": false});
+        assert_eq!(
+            outcome(unmask, &show_is("masked-runtime", "masked-runtime", 1)),
+            None
+        );
+    }
+
+    /// The rule the probe decides by is the one the host's guard runs.
+    #[test]
+    fn the_guard_on_the_host_has_the_same_exceptions() {
+        assert_eq!(ENABLED_NOT.join("|"), change::systemctl::ENABLED_NOT_CASE);
+    }
+
+    /// rprov's own reads are not among the unit's properties in `status`.
+    #[test]
+    fn status_holds_only_the_units_properties() {
+        let d = run(
+            json!({"name": "caddy", "enabled": true}),
+            &show_is("enabled", "enabled", 0),
+        )
+        .unwrap();
+        let Decision::Ok { result, .. } = d else {
+            panic!("{d:?}")
+        };
+        let status = result["status"].as_object().unwrap();
+        assert_eq!(status["UnitFileState"], json!("enabled"));
+        assert!(!status.keys().any(|k| k.starts_with("rp_")), "{status:?}");
+    }
+
     #[test]
     fn generated_units_count_as_enabled() {
         let d = run(
@@ -628,6 +796,28 @@ mod tests {
         );
     }
 
+    /// `systemd` refuses SysV init's arguments; `service` drops them with
+    /// ansible-core's warning (the service target's `pattern`).
+    #[test]
+    fn sysv_arguments_are_dropped_by_service_with_a_warning() {
+        for k in ["pattern", "runlevel", "arguments", "args"] {
+            let mut args = json!({"name": "caddy", "state": "started"});
+            args[k] = json!("x");
+            let mut f = Fixture::new("service", args);
+            f.answer_read(
+                units_read(&Scope::System, vec!["caddy.service".into()], false),
+                &show("active", "enabled", "loaded", "no"),
+            );
+            let Ok(Decision::Ok { result, .. }) = plan(&f.cx()) else {
+                panic!("{k} refused")
+            };
+            assert_eq!(
+                result["warnings"],
+                json!([format!("Ignoring \"{k}\" as it is not used in \"systemd\"")])
+            );
+        }
+    }
+
     #[test]
     fn sysv_arguments_are_refused() {
         for (k, v) in [
@@ -638,7 +828,7 @@ mod tests {
         ] {
             let mut args = json!({"name": "caddy", "state": "started"});
             args[k] = v;
-            let f = Fixture::new("service", args);
+            let f = Fixture::new(if k == "use" { "service" } else { "systemd" }, args);
             let Err(PlanError::Fail(m)) = plan(&f.cx()) else {
                 panic!("{k} accepted")
             };

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::change::{self, Change, Read};
 use super::typed::{choice, module_args};
-use super::{Action, Decision, Diff, PlanCx, PlanError};
+use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
 
 /// A passwd entry as `getent passwd` prints it.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,6 +156,11 @@ module_args! {
         /// Refused when set: lgroupadd is not supported.
         local: bool ["local"] = false,
         non_unique: bool ["non_unique"] = false,
+        /// `GID_MIN` for this creation only (`groupadd -K`), over
+        /// /etc/login.defs; an existing group is left as it is.
+        gid_min: Option<u64> ["gid_min"],
+        /// `GID_MAX` for this creation only, as `gid_min`.
+        gid_max: Option<u64> ["gid_max"],
     }
 }
 
@@ -461,6 +466,24 @@ fn password_only(
     })
 }
 
+/// After `groupadd NAME` and `getent group NAME`: fails as
+/// [`OutputMode::Checked`], else the new group's `gid`.
+fn parse_created_group(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
+    if status != 0 {
+        return super::files::failed(status, stderr);
+    }
+    let mut m = Map::new();
+    if let Some(g) = stdout
+        .lines()
+        .next()
+        .and_then(|l| l.split(':').nth(2))
+        .and_then(|g| g.trim().parse::<u64>().ok())
+    {
+        m.insert("gid".into(), json!(g));
+    }
+    m
+}
+
 pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
     let GroupArgs {
         name,
@@ -470,7 +493,21 @@ pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
         force,
         local,
         non_unique,
+        gid_min,
+        gid_max,
     } = GroupArgs::from_cx(cx)?;
+    // ansible-core's own words, checked before anything else as its
+    // constructor does.
+    if local && gid_min.is_some() {
+        return Err(PlanError::Fail(
+            "'gid_min' can not be used with 'local'".into(),
+        ));
+    }
+    if local && gid_max.is_some() {
+        return Err(PlanError::Fail(
+            "'gid_max' can not be used with 'local'".into(),
+        ));
+    }
     if local {
         return Err(PlanError::Fail(
             "group: `local: yes` (lgroupadd, for hosts with central accounts) is not supported by rprov".into(),
@@ -537,8 +574,29 @@ pub fn plan_group(cx: &PlanCx) -> Result<Decision, PlanError> {
             if system {
                 words.push("-r".into());
             }
+            for (key, value) in [("GID_MIN", gid_min), ("GID_MAX", gid_max)] {
+                if let Some(v) = value {
+                    words.extend(["-K".into(), format!("{key}={v}")]);
+                }
+            }
             words.push(name.clone());
-            change(attrs, words, result)
+            if gid.is_some() {
+                return change(attrs, words, result);
+            }
+            // groupadd picks the gid: read it back, as ansible-core registers
+            // the new group's `gid` (roles compare them).
+            result.insert("changed".into(), json!(true));
+            let getent = cmd(vec!["getent".into(), "group".into(), name.clone()]);
+            let mut action = action(vec![cmd(words), getent], result, Vec::new())?;
+            action.output = OutputMode::Parse(parse_created_group);
+            Ok(Decision::Change {
+                diffs: vec![Diff {
+                    path: path.clone(),
+                    attrs,
+                    ..Diff::default()
+                }],
+                action,
+            })
         }
         (_, cur) => {
             let g = gid.unwrap_or_default();
@@ -823,5 +881,56 @@ mod tests {
         assert_eq!(testing::changes(&d), [run(&["groupdel", "-f", "app"])]);
         let m = fail_msg(run_group(json!({"name": "app", "local": true}), ""));
         assert!(m.contains("`local: yes`"), "{m}");
+    }
+
+    /// `gid_min`/`gid_max` bound the gid groupadd picks (`-K`, ansible-core's
+    /// order of words), and a group made without a `gid` registers the one
+    /// it got: the group target compares them.
+    #[test]
+    fn gid_range_and_the_picked_gid() {
+        let d = run_group(
+            json!({"name": "app", "gid_min": 1500, "gid_max": 1501, "system": true}),
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            testing::changes(&d),
+            [
+                run(&[
+                    "groupadd",
+                    "-r",
+                    "-K",
+                    "GID_MIN=1500",
+                    "-K",
+                    "GID_MAX=1501",
+                    "app"
+                ]),
+                run(&["getent", "group", "app"]),
+            ]
+        );
+        let Decision::Change { action, .. } = d else {
+            panic!("expected a change")
+        };
+        let super::OutputMode::Parse(parse) = action.output else {
+            panic!("expected the output parsed")
+        };
+        assert_eq!(parse(0, "app:x:1500:\n", "")["gid"], json!(1500));
+        let failed = parse(4, "", "groupadd: can't create group\n");
+        assert_eq!(failed["failed"], json!(true));
+        assert_eq!(failed["msg"], json!("groupadd: can't create group"));
+        // An existing group is not moved into the range, as ansible-core's
+        // group_mod never passes them.
+        let d = run_group(json!({"name": "app", "gid_max": 1999}), "app:x:8000:\n").unwrap();
+        assert!(matches!(d, Decision::Ok { .. }));
+        let m = fail_msg(run_group(
+            json!({"name": "app", "gid_min": 1000, "local": true}),
+            "",
+        ));
+        assert_eq!(m, "'gid_min' can not be used with 'local'");
+        let m = fail_msg(run_group(
+            json!({"name": "app", "gid_max": 2000, "local": true}),
+            "",
+        ));
+        assert_eq!(m, "'gid_max' can not be used with 'local'");
     }
 }

@@ -431,6 +431,27 @@ impl Keywords {
         }
     }
 
+    /// These keywords for the task that picks a templated `action:`'s module
+    /// on each host (see `task::templated_action`): its tags and variables;
+    /// the condition, the loop and what judges or registers a result are the
+    /// inner task's alone (ansible-core renders the name before it looks at
+    /// the condition: an undefined one fails even where `when` is false).
+    pub(super) fn for_templated_action(mut self) -> Self {
+        self.loop_items = None;
+        self.when.clear();
+        self.register = None;
+        self.changed_when = None;
+        self.failed_when = None;
+        self.notify.clear();
+        self.listen.clear();
+        self.until = None;
+        self.retries = None;
+        self.delay = None;
+        self.ignore_errors = None;
+        self.ignore_errors_template = None;
+        self.for_failure()
+    }
+
     /// These keywords for a task that only fails: `async` and `timeout`,
     /// which only commands take, are dropped (see `task::failing_task`).
     pub(super) fn for_failure(mut self) -> Self {

@@ -20,7 +20,7 @@ pub use load::{
     load_playbook, load_playbook_with, load_playbooks_with, LoadOptions, PLAYBOOK_NOT_FOUND,
 };
 pub use rprov_template::kv::parse_free_form;
-pub use task::{parse_tasks_file, Inherited, TaskScope};
+pub use task::{parse_task_list, parse_tasks_file, Inherited, TaskScope};
 
 use crate::diag::Origin;
 

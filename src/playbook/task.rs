@@ -260,6 +260,18 @@ fn parse_task_into(
     } else {
         (mkey.key_string(), None)
     };
+    if raw_name.contains("{{") {
+        return templated_action(
+            doc,
+            node,
+            kw,
+            scope,
+            &action_key,
+            &raw_name,
+            local_args,
+            out,
+        );
+    }
     let name = modules::canonical_name(&raw_name);
     let collections = || {
         node.get("collections")
@@ -423,6 +435,17 @@ fn native_task(
     for (k, v) in kw.defaults_for(&scope.inherited, name) {
         args.entry(k).or_insert(v);
     }
+    // ansible-core's `service` action hands a systemd host to the systemd
+    // module, and that module's defaults fill in what is still missing
+    // (`_apply_action_arg_defaults` with the module it picked); rprov's
+    // `service` is always that one.
+    if name == "service" {
+        for module in ["systemd", "systemd_service"] {
+            for (k, v) in kw.defaults_for(&scope.inherited, module) {
+                args.entry(k).or_insert(v);
+            }
+        }
+    }
 
     check_args(doc, mkey, [Some(mval), node.get("args")], spec, &args)?;
     if name == "import_role" || name == "include_role" {
@@ -581,7 +604,16 @@ fn split_action(doc: &Document, key: &str, val: &Node) -> Result<(String, LocalA
     match &val.value {
         Value::Str(s) => {
             let s = s.trim_start();
-            let (name, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+            // A template names the module (`action: "{{ pkg_mgr }} name=x"`):
+            // the name is the whole template, spaces inside it included.
+            let templated = s
+                .starts_with("{{")
+                .then(|| s.find("}}"))
+                .flatten()
+                .map(|end| s.split_at(end + 2));
+            let (name, rest) = templated
+                .or_else(|| s.split_once(char::is_whitespace))
+                .unwrap_or((s, ""));
             if name.is_empty() {
                 return Err(bad());
             }
@@ -606,6 +638,49 @@ fn split_action(doc: &Document, key: &str, val: &Node) -> Result<(String, LocalA
         }
         _ => Err(bad()),
     }
+}
+
+/// A task whose `action:` (or `local_action:`) names its module with a
+/// template, `action: "{{ ansible_facts.pkg_mgr }}"`: ansible-core renders
+/// the name on each host before it looks the module up. Here it becomes an
+/// `include_tasks` of that one task, which renders the name with the host's
+/// variables (before the task's condition, as there) and runs the task as
+/// written (condition, loop, `register` and all) with the module named,
+/// checked then as any task is when it loads.
+#[allow(clippy::too_many_arguments)]
+fn templated_action(
+    doc: &Document,
+    node: &Node,
+    kw: Keywords,
+    scope: &TaskScope,
+    action_key: &str,
+    template: &str,
+    local_args: Option<LocalArgs>,
+    out: &mut Vec<Task>,
+) -> Result<(), LoadError> {
+    let Json::Object(mut inner) = node.to_json() else {
+        return Err(LoadError::new(doc.origin(node), "a task must be a mapping"));
+    };
+    inner.remove(action_key);
+    let action_args = match local_args {
+        Some(LocalArgs::Text(t)) => json!(t),
+        Some(LocalArgs::Map(m)) => Json::Object(m),
+        None => Json::Null,
+    };
+    let base_dir = &scope.base_dir;
+    let args = json!({
+        "_action": template,
+        "_action_key": action_key,
+        "_action_args": action_args,
+        "_task": inner,
+        "_base_dir": base_dir.display().to_string(),
+    });
+    let mut task = kw
+        .for_templated_action()
+        .into_task(doc, node, "include_tasks", args, scope)?;
+    task.module_written = template.to_string();
+    out.push(task);
+    Ok(())
 }
 
 /// Module arguments as a map: a mapping as is, free-form text under
@@ -1042,6 +1117,25 @@ mod tests {
         assert_eq!(t[1].args, json!({"path": "/tmp/y", "state": "touch"}));
         assert_eq!(t[2].module, "command");
         assert!(t[2].delegate_local);
+    }
+
+    /// `service` takes the `module_defaults` of `systemd` too, below its
+    /// own, as ansible-core's service action does on a systemd host (the
+    /// service target's check-mode task gives its name only there).
+    #[test]
+    fn service_takes_systemd_module_defaults_under_its_own() {
+        let t = tasks(
+            "- hosts: all\n  tasks:\n\
+             \x20   - service:\n      module_defaults:\n        sysvinit:\n          name: other\n\
+             \x20       ansible.builtin.systemd:\n          name: app\n          enabled: yes\n\
+             \x20   - service:\n      module_defaults:\n        service:\n          enabled: no\n\
+             \x20       systemd_service:\n          name: app\n          enabled: yes\n\
+             \x20   - systemd:\n        name: x\n      module_defaults:\n        service:\n          enabled: no\n",
+        );
+        assert_eq!(t[0].module, "service");
+        assert_eq!(t[0].args, json!({"name": "app", "enabled": true}));
+        assert_eq!(t[1].args, json!({"name": "app", "enabled": false}));
+        assert_eq!(t[2].args, json!({"name": "x"}));
     }
 
     #[test]

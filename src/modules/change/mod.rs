@@ -8,7 +8,7 @@
 //! parser reads): `grep -n 'why:' src/modules` lists them all.
 
 pub mod read;
-mod systemctl;
+pub(super) mod systemctl;
 mod write;
 
 use rprov_transport::quote;

@@ -58,13 +58,16 @@ pub enum Read {
     /// comparison is made on the host, so the hash never reaches the output.
     SamePassword { user: String, hash: String },
     /// What a systemd manager says: the scope's user (`rp_*=` lines) and the
-    /// `props` of each unit; `quadlet_newer` adds whether quadlet sources
+    /// `props` of each unit; `is_enabled` adds what `systemctl is-enabled`
+    /// prints of each unit and its exit status (`rp_is_enabled=`,
+    /// `rp_is_enabled_rc=`), `quadlet_newer` whether quadlet sources
     /// changed since the generator ran, `any_needs_reload` whether any unit
     /// wants a daemon-reload. Rendered by [`super::systemctl::units_read`].
     Units {
         scope: Scope,
         units: Vec<String>,
         props: &'static str,
+        is_enabled: bool,
         quadlet_newer: bool,
         any_needs_reload: bool,
     },
@@ -155,9 +158,17 @@ fn render_one(read: &Read) -> String {
             scope,
             units,
             props,
+            is_enabled,
             quadlet_newer,
             any_needs_reload,
-        } => super::systemctl::units_read(scope, units, props, *quadlet_newer, *any_needs_reload),
+        } => super::systemctl::units_read(
+            scope,
+            units,
+            props,
+            *is_enabled,
+            *quadlet_newer,
+            *any_needs_reload,
+        ),
         Read::Raw { script, .. } => script.clone(),
     }
 }

@@ -58,13 +58,14 @@ pub fn units_read(
     scope: &Scope,
     units: &[String],
     props: &str,
+    is_enabled: bool,
     quadlet_newer: bool,
     any_needs_reload: bool,
 ) -> String {
     let mut s = prelude(scope);
     s.push_str(&info_snippet(scope));
     s.push_str("if [ -n \"$_rp_uid\" ]; then\n");
-    s.push_str(&show_snippet(units, props));
+    s.push_str(&show_snippet(units, props, is_enabled));
     if quadlet_newer {
         // Quadlet sources edited since the generator last ran: only a
         // daemon-reload turns them into units.
@@ -173,7 +174,7 @@ fn ensure_manager(scope: &Scope) -> &'static str {
 /// Shell lines (after the prelude) printing the properties of each unit, each
 /// block introduced by `@rp-unit NAME`. Prints nothing for a unit when the
 /// manager does not answer.
-fn show_snippet(units: &[String], props: &str) -> String {
+fn show_snippet(units: &[String], props: &str, is_enabled: bool) -> String {
     let mut s = String::new();
     for u in units {
         s.push_str(&format!(
@@ -181,6 +182,17 @@ fn show_snippet(units: &[String], props: &str) -> String {
             quote(&format!("@rp-unit {u}")),
             quote(u)
         ));
+        if is_enabled {
+            // Not the same as `UnitFileState`: `is-enabled` of an alias's
+            // name says `alias` where `show` follows it to the unit. With
+            // `--full` (ansible-core's `-l`) it lists the unit's symlinks
+            // under the state: their number is read too.
+            s.push_str(&format!(
+                "_rp_e=$(_rp_sc is-enabled --full -- {} 2>/dev/null) && _rp_rc=0 || _rp_rc=$?\n\
+                 printf 'rp_is_enabled=%s\\nrp_is_enabled_rc=%s\\nrp_is_enabled_lines=%s\\n' \"$(printf '%s\\n' \"$_rp_e\" | head -n 1)\" \"$_rp_rc\" \"$(printf '%s\\n' \"$_rp_e\" | wc -l)\"\n",
+                quote(u)
+            ));
+        }
     }
     s
 }
@@ -197,6 +209,10 @@ pub fn line(op: &Systemctl, if_running: bool) -> String {
     }
 }
 
+/// The `is-enabled` answers with exit status 0 that are not enabled for
+/// ansible-core, as a `case` pattern (modules/systemd.rs's `ENABLED_NOT`).
+pub(in crate::modules) const ENABLED_NOT_CASE: &str = "enabled-runtime|indirect|alias";
+
 fn step(op: &Systemctl) -> String {
     let flag = |on: bool, text: &'static str| if on { text } else { "" };
     match op {
@@ -208,16 +224,24 @@ fn step(op: &Systemctl) -> String {
                 "if [ \"$(_rp_sc is-enabled -- {q} 2>/dev/null)\" = masked ]; then _rp_sc unmask -- {q}; fi\n"
             )
         }
+        // Enabled as ansible-core's systemd module reads `is-enabled --full`
+        // (see `ansible_enabled` in modules/systemd.rs): exit status 0 and
+        // an output other than one of ENABLED_NOT alone (`case` matches the
+        // whole text, symlink lines included).
         Systemctl::Enable { unit, force } => {
             let q = quote(unit);
             let f = flag(*force, " --force");
-            format!("_rp_sc is-enabled --quiet -- {q} 2>/dev/null || _rp_sc enable{f} -- {q}\n")
+            format!(
+                "if _rp_e=$(_rp_sc is-enabled --full -- {q} 2>/dev/null); then case \"$_rp_e\" in {NOT}) _rp_sc enable{f} -- {q} ;; esac; else _rp_sc enable{f} -- {q}; fi\n",
+                NOT = ENABLED_NOT_CASE
+            )
         }
         Systemctl::Disable { unit, force } => {
             let q = quote(unit);
             let f = flag(*force, " --force");
             format!(
-                "case \"$(_rp_sc is-enabled -- {q} 2>/dev/null)\" in enabled|enabled-runtime) _rp_sc disable{f} -- {q} ;; esac\n"
+                "if _rp_e=$(_rp_sc is-enabled --full -- {q} 2>/dev/null); then case \"$_rp_e\" in {NOT}) ;; *) _rp_sc disable{f} -- {q} ;; esac; fi\n",
+                NOT = ENABLED_NOT_CASE
             )
         }
         Systemctl::Mask { unit, force } => {
@@ -297,25 +321,18 @@ mod tests {
     ) -> (String, bool) {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
-        let fake = dir.path().join("systemctl");
-        std::fs::write(
-            &fake,
-            format!(
-                "#!/bin/sh\necho \"$*\" >> {log}\ncase \"$1\" in\n\
+        fake_systemctl(
+            dir.path(),
+            &format!(
+                "echo \"$*\" >> {log}\ncase \"$1\" in\n\
                  is-active) [ {active} = yes ] ;;\n\
-                 is-enabled) echo {enabled}; [ {enabled} = enabled ] ;;\n\
+                 is-enabled) printf '%b\\n' '{enabled}'; case '{enabled}' in enabled*|static*|indirect*|alias*|generated*|transient*) true ;; *) false ;; esac ;;\n\
                  start) [ \"$FAIL_START\" != yes ] ;;\n\
                  *) true ;;\nesac\n",
                 log = log.display(),
                 active = if active { "yes" } else { "no" },
             ),
-        )
-        .unwrap();
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(&fake)
-            .status()
-            .unwrap();
+        );
         let mut changes = vec![Change::Manager {
             scope: Scope::System,
             start: true,
@@ -334,6 +351,17 @@ mod tests {
             .unwrap();
         let log = std::fs::read_to_string(&log).unwrap_or_default();
         (log, out.status.success())
+    }
+
+    /// A `systemctl` in `dir` that runs `body` (sh).
+    fn fake_systemctl(dir: &std::path::Path, body: &str) {
+        let fake = dir.join("systemctl");
+        std::fs::write(&fake, format!("#!/bin/sh\n{body}")).unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&fake)
+            .status()
+            .unwrap();
     }
 
     fn unit(u: &str) -> String {
@@ -384,6 +412,94 @@ mod tests {
     }
 
     /// A start that fails fails the script with the unit's status shown.
+    /// `enabled: yes` enables what ansible-core takes for not enabled, an
+    /// `indirect` unit among them (exit status 0), and `enabled: no`
+    /// disables what it takes for enabled, a `static` one among them, but
+    /// not one enabled until the next boot only.
+    #[test]
+    fn enable_and_disable_read_is_enabled_as_ansible_core() {
+        let enable = Systemctl::Enable {
+            unit: unit("x.service"),
+            force: false,
+        };
+        let disable = Systemctl::Disable {
+            unit: unit("x.service"),
+            force: false,
+        };
+        for (state, enables, disables) in [
+            ("enabled", false, true),
+            ("static", false, true),
+            ("generated", false, true),
+            ("transient", false, true),
+            ("indirect", true, false),
+            // With symlinks listed under it (`--full`), as ansible-core
+            // reads `-l`: an indirect unit whose `Also=` unit is enabled.
+            (
+                "indirect\\n  /etc/systemd/system/sockets.target.wants/x.socket",
+                false,
+                true,
+            ),
+            ("alias", true, false),
+            ("alias\\n  /etc/systemd/system/x.service", false, true),
+            ("enabled-runtime", true, false),
+            ("disabled", true, false),
+            ("masked-runtime", true, false),
+            ("linked", true, false),
+        ] {
+            for (op, step, runs) in [
+                (&enable, "enable -- x.service", enables),
+                (&disable, "disable -- x.service", disables),
+            ] {
+                let (log, ok) = run(std::slice::from_ref(op), false, state);
+                assert!(ok, "{state}");
+                assert_eq!(log.contains(step), runs, "{state}: {log}");
+            }
+        }
+    }
+
+    /// The probe prints `is-enabled`'s first line and exit status after the
+    /// unit's properties, for an exit status other than 0 too.
+    #[test]
+    fn units_read_prints_is_enabled_and_its_status() {
+        for (state, rc) in [("indirect", "0"), ("disabled", "1")] {
+            let dir = tempfile::tempdir().unwrap();
+            fake_systemctl(
+                dir.path(),
+                &format!(
+                    "case \"$1\" in\n\
+                     show) echo LoadState=loaded ;;\n\
+                     is-enabled) echo {state}; echo '  /etc/systemd/system/a.target.wants/x.service'; [ {rc} = 0 ] ;;\n\
+                     esac\n"
+                ),
+            );
+            let script = format!(
+                "set -e\n{}",
+                units_read(
+                    &Scope::System,
+                    &[unit("x.service")],
+                    "LoadState",
+                    true,
+                    false,
+                    false
+                )
+            );
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(&script)
+                .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            let units =
+                crate::modules::user_scope::parse_units(&String::from_utf8_lossy(&out.stdout));
+            let x = &units["x.service"];
+            assert_eq!(x["LoadState"], "loaded");
+            assert_eq!(x["rp_is_enabled"], state);
+            assert_eq!(x["rp_is_enabled_rc"], rc);
+            assert_eq!(x["rp_is_enabled_lines"].trim(), "2");
+        }
+    }
+
     #[test]
     fn a_failed_start_shows_the_status_and_fails() {
         let start = Systemctl::Start {

@@ -101,6 +101,10 @@ case $_rp_p1 in
     fi
     _rp_fact service_mgr_linux "$_rp_sm" ;;
 esac
+if _rp_bin systemctl && { [ -d /run/systemd/system/ ] || [ -d /dev/.run/systemd/ ] || [ -d /dev/.systemd/ ]; } && _rp_sv=$(systemctl --version 2>/dev/null); then
+  _rp_fact systemd_version_line "$(printf '%s\n' "$_rp_sv" | sed -n 1p)"
+  _rp_fact systemd_features "$(printf '%s\n' "$_rp_sv" | sed -n 2p)"
+fi
 if _rp_py=$(command -v python3 2>/dev/null); then _rp_fact python_executable "$_rp_py"; _rp_fact python_version "$("$_rp_py" -V 2>&1)"; fi
 env | while IFS= read -r line; do case "$line" in [A-Za-z_]*=*) printf 'env.%s\n' "$line" ;; esac; done
 "#;
@@ -195,6 +199,15 @@ fn parse_base(out: &str) -> Result<Value, String> {
         "env": Value::Object(env),
     }))
     .map(|mut facts| {
+        // Ansible's SystemdFactCollector, on a host systemd manages:
+        // `systemctl --version`'s second word and its second line.
+        if let Some(version) = get("systemd_version_line")
+            .split(' ')
+            .nth(1)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            facts["systemd"] = json!({"features": get("systemd_features"), "version": version});
+        }
         if let Some(python) = python(&get("python_executable"), &get("python_version")) {
             // `python_version` is `platform.python_version()`: "3.11.2".
             let version = get("python_version");
@@ -351,6 +364,23 @@ mod tests {
         let f = parse("arch=x86_64\nsystem=Linux\nservice_mgr_pid1=sh\nservice_mgr_linux=openrc\n")
             .unwrap();
         assert_eq!(f["service_mgr"], "openrc");
+    }
+
+    /// `systemd` as Ansible's systemd collector makes it of `systemctl
+    /// --version`; none where systemd does not manage the host.
+    #[test]
+    fn systemd_version_and_features() {
+        let base = "arch=x86_64\n";
+        let f = parse(&format!(
+            "{base}systemd_version_line=systemd 257 (257.13-1~deb13u1)\n\
+             systemd_features=+PAM +AUDIT -SELINUX\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            f["systemd"],
+            json!({"features": "+PAM +AUDIT -SELINUX", "version": 257})
+        );
+        assert!(parse(base).unwrap().get("systemd").is_none());
     }
 
     #[test]

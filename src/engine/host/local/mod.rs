@@ -80,7 +80,12 @@ pub(super) enum Local {
     Done(ItemOutcome),
     /// Load this task file and run its tasks next (`include_tasks`):
     /// `file` as given, found from `base_dir` (the including file's folder).
-    Include { file: Json, base_dir: Json },
+    /// `inline`: the tasks themselves, in place of a file's.
+    Include {
+        file: Json,
+        base_dir: Json,
+        inline: Option<Json>,
+    },
     /// Wait on the controller (`pause`), then give its result.
     Pause(pause::Pause),
 }
@@ -237,11 +242,18 @@ impl HostRunner {
         };
         let mut o = match run(self, task, layer) {
             Local::Done(o) => o,
-            Local::Include { file, base_dir } => {
+            Local::Include {
+                file,
+                base_dir,
+                inline,
+            } => {
                 let mut result = Map::new();
                 result.insert("changed".into(), json!(false));
                 result.insert("include".into(), file);
                 result.insert("_base_dir".into(), base_dir);
+                if let Some(tasks) = inline {
+                    result.insert("_inline".into(), tasks);
+                }
                 ItemOutcome::new(Status::Ok, result)
             }
             Local::Pause(p) => {
