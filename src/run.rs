@@ -501,6 +501,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         limit: args.limit.clone(),
         timings: args.timings,
         max_loop_items: args.max_loop_items,
+        start_at_task: args.start_at_task.clone(),
     };
     let hosts_in_run = plays_hosts
         .iter()

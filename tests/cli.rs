@@ -350,3 +350,90 @@ fn linked_as_ansible_playbook_it_takes_ansible_playbooks_command_line() {
     common::rprov(w, ["apply", "-i", "localhost,", "broken.yml"]).expect_code(1);
     common::rprov(w, ["apply", "--no-such-flag"]).expect_code(1);
 }
+
+/// `--start-at-task` (ansible-playbook's and `rprov apply`'s): the tasks
+/// before the first matching one (by name, `role : name` or glob) do not
+/// run, plays before it run nothing, later plays run whole; no match is an
+/// error line after the recap, with the exit status left as it is.
+#[test]
+fn start_at_task_skips_the_tasks_before_the_match() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::create_dir_all(w.join("roles/r/tasks")).expect("mkdir");
+    let touch = |name: &str, file: &str| {
+        format!(
+            "    - name: {name}\n      copy: {{dest: {}, content: x}}\n",
+            w.join(file).display()
+        )
+    };
+    std::fs::write(
+        w.join("roles/r/tasks/main.yml"),
+        format!(
+            "- name: in role\n  copy: {{dest: {}, content: x}}\n",
+            w.join("role").display()
+        ),
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("site.yml"),
+        format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n{}{}- hosts: localhost\n  gather_facts: false\n  roles: [r]\n  tasks:\n{}{}",
+            touch("write a", "a"),
+            touch("write b", "b"),
+            touch("write c", "c"),
+            touch("write d", "d"),
+        ),
+    )
+    .expect("write");
+    let exists =
+        |names: &[&str]| -> Vec<bool> { names.iter().map(|n| w.join(n).exists()).collect() };
+    let clean = || {
+        for f in ["a", "b", "c", "d", "role"] {
+            let _ = std::fs::remove_file(w.join(f));
+        }
+    };
+    let apply = |at: &str| {
+        common::rprov(
+            w,
+            [
+                "apply",
+                "-i",
+                "localhost,",
+                "-c",
+                "local",
+                "site.yml",
+                "--start-at-task",
+                at,
+            ],
+        )
+    };
+
+    apply("wr?te b").expect_code(0);
+    assert_eq!(
+        exists(&["a", "b", "role", "c", "d"]),
+        [false, true, true, true, true]
+    );
+    clean();
+    apply("r : in role").expect_code(0);
+    assert_eq!(
+        exists(&["a", "b", "role", "c", "d"]),
+        [false, false, true, true, true]
+    );
+    clean();
+    apply("write d").expect_code(0);
+    assert_eq!(
+        exists(&["a", "b", "role", "c", "d"]),
+        [false, false, false, false, true]
+    );
+    clean();
+    let run = apply("no such task");
+    run.expect_code(0);
+    assert_eq!(exists(&["a", "b", "role", "c", "d"]), [false; 5]);
+    assert!(
+        run.stderr.contains(
+            "No matching task \"no such task\" found. Note: --start-at-task can only follow static includes."
+        ),
+        "{}",
+        run.dump()
+    );
+}

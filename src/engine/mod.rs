@@ -12,6 +12,7 @@ mod interrupt;
 mod lookahead;
 mod play_hosts;
 mod run_once;
+mod start_at;
 mod vars;
 mod vars_files;
 
@@ -55,6 +56,8 @@ pub struct RunOptions {
     /// Connection variables from ansible.cfg and `ANSIBLE_*`, for hosts that
     /// do not set them.
     pub connection_defaults: crate::ansible_cfg::ConnectionDefaults,
+    /// `--start-at-task`: the name (or glob) of the task to start at.
+    pub start_at_task: Option<String>,
 }
 
 /// Everything the hosts of a run share, read-only.
@@ -105,6 +108,9 @@ pub struct Shared {
     /// The `serial` batch of the play running now (batches run one after
     /// another): run_once runs once per batch.
     batch: std::sync::atomic::AtomicUsize,
+    /// How each play starts under `--start-at-task` (see `start_at`), and
+    /// whether any task matched it.
+    start_at: (Vec<start_at::PlayStart>, bool),
 }
 
 impl Shared {
@@ -125,6 +131,12 @@ impl Shared {
             .find(|(names, _)| names.contains(&"ansible_connection"))
             .map_or_else(|| Json::String("ssh".into()), |(_, v)| v.clone());
         let connecting = Semaphore::new(opts.connect_limit.max(1));
+        let start_at = start_at::plan(
+            &playbook,
+            opts.start_at_task.as_deref(),
+            &opts.tags,
+            &opts.skip_tags,
+        );
         let connection_default = [("ansible_connection".to_string(), connection)]
             .into_iter()
             .collect();
@@ -151,6 +163,17 @@ impl Shared {
             connecting,
             interrupt: interrupt::Interrupt::default(),
             batch: Default::default(),
+            start_at,
+        }
+    }
+
+    /// How play `pi` starts on the hosts of its batch running now: only its
+    /// first batch starts at `--start-at-task`'s task, as in ansible-core.
+    fn play_start(&self, pi: usize) -> start_at::PlayStart {
+        match self.start_at.0.get(pi) {
+            Some(start_at::PlayStart::From(_)) if self.batch() > 0 => start_at::PlayStart::All,
+            Some(s) => s.clone(),
+            None => start_at::PlayStart::All,
         }
     }
 
@@ -545,5 +568,9 @@ pub async fn run(
         shared.reporter.interrupted(interrupt::name(signo));
     }
     shared.reporter.recap(&stats, elapsed, timings);
+    // After the recap, as ansible-playbook says it.
+    if let (Some(pattern), false) = (&shared.opts.start_at_task, shared.start_at.1) {
+        shared.reporter.error(&start_at::no_match_message(pattern));
+    }
     RunOutcome { stats, interrupted }
 }

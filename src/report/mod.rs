@@ -414,6 +414,17 @@ impl Reporter {
         self.to_stderr(&format!("{label} {msg}\n"));
     }
 
+    /// An error that does not stop the run nor change its exit status (as
+    /// ansible-playbook's `[ERROR]:` lines), on stderr like [`Reporter::warn`].
+    pub fn error(&self, msg: &str) {
+        let label = if self.color {
+            style("error:").red().to_string()
+        } else {
+            "error:".to_string()
+        };
+        self.to_stderr(&format!("{label} {msg}\n"));
+    }
+
     /// A line for the user that is not a task result (`-v`: which ansible.cfg
     /// was read), on stderr like [`Reporter::warn`].
     pub fn note(&self, msg: &str) {

@@ -208,6 +208,8 @@ pub struct HostRunner {
     loop_items: Vec<(u64, ItemOutcome)>,
     /// Runs of loop tasks so far: each run's id.
     loop_seq: u64,
+    /// `--start-at-task`: tasks are skipped until one matches this.
+    start_pending: Option<String>,
 }
 
 impl HostRunner {
@@ -241,6 +243,7 @@ impl HostRunner {
             staged: None,
             loop_items: Vec::new(),
             loop_seq: 0,
+            start_pending: None,
         }
     }
 
@@ -285,6 +288,11 @@ impl HostRunner {
             self.stop_aborted(&reason, &play.name);
             return;
         }
+        self.start_pending = match shared.play_start(pi) {
+            super::start_at::PlayStart::All => None,
+            super::start_at::PlayStart::Nothing => return,
+            super::start_at::PlayStart::From(p) => Some(p),
+        };
         self.notified = vec![false; play.handlers.len()];
         self.vars.play = play.vars.clone();
         if shared.inventory_changed() {
@@ -680,6 +688,22 @@ impl HostRunner {
             return true;
         }
         task.selected_by(&self.shared.opts.tags, &self.shared.opts.skip_tags)
+    }
+
+    /// Whether `task` runs under `--start-at-task`: not before the first
+    /// task that matches (blocks are walked into, never matched themselves).
+    fn reached_start(&mut self, task: &Task) -> bool {
+        let Some(pattern) = &self.start_pending else {
+            return true;
+        };
+        if task.block.is_some() {
+            return true;
+        }
+        if super::start_at::matches(task, pattern) {
+            self.start_pending = None;
+            return true;
+        }
+        false
     }
 
     // ---- rendering -------------------------------------------------------

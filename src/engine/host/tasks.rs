@@ -122,7 +122,7 @@ impl HostRunner {
         rest: Rest<'_>,
     ) -> Result<Flow, Stop> {
         let task = &tasks[i];
-        if !self.tags_match(task) {
+        if !self.tags_match(task) || !self.reached_start(task) {
             return Ok(Flow::Next);
         }
         let started = Instant::now();
