@@ -388,7 +388,15 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     let mut inventory = open_inventory(inventory_file.as_deref(), Some(&vault), |w| {
         reporter.warn(w)
     })?;
-    let playbook = load_playbook()?;
+    let mut playbook = load_playbook()?;
+    let extra_vars = parse_extra_vars(&args.extra_vars)?;
+    // `order:` and `strategy:` written as templates take their value from
+    // the play's vars and `-e` (a load error, exit 4, if it is not one rprov
+    // knows).
+    let templater = rprov_template::Templater::new();
+    for play in &mut playbook.plays {
+        playbook::resolve_deferred(play, &extra_vars, &templater).map_err(anyhow::Error::new)?;
+    }
     for w in &playbook.warnings {
         reporter.warn(w);
     }
@@ -451,7 +459,6 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         );
     }
 
-    let extra_vars = parse_extra_vars(&args.extra_vars)?;
     check_connection_vars(
         &inventory,
         &plays_hosts,

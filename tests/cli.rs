@@ -437,3 +437,60 @@ fn start_at_task_skips_the_tasks_before_the_match() {
         run.dump()
     );
 }
+
+/// `order:` and `strategy:` written as templates take their value from the
+/// play's vars and `-e` when the play starts (as ansible-core post-validates
+/// a play), and a value rprov does not know is the same load error as a
+/// literal one; `host_pinned` runs like `free`.
+#[test]
+fn templated_order_and_strategy_are_rendered_with_the_plays_vars() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("hosts"),
+        "[all:vars]\nansible_connection=local\n[g]\nhostB\nhostA\nhostC\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("site.yml"),
+        format!(
+            "- hosts: g\n  gather_facts: false\n  order: '{{{{ myorder | default(\"inventory\") }}}}'\n  strategy: \"{{{{ s | default(plays_strategy) }}}}\"\n  vars:\n    plays_strategy: host_pinned\n  tasks:\n    - shell: echo {{{{ inventory_hostname }}}} >> {}\n",
+            w.join("seen").display()
+        ),
+    )
+    .expect("write");
+    let seen = || {
+        let text = std::fs::read_to_string(w.join("seen")).unwrap_or_default();
+        let _ = std::fs::remove_file(w.join("seen"));
+        text.split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let apply = |extra: &[&str]| {
+        let mut args = vec!["apply", "-i", "hosts", "--forks", "1", "site.yml"];
+        args.extend_from_slice(extra);
+        common::rprov(w, args)
+    };
+
+    apply(&[]).expect_code(0);
+    assert_eq!(seen(), ["hostB", "hostA", "hostC"]);
+    apply(&["-e", "myorder=reverse_sorted", "-e", "s=linear"]).expect_code(0);
+    assert_eq!(seen(), ["hostC", "hostB", "hostA"]);
+
+    let run = apply(&["-e", "myorder=backwards"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("unknown host `order`"),
+        "{}",
+        run.dump()
+    );
+    let run = apply(&["-e", "s=bogus"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("strategy `bogus` is not supported by rprov"),
+        "{}",
+        run.dump()
+    );
+    assert!(seen().is_empty(), "a play that does not load runs nothing");
+}

@@ -6,6 +6,8 @@
 //! names — so that a typo fails the run before any host is contacted. Rendering
 //! (variables, templates, conditions) happens later, per host, in `compile`.
 
+mod deferred;
+pub use deferred::resolve as resolve_deferred;
 mod keywords;
 pub use keywords::{LOCALHOST, MAX_TIMEOUT};
 mod load;
@@ -103,6 +105,10 @@ pub struct Play {
     pub force_handlers: bool,
     /// `order`: the order in which the play's hosts are started.
     pub order: HostOrder,
+    /// Keywords written as templates (`order`, `strategy`), rendered when
+    /// the play starts (see [`resolve_deferred`]); `order` holds the
+    /// default until then.
+    pub deferred: Vec<deferred::Deferred>,
     /// `serial`: the batches the play runs its hosts in (empty: all at once).
     pub serial: Vec<serial::BatchSize>,
     pub vars: Vars,
