@@ -30,6 +30,9 @@ pub(super) struct Keywords {
     ignore_errors: Option<bool>,
     /// `ignore_errors: "{{ … }}"`: decided per host when the task ends.
     ignore_errors_template: Option<String>,
+    ignore_unreachable: Option<bool>,
+    /// `ignore_unreachable: "{{ … }}"`: decided per host when the task starts.
+    ignore_unreachable_template: Option<String>,
     no_log: Option<bool>,
     diff: Option<bool>,
     check_mode: Option<bool>,
@@ -360,6 +363,16 @@ impl Keywords {
                 Value::Str(s) if s.contains("{{") => Some(s.clone()),
                 _ => None,
             }),
+            ignore_unreachable: match node.get("ignore_unreachable") {
+                Some(n) if matches!(&n.value, Value::Str(s) if s.contains("{{")) => None,
+                _ => bool_of("ignore_unreachable")?,
+            },
+            ignore_unreachable_template: node.get("ignore_unreachable").and_then(|n| {
+                match &n.value {
+                    Value::Str(s) if s.contains("{{") => Some(s.clone()),
+                    _ => None,
+                }
+            }),
             no_log: bool_of("no_log")?,
             diff: bool_of("diff")?,
             check_mode: bool_of("check_mode")?,
@@ -448,6 +461,10 @@ impl Keywords {
         if self.ignore_errors.is_some() || self.ignore_errors_template.is_some() {
             inh.ignore_errors = self.ignore_errors;
             inh.ignore_errors_template = self.ignore_errors_template.clone();
+        }
+        if self.ignore_unreachable.is_some() || self.ignore_unreachable_template.is_some() {
+            inh.ignore_unreachable = self.ignore_unreachable;
+            inh.ignore_unreachable_template = self.ignore_unreachable_template.clone();
         }
         if self.no_log.is_some() {
             inh.no_log = self.no_log;
@@ -549,6 +566,18 @@ impl Keywords {
             },
             ignore_errors_template: match (&self.ignore_errors, &self.ignore_errors_template) {
                 (None, None) => inh.ignore_errors_template.clone(),
+                (_, own) => own.clone(),
+            },
+            ignore_unreachable: match (&self.ignore_unreachable, &self.ignore_unreachable_template)
+            {
+                (None, None) => inh.ignore_unreachable.unwrap_or(false),
+                (own, _) => own.unwrap_or(false),
+            },
+            ignore_unreachable_template: match (
+                &self.ignore_unreachable,
+                &self.ignore_unreachable_template,
+            ) {
+                (None, None) => inh.ignore_unreachable_template.clone(),
                 (_, own) => own.clone(),
             },
             no_log: self.no_log.or(inh.no_log).unwrap_or(false),

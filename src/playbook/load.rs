@@ -34,6 +34,7 @@ const PLAY_KEYS: &[&str] = &[
     "collections",
     "environment",
     "ignore_errors",
+    "ignore_unreachable",
     "no_log",
     "check_mode",
     "diff",
@@ -52,7 +53,6 @@ const UNSUPPORTED_PLAY_KEYS: &[&str] = &[
     "vars_prompt",
     "port",
     "run_once",
-    "ignore_unreachable",
     "gather_subset",
     "gather_timeout",
     "fact_path",
@@ -523,6 +523,7 @@ fn load_play(
         ignore_errors: node
             .get("ignore_errors")
             .and_then(|b| crate::truthy::as_bool(&b.to_json())),
+        ignore_unreachable: super::keywords::yes_no(doc, node, "ignore_unreachable")?,
         no_log: node
             .get("no_log")
             .and_then(|b| crate::truthy::as_bool(&b.to_json())),

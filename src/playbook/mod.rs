@@ -312,6 +312,13 @@ pub struct Task {
     /// `ignore_errors: "{{ … }}"` (as in `ignore_errors: "{{ ansible_check_mode }}"`):
     /// rendered on each host when the task fails; `ignore_errors` is false then.
     pub ignore_errors_template: Option<String>,
+    /// `ignore_unreachable`: a host that cannot be reached during this task
+    /// stays in the play; the task's result says `unreachable` and the recap
+    /// counts it ok and ignored, as ansible-core's.
+    pub ignore_unreachable: bool,
+    /// `ignore_unreachable: "{{ … }}"`: rendered on each host when the task
+    /// starts; `ignore_unreachable` is false then.
+    pub ignore_unreachable_template: Option<String>,
     pub no_log: bool,
     pub diff: Option<bool>,
     pub check_mode: Option<bool>,

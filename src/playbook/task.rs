@@ -33,6 +33,7 @@ const TASK_KEYWORDS: &[&str] = &[
     "become_user",
     "become_method",
     "ignore_errors",
+    "ignore_unreachable",
     "no_log",
     "diff",
     "args",
@@ -60,7 +61,7 @@ const TASK_KEYWORDS: &[&str] = &[
 
 /// Keywords Ansible has that rprov does not implement: refusing them beats
 /// silently doing something else.
-const UNSUPPORTED_KEYWORDS: &[&str] = &["delegate_facts", "ignore_unreachable"];
+const UNSUPPORTED_KEYWORDS: &[&str] = &["delegate_facts"];
 
 /// What surrounding constructs (a role, an import, a block) pass down to the
 /// tasks inside them.
@@ -74,6 +75,10 @@ pub struct Inherited {
     pub ignore_errors: Option<bool>,
     /// `ignore_errors: "{{ … }}"` of a block or role entry (see `Task`).
     pub ignore_errors_template: Option<String>,
+    /// `ignore_unreachable` of the play, a role entry or a block, or its
+    /// template (see `Task`).
+    pub ignore_unreachable: Option<bool>,
+    pub ignore_unreachable_template: Option<String>,
     pub no_log: Option<bool>,
     /// `check_mode` and `diff` of the play, a role entry, an import or a
     /// block: each task's own wins.

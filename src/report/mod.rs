@@ -122,6 +122,9 @@ pub struct TaskEvent<'a> {
     pub result: Option<&'a Json>,
     pub no_log: bool,
     pub ignored: bool,
+    /// The host could not be reached during the task, and the task's
+    /// `ignore_unreachable` kept it in the play (then `ignored` too).
+    pub unreachable: bool,
     pub duration: Duration,
     /// The task ran Ansible's own module through the fallback: its line
     /// says `(ansible)`, its JSON event `"fallback": true`.
@@ -306,6 +309,9 @@ impl Reporter {
                 if ev.ignored {
                     line["ignored"] = json!(true);
                 }
+                if ev.unreachable {
+                    line["unreachable"] = json!(true);
+                }
                 if ev.fallback {
                     line["fallback"] = json!(true);
                 }
@@ -332,6 +338,7 @@ impl Reporter {
 
     fn human_task(&self, ev: &TaskEvent) -> String {
         let status = match (ev.status, ev.ignored) {
+            (Status::Failed, true) if ev.unreachable => "unreachable (ignored)".to_string(),
             (Status::Failed, true) => "failed (ignored)".to_string(),
             (s, _) => s.as_str().to_string(),
         };

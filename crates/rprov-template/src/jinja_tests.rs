@@ -261,8 +261,23 @@ pub fn unreachable(value: &Value) -> Result<bool, Error> {
 }
 
 /// `result is changed`.
+/// Without a `changed` key, a loop's result (a `results` list of
+/// dictionaries) is changed when one of its items is, as ansible-core's test.
 pub fn changed(value: &Value) -> Result<bool, Error> {
-    Ok(result_flag("changed", value, "changed")?.unwrap_or(false))
+    if let Some(c) = result_flag("changed", value, "changed")? {
+        return Ok(c);
+    }
+    let results = value.get_attr("results").unwrap_or(Value::UNDEFINED);
+    if results.kind() != ValueKind::Seq
+        || !results
+            .get_item(&Value::from(0))
+            .is_ok_and(|v| v.kind() == ValueKind::Map)
+    {
+        return Ok(false);
+    }
+    Ok(results.try_iter().is_ok_and(|mut items| {
+        items.any(|r| r.get_attr("changed").is_ok_and(|c| c.is_true()))
+    }))
 }
 
 /// `result is skipped`.
@@ -493,5 +508,20 @@ mod tests {
         assert_eq!(compare_versions("2.19.0", "2.19"), Ordering::Greater);
         assert_eq!(compare_versions("1.0.0", "1.0.0"), Ordering::Equal);
         assert_eq!(compare_versions("1.2a", "1.2b"), Ordering::Less);
+    }
+
+    #[test]
+    fn a_loop_result_is_changed_when_an_item_is() {
+        let v = |j: serde_json::Value| crate::convert::to_value(&j);
+        let all = v(serde_json::json!({"results": [{"changed": true}, {"changed": true}]}));
+        let some = v(serde_json::json!({"results": [{"changed": true}, {"changed": false}]}));
+        let none = v(serde_json::json!({"results": [{"changed": false}, {}]}));
+        let own = v(serde_json::json!({"changed": false, "results": [{"changed": true}]}));
+        assert_eq!(changed(&all).ok(), Some(true));
+        assert_eq!(changed(&some).ok(), Some(true));
+        assert_eq!(changed(&none).ok(), Some(false));
+        assert_eq!(changed(&own).ok(), Some(false));
+        assert_eq!(changed(&v(serde_json::json!({}))).ok(), Some(false));
+        assert!(changed(&v(serde_json::json!("nope"))).is_err());
     }
 }

@@ -208,6 +208,12 @@ pub struct HostRunner {
     loop_items: Vec<(u64, ItemOutcome)>,
     /// Runs of loop tasks so far: each run's id.
     loop_seq: u64,
+    /// The running task has `ignore_unreachable`: losing the host (or its
+    /// delegate) ends the task, not the host's play.
+    ignoring_unreachable: bool,
+    /// Why the host was lost while `ignoring_unreachable`, for the task's
+    /// result.
+    unreachable_msg: Option<String>,
     /// `--start-at-task`: tasks are skipped until one matches this.
     start_pending: Option<String>,
 }
@@ -244,6 +250,8 @@ impl HostRunner {
             loop_items: Vec::new(),
             loop_seq: 0,
             start_pending: None,
+            ignoring_unreachable: false,
+            unreachable_msg: None,
         }
     }
 
@@ -679,6 +687,37 @@ impl HostRunner {
             .ok()
             .and_then(|s| crate::truthy::parse_bool(s.trim()))
             .unwrap_or(false)
+    }
+
+    /// Whether `task` keeps the host in the play when it cannot be reached:
+    /// its `ignore_unreachable`, or that keyword's template rendered for
+    /// this host when the task starts.
+    pub(super) fn ignores_unreachable(&self, task: &Task) -> bool {
+        let Some(template) = &task.ignore_unreachable_template else {
+            return task.ignore_unreachable;
+        };
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars], &magic);
+        self.render_string(&r, template)
+            .ok()
+            .and_then(|s| crate::truthy::parse_bool(s.trim()))
+            .unwrap_or(false)
+    }
+
+    /// The host (or the delegate of the running task) cannot be reached:
+    /// the host stops, unless the running task ignores that (see
+    /// [`Self::ignores_unreachable`]); then its connection is dropped, so a
+    /// later task connects anew, and the task ends with `msg`.
+    pub(super) fn lost(&mut self, msg: String) -> Stop {
+        if self.ignoring_unreachable {
+            self.link_mut().conn = None;
+            self.unreachable_msg = Some(msg);
+        } else {
+            self.shared.reporter.host_error(&self.name, &msg);
+            self.stats.unreachable = true;
+            self.host_lost(self.task_fatal);
+        }
+        Stop::Unreachable
     }
 
     /// Whether `--tags` / `--skip-tags` select this task (handlers always run

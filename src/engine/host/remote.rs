@@ -295,12 +295,7 @@ impl HostRunner {
                 self.link_mut().conn = Some(c);
                 Ok(())
             }
-            Err(e) => {
-                self.shared.reporter.host_error(&self.name, &e.to_string());
-                self.stats.unreachable = true;
-                self.host_lost(self.task_fatal);
-                Err(Stop::Unreachable)
-            }
+            Err(e) => Err(self.lost(e.to_string())),
         }
     }
 
@@ -334,12 +329,7 @@ impl HostRunner {
                 e @ (TransportError::SudoPasswordRequired { .. }
                 | TransportError::SudoFailed { .. }),
             ) => Err(Ok(e.to_string())),
-            Err(e) => {
-                self.shared.reporter.host_error(&self.name, &e.to_string());
-                self.stats.unreachable = true;
-                self.host_lost(self.task_fatal);
-                Err(Err(Stop::Unreachable))
-            }
+            Err(e) => Err(Err(self.lost(e.to_string()))),
         }
     }
 

@@ -83,6 +83,9 @@ impl HostRunner {
         started: Instant,
     ) {
         let result = Json::Object(o.result.clone());
+        // Only an unreachable host that `ignore_unreachable` kept in the
+        // play has a task result (see `Self::unreachable_ignored`).
+        let unreachable = o.result.get("unreachable") == Some(&json!(true));
         let ev = TaskEvent {
             host: &self.name,
             task: name,
@@ -97,7 +100,9 @@ impl HostRunner {
             msg_kind: o.msg_kind,
             result: Some(&result),
             no_log: task.no_log,
-            ignored: o.status == Status::Failed && self.ignores_errors(task),
+            ignored: o.status == Status::Failed
+                && (unreachable || self.ignores_errors(task)),
+            unreachable,
             duration: started.elapsed(),
             fallback: crate::modules::is_fallback(&task.module),
         };
@@ -171,6 +176,8 @@ impl HostRunner {
             None
         };
         let was_fatal = std::mem::replace(&mut self.task_fatal, task.any_errors_fatal);
+        let ignore_unreachable = self.ignores_unreachable(task);
+        let was_ignoring = std::mem::replace(&mut self.ignoring_unreachable, ignore_unreachable);
         let delegate = if self.is_delegated() {
             None
         } else {
@@ -178,6 +185,7 @@ impl HostRunner {
                 Ok(d) => d,
                 Err(msg) => {
                     self.task_fatal = was_fatal;
+                    self.ignoring_unreachable = was_ignoring;
                     return self.finish_task(task, &name, ItemOutcome::failed(msg), extra, started);
                 }
             }
@@ -197,7 +205,38 @@ impl HostRunner {
             self.delegate(None).await;
         }
         self.task_fatal = was_fatal;
-        flow
+        self.ignoring_unreachable = was_ignoring;
+        match flow {
+            Err(Stop::Unreachable) => match self.unreachable_msg.take() {
+                Some(msg) => self.unreachable_ignored(task, &name, msg, extra, started),
+                None => Err(Stop::Unreachable),
+            },
+            other => other,
+        }
+    }
+
+    /// The task's host (or the host it was delegated to) could not be
+    /// reached, and its `ignore_unreachable` keeps the host in the play, as
+    /// ansible-core: the result says `unreachable` (not `failed`), is
+    /// registered, and the recap counts it ok and ignored.
+    fn unreachable_ignored(
+        &mut self,
+        task: &Task,
+        name: &str,
+        msg: String,
+        extra: Option<&Vars>,
+        started: Instant,
+    ) -> Result<Flow, Stop> {
+        let mut result = Map::new();
+        result.insert("unreachable".into(), json!(true));
+        result.insert("changed".into(), json!(false));
+        result.insert("msg".into(), json!(msg));
+        let mut o = ItemOutcome::new(Status::Failed, result);
+        o.msg = Some(msg);
+        self.report(task, name, None, &o, started);
+        o.status = Status::Ok;
+        self.stats.ignored += 1;
+        self.conclude(task, o, extra)
     }
 
     /// `run_once`: the first host here runs the task for all; the others wait
