@@ -29,6 +29,7 @@ pub mod kv;
 pub mod limits;
 pub mod lookup;
 mod now;
+pub mod version_types;
 pub use now::{civil_from_days, date_time_utc};
 mod undefined;
 

@@ -100,8 +100,7 @@ impl HostRunner {
             msg_kind: o.msg_kind,
             result: Some(&result),
             no_log: task.no_log,
-            ignored: o.status == Status::Failed
-                && (unreachable || self.ignores_errors(task)),
+            ignored: o.status == Status::Failed && (unreachable || self.ignores_errors(task)),
             unreachable,
             duration: started.elapsed(),
             fallback: crate::modules::is_fallback(&task.module),
@@ -825,7 +824,13 @@ impl HostRunner {
                 Ok(true) => {}
                 Ok(false) => {
                     let mut o = ItemOutcome::skipped("Conditional result was False");
-                    o.result.insert("false_condition".into(), json!(cond));
+                    // `when: false` is a YAML boolean, which ansible-core
+                    // reports as one (the loader keeps it as `False`).
+                    let shown = match cond.as_str() {
+                        "False" => json!(false),
+                        _ => json!(cond),
+                    };
+                    o.result.insert("false_condition".into(), shown);
                     return Some(o);
                 }
                 Err(e) => {
