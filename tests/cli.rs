@@ -494,3 +494,40 @@ fn templated_order_and_strategy_are_rendered_with_the_plays_vars() {
     );
     assert!(seen().is_empty(), "a play that does not load runs nothing");
 }
+
+/// `throttle:` written as a template is rendered on each host when the
+/// task starts, as ansible-core's strategies do; a value that is not a
+/// whole number, or does not render, fails the task in ansible-core's words.
+#[test]
+fn templated_throttle_is_rendered_per_host_when_the_task_starts() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("site.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: throttled\n      debug: msg=hi\n      throttle: \"{{ n }}\"\n",
+    )
+    .expect("write");
+    let apply = |extra: &[&str]| {
+        let mut args = vec!["apply", "-i", "localhost,", "-c", "local", "site.yml"];
+        args.extend_from_slice(extra);
+        common::rprov(w, args)
+    };
+    apply(&["-e", "n=1"]).expect_code(0);
+    let run = apply(&["-e", "n=nope"]);
+    run.expect_code(2);
+    assert!(
+        run.all().contains(
+            "Failed to convert the throttle value to an integer: invalid literal for int() with base 10: 'nope'"
+        ),
+        "{}",
+        run.dump()
+    );
+    let run = apply(&[]);
+    run.expect_code(2);
+    assert!(
+        run.all()
+            .contains("Failed to convert the throttle value to an integer: 'n' is undefined"),
+        "{}",
+        run.dump()
+    );
+}

@@ -221,12 +221,12 @@ impl Shared {
         self.batch.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// The semaphore that lets at most `task.throttle` hosts run `task` of
-    /// play `pi` at once.
-    pub fn throttle(&self, pi: usize, task: &crate::playbook::Task) -> Arc<Semaphore> {
+    /// The semaphore that lets at most `n` hosts (the task's `throttle`, as
+    /// the first host to reach it rendered it) run `task` of play `pi` at once.
+    pub fn throttle(&self, pi: usize, task: &crate::playbook::Task, n: usize) -> Arc<Semaphore> {
         let mut map = self.throttles.lock().unwrap_or_else(|e| e.into_inner());
         map.entry((pi, task.origin.to_string()))
-            .or_insert_with(|| Arc::new(Semaphore::new(task.throttle.max(1))))
+            .or_insert_with(|| Arc::new(Semaphore::new(n.max(1))))
             .clone()
     }
 

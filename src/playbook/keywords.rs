@@ -40,6 +40,8 @@ pub(super) struct Keywords {
     environment: Option<Json>,
     any_errors_fatal: Option<bool>,
     throttle: Option<usize>,
+    /// `throttle: "{{ … }}"`: rendered on each host when the task starts.
+    throttle_template: Option<String>,
     timeout: Option<(i64, Origin)>,
     async_job: Option<(i64, Origin)>,
     poll: Option<(i64, Origin)>,
@@ -277,8 +279,15 @@ impl Keywords {
                 .ok_or_else(|| LoadError::new(doc.origin(n), "`vars` must be a mapping"))?,
         };
         check_become_method(doc, node)?;
-        let throttle = whole_number(doc, node, "throttle", false)?
-            .map(|(n, _)| usize::try_from(n).unwrap_or(usize::MAX));
+        let throttle_template = node.get("throttle").and_then(|n| match &n.value {
+            Value::Str(s) if s.contains("{{") => Some(s.clone()),
+            _ => None,
+        });
+        let throttle = match throttle_template {
+            Some(_) => None,
+            None => whole_number(doc, node, "throttle", false)?
+                .map(|(n, _)| usize::try_from(n).unwrap_or(usize::MAX)),
+        };
         let timeout = whole_number(doc, node, "timeout", true)?.filter(|(n, _)| *n != 0);
         // `async: 0` is a task that waits, as in ansible-core.
         let async_job = whole_number(doc, node, "async", false)?.filter(|(n, _)| *n != 0);
@@ -380,6 +389,7 @@ impl Keywords {
             environment: node.get("environment").map(Node::to_json),
             any_errors_fatal: bool_of("any_errors_fatal")?,
             throttle,
+            throttle_template,
             timeout,
             async_job,
             poll,
@@ -484,7 +494,8 @@ impl Keywords {
         if self.any_errors_fatal.is_some() {
             inh.any_errors_fatal = self.any_errors_fatal;
         }
-        if self.throttle.is_some() {
+        if self.throttle.is_some() || self.throttle_template.is_some() {
+            inh.throttle_template = self.throttle_template.clone();
             inh.throttle = self.throttle;
         }
         if self.timeout.is_some() {
@@ -589,7 +600,14 @@ impl Keywords {
                 .any_errors_fatal
                 .or(inh.any_errors_fatal)
                 .unwrap_or(false),
-            throttle: self.throttle.or(inh.throttle).unwrap_or(0),
+            throttle: match (&self.throttle, &self.throttle_template) {
+                (None, None) => inh.throttle.unwrap_or(0),
+                (own, _) => own.unwrap_or(0),
+            },
+            throttle_template: match (&self.throttle, &self.throttle_template) {
+                (None, None) => inh.throttle_template.clone(),
+                (_, own) => own.clone(),
+            },
             timeout: timeout.map(|(n, _)| n),
             async_job,
             until: self.until,
@@ -624,11 +642,20 @@ fn register_of(doc: &Document, node: &Node) -> Result<Option<String>, LoadError>
     };
     match scalar_string(n) {
         Some(name) if is_variable_name(&name) => Ok(Some(name)),
-        Some(name) => Err(LoadError::new(
-            doc.origin(n),
-            format!("invalid `register` name `{name}`"),
-        )
-        .with_hint(VARIABLE_NAME_HINT)),
+        // In ansible-core's words, which scripts grep for.
+        Some(name) => {
+            let of_type = match &n.value {
+                Value::Int(_) => " of type 'int'",
+                Value::Float(_) => " of type 'float'",
+                Value::Bool(_) => " of type 'bool'",
+                _ => "",
+            };
+            Err(LoadError::new(
+                doc.origin(n),
+                format!("Invalid 'register' specified: Invalid variable name '{name}'{of_type}."),
+            )
+            .with_hint(VARIABLE_NAME_HINT))
+        }
         None => Err(LoadError::new(
             doc.origin(n),
             format!("`register` must be a variable name, found {}", n.kind()),

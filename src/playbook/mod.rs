@@ -331,6 +331,9 @@ pub struct Task {
     pub any_errors_fatal: bool,
     /// `throttle`: at most this many hosts run the task at once (0: no limit).
     pub throttle: usize,
+    /// `throttle: "{{ … }}"`: rendered on each host when the task starts,
+    /// as ansible-core's strategies do; `throttle` is 0 then.
+    pub throttle_template: Option<String>,
     /// `timeout` in seconds (command and shell): the command is stopped and
     /// the task fails when it runs longer. As written: a value out of
     /// ansible-core's range fails the task when it runs.

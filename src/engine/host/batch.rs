@@ -124,6 +124,7 @@ impl HostRunner {
             && task.ignore_errors_template.is_none()
             && !task.any_errors_fatal
             && task.throttle == 0
+            && task.throttle_template.is_none()
             && !self.effective_check(task)
     }
 

@@ -689,6 +689,44 @@ impl HostRunner {
             .unwrap_or(false)
     }
 
+    /// The task's `throttle` (0: none): its template rendered for this host
+    /// and read as Python's `int()` reads it; one that does not render or is
+    /// not a whole number fails the task in ansible-core's words.
+    pub(super) fn throttle_of(&self, task: &Task) -> Result<usize, String> {
+        let Some(template) = &task.throttle_template else {
+            return Ok(task.throttle);
+        };
+        let fail = |why: String| {
+            format!(
+                "{}: Failed to convert the throttle value to an integer: {why}",
+                task.origin
+            )
+        };
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars], &magic);
+        let v = Json::String(template.clone());
+        let rendered = r
+            .context_for(&[&v], &[])
+            .and_then(|ctx| self.shared.templater.render_str(template, &ctx))
+            .map_err(|e| fail(e.message))?;
+        let n = match &rendered {
+            Json::Number(n) => n.as_i64(),
+            Json::Bool(b) => Some(i64::from(*b)),
+            Json::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        let shown = match &rendered {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match n {
+            Some(n) => Ok(usize::try_from(n).unwrap_or(0)),
+            None => Err(fail(format!(
+                "invalid literal for int() with base 10: '{shown}'"
+            ))),
+        }
+    }
+
     /// Whether `task` keeps the host in the play when it cannot be reached:
     /// its `ignore_unreachable`, or that keyword's template rendered for
     /// this host when the task starts.

@@ -168,8 +168,15 @@ impl HostRunner {
             }
             return control(self, task, &name, started);
         }
-        let _throttled = if task.throttle > 0 {
-            let sem = self.shared.throttle(self.pi, task);
+        let throttle = match self.throttle_of(task) {
+            Ok(n) => n,
+            Err(msg) => {
+                let o = ItemOutcome::failed(msg);
+                return self.finish_task(task, &name, o, extra, started);
+            }
+        };
+        let _throttled = if throttle > 0 {
+            let sem = self.shared.throttle(self.pi, task, throttle);
             Some(sem.acquire_owned().await)
         } else {
             None
