@@ -551,6 +551,7 @@ impl Keywords {
         Ok(Task {
             name: self.name,
             collections: inh.collections.clone(),
+            action_template: None,
             module: module.to_string(),
             module_written: module.to_string(),
             args,

@@ -22,7 +22,7 @@ pub use load::{
     load_playbook, load_playbook_with, load_playbooks_with, LoadOptions, PLAYBOOK_NOT_FOUND,
 };
 pub use rprov_template::kv::parse_free_form;
-pub use task::{parse_tasks_file, Inherited, TaskScope};
+pub use task::{parse_tasks_file, ActionTemplate, Inherited, TaskScope};
 
 use crate::diag::Origin;
 
@@ -357,6 +357,9 @@ pub struct Task {
     /// `collections:` of the task, else of its play: where a short module
     /// name run through the Ansible fallback is looked up.
     pub collections: Vec<String>,
+    /// `action: "{{ name }} args"` (or `module: "{{ name }}"`): the module is
+    /// known only when the task runs; see [`task::ActionTemplate`].
+    pub action_template: Option<Arc<task::ActionTemplate>>,
 }
 
 /// `block:` with its `rescue:` and `always:` parts. The block task itself

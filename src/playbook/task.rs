@@ -263,6 +263,29 @@ fn parse_task_into(
     } else {
         (mkey.key_string(), None)
     };
+    // `action: "{{ module_var }} msg=hi"`: which module runs is known only
+    // when the task runs, as in ansible-core, which renders it with the
+    // task's variables then. The task is kept as written and loaded, with
+    // its module's checks, at that point (see `ActionTemplate`).
+    if local_args.is_some() && rprov_template::is_template(&raw_name) {
+        let mut task = kw.into_task(doc, node, &raw_name, Json::Null, scope)?;
+        task.delegate_local |= local_action;
+        task.module_written = raw_name.clone();
+        task.action_template = Some(Arc::new(ActionTemplate {
+            doc: Document {
+                path: doc.path.clone(),
+                root: node.clone(),
+            },
+            key: action_key,
+            written: raw_name,
+            scope: TaskScope {
+                roles: None,
+                ..scope.clone()
+            },
+        }));
+        out.push(task);
+        return Ok(());
+    }
     let name = modules::canonical_name(&raw_name);
     let collections = || {
         node.get("collections")
@@ -348,6 +371,72 @@ fn parse_task_into(
             Ok(())
         }
         done => done,
+    }
+}
+
+/// A task whose `action` (or `local_action`) names its module with a
+/// template: the task as written and where, to be loaded once the name is
+/// rendered on a host.
+pub struct ActionTemplate {
+    doc: Document,
+    /// `action` or `local_action`.
+    key: String,
+    /// The module's name as written (the template).
+    written: String,
+    scope: TaskScope,
+}
+
+impl std::fmt::Debug for ActionTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ActionTemplate({})", self.written)
+    }
+}
+
+impl ActionTemplate {
+    /// The module's name as written.
+    pub fn written(&self) -> &str {
+        &self.written
+    }
+
+    /// The task with its module named `module` (the template rendered),
+    /// loaded and checked as the playbook's own tasks are.
+    pub fn with_module(&self, module: &str) -> Result<Vec<Task>, LoadError> {
+        let origin = self.doc.origin(&self.doc.root);
+        if module.trim().is_empty() || rprov_template::is_template(module) {
+            return Err(LoadError::new(
+                origin,
+                format!(
+                    "`{}` renders to `{module}`, which is not a module name",
+                    self.written
+                ),
+            ));
+        }
+        let mut root = self.doc.root.clone();
+        if let Value::Map(entries) = &mut root.value {
+            for (k, v) in entries.iter_mut() {
+                if k.key_string() != self.key {
+                    continue;
+                }
+                match &mut v.value {
+                    Value::Str(s) => *s = s.replacen(&self.written, module.trim(), 1),
+                    Value::Map(m) => {
+                        for (mk, mv) in m.iter_mut() {
+                            if mk.key_string() == "module" {
+                                mv.value = Value::Str(module.trim().to_string());
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let doc = Document {
+            path: self.doc.path.clone(),
+            root,
+        };
+        let mut out = Vec::new();
+        parse_task_into(&doc, &doc.root, &self.scope, &mut out)?;
+        Ok(out)
     }
 }
 
@@ -584,7 +673,13 @@ fn split_action(doc: &Document, key: &str, val: &Node) -> Result<(String, LocalA
     match &val.value {
         Value::Str(s) => {
             let s = s.trim_start();
-            let (name, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+            // A templated name (`{{ module_var }} msg=hi`) holds spaces.
+            let templated = s
+                .starts_with("{{")
+                .then(|| s.find("}}").map(|end| s.split_at(end + 2)))
+                .flatten();
+            let (name, rest) =
+                templated.unwrap_or_else(|| s.split_once(char::is_whitespace).unwrap_or((s, "")));
             if name.is_empty() {
                 return Err(bad());
             }

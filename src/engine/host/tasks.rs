@@ -159,6 +159,42 @@ impl HostRunner {
                 .await
                 .map(|_| Flow::Next);
         }
+        if let Some(action) = &task.action_template {
+            // `when` first, as ansible-core decides it before it renders
+            // the module's name (a loop's items decide it each).
+            if task.loop_items.is_none() {
+                if let Some(o) = self.when_outcome(task, extra.unwrap_or(&Vars::new())) {
+                    return self.finish_task(task, &name, o, extra, started);
+                }
+            }
+            // The module is known now: the task is loaded as written with
+            // it (its checks included) and runs in its place.
+            let loaded = self
+                .render_string(
+                    &self.resolver(
+                        task.role.as_deref(),
+                        &[&task.vars, extra.unwrap_or(&Vars::new())],
+                        &self.task_magic(task),
+                    ),
+                    action.written(),
+                )
+                .map_err(|e| format!("{}: {}: {e}", task.origin, action.written()))
+                .and_then(|module| {
+                    action.with_module(&module).map_err(|e| match &e.hint {
+                        Some(h) => format!("{}: {}\n= help: {h}", e.origin, e.message),
+                        None => format!("{}: {}", e.origin, e.message),
+                    })
+                });
+            return match loaded {
+                Ok(loaded) => {
+                    let rest = push_rest(rest, tasks, i + 1);
+                    self.run_tasks(&loaded, extra, &rest)
+                        .await
+                        .map(|()| Flow::Next)
+                }
+                Err(msg) => self.finish_task(task, &name, ItemOutcome::failed(msg), extra, started),
+            };
+        }
         if let Some(control) = local::control(&task.module) {
             // A `meta` task's `when` decides as any task's does: a false one
             // skips it (`meta: end_host` guarded by a condition ended the
