@@ -1195,3 +1195,17 @@ fn templated_ignore_errors_as_ansible() {
     });
     assert_eq!(out.read("out.txt"), "True True True\n");
 }
+
+/// A module named by a template (`action: "{{ m }} …"`, `action: {module:
+/// "{{ m }}"}`, `local_action`), rendered when the task runs with its vars.
+#[test]
+fn templated_module_names_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "templated_module",
+        prepare: |_| {},
+        min_changed: 2,
+    });
+    assert_eq!(out.read("one.txt"), "one");
+    assert_eq!(out.read("out.txt"), "two False True\n");
+    assert!(!out.by_ansible.path().join("never.txt").exists());
+}

@@ -160,13 +160,8 @@ impl HostRunner {
                 .map(|_| Flow::Next);
         }
         if let Some(action) = &task.action_template {
-            // `when` first, as ansible-core decides it before it renders
-            // the module's name (a loop's items decide it each).
-            if task.loop_items.is_none() {
-                if let Some(o) = self.when_outcome(task, extra.unwrap_or(&Vars::new())) {
-                    return self.finish_task(task, &name, o, extra, started);
-                }
-            }
+            // Rendered before `when` is decided, as ansible-core does: a
+            // name that does not render fails the task even when false.
             // The module is known now: the task is loaded as written with
             // it (its checks included) and runs in its place.
             let loaded = self
