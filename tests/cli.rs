@@ -531,3 +531,32 @@ fn templated_throttle_is_rendered_per_host_when_the_task_starts() {
         run.dump()
     );
 }
+
+/// `run_once:` written as a template is rendered on each host when the task
+/// starts: true runs the task once for all the play's hosts, false on each.
+#[test]
+fn templated_run_once_is_rendered_when_the_task_starts() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("hosts"),
+        "a ansible_connection=local\nb ansible_connection=local\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("site.yml"),
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: echo {{{{ inventory_hostname }}}} >> {}\n      run_once: \"{{{{ flag }}}}\"\n",
+            w.join("ran").display()
+        ),
+    )
+    .expect("write");
+    let lines = |flag: &str| {
+        common::rprov(w, ["apply", "-i", "hosts", "site.yml", "-e", flag]).expect_code(0);
+        let text = std::fs::read_to_string(w.join("ran")).unwrap_or_default();
+        let _ = std::fs::remove_file(w.join("ran"));
+        text.lines().count()
+    };
+    assert_eq!(lines("flag=true"), 1);
+    assert_eq!(lines("flag=false"), 2);
+}

@@ -49,6 +49,8 @@ pub(super) struct Keywords {
     retries: Option<Json>,
     delay: Option<Json>,
     run_once: bool,
+    /// `run_once: "{{ … }}"`: rendered on each host when the task starts.
+    run_once_template: Option<String>,
     delegate_local: bool,
     delegate_to: Option<String>,
     module_defaults: Vec<ModuleDefaults>,
@@ -292,7 +294,14 @@ impl Keywords {
         // `async: 0` is a task that waits, as in ansible-core.
         let async_job = whole_number(doc, node, "async", false)?.filter(|(n, _)| *n != 0);
         let poll = whole_number(doc, node, "poll", false)?;
-        let run_once = bool_of("run_once")?.unwrap_or(false);
+        let run_once_template = node.get("run_once").and_then(|n| match &n.value {
+            Value::Str(s) if s.contains("{{") => Some(s.clone()),
+            _ => None,
+        });
+        let run_once = match run_once_template {
+            Some(_) => false,
+            None => bool_of("run_once")?.unwrap_or(false),
+        };
         let (delegate_local, delegate_to) = match node.get("delegate_to") {
             None => (false, None),
             Some(n) => match scalar_string(n) {
@@ -397,6 +406,7 @@ impl Keywords {
             retries: node.get("retries").map(Node::to_json),
             delay: node.get("delay").map(Node::to_json),
             run_once,
+            run_once_template,
             delegate_local,
             delegate_to,
             module_defaults: module_defaults(doc, node)?,
@@ -486,6 +496,9 @@ impl Keywords {
             inh.diff = self.diff;
         }
         inh.run_once |= self.run_once;
+        if self.run_once_template.is_some() {
+            inh.run_once_template = self.run_once_template.clone();
+        }
         inh.delegate_local |= self.delegate_local;
         if self.delegate_to.is_some() {
             inh.delegate_to = self.delegate_to.clone();
@@ -615,6 +628,9 @@ impl Keywords {
             retries: self.retries,
             delay: self.delay,
             run_once: self.run_once || inh.run_once,
+            run_once_template: self
+                .run_once_template
+                .or_else(|| inh.run_once_template.clone()),
             delegate_local: self.delegate_local || inh.delegate_local,
             delegate_to: self.delegate_to.or_else(|| inh.delegate_to.clone()),
             role: scope.role.clone(),

@@ -345,6 +345,9 @@ pub struct Task {
     pub retries: Option<serde_json::Value>,
     pub delay: Option<serde_json::Value>,
     pub run_once: bool,
+    /// `run_once: "{{ … }}"`: rendered on each host when the task starts,
+    /// and the task runs once if it is true there; `run_once` is false then.
+    pub run_once_template: Option<String>,
     /// `delegate_to: localhost`: the task runs on the controller, with the
     /// host's variables.
     pub delegate_local: bool,

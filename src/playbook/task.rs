@@ -93,6 +93,8 @@ pub struct Inherited {
     pub any_errors_fatal: Option<bool>,
     pub throttle: Option<usize>,
     pub throttle_template: Option<String>,
+    /// `run_once: "{{ … }}"` of a block (see `Task`).
+    pub run_once_template: Option<String>,
     /// `timeout` and where it was written (checked against each task's module).
     pub timeout: Option<(i64, crate::diag::Origin)>,
     /// `collections:` of the play (module lookup for the Ansible fallback).

@@ -105,6 +105,7 @@ impl HostRunner {
             && task.delegate_to.is_none()
             && !task.delegate_local
             && !local::runs_once(task)
+            && task.run_once_template.is_none()
             && !wait_connection::reconnects(task)
             && !self.is_delegated()
     }

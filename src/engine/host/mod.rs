@@ -727,6 +727,21 @@ impl HostRunner {
         }
     }
 
+    /// Whether `task`'s `run_once` template, rendered for this host, is
+    /// true (read as Ansible reads a boolean; one that does not render is
+    /// false).
+    pub(super) fn runs_once_here(&self, task: &Task) -> bool {
+        let Some(template) = &task.run_once_template else {
+            return false;
+        };
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars], &magic);
+        self.render_string(&r, template)
+            .ok()
+            .and_then(|s| crate::truthy::parse_bool(s.trim()))
+            .unwrap_or(false)
+    }
+
     /// Whether `task` keeps the host in the play when it cannot be reached:
     /// its `ignore_unreachable`, or that keyword's template rendered for
     /// this host when the task starts.

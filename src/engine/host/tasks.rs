@@ -231,7 +231,7 @@ impl HostRunner {
         if delegated {
             self.delegate(delegate).await;
         }
-        let flow = if local::runs_once(task) {
+        let flow = if local::runs_once(task) || self.runs_once_here(task) {
             self.run_task_once(tasks, i, extra, rest, &name, started)
                 .await
         } else {
@@ -577,7 +577,7 @@ impl HostRunner {
             });
             self.last_failure = Some((failed_task, Json::Object(o.result.clone())));
         }
-        if local::runs_once(task) {
+        if local::runs_once(task) || task.run_once_template.is_some() {
             let mine = self
                 .run_once_leading
                 .iter()
