@@ -560,3 +560,27 @@ fn templated_run_once_is_rendered_when_the_task_starts() {
     assert_eq!(lines("flag=true"), 1);
     assert_eq!(lines("flag=false"), 2);
 }
+
+/// `run_once` on a play applies to each of its tasks, as ansible-core's
+/// tasks inherit it from their play.
+#[test]
+fn run_once_on_a_play_runs_each_task_once() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("hosts"),
+        "a ansible_connection=local\nb ansible_connection=local\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("site.yml"),
+        format!(
+            "- hosts: all\n  gather_facts: false\n  run_once: true\n  tasks:\n    - shell: echo {{{{ inventory_hostname }}}} >> {0}\n    - shell: echo again >> {0}\n",
+            w.join("ran").display()
+        ),
+    )
+    .expect("write");
+    common::rprov(w, ["apply", "-i", "hosts", "site.yml"]).expect_code(0);
+    let text = std::fs::read_to_string(w.join("ran")).unwrap_or_default();
+    assert_eq!(text.lines().count(), 2, "{text}");
+}

@@ -35,6 +35,7 @@ const PLAY_KEYS: &[&str] = &[
     "environment",
     "ignore_errors",
     "ignore_unreachable",
+    "run_once",
     "no_log",
     "check_mode",
     "diff",
@@ -52,7 +53,6 @@ const UNSUPPORTED_PLAY_KEYS: &[&str] = &[
     "timeout",
     "vars_prompt",
     "port",
-    "run_once",
     "gather_subset",
     "gather_timeout",
     "fact_path",
@@ -524,6 +524,8 @@ fn load_play(
             .get("ignore_errors")
             .and_then(|b| crate::truthy::as_bool(&b.to_json())),
         ignore_unreachable: super::keywords::yes_no(doc, node, "ignore_unreachable")?,
+        // ansible-core's tasks inherit it from their play (`Base.run_once`).
+        run_once: super::keywords::yes_no(doc, node, "run_once")?.unwrap_or(false),
         no_log: node
             .get("no_log")
             .and_then(|b| crate::truthy::as_bool(&b.to_json())),
