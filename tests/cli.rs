@@ -584,3 +584,32 @@ fn run_once_on_a_play_runs_each_task_once() {
     let text = std::fs::read_to_string(w.join("ran")).unwrap_or_default();
     assert_eq!(text.lines().count(), 2, "{text}");
 }
+
+/// A key that is no play keyword is refused in ansible-core's words (the
+/// includes target greps them), and `include_tasks`' `apply:` passes its
+/// keywords (here `notify`) to the included tasks as a block around them.
+#[test]
+fn play_keys_are_refused_as_ansible_does_and_include_apply_notifies() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(w.join("bad.yml"), "- include_tasks: x.yml\n").expect("write");
+    let run = common::rprov(w, ["apply", "-i", "localhost,", "-c", "local", "bad.yml"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("'include_tasks' is not a valid attribute for a Play"),
+        "{}",
+        run.dump()
+    );
+    std::fs::write(
+        w.join("change.yml"),
+        "- debug: msg=changing\n  changed_when: true\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("site.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  pre_tasks:\n    - include_tasks:\n        file: change.yml\n        apply:\n          notify: hello\n  handlers:\n    - name: hello\n      set_fact: hello=world\n  tasks:\n    - assert: {that: [\"hello == 'world'\"]}\n",
+    )
+    .expect("write");
+    common::rprov(w, ["apply", "-i", "localhost,", "-c", "local", "site.yml"]).expect_code(0);
+}

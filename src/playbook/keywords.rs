@@ -499,6 +499,9 @@ impl Keywords {
         if self.run_once_template.is_some() {
             inh.run_once_template = self.run_once_template.clone();
         }
+        if !self.notify.is_empty() {
+            inh.notify = self.notify.clone();
+        }
         inh.delegate_local |= self.delegate_local;
         if self.delegate_to.is_some() {
             inh.delegate_to = self.delegate_to.clone();
@@ -580,7 +583,11 @@ impl Keywords {
             register: self.register,
             changed_when: self.changed_when,
             failed_when: self.failed_when,
-            notify: self.notify,
+            notify: if self.notify.is_empty() {
+                inh.notify.clone()
+            } else {
+                self.notify
+            },
             listen: self.listen,
             tags,
             become_: self.become_.or(inh.become_),

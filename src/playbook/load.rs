@@ -349,8 +349,12 @@ fn load_play(
                 None => "tasks go under `tasks:`".to_string(),
             };
             return Err(
-                LoadError::new(doc.origin(k), format!("unknown play keyword `{key}`"))
-                    .with_hint(hint),
+                // ansible-core's words, which scripts grep for.
+                LoadError::new(
+                    doc.origin(k),
+                    format!("'{key}' is not a valid attribute for a Play"),
+                )
+                .with_hint(hint),
             );
         }
     }

@@ -95,6 +95,9 @@ pub struct Inherited {
     pub throttle_template: Option<String>,
     /// `run_once: "{{ … }}"` of a block (see `Task`).
     pub run_once_template: Option<String>,
+    /// `notify` of a block (or an include's `apply`): its tasks that name
+    /// no handler of their own notify these, as ansible-core's inherit it.
+    pub notify: Vec<String>,
     /// `timeout` and where it was written (checked against each task's module).
     pub timeout: Option<(i64, crate::diag::Origin)>,
     /// `collections:` of the play (module lookup for the Ansible fallback).
@@ -882,6 +885,22 @@ fn expand_import(
         )
         .with_hint("use `include_tasks` for a file chosen at run time"));
     }
+    // `apply:` keywords are those of a block around the included tasks.
+    let mut applied;
+    let scope = match node.get(&mkey.key_string()).and_then(|v| v.get("apply")) {
+        Some(apply) if name == "include_tasks" => {
+            if apply.as_map().is_none() {
+                return Err(LoadError::new(
+                    doc.origin(apply),
+                    "`apply` must be a mapping of task keywords",
+                ));
+            }
+            applied = scope.clone();
+            Keywords::read(doc, apply)?.fold_into(&mut applied.inherited);
+            &applied
+        }
+        _ => scope,
+    };
     let loaded = load_static(&file, doc, mkey, &kw, scope);
     match loaded {
         Ok(tasks) if scope.in_handlers && kw.is_notifiable() => {
