@@ -23,8 +23,12 @@ pub fn compare(scheme: &str, a: &str, b: &str) -> Result<Ordering, String> {
     }
 }
 
+/// A StrictVersion's order: major, minor, patch, then (1 for a release, or
+/// 0 with the pre-release's letter and number).
+type StrictKey = (u64, u64, u64, (u8, char, u64));
+
 /// StrictVersion: `N.N[.N][(a|b)N]`; a pre-release sorts before its release.
-fn strict(v: &str) -> Result<(u64, u64, u64, (u8, char, u64)), String> {
+fn strict(v: &str) -> Result<StrictKey, String> {
     static RE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^(\d+)\.(\d+)(?:\.(\d+))?(?:([ab])(\d+))?$").expect("a valid regex")
     });
@@ -49,9 +53,13 @@ enum Ident {
     Word(String),
 }
 
+/// A semantic version's order: major, minor, patch, whether it is a
+/// release, then its pre-release identifiers.
+type SemverKey = (u64, u64, u64, bool, Vec<Ident>);
+
 /// SemanticVersion (semver 2.0.0): `MAJOR.MINOR.PATCH[-pre][+build]`; the
 /// build is ignored, a pre-release sorts before its release.
-fn semver(v: &str) -> Result<(u64, u64, u64, bool, Vec<Ident>), String> {
+fn semver(v: &str) -> Result<SemverKey, String> {
     static RE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
             r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?$",
@@ -79,11 +87,13 @@ fn semver(v: &str) -> Result<(u64, u64, u64, bool, Vec<Ident>), String> {
     Ok((num(1)?, num(2)?, num(3)?, pre.is_empty(), pre))
 }
 
+/// A PEP 440 version's order: release, pre-release, post-release, dev.
+type Pep440Key = (Vec<u64>, (i8, u8, u64), i64, (i8, u64));
+
 /// PEP 440: the release (trailing zeros dropped), then pre-release
 /// (`a` < `b` < `rc`), post-release and dev-release, as packaging orders
 /// them: `1.0.dev0` < `1.0a1` < `1.0` < `1.0.post1`.
-#[allow(clippy::type_complexity)]
-fn pep440(v: &str) -> Result<(Vec<u64>, (i8, u8, u64), i64, (i8, u64)), String> {
+fn pep440(v: &str) -> Result<Pep440Key, String> {
     static RE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
             r"(?i)^v?(\d+(?:\.\d+)*)(?:[-_.]?(alpha|beta|preview|pre|a|b|c|rc)[-_.]?(\d*))?(?:-(\d+)|[-_.]?(?:post|rev|r)[-_.]?(\d*))?(?:[-_.]?dev[-_.]?(\d*))?(?:\+[a-z0-9]+(?:[-_.][a-z0-9]+)*)?$",
