@@ -613,3 +613,50 @@ fn play_keys_are_refused_as_ansible_does_and_include_apply_notifies() {
     .expect("write");
     common::rprov(w, ["apply", "-i", "localhost,", "-c", "local", "site.yml"]).expect_code(0);
 }
+
+/// `meta: end_play` ends the play for every host, its later `serial`
+/// batches included, and the next play runs; `meta: end_batch` ends only
+/// the batch; a meta task skipped by its `when` says why in ansible-core's
+/// words, and `-vv` shows its `META:` line.
+#[test]
+fn end_play_and_end_batch_end_the_play_or_batch_for_every_host() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("hosts"),
+        "a ansible_connection=local\nb ansible_connection=local\n",
+    )
+    .expect("write");
+    let log = w.join("log");
+    let play = |meta: &str| {
+        format!(
+            "- hosts: all\n  gather_facts: false\n  serial: 1\n  tasks:\n    - shell: echo {{{{ inventory_hostname }}}} >> {0}\n    - meta: {meta}\n    - shell: echo after >> {0}\n- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: echo next >> {0}\n    - meta: end_host\n      when: false\n",
+            log.display()
+        )
+    };
+    let apply = |meta: &str| {
+        std::fs::write(w.join("site.yml"), play(meta)).expect("write");
+        let run = common::rprov(w, ["apply", "-i", "hosts", "site.yml", "-vv"]);
+        run.expect_code(0);
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        (text, run)
+    };
+    let (text, run) = apply("end_play");
+    assert_eq!(text, "a\nnext\nnext\n", "{}", run.dump());
+    assert!(run.stdout.contains("META: ending play\n"), "{}", run.dump());
+    assert!(
+        run.stdout.contains(
+            "\"skip_reason\": \"end_host conditional evaluated to False, continuing execution for a\""
+        ),
+        "{}",
+        run.dump()
+    );
+    let (text, run) = apply("end_batch");
+    assert_eq!(text, "a\nb\nnext\nnext\n", "{}", run.dump());
+    assert!(
+        run.stdout.contains("META: ending batch\n"),
+        "{}",
+        run.dump()
+    );
+}

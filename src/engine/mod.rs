@@ -111,6 +111,9 @@ pub struct Shared {
     /// How each play starts under `--start-at-task` (see `start_at`), and
     /// whether any task matched it.
     start_at: (Vec<start_at::PlayStart>, bool),
+    /// `meta: end_play` (play, no batch) or `meta: end_batch` (play and
+    /// batch) ran: the other hosts end there too, before their next task.
+    ended: std::sync::Mutex<Option<(usize, Option<usize>)>>,
 }
 
 impl Shared {
@@ -164,7 +167,34 @@ impl Shared {
             interrupt: interrupt::Interrupt::default(),
             batch: Default::default(),
             start_at,
+            ended: std::sync::Mutex::new(None),
         }
+    }
+
+    /// `meta: end_play` (`batch` None) or `end_batch` ran in play `pi`.
+    pub(crate) fn end(&self, pi: usize, batch: Option<usize>) {
+        let mut e = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        // end_play wins over end_batch.
+        if !matches!(*e, Some((p, None)) if p == pi) {
+            *e = Some((pi, batch));
+        }
+    }
+
+    /// Whether the hosts of play `pi`'s running batch are to end before
+    /// their next task (`meta: end_play` or `end_batch` ran there).
+    pub(crate) fn ended(&self, pi: usize) -> bool {
+        let e = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        match *e {
+            Some((p, None)) => p == pi,
+            Some((p, Some(b))) => p == pi && b == self.batch(),
+            None => false,
+        }
+    }
+
+    /// Whether `meta: end_play` ended play `pi` (its later batches do not run).
+    fn play_ended(&self, pi: usize) -> bool {
+        let e = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        matches!(*e, Some((p, None)) if p == pi)
     }
 
     /// How play `pi` starts on the hosts of its batch running now: only its
@@ -505,6 +535,11 @@ pub async fn run(
             run_batch(&shared, pi, batch, &mut runners, &forks).await;
             if shared.interrupt.requested().is_some() {
                 break 'plays;
+            }
+            // `meta: end_play` ends the play's later batches too, as in
+            // ansible-core; the next play runs as usual.
+            if shared.play_ended(pi) {
+                break;
             }
             // Stopped on all hosts (`any_errors_fatal`, `max_fail_percentage`,
             // judged per batch), or every host of the batch failed: as in

@@ -432,6 +432,14 @@ impl Reporter {
         self.to_stderr(&format!("{label} {msg}\n"));
     }
 
+    /// What ansible-playbook shows at `-vv` on stdout (`META: ending play`),
+    /// in human output at `-vv` and more.
+    pub fn vv(&self, msg: &str) {
+        if self.format == Format::Human && self.verbose >= 2 {
+            self.emit(&format!("{msg}\n"));
+        }
+    }
+
     /// A line for the user that is not a task result (`-v`: which ansible.cfg
     /// was read), on stderr like [`Reporter::warn`].
     pub fn note(&self, msg: &str) {

@@ -146,6 +146,12 @@ impl HostRunner {
         if interrupted {
             return Err(Stop::Interrupted);
         }
+        // Another host ran `meta: end_play` (or `end_batch`): this host's
+        // play ends here too, quietly, as in ansible-core.
+        if !self.in_handlers && self.shared.ended(self.pi) {
+            self.flush_batch().await?;
+            return Err(Stop::Ended);
+        }
         if let Some(reason) = aborted {
             self.stop_aborted(&reason, &name);
             return Err(Stop::Aborted);
@@ -194,7 +200,10 @@ impl HostRunner {
             // A `meta` task's `when` decides as any task's does: a false one
             // skips it (`meta: end_host` guarded by a condition ended the
             // host whatever the condition said).
-            if let Some(o) = self.when_outcome(task, extra.unwrap_or(&Vars::new())) {
+            if let Some(mut o) = self.when_outcome(task, extra.unwrap_or(&Vars::new())) {
+                if o.status == Status::Skipped && task.module == "meta" {
+                    local::meta::skipped_as_ansible(self, task, &mut o);
+                }
                 return self.finish_task(task, &name, o, extra, started);
             }
             return control(self, task, &name, started);

@@ -16,7 +16,7 @@ mod fail;
 mod group_by;
 mod include_tasks;
 mod include_vars;
-mod meta;
+pub(in crate::engine::host) mod meta;
 mod pause;
 mod set_fact;
 mod validate_argument_spec;
