@@ -146,6 +146,12 @@ pub struct ApplyArgs {
     #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
     pub extra_vars: Vec<String>,
 
+    /// Skip every task before the first whose name (or `role : name`) is
+    /// NAME or matches it as a glob (`*`, `?`, `[…]`), as ansible-playbook's:
+    /// plays before it run nothing, later plays run whole.
+    #[arg(long, value_name = "NAME")]
+    pub start_at_task: Option<String>,
+
     /// Only run tasks with these tags (comma-separated or repeated).
     #[arg(short = 't', long, value_delimiter = ',', value_name = "TAGS")]
     pub tags: Vec<String>,

@@ -392,8 +392,16 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     // `!vault` values in the playbook and its roles are opened as it loads.
     let (playbook, vaulted) =
         crate::yaml::vault_values::while_loading(vault_password.as_deref(), load_playbook);
-    let playbook = playbook?;
+    let mut playbook = playbook?;
     reporter.add_secrets(vaulted);
+    let extra_vars = parse_extra_vars(&args.extra_vars)?;
+    // `order:` and `strategy:` written as templates take their value from
+    // the play's vars and `-e` (a load error, exit 4, if it is not one rprov
+    // knows).
+    let templater = rprov_template::Templater::new();
+    for play in &mut playbook.plays {
+        playbook::resolve_deferred(play, &extra_vars, &templater).map_err(anyhow::Error::new)?;
+    }
     for w in &playbook.warnings {
         reporter.warn(w);
     }
@@ -456,7 +464,6 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         );
     }
 
-    let extra_vars = parse_extra_vars(&args.extra_vars)?;
     check_connection_vars(
         &inventory,
         &plays_hosts,
@@ -507,6 +514,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         timings: args.timings,
         max_loop_items: args.max_loop_items,
         show_custom_stats: cfg.show_custom_stats.as_ref().is_some_and(|s| s.value),
+        start_at_task: args.start_at_task.clone(),
     };
     let hosts_in_run = plays_hosts
         .iter()

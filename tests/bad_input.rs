@@ -423,7 +423,7 @@ fn settings_rprov_would_ignore_are_refused_at_load_time() {
             "strategy.yml",
             &[
                 "strategy.yml:2:",
-                "strategy `host_pinned` is not supported",
+                "strategy `debug` is not supported",
                 "own pace",
             ],
         ),
@@ -446,11 +446,8 @@ fn settings_rprov_would_ignore_are_refused_at_load_time() {
             ],
         ),
         (
-            "throttle_template.yml",
-            &[
-                "throttle_template.yml:4:",
-                "`throttle` must be a whole number",
-            ],
+            "throttle_word.yml",
+            &["throttle_word.yml:4:", "`throttle` must be a whole number"],
         ),
         (
             "order.yml",

@@ -98,9 +98,9 @@ const LOCAL_INV: &str = "localhost ansible_connection=local\n";
 fn register_names_that_are_not_variable_names_are_refused_at_load() {
     let work = tempfile::tempdir().expect("tempdir");
     for (value, shown, col) in [
-        ("5", "5", 17),
+        ("5", "5' of type 'int", 17),
         ("\"a b-c\"", "a b-c", 17),
-        ("true", "True", 17),
+        ("true", "True' of type 'bool", 17),
     ] {
         let play = format!(
             "- hosts: all\n  gather_facts: no\n  tasks:\n    - debug: msg=hi\n      register: {value}\n"
@@ -114,7 +114,7 @@ fn register_names_that_are_not_variable_names_are_refused_at_load() {
         assert_says(
             &run,
             &[
-                &format!("play.yml:5:{col}: invalid `register` name `{shown}`"),
+                &format!("play.yml:5:{col}: Invalid 'register' specified: Invalid variable name '{shown}'."),
                 "help: a variable name starts with a letter or `_` and holds only letters, digits and `_` (like `web_result`)",
             ],
         );

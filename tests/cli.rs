@@ -389,4 +389,337 @@ fn ping_finds_a_host_that_does_not_answer() {
         .unwrap_or_else(|| panic!("no JSON recap\n{}", run.dump()));
     assert_eq!(recap["recap"]["gone"]["unreachable"], 1, "{}", run.dump());
     assert_eq!(recap["recap"]["gone"]["ok"], 0, "{}", run.dump());
+
+    // `ignore_unreachable`: the host stays in the play, the task's result
+    // says unreachable, and ansible-playbook's recap counts it ok and ignored.
+    std::fs::write(
+        w.join("ignoring.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - ping:\n      ignore_unreachable: true\n      register: p\n    - debug: msg=\"after {{ p.unreachable }}\"\n      delegate_to: localhost\n",
+    )
+    .expect("write");
+    let run = rprov(
+        w,
+        ["apply", "-i", "hosts.ini", "ignoring.yml", "-o", "ansible"],
+    );
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("fatal: [gone]: UNREACHABLE! => ")
+            && run.stdout.contains("\n...ignoring\n")
+            && run.stdout.contains("\"msg\": \"after True\"")
+            && run.stdout.contains(
+                "gone                       : ok=2    changed=0    unreachable=0    failed=0    skipped=0    rescued=0    ignored=1 "
+            ),
+        "{}",
+        run.dump()
+    );
+}
+
+/// `--start-at-task` (ansible-playbook's and `rprov apply`'s): the tasks
+/// before the first matching one (by name, `role : name` or glob) do not
+/// run, plays before it run nothing, later plays run whole; no match is an
+/// error line after the recap, with the exit status left as it is.
+#[test]
+fn start_at_task_skips_the_tasks_before_the_match() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::create_dir_all(w.join("roles/r/tasks")).expect("mkdir");
+    let touch = |name: &str, file: &str| {
+        format!(
+            "    - name: {name}\n      copy: {{dest: {}, content: x}}\n",
+            w.join(file).display()
+        )
+    };
+    std::fs::write(
+        w.join("roles/r/tasks/main.yml"),
+        format!(
+            "- name: in role\n  copy: {{dest: {}, content: x}}\n",
+            w.join("role").display()
+        ),
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("site.yml"),
+        format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n{}{}- hosts: localhost\n  gather_facts: false\n  roles: [r]\n  tasks:\n{}{}",
+            touch("write a", "a"),
+            touch("write b", "b"),
+            touch("write c", "c"),
+            touch("write d", "d"),
+        ),
+    )
+    .expect("write");
+    let exists =
+        |names: &[&str]| -> Vec<bool> { names.iter().map(|n| w.join(n).exists()).collect() };
+    let clean = || {
+        for f in ["a", "b", "c", "d", "role"] {
+            let _ = std::fs::remove_file(w.join(f));
+        }
+    };
+    let apply = |at: &str| {
+        common::rprov(
+            w,
+            [
+                "apply",
+                "-i",
+                "localhost,",
+                "-c",
+                "local",
+                "site.yml",
+                "--start-at-task",
+                at,
+            ],
+        )
+    };
+
+    apply("wr?te b").expect_code(0);
+    assert_eq!(
+        exists(&["a", "b", "role", "c", "d"]),
+        [false, true, true, true, true]
+    );
+    clean();
+    apply("r : in role").expect_code(0);
+    assert_eq!(
+        exists(&["a", "b", "role", "c", "d"]),
+        [false, false, true, true, true]
+    );
+    clean();
+    apply("write d").expect_code(0);
+    assert_eq!(
+        exists(&["a", "b", "role", "c", "d"]),
+        [false, false, false, false, true]
+    );
+    clean();
+    let run = apply("no such task");
+    run.expect_code(0);
+    assert_eq!(exists(&["a", "b", "role", "c", "d"]), [false; 5]);
+    assert!(
+        run.stderr.contains(
+            "No matching task \"no such task\" found. Note: --start-at-task can only follow static includes."
+        ),
+        "{}",
+        run.dump()
+    );
+}
+
+/// `order:` and `strategy:` written as templates take their value from the
+/// play's vars and `-e` when the play starts (as ansible-core post-validates
+/// a play), and a value rprov does not know is the same load error as a
+/// literal one; `host_pinned` runs like `free`.
+#[test]
+fn templated_order_and_strategy_are_rendered_with_the_plays_vars() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("hosts"),
+        "[all:vars]\nansible_connection=local\n[g]\nhostB\nhostA\nhostC\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("site.yml"),
+        format!(
+            "- hosts: g\n  gather_facts: false\n  order: '{{{{ myorder | default(\"inventory\") }}}}'\n  strategy: \"{{{{ s | default(plays_strategy) }}}}\"\n  vars:\n    plays_strategy: host_pinned\n  tasks:\n    - shell: echo {{{{ inventory_hostname }}}} >> {}\n",
+            w.join("seen").display()
+        ),
+    )
+    .expect("write");
+    let seen = || {
+        let text = std::fs::read_to_string(w.join("seen")).unwrap_or_default();
+        let _ = std::fs::remove_file(w.join("seen"));
+        text.split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let apply = |extra: &[&str]| {
+        let mut args = vec!["apply", "-i", "hosts", "--forks", "1", "site.yml"];
+        args.extend_from_slice(extra);
+        common::rprov(w, args)
+    };
+
+    apply(&[]).expect_code(0);
+    assert_eq!(seen(), ["hostB", "hostA", "hostC"]);
+    apply(&["-e", "myorder=reverse_sorted", "-e", "s=linear"]).expect_code(0);
+    assert_eq!(seen(), ["hostC", "hostB", "hostA"]);
+
+    let run = apply(&["-e", "myorder=backwards"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("unknown host `order`"),
+        "{}",
+        run.dump()
+    );
+    let run = apply(&["-e", "s=bogus"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("strategy `bogus` is not supported by rprov"),
+        "{}",
+        run.dump()
+    );
+    assert!(seen().is_empty(), "a play that does not load runs nothing");
+}
+
+/// `throttle:` written as a template is rendered on each host when the
+/// task starts, as ansible-core's strategies do; a value that is not a
+/// whole number, or does not render, fails the task in ansible-core's words.
+#[test]
+fn templated_throttle_is_rendered_per_host_when_the_task_starts() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("site.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: throttled\n      debug: msg=hi\n      throttle: \"{{ n }}\"\n",
+    )
+    .expect("write");
+    let apply = |extra: &[&str]| {
+        let mut args = vec!["apply", "-i", "localhost,", "-c", "local", "site.yml"];
+        args.extend_from_slice(extra);
+        common::rprov(w, args)
+    };
+    apply(&["-e", "n=1"]).expect_code(0);
+    let run = apply(&["-e", "n=nope"]);
+    run.expect_code(2);
+    assert!(
+        run.all().contains(
+            "Failed to convert the throttle value to an integer: invalid literal for int() with base 10: 'nope'"
+        ),
+        "{}",
+        run.dump()
+    );
+    let run = apply(&[]);
+    run.expect_code(2);
+    assert!(
+        run.all()
+            .contains("Failed to convert the throttle value to an integer: 'n' is undefined"),
+        "{}",
+        run.dump()
+    );
+}
+
+/// `run_once:` written as a template is rendered on each host when the task
+/// starts: true runs the task once for all the play's hosts, false on each.
+#[test]
+fn templated_run_once_is_rendered_when_the_task_starts() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("hosts"),
+        "a ansible_connection=local\nb ansible_connection=local\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("site.yml"),
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: echo {{{{ inventory_hostname }}}} >> {}\n      run_once: \"{{{{ flag }}}}\"\n",
+            w.join("ran").display()
+        ),
+    )
+    .expect("write");
+    let lines = |flag: &str| {
+        common::rprov(w, ["apply", "-i", "hosts", "site.yml", "-e", flag]).expect_code(0);
+        let text = std::fs::read_to_string(w.join("ran")).unwrap_or_default();
+        let _ = std::fs::remove_file(w.join("ran"));
+        text.lines().count()
+    };
+    assert_eq!(lines("flag=true"), 1);
+    assert_eq!(lines("flag=false"), 2);
+}
+
+/// `run_once` on a play applies to each of its tasks, as ansible-core's
+/// tasks inherit it from their play.
+#[test]
+fn run_once_on_a_play_runs_each_task_once() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("hosts"),
+        "a ansible_connection=local\nb ansible_connection=local\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("site.yml"),
+        format!(
+            "- hosts: all\n  gather_facts: false\n  run_once: true\n  tasks:\n    - shell: echo {{{{ inventory_hostname }}}} >> {0}\n    - shell: echo again >> {0}\n",
+            w.join("ran").display()
+        ),
+    )
+    .expect("write");
+    common::rprov(w, ["apply", "-i", "hosts", "site.yml"]).expect_code(0);
+    let text = std::fs::read_to_string(w.join("ran")).unwrap_or_default();
+    assert_eq!(text.lines().count(), 2, "{text}");
+}
+
+/// A key that is no play keyword is refused in ansible-core's words (the
+/// includes target greps them), and `include_tasks`' `apply:` passes its
+/// keywords (here `notify`) to the included tasks as a block around them.
+#[test]
+fn play_keys_are_refused_as_ansible_does_and_include_apply_notifies() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(w.join("bad.yml"), "- include_tasks: x.yml\n").expect("write");
+    let run = common::rprov(w, ["apply", "-i", "localhost,", "-c", "local", "bad.yml"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("'include_tasks' is not a valid attribute for a Play"),
+        "{}",
+        run.dump()
+    );
+    std::fs::write(
+        w.join("change.yml"),
+        "- debug: msg=changing\n  changed_when: true\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("site.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  pre_tasks:\n    - include_tasks:\n        file: change.yml\n        apply:\n          notify: hello\n  handlers:\n    - name: hello\n      set_fact: hello=world\n  tasks:\n    - assert: {that: [\"hello == 'world'\"]}\n",
+    )
+    .expect("write");
+    common::rprov(w, ["apply", "-i", "localhost,", "-c", "local", "site.yml"]).expect_code(0);
+}
+
+/// `meta: end_play` ends the play for every host, its later `serial`
+/// batches included, and the next play runs; `meta: end_batch` ends only
+/// the batch; a meta task skipped by its `when` says why in ansible-core's
+/// words, and `-vv` shows its `META:` line.
+#[test]
+fn end_play_and_end_batch_end_the_play_or_batch_for_every_host() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("hosts"),
+        "a ansible_connection=local\nb ansible_connection=local\n",
+    )
+    .expect("write");
+    let log = w.join("log");
+    let play = |meta: &str| {
+        format!(
+            "- hosts: all\n  gather_facts: false\n  serial: 1\n  tasks:\n    - shell: echo {{{{ inventory_hostname }}}} >> {0}\n    - meta: {meta}\n    - shell: echo after >> {0}\n- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: echo next >> {0}\n    - meta: end_host\n      when: false\n",
+            log.display()
+        )
+    };
+    let apply = |meta: &str| {
+        std::fs::write(w.join("site.yml"), play(meta)).expect("write");
+        let run = common::rprov(w, ["apply", "-i", "hosts", "site.yml", "-vv"]);
+        run.expect_code(0);
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        (text, run)
+    };
+    let (text, run) = apply("end_play");
+    assert_eq!(text, "a\nnext\nnext\n", "{}", run.dump());
+    assert!(run.stdout.contains("META: ending play\n"), "{}", run.dump());
+    assert!(
+        run.stdout.contains(
+            "\"skip_reason\": \"end_host conditional evaluated to False, continuing execution for a\""
+        ),
+        "{}",
+        run.dump()
+    );
+    let (text, run) = apply("end_batch");
+    assert_eq!(text, "a\nb\nnext\nnext\n", "{}", run.dump());
+    assert!(
+        run.stdout.contains("META: ending batch\n"),
+        "{}",
+        run.dump()
+    );
 }

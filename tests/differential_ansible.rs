@@ -1323,3 +1323,17 @@ fn loop_break_when_as_ansible() {
     assert!(out.tree.contains_key(Path::new("f2")));
     assert!(!out.tree.contains_key(Path::new("f3")));
 }
+
+/// A module named by a template (`action: "{{ m }} …"`, `action: {module:
+/// "{{ m }}"}`, `local_action`), rendered when the task runs with its vars.
+#[test]
+fn templated_module_names_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "templated_module",
+        prepare: |_| {},
+        min_changed: 2,
+    });
+    assert_eq!(out.read("one.txt"), "one");
+    assert_eq!(out.read("out.txt"), "two False True\n");
+    assert!(!out.by_ansible.path().join("never.txt").exists());
+}

@@ -84,7 +84,8 @@ fn scan(
                 None => return false,
             }
         }
-        if modules::is_opaque(&task.module) {
+        // A module named by a template may be any module: opaque.
+        if modules::is_opaque(&task.module) || task.action_template.is_some() {
             return false;
         }
         if modules::spec(&task.module).is_none_or(|s| s.is_local()) {

@@ -13,6 +13,7 @@ mod interrupt;
 mod lookahead;
 mod play_hosts;
 mod run_once;
+mod start_at;
 mod vars;
 mod vars_files;
 
@@ -59,6 +60,8 @@ pub struct RunOptions {
     /// Connection variables from ansible.cfg and `ANSIBLE_*`, for hosts that
     /// do not set them.
     pub connection_defaults: crate::ansible_cfg::ConnectionDefaults,
+    /// `--start-at-task`: the name (or glob) of the task to start at.
+    pub start_at_task: Option<String>,
 }
 
 /// Everything the hosts of a run share, read-only.
@@ -114,6 +117,12 @@ pub struct Shared {
     host_errors_cleared: std::sync::atomic::AtomicBool,
     /// What `set_stats` gathered, shown after the recap.
     pub custom_stats: custom_stats::CustomStats,
+    /// How each play starts under `--start-at-task` (see `start_at`), and
+    /// whether any task matched it.
+    start_at: (Vec<start_at::PlayStart>, bool),
+    /// `meta: end_play` (play, no batch) or `meta: end_batch` (play and
+    /// batch) ran: the other hosts end there too, before their next task.
+    ended: std::sync::Mutex<Option<(usize, Option<usize>)>>,
 }
 
 /// How the run's lookups read controller files: ansible-vault files
@@ -147,6 +156,12 @@ impl Shared {
             .find(|(names, _)| names.contains(&"ansible_connection"))
             .map_or_else(|| Json::String("ssh".into()), |(_, v)| v.clone());
         let connecting = Semaphore::new(opts.connect_limit.max(1));
+        let start_at = start_at::plan(
+            &playbook,
+            opts.start_at_task.as_deref(),
+            &opts.tags,
+            &opts.skip_tags,
+        );
         let connection_default = [("ansible_connection".to_string(), connection)]
             .into_iter()
             .collect();
@@ -175,6 +190,44 @@ impl Shared {
             batch: Default::default(),
             host_errors_cleared: Default::default(),
             custom_stats: Default::default(),
+            start_at,
+            ended: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// `meta: end_play` (`batch` None) or `end_batch` ran in play `pi`.
+    pub(crate) fn end(&self, pi: usize, batch: Option<usize>) {
+        let mut e = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        // end_play wins over end_batch.
+        if !matches!(*e, Some((p, None)) if p == pi) {
+            *e = Some((pi, batch));
+        }
+    }
+
+    /// Whether the hosts of play `pi`'s running batch are to end before
+    /// their next task (`meta: end_play` or `end_batch` ran there).
+    pub(crate) fn ended(&self, pi: usize) -> bool {
+        let e = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        match *e {
+            Some((p, None)) => p == pi,
+            Some((p, Some(b))) => p == pi && b == self.batch(),
+            None => false,
+        }
+    }
+
+    /// Whether `meta: end_play` ended play `pi` (its later batches do not run).
+    fn play_ended(&self, pi: usize) -> bool {
+        let e = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        matches!(*e, Some((p, None)) if p == pi)
+    }
+
+    /// How play `pi` starts on the hosts of its batch running now: only its
+    /// first batch starts at `--start-at-task`'s task, as in ansible-core.
+    fn play_start(&self, pi: usize) -> start_at::PlayStart {
+        match self.start_at.0.get(pi) {
+            Some(start_at::PlayStart::From(_)) if self.batch() > 0 => start_at::PlayStart::All,
+            Some(s) => s.clone(),
+            None => start_at::PlayStart::All,
         }
     }
 
@@ -222,12 +275,12 @@ impl Shared {
         self.batch.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// The semaphore that lets at most `task.throttle` hosts run `task` of
-    /// play `pi` at once.
-    pub fn throttle(&self, pi: usize, task: &crate::playbook::Task) -> Arc<Semaphore> {
+    /// The semaphore that lets at most `n` hosts (the task's `throttle`, as
+    /// the first host to reach it rendered it) run `task` of play `pi` at once.
+    pub fn throttle(&self, pi: usize, task: &crate::playbook::Task, n: usize) -> Arc<Semaphore> {
         let mut map = self.throttles.lock().unwrap_or_else(|e| e.into_inner());
         map.entry((pi, task.origin.to_string()))
-            .or_insert_with(|| Arc::new(Semaphore::new(task.throttle.max(1))))
+            .or_insert_with(|| Arc::new(Semaphore::new(n.max(1))))
             .clone()
     }
 
@@ -522,6 +575,11 @@ pub async fn run(
             if shared.interrupt.requested().is_some() {
                 break 'plays;
             }
+            // `meta: end_play` ends the play's later batches too, as in
+            // ansible-core; the next play runs as usual.
+            if shared.play_ended(pi) {
+                break;
+            }
             // Stopped on all hosts (`any_errors_fatal`, `max_fail_percentage`,
             // judged per batch), or every host of the batch failed: as in
             // Ansible, the play's later batches and the later plays do not run.
@@ -591,5 +649,9 @@ pub async fn run(
         custom.as_ref(),
         shared.opts.show_custom_stats,
     );
+    // After the recap, as ansible-playbook says it.
+    if let (Some(pattern), false) = (&shared.opts.start_at_task, shared.start_at.1) {
+        shared.reporter.error(&start_at::no_match_message(pattern));
+    }
     RunOutcome { stats, interrupted }
 }

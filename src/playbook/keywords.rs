@@ -31,6 +31,9 @@ pub(super) struct Keywords {
     ignore_errors: Option<bool>,
     /// `ignore_errors: "{{ … }}"`: decided per host when the task ends.
     ignore_errors_template: Option<String>,
+    ignore_unreachable: Option<bool>,
+    /// `ignore_unreachable: "{{ … }}"`: decided per host when the task starts.
+    ignore_unreachable_template: Option<String>,
     no_log: Option<bool>,
     diff: Option<bool>,
     check_mode: Option<bool>,
@@ -38,6 +41,8 @@ pub(super) struct Keywords {
     environment: Option<Json>,
     any_errors_fatal: Option<bool>,
     throttle: Option<usize>,
+    /// `throttle: "{{ … }}"`: rendered on each host when the task starts.
+    throttle_template: Option<String>,
     timeout: Option<(i64, Origin)>,
     async_job: Option<(i64, Origin)>,
     poll: Option<(i64, Origin)>,
@@ -45,6 +50,8 @@ pub(super) struct Keywords {
     retries: Option<Json>,
     delay: Option<Json>,
     run_once: bool,
+    /// `run_once: "{{ … }}"`: rendered on each host when the task starts.
+    run_once_template: Option<String>,
     delegate_local: bool,
     delegate_to: Option<String>,
     module_defaults: Vec<ModuleDefaults>,
@@ -280,13 +287,27 @@ impl Keywords {
                 .ok_or_else(|| LoadError::new(doc.origin(n), "`vars` must be a mapping"))?,
         };
         check_become_method(doc, node)?;
-        let throttle = whole_number(doc, node, "throttle", false)?
-            .map(|(n, _)| usize::try_from(n).unwrap_or(usize::MAX));
+        let throttle_template = node.get("throttle").and_then(|n| match &n.value {
+            Value::Str(s) if s.contains("{{") => Some(s.clone()),
+            _ => None,
+        });
+        let throttle = match throttle_template {
+            Some(_) => None,
+            None => whole_number(doc, node, "throttle", false)?
+                .map(|(n, _)| usize::try_from(n).unwrap_or(usize::MAX)),
+        };
         let timeout = whole_number(doc, node, "timeout", true)?.filter(|(n, _)| *n != 0);
         // `async: 0` is a task that waits, as in ansible-core.
         let async_job = whole_number(doc, node, "async", false)?.filter(|(n, _)| *n != 0);
         let poll = whole_number(doc, node, "poll", false)?;
-        let run_once = bool_of("run_once")?.unwrap_or(false);
+        let run_once_template = node.get("run_once").and_then(|n| match &n.value {
+            Value::Str(s) if s.contains("{{") => Some(s.clone()),
+            _ => None,
+        });
+        let run_once = match run_once_template {
+            Some(_) => false,
+            None => bool_of("run_once")?.unwrap_or(false),
+        };
         let (delegate_local, delegate_to) = match node.get("delegate_to") {
             None => (false, None),
             Some(n) => match scalar_string(n) {
@@ -367,6 +388,16 @@ impl Keywords {
                 Value::Str(s) if s.contains("{{") => Some(s.clone()),
                 _ => None,
             }),
+            ignore_unreachable: match node.get("ignore_unreachable") {
+                Some(n) if matches!(&n.value, Value::Str(s) if s.contains("{{")) => None,
+                _ => bool_of("ignore_unreachable")?,
+            },
+            ignore_unreachable_template: node.get("ignore_unreachable").and_then(|n| {
+                match &n.value {
+                    Value::Str(s) if s.contains("{{") => Some(s.clone()),
+                    _ => None,
+                }
+            }),
             no_log: bool_of("no_log")?,
             diff: bool_of("diff")?,
             check_mode: bool_of("check_mode")?,
@@ -374,6 +405,7 @@ impl Keywords {
             environment: node.get("environment").map(Node::to_json),
             any_errors_fatal: bool_of("any_errors_fatal")?,
             throttle,
+            throttle_template,
             timeout,
             async_job,
             poll,
@@ -381,6 +413,7 @@ impl Keywords {
             retries: node.get("retries").map(Node::to_json),
             delay: node.get("delay").map(Node::to_json),
             run_once,
+            run_once_template,
             delegate_local,
             delegate_to,
             module_defaults: module_defaults(doc, node)?,
@@ -431,27 +464,6 @@ impl Keywords {
         }
     }
 
-    /// These keywords for the task that picks a templated `action:`'s module
-    /// on each host (see `task::templated_action`): its tags and variables;
-    /// the condition, the loop and what judges or registers a result are the
-    /// inner task's alone (ansible-core renders the name before it looks at
-    /// the condition: an undefined one fails even where `when` is false).
-    pub(super) fn for_templated_action(mut self) -> Self {
-        self.loop_items = None;
-        self.when.clear();
-        self.register = None;
-        self.changed_when = None;
-        self.failed_when = None;
-        self.notify.clear();
-        self.listen.clear();
-        self.until = None;
-        self.retries = None;
-        self.delay = None;
-        self.ignore_errors = None;
-        self.ignore_errors_template = None;
-        self.for_failure()
-    }
-
     /// These keywords for a task that only fails: `async` and `timeout`,
     /// which only commands take, are dropped (see `task::failing_task`).
     pub(super) fn for_failure(mut self) -> Self {
@@ -477,6 +489,10 @@ impl Keywords {
             inh.ignore_errors = self.ignore_errors;
             inh.ignore_errors_template = self.ignore_errors_template.clone();
         }
+        if self.ignore_unreachable.is_some() || self.ignore_unreachable_template.is_some() {
+            inh.ignore_unreachable = self.ignore_unreachable;
+            inh.ignore_unreachable_template = self.ignore_unreachable_template.clone();
+        }
         if self.no_log.is_some() {
             inh.no_log = self.no_log;
         }
@@ -487,6 +503,12 @@ impl Keywords {
             inh.diff = self.diff;
         }
         inh.run_once |= self.run_once;
+        if self.run_once_template.is_some() {
+            inh.run_once_template = self.run_once_template.clone();
+        }
+        if !self.notify.is_empty() {
+            inh.notify = self.notify.clone();
+        }
         inh.delegate_local |= self.delegate_local;
         if self.delegate_to.is_some() {
             inh.delegate_to = self.delegate_to.clone();
@@ -495,11 +517,9 @@ impl Keywords {
         if self.any_errors_fatal.is_some() {
             inh.any_errors_fatal = self.any_errors_fatal;
         }
-        if self.throttle.is_some() {
+        if self.throttle.is_some() || self.throttle_template.is_some() {
+            inh.throttle_template = self.throttle_template.clone();
             inh.throttle = self.throttle;
-        }
-        if !self.notify.is_empty() {
-            inh.notify = self.notify.clone();
         }
         if self.timeout.is_some() {
             inh.timeout = self.timeout.clone();
@@ -554,6 +574,7 @@ impl Keywords {
         Ok(Task {
             name: self.name,
             collections: inh.collections.clone(),
+            action_template: None,
             module: module.to_string(),
             module_written: module.to_string(),
             args,
@@ -586,6 +607,18 @@ impl Keywords {
                 (None, None) => inh.ignore_errors_template.clone(),
                 (_, own) => own.clone(),
             },
+            ignore_unreachable: match (&self.ignore_unreachable, &self.ignore_unreachable_template)
+            {
+                (None, None) => inh.ignore_unreachable.unwrap_or(false),
+                (own, _) => own.unwrap_or(false),
+            },
+            ignore_unreachable_template: match (
+                &self.ignore_unreachable,
+                &self.ignore_unreachable_template,
+            ) {
+                (None, None) => inh.ignore_unreachable_template.clone(),
+                (_, own) => own.clone(),
+            },
             no_log: self.no_log.or(inh.no_log).unwrap_or(false),
             diff: self.diff.or(inh.diff),
             check_mode: self.check_mode.or(inh.check_mode),
@@ -595,13 +628,23 @@ impl Keywords {
                 .any_errors_fatal
                 .or(inh.any_errors_fatal)
                 .unwrap_or(false),
-            throttle: self.throttle.or(inh.throttle).unwrap_or(0),
+            throttle: match (&self.throttle, &self.throttle_template) {
+                (None, None) => inh.throttle.unwrap_or(0),
+                (own, _) => own.unwrap_or(0),
+            },
+            throttle_template: match (&self.throttle, &self.throttle_template) {
+                (None, None) => inh.throttle_template.clone(),
+                (_, own) => own.clone(),
+            },
             timeout: timeout.map(|(n, _)| n),
             async_job,
             until: self.until,
             retries: self.retries,
             delay: self.delay,
             run_once: self.run_once || inh.run_once,
+            run_once_template: self
+                .run_once_template
+                .or_else(|| inh.run_once_template.clone()),
             delegate_local: self.delegate_local || inh.delegate_local,
             delegate_to: self.delegate_to.or_else(|| inh.delegate_to.clone()),
             role: scope.role.clone(),
@@ -630,11 +673,20 @@ fn register_of(doc: &Document, node: &Node) -> Result<Option<String>, LoadError>
     };
     match scalar_string(n) {
         Some(name) if is_variable_name(&name) => Ok(Some(name)),
-        Some(name) => Err(LoadError::new(
-            doc.origin(n),
-            format!("invalid `register` name `{name}`"),
-        )
-        .with_hint(VARIABLE_NAME_HINT)),
+        // In ansible-core's words, which scripts grep for.
+        Some(name) => {
+            let of_type = match &n.value {
+                Value::Int(_) => " of type 'int'",
+                Value::Float(_) => " of type 'float'",
+                Value::Bool(_) => " of type 'bool'",
+                _ => "",
+            };
+            Err(LoadError::new(
+                doc.origin(n),
+                format!("Invalid 'register' specified: Invalid variable name '{name}'{of_type}."),
+            )
+            .with_hint(VARIABLE_NAME_HINT))
+        }
         None => Err(LoadError::new(
             doc.origin(n),
             format!("`register` must be a variable name, found {}", n.kind()),

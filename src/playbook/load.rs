@@ -34,6 +34,8 @@ const PLAY_KEYS: &[&str] = &[
     "collections",
     "environment",
     "ignore_errors",
+    "ignore_unreachable",
+    "run_once",
     "no_log",
     "check_mode",
     "diff",
@@ -51,8 +53,6 @@ const UNSUPPORTED_PLAY_KEYS: &[&str] = &[
     "timeout",
     "vars_prompt",
     "port",
-    "run_once",
-    "ignore_unreachable",
     "gather_subset",
     "gather_timeout",
     "fact_path",
@@ -86,15 +86,6 @@ fn connection_keyword(doc: &Document, node: &Node) -> Result<Option<Vars>, LoadE
         .with_hint("use `ssh` (OpenSSH, also for `smart` and `paramiko`) or `local`")),
     }
 }
-
-/// `strategy:` values rprov accepts. Neither changes how it runs: inside a
-/// play each host goes at its own pace (README, "plays").
-const STRATEGIES: &[&str] = &[
-    "linear",
-    "free",
-    "ansible.builtin.linear",
-    "ansible.builtin.free",
-];
 
 /// What the configuration (ansible.cfg, `ANSIBLE_*`) says about loading: where
 /// roles are found, how strict `notify:` is, and the defaults of play keywords
@@ -358,8 +349,12 @@ fn load_play(
                 None => "tasks go under `tasks:`".to_string(),
             };
             return Err(
-                LoadError::new(doc.origin(k), format!("unknown play keyword `{key}`"))
-                    .with_hint(hint),
+                // ansible-core's words, which scripts grep for.
+                LoadError::new(
+                    doc.origin(k),
+                    format!("'{key}' is not a valid attribute for a Play"),
+                )
+                .with_hint(hint),
             );
         }
     }
@@ -455,23 +450,26 @@ fn load_play(
                 })?
         }
     };
+    // A template (`order: "{{ myorder }}"`, `strategy: "{{ s | default('linear') }}"`)
+    // is rendered when the play starts, with the play's variables, and
+    // checked then (see `super::deferred`).
+    let mut deferred = Vec::new();
     let order = match node.get("order") {
         None => HostOrder::default(),
-        Some(n) => n.as_str().and_then(HostOrder::parse).ok_or_else(|| {
-            LoadError::new(doc.origin(n), "unknown host `order`")
-                .with_hint(format!("use one of {}", HostOrder::NAMES.join(", ")))
-        })?,
+        Some(n) => match n.as_str() {
+            Some(t) if rprov_template::is_template(t) => {
+                deferred.push(super::deferred::Deferred::new("order", t, doc.origin(n)));
+                HostOrder::default()
+            }
+            _ => super::deferred::order(&scalar_string(n).unwrap_or_default(), doc.origin(n))?,
+        },
     };
     if let Some(n) = node.get("strategy") {
-        if !n.as_str().is_some_and(|s| STRATEGIES.contains(&s)) {
-            return Err(LoadError::new(
-                doc.origin(n),
-                format!(
-                    "strategy `{}` is not supported by rprov",
-                    scalar_string(n).unwrap_or_default()
-                ),
-            )
-            .with_hint("use `linear` or `free` (rprov runs each host at its own pace inside a play), or remove `strategy`"));
+        match n.as_str() {
+            Some(t) if rprov_template::is_template(t) => {
+                deferred.push(super::deferred::Deferred::new("strategy", t, doc.origin(n)));
+            }
+            _ => super::deferred::strategy(&scalar_string(n).unwrap_or_default(), doc.origin(n))?,
         }
     }
     super::keywords::check_become_method(doc, node)?;
@@ -529,6 +527,9 @@ fn load_play(
         ignore_errors: node
             .get("ignore_errors")
             .and_then(|b| crate::truthy::as_bool(&b.to_json())),
+        ignore_unreachable: super::keywords::yes_no(doc, node, "ignore_unreachable")?,
+        // ansible-core's tasks inherit it from their play (`Base.run_once`).
+        run_once: super::keywords::yes_no(doc, node, "run_once")?.unwrap_or(false),
         no_log: node
             .get("no_log")
             .and_then(|b| crate::truthy::as_bool(&b.to_json())),
@@ -623,6 +624,7 @@ fn load_play(
         max_fail_percentage,
         force_handlers,
         order,
+        deferred,
         serial,
         vars,
         vars_files,

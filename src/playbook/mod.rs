@@ -6,6 +6,8 @@
 //! names — so that a typo fails the run before any host is contacted. Rendering
 //! (variables, templates, conditions) happens later, per host, in `compile`.
 
+mod deferred;
+pub use deferred::resolve as resolve_deferred;
 mod keywords;
 pub use keywords::{LOCALHOST, MAX_TIMEOUT};
 mod load;
@@ -20,7 +22,7 @@ pub use load::{
     load_playbook, load_playbook_with, load_playbooks_with, LoadOptions, PLAYBOOK_NOT_FOUND,
 };
 pub use rprov_template::kv::parse_free_form;
-pub use task::{parse_task_list, parse_tasks_file, Inherited, TaskScope};
+pub use task::{parse_task_list, parse_tasks_file, ActionTemplate, Inherited, TaskScope};
 
 use crate::diag::Origin;
 
@@ -106,6 +108,10 @@ pub struct Play {
     pub force_handlers: bool,
     /// `order`: the order in which the play's hosts are started.
     pub order: HostOrder,
+    /// Keywords written as templates (`order`, `strategy`), rendered when
+    /// the play starts (see [`resolve_deferred`]); `order` holds the
+    /// default until then.
+    pub deferred: Vec<deferred::Deferred>,
     /// `serial`: the batches the play runs its hosts in (empty: all at once).
     pub serial: Vec<serial::BatchSize>,
     pub vars: Vars,
@@ -313,6 +319,13 @@ pub struct Task {
     /// `ignore_errors: "{{ … }}"` (as in `ignore_errors: "{{ ansible_check_mode }}"`):
     /// rendered on each host when the task fails; `ignore_errors` is false then.
     pub ignore_errors_template: Option<String>,
+    /// `ignore_unreachable`: a host that cannot be reached during this task
+    /// stays in the play; the task's result says `unreachable` and the recap
+    /// counts it ok and ignored, as ansible-core's.
+    pub ignore_unreachable: bool,
+    /// `ignore_unreachable: "{{ … }}"`: rendered on each host when the task
+    /// starts; `ignore_unreachable` is false then.
+    pub ignore_unreachable_template: Option<String>,
     pub no_log: bool,
     pub diff: Option<bool>,
     pub check_mode: Option<bool>,
@@ -325,6 +338,9 @@ pub struct Task {
     pub any_errors_fatal: bool,
     /// `throttle`: at most this many hosts run the task at once (0: no limit).
     pub throttle: usize,
+    /// `throttle: "{{ … }}"`: rendered on each host when the task starts,
+    /// as ansible-core's strategies do; `throttle` is 0 then.
+    pub throttle_template: Option<String>,
     /// `timeout` in seconds (command and shell): the command is stopped and
     /// the task fails when it runs longer. As written: a value out of
     /// ansible-core's range fails the task when it runs.
@@ -336,6 +352,9 @@ pub struct Task {
     pub retries: Option<serde_json::Value>,
     pub delay: Option<serde_json::Value>,
     pub run_once: bool,
+    /// `run_once: "{{ … }}"`: rendered on each host when the task starts,
+    /// and the task runs once if it is true there; `run_once` is false then.
+    pub run_once_template: Option<String>,
     /// `delegate_to: localhost`: the task runs on the controller, with the
     /// host's variables.
     pub delegate_local: bool,
@@ -348,6 +367,9 @@ pub struct Task {
     /// `collections:` of the task, else of its play: where a short module
     /// name run through the Ansible fallback is looked up.
     pub collections: Vec<String>,
+    /// `action: "{{ name }} args"` (or `module: "{{ name }}"`): the module is
+    /// known only when the task runs; see [`task::ActionTemplate`].
+    pub action_template: Option<Arc<task::ActionTemplate>>,
 }
 
 /// `block:` with its `rescue:` and `always:` parts. The block task itself

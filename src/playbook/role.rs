@@ -24,6 +24,7 @@ const ROLE_KEYWORDS: &[&str] = &[
     "environment",
     "any_errors_fatal",
     "ignore_errors",
+    "ignore_unreachable",
     "no_log",
     "become_method",
     "check_mode",
@@ -40,7 +41,6 @@ const ROLE_KEYWORDS_REFUSED: &[&str] = &[
     "port",
     "remote_user",
     "module_defaults",
-    "ignore_unreachable",
     "throttle",
     "timeout",
     "delegate_to",
@@ -715,6 +715,9 @@ fn read_entry(
     }
     if let Some(b) = flag("ignore_errors")? {
         inh.ignore_errors = Some(b);
+    }
+    if let Some(b) = flag("ignore_unreachable")? {
+        inh.ignore_unreachable = Some(b);
     }
     if let Some(b) = flag("no_log")? {
         inh.no_log = Some(b);

@@ -33,6 +33,7 @@ const TASK_KEYWORDS: &[&str] = &[
     "become_user",
     "become_method",
     "ignore_errors",
+    "ignore_unreachable",
     "no_log",
     "diff",
     "args",
@@ -60,7 +61,7 @@ const TASK_KEYWORDS: &[&str] = &[
 
 /// Keywords Ansible has that rprov does not implement: refusing them beats
 /// silently doing something else.
-const UNSUPPORTED_KEYWORDS: &[&str] = &["delegate_facts", "ignore_unreachable"];
+const UNSUPPORTED_KEYWORDS: &[&str] = &["delegate_facts"];
 
 /// What surrounding constructs (a role, an import, a block) pass down to the
 /// tasks inside them.
@@ -74,6 +75,10 @@ pub struct Inherited {
     pub ignore_errors: Option<bool>,
     /// `ignore_errors: "{{ … }}"` of a block or role entry (see `Task`).
     pub ignore_errors_template: Option<String>,
+    /// `ignore_unreachable` of the play, a role entry or a block, or its
+    /// template (see `Task`).
+    pub ignore_unreachable: Option<bool>,
+    pub ignore_unreachable_template: Option<String>,
     pub no_log: Option<bool>,
     /// `check_mode` and `diff` of the play, a role entry, an import or a
     /// block: each task's own wins.
@@ -86,10 +91,13 @@ pub struct Inherited {
     /// `environment:` mappings from the play down, outermost first.
     pub environment: Vec<Json>,
     pub any_errors_fatal: Option<bool>,
-    /// An `import_tasks`' or `include_tasks`' `notify`: what each task inside
-    /// notifies when it says nothing itself, as in ansible-core.
-    pub notify: Vec<String>,
     pub throttle: Option<usize>,
+    pub throttle_template: Option<String>,
+    /// `run_once: "{{ … }}"` of a block (see `Task`).
+    pub run_once_template: Option<String>,
+    /// `notify` of a block (or an include's `apply`): its tasks that name
+    /// no handler of their own notify these, as ansible-core's inherit it.
+    pub notify: Vec<String>,
     /// `timeout` and where it was written (checked against each task's module).
     pub timeout: Option<(i64, crate::diag::Origin)>,
     /// `collections:` of the play (module lookup for the Ansible fallback).
@@ -260,17 +268,28 @@ fn parse_task_into(
     } else {
         (mkey.key_string(), None)
     };
-    if raw_name.contains("{{") {
-        return templated_action(
-            doc,
-            node,
-            kw,
-            scope,
-            &action_key,
-            &raw_name,
-            local_args,
-            out,
-        );
+    // `action: "{{ module_var }} msg=hi"`: which module runs is known only
+    // when the task runs, as in ansible-core, which renders it with the
+    // task's variables then. The task is kept as written and loaded, with
+    // its module's checks, at that point (see `ActionTemplate`).
+    if local_args.is_some() && rprov_template::is_template(&raw_name) {
+        let mut task = kw.into_task(doc, node, &raw_name, Json::Null, scope)?;
+        task.delegate_local |= local_action;
+        task.module_written = raw_name.clone();
+        task.action_template = Some(Arc::new(ActionTemplate {
+            doc: Document {
+                path: doc.path.clone(),
+                root: node.clone(),
+            },
+            key: action_key,
+            written: raw_name,
+            scope: TaskScope {
+                roles: None,
+                ..scope.clone()
+            },
+        }));
+        out.push(task);
+        return Ok(());
     }
     let name = modules::canonical_name(&raw_name);
     let collections = || {
@@ -357,6 +376,72 @@ fn parse_task_into(
             Ok(())
         }
         done => done,
+    }
+}
+
+/// A task whose `action` (or `local_action`) names its module with a
+/// template: the task as written and where, to be loaded once the name is
+/// rendered on a host.
+pub struct ActionTemplate {
+    doc: Document,
+    /// `action` or `local_action`.
+    key: String,
+    /// The module's name as written (the template).
+    written: String,
+    scope: TaskScope,
+}
+
+impl std::fmt::Debug for ActionTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ActionTemplate({})", self.written)
+    }
+}
+
+impl ActionTemplate {
+    /// The module's name as written.
+    pub fn written(&self) -> &str {
+        &self.written
+    }
+
+    /// The task with its module named `module` (the template rendered),
+    /// loaded and checked as the playbook's own tasks are.
+    pub fn with_module(&self, module: &str) -> Result<Vec<Task>, LoadError> {
+        let origin = self.doc.origin(&self.doc.root);
+        if module.trim().is_empty() || rprov_template::is_template(module) {
+            return Err(LoadError::new(
+                origin,
+                format!(
+                    "`{}` renders to `{module}`, which is not a module name",
+                    self.written
+                ),
+            ));
+        }
+        let mut root = self.doc.root.clone();
+        if let Value::Map(entries) = &mut root.value {
+            for (k, v) in entries.iter_mut() {
+                if k.key_string() != self.key {
+                    continue;
+                }
+                match &mut v.value {
+                    Value::Str(s) => *s = s.replacen(&self.written, module.trim(), 1),
+                    Value::Map(m) => {
+                        for (mk, mv) in m.iter_mut() {
+                            if mk.key_string() == "module" {
+                                mv.value = Value::Str(module.trim().to_string());
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let doc = Document {
+            path: self.doc.path.clone(),
+            root,
+        };
+        let mut out = Vec::new();
+        parse_task_into(&doc, &doc.root, &self.scope, &mut out)?;
+        Ok(out)
     }
 }
 
@@ -604,16 +689,13 @@ fn split_action(doc: &Document, key: &str, val: &Node) -> Result<(String, LocalA
     match &val.value {
         Value::Str(s) => {
             let s = s.trim_start();
-            // A template names the module (`action: "{{ pkg_mgr }} name=x"`):
-            // the name is the whole template, spaces inside it included.
+            // A templated name (`{{ module_var }} msg=hi`) holds spaces.
             let templated = s
                 .starts_with("{{")
-                .then(|| s.find("}}"))
-                .flatten()
-                .map(|end| s.split_at(end + 2));
-            let (name, rest) = templated
-                .or_else(|| s.split_once(char::is_whitespace))
-                .unwrap_or((s, ""));
+                .then(|| s.find("}}").map(|end| s.split_at(end + 2)))
+                .flatten();
+            let (name, rest) =
+                templated.unwrap_or_else(|| s.split_once(char::is_whitespace).unwrap_or((s, "")));
             if name.is_empty() {
                 return Err(bad());
             }
@@ -638,49 +720,6 @@ fn split_action(doc: &Document, key: &str, val: &Node) -> Result<(String, LocalA
         }
         _ => Err(bad()),
     }
-}
-
-/// A task whose `action:` (or `local_action:`) names its module with a
-/// template, `action: "{{ ansible_facts.pkg_mgr }}"`: ansible-core renders
-/// the name on each host before it looks the module up. Here it becomes an
-/// `include_tasks` of that one task, which renders the name with the host's
-/// variables (before the task's condition, as there) and runs the task as
-/// written (condition, loop, `register` and all) with the module named,
-/// checked then as any task is when it loads.
-#[allow(clippy::too_many_arguments)]
-fn templated_action(
-    doc: &Document,
-    node: &Node,
-    kw: Keywords,
-    scope: &TaskScope,
-    action_key: &str,
-    template: &str,
-    local_args: Option<LocalArgs>,
-    out: &mut Vec<Task>,
-) -> Result<(), LoadError> {
-    let Json::Object(mut inner) = node.to_json() else {
-        return Err(LoadError::new(doc.origin(node), "a task must be a mapping"));
-    };
-    inner.remove(action_key);
-    let action_args = match local_args {
-        Some(LocalArgs::Text(t)) => json!(t),
-        Some(LocalArgs::Map(m)) => Json::Object(m),
-        None => Json::Null,
-    };
-    let base_dir = &scope.base_dir;
-    let args = json!({
-        "_action": template,
-        "_action_key": action_key,
-        "_action_args": action_args,
-        "_task": inner,
-        "_base_dir": base_dir.display().to_string(),
-    });
-    let mut task = kw
-        .for_templated_action()
-        .into_task(doc, node, "include_tasks", args, scope)?;
-    task.module_written = template.to_string();
-    out.push(task);
-    Ok(())
 }
 
 /// Module arguments as a map: a mapping as is, free-form text under
@@ -865,6 +904,22 @@ fn expand_import(
         )
         .with_hint("use `include_tasks` for a file chosen at run time"));
     }
+    // `apply:` keywords are those of a block around the included tasks.
+    let mut applied;
+    let scope = match node.get(&mkey.key_string()).and_then(|v| v.get("apply")) {
+        Some(apply) if name == "include_tasks" => {
+            if apply.as_map().is_none() {
+                return Err(LoadError::new(
+                    doc.origin(apply),
+                    "`apply` must be a mapping of task keywords",
+                ));
+            }
+            applied = scope.clone();
+            Keywords::read(doc, apply)?.fold_into(&mut applied.inherited);
+            &applied
+        }
+        _ => scope,
+    };
     let loaded = load_static(&file, doc, mkey, &kw, scope);
     match loaded {
         Ok(tasks) if scope.in_handlers && kw.is_notifiable() => {

@@ -77,6 +77,9 @@ pub(super) fn result_lines(ev: &TaskEvent, verbose: u8) -> String {
     };
     let host = ev.host;
     let mut out = match (ev.status, label) {
+        (Status::Failed, _) if ev.unreachable => {
+            format!("fatal: [{host}]: UNREACHABLE! => {}", shown(&result, false))
+        }
         (Status::Failed, None) => {
             format!("fatal: [{host}]: FAILED! => {}", shown(&result, indent))
         }
@@ -285,6 +288,7 @@ mod tests {
             action,
             handler: false,
             task_id: 0,
+            unreachable: false,
         }
     }
 

@@ -125,6 +125,9 @@ pub struct TaskEvent<'a> {
     pub result: Option<&'a Json>,
     pub no_log: bool,
     pub ignored: bool,
+    /// The host could not be reached during the task, and the task's
+    /// `ignore_unreachable` kept it in the play (then `ignored` too).
+    pub unreachable: bool,
     pub duration: Duration,
     /// The task ran Ansible's own module through the fallback: its line
     /// says `(ansible)`, its JSON event `"fallback": true`.
@@ -336,6 +339,9 @@ impl Reporter {
                 if ev.ignored {
                     line["ignored"] = json!(true);
                 }
+                if ev.unreachable {
+                    line["unreachable"] = json!(true);
+                }
                 if ev.fallback {
                     line["fallback"] = json!(true);
                 }
@@ -398,6 +404,7 @@ impl Reporter {
 
     fn human_task(&self, ev: &TaskEvent) -> String {
         let status = match (ev.status, ev.ignored) {
+            (Status::Failed, true) if ev.unreachable => "unreachable (ignored)".to_string(),
             (Status::Failed, true) => "failed (ignored)".to_string(),
             (s, _) => s.as_str().to_string(),
         };
@@ -482,6 +489,25 @@ impl Reporter {
             word.to_string()
         };
         self.to_stderr(&format!("{label} {msg}\n"));
+    }
+
+    /// An error that does not stop the run nor change its exit status (as
+    /// ansible-playbook's `[ERROR]:` lines), on stderr like [`Reporter::warn`].
+    pub fn error(&self, msg: &str) {
+        let label = if self.color {
+            style("error:").red().to_string()
+        } else {
+            "error:".to_string()
+        };
+        self.to_stderr(&format!("{label} {msg}\n"));
+    }
+
+    /// What ansible-playbook shows at `-vv` on stdout (`META: ending play`),
+    /// in human output at `-vv` and more.
+    pub fn vv(&self, msg: &str) {
+        if self.format == Format::Human && self.verbose >= 2 {
+            self.emit(&format!("{msg}\n"));
+        }
     }
 
     /// A line for the user that is not a task result (`-v`: which ansible.cfg

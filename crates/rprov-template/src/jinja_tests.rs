@@ -37,6 +37,8 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("change", changed);
     env.add_test("skipped", skipped);
     env.add_test("skip", skipped);
+    env.add_test("finished", |v: &Value| async_flag("finished", v));
+    env.add_test("started", |v: &Value| async_flag("started", v));
     env.add_test("truthy", truthy);
     env.add_test("falsy", falsy);
     env.add_test("contains", contains);
@@ -178,16 +180,19 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
     version_parts(a).cmp(&version_parts(b))
 }
 
-/// `x is version(other, operator='eq')` (alias `version_compare`), with the
+/// `x is version(other, operator='eq', strict=None, version_type=None)`
+/// (alias `version_compare`), as ansible-core's `version_compare`: the
 /// operators `==`/`=`/`eq`, `!=`/`<>`/`ne`, `<`/`lt`, `<=`/`le`, `>`/`gt`,
-/// `>=`/`ge`. Comparison is loose (LooseVersion-like) whatever `strict` or
-/// `version_type` say.
+/// `>=`/`ge`; loose comparison unless `strict` or `version_type` (see
+/// [`crate::version_types`]) says otherwise; its errors in its words.
 pub fn version(
     value: &Value,
     other: &Value,
     operator: Option<String>,
+    strict: Option<bool>,
     kwargs: Kwargs,
 ) -> Result<bool, Error> {
+    let fail = |msg: String| filter_error("version", msg);
     let a = as_text(value)?;
     let b = as_text(other)?;
     let operator = match operator {
@@ -196,10 +201,52 @@ pub fn version(
             .get::<Option<String>>("operator")?
             .unwrap_or_else(|| "eq".into()),
     };
-    let _: Option<bool> = kwargs.get("strict")?;
-    let _: Option<String> = kwargs.get("version_type")?;
+    let strict = match strict {
+        Some(s) => Some(s),
+        None => kwargs.get::<Option<bool>>("strict")?,
+    };
+    let version_type: Option<String> = kwargs.get("version_type")?;
     kwargs.assert_all_used()?;
-    let ord = compare_versions(&a, &b);
+    if strict.is_some() && version_type.is_some() {
+        return Err(fail(
+            "Cannot specify both 'strict' and 'version_type'".into(),
+        ));
+    }
+    if a.is_empty() {
+        return Err(fail("Input version value cannot be empty".into()));
+    }
+    if b.is_empty() {
+        return Err(fail(
+            "Version parameter to compare against cannot be empty".into(),
+        ));
+    }
+    let scheme = match (strict, version_type.as_deref()) {
+        (Some(true), _) => "strict",
+        (_, Some(t)) if crate::version_types::TYPES.contains(&t) => t,
+        (_, Some(t)) => {
+            let known: Vec<String> = crate::version_types::TYPES
+                .iter()
+                .map(|t| format!("'{t}'"))
+                .collect();
+            return Err(fail(format!(
+                "Invalid version type ({t}). Must be one of {}",
+                known.join(", ")
+            )));
+        }
+        _ => "loose",
+    };
+    const OPERATORS: &[&str] = &[
+        "==", "=", "eq", "<", "lt", "<=", "le", ">", "gt", ">=", "ge", "!=", "<>", "ne",
+    ];
+    if !OPERATORS.contains(&operator.as_str()) {
+        let known: Vec<String> = OPERATORS.iter().map(|o| format!("'{o}'")).collect();
+        return Err(fail(format!(
+            "Invalid operator type ({operator}). Must be one of {}",
+            known.join(", ")
+        )));
+    }
+    let ord = crate::version_types::compare(scheme, &a, &b)
+        .map_err(|e| fail(format!("Version comparison failed: {e}")))?;
     Ok(match operator.as_str() {
         "==" | "=" | "eq" => ord == Ordering::Equal,
         "!=" | "<>" | "ne" => ord != Ordering::Equal,
@@ -261,8 +308,30 @@ pub fn unreachable(value: &Value) -> Result<bool, Error> {
 }
 
 /// `result is changed`.
+/// Without a `changed` key, a loop's result (a `results` list of
+/// dictionaries) is changed when one of its items is, as ansible-core's test.
 pub fn changed(value: &Value) -> Result<bool, Error> {
-    Ok(result_flag("changed", value, "changed")?.unwrap_or(false))
+    if let Some(c) = result_flag("changed", value, "changed")? {
+        return Ok(c);
+    }
+    let results = value.get_attr("results").unwrap_or(Value::UNDEFINED);
+    if results.kind() != ValueKind::Seq
+        || !results
+            .get_item(&Value::from(0))
+            .is_ok_and(|v| v.kind() == ValueKind::Map)
+    {
+        return Ok(false);
+    }
+    Ok(results
+        .try_iter()
+        .is_ok_and(|mut items| items.any(|r| r.get_attr("changed").is_ok_and(|c| c.is_true()))))
+}
+
+/// `result is finished` / `is started`: the async job's flag; a result
+/// without it (a task that was not async) counts as finished and started,
+/// as in ansible-core (which also warns).
+pub fn async_flag(name: &str, value: &Value) -> Result<bool, Error> {
+    Ok(result_flag(name, value, name)?.unwrap_or(true))
 }
 
 /// `result is skipped`.
@@ -275,8 +344,19 @@ pub fn truthy(value: &Value, kwargs: Kwargs) -> Result<bool, Error> {
     require_defined(value)?;
     let convert = kwargs.get::<Option<bool>>("convert_bool")?.unwrap_or(false);
     kwargs.assert_all_used()?;
-    if convert && matches!(value.kind(), ValueKind::String | ValueKind::Number) {
-        return crate::filters::data::bool_filter(value);
+    // ansible-core's strict `boolean()`: a value it does not know as a
+    // boolean keeps its own truthiness (`"fred"` is truthy).
+    if convert {
+        let known = match value.kind() {
+            ValueKind::String => value.as_str().map(str::to_lowercase),
+            ValueKind::Number => Some(value.to_string()),
+            _ => None,
+        };
+        match known.as_deref() {
+            Some("y" | "yes" | "on" | "1" | "1.0" | "true" | "t") => return Ok(true),
+            Some("n" | "no" | "off" | "0" | "0.0" | "false" | "f") => return Ok(false),
+            _ => {}
+        }
     }
     Ok(value.is_true())
 }
@@ -493,5 +573,41 @@ mod tests {
         assert_eq!(compare_versions("2.19.0", "2.19"), Ordering::Greater);
         assert_eq!(compare_versions("1.0.0", "1.0.0"), Ordering::Equal);
         assert_eq!(compare_versions("1.2a", "1.2b"), Ordering::Less);
+    }
+
+    #[test]
+    fn truthy_converts_only_the_values_ansible_knows_as_booleans() {
+        let kw = || Kwargs::from_iter([("convert_bool", Value::from(true))]);
+        assert_eq!(truthy(&Value::from("off"), kw()).ok(), Some(false));
+        assert_eq!(truthy(&Value::from("On"), kw()).ok(), Some(true));
+        assert_eq!(truthy(&Value::from("fred"), kw()).ok(), Some(true));
+        assert_eq!(truthy(&Value::from(0), kw()).ok(), Some(false));
+        assert_eq!(truthy(&Value::from(""), kw()).ok(), Some(false));
+    }
+
+    #[test]
+    fn finished_and_started_read_the_async_flags() {
+        let v = |j: serde_json::Value| crate::convert::to_value(&j);
+        let running = v(serde_json::json!({"started": 1, "finished": 0}));
+        let plain = v(serde_json::json!({"changed": false}));
+        assert_eq!(async_flag("finished", &running).ok(), Some(false));
+        assert_eq!(async_flag("started", &running).ok(), Some(true));
+        assert_eq!(async_flag("finished", &plain).ok(), Some(true));
+        assert!(async_flag("started", &v(serde_json::json!("nope"))).is_err());
+    }
+
+    #[test]
+    fn a_loop_result_is_changed_when_an_item_is() {
+        let v = |j: serde_json::Value| crate::convert::to_value(&j);
+        let all = v(serde_json::json!({"results": [{"changed": true}, {"changed": true}]}));
+        let some = v(serde_json::json!({"results": [{"changed": true}, {"changed": false}]}));
+        let none = v(serde_json::json!({"results": [{"changed": false}, {}]}));
+        let own = v(serde_json::json!({"changed": false, "results": [{"changed": true}]}));
+        assert_eq!(changed(&all).ok(), Some(true));
+        assert_eq!(changed(&some).ok(), Some(true));
+        assert_eq!(changed(&none).ok(), Some(false));
+        assert_eq!(changed(&own).ok(), Some(false));
+        assert_eq!(changed(&v(serde_json::json!({}))).ok(), Some(false));
+        assert!(changed(&v(serde_json::json!("nope"))).is_err());
     }
 }

@@ -30,6 +30,7 @@ pub mod limits;
 pub mod lookup;
 mod nodes;
 mod now;
+pub mod version_types;
 pub use now::{civil_from_days, date_time_utc};
 mod undefined;
 

@@ -469,7 +469,9 @@ fn version_tests() {
     assert_eq!(e("'1.0' is version('1.1', '!=')"), json!(true));
     assert_eq!(e("'12.04' is version_compare('12.10', '<=')"), json!(true));
     assert_eq!(e("'1.2' is version('1.3', operator='ge')"), json!(false));
-    assert!(err("'1' is version('2', 'bogus')", &json!({})).contains("invalid operator"));
+    assert!(
+        err("'1' is version('2', 'bogus')", &json!({})).contains("Invalid operator type (bogus)")
+    );
 }
 
 #[test]

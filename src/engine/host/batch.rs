@@ -105,6 +105,7 @@ impl HostRunner {
             && task.delegate_to.is_none()
             && !task.delegate_local
             && !local::runs_once(task)
+            && task.run_once_template.is_none()
             && !wait_connection::reconnects(task)
             && !self.is_delegated()
     }
@@ -124,6 +125,7 @@ impl HostRunner {
             && task.ignore_errors_template.is_none()
             && !task.any_errors_fatal
             && task.throttle == 0
+            && task.throttle_template.is_none()
             && !self.effective_check(task)
     }
 

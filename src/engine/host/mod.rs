@@ -208,6 +208,14 @@ pub struct HostRunner {
     loop_items: Vec<(u64, ItemOutcome)>,
     /// Runs of loop tasks so far: each run's id.
     loop_seq: u64,
+    /// The running task has `ignore_unreachable`: losing the host (or its
+    /// delegate) ends the task, not the host's play.
+    ignoring_unreachable: bool,
+    /// Why the host was lost while `ignoring_unreachable`, for the task's
+    /// result.
+    unreachable_msg: Option<String>,
+    /// `--start-at-task`: tasks are skipped until one matches this.
+    start_pending: Option<String>,
 }
 
 impl HostRunner {
@@ -241,6 +249,9 @@ impl HostRunner {
             staged: None,
             loop_items: Vec::new(),
             loop_seq: 0,
+            start_pending: None,
+            ignoring_unreachable: false,
+            unreachable_msg: None,
         }
     }
 
@@ -296,6 +307,11 @@ impl HostRunner {
             self.stop_aborted(&reason, &play.name);
             return;
         }
+        self.start_pending = match shared.play_start(pi) {
+            super::start_at::PlayStart::All => None,
+            super::start_at::PlayStart::Nothing => return,
+            super::start_at::PlayStart::From(p) => Some(p),
+        };
         self.notified = vec![false; play.handlers.len()];
         self.vars.play = play.vars.clone();
         if shared.inventory_changed() {
@@ -719,6 +735,91 @@ impl HostRunner {
             .unwrap_or(false)
     }
 
+    /// The task's `throttle` (0: none): its template rendered for this host
+    /// and read as Python's `int()` reads it; one that does not render or is
+    /// not a whole number fails the task in ansible-core's words.
+    pub(super) fn throttle_of(&self, task: &Task) -> Result<usize, String> {
+        let Some(template) = &task.throttle_template else {
+            return Ok(task.throttle);
+        };
+        let fail = |why: String| {
+            format!(
+                "{}: Failed to convert the throttle value to an integer: {why}",
+                task.origin
+            )
+        };
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars], &magic);
+        let v = Json::String(template.clone());
+        let rendered = r
+            .context_for(&[&v], &[])
+            .and_then(|ctx| self.shared.templater.render_str(template, &ctx))
+            .map_err(|e| fail(e.message))?;
+        let n = match &rendered {
+            Json::Number(n) => n.as_i64(),
+            Json::Bool(b) => Some(i64::from(*b)),
+            Json::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        let shown = match &rendered {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match n {
+            Some(n) => Ok(usize::try_from(n).unwrap_or(0)),
+            None => Err(fail(format!(
+                "invalid literal for int() with base 10: '{shown}'"
+            ))),
+        }
+    }
+
+    /// Whether `task`'s `run_once` template, rendered for this host, is
+    /// true (read as Ansible reads a boolean; one that does not render is
+    /// false).
+    pub(super) fn runs_once_here(&self, task: &Task) -> bool {
+        let Some(template) = &task.run_once_template else {
+            return false;
+        };
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars], &magic);
+        self.render_string(&r, template)
+            .ok()
+            .and_then(|s| crate::truthy::parse_bool(s.trim()))
+            .unwrap_or(false)
+    }
+
+    /// Whether `task` keeps the host in the play when it cannot be reached:
+    /// its `ignore_unreachable`, or that keyword's template rendered for
+    /// this host when the task starts.
+    pub(super) fn ignores_unreachable(&self, task: &Task) -> bool {
+        let Some(template) = &task.ignore_unreachable_template else {
+            return task.ignore_unreachable;
+        };
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars], &magic);
+        self.render_string(&r, template)
+            .ok()
+            .and_then(|s| crate::truthy::parse_bool(s.trim()))
+            .unwrap_or(false)
+    }
+
+    /// The host (or the delegate of the running task) cannot be reached:
+    /// the host stops, unless the running task ignores that (see
+    /// [`Self::ignores_unreachable`]); then its connection is dropped, so a
+    /// later task connects anew, and the task ends with `msg`.
+    pub(super) fn lost(&mut self, msg: String) -> Stop {
+        if self.ignoring_unreachable {
+            self.link_mut().conn = None;
+            self.unreachable_msg = Some(msg);
+        } else {
+            self.shared.reporter.unreachable(&self.name, &msg);
+            self.stats.unreachable = true;
+            self.stats.unreachable_times += 1;
+            self.host_lost(self.task_fatal);
+        }
+        Stop::Unreachable
+    }
+
     /// Whether `--tags` / `--skip-tags` select this task (handlers always run
     /// when notified, as in Ansible).
     pub(in crate::engine) fn tags_match(&self, task: &Task) -> bool {
@@ -726,6 +827,22 @@ impl HostRunner {
             return true;
         }
         task.selected_by(&self.shared.opts.tags, &self.shared.opts.skip_tags)
+    }
+
+    /// Whether `task` runs under `--start-at-task`: not before the first
+    /// task that matches (blocks are walked into, never matched themselves).
+    fn reached_start(&mut self, task: &Task) -> bool {
+        let Some(pattern) = &self.start_pending else {
+            return true;
+        };
+        if task.block.is_some() {
+            return true;
+        }
+        if super::start_at::matches(task, pattern) {
+            self.start_pending = None;
+            return true;
+        }
+        false
     }
 
     // ---- rendering -------------------------------------------------------

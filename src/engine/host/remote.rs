@@ -295,13 +295,7 @@ impl HostRunner {
                 self.link_mut().conn = Some(c);
                 Ok(())
             }
-            Err(e) => {
-                self.shared.reporter.unreachable(&self.name, &e.to_string());
-                self.stats.unreachable = true;
-                self.stats.unreachable_times += 1;
-                self.host_lost(self.task_fatal);
-                Err(Stop::Unreachable)
-            }
+            Err(e) => Err(self.lost(e.to_string())),
         }
     }
 
@@ -335,13 +329,7 @@ impl HostRunner {
                 e @ (TransportError::SudoPasswordRequired { .. }
                 | TransportError::SudoFailed { .. }),
             ) => Err(Ok(e.to_string())),
-            Err(e) => {
-                self.shared.reporter.unreachable(&self.name, &e.to_string());
-                self.stats.unreachable = true;
-                self.stats.unreachable_times += 1;
-                self.host_lost(self.task_fatal);
-                Err(Err(Stop::Unreachable))
-            }
+            Err(e) => Err(Err(self.lost(e.to_string()))),
         }
     }
 

@@ -83,6 +83,9 @@ impl HostRunner {
         started: Instant,
     ) {
         let result = Json::Object(o.result.clone());
+        // Only an unreachable host that `ignore_unreachable` kept in the
+        // play has a task result (see `Self::unreachable_ignored`).
+        let unreachable = o.result.get("unreachable") == Some(&json!(true));
         let ev = TaskEvent {
             host: &self.name,
             task: name,
@@ -97,7 +100,8 @@ impl HostRunner {
             msg_kind: o.msg_kind,
             result: Some(&result),
             no_log: task.no_log,
-            ignored: o.status == Status::Failed && self.ignores_errors(task),
+            ignored: o.status == Status::Failed && (unreachable || self.ignores_errors(task)),
+            unreachable,
             duration: started.elapsed(),
             fallback: crate::modules::is_fallback(&task.module),
             action: &task.module,
@@ -125,7 +129,7 @@ impl HostRunner {
         rest: Rest<'_>,
     ) -> Result<Flow, Stop> {
         let task = &tasks[i];
-        if !self.tags_match(task) {
+        if !self.tags_match(task) || !self.reached_start(task) {
             return Ok(Flow::Next);
         }
         let started = Instant::now();
@@ -145,6 +149,12 @@ impl HostRunner {
         if interrupted {
             return Err(Stop::Interrupted);
         }
+        // Another host ran `meta: end_play` (or `end_batch`): this host's
+        // play ends here too, quietly, as in ansible-core.
+        if !self.in_handlers && self.shared.ended(self.pi) {
+            self.flush_batch().await?;
+            return Err(Stop::Ended);
+        }
         if let Some(reason) = aborted {
             self.stop_aborted(&reason, &name);
             return Err(Stop::Aborted);
@@ -158,22 +168,65 @@ impl HostRunner {
                 .await
                 .map(|_| Flow::Next);
         }
+        if let Some(action) = &task.action_template {
+            // Rendered before `when` is decided, as ansible-core does: a
+            // name that does not render fails the task even when false.
+            // The module is known now: the task is loaded as written with
+            // it (its checks included) and runs in its place.
+            let loaded = self
+                .render_string(
+                    &self.resolver(
+                        task.role.as_deref(),
+                        &[&task.vars, extra.unwrap_or(&Vars::new())],
+                        &self.task_magic(task),
+                    ),
+                    action.written(),
+                )
+                .map_err(|e| format!("{}: {}: {e}", task.origin, action.written()))
+                .and_then(|module| {
+                    action.with_module(&module).map_err(|e| match &e.hint {
+                        Some(h) => format!("{}: {}\n= help: {h}", e.origin, e.message),
+                        None => format!("{}: {}", e.origin, e.message),
+                    })
+                });
+            return match loaded {
+                Ok(loaded) => {
+                    let rest = push_rest(rest, tasks, i + 1);
+                    self.run_tasks(&loaded, extra, &rest)
+                        .await
+                        .map(|()| Flow::Next)
+                }
+                Err(msg) => self.finish_task(task, &name, ItemOutcome::failed(msg), extra, started),
+            };
+        }
         if let Some(control) = local::control(&task.module) {
             // A `meta` task's `when` decides as any task's does: a false one
             // skips it (`meta: end_host` guarded by a condition ended the
             // host whatever the condition said).
-            if let Some(o) = self.when_outcome(task, extra.unwrap_or(&Vars::new())) {
+            if let Some(mut o) = self.when_outcome(task, extra.unwrap_or(&Vars::new())) {
+                if o.status == Status::Skipped && task.module == "meta" {
+                    local::meta::skipped_as_ansible(self, task, &mut o);
+                }
                 return self.finish_task(task, &name, o, extra, started);
             }
             return control(self, task, &name, started);
         }
-        let _throttled = if task.throttle > 0 {
-            let sem = self.shared.throttle(self.pi, task);
+        let throttle = match self.throttle_of(task) {
+            Ok(n) => n,
+            Err(msg) => {
+                let o = ItemOutcome::failed(msg);
+                return self.finish_task(task, &name, o, extra, started);
+            }
+        };
+        let _throttled = if throttle > 0 {
+            let sem = self.shared.throttle(self.pi, task, throttle);
             Some(sem.acquire_owned().await)
         } else {
             None
         };
         let was_fatal = std::mem::replace(&mut self.task_fatal, task.any_errors_fatal);
+        let ignore_unreachable = self.ignores_unreachable(task);
+        let was_ignoring = std::mem::replace(&mut self.ignoring_unreachable, ignore_unreachable);
         let delegate = if self.is_delegated() {
             None
         } else {
@@ -181,6 +234,7 @@ impl HostRunner {
                 Ok(d) => d,
                 Err(msg) => {
                     self.task_fatal = was_fatal;
+                    self.ignoring_unreachable = was_ignoring;
                     return self.finish_task(task, &name, ItemOutcome::failed(msg), extra, started);
                 }
             }
@@ -189,7 +243,7 @@ impl HostRunner {
         if delegated {
             self.delegate(delegate).await;
         }
-        let flow = if local::runs_once(task) {
+        let flow = if local::runs_once(task) || self.runs_once_here(task) {
             self.run_task_once(tasks, i, extra, rest, &name, started)
                 .await
         } else {
@@ -200,6 +254,42 @@ impl HostRunner {
             self.delegate(None).await;
         }
         self.task_fatal = was_fatal;
+        self.ignoring_unreachable = was_ignoring;
+        match flow {
+            Err(Stop::Unreachable) => match self.unreachable_msg.take() {
+                Some(msg) => self.unreachable_ignored(task, &name, msg, extra, started),
+                None => Err(Stop::Unreachable),
+            },
+            other => other,
+        }
+    }
+
+    /// The task's host (or the host it was delegated to) could not be
+    /// reached, and its `ignore_unreachable` keeps the host in the play, as
+    /// ansible-core: the result says `unreachable` (not `failed`), is
+    /// registered, and the recap counts it ignored (ansible-core's: ok and
+    /// ignored).
+    fn unreachable_ignored(
+        &mut self,
+        task: &Task,
+        name: &str,
+        msg: String,
+        extra: Option<&Vars>,
+        started: Instant,
+    ) -> Result<Flow, Stop> {
+        let mut result = Map::new();
+        result.insert("unreachable".into(), json!(true));
+        result.insert("changed".into(), json!(false));
+        result.insert("msg".into(), json!(msg));
+        let mut o = ItemOutcome::new(Status::Failed, result);
+        o.msg = Some(msg);
+        self.report(task, name, None, &o, started);
+        o.status = Status::Ok;
+        let flow = self.conclude(task, o, extra);
+        // Counted as an ignored failure is: `ignored`, not `ok` (ansible-core
+        // counts both, and `--output ansible` adds the ignored to ok).
+        self.stats.ok = self.stats.ok.saturating_sub(1);
+        self.stats.ignored += 1;
         flow
     }
 
@@ -522,7 +612,7 @@ impl HostRunner {
             });
             self.last_failure = Some((failed_task, Json::Object(o.result.clone())));
         }
-        if local::runs_once(task) {
+        if local::runs_once(task) || task.run_once_template.is_some() {
             let mine = self
                 .run_once_leading
                 .iter()
@@ -832,7 +922,13 @@ impl HostRunner {
                 Ok(true) => {}
                 Ok(false) => {
                     let mut o = ItemOutcome::skipped("Conditional result was False");
-                    o.result.insert("false_condition".into(), json!(cond));
+                    // `when: false` is a YAML boolean, which ansible-core
+                    // reports as one (the loader keeps it as `False`).
+                    let shown = match cond.as_str() {
+                        "False" => json!(false),
+                        _ => json!(cond),
+                    };
+                    o.result.insert("false_condition".into(), shown);
                     return Some(o);
                 }
                 Err(e) => {

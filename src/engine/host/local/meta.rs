@@ -23,8 +23,21 @@ pub(super) fn run(
             h.shared.clear_host_errors();
             Flow::Next
         }
-        "end_host" | "end_play" => {
-            let o = ItemOutcome::skipped(&format!("meta: {what}"));
+        "end_host" | "end_play" | "end_batch" => {
+            // ansible-core's words for what it does, shown at -vv.
+            let msg = match what.as_str() {
+                "end_host" => format!("ending play for {}", h.name),
+                "end_play" => {
+                    h.shared.end(h.pi, None);
+                    "ending play".to_string()
+                }
+                _ => {
+                    h.shared.end(h.pi, Some(h.shared.batch()));
+                    "ending batch".to_string()
+                }
+            };
+            h.shared.reporter.vv(&format!("META: {msg}"));
+            let o = ItemOutcome::skipped(&msg);
             h.report(task, name, None, &o, started);
             return Err(Stop::Ended);
         }
@@ -39,4 +52,35 @@ pub(super) fn run(
         }
     };
     Ok(flow)
+}
+
+/// A `meta` task skipped by its `when`: ansible-core's skip reason for that
+/// action (`end_host conditional evaluated to False, continuing execution
+/// for web1`), also shown at -vv as `META: …`.
+pub(in crate::engine::host) fn skipped_as_ansible(
+    h: &HostRunner,
+    task: &Task,
+    o: &mut ItemOutcome,
+) {
+    let what = task
+        .args
+        .get("_raw_params")
+        .and_then(Json::as_str)
+        .unwrap_or("")
+        .trim();
+    let host = &h.name;
+    let rest = match what {
+        "flush_handlers" => format!(", not running handlers for {host}"),
+        "clear_facts" => format!(", not clearing facts and fact cache for {host}"),
+        "clear_host_errors" => format!(", not clearing host error state for {host}"),
+        "end_batch" => ", continuing current batch".to_string(),
+        "end_play" => ", continuing play".to_string(),
+        "end_host" => format!(", continuing execution for {host}"),
+        _ => return,
+    };
+    let reason = format!("{what} conditional evaluated to False{rest}");
+    h.shared.reporter.vv(&format!("META: {reason}"));
+    o.result
+        .insert("skip_reason".into(), Json::String(reason.clone()));
+    o.msg = Some(reason);
 }

@@ -16,7 +16,7 @@ mod fail;
 mod group_by;
 mod include_tasks;
 mod include_vars;
-mod meta;
+pub(in crate::engine::host) mod meta;
 mod pause;
 mod set_fact;
 mod set_stats;
@@ -80,12 +80,7 @@ pub(super) enum Local {
     Done(ItemOutcome),
     /// Load this task file and run its tasks next (`include_tasks`):
     /// `file` as given, found from `base_dir` (the including file's folder).
-    /// `inline`: the tasks themselves, in place of a file's.
-    Include {
-        file: Json,
-        base_dir: Json,
-        inline: Option<Json>,
-    },
+    Include { file: Json, base_dir: Json },
     /// Wait on the controller (`pause`), then give its result.
     Pause(pause::Pause),
 }
@@ -242,18 +237,11 @@ impl HostRunner {
         };
         let mut o = match run(self, task, layer) {
             Local::Done(o) => o,
-            Local::Include {
-                file,
-                base_dir,
-                inline,
-            } => {
+            Local::Include { file, base_dir } => {
                 let mut result = Map::new();
                 result.insert("changed".into(), json!(false));
                 result.insert("include".into(), file);
                 result.insert("_base_dir".into(), base_dir);
-                if let Some(tasks) = inline {
-                    result.insert("_inline".into(), tasks);
-                }
                 ItemOutcome::new(Status::Ok, result)
             }
             Local::Pause(p) => {

@@ -44,6 +44,9 @@ impl HostRunner {
                 Err(e) => (key.clone(), Err(e)),
             };
             match value {
+                // `spam: "{{ omit }}"` sets nothing, as an omitted argument
+                // of any module is left out in ansible-core.
+                Ok(v) if v.as_str() == Some(rprov_template::OMIT) => {}
                 Ok(v) => {
                     facts.known.insert(name, v);
                 }

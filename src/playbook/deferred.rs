@@ -1,0 +1,97 @@
+//! Play keywords whose value is a template, rendered when the play starts.
+//!
+//! ansible-core post-validates a play (`Play.post_validate`) with the
+//! variables a play has before any host is chosen: the play's `vars` and
+//! the extra vars (`-e`). So `strategy: "{{ test_strategy | default('linear') }}"`
+//! and `order: "{{ myorder }}"` take their value from `-e` or the play's
+//! `vars`. rprov renders them the same way, just before it chooses the
+//! play's hosts, and checks the value as it checks a literal one.
+
+use crate::diag::{LoadError, Origin};
+use crate::engine::{NamesCache, Resolver};
+
+use super::{HostOrder, Play, Vars};
+
+/// `strategy:` values rprov accepts. None changes how it runs: inside a play
+/// each host goes at its own pace (README, "plays"), which is what `free`
+/// and `host_pinned` do in Ansible; `linear`'s lockstep between tasks is not
+/// kept.
+const STRATEGIES: &[&str] = &[
+    "linear",
+    "free",
+    "host_pinned",
+    "ansible.builtin.linear",
+    "ansible.builtin.free",
+    "ansible.builtin.host_pinned",
+];
+
+/// A play keyword written as a template.
+#[derive(Debug, Clone)]
+pub struct Deferred {
+    /// `order` or `strategy`.
+    pub key: &'static str,
+    pub text: String,
+    pub origin: Origin,
+}
+
+impl Deferred {
+    pub fn new(key: &'static str, text: &str, origin: Origin) -> Self {
+        Deferred {
+            key,
+            text: text.to_string(),
+            origin,
+        }
+    }
+}
+
+/// `order:` as written (or rendered).
+pub fn order(value: &str, origin: Origin) -> Result<HostOrder, LoadError> {
+    HostOrder::parse(value).ok_or_else(|| {
+        LoadError::new(origin, "unknown host `order`")
+            .with_hint(format!("use one of {}", HostOrder::NAMES.join(", ")))
+    })
+}
+
+/// Checks `strategy:` as written (or rendered).
+pub fn strategy(value: &str, origin: Origin) -> Result<(), LoadError> {
+    if STRATEGIES.contains(&value) {
+        return Ok(());
+    }
+    Err(
+        LoadError::new(origin, format!("strategy `{value}` is not supported by rprov")).with_hint(
+            "use `linear`, `free` or `host_pinned` (rprov runs each host at its own pace inside a play), or remove `strategy`",
+        ),
+    )
+}
+
+/// Renders the play's templated keywords with its `vars` under
+/// `extra_vars`, and sets or checks them.
+pub fn resolve(
+    play: &mut Play,
+    extra_vars: &Vars,
+    templater: &rprov_template::Templater,
+) -> Result<(), LoadError> {
+    let names = NamesCache::default();
+    for d in std::mem::take(&mut play.deferred) {
+        let text = serde_json::Value::String(d.text.clone());
+        let resolver = Resolver::new(vec![&play.vars, extra_vars], templater, &names);
+        let rendered = resolver
+            .context_for(&[&text], &[])
+            .and_then(|ctx| templater.render_str(&d.text, &ctx))
+            .map_err(|e| {
+                LoadError::new(
+                    d.origin.clone(),
+                    format!("cannot render `{}`: {}", d.key, e.message),
+                )
+            })?;
+        let value = match rendered {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        match d.key {
+            "order" => play.order = order(value.trim(), d.origin)?,
+            _ => strategy(value.trim(), d.origin)?,
+        }
+    }
+    Ok(())
+}
