@@ -5,8 +5,9 @@
 //! They are decrypted with `--vault-password-file` while the playbook loads
 //! ([`while_loading`]), and what they hold is kept as a secret: masked in all
 //! output and never rendered as a template, like secrets.age values. A
-//! `!vault` value with no password to open it is a load error naming its
-//! line, never ciphertext quietly used as the value. YAML read later (vars
+//! `!vault` value with no password to open it (or a wrong one) fails the
+//! task that uses it, naming its line, as in ansible-core; it is never
+//! ciphertext quietly used as the value. YAML read later (vars
 //! files, `include_vars`) has its own handling of vault text and is left as
 //! it is.
 
@@ -54,20 +55,25 @@ fn walk(node: &mut Node, name: &str, path: &Path, scope: &mut Scope) -> Result<(
     let (line, col) = (node.line, node.col);
     match &mut node.value {
         Value::Str(text) if rprov_secrets::vault::is_vault(text) => {
-            let at = || Origin::new(Arc::from(path), line, col);
-            let Some(pw) = scope.password.as_deref() else {
-                return Err(LoadError::new(
-                    at(),
-                    format!("`{name}` is an ansible-vault `!vault` value and no vault password was given"),
-                )
-                .with_hint("pass --vault-password-file FILE (or move the value into secrets.age with `rprov secrets edit`)"));
+            let at = Origin::new(Arc::from(path), line, col);
+            let opened = match scope.password.as_deref() {
+                Some(pw) => rprov_secrets::decrypt_vault(text, pw).map_err(|e| e.to_string()),
+                None => Err("no vault password was given: pass --vault-password-file FILE".into()),
             };
-            let plain = rprov_secrets::decrypt_vault(text, pw)
-                .map_err(|e| LoadError::new(at(), format!("`{name}`: {e}")))?;
-            scope
-                .found
-                .merge(Redactor::new([(name.to_string(), plain.clone())]));
-            node.value = Value::Str(plain);
+            node.value = Value::Str(match opened {
+                Ok(plain) => {
+                    scope
+                        .found
+                        .merge(Redactor::new([(name.to_string(), plain.clone())]));
+                    plain
+                }
+                // As in ansible-core, a value that cannot be opened fails
+                // what uses it, when it is used, not the load: a role may
+                // carry vault values for places this run never goes.
+                Err(why) => rprov_template::locked_vault(&format!(
+                    "{at}: `{name}` is an ansible-vault `!vault` value that cannot be decrypted: {why}"
+                )),
+            });
             Ok(())
         }
         Value::Seq(items) => items
@@ -99,16 +105,23 @@ mod tests {
         assert_eq!(doc.root.to_json()["pw"], "play-inline-secret-88");
         assert_eq!(found.redact("x play-inline-secret-88"), "x «secret:pw»");
 
-        // No password: a load error at the value, naming the flag.
-        let (doc, _) = while_loading(None, || super::super::parse_str(DOC, path));
-        let err = doc.err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(
-            err.contains("play.yml:2:") && err.contains("--vault-password-file"),
-            "{err}"
-        );
-        // A wrong one says so.
-        let (doc, _) = while_loading(Some(b"wrong"), || super::super::parse_str(DOC, path));
-        assert!(doc.is_err());
+        // No password, or a wrong one: the value fails what uses it, naming
+        // its place and the flag; the load goes on.
+        for pw in [None, Some(&b"wrong"[..])] {
+            let (doc, _) = while_loading(pw, || super::super::parse_str(DOC, path));
+            let doc = doc.unwrap_or_else(|e| panic!("{e}"));
+            let value = doc.root.to_json()["pw"].as_str().unwrap_or("").to_string();
+            let err = rprov_template::Templater::new()
+                .render_str(&value, &serde_json::json!({}))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("play.yml:2:") && err.contains("`pw`"), "{err}");
+            assert!(
+                pw.is_some() || err.contains("--vault-password-file"),
+                "{err}"
+            );
+        }
         // Outside a playbook load, vault text is left to its reader.
         let doc = super::super::parse_str(DOC, path).unwrap_or_else(|e| panic!("{e}"));
         assert!(doc.root.to_json()["pw"]

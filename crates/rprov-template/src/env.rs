@@ -19,6 +19,10 @@ use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
 
 use crate::{filters, jinja_tests, lookup};
 
+/// The function a vault value that cannot be opened becomes (see
+/// [`crate::locked_vault`]): not a name a playbook would use.
+pub(crate) const LOCKED_VAULT: &str = "__rprov_locked_vault";
+
 /// Builds the environment with Ansible's settings, filters, tests and globals.
 pub fn build() -> Environment<'static> {
     let mut env = Environment::new();
@@ -47,6 +51,9 @@ pub fn build() -> Environment<'static> {
     // ansible-core 2.19's `undef(hint)`: an undefined value, for a default
     // that something else must set (`default=undef()`).
     env.add_function("undef", |_hint: Option<Value>| Value::UNDEFINED);
+    env.add_function(LOCKED_VAULT, |why: String| -> Result<Value, Error> {
+        Err(Error::new(ErrorKind::InvalidOperation, why))
+    });
     filters::register(&mut env);
     jinja_tests::register(&mut env);
     lookup::register(&mut env, lookup::LookupContext::default());

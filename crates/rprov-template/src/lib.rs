@@ -504,6 +504,17 @@ fn render_bounded(tmpl: &minijinja::Template<'_, '_>, ctx: Value) -> Result<Stri
     }
 }
 
+/// The value a `!vault` value that cannot be decrypted (no password, a
+/// wrong one) takes: a template that fails with `why` wherever it is used,
+/// as ansible-core fails only what uses such a value.
+pub fn locked_vault(why: &str) -> String {
+    format!(
+        "{{{{ {}({}) }}}}",
+        env::LOCKED_VAULT,
+        serde_json::Value::String(why.to_string())
+    )
+}
+
 /// Ansible's (Python's) truthiness of a rendered value: `false`, `null`, `0`,
 /// `0.0`, `""`, `[]` and `{}` are false, everything else is true.
 ///

@@ -593,7 +593,14 @@ impl HostRunner {
                         );
                         format!("Timed out after {secs} second(s).")
                     } else {
-                        result_msg = Some("non-zero return code");
+                        // rprov's `chdir` that failed says so on stderr,
+                        // in ansible-core's words, which are its `msg`.
+                        result_msg = Some(
+                            match stderr.starts_with(crate::modules::change::CHDIR_FAILED) {
+                                true => stderr.as_str(),
+                                false => "non-zero return code",
+                            },
+                        );
                         match stderr.is_empty() {
                             true => format!("non-zero return code {}", out.status),
                             false => format!("non-zero return code {}: {stderr}", out.status),

@@ -25,6 +25,10 @@ use super::user_scope::Scope;
 use super::{Action, OutputMode};
 use crate::probe::FileState;
 
+/// What a command whose `chdir` cannot be entered prints on stderr:
+/// ansible-core's words, which become the task's `msg`.
+pub const CHDIR_FAILED: &str = "Unable to change directory before execution:";
+
 /// One change to a path on the host.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
@@ -372,7 +376,7 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
             // under Ansible, which starts it there with `chdir(2)`.
             let q = quote(path);
             s.push_str(&format!(
-                "cd -P -- {q} 2>/dev/null || {{ printf 'Unable to change directory before execution: %s\\n' {q} >&2; exit 1; }}\n"
+                "cd -P -- {q} 2>/dev/null || {{ printf '{CHDIR_FAILED} %s\\n' {q} >&2; exit 1; }}\n"
             ));
         }
         Change::Raw { script, .. } => {
