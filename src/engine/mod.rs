@@ -428,7 +428,7 @@ impl RunOutcome {
     pub fn any_unreachable(&self) -> bool {
         self.stats
             .iter()
-            .any(|(_, s)| s.unreachable && s.unreachable_times > s.unreachable_cleared)
+            .any(|(_, s)| s.unreachable_times > s.unreachable_cleared)
     }
 }
 

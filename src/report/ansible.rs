@@ -181,7 +181,7 @@ impl Counts {
             // only; a changed task and an ignored failure are also ok there.
             ok: s.ok.saturating_sub(s.rescued) + s.changed + s.ignored,
             changed: s.changed + s.ignored_changed,
-            unreachable: s.unreachable_times.max(u64::from(s.unreachable)),
+            unreachable: s.unreachable_times,
             failed: s.failed,
             skipped: s.skipped + s.unknown,
             rescued: s.rescued,

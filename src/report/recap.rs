@@ -20,10 +20,9 @@ pub struct HostStats {
     /// Ignored failures whose result says `changed` (ansible-core counts
     /// them as changed; rprov's own recap does not).
     pub ignored_changed: u64,
-    pub unreachable: bool,
     /// How often the host was found unreachable: more than once when
     /// `meta: clear_host_errors` let a later task try again (ansible-core's
-    /// recap counts each).
+    /// recap counts each; rprov's says 0 or 1).
     pub unreachable_times: u64,
     /// Of `failed` and `unreachable_times`, how many `meta:
     /// clear_host_errors` forgave: the host took part in later plays, and
@@ -34,6 +33,11 @@ pub struct HostStats {
 }
 
 impl HostStats {
+    /// Whether the host was found unreachable at least once.
+    pub fn is_unreachable(&self) -> bool {
+        self.unreachable_times > 0
+    }
+
     pub fn count(&mut self, s: Status, ignored: bool) {
         match s {
             Status::Ok => self.ok += 1,
@@ -62,7 +66,7 @@ pub fn json_line(stats: &[(String, HostStats)]) -> String {
                 s.unknown,
                 s.failed,
                 s.skipped,
-                u8::from(s.unreachable),
+                u8::from(s.is_unreachable()),
                 s.remote_commands
             )
         })
@@ -139,12 +143,12 @@ pub fn render(stats: &[(String, HostStats)], elapsed: Duration, color: bool) -> 
             s.unknown,
             s.failed,
             s.skipped,
-            u8::from(s.unreachable),
+            u8::from(s.is_unreachable()),
             s.remote_commands,
         );
         let painted = if !color {
             line
-        } else if s.failed > 0 || s.unreachable {
+        } else if s.failed > 0 || s.is_unreachable() {
             style(line).red().to_string()
         } else if s.changed > 0 {
             style(line).yellow().to_string()
@@ -181,7 +185,7 @@ mod tests {
             (
                 "db".to_string(),
                 HostStats {
-                    unreachable: true,
+                    unreachable_times: 1,
                     ..HostStats::default()
                 },
             ),

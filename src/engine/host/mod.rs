@@ -813,7 +813,6 @@ impl HostRunner {
             self.unreachable_msg = Some(msg);
         } else {
             self.shared.reporter.unreachable(&self.name, &msg);
-            self.stats.unreachable = true;
             self.stats.unreachable_times += 1;
             self.host_lost(self.task_fatal);
         }
