@@ -558,6 +558,53 @@ fn templated_order_and_strategy_are_rendered_with_the_plays_vars() {
     assert!(seen().is_empty(), "a play that does not load runs nothing");
 }
 
+/// `hosts:` written as a template takes its pattern from `-e` or the play's
+/// vars when the play starts: a string (digits too) or a list of patterns,
+/// as in ansible-core's hosts_field target.
+#[test]
+fn templated_hosts_are_rendered_with_extra_vars_and_play_vars() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("hosts"),
+        "[all:vars]\nansible_connection=local\n[g]\n42\nb\nc\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("site.yml"),
+        format!(
+            "- hosts: \"{{{{ target }}}}\"\n  gather_facts: false\n  vars:\n    mine: [b, c]\n  tasks:\n    - shell: echo {{{{ inventory_hostname }}}} >> {}\n",
+            w.join("seen").display()
+        ),
+    )
+    .expect("write");
+    let seen = |extra: &str| {
+        common::rprov(
+            w,
+            [
+                "apply", "-i", "hosts", "--forks", "1", "site.yml", "-e", extra,
+            ],
+        )
+        .expect_code(0);
+        let text = std::fs::read_to_string(w.join("seen")).unwrap_or_default();
+        let _ = std::fs::remove_file(w.join("seen"));
+        let mut hosts: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+        hosts.sort();
+        hosts
+    };
+    assert_eq!(seen("target=42"), ["42"]);
+    assert_eq!(seen(r#"{"target": 42}"#), ["42"]);
+    assert_eq!(seen(r#"{"target": ["42", "c"]}"#), ["42", "c"]);
+    assert_eq!(seen("target={{ mine }}"), ["b", "c"]);
+    let run = common::rprov(w, ["apply", "-i", "hosts", "site.yml"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("cannot render `hosts`"),
+        "{}",
+        run.dump()
+    );
+}
+
 /// `throttle:` written as a template is rendered on each host when the
 /// task starts, as ansible-core's strategies do; a value that is not a
 /// whole number, or does not render, fails the task in ansible-core's words.

@@ -167,9 +167,11 @@ pub fn load_playbook_with(path: &Path, opts: &LoadOptions) -> Result<Playbook, L
         .unwrap_or_else(|| PathBuf::from("."));
     let mut plays = Vec::new();
     let mut warnings = Vec::new();
+    let mut deprecations = Vec::new();
     let mut cx = Cx {
         opts,
         warnings: &mut warnings,
+        deprecations: &mut deprecations,
     };
     load_plays(&path, &dir, &mut plays, &Import::default(), 0, &mut cx)?;
     Ok(Playbook {
@@ -178,6 +180,7 @@ pub fn load_playbook_with(path: &Path, opts: &LoadOptions) -> Result<Playbook, L
         dir,
         plays,
         warnings,
+        deprecations,
     })
 }
 
@@ -212,6 +215,11 @@ pub fn load_playbooks_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Play
         all.files.extend(next.files);
         all.plays.extend(next.plays);
         all.warnings.extend(next.warnings);
+        for d in next.deprecations {
+            if !all.deprecations.contains(&d) {
+                all.deprecations.push(d);
+            }
+        }
     }
     Ok(all)
 }
@@ -220,6 +228,7 @@ pub fn load_playbooks_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Play
 struct Cx<'a> {
     opts: &'a LoadOptions,
     warnings: &'a mut Vec<String>,
+    deprecations: &'a mut Vec<String>,
 }
 
 /// What `import_playbook` gives the plays it imports, as ansible-core's
@@ -358,7 +367,15 @@ fn load_play(
             );
         }
     }
+    // `hosts: "{{ targets }}"` is rendered when the play starts (see
+    // `deferred`); until then the play's pattern is the template text.
+    let mut hosts_template = None;
     let hosts = match node.get("hosts") {
+        Some(h) if h.as_str().is_some_and(rprov_template::is_template) => {
+            let text = h.as_str().unwrap_or_default();
+            hosts_template = Some(super::deferred::Deferred::new("hosts", text, doc.origin(h)));
+            text.to_string()
+        }
         Some(h) => match comma_list(h) {
             Some(list) => list.join(":"),
             None => {
@@ -383,6 +400,7 @@ fn load_play(
         .get("become")
         .and_then(|b| crate::truthy::as_bool(&b.to_json()))
         .or(cx.opts.become_);
+    let become_method = node.get("become_method").and_then(scalar_string);
     let become_user = node
         .get("become_user")
         .and_then(scalar_string)
@@ -453,7 +471,7 @@ fn load_play(
     // A template (`order: "{{ myorder }}"`, `strategy: "{{ s | default('linear') }}"`)
     // is rendered when the play starts, with the play's variables, and
     // checked then (see `super::deferred`).
-    let mut deferred = Vec::new();
+    let mut deferred: Vec<_> = hosts_template.into_iter().collect();
     let order = match node.get("order") {
         None => HostOrder::default(),
         Some(n) => match n.as_str() {
@@ -524,6 +542,7 @@ fn load_play(
         tags: play_tags.clone(),
         become_,
         become_user: become_user.clone(),
+        become_method: become_method.clone(),
         ignore_errors: node
             .get("ignore_errors")
             .and_then(|b| crate::truthy::as_bool(&b.to_json())),
@@ -610,6 +629,7 @@ fn load_play(
         origin: doc.origin(node),
         become_,
         become_user,
+        become_method,
         remote_user,
         connection,
         gather_facts,
@@ -719,7 +739,26 @@ fn check_notify(sections: &[Vec<Task>], handlers: &[Task], cx: &mut Cx) -> Resul
         Ok(())
     }
     let warnings = &mut *cx.warnings;
+    let deprecations = &mut *cx.deprecations;
     let mut check = |t: &Task| -> Result<(), LoadError> {
+        // ansible-core 2.19 still renders a conditional written as a
+        // template, and says it will stop.
+        for cond in t
+            .when
+            .iter()
+            .filter(|c| c.contains("{{") || c.contains("{%"))
+        {
+            let msg = format!(
+                "Conditionals should not be surrounded by templating delimiters such as {{{{ }}}} or {{% %}}. This feature will be removed from ansible-core version 2.23.\nOrigin: {} (`when: {cond}`)",
+                t.origin
+            );
+            if !deprecations
+                .iter()
+                .any(|d| d.ends_with(&format!("(`when: {cond}`)")))
+            {
+                deprecations.push(msg);
+            }
+        }
         for n in &t.notify {
             if n.contains("{{") || known.contains(n.as_str()) {
                 continue;

@@ -124,8 +124,12 @@ impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let spanned = serde_saphyr::Spanned::<serde_saphyr::Tagged<Value>>::deserialize(d)?;
         let serde_saphyr::Tagged(mut value, tag) = spanned.value;
-        if tag.as_deref() == Some(UNSAFE) {
-            mark_unsafe(&mut value);
+        match tag.as_deref() {
+            Some(UNSAFE) => mark_unsafe(&mut value),
+            Some(t) if BINARY.contains(&t) => {
+                value = decode_binary(value).map_err(de::Error::custom)?
+            }
+            _ => {}
         }
         Ok(Node {
             value,
@@ -143,6 +147,28 @@ impl<'de> Deserialize<'de> for Value {
 
 /// Ansible's tag for text that is never templated (`!unsafe '{{ x }}'`).
 const UNSAFE: &str = "!unsafe";
+
+/// YAML's tag for base64-encoded bytes (`!!binary |`), as written and resolved.
+const BINARY: [&str; 2] = ["!!binary", "tag:yaml.org,2002:binary"];
+
+/// The bytes of a `!!binary` scalar. ansible-core (PyYAML) loads them as a
+/// Python `bytes` value; rprov's values are text, so they become the decoded
+/// text, with any byte that is not UTF-8 replaced by U+FFFD, as such a value
+/// is when ansible-core turns it into text for a module or a template.
+fn decode_binary(value: Value) -> Result<Value, String> {
+    use base64::Engine as _;
+    let Value::Str(text) = value else {
+        return Ok(value);
+    };
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|e| format!("!!binary value is not valid base64 ({e}); write it as base64 text, or drop the tag"))?;
+    Ok(Value::Str(match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }))
+}
 
 /// Makes every string in an `!unsafe` value that the template engine would
 /// change (one holding `{{`, `{%` or `{#`, keys too) a template of itself: a
@@ -249,6 +275,8 @@ fn options(text: &str) -> serde_saphyr::Options {
     let mut opts = serde_saphyr::Options::default();
     opts.legacy_octal_numbers = true;
     opts.with_snippet = false;
+    // `!!binary` text reaches `Node`, which decodes it (see `decode_binary`).
+    opts.ignore_binary_tag_for_string = true;
     opts.budget = Some(rprov_inventory::yaml_budget(text));
     opts
 }
@@ -370,6 +398,21 @@ mod tests {
         );
         assert_eq!(root.get("c").unwrap().value, Value::Str("plain".into()));
         assert_eq!(root.get("d").unwrap().value, Value::Str("0644".into()));
+    }
+
+    /// `!!binary` scalars load (ansible-core reads them as bytes), including
+    /// bytes that are not UTF-8; bad base64 is an error at its line.
+    #[test]
+    fn binary_scalars_load() {
+        let root =
+            parse("a: !!binary aGVsbG8=\nb: !!binary |\n  R0lGODlhDAAMAIQAAP//\n  9/X17unp\n");
+        assert_eq!(root.get("a").unwrap().value, Value::Str("hello".into()));
+        let b = root.get("b").unwrap().as_str().unwrap();
+        assert!(b.starts_with("GIF89a"), "{b:?}");
+        assert!(b.contains('\u{FFFD}'), "{b:?}");
+        let err = parse_str("x: 1\ny: !!binary '%%%'\n", Path::new("bad.yml")).unwrap_err();
+        assert_eq!(err.origin.line, 2, "{err}");
+        assert!(err.to_string().contains("base64"), "{err}");
     }
 
     #[test]

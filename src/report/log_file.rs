@@ -1,0 +1,147 @@
+//! ansible-core's log file (`log_path`, `ANSIBLE_LOG_PATH`): everything the
+//! run shows, and with `log_verbosity` above `-v` the messages of those
+//! higher levels too, each message one record in Python logging's format:
+//! `2026-12-05 05:54:03,094 p=PID u=USER n=ansible INFO| TASK [x] ***`.
+//!
+//! The time is UTC (Python's logging writes local time; rprov keeps no time
+//! zone data). A message of several lines gets one prefix, on its first
+//! line, as Python's logging writes it.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// An open log file.
+pub struct LogFile {
+    file: Mutex<std::fs::File>,
+    /// `max(-v, log_verbosity)`: verbose messages up to this level are logged.
+    pub verbosity: u8,
+    /// `p=PID u=USER n=ansible`.
+    who: String,
+}
+
+/// The level word of a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+impl LogFile {
+    /// Opens `path` for appending, or says why not, in ansible-core's
+    /// words (it warns and runs without a log).
+    pub fn open(path: &Path, verbosity: u8) -> Result<LogFile, String> {
+        if path.is_dir() {
+            return Err(format!(
+                "DEFAULT_LOG_PATH can not be a directory '{}', aborting",
+                path.display()
+            ));
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|_| {
+                format!(
+                    "log file at '{}' is not writeable and we cannot create it, aborting",
+                    path.display()
+                )
+            })?;
+        Ok(LogFile {
+            file: Mutex::new(file),
+            verbosity,
+            who: format!("p={} u={} n=ansible", std::process::id(), user()),
+        })
+    }
+
+    /// Appends one message (colours removed, leading line breaks dropped).
+    pub fn write(&self, level: Level, text: &str) {
+        let plain = console::strip_ansi_codes(text);
+        let body = plain.trim_start_matches('\n');
+        if body.trim().is_empty() {
+            return;
+        }
+        let word = match level {
+            Level::Info => "INFO",
+            Level::Warning => "WARNING",
+            Level::Error => "ERROR",
+        };
+        let newline = if body.ends_with('\n') { "" } else { "\n" };
+        let record = format!("{} {} {word}| {body}{newline}", now(), self.who);
+        if let Ok(mut f) = self.file.lock() {
+            let _ = f.write_all(record.as_bytes());
+        }
+    }
+}
+
+/// The level of a message for stderr, from how it starts.
+pub fn level_of(text: &str) -> Level {
+    let t = console::strip_ansi_codes(text);
+    let t = t.trim_start();
+    if t.starts_with("[WARNING]") || t.starts_with("warning:") {
+        Level::Warning
+    } else if t.starts_with("[ERROR]") || t.starts_with("error:") {
+        Level::Error
+    } else {
+        Level::Info
+    }
+}
+
+/// Who runs this, as Python's `getpass.getuser()` finds it.
+fn user() -> String {
+    ["LOGNAME", "USER", "LNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| format!("uid={}", rustix::process::getuid().as_raw()))
+}
+
+/// `2026-12-05 05:54:03,094`.
+fn now() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "{},{:03}",
+        rprov_template::date_time_utc(d.as_secs()),
+        d.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One prefix per message, levels from the message, blank ones skipped.
+    #[test]
+    fn records_in_pythons_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let log = LogFile::open(&path, 0).unwrap();
+        log.write(Level::Info, "\nTASK [x] ****\n");
+        log.write(
+            level_of("[WARNING]: careful\n"),
+            "[WARNING]: careful\nsecond line\n",
+        );
+        log.write(Level::Info, "\n");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        let pid = format!(" p={} u=", std::process::id());
+        assert!(
+            lines[0].contains(&pid) && lines[0].ends_with(" n=ansible INFO| TASK [x] ****"),
+            "{text}"
+        );
+        assert!(
+            lines[1].ends_with(" n=ansible WARNING| [WARNING]: careful"),
+            "{text}"
+        );
+        assert_eq!(lines[2], "second line");
+        // `2026-12-05 05:54:03,094 `: the date, the time and milliseconds.
+        assert_eq!(lines[0].as_bytes()[10], b' ');
+        assert_eq!(lines[0].as_bytes()[19], b',');
+        assert!(LogFile::open(dir.path(), 0)
+            .unwrap_err()
+            .contains("can not be a directory"));
+    }
+}
