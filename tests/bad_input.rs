@@ -57,7 +57,7 @@ fn load_errors_exit_1_before_any_host_is_contacted() {
     let cases: &[(&str, &[&str])] = &[
         (
             "malformed_yaml.yml",
-            &["malformed_yaml.yml:6:", "invalid YAML", "help:"],
+            &["malformed_yaml.yml:6:", "YAML parsing failed", "help:"],
         ),
         (
             "unknown_module.yml",

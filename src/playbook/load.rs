@@ -44,6 +44,10 @@ const PLAY_KEYS: &[&str] = &[
     "max_fail_percentage",
     "debugger",
     "serial",
+    // The old name of `remote_user`.
+    "user",
+    // Only empty (see `load_play`).
+    "vars_prompt",
 ];
 
 /// Play keywords of Ansible's that rprov does not carry out: refused with a
@@ -51,7 +55,6 @@ const PLAY_KEYS: &[&str] = &[
 const UNSUPPORTED_PLAY_KEYS: &[&str] = &[
     "throttle",
     "timeout",
-    "vars_prompt",
     "port",
     "gather_subset",
     "gather_timeout",
@@ -302,6 +305,19 @@ fn load_plays(
         )
         .with_hint("start each play with `- hosts: ...`"));
     };
+    if items.is_empty() && depth == 0 {
+        // ansible-core's words, which scripts grep for.
+        return Err(LoadError::new(
+            doc.origin(&doc.root),
+            format!(
+                "A playbook must contain at least one play: {}",
+                std::path::absolute(path)
+                    .unwrap_or_else(|_| path.to_path_buf())
+                    .display()
+            ),
+        )
+        .with_hint("start each play with `- hosts: ...`"));
+    }
     for item in items {
         if let Some(inc) = item
             .get("import_playbook")
@@ -328,6 +344,86 @@ fn load_plays(
         plays.push(load_play(&doc, item, playbook_dir, import, cx)?);
     }
     Ok(())
+}
+
+/// `vars_prompt`: rprov asks nothing, so only an empty one (`null`, `[]`)
+/// is taken; entries are checked as ansible-core checks them, then refused.
+fn vars_prompt(doc: &Document, node: &Node) -> Result<(), LoadError> {
+    let Some(n) = node.get("vars_prompt").filter(|n| !n.is_null()) else {
+        return Ok(());
+    };
+    let entries = match &n.value {
+        Value::Seq(items) => items.as_slice(),
+        _ => std::slice::from_ref(n),
+    };
+    const KEYS: &[&str] = &[
+        "name",
+        "prompt",
+        "default",
+        "private",
+        "confirm",
+        "encrypt",
+        "salt_size",
+        "salt",
+        "unsafe",
+    ];
+    for e in entries {
+        let Some(map) = e.as_map() else {
+            return Err(LoadError::new(
+                doc.origin(e),
+                "Invalid vars_prompt data structure, missing 'name' key",
+            ));
+        };
+        if e.get("name").is_none() {
+            return Err(LoadError::new(
+                doc.origin(e),
+                "Invalid vars_prompt data structure, missing 'name' key",
+            )
+            .with_hint("give each prompt a `name:`, the variable it sets"));
+        }
+        if let Some((k, _)) = map
+            .iter()
+            .find(|(k, _)| !KEYS.contains(&k.key_string().as_str()))
+        {
+            return Err(LoadError::new(
+                doc.origin(k),
+                format!(
+                    "Invalid vars_prompt data structure, found unsupported key '{}'",
+                    k.key_string()
+                ),
+            ));
+        }
+    }
+    match entries.first() {
+        None => Ok(()),
+        Some(first) => Err(LoadError::new(
+            doc.origin(first),
+            "the play keyword `vars_prompt` is not supported by rprov: it never prompts",
+        )
+        .with_hint("pass the values with -e instead (`-e name=value`)")),
+    }
+}
+
+/// A play's task section that is neither a list nor empty, refused in
+/// ansible-core's words (its `load_list_of_blocks` assertion).
+fn malformed_section(doc: &Document, n: &Node, key: &str) -> Result<(), LoadError> {
+    if n.is_null() || n.as_seq().is_some() {
+        return Ok(());
+    }
+    let (shown, class) = match &n.value {
+        Value::Int(i) => (i.to_string(), "int"),
+        Value::Float(f) => (f.to_string(), "float"),
+        Value::Bool(b) => (if *b { "True" } else { "False" }.to_string(), "bool"),
+        Value::Str(s) => (s.clone(), "str"),
+        _ => (n.to_json().to_string(), "dict"),
+    };
+    Err(LoadError::new(
+        doc.origin(n),
+        format!(
+            "A malformed block was encountered while loading {key}: {shown} should be a list or None but is <class '{class}'>"
+        ),
+    )
+    .with_hint("each task starts with `- name: ...` at the same indentation"))
 }
 
 fn load_play(
@@ -367,6 +463,15 @@ fn load_play(
             );
         }
     }
+    // `user` is the old name of `remote_user`; both is an error, as in
+    // ansible-core.
+    if let (Some(_), Some(u)) = (node.get("remote_user"), node.get("user")) {
+        return Err(LoadError::new(
+            doc.origin(u),
+            "both 'user' and 'remote_user' are set for this play. The use of 'user' is deprecated, and should be removed",
+        ));
+    }
+    vars_prompt(doc, node)?;
     // `hosts: "{{ targets }}"` is rendered when the play starts (see
     // `deferred`); until then the play's pattern is the template text.
     let mut hosts_template = None;
@@ -377,6 +482,13 @@ fn load_play(
             text.to_string()
         }
         Some(h) => match comma_list(h) {
+            Some(list) if list.is_empty() => {
+                return Err(LoadError::new(
+                    doc.origin(h),
+                    "Hosts list cannot be empty. Please check your playbook",
+                )
+                .with_hint("name the hosts or groups the play runs on, e.g. `hosts: all`"))
+            }
             Some(list) => list.join(":"),
             None => {
                 return Err(LoadError::new(
@@ -418,6 +530,7 @@ fn load_play(
     vars.extend(import.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
     let remote_user = node
         .get("remote_user")
+        .or_else(|| node.get("user"))
         .and_then(scalar_string)
         .or_else(|| cx.opts.remote_user.clone());
     let connection = connection_keyword(doc, node)?;
@@ -493,8 +606,12 @@ fn load_play(
     super::keywords::check_become_method(doc, node)?;
     let vars_files = match node.get("vars_files") {
         None => Vec::new(),
+        // `vars_files: null` is none, and one file name is a list of one,
+        // as ansible-core takes them.
+        Some(n) if n.is_null() => Vec::new(),
         Some(n) => {
-            let Some(items) = n.as_seq() else {
+            let one = std::slice::from_ref(n);
+            let Some(items) = n.as_seq().or(n.as_str().map(|_| one)) else {
                 return Err(LoadError::new(
                     doc.origin(n),
                     "`vars_files` must be a list of files",
@@ -582,7 +699,10 @@ fn load_play(
     };
     let list = |key: &str| -> Result<Vec<Task>, LoadError> {
         match node.get(key) {
-            Some(n) => parse_task_list(doc, n, &scope),
+            Some(n) => {
+                malformed_section(doc, n, key)?;
+                parse_task_list(doc, n, &scope)
+            }
             None => Ok(Vec::new()),
         }
     };
@@ -592,11 +712,24 @@ fn load_play(
     }
     let pre_tasks = list("pre_tasks")?;
     let mut main = Vec::new();
-    if let Some(r) = node.get("roles") {
+    // `roles: null` is no roles, as in ansible-core.
+    if let Some(r) = node.get("roles").filter(|r| !r.is_null()) {
         let Some(items) = r.as_seq() else {
-            return Err(LoadError::new(doc.origin(r), "`roles` must be a list"));
+            // ansible-core's words, which scripts grep for.
+            return Err(LoadError::new(
+                doc.origin(r),
+                "A malformed role declaration was encountered.",
+            )
+            .with_hint("`roles` is a list of role names or `- role: name` entries"));
         };
         for item in items {
+            if let Some(name) = item.as_str().filter(|n| n.contains(',')) {
+                return Err(LoadError::new(
+                    doc.origin(item),
+                    format!("Invalid old style role requirement: {name}"),
+                )
+                .with_hint("name one role per entry; give its parameters as `- role: name` with keys beside it"));
+            }
             if let Some(applied) = roles.load(doc, item, &inherited, 0)? {
                 main.extend(applied.tasks);
             }
@@ -614,7 +747,10 @@ fn load_play(
         ..scope.clone()
     };
     let play_handlers = match node.get("handlers") {
-        Some(n) => parse_task_list(doc, n, &handler_scope)?,
+        Some(n) => {
+            malformed_section(doc, n, "handlers")?;
+            parse_task_list(doc, n, &handler_scope)?
+        }
         None => Vec::new(),
     };
     let (instances, mut handlers) = roles.finish();
@@ -630,6 +766,7 @@ fn load_play(
         become_,
         become_user,
         become_method,
+        ignore_unreachable: inherited.ignore_unreachable.unwrap_or(false),
         remote_user,
         connection,
         gather_facts,

@@ -86,6 +86,9 @@ pub struct Play {
     pub become_user: Option<String>,
     /// `become_method` of the play: sudo or su.
     pub become_method: Option<String>,
+    /// `ignore_unreachable` of the play (literal): gathering facts from a
+    /// host that cannot be reached is ignored too, as in ansible-core.
+    pub ignore_unreachable: bool,
     /// The `remote_user` keyword: the login when no `ansible_user` variable
     /// (from any layer) names one, as in Ansible.
     pub remote_user: Option<String>,

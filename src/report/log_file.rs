@@ -55,24 +55,62 @@ impl LogFile {
         })
     }
 
-    /// Appends one message (colours removed, leading line breaks dropped).
+    /// Appends what was shown (colours removed, leading line breaks
+    /// dropped): one record per message, as ansible-core displays them one
+    /// at a time where rprov may print a banner and a result together.
     pub fn write(&self, level: Level, text: &str) {
         let plain = console::strip_ansi_codes(text);
-        let body = plain.trim_start_matches('\n');
-        if body.trim().is_empty() {
-            return;
+        let mut records: Vec<String> = Vec::new();
+        for line in plain.split_inclusive('\n') {
+            match records.last_mut() {
+                Some(last) if !starts_message(line) => last.push_str(line),
+                _ => records.push(line.to_string()),
+            }
         }
         let word = match level {
             Level::Info => "INFO",
             Level::Warning => "WARNING",
             Level::Error => "ERROR",
         };
-        let newline = if body.ends_with('\n') { "" } else { "\n" };
-        let record = format!("{} {} {word}| {body}{newline}", now(), self.who);
+        let mut out = String::new();
+        for r in &records {
+            let body = r.trim_start_matches('\n');
+            if body.trim().is_empty() {
+                continue;
+            }
+            let newline = if body.ends_with('\n') { "" } else { "\n" };
+            out.push_str(&format!("{} {} {word}| {body}{newline}", now(), self.who));
+        }
+        if out.is_empty() {
+            return;
+        }
         if let Ok(mut f) = self.file.lock() {
-            let _ = f.write_all(record.as_bytes());
+            let _ = f.write_all(out.as_bytes());
         }
     }
+}
+
+/// Whether `line` opens a message of its own in ansible-core's output: a
+/// banner, a host's result, a warning, a recap line.
+fn starts_message(line: &str) -> bool {
+    const STARTS: &[&str] = &[
+        "PLAY [",
+        "PLAY RECAP",
+        "TASK [",
+        "RUNNING HANDLER [",
+        "ok: [",
+        "changed: [",
+        "skipping: [",
+        "fatal: [",
+        "failed: [",
+        "included: ",
+        "...ignoring",
+        "[WARNING]",
+        "[ERROR]",
+        "[DEPRECATION WARNING]",
+        "<",
+    ];
+    STARTS.iter().any(|s| line.starts_with(s)) || line.contains(" : ok=")
 }
 
 /// The level of a message for stderr, from how it starts.
@@ -90,10 +128,20 @@ pub fn level_of(text: &str) -> Level {
 
 /// Who runs this, as Python's `getpass.getuser()` finds it.
 fn user() -> String {
+    let uid = rustix::process::getuid().as_raw();
     ["LOGNAME", "USER", "LNAME", "USERNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
-        .unwrap_or_else(|| format!("uid={}", rustix::process::getuid().as_raw()))
+        .or_else(|| {
+            // `pwd.getpwuid`: the name of this uid in /etc/passwd.
+            let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+            passwd.lines().find_map(|l| {
+                let mut f = l.split(':');
+                let name = f.next()?;
+                (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("uid={uid}"))
 }
 
 /// `2026-12-05 05:54:03,094`.
@@ -118,7 +166,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
         let log = LogFile::open(&path, 0).unwrap();
-        log.write(Level::Info, "\nTASK [x] ****\n");
+        log.write(
+            Level::Info,
+            "\nTASK [x] ****\nok: [h] => {\n    \"a\": 1\n}\n",
+        );
         log.write(
             level_of("[WARNING]: careful\n"),
             "[WARNING]: careful\nsecond line\n",
@@ -126,17 +177,22 @@ mod tests {
         log.write(Level::Info, "\n");
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines.len(), 6, "{text}");
         let pid = format!(" p={} u=", std::process::id());
         assert!(
             lines[0].contains(&pid) && lines[0].ends_with(" n=ansible INFO| TASK [x] ****"),
             "{text}"
         );
         assert!(
-            lines[1].ends_with(" n=ansible WARNING| [WARNING]: careful"),
+            lines[1].ends_with(" n=ansible INFO| ok: [h] => {"),
             "{text}"
         );
-        assert_eq!(lines[2], "second line");
+        assert_eq!(lines[2..4], ["    \"a\": 1", "}"]);
+        assert!(
+            lines[4].ends_with(" n=ansible WARNING| [WARNING]: careful"),
+            "{text}"
+        );
+        assert_eq!(lines[5], "second line");
         // `2026-12-05 05:54:03,094 `: the date, the time and milliseconds.
         assert_eq!(lines[0].as_bytes()[10], b' ');
         assert_eq!(lines[0].as_bytes()[19], b',');

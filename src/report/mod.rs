@@ -614,6 +614,20 @@ impl Reporter {
 
     /// A host that could not be reached: a host error, in ansible-core's
     /// words under `--output ansible`.
+    /// `host` could not be reached for facts, and the play's
+    /// `ignore_unreachable` keeps it in the play.
+    pub fn unreachable_ignored(&self, host: &str, msg: &str) {
+        match self.format {
+            Format::Ansible => {
+                let text = ansible::unreachable(host, msg) + "...ignoring\n";
+                self.emit(&self.redact(&text));
+            }
+            Format::Human | Format::Json => {
+                self.host_error(host, &format!("{msg} (ignored: ignore_unreachable)"))
+            }
+        }
+    }
+
     pub fn unreachable(&self, host: &str, msg: &str) {
         match self.format {
             Format::Ansible => self.emit(&self.redact(&ansible::unreachable(host, msg))),

@@ -306,10 +306,16 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Document, LoadError> {
                 .location()
                 .map(|l| (l.line() as u32, l.column() as u32))
                 .unwrap_or((0, 0));
-            let message = rprov_inventory::yaml_error_message(&err);
+            let message = match ends_before(text, line, col) {
+                // PyYAML's words for text after a complete document (`{ }}`).
+                true => "Did not find expected <document start>; the document ends before this, \
+                         so what follows is left over (a stray bracket, or text that belongs inside it)"
+                    .to_string(),
+                false => rprov_inventory::yaml_error_message(&err),
+            };
             let e = LoadError::new(
                 Origin::new(path, line, col),
-                format!("invalid YAML: {message}"),
+                format!("YAML parsing failed: {message}"),
             );
             // The new messages say what to do; a syntax error gets the usual advice.
             Err(if message.contains(';') {
@@ -319,6 +325,38 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Document, LoadError> {
             })
         }
     }
+}
+
+/// Whether the text before `line`:`col` is a whole YAML document of its
+/// own (a mapping or list, closed): then the error at that point is text
+/// after the document's end, not a broken value.
+fn ends_before(text: &str, line: u32, col: u32) -> bool {
+    if line == 0 {
+        return false;
+    }
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line as usize {
+            let within: usize = l
+                .char_indices()
+                .nth((col as usize).saturating_sub(1))
+                .map_or(l.len(), |(b, _)| b);
+            offset += within;
+            break;
+        }
+        offset += l.len();
+    }
+    let head = &text[..offset.min(text.len())];
+    if head.trim().is_empty() || text[offset.min(text.len())..].trim().is_empty() {
+        return false;
+    }
+    matches!(
+        serde_saphyr::from_str_with_options::<Node>(head, options(head)),
+        Ok(Node {
+            value: Value::Map(_) | Value::Seq(_),
+            ..
+        })
+    )
 }
 
 /// Reads and parses a YAML file.
@@ -448,6 +486,25 @@ mod tests {
             root.get("c").unwrap().as_str().unwrap(),
             "line one\n  indented %i ${X}\n\nlast\n"
         );
+    }
+
+    /// Text after a complete document is PyYAML's "Did not find expected
+    /// <document start>", as ansible-core reports it (its dataloader target).
+    #[test]
+    fn text_after_the_document_is_reported_as_ansible_core_does() {
+        let err = parse_str("{ }}\n", Path::new("bad.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "bad.json:1:4: YAML parsing failed: Did not find expected <document start>"
+            ),
+            "{err}"
+        );
+        let err = parse_str("a: [1, 2\n", Path::new("b.yml"))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("document start"), "{err}");
     }
 
     #[test]

@@ -364,7 +364,7 @@ fn ini_errors_name_file_and_line() {
 fn yaml_errors_name_file_line_and_column() {
     let e = yaml_err("all:\n  hosts:\n    h1: [1,\n");
     assert!(
-        e.starts_with("inventory/hosts.yml:3:9: invalid YAML: unclosed bracket"),
+        e.starts_with("inventory/hosts.yml:3:9: YAML parsing failed: unclosed bracket"),
         "{e}"
     );
     let e = yaml_err("all:\n  hosts:\n   web[01:]:\n");
@@ -423,7 +423,7 @@ fn vars_dir_errors() {
     let e = Inventory::load(&inv_path).unwrap_err().to_string();
     assert!(
         e.starts_with(&format!(
-            "{}:2:4: invalid YAML",
+            "{}:2:4: YAML parsing failed",
             dir.path().join("group_vars/web.yml").display()
         )),
         "{e}"

@@ -92,7 +92,7 @@ pub(crate) fn parse_value(text: &str, path: &Path) -> Result<Option<Value>, Inve
                 line: loc.map(|l| l.line() as usize).unwrap_or(1),
                 column: loc.map(|l| l.column() as usize),
             },
-            message: format!("invalid YAML: {message}"),
+            message: format!("YAML parsing failed: {message}"),
             hint: String::new(),
         }
     })
