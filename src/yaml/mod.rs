@@ -328,8 +328,8 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Document, LoadError> {
 }
 
 /// Whether the text before `line`:`col` is a whole YAML document of its
-/// own (a mapping or list, closed): then the error at that point is text
-/// after the document's end, not a broken value.
+/// own (a flow mapping or list, closed): then the error at that point is
+/// text after the document's end, not a broken value.
 fn ends_before(text: &str, line: u32, col: u32) -> bool {
     if line == 0 {
         return false;
@@ -347,7 +347,10 @@ fn ends_before(text: &str, line: u32, col: u32) -> bool {
         offset += l.len();
     }
     let head = &text[..offset.min(text.len())];
-    if head.trim().is_empty() || text[offset.min(text.len())..].trim().is_empty() {
+    // Only a document that is one flow collection (`{ … }`, `[ … ]`) ends
+    // where the parser stopped; an error inside a block mapping leaves a
+    // head that parses too, but is no whole document.
+    if !head.trim_end().ends_with(['}', ']']) || text[offset.min(text.len())..].trim().is_empty() {
         return false;
     }
     matches!(

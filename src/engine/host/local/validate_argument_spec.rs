@@ -536,7 +536,7 @@ mod tests {
                 "argument 'flag' is of type str and we were unable to convert to bool: The value 'maybe' is not a valid boolean. Valid booleans include: 'y', 'yes', 'on', '1', 'true', 't', 1, 1.0, True, 'n', 'no', 'off', '0', 'false', 'f', 0, 0.0, False",
                 "Elements value for option 'names' is of type str and we were unable to convert to int: \"'x'\" cannot be converted to an int",
                 "missing required arguments: host found in site",
-                "site.other. Supported parameters include: flag, names, site.",
+                "site.other. Supported parameters include: host, tls.",
             ]
         );
         assert!(errors(
