@@ -394,10 +394,14 @@ fn vars_prompt(doc: &Document, node: &Node) -> Result<(), LoadError> {
             ));
         }
     }
+    let key = node
+        .as_map()
+        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("vars_prompt")))
+        .map_or(n, |(k, _)| k);
     match entries.first() {
         None => Ok(()),
-        Some(first) => Err(LoadError::new(
-            doc.origin(first),
+        Some(_) => Err(LoadError::new(
+            doc.origin(key),
             "the play keyword `vars_prompt` is not supported by rprov: it never prompts",
         )
         .with_hint("pass the values with -e instead (`-e name=value`)")),

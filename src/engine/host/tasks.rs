@@ -207,7 +207,11 @@ impl HostRunner {
                 Some(_) => None,
                 None => self.when_outcome(task, extra.unwrap_or(&Vars::new())),
             };
-            let o = o.unwrap_or_else(|| ItemOutcome::failed(msg.clone()));
+            let o = o.unwrap_or_else(|| {
+                let mut o = ItemOutcome::failed(msg.clone());
+                o.result.insert("changed".into(), json!(false));
+                o
+            });
             return self.finish_task(task, &name, o, extra, started);
         }
         if let Some(control) = local::control(&task.module) {
