@@ -511,11 +511,12 @@ impl Reporter {
             Format::Ansible => "[WARNING]:",
             Format::Human | Format::Json => "warning:",
         };
-        let label = if self.color {
-            style(word).yellow().to_string()
-        } else {
-            word.to_string()
-        };
+        self.labelled(style(word).yellow(), msg);
+    }
+
+    /// `msg` on stderr after `label`, coloured when the terminal is.
+    fn labelled(&self, label: console::StyledObject<&str>, msg: &str) {
+        let label = label.force_styling(self.color);
         self.to_stderr(&format!("{label} {msg}\n"));
     }
 
@@ -526,12 +527,7 @@ impl Reporter {
             Format::Ansible => "[DEPRECATION WARNING]:",
             Format::Human | Format::Json => "deprecated:",
         };
-        let label = if self.color {
-            style(word).magenta().to_string()
-        } else {
-            word.to_string()
-        };
-        self.to_stderr(&format!("{label} {msg}\n"));
+        self.labelled(style(word).magenta(), msg);
     }
 
     /// An error that does not stop the run nor change its exit status (as

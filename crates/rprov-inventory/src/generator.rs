@@ -97,20 +97,7 @@ pub(crate) fn parse(
             ))
         }
     };
-    let parents = match hosts.get("parents") {
-        None | Some(Value::Null) => &[][..],
-        Some(Value::Array(p)) => p.as_slice(),
-        Some(other) => {
-            return Err(g.err(
-                "parents",
-                format!(
-                    "`parents` must be a list, found {}",
-                    crate::yaml::kind(other)
-                ),
-                "write parents as a list of `- name: ...` entries",
-            ))
-        }
-    };
+    let parents = g.parents(hosts.get("parents"), "`parents`")?;
     // itertools.product: the last layer varies fastest; a layer without
     // values makes no combination at all.
     let total: usize = values.iter().map(|(_, v)| v.len()).product();
@@ -139,6 +126,23 @@ pub(crate) fn parse(
 impl Generator<'_> {
     fn err(&self, key: &str, message: String, hint: &str) -> InventoryError {
         InventoryError::parse(self.path, find_line(self.text, key), message, hint)
+    }
+
+    /// The `parents` list of `whose` (none when unset).
+    fn parents<'v>(
+        &self,
+        value: Option<&'v Value>,
+        whose: &str,
+    ) -> Result<&'v [Value], InventoryError> {
+        match value {
+            None | Some(Value::Null) => Ok(&[]),
+            Some(Value::Array(p)) => Ok(p.as_slice()),
+            Some(other) => Err(self.err(
+                "parents",
+                format!("{whose} must be a list, found {}", crate::yaml::kind(other)),
+                "write parents as a list of `- name: ...` entries",
+            )),
+        }
     }
 
     /// A name template rendered with the layer values, as text.
@@ -232,20 +236,7 @@ impl Generator<'_> {
             } else {
                 data.add_host(child, Some(&group), None);
             }
-            let grand = match parent.get("parents") {
-                None | Some(Value::Null) => &[][..],
-                Some(Value::Array(p)) => p.as_slice(),
-                Some(other) => {
-                    return Err(self.err(
-                        "parents",
-                        format!(
-                            "`parents` of '{group}' must be a list, found {}",
-                            crate::yaml::kind(other)
-                        ),
-                        "write parents as a list of `- name: ...` entries",
-                    ))
-                }
-            };
+            let grand = self.parents(parent.get("parents"), &format!("`parents` of '{group}'"))?;
             self.add_parents(data, &group, grand, ctx, depth + 1)?;
         }
         Ok(())
