@@ -209,17 +209,14 @@ fn connection_defaults(
     out
 }
 
-fn load_inventory(
-    path: &Path,
-    vault: Option<&dyn rprov_inventory::VaultDecrypt>,
-) -> Result<Inventory> {
+fn load_inventory(path: &Path, opts: rprov_inventory::LoadOptions<'_>) -> Result<Inventory> {
     if let Some(list) = path.to_str().filter(|s| Inventory::is_host_list(s)) {
         return Ok(Inventory::from_host_list(list));
     }
     if !path.exists() {
         bail!("inventory {} not found\n  = help: pass an Ansible INI or YAML inventory with -i (e.g. -i inventory/hosts.ini), or the hosts themselves with a comma (e.g. -i web1,web2 or -i web1,)", path.display());
     }
-    Inventory::load_with(path, vault).map_err(|e| anyhow::anyhow!("{e}"))
+    Inventory::load_opts(path, opts).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Hosts matched by `pattern`, or none (Ansible skips a play whose pattern matches nothing).
@@ -263,13 +260,43 @@ const NO_INVENTORY: &str = "No inventory was parsed, only implicit localhost is 
 
 /// The inventory at `path`, or, without one, an empty inventory: only the
 /// implicit `localhost` (see [`inventory_path`]), with ansible-core's warning.
+/// rprov's templates for inventory plugins that have them (`generator`).
+struct InventoryTemplates(rprov_template::Templater);
+
+impl rprov_inventory::Render for InventoryTemplates {
+    fn render(
+        &self,
+        template: &str,
+        vars: &serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        self.0.render_str(template, vars).map_err(|e| e.message)
+    }
+}
+
+/// The inventory at `path` (with its warnings given to `warn`), or with
+/// none only the implicit localhost.
 fn open_inventory(
     path: Option<&Path>,
     vault: Option<&dyn rprov_inventory::VaultDecrypt>,
-    warn: impl FnOnce(&str),
+    cfg: &AnsibleConfig,
+    warn: impl Fn(&str),
 ) -> Result<Inventory> {
     match path {
-        Some(p) => load_inventory(p, vault),
+        Some(p) => {
+            let render = InventoryTemplates(rprov_template::Templater::new());
+            let opts = rprov_inventory::LoadOptions {
+                render: Some(&render),
+                vault,
+                group_chars: cfg
+                    .group_chars
+                    .as_ref()
+                    .map(|s| s.value)
+                    .unwrap_or_default(),
+            };
+            let inv = load_inventory(p, opts)?;
+            inv.warnings().iter().for_each(|w| warn(w));
+            Ok(inv)
+        }
         None => {
             warn(NO_INVENTORY);
             Ok(Inventory::from_host_list(""))
@@ -349,7 +376,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         crate::modules::ansible_fallback::set_python(p.clone());
     }
     let cfg = load_config()?;
-    let reporter = Arc::new(Reporter::new(
+    let mut reporter = Reporter::new(
         match args.output {
             OutputFormat::Human => Format::Human,
             OutputFormat::Json => Format::Json,
@@ -357,7 +384,28 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         },
         args.verbose,
         args.diff || args.check,
-    ));
+    );
+    // `log_path`: a file that gets the output too; one that cannot be
+    // opened is a warning, as in ansible-core, and the run goes on.
+    let mut log_problem = None;
+    if let Some(path) = cfg
+        .log_path
+        .as_ref()
+        .filter(|s| !s.value.as_os_str().is_empty())
+    {
+        let level = cfg
+            .log_verbosity
+            .as_ref()
+            .map_or(0, |s| s.value.clamp(0, 9) as u8);
+        match crate::report::log_file::LogFile::open(&path.value, level.max(args.verbose)) {
+            Ok(log) => reporter = reporter.with_log(log),
+            Err(why) => log_problem = Some(why),
+        }
+    }
+    let reporter = Arc::new(reporter);
+    if let Some(why) = log_problem {
+        reporter.warn(&why);
+    }
     if args.verbose > 0 {
         reporter.note(&match &cfg.file {
             Some(f) => format!("Using {} as config file", f.display()),
@@ -366,6 +414,12 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     }
     for w in &cfg.warnings {
         reporter.warn(w);
+    }
+    let filters = cfg.plugin_filters_cfg.as_ref().map(|s| s.value.as_path());
+    if let Some(rejected) =
+        crate::ansible_cfg::plugin_filters::load(filters, &mut |w| reporter.warn(&w))?
+    {
+        crate::modules::set_rejected(rejected);
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let mut load_options = cfg.load_options(home.as_deref());
@@ -386,7 +440,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     let vault_password = vault_password(args.vault_password_file.as_deref(), &cfg)?;
     // group_vars/ and host_vars/ may hold vault files and `!vault` values.
     let vault = crate::varsfile::InventoryVault::new(vault_password.as_deref());
-    let mut inventory = open_inventory(inventory_file.as_deref(), Some(&vault), |w| {
+    let mut inventory = open_inventory(inventory_file.as_deref(), Some(&vault), &cfg, |w| {
         reporter.warn(w)
     })?;
     // `!vault` values in the playbook and its roles are opened as it loads.
@@ -404,6 +458,14 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     }
     for w in &playbook.warnings {
         reporter.warn(w);
+    }
+    if cfg.deprecation_warnings.as_ref().is_none_or(|s| s.value) {
+        for (i, d) in playbook.deprecations.iter().enumerate() {
+            if i == 0 {
+                reporter.warn("Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.");
+            }
+            reporter.deprecation(d);
+        }
     }
     let inv_dir = inventory_file
         .as_deref()
@@ -606,6 +668,12 @@ fn check_connection_vars(
         vars.retain(|_, v| !v.as_str().is_some_and(rprov_template::is_template));
         if let Err(e) = rprov_inventory::ConnectionVars::from_vars(host, &vars) {
             let var = match &e {
+                // A connection plugin rprov lacks makes the host unreachable
+                // when a task needs it (`TargetKind::Unsupported`), as
+                // ansible-core fails such a host at run time.
+                InventoryError::ConnectionVar { var, .. } if var == "ansible_connection" => {
+                    continue
+                }
                 InventoryError::ConnectionVar { var, .. } => var.as_str(),
                 _ => "it",
             };
@@ -685,7 +753,7 @@ fn inventory(args: InventoryArgs) -> Result<Outcome> {
     let decrypt = password
         .is_some()
         .then_some(&vault as &dyn rprov_inventory::VaultDecrypt);
-    let mut inv = open_inventory(inventory_file.as_deref(), decrypt, |w| {
+    let mut inv = open_inventory(inventory_file.as_deref(), decrypt, &cfg, |w| {
         eprintln!("warning: {w}")
     })?;
     if let Some(pb) = &args.playbook {

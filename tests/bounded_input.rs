@@ -280,21 +280,21 @@ fn yaml_mistakes_read_as_advice_not_as_library_internals() {
     run.expect_code(1);
     assert_says(
         &run,
-        &["play.yml:4:1: invalid YAML: a second YAML document starts here (after a `---` line); rprov reads one document per file: remove the `---` or move what follows to a file of its own"],
+        &["play.yml:4:1: YAML parsing failed: a second YAML document starts here (after a `---` line); rprov reads one document per file: remove the `---` or move what follows to a file of its own"],
     );
     let dup = "- hosts: all\n  gather_facts: no\n  tasks:\n    - name: a\n      name: b\n      debug: msg=x\n";
     let run = run_play(&local_case(dup, &[]), &[]);
     run.expect_code(1);
     assert_says(
         &run,
-        &["play.yml:5:7: invalid YAML: `name` is set twice in the same mapping; remove one of them (this is the second)"],
+        &["play.yml:5:7: YAML parsing failed: `name` is set twice in the same mapping; remove one of them (this is the second)"],
     );
     let work = local_case(DEBUG_PLAY, &[("hosts.yml", "all:\n  hosts:\n    ~:\n")]);
     let run = apply(work.path(), "hosts.yml", "play.yml", &[]);
     run.expect_code(1);
     assert_says(
         &run,
-        &["hosts.yml:3:5: invalid YAML: an empty (null) key or name here; write a name, or quote it (`\"~\"`, `\"null\"`) if that is the name you mean"],
+        &["hosts.yml:3:5: YAML parsing failed: an empty (null) key or name here; write a name, or quote it (`\"~\"`, `\"null\"`) if that is the name you mean"],
     );
     let all = run.all();
     assert!(!all.contains("Option<String>"), "{}", run.dump());

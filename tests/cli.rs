@@ -558,6 +558,53 @@ fn templated_order_and_strategy_are_rendered_with_the_plays_vars() {
     assert!(seen().is_empty(), "a play that does not load runs nothing");
 }
 
+/// `hosts:` written as a template takes its pattern from `-e` or the play's
+/// vars when the play starts: a string (digits too) or a list of patterns,
+/// as in ansible-core's hosts_field target.
+#[test]
+fn templated_hosts_are_rendered_with_extra_vars_and_play_vars() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("hosts"),
+        "[all:vars]\nansible_connection=local\n[g]\n42\nb\nc\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("site.yml"),
+        format!(
+            "- hosts: \"{{{{ target }}}}\"\n  gather_facts: false\n  vars:\n    mine: [b, c]\n  tasks:\n    - shell: echo {{{{ inventory_hostname }}}} >> {}\n",
+            w.join("seen").display()
+        ),
+    )
+    .expect("write");
+    let seen = |extra: &str| {
+        common::rprov(
+            w,
+            [
+                "apply", "-i", "hosts", "--forks", "1", "site.yml", "-e", extra,
+            ],
+        )
+        .expect_code(0);
+        let text = std::fs::read_to_string(w.join("seen")).unwrap_or_default();
+        let _ = std::fs::remove_file(w.join("seen"));
+        let mut hosts: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+        hosts.sort();
+        hosts
+    };
+    assert_eq!(seen("target=42"), ["42"]);
+    assert_eq!(seen(r#"{"target": 42}"#), ["42"]);
+    assert_eq!(seen(r#"{"target": ["42", "c"]}"#), ["42", "c"]);
+    assert_eq!(seen("target={{ mine }}"), ["b", "c"]);
+    let run = common::rprov(w, ["apply", "-i", "hosts", "site.yml"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("cannot render `hosts`"),
+        "{}",
+        run.dump()
+    );
+}
+
 /// `throttle:` written as a template is rendered on each host when the
 /// task starts, as ansible-core's strategies do; a value that is not a
 /// whole number, or does not render, fails the task in ansible-core's words.
@@ -722,4 +769,201 @@ fn end_play_and_end_batch_end_the_play_or_batch_for_every_host() {
         "{}",
         run.dump()
     );
+}
+
+/// Playbook shapes ansible-core refuses when it loads them are refused in
+/// its words, which scripts grep for (its `playbook` target); the empty
+/// forms it takes (`roles: null`, `vars_files: null`, one `vars_files`
+/// name, `vars_prompt: null`) load, and `user` is `remote_user`.
+#[test]
+fn playbook_shapes_are_checked_as_ansible_core_checks_them() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(w.join("some_vars.yml"), "a_variable: yep\n").expect("write");
+    let refused: &[(&str, &str)] = &[
+        ("[]\n", "A playbook must contain at least one play"),
+        (
+            "- hosts: []\n  tasks: []\n",
+            "Hosts list cannot be empty. Please check your playbook",
+        ),
+        (
+            "- hosts: localhost\n  tasks: 123\n",
+            "A malformed block was encountered while loading tasks: 123 should be a list or None",
+        ),
+        (
+            "- hosts: localhost\n  pre_tasks: 123\n",
+            "A malformed block was encountered while loading pre_tasks",
+        ),
+        (
+            "- hosts: localhost\n  roles: 123\n",
+            "A malformed role declaration was encountered.",
+        ),
+        (
+            "- hosts: localhost\n  roles:\n    - foo,bar\n",
+            "Invalid old style role requirement: foo,bar",
+        ),
+        (
+            "- hosts: localhost\n  vars_prompt:\n    - foo: bar\n",
+            "Invalid vars_prompt data structure, missing 'name' key",
+        ),
+        (
+            "- hosts: localhost\n  remote_user: a\n  user: b\n  tasks: []\n",
+            "both 'user' and 'remote_user' are set for this play.",
+        ),
+    ];
+    for (text, says) in refused {
+        std::fs::write(w.join("p.yml"), text).expect("write");
+        let run = common::rprov(w, ["apply", "-i", "localhost,", "-c", "local", "p.yml"]);
+        run.expect_code(1);
+        assert!(run.stderr.contains(says), "{text:?}\n{}", run.dump());
+        assert!(
+            run.stderr.contains("p.yml:"),
+            "{text:?}: no position\n{}",
+            run.dump()
+        );
+    }
+    std::fs::write(
+        w.join("p.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  roles: null\n  vars_prompt: null\n  vars_files: some_vars.yml\n  user: nobody\n  tasks:\n    - assert: {that: a_variable == 'yep'}\n- hosts: localhost\n  gather_facts: false\n  vars_files: null\n",
+    )
+    .expect("write");
+    common::rprov(w, ["apply", "-i", "localhost,", "-c", "local", "p.yml"]).expect_code(0);
+}
+
+/// What ansible-core checks when a task runs fails that task, where
+/// `ignore_errors` and `rescue` apply: a boolean keyword that is no boolean,
+/// `async` on an action that takes none; `become_method: su` runs where no
+/// other user is needed and fails a task that would need one.
+#[test]
+fn keywords_checked_when_the_task_runs() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(w.join("s.sh"), "#!/bin/sh\necho hi\n").expect("write");
+    std::fs::write(
+        w.join("p.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=x\n      diff: yes.\n      ignore_errors: true\n      register: bad_diff\n    - debug: msg=x\n      diff: yes.\n      when: false\n      register: skipped_diff\n    - script: s.sh\n      async: 2\n      ignore_errors: true\n      register: script_async\n    - command: echo {{ ansible_user_id | default('me') }}\n      become: true\n      become_user: \"{{ lookup('pipe', 'id -un') }}\"\n      become_method: su\n      register: same_user\n    - command: id -un\n      become: true\n      become_user: rprov-nobody-such-user\n      become_method: su\n      ignore_errors: true\n      register: other_user\n    - assert:\n        that:\n          - bad_diff is failed\n          - bad_diff.msg is contains(\"The value 'yes.' could not be converted to 'bool'.\")\n          - skipped_diff is skipped\n          - script_async is failed\n          - script_async.msg == 'This action (script) does not support async.'\n          - same_user is success\n          - other_user is failed\n          - other_user.msg is contains('become_method su')\n",
+    )
+    .expect("write");
+    let run = common::rprov(w, ["apply", "-i", "localhost,", "-c", "local", "p.yml"]);
+    run.expect_code(0);
+}
+
+/// An `ansible_connection` naming a plugin rprov lacks makes the host
+/// unreachable when it is needed, not the inventory unusable: the other
+/// hosts run, and a play's `ignore_unreachable` covers gathering its facts.
+#[test]
+fn unknown_connection_plugin_is_unreachable_at_run_time() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("hosts"),
+        "good ansible_connection=local\nodd ansible_connection=bad_plugin\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("p.yml"),
+        "- hosts: all\n  gather_facts: true\n  ignore_unreachable: true\n  tasks:\n    - ping:\n    - debug: {msg: still here}\n",
+    )
+    .expect("write");
+    let run = common::rprov(w, ["apply", "-i", "hosts", "p.yml", "--output", "ansible"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("rprov has no connection plugin `bad_plugin`"),
+        "{}",
+        run.dump()
+    );
+    assert!(run.stdout.contains("...ignoring"), "{}", run.dump());
+    assert!(run.stdout.contains("ok: [odd]"), "{}", run.dump());
+    std::fs::write(
+        w.join("p.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - ping:\n",
+    )
+    .expect("write");
+    let run = common::rprov(w, ["apply", "-i", "hosts", "p.yml"]);
+    run.expect_code(4);
+    assert!(run.all().contains("bad_plugin"), "{}", run.dump());
+}
+
+/// `log_path` gets the output in ansible-core's log format, and with
+/// `log_verbosity` 3 the `EXEC` lines that `-v` does not show; a
+/// `plugin_filters_cfg` reject list refuses a module in ansible-core's
+/// words; a `when:` written as a template gets its deprecation warning.
+#[test]
+fn log_path_plugin_filters_and_deprecations_follow_ansible_cfg() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    let log = w.join("run.log");
+    std::fs::write(
+        w.join("ansible.cfg"),
+        format!(
+            "[defaults]\nlog_path = {}\nlog_verbosity = 3\nplugin_filters_cfg = filters.yml\n",
+            log.display()
+        ),
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("filters.yml"),
+        "filter_version: '1.0'\nmodule_rejectlist:\n  - copy\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("p.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: normal task\n      ping:\n    - name: templated when\n      ping:\n      when: \"{{ 1 == 2 }}\"\n",
+    )
+    .expect("write");
+    let env = [("ANSIBLE_CONFIG", "ansible.cfg")];
+    let args = [
+        "apply",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "p.yml",
+        "-v",
+        "--output",
+        "ansible",
+    ];
+    let run = common::rprov_env(w, args, &env);
+    run.expect_code(0);
+    assert!(!run.all().contains("EXEC"), "{}", run.dump());
+    assert!(
+        run.stderr.contains(
+            "[DEPRECATION WARNING]: Conditionals should not be surrounded by templating delimiters"
+        ),
+        "{}",
+        run.dump()
+    );
+    let text = std::fs::read_to_string(&log).expect("the log file");
+    assert!(
+        text.contains(" n=ansible INFO| TASK [normal task]"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" n=ansible INFO| <localhost> EXEC /bin/sh -c"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" n=ansible INFO| [DEPRECATION WARNING]: Conditionals"),
+        "{text}"
+    );
+    std::fs::write(
+        w.join("p.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - copy: {content: x, dest: /tmp/never}\n",
+    )
+    .expect("write");
+    let run = common::rprov_env(
+        w,
+        ["apply", "-i", "localhost,", "-c", "local", "p.yml"],
+        &env,
+    );
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains(
+            "p.yml:4:7: couldn't resolve module/action 'copy'. This often indicates a misspelling"
+        ),
+        "{}",
+        run.dump()
+    );
+    assert!(run.stderr.contains("module_rejectlist"), "{}", run.dump());
 }

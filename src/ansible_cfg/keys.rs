@@ -195,6 +195,47 @@ pub const SSH_EXTRA_ARGS: Key = key(
     Kind::Str,
 );
 
+/// What loading the inventory does with group names that are no valid
+/// variable names (`never`, `ignore`, `always`, `silently`).
+pub const TRANSFORM_INVALID_GROUP_CHARS: Key = key(
+    "force_valid_group_names",
+    &[("defaults", "force_valid_group_names")],
+    &["ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS"],
+    Kind::Str,
+);
+
+/// The plugin filter file: modules no playbook may use (`plugin_filters`).
+pub const PLUGIN_FILTERS_CFG: Key = key(
+    "plugin_filters_cfg",
+    &[("defaults", "plugin_filters_cfg")],
+    &["ANSIBLE_PLUGIN_FILTERS_CFG"],
+    Kind::Path,
+);
+
+/// A file that gets the run's output too, each message with the time, the
+/// process id and the user, as ansible-core's `log_path`.
+pub const LOG_PATH: Key = key(
+    "log_path",
+    &[("defaults", "log_path")],
+    &["ANSIBLE_LOG_PATH"],
+    Kind::Path,
+);
+/// The verbosity of the `log_path` file when it is above `-v`'s.
+pub const LOG_VERBOSITY: Key = key(
+    "log_verbosity",
+    &[("defaults", "log_verbosity")],
+    &["ANSIBLE_LOG_VERBOSITY"],
+    Kind::Int,
+);
+
+/// Whether deprecation warnings are shown (ansible-core's default: yes).
+pub const DEPRECATION_WARNINGS: Key = key(
+    "deprecation_warnings",
+    &[("defaults", "deprecation_warnings")],
+    &["ANSIBLE_DEPRECATION_WARNINGS"],
+    Kind::Bool,
+);
+
 /// Every implemented setting, in the order `rprov config` lists them.
 pub const ALL: &[&Key] = &[
     &INVENTORY,
@@ -219,6 +260,11 @@ pub const ALL: &[&Key] = &[
     &SSH_ARGS,
     &SSH_COMMON_ARGS,
     &SSH_EXTRA_ARGS,
+    &TRANSFORM_INVALID_GROUP_CHARS,
+    &PLUGIN_FILTERS_CFG,
+    &LOG_PATH,
+    &LOG_VERBOSITY,
+    &DEPRECATION_WARNINGS,
 ];
 
 /// Sections that only tune Ansible itself (colours, galaxy, other connection
@@ -250,7 +296,6 @@ const INTERNAL_KEYS: &[(&str, &str)] = &[
     ("defaults", "cow_whitelist"),
     ("defaults", "cowpath"),
     ("defaults", "cowsay_enabled_stencils"),
-    ("defaults", "deprecation_warnings"),
     ("defaults", "devel_warning"),
     ("defaults", "display_args_to_stdout"),
     ("defaults", "display_ok_hosts"),

@@ -21,6 +21,7 @@
 
 pub(crate) mod ini;
 pub mod keys;
+pub mod plugin_filters;
 
 use std::path::{Path, PathBuf};
 
@@ -100,6 +101,15 @@ pub struct AnsibleConfig {
     pub ssh_args: Option<Setting<String>>,
     pub ssh_common_args: Option<Setting<String>>,
     pub ssh_extra_args: Option<Setting<String>>,
+    /// `force_valid_group_names` (`ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS`).
+    pub group_chars: Option<Setting<rprov_inventory::InvalidGroupChars>>,
+    /// `plugin_filters_cfg`: the module reject list's file.
+    pub plugin_filters_cfg: Option<Setting<PathBuf>>,
+    /// `log_path` and `log_verbosity`: the log file of the run's output.
+    pub log_path: Option<Setting<PathBuf>>,
+    pub log_verbosity: Option<Setting<i64>>,
+    /// `deprecation_warnings`: unset is yes.
+    pub deprecation_warnings: Option<Setting<bool>>,
     /// `(name, value as shown, origin)` of every setting that is set, for `rprov config`.
     pub shown: Vec<(&'static str, String, Origin)>,
     /// Keys rprov ignores although they would change behaviour, values that
@@ -186,6 +196,11 @@ impl AnsibleConfig {
         let ssh_args = r.string(&keys::SSH_ARGS)?;
         let ssh_common_args = r.string(&keys::SSH_COMMON_ARGS)?;
         let ssh_extra_args = r.string(&keys::SSH_EXTRA_ARGS)?;
+        let group_chars = r.string(&keys::TRANSFORM_INVALID_GROUP_CHARS)?;
+        let plugin_filters_cfg = r.path(&keys::PLUGIN_FILTERS_CFG)?;
+        let log_path = r.path(&keys::LOG_PATH)?;
+        let log_verbosity = r.int(&keys::LOG_VERBOSITY)?;
+        let deprecation_warnings = r.boolean(&keys::DEPRECATION_WARNINGS)?;
 
         cfg.remote_port = range(remote_port, "remote_port", 1, u16::MAX.into())?;
         cfg.forks = range(forks, "forks", 1, 10_000)?;
@@ -207,6 +222,24 @@ impl AnsibleConfig {
                     origin: s.origin,
                 })
             }
+        };
+        cfg.plugin_filters_cfg = plugin_filters_cfg;
+        cfg.log_path = log_path;
+        cfg.log_verbosity = log_verbosity;
+        cfg.deprecation_warnings = deprecation_warnings;
+        cfg.group_chars = match group_chars {
+            None => None,
+            Some(s) => match rprov_inventory::InvalidGroupChars::parse(&s.value) {
+                Some(value) => Some(Setting {
+                    value,
+                    origin: s.origin,
+                }),
+                None => bail!(
+                    "{}: force_valid_group_names is {:?}; use never, ignore, always or silently",
+                    s.origin,
+                    s.value
+                ),
+            },
         };
         cfg.inventory = inventory;
         cfg.roles_path = roles_path;

@@ -325,6 +325,24 @@ pub fn canonical_name(name: &str) -> &str {
         .unwrap_or(name)
 }
 
+/// The module reject list of the run (`plugin_filters_cfg`), set once by the CLI.
+static REJECTED: std::sync::OnceLock<crate::ansible_cfg::plugin_filters::Rejected> =
+    std::sync::OnceLock::new();
+
+/// Sets the run's module reject list. Called once, by the CLI.
+pub fn set_rejected(rejected: crate::ansible_cfg::plugin_filters::Rejected) {
+    let _ = REJECTED.set(rejected);
+}
+
+/// The filter file that rejects module `name` (short or `ansible.builtin.`
+/// name), if one does.
+pub fn rejected_by(name: &str) -> Option<&'static Path> {
+    let r = REJECTED.get()?;
+    r.modules
+        .contains(canonical_name(name))
+        .then_some(r.file.as_path())
+}
+
 pub fn spec(name: &str) -> Option<&'static ModuleSpec> {
     SPECS.iter().find(|s| s.name == name)
 }

@@ -5,7 +5,9 @@
 //! the extra vars (`-e`). So `strategy: "{{ test_strategy | default('linear') }}"`
 //! and `order: "{{ myorder }}"` take their value from `-e` or the play's
 //! `vars`. rprov renders them the same way, just before it chooses the
-//! play's hosts, and checks the value as it checks a literal one.
+//! play's hosts, and checks the value as it checks a literal one. `hosts:`
+//! itself may be a template (`hosts: "{{ targets }}"`): a string renders to a
+//! pattern, a list to a list of patterns.
 
 use crate::diag::{LoadError, Origin};
 use crate::engine::{NamesCache, Resolver};
@@ -28,7 +30,7 @@ const STRATEGIES: &[&str] = &[
 /// A play keyword written as a template.
 #[derive(Debug, Clone)]
 pub struct Deferred {
-    /// `order` or `strategy`.
+    /// `hosts`, `order` or `strategy`.
     pub key: &'static str,
     pub text: String,
     pub origin: Origin,
@@ -64,6 +66,33 @@ pub fn strategy(value: &str, origin: Origin) -> Result<(), LoadError> {
     )
 }
 
+/// The pattern of a rendered `hosts:`: a string as it is (`web,db` and
+/// `web:db` both name two), a number as its digits, a list as its items.
+fn hosts_pattern(rendered: &serde_json::Value, d: &Deferred) -> Result<String, LoadError> {
+    use serde_json::Value as J;
+    let one = |v: &J| match v {
+        J::String(s) => Some(s.trim().to_string()),
+        J::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let patterns: Option<Vec<String>> = match rendered {
+        J::Array(items) => items.iter().map(one).collect(),
+        other => one(other).map(|p| vec![p]),
+    };
+    match patterns {
+        Some(p) if p.iter().any(|s| !s.is_empty()) => Ok(p
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(",")),
+        _ => Err(LoadError::new(
+            d.origin.clone(),
+            format!("`hosts` rendered to {rendered}, which is no host pattern"),
+        )
+        .with_hint("give `hosts:` a template that renders to a pattern or a list of patterns")),
+    }
+}
+
 /// Renders the play's templated keywords with its `vars` under
 /// `extra_vars`, and sets or checks them.
 pub fn resolve(
@@ -84,6 +113,10 @@ pub fn resolve(
                     format!("cannot render `{}`: {}", d.key, e.message),
                 )
             })?;
+        if d.key == "hosts" {
+            play.hosts = hosts_pattern(&rendered, &d)?;
+            continue;
+        }
         let value = match rendered {
             serde_json::Value::String(s) => s,
             other => other.to_string(),

@@ -28,6 +28,8 @@ pub(super) struct Keywords {
     tags: Vec<String>,
     become_: Option<bool>,
     become_user: Option<String>,
+    /// `become_method`: sudo, or su (see `check_become_method`).
+    become_method: Option<String>,
     ignore_errors: Option<bool>,
     /// `ignore_errors: "{{ … }}"`: decided per host when the task ends.
     ignore_errors_template: Option<String>,
@@ -55,6 +57,9 @@ pub(super) struct Keywords {
     delegate_local: bool,
     delegate_to: Option<String>,
     module_defaults: Vec<ModuleDefaults>,
+    /// A boolean keyword whose value is no boolean (`diff: yes.`): the
+    /// task fails when it runs, in ansible-core's words (see `run_time_bool`).
+    invalid: Option<String>,
 }
 
 /// One `module_defaults` entry: the module as written, and its arguments.
@@ -154,6 +159,30 @@ const TIMEOUT_MODULES: &[&str] = &[
 /// left running on the host.
 const ASYNC_MODULES: &[&str] = &["command", "shell"];
 
+/// Modules whose ansible-core action plugin does not support `async`
+/// (`_supports_async` unset): such a task fails when it runs, where rprov
+/// refuses `async` on other modules when the playbook loads.
+const NO_ASYNC_ACTIONS: &[&str] = &[
+    "script",
+    "copy",
+    "template",
+    "assemble",
+    "fetch",
+    "unarchive",
+    "debug",
+    "assert",
+    "fail",
+    "set_fact",
+    "set_stats",
+    "pause",
+    "add_host",
+    "group_by",
+    "include_vars",
+    "reboot",
+    "wait_for_connection",
+    "validate_argument_spec",
+];
+
 /// The names `delegate_to` takes as the controller itself.
 pub use rprov_inventory::LOCALHOST;
 
@@ -171,6 +200,8 @@ impl Keywords {
             }
         };
         let bool_of = |key: &str| yes_no(doc, node, key);
+        let mut invalid = None;
+        let mut run_bool = |key: &str| run_time_bool(doc, node, key, &mut invalid);
         let list_of = |key: &str| -> Result<Vec<String>, LoadError> {
             match node.get(key) {
                 None => Ok(Vec::new()),
@@ -378,8 +409,9 @@ impl Keywords {
                     )
                 })?,
             },
-            become_: bool_of("become")?,
+            become_: run_bool("become")?,
             become_user: str_of("become_user")?,
+            become_method: str_of("become_method")?,
             ignore_errors: match node.get("ignore_errors") {
                 Some(n) if matches!(&n.value, Value::Str(s) if s.contains("{{")) => None,
                 _ => bool_of("ignore_errors")?,
@@ -398,12 +430,12 @@ impl Keywords {
                     _ => None,
                 }
             }),
-            no_log: bool_of("no_log")?,
-            diff: bool_of("diff")?,
-            check_mode: bool_of("check_mode")?,
+            no_log: run_bool("no_log")?,
+            diff: run_bool("diff")?,
+            check_mode: run_bool("check_mode")?,
             vars,
             environment: node.get("environment").map(Node::to_json),
-            any_errors_fatal: bool_of("any_errors_fatal")?,
+            any_errors_fatal: run_bool("any_errors_fatal")?,
             throttle,
             throttle_template,
             timeout,
@@ -417,6 +449,7 @@ impl Keywords {
             delegate_local,
             delegate_to,
             module_defaults: module_defaults(doc, node)?,
+            invalid,
         })
     }
 
@@ -482,6 +515,9 @@ impl Keywords {
         if self.become_user.is_some() {
             inh.become_user = self.become_user.clone();
         }
+        if self.become_method.is_some() {
+            inh.become_method = self.become_method.clone();
+        }
         for (k, v) in &self.vars {
             inh.vars.insert(k.clone(), v.clone());
         }
@@ -526,10 +562,13 @@ impl Keywords {
         }
         inh.module_defaults
             .extend(self.module_defaults.iter().cloned());
+        if self.invalid.is_some() {
+            inh.invalid = self.invalid.clone();
+        }
     }
 
     pub(super) fn into_task(
-        self,
+        mut self,
         doc: &Document,
         node: &Node,
         module: &str,
@@ -556,6 +595,14 @@ impl Keywords {
                 )
                 .with_hint("put the timeout on the commands themselves; `uri`, `wait_for` and `apt` have their own timeout arguments"));
             }
+        }
+        // ansible-core's action plugins that do not take `async` fail the
+        // task when it runs, in its words.
+        let mut invalid = self.invalid.or_else(|| inh.invalid.clone());
+        if self.async_job.is_some() && NO_ASYNC_ACTIONS.contains(&module) {
+            invalid
+                .get_or_insert_with(|| format!("This action ({module}) does not support async."));
+            self.async_job = None;
         }
         if let Some((_, at)) = &self.async_job {
             if !ASYNC_MODULES.contains(&module) {
@@ -599,6 +646,7 @@ impl Keywords {
             tags,
             become_: self.become_.or(inh.become_),
             become_user: self.become_user.or_else(|| inh.become_user.clone()),
+            become_method: self.become_method.or_else(|| inh.become_method.clone()),
             ignore_errors: match (&self.ignore_errors, &self.ignore_errors_template) {
                 (None, None) => inh.ignore_errors.unwrap_or(false),
                 (own, _) => own.unwrap_or(false),
@@ -647,6 +695,7 @@ impl Keywords {
                 .or_else(|| inh.run_once_template.clone()),
             delegate_local: self.delegate_local || inh.delegate_local,
             delegate_to: self.delegate_to.or_else(|| inh.delegate_to.clone()),
+            invalid_keyword: invalid,
             role: scope.role.clone(),
             block: None,
         })
@@ -735,6 +784,39 @@ pub fn yes_no(doc: &Document, node: &Node, key: &str) -> Result<Option<bool>, Lo
     }
 }
 
+/// A boolean task keyword: as [`yes_no`], but a value that is no boolean
+/// (`diff: yes.`, `no_log: [1]`) is no load error: ansible-core validates a
+/// task's keywords when the task runs (`post_validate`), so the task fails
+/// there, in its words, and `ignore_errors` and `rescue` apply. The first
+/// such keyword's message goes to `invalid`; the keyword counts as unset.
+fn run_time_bool(
+    doc: &Document,
+    node: &Node,
+    key: &str,
+    invalid: &mut Option<String>,
+) -> Result<Option<bool>, LoadError> {
+    let Some(n) = node.get(key) else {
+        return Ok(None);
+    };
+    match (&n.value, yes_no(doc, node, key)) {
+        (_, Ok(b)) => Ok(b),
+        (Value::Str(s), Err(e)) if s.contains("{{") => Err(e),
+        (_, Err(_)) => {
+            let shown = match &n.value {
+                Value::Str(s) => crate::modules::args::py_repr(s),
+                _ => n.to_json().to_string(),
+            };
+            invalid.get_or_insert_with(|| {
+                format!(
+                    "{}: The value {shown} could not be converted to 'bool'.",
+                    doc.origin(n)
+                )
+            });
+            Ok(None)
+        }
+    }
+}
+
 /// A string or a list of strings, as `when:`, `notify:` and `listen:`
 /// accept: a string is one item, whatever commas it holds (Ansible wraps it
 /// in a list), so `when: v in ['1.0', '2.0']` stays one expression.
@@ -774,19 +856,29 @@ pub fn comma_list(n: &Node) -> Option<Vec<String>> {
     }
 }
 
-/// `become_method` (of a play, role entry, block or task) must be sudo: the
-/// only way rprov becomes another user.
+/// `become_method` (of a play, role entry, block or task) must be sudo, the
+/// only way rprov becomes another user, or su, which rprov accepts where no
+/// other user is needed (the login is already the one to become) and refuses
+/// when a task needs it (see `engine::host::remote`).
 pub fn check_become_method(doc: &Document, node: &Node) -> Result<(), LoadError> {
     match node.get("become_method") {
-        Some(m) if m.as_str() != Some("sudo") => Err(LoadError::new(
+        Some(m) if !m.as_str().is_some_and(is_become_method) => Err(LoadError::new(
             doc.origin(m),
-            "only `become_method: sudo` is supported",
+            "only `become_method: sudo` (or `su` where no other user is needed) is supported",
         )
         .with_hint(
             "rprov becomes another user with `sudo -n`; remove `become_method` or set it to sudo",
         )),
         _ => Ok(()),
     }
+}
+
+/// The `become_method` values rprov takes (see [`check_become_method`]).
+pub fn is_become_method(m: &str) -> bool {
+    matches!(
+        m.strip_prefix("ansible.builtin.").unwrap_or(m),
+        "sudo" | "su"
+    )
 }
 
 pub fn json_map(n: &Node) -> Option<Vars> {

@@ -44,6 +44,10 @@ const PLAY_KEYS: &[&str] = &[
     "max_fail_percentage",
     "debugger",
     "serial",
+    // The old name of `remote_user`.
+    "user",
+    // Only empty (see `load_play`).
+    "vars_prompt",
 ];
 
 /// Play keywords of Ansible's that rprov does not carry out: refused with a
@@ -51,7 +55,6 @@ const PLAY_KEYS: &[&str] = &[
 const UNSUPPORTED_PLAY_KEYS: &[&str] = &[
     "throttle",
     "timeout",
-    "vars_prompt",
     "port",
     "gather_subset",
     "gather_timeout",
@@ -167,9 +170,11 @@ pub fn load_playbook_with(path: &Path, opts: &LoadOptions) -> Result<Playbook, L
         .unwrap_or_else(|| PathBuf::from("."));
     let mut plays = Vec::new();
     let mut warnings = Vec::new();
+    let mut deprecations = Vec::new();
     let mut cx = Cx {
         opts,
         warnings: &mut warnings,
+        deprecations: &mut deprecations,
     };
     load_plays(&path, &dir, &mut plays, &Import::default(), 0, &mut cx)?;
     Ok(Playbook {
@@ -178,6 +183,7 @@ pub fn load_playbook_with(path: &Path, opts: &LoadOptions) -> Result<Playbook, L
         dir,
         plays,
         warnings,
+        deprecations,
     })
 }
 
@@ -212,6 +218,11 @@ pub fn load_playbooks_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Play
         all.files.extend(next.files);
         all.plays.extend(next.plays);
         all.warnings.extend(next.warnings);
+        for d in next.deprecations {
+            if !all.deprecations.contains(&d) {
+                all.deprecations.push(d);
+            }
+        }
     }
     Ok(all)
 }
@@ -220,6 +231,7 @@ pub fn load_playbooks_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Play
 struct Cx<'a> {
     opts: &'a LoadOptions,
     warnings: &'a mut Vec<String>,
+    deprecations: &'a mut Vec<String>,
 }
 
 /// What `import_playbook` gives the plays it imports, as ansible-core's
@@ -293,6 +305,19 @@ fn load_plays(
         )
         .with_hint("start each play with `- hosts: ...`"));
     };
+    if items.is_empty() && depth == 0 {
+        // ansible-core's words, which scripts grep for.
+        return Err(LoadError::new(
+            doc.origin(&doc.root),
+            format!(
+                "A playbook must contain at least one play: {}",
+                std::path::absolute(path)
+                    .unwrap_or_else(|_| path.to_path_buf())
+                    .display()
+            ),
+        )
+        .with_hint("start each play with `- hosts: ...`"));
+    }
     for item in items {
         if let Some(inc) = item
             .get("import_playbook")
@@ -319,6 +344,90 @@ fn load_plays(
         plays.push(load_play(&doc, item, playbook_dir, import, cx)?);
     }
     Ok(())
+}
+
+/// `vars_prompt`: rprov asks nothing, so only an empty one (`null`, `[]`)
+/// is taken; entries are checked as ansible-core checks them, then refused.
+fn vars_prompt(doc: &Document, node: &Node) -> Result<(), LoadError> {
+    let Some(n) = node.get("vars_prompt").filter(|n| !n.is_null()) else {
+        return Ok(());
+    };
+    let entries = match &n.value {
+        Value::Seq(items) => items.as_slice(),
+        _ => std::slice::from_ref(n),
+    };
+    const KEYS: &[&str] = &[
+        "name",
+        "prompt",
+        "default",
+        "private",
+        "confirm",
+        "encrypt",
+        "salt_size",
+        "salt",
+        "unsafe",
+    ];
+    for e in entries {
+        let Some(map) = e.as_map() else {
+            return Err(LoadError::new(
+                doc.origin(e),
+                "Invalid vars_prompt data structure, missing 'name' key",
+            ));
+        };
+        if e.get("name").is_none() {
+            return Err(LoadError::new(
+                doc.origin(e),
+                "Invalid vars_prompt data structure, missing 'name' key",
+            )
+            .with_hint("give each prompt a `name:`, the variable it sets"));
+        }
+        if let Some((k, _)) = map
+            .iter()
+            .find(|(k, _)| !KEYS.contains(&k.key_string().as_str()))
+        {
+            return Err(LoadError::new(
+                doc.origin(k),
+                format!(
+                    "Invalid vars_prompt data structure, found unsupported key '{}'",
+                    k.key_string()
+                ),
+            ));
+        }
+    }
+    let key = node
+        .as_map()
+        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("vars_prompt")))
+        .map_or(n, |(k, _)| k);
+    match entries.first() {
+        None => Ok(()),
+        Some(_) => Err(LoadError::new(
+            doc.origin(key),
+            "the play keyword `vars_prompt` is not supported by rprov: it never prompts",
+        )
+        .with_hint("pass the values with -e instead (`-e name=value`)")),
+    }
+}
+
+/// A play's task section that is neither a list nor empty, refused in
+/// ansible-core's words (its `load_list_of_blocks` assertion).
+fn malformed_section(doc: &Document, n: &Node, key: &str) -> Result<(), LoadError> {
+    if n.is_null() || n.as_seq().is_some() {
+        return Ok(());
+    }
+    let (shown, class) = match &n.value {
+        Value::Int(i) => (i.to_string(), "int"),
+        Value::Float(f) => (f.to_string(), "float"),
+        Value::Bool(b) => (if *b { "True" } else { "False" }.to_string(), "bool"),
+        Value::Str(s) => (s.clone(), "str"),
+        _ => (n.to_json().to_string(), "dict"),
+    };
+    Err(LoadError::new(
+        doc.origin(n),
+        format!(
+            "A malformed block was encountered while loading {key}: {shown} should be a list or None but is <class '{class}'>"
+        ),
+    )
+    .with_hint("each task starts with `- name: ...` at the same indentation"))
 }
 
 fn load_play(
@@ -358,8 +467,32 @@ fn load_play(
             );
         }
     }
+    // `user` is the old name of `remote_user`; both is an error, as in
+    // ansible-core.
+    if let (Some(_), Some(u)) = (node.get("remote_user"), node.get("user")) {
+        return Err(LoadError::new(
+            doc.origin(u),
+            "both 'user' and 'remote_user' are set for this play. The use of 'user' is deprecated, and should be removed",
+        ));
+    }
+    vars_prompt(doc, node)?;
+    // `hosts: "{{ targets }}"` is rendered when the play starts (see
+    // `deferred`); until then the play's pattern is the template text.
+    let mut hosts_template = None;
     let hosts = match node.get("hosts") {
+        Some(h) if h.as_str().is_some_and(rprov_template::is_template) => {
+            let text = h.as_str().unwrap_or_default();
+            hosts_template = Some(super::deferred::Deferred::new("hosts", text, doc.origin(h)));
+            text.to_string()
+        }
         Some(h) => match comma_list(h) {
+            Some(list) if list.is_empty() => {
+                return Err(LoadError::new(
+                    doc.origin(h),
+                    "Hosts list cannot be empty. Please check your playbook",
+                )
+                .with_hint("name the hosts or groups the play runs on, e.g. `hosts: all`"))
+            }
             Some(list) => list.join(":"),
             None => {
                 return Err(LoadError::new(
@@ -383,6 +516,7 @@ fn load_play(
         .get("become")
         .and_then(|b| crate::truthy::as_bool(&b.to_json()))
         .or(cx.opts.become_);
+    let become_method = node.get("become_method").and_then(scalar_string);
     let become_user = node
         .get("become_user")
         .and_then(scalar_string)
@@ -400,6 +534,7 @@ fn load_play(
     vars.extend(import.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
     let remote_user = node
         .get("remote_user")
+        .or_else(|| node.get("user"))
         .and_then(scalar_string)
         .or_else(|| cx.opts.remote_user.clone());
     let connection = connection_keyword(doc, node)?;
@@ -453,7 +588,7 @@ fn load_play(
     // A template (`order: "{{ myorder }}"`, `strategy: "{{ s | default('linear') }}"`)
     // is rendered when the play starts, with the play's variables, and
     // checked then (see `super::deferred`).
-    let mut deferred = Vec::new();
+    let mut deferred: Vec<_> = hosts_template.into_iter().collect();
     let order = match node.get("order") {
         None => HostOrder::default(),
         Some(n) => match n.as_str() {
@@ -475,8 +610,12 @@ fn load_play(
     super::keywords::check_become_method(doc, node)?;
     let vars_files = match node.get("vars_files") {
         None => Vec::new(),
+        // `vars_files: null` is none, and one file name is a list of one,
+        // as ansible-core takes them.
+        Some(n) if n.is_null() => Vec::new(),
         Some(n) => {
-            let Some(items) = n.as_seq() else {
+            let one = std::slice::from_ref(n);
+            let Some(items) = n.as_seq().or(n.as_str().map(|_| one)) else {
                 return Err(LoadError::new(
                     doc.origin(n),
                     "`vars_files` must be a list of files",
@@ -524,6 +663,7 @@ fn load_play(
         tags: play_tags.clone(),
         become_,
         become_user: become_user.clone(),
+        become_method: become_method.clone(),
         ignore_errors: node
             .get("ignore_errors")
             .and_then(|b| crate::truthy::as_bool(&b.to_json())),
@@ -563,7 +703,10 @@ fn load_play(
     };
     let list = |key: &str| -> Result<Vec<Task>, LoadError> {
         match node.get(key) {
-            Some(n) => parse_task_list(doc, n, &scope),
+            Some(n) => {
+                malformed_section(doc, n, key)?;
+                parse_task_list(doc, n, &scope)
+            }
             None => Ok(Vec::new()),
         }
     };
@@ -573,11 +716,24 @@ fn load_play(
     }
     let pre_tasks = list("pre_tasks")?;
     let mut main = Vec::new();
-    if let Some(r) = node.get("roles") {
+    // `roles: null` is no roles, as in ansible-core.
+    if let Some(r) = node.get("roles").filter(|r| !r.is_null()) {
         let Some(items) = r.as_seq() else {
-            return Err(LoadError::new(doc.origin(r), "`roles` must be a list"));
+            // ansible-core's words, which scripts grep for.
+            return Err(LoadError::new(
+                doc.origin(r),
+                "A malformed role declaration was encountered.",
+            )
+            .with_hint("`roles` is a list of role names or `- role: name` entries"));
         };
         for item in items {
+            if let Some(name) = item.as_str().filter(|n| n.contains(',')) {
+                return Err(LoadError::new(
+                    doc.origin(item),
+                    format!("Invalid old style role requirement: {name}"),
+                )
+                .with_hint("name one role per entry; give its parameters as `- role: name` with keys beside it"));
+            }
             if let Some(applied) = roles.load(doc, item, &inherited, 0)? {
                 main.extend(applied.tasks);
             }
@@ -595,7 +751,10 @@ fn load_play(
         ..scope.clone()
     };
     let play_handlers = match node.get("handlers") {
-        Some(n) => parse_task_list(doc, n, &handler_scope)?,
+        Some(n) => {
+            malformed_section(doc, n, "handlers")?;
+            parse_task_list(doc, n, &handler_scope)?
+        }
         None => Vec::new(),
     };
     let (instances, mut handlers) = roles.finish();
@@ -610,6 +769,8 @@ fn load_play(
         origin: doc.origin(node),
         become_,
         become_user,
+        become_method,
+        ignore_unreachable: inherited.ignore_unreachable.unwrap_or(false),
         remote_user,
         connection,
         gather_facts,
@@ -719,7 +880,26 @@ fn check_notify(sections: &[Vec<Task>], handlers: &[Task], cx: &mut Cx) -> Resul
         Ok(())
     }
     let warnings = &mut *cx.warnings;
+    let deprecations = &mut *cx.deprecations;
     let mut check = |t: &Task| -> Result<(), LoadError> {
+        // ansible-core 2.19 still renders a conditional written as a
+        // template, and says it will stop.
+        for cond in t
+            .when
+            .iter()
+            .filter(|c| c.contains("{{") || c.contains("{%"))
+        {
+            let msg = format!(
+                "Conditionals should not be surrounded by templating delimiters such as {{{{ }}}} or {{% %}}. This feature will be removed from ansible-core version 2.23.\nOrigin: {} (`when: {cond}`)",
+                t.origin
+            );
+            if !deprecations
+                .iter()
+                .any(|d| d.ends_with(&format!("(`when: {cond}`)")))
+            {
+                deprecations.push(msg);
+            }
+        }
         for n in &t.notify {
             if n.contains("{{") || known.contains(n.as_str()) {
                 continue;

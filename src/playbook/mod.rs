@@ -9,7 +9,7 @@
 mod deferred;
 pub use deferred::resolve as resolve_deferred;
 mod keywords;
-pub use keywords::{LOCALHOST, MAX_TIMEOUT};
+pub use keywords::{is_become_method, LOCALHOST, MAX_TIMEOUT};
 mod load;
 mod role;
 pub mod serial;
@@ -44,6 +44,9 @@ pub struct Playbook {
     /// Problems that are not errors under the configuration (a `notify:` of
     /// no handler with `error_on_missing_handler = False`), to show once.
     pub warnings: Vec<String>,
+    /// What ansible-core 2.19 still does but will stop doing (a `when:`
+    /// written as a template), each said once as its deprecation warning.
+    pub deprecations: Vec<String>,
 }
 
 /// One entry of a play's `vars_files`: a file, or a list of them of which
@@ -81,6 +84,11 @@ pub struct Play {
     pub origin: Origin,
     pub become_: Option<bool>,
     pub become_user: Option<String>,
+    /// `become_method` of the play: sudo or su.
+    pub become_method: Option<String>,
+    /// `ignore_unreachable` of the play (literal): gathering facts from a
+    /// host that cannot be reached is ignored too, as in ansible-core.
+    pub ignore_unreachable: bool,
     /// The `remote_user` keyword: the login when no `ansible_user` variable
     /// (from any layer) names one, as in Ansible.
     pub remote_user: Option<String>,
@@ -335,6 +343,8 @@ pub struct Task {
     pub tags: Vec<String>,
     pub become_: Option<bool>,
     pub become_user: Option<String>,
+    /// `become_method` of the task or what encloses it: sudo or su.
+    pub become_method: Option<String>,
     pub ignore_errors: bool,
     /// `ignore_errors: "{{ … }}"` (as in `ignore_errors: "{{ ansible_check_mode }}"`):
     /// rendered on each host when the task fails; `ignore_errors` is false then.
@@ -375,6 +385,10 @@ pub struct Task {
     /// `run_once: "{{ … }}"`: rendered on each host when the task starts,
     /// and the task runs once if it is true there; `run_once` is false then.
     pub run_once_template: Option<String>,
+    /// A boolean keyword of the task (or its block) whose value is no
+    /// boolean, as the message the task fails with when it runs
+    /// (ansible-core validates keywords then, not at load).
+    pub invalid_keyword: Option<String>,
     /// `delegate_to: localhost`: the task runs on the controller, with the
     /// host's variables.
     pub delegate_local: bool,

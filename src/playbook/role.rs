@@ -705,6 +705,9 @@ fn read_entry(
     if let Some(u) = entry.get("become_user").and_then(Node::as_str) {
         inh.become_user = Some(u.to_string());
     }
+    if let Some(m) = entry.get("become_method").and_then(Node::as_str) {
+        inh.become_method = Some(m.to_string());
+    }
     if let Some(e) = entry.get("environment") {
         inh.environment.push(e.to_json());
     }

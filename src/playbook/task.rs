@@ -71,6 +71,7 @@ pub struct Inherited {
     pub tags: Vec<String>,
     pub become_: Option<bool>,
     pub become_user: Option<String>,
+    pub become_method: Option<String>,
     pub vars: Vars,
     pub ignore_errors: Option<bool>,
     /// `ignore_errors: "{{ … }}"` of a block or role entry (see `Task`).
@@ -93,6 +94,8 @@ pub struct Inherited {
     pub any_errors_fatal: Option<bool>,
     pub throttle: Option<usize>,
     pub throttle_template: Option<String>,
+    /// A block's boolean keyword that is no boolean (see `Task`).
+    pub invalid: Option<String>,
     /// `run_once: "{{ … }}"` of a block (see `Task`).
     pub run_once_template: Option<String>,
     /// `notify` of a block (or an include's `apply`): its tasks that name
@@ -292,6 +295,17 @@ fn parse_task_into(
         return Ok(());
     }
     let name = modules::canonical_name(&raw_name);
+    if let Some(file) = modules::rejected_by(&raw_name) {
+        // ansible-core's words: to it a rejected module does not exist.
+        return Err(LoadError::new(
+            doc.origin(mkey),
+            format!("couldn't resolve module/action '{raw_name}'. This often indicates a misspelling, missing collection, or incorrect module path."),
+        )
+        .with_hint(format!(
+            "`{name}` is in the `module_rejectlist` of {} (plugin_filters_cfg); remove it there to use it",
+            file.display()
+        )));
+    }
     let collections = || {
         node.get("collections")
             .and_then(super::keywords::comma_list)

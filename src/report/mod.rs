@@ -9,6 +9,7 @@
 
 mod ansible;
 mod diff;
+pub mod log_file;
 mod recap;
 pub mod timings;
 
@@ -153,6 +154,8 @@ pub struct Reporter {
     out: Mutex<()>,
     /// `--output ansible`: the task whose banner was printed last.
     last_banner: Mutex<Option<usize>>,
+    /// `log_path`: a file that gets what is shown, too.
+    log: Option<log_file::LogFile>,
 }
 
 impl Reporter {
@@ -170,6 +173,28 @@ impl Reporter {
             bars: Mutex::new(HashMap::new()),
             out: Mutex::new(()),
             last_banner: Mutex::new(None),
+            log: None,
+        }
+    }
+
+    /// Also writes everything shown to `log` (ansible.cfg's `log_path`).
+    pub fn with_log(mut self, log: log_file::LogFile) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    /// A message of verbosity `level` (3 for `-vvv`): shown at that `-v`,
+    /// else only logged when `log_verbosity` reaches it, as ansible-core's
+    /// `display.vvv`.
+    pub fn verbose_line(&self, level: u8, msg: &str) {
+        if self.verbose >= level {
+            match self.format {
+                Format::Json => {}
+                Format::Ansible => self.emit(&self.redact(&format!("{msg}\n"))),
+                Format::Human => self.note(msg),
+            }
+        } else if let Some(log) = self.log.as_ref().filter(|l| l.verbosity >= level) {
+            log.write(log_file::Level::Info, &self.redact(msg));
         }
     }
 
@@ -223,6 +248,9 @@ impl Reporter {
     /// Writes to stdout without tearing progress bars or other hosts' lines.
     fn emit(&self, text: &str) {
         let _guard = self.out.lock();
+        if let Some(log) = &self.log {
+            log.write(log_file::Level::Info, text);
+        }
         let write = || {
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`rprov apply | head`) is not an error worth a panic.
@@ -483,12 +511,23 @@ impl Reporter {
             Format::Ansible => "[WARNING]:",
             Format::Human | Format::Json => "warning:",
         };
-        let label = if self.color {
-            style(word).yellow().to_string()
-        } else {
-            word.to_string()
-        };
+        self.labelled(style(word).yellow(), msg);
+    }
+
+    /// `msg` on stderr after `label`, coloured when the terminal is.
+    fn labelled(&self, label: console::StyledObject<&str>, msg: &str) {
+        let label = label.force_styling(self.color);
         self.to_stderr(&format!("{label} {msg}\n"));
+    }
+
+    /// Something ansible-core still does and will stop doing, in its words:
+    /// `[DEPRECATION WARNING]: …` on stderr, like [`Reporter::warn`].
+    pub fn deprecation(&self, msg: &str) {
+        let word = match self.format {
+            Format::Ansible => "[DEPRECATION WARNING]:",
+            Format::Human | Format::Json => "deprecated:",
+        };
+        self.labelled(style(word).magenta(), msg);
     }
 
     /// An error that does not stop the run nor change its exit status (as
@@ -519,6 +558,9 @@ impl Reporter {
     fn to_stderr(&self, text: &str) {
         let text = self.redact(text);
         let _guard = self.out.lock();
+        if let Some(log) = &self.log {
+            log.write(log_file::level_of(&text), &text);
+        }
         let write = || {
             let _ = std::io::stderr().lock().write_all(text.as_bytes());
         };
@@ -568,6 +610,20 @@ impl Reporter {
 
     /// A host that could not be reached: a host error, in ansible-core's
     /// words under `--output ansible`.
+    /// `host` could not be reached for facts, and the play's
+    /// `ignore_unreachable` keeps it in the play.
+    pub fn unreachable_ignored(&self, host: &str, msg: &str) {
+        match self.format {
+            Format::Ansible => {
+                let text = ansible::unreachable(host, msg) + "...ignoring\n";
+                self.emit(&self.redact(&text));
+            }
+            Format::Human | Format::Json => {
+                self.host_error(host, &format!("{msg} (ignored: ignore_unreachable)"))
+            }
+        }
+    }
+
     pub fn unreachable(&self, host: &str, msg: &str) {
         match self.format {
             Format::Ansible => self.emit(&self.redact(&ansible::unreachable(host, msg))),

@@ -124,8 +124,12 @@ impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let spanned = serde_saphyr::Spanned::<serde_saphyr::Tagged<Value>>::deserialize(d)?;
         let serde_saphyr::Tagged(mut value, tag) = spanned.value;
-        if tag.as_deref() == Some(UNSAFE) {
-            mark_unsafe(&mut value);
+        match tag.as_deref() {
+            Some(UNSAFE) => mark_unsafe(&mut value),
+            Some(t) if BINARY.contains(&t) => {
+                value = decode_binary(value).map_err(de::Error::custom)?
+            }
+            _ => {}
         }
         Ok(Node {
             value,
@@ -143,6 +147,28 @@ impl<'de> Deserialize<'de> for Value {
 
 /// Ansible's tag for text that is never templated (`!unsafe '{{ x }}'`).
 const UNSAFE: &str = "!unsafe";
+
+/// YAML's tag for base64-encoded bytes (`!!binary |`), as written and resolved.
+const BINARY: [&str; 2] = ["!!binary", "tag:yaml.org,2002:binary"];
+
+/// The bytes of a `!!binary` scalar. ansible-core (PyYAML) loads them as a
+/// Python `bytes` value; rprov's values are text, so they become the decoded
+/// text, with any byte that is not UTF-8 replaced by U+FFFD, as such a value
+/// is when ansible-core turns it into text for a module or a template.
+fn decode_binary(value: Value) -> Result<Value, String> {
+    use base64::Engine as _;
+    let Value::Str(text) = value else {
+        return Ok(value);
+    };
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|e| format!("!!binary value is not valid base64 ({e}); write it as base64 text, or drop the tag"))?;
+    Ok(Value::Str(match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }))
+}
 
 /// Makes every string in an `!unsafe` value that the template engine would
 /// change (one holding `{{`, `{%` or `{#`, keys too) a template of itself: a
@@ -249,6 +275,8 @@ fn options(text: &str) -> serde_saphyr::Options {
     let mut opts = serde_saphyr::Options::default();
     opts.legacy_octal_numbers = true;
     opts.with_snippet = false;
+    // `!!binary` text reaches `Node`, which decodes it (see `decode_binary`).
+    opts.ignore_binary_tag_for_string = true;
     opts.budget = Some(rprov_inventory::yaml_budget(text));
     opts
 }
@@ -278,10 +306,16 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Document, LoadError> {
                 .location()
                 .map(|l| (l.line() as u32, l.column() as u32))
                 .unwrap_or((0, 0));
-            let message = rprov_inventory::yaml_error_message(&err);
+            let message = match ends_before(text, line, col) {
+                // PyYAML's words for text after a complete document (`{ }}`).
+                true => "Did not find expected <document start>; the document ends before this, \
+                         so what follows is left over (a stray bracket, or text that belongs inside it)"
+                    .to_string(),
+                false => rprov_inventory::yaml_error_message(&err),
+            };
             let e = LoadError::new(
                 Origin::new(path, line, col),
-                format!("invalid YAML: {message}"),
+                format!("YAML parsing failed: {message}"),
             );
             // The new messages say what to do; a syntax error gets the usual advice.
             Err(if message.contains(';') {
@@ -291,6 +325,41 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Document, LoadError> {
             })
         }
     }
+}
+
+/// Whether the text before `line`:`col` is a whole YAML document of its
+/// own (a flow mapping or list, closed): then the error at that point is
+/// text after the document's end, not a broken value.
+fn ends_before(text: &str, line: u32, col: u32) -> bool {
+    if line == 0 {
+        return false;
+    }
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line as usize {
+            let within: usize = l
+                .char_indices()
+                .nth((col as usize).saturating_sub(1))
+                .map_or(l.len(), |(b, _)| b);
+            offset += within;
+            break;
+        }
+        offset += l.len();
+    }
+    let head = &text[..offset.min(text.len())];
+    // Only a document that is one flow collection (`{ … }`, `[ … ]`) ends
+    // where the parser stopped; an error inside a block mapping leaves a
+    // head that parses too, but is no whole document.
+    if !head.trim_end().ends_with(['}', ']']) || text[offset.min(text.len())..].trim().is_empty() {
+        return false;
+    }
+    matches!(
+        serde_saphyr::from_str_with_options::<Node>(head, options(head)),
+        Ok(Node {
+            value: Value::Map(_) | Value::Seq(_),
+            ..
+        })
+    )
 }
 
 /// Reads and parses a YAML file.
@@ -372,6 +441,21 @@ mod tests {
         assert_eq!(root.get("d").unwrap().value, Value::Str("0644".into()));
     }
 
+    /// `!!binary` scalars load (ansible-core reads them as bytes), including
+    /// bytes that are not UTF-8; bad base64 is an error at its line.
+    #[test]
+    fn binary_scalars_load() {
+        let root =
+            parse("a: !!binary aGVsbG8=\nb: !!binary |\n  R0lGODlhDAAMAIQAAP//\n  9/X17unp\n");
+        assert_eq!(root.get("a").unwrap().value, Value::Str("hello".into()));
+        let b = root.get("b").unwrap().as_str().unwrap();
+        assert!(b.starts_with("GIF89a"), "{b:?}");
+        assert!(b.contains('\u{FFFD}'), "{b:?}");
+        let err = parse_str("x: 1\ny: !!binary '%%%'\n", Path::new("bad.yml")).unwrap_err();
+        assert_eq!(err.origin.line, 2, "{err}");
+        assert!(err.to_string().contains("base64"), "{err}");
+    }
+
     #[test]
     fn keeps_positions() {
         let root = parse("a: 1\nb:\n  - x\n  - y: 2\n");
@@ -405,6 +489,25 @@ mod tests {
             root.get("c").unwrap().as_str().unwrap(),
             "line one\n  indented %i ${X}\n\nlast\n"
         );
+    }
+
+    /// Text after a complete document is PyYAML's "Did not find expected
+    /// <document start>", as ansible-core reports it (its dataloader target).
+    #[test]
+    fn text_after_the_document_is_reported_as_ansible_core_does() {
+        let err = parse_str("{ }}\n", Path::new("bad.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "bad.json:1:4: YAML parsing failed: Did not find expected <document start>"
+            ),
+            "{err}"
+        );
+        let err = parse_str("a: [1, 2\n", Path::new("b.yml"))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("document start"), "{err}");
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub(crate) struct HostEntry {
 pub(crate) struct InventoryData {
     pub groups: IndexMap<String, Group>,
     pub hosts: IndexMap<String, HostEntry>,
+    /// What happens to a group name a variable name could not be.
+    pub group_chars: crate::InvalidGroupChars,
+    /// Warnings for the user, each once, in ansible-core's words.
+    pub warnings: Vec<String>,
 }
 
 pub(crate) const ALL: &str = "all";
@@ -41,12 +45,49 @@ impl InventoryData {
         let mut d = InventoryData {
             groups: IndexMap::new(),
             hosts: IndexMap::new(),
+            group_chars: crate::InvalidGroupChars::default(),
+            warnings: Vec::new(),
         };
         d.add_group(ALL);
         d.add_group(UNGROUPED);
         // Cannot fail: two fresh distinct groups.
         let _ = d.add_child(ALL, UNGROUPED);
         d
+    }
+
+    /// A group name as the inventory writes it, made a valid variable name
+    /// or not as `group_chars` says (ansible-core's `to_safe_group_name`):
+    /// a character that is not a letter, digit or `_`, and a leading digit,
+    /// become `_` with `always` and `silently`; `never` (the default) and
+    /// `always` warn once.
+    pub fn group_name(&mut self, name: &str) -> String {
+        use crate::InvalidGroupChars as C;
+        let bad =
+            |i: usize, c: char| !(c.is_alphanumeric() || c == '_') || (i == 0 && c.is_numeric());
+        if !name.chars().enumerate().any(|(i, c)| bad(i, c)) {
+            return name.to_string();
+        }
+        let (out, warning) = match self.group_chars {
+            C::Never => (name.to_string(), Some("Invalid characters were found in group names but not replaced, use -vvvv to see details")),
+            C::Ignore => (name.to_string(), None),
+            C::Always | C::Silently => {
+                let fixed = name
+                    .chars()
+                    .enumerate()
+                    .map(|(i, c)| if bad(i, c) { '_' } else { c })
+                    .collect();
+                let warning = (self.group_chars == C::Always).then_some(
+                    "Invalid characters were found in group names and automatically replaced, use -vvvv to see details",
+                );
+                (fixed, warning)
+            }
+        };
+        if let Some(w) = warning {
+            if !self.warnings.iter().any(|x| x == w) {
+                self.warnings.push(w.to_string());
+            }
+        }
+        out
     }
 
     pub fn add_group(&mut self, name: &str) {

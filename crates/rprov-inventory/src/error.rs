@@ -34,7 +34,7 @@ impl fmt::Display for Location {
 #[non_exhaustive]
 pub enum InventoryError {
     /// A syntax or meaning error at a known place in a file.
-    #[error("{location}: {message}{}", hint_suffix(.hint))]
+    #[error("{location}: {}", joined(.message, .hint))]
     Parse {
         /// Where.
         location: Location,
@@ -99,6 +99,16 @@ fn hint_suffix(hint: &str) -> String {
         String::new()
     } else {
         format!(": {hint}")
+    }
+}
+
+/// A message that ends a sentence (ansible-core's words, kept with their
+/// full stop) takes its hint as a sentence of its own.
+fn joined(message: &str, hint: &str) -> String {
+    let mut chars = hint.chars();
+    match (message.ends_with('.'), chars.next()) {
+        (true, Some(first)) => format!("{message} {}{}", first.to_uppercase(), chars.as_str()),
+        _ => format!("{message}{}", hint_suffix(hint)),
     }
 }
 

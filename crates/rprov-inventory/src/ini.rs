@@ -74,7 +74,7 @@ pub(crate) fn parse(
                         ))
                     }
                 };
-                group = name.to_string();
+                group = data.group_name(name);
                 if !data.groups.contains_key(&group) {
                     if state == State::Vars && !pending.iter().any(|p| p.name == group) {
                         pending.push(Pending {
@@ -179,10 +179,11 @@ pub(crate) fn parse(
                         "list one group name per line, without spaces or ':'",
                     ));
                 };
-                if data.groups.contains_key(child) {
+                let child = &data.group_name(child);
+                if data.groups.contains_key(child.as_str()) {
                     data.add_child(&group, child)
                         .map_err(|m| err(lineno, m, "remove one of the :children entries"))?;
-                } else if let Some(p) = pending.iter_mut().find(|p| p.name == child) {
+                } else if let Some(p) = pending.iter_mut().find(|p| &p.name == child) {
                     p.parents.push((group.clone(), lineno));
                 } else {
                     pending.push(Pending {

@@ -30,7 +30,10 @@
 //! (not in `all` either), reached with `ansible_connection=local`, with the
 //! variables of `all` and its own `host_vars/` file.
 //!
-//! Not done yet: inventory directories and scripts/plugins, and
+//! Of the inventory plugins, `generator` is read (a YAML file with `plugin:
+//! generator`); another `plugin:` is refused by name.
+//!
+//! Not done yet: inventory directories and scripts, other plugins, and
 //! `hash_behaviour=merge`.
 
 #![deny(missing_docs)]
@@ -38,6 +41,7 @@
 mod connection;
 mod data;
 mod error;
+mod generator;
 mod ini;
 mod pattern;
 mod pyliteral;
@@ -71,6 +75,58 @@ pub const LOCALHOST: &[&str] = &["localhost", "127.0.0.1", "::1"];
 
 /// Variables, in the order they were defined.
 pub type Vars = indexmap::IndexMap<String, serde_json::Value>;
+
+/// What loading does with a group name that is no valid variable name
+/// (`web-servers`, `1st`): ansible-core's `TRANSFORM_INVALID_GROUP_CHARS`
+/// (`force_valid_group_names` in ansible.cfg).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InvalidGroupChars {
+    /// Keep the name, and warn (ansible-core's default).
+    #[default]
+    Never,
+    /// Keep the name without a warning.
+    Ignore,
+    /// Replace each invalid character with `_`, and warn.
+    Always,
+    /// Replace each invalid character with `_` without a warning.
+    Silently,
+}
+
+impl InvalidGroupChars {
+    /// The setting's value as ansible.cfg and the environment write it.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "never" => Some(Self::Never),
+            "ignore" => Some(Self::Ignore),
+            "always" => Some(Self::Always),
+            "silently" => Some(Self::Silently),
+            _ => None,
+        }
+    }
+}
+
+/// Renders the templates of inventory plugins that have them (`generator`).
+///
+/// This crate has no template engine: the caller gives one.
+pub trait Render {
+    /// `template` rendered with `vars` (a mapping): a single `{{ expr }}`
+    /// keeps its value's type, as Ansible's templating does. The error is a
+    /// message for the user.
+    fn render(&self, template: &str, vars: &Value) -> Result<Value, String>;
+}
+
+/// How to load an inventory file.
+#[derive(Clone, Copy, Default)]
+pub struct LoadOptions<'a> {
+    /// Renders plugin templates; without it a `generator` inventory is an
+    /// error.
+    pub render: Option<&'a dyn Render>,
+    /// Decrypts vault files and `!vault` values (without it, a vault file is
+    /// an error and `!vault` values are kept as their vault text).
+    pub vault: Option<&'a dyn VaultDecrypt>,
+    /// What happens to group names that are no valid variable names.
+    pub group_chars: InvalidGroupChars,
+}
 
 /// A loaded inventory with its vars directories.
 #[derive(Debug, Clone)]
@@ -129,11 +185,29 @@ impl Inventory {
         path: &Path,
         vault: Option<&dyn VaultDecrypt>,
     ) -> Result<Inventory, InventoryError> {
+        Self::load_opts(
+            path,
+            LoadOptions {
+                vault,
+                ..LoadOptions::default()
+            },
+        )
+    }
+
+    /// [`Inventory::load`] with `opts`; see [`Inventory::warnings`] for what
+    /// loading had to say.
+    pub fn load_opts(path: &Path, opts: LoadOptions<'_>) -> Result<Inventory, InventoryError> {
         let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse_at(&text, path, vault)
+        Self::parse_at(&text, path, opts)
+    }
+
+    /// Warnings for the user from loading (group names that are no valid
+    /// variable names), each once, in ansible-core's words.
+    pub fn warnings(&self) -> &[String] {
+        &self.data.warnings
     }
 
     /// Whether an `-i` value is a host list (`web1,web2:2222,`) rather than a
@@ -168,17 +242,18 @@ impl Inventory {
     /// Parse inventory text as if it were read from `path` (whose directory is
     /// searched for `group_vars/` and `host_vars/`).
     pub fn from_str_at(text: &str, path: &Path) -> Result<Inventory, InventoryError> {
-        Self::parse_at(text, path, None)
+        Self::parse_at(text, path, LoadOptions::default())
     }
 
     fn parse_at(
         text: &str,
         path: &Path,
-        vault: Option<&dyn VaultDecrypt>,
+        opts: LoadOptions<'_>,
     ) -> Result<Inventory, InventoryError> {
         let mut data = InventoryData::new();
+        data.group_chars = opts.group_chars;
         if is_yaml(path, text) {
-            yaml::parse(text, path, &mut data)?;
+            yaml::parse(text, path, &mut data, opts.render)?;
         } else {
             ini::parse(text, path, &mut data)?;
         }
@@ -195,7 +270,7 @@ impl Inventory {
         } else {
             dir
         };
-        inv.add_vars_dir_with(&dir, vault)?;
+        inv.add_vars_dir_with(&dir, opts.vault)?;
         Ok(inv)
     }
 

@@ -364,7 +364,7 @@ fn ini_errors_name_file_and_line() {
 fn yaml_errors_name_file_line_and_column() {
     let e = yaml_err("all:\n  hosts:\n    h1: [1,\n");
     assert!(
-        e.starts_with("inventory/hosts.yml:3:9: invalid YAML: unclosed bracket"),
+        e.starts_with("inventory/hosts.yml:3:9: YAML parsing failed: unclosed bracket"),
         "{e}"
     );
     let e = yaml_err("all:\n  hosts:\n   web[01:]:\n");
@@ -423,7 +423,7 @@ fn vars_dir_errors() {
     let e = Inventory::load(&inv_path).unwrap_err().to_string();
     assert!(
         e.starts_with(&format!(
-            "{}:2:4: invalid YAML",
+            "{}:2:4: YAML parsing failed",
             dir.path().join("group_vars/web.yml").display()
         )),
         "{e}"
@@ -781,4 +781,65 @@ fn vars_dirs_cover_groups_and_hosts_made_at_run_time() {
     let v = inv.host_vars("new1");
     assert_eq!(v["own"], json!(true));
     assert_eq!(v["tier"], json!("later"));
+}
+
+/// `force_valid_group_names` (`ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS`), as
+/// ansible-core's `to_safe_group_name`: `never` (the default) keeps the name
+/// and warns, `always` makes it a variable name and warns, `ignore` and
+/// `silently` do the same without a word; INI sections, `:children` and YAML
+/// group names alike.
+#[test]
+fn invalid_group_characters_follow_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let ini = dir.path().join("hosts.ini");
+    fs::write(&ini, "[local-]\nh1\n[par:children]\nlocal-\n[9lives]\nh2\n").unwrap();
+    let yml = dir.path().join("hosts.yml");
+    fs::write(
+        &yml,
+        "all:\n  children:\n    web-x:\n      hosts:\n        h3:\n",
+    )
+    .unwrap();
+    let load = |path: &Path, group_chars| {
+        Inventory::load_opts(
+            path,
+            LoadOptions {
+                group_chars,
+                ..LoadOptions::default()
+            },
+        )
+        .unwrap()
+    };
+    let never =
+        "Invalid characters were found in group names but not replaced, use -vvvv to see details";
+    let always = "Invalid characters were found in group names and automatically replaced, use -vvvv to see details";
+
+    let inv = load(&ini, InvalidGroupChars::Never);
+    assert_eq!(inv.warnings(), [never]);
+    assert_eq!(inv.select("local-").unwrap(), ["h1"]);
+    assert_eq!(inv.select("par").unwrap(), ["h1"]);
+    assert_eq!(inv.select("9lives").unwrap(), ["h2"]);
+
+    let inv = load(&ini, InvalidGroupChars::Always);
+    assert_eq!(inv.warnings(), [always]);
+    assert_eq!(inv.select("local_").unwrap(), ["h1"]);
+    assert_eq!(inv.select("par").unwrap(), ["h1"]);
+    assert_eq!(inv.select("_lives").unwrap(), ["h2"]);
+    assert!(inv.select("local-").is_err());
+
+    let inv = load(&ini, InvalidGroupChars::Ignore);
+    assert!(inv.warnings().is_empty());
+    assert_eq!(inv.select("local-").unwrap(), ["h1"]);
+    let inv = load(&ini, InvalidGroupChars::Silently);
+    assert!(inv.warnings().is_empty());
+    assert_eq!(inv.select("local_").unwrap(), ["h1"]);
+
+    let inv = load(&yml, InvalidGroupChars::Always);
+    assert_eq!(inv.warnings(), [always]);
+    assert_eq!(inv.select("web_x").unwrap(), ["h3"]);
+    assert_eq!(
+        load(&yml, InvalidGroupChars::Never)
+            .select("web-x")
+            .unwrap(),
+        ["h3"]
+    );
 }

@@ -92,7 +92,7 @@ pub(crate) fn parse_value(text: &str, path: &Path) -> Result<Option<Value>, Inve
                 line: loc.map(|l| l.line() as usize).unwrap_or(1),
                 column: loc.map(|l| l.column() as usize),
             },
-            message: format!("invalid YAML: {message}"),
+            message: format!("YAML parsing failed: {message}"),
             hint: String::new(),
         }
     })
@@ -117,6 +117,7 @@ pub(crate) fn parse(
     text: &str,
     path: &Path,
     data: &mut InventoryData,
+    render: Option<&dyn crate::Render>,
 ) -> Result<(), InventoryError> {
     let Some(doc) = parse_value(text, path)? else {
         return Ok(());
@@ -129,6 +130,21 @@ pub(crate) fn parse(
             "start with `all:` and put hosts under `all: {hosts: ...}`",
         ));
     };
+    // ansible-core's `auto` plugin: a `plugin:` key names the inventory
+    // plugin that reads the file.
+    if let Some(plugin) = top.get("plugin") {
+        let name = plugin.as_str().unwrap_or_default();
+        if crate::generator::NAMES.contains(&name) {
+            return crate::generator::parse(&top, text, path, data, render);
+        }
+        return Err(InventoryError::parse(
+            path,
+            find_line(text, "plugin"),
+            format!("inventory plugin {plugin} is not supported by rprov"),
+            "rprov reads INI and YAML inventories, host lists and the `generator` plugin; \
+             write the hosts out as a YAML inventory (`all: {hosts: ...}`)",
+        ));
+    }
     let p = YamlInv { text, path };
     for (name, body) in &top {
         p.group(name, body, data, 0)?;
@@ -152,7 +168,7 @@ impl YamlInv<'_> {
         body: &Value,
         data: &mut InventoryData,
         depth: usize,
-    ) -> Result<(), InventoryError> {
+    ) -> Result<String, InventoryError> {
         if depth > 256 {
             return Err(self.err(
                 name,
@@ -167,15 +183,17 @@ impl YamlInv<'_> {
                 "group names cannot be empty or contain spaces",
             ));
         }
+        let written = name;
+        let name = &data.group_name(written);
         let body = match body {
             Value::Null => {
                 data.add_group(name);
-                return Ok(());
+                return Ok(name.clone());
             }
             Value::Object(m) => m,
             other => {
                 return Err(self.err(
-                    name,
+                    written,
                     format!("group '{name}' must be a mapping, found {}", kind(other)),
                     "a group holds `hosts:`, `children:` and `vars:` mappings",
                 ))
@@ -212,8 +230,8 @@ impl YamlInv<'_> {
                     }
                 }
                 "children" => {
-                    for (child, cbody) in entries {
-                        self.group(child, cbody, data, depth + 1)?;
+                    for (written, cbody) in entries {
+                        let child = &self.group(written, cbody, data, depth + 1)?;
                         data.add_child(name, child).map_err(|m| {
                             self.err(child, m, "remove one of the children entries")
                         })?;
@@ -254,11 +272,11 @@ impl YamlInv<'_> {
                 }
             }
         }
-        Ok(())
+        Ok(name.clone())
     }
 }
 
-fn kind(v: &Value) -> &'static str {
+pub(crate) fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

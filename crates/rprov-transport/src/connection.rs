@@ -74,6 +74,10 @@ pub enum TargetKind {
     Ssh(SshTarget),
     /// On the controller itself (`ansible_connection=local`).
     Local,
+    /// A connection plugin rprov does not have (`ansible_connection=docker`):
+    /// opening it fails with [`TransportError::UnsupportedConnection`], so
+    /// the host is unreachable when a task needs it, not the run refused.
+    Unsupported(String),
 }
 
 /// SSH connection parameters, as the inventory gives them. Unset fields are left to
@@ -161,6 +165,12 @@ impl Connection {
                 Inner::Local(local::LocalConnection::new(&target.name)),
                 None,
             ),
+            TargetKind::Unsupported(connection) => {
+                return Err(TransportError::UnsupportedConnection {
+                    host: target.name.clone(),
+                    connection: connection.clone(),
+                })
+            }
         };
         Ok(Connection {
             name: target.name.clone(),

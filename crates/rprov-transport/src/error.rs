@@ -99,6 +99,19 @@ pub enum TransportError {
         #[source]
         source: std::io::Error,
     },
+    /// `ansible_connection` names a connection plugin rprov does not have:
+    /// the host cannot be reached, as ansible-core cannot reach a host whose
+    /// plugin fails.
+    #[error(
+        "{host} is unreachable: rprov has no connection plugin `{connection}` (ansible_connection); \
+         it connects with ssh (also smart, paramiko) or local"
+    )]
+    UnsupportedConnection {
+        /// Inventory name of the host.
+        host: String,
+        /// The connection as written.
+        connection: String,
+    },
     /// The ssh multiplexing layer failed in a way not covered above.
     #[error("ssh to {host} failed")]
     Ssh {
@@ -120,6 +133,7 @@ impl TransportError {
                 | TransportError::HostKeyUnknown { .. }
                 | TransportError::HostKeyChanged { .. }
                 | TransportError::AuthenticationFailed { .. }
+                | TransportError::UnsupportedConnection { .. }
         )
     }
 }

@@ -383,9 +383,22 @@ impl HostRunner {
                 let rest: Vec<_> = rest.iter().rev().map(|s| (s.as_slice(), 0)).collect();
                 probes.extend(lookahead::collect(self, first, 0, &rest));
             }
-            if let Err(stop) = self.probe(&become_, probes).await {
-                self.stopped = Some(stop);
-                return;
+            // The play's `ignore_unreachable` covers gathering facts: the
+            // host stays in the play, and its tasks try again.
+            let was = std::mem::replace(&mut self.ignoring_unreachable, play.ignore_unreachable);
+            let probed = self.probe(&become_, probes).await;
+            self.ignoring_unreachable = was;
+            match probed {
+                Ok(()) => {}
+                Err(Stop::Unreachable) if self.unreachable_msg.is_some() => {
+                    let msg = self.unreachable_msg.take().unwrap_or_default();
+                    self.shared.reporter.unreachable_ignored(&self.name, &msg);
+                    self.stats.ignored += 1;
+                }
+                Err(stop) => {
+                    self.stopped = Some(stop);
+                    return;
+                }
             }
             if !play_env.is_empty() {
                 self.set_env_facts(play_env);

@@ -56,9 +56,19 @@ impl HostRunner {
     /// play itself when `task` is `None` (facts are gathered that way).
     pub(in crate::engine) fn reach(&self, task: Option<(&Task, &Vars)>) -> Result<Reach, String> {
         let play = self.play();
-        let (role, keyword_become, keyword_user) = match task {
-            Some((t, _)) => (t.role.as_deref(), t.become_, t.become_user.as_deref()),
-            None => (None, play.become_, play.become_user.as_deref()),
+        let (role, keyword_become, keyword_user, keyword_method) = match task {
+            Some((t, _)) => (
+                t.role.as_deref(),
+                t.become_,
+                t.become_user.as_deref(),
+                t.become_method.as_deref(),
+            ),
+            None => (
+                None,
+                play.become_,
+                play.become_user.as_deref(),
+                play.become_method.as_deref(),
+            ),
         };
         let magic = match task {
             Some((t, _)) => self.task_magic(t),
@@ -91,13 +101,17 @@ impl HostRunner {
                 vars.insert(names[0].to_string(), value.clone());
             }
         }
-        if let Some(m) = vars.get("ansible_become_method") {
-            if m.as_str() != Some("sudo") {
-                return Err(format!(
-                    "ansible_become_method is {m}: rprov becomes another user with sudo only"
-                ));
-            }
-        }
+        let method = match vars.get("ansible_become_method") {
+            Some(m) => match m.as_str().filter(|m| crate::playbook::is_become_method(m)) {
+                Some(m) => m.to_string(),
+                None => {
+                    return Err(format!(
+                        "ansible_become_method is {m}: rprov becomes another user with sudo only"
+                    ))
+                }
+            },
+            None => keyword_method.unwrap_or("sudo").to_string(),
+        };
         // `become_user: "{{ … }}"` is rendered with the task's variables, as
         // Ansible templates its keywords.
         let keyword_user = match keyword_user {
@@ -107,7 +121,7 @@ impl HostRunner {
             ),
             other => other.map(str::to_string),
         };
-        let cv = ConnectionVars::from_vars(&self.name, &vars).map_err(|e| e.to_string())?;
+        let (cv, unsupported) = connection_vars(&self.name, &vars)?;
         let become_user = if cv.become_.or(keyword_become).unwrap_or(false) {
             let user = cv
                 .become_user
@@ -118,11 +132,31 @@ impl HostRunner {
         } else {
             None
         };
+        // `su` needs a password rprov never types: it is taken where the
+        // login already is the user to become (nothing to do), and a task
+        // that needs another user fails, saying so.
+        let local = unsupported.is_none() && cv.connection == ConnectionKind::Local;
+        let become_user = match become_user {
+            Some(u) if method.ends_with("su") && !method.ends_with("sudo") => {
+                let login = match local {
+                    true => Some(local_user()),
+                    false => cv.user.clone(),
+                };
+                if login.as_deref() != Some(u.as_str()) {
+                    return Err(format!(
+                        "become_method su: rprov becomes another user with `sudo -n` only, and this task would become {u} (login {}); use `become_method: sudo`",
+                        login.as_deref().unwrap_or("as ssh chooses")
+                    ));
+                }
+                None
+            }
+            other => other,
+        };
         // A delegated task goes where its delegation says (that host's own
         // connection variables).
         let target = match self.delegated.as_ref().and_then(|(_, l)| l.target.clone()) {
             Some(t) => t,
-            None => target_of(&self.name, cv),
+            None => target_of(&self.name, cv, unsupported),
         };
         Ok(Reach {
             target,
@@ -271,8 +305,8 @@ impl HostRunner {
                 vars.insert(names[0].to_string(), value.clone());
             }
         }
-        let cv = ConnectionVars::from_vars(&name, &vars).map_err(|e| e.to_string())?;
-        Ok(Some((name.clone(), target_of(&name, cv))))
+        let (cv, unsupported) = connection_vars(&name, &vars)?;
+        Ok(Some((name.clone(), target_of(&name, cv, unsupported))))
     }
 
     pub(super) async fn connect(&mut self) -> Result<(), Stop> {
@@ -313,6 +347,14 @@ impl HostRunner {
         let Some(conn) = self.link().conn.as_ref() else {
             return Err(Err(Stop::Unreachable));
         };
+        let host = self
+            .link()
+            .target
+            .as_ref()
+            .map_or(self.name.as_str(), |t| t.name.as_str());
+        self.shared
+            .reporter
+            .verbose_line(3, &exec_line(host, script, become_.as_deref()));
         let (started, before) = (Instant::now(), conn.commands_run());
         let ran = conn
             .run(&Script::raw(script), stdin, become_.as_deref())
@@ -474,10 +516,64 @@ impl HostRunner {
 }
 
 /// The transport's target for connection settings.
-fn target_of(name: &str, cv: ConnectionVars) -> Target {
-    let kind = match cv.connection {
-        ConnectionKind::Local => TargetKind::Local,
-        ConnectionKind::Ssh => TargetKind::Ssh(SshTarget {
+/// The user rprov runs as on the controller (the login of a local
+/// connection).
+fn local_user() -> String {
+    if rustix::process::geteuid().is_root() {
+        return "root".to_string();
+    }
+    ["LOGNAME", "USER"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| rustix::process::geteuid().as_raw().to_string())
+}
+
+/// ansible-core's `-vvv` line for a remote command (`<web1> EXEC /bin/sh -c
+/// '…'`): the script's first line, shortened, and how many lines follow.
+fn exec_line(host: &str, script: &str, become_: Option<&str>) -> String {
+    let mut lines = script.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next().unwrap_or_default().trim();
+    let first: String = match first.char_indices().nth(160) {
+        Some((i, _)) => format!("{}…", &first[..i]),
+        None => first.to_string(),
+    };
+    let more = lines.count();
+    let via = become_.map_or(String::new(), |u| format!(" (as {u} via sudo)"));
+    match more {
+        0 => format!("<{host}> EXEC /bin/sh -c '{first}'{via}"),
+        n => format!("<{host}> EXEC /bin/sh -c '{first}' (and {n} more lines){via}"),
+    }
+}
+
+/// A host's connection settings from its variables, and the connection
+/// plugin it names if rprov has none of that name: such a host is
+/// unreachable when a task needs it (see [`TargetKind::Unsupported`]), as
+/// ansible-core fails the host at run time rather than refusing the inventory.
+fn connection_vars(name: &str, vars: &Vars) -> Result<(ConnectionVars, Option<String>), String> {
+    match ConnectionVars::from_vars(name, vars) {
+        Ok(cv) => Ok((cv, None)),
+        Err(rprov_inventory::InventoryError::ConnectionVar { var, .. })
+            if var == "ansible_connection" =>
+        {
+            let written = match vars.get("ansible_connection") {
+                Some(Json::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            let mut rest = vars.clone();
+            rest.shift_remove("ansible_connection");
+            let cv = ConnectionVars::from_vars(name, &rest).map_err(|e| e.to_string())?;
+            Ok((cv, Some(written)))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn target_of(name: &str, cv: ConnectionVars, unsupported: Option<String>) -> Target {
+    let kind = match (unsupported, cv.connection) {
+        (Some(connection), _) => TargetKind::Unsupported(connection),
+        (None, ConnectionKind::Local) => TargetKind::Local,
+        (None, ConnectionKind::Ssh) => TargetKind::Ssh(SshTarget {
             host: cv.host,
             port: cv.port,
             user: cv.user,

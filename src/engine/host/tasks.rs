@@ -233,6 +233,21 @@ impl HostRunner {
                 Err(msg) => self.finish_task(task, &name, ItemOutcome::failed(msg), extra, started),
             };
         }
+        // A keyword ansible-core refuses when the task runs (`diff: yes.`,
+        // `async` on `script`) fails it here, once its `when` holds (a loop
+        // is not started).
+        if let Some(msg) = &task.invalid_keyword {
+            let o = match task.loop_items {
+                Some(_) => None,
+                None => self.when_outcome(task, extra.unwrap_or(&Vars::new())),
+            };
+            let o = o.unwrap_or_else(|| {
+                let mut o = ItemOutcome::failed(msg.clone());
+                o.result.insert("changed".into(), json!(false));
+                o
+            });
+            return self.finish_task(task, &name, o, extra, started);
+        }
         if let Some(control) = local::control(&task.module) {
             // A `meta` task's `when` decides as any task's does: a false one
             // skips it (`meta: end_host` guarded by a condition ended the

@@ -112,17 +112,18 @@ pub(super) fn validate(spec: &Map<String, Json>, params: &mut Map<String, Json>)
     let mut unsupported = Vec::new();
     check(spec, params, &[], &mut errors, &mut unsupported);
     if !unsupported.is_empty() {
+        // One message for all, as ansible-core's; the supported names are
+        // those of the level of the last one (of a set, in ansible-core:
+        // the same when one level has them all).
         unsupported.sort();
-        let mut supported: Vec<&String> = spec.keys().collect();
-        supported.sort();
+        let names: Vec<&str> = unsupported.iter().map(|(n, _)| n.as_str()).collect();
+        let supported = unsupported
+            .last()
+            .map(|(_, s)| s.join(", "))
+            .unwrap_or_default();
         errors.push(format!(
-            "{}. Supported parameters include: {}.",
-            unsupported.join(", "),
-            supported
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            "{}. Supported parameters include: {supported}.",
+            names.join(", ")
         ));
     }
     errors
@@ -134,7 +135,7 @@ fn check(
     params: &mut Map<String, Json>,
     context: &[String],
     errors: &mut Vec<String>,
-    unsupported: &mut Vec<String>,
+    unsupported: &mut Vec<(String, Vec<String>)>,
 ) {
     let found_in = |msg: String, quote: bool| -> String {
         match (context.is_empty(), quote) {
@@ -144,12 +145,15 @@ fn check(
         }
     };
     let prefix = context.join(".");
+    let mut here: Vec<String> = spec.keys().cloned().collect();
+    here.sort();
     for name in params.keys() {
         if !spec.contains_key(name) {
-            unsupported.push(match prefix.is_empty() {
+            let shown = match prefix.is_empty() {
                 true => name.clone(),
                 false => format!("{prefix}.{name}"),
-            });
+            };
+            unsupported.push((shown, here.clone()));
         }
     }
     // Defaults count for the checks below, and set nothing.
@@ -495,6 +499,27 @@ mod tests {
         assert!(errors(spec, json!({"http_port": "80"})).is_empty());
     }
 
+    /// A nested option the spec lacks lists the options of its own level,
+    /// as ansible-core's (its roles_arg_spec target).
+    #[test]
+    fn unsupported_nested_option_lists_its_levels_options() {
+        let spec = json!({
+            "top": {"type": "str"},
+            "multi": {"type": "dict", "options": {
+                "second": {"type": "dict", "options": {
+                    "third": {"type": "int", "required": true},
+                }},
+            }},
+        });
+        assert_eq!(
+            errors(spec, json!({"multi": {"second": {"bogus": true}}})),
+            [
+                "missing required arguments: third found in multi -> second",
+                "multi.second.bogus. Supported parameters include: third.",
+            ]
+        );
+    }
+
     #[test]
     fn types_elements_and_nested_options() {
         let spec = json!({
@@ -511,7 +536,7 @@ mod tests {
                 "argument 'flag' is of type str and we were unable to convert to bool: The value 'maybe' is not a valid boolean. Valid booleans include: 'y', 'yes', 'on', '1', 'true', 't', 1, 1.0, True, 'n', 'no', 'off', '0', 'false', 'f', 0, 0.0, False",
                 "Elements value for option 'names' is of type str and we were unable to convert to int: \"'x'\" cannot be converted to an int",
                 "missing required arguments: host found in site",
-                "site.other. Supported parameters include: flag, names, site.",
+                "site.other. Supported parameters include: host, tls.",
             ]
         );
         assert!(errors(
