@@ -209,6 +209,12 @@ fn connection_defaults(
     out
 }
 
+/// Whether `path`, given as the inventory, names no file or directory (and
+/// is not a comma-separated host list).
+fn is_missing_inventory(path: &Path) -> bool {
+    !path.to_str().is_some_and(Inventory::is_host_list) && !path.exists()
+}
+
 fn load_inventory(
     path: &Path,
     vault: Option<&dyn rprov_inventory::VaultDecrypt>,
@@ -383,6 +389,21 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     }
     // The inventory first: its errors are reported before the playbook's.
     let inventory_file = inventory_path(args.inventory.as_deref(), &cfg)?;
+    // As ansible-playbook: an inventory that is not there is a warning, and
+    // the run goes on with the implicit `localhost` (runs that then have no
+    // host fail below, naming the file).
+    let (inventory_file, missing_inventory) = match inventory_file {
+        Some(p) if is_missing_inventory(&p) => {
+            reporter.warn(&format!(
+                "Unable to parse {} as an inventory source",
+                std::path::absolute(&p)
+                    .unwrap_or_else(|_| p.clone())
+                    .display()
+            ));
+            (None, Some(p))
+        }
+        other => (other, None),
+    };
     let vault_password = vault_password(args.vault_password_file.as_deref(), &cfg)?;
     // group_vars/ and host_vars/ may hold vault files and `!vault` values.
     let vault = crate::varsfile::InventoryVault::new(vault_password.as_deref());
@@ -393,6 +414,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     let (playbook, vaulted) =
         crate::yaml::vault_values::while_loading(vault_password.as_deref(), load_playbook);
     let mut playbook = playbook?;
+    playbook.vault_values = vaulted.secret_values().map(String::from).collect();
     reporter.add_secrets(vaulted);
     let extra_vars = parse_extra_vars(&args.extra_vars)?;
     // `order:` and `strategy:` written as templates take their value from
@@ -453,6 +475,9 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         return Ok(Outcome::Success);
     }
     if plays_hosts.iter().all(Vec::is_empty) {
+        if let Some(missing) = &missing_inventory {
+            bail!("no hosts to run on: inventory {} not found, so only the implicit `localhost` exists, and the plays' `hosts:` patterns do not name it\n  = help: pass an Ansible INI or YAML inventory with -i (e.g. -i inventory/hosts.ini), or the hosts themselves with a comma (e.g. -i web1,web2 or -i web1,)", missing.display());
+        }
         let Some(inventory_file) = &inventory_file else {
             bail!("no hosts to run on: no inventory was given, so only the implicit `localhost` exists, and the plays' `hosts:` patterns do not name it (`all` does not match it, as in Ansible)\n  = help: pass an inventory with -i (e.g. -i inventory/hosts.ini, or -i web1,web2), or write `hosts: localhost`");
         };

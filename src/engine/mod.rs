@@ -165,11 +165,14 @@ impl Shared {
         let connection_default = [("ansible_connection".to_string(), connection)]
             .into_iter()
             .collect();
+        let templater = Templater::new()
+            .with_lookup_context(lookup_context(vault_password.clone()))
+            .with_vault_values(playbook.vault_values.iter().cloned());
         Shared {
             connection_default,
             inventory: std::sync::RwLock::new(Arc::new(inventory)),
             playbook,
-            templater: Templater::new().with_lookup_context(lookup_context(vault_password.clone())),
+            templater,
             names: NamesCache::default(),
             opts,
             reporter,

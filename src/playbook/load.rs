@@ -178,6 +178,7 @@ pub fn load_playbook_with(path: &Path, opts: &LoadOptions) -> Result<Playbook, L
         dir,
         plays,
         warnings,
+        vault_values: Vec::new(),
     })
 }
 

@@ -9,7 +9,7 @@
 mod deferred;
 pub use deferred::resolve as resolve_deferred;
 mod keywords;
-pub use keywords::{LOCALHOST, MAX_TIMEOUT};
+pub use keywords::{is_variable_name, LOCALHOST, MAX_TIMEOUT};
 mod load;
 mod role;
 pub mod serial;
@@ -44,6 +44,9 @@ pub struct Playbook {
     /// Problems that are not errors under the configuration (a `notify:` of
     /// no handler with `error_on_missing_handler = False`), to show once.
     pub warnings: Vec<String>,
+    /// What the playbook's `!vault` values hold, decrypted as it loaded
+    /// (see `yaml::vault_values`): the values `is vault_encrypted` is true of.
+    pub vault_values: Vec<String>,
 }
 
 /// One entry of a play's `vars_files`: a file, or a list of them of which

@@ -31,17 +31,21 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
             let value = r
                 .context_for(&[], &[var])
                 .and_then(|ctx| h.shared.templater.eval_expr(var, &ctx));
-            // As ansible-core 2.19: an undefined value is shown as such, any
-            // other error fails the task.
+            // As ansible-core 2.19's `ReplacingMarkerBehavior`: an undefined
+            // value is shown as a numbered placeholder with the reason, and a
+            // warning lists it; any other error fails the task.
             let v = match value {
                 Ok(v) => v,
-                Err(e)
-                    if matches!(
-                        e.kind,
-                        TemplateErrorKind::Undefined | TemplateErrorKind::NotKnown
-                    ) =>
-                {
-                    json!(format!("VARIABLE IS NOT DEFINED! ({e})"))
+                Err(e) if e.kind == TemplateErrorKind::Undefined => {
+                    h.shared.reporter.warn(&format!(
+                        "[{}] Encountered 1 template error.\nerror 1 - {}",
+                        h.name, e.message
+                    ));
+                    json!(format!("<< error 1 - {} >>", e.message))
+                }
+                // In check mode: a value a skipped task would have made.
+                Err(e) if e.kind == TemplateErrorKind::NotKnown => {
+                    json!(format!("<< not known in check mode - {} >>", e.message))
                 }
                 Err(e) => {
                     return ItemOutcome::failed(format!(
