@@ -264,6 +264,37 @@ fn without_an_inventory_only_the_implicit_localhost_exists() {
     );
     let run = common::rprov(work.path(), ["inventory", "--list"]);
     run.expect_code(0);
+
+    // An inventory that is not there is ansible-playbook's warning, and the
+    // run goes on with the implicit `localhost` (ansible-core's var_templating
+    // target passes `-i inventory` from a folder without one), whose
+    // `ansible_python_interpreter` is the controller's Python.
+    std::fs::write(
+        work.path().join("python.yml"),
+        format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - copy:\n        dest: {}\n        content: \"{{{{ ansible_python_interpreter }}}}\"\n",
+            out.display()
+        ),
+    )
+    .expect("write");
+    let run = common::rprov(work.path(), ["apply", "-i", "inventory", "python.yml"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("Unable to parse")
+            && run.stderr.contains("inventory as an inventory source"),
+        "{}",
+        run.dump()
+    );
+    let python = std::fs::read_to_string(&out).unwrap_or_default();
+    assert!(python.ends_with("/python3"), "{python}");
+    // With no host at all to run on, the missing file is named.
+    let run = common::rprov(work.path(), ["apply", "-i", "nope.ini", "all.yml"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("inventory nope.ini not found"),
+        "{}",
+        run.dump()
+    );
 }
 
 /// Linked as `ansible-playbook`, rprov is `rprov apply` with ansible-playbook's

@@ -278,8 +278,9 @@ impl Inventory {
 
     /// The variables of the implicit localhost, as ansible-core gives them:
     /// `group_vars/all`, then the inventory's `all` variables with
-    /// `ansible_connection=local` over them (its own host variables), then
-    /// its `host_vars/` file.
+    /// `ansible_connection=local` and `ansible_python_interpreter` (the
+    /// controller's Python, see [`controller_python`]) over them (its own
+    /// host variables), then its `host_vars/` file.
     fn implicit_localhost_vars(&self, host: &str) -> Vars {
         let mut out = Vars::new();
         for vd in &self.vars_dirs {
@@ -290,6 +291,10 @@ impl Inventory {
         if let Some(all) = self.data.groups.get(ALL) {
             extend(&mut out, &all.vars);
         }
+        out.insert(
+            "ansible_python_interpreter".into(),
+            Value::String(controller_python()),
+        );
         out.insert("ansible_connection".into(), Value::String("local".into()));
         for vd in &self.vars_dirs {
             if let Some(v) = vd.hosts.get(host) {
@@ -531,6 +536,27 @@ fn sort_keys(v: Value) -> Value {
         Value::Array(a) => Value::Array(a.into_iter().map(sort_keys).collect()),
         other => other,
     }
+}
+
+/// The controller's Python, which ansible-core gives the implicit localhost
+/// as `ansible_python_interpreter` (its own `sys.executable`; playbooks run
+/// `{{ ansible_python_interpreter }} -c ...` on it): the first `python3` on
+/// `PATH`, else `/usr/bin/python3`. rprov itself needs no Python.
+fn controller_python() -> String {
+    static FOUND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            std::env::var_os("PATH")
+                .iter()
+                .flat_map(std::env::split_paths)
+                .map(|dir| dir.join("python3"))
+                .find(|p| p.is_file())
+                .map_or_else(
+                    || "/usr/bin/python3".to_string(),
+                    |p| p.display().to_string(),
+                )
+        })
+        .clone()
 }
 
 #[cfg(test)]

@@ -37,11 +37,20 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
             let v = match value {
                 Ok(v) => v,
                 Err(e) if e.kind == TemplateErrorKind::Undefined => {
-                    h.shared.reporter.warn(&format!(
-                        "[{}] Encountered 1 template error.\nerror 1 - {}",
-                        h.name, e.message
-                    ));
-                    json!(format!("<< error 1 - {} >>", e.message))
+                    result.insert(
+                        "warnings".into(),
+                        json!([format!(
+                            "Encountered 1 template error.\nerror 1 - {}",
+                            e.message
+                        )]),
+                    );
+                    // Which variable's value held it is said in the
+                    // warning; the placeholder is ansible-core's words.
+                    let bare = e
+                        .message
+                        .split_once(" (in the value of '")
+                        .map_or(e.message.as_str(), |(m, _)| m);
+                    json!(format!("<< error 1 - {bare} >>"))
                 }
                 // In check mode: a value a skipped task would have made.
                 Err(e) if e.kind == TemplateErrorKind::NotKnown => {
