@@ -388,7 +388,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         return Ok(Outcome::Success);
     }
     // The inventory first: its errors are reported before the playbook's.
-    let inventory_file = inventory_path(args.inventory.as_deref(), &cfg)?;
+    let inventory_file = inventory_path(args.inventory.first().map(PathBuf::as_path), &cfg)?;
     // As ansible-playbook: an inventory that is not there is a warning, and
     // the run goes on with the implicit `localhost` (runs that then have no
     // host fail below, naming the file).
@@ -410,6 +410,22 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     let mut inventory = open_inventory(inventory_file.as_deref(), Some(&vault), |w| {
         reporter.warn(w)
     })?;
+    let hash_merge = cfg.hash_merge.as_ref().is_some_and(|s| s.value);
+    inventory.set_hash_merge(hash_merge);
+    // Further `-i` sources, read into the same inventory in order.
+    for source in args.inventory.iter().skip(1) {
+        if is_missing_inventory(source) {
+            reporter.warn(&format!(
+                "Unable to parse {} as an inventory source",
+                std::path::absolute(source)
+                    .unwrap_or_else(|_| source.clone())
+                    .display()
+            ));
+            continue;
+        }
+        let more = load_inventory(source, Some(&vault))?;
+        inventory.absorb(more).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     // `!vault` values in the playbook and its roles are opened as it loads.
     let (playbook, vaulted) =
         crate::yaml::vault_values::while_loading(vault_password.as_deref(), load_playbook);
@@ -539,6 +555,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         timings: args.timings,
         max_loop_items: args.max_loop_items,
         show_custom_stats: cfg.show_custom_stats.as_ref().is_some_and(|s| s.value),
+        hash_merge,
         start_at_task: args.start_at_task.clone(),
     };
     let hosts_in_run = plays_hosts

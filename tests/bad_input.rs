@@ -144,7 +144,11 @@ fn load_errors_exit_1_before_any_host_is_contacted() {
     run.expect_code(1);
     assert_says(
         &run,
-        &["Unable to parse", "nope.ini as an inventory source", "help:"],
+        &[
+            "Unable to parse",
+            "nope.ini as an inventory source",
+            "help:",
+        ],
     );
     let run = apply(&inv, "no-such-playbook.yml", &[]);
     run.expect_code(1);

@@ -57,6 +57,9 @@ pub struct RunOptions {
     /// ansible.cfg's `show_custom_stats`: the recap is followed by what
     /// `set_stats` gathered.
     pub show_custom_stats: bool,
+    /// ansible.cfg's `hash_behaviour = merge`: a variable's mappings at
+    /// several precedence levels are deep-merged (see [`vars::Resolver`]).
+    pub hash_merge: bool,
     /// Connection variables from ansible.cfg and `ANSIBLE_*`, for hosts that
     /// do not set them.
     pub connection_defaults: crate::ansible_cfg::ConnectionDefaults,

@@ -707,6 +707,7 @@ impl HostRunner {
         .with_final_layers(&[&self.vars.facts, &self.vars.set])
         .with_hostvars(self)
         .with_refusals(&self.refusals)
+        .with_hash_merge(self.shared.opts.hash_merge)
     }
 
     /// The sudo user for `task`, or None to run as the login user (see
