@@ -215,6 +215,12 @@ fn is_missing_inventory(path: &Path) -> bool {
     !path.to_str().is_some_and(Inventory::is_host_list) && !path.exists()
 }
 
+/// ansible-playbook's warning for an inventory source that is not there.
+fn unparsed_inventory(path: &Path) -> String {
+    let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    format!("Unable to parse {} as an inventory source", shown.display())
+}
+
 fn load_inventory(
     path: &Path,
     vault: Option<&dyn rprov_inventory::VaultDecrypt>,
@@ -394,12 +400,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     // host fail below, naming the file).
     let (inventory_file, missing_inventory) = match inventory_file {
         Some(p) if is_missing_inventory(&p) => {
-            reporter.warn(&format!(
-                "Unable to parse {} as an inventory source",
-                std::path::absolute(&p)
-                    .unwrap_or_else(|_| p.clone())
-                    .display()
-            ));
+            reporter.warn(&unparsed_inventory(&p));
             (None, Some(p))
         }
         other => (other, None),
@@ -415,12 +416,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     // Further `-i` sources, read into the same inventory in order.
     for source in args.inventory.iter().skip(1) {
         if is_missing_inventory(source) {
-            reporter.warn(&format!(
-                "Unable to parse {} as an inventory source",
-                std::path::absolute(source)
-                    .unwrap_or_else(|_| source.clone())
-                    .display()
-            ));
+            reporter.warn(&unparsed_inventory(source));
             continue;
         }
         let more = load_inventory(source, Some(&vault))?;
