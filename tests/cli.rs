@@ -754,3 +754,58 @@ fn end_play_and_end_batch_end_the_play_or_batch_for_every_host() {
         run.dump()
     );
 }
+
+/// `is vault_encrypted` is true of a playbook's `!vault` value, which rprov
+/// decrypts as it loads (ansible-core's test_core target: a `set_fact` of
+/// one), and false of other values, its plaintext written out included.
+#[test]
+fn a_playbooks_vault_value_is_vault_encrypted() {
+    let work = tempfile::tempdir().expect("tempdir");
+    // `ansible-vault encrypt_string 'play-inline-secret-88'` (ansible-core
+    // 2.19), password `vault-test-pw-2`.
+    let vaulted = "!vault |\n          $ANSIBLE_VAULT;1.1;AES256\n          65646233383339363931353939336636636237363963626563303835393539343961303630306461\n          3361386366353434666239656132666363366535643364380a353761323036356436313936393133\n          38626631653163356231653832303939343036313161333365303636646336636134306563333731\n          3033666132316265370a366132633561303963326131376633353339646630343866346237386439\n          62623762356531343462383630333436343739386563356132643232303430363230\n";
+    std::fs::write(work.path().join("pw"), "vault-test-pw-2\n").expect("write");
+    std::fs::write(
+        work.path().join("vault.yml"),
+        format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - set_fact:\n        v: {vaulted}\n    - assert:\n        that:\n          - v is vault_encrypted\n          - inventory_hostname is not vault_encrypted\n          - v == 'play-inline-secret-88'\n"
+        ),
+    )
+    .expect("write");
+    let run = common::rprov(
+        work.path(),
+        ["apply", "--vault-password-file", "pw", "vault.yml"],
+    );
+    run.expect_code(0);
+}
+
+/// `ANSIBLE_HASH_BEHAVIOUR=merge` (ansible.cfg's `hash_behaviour`): a
+/// mapping in `-e` is merged over the play's, as ansible-core's hash target
+/// checks; without it the higher one replaces the lower.
+#[test]
+fn hash_behaviour_merge_merges_mappings_across_levels() {
+    let work = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        work.path().join("hash.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  vars:\n    h: {a: 1, deep: {x: 1}}\n  tasks:\n    - assert:\n        that: h == want\n",
+    )
+    .expect("write");
+    let run_with = |behaviour: &str, want: &str| {
+        let want = format!(r#"{{"want": {want}}}"#);
+        common::rprov_env(
+            work.path(),
+            [
+                "apply",
+                "-e",
+                r#"{"h": {"b": 2, "deep": {"y": 2}}}"#,
+                "-e",
+                &want,
+                "hash.yml",
+            ],
+            &[("ANSIBLE_HASH_BEHAVIOUR", behaviour)],
+        )
+    };
+    run_with("merge", r#"{"a": 1, "b": 2, "deep": {"x": 1, "y": 2}}"#).expect_code(0);
+    run_with("replace", r#"{"b": 2, "deep": {"y": 2}}"#).expect_code(0);
+    run_with("merge", r#"{"b": 2, "deep": {"y": 2}}"#).expect_code(2);
+}
