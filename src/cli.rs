@@ -259,9 +259,10 @@ pub struct ApplyArgs {
 
 #[derive(Args, Debug)]
 pub struct InventoryArgs {
-    /// The inventory: an Ansible INI or YAML file [default: as for `apply`].
+    /// The inventory: an Ansible INI or YAML file; given several times, the
+    /// sources are read into one inventory [default: as for `apply`].
     #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
-    pub inventory: Option<PathBuf>,
+    pub inventory: Vec<PathBuf>,
 
     /// Only these hosts (an Ansible pattern).
     #[arg(short = 'l', long, value_name = "PATTERN")]

@@ -248,26 +248,23 @@ fn load_config() -> Result<AnsibleConfig> {
     AnsibleConfig::load(&ansible_cfg::Environment::current()?)
 }
 
-/// The inventory: `-i`, else `inventory` of ansible.cfg or `$ANSIBLE_INVENTORY`,
-/// else Ansible's default `/etc/ansible/hosts` if it exists, else none: as
-/// ansible-playbook, a run without one has only the implicit `localhost`.
-fn inventory_path(cli: Option<&Path>, cfg: &AnsibleConfig) -> Result<Option<PathBuf>> {
-    if let Some(p) = cli {
-        return Ok(Some(p.to_path_buf()));
+/// The inventory sources: `-i` (each), else `inventory` of ansible.cfg or
+/// `$ANSIBLE_INVENTORY` (a list), else Ansible's default `/etc/ansible/hosts`
+/// if it exists, else none: as ansible-playbook, a run without one has only
+/// the implicit `localhost`.
+fn inventory_sources(cli: &[PathBuf], cfg: &AnsibleConfig) -> Vec<PathBuf> {
+    if !cli.is_empty() {
+        return cli.to_vec();
     }
-    if let Some(s) = &cfg.inventory {
-        match s.value.as_slice() {
-            [] => {}
-            [one] => return Ok(Some(one.clone())),
-            many => bail!(
-                "{}: `inventory` names {} sources, and rprov reads one inventory file\n  = help: pass the one to use with -i",
-                s.origin,
-                many.len()
-            ),
-        }
+    if let Some(s) = cfg.inventory.as_ref().filter(|s| !s.value.is_empty()) {
+        return s.value.clone();
     }
     let default = Path::new("/etc/ansible/hosts");
-    Ok(default.exists().then(|| default.to_path_buf()))
+    default
+        .exists()
+        .then(|| default.to_path_buf())
+        .into_iter()
+        .collect()
 }
 
 /// ansible-core's warning when it found no inventory (its words).
@@ -394,7 +391,8 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         return Ok(Outcome::Success);
     }
     // The inventory first: its errors are reported before the playbook's.
-    let inventory_file = inventory_path(args.inventory.first().map(PathBuf::as_path), &cfg)?;
+    let sources = inventory_sources(&args.inventory, &cfg);
+    let inventory_file = sources.first().cloned();
     // As ansible-playbook: an inventory that is not there is a warning, and
     // the run goes on with the implicit `localhost` (runs that then have no
     // host fail below, naming the file).
@@ -414,7 +412,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     let hash_merge = cfg.hash_merge.as_ref().is_some_and(|s| s.value);
     inventory.set_hash_merge(hash_merge);
     // Further `-i` sources, read into the same inventory in order.
-    for source in args.inventory.iter().skip(1) {
+    for source in sources.iter().skip(1) {
         if is_missing_inventory(source) {
             reporter.warn(&unparsed_inventory(source));
             continue;
@@ -716,7 +714,8 @@ fn inventory(args: InventoryArgs) -> Result<Outcome> {
     for w in &cfg.warnings {
         eprintln!("warning: {w}");
     }
-    let inventory_file = inventory_path(args.inventory.as_deref(), &cfg)?;
+    let sources = inventory_sources(&args.inventory, &cfg);
+    let inventory_file = sources.first().cloned();
     let password = vault_password(args.vault_password_file.as_deref(), &cfg)?;
     // Without a password, `!vault` values are shown as their (encrypted) text.
     let vault = crate::varsfile::InventoryVault::new(password.as_deref());
@@ -726,6 +725,11 @@ fn inventory(args: InventoryArgs) -> Result<Outcome> {
     let mut inv = open_inventory(inventory_file.as_deref(), decrypt, |w| {
         eprintln!("warning: {w}")
     })?;
+    inv.set_hash_merge(cfg.hash_merge.as_ref().is_some_and(|s| s.value));
+    for source in sources.iter().skip(1) {
+        inv.absorb(load_inventory(source, decrypt)?)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     if let Some(pb) = &args.playbook {
         if let Some(dir) = std::path::absolute(pb)
             .ok()

@@ -809,3 +809,40 @@ fn hash_behaviour_merge_merges_mappings_across_levels() {
     run_with("replace", r#"{"b": 2, "deep": {"y": 2}}"#).expect_code(0);
     run_with("merge", r#"{"b": 2, "deep": {"y": 2}}"#).expect_code(2);
 }
+
+/// Several `-i` sources are read into one inventory, as ansible-playbook
+/// reads them: the hosts of both, the later source's variables over the
+/// earlier's.
+#[test]
+fn several_inventory_sources_make_one_inventory() {
+    let work = tempfile::tempdir().expect("tempdir");
+    std::fs::write(work.path().join("a.ini"), "[web]\nweb1 v=a\n").expect("write");
+    std::fs::write(
+        work.path().join("b.yml"),
+        "all:\n  hosts:\n    web1:\n      v: b\n    db1:\n",
+    )
+    .expect("write");
+    let run = common::rprov(
+        work.path(),
+        ["inventory", "-i", "a.ini", "-i", "b.yml", "--list"],
+    );
+    run.expect_code(0);
+    let list: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(
+        list["_meta"]["hostvars"]["web1"]["v"], "b",
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        list["ungrouped"]["hosts"],
+        serde_json::json!(["db1"]),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        list["web"]["hosts"],
+        serde_json::json!(["web1"]),
+        "{}",
+        run.stdout
+    );
+}
