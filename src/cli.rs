@@ -72,10 +72,12 @@ pub enum Command {
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
     /// The inventory: an Ansible INI or YAML file, or hosts separated by
-    /// commas (`web1,web2:2222` or `web1,`) [default: `inventory` of
-    /// ansible.cfg or $ANSIBLE_INVENTORY, else /etc/ansible/hosts].
+    /// commas (`web1,web2:2222` or `web1,`); given several times, the
+    /// sources are read into one inventory, later ones over earlier ones
+    /// [default: `inventory` of ansible.cfg or $ANSIBLE_INVENTORY, else
+    /// /etc/ansible/hosts].
     #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
-    pub inventory: Option<PathBuf>,
+    pub inventory: Vec<PathBuf>,
 
     /// Log in as this user where no `remote_user` keyword or `ansible_user`
     /// variable says otherwise [default: `remote_user` of ansible.cfg].
@@ -257,9 +259,10 @@ pub struct ApplyArgs {
 
 #[derive(Args, Debug)]
 pub struct InventoryArgs {
-    /// The inventory: an Ansible INI or YAML file [default: as for `apply`].
+    /// The inventory: an Ansible INI or YAML file; given several times, the
+    /// sources are read into one inventory [default: as for `apply`].
     #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
-    pub inventory: Option<PathBuf>,
+    pub inventory: Vec<PathBuf>,
 
     /// Only these hosts (an Ansible pattern).
     #[arg(short = 'l', long, value_name = "PATTERN")]

@@ -209,6 +209,18 @@ fn connection_defaults(
     out
 }
 
+/// Whether `path`, given as the inventory, names no file or directory (and
+/// is not a comma-separated host list).
+fn is_missing_inventory(path: &Path) -> bool {
+    !path.to_str().is_some_and(Inventory::is_host_list) && !path.exists()
+}
+
+/// ansible-playbook's warning for an inventory source that is not there.
+fn unparsed_inventory(path: &Path) -> String {
+    let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    format!("Unable to parse {} as an inventory source", shown.display())
+}
+
 fn load_inventory(path: &Path, opts: rprov_inventory::LoadOptions<'_>) -> Result<Inventory> {
     if let Some(list) = path.to_str().filter(|s| Inventory::is_host_list(s)) {
         return Ok(Inventory::from_host_list(list));
@@ -233,26 +245,23 @@ fn load_config() -> Result<AnsibleConfig> {
     AnsibleConfig::load(&ansible_cfg::Environment::current()?)
 }
 
-/// The inventory: `-i`, else `inventory` of ansible.cfg or `$ANSIBLE_INVENTORY`,
-/// else Ansible's default `/etc/ansible/hosts` if it exists, else none: as
-/// ansible-playbook, a run without one has only the implicit `localhost`.
-fn inventory_path(cli: Option<&Path>, cfg: &AnsibleConfig) -> Result<Option<PathBuf>> {
-    if let Some(p) = cli {
-        return Ok(Some(p.to_path_buf()));
+/// The inventory sources: `-i` (each), else `inventory` of ansible.cfg or
+/// `$ANSIBLE_INVENTORY` (a list), else Ansible's default `/etc/ansible/hosts`
+/// if it exists, else none: as ansible-playbook, a run without one has only
+/// the implicit `localhost`.
+fn inventory_sources(cli: &[PathBuf], cfg: &AnsibleConfig) -> Vec<PathBuf> {
+    if !cli.is_empty() {
+        return cli.to_vec();
     }
-    if let Some(s) = &cfg.inventory {
-        match s.value.as_slice() {
-            [] => {}
-            [one] => return Ok(Some(one.clone())),
-            many => bail!(
-                "{}: `inventory` names {} sources, and rprov reads one inventory file\n  = help: pass the one to use with -i",
-                s.origin,
-                many.len()
-            ),
-        }
+    if let Some(s) = cfg.inventory.as_ref().filter(|s| !s.value.is_empty()) {
+        return s.value.clone();
     }
     let default = Path::new("/etc/ansible/hosts");
-    Ok(default.exists().then(|| default.to_path_buf()))
+    default
+        .exists()
+        .then(|| default.to_path_buf())
+        .into_iter()
+        .collect()
 }
 
 /// ansible-core's warning when it found no inventory (its words).
@@ -436,17 +445,40 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         return Ok(Outcome::Success);
     }
     // The inventory first: its errors are reported before the playbook's.
-    let inventory_file = inventory_path(args.inventory.as_deref(), &cfg)?;
+    let sources = inventory_sources(&args.inventory, &cfg);
+    let inventory_file = sources.first().cloned();
+    // As ansible-playbook: an inventory that is not there is a warning, and
+    // the run goes on with the implicit `localhost` (runs that then have no
+    // host fail below, naming the file).
+    let (inventory_file, missing_inventory) = match inventory_file {
+        Some(p) if is_missing_inventory(&p) => {
+            reporter.warn(&unparsed_inventory(&p));
+            (None, Some(p))
+        }
+        other => (other, None),
+    };
     let vault_password = vault_password(args.vault_password_file.as_deref(), &cfg)?;
     // group_vars/ and host_vars/ may hold vault files and `!vault` values.
     let vault = crate::varsfile::InventoryVault::new(vault_password.as_deref());
     let mut inventory = open_inventory(inventory_file.as_deref(), Some(&vault), &cfg, |w| {
         reporter.warn(w)
     })?;
+    let hash_merge = cfg.hash_merge.as_ref().is_some_and(|s| s.value);
+    inventory.set_hash_merge(hash_merge);
+    // Further `-i` sources, read into the same inventory in order.
+    for source in sources.iter().skip(1) {
+        if is_missing_inventory(source) {
+            reporter.warn(&unparsed_inventory(source));
+            continue;
+        }
+        let more = open_inventory(Some(source), Some(&vault), &cfg, |w| reporter.warn(w))?;
+        inventory.absorb(more).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     // `!vault` values in the playbook and its roles are opened as it loads.
     let (playbook, vaulted) =
         crate::yaml::vault_values::while_loading(vault_password.as_deref(), load_playbook);
     let mut playbook = playbook?;
+    playbook.vault_values = vaulted.secret_values().map(String::from).collect();
     reporter.add_secrets(vaulted);
     let extra_vars = parse_extra_vars(&args.extra_vars)?;
     // `order:` and `strategy:` written as templates take their value from
@@ -515,6 +547,9 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         return Ok(Outcome::Success);
     }
     if plays_hosts.iter().all(Vec::is_empty) {
+        if let Some(missing) = &missing_inventory {
+            bail!("no hosts to run on: inventory {} not found, so only the implicit `localhost` exists, and the plays' `hosts:` patterns do not name it\n  = help: pass an Ansible INI or YAML inventory with -i (e.g. -i inventory/hosts.ini), or the hosts themselves with a comma (e.g. -i web1,web2 or -i web1,)", missing.display());
+        }
         let Some(inventory_file) = &inventory_file else {
             bail!("no hosts to run on: no inventory was given, so only the implicit `localhost` exists, and the plays' `hosts:` patterns do not name it (`all` does not match it, as in Ansible)\n  = help: pass an inventory with -i (e.g. -i inventory/hosts.ini, or -i web1,web2), or write `hosts: localhost`");
         };
@@ -576,6 +611,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         timings: args.timings,
         max_loop_items: args.max_loop_items,
         show_custom_stats: cfg.show_custom_stats.as_ref().is_some_and(|s| s.value),
+        hash_merge,
         start_at_task: args.start_at_task.clone(),
     };
     let hosts_in_run = plays_hosts
@@ -746,7 +782,8 @@ fn inventory(args: InventoryArgs) -> Result<Outcome> {
     for w in &cfg.warnings {
         eprintln!("warning: {w}");
     }
-    let inventory_file = inventory_path(args.inventory.as_deref(), &cfg)?;
+    let sources = inventory_sources(&args.inventory, &cfg);
+    let inventory_file = sources.first().cloned();
     let password = vault_password(args.vault_password_file.as_deref(), &cfg)?;
     // Without a password, `!vault` values are shown as their (encrypted) text.
     let vault = crate::varsfile::InventoryVault::new(password.as_deref());
@@ -756,6 +793,13 @@ fn inventory(args: InventoryArgs) -> Result<Outcome> {
     let mut inv = open_inventory(inventory_file.as_deref(), decrypt, &cfg, |w| {
         eprintln!("warning: {w}")
     })?;
+    inv.set_hash_merge(cfg.hash_merge.as_ref().is_some_and(|s| s.value));
+    for source in sources.iter().skip(1) {
+        inv.absorb(open_inventory(Some(source), decrypt, &cfg, |w| {
+            eprintln!("warning: {w}")
+        })?)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     if let Some(pb) = &args.playbook {
         if let Some(dir) = std::path::absolute(pb)
             .ok()

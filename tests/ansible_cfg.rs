@@ -168,7 +168,7 @@ fn ansible_cfg_gives_inventory_roles_login_and_ssh_args() {
         format!(
             "# a repository's usual ansible.cfg\n[defaults]\ninventory = inventory/hosts.ini\nroles_path = shared-roles\n\
              remote_user = {USER}\nprivate_key_file = {}\nforks = 3\nretry_files_enabled = False\nnocows = 1\n\
-             stdout_callback = yaml\nhash_behaviour = merge\n\n[ssh_connection]\npipelining = True\n\
+             stdout_callback = yaml\njinja2_extensions = jinja2.ext.do\n\n[ssh_connection]\npipelining = True\n\
              control_path = %(directory)s/%%h-%%r\nssh_common_args = -o UserKnownHostsFile={}\n",
             sshd.key_file.display(),
             sshd.known_hosts.display()
@@ -195,7 +195,7 @@ fn ansible_cfg_gives_inventory_roles_login_and_ssh_args() {
     // One warning, for the one key that would change behaviour.
     let warning = the_one_warning(&run);
     assert!(
-        warning.contains("hash_behaviour") && warning.contains("ansible.cfg:11"),
+        warning.contains("jinja2_extensions") && warning.contains("ansible.cfg:11"),
         "{}",
         run.dump()
     );

@@ -264,6 +264,37 @@ fn without_an_inventory_only_the_implicit_localhost_exists() {
     );
     let run = common::rprov(work.path(), ["inventory", "--list"]);
     run.expect_code(0);
+
+    // An inventory that is not there is ansible-playbook's warning, and the
+    // run goes on with the implicit `localhost` (ansible-core's var_templating
+    // target passes `-i inventory` from a folder without one), whose
+    // `ansible_python_interpreter` is the controller's Python.
+    std::fs::write(
+        work.path().join("python.yml"),
+        format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - copy:\n        dest: {}\n        content: \"{{{{ ansible_python_interpreter }}}}\"\n",
+            out.display()
+        ),
+    )
+    .expect("write");
+    let run = common::rprov(work.path(), ["apply", "-i", "inventory", "python.yml"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("Unable to parse")
+            && run.stderr.contains("inventory as an inventory source"),
+        "{}",
+        run.dump()
+    );
+    let python = std::fs::read_to_string(&out).unwrap_or_default();
+    assert!(python.ends_with("/python3"), "{python}");
+    // With no host at all to run on, the missing file is named.
+    let run = common::rprov(work.path(), ["apply", "-i", "nope.ini", "all.yml"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("inventory nope.ini not found"),
+        "{}",
+        run.dump()
+    );
 }
 
 /// Linked as `ansible-playbook`, rprov is `rprov apply` with ansible-playbook's
@@ -966,4 +997,96 @@ fn log_path_plugin_filters_and_deprecations_follow_ansible_cfg() {
         run.dump()
     );
     assert!(run.stderr.contains("module_rejectlist"), "{}", run.dump());
+}
+
+/// `is vault_encrypted` is true of a playbook's `!vault` value, which rprov
+/// decrypts as it loads (ansible-core's test_core target: a `set_fact` of
+/// one), and false of other values, its plaintext written out included.
+#[test]
+fn a_playbooks_vault_value_is_vault_encrypted() {
+    let work = tempfile::tempdir().expect("tempdir");
+    // `ansible-vault encrypt_string 'play-inline-secret-88'` (ansible-core
+    // 2.19), password `vault-test-pw-2`.
+    let vaulted = "!vault |\n          $ANSIBLE_VAULT;1.1;AES256\n          65646233383339363931353939336636636237363963626563303835393539343961303630306461\n          3361386366353434666239656132666363366535643364380a353761323036356436313936393133\n          38626631653163356231653832303939343036313161333365303636646336636134306563333731\n          3033666132316265370a366132633561303963326131376633353339646630343866346237386439\n          62623762356531343462383630333436343739386563356132643232303430363230\n";
+    std::fs::write(work.path().join("pw"), "vault-test-pw-2\n").expect("write");
+    std::fs::write(
+        work.path().join("vault.yml"),
+        format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - set_fact:\n        v: {vaulted}\n    - assert:\n        that:\n          - v is vault_encrypted\n          - inventory_hostname is not vault_encrypted\n          - v == 'play-inline-secret-88'\n"
+        ),
+    )
+    .expect("write");
+    let run = common::rprov(
+        work.path(),
+        ["apply", "--vault-password-file", "pw", "vault.yml"],
+    );
+    run.expect_code(0);
+}
+
+/// `ANSIBLE_HASH_BEHAVIOUR=merge` (ansible.cfg's `hash_behaviour`): a
+/// mapping in `-e` is merged over the play's, as ansible-core's hash target
+/// checks; without it the higher one replaces the lower.
+#[test]
+fn hash_behaviour_merge_merges_mappings_across_levels() {
+    let work = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        work.path().join("hash.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  vars:\n    h: {a: 1, deep: {x: 1}}\n  tasks:\n    - assert:\n        that: h == want\n",
+    )
+    .expect("write");
+    let run_with = |behaviour: &str, want: &str| {
+        let want = format!(r#"{{"want": {want}}}"#);
+        common::rprov_env(
+            work.path(),
+            [
+                "apply",
+                "-e",
+                r#"{"h": {"b": 2, "deep": {"y": 2}}}"#,
+                "-e",
+                &want,
+                "hash.yml",
+            ],
+            &[("ANSIBLE_HASH_BEHAVIOUR", behaviour)],
+        )
+    };
+    run_with("merge", r#"{"a": 1, "b": 2, "deep": {"x": 1, "y": 2}}"#).expect_code(0);
+    run_with("replace", r#"{"b": 2, "deep": {"y": 2}}"#).expect_code(0);
+    run_with("merge", r#"{"b": 2, "deep": {"y": 2}}"#).expect_code(2);
+}
+
+/// Several `-i` sources are read into one inventory, as ansible-playbook
+/// reads them: the hosts of both, the later source's variables over the
+/// earlier's.
+#[test]
+fn several_inventory_sources_make_one_inventory() {
+    let work = tempfile::tempdir().expect("tempdir");
+    std::fs::write(work.path().join("a.ini"), "[web]\nweb1 v=a\n").expect("write");
+    std::fs::write(
+        work.path().join("b.yml"),
+        "all:\n  hosts:\n    web1:\n      v: b\n    db1:\n",
+    )
+    .expect("write");
+    let run = common::rprov(
+        work.path(),
+        ["inventory", "-i", "a.ini", "-i", "b.yml", "--list"],
+    );
+    run.expect_code(0);
+    let list: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(
+        list["_meta"]["hostvars"]["web1"]["v"], "b",
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        list["ungrouped"]["hosts"],
+        serde_json::json!(["db1"]),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        list["web"]["hosts"],
+        serde_json::json!(["web1"]),
+        "{}",
+        run.stdout
+    );
 }

@@ -1337,3 +1337,28 @@ fn templated_module_names_as_ansible() {
     assert_eq!(out.read("out.txt"), "two False True\n");
     assert!(!out.by_ansible.path().join("never.txt").exists());
 }
+
+/// Template errors as registered results show them: `debug`'s placeholder
+/// for an undefined variable, `set_fact`'s refusal of a templated name that
+/// is no variable name, `Task failed:` before an argument's template error,
+/// and `unique`'s refusal to compare mappings without case.
+#[test]
+fn template_errors_in_results_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "template_errors",
+        prepare: empty_root,
+        min_changed: 1,
+    });
+    let seen: serde_json::Value =
+        serde_json::from_str(&out.read("seen.json")).expect("seen.json is JSON");
+    assert_eq!(
+        seen,
+        serde_json::json!({
+            "debug": "<< error 1 - 'undefined_variable' is undefined >>",
+            "keyword": [true, true],
+            "int": [true, true],
+            "nested": [true, true, true],
+            "unique": [true, true],
+        })
+    );
+}

@@ -176,6 +176,15 @@ pub const SHOW_CUSTOM_STATS: Key = key(
     &["ANSIBLE_SHOW_CUSTOM_STATS"],
     Kind::Bool,
 );
+/// `hash_behaviour`: `merge` deep-merges mappings a variable has at several
+/// precedence levels instead of the higher one replacing the lower
+/// (deprecated upstream, still honoured by ansible-core 2.19).
+pub const HASH_BEHAVIOUR: Key = key(
+    "hash_behaviour",
+    &[("defaults", "hash_behaviour")],
+    &["ANSIBLE_HASH_BEHAVIOUR"],
+    Kind::Str,
+);
 pub const SSH_ARGS: Key = key(
     "ssh_args",
     &[("ssh_connection", "ssh_args")],
@@ -257,6 +266,7 @@ pub const ALL: &[&Key] = &[
     &ANY_ERRORS_FATAL,
     &FORCE_HANDLERS,
     &SHOW_CUSTOM_STATS,
+    &HASH_BEHAVIOUR,
     &SSH_ARGS,
     &SSH_COMMON_ARGS,
     &SSH_EXTRA_ARGS,
@@ -413,7 +423,7 @@ mod tests {
         );
         assert_eq!(
             classify("defaults", "hash_behaviour", "merge"),
-            Class::Unimplemented
+            Class::Implemented
         );
         assert_eq!(classify("diff", "always", "yes"), Class::Unimplemented);
     }

@@ -98,6 +98,9 @@ pub struct AnsibleConfig {
     pub any_errors_fatal: Option<Setting<bool>>,
     pub force_handlers: Option<Setting<bool>>,
     pub show_custom_stats: Option<Setting<bool>>,
+    /// `hash_behaviour = merge`: mappings are deep-merged across precedence
+    /// levels (see `engine::vars`); `false` for `replace`, the default.
+    pub hash_merge: Option<Setting<bool>>,
     pub ssh_args: Option<Setting<String>>,
     pub ssh_common_args: Option<Setting<String>>,
     pub ssh_extra_args: Option<Setting<String>>,
@@ -193,6 +196,7 @@ impl AnsibleConfig {
         let any_errors_fatal = r.boolean(&keys::ANY_ERRORS_FATAL)?;
         let force_handlers = r.boolean(&keys::FORCE_HANDLERS)?;
         let show_custom_stats = r.boolean(&keys::SHOW_CUSTOM_STATS)?;
+        let hash_behaviour = r.string(&keys::HASH_BEHAVIOUR)?;
         let ssh_args = r.string(&keys::SSH_ARGS)?;
         let ssh_common_args = r.string(&keys::SSH_COMMON_ARGS)?;
         let ssh_extra_args = r.string(&keys::SSH_EXTRA_ARGS)?;
@@ -240,6 +244,23 @@ impl AnsibleConfig {
                     s.value
                 ),
             },
+        };
+        cfg.hash_merge = match hash_behaviour {
+            None => None,
+            Some(s) => {
+                let value = match s.value.trim() {
+                    "merge" => true,
+                    "replace" => false,
+                    other => bail!(
+                        "{}: hash_behaviour is {other:?}; use replace or merge",
+                        s.origin
+                    ),
+                };
+                Some(Setting {
+                    value,
+                    origin: s.origin,
+                })
+            }
         };
         cfg.inventory = inventory;
         cfg.roles_path = roles_path;
@@ -708,13 +729,23 @@ mod tests {
         f.write(
             "cwd/ansible.cfg",
             "[defaults]\nhost_key_checking = nope\nhash_behaviour = merge\nnocows = 1\nretry_files_enabled = False\n\
-             [ssh_connection]\npipelining = True\ncontrol_path = %%(directory)s/%%%%h-%%%%p\n",
+             [ssh_connection]\npipelining = True\ncontrol_path = %%(directory)s/%%%%h-%%%%p\n\
+             [diff]\nalways = yes\n",
         );
         let c = f.load().expect("load");
         assert_eq!(c.host_key_checking.map(|s| s.value), Some(false));
+        assert_eq!(c.hash_merge.map(|s| s.value), Some(true));
         assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
-        assert!(c.warnings[0].contains("hash_behaviour"), "{:?}", c.warnings);
+        assert!(c.warnings[0].contains("[diff] always"), "{:?}", c.warnings);
         assert!(c.warnings[1].contains("\"nope\""), "{:?}", c.warnings);
+        f.vars
+            .insert("ANSIBLE_HASH_BEHAVIOUR".into(), "deep".into());
+        let e = f.load().unwrap_err().to_string();
+        assert!(
+            e.contains("ANSIBLE_HASH_BEHAVIOUR") && e.contains("replace or merge"),
+            "{e}"
+        );
+        f.vars.remove("ANSIBLE_HASH_BEHAVIOUR");
         f.vars.insert("ANSIBLE_FORKS".into(), "many".into());
         let e = f.load().unwrap_err().to_string();
         assert!(e.contains("ANSIBLE_FORKS") && e.contains("many"), "{e}");

@@ -58,6 +58,9 @@ pub struct RunOptions {
     /// ansible.cfg's `show_custom_stats`: the recap is followed by what
     /// `set_stats` gathered.
     pub show_custom_stats: bool,
+    /// ansible.cfg's `hash_behaviour = merge`: a variable's mappings at
+    /// several precedence levels are deep-merged (see [`vars::Resolver`]).
+    pub hash_merge: bool,
     /// Connection variables from ansible.cfg and `ANSIBLE_*`, for hosts that
     /// do not set them.
     pub connection_defaults: crate::ansible_cfg::ConnectionDefaults,
@@ -169,11 +172,14 @@ impl Shared {
         let connection_default = [("ansible_connection".to_string(), connection)]
             .into_iter()
             .collect();
+        let templater = Templater::new()
+            .with_lookup_context(lookup_context(vault_password.clone()))
+            .with_vault_values(playbook.vault_values.iter().cloned());
         Shared {
             connection_default,
             inventory: std::sync::RwLock::new(Arc::new(inventory)),
             playbook,
-            templater: Templater::new().with_lookup_context(lookup_context(vault_password.clone())),
+            templater,
             names: NamesCache::default(),
             opts,
             reporter,

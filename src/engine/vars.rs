@@ -17,6 +17,7 @@
 //! `unknown` whichever way the error travelled. Evaluating against a guessed
 //! stand-in instead would turn `'ok' in out.stdout` into a false failure.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -374,6 +375,8 @@ pub struct Resolver<'a> {
     refusals: Option<&'a Refusals>,
     templater: &'a Templater,
     cache: &'a NamesCache,
+    /// ansible.cfg's `hash_behaviour = merge`: see [`Resolver::with_hash_merge`].
+    hash_merge: bool,
     memo: RefCell<HashMap<String, Result<Json, TemplateError>>>,
     resolving: RefCell<Vec<String>>,
 }
@@ -388,6 +391,7 @@ impl<'a> Resolver<'a> {
             refusals: None,
             templater,
             cache,
+            hash_merge: false,
             memo: RefCell::new(HashMap::new()),
             resolving: RefCell::new(Vec::new()),
         }
@@ -415,15 +419,45 @@ impl<'a> Resolver<'a> {
         self
     }
 
+    /// With `on`, a variable that is a mapping in several layers is their
+    /// deep merge (ansible.cfg's `hash_behaviour = merge`).
+    pub fn with_hash_merge(mut self, on: bool) -> Self {
+        self.hash_merge = on;
+        self
+    }
+
     /// The value as written in the highest layer that has it, and whether it
-    /// is final (never rendered).
-    fn raw(&self, name: &str) -> Option<(&'a Json, bool)> {
-        self.layers.iter().rev().find_map(|l| {
-            l.get(name).map(|v| {
-                let is_final = self.final_layers.iter().any(|f| std::ptr::eq(*f, *l));
-                (v, is_final)
-            })
-        })
+    /// is final (never rendered). Under `hash_behaviour = merge`, a mapping
+    /// is merged over the mappings of the layers below it, down to the first
+    /// layer whose value is no mapping, as ansible-core's `combine_vars`
+    /// folds the layers; the result is final only if all its parts are.
+    fn raw(&self, name: &str) -> Option<(Cow<'a, Json>, bool)> {
+        let is_final = |l: &Vars| self.final_layers.iter().any(|f| std::ptr::eq(*f, l));
+        let mut found = self
+            .layers
+            .iter()
+            .rev()
+            .filter_map(|l| l.get(name).map(|v| (v, is_final(l))));
+        let (top, top_final) = found.next()?;
+        if !self.hash_merge || !top.is_object() || unknown_root(top).is_some() {
+            return Some((Cow::Borrowed(top), top_final));
+        }
+        let mut parts = vec![(top, top_final)];
+        for (v, fin) in found {
+            if !v.is_object() || unknown_root(v).is_some() {
+                break;
+            }
+            parts.push((v, fin));
+        }
+        if parts.len() == 1 {
+            return Some((Cow::Borrowed(top), top_final));
+        }
+        let all_final = parts.iter().all(|(_, f)| *f);
+        let mut merged = Json::Object(Map::new());
+        for (v, _) in parts.into_iter().rev() {
+            rprov_inventory::merge_value(&mut merged, v);
+        }
+        Some((Cow::Owned(merged), all_final))
     }
 
     fn is_literal(&self, s: &str) -> bool {
@@ -438,6 +472,7 @@ impl<'a> Resolver<'a> {
                 _ => None,
             };
         };
+        let raw: &Json = &raw;
         if let Some(root) = unknown_root(raw) {
             return Some(Err(self.refuse(name, root)));
         }
@@ -634,6 +669,37 @@ mod tests {
 
     fn vars(v: Json) -> Vars {
         v.as_object().unwrap().clone().into_iter().collect()
+    }
+
+    /// ansible.cfg's `hash_behaviour`: the highest layer's mapping replaces
+    /// the lower ones, or with `merge` is deep-merged over them down to the
+    /// first layer where the variable is no mapping (ansible-core's hash
+    /// target: role defaults, group and host vars, play vars, role params,
+    /// `-e` all merged).
+    #[test]
+    fn hash_merge_folds_the_layers_mappings() {
+        let t = Templater::new();
+        let cache = NamesCache::default();
+        let low = vars(json!({"h": {"a": 1, "deep": {"x": 1}}, "n": "{{ 2 }}"}));
+        let scalar = vars(json!({"h": "not a mapping"}));
+        let mid = vars(json!({"h": {"b": "{{ n }}", "deep": {"y": 2}}}));
+        let high = vars(json!({"h": {"a": 3}}));
+        let resolve = |layers: Vec<&Vars>, merge: bool| {
+            Resolver::new(layers, &t, &cache)
+                .with_hash_merge(merge)
+                .resolve("h")
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(resolve(vec![&low, &mid, &high], false), json!({"a": 3}));
+        assert_eq!(
+            resolve(vec![&low, &mid, &high], true),
+            json!({"a": 3, "b": 2, "deep": {"x": 1, "y": 2}})
+        );
+        assert_eq!(
+            resolve(vec![&low, &scalar, &mid, &high], true),
+            json!({"b": 2, "deep": {"y": 2}, "a": 3})
+        );
     }
 
     /// A sliced variable reaches the template (minijinja alone names no

@@ -184,6 +184,7 @@ pub fn load_playbook_with(path: &Path, opts: &LoadOptions) -> Result<Playbook, L
         plays,
         warnings,
         deprecations,
+        vault_values: Vec::new(),
     })
 }
 

@@ -9,7 +9,7 @@
 mod deferred;
 pub use deferred::resolve as resolve_deferred;
 mod keywords;
-pub use keywords::{is_become_method, LOCALHOST, MAX_TIMEOUT};
+pub use keywords::{is_become_method, is_variable_name, LOCALHOST, MAX_TIMEOUT};
 mod load;
 mod role;
 pub mod serial;
@@ -47,6 +47,9 @@ pub struct Playbook {
     /// What ansible-core 2.19 still does but will stop doing (a `when:`
     /// written as a template), each said once as its deprecation warning.
     pub deprecations: Vec<String>,
+    /// What the playbook's `!vault` values hold, decrypted as it loaded
+    /// (see `yaml::vault_values`): the values `is vault_encrypted` is true of.
+    pub vault_values: Vec<String>,
 }
 
 /// One entry of a play's `vars_files`: a file, or a list of them of which

@@ -139,6 +139,10 @@ pub struct Inventory {
     /// localhost name asked for, as ansible-core names it after the pattern
     /// that created it.
     implicit: std::sync::OnceLock<String>,
+    /// ansible.cfg's `hash_behaviour = merge`: a variable that is a mapping
+    /// at several levels (groups, `group_vars/`, the host, inventory
+    /// sources) is their deep merge, not the highest level's mapping.
+    hash_merge: bool,
 }
 
 /// Which parser an inventory file needs.
@@ -236,6 +240,7 @@ impl Inventory {
             data,
             vars_dirs: Vec::new(),
             implicit: std::sync::OnceLock::new(),
+            hash_merge: false,
         }
     }
 
@@ -263,6 +268,7 @@ impl Inventory {
             data,
             vars_dirs: Vec::new(),
             implicit: std::sync::OnceLock::new(),
+            hash_merge: false,
         };
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let dir = if dir.as_os_str().is_empty() {
@@ -272,6 +278,55 @@ impl Inventory {
         };
         inv.add_vars_dir_with(&dir, opts.vault)?;
         Ok(inv)
+    }
+
+    /// Deep-merges mappings across levels from now on (ansible.cfg's
+    /// `hash_behaviour = merge`), as ansible-core's `combine_vars` does.
+    pub fn set_hash_merge(&mut self, on: bool) {
+        self.hash_merge = on;
+    }
+
+    /// Adds another inventory source (a second `-i`), as ansible-core reads
+    /// several into one inventory: its groups, hosts and children join
+    /// these, its variables go over these (merged under `hash_behaviour =
+    /// merge`), and its `group_vars/` and `host_vars/` come after these.
+    pub fn absorb(&mut self, other: Inventory) -> Result<(), InventoryError> {
+        let merge = self.hash_merge;
+        let at = other.path.clone();
+        for (name, group) in other.data.groups {
+            self.data.add_group(&name);
+            for h in &group.hosts {
+                self.data.add_host(h, Some(&name), None);
+            }
+            for c in &group.children {
+                self.data
+                    .add_child(&name, c)
+                    .map_err(|message| InventoryError::Parse {
+                        location: Location {
+                            path: at.clone(),
+                            line: 1,
+                            column: None,
+                        },
+                        message,
+                        hint: String::new(),
+                    })?;
+            }
+            if let Some(g) = self.data.groups.get_mut(&name) {
+                if group.priority != 1 {
+                    g.priority = group.priority;
+                }
+                combine(&mut g.vars, &group.vars, merge);
+            }
+        }
+        for (name, host) in other.data.hosts {
+            self.data.add_host(&name, None, None);
+            if let Some(h) = self.data.hosts.get_mut(&name) {
+                combine(&mut h.vars, &host.vars, merge);
+            }
+        }
+        self.data.reconcile();
+        self.vars_dirs.extend(other.vars_dirs);
+        Ok(())
     }
 
     /// The inventory file this was loaded from.
@@ -353,22 +408,27 @@ impl Inventory {
 
     /// The variables of the implicit localhost, as ansible-core gives them:
     /// `group_vars/all`, then the inventory's `all` variables with
-    /// `ansible_connection=local` over them (its own host variables), then
-    /// its `host_vars/` file.
+    /// `ansible_connection=local` and `ansible_python_interpreter` (the
+    /// controller's Python, see [`controller_python`]) over them (its own
+    /// host variables), then its `host_vars/` file.
     fn implicit_localhost_vars(&self, host: &str) -> Vars {
         let mut out = Vars::new();
         for vd in &self.vars_dirs {
             if let Some(v) = vd.groups.get(ALL) {
-                extend(&mut out, v);
+                combine(&mut out, v, self.hash_merge);
             }
         }
         if let Some(all) = self.data.groups.get(ALL) {
-            extend(&mut out, &all.vars);
+            combine(&mut out, &all.vars, self.hash_merge);
         }
+        out.insert(
+            "ansible_python_interpreter".into(),
+            Value::String(controller_python()),
+        );
         out.insert("ansible_connection".into(), Value::String("local".into()));
         for vd in &self.vars_dirs {
             if let Some(v) = vd.hosts.get(host) {
-                extend(&mut out, v);
+                combine(&mut out, v, self.hash_merge);
             }
         }
         out
@@ -391,25 +451,25 @@ impl Inventory {
         let groups = self.data.sorted_host_groups(host);
         for g in &groups {
             if let Some(grp) = self.data.groups.get(g) {
-                extend(&mut out, &grp.vars);
+                combine(&mut out, &grp.vars, self.hash_merge);
             }
         }
         for vd in &self.vars_dirs {
             if let Some(v) = vd.groups.get(ALL) {
-                extend(&mut out, v);
+                combine(&mut out, v, self.hash_merge);
             }
         }
         for vd in &self.vars_dirs {
             for g in groups.iter().filter(|g| g.as_str() != ALL) {
                 if let Some(v) = vd.groups.get(g) {
-                    extend(&mut out, v);
+                    combine(&mut out, v, self.hash_merge);
                 }
             }
         }
-        extend(&mut out, &entry.vars);
+        combine(&mut out, &entry.vars, self.hash_merge);
         for vd in &self.vars_dirs {
             if let Some(v) = vd.hosts.get(host) {
-                extend(&mut out, v);
+                combine(&mut out, v, self.hash_merge);
             }
         }
         out
@@ -585,9 +645,35 @@ impl Inventory {
     }
 }
 
-fn extend(out: &mut Vars, vars: &Vars) {
+/// ansible-core's `combine_vars`: `vars` over `out`, each variable
+/// replacing the one below it, or with `merge` (`hash_behaviour = merge`)
+/// deep-merged into it when both are mappings (lists are replaced).
+fn combine(out: &mut Vars, vars: &Vars, merge: bool) {
     for (k, v) in vars {
-        out.insert(k.clone(), v.clone());
+        match out.get_mut(k) {
+            Some(below) if merge => merge_value(below, v),
+            _ => {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// `over` merged into `base`: mappings key by key, recursively; anything
+/// else replaced (ansible-core's `merge_hash` with `list_merge='replace'`).
+pub fn merge_value(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(existing) => merge_value(existing, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (base, over) => *base = over.clone(),
     }
 }
 
@@ -606,6 +692,27 @@ fn sort_keys(v: Value) -> Value {
         Value::Array(a) => Value::Array(a.into_iter().map(sort_keys).collect()),
         other => other,
     }
+}
+
+/// The controller's Python, which ansible-core gives the implicit localhost
+/// as `ansible_python_interpreter` (its own `sys.executable`; playbooks run
+/// `{{ ansible_python_interpreter }} -c ...` on it): the first `python3` on
+/// `PATH`, else `/usr/bin/python3`. rprov itself needs no Python.
+fn controller_python() -> String {
+    static FOUND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            std::env::var_os("PATH")
+                .iter()
+                .flat_map(std::env::split_paths)
+                .map(|dir| dir.join("python3"))
+                .find(|p| p.is_file())
+                .map_or_else(
+                    || "/usr/bin/python3".to_string(),
+                    |p| p.display().to_string(),
+                )
+        })
+        .clone()
 }
 
 #[cfg(test)]

@@ -843,3 +843,49 @@ fn invalid_group_characters_follow_the_setting() {
         ["h3"]
     );
 }
+
+/// Two `-i` sources read into one inventory (ansible-core's hash target):
+/// the second's variables go over the first's, replacing a mapping, or
+/// deep-merged into it under `hash_behaviour = merge`.
+#[test]
+fn a_second_source_replaces_or_merges_mappings() {
+    let first = "all:\n  hosts:\n    host1:\n      h: {v1: one, v2: one}\n  vars:\n    g: {v1: one, v2: one}\n";
+    let second =
+        "all:\n  hosts:\n    host1:\n      h: {v1: two}\n    host2:\n  vars:\n    g: {v1: two}\n";
+    let load = |merge: bool| {
+        let mut inv =
+            Inventory::from_str_at(first, Path::new("/nonexistent-rprov-dir/a.yml")).unwrap();
+        inv.set_hash_merge(merge);
+        let more =
+            Inventory::from_str_at(second, Path::new("/nonexistent-rprov-dir/b.yml")).unwrap();
+        inv.absorb(more).unwrap();
+        inv
+    };
+    let inv = load(false);
+    assert_eq!(inv.hosts(), s(&["host1", "host2"]));
+    assert_eq!(inv.host_vars("host1")["h"], json!({"v1": "two"}));
+    assert_eq!(inv.host_vars("host2")["g"], json!({"v1": "two"}));
+    let inv = load(true);
+    assert_eq!(
+        inv.host_vars("host1")["h"],
+        json!({"v1": "two", "v2": "one"})
+    );
+    assert_eq!(
+        inv.host_vars("host2")["g"],
+        json!({"v1": "two", "v2": "one"})
+    );
+}
+
+/// Under `hash_behaviour = merge`, a mapping in `group_vars/all` and one in
+/// the host's variables are merged.
+#[test]
+fn hash_merge_merges_group_and_host_levels() {
+    let mut inv = Inventory::from_str_at(
+        "all:\n  vars:\n    m: {all: 1, host: 0}\n  children:\n    web:\n      hosts:\n        h1:\n          m: {host: 1}\n",
+        Path::new("/nonexistent-rprov-dir/hosts.yml"),
+    )
+    .unwrap();
+    assert_eq!(inv.host_vars("h1")["m"], json!({"host": 1}));
+    inv.set_hash_merge(true);
+    assert_eq!(inv.host_vars("h1")["m"], json!({"all": 1, "host": 1}));
+}

@@ -58,6 +58,23 @@ pub(crate) fn forget_missing() {
     MISSING.with(|m| m.borrow_mut().take());
 }
 
+/// Fails as [`from_value`] does when a list or mapping about to be printed
+/// holds an undefined value: ansible-core 2.19 fails `{{ [x] }} text` with
+/// `'x' is undefined` where Jinja alone would print `[Undefined]`.
+pub(crate) fn require_defined_inside(v: &Value) -> Result<(), Error> {
+    use minijinja::value::ValueKind;
+    if !matches!(v.kind(), ValueKind::Seq | ValueKind::Map) {
+        return Ok(());
+    }
+    match undefined_inside(v, String::new()) {
+        Some(at) => Err(Error::new(
+            ErrorKind::UndefinedError,
+            take_missing().unwrap_or_else(|| format!("the value at {at} is undefined")),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Where the first undefined value inside a list or mapping is (`[1]`,
 /// `['key']`), if there is one.
 fn undefined_inside(v: &Value, path: String) -> Option<String> {

@@ -81,7 +81,48 @@ pub fn register(env: &mut Environment<'static>) {
         Ok(test_items("any", v)?.iter().any(Value::is_true))
     });
     env.add_test("vaulted_file", vaulted_file);
-    env.add_test("vault_encrypted", vault_encrypted);
+    register_vault_encrypted(env, std::collections::HashSet::new());
+    env.add_test("is_mac", is_mac);
+}
+
+/// `value is is_mac`: ansible-core's `module_utils.common.network.is_mac`,
+/// which playbooks' test plugins expose under that name (rprov runs no
+/// Python plugins, so it has it built in): six pairs of hex digits, in any
+/// case, all separated by `:` or all by `-`.
+fn is_mac(value: &Value) -> Result<bool, Error> {
+    require_defined(value)?;
+    let Some(s) = value.as_str() else {
+        return Err(Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!(
+                "test 'is_mac': '{}' object has no attribute 'lower'",
+                py_type_name(value)
+            ),
+        ));
+    };
+    // Python's `$` also matches before one final newline.
+    let s = s.strip_suffix('\n').unwrap_or(s).as_bytes();
+    let sep = s.get(2).copied();
+    Ok(s.len() == 17
+        && matches!(sep, Some(b':' | b'-'))
+        && s.iter().enumerate().all(|(i, c)| match i % 3 {
+            2 => Some(*c) == sep,
+            _ => c.is_ascii_hexdigit(),
+        }))
+}
+
+/// `value is vault_encrypted`. In ansible-core 2.19 only a `!vault` value
+/// is (a plain string holding vault text is not). rprov decrypts `!vault`
+/// values as it loads them, so a string is taken as one when it is one of
+/// their plaintexts, `values`; an undefined value is an error, as in Ansible.
+pub(crate) fn register_vault_encrypted(
+    env: &mut Environment<'static>,
+    values: std::collections::HashSet<String>,
+) {
+    env.add_test("vault_encrypted", move |value: &Value| {
+        require_defined(value)?;
+        Ok(value.as_str().is_some_and(|s| values.contains(s)))
+    });
 }
 
 /// `x is nan`: a float that is not a number (anything else is not NaN, as
@@ -551,16 +592,6 @@ fn vaulted_file(value: &Value) -> Result<bool, Error> {
         .read_to_end(&mut head)
         .map_err(fail)?;
     Ok(head.is_ascii() && head.starts_with(b"$ANSIBLE_VAULT"))
-}
-
-/// `value is vault_encrypted`. In ansible-core 2.19 only a `!vault` value
-/// is, and a plain string holding vault text is not; rprov decrypts
-/// `!vault` values when it loads them, so no value it templates is still
-/// encrypted and the answer is always false (an undefined value is an
-/// error, as in Ansible).
-fn vault_encrypted(value: &Value) -> Result<bool, Error> {
-    require_defined(value)?;
-    Ok(false)
 }
 
 #[cfg(test)]

@@ -168,6 +168,17 @@ impl Templater {
         self
     }
 
+    /// This templater with `is vault_encrypted` true of `values`, the
+    /// plaintexts of the playbook's `!vault` values. rprov decrypts those as
+    /// the playbook loads, so what a template sees is their text; a string
+    /// that is one of them is taken as that value (ansible-core keeps it
+    /// encrypted until used, and the test asks exactly that).
+    pub fn with_vault_values(mut self, values: impl IntoIterator<Item = String>) -> Self {
+        jinja_tests::register_vault_encrypted(&mut self.env, values.into_iter().collect());
+        self.variants = Default::default();
+        self
+    }
+
     /// The environment for a template file rendered with `opts`: a shared
     /// one, or for other delimiters a copy made for this render.
     fn file_env(

@@ -35,6 +35,7 @@ pub(crate) fn formatter(out: &mut Output, state: &mut State, value: &Value) -> R
             }
         }
     });
+    crate::convert::require_defined_inside(value)?;
     minijinja::escape_formatter(out, state, value)
 }
 

@@ -1476,3 +1476,73 @@ fn ansible_tests_added_in_2_19_probe() {
         assert!(m.contains(msg), "{expr}: {m}");
     }
 }
+
+/// ansible-core's `unique` (filter_mathstuff): Jinja2's, and its own
+/// case-sensitive fallback for lists and mappings, which it refuses with
+/// `case_sensitive=False` or `attribute`.
+#[test]
+fn unique_as_ansible() {
+    assert_eq!(e("[1, 2, 3, 4, 4, 3, 2, 1] | unique"), json!([1, 2, 3, 4]));
+    assert_eq!(e("['a', 'b', 'A', 'B'] | unique"), json!(["a", "b"]));
+    assert_eq!(
+        e("['a', 'b', 'A', 'B'] | unique(case_sensitive=True)"),
+        json!(["a", "b", "A", "B"])
+    );
+    assert_eq!(
+        e(
+            r#"[{"foo": "bar", "moo": "cow"}, {"foo": "bar", "moo": "cow"}, {"haha": "bar"}] | unique"#
+        ),
+        json!([{"foo": "bar", "moo": "cow"}, {"haha": "bar"}])
+    );
+    assert_eq!(
+        e(
+            r#"[{"foo": "bar", "moo": "cow"}, {"foo": "bar", "moo": "mar"}] | unique(attribute="foo")"#
+        ),
+        json!([{"foo": "bar", "moo": "cow"}])
+    );
+    assert_eq!(e(r#"{"foo": 1, "moo": 2} | unique"#), json!(["foo", "moo"]));
+    assert_eq!(e(r#""foo" | unique | join"#), json!("fo"));
+    // The fallback keeps `a` and `A` apart: it knows no case.
+    assert_eq!(e("['a', 'A', [1], [1]] | unique"), json!(["a", "A", [1]]));
+    let refused = err(
+        r#"[{"foo": "bar", "moo": "cow"}] | unique(case_sensitive=False)"#,
+        &json!({}),
+    );
+    assert!(refused.contains("cannot fall back"), "{refused}");
+    let refused = err(r#"[{"a": [1]}] | unique(attribute="a")"#, &json!({}));
+    assert!(refused.contains("cannot fall back"), "{refused}");
+    let bad = err("True | unique", &json!({}));
+    assert!(bad.contains("'bool' object is not iterable"), "{bad}");
+}
+
+/// `is vault_encrypted` is true of the plaintexts of the playbook's `!vault`
+/// values (which rprov decrypts as it loads), and of nothing else.
+#[test]
+fn vault_encrypted_knows_the_playbooks_vault_values() {
+    let t = Templater::new().with_vault_values(["s3cret".to_string()]);
+    let ctx = json!({"v": "s3cret", "w": "other"});
+    let eval = |expr: &str| {
+        t.eval_condition(expr, &ctx)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert!(eval("v is vault_encrypted"));
+    assert!(eval("w is not vault_encrypted"));
+    assert!(eval("5 is not vault_encrypted"));
+    assert!(t.eval_condition("nope is vault_encrypted", &ctx).is_err());
+}
+
+/// `is_mac`, as ansible-core's `module_utils.common.network.is_mac`.
+#[test]
+fn is_mac_as_ansible() {
+    for (expr, want) in [
+        ("'00:00:00:a1:2b:cc' is is_mac", true),
+        ("'00-00-00-A1-2B-CC' is is_mac", true),
+        ("'00:00:00-a1:2b:cc' is is_mac", false),
+        ("'00:00:00:a1:2b:cc:dd' is is_mac", false),
+        ("'00:00:00:a1:2b:cg' is is_mac", false),
+        ("'foo' is is_mac", false),
+    ] {
+        assert_eq!(e(expr), json!(want), "{expr}");
+    }
+    assert!(err("5 is is_mac", &json!({})).contains("'int' object has no attribute 'lower'"));
+}

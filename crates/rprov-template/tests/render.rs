@@ -1022,3 +1022,26 @@ fn division_by_zero_in_pythons_words() {
         assert!(e.message.ends_with(words), "{expr}: {}", e.message);
     }
 }
+
+/// ansible-core 2.19 (its jinja2_native_types target) fails a template that
+/// prints a list or mapping holding an undefined value, whether the list is
+/// the whole result or text is around it.
+#[test]
+fn an_undefined_value_inside_a_printed_list_fails() {
+    for src in [
+        "{{ [{'key': nested}] }}",
+        "{{ [{'key': nested}] }} second_node",
+        "{{ {'a': [1, nested]} }}!",
+    ] {
+        let err = t().render_str(src, &json!({})).expect_err(src);
+        assert_eq!(err.kind, TemplateErrorKind::Undefined, "{src}");
+        assert!(
+            err.message.contains("'nested' is undefined"),
+            "{src}: {err}"
+        );
+    }
+    assert_eq!(
+        t().render_str("{{ [1, 'a'] }} x", &json!({})).unwrap(),
+        json!("[1, 'a'] x")
+    );
+}

@@ -771,6 +771,7 @@ impl HostRunner {
         .with_final_layers(&[&self.vars.facts, &self.vars.set])
         .with_hostvars(self)
         .with_refusals(&self.refusals)
+        .with_hash_merge(self.shared.opts.hash_merge)
     }
 
     /// The sudo user for `task`, or None to run as the login user (see
@@ -1039,9 +1040,6 @@ impl HostvarsSource for HostRunner {
     }
 }
 
-/// A template error in a task's arguments: the task's file and line, the
-/// message, and what to do about an undefined variable. A line inside a
-/// one-line YAML string (`line 1`) tells nothing and is left out.
 /// Whether a NUL byte is in any string (or key) of `v`.
 fn holds_nul(v: &Json) -> bool {
     match v {
@@ -1052,13 +1050,28 @@ fn holds_nul(v: &Json) -> bool {
     }
 }
 
+/// A template error in a task's arguments: the task's file and line, the
+/// message, and what to do about an undefined variable. A line inside a
+/// one-line YAML string (`line 1`) tells nothing and is left out.
+///
+/// It starts with `Task failed:` as ansible-core 2.19's message for a task
+/// that raised an error (its `AnsibleTaskError`) does, which playbooks test
+/// with `result.msg is contains "Task failed:"`.
 fn arg_error(origin: &impl std::fmt::Display, e: &TemplateError, r: &Resolver) -> String {
     let within = match e.line {
         Some(l) if l > 1 => format!(" (line {l} of the value)"),
         _ => String::new(),
     };
-    format!("{origin}: {}{within}{}", e.message, undefined_help(e, r))
+    format!(
+        "{TASK_FAILED}{origin}: {}{within}{}",
+        e.message,
+        undefined_help(e, r)
+    )
 }
+
+/// The start of the message of a task that failed on an error rather than
+/// by its module's verdict, as ansible-core 2.19 words it.
+const TASK_FAILED: &str = "Task failed: ";
 
 /// The hint for an undefined variable, or nothing: the closest name in scope
 /// when one is near (a typo such as `maxretyr` for `maxretry` is the usual

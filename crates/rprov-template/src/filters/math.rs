@@ -1,7 +1,7 @@
 //! ansible-core's `mathstuff` filters: `log`, `pow`, `root`,
 //! `human_readable`, `human_to_bytes`, `rekey_on_member`, and the
 //! `itertools` ones: `product`, `combinations`, `permutations`,
-//! `zip_longest`.
+//! `zip_longest`, and `unique` with ansible-core's fallback around Jinja2's.
 //!
 //! The numbers are Python's `math` module's (the same C library
 //! functions), with its `math domain error` and `math range error`. The
@@ -30,6 +30,85 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("combinations", combinations);
     env.add_filter("permutations", permutations);
     env.add_filter("zip_longest", zip_longest);
+    env.add_filter("unique", unique);
+}
+
+/// ansible-core's `unique`: Jinja2's `do_unique` (case-insensitive unless
+/// `case_sensitive`, by `attribute` when given), and when that fails —
+/// an item (or its attribute) is a list or a mapping, which Python cannot
+/// hash — Ansible's own version, which keeps each item not seen before,
+/// case-sensitively. That fallback knows neither `case_sensitive=False`
+/// nor `attribute`, so with either of them such items are an error, as
+/// ansible-core raises it.
+fn unique(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let [case_sensitive, attribute] =
+        bind_args("unique", &args, &kwargs, ["case_sensitive", "attribute"])?;
+    let items = py_items("unique", &value)?;
+    // Python's `case_sensitive is False`: only the boolean, not `0`.
+    let explicit_false = case_sensitive
+        .as_ref()
+        .is_some_and(|v| v.kind() == ValueKind::Bool && !v.is_true());
+    let case_sensitive = case_sensitive.is_some_and(|v| v.is_true());
+    let attribute = attribute.filter(|a| a.is_true());
+    let keys: Vec<Value> = items
+        .iter()
+        .map(|item| {
+            let key = match &attribute {
+                Some(a) => attribute_of(item, a),
+                None => item.clone(),
+            };
+            match key.as_str() {
+                Some(s) if !case_sensitive => Value::from(s.to_lowercase()),
+                _ => key,
+            }
+        })
+        .collect();
+    let unhashable = keys
+        .iter()
+        .any(|k| matches!(k.kind(), ValueKind::Seq | ValueKind::Map));
+    let mut kept: Vec<Value> = Vec::new();
+    if unhashable {
+        if explicit_false || attribute.is_some() {
+            return Err(filter_error(
+                "unique",
+                "Jinja2's unique filter failed and we cannot fall back to Ansible's version \
+                 as it does not support the parameters supplied.",
+            ));
+        }
+        for item in items {
+            if !kept.contains(&item) {
+                kept.push(item);
+            }
+        }
+    } else {
+        let mut seen = std::collections::BTreeSet::new();
+        for (item, key) in items.into_iter().zip(keys) {
+            if seen.insert(key) {
+                kept.push(item);
+            }
+        }
+    }
+    Ok(Value::from(kept))
+}
+
+/// Jinja2's `make_attrgetter`: an integer indexes, a string is a dotted
+/// path whose integer parts index lists; what is missing is undefined.
+fn attribute_of(item: &Value, attribute: &Value) -> Value {
+    let Some(path) = attribute.as_str() else {
+        return item.get_item(attribute).unwrap_or(Value::UNDEFINED);
+    };
+    let mut v = item.clone();
+    for part in path.split('.') {
+        let key = match part.parse::<i64>() {
+            Ok(i) if v.kind() == ValueKind::Seq => Value::from(i),
+            _ => Value::from(part),
+        };
+        v = v.get_item(&key).unwrap_or(Value::UNDEFINED);
+        if v.is_undefined() {
+            break;
+        }
+    }
+    v
 }
 
 /// What a Python `math` function raised.

@@ -31,17 +31,30 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
             let value = r
                 .context_for(&[], &[var])
                 .and_then(|ctx| h.shared.templater.eval_expr(var, &ctx));
-            // As ansible-core 2.19: an undefined value is shown as such, any
-            // other error fails the task.
+            // As ansible-core 2.19's `ReplacingMarkerBehavior`: an undefined
+            // value is shown as a numbered placeholder with the reason, and a
+            // warning lists it; any other error fails the task.
             let v = match value {
                 Ok(v) => v,
-                Err(e)
-                    if matches!(
-                        e.kind,
-                        TemplateErrorKind::Undefined | TemplateErrorKind::NotKnown
-                    ) =>
-                {
-                    json!(format!("VARIABLE IS NOT DEFINED! ({e})"))
+                Err(e) if e.kind == TemplateErrorKind::Undefined => {
+                    result.insert(
+                        "warnings".into(),
+                        json!([format!(
+                            "Encountered 1 template error.\nerror 1 - {}",
+                            e.message
+                        )]),
+                    );
+                    // Which variable's value held it is said in the
+                    // warning; the placeholder is ansible-core's words.
+                    let bare = e
+                        .message
+                        .split_once(" (in the value of '")
+                        .map_or(e.message.as_str(), |(m, _)| m);
+                    json!(format!("<< error 1 - {bare} >>"))
+                }
+                // In check mode: a value a skipped task would have made.
+                Err(e) if e.kind == TemplateErrorKind::NotKnown => {
+                    json!(format!("<< not known in check mode - {} >>", e.message))
                 }
                 Err(e) => {
                     return ItemOutcome::failed(format!(

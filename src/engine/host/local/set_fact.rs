@@ -5,6 +5,7 @@ use rprov_template::TemplateErrorKind;
 
 use super::super::super::vars::{unknown_value, Refusal};
 use super::*;
+use crate::playbook::is_variable_name;
 
 /// A `set_fact`'s values: those rendered, and those not known (with why).
 #[derive(Default)]
@@ -19,6 +20,33 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
         Ok(facts) => h.set_fact(facts).into(),
         Err(msg) => ItemOutcome::failed(msg).into(),
     }
+}
+
+/// ansible-core's help for a name `validate_variable_name` refuses.
+const VARIABLE_NAMES: &str = "Variable names must be strings starting with a letter or \
+     underscore character, and contain only letters, numbers and underscores.";
+
+/// A refused name as ansible-core's `validate_variable_name` describes it
+/// (`name '1' of type 'int'`): a key templated to a number is not a string,
+/// and Python's names for the types are what users see there.
+fn key_description(name: &Json) -> String {
+    let (shown, kind) = match name {
+        Json::String(s) => (Some(s.clone()), None),
+        Json::Number(n) if n.is_f64() => (Some(n.to_string()), Some("float")),
+        Json::Number(n) => (Some(n.to_string()), Some("int")),
+        Json::Bool(b) => (Some(if *b { "True" } else { "False" }.into()), Some("bool")),
+        Json::Null => (Some("None".into()), Some("NoneType")),
+        Json::Array(_) => (None, Some("list")),
+        Json::Object(_) => (None, Some("dict")),
+    };
+    let mut d = match shown {
+        Some(s) => format!("name '{s}'"),
+        None => "name".to_string(),
+    };
+    if let Some(kind) = kind {
+        d.push_str(&format!(" of type '{kind}'"));
+    }
+    d
 }
 
 impl HostRunner {
@@ -36,10 +64,17 @@ impl HostRunner {
             }
             // A name that is itself not known is kept as written: nothing
             // can use it under a name no one knows anyway.
-            let (name, value) = match self.render_string(r, key) {
-                Ok(name) => {
+            let (name, value) = match self.render_json(r, &Json::String(key.clone())) {
+                Ok(Json::String(name)) if is_variable_name(&name) => {
                     let v = self.render_json(r, raw);
                     (name, v)
+                }
+                Ok(name) => {
+                    return Err(format!(
+                        "{TASK_FAILED}{}: Invalid variable {}. {VARIABLE_NAMES}",
+                        task.arg_origin(key),
+                        key_description(&name)
+                    ))
                 }
                 Err(e) => (key.clone(), Err(e)),
             };

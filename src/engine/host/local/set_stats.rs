@@ -9,6 +9,7 @@
 
 use super::*;
 use crate::modules::typed::module_args;
+use crate::playbook::is_variable_name;
 
 module_args! {
     /// `set_stats`'s arguments.
@@ -96,18 +97,6 @@ fn lenient_bool(v: &Json) -> bool {
         ),
         _ => false,
     }
-}
-
-/// ansible-core's `validate_variable_name`: an ASCII Python identifier
-/// that is none of the names Jinja gives a meaning (`true`, `None`, `not`…).
-fn is_variable_name(name: &str) -> bool {
-    const JINJA_KEYWORDS: &[&str] = &["true", "false", "none", "True", "False", "None", "not"];
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !JINJA_KEYWORDS.contains(&name)
 }
 
 #[cfg(test)]
