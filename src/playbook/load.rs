@@ -598,6 +598,7 @@ fn load_play(
         Some(n) => parse_task_list(doc, n, &handler_scope)?,
         None => Vec::new(),
     };
+    let role_loader = roles.detached();
     let (instances, mut handlers) = roles.finish();
     handlers.extend(play_handlers);
 
@@ -631,6 +632,7 @@ fn load_play(
         sections,
         handlers,
         roles: instances,
+        role_loader,
     })
 }
 
@@ -694,6 +696,9 @@ fn check_vars_file(
 /// when the task changes something, after it wrote its files. With
 /// `error_on_missing_handler = False` each such notification is one warning
 /// naming the task instead, and does nothing when notified, as in Ansible.
+/// A play with an `include_role` loaded at run time may get handlers only
+/// then: its notifications are not checked here (one that names no handler
+/// when it is made does nothing).
 fn check_notify(sections: &[Vec<Task>], handlers: &[Task], cx: &mut Cx) -> Result<(), LoadError> {
     let mut known: HashSet<&str> = HashSet::new();
     for h in handlers {
@@ -718,10 +723,19 @@ fn check_notify(sections: &[Vec<Task>], handlers: &[Task], cx: &mut Cx) -> Resul
         }
         Ok(())
     }
+    let mut dynamic = false;
+    let mut find = |t: &Task| -> Result<(), LoadError> {
+        dynamic |= t.role_include.is_some();
+        Ok(())
+    };
+    for s in sections {
+        walk(s, &mut find)?;
+    }
+    walk(handlers, &mut find)?;
     let warnings = &mut *cx.warnings;
     let mut check = |t: &Task| -> Result<(), LoadError> {
         for n in &t.notify {
-            if n.contains("{{") || known.contains(n.as_str()) {
+            if dynamic || n.contains("{{") || known.contains(n.as_str()) {
                 continue;
             }
             let hint = match did_you_mean(n, known.iter().copied()) {

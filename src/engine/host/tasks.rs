@@ -31,18 +31,24 @@ impl HostRunner {
         })
     }
 
-    /// Runs notified handlers in definition order, until none is left.
+    /// Runs notified handlers in definition order (the play's, then those
+    /// of roles included at run time), until none is left.
     pub(super) async fn flush_handlers(&mut self) -> Result<(), Stop> {
         let shared = self.shared.clone();
         let handlers = &shared.playbook.plays[self.pi].handlers;
         // Handlers are notified when the changes that notify them ran.
         self.flush_batch().await?;
         while self.notified.iter().any(|n| *n) {
-            for hi in 0..handlers.len() {
+            let extra = self.extra_handlers.clone();
+            for hi in 0..handlers.len() + extra.len() {
                 if self.notified.get(hi).copied().unwrap_or(false) {
                     self.notified[hi] = false;
+                    let (list, at) = match hi.checked_sub(handlers.len()) {
+                        None => (handlers.as_slice(), hi),
+                        Some(e) => (extra.as_slice(), e),
+                    };
                     let was = std::mem::replace(&mut self.in_handlers, true);
-                    let res = self.run_task(handlers, hi, None, &[]).await;
+                    let res = self.run_task(list, at, None, &[]).await;
                     self.in_handlers = was;
                     res?;
                     self.flush_batch().await?;
@@ -55,6 +61,7 @@ impl HostRunner {
     pub(super) fn notify(&mut self, task: &Task, extra: Option<&Vars>) {
         let shared = self.shared.clone();
         let handlers = &shared.playbook.plays[self.pi].handlers;
+        let included = self.extra_handlers.clone();
         for n in &task.notify {
             let name = if super::super::vars::is_template(n) {
                 let magic = self.task_magic(task);
@@ -64,7 +71,7 @@ impl HostRunner {
             } else {
                 n.clone()
             };
-            for (hi, h) in handlers.iter().enumerate() {
+            for (hi, h) in handlers.iter().chain(included.iter()).enumerate() {
                 if h.name.as_deref() == Some(name.as_str()) || h.listen.contains(&name) {
                     if let Some(slot) = self.notified.get_mut(hi) {
                         *slot = true;
