@@ -415,6 +415,22 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let inventory_secrets = vault.into_secrets();
+    // `meta: refresh_inventory` reads the same source the same way again.
+    let inventory_source: Option<crate::engine::InventorySource> =
+        inventory_file.clone().map(|file| {
+            let password = vault_password.clone();
+            let vars_dir =
+                (inv_dir.as_deref() != Some(playbook.dir.as_path())).then(|| playbook.dir.clone());
+            Box::new(move || {
+                let vault = crate::varsfile::InventoryVault::new(password.as_deref());
+                let mut inv = load_inventory(&file, Some(&vault)).map_err(|e| format!("{e:#}"))?;
+                if let Some(dir) = &vars_dir {
+                    inv.add_vars_dir_with(dir, Some(&vault))
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok(inv)
+            }) as crate::engine::InventorySource
+        });
 
     let limit: Option<Vec<String>> = match &args.limit {
         Some(p) => Some(select_limit(&inventory, p)?),
@@ -530,7 +546,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         }
         crate::open_files::Raised::TooLow(msg) => reporter.warn(&msg),
     }
-    let shared = Arc::new(Shared::new(
+    let mut shared = Shared::new(
         inventory,
         playbook,
         opts,
@@ -538,7 +554,9 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         secrets,
         vault_password,
         identities,
-    ));
+    );
+    shared.inventory_source = inventory_source;
+    let shared = Arc::new(shared);
     // Likewise every vars file with a literal path, once for all hosts.
     shared
         .preload_vars_files(&plays_hosts)
