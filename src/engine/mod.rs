@@ -14,6 +14,7 @@ mod lookahead;
 mod play_hosts;
 mod run_once;
 mod start_at;
+mod throttle_gate;
 mod vars;
 mod vars_files;
 
@@ -107,6 +108,9 @@ pub struct Shared {
     pub connecting: Semaphore,
     /// One semaphore per task with `throttle:`, shared by the hosts.
     throttles: std::sync::Mutex<HashMap<(usize, String), Arc<Semaphore>>>,
+    /// One throttled task at a time under the `linear` strategy (see
+    /// `throttle_gate`).
+    pub throttle_gate: Arc<throttle_gate::ThrottleGate>,
     /// Whether the user asked the run to stop (SIGINT, SIGTERM).
     interrupt: interrupt::Interrupt,
     /// The `serial` batch of the play running now (batches run one after
@@ -203,6 +207,7 @@ impl Shared {
             abort: abort::PlayAbort::default(),
             play_hosts: play_hosts::PlayHosts::default(),
             throttles: Default::default(),
+            throttle_gate: Default::default(),
             connecting,
             interrupt: interrupt::Interrupt::default(),
             batch: Default::default(),

@@ -464,12 +464,17 @@ fn load_play(
             _ => super::deferred::order(&scalar_string(n).unwrap_or_default(), doc.origin(n))?,
         },
     };
+    let mut linear = true;
     if let Some(n) = node.get("strategy") {
         match n.as_str() {
             Some(t) if rprov_template::is_template(t) => {
                 deferred.push(super::deferred::Deferred::new("strategy", t, doc.origin(n)));
             }
-            _ => super::deferred::strategy(&scalar_string(n).unwrap_or_default(), doc.origin(n))?,
+            _ => {
+                let s = scalar_string(n).unwrap_or_default();
+                super::deferred::strategy(&s, doc.origin(n))?;
+                linear = super::deferred::is_linear(&s);
+            }
         }
     }
     super::keywords::check_become_method(doc, node)?;
@@ -625,6 +630,7 @@ fn load_play(
         max_fail_percentage,
         force_handlers,
         order,
+        linear,
         deferred,
         serial,
         vars,

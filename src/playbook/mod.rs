@@ -112,6 +112,11 @@ pub struct Play {
     pub force_handlers: bool,
     /// `order`: the order in which the play's hosts are started.
     pub order: HostOrder,
+    /// The play's `strategy` is `linear` (ansible-core's default), not
+    /// `free` or `host_pinned`. Hosts go at their own pace either way; it
+    /// decides only whether throttled tasks may overlap (see
+    /// `engine::throttle_gate`).
+    pub linear: bool,
     /// Keywords written as templates (`order`, `strategy`), rendered when
     /// the play starts (see [`resolve_deferred`]); `order` holds the
     /// default until then.

@@ -225,6 +225,16 @@ impl HostRunner {
                 return self.finish_task(task, &name, o, extra, started);
             }
         };
+        // Under `linear`, no other throttled task runs meanwhile (see
+        // `engine::throttle_gate`); a task that waits for another host does
+        // not take the gate.
+        let waits_for_others = local::runs_once(task) || self.runs_once_here(task);
+        let _gate = if throttle > 0 && self.play().linear && !waits_for_others {
+            let gate = self.shared.throttle_gate.clone();
+            Some(gate.enter(self.pi, task.origin.to_string()).await)
+        } else {
+            None
+        };
         let _throttled = if throttle > 0 {
             let sem = self.shared.throttle(self.pi, task, throttle);
             Some(sem.acquire_owned().await)
