@@ -456,10 +456,7 @@ fn failing_task(
     module_written: String,
     e: LoadError,
 ) -> Result<Task, LoadError> {
-    let msg = match e.hint {
-        Some(h) => format!("{}: {}\n= help: {h}", e.origin, e.message),
-        None => format!("{}: {}", e.origin, e.message),
-    };
+    let msg = e.task_message();
     let mut task = kw
         .for_failure()
         .into_task(doc, node, "fail", json!({ "msg": msg }), scope)?;

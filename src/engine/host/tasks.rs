@@ -190,12 +190,7 @@ impl HostRunner {
                     action.written(),
                 )
                 .map_err(|e| format!("{}: {}: {e}", task.origin, action.written()))
-                .and_then(|module| {
-                    action.with_module(&module).map_err(|e| match &e.hint {
-                        Some(h) => format!("{}: {}\n= help: {h}", e.origin, e.message),
-                        None => format!("{}: {}", e.origin, e.message),
-                    })
-                });
+                .and_then(|module| action.with_module(&module).map_err(|e| e.task_message()));
             return match loaded {
                 Ok(loaded) => {
                     let rest = push_rest(rest, tasks, i + 1);

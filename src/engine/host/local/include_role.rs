@@ -44,13 +44,7 @@ impl HostRunner {
         let loader = self.play().role_loader.detached();
         let included = match include.load(&loader, &args) {
             Ok(i) => i,
-            Err(e) => {
-                let msg = match &e.hint {
-                    Some(h) => format!("{}: {}\n= help: {h}", e.origin, e.message),
-                    None => format!("{}: {}", e.origin, e.message),
-                };
-                return Ok(ItemOutcome::failed(msg));
-            }
+            Err(e) => return Ok(ItemOutcome::failed(e.task_message())),
         };
         self.add_handlers(included.handlers);
         self.vars.public_roles.extend(included.public);
