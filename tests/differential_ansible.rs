@@ -271,7 +271,7 @@ fn rprov_and_ansible_core_make_the_same_tree() {
 /// strategies load it: a loop over role names, a templated `tasks_from`, a
 /// role looping inside an include with its own `loop_var`, `when` per item,
 /// private and public defaults, a handler of one included role notified by
-/// another, and a missing role caught by a `rescue:`.
+/// another and by a play task, and a missing role caught by a `rescue:`.
 #[test]
 fn include_role_at_run_time_as_ansible() {
     let out = same_as_ansible(&Case {
@@ -306,6 +306,10 @@ fn include_role_at_run_time_as_ansible() {
         "alpha handler saw alpha_default=alpha-default\n"
     );
     assert_eq!(out.read("out/handler_from_beta.txt"), "notified by beta\n");
+    assert_eq!(
+        out.read("out/handler_from_play.txt"),
+        "notified by a play task\n"
+    );
     assert_eq!(out.read("out/rescued.txt"), "rescued\n");
 }
 
