@@ -683,7 +683,9 @@ fn ansible_changed(text: &str, host: &str) -> u64 {
 /// (importing the playbook's `module_utils/`, its argument from
 /// `module_defaults` under its short name), and a `ping` of the playbook's
 /// `library/` that both tools run instead of the builtin for `ping` and
-/// `ansible.legacy.ping`, while `ansible.builtin.ping` stays the builtin.
+/// `ansible.legacy.ping`, while `ansible.builtin.ping` stays the builtin;
+/// modules in shell (old style and `WANT_JSON`) on a host without the Python
+/// they are told about.
 /// Registered results and changed counts equal ansible-playbook's, in a first
 /// and a second run.
 #[test]
@@ -706,9 +708,10 @@ fn custom_modules_of_library_folders_as_ansible() {
     ));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
 
-    // First run: every file is written; second: only the custom `ping`s
+    // First run: every file is written; second: only the custom `ping`s and
+    // the old-style shell module
     // (always changed) and the results file change.
-    for (round, want_changed) in [(1, 7), (2, 3)] {
+    for (round, want_changed) in [(1, 8), (2, 4)] {
         let (ok, text) = common::ansible_playbook(
             &v,
             &library_dir(),
@@ -751,7 +754,12 @@ fn custom_modules_of_library_folders_as_ansible() {
             .filter(|t| t["fallback"] == true)
             .filter_map(|t| t["task"].as_str().map(str::to_string))
             .collect();
-        assert_eq!(fallback.len(), 7, "{fallback:?}\n{}", run.dump());
+        assert_eq!(fallback.len(), 9, "{fallback:?}\n{}", run.dump());
+        // Shell modules, with no Python: arguments as a sourced k=v file and
+        // as JSON.
+        assert_eq!(r["sh_old"]["msg"], "hello world", "{r:?}");
+        assert_eq!(r["sh_old"]["check"], "False", "{r:?}");
+        assert_eq!(r["sh_json"]["msg"], "json says it all", "{r:?}");
     }
     for f in ["pre.txt", "role.txt", "later.txt", "pl.txt"] {
         let a = std::fs::read(by_ansible.path().join(f)).ok();

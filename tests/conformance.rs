@@ -29,8 +29,9 @@ mod shared;
 use std::path::PathBuf;
 
 use common::USER;
+use expected::{Expected, FallbackVerdict};
 use rprov_testbed::Sshd;
-use runner::Bench;
+use runner::{Bench, Outcome};
 use shared::VERSION;
 
 /// The target's Python, for ansible's modules (rprov needs none).
@@ -41,14 +42,15 @@ fn ansible_core_integration_targets_match_the_expected_list() {
     let integration = shared::integration();
     // The venv's ansible-playbook, checked to be a file: a wrong path would
     // make every target look like an ansible-core failure.
-    let ansible_playbook = common::ansible_venv().playbook;
+    let venv = common::ansible_venv();
     let (list, partial) = shared::load_list("tests/conformance/expected.yml", &integration);
 
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let scratch = tempfile::tempdir().expect("temp dir");
     let bench = Bench {
         integration,
-        ansible_playbook,
+        ansible_playbook: venv.playbook,
+        ansible_python: venv.python,
         rprov: PathBuf::from(env!("CARGO_BIN_EXE_rprov")),
         host_line: format!(
             "{} ansible_become=yes ansible_python_interpreter={TARGET_PYTHON}",
@@ -60,16 +62,32 @@ fn ansible_core_integration_targets_match_the_expected_list() {
     };
 
     let mut results = Vec::new();
+    let mut fallbacks = Vec::new();
     for e in &list {
         let ansible = bench.ansible(&e.target);
         let rprov = ansible
             .passed
             .then(|| bench.run(runner::Tool::Rprov, &e.target));
         shared::say(&e.target, &ansible, rprov.as_ref());
+        // What a user with ansible-core installed sees on a target rprov
+        // fails by itself: the modules it lacks run through the fallback.
+        let fallback = rprov
+            .as_ref()
+            .filter(|o| !o.passed)
+            .map(|_| bench.run_with_fallback(&e.target));
+        if let Some(f) = &fallback {
+            eprintln!(
+                "{}: with the Ansible fallback: {}",
+                e.target,
+                if f.passed { "pass" } else { "fail" }
+            );
+        }
         results.push((ansible, rprov));
+        fallbacks.push(fallback);
     }
 
-    let wrong = shared::mismatches(&list, &results);
+    let mut wrong = shared::mismatches(&list, &results);
+    wrong.extend(fallback_mismatches(&list, &fallbacks));
     assert!(
         wrong.is_empty(),
         "the conformance results differ from tests/conformance/expected.yml (update it when a \
@@ -81,7 +99,38 @@ fn ansible_core_integration_targets_match_the_expected_list() {
         eprintln!("RPROV_CONFORMANCE_ONLY is set: docs/conformance.md and the README headline were not checked");
         return;
     }
-    let rows = report::rows(&list, &results);
+    let rows = report::rows(&list, &results, &fallbacks);
     shared::check_page_part(false, &report::page(VERSION, &rows));
     shared::check_readme(&report::headline(&rows));
+    shared::check_readme(&report::fallback_headline(&rows));
+}
+
+/// Each target rprov fails against its `with_fallback` entry: one message
+/// per mismatch.
+fn fallback_mismatches(list: &[Expected], fallbacks: &[Option<Outcome>]) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for (e, f) in list.iter().zip(fallbacks) {
+        let seen = f.as_ref().map(|o| {
+            if o.passed {
+                FallbackVerdict::Pass
+            } else {
+                FallbackVerdict::Fail
+            }
+        });
+        if seen != e.with_fallback {
+            let tail = f.as_ref().map_or(String::new(), |o| {
+                let start = o.output.len().saturating_sub(4000);
+                let start = (start..o.output.len())
+                    .find(|&i| o.output.is_char_boundary(i))
+                    .unwrap_or(o.output.len());
+                o.output[start..].to_string()
+            });
+            wrong.push(format!(
+                "{}: expected with_fallback {:?}, seen {:?} (rprov with the Ansible fallback \
+                 on; write `with_fallback: pass|fail` for every target rprov fails):\n{tail}",
+                e.target, e.with_fallback, seen
+            ));
+        }
+    }
+    wrong
 }

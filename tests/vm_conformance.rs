@@ -118,7 +118,7 @@ impl Drop for Down {
 fn vm_ansible_core_system_targets_match_the_expected_list() {
     let started = Instant::now();
     let integration = shared::integration();
-    let ansible_playbook = common::ansible_venv().playbook;
+    let venv = common::ansible_venv();
     let (list, partial) = shared::load_list("tests/conformance/expected-vm.yml", &integration);
 
     let key = vm_common::root().join("vagrant/.vm/id_ed25519");
@@ -128,7 +128,8 @@ fn vm_ansible_core_system_targets_match_the_expected_list() {
     // none of these targets (nor the roles they depend on) uses it.
     let bench = Bench {
         integration,
-        ansible_playbook,
+        ansible_playbook: venv.playbook,
+        ansible_python: venv.python,
         rprov: PathBuf::from(env!("CARGO_BIN_EXE_rprov")),
         host_line: format!(
             "testhost ansible_host=127.0.0.1 ansible_port=2222 ansible_user=vagrant \
@@ -208,7 +209,7 @@ fn vm_ansible_core_system_targets_match_the_expected_list() {
         eprintln!("RPROV_CONFORMANCE_ONLY is set: docs/conformance.md was not checked");
         return;
     }
-    let rows = report::rows(&list, &results);
+    let rows = report::rows(&list, &results, &[]);
     shared::check_page_part(true, &report::vm_section(VERSION, &rows));
     shared::check_readme(&report::vm_headline(&rows));
 }

@@ -10,6 +10,7 @@ pub(crate) mod custom_stats;
 mod defined;
 mod host;
 mod interrupt;
+mod lockstep;
 mod lookahead;
 mod play_hosts;
 mod run_once;
@@ -101,6 +102,9 @@ pub struct Shared {
     learned: std::sync::Mutex<HashMap<String, serde_json::Map<String, Json>>>,
     /// Whether the current play was stopped on all hosts (any_errors_fatal).
     abort: abort::PlayAbort,
+    /// Whether the running play keeps its hosts at the same task, and how
+    /// far each got (see `lockstep`).
+    lockstep: lockstep::Lockstep,
     /// The running play's hosts, for `ansible_play_hosts` and its kin.
     play_hosts: play_hosts::PlayHosts,
     /// Logins in progress, at most `--connect-limit` (see
@@ -205,6 +209,7 @@ impl Shared {
             run_once: run_once::RunOnce::default(),
             learned: Default::default(),
             abort: abort::PlayAbort::default(),
+            lockstep: lockstep::Lockstep::default(),
             play_hosts: play_hosts::PlayHosts::default(),
             throttles: Default::default(),
             throttle_gate: Default::default(),
@@ -517,6 +522,13 @@ async fn run_batch(
     forks: &Arc<Semaphore>,
 ) {
     let mut set = tokio::task::JoinSet::new();
+    // The hosts that start at once join the lock-step before any of them
+    // runs: one that started first must not pass a task before the others
+    // are counted. Those waiting for a fork join when they get it.
+    let starting = forks.available_permits().min(batch.len());
+    for h in &batch[..starting] {
+        shared.lockstep.join(h);
+    }
     for h in batch {
         let mut runner = runners
             .remove(h)
@@ -527,6 +539,7 @@ async fn run_batch(
         let permit = forks.clone().acquire_owned().await;
         set.spawn(async move {
             let _permit = permit;
+            let _in_step = lockstep::Member::join(&shared, &runner.name);
             runner.run_play(pi).await;
             shared.reporter.host_done(&runner.name);
             runner
@@ -638,6 +651,7 @@ pub async fn run(
         for (bi, batch) in batches.iter().enumerate() {
             shared.reporter.play_start(&play.name, batch);
             shared.abort.start(pi, batch.len());
+            shared.lockstep.start(play.stops_every_host());
             shared.play_hosts.start_batch(batch);
             shared.batch.store(bi, std::sync::atomic::Ordering::SeqCst);
             for h in batch {
@@ -656,7 +670,8 @@ pub async fn run(
             }
             // Stopped on all hosts (`any_errors_fatal`, `max_fail_percentage`,
             // judged per batch), or every host of the batch failed: as in
-            // Ansible, the play's later batches and the later plays do not run.
+            // Ansible, the play's later batches and the later plays do not run
+            // (a host a `rescue:` took back after being marked included).
             let all_failed = batch
                 .iter()
                 .all(|h| runners.get(h).is_none_or(|r| !r.can_continue()));

@@ -12,11 +12,18 @@
 #          join the search, as Ansible's Role._load_role_data adds them.
 #   {"op": "build", "name": F, "args": {...}, "collections": [..]}
 #       -> {"payload": TEXT, "style": "new"} : the AnsiballZ script built by
-#          ansible-core's own module_common.modify_module, run on the host as `python -`.
+#          ansible-core's own module_common.modify_module, run on the host as `python -`;
+#          or, for a module of another style ("old", "non_native_want_json",
+#          "binary": any language, arguments in a file),
+#          {"payload_b64": B64, "style": S, "shebang": TEXT|null, "args": TEXT}:
+#          the module as ansible-core sends it (its shebang line rewritten) and
+#          its arguments file as ansible-core writes it (ActionBase._execute_module).
 # The first line it prints is {"ready": VERSION} once ansible imported, or
 # {"error": TEXT} when it cannot be imported.
+import base64
 import json
 import os
+import shlex
 import sys
 
 
@@ -64,8 +71,10 @@ def search_list(collections):
 
 
 def find(name, collections):
+    # mod_type "" as the ssh connection's module_implementation_preferences:
+    # a module of any extension (`library/hello.sh`) is found by its stem.
     ctx = plugin_loader.module_loader.find_plugin_with_context(
-        name, mod_type=".py", collection_list=search_list(collections)
+        name, mod_type="", collection_list=search_list(collections)
     )
     if not ctx.resolved or not ctx.plugin_resolved_path:
         return None
@@ -126,10 +135,21 @@ def build(req):
         task_vars=task_vars,
         module_compression=C.config.get_config_value("DEFAULT_MODULE_COMPRESSION"),
     )
-    if built.module_style != "new":
-        return {"error": "the module %s is a %s-style module; rprov runs only AnsiballZ (new-style Python) modules"
-                % (name, built.module_style)}
-    return {"payload": built.b_module_data.decode("utf-8", "surrogateescape"), "style": built.module_style}
+    if built.module_style == "new":
+        return {"payload": built.b_module_data.decode("utf-8", "surrogateescape"), "style": "new"}
+    if built.module_style == "old":
+        # key=value words, each value shell-quoted, as ActionBase writes them.
+        args = "".join("%s=%s " % (k, shlex.quote(str(v))) for k, v in req["args"].items())
+    else:
+        args = json.dumps(req["args"])
+    return {
+        "payload_b64": base64.b64encode(built.b_module_data).decode("ascii"),
+        "style": built.module_style,
+        "shebang": built.shebang,
+        "args": args,
+        # ActionBase's remote file name: AnsiballZ_ and the module's file name.
+        "remote_name": "AnsiballZ_" + os.path.basename(ctx.plugin_resolved_path),
+    }
 
 
 reply({"ready": ANSIBLE_VERSION})

@@ -22,7 +22,10 @@
 //! does with pipelining: **one remote command per task**, over the host's
 //! existing connection, under `become` like any task. The host's Python is
 //! `ansible_python_interpreter`, else the first of Ansible's fallback list
-//! that exists there. The module's JSON answer becomes the task's result.
+//! that exists there. A module in another language (old style, `WANT_JSON`,
+//! binary: see [`Built::ArgsFile`]) needs no Python: it runs under its own
+//! shebang's interpreter, in the same one command. The module's JSON answer
+//! becomes the task's result.
 //!
 //! Custom modules: Ansible also finds modules in the `library/` folder beside
 //! the playbook, in the `library/` of every legacy role loaded so far (for
@@ -140,7 +143,7 @@ struct Bridge {
     stdout: BufReader<ChildStdout>,
     version: String,
     resolved: HashMap<String, Resolution>,
-    payloads: HashMap<String, Arc<String>>,
+    payloads: HashMap<String, Arc<Built>>,
     /// How many of [`ROLE_DIRS`] the helper has been given.
     role_dirs_sent: usize,
 }
@@ -323,17 +326,44 @@ pub fn custom_module(
     }
 }
 
-/// Whether a folder Ansible searches for custom modules holds `name`
-/// (`name.py`, or a file without extension): the playbook's `library/`, the
-/// roles' and the configured path (with its subfolders two deep, as
-/// ansible-core's loader).
+/// Ansible's `MODULE_IGNORE_EXTS`: files of these extensions in a module
+/// folder are no modules (documentation, editor backups).
+const MODULE_IGNORE_EXTS: &[&str] = &[
+    "pyc", "pyo", "swp", "bak", "rpm", "md", "txt", "rst", "yaml", "yml", "ini",
+];
+
+/// Whether `dir` holds a module file named `name`: `name` itself or
+/// `name.EXT` (`hello.py`, `hello.sh`), as ansible-core's loader finds a
+/// module by its file's stem.
+fn folder_has_module(dir: &Path, name: &str) -> bool {
+    if dir.join(name).is_file() {
+        return true;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let path = e.path();
+        path.file_stem().is_some_and(|s| s == name)
+            && path
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| !MODULE_IGNORE_EXTS.contains(&x))
+            && !path.to_string_lossy().ends_with('~')
+            && path.is_file()
+    })
+}
+
+/// Whether a folder Ansible searches for custom modules holds `name` (see
+/// [`folder_has_module`]): the playbook's `library/`, the roles' and the
+/// configured path (with its subfolders two deep, as ansible-core's loader).
 fn custom_file_exists(
     name: &str,
     playbook_dir: &Path,
     roles: &[PathBuf],
     configured: &[PathBuf],
 ) -> bool {
-    let has = |dir: &Path| dir.join(format!("{name}.py")).is_file() || dir.join(name).is_file();
+    let has = |dir: &Path| folder_has_module(dir, name);
     if std::iter::once(playbook_dir)
         .chain(roles.iter().map(PathBuf::as_path))
         .any(|d| has(&d.join("library")))
@@ -406,9 +436,9 @@ impl Fallback {
         a
     }
 
-    /// The AnsiballZ payload for this task, built by ansible-core (cached
-    /// for the run per module and arguments).
-    pub fn payload(&self, check: bool) -> Result<Arc<String>, String> {
+    /// The module as ansible-core builds it for this task (cached for the
+    /// run per module and arguments).
+    pub fn payload(&self, check: bool) -> Result<Arc<Built>, String> {
         let req = json!({
             "op": "build",
             "name": self.fqcn,
@@ -421,18 +451,9 @@ impl Fallback {
                 return Ok(p.clone());
             }
             let m = b.ask(&req)?;
-            match m.get("payload").and_then(Json::as_str) {
-                Some(p) => {
-                    let p = Arc::new(p.to_string());
-                    b.payloads.insert(key, p.clone());
-                    Ok(p)
-                }
-                None => Err(m
-                    .get("error")
-                    .and_then(Json::as_str)
-                    .unwrap_or("ansible-core built no payload")
-                    .to_string()),
-            }
+            let built = Arc::new(Built::from_answer(&m)?);
+            b.payloads.insert(key, built.clone());
+            Ok(built)
         })?
     }
 
@@ -444,10 +465,23 @@ impl Fallback {
         }
     }
 
-    /// The remote command: the host's Python reading the payload on stdin. A
+    /// The remote command for `built`, whose stdin is [`Built::stdin`].
+    pub fn script(&self, built: &Built) -> String {
+        match built {
+            Built::AnsiballZ(_) => self.python_script(),
+            Built::ArgsFile {
+                shebang,
+                args,
+                remote_name,
+                ..
+            } => args_file_script(shebang.as_deref(), args, remote_name),
+        }
+    }
+
+    /// The host's Python reading the AnsiballZ payload on stdin. A
     /// candidate must also start (`-c ''`): a pyenv shim for a version that is
     /// not installed is on PATH but cannot run anything.
-    pub fn script(&self) -> String {
+    fn python_script(&self) -> String {
         let q = rprov_transport::quote;
         let marker = q(NO_PYTHON);
         if let Some(p) = &self.interpreter {
@@ -467,6 +501,87 @@ impl Fallback {
              printf '%s\\n' {marker} >&2\nexit 127\n"
         )
     }
+}
+
+/// A module as ansible-core built it for one task.
+#[derive(Debug)]
+pub enum Built {
+    /// A new-style module's AnsiballZ script, for the host's Python on stdin
+    /// (as Ansible runs it with pipelining).
+    AnsiballZ(String),
+    /// An old-style, `WANT_JSON` or binary module (any language): Ansible
+    /// copies it and a file of its arguments to the host and runs
+    /// `INTERPRETER MODULE ARGS_FILE`, the interpreter from its shebang line
+    /// (a binary runs itself). No Python is needed on the host unless the
+    /// module is written in it.
+    ArgsFile {
+        module: Vec<u8>,
+        /// The shebang line as ansible-core rewrote it, `None` for a binary.
+        shebang: Option<String>,
+        /// The arguments file: `k=v` words (old style) or JSON.
+        args: String,
+        /// The module's file name on the host, as Ansible names it.
+        remote_name: String,
+    },
+}
+
+impl Built {
+    /// Reads the helper's answer to a `build` request.
+    fn from_answer(m: &Map<String, Json>) -> Result<Built, String> {
+        if let Some(p) = m.get("payload").and_then(Json::as_str) {
+            return Ok(Built::AnsiballZ(p.to_string()));
+        }
+        let Some(b64) = m.get("payload_b64").and_then(Json::as_str) else {
+            return Err(m
+                .get("error")
+                .and_then(Json::as_str)
+                .unwrap_or("ansible-core built no payload")
+                .to_string());
+        };
+        use base64::Engine as _;
+        let module = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| format!("the helper's module is not base64: {e}"))?;
+        let text = |k: &str| m.get(k).and_then(Json::as_str).map(str::to_string);
+        Ok(Built::ArgsFile {
+            module,
+            shebang: text("shebang"),
+            args: text("args").unwrap_or_default(),
+            remote_name: text("remote_name").unwrap_or_else(|| "AnsiballZ_module".into()),
+        })
+    }
+
+    /// What the remote command reads on stdin.
+    pub fn stdin(&self) -> &[u8] {
+        match self {
+            Built::AnsiballZ(p) => p.as_bytes(),
+            Built::ArgsFile { module, .. } => module,
+        }
+    }
+}
+
+/// The remote command of an [`Built::ArgsFile`] module: the module from
+/// stdin and its arguments into a private temporary folder, then
+/// `INTERPRETER MODULE ARGS_FILE` (the shebang's words, as the kernel splits
+/// them), the folder removed however it ends.
+fn args_file_script(shebang: Option<&str>, args: &str, remote_name: &str) -> String {
+    let q = rprov_transport::quote;
+    let interpreter: Vec<String> = shebang
+        .and_then(|s| s.strip_prefix("#!"))
+        .map(|s| s.split_whitespace().map(q).collect())
+        .unwrap_or_default();
+    let mut run = interpreter;
+    run.push(format!("\"$d\"/{}", q(remote_name)));
+    run.push("\"$d\"/args".to_string());
+    format!(
+        "d=$(mktemp -d) || exit 1\n\
+         trap 'rm -rf \"$d\"' EXIT\n\
+         cat >\"$d\"/{name} && chmod 0700 \"$d\"/{name} && printf '%s' {args} >\"$d\"/args || exit 1\n\
+         {run}\n",
+        name = q(remote_name),
+        args = q(args),
+        run = run.join(" ")
+    )
 }
 
 /// What the remote script prints when no interpreter is there.
@@ -700,13 +815,55 @@ mod tests {
         write(book.join("library/ping.py"));
         write(role.join("library/stat"));
         write(conf.join("one/two/getent.py"));
+        write(book.join("library/cron.sh"));
+        write(book.join("library/copy.md"));
         let roles = [role.clone()];
         let conf = [conf];
         let found = |n: &str| custom_file_exists(n, &book, &roles, &conf);
-        assert!(found("ping") && found("stat") && found("getent"));
+        assert!(found("ping") && found("stat") && found("getent") && found("cron"));
+        // Documentation beside a module is no module.
         assert!(!found("copy"));
         // A role's folder counts only once the role is loaded.
         assert!(!custom_file_exists("stat", &book, &[], &conf));
+    }
+
+    /// The script of a module in another language, run by `sh` as the
+    /// host runs it: the module reads its arguments file (a quote in a value
+    /// stays one word), runs under its shebang's interpreter with arguments
+    /// (`/usr/bin/env sh`), and the temporary folder is gone afterwards.
+    #[test]
+    fn an_args_file_module_runs_under_its_shebang_and_leaves_nothing() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let module = "#!/usr/bin/env sh\n. \"$1\"\nprintf '{\"msg\": \"%s|%s\"}' \"$name\" \"$(dirname \"$0\")\"\n";
+        let script = args_file_script(
+            Some("#!/usr/bin/env sh"),
+            "name='it'\\''s me' ",
+            "AnsiballZ_hello.sh",
+        );
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .env("TMPDIR", t.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write as _;
+                c.stdin.take().map(|mut i| i.write_all(module.as_bytes()));
+                c.wait_with_output()
+            })
+            .expect("run sh");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{script}\n{stdout}");
+        let (said, dir) = stdout
+            .trim_start_matches("{\"msg\": \"")
+            .trim_end_matches("\"}")
+            .split_once('|')
+            .expect("two parts");
+        assert_eq!(said, "it's me");
+        assert!(dir.starts_with(&t.path().display().to_string()), "{dir}");
+        assert!(!Path::new(dir).exists(), "{dir} was left behind");
+        assert_eq!(std::fs::read_dir(t.path()).expect("ls").count(), 0);
     }
 
     #[test]
@@ -721,7 +878,12 @@ mod tests {
                 .is_some_and(|m| m.contains("/nope/python") && m.starts_with("site.yml:3:7: ")),
             "{a:?}"
         );
-        assert!(f.script().contains("exec /nope/python -"), "{}", f.script());
+        let built = Built::AnsiballZ(String::new());
+        assert!(
+            f.script(&built).contains("exec /nope/python -"),
+            "{}",
+            f.script(&built)
+        );
         let a = answer(&f, 1, "", "Traceback\nImportError: x", false);
         assert!(
             a.msg

@@ -139,6 +139,26 @@ pub struct Play {
     pub role_loader: RoleLoader,
 }
 
+impl Play {
+    /// Whether one host's failure can stop the play on every host
+    /// (`any_errors_fatal` on the play or on any of its tasks and blocks,
+    /// `max_fail_percentage`): such a play runs its hosts in lock-step (see
+    /// `engine::lockstep`).
+    pub fn stops_every_host(&self) -> bool {
+        fn any_fatal(tasks: &[Task]) -> bool {
+            tasks.iter().any(|t| {
+                t.any_errors_fatal
+                    || t.block.as_ref().is_some_and(|b| {
+                        any_fatal(&b.block) || any_fatal(&b.rescue) || any_fatal(&b.always)
+                    })
+            })
+        }
+        self.any_errors_fatal
+            || self.max_fail_percentage.is_some()
+            || self.sections.iter().any(|s| any_fatal(s))
+    }
+}
+
 /// A play's `order:` keyword.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum HostOrder {

@@ -24,6 +24,17 @@ pub enum RprovVerdict {
     KnownDifference,
 }
 
+/// What rprov does with a target it fails when the Ansible fallback is on
+/// (ansible-core on the controller runs the modules rprov lacks, the
+/// target's own `library/` ones too), as it is by default wherever
+/// ansible-core is installed.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum FallbackVerdict {
+    Pass,
+    Fail,
+}
+
 /// One entry of the list.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +52,10 @@ pub struct Expected {
     /// ansible-core's own failure on this testbed, comes from.
     #[serde(default)]
     pub reason: Option<String>,
+    /// rprov's verdict with the Ansible fallback on, for a target it fails
+    /// with the fallback off (only the file-level suite runs it).
+    #[serde(default)]
+    pub with_fallback: Option<FallbackVerdict>,
 }
 
 /// Reads and checks the list: the fields each verdict needs, no target twice.
@@ -71,6 +86,16 @@ pub fn load(text: &str) -> Result<Vec<Expected>, String> {
                 "expected.yml: {}: first_failing_task is {} for this verdict",
                 e.target,
                 if needs_task { "needed" } else { "not wanted" }
+            ));
+        }
+        let may_fall_back = matches!(
+            e.rprov,
+            Some(RprovVerdict::Fail | RprovVerdict::KnownDifference)
+        );
+        if e.with_fallback.is_some() && !may_fall_back {
+            return Err(format!(
+                "expected.yml: {}: with_fallback is only for a target rprov fails",
+                e.target
             ));
         }
         let reason_ok = match (e.ansible, e.rprov) {

@@ -92,6 +92,9 @@ pub struct Bench {
     pub ansible_cache: Option<PathBuf>,
     /// Run ansible-core even when the cache has its verdict (and refresh it).
     pub rerun_ansible: bool,
+    /// The venv's Python, importing ansible-core: what rprov's Ansible
+    /// fallback runs when [`Bench::run_with_fallback`] turns it on.
+    pub ansible_python: PathBuf,
 }
 
 impl Bench {
@@ -149,8 +152,21 @@ impl Bench {
         o
     }
 
-    /// Runs `target` with `tool` and reads the outcome.
+    /// Runs `target` with `tool` and reads the outcome; rprov's Ansible
+    /// fallback is off, so rprov's own modules are what is measured.
     pub fn run(&self, tool: Tool, target: &str) -> Outcome {
+        self.run_as(tool, target, false)
+    }
+
+    /// Runs `target` with rprov as a user who has ansible-core installed
+    /// runs it: the modules rprov lacks (the target's own `library/` ones
+    /// too) run through the Ansible fallback.
+    #[allow(dead_code)] // the file-level suite's; the VM suite shares this file
+    pub fn run_with_fallback(&self, target: &str) -> Outcome {
+        self.run_as(Tool::Rprov, target, true)
+    }
+
+    fn run_as(&self, tool: Tool, target: &str, fallback: bool) -> Outcome {
         reset(target);
         let work = tempfile::Builder::new()
             .prefix(&format!("rprov-conf-{target}-"))
@@ -203,10 +219,15 @@ impl Bench {
             .env("ANSIBLE_STDOUT_CALLBACK", "default")
             // The suite measures rprov's own modules: the Ansible fallback is
             // off (a Python that does not exist), whatever this machine's
-            // `python3` can import, so the verdicts do not depend on it.
+            // `python3` can import, so the verdicts do not depend on it;
+            // when it is on, it is the venv's pinned ansible-core.
             .env(
                 "RPROV_ANSIBLE_PYTHON",
-                self.scratch.join("no-python-fallback-off"),
+                if fallback {
+                    self.ansible_python.clone()
+                } else {
+                    self.scratch.join("no-python-fallback-off")
+                },
             );
         let started = std::time::Instant::now();
         let out = cmd

@@ -427,8 +427,8 @@ impl HostRunner {
         let out = match self
             .remote(
                 Phase::Fallback,
-                &fb.script(),
-                Some(payload.as_bytes()),
+                &fb.script(&payload),
+                Some(payload.stdin()),
                 become_,
             )
             .await

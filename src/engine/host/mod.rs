@@ -195,6 +195,14 @@ pub struct HostRunner {
     last_failure: Option<(Json, Json)>,
     /// This host's failure in the current play was counted (see `abort`).
     failure_counted: bool,
+    /// Tasks this host started in the current play, for `engine::lockstep`.
+    tasks_done: usize,
+    /// The generation of the play's stop flag this host has seen
+    /// (`engine::abort`): a newer one fails it at its next task.
+    abort_seen: usize,
+    /// Why, and before which task, a stop flag failed this host: reported
+    /// when that ends its play, not when a `rescue:` takes it back.
+    abort_note: Option<(String, String)>,
     /// The running task has `any_errors_fatal` (for failures outside
     /// `conclude`: unreachable, a probe that cannot be read).
     task_fatal: bool,
@@ -247,6 +255,9 @@ impl HostRunner {
             rescue_depth: 0,
             last_failure: None,
             failure_counted: false,
+            tasks_done: 0,
+            abort_seen: 0,
+            abort_note: None,
             task_fatal: false,
             timings: HostTimings::default(),
             batch: batch::Batch::default(),
@@ -304,12 +315,15 @@ impl HostRunner {
         let shared = self.shared.clone();
         let play = &shared.playbook.plays[pi];
         self.failure_counted = false;
+        self.tasks_done = 0;
+        self.abort_seen = 0;
+        self.abort_note = None;
         if shared.interrupt.requested().is_some() {
             self.stopped = Some(Stop::Interrupted);
             return;
         }
         if let Some(reason) = shared.abort.reason(pi) {
-            self.stop_aborted(&reason, &play.name);
+            self.stop_aborted(&reason, &format!("before `{}`", play.name));
             return;
         }
         self.start_pending = match shared.play_start(pi) {
@@ -395,6 +409,9 @@ impl HostRunner {
                 Err(stop) => Err(stop),
             };
             if let Err(stop) = res {
+                if let (Stop::Aborted, Some((reason, before))) = (&stop, self.abort_note.take()) {
+                    self.stop_aborted(&reason, &before);
+                }
                 // `force_handlers`: what was notified before the failure runs.
                 if play.force_handlers && matches!(stop, Stop::Failed | Stop::Aborted) {
                     let _ = self.flush_handlers().await;
@@ -452,6 +469,10 @@ impl HostRunner {
     /// `any_errors_fatal`, stops the play on every host.
     pub(super) fn host_failed(&mut self, fatal: bool) {
         if self.rescue_depth > 0 {
+            if fatal || self.shared.playbook.plays[self.pi].any_errors_fatal {
+                self.shared.abort.rescued_fatal(self.pi, self.tasks_done);
+                self.abort_seen = self.shared.abort.generation(self.pi);
+            }
             return;
         }
         self.host_lost(fatal);
@@ -470,14 +491,44 @@ impl HostRunner {
             &self.name,
             fatal || play.any_errors_fatal,
             play.max_fail_percentage,
+            self.tasks_done,
         );
+        // This host's own failure marks the others, not itself again.
+        self.abort_seen = self.shared.abort.generation(self.pi);
     }
 
-    /// Stops this host because another host's failure stopped the play.
-    pub(super) fn stop_aborted(&mut self, reason: &str, before: &str) {
+    /// Whether the play's stop flag was raised (again) since this host last
+    /// looked: then it fails `at` (`before `task``, `after `task``), as
+    /// ansible-core marks it.
+    pub(super) fn newly_aborted(&mut self, at: &str) -> bool {
+        // In lock-step, the marks of the tasks this host has finished (the
+        // others have finished them too); otherwise every mark.
+        let limit = match self.shared.lockstep.on() {
+            true => self.tasks_done,
+            false => usize::MAX,
+        };
+        let seen = self
+            .shared
+            .abort
+            .seen_before(self.pi, self.abort_seen, limit);
+        if seen <= self.abort_seen {
+            return false;
+        }
+        self.abort_seen = seen;
+        let reason =
+            self.shared.abort.reason(self.pi).unwrap_or_else(|| {
+                "a task with `any_errors_fatal` failed on another host".to_string()
+            });
+        self.abort_note = Some((reason, at.to_string()));
+        true
+    }
+
+    /// Stops this host because another host's failure stopped the play,
+    /// `at` a task (`before `name``).
+    pub(super) fn stop_aborted(&mut self, reason: &str, at: &str) {
         self.shared
             .reporter
-            .host_error(&self.name, &format!("stopped before `{before}`: {reason}"));
+            .host_error(&self.name, &format!("stopped {at}: {reason}"));
         self.stopped = Some(Stop::Aborted);
     }
 

@@ -139,18 +139,53 @@ impl HostRunner {
         if !self.tags_match(task) || !self.reached_start(task) {
             return Ok(Flow::Next);
         }
+        let lockstep = task.block.is_none() && !self.in_handlers && self.shared.lockstep.on();
+        let result = self.run_one_task(tasks, i, extra, rest).await;
+        if !lockstep {
+            return result;
+        }
+        // A play that one failure stops everywhere (engine::lockstep): the
+        // task's change is sent now, not batched, and this host waits until
+        // every host has finished as many tasks; then a failure on another
+        // host marks this one failed here, inside the block it is in, so
+        // that block's `rescue:` and `always:` run, as in ansible-core.
+        let result = match result {
+            Ok(flow) => self.flush_batch().await.map(|()| flow),
+            failed => failed,
+        };
+        self.tasks_done += 1;
+        self.shared
+            .lockstep
+            .finished(&self.name, self.tasks_done)
+            .await;
+        match result {
+            Ok(_) if self.newly_aborted(&format!("after `{}`", self.task_name(task, extra))) => {
+                Err(Stop::Aborted)
+            }
+            other => other,
+        }
+    }
+
+    async fn run_one_task(
+        &mut self,
+        tasks: &[Task],
+        i: usize,
+        extra: Option<&Vars>,
+        rest: Rest<'_>,
+    ) -> Result<Flow, Stop> {
+        let task = &tasks[i];
         let started = Instant::now();
         let name = self.task_name(task, extra);
         // Interrupted: no new task, handlers included (engine::interrupt).
         let interrupted = self.shared.interrupt.requested().is_some();
-        // Handlers still run when forced (`force_handlers`).
-        let aborted = match self.in_handlers {
-            true => None,
-            false => self.shared.abort.reason(self.pi),
-        };
+        // Handlers still run when forced (`force_handlers`); in lock-step a
+        // host looks after each task instead (`run_task`).
+        let aborted = !self.in_handlers
+            && !self.shared.lockstep.on()
+            && self.newly_aborted(&format!("before `{name}`"));
         // A task that cannot wait in a batch sends what waits first, and
         // so does a host that stops here: what was planned before ran.
-        if interrupted || aborted.is_some() || !self.fusable(task) {
+        if interrupted || aborted || !self.fusable(task) {
             self.flush_batch().await?;
         }
         if interrupted {
@@ -162,8 +197,7 @@ impl HostRunner {
             self.flush_batch().await?;
             return Err(Stop::Ended);
         }
-        if let Some(reason) = aborted {
-            self.stop_aborted(&reason, &name);
+        if aborted {
             return Err(Stop::Aborted);
         }
         self.shared.reporter.host_progress(&self.name, &name);
@@ -664,7 +698,13 @@ impl HostRunner {
             self.rescue_depth += usize::from(rescued);
             let mut result = self.run_tasks(&block.block, extra, rest).await;
             self.rescue_depth -= usize::from(rescued);
-            if matches!(result, Err(Stop::Failed)) && rescued {
+            if matches!(result, Err(Stop::Aborted)) && rescued {
+                // Marked failed by another host's failure (engine::abort):
+                // the rescue takes this host back, as in ansible-core, which
+                // counts no failure and no rescue for it.
+                self.abort_note = None;
+                result = self.run_tasks(&block.rescue, extra, rest).await;
+            } else if matches!(result, Err(Stop::Failed)) && rescued {
                 // A rescued failure does not count against the host.
                 self.stats.failed = self.stats.failed.saturating_sub(1);
                 self.stats.count(Status::Ok, false);
@@ -681,8 +721,8 @@ impl HostRunner {
                 }
                 result = self.run_tasks(&block.rescue, extra, rest).await;
             }
-            if !matches!(result, Err(Stop::Unreachable | Stop::Aborted)) && !block.always.is_empty()
-            {
+            // A host marked failed runs its `always:` too (ansible-core).
+            if !matches!(result, Err(Stop::Unreachable)) && !block.always.is_empty() {
                 let always = self.run_tasks(&block.always, extra, rest).await;
                 if result.is_ok() {
                     result = always;
