@@ -73,6 +73,17 @@ pub struct LoadError {
 }
 
 impl LoadError {
+    /// The error as a task's failure message, when what it refused is
+    /// found only as a task runs (a module named by a template, a role
+    /// included at run time): place, message, and its hint on a line of
+    /// its own.
+    pub fn task_message(&self) -> String {
+        match &self.hint {
+            Some(h) => format!("{}: {}\n= help: {h}", self.origin, self.message),
+            None => format!("{}: {}", self.origin, self.message),
+        }
+    }
+
     pub fn new(origin: Origin, message: impl Into<String>) -> Self {
         LoadError {
             origin,

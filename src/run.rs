@@ -292,17 +292,12 @@ fn open_inventory(
 ) -> Result<Inventory> {
     match path {
         Some(p) => {
-            let render = InventoryTemplates(rprov_template::Templater::new());
-            let opts = rprov_inventory::LoadOptions {
-                render: Some(&render),
-                vault,
-                group_chars: cfg
-                    .group_chars
-                    .as_ref()
-                    .map(|s| s.value)
-                    .unwrap_or_default(),
-            };
-            let inv = load_inventory(p, opts)?;
+            let group_chars = cfg
+                .group_chars
+                .as_ref()
+                .map(|s| s.value)
+                .unwrap_or_default();
+            let inv = load_source(p, vault, group_chars)?;
             inv.warnings().iter().for_each(|w| warn(w));
             Ok(inv)
         }
@@ -311,6 +306,21 @@ fn open_inventory(
             Ok(Inventory::from_host_list(""))
         }
     }
+}
+
+/// One inventory source, with rprov's templates for its plugins.
+fn load_source(
+    path: &Path,
+    vault: Option<&dyn rprov_inventory::VaultDecrypt>,
+    group_chars: rprov_inventory::InvalidGroupChars,
+) -> Result<Inventory> {
+    let render = InventoryTemplates(rprov_template::Templater::new());
+    let opts = rprov_inventory::LoadOptions {
+        render: Some(&render),
+        vault,
+        group_chars,
+    };
+    load_inventory(path, opts)
 }
 
 /// The vault password from `--vault-password-file`, else ansible.cfg's.
@@ -509,6 +519,29 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let inventory_secrets = vault.into_secrets();
+    // `meta: refresh_inventory` reads the same source the same way again.
+    let inventory_source: Option<crate::engine::InventorySource> =
+        inventory_file.clone().map(|file| {
+            let password = vault_password.clone();
+            let vars_dir =
+                (inv_dir.as_deref() != Some(playbook.dir.as_path())).then(|| playbook.dir.clone());
+            let group_chars = cfg
+                .group_chars
+                .as_ref()
+                .map(|s| s.value)
+                .unwrap_or_default();
+            Box::new(move || {
+                let vault = crate::varsfile::InventoryVault::new(password.as_deref());
+                let mut inv =
+                    load_source(&file, Some(&vault), group_chars).map_err(|e| format!("{e:#}"))?;
+                inv.set_hash_merge(hash_merge);
+                if let Some(dir) = &vars_dir {
+                    inv.add_vars_dir_with(dir, Some(&vault))
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok(inv)
+            }) as crate::engine::InventorySource
+        });
 
     let limit: Option<Vec<String>> = match &args.limit {
         Some(p) => Some(select_limit(&inventory, p)?),
@@ -628,7 +661,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         }
         crate::open_files::Raised::TooLow(msg) => reporter.warn(&msg),
     }
-    let shared = Arc::new(Shared::new(
+    let mut shared = Shared::new(
         inventory,
         playbook,
         opts,
@@ -636,7 +669,9 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         secrets,
         vault_password,
         identities,
-    ));
+    );
+    shared.inventory_source = inventory_source;
+    let shared = Arc::new(shared);
     // Likewise every vars file with a literal path, once for all hosts.
     shared
         .preload_vars_files(&plays_hosts)

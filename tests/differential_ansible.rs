@@ -267,6 +267,52 @@ fn rprov_and_ansible_core_make_the_same_tree() {
 /// Issue 11 item 1: a role pulled in by `meta/main.yml` sees the defaults,
 /// vars and params of the roles that depend on it (its own defaults above
 /// theirs), and its chain above the other roles of the play.
+/// `include_role` whose role is known only when it runs, as ansible-core's
+/// strategies load it: a loop over role names, a templated `tasks_from`, a
+/// role looping inside an include with its own `loop_var`, `when` per item,
+/// private and public defaults, a handler of one included role notified by
+/// another and by a play task, and a missing role caught by a `rescue:`.
+#[test]
+fn include_role_at_run_time_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "dynamic_roles",
+        prepare: empty_root,
+        min_changed: 12,
+    });
+    assert_eq!(
+        out.read("out/alpha.txt"),
+        "alpha_default=alpha-default greeting=hello alpha item=alpha\n"
+    );
+    assert_eq!(
+        out.read("out/beta.txt"),
+        "beta_default=beta-default alpha_default=unset greeting=hello beta\n"
+    );
+    assert_eq!(
+        out.read("out/alpha_setup.txt"),
+        "alpha_default=alpha-default greeting=none\n"
+    );
+    assert_eq!(
+        out.read("out/looper_two_y.txt"),
+        "outer=two item=y loop_var=item\n"
+    );
+    assert_eq!(out.read("out/after_private.txt"), "alpha_default=unset\n");
+    assert_eq!(
+        out.read("out/after_public.txt"),
+        "beta_default=beta-default beta_var=beta-var\n"
+    );
+    assert_eq!(out.read("out/marker_alpha.txt"), "item=alpha\n");
+    assert_eq!(
+        out.read("out/handler_alpha.txt"),
+        "alpha handler saw alpha_default=alpha-default\n"
+    );
+    assert_eq!(out.read("out/handler_from_beta.txt"), "notified by beta\n");
+    assert_eq!(
+        out.read("out/handler_from_play.txt"),
+        "notified by a play task\n"
+    );
+    assert_eq!(out.read("out/rescued.txt"), "rescued\n");
+}
+
 #[test]
 fn role_defaults_and_vars_follow_the_dependency_chain() {
     let out = same_as_ansible(&Case {

@@ -444,3 +444,38 @@ fn a_template_lookup_sees_hostvars() {
     let run = apply_json(dir.path(), &inv, &["site.yml"]);
     run.expect_code(0);
 }
+
+/// `meta: refresh_inventory` reads the inventory file again: the next play
+/// selects its hosts from what it says now, and what `add_host` and
+/// `group_by` added is kept (a grouping of a host the file dropped is not),
+/// as ansible-core's `refresh_inventory` (its `meta_tasks` target).
+#[test]
+fn refresh_inventory_reads_the_source_again_and_keeps_added_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = "ansible_connection=local";
+    let inv = write_inventory(dir.path(), &format!("a {local}\nb {local}\n"));
+    fs::write(
+        dir.path().join("new.ini"),
+        format!("b {local}\nc {local}\n"),
+    )
+    .unwrap();
+    let out = dir.path().join("hosts.txt");
+    fs::write(
+        dir.path().join("site.yml"),
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - add_host: {{name: d, ansible_connection: local}}\n\
+             \x20   - group_by: {{key: seen}}\n\
+             \x20   - copy: {{src: new.ini, dest: {inv}}}\n      run_once: true\n\
+             \x20   - meta: refresh_inventory\n\
+             - hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - copy:\n        dest: {out}\n        content: \"{{{{ ansible_play_hosts | sort | join(',') }}}} seen={{{{ groups['seen'] | sort | join(',') }}}}\"\n      run_once: true\n",
+            inv = inv.display(),
+            out = out.display(),
+        ),
+    )
+    .unwrap();
+    let run = apply_json(dir.path(), &inv, &["site.yml"]);
+    run.expect_code(0);
+    assert_eq!(fs::read_to_string(&out).unwrap(), "b,c,d seen=b");
+}

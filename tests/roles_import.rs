@@ -1,7 +1,9 @@
 //! `import_role` and `include_role` on the local connection: a role's tasks
 //! take the place of the import, its handlers and defaults join the play, its
-//! dependencies are applied once, and what rprov cannot expand at load time is
-//! refused before any host is touched.
+//! dependencies are applied once, and an `import_role` that cannot be
+//! expanded at load time is refused before any host is touched (an
+//! `include_role` of a role known only at run time is loaded then: see the
+//! differential test `include_role_at_run_time_as_ansible`).
 
 mod common;
 
@@ -92,12 +94,12 @@ fn role_imports_rprov_cannot_expand_are_refused_at_load_time() {
     let roles = fixtures().join("roles_import/roles");
     let cases = [
         (
-            "- include_role:\n    name: \"{{ which }}\"\n",
+            "- import_role:\n    name: \"{{ which }}\"\n",
             "cannot use variables",
         ),
         (
-            "- include_role:\n    name: greet\n  loop: [a, b]\n",
-            "a loop over `include_role` is not supported",
+            "- import_role:\n    name: greet\n  loop: [a, b]\n",
+            "`import_role` is static: it cannot loop",
         ),
         (
             "- import_role:\n    name: nosuch\n",

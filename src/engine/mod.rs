@@ -15,6 +15,7 @@ mod lookahead;
 mod play_hosts;
 mod run_once;
 mod start_at;
+mod throttle_gate;
 mod vars;
 mod vars_files;
 
@@ -114,6 +115,9 @@ pub struct Shared {
     pub connecting: Semaphore,
     /// One semaphore per task with `throttle:`, shared by the hosts.
     throttles: std::sync::Mutex<HashMap<(usize, String), Arc<Semaphore>>>,
+    /// One throttled task at a time under the `linear` strategy (see
+    /// `throttle_gate`).
+    pub throttle_gate: Arc<throttle_gate::ThrottleGate>,
     /// Whether the user asked the run to stop (SIGINT, SIGTERM).
     interrupt: interrupt::Interrupt,
     /// The `serial` batch of the play running now (batches run one after
@@ -130,7 +134,25 @@ pub struct Shared {
     /// `meta: end_play` (play, no batch) or `meta: end_batch` (play and
     /// batch) ran: the other hosts end there too, before their next task.
     ended: std::sync::Mutex<Option<(usize, Option<usize>)>>,
+    /// Reads the inventory's source again, for `meta: refresh_inventory`
+    /// (`None`: no inventory was given, only the implicit localhost).
+    pub inventory_source: Option<InventorySource>,
+    /// What `add_host` and `group_by` changed, in order: done again on the
+    /// inventory `meta: refresh_inventory` reads, as ansible-core keeps its
+    /// dynamic hosts and groups.
+    dynamic_changes: std::sync::Mutex<Vec<InventoryChange>>,
+    /// The `refresh_inventory` tasks already run, by play, batch and task:
+    /// the first host to reach one refreshes for all, as ansible-core runs
+    /// that meta task once for the hosts of the play.
+    refreshed: std::sync::Mutex<HashSet<(usize, usize, String)>>,
 }
+
+/// Reads the inventory from its source (see [`Shared::inventory_source`]).
+pub type InventorySource = Box<dyn Fn() -> Result<Inventory, String> + Send + Sync>;
+
+/// An `add_host` or `group_by` change of the inventory, kept to be made
+/// again after `meta: refresh_inventory` (then with `true`).
+pub type InventoryChange = Arc<dyn Fn(&mut Inventory, bool) -> Result<bool, String> + Send + Sync>;
 
 /// How the run's lookups read controller files: ansible-vault files
 /// decrypted with the run's vault password, as `copy` decrypts them.
@@ -196,6 +218,7 @@ impl Shared {
             lockstep: lockstep::Lockstep::default(),
             play_hosts: play_hosts::PlayHosts::default(),
             throttles: Default::default(),
+            throttle_gate: Default::default(),
             connecting,
             interrupt: interrupt::Interrupt::default(),
             batch: Default::default(),
@@ -203,7 +226,58 @@ impl Shared {
             custom_stats: Default::default(),
             start_at,
             ended: std::sync::Mutex::new(None),
+            inventory_source: None,
+            dynamic_changes: Default::default(),
+            refreshed: Default::default(),
         }
+    }
+
+    /// `meta: refresh_inventory` of the task at `origin`: the inventory read
+    /// again from its source, with what `add_host` and `group_by` added
+    /// made again (a change that no longer applies, as a `group_by` of a
+    /// host the source dropped, is left out). Later plays select their
+    /// hosts from it. Done once per task, play and batch, by the first host
+    /// to reach it; false when it was done already.
+    pub fn refresh_inventory(&self, pi: usize, origin: &str) -> Result<bool, String> {
+        let key = (pi, self.batch(), origin.to_string());
+        if !self
+            .refreshed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key)
+        {
+            return Ok(false);
+        }
+        let Some(source) = &self.inventory_source else {
+            return Ok(false);
+        };
+        let mut inv = source()?;
+        let changes = self
+            .dynamic_changes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for change in changes {
+            let _ = change(&mut inv, true);
+        }
+        let mut slot = self.inventory.write().unwrap_or_else(|e| e.into_inner());
+        let groups = serde_json::to_value(inv.groups()).unwrap_or(Json::Null);
+        *slot = Arc::new(inv);
+        *self.groups.write().unwrap_or_else(|e| e.into_inner()) = groups;
+        self.inventory_changes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(true)
+    }
+
+    /// [`Self::change_inventory`] for a change that is kept, and made
+    /// again on the inventory `meta: refresh_inventory` reads.
+    pub fn change_inventory_kept(&self, change: InventoryChange) -> Result<bool, String> {
+        let changed = self.change_inventory(|inv| change(inv, false))?;
+        self.dynamic_changes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(change);
+        Ok(changed)
     }
 
     /// `meta: end_play` (`batch` None) or `end_batch` ran in play `pi`.

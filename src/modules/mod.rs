@@ -807,7 +807,7 @@ fn plan_ping(cx: &PlanCx) -> Result<Decision, PlanError> {
 pub fn is_opaque(module: &str) -> bool {
     matches!(
         module,
-        "command" | "shell" | "raw" | "include_tasks" | "meta" | "block"
+        "command" | "shell" | "raw" | "include_tasks" | "include_role" | "meta" | "block"
     ) || is_fallback(module)
         || spec(module).is_some_and(|s| s.runs == Runs::Reconnect)
 }

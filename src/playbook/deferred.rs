@@ -14,10 +14,11 @@ use crate::engine::{NamesCache, Resolver};
 
 use super::{HostOrder, Play, Vars};
 
-/// `strategy:` values rprov accepts. None changes how it runs: inside a play
-/// each host goes at its own pace (README, "plays"), which is what `free`
-/// and `host_pinned` do in Ansible; `linear`'s lockstep between tasks is not
-/// kept.
+/// `strategy:` values rprov accepts. Inside a play each host goes at its
+/// own pace (README, "plays"), which is what `free` and `host_pinned` do in
+/// Ansible; of `linear`'s lockstep between tasks only what `throttle`
+/// promises is kept: no two throttled tasks overlap (see
+/// `engine::throttle_gate`).
 const STRATEGIES: &[&str] = &[
     "linear",
     "free",
@@ -93,6 +94,11 @@ fn hosts_pattern(rendered: &serde_json::Value, d: &Deferred) -> Result<String, L
     }
 }
 
+/// Whether `strategy` (checked) names ansible-core's `linear`.
+pub fn is_linear(value: &str) -> bool {
+    matches!(value, "linear" | "ansible.builtin.linear")
+}
+
 /// Renders the play's templated keywords with its `vars` under
 /// `extra_vars`, and sets or checks them.
 pub fn resolve(
@@ -123,7 +129,10 @@ pub fn resolve(
         };
         match d.key {
             "order" => play.order = order(value.trim(), d.origin)?,
-            _ => strategy(value.trim(), d.origin)?,
+            _ => {
+                strategy(value.trim(), d.origin)?;
+                play.linear = is_linear(value.trim());
+            }
         }
     }
     Ok(())

@@ -600,12 +600,17 @@ fn load_play(
             _ => super::deferred::order(&scalar_string(n).unwrap_or_default(), doc.origin(n))?,
         },
     };
+    let mut linear = true;
     if let Some(n) = node.get("strategy") {
         match n.as_str() {
             Some(t) if rprov_template::is_template(t) => {
                 deferred.push(super::deferred::Deferred::new("strategy", t, doc.origin(n)));
             }
-            _ => super::deferred::strategy(&scalar_string(n).unwrap_or_default(), doc.origin(n))?,
+            _ => {
+                let s = scalar_string(n).unwrap_or_default();
+                super::deferred::strategy(&s, doc.origin(n))?;
+                linear = super::deferred::is_linear(&s);
+            }
         }
     }
     super::keywords::check_become_method(doc, node)?;
@@ -758,6 +763,7 @@ fn load_play(
         }
         None => Vec::new(),
     };
+    let role_loader = roles.detached();
     let (instances, mut handlers) = roles.finish();
     handlers.extend(play_handlers);
 
@@ -786,6 +792,7 @@ fn load_play(
         max_fail_percentage,
         force_handlers,
         order,
+        linear,
         deferred,
         serial,
         vars,
@@ -793,6 +800,7 @@ fn load_play(
         sections,
         handlers,
         roles: instances,
+        role_loader,
     })
 }
 
@@ -856,6 +864,9 @@ fn check_vars_file(
 /// when the task changes something, after it wrote its files. With
 /// `error_on_missing_handler = False` each such notification is one warning
 /// naming the task instead, and does nothing when notified, as in Ansible.
+/// A play with an `include_role` loaded at run time may get handlers only
+/// then: its notifications are not checked here (one that names no handler
+/// when it is made does nothing).
 fn check_notify(sections: &[Vec<Task>], handlers: &[Task], cx: &mut Cx) -> Result<(), LoadError> {
     let mut known: HashSet<&str> = HashSet::new();
     for h in handlers {
@@ -880,6 +891,15 @@ fn check_notify(sections: &[Vec<Task>], handlers: &[Task], cx: &mut Cx) -> Resul
         }
         Ok(())
     }
+    let mut dynamic = false;
+    let mut find = |t: &Task| -> Result<(), LoadError> {
+        dynamic |= t.role_include.is_some();
+        Ok(())
+    };
+    for s in sections {
+        walk(s, &mut find)?;
+    }
+    walk(handlers, &mut find)?;
     let warnings = &mut *cx.warnings;
     let deprecations = &mut *cx.deprecations;
     let mut check = |t: &Task| -> Result<(), LoadError> {
@@ -902,7 +922,7 @@ fn check_notify(sections: &[Vec<Task>], handlers: &[Task], cx: &mut Cx) -> Resul
             }
         }
         for n in &t.notify {
-            if n.contains("{{") || known.contains(n.as_str()) {
+            if dynamic || n.contains("{{") || known.contains(n.as_str()) {
                 continue;
             }
             let hint = match did_you_mean(n, known.iter().copied()) {

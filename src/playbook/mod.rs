@@ -21,8 +21,12 @@ use std::sync::Arc;
 pub use load::{
     load_playbook, load_playbook_with, load_playbooks_with, LoadOptions, PLAYBOOK_NOT_FOUND,
 };
+pub use role::RoleLoader;
 pub use rprov_template::kv::parse_free_form;
-pub use task::{parse_task_list, parse_tasks_file, ActionTemplate, Inherited, TaskScope};
+pub use task::{
+    parse_task_list, parse_tasks_file, ActionTemplate, IncludedRole, Inherited, RoleInclude,
+    TaskScope,
+};
 
 use crate::diag::Origin;
 
@@ -119,6 +123,11 @@ pub struct Play {
     pub force_handlers: bool,
     /// `order`: the order in which the play's hosts are started.
     pub order: HostOrder,
+    /// The play's `strategy` is `linear` (ansible-core's default), not
+    /// `free` or `host_pinned`. Hosts go at their own pace either way; it
+    /// decides only whether throttled tasks may overlap (see
+    /// `engine::throttle_gate`).
+    pub linear: bool,
     /// Keywords written as templates (`order`, `strategy`), rendered when
     /// the play starts (see [`resolve_deferred`]); `order` holds the
     /// default until then.
@@ -135,6 +144,10 @@ pub struct Play {
     /// `include_role`), in load order: their defaults and vars, with those of
     /// their dependencies, are visible to every task of the play.
     pub roles: Vec<Arc<RoleInstance>>,
+    /// Where a dynamic `include_role` finds its role when it runs: the
+    /// play's role search paths, with nothing loaded (see
+    /// [`RoleLoader::detached`]).
+    pub role_loader: RoleLoader,
 }
 
 impl Play {
@@ -407,6 +420,10 @@ pub struct Task {
     /// `action: "{{ name }} args"` (or `module: "{{ name }}"`): the module is
     /// known only when the task runs; see [`task::ActionTemplate`].
     pub action_template: Option<Arc<task::ActionTemplate>>,
+    /// `include_role` whose role is known only when it runs (a templated
+    /// name or `tasks_from`, a loop, or a task file included at run time):
+    /// what it needs to load the role then; see [`task::RoleInclude`].
+    pub role_include: Option<Arc<task::RoleInclude>>,
 }
 
 /// `block:` with its `rescue:` and `always:` parts. The block task itself

@@ -147,6 +147,19 @@ impl RoleLoader {
         }
     }
 
+    /// A loader with the same search paths and nothing loaded: a dynamic
+    /// `include_role` loads its role with one when it runs, so what that
+    /// role brings (its handlers, its public variables) is that include's
+    /// alone, whatever the play loaded or another host included.
+    pub fn detached(&self) -> Self {
+        RoleLoader {
+            playbook_dir: self.playbook_dir.clone(),
+            roles_path: self.roles_path.clone(),
+            collections_path: self.collections_path.clone(),
+            loaded: Arc::default(),
+        }
+    }
+
     /// The lock is only ever held for a push or a lookup, never while a file
     /// is parsed, so nested imports cannot deadlock; a panic while holding it
     /// leaves plain data behind, which is still usable.

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::keywords::Keywords;
 use super::role::{RoleLoader, RoleRequest};
-use super::{Block, RoleInstance, Task, Vars};
+use super::{Block, RoleData, RoleInstance, Task, Vars};
 use crate::diag::{did_you_mean, LoadError};
 use crate::modules;
 use crate::yaml::{self, Document, Node, Value};
@@ -470,10 +470,7 @@ fn failing_task(
     module_written: String,
     e: LoadError,
 ) -> Result<Task, LoadError> {
-    let msg = match e.hint {
-        Some(h) => format!("{}: {}\n= help: {h}", e.origin, e.message),
-        None => format!("{}: {}", e.origin, e.message),
-    };
+    let msg = e.task_message();
     let mut task = kw
         .for_failure()
         .into_task(doc, node, "fail", json!({ "msg": msg }), scope)?;
@@ -548,7 +545,13 @@ fn native_task(
 
     check_args(doc, mkey, [Some(mval), node.get("args")], spec, &args)?;
     if name == "import_role" || name == "include_role" {
-        return expand_role(doc, mkey, mval, name, &args, kw, scope, out);
+        let call = RoleCall {
+            node,
+            key: mkey,
+            value: mval,
+            module: name,
+        };
+        return expand_role(doc, call, &args, kw, scope, out);
     }
     let mut task = kw.into_task(doc, node, name, Json::Object(args), scope)?;
     task.delegate_local |= local_action;
@@ -1012,23 +1015,57 @@ fn load_static(
     parse_tasks_file(&path, &inner)
 }
 
-/// `import_role` and `include_role`, both expanded when the playbook loads:
-/// the role's tasks take this task's place with its keywords (`when`, `tags`,
-/// `become`, `vars`, and `include_role`'s `apply`) passed down, its handlers
-/// join the play's, and its defaults become visible play-wide. A role named by
-/// a variable or included in a loop would need the host, so it is refused here
-/// rather than half-supported.
-#[allow(clippy::too_many_arguments)]
+/// An `import_role` or `include_role` task: the task, its module's key and
+/// value, and the module's canonical name.
+#[derive(Clone, Copy)]
+struct RoleCall<'a> {
+    node: &'a Node,
+    key: &'a Node,
+    value: &'a Node,
+    module: &'a str,
+}
+
+/// The arguments of `include_role` that choose what is loaded: a template
+/// in one makes the include dynamic.
+const ROLE_FILE_ARGS: &[&str] = &[
+    "name",
+    "tasks_from",
+    "vars_from",
+    "defaults_from",
+    "handlers_from",
+];
+
+/// `import_role`, and `include_role` of a role named literally without a
+/// loop, expanded when the playbook loads: the role's tasks take this task's
+/// place with its keywords (`when`, `tags`, `become`, `vars`, and
+/// `include_role`'s `apply`) passed down, its handlers join the play's, and
+/// its defaults become visible play-wide. That costs nothing at run time and
+/// keeps every check at load. An `include_role` whose role is known only on
+/// a host (a templated name or file, a loop, a task file included at run
+/// time) is loaded when it runs instead, as ansible-core loads every one
+/// (see [`RoleInclude`]); `import_role` is static in ansible-core too.
 fn expand_role(
     doc: &Document,
-    mkey: &Node,
-    mval: &Node,
-    module: &str,
+    call: RoleCall<'_>,
     args: &Map<String, Json>,
     kw: Keywords,
     scope: &TaskScope,
     out: &mut Vec<Task>,
 ) -> Result<(), LoadError> {
+    let RoleCall {
+        node: _,
+        key: mkey,
+        value: mval,
+        module,
+    } = call;
+    let templated = ROLE_FILE_ARGS.iter().any(|k| {
+        args.get(*k)
+            .and_then(Json::as_str)
+            .is_some_and(rprov_template::is_template)
+    });
+    if module == "include_role" && (templated || kw.loop_items.is_some() || scope.roles.is_none()) {
+        return include_role_at_run_time(doc, call, args, kw, scope, out);
+    }
     let text = |key: &str| -> Result<Option<String>, LoadError> {
         match args.get(key) {
             None => Ok(None),
@@ -1036,7 +1073,7 @@ fn expand_role(
                 args_node_for(mkey, [Some(mval), None], doc, key),
                 format!("`{module}` loads its role before any host is contacted, so `{key}` cannot use variables"),
             )
-            .with_hint("name the role literally; choose between roles with `when:` on two imports")),
+            .with_hint("name the role literally, or use `include_role` for a role chosen when it runs")),
             Some(Json::String(s)) => Ok(Some(s.clone())),
             Some(other) => Err(LoadError::new(
                 args_node_for(mkey, [Some(mval), None], doc, key),
@@ -1054,16 +1091,16 @@ fn expand_role(
     if kw.loop_items.is_some() {
         return Err(LoadError::new(
             doc.origin(mkey),
-            format!("a loop over `{module}` is not supported by rprov"),
+            format!("`{module}` is static: it cannot loop"),
         )
-        .with_hint("loop inside the role's tasks instead, over a list passed in `vars:`"));
+        .with_hint("use `include_role`, which loads its role for each item when it runs"));
     }
     let Some(roles) = &scope.roles else {
         return Err(LoadError::new(
             doc.origin(mkey),
             format!("`{module}` inside a task file included at run time is not supported"),
         )
-        .with_hint("include that file with `import_tasks`, or give it a literal file name"));
+        .with_hint("use `include_role` there, or include that file with `import_tasks`"));
     };
     let mut inherited = scope.inherited.clone();
     kw.fold_into(&mut inherited);
@@ -1089,6 +1126,7 @@ fn expand_role(
             })
             .unwrap_or_else(|| "main".into()))
     };
+    let chain = role_chain(scope);
     let req = RoleRequest {
         name,
         params: Default::default(),
@@ -1106,21 +1144,183 @@ fn expand_role(
         validate: args
             .get("rolespec_validate")
             .is_none_or(|v| crate::truthy::as_bool(v) != Some(false)),
-        // Imported from a role's tasks, the role is that role's dependent.
-        parents: scope
-            .role
-            .iter()
-            .flat_map(|r| r.parents.iter().chain([&r.own]).cloned())
-            .collect(),
-        imported_by: scope
-            .role
-            .iter()
-            .flat_map(|r| [&r.own].into_iter().chain(&r.imported_by).cloned())
-            .collect(),
+        parents: chain.0,
+        imported_by: chain.1,
     };
     if let Some(applied) = roles.apply(doc, mkey, req, scope.depth + 1)? {
         out.extend(applied.tasks);
     }
+    Ok(())
+}
+
+/// The dep chain and the importing roles of a role imported (or included)
+/// from `scope`'s tasks: imported from a role's tasks, the role is that
+/// role's dependent.
+fn role_chain(scope: &TaskScope) -> (Vec<Arc<RoleData>>, Vec<Arc<RoleData>>) {
+    let parents = scope
+        .role
+        .iter()
+        .flat_map(|r| r.parents.iter().chain([&r.own]).cloned())
+        .collect();
+    let imported_by = scope
+        .role
+        .iter()
+        .flat_map(|r| [&r.own].into_iter().chain(&r.imported_by).cloned())
+        .collect();
+    (parents, imported_by)
+}
+
+/// An `include_role` loaded when it runs: the task keeps its arguments
+/// (rendered per host and loop item, as ansible-core's `IncludedFile`
+/// renders them) and this, which loads the role then.
+///
+/// What the role's tasks inherit is what ansible-core gives the tasks of a
+/// dynamic include: the keywords of what encloses the include (block,
+/// play), the include's `vars`, and its `apply:` (the include's own `when`,
+/// `tags` and the rest apply to the include task alone).
+pub struct RoleInclude {
+    /// The task as written, for the positions of errors.
+    doc: Document,
+    inherited: Inherited,
+    parents: Vec<Arc<RoleData>>,
+    imported_by: Vec<Arc<RoleData>>,
+    depth: usize,
+}
+
+impl std::fmt::Debug for RoleInclude {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RoleInclude({})", self.doc.origin(&self.doc.root))
+    }
+}
+
+/// What a dynamic `include_role` brought: the role's tasks (its
+/// dependencies' first), its handlers and those of the roles it imports,
+/// and the instances whose variables are public (`public: true`).
+pub struct IncludedRole {
+    pub tasks: Vec<Task>,
+    pub handlers: Vec<Task>,
+    pub public: Vec<Arc<RoleInstance>>,
+}
+
+impl RoleInclude {
+    /// Loads the role `args` (the include's arguments, rendered) name,
+    /// with `loader` (see [`RoleLoader::detached`]).
+    pub fn load(
+        &self,
+        loader: &RoleLoader,
+        args: &Map<String, Json>,
+    ) -> Result<IncludedRole, LoadError> {
+        let origin = || self.doc.origin(&self.doc.root);
+        let name = match args.get("name") {
+            Some(Json::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+            Some(other) => {
+                return Err(LoadError::new(
+                    origin(),
+                    format!("`include_role` needs a role name, and `name` is {other}"),
+                ))
+            }
+            None => {
+                return Err(LoadError::new(
+                    origin(),
+                    "`include_role` needs the role's `name`",
+                ))
+            }
+        };
+        let from = |key: &str| -> Result<String, LoadError> {
+            match args.get(key) {
+                None | Some(Json::Null) => Ok("main".into()),
+                Some(Json::String(f)) => Ok(f
+                    .trim_end_matches(".yml")
+                    .trim_end_matches(".yaml")
+                    .to_string()),
+                Some(other) => Err(LoadError::new(
+                    origin(),
+                    format!("`{key}` must be a string, found {other}"),
+                )),
+            }
+        };
+        let flag = |key: &str| args.get(key).and_then(crate::truthy::as_bool);
+        let req = RoleRequest {
+            name,
+            params: Default::default(),
+            inherited: self.inherited.clone(),
+            tasks_from: from("tasks_from")?,
+            handlers_from: from("handlers_from")?,
+            vars_from: from("vars_from")?,
+            defaults_from: from("defaults_from")?,
+            once: flag("allow_duplicates") == Some(false),
+            // ansible-core's default for an include: private.
+            public: flag("public") == Some(true),
+            validate: flag("rolespec_validate") != Some(false),
+            parents: self.parents.clone(),
+            imported_by: self.imported_by.clone(),
+        };
+        let applied = loader.apply(&self.doc, &self.doc.root, req, self.depth)?;
+        let (public, handlers) = loader.clone().finish();
+        Ok(IncludedRole {
+            tasks: applied.map(|a| a.tasks).unwrap_or_default(),
+            handlers,
+            public,
+        })
+    }
+}
+
+/// The task of an `include_role` loaded when it runs (see [`RoleInclude`]).
+fn include_role_at_run_time(
+    doc: &Document,
+    call: RoleCall<'_>,
+    args: &Map<String, Json>,
+    kw: Keywords,
+    scope: &TaskScope,
+    out: &mut Vec<Task>,
+) -> Result<(), LoadError> {
+    match args.get("name") {
+        Some(Json::String(_)) => {}
+        Some(other) => {
+            return Err(LoadError::new(
+                args_node_for(call.key, [Some(call.value), None], doc, "name"),
+                format!("`name` must be a string, found {other}"),
+            ))
+        }
+        None => {
+            return Err(LoadError::new(
+                doc.origin(call.key),
+                "`include_role` needs the role's `name`",
+            )
+            .with_hint("e.g. `include_role: {name: base}`"))
+        }
+    }
+    let mut inherited = scope.inherited.clone();
+    inherited
+        .vars
+        .extend(kw.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if let Some(apply) = call.value.get("apply") {
+        if apply.as_map().is_none() {
+            return Err(LoadError::new(
+                doc.origin(apply),
+                "`apply` must be a mapping of task keywords",
+            ));
+        }
+        Keywords::read(doc, apply)?.fold_into(&mut inherited);
+    }
+    let (parents, imported_by) = role_chain(scope);
+    let include = RoleInclude {
+        doc: Document {
+            path: doc.path.clone(),
+            root: call.node.clone(),
+        },
+        inherited,
+        parents,
+        imported_by,
+        depth: scope.depth + 1,
+    };
+    // `apply` was read above: its templates are the included tasks', not
+    // arguments to render for the include.
+    let mut args = args.clone();
+    args.remove("apply");
+    let mut task = kw.into_task(doc, call.node, "include_role", Json::Object(args), scope)?;
+    task.role_include = Some(Arc::new(include));
+    out.push(task);
     Ok(())
 }
 
@@ -1169,6 +1369,47 @@ mod tests {
         std::fs::write(&pb, yaml).expect("write");
         let book = crate::playbook::load::load_playbook(&pb).unwrap_or_else(|e| panic!("{e}"));
         book.plays[0].sections.concat()
+    }
+
+    /// A literal `include_role` without a loop is expanded when the
+    /// playbook loads (as before); a templated name or a loop makes it a
+    /// task that loads its role when it runs, with the include's `vars`
+    /// and `apply` kept for the role's tasks and `apply` out of its
+    /// arguments. `import_role` stays static.
+    #[test]
+    fn include_role_is_loaded_at_run_time_only_when_it_must() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tasks_dir = dir.path().join("roles/r/tasks");
+        std::fs::create_dir_all(&tasks_dir).expect("mkdir");
+        std::fs::write(tasks_dir.join("main.yml"), "- debug: msg=in-r\n").expect("write");
+        let pb = dir.path().join("site.yml");
+        std::fs::write(
+            &pb,
+            "- hosts: all\n  tasks:\n\
+             \x20   - include_role:\n        name: \"{{ item }}\"\n        apply:\n          become: true\n      vars:\n        v: 1\n      loop: [r]\n\
+             \x20   - include_role:\n        name: r\n\
+             \x20   - include_role:\n        name: r\n      loop: [1]\n",
+        )
+        .expect("write");
+        let book = crate::playbook::load::load_playbook(&pb).unwrap_or_else(|e| panic!("{e}"));
+        let t = book.plays[0].sections.concat();
+        assert_eq!(t.len(), 3, "{t:?}");
+        assert_eq!(t[0].module, "include_role");
+        let include = t[0].role_include.as_ref().expect("dynamic");
+        assert_eq!(include.inherited.become_, Some(true));
+        assert_eq!(include.inherited.vars.get("v"), Some(&json!(1)));
+        assert_eq!(t[0].args, json!({"name": "{{ item }}"}));
+        assert_eq!(t[1].module, "debug");
+        assert!(t[1].role_include.is_none());
+        assert!(t[2].role_include.is_some());
+
+        std::fs::write(
+            &pb,
+            "- hosts: all\n  tasks:\n    - import_role:\n        name: r\n      loop: [1]\n",
+        )
+        .expect("write");
+        let err = crate::playbook::load::load_playbook(&pb).expect_err("refused");
+        assert!(err.to_string().contains("is static"), "{err}");
     }
 
     #[test]

@@ -542,9 +542,9 @@ impl Reporter {
     }
 
     /// What ansible-playbook shows at `-vv` on stdout (`META: ending play`),
-    /// in human output at `-vv` and more.
+    /// in human and `--output ansible` output at `-vv` and more.
     pub fn vv(&self, msg: &str) {
-        if self.format == Format::Human && self.verbose >= 2 {
+        if self.format != Format::Json && self.verbose >= 2 {
             self.emit(&format!("{msg}\n"));
         }
     }

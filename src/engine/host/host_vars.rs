@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 
-use crate::playbook::Vars;
+use crate::playbook::{RoleInstance, Vars};
 
 pub(super) struct HostVars {
     /// The inventory's variables of this host (`add_host` may change them).
@@ -28,6 +28,9 @@ pub(super) struct HostVars {
     pub included: Vars,
     /// `set_fact` and `register` results.
     pub set: Vars,
+    /// Roles this host included at run time with `public: true` in the
+    /// running play: their defaults and vars are seen as a play role's.
+    pub public_roles: Vec<Arc<RoleInstance>>,
     /// Secret values with template syntax, never rendered (refreshed when
     /// vars files bring new secrets).
     pub literal: Arc<HashSet<String>>,
@@ -47,6 +50,7 @@ impl HostVars {
             vars_files: Vars::new(),
             included: Vars::new(),
             set: Vars::new(),
+            public_roles: Vec::new(),
             literal,
         }
     }

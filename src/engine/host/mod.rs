@@ -167,7 +167,11 @@ pub struct HostRunner {
     /// one of them (see `act::HostRunner::missing`).
     left_undone: u64,
     stopped: Option<Stop>,
+    /// Which handlers are notified: the play's, then `extra_handlers`.
     notified: Vec<bool>,
+    /// Handlers of the roles this host included at run time in the
+    /// current play (see `local::include_role`), after the play's.
+    extra_handlers: Arc<Vec<Task>>,
     in_handlers: bool,
     /// Values not known (see `vars::unknown_value`) that the task item being
     /// evaluated asked for.
@@ -240,6 +244,7 @@ impl HostRunner {
             left_undone: 0,
             stopped: None,
             notified: Vec::new(),
+            extra_handlers: Arc::default(),
             in_handlers: false,
             refusals: Refusals::default(),
             nonce: 0,
@@ -327,6 +332,8 @@ impl HostRunner {
             super::start_at::PlayStart::From(p) => Some(p),
         };
         self.notified = vec![false; play.handlers.len()];
+        self.extra_handlers = Arc::default();
+        self.vars.public_roles.clear();
         self.vars.play = play.vars.clone();
         if shared.inventory_changed() {
             // `add_host` may have given this host new variables.
@@ -613,7 +620,9 @@ impl HostRunner {
         );
         // Every public role's defaults, then the task's role's with its
         // chain's above them (Ansible's task-role layer).
-        for r in &play.roles {
+        // Roles included at run time with `public: true` come after the
+        // play's, for the tasks after their include.
+        for r in play.roles.iter().chain(&self.vars.public_roles) {
             l.extend(r.exported_defaults());
         }
         if let Some(r) = role {
@@ -623,7 +632,7 @@ impl HostRunner {
         l.push(&self.vars.facts);
         l.push(&self.vars.play);
         l.push(&self.vars.vars_files);
-        for r in &play.roles {
+        for r in play.roles.iter().chain(&self.vars.public_roles) {
             l.extend(r.exported_vars());
         }
         if let Some(r) = role {

@@ -31,18 +31,24 @@ impl HostRunner {
         })
     }
 
-    /// Runs notified handlers in definition order, until none is left.
+    /// Runs notified handlers in definition order (the play's, then those
+    /// of roles included at run time), until none is left.
     pub(super) async fn flush_handlers(&mut self) -> Result<(), Stop> {
         let shared = self.shared.clone();
         let handlers = &shared.playbook.plays[self.pi].handlers;
         // Handlers are notified when the changes that notify them ran.
         self.flush_batch().await?;
         while self.notified.iter().any(|n| *n) {
-            for hi in 0..handlers.len() {
+            let extra = self.extra_handlers.clone();
+            for hi in 0..handlers.len() + extra.len() {
                 if self.notified.get(hi).copied().unwrap_or(false) {
                     self.notified[hi] = false;
+                    let (list, at) = match hi.checked_sub(handlers.len()) {
+                        None => (handlers.as_slice(), hi),
+                        Some(e) => (extra.as_slice(), e),
+                    };
                     let was = std::mem::replace(&mut self.in_handlers, true);
-                    let res = self.run_task(handlers, hi, None, &[]).await;
+                    let res = self.run_task(list, at, None, &[]).await;
                     self.in_handlers = was;
                     res?;
                     self.flush_batch().await?;
@@ -55,6 +61,7 @@ impl HostRunner {
     pub(super) fn notify(&mut self, task: &Task, extra: Option<&Vars>) {
         let shared = self.shared.clone();
         let handlers = &shared.playbook.plays[self.pi].handlers;
+        let included = self.extra_handlers.clone();
         for n in &task.notify {
             let name = if super::super::vars::is_template(n) {
                 let magic = self.task_magic(task);
@@ -64,7 +71,7 @@ impl HostRunner {
             } else {
                 n.clone()
             };
-            for (hi, h) in handlers.iter().enumerate() {
+            for (hi, h) in handlers.iter().chain(included.iter()).enumerate() {
                 if h.name.as_deref() == Some(name.as_str()) || h.listen.contains(&name) {
                     if let Some(slot) = self.notified.get_mut(hi) {
                         *slot = true;
@@ -217,12 +224,7 @@ impl HostRunner {
                     action.written(),
                 )
                 .map_err(|e| format!("{}: {}: {e}", task.origin, action.written()))
-                .and_then(|module| {
-                    action.with_module(&module).map_err(|e| match &e.hint {
-                        Some(h) => format!("{}: {}\n= help: {h}", e.origin, e.message),
-                        None => format!("{}: {}", e.origin, e.message),
-                    })
-                });
+                .and_then(|module| action.with_module(&module).map_err(|e| e.task_message()));
             return match loaded {
                 Ok(loaded) => {
                     let rest = push_rest(rest, tasks, i + 1);
@@ -266,6 +268,16 @@ impl HostRunner {
                 let o = ItemOutcome::failed(msg);
                 return self.finish_task(task, &name, o, extra, started);
             }
+        };
+        // Under `linear`, no other throttled task runs meanwhile (see
+        // `engine::throttle_gate`); a task that waits for another host does
+        // not take the gate.
+        let waits_for_others = local::runs_once(task) || self.runs_once_here(task);
+        let _gate = if throttle > 0 && self.play().linear && !waits_for_others {
+            let gate = self.shared.throttle_gate.clone();
+            Some(gate.enter(self.pi, task.origin.to_string()).await)
+        } else {
+            None
         };
         let _throttled = if throttle > 0 {
             let sem = self.shared.throttle(self.pi, task, throttle);

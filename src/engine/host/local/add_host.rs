@@ -26,10 +26,10 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
         Ok(n) => n,
         Err(msg) => return ItemOutcome::failed(format!("{}: {msg}", task.origin)).into(),
     };
-    let changed = match h
-        .shared
-        .change_inventory(|inv| inv.add_dynamic_host(&new.name, &new.groups, &new.vars))
-    {
+    let changed = match h.shared.change_inventory_kept({
+        let (name, groups, vars) = (new.name.clone(), new.groups.clone(), new.vars.clone());
+        Arc::new(move |inv, _| inv.add_dynamic_host(&name, &groups, &vars))
+    }) {
         Ok(c) => c,
         Err(msg) => return ItemOutcome::failed(format!("{}: {msg}", task.origin)).into(),
     };

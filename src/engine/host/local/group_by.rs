@@ -19,10 +19,17 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
         Err(msg) => return ItemOutcome::failed(format!("{}: {msg}", task.origin)).into(),
     };
     let host = h.name.clone();
-    let changed = match h
-        .shared
-        .change_inventory(|inv| inv.add_dynamic_group(&host, &key, &parents))
-    {
+    let changed = match h.shared.change_inventory_kept({
+        let (host, key, parents) = (host.clone(), key.clone(), parents.clone());
+        // A host the refreshed source no longer has is not brought
+        // back by its grouping, as in ansible-core.
+        Arc::new(
+            move |inv, refresh| match refresh && !inv.hosts().contains(&host) {
+                true => Ok(false),
+                false => inv.add_dynamic_group(&host, &key, &parents),
+            },
+        )
+    }) {
         Ok(changed) => changed,
         Err(msg) => {
             return ItemOutcome::failed(format!("{}: group_by `{key}`: {msg}", task.origin)).into()

@@ -19,7 +19,8 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
 }
 
 impl HostRunner {
-    /// Loads and runs a dynamic `include_tasks` file.
+    /// Loads and runs a dynamic `include_tasks` file (or the role of a
+    /// dynamic `include_role`).
     pub(in crate::engine::host) async fn run_include(
         &mut self,
         task: &Task,
@@ -27,6 +28,9 @@ impl HostRunner {
         o: ItemOutcome,
         rest: Rest<'_>,
     ) -> Result<ItemOutcome, Stop> {
+        if task.role_include.is_some() {
+            return self.run_include_role(task, layer, o, rest).await;
+        }
         let tasks = match self.load_include(task, &o.result) {
             Ok(t) => t,
             Err(msg) => return Ok(ItemOutcome::failed(msg)),
@@ -40,7 +44,9 @@ impl HostRunner {
     /// later task sets) or the file does not load; it is then read when its
     /// turn comes.
     pub(in crate::engine) fn foresee_include(&self, task: &Task) -> Option<Vec<Task>> {
-        if task.loop_items.is_some() {
+        // A role is loaded when its include runs: what it does is not
+        // foreseen.
+        if task.loop_items.is_some() || task.role_include.is_some() {
             return None;
         }
         let magic = self.task_magic(task);

@@ -1,5 +1,6 @@
 //! `meta`: steers the task list (flush_handlers, end_host, end_play,
-//! clear_facts, noop and the ones with no effect on one host).
+//! clear_facts, refresh_inventory, noop and the ones with no effect on one
+//! host).
 
 use super::*;
 
@@ -18,7 +19,17 @@ pub(super) fn run(
         .to_string();
     let flow = match what.as_str() {
         "flush_handlers" => Flow::FlushHandlers,
-        "noop" | "refresh_inventory" | "reset_connection" => Flow::Next,
+        "noop" | "reset_connection" => Flow::Next,
+        "refresh_inventory" => {
+            if let Err(msg) = h.shared.refresh_inventory(h.pi, &task.origin.to_string()) {
+                let o = ItemOutcome::failed(format!("{}: refresh_inventory: {msg}", task.origin));
+                h.report(task, name, None, &o, started);
+                return h.conclude(task, o, None);
+            }
+            // This host's groups and variables as the source has them now.
+            h.vars.inventory = h.shared.inventory().host_vars(&h.name);
+            Flow::Next
+        }
         "clear_host_errors" => {
             h.shared.clear_host_errors();
             Flow::Next

@@ -14,6 +14,7 @@ mod assert;
 mod debug;
 mod fail;
 mod group_by;
+mod include_role;
 mod include_tasks;
 mod include_vars;
 pub(in crate::engine::host) mod meta;
@@ -100,6 +101,7 @@ pub(super) static LOCAL: &[LocalModule] = &[
     item("set_fact", set_fact::run).with_conditions(),
     item("set_stats", set_stats::run).with_conditions(),
     item("include_tasks", include_tasks::run),
+    item("include_role", include_role::run),
     item("include_vars", include_vars::run).with_conditions(),
     item("group_by", group_by::run).with_conditions(),
     item("validate_argument_spec", validate_argument_spec::run).with_conditions(),
@@ -206,9 +208,10 @@ pub(in crate::engine) fn runs_once(task: &Task) -> bool {
     task.run_once || find(&task.module).is_some_and(|m| m.once)
 }
 
-/// Whether a task's ok result names tasks to run next (`include_tasks`).
+/// Whether a task's ok result names tasks to run next (`include_tasks`, and
+/// an `include_role` loaded when it runs).
 pub(in crate::engine) fn includes(task: &Task) -> bool {
-    task.module == "include_tasks"
+    task.module == "include_tasks" || task.role_include.is_some()
 }
 
 impl HostRunner {
@@ -326,7 +329,7 @@ mod tests {
             );
         }
         // Expanded when the playbook loads: they never reach the engine.
-        let at_load = ["import_tasks", "import_role", "include_role"];
+        let at_load = ["import_tasks", "import_role"];
         for s in crate::modules::SPECS.iter().filter(|s| s.is_local()) {
             assert!(
                 find(s.name).is_some() || at_load.contains(&s.name),
