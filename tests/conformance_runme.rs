@@ -462,7 +462,7 @@ fn page(seen: &[Seen], table: &str) -> String {
             x.entry.target,
             r.code,
             if r.timed_out { " (timed out)" } else { "" },
-            r.tail.replace("```", "'''")
+            printable(&r.tail).replace("```", "'''")
         );
     }
     s
@@ -680,4 +680,28 @@ fn ansible_core_runme_targets_match_the_expected_list() {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
     let claim = format!("{} ([docs/conformance-runme.md]", headline(&seen));
     assert!(readme.contains(&claim), "README.md must state `{claim}`");
+}
+
+/// `text` with control characters other than line breaks and tabs shown as
+/// `\u{..}` escapes, a run of one as `\u{0} ×2951`: a target's output may
+/// hold NUL bytes (a log file it prints), which would make the page a
+/// binary file.
+fn printable(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !c.is_control() || c == '\n' || c == '\t' {
+            out.push(c);
+            continue;
+        }
+        let mut n = 1;
+        while chars.next_if_eq(&c).is_some() {
+            n += 1;
+        }
+        out.push_str(&c.escape_unicode().to_string());
+        if n > 1 {
+            out.push_str(&format!(" ×{n}"));
+        }
+    }
+    out
 }
