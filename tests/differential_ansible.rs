@@ -272,6 +272,19 @@ fn rprov_and_ansible_core_make_the_same_tree() {
 /// role looping inside an include with its own `loop_var`, `when` per item,
 /// private and public defaults, a handler of one included role notified by
 /// another and by a play task, and a missing role caught by a `rescue:`.
+/// `include_tasks`' `apply:` when the file is read at run time (a loop, a
+/// templated name): its vars reach the included tasks, as in ansible-core.
+#[test]
+fn include_apply_at_run_time_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "include_apply",
+        prepare: empty_root,
+        min_changed: 3,
+    });
+    assert_eq!(out.read("out-1.txt"), "applied=looped item=1\n");
+    assert_eq!(out.read("out-3.txt"), "applied=templated item=3\n");
+}
+
 #[test]
 fn include_role_at_run_time_as_ansible() {
     let out = same_as_ansible(&Case {

@@ -623,6 +623,7 @@ impl Keywords {
             collections: inh.collections.clone(),
             action_template: None,
             role_include: None,
+            include_apply: None,
             module: module.to_string(),
             module_written: module.to_string(),
             args,

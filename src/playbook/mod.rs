@@ -424,6 +424,9 @@ pub struct Task {
     /// name or `tasks_from`, a loop, or a task file included at run time):
     /// what it needs to load the role then; see [`task::RoleInclude`].
     pub role_include: Option<Arc<task::RoleInclude>>,
+    /// The `apply:` of an `include_tasks` whose file is read when it runs:
+    /// the keywords its tasks get, as those of a block around them.
+    pub include_apply: Option<Arc<task::IncludeApply>>,
 }
 
 /// `block:` with its `rescue:` and `always:` parts. The block task itself

@@ -907,7 +907,23 @@ fn expand_import(
             "_base_dir".into(),
             Json::String(scope.base_dir.display().to_string()),
         );
-        out.push(kw.into_task(doc, node, "include_tasks", Json::Object(args), scope)?);
+        // `apply:` is read now (its errors are load errors) and given to the
+        // file's tasks when it is read; its templates are theirs, not
+        // arguments of the include.
+        let apply = match node.get(&mkey.key_string()).and_then(|v| v.get("apply")) {
+            Some(apply) if apply.as_map().is_none() => {
+                return Err(LoadError::new(
+                    doc.origin(apply),
+                    "`apply` must be a mapping of task keywords",
+                ))
+            }
+            Some(apply) => Some(Arc::new(IncludeApply(Keywords::read(doc, apply)?))),
+            None => None,
+        };
+        args.remove("apply");
+        let mut task = kw.into_task(doc, node, "include_tasks", Json::Object(args), scope)?;
+        task.include_apply = apply;
+        out.push(task);
         Ok(())
     };
     if dynamic && name == "include_tasks" {
@@ -1190,6 +1206,23 @@ pub struct RoleInclude {
 impl std::fmt::Debug for RoleInclude {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "RoleInclude({})", self.doc.origin(&self.doc.root))
+    }
+}
+
+/// The `apply:` keywords of an `include_tasks` read when it runs.
+#[derive(Clone)]
+pub struct IncludeApply(Keywords);
+
+impl IncludeApply {
+    /// Adds the keywords to what the included file's tasks inherit.
+    pub fn fold_into(&self, inherited: &mut Inherited) {
+        self.0.fold_into(inherited);
+    }
+}
+
+impl std::fmt::Debug for IncludeApply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IncludeApply")
     }
 }
 

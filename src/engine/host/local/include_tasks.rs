@@ -88,7 +88,7 @@ impl HostRunner {
                 crate::diag::display_path(&base)
             ));
         };
-        let scope = crate::playbook::TaskScope {
+        let mut scope = crate::playbook::TaskScope {
             role: task.role.clone(),
             base_dir: base.clone(),
             playbook_dir: self.shared.playbook.dir.clone(),
@@ -105,6 +105,9 @@ impl HostRunner {
             roles: None,
             in_handlers: false,
         };
+        if let Some(apply) = &task.include_apply {
+            apply.fold_into(&mut scope.inherited);
+        }
         crate::playbook::parse_tasks_file(path, &scope).map_err(|e| e.to_string())
     }
 }
