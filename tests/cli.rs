@@ -1090,3 +1090,39 @@ fn several_inventory_sources_make_one_inventory() {
         run.stdout
     );
 }
+
+/// A notification the loader cannot check (a templated handler name) that
+/// reaches no handler when it is made stops the host in ansible-core's
+/// words (ansible-playbook exits 1 there, rprov 2 as for a failed host), or
+/// with `error_on_missing_handler = False` is a warning and the run goes on.
+#[test]
+fn a_notification_that_reaches_no_handler_at_run_time() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("p.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  vars: {hname: nope}\n  tasks:\n    - command: 'true'\n      notify: '{{ hname }}'\n    - debug: {msg: after the notification}\n  handlers:\n    - name: real\n      debug: {msg: handler}\n",
+    )
+    .expect("write");
+    let said = "The requested handler 'nope' was not found in either the main handlers list nor in the listening handlers list";
+    let run = common::rprov(w, ["apply", "-i", "localhost,", "-c", "local", "p.yml"]);
+    run.expect_code(2);
+    assert!(run.all().contains(said), "{}", run.dump());
+    assert!(
+        !run.all().contains("after the notification"),
+        "{}",
+        run.dump()
+    );
+    let run = common::rprov_env(
+        w,
+        ["apply", "-i", "localhost,", "-c", "local", "p.yml"],
+        &[("ANSIBLE_ERROR_ON_MISSING_HANDLER", "false")],
+    );
+    run.expect_code(0);
+    assert!(run.all().contains(said), "{}", run.dump());
+    assert!(
+        run.all().contains("after the notification"),
+        "{}",
+        run.dump()
+    );
+}

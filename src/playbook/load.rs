@@ -185,6 +185,7 @@ pub fn load_playbook_with(path: &Path, opts: &LoadOptions) -> Result<Playbook, L
         warnings,
         deprecations,
         vault_values: Vec::new(),
+        error_on_missing_handler: opts.error_on_missing_handler,
     })
 }
 

@@ -54,6 +54,10 @@ pub struct Playbook {
     /// What the playbook's `!vault` values hold, decrypted as it loaded
     /// (see `yaml::vault_values`): the values `is vault_encrypted` is true of.
     pub vault_values: Vec<String>,
+    /// ansible.cfg's `error_on_missing_handler`: a notification that reaches
+    /// no handler when it is made (a templated name, or a play whose roles
+    /// are included at run time) fails the task, else it is a warning.
+    pub error_on_missing_handler: bool,
 }
 
 /// One entry of a play's `vars_files`: a file, or a list of them of which

@@ -469,7 +469,7 @@ impl HostRunner {
         self.set_facts(serde_json::json!({ "env": merged }));
     }
 
-    fn fail_host(&mut self, msg: &str) {
+    pub(super) fn fail_host(&mut self, msg: &str) {
         self.shared.reporter.host_error(&self.name, msg);
         self.stats.failed += 1;
         self.stopped = Some(Stop::Failed);

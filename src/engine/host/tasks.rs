@@ -58,10 +58,14 @@ impl HostRunner {
         Ok(())
     }
 
-    pub(super) fn notify(&mut self, task: &Task, extra: Option<&Vars>) {
+    /// Marks the handlers `task` notifies. Returns the names that reached
+    /// none (a templated name, or a handler of a role included at run time
+    /// that was not included): the loader could not check those.
+    pub(super) fn notify(&mut self, task: &Task, extra: Option<&Vars>) -> Vec<String> {
         let shared = self.shared.clone();
         let handlers = &shared.playbook.plays[self.pi].handlers;
         let included = self.extra_handlers.clone();
+        let mut missing = Vec::new();
         for n in &task.notify {
             let name = if super::super::vars::is_template(n) {
                 let magic = self.task_magic(task);
@@ -71,14 +75,20 @@ impl HostRunner {
             } else {
                 n.clone()
             };
+            let mut found = false;
             for (hi, h) in handlers.iter().chain(included.iter()).enumerate() {
                 if h.name.as_deref() == Some(name.as_str()) || h.listen.contains(&name) {
+                    found = true;
                     if let Some(slot) = self.notified.get_mut(hi) {
                         *slot = true;
                     }
                 }
             }
+            if !found {
+                missing.push(name);
+            }
         }
+        missing
     }
 
     pub(super) fn report(
@@ -693,7 +703,21 @@ impl HostRunner {
             self.vars.set.insert(reg.clone(), value);
         }
         if o.status == Status::Changed {
-            self.notify(task, extra);
+            for name in self.notify(task, extra) {
+                // ansible-core's words, when the notification is made.
+                let msg = format!(
+                    "{}: The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list",
+                    task.origin
+                );
+                if !self.shared.playbook.error_on_missing_handler {
+                    self.shared.reporter.warn(&format!("[{}] {msg}", self.name));
+                    continue;
+                }
+                // ansible-core stops the run there; here the host fails (a
+                // `rescue:` around the task still takes it).
+                self.fail_host(&msg);
+                return Err(Stop::Failed);
+            }
         }
         if o.status == Status::Failed && !ignored {
             self.host_failed(task.any_errors_fatal);
