@@ -290,7 +290,12 @@ pub struct InventoryArgs {
     /// The inventory: an Ansible INI or YAML file, or hosts separated by
     /// commas; given several times, the sources are read into one inventory
     /// [default: as for `apply`].
-    #[arg(short = 'i', long = "inventory", alias = "inventory-file", value_name = "INVENTORY")]
+    #[arg(
+        short = 'i',
+        long = "inventory",
+        alias = "inventory-file",
+        value_name = "INVENTORY"
+    )]
     pub inventory: Vec<PathBuf>,
 
     /// Only these hosts (an Ansible pattern); `--host` and `--graph` ignore it.

@@ -840,11 +840,39 @@ fn inventory(args: InventoryArgs) -> Result<Outcome> {
     let decrypt = password
         .is_some()
         .then_some(&vault as &dyn rprov_inventory::VaultDecrypt);
-    let mut inv = open_inventory(inventory_file.as_deref(), decrypt, &cfg, warn)?;
+    // As ansible-inventory (with ansible-core's default
+    // `inventory_unparsed_failed = False`): a source that is missing or does
+    // not parse is a warning and adds nothing; with none parsed there is only
+    // the implicit localhost. rprov itself stops at the error.
+    let open = |source: &Path| -> Result<Option<Inventory>> {
+        if !as_ansible {
+            return open_inventory(Some(source), decrypt, &cfg, warn).map(Some);
+        }
+        if is_missing_inventory(source) {
+            warn(&unparsed_inventory(source));
+            return Ok(None);
+        }
+        match open_inventory(Some(source), decrypt, &cfg, warn) {
+            Ok(inv) => Ok(Some(inv)),
+            Err(e) => {
+                warn(&format!("Failed to parse inventory: {e}"));
+                warn(&unparsed_inventory(source));
+                Ok(None)
+            }
+        }
+    };
+    let mut parsed = Vec::new();
+    for source in &sources {
+        parsed.extend(open(source)?);
+    }
+    let mut parsed = parsed.into_iter();
+    let mut inv = match parsed.next() {
+        Some(inv) => inv,
+        None => open_inventory(None, decrypt, &cfg, warn)?,
+    };
     inv.set_hash_merge(cfg.hash_merge.as_ref().is_some_and(|s| s.value));
-    for source in sources.iter().skip(1) {
-        inv.absorb(open_inventory(Some(source), decrypt, &cfg, warn)?)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for more in parsed {
+        inv.absorb(more).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let playbook_dir = args
         .playbook
@@ -952,10 +980,9 @@ fn inventory_host(
         };
         return match hosts.as_slice() {
             [one] => Ok(one.clone()),
-            _ => Err(OptionsError(
-                "You must pass a single valid host to --host parameter".into(),
-            )
-            .into()),
+            _ => Err(
+                OptionsError("You must pass a single valid host to --host parameter".into()).into(),
+            ),
         };
     }
     if !inv.hosts().iter().any(|h| h == name) {
