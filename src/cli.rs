@@ -22,23 +22,51 @@ pub struct Cli {
 /// The name under which rprov stands in for `ansible-playbook`.
 const ANSIBLE_PLAYBOOK: &str = "ansible-playbook";
 
-/// The command line to parse, and whether rprov was started as
-/// `ansible-playbook` (a link of that name to it, first on `PATH`): then it is
-/// `rprov apply` with the arguments given, so scripts and CI jobs written for
-/// ansible-playbook run unchanged, with its exit codes.
-pub fn command_line() -> (Vec<OsString>, bool) {
+/// The name under which rprov stands in for `ansible-inventory`.
+const ANSIBLE_INVENTORY: &str = "ansible-inventory";
+
+/// Which program rprov was started as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persona {
+    /// `rprov`, with its own subcommands.
+    Rprov,
+    /// `ansible-playbook`: `rprov apply --output=ansible`.
+    AnsiblePlaybook,
+    /// `ansible-inventory`: `rprov inventory --as-ansible-inventory`.
+    AnsibleInventory,
+}
+
+impl Persona {
+    /// Whether rprov stands in for one of Ansible's programs, whose
+    /// argument parser exits 2 on a usage error.
+    pub fn is_ansible(self) -> bool {
+        self != Persona::Rprov
+    }
+}
+
+/// The command line to parse, and which program rprov was started as: a
+/// link named `ansible-playbook` (first on `PATH`) makes it `rprov apply`
+/// with the arguments given, one named `ansible-inventory` `rprov
+/// inventory`, so scripts and CI jobs written for those programs run
+/// unchanged, with their exit codes.
+pub fn command_line() -> (Vec<OsString>, Persona) {
     let mut args: Vec<OsString> = std::env::args_os().collect();
-    let as_playbook = args
+    let name = args
         .first()
         .and_then(|a| Path::new(a).file_name())
-        .is_some_and(|n| n == ANSIBLE_PLAYBOOK);
-    if as_playbook {
-        args.splice(
-            0..1,
-            ["rprov".into(), "apply".into(), "--output=ansible".into()],
-        );
-    }
-    (args, as_playbook)
+        .map(|n| n.to_os_string());
+    let persona = match name {
+        Some(n) if n == ANSIBLE_PLAYBOOK => Persona::AnsiblePlaybook,
+        Some(n) if n == ANSIBLE_INVENTORY => Persona::AnsibleInventory,
+        _ => Persona::Rprov,
+    };
+    let head: &[&str] = match persona {
+        Persona::Rprov => return (args, persona),
+        Persona::AnsiblePlaybook => &["rprov", "apply", "--output=ansible"],
+        Persona::AnsibleInventory => &["rprov", "inventory", "--as-ansible-inventory"],
+    };
+    args.splice(0..1, head.iter().map(OsString::from));
+    (args, persona)
 }
 
 #[derive(Subcommand, Debug)]
@@ -259,12 +287,18 @@ pub struct ApplyArgs {
 
 #[derive(Args, Debug)]
 pub struct InventoryArgs {
-    /// The inventory: an Ansible INI or YAML file; given several times, the
-    /// sources are read into one inventory [default: as for `apply`].
-    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    /// The inventory: an Ansible INI or YAML file, or hosts separated by
+    /// commas; given several times, the sources are read into one inventory
+    /// [default: as for `apply`].
+    #[arg(
+        short = 'i',
+        long = "inventory",
+        alias = "inventory-file",
+        value_name = "INVENTORY"
+    )]
     pub inventory: Vec<PathBuf>,
 
-    /// Only these hosts (an Ansible pattern).
+    /// Only these hosts (an Ansible pattern); `--host` and `--graph` ignore it.
     #[arg(short = 'l', long, value_name = "PATTERN")]
     pub limit: Option<String>,
 
@@ -276,14 +310,59 @@ pub struct InventoryArgs {
     #[arg(long)]
     pub list: bool,
 
+    /// Draw the group tree from GROUP (`all` by default) down, with its hosts.
+    #[arg(long)]
+    pub graph: bool,
+
+    /// The group `--graph` starts at.
+    #[arg(value_name = "GROUP")]
+    pub group: Option<String>,
+
+    /// With `--graph`, each host's and group's variables too.
+    #[arg(long = "vars")]
+    pub show_vars: bool,
+
+    /// YAML instead of JSON (a YAML inventory for `--list`); not for `--graph`.
+    #[arg(short = 'y', long)]
+    pub yaml: bool,
+
+    /// With `--list`, each group's and host's own variables (groups get
+    /// `vars`), as an inventory file would hold them, instead of each host's
+    /// merged variables.
+    #[arg(long)]
+    pub export: bool,
+
+    /// Write to FILE instead of the screen.
+    #[arg(long = "output", value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+
+    /// Variables over every host's (key=value, JSON, YAML or @file), as
+    /// ansible-inventory shows them; not with `--export`.
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
+
     /// Also read group_vars/ and host_vars/ next to this playbook.
     #[arg(long, value_name = "PLAYBOOK")]
     pub playbook: Option<PathBuf>,
+
+    /// Also read group_vars/ and host_vars/ in this directory (a playbook's).
+    #[arg(long, value_name = "DIR")]
+    pub playbook_dir: Option<PathBuf>,
 
     /// Password file (or script) for vault files and `!vault` values in
     /// group_vars/ and host_vars/; their values are shown masked.
     #[arg(long, value_name = "FILE")]
     pub vault_password_file: Option<PathBuf>,
+
+    /// Accepted for ansible-inventory's sake; rprov says no more for it.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, hide = true)]
+    pub verbose: u8,
+
+    /// Set when rprov runs as `ansible-inventory`: one of `--list`, `--host`
+    /// and `--graph` must be given, errors are ansible-inventory's words and
+    /// exit codes, a `--limit` that matches nothing is a warning.
+    #[arg(long, hide = true)]
+    pub as_ansible_inventory: bool,
 }
 
 /// A connection name as `ansible_connection` takes it, kept as written.

@@ -10,14 +10,14 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let (args, as_ansible_playbook) = rprov::cli::command_line();
+    let (args, persona) = rprov::cli::command_line();
     // Usage errors exit 1 like every error found before a host is touched
     // (clap's own default is 2, which rprov reserves for failed tasks); as
-    // ansible-playbook, 2, as its argument parser does.
+    // ansible-playbook or ansible-inventory, 2, as their argument parser does.
     let cli = match rprov::cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let code = match (e.use_stderr(), as_ansible_playbook) {
+            let code = match (e.use_stderr(), persona.is_ansible()) {
                 (false, _) => 0,
                 (true, false) => 1,
                 (true, true) => 2,
@@ -29,13 +29,17 @@ fn main() -> ExitCode {
     match rprov::run::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.exit_code() as u8),
         Err(err) => {
-            // The chain, once: "error: ..." then one "caused by:" line per cause.
-            let mut msg = format!("error: {err}");
+            // The chain, once: "error: ..." then one "caused by:" line per
+            // cause; as ansible-inventory, its `[ERROR]: ` (scripts grep it).
+            let mut msg = match persona {
+                rprov::cli::Persona::AnsibleInventory => format!("[ERROR]: {err}"),
+                _ => format!("error: {err}"),
+            };
             for cause in err.chain().skip(1) {
                 msg.push_str(&format!("\n  caused by: {cause}"));
             }
             eprintln!("{msg}");
-            ExitCode::from(rprov::run::error_exit_code(&err, as_ansible_playbook))
+            ExitCode::from(rprov::run::error_exit_code(&err, persona))
         }
     }
 }

@@ -376,16 +376,39 @@ fn select_limit(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
 
 /// The exit status for an error found before any host was touched: 1, or, as
 /// `ansible-playbook` (see [`crate::cli::command_line`]), ansible-core's 4 for a
-/// playbook that does not load (its parser errors) and 1 for the rest.
-pub fn error_exit_code(err: &anyhow::Error, as_ansible_playbook: bool) -> u8 {
-    let unparsable = err
-        .downcast_ref::<crate::diag::LoadError>()
-        .is_some_and(|e| e.message != playbook::PLAYBOOK_NOT_FOUND);
-    match as_ansible_playbook && unparsable {
-        true => 4,
-        false => 1,
+/// playbook that does not load (its parser errors) and 1 for the rest; as
+/// `ansible-inventory`, 5 for a wrong choice of options ([`OptionsError`]).
+pub fn error_exit_code(err: &anyhow::Error, persona: crate::cli::Persona) -> u8 {
+    use crate::cli::Persona;
+    match persona {
+        Persona::AnsiblePlaybook => {
+            let unparsable = err
+                .downcast_ref::<crate::diag::LoadError>()
+                .is_some_and(|e| e.message != playbook::PLAYBOOK_NOT_FOUND);
+            if unparsable {
+                4
+            } else {
+                1
+            }
+        }
+        // ansible-core exits 5 on an AnsibleOptionsError.
+        Persona::AnsibleInventory if err.downcast_ref::<OptionsError>().is_some() => 5,
+        _ => 1,
     }
 }
+
+/// A wrong choice of options, which ansible-core reports as an
+/// `AnsibleOptionsError` (exit status 5 as `ansible-inventory`).
+#[derive(Debug)]
+pub struct OptionsError(pub String);
+
+impl std::fmt::Display for OptionsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for OptionsError {}
 
 fn apply(args: ApplyArgs) -> Result<Outcome> {
     // Everything up to the first host's start is the run's load (--timings).
@@ -813,9 +836,36 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
 }
 
 fn inventory(args: InventoryArgs) -> Result<Outcome> {
+    let as_ansible = args.as_ansible_inventory;
+    // ansible-inventory's warnings are `[WARNING]: `, rprov's `warning: `.
+    let warn = |w: &str| match as_ansible {
+        true => eprintln!("[WARNING]: {w}"),
+        false => eprintln!("warning: {w}"),
+    };
+    let actions = [args.list, args.host.is_some(), args.graph];
+    match actions.iter().filter(|a| **a).count() {
+        // rprov lists by default; ansible-inventory wants to be told.
+        0 if as_ansible => {
+            return Err(OptionsError(
+                "No action selected, at least one of --host, --graph or --list needs to be \
+                 specified."
+                    .into(),
+            )
+            .into())
+        }
+        0 | 1 => {}
+        _ => {
+            return Err(OptionsError(
+                "Conflicting options used, only one of --host, --graph or --list can be used at \
+                 the same time."
+                    .into(),
+            )
+            .into())
+        }
+    }
     let cfg = load_config()?;
     for w in &cfg.warnings {
-        eprintln!("warning: {w}");
+        warn(w);
     }
     let sources = inventory_sources(&args.inventory, &cfg);
     let inventory_file = sources.first().cloned();
@@ -825,66 +875,160 @@ fn inventory(args: InventoryArgs) -> Result<Outcome> {
     let decrypt = password
         .is_some()
         .then_some(&vault as &dyn rprov_inventory::VaultDecrypt);
-    let mut inv = open_inventory(inventory_file.as_deref(), decrypt, &cfg, |w| {
-        eprintln!("warning: {w}")
-    })?;
-    inv.set_hash_merge(cfg.hash_merge.as_ref().is_some_and(|s| s.value));
-    for source in sources.iter().skip(1) {
-        inv.absorb(open_inventory(Some(source), decrypt, &cfg, |w| {
-            eprintln!("warning: {w}")
-        })?)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
-    if let Some(pb) = &args.playbook {
-        if let Some(dir) = std::path::absolute(pb)
-            .ok()
-            .and_then(|p| p.parent().map(Path::to_path_buf))
-        {
-            inv.add_vars_dir_with(&dir, decrypt)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // As ansible-inventory (with ansible-core's default
+    // `inventory_unparsed_failed = False`): a source that is missing or does
+    // not parse is a warning and adds nothing; with none parsed there is only
+    // the implicit localhost. rprov itself stops at the error.
+    let open = |source: &Path| -> Result<Option<Inventory>> {
+        if !as_ansible {
+            return open_inventory(Some(source), decrypt, &cfg, warn).map(Some);
         }
-    }
-    let secrets = vault.into_secrets();
-    let json = if let Some(h) = &args.host {
-        if !inv.hosts().contains(h) {
-            match &inventory_file {
-                Some(f) => bail!("host `{h}` is not in {}", f.display()),
-                None => {
-                    bail!("host `{h}` is not in the inventory: none was given ({NO_INVENTORY})")
-                }
+        if is_missing_inventory(source) {
+            warn(&unparsed_inventory(source));
+            return Ok(None);
+        }
+        match open_inventory(Some(source), decrypt, &cfg, warn) {
+            Ok(inv) => Ok(Some(inv)),
+            Err(e) => {
+                warn(&format!("Failed to parse inventory: {e}"));
+                warn(&unparsed_inventory(source));
+                Ok(None)
             }
         }
-        serde_json::Value::Object(inv.host_vars(h).into_iter().collect())
-    } else {
-        let mut list = inv.to_list_json();
-        if let Some(p) = &args.limit {
-            let keep = select_limit(&inv, p)?;
-            filter_list(&mut list, &keep);
-        }
-        list
     };
-    // Decrypted vault values are masked as values, before they become JSON text.
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&secrets.redact_json(&json))?
-    );
+    let mut parsed = Vec::new();
+    for source in &sources {
+        parsed.extend(open(source)?);
+    }
+    let mut parsed = parsed.into_iter();
+    let mut inv = match parsed.next() {
+        Some(inv) => inv,
+        None => open_inventory(None, decrypt, &cfg, warn)?,
+    };
+    inv.set_hash_merge(cfg.hash_merge.as_ref().is_some_and(|s| s.value));
+    for more in parsed {
+        inv.absorb(more).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let playbook_dir = args
+        .playbook
+        .as_ref()
+        .and_then(|pb| std::path::absolute(pb).ok())
+        .and_then(|p| p.parent().map(Path::to_path_buf));
+    for dir in playbook_dir.iter().chain(&args.playbook_dir) {
+        inv.add_vars_dir_with(dir, decrypt)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let extra = parse_extra_vars(&args.extra_vars)?;
+    let view = crate::inventory_view::View {
+        inv: &inv,
+        export: args.export,
+        extra: &extra,
+    };
+    let secrets = vault.into_secrets();
+    // Decrypted vault values are masked as values, before they become text;
+    // JSON and YAML as ansible-inventory writes them (keys sorted).
+    let dump = |v: &serde_json::Value| {
+        let v = secrets.redact_json(v);
+        match args.yaml {
+            true => rprov_template::filters::yaml::dump(&v, 2, false),
+            false => rprov_template::filters::json::dumps(
+                &v,
+                rprov_template::filters::json::DumpOptions {
+                    indent: Some(4),
+                    sort_keys: true,
+                    ensure_ascii: true,
+                },
+            ),
+        }
+    };
+    let text = if let Some(h) = &args.host {
+        let host = inventory_host(&inv, h, inventory_file.as_deref(), as_ansible, warn)?;
+        dump(&serde_json::Value::Object(
+            view.host_vars(&host).into_iter().collect(),
+        ))
+    } else if args.graph {
+        let group = args.group.as_deref().unwrap_or("all");
+        match view.graph(group, args.show_vars) {
+            Some(g) => g,
+            None => {
+                return Err(OptionsError(
+                    "Pattern must be valid group name when using --graph".into(),
+                )
+                .into())
+            }
+        }
+    } else {
+        let available = match &args.limit {
+            None => inv.hosts(),
+            Some(p) if !as_ansible => select_limit(&inv, p)?,
+            // ansible-core warns of a limit that matches nothing, and
+            // lists no host.
+            Some(p) => match inv.select(p) {
+                Ok(hosts) => hosts,
+                Err(InventoryError::NoMatch { .. }) => {
+                    warn(&format!(
+                        "Could not match supplied host pattern, ignoring: {p}"
+                    ));
+                    Vec::new()
+                }
+                Err(e) => bail!("{e}"),
+            },
+        };
+        match args.yaml {
+            true => dump(&view.list_yaml(&available)),
+            false => dump(&view.list_json(&available)),
+        }
+    };
+    match &args.output_file {
+        // As ansible-inventory: the file gets the text without a newline.
+        Some(f) => std::fs::write(f, text.trim_end_matches('\n')).map_err(|e| {
+            anyhow::Error::new(e).context(format!(
+                "Unable to write to destination file '{}'.",
+                f.display()
+            ))
+        })?,
+        None => println!("{}", text.trim_end_matches('\n')),
+    }
     Ok(Outcome::Success)
 }
 
-/// Keeps only `keep` hosts in `ansible-inventory --list` JSON.
-fn filter_list(list: &mut serde_json::Value, keep: &[String]) {
-    let Some(obj) = list.as_object_mut() else {
-        return;
-    };
-    for (k, v) in obj.iter_mut() {
-        if k == "_meta" {
-            if let Some(hv) = v.get_mut("hostvars").and_then(|h| h.as_object_mut()) {
-                hv.retain(|h, _| keep.contains(h));
+/// The one host `--host NAME` shows: as ansible-inventory, NAME is a
+/// pattern that must select exactly one host (the implicit localhost too);
+/// as rprov, a host of the inventory.
+fn inventory_host(
+    inv: &Inventory,
+    name: &str,
+    inventory_file: Option<&Path>,
+    as_ansible: bool,
+    warn: impl Fn(&str),
+) -> Result<String> {
+    if as_ansible {
+        let hosts = match inv.select(name) {
+            Ok(hosts) => hosts,
+            Err(InventoryError::NoMatch { .. }) => {
+                warn(&format!(
+                    "Could not match supplied host pattern, ignoring: {name}"
+                ));
+                Vec::new()
             }
-        } else if let Some(hosts) = v.get_mut("hosts").and_then(|h| h.as_array_mut()) {
-            hosts.retain(|h| h.as_str().is_some_and(|h| keep.iter().any(|k| k == h)));
+            Err(e) => bail!("{e}"),
+        };
+        return match hosts.as_slice() {
+            [one] => Ok(one.clone()),
+            _ => Err(
+                OptionsError("You must pass a single valid host to --host parameter".into()).into(),
+            ),
+        };
+    }
+    if !inv.hosts().iter().any(|h| h == name) {
+        match inventory_file {
+            Some(f) => bail!("host `{name}` is not in {}", f.display()),
+            None => {
+                bail!("host `{name}` is not in the inventory: none was given ({NO_INVENTORY})")
+            }
         }
     }
+    Ok(name.to_string())
 }
 
 #[cfg(test)]

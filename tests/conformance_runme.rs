@@ -1,5 +1,6 @@
 //! Issue 12, second half: ansible-core's `runme.sh` integration targets, run
-//! unchanged with rprov standing in for `ansible-playbook`.
+//! unchanged with rprov standing in for `ansible-playbook` and
+//! `ansible-inventory`.
 //!
 //! Every target of the pinned sdist (tests/support/ansible-targets.sh, the
 //! same cache as tests/conformance.rs) that has a `runme.sh` is classified
@@ -12,7 +13,8 @@
 //! `ANSIBLE_*` settings, and a timeout. It runs first with the venv's
 //! ansible-playbook (the verdict is cached, keyed by the target's content,
 //! the ansible-core version and this runner's revision), then, if that
-//! passed, with only an `ansible-playbook` that is rprov on PATH.
+//! passed, with only an `ansible-playbook` and an `ansible-inventory` that
+//! are rprov on PATH.
 //!
 //! For the rprov run the venv is NOT on PATH: a script that also calls
 //! `ansible` or python's tools fails there honestly rather than borrowing
@@ -135,7 +137,7 @@ struct Run {
 struct Bench {
     targets: PathBuf,
     venv_bin: PathBuf,
-    /// A folder holding only `ansible-playbook`, which is rprov.
+    /// A folder holding only `ansible-playbook` and `ansible-inventory`, which are rprov.
     shim_bin: PathBuf,
     cache: Option<PathBuf>,
     rerun_ansible: bool,
@@ -439,7 +441,7 @@ fn page(seen: &[Seen], table: &str) -> String {
          its files, or run unchanged the way `ansible-test integration` runs it (local \
          connection to `testhost`, `OUTPUT_DIR`, `INVENTORY_PATH`, ansible-test's `ANSIBLE_*` \
          settings, {ANSIBLE_TIMEOUT_SECS} s each under ansible-playbook and {TIMEOUT_SECS} s under rprov): first with ansible-playbook {VERSION}, then with \
-         rprov as the only `ansible-playbook` on PATH (the venv with Ansible's other tools is \
+         rprov as the only `ansible-playbook` and `ansible-inventory` on PATH (the venv with Ansible's other tools is \
          not on PATH then, and rprov's fallback to Ansible's Python modules is off). A target \
          that fails under ansible-core on this machine is listed and not counted.\n\n\
          Cost, measured on a 2-core machine that other work kept at load 20–40: with \
@@ -490,15 +492,14 @@ fn ansible_core_runme_targets_match_the_expected_list() {
         .expect("the venv's bin folder")
         .to_path_buf();
 
-    // The rprov stand-in: a folder with only `ansible-playbook` in it, a
-    // link to rprov, which acts as ansible-playbook under that name (its
-    // flags and exit codes).
+    // The rprov stand-in: a folder with only `ansible-playbook` and
+    // `ansible-inventory` in it, links to rprov, which acts as each under
+    // its name (its flags and exit codes).
     let shim = tempfile::tempdir().expect("temp dir");
-    std::os::unix::fs::symlink(
-        env!("CARGO_BIN_EXE_rprov"),
-        shim.path().join("ansible-playbook"),
-    )
-    .expect("link ansible-playbook to rprov");
+    for tool in ["ansible-playbook", "ansible-inventory"] {
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_rprov"), shim.path().join(tool))
+            .expect("link the tool to rprov");
+    }
 
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)

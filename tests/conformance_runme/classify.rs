@@ -1,5 +1,6 @@
 //! Decides, from the files alone, whether a `runme.sh` target of
-//! ansible-core can say anything about rprov as `ansible-playbook`.
+//! ansible-core can say anything about rprov as `ansible-playbook` and
+//! `ansible-inventory`.
 //!
 //! A target is out of scope when it needs something rprov does not offer and
 //! never will as an `ansible-playbook` stand-in: another Ansible CLI, Python
@@ -10,11 +11,14 @@
 
 use std::path::Path;
 
-/// The Ansible command-line tools other than `ansible-playbook`. rprov does
-/// not provide them, so a script calling one cannot pass.
+/// The Ansible command-line tools rprov stands in for (run under their
+/// name, see `rprov::cli::command_line`).
+const PROVIDED_CLIS: &[&str] = &["ansible-playbook", "ansible-inventory"];
+
+/// The other Ansible command-line tools. rprov does not provide them, so a
+/// script calling one cannot pass.
 const OTHER_CLIS: &[&str] = &[
     "ansible",
-    "ansible-inventory",
     "ansible-config",
     "ansible-doc",
     "ansible-galaxy",
@@ -115,10 +119,10 @@ pub fn out_of_scope(target_dir: &Path) -> Option<String> {
             }
         }
     }
-    if !calls_ansible_playbook(target_dir, &scripts) {
+    if !calls_provided_cli(target_dir, &scripts) {
         return Some(
             "neither its scripts nor those of the targets it refers to (`../NAME`) call \
-             ansible-playbook, so rprov would take no part"
+             ansible-playbook or ansible-inventory, so rprov would take no part"
                 .to_string(),
         );
     }
@@ -142,15 +146,14 @@ pub fn out_of_scope(target_dir: &Path) -> Option<String> {
     None
 }
 
-/// Whether `ansible-playbook` appears in `scripts` (relative to
-/// `target_dir`) or in the scripts of a sibling target that runme.sh names
-/// as `../NAME` (it may `cd` there or source a script from there).
-fn calls_ansible_playbook(target_dir: &Path, scripts: &[String]) -> bool {
+/// Whether a tool rprov provides ([`PROVIDED_CLIS`]) appears in `scripts`
+/// (relative to `target_dir`) or in the scripts of a sibling target that
+/// runme.sh names as `../NAME` (it may `cd` there or source a script from
+/// there).
+fn calls_provided_cli(target_dir: &Path, scripts: &[String]) -> bool {
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-    if scripts
-        .iter()
-        .any(|s| read(&target_dir.join(s)).contains("ansible-playbook"))
-    {
+    let calls = |text: String| PROVIDED_CLIS.iter().any(|c| text.contains(c));
+    if scripts.iter().any(|s| calls(read(&target_dir.join(s)))) {
         return true;
     }
     let runme = read(&target_dir.join("runme.sh"));
@@ -168,8 +171,7 @@ fn calls_ansible_playbook(target_dir: &Path, scripts: &[String]) -> bool {
         }
         let (mut sh, mut plugins, mut library) = (Vec::new(), Vec::new(), Vec::new());
         walk(&sibling, &sibling, &mut sh, &mut plugins, &mut library);
-        sh.iter()
-            .any(|s| read(&sibling.join(s)).contains("ansible-playbook"))
+        sh.iter().any(|s| calls(read(&sibling.join(s))))
     })
 }
 
@@ -198,7 +200,10 @@ fn walk(
             let in_collection = parent.as_deref() != Some("tests")
                 && name == "plugins"
                 && rel.contains("ansible_collections/");
-            if PLUGIN_DIRS.contains(&name.as_str()) || in_collection {
+            // A target's own `plugins/` (its runme.sh points an
+            // `ANSIBLE_*_PLUGINS` setting at a folder in it).
+            let own_plugins = name == "plugins" && dir == root;
+            if PLUGIN_DIRS.contains(&name.as_str()) || in_collection || own_plugins {
                 if has_python(&path) {
                     plugins.push(rel);
                 }
@@ -313,8 +318,8 @@ fn words_of_a_line_are_read_as_a_shell_reads_them() {
     assert!(line_needs("echo 'ansible is fine'").is_none());
     assert!(line_needs("[ \"$(ansible localhost -m meta 2>&1)\" ]")
         .is_some_and(|w| w.contains("`ansible` (ad-hoc)")));
-    assert!(line_needs("ANSIBLE_X=1 ansible-inventory --list")
-        .is_some_and(|w| w.contains("ansible-inventory")));
+    assert!(line_needs("ANSIBLE_X=1 ansible-inventory --list").is_none());
+    assert!(line_needs("ansible-vault view x").is_some_and(|w| w.contains("ansible-vault")));
     assert!(line_needs("./ansible-var-precedence-check.py").is_some());
     assert!(line_needs("source virtualenv.sh").is_some());
     assert!(line_needs("env python -c 'print(1)'").is_some());

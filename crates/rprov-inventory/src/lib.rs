@@ -600,6 +600,53 @@ impl Inventory {
         self.data.group_hosts(ALL)
     }
 
+    /// A group's own hosts and child groups, in the order they were added
+    /// (as ansible-core's `group.hosts` and `group.child_groups`), or `None`
+    /// for a group the inventory does not have.
+    pub fn group_members(&self, name: &str) -> Option<(&[String], &[String])> {
+        self.data
+            .groups
+            .get(name)
+            .map(|g| (g.hosts.as_slice(), g.children.as_slice()))
+    }
+
+    /// A group's variables as `ansible-inventory --export` and `--graph
+    /// --vars` show them: its inventory variables, then its `group_vars/`
+    /// files over them, and `ansible_group_priority` when it is not the
+    /// default 1 (ansible-core keeps the priority apart and adds it back).
+    pub fn group_own_vars(&self, name: &str) -> Vars {
+        let mut out = Vars::new();
+        let Some(g) = self.data.groups.get(name) else {
+            return out;
+        };
+        combine(&mut out, &g.vars, self.hash_merge);
+        for vd in &self.vars_dirs {
+            if let Some(v) = vd.groups.get(name) {
+                combine(&mut out, v, self.hash_merge);
+            }
+        }
+        if g.priority != 1 {
+            out.insert("ansible_group_priority".into(), Value::from(g.priority));
+        }
+        out
+    }
+
+    /// A host's own variables, without those of its groups, as
+    /// `ansible-inventory --export` shows them: its inventory variables,
+    /// then its `host_vars/` files over them.
+    pub fn host_own_vars(&self, host: &str) -> Vars {
+        let mut out = Vars::new();
+        if let Some(entry) = self.data.hosts.get(host) {
+            combine(&mut out, &entry.vars, self.hash_merge);
+        }
+        for vd in &self.vars_dirs {
+            if let Some(v) = vd.hosts.get(host) {
+                combine(&mut out, v, self.hash_merge);
+            }
+        }
+        out
+    }
+
     /// `ansible-inventory --list` compatible JSON (keys sorted, as it prints them).
     pub fn to_list_json(&self) -> Value {
         let mut top = Map::new();

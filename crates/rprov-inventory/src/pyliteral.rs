@@ -6,6 +6,8 @@
 //! `yes`, `true`, `0644` and `{k:1}` stay strings. Users depend on exactly this
 //! (e.g. `ansible_port=22` being an int but `mode=0644` a string), so we evaluate
 //! the same grammar: numbers, strings, True/False/None, lists, tuples, sets and dicts.
+//! What JSON has no type for becomes what ansible-core 2.19 makes of it: sets
+//! (`set()` too) lists, `...` and imaginary numbers (`1j`) their text.
 
 use serde_json::{Map, Number, Value};
 
@@ -103,6 +105,11 @@ impl Parser<'_> {
                 }
                 Number::from_f64(-v.as_f64()?).map(Value::Number)
             }
+            b'.' if self.src[self.i..].starts_with("...") => {
+                // Ellipsis, which ansible-core keeps as its text.
+                self.i += 3;
+                Some(Value::String("...".into()))
+            }
             b'0'..=b'9' | b'.' => self.number(),
             _ if c.is_ascii_alphabetic() || c == b'_' => {
                 let start = self.i;
@@ -117,6 +124,11 @@ impl Parser<'_> {
                     "True" => Some(Value::Bool(true)),
                     "False" => Some(Value::Bool(false)),
                     "None" => Some(Value::Null),
+                    // The empty set, which ansible-core makes a list.
+                    "set" if self.src[self.i..].starts_with("()") => {
+                        self.i += 2;
+                        Some(Value::Array(vec![]))
+                    }
                     _ => {
                         // String prefixes: u'', b'', r'' (and combinations) are literals.
                         let lower = word.to_ascii_lowercase();
@@ -333,6 +345,15 @@ fn parse_number(text: &str) -> Option<Value> {
     if text.is_empty() {
         return None;
     }
+    // An imaginary number: ansible-core keeps Python's `str()` of it
+    // (`1j`, `1.5j`, `2J` as `2j`).
+    if let Some(im) = text.strip_suffix(['j', 'J']) {
+        let f = parse_number(im)?.as_f64()?;
+        return Some(Value::String(match f.fract() == 0.0 && f.abs() < 1e16 {
+            true => format!("{}j", f as i64),
+            false => format!("{f}j"),
+        }));
+    }
     let lower = text.to_ascii_lowercase();
     for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
         if let Some(digits) = lower.strip_prefix(prefix) {
@@ -403,6 +424,15 @@ mod tests {
         ] {
             assert_eq!(literal_eval(s), None, "{s}");
         }
+    }
+
+    #[test]
+    fn what_json_lacks_is_as_ansible_core_makes_it() {
+        assert_eq!(
+            literal_eval("[..., 1j, set(), {1, 2}, b'x', 2J, 1.5j]"),
+            Some(json!(["...", "1j", [], [1, 2], "x", "2j", "1.5j"]))
+        );
+        assert_eq!(literal_eval("set"), None);
     }
 
     #[test]

@@ -889,3 +889,16 @@ fn hash_merge_merges_group_and_host_levels() {
     inv.set_hash_merge(true);
     assert_eq!(inv.host_vars("h1")["m"], json!({"all": 1, "host": 1}));
 }
+
+#[test]
+fn yaml_host_names_written_as_numbers_are_refused_as_ansible_core_does() {
+    let path = Path::new("inventory/hosts.yml");
+    let err = Inventory::from_str_at("all:\n  hosts:\n    1234: {}\n", path).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Host pattern 1234 must be a string"),
+        "{err}"
+    );
+    let inv = Inventory::from_str_at("all:\n  hosts:\n    '1234': {}\n    web1:\n", path).unwrap();
+    assert_eq!(inv.hosts(), ["1234", "web1"]);
+}

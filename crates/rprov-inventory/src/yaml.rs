@@ -162,6 +162,17 @@ impl YamlInv<'_> {
         InventoryError::parse(self.path, find_line(self.text, key), message, hint)
     }
 
+    /// Whether host key `pattern` is a number written without quotes
+    /// (`1234:`), which YAML reads as an int or float and ansible-core
+    /// refuses as a host name. The parsed key is text either way, so the
+    /// file's lines tell.
+    fn unquoted_number(&self, pattern: &str) -> bool {
+        let numeric = pattern.starts_with(|c: char| c.is_ascii_digit() || "+-.".contains(c))
+            && pattern.parse::<f64>().is_ok();
+        let key = format!("{pattern}:");
+        numeric && self.text.lines().any(|l| l.trim_start().starts_with(&key))
+    }
+
     fn group(
         &self,
         name: &str,
@@ -239,6 +250,16 @@ impl YamlInv<'_> {
                 }
                 "hosts" => {
                     for (pattern, hvars) in entries {
+                        if self.unquoted_number(pattern) {
+                            return Err(self.err(
+                                pattern,
+                                format!(
+                                    "Host pattern {pattern} must be a string. Enclose \
+                                     integers/floats in quotation marks."
+                                ),
+                                "write the host name in quotes",
+                            ));
+                        }
                         let (hosts, port) = range::expand_host_pattern(pattern)
                             .map_err(|e| self.err(pattern, e.message, &e.hint))?;
                         let vars = match hvars {

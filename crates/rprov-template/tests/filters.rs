@@ -79,6 +79,17 @@ fn json_filters() {
         json!({"a": [1, true]})
     );
     assert!(err("'{' | from_json", &json!({})).contains("from_json"));
+    // ansible-inventory's JSON, read back with its decoder profile.
+    let inv = json!({"t": "{\"h\": {\"b\": {\"__ansible_unsafe\": \"x\"}, \"l\": [1]}}"});
+    assert_eq!(
+        r("t | from_json(profile='inventory_legacy')", &inv),
+        json!({"h": {"b": "x", "l": [1]}})
+    );
+    assert_eq!(
+        r("t | from_json", &inv),
+        json!({"h": {"b": {"__ansible_unsafe": "x"}, "l": [1]}})
+    );
+    assert!(err("'{}' | from_json(profile='nope')", &json!({})).contains("profile"));
 }
 
 #[test]

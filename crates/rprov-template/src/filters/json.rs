@@ -50,11 +50,38 @@ pub fn to_nice_json(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
     Ok(dumps(&input("to_nice_json", value)?, opts))
 }
 
-/// Ansible's `from_json`: parses a JSON string into data.
-pub fn from_json(value: &Value) -> Result<Value, Error> {
+/// Ansible's `from_json`: parses a JSON string into data. `profile=` names
+/// ansible-core's decoder: `tagless` (the default) reads plain JSON;
+/// `legacy` and `inventory_legacy` (what `ansible-inventory --list`
+/// writes) also turn `{"__ansible_unsafe": "text"}` back into the text.
+pub fn from_json(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let profile = kwargs.get::<Option<String>>("profile")?;
+    kwargs.assert_all_used()?;
     let text = as_text(value)?;
     let parsed: J = serde_json::from_str(&text).map_err(|e| filter_error("from_json", e))?;
-    Ok(to_template(&parsed))
+    Ok(match profile.as_deref() {
+        None | Some("tagless") => to_template(&parsed),
+        Some("legacy" | "inventory_legacy") => to_template(&untag_unsafe(parsed)),
+        Some(other) => {
+            return Err(filter_error(
+                "from_json",
+                format!("unknown profile {other:?}"),
+            ))
+        }
+    })
+}
+
+/// `{"__ansible_unsafe": "text"}` anywhere in `v` as the text, as
+/// ansible-core's legacy JSON decoders read it.
+fn untag_unsafe(v: J) -> J {
+    match v {
+        J::Object(m) if m.len() == 1 && m.get("__ansible_unsafe").is_some_and(J::is_string) => {
+            m.into_iter().next().map(|(_, s)| s).unwrap_or(J::Null)
+        }
+        J::Object(m) => J::Object(m.into_iter().map(|(k, x)| (k, untag_unsafe(x))).collect()),
+        J::Array(a) => J::Array(a.into_iter().map(untag_unsafe).collect()),
+        other => other,
+    }
 }
 
 /// Serialises like Python's `json.dumps`.

@@ -220,6 +220,13 @@ pub(crate) fn py_repr(v: &Value) -> String {
     }
 }
 
+/// Python's `str()` of data (`{'a': [1, None]}`, `True`), for output that
+/// shows variables as ansible-core's Python prints them
+/// (`ansible-inventory --graph --vars`).
+pub fn py_str_json(v: &serde_json::Value) -> String {
+    py_str(&from_json(v))
+}
+
 /// Python's `str()`: text as it is, anything else as its `repr()`.
 pub(crate) fn py_str(v: &Value) -> String {
     match v.as_str() {

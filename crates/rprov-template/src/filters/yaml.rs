@@ -283,22 +283,30 @@ fn needs_quotes(s: &str) -> bool {
     s.contains(": ") || s.contains(" #") || s.ends_with(':')
 }
 
-/// Strings YAML 1.1 would read as a number (ints, floats, octal, hex, `1_000`,
-/// sexagesimal `1:30`).
+/// Strings PyYAML's YAML 1.1 resolver would read as an int, a float or a
+/// timestamp (its own patterns: `0x1f`, `1_000`, sexagesimal `1:30`,
+/// `1.5`, `2001-12-14`), which it therefore quotes; `1.2.3.4` or `1e5` it
+/// leaves plain.
 fn looks_numeric(s: &str) -> bool {
-    let t = s.strip_prefix(['-', '+']).unwrap_or(s);
-    if t.is_empty() {
-        return false;
-    }
-    let numeric_chars = t
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | ':' | 'e' | 'E' | '-' | '+'));
-    let hex = t.starts_with("0x") && t[2..].chars().all(|c| c.is_ascii_hexdigit());
-    (numeric_chars
-        && t.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_digit() || c == '.'))
-        || hex
+    static IMPLICIT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(concat!(
+            r"^(?:",
+            // int
+            r"[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+",
+            r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+",
+            // float
+            r"|[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?",
+            r"|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?",
+            r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*",
+            // timestamp
+            r"|[0-9]{4}-[0-9]{2}-[0-9]{2}",
+            r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}",
+            r"(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?",
+            r")$"
+        ))
+        .expect("a valid pattern")
+    });
+    IMPLICIT.is_match(s)
 }
 
 /// A YAML double-quoted scalar with escapes.
