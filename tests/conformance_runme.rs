@@ -353,7 +353,7 @@ fn parallel<T: Send>(items: &[String], f: impl Fn(&str) -> T + Sync) -> Vec<T> {
 /// The YAML of the expected list (one entry per target, reasons quoted).
 fn render_expected(entries: &[Entry]) -> String {
     let mut s = String::from(
-        "# ansible-core's runme.sh integration targets under rprov as ansible-playbook.\n\
+        "# ansible-core's runme.sh integration targets under rprov as ansible-playbook and ansible-inventory.\n\
          # Written by tests/conformance_runme.rs with RPROV_CONFORMANCE_BLESS=1; see\n\
          # docs/conformance-runme.md. `ansible` is ansible-core's own verdict on this\n\
          # machine; `rprov` is given only where ansible-core passes.\n",
@@ -395,7 +395,7 @@ fn headline(seen: &[Seen]) -> String {
         .count();
     format!(
         "{rprov_pass} of {ansible_pass} runme.sh targets that pass under ansible-core pass under \
-         rprov as ansible-playbook; {out} of {} out of scope",
+         rprov as ansible-playbook and ansible-inventory; {out} of {} out of scope",
         seen.len()
     )
 }
