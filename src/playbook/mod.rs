@@ -172,6 +172,21 @@ impl Play {
             || self.max_fail_percentage.is_some()
             || self.sections.iter().any(|s| any_fatal(s))
     }
+
+    /// Whether the play includes a role when it runs (`include_role` with a
+    /// templated name, a loop…): the loader cannot know that role's handlers,
+    /// so it leaves the play's notifications to be checked when made.
+    pub fn includes_roles_at_run_time(&self) -> bool {
+        fn any(tasks: &[Task]) -> bool {
+            tasks.iter().any(|t| {
+                t.role_include.is_some()
+                    || t.block
+                        .as_ref()
+                        .is_some_and(|b| any(&b.block) || any(&b.rescue) || any(&b.always))
+            })
+        }
+        self.sections.iter().any(|s| any(s)) || any(&self.handlers)
+    }
 }
 
 /// A play's `order:` keyword.

@@ -59,8 +59,8 @@ impl HostRunner {
     }
 
     /// Marks the handlers `task` notifies. Returns the names that reached
-    /// none (a templated name, or a handler of a role included at run time
-    /// that was not included): the loader could not check those.
+    /// none where the loader could not check them (a templated name, or a
+    /// play that includes roles at run time); it checked the others.
     pub(super) fn notify(&mut self, task: &Task, extra: Option<&Vars>) -> Vec<String> {
         let shared = self.shared.clone();
         let handlers = &shared.playbook.plays[self.pi].handlers;
@@ -84,11 +84,17 @@ impl HostRunner {
                     }
                 }
             }
-            if !found {
+            if !found && (super::super::vars::is_template(n) || self.dynamic_roles()) {
                 missing.push(name);
             }
         }
         missing
+    }
+
+    /// Whether the current play includes roles at run time (see
+    /// [`crate::playbook::Play::includes_roles_at_run_time`]).
+    fn dynamic_roles(&self) -> bool {
+        self.shared.playbook.plays[self.pi].includes_roles_at_run_time()
     }
 
     pub(super) fn report(
