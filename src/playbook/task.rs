@@ -910,16 +910,11 @@ fn expand_import(
         // `apply:` is read now (its errors are load errors) and given to the
         // file's tasks when it is read; its templates are theirs, not
         // arguments of the include.
-        let apply = match node.get(&mkey.key_string()).and_then(|v| v.get("apply")) {
-            Some(apply) if apply.as_map().is_none() => {
-                return Err(LoadError::new(
-                    doc.origin(apply),
-                    "`apply` must be a mapping of task keywords",
-                ))
-            }
-            Some(apply) => Some(Arc::new(IncludeApply(Keywords::read(doc, apply)?))),
-            None => None,
-        };
+        let apply = read_apply(
+            doc,
+            node.get(&mkey.key_string()).and_then(|v| v.get("apply")),
+        )?
+        .map(|kw| Arc::new(IncludeApply(kw)));
         args.remove("apply");
         let mut task = kw.into_task(doc, node, "include_tasks", Json::Object(args), scope)?;
         task.include_apply = apply;
@@ -941,14 +936,10 @@ fn expand_import(
     let mut applied;
     let scope = match node.get(&mkey.key_string()).and_then(|v| v.get("apply")) {
         Some(apply) if name == "include_tasks" => {
-            if apply.as_map().is_none() {
-                return Err(LoadError::new(
-                    doc.origin(apply),
-                    "`apply` must be a mapping of task keywords",
-                ));
-            }
             applied = scope.clone();
-            Keywords::read(doc, apply)?.fold_into(&mut applied.inherited);
+            if let Some(kw) = read_apply(doc, Some(apply))? {
+                kw.fold_into(&mut applied.inherited);
+            }
             &applied
         }
         _ => scope,
@@ -1120,14 +1111,8 @@ fn expand_role(
     };
     let mut inherited = scope.inherited.clone();
     kw.fold_into(&mut inherited);
-    if let Some(apply) = mval.get("apply") {
-        if apply.as_map().is_none() {
-            return Err(LoadError::new(
-                doc.origin(apply),
-                "`apply` must be a mapping of task keywords",
-            ));
-        }
-        Keywords::read(doc, apply)?.fold_into(&mut inherited);
+    if let Some(kw) = read_apply(doc, mval.get("apply"))? {
+        kw.fold_into(&mut inherited);
     }
     let once = match args.get("allow_duplicates") {
         Some(v) => crate::truthy::as_bool(v) == Some(false),
@@ -1207,6 +1192,21 @@ impl std::fmt::Debug for RoleInclude {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "RoleInclude({})", self.doc.origin(&self.doc.root))
     }
+}
+
+/// An include's `apply:`, read as the keywords of a block around what it
+/// includes (`None` without one).
+fn read_apply(doc: &Document, apply: Option<&Node>) -> Result<Option<Keywords>, LoadError> {
+    let Some(apply) = apply else {
+        return Ok(None);
+    };
+    if apply.as_map().is_none() {
+        return Err(LoadError::new(
+            doc.origin(apply),
+            "`apply` must be a mapping of task keywords",
+        ));
+    }
+    Keywords::read(doc, apply).map(Some)
 }
 
 /// The `apply:` keywords of an `include_tasks` read when it runs.
@@ -1327,14 +1327,8 @@ fn include_role_at_run_time(
     inherited
         .vars
         .extend(kw.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-    if let Some(apply) = call.value.get("apply") {
-        if apply.as_map().is_none() {
-            return Err(LoadError::new(
-                doc.origin(apply),
-                "`apply` must be a mapping of task keywords",
-            ));
-        }
-        Keywords::read(doc, apply)?.fold_into(&mut inherited);
+    if let Some(kw) = read_apply(doc, call.value.get("apply"))? {
+        kw.fold_into(&mut inherited);
     }
     let (parents, imported_by) = role_chain(scope);
     let include = RoleInclude {
