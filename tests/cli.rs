@@ -445,6 +445,53 @@ fn ping_finds_a_host_that_does_not_answer() {
     );
 }
 
+/// `ignore_unreachable` on a loop, as ansible-core 2.19 (checked by hand
+/// against it, and its `ignore_unreachable` target): every item runs and
+/// tries the host anew; a templated keyword is decided per item; the loop is
+/// unreachable, and ignored only when every unreachable item ignored it.
+#[test]
+fn ignore_unreachable_on_a_loop_is_decided_item_by_item() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("hosts.ini"),
+        "gone ansible_host=127.0.0.1 ansible_port=1 ansible_connection=ssh\n",
+    )
+    .expect("write");
+    let site = "- hosts: all\n  gather_facts: false\n  tasks:\n\
+        \x20   - ping:\n      ignore_unreachable: \"{{ item }}\"\n      loop: [true, true]\n      register: all_ignored\n\
+        \x20   - debug: msg=\"{{ all_ignored.unreachable }} {{ all_ignored.results | map(attribute='unreachable') | list }}\"\n      delegate_to: localhost\n\
+        \x20   - ping:\n      ignore_unreachable: \"{{ item }}\"\n      loop: [false, true]\n\
+        \x20   - debug: msg=never\n      delegate_to: localhost\n";
+    std::fs::write(w.join("site.yml"), site).expect("write");
+    let run = rprov(w, ["apply", "-i", "hosts.ini", "site.yml", "-o", "ansible"]);
+    run.expect_code(4);
+    let out = &run.stdout;
+    assert_eq!(
+        out.matches("failed: [gone] (item=").count(),
+        4,
+        "each item of both loops tries the host\n{}",
+        run.dump()
+    );
+    assert_eq!(out.matches("...ignoring\n").count(), 1, "{}", run.dump());
+    // Items are shown as ansible-core shows them: Python's str() of the value.
+    assert!(
+        out.contains("failed: [gone] (item=True) => ")
+            && out.contains("failed: [gone] (item=False) => "),
+        "{}",
+        run.dump()
+    );
+    assert!(
+        out.contains("\"msg\": \"True [True, True]\"")
+            && !out.contains("never")
+            && out.contains(
+                "gone                       : ok=2    changed=0    unreachable=1    failed=0    skipped=0    rescued=0    ignored=1 "
+            ),
+        "{}",
+        run.dump()
+    );
+}
+
 /// `--start-at-task` (ansible-playbook's and `rprov apply`'s): the tasks
 /// before the first matching one (by name, `role : name` or glob) do not
 /// run, plays before it run nothing, later plays run whole; no match is an

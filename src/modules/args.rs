@@ -180,6 +180,36 @@ pub fn has_template(v: &Json) -> bool {
 /// ansible-core's words (`got '../x'`).
 pub use rprov_template::filters::py_str_repr as py_repr;
 
+/// Python's `str()` of a value: strings as they are, the rest as `repr()`.
+pub fn py_text(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => py_repr_value(other),
+    }
+}
+
+/// Python's `repr()` of a value.
+pub fn py_repr_value(v: &Json) -> String {
+    match v {
+        Json::Null => "None".into(),
+        Json::Bool(true) => "True".into(),
+        Json::Bool(false) => "False".into(),
+        Json::Number(n) => n.to_string(),
+        Json::String(s) => py_repr(s),
+        Json::Array(a) => format!(
+            "[{}]",
+            a.iter().map(py_repr_value).collect::<Vec<_>>().join(", ")
+        ),
+        Json::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{}: {}", py_repr(k), py_repr_value(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

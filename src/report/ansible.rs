@@ -77,7 +77,7 @@ pub(super) fn result_lines(ev: &TaskEvent, verbose: u8) -> String {
     };
     let host = ev.host;
     let mut out = match (ev.status, label) {
-        (Status::Failed, _) if ev.unreachable => {
+        (Status::Failed, None) if ev.unreachable => {
             format!("fatal: [{host}]: UNREACHABLE! => {}", shown(&result, false))
         }
         (Status::Failed, None) => {

@@ -864,13 +864,14 @@ impl HostRunner {
 
     /// Whether `task` keeps the host in the play when it cannot be reached:
     /// its `ignore_unreachable`, or that keyword's template rendered for
-    /// this host when the task starts.
-    pub(super) fn ignores_unreachable(&self, task: &Task) -> bool {
+    /// this host when the task starts, or for each item of its loop (`layer`:
+    /// the item's variables; see `run_task_body`).
+    pub(super) fn ignores_unreachable(&self, task: &Task, layer: &Vars) -> bool {
         let Some(template) = &task.ignore_unreachable_template else {
             return task.ignore_unreachable;
         };
         let magic = self.task_magic(task);
-        let r = self.resolver(task.role.as_deref(), &[&task.vars], &magic);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
         self.render_string(&r, template)
             .ok()
             .and_then(|s| crate::truthy::parse_bool(s.trim()))
@@ -886,11 +887,17 @@ impl HostRunner {
             self.link_mut().conn = None;
             self.unreachable_msg = Some(msg);
         } else {
-            self.shared.reporter.unreachable(&self.name, &msg);
-            self.stats.unreachable_times += 1;
-            self.host_lost(self.task_fatal);
+            self.unreachable(&msg);
         }
         Stop::Unreachable
+    }
+
+    /// The host could not be reached and nothing keeps it in the play: it
+    /// is counted unreachable and leaves the play.
+    pub(super) fn unreachable(&mut self, msg: &str) {
+        self.shared.reporter.unreachable(&self.name, msg);
+        self.stats.unreachable_times += 1;
+        self.host_lost(self.task_fatal);
     }
 
     /// Whether `--tags` / `--skip-tags` select this task (handlers always run

@@ -123,7 +123,10 @@ impl HostRunner {
             msg_kind: o.msg_kind,
             result: Some(&result),
             no_log: task.no_log,
-            ignored: o.status == Status::Failed && (unreachable || self.ignores_errors(task)),
+            // An item that could not reach the host is shown failed; the
+            // loop's own line says whether that was ignored.
+            ignored: o.status == Status::Failed
+                && ((unreachable && item.is_none()) || self.ignores_errors(task)),
             unreachable,
             duration: started.elapsed(),
             fallback: crate::modules::is_fallback(&task.module),
@@ -302,7 +305,10 @@ impl HostRunner {
             None
         };
         let was_fatal = std::mem::replace(&mut self.task_fatal, task.any_errors_fatal);
-        let ignore_unreachable = self.ignores_unreachable(task);
+        // A templated `ignore_unreachable` on a loop is decided item by item
+        // (see `run_task_body`); until then an unreachable host is caught.
+        let ignore_unreachable =
+            unreachable_per_item(task) || self.ignores_unreachable(task, &Vars::new());
         let was_ignoring = std::mem::replace(&mut self.ignoring_unreachable, ignore_unreachable);
         let delegate = if self.is_delegated() {
             None
@@ -354,12 +360,19 @@ impl HostRunner {
         extra: Option<&Vars>,
         started: Instant,
     ) -> Result<Flow, Stop> {
-        let mut result = Map::new();
-        result.insert("unreachable".into(), json!(true));
-        result.insert("changed".into(), json!(false));
-        result.insert("msg".into(), json!(msg));
-        let mut o = ItemOutcome::new(Status::Failed, result);
-        o.msg = Some(msg);
+        self.conclude_unreachable_ignored(task, name, unreachable_outcome(msg), extra, started)
+    }
+
+    /// [`Self::unreachable_ignored`] for an outcome already made (a loop's,
+    /// whose items were all unreachable and ignored).
+    fn conclude_unreachable_ignored(
+        &mut self,
+        task: &Task,
+        name: &str,
+        mut o: ItemOutcome,
+        extra: Option<&Vars>,
+        started: Instant,
+    ) -> Result<Flow, Stop> {
         self.report(task, name, None, &o, started);
         o.status = Status::Ok;
         let flow = self.conclude(task, o, extra);
@@ -501,7 +514,11 @@ impl HostRunner {
         let mut outcomes: Vec<Option<ItemOutcome>> = Vec::new();
         // `break_when` needs each item's result before the next item runs:
         // no item may wait in a batch.
-        let batchable = self.batchable(task) && task.loop_break_when.is_empty();
+        // Nor may it where each item decides whether an unreachable host is
+        // ignored.
+        let per_item = unreachable_per_item(task);
+        let batchable = self.batchable(task) && task.loop_break_when.is_empty() && !per_item;
+        let mut unreachable = UnreachableItems::default();
         self.loop_seq += 1;
         let loop_id = self.loop_seq;
 
@@ -536,6 +553,17 @@ impl HostRunner {
             self.staging = batchable;
             let o = self.run_item(tasks, i, &layer, rest).await;
             self.staging = false;
+            let o = match (o, per_item) {
+                (Err(Stop::Unreachable), true) => match self.unreachable_msg.take() {
+                    Some(msg) => {
+                        let ignored = self.ignores_unreachable(task, &layer);
+                        unreachable.add(&msg, ignored);
+                        Ok(unreachable_outcome(msg))
+                    }
+                    None => Err(Stop::Unreachable),
+                },
+                (o, _) => o,
+            };
             let mut o = o.inspect_err(|_| self.staged = None)?;
             // An item waits in the batch when it kept a change or changes
             // kept before it wait; else what waits runs before it is reported.
@@ -620,6 +648,23 @@ impl HostRunner {
             return Ok(Flow::Next);
         }
         let agg = loop_outcome(self.fill_loop(loop_id, outcomes));
+        // As ansible-core's TaskExecutor: a loop that could not reach the
+        // host on some item is unreachable, and ignored only when each of
+        // those items said so.
+        if let Some(msg) = unreachable.last_msg {
+            if !unreachable.all_ignored {
+                self.unreachable(&msg);
+                return Err(Stop::Unreachable);
+            }
+            let mut agg = agg;
+            agg.status = Status::Failed;
+            agg.result.insert("unreachable".into(), json!(true));
+            agg.result.remove("failed");
+            agg.result
+                .insert("msg".into(), json!("All items completed"));
+            agg.msg = Some(msg);
+            return self.conclude_unreachable_ignored(task, &name, agg, extra, started);
+        }
         // The recap counts a loop task once, by its aggregate status, as
         // Ansible's does (its lines show each item).
         self.conclude(task, agg, extra)
@@ -919,10 +964,11 @@ impl HostRunner {
         layer: &Vars,
         item: &Json,
     ) -> Result<String, (String, String)> {
+        // As ansible-core shows it: Python's `str()` (`True`, `{'a': 1}`),
+        // masked as a value first (in that text a secret is escaped).
         let shown = match item {
             Json::String(s) => s.clone(),
-            // Masked as a value: as JSON text a secret is escaped.
-            other => self.shared.reporter.redact_json(other).to_string(),
+            other => crate::modules::args::py_text(&self.shared.reporter.redact_json(other)),
         };
         let Some(label) = &task.loop_label else {
             return Ok(shown);
@@ -1041,6 +1087,50 @@ impl HostRunner {
 
     pub(super) fn effective_check(&self, task: &Task) -> bool {
         task.check_mode.unwrap_or(self.shared.opts.check)
+    }
+}
+
+/// Whether `task` decides item by item whether a host it cannot reach stays
+/// in the play: a loop with `ignore_unreachable` (templated or not), whose
+/// items all run, as ansible-core's, each trying to reach the host anew.
+fn unreachable_per_item(task: &Task) -> bool {
+    task.loop_items.is_some()
+        && (task.ignore_unreachable || task.ignore_unreachable_template.is_some())
+}
+
+/// The result of a task (or item) that could not reach its host, as
+/// ansible-core registers it.
+fn unreachable_outcome(msg: String) -> ItemOutcome {
+    let mut result = Map::new();
+    result.insert("unreachable".into(), json!(true));
+    result.insert("changed".into(), json!(false));
+    result.insert("msg".into(), json!(msg));
+    let mut o = ItemOutcome::new(Status::Failed, result);
+    o.msg = Some(msg);
+    o
+}
+
+/// The items of one loop that could not reach the host.
+struct UnreachableItems {
+    /// Why the last of them could not: `None` while every item reached it.
+    last_msg: Option<String>,
+    /// Whether each of them had `ignore_unreachable`.
+    all_ignored: bool,
+}
+
+impl Default for UnreachableItems {
+    fn default() -> Self {
+        UnreachableItems {
+            last_msg: None,
+            all_ignored: true,
+        }
+    }
+}
+
+impl UnreachableItems {
+    fn add(&mut self, msg: &str, ignored: bool) {
+        self.last_msg = Some(msg.to_string());
+        self.all_ignored &= ignored;
     }
 }
 

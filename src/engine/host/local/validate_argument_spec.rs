@@ -16,7 +16,7 @@
 //! `required_if` and `required_by` inside `options`, and `aliases`.
 
 use super::*;
-use crate::modules::args::py_repr;
+use crate::modules::args::{py_repr_value, py_text};
 use crate::modules::typed::module_args;
 
 module_args! {
@@ -435,36 +435,6 @@ fn py_type(v: &Json) -> &'static str {
 /// Python's `type(value)`: `<class 'dict'>`.
 fn py_class(v: &Json) -> String {
     format!("<class '{}'>", py_type(v))
-}
-
-/// Python's `str()` of a value: strings as they are, the rest as `repr()`.
-fn py_text(v: &Json) -> String {
-    match v {
-        Json::String(s) => s.clone(),
-        other => py_repr_value(other),
-    }
-}
-
-/// Python's `repr()` of a value.
-fn py_repr_value(v: &Json) -> String {
-    match v {
-        Json::Null => "None".into(),
-        Json::Bool(true) => "True".into(),
-        Json::Bool(false) => "False".into(),
-        Json::Number(n) => n.to_string(),
-        Json::String(s) => py_repr(s),
-        Json::Array(a) => format!(
-            "[{}]",
-            a.iter().map(py_repr_value).collect::<Vec<_>>().join(", ")
-        ),
-        Json::Object(m) => format!(
-            "{{{}}}",
-            m.iter()
-                .map(|(k, v)| format!("{}: {}", py_repr(k), py_repr_value(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
 }
 
 #[cfg(test)]
