@@ -524,6 +524,7 @@ fn native_task(
         }
     }
 
+    reserved_args(doc, mkey, spec.name, raw_name, &args)?;
     if name == "import_tasks" || name == "include_tasks" {
         return expand_import(doc, mkey, node, name, &args, kw, scope, out);
     }
@@ -736,6 +737,31 @@ fn split_action(doc: &Document, key: &str, val: &Node) -> Result<(String, LocalA
             Ok((name, LocalArgs::Map(m)))
         }
         _ => Err(bad()),
+    }
+}
+
+/// Refuses an argument named `_ansible_…` (the names of ansible-core's
+/// internal arguments) in ansible-core's words, as its task parser does for
+/// every module but those taking a command line.
+fn reserved_args(
+    doc: &Document,
+    key: &Node,
+    module: &str,
+    written: &str,
+    args: &Map<String, Json>,
+) -> Result<(), LoadError> {
+    if ["command", "shell", "raw", "script"].contains(&module) {
+        return Ok(());
+    }
+    match args.keys().find(|k| k.starts_with("_ansible_")) {
+        Some(bad) => Err(LoadError::new(
+            doc.origin(key),
+            format!(
+                "Invalid parameter specified beginning with keyword '_ansible_' for action '{written}': '{bad}'. \
+                 The prefix '_ansible_' is reserved for internal use only."
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -1437,6 +1463,29 @@ mod tests {
         .expect("write");
         let err = crate::playbook::load::load_playbook(&pb).expect_err("refused");
         assert!(err.to_string().contains("is static"), "{err}");
+    }
+
+    /// `_ansible_…` arguments are ansible-core's own: refused in its words,
+    /// but for the modules that take a command line.
+    #[test]
+    fn reserved_arguments_are_refused_as_ansible_refuses_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pb = dir.path().join("site.yml");
+        std::fs::write(
+            &pb,
+            "- hosts: all\n  tasks:\n    - ansible.builtin.set_fact:\n        _ansible_foo: bar\n",
+        )
+        .expect("write");
+        let err = crate::playbook::load::load_playbook(&pb).expect_err("refused");
+        assert!(
+            err.to_string().contains(
+                "Invalid parameter specified beginning with keyword '_ansible_' for action \
+                 'ansible.builtin.set_fact': '_ansible_foo'. The prefix '_ansible_' is reserved for internal use only."
+            ),
+            "{err}"
+        );
+        let t = tasks("- hosts: all\n  tasks:\n    - command: echo _ansible_x=1\n");
+        assert_eq!(t[0].module, "command");
     }
 
     #[test]
