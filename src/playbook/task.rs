@@ -355,6 +355,7 @@ fn parse_task_into(
             };
             args.extend(extra);
         }
+        reserved_args(doc, mkey, "", &raw_name, &args)?;
         let mut task = kw.into_task(doc, node, &fqcn, Json::Object(args), scope)?;
         task.delegate_local |= local_action;
         task.collections = collections;
@@ -367,6 +368,23 @@ fn parse_task_into(
     // host is touched; on a task that says `ignore_errors: true` they fail
     // the task when it runs instead, as in Ansible, whose modules check
     // their arguments only then: the author expects it may fail and goes on.
+    // An `_ansible_…` argument is refused when ansible-core parses the
+    // task, whatever `ignore_errors` says.
+    let written_args = match &local_args {
+        Some(LocalArgs::Text(t)) => parse_free_form(t, spec.free_form),
+        Some(LocalArgs::Map(m)) => m.clone(),
+        None => match mval.to_json() {
+            Json::Object(m) => m,
+            Json::String(t) => parse_free_form(&t, spec.free_form),
+            _ => Map::new(),
+        },
+    };
+    let extra_args = match node.get("args").map(Node::to_json) {
+        Some(Json::Object(m)) => m,
+        _ => Map::new(),
+    };
+    reserved_args(doc, mkey, spec.name, &raw_name, &written_args)?;
+    reserved_args(doc, mkey, spec.name, &raw_name, &extra_args)?;
     let ignores_errors = kw.ignores_errors(&scope.inherited);
     let kept = ignores_errors.then(|| kw.clone());
     let call = ModuleCall {
@@ -524,7 +542,6 @@ fn native_task(
         }
     }
 
-    reserved_args(doc, mkey, spec.name, raw_name, &args)?;
     if name == "import_tasks" || name == "include_tasks" {
         return expand_import(doc, mkey, node, name, &args, kw, scope, out);
     }
@@ -1465,15 +1482,16 @@ mod tests {
         assert!(err.to_string().contains("is static"), "{err}");
     }
 
-    /// `_ansible_…` arguments are ansible-core's own: refused in its words,
-    /// but for the modules that take a command line.
+    /// `_ansible_…` arguments are ansible-core's own: refused in its words
+    /// when the playbook loads, `ignore_errors` or not, but for the modules
+    /// that take a command line.
     #[test]
     fn reserved_arguments_are_refused_as_ansible_refuses_them() {
         let dir = tempfile::tempdir().expect("tempdir");
         let pb = dir.path().join("site.yml");
         std::fs::write(
             &pb,
-            "- hosts: all\n  tasks:\n    - ansible.builtin.set_fact:\n        _ansible_foo: bar\n",
+            "- hosts: all\n  tasks:\n    - ansible.builtin.set_fact:\n        _ansible_foo: bar\n      ignore_errors: yes\n",
         )
         .expect("write");
         let err = crate::playbook::load::load_playbook(&pb).expect_err("refused");
