@@ -55,19 +55,25 @@ fn project(work: &Path, dest: &Path) {
 /// The rprov binary, applying `site.yml` in `work` with `args`, its control
 /// directories under `ctl`.
 fn spawn(work: &Path, inv: &Path, ctl: &Path, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_rprov"))
-        .current_dir(work)
-        .args(["apply", "-i"])
+    let mut cmd = rprov_in(work);
+    cmd.args(["apply", "-i"])
         .arg(inv)
         .args(args)
+        .env("RPROV_CONTROL_DIR", ctl);
+    cmd.spawn().expect("spawn rprov")
+}
+
+/// The rprov binary in `work`, without a terminal or a developer's
+/// identity, its output captured.
+fn rprov_in(work: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rprov"));
+    cmd.current_dir(work)
         .env("NO_COLOR", "1")
-        .env("RPROV_CONTROL_DIR", ctl)
         .env_remove("RPROV_AGE_IDENTITY")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn rprov")
+        .stderr(Stdio::piped());
+    cmd
 }
 
 fn finish(child: Child) -> (i32, String, String) {
@@ -481,21 +487,14 @@ fn a_command_killed_by_a_signal_fails_its_task_not_the_host() {
 /// rprov applying `site.yml` in `work` to the controller, with the
 /// `jsonfile` fact cache in `cache`.
 fn spawn_caching(work: &Path, cache: &Path, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_rprov"))
-        .current_dir(work)
-        .args(["apply", "-i", "localhost,", "-c", "local"])
+    let mut cmd = rprov_in(work);
+    cmd.args(["apply", "-i", "localhost,", "-c", "local"])
         .args(args)
         .arg("site.yml")
-        .env("NO_COLOR", "1")
         .env("ANSIBLE_CACHE_PLUGIN", "jsonfile")
         .env("ANSIBLE_CACHE_PLUGIN_CONNECTION", cache)
-        .env("ANSIBLE_CACHE_PLUGIN_PREFIX", "facts_")
-        .env_remove("RPROV_AGE_IDENTITY")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn rprov")
+        .env("ANSIBLE_CACHE_PLUGIN_PREFIX", "facts_");
+    cmd.spawn().expect("spawn rprov")
 }
 
 /// SIGKILL while `set_fact: cacheable` rewrites the host's `jsonfile` fact
