@@ -1459,9 +1459,10 @@ fn names_in(dir: &Path) -> Vec<String> {
 /// The `jsonfile` fact cache as ansible-core keeps it, over four runs that
 /// share one cache directory per tool: `cacheable` set_fact values and
 /// gathered facts are written to `<prefix>s1_<host>` files, the next run
-/// sees them from its start (below play vars, in `hostvars`), `gathering =
-/// smart` trusts an entry written by someone else, and `--flush-cache`
-/// removes the entries. Both tools' outputs, file names and entries match.
+/// sees them from its start (below play vars, in `hostvars`), `meta:
+/// clear_facts` forgets them (not `set_fact` values) and the entry,
+/// `gathering = smart` trusts an entry written by someone else, and
+/// `--flush-cache` removes the entries. Both tools' outputs, file names and entries match.
 #[test]
 fn jsonfile_fact_cache_as_ansible() {
     let ansible = common::ansible_venv();
@@ -1514,31 +1515,26 @@ fn jsonfile_fact_cache_as_ansible() {
         let entry_a = cache_entry(&cache.path().join("pfx_s1_a"));
         let entry_b = cache_entry(&cache.path().join("pfx_s1_b"));
         run("two.yml", &[], "implicit");
+        let after_two = names_in(cache.path());
         std::fs::write(cache.path().join("pfx_s1_c"), &hostname_entry).expect("write c's entry");
         run("three.yml", &["-e", "mode=smart"], "smart");
         run("three.yml", &["-e", "mode=implicit"], "implicit");
         run("four.yml", &["--flush-cache"], "implicit");
         let after_four = names_in(cache.path());
-        seen.push((
-            files_in(root.path()),
-            after_one,
-            entry_a,
-            entry_b,
-            after_four,
-        ));
+        let lists = [after_one, after_two, after_four];
+        seen.push((files_in(root.path()), lists, entry_a, entry_b));
     }
-    let (tree, after_one, entry_a, entry_b, after_four) = seen.pop().expect("rprov");
-    let (a_tree, a_after_one, a_entry_a, a_entry_b, a_after_four) = seen.pop().expect("ansible");
+    let (tree, lists, entry_a, entry_b) = seen.pop().expect("rprov");
+    let (a_tree, a_lists, a_entry_a, a_entry_b) = seen.pop().expect("ansible");
     assert_eq!(tree, a_tree, "what the playbooks wrote");
     assert_eq!(
-        after_one, a_after_one,
-        "the cache's files after the first run"
+        lists, a_lists,
+        "the cache's files after runs one, two and four"
     );
+    let [after_one, after_two, after_four] = lists;
     assert_eq!(after_one, ["pfx_s1_a", "pfx_s1_b"]);
-    assert_eq!(
-        after_four, a_after_four,
-        "the cache's files after --flush-cache"
-    );
+    // `meta: clear_facts` on b removed its entry.
+    assert_eq!(after_two, ["pfx_s1_a"]);
     assert!(after_four.is_empty(), "{after_four:?}");
     // b gathered nothing: its entry is the cacheable values, and only them.
     assert_eq!(entry_b, a_entry_b);
@@ -1571,6 +1567,7 @@ fn jsonfile_fact_cache_as_ansible() {
         "kept on a|two|prefixed|kept on a|prefixed|undef|undef|kept on b|True|undef|True\n"
     );
     assert_eq!(tree["two.play_vars"], "from the play|kept on a\n");
+    assert_eq!(tree["two.cleared"], "still here|undef|undef\n");
     assert_eq!(tree["three.smart.c"], "True|True\n");
     assert_eq!(tree["three.implicit.c"], "False|True\n");
     assert_eq!(tree["four.a"], "undef|undef\n");
