@@ -237,9 +237,10 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub force_handlers: bool,
 
-    /// Accepted for ansible-playbook's sake and ignored: rprov keeps no fact
-    /// cache between runs, so there is nothing to flush.
-    #[arg(long, hide = true)]
+    /// Forget the fact cache's entries of the inventory's hosts before the
+    /// run (ansible.cfg's `fact_caching`; nothing to forget with the
+    /// default `memory` cache).
+    #[arg(long)]
     pub flush_cache: bool,
 
     /// Output format: human-readable lines, one JSON object per line, or

@@ -10,6 +10,7 @@ pub mod ansible_cfg;
 pub mod cli;
 pub mod diag;
 pub mod engine;
+pub mod fact_cache;
 pub mod inventory_view;
 pub mod listing;
 pub mod modules;

@@ -669,6 +669,10 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         show_custom_stats: cfg.show_custom_stats.as_ref().is_some_and(|s| s.value),
         hash_merge,
         start_at_task: args.start_at_task.clone(),
+        smart_gathering: cfg
+            .gathering
+            .as_ref()
+            .is_some_and(|s| s.value == ansible_cfg::Gathering::Smart),
     };
     let hosts_in_run = plays_hosts
         .iter()
@@ -684,6 +688,23 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         }
         crate::open_files::Raised::TooLow(msg) => reporter.warn(&msg),
     }
+    // The fact cache: `--flush-cache` forgets the entries of every host of
+    // the inventory, and of `localhost`, as ansible-playbook's does.
+    let (fact_cache, problem) = crate::fact_cache::FactCache::open(&cfg.fact_cache);
+    if let Some(w) = problem {
+        reporter.warn(&w);
+    }
+    let mut cached_hosts = inventory.hosts();
+    cached_hosts.extend(inventory.implicit_localhost().map(str::to_string));
+    if args.flush_cache {
+        let localhost =
+            (!cached_hosts.iter().any(|h| h == "localhost")).then(|| "localhost".to_string());
+        for h in cached_hosts.iter().chain(&localhost) {
+            if let Err(w) = fact_cache.delete(h) {
+                reporter.warn(&w);
+            }
+        }
+    }
     let mut shared = Shared::new(
         inventory,
         playbook,
@@ -694,6 +715,8 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         identities,
     );
     shared.inventory_source = inventory_source;
+    shared.fact_cache = fact_cache;
+    shared.preload_fact_cache(cached_hosts);
     let shared = Arc::new(shared);
     // Likewise every vars file with a literal path, once for all hosts.
     shared

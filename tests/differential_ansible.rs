@@ -1421,3 +1421,154 @@ fn template_errors_in_results_as_ansible() {
         })
     );
 }
+
+/// A fact cache entry's facts: the JSON text under `__payload__`, with the
+/// data tags ansible-core writes (`{"__ansible_type": …, "value": …}`)
+/// taken off.
+fn cache_entry(path: &Path) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value;
+    fn untag(v: Value) -> Value {
+        match v {
+            Value::Object(mut m) if m.contains_key("__ansible_type") && m.contains_key("value") => {
+                untag(m.remove("value").unwrap_or_default())
+            }
+            Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, untag(v))).collect()),
+            Value::Array(a) => Value::Array(a.into_iter().map(untag).collect()),
+            other => other,
+        }
+    }
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let outer: Value = serde_json::from_str(&text).expect("an entry is JSON");
+    let payload = outer["__payload__"].as_str().expect("a `__payload__` text");
+    match untag(serde_json::from_str(payload).expect("the payload is JSON")) {
+        Value::Object(m) => m,
+        other => panic!("the payload is no mapping: {other}"),
+    }
+}
+
+/// The names in a directory, hidden ones too.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The `jsonfile` fact cache as ansible-core keeps it, over four runs that
+/// share one cache directory per tool: `cacheable` set_fact values and
+/// gathered facts are written to `<prefix>s1_<host>` files, the next run
+/// sees them from its start (below play vars, in `hostvars`), `meta:
+/// clear_facts` forgets them (not `set_fact` values) and the entry,
+/// `gathering = smart` trusts an entry written by someone else, and
+/// `--flush-cache` removes the entries. Both tools' outputs, file names and entries match.
+#[test]
+fn jsonfile_fact_cache_as_ansible() {
+    let ansible = common::ansible_venv();
+    let dir = fixtures().join("differential").join("fact_cache");
+    let work = tempfile::tempdir().expect("tempdir");
+    let hostname_entry = serde_json::json!({
+        "__payload__": serde_json::json!({
+            "_ansible_facts_gathered": true,
+            "ansible_hostname": "from-cache",
+        })
+        .to_string(),
+    })
+    .to_string();
+    let mut seen = Vec::new();
+    for tool in ["ansible", "rprov"] {
+        let root = tempfile::tempdir().expect("tempdir");
+        let cache = tempfile::tempdir().expect("tempdir");
+        let root_var = format!("root={}", root.path().display());
+        let run = |playbook: &str, extra: &[&str], gathering: &str| {
+            let mut args = vec!["-i", "a,b,c", "-c", "local", "-e", &root_var];
+            args.extend(extra);
+            args.push(playbook);
+            let env = [
+                ("ANSIBLE_PYTHON_INTERPRETER", TARGET_PYTHON),
+                ("ANSIBLE_CACHE_PLUGIN", "jsonfile"),
+                (
+                    "ANSIBLE_CACHE_PLUGIN_CONNECTION",
+                    &cache.path().display().to_string(),
+                ),
+                ("ANSIBLE_CACHE_PLUGIN_PREFIX", "pfx_"),
+                ("ANSIBLE_GATHERING", gathering),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()));
+            if tool == "ansible" {
+                let (ok, text) =
+                    common::ansible_playbook_args(&ansible, &dir, work.path(), &args, &env);
+                assert!(ok, "ansible-playbook {playbook} failed:\n{text}");
+            } else {
+                let mut rp = vec!["apply"];
+                rp.extend(&args);
+                let env: Vec<(&str, &str)> =
+                    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let out = common::rprov_env(&dir, &rp, &env);
+                out.expect_code(0);
+                assert!(!out.all().contains("corrupt"), "{}", out.all());
+            }
+        };
+        run("one.yml", &[], "implicit");
+        let after_one = names_in(cache.path());
+        let entry_a = cache_entry(&cache.path().join("pfx_s1_a"));
+        let entry_b = cache_entry(&cache.path().join("pfx_s1_b"));
+        run("two.yml", &[], "implicit");
+        let after_two = names_in(cache.path());
+        std::fs::write(cache.path().join("pfx_s1_c"), &hostname_entry).expect("write c's entry");
+        run("three.yml", &["-e", "mode=smart"], "smart");
+        run("three.yml", &["-e", "mode=implicit"], "implicit");
+        run("four.yml", &["--flush-cache"], "implicit");
+        let after_four = names_in(cache.path());
+        let lists = [after_one, after_two, after_four];
+        seen.push((files_in(root.path()), lists, entry_a, entry_b));
+    }
+    let (tree, lists, entry_a, entry_b) = seen.pop().expect("rprov");
+    let (a_tree, a_lists, a_entry_a, a_entry_b) = seen.pop().expect("ansible");
+    assert_eq!(tree, a_tree, "what the playbooks wrote");
+    assert_eq!(
+        lists, a_lists,
+        "the cache's files after runs one, two and four"
+    );
+    let [after_one, after_two, after_four] = lists;
+    assert_eq!(after_one, ["pfx_s1_a", "pfx_s1_b"]);
+    // `meta: clear_facts` on b removed its entry.
+    assert_eq!(after_two, ["pfx_s1_a"]);
+    assert!(after_four.is_empty(), "{after_four:?}");
+    // b gathered nothing: its entry is the cacheable values, and only them.
+    assert_eq!(entry_b, a_entry_b);
+    assert_eq!(
+        serde_json::Value::Object(entry_b),
+        serde_json::json!({
+            "kept": "kept on b",
+            "kept_map": {"n": 1, "l": [1, "two"]},
+            "ansible_kept_prefixed": "prefixed",
+        })
+    );
+    // a gathered too: the same names for what both gather, and the flag.
+    for key in [
+        "kept",
+        "ansible_kept_prefixed",
+        "_ansible_facts_gathered",
+        "ansible_hostname",
+        "ansible_distribution",
+        "ansible_os_family",
+        "ansible_user_id",
+        "gather_subset",
+        "module_setup",
+    ] {
+        assert_eq!(entry_a.get(key), a_entry_a.get(key), "{key} in a's entry");
+        assert!(entry_a.contains_key(key), "{key} in a's entry");
+    }
+    assert!(!a_entry_a.contains_key("not_kept") && !entry_a.contains_key("not_kept"));
+    assert_eq!(
+        tree["two.a"],
+        "kept on a|two|prefixed|kept on a|prefixed|undef|undef|kept on b|True|undef|True\n"
+    );
+    assert_eq!(tree["two.play_vars"], "from the play|kept on a\n");
+    assert_eq!(tree["two.cleared"], "still here|undef|undef\n");
+    assert_eq!(tree["three.smart.c"], "True|True\n");
+    assert_eq!(tree["three.implicit.c"], "False|True\n");
+    assert_eq!(tree["four.a"], "undef|undef\n");
+}

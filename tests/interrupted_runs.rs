@@ -55,19 +55,25 @@ fn project(work: &Path, dest: &Path) {
 /// The rprov binary, applying `site.yml` in `work` with `args`, its control
 /// directories under `ctl`.
 fn spawn(work: &Path, inv: &Path, ctl: &Path, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_rprov"))
-        .current_dir(work)
-        .args(["apply", "-i"])
+    let mut cmd = rprov_in(work);
+    cmd.args(["apply", "-i"])
         .arg(inv)
         .args(args)
+        .env("RPROV_CONTROL_DIR", ctl);
+    cmd.spawn().expect("spawn rprov")
+}
+
+/// The rprov binary in `work`, without a terminal or a developer's
+/// identity, its output captured.
+fn rprov_in(work: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rprov"));
+    cmd.current_dir(work)
         .env("NO_COLOR", "1")
-        .env("RPROV_CONTROL_DIR", ctl)
         .env_remove("RPROV_AGE_IDENTITY")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn rprov")
+        .stderr(Stdio::piped());
+    cmd
 }
 
 fn finish(child: Child) -> (i32, String, String) {
@@ -476,4 +482,93 @@ fn a_command_killed_by_a_signal_fails_its_task_not_the_host() {
         dest.path().join("after").exists(),
         "the host was given up: {all}"
     );
+}
+
+/// rprov applying `site.yml` in `work` to the controller, with the
+/// `jsonfile` fact cache in `cache`.
+fn spawn_caching(work: &Path, cache: &Path, args: &[&str]) -> Child {
+    let mut cmd = rprov_in(work);
+    cmd.args(["apply", "-i", "localhost,", "-c", "local"])
+        .args(args)
+        .arg("site.yml")
+        .env("ANSIBLE_CACHE_PLUGIN", "jsonfile")
+        .env("ANSIBLE_CACHE_PLUGIN_CONNECTION", cache)
+        .env("ANSIBLE_CACHE_PLUGIN_PREFIX", "facts_");
+    cmd.spawn().expect("spawn rprov")
+}
+
+/// SIGKILL while `set_fact: cacheable` rewrites the host's `jsonfile` fact
+/// cache entry (half a megabyte, a thousand times): at any moment the entry
+/// is a whole one, old or new, and the next run reads it without a warning.
+#[test]
+fn sigkill_while_caching_facts_never_leaves_a_torn_entry() {
+    let work = tempfile::tempdir().expect("work");
+    let cache = work.path().join("cache");
+    fs::write(
+        work.path().join("site.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+         \x20   - set_fact:\n\
+         \x20       \"big_{{ item % 4 }}\": \"{{ ('v' ~ item ~ ' ') * 20000 }}\"\n\
+         \x20       cacheable: true\n\
+         \x20     loop: \"{{ range(0, n | int) | list }}\"\n\
+         \x20   - assert:\n\
+         \x20       that: big_0 is defined and big_0.startswith('v')\n",
+    )
+    .expect("write playbook");
+    let entry = cache.join("facts_s1_localhost");
+    // A whole entry, value by value: each is one `v<item> ` repeated.
+    let whole = |ctx: &str| {
+        let text = fs::read_to_string(&entry).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+        let outer: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{ctx}: a torn entry ({} bytes): {e}", text.len()));
+        let payload = outer["__payload__"].as_str().expect("payload");
+        let facts: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(payload).unwrap_or_else(|e| panic!("{ctx}: torn payload: {e}"));
+        for (k, v) in &facts {
+            let v = v.as_str().unwrap_or_default();
+            let token = v.split_inclusive(' ').next().unwrap_or_default();
+            assert!(
+                !token.is_empty() && v.len() == token.len() * 20000 && v == token.repeat(20000),
+                "{ctx}: {k} is not one value"
+            );
+        }
+        facts.len()
+    };
+    let (code, out, err) = finish(spawn_caching(work.path(), &cache, &["-e", "n=4"]));
+    assert_eq!(code, 0, "first run:\n{out}\n{err}");
+    assert_eq!(whole("first run"), 4);
+
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(7, |d| d.as_nanos() as u64);
+    let mut rng = Lcg(seed);
+    let mut killed_mid_run = 0;
+    for round in 0..15 {
+        let mut child = spawn_caching(work.path(), &cache, &["-e", "n=1000"]);
+        let at = 50 + rng.next(700);
+        std::thread::sleep(Duration::from_millis(at));
+        if child.try_wait().expect("try_wait").is_none() {
+            killed_mid_run += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        whole(&format!("round {round}, killed at {at} ms (seed {seed})"));
+        // Only the entry and hidden temporary files of killed writes.
+        for name in entries(&cache) {
+            assert!(
+                name == "facts_s1_localhost" || name.starts_with(".rprov-facts-"),
+                "{name} in the cache directory"
+            );
+        }
+    }
+    assert!(
+        killed_mid_run >= 10,
+        "only {killed_mid_run} of 15 kills hit a running apply (seed {seed}): the test aims badly"
+    );
+    let (code, out, err) = finish(spawn_caching(work.path(), &cache, &["-e", "n=0"]));
+    assert_eq!(
+        code, 0,
+        "the run after the kills reads the entry:\n{out}\n{err}"
+    );
+    assert!(!err.contains("warning"), "{err}");
 }

@@ -237,6 +237,36 @@ pub const LOG_VERBOSITY: Key = key(
     Kind::Int,
 );
 
+/// The fact cache plugin: `memory` (the default: nothing kept past the
+/// run) or `jsonfile` (see `fact_cache`).
+pub const CACHE_PLUGIN: Key = key(
+    "fact_caching",
+    &[("defaults", "fact_caching")],
+    &["ANSIBLE_CACHE_PLUGIN"],
+    Kind::Str,
+);
+/// `jsonfile`'s directory.
+pub const CACHE_PLUGIN_CONNECTION: Key = key(
+    "fact_caching_connection",
+    &[("defaults", "fact_caching_connection")],
+    &["ANSIBLE_CACHE_PLUGIN_CONNECTION"],
+    Kind::Path,
+);
+/// What `jsonfile`'s file names start with.
+pub const CACHE_PLUGIN_PREFIX: Key = key(
+    "fact_caching_prefix",
+    &[("defaults", "fact_caching_prefix")],
+    &["ANSIBLE_CACHE_PLUGIN_PREFIX"],
+    Kind::Str,
+);
+/// Seconds a cache entry stays fresh (0: for ever).
+pub const CACHE_PLUGIN_TIMEOUT: Key = key(
+    "fact_caching_timeout",
+    &[("defaults", "fact_caching_timeout")],
+    &["ANSIBLE_CACHE_PLUGIN_TIMEOUT"],
+    Kind::Int,
+);
+
 /// Whether deprecation warnings are shown (ansible-core's default: yes).
 pub const DEPRECATION_WARNINGS: Key = key(
     "deprecation_warnings",
@@ -275,6 +305,10 @@ pub const ALL: &[&Key] = &[
     &LOG_PATH,
     &LOG_VERBOSITY,
     &DEPRECATION_WARNINGS,
+    &CACHE_PLUGIN,
+    &CACHE_PLUGIN_CONNECTION,
+    &CACHE_PLUGIN_PREFIX,
+    &CACHE_PLUGIN_TIMEOUT,
 ];
 
 /// Sections that only tune Ansible itself (colours, galaxy, other connection
@@ -313,10 +347,6 @@ const INTERNAL_KEYS: &[(&str, &str)] = &[
     ("defaults", "display_traceback"),
     ("defaults", "docsite_root_url"),
     ("defaults", "editor"),
-    ("defaults", "fact_caching"),
-    ("defaults", "fact_caching_connection"),
-    ("defaults", "fact_caching_prefix"),
-    ("defaults", "fact_caching_timeout"),
     ("defaults", "force_color"),
     ("defaults", "home"),
     ("defaults", "internal_poll_interval"),
@@ -426,5 +456,9 @@ mod tests {
             Class::Implemented
         );
         assert_eq!(classify("diff", "always", "yes"), Class::Unimplemented);
+        assert_eq!(
+            classify("defaults", "fact_caching", "jsonfile"),
+            Class::Implemented
+        );
     }
 }

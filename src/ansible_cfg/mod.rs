@@ -113,6 +113,9 @@ pub struct AnsibleConfig {
     pub log_verbosity: Option<Setting<i64>>,
     /// `deprecation_warnings`: unset is yes.
     pub deprecation_warnings: Option<Setting<bool>>,
+    /// `fact_caching`, `fact_caching_connection`, `fact_caching_prefix` and
+    /// `fact_caching_timeout`: the fact cache (see [`crate::fact_cache`]).
+    pub fact_cache: crate::fact_cache::Settings,
     /// `(name, value as shown, origin)` of every setting that is set, for `rprov config`.
     pub shown: Vec<(&'static str, String, Origin)>,
     /// Keys rprov ignores although they would change behaviour, values that
@@ -205,10 +208,21 @@ impl AnsibleConfig {
         let log_path = r.path(&keys::LOG_PATH)?;
         let log_verbosity = r.int(&keys::LOG_VERBOSITY)?;
         let deprecation_warnings = r.boolean(&keys::DEPRECATION_WARNINGS)?;
+        let cache_plugin = r.string(&keys::CACHE_PLUGIN)?;
+        let cache_connection = r.path(&keys::CACHE_PLUGIN_CONNECTION)?;
+        let cache_prefix = r.string(&keys::CACHE_PLUGIN_PREFIX)?;
+        let cache_timeout = r.int(&keys::CACHE_PLUGIN_TIMEOUT)?;
 
         cfg.remote_port = range(remote_port, "remote_port", 1, u16::MAX.into())?;
         cfg.forks = range(forks, "forks", 1, 10_000)?;
         cfg.timeout = range(timeout, "timeout", 1, 86_400)?;
+        cfg.fact_cache = crate::fact_cache::Settings {
+            plugin: cache_plugin.map(|s| s.value),
+            connection: cache_connection.map(|s| s.value),
+            prefix: cache_prefix.map(|s| s.value),
+            timeout: range::<u64>(cache_timeout, "fact_caching_timeout", 0, i64::MAX)?
+                .map(|s| s.value),
+        };
         cfg.gathering = match gathering {
             None => None,
             Some(s) => {
@@ -754,6 +768,48 @@ mod tests {
             .insert("ANSIBLE_GATHERING".into(), "sometimes".into());
         let e = f.load().unwrap_err().to_string();
         assert!(e.contains("gathering"), "{e}");
+    }
+
+    #[test]
+    fn fact_cache_settings_come_from_file_and_environment() {
+        let mut f = Fixture::new();
+        assert_eq!(f.load().expect("none").fact_cache, Default::default());
+        f.write(
+            "cwd/ansible.cfg",
+            "[defaults]\nfact_caching = jsonfile\nfact_caching_connection = cache\nfact_caching_prefix = pre_\nfact_caching_timeout = 0\n",
+        );
+        let c = f.load().expect("file");
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        assert_eq!(
+            c.fact_cache,
+            crate::fact_cache::Settings {
+                plugin: Some("jsonfile".into()),
+                connection: Some(f.path("cwd/cache")),
+                prefix: Some("pre_".into()),
+                timeout: Some(0),
+            }
+        );
+        for (k, v) in [
+            ("ANSIBLE_CACHE_PLUGIN", "memory"),
+            ("ANSIBLE_CACHE_PLUGIN_CONNECTION", "/var/cache/facts"),
+            ("ANSIBLE_CACHE_PLUGIN_PREFIX", "x_"),
+            ("ANSIBLE_CACHE_PLUGIN_TIMEOUT", "60"),
+        ] {
+            f.vars.insert(k.into(), v.into());
+        }
+        assert_eq!(
+            f.load().expect("env").fact_cache,
+            crate::fact_cache::Settings {
+                plugin: Some("memory".into()),
+                connection: Some(PathBuf::from("/var/cache/facts")),
+                prefix: Some("x_".into()),
+                timeout: Some(60),
+            }
+        );
+        f.vars
+            .insert("ANSIBLE_CACHE_PLUGIN_TIMEOUT".into(), "-1".into());
+        let e = f.load().unwrap_err().to_string();
+        assert!(e.contains("fact_caching_timeout"), "{e}");
     }
 
     #[test]

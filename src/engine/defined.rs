@@ -5,7 +5,7 @@
 //! tasks name. So is every place a variable can come from: the inventory, the
 //! plays' `vars` and literal `vars_files`, secrets, role defaults, vars and
 //! params, task vars, `register`, `set_fact`, loop variables, facts
-//! (`ansible_*`) and the magic variables. A name used somewhere and defined
+//! (`ansible_*`, and those the fact cache holds) and the magic variables. A name used somewhere and defined
 //! nowhere is almost always a typo (`base_fail2ban_maxretyr`), and would
 //! otherwise show up minutes into a run on a slow host, after the tasks before
 //! it have changed things. It is reported as a warning, not an error: a
@@ -88,6 +88,7 @@ pub fn undefined_everywhere(shared: &Shared, plays_hosts: &[Vec<String>]) -> Vec
     }
     defined.extend(shared.opts.extra_vars.keys().cloned());
     defined.extend(shared.secrets.keys().cloned());
+    defined.extend(shared.cached_fact_names());
     for (play, _) in shared
         .playbook
         .plays

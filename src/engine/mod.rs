@@ -67,6 +67,9 @@ pub struct RunOptions {
     pub connection_defaults: crate::ansible_cfg::ConnectionDefaults,
     /// `--start-at-task`: the name (or glob) of the task to start at.
     pub start_at_task: Option<String>,
+    /// ansible.cfg's `gathering = smart`: a host whose cached facts were
+    /// gathered is not gathered again.
+    pub smart_gathering: bool,
 }
 
 /// Everything the hosts of a run share, read-only.
@@ -145,6 +148,13 @@ pub struct Shared {
     /// the first host to reach one refreshes for all, as ansible-core runs
     /// that meta task once for the hosts of the play.
     refreshed: std::sync::Mutex<HashSet<(usize, usize, String)>>,
+    /// The fact cache (ansible.cfg's `fact_caching`): `memory` unless the
+    /// caller sets another.
+    pub fact_cache: crate::fact_cache::FactCache,
+    /// Facts the cache held for each host when the run started (`None`:
+    /// none), read by [`Shared::preload_fact_cache`], taken by the host's
+    /// runner when it starts.
+    cached_at_start: std::sync::Mutex<HashMap<String, Option<serde_json::Map<String, Json>>>>,
 }
 
 /// Reads the inventory from its source (see [`Shared::inventory_source`]).
@@ -229,6 +239,76 @@ impl Shared {
             inventory_source: None,
             dynamic_changes: Default::default(),
             refreshed: Default::default(),
+            fact_cache: crate::fact_cache::FactCache::Memory,
+            cached_at_start: Default::default(),
+        }
+    }
+
+    /// Reads the fact cache's entries of `hosts` once, when the run starts:
+    /// each host's runner starts with its facts, and `hostvars` shows them
+    /// for every host, as ansible-core's VariableManager reads them from
+    /// its cache. An entry that cannot be read is a warning naming its
+    /// file, and that host has no cached facts.
+    pub fn preload_fact_cache(&self, hosts: impl IntoIterator<Item = String>) {
+        if !self.fact_cache.is_persistent() {
+            return;
+        }
+        for host in hosts {
+            let facts = self.read_fact_cache(&host);
+            if let Some(raw) = &facts {
+                let vars = crate::fact_cache::variables(raw);
+                self.learn(&host, &vars);
+            }
+            self.cached_at_start
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(host, facts);
+        }
+    }
+
+    /// The facts the cache held for `host` when the run started (read now
+    /// for a host [`Shared::preload_fact_cache`] did not know, as one
+    /// `add_host` added).
+    pub(crate) fn cached_facts(&self, host: &str) -> Option<serde_json::Map<String, Json>> {
+        if !self.fact_cache.is_persistent() {
+            return None;
+        }
+        let preloaded = self
+            .cached_at_start
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(host);
+        match preloaded {
+            Some(facts) => facts,
+            None => self.read_fact_cache(host),
+        }
+    }
+
+    /// The variable names the cached facts of the run's hosts give, before
+    /// their runners start (for [`undefined_everywhere`]).
+    fn cached_fact_names(&self) -> Vec<String> {
+        let cached = self
+            .cached_at_start
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        cached
+            .values()
+            .flatten()
+            .flat_map(|raw| {
+                crate::fact_cache::variables(raw)
+                    .into_iter()
+                    .map(|(k, _)| k)
+            })
+            .collect()
+    }
+
+    fn read_fact_cache(&self, host: &str) -> Option<serde_json::Map<String, Json>> {
+        match self.fact_cache.get(host) {
+            Ok(facts) => facts,
+            Err(w) => {
+                self.reporter.warn(&w);
+                None
+            }
         }
     }
 

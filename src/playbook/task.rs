@@ -355,6 +355,7 @@ fn parse_task_into(
             };
             args.extend(extra);
         }
+        reserved_args(doc, mkey, "", &raw_name, &args)?;
         let mut task = kw.into_task(doc, node, &fqcn, Json::Object(args), scope)?;
         task.delegate_local |= local_action;
         task.collections = collections;
@@ -367,6 +368,23 @@ fn parse_task_into(
     // host is touched; on a task that says `ignore_errors: true` they fail
     // the task when it runs instead, as in Ansible, whose modules check
     // their arguments only then: the author expects it may fail and goes on.
+    // An `_ansible_…` argument is refused when ansible-core parses the
+    // task, whatever `ignore_errors` says.
+    let written_args = match &local_args {
+        Some(LocalArgs::Text(t)) => parse_free_form(t, spec.free_form),
+        Some(LocalArgs::Map(m)) => m.clone(),
+        None => match mval.to_json() {
+            Json::Object(m) => m,
+            Json::String(t) => parse_free_form(&t, spec.free_form),
+            _ => Map::new(),
+        },
+    };
+    let extra_args = match node.get("args").map(Node::to_json) {
+        Some(Json::Object(m)) => m,
+        _ => Map::new(),
+    };
+    reserved_args(doc, mkey, spec.name, &raw_name, &written_args)?;
+    reserved_args(doc, mkey, spec.name, &raw_name, &extra_args)?;
     let ignores_errors = kw.ignores_errors(&scope.inherited);
     let kept = ignores_errors.then(|| kw.clone());
     let call = ModuleCall {
@@ -736,6 +754,31 @@ fn split_action(doc: &Document, key: &str, val: &Node) -> Result<(String, LocalA
             Ok((name, LocalArgs::Map(m)))
         }
         _ => Err(bad()),
+    }
+}
+
+/// Refuses an argument named `_ansible_…` (the names of ansible-core's
+/// internal arguments) in ansible-core's words, as its task parser does for
+/// every module but those taking a command line.
+fn reserved_args(
+    doc: &Document,
+    key: &Node,
+    module: &str,
+    written: &str,
+    args: &Map<String, Json>,
+) -> Result<(), LoadError> {
+    if ["command", "shell", "raw", "script"].contains(&module) {
+        return Ok(());
+    }
+    match args.keys().find(|k| k.starts_with("_ansible_")) {
+        Some(bad) => Err(LoadError::new(
+            doc.origin(key),
+            format!(
+                "Invalid parameter specified beginning with keyword '_ansible_' for action '{written}': '{bad}'. \
+                 The prefix '_ansible_' is reserved for internal use only."
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -1437,6 +1480,30 @@ mod tests {
         .expect("write");
         let err = crate::playbook::load::load_playbook(&pb).expect_err("refused");
         assert!(err.to_string().contains("is static"), "{err}");
+    }
+
+    /// `_ansible_…` arguments are ansible-core's own: refused in its words
+    /// when the playbook loads, `ignore_errors` or not, but for the modules
+    /// that take a command line.
+    #[test]
+    fn reserved_arguments_are_refused_as_ansible_refuses_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pb = dir.path().join("site.yml");
+        std::fs::write(
+            &pb,
+            "- hosts: all\n  tasks:\n    - ansible.builtin.set_fact:\n        _ansible_foo: bar\n      ignore_errors: yes\n",
+        )
+        .expect("write");
+        let err = crate::playbook::load::load_playbook(&pb).expect_err("refused");
+        assert!(
+            err.to_string().contains(
+                "Invalid parameter specified beginning with keyword '_ansible_' for action \
+                 'ansible.builtin.set_fact': '_ansible_foo'. The prefix '_ansible_' is reserved for internal use only."
+            ),
+            "{err}"
+        );
+        let t = tasks("- hosts: all\n  tasks:\n    - command: echo _ansible_x=1\n");
+        assert_eq!(t[0].module, "command");
     }
 
     #[test]

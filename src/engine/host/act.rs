@@ -80,6 +80,9 @@ impl HostRunner {
                 if let Some(Json::Object(facts)) = o.result.get("ansible_facts") {
                     let facts = facts.clone();
                     self.learn_module_facts(&facts);
+                    let gathered =
+                        modules::spec(&task.module).is_some_and(|s| s.name == "gather_facts");
+                    self.cache_facts(&facts, gathered);
                 }
             }
             let Some(until) = &task.until else {

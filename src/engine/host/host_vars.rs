@@ -19,6 +19,12 @@ pub(super) struct HostVars {
     pub facts: Vars,
     /// Facts were gathered once: a later play's `gather_facts` is a no-op.
     pub facts_gathered: bool,
+    /// What the fact cache keeps of this host, as ansible-core's fact cache
+    /// holds it: facts under the names they were returned with
+    /// (`ansible_hostname`, `gather_subset`, `_ansible_facts_gathered`), to
+    /// be written whole after each change. `None` when the cache keeps
+    /// nothing past the run (`memory`): then there is nothing to track.
+    pub cached: Option<Map<String, Json>>,
     /// The running play's `vars:`.
     pub play: Vars,
     /// The running play's `vars_files` and the secrets.
@@ -46,6 +52,7 @@ impl HostVars {
             inventory,
             facts,
             facts_gathered: false,
+            cached: None,
             play: Vars::new(),
             vars_files: Vars::new(),
             included: Vars::new(),
@@ -90,6 +97,37 @@ impl HostVars {
             self.facts.insert(k.clone(), v.clone());
         }
         self.facts.insert("ansible_facts".into(), Json::Object(all));
+    }
+
+    /// Facts read from the fact cache when the run starts: visible without
+    /// gathering, at the facts' precedence (see
+    /// [`crate::fact_cache::variables`]).
+    pub fn load_cached(&mut self, raw: &Map<String, Json>) {
+        self.facts.extend(crate::fact_cache::variables(raw));
+    }
+
+    /// Adds `facts` (as they were returned) to what the fact cache keeps;
+    /// false when it keeps nothing past the run.
+    pub fn cache(&mut self, facts: impl IntoIterator<Item = (String, Json)>) -> bool {
+        match &mut self.cached {
+            Some(cached) => {
+                cached.extend(facts);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `meta: clear_facts`: the facts are gone (`set_fact` values stay, as
+    /// in ansible-core), and the next play that gathers gathers again.
+    pub fn clear_facts(&mut self) {
+        self.facts = Vars::new();
+        self.facts
+            .insert("ansible_facts".into(), Json::Object(Map::new()));
+        self.facts_gathered = false;
+        if let Some(cached) = &mut self.cached {
+            cached.clear();
+        }
     }
 
     fn ansible_facts(&self) -> Map<String, Json> {

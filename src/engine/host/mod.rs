@@ -234,12 +234,27 @@ impl HostRunner {
     pub fn new(name: String, shared: Arc<Shared>) -> Self {
         let inventory_vars = shared.inventory().host_vars(&name);
         let literal = shared.literal_values();
+        let mut vars = host_vars::HostVars::new(inventory_vars, literal);
+        // Facts cached by an earlier run are the host's from the start, as
+        // ansible-core's VariableManager reads them; `gathering = smart`
+        // then does not gather for a host whose facts were gathered.
+        let cached = shared.cached_facts(&name);
+        if let Some(raw) = &cached {
+            vars.load_cached(raw);
+            vars.facts_gathered = shared.opts.smart_gathering
+                && raw
+                    .get(crate::fact_cache::GATHERED_KEY)
+                    .is_some_and(crate::truthy::is_truthy);
+        }
+        if shared.fact_cache.is_persistent() {
+            vars.cached = Some(cached.unwrap_or_default());
+        }
         HostRunner {
             name,
             shared,
             pi: 0,
             own: link::Link::default(),
-            vars: host_vars::HostVars::new(inventory_vars, literal),
+            vars,
             stats: HostStats::default(),
             left_undone: 0,
             stopped: None,
@@ -396,7 +411,7 @@ impl HostRunner {
             let probed = self.probe(&become_, probes).await;
             self.ignoring_unreachable = was;
             match probed {
-                Ok(()) => {}
+                Ok(()) => self.cache_gathered(&become_),
                 Err(Stop::Unreachable) if self.unreachable_msg.is_some() => {
                     let msg = self.unreachable_msg.take().unwrap_or_default();
                     self.shared.reporter.unreachable_ignored(&self.name, &msg);

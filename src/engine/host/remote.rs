@@ -512,7 +512,89 @@ impl HostRunner {
         self.shared.learn(&self.name, &self.vars.facts);
     }
 
+    /// Writes what the fact cache keeps of this host (see
+    /// [`super::host_vars::HostVars::cached`]). A write that fails is a
+    /// warning naming the file, and the run goes on.
+    pub(super) fn write_fact_cache(&self) {
+        if let Some(cached) = &self.vars.cached {
+            if let Err(w) = self.shared.fact_cache.set(&self.name, cached) {
+                self.shared.reporter.warn(&w);
+            }
+        }
+    }
+
+    /// The play's gather step found the host's facts (as `become_`): they
+    /// go to the fact cache under the names ansible-core's `setup` returns
+    /// them with, and `_ansible_facts_gathered` with them, as its
+    /// `gather_facts` action adds it (`gathering = smart` reads it).
+    pub(super) fn cache_gathered(&mut self, become_: &Option<String>) {
+        if self.vars.cached.is_none() {
+            return;
+        }
+        let Some(Fact::Facts(Json::Object(found))) = self
+            .own
+            .cache
+            .get(become_)
+            .and_then(|probed| probed.get(&Probe::Facts))
+        else {
+            return;
+        };
+        let raw: Vec<(String, Json)> = found
+            .iter()
+            .map(|(k, v)| (returned_name(k), v.clone()))
+            .chain([(
+                crate::fact_cache::GATHERED_KEY.to_string(),
+                Json::Bool(true),
+            )])
+            .collect();
+        if self.vars.cache(raw) {
+            self.write_fact_cache();
+        }
+    }
+
+    /// Facts a module returned, or a `set_fact` marked `cacheable`, to the
+    /// fact cache as they are named there (`gathered`: by `gather_facts`).
+    pub(super) fn cache_facts(&mut self, facts: &Map<String, Json>, gathered: bool) {
+        let flag = gathered.then(|| {
+            (
+                crate::fact_cache::GATHERED_KEY.to_string(),
+                Json::Bool(true),
+            )
+        });
+        let raw = facts
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .chain(flag);
+        if self.vars.cache(raw) {
+            self.write_fact_cache();
+        }
+    }
+
+    /// `meta: clear_facts`: the host's facts are forgotten, in the fact
+    /// cache too (see [`super::host_vars::HostVars::clear_facts`]).
+    pub(super) fn clear_facts(&mut self) {
+        self.vars.clear_facts();
+        self.shared.learn(
+            &self.name,
+            [(&"ansible_facts".to_string(), &Json::Object(Map::new()))],
+        );
+        if let Err(w) = self.shared.fact_cache.delete(&self.name) {
+            self.shared.reporter.warn(&w);
+        }
+    }
+
     // ---- tasks -----------------------------------------------------------
+}
+
+/// The name ansible-core's `setup` returns the gathered fact `k` (as rprov's
+/// probe names it) under: `ansible_k`, but `gather_subset` and
+/// `module_setup`, which it returns bare, and `local`, which is
+/// `ansible_local`.
+fn returned_name(k: &str) -> String {
+    match k {
+        "gather_subset" | "module_setup" => k.to_string(),
+        _ => format!("ansible_{k}"),
+    }
 }
 
 /// The transport's target for connection settings.

@@ -53,7 +53,7 @@ pub(super) fn run(
             return Err(Stop::Ended);
         }
         "clear_facts" => {
-            h.vars.set.clear();
+            h.clear_facts();
             Flow::Next
         }
         other => {

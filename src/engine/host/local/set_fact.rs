@@ -12,6 +12,9 @@ use crate::playbook::is_variable_name;
 struct Facts {
     known: Map<String, Json>,
     unknown: Vec<(String, Refusal)>,
+    /// `cacheable: true`: the values are the host's facts too, and go to
+    /// the fact cache, as ansible-core's strategy sets them.
+    cacheable: bool,
 }
 
 pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
@@ -60,6 +63,7 @@ impl HostRunner {
         let mut facts = Facts::default();
         for (key, raw) in args {
             if key == "cacheable" {
+                facts.cacheable = self.cacheable(task, r, raw)?;
                 continue;
             }
             // A name that is itself not known is kept as written: nothing
@@ -96,12 +100,37 @@ impl HostRunner {
         Ok(facts)
     }
 
+    /// `cacheable`, rendered and read as ansible-core's strict `boolean()`.
+    fn cacheable(&self, task: &Task, r: &Resolver, raw: &Json) -> Result<bool, String> {
+        let v = self
+            .render_json(r, raw)
+            .map_err(|e| arg_error(task.arg_origin("cacheable"), &e, r))?;
+        crate::truthy::as_bool(&v).ok_or_else(|| {
+            let shown = match &v {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            format!(
+                "{TASK_FAILED}{}: The value '{shown}' is not a valid boolean. Valid booleans include: \
+                 'y', 'yes', 'on', '1', 'true', 't', 1, 1.0, True, 'n', 'no', 'off', '0', 'false', 'f', 0, 0.0, False",
+                task.arg_origin("cacheable")
+            )
+        })
+    }
+
     /// Sets what `render_facts` found: known values as they are, the others
-    /// as `unknown_value`s (then the task is unknown).
+    /// as `unknown_value`s (then the task is unknown). Cacheable values are
+    /// facts too (below the play's vars in a later run, which reads them
+    /// from the cache; above them in this one, as `set_fact`), as in
+    /// ansible-core.
     fn set_fact(&mut self, facts: Facts) -> ItemOutcome {
         for (k, v) in &facts.known {
             self.vars.set.insert(k.clone(), v.clone());
             self.shared.learn(&self.name, [(k, v)]);
+        }
+        if facts.cacheable && !facts.known.is_empty() {
+            self.learn_module_facts(&facts.known);
+            self.cache_facts(&facts.known, false);
         }
         if let Some((_, first)) = facts.unknown.first() {
             let msg = first.describe();
