@@ -113,6 +113,9 @@ pub struct AnsibleConfig {
     pub log_verbosity: Option<Setting<i64>>,
     /// `deprecation_warnings`: unset is yes.
     pub deprecation_warnings: Option<Setting<bool>>,
+    /// `[inventory_plugins] use_extra_vars`: `-e` in `constructed` sources
+    /// that do not say.
+    pub inventory_use_extra_vars: Option<Setting<bool>>,
     /// `(name, value as shown, origin)` of every setting that is set, for `rprov config`.
     pub shown: Vec<(&'static str, String, Origin)>,
     /// Keys rprov ignores although they would change behaviour, values that
@@ -205,6 +208,7 @@ impl AnsibleConfig {
         let log_path = r.path(&keys::LOG_PATH)?;
         let log_verbosity = r.int(&keys::LOG_VERBOSITY)?;
         let deprecation_warnings = r.boolean(&keys::DEPRECATION_WARNINGS)?;
+        let inventory_use_extra_vars = r.boolean(&keys::INVENTORY_USE_EXTRA_VARS)?;
 
         cfg.remote_port = range(remote_port, "remote_port", 1, u16::MAX.into())?;
         cfg.forks = range(forks, "forks", 1, 10_000)?;
@@ -231,6 +235,7 @@ impl AnsibleConfig {
         cfg.log_path = log_path;
         cfg.log_verbosity = log_verbosity;
         cfg.deprecation_warnings = deprecation_warnings;
+        cfg.inventory_use_extra_vars = inventory_use_extra_vars;
         cfg.group_chars = match group_chars {
             None => None,
             Some(s) => match rprov_inventory::InvalidGroupChars::parse(&s.value) {
