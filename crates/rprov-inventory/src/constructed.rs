@@ -128,7 +128,23 @@ pub(crate) fn apply(
         let composing = with_extra(&vars, extra, cx.hash_merge);
         for (name, expr) in &cfg.compose {
             match c.evaluate(expr, &composing) {
-                Ok(value) => set_host_var(data, host, name, value, cx.hash_merge),
+                Ok(value) => {
+                    // The text of the variables the expression names.
+                    let mut trusted = std::collections::HashSet::new();
+                    let named = names_in(expr.as_str().unwrap_or_default());
+                    for (k, v) in vars.iter().chain(extra.into_iter().flatten()) {
+                        if !MAGIC.contains(&k.as_str()) && named.contains(k.as_str()) {
+                            strings(v, &mut trusted);
+                        }
+                    }
+                    let shown = legacy_json(&value, &trusted);
+                    if let Some(entry) = data.hosts.get_mut(host.as_str()) {
+                        entry
+                            .composed
+                            .insert(name.to_string(), (value.clone(), shown));
+                    }
+                    set_host_var(data, host, name, value, cx.hash_merge)
+                }
                 Err(e) if cfg.strict => {
                     return Err(c.err(name, format!("Could not set {name} for host {host}: {e}")))
                 }
@@ -161,6 +177,80 @@ pub(crate) fn apply(
         }
     }
     Ok(())
+}
+
+/// The variables ansible-core makes for each host (none from a file).
+const MAGIC: [&str; 5] = [
+    "inventory_hostname",
+    "inventory_hostname_short",
+    "group_names",
+    "inventory_file",
+    "inventory_dir",
+];
+
+/// The names an expression may refer to: its words outside quotes and
+/// not after a `.` (filter and test names too, which is harmless).
+fn names_in(expr: &str) -> std::collections::HashSet<&str> {
+    let mut out = std::collections::HashSet::new();
+    let bytes = expr.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'\'' || c == b'"' {
+            // Skip the quoted text (a backslash escapes the next byte).
+            i += 1;
+            while i < bytes.len() && bytes[i] != c {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            if start == 0 || bytes[start - 1] != b'.' {
+                out.insert(&expr[start..i]);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Every text inside `v`.
+fn strings<'v>(v: &'v Value, out: &mut std::collections::HashSet<&'v str>) {
+    match v {
+        Value::String(s) => {
+            out.insert(s);
+        }
+        Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
+        Value::Object(m) => m.values().for_each(|i| strings(i, out)),
+        _ => {}
+    }
+}
+
+/// A composed value as ansible-inventory's `--list` JSON writes it:
+/// ansible-core 2.19 trusts text that came from a file (an inventory, a
+/// vars file, `-e`) and writes any other text a template made (a literal
+/// of the expression, a filter's result, `inventory_hostname`) as
+/// `{"__ansible_unsafe": text}`. Text equal to some text of the host's
+/// variables counts as passed on from them.
+fn legacy_json(v: &Value, trusted: &std::collections::HashSet<&str>) -> Value {
+    match v {
+        Value::String(s) if !trusted.contains(s.as_str()) => {
+            let mut m = Map::new();
+            m.insert("__ansible_unsafe".into(), v.clone());
+            Value::Object(m)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|i| legacy_json(i, trusted)).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, i)| (k.clone(), legacy_json(i, trusted)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// `vars` with `extra` over them (the `-e` of `use_extra_vars`), as the

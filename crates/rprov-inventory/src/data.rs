@@ -29,6 +29,10 @@ pub(crate) struct HostEntry {
     /// host list as written): ansible-core's `inventory_file`, which the
     /// `constructed` plugin's templates see.
     pub source: Option<std::path::PathBuf>,
+    /// Variables a `constructed` source composed: their value, and the
+    /// value as ansible-inventory's `--list` JSON writes it (see
+    /// [`crate::Inventory::legacy_json_var`]).
+    pub composed: indexmap::IndexMap<String, (Value, Value)>,
 }
 
 #[derive(Debug, Clone)]

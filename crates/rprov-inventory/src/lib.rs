@@ -762,6 +762,16 @@ impl Inventory {
         out
     }
 
+    /// How ansible-inventory's `--list` JSON writes `value`, the variable
+    /// `name` of `host`, if a `constructed` source composed it and it still
+    /// has that value: text the expression made rather than passed on
+    /// from a file as `{"__ansible_unsafe": text}`, as ansible-core 2.19
+    /// marks text it does not trust. `None` means as it is.
+    pub fn legacy_json_var(&self, host: &str, name: &str, value: &Value) -> Option<&Value> {
+        let (plain, shown) = self.data.hosts.get(host)?.composed.get(name)?;
+        (plain == value).then_some(shown)
+    }
+
     /// `ansible-inventory --list` compatible JSON (keys sorted, as it prints them).
     pub fn to_list_json(&self) -> Value {
         let mut top = Map::new();
