@@ -316,7 +316,10 @@ impl<'a> SourceOptions<'a> {
                 .map(|s| s.value)
                 .unwrap_or_default(),
             extra_vars,
-            use_extra_vars: cfg.inventory_use_extra_vars.as_ref().is_some_and(|s| s.value),
+            use_extra_vars: cfg
+                .inventory_use_extra_vars
+                .as_ref()
+                .is_some_and(|s| s.value),
         }
     }
 
@@ -551,8 +554,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     // Before the inventory: a `constructed` source may use them.
     let extra_vars = parse_extra_vars(&args.extra_vars)?;
     let src = SourceOptions::new(&cfg, Some(&vault), Some(&extra_vars));
-    let mut inventory =
-        open_inventory(inventory_file.as_deref(), src, |w| reporter.warn(w))?;
+    let mut inventory = open_inventory(inventory_file.as_deref(), src, |w| reporter.warn(w))?;
     let hash_merge = cfg.hash_merge.as_ref().is_some_and(|s| s.value);
     inventory.set_hash_merge(hash_merge);
     // Further `-i` sources, read into the same inventory in order.

@@ -267,5 +267,9 @@ fn constructed_sources_are_ansible_inventorys() {
             }
         }
     }
-    assert!(listed >= 25, "only {listed} of {} cases printed", cases.len());
+    assert!(
+        listed >= 25,
+        "only {listed} of {} cases printed",
+        cases.len()
+    );
 }

@@ -1181,7 +1181,10 @@ fn constructed_groups_and_variables_reach_plays_and_limit() {
             "front-w3 front_ends,role_front,web"
         ]
     );
-    assert_eq!(seen(Some("role_front:!w3")), ["front-w1 front_ends,role_front,web"]);
+    assert_eq!(
+        seen(Some("role_front:!w3")),
+        ["front-w1 front_ends,role_front,web"]
+    );
     std::fs::write(
         w.join("constructed.yml"),
         "plugin: constructed\nkeyed_groups:\n  - key: role\n    perfix: role\n",
@@ -1189,12 +1192,21 @@ fn constructed_groups_and_variables_reach_plays_and_limit() {
     .expect("write");
     let run = common::rprov(
         w,
-        ["apply", "-i", "hosts.ini", "-i", "constructed.yml", "site.yml"],
+        [
+            "apply",
+            "-i",
+            "hosts.ini",
+            "-i",
+            "constructed.yml",
+            "site.yml",
+        ],
     );
     run.expect_code(1);
     assert!(
         run.stderr.contains("constructed.yml:4")
-            && run.stderr.contains("unknown option 'perfix' of a keyed group"),
+            && run
+                .stderr
+                .contains("unknown option 'perfix' of a keyed group"),
         "{}",
         run.dump()
     );

@@ -243,7 +243,9 @@ fn legacy_json(v: &Value, trusted: &std::collections::HashSet<&str>) -> Value {
             m.insert("__ansible_unsafe".into(), v.clone());
             Value::Object(m)
         }
-        Value::Array(items) => Value::Array(items.iter().map(|i| legacy_json(i, trusted)).collect()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|i| legacy_json(i, trusted)).collect())
+        }
         Value::Object(m) => Value::Object(
             m.iter()
                 .map(|(k, i)| (k.clone(), legacy_json(i, trusted)))
@@ -317,7 +319,11 @@ fn host_vars(data: &InventoryData, cx: &Context<'_>, cfg: &Config<'_>, host: &st
         Err(_) => host.split('.').next().unwrap_or(host),
     };
     own.insert("inventory_hostname_short".into(), Value::from(short));
-    let mut names: Vec<String> = groups.iter().filter(|g| g.as_str() != ALL).cloned().collect();
+    let mut names: Vec<String> = groups
+        .iter()
+        .filter(|g| g.as_str() != ALL)
+        .cloned()
+        .collect();
     names.sort();
     own.insert("group_names".into(), Value::from(names));
     if cfg.use_vars_plugins {
@@ -371,13 +377,20 @@ impl Constructed<'_> {
     }
 
     /// A boolean option (ansible-core's `boolean()`: `yes`, `on`, `1`...).
-    fn flag(&self, top: &Map<String, Value>, key: &str, default: bool) -> Result<bool, InventoryError> {
+    fn flag(
+        &self,
+        top: &Map<String, Value>,
+        key: &str,
+        default: bool,
+    ) -> Result<bool, InventoryError> {
         match top.get(key) {
             None | Some(Value::Null) => Ok(default),
             Some(v) => crate::boolean(v).ok_or_else(|| {
                 self.err_hint(
                     key,
-                    format!("`{key}` of the constructed inventory plugin must be a boolean, found {v}"),
+                    format!(
+                        "`{key}` of the constructed inventory plugin must be a boolean, found {v}"
+                    ),
                     "write true or false",
                 )
             }),
@@ -396,7 +409,10 @@ impl Constructed<'_> {
             Some(Value::Object(m)) => Ok(m.iter().map(|(k, v)| (k.as_str(), v)).collect()),
             Some(other) => Err(self.err_hint(
                 key,
-                format!("`{key}` of the constructed inventory plugin must be a mapping, found {}", kind(other)),
+                format!(
+                    "`{key}` of the constructed inventory plugin must be a mapping, found {}",
+                    kind(other)
+                ),
                 what,
             )),
         }
@@ -421,16 +437,14 @@ impl Constructed<'_> {
             Some(Value::Array(items)) => items.iter().collect(),
             // ansible-core's option type `list` takes one entry alone too.
             Some(one @ Value::Object(_)) => vec![one],
-            Some(other) => {
-                return Err(self.err_hint(
-                    "keyed_groups",
-                    format!(
-                        "`keyed_groups` of the constructed inventory plugin must be a list, found {}",
-                        kind(other)
-                    ),
-                    "write each keyed group as `- key: EXPRESSION`",
-                ))
-            }
+            Some(other) => return Err(self.err_hint(
+                "keyed_groups",
+                format!(
+                    "`keyed_groups` of the constructed inventory plugin must be a list, found {}",
+                    kind(other)
+                ),
+                "write each keyed group as `- key: EXPRESSION`",
+            )),
         };
         for keyed in &keyed_groups {
             if let Value::Object(m) = keyed {
@@ -448,7 +462,11 @@ impl Constructed<'_> {
         }
         Ok(Config {
             strict: self.flag(top, "strict", false)?,
-            compose: self.mapping(top, "compose", "write `compose:` as `variable: EXPRESSION` lines")?,
+            compose: self.mapping(
+                top,
+                "compose",
+                "write `compose:` as `variable: EXPRESSION` lines",
+            )?,
             groups: self.mapping(top, "groups", "write `groups:` as `group: CONDITION` lines")?,
             keyed_groups,
             use_vars_plugins: self.flag(top, "use_vars_plugins", false)?,
@@ -647,7 +665,11 @@ impl Constructed<'_> {
             if let Some(parent) = parent.as_ref().filter(|p| truthy(p)) {
                 let parent = safe_group_name(&self.text(parent));
                 data.add_child(&parent, &group).map_err(|m| {
-                    self.err_hint("parent_group", m, "choose a parent_group that is not one of the keyed groups")
+                    self.err_hint(
+                        "parent_group",
+                        m,
+                        "choose a parent_group that is not one of the keyed groups",
+                    )
                 })?;
             }
         }

@@ -178,7 +178,10 @@ impl InventoryData {
 
     /// The hosts a group lists itself (none for a group it does not have).
     pub fn hosts_in<'a>(&'a self, group: &str) -> impl Iterator<Item = &'a String> + 'a {
-        self.groups.get(group).into_iter().flat_map(|g| g.hosts.iter())
+        self.groups
+            .get(group)
+            .into_iter()
+            .flat_map(|g| g.hosts.iter())
     }
 
     /// The child groups of a group (none for a group it does not have).

@@ -32,14 +32,19 @@ fn lookup(expr: &str, vars: &Value) -> Result<Value, String> {
     }
     let mut v = vars;
     for part in expr.split('.') {
-        v = v.get(part).ok_or_else(|| format!("'{part}' is undefined"))?;
+        v = v
+            .get(part)
+            .ok_or_else(|| format!("'{part}' is undefined"))?;
     }
     Ok(v.clone())
 }
 
 impl Render for Toy {
     fn render(&self, template: &str, vars: &Value) -> Result<Value, String> {
-        match template.strip_prefix("{{").and_then(|t| t.strip_suffix("}}")) {
+        match template
+            .strip_prefix("{{")
+            .and_then(|t| t.strip_suffix("}}"))
+        {
             Some(expr) => lookup(expr, vars),
             None => Ok(Value::String(template.to_string())),
         }
@@ -127,7 +132,13 @@ fn keyed_groups_with_prefix_and_separator() {
     let config = config.replace("strict: True\n", "leading_separator: False\n");
     let inv = construct("static.yml", STATIC, &config, &[]).unwrap();
     let got = groups_of(&inv, "host0");
-    for g in ["hostvalue1", "item0", "key0_value0", "key0separatorvalue0", "prefix_item0"] {
+    for g in [
+        "hostvalue1",
+        "item0",
+        "key0_value0",
+        "key0separatorvalue0",
+        "prefix_item0",
+    ] {
         assert!(got.iter().any(|x| x == g), "{g} in {got:?}");
     }
 }
@@ -161,7 +172,9 @@ fn default_value_and_trailing_separator() {
         assert!(!got.iter().any(|x| x == g), "{g} in {got:?}");
     }
     let both = "plugin: constructed\nkeyed_groups:\n  - key: tags\n    default_value: x\n    trailing_separator: false\n";
-    let err = construct("tags.yml", TAGS, both, &[]).unwrap_err().to_string();
+    let err = construct("tags.yml", TAGS, both, &[])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("constructed.yml:5"), "{err}");
     assert!(err.contains("mutually exclusive"), "{err}");
 }
@@ -197,13 +210,19 @@ fn compose_groups_and_strict() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("constructed.yml:4"), "{err}");
-    assert!(err.contains("Could not add host w1 to group never"), "{err}");
+    assert!(
+        err.contains("Could not add host w1 to group never"),
+        "{err}"
+    );
     // A condition must be a boolean.
     let strict = "plugin: constructed\nstrict: true\ngroups:\n  g: role\n";
     let err = construct("hosts.ini", first, strict, &[])
         .unwrap_err()
         .to_string();
-    assert!(err.contains("Conditionals must have a boolean result"), "{err}");
+    assert!(
+        err.contains("Conditionals must have a boolean result"),
+        "{err}"
+    );
 }
 
 /// The templates see what ansible-core's plugin sees before the sources
@@ -261,13 +280,35 @@ fn parent_group_and_extra_vars() {
 #[test]
 fn bad_configurations_name_file_and_line() {
     for (config, line, words) in [
-        ("plugin: constructed\nkeyed_group:\n  - key: a\n", 2, "unknown option 'keyed_group'"),
-        ("plugin: constructed\nkeyed_groups:\n  - key: a\n    seperator: x\n", 4, "unknown option 'seperator' of a keyed group"),
-        ("plugin: constructed\ncompose: [a]\n", 2, "`compose` of the constructed inventory plugin must be a mapping"),
-        ("plugin: constructed\nstrict: maybe\n", 2, "`strict` of the constructed inventory plugin must be a boolean"),
-        ("plugin: constructed\nkeyed_groups:\n  - a\n", 2, "Invalid keyed group entry, it must be a dictionary: a"),
+        (
+            "plugin: constructed\nkeyed_group:\n  - key: a\n",
+            2,
+            "unknown option 'keyed_group'",
+        ),
+        (
+            "plugin: constructed\nkeyed_groups:\n  - key: a\n    seperator: x\n",
+            4,
+            "unknown option 'seperator' of a keyed group",
+        ),
+        (
+            "plugin: constructed\ncompose: [a]\n",
+            2,
+            "`compose` of the constructed inventory plugin must be a mapping",
+        ),
+        (
+            "plugin: constructed\nstrict: maybe\n",
+            2,
+            "`strict` of the constructed inventory plugin must be a boolean",
+        ),
+        (
+            "plugin: constructed\nkeyed_groups:\n  - a\n",
+            2,
+            "Invalid keyed group entry, it must be a dictionary: a",
+        ),
     ] {
-        let err = construct("s.yml", STATIC, config, &[]).unwrap_err().to_string();
+        let err = construct("s.yml", STATIC, config, &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(&format!("constructed.yml:{line}:")), "{err}");
         assert!(err.contains(words), "{err}");
     }
