@@ -40,6 +40,28 @@ fn programs() -> (PathBuf, PathBuf, tempfile::TempDir) {
     (ansible, rprov, shim)
 }
 
+/// One command line's exit status, stdout and stderr under each program,
+/// and all of it as a message for a failed assertion.
+struct Both {
+    ansible: (i32, String, String),
+    rprov: (i32, String, String),
+    what: String,
+}
+
+fn both(ansible: &Path, rprov: &Path, args: &[&str]) -> Both {
+    let (a_code, a_out, a_err) = run(ansible, args);
+    let (r_code, r_out, r_err) = run(rprov, args);
+    let what = format!(
+        "ansible-inventory {}\n--- ansible-core ({a_code}):\n{a_out}{a_err}\n--- rprov ({r_code}):\n{r_out}{r_err}",
+        args.join(" ")
+    );
+    Both {
+        ansible: (a_code, a_out, a_err),
+        rprov: (r_code, r_out, r_err),
+        what,
+    }
+}
+
 #[test]
 fn list_host_and_graph_are_ansible_inventorys() {
     let (ansible, rprov, _shim) = programs();
@@ -86,12 +108,11 @@ fn list_host_and_graph_are_ansible_inventorys() {
     ]);
     let mut listed = 0;
     for args in &cases {
-        let (a_code, a_out, a_err) = run(&ansible, args);
-        let (r_code, r_out, r_err) = run(&rprov, args);
-        let what = format!(
-            "ansible-inventory {}\n--- ansible-core ({a_code}):\n{a_out}{a_err}\n--- rprov ({r_code}):\n{r_out}{r_err}",
-            args.join(" ")
-        );
+        let Both {
+            ansible: (a_code, a_out, _),
+            rprov: (r_code, r_out, _),
+            what,
+        } = both(&ansible, &rprov, args);
         // `--host` of a host another source has is an error in both.
         assert_eq!(r_code, a_code, "{what}");
         listed += usize::from(a_code == 0);
@@ -250,12 +271,11 @@ fn constructed_sources_are_ansible_inventorys() {
     ]);
     let mut listed = 0;
     for args in &cases {
-        let (a_code, a_out, a_err) = run(&ansible, args);
-        let (r_code, r_out, r_err) = run(&rprov, args);
-        let what = format!(
-            "ansible-inventory {}\n--- ansible-core ({a_code}):\n{a_out}{a_err}\n--- rprov ({r_code}):\n{r_out}{r_err}",
-            args.join(" ")
-        );
+        let Both {
+            ansible: (a_code, a_out, a_err),
+            rprov: (r_code, r_out, r_err),
+            what,
+        } = both(&ansible, &rprov, args);
         assert_eq!(r_code, a_code, "{what}");
         listed += usize::from(a_code == 0 && !a_out.is_empty());
         assert_eq!(r_out, a_out, "{what}");

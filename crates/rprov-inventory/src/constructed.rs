@@ -437,14 +437,16 @@ impl Constructed<'_> {
             Some(Value::Array(items)) => items.iter().collect(),
             // ansible-core's option type `list` takes one entry alone too.
             Some(one @ Value::Object(_)) => vec![one],
-            Some(other) => return Err(self.err_hint(
-                "keyed_groups",
-                format!(
+            Some(other) => {
+                return Err(self.err_hint(
+                    "keyed_groups",
+                    format!(
                     "`keyed_groups` of the constructed inventory plugin must be a list, found {}",
                     kind(other)
                 ),
-                "write each keyed group as `- key: EXPRESSION`",
-            )),
+                    "write each keyed group as `- key: EXPRESSION`",
+                ))
+            }
         };
         for keyed in &keyed_groups {
             if let Value::Object(m) = keyed {

@@ -355,34 +355,39 @@ impl InventoryData {
 
     /// Longest path from `all` (which has depth 0), like Ansible's `Group.depth`.
     pub fn depth(&self, group: &str) -> usize {
-        fn go<'a>(
-            d: &'a InventoryData,
-            g: &'a str,
-            memo: &mut HashMap<&'a str, usize>,
-            guard: usize,
-        ) -> usize {
-            if let Some(v) = memo.get(g) {
-                return *v;
-            }
-            // The graph is acyclic (add_child refuses cycles); the guard is belt and braces.
-            if guard > d.groups.len() {
-                return 0;
-            }
-            let v = d
-                .groups
-                .get(g)
-                .map(|grp| {
-                    grp.parents
-                        .iter()
-                        .map(|p| go(d, p, memo, guard + 1) + 1)
-                        .max()
-                        .unwrap_or(0)
-                })
-                .unwrap_or(0);
-            memo.insert(g, v);
-            v
+        self.depth_over(group, false, &mut HashMap::new(), 0)
+    }
+
+    /// [`InventoryData::depth`], with `written` over the edges the sources
+    /// wrote only (see [`InventoryData::written_host_groups`]).
+    fn depth_over<'a>(
+        &'a self,
+        g: &'a str,
+        written: bool,
+        memo: &mut HashMap<&'a str, usize>,
+        guard: usize,
+    ) -> usize {
+        if let Some(v) = memo.get(g) {
+            return *v;
         }
-        go(self, group, &mut HashMap::new(), 0)
+        // The graph is acyclic (add_child refuses cycles); the guard is belt and braces.
+        if guard > self.groups.len() {
+            return 0;
+        }
+        let v = self
+            .groups
+            .get(g)
+            .map(|grp| {
+                grp.parents
+                    .iter()
+                    .filter(|p| !written || self.explicit_edge(p, g))
+                    .map(|p| self.depth_over(p, written, memo, guard + 1) + 1)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        memo.insert(g, v);
+        v
     }
 
     /// Whether `parent` holds `child` by what a source wrote, not by
@@ -424,40 +429,11 @@ impl InventoryData {
             .into_iter()
             .map(|g| {
                 let pr = self.groups.get(g).map_or(1, |x| x.priority);
-                (self.written_depth(g, &mut memo, 0), pr, g.to_string())
+                (self.depth_over(g, true, &mut memo, 0), pr, g.to_string())
             })
             .collect();
         gs.sort();
         gs.into_iter().map(|(_, _, g)| g).collect()
-    }
-
-    /// [`InventoryData::depth`] over the edges the sources wrote.
-    fn written_depth<'a>(
-        &'a self,
-        g: &'a str,
-        memo: &mut HashMap<&'a str, usize>,
-        guard: usize,
-    ) -> usize {
-        if let Some(v) = memo.get(g) {
-            return *v;
-        }
-        if guard > self.groups.len() {
-            return 0;
-        }
-        let v = self
-            .groups
-            .get(g)
-            .map(|grp| {
-                grp.parents
-                    .iter()
-                    .filter(|p| self.explicit_edge(p, g))
-                    .map(|p| self.written_depth(p, memo, guard + 1) + 1)
-                    .max()
-                    .unwrap_or(0)
-            })
-            .unwrap_or(0);
-        memo.insert(g, v);
-        v
     }
 
     /// A host's groups in variable-precedence order: depth, then priority, then name.
