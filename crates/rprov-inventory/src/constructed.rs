@@ -367,13 +367,32 @@ fn truthy(v: &Value) -> bool {
     }
 }
 
+/// The 1-based line where `key` is written as a key (`key:`, quoted or
+/// not, maybe as a list item), else the first that has `key` at all.
+fn key_line(text: &str, key: &str) -> usize {
+    let quotes: &[char] = &['"', '\''];
+    text.lines()
+        .position(|l| {
+            let t = l
+                .trim_start()
+                .trim_start_matches("- ")
+                .trim_start_matches(quotes);
+            t.strip_prefix(key).is_some_and(|rest| {
+                rest.trim_start_matches(quotes)
+                    .trim_start()
+                    .starts_with(':')
+            })
+        })
+        .map_or_else(|| find_line(text, key), |i| i + 1)
+}
+
 impl Constructed<'_> {
     fn err(&self, key: &str, message: String) -> InventoryError {
-        InventoryError::parse(self.path, find_line(self.text, key), message, "")
+        InventoryError::parse(self.path, key_line(self.text, key), message, "")
     }
 
     fn err_hint(&self, key: &str, message: String, hint: &str) -> InventoryError {
-        InventoryError::parse(self.path, find_line(self.text, key), message, hint)
+        InventoryError::parse(self.path, key_line(self.text, key), message, hint)
     }
 
     /// A boolean option (ansible-core's `boolean()`: `yes`, `on`, `1`...).
@@ -480,6 +499,17 @@ impl Constructed<'_> {
     /// ansible-core's `_compose`: a bare expression's value.
     fn evaluate(&self, expr: &Value, vars: &Value) -> Result<Value, String> {
         match expr {
+            // ansible-core 2.19 refuses `{{ var }}` here (rprov's engine
+            // would take it as `var`).
+            Value::String(s)
+                if s.trim_start().starts_with("{{") || s.trim_start().starts_with("{%") =>
+            {
+                Err(
+                    "Syntax error in expression. Template delimiters are not supported in \
+                     expressions: write the expression without `{{ }}`"
+                        .into(),
+                )
+            }
             Value::String(s) => self.render.evaluate(s, vars),
             other => Err(format!(
                 "Expressions must be <class 'str'>, got <class '{}'>.",

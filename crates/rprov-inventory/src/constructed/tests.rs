@@ -214,6 +214,23 @@ fn compose_groups_and_strict() {
         err.contains("Could not add host w1 to group never"),
         "{err}"
     );
+    // A quoted key is found too, and the message names the group as made.
+    let strict = "plugin: constructed\nstrict: true\ngroups:\n  ok: true\n  'a-b': nosuch == 'x'\n";
+    let err = construct("hosts.ini", first, strict, &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("constructed.yml:5"), "{err}");
+    assert!(err.contains("Could not add host w1 to group a_b"), "{err}");
+    // An expression is written without `{{ }}`, as ansible-core 2.19 wants.
+    let strict = "plugin: constructed\nstrict: true\ncompose:\n  c: '{{ role }}'\n";
+    let err = construct("hosts.ini", first, strict, &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("constructed.yml:4"), "{err}");
+    assert!(
+        err.contains("Template delimiters are not supported"),
+        "{err}"
+    );
     // A condition must be a boolean.
     let strict = "plugin: constructed\nstrict: true\ngroups:\n  g: role\n";
     let err = construct("hosts.ini", first, strict, &[])
