@@ -44,7 +44,16 @@ impl View<'_> {
             .iter()
             .map(|h| (h.clone(), self.host_vars(h)))
             .filter(|(_, v)| !v.is_empty())
-            .map(|(h, v)| (h, Value::Object(v.into_iter().collect())))
+            .map(|(h, v)| {
+                let vars = v
+                    .into_iter()
+                    .map(|(k, v)| match self.inv.legacy_json_var(&h, &k, &v) {
+                        Some(shown) => (k, shown.clone()),
+                        None => (k, v),
+                    })
+                    .collect();
+                (h, Value::Object(vars))
+            })
             .collect();
         let mut meta = Map::new();
         meta.insert("hostvars".into(), Value::Object(hostvars));

@@ -267,9 +267,8 @@ fn inventory_sources(cli: &[PathBuf], cfg: &AnsibleConfig) -> Vec<PathBuf> {
 /// ansible-core's warning when it found no inventory (its words).
 const NO_INVENTORY: &str = "No inventory was parsed, only implicit localhost is available";
 
-/// The inventory at `path`, or, without one, an empty inventory: only the
-/// implicit `localhost` (see [`inventory_path`]), with ansible-core's warning.
-/// rprov's templates for inventory plugins that have them (`generator`).
+/// rprov's templates for inventory plugins that have them (`generator`,
+/// `constructed`).
 struct InventoryTemplates(rprov_template::Templater);
 
 impl rprov_inventory::Render for InventoryTemplates {
@@ -280,24 +279,71 @@ impl rprov_inventory::Render for InventoryTemplates {
     ) -> Result<serde_json::Value, String> {
         self.0.render_str(template, vars).map_err(|e| e.message)
     }
+
+    fn evaluate(&self, expr: &str, vars: &serde_json::Value) -> Result<serde_json::Value, String> {
+        self.0.eval_expr(expr, vars).map_err(|e| e.message)
+    }
+
+    fn py_str(&self, value: &serde_json::Value) -> String {
+        rprov_template::filters::py_str_json(value)
+    }
+}
+
+/// How a command reads each of its inventory sources.
+#[derive(Clone, Copy)]
+struct SourceOptions<'a> {
+    /// Decrypts vault files and `!vault` values of `group_vars/` and `host_vars/`.
+    vault: Option<&'a dyn rprov_inventory::VaultDecrypt>,
+    /// ansible.cfg's `force_valid_group_names`.
+    group_chars: rprov_inventory::InvalidGroupChars,
+    /// `-e`, for a `constructed` source with `use_extra_vars`.
+    extra_vars: Option<&'a Vars>,
+    /// ansible.cfg's `[inventory_plugins] use_extra_vars`.
+    use_extra_vars: bool,
+}
+
+impl<'a> SourceOptions<'a> {
+    fn new(
+        cfg: &AnsibleConfig,
+        vault: Option<&'a dyn rprov_inventory::VaultDecrypt>,
+        extra_vars: Option<&'a Vars>,
+    ) -> Self {
+        SourceOptions {
+            vault,
+            group_chars: cfg
+                .group_chars
+                .as_ref()
+                .map(|s| s.value)
+                .unwrap_or_default(),
+            extra_vars,
+            use_extra_vars: cfg
+                .inventory_use_extra_vars
+                .as_ref()
+                .is_some_and(|s| s.value),
+        }
+    }
+
+    fn load<'r>(&'r self, render: &'r InventoryTemplates) -> rprov_inventory::LoadOptions<'r> {
+        rprov_inventory::LoadOptions {
+            render: Some(render),
+            vault: self.vault,
+            group_chars: self.group_chars,
+            extra_vars: self.extra_vars,
+            use_extra_vars: self.use_extra_vars,
+        }
+    }
 }
 
 /// The inventory at `path` (with its warnings given to `warn`), or with
-/// none only the implicit localhost.
+/// none only the implicit localhost, with ansible-core's warning.
 fn open_inventory(
     path: Option<&Path>,
-    vault: Option<&dyn rprov_inventory::VaultDecrypt>,
-    cfg: &AnsibleConfig,
+    src: SourceOptions<'_>,
     warn: impl Fn(&str),
 ) -> Result<Inventory> {
     match path {
         Some(p) => {
-            let group_chars = cfg
-                .group_chars
-                .as_ref()
-                .map(|s| s.value)
-                .unwrap_or_default();
-            let inv = load_source(p, vault, group_chars)?;
+            let inv = load_source(p, src)?;
             inv.warnings().iter().for_each(|w| warn(w));
             Ok(inv)
         }
@@ -309,18 +355,30 @@ fn open_inventory(
 }
 
 /// One inventory source, with rprov's templates for its plugins.
-fn load_source(
-    path: &Path,
-    vault: Option<&dyn rprov_inventory::VaultDecrypt>,
-    group_chars: rprov_inventory::InvalidGroupChars,
-) -> Result<Inventory> {
+fn load_source(path: &Path, src: SourceOptions<'_>) -> Result<Inventory> {
     let render = InventoryTemplates(rprov_template::Templater::new());
-    let opts = rprov_inventory::LoadOptions {
-        render: Some(&render),
-        vault,
-        group_chars,
+    load_inventory(path, src.load(&render))
+}
+
+/// A further source (a second `-i`) read into `inv` after those before it,
+/// as ansible-core reads them: a `constructed` one works on their hosts.
+/// Its new warnings go to `warn`.
+fn add_source(
+    inv: &mut Inventory,
+    path: &Path,
+    src: SourceOptions<'_>,
+    warn: impl Fn(&str),
+) -> Result<()> {
+    let before = inv.warnings().len();
+    let added = match path.to_str().filter(|s| Inventory::is_host_list(s)) {
+        Some(list) => inv.absorb(Inventory::from_host_list(list)),
+        None => {
+            let render = InventoryTemplates(rprov_template::Templater::new());
+            inv.add_source(path, src.load(&render))
+        }
     };
-    load_inventory(path, opts)
+    inv.warnings()[before..].iter().for_each(|w| warn(w));
+    added.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// The vault password from `--vault-password-file`, else ansible.cfg's.
@@ -493,9 +551,10 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     let vault_password = vault_password(args.vault_password_file.as_deref(), &cfg)?;
     // group_vars/ and host_vars/ may hold vault files and `!vault` values.
     let vault = crate::varsfile::InventoryVault::new(vault_password.as_deref());
-    let mut inventory = open_inventory(inventory_file.as_deref(), Some(&vault), &cfg, |w| {
-        reporter.warn(w)
-    })?;
+    // Before the inventory: a `constructed` source may use them.
+    let extra_vars = parse_extra_vars(&args.extra_vars)?;
+    let src = SourceOptions::new(&cfg, Some(&vault), Some(&extra_vars));
+    let mut inventory = open_inventory(inventory_file.as_deref(), src, |w| reporter.warn(w))?;
     let hash_merge = cfg.hash_merge.as_ref().is_some_and(|s| s.value);
     inventory.set_hash_merge(hash_merge);
     // Further `-i` sources, read into the same inventory in order.
@@ -504,8 +563,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
             reporter.warn(&unparsed_inventory(source));
             continue;
         }
-        let more = open_inventory(Some(source), Some(&vault), &cfg, |w| reporter.warn(w))?;
-        inventory.absorb(more).map_err(|e| anyhow::anyhow!("{e}"))?;
+        add_source(&mut inventory, source, src, |w| reporter.warn(w))?;
     }
     // `!vault` values in the playbook and its roles are opened as it loads.
     let (playbook, vaulted) =
@@ -513,7 +571,6 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     let mut playbook = playbook?;
     playbook.vault_values = vaulted.secret_values().map(String::from).collect();
     reporter.add_secrets(vaulted);
-    let extra_vars = parse_extra_vars(&args.extra_vars)?;
     // `order:` and `strategy:` written as templates take their value from
     // the play's vars and `-e` (a load error, exit 4, if it is not one rprov
     // knows).
@@ -542,22 +599,36 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let inventory_secrets = vault.into_secrets();
-    // `meta: refresh_inventory` reads the same source the same way again.
+    // `meta: refresh_inventory` reads the same sources the same way again.
     let inventory_source: Option<crate::engine::InventorySource> =
         inventory_file.clone().map(|file| {
             let password = vault_password.clone();
             let vars_dir =
                 (inv_dir.as_deref() != Some(playbook.dir.as_path())).then(|| playbook.dir.clone());
-            let group_chars = cfg
-                .group_chars
-                .as_ref()
-                .map(|s| s.value)
-                .unwrap_or_default();
+            let more: Vec<PathBuf> = sources
+                .iter()
+                .skip(1)
+                .filter(|s| !is_missing_inventory(s))
+                .cloned()
+                .collect();
+            let extra_vars = extra_vars.clone();
+            let (group_chars, use_extra_vars) = {
+                let src = SourceOptions::new(&cfg, None, None);
+                (src.group_chars, src.use_extra_vars)
+            };
             Box::new(move || {
                 let vault = crate::varsfile::InventoryVault::new(password.as_deref());
-                let mut inv =
-                    load_source(&file, Some(&vault), group_chars).map_err(|e| format!("{e:#}"))?;
+                let src = SourceOptions {
+                    vault: Some(&vault),
+                    group_chars,
+                    extra_vars: Some(&extra_vars),
+                    use_extra_vars,
+                };
+                let mut inv = load_source(&file, src).map_err(|e| format!("{e:#}"))?;
                 inv.set_hash_merge(hash_merge);
+                for source in &more {
+                    add_source(&mut inv, source, src, |_| {}).map_err(|e| format!("{e:#}"))?;
+                }
                 if let Some(dir) = &vars_dir {
                     inv.add_vars_dir_with(dir, Some(&vault))
                         .map_err(|e| e.to_string())?;
@@ -898,40 +969,41 @@ fn inventory(args: InventoryArgs) -> Result<Outcome> {
     let decrypt = password
         .is_some()
         .then_some(&vault as &dyn rprov_inventory::VaultDecrypt);
+    // Before the inventory: a `constructed` source may use them.
+    let extra = parse_extra_vars(&args.extra_vars)?;
+    let src = SourceOptions::new(&cfg, decrypt, Some(&extra));
+    let hash_merge = cfg.hash_merge.as_ref().is_some_and(|s| s.value);
     // As ansible-inventory (with ansible-core's default
     // `inventory_unparsed_failed = False`): a source that is missing or does
     // not parse is a warning and adds nothing; with none parsed there is only
-    // the implicit localhost. rprov itself stops at the error.
-    let open = |source: &Path| -> Result<Option<Inventory>> {
-        if !as_ansible {
-            return open_inventory(Some(source), decrypt, &cfg, warn).map(Some);
-        }
-        if is_missing_inventory(source) {
+    // the implicit localhost. rprov itself stops at the error. Each source
+    // is read into what those before it made (a `constructed` one works on
+    // their hosts).
+    let mut parsed: Option<Inventory> = None;
+    for source in &sources {
+        if as_ansible && is_missing_inventory(source) {
             warn(&unparsed_inventory(source));
-            return Ok(None);
+            continue;
         }
-        match open_inventory(Some(source), decrypt, &cfg, warn) {
-            Ok(inv) => Ok(Some(inv)),
-            Err(e) => {
+        let done = match parsed {
+            Some(ref mut inv) => add_source(inv, source, src, warn),
+            None => open_inventory(Some(source), src, warn).map(|mut inv| {
+                inv.set_hash_merge(hash_merge);
+                parsed = Some(inv);
+            }),
+        };
+        match done {
+            Err(e) if as_ansible => {
                 warn(&format!("Failed to parse inventory: {e}"));
                 warn(&unparsed_inventory(source));
-                Ok(None)
             }
+            other => other?,
         }
-    };
-    let mut parsed = Vec::new();
-    for source in &sources {
-        parsed.extend(open(source)?);
     }
-    let mut parsed = parsed.into_iter();
-    let mut inv = match parsed.next() {
+    let mut inv = match parsed {
         Some(inv) => inv,
-        None => open_inventory(None, decrypt, &cfg, warn)?,
+        None => open_inventory(None, src, warn)?,
     };
-    inv.set_hash_merge(cfg.hash_merge.as_ref().is_some_and(|s| s.value));
-    for more in parsed {
-        inv.absorb(more).map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
     let playbook_dir = args
         .playbook
         .as_ref()
@@ -941,7 +1013,6 @@ fn inventory(args: InventoryArgs) -> Result<Outcome> {
         inv.add_vars_dir_with(dir, decrypt)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    let extra = parse_extra_vars(&args.extra_vars)?;
     let view = crate::inventory_view::View {
         inv: &inv,
         export: args.export,

@@ -40,6 +40,28 @@ fn programs() -> (PathBuf, PathBuf, tempfile::TempDir) {
     (ansible, rprov, shim)
 }
 
+/// One command line's exit status, stdout and stderr under each program,
+/// and all of it as a message for a failed assertion.
+struct Both {
+    ansible: (i32, String, String),
+    rprov: (i32, String, String),
+    what: String,
+}
+
+fn both(ansible: &Path, rprov: &Path, args: &[&str]) -> Both {
+    let (a_code, a_out, a_err) = run(ansible, args);
+    let (r_code, r_out, r_err) = run(rprov, args);
+    let what = format!(
+        "ansible-inventory {}\n--- ansible-core ({a_code}):\n{a_out}{a_err}\n--- rprov ({r_code}):\n{r_out}{r_err}",
+        args.join(" ")
+    );
+    Both {
+        ansible: (a_code, a_out, a_err),
+        rprov: (r_code, r_out, r_err),
+        what,
+    }
+}
+
 #[test]
 fn list_host_and_graph_are_ansible_inventorys() {
     let (ansible, rprov, _shim) = programs();
@@ -86,12 +108,11 @@ fn list_host_and_graph_are_ansible_inventorys() {
     ]);
     let mut listed = 0;
     for args in &cases {
-        let (a_code, a_out, a_err) = run(&ansible, args);
-        let (r_code, r_out, r_err) = run(&rprov, args);
-        let what = format!(
-            "ansible-inventory {}\n--- ansible-core ({a_code}):\n{a_out}{a_err}\n--- rprov ({r_code}):\n{r_out}{r_err}",
-            args.join(" ")
-        );
+        let Both {
+            ansible: (a_code, a_out, _),
+            rprov: (r_code, r_out, _),
+            what,
+        } = both(&ansible, &rprov, args);
         // `--host` of a host another source has is an error in both.
         assert_eq!(r_code, a_code, "{what}");
         listed += usize::from(a_code == 0);
@@ -184,4 +205,91 @@ fn output_writes_the_file() {
         texts.push(std::fs::read_to_string(&file).expect("the output file"));
     }
     assert_eq!(texts[1], texts[0]);
+}
+
+/// The `constructed` plugin after INI and YAML sources, as ansible-core
+/// runs it: `compose`, `groups`, `keyed_groups` (prefix, separator,
+/// `default_value`, `trailing_separator`, `parent_group`, a list or a
+/// mapping as the key), names made valid, an undefined variable skipped,
+/// `use_vars_plugins`, `leading_separator`, `use_extra_vars` with `-e`,
+/// `--limit` by a constructed group; and with `strict: true` the source
+/// failing (a warning, the other sources listed).
+#[test]
+fn constructed_sources_are_ansible_inventorys() {
+    let (ansible, rprov, _shim) = programs();
+    let mut cases: Vec<Vec<&str>> = Vec::new();
+    for first in ["hosts.ini", "hosts.yml"] {
+        for config in ["constructed.yml", "constructed-vars.yml"] {
+            for action in [
+                &["--list"][..],
+                &["--list", "--export"],
+                &["--graph"],
+                &["--graph", "--vars"],
+                &["--host", "web1"],
+                &["--host", "app2"],
+            ] {
+                let mut args = vec!["-i", first, "-i", config];
+                args.extend_from_slice(action);
+                cases.push(args);
+            }
+        }
+    }
+    cases.extend([
+        vec![
+            "-i",
+            "hosts.ini",
+            "-i",
+            "constructed.yml",
+            "--list",
+            "--limit",
+            "web_servers_eu:kind_other",
+        ],
+        vec!["-i", "hosts.ini", "-i", "constructed-strict.yml", "--graph"],
+        vec!["-i", "constructed.yml", "-i", "hosts.ini", "--graph"],
+        // Sources of two formats: `all`'s children and `ungrouped` in
+        // the order ansible-core's one reconciling after the last gives.
+        vec!["-i", "hosts.ini", "-i", "hosts.yml", "--list"],
+        vec!["-i", "hosts.yml", "-i", "hosts.ini", "--list"],
+        vec![
+            "-i",
+            "hosts.yml",
+            "-i",
+            "constructed-extra.yml",
+            "-e",
+            "zone=eu",
+            "--list",
+        ],
+        vec![
+            "-i",
+            "hosts.yml",
+            "-i",
+            "constructed-extra.yml",
+            "-e",
+            "zone=eu",
+            "--graph",
+        ],
+    ]);
+    let mut listed = 0;
+    for args in &cases {
+        let Both {
+            ansible: (a_code, a_out, a_err),
+            rprov: (r_code, r_out, r_err),
+            what,
+        } = both(&ansible, &rprov, args);
+        assert_eq!(r_code, a_code, "{what}");
+        listed += usize::from(a_code == 0 && !a_out.is_empty());
+        assert_eq!(r_out, a_out, "{what}");
+        // A source that fails is said to, by both.
+        if args.contains(&"constructed-strict.yml") {
+            for err in [&a_err, &r_err] {
+                assert!(err.contains("no_such_var"), "{what}");
+                assert!(err.contains("Unable to parse"), "{what}");
+            }
+        }
+    }
+    assert!(
+        listed >= 25,
+        "only {listed} of {} cases printed",
+        cases.len()
+    );
 }

@@ -1173,3 +1173,88 @@ fn a_notification_that_reaches_no_handler_at_run_time() {
         run.dump()
     );
 }
+
+/// A `constructed` source after an INI one, for `rprov apply`: its groups
+/// select a play's hosts and `--limit`'s, its `compose` variables reach
+/// the tasks, and a bad configuration stops the run naming the file, the
+/// line and what is wrong.
+#[test]
+fn constructed_groups_and_variables_reach_plays_and_limit() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("hosts.ini"),
+        "[web]\nw1 role=front ansible_connection=local\nw2 role=back ansible_connection=local\nw3 role=front ansible_connection=local\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("constructed.yml"),
+        "plugin: constructed\ncompose:\n  label: role ~ '-' ~ inventory_hostname\ngroups:\n  front-ends: role == 'front'\nkeyed_groups:\n  - key: role\n    prefix: role\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("site.yml"),
+        format!(
+            "- hosts: front_ends\n  gather_facts: false\n  tasks:\n    - shell: echo {{{{ label }}}} {{{{ group_names | join(',') }}}} >> {}\n",
+            w.join("seen").display()
+        ),
+    )
+    .expect("write");
+    let seen = |limit: Option<&str>| {
+        let mut args = vec![
+            "apply",
+            "-i",
+            "hosts.ini",
+            "-i",
+            "constructed.yml",
+            "--forks",
+            "1",
+            "site.yml",
+        ];
+        if let Some(l) = limit {
+            args.extend(["--limit", l]);
+        }
+        common::rprov(w, args).expect_code(0);
+        let text = std::fs::read_to_string(w.join("seen")).unwrap_or_default();
+        let _ = std::fs::remove_file(w.join("seen"));
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(
+        seen(None),
+        [
+            "front-w1 front_ends,role_front,web",
+            "front-w3 front_ends,role_front,web"
+        ]
+    );
+    assert_eq!(
+        seen(Some("role_front:!w3")),
+        ["front-w1 front_ends,role_front,web"]
+    );
+    std::fs::write(
+        w.join("constructed.yml"),
+        "plugin: constructed\nkeyed_groups:\n  - key: role\n    perfix: role\n",
+    )
+    .expect("write");
+    let run = common::rprov(
+        w,
+        [
+            "apply",
+            "-i",
+            "hosts.ini",
+            "-i",
+            "constructed.yml",
+            "site.yml",
+        ],
+    );
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("constructed.yml:4")
+            && run
+                .stderr
+                .contains("unknown option 'perfix' of a keyed group"),
+        "{}",
+        run.dump()
+    );
+}

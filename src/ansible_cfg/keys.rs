@@ -275,6 +275,15 @@ pub const DEPRECATION_WARNINGS: Key = key(
     Kind::Bool,
 );
 
+/// `use_extra_vars` of inventory plugins that construct (`constructed`)
+/// when their file does not set it: `-e` joins their variables.
+pub const INVENTORY_USE_EXTRA_VARS: Key = key(
+    "use_extra_vars",
+    &[("inventory_plugins", "use_extra_vars")],
+    &["ANSIBLE_INVENTORY_USE_EXTRA_VARS"],
+    Kind::Bool,
+);
+
 /// Every implemented setting, in the order `rprov config` lists them.
 pub const ALL: &[&Key] = &[
     &INVENTORY,
@@ -309,6 +318,7 @@ pub const ALL: &[&Key] = &[
     &CACHE_PLUGIN_CONNECTION,
     &CACHE_PLUGIN_PREFIX,
     &CACHE_PLUGIN_TIMEOUT,
+    &INVENTORY_USE_EXTRA_VARS,
 ];
 
 /// Sections that only tune Ansible itself (colours, galaxy, other connection

@@ -116,6 +116,9 @@ pub struct AnsibleConfig {
     /// `fact_caching`, `fact_caching_connection`, `fact_caching_prefix` and
     /// `fact_caching_timeout`: the fact cache (see [`crate::fact_cache`]).
     pub fact_cache: crate::fact_cache::Settings,
+    /// `[inventory_plugins] use_extra_vars`: `-e` in `constructed` sources
+    /// that do not say.
+    pub inventory_use_extra_vars: Option<Setting<bool>>,
     /// `(name, value as shown, origin)` of every setting that is set, for `rprov config`.
     pub shown: Vec<(&'static str, String, Origin)>,
     /// Keys rprov ignores although they would change behaviour, values that
@@ -212,6 +215,7 @@ impl AnsibleConfig {
         let cache_connection = r.path(&keys::CACHE_PLUGIN_CONNECTION)?;
         let cache_prefix = r.string(&keys::CACHE_PLUGIN_PREFIX)?;
         let cache_timeout = r.int(&keys::CACHE_PLUGIN_TIMEOUT)?;
+        let inventory_use_extra_vars = r.boolean(&keys::INVENTORY_USE_EXTRA_VARS)?;
 
         cfg.remote_port = range(remote_port, "remote_port", 1, u16::MAX.into())?;
         cfg.forks = range(forks, "forks", 1, 10_000)?;
@@ -245,6 +249,7 @@ impl AnsibleConfig {
         cfg.log_path = log_path;
         cfg.log_verbosity = log_verbosity;
         cfg.deprecation_warnings = deprecation_warnings;
+        cfg.inventory_use_extra_vars = inventory_use_extra_vars;
         cfg.group_chars = match group_chars {
             None => None,
             Some(s) => match rprov_inventory::InvalidGroupChars::parse(&s.value) {

@@ -82,6 +82,10 @@ pub enum InventoryError {
         /// Why.
         message: String,
     },
+    /// An error found while reading a vars file, said once its group or
+    /// host came to be (the text names the file and line).
+    #[error("{0}")]
+    Deferred(String),
     /// A connection variable of a host has a value we cannot use.
     #[error("host {host}: invalid {var}: {message}")]
     ConnectionVar {

@@ -272,6 +272,14 @@ mod tests {
             out.push_str(rest);
             Ok(Value::String(out))
         }
+
+        fn evaluate(&self, expr: &str, vars: &Value) -> Result<Value, String> {
+            self.render(&format!("{{{{ {expr} }}}}"), vars)
+        }
+
+        fn py_str(&self, value: &Value) -> String {
+            value.to_string()
+        }
     }
 
     fn load(text: &str, path: &str) -> Result<Inventory, InventoryError> {

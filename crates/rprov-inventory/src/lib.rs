@@ -30,8 +30,10 @@
 //! (not in `all` either), reached with `ansible_connection=local`, with the
 //! variables of `all` and its own `host_vars/` file.
 //!
-//! Of the inventory plugins, `generator` is read (a YAML file with `plugin:
-//! generator`); another `plugin:` is refused by name.
+//! Of the inventory plugins, `generator` and `constructed` are read (a YAML
+//! file with `plugin: generator` or `plugin: constructed`); another
+//! `plugin:` is refused by name. A `constructed` source works on the hosts
+//! of the sources before it, so it is read with [`Inventory::add_source`].
 //!
 //! Not done yet: inventory directories and scripts, other plugins, and
 //! `hash_behaviour=merge`.
@@ -39,6 +41,7 @@
 #![deny(missing_docs)]
 
 mod connection;
+mod constructed;
 mod data;
 mod error;
 mod generator;
@@ -105,7 +108,8 @@ impl InvalidGroupChars {
     }
 }
 
-/// Renders the templates of inventory plugins that have them (`generator`).
+/// Renders the templates of inventory plugins that have them (`generator`,
+/// `constructed`).
 ///
 /// This crate has no template engine: the caller gives one.
 pub trait Render {
@@ -113,6 +117,15 @@ pub trait Render {
     /// keeps its value's type, as Ansible's templating does. The error is a
     /// message for the user.
     fn render(&self, template: &str, vars: &Value) -> Result<Value, String>;
+
+    /// A bare Jinja expression (`var1 + var2`, no braces) evaluated with
+    /// `vars`, keeping its value's type, as a `when:` is: `constructed`'s
+    /// `compose`, `groups` and `keyed_groups` are such expressions.
+    fn evaluate(&self, expr: &str, vars: &Value) -> Result<Value, String>;
+
+    /// Python's `str()` of a value that is not a string (`None`, `True`,
+    /// `['a', 1]`): `constructed` names groups after values that way.
+    fn py_str(&self, value: &Value) -> String;
 }
 
 /// How to load an inventory file.
@@ -126,6 +139,13 @@ pub struct LoadOptions<'a> {
     pub vault: Option<&'a dyn VaultDecrypt>,
     /// What happens to group names that are no valid variable names.
     pub group_chars: InvalidGroupChars,
+    /// The run's `-e` variables, which a `constructed` source with
+    /// `use_extra_vars` gives its `compose` and `keyed_groups`.
+    pub extra_vars: Option<&'a Vars>,
+    /// ansible.cfg's `[inventory_plugins] use_extra_vars`
+    /// (`ANSIBLE_INVENTORY_USE_EXTRA_VARS`): `use_extra_vars` of a
+    /// `constructed` source that does not say.
+    pub use_extra_vars: bool,
 }
 
 /// A loaded inventory with its vars directories.
@@ -143,6 +163,15 @@ pub struct Inventory {
     /// at several levels (groups, `group_vars/`, the host, inventory
     /// sources) is their deep merge, not the highest level's mapping.
     hash_merge: bool,
+}
+
+/// The directory whose `group_vars/` and `host_vars/` go with the source
+/// `path`: the one it is in.
+fn vars_dir_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// Which parser an inventory file needs.
@@ -234,6 +263,9 @@ impl Inventory {
                 data.add_host(&host, Some(data::UNGROUPED), port);
             }
         }
+        for entry in data.hosts.values_mut() {
+            entry.source = Some(PathBuf::from(source));
+        }
         data.reconcile();
         Inventory {
             path: PathBuf::from(source),
@@ -258,9 +290,13 @@ impl Inventory {
         let mut data = InventoryData::new();
         data.group_chars = opts.group_chars;
         if is_yaml(path, text) {
-            yaml::parse(text, path, &mut data, opts.render)?;
+            yaml::parse(text, path, &mut data, &opts)?;
         } else {
             ini::parse(text, path, &mut data)?;
+        }
+        let source = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        for entry in data.hosts.values_mut() {
+            entry.source = Some(source.clone());
         }
         data.reconcile();
         let mut inv = Inventory {
@@ -270,13 +306,7 @@ impl Inventory {
             implicit: std::sync::OnceLock::new(),
             hash_merge: false,
         };
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let dir = if dir.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            dir
-        };
-        inv.add_vars_dir_with(&dir, opts.vault)?;
+        inv.add_vars_dir_with(&vars_dir_of(path), opts.vault)?;
         Ok(inv)
     }
 
@@ -293,12 +323,34 @@ impl Inventory {
     pub fn absorb(&mut self, other: Inventory) -> Result<(), InventoryError> {
         let merge = self.hash_merge;
         let at = other.path.clone();
+        // Hosts first, in the order the source has them (`groups['all']`).
+        for (name, host) in &other.data.hosts {
+            if !self.data.hosts.contains_key(name) {
+                self.data.add_host(name, None, None);
+                if let Some(h) = self.data.hosts.get_mut(name) {
+                    h.source = host.source.clone();
+                }
+            }
+        }
         for (name, group) in other.data.groups {
             self.data.add_group(&name);
             for h in &group.hosts {
+                // Put there by reconciling on both sides, or on the one
+                // side that has it.
+                let implicit = name == data::UNGROUPED
+                    && other.data.implicit_ungrouped.contains(h)
+                    && (!self.data.hosts_in(&name).any(|x| x == h)
+                        || self.data.implicit_ungrouped.contains(h));
                 self.data.add_host(h, Some(&name), None);
+                if implicit {
+                    self.data.implicit_ungrouped.insert(h.clone());
+                }
             }
             for c in &group.children {
+                let implicit = name == ALL
+                    && other.data.implicit_children.contains(c)
+                    && (!self.data.children_of(&name).any(|x| x == c)
+                        || self.data.implicit_children.contains(c));
                 self.data
                     .add_child(&name, c)
                     .map_err(|message| InventoryError::Parse {
@@ -310,6 +362,9 @@ impl Inventory {
                         message,
                         hint: String::new(),
                     })?;
+                if implicit {
+                    self.data.implicit_children.insert(c.clone());
+                }
             }
             if let Some(g) = self.data.groups.get_mut(&name) {
                 if group.priority != 1 {
@@ -319,13 +374,73 @@ impl Inventory {
             }
         }
         for (name, host) in other.data.hosts {
-            self.data.add_host(&name, None, None);
             if let Some(h) = self.data.hosts.get_mut(&name) {
                 combine(&mut h.vars, &host.vars, merge);
             }
         }
         self.data.reconcile();
+        for w in other.data.warnings {
+            if !self.data.warnings.contains(&w) {
+                self.data.warnings.push(w);
+            }
+        }
         self.vars_dirs.extend(other.vars_dirs);
+        self.adopt_all()
+    }
+
+    /// Reads the inventory source `path` into this inventory, after the
+    /// sources already read: a `constructed` configuration works on the
+    /// hosts and variables these made (see the `constructed` module), any
+    /// other source is read on its own and [absorbed](Inventory::absorb).
+    ///
+    /// A `constructed` source that fails part way keeps what it did for the
+    /// hosts before the failing one, as ansible-core's does.
+    pub fn add_source(&mut self, path: &Path, opts: LoadOptions<'_>) -> Result<(), InventoryError> {
+        let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        // Only a YAML file naming the plugin can be one: others are not
+        // parsed twice.
+        if is_yaml(path, &text) && text.contains("constructed") {
+            if let Some(Value::Object(top)) = yaml::parse_value(&text, path)? {
+                if constructed::is_config(&top) {
+                    let cx = constructed::Context {
+                        render: opts.render,
+                        extra_vars: opts.extra_vars,
+                        use_extra_vars: opts.use_extra_vars,
+                        vars_dirs: &self.vars_dirs,
+                        hash_merge: self.hash_merge,
+                    };
+                    let done = constructed::apply(&top, &text, path, &mut self.data, &cx);
+                    self.data.reconcile();
+                    done?;
+                    let dir = vars_dir_of(path);
+                    self.add_vars_dir_with(&dir, opts.vault)?;
+                    return self.adopt_all();
+                }
+            }
+        }
+        let mut other = Self::parse_at(&text, path, opts)?;
+        other.hash_merge = self.hash_merge;
+        self.absorb(other)
+    }
+
+    /// Gives every vars dir the groups and hosts the inventory now has: a
+    /// `group_vars/` file of one source applies to a group another source
+    /// (or `constructed`) made, as ansible-core reads them once every
+    /// source is in.
+    fn adopt_all(&mut self) -> Result<(), InventoryError> {
+        let groups: Vec<String> = self.data.groups.keys().cloned().collect();
+        let hosts: Vec<String> = self.data.hosts.keys().cloned().collect();
+        for vd in &mut self.vars_dirs {
+            for g in &groups {
+                vd.adopt_group(g).map_err(InventoryError::Deferred)?;
+            }
+            for h in &hosts {
+                vd.adopt_host(h).map_err(InventoryError::Deferred)?;
+            }
+        }
         Ok(())
     }
 
@@ -645,6 +760,16 @@ impl Inventory {
             }
         }
         out
+    }
+
+    /// How ansible-inventory's `--list` JSON writes `value`, the variable
+    /// `name` of `host`, if a `constructed` source composed it and it still
+    /// has that value: text the expression made rather than passed on
+    /// from a file as `{"__ansible_unsafe": text}`, as ansible-core 2.19
+    /// marks text it does not trust. `None` means as it is.
+    pub fn legacy_json_var(&self, host: &str, name: &str, value: &Value) -> Option<&Value> {
+        let (plain, shown) = self.data.hosts.get(host)?.composed.get(name)?;
+        (plain == value).then_some(shown)
     }
 
     /// `ansible-inventory --list` compatible JSON (keys sorted, as it prints them).

@@ -117,8 +117,9 @@ pub(crate) fn parse(
     text: &str,
     path: &Path,
     data: &mut InventoryData,
-    render: Option<&dyn crate::Render>,
+    opts: &crate::LoadOptions<'_>,
 ) -> Result<(), InventoryError> {
+    let render = opts.render;
     let Some(doc) = parse_value(text, path)? else {
         return Ok(());
     };
@@ -137,12 +138,23 @@ pub(crate) fn parse(
         if crate::generator::NAMES.contains(&name) {
             return crate::generator::parse(&top, text, path, data, render);
         }
+        if crate::constructed::is_config(&top) {
+            // The first source: there is nothing before it to construct from.
+            let cx = crate::constructed::Context {
+                render,
+                extra_vars: opts.extra_vars,
+                use_extra_vars: opts.use_extra_vars,
+                vars_dirs: &[],
+                hash_merge: false,
+            };
+            return crate::constructed::apply(&top, text, path, data, &cx);
+        }
         return Err(InventoryError::parse(
             path,
             find_line(text, "plugin"),
             format!("inventory plugin {plugin} is not supported by rprov"),
-            "rprov reads INI and YAML inventories, host lists and the `generator` plugin; \
-             write the hosts out as a YAML inventory (`all: {hosts: ...}`)",
+            "rprov reads INI and YAML inventories, host lists and the `generator` and \
+             `constructed` plugins; write the hosts out as a YAML inventory (`all: {hosts: ...}`)",
         ));
     }
     let p = YamlInv { text, path };
