@@ -1,0 +1,221 @@
+//! ansible-core 2.19's trust rule for expressions, as far as rprov can keep
+//! it without tagging every string with where it came from.
+//!
+//! ansible-core evaluates a string as an expression (a conditional, a
+//! `debug` `var`) only when it is *trusted*: written in a playbook, a role,
+//! a vars file or the inventory. Text made by rendering a template, module
+//! results, facts, lookups and `!unsafe` values are not, and evaluating one
+//! fails with "Encountered untrusted template or expression." (its
+//! `TemplateTrustCheckFailedError`), so a registered `stdout` can never run
+//! a lookup by being used as a condition.
+//!
+//! rprov's strings carry no such tag, so the rule is kept where it decides
+//! something: a conditional that is entirely a template (`"{{ x }}"`) and
+//! renders to text. ansible-core evaluates that text in turn (the
+//! "indirection of trusted expressions" it allows); the text is trusted only
+//! when the template did nothing but fetch a variable (`{{ name }}`,
+//! `{{ name.key }}`, `{{ name['key'][0] }}`), whose value keeps its trust,
+//! and the variable itself is trusted, which the caller decides from where
+//! it was set (see [`Conditional::Indirect`]). Anything a template computed
+//! (a literal, a concatenation, a filter) is new text, never trusted.
+
+use crate::{single_expression, TemplateError, TemplateErrorKind, Templater};
+
+/// ansible-core's words for an expression it does not trust
+/// (`TemplateTrustCheckFailedError`'s message).
+pub const UNTRUSTED: &str = "Encountered untrusted template or expression.";
+
+/// The error evaluating untrusted text gives, with ansible-core's message.
+pub fn untrusted_error() -> TemplateError {
+    TemplateError::new(TemplateErrorKind::Untrusted, UNTRUSTED)
+}
+
+/// What a conditional comes to before its truth is taken, as ansible-core's
+/// `_normalize_and_evaluate_conditional` makes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Conditional {
+    /// The value of the expression (or of the template, when the
+    /// conditional was entirely one and rendered to something else than
+    /// text).
+    Value(serde_json::Value),
+    /// The conditional was entirely a template and rendered to this text,
+    /// which is an expression to evaluate in its turn if it is trusted.
+    /// `via` is the variable the text was fetched from when the template did
+    /// nothing else: the text is trusted exactly when that variable's value
+    /// is. `None`: the template made the text, which is never trusted.
+    Indirect {
+        /// The rendered text.
+        text: String,
+        /// The variable (its first name) the text is the value of.
+        via: Option<String>,
+    },
+}
+
+/// Whether `s` looks like nothing but a template: it starts with `{{`, `{%`
+/// or `{#` and ends with `}}`, `%}` or `#}` (ansible-core's
+/// `is_possibly_all_template`, which also takes a `#jinja2:` first line).
+pub fn is_all_template(s: &str) -> bool {
+    s.starts_with("#jinja2:")
+        || (["{{", "{%", "{#"].iter().any(|m| s.starts_with(m))
+            && ["}}", "%}", "#}"].iter().any(|m| s.ends_with(m)))
+}
+
+/// The first name of `expr` when it is nothing but a variable reference:
+/// names joined by dots and subscripts that are whole numbers or quoted
+/// strings (`a`, `a.b`, `a['b'][0]`), as ansible-core's
+/// `resolve_variable_expression` accepts. `None` for anything else
+/// (a literal, an operator, a filter, a call).
+pub fn variable_reference(expr: &str) -> Option<&str> {
+    let s = expr.trim();
+    let name_len = |t: &str| {
+        let mut chars = t.char_indices();
+        match chars.next() {
+            Some((_, c)) if c == '_' || c.is_ascii_alphabetic() => {}
+            _ => return 0,
+        }
+        chars
+            .find(|(_, c)| !(*c == '_' || c.is_ascii_alphanumeric()))
+            .map_or(t.len(), |(i, _)| i)
+    };
+    let root_len = name_len(s);
+    if root_len == 0 {
+        return None;
+    }
+    let root = &s[..root_len];
+    if matches!(
+        root,
+        "true" | "false" | "True" | "False" | "none" | "None" | "not"
+    ) {
+        return None;
+    }
+    let mut rest = &s[root_len..];
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            let n = name_len(after);
+            if n == 0 {
+                return None;
+            }
+            rest = &after[n..];
+        } else if let Some(after) = rest.strip_prefix('[') {
+            let close = after.find(']')?;
+            let key = after[..close].trim();
+            let quoted = [('\'', '\''), ('"', '"')].iter().any(|(a, b)| {
+                key.len() >= 2
+                    && key.starts_with(*a)
+                    && key.ends_with(*b)
+                    && !key[1..key.len() - 1].contains(*a)
+            });
+            if !quoted && (key.is_empty() || !key.bytes().all(|b| b.is_ascii_digit())) {
+                return None;
+            }
+            rest = &after[close + 1..];
+        } else {
+            return None;
+        }
+    }
+    Some(root)
+}
+
+impl Templater {
+    /// A conditional (`when`, `that`, `until`, …) as ansible-core 2.19
+    /// normalizes it: an expression is evaluated; a conditional that is
+    /// entirely a template is rendered, and text it renders to is returned
+    /// as [`Conditional::Indirect`] for the caller to check and evaluate.
+    /// `ctx` must hold the names the template or expression uses.
+    pub fn conditional(
+        &self,
+        expr: &str,
+        ctx: &serde_json::Value,
+    ) -> Result<Conditional, TemplateError> {
+        let trimmed = expr.trim();
+        if !is_all_template(trimmed) {
+            return self.eval_expr(trimmed, ctx).map(Conditional::Value);
+        }
+        match self.render_str(trimmed, ctx)? {
+            serde_json::Value::String(text) => Ok(Conditional::Indirect {
+                text,
+                via: single_expression(trimmed)
+                    .and_then(variable_reference)
+                    .map(str::to_string),
+            }),
+            other => Ok(Conditional::Value(other)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn variable_references_are_names_dots_and_constant_subscripts() {
+        for (expr, root) in [
+            ("a", "a"),
+            (" a.b ", "a"),
+            ("a['b'][0]", "a"),
+            ("a[\"b\"].c", "a"),
+            ("_x1", "_x1"),
+        ] {
+            assert_eq!(variable_reference(expr), Some(root), "{expr}");
+        }
+        for expr in [
+            "'1 == 1'",
+            "a ~ b",
+            "a | string",
+            "a[b]",
+            "a.1",
+            "lookup('env', 'X')",
+            "true",
+            "a[]",
+            "1",
+            "a['b]",
+        ] {
+            assert_eq!(variable_reference(expr), None, "{expr}");
+        }
+    }
+
+    #[test]
+    fn all_templates_start_and_end_with_delimiters() {
+        assert!(is_all_template("{{ x }}"));
+        assert!(is_all_template("{% if x %}True{% endif %}"));
+        assert!(is_all_template("{{ a }} == {{ b }}"));
+        assert!(!is_all_template("{{ a }} == 1"));
+        assert!(!is_all_template("x == 1"));
+    }
+
+    #[test]
+    fn conditionals_render_templates_and_say_where_text_came_from() {
+        let t = Templater::new();
+        let ctx = json!({"s": "1 == 2", "b": true, "d": {"k": "x"}});
+        assert_eq!(
+            t.conditional("s == '1 == 2'", &ctx).unwrap(),
+            Conditional::Value(json!(true))
+        );
+        assert_eq!(
+            t.conditional(" {{ b }} ", &ctx).unwrap(),
+            Conditional::Value(json!(true))
+        );
+        assert_eq!(
+            t.conditional("{{ s }}", &ctx).unwrap(),
+            Conditional::Indirect {
+                text: "1 == 2".into(),
+                via: Some("s".into())
+            }
+        );
+        assert_eq!(
+            t.conditional("{{ d['k'] }}", &ctx).unwrap(),
+            Conditional::Indirect {
+                text: "x".into(),
+                via: Some("d".into())
+            }
+        );
+        assert_eq!(
+            t.conditional("{{ '1 == 1' }}", &ctx).unwrap(),
+            Conditional::Indirect {
+                text: "1 == 1".into(),
+                via: None
+            }
+        );
+    }
+}
