@@ -116,7 +116,109 @@ pub fn variable_reference(expr: &str) -> Option<&str> {
     Some(root)
 }
 
+/// The string constants of expression `expr` that hold template syntax
+/// (`"{{ x }}" == "a"`), as `(start, end, text)`: the byte range of the
+/// literal, quotes included, and its text unescaped. ansible-core 2.19 still
+/// renders such constants in a conditional (with a warning that 2.23 will
+/// stop), so `"{{'hi'}}" == "hi"` holds.
+fn embedded_constants(expr: &str) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    let mut chars = expr.char_indices();
+    while let Some((start, c)) = chars.next() {
+        if c != '\'' && c != '"' {
+            continue;
+        }
+        let mut text = String::new();
+        let mut end = None;
+        while let Some((i, d)) = chars.next() {
+            match d {
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => text.push('\n'),
+                    Some((_, 't')) => text.push('\t'),
+                    Some((_, 'r')) => text.push('\r'),
+                    Some((_, e)) if e == '\\' || e == '\'' || e == '"' => text.push(e),
+                    Some((_, e)) => {
+                        text.push('\\');
+                        text.push(e);
+                    }
+                    None => break,
+                },
+                q if q == c => {
+                    end = Some(i + q.len_utf8());
+                    break;
+                }
+                other => text.push(other),
+            }
+        }
+        match end {
+            Some(end) if crate::is_template(&text) => out.push((start, end, text)),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    out
+}
+
+/// The texts of the string constants of `expr` that a conditional renders
+/// as templates (see [`Templater::eval_conditional_expression`]), so the
+/// caller can give their variables to the context.
+pub fn embedded_templates(expr: &str) -> Vec<String> {
+    embedded_constants(expr)
+        .into_iter()
+        .map(|(_, _, text)| text)
+        .collect()
+}
+
+/// `v` as a Jinja literal: text quoted and escaped, other values in the
+/// JSON spelling minijinja reads (`none` for null).
+fn jinja_literal(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => {
+            let mut out = String::with_capacity(s.len() + 2);
+            out.push('"');
+            for c in s.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '"' => out.push_str("\\\""),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    other => out.push(other),
+                }
+            }
+            out.push('"');
+            out
+        }
+        serde_json::Value::Null => "none".to_string(),
+        other => other.to_string(),
+    }
+}
+
 impl Templater {
+    /// Evaluates a conditional's expression as ansible-core 2.19 does: its
+    /// string constants that hold template syntax are rendered first
+    /// (`"{{'hi'}}" == "hi"` holds). `ctx` must hold their variables too
+    /// (see [`embedded_templates`]).
+    pub fn eval_conditional_expression(
+        &self,
+        expr: &str,
+        ctx: &serde_json::Value,
+    ) -> Result<serde_json::Value, TemplateError> {
+        let constants = embedded_constants(expr);
+        if constants.is_empty() {
+            return self.eval_expr(expr, ctx);
+        }
+        let mut rewritten = String::with_capacity(expr.len());
+        let mut at = 0;
+        for (start, end, text) in constants {
+            rewritten.push_str(&expr[at..start]);
+            rewritten.push_str(&jinja_literal(&self.render_str(&text, ctx)?));
+            at = end;
+        }
+        rewritten.push_str(&expr[at..]);
+        self.eval_expr(&rewritten, ctx)
+    }
+
     /// A conditional (`when`, `that`, `until`, …) as ansible-core 2.19
     /// normalizes it: an expression is evaluated; a conditional that is
     /// entirely a template is rendered, and text it renders to is returned
@@ -129,7 +231,9 @@ impl Templater {
     ) -> Result<Conditional, TemplateError> {
         let trimmed = expr.trim();
         if !is_all_template(trimmed) {
-            return self.eval_expr(trimmed, ctx).map(Conditional::Value);
+            return self
+                .eval_conditional_expression(trimmed, ctx)
+                .map(Conditional::Value);
         }
         match self.render_str(trimmed, ctx)? {
             serde_json::Value::String(text) => Ok(Conditional::Indirect {
@@ -172,6 +276,28 @@ mod tests {
             "a['b]",
         ] {
             assert_eq!(variable_reference(expr), None, "{expr}");
+        }
+    }
+
+    #[test]
+    fn string_constants_holding_templates_are_rendered_in_conditionals() {
+        let t = Templater::new();
+        let ctx = json!({"x": "a\"b"});
+        assert_eq!(
+            embedded_templates(r#""{{'hi'}}" == 'x' and '{{ x }}' != "\"{{ y }}""#),
+            vec!["{{'hi'}}".to_string(), "{{ x }}".into(), "\"{{ y }}".into()]
+        );
+        for (expr, want) in [
+            (r#""{{'hi'}}" == "hi""#, true),
+            (r#"'{{ x }}' == x"#, true),
+            (r#"'{{ 1 == 1 }}'"#, true),
+            (r#"'plain' == "plain""#, true),
+        ] {
+            assert_eq!(
+                t.eval_conditional_expression(expr, &ctx).unwrap(),
+                json!(want),
+                "{expr}"
+            );
         }
     }
 

@@ -1006,7 +1006,7 @@ impl HostRunner {
         let ctx = if rprov_template::is_all_template(trimmed) {
             r.context_for(&[&Json::String(trimmed.to_string())], &[])?
         } else {
-            r.context_for(&[], &[expr])?
+            expression_context(r, expr)?
         };
         match t.conditional(expr, &ctx)? {
             rprov_template::Conditional::Value(v) => Ok(rprov_template::is_true(&v)),
@@ -1022,8 +1022,9 @@ impl HostRunner {
                 if !via.is_some_and(|name| r.trusts(&name)) {
                     return Err(rprov_template::trust::untrusted_error());
                 }
-                let ctx = r.context_for(&[], &[&text])?;
-                t.eval_condition(&text, &ctx)
+                let ctx = expression_context(r, &text)?;
+                t.eval_conditional_expression(&text, &ctx)
+                    .map(|v| rprov_template::is_true(&v))
             }
         }
     }
@@ -1190,4 +1191,16 @@ fn template_search_path(
     dirs.push(playbook_dir.to_path_buf());
     dirs.extend(source.parent().map(Path::to_path_buf));
     rprov_template::IncludePath::new(dirs)
+}
+
+/// The context for evaluating conditional expression `expr`: its variables
+/// and those of the templates in its string constants, which ansible-core
+/// 2.19 renders (see `Templater::eval_conditional_expression`).
+fn expression_context(r: &Resolver, expr: &str) -> Result<Json, TemplateError> {
+    let embedded: Vec<Json> = rprov_template::trust::embedded_templates(expr)
+        .into_iter()
+        .map(Json::String)
+        .collect();
+    let values: Vec<&Json> = embedded.iter().collect();
+    r.context_for(&values, &[expr])
 }
