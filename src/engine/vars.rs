@@ -467,13 +467,7 @@ impl<'a> Resolver<'a> {
             let is_final = self.final_layers.iter().any(|f| std::ptr::eq(*f, *layer));
             match layer.get(&name) {
                 Some(Json::String(s)) if !is_final && is_template(s) && !self.is_literal(s) => {
-                    let fetched = s
-                        .trim()
-                        .strip_prefix("{{")
-                        .and_then(|t| t.strip_suffix("}}"))
-                        .filter(|t| !t.contains("{{") && !t.contains("}}") && !t.contains("{%"))
-                        .and_then(rprov_template::trust::variable_reference);
-                    match fetched {
+                    match rprov_template::trust::fetched_variable(s) {
                         Some(next) if next != name => name = next.to_string(),
                         _ => return false,
                     }

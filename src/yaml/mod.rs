@@ -199,20 +199,7 @@ fn mark_unsafe(value: &mut Value) {
 
 /// `{{ "text" }}`, with the text escaped for a Jinja string literal.
 fn literal_template(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    out.push_str("{{ \"");
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push_str("\" }}");
-    out
+    format!("{{{{ {} }}}}", rprov_template::trust::string_literal(text))
 }
 
 struct ValueVisitor;

@@ -169,29 +169,40 @@ pub fn embedded_templates(expr: &str) -> Vec<String> {
         .collect()
 }
 
+/// `text` as a Jinja string literal, quoted and escaped.
+pub fn string_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// `v` as a Jinja literal: text quoted and escaped, other values in the
 /// JSON spelling minijinja reads (`none` for null).
 fn jinja_literal(v: &serde_json::Value) -> String {
     match v {
-        serde_json::Value::String(s) => {
-            let mut out = String::with_capacity(s.len() + 2);
-            out.push('"');
-            for c in s.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '"' => out.push_str("\\\""),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    other => out.push(other),
-                }
-            }
-            out.push('"');
-            out
-        }
+        serde_json::Value::String(s) => string_literal(s),
         serde_json::Value::Null => "none".to_string(),
         other => other.to_string(),
     }
+}
+
+/// The variable a template only fetches: its first name when `template`
+/// is exactly one `{{ reference }}` (see [`variable_reference`]). Such a
+/// template's value is the variable's own, trust and all, in ansible-core;
+/// any other template makes new text.
+pub fn fetched_variable(template: &str) -> Option<&str> {
+    single_expression(template.trim()).and_then(variable_reference)
 }
 
 impl Templater {
@@ -238,9 +249,7 @@ impl Templater {
         match self.render_str(trimmed, ctx)? {
             serde_json::Value::String(text) => Ok(Conditional::Indirect {
                 text,
-                via: single_expression(trimmed)
-                    .and_then(variable_reference)
-                    .map(str::to_string),
+                via: fetched_variable(trimmed).map(str::to_string),
             }),
             other => Ok(Conditional::Value(other)),
         }

@@ -49,10 +49,7 @@ fn templated_list(h: &HostRunner, r: &Resolver, that: &str) -> Option<Vec<(Strin
     let Json::Array(items) = rendered else {
         return None;
     };
-    let reference = trimmed
-        .strip_prefix("{{")
-        .and_then(|s| s.strip_suffix("}}"))
-        .and_then(rprov_template::trust::variable_reference);
+    let reference = rprov_template::trust::fetched_variable(trimmed);
     let written = reference
         .filter(|name| trimmed[2..trimmed.len() - 2].trim() == *name)
         .and_then(|name| r.written(name))

@@ -122,13 +122,7 @@ fn var_value(
     Some(match rendered {
         Ok(Json::String(text)) if text == rprov_template::OMIT => return None,
         Ok(Json::String(text)) => {
-            let via = rprov_template::trust::variable_reference(
-                written
-                    .trim()
-                    .strip_prefix("{{")
-                    .and_then(|s| s.strip_suffix("}}"))
-                    .unwrap_or(""),
-            );
+            let via = rprov_template::trust::fetched_variable(written);
             if via.is_some_and(|name| r.trusts(name)) {
                 let value = evaluate(&text);
                 (text, value)

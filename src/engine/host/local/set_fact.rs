@@ -26,13 +26,9 @@ struct Facts {
 /// value's tags); what a template computes is new, untrusted text.
 fn written_trust(raw: &Json, r: &Resolver) -> bool {
     match raw {
-        Json::String(s) if rprov_template::is_template(s) => s
-            .trim()
-            .strip_prefix("{{")
-            .and_then(|t| t.strip_suffix("}}"))
-            .filter(|t| !t.contains("{{") && !t.contains("}}") && !t.contains("{%"))
-            .and_then(rprov_template::trust::variable_reference)
-            .is_some_and(|root| r.trusts(root)),
+        Json::String(s) if rprov_template::is_template(s) => {
+            rprov_template::trust::fetched_variable(s).is_some_and(|root| r.trusts(root))
+        }
         _ => true,
     }
 }
