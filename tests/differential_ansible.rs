@@ -1571,6 +1571,8 @@ fn jsonfile_fact_cache_as_ansible() {
     assert_eq!(tree["three.smart.c"], "True|True\n");
     assert_eq!(tree["three.implicit.c"], "False|True\n");
     assert_eq!(tree["four.a"], "undef|undef\n");
+}
+
 /// ansible-core 2.19's trust rule for expressions: conditionals written in
 /// the playbook, and text fetched from a trusted variable
 /// (`when: "{{ cond }}"` evaluates the variable's expression), work; text a
