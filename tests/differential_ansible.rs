@@ -1572,3 +1572,41 @@ fn jsonfile_fact_cache_as_ansible() {
     assert_eq!(tree["three.implicit.c"], "False|True\n");
     assert_eq!(tree["four.a"], "undef|undef\n");
 }
+
+/// ansible-core 2.19's trust rule for expressions: conditionals written in
+/// the playbook, and text fetched from a trusted variable
+/// (`when: "{{ cond }}"` evaluates the variable's expression), work; text a
+/// template made, a registered result, a computed `set_fact` and `!unsafe`
+/// values are refused as "untrusted template or expression" by both tools.
+#[test]
+fn untrusted_expressions_are_refused_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "trust",
+        prepare: empty_root,
+        min_changed: 7,
+    });
+    for rel in [
+        "plain",
+        "boolean",
+        "indirect-true",
+        "fetched",
+        "list",
+        "set-fact",
+    ] {
+        assert!(out.tree.contains_key(Path::new(rel)), "{rel} missing");
+    }
+    assert!(!out.tree.contains_key(Path::new("indirect-false")));
+    let refused: serde_json::Value =
+        serde_json::from_str(&out.read("refused.json")).expect("refused.json");
+    for form in [
+        "literal",
+        "unsafe_when",
+        "unsafe_var",
+        "from_result",
+        "from_computed",
+        "unsafe_item",
+    ] {
+        assert_eq!(refused[form], serde_json::json!([true, true]), "{form}");
+    }
+    assert_eq!(refused["debug_fetched"], serde_json::json!(1));
+}

@@ -373,6 +373,12 @@ pub struct Resolver<'a> {
     hostvars: Option<&'a dyn HostvarsSource>,
     /// Where refusals of values not known are noted.
     refusals: Option<&'a Refusals>,
+    /// Layers whose values ansible-core does not trust as expressions
+    /// (facts, registered results): see [`Resolver::trusts`].
+    untrusted_layers: Vec<&'a Vars>,
+    /// Names in those layers whose values are trusted all the same (a
+    /// `set_fact` of text written in the playbook).
+    trusted_names: Option<&'a HashSet<String>>,
     templater: &'a Templater,
     cache: &'a NamesCache,
     /// ansible.cfg's `hash_behaviour = merge`: see [`Resolver::with_hash_merge`].
@@ -389,6 +395,8 @@ impl<'a> Resolver<'a> {
             literal: None,
             hostvars: None,
             refusals: None,
+            untrusted_layers: Vec::new(),
+            trusted_names: None,
             templater,
             cache,
             hash_merge: false,
@@ -417,6 +425,57 @@ impl<'a> Resolver<'a> {
     pub fn with_final_layers(mut self, layers: &[&'a Vars]) -> Self {
         self.final_layers.extend_from_slice(layers);
         self
+    }
+
+    /// Values from these layers (also among `layers`) are not trusted as
+    /// expressions, but for the names in `trusted` (see [`Resolver::trusts`]).
+    pub fn with_untrusted(
+        mut self,
+        layers: &[&'a Vars],
+        trusted: Option<&'a HashSet<String>>,
+    ) -> Self {
+        self.untrusted_layers.extend_from_slice(layers);
+        if trusted.is_some() {
+            self.trusted_names = trusted;
+        }
+        self
+    }
+
+    /// Whether ansible-core would trust the text held by variable `name` as
+    /// an expression (`when: "{{ name }}"` evaluates that text in turn):
+    /// text written in the playbook, a role, a vars file, the inventory or
+    /// `-e` is trusted; facts and registered results are not (their layers
+    /// are [`Resolver::with_untrusted`]), nor is what a template in the
+    /// variable's value computed, while a value that only fetches another
+    /// variable (`x: "{{ y }}"`) is as trusted as that one.
+    pub fn trusts(&self, name: &str) -> bool {
+        let mut name = name.to_string();
+        // A chain of variables that only fetch one another, bounded as
+        // rendering them is.
+        for _ in 0..MAX_DEPTH {
+            let Some(layer) = self.layers.iter().rev().find(|l| l.contains_key(&name)) else {
+                // Magic variables and `hostvars`: ansible-core's own.
+                return true;
+            };
+            if self
+                .untrusted_layers
+                .iter()
+                .any(|u| std::ptr::eq(*u, *layer))
+            {
+                return self.trusted_names.is_some_and(|t| t.contains(&name));
+            }
+            let is_final = self.final_layers.iter().any(|f| std::ptr::eq(*f, *layer));
+            match layer.get(&name) {
+                Some(Json::String(s)) if !is_final && is_template(s) && !self.is_literal(s) => {
+                    match rprov_template::trust::fetched_variable(s) {
+                        Some(next) if next != name => name = next.to_string(),
+                        _ => return false,
+                    }
+                }
+                _ => return true,
+            }
+        }
+        false
     }
 
     /// With `on`, a variable that is a mapping in several layers is their
@@ -458,6 +517,12 @@ impl<'a> Resolver<'a> {
             rprov_inventory::merge_value(&mut merged, v);
         }
         Some((Cow::Owned(merged), all_final))
+    }
+
+    /// The value of variable `name` as written, not rendered (a result's
+    /// value as it was set); `None` when no layer defines it.
+    pub fn written(&self, name: &str) -> Option<Json> {
+        self.raw(name).map(|(v, _)| v.into_owned())
     }
 
     fn is_literal(&self, s: &str) -> bool {

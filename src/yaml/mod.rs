@@ -170,17 +170,26 @@ fn decode_binary(value: Value) -> Result<Value, String> {
     }))
 }
 
-/// Makes every string in an `!unsafe` value that the template engine would
-/// change (one holding `{{`, `{%` or `{#`, keys too) a template of itself: a
-/// Jinja string literal, which renders to the text as written wherever the
-/// value goes (module arguments, variables, `set_fact`).
+/// Makes every string in an `!unsafe` value a template of itself: a Jinja
+/// string literal, which renders to the text as written wherever the value
+/// goes (module arguments, variables, `set_fact`). Text without template
+/// syntax becomes one too, so that it stays untrusted: used as a conditional
+/// or as `debug`'s `var`, it is a template that renders to text, which
+/// ansible-core refuses to evaluate as an expression, as it refuses any
+/// `!unsafe` text (see `rprov_template::trust`). Keys change only when they
+/// hold `{{`, `{%` or `{#`: a key is never evaluated, and a variable name
+/// must stay a name.
 fn mark_unsafe(value: &mut Value) {
     match value {
-        Value::Str(s) if rprov_template::is_template(s) => *s = literal_template(s),
+        Value::Str(s) => *s = literal_template(s),
         Value::Seq(items) => items.iter_mut().for_each(|n| mark_unsafe(&mut n.value)),
         Value::Map(entries) => {
             for (k, v) in entries {
-                mark_unsafe(&mut k.value);
+                if let Value::Str(s) = &mut k.value {
+                    if rprov_template::is_template(s) {
+                        *s = literal_template(s);
+                    }
+                }
                 mark_unsafe(&mut v.value);
             }
         }
@@ -190,20 +199,7 @@ fn mark_unsafe(value: &mut Value) {
 
 /// `{{ "text" }}`, with the text escaped for a Jinja string literal.
 fn literal_template(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    out.push_str("{{ \"");
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push_str("\" }}");
-    out
+    format!("{{{{ {} }}}}", rprov_template::trust::string_literal(text))
 }
 
 struct ValueVisitor;
@@ -437,7 +433,13 @@ mod tests {
             render(block.get("e").unwrap()),
             serde_json::json!("{{ a }}\n\tb\n")
         );
-        assert_eq!(root.get("c").unwrap().value, Value::Str("plain".into()));
+        // Plain text stays text when rendered, as a template of itself
+        // (untrusted as an expression).
+        assert_eq!(
+            root.get("c").unwrap().value,
+            Value::Str("{{ \"plain\" }}".into())
+        );
+        assert_eq!(render(root.get("c").unwrap()), serde_json::json!("plain"));
         assert_eq!(root.get("d").unwrap().value, Value::Str("0644".into()));
     }
 

@@ -24,6 +24,10 @@ pub enum TemplateErrorKind {
     /// caller that resolves variables raises it, so that whatever uses the
     /// value can be reported as unknown instead of failed.
     NotKnown,
+    /// Text that ansible-core would not trust was to be evaluated as an
+    /// expression (see [`crate::trust`]). Never produced by rendering: the
+    /// caller that knows where the text came from raises it.
+    Untrusted,
 }
 
 /// An error from rendering or evaluating a template.

@@ -32,7 +32,9 @@ mod nodes;
 mod now;
 pub mod version_types;
 pub use now::{civil_from_days, date_time_utc};
+pub mod trust;
 mod undefined;
+pub use trust::{is_all_template, Conditional};
 
 use minijinja::value::Value;
 

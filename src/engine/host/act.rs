@@ -97,7 +97,9 @@ impl HostRunner {
                 if let Some(r) = &task.register {
                     reg.insert(r.clone(), Json::Object(o.result.clone()));
                 }
-                let r = self.resolver(task.role.as_deref(), &[&task.vars, layer, &reg], &magic);
+                let r = self
+                    .resolver(task.role.as_deref(), &[&task.vars, layer, &reg], &magic)
+                    .with_untrusted(&[&reg], None);
                 self.eval(&r, until)
             };
             match done {
@@ -643,7 +645,9 @@ impl HostRunner {
             if let Some(r) = &task.register {
                 reg.insert(r.clone(), Json::Object(result.clone()));
             }
-            let r = self.resolver(task.role.as_deref(), &[&task.vars, layer, &reg], &magic);
+            let r = self
+                .resolver(task.role.as_deref(), &[&task.vars, layer, &reg], &magic)
+                .with_untrusted(&[&reg], None);
             for c in conds {
                 match self.eval(&r, c) {
                     Ok(false) => return Ok(false),

@@ -34,6 +34,11 @@ pub(super) struct HostVars {
     pub included: Vars,
     /// `set_fact` and `register` results.
     pub set: Vars,
+    /// The names in `set` whose text ansible-core would trust as an
+    /// expression: a `set_fact` of text written in the playbook (or of a
+    /// trusted variable), never a registered result. See
+    /// [`crate::engine::vars::Resolver::trusts`].
+    pub trusted_set: HashSet<String>,
     /// Roles this host included at run time with `public: true` in the
     /// running play: their defaults and vars are seen as a play role's.
     pub public_roles: Vec<Arc<RoleInstance>>,
@@ -57,6 +62,7 @@ impl HostVars {
             vars_files: Vars::new(),
             included: Vars::new(),
             set: Vars::new(),
+            trusted_set: HashSet::new(),
             public_roles: Vec::new(),
             literal,
         }

@@ -793,6 +793,10 @@ impl HostRunner {
         )
         .with_literal(&self.vars.literal)
         .with_final_layers(&[&self.vars.facts, &self.vars.set])
+        .with_untrusted(
+            &[&self.vars.facts, &self.vars.set],
+            Some(&self.vars.trusted_set),
+        )
         .with_hostvars(self)
         .with_refusals(&self.refusals)
         .with_hash_merge(self.shared.opts.hash_merge)
@@ -992,9 +996,37 @@ impl HostRunner {
         Ok(rendered)
     }
 
+    /// A conditional's truth, as ansible-core 2.19 evaluates one: an
+    /// expression as written; a conditional that is entirely a template is
+    /// rendered, and text it renders to is an expression in its turn only if
+    /// ansible-core would trust it (see [`rprov_template::trust`]).
     fn eval(&self, r: &Resolver, expr: &str) -> Result<bool, TemplateError> {
-        let ctx = r.context_for(&[], &[expr])?;
-        self.shared.templater.eval_condition(expr, &ctx)
+        let t = &self.shared.templater;
+        let trimmed = expr.trim();
+        let ctx = if rprov_template::is_all_template(trimmed) {
+            r.context_for(&[&Json::String(trimmed.to_string())], &[])?
+        } else {
+            expression_context(r, expr)?
+        };
+        match t.conditional(expr, &ctx)? {
+            rprov_template::Conditional::Value(v) => Ok(rprov_template::is_true(&v)),
+            rprov_template::Conditional::Indirect { text, via } => {
+                // As ansible-core: text that is empty is no conditional,
+                // whoever wrote it.
+                if text.trim().is_empty() {
+                    return Err(TemplateError::new(
+                        TemplateErrorKind::Other,
+                        "Empty conditional expressions are not allowed.",
+                    ));
+                }
+                if !via.is_some_and(|name| r.trusts(&name)) {
+                    return Err(rprov_template::trust::untrusted_error());
+                }
+                let ctx = expression_context(r, &text)?;
+                t.eval_conditional_expression(&text, &ctx)
+                    .map(|v| rprov_template::is_true(&v))
+            }
+        }
     }
 
     /// A template file rendered with the task's variables; errors name the
@@ -1159,4 +1191,16 @@ fn template_search_path(
     dirs.push(playbook_dir.to_path_buf());
     dirs.extend(source.parent().map(Path::to_path_buf));
     rprov_template::IncludePath::new(dirs)
+}
+
+/// The context for evaluating conditional expression `expr`: its variables
+/// and those of the templates in its string constants, which ansible-core
+/// 2.19 renders (see `Templater::eval_conditional_expression`).
+fn expression_context(r: &Resolver, expr: &str) -> Result<Json, TemplateError> {
+    let embedded: Vec<Json> = rprov_template::trust::embedded_templates(expr)
+        .into_iter()
+        .map(Json::String)
+        .collect();
+    let values: Vec<&Json> = embedded.iter().collect();
+    r.context_for(&values, &[expr])
 }

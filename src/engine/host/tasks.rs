@@ -752,6 +752,7 @@ impl HostRunner {
             // This host's later tasks must not evaluate against a guess.
             let value = if unknown { unknown_value(reg) } else { result };
             self.vars.set.insert(reg.clone(), value);
+            self.vars.trusted_set.remove(reg);
         }
         if o.status == Status::Changed {
             for name in self.notify(task, extra) {

@@ -29,28 +29,77 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
         .into()
 }
 
-fn assert(h: &HostRunner, task: &Task, args: &Args, r: &Resolver) -> ItemOutcome {
-    let that: Vec<String> = match &args.that {
-        Some(Json::Array(a)) => a
+/// `that` as ansible-core's assert reads it when it is entirely a template
+/// (`that: "{{ conditions }}"`): a template that renders to a list is that
+/// list of conditions. A variable's list is taken as written, its items not
+/// rendered (ansible-core resolves only to the container), each a
+/// conditional in its turn: trusted when the variable is (see
+/// `Resolver::trusts`; an `!unsafe` item is a template of itself, refused
+/// when evaluated). `None`: `that` is one conditional.
+fn templated_list(h: &HostRunner, r: &Resolver, that: &str) -> Option<Vec<(String, bool)>> {
+    let trimmed = that.trim();
+    if !rprov_template::is_all_template(trimmed) {
+        return None;
+    }
+    let source = Json::String(trimmed.to_string());
+    let rendered = r
+        .context_for(&[&source], &[])
+        .and_then(|ctx| h.shared.templater.render_str(trimmed, &ctx))
+        .ok()?;
+    let Json::Array(items) = rendered else {
+        return None;
+    };
+    let reference = rprov_template::trust::fetched_variable(trimmed);
+    let written = reference
+        .filter(|name| trimmed[2..trimmed.len() - 2].trim() == *name)
+        .and_then(|name| r.written(name))
+        .and_then(|v| match v {
+            Json::Array(w) if w.len() == items.len() => Some(w),
+            _ => None,
+        });
+    let trusted = reference.is_some_and(|name| r.trusts(name));
+    Some(
+        written
+            .unwrap_or(items)
             .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string())
-            })
+            .map(|v| (condition_text(v), trusted || !v.is_string()))
             .collect(),
-        Some(Json::String(s)) => vec![s.clone()],
-        Some(Json::Bool(b)) => {
-            vec![if *b { "True".into() } else { "False".into() }]
-        }
+    )
+}
+
+/// A condition as text: a string as it is, a boolean in Python's spelling,
+/// anything else as JSON.
+fn condition_text(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        Json::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn assert(h: &HostRunner, task: &Task, args: &Args, r: &Resolver) -> ItemOutcome {
+    let listed = match &args.that {
+        Some(Json::String(s)) => templated_list(h, r, s),
+        _ => None,
+    };
+    let that: Vec<(String, bool)> = match (&args.that, listed) {
+        (_, Some(list)) => list,
+        (Some(Json::Array(a)), None) => a.iter().map(|v| (condition_text(v), true)).collect(),
+        (Some(Json::String(s)), None) => vec![(s.clone(), true)],
+        (Some(Json::Bool(b)), None) => vec![(condition_text(&Json::Bool(*b)), true)],
         _ => return ItemOutcome::failed(format!("{}: `assert` needs `that`", task.origin)),
     };
     let text = |m: &Json| {
         h.render_json(r, m)
             .map(|v| json_text(&h.shared.reporter, &v))
     };
-    for cond in &that {
-        match h.eval(r, cond) {
+    for (cond, trusted) in &that {
+        let value = if *trusted {
+            h.eval(r, cond)
+        } else {
+            Err(rprov_template::trust::untrusted_error())
+        };
+        match value {
             Ok(true) => {}
             Ok(false) => {
                 let own = args

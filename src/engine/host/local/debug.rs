@@ -27,10 +27,13 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
     h.with_resolver(task, layer, |h, r| {
         let mut result = Map::new();
         result.insert("changed".into(), json!(false));
-        let text = if let Some(var) = args.var.as_ref().and_then(Json::as_str) {
-            let value = r
-                .context_for(&[], &[var])
-                .and_then(|ctx| h.shared.templater.eval_expr(var, &ctx));
+        let var = match args.var.as_ref() {
+            None | Some(Json::Null) => None,
+            Some(Json::String(s)) => Some(s.as_str()),
+            Some(other) => return ItemOutcome::failed(not_text(task, other)),
+        };
+        let text = if let Some((var, value)) = var.and_then(|w| var_value(h, r, w)) {
+            let var = var.as_str();
             // As ansible-core 2.19's `ReplacingMarkerBehavior`: an undefined
             // value is shown as a numbered placeholder with the reason, and a
             // warning lists it; any other error fails the task.
@@ -88,4 +91,67 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
         o
     })
     .into()
+}
+
+/// The text `debug`'s `var` names and the value of that expression. As
+/// ansible-core 2.19: `var` is rendered as any argument is, and what it
+/// renders to is evaluated as an expression, which ansible-core does only
+/// for text it trusts (see [`rprov_template::trust`]): written in the
+/// playbook, or fetched from a trusted variable (`var: "{{ name }}"`); an
+/// `!unsafe` value or text a template made is refused. A template that
+/// renders to something else than text is that value. `None`: `var` is
+/// omitted (`"{{ omit }}"`), and `msg` is shown, as ansible-core drops an
+/// omitted argument.
+fn var_value(
+    h: &HostRunner,
+    r: &Resolver,
+    written: &str,
+) -> Option<(String, Result<Json, TemplateError>)> {
+    let t = &h.shared.templater;
+    let evaluate = |text: &str| {
+        r.context_for(&[], &[text])
+            .and_then(|ctx| t.eval_expr(text, &ctx))
+    };
+    if !rprov_template::is_template(written) {
+        return Some((written.to_string(), evaluate(written)));
+    }
+    let source = Json::String(written.to_string());
+    let rendered = r
+        .context_for(&[&source], &[])
+        .and_then(|ctx| t.render_str(written, &ctx));
+    Some(match rendered {
+        Ok(Json::String(text)) if text == rprov_template::OMIT => return None,
+        Ok(Json::String(text)) => {
+            let via = rprov_template::trust::fetched_variable(written);
+            if via.is_some_and(|name| r.trusts(name)) {
+                let value = evaluate(&text);
+                (text, value)
+            } else {
+                (
+                    written.to_string(),
+                    Err(rprov_template::trust::untrusted_error()),
+                )
+            }
+        }
+        other => (written.to_string(), other),
+    })
+}
+
+/// ansible-core's refusal of a `var` that is not text (its argument spec
+/// takes a string without conversion), in its words.
+fn not_text(task: &Task, v: &Json) -> String {
+    let kind = match v {
+        Json::Object(_) => "dict",
+        Json::Array(_) => "list",
+        Json::Bool(_) => "bool",
+        Json::Number(n) if n.is_f64() => "float",
+        Json::Number(_) => "int",
+        Json::String(_) => "str",
+        Json::Null => "NoneType",
+    };
+    format!(
+        "{}: argument 'var' is of type {kind} and we were unable to convert to _check_type_str_no_conversion: '{}' is not a string and conversion is not allowed",
+        task.arg_origin("var"),
+        crate::modules::args::py_repr_value(v)
+    )
 }

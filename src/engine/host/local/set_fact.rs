@@ -15,6 +15,22 @@ struct Facts {
     /// `cacheable: true`: the values are the host's facts too, and go to
     /// the fact cache, as ansible-core's strategy sets them.
     cacheable: bool,
+    /// The known names whose text ansible-core trusts as an expression (see
+    /// [`written_trust`]).
+    trusted: Vec<String>,
+}
+
+/// Whether the value a `set_fact` sets from `raw` (as written) keeps
+/// ansible-core's trust: text written in the playbook does, and so does a
+/// value that only fetches a trusted variable (`"{{ x }}"`, which keeps the
+/// value's tags); what a template computes is new, untrusted text.
+fn written_trust(raw: &Json, r: &Resolver) -> bool {
+    match raw {
+        Json::String(s) if rprov_template::is_template(s) => {
+            rprov_template::trust::fetched_variable(s).is_some_and(|root| r.trusts(root))
+        }
+        _ => true,
+    }
 }
 
 pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
@@ -87,6 +103,9 @@ impl HostRunner {
                 // of any module is left out in ansible-core.
                 Ok(v) if v.as_str() == Some(rprov_template::OMIT) => {}
                 Ok(v) => {
+                    if written_trust(raw, r) {
+                        facts.trusted.push(name.clone());
+                    }
                     facts.known.insert(name, v);
                 }
                 Err(e) => match (e.kind, self.refusals.take()) {
@@ -126,6 +145,11 @@ impl HostRunner {
     fn set_fact(&mut self, facts: Facts) -> ItemOutcome {
         for (k, v) in &facts.known {
             self.vars.set.insert(k.clone(), v.clone());
+            if facts.trusted.contains(k) {
+                self.vars.trusted_set.insert(k.clone());
+            } else {
+                self.vars.trusted_set.remove(k);
+            }
             self.shared.learn(&self.name, [(k, v)]);
         }
         if facts.cacheable && !facts.known.is_empty() {
