@@ -531,14 +531,29 @@ fn native_task(
         None => module_args(doc, mkey, mval, spec.free_form)?,
     };
     if let Some(extra) = node.get("args") {
-        let Json::Object(extra) = extra.to_json() else {
-            return Err(LoadError::new(
-                doc.origin(extra),
-                "`args` must be a mapping",
-            ));
-        };
-        for (k, v) in extra {
-            args.insert(k, v);
+        match extra.to_json() {
+            Json::Object(extra) => {
+                for (k, v) in extra {
+                    args.insert(k, v);
+                }
+            }
+            // `args: '{{ debug_args }}'`: one template that renders to the
+            // arguments, those written on the module winning, for a module
+            // that runs on the controller (as the splat of `assert: '{{ item
+            // }}'`, see `check_args`).
+            text if spec.is_local()
+                && !spec.free_form
+                && is_splat(&text)
+                && !args.contains_key("_raw_params") =>
+            {
+                args.insert("_raw_params".into(), text);
+            }
+            _ => {
+                return Err(LoadError::new(
+                    doc.origin(extra),
+                    "`args` must be a mapping (or, for a module that runs on the controller, one `{{ … }}` template of one)",
+                ))
+            }
         }
     }
 

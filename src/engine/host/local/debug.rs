@@ -21,6 +21,19 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
         Ok(a) => a,
         Err(msg) => return ItemOutcome::failed(msg).into(),
     };
+    // ansible-core's argument spec: `msg` and `var` are mutually exclusive
+    // (a value that may render to `omit` is left to be seen).
+    let given = |v: &Option<Json>| match v {
+        None | Some(Json::Null) => false,
+        Some(Json::String(s)) => {
+            !(s.contains("omit") && crate::modules::args::has_template(&json!(s)))
+        }
+        Some(_) => true,
+    };
+    if given(&args.msg) && given(&args.var) {
+        return ItemOutcome::failed("parameters are mutually exclusive: msg|var".to_string())
+            .into();
+    }
     if i64::from(h.shared.reporter.verbose()) < args.verbosity {
         return ItemOutcome::skipped("verbosity threshold not met").into();
     }
@@ -65,6 +78,17 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
                         task.arg_origin("var")
                     ))
                 }
+            };
+            // A value that is `omit` cannot be left out here: ansible-core
+            // shows its placeholder and warns.
+            let v = if v.as_str() == Some(rprov_template::OMIT) {
+                result.insert(
+                    "warnings".into(),
+                    json!(["The result of the `var` expression could not be omitted; a placeholder was used instead."]),
+                );
+                json!("<<Omit>>")
+            } else {
+                v
             };
             // Masked as a value: as JSON text a secret is escaped.
             let shown = h.shared.reporter.redact_json(&v);

@@ -286,12 +286,20 @@ impl HostRunner {
             h.render_json(r, raw)
                 .map_err(|e| arg_error(&task.origin, &e, r))
         })?;
-        let Json::Object(mut args) = rendered else {
-            return Err(format!(
-                "{}: the arguments of `{}` rendered to {rendered}, not a mapping of arguments",
-                task.origin, task.module
-            ));
+        let mut args = match rendered {
+            Json::Object(args) => args,
+            // `args: '{{ omit }}'`: no arguments from it.
+            Json::String(s) if s == rprov_template::OMIT => Map::new(),
+            other => {
+                return Err(format!(
+                    "Task failed: Finalization of task args for 'ansible.builtin.{}' failed: Task args must resolve to a 'dict' not '{}'.",
+                    task.module,
+                    validate_argument_spec::py_type(&other)
+                ))
+            }
         };
+        // An argument that renders to `omit` is not given.
+        args.retain(|_, v| v.as_str() != Some(rprov_template::OMIT));
         if let Json::Object(written) = &task.args {
             for (k, v) in written.iter().filter(|(k, _)| *k != "_raw_params") {
                 args.insert(k.clone(), v.clone());

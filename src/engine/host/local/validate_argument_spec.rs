@@ -420,7 +420,7 @@ fn key_values(s: &str) -> Option<Json> {
 }
 
 /// Python's type name of a value (`native_type_name`).
-fn py_type(v: &Json) -> &'static str {
+pub(in crate::engine::host) fn py_type(v: &Json) -> &'static str {
     match v {
         Json::Null => "NoneType",
         Json::Bool(_) => "bool",
