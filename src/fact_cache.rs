@@ -193,15 +193,12 @@ impl JsonFile {
             return Ok(None);
         }
         let path = self.path(host);
+        let unreadable =
+            |e: std::io::Error| format!("cannot read the fact cache file {}: {e}", path.display());
         let meta = match std::fs::metadata(&path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(format!(
-                    "cannot read the fact cache file {}: {e}",
-                    path.display()
-                ))
-            }
+            Err(e) => return Err(unreadable(e)),
         };
         if self.expired(&meta) {
             return Ok(None);
@@ -209,12 +206,7 @@ impl JsonFile {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(format!(
-                    "cannot read the fact cache file {}: {e}",
-                    path.display()
-                ))
-            }
+            Err(e) => return Err(unreadable(e)),
         };
         decode(&text).map(Some).map_err(|why| {
             format!(
