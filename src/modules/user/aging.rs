@@ -88,12 +88,17 @@ impl Expiry {
         }
     }
 
-    /// libuser's `lchage -E` value: days, or -1 for never.
-    pub fn days_arg(self) -> String {
+    /// Days since the epoch, or -1 for never: shadow's field 8.
+    pub fn days(self) -> i64 {
         match self {
-            Expiry::Never => "-1".into(),
-            Expiry::Day(d) => d.to_string(),
+            Expiry::Never => -1,
+            Expiry::Day(d) => d,
         }
+    }
+
+    /// libuser's `lchage -E` value.
+    pub fn days_arg(self) -> String {
+        self.days().to_string()
     }
 
     /// Whether an account whose field 8 says `current` needs changing.
@@ -122,10 +127,6 @@ pub struct PasswordDays {
 }
 
 impl PasswordDays {
-    pub fn any(&self) -> bool {
-        self.min.is_some() || self.max.is_some() || self.warn.is_some()
-    }
-
     /// `chage`'s flags for what differs from `current`, in ansible-core's
     /// order; every given one when `current` is unknown (a new account),
     /// none when the account has no shadow entry (ansible-core leaves it).
@@ -189,7 +190,9 @@ mod tests {
         assert!(!Expiry::from_seconds(-2529881062.0).unwrap().differs(-1));
         assert!(e.differs(29280) && !e.differs(29281));
         assert!(Expiry::from_seconds(f64::NAN).is_err());
-        assert!(Expiry::from_seconds(1e15).unwrap_err().contains("'expires'"));
+        assert!(Expiry::from_seconds(1e15)
+            .unwrap_err()
+            .contains("'expires'"));
     }
 
     #[test]

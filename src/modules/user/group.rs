@@ -3,6 +3,7 @@
 
 use serde_json::{json, Map, Value as Json};
 
+use super::super::change::Read;
 use super::super::typed::module_args;
 use super::super::{Decision, Diff, OutputMode, PlanCx, PlanError};
 use super::{action, cmd, State};
@@ -30,7 +31,7 @@ module_args! {
 /// [`OutputMode::Checked`], else the new group's `gid`.
 fn parse_created_group(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
     if status != 0 {
-        return super::files::failed(status, stderr);
+        return super::super::files::failed(status, stderr);
     }
     let mut m = Map::new();
     if let Some(g) = stdout

@@ -173,8 +173,17 @@ fn ssh_key_steps(name: &str, key: &SshKey) -> String {
              _rp_ap=$(mktemp)\n\
              printf '#!/bin/sh\\nprintf \"%%s\\\\n\" \"$_RP_KEY_PASSPHRASE\"\\n' > \"$_rp_ap\"; chmod 0700 \"$_rp_ap\"\n\
              if ! SSH_ASKPASS=\"$_rp_ap\" SSH_ASKPASS_REQUIRE=force {keygen} </dev/null >/dev/null; then rm -f -- \"$_rp_ap\"; exit 1; fi\n\
-             rm -f -- \"$_rp_ap\"; unset _RP_KEY_PASSPHRASE\n",
-            quote(p)
+             rm -f -- \"$_rp_ap\"; unset _RP_KEY_PASSPHRASE\n{check}",
+            quote(p),
+            // An askpass program that cannot run (a `noexec` /tmp) leaves
+            // ssh-keygen with an empty passphrase and exit 0: a key that
+            // opens without one is taken back.
+            check = if p.is_empty() {
+                ""
+            } else {
+                "if ssh-keygen -y -P '' -f \"$_rp_k\" </dev/null >/dev/null 2>&1; then rm -f -- \"$_rp_k\" \"$_rp_k.pub\"; \
+                 echo 'ssh-keygen made the key without its passphrase: its askpass program could not run (is /tmp mounted noexec?)' >&2; exit 1; fi\n"
+            }
         )),
     }
     s.push_str(
@@ -195,7 +204,10 @@ const KEY_REPORT: &str = "printf 'rp_user_ssh_key_file=%s\\n' \"$_rp_k\"\n\
 pub fn script(a: &After) -> String {
     let mut s = account_vars(a.name, a.home);
     for w in a.warnings {
-        s.push_str(&format!("printf '%s\\n' {}\n", quote(&format!("{TAG}warning={w}"))));
+        s.push_str(&format!(
+            "printf '%s\\n' {}\n",
+            quote(&format!("{TAG}warning={w}"))
+        ));
     }
     if a.create_home {
         s.push_str(&home_fallback(a.skeleton));
@@ -230,8 +242,7 @@ pub fn read(name: &str, home: Option<&str>, ssh: Option<&SshKey>) -> String {
         s.push_str(&key_var(key));
         s.push_str(
             "[ -e \"$_rp_k\" ] && echo rp_user_key=yes || echo rp_user_key=no\n\
-             [ -e \"$_rp_k.pub\" ] && echo rp_user_pub=yes || echo rp_user_pub=no\n\
-             [ -e \"$(dirname -- \"$_rp_k\")\" ] && echo rp_user_ssh_dir=yes || echo rp_user_ssh_dir=no\n",
+             [ -e \"$_rp_k.pub\" ] && echo rp_user_pub=yes || echo rp_user_pub=no\n",
         );
         s.push_str(KEY_REPORT);
     }
@@ -244,7 +255,6 @@ pub struct Found {
     pub home_exists: bool,
     pub key_exists: bool,
     pub pub_exists: bool,
-    pub ssh_dir_exists: bool,
     /// `ssh_key_file`, `ssh_fingerprint`, `ssh_public_key` as reported.
     pub report: Map<String, Json>,
 }
@@ -259,7 +269,6 @@ pub fn parse_read(out: &str) -> Found {
             "rp_user_home=yes" => f.home_exists = true,
             "rp_user_key=yes" => f.key_exists = true,
             "rp_user_pub=yes" => f.pub_exists = true,
-            "rp_user_ssh_dir=yes" => f.ssh_dir_exists = true,
             _ => {}
         }
     }
@@ -276,10 +285,7 @@ fn report(out: &str) -> Map<String, Json> {
         };
         match key {
             "warning" => warnings.push(json!(value)),
-            "ssh_key_file" | "ssh_fingerprint" => {
-                m.insert(key.into(), json!(value.trim()));
-            }
-            "ssh_public_key" => {
+            "ssh_key_file" | "ssh_fingerprint" | "ssh_public_key" => {
                 m.insert(key.into(), json!(value.trim()));
             }
             "passwd" => {
@@ -346,20 +352,27 @@ mod tests {
     fn run(
         script: impl Fn(&std::path::Path) -> String,
         setup: impl Fn(&std::path::Path),
-    ) -> (std::path::PathBuf, String, i32) {
+    ) -> (tempfile::TempDir, String, i32) {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap().keep();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let bin = dir.join("bin");
         std::fs::create_dir(&bin).unwrap();
         let home = dir.join("home");
         let tools = [
-            ("getent", format!("echo \"u1:x:4242:4243::{}:/bin/sh\"", home.display())),
+            (
+                "getent",
+                format!("echo \"u1:x:4242:4243::{}:/bin/sh\"", home.display()),
+            ),
             ("chown", "echo \"chown $*\" >> \"$RP_LOG\"".to_string()),
             ("chage", "echo \"chage $*\" >> \"$RP_LOG\"".to_string()),
             (
                 "ssh-keygen",
                 "echo \"ssh-keygen $* stdin=$(cat) askpass=${SSH_ASKPASS:+yes}\" >> \"$RP_LOG\"\n\
-                 case \"$*\" in *-l*) echo '3072 SHA256:x c (RSA)';; *) f=$(eval echo \"\\${$#}\"); : > \"$f\"; echo 'ssh-rsa AAA c' > \"$f.pub\";; esac"
+                 case \" $* \" in *' -l '*) echo '3072 SHA256:x c (RSA)'; exit 0;; esac\n\
+                 case \" $* \" in *' -y '*) exit 1;; esac\n\
+                 while [ $# -gt 0 ]; do [ \"$1\" = -f ] && f=$2; shift; done\n\
+                 : > \"$f\"; echo 'ssh-rsa AAA c' > \"$f.pub\""
                     .to_string(),
             ),
             ("hostname", "echo box".to_string()),
@@ -381,18 +394,18 @@ mod tests {
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        (dir, stdout, out.status.code().unwrap_or(-1))
+        (tmp, stdout, out.status.code().unwrap_or(-1))
     }
 
     #[test]
     fn makes_a_missing_home_keys_and_aging_then_reports() {
         let k = key(".ssh/id_rsa", false, None);
-        let w = vec!["plan says".to_string()];
+        let w = ["plan says".to_string()];
         let (dir, out, rc) = run(|_| script(&after(Some(&k), &w)), |_| {});
         assert_eq!(rc, 0, "{out}");
-        let home = dir.join("home");
+        let home = dir.path().join("home");
         assert!(home.join(".ssh/id_rsa.pub").exists());
-        let log = std::fs::read_to_string(dir.join("log")).unwrap();
+        let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
         assert!(log.contains("chown -R 4242:4243 -- "), "{log}");
         assert!(
             log.contains("ssh-keygen -t rsa -C ansible-generated on box -f "),
@@ -419,14 +432,17 @@ mod tests {
         let k = key(".ssh/id_rsa", false, None);
         let (dir, out, rc) = run(|_| script(&after(Some(&k), &[])), make);
         assert_eq!(rc, 0);
-        let log = std::fs::read_to_string(dir.join("log")).unwrap();
+        let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
         assert!(!log.contains("-N"), "no key made: {log}");
         assert!(out.contains("no force, so skipping"), "{out}");
         let k = key(".ssh/id_rsa", true, None);
         let (dir, out, _) = run(|_| script(&after(Some(&k), &[])), make);
-        assert!(out.contains("Overwriting existing ssh key public file"), "{out}");
+        assert!(
+            out.contains("Overwriting existing ssh key public file"),
+            "{out}"
+        );
         assert_eq!(
-            std::fs::read_to_string(dir.join("home/.ssh/id_rsa.pub")).unwrap(),
+            std::fs::read_to_string(dir.path().join("home/.ssh/id_rsa.pub")).unwrap(),
             "ssh-rsa AAA c\n"
         );
     }
@@ -437,7 +453,11 @@ mod tests {
     fn the_passphrase_is_no_argument() {
         let (dir, _, rc) = run(
             |d| {
-                let k = key(&format!("{}/keys/id", d.display()), false, Some("s3cret phrase"));
+                let k = key(
+                    &format!("{}/keys/id", d.display()),
+                    false,
+                    Some("s3cret phrase"),
+                );
                 let s = script(&after(Some(&k), &[]));
                 assert!(s.contains("SSH_ASKPASS_REQUIRE=force"), "{s}");
                 s
@@ -445,7 +465,7 @@ mod tests {
             |_| {},
         );
         assert_eq!(rc, 0);
-        let log = std::fs::read_to_string(dir.join("log")).unwrap();
+        let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
         assert!(log.contains("askpass=yes"), "{log}");
         assert!(!log.contains("s3cret"), "{log}");
     }

@@ -20,6 +20,8 @@ mod password;
 
 use serde_json::{json, Map, Value as Json};
 
+use rprov_transport::quote;
+
 use super::change::{self, Change, Read};
 use super::known_hosts::expand_home;
 use super::typed::{choice, module_args};
@@ -64,6 +66,8 @@ const APPEND_WITHOUT_GROUPS: &str = "'append' is set, but no 'groups' are specif
 /// ([`host_steps::read`]) and each named group.
 struct Asked<'a> {
     name: &'a str,
+    /// `local`: the account is what /etc/passwd says, whatever NSS says.
+    local: bool,
     hash: Option<&'a str>,
     home: Option<&'a str>,
     ssh: Option<&'a SshKey>,
@@ -90,6 +94,15 @@ impl Asked<'_> {
                 key: self.name.into(),
             },
         ];
+        if self.local {
+            reads.push(Read::Raw {
+                script: format!(
+                    "while IFS= read -r _rp_l; do case \"$_rp_l\" in {}:*) printf '%s\\n' \"$_rp_l\"; break;; esac; done < /etc/passwd",
+                    quote(self.name)
+                ),
+                why: "`local`: the account's line of /etc/passwd itself, not what NSS answers",
+            });
+        }
         if let Some(hash) = self.hash {
             reads.push(Read::SamePassword {
                 user: self.name.into(),
@@ -97,7 +110,8 @@ impl Asked<'_> {
             });
         }
         reads.push(Read::Raw {
-            script: format!("(\n{})", host_steps::read(self.name, self.home, self.ssh)),
+            // Each read runs in a subshell of its own: its `exit` ends it alone.
+            script: host_steps::read(self.name, self.home, self.ssh),
             why: "the home and ssh key of the account, where its passwd entry says",
         });
         for g in &self.groups {
@@ -123,33 +137,32 @@ struct UserFacts {
     /// The wanted hash is set already (false when none is wanted).
     same_hash: bool,
     found: host_steps::Found,
-    /// Each asked group's name, `None` for one that does not exist.
-    group_names: Vec<Option<String>>,
+    /// Each asked group's name and gid, `None` for one that does not exist.
+    group_names: Vec<Option<(String, u64)>>,
 }
 
 fn read_user(cx: &PlanCx, asked: &Asked) -> Result<UserFacts, PlanError> {
     let s = cx.ask(&asked.reads())?;
-    let entry = s[0].lines().next().and_then(parse_passwd);
-    let primary = s[1].trim().to_string();
-    let mut i = 6;
-    let same_hash = match asked.hash {
-        Some(_) => {
-            i += 1;
-            s[6].trim() == "same"
-        }
-        None => false,
-    };
-    let found = host_steps::parse_read(&s[i]);
-    let group_names = s[i + 1..]
+    let mut rest = s.iter().skip(6);
+    let mut next = || rest.next().map(String::as_str).unwrap_or_default();
+    let mut entry = s[0].lines().next().and_then(parse_passwd);
+    if asked.local {
+        entry = next().lines().next().and_then(parse_passwd);
+    }
+    let same_hash = asked.hash.is_some() && next().trim() == "same";
+    let found = host_steps::parse_read(next());
+    let group_names = asked
+        .groups
         .iter()
-        .map(|g| {
-            g.lines()
-                .next()
-                .and_then(|l| l.split(':').next())
-                .filter(|n| !n.is_empty())
-                .map(str::to_string)
+        .map(|_| {
+            let line = next().lines().next().unwrap_or_default();
+            let mut f = line.split(':');
+            let name = f.next().filter(|n| !n.is_empty())?;
+            let gid = f.nth(1).and_then(|g| g.trim().parse().ok())?;
+            Some((name.to_string(), gid))
         })
         .collect();
+    let primary = s[1].trim().to_string();
     Ok(UserFacts {
         groups: s[2]
             .split_whitespace()
@@ -167,6 +180,71 @@ fn read_user(cx: &PlanCx, asked: &Asked) -> Result<UserFacts, PlanError> {
     })
 }
 
+/// The programs that change accounts: shadow-utils', or libuser's for
+/// `local` (which write /etc/passwd and /etc/group themselves, for hosts
+/// whose accounts also come from a directory).
+#[derive(Clone, Copy)]
+struct Tools {
+    local: bool,
+}
+
+impl Tools {
+    fn add(self) -> &'static str {
+        if self.local {
+            "luseradd"
+        } else {
+            "useradd"
+        }
+    }
+    fn modify(self) -> &'static str {
+        if self.local {
+            "lusermod"
+        } else {
+            "usermod"
+        }
+    }
+    fn delete(self) -> &'static str {
+        if self.local {
+            "luserdel"
+        } else {
+            "userdel"
+        }
+    }
+    /// libuser's tools are checked for first, as ansible-core does, so a
+    /// host without them fails before anything changes.
+    fn required(self, main: &str) -> Vec<Change> {
+        if !self.local {
+            return Vec::new();
+        }
+        let mut names = vec![main];
+        if main != "luserdel" {
+            names = vec!["lgroupmod", "lchage", main];
+        }
+        names
+            .into_iter()
+            .map(|n| Change::RequireCommand { name: n.into() })
+            .collect()
+    }
+    /// `lchage -E DAYS NAME`: libuser's tools have no `-e`.
+    fn lchage(name: &str, e: Expiry) -> Change {
+        cmd(vec![
+            "lchage".into(),
+            "-E".into(),
+            e.days_arg(),
+            name.into(),
+        ])
+    }
+    /// `lgroupmod -M NAME GROUP` (add) or `-m` (remove).
+    fn lgroupmod(flag: &str, name: &str, group: &str) -> Change {
+        cmd(vec![
+            "lgroupmod".into(),
+            flag.into(),
+            name.into(),
+            group.into(),
+        ])
+    }
+}
+
 fn action(
     changes: Vec<Change>,
     result: Map<String, Json>,
@@ -182,9 +260,9 @@ fn cmd(words: Vec<String>) -> Change {
     Change::Run { argv: words }
 }
 
-/// `usermod FLAG NAME`.
-fn usermod(flag: &str, name: &str) -> Change {
-    cmd(vec!["usermod".into(), flag.into(), name.into()])
+/// `usermod FLAG NAME` (or lusermod).
+fn usermod(tools: Tools, flag: &str, name: &str) -> Change {
+    cmd(vec![tools.modify().into(), flag.into(), name.into()])
 }
 
 choice! {
@@ -255,10 +333,15 @@ module_args! {
         seuser: Option<String> ["seuser"],
         /// BSD, macOS and Solaris settings that ansible-core ignores on
         /// Linux; accepted so a role written for several systems runs.
+        #[allow(dead_code)]
         login_class: Option<String> ["login_class"],
+        #[allow(dead_code)]
         hidden: Option<bool> ["hidden"],
+        #[allow(dead_code)]
         profile: Option<String> ["profile"],
+        #[allow(dead_code)]
         authorization: Option<String> ["authorization"],
+        #[allow(dead_code)]
         role: Option<String> ["role"],
     }
 }
@@ -317,11 +400,6 @@ fn check(a: &UserArgs) -> Result<(Option<Expiry>, Vec<String>), PlanError> {
             "user: `{s}` cannot contain `:` or a newline"
         )));
     }
-    if a.local {
-        return Err(PlanError::Fail(
-            "user: `local: yes` (luseradd, for hosts with central accounts) is not supported by rprov".into(),
-        ));
-    }
     Ok((expiry, warnings))
 }
 
@@ -368,6 +446,7 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
     }
     let asked = Asked {
         name: &name,
+        local: a.local,
         hash: a
             .password
             .as_deref()
@@ -387,28 +466,44 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
     let groups: Option<Vec<String>> = a.groups.as_ref().map(|gs| {
         gs.iter()
             .zip(f.group_names.iter().skip(skip))
-            .map(|(g, n)| n.clone().unwrap_or_else(|| g.clone()))
+            .map(|(g, n)| n.as_ref().map_or_else(|| g.clone(), |(n, _)| n.clone()))
             .collect()
     });
     let mut result = Map::new();
     result.insert("name".into(), json!(name));
     result.insert("state".into(), json!(a.state.as_str()));
-    if a.password.is_some() {
-        result.insert("password".into(), json!("NOT_LOGGING_PASSWORD"));
-    }
     let diff_path = format!("user {name}");
+    let tools = Tools { local: a.local };
 
     if !present {
         let result = result_with_warnings(result, &warnings);
-        return plan_absent(&a, f.entry.as_ref(), result, diff_path);
+        return plan_absent(&a, tools, f.entry.as_ref(), result, diff_path);
+    }
+    if a.password.is_some() {
+        result.insert("password".into(), json!("NOT_LOGGING_PASSWORD"));
+    }
+    // The plan's warnings; once the host has run the steps, its report
+    // gives them all again, with its own.
+    let mut result = result_with_warnings(result, &warnings);
+    if let Some(g) = &a.groups {
+        result.insert("groups".into(), json!(g.join(",")));
     }
     let Some(cur) = f.entry.clone() else {
-        return plan_new(&a, &f, groups, expiry, ssh.as_ref(), &warnings, result, diff_path);
+        let new = New {
+            tools,
+            groups,
+            expiry,
+            ssh: ssh.as_ref(),
+            warnings: &warnings,
+        };
+        return plan_new(&a, &f, new, result, diff_path);
     };
 
     // An existing account: usermod with only what differs.
-    let mut words = vec!["usermod".to_string()];
+    let mut words = vec![tools.modify().to_string()];
     let mut attrs = Vec::new();
+    // libuser's own steps after lusermod: lchage, lgroupmod.
+    let mut local_steps = Vec::new();
     if let Some(u) = a.uid.filter(|u| *u != cur.uid) {
         words.extend(["-u".into(), u.to_string()]);
         attrs.push(format!("uid: {} → {u}", cur.uid));
@@ -416,13 +511,14 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
             words.push("-o".into());
         }
     }
-    if let Some(g) = a
-        .group
-        .as_ref()
-        .filter(|g| **g != f.primary && **g != cur.gid.to_string())
-    {
-        words.extend(["-g".into(), g.clone()]);
-        attrs.push(format!("group: {} → {g}", f.primary));
+    // The primary group by its gid, as ansible-core passes it (lusermod
+    // takes nothing else).
+    let group_gid = f.group_names.first().filter(|_| a.group.is_some());
+    if let (Some(g), Some(Some((_, gid)))) = (&a.group, group_gid) {
+        if *gid != cur.gid {
+            words.extend(["-g".into(), gid.to_string()]);
+            attrs.push(format!("group: {} → {g}", f.primary));
+        }
     }
     if let Some(c) = a.comment.as_ref().filter(|c| **c != cur.comment) {
         words.extend(["-c".into(), c.clone()]);
@@ -461,10 +557,21 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
             } else {
                 want.iter().map(|g| g.to_string()).collect()
             };
-            if a.append {
-                words.push("-a".into());
+            if a.local {
+                for g in &missing {
+                    local_steps.push(Tools::lgroupmod("-M", &name, g));
+                }
+                if !a.append {
+                    for g in &extra {
+                        local_steps.push(Tools::lgroupmod("-m", &name, g));
+                    }
+                }
+            } else {
+                if a.append {
+                    words.push("-a".into());
+                }
+                words.extend(["-G".into(), new.join(",")]);
             }
-            words.extend(["-G".into(), new.join(",")]);
             attrs.push(format!(
                 "groups: {} → {}",
                 f.groups.join(","),
@@ -474,14 +581,15 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
     }
     let current_expire = aging::expire_now(f.aging.as_ref());
     if let Some(e) = expiry.filter(|e| e.differs(current_expire)) {
-        words.extend(["-e".into(), e.date_arg()]);
+        if a.local {
+            local_steps.push(Tools::lchage(&name, e));
+        } else {
+            words.extend(["-e".into(), e.date_arg()]);
+        }
         attrs.push(format!(
             "expires: {} → {}",
             expire_text(current_expire),
-            expire_text(match e {
-                Expiry::Never => -1,
-                Expiry::Day(d) => d,
-            })
+            expire_text(e.days())
         ));
     }
     if let Some(n) = a
@@ -494,11 +602,12 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
             f.aging.map_or(-1, |g| g.inactive)
         ));
     }
-    let mut changes = Vec::new();
+    let mut changes = tools.required(tools.modify());
     if words.len() > 1 {
         words.push(name.clone());
         changes.push(cmd(words));
     }
+    changes.extend(local_steps);
     let locked = f.lock == "locked";
     let lock = a.password_lock;
     match (&a.password, a.update_password) {
@@ -512,11 +621,11 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
         _ => match lock {
             Some(true) if !locked => {
-                changes.push(usermod("-L", &name));
+                changes.push(usermod(tools, "-L", &name));
                 attrs.push("password_lock: no → yes".into());
             }
             Some(false) if locked => {
-                changes.push(usermod("-U", &name));
+                changes.push(usermod(tools, "-U", &name));
                 attrs.push("password_lock: yes → no".into());
             }
             _ => {}
@@ -553,15 +662,12 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
         "comment".into(),
         json!(a.comment.clone().unwrap_or(cur.comment.clone())),
     );
-    result.insert("system".into(), json!(a.system));
     result.insert("append".into(), json!(a.append));
     result.insert("move_home".into(), json!(a.move_home));
-    if let Some(g) = &a.groups {
-        result.insert("groups".into(), json!(g.join(",")));
-    }
     if attrs.is_empty() {
         result.extend(f.found.report.clone());
         let all: Vec<String> = warnings.iter().chain(&key_warnings).cloned().collect();
+        result.remove("warnings");
         let mut result = result_with_warnings(result, &all);
         result.insert("changed".into(), json!(false));
         return Ok(Decision::Ok { result, msg: None });
@@ -640,6 +746,7 @@ fn key_is_made(k: &SshKey, found: &host_steps::Found, warnings: &mut Vec<String>
 
 fn plan_absent(
     a: &UserArgs,
+    tools: Tools,
     entry: Option<&Passwd>,
     mut result: Map<String, Json>,
     diff_path: String,
@@ -648,11 +755,12 @@ fn plan_absent(
         result.insert("changed".into(), json!(false));
         return Ok(Decision::Ok { result, msg: None });
     };
-    let mut words = vec!["userdel".to_string()];
+    let mut words = vec![tools.delete().to_string()];
     if a.remove {
         words.push("-r".into());
     }
-    if a.force {
+    // luserdel has no `-f`.
+    if a.force && !a.local {
         words.push("-f".into());
     }
     words.push(a.name.clone());
@@ -669,25 +777,48 @@ fn plan_absent(
             attrs,
             ..Diff::default()
         }],
-        action: action(vec![cmd(words)], result, vec![e.home.clone()])?,
+        action: action(
+            tools
+                .required(tools.delete())
+                .into_iter()
+                .chain([cmd(words)])
+                .collect(),
+            result,
+            vec![e.home.clone()],
+        )?,
     })
+}
+
+/// What a new account's plan needs besides the arguments.
+struct New<'a> {
+    tools: Tools,
+    /// `groups` by name.
+    groups: Option<Vec<String>>,
+    expiry: Option<Expiry>,
+    ssh: Option<&'a SshKey>,
+    warnings: &'a [String],
 }
 
 /// A new account: useradd in ansible-core's order of words, the hash, then
 /// the steps after it on the host (which report the uid useradd picked).
-#[allow(clippy::too_many_arguments)]
+/// luseradd makes the home unless told not to and takes no groups or
+/// expiry: lgroupmod and lchage follow it.
 fn plan_new(
     a: &UserArgs,
     f: &UserFacts,
-    groups: Option<Vec<String>>,
-    expiry: Option<Expiry>,
-    ssh: Option<&SshKey>,
-    warnings: &[String],
+    new: New,
     mut result: Map<String, Json>,
     diff_path: String,
 ) -> Result<Decision, PlanError> {
+    let New {
+        tools,
+        groups,
+        expiry,
+        ssh,
+        warnings,
+    } = new;
     let name = &a.name;
-    let mut words = vec!["useradd".to_string()];
+    let mut words = vec![tools.add().to_string()];
     let mut attrs = vec!["state: absent → present".to_string()];
     let mut opt = |words: &mut Vec<String>, flag: &str, v: Option<String>, label: &str| {
         if let Some(v) = v {
@@ -705,18 +836,23 @@ fn plan_new(
         // A group of the user's name exists already: useradd would refuse
         // to make it, so the account gets the default group, as in
         // ansible-core.
-        words.push("-N".into());
+        words.push(if a.local { "-n" } else { "-N" }.into());
     }
-    opt(
-        &mut words,
-        "-G",
-        groups.filter(|g| !g.is_empty()).map(|g| g.join(",")),
-        "groups",
-    );
+    let groups = groups.filter(|g| !g.is_empty());
+    if !a.local {
+        opt(
+            &mut words,
+            "-G",
+            groups.as_ref().map(|g| g.join(",")),
+            "groups",
+        );
+    }
     opt(&mut words, "-c", a.comment.clone(), "comment");
     opt(&mut words, "-d", a.home.clone(), "home");
     opt(&mut words, "-s", a.shell.clone(), "shell");
-    opt(&mut words, "-e", expiry.map(Expiry::date_arg), "expires");
+    if !a.local {
+        opt(&mut words, "-e", expiry.map(Expiry::date_arg), "expires");
+    }
     opt(
         &mut words,
         "-f",
@@ -724,7 +860,9 @@ fn plan_new(
         "password_expire_account_disable",
     );
     if a.create_home {
-        words.push("-m".into());
+        if !a.local {
+            words.push("-m".into());
+        }
         opt(&mut words, "-k", a.skeleton.clone(), "skeleton");
         login_defs(&mut words, "UMASK", a.umask.clone());
     } else {
@@ -736,7 +874,20 @@ fn plan_new(
     login_defs(&mut words, "UID_MIN", a.uid_min.map(|n| n.to_string()));
     login_defs(&mut words, "UID_MAX", a.uid_max.map(|n| n.to_string()));
     words.push(name.clone());
-    let mut changes = vec![cmd(words)];
+    let mut changes = tools.required(tools.add());
+    changes.push(cmd(words));
+    if a.local {
+        if let Some(e) = expiry {
+            attrs.push(format!("expires: {}", expire_text(e.days())));
+            changes.push(Tools::lchage(name, e));
+        }
+        for g in groups.iter().flatten() {
+            changes.push(Tools::lgroupmod("-M", name, g));
+        }
+        if let Some(g) = &groups {
+            attrs.push(format!("groups: {}", g.join(",")));
+        }
+    }
     if let Some(p) = &a.password {
         changes.push(Change::SetPassword {
             user: name.clone(),
@@ -844,7 +995,11 @@ pub(super) mod tests {
     /// The groups a task names (`group`, then `groups`), as the module asks
     /// about them.
     fn named_groups(args: &Json) -> Vec<String> {
-        let mut named: Vec<String> = args["group"].as_str().map(str::to_string).into_iter().collect();
+        let mut named: Vec<String> = args["group"]
+            .as_str()
+            .map(str::to_string)
+            .into_iter()
+            .collect();
         match &args["groups"] {
             Json::String(s) => named.extend(s.split(',').map(|g| g.trim().to_string())),
             Json::Array(a) => named.extend(a.iter().map(|g| match g {
@@ -867,8 +1022,15 @@ pub(super) mod tests {
             host.groups.to_string(),
             host.lock.to_string(),
             host.aging.to_string(),
-            if host.own_group { "x:x:1:".to_string() } else { String::new() },
+            if host.own_group {
+                "x:x:1:".to_string()
+            } else {
+                String::new()
+            },
         ];
+        if args["local"] == json!(true) {
+            sections.push(host.passwd.to_string());
+        }
         let asks_hash = args["password"].is_string()
             && args["state"].as_str() != Some("absent")
             && args["update_password"].as_str() != Some("on_create");
@@ -1001,9 +1163,16 @@ pub(super) mod tests {
                 "u3"
             ])]
         );
-        let d = run_user(json!({"name": "u4", "expires": -1, "create_home": false}), NOBODY).unwrap();
+        let d = run_user(
+            json!({"name": "u4", "expires": -1, "create_home": false}),
+            NOBODY,
+        )
+        .unwrap();
         assert_eq!(commands(&d), [run(&["useradd", "-e", "", "-M", "u4"])]);
-        assert!(!after(&d).contains("mkdir -p"), "no home without create_home");
+        assert!(
+            !after(&d).contains("mkdir -p"),
+            "no home without create_home"
+        );
     }
 
     #[test]
@@ -1092,7 +1261,11 @@ pub(super) mod tests {
             commands(&d),
             [run(&["usermod", "-e", "2050-03-03", "rprovmod-a"])]
         );
-        assert!(after(&d).contains("chage -M 10 rprovmod-a"), "{}", after(&d));
+        assert!(
+            after(&d).contains("chage -M 10 rprovmod-a"),
+            "{}",
+            after(&d)
+        );
         assert_eq!(
             attrs(&d),
             ["expires: never → 2050-03-03", "password aging: chage -M 10"]
@@ -1108,7 +1281,10 @@ pub(super) mod tests {
             commands(&run_user(never.clone(), set).unwrap()),
             [run(&["usermod", "-e", "", "rprovmod-a"])]
         );
-        assert!(matches!(run_user(never.clone(), ALICE).unwrap(), Decision::Ok { .. }));
+        assert!(matches!(
+            run_user(never.clone(), ALICE).unwrap(),
+            Decision::Ok { .. }
+        ));
         // No shadow entry reads as day 0, and gets one.
         let no_shadow = Host {
             aging: "none",
@@ -1181,8 +1357,8 @@ pub(super) mod tests {
             }]
         );
         let d = run_user(json!({"name": "rprovmod-b", "password": hash}), NOBODY).unwrap();
+        assert_eq!(commands(&d)[0], run(&["useradd", "-m", "rprovmod-b"]));
         let script = testing::script(&d);
-        assert!(!script.contains(" -p "), "{script}");
         assert!(script.contains("| chpasswd -e\n"), "{script}");
         let m = fail_msg(run_user(json!({"name": "a", "password": "x:y"}), NOBODY));
         assert!(m.contains("crypt(3) hash"), "{m}");
@@ -1196,13 +1372,13 @@ pub(super) mod tests {
             ALICE,
         )
         .unwrap();
-        assert_eq!(
-            result(&d)["warnings"],
-            json!([super::password::UNHASHED]),
-        );
+        assert_eq!(result(&d)["warnings"], json!([super::password::UNHASHED]),);
         assert!(after(&d).contains("appears not to have been hashed"));
         let d = run_user(json!({"name": "rprovmod-a", "append": true}), ALICE).unwrap();
-        let w = result(&d)["warnings"][0].as_str().unwrap_or_default().to_string();
+        let w = result(&d)["warnings"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         assert!(
             w.starts_with("'append' is set, but no 'groups' are specified. Use 'groups'"),
             "{w}"
@@ -1302,6 +1478,76 @@ pub(super) mod tests {
         assert_eq!(r["uid"], json!(4242));
     }
 
+    /// `local`: libuser's tools, checked for first; groups and expiry by
+    /// lgroupmod and lchage after them.
+    #[test]
+    fn local_accounts_use_libuser() {
+        let need = |names: &[&str]| -> Vec<Change> {
+            names
+                .iter()
+                .map(|n| Change::RequireCommand {
+                    name: n.to_string(),
+                })
+                .collect()
+        };
+        let d = run_user(
+            json!({"name": "lu", "local": true, "groups": ["t1", "t2"], "expires": 2529881062u64}),
+            Host {
+                own_group: true,
+                ..NOBODY
+            },
+        )
+        .unwrap();
+        let mut want = need(&["lgroupmod", "lchage", "luseradd"]);
+        want.extend([
+            run(&["luseradd", "-n", "lu"]),
+            run(&["lchage", "-E", "29281", "lu"]),
+            run(&["lgroupmod", "-M", "lu", "t1"]),
+            run(&["lgroupmod", "-M", "lu", "t2"]),
+        ]);
+        assert_eq!(commands(&d), want);
+        let lu = Host {
+            passwd: "lu:x:1500:100::/home/lu:/bin/sh",
+            primary: "users",
+            groups: "users t1 t2",
+            ..ALICE
+        };
+        let d = run_user(
+            json!({"name": "lu", "local": true, "groups": ["t3"], "append": true}),
+            lu,
+        )
+        .unwrap();
+        let mut want = need(&["lgroupmod", "lchage", "lusermod"]);
+        want.push(run(&["lgroupmod", "-M", "lu", "t3"]));
+        assert_eq!(commands(&d), want);
+        let d = run_user(json!({"name": "lu", "local": true, "groups": ["t1"]}), lu).unwrap();
+        assert_eq!(commands(&d)[3..], [run(&["lgroupmod", "-m", "lu", "t2"])]);
+        let d = run_user(
+            json!({"name": "lu", "local": true, "expires": -1}),
+            Host {
+                aging: "0:99999:7::29281",
+                ..lu
+            },
+        )
+        .unwrap();
+        assert_eq!(commands(&d)[3..], [run(&["lchage", "-E", "-1", "lu"])]);
+        // An account NSS knows but /etc/passwd does not is made locally.
+        let d = run_user(
+            json!({"name": "lu", "local": true}),
+            Host { passwd: "", ..lu },
+        )
+        .unwrap();
+        assert_eq!(commands(&d)[3..], [run(&["luseradd", "-n", "lu"])]);
+        let d = run_user(
+            json!({"name": "lu", "local": true, "state": "absent", "remove": true, "force": true}),
+            lu,
+        )
+        .unwrap();
+        let mut want = need(&["luserdel"]);
+        want.push(run(&["luserdel", "-r", "lu"]));
+        assert_eq!(commands(&d), want);
+    }
+
     #[test]
     fn bad_values() {
         let m = fail_msg(run_user(json!({"name": "a", "state": "gone"}), NOBODY));
@@ -1310,11 +1556,20 @@ pub(super) mod tests {
         assert!(m.contains("non-negative integer"), "{m}");
         let m = fail_msg(run_user(json!({"name": "a:b"}), NOBODY));
         assert!(m.contains("invalid user name"), "{m}");
-        let m = fail_msg(run_user(json!({"name": "a", "groups": ["sudo", "nosuch"]}), NOBODY));
+        let m = fail_msg(run_user(
+            json!({"name": "a", "groups": ["sudo", "nosuch"]}),
+            NOBODY,
+        ));
         assert_eq!(m, "Group nosuch does not exist");
-        let m = fail_msg(run_user(json!({"name": "a", "umask": "077", "local": true}), NOBODY));
+        let m = fail_msg(run_user(
+            json!({"name": "a", "umask": "077", "local": true}),
+            NOBODY,
+        ));
         assert_eq!(m, "'umask' can not be used with 'local'");
-        let m = fail_msg(run_user(json!({"name": "a", "uid_max": 2000, "local": true}), NOBODY));
+        let m = fail_msg(run_user(
+            json!({"name": "a", "uid_max": 2000, "local": true}),
+            NOBODY,
+        ));
         assert_eq!(m, "'uid_max' can not be used with 'local'");
     }
 }

@@ -57,11 +57,17 @@ mod tests {
         let sha512 = format!("$6$rounds=656000${}", "a".repeat(86));
         assert!(!looks_unhashed(&sha512));
         assert!(looks_unhashed("plaintextpassword"));
-        assert!(looks_unhashed(&format!("$6$rounds=656000${}+", "a".repeat(85))));
+        assert!(looks_unhashed(&format!(
+            "$6$rounds=656000${}+",
+            "a".repeat(85)
+        )));
         for disabled in ["!", "*", "*************"] {
             assert!(!looks_unhashed(disabled), "{disabled}");
         }
-        assert!(!looks_unhashed(&format!("$y$jCT$ZiF3$Ih{}", "b".repeat(41))));
+        assert!(!looks_unhashed(&format!(
+            "$y$jCT$ZiF3$Ih{}",
+            "b".repeat(41)
+        )));
         assert!(looks_unhashed(&format!("$1$salt${}", "c".repeat(21))));
         assert!(looks_unhashed("$6$onlytwo"));
         assert!(!looks_unhashed("$2b$unknown"));
