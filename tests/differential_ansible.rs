@@ -1230,6 +1230,101 @@ fn cron_leaves_the_crontab_ansible_leaves() {
     assert_eq!(again, 0, "ansible changed what rprov wrote:\n{text}");
 }
 
+/// The accounts of the `user` fixture, as the host has them: passwd's
+/// comment, home and shell, whether the hash is locked, shadow's aging
+/// fields, the groups, the home's mode and the key files' owners.
+fn accounts() -> String {
+    let script = r#"for u in rpdiff-u1 rpdiff-u2 rpdiff-u3 rpdiff-u4 rpdiff-u5; do
+  p=$(getent passwd "$u") || { echo "$u: none"; continue; }
+  h=$(echo "$p" | cut -d: -f6)
+  s=$(getent shadow "$u")
+  lock=$(echo "$s" | cut -d: -f2 | cut -c1)
+  echo "$u: $(echo "$p" | cut -d: -f5-7) lock=$lock aging=$(echo "$s" | cut -d: -f4-8) groups=$(id -nG "$u")"
+  [ -d "$h" ] && echo "  home $(stat -c '%a %U' "$h")"
+  for k in "$h"/.ssh/*; do [ -e "$k" ] && echo "  $(basename "$k") $(stat -c '%a %U' "$k")"; done
+done"#;
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("sh");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Removes the `user` fixture's accounts and their homes.
+fn remove_accounts() {
+    for n in 1..=5 {
+        let _ = Command::new("userdel")
+            .args(["-r", &format!("rpdiff-u{n}")])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+/// `user` leaves the accounts ansible-core leaves, registers what it
+/// registers, and changes as much: expiry and password aging, the home made
+/// for an account that had none, an ssh key made and then kept, a lock
+/// beside an unchanged hash, the clear-text warning. Each tool runs twice
+/// (the second changing nothing) from no accounts at all.
+#[test]
+fn user_accounts_as_ansible() {
+    struct Cleanup;
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            remove_accounts();
+        }
+    }
+    let _cleanup = Cleanup;
+    remove_accounts();
+    let ansible = common::ansible_venv();
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::write_inventory(
+        work.path(),
+        &format!(
+            "{} ansible_python_interpreter={TARGET_PYTHON}\n",
+            sshd.inventory_line("web1")
+        ),
+    );
+    let dir = fixtures().join("differential").join("user");
+    let by_ansible = target_dir(USER);
+    let by_rprov = target_dir(USER);
+
+    let (a_first, text) = {
+        let out = run_ansible(&ansible, &dir, &inv, by_ansible.path(), work.path(), &[]);
+        (ansible_changed(&out, "web1"), out)
+    };
+    assert!(a_first >= 6, "{text}");
+    let again = run_ansible(&ansible, &dir, &inv, by_ansible.path(), work.path(), &[]);
+    // The registering `copy` is the same file again: no change.
+    assert_eq!(ansible_changed(&again, "web1"), 0, "{again}");
+    let by_ansible_accounts = accounts();
+    remove_accounts();
+
+    let root = format!("root={}", by_rprov.path().display());
+    let run = apply_json(&dir, &inv, &["-e", &root, "site.yml"]);
+    run.expect_code(0);
+    let r_first = run.recap("web1")["changed"].as_u64().unwrap_or(u64::MAX);
+    assert_eq!(
+        r_first, a_first,
+        "first runs: ansible {a_first}, rprov {r_first}\n--- ansible\n{text}\n--- rprov\n{}",
+        run.stdout
+    );
+    let run = apply_json(&dir, &inv, &["-e", &root, "site.yml"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.recap("web1")["changed"],
+        0,
+        "rprov's second run changed something:\n{}",
+        run.stdout
+    );
+    assert_eq!(accounts(), by_ansible_accounts);
+    let registered = |root: &Path| {
+        std::fs::read_to_string(root.join("registered.json")).expect("registered.json")
+    };
+    assert_eq!(registered(by_rprov.path()), registered(by_ansible.path()));
+}
+
 /// What `file` with `state: link` registers is ansible-core's: `dest`,
 /// `src`, no `path`, and the link's own `state: link`, mode, size and owner
 /// when what it points to exists (made or already there), none of them for

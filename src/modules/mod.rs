@@ -259,7 +259,7 @@ pub static SPECS: &[ModuleSpec] = &[
         plan: None,
     },
     spec!("user", typed user::UserArgs => user::plan_user),
-    spec!("group", typed user::GroupArgs => user::plan_group),
+    spec!("group", typed user::group::GroupArgs => user::group::plan_group),
     spec!("authorized_key", typed authorized_key::Args => authorized_key::plan),
     spec!("apt", typed apt::Args => apt::plan),
     spec!("deb822_repository", typed deb822_repository::Args => deb822_repository::plan),

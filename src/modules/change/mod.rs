@@ -96,13 +96,8 @@ pub enum Change {
     RequireCommand { name: String },
     /// `user`'s password hash set with `chpasswd -e`, the hash on its stdin
     /// from the shell's builtin `printf` (never a program's argument, so
-    /// never in `ps`). `unless_same`: compared on the host first, so the
-    /// hash never comes back to the controller.
-    SetPassword {
-        user: String,
-        hash: String,
-        unless_same: bool,
-    },
+    /// never in `ps`).
+    SetPassword { user: String, hash: String },
     /// An environment variable for the commands after it (a name of
     /// letters, digits and `_`: anything else is refused).
     Export { name: String, value: String },
@@ -328,25 +323,11 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
                 "command -v {q} >/dev/null || {{ printf '%s is not installed on the host\\n' {q} >&2; exit 127; }}\n"
             ));
         }
-        Change::SetPassword {
-            user,
-            hash,
-            unless_same,
-        } => {
-            let set = format!(
-                "printf '%s\\n' {} | chpasswd -e",
+        Change::SetPassword { user, hash } => {
+            s.push_str(&format!(
+                "printf '%s\\n' {} | chpasswd -e\n",
                 quote(&format!("{user}:{hash}"))
-            );
-            if *unless_same {
-                s.push_str(&format!(
-                    "[ \"$(getent shadow {} | cut -d: -f2)\" = {} ] || {set}\n",
-                    quote(user),
-                    quote(hash)
-                ));
-            } else {
-                s.push_str(&set);
-                s.push('\n');
-            }
+            ));
         }
         Change::Run { argv } => {
             s.push_str(&words(argv));

@@ -54,8 +54,9 @@ pub enum Read {
     /// Whether a user's password is `none` (empty), `locked` (`!…`) or
     /// `unlocked`. Only that word leaves the host, never the hash.
     PasswordState(String),
-    /// `same` when the user's password hash is `hash`, else `differs`: the
-    /// comparison is made on the host, so the hash never reaches the output.
+    /// `same` when the user's password hash is `hash`, both without leading
+    /// `!`s (a lock), else `differs`: the comparison is made on the host, so
+    /// the hash never reaches the output.
     SamePassword { user: String, hash: String },
     /// What a systemd manager says: the scope's user (`rp_*=` lines) and the
     /// `props` of each unit; `is_enabled` adds what `systemctl is-enabled`
@@ -150,9 +151,9 @@ fn render_one(read: &Read) -> String {
             quote(user)
         ),
         Read::SamePassword { user, hash } => format!(
-            "[ \"$(getent shadow {} | cut -d: -f2)\" = {} ] && echo same || echo differs",
+            "[ \"$(getent shadow {} | cut -d: -f2 | sed 's/^!*//')\" = {} ] && echo same || echo differs",
             quote(user),
-            quote(hash)
+            quote(hash.trim_start_matches('!'))
         ),
         Read::Units {
             scope,
