@@ -151,13 +151,7 @@ fn same_as_ansible(case: &Case) -> Outcome {
     let ansible = common::ansible_venv();
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let work = tempfile::tempdir().expect("tempdir");
-    let inv = common::write_inventory(
-        work.path(),
-        &format!(
-            "{} ansible_python_interpreter={TARGET_PYTHON}\n",
-            sshd.inventory_line("web1")
-        ),
-    );
+    let inv = common::one_host_inventory_with_python(work.path(), &sshd, "web1", TARGET_PYTHON);
     let dir = fixtures().join("differential").join(case.dir);
     let by_ansible = target_dir(USER);
     let by_rprov = target_dir(USER);
@@ -1160,13 +1154,7 @@ fn cron_leaves_the_crontab_ansible_leaves() {
     let ansible = common::ansible_venv();
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let work = tempfile::tempdir().expect("tempdir");
-    let inv = common::write_inventory(
-        work.path(),
-        &format!(
-            "{} ansible_python_interpreter={TARGET_PYTHON}\n",
-            sshd.inventory_line("web1")
-        ),
-    );
+    let inv = common::one_host_inventory_with_python(work.path(), &sshd, "web1", TARGET_PYTHON);
     let dir = fixtures().join("differential").join("cron");
     let seed = || {
         crontab(&["-"], Some(CRON_SEED));
@@ -1279,13 +1267,7 @@ fn user_accounts_as_ansible() {
     let ansible = common::ansible_venv();
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let work = tempfile::tempdir().expect("tempdir");
-    let inv = common::write_inventory(
-        work.path(),
-        &format!(
-            "{} ansible_python_interpreter={TARGET_PYTHON}\n",
-            sshd.inventory_line("web1")
-        ),
-    );
+    let inv = common::one_host_inventory_with_python(work.path(), &sshd, "web1", TARGET_PYTHON);
     let dir = fixtures().join("differential").join("user");
     let by_ansible = target_dir(USER);
     let by_rprov = target_dir(USER);

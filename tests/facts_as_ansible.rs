@@ -171,13 +171,7 @@ fn gathered_facts_are_ansibles() {
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
     let ansible = common::ansible_venv();
     let work = tempfile::tempdir().expect("tempdir");
-    let inv = common::write_inventory(
-        work.path(),
-        &format!(
-            "{} ansible_python_interpreter={TARGET_PYTHON}\n",
-            sshd.inventory_line("web1")
-        ),
-    );
+    let inv = common::one_host_inventory_with_python(work.path(), &sshd, "web1", TARGET_PYTHON);
     let dir = fixtures().join("facts_dump");
     let by_ansible = target_dir(USER);
     let by_rprov = target_dir(USER);

@@ -93,8 +93,23 @@ fn home_fallback(skeleton: Option<&str>) -> String {
     )
 }
 
+/// ansible-core's warnings about an existing key, `%s` for its path: the
+/// plan says them of what it read ([`key_warning`]), the host of what it
+/// finds ([`warn`]).
+pub const PRIVATE_KEPT: &str =
+    "Found existing ssh key private file \"%s\", no force, so skipping ssh-keygen generation";
+pub const PRIVATE_REPLACED: &str = "Overwriting existing ssh key private file \"%s\"";
+pub const PUBLIC_KEPT: &str =
+    "Found existing ssh key public file \"%s\", no force, so skipping ssh-keygen generation";
+pub const PUBLIC_REPLACED: &str = "Overwriting existing ssh key public file \"%s\"";
+
+/// One of the warnings above about `path`.
+pub fn key_warning(fmt: &str, path: &str) -> String {
+    fmt.replacen("%s", path, 1)
+}
+
 /// One warning line of the report, its text made by the shell from `fmt`
-/// (a `printf` format with `%s` for the key's path).
+/// (a `printf` format with `%s` for `path`, a shell word such as `"$_rp_k"`).
 fn warn(fmt: &str, path: &str) -> String {
     format!(
         "printf {} \"{path}\"\n",
@@ -121,10 +136,7 @@ fn ssh_key_steps(name: &str, key: &SshKey) -> String {
          if [ -e \"$_rp_k\" ]; then\n",
     );
     if key.force {
-        s.push_str(&warn(
-            "Overwriting existing ssh key private file \"%s\"",
-            "$_rp_k",
-        ));
+        s.push_str(&warn(PRIVATE_REPLACED, "$_rp_k"));
         // ansible-core's passphrase path meets ssh-keygen's "Overwrite
         // (y/n)?" and leaves the key as it is.
         s.push_str(if key.passphrase.is_some() {
@@ -133,24 +145,15 @@ fn ssh_key_steps(name: &str, key: &SshKey) -> String {
             "_rp_yes=y\n"
         });
     } else {
-        s.push_str(&warn(
-            "Found existing ssh key private file \"%s\", no force, so skipping ssh-keygen generation",
-            "$_rp_k",
-        ));
+        s.push_str(&warn(PRIVATE_KEPT, "$_rp_k"));
         s.push_str("_rp_gen=\n");
     }
     s.push_str("fi\nif [ -n \"$_rp_gen\" ] && [ -e \"$_rp_k.pub\" ]; then\n");
     if key.force {
-        s.push_str(&warn(
-            "Overwriting existing ssh key public file \"%s\"",
-            "$_rp_k.pub",
-        ));
+        s.push_str(&warn(PUBLIC_REPLACED, "$_rp_k.pub"));
         s.push_str("rm -f -- \"$_rp_k.pub\"\n");
     } else {
-        s.push_str(&warn(
-            "Found existing ssh key public file \"%s\", no force, so skipping ssh-keygen generation",
-            "$_rp_k.pub",
-        ));
+        s.push_str(&warn(PUBLIC_KEPT, "$_rp_k.pub"));
         s.push_str("_rp_gen=\n");
     }
     s.push_str("fi\nif [ -n \"$_rp_gen\" ]; then\n");

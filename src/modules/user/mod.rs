@@ -71,7 +71,7 @@ struct Asked<'a> {
     hash: Option<&'a str>,
     home: Option<&'a str>,
     ssh: Option<&'a SshKey>,
-    groups: Vec<&'a str>,
+    groups: &'a [&'a str],
 }
 
 impl Asked<'_> {
@@ -114,7 +114,7 @@ impl Asked<'_> {
             script: host_steps::read(self.name, self.home, self.ssh),
             why: "the home and ssh key of the account, where its passwd entry says",
         });
-        for g in &self.groups {
+        for g in self.groups {
             reads.push(Read::Getent {
                 db: "group",
                 key: g.to_string(),
@@ -216,13 +216,16 @@ impl Tools {
         if !self.local {
             return Vec::new();
         }
-        let mut names = vec![main];
-        if main != "luserdel" {
-            names = vec!["lgroupmod", "lchage", main];
-        }
+        let names: &[&str] = if main == "luserdel" {
+            &[main]
+        } else {
+            &["lgroupmod", "lchage", main]
+        };
         names
-            .into_iter()
-            .map(|n| Change::RequireCommand { name: n.into() })
+            .iter()
+            .map(|n| Change::RequireCommand {
+                name: n.to_string(),
+            })
             .collect()
     }
     /// `lchage -E DAYS NAME`: libuser's tools have no `-e`.
@@ -453,7 +456,7 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
             .filter(|_| present && a.update_password == UpdatePassword::Always),
         home: a.home.as_deref(),
         ssh: ssh.as_ref(),
-        groups: named.clone(),
+        groups: &named,
     };
     let f = read_user(cx, &asked)?;
     for (g, found) in named.iter().zip(&f.group_names) {
@@ -667,7 +670,7 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
     if attrs.is_empty() {
         result.extend(f.found.report.clone());
         let all: Vec<String> = warnings.iter().chain(&key_warnings).cloned().collect();
-        result.remove("warnings");
+        // The plan's warnings and the key's, over the plan's alone.
         let mut result = result_with_warnings(result, &all);
         result.insert("changed".into(), json!(false));
         return Ok(Decision::Ok { result, msg: None });
@@ -710,6 +713,7 @@ fn expire_text(days: i64) -> String {
 /// Whether ansible-core's `ssh_key_gen` makes a key for an existing account
 /// with what [`host_steps::read`] found, and its warnings.
 fn key_is_made(k: &SshKey, found: &host_steps::Found, warnings: &mut Vec<String>) -> bool {
+    use host_steps::{key_warning, PRIVATE_KEPT, PRIVATE_REPLACED, PUBLIC_KEPT, PUBLIC_REPLACED};
     let path = found
         .report
         .get("ssh_key_file")
@@ -718,28 +722,21 @@ fn key_is_made(k: &SshKey, found: &host_steps::Found, warnings: &mut Vec<String>
         .to_string();
     if found.key_exists {
         if !k.force {
-            warnings.push(format!(
-                "Found existing ssh key private file \"{path}\", no force, so skipping ssh-keygen generation"
-            ));
+            warnings.push(key_warning(PRIVATE_KEPT, &path));
             return false;
         }
-        warnings.push(format!(
-            "Overwriting existing ssh key private file \"{path}\""
-        ));
+        warnings.push(key_warning(PRIVATE_REPLACED, &path));
         if k.passphrase.is_some() {
             return false;
         }
     }
     if found.pub_exists {
+        let public = format!("{path}.pub");
         if !k.force {
-            warnings.push(format!(
-                "Found existing ssh key public file \"{path}.pub\", no force, so skipping ssh-keygen generation"
-            ));
+            warnings.push(key_warning(PUBLIC_KEPT, &public));
             return false;
         }
-        warnings.push(format!(
-            "Overwriting existing ssh key public file \"{path}.pub\""
-        ));
+        warnings.push(key_warning(PUBLIC_REPLACED, &public));
     }
     true
 }
