@@ -768,6 +768,44 @@ fn custom_modules_of_library_folders_as_ansible() {
     }
 }
 
+/// Custom modules that carry nothing of Ansible (old style and `WANT_JSON`
+/// shell modules) run with the fallback off: rprov builds them itself, with
+/// the arguments file ansible-core writes (a quote in a value stays one word).
+#[test]
+fn custom_shell_modules_run_without_ansible_core() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = work.path().join("out");
+    std::fs::create_dir(&out).expect("mkdir");
+    let run = rprov_env(
+        &library_dir(),
+        [
+            "apply",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            &format!("out={}", out.display()),
+            "--output",
+            "json",
+            "shell_only.yml",
+        ],
+        &[
+            ("RPROV_ANSIBLE_PYTHON", "/usr/bin/python3"),
+            ("PYTHONPATH", ""),
+        ],
+    );
+    run.expect_code(0);
+    let text = std::fs::read_to_string(out.join("shell.json")).unwrap_or_default();
+    let r: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("shell.json: {e}: {text}\n{}", run.dump()));
+    assert_eq!(r["sh_old"]["msg"], "hello it's me", "{r}");
+    assert_eq!(r["sh_old"]["check"], "False", "{r}");
+    assert_eq!(r["sh_old"]["changed"], true, "{r}");
+    assert_eq!(r["sh_json"]["msg"], "json says all of it", "{r}");
+    assert_eq!(run.recap("localhost")["failed"], 0, "{}", run.dump());
+}
+
 /// A custom module named like one of rprov's native modules, with the
 /// fallback off: running rprov's own would do something else than the
 /// playbook says, so it is a load error saying how to get either.

@@ -48,7 +48,7 @@
 //! with `_ansible_check_mode: true`, and a module that does not support check
 //! mode answers `skipped`, which rprov reports as `unknown`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -56,6 +56,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{json, Map, Value as Json};
 
+use super::library_module::LibraryModule;
 use super::Diff;
 
 /// The helper script, run with the controller's Python.
@@ -314,12 +315,7 @@ pub fn custom_module(
     collections: &[String],
     playbook_dir: &Path,
 ) -> Option<Resolution> {
-    let short = name.strip_prefix("ansible.legacy.").unwrap_or(name);
-    let roles = ROLE_DIRS.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let configured = LIBRARY_PATH.get().map(Vec::as_slice).unwrap_or_default();
-    if short.contains('.') || !custom_file_exists(short, playbook_dir, &roles, configured) {
-        return None;
-    }
+    find_custom_file(name, playbook_dir)?;
     match resolve(name, collections, playbook_dir) {
         r @ (Resolution::Custom(_) | Resolution::NoAnsible(_)) => Some(r),
         _ => None,
@@ -332,59 +328,79 @@ const MODULE_IGNORE_EXTS: &[&str] = &[
     "pyc", "pyo", "swp", "bak", "rpm", "md", "txt", "rst", "yaml", "yml", "ini",
 ];
 
-/// Whether `dir` holds a module file named `name`: `name` itself or
-/// `name.EXT` (`hello.py`, `hello.sh`), as ansible-core's loader finds a
-/// module by its file's stem.
-fn folder_has_module(dir: &Path, name: &str) -> bool {
-    if dir.join(name).is_file() {
-        return true;
+/// The module file named `name` in `dir`: `name` itself or `name.EXT`
+/// (`hello.py`, `hello.sh`), as ansible-core's loader finds a module by its
+/// file's stem (the first in name order when several extensions are there).
+fn module_in_folder(dir: &Path, name: &str) -> Option<PathBuf> {
+    let exact = dir.join(name);
+    if exact.is_file() {
+        return Some(exact);
     }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    entries.flatten().any(|e| {
-        let path = e.path();
-        path.file_stem().is_some_and(|s| s == name)
-            && path
-                .extension()
-                .and_then(|x| x.to_str())
-                .is_some_and(|x| !MODULE_IGNORE_EXTS.contains(&x))
-            && !path.to_string_lossy().ends_with('~')
-            && path.is_file()
-    })
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|path| {
+            path.file_stem().is_some_and(|s| s == name)
+                && path
+                    .extension()
+                    .and_then(|x| x.to_str())
+                    .is_some_and(|x| !MODULE_IGNORE_EXTS.contains(&x))
+                && !path.to_string_lossy().ends_with('~')
+                && path.is_file()
+        })
+        .collect();
+    found.sort();
+    found.into_iter().next()
 }
 
-/// Whether a folder Ansible searches for custom modules holds `name` (see
-/// [`folder_has_module`]): the playbook's `library/`, the roles' and the
+/// The file of the custom module `name` in a folder Ansible searches (see
+/// [`module_in_folder`]): the playbook's `library/`, the roles' and the
 /// configured path (with its subfolders two deep, as ansible-core's loader).
-fn custom_file_exists(
+fn custom_file(
     name: &str,
     playbook_dir: &Path,
     roles: &[PathBuf],
     configured: &[PathBuf],
-) -> bool {
-    let has = |dir: &Path| folder_has_module(dir, name);
-    if std::iter::once(playbook_dir)
+) -> Option<PathBuf> {
+    let has = |dir: &Path| module_in_folder(dir, name);
+    if let Some(found) = std::iter::once(playbook_dir)
         .chain(roles.iter().map(PathBuf::as_path))
-        .any(|d| has(&d.join("library")))
+        .find_map(|d| has(&d.join("library")))
     {
-        return true;
+        return Some(found);
     }
-    configured.iter().any(|dir| {
-        let subdirs = |d: &Path| -> Vec<PathBuf> {
-            std::fs::read_dir(d)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect()
-        };
-        has(dir)
-            || subdirs(dir)
+    let subdirs = |d: &Path| -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        dirs
+    };
+    configured.iter().find_map(|dir| {
+        has(dir).or_else(|| {
+            subdirs(dir)
                 .iter()
-                .any(|s| has(s) || subdirs(s).iter().any(|t| has(t)))
+                .find_map(|s| has(s).or_else(|| subdirs(s).iter().find_map(|t| has(t))))
+        })
     })
+}
+
+/// The file of the custom module a task naming `name` (short or
+/// `ansible.legacy.NAME`) runs, found where Ansible looks (the roles loaded
+/// so far included), without ansible-core.
+pub fn find_custom_file(name: &str, playbook_dir: &Path) -> Option<PathBuf> {
+    let short = name.strip_prefix("ansible.legacy.").unwrap_or(name);
+    if short.contains('.') {
+        return None;
+    }
+    let roles = ROLE_DIRS.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let configured = LIBRARY_PATH.get().map(Vec::as_slice).unwrap_or_default();
+    custom_file(short, playbook_dir, &roles, configured)
 }
 
 /// A task that runs Ansible's module: what the executor needs to build and
@@ -399,6 +415,9 @@ pub struct Fallback {
     pub no_log: bool,
     /// `ansible_python_interpreter` of the host, if set.
     pub interpreter: Option<String>,
+    /// Every `ansible_NAME_interpreter` of the host by NAME (`python`,
+    /// `bash`): what replaces a custom module's shebang interpreter.
+    pub interpreters: BTreeMap<String, String>,
     pub playbook_dir: PathBuf,
     /// The task's `file:line:col`, for errors that are rprov's, not the module's.
     pub at: String,
@@ -437,8 +456,15 @@ impl Fallback {
     }
 
     /// The module as ansible-core builds it for this task (cached for the
-    /// run per module and arguments).
+    /// run per module and arguments). A custom module that needs nothing of
+    /// ansible-core (`super::library_module`) is built by rprov itself, so
+    /// it runs the same with ansible-core on the controller or without.
     pub fn payload(&self, check: bool) -> Result<Arc<Built>, String> {
+        if let Some(m) = LibraryModule::find(&self.fqcn, &self.playbook_dir) {
+            return Ok(Arc::new(
+                m.build(&self.module_args(check), &self.interpreters),
+            ));
+        }
         let req = json!({
             "op": "build",
             "name": self.fqcn,
@@ -697,12 +723,17 @@ pub fn answer(fb: &Fallback, rc: i32, stdout: &str, stderr: &str, check: bool) -
     }
 }
 
-/// The first JSON object in the output, from the first line starting with `{`.
+/// The first JSON object in the output, from the first line starting with `{`
+/// after blanks (ansible-core's `_filter_non_json_lines` with `objects_only`:
+/// a line starting with `[` is junk too); what follows the object is junk.
 fn json_object(stdout: &str) -> Option<Map<String, Json>> {
-    let start = stdout
-        .match_indices('{')
-        .map(|(i, _)| i)
-        .find(|&i| i == 0 || stdout[..i].ends_with('\n'))?;
+    let mut at = 0;
+    let start = stdout.split_inclusive('\n').find_map(|line| {
+        let here = at;
+        at += line.len();
+        let blanks = line.len() - line.trim_start().len();
+        line.trim_start().starts_with('{').then_some(here + blanks)
+    })?;
     let mut it = serde_json::Deserializer::from_str(&stdout[start..]).into_iter::<Json>();
     match it.next() {
         Some(Ok(Json::Object(m))) => Some(m),
@@ -764,6 +795,7 @@ mod tests {
             diff: false,
             no_log: false,
             interpreter: None,
+            interpreters: BTreeMap::new(),
             playbook_dir: PathBuf::from("."),
             at: "site.yml:3:7".into(),
         }
@@ -795,6 +827,16 @@ mod tests {
             true,
         );
         assert_eq!(a.status, Status::Unknown);
+        // Junk around the object, a list line included, is skipped as
+        // ansible-core skips it; the object may be indented.
+        let a = answer(
+            &fb(),
+            0,
+            "junk\n[ a list]\n  {\"msg\": \"good\"}\nmore junk\n",
+            "",
+            false,
+        );
+        assert_eq!(a.result.get("msg"), Some(&json!("good")));
         let a = answer(&fb(), 0, "{\"ansible_facts\": {}}", "", false);
         assert_eq!(a.status, Status::Ok);
         assert_eq!(a.result.get("changed"), Some(&json!(false)));
@@ -819,12 +861,12 @@ mod tests {
         write(book.join("library/copy.md"));
         let roles = [role.clone()];
         let conf = [conf];
-        let found = |n: &str| custom_file_exists(n, &book, &roles, &conf);
+        let found = |n: &str| custom_file(n, &book, &roles, &conf).is_some();
         assert!(found("ping") && found("stat") && found("getent") && found("cron"));
         // Documentation beside a module is no module.
         assert!(!found("copy"));
         // A role's folder counts only once the role is loaded.
-        assert!(!custom_file_exists("stat", &book, &[], &conf));
+        assert!(custom_file("stat", &book, &[], &conf).is_none());
     }
 
     /// The script of a module in another language, run by `sh` as the

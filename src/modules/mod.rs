@@ -28,6 +28,7 @@ mod find;
 mod get_url;
 mod getent;
 mod known_hosts;
+pub mod library_module;
 mod mode;
 pub mod refuse;
 mod replace;

@@ -322,7 +322,7 @@ fn parse_task_into(
     let Some(spec) = native else {
         let collections = collections();
         let found = match custom {
-            Some(r) => custom_over_native(doc, mkey, &raw_name, r),
+            Some(r) => custom_over_native(doc, mkey, &raw_name, r, scope),
             None => ansible_module(doc, mkey, &raw_name, &collections, scope),
         };
         let fqcn = match found {
@@ -653,6 +653,8 @@ fn ansible_module(
         // which Python was tried and why it could not import ansible-core.
         // Without ansible-core nothing tells a module of Ansible's from a
         // typo: a conditional task waits (its message keeps "did you mean").
+        // A custom module that needs nothing of ansible-core runs anyway.
+        Resolution::NoAnsible(_) if runs_without_ansible(raw_name, scope) => Ok(legacy_name(raw_name)),
         Resolution::NoAnsible(why) => Err((LoadError::new(
             at,
             format!("unknown module `{raw_name}`: it is not native to rprov, and the Ansible fallback is off"),
@@ -675,10 +677,14 @@ fn custom_over_native(
     mkey: &Node,
     raw_name: &str,
     found: modules::ansible_fallback::Resolution,
+    scope: &TaskScope,
 ) -> Result<String, (LoadError, Deferrable)> {
     use modules::ansible_fallback::{Resolution, ENABLE_HINT};
     match found {
         Resolution::Custom(fqcn) | Resolution::Module(fqcn) => Ok(fqcn),
+        Resolution::NoAnsible(_) if runs_without_ansible(raw_name, scope) => {
+            Ok(legacy_name(raw_name))
+        }
         Resolution::NoAnsible(why) => Err((
             LoadError::new(
                 doc.origin(mkey),
@@ -701,6 +707,18 @@ fn custom_over_native(
             Deferrable::Yes,
         )),
     }
+}
+
+/// Whether `raw_name` is a custom module rprov runs itself, with no
+/// ansible-core on the controller (`modules::library_module`).
+fn runs_without_ansible(raw_name: &str, scope: &TaskScope) -> bool {
+    modules::library_module::LibraryModule::find(raw_name, &scope.playbook_dir).is_some()
+}
+
+/// The name Ansible resolves a custom module to: `ansible.legacy.NAME`.
+fn legacy_name(raw_name: &str) -> String {
+    let short = raw_name.strip_prefix("ansible.legacy.").unwrap_or(raw_name);
+    format!("ansible.legacy.{short}")
 }
 
 /// For `namespace.collection.module` whose collection a requirements.yml

@@ -388,6 +388,22 @@ impl HostRunner {
             }
             _ => None,
         };
+        // A custom module's shebang interpreter is replaced by its
+        // `ansible_NAME_interpreter` (`modules::library_module`).
+        let interpreters = r
+            .all_names()
+            .into_iter()
+            .filter_map(|n| {
+                let name = n.strip_prefix("ansible_")?.strip_suffix("_interpreter")?;
+                if name.is_empty() || (name == "python" && interpreter.is_none()) {
+                    return None;
+                }
+                match r.resolve(&n) {
+                    Some(Ok(Json::String(s))) => Some((name.to_string(), s)),
+                    _ => None,
+                }
+            })
+            .collect();
         Decision::Fallback(Box::new(modules::ansible_fallback::Fallback {
             fqcn: task.module.clone(),
             args,
@@ -395,6 +411,7 @@ impl HostRunner {
             diff: task.diff.unwrap_or(self.shared.opts.diff),
             no_log: task.no_log,
             interpreter,
+            interpreters,
             playbook_dir: self.shared.playbook.dir.clone(),
             at: task.origin.to_string(),
         }))
