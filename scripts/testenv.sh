@@ -3,7 +3,9 @@
 # OpenSSH server (started per test by rprov-testbed, never as a system service),
 # sudo, iproute2 (network namespaces for multi-host fleets), vagrant (only to
 # `vagrant validate` vagrant/Vagrantfile: no provider is installed), cron (its `crontab`
-# for the cron module; the daemon is never started), and two local users:
+# for the cron module; the daemon is never started), acl (`setfacl`, with which
+# ansible-core lets an unprivileged `become_user` read its module files, as on
+# ansible-test's hosts), and two local users:
 #   rprovtest  passwordless sudo        (the normal test login)
 #   rprovpw    sudo that wants a password (for the "sudo wants a password" test)
 # Safe to re-run: it checks before it changes anything. Runs as root, no stdin.
@@ -14,7 +16,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-PACKAGES="openssh-server openssh-client sudo iproute2 passwd age bsdutils vagrant cron"
+PACKAGES="openssh-server openssh-client sudo iproute2 passwd age bsdutils vagrant cron acl"
 
 missing=""
 for p in $PACKAGES; do

@@ -52,7 +52,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let (Some(src), Some(dest)) = (args.src, args.dest) else {
         return Err(PlanError::Fail("src and dest are required".into()));
     };
-    let src = super::known_hosts::expand_home(cx, &src)?;
+    let src = cx.expand_home(&src)?;
     let (st, content) = both(cx.file(&src, true), cx.content(&src))?;
     // Not there or not readable: `fail_on_missing` says whether the task
     // fails; otherwise it is ok with the same message, as ansible-core's.

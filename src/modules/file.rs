@@ -1,6 +1,7 @@
 //! `file`: directories, links, touch and absent, with owner, group and mode.
 
 use super::change::{self, Change, Read, Times};
+use super::file_times;
 use super::files::{self, Attrs};
 use super::mode::{self, Mode};
 use super::sysargs::both;
@@ -38,7 +39,9 @@ module_args! {
         src: Option<String> ["src"],
         force: bool ["force"] = false,
         follow: bool ["follow"] = true,
-        /// `preserve` keeps a touched file's times; anything else sets them.
+        /// `now`, `preserve` (a touched file's times kept) or a timestamp in
+        /// the `_format` below (see `file_times`); a timestamp is set by
+        /// `state: touch` only.
         access_time: Option<String> ["access_time"],
         modification_time: Option<String> ["modification_time"],
         _access_time_format: Option<String> ["access_time_format"],
@@ -179,10 +182,22 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             } else {
                 0o644
             };
-            // Ansible's `modification_time`/`access_time: preserve` keep an
-            // existing file's times, which makes touch idempotent.
-            let keep_mtime = args.modification_time.as_deref() == Some("preserve");
-            let keep_atime = args.access_time.as_deref() == Some("preserve");
+            // Ansible's `modification_time`/`access_time`: `now` (touch's
+            // default), `preserve` (an existing file's times kept, which makes
+            // touch idempotent) or a timestamp, set unless the file has it.
+            let stamp = |value: &Option<String>, format: &Option<String>| match value.as_deref() {
+                None | Some("now" | "preserve") => Ok(None),
+                Some(t) => {
+                    file_times::parse(t, format.as_deref().unwrap_or(file_times::DEFAULT_FORMAT))
+                        .map(Some)
+                        .map_err(PlanError::Fail)
+                }
+            };
+            let mstamp = stamp(&args.modification_time, &args._modification_time_format)?;
+            let astamp = stamp(&args.access_time, &args._access_time_format)?;
+            let keep_mtime =
+                args.modification_time.as_deref() == Some("preserve") || mstamp.is_some();
+            let keep_atime = args.access_time.as_deref() == Some("preserve") || astamp.is_some();
             let touch = match (keep_mtime, keep_atime) {
                 _ if !st.exists() => Some(Times::Both),
                 (false, false) => Some(Times::Both),
@@ -190,11 +205,20 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 (false, true) => Some(Times::ModificationOnly),
                 (true, true) => None,
             };
+            let (set_m, set_a) = if mstamp.is_some() || astamp.is_some() {
+                if st.exists() {
+                    file_times::differ(cx, &path, mstamp.as_ref(), astamp.as_ref())?
+                } else {
+                    (mstamp.is_some(), astamp.is_some())
+                }
+            } else {
+                (false, false)
+            };
             if !st.exists() {
                 diff.attrs.push("state: absent → file".into());
             } else {
                 diff.attrs.extend(attrs.changes(&st)?);
-                if touch.is_some() {
+                if touch.is_some() || set_m || set_a {
                     diff.attrs.push("times: updated".into());
                 }
             }
@@ -208,6 +232,13 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
                 })
                 .into_iter()
                 .collect();
+            if set_m || set_a {
+                changes.push(Change::SetTimes {
+                    path: path.clone(),
+                    mtime: mstamp.filter(|_| set_m).map(|s| s.0),
+                    atime: astamp.filter(|_| set_a).map(|s| s.0),
+                });
+            }
             changes.push(Change::SetAttrs {
                 path: path.clone(),
                 attrs,

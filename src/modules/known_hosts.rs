@@ -20,7 +20,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Map};
 
-use super::change::{self, Change, Content, Read};
+use super::change::{self, Change, Content};
 use super::files::Attrs;
 use super::typed::{choice, module_args};
 use super::{Decision, Diff, PlanCx, PlanError};
@@ -81,7 +81,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     if let Some(k) = &key {
         sanity_check(&host, k)?;
     }
-    let path = expand_home(cx, &path_arg)?;
+    let path = cx.expand_home(&path_arg)?;
     let st = cx.file(&path, true)?;
     let before = match st.kind {
         FileKind::Missing => None,
@@ -163,36 +163,6 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         diffs: vec![diff],
         action,
     })
-}
-
-/// `~` and `~/…` as the host's `$HOME` (of the user the task becomes), as
-/// ansible-core's `type='path'` expands them on the host; `~name/…` as that
-/// user's home directory.
-pub(super) fn expand_home(cx: &PlanCx, path: &str) -> Result<String, PlanError> {
-    let Some(rest) = path.strip_prefix('~') else {
-        return Ok(path.to_string());
-    };
-    let i = rest.find('/').unwrap_or(rest.len());
-    let (name, tail) = rest.split_at(i);
-    let home = if name.is_empty() {
-        cx.ask_one(Read::Output(vec!["printenv".into(), "HOME".into()]))?
-    } else {
-        let entry = cx.ask_one(Read::Getent {
-            db: "passwd",
-            key: name.to_string(),
-        })?;
-        match entry.trim().split(':').nth(5) {
-            Some(h) => h.to_string(),
-            None => return Ok(path.to_string()),
-        }
-    };
-    let home = home.trim();
-    if home.is_empty() {
-        return Err(PlanError::Fail(format!(
-            "`{path}`: the host's user has no $HOME to expand `~` with; give `path` in full"
-        )));
-    }
-    Ok(format!("{}{tail}", home.trim_end_matches('/')))
 }
 
 /// The key line with its host field hashed (`|1|salt|hmac`), a new salt each

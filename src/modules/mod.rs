@@ -23,6 +23,7 @@ mod debconf;
 mod encoding;
 mod fetch;
 mod file;
+mod file_times;
 mod files;
 mod find;
 mod get_url;
@@ -654,6 +655,36 @@ impl PlanCx<'_> {
         }
     }
 
+    /// `~` and `~/…` as the host's `$HOME` (of the user the task becomes), as
+    /// ansible-core's `type='path'` expands them on the host; `~name/…` as that
+    /// user's home directory.
+    pub fn expand_home(&self, path: &str) -> Result<String, PlanError> {
+        let Some(rest) = path.strip_prefix('~') else {
+            return Ok(path.to_string());
+        };
+        let i = rest.find('/').unwrap_or(rest.len());
+        let (name, tail) = rest.split_at(i);
+        let home = if name.is_empty() {
+            self.ask_one(change::Read::Output(vec!["printenv".into(), "HOME".into()]))?
+        } else {
+            let entry = self.ask_one(change::Read::Getent {
+                db: "passwd",
+                key: name.to_string(),
+            })?;
+            match entry.trim().split(':').nth(5) {
+                Some(h) => h.to_string(),
+                None => return Ok(path.to_string()),
+            }
+        };
+        let home = home.trim();
+        if home.is_empty() {
+            return Err(PlanError::Fail(format!(
+                "`{path}`: the host's user has no $HOME to expand `~` with; give `path` in full"
+            )));
+        }
+        Ok(format!("{}{tail}", home.trim_end_matches('/')))
+    }
+
     pub fn str_arg(&self, key: &str) -> Result<Option<String>, PlanError> {
         match self.args.get(key) {
             None | Some(Json::Null) => Ok(None),
@@ -679,11 +710,83 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             return Err(PlanError::Fail(format!("{}\n= help: {}", r.msg, r.hint)));
         }
     }
+    let expanded = home_paths(cx)?;
+    let with_homes;
+    let cx = match &expanded {
+        Some(args) => {
+            with_homes = PlanCx { args, ..*cx };
+            &with_homes
+        }
+        None => cx,
+    };
     let mut decision = plan_module(cx)?;
     if cx.want_diff {
         register_diff(&mut decision);
     }
     Ok(decision)
+}
+
+/// The arguments of type `path` in ansible-core's modules (aliases too),
+/// whose leading `~` the module expands on the host.
+const PATH_ARGS: &[(&str, &[&str])] = &[
+    ("copy", &["dest"]),
+    ("template", &["dest"]),
+    ("file", &["path", "dest", "name"]),
+    ("find", &["paths", "name", "path"]),
+    ("stat", &["path", "dest", "name"]),
+    ("slurp", &["src", "path"]),
+    ("lineinfile", &["path", "dest", "destfile", "name"]),
+    ("blockinfile", &["path", "dest", "destfile", "name"]),
+    ("replace", &["path", "dest", "destfile", "name"]),
+    ("assemble", &["dest"]),
+    ("get_url", &["dest"]),
+    ("unarchive", &["dest"]),
+    ("tempfile", &["path"]),
+];
+
+/// The task's arguments with `~` and `~user` expanded on the host in its
+/// path arguments ([`PATH_ARGS`]), as ansible-core's `type='path'` does for
+/// the user the task becomes; `None` when no such argument starts with `~`.
+fn home_paths(cx: &PlanCx) -> Result<Option<Map<String, Json>>, PlanError> {
+    let Some((_, keys)) = PATH_ARGS.iter().find(|(m, _)| *m == cx.module) else {
+        return Ok(None);
+    };
+    let tilde = |v: &Json| match v {
+        Json::String(s) => s.starts_with('~') || s.contains(",~"),
+        Json::Array(a) => a
+            .iter()
+            .any(|i| i.as_str().is_some_and(|s| s.starts_with('~'))),
+        _ => false,
+    };
+    if !keys.iter().any(|k| cx.args.get(*k).is_some_and(tilde)) {
+        return Ok(None);
+    }
+    let mut args = cx.args.clone();
+    for key in keys.iter() {
+        let Some(v) = args.get_mut(*key) else {
+            continue;
+        };
+        match v {
+            // `find`'s `paths` may be one text of comma-separated paths.
+            Json::String(s) if cx.module == "find" && s.contains(',') => {
+                let parts = s
+                    .split(',')
+                    .map(|p| cx.expand_home(p))
+                    .collect::<Result<Vec<_>, _>>()?;
+                *s = parts.join(",");
+            }
+            Json::String(s) => *s = cx.expand_home(s)?,
+            Json::Array(items) => {
+                for item in items.iter_mut() {
+                    if let Json::String(s) = item {
+                        *s = cx.expand_home(s)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Some(args))
 }
 
 /// With diff mode on, a change's diff is in its registered result as

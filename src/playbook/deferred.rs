@@ -3,7 +3,7 @@
 //! ansible-core post-validates a play (`Play.post_validate`) with the
 //! variables a play has before any host is chosen: the play's `vars` and
 //! the extra vars (`-e`). So `strategy: "{{ test_strategy | default('linear') }}"`
-//! and `order: "{{ myorder }}"` take their value from `-e` or the play's
+//! `serial: "{{ batch | default(omit) }}"` and `order: "{{ myorder }}"` take their value from `-e` or the play's
 //! `vars`. rprov renders them the same way, just before it chooses the
 //! play's hosts, and checks the value as it checks a literal one. `hosts:`
 //! itself may be a template (`hosts: "{{ targets }}"`): a string renders to a
@@ -31,7 +31,7 @@ const STRATEGIES: &[&str] = &[
 /// A play keyword written as a template.
 #[derive(Debug, Clone)]
 pub struct Deferred {
-    /// `hosts`, `order` or `strategy`.
+    /// `hosts`, `serial`, `order` or `strategy`.
     pub key: &'static str,
     pub text: String,
     pub origin: Origin,
@@ -53,6 +53,33 @@ pub fn order(value: &str, origin: Origin) -> Result<HostOrder, LoadError> {
         LoadError::new(origin, "unknown host `order`")
             .with_hint(format!("use one of {}", HostOrder::NAMES.join(", ")))
     })
+}
+
+/// `serial:` as written (or rendered): a number of hosts, a percentage or a
+/// list of them; `omit` (a template's `default(omit)`) is no `serial`.
+pub fn serial(
+    value: &serde_json::Value,
+    origin: Origin,
+) -> Result<Vec<super::serial::BatchSize>, LoadError> {
+    use serde_json::Value as J;
+    if value.as_str() == Some(rprov_template::OMIT) {
+        return Ok(Vec::new());
+    }
+    let items = match value {
+        J::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    };
+    items
+        .iter()
+        .map(super::serial::BatchSize::parse)
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            LoadError::new(
+                origin,
+                format!("`serial` must be a number of hosts, a percentage or a list of them, got {value}"),
+            )
+            .with_hint("e.g. `serial: 1`, `serial: \"25%\"` or `serial: [1, 5, \"25%\"]`")
+        })
 }
 
 /// Checks `strategy:` as written (or rendered).
@@ -107,9 +134,14 @@ pub fn resolve(
     templater: &rprov_template::Templater,
 ) -> Result<(), LoadError> {
     let names = NamesCache::default();
+    let mut magic = Vars::default();
+    magic.insert(
+        "omit".into(),
+        serde_json::Value::String(rprov_template::OMIT.into()),
+    );
     for d in std::mem::take(&mut play.deferred) {
         let text = serde_json::Value::String(d.text.clone());
-        let resolver = Resolver::new(vec![&play.vars, extra_vars], templater, &names);
+        let resolver = Resolver::new(vec![&magic, &play.vars, extra_vars], templater, &names);
         let rendered = resolver
             .context_for(&[&text], &[])
             .and_then(|ctx| templater.render_str(&d.text, &ctx))
@@ -121,6 +153,10 @@ pub fn resolve(
             })?;
         if d.key == "hosts" {
             play.hosts = hosts_pattern(&rendered, &d)?;
+            continue;
+        }
+        if d.key == "serial" {
+            play.serial = serial(&rendered, d.origin)?;
             continue;
         }
         let value = match rendered {

@@ -768,6 +768,9 @@ pub fn yes_no(doc: &Document, node: &Node, key: &str) -> Result<Option<bool>, Lo
         None => Ok(None),
         Some(n) => match &n.value {
             Value::Bool(b) => Ok(Some(*b)),
+            // ansible-core sets a keyword templated to `omit` to its default:
+            // unset, so it is inherited.
+            Value::Str(s) if is_bare_omit(s) => Ok(None),
             Value::Str(s) if s.contains("{{") => Err(LoadError::new(
                 doc.origin(n),
                 format!("`{key}` must be a literal yes/no in rprov, not a template"),
@@ -784,6 +787,14 @@ pub fn yes_no(doc: &Document, node: &Node, key: &str) -> Result<Option<bool>, Lo
             )),
         },
     }
+}
+
+/// Whether a keyword's text is the template `{{ omit }}` alone.
+pub fn is_bare_omit(s: &str) -> bool {
+    s.trim()
+        .strip_prefix("{{")
+        .and_then(|r| r.strip_suffix("}}"))
+        .is_some_and(|inner| inner.trim() == "omit")
 }
 
 /// A boolean task keyword: as [`yes_no`], but a value that is no boolean

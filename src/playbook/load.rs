@@ -566,31 +566,23 @@ fn load_play(
             }
         },
     };
+    // A template (`serial: "{{ batch | default(omit) }}"`) is rendered when
+    // the play starts, as `order` and `strategy` below.
+    let mut deferred_serial = None;
     let serial = match node.get("serial") {
         None => Vec::new(),
-        Some(n) => {
-            let v = n.to_json();
-            let items = match &v {
-                serde_json::Value::Array(a) => a.clone(),
-                other => vec![other.clone()],
-            };
-            items
-                .iter()
-                .map(super::serial::BatchSize::parse)
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| {
-                    LoadError::new(
-                        doc.origin(n),
-                        format!("`serial` must be a number of hosts, a percentage or a list of them, got {v}"),
-                    )
-                    .with_hint("e.g. `serial: 1`, `serial: \"25%\"` or `serial: [1, 5, \"25%\"]` (rprov takes it literally, not from a template)")
-                })?
-        }
+        Some(n) => match n.as_str() {
+            Some(t) if rprov_template::is_template(t) => {
+                deferred_serial = Some(super::deferred::Deferred::new("serial", t, doc.origin(n)));
+                Vec::new()
+            }
+            _ => super::deferred::serial(&n.to_json(), doc.origin(n))?,
+        },
     };
     // A template (`order: "{{ myorder }}"`, `strategy: "{{ s | default('linear') }}"`)
     // is rendered when the play starts, with the play's variables, and
     // checked then (see `super::deferred`).
-    let mut deferred: Vec<_> = hosts_template.into_iter().collect();
+    let mut deferred: Vec<_> = hosts_template.into_iter().chain(deferred_serial).collect();
     let order = match node.get("order") {
         None => HostOrder::default(),
         Some(n) => match n.as_str() {

@@ -72,10 +72,6 @@ fn alias_reason(alias: &str) -> Option<String> {
         a if a.starts_with("shippable/windows") => {
             format!("runs only on Windows in Ansible's CI (aliases: `{a}`)")
         }
-        a if a.starts_with("setup/") && a.ends_with("setup_passlib_controller") => format!(
-            "ansible-test first runs setup_passlib_controller, which pip-installs passlib into \
-             the controller's Python (aliases: `{a}`)"
-        ),
         a if a == "needs/target/setup_pexpect" || a == "needs/target/setup_paramiko" => {
             format!("needs a Python library installed into the controller (aliases: `{a}`)")
         }

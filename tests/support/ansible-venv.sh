@@ -1,6 +1,8 @@
 #!/bin/sh
-# Creates (once) a Python venv with ansible-core 2.19 for rprov's differential
-# tests, and a collections directory holding ansible.posix (for
+# Creates (once) a Python venv with ansible-core 2.19 and passlib (which
+# ansible-core's `password_hash` needs, and which ansible-test installs on the
+# controller for the targets that use it: `setup_passlib_controller`) for
+# rprov's differential and conformance tests, and a collections directory holding ansible.posix (for
 # `ansible.posix.authorized_key`), and prints two lines on stdout: the path of
 # the venv's `ansible-playbook`, then the directory to give ansible as
 # ANSIBLE_COLLECTIONS_PATH.
@@ -21,6 +23,7 @@
 set -eu
 
 VERSION_SPEC='ansible-core==2.19.*'
+PASSLIB_SPEC='passlib==1.7.4'
 # ansible 12.3.0 bundles ansible.posix 2.1.0.
 ANSIBLE_PKG='ansible==12.3.0'
 ANSIBLE_SHA256='cd156f82fa87f7a899212b0efa9f7ca3a24d609212de9f78428a572eb01e5414'
@@ -31,7 +34,8 @@ COLLECTIONS="$CACHE/ansible-collections"
 
 venv_ok() {
     [ -x "$PLAYBOOK" ] && [ -f "$VENV/.rprov-complete" ] \
-        && "$PLAYBOOK" --version >/dev/null 2>&1
+        && "$PLAYBOOK" --version >/dev/null 2>&1 \
+        && "$VENV/bin/python" -c 'import passlib' >/dev/null 2>&1
 }
 collections_ok() {
     [ -f "$COLLECTIONS/.rprov-complete" ] \
@@ -67,8 +71,8 @@ if ! venv_ok; then
         rm -rf "$VENV"
         exit 1
     fi
-    if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$VERSION_SPEC" >&2; then
-        echo "ansible-venv.sh: pip install '$VERSION_SPEC' failed (is PyPI reachable?)" >&2
+    if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$VERSION_SPEC" "$PASSLIB_SPEC" >&2; then
+        echo "ansible-venv.sh: pip install '$VERSION_SPEC' '$PASSLIB_SPEC' failed (is PyPI reachable?)" >&2
         rm -rf "$VENV"
         exit 1
     fi

@@ -50,7 +50,20 @@ pub(crate) fn chain(root: Value, keys: Rest<Value>) -> Result<Value, Error> {
 /// Whether `text` can hold a chain this module rewrites; most templates
 /// cannot, and are compiled as they are.
 fn may_need(text: &str) -> bool {
-    text.contains("is") || text.contains('|') || text.contains("now(")
+    text.contains("is") || text.contains('|') || text.contains("now(") || has_literal_percent(text)
+}
+
+/// Whether `text` may hold a string literal followed by `%` (Python's
+/// formatting, see [`rewrite_percent_formats`]).
+fn has_literal_percent(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        (c == b'\'' || c == b'"')
+            && b[i + 1..]
+                .iter()
+                .find(|c| !c.is_ascii_whitespace())
+                .is_some_and(|&c| c == b'%')
+    })
 }
 
 /// A bare expression (`when:`, `that:`, the inside of `{{ }}`) with its
@@ -243,7 +256,112 @@ fn rewrite_all(text: &str, tokens: &[Token], in_tag: bool) -> Option<String> {
         chained
     };
     let current = dated.as_deref().unwrap_or(text);
-    short_names(current).or(dated)
+    let formatted = if has_literal_percent(current) {
+        rewrite_percent_formats(current).or(dated)
+    } else {
+        dated
+    };
+    let current = formatted.as_deref().unwrap_or(text);
+    short_names(current).or(formatted)
+}
+
+/// `text` with each string literal followed by `%` and its right operand
+/// (`'%s/x' % (path)`, `"%s" % name.attr[0]`, `'%d' % 3`) made a call of
+/// Python's formatting ([`crate::pyformat::FUNCTION`]), or `None` when it has
+/// none. The literal must be a whole left operand (nothing binds it first),
+/// as in `a == '%s' % b`.
+fn rewrite_percent_formats(text: &str) -> Option<String> {
+    let function = crate::pyformat::FUNCTION;
+    let mut current = text.to_string();
+    let mut changed = false;
+    for _ in 0..64 {
+        let tokens = lex(&current, None).0;
+        let word = |t: &Token| &current[t.start..t.end];
+        let found = (1..tokens.len()).find_map(|i| {
+            if tokens[i].kind != Kind::Punct(b'%') || tokens[i - 1].kind != Kind::Str {
+                return None;
+            }
+            // `%}` closes a tag: not an operator.
+            if tokens
+                .get(i + 1)
+                .is_some_and(|t| t.kind == Kind::Punct(b'}') && t.start == tokens[i].end)
+            {
+                return None;
+            }
+            // `%` binds tighter than `+`, `-` and `~`, so a literal after
+            // them is a whole left operand too.
+            let before = i.checked_sub(2).map(|s| &tokens[s]);
+            if !opens_operand(&current, before)
+                && !before.is_some_and(|t| matches!(t.kind, Kind::Punct(b'+' | b'-' | b'~')))
+            {
+                return None;
+            }
+            let first = tokens.get(i + 1)?;
+            let mut end = match first.kind {
+                Kind::Punct(b'(') => matching_paren(&tokens, i + 1, true)?,
+                Kind::Name if !KEYWORDS[..3].contains(&word(first)) => i + 1,
+                Kind::Str | Kind::Int => i + 1,
+                _ => return None,
+            };
+            // Attribute, subscript, call and filter steps: they bind
+            // tighter than `%`.
+            {
+                loop {
+                    match tokens.get(end + 1).map(|t| t.kind) {
+                        Some(Kind::Punct(b'|'))
+                            if tokens.get(end + 2).is_some_and(|t| t.kind == Kind::Name) =>
+                        {
+                            end += 2
+                        }
+                        Some(Kind::Punct(b'.'))
+                            if tokens
+                                .get(end + 2)
+                                .is_some_and(|t| matches!(t.kind, Kind::Name | Kind::Int)) =>
+                        {
+                            end += 2
+                        }
+                        Some(Kind::Punct(b'(')) => end = matching_paren(&tokens, end + 1, true)?,
+                        Some(Kind::Punct(b'[')) => end = matching_bracket(&tokens, end + 1)?,
+                        _ => break,
+                    }
+                }
+            }
+            Some((
+                tokens[i - 1].start,
+                tokens[i - 1].end,
+                tokens[i + 1].start,
+                tokens[end].end,
+            ))
+        });
+        let Some((a, lit_end, right, b)) = found else {
+            break;
+        };
+        current = format!(
+            "{}{function}({}, {}){}",
+            &current[..a],
+            &current[a..lit_end],
+            &current[right..b],
+            &current[b..]
+        );
+        changed = true;
+    }
+    changed.then_some(current)
+}
+
+/// The index of the `]` matching the `[` at `at`.
+fn matching_bracket(tokens: &[Token], at: usize) -> Option<usize> {
+    let mut depth = 0i64;
+    for (i, t) in tokens.iter().enumerate().skip(at) {
+        match t.kind {
+            Kind::Punct(b'[') => depth += 1,
+            Kind::Punct(b']') => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 {
+            return Some(i);
+        }
+    }
+    None
 }
 
 /// `text` with the fully qualified names of filters and tests
@@ -553,6 +671,30 @@ mod tests {
         assert_eq!(
             expr("l[-1].x is none"),
             "__rprov_chain(l, -1, \"x\") is none"
+        );
+    }
+
+    #[test]
+    fn percent_formats_of_literals_are_rewritten() {
+        assert_eq!(
+            expr("p[d] == (\"x %s/y\" % (d))"),
+            "p[d] == (__rprov_pyformat(\"x %s/y\", (d)))"
+        );
+        assert_eq!(
+            expr("'%s-%d' % (a.b[0], n | int) ~ 'z'"),
+            "__rprov_pyformat('%s-%d', (a.b[0], n | int)) ~ 'z'"
+        );
+        assert_eq!(
+            expr("'%s' % name.attr['k'] | upper"),
+            "__rprov_pyformat('%s', name.attr['k'] | upper)"
+        );
+        assert_eq!(expr("x + '%d' % 3"), "x + __rprov_pyformat('%d', 3)");
+        // A remainder of numbers, and `%` inside a literal, stay.
+        assert_eq!(expr("n % 2 == 0"), "n % 2 == 0");
+        assert_eq!(expr("'100%' == x"), "'100%' == x");
+        assert_eq!(
+            rewrite_template("{% if '%s' % x %}y{% endif %}", &Delimiters::default()),
+            "{% if __rprov_pyformat('%s', x) %}y{% endif %}"
         );
     }
 

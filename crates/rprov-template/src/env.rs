@@ -48,6 +48,7 @@ pub fn build() -> Environment<'static> {
         }
     });
     env.add_function(crate::chain::FUNCTION, crate::chain::chain);
+    env.add_function(crate::pyformat::FUNCTION, crate::pyformat::pyformat);
     // ansible-core 2.19's `undef(hint)`: an undefined value, for a default
     // that something else must set (`default=undef()`).
     env.add_function("undef", |_hint: Option<Value>| Value::UNDEFINED);

@@ -30,6 +30,7 @@ pub mod limits;
 pub mod lookup;
 mod nodes;
 mod now;
+mod pyformat;
 pub mod version_types;
 pub use now::{civil_from_days, date_time_utc};
 pub mod trust;

@@ -67,6 +67,13 @@ pub enum Change {
     },
     /// `touch` of the path, updating the times named.
     Touch { path: String, times: Times },
+    /// The file's modification and/or access time set to a local time of
+    /// the host (`YYYY-MM-DD HH:MM:SS`, `touch -d`): `file`'s timestamps.
+    SetTimes {
+        path: String,
+        mtime: Option<String>,
+        atime: Option<String>,
+    },
     /// The directory and any missing parents, with default owner and mode
     /// (`mkdir -p`: lineinfile's `create: yes`, as Ansible makes them).
     MakeParents { path: String },
@@ -291,6 +298,17 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
                 Times::ModificationOnly => " -m",
             };
             s.push_str(&format!("touch{flag} -- {}\n", quote(path)));
+        }
+        Change::SetTimes { path, mtime, atime } => {
+            for (flag, at) in [("-m", mtime), ("-a", atime)] {
+                if let Some(at) = at {
+                    s.push_str(&format!(
+                        "touch -c {flag} -d {} -- {}\n",
+                        quote(at),
+                        quote(path)
+                    ));
+                }
+            }
         }
         Change::MakeParents { path } => s.push_str(&format!("mkdir -p -- {}\n", quote(path))),
         Change::Write {

@@ -23,7 +23,6 @@ use serde_json::{json, Map, Value as Json};
 use rprov_transport::quote;
 
 use super::change::{self, Change, Read};
-use super::known_hosts::expand_home;
 use super::typed::{choice, module_args};
 use super::{Action, Decision, Diff, OutputMode, PlanCx, PlanError};
 use aging::{Expiry, PasswordDays};
@@ -426,7 +425,7 @@ pub fn plan_user(cx: &PlanCx) -> Result<Decision, PlanError> {
     // `path` arguments: `~` is the home of the user the task becomes.
     for p in [&mut a.shell, &mut a.home, &mut a.ssh_key_file] {
         if let Some(v) = p.as_mut() {
-            *v = expand_home(cx, v)?;
+            *v = cx.expand_home(v)?;
         }
     }
     let name = a.name.clone();
