@@ -85,13 +85,10 @@ pub fn check(module: &str, arg: &Arg, value: &Json) -> Result<(), Mismatch> {
     };
     match arg.kind {
         Kind::Any => Ok(()),
-        Kind::Str => match value {
-            Json::String(_) | Json::Number(_) | Json::Bool(_) => Ok(()),
-            _ => wrong(
-                "text",
-                format!("write `{name}` as one string (quote it in YAML)"),
-            ),
-        },
+        // ansible-core converts any value to its text for a `str` argument
+        // (`check_type_str` with `allow_conversion`): a list or mapping
+        // becomes Python's `str()` of it.
+        Kind::Str => Ok(()),
         Kind::Bool => match crate::truthy::as_bool(value) {
             Some(_) => Ok(()),
             None => wrong(
@@ -262,7 +259,8 @@ mod tests {
         assert!(!ok(Kind::Int, json!("4.5")) && !ok(Kind::Int, json!(4.5)));
         assert!(ok(Kind::Num, json!(4.5)) && ok(Kind::Num, json!("0.5")));
         assert!(ok(Kind::Str, json!(5)) && ok(Kind::Str, json!(false)));
-        assert!(!ok(Kind::Str, json!({"a": 1})) && !ok(Kind::Str, json!([1])));
+        // ansible-core converts these to their text too.
+        assert!(ok(Kind::Str, json!({"a": 1})) && ok(Kind::Str, json!([1])));
         assert!(ok(Kind::List, json!("a,b")) && ok(Kind::List, json!(["a", 1])));
         assert!(!ok(Kind::List, json!([{"a": 1}])));
         assert!(

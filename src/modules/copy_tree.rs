@@ -93,6 +93,16 @@ pub fn plan_copy_tree(
         match st.kind {
             FileKind::Directory => {}
             FileKind::Missing => {
+                // A missing `dest` is made with its missing parents, as
+                // ansible-core's `copy` makes them.
+                if d.is_empty() {
+                    if let Some(parent) = Path::new(&path).parent().filter(|p| *p != Path::new("/"))
+                    {
+                        changes.push(Change::MakeParents {
+                            path: parent.display().to_string(),
+                        });
+                    }
+                }
                 let (diff, change) = files::create_dir(&path, &dir_attrs)?;
                 diffs.push(diff);
                 changes.push(change);

@@ -688,13 +688,9 @@ impl PlanCx<'_> {
     pub fn str_arg(&self, key: &str) -> Result<Option<String>, PlanError> {
         match self.args.get(key) {
             None | Some(Json::Null) => Ok(None),
-            Some(Json::String(s)) => Ok(Some(s.clone())),
-            Some(Json::Number(n)) => Ok(Some(n.to_string())),
-            // Python's `str(True)`, as ansible-core converts a `str` argument.
-            Some(Json::Bool(b)) => Ok(Some(if *b { "True" } else { "False" }.to_string())),
-            Some(other) => Err(PlanError::Fail(format!(
-                "`{key}` must be a string, got {other}"
-            ))),
+            // Python's `str()` (`True`, `['a']`), as ansible-core converts a
+            // `str` argument.
+            Some(other) => Ok(Some(args::py_text(other))),
         }
     }
 }

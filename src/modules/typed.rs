@@ -34,17 +34,16 @@ pub trait ArgValue: Sized {
     }
 }
 
-/// Text: a number or a boolean is taken as its text, as ansible-core
-/// converts a `str` argument (`True`, as Python's `str(True)`).
+/// Text: any other value is taken as its text, as ansible-core converts a
+/// `str` argument (Python's `str()`: `True`, `['a', 'b']`, `{'k': 1}`).
 impl ArgValue for String {
     const KIND: Kind = Kind::Str;
     fn from_json(v: &Json) -> Result<Self, String> {
-        match v {
-            Json::String(s) => Ok(s.clone()),
-            Json::Number(n) => Ok(n.to_string()),
-            Json::Bool(b) => Ok(if *b { "True" } else { "False" }.to_string()),
-            other => Err(format!("must be a string, got {other}")),
-        }
+        Ok(match v {
+            // ansible-core 2.19 takes `None` as empty text here.
+            Json::Null => String::new(),
+            other => super::args::py_text(other),
+        })
     }
 }
 

@@ -126,6 +126,7 @@ impl<'de> Deserialize<'de> for Node {
         let serde_saphyr::Tagged(mut value, tag) = spanned.value;
         match tag.as_deref() {
             Some(UNSAFE) => mark_unsafe(&mut value),
+            Some(vault_values::TAG) => vault_values::mark(&mut value),
             Some(t) if BINARY.contains(&t) => {
                 value = decode_binary(value).map_err(de::Error::custom)?
             }

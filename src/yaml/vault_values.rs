@@ -43,21 +43,44 @@ pub fn while_loading<T>(password: Option<&[u8]>, load: impl FnOnce() -> T) -> (T
     (out, scope.map(|s| s.found).unwrap_or_default())
 }
 
-/// Decrypts every vault value under `root`, when a playbook is loading.
-pub(super) fn decrypt(root: &mut Node, path: &Path) -> Result<(), LoadError> {
-    SCOPE.with(|s| match s.borrow_mut().as_mut() {
-        Some(scope) => walk(root, "", path, scope),
-        None => Ok(()),
-    })
+/// Ansible's tag of an inline vault value.
+pub(super) const TAG: &str = "!vault";
+
+/// What [`mark`] puts before a `!vault` value's text until [`decrypt`] has
+/// seen it: only tagged text is a vault value, as in ansible-core; untagged
+/// text that happens to start with `$ANSIBLE_VAULT` is text.
+const MARK: &str = "\u{0}rprov-vault\u{0}";
+
+/// Marks the text of a value tagged `!vault`.
+pub(super) fn mark(value: &mut Value) {
+    if let Value::Str(s) = value {
+        s.insert_str(0, MARK);
+    }
 }
 
-fn walk(node: &mut Node, name: &str, path: &Path, scope: &mut Scope) -> Result<(), LoadError> {
+/// Decrypts every vault value under `root` when a playbook is loading;
+/// otherwise leaves their text as it is.
+pub(super) fn decrypt(root: &mut Node, path: &Path) -> Result<(), LoadError> {
+    SCOPE.with(|s| walk(root, "", path, s.borrow_mut().as_mut()))
+}
+
+fn walk(
+    node: &mut Node,
+    name: &str,
+    path: &Path,
+    mut scope: Option<&mut Scope>,
+) -> Result<(), LoadError> {
     let (line, col) = (node.line, node.col);
     match &mut node.value {
-        Value::Str(text) if rprov_secrets::vault::is_vault(text) => {
+        Value::Str(marked) if marked.starts_with(MARK) => {
+            let text = marked.split_off(MARK.len());
+            let Some(scope) = scope.filter(|_| rprov_secrets::vault::is_vault(&text)) else {
+                *marked = text;
+                return Ok(());
+            };
             let at = Origin::new(Arc::from(path), line, col);
             let opened = match scope.password.as_deref() {
-                Some(pw) => rprov_secrets::decrypt_vault(text, pw).map_err(|e| e.to_string()),
+                Some(pw) => rprov_secrets::decrypt_vault(&text, pw).map_err(|e| e.to_string()),
                 None => Err("no vault password was given: pass --vault-password-file FILE".into()),
             };
             node.value = Value::Str(match opened {
@@ -78,10 +101,10 @@ fn walk(node: &mut Node, name: &str, path: &Path, scope: &mut Scope) -> Result<(
         }
         Value::Seq(items) => items
             .iter_mut()
-            .try_for_each(|n| walk(n, name, path, scope)),
+            .try_for_each(|n| walk(n, name, path, scope.as_deref_mut())),
         Value::Map(entries) => entries.iter_mut().try_for_each(|(k, v)| {
             let key = k.key_string();
-            walk(v, &key, path, scope)
+            walk(v, &key, path, scope.as_deref_mut())
         }),
         _ => Ok(()),
     }
@@ -122,6 +145,21 @@ mod tests {
                 "{err}"
             );
         }
+        // Only a `!vault` value is one: the same text untagged (a block
+        // scalar, as ansible-core's vault filter writes one) is text.
+        let untagged = DOC.replace("!vault ", "");
+        let (doc, found) = while_loading(Some(b"vault-test-pw-2"), || {
+            super::super::parse_str(&untagged, path)
+        });
+        let doc = doc.unwrap_or_else(|e| panic!("{e}"));
+        assert!(doc.root.to_json()["pw"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("$ANSIBLE_VAULT;1.1;AES256\n6564"));
+        assert_eq!(
+            found.redact("x play-inline-secret-88"),
+            "x play-inline-secret-88"
+        );
         // Outside a playbook load, vault text is left to its reader.
         let doc = super::super::parse_str(DOC, path).unwrap_or_else(|e| panic!("{e}"));
         assert!(doc.root.to_json()["pw"]
