@@ -744,6 +744,11 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
             .gathering
             .as_ref()
             .is_some_and(|s| s.value == ansible_cfg::Gathering::Smart),
+        allow_broken_conditionals: cfg
+            .allow_broken_conditionals
+            .as_ref()
+            .is_some_and(|s| s.value),
+        ansible_settings: cfg.settings(),
     };
     let hosts_in_run = plays_hosts
         .iter()

@@ -168,6 +168,15 @@ pub const FORCE_HANDLERS: Key = key(
     &["ANSIBLE_FORCE_HANDLERS"],
     Kind::Bool,
 );
+/// `allow_broken_conditionals`: a conditional whose result is not a
+/// boolean is taken for its truth (ansible-core 2.19's deprecated escape
+/// hatch) instead of failing its task.
+pub const ALLOW_BROKEN_CONDITIONALS: Key = key(
+    "allow_broken_conditionals",
+    &[("defaults", "allow_broken_conditionals")],
+    &["ANSIBLE_ALLOW_BROKEN_CONDITIONALS"],
+    Kind::Bool,
+);
 /// Whether the recap is followed by the `set_stats` values, as
 /// ansible-core's default callback's `show_custom_stats`.
 pub const SHOW_CUSTOM_STATS: Key = key(
@@ -305,6 +314,7 @@ pub const ALL: &[&Key] = &[
     &ANY_ERRORS_FATAL,
     &FORCE_HANDLERS,
     &SHOW_CUSTOM_STATS,
+    &ALLOW_BROKEN_CONDITIONALS,
     &HASH_BEHAVIOUR,
     &SSH_ARGS,
     &SSH_COMMON_ARGS,

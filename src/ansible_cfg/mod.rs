@@ -98,6 +98,9 @@ pub struct AnsibleConfig {
     pub any_errors_fatal: Option<Setting<bool>>,
     pub force_handlers: Option<Setting<bool>>,
     pub show_custom_stats: Option<Setting<bool>>,
+    /// `allow_broken_conditionals`: non-boolean conditionals taken for
+    /// their truth.
+    pub allow_broken_conditionals: Option<Setting<bool>>,
     /// `hash_behaviour = merge`: mappings are deep-merged across precedence
     /// levels (see `engine::vars`); `false` for `replace`, the default.
     pub hash_merge: Option<Setting<bool>>,
@@ -202,6 +205,7 @@ impl AnsibleConfig {
         let any_errors_fatal = r.boolean(&keys::ANY_ERRORS_FATAL)?;
         let force_handlers = r.boolean(&keys::FORCE_HANDLERS)?;
         let show_custom_stats = r.boolean(&keys::SHOW_CUSTOM_STATS)?;
+        let allow_broken_conditionals = r.boolean(&keys::ALLOW_BROKEN_CONDITIONALS)?;
         let hash_behaviour = r.string(&keys::HASH_BEHAVIOUR)?;
         let ssh_args = r.string(&keys::SSH_ARGS)?;
         let ssh_common_args = r.string(&keys::SSH_COMMON_ARGS)?;
@@ -295,6 +299,7 @@ impl AnsibleConfig {
         cfg.any_errors_fatal = any_errors_fatal;
         cfg.force_handlers = force_handlers;
         cfg.show_custom_stats = show_custom_stats;
+        cfg.allow_broken_conditionals = allow_broken_conditionals;
         cfg.ssh_args = ssh_args;
         cfg.ssh_common_args = ssh_common_args;
         cfg.ssh_extra_args = ssh_extra_args;
@@ -344,6 +349,73 @@ impl AnsibleConfig {
     /// Where custom modules are looked for after those of the playbook's and
     /// the roles' `library/` folders (`library`). Unset, Ansible's default:
     /// `~/.ansible/plugins/modules`, `/usr/share/ansible/plugins/modules`.
+    /// The settings `lookup('config', NAME)` gives, by ansible-core's names
+    /// (`lib/ansible/config/base.yml`), each as set or as ansible-core's
+    /// default.
+    pub fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::json;
+        let flag = |s: &Option<Setting<bool>>, default: bool| {
+            json!(s.as_ref().map_or(default, |s| s.value))
+        };
+        let text = |s: &Option<Setting<String>>, default: Option<&str>| {
+            s.as_ref()
+                .map(|s| json!(s.value))
+                .unwrap_or_else(|| default.map_or(serde_json::Value::Null, |d| json!(d)))
+        };
+        let mut m = serde_json::Map::new();
+        m.insert(
+            "ALLOW_BROKEN_CONDITIONALS".into(),
+            flag(&self.allow_broken_conditionals, false),
+        );
+        m.insert("DEFAULT_BECOME".into(), flag(&self.become_, false));
+        m.insert(
+            "DEFAULT_BECOME_USER".into(),
+            text(&self.become_user, Some("root")),
+        );
+        m.insert("DEFAULT_REMOTE_USER".into(), text(&self.remote_user, None));
+        m.insert(
+            "DEFAULT_FORKS".into(),
+            json!(self.forks.as_ref().map_or(5, |s| s.value)),
+        );
+        m.insert(
+            "DEFAULT_TIMEOUT".into(),
+            json!(self.timeout.as_ref().map_or(10, |s| s.value)),
+        );
+        m.insert(
+            "HOST_KEY_CHECKING".into(),
+            flag(&self.host_key_checking, true),
+        );
+        m.insert(
+            "ANY_ERRORS_FATAL".into(),
+            flag(&self.any_errors_fatal, false),
+        );
+        m.insert(
+            "DEFAULT_FORCE_HANDLERS".into(),
+            flag(&self.force_handlers, false),
+        );
+        m.insert(
+            "SHOW_CUSTOM_STATS".into(),
+            flag(&self.show_custom_stats, false),
+        );
+        m.insert(
+            "DEPRECATION_WARNINGS".into(),
+            flag(&self.deprecation_warnings, true),
+        );
+        m.insert(
+            "ERROR_ON_MISSING_HANDLER".into(),
+            flag(&self.error_on_missing_handler, true),
+        );
+        m.insert(
+            "DEFAULT_HASH_BEHAVIOUR".into(),
+            json!(if self.hash_merge.as_ref().is_some_and(|s| s.value) {
+                "merge"
+            } else {
+                "replace"
+            }),
+        );
+        m
+    }
+
     pub fn library_path(&self, home: Option<&Path>) -> Vec<PathBuf> {
         match &self.library {
             Some(s) => s.value.clone(),

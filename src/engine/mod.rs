@@ -70,6 +70,12 @@ pub struct RunOptions {
     /// ansible.cfg's `gathering = smart`: a host whose cached facts were
     /// gathered is not gathered again.
     pub smart_gathering: bool,
+    /// ansible.cfg's `allow_broken_conditionals`: a conditional whose result
+    /// is not a boolean is taken for its truth instead of failing.
+    pub allow_broken_conditionals: bool,
+    /// Ansible's settings by their names (`DEFAULT_FORKS`, …), for
+    /// `lookup('config', …)`.
+    pub ansible_settings: serde_json::Map<String, Json>,
 }
 
 /// Everything the hosts of a run share, read-only.
@@ -205,7 +211,9 @@ impl Shared {
             .into_iter()
             .collect();
         let templater = Templater::new()
-            .with_lookup_context(lookup_context(vault_password.clone()))
+            .with_lookup_context(
+                lookup_context(vault_password.clone()).with_settings(opts.ansible_settings.clone()),
+            )
             .with_vault_values(playbook.vault_values.iter().cloned());
         Shared {
             connection_default,

@@ -40,8 +40,8 @@ module_args! {
         force: bool ["force"] = false,
         follow: bool ["follow"] = true,
         /// `now`, `preserve` (a touched file's times kept) or a timestamp in
-        /// the `_format` below (see `file_times`); a timestamp is set by
-        /// `state: touch` only.
+        /// the `_format` below (see `file_times`), for `touch`, `file` and
+        /// `directory`.
         access_time: Option<String> ["access_time"],
         modification_time: Option<String> ["modification_time"],
         _access_time_format: Option<String> ["access_time_format"],
@@ -56,6 +56,104 @@ module_args! {
 }
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let decision = plan_state(cx)?;
+    with_timestamps(cx, &Args::from_cx(cx)?, decision)
+}
+
+/// `modification_time`/`access_time` of a `file` or `directory` state (a
+/// touch sets its own): `now` sets the time whenever the task runs, a
+/// timestamp when the path does not have it, as ansible-core's
+/// `update_timestamp_for_file`; added to what the state does.
+fn with_timestamps(cx: &PlanCx, args: &Args, decision: Decision) -> Result<Decision, PlanError> {
+    let result = match &decision {
+        Decision::Ok { result, .. } => result,
+        Decision::Change { action, .. } => &action.result,
+        _ => return Ok(decision),
+    };
+    if !matches!(
+        result.get("state").and_then(serde_json::Value::as_str),
+        Some("file" | "directory")
+    ) {
+        return Ok(decision);
+    }
+    let Some(path) = args.path.clone() else {
+        return Ok(decision);
+    };
+    let stamp =
+        |value: &Option<String>, format: &Option<String>| -> Result<Option<String>, PlanError> {
+            match value.as_deref() {
+                None | Some("preserve") => Ok(None),
+                Some("now") => Ok(Some("now".into())),
+                Some(t) => {
+                    file_times::parse(t, format.as_deref().unwrap_or(file_times::DEFAULT_FORMAT))
+                        .map(|s| Some(s.0))
+                        .map_err(PlanError::Fail)
+                }
+            }
+        };
+    let mtime = stamp(&args.modification_time, &args._modification_time_format)?;
+    let atime = stamp(&args.access_time, &args._access_time_format)?;
+    if mtime.is_none() && atime.is_none() {
+        return Ok(decision);
+    }
+    let fixed = |t: &Option<String>| {
+        t.as_ref()
+            .filter(|t| t.as_str() != "now")
+            .map(|t| file_times::Stamp(t.clone()))
+    };
+    let exists = cx.file(&path, false)?.exists();
+    let (m_differs, a_differs) = if exists && (fixed(&mtime).is_some() || fixed(&atime).is_some()) {
+        file_times::differ(cx, &path, fixed(&mtime).as_ref(), fixed(&atime).as_ref())?
+    } else {
+        (fixed(&mtime).is_some(), fixed(&atime).is_some())
+    };
+    let set_m = mtime.as_deref() == Some("now") || m_differs;
+    let set_a = atime.as_deref() == Some("now") || a_differs;
+    if !set_m && !set_a {
+        return Ok(decision);
+    }
+    let times = Change::SetTimes {
+        path: path.clone(),
+        mtime: mtime.filter(|_| set_m),
+        atime: atime.filter(|_| set_a),
+    };
+    let updated = "times: updated".to_string();
+    match decision {
+        Decision::Ok { mut result, .. } => {
+            result.insert("changed".into(), serde_json::Value::Bool(true));
+            let mut action = change::action(vec![times], &path)?;
+            action.result = result;
+            action.touches = vec![path.clone()];
+            Ok(Decision::Change {
+                diffs: vec![Diff {
+                    path,
+                    attrs: vec![updated],
+                    ..Diff::default()
+                }],
+                action,
+            })
+        }
+        Decision::Change { mut diffs, action } => {
+            let mut changes = action.changes;
+            changes.push(times);
+            let mut rebuilt = change::action(changes, &path)?;
+            rebuilt.result = action.result;
+            rebuilt.touches = action.touches;
+            rebuilt.touches_everything = action.touches_everything;
+            rebuilt.output = action.output;
+            if let Some(d) = diffs.first_mut() {
+                d.attrs.push(updated);
+            }
+            Ok(Decision::Change {
+                diffs,
+                action: rebuilt,
+            })
+        }
+        other => Ok(other),
+    }
+}
+
+fn plan_state(cx: &PlanCx) -> Result<Decision, PlanError> {
     let args = Args::from_cx(cx)?;
     let path = args
         .path
@@ -589,6 +687,50 @@ mod tests {
 
     /// `state: absent` registers `path` and `state` whether it removed
     /// something or not (the service target reads them after a removal).
+    /// A timestamp is set when the file does not have it (the host is asked,
+    /// here by `sh` on a real file), and then it is no change: ansible-core's
+    /// `modification_time` on `state: file`.
+    #[test]
+    fn timestamps_are_set_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, "x").unwrap();
+        let path = f.display().to_string();
+        let plan = || {
+            testing::run(
+                "file",
+                json!({"path": path, "modification_time": "202001011200.0", "access_time": "preserve"}),
+                |p| match p {
+                    Probe::File { .. } => Some(Fact::File(testing::file(b"x", "644", "root"))),
+                    Probe::Shell { script } => Some(Fact::Text(
+                        String::from_utf8_lossy(&testing::run_sh(script, b"").stdout).into_owned(),
+                    )),
+                    _ => None,
+                },
+            )
+            .unwrap()
+        };
+        let d = plan();
+        assert!(
+            testing::changes(&d).contains(&Change::SetTimes {
+                path: path.clone(),
+                mtime: Some("2020-01-01 12:00:00".into()),
+                atime: None,
+            }),
+            "{d:?}"
+        );
+        assert!(testing::run_sh(testing::script(&d), b"").status.success());
+        assert!(matches!(plan(), Decision::Ok { .. }), "set once");
+        let d = testing::run(
+            "file",
+            json!({"path": path, "modification_time": "yesterday"}),
+            |_| Some(Fact::File(testing::file(b"x", "644", "root"))),
+        );
+        assert!(
+            testing::fail_msg(d).contains("Error while obtaining timestamp for time yesterday"),
+        );
+    }
+
     #[test]
     fn absent_registers_path_and_state() {
         for (existing, changed) in [(&["/srv", "/srv/x"][..], true), (&["/srv"][..], false)] {

@@ -1008,8 +1008,9 @@ impl HostRunner {
         } else {
             expression_context(r, expr)?
         };
+        let allow_broken = self.shared.opts.allow_broken_conditionals;
         match t.conditional(expr, &ctx)? {
-            rprov_template::Conditional::Value(v) => Ok(rprov_template::is_true(&v)),
+            rprov_template::Conditional::Value(v) => boolean_result(&v, allow_broken),
             rprov_template::Conditional::Indirect { text, via } => {
                 // As ansible-core: text that is empty is no conditional,
                 // whoever wrote it.
@@ -1023,8 +1024,7 @@ impl HostRunner {
                     return Err(rprov_template::trust::untrusted_error());
                 }
                 let ctx = expression_context(r, &text)?;
-                t.eval_conditional_expression(&text, &ctx)
-                    .map(|v| rprov_template::is_true(&v))
+                boolean_result(&t.eval_conditional_expression(&text, &ctx)?, allow_broken)
             }
         }
     }
@@ -1191,6 +1191,39 @@ fn template_search_path(
     dirs.push(playbook_dir.to_path_buf());
     dirs.extend(source.parent().map(Path::to_path_buf));
     rprov_template::IncludePath::new(dirs)
+}
+
+/// A conditional's result as ansible-core 2.19 takes it: a boolean, or else
+/// (unless ansible.cfg's `allow_broken_conditionals` says to take its truth)
+/// an error in ansible-core's words. rprov keeps no origin of values, so the
+/// message says `<unknown>` where ansible-core names the value's file.
+fn boolean_result(v: &Json, allow_broken: bool) -> Result<bool, TemplateError> {
+    match v {
+        Json::Bool(b) => Ok(*b),
+        other if allow_broken => Ok(rprov_template::is_true(other)),
+        other => {
+            let type_name = match other {
+                Json::Null => "NoneType",
+                Json::Number(n) if n.is_f64() => "float",
+                Json::Number(_) => "int",
+                Json::String(_) => "str",
+                Json::Array(_) => "list",
+                Json::Object(_) => "dict",
+                Json::Bool(_) => "bool",
+            };
+            let truth = if rprov_template::is_true(other) {
+                "True"
+            } else {
+                "False"
+            };
+            Err(TemplateError::new(
+                TemplateErrorKind::Other,
+                format!(
+                    "Conditional result ({truth}) was derived from value of type '{type_name}' at '<unknown>'. Conditionals must have a boolean result."
+                ),
+            ))
+        }
+    }
 }
 
 /// The context for evaluating conditional expression `expr`: its variables

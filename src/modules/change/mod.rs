@@ -68,7 +68,8 @@ pub enum Change {
     /// `touch` of the path, updating the times named.
     Touch { path: String, times: Times },
     /// The file's modification and/or access time set to a local time of
-    /// the host (`YYYY-MM-DD HH:MM:SS`, `touch -d`): `file`'s timestamps.
+    /// the host (`YYYY-MM-DD HH:MM:SS`, `touch -d`), or to the time it runs
+    /// (`now`): `file`'s timestamps.
     SetTimes {
         path: String,
         mtime: Option<String>,
@@ -301,12 +302,14 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
         }
         Change::SetTimes { path, mtime, atime } => {
             for (flag, at) in [("-m", mtime), ("-a", atime)] {
-                if let Some(at) = at {
-                    s.push_str(&format!(
+                match at.as_deref() {
+                    None => {}
+                    Some("now") => s.push_str(&format!("touch -c {flag} -- {}\n", quote(path))),
+                    Some(at) => s.push_str(&format!(
                         "touch -c {flag} -d {} -- {}\n",
                         quote(at),
                         quote(path)
-                    ));
+                    )),
                 }
             }
         }

@@ -924,8 +924,12 @@ fn plan_new(
     if let Some(h) = &a.home {
         result.insert("home".into(), json!(h));
     }
-    let touches = a.home.iter().cloned().collect();
+    let touches: Vec<String> = a.home.iter().cloned().collect();
+    let unknown_home = touches.is_empty();
     let mut action = action(changes, result, touches)?;
+    // useradd picks the home (and the key goes under it): what rprov knew
+    // of any path may be stale.
+    action.touches_everything |= unknown_home;
     action.output = OutputMode::Parse(host_steps::parse);
     Ok(Decision::Change {
         diffs: vec![Diff {

@@ -21,6 +21,8 @@ pub type Plaintext = dyn Fn(&[u8]) -> Result<Option<Vec<u8>>, String> + Send + S
 #[derive(Clone, Default)]
 pub struct LookupContext {
     plaintext: Option<Arc<Plaintext>>,
+    /// Ansible's settings by name, for `lookup('config', NAME)`.
+    settings: Arc<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl std::fmt::Debug for LookupContext {
@@ -38,7 +40,19 @@ impl LookupContext {
     ) -> Self {
         LookupContext {
             plaintext: Some(Arc::new(plaintext)),
+            settings: Arc::default(),
         }
+    }
+
+    /// This context with Ansible's settings, for `lookup('config', NAME)`.
+    pub fn with_settings(mut self, settings: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.settings = Arc::new(settings);
+        self
+    }
+
+    /// The setting `name`, if the run knows it.
+    pub(super) fn setting(&self, name: &str) -> Option<&serde_json::Value> {
+        self.settings.get(name)
     }
 
     /// A controller file's contents as a lookup reads them: decrypted when

@@ -42,6 +42,7 @@ pub use context::{LookupContext, Plaintext};
 
 /// The lookups rprov has, each also a `with_<name>` loop.
 pub const LOOKUPS: &[&str] = &[
+    "config",
     "csvfile",
     "dict",
     "env",
@@ -124,6 +125,39 @@ fn run(
         Ok(t.as_str().map_or_else(|| t.to_string(), str::to_string))
     };
     match name {
+        // ansible-core's `config`: a setting by its name (`DEFAULT_FORKS`),
+        // as this run has it; `on_missing` says what an unknown one does.
+        "config" => {
+            let on_missing = kwargs
+                .get::<Option<String>>("on_missing")?
+                .unwrap_or_else(|| "error".into());
+            if !["error", "warn", "skip"].contains(&on_missing.as_str()) {
+                return Err(lookup_error(
+                    name,
+                    format!("\"on_missing\" must be a string and one of \"error\", \"warn\" or \"skip\", not {on_missing}"),
+                ));
+            }
+            for k in ["plugin_type", "plugin_name"] {
+                if kwargs.get::<Option<Value>>(k)?.is_some() {
+                    return Err(lookup_error(
+                        name,
+                        "rprov knows ansible-core's own settings only, not a plugin's",
+                    ));
+                }
+            }
+            let mut out = Vec::new();
+            for t in terms {
+                let key = text(t)?;
+                match cx.setting(&key) {
+                    Some(v) => out.push(crate::convert::to_value(v)),
+                    None if on_missing == "error" => {
+                        return Err(lookup_error(name, format!("Unable to find setting {key}")))
+                    }
+                    None => {}
+                }
+            }
+            Ok(out)
+        }
         "env" => {
             // Kept as given: `default=undef()` makes an unset variable
             // undefined, as in ansible-core.
