@@ -117,40 +117,7 @@ fn with_timestamps(cx: &PlanCx, args: &Args, decision: Decision) -> Result<Decis
         mtime: mtime.filter(|_| set_m),
         atime: atime.filter(|_| set_a),
     };
-    let updated = "times: updated".to_string();
-    match decision {
-        Decision::Ok { mut result, .. } => {
-            result.insert("changed".into(), serde_json::Value::Bool(true));
-            let mut action = change::action(vec![times], &path)?;
-            action.result = result;
-            action.touches = vec![path.clone()];
-            Ok(Decision::Change {
-                diffs: vec![Diff {
-                    path,
-                    attrs: vec![updated],
-                    ..Diff::default()
-                }],
-                action,
-            })
-        }
-        Decision::Change { mut diffs, action } => {
-            let mut changes = action.changes;
-            changes.push(times);
-            let mut rebuilt = change::action(changes, &path)?;
-            rebuilt.result = action.result;
-            rebuilt.touches = action.touches;
-            rebuilt.touches_everything = action.touches_everything;
-            rebuilt.output = action.output;
-            if let Some(d) = diffs.first_mut() {
-                d.attrs.push(updated);
-            }
-            Ok(Decision::Change {
-                diffs,
-                action: rebuilt,
-            })
-        }
-        other => Ok(other),
-    }
+    super::extend_decision(decision, &path, vec![times], "times: updated".into())
 }
 
 fn plan_state(cx: &PlanCx) -> Result<Decision, PlanError> {

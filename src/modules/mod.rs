@@ -715,11 +715,134 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
         None => cx,
     };
-    let mut decision = plan_module(cx)?;
+    let mut decision = with_attributes(cx, plan_module(cx)?)?;
     if cx.want_diff {
         register_diff(&mut decision);
     }
     Ok(decision)
+}
+
+/// `decision` with `extra` done after what it does (an `Ok` becomes a
+/// change of `path`), and `line` added to its diff: for arguments every file
+/// module takes (`attributes`, `file`'s times).
+pub(crate) fn extend_decision(
+    decision: Decision,
+    path: &str,
+    extra: Vec<change::Change>,
+    line: String,
+) -> Result<Decision, PlanError> {
+    match decision {
+        Decision::Ok { mut result, .. } => {
+            result.insert("changed".into(), Json::Bool(true));
+            let mut action = change::action(extra, path)?;
+            action.result = result;
+            action.touches = vec![path.to_string()];
+            Ok(Decision::Change {
+                diffs: vec![Diff {
+                    path: path.to_string(),
+                    attrs: vec![line],
+                    ..Diff::default()
+                }],
+                action,
+            })
+        }
+        Decision::Change {
+            mut diffs,
+            mut action,
+        } => {
+            action.changes.extend(extra);
+            let change::Rendered { script, stdin } = change::render(&action.changes)?;
+            action.script = script;
+            action.stdin = stdin;
+            action.result.insert("changed".into(), Json::Bool(true));
+            match diffs.iter_mut().find(|d| d.path == path) {
+                Some(d) => d.attrs.push(line),
+                None => diffs.push(Diff {
+                    path: path.to_string(),
+                    attrs: vec![line],
+                    ..Diff::default()
+                }),
+            }
+            Ok(Decision::Change { diffs, action })
+        }
+        other => Ok(other),
+    }
+}
+
+/// The modules that take ansible-core's `attributes` (`attr`): the file's
+/// `chattr` flags.
+const ATTRIBUTE_MODULES: &[&str] = &[
+    "file",
+    "copy",
+    "template",
+    "lineinfile",
+    "blockinfile",
+    "replace",
+    "assemble",
+];
+
+/// ansible-core's `attributes` (`set_attributes_if_different`): `+i` adds,
+/// `-i` removes, `i` or `=i` sets exactly; `chattr` runs when `lsattr`'s
+/// flags (dashes dropped) are not the text given, or always for `-`, as
+/// ansible-core compares them.
+fn with_attributes(cx: &PlanCx, decision: Decision) -> Result<Decision, PlanError> {
+    if !ATTRIBUTE_MODULES.contains(&cx.module) {
+        return Ok(decision);
+    }
+    let Some(wanted) = ["attributes", "attr"]
+        .iter()
+        .find_map(|k| cx.args.get(*k).filter(|v| !v.is_null()))
+        .map(args::py_text)
+    else {
+        return Ok(decision);
+    };
+    let result = match &decision {
+        Decision::Ok { result, .. } => result,
+        Decision::Change { action, .. } => &action.result,
+        _ => return Ok(decision),
+    };
+    if matches!(
+        result.get("state").and_then(Json::as_str),
+        Some("absent" | "link" | "hard")
+    ) {
+        return Ok(decision);
+    }
+    let Some(path) = ["dest", "path"]
+        .iter()
+        .find_map(|k| result.get(*k).and_then(Json::as_str))
+        .map(str::to_string)
+    else {
+        return Ok(decision);
+    };
+    let (op, flags) = match wanted.chars().next() {
+        Some(c @ ('+' | '-')) => (c.to_string(), wanted[1..].to_string()),
+        _ => ("=".to_string(), wanted.trim_start_matches('=').to_string()),
+    };
+    if flags.is_empty() {
+        return Ok(decision);
+    }
+    let existing = if exists_now(cx, &path)? {
+        let out = cx.read(&format!(
+            "lsattr -d -- {} 2>/dev/null || true\n",
+            rprov_transport::quote(&path)
+        ))?;
+        out.split_whitespace().next().unwrap_or("").replace('-', "")
+    } else {
+        String::new()
+    };
+    if existing == flags && op != "-" {
+        return Ok(decision);
+    }
+    let line = format!("attributes: {existing} → {op}{flags}");
+    let chattr = change::Change::Run {
+        argv: vec!["chattr".into(), format!("{op}{flags}"), path.clone()],
+    };
+    extend_decision(decision, &path, vec![chattr], line)
+}
+
+/// Whether `path` is there before the task acts.
+fn exists_now(cx: &PlanCx, path: &str) -> Result<bool, PlanError> {
+    Ok(cx.file(path, false)?.exists())
 }
 
 /// The arguments of type `path` in ansible-core's modules (aliases too),
@@ -933,5 +1056,64 @@ mod ping_tests {
         assert_eq!(as_str_arg(json!(true)), "True");
         assert_eq!(as_str_arg(json!(null)), "None");
         assert_eq!(as_str_arg(json!("pong")), "pong");
+    }
+}
+
+#[cfg(test)]
+mod attribute_tests {
+    use super::change::Change;
+    use super::testing;
+    use super::{Decision, Fact, Probe};
+    use serde_json::json;
+
+    /// `attributes` as ansible-core's `set_attributes_if_different`: chattr
+    /// runs when lsattr's flags differ from the text given, always for `-`,
+    /// and after the module's own change.
+    #[test]
+    fn attributes_follow_ansible_cores_comparison() {
+        let plan = |wanted: &str, lsattr: &'static str| {
+            testing::run(
+                "file",
+                json!({"path": "/srv/f", "attributes": wanted}),
+                move |p| match p {
+                    Probe::File { .. } => Some(Fact::File(testing::file(b"x", "644", "root"))),
+                    Probe::Shell { script } if script.contains("lsattr -d") => {
+                        Some(Fact::Text(format!("{lsattr} /srv/f\n")))
+                    }
+                    _ => None,
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e:?}"))
+        };
+        let chattr = |mode: &str| Change::Run {
+            argv: vec!["chattr".into(), mode.into(), "/srv/f".into()],
+        };
+        assert_eq!(
+            testing::changes(&plan("+i", "--------------------")),
+            [chattr("+i")]
+        );
+        assert!(matches!(
+            plan("+i", "----i---------------"),
+            Decision::Ok { .. }
+        ));
+        assert!(matches!(
+            plan("=i", "----i---------------"),
+            Decision::Ok { .. }
+        ));
+        // `-` always runs, as in ansible-core.
+        assert_eq!(
+            testing::changes(&plan("-i", "--------------------")),
+            [chattr("-i")]
+        );
+        // The flags compare as text: `e` beside `i` is a difference.
+        assert_eq!(
+            testing::changes(&plan("i", "----i--------e------")),
+            [chattr("=i")]
+        );
+        // Empty asks for nothing.
+        assert!(matches!(
+            plan("", "--------------------"),
+            Decision::Ok { .. }
+        ));
     }
 }

@@ -1,7 +1,8 @@
 //! Arguments rprov takes only with the values whose effect it implements.
 //!
 //! Ansible's file modules accept settings rprov does not carry out:
-//! `attributes` (chattr flags), an `output_encoding` rprov cannot write,
+//! `get_url`'s `attributes` (chattr flags; the other file modules set them:
+//! `super::with_attributes`), an `output_encoding` rprov cannot write,
 //! `local_follow: no`. Accepting and ignoring them would leave the host
 //! different from what Ansible makes of the same task, without a word, so
 //! such a value is refused: when the playbook loads if it is written
@@ -18,15 +19,9 @@ pub struct Refusal {
     pub hint: String,
 }
 
-/// Modules whose `attributes` argument would set chattr flags.
-const WITH_ATTRIBUTES: &[&str] = &[
-    "copy",
-    "template",
-    "file",
-    "lineinfile",
-    "blockinfile",
-    "get_url",
-];
+/// Modules whose `attributes` argument would set chattr flags that rprov
+/// does not set.
+const WITH_ATTRIBUTES: &[&str] = &["get_url"];
 
 /// Whether rprov refuses `key: value` on `module`. `None` (null) is never
 /// refused: it means the module's default, as in Ansible.
@@ -114,10 +109,11 @@ mod tests {
     #[test]
     fn refuses_what_rprov_would_ignore() {
         let refused = |m: &str, k: &str, v: Json| refusal(m, k, &v).is_some();
-        assert!(refused("copy", "attributes", json!("+i")));
-        assert!(refused("file", "attributes", json!("e")));
-        assert!(!refused("copy", "attributes", json!("")));
-        assert!(!refused("copy", "attributes", json!(null)));
+        assert!(refused("get_url", "attributes", json!("+i")));
+        assert!(!refused("get_url", "attributes", json!("")));
+        assert!(!refused("get_url", "attributes", json!(null)));
+        // The other file modules set them.
+        assert!(!refused("copy", "attributes", json!("+i")));
         assert!(refused("template", "output_encoding", json!("utf-16")));
         assert!(!refused(
             "template",
