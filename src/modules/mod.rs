@@ -715,7 +715,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
         None => cx,
     };
-    let mut decision = with_attributes(cx, plan_module(cx)?)?;
+    let mut decision = with_unsafe_writes(cx, with_attributes(cx, plan_module(cx)?)?)?;
     if cx.want_diff {
         register_diff(&mut decision);
     }
@@ -838,6 +838,34 @@ fn with_attributes(cx: &PlanCx, decision: Decision) -> Result<Decision, PlanErro
         argv: vec!["chattr".into(), format!("{op}{flags}"), path.clone()],
     };
     extend_decision(decision, &path, vec![chattr], line)
+}
+
+/// ansible-core's `unsafe_writes` (else `ANSIBLE_UNSAFE_WRITES` in the
+/// task's `environment`, its fallback): the action's file writes may fall
+/// back to writing in place ([`change::Change::UnsafeWrites`]).
+fn with_unsafe_writes(cx: &PlanCx, decision: Decision) -> Result<Decision, PlanError> {
+    let asked = match cx.args.get("unsafe_writes").filter(|v| !v.is_null()) {
+        Some(v) => crate::truthy::as_bool(v) == Some(true),
+        None => cx
+            .environment
+            .get("ANSIBLE_UNSAFE_WRITES")
+            .is_some_and(|v| crate::truthy::as_bool(v) == Some(true)),
+    };
+    let Decision::Change { diffs, mut action } = decision else {
+        return Ok(decision);
+    };
+    if asked
+        && action
+            .changes
+            .iter()
+            .any(|c| matches!(c, change::Change::Write { .. }))
+    {
+        action.changes.insert(0, change::Change::UnsafeWrites);
+        let change::Rendered { script, stdin } = change::render(&action.changes)?;
+        action.script = script;
+        action.stdin = stdin;
+    }
+    Ok(Decision::Change { diffs, action })
 }
 
 /// Whether `path` is there before the task acts.

@@ -67,6 +67,10 @@ pub enum Change {
     },
     /// `touch` of the path, updating the times named.
     Touch { path: String, times: Times },
+    /// The writes after it may fall back to writing the file in place when
+    /// an atomic replacement cannot be made (an immutable directory, a file
+    /// bind-mounted in a container): ansible-core's `unsafe_writes`.
+    UnsafeWrites,
     /// The file's modification and/or access time set to a local time of
     /// the host (`YYYY-MM-DD HH:MM:SS`, `touch -d`), or to the time it runs
     /// (`now`): `file`'s timestamps.
@@ -313,6 +317,7 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
                 }
             }
         }
+        Change::UnsafeWrites => s.push_str("_rp_unsafe=1\n"),
         Change::MakeParents { path } => s.push_str(&format!("mkdir -p -- {}\n", quote(path))),
         Change::Write {
             dest,

@@ -103,7 +103,7 @@ pub fn atomic_write_of(
         "set -e\n\
          [ -d {d} ] || {{ printf 'destination directory %s does not exist\\n' {d} >&2; exit 3; }}\n\
          t={}\n\
-         (umask 077; set -C; : > \"$t\")\n\
+         (umask 077; set -C; : > \"$t\") || {{ [ -n \"${{_rp_unsafe:-}}\" ] && t=$(mktemp); }}\n\
          trap 'rm -f \"$t\"' EXIT\n\
          trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM\n",
         quote(&tmp)
@@ -157,7 +157,16 @@ pub fn atomic_write_of(
             "_rp_b={q}.$$.\"$(date +%Y-%m-%d@%H:%M:%S)\"~\ncp -p {q} \"$_rp_b\"\nprintf '%s\\n' \"$_rp_b\"\n"
         ));
     }
-    s.push_str(&format!("mv -f \"$t\" {q}\ntrap - EXIT\n"));
+    // `unsafe_writes`: where the rename cannot be made (the temp file is
+    // elsewhere, the destination is a mount point, the directory immutable),
+    // the content is written into the file itself, as ansible-core's
+    // `_unsafe_writes`.
+    s.push_str(&format!(
+        "if ! mv -f \"$t\" {q} 2>/dev/null; then\n\
+         [ -n \"${{_rp_unsafe:-}}\" ] || mv -f \"$t\" {q}\n\
+         cat \"$t\" > {q}; rm -f \"$t\"\n\
+         fi\ntrap - EXIT\n"
+    ));
     Ok(s)
 }
 
