@@ -79,45 +79,48 @@ fn with_timestamps(cx: &PlanCx, args: &Args, decision: Decision) -> Result<Decis
     let Some(path) = args.path.clone() else {
         return Ok(decision);
     };
-    let stamp =
-        |value: &Option<String>, format: &Option<String>| -> Result<Option<String>, PlanError> {
-            match value.as_deref() {
-                None | Some("preserve") => Ok(None),
-                Some("now") => Ok(Some("now".into())),
-                Some(t) => {
-                    file_times::parse(t, format.as_deref().unwrap_or(file_times::DEFAULT_FORMAT))
-                        .map(|s| Some(s.0))
-                        .map_err(PlanError::Fail)
-                }
-            }
-        };
-    let mtime = stamp(&args.modification_time, &args._modification_time_format)?;
-    let atime = stamp(&args.access_time, &args._access_time_format)?;
+    let (mtime, atime) = wanted_times(args)?;
     if mtime.is_none() && atime.is_none() {
         return Ok(decision);
     }
-    let fixed = |t: &Option<String>| {
-        t.as_ref()
-            .filter(|t| t.as_str() != "now")
-            .map(|t| file_times::Stamp(t.clone()))
-    };
-    let exists = cx.file(&path, false)?.exists();
-    let (m_differs, a_differs) = if exists && (fixed(&mtime).is_some() || fixed(&atime).is_some()) {
-        file_times::differ(cx, &path, fixed(&mtime).as_ref(), fixed(&atime).as_ref())?
-    } else {
-        (fixed(&mtime).is_some(), fixed(&atime).is_some())
-    };
-    let set_m = mtime.as_deref() == Some("now") || m_differs;
-    let set_a = atime.as_deref() == Some("now") || a_differs;
+    let (ms, at) = (
+        mtime.as_ref().and_then(file_times::Wanted::stamp),
+        atime.as_ref().and_then(file_times::Wanted::stamp),
+    );
+    let (m_differs, a_differs) =
+        if (ms.is_some() || at.is_some()) && cx.file(&path, false)?.exists() {
+            file_times::differ(cx, &path, ms, at)?
+        } else {
+            (ms.is_some(), at.is_some())
+        };
+    let set_m = mtime == Some(file_times::Wanted::Now) || m_differs;
+    let set_a = atime == Some(file_times::Wanted::Now) || a_differs;
     if !set_m && !set_a {
         return Ok(decision);
     }
     let times = Change::SetTimes {
         path: path.clone(),
-        mtime: mtime.filter(|_| set_m),
-        atime: atime.filter(|_| set_a),
+        mtime: mtime
+            .filter(|_| set_m)
+            .map(file_times::Wanted::into_change_value),
+        atime: atime
+            .filter(|_| set_a)
+            .map(file_times::Wanted::into_change_value),
     };
     super::extend_decision(decision, &path, vec![times], "times: updated".into())
+}
+
+/// `modification_time` and `access_time` as asked for, each in its format.
+fn wanted_times(
+    args: &Args,
+) -> Result<(Option<file_times::Wanted>, Option<file_times::Wanted>), PlanError> {
+    let one = |value: &Option<String>, format: &Option<String>| {
+        file_times::wanted(value.as_deref(), format.as_deref()).map_err(PlanError::Fail)
+    };
+    Ok((
+        one(&args.modification_time, &args._modification_time_format)?,
+        one(&args.access_time, &args._access_time_format)?,
+    ))
 }
 
 fn plan_state(cx: &PlanCx) -> Result<Decision, PlanError> {
@@ -250,16 +253,9 @@ fn plan_state(cx: &PlanCx) -> Result<Decision, PlanError> {
             // Ansible's `modification_time`/`access_time`: `now` (touch's
             // default), `preserve` (an existing file's times kept, which makes
             // touch idempotent) or a timestamp, set unless the file has it.
-            let stamp = |value: &Option<String>, format: &Option<String>| match value.as_deref() {
-                None | Some("now" | "preserve") => Ok(None),
-                Some(t) => {
-                    file_times::parse(t, format.as_deref().unwrap_or(file_times::DEFAULT_FORMAT))
-                        .map(Some)
-                        .map_err(PlanError::Fail)
-                }
-            };
-            let mstamp = stamp(&args.modification_time, &args._modification_time_format)?;
-            let astamp = stamp(&args.access_time, &args._access_time_format)?;
+            let (mtime, atime) = wanted_times(&args)?;
+            let mstamp = mtime.as_ref().and_then(file_times::Wanted::stamp).cloned();
+            let astamp = atime.as_ref().and_then(file_times::Wanted::stamp).cloned();
             let keep_mtime =
                 args.modification_time.as_deref() == Some("preserve") || mstamp.is_some();
             let keep_atime = args.access_time.as_deref() == Some("preserve") || astamp.is_some();

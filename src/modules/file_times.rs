@@ -16,6 +16,43 @@ pub const DEFAULT_FORMAT: &str = "%Y%m%d%H%M.%S";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stamp(pub String);
 
+/// A time `modification_time`/`access_time` asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Wanted {
+    /// `now`: the time the task runs.
+    Now,
+    /// A timestamp.
+    At(Stamp),
+}
+
+impl Wanted {
+    /// The timestamp asked for, if it is one.
+    pub fn stamp(&self) -> Option<&Stamp> {
+        match self {
+            Wanted::Now => None,
+            Wanted::At(s) => Some(s),
+        }
+    }
+
+    /// The time as `Change::SetTimes` takes it.
+    pub fn into_change_value(self) -> String {
+        match self {
+            Wanted::Now => "now".into(),
+            Wanted::At(s) => s.0,
+        }
+    }
+}
+
+/// What an argument's value asks for: nothing (unset or `preserve`), `now`,
+/// or a timestamp in `format` (ansible-core's default when unset).
+pub fn wanted(value: Option<&str>, format: Option<&str>) -> Result<Option<Wanted>, String> {
+    match value {
+        None | Some("preserve") => Ok(None),
+        Some("now") => Ok(Some(Wanted::Now)),
+        Some(t) => parse(t, format.unwrap_or(DEFAULT_FORMAT)).map(|s| Some(Wanted::At(s))),
+    }
+}
+
 /// Parses `text` with the `strptime` directives ansible-core's default
 /// formats use (`%Y %y %m %d %H %M %S %%`, other characters literal).
 pub fn parse(text: &str, format: &str) -> Result<Stamp, String> {

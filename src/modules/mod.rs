@@ -821,7 +821,7 @@ fn with_attributes(cx: &PlanCx, decision: Decision) -> Result<Decision, PlanErro
     if flags.is_empty() {
         return Ok(decision);
     }
-    let existing = if exists_now(cx, &path)? {
+    let existing = if cx.file(&path, false)?.exists() {
         let out = cx.read(&format!(
             "lsattr -d -- {} 2>/dev/null || true\n",
             rprov_transport::quote(&path)
@@ -866,11 +866,6 @@ fn with_unsafe_writes(cx: &PlanCx, decision: Decision) -> Result<Decision, PlanE
         action.stdin = stdin;
     }
     Ok(Decision::Change { diffs, action })
-}
-
-/// Whether `path` is there before the task acts.
-fn exists_now(cx: &PlanCx, path: &str) -> Result<bool, PlanError> {
-    Ok(cx.file(path, false)?.exists())
 }
 
 /// The arguments of type `path` in ansible-core's modules (aliases too),
