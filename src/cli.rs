@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(name = "rprov", version, about, long_about = None, propagate_version = true)]
 #[command(
-    after_help = "Examples:\n  rprov apply -i inventory/hosts.ini --limit test\n  rprov apply -i inventory/hosts.ini --limit vagrant --check\n  rprov inventory -i inventory/hosts.ini --host vm"
+    after_help = "Examples:\n  rprov apply -i inventory/hosts.ini --limit test\n  rprov apply -i inventory/hosts.ini --limit vagrant --check\n  rprov adhoc -i inventory/hosts.ini all -m ping\n  rprov inventory -i inventory/hosts.ini --host vm"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -25,6 +25,9 @@ const ANSIBLE_PLAYBOOK: &str = "ansible-playbook";
 /// The name under which rprov stands in for `ansible-inventory`.
 const ANSIBLE_INVENTORY: &str = "ansible-inventory";
 
+/// The name under which rprov stands in for `ansible`, the ad-hoc command.
+const ANSIBLE: &str = "ansible";
+
 /// Which program rprov was started as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Persona {
@@ -34,6 +37,8 @@ pub enum Persona {
     AnsiblePlaybook,
     /// `ansible-inventory`: `rprov inventory --as-ansible-inventory`.
     AnsibleInventory,
+    /// `ansible`: `rprov adhoc`.
+    Ansible,
 }
 
 impl Persona {
@@ -47,7 +52,7 @@ impl Persona {
 /// The command line to parse, and which program rprov was started as: a
 /// link named `ansible-playbook` (first on `PATH`) makes it `rprov apply`
 /// with the arguments given, one named `ansible-inventory` `rprov
-/// inventory`, so scripts and CI jobs written for those programs run
+/// inventory`, one named `ansible` `rprov adhoc`, so scripts and CI jobs written for those programs run
 /// unchanged, with their exit codes.
 pub fn command_line() -> (Vec<OsString>, Persona) {
     let mut args: Vec<OsString> = std::env::args_os().collect();
@@ -58,12 +63,14 @@ pub fn command_line() -> (Vec<OsString>, Persona) {
     let persona = match name {
         Some(n) if n == ANSIBLE_PLAYBOOK => Persona::AnsiblePlaybook,
         Some(n) if n == ANSIBLE_INVENTORY => Persona::AnsibleInventory,
+        Some(n) if n == ANSIBLE => Persona::Ansible,
         _ => Persona::Rprov,
     };
     let head: &[&str] = match persona {
         Persona::Rprov => return (args, persona),
         Persona::AnsiblePlaybook => &["rprov", "apply", "--output=ansible"],
         Persona::AnsibleInventory => &["rprov", "inventory", "--as-ansible-inventory"],
+        Persona::Ansible => &["rprov", "adhoc"],
     };
     args.splice(0..1, head.iter().map(OsString::from));
     (args, persona)
@@ -73,6 +80,12 @@ pub fn command_line() -> (Vec<OsString>, Persona) {
 pub enum Command {
     /// Apply a playbook (site.yml by default) to the hosts of an inventory.
     Apply(Box<ApplyArgs>),
+    /// Run one module on the hosts of a pattern, as Ansible's `ansible` does.
+    ///
+    /// Examples: `rprov adhoc -i hosts.ini web -m ping`, `rprov adhoc -i
+    /// hosts.ini all -a uptime`, `rprov adhoc -i hosts.ini db -b -m apt -a
+    /// name=postgresql`.
+    Adhoc(Box<AdhocArgs>),
     /// List the inventory's groups and hosts, or one host's variables.
     Inventory(InventoryArgs),
     /// Create, edit and read the age-encrypted secrets file (secrets.age).
@@ -99,6 +112,117 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// The playbook to apply; several (in one directory) run in order as one
+    /// run, as ansible-playbook runs them.
+    #[arg(value_name = "PLAYBOOK", default_value = "site.yml")]
+    pub playbook: Vec<PathBuf>,
+
+    /// Load the playbook (and every role and file it imports), report what
+    /// is wrong with it, and run nothing. Needs no inventory.
+    #[arg(long)]
+    pub syntax_check: bool,
+
+    /// List each play's tasks that --tags and --skip-tags select, with their
+    /// tags, as ansible-playbook does, and run nothing.
+    #[arg(long)]
+    pub list_tasks: bool,
+
+    /// List the tags of each play's tasks that --tags and --skip-tags
+    /// select, as ansible-playbook does, and run nothing.
+    #[arg(long)]
+    pub list_tags: bool,
+
+    /// Skip every task before the first whose name (or `role : name`) is
+    /// NAME or matches it as a glob (`*`, `?`, `[…]`), as ansible-playbook's:
+    /// plays before it run nothing, later plays run whole.
+    #[arg(long, value_name = "NAME")]
+    pub start_at_task: Option<String>,
+
+    /// Only run tasks with these tags (comma-separated or repeated).
+    #[arg(short = 't', long, value_delimiter = ',', value_name = "TAGS")]
+    pub tags: Vec<String>,
+
+    /// Skip tasks with these tags.
+    #[arg(long, value_delimiter = ',', value_name = "TAGS")]
+    pub skip_tags: Vec<String>,
+
+    /// Run the handlers notified so far on a host even when one of its tasks
+    /// failed, in plays without a `force_handlers` keyword [default:
+    /// `force_handlers` of ansible.cfg].
+    #[arg(long)]
+    pub force_handlers: bool,
+
+    /// Forget the fact cache's entries of the inventory's hosts before the
+    /// run (ansible.cfg's `fact_caching`; nothing to forget with the
+    /// default `memory` cache).
+    #[arg(long)]
+    pub flush_cache: bool,
+
+    /// Output format: human-readable lines, one JSON object per line, or
+    /// ansible-playbook's own output (the default when rprov runs as
+    /// `ansible-playbook`).
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct AdhocArgs {
+    /// The hosts: an Ansible pattern (`all`, `web`, `web:!db`, `localhost`).
+    #[arg(value_name = "PATTERN")]
+    pub pattern: String,
+
+    /// The module to run.
+    #[arg(
+        short = 'm',
+        long = "module-name",
+        value_name = "MODULE",
+        default_value = "command"
+    )]
+    pub module_name: String,
+
+    /// The module's arguments: `key=value ...`, the command line of
+    /// `command`, `shell` and `raw`, or a JSON object.
+    #[arg(short = 'a', long = "args", value_name = "ARGS")]
+    pub args: Option<String>,
+
+    /// Run the module in the background (`async`), for at most SECONDS.
+    #[arg(short = 'B', long = "background", value_name = "SECONDS")]
+    pub background: Option<u64>,
+
+    /// With --background, look at the job every SECONDS; 0 starts it and
+    /// does not wait [default: 15].
+    #[arg(short = 'P', long = "poll", value_name = "SECONDS")]
+    pub poll: Option<u64>,
+
+    /// Fail the task on a host that takes longer than SECONDS (`timeout`).
+    #[arg(long, value_name = "SECONDS")]
+    pub task_timeout: Option<u64>,
+
+    /// Where `roles/`, `group_vars/`, `host_vars/` and `secrets.age` are
+    /// looked for, as a playbook's directory [default: the current directory].
+    #[arg(long, value_name = "DIR")]
+    pub playbook_dir: Option<PathBuf>,
+
+    /// Each host's result on one line.
+    #[arg(short = 'o', long)]
+    pub one_line: bool,
+
+    /// One JSON object per line, as `apply --output json` writes them,
+    /// instead of a block per host.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// What `apply` and `adhoc` share: the inventory, how hosts are reached
+/// and become, what is checked and shown, and the secrets.
+#[derive(Args, Debug)]
+pub struct RunArgs {
     /// The inventory: an Ansible INI or YAML file, or hosts separated by
     /// commas (`web1,web2:2222` or `web1,`); given several times, the
     /// sources are read into one inventory, later ones over earlier ones
@@ -134,11 +258,6 @@ pub struct ApplyArgs {
     #[arg(long, alias = "key-file", value_name = "FILE")]
     pub private_key: Option<PathBuf>,
 
-    /// The playbook to apply; several (in one directory) run in order as one
-    /// run, as ansible-playbook runs them.
-    #[arg(value_name = "PLAYBOOK", default_value = "site.yml")]
-    pub playbook: Vec<PathBuf>,
-
     /// Only these hosts: an Ansible pattern (`web`, `web:db`, `all:!prod`, `web:&eu`, `web*`,
     /// `~regex`).
     #[arg(short = 'l', long, value_name = "PATTERN")]
@@ -148,25 +267,10 @@ pub struct ApplyArgs {
     #[arg(short = 'C', long)]
     pub check: bool,
 
-    /// Load the playbook (and every role and file it imports), report what
-    /// is wrong with it, and run nothing. Needs no inventory.
-    #[arg(long)]
-    pub syntax_check: bool,
-
     /// List each play's hosts (after --limit), as ansible-playbook does, and
     /// run nothing.
     #[arg(long)]
     pub list_hosts: bool,
-
-    /// List each play's tasks that --tags and --skip-tags select, with their
-    /// tags, as ansible-playbook does, and run nothing.
-    #[arg(long)]
-    pub list_tasks: bool,
-
-    /// List the tags of each play's tasks that --tags and --skip-tags
-    /// select, as ansible-playbook does, and run nothing.
-    #[arg(long)]
-    pub list_tags: bool,
 
     /// Show file changes as unified diffs (always on with --check).
     #[arg(short = 'D', long)]
@@ -175,20 +279,6 @@ pub struct ApplyArgs {
     /// Extra variables, highest precedence: `key=value ...`, JSON/YAML, or `@file.yml`. Repeatable.
     #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
     pub extra_vars: Vec<String>,
-
-    /// Skip every task before the first whose name (or `role : name`) is
-    /// NAME or matches it as a glob (`*`, `?`, `[…]`), as ansible-playbook's:
-    /// plays before it run nothing, later plays run whole.
-    #[arg(long, value_name = "NAME")]
-    pub start_at_task: Option<String>,
-
-    /// Only run tasks with these tags (comma-separated or repeated).
-    #[arg(short = 't', long, value_delimiter = ',', value_name = "TAGS")]
-    pub tags: Vec<String>,
-
-    /// Skip tasks with these tags.
-    #[arg(long, value_delimiter = ',', value_name = "TAGS")]
-    pub skip_tags: Vec<String>,
 
     /// How many hosts to work on at once [default: `forks` of ansible.cfg or
     /// $ANSIBLE_FORKS, else 50].
@@ -230,24 +320,6 @@ pub struct ApplyArgs {
     /// ansible.cfg or $ANSIBLE_TIMEOUT, else 10].
     #[arg(short = 'T', long, visible_alias = "timeout", value_name = "SECONDS")]
     pub connect_timeout: Option<u64>,
-
-    /// Run the handlers notified so far on a host even when one of its tasks
-    /// failed, in plays without a `force_handlers` keyword [default:
-    /// `force_handlers` of ansible.cfg].
-    #[arg(long)]
-    pub force_handlers: bool,
-
-    /// Forget the fact cache's entries of the inventory's hosts before the
-    /// run (ansible.cfg's `fact_caching`; nothing to forget with the
-    /// default `memory` cache).
-    #[arg(long)]
-    pub flush_cache: bool,
-
-    /// Output format: human-readable lines, one JSON object per line, or
-    /// ansible-playbook's own output (the default when rprov runs as
-    /// `ansible-playbook`).
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Human)]
-    pub output: OutputFormat,
 
     /// After the recap, show where each host's time went: connect, probe and
     /// apply (remote commands: count and ms), local (compile, plan, report),

@@ -6,6 +6,7 @@
 //! only the changes; [`report`] owns the terminal. Inventories, templates,
 //! transport and secrets are library crates of their own.
 
+pub mod adhoc;
 pub mod ansible_cfg;
 pub mod cli;
 pub mod diag;

@@ -36,6 +36,16 @@ pub fn render(playbook: &Playbook, plays_hosts: &[Vec<String>], what: &Listing) 
     out
 }
 
+/// `rprov adhoc --list-hosts`, as ansible-core's `ansible --list-hosts`
+/// prints it: the count, then a host per line.
+pub fn adhoc_hosts(hosts: &[String]) -> String {
+    let mut out = format!("  hosts ({}):\n", hosts.len());
+    for h in hosts {
+        let _ = writeln!(out, "    {h}");
+    }
+    out
+}
+
 fn render_play(out: &mut String, number: usize, play: &Play, hosts: &[String], what: &Listing) {
     let mut play_tags = play.tags.clone();
     play_tags.sort();

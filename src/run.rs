@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use rprov_inventory::{Inventory, InventoryError};
 
 use crate::ansible_cfg::{self, AnsibleConfig};
-use crate::cli::{ApplyArgs, Cli, Command, InventoryArgs, OutputFormat};
+use crate::cli::{AdhocArgs, ApplyArgs, Cli, Command, InventoryArgs, OutputFormat};
 use crate::engine::{self, RunOptions, Shared};
 use crate::playbook::{self, Vars};
 use crate::report::{Format, Reporter};
@@ -40,7 +40,8 @@ impl Outcome {
 
 pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
-        Command::Apply(args) => apply(*args),
+        Command::Apply(args) => apply(*args, None),
+        Command::Adhoc(args) => adhoc(*args),
         Command::Inventory(args) => inventory(args),
         Command::Secrets(args) => {
             rprov_secrets::cli::run(args)?;
@@ -169,13 +170,13 @@ fn modules_json() -> serde_json::Value {
 /// defaults of the `remote_user`, `become` and `become_user` keywords, above
 /// ansible.cfg's and below any keyword or variable.
 fn keyword_defaults_from_flags(args: &ApplyArgs, opts: &mut playbook::LoadOptions) {
-    if let Some(u) = &args.user {
+    if let Some(u) = &args.run.user {
         opts.remote_user = Some(u.clone());
     }
-    if args.become_ {
+    if args.run.become_ {
         opts.become_ = Some(true);
     }
-    if let Some(u) = &args.become_user {
+    if let Some(u) = &args.run.become_user {
         opts.become_user = Some(u.clone());
     }
     if args.force_handlers {
@@ -194,13 +195,13 @@ fn connection_defaults(
         out.retain(|(n, _)| *n != names);
         out.push((names, v));
     };
-    if let Some(key) = &args.private_key {
+    if let Some(key) = &args.run.private_key {
         set(
             &["ansible_ssh_private_key_file", "ansible_private_key_file"],
             serde_json::Value::String(key.display().to_string()),
         );
     }
-    if let Some(c) = &args.connection {
+    if let Some(c) = &args.run.connection {
         set(
             &["ansible_connection"],
             serde_json::Value::String(c.clone()),
@@ -435,22 +436,22 @@ fn select_limit(inv: &Inventory, pattern: &str) -> Result<Vec<String>> {
 /// The exit status for an error found before any host was touched: 1, or, as
 /// `ansible-playbook` (see [`crate::cli::command_line`]), ansible-core's 4 for a
 /// playbook that does not load (its parser errors) and 1 for the rest; as
-/// `ansible-inventory`, 5 for a wrong choice of options ([`OptionsError`]).
+/// `ansible-inventory` or `ansible`, 5 for a wrong choice of options
+/// ([`OptionsError`]); as `ansible`, 4 for a task that does not load too.
 pub fn error_exit_code(err: &anyhow::Error, persona: crate::cli::Persona) -> u8 {
     use crate::cli::Persona;
+    let unparsable = || {
+        err.downcast_ref::<crate::diag::LoadError>()
+            .is_some_and(|e| e.message != playbook::PLAYBOOK_NOT_FOUND)
+    };
     match persona {
-        Persona::AnsiblePlaybook => {
-            let unparsable = err
-                .downcast_ref::<crate::diag::LoadError>()
-                .is_some_and(|e| e.message != playbook::PLAYBOOK_NOT_FOUND);
-            if unparsable {
-                4
-            } else {
-                1
-            }
-        }
         // ansible-core exits 5 on an AnsibleOptionsError.
-        Persona::AnsibleInventory if err.downcast_ref::<OptionsError>().is_some() => 5,
+        Persona::AnsibleInventory | Persona::Ansible
+            if err.downcast_ref::<OptionsError>().is_some() =>
+        {
+            5
+        }
+        Persona::AnsiblePlaybook | Persona::Ansible if unparsable() => 4,
         _ => 1,
     }
 }
@@ -468,22 +469,62 @@ impl std::fmt::Display for OptionsError {
 
 impl std::error::Error for OptionsError {}
 
-fn apply(args: ApplyArgs) -> Result<Outcome> {
+/// An ad-hoc run's one play, and how its results are shown.
+struct AdhocPlay {
+    /// The playbook's text (see [`crate::adhoc::playbook_text`]).
+    text: String,
+    /// Its `playbook_dir`: `--playbook-dir`, else the current directory.
+    dir: PathBuf,
+    format: Format,
+}
+
+/// `rprov adhoc`: the one-task play of [`crate::adhoc`], run as `apply` runs
+/// a playbook.
+fn adhoc(args: AdhocArgs) -> Result<Outcome> {
+    let text = crate::adhoc::playbook_text(&args)?;
+    let dir = match &args.playbook_dir {
+        Some(d) => std::path::absolute(d).unwrap_or_else(|_| d.clone()),
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    let format = match (args.json, args.one_line) {
+        (true, _) => Format::Json,
+        (false, true) => Format::OneLine,
+        (false, false) => Format::Minimal,
+    };
+    let apply_args = ApplyArgs {
+        run: args.run,
+        playbook: Vec::new(),
+        syntax_check: false,
+        list_tasks: false,
+        list_tags: false,
+        start_at_task: None,
+        tags: Vec::new(),
+        skip_tags: Vec::new(),
+        force_handlers: false,
+        flush_cache: false,
+        output: OutputFormat::Human,
+    };
+    apply(apply_args, Some(AdhocPlay { text, dir, format }))
+}
+
+/// Runs the playbooks of `args`, or `adhoc`'s play instead when given.
+fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
     // Everything up to the first host's start is the run's load (--timings).
     let loading = std::time::Instant::now();
-    rprov_template::limits::set_max_render_size(args.max_render_size);
-    if let Some(p) = &args.ansible_python {
+    rprov_template::limits::set_max_render_size(args.run.max_render_size);
+    if let Some(p) = &args.run.ansible_python {
         crate::modules::ansible_fallback::set_python(p.clone());
     }
     let cfg = load_config()?;
     let mut reporter = Reporter::new(
-        match args.output {
-            OutputFormat::Human => Format::Human,
-            OutputFormat::Json => Format::Json,
-            OutputFormat::Ansible => Format::Ansible,
+        match (&adhoc, args.output) {
+            (Some(a), _) => a.format,
+            (None, OutputFormat::Human) => Format::Human,
+            (None, OutputFormat::Json) => Format::Json,
+            (None, OutputFormat::Ansible) => Format::Ansible,
         },
-        args.verbose,
-        args.diff || args.check,
+        args.run.verbose,
+        args.run.diff || args.run.check,
     );
     // `log_path`: a file that gets the output too; one that cannot be
     // opened is a warning, as in ansible-core, and the run goes on.
@@ -497,7 +538,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
             .log_verbosity
             .as_ref()
             .map_or(0, |s| s.value.clamp(0, 9) as u8);
-        match crate::report::log_file::LogFile::open(&path.value, level.max(args.verbose)) {
+        match crate::report::log_file::LogFile::open(&path.value, level.max(args.run.verbose)) {
             Ok(log) => reporter = reporter.with_log(log),
             Err(why) => log_problem = Some(why),
         }
@@ -506,7 +547,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     if let Some(why) = log_problem {
         reporter.warn(&why);
     }
-    if args.verbose > 0 {
+    if args.run.verbose > 0 {
         reporter.note(&match &cfg.file {
             Some(f) => format!("Using {} as config file", f.display()),
             None => "No config file found; using defaults".to_string(),
@@ -527,7 +568,16 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     keyword_defaults_from_flags(&args, &mut load_options);
     let load_playbook = || {
         // Kept as a `LoadError`: as ansible-playbook, rprov exits 4 for it.
-        playbook::load_playbooks_with(&args.playbook, &load_options).map_err(anyhow::Error::new)
+        match &adhoc {
+            Some(a) => playbook::load_playbook_text(
+                &a.text,
+                Path::new(crate::adhoc::PLAY_NAME),
+                &a.dir,
+                &load_options,
+            ),
+            None => playbook::load_playbooks_with(&args.playbook, &load_options),
+        }
+        .map_err(anyhow::Error::new)
     };
     if args.syntax_check {
         for (path, _) in load_playbook()?.files {
@@ -536,7 +586,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         return Ok(Outcome::Success);
     }
     // The inventory first: its errors are reported before the playbook's.
-    let sources = inventory_sources(&args.inventory, &cfg);
+    let sources = inventory_sources(&args.run.inventory, &cfg);
     let inventory_file = sources.first().cloned();
     // As ansible-playbook: an inventory that is not there is a warning, and
     // the run goes on with the implicit `localhost` (runs that then have no
@@ -548,11 +598,11 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         }
         other => (other, None),
     };
-    let vault_password = vault_password(args.vault_password_file.as_deref(), &cfg)?;
+    let vault_password = vault_password(args.run.vault_password_file.as_deref(), &cfg)?;
     // group_vars/ and host_vars/ may hold vault files and `!vault` values.
     let vault = crate::varsfile::InventoryVault::new(vault_password.as_deref());
     // Before the inventory: a `constructed` source may use them.
-    let extra_vars = parse_extra_vars(&args.extra_vars)?;
+    let extra_vars = parse_extra_vars(&args.run.extra_vars)?;
     let src = SourceOptions::new(&cfg, Some(&vault), Some(&extra_vars));
     let mut inventory = open_inventory(inventory_file.as_deref(), src, |w| reporter.warn(w))?;
     let hash_merge = cfg.hash_merge.as_ref().is_some_and(|s| s.value);
@@ -637,7 +687,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
             }) as crate::engine::InventorySource
         });
 
-    let limit: Option<Vec<String>> = match &args.limit {
+    let limit: Option<Vec<String>> = match &args.run.limit {
         Some(p) => Some(select_limit(&inventory, p)?),
         None => None,
     };
@@ -655,7 +705,23 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         play.order.arrange(&mut hosts, seed);
         plays_hosts.push(hosts);
     }
-    if args.list_hosts || args.list_tasks || args.list_tags {
+    if adhoc.is_some() {
+        // As ansible-core's `ansible`: a pattern that matches nothing is a
+        // warning and a run of nothing.
+        let hosts = plays_hosts.first().map(Vec::as_slice).unwrap_or_default();
+        if args.run.list_hosts {
+            print!("{}", crate::listing::adhoc_hosts(hosts));
+            return Ok(Outcome::Success);
+        }
+        if hosts.is_empty() {
+            let pattern = playbook.plays.first().map_or("", |p| p.hosts.as_str());
+            reporter.warn(&format!(
+                "No hosts matched, nothing to do (pattern `{pattern}`)"
+            ));
+            return Ok(Outcome::Success);
+        }
+    }
+    if args.run.list_hosts || args.list_tasks || args.list_tags {
         // As ansible-playbook: listing tags without --tags or --skip-tags
         // lists every tag, `never` too.
         let every = ["never".to_string(), "all".to_string()];
@@ -664,7 +730,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
             false => &args.tags[..],
         };
         let what = crate::listing::Listing {
-            hosts: args.list_hosts,
+            hosts: args.run.list_hosts,
             tasks: args.list_tasks,
             tags_used: args.list_tags,
             tags,
@@ -682,7 +748,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         };
         bail!(
             "no hosts to run on: the plays' `hosts:` patterns{} match no host of {}\n  = help: see `rprov inventory -i {}` for the groups and hosts",
-            if args.limit.is_some() { " and --limit" } else { "" },
+            if args.run.limit.is_some() { " and --limit" } else { "" },
             inventory_file.display(),
             inventory_file.display()
         );
@@ -699,34 +765,37 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     reporter.add_secrets(inventory_secrets);
 
     let identities = rprov_secrets::IdentityOptions {
-        identity_files: args.identity.clone(),
-        passphrase_file: args.passphrase_file.clone(),
+        identity_files: args.run.identity.clone(),
+        passphrase_file: args.run.passphrase_file.clone(),
     };
     // Decrypting is CPU work (scrypt for passphrases): done once, here, before
     // the async runtime starts, never on its threads.
     let secrets = load_secrets(&args, &identities, &playbook.dir, &reporter)?;
 
     let opts = RunOptions {
-        check: args.check,
-        diff: args.diff,
+        check: args.run.check,
+        diff: args.run.diff,
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
         forks: args
+            .run
             .forks
             .or(cfg.forks.as_ref().map(|s| s.value))
             .unwrap_or(50),
         connect_limit: args
+            .run
             .connect_limit
             .map_or_else(default_connect_limit, |n| n as usize),
         connect: rprov_transport::ConnectOptions {
-            accept_new_host_keys: args.accept_new_host_keys,
+            accept_new_host_keys: args.run.accept_new_host_keys,
             connect_timeout: Duration::from_secs(
-                args.connect_timeout
+                args.run
+                    .connect_timeout
                     .or(cfg.timeout.as_ref().map(|s| s.value))
                     .unwrap_or(10)
                     .max(1),
             ),
-            persist: match args.persist.map(std::num::NonZeroU32::new) {
+            persist: match args.run.persist.map(std::num::NonZeroU32::new) {
                 None => rprov_transport::Persist::FromSshArgs,
                 Some(None) => rprov_transport::Persist::Off,
                 Some(Some(s)) => rprov_transport::Persist::For(s),
@@ -734,9 +803,9 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
         },
         connection_defaults: connection_defaults(&args, &cfg),
         extra_vars,
-        limit: args.limit.clone(),
-        timings: args.timings,
-        max_loop_items: args.max_loop_items,
+        limit: args.run.limit.clone(),
+        timings: args.run.timings,
+        max_loop_items: args.run.max_loop_items,
         show_custom_stats: cfg.show_custom_stats.as_ref().is_some_and(|s| s.value),
         hash_merge,
         start_at_task: args.start_at_task.clone(),
@@ -758,7 +827,7 @@ fn apply(args: ApplyArgs) -> Result<Outcome> {
     match crate::open_files::ensure(crate::open_files::needed(hosts_in_run, opts.forks)) {
         crate::open_files::Raised::Enough => {}
         crate::open_files::Raised::Raised { from, to } => {
-            if args.verbose > 0 {
+            if args.run.verbose > 0 {
                 reporter.note(&format!("raised the open-file limit from {from} to {to}"));
             }
         }
@@ -887,7 +956,7 @@ fn load_secrets(
     playbook_dir: &Path,
     reporter: &Reporter,
 ) -> Result<Vars> {
-    let loaded = match &args.secrets {
+    let loaded = match &args.run.secrets {
         Some(p) => Some(rprov_secrets::load(p, ids)?),
         None => rprov_secrets::load_if_exists(&playbook_dir.join("secrets.age"), ids)?,
     };

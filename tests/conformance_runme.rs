@@ -1,6 +1,6 @@
 //! Issue 12, second half: ansible-core's `runme.sh` integration targets, run
-//! unchanged with rprov standing in for `ansible-playbook` and
-//! `ansible-inventory`.
+//! unchanged with rprov standing in for `ansible-playbook`,
+//! `ansible-inventory` and `ansible` (ad hoc).
 //!
 //! Every target of the pinned sdist (tests/support/ansible-targets.sh, the
 //! same cache as tests/conformance.rs) that has a `runme.sh` is classified
@@ -13,11 +13,11 @@
 //! `ANSIBLE_*` settings, and a timeout. It runs first with the venv's
 //! ansible-playbook (the verdict is cached, keyed by the target's content,
 //! the ansible-core version and this runner's revision), then, if that
-//! passed, with only an `ansible-playbook` and an `ansible-inventory` that
-//! are rprov on PATH.
+//! passed, with only an `ansible-playbook`, an `ansible-inventory` and an
+//! `ansible` that are rprov on PATH.
 //!
 //! For the rprov run the venv is NOT on PATH: a script that also calls
-//! `ansible` or python's tools fails there honestly rather than borrowing
+//! `ansible-config` or python's tools fails there honestly rather than borrowing
 //! Ansible's. (Such scripts are out of scope anyway when the call is found
 //! statically.) rprov's Ansible fallback is off, as in the file-level suite:
 //! the suite measures rprov's own modules.
@@ -137,7 +137,7 @@ struct Run {
 struct Bench {
     targets: PathBuf,
     venv_bin: PathBuf,
-    /// A folder holding only `ansible-playbook` and `ansible-inventory`, which are rprov.
+    /// A folder holding only `ansible-playbook`, `ansible-inventory` and `ansible`, which are rprov.
     shim_bin: PathBuf,
     cache: Option<PathBuf>,
     rerun_ansible: bool,
@@ -353,7 +353,7 @@ fn parallel<T: Send>(items: &[String], f: impl Fn(&str) -> T + Sync) -> Vec<T> {
 /// The YAML of the expected list (one entry per target, reasons quoted).
 fn render_expected(entries: &[Entry]) -> String {
     let mut s = String::from(
-        "# ansible-core's runme.sh integration targets under rprov as ansible-playbook and ansible-inventory.\n\
+        "# ansible-core's runme.sh integration targets under rprov as ansible-playbook, ansible-inventory and ansible.\n\
          # Written by tests/conformance_runme.rs with RPROV_CONFORMANCE_BLESS=1; see\n\
          # docs/conformance-runme.md. `ansible` is ansible-core's own verdict on this\n\
          # machine; `rprov` is given only where ansible-core passes.\n",
@@ -395,7 +395,7 @@ fn headline(seen: &[Seen]) -> String {
         .count();
     format!(
         "{rprov_pass} of {ansible_pass} runme.sh targets that pass under ansible-core pass under \
-         rprov as ansible-playbook and ansible-inventory; {out} of {} out of scope",
+         rprov as ansible-playbook, ansible-inventory and ansible; {out} of {} out of scope",
         seen.len()
     )
 }
@@ -441,7 +441,7 @@ fn page(seen: &[Seen], table: &str) -> String {
          its files, or run unchanged the way `ansible-test integration` runs it (local \
          connection to `testhost`, `OUTPUT_DIR`, `INVENTORY_PATH`, ansible-test's `ANSIBLE_*` \
          settings, {ANSIBLE_TIMEOUT_SECS} s each under ansible-playbook and {TIMEOUT_SECS} s under rprov): first with ansible-playbook {VERSION}, then with \
-         rprov as the only `ansible-playbook` and `ansible-inventory` on PATH (the venv with Ansible's other tools is \
+         rprov as the only `ansible-playbook`, `ansible-inventory` and `ansible` on PATH (the venv with Ansible's other tools is \
          not on PATH then, and rprov's fallback to Ansible's Python modules is off). A target \
          that fails under ansible-core on this machine is listed and not counted.\n\n\
          Cost, measured on a 2-core machine that other work kept at load 20–40: with \
@@ -492,11 +492,11 @@ fn ansible_core_runme_targets_match_the_expected_list() {
         .expect("the venv's bin folder")
         .to_path_buf();
 
-    // The rprov stand-in: a folder with only `ansible-playbook` and
-    // `ansible-inventory` in it, links to rprov, which acts as each under
+    // The rprov stand-in: a folder with only `ansible-playbook`,
+    // `ansible-inventory` and `ansible` in it, links to rprov, which acts as each under
     // its name (its flags and exit codes).
     let shim = tempfile::tempdir().expect("temp dir");
-    for tool in ["ansible-playbook", "ansible-inventory"] {
+    for tool in ["ansible-playbook", "ansible-inventory", "ansible"] {
         std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_rprov"), shim.path().join(tool))
             .expect("link the tool to rprov");
     }

@@ -1431,12 +1431,20 @@ fn screen_output_as_ansible() {
 /// ansible-playbook's output without its `[ERROR]:` blocks: each runs from
 /// that line to the `fatal:` or `failed:` line it explains.
 fn without_error_blocks(text: &str) -> String {
+    without_blocks_until(text, |l| {
+        l.starts_with("fatal:") || l.starts_with("failed:")
+    })
+}
+
+/// `text` without each `[ERROR]:` block, which runs to the first line for
+/// which `ends` holds (kept).
+fn without_blocks_until(text: &str, ends: fn(&str) -> bool) -> String {
     let mut out = String::new();
     let mut skipping = false;
     for line in text.split_inclusive('\n') {
         skipping = match (skipping, line.starts_with("[ERROR]:")) {
             (_, true) => true,
-            (true, false) => !(line.starts_with("fatal:") || line.starts_with("failed:")),
+            (true, false) => !ends(line),
             (false, false) => false,
         };
         if !skipping {
@@ -1686,4 +1694,72 @@ fn untrusted_expressions_are_refused_as_ansible() {
         assert_eq!(refused[form], serde_json::json!([true, true]), "{form}");
     }
     assert_eq!(refused["debug_fetched"], serde_json::json!(1));
+}
+
+/// rprov run as `ansible` (a link of that name) prints what ansible-core's
+/// ad-hoc `ansible` prints and exits as it does: a module's result as
+/// indented JSON (`SUCCESS`, `CHANGED`, `FAILED!`), a command's as its
+/// output after `rc=N >>`, `-o`'s one line, `--list-hosts`, a pattern that
+/// matches nothing, and the usage error of `command` without arguments.
+#[test]
+fn adhoc_as_ansible() {
+    let ansible = common::ansible_venv();
+    let adhoc = ansible.playbook.with_file_name("ansible");
+    let work = tempfile::tempdir().expect("tempdir");
+    let shim = work.path().join("bin");
+    std::fs::create_dir_all(&shim).expect("mkdir");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_rprov"), shim.join("ansible"))
+        .expect("link rprov as ansible");
+    let cases: &[&[&str]] = &[
+        &["localhost", "-m", "ping"],
+        &["localhost", "-a", "echo hi"],
+        &["localhost", "-m", "shell", "-a", "echo err >&2; exit 3"],
+        &["localhost", "-m", "fail", "-a", "msg=boom"],
+        &["localhost", "-m", "debug", "-a", "msg={{ 1 + 2 }}"],
+        &["localhost", "-m", "set_fact", "-a", "{\"x\": [1, \"two\"]}"],
+        &["localhost", "-m", "ping", "-o"],
+        &["localhost", "-a", "echo one-line", "-o"],
+        &["localhost", "--list-hosts"],
+        &["nohost", "-m", "ping"],
+        &["localhost", "-m", "command"],
+    ];
+    let mut seen = Vec::new();
+    for args in cases {
+        let run = |exe: &Path| {
+            Command::new(exe)
+                .current_dir(work.path())
+                .args(*args)
+                .args(["-i", "localhost,", "-c", "local"])
+                .env("ANSIBLE_CONFIG", work.path().join("none.cfg"))
+                .env("ANSIBLE_LOCAL_TEMP", work.path().join("tmp"))
+                .env("ANSIBLE_PYTHON_INTERPRETER", TARGET_PYTHON)
+                .env("ANSIBLE_NOCOLOR", "1")
+                .output()
+                .unwrap_or_else(|e| panic!("running {}: {e}", exe.display()))
+        };
+        let (a, r) = (run(&adhoc), run(&shim.join("ansible")));
+        // ansible-core 2.19 also prints an `[ERROR]:` block (the task's
+        // source) before a failed host's result; rprov does not.
+        let a_out = without_adhoc_error_blocks(&String::from_utf8_lossy(&a.stdout));
+        assert_eq!(
+            (
+                String::from_utf8_lossy(&r.stdout).into_owned(),
+                r.status.code()
+            ),
+            (a_out.clone(), a.status.code()),
+            "ansible {args:?}: rprov (left) and ansible-core (right) differ; rprov's stderr:\n{}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        seen.push(a_out);
+    }
+    // The cases say something: ansible-core's outputs are these.
+    assert!(seen[0].contains("\"ping\": \"pong\""), "{}", seen[0]);
+    assert_eq!(seen[1], "localhost | CHANGED | rc=0 >>\nhi\n");
+    assert_eq!(seen[8], "  hosts (1):\n    localhost\n");
+}
+
+/// `ansible`'s output without its `[ERROR]:` blocks, each running to the
+/// host's result line (`localhost | FAILED…`).
+fn without_adhoc_error_blocks(text: &str) -> String {
+    without_blocks_until(text, |l| l.starts_with("localhost | "))
 }

@@ -168,6 +168,20 @@ pub fn load_playbook_with(path: &Path, opts: &LoadOptions) -> Result<Playbook, L
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
+    assemble(given, path.clone(), dir, opts, |plays, cx, dir| {
+        let doc = yaml::load_file(&path)?;
+        plays_of(&doc, &path, dir, plays, &Import::default(), 0, cx)
+    })
+}
+
+/// The playbook whose plays `load` reads (`given` as the user named it).
+fn assemble(
+    given: PathBuf,
+    path: PathBuf,
+    dir: PathBuf,
+    opts: &LoadOptions,
+    load: impl FnOnce(&mut Vec<Play>, &mut Cx, &Path) -> Result<(), LoadError>,
+) -> Result<Playbook, LoadError> {
     let mut plays = Vec::new();
     let mut warnings = Vec::new();
     let mut deprecations = Vec::new();
@@ -176,7 +190,7 @@ pub fn load_playbook_with(path: &Path, opts: &LoadOptions) -> Result<Playbook, L
         warnings: &mut warnings,
         deprecations: &mut deprecations,
     };
-    load_plays(&path, &dir, &mut plays, &Import::default(), 0, &mut cx)?;
+    load(&mut plays, &mut cx, &dir)?;
     Ok(Playbook {
         files: vec![(given, plays.len())],
         path,
@@ -187,6 +201,26 @@ pub fn load_playbook_with(path: &Path, opts: &LoadOptions) -> Result<Playbook, L
         vault_values: Vec::new(),
         error_on_missing_handler: opts.error_on_missing_handler,
     })
+}
+
+/// A playbook given as text rather than read from a file (`rprov adhoc`'s
+/// one play): `name` stands for its file in messages, `dir` is its
+/// `playbook_dir`.
+pub fn load_playbook_text(
+    text: &str,
+    name: &Path,
+    dir: &Path,
+    opts: &LoadOptions,
+) -> Result<Playbook, LoadError> {
+    let doc = yaml::parse_str(text, name)?;
+    let given = name.to_path_buf();
+    assemble(
+        given,
+        dir.join(name),
+        dir.to_path_buf(),
+        opts,
+        |plays, cx, dir| plays_of(&doc, name, dir, plays, &Import::default(), 0, cx),
+    )
 }
 
 /// The message of the error for a playbook file that is not there.
@@ -291,7 +325,9 @@ impl Import {
     }
 }
 
-fn load_plays(
+/// The plays of `doc`, read from `path` (and those it imports).
+fn plays_of(
+    doc: &Document,
     path: &Path,
     playbook_dir: &Path,
     plays: &mut Vec<Play>,
@@ -299,7 +335,6 @@ fn load_plays(
     depth: usize,
     cx: &mut Cx,
 ) -> Result<(), LoadError> {
-    let doc = yaml::load_file(path)?;
     let Some(items) = doc.root.as_seq() else {
         return Err(LoadError::new(
             doc.origin(&doc.root),
@@ -339,11 +374,20 @@ fn load_plays(
                     format!("playbook `{file}` not found"),
                 ));
             }
-            let inner = import.within(&doc, item)?;
-            load_plays(&target, playbook_dir, plays, &inner, depth + 1, cx)?;
+            let inner = import.within(doc, item)?;
+            let imported = yaml::load_file(&target)?;
+            plays_of(
+                &imported,
+                &target,
+                playbook_dir,
+                plays,
+                &inner,
+                depth + 1,
+                cx,
+            )?;
             continue;
         }
-        plays.push(load_play(&doc, item, playbook_dir, import, cx)?);
+        plays.push(load_play(doc, item, playbook_dir, import, cx)?);
     }
     Ok(())
 }
@@ -488,6 +532,11 @@ fn load_play(
             text.to_string()
         }
         Some(h) => match comma_list(h) {
+            // As ansible-core: a pattern of commas only (`,,`) names no
+            // pattern, and none means `all`; only an empty one is an error.
+            Some(list) if list.is_empty() && h.as_str().is_some_and(|s| !s.is_empty()) => {
+                "all".to_string()
+            }
             Some(list) if list.is_empty() => {
                 return Err(LoadError::new(
                     doc.origin(h),

@@ -19,7 +19,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use load::{
-    load_playbook, load_playbook_with, load_playbooks_with, LoadOptions, PLAYBOOK_NOT_FOUND,
+    load_playbook, load_playbook_text, load_playbook_with, load_playbooks_with, LoadOptions,
+    PLAYBOOK_NOT_FOUND,
 };
 pub use role::RoleLoader;
 pub use rprov_template::kv::parse_free_form;

@@ -192,7 +192,7 @@ impl Counts {
 
 /// The no_log form of a result: ansible-core keeps only whether it changed
 /// and how often it was tried.
-fn censored(result: &Json) -> Json {
+pub(super) fn censored(result: &Json) -> Json {
     let mut r = Map::new();
     r.insert(
         "censored".into(),
@@ -214,7 +214,7 @@ fn censored(result: &Json) -> Json {
 /// elsewhere), no `invocation`
 /// or `diff` below `-vvv`; a `debug` result only its `msg`, or only its
 /// variable.
-fn abridged(result: &Json, action: &str, verbose: u8) -> Json {
+pub(super) fn abridged(result: &Json, action: &str, verbose: u8) -> Json {
     let Json::Object(map) = result else {
         return result.clone();
     };
@@ -264,14 +264,19 @@ pub(super) fn dump(v: &Json, indent: bool) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::time::Duration;
 
     use serde_json::json;
 
     use super::*;
 
-    fn event<'a>(status: Status, result: &'a Json, action: &'a str) -> TaskEvent<'a> {
+    /// A result of `action` on `web1`, for the printers' tests.
+    pub(in crate::report) fn event<'a>(
+        status: Status,
+        result: &'a Json,
+        action: &'a str,
+    ) -> TaskEvent<'a> {
         TaskEvent {
             host: "web1",
             task: "t",

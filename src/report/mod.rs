@@ -7,6 +7,7 @@
 //! leaves the reporter goes through the [`Redactor`] first, so a secret cannot
 //! reach the terminal through a diff, a message or a registered result.
 
+mod adhoc;
 mod ansible;
 mod diff;
 pub mod log_file;
@@ -88,6 +89,11 @@ pub enum Format {
     Json,
     /// ansible-playbook's own screen output (see `ansible.rs`).
     Ansible,
+    /// `rprov adhoc`'s: a block per host, as `ansible` prints it (see
+    /// `adhoc.rs`).
+    Minimal,
+    /// `rprov adhoc -o`'s: a line per host.
+    OneLine,
 }
 
 /// What a task event's `msg` is, so the printers decide by type, never by
@@ -190,7 +196,9 @@ impl Reporter {
         if self.verbose >= level {
             match self.format {
                 Format::Json => {}
-                Format::Ansible => self.emit(&self.redact(&format!("{msg}\n"))),
+                Format::Ansible | Format::Minimal | Format::OneLine => {
+                    self.emit(&self.redact(&format!("{msg}\n")))
+                }
                 Format::Human => self.note(msg),
             }
         } else if let Some(log) = self.log.as_ref().filter(|l| l.verbosity >= level) {
@@ -278,6 +286,7 @@ impl Reporter {
                 let text = ansible::play(name, hosts.len(), ansible::columns());
                 self.emit(&self.redact(&text));
             }
+            Format::Minimal | Format::OneLine => {}
             Format::Human => {
                 let title = format!(
                     "PLAY {name} ({} host{})",
@@ -392,7 +401,34 @@ impl Reporter {
             }
             Format::Human => self.emit(&self.human_task(ev)),
             Format::Ansible => self.emit(&self.ansible_task(ev)),
+            Format::Minimal | Format::OneLine => self.emit(&self.adhoc_task(ev)),
         }
+    }
+
+    fn adhoc_task(&self, ev: &TaskEvent) -> String {
+        let mut text = self.changed_diffs(ev);
+        // Masked as a value first: as JSON text a secret is escaped.
+        let result = ev.result.map(|r| self.redact_json(r));
+        let ev = TaskEvent {
+            result: result.as_ref(),
+            ..*ev
+        };
+        let lines = adhoc::result(&ev, self.verbose, self.format == Format::OneLine);
+        text.push_str(&self.paint_status(ev.status, &lines));
+        self.redact(&text)
+    }
+
+    /// The diffs of a changed result shown with `--diff` (not of a no_log
+    /// one), as Ansible's output shows them before the result.
+    fn changed_diffs(&self, ev: &TaskEvent) -> String {
+        let mut text = String::new();
+        if self.show_diff && !ev.no_log && ev.status == Status::Changed {
+            let r = self.redactor.lock().map(|r| r.clone()).unwrap_or_default();
+            for d in ev.diffs {
+                text.push_str(&diff::render(d, self.color, &r));
+            }
+        }
+        text
     }
 
     fn ansible_task(&self, ev: &TaskEvent) -> String {
@@ -403,12 +439,7 @@ impl Reporter {
                 text.push_str(&ansible::task_banner(ev, ansible::columns()));
             }
         }
-        if self.show_diff && !ev.no_log && ev.status == Status::Changed {
-            let r = self.redactor.lock().map(|r| r.clone()).unwrap_or_default();
-            for d in ev.diffs {
-                text.push_str(&diff::render(d, self.color, &r));
-            }
-        }
+        text.push_str(&self.changed_diffs(ev));
         // Masked as a value first: as JSON text a secret is escaped.
         let result = ev.result.map(|r| self.redact_json(r));
         let ev = TaskEvent {
@@ -508,7 +539,7 @@ impl Reporter {
     /// touched. On stderr in both formats: stdout stays task events (or JSON).
     pub fn warn(&self, msg: &str) {
         let word = match self.format {
-            Format::Ansible => "[WARNING]:",
+            Format::Ansible | Format::Minimal | Format::OneLine => "[WARNING]:",
             Format::Human | Format::Json => "warning:",
         };
         self.labelled(style(word).yellow(), msg);
@@ -524,7 +555,7 @@ impl Reporter {
     /// `[DEPRECATION WARNING]: …` on stderr, like [`Reporter::warn`].
     pub fn deprecation(&self, msg: &str) {
         let word = match self.format {
-            Format::Ansible => "[DEPRECATION WARNING]:",
+            Format::Ansible | Format::Minimal | Format::OneLine => "[DEPRECATION WARNING]:",
             Format::Human | Format::Json => "deprecated:",
         };
         self.labelled(style(word).magenta(), msg);
@@ -575,7 +606,7 @@ impl Reporter {
     pub fn interrupted(&self, signal: &str) {
         match self.format {
             Format::Json => self.json_line(json!({"event": "interrupted", "signal": signal})),
-            Format::Human | Format::Ansible => {
+            Format::Human | Format::Ansible | Format::Minimal | Format::OneLine => {
                 let text =
                     format!("INTERRUPTED by {signal}: later tasks and handlers did not run\n");
                 self.emit(&self.paint_status(Status::Failed, &text));
@@ -595,6 +626,10 @@ impl Reporter {
                     ansible::dump(&json!({"msg": msg}), false)
                 );
                 self.emit(&self.redact(&text));
+            }
+            Format::Minimal | Format::OneLine => {
+                let text = adhoc::host_error(host, msg, self.format == Format::OneLine);
+                self.emit(&self.redact(&self.paint_status(Status::Failed, &text)));
             }
             Format::Human => {
                 let text = format!(
@@ -618,7 +653,7 @@ impl Reporter {
                 let text = ansible::unreachable(host, msg) + "...ignoring\n";
                 self.emit(&self.redact(&text));
             }
-            Format::Human | Format::Json => {
+            Format::Human | Format::Json | Format::Minimal | Format::OneLine => {
                 self.host_error(host, &format!("{msg} (ignored: ignore_unreachable)"))
             }
         }
@@ -627,6 +662,10 @@ impl Reporter {
     pub fn unreachable(&self, host: &str, msg: &str) {
         match self.format {
             Format::Ansible => self.emit(&self.redact(&ansible::unreachable(host, msg))),
+            Format::Minimal | Format::OneLine => {
+                let text = adhoc::unreachable(host, msg, self.format == Format::OneLine);
+                self.emit(&self.redact(&self.paint_status(Status::Failed, &text)));
+            }
             Format::Human | Format::Json => self.host_error(host, msg),
         }
     }
@@ -673,6 +712,12 @@ impl Reporter {
                     text.push_str(&timings::render(t));
                 }
                 self.emit(&text);
+            }
+            // As `ansible`: no recap, the results were the report.
+            Format::Minimal | Format::OneLine => {
+                if let Some(t) = timings {
+                    self.emit(&timings::render(t));
+                }
             }
             Format::Human => {
                 let mut text = recap::render(stats, elapsed, self.color);

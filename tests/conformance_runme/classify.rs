@@ -1,6 +1,6 @@
 //! Decides, from the files alone, whether a `runme.sh` target of
-//! ansible-core can say anything about rprov as `ansible-playbook` and
-//! `ansible-inventory`.
+//! ansible-core can say anything about rprov as `ansible-playbook`,
+//! `ansible-inventory` and `ansible`.
 //!
 //! A target is out of scope when it needs something rprov does not offer and
 //! never will as an `ansible-playbook` stand-in: another Ansible CLI, Python
@@ -13,12 +13,11 @@ use std::path::Path;
 
 /// The Ansible command-line tools rprov stands in for (run under their
 /// name, see `rprov::cli::command_line`).
-const PROVIDED_CLIS: &[&str] = &["ansible-playbook", "ansible-inventory"];
+const PROVIDED_CLIS: &[&str] = &["ansible-playbook", "ansible-inventory", "ansible"];
 
 /// The other Ansible command-line tools. rprov does not provide them, so a
 /// script calling one cannot pass.
 const OTHER_CLIS: &[&str] = &[
-    "ansible",
     "ansible-config",
     "ansible-doc",
     "ansible-galaxy",
@@ -118,7 +117,7 @@ pub fn out_of_scope(target_dir: &Path) -> Option<String> {
     if !calls_provided_cli(target_dir, &scripts) {
         return Some(
             "neither its scripts nor those of the targets it refers to (`../NAME`) call \
-             ansible-playbook or ansible-inventory, so rprov would take no part"
+             ansible-playbook, ansible-inventory or ansible, so rprov would take no part"
                 .to_string(),
         );
     }
@@ -248,11 +247,7 @@ pub fn line_needs(line: &str) -> Option<String> {
             .filter(|w| !w.is_empty());
         let Some(w) = words.next() else { continue };
         if OTHER_CLIS.contains(&w) {
-            return Some(if w == "ansible" {
-                "runs `ansible` (ad-hoc), which rprov does not provide".to_string()
-            } else {
-                format!("runs `{w}`, which rprov does not provide")
-            });
+            return Some(format!("runs `{w}`, which rprov does not provide"));
         }
         let python =
             w.starts_with("python") && w[6..].chars().all(|c| c.is_ascii_digit() || c == '.');
@@ -312,8 +307,7 @@ fn words_of_a_line_are_read_as_a_shell_reads_them() {
     assert!(line_needs("ansible-playbook -i ../../inventory x.yml \"$@\"").is_none());
     assert!(line_needs("# ansible localhost -m ping").is_none());
     assert!(line_needs("echo 'ansible is fine'").is_none());
-    assert!(line_needs("[ \"$(ansible localhost -m meta 2>&1)\" ]")
-        .is_some_and(|w| w.contains("`ansible` (ad-hoc)")));
+    assert!(line_needs("[ \"$(ansible localhost -m meta 2>&1)\" ]").is_none());
     assert!(line_needs("ANSIBLE_X=1 ansible-inventory --list").is_none());
     assert!(line_needs("ansible-vault view x").is_some_and(|w| w.contains("ansible-vault")));
     assert!(line_needs("./ansible-var-precedence-check.py").is_some());
@@ -325,5 +319,6 @@ fn words_of_a_line_are_read_as_a_shell_reads_them() {
     assert!(line_needs("grep 'Attempting python interpreter discovery.' d.txt").is_none());
     assert!(line_needs("X=\"../ping.py\"").is_none());
     assert!(line_needs("if ./run-with-pty.py a.py > /dev/null; then").is_some());
-    assert!(line_needs("adhoc=\"$(ansible -i 'local,' -m ping)\"").is_some());
+    assert!(line_needs("adhoc=\"$(ansible -i 'local,' -m ping)\"").is_none());
+    assert!(line_needs("x=\"$(ansible-config dump)\"").is_some());
 }
