@@ -109,6 +109,29 @@ fn adhoc_runs_one_module_on_the_pattern_s_hosts() {
         run.dump()
     );
 
+    // include_vars of an ansible-vault file: the whole result is hidden, as
+    // ansible-core hides it, not only the encrypted values.
+    let fixtures = common::fixtures().join("secrets_vars");
+    let vault_file = fixtures.join("vault.yml").display().to_string();
+    let password = fixtures.join("vault-password.txt").display().to_string();
+    let run = adhoc(&[
+        "web1",
+        "-m",
+        "include_vars",
+        "-a",
+        &vault_file,
+        "--vault-password-file",
+        &password,
+    ]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("\"censored\": \"the output has been hidden"),
+        "{}",
+        run.dump()
+    );
+    assert!(!run.stdout.contains("vault_db"), "{}", run.dump());
+
     // A pattern that names no host runs nothing, and says so.
     let run = adhoc(&["nosuchgroup", "-m", "ping"]);
     run.expect_code(0);

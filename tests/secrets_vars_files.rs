@@ -154,6 +154,32 @@ fn encrypted_vars_files_and_inventory_vaults_reach_both_hosts() {
     assert_eq!(shown["gv_secret"], "«secret:gv_secret»", "{}", run.dump());
     assert_eq!(shown["hv_secret"], "«secret:hv_secret»", "{}", run.dump());
     assert_eq!(shown["host_plain"], "not-secret", "{}", run.dump());
+
+    // A password script named without a directory is the file in the
+    // current directory, as in Ansible (`--vault-password-file vaultpass`),
+    // not a program looked up on PATH.
+    let pw = fs::read_to_string(&vault_pw).expect("vault password");
+    let script = work.path().join("vaultpass");
+    fs::write(&script, format!("#!/bin/sh\necho '{}'\n", pw.trim())).expect("script");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let run = rprov(
+        work.path(),
+        [
+            "inventory",
+            "-i",
+            &inv_arg,
+            "--host",
+            "h1",
+            "--vault-password-file",
+            "vaultpass",
+        ],
+    );
+    run.expect_code(0);
+    let shown: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(shown["gv_secret"], "«secret:gv_secret»", "{}", run.dump());
     let run = rprov(work.path(), ["inventory", "-i", &inv_arg]);
     run.expect_code(1);
     assert_says(

@@ -124,7 +124,9 @@ pub fn read_vault_password_file(path: &Path) -> Result<Vec<u8>, SecretsError> {
     let meta = std::fs::metadata(path)
         .map_err(|e| SecretsError::io("reading vault password file", path, e))?;
     let raw = if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
-        let out = std::process::Command::new(path)
+        // A bare name (`vaultpass`) is the file here, not a program on PATH.
+        let script = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let out = std::process::Command::new(&script)
             .stdin(std::process::Stdio::inherit())
             .stderr(std::process::Stdio::inherit())
             .output()

@@ -481,6 +481,7 @@ impl HostRunner {
             diffs: a.diffs,
             msg: a.msg,
             msg_kind: MsgKind::Message,
+            hidden: false,
         })
     }
 
@@ -558,6 +559,7 @@ impl HostRunner {
                         diffs: Vec::new(),
                         msg: Some(msg),
                         msg_kind: MsgKind::Message,
+                        hidden: false,
                     };
                 }
                 let status = if result.get("changed") == Some(&json!(false)) {
@@ -635,6 +637,7 @@ impl HostRunner {
                         diffs: Vec::new(),
                         msg: Some(msg),
                         msg_kind: MsgKind::Message,
+                        hidden: false,
                     }
                 } else {
                     ItemOutcome::new(Status::Changed, result)

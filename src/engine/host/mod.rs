@@ -68,6 +68,10 @@ pub(super) struct ItemOutcome {
     msg: Option<String>,
     /// What `msg` is, for the printers (see `report::MsgKind`).
     msg_kind: MsgKind,
+    /// The result is shown censored, as a `no_log` task's, whatever the
+    /// task says: ansible-core's `_ansible_no_log` in a result
+    /// (`include_vars` of a vault file).
+    hidden: bool,
 }
 
 impl ItemOutcome {
@@ -78,6 +82,7 @@ impl ItemOutcome {
             diffs: Vec::new(),
             msg: None,
             msg_kind: MsgKind::Message,
+            hidden: false,
         }
     }
 
@@ -92,6 +97,7 @@ impl ItemOutcome {
             diffs: Vec::new(),
             msg: Some(msg),
             msg_kind: MsgKind::Message,
+            hidden: false,
         }
     }
 
@@ -106,6 +112,7 @@ impl ItemOutcome {
             diffs: Vec::new(),
             msg: None,
             msg_kind: MsgKind::Message,
+            hidden: false,
         }
     }
 
@@ -133,6 +140,7 @@ impl ItemOutcome {
             diffs: Vec::new(),
             msg: Some(msg.to_string()),
             msg_kind: MsgKind::Unknown,
+            hidden: false,
         }
     }
 }

@@ -122,7 +122,7 @@ impl HostRunner {
             msg: o.msg.as_deref(),
             msg_kind: o.msg_kind,
             result: Some(&result),
-            no_log: task.no_log,
+            no_log: task.no_log || o.hidden,
             // An item that could not reach the host is shown failed; the
             // loop's own line says whether that was ignored.
             ignored: o.status == Status::Failed

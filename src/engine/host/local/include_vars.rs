@@ -96,7 +96,14 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
             return o.into();
         }
     };
-    let (Included { mut vars, files }, typed) = loaded;
+    let (
+        Included {
+            mut vars,
+            files,
+            encrypted,
+        },
+        typed,
+    ) = loaded;
     if let Some(name) = typed.name {
         let all: Map<String, Json> = vars.into_iter().collect();
         vars = Vars::new();
@@ -134,7 +141,9 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()),
     );
-    ItemOutcome::new(Status::Ok, result).into()
+    let mut outcome = ItemOutcome::new(Status::Ok, result);
+    outcome.hidden = encrypted;
+    outcome.into()
 }
 
 /// `include_vars: file=a.yml name=x` written as text: its `key=value` words
@@ -157,6 +166,10 @@ fn split_raw(mut args: Map<String, Json>) -> Map<String, Json> {
 struct Included {
     vars: Vars,
     files: Vec<PathBuf>,
+    /// A file was encrypted: the whole result is hidden, as ansible-core
+    /// hides it (its values are masked anyway; the others could say what
+    /// they go with).
+    encrypted: bool,
 }
 
 /// The variables the task names. `args` (the mapping the task wrote) says
@@ -178,6 +191,7 @@ fn load(
     let mut out = Included {
         vars: Vars::new(),
         files: Vec::new(),
+        encrypted: false,
     };
     if let Some(dir) = &typed.dir {
         let root = dir_root(h, task, dir);
@@ -254,6 +268,7 @@ fn read_into(h: &mut HostRunner, path: &Path, out: &mut Included) -> Result<(), 
     if let Some(secrets) = loaded.secrets {
         h.shared.reporter.add_secrets(secrets);
         h.vars.literal = h.shared.literal_values();
+        out.encrypted = true;
     }
     out.vars.extend(loaded.vars);
     out.files.push(path.to_path_buf());
