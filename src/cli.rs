@@ -66,6 +66,10 @@ pub fn command_line() -> (Vec<OsString>, Persona) {
         Some(n) if n == ANSIBLE => Persona::Ansible,
         _ => Persona::Rprov,
     };
+    // `ansible --version` and its kind: rprov's version, not a subcommand's.
+    if persona.is_ansible() && args.iter().skip(1).any(|a| a == "--version") {
+        return (vec!["rprov".into(), "--version".into()], persona);
+    }
     let head: &[&str] = match persona {
         Persona::Rprov => return (args, persona),
         Persona::AnsiblePlaybook => &["rprov", "apply", "--output=ansible"],

@@ -132,6 +132,28 @@ fn adhoc_runs_one_module_on_the_pattern_s_hosts() {
     );
     assert!(!run.stdout.contains("vault_db"), "{}", run.dump());
 
+    // `ansible_playbook_python`: this machine's Python, found on PATH.
+    let run = adhoc(&[
+        "localhost",
+        "-m",
+        "debug",
+        "-a",
+        "msg={{ ansible_playbook_python }}",
+        "-o",
+    ]);
+    run.expect_code(0);
+    let shown: serde_json::Value = run
+        .stdout
+        .split_once("=> ")
+        .and_then(|(_, json)| serde_json::from_str(json).ok())
+        .unwrap_or_else(|| panic!("no result in {}", run.dump()));
+    let python = shown["msg"].as_str().unwrap_or_default();
+    assert!(
+        python.starts_with('/') && std::path::Path::new(python).is_file(),
+        "{}",
+        run.dump()
+    );
+
     // A pattern that names no host runs nothing, and says so.
     let run = adhoc(&["nosuchgroup", "-m", "ping"]);
     run.expect_code(0);

@@ -38,6 +38,7 @@ const MAGIC: &[&str] = &[
     "inventory_dir",
     "inventory_file",
     "playbook_dir",
+    "ansible_playbook_python",
     "role_name",
     "role_path",
     "item",

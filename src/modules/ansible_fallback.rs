@@ -129,6 +129,25 @@ fn python() -> (PathBuf, &'static str) {
     }
 }
 
+/// `ansible_playbook_python`: the controller's Python, as ansible-core's
+/// `sys.executable` (the one the fallback runs), with a bare name such as
+/// `python3` found on PATH; the name as given when it is not there.
+pub fn controller_python() -> &'static str {
+    static FOUND: OnceLock<String> = OnceLock::new();
+    FOUND.get_or_init(|| {
+        let (p, _) = python();
+        let found = match p.components().count() {
+            1 => std::env::var_os("PATH")
+                .map(|path| std::env::split_paths(&path).map(|d| d.join(&p)).collect())
+                .unwrap_or_else(Vec::new)
+                .into_iter()
+                .find(|c: &PathBuf| c.is_file()),
+            _ => std::path::absolute(&p).ok(),
+        };
+        found.unwrap_or(p).display().to_string()
+    })
+}
+
 /// The one-line way to enable the fallback.
 pub const ENABLE_HINT: &str = "to run modules rprov lacks as Ansible's own, install ansible-core on this machine: `python3 -m venv ~/.rprov-ansible && ~/.rprov-ansible/bin/pip install ansible-core && export RPROV_ANSIBLE_PYTHON=~/.rprov-ansible/bin/python`";
 

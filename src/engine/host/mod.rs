@@ -703,6 +703,10 @@ impl HostRunner {
             "inventory_file".into(),
             json!(sh.inventory().path().display().to_string()),
         );
+        m.insert(
+            "ansible_playbook_python".into(),
+            json!(crate::modules::ansible_fallback::controller_python()),
+        );
         m.insert("ansible_check_mode".into(), json!(sh.opts.check));
         m.insert("ansible_diff_mode".into(), json!(sh.opts.diff));
         m.insert(
