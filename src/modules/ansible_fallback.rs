@@ -138,8 +138,12 @@ pub fn controller_python() -> &'static str {
         let (p, _) = python();
         let found = match p.components().count() {
             1 => std::env::var_os("PATH")
-                .map(|path| std::env::split_paths(&path).map(|d| d.join(&p)).collect())
-                .unwrap_or_else(Vec::new)
+                .map(|path| {
+                    std::env::split_paths(&path)
+                        .map(|d| d.join(&p))
+                        .collect::<Vec<PathBuf>>()
+                })
+                .unwrap_or_default()
                 .into_iter()
                 .find(|c: &PathBuf| c.is_file()),
             _ => std::path::absolute(&p).ok(),

@@ -506,6 +506,18 @@ impl Keywords {
         self
     }
 
+    /// [`Keywords::fold_into`] for an `include_tasks` or `include_role`
+    /// expanded when the playbook loads: its tags select the include only
+    /// (an include gate), they are not its tasks' tags.
+    pub(super) fn fold_into_include(&self, inh: &mut Inherited) {
+        let mut gate = inh.tags.clone();
+        gate.extend(self.tags.iter().cloned());
+        let tags = std::mem::take(&mut inh.tags);
+        self.fold_into(inh);
+        inh.tags = tags;
+        inh.include_gates.push(gate);
+    }
+
     pub(super) fn fold_into(&self, inh: &mut Inherited) {
         inh.when.extend(self.when.iter().cloned());
         inh.tags.extend(self.tags.iter().cloned());
@@ -624,6 +636,8 @@ impl Keywords {
             action_template: None,
             role_include: None,
             include_apply: None,
+            gated: false,
+            include_gates: inh.include_gates.clone(),
             module: module.to_string(),
             module_written: module.to_string(),
             args,

@@ -763,6 +763,7 @@ fn load_play(
         roles.register_plugin_dirs(doc, items, &inherited);
     }
     let pre_tasks = list("pre_tasks")?;
+    let roles_handlers_from = roles.handler_count();
     let mut main = Vec::new();
     // `roles: null` is no roles, as in ansible-core.
     if let Some(r) = node.get("roles").filter(|r| !r.is_null()) {
@@ -787,6 +788,7 @@ fn load_play(
             }
         }
     }
+    let roles_handlers_to = roles.handler_count();
     main.extend(list("tasks")?);
     let post_tasks = list("post_tasks")?;
     // An import's `when` is on the tasks, not the handlers (as ansible-core).
@@ -806,8 +808,15 @@ fn load_play(
         None => Vec::new(),
     };
     let role_loader = roles.detached();
-    let (instances, mut handlers) = roles.finish();
+    let (instances, mut imported) = roles.finish();
+    // As ansible-core orders them (which decides the handler a name picks,
+    // see `engine::host::tasks::handlers_for`): the `roles:` section's
+    // handlers, the play's own, then those of roles imported by tasks.
+    let mut handlers: Vec<Task> = imported
+        .drain(roles_handlers_from..roles_handlers_to)
+        .collect();
     handlers.extend(play_handlers);
+    handlers.extend(imported);
 
     let sections = vec![pre_tasks, main, post_tasks];
     check_notify(&sections, &handlers, cx)?;
@@ -933,7 +942,10 @@ fn check_notify(sections: &[Vec<Task>], handlers: &[Task], cx: &mut Cx) -> Resul
         }
         Ok(())
     }
-    let mut dynamic = false;
+    // A handler whose name is a template is named only at run time.
+    let mut dynamic = handlers
+        .iter()
+        .any(|h| h.name.as_deref().is_some_and(|n| n.contains("{{")));
     let mut find = |t: &Task| -> Result<(), LoadError> {
         dynamic |= t.role_include.is_some();
         Ok(())
@@ -964,7 +976,7 @@ fn check_notify(sections: &[Vec<Task>], handlers: &[Task], cx: &mut Cx) -> Resul
             }
         }
         for n in &t.notify {
-            if dynamic || n.contains("{{") || known.contains(n.as_str()) {
+            if dynamic || n.contains("{{") || handlers.iter().any(|h| h.answers(n)) {
                 continue;
             }
             let hint = match did_you_mean(n, known.iter().copied()) {
@@ -974,7 +986,9 @@ fn check_notify(sections: &[Vec<Task>], handlers: &[Task], cx: &mut Cx) -> Resul
             };
             let err = LoadError::new(
                 t.origin.clone(),
-                format!("task notifies `{n}`, but no handler has that name or listens to it"),
+                // ansible-core's words (which scripts grep for), said before
+                // the run rather than when the task changes something.
+                format!("The requested handler '{n}' was not found in either the main handlers list nor in the listening handlers list"),
             );
             if cx.opts.error_on_missing_handler {
                 return Err(err.with_hint(format!(

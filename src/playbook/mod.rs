@@ -447,6 +447,16 @@ pub struct Task {
     /// The `apply:` of an `include_tasks` whose file is read when it runs:
     /// the keywords its tasks get, as those of a block around them.
     pub include_apply: Option<Arc<task::IncludeApply>>,
+    /// A handler of a role a literal `include_role` brings in (expanded when
+    /// the playbook loads): it answers notifications on a host only once a
+    /// task of its role has run there, as ansible-core adds an included
+    /// role's handlers when the include runs.
+    pub gated: bool,
+    /// The tags of each `include_tasks` or `include_role` this task came
+    /// in by, with what those inherited: each must be selected by `--tags`
+    /// and `--skip-tags` for the task to run, as an include's tags select
+    /// the include, not what it brings in (that takes `apply: {tags: …}`).
+    pub include_gates: Vec<Vec<String>>,
 }
 
 /// `block:` with its `rescue:` and `always:` parts. The block task itself
@@ -477,27 +487,78 @@ impl AsyncJob {
     }
 }
 
+/// Whether `--tags` and `--skip-tags` select something tagged `own`, as
+/// Ansible's: `never` only when asked for by name, `always` unless skipped
+/// by name, and the special `all`, `tagged` and `untagged`.
+fn tags_select(own: &[String], tags: &[String], skip_tags: &[String]) -> bool {
+    let has = |t: &str| own.iter().any(|x| x == t);
+    if skip_tags.iter().any(|s| has(s)) {
+        return false;
+    }
+    if tags.is_empty() {
+        return !has("never");
+    }
+    if has("always") {
+        return true;
+    }
+    tags.iter().any(|t| match t.as_str() {
+        "all" => !has("never"),
+        "tagged" => !own.is_empty(),
+        "untagged" => own.is_empty(),
+        t => has(t),
+    })
+}
+
 impl Task {
+    /// Whether this handler runs for a `notify:` of `notified`: its name or
+    /// one of its `listen:` topics (see [`Task::named`], [`Task::listens_to`]).
+    pub fn answers(&self, notified: &str) -> bool {
+        self.named(notified) || self.listens_to(notified)
+    }
+
+    /// Whether `notified` is this handler's name, or its name after its
+    /// role's (`role : name`, the role's full or short name).
+    pub fn named(&self, notified: &str) -> bool {
+        self.name
+            .as_deref()
+            .is_some_and(|n| self.named_as(n, notified))
+    }
+
+    /// [`Task::named`] with the handler's name as rendered (`name`).
+    pub fn named_as(&self, name: &str, notified: &str) -> bool {
+        self.role_qualified(name, notified)
+    }
+
+    /// Whether `notified` is one of this handler's `listen:` topics, alone
+    /// or after its role's name, as ansible-core's handlers listen.
+    pub fn listens_to(&self, notified: &str) -> bool {
+        self.listen
+            .iter()
+            .any(|topic| self.role_qualified(topic, notified))
+    }
+
+    /// `notified` is `own`, or `role : own` for this task's role.
+    fn role_qualified(&self, own: &str, notified: &str) -> bool {
+        if own == notified {
+            return true;
+        }
+        let (Some(role), Some((prefix, rest))) = (&self.role, notified.split_once(" : ")) else {
+            return false;
+        };
+        let full = role.name();
+        let short = full.rsplit('.').next().unwrap_or(full);
+        rest == own && (prefix == full || prefix == short)
+    }
+
     /// Whether `--tags` and `--skip-tags` select this task, as Ansible's:
     /// `never` only when asked for by name, `always` unless skipped by name,
     /// and the special `all`, `tagged` and `untagged`.
     pub fn selected_by(&self, tags: &[String], skip_tags: &[String]) -> bool {
-        let has = |t: &str| self.tags.iter().any(|x| x == t);
-        if skip_tags.iter().any(|s| has(s)) {
-            return false;
-        }
-        if tags.is_empty() {
-            return !has("never");
-        }
-        if has("always") {
-            return true;
-        }
-        tags.iter().any(|t| match t.as_str() {
-            "all" => !has("never"),
-            "tagged" => !self.tags.is_empty(),
-            "untagged" => self.tags.is_empty(),
-            t => has(t),
-        })
+        tags_select(&self.tags, tags, skip_tags)
+            && self
+                .include_gates
+                .iter()
+                .all(|gate| tags_select(gate, tags, skip_tags))
     }
 
     /// Where argument `key` was written, or the task when not known.

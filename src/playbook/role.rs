@@ -77,6 +77,9 @@ pub struct RoleRequest {
     pub parents: Vec<Arc<RoleData>>,
     /// The roles whose tasks imported this one, nearest first.
     pub imported_by: Vec<Arc<RoleData>>,
+    /// Brought in by a literal `include_role` (or as a dependency of such a
+    /// role): its handlers are [`Task::gated`].
+    pub included: bool,
 }
 
 impl RoleRequest {
@@ -94,6 +97,7 @@ impl RoleRequest {
             validate: true,
             parents: Vec::new(),
             imported_by: Vec::new(),
+            included: false,
         }
     }
 }
@@ -168,6 +172,11 @@ impl RoleLoader {
     }
 
     /// Every role instance and every role handler loaded so far, in order.
+    /// How many role handlers are loaded so far.
+    pub fn handler_count(&self) -> usize {
+        self.loaded().handlers.len()
+    }
+
     pub fn finish(self) -> (Vec<Arc<RoleInstance>>, Vec<Task>) {
         let mut loaded = self.loaded();
         (
@@ -319,6 +328,7 @@ impl RoleLoader {
             self.loaded().seen.insert(key.clone(), None);
         }
 
+        let included = req.included;
         let own = Arc::new(RoleData {
             name,
             path: path.clone(),
@@ -352,6 +362,7 @@ impl RoleLoader {
                             public: false,
                             parents: chain.clone(),
                             imported_by: req.imported_by.clone(),
+                            included: req.included,
                             ..RoleRequest::main(name, params, inherited)
                         };
                         if let Some(d) = self.apply(meta, dep, dep_req, depth + 1)? {
@@ -414,7 +425,10 @@ impl RoleLoader {
             let mut hscope = scope;
             hscope.base_dir = path.join("handlers");
             hscope.in_handlers = true;
-            let handlers = parse_tasks_file(&p, &hscope)?;
+            let mut handlers = parse_tasks_file(&p, &hscope)?;
+            for h in &mut handlers {
+                h.gated = included;
+            }
             self.loaded().handlers.extend(handlers);
         }
         Ok(Some(AppliedRole { instance, tasks }))

@@ -69,6 +69,9 @@ const UNSUPPORTED_KEYWORDS: &[&str] = &["delegate_facts"];
 pub struct Inherited {
     pub when: Vec<String>,
     pub tags: Vec<String>,
+    /// The tags of each `include_tasks`/`include_role` around the task (see
+    /// [`Task::include_gates`]).
+    pub include_gates: Vec<Vec<String>>,
     pub become_: Option<bool>,
     pub become_user: Option<String>,
     pub become_method: Option<String>,
@@ -577,6 +580,14 @@ fn native_task(
     }
 
     check_args(doc, mkey, [Some(mval), node.get("args")], spec, &args)?;
+    if (name == "import_role" || name == "include_role") && scope.in_handlers {
+        // ansible-core's words, which scripts grep for.
+        return Err(LoadError::new(
+            doc.origin(mkey),
+            format!("Using '{name}' as a handler is not supported."),
+        )
+        .with_hint("notify a handler that runs the role's tasks, or put the handler in the role's handlers/"));
+    }
     if name == "import_role" || name == "include_role" {
         let call = RoleCall {
             node,
@@ -1020,7 +1031,7 @@ fn expand_import(
         }
         _ => scope,
     };
-    let loaded = load_static(&file, doc, mkey, &kw, scope);
+    let loaded = load_static(&file, doc, mkey, &kw, scope, name == "include_tasks");
     match loaded {
         Ok(tasks) if scope.in_handlers && kw.is_notifiable() => {
             let mut handler = kw.into_task(doc, node, "block", Json::Null, scope)?;
@@ -1074,6 +1085,7 @@ fn load_static(
     mkey: &Node,
     kw: &Keywords,
     scope: &TaskScope,
+    include: bool,
 ) -> Result<Vec<Task>, LoadError> {
     let path = resolve_task_file(file, scope, doc).ok_or_else(|| {
         LoadError::new(doc.origin(mkey), format!("task file `{file}` not found")).with_hint(
@@ -1094,7 +1106,10 @@ fn load_static(
             inner.base_dir = dir.to_path_buf();
         }
     }
-    kw.fold_into(&mut inner.inherited);
+    match include {
+        true => kw.fold_into_include(&mut inner.inherited),
+        false => kw.fold_into(&mut inner.inherited),
+    }
     parse_tasks_file(&path, &inner)
 }
 
@@ -1186,7 +1201,10 @@ fn expand_role(
         .with_hint("use `include_role` there, or include that file with `import_tasks`"));
     };
     let mut inherited = scope.inherited.clone();
-    kw.fold_into(&mut inherited);
+    match module {
+        "include_role" => kw.fold_into_include(&mut inherited),
+        _ => kw.fold_into(&mut inherited),
+    }
     if let Some(kw) = read_apply(doc, mval.get("apply"))? {
         kw.fold_into(&mut inherited);
     }
@@ -1223,6 +1241,7 @@ fn expand_role(
             .is_none_or(|v| crate::truthy::as_bool(v) != Some(false)),
         parents: chain.0,
         imported_by: chain.1,
+        included: module == "include_role",
     };
     if let Some(applied) = roles.apply(doc, mkey, req, scope.depth + 1)? {
         out.extend(applied.tasks);
@@ -1363,6 +1382,8 @@ impl RoleInclude {
             validate: flag("rolespec_validate") != Some(false),
             parents: self.parents.clone(),
             imported_by: self.imported_by.clone(),
+            // Loaded when it runs: its handlers join the host's then.
+            included: false,
         };
         let applied = loader.apply(&self.doc, &self.doc.root, req, self.depth)?;
         let (public, handlers) = loader.clone().finish();

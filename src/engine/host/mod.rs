@@ -180,6 +180,10 @@ pub struct HostRunner {
     /// Handlers of the roles this host included at run time in the
     /// current play (see `local::include_role`), after the play's.
     extra_handlers: Arc<Vec<Task>>,
+    /// The role applications (their `RoleInstance`s' addresses) a task of
+    /// which reached this host in the current play: they open their
+    /// [`Task::gated`] handlers.
+    entered_roles: std::collections::HashSet<usize>,
     in_handlers: bool,
     /// Values not known (see `vars::unknown_value`) that the task item being
     /// evaluated asked for.
@@ -268,6 +272,7 @@ impl HostRunner {
             stopped: None,
             notified: Vec::new(),
             extra_handlers: Arc::default(),
+            entered_roles: Default::default(),
             in_handlers: false,
             refusals: Refusals::default(),
             nonce: 0,
@@ -356,6 +361,7 @@ impl HostRunner {
         };
         self.notified = vec![false; play.handlers.len()];
         self.extra_handlers = Arc::default();
+        self.entered_roles.clear();
         self.vars.public_roles.clear();
         self.vars.play = play.vars.clone();
         if shared.inventory_changed() {

@@ -22,7 +22,15 @@ impl HostRunner {
             for i in 0..tasks.len() {
                 match self.run_task(tasks, i, extra, rest).await? {
                     Flow::Next => {}
-                    Flow::FlushHandlers => self.flush_handlers().await?,
+                    Flow::FlushHandlers => {
+                        self.flush_handlers().await?;
+                        // The handlers were a step of their own: no host
+                        // goes on while one may still fail in them.
+                        if !self.in_handlers && self.shared.lockstep.on() {
+                            self.lockstep_barrier("after running handlers", true)
+                                .await?;
+                        }
+                    }
                 }
             }
             // A batch never outlives its task list: a block's failure is
@@ -65,30 +73,89 @@ impl HostRunner {
         let shared = self.shared.clone();
         let handlers = &shared.playbook.plays[self.pi].handlers;
         let included = self.extra_handlers.clone();
-        let mut missing = Vec::new();
+        let all: Vec<&Task> = handlers.iter().chain(included.iter()).collect();
+        // A handler named by a template is named only now: the loader could
+        // not check the notifications against it.
+        let templated_handlers = all.iter().any(|h| {
+            h.name
+                .as_deref()
+                .is_some_and(super::super::vars::is_template)
+        });
+        let templated = templated_handlers
+            || task
+                .notify
+                .iter()
+                .any(|n| super::super::vars::is_template(n));
+        let magic = templated.then(|| self.task_magic(task));
+        let layers: Vec<&Vars> = [&task.vars].into_iter().chain(extra).collect();
+        let r = magic
+            .as_ref()
+            .map(|m| self.resolver(task.role.as_deref(), &layers, m));
+        // A templated notification may name several handlers (a list), and
+        // a handler's templated name is rendered before it is compared, as
+        // ansible-core renders both.
+        let mut names: Vec<(String, bool)> = Vec::new();
         for n in &task.notify {
-            let name = if super::super::vars::is_template(n) {
-                let magic = self.task_magic(task);
-                let layers: Vec<&Vars> = [&task.vars].into_iter().chain(extra).collect();
-                let r = self.resolver(task.role.as_deref(), &layers, &magic);
-                self.render_string(&r, n).unwrap_or_else(|_| n.clone())
-            } else {
-                n.clone()
-            };
-            let mut found = false;
-            for (hi, h) in handlers.iter().chain(included.iter()).enumerate() {
-                if h.name.as_deref() == Some(name.as_str()) || h.listen.contains(&name) {
-                    found = true;
-                    if let Some(slot) = self.notified.get_mut(hi) {
-                        *slot = true;
+            match (&r, super::super::vars::is_template(n)) {
+                (Some(r), true) => match self.render_json(r, &Json::String(n.clone())) {
+                    Ok(Json::Array(items)) => names.extend(items.iter().map(|i| {
+                        let s = i.as_str().map_or_else(|| i.to_string(), str::to_string);
+                        (s, true)
+                    })),
+                    Ok(Json::String(s)) => names.push((s, true)),
+                    Ok(other) => names.push((other.to_string(), true)),
+                    Err(_) => names.push((n.clone(), true)),
+                },
+                _ => names.push((n.clone(), false)),
+            }
+        }
+        let handler_names: Vec<Option<String>> = all
+            .iter()
+            .map(|h| match (&r, h.name.as_deref()) {
+                // An included role's handler before its include ran here:
+                // not a handler of this host yet.
+                _ if h.gated && !self.entered(h) => None,
+                (Some(r), Some(n)) if super::super::vars::is_template(n) => {
+                    match self.render_string(r, n) {
+                        Ok(name) => Some(name),
+                        Err(e) => {
+                            // ansible-core's words; the handler may still
+                            // answer to its `listen` topics.
+                            if h.listen.is_empty() {
+                                self.shared.reporter.warn(&format!(
+                                    "Handler '{n}' is unusable because it has no listen topics and the name could not be templated (host-specific variables are not supported in handler names). The error: {e}"
+                                ));
+                            }
+                            None
+                        }
                     }
                 }
+                (_, n) => n.map(str::to_string),
+            })
+            .collect();
+        let mut missing = Vec::new();
+        for (name, was_template) in names {
+            let open: Vec<bool> = all.iter().map(|h| !h.gated || self.entered(h)).collect();
+            let chosen = handlers_for(&all, &handler_names, &open, &name);
+            let found = !chosen.is_empty();
+            for hi in chosen {
+                if let Some(slot) = self.notified.get_mut(hi) {
+                    *slot = true;
+                }
             }
-            if !found && (super::super::vars::is_template(n) || self.dynamic_roles()) {
+            if !found && (was_template || templated_handlers || self.dynamic_roles()) {
                 missing.push(name);
             }
         }
         missing
+    }
+
+    /// Whether a task of `handler`'s role application reached this host.
+    fn entered(&self, handler: &Task) -> bool {
+        handler
+            .role
+            .as_ref()
+            .is_some_and(|r| self.entered_roles.contains(&(Arc::as_ptr(r) as usize)))
     }
 
     /// Whether the current play includes roles at run time (see
@@ -105,6 +172,9 @@ impl HostRunner {
         o: &ItemOutcome,
         started: Instant,
     ) {
+        if let Some(r) = &task.role {
+            self.entered_roles.insert(Arc::as_ptr(r) as usize);
+        }
         let result = Json::Object(o.result.clone());
         // Only an unreachable host that `ignore_unreachable` kept in the
         // play has a task result (see `Self::unreachable_ignored`).
@@ -172,16 +242,27 @@ impl HostRunner {
             Ok(flow) => self.flush_batch().await.map(|()| flow),
             failed => failed,
         };
+        let after = format!("after `{}`", self.task_name(task, extra));
+        let passed = self.lockstep_barrier(&after, result.is_ok()).await;
+        match result {
+            Ok(flow) => passed.map(|()| flow),
+            failed => failed,
+        }
+    }
+
+    /// One step of a lock-step play done: waits until every host has done
+    /// as many, then (when `look`: this host did not fail the step itself)
+    /// stops (`Stop::Aborted`) if another host's failure stopped the play
+    /// meanwhile; `after` says where, for the message.
+    async fn lockstep_barrier(&mut self, after: &str, look: bool) -> Result<(), Stop> {
         self.tasks_done += 1;
         self.shared
             .lockstep
             .finished(&self.name, self.tasks_done)
             .await;
-        match result {
-            Ok(_) if self.newly_aborted(&format!("after `{}`", self.task_name(task, extra))) => {
-                Err(Stop::Aborted)
-            }
-            other => other,
+        match look && self.newly_aborted(after) {
+            true => Err(Stop::Aborted),
+            false => Ok(()),
         }
     }
 
@@ -1204,6 +1285,64 @@ fn too_many_items(count: usize, max: usize) -> String {
     format!(
         "the loop has {count} items, more than the limit of {max}; raise it with --max-loop-items N if this is intended"
     )
+}
+
+/// The handlers (their indexes) a notification of `name` runs, as
+/// ansible-core's `search_handlers_by_notification` picks them: the play's
+/// own handlers are searched first, then each role's, the last role loaded
+/// first (their blocks in reverse), each in its written order; the first
+/// handler so named runs, and every handler listening to `name`, but only
+/// the first of those sharing a name. `names` are the handlers' names as
+/// rendered.
+fn handlers_for(
+    handlers: &[&Task],
+    names: &[Option<String>],
+    open: &[bool],
+    name: &str,
+) -> Vec<usize> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, h) in handlers.iter().enumerate() {
+        let same = groups.last().and_then(|g| g.last()).is_some_and(|&p| {
+            match (&handlers[p].role, &h.role) {
+                (None, None) => true,
+                (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+                _ => false,
+            }
+        });
+        match groups.last_mut() {
+            Some(g) if same => g.push(i),
+            _ => groups.push(vec![i]),
+        }
+    }
+    let order: Vec<usize> = groups.into_iter().rev().flatten().collect();
+    let named = |i: usize| {
+        names
+            .get(i)
+            .and_then(Option::as_deref)
+            .is_some_and(|n| handlers[i].named_as(n, name))
+    };
+    let mut chosen: Vec<usize> = order
+        .iter()
+        .copied()
+        .find(|&i| named(i))
+        .into_iter()
+        .collect();
+    let mut seen: Vec<&str> = Vec::new();
+    for &i in &order {
+        if !open.get(i).copied().unwrap_or(true) || !handlers[i].listens_to(name) {
+            continue;
+        }
+        if let Some(n) = names.get(i).and_then(Option::as_deref) {
+            if seen.contains(&n) {
+                continue;
+            }
+            seen.push(n);
+        }
+        if !chosen.contains(&i) {
+            chosen.push(i);
+        }
+    }
+    chosen
 }
 
 #[cfg(test)]
