@@ -107,7 +107,7 @@ fn selected<'a>(task: &'a Task, what: &Listing, out: &mut Vec<&'a Task>) {
         for t in block.block.iter().chain(&block.rescue).chain(&block.always) {
             selected(t, what, out);
         }
-    } else if task.selected_by(what.tags, what.skip_tags) {
+    } else if task.selected_by(what.tags, what.skip_tags) && !task.is_implicit() {
         out.push(task);
     }
 }

@@ -285,7 +285,7 @@ fn a_missing_handler_is_an_error_unless_the_configuration_says_otherwise() {
             // Before anything is written, with the way out named.
             run.expect_code(1);
             for part in [
-                "notifies `restart the app`",
+                "The requested handler 'restart the app' was not found",
                 "did you mean `restart the ap`",
                 "error_on_missing_handler",
             ] {

@@ -91,7 +91,7 @@ fn load_errors_exit_1_before_any_host_is_contacted() {
             "unknown_handler.yml",
             &[
                 "unknown_handler.yml:3:",
-                "`restart ghost`",
+                "The requested handler 'restart ghost' was not found",
                 "help: handlers of this play: restart nginx",
             ],
         ),

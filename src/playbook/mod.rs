@@ -287,6 +287,12 @@ pub struct RoleInstance {
     /// The roles whose tasks imported this one (or a role that depends on
     /// it), nearest first: `ansible_parent_role_names` and `_paths`.
     pub imported_by: Vec<Arc<RoleData>>,
+    /// For a role applied once per host (`roles:` and dependencies, unless
+    /// its meta allows duplicates): the role and its parameters, shared by
+    /// every application of it. Once an application has run a task on a
+    /// host and reached its end there, the later ones are passed over on
+    /// that host, as ansible-core's `Role.has_run`.
+    pub once_key: Option<Arc<str>>,
 }
 
 impl RoleInstance {
@@ -510,6 +516,17 @@ fn tags_select(own: &[String], tags: &[String], skip_tags: &[String]) -> bool {
 }
 
 impl Task {
+    /// Whether rprov added this task itself (a role's `meta:
+    /// role_complete`): never listed nor shown.
+    pub fn is_implicit(&self) -> bool {
+        self.module == "meta"
+            && self
+                .args
+                .get("_raw_params")
+                .and_then(serde_json::Value::as_str)
+                == Some("role_complete")
+    }
+
     /// Whether this handler runs for a `notify:` of `notified`: its name or
     /// one of its `listen:` topics (see [`Task::named`], [`Task::listens_to`]).
     pub fn answers(&self, notified: &str) -> bool {

@@ -314,17 +314,12 @@ impl RoleLoader {
             path.display(),
             serde_json::to_string(&req.params).unwrap_or_default()
         );
-        let earlier = self.loaded().seen.get(&key).cloned();
-        if let Some(earlier) = earlier {
-            if req.once && !allow_duplicates {
-                // Not run again, but still a dependency of the role asking for
-                // it: Ansible keeps its defaults and vars in that role's.
-                return Ok(earlier.map(|instance| AppliedRole {
-                    instance,
-                    tasks: Vec::new(),
-                }));
-            }
-        } else {
+        // A role applied again with the same parameters is loaded again:
+        // whether it runs is decided on each host, by whether an earlier
+        // application completed there (`once_key`).
+        let once = req.once && !allow_duplicates;
+        let repeated = self.loaded().seen.contains_key(&key);
+        if !repeated {
             self.loaded().seen.insert(key.clone(), None);
         }
 
@@ -386,6 +381,7 @@ impl RoleLoader {
             parents: req.parents,
             dependencies: deps,
             imported_by: req.imported_by,
+            once_key: once.then(|| Arc::from(key.as_str())),
         });
         {
             let mut loaded = self.loaded();
@@ -393,7 +389,7 @@ impl RoleLoader {
             if first.is_none() {
                 *first = Some(instance.clone());
             }
-            if req.public {
+            if req.public && !(once && repeated) {
                 loaded.instances.push(instance.clone());
             }
         }
@@ -417,6 +413,9 @@ impl RoleLoader {
         }
         if let Some(p) = tasks_file {
             tasks.extend(parse_tasks_file(&p, &scope)?);
+        }
+        if once && !tasks.is_empty() {
+            tasks.push(role_complete(&scope)?);
         }
         // A role imported twice has one set of handlers: a notification
         // runs its handler once, as Ansible does.
@@ -844,4 +843,24 @@ mod tests {
         let loader = RoleLoader::new(dir.path(), &[], &[]);
         assert_eq!(loader.find_role("acme.web.nginx"), Some(in_collection));
     }
+}
+
+/// The implicit last task of a role applied once per host: `meta:
+/// role_complete`, tagged `always` and without conditions, as ansible-core's
+/// `Role.compile` adds it; it marks the role done on a host that ran one of
+/// its tasks (see `RoleInstance::once_key`), and is never shown.
+fn role_complete(scope: &TaskScope) -> Result<Task, LoadError> {
+    let mut scope = scope.clone();
+    scope.inherited.when.clear();
+    scope.inherited.tags.clear();
+    scope.inherited.include_gates.clear();
+    let text = "- meta: role_complete\n  tags: [always]\n";
+    let doc = yaml::parse_str(text, Path::new("<role_complete>"))?;
+    let mut tasks = super::task::parse_task_list(&doc, &doc.root, &scope)?;
+    tasks.pop().ok_or_else(|| {
+        LoadError::new(
+            Origin::file(Path::new("<role_complete>")),
+            "no implicit task",
+        )
+    })
 }

@@ -580,6 +580,22 @@ fn native_task(
     }
 
     check_args(doc, mkey, [Some(mval), node.get("args")], spec, &args)?;
+    let meta_action = (name == "meta")
+        .then(|| args.get("_raw_params").and_then(Json::as_str))
+        .flatten()
+        .map(str::trim);
+    if meta_action == Some("end_role") && (scope.in_handlers || scope.role.is_none()) {
+        // ansible-core's words, which scripts grep for.
+        let whence = match scope.in_handlers {
+            true => "from a handler",
+            false => "from outside of a role",
+        };
+        return Err(LoadError::new(
+            doc.origin(mkey),
+            format!("Cannot execute 'end_role' {whence}"),
+        )
+        .with_hint("`meta: end_role` ends the role whose tasks it is in; use `end_host` to end the play for a host"));
+    }
     if (name == "import_role" || name == "include_role") && scope.in_handlers {
         // ansible-core's words, which scripts grep for.
         return Err(LoadError::new(

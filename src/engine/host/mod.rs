@@ -184,6 +184,16 @@ pub struct HostRunner {
     /// which reached this host in the current play: they open their
     /// [`Task::gated`] handlers.
     entered_roles: std::collections::HashSet<usize>,
+    /// The role applications (their `RoleData`s' addresses) `meta:
+    /// end_role` ended on this host in the current play.
+    ended_roles: std::collections::HashSet<usize>,
+    /// Roles applied once per host (their `RoleInstance::once_key`) that
+    /// ran a task here (ok, changed or failed), and those of them whose
+    /// application then reached its end: the later ones are passed over.
+    roles_ran: std::collections::HashSet<Arc<str>>,
+    roles_done: std::collections::HashSet<Arc<str>>,
+    /// The task being reported is a `run_once` task another host ran.
+    following_run_once: bool,
     in_handlers: bool,
     /// Values not known (see `vars::unknown_value`) that the task item being
     /// evaluated asked for.
@@ -273,6 +283,10 @@ impl HostRunner {
             notified: Vec::new(),
             extra_handlers: Arc::default(),
             entered_roles: Default::default(),
+            ended_roles: Default::default(),
+            roles_ran: Default::default(),
+            roles_done: Default::default(),
+            following_run_once: false,
             in_handlers: false,
             refusals: Refusals::default(),
             nonce: 0,
@@ -362,6 +376,9 @@ impl HostRunner {
         self.notified = vec![false; play.handlers.len()];
         self.extra_handlers = Arc::default();
         self.entered_roles.clear();
+        self.ended_roles.clear();
+        self.roles_ran.clear();
+        self.roles_done.clear();
         self.vars.public_roles.clear();
         self.vars.play = play.vars.clone();
         if shared.inventory_changed() {

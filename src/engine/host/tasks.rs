@@ -150,6 +150,34 @@ impl HostRunner {
         missing
     }
 
+    /// Whether `task` belongs to a role application that `meta: end_role`
+    /// ended on this host: that role's own tasks, and those of the roles
+    /// its tasks imported. Such a task is passed over without a word, as
+    /// ansible-core's iterator moves past the role.
+    fn in_ended_role(&self, task: &Task) -> bool {
+        // The role's handlers still run when notified.
+        if self.ended_roles.is_empty() || self.in_handlers {
+            return false;
+        }
+        task.role.as_ref().is_some_and(|r| {
+            std::iter::once(&r.own)
+                .chain(&r.imported_by)
+                .any(|d| self.ended_roles.contains(&(Arc::as_ptr(d) as usize)))
+        })
+    }
+
+    /// Whether `task` is of a role applied once per host whose earlier
+    /// application completed here: passed over without a word, as
+    /// ansible-core's iterator passes over a role that `has_run`.
+    fn role_done(&self, task: &Task) -> bool {
+        !self.in_handlers
+            && task
+                .role
+                .as_ref()
+                .and_then(|r| r.once_key.as_ref())
+                .is_some_and(|k| self.roles_done.contains(k))
+    }
+
     /// Whether a task of `handler`'s role application reached this host.
     fn entered(&self, handler: &Task) -> bool {
         handler
@@ -174,6 +202,13 @@ impl HostRunner {
     ) {
         if let Some(r) = &task.role {
             self.entered_roles.insert(Arc::as_ptr(r) as usize);
+            if let Some(key) = &r.once_key {
+                if !self.following_run_once
+                    && matches!(o.status, Status::Ok | Status::Changed | Status::Failed)
+                {
+                    self.roles_ran.insert(key.clone());
+                }
+            }
         }
         let result = Json::Object(o.result.clone());
         // Only an unreachable host that `ignore_unreachable` kept in the
@@ -225,7 +260,11 @@ impl HostRunner {
         rest: Rest<'_>,
     ) -> Result<Flow, Stop> {
         let task = &tasks[i];
-        if !self.tags_match(task) || !self.reached_start(task) {
+        if !self.tags_match(task)
+            || !self.reached_start(task)
+            || self.in_ended_role(task)
+            || self.role_done(task)
+        {
             return Ok(Flow::Next);
         }
         let lockstep = task.block.is_none() && !self.in_handlers && self.shared.lockstep.on();
@@ -507,7 +546,11 @@ impl HostRunner {
                         o
                     }
                 };
-                self.finish_task(task, name, o, extra, started)
+                // Another host ran it: this host's role did not run a task.
+                self.following_run_once = true;
+                let flow = self.finish_task(task, name, o, extra, started);
+                self.following_run_once = false;
+                flow
             }
             run_once::Claim::Leader(publisher) => {
                 self.run_once_leading.push((key.clone(), publisher));

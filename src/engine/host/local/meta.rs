@@ -56,6 +56,25 @@ pub(super) fn run(
             h.clear_facts();
             Flow::Next
         }
+        // The implicit end of a role applied once per host (see
+        // `playbook::role`): done here if one of its tasks ran.
+        "role_complete" => {
+            if let Some(key) = task.role.as_ref().and_then(|r| r.once_key.as_ref()) {
+                if h.roles_ran.contains(key) {
+                    h.roles_done.insert(key.clone());
+                }
+            }
+            Flow::Next
+        }
+        "end_role" => {
+            // The loader refuses it outside a role's tasks.
+            if let Some(role) = &task.role {
+                h.ended_roles.insert(Arc::as_ptr(&role.own) as usize);
+                let msg = format!("ending role {} for {}", role.name(), h.name);
+                h.shared.reporter.vv(&format!("META: {msg}"));
+            }
+            Flow::Next
+        }
         other => {
             let o = ItemOutcome::failed(format!("{}: unknown meta action `{other}`", task.origin));
             h.report(task, name, None, &o, started);
@@ -87,6 +106,10 @@ pub(in crate::engine::host) fn skipped_as_ansible(
         "end_batch" => ", continuing current batch".to_string(),
         "end_play" => ", continuing play".to_string(),
         "end_host" => format!(", continuing execution for {host}"),
+        "end_role" => match &task.role {
+            Some(r) => format!(", continuing role {} for {host}", r.name()),
+            None => return,
+        },
         _ => return,
     };
     let reason = format!("{what} conditional evaluated to False{rest}");
