@@ -809,6 +809,26 @@ fn is_collection_role(path: &Path) -> bool {
         .any(|c| c.as_os_str() == "ansible_collections")
 }
 
+/// The implicit last task of a role applied once per host: `meta:
+/// role_complete`, tagged `always` and without conditions, as ansible-core's
+/// `Role.compile` adds it; it marks the role done on a host that ran one of
+/// its tasks (see `RoleInstance::once_key`), and is never shown.
+fn role_complete(scope: &TaskScope) -> Result<Task, LoadError> {
+    let mut scope = scope.clone();
+    scope.inherited.when.clear();
+    scope.inherited.tags.clear();
+    scope.inherited.include_gates.clear();
+    let text = "- meta: role_complete\n  tags: [always]\n";
+    let doc = yaml::parse_str(text, Path::new("<role_complete>"))?;
+    let mut tasks = super::task::parse_task_list(&doc, &doc.root, &scope)?;
+    tasks.pop().ok_or_else(|| {
+        LoadError::new(
+            Origin::file(Path::new("<role_complete>")),
+            "no implicit task",
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -843,24 +863,4 @@ mod tests {
         let loader = RoleLoader::new(dir.path(), &[], &[]);
         assert_eq!(loader.find_role("acme.web.nginx"), Some(in_collection));
     }
-}
-
-/// The implicit last task of a role applied once per host: `meta:
-/// role_complete`, tagged `always` and without conditions, as ansible-core's
-/// `Role.compile` adds it; it marks the role done on a host that ran one of
-/// its tasks (see `RoleInstance::once_key`), and is never shown.
-fn role_complete(scope: &TaskScope) -> Result<Task, LoadError> {
-    let mut scope = scope.clone();
-    scope.inherited.when.clear();
-    scope.inherited.tags.clear();
-    scope.inherited.include_gates.clear();
-    let text = "- meta: role_complete\n  tags: [always]\n";
-    let doc = yaml::parse_str(text, Path::new("<role_complete>"))?;
-    let mut tasks = super::task::parse_task_list(&doc, &doc.root, &scope)?;
-    tasks.pop().ok_or_else(|| {
-        LoadError::new(
-            Origin::file(Path::new("<role_complete>")),
-            "no implicit task",
-        )
-    })
 }
