@@ -1763,3 +1763,56 @@ fn adhoc_as_ansible() {
 fn without_adhoc_error_blocks(text: &str) -> String {
     without_blocks_until(text, |l| l.starts_with("localhost | "))
 }
+
+/// Roles and handlers as ansible-core runs them, on the local connection:
+/// a role listed again runs where its earlier application ran no task (its
+/// `when` was false) and is passed over after one that did; `meta:
+/// end_role` ends the role (its handler still runs); a handler named like
+/// the play's in an imported role is the one a task notifies; `role :
+/// topic` reaches the role's listener. Both tools write the same summary.
+#[test]
+fn role_semantics_as_ansible() {
+    let ansible = common::ansible_venv();
+    let dir = fixtures().join("differential").join("role_semantics");
+    let mut summaries = Vec::new();
+    for tool in ["ansible", "rprov"] {
+        let root = tempfile::tempdir().expect("tempdir");
+        let root_arg = format!("root={}", root.path().display());
+        let args = [
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            &root_arg,
+            "site.yml",
+        ];
+        if tool == "ansible" {
+            let out = Command::new(&ansible.playbook)
+                .current_dir(&dir)
+                .args(args)
+                .env("ANSIBLE_CONFIG", root.path().join("none.cfg"))
+                .env("ANSIBLE_LOCAL_TEMP", root.path().join("tmp"))
+                .env("ANSIBLE_PYTHON_INTERPRETER", TARGET_PYTHON)
+                .env("ANSIBLE_NOCOLOR", "1")
+                .output()
+                .expect("ansible-playbook");
+            assert!(out.status.success(), "{out:?}");
+        } else {
+            let mut rprov_args = vec!["apply"];
+            rprov_args.extend(args);
+            common::rprov(&dir, &rprov_args).expect_code(0);
+        }
+        let summary = std::fs::read_to_string(root.path().join("summary"))
+            .unwrap_or_else(|e| panic!("{tool} wrote no summary: {e}"));
+        summaries.push(summary);
+    }
+    assert_eq!(
+        summaries[1], summaries[0],
+        "rprov (left), ansible-core (right)"
+    );
+    assert_eq!(
+        summaries[0],
+        "counted=1\nender_before=True\nender_after=False\nender_handler=True\nwhich=role\ntopic=True\n"
+    );
+}

@@ -84,6 +84,10 @@ fn scan(
                 None => return false,
             }
         }
+        // A role's implicit end changes nothing the next tasks see.
+        if task.is_implicit() {
+            continue;
+        }
         // A module named by a template may be any module: opaque.
         if modules::is_opaque(&task.module) || task.action_template.is_some() {
             return false;

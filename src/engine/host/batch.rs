@@ -92,6 +92,18 @@ impl Batch {
     pub(super) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// Whether a waiting entry is a task of a role applied once per host
+    /// under `key` (`RoleInstance::once_key`): that role ran a task.
+    pub(super) fn has_role(&self, key: &str) -> bool {
+        self.entries.iter().any(|d| {
+            d.task
+                .role
+                .as_ref()
+                .and_then(|r| r.once_key.as_deref())
+                .is_some_and(|k| k == key)
+        })
+    }
 }
 
 impl HostRunner {

@@ -178,6 +178,15 @@ impl HostRunner {
                 .is_some_and(|k| self.roles_done.contains(k))
     }
 
+    /// Whether `task`'s role (applied once per host) ran a task here,
+    /// reported or waiting in the batch.
+    pub(super) fn role_ran(&self, task: &Task) -> bool {
+        task.role
+            .as_ref()
+            .and_then(|r| r.once_key.as_ref())
+            .is_some_and(|k| self.roles_ran.contains(k) || self.batch.has_role(k))
+    }
+
     /// Whether a task of `handler`'s role application reached this host.
     fn entered(&self, handler: &Task) -> bool {
         handler
@@ -323,8 +332,11 @@ impl HostRunner {
             && !self.shared.lockstep.on()
             && self.newly_aborted(&format!("before `{name}`"));
         // A task that cannot wait in a batch sends what waits first, and
-        // so does a host that stops here: what was planned before ran.
-        if interrupted || aborted || !self.fusable(task) {
+        // so does a host that stops here: what was planned before ran. A
+        // role's implicit end needs only to know whether the role ran a
+        // task, which a waiting task of it says too.
+        let known_end = task.is_implicit() && self.role_ran(task);
+        if interrupted || aborted || (!self.fusable(task) && !known_end) {
             self.flush_batch().await?;
         }
         if interrupted {

@@ -60,7 +60,7 @@ pub(super) fn run(
         // `playbook::role`): done here if one of its tasks ran.
         "role_complete" => {
             if let Some(key) = task.role.as_ref().and_then(|r| r.once_key.as_ref()) {
-                if h.roles_ran.contains(key) {
+                if h.role_ran(task) {
                     h.roles_done.insert(key.clone());
                 }
             }
