@@ -40,7 +40,23 @@ pub fn playbook_text(args: &AdhocArgs) -> Result<String> {
         )));
     }
     let mut task = Map::new();
-    task.insert(module.to_string(), module_args(given));
+    let args_value = module_args(given);
+    if rprov_template::is_template(module) {
+        // A module named by a template is known when the task runs: the
+        // `action:` form, which rprov loads then (as ansible-core templates
+        // `-m`).
+        let action = match args_value {
+            Json::Object(mut m) => {
+                m.insert("module".into(), Json::String(module.to_string()));
+                Json::Object(m)
+            }
+            Json::String(s) => Json::String(format!("{module} {s}")),
+            _ => Json::String(module.to_string()),
+        };
+        task.insert("action".into(), action);
+    } else {
+        task.insert(module.to_string(), args_value);
+    }
     if let Some(t) = args.task_timeout.filter(|t| *t > 0) {
         task.insert("timeout".into(), json!(t));
     }

@@ -987,7 +987,11 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
             || (trimmed.contains(": ") && !trimmed.contains('='))
         {
             let doc = crate::yaml::parse_str(&text, &origin).map_err(|e| anyhow::anyhow!("{e}"))?;
-            match doc.root.to_json() {
+            let mut value = doc.root.to_json();
+            if trimmed.starts_with('{') {
+                crate::yaml::unwrap_json_unsafe(&mut value);
+            }
+            match value {
                 serde_json::Value::Object(m) => out.extend(m),
                 serde_json::Value::Null => {}
                 _ => bail!("extra vars `{item}` must be a mapping"),

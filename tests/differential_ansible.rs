@@ -1700,7 +1700,9 @@ fn untrusted_expressions_are_refused_as_ansible() {
 /// ad-hoc `ansible` prints and exits as it does: a module's result as
 /// indented JSON (`SUCCESS`, `CHANGED`, `FAILED!`), a command's as its
 /// output after `rc=N >>`, `-o`'s one line, `--list-hosts`, a pattern that
-/// matches nothing, and the usage error of `command` without arguments.
+/// matches nothing, the usage error of `command` without arguments, and a
+/// pattern and module given as templates with an `-e` value in ansible-core's
+/// JSON form of `!unsafe` text.
 #[test]
 fn adhoc_as_ansible() {
     let ansible = common::ansible_venv();
@@ -1722,6 +1724,15 @@ fn adhoc_as_ansible() {
         &["localhost", "--list-hosts"],
         &["nohost", "-m", "ping"],
         &["localhost", "-m", "command"],
+        &[
+            "{{ 'localhost' }}",
+            "-m",
+            "{{ 'debug' }}",
+            "-a",
+            "var=v",
+            "-e",
+            r#"{"v": {"__ansible_unsafe": "{{ x }}"}}"#,
+        ],
     ];
     let mut seen = Vec::new();
     for args in cases {

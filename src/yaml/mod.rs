@@ -198,6 +198,22 @@ fn mark_unsafe(value: &mut Value) {
     }
 }
 
+/// ansible-core's JSON form of `!unsafe` text, `{"__ansible_unsafe": "…"}`
+/// (what `ansible-inventory --list` writes, and its legacy JSON decoder
+/// reads back, `-e` included), made `!unsafe` text everywhere in `value`.
+pub fn unwrap_json_unsafe(value: &mut serde_json::Value) {
+    use serde_json::Value as J;
+    match value {
+        J::Object(m) if m.len() == 1 => match m.get("__ansible_unsafe") {
+            Some(J::String(s)) => *value = J::String(literal_template(s)),
+            _ => m.values_mut().for_each(unwrap_json_unsafe),
+        },
+        J::Object(m) => m.values_mut().for_each(unwrap_json_unsafe),
+        J::Array(a) => a.iter_mut().for_each(unwrap_json_unsafe),
+        _ => {}
+    }
+}
+
 /// `{{ "text" }}`, with the text escaped for a Jinja string literal.
 fn literal_template(text: &str) -> String {
     format!("{{{{ {} }}}}", rprov_template::trust::string_literal(text))
@@ -408,6 +424,17 @@ mod tests {
 
     fn parse(text: &str) -> Node {
         parse_str(text, Path::new("t.yml")).unwrap().root
+    }
+
+    /// ansible-core's `{"__ansible_unsafe": …}` in JSON is `!unsafe` text.
+    #[test]
+    fn json_unsafe_text_is_unsafe_text() {
+        let mut v = serde_json::json!({"a": {"__ansible_unsafe": "{{ x }}"}, "b": [{"__ansible_unsafe": "y"}], "c": {"__ansible_unsafe": 1, "d": 2}});
+        unwrap_json_unsafe(&mut v);
+        assert_eq!(v["a"], serde_json::json!(literal_template("{{ x }}")));
+        assert_eq!(v["b"][0], serde_json::json!(literal_template("y")));
+        // Not the one-key form: left as it is.
+        assert_eq!(v["c"]["d"], 2);
     }
 
     /// `!unsafe` text renders to itself, whatever it holds; `!!str` and
