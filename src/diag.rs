@@ -84,6 +84,17 @@ impl LoadError {
         }
     }
 
+    /// The error as ansible-core 2.19 prints one (`[ERROR]: message`, then
+    /// `Origin: file:line:col`), with rprov's source line and hint after:
+    /// what rprov prints as `ansible-playbook` or `ansible`, for scripts
+    /// that grep ansible-core's words.
+    pub fn as_ansible(&self) -> String {
+        let full = self.to_string();
+        let head = format!("{}: {}", self.origin, self.message);
+        let rest = full.strip_prefix(&head).unwrap_or_default();
+        format!("[ERROR]: {}\nOrigin: {}{rest}", self.message, self.origin)
+    }
+
     pub fn new(origin: Origin, message: impl Into<String>) -> Self {
         LoadError {
             origin,

@@ -30,10 +30,13 @@ fn main() -> ExitCode {
         Ok(outcome) => ExitCode::from(outcome.exit_code() as u8),
         Err(err) => {
             // The chain, once: "error: ..." then one "caused by:" line per
-            // cause; as ansible-inventory, its `[ERROR]: ` (scripts grep it).
-            let mut msg = match persona {
-                rprov::cli::Persona::AnsibleInventory => format!("[ERROR]: {err}"),
-                _ => format!("error: {err}"),
+            // cause; as one of Ansible's programs, its `[ERROR]: ` (scripts
+            // grep it), a playbook's error with its `Origin:` line.
+            use rprov::cli::Persona;
+            let mut msg = match (persona, err.downcast_ref::<rprov::diag::LoadError>()) {
+                (Persona::AnsiblePlaybook | Persona::Ansible, Some(load)) => load.as_ansible(),
+                (Persona::Rprov, _) => format!("error: {err}"),
+                _ => format!("[ERROR]: {err}"),
             };
             for cause in err.chain().skip(1) {
                 msg.push_str(&format!("\n  caused by: {cause}"));

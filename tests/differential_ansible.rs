@@ -1780,7 +1780,8 @@ fn without_adhoc_error_blocks(text: &str) -> String {
 /// `when` was false) and is passed over after one that did; `meta:
 /// end_role` ends the role (its handler still runs); a handler named like
 /// the play's in an imported role is the one a task notifies; `role :
-/// topic` reaches the role's listener. Both tools write the same summary.
+/// topic` reaches the role's listener; `vars` is every variable. Both
+/// tools write the same summary.
 #[test]
 fn role_semantics_as_ansible() {
     let ansible = common::ansible_venv();
@@ -1824,6 +1825,6 @@ fn role_semantics_as_ansible() {
     );
     assert_eq!(
         summaries[0],
-        "counted=1\nender_before=True\nender_after=False\nender_handler=True\nwhich=role\ntopic=True\n"
+        "counted=1\nender_before=True\nender_after=False\nender_handler=True\nwhich=role\ntopic=True\nvars=1 True False\n"
     );
 }

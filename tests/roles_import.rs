@@ -214,3 +214,50 @@ fn a_role_like_setup_remote_tmp_dir_runs() {
         run.dump()
     );
 }
+
+/// `private_role_vars` (`ANSIBLE_PRIVATE_ROLE_VARS`), as ansible-core's
+/// `Role` takes it: unset, a `roles:` entry's defaults are the play's and
+/// an `include_role`'s are not; set, it decides for both.
+#[test]
+fn private_role_vars_decides_whose_defaults_the_play_sees() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    for (path, text) in [
+        ("roles/r/defaults/main.yml", "r_default: 1\n"),
+        ("roles/r/tasks/main.yml", "- debug:\n    msg: r\n"),
+        ("roles/i/defaults/main.yml", "i_default: 1\n"),
+        ("roles/i/tasks/main.yml", "- debug:\n    msg: i\n"),
+        (
+            "site.yml",
+            "- hosts: all\n  gather_facts: false\n  roles: [r]\n  tasks:\n\
+             \x20   - include_role:\n        name: i\n\
+             \x20   - copy:\n        content: \"{{ r_default is defined }} {{ i_default is defined }}\\n\"\n\
+             \x20       dest: \"{{ out }}/seen\"\n",
+        ),
+    ] {
+        let p = w.join(path);
+        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        fs::write(p, text).expect("write");
+    }
+    fs::create_dir(w.join("out")).expect("mkdir");
+    let inv = local_inventory(w);
+    let out = format!("out={}", w.join("out").display());
+    for (setting, seen) in [
+        (None, "True False\n"),
+        (Some("1"), "False False\n"),
+        (Some("0"), "True True\n"),
+    ] {
+        let env: Vec<(&str, &str)> = setting
+            .map(|v| ("ANSIBLE_PRIVATE_ROLE_VARS", v))
+            .into_iter()
+            .collect();
+        let run = common::rprov_env(w, ["apply", "-i", &inv, "-e", &out, "site.yml"], &env);
+        run.expect_code(0);
+        assert_eq!(
+            read(w, "seen"),
+            seen,
+            "ANSIBLE_PRIVATE_ROLE_VARS={setting:?}\n{}",
+            run.dump()
+        );
+    }
+}

@@ -177,6 +177,14 @@ pub const ALLOW_BROKEN_CONDITIONALS: Key = key(
     &["ANSIBLE_ALLOW_BROKEN_CONDITIONALS"],
     Kind::Bool,
 );
+/// `private_role_vars`: a role's defaults and vars are its own tasks' only
+/// (`roles:` and `import_role` too), unless an import says `public: true`.
+pub const PRIVATE_ROLE_VARS: Key = key(
+    "private_role_vars",
+    &[("defaults", "private_role_vars")],
+    &["ANSIBLE_PRIVATE_ROLE_VARS"],
+    Kind::Bool,
+);
 /// Whether the recap is followed by the `set_stats` values, as
 /// ansible-core's default callback's `show_custom_stats`.
 pub const SHOW_CUSTOM_STATS: Key = key(
@@ -315,6 +323,7 @@ pub const ALL: &[&Key] = &[
     &FORCE_HANDLERS,
     &SHOW_CUSTOM_STATS,
     &ALLOW_BROKEN_CONDITIONALS,
+    &PRIVATE_ROLE_VARS,
     &HASH_BEHAVIOUR,
     &SSH_ARGS,
     &SSH_COMMON_ARGS,

@@ -101,6 +101,8 @@ pub struct AnsibleConfig {
     /// `allow_broken_conditionals`: non-boolean conditionals taken for
     /// their truth.
     pub allow_broken_conditionals: Option<Setting<bool>>,
+    /// `private_role_vars`: roles' variables are their own tasks' only.
+    pub private_role_vars: Option<Setting<bool>>,
     /// `hash_behaviour = merge`: mappings are deep-merged across precedence
     /// levels (see `engine::vars`); `false` for `replace`, the default.
     pub hash_merge: Option<Setting<bool>>,
@@ -206,6 +208,7 @@ impl AnsibleConfig {
         let force_handlers = r.boolean(&keys::FORCE_HANDLERS)?;
         let show_custom_stats = r.boolean(&keys::SHOW_CUSTOM_STATS)?;
         let allow_broken_conditionals = r.boolean(&keys::ALLOW_BROKEN_CONDITIONALS)?;
+        let private_role_vars = r.boolean(&keys::PRIVATE_ROLE_VARS)?;
         let hash_behaviour = r.string(&keys::HASH_BEHAVIOUR)?;
         let ssh_args = r.string(&keys::SSH_ARGS)?;
         let ssh_common_args = r.string(&keys::SSH_COMMON_ARGS)?;
@@ -300,6 +303,7 @@ impl AnsibleConfig {
         cfg.force_handlers = force_handlers;
         cfg.show_custom_stats = show_custom_stats;
         cfg.allow_broken_conditionals = allow_broken_conditionals;
+        cfg.private_role_vars = private_role_vars;
         cfg.ssh_args = ssh_args;
         cfg.ssh_common_args = ssh_common_args;
         cfg.ssh_extra_args = ssh_extra_args;
@@ -343,6 +347,7 @@ impl AnsibleConfig {
                 .gathering
                 .as_ref()
                 .is_none_or(|s| s.value != Gathering::Explicit),
+            private_role_vars: self.private_role_vars.as_ref().map(|s| s.value),
         }
     }
 
@@ -368,6 +373,10 @@ impl AnsibleConfig {
             flag(&self.allow_broken_conditionals, false),
         );
         m.insert("DEFAULT_BECOME".into(), flag(&self.become_, false));
+        m.insert(
+            "DEFAULT_PRIVATE_ROLE_VARS".into(),
+            flag(&self.private_role_vars, false),
+        );
         m.insert(
             "DEFAULT_BECOME_USER".into(),
             text(&self.become_user, Some("root")),

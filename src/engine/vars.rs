@@ -96,6 +96,10 @@ impl NamesCache {
             // A name given by a variable (`lookup('vars', item)`) can be any.
             names.push(ALL_NAMES.to_string());
         }
+        // `vars` is every variable, as a mapping (`vars['app_' + name]`).
+        if names.iter().any(|n| n == "vars") {
+            names.push(ALL_NAMES.to_string());
+        }
         // `lookup('varnames', regex)` lists the variables themselves, and
         // a `template` lookup's file may name any.
         if source.contains("varnames")
@@ -610,11 +614,13 @@ impl<'a> Resolver<'a> {
     ) -> Result<Json, TemplateError> {
         let mut ctx = Map::new();
         let mut all = false;
+        let mut wants_vars = false;
         for n in names {
             if n == ALL_NAMES {
                 all = true;
                 continue;
             }
+            wants_vars |= n == "vars";
             if let Some(n) = n.strip_prefix(MAYBE) {
                 if !ctx.contains_key(n) {
                     if let Some(Ok(v)) = self.resolve(n) {
@@ -642,6 +648,12 @@ impl<'a> Resolver<'a> {
                     }
                 }
             }
+        }
+        // Ansible's `vars`: every variable the host has, unless a variable
+        // of that name hides it.
+        if wants_vars && !ctx.contains_key("vars") {
+            let every = Json::Object(ctx.clone());
+            ctx.insert("vars".to_string(), every);
         }
         Ok(Json::Object(ctx))
     }

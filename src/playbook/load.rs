@@ -116,6 +116,8 @@ pub struct LoadOptions {
     pub force_handlers: bool,
     /// `gather_facts` of a play that does not set it (`gathering`).
     pub gather_facts: bool,
+    /// `private_role_vars`, when set (see `RoleLoader::default_public`).
+    pub private_role_vars: Option<bool>,
 }
 
 impl Default for LoadOptions {
@@ -130,6 +132,7 @@ impl Default for LoadOptions {
             any_errors_fatal: None,
             force_handlers: false,
             gather_facts: true,
+            private_role_vars: None,
         }
     }
 }
@@ -735,7 +738,8 @@ fn load_play(
             .unwrap_or_default(),
         ..Inherited::default()
     };
-    let roles = RoleLoader::new(playbook_dir, &cx.opts.roles_path, &cx.opts.collections_path);
+    let roles = RoleLoader::new(playbook_dir, &cx.opts.roles_path, &cx.opts.collections_path)
+        .with_private_role_vars(cx.opts.private_role_vars);
     let scope = TaskScope {
         role: None,
         base_dir: doc

@@ -119,6 +119,9 @@ pub struct RoleLoader {
     /// `collections_path` (ansible.cfg, `$ANSIBLE_COLLECTIONS_PATH`, or
     /// Ansible's default), for roles of installed collections.
     collections_path: Vec<PathBuf>,
+    /// `private_role_vars` (ansible.cfg, `$ANSIBLE_PRIVATE_ROLE_VARS`), when
+    /// set: see [`RoleLoader::default_public`].
+    private_role_vars: Option<bool>,
     loaded: Arc<Mutex<Loaded>>,
 }
 
@@ -147,8 +150,24 @@ impl RoleLoader {
             playbook_dir: playbook_dir.to_path_buf(),
             roles_path: roles_path.to_vec(),
             collections_path: collections_path.to_vec(),
+            private_role_vars: None,
             loaded: Arc::default(),
         }
+    }
+
+    /// This loader with `private_role_vars` as the configuration says.
+    pub fn with_private_role_vars(mut self, private: Option<bool>) -> Self {
+        self.private_role_vars = private;
+        self
+    }
+
+    /// Whether a role whose entry or import does not say `public` shows its
+    /// defaults and vars to the rest of the play, as ansible-core's `Role`
+    /// decides: a static one (`roles:`, `import_role`) does and an
+    /// `include_role` does not, unless `private_role_vars` is set, which
+    /// then decides for both.
+    pub fn default_public(&self, is_static: bool) -> bool {
+        self.private_role_vars.map_or(is_static, |private| !private)
     }
 
     /// A loader with the same search paths and nothing loaded: a dynamic
@@ -160,6 +179,7 @@ impl RoleLoader {
             playbook_dir: self.playbook_dir.clone(),
             roles_path: self.roles_path.clone(),
             collections_path: self.collections_path.clone(),
+            private_role_vars: self.private_role_vars,
             loaded: Arc::default(),
         }
     }
@@ -218,12 +238,11 @@ impl RoleLoader {
         depth: usize,
     ) -> Result<Option<AppliedRole>, LoadError> {
         let (name, params, inherited) = read_entry(doc, entry, inherited)?;
-        self.apply(
-            doc,
-            entry,
-            RoleRequest::main(name, params, inherited),
-            depth,
-        )
+        let req = RoleRequest {
+            public: self.default_public(true),
+            ..RoleRequest::main(name, params, inherited)
+        };
+        self.apply(doc, entry, req, depth)
     }
 
     /// Applies a role: reads its defaults, vars and meta, its dependencies
@@ -286,6 +305,22 @@ impl RoleLoader {
                     doc.origin(at),
                     format!("role `{name}` has no {dir}/{stem}.yml"),
                 ));
+            }
+            // `tasks_from: ../../x` or an absolute path reaches outside the
+            // role: refused, in ansible-core's words.
+            if let Some(f) = found
+                .as_ref()
+                .filter(|f| !lexically(f).starts_with(lexically(&path.join(dir))))
+            {
+                return Err(LoadError::new(
+                    doc.origin(at),
+                    format!(
+                        "Failed loading '{}' for role ({name}) as it is not inside the expected role path: '{}'",
+                        f.display(),
+                        path.join(dir).display()
+                    ),
+                )
+                .with_hint(format!("name a file under the role's {dir}/ folder")));
             }
             Ok(found)
         };
@@ -807,6 +842,23 @@ pub fn merge_vars_file(path: &Path, out: &mut Vars) -> Result<(), LoadError> {
 fn is_collection_role(path: &Path) -> bool {
     path.components()
         .any(|c| c.as_os_str() == "ansible_collections")
+}
+
+/// `path` made absolute with its `.` and `..` taken out, as written (links
+/// not followed), to tell whether it lies under another.
+fn lexically(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The implicit last task of a role applied once per host: `meta:

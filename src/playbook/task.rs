@@ -1247,10 +1247,9 @@ fn expand_role(
         vars_from: from("vars_from")?,
         defaults_from: from("defaults_from")?,
         once,
-        // Ansible's default: imports are public, includes private.
         public: match args.get("public") {
             Some(v) => crate::truthy::as_bool(v) == Some(true),
-            None => module == "import_role",
+            None => roles.default_public(module == "import_role"),
         },
         validate: args
             .get("rolespec_validate")
@@ -1393,8 +1392,9 @@ impl RoleInclude {
             vars_from: from("vars_from")?,
             defaults_from: from("defaults_from")?,
             once: flag("allow_duplicates") == Some(false),
-            // ansible-core's default for an include: private.
-            public: flag("public") == Some(true),
+            // ansible-core's default for an include: private, unless
+            // `private_role_vars` is set.
+            public: flag("public").unwrap_or_else(|| loader.default_public(false)),
             validate: flag("rolespec_validate") != Some(false),
             parents: self.parents.clone(),
             imported_by: self.imported_by.clone(),

@@ -147,7 +147,18 @@ pub fn out_of_scope(target_dir: &Path) -> Option<String> {
 /// there).
 fn calls_provided_cli(target_dir: &Path, scripts: &[String]) -> bool {
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-    let calls = |text: String| PROVIDED_CLIS.iter().any(|c| text.contains(c));
+    // `ansible-playbook` or `ansible-inventory` anywhere; `ansible`, a
+    // prefix of every tool's name and a word of many comments, only run as
+    // a command.
+    let calls = |text: String| {
+        PROVIDED_CLIS
+            .iter()
+            .filter(|c| **c != "ansible")
+            .any(|c| text.contains(c))
+            || text
+                .lines()
+                .any(|line| commands(line).iter().any(|(w, _)| w == "ansible"))
+    };
     if scripts.iter().any(|s| calls(read(&target_dir.join(s)))) {
         return true;
     }
@@ -234,24 +245,14 @@ fn has_python(dir: &Path) -> bool {
 /// `&&`, subshells and `$(…)` split, `VAR=value` prefixes and wrappers such
 /// as `env` or `if` skipped): another Ansible CLI, or Python.
 pub fn line_needs(line: &str) -> Option<String> {
-    const WRAPPERS: &[&str] = &[
-        "env", "exec", "command", "time", "then", "do", "if", "elif", "else", "while", "until",
-        "!", "sudo", "nohup", "{",
-    ];
-    let code = strip_comment(line);
-    for segment in code.split(|c: char| ";&|()`".contains(c)) {
-        let mut words = segment
-            .split_whitespace()
-            .skip_while(|w| WRAPPERS.contains(w) || is_assignment(w))
-            .map(|w| w.trim_matches(|c| c == '"' || c == '\'' || c == '$' || c == '<'))
-            .filter(|w| !w.is_empty());
-        let Some(w) = words.next() else { continue };
+    for (w, next) in commands(line) {
+        let w = w.as_str();
         if OTHER_CLIS.contains(&w) {
             return Some(format!("runs `{w}`, which rprov does not provide"));
         }
         let python =
             w.starts_with("python") && w[6..].chars().all(|c| c.is_ascii_digit() || c == '.');
-        let sourced_venv = (w == "source" || w == ".") && words.next() == Some("virtualenv.sh");
+        let sourced_venv = (w == "source" || w == ".") && next.as_deref() == Some("virtualenv.sh");
         if python
             || w.contains("ANSIBLE_TEST_PYTHON_INTERPRETER")
             || w == "pip"
@@ -264,6 +265,29 @@ pub fn line_needs(line: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// The command of each part of `line` (split at `;`, `&`, `|`, `(`, `)`
+/// and backquotes, past wrappers such as `env` or `if` and `NAME=value`
+/// prefixes, quotes and `$` trimmed), with the word after it.
+fn commands(line: &str) -> Vec<(String, Option<String>)> {
+    const WRAPPERS: &[&str] = &[
+        "env", "exec", "command", "time", "then", "do", "if", "elif", "else", "while", "until",
+        "!", "sudo", "nohup", "{",
+    ];
+    let code = strip_comment(line);
+    let mut out = Vec::new();
+    for segment in code.split(|c: char| ";&|()`".contains(c)) {
+        let mut words = segment
+            .split_whitespace()
+            .skip_while(|w| WRAPPERS.contains(w) || is_assignment(w))
+            .map(|w| w.trim_matches(|c| c == '"' || c == '\'' || c == '$' || c == '<'))
+            .filter(|w| !w.is_empty());
+        if let Some(w) = words.next() {
+            out.push((w.to_string(), words.next().map(str::to_string)));
+        }
+    }
+    out
 }
 
 /// Whether `word` is a `NAME=value` prefix of a command.
@@ -321,4 +345,8 @@ fn words_of_a_line_are_read_as_a_shell_reads_them() {
     assert!(line_needs("if ./run-with-pty.py a.py > /dev/null; then").is_some());
     assert!(line_needs("adhoc=\"$(ansible -i 'local,' -m ping)\"").is_none());
     assert!(line_needs("x=\"$(ansible-config dump)\"").is_some());
+    let first = |l: &str| commands(l).into_iter().map(|(w, _)| w).collect::<Vec<_>>();
+    assert!(first("# Used to support the ansible-test-debugging test").is_empty());
+    assert_eq!(first("out=\"$(ansible localhost -m ping)\""), ["ansible"]);
+    assert_eq!(first("ANSIBLE_X=1 ansible-test env"), ["ansible-test"]);
 }

@@ -155,8 +155,9 @@ impl HostRunner {
     /// its tasks imported. Such a task is passed over without a word, as
     /// ansible-core's iterator moves past the role.
     fn in_ended_role(&self, task: &Task) -> bool {
-        // The role's handlers still run when notified.
-        if self.ended_roles.is_empty() || self.in_handlers {
+        // The role's handlers still run when notified, and its implicit end
+        // (ansible-core's `end_role` stops at its `role_complete`).
+        if self.ended_roles.is_empty() || self.in_handlers || task.is_implicit() {
             return false;
         }
         task.role.as_ref().is_some_and(|r| {
@@ -212,7 +213,11 @@ impl HostRunner {
         if let Some(r) = &task.role {
             self.entered_roles.insert(Arc::as_ptr(r) as usize);
             if let Some(key) = &r.once_key {
+                // As ansible-core's `role_ran`: ok or failed, not skipped
+                // nor unreachable, and not another host's `run_once`.
+                let reached = o.result.get("unreachable") != Some(&json!(true));
                 if !self.following_run_once
+                    && reached
                     && matches!(o.status, Status::Ok | Status::Changed | Status::Failed)
                 {
                     self.roles_ran.insert(key.clone());
