@@ -1409,15 +1409,7 @@ fn screen_output_as_ansible() {
     let dir = fixtures().join("differential").join("ansible_output");
     let work = tempfile::tempdir().expect("tempdir");
     let args = ["-i", "localhost,", "-c", "local", "site.yml"];
-    let by_ansible = Command::new(&ansible.playbook)
-        .current_dir(&dir)
-        .args(args)
-        .env("ANSIBLE_CONFIG", work.path().join("none.cfg"))
-        .env("ANSIBLE_LOCAL_TEMP", work.path().join("tmp"))
-        .env("ANSIBLE_PYTHON_INTERPRETER", TARGET_PYTHON)
-        .env("ANSIBLE_NOCOLOR", "1")
-        .output()
-        .expect("ansible-playbook");
+    let by_ansible = run_local(&ansible.playbook, &dir, work.path(), &args);
     assert!(by_ansible.status.success(), "{by_ansible:?}");
     let mut rprov_args = vec!["apply", "--output", "ansible"];
     rprov_args.extend(args);
@@ -1737,16 +1729,9 @@ fn adhoc_as_ansible() {
     let mut seen = Vec::new();
     for args in cases {
         let run = |exe: &Path| {
-            Command::new(exe)
-                .current_dir(work.path())
-                .args(*args)
-                .args(["-i", "localhost,", "-c", "local"])
-                .env("ANSIBLE_CONFIG", work.path().join("none.cfg"))
-                .env("ANSIBLE_LOCAL_TEMP", work.path().join("tmp"))
-                .env("ANSIBLE_PYTHON_INTERPRETER", TARGET_PYTHON)
-                .env("ANSIBLE_NOCOLOR", "1")
-                .output()
-                .unwrap_or_else(|e| panic!("running {}: {e}", exe.display()))
+            let mut all = args.to_vec();
+            all.extend(["-i", "localhost,", "-c", "local"]);
+            run_local(exe, work.path(), work.path(), &all)
         };
         let (a, r) = (run(&adhoc), run(&shim.join("ansible")));
         // ansible-core 2.19 also prints an `[ERROR]:` block (the task's
@@ -1800,15 +1785,7 @@ fn role_semantics_as_ansible() {
             "site.yml",
         ];
         if tool == "ansible" {
-            let out = Command::new(&ansible.playbook)
-                .current_dir(&dir)
-                .args(args)
-                .env("ANSIBLE_CONFIG", root.path().join("none.cfg"))
-                .env("ANSIBLE_LOCAL_TEMP", root.path().join("tmp"))
-                .env("ANSIBLE_PYTHON_INTERPRETER", TARGET_PYTHON)
-                .env("ANSIBLE_NOCOLOR", "1")
-                .output()
-                .expect("ansible-playbook");
+            let out = run_local(&ansible.playbook, &dir, root.path(), &args);
             assert!(out.status.success(), "{out:?}");
         } else {
             let mut rprov_args = vec!["apply"];
@@ -1827,4 +1804,20 @@ fn role_semantics_as_ansible() {
         summaries[0],
         "counted=1\nender_before=True\nender_after=False\nender_handler=True\nwhich=role\ntopic=True\nvars=1 True False\n"
     );
+}
+
+/// Runs one of Ansible's programs (or rprov linked under its name) in
+/// `cwd` on the local connection, as the local differential tests run them:
+/// no user configuration (`ANSIBLE_CONFIG` is a missing file in `home`, its
+/// temp files there too), the target Python named, no colour.
+fn run_local(exe: &Path, cwd: &Path, home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(exe)
+        .current_dir(cwd)
+        .args(args)
+        .env("ANSIBLE_CONFIG", home.join("none.cfg"))
+        .env("ANSIBLE_LOCAL_TEMP", home.join("tmp"))
+        .env("ANSIBLE_PYTHON_INTERPRETER", TARGET_PYTHON)
+        .env("ANSIBLE_NOCOLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", exe.display()))
 }

@@ -136,18 +136,21 @@ fn encrypted_vars_files_and_inventory_vaults_reach_both_hosts() {
 
     // `rprov inventory` reads the same vaults and shows their values masked.
     let inv_arg = inv.display().to_string();
-    let run = rprov(
-        work.path(),
-        [
-            "inventory",
-            "-i",
-            &inv_arg,
-            "--host",
-            "h1",
-            "--vault-password-file",
-            &vault_arg,
-        ],
-    );
+    let host_h1 = |password_file: &str| {
+        rprov(
+            work.path(),
+            [
+                "inventory",
+                "-i",
+                &inv_arg,
+                "--host",
+                "h1",
+                "--vault-password-file",
+                password_file,
+            ],
+        )
+    };
+    let run = host_h1(&vault_arg);
     run.expect_code(0);
     assert_nothing_printed(&run);
     let shown: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
@@ -165,18 +168,7 @@ fn encrypted_vars_files_and_inventory_vaults_reach_both_hosts() {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
     }
-    let run = rprov(
-        work.path(),
-        [
-            "inventory",
-            "-i",
-            &inv_arg,
-            "--host",
-            "h1",
-            "--vault-password-file",
-            "vaultpass",
-        ],
-    );
+    let run = host_h1("vaultpass");
     run.expect_code(0);
     let shown: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
     assert_eq!(shown["gv_secret"], "«secret:gv_secret»", "{}", run.dump());
