@@ -1802,7 +1802,7 @@ fn role_semantics_as_ansible() {
     );
     assert_eq!(
         summaries[0],
-        "counted=1\nender_before=True\nender_after=False\nender_handler=True\nwhich=role\ntopic=True\nvars=1 True False\n"
+        "counted=1\nender_before=True\nender_after=False\nender_handler=True\nwhich=role\ntopic=True\nvars=1 True False\npublic=undefined, undefined, from exposed, from settings\n"
     );
 }
 

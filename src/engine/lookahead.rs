@@ -84,7 +84,8 @@ fn scan(
                 None => return false,
             }
         }
-        // A role's implicit end changes nothing the next tasks see.
+        // A role's implicit end changes nothing the next tasks see; a role
+        // made public (`role_public`) does, and is taken as not yet made.
         if task.is_implicit() {
             continue;
         }

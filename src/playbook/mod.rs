@@ -517,14 +517,21 @@ fn tags_select(own: &[String], tags: &[String], skip_tags: &[String]) -> bool {
 
 impl Task {
     /// Whether rprov added this task itself (a role's `meta:
-    /// role_complete`): never listed nor shown.
+    /// role_complete` or `meta: role_public`): never listed nor shown.
     pub fn is_implicit(&self) -> bool {
-        self.module == "meta"
-            && self
-                .args
-                .get("_raw_params")
-                .and_then(serde_json::Value::as_str)
-                == Some("role_complete")
+        self.implicit_action().is_some()
+    }
+
+    /// The `meta` action of a task rprov added itself (see
+    /// [`Task::is_implicit`]).
+    pub fn implicit_action(&self) -> Option<&str> {
+        if self.module != "meta" {
+            return None;
+        }
+        self.args
+            .get("_raw_params")
+            .and_then(serde_json::Value::as_str)
+            .filter(|a| matches!(*a, "role_complete" | "role_public"))
     }
 
     /// Whether this handler runs for a `notify:` of `notified`: its name or

@@ -424,7 +424,9 @@ impl RoleLoader {
             if first.is_none() {
                 *first = Some(instance.clone());
             }
-            if req.public && !(once && repeated) {
+            // A literal `include_role`'s role is shown to the play only once
+            // the include runs on a host (see `role_public`).
+            if req.public && !req.included && !(once && repeated) {
                 loaded.instances.push(instance.clone());
             }
         }
@@ -451,6 +453,9 @@ impl RoleLoader {
         }
         if once && !tasks.is_empty() {
             tasks.push(role_complete(&scope)?);
+        }
+        if req.public && included {
+            tasks.insert(0, role_public(&scope)?);
         }
         // A role imported twice has one set of handlers: a notification
         // runs its handler once, as Ansible does.
@@ -870,15 +875,31 @@ fn role_complete(scope: &TaskScope) -> Result<Task, LoadError> {
     scope.inherited.when.clear();
     scope.inherited.tags.clear();
     scope.inherited.include_gates.clear();
-    let text = "- meta: role_complete\n  tags: [always]\n";
-    let doc = yaml::parse_str(text, Path::new("<role_complete>"))?;
-    let mut tasks = super::task::parse_task_list(&doc, &doc.root, &scope)?;
-    tasks.pop().ok_or_else(|| {
-        LoadError::new(
-            Origin::file(Path::new("<role_complete>")),
-            "no implicit task",
-        )
-    })
+    implicit_task(&scope, "role_complete")
+}
+
+/// The implicit first task of a role a literal `include_role` brings in
+/// with `public: true`: `meta: role_public`, which shows the role's
+/// defaults and vars to the host's later tasks when it runs. It keeps the
+/// include's conditions and tag gates, so a role whose include is skipped
+/// (`when: false`, or not selected by `--tags`) stays private, as
+/// ansible-core makes an included role public only when the include runs.
+/// Tagged `always`: the include's own tags decide, through its gates.
+fn role_public(scope: &TaskScope) -> Result<Task, LoadError> {
+    let mut scope = scope.clone();
+    scope.inherited.tags.clear();
+    implicit_task(&scope, "role_public")
+}
+
+/// A `meta: what` task tagged `always`, with `scope`'s keywords.
+fn implicit_task(scope: &TaskScope, what: &str) -> Result<Task, LoadError> {
+    let text = format!("- meta: {what}\n  tags: [always]\n");
+    let file = format!("<{what}>");
+    let doc = yaml::parse_str(&text, Path::new(&file))?;
+    let mut tasks = super::task::parse_task_list(&doc, &doc.root, scope)?;
+    tasks
+        .pop()
+        .ok_or_else(|| LoadError::new(Origin::file(Path::new(&file)), "no implicit task"))
 }
 
 #[cfg(test)]

@@ -339,8 +339,13 @@ impl HostRunner {
         // A task that cannot wait in a batch sends what waits first, and
         // so does a host that stops here: what was planned before ran. A
         // role's implicit end needs only to know whether the role ran a
-        // task, which a waiting task of it says too.
-        let known_end = task.is_implicit() && self.role_ran(task);
+        // task, which a waiting task of it says too. A role made public
+        // changes only what the next tasks are planned with.
+        let known_end = match task.implicit_action() {
+            Some("role_public") => true,
+            Some(_) => self.role_ran(task),
+            None => false,
+        };
         if interrupted || aborted || (!self.fusable(task) && !known_end) {
             self.flush_batch().await?;
         }

@@ -66,6 +66,16 @@ pub(super) fn run(
             }
             Flow::Next
         }
+        // A literal `include_role` with `public: true` ran here (see
+        // `playbook::role`): its role's variables are the host's play's now.
+        "role_public" => {
+            if let Some(role) = &task.role {
+                if !h.vars.public_roles.iter().any(|r| Arc::ptr_eq(r, role)) {
+                    h.vars.public_roles.push(role.clone());
+                }
+            }
+            Flow::Next
+        }
         "end_role" => {
             // The loader refuses it outside a role's tasks.
             if let Some(role) = &task.role {
