@@ -222,10 +222,32 @@ fn unparsed_inventory(path: &Path) -> String {
     format!("Unable to parse {} as an inventory source", shown.display())
 }
 
-fn load_inventory(path: &Path, opts: rprov_inventory::LoadOptions<'_>) -> Result<Inventory> {
-    if let Some(list) = path.to_str().filter(|s| Inventory::is_host_list(s)) {
+/// The inventory of a host list (`web1,web2:2222,`), with ranges expanded
+/// when the `advanced_host_list` plugin is enabled.
+fn host_list(list: &str, src: SourceOptions<'_>) -> Result<Inventory> {
+    if !src.advanced_host_list {
         return Ok(Inventory::from_host_list(list));
     }
+    let (inv, notes) = Inventory::from_advanced_host_list(list).map_err(|e| {
+        anyhow::anyhow!(
+            "Failed to parse inventory with 'advanced_host_list' plugin: {e}\n  = help: the source was {list:?}; a range is [START:END] or [START:END:STEP] of numbers or single letters"
+        )
+    })?;
+    if src.verbose >= 3 {
+        for note in notes {
+            println!("{note}");
+        }
+    }
+    Ok(inv)
+}
+
+/// One inventory source, with rprov's templates for its plugins.
+fn load_inventory(path: &Path, src: SourceOptions<'_>) -> Result<Inventory> {
+    if let Some(list) = path.to_str().filter(|s| Inventory::is_host_list(s)) {
+        return host_list(list, src);
+    }
+    let render = InventoryTemplates(rprov_template::Templater::new());
+    let opts = src.load(&render);
     if !path.exists() {
         bail!("inventory {} not found\n  = help: pass an Ansible INI or YAML inventory with -i (e.g. -i inventory/hosts.ini), or the hosts themselves with a comma (e.g. -i web1,web2 or -i web1,)", path.display());
     }
@@ -301,6 +323,10 @@ struct SourceOptions<'a> {
     extra_vars: Option<&'a Vars>,
     /// ansible.cfg's `[inventory_plugins] use_extra_vars`.
     use_extra_vars: bool,
+    /// The `advanced_host_list` plugin is enabled: host lists expand ranges.
+    advanced_host_list: bool,
+    /// `-v` count: at 3, what `advanced_host_list` left unexpanded is said.
+    verbose: u8,
 }
 
 impl<'a> SourceOptions<'a> {
@@ -321,6 +347,8 @@ impl<'a> SourceOptions<'a> {
                 .inventory_use_extra_vars
                 .as_ref()
                 .is_some_and(|s| s.value),
+            advanced_host_list: cfg.advanced_host_list(),
+            verbose: 0,
         }
     }
 
@@ -344,7 +372,7 @@ fn open_inventory(
 ) -> Result<Inventory> {
     match path {
         Some(p) => {
-            let inv = load_source(p, src)?;
+            let inv = load_inventory(p, src)?;
             inv.warnings().iter().for_each(|w| warn(w));
             Ok(inv)
         }
@@ -353,12 +381,6 @@ fn open_inventory(
             Ok(Inventory::from_host_list(""))
         }
     }
-}
-
-/// One inventory source, with rprov's templates for its plugins.
-fn load_source(path: &Path, src: SourceOptions<'_>) -> Result<Inventory> {
-    let render = InventoryTemplates(rprov_template::Templater::new());
-    load_inventory(path, src.load(&render))
 }
 
 /// A further source (a second `-i`) read into `inv` after those before it,
@@ -372,7 +394,7 @@ fn add_source(
 ) -> Result<()> {
     let before = inv.warnings().len();
     let added = match path.to_str().filter(|s| Inventory::is_host_list(s)) {
-        Some(list) => inv.absorb(Inventory::from_host_list(list)),
+        Some(list) => inv.absorb(host_list(list, src)?),
         None => {
             let render = InventoryTemplates(rprov_template::Templater::new());
             inv.add_source(path, src.load(&render))
@@ -518,6 +540,10 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
     let cfg = load_config()?;
     let mut reporter = Reporter::new(
         match (&adhoc, args.output) {
+            // As ansible-core's `ansible`: `stdout_callback` only with
+            // `bin_ansible_callbacks`, and of its callbacks rprov has
+            // `minimal` and `oneline`.
+            (Some(a), _) if a.format == Format::Minimal && cfg.adhoc_one_line() => Format::OneLine,
             (Some(a), _) => a.format,
             (None, OutputFormat::Human) => Format::Human,
             (None, OutputFormat::Json) => Format::Json,
@@ -603,7 +629,10 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
     let vault = crate::varsfile::InventoryVault::new(vault_password.as_deref());
     // Before the inventory: a `constructed` source may use them.
     let extra_vars = parse_extra_vars(&args.run.extra_vars)?;
-    let src = SourceOptions::new(&cfg, Some(&vault), Some(&extra_vars));
+    let src = SourceOptions {
+        verbose: args.run.verbose,
+        ..SourceOptions::new(&cfg, Some(&vault), Some(&extra_vars))
+    };
     let mut inventory = open_inventory(inventory_file.as_deref(), src, |w| reporter.warn(w))?;
     let hash_merge = cfg.hash_merge.as_ref().is_some_and(|s| s.value);
     inventory.set_hash_merge(hash_merge);
@@ -662,9 +691,9 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
                 .cloned()
                 .collect();
             let extra_vars = extra_vars.clone();
-            let (group_chars, use_extra_vars) = {
+            let (group_chars, use_extra_vars, advanced_host_list) = {
                 let src = SourceOptions::new(&cfg, None, None);
-                (src.group_chars, src.use_extra_vars)
+                (src.group_chars, src.use_extra_vars, src.advanced_host_list)
             };
             Box::new(move || {
                 let vault = crate::varsfile::InventoryVault::new(password.as_deref());
@@ -673,8 +702,10 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
                     group_chars,
                     extra_vars: Some(&extra_vars),
                     use_extra_vars,
+                    advanced_host_list,
+                    verbose: 0,
                 };
-                let mut inv = load_source(&file, src).map_err(|e| format!("{e:#}"))?;
+                let mut inv = load_inventory(&file, src).map_err(|e| format!("{e:#}"))?;
                 inv.set_hash_merge(hash_merge);
                 for source in &more {
                     add_source(&mut inv, source, src, |_| {}).map_err(|e| format!("{e:#}"))?;

@@ -1754,6 +1754,64 @@ fn adhoc_as_ansible() {
     assert_eq!(seen[8], "  hosts (1):\n    localhost\n");
 }
 
+/// Host lists with ranges, as ansible-core's `advanced_host_list`
+/// inventory plugin reads them when `ANSIBLE_INVENTORY_ENABLED` names it
+/// (a refused range kept as the host's name), printed by the `oneline`
+/// callback that `ANSIBLE_STDOUT_CALLBACK` names with
+/// `ANSIBLE_LOAD_CALLBACK_PLUGINS`: the same lines from both tools.
+#[test]
+fn adhoc_advanced_host_list_as_ansible() {
+    let ansible = common::ansible_venv();
+    let adhoc = ansible.playbook.with_file_name("ansible");
+    let work = tempfile::tempdir().expect("tempdir");
+    let shim = work.path().join("bin");
+    std::fs::create_dir_all(&shim).expect("mkdir");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_rprov"), shim.join("ansible"))
+        .expect("link rprov as ansible");
+    let run = |exe: &Path| {
+        let exe = exe.display().to_string();
+        let args = [
+            "ANSIBLE_INVENTORY_ENABLED=advanced_host_list",
+            "ANSIBLE_LOAD_CALLBACK_PLUGINS=True",
+            "ANSIBLE_STDOUT_CALLBACK=oneline",
+            exe.as_str(),
+            "all",
+            "-m",
+            "ping",
+            "-f",
+            "1",
+            "-c",
+            "local",
+            "-i",
+            "web[08:10],db-[a:c:2],odd[1:],",
+        ];
+        run_local(Path::new("/usr/bin/env"), work.path(), work.path(), &args)
+    };
+    let (a, r) = (run(&adhoc), run(&shim.join("ansible")));
+    let sorted = |out: &std::process::Output| {
+        let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(
+        (sorted(&r), r.status.code()),
+        (sorted(&a), a.status.code()),
+        "rprov (left) and ansible-core (right) differ; rprov's stderr:\n{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let hosts: Vec<String> = sorted(&a)
+        .iter()
+        .filter_map(|l| l.split(" | ").next().map(String::from))
+        .collect();
+    assert_eq!(
+        hosts,
+        ["db-a", "db-c", "odd[1:]", "web08", "web09", "web10"]
+    );
+}
+
 /// `ansible`'s output without its `[ERROR]:` blocks, each running to the
 /// host's result line (`localhost | FAILED…`).
 fn without_adhoc_error_blocks(text: &str) -> String {

@@ -294,6 +294,24 @@ pub const DEPRECATION_WARNINGS: Key = key(
 
 /// `use_extra_vars` of inventory plugins that construct (`constructed`)
 /// when their file does not set it: `-e` joins their variables.
+pub const INVENTORY_ENABLED: Key = key(
+    "enable_plugins",
+    &[("inventory", "enable_plugins")],
+    &["ANSIBLE_INVENTORY_ENABLED"],
+    Kind::Str,
+);
+pub const STDOUT_CALLBACK: Key = key(
+    "stdout_callback",
+    &[("defaults", "stdout_callback")],
+    &["ANSIBLE_STDOUT_CALLBACK"],
+    Kind::Str,
+);
+pub const LOAD_CALLBACK_PLUGINS: Key = key(
+    "bin_ansible_callbacks",
+    &[("defaults", "bin_ansible_callbacks")],
+    &["ANSIBLE_LOAD_CALLBACK_PLUGINS"],
+    Kind::Bool,
+);
 pub const INVENTORY_USE_EXTRA_VARS: Key = key(
     "use_extra_vars",
     &[("inventory_plugins", "use_extra_vars")],
@@ -338,6 +356,9 @@ pub const ALL: &[&Key] = &[
     &CACHE_PLUGIN_PREFIX,
     &CACHE_PLUGIN_TIMEOUT,
     &INVENTORY_USE_EXTRA_VARS,
+    &INVENTORY_ENABLED,
+    &STDOUT_CALLBACK,
+    &LOAD_CALLBACK_PLUGINS,
 ];
 
 /// Sections that only tune Ansible itself (colours, galaxy, other connection
@@ -395,7 +416,6 @@ const INTERNAL_KEYS: &[(&str, &str)] = &[
     ("defaults", "remote_tmp"),
     ("defaults", "retry_files_enabled"),
     ("defaults", "retry_files_save_path"),
-    ("defaults", "stdout_callback"),
     ("defaults", "system_warnings"),
     ("defaults", "target_log_info"),
     ("defaults", "use_persistent_connections"),
@@ -417,7 +437,6 @@ const INTERNAL_KEYS: &[(&str, &str)] = &[
     ("ssh_connection", "usetty"),
     ("privilege_escalation", "agnostic_become_prompt"),
     ("privilege_escalation", "become_allow_same_user"),
-    ("inventory", "enable_plugins"),
     ("inventory", "inventory_unparsed_warning"),
 ];
 

@@ -124,6 +124,14 @@ pub struct AnsibleConfig {
     /// `[inventory_plugins] use_extra_vars`: `-e` in `constructed` sources
     /// that do not say.
     pub inventory_use_extra_vars: Option<Setting<bool>>,
+    /// `[inventory] enable_plugins` (`ANSIBLE_INVENTORY_ENABLED`): only
+    /// `advanced_host_list` changes what rprov reads (ranges in host lists).
+    pub inventory_enabled: Option<Setting<String>>,
+    /// `stdout_callback`, which `ansible` (ad hoc) heeds only with
+    /// `bin_ansible_callbacks` (`ANSIBLE_LOAD_CALLBACK_PLUGINS`), as
+    /// ansible-core: `oneline` or `minimal`.
+    pub stdout_callback: Option<Setting<String>>,
+    pub load_callback_plugins: Option<Setting<bool>>,
     /// `(name, value as shown, origin)` of every setting that is set, for `rprov config`.
     pub shown: Vec<(&'static str, String, Origin)>,
     /// Keys rprov ignores although they would change behaviour, values that
@@ -155,6 +163,29 @@ impl Environment<'static> {
 }
 
 impl AnsibleConfig {
+    /// Whether `ansible` (ad hoc) prints with the `oneline` callback:
+    /// `stdout_callback = oneline` with `bin_ansible_callbacks` on.
+    pub fn adhoc_one_line(&self) -> bool {
+        self.load_callback_plugins.as_ref().is_some_and(|s| s.value)
+            && self
+                .stdout_callback
+                .as_ref()
+                .is_some_and(|s| matches!(s.value.trim(), "oneline" | "ansible.builtin.oneline"))
+    }
+
+    /// Whether the enabled inventory plugins include `advanced_host_list`:
+    /// a host list given with `-i` then expands ranges (`web[1:3],`).
+    pub fn advanced_host_list(&self) -> bool {
+        self.inventory_enabled.as_ref().is_some_and(|s| {
+            s.value.split(',').map(str::trim).any(|p| {
+                matches!(
+                    p,
+                    "advanced_host_list" | "ansible.builtin.advanced_host_list"
+                )
+            })
+        })
+    }
+
     /// Finds and reads the config file and the `ANSIBLE_*` variables. An
     /// unreadable file, a broken line or a value of the wrong type is an error
     /// naming the file and line or the variable.
@@ -223,6 +254,9 @@ impl AnsibleConfig {
         let cache_prefix = r.string(&keys::CACHE_PLUGIN_PREFIX)?;
         let cache_timeout = r.int(&keys::CACHE_PLUGIN_TIMEOUT)?;
         let inventory_use_extra_vars = r.boolean(&keys::INVENTORY_USE_EXTRA_VARS)?;
+        let inventory_enabled = r.string(&keys::INVENTORY_ENABLED)?;
+        let stdout_callback = r.string(&keys::STDOUT_CALLBACK)?;
+        let load_callback_plugins = r.boolean(&keys::LOAD_CALLBACK_PLUGINS)?;
 
         cfg.remote_port = range(remote_port, "remote_port", 1, u16::MAX.into())?;
         cfg.forks = range(forks, "forks", 1, 10_000)?;
@@ -257,6 +291,9 @@ impl AnsibleConfig {
         cfg.log_verbosity = log_verbosity;
         cfg.deprecation_warnings = deprecation_warnings;
         cfg.inventory_use_extra_vars = inventory_use_extra_vars;
+        cfg.inventory_enabled = inventory_enabled;
+        cfg.stdout_callback = stdout_callback;
+        cfg.load_callback_plugins = load_callback_plugins;
         cfg.group_chars = match group_chars {
             None => None,
             Some(s) => match rprov_inventory::InvalidGroupChars::parse(&s.value) {

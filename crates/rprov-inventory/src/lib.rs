@@ -276,6 +276,48 @@ impl Inventory {
         }
     }
 
+    /// An inventory of a host list whose names may hold ranges
+    /// (`web[1:3],db`), as ansible-core's `advanced_host_list` plugin reads
+    /// it when `ANSIBLE_INVENTORY_ENABLED` (or ansible.cfg's `[inventory]
+    /// enable_plugins`) names it. A name whose range is refused is kept as
+    /// written (`local[1:]`), with ansible-core's `-vvv` note in the
+    /// second value; a bound that is no number fails the whole source, as
+    /// its `ValueError` does there.
+    pub fn from_advanced_host_list(source: &str) -> Result<(Inventory, Vec<String>), String> {
+        let mut names = Vec::new();
+        let mut notes = Vec::new();
+        for h in source.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+            match range::expand_host_pattern(h) {
+                Ok((hosts, port)) => names.extend(hosts.into_iter().map(|n| (n, port))),
+                Err(e) if e.not_a_number => {
+                    return Err(format!(
+                        "Invalid data from string, could not parse: {}: {}",
+                        e.message, e.hint
+                    ))
+                }
+                Err(e) => {
+                    notes.push(format!(
+                        "Unable to parse address from hostname, leaving unchanged: {}",
+                        e.hint
+                    ));
+                    names.push((h.to_string(), None));
+                }
+            }
+        }
+        let mut inv = Inventory::from_host_list("");
+        inv.path = PathBuf::from(source);
+        for (host, port) in names {
+            if !inv.data.hosts.contains_key(&host) {
+                inv.data.add_host(&host, Some(data::UNGROUPED), port);
+            }
+        }
+        for entry in inv.data.hosts.values_mut() {
+            entry.source = Some(PathBuf::from(source));
+        }
+        inv.data.reconcile();
+        Ok((inv, notes))
+    }
+
     /// Parse inventory text as if it were read from `path` (whose directory is
     /// searched for `group_vars/` and `host_vars/`).
     pub fn from_str_at(text: &str, path: &Path) -> Result<Inventory, InventoryError> {

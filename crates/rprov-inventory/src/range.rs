@@ -11,6 +11,10 @@
 pub(crate) struct RangeError {
     pub message: String,
     pub hint: String,
+    /// A bound or step is no number (nor letter): where ansible-core's
+    /// `expand_hostname_range` fails with Python's `ValueError` rather than
+    /// refusing the range, which fails a whole `advanced_host_list` source.
+    pub not_a_number: bool,
 }
 
 /// Hard cap on how many hosts a single pattern may expand to, so a typo such as
@@ -26,12 +30,14 @@ pub(crate) fn expand_host_pattern(pattern: &str) -> Result<(Vec<String>, Option<
         return Err(RangeError {
             message: "empty host name".into(),
             hint: "write a host name or address".into(),
+            not_a_number: false,
         });
     }
     if pattern.ends_with(':') {
         return Err(RangeError {
             message: format!("invalid host pattern \"{pattern}\": it ends in ':'"),
             hint: "a ':' after a host name introduces a port, like host:2222".into(),
+            not_a_number: false,
         });
     }
     let (name, port) = split_port(pattern)?;
@@ -41,6 +47,7 @@ pub(crate) fn expand_host_pattern(pattern: &str) -> Result<(Vec<String>, Option<
             return Err(RangeError {
                 message: "invalid host pattern \"---\"".into(),
                 hint: "'---' starts a YAML document; name the file .yml to read it as YAML".into(),
+                not_a_number: false,
             });
         }
     }
@@ -102,6 +109,7 @@ fn parse_port(p: &str, pattern: &str) -> Result<u16, RangeError> {
         _ => Err(RangeError {
             message: format!("invalid port \"{p}\" in \"{pattern}\""),
             hint: "write host:PORT with a port from 1 to 65535".into(),
+            not_a_number: false,
         }),
     }
 }
@@ -117,6 +125,16 @@ fn bad(whole: &str, hint: &str) -> RangeError {
     RangeError {
         message: format!("invalid host range \"{whole}\""),
         hint: hint.to_string(),
+        not_a_number: false,
+    }
+}
+
+/// [`bad`], for a bound or step that is no number (see
+/// [`RangeError::not_a_number`]).
+fn not_a_number(whole: &str, hint: &str) -> RangeError {
+    RangeError {
+        not_a_number: true,
+        ..bad(whole, hint)
     }
 }
 
@@ -149,14 +167,18 @@ fn expand_into(name: &str, whole: &str, out: &mut Vec<String>) -> Result<(), Ran
     let beg = if bounds[0].is_empty() { "0" } else { bounds[0] };
     let end = bounds[1];
     if end.is_empty() {
-        return Err(bad(whole, "expected [START:END] like web[01:10]"));
+        // ansible-core's words first: scripts grep for them.
+        return Err(bad(
+            whole,
+            "host range must specify end value: expected [START:END] like web[01:10]",
+        ));
     }
     let step: usize = match bounds.get(2) {
         None => 1,
         Some(s) => match s.parse::<usize>() {
             Ok(n) if n > 0 => n,
             _ => {
-                return Err(bad(
+                return Err(not_a_number(
                     whole,
                     "STEP must be a positive number, like web[1:9:2]",
                 ))
@@ -187,7 +209,7 @@ fn expand_into(name: &str, whole: &str, out: &mut Vec<String>) -> Result<(), Ran
         }
         _ => {
             let (Ok(b), Ok(e)) = (beg.parse::<u64>(), end.parse::<u64>()) else {
-                return Err(bad(
+                return Err(not_a_number(
                     whole,
                     "START and END must be numbers or single letters, like web[01:10] or db-[a:c]",
                 ));

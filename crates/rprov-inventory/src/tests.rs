@@ -329,7 +329,7 @@ fn ini_details() {
 #[test]
 fn ini_errors_name_file_and_line() {
     let cases = [
-        ("h\n\n[web]\nweb[01:]\n", "inventory/hosts.ini:4: invalid host range \"web[01:]\": expected [START:END] like web[01:10]"),
+        ("h\n\n[web]\nweb[01:]\n", "inventory/hosts.ini:4: invalid host range \"web[01:]\": host range must specify end value: expected [START:END] like web[01:10]"),
         ("[web:foo]\n", "inventory/hosts.ini:1: section [web:foo] has unknown type 'foo': use [web], [web:vars] or [web:children]"),
         ("[web prod]\n", "inventory/hosts.ini:1: invalid section header '[web prod]'"),
         ("[g]\nh a\n", "inventory/hosts.ini:2: expected key=value host variable after 'h', got 'a'"),
@@ -368,7 +368,7 @@ fn yaml_errors_name_file_line_and_column() {
         "{e}"
     );
     let e = yaml_err("all:\n  hosts:\n   web[01:]:\n");
-    assert_eq!(e, "inventory/hosts.yml:3: invalid host range \"web[01:]\": expected [START:END] like web[01:10]");
+    assert_eq!(e, "inventory/hosts.yml:3: invalid host range \"web[01:]\": host range must specify end value: expected [START:END] like web[01:10]");
     let e = yaml_err("all:\n  hosts:\n    - h1\n");
     assert!(
         e.starts_with(
@@ -901,4 +901,24 @@ fn yaml_host_names_written_as_numbers_are_refused_as_ansible_core_does() {
     );
     let inv = Inventory::from_str_at("all:\n  hosts:\n    '1234': {}\n    web1:\n", path).unwrap();
     assert_eq!(inv.hosts(), ["1234", "web1"]);
+}
+
+#[test]
+fn an_advanced_host_list_expands_ranges_and_keeps_a_refused_one_as_written() {
+    let (inv, notes) =
+        Inventory::from_advanced_host_list("web[1:3:2], db-[a:b]:2222, odd[1:],web1,").unwrap();
+    assert_eq!(inv.hosts(), ["web1", "web3", "db-a", "db-b", "odd[1:]"]);
+    assert_eq!(
+        inv.host_vars("db-b").get("ansible_port"),
+        Some(&serde_json::json!(2222))
+    );
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0].contains("host range must specify end value"),
+        "{notes:?}"
+    );
+    // A bound that is no number fails the whole source, as ansible-core's
+    // ValueError does.
+    let err = Inventory::from_advanced_host_list("local[1:j],").unwrap_err();
+    assert!(err.contains("local[1:j]"), "{err}");
 }
