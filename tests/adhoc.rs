@@ -72,6 +72,21 @@ fn adhoc_runs_one_module_on_the_pattern_s_hosts() {
     assert_eq!(run.stdout, "web1 | CHANGED | rc=0 >>\nroot\n");
 
     // --json: apply's events, one per line.
+    // -vvv: the module's arguments, as ansible-core's `invocation`; not
+    // below it.
+    let run = adhoc(&["web1", "-m", "ping", "-a", "data=reachable", "-vvv"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains(
+            "\"invocation\": {\n        \"module_args\": {\n            \"data\": \"reachable\"\n"
+        ),
+        "{}",
+        run.dump()
+    );
+    let run = adhoc(&["web1", "-m", "ping", "-a", "data=reachable", "-vv"]);
+    run.expect_code(0);
+    assert!(!run.stdout.contains("invocation"), "{}", run.dump());
+
     let run = adhoc(&["web1", "-m", "ping", "--json"]);
     run.expect_code(0);
     let events = run.json_lines();

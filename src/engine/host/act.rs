@@ -293,7 +293,11 @@ impl HostRunner {
             timeout: task_timeout(task)?,
             async_job: task.async_job,
         };
-        modules::plan(&cx)
+        let mut decision = modules::plan(&cx)?;
+        if self.shared.reporter.verbose() >= 3 {
+            with_invocation(&mut decision, args);
+        }
+        Ok(decision)
     }
 
     pub(super) async fn act(
@@ -817,4 +821,59 @@ fn write_local(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::set_permissions(tmp.path(), perms)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Adds ansible-core's `invocation` to what a host module's result will be,
+/// for `-vvv`, where ansible-core shows it: `module_args`, the arguments as
+/// rendered (ansible-core's also lists every option's default, which
+/// rprov's argument lists do not hold). An argument whose name says it is
+/// a secret is masked with ansible-core's placeholder for `no_log` options.
+fn with_invocation(decision: &mut Decision, args: &Map<String, Json>) {
+    let result = match decision {
+        Decision::Ok { result, .. } | Decision::Refresh { result, .. } => result,
+        Decision::Change { action, .. } | Decision::Run { action, .. } => &mut action.result,
+        Decision::WriteLocal(w) => &mut w.result,
+        // Ansible's own module says it itself.
+        Decision::Fallback(_) => return,
+    };
+    let secret = |k: &str| {
+        ["password", "passphrase", "secret", "token"]
+            .iter()
+            .any(|s| k.to_ascii_lowercase().contains(s))
+    };
+    let module_args: Map<String, Json> = args
+        .iter()
+        .map(|(k, v)| match secret(k) {
+            true => (k.clone(), json!("VALUE_SPECIFIED_IN_NO_LOG_PARAMETER")),
+            false => (k.clone(), v.clone()),
+        })
+        .collect();
+    result.insert("invocation".into(), json!({ "module_args": module_args }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invocation_shows_the_arguments_and_masks_secret_ones() {
+        let mut d = Decision::Ok {
+            result: Map::new(),
+            msg: None,
+        };
+        let args = json!({"name": "web", "url_password": "hunter2", "Token": "t"});
+        let Json::Object(args) = args else { return };
+        with_invocation(&mut d, &args);
+        let Decision::Ok { result, .. } = d else {
+            panic!("not Ok")
+        };
+        assert_eq!(
+            result["invocation"],
+            json!({"module_args": {
+                "name": "web",
+                "url_password": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER",
+                "Token": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER",
+            }})
+        );
+    }
 }
