@@ -249,7 +249,8 @@ fn timeout_stops_a_command_that_runs_too_long() {
 
 /// `ansible_user`, `ansible_host`, `ansible_port`, `ansible_become` and
 /// `ansible_become_user` are read from every variable layer, above the
-/// `remote_user`/`become`/`become_user` keywords, as Ansible orders them. The
+/// `remote_user`/`become`/`become_user` keywords (of the play, a role
+/// entry, a block or the task), as Ansible orders them. The
 /// testbed's sshd takes its client key for any local account, so the login
 /// user shows which setting won (`id -un`).
 #[test]
@@ -328,6 +329,19 @@ fn connection_variables_from_every_layer_over_ssh() {
         who("web3", "p5"),
         "rprovtest",
         "ansible_host and ansible_port from play vars"
+    );
+    assert_eq!(who("web1", "p6a"), "rprovpw", "a task's remote_user");
+    assert_eq!(
+        who("web1", "p6b"),
+        "rprovpw",
+        "a block's remote_user, a template"
+    );
+    assert_eq!(who("web1", "p6c"), "rprovtest", "the next task's own");
+    assert_eq!(who("web1", "p6d"), "rprovpw", "a role entry's remote_user");
+    assert_eq!(
+        who("web2", "p6c"),
+        "rprovpw",
+        "inventory ansible_user over a task's remote_user"
     );
 
     // -e wins over everything.

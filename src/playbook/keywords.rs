@@ -28,6 +28,9 @@ pub(super) struct Keywords {
     tags: Vec<String>,
     become_: Option<bool>,
     become_user: Option<String>,
+    /// `remote_user`: the login of the task's connection, when no
+    /// `ansible_user` variable names one.
+    remote_user: Option<String>,
     /// `become_method`: sudo, or su (see `check_become_method`).
     become_method: Option<String>,
     ignore_errors: Option<bool>,
@@ -411,6 +414,7 @@ impl Keywords {
             },
             become_: run_bool("become")?,
             become_user: str_of("become_user")?,
+            remote_user: str_of("remote_user")?,
             become_method: str_of("become_method")?,
             ignore_errors: match node.get("ignore_errors") {
                 Some(n) if matches!(&n.value, Value::Str(s) if s.contains("{{")) => None,
@@ -526,6 +530,9 @@ impl Keywords {
         }
         if self.become_user.is_some() {
             inh.become_user = self.become_user.clone();
+        }
+        if self.remote_user.is_some() {
+            inh.remote_user = self.remote_user.clone();
         }
         if self.become_method.is_some() {
             inh.become_method = self.become_method.clone();
@@ -662,6 +669,7 @@ impl Keywords {
             tags,
             become_: self.become_.or(inh.become_),
             become_user: self.become_user.or_else(|| inh.become_user.clone()),
+            remote_user: self.remote_user.or_else(|| inh.remote_user.clone()),
             become_method: self.become_method.or_else(|| inh.become_method.clone()),
             ignore_errors: match (&self.ignore_errors, &self.ignore_errors_template) {
                 (None, None) => inh.ignore_errors.unwrap_or(false),

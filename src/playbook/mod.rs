@@ -385,6 +385,10 @@ pub struct Task {
     pub tags: Vec<String>,
     pub become_: Option<bool>,
     pub become_user: Option<String>,
+    /// `remote_user` of the task or what encloses it (a block, a role
+    /// entry, an import; the play's is [`Play::remote_user`]), maybe a
+    /// template.
+    pub remote_user: Option<String>,
     /// `become_method` of the task or what encloses it: sudo or su.
     pub become_method: Option<String>,
     pub ignore_errors: bool,

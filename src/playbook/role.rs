@@ -27,6 +27,7 @@ const ROLE_KEYWORDS: &[&str] = &[
     "ignore_unreachable",
     "no_log",
     "become_method",
+    "remote_user",
     "check_mode",
     "diff",
     "run_once",
@@ -39,7 +40,6 @@ const ROLE_KEYWORDS: &[&str] = &[
 const ROLE_KEYWORDS_REFUSED: &[&str] = &[
     "connection",
     "port",
-    "remote_user",
     "module_defaults",
     "throttle",
     "timeout",
@@ -773,6 +773,9 @@ fn read_entry(
     }
     if let Some(m) = entry.get("become_method").and_then(Node::as_str) {
         inh.become_method = Some(m.to_string());
+    }
+    if let Some(u) = entry.get("remote_user").and_then(Node::as_str) {
+        inh.remote_user = Some(u.to_string());
     }
     if let Some(e) = entry.get("environment") {
         inh.environment.push(e.to_json());

@@ -32,6 +32,7 @@ const TASK_KEYWORDS: &[&str] = &[
     "become",
     "become_user",
     "become_method",
+    "remote_user",
     "ignore_errors",
     "ignore_unreachable",
     "no_log",
@@ -75,6 +76,9 @@ pub struct Inherited {
     pub become_: Option<bool>,
     pub become_user: Option<String>,
     pub become_method: Option<String>,
+    /// `remote_user` of a block, a role entry or an import (the play's is
+    /// [`crate::playbook::Play::remote_user`]).
+    pub remote_user: Option<String>,
     pub vars: Vars,
     pub ignore_errors: Option<bool>,
     /// `ignore_errors: "{{ … }}"` of a block or role entry (see `Task`).

@@ -89,10 +89,22 @@ impl HostRunner {
                 None => {}
             }
         }
-        // `remote_user:` is the login only when no variable names one.
+        // `remote_user:` (the task's, a block's or role's, else the play's)
+        // is the login only when no variable names one; a template is
+        // rendered with the task's variables, as ansible-core templates its
+        // keywords.
         if !vars.contains_key("ansible_user") && !vars.contains_key("ansible_ssh_user") {
-            if let Some(u) = &play.remote_user {
-                vars.insert("ansible_user".into(), Json::String(u.clone()));
+            let keyword = task
+                .and_then(|(t, _)| t.remote_user.as_deref())
+                .or(play.remote_user.as_deref());
+            if let Some(u) = keyword {
+                let u = match super::super::vars::is_template(u) {
+                    true => self
+                        .render_string(&r, u)
+                        .map_err(|e| format!("remote_user: {e}"))?,
+                    false => u.to_string(),
+                };
+                vars.insert("ansible_user".into(), Json::String(u));
             }
         }
         // ansible.cfg and ANSIBLE_* come last: any variable beats them.
