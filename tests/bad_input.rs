@@ -422,7 +422,7 @@ fn settings_rprov_would_ignore_are_refused_at_load_time() {
         ),
         (
             "local_follow.yml",
-            &["local_follow.yml:3:", "`local_follow: no` is not supported"],
+            &["local_follow.yml:3:", "`local_follow` must be yes or no"],
         ),
         (
             "newline_sequence.yml",

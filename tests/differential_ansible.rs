@@ -258,6 +258,31 @@ fn rprov_and_ansible_core_make_the_same_tree() {
     assert!(a.values().any(|e| e.kind == 'l'));
 }
 
+/// Links in a directory `copy` copies: followed by default, except one that
+/// points nowhere or back into the walk, which lands as a link; with
+/// `local_follow: no` every link lands as a link to the same text.
+#[test]
+fn copy_links_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "copy_links",
+        prepare: empty_root,
+        min_changed: 2,
+    });
+    let kind = |rel: &str| {
+        out.tree
+            .get(Path::new(rel))
+            .map(|e| (e.kind, e.content.clone()))
+            .unwrap_or_else(|| panic!("{rel} is not in {:#?}", out.tree.keys()))
+    };
+    // What ansible-core made (and rprov matched), so the comparison is seen
+    // to cover each kind of link.
+    assert_eq!(kind("links/tree/to_one"), ('l', "one.txt".into()));
+    assert_eq!(kind("links/tree/absolute"), ('l', "/etc/passwd".into()));
+    assert_eq!(kind("followed/broken"), ('l', "nowhere".into()));
+    assert_eq!(kind("followed/to_one").0, 'f');
+    assert_eq!(kind("followed/sub/deeper/loop"), ('l', "..".into()));
+}
+
 /// Issue 11 item 1: a role pulled in by `meta/main.yml` sees the defaults,
 /// vars and params of the roles that depend on it (its own defaults above
 /// theirs), and its chain above the other roles of the play.

@@ -16,7 +16,7 @@ use crate::probe::{FileKind, FileState};
 module_args! {
     /// `copy`'s arguments. `follow`, `checksum`, `unsafe_writes` and the
     /// SELinux ones are taken and have no effect, as before; `attributes`
-    /// and `local_follow: no` are refused (see `refuse`).
+    /// is refused (see `refuse`).
     pub struct Args {
         src: Option<String> ["src"],
         /// Read as it is: Ansible writes a mapping or a list as JSON and a
@@ -35,7 +35,9 @@ module_args! {
         _follow: bool ["follow"] = false,
         decrypt: bool ["decrypt"] = true,
         _checksum: Option<String> ["checksum"],
-        _local_follow: bool ["local_follow"] = true,
+        /// Whether links in a source directory are followed (see
+        /// `copy_tree`).
+        local_follow: bool ["local_follow"] = true,
         _unsafe_writes: bool ["unsafe_writes"] = false,
         _setype: Option<String> ["setype"],
         _seuser: Option<String> ["seuser"],

@@ -3,6 +3,13 @@
 //! itself lands in `dest`. Files are compared by sha256 and written atomically
 //! one by one; every new or changed file is one diff. The whole tree goes in
 //! one remote command: the files follow each other on stdin.
+//!
+//! Symbolic links in the source are followed (`local_follow: yes`, the
+//! default), except one that points nowhere or to a directory the walk is
+//! already inside (a loop), which lands on the host as a link, as
+//! ansible-core's `_walk_dirs` decides. With `local_follow: no` every link is
+//! put on the host as a link to the same text, as `file: state=link
+//! force=yes` would.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +31,21 @@ struct LocalFile {
     mode: u32,
 }
 
+/// A symbolic link of the source that lands on the host as a link.
+struct LocalLink {
+    rel: String,
+    /// What it points to, as written (`readlink`).
+    target: String,
+}
+
+/// What [`walk`] finds under a source directory.
+struct Tree {
+    /// Relative, parents first, `""` for the root.
+    dirs: Vec<String>,
+    files: Vec<LocalFile>,
+    links: Vec<LocalLink>,
+}
+
 /// Copies the local directory `dir` (written `src` in the task) to the
 /// task's `dest`.
 pub fn plan_copy_tree(
@@ -43,7 +65,11 @@ pub fn plan_copy_tree(
             .unwrap_or_default();
         root = format!("{}/{name}", root.trim_end_matches('/'));
     }
-    let (dirs, local) = walk(dir)?;
+    let Tree {
+        dirs,
+        files: local,
+        links,
+    } = walk(dir, args.local_follow)?;
     if args.decrypt {
         if let Some(f) = local.iter().find(|f| copy::is_vault_file(&f.bytes)) {
             return Err(PlanError::Fail(format!(
@@ -80,6 +106,18 @@ pub fn plan_copy_tree(
     };
     let dir_states: Vec<_> = dirs.iter().map(|d| state(&join(d))).collect();
     let file_states: Vec<_> = local.iter().map(|f| state(&join(&f.rel))).collect();
+    // A link is looked at itself, not at what it points to.
+    let link_states: Vec<_> = links
+        .iter()
+        .map(|l| match cx.file(&join(&l.rel), false) {
+            Ok(s) => Some(s),
+            Err(PlanError::Need(n)) => {
+                need.extend(n);
+                None
+            }
+            Err(_) => None,
+        })
+        .collect();
     if !need.is_empty() {
         return Err(PlanError::Need(need));
     }
@@ -187,6 +225,32 @@ pub fn plan_copy_tree(
     if !need.is_empty() {
         return Err(PlanError::Need(need));
     }
+    for (l, st) in links.iter().zip(link_states) {
+        let path = join(&l.rel);
+        let st = st.ok_or_else(|| format!("no state for {path}"))?;
+        let was = match st.kind {
+            FileKind::Link if st.link_target.as_deref() == Some(l.target.as_str()) => continue,
+            FileKind::Link => format!("link to {}", st.link_target.as_deref().unwrap_or("?")),
+            FileKind::Missing => "absent".to_string(),
+            FileKind::File => "file".to_string(),
+            _ => {
+                return Err(PlanError::Fail(format!(
+                    "`{path}` exists and is not a file or a link: it cannot become the link `{}` of the source",
+                    l.target
+                )))
+            }
+        };
+        diffs.push(Diff {
+            path: path.clone(),
+            attrs: vec![format!("state: {was} → link to {}", l.target)],
+            ..Diff::default()
+        });
+        changes.push(Change::Link {
+            path: path.clone(),
+            target: l.target.clone(),
+        });
+        touches.push(path);
+    }
     let mut result = files::result(&root, !diffs.is_empty());
     result.insert("files".into(), serde_json::json!(local.len()));
     if diffs.is_empty() {
@@ -198,14 +262,18 @@ pub fn plan_copy_tree(
     Ok(Decision::Change { diffs, action })
 }
 
-/// The directories (relative, parents first, `""` for the root) and files
-/// under `dir`, sorted. Symlinks are followed, as Ansible's `local_follow`.
-fn walk(dir: &Path) -> Result<(Vec<String>, Vec<LocalFile>), PlanError> {
+/// The directories, files and links under `dir`, sorted. Links are followed
+/// when `follow` (`local_follow`), but for those [`LocalLink`] names.
+fn walk(dir: &Path, follow: bool) -> Result<Tree, PlanError> {
     use std::os::unix::fs::PermissionsExt;
     let mut dirs = vec![String::new()];
     let mut files = Vec::new();
+    let mut links = Vec::new();
     let mut todo: Vec<(PathBuf, String)> = vec![(dir.to_path_buf(), String::new())];
     while let Some((abs, rel)) = todo.pop() {
+        // Where the walk is, links resolved: a link to it or above is a loop.
+        let here = std::fs::canonicalize(&abs)
+            .map_err(|e| format!("cannot read {}: {e}", abs.display()))?;
         let mut entries: Vec<_> = std::fs::read_dir(&abs)
             .map_err(|e| format!("cannot read {}: {e}", abs.display()))?
             .filter_map(Result::ok)
@@ -220,8 +288,29 @@ fn walk(dir: &Path) -> Result<(Vec<String>, Vec<LocalFile>), PlanError> {
             } else {
                 format!("{rel}/{name}")
             };
-            let md = std::fs::metadata(&path)
+            let own = std::fs::symlink_metadata(&path)
                 .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+            let followed = std::fs::metadata(&path);
+            if own.file_type().is_symlink() {
+                let as_link = match &followed {
+                    _ if !follow => true,
+                    // Points nowhere.
+                    Err(_) => true,
+                    Ok(md) if md.is_dir() => std::fs::canonicalize(&path)
+                        .map_or(true, |target| here.starts_with(&target)),
+                    Ok(_) => false,
+                };
+                if as_link {
+                    let target = std::fs::read_link(&path)
+                        .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+                    links.push(LocalLink {
+                        rel: r,
+                        target: target.to_string_lossy().into_owned(),
+                    });
+                    continue;
+                }
+            }
+            let md = followed.map_err(|err| format!("cannot read {}: {err}", path.display()))?;
             if md.is_dir() {
                 if dirs.len() == MAX_FILES {
                     return Err(PlanError::Fail(format!(
@@ -250,5 +339,5 @@ fn walk(dir: &Path) -> Result<(Vec<String>, Vec<LocalFile>), PlanError> {
         // Depth-first in name order, parents before children.
         todo.extend(subdirs.into_iter().rev());
     }
-    Ok((dirs, files))
+    Ok(Tree { dirs, files, links })
 }

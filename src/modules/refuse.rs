@@ -2,8 +2,8 @@
 //!
 //! Ansible's file modules accept settings rprov does not carry out:
 //! `get_url`'s `attributes` (chattr flags; the other file modules set them:
-//! `super::with_attributes`), an `output_encoding` rprov cannot write,
-//! `local_follow: no`. Accepting and ignoring them would leave the host
+//! `super::with_attributes`), an `output_encoding` rprov cannot write.
+//! Accepting and ignoring them would leave the host
 //! different from what Ansible makes of the same task, without a word, so
 //! such a value is refused: when the playbook loads if it is written
 //! literally, else when the task is planned (the same check, on the rendered
@@ -79,11 +79,7 @@ pub fn refusal(module: &str, key: &str, value: &Json) -> Option<Refusal> {
             )
         }
         ("copy", "local_follow") => match crate::truthy::as_bool(value) {
-            Some(true) => None,
-            Some(false) => refuse(
-                "`local_follow: no` is not supported: rprov always follows symlinks in a copy source".into(),
-                "remove `local_follow`; to put a symlink on the host, add a `file: state=link` task",
-            ),
+            Some(_) => None,
             None => refuse(
                 format!("`local_follow` must be yes or no, found {}", text(value)),
                 "write `yes` or `no`",
@@ -128,8 +124,8 @@ mod tests {
         assert!(!refused("template", "newline_sequence", json!("\\r\\n")));
         assert!(refused("template", "trim_blocks", json!("maybe")));
         assert!(!refused("template", "trim_blocks", json!(false)));
-        assert!(refused("copy", "local_follow", json!(false)));
-        assert!(refused("copy", "local_follow", json!("no")));
+        assert!(!refused("copy", "local_follow", json!(false)));
+        assert!(refused("copy", "local_follow", json!("sometimes")));
         assert!(!refused("copy", "local_follow", json!(true)));
         assert!(!refused("copy", "decrypt", json!(false)));
         assert!(refused("copy", "decrypt", json!("perhaps")));
