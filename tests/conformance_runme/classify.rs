@@ -30,6 +30,9 @@ const OTHER_CLIS: &[&str] = &[
 
 /// Directory names under which Ansible loads Python plugins from a playbook
 /// or role directory (or a collection's `plugins/`).
+/// The stdout callbacks ansible-core ships (`ansible/plugins/callback/`).
+const BUILTIN_CALLBACKS: &[&str] = &["default", "minimal", "oneline", "tree", "junit"];
+
 const PLUGIN_DIRS: &[&str] = &[
     "action_plugins",
     "become_plugins",
@@ -245,6 +248,21 @@ fn has_python(dir: &Path) -> bool {
 /// `&&`, subshells and `$(…)` split, `VAR=value` prefixes and wrappers such
 /// as `env` or `if` skipped): another Ansible CLI, or Python.
 pub fn line_needs(line: &str) -> Option<String> {
+    // A stdout callback other than ansible-core's own is a Python plugin
+    // (of the target or a sibling's `callback_plugins/`): what it prints,
+    // which the script compares, no other program can print.
+    for word in strip_comment(line).split_whitespace() {
+        let word = word.trim_matches(|c| c == '"' || c == '\'');
+        if let Some(cb) = word.strip_prefix("ANSIBLE_STDOUT_CALLBACK=") {
+            let cb = cb.trim_matches(|c| c == '"' || c == '\'');
+            let own = cb.strip_prefix("ansible.builtin.").unwrap_or(cb);
+            if !BUILTIN_CALLBACKS.contains(&own) {
+                return Some(format!(
+                    "prints through `{cb}`, a callback plugin written in Python"
+                ));
+            }
+        }
+    }
     for (w, next) in commands(line) {
         let w = w.as_str();
         if OTHER_CLIS.contains(&w) {
@@ -345,6 +363,9 @@ fn words_of_a_line_are_read_as_a_shell_reads_them() {
     assert!(line_needs("if ./run-with-pty.py a.py > /dev/null; then").is_some());
     assert!(line_needs("adhoc=\"$(ansible -i 'local,' -m ping)\"").is_none());
     assert!(line_needs("x=\"$(ansible-config dump)\"").is_some());
+    assert!(line_needs("export ANSIBLE_STDOUT_CALLBACK=callback_debug").is_some());
+    assert!(line_needs("export ANSIBLE_STDOUT_CALLBACK=oneline").is_none());
+    assert!(line_needs("ANSIBLE_STDOUT_CALLBACK='ansible.builtin.default' ansible x").is_none());
     let first = |l: &str| commands(l).into_iter().map(|(w, _)| w).collect::<Vec<_>>();
     assert!(first("# Used to support the ansible-test-debugging test").is_empty());
     assert_eq!(first("out=\"$(ansible localhost -m ping)\""), ["ansible"]);
