@@ -1348,6 +1348,25 @@ fn link_results_as_ansible() {
     assert!(registered.contains("\"mode\": \"0777\""), "{registered}");
 }
 
+/// What `file` registers for a file or a directory is ansible-core's:
+/// `path` (no `dest`), `state`, and the owner, group, their ids, mode and
+/// size, whether the task changed the path or found it as asked.
+#[test]
+fn file_results_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "file_results",
+        prepare: |_| {},
+        min_changed: 3,
+    });
+    let registered = out.read("registered.json");
+    assert!(registered.contains("\"mode\": \"0750\""), "{registered}");
+    assert!(registered.contains("\"mode\": \"0640\""), "{registered}");
+    assert!(
+        registered.contains("\"state\": \"directory\""),
+        "{registered}"
+    );
+}
+
 /// Controller tasks register what ansible-core's register, failed ones
 /// included: `changed`, `failed`, `msg` in ansible-core's words (`Assertion
 /// failed` without a message of the task's), `assertion`, `evaluated_to`.

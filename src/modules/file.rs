@@ -57,7 +57,55 @@ module_args! {
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let decision = plan_state(cx)?;
-    with_timestamps(cx, &Args::from_cx(cx)?, decision)
+    let mut decision = with_timestamps(cx, &Args::from_cx(cx)?, decision)?;
+    // ansible-core's `file` names a file, a directory or an absent path
+    // `path` only (a link and a touched file `dest`).
+    let result = match &mut decision {
+        Decision::Ok { result, .. } => Some(result),
+        Decision::Change { action, .. } => Some(&mut action.result),
+        _ => None,
+    };
+    if let Some(result) = result {
+        if matches!(
+            result.get("state").and_then(serde_json::Value::as_str),
+            Some("file" | "directory" | "absent")
+        ) {
+            result.remove("dest");
+        }
+    }
+    Ok(decision)
+}
+
+/// An existing file's or directory's result, as ansible-core's `file`
+/// returns it: the path, `state`, and its owner, group, their ids, mode and
+/// size.
+fn stat_result(
+    path: &str,
+    state: &str,
+    st: &crate::probe::FileState,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut result = files::result(path, false);
+    result.extend(files::stat_fields(st));
+    with_state(result, state)
+}
+
+/// The action of `changes` to `path`, which then reports the path's owner,
+/// group, mode and size with `state`, as ansible-core's `file` does.
+fn action_reporting(
+    mut changes: Vec<Change>,
+    path: &str,
+    state: &str,
+) -> Result<super::Action, String> {
+    changes.push(Change::ReportStat {
+        path: path.to_string(),
+    });
+    let mut action = change::action(changes, path)?;
+    action.output = super::OutputMode::Parse(match state {
+        "directory" => files::parse_dir_written,
+        _ => files::parse_written,
+    });
+    action.result = with_state(action.result, state);
+    Ok(action)
 }
 
 /// `modification_time`/`access_time` of a `file` or `directory` state (a
@@ -194,6 +242,8 @@ fn plan_state(cx: &PlanCx) -> Result<Decision, PlanError> {
                 path: path.clone(),
                 ..Diff::default()
             };
+            // What the result shows: the directory, through a link followed.
+            let mut shown = st.clone();
             let cur = match st.kind {
                 FileKind::Directory => mode::parse_octal(&st.mode),
                 FileKind::Missing => return create_with_parents(cx, &path, &attrs, state.as_str()),
@@ -204,6 +254,7 @@ fn plan_state(cx: &PlanCx) -> Result<Decision, PlanError> {
                             "`{path}` is a link to something that is not a directory"
                         )));
                     }
+                    shown = tgt.clone();
                     mode::parse_octal(&tgt.mode)
                 }
                 _ => {
@@ -218,7 +269,10 @@ fn plan_state(cx: &PlanCx) -> Result<Decision, PlanError> {
                     .push("contents: owner, group or mode change below".into());
             }
             if diff.attrs.is_empty() {
-                return Ok(ok(None));
+                return Ok(Decision::Ok {
+                    result: stat_result(&path, "directory", &shown),
+                    msg: None,
+                });
             }
             let change = if recurse {
                 Change::SetAttrsTree {
@@ -237,7 +291,7 @@ fn plan_state(cx: &PlanCx) -> Result<Decision, PlanError> {
             };
             Ok(Decision::Change {
                 diffs: vec![diff],
-                action: change::action(vec![change], &path)?,
+                action: action_reporting(vec![change], &path, "directory")?,
             })
         }
         State::Touch => {
@@ -415,7 +469,10 @@ fn plan_state(cx: &PlanCx) -> Result<Decision, PlanError> {
                 _ => {
                     let changes = attrs.changes(&st)?;
                     if changes.is_empty() {
-                        return Ok(ok(None));
+                        return Ok(Decision::Ok {
+                            result: stat_result(&path, "file", &st),
+                            msg: None,
+                        });
                     }
                     let diff = Diff {
                         path: path.clone(),
@@ -425,7 +482,7 @@ fn plan_state(cx: &PlanCx) -> Result<Decision, PlanError> {
                     let change = Change::set_attrs(&path, attrs, &st);
                     Ok(Decision::Change {
                         diffs: vec![diff],
-                        action: change::action(vec![change], &path)?,
+                        action: action_reporting(vec![change], &path, "file")?,
                     })
                 }
             }
@@ -576,8 +633,7 @@ fn create_with_parents(
         diffs.push(diff);
         changes.push(change);
     }
-    let mut action = change::action(changes, path)?;
-    action.result = with_state(action.result, state);
+    let action = action_reporting(changes, path, state)?;
     Ok(Decision::Change { diffs, action })
 }
 
@@ -810,13 +866,17 @@ mod tests {
             group: Some("u".into()),
             mode: Mode::parse(&json!("0700")).unwrap(),
         };
-        let want: Vec<Change> = paths
+        let mut want: Vec<Change> = paths
             .iter()
             .map(|p| Change::MakeDir {
                 path: p.to_string(),
                 attrs: attrs.clone(),
             })
             .collect();
+        // Then the last one's owner, group, mode and size, for the result.
+        want.push(Change::ReportStat {
+            path: paths[paths.len() - 1].to_string(),
+        });
         assert_eq!(action.changes, want);
     }
 

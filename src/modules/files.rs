@@ -206,6 +206,16 @@ pub fn parse_written(status: i32, stdout: &str, stderr: &str) -> Map<String, Jso
     m
 }
 
+/// [`parse_written`] of a directory: its fields with `state: directory`, as
+/// Ansible's `file` returns them.
+pub fn parse_dir_written(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
+    let mut m = parse_written(status, stdout, stderr);
+    if m.contains_key("state") {
+        m.insert("state".into(), json!("directory"));
+    }
+    m
+}
+
 /// [`parse_written`] after a [`Change::ReportLink`]: the link's own
 /// fields with `state: link`, as Ansible's `file` returns them, or none when
 /// it points to nothing that exists.
