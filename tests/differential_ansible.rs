@@ -1367,6 +1367,18 @@ fn file_results_as_ansible() {
     );
 }
 
+/// A change made through one name of a file with two (a hard link) is seen
+/// through the other: what rprov read of it before is forgotten.
+#[test]
+fn hard_links_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "hard_links",
+        prepare: |_| {},
+        min_changed: 3,
+    });
+    assert_eq!(out.read("modes.txt"), "2 0640 2\n");
+}
+
 /// Controller tasks register what ansible-core's register, failed ones
 /// included: `changed`, `failed`, `msg` in ansible-core's words (`Assertion
 /// failed` without a message of the task's), `assertion`, `evaluated_to`.

@@ -335,6 +335,7 @@ fn existing_file(raw: &str) -> FileState {
         uid: 0,
         gid: 0,
         size: raw.len() as u64,
+        nlink: 1,
         sha256: None,
         link_target: None,
     }

@@ -325,6 +325,7 @@ mod tests {
             |p| match p {
                 Probe::File { .. } => Some(Fact::File(FileState {
                     size: 2 << 20,
+                    nlink: 1,
                     ..testing::file(b"", "644", "root")
                 })),
                 Probe::Content { .. } => Some(Fact::Content(None)),

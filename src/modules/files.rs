@@ -155,6 +155,7 @@ pub fn parse_stat_line(line: &str, kind: FileKind) -> Option<FileState> {
         uid: uid.parse().unwrap_or(0),
         gid: gid.parse().unwrap_or(0),
         size: size.parse().unwrap_or(0),
+        nlink: 1,
         sha256: None,
         link_target: None,
     })
@@ -198,6 +199,7 @@ pub fn parse_written(status: i32, stdout: &str, stderr: &str) -> Map<String, Jso
                 uid: uid.parse().unwrap_or(0),
                 gid: gid.parse().unwrap_or(0),
                 size: size.parse().unwrap_or(0),
+                nlink: 1,
                 sha256: None,
                 link_target: None,
             }));

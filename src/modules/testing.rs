@@ -65,6 +65,7 @@ pub fn file(content: &[u8], mode: &str, owner: &str) -> FileState {
         uid: 0,
         gid: 0,
         size: content.len() as u64,
+        nlink: 1,
         sha256: Some(hex::encode(Sha256::digest(content))),
         link_target: None,
     }
@@ -76,6 +77,7 @@ pub fn dir(mode: &str, owner: &str) -> FileState {
         kind: FileKind::Directory,
         sha256: None,
         size: 4096,
+        nlink: 1,
         ..file(b"", mode, owner)
     }
 }

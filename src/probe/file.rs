@@ -8,13 +8,13 @@ use base64::Engine;
 /// newline by putting `\` before the hash itself.
 pub const HELPERS: &str = r#"_rp_stat() {
   if [ "$2" = 0 ] && [ -L "$1" ]; then
-    stat -c 'symbolic link|%a|%U|%G|%u|%g|%s' -- "$1" && readlink -- "$1"
+    stat -c 'symbolic link|%a|%U|%G|%u|%g|%s|%h' -- "$1" && readlink -- "$1"
   elif [ -e "$1" ]; then
-    _rp_t=$(stat -L -c '%F|%a|%U|%G|%u|%g|%s' -- "$1") || { echo error; return; }
+    _rp_t=$(stat -L -c '%F|%a|%U|%G|%u|%g|%s|%h' -- "$1") || { echo error; return; }
     echo "$_rp_t"
     case "$_rp_t" in regular*) { sha256sum < "$1"; } 2>/dev/null | cut -d' ' -f1 ;; esac
   elif [ -L "$1" ]; then
-    echo "symbolic link|0|-|-|0|0|0"; readlink -- "$1"
+    echo "symbolic link|0|-|-|0|0|0|1"; readlink -- "$1"
   else
     echo missing
   fi
@@ -44,6 +44,9 @@ pub struct FileState {
     pub uid: u32,
     pub gid: u32,
     pub size: u64,
+    /// How many names the file has (`stat %h`): above 1, a change made
+    /// through another name shows here too (see `engine::host::link`).
+    pub nlink: u64,
     pub sha256: Option<String>,
     pub link_target: Option<String>,
 }
@@ -58,6 +61,7 @@ impl FileState {
             uid: 0,
             gid: 0,
             size: 0,
+            nlink: 0,
             sha256: None,
             link_target: None,
         }
@@ -122,7 +126,7 @@ pub fn batch_snippet(paths: &[(&str, bool)]) -> String {
     if nofollow.count > 0 {
         s.push_str(&filtered(
             &[(&nofollow, "[ -L \"$_rp_p\" ]")],
-            "stat -c 'N|%F|%a|%U|%G|%u|%g|%s|%n' --",
+            "stat -c 'N|%F|%a|%U|%G|%u|%g|%s|%h|%n' --",
         ));
         s.push_str(&format!(
             "  for _rp_p in {}; do [ -L \"$_rp_p\" ] && printf 'L|%s|%s\\n' \"$_rp_p\" \"$(readlink -- \"$_rp_p\")\"; done\n",
@@ -130,7 +134,7 @@ pub fn batch_snippet(paths: &[(&str, bool)]) -> String {
         ));
     }
     s.push_str(&format!(
-        "  stat -L -c 'F|%F|%a|%U|%G|%u|%g|%s|%n' -- {} 2>/dev/null\n",
+        "  stat -L -c 'F|%F|%a|%U|%G|%u|%g|%s|%h|%n' -- {} 2>/dev/null\n",
         all.text
     ));
     s.push_str(&filtered(
@@ -199,7 +203,7 @@ pub fn parse_batch(out: &str, paths: &[(&str, bool)]) -> Result<Vec<FileState>, 
             }
         } else if let Some(rest) = line.strip_prefix("F|").or_else(|| line.strip_prefix("N|")) {
             let follow = line.starts_with('F');
-            let name = rest.splitn(8, '|').nth(7).unwrap_or("");
+            let name = rest.splitn(9, '|').nth(8).unwrap_or("");
             stats.insert((follow, name), rest);
         } else if let Some((hash, name)) = line.split_once("  ") {
             if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -221,7 +225,7 @@ pub fn parse_batch(out: &str, paths: &[(&str, bool)]) -> Result<Vec<FileState>, 
                 return Ok(FileState::missing());
             };
             // The same fields as the single-path snippet, minus the name.
-            let fields: Vec<&str> = rest.splitn(8, '|').take(7).collect();
+            let fields: Vec<&str> = rest.splitn(9, '|').take(8).collect();
             let mut text = fields.join("|");
             text.push('\n');
             // A path may be asked both ways: not following, a link's second
@@ -343,7 +347,7 @@ pub fn parse_stat(out: &str) -> Result<FileState, String> {
         return Err("stat failed (permission denied?)".to_string());
     }
     let parts: Vec<&str> = first.split('|').collect();
-    if parts.len() != 7 {
+    if parts.len() != 8 {
         return Err(format!("unexpected stat output `{first}`"));
     }
     let kind = match parts[0] {
@@ -367,6 +371,7 @@ pub fn parse_stat(out: &str) -> Result<FileState, String> {
         uid: num(parts[4])? as u32,
         gid: num(parts[5])? as u32,
         size: num(parts[6])?,
+        nlink: num(parts[7])?,
         sha256: if kind == FileKind::File {
             second.clone()
         } else {
@@ -645,12 +650,13 @@ mod tests {
 
     #[test]
     fn parses_stat_lines() {
-        let s = parse_stat("regular file|644|root|adm|0|4|12\nabc\n").unwrap();
+        let s = parse_stat("regular file|644|root|adm|0|4|12|2\nabc\n").unwrap();
         assert_eq!(s.kind, FileKind::File);
+        assert_eq!(s.nlink, 2);
         assert_eq!(s.mode, "0644");
         assert_eq!(s.group, "adm");
         assert_eq!(s.sha256.as_deref(), Some("abc"));
-        let l = parse_stat("symbolic link|777|root|root|0|0|4\n/etc\n").unwrap();
+        let l = parse_stat("symbolic link|777|root|root|0|0|4|1\n/etc\n").unwrap();
         assert_eq!(l.link_target.as_deref(), Some("/etc"));
         assert_eq!(parse_stat("missing\n").unwrap().kind, FileKind::Missing);
         assert!(parse_stat("garbage\n").is_err());

@@ -93,6 +93,18 @@ impl Link {
             self.forget_host_state();
             return;
         }
+        // A file with more than one name (a hard link) changes under all of
+        // them: when the action touched one, what was read of any path but
+        // a directory may be stale, whichever name it was read by.
+        if self.touches_linked_file(action) {
+            for c in self.cache.values_mut() {
+                c.retain(|p, fact| {
+                    p.path().is_none()
+                        || matches!(fact, Fact::File(st) if st.kind == probe::FileKind::Directory)
+                        || matches!(fact, Fact::Kind(probe::FileKind::Directory))
+                });
+            }
+        }
         let made: HashSet<&str> = made_dirs(action).collect();
         for t in &action.touches {
             let t = t.trim_end_matches('/');
@@ -122,6 +134,21 @@ impl Link {
                 });
             }
         }
+    }
+
+    /// Whether `action` touches a regular file known to have more than one
+    /// name.
+    fn touches_linked_file(&self, action: &Action) -> bool {
+        let touched: HashSet<&str> = action
+            .touches
+            .iter()
+            .map(|t| t.trim_end_matches('/'))
+            .collect();
+        self.cache.values().flat_map(|c| c.iter()).any(|(p, fact)| {
+            matches!(fact, Fact::File(st) if st.kind == probe::FileKind::File && st.nlink > 1)
+                && p.path()
+                    .is_some_and(|path| touched.contains(path.trim_end_matches('/')))
+        })
     }
 
     /// What `action`, which succeeded (or will, in a batch that stops the
