@@ -46,7 +46,7 @@ pub struct FileState {
     pub size: u64,
     /// How many names the file has (`stat %h`): above 1, a change made
     /// through another name shows here too (see `engine::host::link`).
-    pub nlink: u64,
+    pub nlink: u32,
     pub sha256: Option<String>,
     pub link_target: Option<String>,
 }
@@ -371,7 +371,7 @@ pub fn parse_stat(out: &str) -> Result<FileState, String> {
         uid: num(parts[4])? as u32,
         gid: num(parts[5])? as u32,
         size: num(parts[6])?,
-        nlink: num(parts[7])?,
+        nlink: num(parts[7])? as u32,
         sha256: if kind == FileKind::File {
             second.clone()
         } else {
