@@ -96,6 +96,7 @@ module_args! {
 }
 
 pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
+    check_required(cx.args)?;
     let args = Args::from_cx(cx)?;
     let dest_arg = &args.dest;
     if args.remote_src {
@@ -159,6 +160,29 @@ pub fn plan_copy(cx: &PlanCx) -> Result<Decision, PlanError> {
         src_mode,
         args.put(),
     )
+}
+
+/// ansible-core's checks of `src`, `content` and `dest`, in its order and
+/// words (which playbooks test for): an empty `src` is none, where it would
+/// name the role's `files/` directory itself.
+fn check_required(args: &serde_json::Map<String, Json>) -> Result<(), PlanError> {
+    let given = |k: &str| args.get(k).filter(|v| !v.is_null());
+    let text = |k: &str| given(k).and_then(Json::as_str).unwrap_or_default();
+    let src = given("src").is_some_and(|v| v.as_str() != Some(""));
+    let content = given("content").is_some();
+    let dest = given("dest").is_some_and(|v| v.as_str() != Some(""));
+    let msg = if !src && !content {
+        "src (or content) is required"
+    } else if !dest {
+        "dest is required"
+    } else if src && content {
+        "src and content are mutually exclusive"
+    } else if content && text("dest").ends_with('/') {
+        "can not use content with a dir as dest"
+    } else {
+        return Ok(());
+    };
+    Err(PlanError::Fail(msg.into()))
 }
 
 /// Whether a source file is an ansible-vault file, which `copy` decrypts
@@ -497,4 +521,41 @@ fn plan_remote_src(cx: &PlanCx, args: &Args) -> Result<Decision, PlanError> {
         result.insert("src".into(), serde_json::json!(src));
     }
     Ok(decision)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// ansible-core's words, in its order; an empty `src` is none (it would
+    /// otherwise name the role's `files/` directory and copy all of it).
+    #[test]
+    fn src_content_and_dest_are_checked_as_ansible_core_checks_them() {
+        let check = |v: Json| {
+            let Json::Object(m) = v else {
+                panic!("not a mapping")
+            };
+            match check_required(&m) {
+                Ok(()) => String::new(),
+                Err(PlanError::Fail(msg)) => msg,
+                Err(other) => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            check(json!({"src": "", "dest": "/d"})),
+            "src (or content) is required"
+        );
+        assert_eq!(check(json!({"dest": "/d"})), "src (or content) is required");
+        assert_eq!(check(json!({"src": "f"})), "dest is required");
+        assert_eq!(
+            check(json!({"src": "f", "content": "x", "dest": "/d"})),
+            "src and content are mutually exclusive"
+        );
+        assert_eq!(
+            check(json!({"content": "x", "dest": "/d/"})),
+            "can not use content with a dir as dest"
+        );
+        assert_eq!(check(json!({"content": "", "dest": "/d"})), "");
+    }
 }
