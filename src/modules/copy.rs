@@ -334,7 +334,7 @@ pub(super) fn put(
     if dest.ends_with('/') {
         let name = src_name.ok_or_else(|| {
             PlanError::Fail(format!(
-                "`dest: {dest_arg}` is a directory; with `content` give a file name"
+                "can not use content with a dir as dest (`dest: {dest_arg}` is a directory: give a file name)"
             ))
         })?;
         dest = format!("{dest}{name}");
@@ -343,7 +343,7 @@ pub(super) fn put(
         if st.kind == FileKind::Directory {
             let name = src_name.ok_or_else(|| {
                 PlanError::Fail(format!(
-                    "`dest: {dest_arg}` is a directory; with `content` give a file name"
+                    "can not use content with a dir as dest (`dest: {dest_arg}` is a directory: give a file name)"
                 ))
             })?;
             dest = format!("{}/{name}", dest.trim_end_matches('/'));
