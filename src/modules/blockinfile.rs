@@ -12,7 +12,9 @@
 use serde_json::{json, Value as Json};
 
 use super::files::Attrs;
-use super::lineinfile::{compile, read_text, split_lines, write, BackupKey, Edit, State, Text};
+use super::lineinfile::{
+    compile, matches, read_text, split_lines, write, BackupKey, Edit, State, Text,
+};
 use super::mode::Mode;
 use super::typed::module_args;
 use super::{Decision, PlanCx, PlanError};
@@ -131,20 +133,28 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             // line where it starts), as Ansible does.
             Some(re) if multiline(re.as_str()) => {
                 let text = original.as_deref().unwrap_or_default();
-                match re.find(text) {
+                let found = re.find(text).map_err(|e| {
+                    PlanError::Fail(format!("regular expression `{}` failed: {e}", re.as_str()))
+                })?;
+                match found {
                     None => lines.len(),
                     Some(m) if after.is_some() => text[..m.end()].matches('\n').count() + 1,
                     Some(m) => text[..m.start()].matches('\n').count(),
                 }
             }
-            Some(re) => match lines
-                .iter()
-                .rposition(|l| re.is_match(l.trim_end_matches(['\r', '\n'])))
-            {
-                None => lines.len(),
-                Some(i) if after.is_some() => i + 1,
-                Some(i) => i,
-            },
+            Some(re) => {
+                let mut last = None;
+                for (i, l) in lines.iter().enumerate() {
+                    if matches(re, l.trim_end_matches(['\r', '\n']))? {
+                        last = Some(i);
+                    }
+                }
+                match last {
+                    None => lines.len(),
+                    Some(i) if after.is_some() => i + 1,
+                    Some(i) => i,
+                }
+            }
             None if before.is_some() => 0,
             None => lines.len(),
         },

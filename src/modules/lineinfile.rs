@@ -9,14 +9,14 @@
 //! goes after the last line matching `insertafter` (before, for
 //! `insertbefore`), at `BOF`, or at the end of the file.
 //!
-//! Regular expressions use the Rust `regex` crate, not Python's `re`. The
-//! differences users meet: no look-around and no backreferences inside the
-//! pattern; each line is matched *without* its line ending, so `\s` or `\n`
-//! cannot match the newline (in Python `$` matches before it anyway, so
+//! Regular expressions are Python's `re` syntax, run by `fancy-regex` (as the
+//! template filters run them): look-around and backreferences inside the
+//! pattern work. Each line is matched *without* its line ending, so `\s` or
+//! `\n` cannot match the newline (in Python `$` matches before it anyway, so
 //! anchored patterns behave the same). With `backrefs`, the line may use
 //! Python's `\1`, `\g<1>` and `\g<name>`; they are translated.
 
-use regex::Regex;
+use fancy_regex::Regex;
 use serde_json::{json, Map, Value as Json};
 
 use super::change::{self, Change, Content};
@@ -69,6 +69,15 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         .path
         .ok_or_else(|| PlanError::Fail("`lineinfile` needs `path`".into()))?;
     let state = args.state;
+    // ansible-core's warning for a pattern that matches every line.
+    let warning = match (args.regexp.as_deref(), args.search_string.as_deref()) {
+        (Some(""), _) => Some(format!(
+            "{} If this is desired, use '^' to match every line in the file and avoid this warning.",
+            matches_every_line("regular expression")
+        )),
+        (_, Some("")) => Some(matches_every_line("search string")),
+        _ => None,
+    };
     let regexp = match &args.regexp {
         Some(r) => Some(compile("regexp", r)?),
         None => None,
@@ -146,7 +155,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             backrefs: template.as_deref(),
             firstmatch,
         };
-        present(&mut lines, &want)
+        present(&mut lines, &want)?
     } else {
         if regexp.is_none() && search.is_none() && line.is_none() {
             return Err(fail(
@@ -158,7 +167,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             regexp.as_ref(),
             search.as_deref(),
             line.as_deref(),
-        );
+        )?;
         (n > 0).then(|| format!("{n} line(s) removed"))
     };
     let new = lines.concat();
@@ -170,7 +179,18 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     if let (Decision::Change { action, .. }, Some(m)) = (&mut d, msg) {
         action.result.insert("msg".into(), json!(m));
     }
+    if let (Some(w), Some(result)) = (warning, d.result_mut()) {
+        result.insert("warnings".into(), json!([w]));
+    }
     Ok(d)
+}
+
+/// The start of ansible-core's warning about an empty `what`.
+fn matches_every_line(what: &str) -> String {
+    format!(
+        "The {what} is an empty string, which will match every line in the file. This may have \
+         unintended consequences, such as replacing the last line in the file rather than appending."
+    )
 }
 
 fn fail(m: &str) -> PlanError {
@@ -181,9 +201,17 @@ fn fail(m: &str) -> PlanError {
 pub fn compile(arg: &str, re: &str) -> Result<Regex, PlanError> {
     Regex::new(re).map_err(|e| {
         PlanError::Fail(format!(
-            "`{arg}` is not a valid regular expression (Rust regex syntax): {e}"
+            "`{arg}` is not a valid regular expression: {}",
+            rprov_template::filters::regex::python_words(&e)
         ))
     })
+}
+
+/// Whether `re` matches `text`; a pattern that backtracks without end
+/// fails the task rather than matching nothing.
+pub fn matches(re: &Regex, text: &str) -> Result<bool, PlanError> {
+    re.is_match(text)
+        .map_err(|e| PlanError::Fail(format!("regular expression `{}` failed: {e}", re.as_str())))
 }
 
 /// A text file's content, or its absence.
@@ -234,12 +262,12 @@ struct Want<'a> {
 }
 
 /// ansible-core's `present()`: returns the message when `lines` changed.
-fn present(lines: &mut Vec<String>, w: &Want) -> Option<String> {
+fn present(lines: &mut Vec<String>, w: &Want) -> Result<Option<String>, PlanError> {
     let mut found: Option<usize> = None;
     let mut matched = false;
     if let Some(re) = w.regexp {
         for (i, l) in lines.iter().enumerate() {
-            if re.is_match(bare(l)) {
+            if matches(re, bare(l))? {
                 found = Some(i);
                 matched = true;
                 if w.firstmatch {
@@ -262,9 +290,13 @@ fn present(lines: &mut Vec<String>, w: &Want) -> Option<String> {
     let mut ins: Option<usize> = None;
     if !matched {
         for (i, l) in lines.iter().enumerate() {
+            let ins_hit = match w.ins {
+                Some(re) => matches(re, bare(l))?,
+                None => false,
+            };
             if bare(l) == w.line {
                 found = Some(i);
-            } else if w.ins.is_some_and(|re| re.is_match(bare(l))) {
+            } else if ins_hit {
                 if w.after.is_some() {
                     ins = Some(i + 1);
                     if w.firstmatch {
@@ -283,7 +315,7 @@ fn present(lines: &mut Vec<String>, w: &Want) -> Option<String> {
     let with_nl = |s: &str| format!("{s}\n");
     if let Some(i) = found {
         let mut new = match (w.backrefs.filter(|_| matched), w.regexp) {
-            (Some(template), Some(re)) => expand(re, bare(&lines[i]), template),
+            (Some(template), Some(re)) => expand(re, bare(&lines[i]), template)?,
             _ => w.line.to_string(),
         };
         if !new.ends_with('\n') {
@@ -291,41 +323,41 @@ fn present(lines: &mut Vec<String>, w: &Want) -> Option<String> {
         }
         if lines[i] != new {
             lines[i] = new;
-            return Some("line replaced".into());
+            return Ok(Some("line replaced".into()));
         }
-        return None;
+        return Ok(None);
     }
     if w.backrefs.is_some() {
         // Not safe to build the line without a match to fill the backrefs.
-        return None;
+        return Ok(None);
     }
     if w.before == Some("BOF") || w.after == Some("BOF") {
         lines.insert(0, with_nl(w.line));
-        return Some("line added".into());
+        return Ok(Some("line added".into()));
     }
     let Some(k) = ins.filter(|_| w.after != Some("EOF")) else {
         if lines.last().is_some_and(|l| !l.ends_with(['\n', '\r'])) {
             lines.push("\n".into());
         }
         lines.push(with_nl(w.line));
-        return Some("line added".into());
+        return Ok(Some("line added".into()));
     };
     if w.after.is_some() {
         if k == lines.len() {
             if bare(&lines[k - 1]) != w.line {
                 lines.push(with_nl(w.line));
-                return Some("line added".into());
+                return Ok(Some("line added".into()));
             }
-            return None;
+            return Ok(None);
         }
         if bare(&lines[k]) != w.line {
             lines.insert(k, with_nl(w.line));
-            return Some("line added".into());
+            return Ok(Some("line added".into()));
         }
-        return None;
+        return Ok(None);
     }
     lines.insert(k, with_nl(w.line));
-    Some("line added".into())
+    Ok(Some("line added".into()))
 }
 
 /// Removes matching lines; returns how many.
@@ -334,27 +366,34 @@ fn absent(
     regexp: Option<&Regex>,
     search: Option<&str>,
     line: Option<&str>,
-) -> usize {
+) -> Result<usize, PlanError> {
     let before = lines.len();
-    lines.retain(|l| {
+    let mut kept = Vec::with_capacity(lines.len());
+    for l in lines.drain(..) {
         let hit = match (regexp, search) {
-            (Some(re), _) => re.is_match(bare(l)),
+            (Some(re), _) => matches(re, bare(&l))?,
             (None, Some(s)) => l.contains(s),
-            (None, None) => Some(bare(l)) == line,
+            (None, None) => Some(bare(&l)) == line,
         };
-        !hit
-    });
-    before - lines.len()
+        if !hit {
+            kept.push(l);
+        }
+    }
+    *lines = kept;
+    Ok(before - lines.len())
 }
 
 /// Python's `match.expand(template)`, `template` already in the regex
 /// crate's `$`-syntax ([`py_template`]).
-fn expand(re: &Regex, text: &str, template: &str) -> String {
+fn expand(re: &Regex, text: &str, template: &str) -> Result<String, PlanError> {
     let mut out = String::new();
-    if let Some(caps) = re.captures(text) {
+    let caps = re.captures(text).map_err(|e| {
+        PlanError::Fail(format!("regular expression `{}` failed: {e}", re.as_str()))
+    })?;
+    if let Some(caps) = caps {
         caps.expand(template, &mut out);
     }
-    out
+    Ok(out)
 }
 
 /// A Python replacement template (`re.sub`'s, `match.expand`'s: `\1`,

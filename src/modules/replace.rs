@@ -8,9 +8,10 @@
 //! references. The change is reported only when the text differs, so a
 //! second run is a no-op; a file that is missing fails the task, as in
 //! Ansible, and `after`/`before` that match nothing leave the file alone with
-//! Ansible's message. The regex dialect is Rust's (see lineinfile.rs).
+//! Ansible's message. Patterns are Python's `re` syntax, run by
+//! `fancy-regex` (see lineinfile.rs).
 
-use regex::RegexBuilder;
+use fancy_regex::RegexBuilder;
 use serde_json::{json, Value as Json};
 
 use super::files::Attrs;
@@ -92,9 +93,13 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             .build()
             .map_err(|e| {
                 PlanError::Fail(format!(
-                    "Unable to process replace due to error: {what} `{pattern}`: {e}"
+                    "Unable to process replace due to error: {what} `{pattern}`: {}",
+                    rprov_template::filters::regex::python_words(&e)
                 ))
             })
+    };
+    let failed = |e: fancy_regex::Error| {
+        PlanError::Fail(format!("Unable to process replace due to error: {e}"))
     };
     // The part of the file to work on, as ansible-core finds it.
     let section_pattern = match (&after, &before) {
@@ -107,7 +112,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         None => (0, contents.len()),
         Some(p) => {
             let re = compile("after/before", p, true, false)?;
-            match re.captures(&contents).and_then(|c| c.name("subsection")) {
+            let caps = re.captures(&contents).map_err(failed)?;
+            match caps.as_ref().and_then(|c| c.name("subsection")) {
                 Some(m) => (m.start(), m.end()),
                 None => {
                     let mut result = super::files::result(&path, false);
@@ -125,8 +131,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     };
     let section = &contents[start..end];
     let re = compile("regexp", &regexp, false, true)?;
-    let count = re.find_iter(section).count();
-    let replaced = re.replace_all(section, template.as_str());
+    let mut count = 0;
+    for m in re.find_iter(section) {
+        m.map_err(failed)?;
+        count += 1;
+    }
+    let replaced = re
+        .try_replacen(section, 0, template.as_str())
+        .map_err(failed)?;
     let new = format!("{}{replaced}{}", &contents[..start], &contents[end..]);
     let content_changed = count > 0 && new != contents;
     let mut d = write(cx, &path, Some(&contents), &new, &st, edit)?;

@@ -282,13 +282,17 @@ impl Bench {
 /// this one, over loopback ssh) that its next run would trip on: the
 /// `debconf` target sets answers it never removes and asserts that setting
 /// them is a change, so a second run, ansible-core's or rprov's after it,
-/// would fail on the first tool's leftovers.
+/// would fail on the first tool's leftovers; `lineinfile` leaves a file in
+/// the login's home.
 fn reset(target: &str) {
     let script = match target {
         "debconf" => {
             "for p in ddclient ddclient2 libnss-ldapd libnns-ldap; do \
              echo PURGE | debconf-communicate \"$p\" >/dev/null 2>&1; done"
         }
+        // `dest: file.txt` with `create: yes`, relative to the login's home,
+        // asserted to be a change and never removed.
+        "lineinfile" => "rm -f /home/rprovtest/file.txt",
         _ => return,
     };
     if let Err(e) = std::process::Command::new("sh")

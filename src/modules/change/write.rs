@@ -108,8 +108,16 @@ pub fn atomic_write_of(
          trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM\n",
         quote(&tmp)
     );
-    // Keep what the user did not ask to change: owner, group and mode of the
-    // file being replaced, or the umask default for a new file.
+    // Keep what the user did not ask to change: the ACLs and extended
+    // attributes of the file being replaced (as ansible-core's atomic_move
+    // copies them with `shutil.copystat`), its owner, group and mode, or the
+    // umask default for a new file. A `cp` without attribute support skips
+    // the first.
+    if existing.kind == FileKind::File {
+        s.push_str(&format!(
+            "cp --attributes-only --preserve=mode,xattr -- {q} \"$t\" 2>/dev/null || true\n"
+        ));
+    }
     if existing.exists() {
         if attrs.owner.is_none() || attrs.group.is_none() {
             s.push_str(&format!(
@@ -194,9 +202,7 @@ fn verify_received(dest: &str, bytes: &[u8]) -> String {
 /// `sh -c '…'` reads it right too.
 fn validate_command(v: &str, tmp: &str) -> Result<String, String> {
     if !v.contains("%s") {
-        return Err(format!(
-            "`validate` must contain %s (the file to check), got `{v}`"
-        ));
+        return Err(format!("validate must contain %s: {v}"));
     }
     let words =
         shlex::split(v).ok_or_else(|| format!("`validate` has an unclosed quote: `{v}`"))?;
@@ -426,6 +432,45 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    /// The file replaced keeps its ACLs (and other extended attributes),
+    /// as ansible-core's `atomic_move` keeps them: a rewrite must not take
+    /// away access someone was given with `setfacl`.
+    #[test]
+    fn a_rewrite_keeps_the_acls_of_the_file_it_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("shared.txt");
+        std::fs::write(&dest, "old\n").unwrap();
+        let set = std::process::Command::new("setfacl")
+            .args(["-m", "u:nobody:rw"])
+            .arg(&dest)
+            .status()
+            .expect("setfacl (Debian's `acl` package; scripts/testenv.sh installs it)");
+        assert!(
+            set.success(),
+            "setfacl failed: is the temp dir on a filesystem with ACLs?"
+        );
+        let existing = crate::modules::testing::file(b"old\n", "644", "root");
+        let s = atomic_write_script(
+            &dest.display().to_string(),
+            &Attrs::default(),
+            &existing,
+            None,
+            false,
+            b"new\n",
+        )
+        .unwrap();
+        let out = run_sh(&s, b"new\n");
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "new\n");
+        let acl = std::process::Command::new("getfacl")
+            .arg("--omit-header")
+            .arg(&dest)
+            .output()
+            .expect("getfacl");
+        let acl = String::from_utf8_lossy(&acl.stdout);
+        assert!(acl.contains("user:nobody:rw-"), "ACL lost:\n{acl}");
     }
 
     fn mode_600() -> Attrs {
