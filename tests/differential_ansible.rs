@@ -1349,8 +1349,9 @@ fn link_results_as_ansible() {
 }
 
 /// What `file` registers for a file or a directory is ansible-core's:
-/// `path` (no `dest`), `state`, and the owner, group, their ids, mode and
-/// size, whether the task changed the path or found it as asked.
+/// `path` (no `dest`; `dest` for a touched file), `state`, and the owner,
+/// group, their ids, mode and size, whether the task changed the path or
+/// found it as asked.
 #[test]
 fn file_results_as_ansible() {
     let out = same_as_ansible(&Case {

@@ -66,10 +66,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         _ => None,
     };
     if let Some(result) = result {
-        if matches!(
-            result.get("state").and_then(serde_json::Value::as_str),
-            Some("file" | "directory" | "absent")
-        ) {
+        if result.contains_key("path")
+            && matches!(
+                result.get("state").and_then(serde_json::Value::as_str),
+                Some("file" | "directory" | "absent")
+            )
+        {
             result.remove("dest");
         }
     }
@@ -87,6 +89,17 @@ fn stat_result(
     let mut result = files::result(path, false);
     result.extend(files::stat_fields(st));
     with_state(result, state)
+}
+
+/// A touched path's result as ansible-core's `file` gives it: under `dest`,
+/// not `path`.
+fn touched(
+    mut result: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    if let Some(path) = result.remove("path") {
+        result.insert("dest".into(), path);
+    }
+    result
 }
 
 /// The action of `changes` to `path`, which then reports the path's owner,
@@ -113,6 +126,9 @@ fn action_reporting(
 /// timestamp when the path does not have it, as ansible-core's
 /// `update_timestamp_for_file`; added to what the state does.
 fn with_timestamps(cx: &PlanCx, args: &Args, decision: Decision) -> Result<Decision, PlanError> {
+    if args.state == Some(State::Touch) {
+        return Ok(decision);
+    }
     let result = match &decision {
         Decision::Ok { result, .. } => result,
         Decision::Change { action, .. } => &action.result,
@@ -338,7 +354,10 @@ fn plan_state(cx: &PlanCx) -> Result<Decision, PlanError> {
                 }
             }
             if diff.attrs.is_empty() {
-                return Ok(ok(None));
+                return Ok(Decision::Ok {
+                    result: touched(stat_result(&path, "file", &st)),
+                    msg: None,
+                });
             }
             let mut changes: Vec<Change> = touch
                 .map(|times| Change::Touch {
@@ -362,9 +381,11 @@ fn plan_state(cx: &PlanCx) -> Result<Decision, PlanError> {
                 no_deref: false,
             });
             // Like Ansible, touch reports a change unless both times are preserved.
+            let mut action = action_reporting(changes, &path, "file")?;
+            action.result = touched(action.result);
             Ok(Decision::Change {
                 diffs: vec![diff],
-                action: change::action(changes, &path)?,
+                action,
             })
         }
         State::Link => {
