@@ -655,10 +655,14 @@ impl PlanCx<'_> {
         }
     }
 
-    /// `~` and `~/…` as the host's `$HOME` (of the user the task becomes), as
-    /// ansible-core's `type='path'` expands them on the host; `~name/…` as that
-    /// user's home directory.
+    /// A path as ansible-core's `type='path'` expands it on the host, for
+    /// the user the task becomes: `$NAME` and `${NAME}` as that variable of
+    /// the host's environment (left as written when it is unset or empty),
+    /// then `~` and `~/…` as its `$HOME`, and `~name/…` as that user's home
+    /// directory.
     pub fn expand_home(&self, path: &str) -> Result<String, PlanError> {
+        let expanded = self.expand_vars(path)?;
+        let path = expanded.as_str();
         let Some(rest) = path.strip_prefix('~') else {
             return Ok(path.to_string());
         };
@@ -683,6 +687,48 @@ impl PlanCx<'_> {
             )));
         }
         Ok(format!("{}{tail}", home.trim_end_matches('/')))
+    }
+
+    /// Python's `os.path.expandvars` with the host's environment: each
+    /// `$NAME` or `${NAME}` (letters, digits, `_`) that the host's
+    /// environment sets, replaced by its value. A name is only ever an
+    /// argument of `printenv`, never shell text.
+    fn expand_vars(&self, path: &str) -> Result<String, PlanError> {
+        if !path.contains('$') {
+            return Ok(path.to_string());
+        }
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        let mut out = String::with_capacity(path.len());
+        let mut rest = path;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            let (name, len) = match after.strip_prefix('{') {
+                Some(braced) => match braced.find('}') {
+                    Some(end) => (&braced[..end], end + 2),
+                    None => ("", 0),
+                },
+                None => {
+                    let end = after.find(|c: char| !word(c)).unwrap_or(after.len());
+                    (&after[..end], end)
+                }
+            };
+            if name.is_empty() || !name.chars().all(word) {
+                out.push('$');
+                rest = after;
+                continue;
+            }
+            let value = self.ask_one(change::Read::Output(vec!["printenv".into(), name.into()]))?;
+            let value = value.strip_suffix('\n').unwrap_or(&value);
+            if value.is_empty() {
+                out.push_str(&rest[i..i + 1 + len]);
+            } else {
+                out.push_str(value);
+            }
+            rest = &after[len..];
+        }
+        out.push_str(rest);
+        Ok(out)
     }
 
     pub fn str_arg(&self, key: &str) -> Result<Option<String>, PlanError> {
@@ -869,7 +915,8 @@ fn with_unsafe_writes(cx: &PlanCx, decision: Decision) -> Result<Decision, PlanE
 }
 
 /// The arguments of type `path` in ansible-core's modules (aliases too),
-/// whose leading `~` the module expands on the host.
+/// whose `$NAME`s and leading `~` the module expands on the host (and
+/// `copy`'s `src` with `remote_src`).
 const PATH_ARGS: &[(&str, &[&str])] = &[
     ("copy", &["dest"]),
     ("template", &["dest"]),
@@ -886,18 +933,33 @@ const PATH_ARGS: &[(&str, &[&str])] = &[
     ("tempfile", &["path"]),
 ];
 
-/// The task's arguments with `~` and `~user` expanded on the host in its
-/// path arguments ([`PATH_ARGS`]), as ansible-core's `type='path'` does for
-/// the user the task becomes; `None` when no such argument starts with `~`.
+/// The task's arguments with `$NAME`, `~` and `~user` expanded on the host
+/// in its path arguments ([`PATH_ARGS`]), as ansible-core's `type='path'`
+/// does for the user the task becomes; `None` when no such argument has
+/// either.
 fn home_paths(cx: &PlanCx) -> Result<Option<Map<String, Json>>, PlanError> {
     let Some((_, keys)) = PATH_ARGS.iter().find(|(m, _)| *m == cx.module) else {
         return Ok(None);
     };
+    // `copy`'s `src` is a host path only with `remote_src` (else it is the
+    // controller's file, found there).
+    let remote_src = cx.module == "copy"
+        && cx
+            .args
+            .get("remote_src")
+            .and_then(crate::truthy::as_bool)
+            .unwrap_or(false);
+    let keys: Vec<&str> = keys
+        .iter()
+        .copied()
+        .chain(remote_src.then_some("src"))
+        .collect();
     let tilde = |v: &Json| match v {
-        Json::String(s) => s.starts_with('~') || s.contains(",~"),
-        Json::Array(a) => a
-            .iter()
-            .any(|i| i.as_str().is_some_and(|s| s.starts_with('~'))),
+        Json::String(s) => s.starts_with('~') || s.contains(",~") || s.contains('$'),
+        Json::Array(a) => a.iter().any(|i| {
+            i.as_str()
+                .is_some_and(|s| s.starts_with('~') || s.contains('$'))
+        }),
         _ => false,
     };
     if !keys.iter().any(|k| cx.args.get(*k).is_some_and(tilde)) {
