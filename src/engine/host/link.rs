@@ -105,6 +105,13 @@ impl Link {
                 });
             }
         }
+        // A path read through `..` or `.` (a link's target, `dir/../x`) names
+        // what the action may have touched under another spelling.
+        if !action.touches.is_empty() {
+            for c in self.cache.values_mut() {
+                c.retain(|p, _| p.path().is_none_or(|path| !is_roundabout(path)));
+            }
+        }
         let made: HashSet<&str> = made_dirs(action).collect();
         for t in &action.touches {
             let t = t.trim_end_matches('/');
@@ -178,4 +185,10 @@ fn made_dirs(action: &Action) -> impl Iterator<Item = &str> {
         crate::modules::change::Change::MakeDir { path, .. } => Some(path.trim_end_matches('/')),
         _ => None,
     })
+}
+
+/// Whether `path` has a `.` or `..` component: it may name a path an
+/// action touched under its plain spelling.
+fn is_roundabout(path: &str) -> bool {
+    path.split('/').any(|c| c == "." || c == "..")
 }
