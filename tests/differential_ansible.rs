@@ -281,6 +281,10 @@ fn copy_links_as_ansible() {
     assert_eq!(kind("followed/broken"), ('l', "nowhere".into()));
     assert_eq!(kind("followed/to_one").0, 'f');
     assert_eq!(kind("followed/sub/deeper/loop"), ('l', "..".into()));
+    // A link out of the tree is followed; one from there back to the tree's
+    // top is a loop, kept as a link.
+    assert_eq!(kind("followed/out/note.txt").0, 'f');
+    assert_eq!(kind("followed/out/back"), ('l', "../tree".into()));
 }
 
 /// Issue 11 item 1: a role pulled in by `meta/main.yml` sees the defaults,

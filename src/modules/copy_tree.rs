@@ -269,11 +269,15 @@ fn walk(dir: &Path, follow: bool) -> Result<Tree, PlanError> {
     let mut dirs = vec![String::new()];
     let mut files = Vec::new();
     let mut links = Vec::new();
-    let mut todo: Vec<(PathBuf, String)> = vec![(dir.to_path_buf(), String::new())];
-    while let Some((abs, rel)) = todo.pop() {
-        // Where the walk is, links resolved: a link to it or above is a loop.
+    // Each directory to read, with the directories (links resolved) the walk
+    // went through to reach it, itself last: a link to one of them, or above
+    // the last, is a loop.
+    let mut todo: Vec<(PathBuf, String, Vec<PathBuf>)> =
+        vec![(dir.to_path_buf(), String::new(), Vec::new())];
+    while let Some((abs, rel, mut chain)) = todo.pop() {
         let here = std::fs::canonicalize(&abs)
             .map_err(|e| format!("cannot read {}: {e}", abs.display()))?;
+        chain.push(here.clone());
         let mut entries: Vec<_> = std::fs::read_dir(&abs)
             .map_err(|e| format!("cannot read {}: {e}", abs.display()))?
             .filter_map(Result::ok)
@@ -296,8 +300,9 @@ fn walk(dir: &Path, follow: bool) -> Result<Tree, PlanError> {
                     _ if !follow => true,
                     // Points nowhere.
                     Err(_) => true,
-                    Ok(md) if md.is_dir() => std::fs::canonicalize(&path)
-                        .map_or(true, |target| here.starts_with(&target)),
+                    Ok(md) if md.is_dir() => std::fs::canonicalize(&path).map_or(true, |target| {
+                        here.starts_with(&target) || chain.contains(&target)
+                    }),
                     Ok(_) => false,
                 };
                 if as_link {
@@ -319,7 +324,7 @@ fn walk(dir: &Path, follow: bool) -> Result<Tree, PlanError> {
                     )));
                 }
                 dirs.push(r.clone());
-                subdirs.push((path, r));
+                subdirs.push((path, r, chain.clone()));
             } else if md.is_file() {
                 if files.len() == MAX_FILES {
                     return Err(PlanError::Fail(format!(
