@@ -1350,6 +1350,9 @@ fn link_results_as_ansible() {
     let registered = out.read("registered.json");
     assert!(registered.contains("\"state\": \"link\""), "{registered}");
     assert!(registered.contains("\"mode\": \"0777\""), "{registered}");
+    // `copy` with `follow` wrote through the link, which stays one.
+    assert_eq!(out.tree[Path::new("front")].kind, 'l');
+    assert_eq!(out.read("behind"), "new\n");
 }
 
 /// What `file` registers for a file or a directory is ansible-core's:

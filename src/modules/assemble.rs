@@ -101,6 +101,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         validate: args.validate,
         backup: args.backup,
         src: Some(src.clone()),
+        follow: false,
     };
     let mut decision = put(cx, &args.dest, NewContent::Bytes(bytes), None, None, how)?;
     if let Some(result) = decision.result_mut() {

@@ -14,9 +14,9 @@ use super::{Decision, Diff, OutputMode, PlanCx, PlanError};
 use crate::probe::{FileKind, FileState};
 
 module_args! {
-    /// `copy`'s arguments. `follow`, `checksum`, `unsafe_writes` and the
-    /// SELinux ones are taken and have no effect, as before; `attributes`
-    /// is refused (see `refuse`).
+    /// `copy`'s arguments. `checksum`, `unsafe_writes` and the SELinux ones
+    /// are taken and have no effect here (`unsafe_writes` is read by
+    /// `with_unsafe_writes`); `attributes` is refused (see `refuse`).
     pub struct Args {
         src: Option<String> ["src"],
         /// Read as it is: Ansible writes a mapping or a list as JSON and a
@@ -32,7 +32,7 @@ module_args! {
         remote_src: bool ["remote_src"] = false,
         /// The mode of the directories a copy of a tree makes.
         directory_mode: Option<Mode> ["directory_mode"],
-        _follow: bool ["follow"] = false,
+        follow: bool ["follow"] = false,
         decrypt: bool ["decrypt"] = true,
         _checksum: Option<String> ["checksum"],
         /// Whether links in a source directory are followed (see
@@ -56,14 +56,15 @@ impl Args {
             validate: self.validate.clone(),
             backup: self.backup,
             src: self.src.clone(),
+            follow: self.follow,
         }
     }
 }
 
 module_args! {
-    /// `template`'s arguments. `follow`, `unsafe_writes` and the SELinux
-    /// ones are taken and have no effect, as before; `attributes` and an
-    /// `output_encoding` rprov cannot write are refused (see `refuse`).
+    /// `template`'s arguments. `unsafe_writes` and the SELinux ones are
+    /// taken and have no effect here; an `output_encoding` rprov cannot
+    /// write is refused (see `refuse`).
     pub struct TemplateArgs {
         src: String ["src"],
         dest: String ["dest"],
@@ -84,7 +85,7 @@ module_args! {
         block_end_string: Option<String> ["block_end_string"],
         comment_start_string: Option<String> ["comment_start_string"],
         comment_end_string: Option<String> ["comment_end_string"],
-        _follow: bool ["follow"] = false,
+        follow: bool ["follow"] = false,
         output_encoding: Option<String> ["output_encoding"],
         _unsafe_writes: bool ["unsafe_writes"] = false,
         _setype: Option<String> ["setype"],
@@ -276,6 +277,7 @@ pub fn plan_template(cx: &PlanCx) -> Result<Decision, PlanError> {
         validate: args.validate,
         backup: args.backup,
         src: Some(args.src),
+        follow: args.follow,
     };
     put(
         cx,
@@ -297,6 +299,9 @@ pub(super) struct Put {
     pub backup: bool,
     /// The task's `src`, which the result names when the file is written.
     pub src: Option<String>,
+    /// `follow`: a `dest` that is a symbolic link is written through (the
+    /// file it points to changes, the link stays), else replaced.
+    pub follow: bool,
 }
 
 /// What a file should hold: bytes from the controller, or a file on the host.
@@ -325,6 +330,7 @@ pub(super) fn put(
         validate,
         backup,
         src,
+        follow,
     } = how;
     if attrs.mode == Some(Mode::Preserve) {
         attrs.mode = src_mode.map(Mode::Octal);
@@ -347,6 +353,20 @@ pub(super) fn put(
                 ))
             })?;
             dest = format!("{}/{name}", dest.trim_end_matches('/'));
+        }
+    }
+    // `follow`: a link is written through, at the path it resolves to
+    // (ansible-core's `realpath`), and stays a link.
+    if follow && cx.file(&dest, false)?.kind == FileKind::Link {
+        let real = cx.ask_one(super::change::Read::Output(vec![
+            "realpath".into(),
+            "-m".into(),
+            "--".into(),
+            dest.clone(),
+        ]))?;
+        let real = real.trim_end_matches('\n');
+        if !real.is_empty() {
+            dest = real.to_string();
         }
     }
     let st = cx.file(&dest, true)?;
