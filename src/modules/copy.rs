@@ -16,7 +16,7 @@ use crate::probe::{FileKind, FileState};
 module_args! {
     /// `copy`'s arguments. `checksum`, `unsafe_writes` and the SELinux ones
     /// are taken and have no effect here (`unsafe_writes` is read by
-    /// `with_unsafe_writes`); `attributes` is refused (see `refuse`).
+    /// `with_unsafe_writes`, `attributes` by `with_attributes`).
     pub struct Args {
         src: Option<String> ["src"],
         /// Read as it is: Ansible writes a mapping or a list as JSON and a
