@@ -532,10 +532,18 @@ fn native_task(
         local_args,
         local_action,
     } = call;
+    // The text of an include or import is `key=value` words around the file
+    // name (`include_tasks: file=x.yml`), as ansible-core's `parse_kv`
+    // splits any module's but the command family's.
+    let free_form = spec.free_form
+        && !matches!(
+            name,
+            "include_tasks" | "import_tasks" | "include_role" | "import_role"
+        );
     let mut args = match local_args {
-        Some(LocalArgs::Text(t)) => parse_free_form(&t, spec.free_form),
+        Some(LocalArgs::Text(t)) => parse_free_form(&t, free_form),
         Some(LocalArgs::Map(m)) => m,
-        None => module_args(doc, mkey, mval, spec.free_form)?,
+        None => module_args(doc, mkey, mval, free_form)?,
     };
     if let Some(extra) = node.get("args") {
         match extra.to_json() {
@@ -1513,6 +1521,30 @@ mod tests {
         std::fs::write(&pb, yaml).expect("write");
         let book = crate::playbook::load::load_playbook(&pb).unwrap_or_else(|e| panic!("{e}"));
         book.plays[0].sections.concat()
+    }
+
+    /// `include_tasks: file=t.yml`: the text of an include or import is
+    /// `key=value` words, as ansible-core's `parse_kv` reads it.
+    #[test]
+    fn an_include_or_import_written_as_key_value_text_names_its_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("t.yml"), "- debug: msg=in-t\n").expect("write");
+        std::fs::create_dir_all(dir.path().join("roles/r/tasks")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("roles/r/tasks/main.yml"),
+            "- debug: msg=in-r\n",
+        )
+        .expect("write");
+        let pb = dir.path().join("site.yml");
+        std::fs::write(
+            &pb,
+            "- hosts: all\n  tasks:\n    - include_tasks: file=t.yml\n    - import_tasks: file=t.yml\n    - import_role: name=r\n",
+        )
+        .expect("write");
+        let book = crate::playbook::load::load_playbook(&pb).unwrap_or_else(|e| panic!("{e}"));
+        let t = book.plays[0].sections.concat();
+        let msgs: Vec<_> = t.iter().map(|t| t.args["msg"].clone()).collect();
+        assert_eq!(msgs, [json!("in-t"), json!("in-t"), json!("in-r")], "{t:?}");
     }
 
     /// A literal `include_role` without a loop is expanded when the
