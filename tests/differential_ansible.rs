@@ -285,6 +285,8 @@ fn copy_links_as_ansible() {
     // top is a loop, kept as a link.
     assert_eq!(kind("followed/out/note.txt").0, 'f');
     assert_eq!(kind("followed/out/back"), ('l', "../tree".into()));
+    // `dest: …/made/deeper/` did not exist: made, parents and all.
+    assert_eq!(kind("made/deeper/one.txt").0, 'f');
 }
 
 /// Issue 11 item 1: a role pulled in by `meta/main.yml` sees the defaults,

@@ -335,14 +335,21 @@ pub(super) fn put(
     if attrs.mode == Some(Mode::Preserve) {
         attrs.mode = src_mode.map(Mode::Octal);
     }
-    // `dest: /etc/app/` or an existing directory means "into that directory".
+    // `dest: /etc/app/` or an existing directory means "into that directory";
+    // one written with its `/` is made when missing, parents and all, as
+    // ansible-core's copy makes it.
     let mut dest = dest_arg.to_string();
+    let mut make_dir = None;
     if dest.ends_with('/') {
         let name = src_name.ok_or_else(|| {
             PlanError::Fail(format!(
                 "can not use content with a dir as dest (`dest: {dest_arg}` is a directory: give a file name)"
             ))
         })?;
+        let dir = dest.trim_end_matches('/');
+        if !dir.is_empty() && !cx.file(dir, true)?.exists() {
+            make_dir = Some(dir.to_string());
+        }
         dest = format!("{dest}{name}");
     } else {
         let st = cx.file(&dest, true)?;
@@ -470,7 +477,15 @@ pub(super) fn put(
         backup,
         content,
     };
-    let mut action = reporting(vec![write], &dest, checksum, md5)?;
+    let changes = match make_dir {
+        Some(path) => {
+            diff.attrs
+                .insert(0, format!("directory {path}: absent → made"));
+            vec![Change::MakeParents { path }, write]
+        }
+        None => vec![write],
+    };
+    let mut action = reporting(changes, &dest, checksum, md5)?;
     if let Some(src) = src {
         action.result.insert("src".into(), serde_json::json!(src));
     }
