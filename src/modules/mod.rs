@@ -691,43 +691,37 @@ impl PlanCx<'_> {
 
     /// Python's `os.path.expandvars` with the host's environment: each
     /// `$NAME` or `${NAME}` (letters, digits, `_`) that the host's
-    /// environment sets, replaced by its value. A name is only ever an
-    /// argument of `printenv`, never shell text.
+    /// environment sets (not empty), replaced by its value. A name is only
+    /// ever an argument of `printenv`, never shell text; every name not yet
+    /// known is asked for in the same probe round.
     fn expand_vars(&self, path: &str) -> Result<String, PlanError> {
-        if !path.contains('$') {
-            return Ok(path.to_string());
-        }
-        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-        let mut out = String::with_capacity(path.len());
-        let mut rest = path;
-        while let Some(i) = rest.find('$') {
-            out.push_str(&rest[..i]);
-            let after = &rest[i + 1..];
-            let (name, len) = match after.strip_prefix('{') {
-                Some(braced) => match braced.find('}') {
-                    Some(end) => (&braced[..end], end + 2),
-                    None => ("", 0),
-                },
-                None => {
-                    let end = after.find(|c: char| !word(c)).unwrap_or(after.len());
-                    (&after[..end], end)
+        let missing = std::cell::RefCell::new(Vec::new());
+        let failed = std::cell::RefCell::new(None);
+        let out = rprov_template::filters::path::expand_vars_with(path, |name| {
+            if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return None;
+            }
+            match self.ask_one(change::Read::Output(vec!["printenv".into(), name.into()])) {
+                Ok(v) => {
+                    Some(v.strip_suffix('\n').unwrap_or(&v).to_string()).filter(|v| !v.is_empty())
                 }
-            };
-            if name.is_empty() || !name.chars().all(word) {
-                out.push('$');
-                rest = after;
-                continue;
+                Err(PlanError::Need(n)) => {
+                    missing.borrow_mut().extend(n);
+                    None
+                }
+                Err(e) => {
+                    failed.borrow_mut().get_or_insert(e);
+                    None
+                }
             }
-            let value = self.ask_one(change::Read::Output(vec!["printenv".into(), name.into()]))?;
-            let value = value.strip_suffix('\n').unwrap_or(&value);
-            if value.is_empty() {
-                out.push_str(&rest[i..i + 1 + len]);
-            } else {
-                out.push_str(value);
-            }
-            rest = &after[len..];
+        });
+        if let Some(e) = failed.into_inner() {
+            return Err(e);
         }
-        out.push_str(rest);
+        let missing = missing.into_inner();
+        if !missing.is_empty() {
+            return Err(PlanError::Need(missing));
+        }
         Ok(out)
     }
 

@@ -246,7 +246,7 @@ pub fn expandvars(value: &Value) -> Result<String, Error> {
 }
 
 /// `posixpath.expandvars` with `lookup` for the environment.
-pub(crate) fn expand_vars_with(path: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+pub fn expand_vars_with(path: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
     if !path.contains('$') {
         return path.to_string();
     }
