@@ -13,7 +13,7 @@ use serde_json::{json, Value as Json};
 
 use super::files::Attrs;
 use super::lineinfile::{
-    compile, matches, read_text, split_lines, write, BackupKey, Edit, State, Text,
+    compile, matches, read_text, run_failed, split_lines, write, BackupKey, Edit, State, Text,
 };
 use super::mode::Mode;
 use super::typed::module_args;
@@ -133,9 +133,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             // line where it starts), as Ansible does.
             Some(re) if multiline(re.as_str()) => {
                 let text = original.as_deref().unwrap_or_default();
-                let found = re.find(text).map_err(|e| {
-                    PlanError::Fail(format!("regular expression `{}` failed: {e}", re.as_str()))
-                })?;
+                let found = re.find(text).map_err(|e| run_failed(re, e))?;
                 match found {
                     None => lines.len(),
                     Some(m) if after.is_some() => text[..m.end()].matches('\n').count() + 1,

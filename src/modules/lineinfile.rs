@@ -210,8 +210,12 @@ pub fn compile(arg: &str, re: &str) -> Result<Regex, PlanError> {
 /// Whether `re` matches `text`; a pattern that backtracks without end
 /// fails the task rather than matching nothing.
 pub fn matches(re: &Regex, text: &str) -> Result<bool, PlanError> {
-    re.is_match(text)
-        .map_err(|e| PlanError::Fail(format!("regular expression `{}` failed: {e}", re.as_str())))
+    re.is_match(text).map_err(|e| run_failed(re, e))
+}
+
+/// The task's failure when matching `re` failed (its backtracking limit).
+pub fn run_failed(re: &Regex, e: fancy_regex::Error) -> PlanError {
+    PlanError::Fail(format!("regular expression `{}` failed: {e}", re.as_str()))
 }
 
 /// A text file's content, or its absence.
@@ -387,9 +391,7 @@ fn absent(
 /// crate's `$`-syntax ([`py_template`]).
 fn expand(re: &Regex, text: &str, template: &str) -> Result<String, PlanError> {
     let mut out = String::new();
-    let caps = re.captures(text).map_err(|e| {
-        PlanError::Fail(format!("regular expression `{}` failed: {e}", re.as_str()))
-    })?;
+    let caps = re.captures(text).map_err(|e| run_failed(re, e))?;
     if let Some(caps) = caps {
         caps.expand(template, &mut out);
     }
