@@ -70,6 +70,10 @@ pub struct LoadError {
     pub origin: Origin,
     pub message: String,
     pub hint: Option<String>,
+    /// The message is ansible-core's own words for the failure, which a
+    /// task that ignores its errors registers as they are (`msg` without
+    /// the place or hint), as playbooks assert on them.
+    pub ansible_words: bool,
 }
 
 impl LoadError {
@@ -78,6 +82,9 @@ impl LoadError {
     /// included at run time): place, message, and its hint on a line of
     /// its own.
     pub fn task_message(&self) -> String {
+        if self.ansible_words {
+            return self.message.clone();
+        }
         match &self.hint {
             Some(h) => format!("{}: {}\n= help: {h}", self.origin, self.message),
             None => format!("{}: {}", self.origin, self.message),
@@ -100,11 +107,19 @@ impl LoadError {
             origin,
             message: message.into(),
             hint: None,
+            ansible_words: false,
         }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Marks the message as ansible-core's words (see
+    /// [`LoadError::ansible_words`]).
+    pub fn in_ansible_words(mut self) -> Self {
+        self.ansible_words = true;
         self
     }
 

@@ -910,6 +910,9 @@ fn check_args(
             .with_hint("write its arguments as a mapping or as key=value words"));
         }
         if spec.arg(name).is_none() && !spec.open {
+            if VALID_ARGS_ACTIONS.contains(&spec.name) {
+                return Err(invalid_options(doc, key, written, spec, args));
+            }
             let all = spec.arg_names().collect::<Vec<_>>().join(", ");
             let hint = match did_you_mean(name, spec.arg_names()) {
                 Some(s) => format!("did you mean `{s}`? `{}` takes: {all}", spec.name),
@@ -942,6 +945,42 @@ fn check_args(
         }
     }
     Ok(())
+}
+
+/// The modules whose ansible-core action plugin lists the arguments it
+/// takes (`_VALID_ARGS`) and refuses others in its own words, which
+/// playbooks assert on (ansible-core's `wait_for_connection` target).
+const VALID_ARGS_ACTIONS: &[&str] = &[
+    "fail",
+    "group_by",
+    "reboot",
+    "set_stats",
+    "wait_for_connection",
+];
+
+/// ansible-core's refusal of every unknown argument of `spec`'s action at
+/// once (`Invalid options for wait_for_connection: foo`), at the first one,
+/// with rprov's hint of what the module takes.
+fn invalid_options(
+    doc: &Document,
+    key: &Node,
+    written: [Option<&Node>; 2],
+    spec: &modules::ModuleSpec,
+    args: &Map<String, Json>,
+) -> LoadError {
+    let unknown: Vec<&str> = args
+        .keys()
+        .map(String::as_str)
+        .filter(|n| spec.arg(n).is_none())
+        .collect();
+    let first = unknown.first().copied().unwrap_or_default();
+    let all = spec.arg_names().collect::<Vec<_>>().join(", ");
+    LoadError::new(
+        args_node_for(key, written, doc, first),
+        format!("Invalid options for {}: {}", spec.name, unknown.join(",")),
+    )
+    .with_hint(format!("`{}` takes: {all}", spec.name))
+    .in_ansible_words()
 }
 
 /// The key and value of argument `name` where it was written as a mapping
@@ -1610,6 +1649,49 @@ mod tests {
         );
         let t = tasks("- hosts: all\n  tasks:\n    - command: echo _ansible_x=1\n");
         assert_eq!(t[0].module, "command");
+    }
+
+    /// The actions whose ansible-core plugin lists its arguments refuse
+    /// the others in ansible-core's words: a task that ignores its errors
+    /// registers exactly them (ansible-core's `wait_for_connection`
+    /// target asserts on them); unignored, the load error names the place.
+    #[test]
+    fn unknown_arguments_of_listed_actions_fail_in_ansible_words() {
+        let t = tasks(
+            "- hosts: all\n  tasks:\n    - wait_for_connection:\n        foo: bar\n        timeout: 3\n        zip: 1\n      ignore_errors: yes\n",
+        );
+        assert_eq!(t[0].module, "fail");
+        assert_eq!(
+            t[0].args,
+            json!({"msg": "Invalid options for wait_for_connection: foo,zip"})
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pb = dir.path().join("site.yml");
+        std::fs::write(
+            &pb,
+            "- hosts: all\n  tasks:\n    - fail:\n        msg: x\n        foo: 1\n",
+        )
+        .expect("write");
+        let err = crate::playbook::load::load_playbook(&pb).expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            text.contains("site.yml:5:9: Invalid options for fail: foo"),
+            "{text}"
+        );
+        assert!(text.contains("`fail` takes: msg"), "{text}");
+        // Other modules keep rprov's words, with the misspelling's fix.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pb = dir.path().join("site.yml");
+        std::fs::write(
+            &pb,
+            "- hosts: all\n  tasks:\n    - copy:\n        dest: /x\n        contnet: 1\n",
+        )
+        .expect("write");
+        let err = crate::playbook::load::load_playbook(&pb).expect_err("refused");
+        assert!(
+            err.to_string().contains("unknown argument `contnet`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -84,7 +84,9 @@ pub fn page(version: &str, rows: &[Row]) -> String {
          as its only role on the host `testhost`, `output_dir` as a play variable, facts \
          gathered unless the target's `aliases` say `gather_facts/no`, and \
          `ANSIBLE_ROLES_PATH` set to the targets folder so the `setup_*`/`prepare_*` roles \
-         they depend on are used as they are. `testhost` is a real ssh login to a loopback \
+         they depend on are used as they are; a target that runs `ansible` or \
+         `ansible-playbook` itself finds the tool under test on PATH (rprov acting as each \
+         for rprov's run). `testhost` is a real ssh login to a loopback \
          sshd that becomes root with sudo. Each target is run with ansible-playbook {version} \
          first; only the targets that pass under it count, and rprov must match its verdict. \
          rprov runs with the Ansible fallback off, so the suite measures its own modules. \

@@ -9,6 +9,11 @@
 //! are found as they are. Here `testhost` is reached over a real ssh login to
 //! the loopback sshd and becomes root with sudo, where ansible-test would use
 //! a local connection as root.
+//!
+//! As ansible-test, the tools are on PATH: a target that runs `ansible` or
+//! `ansible-playbook` itself (`wait_for_connection`, `async`) finds the
+//! venv's for the ansible-core run and rprov, acting as each under its name,
+//! for the rprov run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,7 +32,7 @@ const ANSIBLE_TIMEOUT_SECS: &str = "1200";
 /// cached ansible-core verdict is used only by the same revision: bump this
 /// whenever [`Bench::run`] changes what a target sees or how its outcome is
 /// read.
-const RUNNER_REVISION: u32 = 3;
+const RUNNER_REVISION: u32 = 4;
 
 /// What ansible-test puts in the environment that changes how a play runs
 /// (`ansible_util.py`: handlers run after a failure, a host pattern that
@@ -185,7 +190,8 @@ impl Bench {
             Tool::Rprov => TIMEOUT_SECS,
         };
         let mut cmd = Command::new("timeout");
-        cmd.args(["--kill-after=10", timeout]);
+        cmd.args(["--kill-after=10", timeout])
+            .env("PATH", self.path_for(tool));
         match tool {
             Tool::Ansible => {
                 cmd.arg(&self.ansible_playbook);
@@ -259,6 +265,34 @@ impl Bench {
         outcome.secs = started.elapsed().as_secs_f64();
         outcome.output = format!("exit code {code}\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
         outcome
+    }
+
+    /// PATH for a run of `tool`: the system's, after the venv's bin folder
+    /// (ansible-core) or a folder of links to rprov named `ansible`,
+    /// `ansible-playbook` and `ansible-inventory` (rprov), so a target's own
+    /// `command: ansible …` runs the tool under test.
+    fn path_for(&self, tool: Tool) -> String {
+        let system = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+        let first = match tool {
+            Tool::Ansible => self
+                .ansible_playbook
+                .parent()
+                .expect("the venv's bin folder")
+                .to_path_buf(),
+            Tool::Rprov => {
+                let shim = self.scratch.join("rprov-as-ansible");
+                for name in ["ansible", "ansible-playbook", "ansible-inventory"] {
+                    let link = shim.join(name);
+                    if !link.exists() {
+                        std::fs::create_dir_all(&shim).expect("mkdir the rprov shim folder");
+                        std::os::unix::fs::symlink(&self.rprov, &link)
+                            .expect("link the tool's name to rprov");
+                    }
+                }
+                shim
+            }
+        };
+        format!("{}:{system}", first.display())
     }
 
     /// The playbook ansible-test would write for `target`.
