@@ -538,6 +538,9 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
         crate::modules::ansible_fallback::set_python(p.clone());
     }
     let cfg = load_config()?;
+    // rprov's own output shows `--check`'s changes as diffs; as
+    // ansible-playbook and ansible, only `--diff` shows them.
+    let check_shows_diffs = adhoc.is_none() && args.output != OutputFormat::Ansible;
     let mut reporter = Reporter::new(
         match (&adhoc, args.output) {
             // As ansible-core's `ansible`: `stdout_callback` only with
@@ -550,7 +553,7 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
             (None, OutputFormat::Ansible) => Format::Ansible,
         },
         args.run.verbose,
-        args.run.diff || args.run.check,
+        args.run.diff || (args.run.check && check_shows_diffs),
     );
     // `log_path`: a file that gets the output too; one that cannot be
     // opened is a warning, as in ansible-core, and the run goes on.
@@ -806,6 +809,7 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
     let opts = RunOptions {
         check: args.run.check,
         diff: args.run.diff,
+        check_shows_diffs,
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
         forks: args

@@ -107,7 +107,9 @@ fn template_options_vault_source_and_environment_over_ssh() {
     run.expect_code(2);
     assert!(
         run.all().contains(
-            "`secret.vault` is encrypted with ansible-vault and no vault password was given"
+            "no vault password was given (pass --vault-password-file, or `decrypt: no` to copy \
+             the encrypted file as it is). A vault password or secret must be specified to \
+             decrypt secret.vault"
         ),
         "{}",
         run.dump()

@@ -44,6 +44,10 @@ use crate::report::{HostStats, Reporter, RunTimings};
 pub struct RunOptions {
     pub check: bool,
     pub diff: bool,
+    /// `--check` shows every change as a diff, `--diff` or not: rprov's
+    /// own output; as `ansible-playbook` (`--output ansible`) and `ansible`
+    /// only `--diff` does, as theirs.
+    pub check_shows_diffs: bool,
     pub tags: Vec<String>,
     pub skip_tags: Vec<String>,
     pub forks: usize,

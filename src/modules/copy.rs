@@ -1,5 +1,6 @@
 //! `copy` and `template`: put bytes at a path, with owner, group and mode; and
-//! `copy` with `remote_src` from a file already on the host.
+//! `copy` with `remote_src` from a file already on the host (a directory:
+//! `copy_remote_tree`).
 
 use rprov_template::FileOptions;
 use serde_json::Value as Json;
@@ -193,10 +194,14 @@ pub(super) fn is_vault_file(bytes: &[u8]) -> bool {
 }
 
 /// The plaintext of a vault-encrypted `src`, with the run's vault password.
+/// Without one, the message ends in ansible-core's words, which playbooks
+/// assert on (its `copy` target).
 pub(super) fn decrypt_source(cx: &PlanCx, src: &str, bytes: &[u8]) -> Result<Vec<u8>, PlanError> {
     if cx.vault_password.is_none() {
         return Err(PlanError::Fail(format!(
-            "`{src}` is encrypted with ansible-vault and no vault password was given\n= help: pass --vault-password-file, or `decrypt: no` to copy the encrypted file as it is"
+            "ansible-vault encrypted it, and no vault password was given (pass \
+             --vault-password-file, or `decrypt: no` to copy the encrypted file as it is). \
+             A vault password or secret must be specified to decrypt {src}"
         )));
     }
     match vault_plaintext(bytes, cx.vault_password) {
@@ -529,21 +534,20 @@ fn plan_remote_src(cx: &PlanCx, args: &Args) -> Result<Decision, PlanError> {
         ));
     }
     let st = cx.file(&src, true)?;
-    let problem = match st.kind {
-        FileKind::File => None,
-        FileKind::Missing => Some("does not exist on the host"),
-        FileKind::Directory => {
-            Some("is a directory on the host; rprov copies single files with `remote_src`")
+    match st.kind {
+        FileKind::File => {}
+        FileKind::Missing => {
+            return Err(PlanError::Missing(format!(
+                "`src: {src}` does not exist on the host"
+            )))
         }
-        _ => Some("is not a regular file"),
-    };
-    if let Some(p) = problem {
-        let m = format!("`src: {src}` {p}");
-        return Err(if st.kind == FileKind::Missing {
-            PlanError::Missing(m)
-        } else {
-            PlanError::Fail(m)
-        });
+        FileKind::Directory => return super::copy_remote_tree::plan(cx, args, &src),
+        // ansible-core's words (a device, a pipe, a socket).
+        _ => {
+            return Err(PlanError::Fail(format!(
+                "Cannot copy invalid source '{src}': not a file"
+            )))
+        }
     }
     let name = src.rsplit('/').next().unwrap_or(&src).to_string();
     let mode = mode::parse_octal(&st.mode);

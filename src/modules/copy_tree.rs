@@ -29,6 +29,8 @@ struct LocalFile {
     rel: String,
     bytes: Vec<u8>,
     mode: u32,
+    /// Decrypted from ansible-vault: never shown in a diff.
+    secret: bool,
 }
 
 /// A symbolic link of the source that lands on the host as a link.
@@ -70,12 +72,14 @@ pub fn plan_copy_tree(
         files: local,
         links,
     } = walk(dir, args.local_follow)?;
+    // Vault-encrypted files are decrypted as `copy` decrypts a single one
+    // (`decrypt: yes`, the default); their plaintext never shows in a diff.
+    let mut local = local;
     if args.decrypt {
-        if let Some(f) = local.iter().find(|f| copy::is_vault_file(&f.bytes)) {
-            return Err(PlanError::Fail(format!(
-                "`{src}` holds `{}`, encrypted with ansible-vault; rprov decrypts a vault file only when it is copied on its own\n= help: copy that file in a task of its own, or give `decrypt: no` to copy it encrypted",
-                f.rel
-            )));
+        for f in local.iter_mut().filter(|f| copy::is_vault_file(&f.bytes)) {
+            let path = dir.join(&f.rel).display().to_string();
+            f.bytes = copy::decrypt_source(cx, &path, &f.bytes)?;
+            f.secret = true;
         }
     }
     let join = |rel: &str| {
@@ -187,7 +191,10 @@ pub fn plan_copy_tree(
             if !st.exists() {
                 diff.attrs.insert(0, "state: absent → file".into());
             }
-            if cx.want_diff {
+            if f.secret {
+                diff.attrs
+                    .push("content: from a vault-encrypted source (not shown)".to_string());
+            } else if cx.want_diff {
                 let before = if st.exists() {
                     match cx.content(&path) {
                         Ok(b) => b,
@@ -338,6 +345,7 @@ fn walk(dir: &Path, follow: bool) -> Result<Tree, PlanError> {
                     rel: r,
                     bytes,
                     mode: md.permissions().mode() & 0o7777,
+                    secret: false,
                 });
             }
         }

@@ -15,6 +15,7 @@ pub mod change;
 pub(crate) mod command;
 pub use command::NOT_FOUND_MARK;
 mod copy;
+mod copy_remote_tree;
 pub(crate) use copy::vault_plaintext;
 mod copy_tree;
 mod cron;
@@ -757,7 +758,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     };
     let mut decision = with_unsafe_writes(cx, with_attributes(cx, plan_module(cx)?)?)?;
     if cx.want_diff {
-        register_diff(&mut decision);
+        register_diff(cx.module, &mut decision);
     }
     Ok(decision)
 }
@@ -989,10 +990,11 @@ fn home_paths(cx: &PlanCx) -> Result<Option<Map<String, Json>>, PlanError> {
 
 /// With diff mode on, a change's diff is in its registered result as
 /// Ansible's `diff` (`before`, `after`, `before_header`, `after_header`; a
-/// list for several files), unless the module put its own there. Only
-/// text content is registered: attribute changes and unreadable content are
-/// the report's.
-fn register_diff(decision: &mut Decision) {
+/// list for several files, and always for `copy` and `template`, whose
+/// ansible-core action plugin gathers one per file), unless the module put
+/// its own there. Only text content is registered: attribute changes and
+/// unreadable content are the report's.
+fn register_diff(module: &str, decision: &mut Decision) {
     let Decision::Change { diffs, action } = decision else {
         return;
     };
@@ -1014,7 +1016,7 @@ fn register_diff(decision: &mut Decision) {
         .collect();
     let registered = match list.len() {
         0 => return,
-        1 => list.remove(0),
+        1 if !matches!(module, "copy" | "template") => list.remove(0),
         _ => serde_json::Value::Array(list),
     };
     action.result.insert("diff".into(), registered);

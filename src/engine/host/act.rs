@@ -283,10 +283,11 @@ impl HostRunner {
             search: &search,
             inventory_hostname: &self.name,
             // A task's `diff:` wins over `--diff` (and `--check`, which
-            // shows diffs), as Ansible's task keyword.
-            want_diff: task
-                .diff
-                .unwrap_or(self.shared.opts.diff || self.shared.opts.check),
+            // shows diffs in rprov's own output), as Ansible's task keyword.
+            want_diff: task.diff.unwrap_or(
+                self.shared.opts.diff
+                    || (self.shared.opts.check && self.shared.opts.check_shows_diffs),
+            ),
             render: &render,
             vault_password: self.shared.vault_password.as_deref(),
             environment: &compiled.environment,
@@ -295,7 +296,7 @@ impl HostRunner {
         };
         let mut decision = modules::plan(&cx)?;
         if self.shared.reporter.verbose() >= 3 {
-            with_invocation(&mut decision, args);
+            with_invocation(&mut decision, &task.module, args);
         }
         Ok(decision)
     }
@@ -826,9 +827,10 @@ fn write_local(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Adds ansible-core's `invocation` to what a host module's result will be,
 /// for `-vvv`, where ansible-core shows it: `module_args`, the arguments as
 /// rendered (ansible-core's also lists every option's default, which
-/// rprov's argument lists do not hold). An argument whose name says it is
-/// a secret is masked with ansible-core's placeholder for `no_log` options.
-fn with_invocation(decision: &mut Decision, args: &Map<String, Json>) {
+/// rprov's argument lists do not hold). The options ansible-core's module
+/// marks `no_log` (`copy`'s `content`), and any whose name says it is a
+/// secret, are masked with ansible-core's placeholder.
+fn with_invocation(decision: &mut Decision, module: &str, args: &Map<String, Json>) {
     let result = match decision {
         Decision::Ok { result, .. } | Decision::Refresh { result, .. } => result,
         Decision::Change { action, .. } | Decision::Run { action, .. } => &mut action.result,
@@ -837,9 +839,10 @@ fn with_invocation(decision: &mut Decision, args: &Map<String, Json>) {
         Decision::Fallback(_) => return,
     };
     let secret = |k: &str| {
-        ["password", "passphrase", "secret", "token"]
-            .iter()
-            .any(|s| k.to_ascii_lowercase().contains(s))
+        (module == "copy" && k == "content")
+            || ["password", "passphrase", "secret", "token"]
+                .iter()
+                .any(|s| k.to_ascii_lowercase().contains(s))
     };
     let module_args: Map<String, Json> = args
         .iter()
@@ -861,9 +864,9 @@ mod tests {
             result: Map::new(),
             msg: None,
         };
-        let args = json!({"name": "web", "url_password": "hunter2", "Token": "t"});
+        let args = json!({"name": "web", "url_password": "hunter2", "Token": "t", "content": "c"});
         let Json::Object(args) = args else { return };
-        with_invocation(&mut d, &args);
+        with_invocation(&mut d, "uri", &args);
         let Decision::Ok { result, .. } = d else {
             panic!("not Ok")
         };
@@ -873,7 +876,23 @@ mod tests {
                 "name": "web",
                 "url_password": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER",
                 "Token": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER",
+                "content": "c",
             }})
+        );
+        let mut d = Decision::Ok {
+            result: Map::new(),
+            msg: None,
+        };
+        let Json::Object(args) = json!({"dest": "/d", "content": "SECRET"}) else {
+            return;
+        };
+        with_invocation(&mut d, "copy", &args);
+        let Decision::Ok { result, .. } = d else {
+            panic!("not Ok")
+        };
+        assert_eq!(
+            result["invocation"]["module_args"]["content"],
+            "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
         );
     }
 }
