@@ -963,6 +963,59 @@ fn unknown_connection_plugin_is_unreachable_at_run_time() {
     assert!(run.all().contains("bad_plugin"), "{}", run.dump());
 }
 
+/// `--check` shows every change as a diff in rprov's own output; as
+/// ansible-playbook (`--output ansible`) only `--diff` does, as theirs, and
+/// then `-vvv`'s `invocation` masks `copy`'s `content`, a `no_log` option
+/// of ansible-core's module (its `copy` target greps for the secret).
+#[test]
+fn check_shows_diffs_as_each_output_does() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(w.join("hosts"), "here ansible_connection=local\n").expect("write");
+    let dest = w.join("out.txt");
+    std::fs::write(
+        w.join("p.yml"),
+        format!(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - copy:\n        dest: {}\n        content: \"{{{{ secret }}}}\"\n",
+            dest.display()
+        ),
+    )
+    .expect("write");
+    let apply = |extra: &[&str]| {
+        let mut args = vec![
+            "apply",
+            "-i",
+            "hosts",
+            "p.yml",
+            "--check",
+            "-e",
+            "secret=SEKRIT",
+        ];
+        args.extend_from_slice(extra);
+        let run = common::rprov(w, args);
+        run.expect_code(0);
+        run
+    };
+    let own = apply(&[]);
+    assert!(own.stdout.contains("+SEKRIT"), "{}", own.dump());
+    let as_ansible = apply(&["--output", "ansible", "-vvv"]);
+    assert!(
+        !as_ansible.all().contains("SEKRIT"),
+        "{}",
+        as_ansible.dump()
+    );
+    assert!(
+        as_ansible
+            .stdout
+            .contains("VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"),
+        "{}",
+        as_ansible.dump()
+    );
+    let with_diff = apply(&["--output", "ansible", "--diff"]);
+    assert!(with_diff.stdout.contains("+SEKRIT"), "{}", with_diff.dump());
+    assert!(!dest.exists(), "--check wrote {}", dest.display());
+}
+
 /// `log_path` gets the output in ansible-core's log format, and with
 /// `log_verbosity` 3 the `EXEC` lines that `-v` does not show; a
 /// `plugin_filters_cfg` reject list refuses a module in ansible-core's

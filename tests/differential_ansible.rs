@@ -289,6 +289,63 @@ fn copy_links_as_ansible() {
     assert_eq!(kind("made/deeper/one.txt").0, 'f');
 }
 
+/// `copy` with `remote_src` of a directory on the host: a new `dest` is a
+/// copy of the tree, an existing one is merged into, as ansible-core's
+/// `copy_directory` does (ansible-core's `copy` target covers it too).
+#[test]
+fn copy_remote_tree_as_ansible() {
+    fn trees(root: &Path) {
+        use std::os::unix::fs::{symlink, PermissionsExt};
+        let write = |rel: &str, text: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(&p, text).expect("write");
+        };
+        for src in ["src_full", "src_merge"] {
+            write(&format!("{src}/a.txt"), "a\n");
+            write(&format!("{src}/sub/b.txt"), "b\n");
+            write(&format!("{src}/sub/deep/c.txt"), "c\n");
+            std::fs::set_permissions(
+                root.join(src).join("sub/b.txt"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .expect("chmod");
+            symlink("a.txt", root.join(src).join("link_a")).expect("ln");
+        }
+        symlink("nowhere", root.join("src_full/dangling")).expect("ln");
+        // The dest to merge into: a file that differs, one of its own, a
+        // link to its differing file, a directory both have.
+        write("merge/a.txt", "old\n");
+        write("merge/only_dest.txt", "mine\n");
+        write("merge/sub/b.txt", "b\n");
+        symlink("a.txt", root.join("merge/link_a")).expect("ln");
+        give_to_user(root);
+    }
+    let out = same_as_ansible(&Case {
+        dir: "copy_remote_tree",
+        prepare: trees,
+        min_changed: 3,
+    });
+    let entry = |rel: &str| {
+        out.tree
+            .get(Path::new(rel))
+            .unwrap_or_else(|| panic!("{rel} is not in {:#?}", out.tree.keys()))
+            .clone()
+    };
+    // What ansible-core made (and rprov matched), so the comparison is seen
+    // to cover each case.
+    assert_eq!(entry("new1/link_a").kind, 'l');
+    assert_eq!(entry("new1/dangling").content, "nowhere");
+    assert_eq!(entry("new1/sub/b.txt").mode & 0o777, 0o600);
+    assert_eq!(entry("new2/src_merge/link_a").kind, 'f');
+    assert_eq!(out.read("new2/src_merge/sub/deep/c.txt"), "c\n");
+    assert_eq!(out.read("merge/a.txt"), "a\n");
+    assert_eq!(entry("merge/link_a").kind, 'l');
+    assert_eq!(out.read("merge/only_dest.txt"), "mine\n");
+    assert_eq!(out.read("merge/sub/deep/c.txt"), "c\n");
+    assert_eq!(entry("merge").mode & 0o777, 0o750);
+}
+
 /// Issue 11 item 1: a role pulled in by `meta/main.yml` sees the defaults,
 /// vars and params of the roles that depend on it (its own defaults above
 /// theirs), and its chain above the other roles of the play.

@@ -421,10 +421,7 @@ fn listing(dir: &str) -> Read {
 fn parse_listing(out: &str) -> Result<Listing, PlanError> {
     let mut fields = out.split('\0');
     let mut listing = Listing::new();
-    loop {
-        let Some(own) = fields.next().filter(|f| !f.trim().is_empty()) else {
-            break;
-        };
+    while let Some(own) = fields.next().filter(|f| !f.trim().is_empty()) {
         let (Some(followed), Some(target), Some(rel)) =
             (fields.next(), fields.next(), fields.next())
         else {
