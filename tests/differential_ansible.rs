@@ -108,6 +108,13 @@ struct Outcome {
 }
 
 impl Outcome {
+    /// The tree's entry at `rel`, which must be there.
+    fn entry(&self, rel: &str) -> &Entry {
+        self.tree
+            .get(Path::new(rel))
+            .unwrap_or_else(|| panic!("{rel} is not in {:#?}", self.tree.keys()))
+    }
+
     /// A file of the tree, as text.
     fn read(&self, rel: &str) -> String {
         let path = self.by_ansible.path().join(rel);
@@ -269,10 +276,8 @@ fn copy_links_as_ansible() {
         min_changed: 2,
     });
     let kind = |rel: &str| {
-        out.tree
-            .get(Path::new(rel))
-            .map(|e| (e.kind, e.content.clone()))
-            .unwrap_or_else(|| panic!("{rel} is not in {:#?}", out.tree.keys()))
+        let e = out.entry(rel);
+        (e.kind, e.content.clone())
     };
     // What ansible-core made (and rprov matched), so the comparison is seen
     // to cover each kind of link.
@@ -326,24 +331,18 @@ fn copy_remote_tree_as_ansible() {
         prepare: trees,
         min_changed: 3,
     });
-    let entry = |rel: &str| {
-        out.tree
-            .get(Path::new(rel))
-            .unwrap_or_else(|| panic!("{rel} is not in {:#?}", out.tree.keys()))
-            .clone()
-    };
     // What ansible-core made (and rprov matched), so the comparison is seen
     // to cover each case.
-    assert_eq!(entry("new1/link_a").kind, 'l');
-    assert_eq!(entry("new1/dangling").content, "nowhere");
-    assert_eq!(entry("new1/sub/b.txt").mode & 0o777, 0o600);
-    assert_eq!(entry("new2/src_merge/link_a").kind, 'f');
+    assert_eq!(out.entry("new1/link_a").kind, 'l');
+    assert_eq!(out.entry("new1/dangling").content, "nowhere");
+    assert_eq!(out.entry("new1/sub/b.txt").mode & 0o777, 0o600);
+    assert_eq!(out.entry("new2/src_merge/link_a").kind, 'f');
     assert_eq!(out.read("new2/src_merge/sub/deep/c.txt"), "c\n");
     assert_eq!(out.read("merge/a.txt"), "a\n");
-    assert_eq!(entry("merge/link_a").kind, 'l');
+    assert_eq!(out.entry("merge/link_a").kind, 'l');
     assert_eq!(out.read("merge/only_dest.txt"), "mine\n");
     assert_eq!(out.read("merge/sub/deep/c.txt"), "c\n");
-    assert_eq!(entry("merge").mode & 0o777, 0o750);
+    assert_eq!(out.entry("merge").mode & 0o777, 0o750);
 }
 
 /// Issue 11 item 1: a role pulled in by `meta/main.yml` sees the defaults,
@@ -452,11 +451,7 @@ fn file_directory_gives_created_parents_owner_group_and_mode() {
         prepare: existing_dir,
         min_changed: 5,
     });
-    let entry = |rel: &str| {
-        out.tree
-            .get(Path::new(rel))
-            .unwrap_or_else(|| panic!("no {rel} in {:#?}", out.tree))
-    };
+    let entry = |rel: &str| out.entry(rel);
     // What the comparison covered: created parents owned by the user with
     // the task's mode, and the existing parent untouched.
     let pw = entry("home/rprovpw/.config/containers/systemd").uid;
@@ -1081,12 +1076,7 @@ fn module_defaults_as_ansible() {
         prepare: empty_root,
         min_changed: 5,
     });
-    let mode = |rel: &str| {
-        out.tree
-            .get(Path::new(rel))
-            .map(|e| e.mode & 0o7777)
-            .unwrap_or_else(|| panic!("{rel} missing"))
-    };
+    let mode = |rel: &str| out.entry(rel).mode & 0o7777;
     // The trees are ansible-core's and rprov's alike; these say the
     // defaults took effect at all.
     for (rel, m) in [

@@ -52,8 +52,7 @@ PACKAGES=(
   # libnss-myhostname resolves whatever the host name is: the hostname
   # target renames the guest, and sudo would otherwise wait on a DNS server
   # it cannot reach, longer than ansible waits for its become prompt.
-  # The copy target reads ACLs back with getfacl (acl).
-  python3 python3-apt cron libfaketime libuser libnss-myhostname acl
+  python3 python3-apt cron libfaketime libuser libnss-myhostname
 )
 
 USER_KEY="$VM_DIR/id_ed25519"                  # authorized for $VM_USER
@@ -399,7 +398,6 @@ HostKey /etc/ssh/ssh_host_ed25519_key
 UseDNS no
 PasswordAuthentication no
 KbdInteractiveAuthentication no
-PermitRootLogin no
 EOF
   systemctl --root="$r" enable ssh.service
 
@@ -413,11 +411,6 @@ EOF
   install -d -m 0700 "$r/home/$VM_USER/.ssh"
   install -m 0600 "$USER_KEY.pub" "$r/home/$VM_USER/.ssh/authorized_keys"
   chroot "$r" chown -R "$VM_USER:$VM_USER" "/home/$VM_USER/.ssh"
-  # root's too, as in ansible-test's containers: the copy target copies
-  # `$HOME/.ssh/authorized_keys` of the user it becomes (root) with
-  # remote_src. sshd refuses root logins all the same (PermitRootLogin no).
-  install -d -m 0700 "$r/root/.ssh"
-  install -m 0600 "$USER_KEY.pub" "$r/root/.ssh/authorized_keys"
 
   # The kernel's postinst may have run before initramfs-tools was set up.
   if ! compgen -G "$r/boot/initrd.img-*" >/dev/null; then

@@ -541,7 +541,7 @@ fn plan_remote_src(cx: &PlanCx, args: &Args) -> Result<Decision, PlanError> {
                 "`src: {src}` does not exist on the host"
             )))
         }
-        FileKind::Directory => return super::copy_remote_tree::plan(cx, args, &src),
+        FileKind::Directory => return super::copy_remote_tree::plan(cx, args, &src, &st),
         // ansible-core's words (a device, a pipe, a socket).
         _ => {
             return Err(PlanError::Fail(format!(

@@ -61,8 +61,14 @@ struct Plan {
     need: Vec<crate::probe::Probe>,
 }
 
-/// `copy` of the host directory `src` to the task's `dest`.
-pub fn plan(cx: &PlanCx, args: &copy::Args, src: &str) -> Result<Decision, PlanError> {
+/// `copy` of the host directory `src` (whose state is `src_root`) to the
+/// task's `dest`.
+pub fn plan(
+    cx: &PlanCx,
+    args: &copy::Args,
+    src: &str,
+    src_root: &FileState,
+) -> Result<Decision, PlanError> {
     let src_dir = trimmed(src);
     let mut root = trimmed(&args.dest);
     if !src.ends_with('/') {
@@ -109,11 +115,10 @@ pub fn plan(cx: &PlanCx, args: &copy::Args, src: &str) -> Result<Decision, PlanE
         .map(String::as_str)
         .zip(dest_states.iter())
         .collect();
-    let cx_src = cx.file(&src_dir, true)?;
 
     let owner_group = Attrs::new(args.owner.clone(), args.group.clone(), None);
     let root_mode = match &args.mode {
-        Some(Mode::Preserve) => Some(Mode::Octal(mode::parse_octal(&cx_src.mode))),
+        Some(Mode::Preserve) => Some(Mode::Octal(mode::parse_octal(&src_root.mode))),
         other => other.clone(),
     };
     let root_attrs = Attrs {
@@ -148,36 +153,12 @@ pub fn plan(cx: &PlanCx, args: &copy::Args, src: &str) -> Result<Decision, PlanE
         if owner_group.owner.is_some() || owner_group.group.is_some() {
             for (rel, st) in dest_tree.keys().zip(&dest_own) {
                 let path = join(&root, rel);
-                if plan.written.contains(&path) || !st.exists() {
-                    continue;
-                }
-                let changed = owner_group.changes(st)?;
-                if !changed.is_empty() {
-                    let mut change = Change::set_attrs(&path, owner_group.clone(), st);
-                    if let Change::SetAttrs { no_deref, .. } = &mut change {
-                        *no_deref = st.kind == FileKind::Link;
-                    }
-                    plan.changes.push(change);
-                    plan.diffs.push(Diff {
-                        path: path.clone(),
-                        attrs: changed,
-                        ..Diff::default()
-                    });
-                    plan.touches.push(path);
+                if !plan.written.contains(&path) && st.exists() {
+                    plan.set_attrs(&path, &owner_group, st, st.kind == FileKind::Link)?;
                 }
             }
         }
-        let changed = root_attrs.changes(&root_state)?;
-        if !changed.is_empty() {
-            plan.changes
-                .push(Change::set_attrs(&root, root_attrs.clone(), &root_state));
-            plan.diffs.push(Diff {
-                path: root.clone(),
-                attrs: changed,
-                ..Diff::default()
-            });
-            plan.touches.push(root.clone());
-        }
+        plan.set_attrs(&root, &root_attrs, &root_state, false)?;
     }
 
     if !plan.need.is_empty() {
@@ -384,6 +365,33 @@ impl Tree<'_> {
 }
 
 impl Plan {
+    /// Sets `attrs` on the existing `path` (state `st`; the link itself
+    /// when `no_deref`) where they differ, with one diff.
+    fn set_attrs(
+        &mut self,
+        path: &str,
+        attrs: &Attrs,
+        st: &FileState,
+        no_deref: bool,
+    ) -> Result<(), PlanError> {
+        let changed = attrs.changes(st)?;
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let mut change = Change::set_attrs(path, attrs.clone(), st);
+        if let Change::SetAttrs { no_deref: n, .. } = &mut change {
+            *n = no_deref;
+        }
+        self.changes.push(change);
+        self.diffs.push(Diff {
+            path: path.to_string(),
+            attrs: changed,
+            ..Diff::default()
+        });
+        self.touches.push(path.to_string());
+        Ok(())
+    }
+
     /// A file's content for a diff, or `None` while it is asked for (or
     /// cannot be read).
     fn content(&mut self, cx: &PlanCx, path: &str) -> Option<Vec<u8>> {
