@@ -538,9 +538,9 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
         crate::modules::ansible_fallback::set_python(p.clone());
     }
     let cfg = load_config()?;
-    // rprov's own output shows `--check`'s changes as diffs; as
-    // ansible-playbook and ansible, only `--diff` shows them.
-    let check_shows_diffs = adhoc.is_none() && args.output != OutputFormat::Ansible;
+    // rprov's own output (`rprov adhoc` too) shows `--check`'s changes as
+    // diffs; as ansible-playbook (`--output ansible`), only `--diff` does.
+    let check_shows_diffs = adhoc.is_some() || args.output != OutputFormat::Ansible;
     let mut reporter = Reporter::new(
         match (&adhoc, args.output) {
             // As ansible-core's `ansible`: `stdout_callback` only with

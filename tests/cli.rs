@@ -964,7 +964,7 @@ fn unknown_connection_plugin_is_unreachable_at_run_time() {
 }
 
 /// `--check` shows every change as a diff in rprov's own output; as
-/// ansible-playbook (`--output ansible`) only `--diff` does, as theirs, and
+/// ansible-playbook (`--output ansible`) only `--diff` does, as its own, and
 /// then `-vvv`'s `invocation` masks `copy`'s `content`, a `no_log` option
 /// of ansible-core's module (its `copy` target greps for the secret).
 #[test]

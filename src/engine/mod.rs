@@ -45,8 +45,8 @@ pub struct RunOptions {
     pub check: bool,
     pub diff: bool,
     /// `--check` shows every change as a diff, `--diff` or not: rprov's
-    /// own output; as `ansible-playbook` (`--output ansible`) and `ansible`
-    /// only `--diff` does, as theirs.
+    /// own output; as `ansible-playbook` (`--output ansible`) only `--diff`
+    /// does, as its own.
     pub check_shows_diffs: bool,
     pub tags: Vec<String>,
     pub skip_tags: Vec<String>,
