@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 use super::change::{self, Change, Content, Read};
 use super::copy;
+use super::copy_tree::{dest_root, join, trimmed};
 use super::files::{self, Attrs};
 use super::mode::{self, Mode};
 use super::sysargs::both;
@@ -70,11 +71,8 @@ pub fn plan(
     src_root: &FileState,
 ) -> Result<Decision, PlanError> {
     let src_dir = trimmed(src);
-    let mut root = trimmed(&args.dest);
-    if !src.ends_with('/') {
-        let name = src_dir.rsplit('/').next().unwrap_or(&src_dir);
-        root = join(&root, name);
-    }
+    let name = src_dir.rsplit('/').next().unwrap_or(&src_dir);
+    let root = dest_root(&args.dest, src, name);
     // ansible-core's module gets `local_follow` only when the task gives it:
     // links stay links unless it says yes.
     let follow = args.local_follow && cx.args.contains_key("local_follow");
@@ -468,23 +466,6 @@ fn resolve(link: &str, target: &str) -> String {
 /// The relative path of `rel`'s directory (`""` at the top).
 fn parent_rel(rel: &str) -> &str {
     rel.rfind('/').map_or("", |i| &rel[..i])
-}
-
-fn trimmed(path: &str) -> String {
-    let t = path.trim_end_matches('/');
-    if t.is_empty() {
-        "/".into()
-    } else {
-        t.to_string()
-    }
-}
-
-fn join(dir: &str, rel: &str) -> String {
-    if rel.is_empty() {
-        dir.to_string()
-    } else {
-        format!("{}/{rel}", dir.trim_end_matches('/'))
-    }
 }
 
 #[cfg(test)]

@@ -56,25 +56,18 @@ pub fn plan_copy_tree(
     dir: &Path,
     src: &str,
 ) -> Result<Decision, PlanError> {
-    let mut root = args.dest.trim_end_matches('/').to_string();
-    if root.is_empty() {
-        root = "/".into();
-    }
-    if !src.ends_with('/') {
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        root = format!("{}/{name}", root.trim_end_matches('/'));
-    }
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let root = dest_root(&args.dest, src, &name);
     let Tree {
         dirs,
-        files: local,
+        files: mut local,
         links,
     } = walk(dir, args.local_follow)?;
     // Vault-encrypted files are decrypted as `copy` decrypts a single one
     // (`decrypt: yes`, the default); their plaintext never shows in a diff.
-    let mut local = local;
     if args.decrypt {
         for f in local.iter_mut().filter(|f| copy::is_vault_file(&f.bytes)) {
             let path = dir.join(&f.rel).display().to_string();
@@ -82,13 +75,7 @@ pub fn plan_copy_tree(
             f.secret = true;
         }
     }
-    let join = |rel: &str| {
-        if rel.is_empty() {
-            root.clone()
-        } else {
-            format!("{}/{rel}", root.trim_end_matches('/'))
-        }
-    };
+    let join = |rel: &str| join(&root, rel);
 
     let mut attrs = Attrs::new(args.owner.clone(), args.group.clone(), args.mode.clone());
     let dir_attrs = Attrs {
@@ -267,6 +254,35 @@ pub fn plan_copy_tree(
     action.result = result;
     action.touches = touches;
     Ok(Decision::Change { diffs, action })
+}
+
+/// Where a copy of the directory `src` (named `name`) lands under `dest`:
+/// `dest` itself for `src/` (what is inside), `dest/name` for `src`.
+pub(super) fn dest_root(dest: &str, src: &str, name: &str) -> String {
+    let root = trimmed(dest);
+    match src.ends_with('/') {
+        true => root,
+        false => join(&root, name),
+    }
+}
+
+/// `path` without its trailing slashes (`/` stays `/`).
+pub(super) fn trimmed(path: &str) -> String {
+    let t = path.trim_end_matches('/');
+    if t.is_empty() {
+        "/".into()
+    } else {
+        t.to_string()
+    }
+}
+
+/// `rel` under `dir` (`dir` itself for `""`).
+pub(super) fn join(dir: &str, rel: &str) -> String {
+    if rel.is_empty() {
+        dir.to_string()
+    } else {
+        format!("{}/{rel}", dir.trim_end_matches('/'))
+    }
 }
 
 /// The directories, files and links under `dir`, sorted. Links are followed

@@ -971,7 +971,7 @@ fn invalid_options(
     let unknown: Vec<&str> = args
         .keys()
         .map(String::as_str)
-        .filter(|n| spec.arg(n).is_none())
+        .filter(|n| *n != "_raw_params" && spec.arg(n).is_none())
         .collect();
     let first = unknown.first().copied().unwrap_or_default();
     let all = spec.arg_names().collect::<Vec<_>>().join(", ");
@@ -1665,6 +1665,11 @@ mod tests {
             t[0].args,
             json!({"msg": "Invalid options for wait_for_connection: foo,zip"})
         );
+        // An argument splat is the arguments, not an option.
+        let t = tasks(
+            "- hosts: all\n  tasks:\n    - fail: '{{ opts }}'\n      args:\n        foo: 1\n      ignore_errors: yes\n",
+        );
+        assert_eq!(t[0].args, json!({"msg": "Invalid options for fail: foo"}));
         let dir = tempfile::tempdir().expect("tempdir");
         let pb = dir.path().join("site.yml");
         std::fs::write(
