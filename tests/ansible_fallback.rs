@@ -894,3 +894,103 @@ fn custom_modules_of_the_library_setting_as_ansible() {
     assert_eq!(r["custom_ge"]["custom"], "library setting", "{r:?}");
     assert_eq!(r["builtin_ge"][0], "x", "{r:?}");
 }
+
+/// Filters, tests and lookups written in Python (`filter_plugins/`,
+/// `test_plugins/`, `lookup_plugins/` beside the playbook and in a role;
+/// tests/fixtures/ansible_jinja_plugins) run through ansible-core on the
+/// controller: arguments, keyword arguments, nested values, a `with_<lookup>`
+/// loop and the lookup's view of the play's variables give what
+/// ansible-playbook gives. A plugin's exception fails the task with its
+/// words; without ansible-core a warning names the folder and how to enable
+/// the fallback, and the filter is unknown.
+#[test]
+fn python_jinja_plugins_as_ansible() {
+    let v = common::ansible_venv();
+    let work = tempfile::tempdir().expect("tempdir");
+    let home = work.path();
+    let dir = fixtures().join("ansible_jinja_plugins");
+    let inv = home.join("hosts");
+    std::fs::write(
+        &inv,
+        format!(
+            "localhost ansible_connection=local ansible_python_interpreter={}\n",
+            v.python.display()
+        ),
+    )
+    .expect("write inventory");
+    let (by_ansible, by_rprov) = (home.join("a"), home.join("r"));
+    for d in [&by_ansible, &by_rprov] {
+        std::fs::create_dir(d).expect("mkdir");
+    }
+    let root_a = format!("root={}", by_ansible.display());
+    let (ok, text) = common::ansible_playbook(
+        &v,
+        &dir,
+        &inv,
+        home,
+        &["-e", &root_a, "site.yml"],
+        &env_for(home),
+    );
+    assert!(ok, "ansible-playbook failed:\n{text}");
+    let mut env = env_for(home);
+    env.push((
+        "RPROV_ANSIBLE_PYTHON".into(),
+        v.python.display().to_string(),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let inv_s = inv.display().to_string();
+    let root_r = format!("root={}", by_rprov.display());
+    let run = rprov_env(
+        &dir,
+        ["apply", "-i", &inv_s, "-e", &root_r, "site.yml"],
+        &env,
+    );
+    run.expect_code(0);
+    let read = |d: &Path| -> Value {
+        let text = std::fs::read_to_string(d.join("results.json")).expect("results.json");
+        serde_json::from_str(&text).expect("results.json is JSON")
+    };
+    let (a, r) = (read(&by_ansible), read(&by_rprov));
+    assert_eq!(a, r, "rprov's results differ from ansible-playbook's");
+    assert_eq!(r["shout_args"], "HI???", "{r}");
+    assert_eq!(r["looped"], serde_json::json!(["ba", "dc", "hello"]), "{r}");
+    assert_eq!(r["selected"], serde_json::json!(["bb", "cc"]), "{r}");
+    assert_eq!(r["role"], "said in a role", "{r}");
+
+    let run = rprov_env(&dir, ["apply", "-i", &inv_s, "broken.yml"], &env);
+    run.expect_code(2);
+    assert!(
+        run.stdout
+            .contains("filter broken: ValueError: the filter refuses 'x'"),
+        "{}",
+        run.dump()
+    );
+
+    let off = [("RPROV_ANSIBLE_PYTHON", "/nonexistent/python")];
+    let run = rprov_env(&dir, ["apply", "-i", &inv_s, "broken.yml"], &off);
+    run.expect_code(2);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("filter_plugins are written in Python, which rprov runs through the Ansible fallback, and it is off")
+            && all.contains("RPROV_ANSIBLE_PYTHON"),
+        "{}",
+        run.dump()
+    );
+    assert!(all.contains("filter broken is unknown"), "{}", run.dump());
+    // The `with_backwards` loop cannot run: refused when the playbook loads.
+    let run = rprov_env(
+        &dir,
+        ["apply", "-i", &inv_s, "-e", &root_r, "site.yml"],
+        &off,
+    );
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains(
+            "`with_backwards` loops over the `backwards` lookup, which rprov does not have"
+        ) && run
+            .stderr
+            .contains("runs through the Ansible fallback, which is off"),
+        "{}",
+        run.dump()
+    );
+}

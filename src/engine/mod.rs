@@ -214,11 +214,18 @@ impl Shared {
         let connection_default = [("ansible_connection".to_string(), connection)]
             .into_iter()
             .collect();
+        let (python, python_off) = crate::modules::ansible_jinja::for_run(&playbook.dir);
+        if let Some(warning) = python_off {
+            reporter.warn(&warning);
+        }
         let templater = Templater::new()
             .with_lookup_context(
-                lookup_context(vault_password.clone()).with_settings(opts.ansible_settings.clone()),
+                lookup_context(vault_password.clone())
+                    .with_settings(opts.ansible_settings.clone())
+                    .with_python(python.clone()),
             )
-            .with_vault_values(playbook.vault_values.iter().cloned());
+            .with_vault_values(playbook.vault_values.iter().cloned())
+            .with_python_plugins(&python);
         Shared {
             connection_default,
             inventory: std::sync::RwLock::new(Arc::new(inventory)),

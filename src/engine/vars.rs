@@ -108,6 +108,11 @@ impl NamesCache {
         {
             names.push(ALL_NAMES.to_string());
         }
+        // A lookup rprov lacks runs in Python (`modules::ansible_jinja`),
+        // which is given the task's variables: any of them.
+        if calls_python_lookup(source) {
+            names.push(ALL_NAMES.to_string());
+        }
         // A `template` lookup's file may read other hosts' variables too
         // (`hostvars`, which no layer holds).
         if source.contains("'template'") || source.contains("\"template\"") {
@@ -191,6 +196,25 @@ fn maybe_sliced(source: &str) -> Vec<String> {
 
 /// The quoted words given to a `vars` lookup as the names of variables
 /// (`lookup('vars', 'ansible_host', default='x')` names `ansible_host`).
+/// Whether `source` calls `lookup`, `query` or `q` with a lookup name that
+/// is none of rprov's own (written as a literal string).
+fn calls_python_lookup(source: &str) -> bool {
+    ["lookup(", "query(", "q("].iter().any(|call| {
+        source.match_indices(call).any(|(at, _)| {
+            let before = source[..at].chars().next_back();
+            if before.is_some_and(|c| c == '_' || c == '.' || c.is_alphanumeric()) {
+                return false;
+            }
+            let rest = source[at + call.len()..].trim_start();
+            let Some(quote) = rest.chars().next().filter(|c| *c == '\'' || *c == '"') else {
+                return false;
+            };
+            let name = rest[1..].split(quote).next().unwrap_or_default();
+            !rprov_template::lookup::LOOKUPS.contains(&rprov_template::lookup::short_name(name))
+        })
+    })
+}
+
 fn quoted_names(source: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (at, _) in source
@@ -726,6 +750,19 @@ fn contains_template(v: &Json, literal: &dyn Fn(&str) -> bool) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn only_a_lookup_rprov_lacks_is_given_every_variable() {
+        assert!(calls_python_lookup("{{ lookup('backwards', 'ab') }}"));
+        assert!(calls_python_lookup("{{ q(\"community.general.x\") }}"));
+        assert!(calls_python_lookup("{{ query( 'mine') }}"));
+        assert!(!calls_python_lookup("{{ lookup('env', 'HOME') }}"));
+        assert!(!calls_python_lookup(
+            "{{ query('ansible.builtin.items', x) }}"
+        ));
+        assert!(!calls_python_lookup("{{ my_lookup('x') }}"));
+        assert!(!calls_python_lookup("{{ lookup(name) }}"));
+    }
 
     #[test]
     fn a_vars_lookup_asks_for_the_names_it_quotes() {

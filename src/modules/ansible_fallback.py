@@ -18,13 +18,26 @@
 #          {"payload_b64": B64, "style": S, "shebang": TEXT|null, "args": TEXT}:
 #          the module as ansible-core sends it (its shebang line rewritten) and
 #          its arguments file as ansible-core writes it (ActionBase._execute_module).
+#   {"op": "jinja_names"}
+#       -> {"filters": [..], "tests": [..]} : the short names of the filters and tests
+#          of custom folders (filter_plugins/, test_plugins/ of the playbook and of the
+#          roles, the filter_plugins and test_plugins settings), not ansible-core's own.
+#   {"op": "has_lookup", "name": N} -> {"found": bool}: whether ansible-core finds
+#          lookup N (a `with_N` loop).
+#   {"op": "jinja_call", "kind": "filter"|"test"|"lookup", "name": N, "args": [..],
+#    "kwargs": {..}, "variables": {..}}
+#       -> {"value": V} or {"found": false}: the plugin run as Ansible's templar
+#          calls it (a filter or test with the input first; a lookup's `run`), its
+#          answer made plain JSON.
 # The first line it prints is {"ready": VERSION} once ansible imported, or
 # {"error": TEXT} when it cannot be imported.
 import base64
+import contextlib
 import json
 import os
 import shlex
 import sys
+from collections.abc import Iterable, Mapping
 
 
 def reply(obj):
@@ -152,6 +165,73 @@ def build(req):
     }
 
 
+def custom_path(path):
+    path = os.path.realpath(path or "")
+    return not path.startswith(ANSIBLE_PACKAGE) and "%sansible_collections%s" % (os.sep, os.sep) not in path
+
+
+def jinja_names(req):
+    out = {}
+    for key, ldr in (("filters", plugin_loader.filter_loader), ("tests", plugin_loader.test_loader)):
+        list(ldr.all())  # loads the custom folders' plugins, by short name
+        found = getattr(ldr, "_cached_non_collection_wrappers", {}) or {}
+        out[key] = sorted(
+            name
+            for name, w in found.items()
+            if "." not in name and custom_path(getattr(w, "_original_path", ""))
+        )
+    return out
+
+
+def plain(obj):
+    """A plugin's answer as JSON has it: ansible-core's tagged and lazy
+    containers made plain dicts, lists and text."""
+    if obj is None or isinstance(obj, (bool, int, float)):
+        return obj
+    if isinstance(obj, str):
+        return str(obj)
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "surrogateescape")
+    if isinstance(obj, Mapping):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, Iterable):
+        return [plain(v) for v in obj]
+    return str(obj)
+
+
+def has_lookup(req):
+    return {"found": bool(plugin_loader.lookup_loader.find_plugin(req["name"]))}
+
+
+def jinja_call(req):
+    # What a plugin prints must not reach rprov's pipe.
+    with contextlib.redirect_stdout(sys.stderr):
+        return run_jinja_plugin(req)
+
+
+def run_jinja_plugin(req):
+    kind, name = req["kind"], req["name"]
+    args, kwargs = req.get("args") or [], req.get("kwargs") or {}
+    if kind == "lookup":
+        variables = req.get("variables") or {}
+        loader = DataLoader()
+        if PLAYBOOK_DIR:
+            loader.set_basedir(PLAYBOOK_DIR)
+        templar = Templar(loader=loader, variables=variables)
+        instance = plugin_loader.lookup_loader.get(name, loader=loader, templar=templar)
+        if instance is None:
+            return {"found": False}
+        return {"value": plain(instance.run(args, variables=variables, **kwargs))}
+    ldr = plugin_loader.filter_loader if kind == "filter" else plugin_loader.test_loader
+    try:
+        plugin = ldr.get(name)
+    except KeyError:
+        plugin = None
+    if plugin is None:
+        return {"found": False}
+    return {"value": plain(plugin.j2_function(*args, **kwargs))}
+
+
 reply({"ready": ANSIBLE_VERSION})
 for line in sys.stdin:
     line = line.strip()
@@ -166,6 +246,12 @@ for line in sys.stdin:
             reply(build(req))
         elif op == "add_dirs":
             reply(add_dirs(req))
+        elif op == "jinja_names":
+            reply(jinja_names(req))
+        elif op == "has_lookup":
+            reply(has_lookup(req))
+        elif op == "jinja_call":
+            reply(jinja_call(req))
         else:
             reply({"error": "unknown request %r" % op})
     except Exception as e:  # noqa: BLE001 - reported to rprov, which names the task

@@ -86,7 +86,8 @@ static PYTHON: OnceLock<PathBuf> = OnceLock::new();
 static BRIDGE: Mutex<Option<State>> = Mutex::new(None);
 
 /// Legacy roles loaded so far that have a plugin folder (`library/`,
-/// `module_utils/`), in load order: Ansible searches them in that order.
+/// `module_utils/`, `filter_plugins/`, …), in load order: Ansible searches
+/// them in that order.
 static ROLE_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// The configured `library` path (ansible.cfg, `$ANSIBLE_LIBRARY`, or
@@ -99,11 +100,18 @@ pub fn set_library_path(paths: Vec<PathBuf>) {
 }
 
 /// A legacy role was loaded: its `library/` and `module_utils/` join the
-/// search of every later lookup, as in Ansible. Does not start the helper.
+/// search of every later lookup, as in Ansible, and so do its Jinja plugin
+/// folders (see [`super::ansible_jinja`]). Does not start the helper.
 pub fn add_role_dir(role: &Path) {
-    if !["library", "module_utils"]
-        .iter()
-        .any(|d| role.join(d).is_dir())
+    if ![
+        "library",
+        "module_utils",
+        "filter_plugins",
+        "test_plugins",
+        "lookup_plugins",
+    ]
+    .iter()
+    .any(|d| role.join(d).is_dir())
     {
         return;
     }
@@ -111,6 +119,11 @@ pub fn add_role_dir(role: &Path) {
     if !dirs.iter().any(|d| d == role) {
         dirs.push(role.to_path_buf());
     }
+}
+
+/// The roles given to [`add_role_dir`] so far.
+pub(super) fn role_dirs() -> Vec<PathBuf> {
+    ROLE_DIRS.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
 /// Sets the controller Python (`--ansible-python`). Called once, by the CLI.
@@ -161,7 +174,7 @@ enum State {
     Unavailable(String),
 }
 
-struct Bridge {
+pub(super) struct Bridge {
     _child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
@@ -220,7 +233,7 @@ impl Bridge {
         }
     }
 
-    fn ask(&mut self, req: &Json) -> Result<Map<String, Json>, String> {
+    pub(super) fn ask(&mut self, req: &Json) -> Result<Map<String, Json>, String> {
         let mut line = req.to_string();
         line.push('\n');
         self.stdin
@@ -256,7 +269,10 @@ impl Bridge {
 }
 
 /// Runs `f` with the run's helper, starting it on first use.
-fn with_bridge<T>(playbook_dir: &Path, f: impl FnOnce(&mut Bridge) -> T) -> Result<T, String> {
+pub(super) fn with_bridge<T>(
+    playbook_dir: &Path,
+    f: impl FnOnce(&mut Bridge) -> T,
+) -> Result<T, String> {
     let mut guard = BRIDGE.lock().unwrap_or_else(|p| p.into_inner());
     if guard.is_none() {
         *guard = Some(match Bridge::start(playbook_dir) {

@@ -10,6 +10,7 @@
 //! (docs/adding-a-module.md walks through one).
 
 pub mod ansible_fallback;
+pub mod ansible_jinja;
 pub mod args;
 pub mod change;
 pub(crate) mod command;

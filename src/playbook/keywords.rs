@@ -924,10 +924,13 @@ pub fn json_map(n: &Node) -> Option<Vars> {
     }
 }
 
-/// The lookup a `with_<name>` keyword loops over, when rprov has it.
+/// The lookup a `with_<name>` keyword loops over, when rprov has it or
+/// ansible-core was found to have it (`modules::ansible_jinja::has_lookup`).
 pub fn loop_lookup(key: &str) -> Option<&str> {
-    key.strip_prefix("with_")
-        .filter(|name| rprov_template::lookup::LOOKUPS.contains(name))
+    key.strip_prefix("with_").filter(|name| {
+        rprov_template::lookup::LOOKUPS.contains(name)
+            || crate::modules::ansible_jinja::known_lookup(name)
+    })
 }
 
 #[cfg(test)]

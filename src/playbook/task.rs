@@ -194,14 +194,22 @@ fn parse_task_into(
             if super::keywords::loop_lookup(&key).is_some() {
                 continue;
             }
+            let native = rprov_template::lookup::LOOKUPS.join(", ");
+            let hint = match modules::ansible_jinja::has_lookup(lookup, &scope.playbook_dir) {
+                Ok(true) => continue,
+                Ok(false) => format!(
+                    "neither rprov (its lookups: {native}) nor ansible-core on this machine has it; or write the items in `loop:`"
+                ),
+                Err(why) => format!(
+                    "rprov's lookups: {native}; a lookup written in Python (a `lookup_plugins/` folder, a collection's) runs through the Ansible fallback, which is off: {} ({why})",
+                    modules::ansible_fallback::ENABLE_HINT
+                ),
+            };
             return Err(LoadError::new(
                 doc.origin(k),
                 format!("`{key}` loops over the `{lookup}` lookup, which rprov does not have"),
             )
-            .with_hint(format!(
-                "rprov's lookups: {}; or write the items in `loop:`",
-                rprov_template::lookup::LOOKUPS.join(", ")
-            )));
+            .with_hint(hint));
         }
         if UNSUPPORTED_KEYWORDS.contains(&key.as_str()) {
             return Err(LoadError::new(

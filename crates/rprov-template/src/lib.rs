@@ -31,6 +31,7 @@ pub mod lookup;
 mod nodes;
 mod now;
 mod pyformat;
+pub mod python;
 pub mod version_types;
 pub use now::{civil_from_days, date_time_utc};
 pub mod trust;
@@ -178,6 +179,18 @@ impl Templater {
     /// encrypted until used, and the test asks exactly that).
     pub fn with_vault_values(mut self, values: impl IntoIterator<Item = String>) -> Self {
         jinja_tests::register_vault_encrypted(&mut self.env, values.into_iter().collect());
+        self.variants = Default::default();
+        self
+    }
+
+    /// This templater with the filters and tests `plugins` names, run by
+    /// it (see [`python`]). Give its lookups with
+    /// [`lookup::LookupContext::with_python`].
+    pub fn with_python_plugins(
+        mut self,
+        plugins: &std::sync::Arc<dyn python::PythonPlugins>,
+    ) -> Self {
+        python::register(&mut self.env, plugins);
         self.variants = Default::default();
         self
     }

@@ -23,6 +23,8 @@ pub struct LookupContext {
     plaintext: Option<Arc<Plaintext>>,
     /// Ansible's settings by name, for `lookup('config', NAME)`.
     settings: Arc<serde_json::Map<String, serde_json::Value>>,
+    /// Runs the lookups rprov lacks (see [`crate::python`]).
+    python: Option<Arc<dyn crate::python::PythonPlugins>>,
 }
 
 impl std::fmt::Debug for LookupContext {
@@ -41,7 +43,18 @@ impl LookupContext {
         LookupContext {
             plaintext: Some(Arc::new(plaintext)),
             settings: Arc::default(),
+            python: None,
         }
+    }
+
+    /// This context with `plugins` running the lookups rprov lacks.
+    pub fn with_python(mut self, plugins: Arc<dyn crate::python::PythonPlugins>) -> Self {
+        self.python = Some(plugins);
+        self
+    }
+
+    pub(super) fn python(&self) -> Option<&Arc<dyn crate::python::PythonPlugins>> {
+        self.python.as_ref()
     }
 
     /// This context with Ansible's settings, for `lookup('config', NAME)`.

@@ -343,10 +343,23 @@ fn run(
                 _ => vec![t.clone()],
             })
             .collect()),
-        other => Err(lookup_error(
-            other,
-            format!("unknown lookup plugin (rprov has {})", LOOKUPS.join(", ")),
-        )),
+        // A lookup rprov lacks: ansible-core's, a collection's or one of a
+        // `lookup_plugins/` folder, when the run has Python plugins.
+        other => match cx.python() {
+            Some(p) => crate::python::lookup(p, state, other, terms, kwargs)?.ok_or_else(|| {
+                lookup_error(
+                    other,
+                    format!(
+                        "unknown lookup plugin: neither rprov (which has {}) nor ansible-core has it",
+                        LOOKUPS.join(", ")
+                    ),
+                )
+            }),
+            None => Err(lookup_error(
+                other,
+                format!("unknown lookup plugin (rprov has {})", LOOKUPS.join(", ")),
+            )),
+        },
     }
 }
 
@@ -446,7 +459,7 @@ fn varnames(state: &State, terms: &[Value]) -> Result<Vec<Value>, Error> {
 
 /// The names of the variables the template's context holds, not the
 /// environment's functions (`lookup`, `range`, …).
-fn variable_names(state: &State) -> Vec<String> {
+pub(crate) fn variable_names(state: &State) -> Vec<String> {
     let globals: std::collections::HashSet<&str> =
         state.env().globals().map(|(name, _)| name).collect();
     state
