@@ -1992,3 +1992,24 @@ fn run_local(exe: &Path, cwd: &Path, home: &Path, args: &[&str]) -> std::process
         .output()
         .unwrap_or_else(|e| panic!("running {}: {e}", exe.display()))
 }
+
+/// ansible-core 2.19's trust rules: a condition a loop item's template made
+/// fails as untrusted in an argument splat, one written in the item runs; a
+/// registered result is not rendered again by `failed_when`; a lookup's
+/// arguments written as templates are rendered; Jinja's `joiner`; `assert`
+/// without `that` or with an empty one fails in ansible-core's words; a
+/// conditional that is all template is deprecated in the result.
+#[test]
+fn trust_rules_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "trust",
+        prepare: empty_root,
+        min_changed: 1,
+    });
+    assert_eq!(
+        out.read("trust"),
+        "made: True True\nwritten: True\nshown: {{ word }}\npiped: dude\njoined: 1+2+3\n\
+         empty: ['missing required arguments: that', 'Task failed: Empty conditional expressions are not allowed.']\n\
+         deprecated: ['Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}.']\n"
+    );
+}

@@ -62,6 +62,14 @@ impl NamesCache {
                 .unwrap_or_default()
         };
         let mut names: Vec<String> = set.into_iter().collect();
+        // A lookup's arguments written as templates are rendered too.
+        for text in rprov_template::trust::lookup_arg_texts(source) {
+            names.extend(
+                env.template_from_str(&text)
+                    .map(|t| t.undeclared_variables(false))
+                    .unwrap_or_default(),
+            );
+        }
         if source.contains('[') && source.contains(':') {
             names.extend(maybe_sliced(source));
         }

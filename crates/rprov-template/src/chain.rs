@@ -82,6 +82,26 @@ pub(crate) fn rewrite_template<'a>(source: &'a str, delims: &Delimiters) -> Cow<
     if !may_need(source) {
         return Cow::Borrowed(source);
     }
+    let mut out = String::new();
+    let mut copied = 0;
+    each_tag(source, delims, |inner, body, tokens| {
+        if let Some(new) = rewrite_all(body, tokens, true) {
+            out.push_str(&source[copied..inner]);
+            out.push_str(&new);
+            copied = inner + body.len();
+        }
+    });
+    if copied == 0 {
+        return Cow::Borrowed(source);
+    }
+    out.push_str(&source[copied..]);
+    Cow::Owned(out)
+}
+
+/// Calls `f` with where each `{{ }}` and `{% %}` tag's inside starts in
+/// `source`, that inside, and its tokens; comments and `{% raw %}` blocks
+/// are skipped.
+fn each_tag(source: &str, delims: &Delimiters, mut f: impl FnMut(usize, &str, &[Token])) {
     let d = |o: &Option<String>, default: &'static str| o.clone().unwrap_or(default.into());
     let var = (
         d(&delims.variable_start, "{{"),
@@ -89,8 +109,6 @@ pub(crate) fn rewrite_template<'a>(source: &'a str, delims: &Delimiters) -> Cow<
     );
     let block = (d(&delims.block_start, "{%"), d(&delims.block_end, "%}"));
     let comment = (d(&delims.comment_start, "{#"), d(&delims.comment_end, "#}"));
-    let mut out = String::new();
-    let mut copied = 0;
     let mut at = 0;
     while at < source.len() {
         let rest = &source[at..];
@@ -115,18 +133,68 @@ pub(crate) fn rewrite_template<'a>(source: &'a str, delims: &Delimiters) -> Cow<
             at = end_of_raw(source, inner + end, &block).unwrap_or(source.len());
             continue;
         }
-        if let Some(new) = rewrite_all(body, &tokens, true) {
-            out.push_str(&source[copied..inner]);
-            out.push_str(&new);
-            copied = inner + end;
-        }
+        f(inner, body, &tokens);
         at = inner + end;
     }
-    if copied == 0 {
-        return Cow::Borrowed(source);
+}
+
+/// The string literals given as arguments to `lookup`, `query` and `q` in
+/// the tags of template `source` that hold template syntax, as `(start,
+/// end, text)` (the literal's bytes, quotes included, and its text). The
+/// lookup's name is not among them. ansible-core 2.19 renders such an
+/// argument before the lookup runs (`lookup('pipe', 'echo {{ x }}')`), as
+/// Ansible always did, where other string constants of a template stay text.
+pub(crate) fn lookup_arg_templates(source: &str) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    if !["lookup(", "query(", "q("]
+        .iter()
+        .any(|c| source.contains(c))
+    {
+        return out;
     }
-    out.push_str(&source[copied..]);
-    Cow::Owned(out)
+    each_tag(source, &Delimiters::default(), |inner, body, tokens| {
+        let word = |t: &Token| &body[t.start..t.end];
+        for i in 0..tokens.len() {
+            let is_call = tokens[i].kind == Kind::Name
+                && ["lookup", "query", "q"].contains(&word(&tokens[i]))
+                && tokens
+                    .get(i + 1)
+                    .is_some_and(|t| t.kind == Kind::Punct(b'(') && t.start == tokens[i].end)
+                && !(i > 0 && tokens[i - 1].kind == Kind::Punct(b'.'));
+            if !is_call {
+                continue;
+            }
+            let mut depth = 0usize;
+            let mut arg = 0usize;
+            for j in i + 1..tokens.len() {
+                match tokens[j].kind {
+                    Kind::Punct(b'(' | b'[' | b'{') => depth += 1,
+                    Kind::Punct(b')' | b']' | b'}') => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    Kind::Punct(b',') if depth == 1 => arg += 1,
+                    Kind::Str if depth == 1 => {
+                        let opens = matches!(tokens[j - 1].kind, Kind::Punct(b'(' | b',' | b'='));
+                        let closes = tokens
+                            .get(j + 1)
+                            .is_some_and(|t| matches!(t.kind, Kind::Punct(b',' | b')')));
+                        let named = tokens[j - 1].kind == Kind::Punct(b'=');
+                        if opens && closes && (arg > 0 || named) {
+                            let text = crate::trust::literal_text(word(&tokens[j]));
+                            if crate::is_template(&text) {
+                                out.push((inner + tokens[j].start, inner + tokens[j].end, text));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    });
+    out
 }
 
 /// Whether a block tag's first word is `word` (`{%- raw %}`).

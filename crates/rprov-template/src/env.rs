@@ -52,6 +52,9 @@ pub fn build() -> Environment<'static> {
     // ansible-core 2.19's `undef(hint)`: an undefined value, for a default
     // that something else must set (`default=undef()`).
     env.add_function("undef", |_hint: Option<Value>| Value::UNDEFINED);
+    // Jinja2's globals that minijinja leaves to its contrib crate.
+    env.add_function("joiner", minijinja_contrib::globals::joiner);
+    env.add_function("cycler", minijinja_contrib::globals::cycler);
     env.add_function(LOCKED_VAULT, |why: String| -> Result<Value, Error> {
         Err(Error::new(ErrorKind::InvalidOperation, why))
     });

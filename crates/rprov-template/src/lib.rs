@@ -286,6 +286,20 @@ impl Templater {
         if !is_template(source) {
             return Ok(serde_json::Value::String(source.to_string()));
         }
+        // A lookup's arguments written as templates are rendered first, as
+        // ansible-core renders them (`lookup('file', '{{ dir }}/x')`).
+        let args = chain::lookup_arg_templates(source);
+        if !args.is_empty() {
+            let mut rewritten = String::with_capacity(source.len());
+            let mut at = 0;
+            for (start, end, text) in args {
+                rewritten.push_str(&source[at..start]);
+                rewritten.push_str(&trust::jinja_literal(&self.render_str(&text, ctx)?));
+                at = end;
+            }
+            rewritten.push_str(&source[at..]);
+            return self.render_str(&rewritten, ctx);
+        }
         if let Some(expr) = single_expression(source) {
             return self.eval_native(expr, source, ctx);
         }

@@ -172,9 +172,10 @@ fn call_json(
     plugins
         .call(kind, name, positional, named, variables)
         .map_err(|msg| {
-            Error::new(
-                ErrorKind::InvalidOperation,
-                format!("{} {name}: {msg}", kind.word()),
-            )
+            let shown = match kind {
+                PluginKind::Lookup => format!("lookup('{name}'): {msg}"),
+                _ => format!("{} {name}: {msg}", kind.word()),
+            };
+            Error::new(ErrorKind::InvalidOperation, shown)
         })
 }

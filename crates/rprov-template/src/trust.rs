@@ -128,35 +128,53 @@ fn embedded_constants(expr: &str) -> Vec<(usize, usize, String)> {
         if c != '\'' && c != '"' {
             continue;
         }
-        let mut text = String::new();
         let mut end = None;
         while let Some((i, d)) = chars.next() {
             match d {
-                '\\' => match chars.next() {
-                    Some((_, 'n')) => text.push('\n'),
-                    Some((_, 't')) => text.push('\t'),
-                    Some((_, 'r')) => text.push('\r'),
-                    Some((_, e)) if e == '\\' || e == '\'' || e == '"' => text.push(e),
-                    Some((_, e)) => {
-                        text.push('\\');
-                        text.push(e);
-                    }
-                    None => break,
-                },
+                '\\' if chars.next().is_none() => break,
+                '\\' => {}
                 q if q == c => {
                     end = Some(i + q.len_utf8());
                     break;
                 }
-                other => text.push(other),
+                _ => {}
             }
         }
-        match end {
-            Some(end) if crate::is_template(&text) => out.push((start, end, text)),
-            Some(_) => {}
-            None => break,
+        let Some(end) = end else { break };
+        let text = literal_text(&expr[start..end]);
+        if crate::is_template(&text) {
+            out.push((start, end, text));
         }
     }
     out
+}
+
+/// The text of a Jinja string literal (`'a\'b'`, quotes included), its
+/// escapes undone.
+pub(crate) fn literal_text(literal: &str) -> String {
+    let body = literal
+        .get(1..literal.len().saturating_sub(1))
+        .unwrap_or_default();
+    let mut text = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    while let Some(d) = chars.next() {
+        if d != '\\' {
+            text.push(d);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => text.push('\n'),
+            Some('t') => text.push('\t'),
+            Some('r') => text.push('\r'),
+            Some(e) if e == '\\' || e == '\'' || e == '"' => text.push(e),
+            Some(e) => {
+                text.push('\\');
+                text.push(e);
+            }
+            None => text.push('\\'),
+        }
+    }
+    text
 }
 
 /// The texts of the string constants of `expr` that a conditional renders
@@ -164,6 +182,16 @@ fn embedded_constants(expr: &str) -> Vec<(usize, usize, String)> {
 /// caller can give their variables to the context.
 pub fn embedded_templates(expr: &str) -> Vec<String> {
     embedded_constants(expr)
+        .into_iter()
+        .map(|(_, _, text)| text)
+        .collect()
+}
+
+/// The texts of the lookup arguments a template renders before its lookups
+/// run (see [`Templater::render_str`]), so the caller can give their
+/// variables to the context.
+pub fn lookup_arg_texts(source: &str) -> Vec<String> {
+    crate::chain::lookup_arg_templates(source)
         .into_iter()
         .map(|(_, _, text)| text)
         .collect()
@@ -189,7 +217,7 @@ pub fn string_literal(text: &str) -> String {
 
 /// `v` as a Jinja literal: text quoted and escaped, other values in the
 /// JSON spelling minijinja reads (`none` for null).
-fn jinja_literal(v: &serde_json::Value) -> String {
+pub(crate) fn jinja_literal(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => string_literal(s),
         serde_json::Value::Null => "none".to_string(),

@@ -99,7 +99,8 @@ impl HostRunner {
                 }
                 let r = self
                     .resolver(task.role.as_deref(), &[&task.vars, layer, &reg], &magic)
-                    .with_untrusted(&[&reg], None);
+                    .with_untrusted(&[&reg], None)
+                    .with_final_layers(&[&reg]);
                 self.eval(&r, until)
             };
             match done {
@@ -672,7 +673,8 @@ impl HostRunner {
             }
             let r = self
                 .resolver(task.role.as_deref(), &[&task.vars, layer, &reg], &magic)
-                .with_untrusted(&[&reg], None);
+                .with_untrusted(&[&reg], None)
+                .with_final_layers(&[&reg]);
             for c in conds {
                 match self.eval(&r, c) {
                     Ok(false) => return Ok(false),

@@ -198,6 +198,12 @@ pub struct HostRunner {
     /// Values not known (see `vars::unknown_value`) that the task item being
     /// evaluated asked for.
     refusals: Refusals,
+    /// Text the running loop's items got by rendering a template
+    /// (see `loop_made_texts`).
+    loop_made_texts: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// What ansible-core deprecates that the task item being evaluated did
+    /// (see `deprecations`).
+    deprecated: std::sync::Mutex<Vec<&'static str>>,
     nonce: u64,
     /// How many times this host reached each run_once task (key with nth 0).
     run_once_seen: HashMap<run_once::Key, u32>,
@@ -289,6 +295,8 @@ impl HostRunner {
             following_run_once: false,
             in_handlers: false,
             refusals: Refusals::default(),
+            loop_made_texts: Default::default(),
+            deprecated: Default::default(),
             nonce: 0,
             run_once_seen: HashMap::new(),
             delegates: HashMap::new(),
@@ -1045,7 +1053,12 @@ impl HostRunner {
         };
         let allow_broken = self.shared.opts.allow_broken_conditionals;
         match t.conditional(expr, &ctx)? {
-            rprov_template::Conditional::Value(v) => boolean_result(&v, allow_broken),
+            rprov_template::Conditional::Value(v) => {
+                if rprov_template::is_all_template(trimmed) {
+                    self.deprecate(CONDITIONAL_AS_TEMPLATE);
+                }
+                boolean_result(&v, allow_broken)
+            }
             rprov_template::Conditional::Indirect { text, via } => {
                 // As ansible-core: text that is empty is no conditional,
                 // whoever wrote it.
@@ -1061,6 +1074,15 @@ impl HostRunner {
                 let ctx = expression_context(r, &text)?;
                 boolean_result(&t.eval_conditional_expression(&text, &ctx)?, allow_broken)
             }
+        }
+    }
+
+    /// Notes that the task item being evaluated does what ansible-core
+    /// deprecates (see `tasks::HostRunner::take_deprecations`).
+    fn deprecate(&self, msg: &'static str) {
+        let mut d = self.deprecated.lock().unwrap_or_else(|p| p.into_inner());
+        if !d.contains(&msg) {
+            d.push(msg);
         }
     }
 
@@ -1272,3 +1294,9 @@ fn expression_context(r: &Resolver, expr: &str) -> Result<Json, TemplateError> {
     let values: Vec<&Json> = embedded.iter().collect();
     r.context_for(&values, &[expr])
 }
+
+/// ansible-core 2.19's deprecation of a conditional that is entirely a
+/// template and renders to no text (`when: "{{ x == 1 }}"`), to be removed in
+/// 2.23.
+const CONDITIONAL_AS_TEMPLATE: &str =
+    "Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}.";

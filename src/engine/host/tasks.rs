@@ -996,12 +996,22 @@ impl HostRunner {
             (false, false, false, spec)
         };
         let max = self.shared.opts.max_loop_items;
+        self.loop_made_texts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         if let Some(l) = marked("__rprov_lookup") {
             let name = l.get("name").and_then(Json::as_str).unwrap_or_default();
             let terms = l.get("terms").cloned().unwrap_or_default();
             return self.lookup_items(task, &layers, &magic, name, terms, max);
         }
         let v = self.render_json(&r, spec).map_err(|e| e.to_string())?;
+        let mut made = std::collections::HashSet::new();
+        loop_made_texts(spec, &v, &mut made);
+        *self
+            .loop_made_texts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = made;
         let count = match &v {
             Json::Array(a) => a.len(),
             Json::Object(m) if dict => m.len(),
@@ -1161,7 +1171,12 @@ impl HostRunner {
         // A fresh log: what this item asks for that is not known makes it
         // unknown, whichever way its evaluation went (see `vars`).
         self.refusals.take();
+        self.deprecated
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         let mut o = self.evaluate_item(tasks, i, layer, rest).await?;
+        self.take_deprecations(&tasks[i], layer, &mut o);
         // As Ansible's TaskExecutor: a result that ran says whether it
         // changed and whether it failed (a skipped one does not; a loop's
         // aggregate does not).
@@ -1180,6 +1195,43 @@ impl HostRunner {
             Some(r) if o.status != Status::Unknown => ItemOutcome::unknown(&r.describe()),
             _ => o,
         })
+    }
+
+    /// What the item did that ansible-core deprecates, said as ansible-core
+    /// says it (`[DEPRECATION WARNING]: …`) and put in its result's
+    /// `deprecations`, unless deprecation warnings are off (the
+    /// `ansible_deprecation_warnings` variable, else ansible.cfg's
+    /// `deprecation_warnings`), as ansible-core then records none.
+    fn take_deprecations(&self, task: &Task, layer: &Vars, o: &mut ItemOutcome) {
+        let noted = std::mem::take(&mut *self.deprecated.lock().unwrap_or_else(|p| p.into_inner()));
+        if noted.is_empty() {
+            return;
+        }
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
+        let enabled = match r.resolve("ansible_deprecation_warnings") {
+            Some(Ok(v)) => crate::truthy::as_bool(&v).unwrap_or(true),
+            _ => self
+                .shared
+                .opts
+                .ansible_settings
+                .get("DEPRECATION_WARNINGS")
+                .and_then(crate::truthy::as_bool)
+                .unwrap_or(true),
+        };
+        if !enabled {
+            return;
+        }
+        let list: Vec<Json> = noted
+            .iter()
+            .map(|msg| {
+                self.shared.reporter.deprecation(&format!(
+                    "{msg} This feature will be removed from ansible-core version 2.23."
+                ));
+                json!({"msg": msg, "version": "2.23"})
+            })
+            .collect();
+        o.result.insert("deprecations".into(), Json::Array(list));
     }
 
     async fn evaluate_item(
@@ -1408,6 +1460,35 @@ fn handlers_for(
         }
     }
     chosen
+}
+
+/// The texts in a loop's rendered items (`rendered`) that a template of the
+/// loop as written (`written`) made: ansible-core 2.19 does not trust them
+/// as expressions, so an argument splat (`assert: '{{ item }}'`) cannot run
+/// one as a condition. A template that only fetches a variable keeps that
+/// value, and its trust.
+fn loop_made_texts(written: &Json, rendered: &Json, out: &mut std::collections::HashSet<String>) {
+    match (written, rendered) {
+        (Json::String(w), Json::String(r))
+            if super::super::vars::is_template(w)
+                && rprov_template::trust::fetched_variable(w).is_none() =>
+        {
+            out.insert(r.clone());
+        }
+        (Json::Array(w), Json::Array(r)) if w.len() == r.len() => {
+            for (w, r) in w.iter().zip(r) {
+                loop_made_texts(w, r, out);
+            }
+        }
+        (Json::Object(w), Json::Object(r)) => {
+            for (k, w) in w {
+                if let Some(r) = r.get(k) {
+                    loop_made_texts(w, r, out);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]

@@ -350,17 +350,23 @@ fn run(
                 lookup_error(
                     other,
                     format!(
-                        "unknown lookup plugin: neither rprov (which has {}) nor ansible-core has it",
+                        "{}: neither rprov (which has {}) nor ansible-core has it",
+                        not_found(other),
                         LOOKUPS.join(", ")
                     ),
                 )
             }),
             None => Err(lookup_error(
                 other,
-                format!("unknown lookup plugin (rprov has {})", LOOKUPS.join(", ")),
+                format!("{} (rprov has {})", not_found(other), LOOKUPS.join(", ")),
             )),
         },
     }
+}
+
+/// ansible-core's words for a lookup no one has.
+pub fn not_found(name: &str) -> String {
+    format!("lookup plugin '{name}' was not found")
 }
 
 /// `inventory_hostnames`: the hosts that the terms, host patterns as

@@ -19,9 +19,13 @@ module_args! {
 }
 
 pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
-    let args = match written_args(h, task, layer, &["quiet"])
-        .and_then(|m| Args::parse("assert", &m).map_err(|e| args_failed(task, e)))
-    {
+    let args = match written_args(h, task, layer, &["quiet"]).and_then(|m| {
+        // `that:` given no value: ansible-core's conditional's own words.
+        if m.get("that").is_some_and(Json::is_null) {
+            return Err("Task failed: Empty conditional expressions are not allowed.".to_string());
+        }
+        Args::parse("assert", &m).map_err(|e| args_failed(task, e))
+    }) {
         Ok(a) => a,
         Err(msg) => return ItemOutcome::failed(msg).into(),
     };
@@ -67,6 +71,16 @@ fn templated_list(h: &HostRunner, r: &Resolver, that: &str) -> Option<Vec<(Strin
     )
 }
 
+/// A condition of `that` and whether it may be evaluated: not when an
+/// argument splat marked it as made by its loop item's template (see
+/// `super::UNTRUSTED`).
+fn splat_condition(v: &Json) -> (String, bool) {
+    match v.get(super::UNTRUSTED) {
+        Some(Json::String(s)) => (s.clone(), false),
+        _ => (condition_text(v), true),
+    }
+}
+
 /// A condition as text: a string as it is, a boolean in Python's spelling,
 /// anything else as JSON.
 fn condition_text(v: &Json) -> String {
@@ -84,10 +98,12 @@ fn assert(h: &HostRunner, task: &Task, args: &Args, r: &Resolver) -> ItemOutcome
     };
     let that: Vec<(String, bool)> = match (&args.that, listed) {
         (_, Some(list)) => list,
-        (Some(Json::Array(a)), None) => a.iter().map(|v| (condition_text(v), true)).collect(),
+        (Some(Json::Array(a)), None) => a.iter().map(splat_condition).collect(),
+        (Some(v @ Json::Object(_)), None) => vec![splat_condition(v)],
         (Some(Json::String(s)), None) => vec![(s.clone(), true)],
         (Some(Json::Bool(b)), None) => vec![(condition_text(&Json::Bool(*b)), true)],
-        _ => return ItemOutcome::failed(format!("{}: `assert` needs `that`", task.origin)),
+        // ansible-core's argument check's words.
+        _ => return ItemOutcome::failed("missing required arguments: that"),
     };
     let text = |m: &Json| {
         h.render_json(r, m)

@@ -314,9 +314,35 @@ impl HostRunner {
                 ));
             }
         }
+        if task.module == "assert" && task.loop_items.is_some() {
+            let made = self
+                .loop_made_texts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if let Some(that) = args.get_mut("that") {
+                mark_untrusted(that, &made);
+            }
+        }
         let mut t = task.clone();
         t.args = Json::Object(args);
         Ok(Some(t))
+    }
+}
+
+/// The key under which an argument splat hands `assert` a condition that
+/// its loop item's template made (see `tasks::loop_made_texts`): evaluated,
+/// it fails as untrusted, as in ansible-core 2.19.
+pub(super) const UNTRUSTED: &str = "__rprov_untrusted";
+
+/// `that` (a condition or a list of them) with each condition in `made`
+/// wrapped under [`UNTRUSTED`].
+fn mark_untrusted(that: &mut Json, made: &std::collections::HashSet<String>) {
+    match that {
+        Json::String(s) if made.contains(s.as_str()) => {
+            *that = json!({ UNTRUSTED: s.clone() });
+        }
+        Json::Array(items) => items.iter_mut().for_each(|i| mark_untrusted(i, made)),
+        _ => {}
     }
 }
 
