@@ -896,8 +896,9 @@ fn custom_modules_of_the_library_setting_as_ansible() {
 }
 
 /// Filters, tests and lookups written in Python (`filter_plugins/`,
-/// `test_plugins/`, `lookup_plugins/` beside the playbook and in a role;
-/// tests/fixtures/ansible_jinja_plugins) run through ansible-core on the
+/// `test_plugins/`, `lookup_plugins/` beside the playbook and in a role, and
+/// a collection's, by their full names; tests/fixtures/ansible_jinja_plugins)
+/// run through ansible-core on the
 /// controller: arguments, keyword arguments, nested values, a `with_<lookup>`
 /// loop and the lookup's view of the play's variables give what
 /// ansible-playbook gives. A plugin's exception fails the task with its
@@ -956,6 +957,14 @@ fn python_jinja_plugins_as_ansible() {
     assert_eq!(r["looped"], serde_json::json!(["ba", "dc", "hello"]), "{r}");
     assert_eq!(r["selected"], serde_json::json!(["bb", "cc"]), "{r}");
     assert_eq!(r["role"], "said in a role", "{r}");
+    // A collection's filter, test and lookup, by their full names.
+    assert_eq!(r["collection_filter"], serde_json::json!([2, 0]), "{r}");
+    assert_eq!(r["collection_test_is"], true, "{r}");
+    assert_eq!(
+        r["collection_lookup"],
+        serde_json::json!(["x", "x", "y", "y"]),
+        "{r}"
+    );
 
     let run = rprov_env(&dir, ["apply", "-i", &inv_s, "broken.yml"], &env);
     run.expect_code(2);

@@ -108,14 +108,6 @@ const WHY_RPROV_FAILS: &[(&str, &str)] = &[
          handlers row)",
     ),
     (
-        "ignore_unreachable",
-        "not yet: under ansible-core a host that became unreachable goes on with its next \
-         task in the same play once another host runs `meta: clear_host_errors`; rprov brings \
-         it back only for the next play. Which of the target's two clears brings it back \
-         follows from the linear strategy's order (the host, behind the others, misses the \
-         second), which rprov's hosts, each at its own pace, do not share",
-    ),
-    (
         "include_vars",
         "known difference: asserts ansible-core 2.19's internal trust tag \
          (`ansible._protomatter.tagged_with(\"TrustedAsTemplate\")`, a test plugin of its \

@@ -127,3 +127,94 @@ fn one_failing_host_does_not_stop_the_others() {
         human.dump()
     );
 }
+
+/// `meta: clear_host_errors` at a later task than the one a host was lost
+/// at brings it back in the same play, as ansible-core's linear strategy
+/// picks it up: after the other hosts, from the task after the one it was
+/// lost at. A `clear_host_errors` that ran before it was lost again does not
+/// bring it back twice; a failed host is not brought back in the same play.
+#[test]
+fn an_unreachable_host_comes_back_after_clear_host_errors() {
+    let sshd =
+        rprov_testbed::Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    // `gone`: nothing listens on port 1, so every login is refused at once.
+    let inv = write_inventory(
+        work.path(),
+        &format!(
+            "{}\n{}\ngone ansible_host=127.0.0.1 ansible_port=1\n",
+            sshd.inventory_line("up"),
+            sshd.inventory_line("failing")
+        ),
+    );
+    std::fs::write(
+        work.path().join("play.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: first
+      fail:
+        msg: failing fails
+      when: inventory_hostname == 'failing'
+    - name: lost here
+      command: "true"
+    - meta: clear_host_errors
+      when: inventory_hostname == 'up'
+    - name: tried again
+      command: "true"
+    - meta: clear_host_errors
+      when: inventory_hostname == 'up'
+    - name: last
+      command: "true"
+"#,
+    )
+    .expect("playbook");
+    let run = apply_json(work.path(), &inv, &["play.yml"]);
+    // The failed host decides the exit code, as in ansible-playbook.
+    run.expect_code(2);
+    // `gone`'s events: lost at `lost here` (no task result, a host error),
+    // back for the tasks after it once `up` is through the play, lost again
+    // at `tried again`, and not back a third time.
+    let events = run.json_lines();
+    let gone: Vec<String> = events
+        .iter()
+        .filter(|e| e["host"] == "gone")
+        .map(|e| match e["event"].as_str() {
+            Some("task") => format!(
+                "{} {}",
+                e["task"].as_str().unwrap_or(""),
+                e["status"].as_str().unwrap_or("")
+            ),
+            other => other.unwrap_or("").to_string(),
+        })
+        .collect();
+    assert_eq!(
+        gone,
+        [
+            "host_start",
+            "first skipped",
+            "host_error",
+            "host_start",
+            "meta skipped",
+            "host_error"
+        ],
+        "{}",
+        run.dump()
+    );
+    let position = |f: &dyn Fn(&serde_json::Value) -> bool| {
+        events
+            .iter()
+            .position(f)
+            .unwrap_or_else(|| panic!("{}", run.dump()))
+    };
+    let up_done = position(&|e| e["host"] == "up" && e["task"] == "last");
+    let gone_back = position(&|e| e["host"] == "gone" && e["task"] == "meta");
+    assert!(up_done < gone_back, "{}", run.dump());
+    // A failed host stays out for the rest of its play.
+    let failing = run
+        .tasks()
+        .into_iter()
+        .filter(|t| t["host"] == "failing")
+        .count();
+    assert_eq!(failing, 1, "{}", run.dump());
+}

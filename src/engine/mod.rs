@@ -139,6 +139,11 @@ pub struct Shared {
     /// `meta: clear_host_errors` ran: the hosts that failed or could not be
     /// reached so far take part in the next play again.
     host_errors_cleared: std::sync::atomic::AtomicBool,
+    /// Where in the play (each host's steps, see `HostRunner::steps`)
+    /// `meta: clear_host_errors` ran in the running pass of a batch: a host
+    /// that became unreachable at an earlier step comes back in the same
+    /// play (see `run_batch`).
+    clears: std::sync::Mutex<Vec<usize>>,
     /// What `set_stats` gathered, shown after the recap.
     pub custom_stats: custom_stats::CustomStats,
     /// How each play starts under `--start-at-task` (see `start_at`), and
@@ -183,10 +188,21 @@ fn lookup_context(vault_password: Option<Vec<u8>>) -> rprov_template::lookup::Lo
 }
 
 impl Shared {
-    /// `meta: clear_host_errors`: see [`Shared::host_errors_cleared`].
-    pub fn clear_host_errors(&self) {
+    /// `meta: clear_host_errors`, run at `step` of the play by some host:
+    /// see [`Shared::host_errors_cleared`] and [`Shared::clears`].
+    pub fn clear_host_errors(&self, step: usize) {
         self.host_errors_cleared
             .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.clears
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(step);
+    }
+
+    /// The steps at which `meta: clear_host_errors` ran since this was last
+    /// asked.
+    fn take_clears(&self) -> Vec<usize> {
+        std::mem::take(&mut *self.clears.lock().unwrap_or_else(|p| p.into_inner()))
     }
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -252,6 +268,7 @@ impl Shared {
             interrupt: interrupt::Interrupt::default(),
             batch: Default::default(),
             host_errors_cleared: Default::default(),
+            clears: Default::default(),
             custom_stats: Default::default(),
             start_at,
             ended: std::sync::Mutex::new(None),
@@ -626,6 +643,43 @@ async fn run_batch(
     runners: &mut HashMap<String, host::HostRunner>,
     forks: &Arc<Semaphore>,
 ) {
+    shared.take_clears();
+    run_hosts(shared, pi, batch, runners, forks, false).await;
+    // ansible-core's linear strategy picks a host that became unreachable
+    // back up, after the others ran the play's tasks, when a host ran
+    // `meta: clear_host_errors` later in the play: it goes on from the task
+    // after the one it was lost at (a `clear_host_errors` that ran before it
+    // was lost again does not count). Not in a lock-step play, whose hosts
+    // must stay at the same task.
+    while !shared.lockstep.on() && shared.interrupt.requested().is_none() {
+        let clears = shared.take_clears();
+        let back: Vec<String> = batch
+            .iter()
+            .filter(|h| {
+                runners
+                    .get(*h)
+                    .and_then(host::HostRunner::unreachable_step)
+                    .is_some_and(|lost| clears.iter().any(|c| *c > lost))
+            })
+            .cloned()
+            .collect();
+        if back.is_empty() {
+            break;
+        }
+        run_hosts(shared, pi, &back, runners, forks, true).await;
+    }
+}
+
+/// Runs play `pi` on `hosts` (see [`run_batch`]); `resume`: each from where
+/// it became unreachable (see `HostRunner::resume_play`).
+async fn run_hosts(
+    shared: &Arc<Shared>,
+    pi: usize,
+    batch: &[String],
+    runners: &mut HashMap<String, host::HostRunner>,
+    forks: &Arc<Semaphore>,
+    resume: bool,
+) {
     let mut set = tokio::task::JoinSet::new();
     // The hosts that start at once join the lock-step before any of them
     // runs: one that started first must not pass a task before the others
@@ -645,7 +699,10 @@ async fn run_batch(
         set.spawn(async move {
             let _permit = permit;
             let _in_step = lockstep::Member::join(&shared, &runner.name);
-            runner.run_play(pi).await;
+            match resume {
+                true => runner.resume_play(pi).await,
+                false => runner.run_play(pi).await,
+            }
             shared.reporter.host_done(&runner.name);
             runner
         });

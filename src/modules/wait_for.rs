@@ -221,20 +221,27 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     };
     // As ansible-core, the clock starts before `delay`: `elapsed` counts
     // it, and the deadline is `timeout` from the start (a plain pause
-    // sleeps `delay`, then `timeout`).
-    let deadline = if sleep_only {
-        timeout + delay.ceil() as u64
+    // sleeps `delay`, then `timeout`). The clock is read in nanoseconds and
+    // the last sleep is cut to the deadline, so that `elapsed` (whole
+    // seconds, as ansible-core's) is `timeout` when it runs out, not one
+    // more on a busy host.
+    let deadline_ms = if sleep_only {
+        timeout * 1000 + (delay * 1000.0).ceil() as u64
     } else {
-        timeout
+        timeout * 1000
     };
+    let sleep_ms = (sleep * 1000.0).ceil() as u64;
     let script = format!(
         "{PORT_OPEN}\
-         _rp_t0=$(date +%s)\n\
+         _rp_t0=$(date +%s%N)\n\
+         _rp_ms() {{ echo $(( ($(date +%s%N) - _rp_t0) / 1000000 )); }}\n\
          sleep {delay}\n\
          while :; do\n\
-         \x20 if {cond}; then echo \"rp_elapsed=$(( $(date +%s) - _rp_t0 ))\"; {report_match}exit 0; fi\n\
-         \x20 if [ $(( $(date +%s) - _rp_t0 )) -ge {deadline} ]; then echo \"rp_elapsed=$(( $(date +%s) - _rp_t0 ))\"; echo rp_timeout={t}; echo {m}; exit 0; fi\n\
-         \x20 sleep {sleep}\n\
+         \x20 if {cond}; then echo \"rp_elapsed=$(( $(_rp_ms) / 1000 ))\"; {report_match}exit 0; fi\n\
+         \x20 _rp_now=$(_rp_ms)\n\
+         \x20 if [ $_rp_now -ge {deadline_ms} ]; then echo \"rp_elapsed=$(( _rp_now / 1000 ))\"; echo rp_timeout={t}; echo {m}; exit 0; fi\n\
+         \x20 _rp_left=$(( {deadline_ms} - _rp_now ))\n\
+         \x20 if [ $_rp_left -lt {sleep_ms} ]; then sleep $(( _rp_left / 1000 )).$(printf %03d $(( _rp_left % 1000 ))); else sleep {sleep}; fi\n\
          done\n",
         t = if sleep_only { "no" } else { "yes" },
         m = quote(&format!("rp_msg={}", timeout_msg.replace('\n', " "))),
@@ -383,6 +390,18 @@ mod tests {
         let m = run(json!({"path": path, "state": "absent", "timeout": 1, "sleep": 0.2}));
         assert_eq!(m["failed"], json!(true));
         assert!(m["msg"].as_str().unwrap().contains("to be absent"), "{m:?}");
+    }
+
+    /// A wait that runs out reports `timeout` as `elapsed`, as ansible-core
+    /// (whose own target asserts it): the last sleep is cut to the deadline
+    /// instead of overshooting it by up to `sleep`.
+    #[test]
+    fn a_timeout_reports_the_timeout_as_elapsed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("never").display().to_string();
+        let m = run(json!({"path": path, "timeout": 2, "sleep": 1.5}));
+        assert_eq!(m["failed"], json!(true), "{m:?}");
+        assert_eq!(m["elapsed"], json!(2), "{m:?}");
     }
 
     #[test]

@@ -330,7 +330,9 @@ fn rewrite_all(text: &str, tokens: &[Token], in_tag: bool) -> Option<String> {
         dated
     };
     let current = formatted.as_deref().unwrap_or(text);
-    short_names(current).or(formatted)
+    let shortened = short_names(current).or(formatted);
+    let current = shortened.as_deref().unwrap_or(text);
+    python_names(current).or(shortened)
 }
 
 /// `text` with each string literal followed by `%` and its right operand
@@ -476,6 +478,82 @@ fn short_names(text: &str) -> Option<String> {
         from = end;
     }
     out.push_str(&text[from..]);
+    Some(out)
+}
+
+/// `text` with each filter and test of a collection (`x |
+/// community.general.json_query(q)`, `x is ns.coll.test`) made a call of
+/// the filter or test that runs Jinja plugins written in Python
+/// ([`crate::python`]): `x | __rprov_python_filter('community.general.json_query', q)`.
+/// `ansible.builtin.` and `ansible.legacy.` names are cut to short ones
+/// before (see [`short_names`]). `None` when it has none.
+fn python_names(text: &str) -> Option<String> {
+    if !text.contains('.') {
+        return None;
+    }
+    let (tokens, _) = lex(text, None);
+    let word = |t: &Token| &text[t.start..t.end];
+    let is_name = |t: &Token, w: &[&str]| t.kind == Kind::Name && w.contains(&word(t));
+    let joined = |a: &Token, b: &Token| a.end == b.start;
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut i = 1;
+    while i < tokens.len() {
+        let filter = tokens[i - 1].kind == Kind::Punct(b'|');
+        let test = is_name(&tokens[i - 1], &["is"])
+            || (is_name(&tokens[i - 1], &["not"]) && i >= 2 && is_name(&tokens[i - 2], &["is"]));
+        if !(filter || test) || tokens[i].kind != Kind::Name {
+            i += 1;
+            continue;
+        }
+        // The dotted name: `ns.coll.name`, or deeper (`ns.coll.sub.name`).
+        let mut last = i;
+        while let (Some(dot), Some(next)) = (tokens.get(last + 1), tokens.get(last + 2)) {
+            if dot.kind != Kind::Punct(b'.')
+                || next.kind != Kind::Name
+                || !joined(&tokens[last], dot)
+                || !joined(dot, next)
+            {
+                break;
+            }
+            last += 2;
+        }
+        if last - i < 4 {
+            i = last + 1;
+            continue;
+        }
+        let function = if filter {
+            crate::python::FILTER_FUNCTION
+        } else {
+            crate::python::TEST_FUNCTION
+        };
+        out.push_str(&text[copied..tokens[i].start]);
+        out.push_str(&format!(
+            "{function}({}",
+            crate::trust::string_literal(&text[tokens[i].start..tokens[last].end])
+        ));
+        match tokens.get(last + 1) {
+            // Its arguments follow: they become the call's, after the name.
+            Some(open) if open.kind == Kind::Punct(b'(') && joined(&tokens[last], open) => {
+                if tokens
+                    .get(last + 2)
+                    .is_some_and(|t| t.kind != Kind::Punct(b')'))
+                {
+                    out.push_str(", ");
+                }
+                copied = open.end;
+            }
+            _ => {
+                out.push(')');
+                copied = tokens[last].end;
+            }
+        }
+        i = last + 1;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&text[copied..]);
     Some(out)
 }
 
@@ -807,6 +885,27 @@ mod tests {
     }
 
     #[test]
+    fn collection_filters_and_tests_call_the_python_plugins() {
+        assert_eq!(
+            python_names("x | community.general.json_query('a[0]') | length"),
+            Some(
+                "x | __rprov_python_filter(\"community.general.json_query\", 'a[0]') | length"
+                    .into()
+            )
+        );
+        assert_eq!(
+            python_names("ip | ansible.utils.ipaddr"),
+            Some("ip | __rprov_python_filter(\"ansible.utils.ipaddr\")".into())
+        );
+        assert_eq!(
+            python_names("x is not ns.coll.sub.t() and y"),
+            Some("x is not __rprov_python_test(\"ns.coll.sub.t\") and y".into())
+        );
+        assert_eq!(python_names("x | to_json and a.b.c"), None);
+        assert_eq!(python_names("x | a.b"), None);
+    }
+
+    #[test]
     fn fully_qualified_filters_and_tests_get_their_short_names() {
         assert_eq!(
             expr("x | ansible.builtin.to_json | ansible.legacy.b64encode"),
@@ -816,12 +915,9 @@ mod tests {
             expr("x is ansible.builtin.match('a') and y is not ansible.builtin.string"),
             "x is match('a') and y is not string"
         );
-        // Not a filter or test position, or not Ansible's own collection.
-        for s in [
-            "ansible.builtin.x",
-            "x | community.general.json_query('a')",
-            "'x | ansible.builtin.to_json'",
-        ] {
+        // Not a filter or test position (another collection's filter is
+        // Python's: see `collection_filters_and_tests_call_the_python_plugins`).
+        for s in ["ansible.builtin.x", "'x | ansible.builtin.to_json'"] {
             assert_eq!(expr(s), s);
         }
     }

@@ -55,6 +55,7 @@ pub fn build() -> Environment<'static> {
     // Jinja2's globals that minijinja leaves to its contrib crate.
     env.add_function("joiner", minijinja_contrib::globals::joiner);
     env.add_function("cycler", minijinja_contrib::globals::cycler);
+    crate::python::register_absent(&mut env);
     env.add_function(LOCKED_VAULT, |why: String| -> Result<Value, Error> {
         Err(Error::new(ErrorKind::InvalidOperation, why))
     });

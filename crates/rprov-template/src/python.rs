@@ -61,10 +61,60 @@ pub trait PythonPlugins: Send + Sync {
     ) -> Result<Option<Json>, String>;
 }
 
+/// The filter a collection's filter is called through, its name first (the
+/// template text is rewritten so, see `chain`): Jinja takes no dotted filter
+/// names, and a collection's filters cannot be listed before they are used.
+pub(crate) const FILTER_FUNCTION: &str = "__rprov_python_filter";
+
+/// The same for a collection's test.
+pub(crate) const TEST_FUNCTION: &str = "__rprov_python_test";
+
+/// The stand-ins for [`FILTER_FUNCTION`] and [`TEST_FUNCTION`] of a templater
+/// without Python plugins: a collection's filter or test is an error naming
+/// it.
+pub(crate) fn register_absent(env: &mut Environment<'static>) {
+    fn absent(kind: PluginKind, name: &str) -> Error {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "{} {name} is unknown: a collection's {} is written in Python, which rprov runs only through its Ansible fallback",
+                kind.word(),
+                kind.word()
+            ),
+        )
+    }
+    env.add_filter(
+        FILTER_FUNCTION,
+        |_: Value, name: String, _: Rest<Value>, _: Kwargs| -> Result<Value, Error> {
+            Err(absent(PluginKind::Filter, &name))
+        },
+    );
+    env.add_test(
+        TEST_FUNCTION,
+        |_: Value, name: String, _: Rest<Value>, _: Kwargs| -> Result<bool, Error> {
+            Err(absent(PluginKind::Test, &name))
+        },
+    );
+}
+
 /// Registers every filter and test `plugins` names in `env`, in place of a
 /// native one of the same name (as a `filter_plugins/` filter takes the
 /// place of ansible-core's own for its short name).
 pub(crate) fn register(env: &mut Environment<'static>, plugins: &Arc<dyn PythonPlugins>) {
+    let p = plugins.clone();
+    env.add_filter(
+        FILTER_FUNCTION,
+        move |value: Value, name: String, args: Rest<Value>, kwargs: Kwargs| {
+            answer(&p, PluginKind::Filter, &name, value, &args, &kwargs)
+        },
+    );
+    let p = plugins.clone();
+    env.add_test(
+        TEST_FUNCTION,
+        move |value: Value, name: String, args: Rest<Value>, kwargs: Kwargs| {
+            answer(&p, PluginKind::Test, &name, value, &args, &kwargs).map(|v| v.is_true())
+        },
+    );
     let (filters, tests) = plugins.names();
     for name in filters {
         let p = plugins.clone();

@@ -51,6 +51,9 @@ pub(super) struct Deferred {
     /// The change still to make; `None` for one that needed none.
     action: Option<Action>,
     waiting: Waiting,
+    /// Where the task is in the play: its address and step (see
+    /// `HostRunner::unreachable_at`).
+    at: (usize, usize),
 }
 
 /// What waits, and what is done with it once the changes before it ran.
@@ -276,6 +279,7 @@ impl HostRunner {
             started,
             action,
             waiting,
+            at: (std::ptr::from_ref(task) as usize, self.steps),
         });
     }
 
@@ -315,8 +319,25 @@ impl HostRunner {
     }
 
     /// The kept changes, then `script`, in one remote command; the waiting
-    /// outcomes reported in order. `script`'s own output comes back.
+    /// outcomes reported in order. `script`'s own output comes back. A host
+    /// lost meanwhile was lost at the first task that waited.
     async fn run_batch(
+        &mut self,
+        batch: Batch,
+        script: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<Output, Result<String, Stop>> {
+        let first = batch.entries.first().map(|e| e.at);
+        let ran = self.send_batch(batch, script, stdin).await;
+        if let (Err(Err(Stop::Unreachable)), Some((address, step)), None) =
+            (&ran, first, self.unreachable_at)
+        {
+            self.unreachable_at = Some((Some(address), step));
+        }
+        ran
+    }
+
+    async fn send_batch(
         &mut self,
         batch: Batch,
         script: &str,

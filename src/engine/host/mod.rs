@@ -256,6 +256,17 @@ pub struct HostRunner {
     unreachable_msg: Option<String>,
     /// `--start-at-task`: tasks are skipped until one matches this.
     start_pending: Option<String>,
+    /// The tasks of the play reached so far (those a block holds, not the
+    /// block itself): where in the play a task is, comparable between hosts
+    /// that run the same tasks (see [`HostRunner::unreachable_at`]).
+    steps: usize,
+    /// Where in the play this host became unreachable: the task's address
+    /// (`None`: while gathering facts) and its step.
+    unreachable_at: Option<(Option<usize>, usize)>,
+    /// Coming back after `meta: clear_host_errors` (see
+    /// [`HostRunner::resume_play`]): the tasks up to the one at this address,
+    /// and it, are passed over. `Some(None)`: facts are not gathered again.
+    resume_after: Option<Option<usize>>,
 }
 
 impl HostRunner {
@@ -316,6 +327,9 @@ impl HostRunner {
             loop_items: Vec::new(),
             loop_seq: 0,
             start_pending: None,
+            steps: 0,
+            unreachable_at: None,
+            resume_after: None,
             ignoring_unreachable: false,
             unreachable_msg: None,
         }
@@ -353,7 +367,34 @@ impl HostRunner {
 
     pub async fn run_play(&mut self, pi: usize) {
         let started = Instant::now();
+        self.unreachable_at = None;
         self.play_on(pi).await;
+        self.timings.spent(started);
+    }
+
+    /// The step (see [`HostRunner::steps`]) at which this host became
+    /// unreachable in the play it ran last, if it did and is stopped by it.
+    pub fn unreachable_step(&self) -> Option<usize> {
+        match self.stopped {
+            Some(Stop::Unreachable) => self.unreachable_at.map(|(_, step)| step),
+            _ => None,
+        }
+    }
+
+    /// Runs play `pi` again from the task after the one where this host
+    /// became unreachable, once `meta: clear_host_errors` ran later in the
+    /// play: ansible-core's linear strategy picks such a host up after the
+    /// others have run the play's tasks. Its counts stay.
+    pub async fn resume_play(&mut self, pi: usize) {
+        let Some((at, _)) = self.unreachable_at.take() else {
+            return;
+        };
+        self.stopped = None;
+        self.stats.unreachable_cleared = self.stats.unreachable_times;
+        self.resume_after = Some(at);
+        let started = Instant::now();
+        self.play_on(pi).await;
+        self.resume_after = None;
         self.timings.spent(started);
     }
 
@@ -366,6 +407,7 @@ impl HostRunner {
         let play = &shared.playbook.plays[pi];
         self.failure_counted = false;
         self.tasks_done = 0;
+        self.steps = 0;
         self.abort_seen = 0;
         self.abort_note = None;
         if shared.interrupt.requested().is_some() {
@@ -400,7 +442,10 @@ impl HostRunner {
             self.fail_host(&msg);
             return;
         }
-        let gather = match play.gather_facts && !self.vars.facts_gathered {
+        // Coming back after `clear_host_errors`: facts were gathered or
+        // tried before.
+        let resumed = self.resume_after.is_some();
+        let gather = match play.gather_facts && !self.vars.facts_gathered && !resumed {
             true => self.gather_conditions_hold(play),
             false => Ok(false),
         };
@@ -457,6 +502,9 @@ impl HostRunner {
                     self.stats.ignored += 1;
                 }
                 Err(stop) => {
+                    if matches!(stop, Stop::Unreachable) {
+                        self.unreachable_at = Some((None, 0));
+                    }
                     self.stopped = Some(stop);
                     return;
                 }
@@ -464,6 +512,9 @@ impl HostRunner {
             if !play_env.is_empty() {
                 self.set_env_facts(play_env);
             }
+        }
+        if self.resume_after == Some(None) {
+            self.resume_after = None;
         }
         for (si, tasks) in play.sections.iter().enumerate() {
             let rest: Vec<_> = play.sections[si + 1..]

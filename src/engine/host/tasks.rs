@@ -281,8 +281,28 @@ impl HostRunner {
         {
             return Ok(Flow::Next);
         }
+        let address = std::ptr::from_ref(task) as usize;
+        let step = match (task.block.is_some() || self.in_handlers, self.resume_after) {
+            (true, _) => None,
+            // Coming back after `clear_host_errors`: passed over up to the
+            // task that made the host unreachable, that one included.
+            (false, Some(Some(at))) => {
+                self.steps += 1;
+                if at == address {
+                    self.resume_after = None;
+                }
+                return Ok(Flow::Next);
+            }
+            (false, _) => {
+                self.steps += 1;
+                Some(self.steps)
+            }
+        };
         let lockstep = task.block.is_none() && !self.in_handlers && self.shared.lockstep.on();
         let result = self.run_one_task(tasks, i, extra, rest).await;
+        if let (Err(Stop::Unreachable), Some(step), None) = (&result, step, self.unreachable_at) {
+            self.unreachable_at = Some((Some(address), step));
+        }
         if !lockstep {
             return result;
         }

@@ -31,7 +31,7 @@ pub(super) fn run(
             Flow::Next
         }
         "clear_host_errors" => {
-            h.shared.clear_host_errors();
+            h.shared.clear_host_errors(h.steps);
             Flow::Next
         }
         "end_host" | "end_play" | "end_batch" => {
