@@ -898,7 +898,8 @@ fn custom_modules_of_the_library_setting_as_ansible() {
 /// Filters, tests and lookups written in Python (`filter_plugins/`,
 /// `test_plugins/`, `lookup_plugins/` beside the playbook and in a role, and
 /// a collection's, by their full names; tests/fixtures/ansible_jinja_plugins)
-/// run through ansible-core on the
+/// and action plugins of `action_plugins/` with no module of their name run
+/// through ansible-core on the
 /// controller: arguments, keyword arguments, nested values, a `with_<lookup>`
 /// loop and the lookup's view of the play's variables give what
 /// ansible-playbook gives. A plugin's exception fails the task with its
@@ -957,6 +958,18 @@ fn python_jinja_plugins_as_ansible() {
     assert_eq!(r["looped"], serde_json::json!(["ba", "dc", "hello"]), "{r}");
     assert_eq!(r["selected"], serde_json::json!(["bb", "cc"]), "{r}");
     assert_eq!(r["role"], "said in a role", "{r}");
+    // A controller action plugin with no module: its arguments and the
+    // task's variables; one that raises fails its task with the text.
+    assert_eq!(
+        r["action"],
+        serde_json::json!([true, {"a": 1, "b": "HELLO"}, "hello"]),
+        "{r}"
+    );
+    assert_eq!(
+        r["raised"],
+        serde_json::json!([true, "Task failed: boom"]),
+        "{r}"
+    );
     // A collection's filter, test and lookup, by their full names.
     assert_eq!(r["collection_filter"], serde_json::json!([2, 0]), "{r}");
     assert_eq!(r["collection_test_is"], true, "{r}");
@@ -987,6 +1000,18 @@ fn python_jinja_plugins_as_ansible() {
     );
     assert!(all.contains("filter broken is unknown"), "{}", run.dump());
     // The `with_backwards` loop cannot run: refused when the playbook loads.
+    let run = rprov_env(&dir, ["apply", "-i", &inv_s, "loop.yml"], &off);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains(
+            "`with_backwards` loops over the `backwards` lookup, which rprov does not have"
+        ) && run
+            .stderr
+            .contains("runs through the Ansible fallback, which is off"),
+        "{}",
+        run.dump()
+    );
+    // Nor can an action plugin: refused when the playbook loads.
     let run = rprov_env(
         &dir,
         ["apply", "-i", &inv_s, "-e", &root_r, "site.yml"],
@@ -995,10 +1020,8 @@ fn python_jinja_plugins_as_ansible() {
     run.expect_code(1);
     assert!(
         run.stderr.contains(
-            "`with_backwards` loops over the `backwards` lookup, which rprov does not have"
-        ) && run
-            .stderr
-            .contains("runs through the Ansible fallback, which is off"),
+            "unknown module `echo_args`: it is not native to rprov, and the Ansible fallback is off"
+        ),
         "{}",
         run.dump()
     );

@@ -22,6 +22,10 @@
 #       -> {"filters": [..], "tests": [..]} : the short names of the filters and tests
 #          of custom folders (filter_plugins/, test_plugins/ of the playbook and of the
 #          roles, the filter_plugins and test_plugins settings), not ansible-core's own.
+#   {"op": "run_action", "name": F, "args": {...}, "variables": {...}, "check": bool}
+#       -> {"result": {...}} : a custom action plugin with no module of its name, run on
+#          the controller as ansible-core's TaskExecutor runs it (with no connection);
+#          or {"raised": TEXT}: the exception it raised.
 #   {"op": "has_lookup", "name": N} -> {"found": bool}: whether ansible-core finds
 #          lookup N (a `with_N` loop).
 #   {"op": "jinja_call", "kind": "filter"|"test"|"lookup", "name": N, "args": [..],
@@ -99,7 +103,7 @@ def resolve(req):
     collections = req.get("collections") or []
     ctx = find(name, collections)
     if ctx is None:
-        return {"found": False}
+        return controller_action(name, collections)
     fqcn = ctx.resolved_fqcn or name
     if "." not in fqcn:
         # A custom module found on the legacy search path: ansible-core names
@@ -122,6 +126,64 @@ def resolve(req):
         "action_plugin": has_action,
         "library": library,
     }
+
+
+def controller_action(name, collections):
+    """A custom action plugin with no module of its name (an `action_plugins/`
+    folder's): its work is done on the controller, where rprov runs it with
+    `run_action`."""
+    action = plugin_loader.action_loader.find_plugin_with_context(
+        name, collection_list=search_list(collections)
+    )
+    if not action.resolved or not custom_path(action.plugin_resolved_path):
+        return {"found": False}
+    fqcn = action.resolved_fqcn or name
+    if "." not in fqcn:
+        fqcn = "ansible.legacy." + fqcn
+    return {"found": True, "fqcn": fqcn, "controller_action": True}
+
+
+class NoConnection:
+    """What an action plugin run on rprov's controller has for a connection:
+    none, so one that runs a module or copies a file fails, saying so."""
+
+    class _shell:  # noqa: N801 - ActionBase reads `_connection._shell.tmpdir`
+        tmpdir = None
+
+    become = None
+
+    def __getattr__(self, name):
+        raise RuntimeError("an action plugin run by rprov has no connection to the host (it asked for %s)" % name)
+
+
+def run_action(req):
+    from ansible.playbook.play_context import PlayContext
+    from ansible.playbook.task import Task
+
+    name = req["name"]
+    variables = req.get("variables") or {}
+    loader = DataLoader()
+    if PLAYBOOK_DIR:
+        loader.set_basedir(PLAYBOOK_DIR)
+    templar = Templar(loader=loader, variables=variables)
+    task = Task.load({"action": {"module": name, **(req.get("args") or {})}}, loader=loader)
+    task.check_mode = bool(req.get("check"))
+    action = plugin_loader.action_loader.get(
+        name,
+        task=task,
+        connection=NoConnection(),
+        play_context=PlayContext(),
+        loader=loader,
+        templar=templar,
+        shared_loader_obj=plugin_loader,
+    )
+    if action is None:
+        return {"error": "the action plugin %s was not found by ansible-core %s" % (name, ANSIBLE_VERSION)}
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            return {"result": plain(action.run(task_vars=variables))}
+        except Exception as e:  # noqa: BLE001 - the task fails with it, as in ansible-core
+            return {"raised": str(e)}
 
 
 def add_dirs(req):
@@ -248,6 +310,8 @@ for line in sys.stdin:
             reply(add_dirs(req))
         elif op == "jinja_names":
             reply(jinja_names(req))
+        elif op == "run_action":
+            reply(run_action(req))
         elif op == "has_lookup":
             reply(has_lookup(req))
         elif op == "jinja_call":

@@ -106,6 +106,7 @@ pub fn add_role_dir(role: &Path) {
     if ![
         "library",
         "module_utils",
+        "action_plugins",
         "filter_plugins",
         "test_plugins",
         "lookup_plugins",
@@ -305,6 +306,10 @@ pub enum Resolution {
     Custom(String),
     /// A module whose work is done by an action plugin on the controller.
     ActionPlugin(String),
+    /// A custom action plugin with no module of its name (an
+    /// `action_plugins/` folder's): run on the controller by ansible-core,
+    /// with the task's variables and no connection to the host.
+    ControllerAction(String),
     /// Not a module ansible-core knows.
     NotFound,
     /// ansible-core is not importable: why.
@@ -325,7 +330,9 @@ pub fn resolve(name: &str, collections: &[String], playbook_dir: &Path) -> Resol
                     .and_then(Json::as_str)
                     .unwrap_or(name)
                     .to_string();
-                if m.get("action_plugin") == Some(&json!(true)) {
+                if m.get("controller_action") == Some(&json!(true)) {
+                    Resolution::ControllerAction(fqcn)
+                } else if m.get("action_plugin") == Some(&json!(true)) {
                     Resolution::ActionPlugin(fqcn)
                 } else if m.get("library") == Some(&json!(true)) {
                     Resolution::Custom(fqcn)
@@ -460,6 +467,9 @@ pub struct Fallback {
     pub playbook_dir: PathBuf,
     /// The task's `file:line:col`, for errors that are rprov's, not the module's.
     pub at: String,
+    /// For a custom action plugin run on the controller
+    /// ([`Resolution::ControllerAction`]): the task's variables it gets.
+    pub controller_vars: Option<Map<String, Json>>,
 }
 
 impl Fallback {
@@ -520,6 +530,31 @@ impl Fallback {
             b.payloads.insert(key, built.clone());
             Ok(built)
         })?
+    }
+
+    /// Runs the task's action plugin on the controller
+    /// ([`Resolution::ControllerAction`]): its result, as a module's JSON
+    /// answer is read (see [`answer`]).
+    pub fn run_on_controller(&self, check: bool) -> Result<String, String> {
+        let req = json!({
+            "op": "run_action",
+            "name": self.fqcn,
+            "args": self.args,
+            "variables": self.controller_vars,
+            "check": check,
+        });
+        let m = with_bridge(&self.playbook_dir, |b| b.ask(&req))??;
+        if let Some(err) = m.get("error").and_then(Json::as_str) {
+            return Err(err.to_string());
+        }
+        // The plugin raised: the task fails with its text, in ansible-core's
+        // words.
+        if let Some(raised) = m.get("raised").and_then(Json::as_str) {
+            return Ok(
+                json!({"failed": true, "msg": format!("Task failed: {raised}")}).to_string(),
+            );
+        }
+        Ok(m.get("result").cloned().unwrap_or_default().to_string())
     }
 
     /// The interpreters tried on the host, as shown in errors.
@@ -837,6 +872,7 @@ mod tests {
             interpreters: BTreeMap::new(),
             playbook_dir: PathBuf::from("."),
             at: "site.yml:3:7".into(),
+            controller_vars: None,
         }
     }
 

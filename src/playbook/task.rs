@@ -364,11 +364,18 @@ fn parse_task_into(
         for (k, v) in kw.defaults_for(&scope.inherited, defaults_name) {
             args.entry(k).or_insert(v);
         }
-        if let Some(extra) = node.get("args").map(Node::to_json) {
-            let Json::Object(extra) = extra else {
+        // `args:` with no value adds none, as in ansible-core.
+        match node.get("args").map(Node::to_json) {
+            None | Some(Json::Null) => {}
+            // The module's own line wins, as for a native module.
+            Some(Json::Object(extra)) => {
+                for (k, v) in extra {
+                    args.entry(k).or_insert(v);
+                }
+            }
+            Some(_) => {
                 return Err(LoadError::new(doc.origin(node), "`args` must be a mapping"));
-            };
-            args.extend(extra);
+            }
         }
         reserved_args(doc, mkey, "", &raw_name, &args)?;
         let mut task = kw.into_task(doc, node, &fqcn, Json::Object(args), scope)?;
@@ -553,11 +560,22 @@ fn native_task(
         Some(LocalArgs::Map(m)) => m,
         None => module_args(doc, mkey, mval, free_form)?,
     };
+    // `role` is ansible-core's other name for a role include's `name`
+    // (`name` wins when both are given).
+    if matches!(name, "include_role" | "import_role") {
+        if let Some(role) = args.remove("role") {
+            args.entry("name".to_string()).or_insert(role);
+        }
+    }
     if let Some(extra) = node.get("args") {
         match extra.to_json() {
+            // `args:` with no value adds none, as in ansible-core.
+            Json::Null => {}
+            // The module's own line wins over `args:`, as in ansible-core
+            // (`ModuleArgsParser`: `args:` first, then the action's).
             Json::Object(extra) => {
                 for (k, v) in extra {
-                    args.insert(k, v);
+                    args.entry(k).or_insert(v);
                 }
             }
             // `args: '{{ debug_args }}'`: one template that renders to the
@@ -682,7 +700,9 @@ fn ansible_module(
     let near = did_you_mean(modules::canonical_name(raw_name), modules::names());
     let at = doc.origin(mkey);
     match resolve(raw_name, collections, &scope.playbook_dir) {
-        Resolution::Module(fqcn) | Resolution::Custom(fqcn) => Ok(fqcn),
+        Resolution::Module(fqcn) | Resolution::Custom(fqcn) | Resolution::ControllerAction(fqcn) => {
+            Ok(fqcn)
+        }
         Resolution::ActionPlugin(fqcn) => Err((LoadError::new(
             at,
             format!(
@@ -728,7 +748,9 @@ fn custom_over_native(
 ) -> Result<String, (LoadError, Deferrable)> {
     use modules::ansible_fallback::{Resolution, ENABLE_HINT};
     match found {
-        Resolution::Custom(fqcn) | Resolution::Module(fqcn) => Ok(fqcn),
+        Resolution::Custom(fqcn) | Resolution::Module(fqcn) | Resolution::ControllerAction(fqcn) => {
+            Ok(fqcn)
+        }
         Resolution::NoAnsible(_) if runs_without_ansible(raw_name, scope) => {
             Ok(legacy_name(raw_name))
         }

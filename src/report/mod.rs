@@ -162,6 +162,9 @@ pub struct Reporter {
     last_banner: Mutex<Option<usize>>,
     /// `log_path`: a file that gets what is shown, too.
     log: Option<log_file::LogFile>,
+    /// The deprecations said so far (their first lines): each is said once
+    /// per run, as ansible-core says them.
+    deprecations_said: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Reporter {
@@ -180,6 +183,7 @@ impl Reporter {
             out: Mutex::new(()),
             last_banner: Mutex::new(None),
             log: None,
+            deprecations_said: Mutex::default(),
         }
     }
 
@@ -554,6 +558,15 @@ impl Reporter {
     /// Something ansible-core still does and will stop doing, in its words:
     /// `[DEPRECATION WARNING]: …` on stderr, like [`Reporter::warn`].
     pub fn deprecation(&self, msg: &str) {
+        let first = msg.lines().next().unwrap_or_default().to_string();
+        if !self
+            .deprecations_said
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(first)
+        {
+            return;
+        }
         let word = match self.format {
             Format::Ansible | Format::Minimal | Format::OneLine => "[DEPRECATION WARNING]:",
             Format::Human | Format::Json => "deprecated:",

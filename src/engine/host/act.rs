@@ -113,14 +113,20 @@ impl HostRunner {
                     // must not answer from what it read the first time.
                     self.link_mut().forget_host_state();
                 }
+                // Out of attempts, ansible-core's result says one fewer than
+                // ran: `retries` (its `attempts = retries - 1`, its
+                // `retries` counting the first run too).
                 // With `failed_when`, its verdict on the last attempt is the
                 // task's, as Ansible judges a result by `failed_when_result`.
-                Ok(false) if task.failed_when.is_some() => return Ok(o),
+                Ok(false) if task.failed_when.is_some() => {
+                    o.result.insert("attempts".into(), json!(retries));
+                    return Ok(o);
+                }
                 Ok(false) => {
                     let mut f = ItemOutcome::failed(format!(
                         "gave up after {attempt} attempts: `until: {until}` stayed false"
                     ));
-                    f.result.insert("attempts".into(), json!(attempt));
+                    f.result.insert("attempts".into(), json!(retries));
                     return Ok(f);
                 }
                 Err(e) => {
@@ -410,7 +416,28 @@ impl HostRunner {
                 }
             })
             .collect();
+        // A custom action plugin runs on the controller with the task's
+        // variables (every one but `hostvars`, as a Python lookup gets them).
+        let controller_vars = matches!(
+            modules::ansible_fallback::resolve(
+                &task.module,
+                &task.collections,
+                &self.shared.playbook.dir
+            ),
+            modules::ansible_fallback::Resolution::ControllerAction(_)
+        )
+        .then(|| {
+            r.all_names()
+                .into_iter()
+                .filter(|n| n != "hostvars")
+                .filter_map(|n| match r.resolve(&n) {
+                    Some(Ok(v)) => Some((n, v)),
+                    _ => None,
+                })
+                .collect()
+        });
         Decision::Fallback(Box::new(modules::ansible_fallback::Fallback {
+            controller_vars,
             fqcn: task.module.clone(),
             args,
             collections: task.collections.clone(),
@@ -432,7 +459,23 @@ impl HostRunner {
         become_: &Option<String>,
         check: bool,
     ) -> Result<ItemOutcome, Stop> {
-        use modules::ansible_fallback::{answer, Status as Fb};
+        use modules::ansible_fallback::answer;
+        if fb.controller_vars.is_some() {
+            let ran = {
+                let fb = fb.clone();
+                tokio::task::spawn_blocking(move || fb.run_on_controller(check)).await
+            };
+            let stdout = match ran.map_err(|e| e.to_string()) {
+                Ok(Ok(out)) => out,
+                Ok(Err(e)) | Err(e) => {
+                    return Ok(ItemOutcome::failed(format!(
+                        "{}: ansible-core could not run the action plugin `{}`: {e}",
+                        fb.at, fb.fqcn
+                    )))
+                }
+            };
+            return Ok(fallback_outcome(answer(fb, 0, &stdout, "", check)));
+        }
         let built = {
             let fb = fb.clone();
             tokio::task::spawn_blocking(move || fb.payload(check)).await
@@ -474,21 +517,7 @@ impl HostRunner {
             &out.stderr_lossy(),
             check,
         );
-        let status = match a.status {
-            Fb::Ok => Status::Ok,
-            Fb::Changed => Status::Changed,
-            Fb::Failed => Status::Failed,
-            Fb::Skipped => Status::Skipped,
-            Fb::Unknown => return Ok(ItemOutcome::unknown(a.msg.as_deref().unwrap_or(""))),
-        };
-        Ok(ItemOutcome {
-            status,
-            result: a.result,
-            diffs: a.diffs,
-            msg: a.msg,
-            msg_kind: MsgKind::Message,
-            hidden: false,
-        })
+        Ok(fallback_outcome(a))
     }
 
     pub(super) async fn run_action(
@@ -854,6 +883,26 @@ fn with_invocation(decision: &mut Decision, module: &str, args: &Map<String, Jso
         })
         .collect();
     result.insert("invocation".into(), json!({ "module_args": module_args }));
+}
+
+/// A fallback module's answer as the task's outcome.
+fn fallback_outcome(a: modules::ansible_fallback::Answer) -> ItemOutcome {
+    use modules::ansible_fallback::Status as Fb;
+    let status = match a.status {
+        Fb::Ok => Status::Ok,
+        Fb::Changed => Status::Changed,
+        Fb::Failed => Status::Failed,
+        Fb::Skipped => Status::Skipped,
+        Fb::Unknown => return ItemOutcome::unknown(a.msg.as_deref().unwrap_or("")),
+    };
+    ItemOutcome {
+        status,
+        result: a.result,
+        diffs: a.diffs,
+        msg: a.msg,
+        msg_kind: MsgKind::Message,
+        hidden: false,
+    }
 }
 
 #[cfg(test)]

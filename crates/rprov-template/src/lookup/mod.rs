@@ -750,7 +750,14 @@ fn first_found(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Va
                 flatten(&item, out)?;
             }
         } else {
-            out.push(v.clone());
+            // ansible-core's words (its own closing parenthesis and all).
+            return Err(lookup_error(
+                "first_found",
+                format!(
+                    "Invalid term supplied. A string, dict or list is required, not '{}').",
+                    crate::convert::py_type(v)
+                ),
+            ));
         }
         Ok(())
     }
