@@ -149,11 +149,12 @@ impl PythonPlugins for AnsibleJinja {
         });
         let answer = with_bridge(&self.playbook_dir, |b| b.ask(&req))
             .map_err(|why| {
+                // The caller names the plugin before this text.
                 let what = match kind {
-                    PluginKind::Lookup => rprov_template::lookup::not_found(name),
-                    _ => format!("{} {name} is unknown", kind.word()),
+                    PluginKind::Lookup => format!("{}: rprov", rprov_template::lookup::not_found(name)),
+                    _ => "rprov".to_string(),
                 };
-                format!("{what}: rprov does not have it, and the Ansible fallback that would run one written in Python is off: {ENABLE_HINT} ({why})")
+                format!("{what} does not have it, and the Ansible fallback that would run one written in Python is off: {ENABLE_HINT} ({why})")
             })
             .and_then(|r| r)?;
         if let Some(err) = answer.get("error").and_then(Json::as_str) {

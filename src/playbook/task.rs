@@ -358,12 +358,6 @@ fn parse_task_into(
             Some(LocalArgs::Map(m)) => m,
             None => module_args(doc, mkey, mval, false)?,
         };
-        // A custom module's `module_defaults` may name it short, as Ansible
-        // resolves that key to the same `ansible.legacy.` module.
-        let defaults_name = fqcn.strip_prefix("ansible.legacy.").unwrap_or(&fqcn);
-        for (k, v) in kw.defaults_for(&scope.inherited, defaults_name) {
-            args.entry(k).or_insert(v);
-        }
         // `args:` with no value adds none, as in ansible-core.
         match node.get("args").map(Node::to_json) {
             None | Some(Json::Null) => {}
@@ -376,6 +370,13 @@ fn parse_task_into(
             Some(_) => {
                 return Err(LoadError::new(doc.origin(node), "`args` must be a mapping"));
             }
+        }
+        // A custom module's `module_defaults` may name it short, as Ansible
+        // resolves that key to the same `ansible.legacy.` module. They give
+        // what the task does not.
+        let defaults_name = fqcn.strip_prefix("ansible.legacy.").unwrap_or(&fqcn);
+        for (k, v) in kw.defaults_for(&scope.inherited, defaults_name) {
+            args.entry(k).or_insert(v);
         }
         reserved_args(doc, mkey, "", &raw_name, &args)?;
         let mut task = kw.into_task(doc, node, &fqcn, Json::Object(args), scope)?;

@@ -55,8 +55,8 @@ pub fn fallback_headline(rows: &[Row]) -> String {
         .filter(|r| r.rprov.is_some_and(|o| o.passed) || r.fallback.is_some_and(|o| o.passed))
         .count();
     format!(
-        "{pass} of {spec} pass with the Ansible fallback on for the modules and Jinja plugins \
-         rprov lacks (their own `library/` modules and plugin folders included)"
+        "{pass} of {spec} pass with the Ansible fallback on for the modules and plugins rprov \
+         lacks (their own `library/` modules and plugin folders included)"
     )
 }
 
@@ -91,8 +91,9 @@ pub fn page(version: &str, rows: &[Row]) -> String {
          first; only the targets that pass under it count, and rprov must match its verdict. \
          rprov runs with the Ansible fallback off, so the suite measures its own modules. \
          Where rprov fails a target, it runs it again with the fallback on (ansible-core \
-         {version} on the controller runs the modules rprov lacks, the target's own \
-         `library/` modules too), as rprov runs wherever ansible-core is installed; the \
+         {version} on the controller runs the modules and plugins rprov lacks, the target's \
+         own `library/` modules and plugin folders too), as rprov runs wherever ansible-core \
+         is installed; the \
          column \"with fallback\" says how that went: **{}**.\n\n\
          A target passes when the tool exits 0: every `assert` in it held. \"Tasks\" counts \
          task results in each tool's recap (a failure stops the target, so fewer results \
