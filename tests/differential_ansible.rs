@@ -2002,7 +2002,7 @@ fn run_local(exe: &Path, cwd: &Path, home: &Path, args: &[&str]) -> std::process
 #[test]
 fn trust_rules_as_ansible() {
     let out = same_as_ansible(&Case {
-        dir: "trust",
+        dir: "trust_2_19",
         prepare: empty_root,
         min_changed: 1,
     });
