@@ -2,13 +2,15 @@
 //! (ansible-core on the controller, see [`super::ansible_fallback`]): the
 //! filters and tests of `filter_plugins/` and `test_plugins/` folders (beside
 //! the playbook, in its roles, in the `filter_plugins`/`test_plugins`
-//! settings) and every lookup rprov does not have (a `lookup_plugins/`
-//! folder's, a collection's, ansible-core's own).
+//! settings), a collection's filters and tests by their full names, and
+//! every lookup rprov does not have (a `lookup_plugins/` folder's, a
+//! collection's, ansible-core's own).
 //!
-//! Filters and tests must be named before any template renders, so the
-//! helper is asked for their names when the run starts, but only when such
-//! a folder exists: a run without one does not pay for starting Python. A
-//! lookup rprov lacks starts the helper when it is first called.
+//! A folder's filters and tests must be named before any template renders,
+//! so the helper is asked for their names when the run starts, but only when
+//! such a folder exists: a run without one does not pay for starting Python.
+//! A collection's filter or a lookup rprov lacks starts the helper when it is
+//! first called.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

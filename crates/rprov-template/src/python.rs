@@ -1,14 +1,18 @@
 //! Jinja plugins written in Python: the filters, tests and lookups of a
 //! playbook's or a role's `filter_plugins/`, `test_plugins/` and
-//! `lookup_plugins/` (and a collection's lookups), which rprov cannot run
-//! itself. Whoever builds the templater may hand it a [`PythonPlugins`] that
-//! runs them (rprov's Ansible fallback: ansible-core on the controller);
-//! without one they stay unknown, as before.
+//! `lookup_plugins/`, and a collection's, by their full names
+//! (`community.general.json_query`), which rprov cannot run itself. Whoever
+//! builds the templater may hand it a [`PythonPlugins`] that runs them
+//! (rprov's Ansible fallback: ansible-core on the controller); without one
+//! they are errors that say so.
 //!
-//! Values cross as JSON. A filter or test must be registered by name before
-//! a template uses it (the template engine resolves names when it renders,
-//! with no hook for an unknown one), so the runner lists them up front; a
-//! lookup is looked for only when rprov has none of its name.
+//! Values cross as JSON. A filter or test of a plugin folder must be
+//! registered by its short name before a template uses it (the template
+//! engine resolves names when it renders, with no hook for an unknown one),
+//! so the runner lists them up front. A collection's cannot be listed, and
+//! Jinja takes no dotted filter names: the template text calls them through
+//! [`FILTER_FUNCTION`] and [`TEST_FUNCTION`] instead (see `chain`). A lookup
+//! is looked for only when rprov has none of its name.
 
 use std::sync::Arc;
 
@@ -50,7 +54,7 @@ pub trait PythonPlugins: Send + Sync {
 
     /// Calls plugin `name` of `kind` with positional `args`, keyword
     /// `kwargs` and (for a lookup) the template's `variables`. `Ok(None)`: it
-    /// has no lookup of that name. `Err`: the plugin's own error text.
+    /// has no plugin of that name. `Err`: the plugin's own error text.
     fn call(
         &self,
         kind: PluginKind,
