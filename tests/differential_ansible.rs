@@ -2013,3 +2013,39 @@ fn trust_rules_as_ansible() {
          deprecated: ['Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}.']\n"
     );
 }
+
+/// ansible-core's backslash rule: a string constant in `{{ }}` of playbook
+/// data keeps its backslashes as YAML left them (`regex_replace(…, '\\1')`
+/// in double quotes is the back-reference, `'a\\nb'` four characters);
+/// `{% %}` tags, conditionals and template files decode Jinja's escapes.
+#[test]
+fn backslashes_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "backslashes",
+        prepare: empty_root,
+        min_changed: 2,
+    });
+    assert_eq!(
+        out.read("backslashes"),
+        "double_quoted: \"a\\\\nb\" \"a\\\\\\\\b\" 4\nback_reference: host\nplain: a<1> \"a\\\\'b\"\n\
+         statement: 3\nnative: 4\nunicode: 7 5\nlooped: 4\nfrom_vars: 4\nwhen_decodes: True\n\
+         lookup: file: \"a\\nb\" \"a<\\u0001>\" \"a\\\\b\"\n"
+    );
+}
+
+/// Jinja idioms of real roles: filters and tests named by a string in their
+/// fully qualified form, `combine`'s `list_merge`, `dict()` of pairs, a
+/// `vars` lookup of a built name, `ansible_version`.
+#[test]
+fn jinja_idioms_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "jinja_idioms",
+        prepare: empty_root,
+        min_changed: 1,
+    });
+    assert!(
+        out.read("idioms").contains("fqcn_select: ['bcd']\n"),
+        "{}",
+        out.read("idioms")
+    );
+}

@@ -262,7 +262,14 @@ fn quoted_names(source: &str) -> Vec<String> {
             let word = &after[..close];
             let is_name = word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
                 && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if is_name && !keyword_value {
+            // A whole argument, not a part of one (`'app_' ~ name`).
+            let whole = rest[..q].trim_end().ends_with(',')
+                && after[close + 1..]
+                    .trim_start()
+                    .chars()
+                    .next()
+                    .is_none_or(|c| c == ',');
+            if is_name && whole && !keyword_value {
                 out.push(word.to_string());
             }
             rest = &after[close + 1..];
@@ -787,6 +794,8 @@ mod tests {
             quoted_names("{{ lookup('vars', 'a b', 'ok_1', \"9x\", default='no') ~ 'other' }}"),
             ["ok_1"]
         );
+        // Part of an argument: any variable may be meant, not `r_`.
+        assert!(quoted_names("{{ lookup('vars', 'r_' ~ i, 'x_' + j) }}").is_empty());
     }
 
     fn vars(v: Json) -> Vars {

@@ -62,8 +62,9 @@ use super::Diff;
 /// The helper script, run with the controller's Python.
 const HELPER: &str = include_str!("ansible_fallback.py");
 
-/// The ansible-core version whose module arguments rprov passes.
-const ANSIBLE_VERSION: &str = "2.19.14";
+/// The ansible-core version whose module arguments rprov passes, and whose
+/// semantics rprov follows (`ansible_version`).
+pub const ANSIBLE_VERSION: &str = "2.19.14";
 
 /// Ansible's `INTERPRETER_PYTHON_FALLBACK`, tried in order on the host when
 /// `ansible_python_interpreter` is not set.

@@ -214,9 +214,13 @@ pub fn unwrap_json_unsafe(value: &mut serde_json::Value) {
     }
 }
 
-/// `{{ "text" }}`, with the text escaped for a Jinja string literal.
+/// `{{ "text" }}`: a template of the text, written so that it means the
+/// same with or without Ansible's backslash rule for `{{ }}`.
 fn literal_template(text: &str) -> String {
-    format!("{{{{ {} }}}}", rprov_template::trust::string_literal(text))
+    format!(
+        "{{{{ {} }}}}",
+        rprov_template::trust::verbatim_literal(text)
+    )
 }
 
 struct ValueVisitor;

@@ -84,7 +84,7 @@ pub(crate) fn rewrite_template<'a>(source: &'a str, delims: &Delimiters) -> Cow<
     }
     let mut out = String::new();
     let mut copied = 0;
-    each_tag(source, delims, |inner, body, tokens| {
+    each_tag(source, delims, |inner, body, tokens, _| {
         if let Some(new) = rewrite_all(body, tokens, true) {
             out.push_str(&source[copied..inner]);
             out.push_str(&new);
@@ -99,9 +99,13 @@ pub(crate) fn rewrite_template<'a>(source: &'a str, delims: &Delimiters) -> Cow<
 }
 
 /// Calls `f` with where each `{{ }}` and `{% %}` tag's inside starts in
-/// `source`, that inside, and its tokens; comments and `{% raw %}` blocks
-/// are skipped.
-fn each_tag(source: &str, delims: &Delimiters, mut f: impl FnMut(usize, &str, &[Token])) {
+/// `source`, that inside, its tokens, and whether it is an expression tag
+/// (`{{ }}`); comments and `{% raw %}` blocks are skipped.
+pub(crate) fn each_tag(
+    source: &str,
+    delims: &Delimiters,
+    mut f: impl FnMut(usize, &str, &[Token], bool),
+) {
     let d = |o: &Option<String>, default: &'static str| o.clone().unwrap_or(default.into());
     let var = (
         d(&delims.variable_start, "{{"),
@@ -133,7 +137,7 @@ fn each_tag(source: &str, delims: &Delimiters, mut f: impl FnMut(usize, &str, &[
             at = end_of_raw(source, inner + end, &block).unwrap_or(source.len());
             continue;
         }
-        f(inner, body, &tokens);
+        f(inner, body, &tokens, *open == var.0);
         at = inner + end;
     }
 }
@@ -152,7 +156,7 @@ pub(crate) fn lookup_arg_templates(source: &str) -> Vec<(usize, usize, String)> 
     {
         return out;
     }
-    each_tag(source, &Delimiters::default(), |inner, body, tokens| {
+    each_tag(source, &Delimiters::default(), |inner, body, tokens, _| {
         let word = |t: &Token| &body[t.start..t.end];
         for i in 0..tokens.len() {
             let is_call = tokens[i].kind == Kind::Name
@@ -164,32 +168,13 @@ pub(crate) fn lookup_arg_templates(source: &str) -> Vec<(usize, usize, String)> 
             if !is_call {
                 continue;
             }
-            let mut depth = 0usize;
-            let mut arg = 0usize;
-            for j in i + 1..tokens.len() {
-                match tokens[j].kind {
-                    Kind::Punct(b'(' | b'[' | b'{') => depth += 1,
-                    Kind::Punct(b')' | b']' | b'}') => {
-                        depth = depth.saturating_sub(1);
-                        if depth == 0 {
-                            break;
-                        }
+            for a in string_arguments(tokens, i + 1) {
+                if a.position > 0 || a.named {
+                    let t = &tokens[a.token];
+                    let text = crate::trust::literal_text(word(t));
+                    if crate::is_template(&text) {
+                        out.push((inner + t.start, inner + t.end, text));
                     }
-                    Kind::Punct(b',') if depth == 1 => arg += 1,
-                    Kind::Str if depth == 1 => {
-                        let opens = matches!(tokens[j - 1].kind, Kind::Punct(b'(' | b',' | b'='));
-                        let closes = tokens
-                            .get(j + 1)
-                            .is_some_and(|t| matches!(t.kind, Kind::Punct(b',' | b')')));
-                        let named = tokens[j - 1].kind == Kind::Punct(b'=');
-                        if opens && closes && (arg > 0 || named) {
-                            let text = crate::trust::literal_text(word(&tokens[j]));
-                            if crate::is_template(&text) {
-                                out.push((inner + tokens[j].start, inner + tokens[j].end, text));
-                            }
-                        }
-                    }
-                    _ => {}
                 }
             }
         }
@@ -220,7 +205,7 @@ fn end_of_raw(source: &str, from: usize, block: &(String, String)) -> Option<usi
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Name,
     Int,
     Str,
@@ -230,10 +215,10 @@ enum Kind {
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Token {
-    kind: Kind,
-    start: usize,
-    end: usize,
+pub(crate) struct Token {
+    pub(crate) kind: Kind,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 /// Splits Jinja expression text into tokens, as far as chains need. With
@@ -468,6 +453,8 @@ fn short_names(text: &str) -> Option<String> {
             cuts.push((a.start, name.start));
         }
     }
+    cuts.extend(named_by_string(text, &tokens));
+    cuts.sort_unstable();
     if cuts.is_empty() {
         return None;
     }
@@ -479,6 +466,117 @@ fn short_names(text: &str) -> Option<String> {
     }
     out.push_str(&text[from..]);
     Some(out)
+}
+
+/// Where the `ansible.builtin.`/`ansible.legacy.` prefix is, to cut, of each
+/// test or filter named by a string constant (see [`names_given_as_text`]).
+fn named_by_string(text: &str, tokens: &[Token]) -> Vec<(usize, usize)> {
+    names_given_as_text(text, tokens)
+        .into_iter()
+        .filter_map(|(_, t)| {
+            let inside = text.get(t.start + 1..t.end)?;
+            let prefix = ["ansible.builtin.", "ansible.legacy."]
+                .into_iter()
+                .find(|p| inside.starts_with(p))?;
+            Some((t.start + 1, t.start + 1 + prefix.len()))
+        })
+        .collect()
+}
+
+/// The string constants that name a test or a filter to the filters that
+/// take one (`select('match', 'b')`, `map('quote')`, `selectattr('name',
+/// 'search', 'o')`), each with whether it names a test.
+fn names_given_as_text(text: &str, tokens: &[Token]) -> Vec<(bool, Token)> {
+    let word = |t: &Token| &text[t.start..t.end];
+    let mut names = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        let (position, test) = match word(t) {
+            "select" | "reject" => (0, true),
+            "map" => (0, false),
+            "selectattr" | "rejectattr" => (1, true),
+            _ => continue,
+        };
+        let called = t.kind == Kind::Name
+            && i > 0
+            && tokens[i - 1].kind == Kind::Punct(b'|')
+            && tokens
+                .get(i + 1)
+                .is_some_and(|p| p.kind == Kind::Punct(b'(') && p.start == t.end);
+        if !called {
+            continue;
+        }
+        // The constant that is the whole argument at `position`.
+        let named = string_arguments(tokens, i + 1)
+            .into_iter()
+            .find(|a| a.position == position && !a.named);
+        if let Some(a) = named {
+            names.push((test, tokens[a.token]));
+        }
+    }
+    names
+}
+
+/// A string constant that is a whole argument of a call.
+struct StringArgument {
+    /// The argument's place among the call's (keyword ones counted too).
+    position: usize,
+    /// Its token's index.
+    token: usize,
+    /// A keyword argument's value (`default='x'`).
+    named: bool,
+}
+
+/// The string constants that are whole arguments of the call whose `(` is
+/// `tokens[open]`.
+fn string_arguments(tokens: &[Token], open: usize) -> Vec<StringArgument> {
+    let mut out = Vec::new();
+    let (mut depth, mut position) = (0usize, 0usize);
+    for j in open..tokens.len() {
+        match tokens[j].kind {
+            Kind::Punct(b'(' | b'[' | b'{') => depth += 1,
+            Kind::Punct(b')' | b']' | b'}') => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    break;
+                }
+            }
+            Kind::Punct(b',') if depth == 1 => position += 1,
+            Kind::Str if depth == 1 && j > open => {
+                let opens = matches!(tokens[j - 1].kind, Kind::Punct(b'(' | b',' | b'='));
+                let closes = tokens
+                    .get(j + 1)
+                    .is_some_and(|t| matches!(t.kind, Kind::Punct(b',' | b')')));
+                if opens && closes {
+                    out.push(StringArgument {
+                        position,
+                        token: j,
+                        named: tokens[j - 1].kind == Kind::Punct(b'='),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The tests and filters that `source`'s string constants name to `select`,
+/// `reject`, `selectattr`, `rejectattr` and `map`, as `(is_test, name)`:
+/// minijinja's error for one it does not have names none.
+pub(crate) fn names_in_text(source: &str) -> Vec<(bool, String)> {
+    let mut out = Vec::new();
+    each_tag(source, &Delimiters::default(), |_, body, tokens, _| {
+        for (test, t) in names_given_as_text(body, tokens) {
+            out.push((test, crate::trust::literal_text(&body[t.start..t.end])));
+        }
+    });
+    if out.is_empty() {
+        let (tokens, _) = lex(source, None);
+        for (test, t) in names_given_as_text(source, &tokens) {
+            out.push((test, crate::trust::literal_text(&source[t.start..t.end])));
+        }
+    }
+    out
 }
 
 /// `text` with each filter and test of a collection (`x |
@@ -917,6 +1015,14 @@ mod tests {
         );
         // Not a filter or test position (another collection's filter is
         // Python's: see `collection_filters_and_tests_call_the_python_plugins`).
+        assert_eq!(
+            expr("l | select('ansible.builtin.match', 'ansible.builtin.x') | map('ansible.legacy.quote')"),
+            "l | select('match', 'ansible.builtin.x') | map('quote')"
+        );
+        assert_eq!(
+            expr("u | selectattr('ansible.builtin.x', 'ansible.builtin.search', 'o')"),
+            "u | selectattr('ansible.builtin.x', 'search', 'o')"
+        );
         for s in ["ansible.builtin.x", "'x | ansible.builtin.to_json'"] {
             assert_eq!(expr(s), s);
         }

@@ -23,6 +23,10 @@ use crate::{filters, jinja_tests, lookup};
 /// [`crate::locked_vault`]): not a name a playbook would use.
 pub(crate) const LOCKED_VAULT: &str = "__rprov_locked_vault";
 
+/// A global holding one backslash, for templates rprov writes itself (see
+/// [`crate::trust::verbatim_literal`]).
+pub(crate) const BACKSLASH: &str = "__rprov_backslash";
+
 /// Builds the environment with Ansible's settings, filters, tests and globals.
 pub fn build() -> Environment<'static> {
     let mut env = Environment::new();
@@ -56,6 +60,7 @@ pub fn build() -> Environment<'static> {
     env.add_function("joiner", minijinja_contrib::globals::joiner);
     env.add_function("cycler", minijinja_contrib::globals::cycler);
     crate::python::register_absent(&mut env);
+    env.add_global(BACKSLASH, "\\");
     env.add_function(LOCKED_VAULT, |why: String| -> Result<Value, Error> {
         Err(Error::new(ErrorKind::InvalidOperation, why))
     });

@@ -110,7 +110,12 @@ impl TemplateError {
                 Some(python) => format!("{detail}: ZeroDivisionError: {python}"),
                 None => detail.to_string(),
             },
-            (_, true) => err.kind().to_string(),
+            (_, true) => match err.kind() {
+                ErrorKind::UnknownTest => unknown_by_name(source, true),
+                ErrorKind::UnknownFilter => unknown_by_name(source, false),
+                _ => None,
+            }
+            .unwrap_or_else(|| err.kind().to_string()),
         };
         TemplateError {
             kind,
@@ -119,6 +124,26 @@ impl TemplateError {
             undefined: None,
             origin: origin.map(str::to_string),
         }
+    }
+}
+
+/// Names the test or filter minijinja found missing without saying which:
+/// one given by name to `select`, `reject`, `selectattr`, `rejectattr` or
+/// `map` (ansible-core: `No test named 'x'.`).
+fn unknown_by_name(source: &str, test: bool) -> Option<String> {
+    let names: Vec<String> = crate::chain::names_in_text(source)
+        .into_iter()
+        .filter(|(is_test, _)| *is_test == test)
+        .map(|(_, name)| format!("'{name}'"))
+        .collect();
+    let what = if test { "test" } else { "filter" };
+    match names.as_slice() {
+        [] => None,
+        [one] => Some(format!("no {what} named {one}")),
+        many => Some(format!(
+            "no {what} named one of {} (given by name to select, reject, selectattr, rejectattr or map)",
+            many.join(", ")
+        )),
     }
 }
 

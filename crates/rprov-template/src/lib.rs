@@ -16,6 +16,7 @@
 //!   minijinja alone does not always do, see [`undefined`].
 #![deny(missing_docs)]
 
+mod backslash;
 mod chain;
 mod convert;
 pub mod env;
@@ -286,6 +287,16 @@ impl Templater {
         if !is_template(source) {
             return Ok(serde_json::Value::String(source.to_string()));
         }
+        self.render_source(&backslash::keep_backslashes(source), ctx)
+    }
+
+    /// [`Templater::render_str`] of a template whose string constants were
+    /// already read as Ansible reads playbook data's (see [`backslash`]).
+    pub(crate) fn render_source(
+        &self,
+        source: &str,
+        ctx: &serde_json::Value,
+    ) -> Result<serde_json::Value, TemplateError> {
         // A lookup's arguments written as templates are rendered first, as
         // ansible-core renders them (`lookup('file', '{{ dir }}/x')`).
         let args = chain::lookup_arg_templates(source);
@@ -294,11 +305,11 @@ impl Templater {
             let mut at = 0;
             for (start, end, text) in args {
                 rewritten.push_str(&source[at..start]);
-                rewritten.push_str(&trust::jinja_literal(&self.render_str(&text, ctx)?));
+                rewritten.push_str(&trust::jinja_literal(&self.render_source(&text, ctx)?));
                 at = end;
             }
             rewritten.push_str(&source[at..]);
-            return self.render_str(&rewritten, ctx);
+            return self.render_source(&rewritten, ctx);
         }
         if let Some(expr) = single_expression(source) {
             return self.eval_native(expr, source, ctx);
@@ -552,7 +563,7 @@ pub fn locked_vault(why: &str) -> String {
     format!(
         "{{{{ {}({}) }}}}",
         env::LOCKED_VAULT,
-        serde_json::Value::String(why.to_string())
+        trust::verbatim_literal(why)
     )
 }
 

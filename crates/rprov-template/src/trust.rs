@@ -215,6 +215,38 @@ pub fn string_literal(text: &str) -> String {
     out
 }
 
+/// A Jinja expression without a backslash whose value is `text`: string
+/// constants, joined with `~` where `text` holds both quotes, and
+/// [`crate::env::BACKSLASH`] for each backslash. Unlike a constant with
+/// escapes, it means the same whether or not ansible-core's backslash rule
+/// for `{{ }}` applies to it, so rprov writes its own templates of fixed
+/// text (`!unsafe` values) with it.
+pub fn verbatim_literal(text: &str) -> String {
+    if text.is_empty() {
+        return "\"\"".to_string();
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for (i, run) in text.split('\\').enumerate() {
+        if i > 0 {
+            parts.push(crate::env::BACKSLASH.to_string());
+        }
+        let mut rest = run;
+        while !rest.is_empty() {
+            // As much as one kind of quote can hold: up to the later of
+            // the first `"` and the first `'`, quoted with the other.
+            let (quote, end) = match (rest.find('"'), rest.find('\'')) {
+                (None, _) => ('"', rest.len()),
+                (Some(_), None) => ('\'', rest.len()),
+                (Some(d), Some(s)) if d > s => ('"', d),
+                (Some(_), Some(s)) => ('\'', s),
+            };
+            parts.push(format!("{quote}{}{quote}", &rest[..end]));
+            rest = &rest[end..];
+        }
+    }
+    parts.join(" ~ ")
+}
+
 /// `v` as a Jinja literal: text quoted and escaped, other values in the
 /// JSON spelling minijinja reads (`none` for null).
 pub(crate) fn jinja_literal(v: &serde_json::Value) -> String {
@@ -251,7 +283,7 @@ impl Templater {
         let mut at = 0;
         for (start, end, text) in constants {
             rewritten.push_str(&expr[at..start]);
-            rewritten.push_str(&jinja_literal(&self.render_str(&text, ctx)?));
+            rewritten.push_str(&jinja_literal(&self.render_source(&text, ctx)?));
             at = end;
         }
         rewritten.push_str(&expr[at..]);
@@ -288,6 +320,26 @@ impl Templater {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn verbatim_literals_mean_their_text_with_or_without_the_backslash_rule() {
+        let t = Templater::new();
+        for text in [
+            "",
+            "plain",
+            "{{ x }}",
+            "a\\nb \\1 \\",
+            "\\",
+            "it's \"both\" 'quotes'\"",
+            "line\nbreak\ttab\r",
+        ] {
+            let literal = verbatim_literal(text);
+            assert!(!literal.contains('\\'), "{literal}");
+            let template = format!("{{{{ {literal} }}}}");
+            assert_eq!(t.render_str(&template, &json!({})).unwrap(), json!(text));
+            assert_eq!(t.eval_expr(&literal, &json!({})).unwrap(), json!(text));
+        }
+    }
 
     #[test]
     fn variable_references_are_names_dots_and_constant_subscripts() {

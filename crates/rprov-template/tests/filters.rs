@@ -4,10 +4,12 @@
 use rprov_template::Templater;
 use serde_json::{json, Value};
 
-/// Renders `expr` (a single `{{ }}`, so native types are kept) with `ctx`.
+/// Evaluates `expr` with `ctx`, native types kept. A bare expression, so
+/// its string constants decode escapes as Jinja does (`'a\nb'` holds a
+/// line break), as in a `when:` or `ansible -m debug -a 'msg=…'`.
 fn r(expr: &str, ctx: &Value) -> Value {
     Templater::new()
-        .render_str(&format!("{{{{ {expr} }}}}"), ctx)
+        .eval_expr(expr, ctx)
         .unwrap_or_else(|e| panic!("{expr}: {e}"))
 }
 
@@ -17,7 +19,7 @@ fn e(expr: &str) -> Value {
 
 fn err(expr: &str, ctx: &Value) -> String {
     Templater::new()
-        .render_str(&format!("{{{{ {expr} }}}}"), ctx)
+        .eval_expr(expr, ctx)
         .expect_err(expr)
         .message
 }
@@ -263,6 +265,75 @@ fn combine() {
     );
     assert_eq!(r("{} | combine([a, b], {'z': 0})", &ctx)["z"], json!(0));
     assert!(err("a | combine(1)", &ctx).contains("combine"));
+}
+
+/// Python's `dict()` of key-value pairs, as roles build dicts.
+#[test]
+fn dict_of_pairs() {
+    let ctx = json!({"keys": ["a", "b"], "values": [1, 2]});
+    assert_eq!(
+        r("dict(keys | zip(values))", &ctx).to_string(),
+        r#"{"a":1,"b":2}"#
+    );
+    assert_eq!(r("dict([['a', 1]], b=2)", &ctx), json!({"a": 1, "b": 2}));
+    assert_eq!(r("dict({'a': 1}, b=2)", &ctx), json!({"a": 1, "b": 2}));
+    assert_eq!(r("dict(c=3)", &ctx), json!({"c": 3}));
+    assert!(err("dict([1])", &ctx).contains("element #0 to a sequence"));
+    assert!(err("dict([[1, 2, 3]])", &ctx).contains("has length 3; 2 is required"));
+}
+
+/// `combine`'s `list_merge`, with and without `recursive`: ansible-core's
+/// results for three dicts (its `merge_hash` runs from the last dict back).
+#[test]
+fn combine_list_merge() {
+    let ctx = json!({
+        "a": {"l": [1, 2], "d": {"x": [1], "k": 1}, "o": 1},
+        "b": {"l": [2, 3], "d": {"x": [2], "y": 2}, "n": 2},
+        "c": {"l": [1], "d": {"x": [3]}}
+    });
+    for (mode, flat, deep) in [
+        (
+            "replace",
+            r#"{"l":[1],"d":{"x":[3]},"o":1,"n":2}"#,
+            r#"{"l":[1],"d":{"x":[3],"k":1,"y":2},"o":1,"n":2}"#,
+        ),
+        (
+            "keep",
+            r#"{"l":[1,2],"d":{"x":[3]},"o":1,"n":2}"#,
+            r#"{"l":[1,2],"d":{"x":[1],"k":1,"y":2},"o":1,"n":2}"#,
+        ),
+        (
+            "append",
+            r#"{"l":[1,2,2,3,1],"d":{"x":[3]},"o":1,"n":2}"#,
+            r#"{"l":[1,2,2,3,1],"d":{"x":[1,2,3],"k":1,"y":2},"o":1,"n":2}"#,
+        ),
+        (
+            "prepend",
+            r#"{"l":[1,2,3,1,2],"d":{"x":[3]},"o":1,"n":2}"#,
+            r#"{"l":[1,2,3,1,2],"d":{"x":[3,2,1],"k":1,"y":2},"o":1,"n":2}"#,
+        ),
+        (
+            "append_rp",
+            r#"{"l":[2,3,1],"d":{"x":[3]},"o":1,"n":2}"#,
+            r#"{"l":[2,3,1],"d":{"x":[1,2,3],"k":1,"y":2},"o":1,"n":2}"#,
+        ),
+        (
+            "prepend_rp",
+            r#"{"l":[1,2,3],"d":{"x":[3]},"o":1,"n":2}"#,
+            r#"{"l":[1,2,3],"d":{"x":[3,2,1],"k":1,"y":2},"o":1,"n":2}"#,
+        ),
+    ] {
+        let got = r(&format!("a | combine(b, c, list_merge='{mode}')"), &ctx);
+        assert_eq!(got.to_string(), flat, "{mode}");
+        let got = r(
+            &format!("a | combine(b, c, recursive=true, list_merge='{mode}')"),
+            &ctx,
+        );
+        assert_eq!(got.to_string(), deep, "{mode} recursive");
+    }
+    assert!(err("a | combine(b, list_merge='merge')", &ctx)
+        .contains("'list_merge' argument can only be"));
+    assert!(err("a | combine(b, deep=true)", &ctx).contains("the only valid keyword arguments"));
 }
 
 #[test]

@@ -789,6 +789,7 @@ impl HostRunner {
             "ansible_playbook_python".into(),
             json!(crate::modules::ansible_fallback::controller_python()),
         );
+        m.insert("ansible_version".into(), ansible_version());
         m.insert("ansible_check_mode".into(), json!(sh.opts.check));
         m.insert("ansible_diff_mode".into(), json!(sh.opts.diff));
         m.insert(
@@ -1209,6 +1210,21 @@ impl HostvarsSource for HostRunner {
     fn hostvars(&self) -> Json {
         self.shared.hostvars_now()
     }
+}
+
+/// ansible-core's `ansible_version` of the release whose semantics rprov
+/// follows, so that a role's version check (`ansible_version.full is
+/// version('2.14', '>=')`) reads it as that release.
+fn ansible_version() -> Json {
+    let full = crate::modules::ansible_fallback::ANSIBLE_VERSION;
+    let mut parts = full.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
+    json!({
+        "string": full,
+        "full": full,
+        "major": parts.next().unwrap_or(0),
+        "minor": parts.next().unwrap_or(0),
+        "revision": parts.next().unwrap_or(0),
+    })
 }
 
 /// Whether a NUL byte is in any string (or key) of `v`.

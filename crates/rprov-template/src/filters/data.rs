@@ -22,6 +22,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("int", int);
     env.add_filter("float", float);
     env.add_filter("combine", combine);
+    env.add_function("dict", dict);
     env.add_filter("dict2items", dict2items);
     env.add_filter("items2dict", items2dict);
     env.add_filter("flatten", flatten);
@@ -174,21 +175,33 @@ pub fn float(value: &Value, default: Option<Value>) -> Result<Value, Error> {
     })
 }
 
-/// Ansible's `combine(*dicts, recursive=False)`: later dicts win; with
-/// `recursive=true` nested dicts are merged instead of replaced. Arguments may
-/// also be lists of dicts. Lists are always replaced (`list_merge` is not
-/// supported).
+/// Ansible's `combine(*dicts, recursive=False, list_merge='replace')`:
+/// later dicts win; with `recursive=true` nested dicts are merged instead of
+/// replaced; lists under the same key are merged as `list_merge` says.
+/// Arguments may also be lists of dicts.
 pub fn combine(value: &Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let recursive: bool = kwargs.get::<Option<bool>>("recursive")?.unwrap_or(false);
-    if let Some(mode) = kwargs.get::<Option<String>>("list_merge")? {
-        if mode != "replace" {
+    let mode = kwargs.get::<Option<String>>("list_merge")?;
+    let mode = match mode.as_deref().unwrap_or("replace") {
+        "replace" => ListMerge::Replace,
+        "keep" => ListMerge::Keep,
+        "append" => ListMerge::Append,
+        "prepend" => ListMerge::Prepend,
+        "append_rp" => ListMerge::AppendRp,
+        "prepend_rp" => ListMerge::PrependRp,
+        _ => {
             return Err(filter_error(
                 "combine",
-                format!("list_merge='{mode}' is not supported (only 'replace')"),
-            ));
+                "merge_hash: 'list_merge' argument can only be equal to 'replace', 'keep', 'append', 'prepend', 'append_rp' or 'prepend_rp'",
+            ))
         }
+    };
+    if kwargs.assert_all_used().is_err() {
+        return Err(filter_error(
+            "combine",
+            "'recursive' and 'list_merge' are the only valid keyword arguments",
+        ));
     }
-    kwargs.assert_all_used()?;
     let mut dicts = Vec::new();
     for v in std::iter::once(value).chain(others.iter()) {
         match to_json("combine", v)? {
@@ -196,10 +209,10 @@ pub fn combine(value: &Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Val
             other => dicts.push(other),
         }
     }
-    let mut out = serde_json::Map::new();
+    let mut maps = Vec::with_capacity(dicts.len());
     for d in dicts {
         match d {
-            J::Object(map) => merge_into(&mut out, map, recursive),
+            J::Object(map) => maps.push(map),
             other => {
                 return Err(filter_error(
                     "combine",
@@ -208,23 +221,102 @@ pub fn combine(value: &Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Val
             }
         }
     }
+    // As ansible-core: from the last dict back, each merged under the one
+    // before it (`append_rp` depends on that order).
+    let mut maps = maps.into_iter().rev();
+    let mut out = maps.next().unwrap_or_default();
+    for lower in maps {
+        out = merge_hash(lower, out, recursive, mode);
+    }
     Ok(from_json(&J::Object(out)))
 }
 
-/// Merges `src` into `dst`; nested maps recursively when `recursive`.
-fn merge_into(
-    dst: &mut serde_json::Map<String, J>,
-    src: serde_json::Map<String, J>,
-    recursive: bool,
-) {
-    for (k, v) in src {
-        match (dst.get_mut(&k), v) {
-            (Some(J::Object(d)), J::Object(s)) if recursive => merge_into(d, s, true),
-            (_, v) => {
-                dst.insert(k, v);
+/// Python's `dict()`: minijinja's (a dict, keyword arguments), and also a
+/// list of key-value pairs, as roles build dicts: `dict(keys | zip(values))`.
+pub fn dict(value: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let pairs = match value {
+        Some(v) if matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable) => v,
+        other => return minijinja::functions::dict(other, kwargs),
+    };
+    let mut map = serde_json::Map::new();
+    for (i, pair) in pairs.try_iter()?.enumerate() {
+        let items: Vec<Value> = match pair.kind() {
+            ValueKind::Seq | ValueKind::Iterable | ValueKind::String => pair.try_iter()?.collect(),
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("cannot convert dictionary update sequence element #{i} to a sequence"),
+                ))
             }
-        }
+        };
+        let [key, item] = items.as_slice() else {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "dictionary update sequence element #{i} has length {}; 2 is required",
+                    items.len()
+                ),
+            ));
+        };
+        map.insert(py_str(key), to_json("dict", item)?);
     }
+    for name in kwargs.args() {
+        map.insert(
+            name.to_string(),
+            to_json("dict", &kwargs.get::<Value>(name)?)?,
+        );
+    }
+    Ok(from_json(&J::Object(map)))
+}
+
+/// `combine`'s `list_merge`: what becomes of two lists under the same key.
+#[derive(Clone, Copy)]
+enum ListMerge {
+    Replace,
+    Keep,
+    Append,
+    Prepend,
+    AppendRp,
+    PrependRp,
+}
+
+/// ansible-core's `merge_hash`: `high` merged into `low`, `high` winning;
+/// nested dicts merged when `recursive`, lists as `mode` says.
+fn merge_hash(
+    mut low: serde_json::Map<String, J>,
+    high: serde_json::Map<String, J>,
+    recursive: bool,
+    mode: ListMerge,
+) -> serde_json::Map<String, J> {
+    for (k, h) in high {
+        let Some(slot) = low.get_mut(&k) else {
+            low.insert(k, h);
+            continue;
+        };
+        *slot = match (std::mem::take(slot), h) {
+            (J::Object(l), J::Object(h)) if recursive => J::Object(merge_hash(l, h, true, mode)),
+            (J::Array(mut l), J::Array(h)) => match mode {
+                ListMerge::Replace => J::Array(h),
+                ListMerge::Keep => J::Array(l),
+                ListMerge::Append => {
+                    l.extend(h);
+                    J::Array(l)
+                }
+                ListMerge::Prepend => J::Array(h.into_iter().chain(l).collect()),
+                ListMerge::AppendRp => {
+                    l.retain(|z| !h.contains(z));
+                    l.extend(h);
+                    J::Array(l)
+                }
+                ListMerge::PrependRp => {
+                    l.retain(|z| !h.contains(z));
+                    J::Array(h.into_iter().chain(l).collect())
+                }
+            },
+            (_, h) => h,
+        };
+    }
+    low
 }
 
 /// Ansible's `dict2items(key_name='key', value_name='value')`.
