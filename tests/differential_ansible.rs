@@ -2035,7 +2035,9 @@ fn backslashes_as_ansible() {
 
 /// Jinja idioms of real roles: filters and tests named by a string in their
 /// fully qualified form, `combine`'s `list_merge`, `dict()` of pairs, a
-/// `vars` lookup of a built name, `ansible_version`.
+/// `vars` lookup of a built name, `ansible_version`, `None` written as
+/// nothing and a template that emits nothing being `None`, the words `bool`
+/// takes, Jinja2's `center`, `truncate` and `filesizeformat`.
 #[test]
 fn jinja_idioms_as_ansible() {
     let out = same_as_ansible(&Case {
@@ -2043,9 +2045,14 @@ fn jinja_idioms_as_ansible() {
         prepare: empty_root,
         min_changed: 1,
     });
-    assert!(
-        out.read("idioms").contains("fqcn_select: ['bcd']\n"),
-        "{}",
-        out.read("idioms")
-    );
+    let idioms = out.read("idioms");
+    for line in [
+        "fqcn_select: ['bcd']\n",
+        "none_in_text: ab [None] Noneq\n",
+        "nothing_is_none: True False True\n",
+        "bool_words: True False True\n",
+    ] {
+        assert!(idioms.contains(line), "{line}: {idioms}");
+    }
+    assert_eq!(out.read("none"), "listen: \nitems: [None]\n<><1>\n");
 }

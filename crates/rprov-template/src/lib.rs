@@ -331,13 +331,16 @@ impl Templater {
             .env
             .template_from_named_str(INLINE_NAME, &chained)
             .map_err(|e| TemplateError::from_minijinja(&e, source, ctx, None))?;
-        let (rendered, single) = nodes::watch(|| render_bounded(&tmpl, convert::to_value(ctx)));
+        let (rendered, emitted) = nodes::watch(|| render_bounded(&tmpl, convert::to_value(ctx)));
         let text = rendered.map_err(|e| e.into_template_error(source, ctx, None))?;
         // One value emitted and no text around it: that value, native, as
-        // ansible-core 2.19 returns a template of one node.
-        match single {
-            Some(v) if text == v.to_string() => convert::from_value(&v)
+        // ansible-core 2.19 returns a template of one node; nothing at all
+        // (`{% if false %}x{% endif %}`) is its `None`.
+        match emitted {
+            nodes::Emitted::One(v) if v.is_none() && text.is_empty() => Ok(serde_json::Value::Null),
+            nodes::Emitted::One(v) if text == v.to_string() => convert::from_value(&v)
                 .map_err(|e| TemplateError::from_minijinja(&e, source, ctx, None)),
+            nodes::Emitted::Nothing if text.is_empty() => Ok(serde_json::Value::Null),
             _ => Ok(serde_json::Value::String(text)),
         }
     }

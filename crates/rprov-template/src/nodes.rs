@@ -35,25 +35,51 @@ pub(crate) fn formatter(out: &mut Output, state: &mut State, value: &Value) -> R
             }
         }
     });
+    write(out, state, value)
+}
+
+/// Writes an emitted value as ansible-core 2.19 does: `None` as nothing
+/// (`a{{ none }}b` is `ab`, in template files too; inside a value it stays
+/// `None`, `[None]`), and a value holding an undefined one is an error.
+pub(crate) fn write(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
     crate::convert::require_defined_inside(value)?;
+    if value.is_none() {
+        return Ok(());
+    }
     minijinja::escape_formatter(out, state, value)
 }
 
-/// Runs `render` and says which value it emitted, when it emitted exactly
-/// one that is not text (a number, a boolean, a list, a mapping). A render
+/// What a render emitted, as far as its result's type depends on it.
+pub(crate) enum Emitted {
+    /// No `{{ }}` at all: with no text either, ansible-core's result is
+    /// `None` (Jinja's native `concat` of no nodes).
+    Nothing,
+    /// Exactly one value that is not text (a number, a boolean, a list, a
+    /// mapping, `None`).
+    One(Value),
+    /// Anything else: the result is the text.
+    Text,
+}
+
+/// Runs `render` and says what it emitted (see [`Emitted`]). A render
 /// inside (a `template` lookup) keeps its own log.
-pub(crate) fn watch<T>(render: impl FnOnce() -> T) -> (T, Option<Value>) {
+pub(crate) fn watch<T>(render: impl FnOnce() -> T) -> (T, Emitted) {
     let outer = LOG.with(|l| l.borrow_mut().replace(Log::default()));
     let result = render();
     let log = LOG.with(|l| std::mem::replace(&mut *l.borrow_mut(), outer));
-    let single = log
-        .filter(|log| log.emitted == 1)
-        .and_then(|log| log.first)
-        .filter(|v| {
-            matches!(
-                v.kind(),
-                ValueKind::Number | ValueKind::Bool | ValueKind::Seq | ValueKind::Map
-            )
-        });
-    (result, single)
+    let emitted = match log {
+        Some(Log { emitted: 0, .. }) => Emitted::Nothing,
+        Some(Log {
+            emitted: 1,
+            first: Some(v),
+        }) if matches!(
+            v.kind(),
+            ValueKind::Number | ValueKind::Bool | ValueKind::Seq | ValueKind::Map | ValueKind::None
+        ) =>
+        {
+            Emitted::One(v)
+        }
+        _ => Emitted::Text,
+    };
+    (result, emitted)
 }

@@ -4,7 +4,7 @@
 //! `intersect`, `difference`, `symmetric_difference`.
 //!
 //! `bool`, `int` and `float` replace minijinja's versions: Ansible's `bool`
-//! reads `yes`/`on`/`y`, and Jinja's `int`/`float` return a default (0) where
+//! reads `yes`/`on`, and Jinja's `int`/`float` return a default (0) where
 //! minijinja raises an error.
 
 use minijinja::value::{Kwargs, Rest, Value, ValueKind};
@@ -65,23 +65,19 @@ pub fn map(
     Ok(out)
 }
 
-/// Ansible's `bool`: `yes`, `on`, `1`, `true`, `y`, `t` (any case) and the
-/// number 1 are true; everything else (`no`, `off`, `0`, `false`, `n`, `""`,
-/// `None`) is false.
+/// Ansible's `bool`: `yes`, `on`, `1`, `true` (any case) and the number 1
+/// are true; everything else (`no`, `off`, `0`, `false`, `y`, `""`, `None`)
+/// is false. Modules' booleans (`force: y`) take more words.
 pub fn bool_filter(value: &Value) -> Result<bool, Error> {
     require_defined(value)?;
     Ok(match value.kind() {
         ValueKind::Bool => value.is_true(),
         ValueKind::None => false,
         ValueKind::Number => value.as_i64() == Some(1) || value.to_string() == "1.0",
+        // ansible-core 2.19's `_valid_bool_true`, any case, nothing trimmed.
         ValueKind::String => matches!(
-            value
-                .as_str()
-                .unwrap_or_default()
-                .trim()
-                .to_lowercase()
-                .as_str(),
-            "yes" | "on" | "1" | "true" | "y" | "t"
+            value.as_str().unwrap_or_default().to_lowercase().as_str(),
+            "yes" | "on" | "1" | "true"
         ),
         _ => false,
     })

@@ -1,6 +1,7 @@
 //! Text filters: `quote`, `basename`, `dirname`, `splitext`, `path_join`,
-//! `expanduser`, `b64encode`, `b64decode`, `wordcount`, `comment` and
-//! `to_uuid`.
+//! `expanduser`, `b64encode`, `b64decode`, `wordcount`, `comment`,
+//! `to_uuid`, and Jinja2's `center`, `truncate`, `filesizeformat`,
+//! `striptags` and `forceescape`, which minijinja leaves out.
 //!
 //! Path filters follow Python's `posixpath` (the controller is POSIX), and
 //! `quote` is `shlex.quote`, since rendered commands run under `sh` on the
@@ -11,7 +12,7 @@ use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error};
 use sha1::{Digest, Sha1};
 
-use super::{as_text, filter_error, py_repr, py_str, py_type_name, require_defined};
+use super::{as_text, bind_args, filter_error, py_repr, py_str, py_type_name, require_defined};
 
 /// Adds the filters of this module.
 pub fn register(env: &mut Environment<'static>) {
@@ -26,6 +27,69 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("wordcount", wordcount);
     env.add_filter("comment", comment);
     env.add_filter("to_uuid", to_uuid);
+    env.add_filter("center", center);
+    env.add_filter("truncate", truncate);
+    env.add_filter("filesizeformat", |v: f64, binary: Option<bool>| {
+        minijinja_contrib::filters::filesizeformat(v, binary)
+    });
+    env.add_filter("striptags", |v: &Value| {
+        as_text(v).map(minijinja_contrib::filters::striptags)
+    });
+    env.add_filter("forceescape", |v: &Value| {
+        as_text(v).map(|s| minijinja::HtmlEscape(&s).to_string())
+    });
+}
+
+/// Jinja2's `center(width=80)`: Python's `str.center`, the odd space of
+/// padding on the left when the width is odd.
+pub fn center(value: &Value, width: Option<usize>) -> Result<String, Error> {
+    let s = as_text(value)?;
+    let width = width.unwrap_or(80);
+    let len = s.chars().count();
+    if width <= len {
+        return Ok(s);
+    }
+    let pad = width - len;
+    let left = pad / 2 + (pad & width & 1);
+    Ok(format!("{}{s}{}", " ".repeat(left), " ".repeat(pad - left)))
+}
+
+/// Jinja2's `truncate(length=255, killwords=False, end='...', leeway=5)`:
+/// text longer than `length` plus `leeway` cut to `length` with `end`,
+/// at the last space unless `killwords`.
+pub fn truncate(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<String, Error> {
+    const NAME: &str = "truncate";
+    let s = as_text(value)?;
+    let [length, killwords, end, leeway] = bind_args(
+        NAME,
+        &args,
+        &kwargs,
+        ["length", "killwords", "end", "leeway"],
+    )?;
+    let number = |v: Option<Value>, default: usize| -> Result<usize, Error> {
+        v.filter(|v| !v.is_none()).map_or(Ok(default), |v| {
+            usize::try_from(v).map_err(|_| filter_error(NAME, "expected a whole number"))
+        })
+    };
+    let length = number(length, 255)?;
+    let leeway = number(leeway, 5)?;
+    let killwords = killwords.is_some_and(|k| k.is_true());
+    let end = end.map_or_else(|| "...".to_string(), |e| e.to_string());
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= length + leeway {
+        return Ok(s);
+    }
+    let Some(keep) = length.checked_sub(end.chars().count()) else {
+        return Err(filter_error("truncate", "expected length >= len(end)"));
+    };
+    let head: String = chars[..keep].iter().collect();
+    let head = if killwords {
+        head.as_str()
+    } else {
+        head.rsplit_once(' ')
+            .map_or(head.as_str(), |(before, _)| before)
+    };
+    Ok(format!("{head}{end}"))
 }
 
 /// POSIX shell quoting, as Python's `shlex.quote`.

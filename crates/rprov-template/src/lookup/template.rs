@@ -60,7 +60,7 @@ pub(super) fn run(
         let emitted = emitted.clone();
         move |out, state, value| {
             emitted.record(value);
-            minijinja::escape_formatter(out, state, value)
+            crate::nodes::write(out, state, value)
         }
     });
     let ctx = context(state, extra.as_ref())?;
