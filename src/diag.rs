@@ -173,6 +173,13 @@ pub fn did_you_mean<'a>(
         .map(|(_, c)| c)
 }
 
+/// The candidate `word` is a typo of: at most two edits away (and as close
+/// as [`did_you_mean`] asks). Stricter than [`did_you_mean`], for names that
+/// may well be meant as they are.
+pub fn typo_of<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    did_you_mean(word, candidates).filter(|c| strsim_distance(word, c) <= 2)
+}
+
 /// Edit distance counting a swap of two neighbours as one edit (optimal string
 /// alignment), so the commonest typo, `cpoy` for `copy`, is one edit away.
 /// Inputs are short names, so the quadratic table is fine.

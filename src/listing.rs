@@ -73,10 +73,11 @@ fn render_play(out: &mut String, number: usize, play: &Play, hosts: &[String], w
         if what.tasks {
             out.push_str("    tasks:\n");
             for task in &tasks {
-                let name = task.name.as_deref().unwrap_or(&task.module_written);
-                let name = match &task.role {
-                    Some(r) => format!("{} : {name}", r.name()),
-                    None => name.to_string(),
+                // As ansible-playbook: a named task of a role after the
+                // role's name, an unnamed one as its action alone.
+                let name = match (&task.role, task.name.as_deref()) {
+                    (Some(r), Some(name)) => format!("{} : {name}", r.name()),
+                    (_, name) => name.unwrap_or(&task.module_written).to_string(),
                 };
                 let _ = writeln!(out, "      {name}\tTAGS: [{}]", sorted(&task.tags));
             }

@@ -414,6 +414,41 @@ fn a_conditional_task_rprov_cannot_run_fails_only_if_it_runs() {
     assert!(run.stdout.contains("skipped"), "{}", run.dump());
 }
 
+/// With ansible-core on the controller, a module that only an action's
+/// redirect names (2.19's `yum`, redirected to `dnf`) resolves as
+/// ansible-core resolves it: on a conditional task it waits, and without a
+/// condition the load error names what it resolved to.
+#[test]
+fn a_module_ansible_core_redirects_resolves_as_it_does() {
+    let v = common::ansible_venv();
+    let py = v.python.display().to_string();
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("when.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - yum: name=httpd\n      when: false\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("always.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - yum: name=httpd\n",
+    )
+    .expect("write");
+    let env = [("RPROV_ANSIBLE_PYTHON", py.as_str())];
+    let apply = |file: &str| rprov_env(w, ["apply", "-i", "localhost,", "-c", "local", file], &env);
+    let run = apply("when.yml");
+    run.expect_code(0);
+    assert!(run.stdout.contains("skipped"), "{}", run.dump());
+    let run = apply("always.yml");
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("module `yum` is not native to rprov, and Ansible's `ansible.builtin.dnf`"),
+        "{}",
+        run.dump()
+    );
+}
+
 /// Roles installed by ansible-galaxy are found where Ansible finds them: in
 /// `~/.ansible/roles` (the default roles_path), in `$ANSIBLE_ROLES_PATH`, and
 /// in the `roles/` of an installed collection (`namespace.collection.role`,

@@ -96,6 +96,13 @@ fn load_errors_exit_1_before_any_host_is_contacted() {
             ],
         ),
         (
+            "removed_include.yml",
+            &[
+                "removed_include.yml:6:7: The 'ansible.builtin.include' action plugin has been removed. Use include_tasks or import_tasks instead.",
+                "help: `include_tasks` includes the file when the task runs",
+            ],
+        ),
+        (
             "missing_role.yml",
             &[
                 "missing_role.yml:3:7",

@@ -1311,3 +1311,47 @@ fn constructed_groups_and_variables_reach_plays_and_limit() {
         run.dump()
     );
 }
+
+/// Arguments third-party roles give that ansible-core takes: `systemd`'s
+/// `unit` and `service` aliases, `apt`'s `force_apt_get`, and `package`
+/// arguments of another system's package manager on a task that runs only
+/// on a condition (refused when the playbook loads without one, as an
+/// argument apt does not take).
+#[test]
+fn arguments_of_real_roles_load() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("roles.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+         \x20   - systemd: {unit: x.service, state: started}\n      when: false\n\
+         \x20   - systemd: {service: x.service, enabled: true}\n      when: false\n\
+         \x20   - apt: {name: x, force_apt_get: true}\n      when: false\n\
+         \x20   - package: {name: redis, enablerepo: epel}\n      when: ansible_os_family | default('Debian') == 'RedHat'\n",
+    )
+    .expect("write");
+    std::fs::write(
+        w.join("always.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - package: {name: redis, enablerepo: epel}\n",
+    )
+    .expect("write");
+    let run = common::rprov(w, ["apply", "-i", "localhost,", "-c", "local", "roles.yml"]);
+    run.expect_code(0);
+    let skipped = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("skipped"))
+        .count();
+    assert_eq!(skipped, 4, "{}", run.dump());
+    let run = common::rprov(
+        w,
+        ["apply", "-i", "localhost,", "-c", "local", "always.yml"],
+    );
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("unknown argument `enablerepo` for module `package`"),
+        "{}",
+        run.dump()
+    );
+}

@@ -233,7 +233,10 @@ fn undefined_variable_gets_did_you_mean_at_load_and_when_rendered() {
             "site.yml",
             "- hosts: all\n  gather_facts: false\n  vars:\n    base_fail2ban_maxretry: 5\n  tasks:\n    - name: jail\n      template:\n        src: jail.j2\n        dest: \"{{ base_dir }}/jail.local\"\n",
         ),
-        ("templates/jail.j2", "[sshd]\nmaxretry = {{ base_fail2ban_maxretyr }}\n"),
+        (
+            "templates/jail.j2",
+            "[sshd]\nmaxretry = {{ base_fail2ban_maxretyr }}\nbantime = {{ base_fail2ban_bantime | default(600) }}\n",
+        ),
     ]);
     let inv = common::one_host_inventory(dir.path(), &sshd, "web1");
     let base = format!("base_dir={}", target.path().display());
@@ -246,6 +249,12 @@ fn undefined_variable_gets_did_you_mean_at_load_and_when_rendered() {
         ) && run
             .stderr
             .contains("did you mean `base_fail2ban_maxretry`?"),
+        "{}",
+        run.dump()
+    );
+    // An optional variable (used only with `default`) is no typo.
+    assert!(
+        !run.stderr.contains("base_fail2ban_bantime"),
         "{}",
         run.dump()
     );

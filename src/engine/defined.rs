@@ -9,8 +9,11 @@
 //! nowhere is almost always a typo (`base_fail2ban_maxretyr`), and would
 //! otherwise show up minutes into a run on a slow host, after the tasks before
 //! it have changed things. It is reported as a warning, not an error: a
-//! `| default(...)` or a `when: x is defined` makes an undefined name legal,
-//! and telling those apart would mean evaluating the templates.
+//! `when: x is defined` on the task makes an undefined name legal, and
+//! telling those apart would mean evaluating the templates. A name every use
+//! of which goes straight into `default` or a definedness test (`{{ port |
+//! default(80) }}`, the idiom of optional role variables) is reported only
+//! when a defined name is near it (`{{ app_prot | default(80) }}`).
 //!
 //! When the playbook can define names that only exist at run time (a
 //! `vars_files` path with a template, `include_vars`, `include_tasks` or
@@ -22,7 +25,7 @@ use std::path::Path;
 
 use serde_json::Value as Json;
 
-use super::vars::{is_template, names_in_value};
+use super::vars::is_template;
 use super::Shared;
 use crate::modules::SearchPaths;
 use crate::playbook::{Play, Task};
@@ -81,7 +84,7 @@ pub fn undefined_everywhere(shared: &Shared, plays_hosts: &[Vec<String>]) -> Vec
         .chain(rprov_template::GLOBALS)
         .map(|s| s.to_string())
         .collect();
-    let mut used: BTreeMap<String, String> = BTreeMap::new();
+    let mut used: BTreeMap<String, Use> = BTreeMap::new();
     let inv = shared.inventory();
     let implicit = inv.implicit_localhost().map(str::to_string);
     for h in inv.hosts().into_iter().chain(implicit) {
@@ -113,12 +116,35 @@ pub fn undefined_everywhere(shared: &Shared, plays_hosts: &[Vec<String>]) -> Vec
                 && !name.starts_with("ansible_")
                 && name != super::vars::ALL_NAMES
         })
-        .map(|(name, at)| Undefined {
-            near: crate::diag::did_you_mean(&name, candidates.iter().copied()).map(str::to_string),
-            name,
-            at,
+        .filter_map(|(name, u)| {
+            // A guarded name is reported only as a typo of a defined one.
+            let near = if u.guarded {
+                Some(crate::diag::typo_of(&name, candidates.iter().copied())?)
+            } else {
+                crate::diag::did_you_mean(&name, candidates.iter().copied())
+            };
+            Some(Undefined {
+                near: near.map(str::to_string),
+                name,
+                at: u.at,
+            })
         })
         .collect()
+}
+
+/// Where a name is first used, and whether every use of it is guarded (see
+/// [`rprov_template::only_guarded`]).
+struct Use {
+    at: String,
+    guarded: bool,
+}
+
+/// Notes that `source` (a template or an expression, at `at`) uses `name`.
+fn record(used: &mut BTreeMap<String, Use>, name: &str, source: &str, at: impl FnOnce() -> String) {
+    let guarded = rprov_template::only_guarded(source, name);
+    used.entry(name.to_string())
+        .and_modify(|u| u.guarded &= guarded)
+        .or_insert_with(|| Use { at: at(), guarded });
 }
 
 /// Adds what `play` defines and uses; false when it can define names that
@@ -127,7 +153,7 @@ fn collect_play(
     shared: &Shared,
     play: &Play,
     defined: &mut HashSet<String>,
-    used: &mut BTreeMap<String, String>,
+    used: &mut BTreeMap<String, Use>,
 ) -> bool {
     defined.extend(play.vars.keys().cloned());
     let origin = play.origin.to_string();
@@ -196,7 +222,7 @@ fn collect_task(
     shared: &Shared,
     task: &Task,
     defined: &mut HashSet<String>,
-    used: &mut BTreeMap<String, String>,
+    used: &mut BTreeMap<String, Use>,
 ) -> bool {
     match task.module.as_str() {
         "include_vars" | "include_tasks" | "include_role" => return false,
@@ -232,7 +258,7 @@ fn collect_task(
     {
         let names = shared.names.names(&shared.templater, expr, true);
         for n in names.iter() {
-            used.entry(n.clone()).or_insert_with(|| at.clone());
+            record(used, n, expr, || at.clone());
         }
     }
     for v in task
@@ -266,7 +292,7 @@ fn collect_task(
                 let shown = crate::diag::display_path(&path);
                 let names = shared.names.names(&shared.templater, &source, false);
                 for n in names.iter().filter(|n| !n.starts_with(super::vars::MAYBE)) {
-                    used.entry(n.clone()).or_insert_with(|| {
+                    record(used, n, &source, || {
                         match source.lines().position(|l| l.contains(n.as_str())) {
                             Some(i) => format!("{shown}:{}", i + 1),
                             None => shown.clone(),
@@ -280,13 +306,19 @@ fn collect_task(
 }
 
 /// Records the names `v`'s templates use, at `at` unless already seen.
-fn note(shared: &Shared, v: &Json, at: &str, used: &mut BTreeMap<String, String>) {
-    let mut names = HashSet::new();
-    names_in_value(v, &shared.templater, &shared.names, &mut names);
-    for n in names
-        .into_iter()
-        .filter(|n| !n.starts_with(super::vars::MAYBE))
-    {
-        used.entry(n).or_insert_with(|| at.to_string());
+fn note(shared: &Shared, v: &Json, at: &str, used: &mut BTreeMap<String, Use>) {
+    match v {
+        Json::String(s) if is_template(s) => {
+            let names = shared.names.names(&shared.templater, s, false);
+            for n in names.iter().filter(|n| !n.starts_with(super::vars::MAYBE)) {
+                record(used, n, s, || at.to_string());
+            }
+        }
+        Json::Array(items) => items.iter().for_each(|i| note(shared, i, at, used)),
+        Json::Object(m) => m.iter().for_each(|(k, v)| {
+            note(shared, &Json::String(k.clone()), at, used);
+            note(shared, v, at, used);
+        }),
+        _ => {}
     }
 }

@@ -103,6 +103,13 @@ def resolve(req):
     collections = req.get("collections") or []
     ctx = find(name, collections)
     if ctx is None:
+        # A module that only an action's redirect names: ansible-core 2.19's
+        # `yum` is its `dnf`.
+        target = redirected_action(name, collections)
+        ctx = find(target, collections) if target else None
+        if ctx is not None:
+            name = target
+    if ctx is None:
         return controller_action(name, collections)
     fqcn = ctx.resolved_fqcn or name
     if "." not in fqcn:
@@ -126,6 +133,16 @@ def resolve(req):
         "action_plugin": has_action,
         "library": library,
     }
+
+
+def redirected_action(name, collections):
+    """The fully qualified name an action's redirect leads `name` to, or None."""
+    action = plugin_loader.action_loader.find_plugin_with_context(
+        name, collection_list=search_list(collections)
+    )
+    if action.resolved and len(action.redirect_list) > 1 and action.resolved_fqcn:
+        return action.resolved_fqcn
+    return None
 
 
 def controller_action(name, collections):

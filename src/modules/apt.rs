@@ -106,6 +106,8 @@ module_args! {
         fail_on_autoremove: bool ["fail_on_autoremove"] = false,
         update_cache_retries: u64 ["update_cache_retries"] = 5,
         update_cache_retry_max_delay: u64 ["update_cache_retry_max_delay"] = 12,
+        /// Taken and without effect: rprov always runs apt-get.
+        _force_apt_get: bool ["force_apt_get"] = false,
     }
 }
 

@@ -54,7 +54,7 @@ module_args! {
         _seuser: Option<String> ["seuser"],
         _serole: Option<String> ["serole"],
         _selevel: Option<String> ["selevel"],
-        _attributes: Option<Json> ["attributes"],
+        _attributes: Option<Json> ["attributes", "attr"],
     }
 }
 

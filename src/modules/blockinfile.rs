@@ -46,7 +46,7 @@ module_args! {
         append_newline: bool ["append_newline"] = false,
         prepend_newline: bool ["prepend_newline"] = false,
         _unsafe_writes: bool ["unsafe_writes"] = false,
-        _attributes: Option<Json> ["attributes"],
+        _attributes: Option<Json> ["attributes", "attr"],
         _setype: Option<String> ["setype"],
         _seuser: Option<String> ["seuser"],
         _serole: Option<String> ["serole"],

@@ -44,7 +44,7 @@ module_args! {
         _seuser: Option<String> ["seuser"],
         _serole: Option<String> ["serole"],
         _selevel: Option<String> ["selevel"],
-        _attributes: Option<Json> ["attributes"],
+        _attributes: Option<Json> ["attributes", "attr"],
     }
 }
 
@@ -93,7 +93,7 @@ module_args! {
         _seuser: Option<String> ["seuser"],
         _serole: Option<String> ["serole"],
         _selevel: Option<String> ["selevel"],
-        _attributes: Option<Json> ["attributes"],
+        _attributes: Option<Json> ["attributes", "attr"],
     }
 }
 

@@ -423,7 +423,7 @@ struct CronTab {
 impl CronTab {
     fn from_file(text: &str, user: Option<String>) -> Self {
         CronTab {
-            lines: splitlines(text),
+            lines: rprov_template::filters::py_splitlines(text),
             n_existing: text.to_string(),
             user,
             in_file: true,
@@ -435,7 +435,10 @@ impl CronTab {
     fn from_listing(out: &str, user: Option<String>) -> Self {
         let mut n_existing = out.to_string();
         let mut lines = Vec::new();
-        for (count, l) in splitlines(out).into_iter().enumerate() {
+        for (count, l) in rprov_template::filters::py_splitlines(out)
+            .into_iter()
+            .enumerate()
+        {
             if count > 2 || !is_header(&l) {
                 lines.push(l);
             } else if let Some(at) = n_existing.find(&l) {
@@ -639,30 +642,6 @@ fn is_header(l: &str) -> bool {
             .is_some_and(|r| closes_after(r, "installed on"))
         || l.strip_prefix("# (")
             .is_some_and(|r| closes_after(r, "version"))
-}
-
-/// Python's `str.splitlines()`: every line break Python knows, none kept.
-fn splitlines(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                out.push(std::mem::take(&mut cur));
-            }
-            '\n' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}'
-            | '\u{2029}' => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -1019,10 +998,13 @@ mod tests {
     #[test]
     fn python_line_semantics() {
         assert_eq!(
-            super::splitlines("a\r\nb\rc\n\nd"),
+            rprov_template::filters::py_splitlines("a\r\nb\rc\n\nd"),
             ["a", "b", "c", "", "d"]
         );
-        assert_eq!(super::splitlines(""), Vec::<String>::new());
+        assert_eq!(
+            rprov_template::filters::py_splitlines(""),
+            Vec::<String>::new()
+        );
         let tab = super::CronTab::from_file("#X=1\nA=2 3\n* * * * * a=b\n=x\n", None);
         assert_eq!(tab.env_names(), ["#X", "A"]);
     }

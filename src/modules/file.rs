@@ -51,7 +51,7 @@ module_args! {
         _seuser: Option<String> ["seuser"],
         _serole: Option<String> ["serole"],
         _selevel: Option<String> ["selevel"],
-        _attributes: Option<serde_json::Value> ["attributes"],
+        _attributes: Option<serde_json::Value> ["attributes", "attr"],
     }
 }
 

@@ -55,7 +55,7 @@ module_args! {
         backup: bool ["backup"] = false,
         validate: Option<String> ["validate"],
         _unsafe_writes: bool ["unsafe_writes"] = false,
-        _attributes: Option<Json> ["attributes"],
+        _attributes: Option<Json> ["attributes", "attr"],
         _setype: Option<String> ["setype"],
         _seuser: Option<String> ["seuser"],
         _serole: Option<String> ["serole"],

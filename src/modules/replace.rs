@@ -41,7 +41,7 @@ module_args! {
         group: Option<String> ["group"],
         mode: Option<Mode> ["mode"],
         _unsafe_writes: bool ["unsafe_writes"] = false,
-        _attributes: Option<Json> ["attributes"],
+        _attributes: Option<Json> ["attributes", "attr"],
         _setype: Option<String> ["setype"],
         _seuser: Option<String> ["seuser"],
         _serole: Option<String> ["serole"],

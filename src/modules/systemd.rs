@@ -41,7 +41,8 @@ module_args! {
     /// The arguments of `systemd`, `systemd_service` and `service`: one
     /// table for the three, as roles use them interchangeably.
     pub struct Args {
-        name: Option<String> ["name"],
+        /// `service` and `unit` are `systemd`'s aliases.
+        name: Option<String> ["name", "service", "unit"],
         state: Option<State> ["state"],
         /// Left out: enablement is left as it is.
         enabled: Option<bool> ["enabled"],

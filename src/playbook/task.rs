@@ -310,6 +310,15 @@ fn parse_task_into(
         return Ok(());
     }
     let name = modules::canonical_name(&raw_name);
+    // ansible-core 2.19 removed `include`: its words, whatever the task's
+    // condition (old roles still say `- include: other.yml`).
+    if name == "include" {
+        return Err(LoadError::new(
+            doc.origin(mkey),
+            "The 'ansible.builtin.include' action plugin has been removed. Use include_tasks or import_tasks instead.",
+        )
+        .with_hint("`include_tasks` includes the file when the task runs, `import_tasks` when the playbook loads"));
+    }
     if let Some(file) = modules::rejected_by(&raw_name) {
         // ansible-core's words: to it a rejected module does not exist.
         return Err(LoadError::new(
@@ -408,7 +417,12 @@ fn parse_task_into(
     };
     reserved_args(doc, mkey, spec.name, &raw_name, &written_args)?;
     reserved_args(doc, mkey, spec.name, &raw_name, &extra_args)?;
-    let ignores_errors = kw.ignores_errors(&scope.inherited);
+    // `package` hands its arguments to the host's package manager, whose
+    // own they may be (`enablerepo` for yum): on a task that runs only on a
+    // condition (the other system's task of a role written for several),
+    // those apt does not take fail the task only if it runs.
+    let ignores_errors = kw.ignores_errors(&scope.inherited)
+        || (name == "package" && kw.is_conditional(&scope.inherited));
     let kept = ignores_errors.then(|| kw.clone());
     let call = ModuleCall {
         key: mkey,

@@ -43,7 +43,7 @@ use minijinja::value::Value;
 
 pub use error::{TemplateError, TemplateErrorKind};
 pub use include::{loads_others, IncludePath};
-pub use undefined::GLOBALS;
+pub use undefined::{only_guarded, GLOBALS};
 
 /// A placeholder string for Ansible's `omit`; the engine drops module args whose
 /// rendered value equals it.

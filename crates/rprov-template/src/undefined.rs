@@ -86,7 +86,11 @@ fn build(name: Option<String>, detail: &str, line: Option<usize>) -> TemplateErr
                 // Ansible's words, which `rescue:` blocks match on.
                 None => format!("'{n}' is undefined"),
             },
-            None if detail.is_empty() => "undefined variable".to_string(),
+            // No variable is missing: an attribute or item of a value is
+            // (`groupby('port')` over an item without `port`).
+            None if detail.is_empty() => {
+                "undefined value: an attribute or item missing from a value".to_string()
+            }
             // An undefined item inside the result (see `convert::from_value`).
             None if detail.starts_with("object of type") || detail.starts_with("the value at") => {
                 detail.to_string()
@@ -197,6 +201,9 @@ fn first_unresolved(source: &str, ctx: &serde_json::Value, line: Option<usize>) 
                 return None;
             }
             let missing = unresolved_prefix(&path, ctx)?;
+            if only_guarded(source, &n) {
+                return None;
+            }
             let pos = position_of(source, &missing).unwrap_or(usize::MAX);
             let on_line = line.is_some_and(|l| line_at(source, pos) == Some(l));
             Some((!on_line, pos, missing))
@@ -220,6 +227,27 @@ fn position_of(source: &str, name: &str) -> Option<usize> {
         let s = m.as_str();
         m.start() + usize::from(!s.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
     })
+}
+
+/// Whether every use of the dotted `name` in `source` goes straight into
+/// `default` or a definedness test (`w | default(1)`, `x.y is defined`):
+/// such a name, however undefined, is never what failed a template.
+pub fn only_guarded(source: &str, name: &str) -> bool {
+    let pattern = name
+        .split('.')
+        .map(regex::escape)
+        .collect::<Vec<_>>()
+        .join(r"\s*\.\s*");
+    let Ok(use_re) = regex::Regex::new(&format!(r"(?:^|[^\w.]){pattern}\b")) else {
+        return false;
+    };
+    let Ok(guard) = regex::Regex::new(
+        r"^(?:\s*\.\s*\w+)*\s*(?:\|\s*(?:ansible\.builtin\.)?(?:default|d)\b|is\s+(?:not\s+)?(?:defined|undefined)\b)",
+    ) else {
+        return false;
+    };
+    let mut uses = use_re.find_iter(source).peekable();
+    uses.peek().is_some() && uses.all(|m| guard.is_match(&source[m.end()..]))
 }
 
 /// The 1-based line of byte offset `pos`.
@@ -258,6 +286,24 @@ mod tests {
         );
         assert_eq!(unresolved_prefix(&p("nope.x"), &ctx), Some("nope".into()));
         assert_eq!(unresolved_prefix(&p("pds.port"), &ctx), None);
+    }
+
+    #[test]
+    fn names_only_defaulted_or_tested_are_never_blamed() {
+        let ctx = json!({"l": [{}]});
+        let src =
+            "{{ w | default(1) }}\n{% for g in l | groupby('port') %}{{ g.grouper }}{% endfor %}";
+        assert_eq!(first_unresolved(src, &ctx, Some(2)), None);
+        assert!(only_guarded(
+            "{{ a.b is not defined or a.b | d(2) }}",
+            "a.b"
+        ));
+        assert!(!only_guarded("{{ a | default(1) }} {{ a }}", "a"));
+        assert!(!only_guarded("{{ a | upper }}", "a"));
+        assert_eq!(
+            first_unresolved("{{ a | default(1) }}{{ b }}", &json!({}), None),
+            Some("b".into())
+        );
     }
 
     #[test]

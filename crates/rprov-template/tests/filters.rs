@@ -1656,3 +1656,24 @@ fn jinja_text_filters() {
     }
     assert!(err("'hello world' | truncate(2)", &json!({})).contains("len(end)"));
 }
+
+/// Jinja2 3.1's `indent`: a final line break is kept, `blank` indents empty
+/// lines, `width` may be text (Jinja2's outputs).
+#[test]
+fn indent_as_jinja() {
+    let ctx = json!({"t": "a\nb\n", "gap": "a\n\nb\n", "lead": "\na", "empty": ""});
+    for (expr, want) in [
+        ("t | indent(2)", "a\n  b\n"),
+        ("t | indent(2, true)", "  a\n  b\n"),
+        ("t | indent(2, true, true)", "  a\n  b\n  "),
+        ("t | indent(2, false, true)", "a\n  b\n  "),
+        ("gap | indent(2)", "a\n\n  b\n"),
+        ("gap | indent(2, true, true)", "  a\n  \n  b\n  "),
+        ("lead | indent(2, true)", "  \n  a"),
+        ("empty | indent(2, true)", "  "),
+        ("'a\nb' | indent('--', first=true)", "--a\n--b"),
+        ("'a\nb' | indent", "a\n    b"),
+    ] {
+        assert_eq!(r(expr, &ctx), json!(want), "{expr}");
+    }
+}

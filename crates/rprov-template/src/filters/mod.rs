@@ -261,3 +261,27 @@ pub(crate) fn py_items(name: &str, v: &Value) -> Result<Vec<Value>, Error> {
 pub(crate) fn py_type_name(v: &Value) -> &'static str {
     crate::convert::py_type(v)
 }
+
+/// Python's `str.splitlines()`: every line break Python knows, none kept.
+pub fn py_splitlines(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push(std::mem::take(&mut cur));
+            }
+            '\n' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}'
+            | '\u{2029}' => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}

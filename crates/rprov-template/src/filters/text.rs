@@ -1,6 +1,7 @@
 //! Text filters: `quote`, `basename`, `dirname`, `splitext`, `path_join`,
 //! `expanduser`, `b64encode`, `b64decode`, `wordcount`, `comment`,
-//! `to_uuid`, and Jinja2's `center`, `truncate`, `filesizeformat`,
+//! `to_uuid`, Jinja2's `indent` as it is (minijinja's drops a final line
+//! break), and Jinja2's `center`, `truncate`, `filesizeformat`,
 //! `striptags` and `forceescape`, which minijinja leaves out.
 //!
 //! Path filters follow Python's `posixpath` (the controller is POSIX), and
@@ -28,6 +29,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("comment", comment);
     env.add_filter("to_uuid", to_uuid);
     env.add_filter("center", center);
+    env.add_filter("indent", indent);
     env.add_filter("truncate", truncate);
     env.add_filter("filesizeformat", |v: f64, binary: Option<bool>| {
         minijinja_contrib::filters::filesizeformat(v, binary)
@@ -38,6 +40,51 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("forceescape", |v: &Value| {
         as_text(v).map(|s| minijinja::HtmlEscape(&s).to_string())
     });
+}
+
+/// Jinja2 3.1's `indent(width=4, first=False, blank=False)`, `width` a
+/// number of spaces or the text to indent with. As Jinja2 it appends a line
+/// break before splitting into lines, so a final line break is kept
+/// (`to_nice_yaml | indent(2)` ends with one).
+pub fn indent(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<String, Error> {
+    const NAME: &str = "indent";
+    let s = as_text(value)?;
+    let [width, first, blank] = bind_args(NAME, &args, &kwargs, ["width", "first", "blank"])?;
+    let indention = match &width {
+        None => "    ".to_string(),
+        Some(w) => match w.as_str() {
+            Some(text) => text.to_string(),
+            None => " ".repeat(
+                usize::try_from(w.clone())
+                    .map_err(|_| filter_error(NAME, "width must be a number or a string"))?,
+            ),
+        },
+    };
+    let lines = super::py_splitlines(&format!("{s}\n"));
+    let mut rv = if blank.is_some_and(|b| b.is_true()) {
+        lines.join(&format!("\n{indention}"))
+    } else {
+        let mut lines = lines.iter();
+        let head = lines.next().cloned().unwrap_or_default();
+        let rest: Vec<String> = lines
+            .map(|l| {
+                if l.is_empty() {
+                    String::new()
+                } else {
+                    format!("{indention}{l}")
+                }
+            })
+            .collect();
+        if rest.is_empty() {
+            head
+        } else {
+            format!("{head}\n{}", rest.join("\n"))
+        }
+    };
+    if first.is_some_and(|f| f.is_true()) {
+        rv.insert_str(0, &indention);
+    }
+    Ok(rv)
 }
 
 /// Jinja2's `center(width=80)`: Python's `str.center`, the odd space of
