@@ -39,6 +39,7 @@ const BASE_SAME: &[&str] = &[
     "memtotal_mb",
     "pkg_mgr",
     "service_mgr",
+    "lsb",
 ];
 
 /// `src/probe/facts/system.rs`.

@@ -105,6 +105,10 @@ if _rp_bin systemctl && { [ -d /run/systemd/system/ ] || [ -d /dev/.run/systemd/
   _rp_fact systemd_version_line "$(printf '%s\n' "$_rp_sv" | sed -n 1p)"
   _rp_fact systemd_features "$(printf '%s\n' "$_rp_sv" | sed -n 2p)"
 fi
+if command -v lsb_release >/dev/null 2>&1 && _rp_lsb=$(lsb_release -a 2>/dev/null); then
+  printf '%s\n' "$_rp_lsb" | while IFS= read -r l; do printf 'lsb_bin=%s\n' "$l"; done
+fi
+[ -r /etc/lsb-release ] && while IFS= read -r l || [ -n "$l" ]; do printf 'lsb_file=%s\n' "$l"; done </etc/lsb-release
 if _rp_py=$(command -v python3 2>/dev/null); then _rp_fact python_executable "$_rp_py"; _rp_fact python_version "$("$_rp_py" -V 2>&1)"; fi
 env | while IFS= read -r line; do case "$line" in [A-Za-z_]*=*) printf 'env.%s\n' "$line" ;; esac; done
 "#;
@@ -113,11 +117,16 @@ env | while IFS= read -r line; do case "$line" in [A-Za-z_]*=*) printf 'env.%s\n
 fn parse_base(out: &str) -> Result<Value, String> {
     let mut raw = std::collections::HashMap::new();
     let mut env = Map::new();
+    let (mut lsb_bin, mut lsb_file) = (Vec::new(), Vec::new());
     for line in out.lines() {
         let Some((k, v)) = line.split_once('=') else {
             continue;
         };
-        if let Some(name) = k.strip_prefix("env.") {
+        if k == "lsb_bin" {
+            lsb_bin.push(v);
+        } else if k == "lsb_file" {
+            lsb_file.push(v);
+        } else if let Some(name) = k.strip_prefix("env.") {
             env.insert(name.to_string(), Value::String(v.to_string()));
         } else {
             raw.insert(k.to_string(), v.to_string());
@@ -208,6 +217,7 @@ fn parse_base(out: &str) -> Result<Value, String> {
         {
             facts["systemd"] = json!({"features": get("systemd_features"), "version": version});
         }
+        facts["lsb"] = lsb(&lsb_bin, &lsb_file);
         if let Some(python) = python(&get("python_executable"), &get("python_version")) {
             // `python_version` is `platform.python_version()`: "3.11.2".
             let version = get("python_version");
@@ -217,6 +227,59 @@ fn parse_base(out: &str) -> Result<Value, String> {
         }
         facts
     })
+}
+
+/// `lsb` as Ansible's LSBFactCollector reads it: `lsb_release -a`'s lines
+/// (`bin`), else /etc/lsb-release's (`file`); `major_release` is the
+/// release's first dotted part; quotes and backslashes are stripped from
+/// the ends of each value. Empty where neither says anything.
+fn lsb(bin: &[&str], file: &[&str]) -> Value {
+    let mut facts = Map::new();
+    for line in bin {
+        let Some((_, value)) = line.split_once(':') else {
+            continue;
+        };
+        let key = [
+            ("LSB Version:", "release"),
+            ("Distributor ID:", "id"),
+            ("Description:", "description"),
+            ("Release:", "release"),
+            ("Codename:", "codename"),
+        ]
+        .into_iter()
+        .find_map(|(label, key)| line.contains(label).then_some(key));
+        if let Some(key) = key {
+            facts.insert(key.into(), json!(value.trim()));
+        }
+    }
+    if facts.is_empty() {
+        for line in file {
+            let Some((_, value)) = line.split_once('=') else {
+                continue;
+            };
+            let key = [
+                ("DISTRIB_ID", "id"),
+                ("DISTRIB_RELEASE", "release"),
+                ("DISTRIB_DESCRIPTION", "description"),
+                ("DISTRIB_CODENAME", "codename"),
+            ]
+            .into_iter()
+            .find_map(|(label, key)| line.contains(label).then_some(key));
+            if let Some(key) = key {
+                facts.insert(key.into(), json!(value.trim()));
+            }
+        }
+    }
+    if let Some(release) = facts.get("release").and_then(Value::as_str) {
+        let major = release.split('.').next().unwrap_or_default().to_string();
+        facts.insert("major_release".into(), json!(major));
+    }
+    for v in facts.values_mut() {
+        if let Some(s) = v.as_str().filter(|s| !s.is_empty()) {
+            *v = json!(s.trim_matches(['\'', '"', '\\']));
+        }
+    }
+    Value::Object(facts)
 }
 
 /// `service_mgr` as Ansible's ServiceMgrFactCollector decides it: PID 1's
@@ -317,6 +380,31 @@ mod tests {
         assert!(!f["architecture"].as_str().unwrap().is_empty());
         assert!(f["env"]["PATH"].is_string());
         assert!(!f["user_id"].as_str().unwrap().is_empty());
+    }
+
+    #[test]
+    fn lsb_as_ansible_reads_it() {
+        let bin = [
+            "Distributor ID:\tDebian",
+            "Description:\tDebian GNU/Linux 12 (bookworm)",
+            "Release:\t12",
+            "Codename:\tbookworm",
+        ];
+        assert_eq!(
+            lsb(&bin, &["DISTRIB_ID=Other"]),
+            json!({"id": "Debian", "description": "Debian GNU/Linux 12 (bookworm)", "release": "12", "codename": "bookworm", "major_release": "12"})
+        );
+        let file = [
+            "DISTRIB_ID=Ubuntu",
+            "DISTRIB_RELEASE=22.04",
+            "DISTRIB_CODENAME=jammy",
+            "DISTRIB_DESCRIPTION=\"Ubuntu 22.04.4 LTS\"",
+        ];
+        assert_eq!(
+            lsb(&[], &file),
+            json!({"id": "Ubuntu", "release": "22.04", "codename": "jammy", "description": "Ubuntu 22.04.4 LTS", "major_release": "22"})
+        );
+        assert_eq!(lsb(&[], &[]), json!({}));
     }
 
     #[test]
