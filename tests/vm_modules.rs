@@ -353,6 +353,15 @@ const APT_PLAY: &str = r#"
       apt: {name: rprov-third, state: latest, only_upgrade: true}
 "#;
 
+/// `apt: deb=` of a .deb file in the VM.
+const DEB_PLAY: &str = r#"
+- hosts: vagrant
+  become: true
+  gather_facts: false
+  tasks:
+    - apt: {deb: /srv/rprov-debs/rprov-dummy_2.0_all.deb}
+"#;
+
 /// `dpkg-query` of the test packages in the VM: `name version` lines.
 fn installed() -> String {
     let (_, out) = vm_sh(
@@ -363,7 +372,7 @@ fn installed() -> String {
 
 /// apt and package making real changes: install, re-apply, `--check` of a
 /// new package, upgrade to 2.0 from a refreshed cache (`cache_valid_time`),
-/// downgrade, remove.
+/// downgrade, remove; a .deb file (`deb:`) installed and left alone after.
 #[test]
 fn vm_apt_real_packages() {
     let work = tempfile::tempdir().expect("tempdir");
@@ -387,7 +396,7 @@ fn vm_apt_real_packages() {
     ];
     vm_common::up();
     let _vm = vm_common::serial();
-    let tmp = vm_workdir(&[("apt.yml", APT_PLAY)]);
+    let tmp = vm_workdir(&[("apt.yml", APT_PLAY), ("deb.yml", DEB_PLAY)]);
     let d = tmp.path();
     let play = |extra: &[&str]| {
         let mut args = vec!["-i", "hosts.ini", "apt.yml"];
@@ -481,9 +490,37 @@ fn vm_apt_real_packages() {
             assert_eq!(installed(), "");
             let a = play(&gone);
             assert_eq!(a.counts(), (0, 0), "absent again:\n{}", a.text);
+
+            // 7. a .deb file on the host (`deb:`): --check names it and
+            // installs nothing, then it is installed, then left alone.
+            vm_put("/srv/rprov-debs/rprov-dummy_2.0_all.deb", &debs[1].1);
+            let deb = |extra: &[&str]| {
+                let mut args = vec!["-i", "hosts.ini", "deb.yml"];
+                args.extend(extra);
+                apply(d, &args)
+            };
+            let a = deb(&["--check"]);
+            assert_eq!(a.counts(), (1, 0), "check deb:\n{}", a.text);
+            assert!(
+                a.diffs().contains(
+                    "install: rprov-dummy 2.0 (from /srv/rprov-debs/rprov-dummy_2.0_all.deb)"
+                ),
+                "{}",
+                a.diffs()
+            );
+            assert_eq!(installed(), "");
+            let a = deb(&[]);
+            assert_eq!(a.counts(), (1, 0), "deb:\n{}", a.text);
+            assert_eq!(installed(), "rprov-dummy 2.0\n");
+            let a = deb(&[]);
+            assert_eq!(a.counts(), (0, 0), "deb again:\n{}", a.text);
+            let a = play(&gone);
+            assert_eq!(a.counts(), (1, 0), "absent after deb:\n{}", a.text);
+            assert_eq!(installed(), "");
         },
         || {
             vm_ok("restoring apt's sources", APT_RESTORE);
+            vm_ok("removing the .deb files", "rm -rf /srv/rprov-debs");
         },
     );
 }

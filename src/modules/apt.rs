@@ -108,6 +108,8 @@ module_args! {
         update_cache_retry_max_delay: u64 ["update_cache_retry_max_delay"] = 12,
         /// Taken and without effect: rprov always runs apt-get.
         _force_apt_get: bool ["force_apt_get"] = false,
+        /// A .deb file on the host, installed with its dependencies.
+        deb: Option<String> ["deb"],
     }
 }
 
@@ -345,6 +347,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         args.autoclean,
     );
     let apt = apt_get(m, &args)?;
+    if let Some(deb) = &args.deb {
+        return plan_deb(cx, &args, deb, apt, state, update_cache, upgrade);
+    }
     let names = args.name;
     for n in &names {
         if split_spec(n).0.contains(['*', '?', '[']) || n.ends_with(".deb") || n.starts_with('-') {
@@ -678,6 +683,123 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     })
 }
 
+/// `apt: deb=FILE`: the .deb file on the host, installed with what it
+/// depends on (`apt-get install /path/FILE.deb`) unless the same version of
+/// its package is installed, as ansible-core compares them. ansible-core
+/// installs it with `dpkg -i` after its missing dependencies; one apt-get
+/// transaction does both.
+fn plan_deb(
+    cx: &PlanCx,
+    args: &Args,
+    deb: &str,
+    apt: AptGet,
+    state: State,
+    update_cache: bool,
+    upgrade: Upgrade,
+) -> Result<Decision, PlanError> {
+    let m = cx.module;
+    // ansible-core's words for each.
+    if !args.name.is_empty() || upgrade != Upgrade::No {
+        return Err(PlanError::Fail(format!(
+            "{m}: parameters are mutually exclusive: deb|package|upgrade"
+        )));
+    }
+    if state != State::Present {
+        return Err(PlanError::Fail(format!(
+            "{m}: deb only supports state=present"
+        )));
+    }
+    if deb.contains("://") {
+        return Err(PlanError::Fail(format!(
+            "{m}: `deb` is a file on the host here; rprov does not download it: fetch `{deb}` with get_url first"
+        )));
+    }
+    if update_cache {
+        return Err(PlanError::Fail(format!(
+            "{m}: `update_cache` with `deb` is not supported: update the cache in a task of its own"
+        )));
+    }
+    // apt-get takes a file only as a path (`./x.deb`, not `x.deb`).
+    let path = if deb.starts_with('/') || deb.starts_with("./") || deb.starts_with("../") {
+        deb.to_string()
+    } else {
+        format!("./{deb}")
+    };
+    let q = quote(&path);
+    let out = cx.ask_one(Read::Raw {
+        script: format!(
+            "command -v apt-get >/dev/null || echo NOAPT\n\
+             [ -r {q} ] || echo NOFILE\n\
+             _rp_p=$(dpkg-deb -f {q} Package 2>/dev/null) && _rp_v=$(dpkg-deb -f {q} Version 2>/dev/null) || echo NOTADEB\n\
+             printf '%s\\t%s\\n' \"$_rp_p\" \"$_rp_v\"\n\
+             _rp_h=$(dpkg-query -W -f='${{Status}}\\t${{Version}}' -- \"$_rp_p\" 2>/dev/null | sed -n 's/^install ok installed\\t//p')\n\
+             printf '%s\\n' \"$_rp_h\"\n\
+             [ -n \"$_rp_h\" ] && dpkg --compare-versions \"$_rp_h\" eq \"$_rp_v\" && echo SAME\n"
+        ),
+        why: "the package and version come from the file itself, compared with dpkg's own version order",
+    })?;
+    let lines: Vec<&str> = out.lines().collect();
+    if lines.contains(&"NOAPT") {
+        return Err(PlanError::Fail(format!(
+            "{m}: apt-get not found: rprov manages packages with apt (Debian family) only"
+        )));
+    }
+    if lines.contains(&"NOFILE") {
+        return Err(PlanError::Fail(format!(
+            "{m}: Unable to install package: {deb} does not exist or cannot be read on the host"
+        )));
+    }
+    if lines.contains(&"NOTADEB") {
+        return Err(PlanError::Fail(format!(
+            "{m}: Unable to install package: {deb} is not a Debian package (dpkg-deb cannot read it)"
+        )));
+    }
+    let mut rest = lines.iter();
+    let (package, version) = rest
+        .next()
+        .and_then(|l| l.split_once('\t'))
+        .map(|(p, v)| (p.to_string(), v.to_string()))
+        .unwrap_or_default();
+    let installed = rest
+        .next()
+        .map(|l| l.trim())
+        .unwrap_or_default()
+        .to_string();
+    let mut result = Map::new();
+    if lines.contains(&"SAME") {
+        result.insert("changed".into(), json!(false));
+        return Ok(Decision::Ok { result, msg: None });
+    }
+    let attr = if installed.is_empty() {
+        format!("install: {package} {version} (from {deb})")
+    } else {
+        format!("version: {package} ({installed} → {version}) from {deb}")
+    };
+    let mut changes = vec![Change::Export {
+        name: "DEBIAN_FRONTEND".into(),
+        value: "noninteractive".into(),
+    }];
+    changes.extend(apt.setup);
+    let mut argv: Vec<String> = vec!["apt-get".into(), "install".into()];
+    argv.extend(apt.opts);
+    argv.extend(apt.install);
+    argv.extend(["--".into(), path]);
+    changes.push(Change::Run { argv });
+    result.insert("changed".into(), json!(true));
+    Ok(Decision::Change {
+        diffs: vec![Diff {
+            path: "packages".into(),
+            attrs: vec![attr],
+            ..Diff::default()
+        }],
+        action: Action {
+            output: OutputMode::Checked,
+            touches_everything: true,
+            ..change::checked(changes, result)?
+        },
+    })
+}
+
 /// The line a [`counted`] command prints when apt-get did something.
 const COUNTED_CHANGE: &str = "rprov-apt: changed";
 
@@ -784,6 +906,62 @@ mod tests {
         match d {
             Decision::Change { diffs, .. } => diffs[0].attrs.clone(),
             other => panic!("expected a change, got {other:?}"),
+        }
+    }
+
+    /// Answers the `deb` read with `out`.
+    fn deb(args: serde_json::Value, out: &str) -> Result<Decision, super::PlanError> {
+        let out = out.to_string();
+        testing::run("apt", args, move |p| match p {
+            Probe::Shell { script } if script.contains("dpkg-deb -f") => {
+                Some(Fact::Text(out.clone()))
+            }
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_deb_file_is_installed_unless_its_version_is() {
+        let d = deb(json!({"deb": "/tmp/app_1.0_all.deb"}), "app\t1.0\n\n").unwrap();
+        assert_eq!(
+            attrs(&d),
+            vec!["install: app 1.0 (from /tmp/app_1.0_all.deb)"]
+        );
+        assert!(testing::script(&d).contains("Lock::Timeout=60 -- /tmp/app_1.0_all.deb\n"));
+        let d = deb(json!({"deb": "app.deb"}), "app\t2.0\n1.0\n").unwrap();
+        assert_eq!(attrs(&d), vec!["version: app (1.0 → 2.0) from app.deb"]);
+        assert!(testing::script(&d).contains("-- ./app.deb\n"));
+        let d = deb(json!({"deb": "/tmp/app.deb"}), "app\t1.0\n1:1.0\nSAME\n").unwrap();
+        assert!(matches!(d, Decision::Ok { .. }), "{d:?}");
+        for (args, out, msg) in [
+            (
+                json!({"deb": "/x.deb"}),
+                "NOFILE\n",
+                "/x.deb does not exist",
+            ),
+            (
+                json!({"deb": "/x.deb"}),
+                "NOTADEB\n",
+                "is not a Debian package",
+            ),
+            (
+                json!({"deb": "/x.deb", "name": "y"}),
+                "",
+                "mutually exclusive: deb|package|upgrade",
+            ),
+            (
+                json!({"deb": "/x.deb", "state": "absent"}),
+                "",
+                "deb only supports state=present",
+            ),
+            (
+                json!({"deb": "https://e.org/x.deb"}),
+                "",
+                "fetch `https://e.org/x.deb` with get_url first",
+            ),
+        ] {
+            let e = fail_msg(deb(args.clone(), out));
+            assert!(e.contains(msg), "{args}: {e}");
         }
     }
 

@@ -585,6 +585,27 @@ impl Reporter {
         self.to_stderr(&format!("{label} {msg}\n"));
     }
 
+    /// A `meta` task that ran: ansible-playbook's banner of the task
+    /// (`TASK [meta]`, `RUNNING HANDLER [h]`), shown in `--output ansible`
+    /// output, and at `-vv` what it did (`META: noop`). A meta task has no
+    /// result line.
+    pub fn meta(&self, task_id: usize, task: &str, handler: bool, msg: &str) {
+        if self.format == Format::Ansible {
+            let fresh = self
+                .last_banner
+                .lock()
+                .map(|mut last| last.replace(task_id) != Some(task_id))
+                .unwrap_or(false);
+            if fresh {
+                let prefix = if handler { "RUNNING HANDLER" } else { "TASK" };
+                let banner =
+                    ansible::banner(&format!("{prefix} [{}]", task.trim()), ansible::columns());
+                self.emit(&self.redact(&banner));
+            }
+        }
+        self.vv(&format!("META: {msg}"));
+    }
+
     /// What ansible-playbook shows at `-vv` on stdout (`META: ending play`),
     /// in human and `--output ansible` output at `-vv` and more.
     pub fn vv(&self, msg: &str) {

@@ -118,10 +118,10 @@ fn split_pattern(pattern: &str) -> Vec<String> {
 }
 
 /// A bare IPv6 address (`fe80::1`) is one pattern, not a list split on `:`.
+/// Only a real address: host names made of hex digits (`A:B:C`, the hosts
+/// `A`, `B` and `C`) are a list, as ansible-core's `parse_address` decides.
 fn looks_like_address_with_colons(p: &str) -> bool {
-    p.matches(':').count() >= 2
-        && p.chars()
-            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+    p.parse::<std::net::Ipv6Addr>().is_ok()
 }
 
 fn match_term(

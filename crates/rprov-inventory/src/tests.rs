@@ -323,7 +323,11 @@ fn ini_details() {
     // IPv6 hosts.
     let inv = ini("[::1]:2222\nfe80::1\n");
     assert_eq!(inv.hosts(), s(&["::1", "fe80::1"]));
+    assert_eq!(inv.select("fe80::1").unwrap(), s(&["fe80::1"]));
     assert_eq!(inv.host_vars("::1")["ansible_port"], json!(2222));
+    // Host names of hex digits joined by `:` are a list, not an address.
+    let inv = ini("A\nB\nC\nD\n");
+    assert_eq!(inv.select("A:B:C").unwrap(), s(&["A", "B", "C"]));
 }
 
 #[test]

@@ -143,7 +143,10 @@ impl HostRunner {
                     *slot = true;
                 }
             }
-            if !found && (was_template || templated_handlers || self.dynamic_roles()) {
+            // One the loader could name was warned about before the run: it
+            // is refused now only when that fails the task.
+            let unchecked = was_template || templated_handlers || self.dynamic_roles();
+            if !found && (unchecked || self.shared.playbook.error_on_missing_handler) {
                 missing.push(name);
             }
         }

@@ -17,9 +17,27 @@ pub(super) fn run(
         .unwrap_or("")
         .trim()
         .to_string();
+    // ansible-core's banner of the task and, at -vv, its words for what
+    // the action did; none for rprov's own implicit ones.
+    let said = |h: &HostRunner, msg: &str| {
+        if !task.is_implicit() {
+            let id = task as *const Task as usize;
+            h.shared.reporter.meta(id, name, h.in_handlers, msg);
+        }
+    };
     let flow = match what.as_str() {
-        "flush_handlers" => Flow::FlushHandlers,
-        "noop" | "reset_connection" => Flow::Next,
+        "flush_handlers" => {
+            said(h, &format!("triggered running handlers for {}", h.name));
+            Flow::FlushHandlers
+        }
+        "noop" => {
+            said(h, "noop");
+            Flow::Next
+        }
+        "reset_connection" => {
+            said(h, "reset connection");
+            Flow::Next
+        }
         "refresh_inventory" => {
             if let Err(msg) = h.shared.refresh_inventory(h.pi, &task.origin.to_string()) {
                 let o = ItemOutcome::failed(format!("{}: refresh_inventory: {msg}", task.origin));
@@ -28,10 +46,12 @@ pub(super) fn run(
             }
             // This host's groups and variables as the source has them now.
             h.vars.inventory = h.shared.inventory().host_vars(&h.name);
+            said(h, "inventory successfully refreshed");
             Flow::Next
         }
         "clear_host_errors" => {
             h.shared.clear_host_errors(h.steps);
+            said(h, "cleared host errors");
             Flow::Next
         }
         "end_host" | "end_play" | "end_batch" => {
@@ -47,13 +67,14 @@ pub(super) fn run(
                     "ending batch".to_string()
                 }
             };
-            h.shared.reporter.vv(&format!("META: {msg}"));
+            said(h, &msg);
             let o = ItemOutcome::skipped(&msg);
             h.report(task, name, None, &o, started);
             return Err(Stop::Ended);
         }
         "clear_facts" => {
             h.clear_facts();
+            said(h, "facts cleared");
             Flow::Next
         }
         // The implicit end of a role applied once per host (see
@@ -81,7 +102,7 @@ pub(super) fn run(
             if let Some(role) = &task.role {
                 h.ended_roles.insert(Arc::as_ptr(&role.own) as usize);
                 let msg = format!("ending role {} for {}", role.name(), h.name);
-                h.shared.reporter.vv(&format!("META: {msg}"));
+                said(h, &msg);
             }
             Flow::Next
         }
@@ -123,7 +144,9 @@ pub(in crate::engine::host) fn skipped_as_ansible(
         _ => return,
     };
     let reason = format!("{what} conditional evaluated to False{rest}");
-    h.shared.reporter.vv(&format!("META: {reason}"));
+    let id = task as *const Task as usize;
+    let name = task.name.as_deref().unwrap_or(&task.module_written);
+    h.shared.reporter.meta(id, name, h.in_handlers, &reason);
     o.result
         .insert("skip_reason".into(), Json::String(reason.clone()));
     o.msg = Some(reason);
