@@ -585,6 +585,9 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
     for w in &cfg.warnings {
         reporter.warn(w);
     }
+    if let Some(policy) = &cfg.duplicate_dict_key {
+        crate::yaml::set_duplicate_keys(policy.value);
+    }
     let filters = cfg.plugin_filters_cfg.as_ref().map(|s| s.value.as_path());
     if let Some(rejected) =
         crate::ansible_cfg::plugin_filters::load(filters, &mut |w| reporter.warn(&w))?
@@ -660,7 +663,10 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
     for play in &mut playbook.plays {
         playbook::resolve_deferred(play, &extra_vars, &templater).map_err(anyhow::Error::new)?;
     }
-    for w in &playbook.warnings {
+    for w in crate::yaml::take_warnings()
+        .iter()
+        .chain(&playbook.warnings)
+    {
         reporter.warn(w);
     }
     if cfg.deprecation_warnings.as_ref().is_none_or(|s| s.value) {

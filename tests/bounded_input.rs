@@ -282,13 +282,26 @@ fn yaml_mistakes_read_as_advice_not_as_library_internals() {
         &run,
         &["play.yml:4:1: YAML parsing failed: a second YAML document starts here (after a `---` line); rprov reads one document per file: remove the `---` or move what follows to a file of its own"],
     );
+    // A key set twice: as ansible-core (`duplicate_dict_key`), a warning
+    // and the last value by default, an error or nothing when asked.
     let dup = "- hosts: all\n  gather_facts: no\n  tasks:\n    - name: a\n      name: b\n      debug: msg=x\n";
     let run = run_play(&local_case(dup, &[]), &[]);
+    run.expect_code(0);
+    assert_says(
+        &run,
+        &["play.yml:5:7: Found duplicate mapping key 'name'. Using last defined value only."],
+    );
+    assert!(run.stdout.contains("] b"), "{}", run.dump());
+    let cfg = |policy: &str| format!("[defaults]\nduplicate_dict_key = {policy}\n");
+    let run = run_play(&local_case(dup, &[("ansible.cfg", &cfg("error"))]), &[]);
     run.expect_code(1);
     assert_says(
         &run,
         &["play.yml:5:7: YAML parsing failed: `name` is set twice in the same mapping; remove one of them (this is the second)"],
     );
+    let run = run_play(&local_case(dup, &[("ansible.cfg", &cfg("ignore"))]), &[]);
+    run.expect_code(0);
+    assert!(!run.all().contains("duplicate"), "{}", run.dump());
     let work = local_case(DEBUG_PLAY, &[("hosts.yml", "all:\n  hosts:\n    ~:\n")]);
     let run = apply(work.path(), "hosts.yml", "play.yml", &[]);
     run.expect_code(1);

@@ -312,6 +312,12 @@ pub const LOAD_CALLBACK_PLUGINS: Key = key(
     &["ANSIBLE_LOAD_CALLBACK_PLUGINS"],
     Kind::Bool,
 );
+pub const DUPLICATE_YAML_DICT_KEY: Key = key(
+    "duplicate_dict_key",
+    &[("defaults", "duplicate_dict_key")],
+    &["ANSIBLE_DUPLICATE_YAML_DICT_KEY"],
+    Kind::Str,
+);
 pub const INVENTORY_USE_EXTRA_VARS: Key = key(
     "use_extra_vars",
     &[("inventory_plugins", "use_extra_vars")],
@@ -359,6 +365,7 @@ pub const ALL: &[&Key] = &[
     &INVENTORY_ENABLED,
     &STDOUT_CALLBACK,
     &LOAD_CALLBACK_PLUGINS,
+    &DUPLICATE_YAML_DICT_KEY,
 ];
 
 /// Sections that only tune Ansible itself (colours, galaxy, other connection

@@ -132,6 +132,8 @@ pub struct AnsibleConfig {
     /// ansible-core: `oneline` or `minimal`.
     pub stdout_callback: Option<Setting<String>>,
     pub load_callback_plugins: Option<Setting<bool>>,
+    /// `duplicate_dict_key`: what a key set twice in a YAML mapping does.
+    pub duplicate_dict_key: Option<Setting<crate::yaml::DuplicateKeys>>,
     /// `(name, value as shown, origin)` of every setting that is set, for `rprov config`.
     pub shown: Vec<(&'static str, String, Origin)>,
     /// Keys rprov ignores although they would change behaviour, values that
@@ -257,6 +259,7 @@ impl AnsibleConfig {
         let inventory_enabled = r.string(&keys::INVENTORY_ENABLED)?;
         let stdout_callback = r.string(&keys::STDOUT_CALLBACK)?;
         let load_callback_plugins = r.boolean(&keys::LOAD_CALLBACK_PLUGINS)?;
+        let duplicate_dict_key = r.string(&keys::DUPLICATE_YAML_DICT_KEY)?;
 
         cfg.remote_port = range(remote_port, "remote_port", 1, u16::MAX.into())?;
         cfg.forks = range(forks, "forks", 1, 10_000)?;
@@ -294,6 +297,25 @@ impl AnsibleConfig {
         cfg.inventory_enabled = inventory_enabled;
         cfg.stdout_callback = stdout_callback;
         cfg.load_callback_plugins = load_callback_plugins;
+        cfg.duplicate_dict_key = match duplicate_dict_key {
+            None => None,
+            Some(s) => {
+                use crate::yaml::DuplicateKeys;
+                let value = match s.value.trim().to_ascii_lowercase().as_str() {
+                    "warn" => DuplicateKeys::Warn,
+                    "error" => DuplicateKeys::Error,
+                    "ignore" => DuplicateKeys::Ignore,
+                    other => bail!(
+                        "{}: duplicate_dict_key is {other:?}; use warn, error or ignore",
+                        s.origin
+                    ),
+                };
+                Some(Setting {
+                    value,
+                    origin: s.origin,
+                })
+            }
+        };
         cfg.group_chars = match group_chars {
             None => None,
             Some(s) => match rprov_inventory::InvalidGroupChars::parse(&s.value) {

@@ -11,15 +11,58 @@
 //! a leading zero as octal, as Ansible (PyYAML) reads them, so `mode: 0644` means
 //! what an Ansible user expects.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::diag::{LoadError, Origin};
 
 pub mod vault_values;
+
+/// What a key set twice in one mapping does: ansible-core's
+/// `DUPLICATE_YAML_DICT_KEY` (`duplicate_dict_key` in ansible.cfg). Unless
+/// it is an error, the last value wins, in the first one's place.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DuplicateKeys {
+    /// A warning naming the place (ansible-core's default).
+    #[default]
+    Warn,
+    /// The file does not load.
+    Error,
+    /// Nothing is said.
+    Ignore,
+}
+
+static DUPLICATE_KEYS: OnceLock<DuplicateKeys> = OnceLock::new();
+
+/// Sets what a repeated key does for the run. Called once, by the CLI.
+pub fn set_duplicate_keys(policy: DuplicateKeys) {
+    let _ = DUPLICATE_KEYS.set(policy);
+}
+
+fn duplicate_keys() -> DuplicateKeys {
+    DUPLICATE_KEYS.get().copied().unwrap_or_default()
+}
+
+/// The warnings of the files parsed so far, for the CLI to show once.
+static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Takes the warnings of the files parsed since the last call.
+pub fn take_warnings() -> Vec<String> {
+    WARNINGS
+        .lock()
+        .map(|mut w| std::mem::take(&mut *w))
+        .unwrap_or_default()
+}
+
+thread_local! {
+    /// The repeated keys of the document being parsed: key, line, column.
+    static REPEATED: RefCell<Vec<(String, u32, u32)>> = const { RefCell::new(Vec::new()) };
+}
 
 /// One YAML value with its position in the source (1-based line and column).
 #[derive(Clone, Debug, PartialEq)]
@@ -266,8 +309,19 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Seq(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = Vec::new();
+        let mut entries: Vec<(Node, Node)> = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
         while let Some((k, v)) = map.next_entry::<Node, Node>()? {
+            // A repeated key (see `DuplicateKeys`): the last value, in the
+            // first one's place, as a Python dict keeps it.
+            if let Some(name) = k.as_str() {
+                if let Some(&at) = seen.get(name) {
+                    REPEATED.with(|r| r.borrow_mut().push((name.to_string(), k.line, k.col)));
+                    entries[at].1 = v;
+                    continue;
+                }
+                seen.insert(name.to_string(), entries.len());
+            }
             entries.push((k, v));
         }
         Ok(Value::Map(entries))
@@ -294,6 +348,14 @@ fn options(text: &str) -> serde_saphyr::Options {
     opts.with_snippet = false;
     // `!!binary` text reaches `Node`, which decodes it (see `decode_binary`).
     opts.ignore_binary_tag_for_string = true;
+    // A repeated key reaches `Node`'s map visitor, which keeps the last
+    // value, unless it is an error.
+    opts.duplicate_keys = match duplicate_keys() {
+        DuplicateKeys::Error => serde_saphyr::DuplicateKeyPolicy::Error,
+        DuplicateKeys::Warn | DuplicateKeys::Ignore => {
+            serde_saphyr::DuplicateKeyPolicy::PassThrough
+        }
+    };
     opts.budget = Some(rprov_inventory::yaml_budget(text));
     opts
 }
@@ -311,7 +373,21 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Document, LoadError> {
             },
         });
     }
-    match serde_saphyr::from_str_with_options::<Node>(text, options(text)) {
+    REPEATED.with(|r| r.borrow_mut().clear());
+    let parsed = serde_saphyr::from_str_with_options::<Node>(text, options(text));
+    let repeated = REPEATED.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    if duplicate_keys() == DuplicateKeys::Warn && !repeated.is_empty() {
+        if let Ok(mut w) = WARNINGS.lock() {
+            for (key, line, col) in repeated {
+                // ansible-core's words.
+                w.push(format!(
+                    "{}:{line}:{col}: Found duplicate mapping key '{key}'. Using last defined value only.",
+                    crate::diag::display_path(&path)
+                ));
+            }
+        }
+    }
+    match parsed {
         Ok(mut root) => {
             let lines: Vec<&str> = text.lines().collect();
             fix_yaml11_y_n(&mut root, &lines);
