@@ -302,6 +302,18 @@ fn yaml_mistakes_read_as_advice_not_as_library_internals() {
     let run = run_play(&local_case(dup, &[("ansible.cfg", &cfg("ignore"))]), &[]);
     run.expect_code(0);
     assert!(!run.all().contains("duplicate"), "{}", run.dump());
+    // An unquoted `{{ var }}` value is a mapping with a mapping for a key.
+    let unquoted = "- hosts: all\n  gather_facts: no\n  tasks:\n    - debug:\n        msg: {{ inventory_hostname }}\n";
+    let run = run_play(&local_case(unquoted, &[]), &[]);
+    run.expect_code(1);
+    assert_says(
+        &run,
+        &[
+            "play.yml:5:",
+            "This may be an issue with missing quotes around a template block",
+            "raw: \"{{ some_var }}\"",
+        ],
+    );
     let work = local_case(DEBUG_PLAY, &[("hosts.yml", "all:\n  hosts:\n    ~:\n")]);
     let run = apply(work.path(), "hosts.yml", "play.yml", &[]);
     run.expect_code(1);

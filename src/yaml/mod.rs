@@ -48,6 +48,10 @@ fn duplicate_keys() -> DuplicateKeys {
     DUPLICATE_KEYS.get().copied().unwrap_or_default()
 }
 
+/// ansible-core's message for a mapping or list used as a key, which is
+/// what an unquoted `{{ var }}` value is to YAML.
+const UNQUOTED_TEMPLATE: &str = "This may be an issue with missing quotes around a template block; a value that starts with `{{` must be quoted: `raw: \"{{ some_var }}\"`";
+
 /// The warnings of the files parsed so far, for the CLI to show once.
 static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -312,6 +316,11 @@ impl<'de> Visitor<'de> for ValueVisitor {
         let mut entries: Vec<(Node, Node)> = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
         while let Some((k, v)) = map.next_entry::<Node, Node>()? {
+            // `key: {{ var }}` unquoted is a mapping whose key is a mapping,
+            // which Python cannot hold either: ansible-core's words.
+            if matches!(k.value, Value::Map(_) | Value::Seq(_)) {
+                return Err(de::Error::custom(UNQUOTED_TEMPLATE));
+            }
             // A repeated key (see `DuplicateKeys`): the last value, in the
             // first one's place, as a Python dict keeps it.
             if let Some(name) = k.as_str() {
