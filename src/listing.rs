@@ -102,9 +102,17 @@ fn sorted(tags: &[String]) -> String {
     tags.join(", ")
 }
 
-/// `task` (or a block's tasks) into `out` when the tags select it.
+/// `task` (or a block's tasks) into `out` when the tags select it. A task
+/// read through an `include_tasks` stands for that include, listed once, as
+/// ansible-playbook lists it (see `Task::listed_as`).
 fn selected<'a>(task: &'a Task, what: &Listing, out: &mut Vec<&'a Task>) {
-    if let Some(block) = &task.block {
+    if let Some(include) = &task.listed_as {
+        let include: &Task = include;
+        let listed = out.last().is_some_and(|last| std::ptr::eq(*last, include));
+        if !listed && include.selected_by(what.tags, what.skip_tags) {
+            out.push(include);
+        }
+    } else if let Some(block) = &task.block {
         for t in block.block.iter().chain(&block.rescue).chain(&block.always) {
             selected(t, what, out);
         }

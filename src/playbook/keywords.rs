@@ -639,6 +639,7 @@ impl Keywords {
         });
         Ok(Task {
             name: self.name,
+            listed_as: None,
             collections: inh.collections.clone(),
             action_template: None,
             role_include: None,

@@ -351,6 +351,10 @@ impl RoleInstance {
 #[derive(Clone, Debug)]
 pub struct Task {
     pub name: Option<String>,
+    /// The `include_tasks` this task was read through when the playbook
+    /// loaded (its file named literally): `--list-tasks` shows that include,
+    /// as ansible-playbook does, not the tasks it reads when it runs.
+    pub listed_as: Option<Arc<Task>>,
     /// The module's canonical name (`ansible.builtin.` prefix removed).
     pub module: String,
     /// The module's name as the task wrote it (`dpkg_selections`,

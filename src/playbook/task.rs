@@ -1155,7 +1155,12 @@ fn expand_import(
             out.push(handler);
             Ok(())
         }
-        Ok(tasks) => {
+        Ok(mut tasks) => {
+            if name == "include_tasks" {
+                let listed =
+                    Arc::new(kw.into_task(doc, node, "include_tasks", Json::Null, scope)?);
+                listed_as(&mut tasks, &listed);
+            }
             out.extend(tasks);
             Ok(())
         }
@@ -1164,6 +1169,20 @@ fn expand_import(
         // shared role, say) fails only a host that reaches it.
         Err(_) if name == "include_tasks" => at_run_time(file, kw, out),
         Err(e) => Err(e),
+    }
+}
+
+/// Marks `tasks` (those of blocks too) as read through `include`, the
+/// outermost include winning (see `Task::listed_as`).
+fn listed_as(tasks: &mut [Task], include: &Arc<Task>) {
+    for t in tasks {
+        t.listed_as = Some(include.clone());
+        if let Some(block) = &mut t.block {
+            let block = Arc::make_mut(block);
+            for part in [&mut block.block, &mut block.rescue, &mut block.always] {
+                listed_as(part, include);
+            }
+        }
     }
 }
 
