@@ -179,14 +179,11 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let cmd_display = if shell {
-        body.clone()
+    // ansible-core's `cmd`: the shell's text, or the command's words.
+    let cmd_shown = if shell {
+        json!(body)
     } else {
-        argv_words
-            .iter()
-            .map(|w| quote(w))
-            .collect::<Vec<_>>()
-            .join(" ")
+        json!(argv_words)
     };
 
     // As in Ansible, a relative `creates`/`removes` is looked up in `chdir`.
@@ -249,7 +246,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     };
     let mut result = serde_json::Map::new();
     result.insert("changed".into(), json!(true));
-    result.insert("cmd".into(), json!(cmd_display));
+    result.insert("cmd".into(), cmd_shown);
     if let (false, Some(exe)) = (shell, &args.executable) {
         // Ansible's command module accepts it, says so and runs without it.
         result.insert(
@@ -575,6 +572,8 @@ mod tests {
         assert!(!action.script.contains("/bin/bash"), "{}", action.script);
         let w = action.result["warnings"][0].as_str().unwrap_or_default();
         assert!(w.contains("Not using '/bin/bash'"), "{w}");
+        // ansible-core's `cmd`: the command's words; the shell's text.
+        assert_eq!(action.result["cmd"], serde_json::json!(["echo", "hi"]));
         let d = super::super::testing::run(
             "shell",
             serde_json::json!({"_raw_params": "echo hi", "executable": "/bin/bash"}),
@@ -590,6 +589,7 @@ mod tests {
             action.script
         );
         assert!(!action.result.contains_key("warnings"));
+        assert_eq!(action.result["cmd"], serde_json::json!("echo hi"));
     }
 
     /// Runs `command`'s planned script with `sh`, `HOME=/h` and the given
