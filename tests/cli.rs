@@ -1355,3 +1355,61 @@ fn arguments_of_real_roles_load() {
         run.dump()
     );
 }
+
+/// Handlers that notify each other, or themselves, run once per flush, in
+/// their order, as ansible-core's (rprov ran them forever); a failed
+/// task in ansible-playbook's output gets ansible-core 2.19's `[ERROR]`
+/// line on stderr; a block inside a handler's block is refused in
+/// ansible-core's words.
+#[test]
+fn handlers_that_notify_each_other_run_once_per_flush() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("loop.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: 'true'\n      notify: [h1, self]\n\
+         \x20 handlers:\n    - name: h1\n      debug: {msg: h1 ran}\n      changed_when: true\n      notify: h2\n\
+         \x20   - name: h2\n      debug: {msg: h2 ran}\n      changed_when: true\n      notify: h1\n\
+         \x20   - name: self\n      debug: {msg: self ran}\n      changed_when: true\n      notify: self\n\
+         \x20   - command: 'false'\n      listen: h2\n      ignore_errors: true\n",
+    )
+    .expect("write");
+    let run = common::rprov(
+        w,
+        [
+            "apply",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "--output",
+            "ansible",
+            "loop.yml",
+        ],
+    );
+    run.expect_code(0);
+    // Once in the flush after the tasks and once in the one after the (empty)
+    // post_tasks, where they are still notified: ansible-playbook's count.
+    for ran in ["h1 ran", "h2 ran", "self ran"] {
+        assert_eq!(run.stdout.matches(ran).count(), 2, "{ran}\n{}", run.dump());
+    }
+    assert!(
+        run.stderr
+            .contains("[ERROR]: Task failed: Module failed: non-zero return code"),
+        "{}",
+        run.dump()
+    );
+    std::fs::write(
+        w.join("block.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks: []\n  handlers:\n    - name: h\n      block:\n        - debug: {}\n        - block:\n            - debug: {}\n",
+    )
+    .expect("write");
+    let run = common::rprov(w, ["apply", "-i", "localhost,", "-c", "local", "block.yml"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("block.yml:8:11: Using a block as a handler is not supported."),
+        "{}",
+        run.dump()
+    );
+}

@@ -102,10 +102,9 @@ const WHY_RPROV_FAILS: &[(&str, &str)] = &[
     ),
     (
         "handlers",
-        "not yet: for a task that fails, ansible-core 2.19 prints an `[ERROR]: Task failed: …` \
-         block besides its `fatal:` line, and rprov's ansible-playbook output prints only the \
-         `fatal:` line; `54991.yml` counts the lines naming a failed handler's message (5 under \
-         ansible-core, 4 under rprov). The steps before it pass",
+        "not yet: `test_run_once.yml` notifies a handler with `run_once: true` from three \
+         hosts; ansible-core runs it once, rprov on each host (its `run_once` covers a play's \
+         tasks, not its handlers). The steps before it pass",
     ),
     (
         "include_vars",

@@ -343,7 +343,7 @@ fn run_hostile(evil_with: impl Fn(&Path) -> String, label: &str) {
             let dir = evil.rsplit_once('/').map_or(evil.as_str(), |(d, _)| d);
             let dir = serde_json::to_string(dir).expect("json");
             assert!(
-                text.contains(&format!("destination directory {}", &dir[1..dir.len() - 1])),
+                text.contains(&format!("Destination directory {}", &dir[1..dir.len() - 1])),
                 "{label}: `{name}` does not name the value literally: {text}"
             );
             // A module that failed changed nothing, as ansible-core says.

@@ -752,6 +752,7 @@ fn load_play(
         depth: 0,
         roles: Some(roles.clone()),
         in_handlers: false,
+        in_handler_block: false,
     };
     let list = |key: &str| -> Result<Vec<Task>, LoadError> {
         match node.get(key) {
@@ -802,6 +803,7 @@ fn load_play(
             ..inherited.clone()
         },
         in_handlers: true,
+        in_handler_block: false,
         ..scope.clone()
     };
     let play_handlers = match node.get("handlers") {

@@ -438,6 +438,7 @@ impl RoleLoader {
             depth,
             roles: Some(self.clone()),
             in_handlers: false,
+            in_handler_block: false,
         };
         let params = &instance.own.params;
         let validation = match req.validate {

@@ -133,6 +133,9 @@ pub struct TaskScope {
     /// stays one handler (its tasks a block under its name), so notifying
     /// that name runs the file, as in Ansible.
     pub in_handlers: bool,
+    /// Parsing the tasks of a handler's block: a block among them is
+    /// refused, as ansible-core refuses it.
+    pub in_handler_block: bool,
 }
 
 /// Reads a task file (a YAML list of tasks).
@@ -244,7 +247,17 @@ fn parse_task_into(
                 format!("a block cannot also run the module `{}`", k.key_string()),
             ));
         }
+        if scope.in_handler_block {
+            // ansible-core's words: a handler's own block is its tasks (an
+            // implicit block), one inside it is more than handlers can be.
+            return Err(LoadError::new(
+                doc.origin(node),
+                "Using a block as a handler is not supported.",
+            )
+            .with_hint("write the block's tasks in the handler's block, or notify a handler that includes a task file"));
+        }
         let mut inner_scope = scope.clone();
+        inner_scope.in_handler_block = scope.in_handlers;
         kw.fold_into(&mut inner_scope.inherited);
         // The block's `collections:` is where its tasks look up a short
         // module name (Ansible's tasks inherit it from their block).

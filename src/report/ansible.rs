@@ -58,6 +58,36 @@ pub(super) fn task_banner(ev: &TaskEvent, columns: usize) -> String {
     banner(&format!("{prefix} [{}]", ev.task.trim()), columns)
 }
 
+/// ansible-core 2.19's `[ERROR]` line for a failed result, which it prints
+/// on stderr before the `fatal:` line (ignored or not): `Task failed:
+/// Module failed: MSG` for a module's failure on the host, `Action failed`
+/// for what its controller side (or `failed_when`) decided. A message that
+/// already says `Task failed:` (an argument's template) is shown as it is.
+/// None for other results, and for a host that could not be reached.
+pub(super) fn error_line(ev: &TaskEvent) -> Option<String> {
+    if ev.status != Status::Failed || ev.unreachable {
+        return None;
+    }
+    let result = ev.result.and_then(Json::as_object);
+    let msg = match ev.no_log {
+        true => "the output has been hidden due to the fact that 'no_log: true' was specified for this result",
+        false => result
+            .and_then(|r| r.get("msg"))
+            .and_then(Json::as_str)
+            .unwrap_or_default(),
+    };
+    if msg.starts_with("Task failed:") {
+        return Some(format!("[ERROR]: {msg}\n"));
+    }
+    let decided_here = result.and_then(|r| r.get("failed_when_result")) == Some(&Json::Bool(true))
+        || crate::modules::spec(ev.action).is_some_and(|s| s.is_local());
+    let kind = if decided_here { "Action" } else { "Module" };
+    Some(match msg {
+        "" => format!("[ERROR]: Task failed: {kind} failed.\n"),
+        m => format!("[ERROR]: Task failed: {kind} failed: {m}\n"),
+    })
+}
+
 /// The lines of one result (without its banner): `ok: [host]`,
 /// `changed: [host] => (item=x)`, `fatal: [host]: FAILED! => {…}`, and
 /// `...ignoring` after an ignored failure.

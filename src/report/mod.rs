@@ -436,6 +436,9 @@ impl Reporter {
     }
 
     fn ansible_task(&self, ev: &TaskEvent) -> String {
+        if let Some(line) = ansible::error_line(ev) {
+            self.to_stderr(&line);
+        }
         let mut text = String::new();
         if let Ok(mut last) = self.last_banner.lock() {
             if *last != Some(ev.task_id) {

@@ -410,6 +410,7 @@ mod tests {
             depth: 0,
             roles: None,
             in_handlers: false,
+            in_handler_block: false,
         };
         let mut tasks = crate::playbook::parse_tasks_file(&path, &scope).expect("parse");
         tasks.remove(0)

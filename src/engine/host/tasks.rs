@@ -46,21 +46,23 @@ impl HostRunner {
         let handlers = &shared.playbook.plays[self.pi].handlers;
         // Handlers are notified when the changes that notify them ran.
         self.flush_batch().await?;
-        while self.notified.iter().any(|n| *n) {
-            let extra = self.extra_handlers.clone();
-            for hi in 0..handlers.len() + extra.len() {
-                if self.notified.get(hi).copied().unwrap_or(false) {
-                    self.notified[hi] = false;
-                    let (list, at) = match hi.checked_sub(handlers.len()) {
-                        None => (handlers.as_slice(), hi),
-                        Some(e) => (extra.as_slice(), e),
-                    };
-                    let was = std::mem::replace(&mut self.in_handlers, true);
-                    let res = self.run_task(list, at, None, &[]).await;
-                    self.in_handlers = was;
-                    res?;
-                    self.flush_batch().await?;
-                }
+        // One pass in the handlers' order, as ansible-core's iterator makes
+        // it: a handler that a handler notifies runs in this pass when it
+        // comes later, else at the next flush (so handlers that notify each
+        // other, or themselves, do not run forever).
+        let extra = self.extra_handlers.clone();
+        for hi in 0..handlers.len() + extra.len() {
+            if self.notified.get(hi).copied().unwrap_or(false) {
+                self.notified[hi] = false;
+                let (list, at) = match hi.checked_sub(handlers.len()) {
+                    None => (handlers.as_slice(), hi),
+                    Some(e) => (extra.as_slice(), e),
+                };
+                let was = std::mem::replace(&mut self.in_handlers, true);
+                let res = self.run_task(list, at, None, &[]).await;
+                self.in_handlers = was;
+                res?;
+                self.flush_batch().await?;
             }
         }
         Ok(())

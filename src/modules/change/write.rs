@@ -101,7 +101,7 @@ pub fn atomic_write_of(
     // script through `exit`, so the EXIT trap still removes the temp file.
     let mut s = format!(
         "set -e\n\
-         [ -d {d} ] || {{ printf 'destination directory %s does not exist\\n' {d} >&2; exit 3; }}\n\
+         [ -d {d} ] || {{ printf 'Destination directory %s does not exist\\n' {d} >&2; exit 3; }}\n\
          t={}\n\
          (umask 077; set -C; : > \"$t\") || {{ [ -n \"${{_rp_unsafe:-}}\" ] && t=$(mktemp); }}\n\
          trap 'rm -f \"$t\"' EXIT\n\
@@ -400,7 +400,7 @@ mod tests {
             assert_eq!(
                 err,
                 format!(
-                    "destination directory {} does not exist\n",
+                    "Destination directory {} does not exist\n",
                     dir.path().join(&evil).display()
                 )
             );

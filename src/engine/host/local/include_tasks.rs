@@ -103,7 +103,10 @@ impl HostRunner {
             },
             depth: 0,
             roles: None,
-            in_handlers: false,
+            // A file a handler includes is read as handlers are (a block
+            // nested in its block is refused, as ansible-core refuses it).
+            in_handlers: self.in_handlers,
+            in_handler_block: false,
         };
         if let Some(apply) = &task.include_apply {
             apply.fold_into(&mut scope.inherited);

@@ -26,6 +26,12 @@ pub(super) fn run(
         }
     };
     let flow = match what.as_str() {
+        // ansible-core's words; its run stops there.
+        "flush_handlers" if h.in_handlers => {
+            let o = ItemOutcome::failed("flush_handlers cannot be used as a handler".to_string());
+            h.report(task, name, None, &o, started);
+            return h.conclude(task, o, None);
+        }
         "flush_handlers" => {
             said(h, &format!("triggered running handlers for {}", h.name));
             Flow::FlushHandlers
