@@ -1359,7 +1359,7 @@ fn arguments_of_real_roles_load() {
 /// Handlers that notify each other, or themselves, run once per flush, in
 /// their order, as ansible-core's (rprov ran them forever); a failed
 /// task in ansible-playbook's output gets ansible-core 2.19's `[ERROR]`
-/// line on stderr; a block inside a handler's block is refused in
+/// line; a block inside a handler's block is refused in
 /// ansible-core's words.
 #[test]
 fn handlers_that_notify_each_other_run_once_per_flush() {
@@ -1394,7 +1394,7 @@ fn handlers_that_notify_each_other_run_once_per_flush() {
         assert_eq!(run.stdout.matches(ran).count(), 2, "{ran}\n{}", run.dump());
     }
     assert!(
-        run.stderr
+        run.stdout
             .contains("[ERROR]: Task failed: Module failed: non-zero return code"),
         "{}",
         run.dump()

@@ -58,8 +58,9 @@ pub(super) fn task_banner(ev: &TaskEvent, columns: usize) -> String {
     banner(&format!("{prefix} [{}]", ev.task.trim()), columns)
 }
 
-/// ansible-core 2.19's `[ERROR]` line for a failed result, which it prints
-/// on stderr before the `fatal:` line (ignored or not): `Task failed:
+/// ansible-core 2.19's `[ERROR]` line for a failed result, which its
+/// default callback prints on stdout before the `fatal:` line (ignored or
+/// not): `Task failed:
 /// Module failed: MSG` for a module's failure on the host, `Action failed`
 /// for what its controller side (or `failed_when`) decided. A message that
 /// already says `Task failed:` (an argument's template) is shown as it is.

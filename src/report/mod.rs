@@ -436,15 +436,15 @@ impl Reporter {
     }
 
     fn ansible_task(&self, ev: &TaskEvent) -> String {
-        if let Some(line) = ansible::error_line(ev) {
-            self.to_stderr(&line);
-        }
         let mut text = String::new();
         if let Ok(mut last) = self.last_banner.lock() {
             if *last != Some(ev.task_id) {
                 *last = Some(ev.task_id);
                 text.push_str(&ansible::task_banner(ev, ansible::columns()));
             }
+        }
+        if let Some(line) = ansible::error_line(ev) {
+            text.push_str(&line);
         }
         text.push_str(&self.changed_diffs(ev));
         // Masked as a value first: as JSON text a secret is escaped.
