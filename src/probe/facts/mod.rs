@@ -234,41 +234,45 @@ fn parse_base(out: &str) -> Result<Value, String> {
 /// release's first dotted part; quotes and backslashes are stripped from
 /// the ends of each value. Empty where neither says anything.
 fn lsb(bin: &[&str], file: &[&str]) -> Value {
-    let mut facts = Map::new();
-    for line in bin {
-        let Some((_, value)) = line.split_once(':') else {
-            continue;
-        };
-        let key = [
+    /// The lines' values, each under the key of the first label its line
+    /// holds (the value is what follows `sep`).
+    fn fields(lines: &[&str], sep: char, labels: &[(&str, &str)]) -> Map<String, Value> {
+        let mut facts = Map::new();
+        for line in lines {
+            let Some((_, value)) = line.split_once(sep) else {
+                continue;
+            };
+            let key = labels
+                .iter()
+                .find_map(|(label, key)| line.contains(label).then_some(*key));
+            if let Some(key) = key {
+                facts.insert(key.into(), json!(value.trim()));
+            }
+        }
+        facts
+    }
+    let mut facts = fields(
+        bin,
+        ':',
+        &[
             ("LSB Version:", "release"),
             ("Distributor ID:", "id"),
             ("Description:", "description"),
             ("Release:", "release"),
             ("Codename:", "codename"),
-        ]
-        .into_iter()
-        .find_map(|(label, key)| line.contains(label).then_some(key));
-        if let Some(key) = key {
-            facts.insert(key.into(), json!(value.trim()));
-        }
-    }
+        ],
+    );
     if facts.is_empty() {
-        for line in file {
-            let Some((_, value)) = line.split_once('=') else {
-                continue;
-            };
-            let key = [
+        facts = fields(
+            file,
+            '=',
+            &[
                 ("DISTRIB_ID", "id"),
                 ("DISTRIB_RELEASE", "release"),
                 ("DISTRIB_DESCRIPTION", "description"),
                 ("DISTRIB_CODENAME", "codename"),
-            ]
-            .into_iter()
-            .find_map(|(label, key)| line.contains(label).then_some(key));
-            if let Some(key) = key {
-                facts.insert(key.into(), json!(value.trim()));
-            }
-        }
+            ],
+        );
     }
     if let Some(release) = facts.get("release").and_then(Value::as_str) {
         let major = release.split('.').next().unwrap_or_default().to_string();
