@@ -50,12 +50,13 @@ pub(super) fn play(name: &str, hosts: usize, columns: usize) -> String {
 
 /// The banner of the task an event belongs to.
 pub(super) fn task_banner(ev: &TaskEvent, columns: usize) -> String {
-    let prefix = if ev.handler {
-        "RUNNING HANDLER"
-    } else {
-        "TASK"
-    };
-    banner(&format!("{prefix} [{}]", ev.task.trim()), columns)
+    named_task_banner(ev.task, ev.handler, columns)
+}
+
+/// The banner of task `task` (`RUNNING HANDLER` for a handler).
+pub(super) fn named_task_banner(task: &str, handler: bool, columns: usize) -> String {
+    let prefix = if handler { "RUNNING HANDLER" } else { "TASK" };
+    banner(&format!("{prefix} [{}]", task.trim()), columns)
 }
 
 /// ansible-core 2.19's `[ERROR]` line for a failed result, which its

@@ -600,9 +600,7 @@ impl Reporter {
                 .map(|mut last| last.replace(task_id) != Some(task_id))
                 .unwrap_or(false);
             if fresh {
-                let prefix = if handler { "RUNNING HANDLER" } else { "TASK" };
-                let banner =
-                    ansible::banner(&format!("{prefix} [{}]", task.trim()), ansible::columns());
+                let banner = ansible::named_task_banner(task, handler, ansible::columns());
                 self.emit(&self.redact(&banner));
             }
         }

@@ -214,15 +214,20 @@ fn first_unresolved(source: &str, ctx: &serde_json::Value, line: Option<usize>) 
     candidates.into_iter().next().map(|c| c.2)
 }
 
-/// Byte offset of the first occurrence of the dotted `name` as a whole word.
-fn position_of(source: &str, name: &str) -> Option<usize> {
+/// The dotted `name` as a whole word of a template (`a.b` also as `a . b`),
+/// with the one character before it that is no part of a name.
+fn name_regex(name: &str) -> Option<regex::Regex> {
     let pattern = name
         .split('.')
         .map(regex::escape)
         .collect::<Vec<_>>()
         .join(r"\s*\.\s*");
-    let re = regex::Regex::new(&format!(r"(?:^|[^\w.]){pattern}\b")).ok()?;
-    re.find(source).map(|m| {
+    regex::Regex::new(&format!(r"(?:^|[^\w.]){pattern}\b")).ok()
+}
+
+/// Byte offset of the first occurrence of the dotted `name` as a whole word.
+fn position_of(source: &str, name: &str) -> Option<usize> {
+    name_regex(name)?.find(source).map(|m| {
         // Skip the one leading non-word character the pattern may have eaten.
         let s = m.as_str();
         m.start() + usize::from(!s.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
@@ -233,17 +238,13 @@ fn position_of(source: &str, name: &str) -> Option<usize> {
 /// `default` or a definedness test (`w | default(1)`, `x.y is defined`):
 /// such a name, however undefined, is never what failed a template.
 pub fn only_guarded(source: &str, name: &str) -> bool {
-    let pattern = name
-        .split('.')
-        .map(regex::escape)
-        .collect::<Vec<_>>()
-        .join(r"\s*\.\s*");
-    let Ok(use_re) = regex::Regex::new(&format!(r"(?:^|[^\w.]){pattern}\b")) else {
-        return false;
-    };
-    let Ok(guard) = regex::Regex::new(
-        r"^(?:\s*\.\s*\w+)*\s*(?:\|\s*(?:ansible\.builtin\.)?(?:default|d)\b|is\s+(?:not\s+)?(?:defined|undefined)\b)",
-    ) else {
+    static GUARD: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"^(?:\s*\.\s*\w+)*\s*(?:\|\s*(?:ansible\.builtin\.)?(?:default|d)\b|is\s+(?:not\s+)?(?:defined|undefined)\b)",
+        )
+        .ok()
+    });
+    let (Some(use_re), Some(guard)) = (name_regex(name), GUARD.as_ref()) else {
         return false;
     };
     let mut uses = use_re.find_iter(source).peekable();
