@@ -554,7 +554,8 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
         },
         args.run.verbose,
         args.run.diff || (args.run.check && check_shows_diffs),
-    );
+    )
+    .with_debug(cfg.debug.as_ref().is_some_and(|s| s.value));
     // `log_path`: a file that gets the output too; one that cannot be
     // opened is a warning, as in ansible-core, and the run goes on.
     let mut log_problem = None;

@@ -1361,6 +1361,78 @@ fn arguments_of_real_roles_load() {
 /// task in ansible-playbook's output gets ansible-core 2.19's `[ERROR]`
 /// line; a block inside a handler's block is refused in
 /// ansible-core's words.
+/// `ANSIBLE_DEBUG`: the lines of ansible-core's debug trace that say
+/// whether the handlers flush after a section ran, which scripts grep; the
+/// flush is tagged `always` with the play's tags, so `--skip-tags` of the
+/// play's tag drops it (ansible-core's `handlers` target checks both).
+#[test]
+fn ansible_debug_says_whether_the_section_flush_runs_handlers() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    std::fs::write(
+        w.join("tagged.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tags: whole\n  tasks:\n\
+         \x20   - debug: {}\n      changed_when: true\n      notify: h\n      tags: mine\n\
+         \x20 handlers:\n    - name: h\n      debug: {msg: h ran}\n",
+    )
+    .expect("write");
+    let run_with = |extra: &[&str]| {
+        let mut args = vec![
+            "apply",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "--output",
+            "ansible",
+        ];
+        args.extend(extra);
+        args.push("tagged.yml");
+        let run = common::rprov_env(w, &args, &[("ANSIBLE_DEBUG", "1")]);
+        run.expect_code(0);
+        run
+    };
+    let run = run_with(&["--tags", "mine"]);
+    let triggered = run
+        .stdout
+        .matches(": META: triggered running handlers for localhost")
+        .count();
+    assert_eq!(triggered, 1, "{}", run.dump());
+    assert!(
+        run.stdout
+            .contains(": No handler notifications for localhost, skipping."),
+        "{}",
+        run.dump()
+    );
+    assert_eq!(run.stdout.matches("h ran").count(), 1, "{}", run.dump());
+    let run = run_with(&["--skip-tags", "whole"]);
+    assert!(!run.stdout.contains("META:"), "{}", run.dump());
+    assert!(
+        !run.stdout.contains("No handler notifications"),
+        "{}",
+        run.dump()
+    );
+    // Without ANSIBLE_DEBUG, none of it.
+    let run = common::rprov(
+        w,
+        [
+            "apply",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "--output",
+            "ansible",
+            "tagged.yml",
+        ],
+    );
+    assert!(
+        !run.stdout.contains("handler notifications"),
+        "{}",
+        run.dump()
+    );
+}
+
 #[test]
 fn handlers_that_notify_each_other_run_once_per_flush() {
     let work = tempfile::tempdir().expect("tempdir");

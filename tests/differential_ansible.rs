@@ -1513,10 +1513,9 @@ fn import_tasks_notify_as_ansible() {
 /// `--output ansible` prints what ansible-playbook prints, line for line:
 /// banners, result lines, debug and assert results as indented JSON, ignored
 /// and rescued failures, loops, handlers, no_log, a play without hosts, and
-/// the recap's counts, and the `[ERROR]: Task failed: …` line before each
-/// failure's `fatal:` line. The one part left out is the rest of
-/// ansible-core 2.19's `[ERROR]` block (`Origin:` and the failure's source
-/// lines).
+/// the recap's counts, and ansible-core 2.19's `[ERROR]` block before each
+/// failure's `fatal:` line: its message, `Origin:` and the task's source
+/// lines.
 #[test]
 fn screen_output_as_ansible() {
     let ansible = common::ansible_venv();
@@ -1529,33 +1528,59 @@ fn screen_output_as_ansible() {
     rprov_args.extend(args);
     let by_rprov = common::rprov(&dir, &rprov_args);
     by_rprov.expect_code(0);
-    let expected = without_error_blocks(&String::from_utf8_lossy(&by_ansible.stdout));
+    let expected = String::from_utf8_lossy(&by_ansible.stdout).into_owned();
     assert!(expected.contains("rescued=1"), "{expected}");
     assert!(
         expected.contains("[ERROR]: Task failed: Action failed: "),
         "{expected}"
     );
+    assert!(expected.contains("\nOrigin: "), "{expected}");
     assert_eq!(by_rprov.stdout, expected);
 }
 
-/// ansible-playbook's output without the rest of its `[ERROR]:` blocks
-/// (their first line kept): each runs to the `fatal:` or `failed:` line it
-/// explains.
-fn without_error_blocks(text: &str) -> String {
-    let mut out = String::new();
-    let mut skipping = false;
-    for line in text.split_inclusive('\n') {
-        if line.starts_with("[ERROR]:") {
-            out.push_str(line);
-            skipping = true;
-            continue;
-        }
-        skipping &= !(line.starts_with("fatal:") || line.starts_with("failed:"));
-        if !skipping {
-            out.push_str(line);
-        }
+/// `run_once` in ansible-playbook's output: the task and the handler are
+/// shown for the one host that ran them, and counted for it alone (the
+/// recap's `ok`); the hosts that took the result print nothing.
+#[test]
+fn run_once_output_as_ansible() {
+    let ansible = common::ansible_venv();
+    let dir = fixtures().join("differential").join("run_once_output");
+    let work = tempfile::tempdir().expect("tempdir");
+    let args = ["-i", "hosts.ini", "site.yml"];
+    let by_ansible = run_local(&ansible.playbook, &dir, work.path(), &args);
+    assert!(by_ansible.status.success(), "{by_ansible:?}");
+    let mut rprov_args = vec!["apply", "--output", "ansible"];
+    rprov_args.extend(args);
+    let by_rprov = common::rprov(&dir, &rprov_args);
+    by_rprov.expect_code(0);
+    let expected = String::from_utf8_lossy(&by_ansible.stdout).into_owned();
+    let count = |text: &str, what: &str| text.lines().filter(|l| l.contains(what)).count();
+    for what in ["task ran once", "handler ran once", "changed: ["] {
+        assert_eq!(
+            count(&by_rprov.stdout, what),
+            count(&expected, what),
+            "{what}\n--- rprov\n{}\n--- ansible\n{expected}",
+            by_rprov.stdout
+        );
     }
-    out
+    assert_eq!(count(&expected, "ran once"), 2, "{expected}");
+    // Hosts go at their own pace under rprov, so which host ran it may
+    // differ: the recap's counts, sorted, must not.
+    let recap = |text: &str| {
+        let mut counts: Vec<String> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("PLAY RECAP"))
+            .filter_map(|l| l.split_once(" : ").map(|(_, c)| c.trim().to_string()))
+            .collect();
+        counts.sort();
+        counts
+    };
+    assert_eq!(
+        recap(&by_rprov.stdout),
+        recap(&expected),
+        "{}",
+        by_rprov.stdout
+    );
 }
 
 /// `text` without each `[ERROR]:` block, which runs to the first line for

@@ -193,6 +193,15 @@ pub const SHOW_CUSTOM_STATS: Key = key(
     &["ANSIBLE_SHOW_CUSTOM_STATS"],
     Kind::Bool,
 );
+/// ansible-core's `DEFAULT_DEBUG`: its debug trace on the screen. rprov
+/// prints the lines of it that say what a play's flow did (handlers
+/// flushed or not), which scripts grep.
+pub const DEBUG: Key = key(
+    "debug",
+    &[("defaults", "debug")],
+    &["ANSIBLE_DEBUG"],
+    Kind::Bool,
+);
 /// `hash_behaviour`: `merge` deep-merges mappings a variable has at several
 /// precedence levels instead of the higher one replacing the lower
 /// (deprecated upstream, still honoured by ansible-core 2.19).
@@ -346,6 +355,7 @@ pub const ALL: &[&Key] = &[
     &ANY_ERRORS_FATAL,
     &FORCE_HANDLERS,
     &SHOW_CUSTOM_STATS,
+    &DEBUG,
     &ALLOW_BROKEN_CONDITIONALS,
     &PRIVATE_ROLE_VARS,
     &HASH_BEHAVIOUR,

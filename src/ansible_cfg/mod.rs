@@ -98,6 +98,8 @@ pub struct AnsibleConfig {
     pub any_errors_fatal: Option<Setting<bool>>,
     pub force_handlers: Option<Setting<bool>>,
     pub show_custom_stats: Option<Setting<bool>>,
+    /// `debug` (`ANSIBLE_DEBUG`): ansible-core's debug lines for a play's flow.
+    pub debug: Option<Setting<bool>>,
     /// `allow_broken_conditionals`: non-boolean conditionals taken for
     /// their truth.
     pub allow_broken_conditionals: Option<Setting<bool>>,
@@ -240,6 +242,7 @@ impl AnsibleConfig {
         let any_errors_fatal = r.boolean(&keys::ANY_ERRORS_FATAL)?;
         let force_handlers = r.boolean(&keys::FORCE_HANDLERS)?;
         let show_custom_stats = r.boolean(&keys::SHOW_CUSTOM_STATS)?;
+        let debug = r.boolean(&keys::DEBUG)?;
         let allow_broken_conditionals = r.boolean(&keys::ALLOW_BROKEN_CONDITIONALS)?;
         let private_role_vars = r.boolean(&keys::PRIVATE_ROLE_VARS)?;
         let hash_behaviour = r.string(&keys::HASH_BEHAVIOUR)?;
@@ -361,6 +364,7 @@ impl AnsibleConfig {
         cfg.any_errors_fatal = any_errors_fatal;
         cfg.force_handlers = force_handlers;
         cfg.show_custom_stats = show_custom_stats;
+        cfg.debug = debug;
         cfg.allow_broken_conditionals = allow_broken_conditionals;
         cfg.private_role_vars = private_role_vars;
         cfg.ssh_args = ssh_args;
@@ -465,6 +469,7 @@ impl AnsibleConfig {
             "SHOW_CUSTOM_STATS".into(),
             flag(&self.show_custom_stats, false),
         );
+        m.insert("DEFAULT_DEBUG".into(), flag(&self.debug, false));
         m.insert(
             "DEPRECATION_WARNINGS".into(),
             flag(&self.deprecation_warnings, true),

@@ -562,10 +562,22 @@ fn load_play(
             )
         }
     };
-    let name = node
-        .get("name")
-        .and_then(scalar_string)
-        .unwrap_or_else(|| hosts.clone());
+    // ansible-core's `Play.get_name`: the hosts as written, a list joined
+    // with commas.
+    let name = node.get("name").and_then(scalar_string).unwrap_or_else(|| {
+        match node.get("hosts").map(|h| h.to_json()) {
+            Some(serde_json::Value::Array(list)) => list
+                .iter()
+                .map(|v| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            Some(serde_json::Value::String(s)) => s,
+            _ => hosts.clone(),
+        }
+    });
     let become_ = node
         .get("become")
         .and_then(|b| crate::truthy::as_bool(&b.to_json()))

@@ -156,6 +156,15 @@ pub struct Play {
 }
 
 impl Play {
+    /// Whether `--tags` and `--skip-tags` select the `meta: flush_handlers`
+    /// ansible-core adds after each section of the play: tagged `always`,
+    /// with the play's tags.
+    pub fn section_flush_selected(&self, tags: &[String], skip_tags: &[String]) -> bool {
+        let mut own = self.tags.clone();
+        own.push("always".to_string());
+        tags_select(&own, tags, skip_tags)
+    }
+
     /// Whether one host's failure can stop the play on every host
     /// (`any_errors_fatal` on the play or on any of its tasks and blocks,
     /// `max_fail_percentage`): such a play runs its hosts in lock-step (see

@@ -84,10 +84,19 @@ pub(super) fn error_line(ev: &TaskEvent) -> Option<String> {
     let decided_here = result.and_then(|r| r.get("failed_when_result")) == Some(&Json::Bool(true))
         || crate::modules::spec(ev.action).is_some_and(|s| s.is_local());
     let kind = if decided_here { "Action" } else { "Module" };
-    Some(match msg {
-        "" => format!("[ERROR]: Task failed: {kind} failed.\n"),
-        m => format!("[ERROR]: Task failed: {kind} failed: {m}\n"),
-    })
+    let first = match msg {
+        "" => format!("Task failed: {kind} failed."),
+        m => format!("Task failed: {kind} failed: {m}"),
+    };
+    // As its `format_event`: the message and where the task is written,
+    // stripped, and a blank line after a block of several lines.
+    let block = match ev.origin {
+        Some(o) => format!("{first}\n{}", super::source_context::render(o)),
+        None => first,
+    };
+    let block = block.trim();
+    let end = if block.contains('\n') { "\n\n" } else { "\n" };
+    Some(format!("[ERROR]: {block}{end}"))
 }
 
 /// The lines of one result (without its banner): `ok: [host]`,
@@ -326,6 +335,8 @@ pub(super) mod tests {
             handler: false,
             task_id: 0,
             unreachable: false,
+            ran_elsewhere: false,
+            origin: None,
         }
     }
 

@@ -12,6 +12,7 @@ mod ansible;
 mod diff;
 pub mod log_file;
 mod recap;
+mod source_context;
 pub mod timings;
 
 use std::collections::HashMap;
@@ -147,6 +148,12 @@ pub struct TaskEvent<'a> {
     /// Tells tasks apart for `--output ansible`'s banners: a banner is
     /// printed when the task changes, as ansible-core prints one per task.
     pub task_id: usize,
+    /// A `run_once` task's result that another host ran: ansible-core shows
+    /// only the host that ran it, and counts it for that host alone.
+    pub ran_elsewhere: bool,
+    /// Where the task is written, for the `Origin:` of ansible-core's
+    /// `[ERROR]` block.
+    pub origin: Option<&'a crate::diag::Origin>,
 }
 
 pub struct Reporter {
@@ -165,6 +172,8 @@ pub struct Reporter {
     /// The deprecations said so far (their first lines): each is said once
     /// per run, as ansible-core says them.
     deprecations_said: Mutex<std::collections::HashSet<String>>,
+    /// ansible.cfg's `debug` (`ANSIBLE_DEBUG`).
+    debug: bool,
 }
 
 impl Reporter {
@@ -184,6 +193,26 @@ impl Reporter {
             last_banner: Mutex::new(None),
             log: None,
             deprecations_said: Mutex::default(),
+            debug: false,
+        }
+    }
+
+    /// Also prints ansible-core's debug lines (see [`Reporter::debug`]).
+    pub fn with_debug(mut self, on: bool) -> Self {
+        self.debug = on;
+        self
+    }
+
+    /// A line of ansible-core's debug trace (`ANSIBLE_DEBUG`), as its
+    /// `Display.debug` prints it: process id and time first. rprov has
+    /// only the lines that say what a play's flow did.
+    pub fn debug(&self, msg: &str) {
+        if self.debug && self.format != Format::Json {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            let pid = std::process::id();
+            self.emit(&self.redact(&format!("{pid:>6} {now:.5}: {msg}\n")));
         }
     }
 
@@ -404,6 +433,7 @@ impl Reporter {
                 self.json_line(line);
             }
             Format::Human => self.emit(&self.human_task(ev)),
+            Format::Ansible if ev.ran_elsewhere => {}
             Format::Ansible => self.emit(&self.ansible_task(ev)),
             Format::Minimal | Format::OneLine => self.emit(&self.adhoc_task(ev)),
         }

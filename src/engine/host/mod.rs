@@ -523,7 +523,10 @@ impl HostRunner {
                 .map(|s| (s.as_slice(), 0))
                 .collect();
             let res = match self.run_tasks(tasks, None, &rest).await {
-                Ok(()) => self.flush_handlers().await,
+                Ok(()) => {
+                    self.say_section_flush(play);
+                    self.flush_handlers().await
+                }
                 Err(stop) => Err(stop),
             };
             if let Err(stop) = res {
@@ -1012,6 +1015,20 @@ impl HostRunner {
         self.shared.reporter.unreachable(&self.name, msg);
         self.stats.unreachable_times += 1;
         self.host_lost(self.task_fatal);
+    }
+
+    /// ansible-core's debug line for the handlers flush it adds after each
+    /// section of a play (`ANSIBLE_DEBUG`): whether it runs them.
+    fn say_section_flush(&self, play: &Play) {
+        let opts = &self.shared.opts;
+        if !play.section_flush_selected(&opts.tags, &opts.skip_tags) {
+            return;
+        }
+        let msg = match self.notified.iter().any(|n| *n) {
+            true => format!("META: triggered running handlers for {}", self.name),
+            false => format!("No handler notifications for {}, skipping.", self.name),
+        };
+        self.shared.reporter.debug(&msg);
     }
 
     /// Whether `--tags` / `--skip-tags` select this task (handlers always run

@@ -257,6 +257,8 @@ impl HostRunner {
             action: &task.module,
             handler: self.in_handlers,
             task_id: task as *const Task as usize,
+            ran_elsewhere: self.following_run_once,
+            origin: (task.origin.line > 0).then_some(&task.origin),
         };
         self.shared.reporter.task(&ev);
         // What a module asks the user to know (Ansible's `warnings`).
@@ -888,7 +890,12 @@ impl HostRunner {
         extra: Option<&Vars>,
     ) -> Result<Flow, Stop> {
         let ignored = o.status == Status::Failed && self.ignores_errors(task);
-        self.stats.count(o.status, ignored);
+        // As ansible-core: a `run_once` result counts for the host that ran
+        // it, not for the hosts that took it. A failure stops those too,
+        // and rprov's recap says so (ansible-core's leaves them out).
+        if !self.following_run_once || o.status == Status::Failed {
+            self.stats.count(o.status, ignored);
+        }
         if ignored && o.result.get("changed") == Some(&json!(true)) {
             self.stats.ignored_changed += 1;
         }
