@@ -824,6 +824,7 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
             .forks
             .or(cfg.forks.as_ref().map(|s| s.value))
             .unwrap_or(50),
+        verbosity: args.run.verbose,
         connect_limit: args
             .run
             .connect_limit

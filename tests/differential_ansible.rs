@@ -2093,6 +2093,9 @@ fn jinja_idioms_as_ansible() {
         "none_in_text: ab [None] Noneq\n",
         "nothing_is_none: True False True\n",
         "bool_words: True False True\n",
+        "replace_count: a+b-c\n",
+        "sequences: True True False False\n",
+        "big_int: 100000000000000000000 -2\n",
     ] {
         assert!(idioms.contains(line), "{line}: {idioms}");
     }

@@ -470,6 +470,16 @@ impl AnsibleConfig {
             flag(&self.show_custom_stats, false),
         );
         m.insert("DEFAULT_DEBUG".into(), flag(&self.debug, false));
+        let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+        m.insert(
+            "DEFAULT_ROLES_PATH".into(),
+            json!(self
+                .load_options(home.as_deref())
+                .roles_path
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()),
+        );
         m.insert(
             "DEPRECATION_WARNINGS".into(),
             flag(&self.deprecation_warnings, true),

@@ -51,6 +51,8 @@ pub struct RunOptions {
     pub tags: Vec<String>,
     pub skip_tags: Vec<String>,
     pub forks: usize,
+    /// How many `-v` were given (`ansible_verbosity`).
+    pub verbosity: u8,
     /// `--connect-limit`: how many connections may be opening at once.
     pub connect_limit: usize,
     pub connect: ConnectOptions,

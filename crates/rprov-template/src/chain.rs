@@ -354,6 +354,9 @@ fn rewrite_percent_formats(text: &str) -> Option<String> {
             let first = tokens.get(i + 1)?;
             let mut end = match first.kind {
                 Kind::Punct(b'(') => matching_paren(&tokens, i + 1, true)?,
+                // A mapping (`'%(a)s' % {'a': 1}`) or a list literal.
+                Kind::Punct(b'{') => matching_close(&tokens, i + 1, b'{', b'}')?,
+                Kind::Punct(b'[') => matching_bracket(&tokens, i + 1)?,
                 Kind::Name if !KEYWORDS[..3].contains(&word(first)) => i + 1,
                 Kind::Str | Kind::Int => i + 1,
                 _ => return None,
@@ -405,11 +408,16 @@ fn rewrite_percent_formats(text: &str) -> Option<String> {
 
 /// The index of the `]` matching the `[` at `at`.
 fn matching_bracket(tokens: &[Token], at: usize) -> Option<usize> {
+    matching_close(tokens, at, b'[', b']')
+}
+
+/// The index of the `close` matching the `open` at `at`.
+fn matching_close(tokens: &[Token], at: usize, open: u8, close: u8) -> Option<usize> {
     let mut depth = 0i64;
     for (i, t) in tokens.iter().enumerate().skip(at) {
         match t.kind {
-            Kind::Punct(b'[') => depth += 1,
-            Kind::Punct(b']') => depth -= 1,
+            Kind::Punct(c) if c == open => depth += 1,
+            Kind::Punct(c) if c == close => depth -= 1,
             _ => {}
         }
         if depth == 0 {
@@ -933,6 +941,10 @@ mod tests {
             "__rprov_pyformat('%s', name.attr['k'] | upper)"
         );
         assert_eq!(expr("x + '%d' % 3"), "x + __rprov_pyformat('%d', 3)");
+        assert_eq!(
+            expr("'%(a)s-%(b)s' % {'a': 1, 'b': [2]} ~ 'z'"),
+            "__rprov_pyformat('%(a)s-%(b)s', {'a': 1, 'b': [2]}) ~ 'z'"
+        );
         // A remainder of numbers, and `%` inside a literal, stay.
         assert_eq!(expr("n % 2 == 0"), "n % 2 == 0");
         assert_eq!(expr("'100%' == x"), "'100%' == x");

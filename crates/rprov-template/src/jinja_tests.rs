@@ -20,6 +20,17 @@ use crate::filters::{as_text, filter_error, py_items, py_repr, py_type_name, req
 
 /// Adds the tests of this module.
 pub fn register(env: &mut Environment<'static>) {
+    // Jinja2's: anything with a length and items (a string, a mapping).
+    env.add_test("sequence", |v: &Value| {
+        matches!(
+            v.kind(),
+            ValueKind::String | ValueKind::Seq | ValueKind::Map
+        )
+    });
+    // `omit` is not a string in ansible-core 2.19 (a marker of its own).
+    env.add_test("string", |v: &Value| {
+        v.kind() == ValueKind::String && v.as_str() != Some(crate::OMIT)
+    });
     env.add_test("match", is_match);
     env.add_test("search", is_search);
     env.add_test("regex", is_regex);

@@ -793,6 +793,8 @@ impl HostRunner {
             json!(crate::modules::ansible_fallback::controller_python()),
         );
         m.insert("ansible_version".into(), ansible_version());
+        m.insert("ansible_forks".into(), json!(sh.opts.forks));
+        m.insert("ansible_verbosity".into(), json!(sh.opts.verbosity));
         m.insert("ansible_check_mode".into(), json!(sh.opts.check));
         m.insert("ansible_diff_mode".into(), json!(sh.opts.diff));
         m.insert(

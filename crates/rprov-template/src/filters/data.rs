@@ -114,7 +114,7 @@ pub fn int(
                 value.clone()
             } else {
                 let f: f64 = value.to_string().parse().unwrap_or(0.0);
-                Value::from(f.trunc() as i64)
+                truncated(f)
             }
         }
         ValueKind::String => {
@@ -126,12 +126,25 @@ pub fn int(
                         .then(|| s.parse::<f64>().ok())
                         .flatten()
                         .filter(|f| f.is_finite())
-                        .map(|f| Value::from(f.trunc() as i64))
+                        .map(truncated)
                 })
                 .unwrap_or(default)
         }
         _ => default,
     })
+}
+
+/// Python's `int(f)`: a float's integer part, past 64 bits too (`1e20 |
+/// int`), where a cast to `i64` would silently stop at its largest value.
+fn truncated(f: f64) -> Value {
+    let t = f.trunc();
+    // 2^63: the first integer past i64's range, exactly a float.
+    const I64_END: f64 = 9_223_372_036_854_775_808.0;
+    if (-I64_END..I64_END).contains(&t) {
+        Value::from(t as i64)
+    } else {
+        Value::from(t as i128)
+    }
 }
 
 /// Parses an integer the way Python's `int(s, base)` does, prefix included.

@@ -55,8 +55,18 @@ pub fn hash(value: &Value, hashtype: Option<String>) -> Result<String, Error> {
 /// the `rounds=` field is left out of the result.
 pub const DEFAULT_ROUNDS: u32 = 5000;
 
-/// Ansible's `password_hash(hashtype, salt, rounds=5000)` for `sha512` and
-/// `sha256`. Without a salt, one is derived from the password (see the
+/// The rounds ansible-core 2.19 hashes with when none are given: passlib's
+/// defaults, pinned in its `utils/encrypt.py` so that every passlib version
+/// writes the same hash (and a migrated `user` task sees no change).
+fn implicit_rounds(ident: &str) -> u32 {
+    match ident {
+        "6" => 656_000,
+        _ => 535_000,
+    }
+}
+
+/// Ansible's `password_hash(hashtype, salt, rounds)` for `sha512` and
+/// `sha256`, with ansible-core's rounds when none are given. Without a salt, one is derived from the password (see the
 /// module docs).
 pub fn password_hash(
     value: &Value,
@@ -88,6 +98,7 @@ pub fn password_hash(
         }
     };
     let salt = salt.unwrap_or_else(|| derived_salt(&password, ident));
+    let rounds = Some(rounds.unwrap_or_else(|| implicit_rounds(ident)));
     if let Some(bad) = salt
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '.' || *c == '/'))

@@ -1,7 +1,7 @@
 //! Text filters: `quote`, `basename`, `dirname`, `splitext`, `path_join`,
 //! `expanduser`, `b64encode`, `b64decode`, `wordcount`, `comment`,
 //! `to_uuid`, Jinja2's `indent` as it is (minijinja's drops a final line
-//! break), and Jinja2's `center`, `truncate`, `filesizeformat`,
+//! break), Jinja2's `replace` with its `count`, and Jinja2's `center`, `truncate`, `filesizeformat`,
 //! `striptags` and `forceescape`, which minijinja leaves out.
 //!
 //! Path filters follow Python's `posixpath` (the controller is POSIX), and
@@ -29,6 +29,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("comment", comment);
     env.add_filter("to_uuid", to_uuid);
     env.add_filter("center", center);
+    env.add_filter("replace", replace);
     env.add_filter("indent", indent);
     env.add_filter("truncate", truncate);
     env.add_filter("filesizeformat", |v: f64, binary: Option<bool>| {
@@ -40,6 +41,30 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("forceescape", |v: &Value| {
         as_text(v).map(|s| minijinja::HtmlEscape(&s).to_string())
     });
+}
+
+/// Jinja2's `replace(old, new, count=None)`: the first `count`
+/// occurrences only when given (minijinja's takes no count).
+pub fn replace(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<String, Error> {
+    const NAME: &str = "replace";
+    let s = as_text(value)?;
+    let [old, new, count] = bind_args(NAME, &args, &kwargs, ["old", "new", "count"])?;
+    let text = |v: Option<Value>, what: &str| match v {
+        Some(v) => as_text(&v),
+        None => Err(filter_error(NAME, format!("missing argument '{what}'"))),
+    };
+    let (old, new) = (text(old, "old")?, text(new, "new")?);
+    let count = match count.filter(|c| !c.is_none()) {
+        None => None,
+        Some(c) => {
+            Some(i64::try_from(c).map_err(|_| filter_error(NAME, "count must be an integer"))?)
+        }
+    };
+    Ok(match count {
+        // Python's `str.replace`: a negative count is every occurrence.
+        Some(n) if n >= 0 => s.replacen(&old, &new, usize::try_from(n).unwrap_or(usize::MAX)),
+        _ => s.replace(&old, &new),
+    })
 }
 
 /// Jinja2 3.1's `indent(width=4, first=False, blank=False)`, `width` a
