@@ -538,6 +538,11 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
         crate::modules::ansible_fallback::set_python(p.clone());
     }
     let cfg = load_config()?;
+    rprov_template::filters::json_surrogates::set_strict(
+        cfg.module_strict_utf8_response
+            .as_ref()
+            .is_none_or(|s| s.value),
+    );
     // rprov's own output (`rprov adhoc` too) shows `--check`'s changes as
     // diffs; as ansible-playbook (`--output ansible`), only `--diff` does.
     let check_shows_diffs = adhoc.is_some() || args.output != OutputFormat::Ansible;

@@ -101,23 +101,10 @@ const WHY_RPROV_FAILS: &[(&str, &str)] = &[
          `__ansible_unsafe` values before it match ansible-core)",
     ),
     (
-        "handlers",
-        "not yet: `test_run_once.yml` notifies a handler with `run_once: true` from three \
-         hosts; ansible-core runs it once, rprov on each host (its `run_once` covers a play's \
-         tasks, not its handlers). The steps before it pass",
-    ),
-    (
         "include_vars",
         "known difference: asserts ansible-core 2.19's internal trust tag \
          (`ansible._protomatter.tagged_with(\"TrustedAsTemplate\")`, a test plugin of its \
          private collection); rprov has no trust tags (every task before it passes)",
-    ),
-    (
-        "json-serialization",
-        "known difference: renders a Jinja string literal holding a lone UTF-16 surrogate \
-         (`'\\udc80'`), which a Python string can hold and a Rust string cannot: rprov's \
-         template does not parse (`bad string escape`), where ansible-core prints `?` or \
-         refuses the value in its own words",
     ),
     (
         "lookup_env",

@@ -1518,17 +1518,10 @@ fn import_tasks_notify_as_ansible() {
 /// lines.
 #[test]
 fn screen_output_as_ansible() {
-    let ansible = common::ansible_venv();
-    let dir = fixtures().join("differential").join("ansible_output");
-    let work = tempfile::tempdir().expect("tempdir");
-    let args = ["-i", "localhost,", "-c", "local", "site.yml"];
-    let by_ansible = run_local(&ansible.playbook, &dir, work.path(), &args);
-    assert!(by_ansible.status.success(), "{by_ansible:?}");
-    let mut rprov_args = vec!["apply", "--output", "ansible"];
-    rprov_args.extend(args);
-    let by_rprov = common::rprov(&dir, &rprov_args);
-    by_rprov.expect_code(0);
-    let expected = String::from_utf8_lossy(&by_ansible.stdout).into_owned();
+    let (expected, by_rprov) = output_of_both(
+        "ansible_output",
+        &["-i", "localhost,", "-c", "local", "site.yml"],
+    );
     assert!(expected.contains("rescued=1"), "{expected}");
     assert!(
         expected.contains("[ERROR]: Task failed: Action failed: "),
@@ -1543,17 +1536,7 @@ fn screen_output_as_ansible() {
 /// recap's `ok`); the hosts that took the result print nothing.
 #[test]
 fn run_once_output_as_ansible() {
-    let ansible = common::ansible_venv();
-    let dir = fixtures().join("differential").join("run_once_output");
-    let work = tempfile::tempdir().expect("tempdir");
-    let args = ["-i", "hosts.ini", "site.yml"];
-    let by_ansible = run_local(&ansible.playbook, &dir, work.path(), &args);
-    assert!(by_ansible.status.success(), "{by_ansible:?}");
-    let mut rprov_args = vec!["apply", "--output", "ansible"];
-    rprov_args.extend(args);
-    let by_rprov = common::rprov(&dir, &rprov_args);
-    by_rprov.expect_code(0);
-    let expected = String::from_utf8_lossy(&by_ansible.stdout).into_owned();
+    let (expected, by_rprov) = output_of_both("run_once_output", &["-i", "hosts.ini", "site.yml"]);
     let count = |text: &str, what: &str| text.lines().filter(|l| l.contains(what)).count();
     for what in ["task ran once", "handler ran once", "changed: ["] {
         assert_eq!(
@@ -1581,6 +1564,75 @@ fn run_once_output_as_ansible() {
         "{}",
         by_rprov.stdout
     );
+}
+
+/// ansible-playbook's `[ERROR]` block for a template that fails in a
+/// task's arguments: the task's arguments, the value (each with `Origin:`
+/// and its source lines) and the template's error, joined in its first
+/// line; for a conditional, its first line and the task's place.
+#[test]
+fn error_blocks_as_ansible() {
+    let (expected, by_rprov) = output_of_both(
+        "error_blocks",
+        &["-i", "localhost,", "-c", "local", "site.yml"],
+    );
+    // Each block: from its `[ERROR]:` line to the `fatal:` line after it.
+    let blocks = |text: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut current: Option<String> = None;
+        for line in text.split_inclusive('\n') {
+            if line.starts_with("[ERROR]:") {
+                current = Some(String::new());
+            }
+            if line.starts_with("fatal:") {
+                out.extend(current.take());
+            }
+            if let Some(c) = current.as_mut() {
+                c.push_str(line);
+            }
+        }
+        out
+    };
+    let expected = blocks(&expected);
+    let seen = blocks(&by_rprov.stdout);
+    assert_eq!(expected.len(), 3, "{expected:?}");
+    assert!(expected[0].contains("<<< caused by >>>"), "{}", expected[0]);
+    // The two argument failures, whole; the conditional's first line and
+    // its task's place (ansible-core also shows where the `when` is).
+    assert_eq!(seen[..2], expected[..2], "{}", by_rprov.stdout);
+    let mut lines = seen[2].lines();
+    assert_eq!(
+        lines.next(),
+        expected[2].lines().next(),
+        "{}",
+        by_rprov.stdout
+    );
+    let origin = lines.next().unwrap_or_default();
+    assert!(origin.starts_with("Origin: "), "{}", seen[2]);
+    assert!(
+        expected[2].contains(&format!("{origin}\n")),
+        "{origin}\n{}",
+        expected[2]
+    );
+}
+
+/// The playbook run `args` in fixture `dir` prints under ansible-playbook
+/// (which must succeed), and rprov's run of it with `--output ansible`
+/// (which must exit 0 too).
+fn output_of_both(dir: &str, args: &[&str]) -> (String, common::Run) {
+    let ansible = common::ansible_venv();
+    let dir = fixtures().join("differential").join(dir);
+    let work = tempfile::tempdir().expect("tempdir");
+    let by_ansible = run_local(&ansible.playbook, &dir, work.path(), args);
+    assert!(by_ansible.status.success(), "{by_ansible:?}");
+    let mut rprov_args = vec!["apply", "--output", "ansible"];
+    rprov_args.extend(args);
+    let by_rprov = common::rprov(&dir, &rprov_args);
+    by_rprov.expect_code(0);
+    (
+        String::from_utf8_lossy(&by_ansible.stdout).into_owned(),
+        by_rprov,
+    )
 }
 
 /// `text` without each `[ERROR]:` block, which runs to the first line for

@@ -202,6 +202,14 @@ pub const DEBUG: Key = key(
     &["ANSIBLE_DEBUG"],
     Kind::Bool,
 );
+/// ansible-core's `MODULE_STRICT_UTF8_RESPONSE`: JSON holding a lone UTF-16
+/// surrogate is refused where it is read (`from_json`), or read with `?`.
+pub const MODULE_STRICT_UTF8_RESPONSE: Key = key(
+    "module_strict_utf8_response",
+    &[("defaults", "module_strict_utf8_response")],
+    &["ANSIBLE_MODULE_STRICT_UTF8_RESPONSE"],
+    Kind::Bool,
+);
 /// `hash_behaviour`: `merge` deep-merges mappings a variable has at several
 /// precedence levels instead of the higher one replacing the lower
 /// (deprecated upstream, still honoured by ansible-core 2.19).
@@ -356,6 +364,7 @@ pub const ALL: &[&Key] = &[
     &FORCE_HANDLERS,
     &SHOW_CUSTOM_STATS,
     &DEBUG,
+    &MODULE_STRICT_UTF8_RESPONSE,
     &ALLOW_BROKEN_CONDITIONALS,
     &PRIVATE_ROLE_VARS,
     &HASH_BEHAVIOUR,
@@ -422,7 +431,6 @@ const INTERNAL_KEYS: &[(&str, &str)] = &[
     ("defaults", "local_tmp"),
     ("defaults", "localhost_warning"),
     ("defaults", "module_compression"),
-    ("defaults", "module_strict_utf8_response"),
     ("defaults", "nocolor"),
     ("defaults", "nocows"),
     ("defaults", "old_plugin_cache_clear"),

@@ -100,6 +100,8 @@ pub struct AnsibleConfig {
     pub show_custom_stats: Option<Setting<bool>>,
     /// `debug` (`ANSIBLE_DEBUG`): ansible-core's debug lines for a play's flow.
     pub debug: Option<Setting<bool>>,
+    /// `module_strict_utf8_response`: see `rprov_template::filters::json_surrogates`.
+    pub module_strict_utf8_response: Option<Setting<bool>>,
     /// `allow_broken_conditionals`: non-boolean conditionals taken for
     /// their truth.
     pub allow_broken_conditionals: Option<Setting<bool>>,
@@ -243,6 +245,7 @@ impl AnsibleConfig {
         let force_handlers = r.boolean(&keys::FORCE_HANDLERS)?;
         let show_custom_stats = r.boolean(&keys::SHOW_CUSTOM_STATS)?;
         let debug = r.boolean(&keys::DEBUG)?;
+        let module_strict_utf8_response = r.boolean(&keys::MODULE_STRICT_UTF8_RESPONSE)?;
         let allow_broken_conditionals = r.boolean(&keys::ALLOW_BROKEN_CONDITIONALS)?;
         let private_role_vars = r.boolean(&keys::PRIVATE_ROLE_VARS)?;
         let hash_behaviour = r.string(&keys::HASH_BEHAVIOUR)?;
@@ -365,6 +368,7 @@ impl AnsibleConfig {
         cfg.force_handlers = force_handlers;
         cfg.show_custom_stats = show_custom_stats;
         cfg.debug = debug;
+        cfg.module_strict_utf8_response = module_strict_utf8_response;
         cfg.allow_broken_conditionals = allow_broken_conditionals;
         cfg.private_role_vars = private_role_vars;
         cfg.ssh_args = ssh_args;
@@ -470,6 +474,10 @@ impl AnsibleConfig {
             flag(&self.show_custom_stats, false),
         );
         m.insert("DEFAULT_DEBUG".into(), flag(&self.debug, false));
+        m.insert(
+            "MODULE_STRICT_UTF8_RESPONSE".into(),
+            flag(&self.module_strict_utf8_response, true),
+        );
         let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
         m.insert(
             "DEFAULT_ROLES_PATH".into(),

@@ -4,8 +4,9 @@
 //! is reported as not run). A GET or HEAD reports `changed: false`, as
 //! Ansible's module does; other methods report a change. The result holds
 //! `status`, `url`, `msg`, `content` (with `return_content`), `json` (when the
-//! body is JSON) and the response headers in lower case. `retries`, `delay` and
-//! `until` are task keywords the executor handles.
+//! body is JSON) and the response headers in lower case. `creates` and
+//! `removes` leave the request out, as ansible-core's module does. `retries`,
+//! `delay` and `until` are task keywords the executor handles.
 
 use base64::Engine as _;
 use rprov_transport::quote;
@@ -52,6 +53,10 @@ module_args! {
         /// whichever way it is set.
         #[allow(dead_code)]
         force_basic_auth: bool ["force_basic_auth"] = false,
+        /// No request when this path exists on the host.
+        creates: Option<String> ["creates"],
+        /// No request unless this path exists on the host.
+        removes: Option<String> ["removes"],
     }
 }
 
@@ -94,6 +99,18 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         )));
     }
     let codes = status_codes(args.status_code.as_ref())?;
+    // As ansible-core's module: a plain path (no glob), the request left
+    // out with `changed: false` and the reason as `stdout`.
+    if let Some(p) = &args.creates {
+        if cx.file(p, true)?.exists() {
+            return Ok(not_sent(&format!("skipped, since '{p}' exists")));
+        }
+    }
+    if let Some(p) = &args.removes {
+        if !cx.file(p, true)?.exists() {
+            return Ok(not_sent(&format!("skipped, since '{p}' does not exist")));
+        }
+    }
     let return_content = args.return_content;
     let validate_certs = args.validate_certs;
     // Read as text, as ansible-core's `str` argument (a YAML `yes` is `True`).
@@ -277,6 +294,17 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     })
 }
 
+/// ansible-core's result when `creates` or `removes` leaves the request out.
+fn not_sent(why: &str) -> Decision {
+    let mut result = Map::new();
+    result.insert("changed".into(), json!(false));
+    result.insert("stdout".into(), json!(why));
+    Decision::Ok {
+        result,
+        msg: Some(why.to_string()),
+    }
+}
+
 /// A value for curl's config file: double-quoted, `\\` and `"` escaped. A
 /// line break would end the option (and could start another), so it is refused.
 fn curl_config_string(s: &str) -> Result<String, PlanError> {
@@ -454,6 +482,46 @@ printf 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n' > "$h"
 printf '{"ok": true}' > "$o"
 printf '200 http://x/'
 "#;
+
+    /// `creates`/`removes`: the request is left out, as ansible-core's
+    /// module says, when the path is there (or is not).
+    #[test]
+    fn creates_and_removes_leave_the_request_out() {
+        let plan_with = |extra: Json, exists: bool| {
+            let mut args = json!({"url": "http://x/", "method": "POST"});
+            if let (Some(a), Json::Object(e)) = (args.as_object_mut(), extra) {
+                a.extend(e);
+            }
+            crate::modules::testing::run("uri", args, |p| match p {
+                crate::probe::Probe::File { .. } => Some(crate::probe::Fact::File(if exists {
+                    crate::modules::testing::file(b"", "644", "root")
+                } else {
+                    crate::probe::FileState::missing()
+                })),
+                _ => None,
+            })
+            .unwrap()
+        };
+        let said = |d: &Decision| match d {
+            Decision::Ok { result, .. } => {
+                assert_eq!(result["changed"], json!(false));
+                result["stdout"].as_str().unwrap_or_default().to_string()
+            }
+            _ => "sent".to_string(),
+        };
+        let created = plan_with(json!({"creates": "/etc/done"}), true);
+        assert_eq!(said(&created), "skipped, since '/etc/done' exists");
+        assert_eq!(
+            said(&plan_with(json!({"creates": "/etc/done"}), false)),
+            "sent"
+        );
+        let gone = plan_with(json!({"removes": "/etc/todo"}), false);
+        assert_eq!(said(&gone), "skipped, since '/etc/todo' does not exist");
+        assert_eq!(
+            said(&plan_with(json!({"removes": "/etc/todo"}), true)),
+            "sent"
+        );
+    }
 
     #[test]
     fn get_parses_status_json_and_is_not_a_change() {

@@ -16,7 +16,7 @@
 use rprov_template::filters::json::DumpOptions;
 use serde_json::{Map, Value as Json};
 
-use super::{HostStats, Status, TaskEvent};
+use super::{ErrorLink, HostStats, Status, TaskEvent};
 
 /// The width ansible-core's banners fill: the terminal's width less one, at
 /// least 79 (ansible-core's `Display._set_column_width`).
@@ -70,6 +70,9 @@ pub(super) fn error_line(ev: &TaskEvent) -> Option<String> {
     if ev.status != Status::Failed || ev.unreachable {
         return None;
     }
+    if !ev.cause.is_empty() && !ev.no_log {
+        return Some(super::error_chain::render(ev.cause));
+    }
     let result = ev.result.and_then(Json::as_object);
     let msg = match ev.no_log {
         true => "the output has been hidden due to the fact that 'no_log: true' was specified for this result",
@@ -84,19 +87,14 @@ pub(super) fn error_line(ev: &TaskEvent) -> Option<String> {
     let decided_here = result.and_then(|r| r.get("failed_when_result")) == Some(&Json::Bool(true))
         || crate::modules::spec(ev.action).is_some_and(|s| s.is_local());
     let kind = if decided_here { "Action" } else { "Module" };
-    let first = match msg {
-        "" => format!("Task failed: {kind} failed."),
-        m => format!("Task failed: {kind} failed: {m}"),
-    };
-    // As its `format_event`: the message and where the task is written,
-    // stripped, and a blank line after a block of several lines.
-    let block = match ev.origin {
-        Some(o) => format!("{first}\n{}", super::source_context::render(o)),
-        None => first,
-    };
-    let block = block.trim();
-    let end = if block.contains('\n') { "\n\n" } else { "\n" };
-    Some(format!("[ERROR]: {block}{end}"))
+    let mut chain = vec![ErrorLink::new(
+        format!("Task failed: {kind} failed."),
+        ev.origin.cloned(),
+    )];
+    if !msg.is_empty() {
+        chain.push(ErrorLink::new(msg, None));
+    }
+    Some(super::error_chain::render(&chain))
 }
 
 /// The lines of one result (without its banner): `ok: [host]`,
@@ -150,7 +148,8 @@ pub(super) fn result_lines(ev: &TaskEvent, verbose: u8) -> String {
         out.push_str(&format!(" => {}", shown(&result, indent)));
     }
     out.push('\n');
-    if ev.ignored {
+    // A loop's is said once, after its items (`Reporter::loop_failure_ignored`).
+    if ev.ignored && ev.item.is_none() {
         out.push_str("...ignoring\n");
     }
     out
@@ -337,6 +336,7 @@ pub(super) mod tests {
             unreachable: false,
             ran_elsewhere: false,
             origin: None,
+            cause: &[],
         }
     }
 

@@ -10,9 +10,12 @@
 mod adhoc;
 mod ansible;
 mod diff;
+mod error_chain;
 pub mod log_file;
 mod recap;
 mod source_context;
+
+pub use error_chain::ErrorLink;
 pub mod timings;
 
 use std::collections::HashMap;
@@ -154,6 +157,9 @@ pub struct TaskEvent<'a> {
     /// Where the task is written, for the `Origin:` of ansible-core's
     /// `[ERROR]` block.
     pub origin: Option<&'a crate::diag::Origin>,
+    /// The chain of errors behind a failure, when rprov knows it (a
+    /// template in the task's arguments): ansible-core's `[ERROR]` block.
+    pub cause: &'a [ErrorLink],
 }
 
 pub struct Reporter {
@@ -705,6 +711,14 @@ impl Reporter {
                 );
                 self.emit(&self.redact(&text));
             }
+        }
+    }
+
+    /// A loop task whose failed items were ignored: ansible-playbook says
+    /// `...ignoring` once, after the items (the items' own lines do not).
+    pub fn loop_failure_ignored(&self) {
+        if self.format == Format::Ansible {
+            self.emit("...ignoring\n");
         }
     }
 

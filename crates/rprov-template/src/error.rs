@@ -45,7 +45,23 @@ pub struct TemplateError {
     /// The template file the error is in (`render_file`'s `origin`); `None`
     /// for strings from YAML, whose location the caller knows.
     pub origin: Option<String>,
+    /// What the user can do about it, when the filter that failed says
+    /// (ansible-core's `help_text`).
+    pub help: Option<String>,
 }
+
+/// The help a filter attaches to its error (as the minijinja error's
+/// source), read into [`TemplateError::help`].
+#[derive(Debug)]
+pub struct Help(pub String);
+
+impl fmt::Display for Help {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Help {}
 
 impl fmt::Display for TemplateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -70,6 +86,7 @@ impl TemplateError {
             line: None,
             undefined: None,
             origin: None,
+            help: None,
         }
     }
 
@@ -117,12 +134,16 @@ impl TemplateError {
             }
             .unwrap_or_else(|| err.kind().to_string()),
         };
+        let help = std::error::Error::source(err)
+            .and_then(|s| s.downcast_ref::<Help>())
+            .map(|h| h.0.clone());
         TemplateError {
             kind,
             message,
             line,
             undefined: None,
             origin: origin.map(str::to_string),
+            help,
         }
     }
 }

@@ -104,6 +104,7 @@ fn build(name: Option<String>, detail: &str, line: Option<usize>) -> TemplateErr
         line,
         undefined: name,
         origin: None,
+        help: None,
     }
 }
 

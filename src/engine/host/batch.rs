@@ -410,8 +410,8 @@ impl HostRunner {
                         }
                         (None, out) => self.settled(e.action, item.outcome, out),
                     };
-                    self.report(&e.task, &e.name, Some(&item.label), &o, e.started);
                     o.result.extend(item.keys);
+                    self.report(&e.task, &e.name, Some(&item.label), &o, e.started);
                     self.loop_items.push((item.loop_id, o));
                     if here.is_some() {
                         // Cut short inside the loop: it ends here, failed.

@@ -36,7 +36,7 @@ use super::Shared;
 use crate::modules::Diff;
 use crate::playbook::{Play, RoleInstance, Task, Vars};
 use crate::probe::Probe;
-use crate::report::{HostStats, HostTimings, MsgKind, Phase, Status};
+use crate::report::{ErrorLink, HostStats, HostTimings, MsgKind, Phase, Status};
 
 /// Why a host stops running tasks.
 #[derive(Debug)]
@@ -194,6 +194,10 @@ pub struct HostRunner {
     roles_done: std::collections::HashSet<Arc<str>>,
     /// The task being reported is a `run_once` task another host ran.
     following_run_once: bool,
+    /// The last template failure in a task's arguments: its message, and
+    /// the chain of errors ansible-core prints for it (see
+    /// [`HostRunner::template_failure`]); taken by the next report.
+    failure_cause: std::sync::Mutex<Option<(String, Vec<ErrorLink>)>>,
     in_handlers: bool,
     /// Values not known (see `vars::unknown_value`) that the task item being
     /// evaluated asked for.
@@ -304,6 +308,7 @@ impl HostRunner {
             roles_ran: Default::default(),
             roles_done: Default::default(),
             following_run_once: false,
+            failure_cause: Default::default(),
             in_handlers: false,
             refusals: Refusals::default(),
             loop_made_texts: Default::default(),
@@ -1085,7 +1090,7 @@ impl HostRunner {
                     .map(|(k, _)| k.as_str()),
                 _ => None,
             };
-            arg_error(failed.map_or(&task.origin, |k| task.arg_origin(k)), &e, r)
+            self.template_failure(task, failed, &e, r)
         })?;
         // A templated value of the wrong kind, with the message a literal
         // one gets when the playbook loads (see `modules::args`).
@@ -1268,11 +1273,74 @@ fn arg_error(origin: &impl std::fmt::Display, e: &TemplateError, r: &Resolver) -
         Some(l) if l > 1 => format!(" (line {l} of the value)"),
         _ => String::new(),
     };
-    format!(
-        "{TASK_FAILED}{origin}: {}{within}{}",
-        e.message,
-        undefined_help(e, r)
-    )
+    let help = match &e.help {
+        Some(h) => format!("\n= help: {h}"),
+        None => undefined_help(e, r),
+    };
+    format!("{TASK_FAILED}{origin}: {}{within}{help}", e.message)
+}
+
+impl HostRunner {
+    /// A template in `task`'s argument `arg` failed: rprov's message (see
+    /// [`arg_error`]), and the chain of errors ansible-core 2.19 prints for
+    /// it kept for the report of the failure (`--output ansible`'s
+    /// `[ERROR]` block: the task's arguments, the value, the template's
+    /// error).
+    pub(super) fn template_failure(
+        &self,
+        task: &Task,
+        arg: Option<&str>,
+        e: &TemplateError,
+        r: &Resolver,
+    ) -> String {
+        let origin = arg.map_or(&task.origin, |k| task.arg_origin(k));
+        let msg = arg_error(origin, e, r);
+        let action = match task.module_written.contains('.') {
+            true => task.module_written.clone(),
+            false => format!("ansible.builtin.{}", task.module),
+        };
+        let mut chain = vec![ErrorLink::new(
+            format!("{TASK_FAILED}Finalization of task args for '{action}' failed."),
+            Some(task.origin.clone()),
+        )];
+        if let Some(arg) = arg {
+            chain.push(ErrorLink::new(
+                format!("Error while resolving value for '{arg}'."),
+                Some(origin.clone()),
+            ));
+        }
+        chain.push(ErrorLink {
+            msg: e.message.clone(),
+            origin: None,
+            help: e.help.clone(),
+        });
+        self.note_failure_cause(&msg, chain);
+        msg
+    }
+
+    /// Keeps `chain` for the report of the failure whose message is `msg`.
+    pub(super) fn note_failure_cause(&self, msg: &str, chain: Vec<ErrorLink>) {
+        if let Ok(mut cause) = self.failure_cause.lock() {
+            *cause = Some((msg.to_string(), chain));
+        }
+    }
+
+    /// The chain of errors behind a failed result, when the last template
+    /// failure made its message; cleared either way.
+    fn take_failure_cause(&self, o: &ItemOutcome) -> Vec<ErrorLink> {
+        let Ok(mut cause) = self.failure_cause.lock() else {
+            return Vec::new();
+        };
+        match cause.take() {
+            Some((msg, chain))
+                if o.status == Status::Failed
+                    && o.result.get("msg").and_then(Json::as_str) == Some(msg.as_str()) =>
+            {
+                chain
+            }
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// The start of the message of a task that failed on an error rather than

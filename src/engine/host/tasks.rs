@@ -229,6 +229,7 @@ impl HostRunner {
                 }
             }
         }
+        let cause = self.take_failure_cause(o);
         let result = Json::Object(o.result.clone());
         // Only an unreachable host that `ignore_unreachable` kept in the
         // play has a task result (see `Self::unreachable_ignored`).
@@ -259,6 +260,7 @@ impl HostRunner {
             task_id: task as *const Task as usize,
             ran_elsewhere: self.following_run_once,
             origin: (task.origin.line > 0).then_some(&task.origin),
+            cause: &cause,
         };
         self.shared.reporter.task(&ev);
         // What a module asks the user to know (Ansible's `warnings`).
@@ -797,8 +799,9 @@ impl HostRunner {
                 outcomes.push(None);
                 continue;
             }
-            self.report(task, &name, Some(&label), &o, item_started);
+            // Shown too: ansible-playbook prints an item's result with them.
             o.result.extend(keys);
+            self.report(task, &name, Some(&label), &o, item_started);
             let stop = match self.breaks_loop(task, &layer) {
                 Ok(stop) => stop,
                 Err(msg) => {
@@ -890,6 +893,9 @@ impl HostRunner {
         extra: Option<&Vars>,
     ) -> Result<Flow, Stop> {
         let ignored = o.status == Status::Failed && self.ignores_errors(task);
+        if ignored && o.result.contains_key("results") {
+            self.shared.reporter.loop_failure_ignored();
+        }
         // As ansible-core: a `run_once` result counts for the host that ran
         // it, not for the hosts that took it. A failure stops those too,
         // and rprov's recap says so (ansible-core's leaves them out).
@@ -1108,7 +1114,7 @@ impl HostRunner {
         let layers: Vec<&Vars> = layers.iter().copied().chain([&layer]).collect();
         let r = self.resolver(task.role.as_deref(), &layers, magic);
         let expr = format!(
-            "{{{{ query('{name}', *({t} if {t} is sequence and {t} is not string else [{t}])) }}}}"
+            "{{{{ query('{name}', *({t} if {t} is sequence and {t} is not string and {t} is not mapping else [{t}])) }}}}"
         );
         let items = match self.render_json(&r, &Json::String(expr)) {
             Ok(Json::Array(items)) => items,
@@ -1306,10 +1312,20 @@ impl HostRunner {
                     return Some(o);
                 }
                 Err(e) => {
-                    return Some(ItemOutcome::failed(format!(
-                        "{}: in `when: {cond}`: {e}",
-                        task.origin
-                    )))
+                    let msg = format!("{}: in `when: {cond}`: {e}", task.origin);
+                    // ansible-core's chain for it (without the place of
+                    // the `when`, which rprov does not keep).
+                    self.note_failure_cause(
+                        &msg,
+                        vec![
+                            ErrorLink::new("Task failed.", Some(task.origin.clone())),
+                            ErrorLink::new(
+                                format!("Error while evaluating conditional: {}", e.message),
+                                None,
+                            ),
+                        ],
+                    );
+                    return Some(ItemOutcome::failed(msg));
                 }
             }
         }
@@ -1380,8 +1396,14 @@ pub(super) fn loop_outcome(outcomes: Vec<ItemOutcome>) -> ItemOutcome {
     } else {
         Status::Ok
     };
+    // As ansible-core's: changed when any item's result says so, a failed
+    // item's too (a command that ran and failed).
+    let changed = status == Status::Changed
+        || outcomes
+            .iter()
+            .any(|o| o.result.get("changed") == Some(&json!(true)));
     let mut result = Map::new();
-    result.insert("changed".into(), json!(status == Status::Changed));
+    result.insert("changed".into(), json!(changed));
     result.insert("skipped".into(), json!(status == Status::Skipped));
     if outcomes.iter().any(|o| o.status == Status::Unknown) {
         // Some items did not run: what the loop registers is not known.

@@ -58,6 +58,10 @@ pub fn from_json(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
     let profile = kwargs.get::<Option<String>>("profile")?;
     kwargs.assert_all_used()?;
     let text = as_text(value)?;
+    let text = super::json_surrogates::prepare(&text).map_err(|why| {
+        Error::new(minijinja::ErrorKind::InvalidOperation, why)
+            .with_source(crate::error::Help(super::json_surrogates::HELP.to_string()))
+    })?;
     let parsed: J = serde_json::from_str(&text).map_err(|e| filter_error("from_json", e))?;
     Ok(match profile.as_deref() {
         None | Some("tagless") => to_template(&parsed),

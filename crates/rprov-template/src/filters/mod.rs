@@ -18,6 +18,7 @@
 pub mod data;
 pub mod hash;
 pub mod json;
+pub mod json_surrogates;
 pub mod math;
 pub mod path;
 pub mod random;

@@ -106,7 +106,7 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
                     result.insert("msg".into(), v);
                     text
                 }
-                Err(e) => return ItemOutcome::failed(arg_error(task.arg_origin("msg"), &e, r)),
+                Err(e) => return ItemOutcome::failed(h.template_failure(task, Some("msg"), &e, r)),
             }
         };
         let mut o = ItemOutcome::new(Status::Ok, result);

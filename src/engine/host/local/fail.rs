@@ -22,7 +22,7 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
     .unwrap_or(json!("Failed as requested from task"));
     h.with_resolver(task, layer, |h, r| match h.render_json(r, &msg) {
         Ok(v) => ItemOutcome::failed(json_text(&h.shared.reporter, &v)),
-        Err(e) => ItemOutcome::failed(arg_error(task.arg_origin("msg"), &e, r)),
+        Err(e) => ItemOutcome::failed(h.template_failure(task, Some("msg"), &e, r)),
     })
     .into()
 }

@@ -186,7 +186,7 @@ fn written_args(
             {
                 *v = h
                     .render_json(r, v)
-                    .map_err(|e| arg_error(task.arg_origin(name), &e, r))?;
+                    .map_err(|e| h.template_failure(task, Some(name), &e, r))?;
             }
         }
         Ok(args)

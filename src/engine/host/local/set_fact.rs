@@ -112,7 +112,7 @@ impl HostRunner {
                     (TemplateErrorKind::NotKnown, Some(refusal)) => {
                         facts.unknown.push((name, refusal))
                     }
-                    _ => return Err(arg_error(task.arg_origin(key), &e, r)),
+                    _ => return Err(self.template_failure(task, Some(key), &e, r)),
                 },
             }
         }
@@ -123,7 +123,7 @@ impl HostRunner {
     fn cacheable(&self, task: &Task, r: &Resolver, raw: &Json) -> Result<bool, String> {
         let v = self
             .render_json(r, raw)
-            .map_err(|e| arg_error(task.arg_origin("cacheable"), &e, r))?;
+            .map_err(|e| self.template_failure(task, Some("cacheable"), &e, r))?;
         crate::truthy::as_bool(&v).ok_or_else(|| {
             let shown = match &v {
                 Json::String(s) => s.clone(),

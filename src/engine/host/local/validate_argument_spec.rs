@@ -71,7 +71,12 @@ fn validate_task(h: &HostRunner, task: &Task, args: Args, r: &Resolver) -> ItemO
                 ))
             }
             Err(e) => {
-                return ItemOutcome::failed(arg_error(task.arg_origin("provided_arguments"), &e, r))
+                return ItemOutcome::failed(h.template_failure(
+                    task,
+                    Some("provided_arguments"),
+                    &e,
+                    r,
+                ))
             }
         },
     };
