@@ -175,6 +175,12 @@ pub(super) fn recap(stats: &[(String, HostStats)], columns: usize, color: bool) 
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     for (host, s) in sorted {
         let c = Counts::of(s);
+        // ansible-core lists the hosts it counted a result for (its
+        // `AggregateStats.processed`): not one whose every task was another
+        // host's `run_once`, nor one of a play without tasks.
+        if c.is_empty() {
+            continue;
+        }
         let paint = |text: String, n: u64, st: console::Style| match color && n != 0 {
             true => st.apply_to(text).to_string(),
             false => text,
@@ -215,6 +221,20 @@ struct Counts {
 }
 
 impl Counts {
+    fn is_empty(&self) -> bool {
+        [
+            self.ok,
+            self.changed,
+            self.unreachable,
+            self.failed,
+            self.skipped,
+            self.rescued,
+            self.ignored,
+        ]
+        .iter()
+        .all(|n| *n == 0)
+    }
+
     fn of(s: &HostStats) -> Counts {
         Counts {
             // rprov counts a rescued failure as ok, ansible-core as rescued
@@ -424,5 +444,23 @@ pub(super) mod tests {
             line,
             "web1                       : ok=5    changed=3    unreachable=0    failed=0    skipped=2    rescued=1    ignored=1   "
         );
+    }
+
+    /// A host with no result counted (every task was another host's
+    /// `run_once`) is not listed, as ansible-core lists only the hosts its
+    /// stats processed.
+    #[test]
+    fn the_recap_leaves_out_hosts_without_a_counted_result() {
+        let ran = HostStats {
+            ok: 1,
+            ..HostStats::default()
+        };
+        let stats = [
+            ("web1".to_string(), ran),
+            ("web2".to_string(), HostStats::default()),
+        ];
+        let text = recap(&stats, 79, false);
+        assert!(text.contains("\nweb1 "), "{text}");
+        assert!(!text.contains("web2"), "{text}");
     }
 }
