@@ -2131,7 +2131,9 @@ fn backslashes_as_ansible() {
 /// fully qualified form, `combine`'s `list_merge`, `dict()` of pairs, a
 /// `vars` lookup of a built name, `ansible_version`, `None` written as
 /// nothing and a template that emits nothing being `None`, the words `bool`
-/// takes, Jinja2's `center`, `truncate` and `filesizeformat`.
+/// takes, Jinja2's `center`, `truncate` and `filesizeformat`, `replace`'s
+/// count, `sequence` and `string` tests, `%` of a mapping, `int` past 64
+/// bits, `password_hash`'s rounds, Python's `str` padding methods.
 #[test]
 fn jinja_idioms_as_ansible() {
     let out = same_as_ansible(&Case {
@@ -2148,6 +2150,7 @@ fn jinja_idioms_as_ansible() {
         "replace_count: a+b-c\n",
         "sequences: True True False False\n",
         "big_int: 100000000000000000000 -2\n",
+        "str_methods: ****x****|-007|['a-b', '-', 'c']|x..|Ab\n",
     ] {
         assert!(idioms.contains(line), "{line}: {idioms}");
     }

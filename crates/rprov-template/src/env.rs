@@ -44,7 +44,10 @@ pub fn build() -> Environment<'static> {
         env.set_syntax(syntax);
     }
     env.set_unknown_method_callback(|state, value, method, args| {
-        match list_method(value, method, args) {
+        let string_method = value
+            .as_str()
+            .and_then(|s| crate::str_methods::call(s, method, args));
+        match string_method.or_else(|| list_method(value, method, args)) {
             Some(done) => done,
             None => {
                 minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)

@@ -33,6 +33,7 @@ mod nodes;
 mod now;
 mod pyformat;
 pub mod python;
+mod str_methods;
 pub mod version_types;
 pub use now::{civil_from_days, date_time_utc};
 pub mod trust;

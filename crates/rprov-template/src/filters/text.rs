@@ -121,9 +121,8 @@ pub fn center(value: &Value, width: Option<usize>) -> Result<String, Error> {
     if width <= len {
         return Ok(s);
     }
-    let pad = width - len;
-    let left = pad / 2 + (pad & width & 1);
-    Ok(format!("{}{s}{}", " ".repeat(left), " ".repeat(pad - left)))
+    let (left, right) = crate::str_methods::center_split(width - len, width);
+    Ok(format!("{}{s}{}", " ".repeat(left), " ".repeat(right)))
 }
 
 /// Jinja2's `truncate(length=255, killwords=False, end='...', leeway=5)`:
