@@ -893,7 +893,7 @@ impl HostRunner {
         extra: Option<&Vars>,
     ) -> Result<Flow, Stop> {
         let ignored = o.status == Status::Failed && self.ignores_errors(task);
-        if ignored && o.result.contains_key("results") {
+        if ignored && task.loop_items.is_some() && o.result.contains_key("results") {
             self.shared.reporter.loop_failure_ignored();
         }
         // As ansible-core: a `run_once` result counts for the host that ran
