@@ -14,9 +14,9 @@ mod error_chain;
 pub mod log_file;
 mod recap;
 mod source_context;
+pub mod timings;
 
 pub use error_chain::ErrorLink;
-pub mod timings;
 
 use std::collections::HashMap;
 use std::io::Write;

@@ -196,7 +196,10 @@ pub struct HostRunner {
     following_run_once: bool,
     /// The last template failure in a task's arguments: its message, and
     /// the chain of errors ansible-core prints for it (see
-    /// [`HostRunner::template_failure`]); taken by the next report.
+    /// [`HostRunner::template_failure`]); taken by the next report, which
+    /// uses it when its result's `msg` is that message. Kept here, beside
+    /// the message, because the message reaches the report as text through
+    /// the planning code (`PlanError::Fail`, module results).
     failure_cause: std::sync::Mutex<Option<(String, Vec<ErrorLink>)>>,
     in_handlers: bool,
     /// Values not known (see `vars::unknown_value`) that the task item being
