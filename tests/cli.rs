@@ -1376,7 +1376,7 @@ fn ansible_debug_says_whether_the_section_flush_runs_handlers() {
          \x20 handlers:\n    - name: h\n      debug: {msg: h ran}\n",
     )
     .expect("write");
-    let run_with = |extra: &[&str]| {
+    let run_with = |extra: &[&str], env: &[(&str, &str)]| {
         let mut args = vec![
             "apply",
             "-i",
@@ -1388,11 +1388,12 @@ fn ansible_debug_says_whether_the_section_flush_runs_handlers() {
         ];
         args.extend(extra);
         args.push("tagged.yml");
-        let run = common::rprov_env(w, &args, &[("ANSIBLE_DEBUG", "1")]);
+        let run = common::rprov_env(w, &args, env);
         run.expect_code(0);
         run
     };
-    let run = run_with(&["--tags", "mine"]);
+    let debug = [("ANSIBLE_DEBUG", "1")];
+    let run = run_with(&["--tags", "mine"], &debug);
     let triggered = run
         .stdout
         .matches(": META: triggered running handlers for localhost")
@@ -1405,7 +1406,7 @@ fn ansible_debug_says_whether_the_section_flush_runs_handlers() {
         run.dump()
     );
     assert_eq!(run.stdout.matches("h ran").count(), 1, "{}", run.dump());
-    let run = run_with(&["--skip-tags", "whole"]);
+    let run = run_with(&["--skip-tags", "whole"], &debug);
     assert!(!run.stdout.contains("META:"), "{}", run.dump());
     assert!(
         !run.stdout.contains("No handler notifications"),
@@ -1413,19 +1414,7 @@ fn ansible_debug_says_whether_the_section_flush_runs_handlers() {
         run.dump()
     );
     // Without ANSIBLE_DEBUG, none of it.
-    let run = common::rprov(
-        w,
-        [
-            "apply",
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "--output",
-            "ansible",
-            "tagged.yml",
-        ],
-    );
+    let run = run_with(&[], &[]);
     assert!(
         !run.stdout.contains("handler notifications"),
         "{}",

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::keywords::{comma_list, json_map, scalar_string, yes_no};
+use super::keywords::{comma_list, json_map, scalar_string, string_list, yes_no};
 use super::role::RoleLoader;
 use super::task::{parse_task_list, Inherited, TaskScope};
 use super::{HostOrder, Play, Playbook, Task, Vars};
@@ -565,18 +565,11 @@ fn load_play(
     // ansible-core's `Play.get_name`: the hosts as written, a list joined
     // with commas.
     let name = node.get("name").and_then(scalar_string).unwrap_or_else(|| {
-        match node.get("hosts").map(|h| h.to_json()) {
-            Some(serde_json::Value::Array(list)) => list
-                .iter()
-                .map(|v| match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(","),
-            Some(serde_json::Value::String(s)) => s,
-            _ => hosts.clone(),
-        }
+        let written = node.get("hosts").and_then(|h| match h.as_str() {
+            Some(text) => Some(text.to_string()),
+            None => string_list(h).map(|list| list.join(",")),
+        });
+        written.unwrap_or_else(|| hosts.clone())
     });
     let become_ = node
         .get("become")

@@ -59,12 +59,13 @@ pub(super) fn named_task_banner(task: &str, handler: bool, columns: usize) -> St
     banner(&format!("{prefix} [{}]", task.trim()), columns)
 }
 
-/// ansible-core 2.19's `[ERROR]` line for a failed result, which its
+/// ansible-core 2.19's `[ERROR]` block for a failed result, which its
 /// default callback prints on stdout before the `fatal:` line (ignored or
-/// not): `Task failed:
-/// Module failed: MSG` for a module's failure on the host, `Action failed`
-/// for what its controller side (or `failed_when`) decided. A message that
-/// already says `Task failed:` (an argument's template) is shown as it is.
+/// not): the event's chain of causes when the engine knows it (a template
+/// in the arguments, a conditional), else `Task failed: Module failed: MSG`
+/// for a module's failure on the host, `Action failed` for what its
+/// controller side (or `failed_when`) decided, with the task's `Origin:`.
+/// Another message that already says `Task failed:` is shown as it is.
 /// None for other results, and for a host that could not be reached.
 pub(super) fn error_line(ev: &TaskEvent) -> Option<String> {
     if ev.status != Status::Failed || ev.unreachable {
