@@ -77,7 +77,8 @@ fn render_play(out: &mut String, number: usize, play: &Play, hosts: &[String], w
                 // role's name, an unnamed one as its action alone.
                 let name = match (&task.role, task.name.as_deref()) {
                     (Some(r), Some(name)) => format!("{} : {name}", r.name()),
-                    (_, name) => name.unwrap_or(&task.module_written).to_string(),
+                    (_, Some(name)) => name.to_string(),
+                    (_, None) => task.unnamed(),
                 };
                 let _ = writeln!(out, "      {name}\tTAGS: [{}]", sorted(&task.tags));
             }
@@ -102,17 +103,12 @@ fn sorted(tags: &[String]) -> String {
     tags.join(", ")
 }
 
-/// `task` (or a block's tasks) into `out` when the tags select it. A task
-/// read through an `include_tasks` stands for that include, listed once, as
-/// ansible-playbook lists it (see `Task::listed_as`).
+/// `task` (or a block's tasks) into `out` when the tags select it. An
+/// include expanded when the playbook loaded is listed as itself, not the
+/// tasks it brings in, as ansible-playbook lists it (see
+/// `Task::static_include`).
 fn selected<'a>(task: &'a Task, what: &Listing, out: &mut Vec<&'a Task>) {
-    if let Some(include) = &task.listed_as {
-        let include: &Task = include;
-        let listed = out.last().is_some_and(|last| std::ptr::eq(*last, include));
-        if !listed && include.selected_by(what.tags, what.skip_tags) {
-            out.push(include);
-        }
-    } else if let Some(block) = &task.block {
+    if let (Some(block), None) = (&task.block, &task.static_include) {
         for t in block.block.iter().chain(&block.rescue).chain(&block.always) {
             selected(t, what, out);
         }

@@ -305,7 +305,7 @@ fn unreachable_host_exits_4() {
     run.expect_code(4);
     assert_eq!(
         run.stdout.lines().last().unwrap_or_default(),
-        "{\"recap\": {\"ghost\": {\"ok\": 0, \"changed\": 0, \"unknown\": 0, \"failed\": 0, \"skipped\": 0, \"unreachable\": 1, \"remote_commands\": 0}}}"
+        "{\"recap\": {\"ghost\": {\"ok\": 0, \"changed\": 0, \"unknown\": 0, \"failed\": 0, \"skipped\": 0, \"unreachable\": 1, \"remote_commands\": 0, \"ignored\": 0, \"rescued\": 0}}}"
     );
 }
 

@@ -265,11 +265,12 @@ fn missing_prerequisites_of_undone_changes_are_unknown_in_check() {
     assert_eq!(again.recap("web1")["changed"], 0, "{}", again.stdout);
 }
 
-/// `check_mode` on a play, a block, an `import_tasks`, `include_tasks` and a
-/// role entry applies to every task under it, and a task's own wins, as in
-/// ansible-core (checked by hand against ansible-playbook 2.19: the same
-/// files written). It was ignored everywhere but on a task, so "check mode"
-/// blocks wrote to the host.
+/// `check_mode` on a play, a block, an `import_tasks`, a role entry and in
+/// an `include_tasks`' `apply:` applies to every task under it, and a task's
+/// own wins, as in ansible-core (checked by hand against ansible-playbook
+/// 2.19: the same files written; `check_mode` on the include itself is
+/// refused there, and by rprov). It was ignored everywhere but on a task, so
+/// "check mode" blocks wrote to the host.
 #[test]
 fn check_mode_of_plays_blocks_imports_and_roles_reaches_their_tasks() {
     let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
@@ -288,7 +289,7 @@ fn check_mode_of_plays_blocks_imports_and_roles_reaches_their_tasks() {
          \x20   - block:\n        - {}\
          \x20       - copy: {{dest: \"{{{{ base }}}}/own_wins\", content: x}}\n          check_mode: false\n      check_mode: true\n\
          \x20   - import_tasks: imported.yml\n      check_mode: true\n\
-         \x20   - include_tasks: included.yml\n      check_mode: true\n\
+         \x20   - include_tasks:\n        file: included.yml\n        apply:\n          check_mode: true\n\
          \x20   - {}\
          - hosts: all\n  gather_facts: false\n  check_mode: true\n  tasks:\n    - {}",
         copy("block").trim_start_matches("- "),

@@ -1531,6 +1531,45 @@ fn screen_output_as_ansible() {
     assert_eq!(by_rprov.stdout, expected);
 }
 
+/// `include_tasks` and `include_role` as ansible-core runs them, line for
+/// line in ansible-playbook's output: an include's `when` is decided once
+/// (its tasks that make it false still run), its `no_log` and
+/// `ignore_errors` are its own, a looped include's files run after its
+/// `included:` lines, each counted in the recap; and under `--tags x` an
+/// include selected by its tag brings in none of its untagged tasks, while
+/// a tagged task in an untagged block runs.
+#[test]
+fn includes_as_ansible() {
+    let (expected, by_rprov) = output_of_both(
+        "includes_output",
+        &["-i", "localhost,", "-c", "local", "site.yml"],
+    );
+    for what in [
+        "still run after the include's condition turned false, vars by its tasks",
+        "the role's tasks all run",
+        "not hidden: no item",
+        "the failure inside was not ignored",
+        "included: ",
+    ] {
+        assert!(
+            expected.contains(what),
+            "{what}
+{expected}"
+        );
+    }
+    assert_eq!(by_rprov.stdout, expected);
+    let (expected, by_rprov) = output_of_both(
+        "includes_output",
+        &["-i", "localhost,", "-c", "local", "--tags", "x", "site.yml"],
+    );
+    assert!(
+        expected.contains("tagged inside an untagged block"),
+        "{expected}"
+    );
+    assert!(!expected.contains("not hidden"), "{expected}");
+    assert_eq!(by_rprov.stdout, expected);
+}
+
 /// `run_once` in ansible-playbook's output: the task and the handler are
 /// shown for the one host that ran them, and counted for it alone (the
 /// recap's `ok`); the hosts that took the result print nothing.

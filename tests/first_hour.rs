@@ -276,6 +276,54 @@ fn undefined_variable_gets_did_you_mean_at_load_and_when_rendered() {
     assert!(!run.stderr.contains("warning"), "{}", run.dump());
 }
 
+/// The load-time check reads the tasks of blocks (their `block:` part too)
+/// and of includes expanded when the playbook loads: a typo there is
+/// found, and a fact a block or an included file sets is defined for the
+/// tasks after it.
+#[test]
+fn undefined_variables_are_found_inside_blocks_and_includes() {
+    let dir = playbook_dir(&[
+        (
+            "site.yml",
+            "- hosts: all\n  gather_facts: false\n  tasks:\n\
+             \x20   - block:\n        - set_fact:\n            from_block: 1\n        - debug:\n            msg: \"{{ typo_in_block }}\"\n\
+             \x20   - include_tasks: inc.yml\n\
+             \x20   - debug:\n        msg: \"{{ from_block }} {{ from_include }}\"\n",
+        ),
+        (
+            "inc.yml",
+            "- set_fact:\n    from_include: 2\n- debug:\n    msg: \"{{ typo_in_include }}\"\n",
+        ),
+    ]);
+    let run = rprov(
+        dir.path(),
+        [
+            "apply",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "--check",
+            "site.yml",
+        ],
+    );
+    for typo in ["typo_in_block", "typo_in_include"] {
+        assert!(
+            run.stderr
+                .contains(&format!("variable `{typo}` is defined nowhere")),
+            "{typo}\n{}",
+            run.dump()
+        );
+    }
+    for fact in ["from_block", "from_include"] {
+        assert!(
+            !run.stderr.contains(&format!("`{fact}`")),
+            "{fact}\n{}",
+            run.dump()
+        );
+    }
+}
+
 /// The repository's own site.yml uses no variable that is defined nowhere:
 /// the warning has no false alarm on the reference stack.
 #[test]

@@ -207,13 +207,16 @@ fn collect_play(
     true
 }
 
-/// Every task of `list`, with the `rescue:` and `always:` parts of their
-/// blocks (a block's own tasks are in the list already).
+/// Every task of `list`, with those of their blocks (`block:`, `rescue:`,
+/// `always:`) and of the includes expanded when the playbook loaded, at any
+/// depth.
 fn flatten<'a>(list: &'a [Task], out: &mut Vec<&'a Task>) {
     for t in list {
         out.push(t);
         if let Some(b) = &t.block {
-            out.extend(b.rescue.iter().chain(b.always.iter()));
+            for part in [&b.block, &b.rescue, &b.always] {
+                flatten(part, out);
+            }
         }
     }
 }
@@ -225,6 +228,9 @@ fn collect_task(
     used: &mut BTreeMap<String, Use>,
 ) -> bool {
     match task.module.as_str() {
+        // An include expanded when the playbook loaded: its tasks are in
+        // the list.
+        "include_tasks" | "include_role" if task.static_include.is_some() => {}
         "include_vars" | "include_tasks" | "include_role" => return false,
         "set_fact" => match &task.args {
             Json::Object(m) => {

@@ -510,10 +510,32 @@ impl Keywords {
         self
     }
 
-    /// [`Keywords::fold_into`] for an `include_tasks` or `include_role`
-    /// expanded when the playbook loads: its tags select the include only
-    /// (an include gate), they are not its tasks' tags.
+    /// What an `include_tasks` or `include_role` expanded when the playbook
+    /// loads passes down to the tasks it brings in: its `vars` only, as
+    /// ansible-core's `Task._get_parent_attribute` passes over a dynamic
+    /// include to what encloses it. Its `when` is decided once, on the
+    /// include itself (the container task the loader makes of it); its tags
+    /// select the include (an include gate), not its tasks. `run_once` is
+    /// the exception rprov makes: it is kept on the tasks, the nearest it
+    /// comes to ansible-core including the file for the first host alone.
+    /// (A handler's include is folded as an import: see `load_static`.)
     pub(super) fn fold_into_include(&self, inh: &mut Inherited) {
+        let mut gate = inh.tags.clone();
+        gate.extend(self.tags.iter().cloned());
+        inh.include_gates.push(gate);
+        for (k, v) in &self.vars {
+            inh.vars.insert(k.clone(), v.clone());
+        }
+        inh.run_once |= self.run_once;
+        if self.run_once_template.is_some() {
+            inh.run_once_template = self.run_once_template.clone();
+        }
+    }
+
+    /// [`Keywords::fold_into`] for an include read in a handlers section:
+    /// the named block it becomes is notified and run as a whole, so its
+    /// keywords go on its tasks, but for its tags (an include gate).
+    pub(super) fn fold_into_handler_include(&self, inh: &mut Inherited) {
         let mut gate = inh.tags.clone();
         gate.extend(self.tags.iter().cloned());
         let tags = std::mem::take(&mut inh.tags);
@@ -639,11 +661,12 @@ impl Keywords {
         });
         Ok(Task {
             name: self.name,
-            listed_as: None,
+            static_include: None,
             collections: inh.collections.clone(),
             action_template: None,
             role_include: None,
             include_apply: None,
+            include_inherited: None,
             gated: false,
             include_gates: inh.include_gates.clone(),
             module: module.to_string(),

@@ -360,10 +360,14 @@ impl RoleInstance {
 #[derive(Clone, Debug)]
 pub struct Task {
     pub name: Option<String>,
-    /// The `include_tasks` this task was read through when the playbook
-    /// loaded (its file named literally): `--list-tasks` shows that include,
-    /// as ansible-playbook does, not the tasks it reads when it runs.
-    pub listed_as: Option<Arc<Task>>,
+    /// This task is an `include_tasks` of a file named literally or an
+    /// `include_role` of a role named literally, expanded when the playbook
+    /// loads: its `block` holds the tasks it brings in, which run only if
+    /// its own `when` holds when it is reached (decided once, as
+    /// ansible-core decides an include's). This is what the include names
+    /// on ansible-playbook's `included:` line: the file's absolute path, or
+    /// the role.
+    pub static_include: Option<String>,
     /// The module's canonical name (`ansible.builtin.` prefix removed).
     pub module: String,
     /// The module's name as the task wrote it (`dpkg_selections`,
@@ -470,6 +474,11 @@ pub struct Task {
     /// The `apply:` of an `include_tasks` whose file is read when it runs:
     /// the keywords its tasks get, as those of a block around them.
     pub include_apply: Option<Arc<task::IncludeApply>>,
+    /// What encloses an `include_tasks` whose file is read when it runs
+    /// (blocks, role, play): the file's tasks inherit that and the
+    /// include's `vars`, not the include's own keywords, as ansible-core's
+    /// `_get_parent_attribute` passes over a dynamic include.
+    pub include_inherited: Option<Arc<task::Inherited>>,
     /// A handler of a role a literal `include_role` brings in (expanded when
     /// the playbook loads): it answers notifications on a host only once a
     /// task of its role has run there, as ansible-core adds an included
@@ -608,6 +617,18 @@ impl Task {
             .iter()
             .find(|(k, _)| k == key)
             .map_or(&self.origin, |(_, o)| o)
+    }
+
+    /// What an unnamed task is called, as ansible-core's `get_name`: the
+    /// module as written, not what it resolved to; an `include_role` adds
+    /// the role as written (`include_role : web`, `IncludeRole.get_name`).
+    pub fn unnamed(&self) -> String {
+        match (self.module.as_str(), self.args.get("name")) {
+            ("include_role", Some(serde_json::Value::String(role))) => {
+                format!("{} : {role}", self.module_written)
+            }
+            _ => self.module_written.clone(),
+        }
     }
 
     /// The name shown in output: the task's name or, as Ansible does, the module.

@@ -66,7 +66,7 @@ const UNSUPPORTED_KEYWORDS: &[&str] = &["delegate_facts"];
 
 /// What surrounding constructs (a role, an import, a block) pass down to the
 /// tasks inside them.
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Inherited {
     pub when: Vec<String>,
     pub tags: Vec<String>,
@@ -626,6 +626,9 @@ fn native_task(
         }
     }
 
+    if name == "include_tasks" || name == "include_role" {
+        check_include_keywords(doc, node, mkey, name)?;
+    }
     if name == "import_tasks" || name == "include_tasks" {
         return expand_import(doc, mkey, node, name, &args, kw, scope, out);
     }
@@ -1130,6 +1133,7 @@ fn expand_import(
         args.remove("apply");
         let mut task = kw.into_task(doc, node, "include_tasks", Json::Object(args), scope)?;
         task.include_apply = apply;
+        task.include_inherited = Some(Arc::new(scope.inherited.clone()));
         out.push(task);
         Ok(())
     };
@@ -1146,6 +1150,7 @@ fn expand_import(
     }
     // `apply:` keywords are those of a block around the included tasks.
     let mut applied;
+    let outer = scope;
     let scope = match node.get(&mkey.key_string()).and_then(|v| v.get("apply")) {
         Some(apply) if name == "include_tasks" => {
             applied = scope.clone();
@@ -1156,9 +1161,14 @@ fn expand_import(
         }
         _ => scope,
     };
-    let loaded = load_static(&file, doc, mkey, &kw, scope, name == "include_tasks");
+    let how = match (name, scope.in_handlers) {
+        ("import_tasks", _) => Fold::Import,
+        (_, true) => Fold::HandlerInclude,
+        (_, false) => Fold::Include,
+    };
+    let loaded = load_static(&file, doc, mkey, &kw, scope, how);
     match loaded {
-        Ok(tasks) if scope.in_handlers && kw.is_notifiable() => {
+        Ok((_, tasks)) if scope.in_handlers && kw.is_notifiable() => {
             let mut handler = kw.into_task(doc, node, "block", Json::Null, scope)?;
             handler.block = Some(Arc::new(Block {
                 block: tasks,
@@ -1168,12 +1178,23 @@ fn expand_import(
             out.push(handler);
             Ok(())
         }
-        Ok(mut tasks) => {
-            if name == "include_tasks" {
-                let listed =
-                    Arc::new(kw.into_task(doc, node, "include_tasks", Json::Null, scope)?);
-                listed_as(&mut tasks, &listed);
-            }
+        Ok((path, tasks)) if how == Fold::Include => {
+            let mut args = args.clone();
+            args.remove("apply");
+            let mut include =
+                kw.into_task(doc, node, "include_tasks", Json::Object(args), outer)?;
+            let shown = std::path::absolute(&path).unwrap_or(path);
+            include.static_include = Some(shown.display().to_string());
+            include.module_written = written_module(mkey, name);
+            include.block = Some(Arc::new(Block {
+                block: tasks,
+                rescue: Vec::new(),
+                always: Vec::new(),
+            }));
+            out.push(include);
+            Ok(())
+        }
+        Ok((_, tasks)) => {
             out.extend(tasks);
             Ok(())
         }
@@ -1185,18 +1206,83 @@ fn expand_import(
     }
 }
 
-/// Marks `tasks` (those of blocks too) as read through `include`, the
-/// outermost include winning (see `Task::listed_as`).
-fn listed_as(tasks: &mut [Task], include: &Arc<Task>) {
-    for t in tasks {
-        t.listed_as = Some(include.clone());
-        if let Some(block) = &mut t.block {
-            let block = Arc::make_mut(block);
-            for part in [&mut block.block, &mut block.rescue, &mut block.always] {
-                listed_as(part, include);
-            }
+/// The keywords an `include_tasks` or `include_role` takes
+/// (ansible-core's `TaskInclude.VALID_INCLUDE_KEYWORDS`, `with_*` loops
+/// too): they are the include's own, which its tasks do not inherit (but
+/// for `vars`), so one that would be theirs has no place there.
+const INCLUDE_KEYWORDS: &[&str] = &[
+    "action",
+    "args",
+    "collections",
+    "debugger",
+    "ignore_errors",
+    "loop",
+    "loop_control",
+    "name",
+    "no_log",
+    "register",
+    "run_once",
+    "tags",
+    "timeout",
+    "vars",
+    "when",
+];
+
+/// Refuses a keyword an include does not take, in ansible-core's words
+/// (its default `invalid_task_attribute_failed`): `become` on an
+/// `include_tasks` would not reach its tasks there, and silently dropping it
+/// would run them as another user.
+fn check_include_keywords(
+    doc: &Document,
+    node: &Node,
+    mkey: &Node,
+    name: &str,
+) -> Result<(), LoadError> {
+    let class = match name {
+        "include_role" => "IncludeRole",
+        _ => "TaskInclude",
+    };
+    let module_key = mkey.key_string();
+    for (k, _) in node.as_map().unwrap_or_default() {
+        let key = k.key_string();
+        // `notify` has a message of its own (`expand_import`).
+        let allowed = key == module_key
+            || INCLUDE_KEYWORDS.contains(&key.as_str())
+            || key.starts_with("with_")
+            || (key == "notify" && name == "include_tasks");
+        if !allowed {
+            return Err(LoadError::new(
+                doc.origin(k),
+                format!("'{key}' is not a valid attribute for a {class}"),
+            )
+            .with_hint(format!(
+                "an include's keywords are its own: give its tasks `{key}` with `apply: {{{key}: …}}` under `{name}`, or use `{}`, whose tasks inherit its keywords",
+                name.replace("include", "import")
+            )));
         }
     }
+    Ok(())
+}
+
+/// The module's name as the task wrote it (`ansible.builtin.include_tasks`)
+/// from its key, else (`action: include_tasks …`) its canonical `name`.
+fn written_module(mkey: &Node, name: &str) -> String {
+    match mkey.key_string() {
+        k if k == "action" || k == "local_action" => name.to_string(),
+        k => k,
+    }
+}
+
+/// How a task file read when the playbook loads gets the keywords of the
+/// task that reads it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fold {
+    /// `import_tasks`: all of them, on each task.
+    Import,
+    /// `include_tasks`: its `vars` (see [`Keywords::fold_into_include`]).
+    Include,
+    /// An `include_tasks` among handlers: as an import, but for its tags.
+    HandlerInclude,
 }
 
 /// `file` rendered with the variables known when the playbook loads, or
@@ -1229,8 +1315,8 @@ fn load_static(
     mkey: &Node,
     kw: &Keywords,
     scope: &TaskScope,
-    include: bool,
-) -> Result<Vec<Task>, LoadError> {
+    how: Fold,
+) -> Result<(PathBuf, Vec<Task>), LoadError> {
     let path = resolve_task_file(file, scope, doc).ok_or_else(|| {
         LoadError::new(doc.origin(mkey), format!("task file `{file}` not found")).with_hint(
             format!(
@@ -1250,11 +1336,13 @@ fn load_static(
             inner.base_dir = dir.to_path_buf();
         }
     }
-    match include {
-        true => kw.fold_into_include(&mut inner.inherited),
-        false => kw.fold_into(&mut inner.inherited),
+    match how {
+        Fold::Import => kw.fold_into(&mut inner.inherited),
+        Fold::Include => kw.fold_into_include(&mut inner.inherited),
+        Fold::HandlerInclude => kw.fold_into_handler_include(&mut inner.inherited),
     }
-    parse_tasks_file(&path, &inner)
+    let tasks = parse_tasks_file(&path, &inner)?;
+    Ok((path, tasks))
 }
 
 /// An `import_role` or `include_role` task: the task, its module's key and
@@ -1295,7 +1383,7 @@ fn expand_role(
     out: &mut Vec<Task>,
 ) -> Result<(), LoadError> {
     let RoleCall {
-        node: _,
+        node,
         key: mkey,
         value: mval,
         module,
@@ -1366,6 +1454,7 @@ fn expand_role(
             .unwrap_or_else(|| "main".into()))
     };
     let chain = role_chain(scope);
+    let shown = name.clone();
     let req = RoleRequest {
         name,
         params: Default::default(),
@@ -1386,9 +1475,26 @@ fn expand_role(
         imported_by: chain.1,
         included: module == "include_role",
     };
-    if let Some(applied) = roles.apply(doc, mkey, req, scope.depth + 1)? {
+    let Some(applied) = roles.apply(doc, mkey, req, scope.depth + 1)? else {
+        return Ok(());
+    };
+    if module != "include_role" {
         out.extend(applied.tasks);
+        return Ok(());
     }
+    // The include itself, whose `when` decides once whether the role's
+    // tasks run (see `Task::static_include`).
+    let mut args = args.clone();
+    args.remove("apply");
+    let mut include = kw.into_task(doc, node, "include_role", Json::Object(args), scope)?;
+    include.static_include = Some(shown);
+    include.module_written = written_module(mkey, module);
+    include.block = Some(Arc::new(Block {
+        block: applied.tasks,
+        rescue: Vec::new(),
+        always: Vec::new(),
+    }));
+    out.push(include);
     Ok(())
 }
 
@@ -1659,7 +1765,16 @@ mod tests {
         .expect("write");
         let book = crate::playbook::load::load_playbook(&pb).unwrap_or_else(|e| panic!("{e}"));
         let t = book.plays[0].sections.concat();
-        let msgs: Vec<_> = t.iter().map(|t| t.args["msg"].clone()).collect();
+        // The include stands for its file's tasks (see `Task::static_include`).
+        assert_eq!(t[0].module, "include_tasks");
+        let file = dir.path().join("t.yml").display().to_string();
+        assert_eq!(t[0].static_include.as_deref(), Some(file.as_str()));
+        let included = &t[0].block.as_ref().expect("its tasks").block;
+        let msgs: Vec<_> = included
+            .iter()
+            .chain(&t[1..])
+            .map(|t| t.args["msg"].clone())
+            .collect();
         assert_eq!(msgs, [json!("in-t"), json!("in-t"), json!("in-r")], "{t:?}");
     }
 
@@ -1691,8 +1806,11 @@ mod tests {
         assert_eq!(include.inherited.become_, Some(true));
         assert_eq!(include.inherited.vars.get("v"), Some(&json!(1)));
         assert_eq!(t[0].args, json!({"name": "{{ item }}"}));
-        assert_eq!(t[1].module, "debug");
+        assert_eq!(t[1].module, "include_role");
+        assert_eq!(t[1].static_include.as_deref(), Some("r"));
         assert!(t[1].role_include.is_none());
+        let included = &t[1].block.as_ref().expect("the role's tasks").block;
+        assert_eq!(included[0].module, "debug");
         assert!(t[2].role_include.is_some());
 
         std::fs::write(

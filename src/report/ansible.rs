@@ -116,6 +116,18 @@ pub(super) fn result_lines(ev: &TaskEvent, verbose: u8) -> String {
         (Some(i), false) => Some(i),
     };
     let host = ev.host;
+    if let Some(what) = included(ev) {
+        // ansible-core's `v2_playbook_on_include`, which labels it whether
+        // or not it loops, so a no_log one is censored either way.
+        let mut line = format!("included: {what} for {host}");
+        match (ev.no_log, label) {
+            (true, _) => line.push_str(" => (item=(censored due to no_log))"),
+            (false, Some(i)) => line.push_str(&format!(" => (item={i})")),
+            (false, None) => {}
+        }
+        line.push('\n');
+        return line;
+    }
     let mut out = match (ev.status, label) {
         (Status::Failed, None) if ev.unreachable => {
             format!("fatal: [{host}]: UNREACHABLE! => {}", shown(&result, false))
@@ -154,6 +166,22 @@ pub(super) fn result_lines(ev: &TaskEvent, verbose: u8) -> String {
         out.push_str("...ignoring\n");
     }
     out
+}
+
+/// What an include that ran names on its `included:` line: the task file
+/// (as found) or the role. `None` for any other result.
+fn included(ev: &TaskEvent) -> Option<String> {
+    if ev.status != Status::Ok || !matches!(ev.action, "include_tasks" | "include_role") {
+        return None;
+    }
+    let result = ev.result?;
+    match result.get("include") {
+        Some(Json::String(what)) => Some(what.clone()),
+        _ => result
+            .pointer("/include_args/name")
+            .and_then(Json::as_str)
+            .map(str::to_string),
+    }
 }
 
 /// A host ansible-core could not reach, in its words.

@@ -52,14 +52,16 @@ impl HostStats {
 
 /// The last line of `--output json`. Its exact text is a contract scripts rely
 /// on, so it is written out here rather than left to a serializer's spacing:
-/// `{"recap": {"HOST": {"ok": N, "changed": N, "unknown": N, "failed": N, "skipped": N, "unreachable": 0, "remote_commands": N}}}`
-/// (`unknown`: tasks whose effect could not be known, in check mode).
+/// `{"recap": {"HOST": {"ok": N, "changed": N, "unknown": N, "failed": N, "skipped": N, "unreachable": 0, "remote_commands": N, "ignored": N, "rescued": N}}}`
+/// (`unknown`: tasks whose effect could not be known, in check mode;
+/// `ignored`: failures `ignore_errors` let pass, counted nowhere else;
+/// `rescued`: failures a `rescue:` took over, also counted in `ok`).
 pub fn json_line(stats: &[(String, HostStats)]) -> String {
     let hosts: Vec<String> = stats
         .iter()
         .map(|(h, s)| {
             format!(
-                "{}: {{\"ok\": {}, \"changed\": {}, \"unknown\": {}, \"failed\": {}, \"skipped\": {}, \"unreachable\": {}, \"remote_commands\": {}}}",
+                "{}: {{\"ok\": {}, \"changed\": {}, \"unknown\": {}, \"failed\": {}, \"skipped\": {}, \"unreachable\": {}, \"remote_commands\": {}, \"ignored\": {}, \"rescued\": {}}}",
                 Json::String(h.clone()),
                 s.ok,
                 s.changed,
@@ -67,7 +69,9 @@ pub fn json_line(stats: &[(String, HostStats)]) -> String {
                 s.failed,
                 s.skipped,
                 u8::from(s.is_unreachable()),
-                s.remote_commands
+                s.remote_commands,
+                s.ignored,
+                s.rescued
             )
         })
         .collect();
@@ -178,6 +182,8 @@ mod tests {
             unknown: 4,
             skipped: 2,
             remote_commands: 2,
+            ignored: 5,
+            rescued: 1,
             ..HostStats::default()
         };
         let line = json_line(&[
@@ -192,7 +198,7 @@ mod tests {
         ]);
         assert_eq!(
             line,
-            r#"{"recap": {"web\"1": {"ok": 3, "changed": 1, "unknown": 4, "failed": 0, "skipped": 2, "unreachable": 0, "remote_commands": 2}, "db": {"ok": 0, "changed": 0, "unknown": 0, "failed": 0, "skipped": 0, "unreachable": 1, "remote_commands": 0}}}"#
+            r#"{"recap": {"web\"1": {"ok": 3, "changed": 1, "unknown": 4, "failed": 0, "skipped": 2, "unreachable": 0, "remote_commands": 2, "ignored": 5, "rescued": 1}, "db": {"ok": 0, "changed": 0, "unknown": 0, "failed": 0, "skipped": 0, "unreachable": 1, "remote_commands": 0, "ignored": 0, "rescued": 0}}}"#
         );
         let v: Json = serde_json::from_str(&line).unwrap();
         assert_eq!(v["recap"]["db"]["unreachable"], 1);

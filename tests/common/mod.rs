@@ -241,7 +241,7 @@ pub fn recap_line_unknown(
     cmds: u64,
 ) -> String {
     format!(
-        "{{\"recap\": {{\"{host}\": {{\"ok\": {ok}, \"changed\": {changed}, \"unknown\": {unknown}, \"failed\": {failed}, \"skipped\": {skipped}, \"unreachable\": 0, \"remote_commands\": {cmds}}}}}}}"
+        "{{\"recap\": {{\"{host}\": {{\"ok\": {ok}, \"changed\": {changed}, \"unknown\": {unknown}, \"failed\": {failed}, \"skipped\": {skipped}, \"unreachable\": 0, \"remote_commands\": {cmds}, \"ignored\": 0, \"rescued\": 0}}}}}}"
     )
 }
 

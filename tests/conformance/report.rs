@@ -96,8 +96,10 @@ pub fn page(version: &str, rows: &[Row]) -> String {
          is installed; the \
          column \"with fallback\" says how that went: **{}**.\n\n\
          A target passes when the tool exits 0: every `assert` in it held. \"Tasks\" counts \
-         task results in each tool's recap (a failure stops the target, so fewer results \
-         mean it stopped earlier). \"First failing task\" is the first failure not ignored, \
+         task results in each tool's recap, each once (ansible-core's `ok`, `failed`, \
+         `skipped` and `rescued`; rprov's, which are the same results, its `ok` holding a \
+         rescued failure); a failure stops the target, so fewer results mean it stopped \
+         earlier. \"First failing task\" is the first failure not ignored, \
          or `(load)` and the place of the error when the playbook or a role could not be \
          loaded. ansible-core's verdict on each target is kept under \
          `${{XDG_CACHE_HOME:-$HOME/.cache}}/rprov/conformance-ansible-{version}/` once it has \

@@ -32,7 +32,7 @@ const ANSIBLE_TIMEOUT_SECS: &str = "1200";
 /// cached ansible-core verdict is used only by the same revision: bump this
 /// whenever [`Bench::run`] changes what a target sees or how its outcome is
 /// read.
-const RUNNER_REVISION: u32 = 4;
+const RUNNER_REVISION: u32 = 5;
 
 /// What ansible-test puts in the environment that changes how a play runs
 /// (`ansible_util.py`: handlers run after a failure, a host pattern that
@@ -401,12 +401,13 @@ fn read_ansible(code: i32, stdout: &str, stderr: &str) -> Outcome {
             .and_then(|n| n.parse::<u64>().ok())
             .unwrap_or(0)
     };
-    let tasks = [
-        "ok=", "changed=", "failed=", "skipped=", "rescued=", "ignored=",
-    ]
-    .iter()
-    .map(|k| count(k))
-    .sum();
+    // Task results as ansible-core's stats count them: `ok` holds the
+    // changed ones and the ignored failures, and a rescued failure is in
+    // `rescued` alone.
+    let tasks = ["ok=", "failed=", "skipped=", "rescued="]
+        .iter()
+        .map(|k| count(k))
+        .sum();
     if code != 0 && failure.is_none() {
         let why = stderr
             .lines()
@@ -480,7 +481,9 @@ fn read_rprov(code: i32, stdout: &str, stderr: &str) -> Outcome {
         .last()
         .map(|l| l["recap"]["testhost"].clone())
         .unwrap_or(Value::Null);
-    let tasks = ["ok", "changed", "failed", "skipped"]
+    // Task results in rprov's recap: each counted once, a rescued failure
+    // in `ok` (docs/json-output.md).
+    let tasks = ["ok", "changed", "unknown", "failed", "skipped", "ignored"]
         .iter()
         .map(|k| recap[k].as_u64().unwrap_or(0))
         .sum();

@@ -180,6 +180,11 @@ pub struct HostRunner {
     /// Handlers of the roles this host included at run time in the
     /// current play (see `local::include_role`), after the play's.
     extra_handlers: Arc<Vec<Task>>,
+    /// The tasks of each file (or role) included at run time, kept once
+    /// they ran: a task's address is its identity in the report (a new
+    /// `TASK` banner), and a file included again must not reuse the
+    /// memory of the last one.
+    spent_includes: Vec<Vec<Task>>,
     /// The role applications (their `RoleInstance`s' addresses) a task of
     /// which reached this host in the current play: they open their
     /// [`Task::gated`] handlers.
@@ -306,6 +311,7 @@ impl HostRunner {
             stopped: None,
             notified: Vec::new(),
             extra_handlers: Arc::default(),
+            spent_includes: Vec::new(),
             entered_roles: Default::default(),
             ended_roles: Default::default(),
             roles_ran: Default::default(),
@@ -1044,7 +1050,10 @@ impl HostRunner {
     /// Whether `--tags` / `--skip-tags` select this task (handlers always run
     /// when notified, as in Ansible).
     pub(in crate::engine) fn tags_match(&self, task: &Task) -> bool {
-        if self.in_handlers {
+        // A block is never selected itself: its tasks carry its tags, and
+        // one tagged inside an untagged block runs under `--tags`. An
+        // include is (its tags select it, not its tasks).
+        if self.in_handlers || (task.block.is_some() && task.static_include.is_none()) {
             return true;
         }
         task.selected_by(&self.shared.opts.tags, &self.shared.opts.skip_tags)
@@ -1221,8 +1230,7 @@ impl HostRunner {
                 self.render_string(&r, n).unwrap_or_else(|_| n.clone())
             }
             Some(n) => n.clone(),
-            // As Ansible: the module as written, not what it resolved to.
-            None => task.module_written.clone(),
+            None => task.unnamed(),
         };
         match &task.role {
             Some(role) => format!("{} : {base}", role.name()),

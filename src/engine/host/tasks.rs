@@ -393,6 +393,11 @@ impl HostRunner {
         self.shared.reporter.host_progress(&self.name, &name);
 
         if let Some(block) = &task.block {
+            if let Some(shown) = &task.static_include {
+                if let Some(flow) = self.open_include(task, &name, shown, extra, started)? {
+                    return Ok(flow);
+                }
+            }
             let rest = push_rest(rest, tasks, i + 1);
             return self
                 .run_block(block, extra, &rest)
@@ -694,6 +699,9 @@ impl HostRunner {
         let per_item = unreachable_per_item(task);
         let batchable = self.batchable(task) && task.loop_break_when.is_empty() && !per_item;
         let mut unreachable = UnreachableItems::default();
+        // The items of an include that ran: what each brings in runs after
+        // the loop.
+        let mut included: Vec<(Vars, ItemOutcome)> = Vec::new();
         self.loop_seq += 1;
         let loop_id = self.loop_seq;
 
@@ -747,10 +755,13 @@ impl HostRunner {
             if !waits {
                 self.flush_batch().await?;
             }
+            // As ansible-core: each item's include is reported first, and
+            // the files (or roles) are run in turn after the loop.
             if local::includes(task) && o.status == Status::Ok {
-                o = self
-                    .run_include(task, &layer, o, &push_rest(rest, tasks, i + 1))
-                    .await?;
+                included.push((
+                    layer.clone(),
+                    ItemOutcome::new(Status::Ok, o.result.clone()),
+                ));
             }
             if let Some(reg) = &task.register {
                 let this = Json::Object(o.result.clone());
@@ -842,8 +853,20 @@ impl HostRunner {
             return self.conclude_unreachable_ignored(task, &name, agg, extra, started);
         }
         // The recap counts a loop task once, by its aggregate status, as
-        // Ansible's does (its lines show each item).
-        self.conclude(task, agg, extra)
+        // Ansible's does (its lines show each item); but for an include,
+        // whose every file (or role) included counts, as there.
+        let flow = self.conclude(task, agg, extra)?;
+        self.stats.ok += (included.len() as u64).saturating_sub(1);
+        for (layer, o) in included {
+            let o = self
+                .run_include(task, &layer, o, &push_rest(rest, tasks, i + 1))
+                .await?;
+            if o.status == Status::Failed {
+                self.report(task, &name, None, &o, started);
+                return self.conclude(task, o, extra);
+            }
+        }
+        Ok(flow)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -871,6 +894,46 @@ impl HostRunner {
             return Ok(Flow::Next);
         }
         self.finish_task(task, name, o, Some(layer), started)
+    }
+
+    /// The include a container task stands for (see
+    /// `Task::static_include`), as ansible-core runs one: its `when` is
+    /// decided once, here, and a false one skips it (one result for the
+    /// include, none for what it brings in); else it is reported as
+    /// included, its tasks to run next. `Some` when they are not to run.
+    /// While `--start-at-task` still looks for its task, the include is
+    /// walked into without a result, as a block is.
+    fn open_include(
+        &mut self,
+        task: &Task,
+        name: &str,
+        shown: &str,
+        extra: Option<&Vars>,
+        started: Instant,
+    ) -> Result<Option<Flow>, Stop> {
+        if self.start_pending.is_some() {
+            return Ok(None);
+        }
+        let layer = extra.cloned().unwrap_or_default();
+        if let Some(o) = self.when_outcome(task, &layer) {
+            return self.finish_task(task, name, o, extra, started).map(Some);
+        }
+        let mut result = Map::new();
+        result.insert("changed".into(), json!(false));
+        result.insert("include".into(), json!(shown));
+        if let Json::Object(args) = &task.args {
+            result.insert("include_args".into(), Json::Object(args.clone()));
+        }
+        match self.finish_task(
+            task,
+            name,
+            ItemOutcome::new(Status::Ok, result),
+            extra,
+            started,
+        )? {
+            Flow::Next => Ok(None),
+            other => Ok(Some(other)),
+        }
     }
 
     pub(super) fn finish_task(

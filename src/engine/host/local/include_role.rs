@@ -48,7 +48,9 @@ impl HostRunner {
         };
         self.add_handlers(included.handlers);
         self.vars.public_roles.extend(included.public);
-        self.run_tasks(&included.tasks, Some(layer), rest).await?;
+        let ran = self.run_tasks(&included.tasks, Some(layer), rest).await;
+        self.spent_includes.push(included.tasks);
+        ran?;
         Ok(o)
     }
 

@@ -35,7 +35,9 @@ impl HostRunner {
             Ok(t) => t,
             Err(msg) => return Ok(ItemOutcome::failed(msg)),
         };
-        self.run_tasks(&tasks, Some(layer), rest).await?;
+        let ran = self.run_tasks(&tasks, Some(layer), rest).await;
+        self.spent_includes.push(tasks);
+        ran?;
         Ok(o)
     }
 
@@ -64,42 +66,78 @@ impl HostRunner {
         self.load_include(task, &result).ok()
     }
 
+    /// The folder of the file that includes, which an `include_tasks`
+    /// result carries (else the playbook's).
+    fn include_base(&self, result: &Map<String, Json>) -> PathBuf {
+        result
+            .get("_base_dir")
+            .and_then(Json::as_str)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.shared.playbook.dir.clone())
+    }
+
+    /// The file an `include_tasks` result names, looked for from the
+    /// including file's folder, then the playbook's; `Err` says where it
+    /// was looked for.
+    fn include_path(&self, result: &Map<String, Json>) -> Result<PathBuf, (String, PathBuf)> {
+        let file = result
+            .get("include")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let base = self.include_base(result);
+        let candidates = [base.join(&file), self.shared.playbook.dir.join(&file)];
+        match candidates.into_iter().find(|p| p.is_file()) {
+            Some(path) => Ok(path),
+            None => Err((file, base)),
+        }
+    }
+
+    /// Names the file an `include_tasks` result includes by its absolute
+    /// path, as ansible-playbook's `included:` line does (a file not found
+    /// keeps its name; loading it fails next).
+    pub(in crate::engine::host) fn name_included_file(&self, result: &mut Map<String, Json>) {
+        if let Ok(path) = self.include_path(result) {
+            let path = std::path::absolute(&path).unwrap_or(path);
+            result.insert("include".into(), json!(path.display().to_string()));
+        }
+    }
+
     /// Finds and parses the file an `include_tasks` result names.
     pub(in crate::engine::host) fn load_include(
         &self,
         task: &Task,
         result: &Map<String, Json>,
     ) -> Result<Vec<Task>, String> {
-        let file = result
-            .get("include")
-            .and_then(Json::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let base = result
-            .get("_base_dir")
-            .and_then(Json::as_str)
-            .map(PathBuf::from)
-            .unwrap_or_else(|| self.shared.playbook.dir.clone());
-        let candidates = [base.join(&file), self.shared.playbook.dir.join(&file)];
-        let Some(path) = candidates.iter().find(|p| p.is_file()) else {
-            return Err(format!(
-                "{}: task file `{file}` not found (looked in {})",
-                task.origin,
-                crate::diag::display_path(&base)
-            ));
+        let base = self.include_base(result);
+        let path = match self.include_path(result) {
+            Ok(path) => path,
+            Err((file, base)) => {
+                return Err(format!(
+                    "{}: task file `{file}` not found (looked in {})",
+                    task.origin,
+                    crate::diag::display_path(&base)
+                ))
+            }
         };
         let mut scope = crate::playbook::TaskScope {
             role: task.role.clone(),
             base_dir: base.clone(),
             playbook_dir: self.shared.playbook.dir.clone(),
-            inherited: crate::playbook::Inherited {
-                tags: task.tags.clone(),
-                become_: task.become_,
-                become_user: task.become_user.clone(),
-                vars: task.vars.clone(),
-                environment: task.environment.clone(),
-                any_errors_fatal: Some(task.any_errors_fatal),
-                ..Default::default()
+            inherited: match &task.include_inherited {
+                Some(around) => crate::playbook::Inherited {
+                    vars: task.vars.clone(),
+                    ..around.as_ref().clone()
+                },
+                None => crate::playbook::Inherited {
+                    tags: task.tags.clone(),
+                    become_: task.become_,
+                    become_user: task.become_user.clone(),
+                    vars: task.vars.clone(),
+                    environment: task.environment.clone(),
+                    any_errors_fatal: Some(task.any_errors_fatal),
+                    ..Default::default()
+                },
             },
             depth: 0,
             roles: None,
@@ -111,6 +149,6 @@ impl HostRunner {
         if let Some(apply) = &task.include_apply {
             apply.fold_into(&mut scope.inherited);
         }
-        crate::playbook::parse_tasks_file(path, &scope).map_err(|e| e.to_string())
+        crate::playbook::parse_tasks_file(&path, &scope).map_err(|e| e.to_string())
     }
 }

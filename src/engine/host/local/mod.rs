@@ -245,6 +245,7 @@ impl HostRunner {
                 result.insert("changed".into(), json!(false));
                 result.insert("include".into(), file);
                 result.insert("_base_dir".into(), base_dir);
+                self.name_included_file(&mut result);
                 ItemOutcome::new(Status::Ok, result)
             }
             Local::Pause(p) => {
