@@ -194,12 +194,20 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     };
     if let Some(creates) = args.creates.map(in_chdir) {
         if matches_something(cx, &creates)? {
-            return Ok(skip(&format!("skipped, since {creates} exists")));
+            return Ok(skip(
+                &format!("Did not run command since '{creates}' exists"),
+                &format!("skipped, since {creates} exists"),
+                &cmd_shown,
+            ));
         }
     }
     if let Some(removes) = args.removes.map(in_chdir) {
         if !matches_something(cx, &removes)? {
-            return Ok(skip(&format!("skipped, since {removes} does not exist")));
+            return Ok(skip(
+                &format!("Did not run command since '{removes}' does not exist"),
+                &format!("skipped, since {removes} does not exist"),
+                &cmd_shown,
+            ));
         }
     }
 
@@ -466,12 +474,20 @@ pub(super) fn surroundings(cx: &PlanCx, chdir: Option<&str>) -> Vec<Change> {
     changes
 }
 
-fn skip(msg: &str) -> Decision {
+/// The result of a command `creates`/`removes` did not let run, as
+/// ansible-core's command module gives it: `msg` says why, `stdout` says it
+/// in its older words, and the times are null.
+fn skip(msg: &str, stdout: &str, cmd: &Json) -> Decision {
     let mut result = serde_json::Map::new();
     result.insert("changed".into(), json!(false));
+    result.insert("cmd".into(), cmd.clone());
+    result.insert("msg".into(), json!(msg));
     result.insert("rc".into(), json!(0));
-    result.insert("stdout".into(), json!(msg));
-    result.insert("stdout_lines".into(), json!([msg]));
+    for time in ["start", "end", "delta"] {
+        result.insert(time.into(), Json::Null);
+    }
+    result.insert("stdout".into(), json!(stdout));
+    result.insert("stdout_lines".into(), json!([stdout]));
     result.insert("stderr".into(), json!(""));
     result.insert("stderr_lines".into(), json!([]));
     Decision::Ok {

@@ -108,7 +108,7 @@ pub(super) fn result_lines(ev: &TaskEvent, verbose: u8) -> String {
         true => censored(&result),
         false => result,
     };
-    let always = ev.action == "debug" || ev.action == "assert";
+    let always = ev.action == "debug" || (ev.action == "assert" && !ev.quiet);
     let indent = always || verbose > 2;
     let label = match (ev.item, ev.no_log) {
         (None, _) => None,
@@ -382,6 +382,7 @@ pub(super) mod tests {
             action,
             handler: false,
             task_id: 0,
+            quiet: false,
             unreachable: false,
             ran_elsewhere: false,
             origin: None,

@@ -160,6 +160,9 @@ pub struct TaskEvent<'a> {
     /// The chain of errors behind a failure, when rprov knows it (a
     /// template in the task's arguments): ansible-core's `[ERROR]` block.
     pub cause: &'a [ErrorLink],
+    /// `assert: {quiet: true}`: ansible-playbook shows the result only when
+    /// verbose, as it does any module's.
+    pub quiet: bool,
 }
 
 pub struct Reporter {

@@ -675,6 +675,8 @@ impl HostRunner {
                         hidden: false,
                     }
                 } else {
+                    // ansible-core's command module says nothing, as `""`.
+                    result.entry("msg").or_insert(json!(""));
                     ItemOutcome::new(Status::Changed, result)
                 }
             }

@@ -261,6 +261,12 @@ impl HostRunner {
             ran_elsewhere: self.following_run_once,
             origin: (task.origin.line > 0).then_some(&task.origin),
             cause: &cause,
+            quiet: task.module == "assert"
+                && task
+                    .args
+                    .get("quiet")
+                    .and_then(crate::truthy::as_bool)
+                    .unwrap_or(false),
         };
         self.shared.reporter.task(&ev);
         // What a module asks the user to know (Ansible's `warnings`).
