@@ -1570,6 +1570,54 @@ fn includes_as_ansible() {
     assert_eq!(by_rprov.stdout, expected);
 }
 
+/// The facts of a `set_fact` and an `include_vars` run once are every
+/// host's, with the one value the host that ran it made; a host that ran
+/// `meta: end_host` is out of `ansible_play_hosts`; a `meta` whose `when`
+/// is false is not counted. The task results must match ansible-playbook's
+/// line for line; of the recap, the totals (which host runs a `run_once`
+/// task is the first to reach it under rprov, the first in the play under
+/// ansible-core).
+#[test]
+fn run_once_facts_and_end_host_as_ansible() {
+    let (expected, by_rprov) = output_of_both("play_hosts_facts", &["-i", "hosts.ini", "site.yml"]);
+    let said = |text: &str| {
+        let mut lines: Vec<String> = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("\"msg\""))
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let expected_said = said(&expected);
+    assert_eq!(expected_said.len(), 4, "{expected}");
+    assert!(
+        expected_said[2].contains("token True from_file=shared hosts=['A', 'C']"),
+        "{expected}"
+    );
+    assert_eq!(said(&by_rprov.stdout), expected_said, "{}", by_rprov.stdout);
+    let totals = |text: &str| {
+        let mut sums = std::collections::BTreeMap::new();
+        for line in text.lines().skip_while(|l| !l.starts_with("PLAY RECAP")) {
+            let Some((_, counts)) = line.split_once(" : ") else {
+                continue;
+            };
+            for cell in counts.split_whitespace() {
+                if let Some((k, n)) = cell.split_once('=') {
+                    *sums.entry(k.to_string()).or_insert(0) += n.parse::<u64>().unwrap_or(0);
+                }
+            }
+        }
+        sums
+    };
+    assert_eq!(
+        totals(&by_rprov.stdout),
+        totals(&expected),
+        "{}",
+        by_rprov.stdout
+    );
+}
+
 /// `run_once` in ansible-playbook's output: the task and the handler are
 /// shown for the one host that ran them, and counted for it alone (the
 /// recap's `ok`); the hosts that took the result print nothing.

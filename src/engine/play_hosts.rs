@@ -2,7 +2,8 @@
 //! the older `play_hosts`: the running play's hosts as ansible-core gives
 //! them to templates. All of the play's hosts (those that failed in earlier
 //! plays too); those still in it (neither failed in an earlier play nor in
-//! this one); and those of the current `serial` batch still in it.
+//! this one, nor ended by `meta: end_host`); and those of the current
+//! `serial` batch still in it.
 //!
 //! rprov's hosts go through a play at their own pace, so "failed in this
 //! play" is as of the moment a task reads it, where ansible-core's linear
@@ -41,7 +42,8 @@ impl PlayHosts {
         self.lock().batch = batch.to_vec();
     }
 
-    /// `host` failed or became unreachable in this play for good.
+    /// `host` failed or became unreachable in this play for good, or ended
+    /// its play (`meta: end_host`).
     pub fn remove(&self, host: &str) {
         self.lock().removed.insert(host.to_string());
     }

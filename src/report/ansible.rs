@@ -272,7 +272,7 @@ impl Counts {
             changed: s.changed + s.ignored_changed,
             unreachable: s.unreachable_times,
             failed: s.failed,
-            skipped: s.skipped + s.unknown,
+            skipped: (s.skipped + s.unknown).saturating_sub(s.meta_skipped),
             rescued: s.rescued,
             ignored: s.ignored,
         }

@@ -17,6 +17,9 @@ pub struct HostStats {
     pub ignored: u64,
     /// Failures a block's `rescue` took over (also counted in `ok`).
     pub rescued: u64,
+    /// Of `skipped`, the `meta` tasks whose `when` was false: ansible-core's
+    /// stats do not count a `meta` result.
+    pub meta_skipped: u64,
     /// Ignored failures whose result says `changed` (ansible-core counts
     /// them as changed; rprov's own recap does not).
     pub ignored_changed: u64,

@@ -790,18 +790,20 @@ impl HostRunner {
             "playbook_dir".into(),
             json!(sh.playbook.dir.display().to_string()),
         );
-        m.insert(
-            "inventory_dir".into(),
-            json!(sh
-                .inventory()
-                .path()
-                .parent()
-                .map(|p| p.display().to_string())),
-        );
-        m.insert(
-            "inventory_file".into(),
-            json!(sh.inventory().path().display().to_string()),
-        );
+        // As ansible-core: an inventory file by its absolute path.
+        // A host list (`-i a,b`) is no file: no folder (`None`).
+        let inventory = sh.inventory();
+        let written = inventory.path();
+        let (source, dir) = match written.exists() {
+            true => {
+                let abs = std::path::absolute(written).unwrap_or_else(|_| written.to_path_buf());
+                let dir = abs.parent().map(|p| p.display().to_string());
+                (abs, dir)
+            }
+            false => (written.to_path_buf(), None),
+        };
+        m.insert("inventory_dir".into(), json!(dir));
+        m.insert("inventory_file".into(), json!(source.display().to_string()));
         m.insert(
             "ansible_playbook_python".into(),
             json!(crate::modules::ansible_fallback::controller_python()),

@@ -600,6 +600,9 @@ impl HostRunner {
                             Status::Failed | Status::Unknown | Status::Skipped => p.status,
                             Status::Ok | Status::Changed => Status::Ok,
                         };
+                        if status == Status::Ok {
+                            self.adopt_run_once_vars(task, &p.result);
+                        }
                         let mut o = ItemOutcome::new(status, p.result.clone());
                         o.msg = Some(match status {
                             Status::Failed => format!("failed on {} (run_once)", p.host),
@@ -973,6 +976,9 @@ impl HostRunner {
         }
         if ignored && o.result.get("changed") == Some(&json!(true)) {
             self.stats.ignored_changed += 1;
+        }
+        if o.status == Status::Skipped && task.module == "meta" && !self.following_run_once {
+            self.stats.meta_skipped += 1;
         }
         if o.status == Status::Unknown
             || (o.status == Status::Changed && self.effective_check(task))

@@ -63,7 +63,12 @@ pub(super) fn run(
         "end_host" | "end_play" | "end_batch" => {
             // ansible-core's words for what it does, shown at -vv.
             let msg = match what.as_str() {
-                "end_host" => format!("ending play for {}", h.name),
+                "end_host" => {
+                    // As ansible-core's `end_host`: out of the play's hosts
+                    // (`ansible_play_hosts`) for its other hosts too.
+                    h.shared.play_hosts.remove(&h.name);
+                    format!("ending play for {}", h.name)
+                }
                 "end_play" => {
                     h.shared.end(h.pi, None);
                     "ending play".to_string()

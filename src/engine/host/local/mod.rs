@@ -330,6 +330,53 @@ impl HostRunner {
     }
 }
 
+impl HostRunner {
+    /// The variables a `run_once` task set on the host that ran it, set on
+    /// this one too: ansible-core gives the `ansible_facts` of a `run_once`
+    /// result to every host of the play (its strategy's `get_task_hosts`),
+    /// so a `set_fact` or `include_vars` run once defines its names
+    /// everywhere, with the one value the host that ran it computed.
+    pub(in crate::engine::host) fn adopt_run_once_vars(
+        &mut self,
+        task: &Task,
+        result: &Map<String, Json>,
+    ) {
+        let Some(Json::Object(facts)) = result.get("ansible_facts") else {
+            return;
+        };
+        match task.module.as_str() {
+            "set_fact" => {
+                for (k, v) in facts {
+                    self.vars.set.insert(k.clone(), v.clone());
+                    // Text written in the playbook keeps its trust; what a
+                    // template made does not (see `set_fact::written_trust`).
+                    let written = task.args.get(k).and_then(Json::as_str);
+                    match written.is_some_and(rprov_template::is_template) {
+                        true => self.vars.trusted_set.remove(k),
+                        false => self.vars.trusted_set.insert(k.clone()),
+                    };
+                }
+                let cacheable = task
+                    .args
+                    .get("cacheable")
+                    .and_then(crate::truthy::as_bool)
+                    .unwrap_or(false);
+                if cacheable {
+                    self.learn_module_facts(facts);
+                    self.cache_facts(facts, false);
+                }
+            }
+            "include_vars" => {
+                for (k, v) in facts {
+                    self.vars.included.insert(k.clone(), v.clone());
+                }
+            }
+            _ => return,
+        }
+        self.shared.learn(&self.name, facts.iter());
+    }
+}
+
 /// The key under which an argument splat hands `assert` a condition that
 /// its loop item's template made (see `tasks::loop_made_texts`): evaluated,
 /// it fails as untrusted, as in ansible-core 2.19.
