@@ -627,7 +627,7 @@ fn native_task(
     }
 
     if name == "include_tasks" || name == "include_role" {
-        check_include_keywords(doc, node, mkey, name)?;
+        check_include_keywords(doc, node, mkey, name, scope.in_handlers)?;
     }
     if name == "import_tasks" || name == "include_tasks" {
         return expand_import(doc, mkey, node, name, &args, kw, scope, out);
@@ -1161,14 +1161,16 @@ fn expand_import(
         }
         _ => scope,
     };
-    let how = match (name, scope.in_handlers) {
+    // A handler that is an include (named, or listening) runs as one: a
+    // container, as any include; an unnamed one makes its tasks handlers.
+    let how = match (name, scope.in_handlers && !kw.is_notifiable()) {
         ("import_tasks", _) => Fold::Import,
         (_, true) => Fold::HandlerInclude,
         (_, false) => Fold::Include,
     };
     let loaded = load_static(&file, doc, mkey, &kw, scope, how);
     match loaded {
-        Ok((_, tasks)) if scope.in_handlers && kw.is_notifiable() => {
+        Ok((_, tasks)) if scope.in_handlers && kw.is_notifiable() && name == "import_tasks" => {
             let mut handler = kw.into_task(doc, node, "block", Json::Null, scope)?;
             handler.block = Some(Arc::new(Block {
                 block: tasks,
@@ -1237,10 +1239,12 @@ fn check_include_keywords(
     node: &Node,
     mkey: &Node,
     name: &str,
+    in_handlers: bool,
 ) -> Result<(), LoadError> {
-    let class = match name {
-        "include_role" => "IncludeRole",
-        _ => "TaskInclude",
+    let class = match (name, in_handlers) {
+        ("include_role", _) => "IncludeRole",
+        (_, true) => "HandlerTaskInclude",
+        (_, false) => "TaskInclude",
     };
     let module_key = mkey.key_string();
     for (k, _) in node.as_map().unwrap_or_default() {
@@ -1249,7 +1253,9 @@ fn check_include_keywords(
         let allowed = key == module_key
             || INCLUDE_KEYWORDS.contains(&key.as_str())
             || key.starts_with("with_")
-            || (key == "notify" && name == "include_tasks");
+            || (key == "notify" && name == "include_tasks")
+            // A handler's include answers a topic (`HandlerTaskInclude`).
+            || (key == "listen" && in_handlers);
         if !allowed {
             return Err(LoadError::new(
                 doc.origin(k),
@@ -1281,7 +1287,8 @@ enum Fold {
     Import,
     /// `include_tasks`: its `vars` (see [`Keywords::fold_into_include`]).
     Include,
-    /// An `include_tasks` among handlers: as an import, but for its tags.
+    /// An unnamed `include_tasks` among handlers, whose tasks are handlers
+    /// each: as an import, but for its tags.
     HandlerInclude,
 }
 
