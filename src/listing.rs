@@ -74,11 +74,13 @@ fn render_play(out: &mut String, number: usize, play: &Play, hosts: &[String], w
             out.push_str("    tasks:\n");
             for task in &tasks {
                 // As ansible-playbook: a named task of a role after the
-                // role's name, an unnamed one as its action alone.
+                // role's name, an unnamed one as its action alone; an
+                // `include_role` by its own name or action only.
+                let include_role = task.module == "include_role";
                 let name = match (&task.role, task.name.as_deref()) {
-                    (Some(r), Some(name)) => format!("{} : {name}", r.name()),
+                    (Some(r), Some(name)) if !include_role => format!("{} : {name}", r.name()),
                     (_, Some(name)) => name.to_string(),
-                    (_, None) => task.unnamed(),
+                    (_, None) => task.module_written.clone(),
                 };
                 let _ = writeln!(out, "      {name}\tTAGS: [{}]", sorted(&task.tags));
             }

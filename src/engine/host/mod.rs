@@ -1234,9 +1234,11 @@ impl HostRunner {
             Some(n) => n.clone(),
             None => task.unnamed(),
         };
+        // An `include_role` is not named after the role it is in, as
+        // ansible-core's banner shows it.
         match &task.role {
-            Some(role) => format!("{} : {base}", role.name()),
-            None => base,
+            Some(role) if task.module != "include_role" => format!("{} : {base}", role.name()),
+            _ => base,
         }
     }
 
