@@ -107,11 +107,12 @@ fn sorted(tags: &[String]) -> String {
 
 /// `task` (or a block's tasks) into `out` when the tags select it. An
 /// include expanded when the playbook loaded is listed as itself, not the
-/// tasks it brings in, as ansible-playbook lists it (see
+/// tasks it brings in, and a block by its `block:` tasks alone (not its
+/// `rescue:` or `always:`), as ansible-playbook lists them (see
 /// `Task::static_include`).
 fn selected<'a>(task: &'a Task, what: &Listing, out: &mut Vec<&'a Task>) {
     if let (Some(block), None) = (&task.block, &task.static_include) {
-        for t in block.block.iter().chain(&block.rescue).chain(&block.always) {
+        for t in &block.block {
             selected(t, what, out);
         }
     } else if task.selected_by(what.tags, what.skip_tags) && !task.is_implicit() {
