@@ -129,8 +129,11 @@ module_args! {
     /// `package`'s arguments: the generic package module, carried out by
     /// apt with [`PackageArgs::apt`].
     pub struct PackageArgs {
+        /// `name` and `state` head `package`'s own table (`rprov modules`);
+        /// apt reads them, with the rest (see [`PackageArgs::apt`]).
+        #[allow(dead_code)]
         name: Vec<String> ["name"] = Vec::new(),
-        /// Checked as apt's `state` once mapped.
+        #[allow(dead_code)]
         state: Option<String> ["state"],
         /// The package manager Ansible should use: only apt (or `auto`).
         manager: Option<String> ["use"],
@@ -138,19 +141,20 @@ module_args! {
 }
 
 impl PackageArgs {
-    /// The `apt` task this `package` task is, failing for another package
-    /// manager or a `state` apt does not take (in `package`'s name).
-    fn apt(self) -> Result<Args, PlanError> {
-        if let Some(u) = self.manager.filter(|u| u != "auto" && u != "apt") {
+    /// The `apt` task a `package` task is: its arguments but `use`, as
+    /// ansible-core's `package` action hands them to apt on Debian (so
+    /// `update_cache` and the rest of apt's are taken), failing for another
+    /// package manager or an argument apt does not take (in `package`'s
+    /// name).
+    fn apt(cx: &PlanCx) -> Result<Args, PlanError> {
+        let own = Self::parse_named("package", cx.args)?;
+        if let Some(u) = own.manager.filter(|u| u != "auto" && u != "apt") {
             return Err(PlanError::Fail(format!(
                 "package: `use: {u}` is not supported; rprov manages packages with apt"
             )));
         }
-        let mut apt = Map::new();
-        apt.insert("name".into(), json!(self.name));
-        if let Some(state) = self.state {
-            apt.insert("state".into(), json!(state));
-        }
+        let mut apt = cx.args.clone();
+        apt.remove("use");
         Args::parse("package", &apt)
     }
 }
@@ -326,7 +330,7 @@ fn apt_get(m: &str, args: &Args) -> Result<AptGet, PlanError> {
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let m = cx.module;
     let args = if m == "package" {
-        PackageArgs::from_cx(cx)?.apt()?
+        PackageArgs::apt(cx)?
     } else {
         Args::from_cx(cx)?
     };
@@ -979,6 +983,37 @@ mod tests {
         )
         .unwrap();
         assert!(testing::script(&d).contains("--no-install-recommends -- jq"));
+    }
+
+    /// `package` is apt with its arguments but `use`, apt's own included
+    /// (`update_cache`, as roles written for Debian pass it), as
+    /// ansible-core's `package` action hands them over; another manager
+    /// and an argument apt does not take are refused.
+    #[test]
+    fn package_hands_its_arguments_to_apt() {
+        let package = |args: serde_json::Value| {
+            let out = format!("{SEP}\n{CURL}\n{SEP}\n{POLICY}\n{SEP}\n\n{SEP}\n\n");
+            testing::run("package", args, move |p| match p {
+                Probe::Shell { script }
+                    if script.contains("dpkg-query") || script.contains("apt-get") =>
+                {
+                    Some(Fact::Text(out.clone()))
+                }
+                _ => None,
+            })
+        };
+        let d =
+            package(json!({"name": "jq", "update_cache": true, "use": "auto"})).expect("planned");
+        let script = testing::script(&d);
+        assert!(script.contains("apt-get update"), "{script}");
+        assert!(script.contains("-- jq"), "{script}");
+        let e = fail_msg(package(json!({"name": "jq", "use": "dnf"})));
+        assert!(e.contains("`use: dnf` is not supported"), "{e}");
+        let e = fail_msg(package(json!({"name": "jq", "enablerepo": "epel"})));
+        assert!(e.contains("enablerepo"), "{e}");
+        let spec = crate::modules::spec("package").expect("package");
+        assert!(spec.arg("update_cache").is_some() && spec.arg("use").is_some());
+        assert!(spec.arg("enablerepo").is_none());
     }
 
     #[test]

@@ -93,6 +93,11 @@ pub struct ModuleSpec {
     /// ones are still checked. A module with no arguments that is not open
     /// takes none (`service_facts`).
     pub open: bool,
+    /// The module that does the work and takes the arguments this one does
+    /// not name, as ansible-core's `package` action hands them to the
+    /// package manager's module (`package: {name: x, update_cache: true}`
+    /// is apt's `update_cache`).
+    pub passes_to: Option<&'static str>,
     /// Its decision, for a module that runs on the host: the one place
     /// that says which function plans a task of this name.
     pub plan: Option<PlanFn>,
@@ -123,12 +128,27 @@ impl ModuleSpec {
 
     /// The argument called `name`, if the module takes it.
     pub fn arg(&self, name: &str) -> Option<&'static Arg> {
-        self.args.iter().find(|a| a.name == name)
+        self.args
+            .iter()
+            .find(|a| a.name == name)
+            .or_else(|| self.passed_to()?.arg(name))
     }
 
-    /// The argument names, in the order they are documented.
+    /// The argument names, in the order they are documented (its own, then
+    /// those of the module it passes the others to).
     pub fn arg_names(&self) -> impl Iterator<Item = &'static str> {
-        self.args.iter().map(|a| a.name)
+        let own = self.args.iter().map(|a| a.name);
+        let passed = self
+            .passed_to()
+            .into_iter()
+            .flat_map(|s| s.args.iter().map(|a| a.name))
+            .filter(|n| !self.args.iter().any(|a| a.name == *n));
+        own.chain(passed)
+    }
+
+    /// The spec of [`Self::passes_to`].
+    fn passed_to(&self) -> Option<&'static ModuleSpec> {
+        self.passes_to.and_then(spec)
     }
 }
 
@@ -146,32 +166,37 @@ macro_rules! spec {
     // A module whose arguments are a `module_args!` struct: its table is the struct's.
     // `=> plan` is its decision (see [`ModuleSpec::plan`]).
     ($name:literal, typed $args:path => $plan:path) => {
-        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: false, runs: Runs::Host, open: false, plan: Some($plan) }
+        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: false, runs: Runs::Host, open: false, passes_to: None, plan: Some($plan) }
+    };
+    // A module that hands the arguments it does not name to another
+    // module, which checks them (`package` → `apt`).
+    ($name:literal, typed $args:path => $plan:path, passes to $to:literal) => {
+        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: false, runs: Runs::Host, open: false, passes_to: Some($to), plan: Some($plan) }
     };
     ($name:literal, free typed $args:path => $plan:path) => {
-        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: true, runs: Runs::Host, open: false, plan: Some($plan) }
+        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: true, runs: Runs::Host, open: false, passes_to: None, plan: Some($plan) }
     };
     // The same, for a module that runs on the controller.
     ($name:literal, local typed $args:path) => {
-        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: false, runs: Runs::Controller, open: false, plan: None }
+        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: false, runs: Runs::Controller, open: false, passes_to: None, plan: None }
     };
     ($name:literal, local free typed $args:path) => {
-        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: true, runs: Runs::Controller, open: false, plan: None }
+        ModuleSpec { name: $name, args: <$args>::ARGS, free_form: true, runs: Runs::Controller, open: false, passes_to: None, plan: None }
     };
     ($name:literal, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Host, open: false, plan: None }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Host, open: false, passes_to: None, plan: None }
     };
     ($name:literal, free, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, runs: Runs::Host, open: false, plan: None }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, runs: Runs::Host, open: false, passes_to: None, plan: None }
     };
     ($name:literal, local, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Controller, open: false, plan: None }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Controller, open: false, passes_to: None, plan: None }
     };
     ($name:literal, local free, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, runs: Runs::Controller, open: false, plan: None }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: true, runs: Runs::Controller, open: false, passes_to: None, plan: None }
     };
     ($name:literal, reconnects, [$($t:tt)*]) => {
-        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Reconnect, open: false, plan: None }
+        ModuleSpec { name: $name, args: args!($($t)*), free_form: false, runs: Runs::Reconnect, open: false, passes_to: None, plan: None }
     };
 }
 
@@ -231,6 +256,7 @@ pub static SPECS: &[ModuleSpec] = &[
         free_form: false,
         runs: Runs::Controller,
         open: true,
+        passes_to: None,
         plan: None,
     },
     // Takes any names: they are the variables it sets.
@@ -240,6 +266,7 @@ pub static SPECS: &[ModuleSpec] = &[
         free_form: false,
         runs: Runs::Controller,
         open: true,
+        passes_to: None,
         plan: None,
     },
     spec!("meta", local free, []),
@@ -252,6 +279,7 @@ pub static SPECS: &[ModuleSpec] = &[
         free_form: false,
         runs: Runs::Controller,
         open: false,
+        passes_to: None,
         plan: None,
     },
     ModuleSpec {
@@ -260,6 +288,7 @@ pub static SPECS: &[ModuleSpec] = &[
         free_form: false,
         runs: Runs::Controller,
         open: false,
+        passes_to: None,
         plan: None,
     },
     spec!("user", typed user::UserArgs => user::plan_user),
@@ -269,7 +298,7 @@ pub static SPECS: &[ModuleSpec] = &[
     spec!("deb822_repository", typed deb822_repository::Args => deb822_repository::plan),
     spec!("apt_repository", typed apt_repository::Args => apt_repository::plan),
     spec!("apt_key", typed apt_key::Args => apt_key::plan),
-    spec!("package", typed apt::PackageArgs => apt::plan),
+    spec!("package", typed apt::PackageArgs => apt::plan, passes to "apt"),
     spec!("lineinfile", typed lineinfile::Args => lineinfile::plan),
     spec!("replace", typed replace::Args => replace::plan),
     spec!("blockinfile", typed blockinfile::Args => blockinfile::plan),
