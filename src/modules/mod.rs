@@ -37,7 +37,7 @@ pub mod refuse;
 mod replace;
 mod script;
 mod service_facts;
-mod setup;
+pub(crate) mod setup;
 mod slurp;
 mod stat;
 mod tempfile;

@@ -170,10 +170,12 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     plan_with(cx, Args::from_cx(cx)?)
 }
 
-fn plan_with(cx: &PlanCx, args: Args) -> Result<Decision, PlanError> {
-    for subset in list("gather_subset", args.gather_subset.as_ref())? {
-        // As ansible-core's `get_collector_names`, only a subset asked for is
-        // checked: excluding one it does not know (`!any`) is ignored.
+/// Checks `gather_subset` (a list, or one comma-separated string) as
+/// ansible-core's `get_collector_names` does: a subset asked for must be
+/// one it knows; excluding one it does not know (`!any`) is ignored. The
+/// play keyword is checked by the same words.
+pub fn check_subsets(value: Option<&Json>) -> Result<(), PlanError> {
+    for subset in list("gather_subset", value)? {
         if subset.starts_with(['!', '-']) {
             continue;
         }
@@ -185,6 +187,11 @@ fn plan_with(cx: &PlanCx, args: Args) -> Result<Decision, PlanError> {
             )));
         }
     }
+    Ok(())
+}
+
+fn plan_with(cx: &PlanCx, args: Args) -> Result<Decision, PlanError> {
+    check_subsets(args.gather_subset.as_ref())?;
     let mut patterns = Vec::new();
     for p in list("filter", args.filter.as_ref())? {
         let glob = globset::Glob::new(&p)

@@ -13,6 +13,11 @@ use crate::yaml::{self, Document, Node, Value};
 
 const PLAY_KEYS: &[&str] = &[
     "name",
+    // Checked as `setup` checks them; rprov gathers its whole (small) fact
+    // set with one snippet whatever the subset, which no collector's
+    // timeout applies to.
+    "gather_subset",
+    "gather_timeout",
     "module_defaults",
     "hosts",
     "become",
@@ -56,8 +61,6 @@ const UNSUPPORTED_PLAY_KEYS: &[&str] = &[
     "throttle",
     "timeout",
     "port",
-    "gather_subset",
-    "gather_timeout",
     "fact_path",
     "become_exe",
     "become_flags",
@@ -525,6 +528,23 @@ fn load_play(
         ));
     }
     vars_prompt(doc, node)?;
+    if let Some(n) = node.get("gather_subset") {
+        crate::modules::setup::check_subsets(Some(&n.to_json())).map_err(|e| {
+            let msg = match e {
+                crate::modules::PlanError::Fail(m) => m,
+                other => format!("{other:?}"),
+            };
+            LoadError::new(doc.origin(n), msg)
+        })?;
+    }
+    if let Some(n) = node.get("gather_timeout") {
+        if n.to_json().as_i64().is_none() {
+            return Err(LoadError::new(
+                doc.origin(n),
+                "`gather_timeout` must be a whole number of seconds",
+            ));
+        }
+    }
     // `hosts: "{{ targets }}"` is rendered when the play starts (see
     // `deferred`); until then the play's pattern is the template text.
     let mut hosts_template = None;
@@ -1025,4 +1045,31 @@ fn sorted<'a>(set: &HashSet<&'a str>) -> Vec<&'a str> {
     let mut v: Vec<&str> = set.iter().copied().collect();
     v.sort_unstable();
     v
+}
+
+#[cfg(test)]
+mod tests {
+    /// The play's `gather_subset` and `gather_timeout` load, checked as
+    /// `setup` checks its arguments (rprov gathers its whole fact set
+    /// whatever the subset).
+    #[test]
+    fn gather_subset_and_timeout_of_a_play_are_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pb = dir.path().join("site.yml");
+        let load = |keys: &str| {
+            std::fs::write(&pb, format!("- hosts: all\n{keys}  tasks: []\n")).expect("write");
+            super::load_playbook(&pb)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            load("  gather_subset: ['!all', min, network]\n  gather_timeout: 10\n"),
+            Ok(())
+        );
+        assert_eq!(load("  gather_subset: '!hardware,virtual'\n"), Ok(()));
+        let e = load("  gather_subset: [netwrk]\n").expect_err("a subset ansible-core lacks");
+        assert!(e.contains("Bad subset 'netwrk' given to Ansible"), "{e}");
+        let e = load("  gather_timeout: soon\n").expect_err("no number");
+        assert!(e.contains("whole number of seconds"), "{e}");
+    }
 }

@@ -268,7 +268,7 @@ impl Counts {
         Counts {
             // rprov counts a rescued failure as ok, ansible-core as rescued
             // only; a changed task and an ignored failure are also ok there.
-            ok: s.ok.saturating_sub(s.rescued) + s.changed + s.ignored,
+            ok: s.ok.saturating_sub(s.rescued) + s.changed + s.ignored + s.facts_gathered,
             changed: s.changed + s.ignored_changed,
             unreachable: s.unreachable_times,
             failed: s.failed,

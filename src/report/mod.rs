@@ -727,6 +727,56 @@ impl Reporter {
 
     /// A host that could not be reached: a host error, in ansible-core's
     /// words under `--output ansible`.
+    /// `host` starts gathering facts for play `play`: ansible-playbook's
+    /// `TASK [Gathering Facts]` banner, so that what comes of it (an
+    /// unreachable host too) follows it there.
+    pub fn gathering_facts(&self, play: usize) {
+        if self.format != Format::Ansible {
+            return;
+        }
+        if let Ok(mut last) = self.last_banner.lock() {
+            if *last != Some(usize::MAX - play) {
+                *last = Some(usize::MAX - play);
+                let text = ansible::named_task_banner("Gathering Facts", false, ansible::columns());
+                self.emit(&text);
+            }
+        }
+    }
+
+    /// `host`'s facts were gathered for play `play`: ansible-playbook's
+    /// `TASK [Gathering Facts]` and its `ok:` line. rprov's own formats say
+    /// nothing: gathering is the play's first probe, not a task.
+    pub fn facts_gathered(&self, host: &str, play: usize) {
+        if self.format != Format::Ansible {
+            return;
+        }
+        let result = json!({});
+        let ev = TaskEvent {
+            host,
+            task: "Gathering Facts",
+            item: None,
+            status: Status::Ok,
+            diffs: &[],
+            msg: None,
+            msg_kind: MsgKind::Message,
+            result: Some(&result),
+            no_log: false,
+            ignored: false,
+            unreachable: false,
+            duration: Duration::ZERO,
+            fallback: false,
+            action: "gather_facts",
+            handler: false,
+            // No task's address: one banner per play, whichever host.
+            task_id: usize::MAX - play,
+            ran_elsewhere: false,
+            origin: None,
+            cause: &[],
+            quiet: false,
+        };
+        self.emit(&self.ansible_task(&ev));
+    }
+
     /// `host` could not be reached for facts, and the play's
     /// `ignore_unreachable` keeps it in the play.
     pub fn unreachable_ignored(&self, host: &str, msg: &str) {

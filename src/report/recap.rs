@@ -17,6 +17,9 @@ pub struct HostStats {
     pub ignored: u64,
     /// Failures a block's `rescue` took over (also counted in `ok`).
     pub rescued: u64,
+    /// Facts gathered at a play's start: ansible-core's `Gathering Facts`
+    /// task, an `ok` in its recap; rprov's own recap counts tasks only.
+    pub facts_gathered: u64,
     /// Of `skipped`, the `meta` tasks whose `when` was false: ansible-core's
     /// stats do not count a `meta` result.
     pub meta_skipped: u64,

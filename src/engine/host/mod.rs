@@ -506,10 +506,15 @@ impl HostRunner {
             // The play's `ignore_unreachable` covers gathering facts: the
             // host stays in the play, and its tasks try again.
             let was = std::mem::replace(&mut self.ignoring_unreachable, play.ignore_unreachable);
+            self.shared.reporter.gathering_facts(self.pi);
             let probed = self.probe(&become_, probes).await;
             self.ignoring_unreachable = was;
             match probed {
-                Ok(()) => self.cache_gathered(&become_),
+                Ok(()) => {
+                    self.cache_gathered(&become_);
+                    self.shared.reporter.facts_gathered(&self.name, self.pi);
+                    self.stats.facts_gathered += 1;
+                }
                 Err(Stop::Unreachable) if self.unreachable_msg.is_some() => {
                     let msg = self.unreachable_msg.take().unwrap_or_default();
                     self.shared.reporter.unreachable_ignored(&self.name, &msg);
