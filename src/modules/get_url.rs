@@ -44,6 +44,9 @@ module_args! {
         timeout: u64 ["timeout"] = 10,
         headers: Option<Json> ["headers"],
         validate_certs: bool ["validate_certs"] = true,
+        /// A CA bundle on the host that the server's certificate must chain
+        /// to (curl's `--cacert`).
+        ca_path: Option<String> ["ca_path"],
         use_proxy: bool ["use_proxy"] = true,
         url_username: Option<String> ["url_username", "username"],
         url_password: Option<String> ["url_password", "password"],
@@ -436,6 +439,9 @@ fn download_script(
     );
     if !a.validate_certs {
         opts.push_str(" --insecure");
+    }
+    if let Some(ca) = &a.ca_path {
+        opts.push_str(&format!(" --cacert {}", quote(ca)));
     }
     if !a.use_proxy {
         opts.push_str(" --noproxy '*'");

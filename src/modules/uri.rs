@@ -43,6 +43,9 @@ module_args! {
         body_format: BodyFormat ["body_format"] = BodyFormat::Raw,
         timeout: f64 ["timeout"] = 30.0,
         validate_certs: bool ["validate_certs"] = true,
+        /// A CA bundle on the host that the server's certificate must chain
+        /// to (curl's `--cacert`).
+        ca_path: Option<String> ["ca_path"],
         /// A word (`none`, `safe`, `all`, …), read as text.
         follow_redirects: Option<Json> ["follow_redirects"],
         url_username: Option<String> ["url_username"],
@@ -221,6 +224,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     }
     if !validate_certs {
         curl.push_str(" --insecure");
+    }
+    if let Some(ca) = &args.ca_path {
+        curl.push_str(&format!(" --cacert {}", quote(ca)));
     }
     if follow {
         curl.push_str(" -L");
@@ -562,6 +568,26 @@ printf '200 http://x/'
             json!("Status code was 200 and not [201, 202]: HTTP Error 200")
         );
         assert_eq!(m["changed"], json!(true));
+    }
+
+    /// `ca_path` names the host's CA bundle to curl, as ansible-core's
+    /// `ca_path` does to its SSL context.
+    #[test]
+    fn ca_path_is_curls_cacert() {
+        let f = Fixture::new(
+            "uri",
+            json!({"url": "https://h/x", "ca_path": "/etc/ssl/private ca.pem"}),
+        );
+        let Decision::Run { action, .. } = plan(&f.cx()).unwrap() else {
+            panic!()
+        };
+        assert!(
+            action
+                .script
+                .contains(" --cacert '/etc/ssl/private ca.pem'"),
+            "{}",
+            action.script
+        );
     }
 
     #[test]
