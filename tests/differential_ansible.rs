@@ -1618,6 +1618,21 @@ fn run_once_facts_and_end_host_as_ansible() {
     );
 }
 
+/// A collection's roles, named as ansible-playbook names them: a
+/// dependency given by its short name is the role of the dependent's
+/// collection, shown by its full name, and `role_name` is the role's own
+/// name, `ansible_role_name` the full one.
+#[test]
+fn collection_roles_as_ansible() {
+    let (expected, by_rprov) = output_of_both(
+        "collection_roles",
+        &["-i", "localhost,", "-c", "local", "site.yml"],
+    );
+    assert!(expected.contains("TASK [my.coll.b : debug]"), "{expected}");
+    assert!(expected.contains("\"b b my.coll.b []\""), "{expected}");
+    assert_eq!(by_rprov.stdout, expected);
+}
+
 /// `run_once` in ansible-playbook's output: the task and the handler are
 /// shown for the one host that ran them, and counted for it alone (the
 /// recap's `ok`); the hosts that took the result print nothing.

@@ -269,6 +269,19 @@ pub struct RoleData {
     pub params: Vars,
 }
 
+impl RoleData {
+    /// `role_name`: a collection's role by its own name (`ansible_role_name`
+    /// is the full `ns.coll.role`), any other by the name it was found by
+    /// (a Galaxy role `geerlingguy.docker` keeps its dot), as ansible-core's
+    /// `get_name(include_role_fqcn=False)`.
+    pub fn short_name(&self) -> &str {
+        match role::is_collection_role(&self.path) {
+            true => self.name.rsplit('.').next().unwrap_or(&self.name),
+            false => &self.name,
+        }
+    }
+}
+
 /// `loop_control: extended: true`: each item sees `ansible_loop` (its
 /// position, neighbours and the loop's length), as Ansible's TaskExecutor
 /// sets it.

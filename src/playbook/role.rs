@@ -260,17 +260,28 @@ impl RoleLoader {
                     .with_hint("two roles probably depend on (or import) each other"),
             );
         }
-        let name = req.name;
-        // A short name is first looked up in the play's `collections:`, then
-        // in the roles paths, as Ansible's `RoleDefinition` does.
-        let in_collections = || {
-            req.inherited
-                .collections
-                .iter()
-                .filter(|_| !name.contains('.'))
-                .find_map(|c| self.find_role(&format!("{c}.{name}")))
+        let mut name = req.name;
+        // A short name is first looked up in the play's `collections:` (or
+        // the dependent role's collection), then in the roles paths, as
+        // Ansible's `RoleDefinition` does; found in a collection, the role
+        // is named by its full name there (`ns.coll.role : task`).
+        let in_collections = req
+            .inherited
+            .collections
+            .iter()
+            .filter(|_| !name.contains('.'))
+            .find_map(|c| {
+                let full = format!("{c}.{name}");
+                self.find_role(&full).map(|path| (full, path))
+            });
+        let found = match in_collections {
+            Some((full, path)) => {
+                name = full;
+                Some(path)
+            }
+            None => self.find_role(&name),
         };
-        let path = in_collections().or_else(|| self.find_role(&name)).ok_or_else(|| {
+        let path = found.ok_or_else(|| {
             let looked = format!(
                 "looked in {}",
                 self.search_paths(&name)
@@ -848,7 +859,7 @@ pub fn merge_vars_file(path: &Path, out: &mut Vars) -> Result<(), LoadError> {
 
 /// A role inside a collection (`ansible_collections/NS/COLL/roles/NAME`):
 /// Ansible adds no plugin folders of such a role.
-fn is_collection_role(path: &Path) -> bool {
+pub(super) fn is_collection_role(path: &Path) -> bool {
     path.components()
         .any(|c| c.as_os_str() == "ansible_collections")
 }

@@ -856,7 +856,7 @@ impl HostRunner {
         m.insert("omit".into(), json!(OMIT));
         if let Some(r) = role {
             m.insert("role_path".into(), json!(r.own.path.display().to_string()));
-            m.insert("role_name".into(), json!(r.name()));
+            m.insert("role_name".into(), json!(r.own.short_name()));
             m.insert("ansible_role_name".into(), json!(r.name()));
             // Ansible sets these only for a role imported or included from
             // another role's tasks (its include parameters).
