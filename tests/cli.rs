@@ -1354,6 +1354,29 @@ fn arguments_of_real_roles_load() {
         "{}",
         run.dump()
     );
+    // One whose template may come to `omit` loads (community.zabbix's
+    // `disablerepo: "{{ … | default(omit) }}"`): left out when it does,
+    // refused by the module when the task runs with a value.
+    std::fs::write(
+        w.join("omitted.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+         \x20   - package: {name: coreutils, disablerepo: \"{{ nothing | default(omit) }}\"}\n      check_mode: true\n\
+         \x20   - package: {name: coreutils, disablerepo: \"{{ 'x' | default(omit) }}\"}\n      check_mode: true\n",
+    )
+    .expect("write");
+    let run = common::rprov(
+        w,
+        ["apply", "-i", "localhost,", "-c", "local", "omitted.yml"],
+    );
+    run.expect_code(2);
+    assert!(
+        run.stdout.contains("ok       [localhost] package")
+            && run
+                .stdout
+                .contains("`package` does not take the argument `disablerepo`"),
+        "{}",
+        run.dump()
+    );
 }
 
 /// Handlers that notify each other, or themselves, run once per flush, in

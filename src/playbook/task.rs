@@ -970,7 +970,14 @@ fn check_args(
             )
             .with_hint("write its arguments as a mapping or as key=value words"));
         }
-        if spec.arg(name).is_none() && !spec.open {
+        // An argument whose template may come to `omit` (`disablerepo: "{{
+        // repo | default(omit) }}"` on a `package` task for every system) is
+        // left out when it does, as in ansible-core; when it comes to a
+        // value, the module refuses it as the task runs.
+        let may_omit = args[name]
+            .as_str()
+            .is_some_and(|v| rprov_template::is_template(v) && v.contains("omit"));
+        if spec.arg(name).is_none() && !spec.open && !may_omit {
             if VALID_ARGS_ACTIONS.contains(&spec.name) {
                 return Err(invalid_options(doc, key, written, spec, args));
             }
