@@ -775,6 +775,7 @@ fn load_play(
         playbook_dir: playbook_dir.to_path_buf(),
         inherited: inherited.clone(),
         depth: 0,
+        files: Vec::new(),
         roles: Some(roles.clone()),
         in_handlers: false,
         in_handler_block: false,

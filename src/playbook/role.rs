@@ -447,6 +447,7 @@ impl RoleLoader {
             playbook_dir: self.playbook_dir.clone(),
             inherited,
             depth,
+            files: Vec::new(),
             roles: Some(self.clone()),
             in_handlers: false,
             in_handler_block: false,
@@ -491,10 +492,14 @@ impl RoleLoader {
         // (ansible-core's own `module_utils_facts.system.selinux`), so the
         // roles paths follow, as ansible-core's `RoleDefinition` falls back
         // to them when no collection has the role.
+        // A role nested in another's folder is `ns.coll.outer.roles.inner`
+        // (ovirt.ovirt's `infra.roles.mac_pools`), its parts the folders
+        // under `roles/`, as ansible-core's collection loader reads them.
         let parts: Vec<&str> = name.split('.').collect();
         let mut dirs = Vec::new();
-        if let [ns, coll, role] = parts[..] {
-            if [ns, coll, role].iter().all(|p| !p.is_empty()) {
+        if let [ns, coll, ref role @ ..] = parts[..] {
+            let role = role.join("/");
+            if !ns.is_empty() && !coll.is_empty() && parts[2..].iter().all(|p| !p.is_empty()) {
                 dirs.extend(
                     std::iter::once(self.playbook_dir.join("collections"))
                         .chain(self.collections_path.iter().cloned())
@@ -505,7 +510,7 @@ impl RoleLoader {
                             } else {
                                 d.join("ansible_collections")
                             };
-                            base.join(ns).join(coll).join("roles").join(role)
+                            base.join(ns).join(coll).join("roles").join(&role)
                         }),
                 );
             }

@@ -125,6 +125,11 @@ pub struct TaskScope {
     pub playbook_dir: PathBuf,
     pub inherited: Inherited,
     pub depth: usize,
+    /// The task files being read around this list, outermost first
+    /// (canonical paths): a file that includes one of them is a recursion,
+    /// which an `include_tasks` leaves for when it runs (as ansible-core
+    /// reads every include) and an `import_tasks` refuses.
+    pub files: Vec<PathBuf>,
     /// Where `import_role`/`include_role` load their role: the play's loader,
     /// so the role's handlers and defaults join the play's. `None` in a task
     /// file included at run time, after the play was loaded.
@@ -1343,8 +1348,17 @@ fn load_static(
             ),
         )
     })?;
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+    if scope.files.contains(&canonical) {
+        return Err(LoadError::new(
+            doc.origin(mkey),
+            format!("`{file}` includes itself (through the files around it)"),
+        )
+        .with_hint("an include_tasks of it is read when it runs, as ansible-core reads it; an import_tasks cannot be"));
+    }
     let mut inner = scope.clone();
     inner.depth += 1;
+    inner.files.push(canonical);
     if let Some(dir) = path.parent() {
         if scope.role.is_none() {
             inner.base_dir = dir.to_path_buf();

@@ -387,9 +387,30 @@ pub struct AnsibleVenv {
 /// Makes (or reuses) the ansible-core venv, failing the test with the
 /// script's message when it cannot.
 pub fn ansible_venv() -> AnsibleVenv {
+    venv_from_script(&[]).0
+}
+
+/// [`ansible_venv`], and a directory holding every collection of the
+/// `ansible` package the venv script pins (`ansible_collections/…`).
+#[allow(dead_code)]
+pub fn ansible_venv_with_all_collections() -> (AnsibleVenv, PathBuf) {
+    let (venv, all) = venv_from_script(&["all"]);
+    let all = all.unwrap_or_else(|| panic!("ansible-venv.sh all printed no third line"));
+    assert!(
+        all.join("ansible_collections").is_dir(),
+        "ansible-venv.sh all printed {}, which holds no ansible_collections",
+        all.display()
+    );
+    (venv, all)
+}
+
+/// Runs tests/support/ansible-venv.sh with `args`: the venv, and the third
+/// line it prints, if any.
+fn venv_from_script(args: &[&str]) -> (AnsibleVenv, Option<PathBuf>) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/ansible-venv.sh");
     let out = Command::new("sh")
         .arg(&script)
+        .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -402,7 +423,7 @@ pub fn ansible_venv() -> AnsibleVenv {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let mut lines = stdout.lines().map(PathBuf::from);
     let (Some(playbook), Some(collections)) = (lines.next(), lines.next()) else {
-        panic!("ansible-venv.sh printed `{stdout}`, not two paths");
+        panic!("ansible-venv.sh printed `{stdout}`, not two paths or three");
     };
     assert!(
         playbook.is_file(),
@@ -418,11 +439,15 @@ pub fn ansible_venv() -> AnsibleVenv {
     );
     let python = playbook.with_file_name("python");
     assert!(python.exists(), "no python beside {}", playbook.display());
-    AnsibleVenv {
-        playbook,
-        python,
-        collections,
-    }
+    let third = lines.next();
+    (
+        AnsibleVenv {
+            playbook,
+            python,
+            collections,
+        },
+        third,
+    )
 }
 
 /// Runs the venv's ansible-playbook in `cwd` on inventory `inv` with `args`

@@ -15,6 +15,13 @@
 # only `ansible_collections/ansible/posix` is extracted from the wheel, so
 # nothing else of the 50 MB of collections can shadow ansible-core's modules.
 #
+# With the argument `all`, the third line is a directory holding every
+# collection of that wheel (`ansible_collections/…`, some 250 MB), for the
+# tests that read third-party roles (tests/real_roles.rs); it is made on
+# first use only.
+#
+#   ALL=${XDG_CACHE_HOME:-$HOME/.cache}/rprov/ansible-all-collections
+#
 # Re-running is cheap: an existing venv whose ansible-playbook runs, and a
 # complete collections directory, are reused. A half-built one (interrupted
 # install) is removed and built again. Exits non-zero with a message on
@@ -31,6 +38,11 @@ CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/rprov"
 VENV="$CACHE/ansible-venv"
 PLAYBOOK="$VENV/bin/ansible-playbook"
 COLLECTIONS="$CACHE/ansible-collections"
+ALL="$CACHE/ansible-all-collections"
+WANT_ALL=false
+if [ "${1:-}" = all ]; then
+    WANT_ALL=true
+fi
 
 venv_ok() {
     [ -x "$PLAYBOOK" ] && [ -f "$VENV/.rprov-complete" ] \
@@ -42,13 +54,20 @@ collections_ok() {
         && [ "$(cat "$COLLECTIONS/.rprov-complete")" = "$ANSIBLE_SHA256" ] \
         && [ -f "$COLLECTIONS/ansible_collections/ansible/posix/plugins/modules/authorized_key.py" ]
 }
+all_ok() {
+    ! $WANT_ALL || { [ -f "$ALL/.rprov-complete" ] \
+        && [ "$(cat "$ALL/.rprov-complete")" = "$ANSIBLE_SHA256" ]; }
+}
 done_ok() {
     echo "$PLAYBOOK"
     echo "$COLLECTIONS"
+    if $WANT_ALL; then
+        echo "$ALL"
+    fi
     exit 0
 }
 
-if venv_ok && collections_ok; then
+if venv_ok && collections_ok && all_ok; then
     done_ok
 fi
 
@@ -79,8 +98,7 @@ if ! venv_ok; then
     touch "$VENV/.rprov-complete"
 fi
 
-if ! collections_ok; then
-    rm -rf "$COLLECTIONS"
+if ! collections_ok || ! all_ok; then
     tmp=$(mktemp -d "$CACHE/ansible-collections.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
     # pip checks the pinned hash (--require-hashes) before keeping the file.
@@ -96,17 +114,27 @@ if ! collections_ok; then
         echo "ansible-venv.sh: $wheel does not have the pinned sha256 $ANSIBLE_SHA256" >&2
         exit 1
     fi
-    "$VENV/bin/python" - "$wheel" "$tmp/out" <<'PY'
+    # extract.py WHEEL OUT PREFIX: the members under PREFIX into OUT.
+    cat >"$tmp/extract.py" <<'PY'
 import sys, zipfile
-wheel, out = sys.argv[1], sys.argv[2]
-prefix = "ansible_collections/ansible/posix/"
+wheel, out, prefix = sys.argv[1], sys.argv[2], sys.argv[3]
 with zipfile.ZipFile(wheel) as z:
     members = [n for n in z.namelist() if n.startswith(prefix) and ".." not in n.split("/")]
     if not members:
         sys.exit(f"{wheel} holds no {prefix}")
     z.extractall(out, members)
 PY
-    mv "$tmp/out" "$COLLECTIONS"
-    echo "$ANSIBLE_SHA256" >"$COLLECTIONS/.rprov-complete"
+    if ! collections_ok; then
+        rm -rf "$COLLECTIONS"
+        "$VENV/bin/python" "$tmp/extract.py" "$wheel" "$tmp/out" "ansible_collections/ansible/posix/"
+        mv "$tmp/out" "$COLLECTIONS"
+        echo "$ANSIBLE_SHA256" >"$COLLECTIONS/.rprov-complete"
+    fi
+    if ! all_ok; then
+        rm -rf "$ALL"
+        "$VENV/bin/python" "$tmp/extract.py" "$wheel" "$tmp/all" "ansible_collections/"
+        mv "$tmp/all" "$ALL"
+        echo "$ANSIBLE_SHA256" >"$ALL/.rprov-complete"
+    fi
 fi
 done_ok

@@ -408,6 +408,7 @@ mod tests {
             playbook_dir: dir.path().to_path_buf(),
             inherited: Inherited::default(),
             depth: 0,
+            files: Vec::new(),
             roles: None,
             in_handlers: false,
             in_handler_block: false,

@@ -140,6 +140,7 @@ impl HostRunner {
                 },
             },
             depth: 0,
+            files: Vec::new(),
             roles: None,
             // A file a handler includes is read as handlers are (a block
             // nested in its block is refused, as ansible-core refuses it).
