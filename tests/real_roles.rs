@@ -36,38 +36,6 @@ const REFUSED: &[(&str, &str)] = &[
         "the task keyword `delegate_facts` is not supported by rprov",
     ),
     (
-        "dellemc.openmanage.idrac_os_deployment",
-        "`no_log` must be a literal yes/no in rprov, not a template",
-    ),
-    (
-        "grafana.grafana.grafana",
-        "`no_log` must be a literal yes/no in rprov, not a template",
-    ),
-    (
-        "theforeman.foreman.auth_sources_ldap",
-        "`no_log` must be a literal yes/no in rprov, not a template",
-    ),
-    (
-        "theforeman.foreman.compute_resources",
-        "`no_log` must be a literal yes/no in rprov, not a template",
-    ),
-    (
-        "theforeman.foreman.content_rhel",
-        "`no_log` must be a literal yes/no in rprov, not a template",
-    ),
-    (
-        "theforeman.foreman.convert2rhel",
-        "`no_log` must be a literal yes/no in rprov, not a template",
-    ),
-    (
-        "theforeman.foreman.hostgroups",
-        "`no_log` must be a literal yes/no in rprov, not a template",
-    ),
-    (
-        "theforeman.foreman.repositories",
-        "`no_log` must be a literal yes/no in rprov, not a template",
-    ),
-    (
         "netapp.ontap.na_ontap_vserver_delete",
         "`check_mode` must be a literal yes/no in rprov, not a template",
     ),
@@ -78,6 +46,14 @@ const REFUSED: &[(&str, &str)] = &[
     (
         "ovirt.ovirt.infra",
         "`async` must be a whole number of 0 or more, found `{{ ovirt_hosts_max_timeout }}`",
+    ),
+    (
+        "theforeman.foreman.content_rhel",
+        "`async` is supported on command and shell tasks, not on `theforeman.foreman.repository_sync`",
+    ),
+    (
+        "theforeman.foreman.convert2rhel",
+        "`async` is supported on command and shell tasks, not on `theforeman.foreman.repository_sync`",
     ),
     (
         "theforeman.foreman.content_view_publish",

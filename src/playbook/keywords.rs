@@ -40,6 +40,8 @@ pub(super) struct Keywords {
     /// `ignore_unreachable: "{{ … }}"`: decided per host when the task starts.
     ignore_unreachable_template: Option<String>,
     no_log: Option<bool>,
+    /// `no_log: "{{ … }}"`: rendered on each host when the task starts.
+    no_log_template: Option<String>,
     diff: Option<bool>,
     check_mode: Option<bool>,
     pub(super) vars: Vars,
@@ -434,7 +436,14 @@ impl Keywords {
                     _ => None,
                 }
             }),
-            no_log: run_bool("no_log")?,
+            no_log: match node.get("no_log") {
+                Some(n) if matches!(&n.value, Value::Str(s) if s.contains("{{")) => None,
+                _ => run_bool("no_log")?,
+            },
+            no_log_template: node.get("no_log").and_then(|n| match &n.value {
+                Value::Str(s) if s.contains("{{") && !is_bare_omit(s) => Some(s.clone()),
+                _ => None,
+            }),
             diff: run_bool("diff")?,
             check_mode: run_bool("check_mode")?,
             vars,
@@ -570,8 +579,9 @@ impl Keywords {
             inh.ignore_unreachable = self.ignore_unreachable;
             inh.ignore_unreachable_template = self.ignore_unreachable_template.clone();
         }
-        if self.no_log.is_some() {
+        if self.no_log.is_some() || self.no_log_template.is_some() {
             inh.no_log = self.no_log;
+            inh.no_log_template = self.no_log_template.clone();
         }
         if self.check_mode.is_some() {
             inh.check_mode = self.check_mode;
@@ -715,7 +725,16 @@ impl Keywords {
                 (None, None) => inh.ignore_unreachable_template.clone(),
                 (_, own) => own.clone(),
             },
-            no_log: self.no_log.or(inh.no_log).unwrap_or(false),
+            // A template hides the task's output until the host renders
+            // it (see `Task::no_log_template`).
+            no_log: match (&self.no_log, &self.no_log_template) {
+                (None, None) => inh.no_log.unwrap_or(false) || inh.no_log_template.is_some(),
+                (own, template) => own.unwrap_or(false) || template.is_some(),
+            },
+            no_log_template: match (&self.no_log, &self.no_log_template) {
+                (None, None) => inh.no_log_template.clone(),
+                (_, own) => own.clone(),
+            },
             diff: self.diff.or(inh.diff),
             check_mode: self.check_mode.or(inh.check_mode),
             vars,

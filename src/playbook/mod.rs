@@ -433,6 +433,10 @@ pub struct Task {
     /// starts; `ignore_unreachable` is false then.
     pub ignore_unreachable_template: Option<String>,
     pub no_log: bool,
+    /// `no_log: "{{ … }}"` (of the task or what encloses it): rendered on
+    /// each host when the task starts, its truth deciding; until then, and
+    /// when it cannot be rendered, `no_log` is true (a secret stays hidden).
+    pub no_log_template: Option<String>,
     pub diff: Option<bool>,
     pub check_mode: Option<bool>,
     pub vars: Vars,

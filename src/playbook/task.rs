@@ -88,6 +88,7 @@ pub struct Inherited {
     pub ignore_unreachable: Option<bool>,
     pub ignore_unreachable_template: Option<String>,
     pub no_log: Option<bool>,
+    pub no_log_template: Option<String>,
     /// `check_mode` and `diff` of the play, a role entry, an import or a
     /// block: each task's own wins.
     pub check_mode: Option<bool>,

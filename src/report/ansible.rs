@@ -108,7 +108,9 @@ pub(super) fn result_lines(ev: &TaskEvent, verbose: u8) -> String {
         true => censored(&result),
         false => result,
     };
-    let always = ev.action == "debug" || (ev.action == "assert" && !ev.quiet);
+    // A censored result keeps only `censored` and `changed`, not the
+    // callback's `_ansible_verbose_always`: shown only when verbose.
+    let always = !ev.no_log && (ev.action == "debug" || (ev.action == "assert" && !ev.quiet));
     let indent = always || verbose > 2;
     let label = match (ev.item, ev.no_log) {
         (None, _) => None,

@@ -442,7 +442,7 @@ impl HostRunner {
             args,
             collections: task.collections.clone(),
             diff: task.diff.unwrap_or(self.shared.opts.diff),
-            no_log: task.no_log,
+            no_log: self.no_log_of(task),
             interpreter,
             interpreters,
             playbook_dir: self.shared.playbook.dir.clone(),

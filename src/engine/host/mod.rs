@@ -185,6 +185,9 @@ pub struct HostRunner {
     /// `TASK` banner), and a file included again must not reuse the
     /// memory of the last one.
     spent_includes: Vec<Vec<Task>>,
+    /// A templated `no_log` as rendered for the running task (its address,
+    /// the truth): see [`HostRunner::no_log_of`].
+    no_log_now: Option<(usize, bool)>,
     /// The role applications (their `RoleInstance`s' addresses) a task of
     /// which reached this host in the current play: they open their
     /// [`Task::gated`] handlers.
@@ -312,6 +315,7 @@ impl HostRunner {
             notified: Vec::new(),
             extra_handlers: Arc::default(),
             spent_includes: Vec::new(),
+            no_log_now: None,
             entered_roles: Default::default(),
             ended_roles: Default::default(),
             roles_ran: Default::default(),
@@ -1064,6 +1068,46 @@ impl HostRunner {
             return true;
         }
         task.selected_by(&self.shared.opts.tags, &self.shared.opts.skip_tags)
+    }
+
+    /// Whether `task`'s output is hidden: its `no_log`, or what its
+    /// templated `no_log` rendered to on this host when it started (see
+    /// [`HostRunner::decide_no_log`]).
+    pub(super) fn no_log_of(&self, task: &Task) -> bool {
+        match (&task.no_log_template, self.no_log_now) {
+            (Some(_), Some((at, hidden))) if at == std::ptr::from_ref(task) as usize => hidden,
+            _ => task.no_log,
+        }
+    }
+
+    /// Renders a templated `no_log` with the task's variables as it starts
+    /// on this host, as ansible-core post-validates the keyword: false
+    /// shows the output, anything else keeps it hidden. A template that
+    /// fails fails the task (its output hidden), in ansible-core's words.
+    pub(super) fn decide_no_log(
+        &mut self,
+        task: &Task,
+        extra: Option<&Vars>,
+    ) -> Result<(), String> {
+        let Some(template) = &task.no_log_template else {
+            return Ok(());
+        };
+        let at = std::ptr::from_ref(task) as usize;
+        self.no_log_now = Some((at, true));
+        let magic = self.task_magic(task);
+        let layers: Vec<&Vars> = [&task.vars].into_iter().chain(extra).collect();
+        let r = self.resolver(task.role.as_deref(), &layers, &magic);
+        let value = self
+            .render_json(&r, &Json::String(template.clone()))
+            .map_err(|e| {
+                format!(
+                    "Task failed: Error processing keyword 'no_log': {}",
+                    e.message
+                )
+            })?;
+        let shown = crate::truthy::as_bool(&value) == Some(false);
+        self.no_log_now = Some((at, !shown));
+        Ok(())
     }
 
     /// Whether `task` runs under `--start-at-task`: not before the first

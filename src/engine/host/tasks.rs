@@ -247,7 +247,7 @@ impl HostRunner {
             msg: o.msg.as_deref(),
             msg_kind: o.msg_kind,
             result: Some(&result),
-            no_log: task.no_log || o.hidden,
+            no_log: self.no_log_of(task) || o.hidden,
             // An item that could not reach the host is shown failed; the
             // loop's own line says whether that was ignored.
             ignored: o.status == Status::Failed
@@ -270,7 +270,7 @@ impl HostRunner {
         };
         self.shared.reporter.task(&ev);
         // What a module asks the user to know (Ansible's `warnings`).
-        if !task.no_log {
+        if !self.no_log_of(task) {
             if let Some(Json::Array(ws)) = o.result.get("warnings") {
                 for w in ws.iter().filter_map(Json::as_str) {
                     self.shared
@@ -647,6 +647,9 @@ impl HostRunner {
     ) -> Result<Flow, Stop> {
         let task = &tasks[i];
         let name = name.to_string();
+        if let Err(msg) = self.decide_no_log(task, extra) {
+            return self.finish_task(task, &name, ItemOutcome::failed(msg), extra, started);
+        }
         let items = match &task.loop_items {
             None => None,
             Some(spec) => {
