@@ -36,10 +36,6 @@ const REFUSED: &[(&str, &str)] = &[
         "the task keyword `delegate_facts` is not supported by rprov",
     ),
     (
-        "netapp.ontap.na_ontap_vserver_delete",
-        "`check_mode` must be a literal yes/no in rprov, not a template",
-    ),
-    (
         "ovirt.ovirt.hosted_engine_setup",
         "`async` is supported on command and shell tasks, not on `ovirt.ovirt.ovirt_host`",
     ),

@@ -44,6 +44,8 @@ pub(super) struct Keywords {
     no_log_template: Option<String>,
     diff: Option<bool>,
     check_mode: Option<bool>,
+    /// `check_mode: "{{ … }}"`: rendered on each host when the task starts.
+    check_mode_template: Option<String>,
     pub(super) vars: Vars,
     environment: Option<Json>,
     any_errors_fatal: Option<bool>,
@@ -445,7 +447,14 @@ impl Keywords {
                 _ => None,
             }),
             diff: run_bool("diff")?,
-            check_mode: run_bool("check_mode")?,
+            check_mode: match node.get("check_mode") {
+                Some(n) if matches!(&n.value, Value::Str(s) if s.contains("{{")) => None,
+                _ => run_bool("check_mode")?,
+            },
+            check_mode_template: node.get("check_mode").and_then(|n| match &n.value {
+                Value::Str(s) if s.contains("{{") && !is_bare_omit(s) => Some(s.clone()),
+                _ => None,
+            }),
             vars,
             environment: node.get("environment").map(Node::to_json),
             any_errors_fatal: run_bool("any_errors_fatal")?,
@@ -583,8 +592,9 @@ impl Keywords {
             inh.no_log = self.no_log;
             inh.no_log_template = self.no_log_template.clone();
         }
-        if self.check_mode.is_some() {
+        if self.check_mode.is_some() || self.check_mode_template.is_some() {
             inh.check_mode = self.check_mode;
+            inh.check_mode_template = self.check_mode_template.clone();
         }
         if self.diff.is_some() {
             inh.diff = self.diff;
@@ -736,7 +746,14 @@ impl Keywords {
                 (_, own) => own.clone(),
             },
             diff: self.diff.or(inh.diff),
-            check_mode: self.check_mode.or(inh.check_mode),
+            check_mode: match (&self.check_mode, &self.check_mode_template) {
+                (None, None) => inh.check_mode,
+                (own, _) => *own,
+            },
+            check_mode_template: match (&self.check_mode, &self.check_mode_template) {
+                (None, None) => inh.check_mode_template.clone(),
+                (_, own) => own.clone(),
+            },
             vars,
             environment,
             any_errors_fatal: self

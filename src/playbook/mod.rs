@@ -439,6 +439,9 @@ pub struct Task {
     pub no_log_template: Option<String>,
     pub diff: Option<bool>,
     pub check_mode: Option<bool>,
+    /// `check_mode: "{{ … }}"` (of the task or what encloses it): rendered
+    /// on each host when the task starts, deciding as `check_mode` does.
+    pub check_mode_template: Option<String>,
     pub vars: Vars,
     /// `environment:` of the play, enclosing blocks, roles and imports and the
     /// task itself, outermost first; each is a mapping once rendered, and an

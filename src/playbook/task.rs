@@ -92,6 +92,7 @@ pub struct Inherited {
     /// `check_mode` and `diff` of the play, a role entry, an import or a
     /// block: each task's own wins.
     pub check_mode: Option<bool>,
+    pub check_mode_template: Option<String>,
     pub diff: Option<bool>,
     /// `run_once` and `delegate_to` on a block apply to its tasks.
     pub run_once: bool,

@@ -188,6 +188,8 @@ pub struct HostRunner {
     /// A templated `no_log` as rendered for the running task (its address,
     /// the truth): see [`HostRunner::no_log_of`].
     no_log_now: Option<(usize, bool)>,
+    /// A templated `check_mode` likewise (see `HostRunner::effective_check`).
+    check_now: Option<(usize, bool)>,
     /// The role applications (their `RoleInstance`s' addresses) a task of
     /// which reached this host in the current play: they open their
     /// [`Task::gated`] handlers.
@@ -316,6 +318,7 @@ impl HostRunner {
             extra_handlers: Arc::default(),
             spent_includes: Vec::new(),
             no_log_now: None,
+            check_now: None,
             entered_roles: Default::default(),
             ended_roles: Default::default(),
             roles_ran: Default::default(),
@@ -1072,7 +1075,7 @@ impl HostRunner {
 
     /// Whether `task`'s output is hidden: its `no_log`, or what its
     /// templated `no_log` rendered to on this host when it started (see
-    /// [`HostRunner::decide_no_log`]).
+    /// [`HostRunner::decide_keywords`]).
     pub(super) fn no_log_of(&self, task: &Task) -> bool {
         match (&task.no_log_template, self.no_log_now) {
             (Some(_), Some((at, hidden))) if at == std::ptr::from_ref(task) as usize => hidden,
@@ -1080,33 +1083,46 @@ impl HostRunner {
         }
     }
 
-    /// Renders a templated `no_log` with the task's variables as it starts
-    /// on this host, as ansible-core post-validates the keyword: false
-    /// shows the output, anything else keeps it hidden. A template that
+    /// Renders a task's templated `no_log` and `check_mode` with its
+    /// variables as it starts on this host, as ansible-core post-validates
+    /// the keywords: `no_log` shows the output only when false, anything
+    /// else keeping it hidden; `check_mode` is its truth. A template that
     /// fails fails the task (its output hidden), in ansible-core's words.
-    pub(super) fn decide_no_log(
+    pub(super) fn decide_keywords(
         &mut self,
         task: &Task,
         extra: Option<&Vars>,
     ) -> Result<(), String> {
-        let Some(template) = &task.no_log_template else {
+        if task.no_log_template.is_none() && task.check_mode_template.is_none() {
             return Ok(());
-        };
+        }
         let at = std::ptr::from_ref(task) as usize;
         self.no_log_now = Some((at, true));
         let magic = self.task_magic(task);
         let layers: Vec<&Vars> = [&task.vars].into_iter().chain(extra).collect();
         let r = self.resolver(task.role.as_deref(), &layers, &magic);
-        let value = self
-            .render_json(&r, &Json::String(template.clone()))
-            .map_err(|e| {
-                format!(
-                    "Task failed: Error processing keyword 'no_log': {}",
-                    e.message
-                )
-            })?;
-        let shown = crate::truthy::as_bool(&value) == Some(false);
-        self.no_log_now = Some((at, !shown));
+        let truth = |keyword: &str, template: &str| {
+            self.render_json(&r, &Json::String(template.to_string()))
+                .map(|v| crate::truthy::as_bool(&v))
+                .map_err(|e| {
+                    format!(
+                        "Task failed: Error processing keyword '{keyword}': {}",
+                        e.message
+                    )
+                })
+        };
+        let no_log = task
+            .no_log_template
+            .as_deref()
+            .map(|t| truth("no_log", t))
+            .transpose()?;
+        let check = task
+            .check_mode_template
+            .as_deref()
+            .map(|t| truth("check_mode", t))
+            .transpose()?;
+        self.no_log_now = Some((at, no_log.is_none_or(|b| b != Some(false))));
+        self.check_now = check.map(|b| (at, b.unwrap_or(false)));
         Ok(())
     }
 

@@ -647,7 +647,7 @@ impl HostRunner {
     ) -> Result<Flow, Stop> {
         let task = &tasks[i];
         let name = name.to_string();
-        if let Err(msg) = self.decide_no_log(task, extra) {
+        if let Err(msg) = self.decide_keywords(task, extra) {
             return self.finish_task(task, &name, ItemOutcome::failed(msg), extra, started);
         }
         let items = match &task.loop_items {
@@ -1410,8 +1410,14 @@ impl HostRunner {
         None
     }
 
+    /// Whether `task` runs in check mode on this host: its `check_mode`
+    /// (a templated one as rendered when it started, see
+    /// `HostRunner::decide_keywords`), else the run's `--check`.
     pub(super) fn effective_check(&self, task: &Task) -> bool {
-        task.check_mode.unwrap_or(self.shared.opts.check)
+        match (&task.check_mode_template, self.check_now) {
+            (Some(_), Some((at, check))) if at == std::ptr::from_ref(task) as usize => check,
+            _ => task.check_mode.unwrap_or(self.shared.opts.check),
+        }
     }
 }
 
