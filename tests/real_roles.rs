@@ -149,16 +149,19 @@ fn third_party_roles_list_as_ansible() {
     let python = venv.python.display().to_string();
     let mut rprov_env = env.to_vec();
     rprov_env.push(("RPROV_ANSIBLE_PYTHON", python.as_str()));
-    let list = [
-        "apply",
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "--list-tasks",
-        "roles.yml",
-    ];
-    let by_rprov = common::rprov_env(w, list, &rprov_env);
+    let rprov_list = |file: &str| {
+        let args = [
+            "apply",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "--list-tasks",
+            file,
+        ];
+        common::rprov_env(w, args, &rprov_env)
+    };
+    let by_rprov = rprov_list("roles.yml");
     by_rprov.expect_code(0);
     assert!(
         expected.lines().filter(|l| l.contains(" : ")).count() > 500,
@@ -173,23 +176,16 @@ fn third_party_roles_list_as_ansible() {
             .map(|(a, r)| format!("ansible: {a}\nrprov:   {r}"))
             .collect();
         panic!(
-            "rprov lists the roles differently (first lines that differ):\n{}",
+            "rprov lists the roles differently ({} lines, ansible-playbook {}; first lines that differ):\n{}",
+            by_rprov.stdout.lines().count(),
+            expected.lines().count(),
             differs.join("\n")
         );
     }
     for (role, why) in REFUSED {
         let file = format!("{}.yml", role.replace('.', "_"));
         std::fs::write(w.join(&file), playbook(&[role])).expect("write");
-        let list = [
-            "apply",
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "--list-tasks",
-            file.as_str(),
-        ];
-        let run = common::rprov_env(w, list, &rprov_env);
+        let run = rprov_list(&file);
         assert!(
             run.code == 1 && run.stderr.contains(why),
             "{role} no longer fails with `{why}`: move it out of REFUSED if it lists now\n{}",

@@ -892,8 +892,20 @@ mod tests {
         times: &str,
         sim: &str,
     ) -> Result<Decision, super::PlanError> {
+        run_module("apt", args, dpkg, policy, times, sim)
+    }
+
+    /// [`run`] for `module` (`apt`, or `package`, which is apt).
+    fn run_module(
+        module: &str,
+        args: serde_json::Value,
+        dpkg: &str,
+        policy: &str,
+        times: &str,
+        sim: &str,
+    ) -> Result<Decision, super::PlanError> {
         let out = format!("{SEP}\n{dpkg}\n{SEP}\n{policy}\n{SEP}\n{times}\n{SEP}\n{sim}\n");
-        testing::run("apt", args, move |p| match p {
+        testing::run(module, args, move |p| match p {
             Probe::Shell { script }
                 if script.contains("dpkg-query") || script.contains("apt-get") =>
             {
@@ -991,17 +1003,7 @@ mod tests {
     /// and an argument apt does not take are refused.
     #[test]
     fn package_hands_its_arguments_to_apt() {
-        let package = |args: serde_json::Value| {
-            let out = format!("{SEP}\n{CURL}\n{SEP}\n{POLICY}\n{SEP}\n\n{SEP}\n\n");
-            testing::run("package", args, move |p| match p {
-                Probe::Shell { script }
-                    if script.contains("dpkg-query") || script.contains("apt-get") =>
-                {
-                    Some(Fact::Text(out.clone()))
-                }
-                _ => None,
-            })
-        };
+        let package = |args| run_module("package", args, CURL, POLICY, "", "");
         let d =
             package(json!({"name": "jq", "update_cache": true, "use": "auto"})).expect("planned");
         let script = testing::script(&d);

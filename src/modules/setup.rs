@@ -142,7 +142,7 @@ pub fn plan_gather(cx: &PlanCx) -> Result<Decision, PlanError> {
 }
 
 /// A list argument given as a YAML list or a comma-separated string.
-fn list(key: &str, value: Option<&Json>) -> Result<Vec<String>, PlanError> {
+fn list(key: &str, value: Option<&Json>) -> Result<Vec<String>, String> {
     match value {
         None => Ok(Vec::new()),
         Some(Json::String(s)) => Ok(s
@@ -155,14 +155,10 @@ fn list(key: &str, value: Option<&Json>) -> Result<Vec<String>, PlanError> {
             .iter()
             .map(|v| match v {
                 Json::String(s) => Ok(s.trim().to_string()),
-                other => Err(PlanError::Fail(format!(
-                    "`{key}` must be a list of strings, got {other}"
-                ))),
+                other => Err(format!("`{key}` must be a list of strings, got {other}")),
             })
             .collect(),
-        Some(other) => Err(PlanError::Fail(format!(
-            "`{key}` must be a list of strings, got {other}"
-        ))),
+        Some(other) => Err(format!("`{key}` must be a list of strings, got {other}")),
     }
 }
 
@@ -174,26 +170,26 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 /// ansible-core's `get_collector_names` does: a subset asked for must be
 /// one it knows; excluding one it does not know (`!any`) is ignored. The
 /// play keyword is checked by the same words.
-pub fn check_subsets(value: Option<&Json>) -> Result<(), PlanError> {
+pub fn check_subsets(value: Option<&Json>) -> Result<(), String> {
     for subset in list("gather_subset", value)? {
         if subset.starts_with(['!', '-']) {
             continue;
         }
         let name = subset.as_str();
         if !SUBSETS.contains(&name) {
-            return Err(PlanError::Fail(format!(
+            return Err(format!(
                 "Bad subset '{name}' given to Ansible. gather_subset options allowed: {}",
                 SUBSETS.join(", ")
-            )));
+            ));
         }
     }
     Ok(())
 }
 
 fn plan_with(cx: &PlanCx, args: Args) -> Result<Decision, PlanError> {
-    check_subsets(args.gather_subset.as_ref())?;
+    check_subsets(args.gather_subset.as_ref()).map_err(PlanError::Fail)?;
     let mut patterns = Vec::new();
-    for p in list("filter", args.filter.as_ref())? {
+    for p in list("filter", args.filter.as_ref()).map_err(PlanError::Fail)? {
         let glob = globset::Glob::new(&p)
             .map_err(|e| PlanError::Fail(format!("`filter`: `{p}` is not a pattern: {e}")))?;
         patterns.push(glob.compile_matcher());

@@ -420,41 +420,31 @@ impl Keywords {
             become_user: str_of("become_user")?,
             remote_user: str_of("remote_user")?,
             become_method: str_of("become_method")?,
-            ignore_errors: match node.get("ignore_errors") {
-                Some(n) if matches!(&n.value, Value::Str(s) if s.contains("{{")) => None,
-                _ => bool_of("ignore_errors")?,
+            ignore_errors: match templated(node, "ignore_errors") {
+                Some(_) => None,
+                None => bool_of("ignore_errors")?,
             },
-            ignore_errors_template: node.get("ignore_errors").and_then(|n| match &n.value {
-                Value::Str(s) if s.contains("{{") => Some(s.clone()),
-                _ => None,
-            }),
-            ignore_unreachable: match node.get("ignore_unreachable") {
-                Some(n) if matches!(&n.value, Value::Str(s) if s.contains("{{")) => None,
-                _ => bool_of("ignore_unreachable")?,
+            ignore_errors_template: templated(node, "ignore_errors").map(str::to_string),
+            ignore_unreachable: match templated(node, "ignore_unreachable") {
+                Some(_) => None,
+                None => bool_of("ignore_unreachable")?,
             },
-            ignore_unreachable_template: node.get("ignore_unreachable").and_then(|n| {
-                match &n.value {
-                    Value::Str(s) if s.contains("{{") => Some(s.clone()),
-                    _ => None,
-                }
-            }),
-            no_log: match node.get("no_log") {
-                Some(n) if matches!(&n.value, Value::Str(s) if s.contains("{{")) => None,
-                _ => run_bool("no_log")?,
+            ignore_unreachable_template: templated(node, "ignore_unreachable").map(str::to_string),
+            no_log: match templated(node, "no_log") {
+                Some(_) => None,
+                None => run_bool("no_log")?,
             },
-            no_log_template: node.get("no_log").and_then(|n| match &n.value {
-                Value::Str(s) if s.contains("{{") && !is_bare_omit(s) => Some(s.clone()),
-                _ => None,
-            }),
+            no_log_template: templated(node, "no_log")
+                .filter(|s| !is_bare_omit(s))
+                .map(str::to_string),
             diff: run_bool("diff")?,
-            check_mode: match node.get("check_mode") {
-                Some(n) if matches!(&n.value, Value::Str(s) if s.contains("{{")) => None,
-                _ => run_bool("check_mode")?,
+            check_mode: match templated(node, "check_mode") {
+                Some(_) => None,
+                None => run_bool("check_mode")?,
             },
-            check_mode_template: node.get("check_mode").and_then(|n| match &n.value {
-                Value::Str(s) if s.contains("{{") && !is_bare_omit(s) => Some(s.clone()),
-                _ => None,
-            }),
+            check_mode_template: templated(node, "check_mode")
+                .filter(|s| !is_bare_omit(s))
+                .map(str::to_string),
             vars,
             environment: node.get("environment").map(Node::to_json),
             any_errors_fatal: run_bool("any_errors_fatal")?,
@@ -841,6 +831,15 @@ pub fn is_variable_name(s: &str) -> bool {
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !JINJA_KEYWORDS.contains(&s)
+}
+
+/// The text of keyword `key` when it is a template (`ignore_errors: "{{ …
+/// }}"`), which the task renders on each host when it starts.
+fn templated<'n>(node: &'n Node, key: &str) -> Option<&'n str> {
+    match &node.get(key)?.value {
+        Value::Str(s) if s.contains("{{") => Some(s.as_str()),
+        _ => None,
+    }
 }
 
 /// A keyword that is a literal yes/no (`check_mode`, `no_log`…) of a task,

@@ -529,13 +529,8 @@ fn load_play(
     }
     vars_prompt(doc, node)?;
     if let Some(n) = node.get("gather_subset") {
-        crate::modules::setup::check_subsets(Some(&n.to_json())).map_err(|e| {
-            let msg = match e {
-                crate::modules::PlanError::Fail(m) => m,
-                other => format!("{other:?}"),
-            };
-            LoadError::new(doc.origin(n), msg)
-        })?;
+        crate::modules::setup::check_subsets(Some(&n.to_json()))
+            .map_err(|msg| LoadError::new(doc.origin(n), msg))?;
     }
     if let Some(n) = node.get("gather_timeout") {
         if n.to_json().as_i64().is_none() {
