@@ -1596,23 +1596,76 @@ fn run_once_facts_and_end_host_as_ansible() {
         "{expected}"
     );
     assert_eq!(said(&by_rprov.stdout), expected_said, "{}", by_rprov.stdout);
-    let totals = |text: &str| {
-        let mut sums = std::collections::BTreeMap::new();
-        for line in text.lines().skip_while(|l| !l.starts_with("PLAY RECAP")) {
-            let Some((_, counts)) = line.split_once(" : ") else {
-                continue;
-            };
-            for cell in counts.split_whitespace() {
-                if let Some((k, n)) = cell.split_once('=') {
-                    *sums.entry(k.to_string()).or_insert(0) += n.parse::<u64>().unwrap_or(0);
-                }
-            }
-        }
-        sums
-    };
     assert_eq!(
-        totals(&by_rprov.stdout),
-        totals(&expected),
+        recap_totals(&by_rprov.stdout),
+        recap_totals(&expected),
+        "{}",
+        by_rprov.stdout
+    );
+}
+
+/// `delegate_facts`: what a delegated task returns (`set_fact`, cacheable
+/// or not, a module's `ansible_facts`, `include_vars`; on the task or its
+/// block) goes to the host it ran on, item by item for `delegate_to: "{{
+/// item }}"`, seen in `hostvars` at once and as that host's own variables
+/// in a later play; without it the facts stay with the task's host. The
+/// result lines say where a task ran (`ok: [A -> C]`), as ansible-core's.
+/// Compared task by task (hosts go at their own pace under rprov); a
+/// `run_once` task, marked `(once)` in its name, runs on the first host to
+/// reach it under rprov and on the first of the play under ansible-core, so
+/// its lines are compared without the name of the host that ran it.
+#[test]
+fn delegate_facts_as_ansible() {
+    let (expected, by_rprov) = output_of_both("delegate_facts", &["-i", "hosts.ini", "site.yml"]);
+    let by_task = |text: &str| {
+        let mut tasks: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut current = String::new();
+        for line in text.lines().take_while(|l| !l.starts_with("PLAY RECAP")) {
+            if line.starts_with("TASK [") || line.starts_with("PLAY [") {
+                current = line.trim_end_matches([' ', '*']).to_string();
+                continue;
+            }
+            if line.trim().is_empty() {
+                continue;
+            }
+            let shown = match (current.contains("(once)"), line.split_once(" -> ")) {
+                (true, Some((head, tail))) => match head.rsplit_once('[') {
+                    Some((word, _)) => format!("{word}[(whoever ran it) -> {tail}"),
+                    None => line.to_string(),
+                },
+                _ => line.to_string(),
+            };
+            tasks.entry(current.clone()).or_default().push(shown);
+        }
+        for lines in tasks.values_mut() {
+            lines.sort();
+        }
+        tasks
+    };
+    let expected_tasks = by_task(&expected);
+    assert!(
+        expected_tasks
+            .values()
+            .flatten()
+            .any(|l| l == "ok: [A -> C]"),
+        "{expected}"
+    );
+    assert!(
+        expected
+            .lines()
+            .any(|l| l
+                .contains("D: backend_of=- seen_by=web cached_one=D system=Linux from_block=True")),
+        "{expected}"
+    );
+    assert_eq!(
+        by_task(&by_rprov.stdout),
+        expected_tasks,
+        "{}",
+        by_rprov.stdout
+    );
+    assert_eq!(
+        recap_totals(&by_rprov.stdout),
+        recap_totals(&expected),
         "{}",
         by_rprov.stdout
     );
@@ -1716,6 +1769,23 @@ fn error_blocks_as_ansible() {
         "{origin}\n{}",
         expected[2]
     );
+}
+
+/// The recap's counts summed over its hosts (`ok`, `changed`, …): the same
+/// when the same results were counted, whichever host ran a `run_once` task.
+fn recap_totals(text: &str) -> std::collections::BTreeMap<String, u64> {
+    let mut sums = std::collections::BTreeMap::new();
+    for line in text.lines().skip_while(|l| !l.starts_with("PLAY RECAP")) {
+        let Some((_, counts)) = line.split_once(" : ") else {
+            continue;
+        };
+        for cell in counts.split_whitespace() {
+            if let Some((k, n)) = cell.split_once('=') {
+                *sums.entry(k.to_string()).or_insert(0) += n.parse::<u64>().unwrap_or(0);
+            }
+        }
+    }
+    sums
 }
 
 /// The playbook run `args` in fixture `dir` prints under ansible-playbook

@@ -24,18 +24,6 @@ const REFUSED: &[(&str, &str)] = &[
         "`group/community.grafana.grafana`: rprov has no action groups",
     ),
     (
-        "community.sops._install_age",
-        "the task keyword `delegate_facts` is not supported by rprov",
-    ),
-    (
-        "community.sops.install",
-        "the task keyword `delegate_facts` is not supported by rprov",
-    ),
-    (
-        "netapp_eseries.santricity.nar_santricity_host",
-        "the task keyword `delegate_facts` is not supported by rprov",
-    ),
-    (
         "ovirt.ovirt.hosted_engine_setup",
         "`async` is supported on command and shell tasks, not on `ovirt.ovirt.ovirt_host`",
     ),

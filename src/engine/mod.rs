@@ -8,6 +8,7 @@
 mod abort;
 pub(crate) mod custom_stats;
 mod defined;
+mod delegated_facts;
 mod host;
 mod interrupt;
 mod lockstep;
@@ -118,6 +119,9 @@ pub struct Shared {
     /// What each host learned during the run (facts, set_fact, register), for
     /// `hostvars` as the other hosts see it.
     learned: std::sync::Mutex<HashMap<String, serde_json::Map<String, Json>>>,
+    /// Facts tasks delegated with `delegate_facts` set for other hosts,
+    /// until those hosts' runners take them.
+    delegated_facts: delegated_facts::Mailbox,
     /// Whether the current play was stopped on all hosts (any_errors_fatal).
     abort: abort::PlayAbort,
     /// Whether the running play keeps its hosts at the same task, and how
@@ -261,6 +265,7 @@ impl Shared {
             inventory_changes: Default::default(),
             run_once: run_once::RunOnce::default(),
             learned: Default::default(),
+            delegated_facts: Default::default(),
             abort: abort::PlayAbort::default(),
             lockstep: lockstep::Lockstep::default(),
             play_hosts: play_hosts::PlayHosts::default(),
@@ -539,6 +544,24 @@ impl Shared {
         for (k, v) in vars {
             entry.insert(k.clone(), v.clone());
         }
+    }
+
+    /// Records facts a module returned for `host` (see
+    /// `host_vars::HostVars::module_facts`): variables of their own names,
+    /// and in `ansible_facts` without the `ansible_` prefix, over what the
+    /// host's `ansible_facts` held.
+    pub fn learn_module_facts(&self, host: &str, facts: &serde_json::Map<String, Json>) {
+        let mut learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = learned.entry(host.to_string()).or_default();
+        let mut all = match entry.get("ansible_facts") {
+            Some(Json::Object(m)) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        for (k, v) in facts {
+            all.insert(host::namespaced_fact(k).to_string(), v.clone());
+            entry.insert(k.clone(), v.clone());
+        }
+        entry.insert("ansible_facts".into(), Json::Object(all));
     }
 
     /// `hostvars` as of now: the inventory's variables of every host, with

@@ -4,7 +4,7 @@
 use serde_json::{json, Value as Json};
 
 use super::task::{Inherited, TaskScope};
-use super::{AsyncJob, LoopExtended, Task, Vars};
+use super::{AsyncJob, Flag, LoopExtended, Task, Vars};
 use crate::diag::{LoadError, Origin};
 use crate::yaml::{Document, Node, Value};
 
@@ -27,6 +27,8 @@ pub(super) struct Keywords {
     listen: Vec<String>,
     tags: Vec<String>,
     become_: Option<bool>,
+    /// `become: "{{ … }}"`: rendered on each host when the task runs.
+    become_template: Option<String>,
     become_user: Option<String>,
     /// `remote_user`: the login of the task's connection, when no
     /// `ansible_user` variable names one.
@@ -63,6 +65,10 @@ pub(super) struct Keywords {
     run_once_template: Option<String>,
     delegate_local: bool,
     delegate_to: Option<String>,
+    delegate_facts: Option<bool>,
+    /// `delegate_facts: "{{ … }}"`: rendered on each host when the task's
+    /// facts come in.
+    delegate_facts_template: Option<String>,
     module_defaults: Vec<ModuleDefaults>,
     /// A boolean keyword whose value is no boolean (`diff: yes.`): the
     /// task fails when it runs, in ansible-core's words (see `run_time_bool`).
@@ -375,15 +381,6 @@ impl Keywords {
                     }
                 },
             };
-        if let Some(n) = node.get("delegate_facts") {
-            if n.to_json() != serde_json::Value::Bool(false) {
-                return Err(LoadError::new(
-                    doc.origin(n),
-                    "`delegate_facts` is not supported by rprov: facts always go to the task's own host",
-                )
-                .with_hint("gather the other host's facts in a play for that host"));
-            }
-        }
         Ok(Keywords {
             // `name:` with nothing after it is a task without a name, as in
             // ansible-core (its `systemd` integration target has one).
@@ -416,7 +413,11 @@ impl Keywords {
                     )
                 })?,
             },
-            become_: run_bool("become")?,
+            become_: match templated(node, "become") {
+                Some(_) => None,
+                None => run_bool("become")?,
+            },
+            become_template: templated(node, "become").map(str::to_string),
             become_user: str_of("become_user")?,
             remote_user: str_of("remote_user")?,
             become_method: str_of("become_method")?,
@@ -460,6 +461,11 @@ impl Keywords {
             run_once_template,
             delegate_local,
             delegate_to,
+            delegate_facts: match templated(node, "delegate_facts") {
+                Some(_) => None,
+                None => bool_of("delegate_facts")?,
+            },
+            delegate_facts_template: templated(node, "delegate_facts").map(str::to_string),
             module_defaults: module_defaults(doc, node)?,
             invalid,
         })
@@ -555,8 +561,9 @@ impl Keywords {
     pub(super) fn fold_into(&self, inh: &mut Inherited) {
         inh.when.extend(self.when.iter().cloned());
         inh.tags.extend(self.tags.iter().cloned());
-        if self.become_.is_some() {
+        if self.become_.is_some() || self.become_template.is_some() {
             inh.become_ = self.become_;
+            inh.become_template = self.become_template.clone();
         }
         if self.become_user.is_some() {
             inh.become_user = self.become_user.clone();
@@ -599,6 +606,10 @@ impl Keywords {
         inh.delegate_local |= self.delegate_local;
         if self.delegate_to.is_some() {
             inh.delegate_to = self.delegate_to.clone();
+        }
+        if self.delegate_facts.is_some() || self.delegate_facts_template.is_some() {
+            inh.delegate_facts = self.delegate_facts;
+            inh.delegate_facts_template = self.delegate_facts_template.clone();
         }
         inh.environment.extend(self.environment.iter().cloned());
         if self.any_errors_fatal.is_some() {
@@ -701,6 +712,12 @@ impl Keywords {
             },
             listen: self.listen,
             tags,
+            // A task's own `become` wins, literal or template, over what
+            // encloses it.
+            become_template: match self.become_.is_some() || self.become_template.is_some() {
+                true => self.become_template,
+                false => inh.become_template.clone(),
+            },
             become_: self.become_.or(inh.become_),
             become_user: self.become_user.or_else(|| inh.become_user.clone()),
             remote_user: self.remote_user.or_else(|| inh.remote_user.clone()),
@@ -769,6 +786,14 @@ impl Keywords {
                 .or_else(|| inh.run_once_template.clone()),
             delegate_local: self.delegate_local || inh.delegate_local,
             delegate_to: self.delegate_to.or_else(|| inh.delegate_to.clone()),
+            delegate_facts: match (self.delegate_facts, self.delegate_facts_template) {
+                (Some(b), _) => Some(Flag::Literal(b)),
+                (None, Some(t)) => Some(Flag::Template(t)),
+                (None, None) => match (inh.delegate_facts, &inh.delegate_facts_template) {
+                    (Some(b), _) => Some(Flag::Literal(b)),
+                    (None, t) => t.clone().map(Flag::Template),
+                },
+            },
             invalid_keyword: invalid,
             role: scope.role.clone(),
             block: None,

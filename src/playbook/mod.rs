@@ -34,6 +34,14 @@ use crate::diag::Origin;
 /// Variables as loaded from YAML: not yet rendered.
 pub type Vars = indexmap::IndexMap<String, serde_json::Value>;
 
+/// A yes/no keyword as written: a literal, or a template the host renders
+/// when the task runs, as ansible-core post-validates its keywords.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Flag {
+    Literal(bool),
+    Template(String),
+}
+
 #[derive(Debug)]
 pub struct Playbook {
     pub path: PathBuf,
@@ -414,6 +422,11 @@ pub struct Task {
     pub listen: Vec<String>,
     pub tags: Vec<String>,
     pub become_: Option<bool>,
+    /// `become: "{{ … }}"` of the task or what encloses it (then
+    /// `become_` is `None`): rendered with the task's variables when it
+    /// runs, as ansible-core templates its keywords (see
+    /// `engine::host::remote::HostRunner::reach`).
+    pub become_template: Option<String>,
     pub become_user: Option<String>,
     /// `remote_user` of the task or what encloses it (a block, a role
     /// entry, an import; the play's is [`Play::remote_user`]), maybe a
@@ -478,6 +491,12 @@ pub struct Task {
     /// `delegate_to` another host (as written; may be a template): the task
     /// runs there, over that host's connection, with this host's variables.
     pub delegate_to: Option<String>,
+    /// `delegate_facts`: the facts the task returns (`set_fact`, `setup`,
+    /// `include_vars`, any module's `ansible_facts`) go to the host it was
+    /// delegated to, not to its own host (see `engine::delegated_facts`).
+    /// A template is rendered with the task's variables when its facts
+    /// come in (`omit` is no).
+    pub delegate_facts: Option<Flag>,
     pub role: Option<Arc<RoleInstance>>,
     /// For tasks from `block:` sections: what to run when this block fails.
     pub block: Option<Arc<Block>>,

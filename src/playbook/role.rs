@@ -783,7 +783,16 @@ fn read_entry(
             .extend(super::keywords::string_list(w).unwrap_or_default());
     }
     if let Some(b) = entry.get("become") {
-        inh.become_ = crate::truthy::as_bool(&b.to_json());
+        match b.as_str().filter(|s| s.contains("{{")) {
+            Some(t) => {
+                inh.become_ = None;
+                inh.become_template = Some(t.to_string());
+            }
+            None => {
+                inh.become_ = crate::truthy::as_bool(&b.to_json());
+                inh.become_template = None;
+            }
+        }
     }
     if let Some(u) = entry.get("become_user").and_then(Node::as_str) {
         inh.become_user = Some(u.to_string());

@@ -46,6 +46,7 @@ const TASK_KEYWORDS: &[&str] = &[
     "delay",
     "run_once",
     "delegate_to",
+    "delegate_facts",
     "connection",
     "block",
     "rescue",
@@ -60,10 +61,6 @@ const TASK_KEYWORDS: &[&str] = &[
     "module_defaults",
 ];
 
-/// Keywords Ansible has that rprov does not implement: refusing them beats
-/// silently doing something else.
-const UNSUPPORTED_KEYWORDS: &[&str] = &["delegate_facts"];
-
 /// What surrounding constructs (a role, an import, a block) pass down to the
 /// tasks inside them.
 #[derive(Clone, Debug, Default)]
@@ -74,6 +71,8 @@ pub struct Inherited {
     /// [`Task::include_gates`]).
     pub include_gates: Vec<Vec<String>>,
     pub become_: Option<bool>,
+    /// `become: "{{ … }}"` of a block, role entry or import, for its tasks.
+    pub become_template: Option<String>,
     pub become_user: Option<String>,
     pub become_method: Option<String>,
     /// `remote_user` of a block, a role entry or an import (the play's is
@@ -98,6 +97,9 @@ pub struct Inherited {
     pub run_once: bool,
     pub delegate_local: bool,
     pub delegate_to: Option<String>,
+    /// `delegate_facts` of a block, for its tasks: literal, or a template.
+    pub delegate_facts: Option<bool>,
+    pub delegate_facts_template: Option<String>,
     /// `environment:` mappings from the play down, outermost first.
     pub environment: Vec<Json>,
     pub any_errors_fatal: Option<bool>,
@@ -220,13 +222,6 @@ fn parse_task_into(
                 format!("`{key}` loops over the `{lookup}` lookup, which rprov does not have"),
             )
             .with_hint(hint));
-        }
-        if UNSUPPORTED_KEYWORDS.contains(&key.as_str()) {
-            return Err(LoadError::new(
-                doc.origin(k),
-                format!("the task keyword `{key}` is not supported by rprov"),
-            )
-            .with_hint("see the README's table of supported Ansible features"));
         }
         if let Some((first, _)) = module {
             return Err(LoadError::new(

@@ -118,6 +118,12 @@ pub(super) fn result_lines(ev: &TaskEvent, verbose: u8) -> String {
         (Some(i), false) => Some(i),
     };
     let host = ev.host;
+    // ansible-core's `host_label`: the results of a task run elsewhere say
+    // where (its skipped lines do not).
+    let labelled = match ev.delegated {
+        Some(to) => format!("{host} -> {to}"),
+        None => host.to_string(),
+    };
     if let Some(what) = included(ev) {
         // ansible-core's `v2_playbook_on_include`, which labels it whether
         // or not it loops, so a no_log one is censored either way.
@@ -132,13 +138,19 @@ pub(super) fn result_lines(ev: &TaskEvent, verbose: u8) -> String {
     }
     let mut out = match (ev.status, label) {
         (Status::Failed, None) if ev.unreachable => {
-            format!("fatal: [{host}]: UNREACHABLE! => {}", shown(&result, false))
+            format!(
+                "fatal: [{labelled}]: UNREACHABLE! => {}",
+                shown(&result, false)
+            )
         }
         (Status::Failed, None) => {
-            format!("fatal: [{host}]: FAILED! => {}", shown(&result, indent))
+            format!("fatal: [{labelled}]: FAILED! => {}", shown(&result, indent))
         }
         (Status::Failed, Some(i)) => {
-            format!("failed: [{host}] (item={i}) => {}", shown(&result, indent))
+            format!(
+                "failed: [{labelled}] (item={i}) => {}",
+                shown(&result, indent)
+            )
         }
         (Status::Skipped | Status::Unknown, None) => format!("skipping: [{host}]"),
         (Status::Skipped | Status::Unknown, Some(i)) => {
@@ -149,7 +161,7 @@ pub(super) fn result_lines(ev: &TaskEvent, verbose: u8) -> String {
                 Status::Changed => "changed",
                 _ => "ok",
             };
-            let mut line = format!("{word}: [{host}]");
+            let mut line = format!("{word}: [{labelled}]");
             if let Some(i) = item {
                 line.push_str(&format!(" => (item={i})"));
             }
@@ -385,6 +397,7 @@ pub(super) mod tests {
             handler: false,
             task_id: 0,
             quiet: false,
+            delegated: None,
             unreachable: false,
             ran_elsewhere: false,
             origin: None,

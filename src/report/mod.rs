@@ -163,6 +163,10 @@ pub struct TaskEvent<'a> {
     /// `assert: {quiet: true}`: ansible-playbook shows the result only when
     /// verbose, as it does any module's.
     pub quiet: bool,
+    /// The host the task ran on for this one (`delegate_to`), as
+    /// ansible-core's callbacks label it: its name, and its `ansible_host`
+    /// in parentheses when that differs (`web1 -> db(10.0.0.5)`).
+    pub delegated: Option<&'a str>,
 }
 
 pub struct Reporter {
@@ -773,6 +777,7 @@ impl Reporter {
             origin: None,
             cause: &[],
             quiet: false,
+            delegated: None,
         };
         self.emit(&self.ansible_task(&ev));
     }

@@ -78,11 +78,9 @@ impl HostRunner {
             // strategy sets them: from a result that is ok or changed.
             if matches!(o.status, Status::Ok | Status::Changed) {
                 if let Some(Json::Object(facts)) = o.result.get("ansible_facts") {
-                    let facts = facts.clone();
-                    self.learn_module_facts(&facts);
                     let gathered =
                         modules::spec(&task.module).is_some_and(|s| s.name == "gather_facts");
-                    self.cache_facts(&facts, gathered);
+                    self.take_facts(task, FactsKind::Module { gathered }, facts.clone());
                 }
             }
             let Some(until) = &task.until else {

@@ -95,11 +95,7 @@ impl HostVars {
     pub fn module_facts(&mut self, facts: &Map<String, Json>) {
         let mut all = self.ansible_facts();
         for (k, v) in facts {
-            let short = match k.strip_prefix("ansible_") {
-                Some(s) if k != "ansible_local" => s,
-                _ => k.as_str(),
-            };
-            all.insert(short.to_string(), v.clone());
+            all.insert(namespaced(k).to_string(), v.clone());
             self.facts.insert(k.clone(), v.clone());
         }
         self.facts.insert("ansible_facts".into(), Json::Object(all));
@@ -141,5 +137,15 @@ impl HostVars {
             Some(Json::Object(m)) => m.clone(),
             _ => Map::new(),
         }
+    }
+}
+
+/// A returned fact's name inside `ansible_facts`: without its `ansible_`
+/// prefix, but `ansible_local`, which keeps it (ansible-core's
+/// `namespace_facts`).
+pub(in crate::engine) fn namespaced(k: &str) -> &str {
+    match k.strip_prefix("ansible_") {
+        Some(s) if k != "ansible_local" => s,
+        _ => k,
     }
 }

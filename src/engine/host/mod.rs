@@ -16,6 +16,7 @@ use std::time::Instant;
 mod act;
 mod batch;
 mod compiled;
+mod facts_to;
 mod fused;
 mod host_vars;
 mod link;
@@ -29,6 +30,7 @@ mod wait_connection;
 use rprov_template::{TemplateError, TemplateErrorKind, OMIT};
 use serde_json::{json, Map, Value as Json};
 
+use super::delegated_facts::{Delivery, FactsKind};
 use super::lookahead;
 use super::run_once;
 use super::vars::{HostvarsSource, Refusals, Resolver};
@@ -37,6 +39,7 @@ use crate::modules::Diff;
 use crate::playbook::{Play, RoleInstance, Task, Vars};
 use crate::probe::Probe;
 use crate::report::{ErrorLink, HostStats, HostTimings, MsgKind, Phase, Status};
+pub(in crate::engine) use host_vars::namespaced as namespaced_fact;
 
 /// Why a host stops running tasks.
 #[derive(Debug)]
@@ -230,6 +233,9 @@ pub struct HostRunner {
     /// The delegated task running now: the host it goes to and that host's
     /// link, out of `delegates` meanwhile. `own` is left as it is.
     delegated: Option<(String, link::Link)>,
+    /// How the results of the running task (or loop item) say where it ran
+    /// when delegated (see `TaskEvent::delegated`).
+    delegate_shown: Option<String>,
     /// run_once tasks this host is running for the others, innermost last.
     run_once_leading: Vec<(run_once::Key, run_once::Publisher)>,
     /// How many enclosing blocks with a `rescue:` the current task is in: a
@@ -333,6 +339,7 @@ impl HostRunner {
             run_once_seen: HashMap::new(),
             delegates: HashMap::new(),
             delegated: None,
+            delegate_shown: None,
             run_once_leading: Vec::new(),
             rescue_depth: 0,
             last_failure: None,
@@ -452,6 +459,7 @@ impl HostRunner {
         self.roles_done.clear();
         self.vars.public_roles.clear();
         self.vars.play = play.vars.clone();
+        self.receive_facts();
         if shared.inventory_changed() {
             // `add_host` may have given this host new variables.
             self.vars.inventory = shared.inventory().host_vars(&self.name);

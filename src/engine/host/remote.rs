@@ -79,6 +79,19 @@ impl HostRunner {
             None => Vec::new(),
         };
         let r = self.resolver(role, &layers, &magic);
+        // `become: "{{ … }}"` is rendered with the task's variables, as
+        // ansible-core post-validates its keywords.
+        let keyword_become = match (keyword_become, task.and_then(|(t, _)| t.become_template.as_deref())) {
+            (None, Some(template)) => {
+                let v = self
+                    .render_json(&r, &Json::String(template.to_string()))
+                    .map_err(|e| format!("Error processing keyword 'become': {}", e.message))?;
+                Some(crate::truthy::as_bool(&v).ok_or_else(|| {
+                    format!("Error processing keyword 'become': The value {v} could not be converted to 'bool'.")
+                })?)
+            }
+            (literal, _) => literal,
+        };
         let mut vars = Vars::new();
         for name in CONNECTION_VARS {
             match r.resolve(name) {
@@ -259,6 +272,7 @@ impl HostRunner {
         if let Some((name, link)) = self.delegated.take() {
             self.delegates.insert(name, link);
         }
+        self.delegate_shown = to.as_ref().and_then(|(name, _)| self.delegate_label(name));
         if let Some((name, target)) = to {
             let link = match self.delegates.remove(&name) {
                 Some(l) if l.target.as_ref() == Some(&target) => l,
@@ -272,11 +286,36 @@ impl HostRunner {
         }
     }
 
+    /// How results say a task ran on `to`, as ansible-core's `host_label`:
+    /// nothing for this host itself; else its name, and the `ansible_host`
+    /// it is reached at in parentheses when that differs.
+    fn delegate_label(&self, to: &str) -> Option<String> {
+        if to == self.name {
+            return None;
+        }
+        let address = self
+            .shared
+            .inventory()
+            .host_vars(to)
+            .get("ansible_host")
+            .cloned();
+        Some(match address {
+            Some(Json::String(a)) if a != to => format!("{to}({a})"),
+            _ => to.to_string(),
+        })
+    }
+
     /// Where `task` is delegated to, if anywhere: `localhost` (the
     /// controller) or an inventory host, reached with that host's own
     /// connection variables (its address, port, login, key, ssh arguments),
     /// as Ansible does. `Err` names what is wrong with `delegate_to`.
-    pub(super) fn delegation(&self, task: &Task) -> Result<Option<(String, Target)>, String> {
+    /// `layer`: the loop item's variables, for a `delegate_to` that names
+    /// the item (see [`delegated_per_item`]).
+    pub(super) fn delegation(
+        &self,
+        task: &Task,
+        layer: &Vars,
+    ) -> Result<Option<(String, Target)>, String> {
         let local = || {
             Some((
                 "localhost".to_string(),
@@ -294,13 +333,18 @@ impl HostRunner {
         };
         let name = if super::super::vars::is_template(raw) {
             let magic = self.task_magic(task);
-            let r = self.resolver(task.role.as_deref(), &[&task.vars], &magic);
+            let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
             self.render_string(&r, raw)
                 .map_err(|e| format!("{}: delegate_to: {}", task.origin, e.message))?
         } else {
             raw.clone()
         };
         let name = name.trim().to_string();
+        // `delegate_to: "{{ 'localhost' if x else omit }}"`: not delegated,
+        // as ansible-core leaves an omitted keyword unset.
+        if name == rprov_template::OMIT {
+            return Ok(None);
+        }
         if crate::playbook::LOCALHOST.contains(&name.as_str()) {
             return Ok(local());
         }
@@ -499,7 +543,10 @@ impl HostRunner {
     /// Caches what a probe as `become_` found.
     pub(super) fn store(&mut self, become_: &Option<String>, facts: HashMap<Probe, Fact>) {
         for (p, f) in facts {
-            if let Fact::Facts(v) = &f {
+            // A delegated task's probe found the other host's facts: they
+            // become this host's (or the other's, with `delegate_facts`)
+            // through the task's result, as ansible-core sets them.
+            if let (Fact::Facts(v), false) = (&f, self.is_delegated()) {
                 self.set_facts(v.clone());
             }
             self.link_mut()
@@ -680,4 +727,15 @@ fn target_of(name: &str, cv: ConnectionVars, unsupported: Option<String>) -> Tar
         name: name.to_string(),
         kind,
     }
+}
+
+/// Whether `task` is delegated item by item: a loop whose `delegate_to` is
+/// a template, rendered for each item (`delegate_to: "{{ item }}"`), as
+/// ansible-core's `TaskExecutor` renders it inside the loop.
+pub(super) fn delegated_per_item(task: &Task) -> bool {
+    task.loop_items.is_some()
+        && task
+            .delegate_to
+            .as_deref()
+            .is_some_and(super::super::vars::is_template)
 }

@@ -259,6 +259,7 @@ impl HostRunner {
             handler: self.in_handlers,
             task_id: task as *const Task as usize,
             ran_elsewhere: self.following_run_once,
+            delegated: self.delegate_shown.as_deref(),
             origin: (task.origin.line > 0).then_some(&task.origin),
             cause: &cause,
             quiet: task.module == "assert"
@@ -363,6 +364,9 @@ impl HostRunner {
     ) -> Result<Flow, Stop> {
         let task = &tasks[i];
         let started = Instant::now();
+        // Facts another host's delegated task set for this one are its own
+        // from its next task on.
+        self.receive_facts();
         let name = self.task_name(task, extra);
         // Interrupted: no new task, handlers included (engine::interrupt).
         let interrupted = self.shared.interrupt.requested().is_some();
@@ -492,10 +496,10 @@ impl HostRunner {
         let ignore_unreachable =
             unreachable_per_item(task) || self.ignores_unreachable(task, &Vars::new());
         let was_ignoring = std::mem::replace(&mut self.ignoring_unreachable, ignore_unreachable);
-        let delegate = if self.is_delegated() {
+        let delegate = if self.is_delegated() || remote::delegated_per_item(task) {
             None
         } else {
-            match self.delegation(task) {
+            match self.delegation(task, extra.unwrap_or(&Vars::new())) {
                 Ok(d) => d,
                 Err(msg) => {
                     self.task_fatal = was_fatal;
@@ -518,6 +522,8 @@ impl HostRunner {
         if delegated {
             self.delegate(None).await;
         }
+        // A loop delegated item by item kept its last item's label.
+        self.delegate_shown = None;
         self.task_fatal = was_fatal;
         self.ignoring_unreachable = was_ignoring;
         match flow {
@@ -709,6 +715,9 @@ impl HostRunner {
         // Nor may it where each item decides whether an unreachable host is
         // ignored.
         let per_item = unreachable_per_item(task);
+        // Delegated to a host each item names (see `delegated_per_item`);
+        // not when an enclosing delegation holds already.
+        let per_item_delegation = remote::delegated_per_item(task) && !self.is_delegated();
         let batchable = self.batchable(task) && task.loop_break_when.is_empty() && !per_item;
         let mut unreachable = UnreachableItems::default();
         // The items of an include that ran: what each brings in runs after
@@ -746,7 +755,21 @@ impl HostRunner {
             }
             let item_started = Instant::now();
             self.staging = batchable;
-            let o = self.run_item(tasks, i, &layer, rest).await;
+            let o = match per_item_delegation {
+                false => self.run_item(tasks, i, &layer, rest).await,
+                true => match self.delegation(task, &layer) {
+                    Ok(to) => {
+                        self.delegate(to).await;
+                        let o = self.run_item(tasks, i, &layer, rest).await;
+                        // Its result still says where it ran.
+                        let shown = self.delegate_shown.take();
+                        self.delegate(None).await;
+                        self.delegate_shown = shown;
+                        o
+                    }
+                    Err(msg) => Ok(ItemOutcome::failed(msg)),
+                },
+            };
             self.staging = false;
             let o = match (o, per_item) {
                 (Err(Stop::Unreachable), true) => match self.unreachable_msg.take() {

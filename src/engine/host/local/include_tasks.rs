@@ -132,6 +132,7 @@ impl HostRunner {
                 None => crate::playbook::Inherited {
                     tags: task.tags.clone(),
                     become_: task.become_,
+                    become_template: task.become_template.clone(),
                     become_user: task.become_user.clone(),
                     vars: task.vars.clone(),
                     environment: task.environment.clone(),

@@ -124,10 +124,8 @@ pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
         });
         vars = merged;
     }
-    for (k, v) in &vars {
-        h.vars.included.insert(k.clone(), v.clone());
-    }
-    h.shared.learn(&h.name, vars.iter());
+    let facts = vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    h.take_facts(task, FactsKind::IncludeVars, facts);
     let mut result = Map::new();
     result.insert("changed".into(), json!(false));
     result.insert(

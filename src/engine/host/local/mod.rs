@@ -341,39 +341,38 @@ impl HostRunner {
         task: &Task,
         result: &Map<String, Json>,
     ) {
+        // With `delegate_facts` they went to the host it was delegated to.
+        if self.delegates_facts(task) {
+            return;
+        }
         let Some(Json::Object(facts)) = result.get("ansible_facts") else {
             return;
         };
-        match task.module.as_str() {
-            "set_fact" => {
-                for (k, v) in facts {
-                    self.vars.set.insert(k.clone(), v.clone());
-                    // Text written in the playbook keeps its trust; what a
-                    // template made does not (see `set_fact::written_trust`).
-                    let written = task.args.get(k).and_then(Json::as_str);
-                    match written.is_some_and(rprov_template::is_template) {
-                        true => self.vars.trusted_set.remove(k),
-                        false => self.vars.trusted_set.insert(k.clone()),
-                    };
-                }
-                let cacheable = task
+        let kind = match task.module.as_str() {
+            "set_fact" => FactsKind::SetFact {
+                // Text written in the playbook keeps its trust; what a
+                // template made does not (see `set_fact::written_trust`).
+                trusted: facts
+                    .keys()
+                    .filter(|k| {
+                        let written = task.args.get(k.as_str()).and_then(Json::as_str);
+                        !written.is_some_and(rprov_template::is_template)
+                    })
+                    .cloned()
+                    .collect(),
+                cacheable: task
                     .args
                     .get("cacheable")
                     .and_then(crate::truthy::as_bool)
-                    .unwrap_or(false);
-                if cacheable {
-                    self.learn_module_facts(facts);
-                    self.cache_facts(facts, false);
-                }
-            }
-            "include_vars" => {
-                for (k, v) in facts {
-                    self.vars.included.insert(k.clone(), v.clone());
-                }
-            }
+                    .unwrap_or(false),
+            },
+            "include_vars" => FactsKind::IncludeVars,
             _ => return,
-        }
-        self.shared.learn(&self.name, facts.iter());
+        };
+        self.apply_facts(Delivery {
+            kind,
+            facts: facts.clone(),
+        });
     }
 }
 

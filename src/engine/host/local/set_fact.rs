@@ -3,6 +3,7 @@
 
 use rprov_template::TemplateErrorKind;
 
+use super::super::super::delegated_facts::FactsKind;
 use super::super::super::vars::{unknown_value, Refusal};
 use super::*;
 use crate::playbook::is_variable_name;
@@ -36,7 +37,7 @@ fn written_trust(raw: &Json, r: &Resolver) -> bool {
 pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
     let rendered = h.with_resolver(task, layer, |h, r| h.render_facts(task, r));
     match rendered {
-        Ok(facts) => h.set_fact(facts).into(),
+        Ok(facts) => h.set_fact(task, facts).into(),
         Err(msg) => ItemOutcome::failed(msg).into(),
     }
 }
@@ -137,31 +138,33 @@ impl HostRunner {
         })
     }
 
-    /// Sets what `render_facts` found: known values as they are, the others
-    /// as `unknown_value`s (then the task is unknown). Cacheable values are
-    /// facts too (below the play's vars in a later run, which reads them
-    /// from the cache; above them in this one, as `set_fact`), as in
-    /// ansible-core.
-    fn set_fact(&mut self, facts: Facts) -> ItemOutcome {
-        for (k, v) in &facts.known {
-            self.vars.set.insert(k.clone(), v.clone());
-            if facts.trusted.contains(k) {
-                self.vars.trusted_set.insert(k.clone());
-            } else {
-                self.vars.trusted_set.remove(k);
-            }
-            self.shared.learn(&self.name, [(k, v)]);
-        }
-        if facts.cacheable && !facts.known.is_empty() {
-            self.learn_module_facts(&facts.known);
-            self.cache_facts(&facts.known, false);
+    /// Sets what `render_facts` found (on this host, or on the host the
+    /// task was delegated to with `delegate_facts`): known values as they
+    /// are, the others as `unknown_value`s (then the task is unknown).
+    fn set_fact(&mut self, task: &Task, facts: Facts) -> ItemOutcome {
+        if !facts.known.is_empty() {
+            let kind = FactsKind::SetFact {
+                trusted: facts.trusted,
+                cacheable: facts.cacheable,
+            };
+            self.take_facts(task, kind, facts.known.clone());
         }
         if let Some((_, first)) = facts.unknown.first() {
             let msg = first.describe();
-            for (k, refusal) in &facts.unknown {
-                self.vars
-                    .set
-                    .insert(k.clone(), unknown_value(&refusal.root));
+            let unknown: Map<String, Json> = facts
+                .unknown
+                .iter()
+                .map(|(k, refusal)| (k.clone(), unknown_value(&refusal.root)))
+                .collect();
+            match self.facts_recipient(task) {
+                Some(_) => {
+                    let kind = FactsKind::SetFact {
+                        trusted: Vec::new(),
+                        cacheable: false,
+                    };
+                    self.take_facts(task, kind, unknown);
+                }
+                None => self.vars.set.extend(unknown),
             }
             return ItemOutcome::unknown(&msg);
         }
