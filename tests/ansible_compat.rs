@@ -346,8 +346,16 @@ fn connection_variables_from_every_layer_over_ssh() {
         "inventory ansible_user over a task's remote_user"
     );
     assert_eq!(who("web1", "p7a"), "rprovpw", "a task's become, a template");
-    assert_eq!(who("web1", "p7b"), "rprovtest", "a block's become, a template");
-    assert_eq!(who("web1", "p7c"), "rprovpw", "a role entry's become, a template");
+    assert_eq!(
+        who("web1", "p7b"),
+        "rprovtest",
+        "a block's become, a template"
+    );
+    assert_eq!(
+        who("web1", "p7c"),
+        "rprovpw",
+        "a role entry's become, a template"
+    );
 
     // -e wins over everything.
     let run = apply(

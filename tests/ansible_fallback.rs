@@ -803,6 +803,58 @@ fn custom_modules_of_library_folders_as_ansible() {
     }
 }
 
+/// `async` on a module run through the fallback: with `poll: 0` it is a job
+/// on the host that `async_status` reports with the module's own result;
+/// waited for, the result carries the job's keys. `async` and `poll` as
+/// templates are rendered per host (`omit` is a task that waits, a command
+/// is a job too). Registered results compared with ansible-playbook's.
+#[test]
+fn async_fallback_modules_and_templated_async_as_ansible() {
+    let v = common::ansible_venv();
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let home = work.path();
+    let inv =
+        common::one_host_inventory_with_python(work.path(), &sshd, "web1", "/usr/bin/python3");
+    let by_ansible = target_dir(USER);
+    let by_rprov = target_dir(USER);
+    let root_a = format!("root={}", by_ansible.path().display());
+    let root_r = format!("root={}", by_rprov.path().display());
+    let (ok, text) = common::ansible_playbook(
+        &v,
+        &library_dir(),
+        &inv,
+        home,
+        &["-e", &root_a, "async.yml"],
+        &env_for(home),
+    );
+    assert!(ok, "ansible-playbook failed:\n{text}");
+    let mut env = env_for(home);
+    env.push((
+        "RPROV_ANSIBLE_PYTHON".into(),
+        v.python.display().to_string(),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let inv_s = inv.display().to_string();
+    let run = rprov_env(
+        &library_dir(),
+        ["apply", "-i", &inv_s, "-e", &root_r, "async.yml"],
+        &env,
+    );
+    run.expect_code(0);
+    let (a, r) = (results(by_ansible.path()), results(by_rprov.path()));
+    assert_same("async", &a, &r);
+    assert_eq!(r["job"]["text"], "[in the background]\n", "{r:?}");
+    assert_eq!(r["started_finished"], false, "{r:?}");
+    assert_eq!(r["waited_has_job"], true, "{r:?}");
+    assert_eq!(r["cmd_job"], "from a job", "{r:?}");
+    for f in ["bg.txt", "fg.txt", "omitted.txt"] {
+        let a = std::fs::read(by_ansible.path().join(f)).ok();
+        assert!(a.is_some(), "ansible wrote no {f}");
+        assert_eq!(a, std::fs::read(by_rprov.path().join(f)).ok(), "{f}");
+    }
+}
+
 /// Custom modules that carry nothing of Ansible (old style and `WANT_JSON`
 /// shell modules) run with the fallback off: rprov builds them itself, with
 /// the arguments file ansible-core writes (a quote in a value stays one word).

@@ -1074,7 +1074,7 @@ fn module_defaults_as_ansible() {
     let out = same_as_ansible(&Case {
         dir: "module_defaults",
         prepare: empty_root,
-        min_changed: 5,
+        min_changed: 10,
     });
     let mode = |rel: &str| out.entry(rel).mode & 0o7777;
     // The trees are ansible-core's and rprov's alike; these say the
@@ -1085,9 +1085,16 @@ fn module_defaults_as_ansible() {
         ("from-block", 0o604),
         ("dir", 0o700),
         ("from-task", 0o444),
+        ("from-group", 0o611),
+        ("from-extended-group", 0o611),
+        ("module-over-group", 0o640),
+        ("inner-module-over-group", 0o622),
     ] {
         assert_eq!(mode(rel), m, "{rel}");
     }
+    // The task's `ansible.builtin.file` entry replaced the play's `file`
+    // one, its `mode` with it.
+    assert_ne!(mode("replaced"), 0o700);
 }
 
 /// `find` over the same prepared tree: the same matches, counts, messages,

@@ -18,32 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Roles rprov refuses when the playbook loads, with the reason it gives.
-const REFUSED: &[(&str, &str)] = &[
-    (
-        "community.grafana.grafana",
-        "`group/community.grafana.grafana`: rprov has no action groups",
-    ),
-    (
-        "ovirt.ovirt.hosted_engine_setup",
-        "`async` is supported on command and shell tasks, not on `ovirt.ovirt.ovirt_host`",
-    ),
-    (
-        "ovirt.ovirt.infra",
-        "`async` must be a whole number of 0 or more, found `{{ ovirt_hosts_max_timeout }}`",
-    ),
-    (
-        "theforeman.foreman.content_rhel",
-        "`async` is supported on command and shell tasks, not on `theforeman.foreman.repository_sync`",
-    ),
-    (
-        "theforeman.foreman.convert2rhel",
-        "`async` is supported on command and shell tasks, not on `theforeman.foreman.repository_sync`",
-    ),
-    (
-        "theforeman.foreman.content_view_publish",
-        "`async` must be a whole number of 0 or more, found `{{ foreman_content_view_publish_async",
-    ),
-];
+const REFUSED: &[(&str, &str)] = &[];
 
 /// `namespace.collection.role` of every role under `root`'s
 /// `ansible_collections/<ns>/<coll>/roles/<role>/tasks/main.yml`, sorted.

@@ -471,6 +471,9 @@ pub struct Fallback {
     /// For a custom action plugin run on the controller
     /// ([`Resolution::ControllerAction`]): the task's variables it gets.
     pub controller_vars: Option<Map<String, Json>>,
+    /// The task's `async`: the module runs as a job on the host, in the
+    /// background with `poll: 0` (see `async_status`).
+    pub async_job: Option<crate::playbook::AsyncJob>,
 }
 
 impl Fallback {
@@ -801,7 +804,7 @@ pub fn answer(fb: &Fallback, rc: i32, stdout: &str, stderr: &str, check: bool) -
 /// The first JSON object in the output, from the first line starting with `{`
 /// after blanks (ansible-core's `_filter_non_json_lines` with `objects_only`:
 /// a line starting with `[` is junk too); what follows the object is junk.
-fn json_object(stdout: &str) -> Option<Map<String, Json>> {
+pub(super) fn json_object(stdout: &str) -> Option<Map<String, Json>> {
     let mut at = 0;
     let start = stdout.split_inclusive('\n').find_map(|line| {
         let here = at;
@@ -874,6 +877,7 @@ mod tests {
             playbook_dir: PathBuf::from("."),
             at: "site.yml:3:7".into(),
             controller_vars: None,
+            async_job: None,
         }
     }
 

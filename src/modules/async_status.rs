@@ -65,22 +65,7 @@ pub fn results_file(jid: &str) -> String {
 /// session (its input and output are files), and the task registers the
 /// job (`finished: false`), as ansible-core's `poll: 0`.
 pub fn in_background(action: Action, jid: &str) -> Result<Action, String> {
-    let dir = ASYNC_DIR;
-    let j = quote(jid);
-    // The job runs in a session of its own (`setsid`): nothing that ends
-    // the login's session or process group (the remote command returning,
-    // the connection closing) reaches it. `$1` is the job's file prefix.
-    let job = format!(
-        "sh -c {} </dev/null >\"$1.out\" 2>\"$1.err\"; \
-         echo $? >\"$1.rc.part\" && mv \"$1.rc.part\" \"$1.rc\"",
-        quote(&action.script)
-    );
-    let script = format!(
-        "mkdir -p \"{dir}\" && chmod 700 \"{dir}\" || exit 1\n\
-         : >\"{dir}\"/{j}.out\n\
-         setsid sh -c {} rprov-job \"{dir}\"/{j} </dev/null >/dev/null 2>&1 &\n",
-        quote(&job)
-    );
+    let script = background_script(&action.script, jid, Job::Command);
     let mut result = action.result;
     result.insert("finished".into(), json!(false));
     result.insert("changed".into(), json!(true));
@@ -97,6 +82,50 @@ pub fn in_background(action: Action, jid: &str) -> Result<Action, String> {
     })
 }
 
+/// What a background job runs, for what `async_status` makes of its
+/// output.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Job {
+    /// A command: its result is its exit status and output.
+    Command,
+    /// A module run through the Ansible fallback, its payload on the remote
+    /// command's stdin: its result is the JSON it prints.
+    Module,
+}
+
+/// The remote script that starts `script` as background job `jid` and
+/// returns at once. The job runs in a session of its own (`setsid`):
+/// nothing that ends the login's session or process group (the remote
+/// command returning, the connection closing) reaches it. A module's job
+/// reads the payload the remote command got on stdin, kept in `<jid>.in`
+/// (removed when the job ends), and leaves `<jid>.module` to say its output
+/// is a module's JSON.
+pub fn background_script(script: &str, jid: &str, kind: Job) -> String {
+    let dir = ASYNC_DIR;
+    let j = quote(jid);
+    let module = kind == Job::Module;
+    // `$1` is the job's file prefix.
+    let job = format!(
+        "sh -c {} <{} >\"$1.out\" 2>\"$1.err\"; \
+         echo $? >\"$1.rc.part\" && mv \"$1.rc.part\" \"$1.rc\"{}",
+        quote(script),
+        if module { "\"$1.in\"" } else { "/dev/null" },
+        if module { "; rm -f \"$1.in\"" } else { "" },
+    );
+    let mut out = format!("mkdir -p \"{dir}\" && chmod 700 \"{dir}\" || exit 1\n");
+    if module {
+        out.push_str(&format!(
+            "(umask 077 && cat >\"{dir}\"/{j}.in) || exit 1\n: >\"{dir}\"/{j}.module\n"
+        ));
+    }
+    out.push_str(&format!(
+        ": >\"{dir}\"/{j}.out\n\
+         setsid sh -c {} rprov-job \"{dir}\"/{j} </dev/null >/dev/null 2>&1 &\n",
+        quote(&job)
+    ));
+    out
+}
+
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let args = Args::from_cx(cx)?;
     let dir = ASYNC_DIR;
@@ -109,13 +138,14 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
              echo finished; cat \"$_rp_j.rc\"\n\
              head -c {MAX_OUTPUT} \"$_rp_j.out\" 2>/dev/null | base64 -w0; echo\n\
              head -c {MAX_OUTPUT} \"$_rp_j.err\" 2>/dev/null | base64 -w0; echo\n\
+             if [ -f \"$_rp_j.module\" ]; then echo module; fi\n\
              elif [ -f \"$_rp_j.out\" ]; then echo running\n\
              else echo missing; fi\n"
         ),
         Mode::Cleanup => format!(
             "_rp_j=\"{dir}\"/{j}\n\
              printf '%s\\n' {j}\n\
-             rm -f \"$_rp_j.out\" \"$_rp_j.err\" \"$_rp_j.rc\" \"$_rp_j.rc.part\"\n\
+             rm -f \"$_rp_j.out\" \"$_rp_j.err\" \"$_rp_j.rc\" \"$_rp_j.rc.part\" \"$_rp_j.in\" \"$_rp_j.module\"\n\
              echo erased\n"
         ),
     };
@@ -176,6 +206,10 @@ fn parse(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
             };
             let out = text(lines.next());
             let err = text(lines.next());
+            if lines.next() == Some("module") {
+                module_result(&mut r, rc, &out, &err);
+                return r;
+            }
             r.insert("finished".into(), json!(true));
             r.insert("changed".into(), json!(true));
             r.insert("rc".into(), json!(rc));
@@ -196,6 +230,68 @@ fn parse(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
         }
         _ => fail(&mut r, format!("could not find job {jid}")),
     }
+    r
+}
+
+/// A module job's result: the JSON it printed, as the module's task
+/// would have registered it, in the job's shape (see [`job_result`]);
+/// output that is no JSON fails it, as in ansible-core.
+fn module_result(r: &mut Map<String, Json>, rc: i64, out: &str, err: &str) {
+    match super::ansible_fallback::json_object(out) {
+        Some(mut module) => {
+            module.retain(|k, _| !k.starts_with("_ansible_") && k != "invocation");
+            let changed = module.get("changed").and_then(crate::truthy::as_bool) == Some(true);
+            module.insert("changed".into(), json!(changed));
+            let jid = r
+                .get("ansible_job_id")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_string();
+            *r = job_result(&jid, module, err);
+        }
+        None => {
+            r.insert("finished".into(), json!(true));
+            r.insert("failed".into(), json!(true));
+            r.insert("changed".into(), json!(false));
+            r.insert("rc".into(), json!(rc));
+            r.insert("module_stdout".into(), json!(out));
+            r.insert("module_stderr".into(), json!(err));
+            r.insert(
+                "msg".into(),
+                json!(format!(
+                    "the job's module gave no result (exit status {rc})"
+                )),
+            );
+        }
+    }
+}
+
+/// A finished module job's result as ansible-core's async wrapper gives it,
+/// in its order: the job's keys, the module's other output (none, for a
+/// module that prints only its JSON) and its stderr, then the module's
+/// result, then whether it failed.
+pub fn job_result(jid: &str, mut module: Map<String, Json>, stderr: &str) -> Map<String, Json> {
+    let err = stderr.trim_end_matches('\n');
+    let failed = module
+        .remove("failed")
+        .and_then(|f| crate::truthy::as_bool(&f))
+        == Some(true);
+    let mut r = Map::new();
+    r.insert("ansible_job_id".into(), json!(jid));
+    r.insert("results_file".into(), json!(results_file(jid)));
+    r.insert("started".into(), json!(true));
+    r.insert("finished".into(), json!(true));
+    r.insert("stdout".into(), json!(""));
+    r.insert("stderr".into(), json!(err));
+    r.insert("stdout_lines".into(), json!([]));
+    r.insert(
+        "stderr_lines".into(),
+        json!(err.lines().collect::<Vec<_>>()),
+    );
+    for (k, v) in module {
+        r.entry(k).or_insert(v);
+    }
+    r.insert("failed".into(), json!(failed));
     r
 }
 

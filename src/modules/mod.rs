@@ -48,7 +48,7 @@ mod apt;
 mod apt_key;
 mod apt_repository;
 mod assemble;
-mod async_status;
+pub(crate) mod async_status;
 mod authorized_key;
 mod authorized_keys_file;
 mod blockinfile;

@@ -4,7 +4,7 @@
 use serde_json::{json, Value as Json};
 
 use super::task::{Inherited, TaskScope};
-use super::{AsyncJob, Flag, LoopExtended, Task, Vars};
+use super::{AsyncJob, AsyncTemplate, Flag, LoopExtended, Task, Vars};
 use crate::diag::{LoadError, Origin};
 use crate::yaml::{Document, Node, Value};
 
@@ -57,6 +57,9 @@ pub(super) struct Keywords {
     timeout: Option<(i64, Origin)>,
     async_job: Option<(i64, Origin)>,
     poll: Option<(i64, Origin)>,
+    /// `async` or `poll` written as a template: both as written, and where
+    /// `async` is.
+    async_template: Option<(AsyncTemplate, Origin)>,
     until: Option<String>,
     retries: Option<Json>,
     delay: Option<Json>,
@@ -79,8 +82,8 @@ pub(super) struct Keywords {
 pub type ModuleDefaults = (String, serde_json::Map<String, serde_json::Value>);
 
 /// `module_defaults` of a play, block or task: a mapping of modules to their
-/// default arguments, or a list of such mappings (merged in order). Action
-/// groups (`group/...`) are refused: rprov has none.
+/// default arguments, or a list of such mappings (merged in order); a key
+/// `group/NAME` is an action group (see `action_groups`).
 pub fn module_defaults(doc: &Document, node: &Node) -> Result<Vec<ModuleDefaults>, LoadError> {
     let Some(n) = node.get("module_defaults") else {
         return Ok(Vec::new());
@@ -100,13 +103,6 @@ pub fn module_defaults(doc: &Document, node: &Node) -> Result<Vec<ModuleDefaults
         };
         for (k, v) in entries {
             let module = k.key_string();
-            if module.starts_with("group/") {
-                return Err(LoadError::new(
-                    doc.origin(k),
-                    format!("`{module}`: rprov has no action groups"),
-                )
-                .with_hint("name each module under `module_defaults` instead"));
-            }
             let Some(args) = json_map(v) else {
                 return Err(LoadError::new(
                     doc.origin(v),
@@ -341,9 +337,32 @@ impl Keywords {
                 .map(|(n, _)| usize::try_from(n).unwrap_or(usize::MAX)),
         };
         let timeout = whole_number(doc, node, "timeout", true)?.filter(|(n, _)| *n != 0);
+        // `async` or `poll` as a template: the host renders them.
+        let written = |key: &str| node.get(key).and_then(scalar_string);
+        let async_template = match (
+            templated(node, "async"),
+            templated(node, "poll"),
+            node.get("async"),
+        ) {
+            (None, None, _) | (_, _, None) => None,
+            (_, _, Some(n)) => Some((
+                AsyncTemplate {
+                    seconds: written("async").unwrap_or_default(),
+                    poll: written("poll"),
+                },
+                doc.origin(n),
+            )),
+        };
+        let templates = async_template.is_some();
         // `async: 0` is a task that waits, as in ansible-core.
-        let async_job = whole_number(doc, node, "async", false)?.filter(|(n, _)| *n != 0);
-        let poll = whole_number(doc, node, "poll", false)?;
+        let async_job = match templates {
+            true => None,
+            false => whole_number(doc, node, "async", false)?.filter(|(n, _)| *n != 0),
+        };
+        let poll = match templates || templated(node, "poll").is_some() {
+            true => None,
+            false => whole_number(doc, node, "poll", false)?,
+        };
         let run_once_template = node.get("run_once").and_then(|n| match &n.value {
             Value::Str(s) if s.contains("{{") => Some(s.clone()),
             _ => None,
@@ -453,6 +472,7 @@ impl Keywords {
             throttle_template,
             timeout,
             async_job,
+            async_template,
             poll,
             until: str_of("until")?,
             retries: node.get("retries").map(Node::to_json),
@@ -472,24 +492,49 @@ impl Keywords {
     }
 
     /// The default arguments `module_defaults` gives `module` (canonical, or
-    /// a fallback module's full name) here: the play's, then each block's,
-    /// then the task's own, an inner one's value winning.
+    /// a fallback module's full name) here, as ansible-core's
+    /// `get_action_args_with_defaults` makes them: the mappings of the
+    /// play, each block and the task merged entry by entry (an inner one's
+    /// entry for a module or group replacing an outer one's whole), then
+    /// the defaults of every group the module is in, then the module's own
+    /// over them. A group no collection has is an error in ansible-core's
+    /// words.
     pub(super) fn defaults_for(
         &self,
         inherited: &Inherited,
         module: &str,
-    ) -> serde_json::Map<String, serde_json::Value> {
-        let mut out = serde_json::Map::new();
+        groups: &super::ActionGroups,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+        let module = crate::modules::canonical_name(module);
+        let mut merged: indexmap::IndexMap<String, &serde_json::Map<String, serde_json::Value>> =
+            indexmap::IndexMap::new();
         for (key, args) in inherited
             .module_defaults
             .iter()
             .chain(&self.module_defaults)
         {
-            if crate::modules::canonical_name(key) == module || key == module {
-                out.extend(args.iter().map(|(k, v)| (k.clone(), v.clone())));
+            let key = match key.strip_prefix("group/") {
+                Some(group) => format!("group/{}", super::ActionGroups::qualified(group)),
+                None => crate::modules::canonical_name(key).to_string(),
+            };
+            merged.insert(key, args);
+        }
+        let mut out = serde_json::Map::new();
+        for (key, args) in &merged {
+            if let Some(group) = key.strip_prefix("group/") {
+                let members = groups.members(group)?;
+                if members
+                    .iter()
+                    .any(|m| crate::modules::canonical_name(m) == module)
+                {
+                    out.extend(args.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
             }
         }
-        out
+        if let Some(args) = merged.get(module) {
+            out.extend(args.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        Ok(out)
     }
 
     /// Passes this (import or block) task's keywords down to the tasks inside.
@@ -519,6 +564,7 @@ impl Keywords {
     /// which only commands take, are dropped (see `task::failing_task`).
     pub(super) fn for_failure(mut self) -> Self {
         self.async_job = None;
+        self.async_template = None;
         self.poll = None;
         self.timeout = None;
         self
@@ -661,18 +707,25 @@ impl Keywords {
         // ansible-core's action plugins that do not take `async` fail the
         // task when it runs, in its words.
         let mut invalid = self.invalid.or_else(|| inh.invalid.clone());
-        if self.async_job.is_some() && NO_ASYNC_ACTIONS.contains(&module) {
+        let has_async = self.async_job.is_some() || self.async_template.is_some();
+        if has_async && NO_ASYNC_ACTIONS.contains(&module) {
             invalid
                 .get_or_insert_with(|| format!("This action ({module}) does not support async."));
             self.async_job = None;
+            self.async_template = None;
         }
-        if let Some((_, at)) = &self.async_job {
-            if !ASYNC_MODULES.contains(&module) {
+        let async_at = match (&self.async_job, &self.async_template) {
+            (Some((_, at)), _) | (None, Some((_, at))) => Some(at),
+            (None, None) => None,
+        };
+        if let Some(at) = async_at {
+            // A module run through the Ansible fallback runs as a job too.
+            if !ASYNC_MODULES.contains(&module) && crate::modules::spec(module).is_some() {
                 return Err(LoadError::new(
                     at.clone(),
-                    format!("`async` is supported on command and shell tasks, not on `{module}`"),
+                    format!("`async` is supported on command and shell tasks (and modules run through the Ansible fallback), not on rprov's `{module}`"),
                 )
-                .with_hint("rprov runs other modules in the one remote command of their host; only a command can run as a background job"));
+                .with_hint("rprov runs its own modules in the one remote command of their host; only a command or a fallback module can run as a background job"));
             }
         }
         // ansible-core polls every 15 s unless `poll` says otherwise.
@@ -777,6 +830,7 @@ impl Keywords {
             },
             timeout: timeout.map(|(n, _)| n),
             async_job,
+            async_template: self.async_template.map(|(t, _)| t),
             until: self.until,
             retries: self.retries,
             delay: self.delay,

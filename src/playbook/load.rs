@@ -197,6 +197,10 @@ fn assemble(
         deprecations: &mut deprecations,
     };
     load(&mut plays, &mut cx, &dir)?;
+    let action_groups = super::ActionGroups::new(super::action_groups::collection_dirs(
+        &dir,
+        &opts.collections_path,
+    ));
     Ok(Playbook {
         files: vec![(given, plays.len())],
         path,
@@ -206,6 +210,7 @@ fn assemble(
         deprecations,
         vault_values: Vec::new(),
         error_on_missing_handler: opts.error_on_missing_handler,
+        action_groups,
     })
 }
 
@@ -772,6 +777,7 @@ fn load_play(
         depth: 0,
         files: Vec::new(),
         roles: Some(roles.clone()),
+        action_groups: roles.action_groups.clone(),
         in_handlers: false,
         in_handler_block: false,
     };

@@ -6,6 +6,8 @@
 //! names — so that a typo fails the run before any host is contacted. Rendering
 //! (variables, templates, conditions) happens later, per host, in `compile`.
 
+mod action_groups;
+pub use action_groups::ActionGroups;
 mod deferred;
 pub use deferred::resolve as resolve_deferred;
 mod keywords;
@@ -67,6 +69,9 @@ pub struct Playbook {
     /// no handler when it is made (a templated name, or a play whose roles
     /// are included at run time) fails the task, else it is a warning.
     pub error_on_missing_handler: bool,
+    /// The collections' action groups, for the `module_defaults` of task
+    /// files included at run time.
+    pub action_groups: ActionGroups,
 }
 
 /// One entry of a play's `vars_files`: a file, or a list of them of which
@@ -474,6 +479,8 @@ pub struct Task {
     /// `async` (with `poll`): the command runs for at most this long, and
     /// with `poll: 0` in the background (see [`AsyncJob`]).
     pub async_job: Option<AsyncJob>,
+    /// `async`/`poll` as templates (then `async_job` is `None`).
+    pub async_template: Option<AsyncTemplate>,
     pub until: Option<String>,
     pub retries: Option<serde_json::Value>,
     pub delay: Option<serde_json::Value>,
@@ -556,6 +563,16 @@ impl AsyncJob {
     pub fn background(&self) -> bool {
         self.poll == 0
     }
+}
+
+/// `async` or `poll` written as a template (`async: "{{ timeout | default(omit)
+/// }}"`): the host renders both when the task runs (see
+/// `engine::host::HostRunner::async_job_of`). Each as written, literal or
+/// template; `poll` unset is ansible-core's 15.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AsyncTemplate {
+    pub seconds: String,
+    pub poll: Option<String>,
 }
 
 /// Whether `--tags` and `--skip-tags` select something tagged `own`, as

@@ -122,6 +122,8 @@ pub struct RoleLoader {
     /// `private_role_vars` (ansible.cfg, `$ANSIBLE_PRIVATE_ROLE_VARS`), when
     /// set: see [`RoleLoader::default_public`].
     private_role_vars: Option<bool>,
+    /// The collections' action groups, for `module_defaults`.
+    pub action_groups: super::ActionGroups,
     loaded: Arc<Mutex<Loaded>>,
 }
 
@@ -151,6 +153,10 @@ impl RoleLoader {
             roles_path: roles_path.to_vec(),
             collections_path: collections_path.to_vec(),
             private_role_vars: None,
+            action_groups: super::ActionGroups::new(super::action_groups::collection_dirs(
+                playbook_dir,
+                collections_path,
+            )),
             loaded: Arc::default(),
         }
     }
@@ -180,6 +186,7 @@ impl RoleLoader {
             roles_path: self.roles_path.clone(),
             collections_path: self.collections_path.clone(),
             private_role_vars: self.private_role_vars,
+            action_groups: self.action_groups.clone(),
             loaded: Arc::default(),
         }
     }
@@ -370,6 +377,13 @@ impl RoleLoader {
         }
 
         let included = req.included;
+        // A role nested in another's folder (`ovirt.ovirt.infra.roles.mac_pools`)
+        // is named by its collection and its own folder, `ovirt.ovirt.mac_pools`,
+        // as ansible-core's collection reference takes the last part.
+        let name = match name.split('.').collect::<Vec<_>>()[..] {
+            [ns, coll, _, .., last] if is_collection_role(&path) => format!("{ns}.{coll}.{last}"),
+            _ => name,
+        };
         let own = Arc::new(RoleData {
             name,
             path: path.clone(),
@@ -449,6 +463,7 @@ impl RoleLoader {
             depth,
             files: Vec::new(),
             roles: Some(self.clone()),
+            action_groups: self.action_groups.clone(),
             in_handlers: false,
             in_handler_block: false,
         };

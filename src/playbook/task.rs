@@ -138,6 +138,8 @@ pub struct TaskScope {
     /// so the role's handlers and defaults join the play's. `None` in a task
     /// file included at run time, after the play was loaded.
     pub roles: Option<RoleLoader>,
+    /// The collections' action groups, for `module_defaults: {group/…}`.
+    pub action_groups: super::ActionGroups,
     /// Parsing a `handlers:` list: a named `include_tasks` of a static file
     /// stays one handler (its tasks a block under its name), so notifying
     /// that name runs the file, as in Ansible.
@@ -399,7 +401,10 @@ fn parse_task_into(
         // resolves that key to the same `ansible.legacy.` module. They give
         // what the task does not.
         let defaults_name = fqcn.strip_prefix("ansible.legacy.").unwrap_or(&fqcn);
-        for (k, v) in kw.defaults_for(&scope.inherited, defaults_name) {
+        let defaults = kw
+            .defaults_for(&scope.inherited, defaults_name, &scope.action_groups)
+            .map_err(|m| LoadError::new(doc.origin(node), m))?;
+        for (k, v) in defaults {
             args.entry(k).or_insert(v);
         }
         reserved_args(doc, mkey, "", &raw_name, &args)?;
@@ -635,7 +640,10 @@ fn native_task(
         return expand_import(doc, mkey, node, name, &args, kw, scope, out);
     }
     // The task's own arguments win over `module_defaults`, as in Ansible.
-    for (k, v) in kw.defaults_for(&scope.inherited, name) {
+    let defaults = kw
+        .defaults_for(&scope.inherited, name, &scope.action_groups)
+        .map_err(|m| LoadError::new(doc.origin(node), m))?;
+    for (k, v) in defaults {
         args.entry(k).or_insert(v);
     }
     // ansible-core's `service` action hands a systemd host to the systemd
@@ -644,7 +652,10 @@ fn native_task(
     // `service` is always that one.
     if name == "service" {
         for module in ["systemd", "systemd_service"] {
-            for (k, v) in kw.defaults_for(&scope.inherited, module) {
+            let defaults = kw
+                .defaults_for(&scope.inherited, module, &scope.action_groups)
+                .map_err(|m| LoadError::new(doc.origin(node), m))?;
+            for (k, v) in defaults {
                 args.entry(k).or_insert(v);
             }
         }

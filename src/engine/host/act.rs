@@ -264,8 +264,9 @@ impl HostRunner {
         compiled: &CompiledTask,
     ) -> Result<Decision, PlanError> {
         let args = &compiled.args;
+        let async_job = self.async_job_of(task, r).map_err(PlanError::Fail)?;
         if modules::is_fallback(&task.module) {
-            return Ok(self.fallback_decision(task, r, args.clone()));
+            return Ok(self.fallback_decision(task, r, args.clone(), async_job));
         }
         let search = SearchPaths {
             role_path: task.role.as_ref().map(|r| r.own.path.clone()),
@@ -297,7 +298,7 @@ impl HostRunner {
             vault_password: self.shared.vault_password.as_deref(),
             environment: &compiled.environment,
             timeout: task_timeout(task)?,
-            async_job: task.async_job,
+            async_job,
         };
         let mut decision = modules::plan(&cx)?;
         if self.shared.reporter.verbose() >= 3 {
@@ -383,6 +384,45 @@ impl HostRunner {
         }
     }
 
+    /// The task's `async` job on this host: as written, or its `async` and
+    /// `poll` templates rendered with its variables, as ansible-core
+    /// post-validates them (`omit` leaves `async` unset, a task that
+    /// waits, and `poll` at its 15).
+    fn async_job_of(
+        &self,
+        task: &Task,
+        r: &crate::engine::vars::Resolver,
+    ) -> Result<Option<crate::playbook::AsyncJob>, String> {
+        let Some(t) = &task.async_template else {
+            return Ok(task.async_job);
+        };
+        let number = |key: &str, written: &str| -> Result<Option<u64>, String> {
+            let v = self
+                .render_json(r, &Json::String(written.to_string()))
+                .map_err(|e| format!("{}: {key}: {}", task.origin, e.message))?;
+            let n = match &v {
+                Json::String(s) if s == rprov_template::OMIT => return Ok(None),
+                Json::Number(n) => n.as_u64(),
+                Json::String(s) => s.trim().parse::<u64>().ok(),
+                _ => None,
+            };
+            n.map(Some).ok_or_else(|| {
+                format!(
+                    "{}: `{key}` must be a whole number of 0 or more, found {v}",
+                    task.origin
+                )
+            })
+        };
+        let Some(seconds) = number("async", &t.seconds)?.filter(|s| *s > 0) else {
+            return Ok(None);
+        };
+        let poll = match &t.poll {
+            Some(p) => number("poll", p)?.unwrap_or(15),
+            None => 15,
+        };
+        Ok(Some(crate::playbook::AsyncJob { seconds, poll }))
+    }
+
     /// A task whose module is Ansible's own (`modules::ansible_fallback`):
     /// its rendered arguments and what Ansible would pass with them.
     fn fallback_decision(
@@ -390,6 +430,7 @@ impl HostRunner {
         task: &Task,
         r: &crate::engine::vars::Resolver,
         args: Map<String, Json>,
+        async_job: Option<crate::playbook::AsyncJob>,
     ) -> Decision {
         let interpreter = match r.resolve("ansible_python_interpreter") {
             // `auto`, `auto_silent`, … ask for discovery, as in Ansible.
@@ -445,6 +486,7 @@ impl HostRunner {
             interpreters,
             playbook_dir: self.shared.playbook.dir.clone(),
             at: task.origin.to_string(),
+            async_job,
         }))
     }
 
@@ -458,6 +500,13 @@ impl HostRunner {
         check: bool,
     ) -> Result<ItemOutcome, Stop> {
         use modules::ansible_fallback::answer;
+        if fb.controller_vars.is_some() && fb.async_job.is_some() {
+            // As ansible-core's action plugins without `_supports_async`.
+            return Ok(ItemOutcome::failed(format!(
+                "{}: This action ({}) does not support async.",
+                fb.at, fb.fqcn
+            )));
+        }
         if fb.controller_vars.is_some() {
             let ran = {
                 let fb = fb.clone();
@@ -493,13 +542,24 @@ impl HostRunner {
                 )))
             }
         };
-        let out = match self
-            .remote(
-                Phase::Fallback,
+        let jid = fb.async_job.map(|_| modules::async_status::new_job_id());
+        let script = match (fb.async_job, &jid) {
+            (Some(job), Some(jid)) if job.background() => modules::async_status::background_script(
                 &fb.script(&payload),
-                Some(payload.stdin()),
-                become_,
-            )
+                jid,
+                modules::async_status::Job::Module,
+            ),
+            // Waited for, it may run its `async` seconds at most, as
+            // ansible-core's wrapper kills it then.
+            (Some(job), _) => format!(
+                "exec timeout -k 5 {} sh -c {}\n",
+                job.seconds,
+                rprov_transport::quote(&fb.script(&payload))
+            ),
+            _ => fb.script(&payload),
+        };
+        let out = match self
+            .remote(Phase::Fallback, &script, Some(payload.stdin()), become_)
             .await
         {
             Ok(o) => o,
@@ -508,14 +568,47 @@ impl HostRunner {
         };
         // The module may have changed anything (as a command may).
         self.link_mut().forget_host_state();
-        let a = answer(
-            fb,
-            out.status,
-            &out.stdout_lossy(),
-            &out.stderr_lossy(),
-            check,
+        let Some(jid) = jid else {
+            let a = answer(
+                fb,
+                out.status,
+                &out.stdout_lossy(),
+                &out.stderr_lossy(),
+                check,
+            );
+            return Ok(fallback_outcome(a));
+        };
+        let background = fb.async_job.is_some_and(|j| j.background());
+        let mut o = match background {
+            true if out.status != 0 => ItemOutcome::failed(format!(
+                "{}: could not start `{}` as a background job: {}",
+                fb.at,
+                fb.fqcn,
+                out.stderr_lossy().trim()
+            )),
+            true => {
+                let mut result = Map::new();
+                result.insert("changed".into(), json!(true));
+                result.insert("finished".into(), json!(false));
+                ItemOutcome::new(Status::Changed, result)
+            }
+            // Waited for: the job's result, as `async_status` gives it.
+            false => {
+                let stderr = out.stderr_lossy();
+                let mut o =
+                    fallback_outcome(answer(fb, out.status, &out.stdout_lossy(), &stderr, check));
+                let module = std::mem::take(&mut o.result);
+                o.result = modules::async_status::job_result(&jid, module, &stderr);
+                return Ok(o);
+            }
+        };
+        o.result.insert("ansible_job_id".into(), json!(jid));
+        o.result.insert("started".into(), json!(true));
+        o.result.insert(
+            "results_file".into(),
+            json!(modules::async_status::results_file(&jid)),
         );
-        Ok(fallback_outcome(a))
+        Ok(o)
     }
 
     pub(super) async fn run_action(

@@ -410,6 +410,7 @@ mod tests {
             depth: 0,
             files: Vec::new(),
             roles: None,
+            action_groups: Default::default(),
             in_handlers: false,
             in_handler_block: false,
         };

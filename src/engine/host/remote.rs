@@ -81,7 +81,10 @@ impl HostRunner {
         let r = self.resolver(role, &layers, &magic);
         // `become: "{{ … }}"` is rendered with the task's variables, as
         // ansible-core post-validates its keywords.
-        let keyword_become = match (keyword_become, task.and_then(|(t, _)| t.become_template.as_deref())) {
+        let keyword_become = match (
+            keyword_become,
+            task.and_then(|(t, _)| t.become_template.as_deref()),
+        ) {
             (None, Some(template)) => {
                 let v = self
                     .render_json(&r, &Json::String(template.to_string()))

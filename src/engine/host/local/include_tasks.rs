@@ -143,6 +143,7 @@ impl HostRunner {
             depth: 0,
             files: Vec::new(),
             roles: None,
+            action_groups: self.shared.playbook.action_groups.clone(),
             // A file a handler includes is read as handlers are (a block
             // nested in its block is refused, as ansible-core refuses it).
             in_handlers: self.in_handlers,
