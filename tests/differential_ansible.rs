@@ -1676,6 +1676,12 @@ fn delegate_facts_as_ansible() {
         "{}",
         by_rprov.stdout
     );
+    // To the controller, with no localhost in the inventory: the implicit
+    // one has them (both tools must pass the playbook's asserts).
+    let (expected, by_rprov) =
+        output_of_both("delegate_facts", &["-i", "hosts.ini", "to_controller.yml"]);
+    assert!(expected.contains("ok: [A -> localhost]"), "{expected}");
+    assert_eq!(by_rprov.stdout, expected);
 }
 
 /// A collection's roles, named as ansible-playbook names them: a

@@ -575,7 +575,20 @@ impl Shared {
         let learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
         if let Json::Object(hosts) = &mut all {
             for (host, vars) in learned.iter() {
-                if let Some(Json::Object(h)) = hosts.get_mut(host) {
+                let entry = match hosts.get_mut(host) {
+                    Some(h) => Some(h),
+                    // The implicit localhost, made after `hostvars` was
+                    // built (facts delegated to it): as any host.
+                    None if self.inventory().implicit_localhost() == Some(host.as_str()) => {
+                        let mut m: serde_json::Map<String, Json> =
+                            self.inventory().host_vars(host).into_iter().collect();
+                        m.insert("inventory_hostname".into(), Json::String(host.clone()));
+                        hosts.insert(host.clone(), Json::Object(m));
+                        hosts.get_mut(host)
+                    }
+                    None => None,
+                };
+                if let Some(Json::Object(h)) = entry {
                     h.extend(vars.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
             }

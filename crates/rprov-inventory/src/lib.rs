@@ -545,8 +545,9 @@ impl Inventory {
 
     /// The host a localhost name selects when no inventory host has that
     /// name: a localhost-like host of the inventory (`127.0.0.1` for
-    /// `localhost`), else the implicit localhost.
-    fn localhost_for(&self, name: &str) -> String {
+    /// `localhost`), else the implicit localhost, which exists from then on
+    /// (as ansible-core's `Inventory.get_host` makes it on first use).
+    pub fn localhost_for(&self, name: &str) -> String {
         let listed = self
             .data
             .hosts

@@ -58,6 +58,13 @@ impl HostRunner {
 
     /// Posts facts for `to`'s runner, and shows them in `hostvars[to]` now.
     fn post_facts(&self, to: &str, delivery: Delivery) {
+        // Facts for the controller make the implicit localhost, when the
+        // inventory has none, as ansible-core makes it on first use.
+        if crate::playbook::LOCALHOST.contains(&to)
+            && !self.shared.inventory().hosts().iter().any(|h| h == to)
+        {
+            self.shared.inventory().localhost_for(to);
+        }
         match delivery.kind {
             FactsKind::Module { .. } => self.shared.learn_module_facts(to, &delivery.facts),
             _ => self.shared.learn(to, delivery.facts.iter()),
