@@ -231,7 +231,7 @@ fn force_handlers_runs_notified_handlers_on_a_failed_host() {
 }
 
 #[test]
-fn timeout_stops_a_command_that_runs_too_long() {
+fn timeout_stops_a_command_or_another_module_that_runs_too_long() {
     let work = tempfile::tempdir().expect("tempdir");
     let base = work.path();
     let inv = local_hosts(base, &["a"]);
@@ -245,7 +245,8 @@ fn timeout_stops_a_command_that_runs_too_long() {
     );
     assert_eq!(
         fs::read_to_string(base.join("timeout.txt")).expect("timeout.txt"),
-        "done|False|True|124|True|1|Timed out after 1 second(s).|True|Timeout -1 is invalid, it must be between 0 and 100000000.\n"
+        "done|False|True|124|True|1|Task failed: Timed out after 1 second(s).|True|Timeout -1 is invalid, it must be between 0 and 100000000.\n\
+         True|True|Task failed: Timed out after 1 second(s).|True\n"
     );
 }
 

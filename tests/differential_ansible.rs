@@ -1194,7 +1194,7 @@ fn async_jobs_as_ansible() {
         "started=True finished=False id=True\n\
          waited rc=3 stdout=done stderr=oops finished=True\n\
          fast stdout=fast finished=True\n\
-         slow failed=True msg=async task did not complete within the requested time - 1s\n\
+         slow failed=True as_ansible=True\n\
          cleaned=True\n",
     );
 }

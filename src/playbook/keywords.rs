@@ -157,13 +157,6 @@ fn whole_number(
 /// The largest `timeout` ansible-core takes (BSD's alarm limit).
 pub const MAX_TIMEOUT: i64 = 100_000_000;
 
-/// Modules a `timeout` can stop: commands, and the controller's own modules
-/// (which finish at once). rprov's file and system modules have no way to be
-/// stopped half-way, so a `timeout` on them is refused.
-const TIMEOUT_MODULES: &[&str] = &[
-    "command", "shell", "raw", "debug", "assert", "fail", "set_fact", "meta", "block",
-];
-
 /// Modules that run as an `async` job: commands, whose one program can be
 /// left running on the host.
 const ASYNC_MODULES: &[&str] = &["command", "shell"];
@@ -695,15 +688,6 @@ impl Keywords {
             environment.extend(self.environment);
         }
         let timeout = self.timeout.or_else(|| inh.timeout.clone());
-        if let Some((_, at)) = &timeout {
-            if !TIMEOUT_MODULES.contains(&module) {
-                return Err(LoadError::new(
-                    at.clone(),
-                    format!("`timeout` is supported on command and shell tasks, not on `{module}`"),
-                )
-                .with_hint("put the timeout on the commands themselves; `uri`, `wait_for` and `apt` have their own timeout arguments"));
-            }
-        }
         // ansible-core's action plugins that do not take `async` fail the
         // task when it runs, in its words.
         let mut invalid = self.invalid.or_else(|| inh.invalid.clone());

@@ -49,25 +49,37 @@ impl HostRunner {
             // `wait_for_connection` and `reboot` are no decision over
             // facts: they wait and reconnect (see `wait_connection` and
             // `reboot`).
-            let decision = if super::wait_connection::reconnects(task) {
-                let module = crate::modules::spec(&task.module).map(|s| s.name);
-                Err(if module == Some("reboot") {
-                    self.reboot(task, layer, &become_, check).await?
+            let one_attempt = async {
+                let decision = if super::wait_connection::reconnects(task) {
+                    let module = crate::modules::spec(&task.module).map(|s| s.name);
+                    Err(if module == Some("reboot") {
+                        self.reboot(task, layer, &become_, check).await?
+                    } else {
+                        self.wait_for_connection(task, layer, &become_, check)
+                            .await?
+                    })
                 } else {
-                    self.wait_for_connection(task, layer, &become_, check)
-                        .await?
+                    self.decide(tasks, i, layer, &become_, check, rest).await?
+                };
+                Ok::<_, Stop>(match decision {
+                    Err(outcome) => outcome,
+                    Ok(Decision::Run { action, .. })
+                        if !check && action.touches_everything && fused::can_fuse(task) =>
+                    {
+                        self.run_fused(action, &become_, tasks, i, rest).await?
+                    }
+                    Ok(d) => self.act(d, &become_, check).await?,
                 })
-            } else {
-                self.decide(tasks, i, layer, &become_, check, rest).await?
             };
-            let mut o = match decision {
-                Err(outcome) => outcome,
-                Ok(Decision::Run { action, .. })
-                    if !check && action.touches_everything && fused::can_fuse(task) =>
-                {
-                    self.run_fused(action, &become_, tasks, i, rest).await?
+            // ansible-core's `timeout` holds for each attempt.
+            let mut o = match watched_timeout(task) {
+                None => one_attempt.await?,
+                Some(secs) => {
+                    match tokio::time::timeout(Duration::from_secs(secs), one_attempt).await {
+                        Ok(o) => o?,
+                        Err(_) => return Ok(self.timed_out(secs).await),
+                    }
                 }
-                Ok(d) => self.act(d, &become_, check).await?,
             };
             // As Ansible, `changed_when` and `failed_when` see `attempts`.
             if task.until.is_some() {
@@ -741,7 +753,7 @@ impl HostRunner {
                             "timedout".into(),
                             json!({"frame": "the command was stopped with TERM, then KILL 5 s later", "period": secs}),
                         );
-                        format!("Timed out after {secs} second(s).")
+                        format!("Task failed: Timed out after {secs} second(s).")
                     } else {
                         // rprov's `chdir` that failed says so on stderr,
                         // in ansible-core's words, which are its `msg`.
@@ -912,6 +924,36 @@ pub(super) fn note_exception(o: &mut ItemOutcome) {
 
 /// The task's `timeout` in seconds, or its failure, in ansible-core's words,
 /// when the value is out of the range ansible-core takes.
+/// A task's `timeout` that the controller keeps: every module's but a
+/// command's, which its host stops itself (coreutils `timeout`, see
+/// `modules::command`). A value out of range fails the task when it plans
+/// (see [`task_timeout`]).
+pub(super) fn watched_timeout(task: &Task) -> Option<u64> {
+    let secs = u64::try_from(task.timeout?).ok().filter(|s| *s > 0)?;
+    let module = modules::canonical_name(&task.module);
+    (!matches!(module, "command" | "shell" | "raw")).then_some(secs)
+}
+
+impl HostRunner {
+    /// A task item its `timeout` stopped, as ansible-core's `TaskTimeoutError`
+    /// says it. What it had running on the host is stopped with its
+    /// connection (its session ends), and what rprov knew of the host is
+    /// forgotten: the module may have changed some of it.
+    pub(super) async fn timed_out(&mut self, secs: u64) -> ItemOutcome {
+        self.close_connection().await;
+        self.link_mut().forget_host_state();
+        let msg = format!("Task failed: Timed out after {secs} second(s).");
+        let mut o = ItemOutcome::failed(msg.clone());
+        o.result.insert("changed".into(), json!(false));
+        o.result.insert("msg".into(), json!(msg));
+        o.result.insert(
+            "timedout".into(),
+            json!({"frame": "the task was stopped on the controller, its connection closed", "period": secs}),
+        );
+        o
+    }
+}
+
 fn task_timeout(task: &Task) -> Result<Option<u64>, PlanError> {
     let max = crate::playbook::MAX_TIMEOUT;
     match task.timeout {

@@ -122,6 +122,7 @@ impl HostRunner {
             && !local::runs_once(task)
             && task.run_once_template.is_none()
             && !wait_connection::reconnects(task)
+            && super::act::watched_timeout(task).is_none()
             && !self.is_delegated()
     }
 

@@ -1387,7 +1387,18 @@ impl HostRunner {
         }
 
         if local::find(&task.module).is_some() {
-            return Ok(self.run_local(task, layer).await);
+            let Some(secs) = super::act::watched_timeout(task) else {
+                return Ok(self.run_local(task, layer).await);
+            };
+            let ran = tokio::time::timeout(
+                std::time::Duration::from_secs(secs),
+                self.run_local(task, layer),
+            )
+            .await;
+            return Ok(match ran {
+                Ok(o) => o,
+                Err(_) => self.timed_out(secs).await,
+            });
         }
         self.run_host_module(tasks, i, layer, check, rest).await
     }
