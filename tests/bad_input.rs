@@ -461,10 +461,10 @@ fn settings_rprov_would_ignore_are_refused_at_load_time() {
             ],
         ),
         (
-            "timeout_copy.yml",
+            "async_stat.yml",
             &[
-                "timeout_copy.yml:6:",
-                "`timeout` is supported on command and shell tasks, not on `copy`",
+                "async_stat.yml:6:",
+                "`async` is supported on command and shell tasks (and modules run through the Ansible fallback), not on rprov's `stat`",
             ],
         ),
         (
