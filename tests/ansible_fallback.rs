@@ -807,7 +807,9 @@ fn custom_modules_of_library_folders_as_ansible() {
 /// on the host that `async_status` reports with the module's own result;
 /// waited for, the result carries the job's keys. `async` and `poll` as
 /// templates are rendered per host (`omit` is a task that waits, a command
-/// is a job too). Registered results compared with ansible-playbook's.
+/// is a job too). `args:` as one template gives a fallback module the
+/// arguments its own line does not. Registered results compared with
+/// ansible-playbook's.
 #[test]
 fn async_fallback_modules_and_templated_async_as_ansible() {
     let v = common::ansible_venv();
@@ -848,7 +850,11 @@ fn async_fallback_modules_and_templated_async_as_ansible() {
     assert_eq!(r["started_finished"], false, "{r:?}");
     assert_eq!(r["waited_has_job"], true, "{r:?}");
     assert_eq!(r["cmd_job"], "from a job", "{r:?}");
-    for f in ["bg.txt", "fg.txt", "omitted.txt"] {
+    assert_eq!(
+        r["templated_args"]["text"], "[from the module's line]\n",
+        "{r:?}"
+    );
+    for f in ["bg.txt", "fg.txt", "omitted.txt", "from-args.txt"] {
         let a = std::fs::read(by_ansible.path().join(f)).ok();
         assert!(a.is_some(), "ansible wrote no {f}");
         assert_eq!(a, std::fs::read(by_rprov.path().join(f)).ok(), "{f}");

@@ -3,6 +3,7 @@
 //! digest and one against a checksum file, one into a directory (named by
 //! the URL). The first run changes each, the second changes nothing, and a
 //! wrong checksum fails the task and leaves neither the file nor a temp file.
+//! `uri` with `dest` against the same server.
 
 mod common;
 
@@ -167,4 +168,78 @@ fn downloads_once_checks_checksums_and_never_leaves_a_torn_file() {
     assert!(!root.path().join("bad").exists());
     assert_eq!(leftovers(root.path()), Vec::<String>::new());
     assert_eq!(leftovers(&root.path().join("into")), Vec::<String>::new());
+}
+
+/// `uri` with `dest`: the answer's body lands in the file whole (a temp file
+/// beside it, renamed), into a directory under the URL's last name; the
+/// next request is conditional, and a 304 writes nothing; an answer not in
+/// `status_code` fails and leaves no file and no temp file.
+#[test]
+fn uri_writes_its_answer_to_dest() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let served = tempfile::tempdir().expect("tempdir");
+    fs::write(served.path().join("page.txt"), CONTENT).expect("page.txt");
+    let server = Server::start(served.path());
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
+    let root = target_dir(USER);
+    let r = root.path().display().to_string();
+    let status = Command::new("install")
+        .args(["-d", "-o", USER, &format!("{r}/into")])
+        .status()
+        .expect("install -d");
+    assert!(status.success());
+    let play = format!(
+        r#"- hosts: web1
+  gather_facts: false
+  tasks:
+    - uri:
+        url: {base}/page.txt
+        dest: {r}/page
+        status_code: [200, 304]
+      register: first
+    - uri:
+        url: {base}/page.txt
+        dest: {r}/into/
+      register: into
+    - uri:
+        url: {base}/missing.txt
+        dest: {r}/missing
+      register: missing
+      ignore_errors: true
+    - copy:
+        dest: {r}/results
+        content: "{{{{ first.status }}}}|{{{{ first.changed }}}}|{{{{ first.path }}}}|{{{{ into.path }}}}|{{{{ missing.status }}}}|{{{{ missing is failed }}}}\n"
+"#
+    );
+    fs::write(work.path().join("play.yml"), play).expect("playbook");
+    let run = apply_json(work.path(), &inv, &["play.yml"]);
+    run.expect_code(0);
+    let results = || fs::read_to_string(root.path().join("results")).expect("results");
+    assert_eq!(
+        results(),
+        format!("200|True|{r}/page|{r}/into/page.txt|404|True\n"),
+        "{}",
+        run.dump()
+    );
+    for name in ["page", "into/page.txt"] {
+        assert_eq!(
+            fs::read_to_string(root.path().join(name)).expect(name),
+            CONTENT,
+            "{name}"
+        );
+    }
+    assert!(!root.path().join("missing").exists());
+    assert_eq!(leftovers(root.path()), Vec::<String>::new());
+    // Asked again: the file is as new as the served one, so the answer is
+    // 304, which writes nothing and is no change.
+    let run = apply_json(work.path(), &inv, &["play.yml"]);
+    run.expect_code(0);
+    assert!(
+        results().starts_with(&format!("304|False|{r}/page|")),
+        "{}",
+        results()
+    );
+    assert_eq!(leftovers(root.path()), Vec::<String>::new());
 }

@@ -60,6 +60,9 @@ module_args! {
         creates: Option<String> ["creates"],
         /// No request unless this path exists on the host.
         removes: Option<String> ["removes"],
+        /// A file on the host the answer's body is written to (into a
+        /// directory: under the URL's last name, `index.html` for none).
+        dest: Option<String> ["dest"],
     }
 }
 
@@ -218,7 +221,31 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
     };
 
+    // `dest`: the body goes to a file beside it, moved into place when the
+    // answer is one of `status_code` (not 304), as ansible-core's
+    // `atomic_move`: over an existing file with its mode and owner. An
+    // existing file makes the request conditional (`If-Modified-Since` its
+    // time, curl's `-z`), as ansible-core's.
+    // (Into a directory, the request is not conditional, as in ansible-core,
+    // which names the file only after it.)
+    let (dest, conditional) = match &args.dest {
+        None => (None, false),
+        Some(d) => match cx.file(d, true)?.kind {
+            crate::probe::FileKind::Directory => (
+                Some(format!(
+                    "{}/{}",
+                    d.trim_end_matches('/'),
+                    url_filename(&url)
+                )),
+                false,
+            ),
+            kind => (Some(d.clone()), kind == crate::probe::FileKind::File),
+        },
+    };
     let mut curl = format!("curl -sS -X {} --max-time {timeout}", quote(&method));
+    if let (Some(d), true) = (&dest, conditional) {
+        curl.push_str(&format!(" -z {}", quote(d)));
+    }
     if method == "HEAD" {
         curl.push_str(" -I");
     }
@@ -256,21 +283,50 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         curl.push_str(" --data-binary @-");
     }
     let codes_s: Vec<String> = codes.iter().map(u16::to_string).collect();
+    let (body_file, write_dest) = match &dest {
+        None => ("$(mktemp)".to_string(), String::new()),
+        Some(d) => {
+            let (dir, name) = d.rsplit_once('/').unwrap_or((".", d.as_str()));
+            let dir = if dir.is_empty() { "/" } else { dir };
+            let temp = format!(
+                "$(mktemp {})",
+                quote(&format!("{dir}/.rprov-{name}.XXXXXX"))
+            );
+            let d = quote(d);
+            // Written only when its bytes differ, as ansible-core's
+            // `write_file`, and a change either way, as its result says.
+            let write = format!(
+                "_rp_s=${{_rp_w%% *}}\n\
+                 if [ $_rp_rc -eq 0 ] && [ \"$_rp_s\" != 304 ]; then case \",{codes},\" in *\",$_rp_s,\"*)\n\
+                 if [ -e {d} ] && cmp -s \"$_rp_b\" {d}; then _rp_r={d}\n\
+                 else\n\
+                 if [ -e {d} ]; then chmod --reference={d} \"$_rp_b\"; chown --reference={d} \"$_rp_b\" 2>/dev/null\n\
+                 else chmod \"$(printf '%04o' $(( 0666 & ~0$(umask) )))\" \"$_rp_b\"; fi\n\
+                 mv -f \"$_rp_b\" {d} && _rp_r={d}\n\
+                 fi\n\
+                 echo rp_written=yes ;;\n\
+                 esac; fi\n",
+                codes = codes_s.join(","),
+            );
+            (temp, write)
+        }
+    };
     // `set +e`: curl's own failure is part of the answer, read by the parser.
     let script = format!(
         "set +e\n\
-         _rp_b=$(mktemp); _rp_h=$(mktemp); _rp_e=$(mktemp); _rp_k=$(mktemp)\n\
+         _rp_b={body_file}; _rp_r=\"$_rp_b\"; _rp_h=$(mktemp); _rp_e=$(mktemp); _rp_k=$(mktemp)\n\
          trap 'rm -f \"$_rp_b\" \"$_rp_h\" \"$_rp_e\" \"$_rp_k\"' EXIT\n\
          cat > \"$_rp_k\" <<'_RP_CURL_CONFIG'\n{config}_RP_CURL_CONFIG\n\
          _rp_w=$({curl} -D \"$_rp_h\" -o \"$_rp_b\" -w '%{{http_code}} %{{url_effective}}' 2>\"$_rp_e\")\n\
          _rp_rc=$?\n\
+         {write_dest}\
          echo \"rp_curl=$_rp_rc $_rp_w\"\n\
          echo rp_expect={codes}\n\
          echo rp_return_content={rc}\n\
          echo rp_changed={changed}\n\
          echo @rp-stderr; head -c 2000 \"$_rp_e\"; echo\n\
          echo @rp-headers; cat \"$_rp_h\"\n\
-         echo @rp-body; head -c {MAX_BODY} \"$_rp_b\" | base64 -w 0; echo\n\
+         echo @rp-body; head -c {MAX_BODY} \"$_rp_r\" | base64 -w 0; echo\n\
          exit 0\n",
         codes = codes_s.join(","),
         rc = if return_content { "yes" } else { "no" },
@@ -278,6 +334,9 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     );
     let mut result = Map::new();
     result.insert("url".into(), json!(url));
+    if let Some(d) = &dest {
+        result.insert("path".into(), json!(d));
+    }
     Ok(Decision::Run {
         waits_for: format!(
             "the answer of {method} {}: no request is sent in check mode",
@@ -287,6 +346,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             stdin: body,
             output: OutputMode::Parse(parse_output),
             touches_everything: method != "GET" && method != "HEAD",
+            touches: dest.into_iter().collect(),
             ..change::checked(
                 vec![Change::Raw {
                     script,
@@ -348,7 +408,10 @@ fn parse_output(_status: i32, stdout: &str, _stderr: &str) -> Map<String, Json> 
                 } else if let Some(v) = line.strip_prefix("rp_return_content=") {
                     ret = v == "yes";
                 } else if let Some(v) = line.strip_prefix("rp_changed=") {
-                    changed = v == "yes";
+                    changed |= v == "yes";
+                } else if line == "rp_written=yes" {
+                    // `dest` was written: a change, as in ansible-core.
+                    changed = true;
                 }
             }
             "@rp-stderr" => {
@@ -425,6 +488,21 @@ fn parse_output(_status: i32, stdout: &str, _stderr: &str) -> Map<String, Json> 
         m.insert("msg".into(), json!(format!("OK ({} bytes)", body.len())));
     }
     m
+}
+
+/// The name a download into a directory gets, as ansible-core's
+/// `url_filename`: the last part of the URL's path, `index.html` for none.
+fn url_filename(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = match rest.find('/') {
+        Some(i) => &rest[i..],
+        None => "",
+    };
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    match path.rsplit('/').next() {
+        Some(name) if !name.is_empty() => name.to_string(),
+        _ => "index.html".to_string(),
+    }
 }
 
 /// `url` without a `user:password@` part, for messages.

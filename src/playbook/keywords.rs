@@ -815,6 +815,7 @@ impl Keywords {
             timeout: timeout.map(|(n, _)| n),
             async_job,
             async_template: self.async_template.map(|(t, _)| t),
+            args_template: None,
             until: self.until,
             retries: self.retries,
             delay: self.delay,

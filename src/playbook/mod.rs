@@ -481,6 +481,10 @@ pub struct Task {
     pub async_job: Option<AsyncJob>,
     /// `async`/`poll` as templates (then `async_job` is `None`).
     pub async_template: Option<AsyncTemplate>,
+    /// `args: "{{ … }}"` of a module run through the Ansible fallback: one
+    /// template that renders to a mapping of arguments when the task runs,
+    /// under those written on the module's own line.
+    pub args_template: Option<String>,
     pub until: Option<String>,
     pub retries: Option<serde_json::Value>,
     pub delay: Option<serde_json::Value>,

@@ -385,6 +385,7 @@ fn parse_task_into(
             None => module_args(doc, mkey, mval, false)?,
         };
         // `args:` with no value adds none, as in ansible-core.
+        let mut args_template = None;
         match node.get("args").map(Node::to_json) {
             None | Some(Json::Null) => {}
             // The module's own line wins, as for a native module.
@@ -393,8 +394,14 @@ fn parse_task_into(
                     args.entry(k).or_insert(v);
                 }
             }
+            // One template of the arguments, rendered when the task runs
+            // (ansible-core checks a module's arguments only then).
+            Some(text) if is_splat(&text) => args_template = text.as_str().map(str::to_string),
             Some(_) => {
-                return Err(LoadError::new(doc.origin(node), "`args` must be a mapping"));
+                return Err(LoadError::new(
+                    doc.origin(node),
+                    "`args` must be a mapping, or one `{{ … }}` template of one",
+                ));
             }
         }
         // A custom module's `module_defaults` may name it short, as Ansible
@@ -412,6 +419,7 @@ fn parse_task_into(
         task.delegate_local |= local_action;
         task.collections = collections;
         task.module_written = raw_name;
+        task.args_template = args_template;
         out.push(task);
         return Ok(());
     };

@@ -81,6 +81,9 @@ impl HostRunner {
                     }
                 }
             };
+            if task.args_template.is_some() {
+                args_splat_warning(&mut o.result);
+            }
             // As Ansible, `changed_when` and `failed_when` see `attempts`.
             if task.until.is_some() {
                 o.result.insert("attempts".into(), json!(attempt));
@@ -924,6 +927,19 @@ pub(super) fn note_exception(o: &mut ItemOutcome) {
 
 /// The task's `timeout` in seconds, or its failure, in ansible-core's words,
 /// when the value is out of the range ansible-core takes.
+/// ansible-core's warning for arguments given as one template (its
+/// `TaskArgsFinalizer`), first among the result's `warnings`.
+fn args_splat_warning(result: &mut Map<String, Json>) {
+    const WARNING: &str = "Using a template for task args is unsafe in some situations \
+         (see https://docs.ansible.com/ansible/devel/reference_appendices/faq.html#argsplat-unsafe).";
+    match result.get_mut("warnings") {
+        Some(Json::Array(ws)) => ws.insert(0, json!(WARNING)),
+        _ => {
+            result.insert("warnings".into(), json!([WARNING]));
+        }
+    }
+}
+
 /// A task's `timeout` that the controller keeps: every module's but a
 /// command's, which its host stops itself (coreutils `timeout`, see
 /// `modules::command`). A value out of range fails the task when it plans

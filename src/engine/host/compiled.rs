@@ -72,13 +72,38 @@ impl HostRunner {
             ),
             _ => self.render_args(r, task)?,
         };
-        let args = match rendered {
+        let mut args = match rendered {
             Json::Object(m) => m
                 .into_iter()
                 .filter(|(_, v)| v.as_str() != Some(OMIT))
                 .collect::<Map<_, _>>(),
             _ => Map::new(),
         };
+        // `args: "{{ … }}"`: its mapping under what the task wrote.
+        if let Some(template) = &task.args_template {
+            match self.render_json(r, &Json::String(template.clone())) {
+                Ok(Json::Object(m)) => {
+                    for (k, v) in m.into_iter().filter(|(_, v)| v.as_str() != Some(OMIT)) {
+                        args.entry(k).or_insert(v);
+                    }
+                }
+                Ok(other) => {
+                    let kind = match other {
+                        Json::Array(_) => "list",
+                        Json::String(_) => "str",
+                        Json::Number(n) if n.is_f64() => "float",
+                        Json::Number(_) => "int",
+                        Json::Bool(_) => "bool",
+                        _ => "NoneType",
+                    };
+                    return Err(format!(
+                        "{}: Task args must resolve to a 'dict' not '{kind}'.",
+                        task.origin
+                    ));
+                }
+                Err(e) => return Err(format!("{}: args: {}", task.origin, e.message)),
+            }
+        }
         let environment = self.environment(r, task)?;
         Ok(CompiledTask {
             args,

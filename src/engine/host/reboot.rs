@@ -118,9 +118,14 @@ fn text(task: &Task, args: &Map<String, Json>, name: &str) -> Result<Option<Stri
 /// Reads the task's rendered arguments as Ansible's plugin does.
 fn read_args(task: &Task, args: &Map<String, Json>) -> Result<Args, String> {
     // Ansible takes a negative delay as none.
+    // As ansible-core's `_check_delay`: Python's `int()` of the value (a
+    // number loses its fraction, as `-0.5` does), below 0 taken as 0.
     let delay = |name: &str| -> Result<u64, String> {
         match args.get(name) {
             Some(Json::Number(n)) if n.as_i64().is_some_and(|n| n < 0) => Ok(0),
+            Some(Json::Number(n)) if !n.is_i64() && !n.is_u64() => {
+                Ok(n.as_f64().map_or(0, |f| f.trunc().max(0.0) as u64))
+            }
             Some(Json::String(s)) if s.trim().parse::<i64>().is_ok_and(|n| n < 0) => Ok(0),
             _ => whole_seconds(task, args, name, 0),
         }
@@ -447,6 +452,16 @@ mod tests {
                 .expect("args");
         assert_eq!(a.command.args, format!("-r 2 {}", quote("it's $HOME")));
         assert_eq!(a.post_reboot_delay, 0);
+    }
+
+    /// ansible-core's reboot target gives fractions and negatives.
+    #[test]
+    fn delays_lose_their_fraction_and_are_never_negative() {
+        let a = read(json!({"post_reboot_delay": -0.5, "pre_reboot_delay": -61})).expect("args");
+        assert_eq!(a.post_reboot_delay, 0);
+        assert_eq!(a.command.args, "-r 0 'Reboot initiated by Ansible'");
+        let a = read(json!({"post_reboot_delay": 2.9})).expect("args");
+        assert_eq!(a.post_reboot_delay, 2);
     }
 
     #[test]
