@@ -1424,6 +1424,10 @@ fn file_results_as_ansible() {
     });
     let registered = out.read("registered.json");
     assert!(registered.contains("\"mode\": \"0750\""), "{registered}");
+    assert!(
+        registered.contains("\"appears_binary\": false"),
+        "{registered}"
+    );
     assert!(registered.contains("\"mode\": \"0640\""), "{registered}");
     assert!(
         registered.contains("\"state\": \"directory\""),

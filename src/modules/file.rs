@@ -52,10 +52,16 @@ module_args! {
         _serole: Option<String> ["serole"],
         _selevel: Option<String> ["selevel"],
         _attributes: Option<serde_json::Value> ["attributes", "attr"],
+        /// ansible-core's internal argument (its action plugins ask with it
+        /// whether a file looks binary): set, nothing else is done.
+        diff_peek: Option<serde_json::Value> ["_diff_peek"],
     }
 }
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
+    if Args::from_cx(cx)?.diff_peek.is_some() {
+        return diff_peek(cx);
+    }
     let decision = plan_state(cx)?;
     let mut decision = with_timestamps(cx, &Args::from_cx(cx)?, decision)?;
     // ansible-core's `file` names a file, a directory or an absent path
@@ -76,6 +82,41 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }
     }
     Ok(decision)
+}
+
+/// `_diff_peek`: whether the file's first 8 KiB hold a NUL byte, as
+/// ansible-core's `execute_diff_peek` guesses that a file is binary (one it
+/// cannot read is text); nothing changes.
+fn diff_peek(cx: &PlanCx) -> Result<Decision, PlanError> {
+    let path = Args::from_cx(cx)?
+        .path
+        .ok_or_else(|| PlanError::Fail("missing required arguments: path".into()))?;
+    let probe = Probe::Shell {
+        script: format!(
+            "head -c 8192 -- {} 2>/dev/null | tr -dc '\\000' | wc -c",
+            rprov_transport::quote(&path)
+        ),
+    };
+    let Some(crate::probe::Fact::Text(nuls)) = cx.facts.get(&probe) else {
+        return Err(PlanError::Need(vec![probe]));
+    };
+    let st = cx.file(&path, false)?;
+    let mut result = serde_json::Map::new();
+    result.insert("path".into(), serde_json::json!(path));
+    result.insert("changed".into(), serde_json::json!(false));
+    let binary = nuls.trim().parse::<u64>().is_ok_and(|n| n > 0);
+    result.insert("appears_binary".into(), serde_json::json!(binary));
+    // As ansible-core's `exit_json` adds them for a `path` that is there.
+    if st.exists() {
+        let state = match st.kind {
+            FileKind::Directory => "directory",
+            FileKind::Link => "link",
+            _ => "file",
+        };
+        result.extend(files::stat_fields(&st));
+        result = with_state(result, state);
+    }
+    Ok(Decision::Ok { result, msg: None })
 }
 
 /// An existing file's or directory's result, as ansible-core's `file`

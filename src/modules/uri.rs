@@ -63,6 +63,40 @@ module_args! {
         /// A file on the host the answer's body is written to (into a
         /// directory: under the URL's last name, `index.html` for none).
         dest: Option<String> ["dest"],
+        /// curl's proxies from the environment, unless `no` (`--noproxy`).
+        use_proxy: bool ["use_proxy"] = true,
+        http_agent: String ["http_agent"] = "ansible-httpget".to_string(),
+        client_cert: Option<String> ["client_cert"],
+        client_key: Option<String> ["client_key"],
+        ciphers: Vec<String> ["ciphers"] = Vec::new(),
+        decompress: bool ["decompress"] = true,
+        use_netrc: bool ["use_netrc"] = true,
+        /// A Unix socket on the host to send the request over (curl's
+        /// `--unix-socket`).
+        unix_socket: Option<String> ["unix_socket"],
+        /// Taken, as ansible-core's: the request is sent whatever it says.
+        #[allow(dead_code)]
+        force: bool ["force"] = false,
+        /// Refused when set (see `plan`).
+        use_gssapi: bool ["use_gssapi"] = false,
+        unredirected_headers: Vec<String> ["unredirected_headers"] = Vec::new(),
+        src: Option<String> ["src"],
+        #[allow(dead_code)]
+        remote_src: bool ["remote_src"] = false,
+        owner: Option<String> ["owner"],
+        group: Option<String> ["group"],
+        mode: Option<Json> ["mode"],
+        attributes: Option<String> ["attributes", "attr"],
+        #[allow(dead_code)]
+        unsafe_writes: bool ["unsafe_writes"] = false,
+        #[allow(dead_code)]
+        setype: Option<String> ["setype"],
+        #[allow(dead_code)]
+        seuser: Option<String> ["seuser"],
+        #[allow(dead_code)]
+        serole: Option<String> ["serole"],
+        #[allow(dead_code)]
+        selevel: Option<String> ["selevel"],
     }
 }
 
@@ -92,6 +126,23 @@ fn status_codes(status_code: Option<&Json>) -> Result<Vec<u16>, PlanError> {
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let args = Args::from_cx(cx)?;
+    let refuse = |msg: &str| Err(PlanError::Fail(format!("`uri`: {msg}")));
+    if args.use_gssapi {
+        return refuse("`use_gssapi` (Kerberos) is not supported by rprov");
+    }
+    if !args.unredirected_headers.is_empty() {
+        return refuse("`unredirected_headers` is not supported by rprov (curl sends the headers on every redirect; it drops `Authorization` when the host changes)");
+    }
+    if args.src.is_some() {
+        return refuse("`src` (a body read from a file) is not supported by rprov: give the file's content as `body`, with `lookup('file', …)`");
+    }
+    if args.owner.is_some()
+        || args.group.is_some()
+        || args.mode.is_some()
+        || args.attributes.is_some()
+    {
+        return refuse("`owner`, `group`, `mode` and `attributes` of `dest` are not supported by rprov: set them with a `file` task after it");
+    }
     let url = args.url;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(PlanError::Fail(format!(
@@ -258,6 +309,18 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     if follow {
         curl.push_str(" -L");
     }
+    if !args.use_proxy {
+        curl.push_str(" --noproxy '*'");
+    }
+    if args.decompress {
+        curl.push_str(" --compressed");
+    }
+    if args.use_netrc {
+        curl.push_str(" --netrc-optional");
+    }
+    if let Some(socket) = &args.unix_socket {
+        curl.push_str(&format!(" --unix-socket {}", quote(socket)));
+    }
     // The URL (it may carry a token in its query or `user:pass@`),
     // credentials and headers go in a curl config file readable by the task's
     // user only, never on curl's command line, which every user of the host
@@ -276,6 +339,22 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         config.push_str(&format!(
             "header = {}\n",
             curl_config_string(&format!("{k}: {v}"))?
+        ));
+    }
+    config.push_str(&format!(
+        "user-agent = {}\n",
+        curl_config_string(&args.http_agent)?
+    ));
+    if let Some(p) = &args.client_cert {
+        config.push_str(&format!("cert = {}\n", curl_config_string(p)?));
+    }
+    if let Some(p) = &args.client_key {
+        config.push_str(&format!("key = {}\n", curl_config_string(p)?));
+    }
+    if !args.ciphers.is_empty() {
+        config.push_str(&format!(
+            "ciphers = {}\n",
+            curl_config_string(&args.ciphers.join(":"))?
         ));
     }
     curl.push_str(" -K \"$_rp_k\"");
@@ -689,7 +768,7 @@ printf '200 http://x/'
         let config = std::fs::read_to_string(dir.path().join("config")).unwrap();
         assert_eq!(
             config,
-            "url = \"http://h/x?token=url-tok-9\"\nuser = \"admin:pa\\\"ss\\\\word\"\nheader = \"Authorization: Bearer tok-123\"\n"
+            "url = \"http://h/x?token=url-tok-9\"\nuser = \"admin:pa\\\"ss\\\\word\"\nheader = \"Authorization: Bearer tok-123\"\nuser-agent = \"ansible-httpget\"\n"
         );
         let mode = std::fs::read_to_string(dir.path().join("config.mode")).unwrap();
         assert_eq!(mode.trim(), "-rw-------", "the config is the user's alone");
