@@ -18,6 +18,9 @@ pub struct Listing<'a> {
     pub tags_used: bool,
     pub tags: &'a [String],
     pub skip_tags: &'a [String],
+    /// `-e`, with a play's `vars` what templated tags are rendered with.
+    pub extra_vars: &'a crate::playbook::Vars,
+    pub templater: &'a rprov_template::Templater,
 }
 
 /// The listing of `playbook`, each play with the hosts it would run on
@@ -54,10 +57,20 @@ fn render_play(out: &mut String, number: usize, play: &Play, hosts: &[String], w
         out,
         "\n  play #{} ({}): {}\tTAGS: [{}]",
         number,
-        play.hosts,
+        play.hosts_written,
         play.name,
         play_tags.join(",")
     );
+    // As ansible-playbook: a task's tags (its play's, blocks' and role's
+    // among them) rendered with the play's vars and `-e`, beside the
+    // play's own as written.
+    let tags_of = |task: &Task| -> Vec<String> {
+        let mut tags = crate::playbook::render_tags(&task.tags, |t| {
+            crate::playbook::render_with_play(play, what.extra_vars, what.templater, t)
+        });
+        tags.extend(play.tags.iter().cloned());
+        tags
+    };
     if what.hosts {
         let _ = writeln!(out, "    pattern: ['{}']", play.hosts);
         let _ = writeln!(out, "    hosts ({}):", hosts.len());
@@ -68,7 +81,7 @@ fn render_play(out: &mut String, number: usize, play: &Play, hosts: &[String], w
     if what.tasks || what.tags_used {
         let mut tasks = Vec::new();
         for task in play.sections.iter().flatten() {
-            selected(task, what, &mut tasks);
+            selected(task, what, &tags_of, &mut tasks);
         }
         if what.tasks {
             out.push_str("    tasks:\n");
@@ -82,15 +95,15 @@ fn render_play(out: &mut String, number: usize, play: &Play, hosts: &[String], w
                     (_, Some(name)) => name.to_string(),
                     (_, None) => task.module_written.clone(),
                 };
-                let _ = writeln!(out, "      {name}\tTAGS: [{}]", sorted(&task.tags));
+                let _ = writeln!(out, "      {name}\tTAGS: [{}]", sorted(&tags_of(task)));
             }
         }
         if what.tags_used {
             let all: Vec<String> = play
                 .tags
                 .iter()
-                .chain(tasks.iter().flat_map(|t| &t.tags))
                 .cloned()
+                .chain(tasks.iter().flat_map(|t| tags_of(t)))
                 .collect();
             let _ = writeln!(out, "      TASK TAGS: [{}]", sorted(&all));
         }
@@ -110,12 +123,17 @@ fn sorted(tags: &[String]) -> String {
 /// tasks it brings in, and a block by its `block:` tasks alone (not its
 /// `rescue:` or `always:`), as ansible-playbook lists them (see
 /// `Task::static_include`).
-fn selected<'a>(task: &'a Task, what: &Listing, out: &mut Vec<&'a Task>) {
+fn selected<'a>(
+    task: &'a Task,
+    what: &Listing,
+    tags_of: &dyn Fn(&Task) -> Vec<String>,
+    out: &mut Vec<&'a Task>,
+) {
     if let (Some(block), None) = (&task.block, &task.static_include) {
         for t in &block.block {
-            selected(t, what, out);
+            selected(t, what, tags_of, out);
         }
-    } else if task.selected_by(what.tags, what.skip_tags) && !task.is_implicit() {
+    } else if task.selected_with(&tags_of(task), what.tags, what.skip_tags) && !task.is_implicit() {
         out.push(task);
     }
 }
@@ -150,6 +168,8 @@ mod tests {
             tags_used: false,
             tags: &[],
             skip_tags: &[],
+            extra_vars: &Default::default(),
+            templater: &rprov_template::Templater::new(),
         };
         let out = render(&pb, &[vec!["web1".into()]], &what);
         assert_eq!(
@@ -163,6 +183,8 @@ mod tests {
             tags_used: true,
             tags: &only_b,
             skip_tags: &[],
+            extra_vars: &Default::default(),
+            templater: &rprov_template::Templater::new(),
         };
         let out = render(&pb, &[], &what);
         assert!(

@@ -781,6 +781,8 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
             tags_used: args.list_tags,
             tags,
             skip_tags: &args.skip_tags,
+            extra_vars: &extra_vars,
+            templater: &templater,
         };
         print!("{}", crate::listing::render(&playbook, &plays_hosts, &what));
         return Ok(Outcome::Success);

@@ -146,13 +146,14 @@ def redirected_action(name, collections):
 
 
 def controller_action(name, collections):
-    """A custom action plugin with no module of its name (an `action_plugins/`
-    folder's): its work is done on the controller, where rprov runs it with
-    `run_action`."""
+    """An action plugin with no module of its name (an `action_plugins/`
+    folder's, or a collection's): its work is done on the controller, where
+    rprov runs it with `run_action`. ansible-core's own are rprov's."""
     action = plugin_loader.action_loader.find_plugin_with_context(
         name, collection_list=search_list(collections)
     )
-    if not action.resolved or not custom_path(action.plugin_resolved_path):
+    path = os.path.realpath(action.plugin_resolved_path or "")
+    if not action.resolved or path.startswith(ANSIBLE_PACKAGE):
         return {"found": False}
     fqcn = action.resolved_fqcn or name
     if "." not in fqcn:

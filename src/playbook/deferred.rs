@@ -128,11 +128,70 @@ pub fn is_linear(value: &str) -> bool {
 
 /// Renders the play's templated keywords with its `vars` under
 /// `extra_vars`, and sets or checks them.
+/// `text` rendered with what a play has before any host is chosen (its
+/// `vars` and `-e`), as ansible-core post-validates a play; `None` when it
+/// cannot be (a variable only a host has).
+pub fn render_with_play(
+    play: &Play,
+    extra_vars: &Vars,
+    templater: &rprov_template::Templater,
+    text: &str,
+) -> Option<serde_json::Value> {
+    let names = NamesCache::default();
+    let mut magic = Vars::default();
+    magic.insert(
+        "omit".into(),
+        serde_json::Value::String(rprov_template::OMIT.into()),
+    );
+    let value = serde_json::Value::String(text.to_string());
+    let resolver = Resolver::new(vec![&magic, &play.vars, extra_vars], templater, &names);
+    resolver
+        .context_for(&[&value], &[])
+        .and_then(|ctx| templater.render_str(text, &ctx))
+        .ok()
+}
+
+/// Tags as ansible-core's `evaluate_tags` makes them of those written as
+/// templates (`tags: "{{ the_tags }}"`): each rendered with `render`, a
+/// list giving its items; one that cannot be rendered stays as written.
+pub fn render_tags(
+    tags: &[String],
+    render: impl Fn(&str) -> Option<serde_json::Value>,
+) -> Vec<String> {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut out = Vec::new();
+    for tag in tags {
+        if !rprov_template::is_template(tag) {
+            out.push(tag.clone());
+            continue;
+        }
+        match render(tag) {
+            Some(serde_json::Value::Array(items)) => out.extend(items.iter().map(text)),
+            Some(v) => out.push(text(&v)),
+            None => out.push(tag.clone()),
+        }
+    }
+    out
+}
+
 pub fn resolve(
     play: &mut Play,
     extra_vars: &Vars,
     templater: &rprov_template::Templater,
 ) -> Result<(), LoadError> {
+    // A play's name is rendered then too (shown in its banner); one that
+    // cannot be stays as written.
+    if rprov_template::is_template(&play.name) {
+        if let Some(v) = render_with_play(play, extra_vars, templater, &play.name) {
+            play.name = match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+        }
+    }
     let names = NamesCache::default();
     let mut magic = Vars::default();
     magic.insert(
@@ -153,6 +212,15 @@ pub fn resolve(
             })?;
         if d.key == "hosts" {
             play.hosts = hosts_pattern(&rendered, &d)?;
+            play.hosts_written = match &rendered {
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
             continue;
         }
         if d.key == "serial" {

@@ -584,13 +584,17 @@ fn load_play(
     };
     // ansible-core's `Play.get_name`: the hosts as written, a list joined
     // with commas.
-    let name = node.get("name").and_then(scalar_string).unwrap_or_else(|| {
-        let written = node.get("hosts").and_then(|h| match h.as_str() {
+    let hosts_written = node
+        .get("hosts")
+        .and_then(|h| match h.as_str() {
             Some(text) => Some(text.to_string()),
             None => string_list(h).map(|list| list.join(",")),
-        });
-        written.unwrap_or_else(|| hosts.clone())
-    });
+        })
+        .unwrap_or_else(|| hosts.clone());
+    let name = node
+        .get("name")
+        .and_then(scalar_string)
+        .unwrap_or_else(|| hosts_written.clone());
     let become_ = node
         .get("become")
         .and_then(|b| crate::truthy::as_bool(&b.to_json()))
@@ -857,6 +861,7 @@ fn load_play(
     Ok(Play {
         name,
         hosts,
+        hosts_written,
         origin: doc.origin(node),
         become_,
         become_user,

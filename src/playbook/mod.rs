@@ -9,7 +9,7 @@
 mod action_groups;
 pub use action_groups::ActionGroups;
 mod deferred;
-pub use deferred::resolve as resolve_deferred;
+pub use deferred::{render_tags, render_with_play, resolve as resolve_deferred};
 mod keywords;
 pub use keywords::{is_become_method, is_variable_name, LOCALHOST, MAX_TIMEOUT};
 mod load;
@@ -106,6 +106,9 @@ pub fn vars_file_candidates(playbook_dir: &std::path::Path, name: &str) -> Vec<P
 pub struct Play {
     pub name: String,
     pub hosts: String,
+    /// `hosts` as written (a list joined with commas), as ansible-playbook
+    /// shows it in its listings.
+    pub hosts_written: String,
     pub origin: Origin,
     pub become_: Option<bool>,
     pub become_user: Option<String>,
@@ -664,7 +667,13 @@ impl Task {
     /// `never` only when asked for by name, `always` unless skipped by name,
     /// and the special `all`, `tagged` and `untagged`.
     pub fn selected_by(&self, tags: &[String], skip_tags: &[String]) -> bool {
-        tags_select(&self.tags, tags, skip_tags)
+        self.selected_with(&self.tags, tags, skip_tags)
+    }
+
+    /// [`Task::selected_by`] with the task's tags as `own` (its templated
+    /// ones rendered, see `render_tags`).
+    pub fn selected_with(&self, own: &[String], tags: &[String], skip_tags: &[String]) -> bool {
+        tags_select(own, tags, skip_tags)
             && self
                 .include_gates
                 .iter()

@@ -554,6 +554,11 @@ impl RoleLoader {
         })
     }
 
+    /// Whether a role of that name is found where roles are looked for.
+    pub fn has_role(&self, name: &str) -> bool {
+        self.find_role(name).is_some()
+    }
+
     fn find_role(&self, name: &str) -> Option<PathBuf> {
         let as_path = Path::new(name);
         if as_path.is_absolute() {

@@ -61,6 +61,10 @@ const TASK_KEYWORDS: &[&str] = &[
     "module_defaults",
 ];
 
+/// Task keywords of Ansible's that rprov does not carry out: refused with a
+/// message of their own rather than taken for a second module.
+const UNSUPPORTED_KEYWORDS: &[&str] = &["become_flags", "become_exe"];
+
 /// What surrounding constructs (a role, an import, a block) pass down to the
 /// tasks inside them.
 #[derive(Clone, Debug, Default)]
@@ -224,6 +228,13 @@ fn parse_task_into(
                 format!("`{key}` loops over the `{lookup}` lookup, which rprov does not have"),
             )
             .with_hint(hint));
+        }
+        if UNSUPPORTED_KEYWORDS.contains(&key.as_str()) {
+            return Err(LoadError::new(
+                doc.origin(k),
+                format!("the task keyword `{key}` is not supported by rprov"),
+            )
+            .with_hint("rprov becomes another user with `sudo -n -H -u USER` (no password, no other flags or program); remove it"));
         }
         if let Some((first, _)) = module {
             return Err(LoadError::new(
@@ -1162,6 +1173,7 @@ fn expand_import(
         let mut task = kw.into_task(doc, node, "include_tasks", Json::Object(args), scope)?;
         task.include_apply = apply;
         task.include_inherited = Some(Arc::new(scope.inherited.clone()));
+        task.module_written = written_module(mkey, name);
         out.push(task);
         Ok(())
     };
@@ -1437,7 +1449,16 @@ fn expand_role(
             .and_then(Json::as_str)
             .is_some_and(rprov_template::is_template)
     });
-    if module == "include_role" && (templated || kw.loop_items.is_some() || scope.roles.is_none()) {
+    // A role that is not there fails the include when it runs, as in
+    // ansible-core, whose `include_role` loads its role then: a play may
+    // include one only where a condition holds, or to fail on purpose.
+    let missing = || match (args.get("name").and_then(Json::as_str), &scope.roles) {
+        (Some(name), Some(roles)) => !roles.has_role(name),
+        _ => false,
+    };
+    if module == "include_role"
+        && (templated || kw.loop_items.is_some() || scope.roles.is_none() || missing())
+    {
         return include_role_at_run_time(doc, call, args, kw, scope, out);
     }
     let text = |key: &str| -> Result<Option<String>, LoadError> {

@@ -1078,7 +1078,18 @@ impl HostRunner {
         if self.in_handlers || (task.block.is_some() && task.static_include.is_none()) {
             return true;
         }
-        task.selected_by(&self.shared.opts.tags, &self.shared.opts.skip_tags)
+        let opts = &self.shared.opts;
+        if !task.tags.iter().any(|t| rprov_template::is_template(t)) {
+            return task.selected_by(&opts.tags, &opts.skip_tags);
+        }
+        // Tags written as templates are rendered with the task's variables
+        // on this host, as ansible-core's `evaluate_tags`.
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars], &magic);
+        let own = crate::playbook::render_tags(&task.tags, |t| {
+            self.render_json(&r, &Json::String(t.to_string())).ok()
+        });
+        task.selected_with(&own, &opts.tags, &opts.skip_tags)
     }
 
     /// Whether `task`'s output is hidden: its `no_log`, or what its
