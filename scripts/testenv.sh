@@ -5,7 +5,9 @@
 # `vagrant validate` vagrant/Vagrantfile: no provider is installed), cron (its `crontab`
 # for the cron module; the daemon is never started), acl (`setfacl`, with which
 # ansible-core lets an unprivileged `become_user` read its module files, as on
-# ansible-test's hosts), and two local users:
+# ansible-test's hosts), locales (the en_US.UTF-8 locale, which ansible-core's
+# `tags` target runs its listings under, as ansible-test's containers have it),
+# and two local users:
 #   rprovtest  passwordless sudo        (the normal test login)
 #   rprovpw    sudo that wants a password (for the "sudo wants a password" test)
 # Safe to re-run: it checks before it changes anything. Runs as root, no stdin.
@@ -16,7 +18,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-PACKAGES="openssh-server openssh-client sudo iproute2 passwd age bsdutils vagrant cron acl"
+PACKAGES="openssh-server openssh-client sudo iproute2 passwd age bsdutils vagrant cron acl locales"
 
 missing=""
 for p in $PACKAGES; do
@@ -45,6 +47,14 @@ if [ -n "$missing" ]; then
     if [ -n "$created_policy" ]; then
         rm -f /usr/sbin/policy-rc.d
     fi
+fi
+
+# The en_US.UTF-8 locale, generated once.
+if ! locale -a 2>/dev/null | grep -qi '^en_US\.utf-\?8$'; then
+    echo "testenv.sh: generating the en_US.UTF-8 locale"
+    sed -i 's/^# *\(en_US\.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+    grep -q '^en_US\.UTF-8 UTF-8' /etc/locale.gen || echo 'en_US.UTF-8 UTF-8' >> /etc/locale.gen
+    locale-gen >/dev/null
 fi
 
 # sshd refuses to start without its privilege-separation directory.

@@ -586,22 +586,30 @@ pub struct AsyncTemplate {
 /// Ansible's: `never` only when asked for by name, `always` unless skipped
 /// by name, and the special `all`, `tagged` and `untagged`.
 fn tags_select(own: &[String], tags: &[String], skip_tags: &[String]) -> bool {
-    let has = |t: &str| own.iter().any(|x| x == t);
-    if skip_tags.iter().any(|s| has(s)) {
-        return false;
+    // ansible-core's `Taggable.evaluate_tags`: a task without tags is
+    // tagged `untagged`; no `--tags` is `--tags all`.
+    let untagged = own.is_empty();
+    let has = |t: &str| match untagged {
+        true => t == "untagged",
+        false => own.iter().any(|x| x == t),
+    };
+    let asked = |list: &[String], t: &str| list.iter().any(|x| x == t);
+    let run = match tags.is_empty() {
+        true => !has("never"),
+        false => {
+            has("always")
+                || (asked(tags, "all") && !has("never"))
+                || tags.iter().any(|t| has(t))
+                || (asked(tags, "tagged") && !untagged && !has("never"))
+        }
+    };
+    if !run || skip_tags.is_empty() {
+        return run;
     }
-    if tags.is_empty() {
-        return !has("never");
+    if asked(skip_tags, "all") {
+        return has("always") && !asked(skip_tags, "always");
     }
-    if has("always") {
-        return true;
-    }
-    tags.iter().any(|t| match t.as_str() {
-        "all" => !has("never"),
-        "tagged" => !own.is_empty(),
-        "untagged" => own.is_empty(),
-        t => has(t),
-    })
+    !(skip_tags.iter().any(|t| has(t)) || (asked(skip_tags, "tagged") && !untagged))
 }
 
 impl Task {
