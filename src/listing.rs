@@ -1,6 +1,8 @@
 //! `--list-hosts`, `--list-tasks` and `--list-tags`: what a run would touch,
 //! printed as ansible-playbook prints it, so scripts and habits that read
-//! that output keep working. Nothing is rendered and no host is contacted.
+//! that output keep working. No host is contacted; as in ansible-playbook,
+//! only what a play has before any host is chosen (its `vars` and `-e`)
+//! renders templates, in play names (see `deferred`) and tags.
 //!
 //! One difference: ansible-playbook prints a play's hosts and tags from a
 //! Python set, in no fixed order; rprov prints hosts in the order the play

@@ -531,17 +531,7 @@ fn page(seen: &[Seen], table: &str) -> String {
 #[test]
 fn ansible_core_runme_targets_match_the_expected_list() {
     let started = Instant::now();
-    let out = Command::new("sh")
-        .arg(root().join("tests/support/ansible-targets.sh"))
-        .output()
-        .expect("run tests/support/ansible-targets.sh");
-    assert!(
-        out.status.success(),
-        "tests/support/ansible-targets.sh failed: this test needs ansible-core {VERSION}'s \
-         sdist from PyPI:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let integration = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let integration = common::ansible_integration();
     let targets = integration.join("targets");
     let venv = common::ansible_venv();
     let venv_bin = venv

@@ -130,21 +130,7 @@ fn third_party_roles_list_as_ansible() {
         expected.lines().filter(|l| l.contains(" : ")).count() > 500,
         "ansible-playbook listed too few tasks:\n{expected}"
     );
-    if by_rprov.stdout != expected {
-        let differs: Vec<String> = expected
-            .lines()
-            .zip(by_rprov.stdout.lines())
-            .filter(|(a, r)| a != r)
-            .take(10)
-            .map(|(a, r)| format!("ansible: {a}\nrprov:   {r}"))
-            .collect();
-        panic!(
-            "rprov lists the roles differently ({} lines, ansible-playbook {}; first lines that differ):\n{}",
-            by_rprov.stdout.lines().count(),
-            expected.lines().count(),
-            differs.join("\n")
-        );
-    }
+    common::assert_same_listing("the roles", &expected, &by_rprov.stdout);
     for (role, why) in REFUSED {
         let file = format!("{}.yml", role.replace('.', "_"));
         std::fs::write(w.join(&file), playbook(&[role])).expect("write");

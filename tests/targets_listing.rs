@@ -15,7 +15,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// Targets rprov refuses when the playbook loads, with the reason it gives.
@@ -35,10 +35,6 @@ const ANSIBLE_CANNOT: &[(&str, &str)] = &[(
     "setup_win_printargv",
     "its module `win_get_url` is in ansible.windows, which the venv does not have",
 )];
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The targets to list: every one with `tasks/main.yml` whose `aliases`
 /// do not make it a Windows or network target.
@@ -66,16 +62,7 @@ fn playbook(targets: &[&str]) -> String {
 
 #[test]
 fn ansible_core_targets_list_as_ansible() {
-    let out = Command::new("sh")
-        .arg(root().join("tests/support/ansible-targets.sh"))
-        .output()
-        .expect("run tests/support/ansible-targets.sh");
-    assert!(
-        out.status.success(),
-        "tests/support/ansible-targets.sh failed: this test needs ansible-core's sdist from PyPI:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let integration = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let integration = common::ansible_integration();
     let targets = integration.join("targets");
     let venv = common::ansible_venv();
     let names = listable(&targets);
@@ -134,21 +121,7 @@ fn ansible_core_targets_list_as_ansible() {
     };
     let by_rprov = rprov_list("targets.yml");
     by_rprov.expect_code(0);
-    if by_rprov.stdout != expected {
-        let differs: Vec<String> = expected
-            .lines()
-            .zip(by_rprov.stdout.lines())
-            .filter(|(a, r)| a != r)
-            .take(10)
-            .map(|(a, r)| format!("ansible: {a}\nrprov:   {r}"))
-            .collect();
-        panic!(
-            "rprov lists the targets differently ({} lines, ansible-playbook {}; first lines that differ):\n{}",
-            by_rprov.stdout.lines().count(),
-            expected.lines().count(),
-            differs.join("\n")
-        );
-    }
+    common::assert_same_listing("the targets", &expected, &by_rprov.stdout);
     for (target, why) in REFUSED {
         let file = format!("{target}.yml");
         std::fs::write(w.join(&file), playbook(&[target])).expect("write");

@@ -173,7 +173,10 @@ mod tests {
         let pb = playbook(TWO_PLAYS);
         // As ansible-core: `--skip-tags all` leaves only `always` tasks.
         let (_, found) = plan(&pb, Some("second"), &[], &["all".into()]);
-        assert!(!found, "skip-tags all leaves out every task not tagged always");
+        assert!(
+            !found,
+            "skip-tags all leaves out every task not tagged always"
+        );
         let (_, found) = plan(&pb, Some("second"), &["other".into()], &[]);
         assert!(!found);
     }

@@ -310,7 +310,7 @@ fn already_there(
 pub(super) fn config_string(s: &str) -> Result<String, PlanError> {
     if s.contains(['\n', '\r']) {
         return Err(PlanError::Fail(
-            "`get_url`: URLs, headers and credentials cannot contain line breaks".into(),
+            "URLs, headers and credentials cannot contain line breaks".into(),
         ));
     }
     Ok(format!(
@@ -351,16 +351,32 @@ fn curl_config(a: &Args, url: &str, no_cache: bool) -> Result<String, PlanError>
     if no_cache {
         c.push_str("header = \"Cache-Control: no-cache\"\n");
     }
-    if let Some(p) = &a.client_cert {
+    c.push_str(&tls_config(
+        a.client_cert.as_deref(),
+        a.client_key.as_deref(),
+        &a.ciphers,
+    )?);
+    Ok(c)
+}
+
+/// curl config lines for a client certificate and key on the host and the
+/// TLS ciphers to offer (`get_url`'s and `uri`'s arguments of those names).
+pub(super) fn tls_config(
+    cert: Option<&str>,
+    key: Option<&str>,
+    ciphers: &[String],
+) -> Result<String, PlanError> {
+    let mut c = String::new();
+    if let Some(p) = cert {
         c.push_str(&format!("cert = {}\n", config_string(p)?));
     }
-    if let Some(p) = &a.client_key {
+    if let Some(p) = key {
         c.push_str(&format!("key = {}\n", config_string(p)?));
     }
-    if !a.ciphers.is_empty() {
+    if !ciphers.is_empty() {
         c.push_str(&format!(
             "ciphers = {}\n",
-            config_string(&a.ciphers.join(":"))?
+            config_string(&ciphers.join(":"))?
         ));
     }
     Ok(c)

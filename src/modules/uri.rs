@@ -13,6 +13,7 @@ use rprov_transport::quote;
 use serde_json::{json, Map, Value as Json};
 
 use super::change::{self, Change};
+use super::get_url::config_string;
 use super::typed::{choice, module_args, ArgValue};
 use super::{Action, Decision, OutputMode, PlanCx, PlanError};
 
@@ -325,38 +326,28 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     // credentials and headers go in a curl config file readable by the task's
     // user only, never on curl's command line, which every user of the host
     // can read.
-    let mut config = format!("url = {}\n", curl_config_string(&url)?);
+    let mut config = format!("url = {}\n", config_string(&url)?);
     if let (Some(u), Some(p)) = (
         args.url_username.or(args.user),
         args.url_password.or(args.password),
     ) {
-        config.push_str(&format!(
-            "user = {}\n",
-            curl_config_string(&format!("{u}:{p}"))?
-        ));
+        config.push_str(&format!("user = {}\n", config_string(&format!("{u}:{p}"))?));
     }
     for (k, v) in &headers {
         config.push_str(&format!(
             "header = {}\n",
-            curl_config_string(&format!("{k}: {v}"))?
+            config_string(&format!("{k}: {v}"))?
         ));
     }
     config.push_str(&format!(
         "user-agent = {}\n",
-        curl_config_string(&args.http_agent)?
+        config_string(&args.http_agent)?
     ));
-    if let Some(p) = &args.client_cert {
-        config.push_str(&format!("cert = {}\n", curl_config_string(p)?));
-    }
-    if let Some(p) = &args.client_key {
-        config.push_str(&format!("key = {}\n", curl_config_string(p)?));
-    }
-    if !args.ciphers.is_empty() {
-        config.push_str(&format!(
-            "ciphers = {}\n",
-            curl_config_string(&args.ciphers.join(":"))?
-        ));
-    }
+    config.push_str(&super::get_url::tls_config(
+        args.client_cert.as_deref(),
+        args.client_key.as_deref(),
+        &args.ciphers,
+    )?);
     curl.push_str(" -K \"$_rp_k\"");
     if body.is_some() {
         curl.push_str(" --data-binary @-");
@@ -448,20 +439,6 @@ fn not_sent(why: &str) -> Decision {
         result,
         msg: Some(why.to_string()),
     }
-}
-
-/// A value for curl's config file: double-quoted, `\\` and `"` escaped. A
-/// line break would end the option (and could start another), so it is refused.
-fn curl_config_string(s: &str) -> Result<String, PlanError> {
-    if s.contains(['\n', '\r']) {
-        return Err(PlanError::Fail(
-            "header values and credentials cannot contain line breaks".into(),
-        ));
-    }
-    Ok(format!(
-        "\"{}\"",
-        s.replace('\\', "\\\\").replace('"', "\\\"")
-    ))
 }
 
 /// Turns the script's sections into Ansible's `uri` result.

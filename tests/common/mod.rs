@@ -499,3 +499,43 @@ pub fn ansible_playbook_args(
     );
     (out.status.success(), text)
 }
+
+/// ansible-core's `test/integration` from its pinned sdist (fetched by
+/// tests/support/ansible-targets.sh when missing), or a failure saying what
+/// is missing.
+pub fn ansible_integration() -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/ansible-targets.sh");
+    let out = Command::new("sh")
+        .arg(&script)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "{} failed: this test needs ansible-core's sdist from PyPI (and python3-venv):\n{}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// Fails unless rprov's `--list-tasks` output is ansible-playbook's, line for
+/// line, showing both line counts and the first lines that differ (`what`:
+/// what was listed).
+pub fn assert_same_listing(what: &str, expected: &str, by_rprov: &str) {
+    if by_rprov == expected {
+        return;
+    }
+    let differs: Vec<String> = expected
+        .lines()
+        .zip(by_rprov.lines())
+        .filter(|(a, r)| a != r)
+        .take(10)
+        .map(|(a, r)| format!("ansible: {a}\nrprov:   {r}"))
+        .collect();
+    panic!(
+        "rprov lists {what} differently ({} lines, ansible-playbook {}; first lines that differ):\n{}",
+        by_rprov.lines().count(),
+        expected.lines().count(),
+        differs.join("\n")
+    );
+}
