@@ -196,4 +196,43 @@ mod tests {
             "{out}"
         );
     }
+
+    /// As ansible-playbook (its `tags` target): the play's name and the
+    /// tasks' templated tags rendered with the play's vars and `-e`, the
+    /// play's own tags beside them as written, its hosts as written; and
+    /// `--tags` selects by the rendered tags.
+    #[test]
+    fn templates_render_with_the_plays_vars_and_extra_vars() {
+        let (_dir, mut pb) = playbook(
+            "- name: deploy {{ env }}\n  hosts: a,b\n  vars:\n    t: tag1\n  tags: \"{{ t }}\"\n  tasks:\n    - name: one\n      debug: msg=a\n      tags: \"{{ more }}\"\n    - name: two\n      debug: msg=b\n",
+        );
+        let mut extra = crate::playbook::Vars::new();
+        extra.insert("env".into(), serde_json::json!("prod"));
+        extra.insert("more".into(), serde_json::json!(["m1", "m2"]));
+        let templater = rprov_template::Templater::new();
+        for play in &mut pb.plays {
+            crate::playbook::resolve_deferred(play, &extra, &templater).expect("resolve");
+        }
+        let m1 = ["m1".to_string()];
+        let mut what = Listing {
+            hosts: false,
+            tasks: true,
+            tags_used: false,
+            tags: &[],
+            skip_tags: &[],
+            extra_vars: &extra,
+            templater: &templater,
+        };
+        let out = render(&pb, &[], &what);
+        assert_eq!(
+            out,
+            "\nplaybook: site.yml\n\n  play #1 (a,b): deploy prod\tTAGS: [{{ t }}]\n    tasks:\n      one\tTAGS: [m1, m2, tag1, {{ t }}]\n      two\tTAGS: [tag1, {{ t }}]\n"
+        );
+        what.tags = &m1;
+        let out = render(&pb, &[], &what);
+        assert!(
+            out.ends_with("    tasks:\n      one\tTAGS: [m1, m2, tag1, {{ t }}]\n"),
+            "{out}"
+        );
+    }
 }

@@ -149,6 +149,34 @@ fn role_imports_rprov_cannot_expand_are_refused_at_load_time() {
     }
 }
 
+/// An `include_role` of a role that is not there loads (ansible-core loads
+/// its role when it runs): skipped by its `when`, it is nothing; reached, it
+/// fails that task, which a `rescue:` takes.
+#[test]
+fn include_role_of_a_missing_role_fails_when_it_runs() {
+    let work = tempfile::tempdir().expect("tempdir");
+    fs::create_dir(work.path().join("out")).expect("mkdir");
+    let pb = work.path().join("play.yml");
+    fs::write(
+        &pb,
+        "- hosts: all\n  gather_facts: false\n  tasks:\n\
+         \x20   - include_role:\n        name: nosuch\n      when: false\n\
+         \x20   - block:\n        - include_role:\n            name: nosuch\n\
+         \x20     rescue:\n        - copy:\n            content: \"{{ ansible_failed_result.msg }}\"\n\
+         \x20           dest: \"{{ out }}/why\"\n",
+    )
+    .expect("write");
+    let run = apply(work.path(), &pb, &[]);
+    run.expect_code(0);
+    assert_eq!(run.recap("box")["skipped"], 1, "{}", run.dump());
+    assert_eq!(run.recap("box")["rescued"], 1, "{}", run.dump());
+    assert!(
+        read(work.path(), "why").contains("role `nosuch` not found"),
+        "{}",
+        run.dump()
+    );
+}
+
 fn indent(text: &str) -> String {
     text.lines().map(|l| format!("    {l}\n")).collect()
 }
