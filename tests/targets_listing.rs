@@ -21,10 +21,6 @@ use std::process::Command;
 /// Targets rprov refuses when the playbook loads, with the reason it gives.
 const REFUSED: &[(&str, &str)] = &[
     (
-        "apt",
-        "`apt`: `state` must be one of present, installed, absent, removed, latest, got `build-dep`",
-    ),
-    (
         "async",
         "`async` is supported on command and shell tasks (and modules run through the Ansible fallback), not on rprov's `setup`",
     ),

@@ -56,6 +56,9 @@ choice! {
         Absent = "absent",
         Removed = "removed",
         Latest = "latest",
+        /// The packages' build dependencies (`apt-get build-dep`), as
+        /// ansible-core's: installed when apt-get would install any.
+        BuildDep = "build-dep",
     }
 }
 
@@ -427,13 +430,22 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             autoclean,
             "apt-get -s -q autoclean 2>/dev/null | grep '^Del [^/]' || true\n".into(),
         ),
+        // What `build-dep` would install (a simulation); its error (no
+        // `deb-src` line, no such source package) when it cannot say.
+        only(
+            state == State::BuildDep,
+            format!(
+                "if _rp_bd=$(apt-get -s -q build-dep -- {qnames} 2>&1); then printf '%s\\n' \"$_rp_bd\" | grep '^Inst ' || true; \
+                 else echo BUILDDEP_FAILED; printf '%s\\n' \"$_rp_bd\" | grep '^E:' | tail -3; fi\n"
+            ),
+        ),
     ];
     let out = cx.ask_one(Read::Raw {
         script: parts.join(&format!("{}\n", sep_line())),
         why: "dpkg's view is kept in a shell variable so that apt-cache, which is slow, \
               is asked only about packages dpkg has not installed",
     })?;
-    let s = sections(&out, 8);
+    let s = sections(&out, 9);
     if s[0].contains("NOAPT") {
         return Err(PlanError::Fail(format!(
             "{m}: apt-get not found: rprov manages packages with apt (Debian family) only"
@@ -491,6 +503,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         let p = dpkg.get(lookup).cloned().unwrap_or_default();
         let (_, candidate) = policy.get(lookup).cloned().unwrap_or((None, None));
         match state {
+            // Not the packages themselves (see below).
+            State::BuildDep => {}
             State::Absent => {
                 if p.installed.is_some() || (purge && p.config_only) {
                     remove.push(base.clone());
@@ -574,6 +588,24 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         changes.push(Change::Run {
             argv: apt_get("install", &apt.install, &install),
         });
+    }
+    if state == State::BuildDep {
+        if let Some(why) = s[8].strip_prefix("BUILDDEP_FAILED") {
+            return Err(PlanError::Fail(format!(
+                "{m}: apt-get build-dep failed: {}",
+                why.trim()
+            )));
+        }
+        let deps: Vec<&str> = s[8]
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .collect();
+        if !deps.is_empty() {
+            attrs.push(format!("build-dep: {}", deps.join(", ")));
+            changes.push(Change::Run {
+                argv: apt_get("build-dep", &[], &bases),
+            });
+        }
     }
     if !remove.is_empty() {
         attrs.push(format!(
@@ -1393,5 +1425,47 @@ mod tests {
         )
         .unwrap();
         assert_eq!(attrs(&d), vec!["autoclean: rprov-dummy"]);
+    }
+
+    /// `state: build-dep`, as ansible-core's: `apt-get build-dep` when its
+    /// simulation would install something, nothing otherwise; a simulation
+    /// that fails (no `deb-src`) fails the task with apt-get's words.
+    #[test]
+    fn build_dep_installs_only_what_is_missing() {
+        let out = |dpkg: &str, sim: &str| {
+            format!("{SEP}\n{dpkg}\n{SEP}\n{SEP}\n{SEP}\n{SEP}\n{SEP}\n{SEP}\n{SEP}\n{sim}\n")
+        };
+        let plan = |o: String| {
+            testing::run(
+                "apt",
+                json!({"name": "curl", "state": "build-dep"}),
+                move |p| match p {
+                    Probe::Shell { .. } => Some(Fact::Text(o.clone())),
+                    _ => None,
+                },
+            )
+        };
+        let d = plan(out(CURL, "")).unwrap();
+        assert!(matches!(d, Decision::Ok { .. }), "{d:?}");
+        let d = plan(out(
+            "",
+            "Inst libssl-dev (3.0 Debian:12) []\nInst zlib1g-dev (1.2 Debian:12) []",
+        ))
+        .unwrap();
+        assert_eq!(attrs(&d), vec!["build-dep: libssl-dev, zlib1g-dev"]);
+        assert!(
+            testing::script(&d).contains("apt-get build-dep"),
+            "{}",
+            testing::script(&d)
+        );
+        let e = plan(out(
+            "",
+            "BUILDDEP_FAILED\nE: You must put some 'deb-src' URIs in your sources.list",
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(&e, super::PlanError::Fail(m) if m.contains("deb-src")),
+            "{e:?}"
+        );
     }
 }
