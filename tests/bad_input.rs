@@ -464,7 +464,7 @@ fn settings_rprov_would_ignore_are_refused_at_load_time() {
             "async_stat.yml",
             &[
                 "async_stat.yml:6:",
-                "`async` is supported on command and shell tasks (and modules run through the Ansible fallback), not on rprov's `stat`",
+                "`async` with `poll: 0` is supported on command and shell tasks (and modules run through the Ansible fallback), not on rprov's `stat`",
             ],
         ),
         (

@@ -1180,7 +1180,9 @@ fn find_as_ansible() {
 /// `async` jobs as ansible-core runs them: `poll: 0` starts the command in
 /// the background and `async_status` (retried with `until`) gives its
 /// result once it finished; `poll` > 0 waits, and a command past its
-/// `async` seconds fails with ansible-core's message.
+/// `async` seconds fails with ansible-core's message; one of rprov's own
+/// modules waited for gives a finished job's result, as ansible-core's
+/// async wrapper does.
 #[test]
 fn async_jobs_as_ansible() {
     let out = same_as_ansible(&Case {
@@ -1195,7 +1197,8 @@ fn async_jobs_as_ansible() {
          waited rc=3 stdout=done stderr=oops finished=True\n\
          fast stdout=fast finished=True\n\
          slow failed=True as_ansible=True\n\
-         cleaned=True\n",
+         cleaned=True\n\
+         native=ansible_job_id,changed,failed,finished,results_file,started,stat,stderr,stderr_lines,stdout,stdout_lines isdir=True finished=True\n",
     );
 }
 

@@ -22,7 +22,7 @@ use std::process::Command;
 const REFUSED: &[(&str, &str)] = &[
     (
         "async",
-        "`async` is supported on command and shell tasks (and modules run through the Ansible fallback), not on rprov's `setup`",
+        "`async` with `poll: 0` is supported on command and shell tasks (and modules run through the Ansible fallback), not on rprov's `setup`",
     ),
 ];
 

@@ -703,13 +703,20 @@ impl Keywords {
             (None, None) => None,
         };
         if let Some(at) = async_at {
-            // A module run through the Ansible fallback runs as a job too.
-            if !ASYNC_MODULES.contains(&module) && crate::modules::spec(module).is_some() {
+            // A module run through the Ansible fallback runs as a job too;
+            // rprov's own others are waited for (`poll` > 0), never left in
+            // the background.
+            let background =
+                self.async_job.is_some() && self.poll.as_ref().is_some_and(|(p, _)| *p == 0);
+            if background
+                && !ASYNC_MODULES.contains(&module)
+                && crate::modules::spec(module).is_some()
+            {
                 return Err(LoadError::new(
                     at.clone(),
-                    format!("`async` is supported on command and shell tasks (and modules run through the Ansible fallback), not on rprov's `{module}`"),
+                    format!("`async` with `poll: 0` is supported on command and shell tasks (and modules run through the Ansible fallback), not on rprov's `{module}`"),
                 )
-                .with_hint("rprov runs its own modules in the one remote command of their host; only a command or a fallback module can run as a background job"));
+                .with_hint("rprov runs its own modules in the one remote command of their host: give it a `poll` above 0 to wait for it, or run a command in the background"));
             }
         }
         // ansible-core polls every 15 s unless `poll` says otherwise.

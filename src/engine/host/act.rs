@@ -43,6 +43,12 @@ impl HostRunner {
                 Err(m) => return Ok(ItemOutcome::failed(format!("{}: {m}", task.origin))),
             },
         };
+        // `async` on rprov's own module: waited for, its seconds a limit, its
+        // result a finished job's (see `native_async_job`).
+        let job = match self.native_async_job(task, layer) {
+            Ok(job) => job,
+            Err(m) => return Ok(ItemOutcome::failed(format!("{}: {m}", task.origin))),
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -71,16 +77,38 @@ impl HostRunner {
                     Ok(d) => self.act(d, &become_, check).await?,
                 })
             };
-            // ansible-core's `timeout` holds for each attempt.
-            let mut o = match watched_timeout(task) {
+            // ansible-core's `timeout` holds for each attempt, and an `async`
+            // job's seconds for the job.
+            let limit = match (watched_timeout(task), job) {
+                (Some(t), Some(j)) if j.seconds < t => Some((j.seconds, true)),
+                (Some(t), _) => Some((t, false)),
+                (None, Some(j)) => Some((j.seconds, true)),
+                (None, None) => None,
+            };
+            let mut o = match limit {
                 None => one_attempt.await?,
-                Some(secs) => {
+                Some((secs, by_job)) => {
                     match tokio::time::timeout(Duration::from_secs(secs), one_attempt).await {
                         Ok(o) => o?,
+                        Err(_) if by_job => {
+                            let mut o = self.timed_out(secs).await;
+                            let msg = format!(
+                                "async task did not complete within the requested time - {secs}s"
+                            );
+                            o.result.remove("timedout");
+                            o.result.insert("msg".into(), json!(msg));
+                            o.msg = Some(msg);
+                            return Ok(o);
+                        }
                         Err(_) => return Ok(self.timed_out(secs).await),
                     }
                 }
             };
+            if job.is_some() && !matches!(o.status, Status::Skipped | Status::Unknown) {
+                let module = std::mem::take(&mut o.result);
+                let jid = modules::async_status::new_job_id();
+                o.result = modules::async_status::job_result(&jid, module, "");
+            }
             if task.args_template.is_some() {
                 args_splat_warning(&mut o.result);
             }
@@ -396,6 +424,36 @@ impl HostRunner {
                 o.diffs = w.diffs;
                 Ok(o)
             }
+        }
+    }
+
+    /// The `async` job of a task of rprov's own modules (not a command's,
+    /// whose host runs it as a job, nor a fallback module's): ansible-core
+    /// would run it in its async wrapper and poll it; rprov waits for it in
+    /// the task's own remote command, its `async` seconds a limit, and gives
+    /// the finished job's result. A background one (`poll: 0`) fails: only a
+    /// command or a fallback module runs detached.
+    fn native_async_job(
+        &self,
+        task: &Task,
+        layer: &Vars,
+    ) -> Result<Option<crate::playbook::AsyncJob>, String> {
+        if task.async_job.is_none() && task.async_template.is_none() {
+            return Ok(None);
+        }
+        let native = modules::spec(&task.module)
+            .is_some_and(|s| !matches!(s.name, "command" | "shell" | "raw"));
+        if !native {
+            return Ok(None);
+        }
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
+        match self.async_job_of(task, &r)? {
+            Some(job) if job.background() => Err(format!(
+                "`async` with `poll: 0` runs a command, a shell or a module through the Ansible fallback in the background, not rprov's `{}`: give it a `poll` above 0",
+                task.module
+            )),
+            job => Ok(job),
         }
     }
 
