@@ -123,6 +123,8 @@ impl HostRunner {
             && task.run_once_template.is_none()
             && !wait_connection::reconnects(task)
             && super::act::watched_timeout(task).is_none()
+            && task.async_job.is_none()
+            && task.async_template.is_none()
             && !self.is_delegated()
     }
 
