@@ -94,3 +94,35 @@ fn gathered_facts_match_the_host() {
     }
     assert_eq!(got.len(), 22, "{got:#?}");
 }
+
+/// A play's `fact_path`: gathering reads `ansible_local` from that folder
+/// (a JSON fact, and an executable one whose output is read), as ansible-core.
+#[test]
+fn a_plays_fact_path_is_where_local_facts_come_from() {
+    let sshd = Sshd::start(USER).expect("start sshd (run scripts/testenv.sh as root)");
+    let work = tempfile::tempdir().expect("tempdir");
+    let inv = common::one_host_inventory(work.path(), &sshd, "web1");
+    let root = target_dir(USER);
+    let facts = root.path().join("facts.d");
+    fs::create_dir(&facts).expect("mkdir");
+    fs::write(facts.join("plain.fact"), "{\"a\": 1}\n").expect("plain");
+    fs::write(facts.join("run.fact"), "#!/bin/sh\necho '{\"b\": 2}'\n").expect("run");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(facts.join("run.fact"), fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+    }
+    let r = root.path().display();
+    let play = format!(
+        "- hosts: web1\n  fact_path: {r}/facts.d\n  tasks:\n    - copy:\n        dest: {r}/local\n        content: \"{{{{ ansible_local.plain.a }}}} {{{{ ansible_facts.ansible_local.run.b }}}}\\n\"\n"
+    );
+    fs::write(work.path().join("play.yml"), play).expect("playbook");
+    let run = apply_json(work.path(), &inv, &["play.yml"]);
+    run.expect_code(0);
+    assert_eq!(
+        fs::read_to_string(root.path().join("local")).expect("local"),
+        "1 2\n",
+        "{}",
+        run.dump()
+    );
+}

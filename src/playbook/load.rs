@@ -24,6 +24,7 @@ const PLAY_KEYS: &[&str] = &[
     "become_user",
     "become_method",
     "gather_facts",
+    "fact_path",
     "vars",
     "vars_files",
     "roles",
@@ -57,14 +58,8 @@ const PLAY_KEYS: &[&str] = &[
 
 /// Play keywords of Ansible's that rprov does not carry out: refused with a
 /// message of their own rather than "unknown keyword", so nobody hunts a typo.
-const UNSUPPORTED_PLAY_KEYS: &[&str] = &[
-    "throttle",
-    "timeout",
-    "port",
-    "fact_path",
-    "become_exe",
-    "become_flags",
-];
+const UNSUPPORTED_PLAY_KEYS: &[&str] =
+    &["throttle", "timeout", "port", "become_exe", "become_flags"];
 
 /// A play's `connection:` keyword, as the variable layer it becomes.
 fn connection_keyword(doc: &Document, node: &Node) -> Result<Option<Vars>, LoadError> {
@@ -870,6 +865,7 @@ fn load_play(
         remote_user,
         connection,
         gather_facts,
+        fact_path: node.get("fact_path").and_then(scalar_string),
         gather_when: import.when.clone(),
         environment: node
             .get("environment")

@@ -125,6 +125,9 @@ pub struct Play {
     /// beats it, and it beats ansible.cfg, as in Ansible.
     pub connection: Option<Vars>,
     pub gather_facts: bool,
+    /// `fact_path`: the folder of custom facts (`*.fact`) gathering reads
+    /// for `ansible_local`, in place of `/etc/ansible/facts.d`.
+    pub fact_path: Option<String>,
     /// Conditions of the `import_playbook` that brought the play in: facts
     /// are gathered only on the hosts where they hold, as ansible-core.
     pub gather_when: Vec<String>,

@@ -514,6 +514,13 @@ impl HostRunner {
                 }
             };
             let mut probes = vec![(become_.clone(), Probe::Facts)];
+            // The play's `fact_path`: `ansible_local` from that folder.
+            let local_probe = play.fact_path.as_deref().map(|dir| Probe::Shell {
+                script: crate::probe::facts::local::script_in(dir),
+            });
+            if let Some(p) = &local_probe {
+                probes.push((become_.clone(), p.clone()));
+            }
             if let Some((first, rest)) = play.sections.split_first() {
                 let rest: Vec<_> = rest.iter().rev().map(|s| (s.as_slice(), 0)).collect();
                 probes.extend(lookahead::collect(self, first, 0, &rest));
@@ -524,6 +531,22 @@ impl HostRunner {
             self.shared.reporter.gathering_facts(self.pi);
             let probed = self.probe(&become_, probes).await;
             self.ignoring_unreachable = was;
+            if let (Ok(()), Some(p), Some(dir)) = (&probed, &local_probe, play.fact_path.as_deref())
+            {
+                if let Some(crate::probe::Fact::Text(out)) = self
+                    .link()
+                    .cache
+                    .get(&become_)
+                    .and_then(|c| c.get(p))
+                    .cloned()
+                {
+                    let mut facts = serde_json::Map::new();
+                    crate::probe::facts::local::parse_in(&out, dir, &mut facts);
+                    if let Some(local) = facts.remove("local") {
+                        self.set_facts(serde_json::json!({ "local": local }));
+                    }
+                }
+            }
             match probed {
                 Ok(()) => {
                     self.cache_gathered(&become_);
