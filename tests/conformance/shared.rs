@@ -4,7 +4,6 @@
 //! each suite's part of `docs/conformance.md` to itself.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use super::expected::{self, AnsibleVerdict, Expected, RprovVerdict};
 use super::runner::Outcome;
@@ -16,29 +15,10 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs a support script and returns the path it prints, failing the test
-/// with the script's own message when it cannot.
-pub fn support_path(script: &str, what: &str) -> PathBuf {
-    let script = root().join("tests/support").join(script);
-    let out = Command::new("sh")
-        .arg(&script)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{} failed: the conformance test needs {what}:\n{}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
-
-/// The unpacked sdist's `test/integration`, fetched when missing.
+/// The unpacked sdist's `test/integration`, fetched when missing (see
+/// `common::ansible_integration`, which the other suites use too).
 pub fn integration() -> PathBuf {
-    support_path(
-        "ansible-targets.sh",
-        &format!("ansible-core {VERSION}'s sdist from PyPI (and python3-venv)"),
-    )
+    crate::common::ansible_integration()
 }
 
 /// Where ansible-core's verdicts are cached, beside the sdist.
