@@ -91,7 +91,7 @@ impl HostRunner {
                     match tokio::time::timeout(Duration::from_secs(secs), one_attempt).await {
                         Ok(o) => o?,
                         Err(_) if by_job => {
-                            let mut o = self.timed_out(secs).await;
+                            let mut o = self.stop_timed_out(secs).await;
                             let msg = format!(
                                 "async task did not complete within the requested time - {secs}s"
                             );
@@ -100,7 +100,7 @@ impl HostRunner {
                             o.msg = Some(msg);
                             return Ok(o);
                         }
-                        Err(_) => return Ok(self.timed_out(secs).await),
+                        Err(_) => return Ok(self.stop_timed_out(secs).await),
                     }
                 }
             };
@@ -1013,19 +1013,26 @@ impl HostRunner {
     /// says it. What it had running on the host is stopped with its
     /// connection (its session ends), and what rprov knew of the host is
     /// forgotten: the module may have changed some of it.
-    pub(super) async fn timed_out(&mut self, secs: u64) -> ItemOutcome {
+    pub(super) async fn stop_timed_out(&mut self, secs: u64) -> ItemOutcome {
         self.close_connection().await;
         self.link_mut().forget_host_state();
-        let msg = format!("Task failed: Timed out after {secs} second(s).");
-        let mut o = ItemOutcome::failed(msg.clone());
-        o.result.insert("changed".into(), json!(false));
-        o.result.insert("msg".into(), json!(msg));
-        o.result.insert(
-            "timedout".into(),
-            json!({"frame": "the task was stopped on the controller, its connection closed", "period": secs}),
-        );
-        o
+        timed_out(secs)
     }
+}
+
+/// The outcome of a task item its `timeout` stopped, as ansible-core's
+/// `TaskTimeoutError` says it (a module that runs on the controller has no
+/// remote command to stop: it is this alone).
+pub(super) fn timed_out(secs: u64) -> ItemOutcome {
+    let msg = format!("Task failed: Timed out after {secs} second(s).");
+    let mut o = ItemOutcome::failed(msg.clone());
+    o.result.insert("changed".into(), json!(false));
+    o.result.insert("msg".into(), json!(msg));
+    o.result.insert(
+        "timedout".into(),
+        json!({"frame": "the task was stopped on the controller", "period": secs}),
+    );
+    o
 }
 
 fn task_timeout(task: &Task) -> Result<Option<u64>, PlanError> {

@@ -767,7 +767,11 @@ impl HostRunner {
                         self.delegate_shown = shown;
                         o
                     }
-                    Err(msg) => Ok(ItemOutcome::failed(msg)),
+                    Err(msg) => {
+                        // An item that names no host to run on ran nowhere.
+                        self.delegate_shown = None;
+                        Ok(ItemOutcome::failed(msg))
+                    }
                 },
             };
             self.staging = false;
@@ -1397,7 +1401,7 @@ impl HostRunner {
             .await;
             return Ok(match ran {
                 Ok(o) => o,
-                Err(_) => self.timed_out(secs).await,
+                Err(_) => super::act::timed_out(secs),
             });
         }
         self.run_host_module(tasks, i, layer, check, rest).await
