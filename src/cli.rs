@@ -355,6 +355,19 @@ pub struct RunArgs {
     #[arg(long, value_name = "PYTHON", env = "RPROV_ANSIBLE_PYTHON")]
     pub ansible_python: Option<PathBuf>,
 
+    /// What the Ansible fallback may run: `all` (ansible-core's modules and
+    /// plugins, a collection's, and custom ones of `library/` and plugin
+    /// folders), `custom` (only custom ones: ansible-core's and collections'
+    /// stay refused, so every builtin task runs natively or not at all), or
+    /// `off`.
+    #[arg(
+        long,
+        value_name = "SCOPE",
+        env = "RPROV_ANSIBLE_FALLBACK",
+        default_value = "all"
+    )]
+    pub ansible_fallback: crate::modules::ansible_fallback::Scope,
+
     /// Password file (or script) for Ansible vault files and `!vault` values in
     /// vars_files, group_vars/ and host_vars/ [default: `vault_password_file`
     /// of ansible.cfg or $ANSIBLE_VAULT_PASSWORD_FILE].

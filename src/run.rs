@@ -537,6 +537,7 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
     if let Some(p) = &args.run.ansible_python {
         crate::modules::ansible_fallback::set_python(p.clone());
     }
+    crate::modules::ansible_fallback::set_scope(args.run.ansible_fallback);
     let cfg = load_config()?;
     rprov_template::filters::json_surrogates::set_strict(
         cfg.module_strict_utf8_response

@@ -1119,3 +1119,84 @@ fn python_jinja_plugins_as_ansible() {
         run.dump()
     );
 }
+
+/// `--ansible-fallback custom`: the playbook's own Python plugins (an action
+/// plugin, a filter, a test, a lookup) run through ansible-core, while
+/// ansible-core's modules and a collection's plugins are refused: a builtin
+/// module rprov lacks is a load error (skipped on a false condition), a
+/// collection's filter fails its task. `off` refuses the custom ones too.
+#[test]
+fn the_fallback_can_be_limited_to_custom_plugins() {
+    let v = common::ansible_venv();
+    let work = tempfile::tempdir().expect("tempdir");
+    let home = work.path();
+    let dir = fixtures().join("ansible_jinja_plugins");
+    let inv = home.join("hosts");
+    std::fs::write(&inv, "localhost ansible_connection=local\n").expect("write inventory");
+    let inv = inv.display().to_string();
+    let mut env = env_for(home);
+    env.push((
+        "RPROV_ANSIBLE_PYTHON".into(),
+        v.python.display().to_string(),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let apply = |scope: &str, playbook: &str| {
+        let mut args = vec!["apply", "--output", "json", "-i", &inv, playbook];
+        args.extend(["--ansible-fallback", scope]);
+        rprov_env(&dir, &args, &env)
+    };
+
+    let run = apply("custom", "custom_only.yml");
+    run.expect_code(2);
+    let failed: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("\"status\":\"failed\""))
+        .collect();
+    assert_eq!(
+        failed.len(),
+        1,
+        "one task fails, the collection's filter:\n{}",
+        run.dump()
+    );
+    assert!(
+        failed[0].contains("a collection's filter")
+            && failed[0].contains("runs only custom plugins here"),
+        "{}",
+        run.dump()
+    );
+    for (task, status) in [
+        ("the playbook's own action plugin", "changed"),
+        ("\"task\":\"assert\"", "ok"),
+    ] {
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.contains(task) && l.contains(&format!("\"status\":\"{status}\""))),
+            "{task} should be {status}:\n{}",
+            run.dump()
+        );
+    }
+
+    let run = apply("custom", "custom_only_builtin.yml");
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("custom_only_builtin.yml:5:7")
+            && run
+                .stderr
+                .contains("runs only custom modules and plugins here, not ansible-core's or a collection's `ansible.builtin.pip`"),
+        "{}",
+        run.dump()
+    );
+    // With the whole fallback, the same module loads.
+    let run = apply("all", "custom_only_builtin.yml");
+    assert!(!run.stderr.contains("runs only custom"), "{}", run.dump());
+
+    let run = apply("off", "custom_only.yml");
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("echo_args") && run.stderr.contains("--ansible-fallback off"),
+        "{}",
+        run.dump()
+    );
+}

@@ -1097,6 +1097,25 @@ fn module_defaults_as_ansible() {
     assert_ne!(mode("replaced"), 0o700);
 }
 
+/// Ansible's argument splat on rprov's host modules: the arguments as one
+/// template (the module's line, a loop's `item`, `args:`), under those
+/// written beside it and over `module_defaults`; an argument the module
+/// does not take fails the task when it runs.
+#[test]
+fn argument_splats_as_ansible() {
+    let out = same_as_ansible(&Case {
+        dir: "args_splat",
+        prepare: empty_root,
+        min_changed: 4,
+    });
+    let mode = |rel: &str| out.entry(rel).mode & 0o7777;
+    assert_eq!(mode("copied"), 0o604, "module_defaults under the template");
+    assert_eq!(mode("default-mode"), 0o640);
+    assert_eq!(mode("own-mode"), 0o600, "the template over module_defaults");
+    assert_eq!(out.read("lines"), "x\ny\n");
+    assert_eq!(out.read("written-wins"), "written wins\n");
+}
+
 /// `find` over the same prepared tree: the same matches, counts, messages,
 /// skipped paths and stat fields (globs, regexes, `contains`, `size`, `age`,
 /// `depth`, links, `mode`, `limit`, checksums), as ansible-core's module

@@ -7,6 +7,8 @@
 #       -> {"found": true, "fqcn": F, "action_plugin": bool, "library": bool}
 #          or {"found": false}; "library": the module is a custom one (a `library/`
 #          folder, ANSIBLE_LIBRARY), not ansible-core's or a collection's.
+#          With the scope "custom" (argv[2]), one that is not custom answers
+#          {"found": false, "not_custom": F}.
 #   {"op": "add_dirs", "paths": [ROLE_PATH, ..]}
 #       -> {"ok": true} : a role's plugin folders (library/, module_utils/, ...)
 #          join the search, as Ansible's Role._load_role_data adds them.
@@ -27,12 +29,13 @@
 #          the controller as ansible-core's TaskExecutor runs it (with no connection);
 #          or {"raised": TEXT}: the exception it raised.
 #   {"op": "has_lookup", "name": N} -> {"found": bool}: whether ansible-core finds
-#          lookup N (a `with_N` loop).
+#          lookup N (a `with_N` loop); with the scope "custom", only a custom one.
 #   {"op": "jinja_call", "kind": "filter"|"test"|"lookup", "name": N, "args": [..],
 #    "kwargs": {..}, "variables": {..}}
 #       -> {"value": V} or {"found": false}: the plugin run as Ansible's templar
 #          calls it (a filter or test with the input first; a lookup's `run`), its
-#          answer made plain JSON.
+#          answer made plain JSON; with the scope "custom", {"error": TEXT} for one
+#          that is ansible-core's or a collection's.
 # The first line it prints is {"ready": VERSION} once ansible imported, or
 # {"error": TEXT} when it cannot be imported.
 import base64
@@ -63,6 +66,8 @@ except Exception as e:  # noqa: BLE001 - any import failure means "no ansible he
     sys.exit(0)
 
 PLAYBOOK_DIR = sys.argv[1] if len(sys.argv) > 1 else ""
+# "custom": only custom modules and plugins run (rprov's --ansible-fallback custom).
+CUSTOM_ONLY = len(sys.argv) > 2 and sys.argv[2] == "custom"
 plugin_loader.init_plugin_loader()
 if PLAYBOOK_DIR:
     plugin_loader.add_all_plugin_dirs(PLAYBOOK_DIR)
@@ -121,11 +126,9 @@ def resolve(req):
     )
     has_action = bool(action.resolved) and (action.resolved_fqcn or "") not in PLAIN_ACTIONS
     path = os.path.realpath(ctx.plugin_resolved_path)
-    library = (
-        fqcn.startswith("ansible.legacy.")
-        and not path.startswith(ANSIBLE_PACKAGE)
-        and "%sansible_collections%s" % (os.sep, os.sep) not in path
-    )
+    library = fqcn.startswith("ansible.legacy.") and custom_path(path)
+    if CUSTOM_ONLY and not library:
+        return {"found": False, "not_custom": fqcn}
     return {
         "found": True,
         "fqcn": fqcn,
@@ -158,6 +161,8 @@ def controller_action(name, collections):
     fqcn = action.resolved_fqcn or name
     if "." not in fqcn:
         fqcn = "ansible.legacy." + fqcn
+    if CUSTOM_ONLY and not custom_path(path):
+        return {"found": False, "not_custom": fqcn}
     return {"found": True, "fqcn": fqcn, "controller_action": True}
 
 
@@ -246,7 +251,11 @@ def build(req):
 
 
 def custom_path(path):
-    path = os.path.realpath(path or "")
+    """Whether a plugin's file is a custom one: outside ansible-core and every
+    collection (an unknown path is not)."""
+    if not path:
+        return False
+    path = os.path.realpath(path)
     return not path.startswith(ANSIBLE_PACKAGE) and "%sansible_collections%s" % (os.sep, os.sep) not in path
 
 
@@ -280,7 +289,19 @@ def plain(obj):
 
 
 def has_lookup(req):
-    return {"found": bool(plugin_loader.lookup_loader.find_plugin(req["name"]))}
+    ctx = plugin_loader.lookup_loader.find_plugin_with_context(req["name"])
+    found = bool(ctx.resolved) and (not CUSTOM_ONLY or custom_path(ctx.plugin_resolved_path))
+    return {"found": found}
+
+
+def not_custom(kind, name, path):
+    """The error for a plugin that --ansible-fallback custom keeps out, or None."""
+    if not CUSTOM_ONLY or custom_path(path):
+        return None
+    return {
+        "error": "%s %s is ansible-core's or a collection's, and the Ansible fallback runs only "
+        "custom plugins here (--ansible-fallback custom)" % (kind, name)
+    }
 
 
 def jinja_call(req):
@@ -301,6 +322,9 @@ def run_jinja_plugin(req):
         instance = plugin_loader.lookup_loader.get(name, loader=loader, templar=templar)
         if instance is None:
             return {"found": False}
+        refused = not_custom("lookup", name, getattr(instance, "_original_path", ""))
+        if refused:
+            return refused
         return {"value": plain(instance.run(args, variables=variables, **kwargs))}
     ldr = plugin_loader.filter_loader if kind == "filter" else plugin_loader.test_loader
     try:
@@ -309,6 +333,9 @@ def run_jinja_plugin(req):
         plugin = None
     if plugin is None:
         return {"found": False}
+    refused = not_custom(kind, name, getattr(plugin, "_original_path", ""))
+    if refused:
+        return refused
     return {"value": plain(plugin.j2_function(*args, **kwargs))}
 
 

@@ -133,6 +133,36 @@ pub fn set_python(p: PathBuf) {
     let _ = PYTHON.set(p);
 }
 
+/// What the fallback may run (`--ansible-fallback`, `$RPROV_ANSIBLE_FALLBACK`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scope {
+    /// ansible-core's modules and plugins, collections' and custom ones.
+    #[default]
+    All,
+    /// Only custom modules and plugins (`library/`, `action_plugins/`,
+    /// `filter_plugins/`, … and the settings naming such folders): a
+    /// builtin module rprov lacks is refused as if ansible-core were absent,
+    /// so the playbook's own Python runs and nothing of Ansible's does.
+    Custom,
+    /// None: the helper is never started.
+    Off,
+}
+
+static SCOPE: OnceLock<Scope> = OnceLock::new();
+
+/// Sets what the fallback may run. Called once, by the CLI.
+pub fn set_scope(scope: Scope) {
+    let _ = SCOPE.set(scope);
+}
+
+fn scope() -> Scope {
+    SCOPE.get().copied().unwrap_or_default()
+}
+
+/// The one-line way to let the fallback run ansible-core's own modules and
+/// plugins when `--ansible-fallback custom` keeps them out.
+pub const CUSTOM_ONLY_HINT: &str = "`--ansible-fallback custom` ($RPROV_ANSIBLE_FALLBACK) lets the Ansible fallback run only custom modules and plugins; drop it to run ansible-core's and collections' too";
+
 /// The Python that imports ansible-core, and where that choice came from.
 fn python() -> (PathBuf, &'static str) {
     if let Some(p) = PYTHON.get() {
@@ -195,6 +225,10 @@ impl Bridge {
             .arg("-c")
             .arg(HELPER)
             .arg(playbook_dir)
+            .arg(match scope() {
+                Scope::Custom => "custom",
+                Scope::All | Scope::Off => "all",
+            })
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -277,9 +311,14 @@ pub(super) fn with_bridge<T>(
 ) -> Result<T, String> {
     let mut guard = BRIDGE.lock().unwrap_or_else(|p| p.into_inner());
     if guard.is_none() {
-        *guard = Some(match Bridge::start(playbook_dir) {
-            Ok(b) => State::Ready(b),
-            Err(e) => State::Unavailable(e),
+        *guard = Some(match scope() {
+            Scope::Off => State::Unavailable(
+                "`--ansible-fallback off` ($RPROV_ANSIBLE_FALLBACK) turned it off".to_string(),
+            ),
+            Scope::All | Scope::Custom => match Bridge::start(playbook_dir) {
+                Ok(b) => State::Ready(b),
+                Err(e) => State::Unavailable(e),
+            },
         });
     }
     match guard.as_mut() {
@@ -313,6 +352,9 @@ pub enum Resolution {
     ControllerAction(String),
     /// Not a module ansible-core knows.
     NotFound,
+    /// ansible-core's or a collection's module or action plugin, which
+    /// `--ansible-fallback custom` keeps out: its fully qualified name.
+    NotCustom(String),
     /// ansible-core is not importable: why.
     NoAnsible(String),
 }
@@ -341,7 +383,10 @@ pub fn resolve(name: &str, collections: &[String], playbook_dir: &Path) -> Resol
                     Resolution::Module(fqcn)
                 }
             }
-            Ok(_) => Resolution::NotFound,
+            Ok(m) => match m.get("not_custom").and_then(Json::as_str) {
+                Some(fqcn) => Resolution::NotCustom(fqcn.to_string()),
+                None => Resolution::NotFound,
+            },
             Err(e) => Resolution::NoAnsible(e),
         };
         b.resolved.insert(key, r.clone());

@@ -823,6 +823,7 @@ impl Keywords {
             async_job,
             async_template: self.async_template.map(|(t, _)| t),
             args_template: None,
+            args_defaults: serde_json::Map::new(),
             until: self.until,
             retries: self.retries,
             delay: self.delay,

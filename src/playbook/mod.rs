@@ -487,10 +487,18 @@ pub struct Task {
     pub async_job: Option<AsyncJob>,
     /// `async`/`poll` as templates (then `async_job` is `None`).
     pub async_template: Option<AsyncTemplate>,
-    /// `args: "{{ … }}"` of a module run through the Ansible fallback: one
-    /// template that renders to a mapping of arguments when the task runs,
-    /// under those written on the module's own line.
+    /// The arguments as one template that renders to a mapping when the
+    /// task runs (Ansible's argument splat): `copy: "{{ copy_args }}"` of one
+    /// of rprov's modules that runs on the host, or `args: "{{ … }}"` of such
+    /// a module or one run through the Ansible fallback. Its mapping goes
+    /// under the arguments written as a mapping or `key=value` words, and
+    /// over `module_defaults` ([`Task::args_defaults`]), as ansible-core
+    /// layers them.
     pub args_template: Option<String>,
+    /// The `module_defaults` of a task with an [`Task::args_template`]:
+    /// they give what neither the written arguments nor the template do
+    /// (without a template they are in `args` already).
+    pub args_defaults: serde_json::Map<String, serde_json::Value>,
     pub until: Option<String>,
     pub retries: Option<serde_json::Value>,
     pub delay: Option<serde_json::Value>,

@@ -422,15 +422,14 @@ fn parse_task_into(
         let defaults = kw
             .defaults_for(&scope.inherited, defaults_name, &scope.action_groups)
             .map_err(|m| LoadError::new(doc.origin(node), m))?;
-        for (k, v) in defaults {
-            args.entry(k).or_insert(v);
-        }
+        let args_defaults = under_template(&mut args, defaults, args_template.is_some());
         reserved_args(doc, mkey, "", &raw_name, &args)?;
         let mut task = kw.into_task(doc, node, &fqcn, Json::Object(args), scope)?;
         task.delegate_local |= local_action;
         task.collections = collections;
         task.module_written = raw_name;
         task.args_template = args_template;
+        task.args_defaults = args_defaults;
         out.push(task);
         return Ok(());
     };
@@ -609,7 +608,18 @@ fn native_task(
             name,
             "include_tasks" | "import_tasks" | "include_role" | "import_role"
         );
+    // `copy: "{{ copy_args }}"`: the arguments as one template (Ansible's
+    // argument splat), rendered and checked when the task runs, for a
+    // module that runs on the host and takes no free-form text (a
+    // controller module takes the template as `_raw_params`, see
+    // `check_args`).
+    let on_host_splat = !free_form && !spec.is_local();
+    let mut args_template = (on_host_splat && local_args.is_none())
+        .then(|| mval.as_str().map(str::to_string))
+        .flatten()
+        .filter(|t| is_splat(&Json::String(t.clone())));
     let mut args = match local_args {
+        _ if args_template.is_some() => Map::new(),
         Some(LocalArgs::Text(t)) => parse_free_form(&t, free_form),
         Some(LocalArgs::Map(m)) => m,
         None => module_args(doc, mkey, mval, free_form)?,
@@ -643,10 +653,21 @@ fn native_task(
             {
                 args.insert("_raw_params".into(), text);
             }
+            // The same for a module that runs on the host, unless its own
+            // line is a template already.
+            Json::String(text) if on_host_splat && is_splat(&Json::String(text.clone())) => {
+                if args_template.is_some() {
+                    return Err(LoadError::new(
+                        doc.origin(extra),
+                        "the module's arguments are one template already: give `args` as a mapping",
+                    ));
+                }
+                args_template = Some(text);
+            }
             _ => {
                 return Err(LoadError::new(
                     doc.origin(extra),
-                    "`args` must be a mapping (or, for a module that runs on the controller, one `{{ … }}` template of one)",
+                    "`args` must be a mapping, or one `{{ … }}` template of one",
                 ))
             }
         }
@@ -662,9 +683,7 @@ fn native_task(
     let defaults = kw
         .defaults_for(&scope.inherited, name, &scope.action_groups)
         .map_err(|m| LoadError::new(doc.origin(node), m))?;
-    for (k, v) in defaults {
-        args.entry(k).or_insert(v);
-    }
+    let mut args_defaults = under_template(&mut args, defaults, args_template.is_some());
     // ansible-core's `service` action hands a systemd host to the systemd
     // module, and that module's defaults fill in what is still missing
     // (`_apply_action_arg_defaults` with the module it picked); rprov's
@@ -674,8 +693,8 @@ fn native_task(
             let defaults = kw
                 .defaults_for(&scope.inherited, module, &scope.action_groups)
                 .map_err(|m| LoadError::new(doc.origin(node), m))?;
-            for (k, v) in defaults {
-                args.entry(k).or_insert(v);
+            for (k, v) in under_template(&mut args, defaults, args_template.is_some()) {
+                args_defaults.entry(k).or_insert(v);
             }
         }
     }
@@ -717,6 +736,8 @@ fn native_task(
     let mut task = kw.into_task(doc, node, name, Json::Object(args), scope)?;
     task.delegate_local |= local_action;
     task.module_written = raw_name.to_string();
+    task.args_template = args_template;
+    task.args_defaults = args_defaults;
     // Free-form `k=v` arguments were all written on the module's line: an error in
     // one of them points there rather than at the task's first line.
     if mval.as_str().is_some() {
@@ -759,7 +780,7 @@ fn ansible_module(
     collections: &[String],
     scope: &TaskScope,
 ) -> Result<String, (LoadError, Deferrable)> {
-    use modules::ansible_fallback::{resolve, Resolution, ENABLE_HINT};
+    use modules::ansible_fallback::{resolve, Resolution, CUSTOM_ONLY_HINT, ENABLE_HINT};
     let near = did_you_mean(modules::canonical_name(raw_name), modules::names());
     let at = doc.origin(mkey);
     match resolve(raw_name, collections, &scope.playbook_dir) {
@@ -779,6 +800,14 @@ fn ansible_module(
                 (Some(s), None) => format!("did you mean `{s}`?"),
                 (None, None) => "neither rprov (`rprov modules`) nor ansible-core on this machine has it; for a collection's module, install the collection (`ansible-galaxy collection install NAMESPACE.NAME`)".to_string(),
             }), Deferrable::No)),
+        Resolution::NotCustom(fqcn) => Err((LoadError::new(
+            at,
+            format!("module `{raw_name}` is not native to rprov, and the Ansible fallback runs only custom modules and plugins here, not ansible-core's or a collection's `{fqcn}`"),
+        )
+        .with_hint(match near {
+            Some(s) => format!("did you mean `{s}`? Else, {CUSTOM_ONLY_HINT}"),
+            None => CUSTOM_ONLY_HINT.to_string(),
+        }), Deferrable::Yes)),
         // The first line does not depend on the machine: only the hint says
         // which Python was tried and why it could not import ansible-core.
         // Without ansible-core nothing tells a module of Ansible's from a
@@ -831,7 +860,7 @@ fn custom_over_native(
             Deferrable::Yes,
         )),
         // `custom_module` answers only the two above.
-        Resolution::ActionPlugin(_) | Resolution::NotFound => Err((
+        Resolution::ActionPlugin(_) | Resolution::NotFound | Resolution::NotCustom(_) => Err((
             LoadError::new(
                 doc.origin(mkey),
                 format!("custom module `{raw_name}` cannot run through the Ansible fallback"),
@@ -971,6 +1000,23 @@ fn module_args(
             ),
         )),
     }
+}
+
+/// Adds `defaults` (`module_defaults`) to `args` where the task gives no
+/// value; with an arguments template they are kept apart instead and
+/// returned, to go under the template's mapping when it is rendered.
+fn under_template(
+    args: &mut Map<String, Json>,
+    defaults: Map<String, Json>,
+    templated: bool,
+) -> Map<String, Json> {
+    if templated {
+        return defaults;
+    }
+    for (k, v) in defaults {
+        args.entry(k).or_insert(v);
+    }
+    Map::new()
 }
 
 /// A whole argument text that is one `{{ … }}` expression.

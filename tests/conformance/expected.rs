@@ -24,10 +24,10 @@ pub enum RprovVerdict {
     KnownDifference,
 }
 
-/// What rprov does with a target it fails when the Ansible fallback is on
-/// (ansible-core on the controller runs the modules rprov lacks, the
-/// target's own `library/` ones too), as it is by default wherever
-/// ansible-core is installed.
+/// What rprov does with a target it fails when `--ansible-fallback custom`
+/// lets ansible-core on the controller run the Python modules and plugins
+/// the target ships (its `library/`, `action_plugins/`, …), and nothing else
+/// of Ansible's.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum FallbackVerdict {
@@ -52,8 +52,8 @@ pub struct Expected {
     /// ansible-core's own failure on this testbed, comes from.
     #[serde(default)]
     pub reason: Option<String>,
-    /// rprov's verdict with the Ansible fallback on, for a target it fails
-    /// with the fallback off (only the file-level suite runs it).
+    /// rprov's verdict with `--ansible-fallback custom`, for a target it
+    /// fails with the fallback off (only the file-level suite runs it).
     #[serde(default)]
     pub with_fallback: Option<FallbackVerdict>,
 }

@@ -235,6 +235,10 @@ impl Bench {
                     self.scratch.join("no-python-fallback-off")
                 },
             );
+        if fallback {
+            // Only the target's own Python plugins: nothing of Ansible's.
+            cmd.env("RPROV_ANSIBLE_FALLBACK", "custom");
+        }
         let started = std::time::Instant::now();
         let out = cmd
             .output()

@@ -79,14 +79,30 @@ impl HostRunner {
                 .collect::<Map<_, _>>(),
             _ => Map::new(),
         };
-        // `args: "{{ … }}"`: its mapping under what the task wrote.
+        // The arguments' template: its mapping under what the task wrote,
+        // then `module_defaults` under both.
         if let Some(template) = &task.args_template {
             match self.render_json(r, &Json::String(template.clone())) {
                 Ok(Json::Object(m)) => {
                     for (k, v) in m.into_iter().filter(|(_, v)| v.as_str() != Some(OMIT)) {
                         args.entry(k).or_insert(v);
                     }
+                    for (k, v) in &task.args_defaults {
+                        if let Ok(v) = self.render_json(r, v) {
+                            if v.as_str() != Some(OMIT) {
+                                args.entry(k.clone()).or_insert(v);
+                            }
+                        }
+                    }
+                    if let Some(spec) = crate::modules::spec(&task.module) {
+                        check_spread_args(spec, &args).map_err(|m| {
+                            format!("{}: {m}; the arguments came from `{template}`", task.origin)
+                        })?;
+                    }
                 }
+                // The lookahead names what it can: a template that needs an
+                // earlier task's result gives nothing yet.
+                Err(_) if lenient => {}
                 Ok(other) => {
                     let kind = match other {
                         Json::Array(_) => "list",
@@ -178,6 +194,33 @@ impl HostRunner {
         }
         Ok(environment)
     }
+}
+
+/// The arguments an arguments template gave one of rprov's modules, checked
+/// as the playbook's written ones are when it loads (`playbook::task`'s
+/// `check_args`): names the module takes, values of the right kind, none
+/// rprov refuses to carry out.
+fn check_spread_args(
+    spec: &crate::modules::ModuleSpec,
+    args: &Map<String, Json>,
+) -> Result<(), String> {
+    for (name, value) in args {
+        let Some(arg) = spec.arg(name) else {
+            if spec.open {
+                continue;
+            }
+            let all = spec.arg_names().collect::<Vec<_>>().join(", ");
+            return Err(format!(
+                "unknown argument `{name}` for module `{}` (it takes: {all})",
+                spec.name
+            ));
+        };
+        crate::modules::args::check(spec.name, arg, value).map_err(|m| m.msg)?;
+        if let Some(r) = crate::modules::refuse::refusal(spec.name, name, value) {
+            return Err(r.msg);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
