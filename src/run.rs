@@ -605,6 +605,10 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
     let mut load_options = cfg.load_options(home.as_deref());
     crate::modules::ansible_fallback::set_library_path(cfg.library_path(home.as_deref()));
     keyword_defaults_from_flags(&args, &mut load_options);
+    // Before the inventory: a `constructed` source may use them, and a
+    // templated `import_playbook` name is rendered with them.
+    let extra_vars = parse_extra_vars(&args.run.extra_vars)?;
+    load_options.extra_vars = extra_vars.clone();
     let load_playbook = || {
         // Kept as a `LoadError`: as ansible-playbook, rprov exits 4 for it.
         match &adhoc {
@@ -640,8 +644,6 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
     let vault_password = vault_password(args.run.vault_password_file.as_deref(), &cfg)?;
     // group_vars/ and host_vars/ may hold vault files and `!vault` values.
     let vault = crate::varsfile::InventoryVault::new(vault_password.as_deref());
-    // Before the inventory: a `constructed` source may use them.
-    let extra_vars = parse_extra_vars(&args.run.extra_vars)?;
     let src = SourceOptions {
         verbose: args.run.verbose,
         ..SourceOptions::new(&cfg, Some(&vault), Some(&extra_vars))

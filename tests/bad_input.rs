@@ -528,7 +528,7 @@ fn refused_arguments_under_ignore_errors_fail_when_the_task_runs() {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}\n{}", run.dump()));
     let wanted = [
         "site.yml:4:36: unknown argument `contnet` for module `copy`",
-        "site.yml:7:7: `add_host` does not take free-form text",
+        "site.yml:7:7: Action 'ansible.builtin.add_host' does not support raw params: `add_host` does not take free-form text",
         // ansible-core's action refuses it when the task runs, in its words.
         "This action (script) does not support async.",
     ];

@@ -995,6 +995,7 @@ fn play_hosts_and_imported_playbooks_as_ansible() {
             assert!(!by_ansible.contains_key("a.conditional"));
         }
         assert_eq!(by_ansible["a.imported"], "imported by the import\n");
+        assert_eq!(by_ansible["a.templated"], "templated by the play\n");
     }
 }
 

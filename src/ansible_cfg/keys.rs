@@ -168,6 +168,14 @@ pub const FORCE_HANDLERS: Key = key(
     &["ANSIBLE_FORCE_HANDLERS"],
     Kind::Bool,
 );
+/// `no_log`: the `no_log` of every task that does not say (its play's,
+/// block's or own), as ansible-core's `DEFAULT_NO_LOG`.
+pub const NO_LOG: Key = key(
+    "no_log",
+    &[("defaults", "no_log")],
+    &["ANSIBLE_NO_LOG"],
+    Kind::Bool,
+);
 /// `allow_broken_conditionals`: a conditional whose result is not a
 /// boolean is taken for its truth (ansible-core 2.19's deprecated escape
 /// hatch) instead of failing its task.
@@ -362,6 +370,7 @@ pub const ALL: &[&Key] = &[
     &GATHERING,
     &ANY_ERRORS_FATAL,
     &FORCE_HANDLERS,
+    &NO_LOG,
     &SHOW_CUSTOM_STATS,
     &DEBUG,
     &MODULE_STRICT_UTF8_RESPONSE,

@@ -97,6 +97,7 @@ pub struct AnsibleConfig {
     pub gathering: Option<Setting<Gathering>>,
     pub any_errors_fatal: Option<Setting<bool>>,
     pub force_handlers: Option<Setting<bool>>,
+    pub no_log: Option<Setting<bool>>,
     pub show_custom_stats: Option<Setting<bool>>,
     /// `debug` (`ANSIBLE_DEBUG`): ansible-core's debug lines for a play's flow.
     pub debug: Option<Setting<bool>>,
@@ -243,6 +244,7 @@ impl AnsibleConfig {
         let gathering = r.string(&keys::GATHERING)?;
         let any_errors_fatal = r.boolean(&keys::ANY_ERRORS_FATAL)?;
         let force_handlers = r.boolean(&keys::FORCE_HANDLERS)?;
+        let no_log = r.boolean(&keys::NO_LOG)?;
         let show_custom_stats = r.boolean(&keys::SHOW_CUSTOM_STATS)?;
         let debug = r.boolean(&keys::DEBUG)?;
         let module_strict_utf8_response = r.boolean(&keys::MODULE_STRICT_UTF8_RESPONSE)?;
@@ -366,6 +368,7 @@ impl AnsibleConfig {
         cfg.error_on_missing_handler = error_on_missing_handler;
         cfg.any_errors_fatal = any_errors_fatal;
         cfg.force_handlers = force_handlers;
+        cfg.no_log = no_log;
         cfg.show_custom_stats = show_custom_stats;
         cfg.debug = debug;
         cfg.module_strict_utf8_response = module_strict_utf8_response;
@@ -410,11 +413,13 @@ impl AnsibleConfig {
             remote_user: self.remote_user.as_ref().map(|s| s.value.clone()),
             any_errors_fatal: self.any_errors_fatal.as_ref().map(|s| s.value),
             force_handlers: self.force_handlers.as_ref().is_some_and(|s| s.value),
+            no_log: self.no_log.as_ref().is_some_and(|s| s.value),
             gather_facts: self
                 .gathering
                 .as_ref()
                 .is_none_or(|s| s.value != Gathering::Explicit),
             private_role_vars: self.private_role_vars.as_ref().map(|s| s.value),
+            extra_vars: Default::default(),
         }
     }
 
@@ -469,6 +474,7 @@ impl AnsibleConfig {
             "DEFAULT_FORCE_HANDLERS".into(),
             flag(&self.force_handlers, false),
         );
+        m.insert("DEFAULT_NO_LOG".into(), flag(&self.no_log, false));
         m.insert(
             "SHOW_CUSTOM_STATS".into(),
             flag(&self.show_custom_stats, false),

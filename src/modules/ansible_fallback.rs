@@ -754,6 +754,9 @@ pub struct Answer {
     pub result: Map<String, Json>,
     pub msg: Option<String>,
     pub diffs: Vec<Diff>,
+    /// The result said `_ansible_no_log` (any true value, as Python reads
+    /// it): it is shown censored, as a `no_log` task's.
+    pub hidden: bool,
 }
 
 /// Reads the module's output: Ansible's result JSON on stdout (lines before
@@ -764,8 +767,12 @@ pub fn answer(fb: &Fallback, rc: i32, stdout: &str, stderr: &str, check: bool) -
         result,
         msg: Some(msg),
         diffs: Vec::new(),
+        hidden: false,
     };
-    let Some(mut result) = json_object(stdout) else {
+    let Some(mut result) = json_object(stdout).map(|mut r| {
+        warn_of_junk_after(stdout, &mut r);
+        r
+    }) else {
         if rc == 127 && stderr.contains(NO_PYTHON) {
             return failed(
                 format!(
@@ -798,6 +805,7 @@ pub fn answer(fb: &Fallback, rc: i32, stdout: &str, stderr: &str, check: bool) -
     };
     // As Ansible's `remove_internal_keys`; the `invocation` (the arguments
     // the module saw) is not in what Ansible registers either.
+    let hidden = result.get("_ansible_no_log").is_some_and(python_truthy);
     result.retain(|k, _| !k.starts_with("_ansible_") && k != "invocation");
     let diffs = result.get("diff").map(diffs_of).unwrap_or_default();
     if result.get("failed").and_then(crate::truthy::as_bool) == Some(true) {
@@ -814,6 +822,7 @@ pub fn answer(fb: &Fallback, rc: i32, stdout: &str, stderr: &str, check: bool) -
             result,
             msg: Some(msg),
             diffs,
+            hidden,
         };
     }
     let changed = result.get("changed").and_then(crate::truthy::as_bool) == Some(true);
@@ -843,6 +852,19 @@ pub fn answer(fb: &Fallback, rc: i32, stdout: &str, stderr: &str, check: bool) -
         result,
         msg,
         diffs,
+        hidden,
+    }
+}
+
+/// A JSON value as Python's `bool()` reads it.
+fn python_truthy(v: &Json) -> bool {
+    match v {
+        Json::Null => false,
+        Json::Bool(b) => *b,
+        Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Json::String(s) => !s.is_empty(),
+        Json::Array(a) => !a.is_empty(),
+        Json::Object(m) => !m.is_empty(),
     }
 }
 
@@ -861,6 +883,30 @@ pub(super) fn json_object(stdout: &str) -> Option<Map<String, Json>> {
     match it.next() {
         Some(Ok(Json::Object(m))) => Some(m),
         _ => None,
+    }
+}
+
+/// ansible-core's warning about text a module printed after its JSON
+/// (`_filter_non_json_lines`): the lines after the last one that ends with
+/// `}`, when any of them is not blank, added to `result`'s `warnings`.
+pub(super) fn warn_of_junk_after(stdout: &str, result: &mut Map<String, Json>) {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let Some(last) = lines.iter().rposition(|l| l.trim_end().ends_with('}')) else {
+        return;
+    };
+    let junk = &lines[last + 1..];
+    if junk.iter().all(|l| l.trim().is_empty()) {
+        return;
+    }
+    let warning = format!(
+        "Module invocation had junk after the JSON data: {}",
+        junk.join("\n")
+    );
+    match result.get_mut("warnings") {
+        Some(Json::Array(ws)) => ws.push(json!(warning)),
+        _ => {
+            result.insert("warnings".into(), json!([warning]));
+        }
     }
 }
 
@@ -909,6 +955,27 @@ fn diffs_of(d: &Json) -> Vec<Diff> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn junk_after_the_json_is_a_warning_and_no_log_hides_the_result() {
+        let a = answer(
+            &fb(),
+            0,
+            "before\n{\"changed\": false, \"_ansible_no_log\": \"yeppers\"}\nafter\n\n",
+            "",
+            false,
+        );
+        assert_eq!(
+            a.result["warnings"],
+            json!(["Module invocation had junk after the JSON data: after\n"])
+        );
+        assert!(a.hidden);
+        // Blank lines after the JSON are no junk; a false `_ansible_no_log`
+        // hides nothing.
+        let a = answer(&fb(), 0, "{\"_ansible_no_log\": 0}\n\n", "", false);
+        assert!(!a.result.contains_key("warnings"));
+        assert!(!a.hidden);
+    }
 
     fn fb() -> Fallback {
         Fallback {

@@ -239,6 +239,7 @@ fn parse(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
 fn module_result(r: &mut Map<String, Json>, rc: i64, out: &str, err: &str) {
     match super::ansible_fallback::json_object(out) {
         Some(mut module) => {
+            super::ansible_fallback::warn_of_junk_after(out, &mut module);
             module.retain(|k, _| !k.starts_with("_ansible_") && k != "invocation");
             let changed = module.get("changed").and_then(crate::truthy::as_bool) == Some(true);
             module.insert("changed".into(), json!(changed));

@@ -112,10 +112,16 @@ pub struct LoadOptions {
     /// `force_handlers` of a play that does not set it (ansible.cfg's, or
     /// `--force-handlers`).
     pub force_handlers: bool,
+    /// `no_log` of a play that does not set it (ansible.cfg's `no_log`,
+    /// `$ANSIBLE_NO_LOG`): its tasks inherit it unless they say otherwise.
+    pub no_log: bool,
     /// `gather_facts` of a play that does not set it (`gathering`).
     pub gather_facts: bool,
     /// `private_role_vars`, when set (see `RoleLoader::default_public`).
     pub private_role_vars: Option<bool>,
+    /// `-e`: what a templated `import_playbook` name is rendered with
+    /// (besides the import's own `vars`), as ansible-core renders it.
+    pub extra_vars: Vars,
 }
 
 impl Default for LoadOptions {
@@ -129,6 +135,8 @@ impl Default for LoadOptions {
             remote_user: None,
             any_errors_fatal: None,
             force_handlers: false,
+            no_log: false,
+            extra_vars: Vars::new(),
             gather_facts: true,
             private_role_vars: None,
         }
@@ -297,7 +305,10 @@ impl Import {
         for (k, v) in node.as_map().unwrap_or_default() {
             let key = k.key_string();
             match key.as_str() {
-                "import_playbook" | "ansible.builtin.import_playbook" | "name" => {}
+                "import_playbook"
+                | "ansible.builtin.import_playbook"
+                | "ansible.legacy.import_playbook"
+                | "name" => {}
                 "vars" => {
                     inner.vars = json_map(v)
                         .ok_or_else(|| LoadError::new(doc.origin(v), "`vars` must be a mapping"))?;
@@ -328,6 +339,31 @@ impl Import {
         when.append(&mut inner.when);
         inner.when = when;
         Ok(inner)
+    }
+}
+
+/// A templated `import_playbook` name rendered, as ansible-core renders it
+/// when the playbook loads: with `-e` and the import's own `vars` (no
+/// inventory or facts exist yet).
+fn imported_name(written: &str, vars: &Vars, extra_vars: &Vars) -> Result<String, String> {
+    let templater = rprov_template::Templater::new();
+    let names = crate::engine::NamesCache::default();
+    let value = serde_json::Value::String(written.to_string());
+    let resolver = crate::engine::Resolver::new(vec![vars, extra_vars], &templater, &names);
+    let rendered = resolver
+        .context_for(&[&value], &[])
+        .and_then(|ctx| templater.render_str(written, &ctx))
+        .map_err(|e| {
+            format!(
+                "`import_playbook: {written}`: {} (it is rendered as the playbook loads, with `-e` and the import's `vars`)",
+                e.message
+            )
+        })?;
+    match rendered {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Ok(s),
+        other => Err(format!(
+            "`import_playbook: {written}` renders to {other}, which is not a file name"
+        )),
     }
 }
 
@@ -365,6 +401,7 @@ fn plays_of(
         if let Some(inc) = item
             .get("import_playbook")
             .or_else(|| item.get("ansible.builtin.import_playbook"))
+            .or_else(|| item.get("ansible.legacy.import_playbook"))
         {
             let Some(file) = inc.as_str() else {
                 return Err(LoadError::new(
@@ -372,15 +409,20 @@ fn plays_of(
                     "`import_playbook` needs a file name",
                 ));
             };
+            let inner = import.within(doc, item)?;
+            let file = match rprov_template::is_template(file) {
+                true => imported_name(file, &inner.vars, &cx.opts.extra_vars)
+                    .map_err(|m| LoadError::new(doc.origin(inc), m))?,
+                false => file.to_string(),
+            };
             let base = path.parent().unwrap_or(playbook_dir);
-            let target = base.join(file);
+            let target = base.join(&file);
             if depth > 16 || !target.is_file() {
                 return Err(LoadError::new(
                     doc.origin(inc),
                     format!("playbook `{file}` not found"),
                 ));
             }
-            let inner = import.within(doc, item)?;
             let imported = yaml::load_file(&target)?;
             plays_of(
                 &imported,
@@ -747,7 +789,8 @@ fn load_play(
         run_once: super::keywords::yes_no(doc, node, "run_once")?.unwrap_or(false),
         no_log: node
             .get("no_log")
-            .and_then(|b| crate::truthy::as_bool(&b.to_json())),
+            .and_then(|b| crate::truthy::as_bool(&b.to_json()))
+            .or(cx.opts.no_log.then_some(true)),
         check_mode: super::keywords::yes_no(doc, node, "check_mode")?,
         diff: super::keywords::yes_no(doc, node, "diff")?,
         environment: node

@@ -1042,9 +1042,13 @@ fn check_args(
             if spec.free_form || (spec.is_local() && is_splat(&args[name])) {
                 continue;
             }
+            // ansible-core's words first, which playbooks test for.
             return Err(LoadError::new(
                 doc.origin(key),
-                format!("`{}` does not take free-form text", spec.name),
+                format!(
+                    "Action 'ansible.builtin.{0}' does not support raw params: `{0}` does not take free-form text",
+                    spec.name
+                ),
             )
             .with_hint("write its arguments as a mapping or as key=value words"));
         }

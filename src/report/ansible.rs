@@ -71,7 +71,9 @@ pub(super) fn error_line(ev: &TaskEvent) -> Option<String> {
     if ev.status != Status::Failed || ev.unreachable {
         return None;
     }
-    if !ev.cause.is_empty() && !ev.no_log {
+    // The chain says what failed in the task (a template, a conditional),
+    // not what its result held: ansible-core prints it under `no_log` too.
+    if !ev.cause.is_empty() {
         return Some(super::error_chain::render(ev.cause));
     }
     let result = ev.result.and_then(Json::as_object);

@@ -33,6 +33,18 @@ const OTHER_CLIS: &[&str] = &[
 /// The stdout callbacks ansible-core ships (`ansible/plugins/callback/`).
 const BUILTIN_CALLBACKS: &[&str] = &["default", "minimal", "oneline", "tree", "junit"];
 
+/// The plugin folders of a playbook or role whose Python rprov runs with
+/// `--ansible-fallback custom` (ansible-core on the controller running the
+/// target's own plugins and nothing else of Ansible's): a target whose only
+/// Python plugins are these, and `library/` modules, is in scope.
+const CUSTOM_RUNNABLE: &[&str] = &[
+    "action_plugins",
+    "filter_plugins",
+    "lookup_plugins",
+    "module_utils",
+    "test_plugins",
+];
+
 const PLUGIN_DIRS: &[&str] = &[
     "action_plugins",
     "become_plugins",
@@ -94,14 +106,7 @@ pub fn out_of_scope(target_dir: &Path) -> Option<String> {
     }
     let mut scripts = Vec::new();
     let mut plugins = Vec::new();
-    let mut library = Vec::new();
-    walk(
-        target_dir,
-        target_dir,
-        &mut scripts,
-        &mut plugins,
-        &mut library,
-    );
+    walk(target_dir, target_dir, &mut scripts, &mut plugins);
     scripts.sort();
     // runme.sh first: it is what ansible-test runs.
     scripts.sort_by_key(|p| p != "runme.sh");
@@ -124,24 +129,24 @@ pub fn out_of_scope(target_dir: &Path) -> Option<String> {
                 .to_string(),
         );
     }
+    // Modules of `library/` folders and the plugins of CUSTOM_RUNNABLE
+    // folders run through `--ansible-fallback custom`; other plugins
+    // (callbacks, inventory, cache, connection, a collection's, …) Ansible
+    // loads into itself, which rprov does not.
+    plugins.retain(|rel| {
+        let last = rel.rsplit('/').next().unwrap_or(rel);
+        !CUSTOM_RUNNABLE.contains(&last)
+    });
     plugins.sort();
-    if let Some(first) = plugins.first() {
-        return Some(format!(
-            "ships Python plugins that Ansible loads into itself: {first}/{}",
-            if plugins.len() > 1 {
-                format!(" and {} more", plugins.len() - 1)
-            } else {
-                String::new()
-            }
-        ));
-    }
-    library.sort();
-    if let Some(first) = library.first() {
-        return Some(format!(
-            "ships its own Python modules, which rprov does not run: {first}"
-        ));
-    }
-    None
+    let first = plugins.first()?;
+    Some(format!(
+        "ships Python plugins that Ansible loads into itself: {first}/{}",
+        if plugins.len() > 1 {
+            format!(" and {} more", plugins.len() - 1)
+        } else {
+            String::new()
+        }
+    ))
 }
 
 /// Whether a tool rprov provides ([`PROVIDED_CLIS`]) appears in `scripts`
@@ -178,21 +183,15 @@ fn calls_provided_cli(target_dir: &Path, scripts: &[String]) -> bool {
         if name.is_empty() || !sibling.is_dir() {
             return false;
         }
-        let (mut sh, mut plugins, mut library) = (Vec::new(), Vec::new(), Vec::new());
-        walk(&sibling, &sibling, &mut sh, &mut plugins, &mut library);
+        let (mut sh, mut plugins) = (Vec::new(), Vec::new());
+        walk(&sibling, &sibling, &mut sh, &mut plugins);
         sh.iter().any(|s| calls(read(&sibling.join(s))))
     })
 }
 
-/// Collects, relative to `root`, the shell scripts, the Python plugin
-/// directories and the Python modules in `library/` folders.
-fn walk(
-    root: &Path,
-    dir: &Path,
-    scripts: &mut Vec<String>,
-    plugins: &mut Vec<String>,
-    library: &mut Vec<String>,
-) {
+/// Collects, relative to `root`, the shell scripts and the Python plugin
+/// directories.
+fn walk(root: &Path, dir: &Path, scripts: &mut Vec<String>, plugins: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -218,11 +217,9 @@ fn walk(
                 }
                 continue;
             }
-            walk(root, &path, scripts, plugins, library);
+            walk(root, &path, scripts, plugins);
         } else if name.ends_with(".sh") || name.ends_with(".bash") {
             scripts.push(rel);
-        } else if name.ends_with(".py") && parent.as_deref() == Some("library") {
-            library.push(rel);
         }
     }
 }

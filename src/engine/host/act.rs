@@ -1117,7 +1117,7 @@ fn fallback_outcome(a: modules::ansible_fallback::Answer) -> ItemOutcome {
         diffs: a.diffs,
         msg: a.msg,
         msg_kind: MsgKind::Message,
-        hidden: false,
+        hidden: a.hidden,
     }
 }
 
