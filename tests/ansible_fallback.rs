@@ -1063,6 +1063,9 @@ fn python_jinja_plugins_as_ansible() {
         serde_json::json!([true, "Task failed: boom"]),
         "{r}"
     );
+    // A controller action plugin that runs a module on its host: over the
+    // host's connection.
+    assert_eq!(r["on_host"], serde_json::json!(["hello", 0]), "{r}");
     // A collection's filter, test and lookup, by their full names.
     assert_eq!(r["collection_filter"], serde_json::json!([2, 0]), "{r}");
     assert_eq!(r["collection_test_is"], true, "{r}");

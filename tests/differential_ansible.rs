@@ -481,7 +481,7 @@ fn conditions_are_not_split_at_commas() {
     assert!(!out.tree.contains_key(Path::new("when-false")));
     assert_eq!(
         out.read("registered"),
-        "r: rc=1 failed=no changed=no\nu: ok attempts=1\no: failed=no changed=no\n"
+        "r: rc=1 failed=no changed=no\nu: ok attempts=1\nagain: attempts=2 gave_up: attempts=2 failed=True held: attempts=1\no: failed=no changed=no\n"
     );
 }
 

@@ -26,8 +26,10 @@
 #          roles, the filter_plugins and test_plugins settings), not ansible-core's own.
 #   {"op": "run_action", "name": F, "args": {...}, "variables": {...}, "check": bool}
 #       -> {"result": {...}} : a custom action plugin with no module of its name, run on
-#          the controller as ansible-core's TaskExecutor runs it (with no connection);
-#          or {"raised": TEXT}: the exception it raised.
+#          the controller as ansible-core's TaskExecutor runs it; or {"raised": TEXT}: the
+#          exception it raised. Before it, each command the plugin runs on the host is
+#          {"exec": CMD, "stdin_b64": B64}, which rprov runs there and answers on stdin
+#          with {"rc": N, "stdout_b64": B64, "stderr_b64": B64} (see host_connection).
 #   {"op": "has_lookup", "name": N} -> {"found": bool}: whether ansible-core finds
 #          lookup N (a `with_N` loop); with the scope "custom", only a custom one.
 #   {"op": "jinja_call", "kind": "filter"|"test"|"lookup", "name": N, "args": [..],
@@ -166,17 +168,59 @@ def controller_action(name, collections):
     return {"found": True, "fqcn": fqcn, "controller_action": True}
 
 
-class NoConnection:
-    """What an action plugin run on rprov's controller has for a connection:
-    none, so one that runs a module or copies a file fails, saying so."""
+# The pipe rprov reads, kept before a plugin's prints are sent to stderr.
+PROTOCOL_OUT = sys.stdout
 
-    class _shell:  # noqa: N801 - ActionBase reads `_connection._shell.tmpdir`
-        tmpdir = None
 
-    become = None
+def host_connection(play_context):
+    """The connection an action plugin run on rprov's controller has to its
+    host: each command it runs there (a module, a file sent or fetched) goes
+    back to rprov as {"exec": CMD, "stdin_b64": B64} and runs over rprov's own
+    connection, under the task's become; rprov answers
+    {"rc": N, "stdout_b64": B64, "stderr_b64": B64}."""
+    from ansible.errors import AnsibleError
+    from ansible.plugins.connection import ConnectionBase
 
-    def __getattr__(self, name):
-        raise RuntimeError("an action plugin run by rprov has no connection to the host (it asked for %s)" % name)
+    class HostConnection(ConnectionBase):
+        transport = "rprov"
+        has_pipelining = True
+
+        def _connect(self):
+            self._connected = True
+            return self
+
+        def exec_command(self, cmd, in_data=None, sudoable=True):
+            PROTOCOL_OUT.write(
+                json.dumps({"exec": cmd, "stdin_b64": base64.b64encode(in_data or b"").decode("ascii")}) + "\n"
+            )
+            PROTOCOL_OUT.flush()
+            answer = json.loads(sys.stdin.readline())
+            if "error" in answer:
+                raise AnsibleError(answer["error"])
+            return (
+                answer["rc"],
+                base64.b64decode(answer["stdout_b64"]),
+                base64.b64decode(answer["stderr_b64"]),
+            )
+
+        def put_file(self, in_path, out_path):
+            with open(in_path, "rb") as f:
+                data = f.read()
+            rc, _, err = self.exec_command("cat > %s" % shlex.quote(out_path), in_data=data)
+            if rc != 0:
+                raise AnsibleError("failed to transfer file to %s: %s" % (out_path, err.decode("utf-8", "replace")))
+
+        def fetch_file(self, in_path, out_path):
+            rc, out, err = self.exec_command("cat %s" % shlex.quote(in_path))
+            if rc != 0:
+                raise AnsibleError("failed to fetch file %s: %s" % (in_path, err.decode("utf-8", "replace")))
+            with open(out_path, "wb") as f:
+                f.write(out)
+
+        def close(self):
+            self._connected = False
+
+    return HostConnection(play_context)
 
 
 def run_action(req):
@@ -191,11 +235,12 @@ def run_action(req):
     templar = Templar(loader=loader, variables=variables)
     task = Task.load({"action": {"module": name, **(req.get("args") or {})}}, loader=loader)
     task.check_mode = bool(req.get("check"))
+    play_context = PlayContext()
     action = plugin_loader.action_loader.get(
         name,
         task=task,
-        connection=NoConnection(),
-        play_context=PlayContext(),
+        connection=host_connection(play_context),
+        play_context=play_context,
         loader=loader,
         templar=templar,
         shared_loader_obj=plugin_loader,

@@ -279,6 +279,36 @@ impl Bridge {
         self.read()
     }
 
+    /// [`Self::ask`], answering on the way each command the helper asks to
+    /// run on the host (`{"exec": …}`, see `host_connection` in the helper)
+    /// with `exec`'s exit status, stdout and stderr.
+    fn ask_running(
+        &mut self,
+        req: &Json,
+        exec: &mut HostExec<'_>,
+    ) -> Result<Map<String, Json>, String> {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut m = self.ask(req)?;
+        while let Some(cmd) = m.get("exec").and_then(Json::as_str).map(str::to_string) {
+            let stdin = m
+                .get("stdin_b64")
+                .and_then(Json::as_str)
+                .and_then(|s| b64.decode(s).ok())
+                .unwrap_or_default();
+            let answer = match exec(&cmd, stdin) {
+                Ok((rc, out, err)) => json!({
+                    "rc": rc,
+                    "stdout_b64": b64.encode(out),
+                    "stderr_b64": b64.encode(err),
+                }),
+                Err(e) => json!({ "error": e }),
+            };
+            m = self.ask(&answer)?;
+        }
+        Ok(m)
+    }
+
     /// Gives the helper the roles' folders it has not seen yet. A name looked
     /// up before may now resolve elsewhere, so the lookups are forgotten.
     fn send_role_dirs(&mut self) -> Result<(), String> {
@@ -303,6 +333,10 @@ impl Bridge {
         Ok(())
     }
 }
+
+/// Runs a command on the task's host for an action plugin: its exit
+/// status, stdout and stderr, or why it could not run.
+pub type HostExec<'a> = dyn FnMut(&str, Vec<u8>) -> Result<(i32, Vec<u8>, Vec<u8>), String> + 'a;
 
 /// Runs `f` with the run's helper, starting it on first use.
 pub(super) fn with_bridge<T>(
@@ -348,7 +382,7 @@ pub enum Resolution {
     ActionPlugin(String),
     /// A custom action plugin with no module of its name (an
     /// `action_plugins/` folder's): run on the controller by ansible-core,
-    /// with the task's variables and no connection to the host.
+    /// with the task's variables, its commands on the host run by rprov.
     ControllerAction(String),
     /// Not a module ansible-core knows.
     NotFound,
@@ -583,8 +617,13 @@ impl Fallback {
 
     /// Runs the task's action plugin on the controller
     /// ([`Resolution::ControllerAction`]): its result, as a module's JSON
-    /// answer is read (see [`answer`]).
-    pub fn run_on_controller(&self, check: bool) -> Result<String, String> {
+    /// answer is read (see [`answer`]). Each command it runs on the host
+    /// is `exec`'s to run.
+    pub fn run_on_controller(
+        &self,
+        check: bool,
+        exec: &mut HostExec<'_>,
+    ) -> Result<String, String> {
         let req = json!({
             "op": "run_action",
             "name": self.fqcn,
@@ -592,7 +631,7 @@ impl Fallback {
             "variables": self.controller_vars,
             "check": check,
         });
-        let m = with_bridge(&self.playbook_dir, |b| b.ask(&req))??;
+        let m = with_bridge(&self.playbook_dir, |b| b.ask_running(&req, exec))??;
         if let Some(err) = m.get("error").and_then(Json::as_str) {
             return Err(err.to_string());
         }

@@ -33,15 +33,9 @@ impl HostRunner {
             }
             Err(msg) => return Ok(ItemOutcome::failed(format!("{}: {msg}", task.origin))),
         };
-        // `retries` and `delay` count only for `until`; they may be templates
-        // (`"{{ idx + 2 }}"`), rendered with the task's variables and loop
-        // item, as Ansible's.
-        let (retries, delay) = match &task.until {
-            None => (0, 0.0),
-            Some(_) => match self.retries_and_delay(task, layer) {
-                Ok(rd) => rd,
-                Err(m) => return Ok(ItemOutcome::failed(format!("{}: {m}", task.origin))),
-            },
+        let (until, retries, delay) = match self.attempts_of(task, layer) {
+            Ok(a) => a,
+            Err(m) => return Ok(ItemOutcome::failed(m)),
         };
         // `async` on rprov's own module: waited for, its seconds a limit, its
         // result a finished job's (see `native_async_job`).
@@ -113,7 +107,7 @@ impl HostRunner {
                 args_splat_warning(&mut o.result);
             }
             // As Ansible, `changed_when` and `failed_when` see `attempts`.
-            if task.until.is_some() {
+            if until.retries() {
                 o.result.insert("attempts".into(), json!(attempt));
             }
             self.apply_conditions(task, layer, &mut o);
@@ -126,27 +120,9 @@ impl HostRunner {
                     self.take_facts(task, FactsKind::Module { gathered }, facts.clone());
                 }
             }
-            let Some(until) = &task.until else {
-                return Ok(o);
-            };
-            if o.status == Status::Unknown {
-                return Ok(o);
-            }
-            let done = {
-                let magic = self.task_magic(task);
-                let mut reg = Vars::new();
-                if let Some(r) = &task.register {
-                    reg.insert(r.clone(), Json::Object(o.result.clone()));
-                }
-                let r = self
-                    .resolver(task.role.as_deref(), &[&task.vars, layer, &reg], &magic)
-                    .with_untrusted(&[&reg], None)
-                    .with_final_layers(&[&reg]);
-                self.eval(&r, until)
-            };
-            match done {
-                Ok(true) => return Ok(o),
-                Ok(false) if attempt <= retries => {
+            match self.until_verdict(task, layer, until, o, attempt, retries) {
+                Tried::Done(o) => return Ok(o),
+                Tried::Again => {
                     tokio::time::sleep(Duration::from_secs_f64(delay)).await;
                     // The next attempt looks again: what the host had may
                     // have changed meanwhile (a background job, a service
@@ -154,29 +130,91 @@ impl HostRunner {
                     // must not answer from what it read the first time.
                     self.link_mut().forget_host_state();
                 }
-                // Out of attempts, ansible-core's result says one fewer than
-                // ran: `retries` (its `attempts = retries - 1`, its
-                // `retries` counting the first run too).
-                // With `failed_when`, its verdict on the last attempt is the
-                // task's, as Ansible judges a result by `failed_when_result`.
-                Ok(false) if task.failed_when.is_some() => {
-                    o.result.insert("attempts".into(), json!(retries));
-                    return Ok(o);
-                }
-                Ok(false) => {
-                    let mut f = ItemOutcome::failed(format!(
-                        "gave up after {attempt} attempts: `until: {until}` stayed false"
-                    ));
-                    f.result.insert("attempts".into(), json!(retries));
-                    return Ok(f);
-                }
-                Err(e) => {
-                    return Ok(ItemOutcome::failed(format!(
-                        "{}: in `until: {until}`: {e}",
-                        task.origin
-                    )))
-                }
             }
+        }
+    }
+
+    /// `task`'s `retries`, `delay` and what ends its attempts (see
+    /// [`Until`]); `retries` and `delay` may be templates (`"{{ idx + 2
+    /// }}"`), rendered with the task's variables and loop item, as Ansible's.
+    pub(super) fn attempts_of<'t>(
+        &self,
+        task: &'t Task,
+        layer: &Vars,
+    ) -> Result<(Until<'t>, u64, f64), String> {
+        let (retries, delay) = match (&task.until, &task.retries) {
+            (None, None) => (0, 0.0),
+            _ => self
+                .retries_and_delay(task, layer)
+                .map_err(|m| format!("{}: {m}", task.origin))?,
+        };
+        let until = match &task.until {
+            Some(u) => Until::Holds(u),
+            None if retries > 0 => Until::Succeeds,
+            None => Until::Once,
+        };
+        Ok((until, retries, delay))
+    }
+
+    /// Whether `task` is done after attempt `attempt` (of `retries + 1`),
+    /// whose outcome is `o`: its final outcome, or another attempt.
+    pub(super) fn until_verdict(
+        &self,
+        task: &Task,
+        layer: &Vars,
+        until: Until<'_>,
+        mut o: ItemOutcome,
+        attempt: u64,
+        retries: u64,
+    ) -> Tried {
+        let until = match until {
+            Until::Once => return Tried::Done(o),
+            _ if o.status == Status::Unknown => return Tried::Done(o),
+            Until::Succeeds if o.status != Status::Failed => return Tried::Done(o),
+            Until::Succeeds if attempt <= retries => return Tried::Again,
+            // Out of attempts, the last failure is the task's, with
+            // ansible-core's count (see below).
+            Until::Succeeds => {
+                o.result.insert("attempts".into(), json!(retries));
+                return Tried::Done(o);
+            }
+            Until::Holds(until) => until,
+        };
+        let done = {
+            let magic = self.task_magic(task);
+            let mut reg = Vars::new();
+            if let Some(r) = &task.register {
+                reg.insert(r.clone(), Json::Object(o.result.clone()));
+            }
+            let r = self
+                .resolver(task.role.as_deref(), &[&task.vars, layer, &reg], &magic)
+                .with_untrusted(&[&reg], None)
+                .with_final_layers(&[&reg]);
+            self.eval(&r, until)
+        };
+        match done {
+            Ok(true) => Tried::Done(o),
+            Ok(false) if attempt <= retries => Tried::Again,
+            // Out of attempts, ansible-core's result says one fewer than
+            // ran: `retries` (its `attempts = retries - 1`, its
+            // `retries` counting the first run too).
+            // With `failed_when`, its verdict on the last attempt is the
+            // task's, as Ansible judges a result by `failed_when_result`.
+            Ok(false) if task.failed_when.is_some() => {
+                o.result.insert("attempts".into(), json!(retries));
+                Tried::Done(o)
+            }
+            Ok(false) => {
+                let mut f = ItemOutcome::failed(format!(
+                    "gave up after {attempt} attempts: `until: {until}` stayed false"
+                ));
+                f.result.insert("attempts".into(), json!(retries));
+                Tried::Done(f)
+            }
+            Err(e) => Tried::Done(ItemOutcome::failed(format!(
+                "{}: in `until: {until}`: {e}",
+                task.origin
+            ))),
         }
     }
 
@@ -581,13 +619,10 @@ impl HostRunner {
             )));
         }
         if fb.controller_vars.is_some() {
-            let ran = {
-                let fb = fb.clone();
-                tokio::task::spawn_blocking(move || fb.run_on_controller(check)).await
-            };
-            let stdout = match ran.map_err(|e| e.to_string()) {
-                Ok(Ok(out)) => out,
-                Ok(Err(e)) | Err(e) => {
+            let ran = self.action_plugin_on_controller(fb, check, become_).await;
+            let stdout = match ran {
+                Ok(out) => out,
+                Err(e) => {
                     return Ok(ItemOutcome::failed(format!(
                         "{}: ansible-core could not run the action plugin `{}`: {e}",
                         fb.at, fb.fqcn
@@ -1102,6 +1137,78 @@ fn with_invocation(decision: &mut Decision, module: &str, args: &Map<String, Jso
 }
 
 /// A fallback module's answer as the task's outcome.
+impl HostRunner {
+    /// Runs a custom action plugin on the controller (see
+    /// [`modules::ansible_fallback::Fallback::run_on_controller`]), the
+    /// commands it runs on the host (its modules, the files it sends) going
+    /// over this host's connection, under the task's `become`, while it waits.
+    async fn action_plugin_on_controller(
+        &mut self,
+        fb: &modules::ansible_fallback::Fallback,
+        check: bool,
+        become_: &Option<String>,
+    ) -> Result<String, String> {
+        type Asked = (
+            String,
+            Vec<u8>,
+            std::sync::mpsc::Sender<Result<(i32, Vec<u8>, Vec<u8>), String>>,
+        );
+        let (ask, mut asked) = tokio::sync::mpsc::unbounded_channel::<Asked>();
+        let fb = fb.clone();
+        let mut plugin = tokio::task::spawn_blocking(move || {
+            let mut exec = |cmd: &str, stdin: Vec<u8>| {
+                let (tx, rx) = std::sync::mpsc::channel();
+                ask.send((cmd.to_string(), stdin, tx))
+                    .map_err(|_| "rprov stopped running the task".to_string())?;
+                rx.recv()
+                    .map_err(|_| "rprov stopped running the task".to_string())?
+            };
+            fb.run_on_controller(check, &mut exec)
+        });
+        loop {
+            tokio::select! {
+                done = &mut plugin => return done.map_err(|e| e.to_string())?,
+                Some((cmd, stdin, answer)) = asked.recv() => {
+                    let out = match self.remote(Phase::Fallback, &cmd, Some(&stdin), become_).await {
+                        Ok(o) => Ok((o.status, o.stdout, o.stderr)),
+                        Err(Ok(msg)) => Err(msg),
+                        Err(Err(_)) => Err("the host could not be reached".to_string()),
+                    };
+                    let _ = answer.send(out);
+                }
+            }
+        }
+    }
+}
+
+/// When a task with `until` or `retries` is done trying.
+#[derive(Clone, Copy)]
+pub(super) enum Until<'a> {
+    /// No retries: after the first attempt.
+    Once,
+    /// `until:` this condition holds.
+    Holds(&'a str),
+    /// `retries` without `until`, as ansible-core 2.19: once it has not
+    /// failed.
+    Succeeds,
+}
+
+impl Until<'_> {
+    /// Whether the task may try more than once (its result then says
+    /// `attempts`).
+    pub(super) fn retries(self) -> bool {
+        !matches!(self, Until::Once)
+    }
+}
+
+/// What [`HostRunner::until_verdict`] makes of an attempt.
+pub(super) enum Tried {
+    /// The task's outcome.
+    Done(ItemOutcome),
+    /// Try again after `delay`.
+    Again,
+}
+
 fn fallback_outcome(a: modules::ansible_fallback::Answer) -> ItemOutcome {
     use modules::ansible_fallback::Status as Fb;
     let status = match a.status {

@@ -139,6 +139,7 @@ impl HostRunner {
             && task.changed_when.is_none()
             && task.failed_when.is_none()
             && task.until.is_none()
+            && task.retries.is_none()
             && !task.ignore_errors
             && task.ignore_errors_template.is_none()
             && !task.any_errors_fatal

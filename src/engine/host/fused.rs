@@ -88,7 +88,7 @@ impl HostRunner {
 
 /// Whether the command of `task` may carry the next probe.
 pub(super) fn can_fuse(task: &Task) -> bool {
-    task.loop_items.is_none() && task.until.is_none()
+    task.loop_items.is_none() && task.until.is_none() && task.retries.is_none()
 }
 
 /// The command in a subshell, its status and output saved; then a header

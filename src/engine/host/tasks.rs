@@ -1391,18 +1391,34 @@ impl HostRunner {
         }
 
         if local::find(&task.module).is_some() {
-            let Some(secs) = super::act::watched_timeout(task) else {
-                return Ok(self.run_local(task, layer).await);
+            // `until`/`retries` hold for controller modules too (an
+            // `assert` retried until a condition holds).
+            let (until, retries, delay) = match self.attempts_of(task, layer) {
+                Ok(a) => a,
+                Err(m) => return Ok(ItemOutcome::failed(m)),
             };
-            let ran = tokio::time::timeout(
-                std::time::Duration::from_secs(secs),
-                self.run_local(task, layer),
-            )
-            .await;
-            return Ok(match ran {
-                Ok(o) => o,
-                Err(_) => super::act::timed_out(secs),
-            });
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let mut o = match super::act::watched_timeout(task) {
+                    None => self.run_local(task, layer).await,
+                    Some(secs) => tokio::time::timeout(
+                        std::time::Duration::from_secs(secs),
+                        self.run_local(task, layer),
+                    )
+                    .await
+                    .unwrap_or_else(|_| super::act::timed_out(secs)),
+                };
+                if until.retries() {
+                    o.result.insert("attempts".into(), json!(attempt));
+                }
+                match self.until_verdict(task, layer, until, o, attempt, retries) {
+                    super::act::Tried::Done(o) => return Ok(o),
+                    super::act::Tried::Again => {
+                        tokio::time::sleep(std::time::Duration::from_secs_f64(delay)).await;
+                    }
+                }
+            }
         }
         self.run_host_module(tasks, i, layer, check, rest).await
     }
