@@ -844,7 +844,10 @@ pub fn answer(fb: &Fallback, rc: i32, stdout: &str, stderr: &str, check: bool) -
     };
     // As Ansible's `remove_internal_keys`; the `invocation` (the arguments
     // the module saw) is not in what Ansible registers either.
-    let hidden = result.get("_ansible_no_log").is_some_and(python_truthy);
+    // Any true value, as Python's `bool()` reads it (Jinja's truth is the same).
+    let hidden = result
+        .get("_ansible_no_log")
+        .is_some_and(crate::truthy::is_truthy);
     result.retain(|k, _| !k.starts_with("_ansible_") && k != "invocation");
     let diffs = result.get("diff").map(diffs_of).unwrap_or_default();
     if result.get("failed").and_then(crate::truthy::as_bool) == Some(true) {
@@ -895,17 +898,6 @@ pub fn answer(fb: &Fallback, rc: i32, stdout: &str, stderr: &str, check: bool) -
     }
 }
 
-/// A JSON value as Python's `bool()` reads it.
-fn python_truthy(v: &Json) -> bool {
-    match v {
-        Json::Null => false,
-        Json::Bool(b) => *b,
-        Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Json::String(s) => !s.is_empty(),
-        Json::Array(a) => !a.is_empty(),
-        Json::Object(m) => !m.is_empty(),
-    }
-}
 
 /// The first JSON object in the output, from the first line starting with `{`
 /// after blanks (ansible-core's `_filter_non_json_lines` with `objects_only`:
