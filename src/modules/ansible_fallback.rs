@@ -898,7 +898,6 @@ pub fn answer(fb: &Fallback, rc: i32, stdout: &str, stderr: &str, check: bool) -
     }
 }
 
-
 /// The first JSON object in the output, from the first line starting with `{`
 /// after blanks (ansible-core's `_filter_non_json_lines` with `objects_only`:
 /// a line starting with `[` is junk too); what follows the object is junk.
