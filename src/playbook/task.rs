@@ -615,9 +615,8 @@ fn native_task(
     // `check_args`).
     let on_host_splat = !free_form && !spec.is_local();
     let mut args_template = (on_host_splat && local_args.is_none())
-        .then(|| mval.as_str().map(str::to_string))
-        .flatten()
-        .filter(|t| is_splat(&Json::String(t.clone())));
+        .then(|| mval.as_str().filter(|t| splat_text(t)).map(str::to_string))
+        .flatten();
     let mut args = match local_args {
         _ if args_template.is_some() => Map::new(),
         Some(LocalArgs::Text(t)) => parse_free_form(&t, free_form),
@@ -655,7 +654,7 @@ fn native_task(
             }
             // The same for a module that runs on the host, unless its own
             // line is a template already.
-            Json::String(text) if on_host_splat && is_splat(&Json::String(text.clone())) => {
+            Json::String(text) if on_host_splat && splat_text(&text) => {
                 if args_template.is_some() {
                     return Err(LoadError::new(
                         doc.origin(extra),
@@ -1021,10 +1020,13 @@ fn under_template(
 
 /// A whole argument text that is one `{{ … }}` expression.
 fn is_splat(v: &Json) -> bool {
-    v.as_str().is_some_and(|s| {
-        let s = s.trim();
-        s.starts_with("{{") && s.ends_with("}}") && s[2..s.len() - 2].find("}}").is_none()
-    })
+    v.as_str().is_some_and(splat_text)
+}
+
+/// [`is_splat`] of a text.
+fn splat_text(s: &str) -> bool {
+    let s = s.trim();
+    s.starts_with("{{") && s.ends_with("}}") && s[2..s.len() - 2].find("}}").is_none()
 }
 
 fn check_args(

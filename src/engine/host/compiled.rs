@@ -87,11 +87,19 @@ impl HostRunner {
                     for (k, v) in m.into_iter().filter(|(_, v)| v.as_str() != Some(OMIT)) {
                         args.entry(k).or_insert(v);
                     }
+                    // Only a default the task leaves open is rendered; one
+                    // that fails fails the task, as a written argument does.
                     for (k, v) in &task.args_defaults {
-                        if let Ok(v) = self.render_json(r, v) {
-                            if v.as_str() != Some(OMIT) {
-                                args.entry(k.clone()).or_insert(v);
+                        if args.contains_key(k) {
+                            continue;
+                        }
+                        match self.render_json(r, v) {
+                            Ok(v) if v.as_str() == Some(OMIT) => {}
+                            Ok(v) => {
+                                args.insert(k.clone(), v);
                             }
+                            Err(_) if lenient => {}
+                            Err(e) => return Err(self.template_failure(task, Some(k), &e, r)),
                         }
                     }
                     if let Some(spec) = crate::modules::spec(&task.module) {
@@ -104,17 +112,10 @@ impl HostRunner {
                 // earlier task's result gives nothing yet.
                 Err(_) if lenient => {}
                 Ok(other) => {
-                    let kind = match other {
-                        Json::Array(_) => "list",
-                        Json::String(_) => "str",
-                        Json::Number(n) if n.is_f64() => "float",
-                        Json::Number(_) => "int",
-                        Json::Bool(_) => "bool",
-                        _ => "NoneType",
-                    };
                     return Err(format!(
-                        "{}: Task args must resolve to a 'dict' not '{kind}'.",
-                        task.origin
+                        "{}: Task args must resolve to a 'dict' not '{}'.",
+                        task.origin,
+                        super::local::validate_argument_spec::py_type(&other)
                     ));
                 }
                 Err(e) => return Err(format!("{}: args: {}", task.origin, e.message)),

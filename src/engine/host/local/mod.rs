@@ -21,7 +21,7 @@ pub(in crate::engine::host) mod meta;
 mod pause;
 mod set_fact;
 mod set_stats;
-mod validate_argument_spec;
+pub(super) mod validate_argument_spec;
 
 /// Each module's `module_args!` struct, named for `modules::SPECS` (the
 /// modules themselves stay private to the engine).
