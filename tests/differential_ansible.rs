@@ -2368,3 +2368,38 @@ fn jinja_idioms_as_ansible() {
     }
     assert_eq!(out.read("none"), "listen: \nitems: [None]\n<><1>\n");
 }
+
+/// Imports whose names and arguments are templates, as ansible-core renders
+/// them while the playbook loads (the play's and the import's `vars`, an
+/// `import_playbook`'s, `-e`), an import's templated `allow_duplicates`
+/// overriding the role's meta, an `include_role` argument that is `omit`,
+/// and a delegated import's tasks and handlers seeing
+/// `ansible_delegated_vars`: line for line as ansible-playbook prints them.
+#[test]
+fn templated_imports_as_ansible() {
+    let (expected, by_rprov) = output_of_both(
+        "templated_imports",
+        &[
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            "extra_file=from_extra.yml",
+            "site.yml",
+        ],
+    );
+    for what in [
+        "greeter main",
+        "tasks of a play variable",
+        "tasks of a task variable",
+        "tasks of an extra variable",
+        "greeter other",
+        "delegated vars: True",
+        "handler delegated vars: True",
+    ] {
+        assert!(expected.contains(what), "{what}\n{expected}");
+    }
+    assert_eq!(expected.matches("dup runs").count(), 2, "{expected}");
+    assert_eq!(by_rprov.stdout, expected);
+}

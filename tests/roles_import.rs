@@ -97,7 +97,7 @@ fn role_imports_rprov_cannot_expand_are_refused_at_load_time() {
     let cases = [
         (
             "- import_role:\n    name: \"{{ which }}\"\n",
-            "cannot use variables",
+            "when `name` is rendered with the play's `vars`, the import's and `-e` only: 'which' is undefined",
         ),
         (
             "- import_role:\n    name: greet\n  loop: [a, b]\n",

@@ -100,9 +100,10 @@ pub fn set_library_path(paths: Vec<PathBuf>) {
     let _ = LIBRARY_PATH.set(paths);
 }
 
-/// A legacy role was loaded: its `library/` and `module_utils/` join the
-/// search of every later lookup, as in Ansible, and so do its Jinja plugin
-/// folders (see [`super::ansible_jinja`]). Does not start the helper.
+/// A legacy role was loaded, or a playbook imported from another folder:
+/// its `library/` and `module_utils/` join the search of every later lookup,
+/// as in Ansible, and so do its Jinja plugin folders (see
+/// [`super::ansible_jinja`]). Does not start the helper.
 pub fn add_role_dir(role: &Path) {
     if ![
         "library",

@@ -185,6 +185,25 @@ pub fn py_text(v: &Json) -> String {
     }
 }
 
+/// Python's type name of a value (`native_type_name`), for messages in
+/// ansible-core's words (`must resolve to a 'dict' not 'list'`).
+pub fn py_type(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "NoneType",
+        Json::Bool(_) => "bool",
+        Json::Number(n) if n.is_f64() => "float",
+        Json::Number(_) => "int",
+        Json::String(_) => "str",
+        Json::Array(_) => "list",
+        Json::Object(_) => "dict",
+    }
+}
+
+/// Python's `type(value)`: `<class 'dict'>`.
+pub fn py_class(v: &Json) -> String {
+    format!("<class '{}'>", py_type(v))
+}
+
 /// Python's `repr()` of a value.
 pub fn py_repr_value(v: &Json) -> String {
     match v {

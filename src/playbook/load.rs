@@ -346,24 +346,32 @@ impl Import {
 /// when the playbook loads: with `-e` and the import's own `vars` (no
 /// inventory or facts exist yet).
 fn imported_name(written: &str, vars: &Vars, extra_vars: &Vars) -> Result<String, String> {
+    render_at_load(written, &[vars, extra_vars])
+        .and_then(rendered_name)
+        .map_err(|m| {
+            format!("`import_playbook: {written}`: {m} (it is rendered as the playbook loads, with `-e` and the import's `vars`)")
+        })
+}
+
+/// A template (an imported playbook's or role's name, an import's
+/// argument) rendered as the playbook loads, with `layers` of variables
+/// (lowest first): what ansible-core has then, before any inventory or fact.
+pub(super) fn render_at_load(written: &str, layers: &[&Vars]) -> Result<serde_json::Value, String> {
     let templater = rprov_template::Templater::new();
     let names = crate::engine::NamesCache::default();
     let value = serde_json::Value::String(written.to_string());
-    let resolver = crate::engine::Resolver::new(vec![vars, extra_vars], &templater, &names);
-    let rendered = resolver
+    let resolver = crate::engine::Resolver::new(layers.to_vec(), &templater, &names);
+    resolver
         .context_for(&[&value], &[])
         .and_then(|ctx| templater.render_str(written, &ctx))
-        .map_err(|e| {
-            format!(
-                "`import_playbook: {written}`: {} (it is rendered as the playbook loads, with `-e` and the import's `vars`)",
-                e.message
-            )
-        })?;
-    match rendered {
+        .map_err(|e| e.message)
+}
+
+/// A rendered name: non-blank text, or an error saying what it is instead.
+pub(super) fn rendered_name(v: serde_json::Value) -> Result<String, String> {
+    match v {
         serde_json::Value::String(s) if !s.trim().is_empty() => Ok(s),
-        other => Err(format!(
-            "`import_playbook: {written}` renders to {other}, which is not a file name"
-        )),
+        other => Err(format!("it renders to {other}, which is not a name")),
     }
 }
 
@@ -424,6 +432,12 @@ fn plays_of(
                 ));
             }
             let imported = yaml::load_file(&target)?;
+            // The imported playbook's folder lends its plugin folders
+            // (`library/`, `filter_plugins/`, …) to the whole run, as
+            // ansible-core's `PlaybookInclude` adds them.
+            if let Some(dir) = target.parent() {
+                crate::modules::ansible_fallback::add_role_dir(dir);
+            }
             plays_of(
                 &imported,
                 &target,
@@ -806,7 +820,11 @@ fn load_play(
         ..Inherited::default()
     };
     let roles = RoleLoader::new(playbook_dir, &cx.opts.roles_path, &cx.opts.collections_path)
-        .with_private_role_vars(cx.opts.private_role_vars);
+        .with_private_role_vars(cx.opts.private_role_vars)
+        .with_load_vars(super::role::LoadVars {
+            play: vars.clone(),
+            extra: cx.opts.extra_vars.clone(),
+        });
     let scope = TaskScope {
         role: None,
         base_dir: doc

@@ -61,10 +61,13 @@ pub struct RoleRequest {
     pub handlers_from: String,
     pub vars_from: String,
     pub defaults_from: String,
-    /// Whether a role already applied with the same parameters is skipped, as
-    /// Ansible does for `roles:` and dependencies (unless the role's meta has
-    /// `allow_duplicates: true`). Imports apply the role again.
-    pub once: bool,
+    /// Whether a role already applied with the same parameters is skipped on
+    /// a host where it completed. `None`: the role's meta decides (skipped
+    /// unless it says `allow_duplicates: true`), as for `roles:` and
+    /// dependencies. An import or include decides itself, its own
+    /// `allow_duplicates` (true unless given) overriding the meta's, as
+    /// ansible-core's `IncludeRole` sets the role's.
+    pub once: Option<bool>,
     /// Whether the role's defaults and vars are visible to the whole play:
     /// Ansible's `public`, true for the play's `roles:` and `import_role`,
     /// false for `include_role` and dependencies (which are visible through
@@ -92,7 +95,7 @@ impl RoleRequest {
             handlers_from: "main".into(),
             vars_from: "main".into(),
             defaults_from: "main".into(),
-            once: true,
+            once: None,
             public: true,
             validate: true,
             parents: Vec::new(),
@@ -124,7 +127,38 @@ pub struct RoleLoader {
     private_role_vars: Option<bool>,
     /// The collections' action groups, for `module_defaults`.
     pub action_groups: super::ActionGroups,
+    /// The variables an import's templates are rendered with as the play
+    /// loads (see [`LoadVars::render`]).
+    load_vars: Arc<LoadVars>,
     loaded: Arc<Mutex<Loaded>>,
+}
+
+/// What a play has to render templates with as it loads: its `vars` (an
+/// `import_playbook`'s among them) and `-e`.
+#[derive(Default)]
+pub struct LoadVars {
+    pub play: Vars,
+    pub extra: Vars,
+}
+
+impl LoadVars {
+    /// A value written on an import (a role's `name`, `public`, a
+    /// `tasks_from`, an `import_tasks` file), rendered when it is a template,
+    /// as ansible-core renders it as the play loads: with `magic`
+    /// (`playbook_dir`, `role_path`), the play's `vars`, the import's own
+    /// `vars` (`task`: its block's and its own), and `-e`, in that order of
+    /// precedence. No inventory or fact exists yet.
+    pub fn render(&self, written: &Json, magic: &Vars, task: &[&Vars]) -> Result<Json, String> {
+        match written {
+            Json::String(t) if rprov_template::is_template(t) => {
+                let mut layers = vec![magic, &self.play];
+                layers.extend_from_slice(task);
+                layers.push(&self.extra);
+                super::load::render_at_load(t, &layers)
+            }
+            other => Ok(other.clone()),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -153,6 +187,7 @@ impl RoleLoader {
             roles_path: roles_path.to_vec(),
             collections_path: collections_path.to_vec(),
             private_role_vars: None,
+            load_vars: Arc::default(),
             action_groups: super::ActionGroups::new(super::action_groups::collection_dirs(
                 playbook_dir,
                 collections_path,
@@ -165,6 +200,18 @@ impl RoleLoader {
     pub fn with_private_role_vars(mut self, private: Option<bool>) -> Self {
         self.private_role_vars = private;
         self
+    }
+
+    /// This loader rendering an import's templates with `vars`: see
+    /// [`LoadVars::render`].
+    pub fn with_load_vars(mut self, vars: LoadVars) -> Self {
+        self.load_vars = Arc::new(vars);
+        self
+    }
+
+    /// The variables an import's templates are rendered with.
+    pub fn load_vars(&self) -> &LoadVars {
+        &self.load_vars
     }
 
     /// Whether a role whose entry or import does not say `public` shows its
@@ -187,6 +234,7 @@ impl RoleLoader {
             collections_path: self.collections_path.clone(),
             private_role_vars: self.private_role_vars,
             action_groups: self.action_groups.clone(),
+            load_vars: self.load_vars.clone(),
             loaded: Arc::default(),
         }
     }
@@ -370,7 +418,7 @@ impl RoleLoader {
         // A role applied again with the same parameters is loaded again:
         // whether it runs is decided on each host, by whether an earlier
         // application completed there (`once_key`).
-        let once = req.once && !allow_duplicates;
+        let once = req.once.unwrap_or(!allow_duplicates);
         let repeated = self.loaded().seen.contains_key(&key);
         if !repeated {
             self.loaded().seen.insert(key.clone(), None);

@@ -1186,6 +1186,24 @@ fn expand_import(
         )
         .with_hint("use `import_tasks`, whose `notify` the tasks inside inherit, or put `notify` on those tasks"));
     }
+    // ansible-core's `TaskInclude` takes these only (`apply` on an
+    // include, whose tasks it is given to when read; an import's tasks
+    // take the import's keywords directly), in its words.
+    let valid: &[&str] = match name {
+        "include_tasks" => &["file", "_raw_params", "apply"],
+        _ => &["file", "_raw_params"],
+    };
+    let bad: Vec<&str> = args
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !valid.contains(k))
+        .collect();
+    if !bad.is_empty() {
+        return Err(LoadError::new(
+            doc.origin(mkey),
+            format!("Invalid options for {name}: {}", bad.join(",")),
+        ));
+    }
     let file = args
         .get("_raw_params")
         .or_else(|| args.get("file"))
@@ -1200,7 +1218,7 @@ fn expand_import(
     // A name that uses only what is known when the playbook loads
     // (`role_path`, `playbook_dir`) is static, as Ansible imports it.
     let file = match (name, kw.loop_items.is_some()) {
-        ("import_tasks", false) => load_time_name(&file, scope).unwrap_or(file),
+        ("import_tasks", false) => load_time_name(&file, scope, &kw.vars).unwrap_or(file),
         _ => file,
     };
     let dynamic = file.contains("{{") || kw.loop_items.is_some();
@@ -1236,7 +1254,7 @@ fn expand_import(
     if dynamic {
         return Err(LoadError::new(
             doc.origin(mkey),
-            "`import_tasks` is static: its file name can use only `role_path` and `playbook_dir`, and no loop",
+            "`import_tasks` is static: it takes no loop, and its file name is rendered as the playbook loads, with the play's `vars`, the import's, `-e`, `role_path` and `playbook_dir` only",
         )
         .with_hint("use `include_tasks` for a file chosen at run time"));
     }
@@ -1262,7 +1280,9 @@ fn expand_import(
     };
     let loaded = load_static(&file, doc, mkey, &kw, scope, how);
     match loaded {
-        Ok((_, tasks)) if scope.in_handlers && kw.is_notifiable() && name == "import_tasks" => {
+        // An import's `name` does not reach its tasks, in ansible-core: only
+        // its `listen` makes the imported handlers answer a notification.
+        Ok((_, tasks)) if scope.in_handlers && kw.listens() && name == "import_tasks" => {
             let mut handler = kw.into_task(doc, node, "block", Json::Null, scope)?;
             handler.block = Some(Arc::new(Block {
                 block: tasks,
@@ -1386,25 +1406,39 @@ enum Fold {
 
 /// `file` rendered with the variables known when the playbook loads, or
 /// `None` when it uses others (or is no template).
-fn load_time_name(file: &str, scope: &TaskScope) -> Option<String> {
-    if !file.contains("{{") {
+fn load_time_name(file: &str, scope: &TaskScope, task_vars: &Vars) -> Option<String> {
+    if !rprov_template::is_template(file) {
         return None;
     }
-    let mut ctx = serde_json::Map::new();
-    ctx.insert(
+    render_at_load(scope, task_vars, &Json::String(file.to_string()))
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+}
+
+/// A value written on an import (see [`LoadVars::render`](super::role::LoadVars::render)), with
+/// `playbook_dir` and `role_path`, the variables of the blocks around it and
+/// `task_vars`, its own. In a task file included at run time, which has no
+/// play to take variables from, only `playbook_dir` and `role_path`.
+fn render_at_load(scope: &TaskScope, task_vars: &Vars, written: &Json) -> Result<Json, String> {
+    let mut magic = Vars::new();
+    magic.insert(
         "playbook_dir".into(),
         Json::String(scope.playbook_dir.display().to_string()),
     );
     if let Some(role) = &scope.role {
-        ctx.insert(
+        magic.insert(
             "role_path".into(),
             Json::String(role.own.path.display().to_string()),
         );
     }
-    rprov_template::Templater::new()
-        .render_str(file, &Json::Object(ctx))
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
+    match &scope.roles {
+        Some(roles) => {
+            roles
+                .load_vars()
+                .render(written, &magic, &[&scope.inherited.vars, task_vars])
+        }
+        None => super::role::LoadVars::default().render(written, &magic, &[]),
+    }
 }
 
 /// The tasks of a task file named literally, read when the playbook loads.
@@ -1473,6 +1507,10 @@ const ROLE_FILE_ARGS: &[&str] = &[
     "handlers_from",
 ];
 
+/// The yes/no arguments of a role import or include, which may be templates
+/// (`public: "{{ expose | bool }}"`).
+const ROLE_FLAG_ARGS: &[&str] = &["allow_duplicates", "public", "rolespec_validate"];
+
 /// `import_role`, and `include_role` of a role named literally without a
 /// loop, expanded when the playbook loads: the role's tasks take this task's
 /// place with its keywords (`when`, `tags`, `become`, `vars`, and
@@ -1496,7 +1534,9 @@ fn expand_role(
         value: mval,
         module,
     } = call;
-    let templated = ROLE_FILE_ARGS.iter().any(|k| {
+    // An include with a templated argument loads its role when it runs,
+    // with the host's variables.
+    let templated = ROLE_FILE_ARGS.iter().chain(ROLE_FLAG_ARGS).any(|k| {
         args.get(*k)
             .and_then(Json::as_str)
             .is_some_and(rprov_template::is_template)
@@ -1513,22 +1553,43 @@ fn expand_role(
     {
         return include_role_at_run_time(doc, call, args, kw, scope, out);
     }
-    let text = |key: &str| -> Result<Option<String>, LoadError> {
-        match args.get(key) {
-            None => Ok(None),
-            Some(Json::String(s)) if s.contains("{{") => Err(LoadError::new(
+    // An argument written as a template is rendered now, as ansible-core
+    // renders an import's (see `render_at_load`).
+    let rendered = |key: &str| -> Result<Option<Json>, LoadError> {
+        let Some(written) = args.get(key) else {
+            return Ok(None);
+        };
+        render_at_load(scope, &kw.vars, written).map(Some).map_err(|m| {
+            LoadError::new(
                 args_node_for(mkey, [Some(mval), None], doc, key),
-                format!("`{module}` loads its role before any host is contacted, so `{key}` cannot use variables"),
+                format!("`{module}` loads its role as the play loads, when `{key}` is rendered with the play's `vars`, the import's and `-e` only: {m}"),
             )
-            .with_hint("name the role literally, or use `include_role` for a role chosen when it runs")),
-            Some(Json::String(s)) => Ok(Some(s.clone())),
+            .with_hint("use `include_role` for a role chosen when it runs")
+        })
+    };
+    let text = |key: &str| -> Result<Option<String>, LoadError> {
+        match rendered(key)? {
+            None => Ok(None),
+            Some(Json::String(s)) if s.trim().is_empty() && key == "name" => Err(LoadError::new(
+                args_node_for(mkey, [Some(mval), None], doc, key),
+                format!("`{module}` needs a role name, and `name` is empty"),
+            )),
+            Some(Json::String(s)) => Ok(Some(s)),
             Some(other) => Err(LoadError::new(
                 args_node_for(mkey, [Some(mval), None], doc, key),
-                format!("`{key}` must be a string, found {other}"),
+                match key.ends_with("_from") {
+                    // ansible-core's words, which scripts grep for.
+                    true => format!(
+                        "Expected a string for {key} but got {} instead",
+                        crate::modules::args::py_class(&other)
+                    ),
+                    false => format!("`{key}` must be a string, found {other}"),
+                },
             )),
         }
     };
-    let Some(name) = text("name")? else {
+    let name = text("name")?;
+    let Some(name) = name else {
         return Err(LoadError::new(
             doc.origin(mkey),
             format!("`{module}` needs the role's `name`"),
@@ -1557,10 +1618,12 @@ fn expand_role(
     if let Some(kw) = read_apply(doc, mval.get("apply"))? {
         kw.fold_into(&mut inherited);
     }
-    let once = match args.get("allow_duplicates") {
-        Some(v) => crate::truthy::as_bool(v) == Some(false),
-        None => false,
+    // A flag of an import may be a template of the play's variables, rendered
+    // now as ansible-core renders an import's arguments.
+    let flag = |key: &str| -> Result<Option<bool>, LoadError> {
+        Ok(rendered(key)?.and_then(|v| crate::truthy::as_bool(&v)))
     };
+    let once = Some(flag("allow_duplicates")? == Some(false));
     let from = |key: &str| -> Result<String, LoadError> {
         Ok(text(key)?
             .map(|f| {
@@ -1582,12 +1645,10 @@ fn expand_role(
         defaults_from: from("defaults_from")?,
         once,
         public: match args.get("public") {
-            Some(v) => crate::truthy::as_bool(v) == Some(true),
+            Some(_) => flag("public")? == Some(true),
             None => roles.default_public(module == "import_role"),
         },
-        validate: args
-            .get("rolespec_validate")
-            .is_none_or(|v| crate::truthy::as_bool(v) != Some(false)),
+        validate: flag("rolespec_validate")? != Some(false),
         parents: chain.0,
         imported_by: chain.1,
         included: module == "include_role",
@@ -1727,9 +1788,13 @@ impl RoleInclude {
                     .trim_end_matches(".yml")
                     .trim_end_matches(".yaml")
                     .to_string()),
+                // ansible-core's words, which scripts grep for.
                 Some(other) => Err(LoadError::new(
                     origin(),
-                    format!("`{key}` must be a string, found {other}"),
+                    format!(
+                        "Expected a string for {key} but got {} instead",
+                        crate::modules::args::py_class(other)
+                    ),
                 )),
             }
         };
@@ -1742,7 +1807,7 @@ impl RoleInclude {
             handlers_from: from("handlers_from")?,
             vars_from: from("vars_from")?,
             defaults_from: from("defaults_from")?,
-            once: flag("allow_duplicates") == Some(false),
+            once: Some(flag("allow_duplicates") == Some(false)),
             // ansible-core's default for an include: private, unless
             // `private_role_vars` is set.
             public: flag("public").unwrap_or_else(|| loader.default_public(false)),
@@ -1826,13 +1891,16 @@ fn search_dirs(scope: &TaskScope, doc: &Document) -> Vec<PathBuf> {
     if let Some(d) = doc.path.parent() {
         dirs.push(d.to_path_buf());
     }
-    if scope.role.is_some() {
+    if let Some(role) = &scope.role {
         let handler_dirs: Vec<PathBuf> = dirs
             .iter()
             .filter(|d| d.file_name().is_some_and(|n| n == "handlers"))
             .filter_map(|d| d.parent().map(|role| role.join("tasks")))
             .collect();
         dirs.extend(handler_dirs);
+        // Then the role's own folder, as ansible-core's `path_dwim_relative`
+        // looks last in a role (`import_tasks: tasks/x.yml` from handlers/).
+        dirs.push(role.own.path.clone());
     }
     dirs.push(scope.playbook_dir.clone());
     dirs.dedup();

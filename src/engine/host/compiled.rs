@@ -115,7 +115,7 @@ impl HostRunner {
                     return Err(format!(
                         "{}: Task args must resolve to a 'dict' not '{}'.",
                         task.origin,
-                        super::local::validate_argument_spec::py_type(&other)
+                        crate::modules::args::py_type(&other)
                     ));
                 }
                 Err(e) => return Err(format!("{}: args: {}", task.origin, e.message)),

@@ -936,6 +936,18 @@ impl HostRunner {
         }
         add(&self.shared.playbook.dir);
         m.insert("ansible_search_path".into(), json!(path));
+        // A delegated task sees its delegate's variables, keyed by its name,
+        // as ansible-core's `get_delegated_vars_and_hostname` gives them:
+        // the delegate's inventory variables, with `inventory_hostname` still
+        // the host the task runs for.
+        if let Some((delegate, _)) = &self.delegated {
+            let mut vars = self.shared.inventory().host_vars(delegate);
+            vars.insert("inventory_hostname".into(), json!(self.name));
+            m.insert(
+                "ansible_delegated_vars".into(),
+                json!({ delegate.as_str(): vars }),
+            );
+        }
         m
     }
 

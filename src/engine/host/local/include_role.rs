@@ -10,10 +10,12 @@
 use super::*;
 
 pub(super) fn run(h: &mut HostRunner, task: &Task, layer: &Vars) -> Local {
-    let args = match mapping_args(h, task, layer) {
+    let mut args = match mapping_args(h, task, layer) {
         Ok(args) => args,
         Err(msg) => return ItemOutcome::failed(msg).into(),
     };
+    // An argument that is `omit` is not given (`tasks_from: "{{ omit }}"`).
+    args.retain(|_, v| v.as_str() != Some(rprov_template::OMIT));
     // ansible-core's result of an `include_role` task: what it includes.
     let mut result = Map::new();
     result.insert("changed".into(), json!(false));

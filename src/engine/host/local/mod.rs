@@ -295,7 +295,7 @@ impl HostRunner {
                 return Err(format!(
                     "Task failed: Finalization of task args for 'ansible.builtin.{}' failed: Task args must resolve to a 'dict' not '{}'.",
                     task.module,
-                    validate_argument_spec::py_type(&other)
+                    crate::modules::args::py_type(&other)
                 ))
             }
         };

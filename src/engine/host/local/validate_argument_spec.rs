@@ -16,6 +16,7 @@
 //! `required_if` and `required_by` inside `options`, and `aliases`.
 
 use super::*;
+use crate::modules::args::{py_class, py_type};
 use crate::modules::args::{py_repr_value, py_text};
 use crate::modules::typed::module_args;
 
@@ -422,24 +423,6 @@ fn key_values(s: &str) -> Option<Json> {
         out.insert(k.to_string(), json!(v));
     }
     Some(Json::Object(out))
-}
-
-/// Python's type name of a value (`native_type_name`).
-pub(in crate::engine::host) fn py_type(v: &Json) -> &'static str {
-    match v {
-        Json::Null => "NoneType",
-        Json::Bool(_) => "bool",
-        Json::Number(n) if n.is_f64() => "float",
-        Json::Number(_) => "int",
-        Json::String(_) => "str",
-        Json::Array(_) => "list",
-        Json::Object(_) => "dict",
-    }
-}
-
-/// Python's `type(value)`: `<class 'dict'>`.
-fn py_class(v: &Json) -> String {
-    format!("<class '{}'>", py_type(v))
 }
 
 #[cfg(test)]
