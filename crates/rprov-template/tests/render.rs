@@ -1049,3 +1049,48 @@ fn an_undefined_value_inside_a_printed_list_fails() {
         json!("[1, 'a'] x")
     );
 }
+
+/// An option a lookup does not take is ignored, as ansible-core's plugins
+/// ignore it, with a warning; `errors='warn'` forgives a failing lookup with
+/// ansible-core's warning. Each goes to the context's warning channel.
+#[test]
+fn lookups_warn_of_ignored_options_and_forgiven_errors() {
+    use rprov_template::lookup::LookupContext;
+    use std::sync::{Arc, Mutex};
+    let said = Arc::new(Mutex::new(Vec::<String>::new()));
+    let to = said.clone();
+    let said_now = said.clone();
+    let cx = LookupContext::default().with_warn(move |m| to.lock().unwrap().push(m.to_string()));
+    let t = Templater::new().with_lookup_context(cx);
+    let ctx = json!({"test": "value"});
+    assert_eq!(
+        t.render_str("{{ lookup('vars', 'test', name='x') }}", &ctx)
+            .unwrap(),
+        json!("value")
+    );
+    assert_eq!(
+        t.render_str(
+            "{{ query('file', '/nonexistent/rprov', errors='warn') }}",
+            &ctx
+        )
+        .unwrap(),
+        json!([])
+    );
+    let said = said.lock().unwrap();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert_eq!(
+        said[0],
+        "lookup('vars') ignored the option `name`, which it does not take"
+    );
+    assert!(
+        said[1].starts_with("An error occurred while running the lookup plugin 'file': "),
+        "{said:?}"
+    );
+    // A lookup that fails is not blamed for options it never read.
+    drop(said);
+    let e = t
+        .render_str("{{ lookup('vars', 'nosuch', bogus=1) }}", &ctx)
+        .unwrap_err();
+    assert!(e.message.contains("No variable named 'nosuch'"), "{e:?}");
+    assert_eq!(said_now.lock().unwrap().len(), 2);
+}

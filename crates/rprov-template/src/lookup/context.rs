@@ -25,7 +25,13 @@ pub struct LookupContext {
     settings: Arc<serde_json::Map<String, serde_json::Value>>,
     /// Runs the lookups rprov lacks (see [`crate::python`]).
     python: Option<Arc<dyn crate::python::PythonPlugins>>,
+    /// Says what a lookup let pass that the user should know of (an option
+    /// it ignored, an error `errors='warn'` forgave).
+    warn: Option<Arc<Warn>>,
 }
+
+/// Where a lookup's warnings go.
+pub type Warn = dyn Fn(&str) + Send + Sync;
 
 impl std::fmt::Debug for LookupContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44,6 +50,7 @@ impl LookupContext {
             plaintext: Some(Arc::new(plaintext)),
             settings: Arc::default(),
             python: None,
+            warn: None,
         }
     }
 
@@ -51,6 +58,19 @@ impl LookupContext {
     pub fn with_python(mut self, plugins: Arc<dyn crate::python::PythonPlugins>) -> Self {
         self.python = Some(plugins);
         self
+    }
+
+    /// This context with the lookups' warnings going to `warn`.
+    pub fn with_warn(mut self, warn: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.warn = Some(Arc::new(warn));
+        self
+    }
+
+    /// Warns of `msg`, when the run listens.
+    pub(super) fn warn(&self, msg: &str) {
+        if let Some(warn) = &self.warn {
+            warn(msg);
+        }
     }
 
     pub(super) fn python(&self) -> Option<&Arc<dyn crate::python::PythonPlugins>> {

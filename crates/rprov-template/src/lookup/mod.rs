@@ -545,9 +545,10 @@ pub fn query(
 
 /// [`run`], with ansible-core's `errors=` option: `strict` (the default)
 /// fails the template; `warn` and `ignore` make a failing lookup's result
-/// `None` (`[]` with `wantlist`, and from `query`). An undefined term is
-/// not the lookup's failure and is never forgiven. rprov does not print
-/// `warn`'s warning.
+/// `None` (`[]` with `wantlist`, and from `query`), `warn` with ansible-core's
+/// warning. An undefined term is not the lookup's failure and is never
+/// forgiven. An option the lookup does not take is ignored, as ansible-core's
+/// plugins ignore it, with a warning (a typo, most likely).
 fn run_or_forgive(
     state: &State,
     cx: &LookupContext,
@@ -557,17 +558,47 @@ fn run_or_forgive(
 ) -> Result<Option<Vec<Value>>, Error> {
     let errors = kwargs.get::<Option<String>>("errors")?;
     let result = run(state, cx, name, terms, kwargs);
-    kwargs.assert_all_used()?;
     match result {
-        Ok(values) => Ok(Some(values)),
+        Ok(values) => {
+            for option in unused(kwargs) {
+                kwargs.get::<Value>(&option)?;
+                cx.warn(&format!(
+                    "lookup('{name}') ignored the option `{option}`, which it does not take"
+                ));
+            }
+            Ok(Some(values))
+        }
         Err(e)
             if e.kind() != ErrorKind::UndefinedError
                 && matches!(errors.as_deref(), Some("warn" | "ignore")) =>
         {
+            if errors.as_deref() == Some("warn") {
+                cx.warn(&format!(
+                    "An error occurred while running the lookup plugin '{}': {}",
+                    short_name(name),
+                    e.detail().unwrap_or_default()
+                ));
+            }
             Ok(None)
         }
         Err(e) => Err(e),
     }
+}
+
+/// The keyword arguments no one has read. `Kwargs` tells only of the first
+/// (`assert_all_used`): each is asked alone, on a copy with the others read.
+fn unused(kwargs: &Kwargs) -> Vec<String> {
+    let keys: Vec<&str> = kwargs.args().collect();
+    keys.iter()
+        .filter(|key| {
+            let probe = kwargs.clone();
+            for other in keys.iter().filter(|o| o != key) {
+                let _ = probe.get::<Value>(other);
+            }
+            probe.assert_all_used().is_err()
+        })
+        .map(|k| k.to_string())
+        .collect()
 }
 
 /// The output of `command` run by `sh -c` on the controller, from the
