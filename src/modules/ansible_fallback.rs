@@ -851,7 +851,9 @@ pub fn answer(fb: &Fallback, rc: i32, stdout: &str, stderr: &str, check: bool) -
         .is_some_and(crate::truthy::is_truthy);
     result.retain(|k, _| !k.starts_with("_ansible_") && k != "invocation");
     let diffs = result.get("diff").map(diffs_of).unwrap_or_default();
-    if result.get("failed").and_then(crate::truthy::as_bool) == Some(true) {
+    let failed = result.get("failed").and_then(crate::truthy::as_bool) == Some(true);
+    captured_error(&mut result, failed);
+    if failed {
         let msg = result
             .get("msg")
             .map(|m| match m {
@@ -896,6 +898,49 @@ pub fn answer(fb: &Fallback, rc: i32, stdout: &str, stderr: &str, check: bool) -
         msg,
         diffs,
         hidden,
+    }
+}
+
+/// A module result's `exception` as ansible-core's task executor leaves it
+/// (`AnsibleModuleCapturedError.normalize_result_exception`, then
+/// `result_dict_from_exception`): ansible-core 2.19's modules send an error
+/// summary (`{"event": {"msg": …}}`), older ones a traceback's text; either
+/// becomes the traceback text (`(traceback unavailable)` without one), and a
+/// failed result without a `msg` gets ansible-core's, from the error.
+fn captured_error(result: &mut Map<String, Json>, failed: bool) {
+    let Some(exception) = result.remove("exception") else {
+        return;
+    };
+    let text = |v: Option<&Json>| v.and_then(Json::as_str).map(str::to_string);
+    let (msg, traceback) = match &exception {
+        Json::Object(summary) => {
+            let event = summary.get("event");
+            (
+                text(event.and_then(|e| e.get("msg"))),
+                text(event.and_then(|e| e.get("formatted_traceback"))),
+            )
+        }
+        other => (
+            text(result.get("msg")),
+            Some(match other {
+                Json::String(s) => s.clone(),
+                v => v.to_string(),
+            }),
+        ),
+    };
+    let traceback = traceback
+        .map(|t| t.trim_end().to_string())
+        .filter(|t| !t.is_empty());
+    result.insert(
+        "exception".into(),
+        json!(traceback.unwrap_or_else(|| "(traceback unavailable)".into())),
+    );
+    if failed && !result.contains_key("msg") {
+        let why = msg.unwrap_or_else(|| "Unknown error.".into());
+        result.insert(
+            "msg".into(),
+            json!(format!("Task failed: Module failed: {why}")),
+        );
     }
 }
 
@@ -986,6 +1031,38 @@ fn diffs_of(d: &Json) -> Vec<Diff> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// ansible-core 2.19's module error summary becomes its task result:
+    /// the message from the error, the traceback's text in `exception`; a
+    /// module's own `msg` stays, and an old module's traceback text is kept.
+    #[test]
+    fn a_module_error_summary_reads_as_ansible_core_registers_it() {
+        let summary = r#"{"failed": true, "exception": {"event": {"msg": "failing via exception", "__ansible_type": "Event"}, "__ansible_type": "ErrorSummary"}}"#;
+        let a = answer(&fb(), 1, summary, "", false);
+        assert_eq!(a.status, Status::Failed);
+        assert_eq!(
+            a.result["msg"],
+            json!("Task failed: Module failed: failing via exception")
+        );
+        assert_eq!(a.result["exception"], json!("(traceback unavailable)"));
+        assert_eq!(
+            a.msg.as_deref(),
+            Some("Task failed: Module failed: failing via exception")
+        );
+        let own = r#"{"failed": true, "msg": "boom", "exception": "Traceback (most recent call last):\n  x\n"}"#;
+        let a = answer(&fb(), 1, own, "", false);
+        assert_eq!(a.result["msg"], json!("boom"));
+        assert_eq!(
+            a.result["exception"],
+            json!("Traceback (most recent call last):\n  x")
+        );
+        // Not failed: the summary is made text, nothing else changes.
+        let ok = r#"{"changed": false, "exception": {"event": {"msg": "noted"}}}"#;
+        let a = answer(&fb(), 0, ok, "", false);
+        assert_eq!(a.status, Status::Ok);
+        assert!(!a.result.contains_key("msg"));
+        assert_eq!(a.result["exception"], json!("(traceback unavailable)"));
+    }
 
     #[test]
     fn junk_after_the_json_is_a_warning_and_no_log_hides_the_result() {

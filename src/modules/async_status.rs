@@ -272,7 +272,9 @@ fn module_result(r: &mut Map<String, Json>, rc: i64, out: &str, err: &str) {
 /// module that prints only its JSON) and its stderr, then the module's
 /// result, then whether it failed.
 pub fn job_result(jid: &str, mut module: Map<String, Json>, stderr: &str) -> Map<String, Json> {
-    let err = stderr.trim_end_matches('\n');
+    // As the wrapper read it: a last newline stays (`stderr_lines` has
+    // none).
+    let err = stderr;
     let failed = module
         .remove("failed")
         .and_then(|f| crate::truthy::as_bool(&f))
@@ -299,6 +301,19 @@ pub fn job_result(jid: &str, mut module: Map<String, Json>, stderr: &str) -> Map
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A module job's stderr keeps its last newline, as ansible-core's
+    /// async wrapper reads it.
+    #[test]
+    fn a_module_jobs_stderr_is_kept_whole() {
+        let mut module = Map::new();
+        module.insert("changed".into(), json!(true));
+        let r = job_result("j1.2", module, "printed to stderr\n");
+        assert_eq!(r["stderr"], json!("printed to stderr\n"));
+        assert_eq!(r["stderr_lines"], json!(["printed to stderr"]));
+        assert_eq!(r["changed"], json!(true));
+        assert_eq!(r["failed"], json!(false));
+    }
 
     #[test]
     fn a_finished_job_gives_the_commands_result() {
