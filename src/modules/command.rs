@@ -451,8 +451,8 @@ fn matches_something(cx: &PlanCx, path: &str) -> Result<bool, PlanError> {
     Ok(out.trim() == "yes")
 }
 
-/// The task's `environment:` exported and its `chdir` entered, before a
-/// program runs (`command`, `shell`, `script`). A name the shell cannot
+/// The task's `environment:` exported, its limit of open files set and its
+/// `chdir` entered, before a program runs (`command`, `shell`, `script`). A name the shell cannot
 /// take is refused by the renderer.
 pub(super) fn surroundings(cx: &PlanCx, chdir: Option<&str>) -> Vec<Change> {
     let mut changes: Vec<Change> = cx
@@ -466,6 +466,9 @@ pub(super) fn surroundings(cx: &PlanCx, chdir: Option<&str>) -> Vec<Change> {
             },
         })
         .collect();
+    if let Some(soft) = cx.open_files {
+        changes.push(Change::LimitOpenFiles { soft });
+    }
     if let Some(dir) = chdir {
         changes.push(Change::ChangeDir {
             path: dir.to_string(),

@@ -590,6 +590,10 @@ pub struct PlanCx<'a> {
     pub timeout: Option<u64>,
     /// The task's `async` job (command and shell only, as `timeout`).
     pub async_job: Option<crate::playbook::AsyncJob>,
+    /// `ansible_python_module_rlimit_nofile`: the limit of open files the
+    /// programs a task runs (`command`, `shell`, `script`) start with, as
+    /// ansible-core's module wrapper sets it before its module runs them.
+    pub open_files: Option<u64>,
 }
 
 impl PlanCx<'_> {

@@ -41,6 +41,7 @@ pub fn run(
             environment: &env,
             timeout: None,
             async_job: None,
+            open_files: None,
         };
         match plan(&cx) {
             Err(PlanError::Need(probes)) => {

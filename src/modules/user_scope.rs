@@ -275,6 +275,7 @@ pub(crate) mod fixture {
                 environment: &self.env,
                 timeout: None,
                 async_job: None,
+                open_files: None,
             }
         }
     }

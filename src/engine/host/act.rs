@@ -380,6 +380,7 @@ impl HostRunner {
             environment: &compiled.environment,
             timeout: task_timeout(task)?,
             async_job,
+            open_files: Self::open_files_limit(task, r).map_err(PlanError::Fail)?,
         };
         let mut decision = modules::plan(&cx)?;
         if self.shared.reporter.verbose() >= 3 {
@@ -532,6 +533,31 @@ impl HostRunner {
             None => 15,
         };
         Ok(Some(crate::playbook::AsyncJob { seconds, poll }))
+    }
+
+    /// `ansible_python_module_rlimit_nofile` for `task`: the limit of open
+    /// files ansible-core's module wrapper sets, `None` when it is not set
+    /// or `omit`; one that does not render fails the task.
+    fn open_files_limit(task: &Task, r: &Resolver) -> Result<Option<u64>, String> {
+        const VAR: &str = "ansible_python_module_rlimit_nofile";
+        let value = match r.resolve(VAR) {
+            None => return Ok(None),
+            Some(Ok(v)) => v,
+            Some(Err(e)) => return Err(format!("{}: {VAR}: {}", task.origin, e.message)),
+        };
+        let number = match &value {
+            Json::Null => return Ok(None),
+            Json::String(s) if s == rprov_template::OMIT || s.trim().is_empty() => return Ok(None),
+            Json::String(s) => s.trim().parse::<u64>().ok(),
+            Json::Number(n) => n.as_u64(),
+            _ => None,
+        };
+        number.map(Some).ok_or_else(|| {
+            format!(
+                "{}: `{VAR}` must be a whole number of files, not {value}",
+                task.origin
+            )
+        })
     }
 
     /// A task whose module is Ansible's own (`modules::ansible_fallback`):

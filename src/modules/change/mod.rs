@@ -113,6 +113,9 @@ pub enum Change {
     /// An environment variable for the commands after it (a name of
     /// letters, digits and `_`: anything else is refused).
     Export { name: String, value: String },
+    /// The soft limit of open files of the commands after it, at most the
+    /// hard limit (as ansible-core's module wrapper sets it).
+    LimitOpenFiles { soft: u64 },
     /// The working directory of the commands after it; the action fails
     /// when it cannot be entered.
     ChangeDir { path: String },
@@ -377,6 +380,10 @@ fn render_one(change: &Change, all_stdin: bool, s: &mut String) -> Result<(), St
             }
             s.push_str(&format!("{name}={}; export {name}\n", quote(value)))
         }
+        Change::LimitOpenFiles { soft } => s.push_str(&format!(
+            "_rp_hard=$(ulimit -H -n); if [ \"$_rp_hard\" != unlimited ] && [ \"$_rp_hard\" -lt {soft} ]; \
+             then ulimit -S -n \"$_rp_hard\"; else ulimit -S -n {soft}; fi\n"
+        )),
         Change::ChangeDir { path } => {
             // Ansible's command module's words when it cannot enter `chdir`.
             // `-P`: the program sees the physical directory in `$PWD`, as
@@ -441,6 +448,38 @@ mod tests {
             .arg(script)
             .output()
             .unwrap()
+    }
+
+    /// The limit of open files is the soft one asked for, never above the
+    /// hard limit (as ansible-core's wrapper takes the smaller).
+    #[test]
+    fn open_files_are_limited_for_the_commands_after() {
+        let run = |soft: u64| {
+            let r = render(&[
+                Change::LimitOpenFiles { soft },
+                Change::Run {
+                    argv: vec![
+                        "sh".into(),
+                        "-c".into(),
+                        "ulimit -S -n; ulimit -H -n".into(),
+                    ],
+                },
+            ])
+            .unwrap();
+            let out = sh(&r.script);
+            assert!(out.status.success(), "{out:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let out = run(123);
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some("123"));
+        let hard = lines.next().unwrap().to_string();
+        if let Ok(hard) = hard.parse::<u64>() {
+            assert_eq!(
+                run(hard + 1000).lines().next(),
+                Some(hard.to_string().as_str())
+            );
+        }
     }
 
     fn attrs(owner: &str, mode: &str) -> Attrs {
