@@ -103,10 +103,13 @@ const WHY_RPROV_FAILS: &[(&str, &str)] = &[
     ),
     (
         "include_import",
-        "not yet: `import_role` with a `name` templated from the play's variables \
-         (`name: \"{{ import_playbook_role_name }}\"`, set by the `import_playbook`'s `vars`): \
-         ansible-core renders it as the playbook loads, rprov loads an imported role only \
-         by a literal name (the templated `import_playbook` names before it load)",
+        "not yet: every step before `run_once/playbook.yml` passes (templated imports, \
+         handler addressing, `allow_duplicates`, …); there an `include_tasks` with `run_once` \
+         runs on the first host of the play under ansible-core and on the first host to reach \
+         it under rprov, so another host gets the included `set_fact`. Steps after it also \
+         differ: an included file that does not parse stops the whole run under ansible-core, \
+         while rprov fails the host and a `rescue` takes it, and two steps grep ansible-core's \
+         words for an include without a file and for a missing nested import",
     ),
     (
         "include_vars",
@@ -124,7 +127,7 @@ const WHY_RPROV_FAILS: &[(&str, &str)] = &[
         "not yet: asks the `config` lookup for plugins' settings (`plugin_type`, \
          `plugin_name`, `show_origin`: the ssh connection's `remote_user` and `port`, the `sh` \
          shell's `remote_tmp`); rprov's `config` lookup answers ansible-core's own settings \
-         only, and refuses the options it does not have",
+         only: it refuses `plugin_type` and `plugin_name`, and keeps no origin of a setting",
     ),
     (
         "remote_tmp",
