@@ -2403,3 +2403,47 @@ fn templated_imports_as_ansible() {
     assert_eq!(expected.matches("dup runs").count(), 2, "{expected}");
     assert_eq!(by_rprov.stdout, expected);
 }
+
+/// A handler that is an `import_tasks` answers neither its `name` nor its
+/// `listen` (they do not reach the imported tasks), and notifying either
+/// fails the host with ansible-core's words; a handler that is an
+/// `include_tasks` answers both. Each tool run with the import's name, then
+/// its topic, then nothing of it.
+#[test]
+fn a_named_import_among_handlers_is_not_a_handler_as_in_ansible() {
+    let ansible = common::ansible_venv();
+    let dir = fixtures().join("differential").join("handler_imports");
+    for notify in ["a named import", "an import listening", "a named include"] {
+        let extra = format!("{{\"notify_import\": \"{notify}\"}}");
+        let args = ["-i", "localhost,", "-c", "local", "-e", &extra, "site.yml"];
+        let work = tempfile::tempdir().expect("tempdir");
+        let by_ansible = run_local(&ansible.playbook, &dir, work.path(), &args);
+        let mut rprov_args = vec!["apply", "--output", "ansible"];
+        rprov_args.extend(args);
+        let by_rprov = common::rprov(&dir, &rprov_args);
+        let ansible_out = String::from_utf8_lossy(&by_ansible.stdout).into_owned()
+            + &String::from_utf8_lossy(&by_ansible.stderr);
+        let missing = format!(
+            "The requested handler '{notify}' was not found in either the main handlers list nor in the listening handlers list"
+        );
+        let import = notify != "a named include";
+        assert_eq!(
+            !by_ansible.status.success(),
+            import,
+            "{notify}: {ansible_out}"
+        );
+        assert_eq!(ansible_out.contains(&missing), import, "{ansible_out}");
+        assert_eq!(by_rprov.code != 0, import, "{notify}: {}", by_rprov.dump());
+        assert_eq!(
+            by_rprov.all().contains(&missing),
+            import,
+            "{}",
+            by_rprov.dump()
+        );
+        if !import {
+            // Both include handlers ran, each once, line for line as
+            // ansible-playbook shows them.
+            assert_eq!(by_rprov.stdout, String::from_utf8_lossy(&by_ansible.stdout));
+        }
+    }
+}

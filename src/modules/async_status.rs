@@ -228,7 +228,8 @@ fn parse(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
                 r.insert("msg".into(), json!("non-zero return code"));
             }
         }
-        _ => fail(&mut r, format!("could not find job {jid}")),
+        // ansible-core's words; the job's id is in `ansible_job_id`.
+        _ => fail(&mut r, "could not find job".to_string()),
     }
     r
 }
@@ -337,7 +338,8 @@ mod tests {
         assert_eq!(parse(0, "j1.2\nrunning\n", "")["finished"], json!(false));
         let missing = parse(0, "j1.2\nmissing\n", "");
         assert_eq!(missing["failed"], json!(true));
-        assert_eq!(missing["msg"], json!("could not find job j1.2"));
+        assert_eq!(missing["msg"], json!("could not find job"));
+        assert_eq!(missing["ansible_job_id"], json!("j1.2"));
         assert_eq!(
             parse(0, "j1.2\nerased\n", "")["erased"],
             json!("~/.ansible_async/j1.2")

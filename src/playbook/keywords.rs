@@ -534,12 +534,7 @@ impl Keywords {
     /// Whether a handler could be notified by this task: it has a name or
     /// listens to a topic.
     pub(super) fn is_notifiable(&self) -> bool {
-        self.name.is_some() || self.listens()
-    }
-
-    /// Whether the task answers a topic (`listen:`).
-    pub(super) fn listens(&self) -> bool {
-        !self.listen.is_empty()
+        self.name.is_some() || !self.listen.is_empty()
     }
 
     /// Whether the task runs only on a condition: its own `when`, or one

@@ -1280,18 +1280,6 @@ fn expand_import(
     };
     let loaded = load_static(&file, doc, mkey, &kw, scope, how);
     match loaded {
-        // An import's `name` does not reach its tasks, in ansible-core: only
-        // its `listen` makes the imported handlers answer a notification.
-        Ok((_, tasks)) if scope.in_handlers && kw.listens() && name == "import_tasks" => {
-            let mut handler = kw.into_task(doc, node, "block", Json::Null, scope)?;
-            handler.block = Some(Arc::new(Block {
-                block: tasks,
-                rescue: Vec::new(),
-                always: Vec::new(),
-            }));
-            out.push(handler);
-            Ok(())
-        }
         Ok((path, tasks)) if how == Fold::Include => {
             let mut args = args.clone();
             args.remove("apply");
