@@ -193,21 +193,6 @@ fn lookup_context(vault_password: Option<Vec<u8>>) -> rprov_template::lookup::Lo
     })
 }
 
-/// Warnings said through `reporter`, each once however many hosts and
-/// items meet it (a lookup's, rendered for each of them).
-fn once_each(reporter: Arc<Reporter>) -> impl Fn(&str) + Send + Sync + 'static {
-    let said = std::sync::Mutex::new(std::collections::HashSet::new());
-    move |msg: &str| {
-        if said
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(msg.to_string())
-        {
-            reporter.warn(msg);
-        }
-    }
-}
-
 impl Shared {
     /// `meta: clear_host_errors`, run at `step` of the play by some host:
     /// see [`Shared::host_errors_cleared`] and [`Shared::clears`].
@@ -260,7 +245,10 @@ impl Shared {
                 lookup_context(vault_password.clone())
                     .with_settings(opts.ansible_settings.clone())
                     .with_python(python.clone())
-                    .with_warn(once_each(reporter.clone())),
+                    .with_warn({
+                        let reporter = reporter.clone();
+                        move |msg: &str| reporter.warn_once(msg)
+                    }),
             )
             .with_vault_values(playbook.vault_values.iter().cloned())
             .with_python_plugins(&python);

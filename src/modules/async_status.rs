@@ -273,9 +273,6 @@ fn module_result(r: &mut Map<String, Json>, rc: i64, out: &str, err: &str) {
 /// module that prints only its JSON) and its stderr, then the module's
 /// result, then whether it failed.
 pub fn job_result(jid: &str, mut module: Map<String, Json>, stderr: &str) -> Map<String, Json> {
-    // As the wrapper read it: a last newline stays (`stderr_lines` has
-    // none).
-    let err = stderr;
     let failed = module
         .remove("failed")
         .and_then(|f| crate::truthy::as_bool(&f))
@@ -286,11 +283,13 @@ pub fn job_result(jid: &str, mut module: Map<String, Json>, stderr: &str) -> Map
     r.insert("started".into(), json!(true));
     r.insert("finished".into(), json!(true));
     r.insert("stdout".into(), json!(""));
-    r.insert("stderr".into(), json!(err));
+    // As the wrapper read it: a last newline stays (`stderr_lines` has
+    // none).
+    r.insert("stderr".into(), json!(stderr));
     r.insert("stdout_lines".into(), json!([]));
     r.insert(
         "stderr_lines".into(),
-        json!(err.lines().collect::<Vec<_>>()),
+        json!(stderr.lines().collect::<Vec<_>>()),
     );
     for (k, v) in module {
         r.entry(k).or_insert(v);

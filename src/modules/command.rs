@@ -452,8 +452,8 @@ fn matches_something(cx: &PlanCx, path: &str) -> Result<bool, PlanError> {
 }
 
 /// The task's `environment:` exported, its limit of open files set and its
-/// `chdir` entered, before a program runs (`command`, `shell`, `script`). A name the shell cannot
-/// take is refused by the renderer.
+/// `chdir` entered, before a program runs (`command`, `shell`, `script`).
+/// A name the shell cannot take is refused by the renderer.
 pub(super) fn surroundings(cx: &PlanCx, chdir: Option<&str>) -> Vec<Change> {
     let mut changes: Vec<Change> = cx
         .environment

@@ -1495,6 +1495,15 @@ const ROLE_FILE_ARGS: &[&str] = &[
     "handlers_from",
 ];
 
+/// ansible-core's words for a role's `tasks_from`, `vars_from`, … that is
+/// not text, which scripts grep for.
+fn not_a_file_name(key: &str, value: &Json) -> String {
+    format!(
+        "Expected a string for {key} but got {} instead",
+        crate::modules::args::py_class(value)
+    )
+}
+
 /// The yes/no arguments of a role import or include, which may be templates
 /// (`public: "{{ expose | bool }}"`).
 const ROLE_FLAG_ARGS: &[&str] = &["allow_duplicates", "public", "rolespec_validate"];
@@ -1566,18 +1575,13 @@ fn expand_role(
             Some(other) => Err(LoadError::new(
                 args_node_for(mkey, [Some(mval), None], doc, key),
                 match key.ends_with("_from") {
-                    // ansible-core's words, which scripts grep for.
-                    true => format!(
-                        "Expected a string for {key} but got {} instead",
-                        crate::modules::args::py_class(&other)
-                    ),
+                    true => not_a_file_name(key, &other),
                     false => format!("`{key}` must be a string, found {other}"),
                 },
             )),
         }
     };
-    let name = text("name")?;
-    let Some(name) = name else {
+    let Some(name) = text("name")? else {
         return Err(LoadError::new(
             doc.origin(mkey),
             format!("`{module}` needs the role's `name`"),
@@ -1776,14 +1780,7 @@ impl RoleInclude {
                     .trim_end_matches(".yml")
                     .trim_end_matches(".yaml")
                     .to_string()),
-                // ansible-core's words, which scripts grep for.
-                Some(other) => Err(LoadError::new(
-                    origin(),
-                    format!(
-                        "Expected a string for {key} but got {} instead",
-                        crate::modules::args::py_class(other)
-                    ),
-                )),
+                Some(other) => Err(LoadError::new(origin(), not_a_file_name(key, other))),
             }
         };
         let flag = |key: &str| args.get(key).and_then(crate::truthy::as_bool);

@@ -185,6 +185,8 @@ pub struct Reporter {
     /// The deprecations said so far (their first lines): each is said once
     /// per run, as ansible-core says them.
     deprecations_said: Mutex<std::collections::HashSet<String>>,
+    /// The warnings [`Reporter::warn_once`] said so far.
+    warnings_said: Mutex<std::collections::HashSet<String>>,
     /// ansible.cfg's `debug` (`ANSIBLE_DEBUG`).
     debug: bool,
 }
@@ -206,6 +208,7 @@ impl Reporter {
             last_banner: Mutex::new(None),
             log: None,
             deprecations_said: Mutex::default(),
+            warnings_said: Mutex::default(),
             debug: false,
         }
     }
@@ -599,6 +602,19 @@ impl Reporter {
     fn labelled(&self, label: console::StyledObject<&str>, msg: &str) {
         let label = label.force_styling(self.color);
         self.to_stderr(&format!("{label} {msg}\n"));
+    }
+
+    /// [`Reporter::warn`], once per run however many hosts and items meet
+    /// the same words (a lookup's warning, rendered for each of them).
+    pub fn warn_once(&self, msg: &str) {
+        if self
+            .warnings_said
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(msg.to_string())
+        {
+            self.warn(msg);
+        }
     }
 
     /// Something ansible-core still does and will stop doing, in its words:
