@@ -450,7 +450,7 @@ impl Reporter {
             }
             Format::Human => self.emit(&self.human_task(ev)),
             Format::Ansible if ev.ran_elsewhere => {}
-            Format::Ansible => self.emit(&self.ansible_task(ev)),
+            Format::Ansible => self.ansible_task(ev),
             Format::Minimal | Format::OneLine => self.emit(&self.adhoc_task(ev)),
         }
     }
@@ -481,14 +481,32 @@ impl Reporter {
         text
     }
 
-    fn ansible_task(&self, ev: &TaskEvent) -> String {
-        let mut text = String::new();
-        if let Ok(mut last) = self.last_banner.lock() {
-            if *last != Some(ev.task_id) {
-                *last = Some(ev.task_id);
-                text.push_str(&ansible::task_banner(ev, ansible::columns()));
+    /// Writes `body` under the banner of task `key`, printing the banner
+    /// first when the last one printed was another task's. The banner lock
+    /// is held through the write: hosts go at their own pace, and a slow
+    /// host's result must not land under a banner another host printed
+    /// between the check and the write.
+    fn emit_under_banner(&self, key: usize, banner: impl FnOnce() -> String, body: &str) {
+        let Ok(mut last) = self.last_banner.lock() else {
+            return self.emit(body);
+        };
+        if last.replace(key) == Some(key) {
+            if !body.is_empty() {
+                self.emit(body);
             }
+        } else {
+            self.emit(&format!("{}{body}", banner()));
         }
+    }
+
+    fn ansible_task(&self, ev: &TaskEvent) {
+        let banner = || self.redact(&ansible::task_banner(ev, ansible::columns()));
+        self.emit_under_banner(ev.task_id, banner, &self.ansible_result(ev));
+    }
+
+    /// A task result's lines in ansible-playbook's words, without its banner.
+    fn ansible_result(&self, ev: &TaskEvent) -> String {
+        let mut text = String::new();
         if let Some(line) = ansible::error_line(ev) {
             text.push_str(&line);
         }
@@ -653,15 +671,14 @@ impl Reporter {
     /// result line.
     pub fn meta(&self, task_id: usize, task: &str, handler: bool, msg: &str) {
         if self.format == Format::Ansible {
-            let fresh = self
-                .last_banner
-                .lock()
-                .map(|mut last| last.replace(task_id) != Some(task_id))
-                .unwrap_or(false);
-            if fresh {
-                let banner = ansible::named_task_banner(task, handler, ansible::columns());
-                self.emit(&self.redact(&banner));
-            }
+            let banner = || {
+                self.redact(&ansible::named_task_banner(
+                    task,
+                    handler,
+                    ansible::columns(),
+                ))
+            };
+            self.emit_under_banner(task_id, banner, "");
         }
         self.vv(&format!("META: {msg}"));
     }
@@ -754,13 +771,8 @@ impl Reporter {
         if self.format != Format::Ansible {
             return;
         }
-        if let Ok(mut last) = self.last_banner.lock() {
-            if *last != Some(usize::MAX - play) {
-                *last = Some(usize::MAX - play);
-                let text = ansible::named_task_banner("Gathering Facts", false, ansible::columns());
-                self.emit(&text);
-            }
-        }
+        let banner = || ansible::named_task_banner("Gathering Facts", false, ansible::columns());
+        self.emit_under_banner(usize::MAX - play, banner, "");
     }
 
     /// `host`'s facts were gathered for play `play`: ansible-playbook's
@@ -795,7 +807,7 @@ impl Reporter {
             quiet: false,
             delegated: None,
         };
-        self.emit(&self.ansible_task(&ev));
+        self.ansible_task(&ev);
     }
 
     /// `host` could not be reached for facts, and the play's
