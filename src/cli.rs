@@ -219,6 +219,11 @@ pub struct AdhocArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Forget the fact cache's entries of the inventory's hosts before the
+    /// run, as `apply --flush-cache`.
+    #[arg(long)]
+    pub flush_cache: bool,
+
     #[command(flatten)]
     pub run: RunArgs,
 }

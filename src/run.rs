@@ -523,7 +523,7 @@ fn adhoc(args: AdhocArgs) -> Result<Outcome> {
         tags: Vec::new(),
         skip_tags: Vec::new(),
         force_handlers: false,
-        flush_cache: false,
+        flush_cache: args.flush_cache,
         output: OutputFormat::Human,
     };
     apply(apply_args, Some(AdhocPlay { text, dir, format }))
@@ -871,6 +871,11 @@ fn apply(args: ApplyArgs, adhoc: Option<AdhocPlay>) -> Result<Outcome> {
             .as_ref()
             .is_some_and(|s| s.value),
         ansible_settings: cfg.settings(),
+        untrusted_templates: cfg
+            .untrusted_templates
+            .as_ref()
+            .map(|s| s.value)
+            .unwrap_or_default(),
     };
     let hosts_in_run = plays_hosts
         .iter()

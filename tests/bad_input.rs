@@ -461,13 +461,6 @@ fn settings_rprov_would_ignore_are_refused_at_load_time() {
             ],
         ),
         (
-            "async_stat.yml",
-            &[
-                "async_stat.yml:6:",
-                "`async` with `poll: 0` is supported on command and shell tasks (and modules run through the Ansible fallback), not on rprov's `stat`",
-            ],
-        ),
-        (
             "throttle_word.yml",
             &["throttle_word.yml:4:", "`throttle` must be a whole number"],
         ),

@@ -95,13 +95,6 @@ const ANSIBLE_TEST_ENV: &[(&str, &str)] = &[
 /// unexplained and no explanation outlives its failure.
 const WHY_RPROV_FAILS: &[(&str, &str)] = &[
     (
-        "adhoc",
-        "not yet: `_ANSIBLE_TEMPLAR_UNTRUSTED_TEMPLATE_BEHAVIOR=warning`, a private setting of \
-         ansible-core, asks for a warning when an `!unsafe` value holding a template is met; \
-         rprov's values carry no trust tag to say so (the templated pattern and module and the \
-         `__ansible_unsafe` values before it match ansible-core)",
-    ),
-    (
         "include_import",
         "not yet: every step before `run_once/playbook.yml` passes (templated imports, \
          handler addressing, `allow_duplicates`, …); there an `include_tasks` with `run_once` \
@@ -121,13 +114,6 @@ const WHY_RPROV_FAILS: &[(&str, &str)] = &[
         "lookup_env",
         "known difference: asserts where a value came from through ansible-core 2.19's \
          private `ansible._protomatter.origin` filter; rprov keeps no origin on values",
-    ),
-    (
-        "lookup_config",
-        "not yet: asks the `config` lookup for plugins' settings (`plugin_type`, \
-         `plugin_name`, `show_origin`: the ssh connection's `remote_user` and `port`, the `sh` \
-         shell's `remote_tmp`); rprov's `config` lookup answers ansible-core's own settings \
-         only: it refuses `plugin_type` and `plugin_name`, and keeps no origin of a setting",
     ),
     (
         "remote_tmp",

@@ -1202,7 +1202,8 @@ fn find_as_ansible() {
 /// result once it finished; `poll` > 0 waits, and a command past its
 /// `async` seconds fails with ansible-core's message; one of rprov's own
 /// modules waited for gives a finished job's result, as ansible-core's
-/// async wrapper does.
+/// async wrapper does; `ansible_async_dir` is where a job's files go (and
+/// where `async_status` looks), made by a job that is waited for too.
 #[test]
 fn async_jobs_as_ansible() {
     let out = same_as_ansible(&Case {
@@ -1218,7 +1219,8 @@ fn async_jobs_as_ansible() {
          fast stdout=fast finished=True\n\
          slow failed=True as_ansible=True\n\
          cleaned=True\n\
-         native=ansible_job_id,changed,failed,finished,results_file,started,stat,stderr,stderr_lines,stdout,stdout_lines isdir=True finished=True\n",
+         native=ansible_job_id,changed,failed,finished,results_file,started,stat,stderr,stderr_lines,stdout,stdout_lines isdir=True finished=True\n\
+         custom file=True elsewhere=could not find job stdout=elsewhere dirs=[True, True]\n",
     );
 }
 
@@ -2446,4 +2448,187 @@ fn a_named_import_among_handlers_is_not_a_handler_as_in_ansible() {
             assert_eq!(by_rprov.stdout, String::from_utf8_lossy(&by_ansible.stdout));
         }
     }
+}
+
+/// `lookup('config', …)`: ansible-core's settings and the ssh connection's
+/// and sh shell's, from ansible.cfg, their defaults and the task's
+/// variables (the last one defined wins), with `show_origin`; the errors in
+/// ansible-core's words (the playbook asserts them under both tools). The
+/// results of the tasks that pass are compared line for line.
+#[test]
+fn config_lookup_as_ansible() {
+    let ansible = common::ansible_venv();
+    let dir = fixtures().join("differential").join("config_lookup");
+    let work = tempfile::tempdir().expect("tempdir");
+    let by_ansible = Command::new(&ansible.playbook)
+        .current_dir(&dir)
+        .arg("site.yml")
+        .env("ANSIBLE_CONFIG", dir.join("ansible.cfg"))
+        .env("ANSIBLE_LOCAL_TEMP", work.path().join("tmp"))
+        .env("ANSIBLE_PYTHON_INTERPRETER", TARGET_PYTHON)
+        .env("ANSIBLE_NOCOLOR", "1")
+        .output()
+        .expect("run ansible-playbook");
+    let expected = String::from_utf8_lossy(&by_ansible.stdout).into_owned();
+    assert!(by_ansible.status.success(), "{expected}");
+    // rprov reads the ansible.cfg of the folder it runs in.
+    let by_rprov = common::rprov(&dir, ["apply", "--output", "ansible", "site.yml"]);
+    by_rprov.expect_code(0);
+    let expected_results = passing_results(&expected);
+    // Five debug tasks and the assert; origins from a variable and the file.
+    assert_eq!(expected_results.len(), 6, "{expected}");
+    assert!(expected.contains("\"var: ansible_ssh_user\""), "{expected}");
+    assert!(expected.contains("config_lookup/ansible.cfg"), "{expected}");
+    assert_same_results(&by_rprov.stdout, &expected_results, &expected);
+}
+
+/// rprov's passing results and recap are ansible-playbook's.
+fn assert_same_results(by_rprov: &str, expected_results: &[String], expected: &str) {
+    assert_eq!(passing_results(by_rprov), expected_results, "{by_rprov}");
+    assert_eq!(recap_totals(by_rprov), recap_totals(expected));
+}
+
+/// Each passing task's result in ansible-playbook's output: its `ok:` lines
+/// and what follows them, block by block.
+fn passing_results(text: &str) -> Vec<String> {
+    text.split("\n\n")
+        .filter(|block| block.contains("\nok: [") || block.starts_with("ok: ["))
+        .map(|block| block.trim().to_string())
+        .collect()
+}
+
+/// `first_found` as ansible-core 2.19 runs it: a `with_first_found` loop
+/// leaves out names made of undefined variables (in its list, in a
+/// variable's list, in a mapping a filter made), looks in `vars/` for
+/// `include_vars`; the folder of an included task file is searched; a
+/// mapping's `skip` holds and `paths` split at `:`.
+#[test]
+fn first_found_as_ansible() {
+    let (expected, by_rprov) = output_of_both("first_found", &["site.yml"]);
+    let expected_results = passing_results(&expected);
+    assert_eq!(expected_results.len(), 7, "{expected}");
+    assert!(expected.contains("vars/only_in_vars.yml"), "{expected}");
+    assert!(expected.contains("\"msg\": \"adjacent.txt\""), "{expected}");
+    assert_same_results(&by_rprov.stdout, &expected_results, &expected);
+}
+
+/// `!unsafe` text that holds a template is never rendered; ansible-core's
+/// private `_ANSIBLE_TEMPLAR_UNTRUSTED_TEMPLATE_BEHAVIOR` makes meeting it
+/// warn (`warning`) or fail the task (`error`), under both tools alike.
+#[test]
+fn untrusted_templates_warn_or_fail_as_ansible() {
+    const VAR: &str = "_ANSIBLE_TEMPLAR_UNTRUSTED_TEMPLATE_BEHAVIOR";
+    let ansible = common::ansible_venv();
+    let dir = fixtures().join("differential").join("untrusted_templates");
+    let work = tempfile::tempdir().expect("tempdir");
+    let run_both = |behavior: &str| {
+        let by_ansible = Command::new(&ansible.playbook)
+            .current_dir(&dir)
+            .arg("site.yml")
+            .env(VAR, behavior)
+            .env("ANSIBLE_CONFIG", work.path().join("none.cfg"))
+            .env("ANSIBLE_LOCAL_TEMP", work.path().join("tmp"))
+            .env("ANSIBLE_PYTHON_INTERPRETER", TARGET_PYTHON)
+            .env("ANSIBLE_NOCOLOR", "1")
+            .output()
+            .expect("run ansible-playbook");
+        let by_rprov = common::rprov_env(
+            &dir,
+            ["apply", "--output", "ansible", "site.yml"],
+            &[(VAR, behavior)],
+        );
+        (by_ansible, by_rprov)
+    };
+    let said = |out: &[u8], err: &[u8]| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(out),
+            String::from_utf8_lossy(err)
+        )
+    };
+    const WARNING: &str = "[WARNING]: Encountered untrusted template or expression.";
+
+    let (by_ansible, by_rprov) = run_both("warning");
+    let expected = said(&by_ansible.stdout, &by_ansible.stderr);
+    assert!(by_ansible.status.success(), "{expected}");
+    assert!(expected.contains(WARNING), "{expected}");
+    by_rprov.expect_code(0);
+    assert!(
+        by_rprov.stdout.contains(WARNING) || by_rprov.stderr.contains(WARNING),
+        "{}",
+        by_rprov.dump()
+    );
+    let results = passing_results(&String::from_utf8_lossy(&by_ansible.stdout));
+    assert!(
+        results
+            .iter()
+            .any(|r| r.contains("\"msg\": \"{{ lookup('pipe', 'id') }}\"")),
+        "{expected}"
+    );
+    assert_eq!(
+        passing_results(&by_rprov.stdout),
+        results,
+        "{}",
+        by_rprov.dump()
+    );
+
+    let (by_ansible, by_rprov) = run_both("error");
+    let expected = said(&by_ansible.stdout, &by_ansible.stderr);
+    assert_eq!(by_ansible.status.code(), Some(2), "{expected}");
+    assert!(
+        expected.contains("\"msg\": \"Task failed: Finalization of task args for 'ansible.builtin.debug' failed: Error while resolving value for 'msg': Encountered untrusted template or expression.\""),
+        "{expected}"
+    );
+    by_rprov.expect_code(2);
+    assert!(
+        by_rprov.stdout.contains(
+            "Error while resolving value for 'msg': Encountered untrusted template or expression."
+        ),
+        "{}",
+        by_rprov.dump()
+    );
+    assert_eq!(recap_totals(&by_rprov.stdout), recap_totals(&expected));
+}
+
+/// `async` as ansible-playbook shows it and as rprov runs its own modules:
+/// `ASYNC POLL` lines while a job is waited for and `ASYNC OK` when it
+/// ends, with the job's id; one of rprov's own modules left in the
+/// background (`poll: 0`) registers a started job, and `async_status` gives
+/// its result, in `--check` too. The number of polls depends on timing, so
+/// the lines are checked for, and the registered values compared.
+#[test]
+fn async_output_as_ansible() {
+    let (expected, by_rprov) = output_of_both("async_output", &["site.yml"]);
+    let msgs = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.trim_start().starts_with("\"msg\":"))
+            .map(str::to_string)
+            .collect()
+    };
+    let expected_msgs = msgs(&expected);
+    assert_eq!(
+        expected_msgs,
+        [
+            "    \"msg\": \"waited=True started=True finished=False isdir=True done=True file=True\"",
+            "    \"msg\": \"finished=True system=Linux\""
+        ],
+        "{expected}"
+    );
+    assert_eq!(msgs(&by_rprov.stdout), expected_msgs, "{}", by_rprov.stdout);
+    for text in [&expected, &by_rprov.stdout] {
+        let jid = |prefix: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .map(|rest| {
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                })
+        };
+        let polled = jid("ASYNC POLL on localhost: jid=");
+        assert!(polled.is_some(), "{text}");
+        assert_eq!(jid("ASYNC OK on localhost: jid="), polled, "{text}");
+    }
+    assert_eq!(recap_totals(&by_rprov.stdout), recap_totals(&expected));
 }

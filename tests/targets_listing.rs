@@ -19,12 +19,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// Targets rprov refuses when the playbook loads, with the reason it gives.
-const REFUSED: &[(&str, &str)] = &[
-    (
-        "async",
-        "`async` with `poll: 0` is supported on command and shell tasks (and modules run through the Ansible fallback), not on rprov's `setup`",
-    ),
-];
+const REFUSED: &[(&str, &str)] = &[];
 
 /// Targets ansible-playbook cannot list here, and why.
 const ANSIBLE_CANNOT: &[(&str, &str)] = &[(

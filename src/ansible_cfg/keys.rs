@@ -349,6 +349,31 @@ pub const INVENTORY_USE_EXTRA_VARS: Key = key(
     &["ANSIBLE_INVENTORY_USE_EXTRA_VARS"],
     Kind::Bool,
 );
+/// `home` (`ANSIBLE_HOME`): the root of Ansible's controller files,
+/// answered by `lookup('config', 'ANSIBLE_HOME')`.
+pub const HOME: Key = key(
+    "home",
+    &[("defaults", "home")],
+    &["ANSIBLE_HOME"],
+    Kind::Path,
+);
+/// `remote_tmp`: the `sh` shell plugin's temporary folder on hosts, answered
+/// by `lookup('config', …)`; rprov writes no module files there.
+pub const REMOTE_TMP: Key = key(
+    "remote_tmp",
+    &[("defaults", "remote_tmp")],
+    &["ANSIBLE_REMOTE_TEMP", "ANSIBLE_REMOTE_TMP"],
+    Kind::Str,
+);
+/// ansible-core 2.19's private `_TEMPLAR_UNTRUSTED_TEMPLATE_BEHAVIOR`: what
+/// meeting `!unsafe` text that holds a template does (`ignore`, `warning`,
+/// `error`). Set in the environment only.
+pub const UNTRUSTED_TEMPLATE_BEHAVIOR: Key = key(
+    "_templar_untrusted_template_behavior",
+    &[],
+    &["_ANSIBLE_TEMPLAR_UNTRUSTED_TEMPLATE_BEHAVIOR"],
+    Kind::Str,
+);
 
 /// Every implemented setting, in the order `rprov config` lists them.
 pub const ALL: &[&Key] = &[
@@ -394,6 +419,9 @@ pub const ALL: &[&Key] = &[
     &STDOUT_CALLBACK,
     &LOAD_CALLBACK_PLUGINS,
     &DUPLICATE_YAML_DICT_KEY,
+    &HOME,
+    &REMOTE_TMP,
+    &UNTRUSTED_TEMPLATE_BEHAVIOR,
 ];
 
 /// Sections that only tune Ansible itself (colours, galaxy, other connection
@@ -433,7 +461,6 @@ const INTERNAL_KEYS: &[(&str, &str)] = &[
     ("defaults", "docsite_root_url"),
     ("defaults", "editor"),
     ("defaults", "force_color"),
-    ("defaults", "home"),
     ("defaults", "internal_poll_interval"),
     ("defaults", "interpreter_python"),
     ("defaults", "inventory_unparsed_warning"),
@@ -447,7 +474,6 @@ const INTERNAL_KEYS: &[(&str, &str)] = &[
     ("defaults", "pipelining"),
     ("defaults", "poll_interval"),
     ("defaults", "python_module_rlimit_nofile"),
-    ("defaults", "remote_tmp"),
     ("defaults", "retry_files_enabled"),
     ("defaults", "retry_files_save_path"),
     ("defaults", "system_warnings"),

@@ -31,6 +31,7 @@ use ini::Ini;
 use serde_json::Value as Json;
 
 use crate::playbook::LoadOptions;
+use rprov_template::lookup::{ConfigSetting, ConfigSettings};
 
 /// Connection variables with their aliases, and the value each gets when a
 /// host has none of them.
@@ -44,6 +45,52 @@ pub enum Origin {
     Env(&'static str),
     /// The config file, at this line.
     File { path: PathBuf, line: usize },
+}
+
+/// ansible-core's default `ANSIBLE_COW_ACCEPTLIST`: the cowsay stencils
+/// it would use (rprov draws no cows; the lookup answers it).
+const COW_ACCEPTLIST: &[&str] = &[
+    "bud-frogs",
+    "bunny",
+    "cheese",
+    "daemon",
+    "default",
+    "dragon",
+    "elephant-in-snake",
+    "elephant",
+    "eyes",
+    "hellokitty",
+    "kitty",
+    "luke-koala",
+    "meow",
+    "milk",
+    "moofasa",
+    "moose",
+    "ren",
+    "sheep",
+    "small",
+    "stegosaurus",
+    "stimpy",
+    "supermilker",
+    "three-eyes",
+    "turkey",
+    "turtle",
+    "tux",
+    "udder",
+    "vader-koala",
+    "vader",
+    "www",
+];
+
+impl Origin {
+    /// As ansible-core's config manager names an origin: `env: NAME`, or
+    /// the config file's path.
+    pub fn as_ansible_says(&self) -> String {
+        match self {
+            Origin::Env(name) => format!("env: {name}"),
+            Origin::File { path, .. } => path.display().to_string(),
+        }
+    }
 }
 
 impl std::fmt::Display for Origin {
@@ -112,6 +159,12 @@ pub struct AnsibleConfig {
     /// levels (see `engine::vars`); `false` for `replace`, the default.
     pub hash_merge: Option<Setting<bool>>,
     pub ssh_args: Option<Setting<String>>,
+    /// `home` (`ANSIBLE_HOME`) and `remote_tmp`: answered by
+    /// `lookup('config', …)` only.
+    pub home: Option<Setting<PathBuf>>,
+    pub remote_tmp: Option<Setting<String>>,
+    /// `_ANSIBLE_TEMPLAR_UNTRUSTED_TEMPLATE_BEHAVIOR`.
+    pub untrusted_templates: Option<Setting<rprov_template::trust::UntrustedTemplates>>,
     pub ssh_common_args: Option<Setting<String>>,
     pub ssh_extra_args: Option<Setting<String>>,
     /// `force_valid_group_names` (`ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS`).
@@ -252,6 +305,20 @@ impl AnsibleConfig {
         let private_role_vars = r.boolean(&keys::PRIVATE_ROLE_VARS)?;
         let hash_behaviour = r.string(&keys::HASH_BEHAVIOUR)?;
         let ssh_args = r.string(&keys::SSH_ARGS)?;
+        let home = r.path(&keys::HOME)?;
+        let remote_tmp = r.string(&keys::REMOTE_TMP)?;
+        let untrusted_templates = match r.string(&keys::UNTRUSTED_TEMPLATE_BEHAVIOR)? {
+            None => None,
+            Some(Setting { value, origin }) => {
+                let Some(what) = rprov_template::trust::UntrustedTemplates::parse(&value) else {
+                    bail!("{origin}: Invalid value '{value}' for config '_TEMPLAR_UNTRUSTED_TEMPLATE_BEHAVIOR': it is one of error, warning, ignore");
+                };
+                Some(Setting {
+                    value: what,
+                    origin,
+                })
+            }
+        };
         let ssh_common_args = r.string(&keys::SSH_COMMON_ARGS)?;
         let ssh_extra_args = r.string(&keys::SSH_EXTRA_ARGS)?;
         let group_chars = r.string(&keys::TRANSFORM_INVALID_GROUP_CHARS)?;
@@ -375,6 +442,9 @@ impl AnsibleConfig {
         cfg.allow_broken_conditionals = allow_broken_conditionals;
         cfg.private_role_vars = private_role_vars;
         cfg.ssh_args = ssh_args;
+        cfg.home = home;
+        cfg.remote_tmp = remote_tmp;
+        cfg.untrusted_templates = untrusted_templates;
         cfg.ssh_common_args = ssh_common_args;
         cfg.ssh_extra_args = ssh_extra_args;
         Ok(cfg)
@@ -426,91 +496,131 @@ impl AnsibleConfig {
     /// Where custom modules are looked for after those of the playbook's and
     /// the roles' `library/` folders (`library`). Unset, Ansible's default:
     /// `~/.ansible/plugins/modules`, `/usr/share/ansible/plugins/modules`.
-    /// The settings `lookup('config', NAME)` gives, by ansible-core's names
-    /// (`lib/ansible/config/base.yml`), each as set or as ansible-core's
-    /// default.
-    pub fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
+    /// The settings `lookup('config', …)` gives: ansible-core's own by its
+    /// names (`lib/ansible/config/base.yml`) and those of the plugins rprov
+    /// stands in for (the `ssh` connection, the `sh` shell), each as set,
+    /// with where from, or as ansible-core's default.
+    pub fn settings(&self) -> ConfigSettings {
         use serde_json::json;
-        let flag = |s: &Option<Setting<bool>>, default: bool| {
-            json!(s.as_ref().map_or(default, |s| s.value))
-        };
+        fn set<T>(
+            s: &Option<Setting<T>>,
+            default: Json,
+            value: impl Fn(&T) -> Json,
+        ) -> ConfigSetting {
+            match s {
+                Some(s) => ConfigSetting {
+                    value: value(&s.value),
+                    origin: s.origin.as_ansible_says(),
+                    vars: Vec::new(),
+                },
+                None => ConfigSetting::default_value(default),
+            }
+        }
+        let flag = |s: &Option<Setting<bool>>, default: bool| set(s, json!(default), |v| json!(v));
         let text = |s: &Option<Setting<String>>, default: Option<&str>| {
-            s.as_ref()
-                .map(|s| json!(s.value))
-                .unwrap_or_else(|| default.map_or(serde_json::Value::Null, |d| json!(d)))
+            set(s, default.map_or(Json::Null, |d| json!(d)), |v| json!(v))
         };
-        let mut m = serde_json::Map::new();
-        m.insert(
-            "ALLOW_BROKEN_CONDITIONALS".into(),
+        let home_dir = std::env::var_os("HOME").map(PathBuf::from);
+        let mut c = ConfigSettings::default();
+        let mut core = |name: &str, s: ConfigSetting| {
+            c.core.insert(name.to_string(), s);
+        };
+        core(
+            "ALLOW_BROKEN_CONDITIONALS",
             flag(&self.allow_broken_conditionals, false),
         );
-        m.insert("DEFAULT_BECOME".into(), flag(&self.become_, false));
-        m.insert(
-            "DEFAULT_PRIVATE_ROLE_VARS".into(),
+        core("DEFAULT_BECOME", flag(&self.become_, false));
+        core(
+            "DEFAULT_PRIVATE_ROLE_VARS",
             flag(&self.private_role_vars, false),
         );
-        m.insert(
-            "DEFAULT_BECOME_USER".into(),
-            text(&self.become_user, Some("root")),
+        core("DEFAULT_BECOME_USER", text(&self.become_user, Some("root")));
+        core("DEFAULT_REMOTE_USER", text(&self.remote_user, None));
+        core("DEFAULT_FORKS", set(&self.forks, json!(5), |v| json!(v)));
+        core(
+            "DEFAULT_TIMEOUT",
+            set(&self.timeout, json!(10), |v| json!(v)),
         );
-        m.insert("DEFAULT_REMOTE_USER".into(), text(&self.remote_user, None));
-        m.insert(
-            "DEFAULT_FORKS".into(),
-            json!(self.forks.as_ref().map_or(5, |s| s.value)),
-        );
-        m.insert(
-            "DEFAULT_TIMEOUT".into(),
-            json!(self.timeout.as_ref().map_or(10, |s| s.value)),
-        );
-        m.insert(
-            "HOST_KEY_CHECKING".into(),
-            flag(&self.host_key_checking, true),
-        );
-        m.insert(
-            "ANY_ERRORS_FATAL".into(),
-            flag(&self.any_errors_fatal, false),
-        );
-        m.insert(
-            "DEFAULT_FORCE_HANDLERS".into(),
-            flag(&self.force_handlers, false),
-        );
-        m.insert("DEFAULT_NO_LOG".into(), flag(&self.no_log, false));
-        m.insert(
-            "SHOW_CUSTOM_STATS".into(),
-            flag(&self.show_custom_stats, false),
-        );
-        m.insert("DEFAULT_DEBUG".into(), flag(&self.debug, false));
-        m.insert(
-            "MODULE_STRICT_UTF8_RESPONSE".into(),
+        core("HOST_KEY_CHECKING", flag(&self.host_key_checking, true));
+        core("ANY_ERRORS_FATAL", flag(&self.any_errors_fatal, false));
+        core("DEFAULT_FORCE_HANDLERS", flag(&self.force_handlers, false));
+        core("DEFAULT_NO_LOG", flag(&self.no_log, false));
+        core("SHOW_CUSTOM_STATS", flag(&self.show_custom_stats, false));
+        core("DEFAULT_DEBUG", flag(&self.debug, false));
+        core(
+            "MODULE_STRICT_UTF8_RESPONSE",
             flag(&self.module_strict_utf8_response, true),
         );
-        let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-        m.insert(
-            "DEFAULT_ROLES_PATH".into(),
-            json!(self
-                .load_options(home.as_deref())
-                .roles_path
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()),
+        let roles: Vec<String> = self
+            .load_options(home_dir.as_deref())
+            .roles_path
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        core(
+            "DEFAULT_ROLES_PATH",
+            ConfigSetting {
+                origin: self
+                    .roles_path
+                    .as_ref()
+                    .map_or("default".into(), |s| s.origin.as_ansible_says()),
+                ..ConfigSetting::default_value(json!(roles))
+            },
         );
-        m.insert(
-            "DEPRECATION_WARNINGS".into(),
+        core(
+            "DEPRECATION_WARNINGS",
             flag(&self.deprecation_warnings, true),
         );
-        m.insert(
-            "ERROR_ON_MISSING_HANDLER".into(),
+        core(
+            "ERROR_ON_MISSING_HANDLER",
             flag(&self.error_on_missing_handler, true),
         );
-        m.insert(
-            "DEFAULT_HASH_BEHAVIOUR".into(),
-            json!(if self.hash_merge.as_ref().is_some_and(|s| s.value) {
-                "merge"
-            } else {
-                "replace"
+        core(
+            "DEFAULT_HASH_BEHAVIOUR",
+            set(&self.hash_merge, json!("replace"), |merge| {
+                json!(if *merge { "merge" } else { "replace" })
             }),
         );
-        m
+        // `~/.ansible`, the path expanded as ansible-core's `path` type does.
+        let default_home =
+            home_dir.map_or_else(|| json!("~/.ansible"), |h| json!(h.join(".ansible")));
+        let ansible_home = set(&self.home, default_home, |p| json!(p));
+        core("ANSIBLE_HOME", ansible_home.clone());
+        core(
+            "ANSIBLE_COW_ACCEPTLIST",
+            ConfigSetting::default_value(json!(COW_ACCEPTLIST)),
+        );
+        // base.yml's entries for ansible-core's own tests of this lookup:
+        // one a variable sets, one whose default is templated from another.
+        core(
+            "_Z_TEST_ENTRY",
+            ConfigSetting::default_value(Json::Null).with_vars(&["_z_test_entry"]),
+        );
+        core(
+            "_Z_TEST_ENTRY_3",
+            ConfigSetting {
+                origin: "default".into(),
+                ..ansible_home
+            },
+        );
+        let ssh = [
+            (
+                "remote_user",
+                text(&self.remote_user, None).with_vars(&["ansible_user", "ansible_ssh_user"]),
+            ),
+            (
+                "port",
+                set(&self.remote_port, Json::Null, |v| json!(v))
+                    .with_vars(&["ansible_port", "ansible_ssh_port"]),
+            ),
+        ];
+        for (name, s) in ssh {
+            c.plugin("connection", "ssh", name, s);
+        }
+        let remote_tmp =
+            text(&self.remote_tmp, Some("~/.ansible/tmp")).with_vars(&["ansible_remote_tmp"]);
+        c.plugin("shell", "sh", "remote_tmp", remote_tmp);
+        c
     }
 
     pub fn library_path(&self, home: Option<&Path>) -> Vec<PathBuf> {

@@ -82,7 +82,9 @@ pub struct RunOptions {
     pub allow_broken_conditionals: bool,
     /// Ansible's settings by their names (`DEFAULT_FORKS`, …), for
     /// `lookup('config', …)`.
-    pub ansible_settings: serde_json::Map<String, Json>,
+    pub ansible_settings: rprov_template::lookup::ConfigSettings,
+    /// What meeting `!unsafe` text that holds a template does.
+    pub untrusted_templates: rprov_template::trust::UntrustedTemplates,
 }
 
 /// Everything the hosts of a run share, read-only.
@@ -250,6 +252,10 @@ impl Shared {
                         move |msg: &str| reporter.warn_once(msg)
                     }),
             )
+            .with_untrusted_templates(opts.untrusted_templates, {
+                let reporter = reporter.clone();
+                move |msg: &str| reporter.warn_once(msg)
+            })
             .with_vault_values(playbook.vault_values.iter().cloned())
             .with_python_plugins(&python);
         Shared {

@@ -74,9 +74,9 @@ impl NamesCache {
             names.extend(maybe_sliced(source));
         }
         // The `first_found`, `file`, `unvault` and `ini` lookups search from
-        // the role and the playbook, `pipe` and `lines` run from the
-        // playbook's directory: they read these two, which the template
-        // itself does not name.
+        // the task's search path (its roles, its folder, the playbook's),
+        // `pipe` and `lines` run from the playbook's directory: they read
+        // these, which the template itself does not name.
         if [
             "first_found",
             "file",
@@ -90,7 +90,7 @@ impl NamesCache {
         .iter()
         .any(|l| source.contains(l))
         {
-            names.extend(["role_path".to_string(), "playbook_dir".to_string()]);
+            names.extend(["role_path", "playbook_dir", "ansible_search_path"].map(String::from));
         }
         // `inventory_hostnames` matches its patterns against `groups`.
         if source.contains("inventory_hostnames") {
@@ -102,6 +102,12 @@ impl NamesCache {
         if source.contains("'vars'") || source.contains("\"vars\"") {
             names.extend(quoted_names(source));
             // A name given by a variable (`lookup('vars', item)`) can be any.
+            names.push(ALL_NAMES.to_string());
+        }
+        // `config` answers a setting a variable sets (`ansible_ssh_user`
+        // for the ssh connection's `remote_user`), by names the template
+        // does not hold.
+        if source.contains("'config'") || source.contains("\"config\"") {
             names.push(ALL_NAMES.to_string());
         }
         // `vars` is every variable, as a mapping (`vars['app_' + name]`).

@@ -24,14 +24,20 @@
 #       -> {"filters": [..], "tests": [..]} : the short names of the filters and tests
 #          of custom folders (filter_plugins/, test_plugins/ of the playbook and of the
 #          roles, the filter_plugins and test_plugins settings), not ansible-core's own.
-#   {"op": "run_action", "name": F, "args": {...}, "variables": {...}, "check": bool}
+#   {"op": "run_action", "name": F, "args": {...}, "trusted": [K..], "variables": {...}, "check": bool}
 #       -> {"result": {...}} : a custom action plugin with no module of its name, run on
-#          the controller as ansible-core's TaskExecutor runs it; or {"raised": TEXT}: the
+#          the controller as ansible-core's TaskExecutor runs it (the arguments named in
+#          "trusted", as the task wrote them, trusted as templates); or {"raised": TEXT}: the
 #          exception it raised. Before it, each command the plugin runs on the host is
 #          {"exec": CMD, "stdin_b64": B64}, which rprov runs there and answers on stdin
 #          with {"rc": N, "stdout_b64": B64, "stderr_b64": B64} (see host_connection).
 #   {"op": "has_lookup", "name": N} -> {"found": bool}: whether ansible-core finds
 #          lookup N (a `with_N` loop); with the scope "custom", only a custom one.
+#   {"op": "plugin_setting", "plugin_type": T, "plugin_name": N, "name": S, "variables": {..}}
+#       -> {"value": V, "origin": O}, {"undefined": TEXT} when the plugin defines no S,
+#          or {"found": false} when there is no such plugin: the setting as ansible-core's
+#          config manager resolves it (lookup('config', S, plugin_type=T, plugin_name=N));
+#          with the scope "custom", {"error": TEXT} for a plugin that is not custom.
 #   {"op": "jinja_call", "kind": "filter"|"test"|"lookup", "name": N, "args": [..],
 #    "kwargs": {..}, "variables": {..}}
 #       -> {"value": V} or {"found": false}: the plugin run as Ansible's templar
@@ -233,7 +239,16 @@ def run_action(req):
     if PLAYBOOK_DIR:
         loader.set_basedir(PLAYBOOK_DIR)
     templar = Templar(loader=loader, variables=variables)
-    task = Task.load({"action": {"module": name, **(req.get("args") or {})}}, loader=loader)
+    args = dict(req.get("args") or {})
+    try:
+        from ansible._internal._datatag._tags import TrustedAsTemplate
+
+        for key in req.get("trusted") or []:
+            if isinstance(args.get(key), str):
+                args[key] = TrustedAsTemplate().tag(args[key])
+    except ImportError:  # before ansible-core 2.19 every string is trusted
+        pass
+    task = Task.load({"action": {"module": name, **args}}, loader=loader)
     task.check_mode = bool(req.get("check"))
     play_context = PlayContext()
     action = plugin_loader.action_loader.get(
@@ -339,6 +354,31 @@ def has_lookup(req):
     return {"found": found}
 
 
+def plugin_setting(req):
+    from ansible.errors import AnsibleError, AnsibleUndefinedConfigEntry
+
+    ptype, pname = req["plugin_type"], req["plugin_name"]
+    ldr = getattr(plugin_loader, "%s_loader" % ptype, None)
+    if ldr is None:
+        return {"found": False}
+    with contextlib.redirect_stdout(sys.stderr):
+        plugin = ldr.get(pname, class_only=True)
+    if plugin is None:
+        return {"found": False}
+    refused = not_custom("%s plugin" % ptype, pname, getattr(plugin, "_original_path", ""))
+    if refused:
+        return refused
+    try:
+        value, origin = C.config.get_config_value_and_origin(
+            req["name"], plugin_type=ptype, plugin_name=pname, variables=req.get("variables") or {}
+        )
+    except AnsibleUndefinedConfigEntry as e:
+        return {"undefined": str(e)}
+    except AnsibleError as e:
+        return {"error": str(e)}
+    return {"value": plain(value), "origin": str(origin)}
+
+
 def not_custom(kind, name, path):
     """The error for a plugin that --ansible-fallback custom keeps out, or None."""
     if not CUSTOM_ONLY or custom_path(path):
@@ -406,6 +446,8 @@ for line in sys.stdin:
             reply(has_lookup(req))
         elif op == "jinja_call":
             reply(jinja_call(req))
+        elif op == "plugin_setting":
+            reply(plugin_setting(req))
         else:
             reply({"error": "unknown request %r" % op})
     except Exception as e:  # noqa: BLE001 - reported to rprov, which names the task

@@ -551,6 +551,12 @@ pub struct Fallback {
     /// For a custom action plugin run on the controller
     /// ([`Resolution::ControllerAction`]): the task's variables it gets.
     pub controller_vars: Option<Map<String, Json>>,
+    /// The arguments whose text is as the task wrote it, not rendered from
+    /// a template: ansible-core trusts those as templates (an action plugin
+    /// may render them, as `debug` does its `var`).
+    pub trusted: Vec<String>,
+    /// `ansible_async_dir`: where an async job leaves its files.
+    pub async_dir: super::async_status::AsyncDir,
     /// The task's `async`: the module runs as a job on the host, in the
     /// background with `poll: 0` (see `async_status`).
     pub async_job: Option<crate::playbook::AsyncJob>,
@@ -629,6 +635,7 @@ impl Fallback {
             "op": "run_action",
             "name": self.fqcn,
             "args": self.args,
+            "trusted": self.trusted,
             "variables": self.controller_vars,
             "check": check,
         });
@@ -1097,6 +1104,8 @@ mod tests {
             playbook_dir: PathBuf::from("."),
             at: "site.yml:3:7".into(),
             controller_vars: None,
+            trusted: Vec::new(),
+            async_dir: Default::default(),
             async_job: None,
         }
     }

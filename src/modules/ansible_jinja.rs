@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rprov_template::python::{PluginKind, PythonPlugins};
+use rprov_template::python::{PluginKind, PluginSetting, PythonPlugins};
 use serde_json::{json, Map, Value as Json};
 
 use super::ansible_fallback::{role_dirs, with_bridge, ENABLE_HINT};
@@ -149,13 +149,54 @@ impl PythonPlugins for AnsibleJinja {
             "kwargs": kwargs,
             "variables": variables,
         });
-        let answer = with_bridge(&self.playbook_dir, |b| b.ask(&req))
+        // The caller names the plugin before this text.
+        let what = match kind {
+            PluginKind::Lookup => format!("{}: rprov", rprov_template::lookup::not_found(name)),
+            _ => "rprov".to_string(),
+        };
+        let Some(answer) = self.ask(&req, &what)? else {
+            return Ok(None);
+        };
+        Ok(Some(answer.get("value").cloned().unwrap_or(Json::Null)))
+    }
+
+    fn setting(
+        &self,
+        plugin_type: &str,
+        plugin_name: &str,
+        name: &str,
+        variables: Json,
+    ) -> Result<Option<PluginSetting>, String> {
+        let req = json!({
+            "op": "plugin_setting",
+            "plugin_type": plugin_type,
+            "plugin_name": plugin_name,
+            "name": name,
+            "variables": variables,
+        });
+        let what = format!("Unable to load {plugin_type} plugin '{plugin_name}': rprov");
+        let Some(answer) = self.ask(&req, &what)? else {
+            return Ok(None);
+        };
+        if let Some(msg) = answer.get("undefined").and_then(Json::as_str) {
+            return Ok(Some(PluginSetting::Undefined(msg.to_string())));
+        }
+        let value = answer.get("value").cloned().unwrap_or(Json::Null);
+        let origin = answer
+            .get("origin")
+            .and_then(Json::as_str)
+            .unwrap_or("default");
+        Ok(Some(PluginSetting::Found(value, origin.to_string())))
+    }
+}
+
+impl AnsibleJinja {
+    /// Asks ansible-core `req`: its answer, `None` when it has no plugin of
+    /// that name, or its error. `what` names what rprov lacks when the
+    /// fallback is off.
+    fn ask(&self, req: &Json, what: &str) -> Result<Option<Json>, String> {
+        let answer = with_bridge(&self.playbook_dir, |b| b.ask(req))
             .map_err(|why| {
-                // The caller names the plugin before this text.
-                let what = match kind {
-                    PluginKind::Lookup => format!("{}: rprov", rprov_template::lookup::not_found(name)),
-                    _ => "rprov".to_string(),
-                };
                 format!("{what} does not have it, and the Ansible fallback that would run one written in Python is off: {ENABLE_HINT} ({why})")
             })
             .and_then(|r| r)?;
@@ -165,6 +206,6 @@ impl PythonPlugins for AnsibleJinja {
         if answer.get("found") == Some(&json!(false)) {
             return Ok(None);
         }
-        Ok(Some(answer.get("value").cloned().unwrap_or(Json::Null)))
+        Ok(Some(Json::Object(answer)))
     }
 }

@@ -21,7 +21,52 @@ use super::typed::{choice, module_args};
 use super::{Action, Decision, OutputMode, PlanCx, PlanError};
 
 /// Where jobs leave their files, as ansible-core's default `async_dir`.
-const ASYNC_DIR: &str = "$HOME/.ansible_async";
+const ASYNC_DIR: &str = "~/.ansible_async";
+
+/// The folder on the host where jobs leave their files: the task's
+/// `ansible_async_dir`, else ansible-core's default, `~/.ansible_async`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AsyncDir(std::borrow::Cow<'static, str>);
+
+impl Default for AsyncDir {
+    fn default() -> Self {
+        AsyncDir::DEFAULT
+    }
+}
+
+impl AsyncDir {
+    /// ansible-core's default.
+    pub const DEFAULT: AsyncDir = AsyncDir(std::borrow::Cow::Borrowed(ASYNC_DIR));
+
+    /// The folder the variable `ansible_async_dir` names, if set.
+    pub fn new(var: Option<&str>) -> Self {
+        match var.map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) => AsyncDir(v.to_string().into()),
+            None => AsyncDir::default(),
+        }
+    }
+
+    /// The folder as one shell word, `~` expanded by the host's shell.
+    pub fn shell(&self) -> String {
+        match self.0.strip_prefix('~') {
+            Some("") => "\"$HOME\"".to_string(),
+            Some(rest) if rest.starts_with('/') => format!("\"$HOME\"{}", quote(rest)),
+            _ => quote(&self.0),
+        }
+    }
+
+    /// The `results_file` a job's task registers, as written.
+    pub fn results_file(&self, jid: &str) -> String {
+        format!("{}/{jid}", self.0.trim_end_matches('/'))
+    }
+
+    /// A script that makes the folder, as ansible-core's async wrapper does
+    /// for every async task (polled ones too).
+    pub fn make(&self) -> String {
+        let dir = self.shell();
+        format!("mkdir -p {dir} && chmod 700 {dir}")
+    }
+}
 
 /// Largest output of a job that `async_status` brings back, per stream.
 const MAX_OUTPUT: usize = 4 << 20;
@@ -55,17 +100,12 @@ pub fn new_job_id() -> String {
     format!("j{:012}.{}", n % 1_000_000_000_000, std::process::id())
 }
 
-/// The `results_file` a job's task registers, as the host's shell names it.
-pub fn results_file(jid: &str) -> String {
-    format!("~/.ansible_async/{jid}")
-}
-
 /// `action` (a command's) started in the background instead: the host's
 /// remote command returns at once, the command goes on detached from the
 /// session (its input and output are files), and the task registers the
 /// job (`finished: false`), as ansible-core's `poll: 0`.
-pub fn in_background(action: Action, jid: &str) -> Result<Action, String> {
-    let script = background_script(&action.script, jid, Job::Command);
+pub fn in_background(action: Action, jid: &str, dir: &AsyncDir) -> Result<Action, String> {
+    let script = background_script(&action.script, jid, Job::Command, dir);
     let mut result = action.result;
     result.insert("finished".into(), json!(false));
     result.insert("changed".into(), json!(true));
@@ -80,6 +120,33 @@ pub fn in_background(action: Action, jid: &str) -> Result<Action, String> {
             result,
         )?
     })
+}
+
+/// What a task that started a job in the background (`poll: 0`) registers,
+/// as ansible-core's async wrapper answers.
+pub fn started_job(jid: &str, results_file: &str) -> Map<String, Json> {
+    let mut r = Map::new();
+    r.insert("ansible_job_id".into(), json!(jid));
+    r.insert("started".into(), json!(true));
+    r.insert("finished".into(), json!(false));
+    r.insert("results_file".into(), json!(results_file));
+    r.insert("changed".into(), json!(true));
+    r
+}
+
+/// The script that leaves the files of job `jid` that has finished with the
+/// module result `module`, as a background module's job leaves them (its
+/// output the module's JSON; its exit status last, which says "finished").
+pub fn finished_job_script(dir: &AsyncDir, jid: &str, module: &Map<String, Json>) -> String {
+    let make = dir.make();
+    let at = format!("{}/{}", dir.shell(), quote(jid));
+    let json = Json::Object(module.clone()).to_string();
+    format!(
+        "{make} || exit 1
+         printf '%s\\n' {} >{at}.out && : >{at}.err && : >{at}.module && echo 0 >{at}.rc
+",
+        quote(&json)
+    )
 }
 
 /// What a background job runs, for what `async_status` makes of its
@@ -100,8 +167,9 @@ pub enum Job {
 /// reads the payload the remote command got on stdin, kept in `<jid>.in`
 /// (removed when the job ends), and leaves `<jid>.module` to say its output
 /// is a module's JSON.
-pub fn background_script(script: &str, jid: &str, kind: Job) -> String {
-    let dir = ASYNC_DIR;
+pub fn background_script(script: &str, jid: &str, kind: Job, dir: &AsyncDir) -> String {
+    let make = dir.make();
+    let dir = dir.shell();
     let j = quote(jid);
     let module = kind == Job::Module;
     // `$1` is the job's file prefix.
@@ -112,15 +180,15 @@ pub fn background_script(script: &str, jid: &str, kind: Job) -> String {
         if module { "\"$1.in\"" } else { "/dev/null" },
         if module { "; rm -f \"$1.in\"" } else { "" },
     );
-    let mut out = format!("mkdir -p \"{dir}\" && chmod 700 \"{dir}\" || exit 1\n");
+    let mut out = format!("{make} || exit 1\n");
     if module {
         out.push_str(&format!(
-            "(umask 077 && cat >\"{dir}\"/{j}.in) || exit 1\n: >\"{dir}\"/{j}.module\n"
+            "(umask 077 && cat >{dir}/{j}.in) || exit 1\n: >{dir}/{j}.module\n"
         ));
     }
     out.push_str(&format!(
-        ": >\"{dir}\"/{j}.out\n\
-         setsid sh -c {} rprov-job \"{dir}\"/{j} </dev/null >/dev/null 2>&1 &\n",
+        ": >{dir}/{j}.out\n\
+         setsid sh -c {} rprov-job {dir}/{j} </dev/null >/dev/null 2>&1 &\n",
         quote(&job)
     ));
     out
@@ -128,12 +196,12 @@ pub fn background_script(script: &str, jid: &str, kind: Job) -> String {
 
 pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
     let args = Args::from_cx(cx)?;
-    let dir = ASYNC_DIR;
+    let dir = cx.async_dir.shell();
     let j = quote(&args.jid);
     let script = match args.mode {
         Mode::Status => format!(
-            "_rp_j=\"{dir}\"/{j}\n\
-             printf '%s\\n' {j}\n\
+            "_rp_j={dir}/{j}\n\
+             printf '%s\\n' {j} \"$_rp_j\"\n\
              if [ -f \"$_rp_j.rc\" ]; then\n\
              echo finished; cat \"$_rp_j.rc\"\n\
              head -c {MAX_OUTPUT} \"$_rp_j.out\" 2>/dev/null | base64 -w0; echo\n\
@@ -143,8 +211,8 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
              else echo missing; fi\n"
         ),
         Mode::Cleanup => format!(
-            "_rp_j=\"{dir}\"/{j}\n\
-             printf '%s\\n' {j}\n\
+            "_rp_j={dir}/{j}\n\
+             printf '%s\\n' {j} \"$_rp_j\"\n\
              rm -f \"$_rp_j.out\" \"$_rp_j.err\" \"$_rp_j.rc\" \"$_rp_j.rc.part\" \"$_rp_j.in\" \"$_rp_j.module\"\n\
              echo erased\n"
         ),
@@ -156,11 +224,16 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         }],
         Map::new(),
     )?;
-    Ok(Decision::Run {
-        waits_for: "the job's state on the host".into(),
-        action: Action {
-            output: OutputMode::Parse(parse),
-            ..action
+    let action = Action {
+        output: OutputMode::Parse(parse),
+        ..action
+    };
+    Ok(match args.mode {
+        // Asking only reads: in `--check` too.
+        Mode::Status => Decision::Read { action },
+        Mode::Cleanup => Decision::Run {
+            waits_for: "the removal of the job's files".into(),
+            action,
         },
     })
 }
@@ -170,8 +243,10 @@ fn parse(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
     let mut r = Map::new();
     let mut lines = stdout.lines();
     let jid = lines.next().unwrap_or_default().to_string();
+    // The job's file as the host's shell expanded it.
+    let results_file = lines.next().unwrap_or_default().to_string();
     r.insert("ansible_job_id".into(), json!(jid));
-    r.insert("results_file".into(), json!(results_file(&jid)));
+    r.insert("results_file".into(), json!(results_file));
     r.insert("started".into(), json!(true));
     let fail = |r: &mut Map<String, Json>, msg: String| {
         r.insert("failed".into(), json!(true));
@@ -188,7 +263,7 @@ fn parse(status: i32, stdout: &str, stderr: &str) -> Map<String, Json> {
             r.insert("changed".into(), json!(false));
         }
         Some("erased") => {
-            r.insert("erased".into(), json!(results_file(&jid)));
+            r.insert("erased".into(), json!(results_file));
             r.insert("changed".into(), json!(false));
         }
         Some("finished") => {
@@ -244,12 +319,14 @@ fn module_result(r: &mut Map<String, Json>, rc: i64, out: &str, err: &str) {
             module.retain(|k, _| !k.starts_with("_ansible_") && k != "invocation");
             let changed = module.get("changed").and_then(crate::truthy::as_bool) == Some(true);
             module.insert("changed".into(), json!(changed));
-            let jid = r
-                .get("ansible_job_id")
-                .and_then(Json::as_str)
-                .unwrap_or_default()
-                .to_string();
-            *r = job_result(&jid, module, err);
+            let text = |k: &str| {
+                r.get(k)
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let (jid, file) = (text("ansible_job_id"), text("results_file"));
+            *r = job_result(&jid, &file, module, err);
         }
         None => {
             r.insert("finished".into(), json!(true));
@@ -272,14 +349,19 @@ fn module_result(r: &mut Map<String, Json>, rc: i64, out: &str, err: &str) {
 /// in its order: the job's keys, the module's other output (none, for a
 /// module that prints only its JSON) and its stderr, then the module's
 /// result, then whether it failed.
-pub fn job_result(jid: &str, mut module: Map<String, Json>, stderr: &str) -> Map<String, Json> {
+pub fn job_result(
+    jid: &str,
+    results_file: &str,
+    mut module: Map<String, Json>,
+    stderr: &str,
+) -> Map<String, Json> {
     let failed = module
         .remove("failed")
         .and_then(|f| crate::truthy::as_bool(&f))
         == Some(true);
     let mut r = Map::new();
     r.insert("ansible_job_id".into(), json!(jid));
-    r.insert("results_file".into(), json!(results_file(jid)));
+    r.insert("results_file".into(), json!(results_file));
     r.insert("started".into(), json!(true));
     r.insert("finished".into(), json!(true));
     r.insert("stdout".into(), json!(""));
@@ -308,7 +390,13 @@ mod tests {
     fn a_module_jobs_stderr_is_kept_whole() {
         let mut module = Map::new();
         module.insert("changed".into(), json!(true));
-        let r = job_result("j1.2", module, "printed to stderr\n");
+        let r = job_result(
+            "j1.2",
+            "/root/.ansible_async/j1.2",
+            module,
+            "printed to stderr\n",
+        );
+        assert_eq!(r["results_file"], json!("/root/.ansible_async/j1.2"));
         assert_eq!(r["stderr"], json!("printed to stderr\n"));
         assert_eq!(r["stderr_lines"], json!(["printed to stderr"]));
         assert_eq!(r["changed"], json!(true));
@@ -319,7 +407,7 @@ mod tests {
     fn a_finished_job_gives_the_commands_result() {
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
         let out = format!(
-            "j1.2\nfinished\n3\n{}\n{}\n",
+            "j1.2\n/root/.ansible_async/j1.2\nfinished\n3\n{}\n{}\n",
             b64("one\ntwo\n"),
             b64("bad\n")
         );
@@ -334,14 +422,36 @@ mod tests {
 
     #[test]
     fn running_missing_and_erased() {
-        assert_eq!(parse(0, "j1.2\nrunning\n", "")["finished"], json!(false));
-        let missing = parse(0, "j1.2\nmissing\n", "");
+        let file = "/root/.ansible_async/j1.2";
+        assert_eq!(
+            parse(0, &format!("j1.2\n{file}\nrunning\n"), "")["finished"],
+            json!(false)
+        );
+        let missing = parse(0, &format!("j1.2\n{file}\nmissing\n"), "");
         assert_eq!(missing["failed"], json!(true));
         assert_eq!(missing["msg"], json!("could not find job"));
         assert_eq!(missing["ansible_job_id"], json!("j1.2"));
+        assert_eq!(missing["results_file"], json!(file));
         assert_eq!(
-            parse(0, "j1.2\nerased\n", "")["erased"],
-            json!("~/.ansible_async/j1.2")
+            parse(0, &format!("j1.2\n{file}\nerased\n"), "")["erased"],
+            json!(file)
+        );
+    }
+
+    /// `ansible_async_dir` as the host's shell reads it: `~` expanded there,
+    /// anything else one quoted word.
+    #[test]
+    fn the_async_dir_is_one_shell_word() {
+        assert_eq!(AsyncDir::new(None).shell(), "\"$HOME\"/.ansible_async");
+        assert_eq!(AsyncDir::new(Some("~")).shell(), "\"$HOME\"");
+        assert_eq!(
+            AsyncDir::new(Some("/tmp/my jobs")).shell(),
+            "'/tmp/my jobs'"
+        );
+        assert_eq!(AsyncDir::new(Some("$(reboot)")).shell(), "'$(reboot)'");
+        assert_eq!(
+            AsyncDir::new(Some("/tmp/jobs/")).results_file("j1.2"),
+            "/tmp/jobs/j1.2"
         );
     }
 
@@ -363,12 +473,31 @@ mod tests {
             Map::new(),
         )
         .unwrap();
-        let bg = in_background(action, "j1.2").unwrap();
+        let bg = in_background(action.clone(), "j1.2", &AsyncDir::DEFAULT).unwrap();
         assert!(bg.script.contains("setsid sh -c '"), "{}", bg.script);
+        assert!(
+            bg.script
+                .contains("\nmkdir -p \"$HOME\"/.ansible_async && chmod 700"),
+            "{}",
+            bg.script
+        );
         // The command is quoted twice (job in the wrapper, wrapper for setsid).
         assert!(bg.script.contains("$(x)"), "{}", bg.script);
         assert!(!bg.script.contains("\n$(x)"), "{}", bg.script);
         assert_eq!(bg.result["finished"], json!(false));
         assert!(bg.touches_everything);
+        // `ansible_async_dir`: one quoted word wherever the files are named.
+        let dir = AsyncDir::new(Some("/tmp/my jobs"));
+        let bg = in_background(action, "j1.2", &dir).unwrap();
+        assert!(
+            bg.script.contains(": >'/tmp/my jobs'/j1.2.out"),
+            "{}",
+            bg.script
+        );
+        assert!(
+            bg.script.contains("rprov-job '/tmp/my jobs'/j1.2 "),
+            "{}",
+            bg.script
+        );
     }
 }

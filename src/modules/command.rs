@@ -213,6 +213,11 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
 
     let mut changes = surroundings(cx, chdir.as_deref());
     let mut script = setup;
+    // An `async` task, waited for or not, makes the folder of jobs, as
+    // ansible-core's async wrapper does.
+    if cx.async_job.is_some() {
+        script.push_str(&format!("{} || exit 1\n", cx.async_dir.make()));
+    }
     if let Some(p) = program
         .as_ref()
         .filter(|p| !expand || expansion(p, 0).is_none())
@@ -274,7 +279,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
         result.insert("finished".into(), json!(true));
         result.insert(
             "results_file".into(),
-            json!(super::async_status::results_file(&jid)),
+            json!(cx.async_dir.results_file(&jid)),
         );
         if job.background() {
             if stdin.is_some() {
@@ -285,7 +290,7 @@ pub fn plan(cx: &PlanCx) -> Result<Decision, PlanError> {
             let action = change::checked(changes, result)?;
             return Ok(Decision::Run {
                 waits_for: "the command's result: commands do not run in check mode".into(),
-                action: super::async_status::in_background(action, &jid)?,
+                action: super::async_status::in_background(action, &jid, cx.async_dir)?,
             });
         }
     }

@@ -446,6 +446,10 @@ pub enum Decision {
     /// (the answer of a URL, a port, a command's effect): shown on the task's
     /// `unknown` line.
     Run { action: Action, waits_for: String },
+    /// An action that only reads the host (`async_status` asking about a
+    /// job): run in `--check` too, as ansible-core runs a module that
+    /// supports check mode.
+    Read { action: Action },
     /// As desired by what the probe read, but what it read may be stale and
     /// `action` refreshes it before acting on the fresh state: `apt` with
     /// `update_cache` and packages that need nothing by the old cache, where a
@@ -590,6 +594,8 @@ pub struct PlanCx<'a> {
     pub timeout: Option<u64>,
     /// The task's `async` job (command and shell only, as `timeout`).
     pub async_job: Option<crate::playbook::AsyncJob>,
+    /// `ansible_async_dir`: where jobs leave their files on the host.
+    pub async_dir: &'a async_status::AsyncDir,
     /// `ansible_python_module_rlimit_nofile`: the limit of open files the
     /// programs a task runs (`command`, `shell`, `script`) start with, as
     /// ansible-core's module wrapper sets it before its module runs them.

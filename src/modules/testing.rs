@@ -41,6 +41,7 @@ pub fn run(
             environment: &env,
             timeout: None,
             async_job: None,
+            async_dir: &crate::modules::async_status::AsyncDir::DEFAULT,
             open_files: None,
         };
         match plan(&cx) {
@@ -88,6 +89,7 @@ pub fn script(d: &Decision) -> &str {
     match d {
         Decision::Change { action, .. }
         | Decision::Run { action, .. }
+        | Decision::Read { action }
         | Decision::Refresh { action, .. } => &action.script,
         Decision::Ok { .. } | Decision::Fallback(_) | Decision::WriteLocal(_) => {
             panic!("expected an action, got {d:?}")
@@ -100,6 +102,7 @@ pub fn changes(d: &Decision) -> &[super::change::Change] {
     match d {
         Decision::Change { action, .. }
         | Decision::Run { action, .. }
+        | Decision::Read { action }
         | Decision::Refresh { action, .. } => &action.changes,
         Decision::Ok { .. } | Decision::Fallback(_) | Decision::WriteLocal(_) => {
             panic!("expected an action, got {d:?}")

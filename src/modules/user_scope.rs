@@ -275,6 +275,7 @@ pub(crate) mod fixture {
                 environment: &self.env,
                 timeout: None,
                 async_job: None,
+                async_dir: &crate::modules::async_status::AsyncDir::DEFAULT,
                 open_files: None,
             }
         }

@@ -157,10 +157,6 @@ fn whole_number(
 /// The largest `timeout` ansible-core takes (BSD's alarm limit).
 pub const MAX_TIMEOUT: i64 = 100_000_000;
 
-/// Modules that run as an `async` job: commands, whose one program can be
-/// left running on the host.
-const ASYNC_MODULES: &[&str] = &["command", "shell"];
-
 /// Modules whose ansible-core action plugin does not support `async`
 /// (`_supports_async` unset): such a task fails when it runs, where rprov
 /// refuses `async` on other modules when the playbook loads.
@@ -697,27 +693,6 @@ impl Keywords {
                 .get_or_insert_with(|| format!("This action ({module}) does not support async."));
             self.async_job = None;
             self.async_template = None;
-        }
-        let async_at = match (&self.async_job, &self.async_template) {
-            (Some((_, at)), _) | (None, Some((_, at))) => Some(at),
-            (None, None) => None,
-        };
-        if let Some(at) = async_at {
-            // A module run through the Ansible fallback runs as a job too;
-            // rprov's own others are waited for (`poll` > 0), never left in
-            // the background.
-            let background =
-                self.async_job.is_some() && self.poll.as_ref().is_some_and(|(p, _)| *p == 0);
-            if background
-                && !ASYNC_MODULES.contains(&module)
-                && crate::modules::spec(module).is_some()
-            {
-                return Err(LoadError::new(
-                    at.clone(),
-                    format!("`async` with `poll: 0` is supported on command and shell tasks (and modules run through the Ansible fallback), not on rprov's `{module}`"),
-                )
-                .with_hint("rprov runs its own modules in the one remote command of their host: give it a `poll` above 0 to wait for it, or run a command in the background"));
-            }
         }
         // ansible-core polls every 15 s unless `poll` says otherwise.
         let async_job = self.async_job.map(|(seconds, _)| AsyncJob {

@@ -671,16 +671,30 @@ impl Reporter {
     /// result line.
     pub fn meta(&self, task_id: usize, task: &str, handler: bool, msg: &str) {
         if self.format == Format::Ansible {
-            let banner = || {
-                self.redact(&ansible::named_task_banner(
-                    task,
-                    handler,
-                    ansible::columns(),
-                ))
-            };
-            self.emit_under_banner(task_id, banner, "");
+            self.under_task_banner(task_id, task, handler, "");
         }
         self.vv(&format!("META: {msg}"));
+    }
+
+    /// `--output ansible`: ansible-playbook's line for an `async` job it
+    /// waits for (`ASYNC POLL on web1: jid=… started=True finished=False`,
+    /// `ASYNC OK on web1: jid=…`), under the banner of its task.
+    pub fn async_line(&self, task_id: usize, task: &str, handler: bool, line: &str) {
+        if self.format == Format::Ansible {
+            self.under_task_banner(task_id, task, handler, &self.redact(&format!("{line}\n")));
+        }
+    }
+
+    /// [`Reporter::emit_under_banner`] with the banner of task `task`.
+    fn under_task_banner(&self, task_id: usize, task: &str, handler: bool, body: &str) {
+        let banner = || {
+            self.redact(&ansible::named_task_banner(
+                task,
+                handler,
+                ansible::columns(),
+            ))
+        };
+        self.emit_under_banner(task_id, banner, body);
     }
 
     /// What ansible-playbook shows at `-vv` on stdout (`META: ending play`),

@@ -261,13 +261,9 @@ pub fn unwrap_json_unsafe(value: &mut serde_json::Value) {
     }
 }
 
-/// `{{ "text" }}`: a template of the text, written so that it means the
-/// same with or without Ansible's backslash rule for `{{ }}`.
+/// A template of the text (see `rprov_template::trust::unsafe_literal`).
 fn literal_template(text: &str) -> String {
-    format!(
-        "{{{{ {} }}}}",
-        rprov_template::trust::verbatim_literal(text)
-    )
+    rprov_template::trust::unsafe_literal(text)
 }
 
 struct ValueVisitor;
@@ -554,7 +550,7 @@ mod tests {
         // (untrusted as an expression).
         assert_eq!(
             root.get("c").unwrap().value,
-            Value::Str("{{ \"plain\" }}".into())
+            Value::Str("{{ (\"plain\") | __rprov_untrusted }}".into())
         );
         assert_eq!(render(root.get("c").unwrap()), serde_json::json!("plain"));
         assert_eq!(root.get("d").unwrap().value, Value::Str("0644".into()));

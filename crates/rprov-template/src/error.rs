@@ -124,7 +124,7 @@ impl TemplateError {
         let message = match (kind, detail.is_empty()) {
             (TemplateErrorKind::Syntax, false) => format!("syntax error: {detail}"),
             (_, false) => match zero_division(detail) {
-                Some(python) => format!("{detail}: ZeroDivisionError: {python}"),
+                Some(python) => format!("Error rendering template: {python}"),
                 None => detail.to_string(),
             },
             (_, true) => match err.kind() {
@@ -170,8 +170,8 @@ fn unknown_by_name(source: &str, test: bool) -> Option<String> {
 
 /// Python's words for a division by zero that minijinja reports as
 /// `unable to calculate 5 / 0` (Jinja2 raises Python's `ZeroDivisionError`,
-/// and playbooks look for its text, `division by zero`); `None` for any
-/// other message.
+/// which ansible-core 2.19 reports as `Error rendering template: division by
+/// zero`, and playbooks look for that text); `None` for any other message.
 fn zero_division(detail: &str) -> Option<&'static str> {
     let calc = detail.strip_prefix("unable to calculate ")?;
     let (lhs, op, rhs) = ["//", "/", "%"].iter().find_map(|op| {

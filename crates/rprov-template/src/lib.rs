@@ -42,9 +42,21 @@ pub use trust::{is_all_template, Conditional};
 
 use minijinja::value::Value;
 
+pub use convert::leaving_out_undefined;
 pub use error::{TemplateError, TemplateErrorKind};
 pub use include::{loads_others, IncludePath};
 pub use undefined::{only_guarded, GLOBALS};
+
+/// An item's render, or `None` when it is undefined and
+/// [`leaving_out_undefined`] leaves it out.
+fn left_out(
+    r: Result<serde_json::Value, TemplateError>,
+) -> Option<Result<serde_json::Value, TemplateError>> {
+    match r {
+        Err(e) if e.kind == TemplateErrorKind::Undefined && convert::dropping_undefined() => None,
+        other => Some(other),
+    }
+}
 
 /// A placeholder string for Ansible's `omit`; the engine drops module args whose
 /// rendered value equals it.
@@ -159,10 +171,28 @@ impl Templater {
     /// `lstrip_blocks` off, trailing newline kept, auto-escaping off for every
     /// file name, and Ansible's filters, tests, lookups and Python-style methods.
     pub fn new() -> Self {
+        let mut env = env::build();
+        trust::register_untrusted(
+            &mut env,
+            trust::UntrustedTemplates::Ignore,
+            std::sync::Arc::new(|_: &str| {}),
+        );
         Templater {
-            env: env::build(),
+            env,
             variants: Default::default(),
         }
+    }
+
+    /// This templater doing `what` when `!unsafe` text holds a template,
+    /// warning through `warn` (see [`trust::UntrustedTemplates`]).
+    pub fn with_untrusted_templates(
+        mut self,
+        what: trust::UntrustedTemplates,
+        warn: impl Fn(&str) + Send + Sync + 'static,
+    ) -> Self {
+        trust::register_untrusted(&mut self.env, what, std::sync::Arc::new(warn));
+        self.variants = Default::default();
+        self
     }
 
     /// This templater with lookups that read controller files through
@@ -370,7 +400,7 @@ impl Templater {
             serde_json::Value::String(s) => self.render_str(s, ctx),
             serde_json::Value::Array(items) => items
                 .iter()
-                .map(|v| self.render_value_keeping(v, ctx, literal))
+                .filter_map(|v| left_out(self.render_value_keeping(v, ctx, literal)))
                 .collect::<Result<Vec<_>, _>>()
                 .map(serde_json::Value::Array),
             serde_json::Value::Object(map) => {
@@ -384,7 +414,9 @@ impl Templater {
                     } else {
                         k.clone()
                     };
-                    out.insert(key, self.render_value_keeping(v, ctx, literal)?);
+                    if let Some(v) = left_out(self.render_value_keeping(v, ctx, literal)) {
+                        out.insert(key, v?);
+                    }
                 }
                 Ok(serde_json::Value::Object(out))
             }

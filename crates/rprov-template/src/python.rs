@@ -63,6 +63,27 @@ pub trait PythonPlugins: Send + Sync {
         kwargs: Map<String, Json>,
         variables: Option<Json>,
     ) -> Result<Option<Json>, String>;
+
+    /// Setting `name` of plugin `plugin_name` of type `plugin_type`, as
+    /// ansible-core's config manager resolves it with the template's
+    /// `variables` (`lookup('config', …, plugin_type=…, plugin_name=…)`).
+    /// `Ok(None)`: it has no such plugin.
+    fn setting(
+        &self,
+        plugin_type: &str,
+        plugin_name: &str,
+        name: &str,
+        variables: Json,
+    ) -> Result<Option<PluginSetting>, String>;
+}
+
+/// A plugin's setting as the Python plugins answer it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PluginSetting {
+    /// Its value and where that comes from (`default`, `var: x`, …).
+    Found(Json, String),
+    /// The plugin defines no such setting: ansible-core's message.
+    Undefined(String),
 }
 
 /// The filter a collection's filter is called through, its name first (the
@@ -170,6 +191,24 @@ pub(crate) fn lookup(
     terms: &[Value],
     kwargs: &Kwargs,
 ) -> Result<Option<Vec<Value>>, Error> {
+    let items = match call_json(
+        plugins,
+        PluginKind::Lookup,
+        name,
+        None,
+        terms,
+        kwargs,
+        Some(variables(state)),
+    )? {
+        None => return Ok(None),
+        Some(Json::Array(items)) => items,
+        Some(other) => vec![other],
+    };
+    Ok(Some(items.iter().map(to_value).collect()))
+}
+
+/// The template's variables as a Python lookup is given them.
+pub(crate) fn variables(state: &State) -> Json {
     let mut variables = Map::new();
     for var in crate::lookup::variable_names(state) {
         // Every host's variables would cross for each call: left out, as
@@ -183,20 +222,7 @@ pub(crate) fn lookup(
             }
         }
     }
-    let items = match call_json(
-        plugins,
-        PluginKind::Lookup,
-        name,
-        None,
-        terms,
-        kwargs,
-        Some(Json::Object(variables)),
-    )? {
-        None => return Ok(None),
-        Some(Json::Array(items)) => items,
-        Some(other) => vec![other],
-    };
-    Ok(Some(items.iter().map(to_value).collect()))
+    Json::Object(variables)
 }
 
 fn call_json(
@@ -227,7 +253,7 @@ fn call_json(
         .call(kind, name, positional, named, variables)
         .map_err(|msg| {
             let shown = match kind {
-                PluginKind::Lookup => format!("lookup('{name}'): {msg}"),
+                PluginKind::Lookup => format!("{}{msg}", crate::lookup::failed_prefix(name)),
                 _ => format!("{} {name}: {msg}", kind.word()),
             };
             Error::new(ErrorKind::InvalidOperation, shown)

@@ -25,6 +25,74 @@ use crate::{single_expression, TemplateError, TemplateErrorKind, Templater};
 /// (`TemplateTrustCheckFailedError`'s message).
 pub const UNTRUSTED: &str = "Encountered untrusted template or expression.";
 
+/// The filter rprov's templates of `!unsafe` text pass the text through
+/// (see [`unsafe_literal`]): it gives the text as it is, and says when it
+/// holds a template, as ansible-core's `_ANSIBLE_TEMPLAR_UNTRUSTED_TEMPLATE_BEHAVIOR`
+/// asks (see [`UntrustedTemplates`]).
+pub const UNTRUSTED_FILTER: &str = "__rprov_untrusted";
+
+/// A template whose value is `text`, never rendered itself: how rprov keeps
+/// `!unsafe` text (and ansible-core's JSON form of it), which means the same
+/// with or without Ansible's backslash rule for `{{ }}`.
+pub fn unsafe_literal(text: &str) -> String {
+    format!(
+        "{{{{ ({}) | {UNTRUSTED_FILTER} }}}}",
+        verbatim_literal(text)
+    )
+}
+
+/// What to do on meeting `!unsafe` text that holds a template: ansible-core
+/// 2.19's private setting `_ANSIBLE_TEMPLAR_UNTRUSTED_TEMPLATE_BEHAVIOR`
+/// (`ignore`, its default; `warning`; `error`). The text is never rendered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UntrustedTemplates {
+    #[default]
+    /// Say nothing.
+    Ignore,
+    /// Warn (once per run).
+    Warn,
+    /// Fail the template.
+    Fail,
+}
+
+impl UntrustedTemplates {
+    /// The setting's value by ansible-core's names; `None` for another.
+    pub fn parse(word: &str) -> Option<Self> {
+        match word.trim() {
+            "ignore" => Some(UntrustedTemplates::Ignore),
+            "warning" => Some(UntrustedTemplates::Warn),
+            "error" => Some(UntrustedTemplates::Fail),
+            _ => None,
+        }
+    }
+}
+
+/// Registers [`UNTRUSTED_FILTER`], doing `what` on untrusted templates and
+/// warning through `warn`.
+pub(crate) fn register_untrusted(
+    env: &mut minijinja::Environment<'static>,
+    what: UntrustedTemplates,
+    warn: std::sync::Arc<dyn Fn(&str) + Send + Sync>,
+) {
+    env.add_filter(
+        UNTRUSTED_FILTER,
+        move |text: String| -> Result<String, minijinja::Error> {
+            let holds_template = ["{{", "{%", "{#"].iter().any(|m| text.contains(m));
+            match what {
+                UntrustedTemplates::Warn if holds_template => warn(UNTRUSTED),
+                UntrustedTemplates::Fail if holds_template => {
+                    return Err(minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        UNTRUSTED,
+                    ))
+                }
+                _ => {}
+            }
+            Ok(text)
+        },
+    );
+}
+
 /// The error evaluating untrusted text gives, with ansible-core's message.
 pub fn untrusted_error() -> TemplateError {
     TemplateError::new(TemplateErrorKind::Untrusted, UNTRUSTED)

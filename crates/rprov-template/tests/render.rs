@@ -1009,21 +1009,22 @@ fn inventory_hostnames_lookup() {
     );
 }
 
-/// A division by zero says Python's words too, as Jinja2's
-/// `ZeroDivisionError` does in ansible-core (CPython 3.11's messages).
+/// A division by zero says ansible-core 2.19's words, with Python's for
+/// Jinja2's `ZeroDivisionError` (CPython 3.11's messages).
 #[test]
 fn division_by_zero_in_pythons_words() {
     for (expr, words) in [
-        ("{{ 5 / 0 }}", "ZeroDivisionError: division by zero"),
-        ("{{ 5.0 / 0 }}", "ZeroDivisionError: float division by zero"),
-        (
-            "{{ 5 // 0 }}",
-            "ZeroDivisionError: integer division or modulo by zero",
-        ),
-        ("{{ 5 % 0 }}", "ZeroDivisionError: integer modulo by zero"),
+        ("{{ 5 / 0 }}", "division by zero"),
+        ("{{ 5.0 / 0 }}", "float division by zero"),
+        ("{{ 5 // 0 }}", "integer division or modulo by zero"),
+        ("{{ 5 % 0 }}", "integer modulo by zero"),
     ] {
         let e = t().render_str(expr, &json!({})).unwrap_err();
-        assert!(e.message.ends_with(words), "{expr}: {}", e.message);
+        assert_eq!(
+            e.message,
+            format!("Error rendering template: {words}"),
+            "{expr}"
+        );
     }
 }
 

@@ -43,6 +43,18 @@ impl HostRunner {
             Ok(job) => job,
             Err(m) => return Ok(ItemOutcome::failed(format!("{}: {m}", task.origin))),
         };
+        // A job that is waited for, of any module: ansible-playbook's lines
+        // for it (see `Reporter::async_line`), its id chosen now.
+        let waited = self.waited_job(task, layer).map(|every| WaitedJob {
+            every,
+            jid: modules::async_status::new_job_id(),
+            dir: self.async_dir_of(task, layer),
+            host: self.name.clone(),
+            task_id: task as *const Task as usize,
+            name: self.task_name(task, Some(layer)),
+            handler: self.in_handlers,
+            reporter: self.shared.reporter.clone(),
+        });
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -79,12 +91,16 @@ impl HostRunner {
                 (None, Some(j)) => Some((j.seconds, true)),
                 (None, None) => None,
             };
+            let one_attempt = polled(one_attempt, waited.as_ref());
             let mut o = match limit {
                 None => one_attempt.await?,
                 Some((secs, by_job)) => {
                     match tokio::time::timeout(Duration::from_secs(secs), one_attempt).await {
                         Ok(o) => o?,
                         Err(_) if by_job => {
+                            if let Some(w) = &waited {
+                                w.done(true);
+                            }
                             let mut o = self.stop_timed_out(secs).await;
                             let msg = format!(
                                 "async task did not complete within the requested time - {secs}s"
@@ -98,10 +114,54 @@ impl HostRunner {
                     }
                 }
             };
-            if job.is_some() && !matches!(o.status, Status::Skipped | Status::Unknown) {
-                let module = std::mem::take(&mut o.result);
+            if let Some(j) = job.filter(|_| !matches!(o.status, Status::Skipped | Status::Unknown))
+            {
+                let mut module = std::mem::take(&mut o.result);
                 let jid = modules::async_status::new_job_id();
-                o.result = modules::async_status::job_result(&jid, module, "");
+                let dir = self.async_dir_of(task, layer);
+                let file = dir.results_file(&jid);
+                if !j.background() {
+                    o.result = modules::async_status::job_result(&jid, &file, module, "");
+                } else {
+                    // Left in the background (`poll: 0`), one of rprov's own
+                    // modules has run in its task's remote command already:
+                    // its finished job is left where `async_status` reads it,
+                    // and the task registers the job as started.
+                    if o.status == Status::Failed {
+                        module.insert("failed".into(), json!(true));
+                        if let Some(msg) = o.msg.clone().filter(|_| !module.contains_key("msg")) {
+                            module.insert("msg".into(), json!(msg));
+                        }
+                    }
+                    let script = modules::async_status::finished_job_script(&dir, &jid, &module);
+                    let files = modules::change::checked(
+                        vec![modules::change::Change::Raw {
+                            script,
+                            why: "the files of a job that has finished, for `async_status`",
+                        }],
+                        Map::new(),
+                    );
+                    let left = match files {
+                        Ok(action) => self.run_action(action, &become_).await?,
+                        Err(e) => ItemOutcome::failed(format!("writing the job's files: {e}")),
+                    };
+                    if left.status == Status::Failed {
+                        return Ok(left);
+                    }
+                    o = ItemOutcome::new(
+                        Status::Changed,
+                        modules::async_status::started_job(&jid, &file),
+                    );
+                }
+            }
+            if let Some(w) = waited
+                .as_ref()
+                .filter(|_| o.result.contains_key("ansible_job_id"))
+            {
+                o.result.insert("ansible_job_id".into(), json!(w.jid));
+                o.result
+                    .insert("results_file".into(), json!(w.dir.results_file(&w.jid)));
+                w.done(o.status == Status::Failed);
             }
             if task.args_template.is_some() {
                 args_splat_warning(&mut o.result);
@@ -363,6 +423,7 @@ impl HostRunner {
         };
         let empty = HashMap::new();
         let facts = self.link().cache.get(become_).unwrap_or(&empty);
+        let async_dir = async_dir(r);
         let cx = PlanCx {
             module: &task.module,
             args,
@@ -380,6 +441,7 @@ impl HostRunner {
             environment: &compiled.environment,
             timeout: task_timeout(task)?,
             async_job,
+            async_dir: &async_dir,
             open_files: Self::open_files_limit(task, r).map_err(PlanError::Fail)?,
         };
         let mut decision = modules::plan(&cx)?;
@@ -434,6 +496,7 @@ impl HostRunner {
                 }
                 self.run_action(action, become_).await
             }
+            Decision::Read { action } => self.run_action(action, become_).await,
             Decision::Refresh {
                 result,
                 msg,
@@ -466,12 +529,34 @@ impl HostRunner {
         }
     }
 
+    /// How often the task's `async` job is polled when it is waited for
+    /// (`poll` > 0), in seconds; `None` for a task without one, or one left
+    /// in the background.
+    fn waited_job(&self, task: &Task, layer: &Vars) -> Option<u64> {
+        if task.async_job.is_none() && task.async_template.is_none() {
+            return None;
+        }
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
+        match self.async_job_of(task, &r) {
+            Ok(Some(job)) if !job.background() => Some(job.poll),
+            _ => None,
+        }
+    }
+
+    /// The task's `ansible_async_dir` (see [`async_dir`]).
+    fn async_dir_of(&self, task: &Task, layer: &Vars) -> modules::async_status::AsyncDir {
+        let magic = self.task_magic(task);
+        let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
+        async_dir(&r)
+    }
+
     /// The `async` job of a task of rprov's own modules (not a command's,
     /// whose host runs it as a job, nor a fallback module's): ansible-core
     /// would run it in its async wrapper and poll it; rprov waits for it in
     /// the task's own remote command, its `async` seconds a limit, and gives
-    /// the finished job's result. A background one (`poll: 0`) fails: only a
-    /// command or a fallback module runs detached.
+    /// the finished job's result. A background one (`poll: 0`) runs in place
+    /// too: only a command or a fallback module runs detached.
     fn native_async_job(
         &self,
         task: &Task,
@@ -487,13 +572,7 @@ impl HostRunner {
         }
         let magic = self.task_magic(task);
         let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
-        match self.async_job_of(task, &r)? {
-            Some(job) if job.background() => Err(format!(
-                "`async` with `poll: 0` runs a command, a shell or a module through the Ansible fallback in the background, not rprov's `{}`: give it a `poll` above 0",
-                task.module
-            )),
-            job => Ok(job),
-        }
+        self.async_job_of(task, &r)
     }
 
     /// The task's `async` job on this host: as written, or its `async` and
@@ -612,8 +691,21 @@ impl HostRunner {
                 })
                 .collect()
         });
+        // Arguments as written, no template in them: trusted as templates
+        // by ansible-core 2.19 (`debug`'s `var: item`), unlike rendered ones.
+        let trusted = args
+            .iter()
+            .filter(|(k, v)| {
+                v.as_str().is_some_and(|s| {
+                    !crate::engine::vars::is_template(s) && task.args.get(k.as_str()) == Some(*v)
+                })
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
         Decision::Fallback(Box::new(modules::ansible_fallback::Fallback {
             controller_vars,
+            trusted,
+            async_dir: async_dir(r),
             fqcn: task.module.clone(),
             args,
             collections: task.collections.clone(),
@@ -682,6 +774,7 @@ impl HostRunner {
                 &fb.script(&payload),
                 jid,
                 modules::async_status::Job::Module,
+                &fb.async_dir,
             ),
             // Waited for, it may run its `async` seconds at most, as
             // ansible-core's wrapper kills it then.
@@ -732,7 +825,8 @@ impl HostRunner {
                 let mut o =
                     fallback_outcome(answer(fb, out.status, &out.stdout_lossy(), &stderr, check));
                 let module = std::mem::take(&mut o.result);
-                o.result = modules::async_status::job_result(&jid, module, &stderr);
+                let file = fb.async_dir.results_file(&jid);
+                o.result = modules::async_status::job_result(&jid, &file, module, &stderr);
                 return Ok(o);
             }
         };
@@ -740,7 +834,7 @@ impl HostRunner {
         o.result.insert("started".into(), json!(true));
         o.result.insert(
             "results_file".into(),
-            json!(modules::async_status::results_file(&jid)),
+            json!(fb.async_dir.results_file(&jid)),
         );
         Ok(o)
     }
@@ -1141,7 +1235,9 @@ fn write_local(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 fn with_invocation(decision: &mut Decision, module: &str, args: &Map<String, Json>) {
     let result = match decision {
         Decision::Ok { result, .. } | Decision::Refresh { result, .. } => result,
-        Decision::Change { action, .. } | Decision::Run { action, .. } => &mut action.result,
+        Decision::Change { action, .. }
+        | Decision::Run { action, .. }
+        | Decision::Read { action } => &mut action.result,
         Decision::WriteLocal(w) => &mut w.result,
         // Ansible's own module says it itself.
         Decision::Fallback(_) => return,
@@ -1251,6 +1347,60 @@ fn fallback_outcome(a: modules::ansible_fallback::Answer) -> ItemOutcome {
         msg: a.msg,
         msg_kind: MsgKind::Message,
         hidden: a.hidden,
+    }
+}
+
+/// The task's `ansible_async_dir`, else ansible-core's default.
+fn async_dir(r: &Resolver) -> modules::async_status::AsyncDir {
+    match r.resolve("ansible_async_dir") {
+        Some(Ok(Json::String(s))) => modules::async_status::AsyncDir::new(Some(&s)),
+        _ => modules::async_status::AsyncDir::default(),
+    }
+}
+
+/// A task's `async` job that is waited for, as ansible-playbook reports it.
+struct WaitedJob {
+    /// `poll`: seconds between two `ASYNC POLL` lines.
+    every: u64,
+    jid: String,
+    dir: modules::async_status::AsyncDir,
+    host: String,
+    task_id: usize,
+    name: String,
+    handler: bool,
+    reporter: Arc<crate::report::Reporter>,
+}
+
+impl WaitedJob {
+    fn line(&self, text: &str) {
+        self.reporter
+            .async_line(self.task_id, &self.name, self.handler, text);
+    }
+
+    /// `ASYNC OK` or `ASYNC FAILED`: the job ended.
+    fn done(&self, failed: bool) {
+        let word = if failed { "FAILED" } else { "OK" };
+        self.line(&format!("ASYNC {word} on {}: jid={}", self.host, self.jid));
+    }
+}
+
+/// `attempt`, with an `ASYNC POLL` line every `poll` seconds while it runs
+/// when it is a job that is waited for: rprov waits for the job in its
+/// task's own remote command, and says what ansible-core's polls would.
+async fn polled<T>(attempt: impl std::future::Future<Output = T>, job: Option<&WaitedJob>) -> T {
+    let Some(job) = job else {
+        return attempt.await;
+    };
+    tokio::pin!(attempt);
+    let every = Duration::from_secs(job.every.max(1));
+    loop {
+        tokio::select! {
+            out = &mut attempt => return out,
+            () = tokio::time::sleep(every) => job.line(&format!(
+                "ASYNC POLL on {}: jid={} started=True finished=False",
+                job.host, job.jid
+            )),
+        }
     }
 }
 

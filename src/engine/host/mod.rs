@@ -1403,6 +1403,14 @@ fn holds_nul(v: &Json) -> bool {
 /// that raised an error (its `AnsibleTaskError`) does, which playbooks test
 /// with `result.msg is contains "Task failed:"`.
 fn arg_error(origin: &impl std::fmt::Display, e: &TemplateError, r: &Resolver) -> String {
+    let (within, help) = error_details(e, r);
+    format!("{TASK_FAILED}{origin}: {}{within}{help}", e.message)
+}
+
+/// What rprov adds to a template error's message: the line within a
+/// multi-line value, and the help (for an undefined variable, the closest
+/// name and how to define it).
+fn error_details(e: &TemplateError, r: &Resolver) -> (String, String) {
     let within = match e.line {
         Some(l) if l > 1 => format!(" (line {l} of the value)"),
         _ => String::new(),
@@ -1411,12 +1419,35 @@ fn arg_error(origin: &impl std::fmt::Display, e: &TemplateError, r: &Resolver) -
         Some(h) => format!("\n= help: {h}"),
         None => undefined_help(e, r),
     };
-    format!("{TASK_FAILED}{origin}: {}{within}{help}", e.message)
+    (within, help)
+}
+
+/// A template in argument `arg` of a task running `action` failed: the
+/// message ansible-core 2.19 registers for it (`Task failed: Finalization
+/// of task args for 'ansible.builtin.debug' failed: Error while resolving
+/// value for 'msg': …`), which playbooks match with `is search`, then where
+/// the value is written and what to do about an undefined variable, as
+/// [`arg_error`] tells them.
+fn finalization_error(
+    action: &str,
+    arg: Option<&str>,
+    origin: &impl std::fmt::Display,
+    e: &TemplateError,
+    r: &Resolver,
+) -> String {
+    let (within, help) = error_details(e, r);
+    let resolving = arg.map_or_else(String::new, |a| {
+        format!("Error while resolving value for '{a}': ")
+    });
+    format!(
+        "{TASK_FAILED}Finalization of task args for '{action}' failed: {resolving}{}{within}\nOrigin: {origin}{help}",
+        e.message
+    )
 }
 
 impl HostRunner {
-    /// A template in `task`'s argument `arg` failed: rprov's message (see
-    /// [`arg_error`]), and the chain of errors ansible-core 2.19 prints for
+    /// A template in `task`'s argument `arg` failed: ansible-core's message
+    /// (see [`finalization_error`]), and the chain of errors ansible-core 2.19 prints for
     /// it kept for the report of the failure (`--output ansible`'s
     /// `[ERROR]` block: the task's arguments, the value, the template's
     /// error).
@@ -1428,11 +1459,11 @@ impl HostRunner {
         r: &Resolver,
     ) -> String {
         let origin = arg.map_or(&task.origin, |k| task.arg_origin(k));
-        let msg = arg_error(origin, e, r);
         let action = match task.module_written.contains('.') {
             true => task.module_written.clone(),
             false => format!("ansible.builtin.{}", task.module),
         };
+        let msg = finalization_error(&action, arg, origin, e, r);
         let mut chain = vec![ErrorLink::new(
             format!("{TASK_FAILED}Finalization of task args for '{action}' failed."),
             Some(task.origin.clone()),

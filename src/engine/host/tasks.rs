@@ -1221,14 +1221,27 @@ impl HostRunner {
         let expr = format!(
             "{{{{ query('{name}', *({t} if {t} is sequence and {t} is not string and {t} is not mapping else [{t}])) }}}}"
         );
-        let items = match self.render_json(&r, &Json::String(expr)) {
+        let render = || {
+            rprov_template::lookup::in_loop_of(&task.module_written, || {
+                self.render_json(&r, &Json::String(expr))
+            })
+        };
+        // ansible-core's `first_found` drops what is undefined from the
+        // terms of a loop (a name made of an undefined variable), not of a
+        // `lookup()`.
+        let rendered = match rprov_template::lookup::short_name(name) {
+            "first_found" => rprov_template::leaving_out_undefined(render),
+            _ => render(),
+        };
+        let items = match rendered {
             Ok(Json::Array(items)) => items,
             Ok(other) => return Err(format!("with_{name}: the lookup gave {other}, not a list")),
             // The line is the made-up expression's: left out. The lookup's
             // own words name the loop keyword the user wrote.
             Err(e) => {
                 let m = e.message;
-                let m = m.strip_prefix(&format!("lookup('{name}'): ")).unwrap_or(&m);
+                let prefix = rprov_template::lookup::failed_prefix(name);
+                let m = m.strip_prefix(&prefix).unwrap_or(&m);
                 return Err(if m.contains(&keyword) {
                     m.to_string()
                 } else {
@@ -1358,8 +1371,9 @@ impl HostRunner {
                 .shared
                 .opts
                 .ansible_settings
+                .core
                 .get("DEPRECATION_WARNINGS")
-                .and_then(crate::truthy::as_bool)
+                .and_then(|s| crate::truthy::as_bool(&s.value))
                 .unwrap_or(true),
         };
         if !enabled {

@@ -21,8 +21,8 @@ pub type Plaintext = dyn Fn(&[u8]) -> Result<Option<Vec<u8>>, String> + Send + S
 #[derive(Clone, Default)]
 pub struct LookupContext {
     plaintext: Option<Arc<Plaintext>>,
-    /// Ansible's settings by name, for `lookup('config', NAME)`.
-    settings: Arc<serde_json::Map<String, serde_json::Value>>,
+    /// Ansible's settings and plugins', for `lookup('config', NAME)`.
+    settings: Arc<super::ConfigSettings>,
     /// Runs the lookups rprov lacks (see [`crate::python`]).
     python: Option<Arc<dyn crate::python::PythonPlugins>>,
     /// Says what a lookup let pass that the user should know of (an option
@@ -78,14 +78,13 @@ impl LookupContext {
     }
 
     /// This context with Ansible's settings, for `lookup('config', NAME)`.
-    pub fn with_settings(mut self, settings: serde_json::Map<String, serde_json::Value>) -> Self {
+    pub fn with_settings(mut self, settings: super::ConfigSettings) -> Self {
         self.settings = Arc::new(settings);
         self
     }
 
-    /// The setting `name`, if the run knows it.
-    pub(super) fn setting(&self, name: &str) -> Option<&serde_json::Value> {
-        self.settings.get(name)
+    pub(super) fn settings(&self) -> &super::ConfigSettings {
+        &self.settings
     }
 
     /// A controller file's contents as a lookup reads them: decrypted when

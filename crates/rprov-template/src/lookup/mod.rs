@@ -30,6 +30,7 @@ use minijinja::{Environment, Error, ErrorKind, State};
 use serde_json::Value as Json;
 
 mod combine;
+mod config;
 mod context;
 mod csvfile;
 mod ini;
@@ -38,6 +39,7 @@ mod sequence;
 mod subelements;
 mod template;
 
+pub use config::{ConfigSetting, ConfigSettings};
 pub use context::{LookupContext, Plaintext};
 
 /// The lookups rprov has, each also a `with_<name>` loop.
@@ -105,8 +107,13 @@ pub fn register(env: &mut Environment<'static>, cx: LookupContext) {
 fn lookup_error(name: &str, msg: impl std::fmt::Display) -> Error {
     Error::new(
         ErrorKind::InvalidOperation,
-        format!("lookup('{name}'): {msg}"),
+        format!("{}{msg}", failed_prefix(name)),
     )
+}
+
+/// How a lookup's error starts, in ansible-core 2.19's words.
+pub fn failed_prefix(name: &str) -> String {
+    format!("The lookup plugin '{name}' failed: ")
 }
 
 /// Runs lookup `name` on each term and returns one value per term.
@@ -125,39 +132,9 @@ fn run(
         Ok(t.as_str().map_or_else(|| t.to_string(), str::to_string))
     };
     match name {
-        // ansible-core's `config`: a setting by its name (`DEFAULT_FORKS`),
-        // as this run has it; `on_missing` says what an unknown one does.
-        "config" => {
-            let on_missing = kwargs
-                .get::<Option<String>>("on_missing")?
-                .unwrap_or_else(|| "error".into());
-            if !["error", "warn", "skip"].contains(&on_missing.as_str()) {
-                return Err(lookup_error(
-                    name,
-                    format!("\"on_missing\" must be a string and one of \"error\", \"warn\" or \"skip\", not {on_missing}"),
-                ));
-            }
-            for k in ["plugin_type", "plugin_name"] {
-                if kwargs.get::<Option<Value>>(k)?.is_some() {
-                    return Err(lookup_error(
-                        name,
-                        "rprov knows ansible-core's own settings only, not a plugin's",
-                    ));
-                }
-            }
-            let mut out = Vec::new();
-            for t in terms {
-                let key = text(t)?;
-                match cx.setting(&key) {
-                    Some(v) => out.push(crate::convert::to_value(v)),
-                    None if on_missing == "error" => {
-                        return Err(lookup_error(name, format!("Unable to find setting {key}")))
-                    }
-                    None => {}
-                }
-            }
-            Ok(out)
-        }
+        // ansible-core's `config`: a setting by its name (`DEFAULT_FORKS`)
+        // or a plugin's, as this run has it.
+        "config" => config::config(state, cx, terms, kwargs),
         "env" => {
             // Kept as given: `default=undef()` makes an unset variable
             // undefined, as in ansible-core.
@@ -706,30 +683,86 @@ fn search_bases(state: &State) -> Vec<std::path::PathBuf> {
     search_dirs(state, "files")
 }
 
+thread_local! {
+    /// The action of the task whose `with_<lookup>` loop runs on this
+    /// thread, see [`in_loop_of`].
+    static LOOP_ACTION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` as the `with_<lookup>` loop of a task running `action` (as
+/// written): `first_found` then searches the folder the action's name
+/// suggests, as ansible-core's (`vars/` for `include_vars`, `templates/` for
+/// `template`, else `files/`).
+pub fn in_loop_of<T>(action: &str, f: impl FnOnce() -> T) -> T {
+    let before = LOOP_ACTION.with(|a| a.replace(Some(action.to_string())));
+    let out = f();
+    LOOP_ACTION.with(|a| *a.borrow_mut() = before);
+    out
+}
+
+/// The folder `first_found` searches: by the loop's action, `files` outside
+/// a loop.
+fn first_found_subdir() -> &'static str {
+    LOOP_ACTION.with(|a| {
+        let a = a.borrow();
+        let action = a.as_deref().unwrap_or_default();
+        ["template", "var", "file"]
+            .into_iter()
+            .zip(["templates", "vars", "files"])
+            .find(|(word, _)| action.contains(word))
+            .map_or("files", |(_, dir)| dir)
+    })
+}
+
 /// Where Ansible looks for a relative name of kind `subdir` (`files`,
-/// `templates`) from a role's task: the role's `subdir/` and the role
-/// itself, its `tasks/subdir/` and `tasks/`, then the playbook directory's
-/// `subdir/` and the playbook directory.
+/// `templates`), as its `path_dwim_relative_stack` walks the task's
+/// `ansible_search_path` (its role and the roles that brought it in, the
+/// task file's folder, the playbook's): in each, `subdir/` then the folder
+/// itself, and for a task file's folder inside a role's `tasks/`, the
+/// role's `subdir/` and `tasks/` first; the playbook directory's last.
+/// Without a search path: the role's `subdir/` and the role itself, its
+/// `tasks/subdir/` and `tasks/`, then the playbook directory's.
 fn search_dirs(state: &State, subdir: &str) -> Vec<std::path::PathBuf> {
+    use std::path::PathBuf;
     // Not `as_str`: the engine may hand these over as its own string-like
     // values.
     let var = |name: &str| {
         state
             .lookup(name)
             .filter(|v| !v.is_undefined() && !v.is_none())
-            .map(|v| std::path::PathBuf::from(v.to_string()))
+            .map(|v| PathBuf::from(v.to_string()))
     };
+    let search_path: Vec<PathBuf> = state
+        .lookup("ansible_search_path")
+        .filter(|v| v.kind() == minijinja::value::ValueKind::Seq)
+        .and_then(|v| v.try_iter().ok())
+        .map(|items| items.map(|p| PathBuf::from(p.to_string())).collect())
+        .unwrap_or_default();
     let mut bases = Vec::new();
-    if let Some(role) = var("role_path") {
-        bases.push(role.join(subdir));
-        bases.push(role.clone());
-        bases.push(role.join("tasks").join(subdir));
-        bases.push(role.join("tasks"));
+    if search_path.is_empty() {
+        if let Some(role) = var("role_path") {
+            bases.push(role.join(subdir));
+            bases.push(role.clone());
+            bases.push(role.join("tasks").join(subdir));
+            bases.push(role.join("tasks"));
+        }
+    }
+    for path in search_path {
+        if let Some(tasks) = path.parent().filter(|p| p.ends_with("tasks")) {
+            if let Some(role) = tasks.parent() {
+                bases.push(role.join(subdir));
+            }
+            bases.push(tasks.to_path_buf());
+        }
+        bases.push(path.join(subdir));
+        bases.push(path);
     }
     if let Some(pb) = var("playbook_dir") {
         bases.push(pb.join(subdir));
         bases.push(pb);
     }
+    let mut seen = std::collections::HashSet::new();
+    bases.retain(|b| seen.insert(b.clone()));
     bases
 }
 
@@ -737,16 +770,18 @@ fn search_dirs(state: &State, subdir: &str) -> Vec<std::path::PathBuf> {
 /// path (`[]` with `skip=true` when none does, else an error as Ansible's).
 ///
 /// Terms are file names, lists of them, or mappings with `files` and
-/// `paths` (as are the `files=`/`paths=` options; their strings split at `,`
-/// and `;`). A relative name is looked for as Ansible's
-/// `path_dwim_relative_stack` looks for it from a role's task: the role's
+/// `paths` (as are the `files=`/`paths=` options; file names split at `,`
+/// and `;`, paths at `:` too), a mapping's `skip` replacing the option's.
+/// A relative name is looked for as Ansible's `path_dwim_relative_stack`
+/// looks for it from a role's task: the role's
 /// `files/` and the role itself, its `tasks/files/` and `tasks/`, then the
 /// playbook directory's `files/` and the playbook directory.
 fn first_found(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
-    let split = |v: &Value, out: &mut Vec<String>| -> Result<(), Error> {
+    // Files split at `,` and `;`, paths at `:` too, as ansible-core's.
+    let split_at = |v: &Value, at: &[char], out: &mut Vec<String>| -> Result<(), Error> {
         let mut push = |s: &str| {
             out.extend(
-                s.split([',', ';'])
+                s.split(at)
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
                     .map(str::to_string),
@@ -762,18 +797,21 @@ fn first_found(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Va
         }
         Ok(())
     };
+    let files_of = |v: &Value, out: &mut Vec<String>| split_at(v, &[',', ';'], out);
+    let paths_of = |v: &Value, out: &mut Vec<String>| split_at(v, &[',', ':', ';'], out);
     let mut files = Vec::new();
     let mut paths = Vec::new();
     if let Some(f) = kwargs.get::<Option<Value>>("files")? {
-        split(&f, &mut files)?;
+        files_of(&f, &mut files)?;
     }
     if let Some(p) = kwargs.get::<Option<Value>>("paths")? {
-        split(&p, &mut paths)?;
+        paths_of(&p, &mut paths)?;
     }
-    let skip = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false);
+    let mut skip = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false);
     fn flatten(v: &Value, out: &mut Vec<Value>) -> Result<(), Error> {
         if v.as_str().is_some() || v.kind() == minijinja::value::ValueKind::Map {
             out.push(v.clone());
+        } else if v.is_undefined() && crate::convert::dropping_undefined() {
         } else if v.is_undefined() {
             return Err(Error::from(ErrorKind::UndefinedError));
         } else if let Ok(items) = v.try_iter() {
@@ -804,9 +842,12 @@ fn first_found(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Va
         if t.kind() == minijinja::value::ValueKind::Map {
             let mut f = Vec::new();
             let mut p = Vec::new();
-            split(&t.get_attr("files")?, &mut f)?;
-            split(&t.get_attr("paths")?, &mut p)?;
+            files_of(&t.get_attr("files")?, &mut f)?;
+            paths_of(&t.get_attr("paths")?, &mut p)?;
             groups.push((f, p));
+            // A mapping's options replace the lookup's, as ansible-core
+            // sets them per term: the last one's `skip` decides.
+            skip = t.get_attr("skip")?.is_true();
         } else {
             plain.push(t.as_str().map_or_else(|| t.to_string(), str::to_string));
         }
@@ -815,7 +856,7 @@ fn first_found(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Va
 
     // Not `as_str`: the engine may hand these over as its own string-like
     // values.
-    let bases = search_bases(state);
+    let bases = search_dirs(state, first_found_subdir());
     let mut tried = Vec::new();
     for (files, paths) in &groups {
         let names: Vec<String> = if paths.is_empty() {
