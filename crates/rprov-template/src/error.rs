@@ -115,7 +115,8 @@ impl TemplateError {
             | ErrorKind::UnknownMethod => TemplateErrorKind::Filter,
             _ if detail.starts_with("filter ")
                 || detail.starts_with("test ")
-                || detail.starts_with("lookup") =>
+                || detail.starts_with("lookup")
+                || detail.starts_with("The lookup plugin ") =>
             {
                 TemplateErrorKind::Filter
             }
