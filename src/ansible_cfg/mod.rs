@@ -493,9 +493,6 @@ impl AnsibleConfig {
         }
     }
 
-    /// Where custom modules are looked for after those of the playbook's and
-    /// the roles' `library/` folders (`library`). Unset, Ansible's default:
-    /// `~/.ansible/plugins/modules`, `/usr/share/ansible/plugins/modules`.
     /// The settings `lookup('config', …)` gives: ansible-core's own by its
     /// names (`lib/ansible/config/base.yml`) and those of the plugins rprov
     /// stands in for (the `ssh` connection, the `sh` shell), each as set,
@@ -623,6 +620,9 @@ impl AnsibleConfig {
         c
     }
 
+    /// Where custom modules are looked for after those of the playbook's and
+    /// the roles' `library/` folders (`library`). Unset, Ansible's default:
+    /// `~/.ansible/plugins/modules`, `/usr/share/ansible/plugins/modules`.
     pub fn library_path(&self, home: Option<&Path>) -> Vec<PathBuf> {
         match &self.library {
             Some(s) => s.value.clone(),

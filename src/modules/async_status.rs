@@ -142,9 +142,8 @@ pub fn finished_job_script(dir: &AsyncDir, jid: &str, module: &Map<String, Json>
     let at = format!("{}/{}", dir.shell(), quote(jid));
     let json = Json::Object(module.clone()).to_string();
     format!(
-        "{make} || exit 1
-         printf '%s\\n' {} >{at}.out && : >{at}.err && : >{at}.module && echo 0 >{at}.rc
-",
+        "{make} || exit 1\n\
+         printf '%s\\n' {} >{at}.out && : >{at}.err && : >{at}.module && echo 0 >{at}.rc\n",
         quote(&json)
     )
 }

@@ -158,8 +158,7 @@ fn whole_number(
 pub const MAX_TIMEOUT: i64 = 100_000_000;
 
 /// Modules whose ansible-core action plugin does not support `async`
-/// (`_supports_async` unset): such a task fails when it runs, where rprov
-/// refuses `async` on other modules when the playbook loads.
+/// (`_supports_async` unset): such a task fails when it runs.
 const NO_ASYNC_ACTIONS: &[&str] = &[
     "script",
     "copy",

@@ -229,13 +229,13 @@ fn decode_binary(value: Value) -> Result<Value, String> {
 /// must stay a name.
 fn mark_unsafe(value: &mut Value) {
     match value {
-        Value::Str(s) => *s = literal_template(s),
+        Value::Str(s) => *s = rprov_template::trust::unsafe_literal(s),
         Value::Seq(items) => items.iter_mut().for_each(|n| mark_unsafe(&mut n.value)),
         Value::Map(entries) => {
             for (k, v) in entries {
                 if let Value::Str(s) = &mut k.value {
                     if rprov_template::is_template(s) {
-                        *s = literal_template(s);
+                        *s = rprov_template::trust::unsafe_literal(s);
                     }
                 }
                 mark_unsafe(&mut v.value);
@@ -252,18 +252,13 @@ pub fn unwrap_json_unsafe(value: &mut serde_json::Value) {
     use serde_json::Value as J;
     match value {
         J::Object(m) if m.len() == 1 => match m.get("__ansible_unsafe") {
-            Some(J::String(s)) => *value = J::String(literal_template(s)),
+            Some(J::String(s)) => *value = J::String(rprov_template::trust::unsafe_literal(s)),
             _ => m.values_mut().for_each(unwrap_json_unsafe),
         },
         J::Object(m) => m.values_mut().for_each(unwrap_json_unsafe),
         J::Array(a) => a.iter_mut().for_each(unwrap_json_unsafe),
         _ => {}
     }
-}
-
-/// A template of the text (see `rprov_template::trust::unsafe_literal`).
-fn literal_template(text: &str) -> String {
-    rprov_template::trust::unsafe_literal(text)
 }
 
 struct ValueVisitor;
@@ -516,8 +511,14 @@ mod tests {
     fn json_unsafe_text_is_unsafe_text() {
         let mut v = serde_json::json!({"a": {"__ansible_unsafe": "{{ x }}"}, "b": [{"__ansible_unsafe": "y"}], "c": {"__ansible_unsafe": 1, "d": 2}});
         unwrap_json_unsafe(&mut v);
-        assert_eq!(v["a"], serde_json::json!(literal_template("{{ x }}")));
-        assert_eq!(v["b"][0], serde_json::json!(literal_template("y")));
+        assert_eq!(
+            v["a"],
+            serde_json::json!(rprov_template::trust::unsafe_literal("{{ x }}"))
+        );
+        assert_eq!(
+            v["b"][0],
+            serde_json::json!(rprov_template::trust::unsafe_literal("y"))
+        );
         // Not the one-key form: left as it is.
         assert_eq!(v["c"]["d"], 2);
     }

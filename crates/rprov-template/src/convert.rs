@@ -21,7 +21,7 @@ pub(crate) fn from_value(v: &Value) -> Result<serde_json::Value, Error> {
     if v.is_undefined() {
         return Err(Error::from(ErrorKind::UndefinedError));
     }
-    if dropping_undefined() {
+    if crate::lookup::leaves_out_undefined() {
         return Ok(without_undefined(v).unwrap_or(serde_json::Value::Null));
     }
     if let Some(at) = undefined_inside(v, String::new()) {
@@ -36,29 +36,6 @@ pub(crate) fn from_value(v: &Value) -> Result<serde_json::Value, Error> {
             format!("cannot convert value to data: {e}"),
         )
     })
-}
-
-thread_local! {
-    /// Whether renders on this thread leave out what is undefined, see
-    /// [`leaving_out_undefined`].
-    static DROP_UNDEFINED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Runs `f` with every render on this thread leaving out the undefined
-/// items of lists and mappings, and the items of a value whose template is
-/// undefined, rather than failing: ansible-core's `first_found` lookup run
-/// by a `with_first_found` loop drops undefined values from its terms, its
-/// lazy containers leaving out only the undefined items.
-pub fn leaving_out_undefined<T>(f: impl FnOnce() -> T) -> T {
-    let before = DROP_UNDEFINED.with(|d| d.replace(true));
-    let out = f();
-    DROP_UNDEFINED.with(|d| d.set(before));
-    out
-}
-
-/// Whether [`leaving_out_undefined`] is in force.
-pub(crate) fn dropping_undefined() -> bool {
-    DROP_UNDEFINED.with(std::cell::Cell::get)
 }
 
 /// `v` as data with its undefined items left out; `None` when `v` itself is

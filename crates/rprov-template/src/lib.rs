@@ -42,18 +42,17 @@ pub use trust::{is_all_template, Conditional};
 
 use minijinja::value::Value;
 
-pub use convert::leaving_out_undefined;
 pub use error::{TemplateError, TemplateErrorKind};
 pub use include::{loads_others, IncludePath};
 pub use undefined::{only_guarded, GLOBALS};
 
-/// An item's render, or `None` when it is undefined and
-/// [`leaving_out_undefined`] leaves it out.
+/// An item's render, or `None` when it is undefined and the `with_` loop
+/// being rendered leaves it out (see [`lookup::as_with_loop`]).
 fn left_out(
     r: Result<serde_json::Value, TemplateError>,
 ) -> Option<Result<serde_json::Value, TemplateError>> {
     match r {
-        Err(e) if e.kind == TemplateErrorKind::Undefined && convert::dropping_undefined() => None,
+        Err(e) if e.kind == TemplateErrorKind::Undefined && lookup::leaves_out_undefined() => None,
         other => Some(other),
     }
 }

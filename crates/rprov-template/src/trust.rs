@@ -77,10 +77,9 @@ pub(crate) fn register_untrusted(
     env.add_filter(
         UNTRUSTED_FILTER,
         move |text: String| -> Result<String, minijinja::Error> {
-            let holds_template = ["{{", "{%", "{#"].iter().any(|m| text.contains(m));
             match what {
-                UntrustedTemplates::Warn if holds_template => warn(UNTRUSTED),
-                UntrustedTemplates::Fail if holds_template => {
+                UntrustedTemplates::Warn if crate::is_template(&text) => warn(UNTRUSTED),
+                UntrustedTemplates::Fail if crate::is_template(&text) => {
                     return Err(minijinja::Error::new(
                         minijinja::ErrorKind::InvalidOperation,
                         UNTRUSTED,

@@ -37,24 +37,32 @@ impl HostRunner {
             Ok(a) => a,
             Err(m) => return Ok(ItemOutcome::failed(m)),
         };
-        // `async` on rprov's own module: waited for, its seconds a limit, its
-        // result a finished job's (see `native_async_job`).
-        let job = match self.native_async_job(task, layer) {
+        // The task's `async` job and the folder of its files. On rprov's own
+        // module it is waited for in the task's remote command, its seconds
+        // a limit, its result a finished job's (see `runs_async_itself`); a
+        // command's or a fallback module's plan reports its own error.
+        let job = match self.async_job_here(task, layer) {
             Ok(job) => job,
-            Err(m) => return Ok(ItemOutcome::failed(format!("{}: {m}", task.origin))),
+            Err(m) if runs_async_itself(task) => {
+                return Ok(ItemOutcome::failed(format!("{}: {m}", task.origin)))
+            }
+            Err(_) => None,
         };
+        let native_job = job.clone().filter(|_| runs_async_itself(task));
         // A job that is waited for, of any module: ansible-playbook's lines
         // for it (see `Reporter::async_line`), its id chosen now.
-        let waited = self.waited_job(task, layer).map(|every| WaitedJob {
-            every,
-            jid: modules::async_status::new_job_id(),
-            dir: self.async_dir_of(task, layer),
-            host: self.name.clone(),
-            task_id: task as *const Task as usize,
-            name: self.task_name(task, Some(layer)),
-            handler: self.in_handlers,
-            reporter: self.shared.reporter.clone(),
-        });
+        let waited = job
+            .filter(|(j, _)| !j.background())
+            .map(|(j, dir)| WaitedJob {
+                every: j.poll,
+                jid: modules::async_status::new_job_id(),
+                dir,
+                host: self.name.clone(),
+                task_id: task as *const Task as usize,
+                name: self.task_name(task, Some(layer)),
+                handler: self.in_handlers,
+                reporter: self.shared.reporter.clone(),
+            });
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -85,7 +93,7 @@ impl HostRunner {
             };
             // ansible-core's `timeout` holds for each attempt, and an `async`
             // job's seconds for the job.
-            let limit = match (watched_timeout(task), job) {
+            let limit = match (watched_timeout(task), native_job.as_ref().map(|(j, _)| j)) {
                 (Some(t), Some(j)) if j.seconds < t => Some((j.seconds, true)),
                 (Some(t), _) => Some((t, false)),
                 (None, Some(j)) => Some((j.seconds, true)),
@@ -114,45 +122,20 @@ impl HostRunner {
                     }
                 }
             };
-            if let Some(j) = job.filter(|_| !matches!(o.status, Status::Skipped | Status::Unknown))
+            if let Some((j, dir)) = native_job
+                .as_ref()
+                .filter(|_| !matches!(o.status, Status::Skipped | Status::Unknown))
             {
-                let mut module = std::mem::take(&mut o.result);
                 let jid = modules::async_status::new_job_id();
-                let dir = self.async_dir_of(task, layer);
-                let file = dir.results_file(&jid);
-                if !j.background() {
-                    o.result = modules::async_status::job_result(&jid, &file, module, "");
-                } else {
-                    // Left in the background (`poll: 0`), one of rprov's own
-                    // modules has run in its task's remote command already:
-                    // its finished job is left where `async_status` reads it,
-                    // and the task registers the job as started.
-                    if o.status == Status::Failed {
-                        module.insert("failed".into(), json!(true));
-                        if let Some(msg) = o.msg.clone().filter(|_| !module.contains_key("msg")) {
-                            module.insert("msg".into(), json!(msg));
-                        }
+                o = match j.background() {
+                    true => self.leave_finished_job(o, &jid, dir, &become_).await?,
+                    false => {
+                        let module = std::mem::take(&mut o.result);
+                        let file = dir.results_file(&jid);
+                        o.result = modules::async_status::job_result(&jid, &file, module, "");
+                        o
                     }
-                    let script = modules::async_status::finished_job_script(&dir, &jid, &module);
-                    let files = modules::change::checked(
-                        vec![modules::change::Change::Raw {
-                            script,
-                            why: "the files of a job that has finished, for `async_status`",
-                        }],
-                        Map::new(),
-                    );
-                    let left = match files {
-                        Ok(action) => self.run_action(action, &become_).await?,
-                        Err(e) => ItemOutcome::failed(format!("writing the job's files: {e}")),
-                    };
-                    if left.status == Status::Failed {
-                        return Ok(left);
-                    }
-                    o = ItemOutcome::new(
-                        Status::Changed,
-                        modules::async_status::started_job(&jid, &file),
-                    );
-                }
+                };
             }
             if let Some(w) = waited
                 .as_ref()
@@ -529,50 +512,55 @@ impl HostRunner {
         }
     }
 
-    /// How often the task's `async` job is polled when it is waited for
-    /// (`poll` > 0), in seconds; `None` for a task without one, or one left
-    /// in the background.
-    fn waited_job(&self, task: &Task, layer: &Vars) -> Option<u64> {
-        if task.async_job.is_none() && task.async_template.is_none() {
-            return None;
-        }
-        let magic = self.task_magic(task);
-        let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
-        match self.async_job_of(task, &r) {
-            Ok(Some(job)) if !job.background() => Some(job.poll),
-            _ => None,
-        }
-    }
-
-    /// The task's `ansible_async_dir` (see [`async_dir`]).
-    fn async_dir_of(&self, task: &Task, layer: &Vars) -> modules::async_status::AsyncDir {
-        let magic = self.task_magic(task);
-        let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
-        async_dir(&r)
-    }
-
-    /// The `async` job of a task of rprov's own modules (not a command's,
-    /// whose host runs it as a job, nor a fallback module's): ansible-core
-    /// would run it in its async wrapper and poll it; rprov waits for it in
-    /// the task's own remote command, its `async` seconds a limit, and gives
-    /// the finished job's result. A background one (`poll: 0`) runs in place
-    /// too: only a command or a fallback module runs detached.
-    fn native_async_job(
+    /// The task's `async` job on this host (see [`Self::async_job_of`]) and
+    /// its `ansible_async_dir`; `None` for a task without `async`.
+    fn async_job_here(
         &self,
         task: &Task,
         layer: &Vars,
-    ) -> Result<Option<crate::playbook::AsyncJob>, String> {
+    ) -> Result<Option<(crate::playbook::AsyncJob, modules::async_status::AsyncDir)>, String> {
         if task.async_job.is_none() && task.async_template.is_none() {
-            return Ok(None);
-        }
-        let native = modules::spec(&task.module)
-            .is_some_and(|s| !matches!(s.name, "command" | "shell" | "raw"));
-        if !native {
             return Ok(None);
         }
         let magic = self.task_magic(task);
         let r = self.resolver(task.role.as_deref(), &[&task.vars, layer], &magic);
-        self.async_job_of(task, &r)
+        Ok(self.async_job_of(task, &r)?.map(|job| (job, async_dir(&r))))
+    }
+
+    /// One of rprov's own modules left in the background (`poll: 0`): it has
+    /// run in its task's remote command already, so its outcome `o` is left
+    /// where `async_status` reads a finished job (one more remote command),
+    /// and the task registers job `jid` as started, as ansible-core's does.
+    async fn leave_finished_job(
+        &mut self,
+        mut o: ItemOutcome,
+        jid: &str,
+        dir: &modules::async_status::AsyncDir,
+        become_: &Option<String>,
+    ) -> Result<ItemOutcome, Stop> {
+        let mut module = std::mem::take(&mut o.result);
+        if o.status == Status::Failed {
+            module.insert("failed".into(), json!(true));
+            if let Some(msg) = o.msg.filter(|_| !module.contains_key("msg")) {
+                module.insert("msg".into(), json!(msg));
+            }
+        }
+        let files = modules::change::checked(
+            vec![modules::change::Change::Raw {
+                script: modules::async_status::finished_job_script(dir, jid, &module),
+                why: "the files of a job that has finished, for `async_status`",
+            }],
+            Map::new(),
+        );
+        let left = match files {
+            Ok(action) => self.run_action(action, become_).await?,
+            Err(e) => ItemOutcome::failed(format!("writing the job's files: {e}")),
+        };
+        if left.status == Status::Failed {
+            return Ok(left);
+        }
+        let started = modules::async_status::started_job(jid, &dir.results_file(jid));
+        Ok(ItemOutcome::new(Status::Changed, started))
     }
 
     /// The task's `async` job on this host: as written, or its `async` and
@@ -1348,6 +1336,16 @@ fn fallback_outcome(a: modules::ansible_fallback::Answer) -> ItemOutcome {
         msg_kind: MsgKind::Message,
         hidden: a.hidden,
     }
+}
+
+/// Whether `task`'s `async` job is rprov's to run: one of its own modules
+/// (not a command's, whose host runs it as a job, nor a fallback module's).
+/// ansible-core would run it in its async wrapper and poll it; rprov waits
+/// for it in the task's own remote command and gives the finished job's
+/// result, and with `poll: 0` runs it in place too, then leaves the finished
+/// job (see `HostRunner::leave_finished_job`).
+fn runs_async_itself(task: &Task) -> bool {
+    modules::spec(&task.module).is_some_and(|s| !matches!(s.name, "command" | "shell" | "raw"))
 }
 
 /// The task's `ansible_async_dir`, else ansible-core's default.

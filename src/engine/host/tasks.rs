@@ -1221,18 +1221,9 @@ impl HostRunner {
         let expr = format!(
             "{{{{ query('{name}', *({t} if {t} is sequence and {t} is not string and {t} is not mapping else [{t}])) }}}}"
         );
-        let render = || {
-            rprov_template::lookup::in_loop_of(&task.module_written, || {
-                self.render_json(&r, &Json::String(expr))
-            })
-        };
-        // ansible-core's `first_found` drops what is undefined from the
-        // terms of a loop (a name made of an undefined variable), not of a
-        // `lookup()`.
-        let rendered = match rprov_template::lookup::short_name(name) {
-            "first_found" => rprov_template::leaving_out_undefined(render),
-            _ => render(),
-        };
+        let rendered = rprov_template::lookup::as_with_loop(name, &task.module_written, || {
+            self.render_json(&r, &Json::String(expr))
+        });
         let items = match rendered {
             Ok(Json::Array(items)) => items,
             Ok(other) => return Err(format!("with_{name}: the lookup gave {other}, not a list")),

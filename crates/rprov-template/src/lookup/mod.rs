@@ -683,29 +683,50 @@ fn search_bases(state: &State) -> Vec<std::path::PathBuf> {
     search_dirs(state, "files")
 }
 
-thread_local! {
-    /// The action of the task whose `with_<lookup>` loop runs on this
-    /// thread, see [`in_loop_of`].
-    static LOOP_ACTION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+/// The `with_<lookup>` loop being rendered on this thread: ansible-core's
+/// `_LookupContext.invoked_as_with`, which some lookups heed.
+struct WithLoop {
+    /// The task's action as written.
+    action: String,
+    /// Whether what is undefined is left out of the terms.
+    leaves_out_undefined: bool,
 }
 
-/// Runs `f` as the `with_<lookup>` loop of a task running `action` (as
-/// written): `first_found` then searches the folder the action's name
-/// suggests, as ansible-core's (`vars/` for `include_vars`, `templates/` for
-/// `template`, else `files/`).
-pub fn in_loop_of<T>(action: &str, f: impl FnOnce() -> T) -> T {
-    let before = LOOP_ACTION.with(|a| a.replace(Some(action.to_string())));
+thread_local! {
+    static WITH_LOOP: std::cell::RefCell<Option<WithLoop>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f`, the render of the terms and items of a task's `with_<name>`
+/// loop, the task running `action` (as written). For `first_found`, as
+/// ansible-core's: what is undefined is left out of its terms (a name made
+/// of an undefined variable, an undefined item of a variable's list or of a
+/// mapping), and it searches the folder the action's name suggests
+/// (`vars/` for `include_vars`, `templates/` for `template`, else
+/// `files/`).
+pub fn as_with_loop<T>(name: &str, action: &str, f: impl FnOnce() -> T) -> T {
+    let here = WithLoop {
+        action: action.to_string(),
+        leaves_out_undefined: short_name(name) == "first_found",
+    };
+    let before = WITH_LOOP.with(|l| l.replace(Some(here)));
     let out = f();
-    LOOP_ACTION.with(|a| *a.borrow_mut() = before);
+    WITH_LOOP.with(|l| *l.borrow_mut() = before);
     out
+}
+
+/// Whether the loop being rendered leaves out what is undefined (see
+/// [`as_with_loop`]): rendered values then lose their undefined items
+/// instead of failing.
+pub(crate) fn leaves_out_undefined() -> bool {
+    WITH_LOOP.with(|l| l.borrow().as_ref().is_some_and(|l| l.leaves_out_undefined))
 }
 
 /// The folder `first_found` searches: by the loop's action, `files` outside
 /// a loop.
 fn first_found_subdir() -> &'static str {
-    LOOP_ACTION.with(|a| {
-        let a = a.borrow();
-        let action = a.as_deref().unwrap_or_default();
+    WITH_LOOP.with(|l| {
+        let l = l.borrow();
+        let action = l.as_ref().map_or("", |l| l.action.as_str());
         ["template", "var", "file"]
             .into_iter()
             .zip(["templates", "vars", "files"])
@@ -772,10 +793,8 @@ fn search_dirs(state: &State, subdir: &str) -> Vec<std::path::PathBuf> {
 /// Terms are file names, lists of them, or mappings with `files` and
 /// `paths` (as are the `files=`/`paths=` options; file names split at `,`
 /// and `;`, paths at `:` too), a mapping's `skip` replacing the option's.
-/// A relative name is looked for as Ansible's `path_dwim_relative_stack`
-/// looks for it from a role's task: the role's
-/// `files/` and the role itself, its `tasks/files/` and `tasks/`, then the
-/// playbook directory's `files/` and the playbook directory.
+/// A relative name is looked for in [`search_dirs`] of `files/` (of the
+/// folder a `with_first_found` loop's action names, see [`as_with_loop`]).
 fn first_found(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
     // Files split at `,` and `;`, paths at `:` too, as ansible-core's.
     let split_at = |v: &Value, at: &[char], out: &mut Vec<String>| -> Result<(), Error> {
@@ -811,7 +830,7 @@ fn first_found(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Va
     fn flatten(v: &Value, out: &mut Vec<Value>) -> Result<(), Error> {
         if v.as_str().is_some() || v.kind() == minijinja::value::ValueKind::Map {
             out.push(v.clone());
-        } else if v.is_undefined() && crate::convert::dropping_undefined() {
+        } else if v.is_undefined() && leaves_out_undefined() {
         } else if v.is_undefined() {
             return Err(Error::from(ErrorKind::UndefinedError));
         } else if let Ok(items) = v.try_iter() {
